@@ -1,0 +1,454 @@
+//! The TOML configuration contract (see `DESIGN.md`, "Contract").
+//!
+//! Every key listed in the design handbook keeps working; unknown keys are
+//! rejected with the key's name so a typo in a trunk definition never silently
+//! falls back to a default.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+/// A configuration error, naming the key that is wrong.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("config file {path}: {source}")]
+    Syntax {
+        path: PathBuf,
+        source: Box<toml::de::Error>,
+    },
+    #[error("config key `{key}`: {reason}")]
+    Invalid { key: String, reason: String },
+}
+
+fn invalid(key: &str, reason: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        key: key.to_string(),
+        reason: reason.into(),
+    }
+}
+
+/// The whole configuration file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default)]
+    pub sip: SipConfig,
+    #[serde(default)]
+    pub trunks: Vec<TrunkConfig>,
+    #[serde(default)]
+    pub http: HttpConfig,
+    #[serde(default)]
+    pub database: DatabaseConfig,
+    #[serde(default)]
+    pub webhooks: Option<WebhookConfig>,
+    #[serde(default)]
+    pub calling: CallingConfig,
+    #[serde(default)]
+    pub media: MediaConfig,
+    #[serde(default)]
+    pub log: LogConfig,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SipConfig {
+    /// Signalling address, UDP and TCP.
+    pub listen: SocketAddr,
+    /// Address written into Contact and SDP `c=` lines.
+    pub public_addr: IpAddr,
+    /// RTP port range, `"20000-29999"`; one even port per call.
+    pub rtp_ports: String,
+    /// RFC 3261 T1 in milliseconds (default 500). Only tests lower it.
+    pub t1_ms: u64,
+    /// User part of our From/Contact.
+    pub user_agent: String,
+}
+
+impl Default for SipConfig {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:5060".parse().expect("static address"),
+            public_addr: "127.0.0.1".parse().expect("static address"),
+            rtp_ports: "20000-29999".into(),
+            t1_ms: 500,
+            user_agent: "orderline".into(),
+        }
+    }
+}
+
+impl SipConfig {
+    /// The parsed `rtp_ports` range.
+    pub fn rtp_port_range(&self) -> Result<PortRange, ConfigError> {
+        PortRange::parse(&self.rtp_ports).map_err(|r| invalid("sip.rtp_ports", r))
+    }
+}
+
+/// An inclusive port range from which RTP ports are allocated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PortRange {
+    pub first: u16,
+    pub last: u16,
+}
+
+impl PortRange {
+    pub fn parse(s: &str) -> Result<Self, String> {
+        let (a, b) = s
+            .split_once('-')
+            .ok_or_else(|| format!("expected FIRST-LAST, got {s:?}"))?;
+        let first: u16 = a.trim().parse().map_err(|_| format!("bad port {a:?}"))?;
+        let last: u16 = b.trim().parse().map_err(|_| format!("bad port {b:?}"))?;
+        if first == 0 || last < first.saturating_add(1) {
+            return Err(format!(
+                "range {s:?} must hold at least one even/odd RTP+RTCP pair"
+            ));
+        }
+        Ok(Self { first, last })
+    }
+}
+
+/// SIP transport toward a trunk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Transport {
+    #[default]
+    Udp,
+    Tcp,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrunkConfig {
+    pub name: String,
+    /// `sip:host:port`; calls go to `sip:<phone>@host:port`.
+    pub uri: String,
+    pub username: Option<String>,
+    pub password: Option<String>,
+    pub max_channels: Option<u32>,
+    pub max_cps: Option<f64>,
+    #[serde(default)]
+    pub transport: Transport,
+    /// Send every request of the call to this proxy (`sip:host:port`) instead
+    /// of the trunk host, as a pre-loaded Route (RFC 3261 §8.1.2).
+    pub outbound_proxy: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpConfig {
+    pub listen: SocketAddr,
+    pub api_tokens: Vec<String>,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:8080".parse().expect("static address"),
+            api_tokens: Vec::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseConfig {
+    pub url: String,
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        Self {
+            url: "sqlite://orderline.db".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookConfig {
+    pub url: String,
+    pub secret: String,
+}
+
+/// What happens to an order whose attempts are all used up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Fallback {
+    Confirm,
+    Cancel,
+    #[default]
+    Flag,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CallingConfig {
+    /// Daily calling window `HH:MM-HH:MM` in `timezone`.
+    pub window: String,
+    pub timezone: String,
+    /// Re-attempts after the first call; never more than [`MAX_REATTEMPTS`].
+    pub max_reattempts: u32,
+    pub reattempt_interval: String,
+    pub no_answer_fallback: Fallback,
+    /// How long an outbound call may ring before we CANCEL it.
+    pub ring_timeout: String,
+    /// Seconds of silence after "press 1…" before the prompt repeats.
+    pub no_input_timeout: String,
+    /// Locale used when an order carries none.
+    pub default_locale: String,
+}
+
+/// Hard cap on re-attempts (the product rule, not a default).
+pub const MAX_REATTEMPTS: u32 = 4;
+/// Shortest ring timeout we accept: carriers and handsets need time to ring.
+pub const MIN_RING_TIMEOUT: Duration = Duration::from_secs(15);
+
+impl Default for CallingConfig {
+    fn default() -> Self {
+        Self {
+            window: "09:15-20:45".into(),
+            timezone: "UTC".into(),
+            max_reattempts: MAX_REATTEMPTS,
+            reattempt_interval: "3h".into(),
+            no_answer_fallback: Fallback::Flag,
+            ring_timeout: "30s".into(),
+            no_input_timeout: "5s".into(),
+            default_locale: "en".into(),
+        }
+    }
+}
+
+impl CallingConfig {
+    pub fn ring_timeout(&self) -> Result<Duration, ConfigError> {
+        let d = parse_duration(&self.ring_timeout)
+            .map_err(|r| invalid("calling.ring_timeout", r))?;
+        if d < MIN_RING_TIMEOUT {
+            return Err(invalid(
+                "calling.ring_timeout",
+                format!("must be at least {}s", MIN_RING_TIMEOUT.as_secs()),
+            ));
+        }
+        Ok(d)
+    }
+
+    pub fn no_input_timeout(&self) -> Result<Duration, ConfigError> {
+        parse_duration(&self.no_input_timeout).map_err(|r| invalid("calling.no_input_timeout", r))
+    }
+
+    pub fn reattempt_interval(&self) -> Result<Duration, ConfigError> {
+        parse_duration(&self.reattempt_interval)
+            .map_err(|r| invalid("calling.reattempt_interval", r))
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MediaConfig {
+    /// Folder holding `<locale>/<name>.wav` prompts.
+    pub prompts_dir: PathBuf,
+    /// Folder holding dialplan files (`confirm.toml`, …).
+    pub dialplans_dir: PathBuf,
+}
+
+impl Default for MediaConfig {
+    fn default() -> Self {
+        Self {
+            prompts_dir: "prompts".into(),
+            dialplans_dir: "dialplans".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    /// `tracing` filter, e.g. `info` or `orderline=debug`.
+    pub level: String,
+    /// Emit JSON lines instead of text.
+    pub json: bool,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self {
+            level: "info".into(),
+            json: false,
+        }
+    }
+}
+
+impl Config {
+    /// Read, parse and validate a config file.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::from_toml(&text).map_err(|e| match e {
+            ConfigError::Syntax { source, .. } => ConfigError::Syntax {
+                path: path.to_path_buf(),
+                source,
+            },
+            other => other,
+        })
+    }
+
+    /// Parse and validate config text.
+    pub fn from_toml(text: &str) -> Result<Self, ConfigError> {
+        let cfg: Config = toml::from_str(text).map_err(|e| ConfigError::Syntax {
+            path: PathBuf::new(),
+            source: Box::new(e),
+        })?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        self.sip.rtp_port_range()?;
+        if self.calling.max_reattempts > MAX_REATTEMPTS {
+            return Err(invalid(
+                "calling.max_reattempts",
+                format!("{} exceeds the hard cap of {MAX_REATTEMPTS}", self.calling.max_reattempts),
+            ));
+        }
+        self.calling.ring_timeout()?;
+        self.calling.no_input_timeout()?;
+        self.calling.reattempt_interval()?;
+        for (i, t) in self.trunks.iter().enumerate() {
+            if !t.uri.starts_with("sip:") {
+                return Err(invalid(&format!("trunks[{i}].uri"), "must start with sip:"));
+            }
+            if t.password.is_some() && t.username.is_none() {
+                return Err(invalid(&format!("trunks[{i}].username"), "password given without username"));
+            }
+            if let Some(cps) = t.max_cps {
+                if !(cps > 0.0 && cps.is_finite()) {
+                    return Err(invalid(&format!("trunks[{i}].max_cps"), "must be a positive number"));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The trunk used when none is named: the one called `default`, else the first.
+    pub fn default_trunk(&self) -> Option<&TrunkConfig> {
+        self.trunks
+            .iter()
+            .find(|t| t.name == "default")
+            .or_else(|| self.trunks.first())
+    }
+}
+
+/// Parse `"500ms"`, `"30s"`, `"5m"`, `"3h"`, `"1d"` or a combination like `"1h30m"`.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    if s.is_empty() {
+        return Err("empty duration".into());
+    }
+    let mut total = Duration::ZERO;
+    let mut rest = s;
+    while !rest.is_empty() {
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        if digits == 0 {
+            return Err(format!("bad duration {s:?}: expected a number"));
+        }
+        let n: u64 = rest[..digits]
+            .parse()
+            .map_err(|_| format!("bad duration {s:?}: number too large"))?;
+        rest = &rest[digits..];
+        let unit_len = rest.bytes().take_while(u8::is_ascii_alphabetic).count();
+        let unit = &rest[..unit_len];
+        rest = &rest[unit_len..];
+        let part = match unit {
+            "ms" => Duration::from_millis(n),
+            "s" => Duration::from_secs(n),
+            "m" => Duration::from_secs(n * 60),
+            "h" => Duration::from_secs(n * 3600),
+            "d" => Duration::from_secs(n * 86_400),
+            "" => return Err(format!("bad duration {s:?}: missing unit (ms, s, m, h, d)")),
+            u => return Err(format!("bad duration {s:?}: unknown unit {u:?}")),
+        };
+        total += part;
+    }
+    Ok(total)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn design_handbook_example_parses() {
+        let cfg = Config::from_toml(
+            r#"
+[sip]
+listen = "127.0.0.1:5060"
+public_addr = "127.0.0.1"
+rtp_ports = "20000-29999"
+
+[[trunks]]
+name = "default"
+uri = "sip:127.0.0.1:5070"
+
+[http]
+listen = "127.0.0.1:8080"
+api_tokens = ["change-me"]
+
+[database]
+url = "sqlite://orderline.db"
+
+[webhooks]
+url = "http://127.0.0.1:9000/hooks"
+secret = "change-me"
+
+[calling]
+window = "09:15-20:45"
+timezone = "Asia/Karachi"
+max_reattempts = 4
+reattempt_interval = "3h"
+no_answer_fallback = "flag"
+"#,
+        )
+        .expect("handbook config is valid");
+        assert_eq!(cfg.default_trunk().map(|t| t.uri.as_str()), Some("sip:127.0.0.1:5070"));
+        assert_eq!(cfg.calling.reattempt_interval().ok(), Some(Duration::from_secs(3 * 3600)));
+        assert_eq!(cfg.calling.no_answer_fallback, Fallback::Flag);
+        assert_eq!(cfg.sip.rtp_port_range().ok(), Some(PortRange { first: 20000, last: 29999 }));
+    }
+
+    #[test]
+    fn reattempt_cap_cannot_be_raised() {
+        let err = Config::from_toml("[calling]\nmax_reattempts = 5\n").unwrap_err();
+        assert!(err.to_string().contains("calling.max_reattempts"), "{err}");
+    }
+
+    #[test]
+    fn ring_timeout_has_a_floor() {
+        let err = Config::from_toml("[calling]\nring_timeout = \"10s\"\n").unwrap_err();
+        assert!(err.to_string().contains("calling.ring_timeout"), "{err}");
+        let ok = Config::from_toml("[calling]\nring_timeout = \"15s\"\n").unwrap();
+        assert_eq!(ok.calling.ring_timeout().ok(), Some(Duration::from_secs(15)));
+    }
+
+    #[test]
+    fn unknown_keys_are_named() {
+        let err = Config::from_toml("[[trunks]]\nname=\"a\"\nuri=\"sip:x\"\nmax_chanels=3\n").unwrap_err();
+        assert!(err.to_string().contains("max_chanels"), "{err}");
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("1h30m"), Ok(Duration::from_secs(5400)));
+        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
+        assert!(parse_duration("3").is_err());
+        assert!(parse_duration("3x").is_err());
+        assert!(parse_duration("").is_err());
+    }
+}

@@ -1,0 +1,13 @@
+//! orderline: a SIP/RTP telephony engine for cash-on-delivery commerce.
+//!
+//! Module map (one job each, see `DESIGN.md`):
+//! - [`dtmf`]   in-band detector, RFC 4733, tone generator, squelch (sans-IO)
+//! - [`sip`]    strict parser, transactions, dialogs, digest, SDP (sans-IO core + tokio driver)
+//! - [`media`]  RTP, G.711, pacing, prompt playback
+//! - [`ivr`]    call flows as state machines over call events (sans-IO)
+//! - [`call`]   one call: SIP leg + media + flow, driven by tokio
+//! - [`config`] the TOML configuration contract
+
+pub mod config;
+pub mod dtmf;
+pub mod ivr;
