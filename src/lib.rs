@@ -8,6 +8,7 @@
 //! - [`call`]   one call: SIP leg + media + flow, driven by tokio
 //! - [`config`] the TOML configuration contract
 
+pub mod audio;
 pub mod config;
 pub mod dtmf;
 pub mod ivr;
