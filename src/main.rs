@@ -2,8 +2,13 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
+use anyhow::Context;
 use clap::{Parser, Subcommand};
+
+use orderline::call::{CallSpec, Engine};
+use orderline::config::Config;
 
 #[derive(Parser)]
 #[command(name = "orderline", version, about = "SIP/RTP telephony engine for COD order confirmation")]
@@ -19,6 +24,22 @@ enum Command {
         #[arg(long)]
         config: PathBuf,
     },
+    /// Place one confirmation call through the configured trunk and print one JSON line.
+    Call {
+        #[arg(long)]
+        config: PathBuf,
+        /// `sip:user@host:port`, or a phone number routed via the default trunk.
+        target: String,
+        /// Prompt language (`en`, `fr`, `ar`, `ur`).
+        #[arg(long)]
+        locale: Option<String>,
+        /// Order amount to read out, e.g. `2450`.
+        #[arg(long, default_value = "0")]
+        amount: String,
+        /// ISO 4217 currency of the amount.
+        #[arg(long, default_value = "PKR")]
+        currency: String,
+    },
     /// Validate a config file and print what it resolves to.
     CheckConfig {
         #[arg(long)]
@@ -26,20 +47,99 @@ enum Command {
     },
 }
 
+fn init_logging(cfg: Option<&Config>) {
+    use tracing_subscriber::EnvFilter;
+    let level = cfg.map_or("info", |c| c.log.level.as_str());
+    let filter = EnvFilter::try_from_env("ORDERLINE_LOG").unwrap_or_else(|_| EnvFilter::new(level));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if cfg.is_some_and(|c| c.log.json) {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+fn load(path: &PathBuf) -> anyhow::Result<Config> {
+    Config::load(path).with_context(|| format!("loading {}", path.display()))
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match cli.command {
-        Command::Serve { config } | Command::CheckConfig { config } => {
-            match orderline::config::Config::load(&config) {
-                Ok(cfg) => {
-                    println!("{cfg:#?}");
-                    ExitCode::SUCCESS
-                }
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    ExitCode::from(2)
-                }
-            }
+    let result = match cli.command {
+        Command::CheckConfig { config } => load(&config).map(|cfg| println!("{cfg:#?}")),
+        Command::Call {
+            config,
+            target,
+            locale,
+            amount,
+            currency,
+        } => run_async(async move {
+            let cfg = load(&config)?;
+            init_logging(Some(&cfg));
+            let locale = locale.unwrap_or_else(|| cfg.calling.default_locale.clone());
+            let amount_words = orderline::media::say::amount(&locale, &amount, &currency)
+                .with_context(|| format!("reading out amount {amount:?} {currency}"))?;
+            let engine = Engine::start(cfg).await.context("starting the engine")?;
+            let report = engine
+                .place_confirm_call(&CallSpec {
+                    target,
+                    locale,
+                    amount_words,
+                })
+                .await
+                .context("placing the call")?;
+            engine.sip().shutdown().await;
+            println!("{}", serde_json::to_string(&report)?);
+            Ok(())
+        }),
+        Command::Serve { config } => run_async(async move {
+            let cfg = load(&config)?;
+            init_logging(Some(&cfg));
+            serve(cfg).await
+        }),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
         }
     }
+}
+
+fn run_async(fut: impl std::future::Future<Output = anyhow::Result<()>>) -> anyhow::Result<()> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?
+        .block_on(fut)
+}
+
+/// The daemon: take calls until SIGTERM/SIGINT, then drain (BYE to live calls).
+async fn serve(cfg: Config) -> anyhow::Result<()> {
+    let engine = Arc::new(Engine::start(cfg).await.context("starting the engine")?);
+    tracing::info!(sip = %engine.sip().local_addr(), "orderline serving");
+    let mut incoming = engine.sip().incoming();
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .context("installing the SIGTERM handler")?;
+    loop {
+        tokio::select! {
+            next = incoming.recv() => {
+                let Some((call, inc, events)) = next else { break };
+                let engine = engine.clone();
+                tokio::spawn(async move {
+                    if let Err(e) = engine.take_incoming(call, inc, events).await {
+                        tracing::warn!(%call, error = %e, "inbound call failed");
+                    }
+                });
+            }
+            _ = term.recv() => { tracing::info!("SIGTERM: draining"); break; }
+            _ = tokio::signal::ctrl_c() => { tracing::info!("SIGINT: draining"); break; }
+        }
+    }
+    engine.sip().shutdown().await;
+    tracing::info!("stopped");
+    Ok(())
 }

@@ -1,0 +1,138 @@
+//! One call: its SIP leg, its media, its flow, and how it ended.
+//!
+//! This is the async edge that joins the sans-IO pieces: SIP events and media
+//! events become [`FlowInput`]s, the flow's [`FlowAction`]s become SIP
+//! commands and playback. All the rules live in the flow; this file only
+//! moves events and keeps the call's record.
+
+pub mod engine;
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use serde::Serialize;
+use tokio::time::{sleep_until, Instant};
+
+use crate::ivr::{Flow, FlowAction, FlowInput, Outcome};
+use crate::media::{MediaEvent, MediaHandle, MediaParams};
+use crate::sip::sdp::{self, Codec, RemoteMedia};
+use crate::sip::{CallRef, SipCommand, SipEvent};
+
+pub use engine::{CallError, CallSpec, Engine};
+
+/// What `orderline call` prints and the store records for one attempt.
+#[derive(Debug, Clone, Serialize)]
+pub struct CallReport {
+    pub answered: bool,
+    /// Every key the callee pressed, in order.
+    pub digits: String,
+    pub outcome: Outcome,
+    /// The final SIP status of the INVITE (200 when answered).
+    pub sip_status: u16,
+    /// From answer to hang-up; 0 when never answered.
+    pub duration_ms: u64,
+    /// From INVITE to answer or failure.
+    pub setup_ms: u64,
+    /// Who hung up: `local` or `remote` (answered calls only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hangup_by: Option<&'static str>,
+    /// The far end's media address, once known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub remote_media: Option<SocketAddr>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub codec: Option<&'static str>,
+}
+
+fn codec_name(c: Codec) -> &'static str {
+    match c {
+        Codec::Pcmu => "PCMU",
+        Codec::Pcma => "PCMA",
+    }
+}
+
+pub(crate) fn media_params(remote: &RemoteMedia) -> MediaParams {
+    MediaParams {
+        remote: remote.addr,
+        law: match remote.codec {
+            Codec::Pcmu => crate::media::Law::Mu,
+            Codec::Pcma => crate::media::Law::A,
+        },
+        dtmf_pt: remote.dtmf_pt,
+        ptime_ms: remote.ptime_ms,
+    }
+}
+
+/// Drive an answered call's flow until it ends. Returns the outcome and who hung up.
+pub(crate) async fn run_flow<F: Flow>(
+    engine: &Engine,
+    call: CallRef,
+    events: &mut tokio::sync::mpsc::Receiver<SipEvent>,
+    media: &mut MediaHandle,
+    flow: &mut F,
+    locale: &str,
+    max_duration: Duration,
+) -> Result<(Outcome, &'static str), CallError> {
+    let hard_stop = Instant::now() + max_duration;
+    // Playback stopped by barge-in must not be mistaken for the new queue draining.
+    let mut stale_done = 0u32;
+    flow.handle_input(Instant::now().into_std(), FlowInput::Answered);
+    loop {
+        while let Some(action) = flow.poll_action() {
+            match action {
+                FlowAction::Play(names) => {
+                    let items = engine.prompt_items(locale, &names)?;
+                    media.play(items).await?;
+                }
+                FlowAction::StopPlayback => {
+                    if media.stop_playback().await? {
+                        stale_done += 1;
+                    }
+                }
+                FlowAction::Hangup(outcome) => {
+                    engine.sip().command(SipCommand::Bye { call }).await?;
+                    return Ok((outcome, "local"));
+                }
+                FlowAction::Finished(outcome) => return Ok((outcome, "remote")),
+            }
+        }
+        let flow_deadline = flow.poll_timeout().map(Instant::from_std);
+        let wake = flow_deadline.map_or(hard_stop, |d| d.min(hard_stop));
+        tokio::select! {
+            ev = events.recv() => match ev {
+                Some(SipEvent::Ended { .. }) | None => {
+                    flow.handle_input(Instant::now().into_std(), FlowInput::RemoteHangup);
+                }
+                Some(SipEvent::MediaUpdate { sdp }) => {
+                    match sdp::parse_answer(&sdp) {
+                        Ok(remote) => media.update_remote(media_params(&remote)).await?,
+                        Err(e) => tracing::warn!(%call, error = %e, "re-INVITE SDP not usable; media unchanged"),
+                    }
+                }
+                Some(other) => tracing::debug!(%call, event = ?other, "ignored in-call SIP event"),
+            },
+            ev = media.next_event() => match ev {
+                Some(MediaEvent::Digit(d)) => {
+                    tracing::info!(%call, digit = %d.digit, source = ?d.source, "key pressed");
+                    flow.handle_input(Instant::now().into_std(), FlowInput::Digit(d.digit));
+                }
+                Some(MediaEvent::PlaybackDone) => {
+                    if stale_done > 0 {
+                        stale_done -= 1;
+                    } else {
+                        flow.handle_input(Instant::now().into_std(), FlowInput::PlaybackDone);
+                    }
+                }
+                Some(_) => {}
+                None => return Err(CallError::MediaGone),
+            },
+            _ = sleep_until(wake) => {
+                if Instant::now() >= hard_stop {
+                    tracing::warn!(%call, "call reached its maximum duration; hanging up");
+                    engine.sip().command(SipCommand::Bye { call }).await?;
+                    return Ok((Outcome::Failed, "local"));
+                }
+                flow.handle_timeout(Instant::now().into_std());
+            }
+        }
+    }
+}

@@ -1,0 +1,278 @@
+//! Shared helpers for the real-peer tests: free loopback ports, SIPp runs,
+//! in-band key audio made independently of our own tone generator (plain sine
+//! sums, G.711-encoded by sox), short test prompts, and running the
+//! `orderline` binary as a user would.
+#![allow(dead_code)]
+
+use std::f64::consts::PI;
+use std::net::UdpSocket;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+pub const SCENARIOS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/scenarios");
+pub const REPO: &str = env!("CARGO_MANIFEST_DIR");
+
+/// Fail loudly (never skip) when a peer the test needs is missing.
+pub fn require(bin: &str) {
+    let found = Command::new("sh")
+        .arg("-c")
+        .arg(format!("command -v {bin}"))
+        .stdout(Stdio::null())
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    assert!(
+        found,
+        "`{bin}` is required by this test and is not installed; run `bash scripts/install-deps`"
+    );
+}
+
+/// A loopback UDP port nobody holds right now, with port+1 free too (RTP/RTCP pairs).
+pub fn free_udp_port() -> u16 {
+    loop {
+        let s = UdpSocket::bind("127.0.0.1:0").expect("bind an ephemeral port");
+        let p = s.local_addr().expect("local addr").port();
+        if p % 2 == 0 && p < 65534 && UdpSocket::bind(("127.0.0.1", p + 1)).is_ok() {
+            return p;
+        }
+    }
+}
+
+/// DTMF row/column frequencies (ITU-T Q.23).
+pub fn dtmf_freqs(d: char) -> (f64, f64) {
+    let rows = [697.0, 770.0, 852.0, 941.0];
+    let cols = [1209.0, 1336.0, 1477.0, 1633.0];
+    let keys = ["123A", "456B", "789C", "*0#D"];
+    for (r, row) in keys.iter().enumerate() {
+        if let Some(c) = row.find(d) {
+            return (rows[r], cols[c]);
+        }
+    }
+    panic!("not a DTMF key: {d}");
+}
+
+/// Audio with key presses at given offsets: `(seconds_from_start, key, seconds_long)`,
+/// each tone at about -10 dBm0 per frequency, silence elsewhere.
+pub fn keypress_audio(presses: &[(f64, char, f64)], total_secs: f64) -> Vec<i16> {
+    let n = (total_secs * 8000.0) as usize;
+    let mut x = vec![0i16; n];
+    let amp = 0.316 * 0.707 * 32767.0 * 0.7; // ≈ -10 dBm0 per tone
+    for &(at, key, len) in presses {
+        let (lo, hi) = dtmf_freqs(key);
+        let start = (at * 8000.0) as usize;
+        let end = ((at + len) * 8000.0) as usize;
+        for (i, s) in x.iter_mut().enumerate().take(end.min(n)).skip(start) {
+            let t = (i - start) as f64 / 8000.0;
+            *s = (amp * ((2.0 * PI * lo * t).sin() + (2.0 * PI * hi * t).sin())) as i16;
+        }
+    }
+    x
+}
+
+pub fn write_wav(path: &Path, samples: &[i16]) {
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: 8000,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let mut w = hound::WavWriter::create(path, spec).expect("create wav");
+    for &s in samples {
+        w.write_sample(s).expect("write sample");
+    }
+    w.finalize().expect("finalize wav");
+}
+
+/// G.711-encode a WAV with sox (`-t ul` µ-law or `-t al` A-law): an encoder
+/// that is not ours, so a test cannot pass on a shared bug.
+pub fn sox_g711(wav: &Path, out: &Path, law: &str) {
+    require("sox");
+    let st = Command::new("sox")
+        .arg(wav)
+        .args(["-t", law])
+        .arg(out)
+        .status()
+        .expect("run sox");
+    assert!(st.success(), "sox failed to encode {}", wav.display());
+}
+
+/// Prompts for tests: short distinct tones so calls take seconds, not minutes.
+/// Same names as the shipped `prompts/en` (numbers, currencies), each 100 ms;
+/// the flow prompts 300 ms each at distinct pitches. Intro ≈ 1.5 s.
+pub fn test_prompts(dir: &Path) -> PathBuf {
+    let root = dir.join("prompts");
+    let en = root.join("en");
+    std::fs::create_dir_all(&en).expect("mkdir prompts");
+    let shipped = Path::new(REPO).join("prompts/en");
+    // Every shipped name (numbers, currencies) as a 100 ms tone.
+    let word: Vec<i16> = (0..800)
+        .map(|i| (4000.0 * (2.0 * PI * 400.0 * i as f64 / 8000.0).sin()) as i16)
+        .collect();
+    for entry in std::fs::read_dir(&shipped).expect("shipped prompts/en exists") {
+        let entry = entry.expect("dir entry");
+        write_wav(&en.join(entry.file_name()), &word);
+    }
+    let short = [
+        ("greeting", 500.0),
+        ("order_total", 600.0),
+        ("press_1_confirm_2_cancel", 700.0),
+        ("invalid_key", 800.0),
+        ("no_input", 900.0),
+        ("confirmed_thanks", 1000.0),
+        ("cancelled_thanks", 1100.0),
+        ("goodbye", 1200.0),
+        ("callback_no_order", 1300.0),
+    ];
+    for (name, freq) in short {
+        let n = 8000 * 3 / 10;
+        let x: Vec<i16> = (0..n)
+            .map(|i| (6000.0 * (2.0 * PI * freq * i as f64 / 8000.0).sin()) as i16)
+            .collect();
+        write_wav(&en.join(format!("{name}.wav")), &x);
+    }
+    root
+}
+
+/// A config for one test: our SIP on `sip_port`, trunk at `trunk_port`.
+pub fn write_config(dir: &Path, sip_port: u16, trunk_port: u16, extra: &str) -> PathBuf {
+    let prompts = test_prompts(dir);
+    let rtp = free_udp_port();
+    let text = format!(
+        r#"
+[sip]
+listen = "127.0.0.1:{sip_port}"
+public_addr = "127.0.0.1"
+rtp_ports = "{rtp}-{rtp_end}"
+t1_ms = 100
+
+[[trunks]]
+name = "default"
+uri = "sip:127.0.0.1:{trunk_port}"
+{extra}
+
+[calling]
+ring_timeout = "15s"
+no_input_timeout = "2s"
+
+[media]
+prompts_dir = "{prompts}"
+dialplans_dir = "{dialplans}"
+
+[log]
+level = "orderline=debug"
+"#,
+        rtp_end = rtp + 99,
+        prompts = prompts.display(),
+        dialplans = Path::new(REPO).join("dialplans").display(),
+    );
+    let path = dir.join("orderline.toml");
+    std::fs::write(&path, text).expect("write config");
+    path
+}
+
+/// A SIPp process playing one scenario once.
+pub struct Sipp {
+    pub child: Child,
+    pub port: u16,
+    pub log_dir: PathBuf,
+}
+
+impl Sipp {
+    /// Start SIPp on 127.0.0.1 with a scenario file, for exactly one call.
+    pub fn start(scenario: &Path, dir: &Path, extra: &[&str]) -> Sipp {
+        require("sipp");
+        let port = free_udp_port();
+        let mport = free_udp_port();
+        let child = Command::new("sipp")
+            .arg("-sf")
+            .arg(scenario)
+            .args(["-i", "127.0.0.1", "-mi", "127.0.0.1"])
+            .args(["-p", &port.to_string(), "-mp", &mport.to_string()])
+            .args(["-m", "1", "-nostdin", "-timeout", "60s", "-timeout_error", "-trace_err"])
+            .args(extra)
+            .current_dir(dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start sipp");
+        // SIPp binds before it reads the scenario's first message; give it a moment.
+        std::thread::sleep(Duration::from_millis(300));
+        Sipp {
+            child,
+            port,
+            log_dir: dir.to_path_buf(),
+        }
+    }
+
+    /// Wait for SIPp to finish; returns whether its one call succeeded, with its error log.
+    pub fn finish(mut self, limit: Duration) -> (bool, String) {
+        let t0 = Instant::now();
+        loop {
+            if let Some(st) = self.child.try_wait().expect("poll sipp") {
+                return (st.success(), self.errors());
+            }
+            if t0.elapsed() > limit {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+                return (false, format!("sipp still running after {limit:?}\n{}", self.errors()));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn errors(&self) -> String {
+        let mut out = String::new();
+        if let Ok(rd) = std::fs::read_dir(&self.log_dir) {
+            for e in rd.flatten() {
+                let name = e.file_name().to_string_lossy().to_string();
+                if name.ends_with("_errors.log") {
+                    out.push_str(&std::fs::read_to_string(e.path()).unwrap_or_default());
+                }
+            }
+        }
+        out
+    }
+}
+
+impl Drop for Sipp {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Copy a scenario template with its placeholders filled in.
+pub fn scenario(dir: &Path, template: &str, subst: &[(&str, &str)]) -> PathBuf {
+    let mut text = std::fs::read_to_string(Path::new(SCENARIOS).join(template)).expect("read scenario");
+    for (k, v) in subst {
+        text = text.replace(k, v);
+    }
+    assert!(!text.contains("@AUDIO@") && !text.contains("@MEDIA_ACTION@"), "unfilled placeholder in {template}");
+    let out = dir.join(template);
+    std::fs::write(&out, text).expect("write scenario");
+    out
+}
+
+/// Run `orderline call` and parse its one JSON line.
+pub fn orderline_call(config: &Path, target: &str, extra: &[&str]) -> (serde_json::Value, Output) {
+    let out = Command::new(env!("CARGO_BIN_EXE_orderline"))
+        .arg("call")
+        .arg("--config")
+        .arg(config)
+        .arg(target)
+        .args(extra)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run orderline call");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let line = stdout.lines().last().unwrap_or_default().to_string();
+    let v: serde_json::Value = serde_json::from_str(&line).unwrap_or_else(|e| {
+        panic!(
+            "orderline call did not print a JSON line ({e}); status {:?}\nstdout:\n{stdout}\nstderr:\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (v, out)
+}
