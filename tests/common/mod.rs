@@ -276,3 +276,66 @@ pub fn orderline_call(config: &Path, target: &str, extra: &[&str]) -> (serde_jso
     });
     (v, out)
 }
+
+/// baresip as a headless auto-answering phone on 127.0.0.1:`port` that plays
+/// `source` (8 kHz mono WAV) as its microphone and records what it hears
+/// (sndfile.so writes `dump-*-dec.wav` into `rec_dir`).
+pub struct Baresip {
+    pub child: Child,
+    pub port: u16,
+    pub rec_dir: PathBuf,
+}
+
+impl Baresip {
+    pub fn start(dir: &Path, source: &Path, run_secs: u32) -> Baresip {
+        require("baresip");
+        let port = free_udp_port();
+        let conf = dir.join("baresip");
+        let rec_dir = dir.join("baresip-rec");
+        std::fs::create_dir_all(&conf).expect("mkdir baresip conf");
+        std::fs::create_dir_all(&rec_dir).expect("mkdir baresip rec");
+        let config = format!(
+            "poll_method\tepoll\nsip_listen\t127.0.0.1:{port}\nsip_transports\tudp\n\
+             audio_player\talsa,null\naudio_source\taufile,{src}\naudio_alert\talsa,null\n\
+             audio_srate\t8000\naudio_channels\t1\nnet_interface\t127.0.0.1\n\
+             module_path\t/usr/lib/baresip/modules\nmodule\tg711.so\nmodule\taufile.so\n\
+             module\talsa.so\nmodule\tsndfile.so\nmodule_app\taccount.so\nsnd_path\t{rec}\n",
+            src = source.display(),
+            rec = rec_dir.display(),
+        );
+        std::fs::write(conf.join("config"), config).expect("write baresip config");
+        std::fs::write(
+            conf.join("accounts"),
+            "<sip:callee@127.0.0.1>;regint=0;answermode=auto;audio_codecs=PCMU,PCMA\n",
+        )
+        .expect("write baresip accounts");
+        let log = std::fs::File::create(dir.join("baresip.log")).expect("baresip log");
+        let child = Command::new("baresip")
+            .arg("-f")
+            .arg(&conf)
+            .args(["-t", &run_secs.to_string()])
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("dup log"))
+            .stderr(log)
+            .spawn()
+            .expect("start baresip");
+        std::thread::sleep(Duration::from_millis(800));
+        Baresip { child, port, rec_dir }
+    }
+
+    /// The recording of what baresip heard on its one call.
+    pub fn heard(&self) -> PathBuf {
+        let rd = std::fs::read_dir(&self.rec_dir).expect("read rec dir");
+        rd.flatten()
+            .map(|e| e.path())
+            .find(|p| p.to_string_lossy().ends_with("-dec.wav"))
+            .unwrap_or_else(|| panic!("baresip recorded nothing in {}", self.rec_dir.display()))
+    }
+}
+
+impl Drop for Baresip {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
