@@ -1,0 +1,256 @@
+//! `orderline serve` as a running daemon: the 49 RFC 4475 torture messages
+//! each get the answer the RFC expects (or none, where it says discard), the
+//! daemon keeps serving calls afterwards, customers calling in are answered,
+//! and SIGTERM drains live calls with a BYE before exiting.
+
+mod common;
+
+use std::collections::HashMap;
+use std::net::UdpSocket;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::*;
+
+const TORTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/testdata/rfc4475");
+
+struct Daemon {
+    child: Child,
+    port: u16,
+    log: PathBuf,
+}
+
+impl Daemon {
+    /// Start `orderline serve`; `prepare` may adjust the test prompts first.
+    fn start(dir: &Path, prepare: impl FnOnce(&Path)) -> Daemon {
+        let port = free_udp_port();
+        let cfg = write_config(dir, port, free_udp_port(), "");
+        prepare(dir);
+        let log = dir.join("daemon.log");
+        let child = Command::new(env!("CARGO_BIN_EXE_orderline"))
+            .args(["serve", "--config"])
+            .arg(&cfg)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).expect("daemon log"))
+            .spawn()
+            .expect("start orderline serve");
+        let d = Daemon { child, port, log };
+        d.wait_ready();
+        d
+    }
+
+    /// Ready when it answers an OPTIONS ping.
+    fn wait_ready(&self) {
+        let t0 = Instant::now();
+        while t0.elapsed() < Duration::from_secs(10) {
+            if options_ping(self.port).is_some() {
+                return;
+            }
+        }
+        panic!("daemon did not answer OPTIONS within 10 s:\n{}", self.logs());
+    }
+
+    fn logs(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Send one OPTIONS and return the status line of the answer, if any.
+fn options_ping(port: u16) -> Option<String> {
+    let sock = UdpSocket::bind("127.0.0.1:0").ok()?;
+    let me = sock.local_addr().ok()?;
+    let msg = format!(
+        "OPTIONS sip:orders@127.0.0.1:{port} SIP/2.0\r\nVia: SIP/2.0/UDP {me};branch=z9hG4bKping{n}\r\n\
+         From: <sip:probe@{me}>;tag=p1\r\nTo: <sip:orders@127.0.0.1:{port}>\r\nCall-ID: ping-{n}@test\r\n\
+         CSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n",
+        n = me.port()
+    );
+    sock.send_to(msg.as_bytes(), ("127.0.0.1", port)).ok()?;
+    sock.set_read_timeout(Some(Duration::from_millis(300))).ok()?;
+    let mut buf = [0u8; 4096];
+    let (n, _) = sock.recv_from(&mut buf).ok()?;
+    String::from_utf8_lossy(&buf[..n]).lines().next().map(str::to_string)
+}
+
+/// What RFC 4475 allows a UAS to do with each message (from MANIFEST.tsv).
+#[derive(Debug, Clone, Copy)]
+enum Expect {
+    /// Exactly this status.
+    Code(u16),
+    /// One of these statuses.
+    OneOf(&'static [u16]),
+    /// Processed: any answer except 400 (or none, for ACK-like cases).
+    Processed,
+    /// 400 or silence.
+    RejectOrDiscard,
+    /// Nothing at all (invalid or stray responses).
+    Silence,
+    /// Anything but a crash and anything but 2xx.
+    NoCrash,
+}
+
+fn expectations() -> HashMap<&'static str, Expect> {
+    use Expect::*;
+    HashMap::from([
+        ("wsinv.dat", Processed),
+        ("intmeth.dat", OneOf(&[405, 501])),
+        ("esc01.dat", Processed),
+        ("escnull.dat", Processed),
+        ("esc02.dat", Processed),
+        ("lwsdisp.dat", Processed),
+        ("longreq.dat", Processed),
+        ("dblreq.dat", Processed),
+        ("semiuri.dat", Processed),
+        ("transports.dat", Processed),
+        ("mpart01.dat", Processed),
+        ("unreason.dat", Silence),
+        ("noreason.dat", Silence),
+        ("badinv01.dat", RejectOrDiscard),
+        ("clerr.dat", RejectOrDiscard),
+        ("ncl.dat", Code(400)),
+        ("scalar02.dat", Code(400)),
+        ("scalarlg.dat", Silence),
+        ("quotbal.dat", Code(400)),
+        ("ltgtruri.dat", Code(400)),
+        ("lwsruri.dat", Code(400)),
+        ("lwsstart.dat", Code(400)),
+        ("trws.dat", Code(400)),
+        ("escruri.dat", NoCrash),
+        ("baddate.dat", NoCrash),
+        ("regbadct.dat", Code(400)),
+        ("badaspec.dat", Code(400)),
+        ("baddn.dat", Code(400)),
+        ("badvers.dat", Code(505)),
+        ("mismatch01.dat", Code(400)),
+        ("mismatch02.dat", Code(400)),
+        ("bigcode.dat", Silence),
+        ("badbranch.dat", Processed),
+        ("insuf.dat", Code(400)),
+        ("unkscm.dat", Code(416)),
+        ("novelsc.dat", NoCrash),
+        ("unksm2.dat", Processed),
+        ("bext01.dat", Code(420)),
+        ("invut.dat", Code(415)),
+        ("regaut01.dat", NoCrash),
+        ("multi01.dat", Code(400)),
+        ("mcl01.dat", Code(400)),
+        ("bcast.dat", Silence),
+        ("zeromf.dat", Processed),
+        ("cparam01.dat", Processed),
+        ("cparam02.dat", Processed),
+        ("regescrt.dat", Processed),
+        ("sdp01.dat", Processed),
+        ("inv2543.dat", NoCrash),
+    ])
+}
+
+/// Send one file; gather every datagram that comes back within a short window.
+fn exchange(sock: &UdpSocket, port: u16, bytes: &[u8]) -> Vec<String> {
+    sock.send_to(bytes, ("127.0.0.1", port)).expect("send torture message");
+    let mut replies = Vec::new();
+    let mut buf = vec![0u8; 65536];
+    let deadline = Instant::now() + Duration::from_millis(400);
+    while let Some(left) = deadline.checked_duration_since(Instant::now()) {
+        sock.set_read_timeout(Some(left.max(Duration::from_millis(1)))).expect("timeout");
+        match sock.recv_from(&mut buf) {
+            Ok((n, _)) => replies.push(String::from_utf8_lossy(&buf[..n]).to_string()),
+            Err(_) => break,
+        }
+    }
+    replies
+}
+
+fn status_of(reply: &str) -> Option<u16> {
+    let line = reply.lines().next()?;
+    let mut parts = line.split(' ');
+    (parts.next()? == "SIP/2.0").then_some(())?;
+    parts.next()?.parse().ok()
+}
+
+#[test]
+fn rfc4475_torture_messages_get_the_rfc_answers_and_the_daemon_keeps_serving() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let daemon = Daemon::start(dir.path(), |_| {});
+    let manifest = std::fs::read_to_string(Path::new(TORTURE).join("MANIFEST.tsv"))
+        .expect("shared/testdata/rfc4475/MANIFEST.tsv");
+    let expect = expectations();
+    let sock = UdpSocket::bind("127.0.0.1:0").expect("bind");
+    let mut failures = Vec::new();
+    let mut count = 0;
+    for line in manifest.lines().skip(1) {
+        let file = line.split('\t').next().expect("manifest file column");
+        let rule = *expect.get(file).unwrap_or_else(|| panic!("no expectation for {file}"));
+        let bytes = std::fs::read(Path::new(TORTURE).join(file)).expect("read torture file");
+        let replies = exchange(&sock, daemon.port, &bytes);
+        count += 1;
+        let finals: Vec<u16> = replies.iter().filter_map(|r| status_of(r)).filter(|s| *s >= 200).collect();
+        let last = finals.last().copied();
+        let ok = match rule {
+            Expect::Code(c) => last == Some(c),
+            Expect::OneOf(cs) => last.is_some_and(|s| cs.contains(&s)),
+            Expect::Processed => last != Some(400) && !replies.is_empty(),
+            Expect::RejectOrDiscard => last.is_none_or(|s| s == 400),
+            Expect::Silence => replies.is_empty(),
+            Expect::NoCrash => last.is_none_or(|s| s >= 300),
+        };
+        // Extra headers the RFC asks for with some rejections.
+        let header_ok = match file {
+            "bext01.dat" => replies.iter().any(|r| r.to_ascii_lowercase().contains("\nunsupported:")),
+            "invut.dat" => replies.iter().any(|r| r.to_ascii_lowercase().contains("\naccept:")),
+            "intmeth.dat" => last != Some(405) || replies.iter().any(|r| r.to_ascii_lowercase().contains("\nallow:")),
+            _ => true,
+        };
+        eprintln!("{file:15} expect {rule:?}: got {finals:?}");
+        if !ok || !header_ok {
+            failures.push(format!("{file}: expected {rule:?}, got {:?}", replies.iter().map(|r| r.lines().next().unwrap_or("")).collect::<Vec<_>>()));
+        }
+        // The daemon still answers after every single message.
+        assert!(options_ping(daemon.port).is_some(), "daemon stopped answering after {file}:\n{}", daemon.logs());
+    }
+    assert_eq!(count, 49, "manifest should list 49 messages");
+    assert!(failures.is_empty(), "{} of 49 torture messages mishandled:\n{}", failures.len(), failures.join("\n"));
+
+    // And it still takes a real call: a customer calling in hears the message and gets a BYE.
+    let sc = Path::new(SCENARIOS).join("uac_callback.xml");
+    let sipp = Sipp::start(&sc, dir.path(), &[&format!("127.0.0.1:{}", daemon.port)]);
+    let (ok, errors) = sipp.finish(Duration::from_secs(20));
+    assert!(ok, "call after the torture run failed: {errors}\n{}", daemon.logs());
+}
+
+#[test]
+fn sigterm_sends_bye_to_live_calls_and_exits() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // A 20 s callback message, so only the drain can end the call in time.
+    let mut daemon = Daemon::start(dir.path(), |d| {
+        write_wav(&d.join("prompts/en/callback_no_order.wav"), &vec![0; 8000 * 20]);
+    });
+
+    let sc = Path::new(SCENARIOS).join("uac_callback.xml");
+    let sipp = Sipp::start(&sc, dir.path(), &[&format!("127.0.0.1:{}", daemon.port)]);
+    std::thread::sleep(Duration::from_millis(1500));
+    let t0 = Instant::now();
+    let pid = daemon.child.id().to_string();
+    let st = Command::new("kill").args(["-TERM", &pid]).status().expect("kill");
+    assert!(st.success());
+    let (ok, errors) = sipp.finish(Duration::from_secs(10));
+    assert!(ok, "live call did not get a BYE on SIGTERM: {errors}\n{}", daemon.logs());
+    let bye_after = t0.elapsed();
+    assert!(bye_after < Duration::from_secs(3), "BYE took {bye_after:?}");
+    let status = loop {
+        if let Some(s) = daemon.child.try_wait().expect("wait daemon") {
+            break s;
+        }
+        assert!(t0.elapsed() < Duration::from_secs(5), "daemon still running 5 s after SIGTERM");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "daemon exit status {status:?}\n{}", daemon.logs());
+}
