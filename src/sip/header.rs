@@ -140,7 +140,7 @@ impl NameAddr {
             }
             None => {
                 let semi = s.find(';').unwrap_or(s.len());
-                let u = &s[..semi];
+                let u = s[..semi].trim_end();
                 if u.contains('?') || u.contains(',') {
                     return Err(e("URI with headers or comma must be in <>"));
                 }

@@ -119,6 +119,15 @@ impl RawMessage {
         let head_end = match find(data, b"\r\n\r\n") {
             Some(i) => i,
             None if data.len() > MAX_MESSAGE => return Err(ParseError::TooLarge),
+            // A datagram is complete: its end also ends a header section that
+            // lacks the empty line (seen in the wild and in RFC 4475 copies).
+            None if framing == Framing::Datagram && data.ends_with(b"\r\n") => {
+                let head = &data[..data.len() - 2];
+                let mut padded = head.to_vec();
+                padded.extend_from_slice(b"\r\n\r\n");
+                let (raw, _) = RawMessage::parse(&padded, framing)?;
+                return Ok((raw, buf.len()));
+            }
             None => return Err(ParseError::Incomplete),
         };
         if head_end > MAX_MESSAGE {

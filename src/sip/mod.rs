@@ -9,6 +9,9 @@
 
 // pub mod digest;
 // pub mod sdp;
+mod auth;
+pub mod dialog;
+pub mod endpoint;
 pub mod error;
 pub mod header;
 pub mod message;
@@ -16,6 +19,10 @@ pub mod transaction;
 pub mod uri;
 pub mod validate;
 
+pub use endpoint::{
+    CallRef, Credentials, Endpoint, EndpointConfig, IncomingCall, IncomingCallEvent, Input, OutboundCall, SipEvent, Transmit,
+    Transport,
+};
 pub use error::{ParseError, SipError};
 pub use message::{Framing, Message, Method, RawMessage, StartLine};
 pub use uri::{SipUri, Uri};
