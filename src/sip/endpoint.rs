@@ -79,7 +79,7 @@ pub struct OutboundCall {
 }
 
 /// An inbound INVITE, as the application sees it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IncomingCall {
     pub request_uri: String,
     pub from: String,
@@ -95,7 +95,7 @@ pub struct IncomingCall {
 #[non_exhaustive]
 pub enum SipEvent {
     /// UAS: a new inbound call (answer, ring or reject it).
-    Incoming(Box<IncomingCallEvent>),
+    Incoming(Box<IncomingCall>),
     /// UAC: 1xx, with SDP for early media (183).
     Progress { status: u16, sdp: Option<Vec<u8>> },
     /// UAC: 2xx with the remote SDP. UAS: the ACK arrived, with the offer.
@@ -107,23 +107,6 @@ pub enum SipEvent {
     Ended { by_remote: bool },
     /// The remote re-INVITEd (hold/unhold): its new SDP.
     MediaUpdate { sdp: Vec<u8> },
-}
-
-/// Payload of [`SipEvent::Incoming`] (boxed to keep events small).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct IncomingCallEvent {
-    pub request_uri: String,
-    pub from: String,
-    pub to: String,
-    pub call_id: String,
-    pub sdp: Vec<u8>,
-    pub source: SocketAddr,
-}
-
-impl From<IncomingCallEvent> for IncomingCall {
-    fn from(e: IncomingCallEvent) -> Self {
-        IncomingCall { request_uri: e.request_uri, from: e.from, to: e.to, call_id: e.call_id, sdp: e.sdp, source: e.source }
-    }
 }
 
 /// Octets in.
@@ -877,7 +860,7 @@ impl Endpoint {
         self.dialogs.insert((req.call_id.clone(), tag), id);
         self.calls.insert(id, c);
         let StartLine::Request { uri, .. } = &req.start else { return };
-        let ev = IncomingCallEvent {
+        let ev = IncomingCall {
             request_uri: uri.to_string(),
             from: req.from.to_string(),
             to: req.to.to_string(),

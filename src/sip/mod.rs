@@ -20,7 +20,7 @@ pub mod uri;
 pub mod validate;
 
 pub use endpoint::{
-    CallRef, Credentials, Endpoint, EndpointConfig, IncomingCall, IncomingCallEvent, Input, OutboundCall, SipEvent, Transmit,
+    CallRef, Credentials, Endpoint, EndpointConfig, IncomingCall, Input, OutboundCall, SipEvent, Transmit,
     Transport,
 };
 pub use error::{ParseError, SipError};

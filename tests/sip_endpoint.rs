@@ -1,0 +1,363 @@
+//! Two sans-IO endpoints in memory on simulated time (quinn's `Pair`,
+//! str0m's loss emulator): every test runs minutes of SIP timers in
+//! microseconds, with chosen datagrams dropped.
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use orderline::sip::{CallRef, Endpoint, EndpointConfig, Input, Message, OutboundCall, SipEvent, Transmit, Transport};
+
+const T1: Duration = Duration::from_millis(100);
+const OFFER: &[u8] = b"v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0 101\r\na=sendrecv\r\n";
+const ANSWER: &[u8] = b"v=0\r\no=- 9 9 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 5000 RTP/AVP 0 101\r\na=sendrecv\r\n";
+
+fn addr(port: u16) -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], port))
+}
+
+/// A wire record: who sent what, when.
+#[derive(Debug, Clone)]
+struct Wire {
+    from: SocketAddr,
+    msg: Message,
+    at: Duration,
+}
+
+impl Wire {
+    fn first_line(&self) -> String {
+        String::from_utf8_lossy(&self.msg.to_bytes()).lines().next().unwrap_or("").to_string()
+    }
+}
+
+struct Pair {
+    start: Instant,
+    now: Instant,
+    a: Endpoint,
+    b: Endpoint,
+    events_a: Vec<(CallRef, SipEvent)>,
+    events_b: Vec<(CallRef, SipEvent)>,
+    wire: Vec<Wire>,
+    /// Return true to drop this datagram (`n` counts datagrams of the same first line).
+    drop: Box<dyn FnMut(&Wire, usize) -> bool>,
+}
+
+impl Pair {
+    fn new() -> Pair {
+        let cfg = |port, seed| EndpointConfig { listen: addr(port), t1: T1, seed, ..Default::default() };
+        let start = Instant::now();
+        Pair {
+            start,
+            now: start,
+            a: Endpoint::new(cfg(5060, 1)),
+            b: Endpoint::new(cfg(5070, 2)),
+            events_a: Vec::new(),
+            events_b: Vec::new(),
+            wire: Vec::new(),
+            drop: Box::new(|_, _| false),
+        }
+    }
+
+    /// Deliver everything in flight (zero latency) until both are quiet.
+    fn flush(&mut self) {
+        loop {
+            let mut moved = false;
+            for side in 0..2 {
+                let (src, from) = if side == 0 { (&mut self.a, addr(5060)) } else { (&mut self.b, addr(5070)) };
+                let mut out: Vec<Transmit> = Vec::new();
+                while let Some(t) = src.poll_transmit() {
+                    out.push(t);
+                }
+                for t in out {
+                    moved = true;
+                    let msg = Message::parse(&t.bytes).expect("endpoints send valid SIP");
+                    let w = Wire { from, msg, at: self.now - self.start };
+                    let n = self.wire.iter().filter(|x| x.first_line() == w.first_line() && x.from == from).count();
+                    let dropped = (self.drop)(&w, n);
+                    self.wire.push(w);
+                    if dropped {
+                        continue;
+                    }
+                    let dst = if t.dest == addr(5060) { &mut self.a } else { &mut self.b };
+                    assert!(t.dest == addr(5060) || t.dest == addr(5070), "sent to {}", t.dest);
+                    dst.handle_input(self.now, Input::Datagram { from, transport: Transport::Udp, bytes: &t.bytes });
+                }
+            }
+            while let Some(e) = self.a.poll_event() {
+                self.events_a.push(e);
+            }
+            while let Some(e) = self.b.poll_event() {
+                self.events_b.push(e);
+            }
+            if !moved {
+                return;
+            }
+        }
+    }
+
+    /// Advance simulated time to `until`, firing timers on the way.
+    fn run_until(&mut self, until: Duration) {
+        self.flush();
+        loop {
+            let next = [self.a.poll_timeout(), self.b.poll_timeout()].into_iter().flatten().min();
+            match next {
+                Some(t) if t <= self.start + until => {
+                    self.now = self.now.max(t);
+                    self.a.handle_timeout(self.now);
+                    self.b.handle_timeout(self.now);
+                    self.flush();
+                }
+                _ => break,
+            }
+        }
+        self.now = self.start + until;
+        self.flush();
+    }
+
+    fn call(&mut self) -> CallRef {
+        let c = OutboundCall {
+            request_uri: "sip:0300123@127.0.0.1:5070".into(),
+            from_user: "orderline".into(),
+            to_user: "0300123".into(),
+            sdp_offer: OFFER.to_vec(),
+            credentials: None,
+            outbound_proxy: None,
+            transport: Transport::Udp,
+        };
+        let id = self.a.invite(self.now, c).expect("invite");
+        self.flush();
+        id
+    }
+
+    fn incoming(&self) -> CallRef {
+        self.events_b
+            .iter()
+            .find_map(|(id, e)| matches!(e, SipEvent::Incoming(_)).then_some(*id))
+            .expect("B saw the INVITE")
+    }
+
+    fn count(&self, first_line_prefix: &str) -> usize {
+        self.wire.iter().filter(|w| w.first_line().starts_with(first_line_prefix)).count()
+    }
+}
+
+#[test]
+fn call_answer_and_hang_up() {
+    let mut p = Pair::new();
+    let a = p.call();
+    let b = p.incoming();
+    if let Some((_, SipEvent::Incoming(inc))) = p.events_b.first() {
+        assert_eq!(inc.sdp, OFFER);
+        assert!(inc.request_uri.starts_with("sip:0300123@127.0.0.1:5070"));
+    }
+    p.b.ringing(p.now, b).unwrap();
+    p.b.answer(p.now, b, ANSWER.to_vec()).unwrap();
+    p.flush();
+    assert!(p.events_a.contains(&(a, SipEvent::Progress { status: 100, sdp: None })));
+    assert!(p.events_a.contains(&(a, SipEvent::Progress { status: 180, sdp: None })));
+    assert!(p.events_a.contains(&(a, SipEvent::Answered { status: 200, sdp: ANSWER.to_vec() })));
+    assert!(p.events_b.contains(&(b, SipEvent::Answered { status: 200, sdp: OFFER.to_vec() })), "ACK reached B");
+    assert_eq!(p.count("ACK "), 1);
+    p.run_until(Duration::from_secs(30));
+    assert_eq!(p.count("SIP/2.0 200"), 1, "no 2xx retransmission once ACKed");
+    p.a.bye(p.now, a).unwrap();
+    p.flush();
+    assert_eq!(p.events_b.last(), Some(&(b, SipEvent::Ended { by_remote: true })));
+    assert_eq!(p.events_a.last(), Some(&(a, SipEvent::Ended { by_remote: false })));
+    p.run_until(Duration::from_secs(120));
+    assert_eq!(p.a.call_count() + p.b.call_count(), 0, "no call leaks");
+    assert_eq!(p.a.poll_timeout(), None, "A idle: every transaction ended");
+    assert_eq!(p.b.poll_timeout(), None, "B idle: every transaction ended");
+}
+
+#[test]
+fn lost_invites_and_lost_2xx_are_retransmitted() {
+    let mut p = Pair::new();
+    // Drop the first two INVITEs and the first two 200 OKs.
+    p.drop = Box::new(|w, n| (w.first_line().starts_with("INVITE") || w.first_line().starts_with("SIP/2.0 200")) && n < 2);
+    let a = p.call();
+    p.run_until(Duration::from_millis(350)); // Timer A: T1, 2·T1 later
+    let b = p.incoming();
+    assert_eq!(p.count("INVITE"), 3);
+    p.b.answer(p.now, b, ANSWER.to_vec()).unwrap();
+    p.run_until(Duration::from_secs(5));
+    assert!(p.events_a.contains(&(a, SipEvent::Answered { status: 200, sdp: ANSWER.to_vec() })));
+    assert_eq!(p.count("SIP/2.0 200"), 3, "2xx retransmitted by the UAS core until it got through");
+    assert!(p.events_b.iter().any(|(id, e)| *id == b && matches!(e, SipEvent::Answered { .. })));
+    let answered = p.events_a.iter().filter(|(_, e)| matches!(e, SipEvent::Answered { .. })).count();
+    assert_eq!(answered, 1, "one Answered event despite retransmissions");
+}
+
+#[test]
+fn retransmitted_2xx_is_acked_again() {
+    let mut p = Pair::new();
+    // Lose the first ACK: B retransmits its 200, A must ACK again.
+    p.drop = Box::new(|w, n| w.first_line().starts_with("ACK") && n == 0);
+    let _a = p.call();
+    let b = p.incoming();
+    p.b.answer(p.now, b, ANSWER.to_vec()).unwrap();
+    p.run_until(Duration::from_secs(5));
+    assert_eq!(p.count("ACK"), 2);
+    assert_eq!(p.count("SIP/2.0 200"), 2);
+    assert!(p.events_b.iter().any(|(id, e)| *id == b && matches!(e, SipEvent::Answered { .. })));
+}
+
+#[test]
+fn unanswered_invite_fails_with_408_after_64_t1() {
+    let mut p = Pair::new();
+    p.drop = Box::new(|w, _| w.first_line().starts_with("INVITE"));
+    let a = p.call();
+    p.run_until(Duration::from_secs(60));
+    let ev = p.events_a.last().cloned().unwrap();
+    assert_eq!(ev, (a, SipEvent::Failed { status: 408, reason: "Request Timeout (no response)".into() }));
+    // Timer A: sent at 0, T1, 3T1, 7T1, 15T1, 31T1, 63T1 (then Timer B at 64·T1 = 6.4 s).
+    let sends: Vec<u128> = p.wire.iter().filter(|w| w.first_line().starts_with("INVITE")).map(|w| w.at.as_millis()).collect();
+    assert_eq!(sends, vec![0, 100, 300, 700, 1500, 3100, 6300]);
+    assert_eq!(p.a.call_count(), 0);
+}
+
+#[test]
+fn busy_answer_is_failed_486_and_acked() {
+    let mut p = Pair::new();
+    let a = p.call();
+    let b = p.incoming();
+    p.b.reject(p.now, b, 486).unwrap();
+    p.run_until(Duration::from_secs(20));
+    assert!(p.events_a.contains(&(a, SipEvent::Failed { status: 486, reason: "Busy Here".into() })));
+    let ack = p.wire.iter().find(|w| w.first_line().starts_with("ACK")).expect("ACK for 486");
+    let inv = p.wire.iter().find(|w| w.first_line().starts_with("INVITE")).unwrap();
+    assert_eq!(ack.msg.via[0].branch(), inv.msg.via[0].branch(), "§17.1.1.3: same branch");
+    assert_eq!(p.count("SIP/2.0 486"), 1, "ACK stops Timer G");
+    assert_eq!(p.b.poll_timeout(), None);
+}
+
+#[test]
+fn lost_ack_for_486_gets_the_response_again() {
+    let mut p = Pair::new();
+    p.drop = Box::new(|w, n| w.first_line().starts_with("ACK") && n == 0);
+    let _a = p.call();
+    let b = p.incoming();
+    p.b.reject(p.now, b, 486).unwrap();
+    p.run_until(Duration::from_secs(20));
+    assert_eq!(p.count("SIP/2.0 486"), 2, "Timer G retransmits once the ACK is lost");
+    assert_eq!(p.count("ACK"), 2, "the INVITE client transaction re-ACKs in Completed");
+    assert_eq!(p.events_a.iter().filter(|(_, e)| matches!(e, SipEvent::Failed { .. })).count(), 1);
+}
+
+#[test]
+fn cancel_after_ringing_gives_487_on_both_sides() {
+    let mut p = Pair::new();
+    let a = p.call();
+    let b = p.incoming();
+    p.b.ringing(p.now, b).unwrap();
+    p.run_until(Duration::from_secs(2));
+    p.a.cancel(p.now, a).unwrap();
+    p.run_until(Duration::from_secs(40));
+    let cancel = p.wire.iter().find(|w| w.first_line().starts_with("CANCEL")).expect("CANCEL sent");
+    let inv = p.wire.iter().find(|w| w.first_line().starts_with("INVITE")).unwrap();
+    assert_eq!(cancel.msg.via[0].branch(), inv.msg.via[0].branch(), "§9.1: CANCEL on the INVITE's branch");
+    assert_eq!(cancel.msg.cseq.seq, inv.msg.cseq.seq);
+    assert!(p.events_a.iter().any(|(id, e)| *id == a && matches!(e, SipEvent::Failed { status: 487, .. })));
+    assert!(p.events_b.iter().any(|(id, e)| *id == b && matches!(e, SipEvent::Failed { status: 487, .. })));
+    assert_eq!(p.count("ACK"), 1, "487 is ACKed");
+    assert_eq!(p.a.call_count() + p.b.call_count(), 0);
+}
+
+#[test]
+fn cancel_before_any_provisional_waits_for_one() {
+    let mut p = Pair::new();
+    // B's 100 Trying is lost, so A has seen no provisional when it cancels.
+    p.drop = Box::new(|w, _| w.first_line().starts_with("SIP/2.0 100"));
+    let a = p.call();
+    let b = p.incoming();
+    p.a.cancel(p.now, a).unwrap();
+    p.flush();
+    assert_eq!(p.count("CANCEL"), 0, "§9.1: no CANCEL before a provisional response");
+    p.b.ringing(p.now, b).unwrap();
+    p.run_until(Duration::from_secs(1));
+    assert_eq!(p.count("CANCEL"), 1);
+    assert!(p.events_a.iter().any(|(id, e)| *id == a && matches!(e, SipEvent::Failed { status: 487, .. })));
+}
+
+#[test]
+fn answer_racing_cancel_is_acked_then_byed() {
+    let mut p = Pair::new();
+    // The CANCEL is lost; B answers; A must ACK the 200 and then send BYE.
+    p.drop = Box::new(|w, _| w.first_line().starts_with("CANCEL"));
+    let a = p.call();
+    let b = p.incoming();
+    p.b.ringing(p.now, b).unwrap();
+    p.flush();
+    p.a.cancel(p.now, a).unwrap();
+    p.b.answer(p.now, b, ANSWER.to_vec()).unwrap();
+    p.run_until(Duration::from_secs(2));
+    let lines: Vec<String> = p.wire.iter().map(Wire::first_line).collect();
+    let ack = lines.iter().position(|l| l.starts_with("ACK")).expect("ACK");
+    let bye = lines.iter().position(|l| l.starts_with("BYE")).expect("BYE");
+    assert!(ack < bye);
+    assert!(p.events_a.iter().any(|(id, e)| *id == a && matches!(e, SipEvent::Failed { status: 487, .. })));
+    assert!(!p.events_a.iter().any(|(_, e)| matches!(e, SipEvent::Answered { .. } | SipEvent::Ended { .. })));
+    assert_eq!(p.events_b.last(), Some(&(b, SipEvent::Ended { by_remote: true })));
+}
+
+#[test]
+fn uas_bye_and_in_dialog_options() {
+    let mut p = Pair::new();
+    let a = p.call();
+    let b = p.incoming();
+    p.b.answer(p.now, b, ANSWER.to_vec()).unwrap();
+    p.flush();
+    // In-dialog OPTIONS from "A" built by hand from the ACK it sent.
+    let ack = p.wire.iter().find(|w| w.first_line().starts_with("ACK")).unwrap().msg.clone();
+    let mut opt = ack.clone();
+    opt.start = orderline::sip::StartLine::Request { method: orderline::sip::Method::Options, uri: ack.to.uri.clone() };
+    opt.cseq = orderline::sip::header::CSeq { seq: 2, method: "OPTIONS".into() };
+    opt.via[0].params = vec![("branch".into(), Some("z9hG4bKopt1".into()))];
+    p.b.handle_input(p.now, Input::Datagram { from: addr(5060), transport: Transport::Udp, bytes: &opt.to_bytes() });
+    let r = Message::parse(&p.b.poll_transmit().unwrap().bytes).unwrap();
+    assert_eq!(r.status(), Some(200));
+    assert!(r.header("Allow").is_some());
+    p.b.bye(p.now, b).unwrap();
+    p.flush();
+    assert_eq!(p.events_a.last(), Some(&(a, SipEvent::Ended { by_remote: true })));
+    assert_eq!(p.events_b.last(), Some(&(b, SipEvent::Ended { by_remote: false })));
+    // BYE in a dialog that no longer exists: 481.
+    let mut bye = opt;
+    bye.start = orderline::sip::StartLine::Request { method: orderline::sip::Method::Bye, uri: ack.to.uri.clone() };
+    bye.cseq = orderline::sip::header::CSeq { seq: 3, method: "BYE".into() };
+    bye.via[0].params = vec![("branch".into(), Some("z9hG4bKbye9".into()))];
+    p.b.handle_input(p.now, Input::Datagram { from: addr(5060), transport: Transport::Udp, bytes: &bye.to_bytes() });
+    assert_eq!(Message::parse(&p.b.poll_transmit().unwrap().bytes).unwrap().status(), Some(481));
+}
+
+#[test]
+fn reinvite_hold_is_answered_with_mirrored_sdp() {
+    let mut p = Pair::new();
+    let _a = p.call();
+    let b = p.incoming();
+    p.b.answer(p.now, b, ANSWER.to_vec()).unwrap();
+    p.flush();
+    let ack = p.wire.iter().find(|w| w.first_line().starts_with("ACK")).unwrap().msg.clone();
+    let hold = b"v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\na=sendonly\r\n";
+    let mut re = ack.clone();
+    re.start = orderline::sip::StartLine::Request { method: orderline::sip::Method::Invite, uri: ack.to.uri.clone() };
+    re.cseq = orderline::sip::header::CSeq { seq: 2, method: "INVITE".into() };
+    re.via[0].params = vec![("branch".into(), Some("z9hG4bKhold".into()))];
+    re.content_type = Some("application/sdp".into());
+    re.body = hold.to_vec();
+    p.b.handle_input(p.now, Input::Datagram { from: addr(5060), transport: Transport::Udp, bytes: &re.to_bytes() });
+    let r = Message::parse(&p.b.poll_transmit().unwrap().bytes).unwrap();
+    assert_eq!(r.status(), Some(200));
+    let body = String::from_utf8(r.body.clone()).unwrap();
+    assert!(body.contains("a=recvonly") && body.contains("o=- 9 10 IN IP4"), "{body}");
+    assert!(std::iter::from_fn(|| p.b.poll_event()).any(|e| e == (b, SipEvent::MediaUpdate { sdp: hold.to_vec() })));
+}
+
+#[test]
+fn same_seed_same_bytes() {
+    let run = || {
+        let mut p = Pair::new();
+        p.call();
+        p.wire.iter().map(|w| w.msg.to_bytes()).collect::<Vec<_>>()
+    };
+    assert_eq!(run(), run());
+}
