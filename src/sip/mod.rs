@@ -7,8 +7,8 @@
 //! the four §17 state machines, [`endpoint`] is the transaction user: dialogs
 //! (§12–§15) and calls, driven by `(Instant, input)` like str0m/quinn-proto.
 
-// pub mod digest;
-// pub mod sdp;
+pub mod digest;
+pub mod sdp;
 mod auth;
 pub mod dialog;
 pub mod endpoint;
