@@ -361,3 +361,58 @@ fn same_seed_same_bytes() {
     };
     assert_eq!(run(), run());
 }
+
+/// 401 then 407: each challenge is answered once, with CSeq + 1, the same
+/// Call-ID and From tag, and a response `digest::verify` accepts; a third
+/// challenge of the same kind after a failed answer ends the call.
+#[test]
+fn digest_challenges_are_answered_once_each() {
+    use orderline::sip::{digest, Credentials};
+    let cfg = EndpointConfig { listen: addr(5060), t1: T1, seed: 7, ..Default::default() };
+    let mut a = Endpoint::new(cfg);
+    let now = Instant::now();
+    let id = a
+        .invite(
+            now,
+            OutboundCall {
+                request_uri: "sip:0300@127.0.0.1:5070".into(),
+                from_user: "ol".into(),
+                to_user: "0300".into(),
+                sdp_offer: OFFER.to_vec(),
+                credentials: Some(Credentials { username: "shop".into(), password: "s3cret".into() }),
+                outbound_proxy: None,
+                transport: Transport::Udp,
+            },
+        )
+        .unwrap();
+    let inv1 = Message::parse(&a.poll_transmit().unwrap().bytes).unwrap();
+    let mut challenge = |inv: &Message, status: u16, header: &str, alg: &str| {
+        let mut r = inv.response(status, "Unauthorized", Some("srv"));
+        r.other.push((header.into(), format!("Digest realm=\"pbx\", nonce=\"n{status}\", qop=\"auth\", algorithm={alg}")));
+        a.handle_input(now, Input::Datagram { from: addr(5070), transport: Transport::Udp, bytes: &r.to_bytes() });
+        let mut out = Vec::new();
+        while let Some(t) = a.poll_transmit() {
+            out.push(Message::parse(&t.bytes).unwrap());
+        }
+        let events: Vec<_> = std::iter::from_fn(|| a.poll_event()).collect();
+        (out, events)
+    };
+    let (out, ev) = challenge(&inv1, 401, "WWW-Authenticate", "MD5");
+    assert!(ev.is_empty());
+    assert_eq!(out[0].method(), Some(&orderline::sip::Method::Ack));
+    let inv2 = out[1].clone();
+    assert_eq!((inv2.cseq.seq, inv2.call_id.as_str(), inv2.from.tag()), (2, inv1.call_id.as_str(), inv1.from.tag()));
+    assert_ne!(inv2.via[0].branch(), inv1.via[0].branch(), "a new transaction");
+    let auth = inv2.header("Authorization").expect("Authorization");
+    assert!(digest::verify(auth, "INVITE", "s3cret", "pbx", "n401").unwrap());
+    let (out, _) = challenge(&inv2, 407, "Proxy-Authenticate", "SHA-256");
+    let inv3 = out[1].clone();
+    assert_eq!(inv3.cseq.seq, 3);
+    let pauth = inv3.header("Proxy-Authorization").expect("Proxy-Authorization");
+    assert!(pauth.contains("algorithm=SHA-256"), "{pauth}");
+    assert!(digest::verify(pauth, "INVITE", "s3cret", "pbx", "n407").unwrap());
+    assert!(inv3.header("Authorization").is_some(), "the 401 answer is kept");
+    let (out, ev) = challenge(&inv3, 401, "WWW-Authenticate", "MD5");
+    assert_eq!(out.len(), 1, "only the ACK: no endless retry loop");
+    assert!(matches!(ev.as_slice(), [(i, SipEvent::Failed { status: 401, .. })] if *i == id));
+}

@@ -90,6 +90,7 @@ pub struct Call {
     pub contact: NameAddr,
     /// UAC: the INVITE in flight (for CANCEL and digest retries).
     pub invite: Option<Message>,
+    /// Challenges already answered: bit 0 for 401, bit 1 for 407 (once each, §22.2).
     pub auth_attempts: u8,
     pub cancel_wanted: bool,
     pub cancel_sent: bool,

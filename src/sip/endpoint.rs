@@ -669,12 +669,13 @@ impl Endpoint {
                 let cnonce = self.token(16);
                 let Some(c) = self.calls.get_mut(&id) else { return };
                 let uri = c.remote_target.to_string();
-                let value = creds.filter(|_| c.auth_attempts < 2).and_then(|cr| {
+                let bit = if status == 401 { 1 } else { 2 };
+                let value = creds.filter(|_| c.auth_attempts & bit == 0).and_then(|cr| {
                     super::auth::answer_challenge(r.headers(hname), "INVITE", &uri, &cr, &cnonce, &c.local_sdp)
                 });
                 match value {
                     Some(v) => {
-                        c.auth_attempts += 1;
+                        c.auth_attempts |= bit;
                         c.local_seq += 1; // §22.2: CSeq + 1, same Call-ID and tags.
                         let mut auth: Vec<(String, String)> = c
                             .invite
