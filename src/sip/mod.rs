@@ -11,6 +11,7 @@ pub mod digest;
 pub mod sdp;
 mod auth;
 pub mod dialog;
+pub mod driver;
 pub mod endpoint;
 pub mod error;
 pub mod header;
@@ -23,6 +24,7 @@ pub use endpoint::{
     CallRef, Credentials, Endpoint, EndpointConfig, IncomingCall, Input, OutboundCall, SipEvent, Transmit,
     Transport,
 };
+pub use driver::{SipClient, SipCommand, SipHandle};
 pub use error::{ParseError, SipError};
 pub use message::{Framing, Message, Method, RawMessage, StartLine};
 pub use uri::{SipUri, Uri};
