@@ -29,6 +29,9 @@ impl Wire {
     }
 }
 
+/// Loss emulator: decides per datagram whether the network loses it.
+type DropFn = Box<dyn FnMut(&Wire, usize) -> bool>;
+
 struct Pair {
     start: Instant,
     now: Instant,
@@ -38,7 +41,7 @@ struct Pair {
     events_b: Vec<(CallRef, SipEvent)>,
     wire: Vec<Wire>,
     /// Return true to drop this datagram (`n` counts datagrams of the same first line).
-    drop: Box<dyn FnMut(&Wire, usize) -> bool>,
+    drop: DropFn,
 }
 
 impl Pair {
@@ -415,4 +418,88 @@ fn digest_challenges_are_answered_once_each() {
     let (out, ev) = challenge(&inv3, 401, "WWW-Authenticate", "MD5");
     assert_eq!(out.len(), 1, "only the ACK: no endless retry loop");
     assert!(matches!(ev.as_slice(), [(i, SipEvent::Failed { status: 401, .. })] if *i == id));
+}
+
+fn inject(ep: &mut Endpoint, now: Instant, bytes: &[u8]) -> Vec<Vec<u8>> {
+    ep.handle_input(now, Input::Datagram { from: addr(5999), transport: Transport::Udp, bytes });
+    std::iter::from_fn(|| ep.poll_transmit().map(|t| t.bytes)).collect()
+}
+
+fn torture(file: &str) -> Vec<u8> {
+    std::fs::read(format!("{}/../shared/testdata/rfc4475/{file}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+}
+
+/// §17.2.3 matching, with the RFC 2543 fallback (RFC 4475 §3.2.1): a
+/// retransmitted request gets the very same response, not a new one.
+#[test]
+fn retransmissions_are_absorbed_by_the_server_transaction() {
+    for file in ["lwsdisp.dat", "badbranch.dat"] {
+        let mut ep = Endpoint::new(EndpointConfig::default());
+        let now = Instant::now();
+        let first = inject(&mut ep, now, &torture(file));
+        let again = inject(&mut ep, now + Duration::from_millis(500), &torture(file));
+        assert_eq!(first.len(), 1, "{file}");
+        assert_eq!(first, again, "{file}: same response (same To tag) to the retransmission");
+    }
+    let mut ep = Endpoint::new(EndpointConfig::default());
+    let now = Instant::now();
+    let inv = torture("inv2543.dat"); // no branch at all
+    let first = inject(&mut ep, now, &inv);
+    let again = inject(&mut ep, now + Duration::from_millis(500), &inv);
+    assert_eq!(first, again, "100 Trying resent");
+    let incoming = std::iter::from_fn(|| ep.poll_event()).filter(|(_, e)| matches!(e, SipEvent::Incoming(_))).count();
+    assert_eq!(incoming, 1, "one call, not two");
+}
+
+#[test]
+fn outbound_proxy_is_a_preloaded_route_and_record_route_is_followed() {
+    let cfg = EndpointConfig { listen: addr(5060), t1: T1, seed: 3, ..Default::default() };
+    let mut a = Endpoint::new(cfg);
+    let now = Instant::now();
+    a.invite(
+        now,
+        OutboundCall {
+            request_uri: "sip:0300@192.0.2.10:5080".into(),
+            from_user: "ol".into(),
+            to_user: "0300".into(),
+            sdp_offer: OFFER.to_vec(),
+            credentials: None,
+            outbound_proxy: Some("sip:127.0.0.1:5090".into()),
+            transport: Transport::Udp,
+        },
+    )
+    .unwrap();
+    let t = a.poll_transmit().unwrap();
+    assert_eq!(t.dest, addr(5090), "first hop is the proxy");
+    let inv = Message::parse(&t.bytes).unwrap();
+    assert_eq!(inv.route.len(), 1);
+    assert_eq!(inv.route[0].uri.to_string(), "sip:127.0.0.1:5090;lr");
+    assert!(inv.to_bytes().starts_with(b"INVITE sip:0300@192.0.2.10:5080 SIP/2.0"));
+    // 200 through two record-routing proxies.
+    let mut ok = inv.response(200, "OK", Some("b1"));
+    ok.record_route = vec![
+        orderline::sip::header::NameAddr::parse("<sip:127.0.0.1:5091;lr>", "Record-Route").unwrap(),
+        orderline::sip::header::NameAddr::parse("<sip:127.0.0.1:5090;lr>", "Record-Route").unwrap(),
+    ];
+    ok.contact = vec![orderline::sip::header::NameAddr::parse("<sip:callee@192.0.2.10:5080>", "Contact").unwrap()];
+    ok.content_type = Some("application/sdp".into());
+    ok.body = ANSWER.to_vec();
+    a.handle_input(now, Input::Datagram { from: addr(5090), transport: Transport::Udp, bytes: &ok.to_bytes() });
+    let ack = a.poll_transmit().unwrap();
+    assert_eq!(ack.dest, addr(5090), "§12.2.1.1: to the first route");
+    let ack = Message::parse(&ack.bytes).unwrap();
+    let routes: Vec<String> = ack.route.iter().map(|r| r.uri.to_string()).collect();
+    assert_eq!(routes, vec!["sip:127.0.0.1:5090;lr", "sip:127.0.0.1:5091;lr"], "UAC reverses Record-Route");
+    assert!(ack.to_bytes().starts_with(b"ACK sip:callee@192.0.2.10:5080 SIP/2.0"), "Request-URI = remote target");
+    assert_eq!(ack.to.tag(), Some("b1"));
+}
+
+#[test]
+fn calls_beyond_the_limit_get_503() {
+    let mut ep = Endpoint::new(EndpointConfig { max_calls: 1, ..Default::default() });
+    let now = Instant::now();
+    let one = inject(&mut ep, now, &torture("esc01.dat"));
+    assert!(one[0].starts_with(b"SIP/2.0 100"));
+    let two = inject(&mut ep, now, &torture("baddate.dat"));
+    assert!(two[0].starts_with(b"SIP/2.0 503"), "{}", String::from_utf8_lossy(&two[0]));
 }

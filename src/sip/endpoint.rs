@@ -51,6 +51,20 @@ impl Default for EndpointConfig {
     }
 }
 
+impl From<&crate::config::SipConfig> for EndpointConfig {
+    /// `[sip] listen`, `public_addr`, `t1_ms`, `user_agent`; a fresh seed.
+    fn from(c: &crate::config::SipConfig) -> Self {
+        EndpointConfig {
+            listen: c.listen,
+            public_addr: c.public_addr,
+            t1: Duration::from_millis(c.t1_ms.max(1)),
+            user_agent: c.user_agent.clone(),
+            seed: rand::random(),
+            ..Default::default()
+        }
+    }
+}
+
 /// Digest credentials for 401/407 (RFC 3261 §22).
 #[derive(Clone, PartialEq, Eq)]
 pub struct Credentials {
@@ -445,7 +459,7 @@ impl Endpoint {
         if status < 300 {
             r.contact = vec![c.contact.clone()];
         }
-        if status >= 200 && status < 300 {
+        if (200..300).contains(&status) {
             r.other.push(("Allow".into(), validate::ALLOW.into()));
         }
         if let Some(b) = body {
@@ -568,7 +582,7 @@ impl Endpoint {
         for o in out {
             match o {
                 TxOutput::Send(b) => self.push(dest, t, b),
-                TxOutput::Response(r) => self.tu_response(now, call, purpose, r),
+                TxOutput::Response(r) => self.tu_response(now, call, purpose, *r),
                 TxOutput::Timeout => {}
             }
         }
@@ -698,17 +712,15 @@ impl Endpoint {
         }
     }
 
-    fn respond(&mut self, now: Instant, req: &Message, from: SocketAddr, t: Transport, status: u16, reason: &str, headers: Vec<(String, String)>, body: Option<Vec<u8>>) {
+    /// Answer `req` statelessly-from-the-TU's view: a server transaction is
+    /// created so retransmissions of the request get the same response.
+    fn respond(&mut self, now: Instant, req: &Message, (from, t): (SocketAddr, Transport), status: u16, reason: &str, headers: Vec<(String, String)>) {
         if req.method() == Some(&Method::Ack) {
             return;
         }
         let tag = self.token(10);
         let mut r = req.response(status, reason, Some(&tag));
         r.other.extend(headers);
-        if let Some(b) = body {
-            r.content_type = Some("application/sdp".into());
-            r.body = b;
-        }
         let bytes = r.to_bytes();
         let method = req.method().map(|m| m.as_str().to_string()).unwrap_or_default();
         let mut out = Vec::new();
@@ -752,7 +764,7 @@ impl Endpoint {
         }
         if let Err(rej) = check_request(&req) {
             let reason = sanitize_reason(&rej.reason);
-            self.respond(now, &req, from, t, rej.status, &reason, rej.headers, None);
+            self.respond(now, &req, (from, t), rej.status, &reason, rej.headers);
             return;
         }
         if method == Method::Cancel {
@@ -763,7 +775,7 @@ impl Endpoint {
             let key = (req.call_id.clone(), to_tag);
             match self.dialogs.get(&key).copied() {
                 Some(id) => self.in_dialog(now, id, from, t, req),
-                None => self.respond(now, &req, from, t, 481, reason_phrase(481), Vec::new(), None),
+                None => self.respond(now, &req, (from, t), 481, reason_phrase(481), Vec::new()),
             }
             return;
         }
@@ -771,9 +783,9 @@ impl Endpoint {
             Method::Invite => self.new_invite(now, from, t, req),
             Method::Options => {
                 let h = vec![("Allow".into(), validate::ALLOW.into()), ("Accept".into(), validate::ACCEPT.into())];
-                self.respond(now, &req, from, t, 200, "OK", h, None);
+                self.respond(now, &req, (from, t), 200, "OK", h);
             }
-            _ => self.respond(now, &req, from, t, 481, reason_phrase(481), Vec::new(), None),
+            _ => self.respond(now, &req, (from, t), 481, reason_phrase(481), Vec::new()),
         }
     }
 
@@ -797,12 +809,12 @@ impl Endpoint {
     fn on_cancel(&mut self, now: Instant, from: SocketAddr, t: Transport, req: &Message) {
         let Some(ikey) = ServerKey::of(req, "INVITE") else { return };
         let Some(st) = self.server_txs.get(&ikey) else {
-            self.respond(now, req, from, t, 481, reason_phrase(481), Vec::new(), None);
+            self.respond(now, req, (from, t), 481, reason_phrase(481), Vec::new());
             return;
         };
         let call = st.call;
         let pending = st.tx.kind == Kind::InviteServer && st.tx.state == State::Proceeding;
-        self.respond(now, req, from, t, 200, "OK", Vec::new(), None);
+        self.respond(now, req, (from, t), 200, "OK", Vec::new());
         if let (true, Some(id)) = (pending, call) {
             if self.uas_respond(now, id, 487, None).is_ok() {
                 self.emit(id, SipEvent::Failed { status: 487, reason: "cancelled by caller".into() });
@@ -812,7 +824,7 @@ impl Endpoint {
 
     fn new_invite(&mut self, now: Instant, from: SocketAddr, t: Transport, req: Message) {
         if self.calls.len() >= self.cfg.max_calls {
-            self.respond(now, &req, from, t, 503, "Service Unavailable", vec![("Retry-After".into(), "5".into())], None);
+            self.respond(now, &req, (from, t), 503, "Service Unavailable", vec![("Retry-After".into(), "5".into())]);
             return;
         }
         let Some(key) = ServerKey::of(&req, "INVITE") else { return };
@@ -877,14 +889,14 @@ impl Endpoint {
         let Some(c) = self.calls.get_mut(&id) else { return };
         // §12.2.2: lower CSeq than the last one is out of order → 500.
         if c.remote_seq.is_some_and(|s| req.cseq.seq < s) {
-            self.respond(now, &req, from, t, 500, "Server Internal Error (CSeq out of order)", Vec::new(), None);
+            self.respond(now, &req, (from, t), 500, "Server Internal Error (CSeq out of order)", Vec::new());
             return;
         }
         c.remote_seq = Some(req.cseq.seq);
         match method {
             Method::Bye => {
                 let was_confirmed = matches!(c.state, CallState::Confirmed | CallState::Answered | CallState::Ending);
-                self.respond(now, &req, from, t, 200, "OK", Vec::new(), None);
+                self.respond(now, &req, (from, t), 200, "OK", Vec::new());
                 let ev = if was_confirmed {
                     SipEvent::Ended { by_remote: true }
                 } else {
@@ -895,7 +907,7 @@ impl Endpoint {
             }
             Method::Options => {
                 let h = vec![("Allow".into(), validate::ALLOW.into()), ("Accept".into(), validate::ACCEPT.into())];
-                self.respond(now, &req, from, t, 200, "OK", h, None);
+                self.respond(now, &req, (from, t), 200, "OK", h);
             }
             Method::Invite if c.state == CallState::Confirmed => {
                 // re-INVITE (§14.2): answer with our SDP re-offered, mirrored.
@@ -933,11 +945,11 @@ impl Endpoint {
                 }
             }
             Method::Invite => {
-                self.respond(now, &req, from, t, 491, "Request Pending", Vec::new(), None);
+                self.respond(now, &req, (from, t), 491, "Request Pending", Vec::new());
             }
             _ => {
                 let h = vec![("Allow".into(), validate::ALLOW.into())];
-                self.respond(now, &req, from, t, 405, "Method Not Allowed", h, None);
+                self.respond(now, &req, (from, t), 405, "Method Not Allowed", h);
             }
         }
     }

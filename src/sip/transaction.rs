@@ -42,7 +42,7 @@ pub enum TxOutput {
     /// Send these octets to the transaction's peer.
     Send(Vec<u8>),
     /// Client transactions: a response for the transaction user.
-    Response(Message),
+    Response(Box<Message>),
     /// Timer B/F (client, no final response) or H (server, no ACK).
     Timeout,
 }
@@ -211,13 +211,13 @@ impl Transaction {
                     if self.end_at.is_some() && self.state == State::Proceeding {
                         self.end_at = None;
                     }
-                    out.push(TxOutput::Response(resp));
+                    out.push(TxOutput::Response(Box::new(resp)));
                 } else if status < 300 {
                     // 2xx: the TU (dialog) sends the ACK (§13.2.2.4).
                     self.state = State::Terminated;
                     self.retransmit_at = None;
                     self.end_at = None;
-                    out.push(TxOutput::Response(resp));
+                    out.push(TxOutput::Response(Box::new(resp)));
                 } else {
                     let ack = self.ack_for(&resp);
                     out.push(TxOutput::Send(ack.clone()));
@@ -225,7 +225,7 @@ impl Transaction {
                     self.state = State::Completed;
                     self.retransmit_at = None;
                     self.end_at = Some(now + self.wait(Duration::from_secs(32).min(self.timers.t64()))); // Timer D
-                    out.push(TxOutput::Response(resp));
+                    out.push(TxOutput::Response(Box::new(resp)));
                 }
             }
             (Kind::InviteClient, State::Completed) => {
@@ -242,7 +242,7 @@ impl Transaction {
                     self.retransmit_at = None;
                     self.end_at = Some(now + self.wait(self.timers.t4)); // Timer K
                 }
-                out.push(TxOutput::Response(resp));
+                out.push(TxOutput::Response(Box::new(resp)));
             }
             _ => {}
         }
@@ -297,11 +297,10 @@ impl Transaction {
 
     /// Server transactions: the request arrived again (§17.2.1, §17.2.2).
     pub fn on_retransmitted_request(&mut self, out: &mut Vec<TxOutput>) {
-        let resend = match (self.kind, self.state) {
-            (Kind::InviteServer, State::Proceeding | State::Completed) => true,
-            (Kind::NonInviteServer, State::Proceeding | State::Completed) => true,
-            _ => false,
-        };
+        let resend = matches!(
+            (self.kind, self.state),
+            (Kind::InviteServer | Kind::NonInviteServer, State::Proceeding | State::Completed)
+        );
         if resend && !self.last_sent.is_empty() {
             out.push(TxOutput::Send(self.last_sent.clone()));
         }
