@@ -35,7 +35,7 @@ fn inband_call(presses: &[(f64, char, f64)], secs: f64, law: &str) -> serde_json
     let action = format!("rtp_stream=\"{},1,{pt}\"", raw.display());
     let sc = scenario(
         dir.path(),
-        "uas_inband.xml",
+        "callee_inband.xml",
         &[("@CODEC_PT@", pt), ("@CODEC_NAME@", name), ("@MEDIA_ACTION@", &action)],
     );
     call_against(dir.path(), &sc, "")
@@ -95,7 +95,7 @@ fn rfc4733_call(pcap: &str) -> serde_json::Value {
     let action = format!("play_pcap_audio=\"{path}\"");
     let sc = scenario(
         dir.path(),
-        "uas_inband.xml",
+        "callee_inband.xml",
         &[("@CODEC_PT@", "0"), ("@CODEC_NAME@", "PCMU"), ("@MEDIA_ACTION@", &action)],
     );
     call_against(dir.path(), &sc, "")
@@ -118,7 +118,7 @@ fn rfc4733_two_cancels() {
 #[test]
 fn busy_callee_is_busy() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let sc = Path::new(SCENARIOS).join("uas_busy.xml");
+    let sc = Path::new(SCENARIOS).join("callee_busy.xml");
     let r = call_against(dir.path(), &sc, "");
     assert_eq!(r["answered"], false, "{r}");
     assert_eq!(r["outcome"], "busy", "{r}");
@@ -128,7 +128,7 @@ fn busy_callee_is_busy() {
 #[test]
 fn unanswered_call_is_cancelled_at_ring_timeout() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let sc = Path::new(SCENARIOS).join("uas_ring_forever.xml");
+    let sc = Path::new(SCENARIOS).join("callee_ring_forever.xml");
     let r = call_against(dir.path(), &sc, "");
     assert_eq!(r["answered"], false, "{r}");
     assert_eq!(r["outcome"], "no_answer", "{r}");
@@ -144,7 +144,7 @@ fn digest_challenge_is_answered() {
     write_wav(&wav, &keypress_audio(&[(4.0, '1', 0.1)], 8.0));
     let raw = dir.path().join("keys.ul");
     sox_g711(&wav, &raw, "ul");
-    let sc = scenario(dir.path(), "uas_auth.xml", &[("@AUDIO@", &raw.display().to_string())]);
+    let sc = scenario(dir.path(), "callee_auth.xml", &[("@AUDIO@", &raw.display().to_string())]);
     let r = call_against(
         dir.path(),
         &sc,

@@ -1,0 +1,379 @@
+//! The tokio driver: owns the UDP socket, the TCP listener and outbound TCP
+//! connections, feeds the sans-IO [`Endpoint`] and sleeps until its next
+//! deadline (mini-redis shape: one task, bounded channels, a drain on
+//! shutdown). Every channel is bounded; when one is full the driver drops
+//! (events) or answers 503 (new calls) instead of growing.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream, UdpSocket};
+use tokio::sync::{mpsc, oneshot, Semaphore};
+
+use super::endpoint::{CallRef, Endpoint, EndpointConfig, IncomingCall, Input, OutboundCall, SipEvent, Transport};
+use super::error::SipError;
+use super::message::{Framing, RawMessage, MAX_MESSAGE};
+
+/// Per-call event queue depth.
+const EVENT_QUEUE: usize = 32;
+/// Inbound calls waiting for the application.
+const INCOMING_QUEUE: usize = 64;
+const COMMAND_QUEUE: usize = 256;
+/// Messages framed off TCP connections waiting for the driver.
+const TCP_IN_QUEUE: usize = 256;
+const TCP_OUT_QUEUE: usize = 64;
+const MAX_TCP_CONNECTIONS: usize = 256;
+
+/// Commands on an existing call.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum SipCommand {
+    /// CANCEL a call we placed (BYE once confirmed).
+    Cancel(CallRef),
+    /// Hang up a confirmed call.
+    Bye(CallRef),
+    /// Answer an inbound call with our SDP.
+    Answer { call: CallRef, sdp: Vec<u8> },
+    /// 180 Ringing to an inbound call.
+    Ringing(CallRef),
+    /// Refuse an inbound call with a final status (≥ 300).
+    Reject { call: CallRef, status: u16 },
+}
+
+type InviteReply = oneshot::Sender<Result<(CallRef, mpsc::Receiver<SipEvent>), SipError>>;
+
+enum Command {
+    Invite(Box<OutboundCall>, InviteReply),
+    Call(SipCommand, oneshot::Sender<Result<(), SipError>>),
+    Shutdown(oneshot::Sender<()>),
+}
+
+/// A cloneable sender of commands to the driver task.
+#[derive(Clone)]
+pub struct SipClient {
+    tx: mpsc::Sender<Command>,
+    local_addr: SocketAddr,
+}
+
+/// What the application holds: commands plus the stream of inbound calls.
+pub struct SipHandle {
+    client: SipClient,
+    incoming: mpsc::Receiver<(CallRef, IncomingCall, mpsc::Receiver<SipEvent>)>,
+}
+
+impl SipClient {
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Place a call; its events arrive on the returned bounded receiver.
+    pub async fn invite(&self, call: OutboundCall) -> Result<(CallRef, mpsc::Receiver<SipEvent>), SipError> {
+        let (tx, rx) = oneshot::channel();
+        self.tx.send(Command::Invite(Box::new(call), tx)).await.map_err(|_| SipError::Stopped)?;
+        rx.await.map_err(|_| SipError::Stopped)?
+    }
+
+    pub async fn command(&self, cmd: SipCommand) -> Result<(), SipError> {
+        let (tx, rx) = oneshot::channel();
+        self.tx.send(Command::Call(cmd, tx)).await.map_err(|_| SipError::Stopped)?;
+        rx.await.map_err(|_| SipError::Stopped)?
+    }
+
+    /// BYE every confirmed call, CANCEL/reject pending ones, wait for them
+    /// (bounded), then stop the driver.
+    pub async fn shutdown(&self) {
+        let (tx, rx) = oneshot::channel();
+        if self.tx.send(Command::Shutdown(tx)).await.is_ok() {
+            let _ = rx.await;
+        }
+    }
+}
+
+impl SipHandle {
+    /// Bind UDP and TCP on `cfg.listen` (port 0 picks one, the same for both)
+    /// and spawn the driver task.
+    pub async fn bind(mut cfg: EndpointConfig) -> Result<SipHandle, SipError> {
+        let udp = UdpSocket::bind(cfg.listen).await?;
+        let local = udp.local_addr()?;
+        let tcp = TcpListener::bind(local).await?;
+        cfg.listen = local;
+        let (cmd_tx, cmd_rx) = mpsc::channel(COMMAND_QUEUE);
+        let (inc_tx, inc_rx) = mpsc::channel(INCOMING_QUEUE);
+        let driver = Driver {
+            ep: Endpoint::new(cfg),
+            udp,
+            tcp,
+            calls: HashMap::new(),
+            incoming: inc_tx,
+            conns: HashMap::new(),
+            tcp_permits: Arc::new(Semaphore::new(MAX_TCP_CONNECTIONS)),
+        };
+        tokio::spawn(driver.run(cmd_rx));
+        Ok(SipHandle { client: SipClient { tx: cmd_tx, local_addr: local }, incoming: inc_rx })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.client.local_addr
+    }
+
+    /// A cloneable command sender for other tasks.
+    pub fn client(&self) -> SipClient {
+        self.client.clone()
+    }
+
+    pub async fn invite(&self, call: OutboundCall) -> Result<(CallRef, mpsc::Receiver<SipEvent>), SipError> {
+        self.client.invite(call).await
+    }
+
+    pub async fn command(&self, cmd: SipCommand) -> Result<(), SipError> {
+        self.client.command(cmd).await
+    }
+
+    /// The next inbound call (100 Trying already sent), with its event stream.
+    pub async fn next_incoming(&mut self) -> Option<(CallRef, IncomingCall, mpsc::Receiver<SipEvent>)> {
+        self.incoming.recv().await
+    }
+
+    pub async fn shutdown(&self) {
+        self.client.shutdown().await
+    }
+}
+
+struct Driver {
+    ep: Endpoint,
+    udp: UdpSocket,
+    tcp: TcpListener,
+    calls: HashMap<CallRef, mpsc::Sender<SipEvent>>,
+    incoming: mpsc::Sender<(CallRef, IncomingCall, mpsc::Receiver<SipEvent>)>,
+    conns: HashMap<SocketAddr, mpsc::Sender<Vec<u8>>>,
+    tcp_permits: Arc<Semaphore>,
+}
+
+fn now() -> std::time::Instant {
+    tokio::time::Instant::now().into_std()
+}
+
+impl Driver {
+    async fn run(mut self, mut cmds: mpsc::Receiver<Command>) {
+        let (tcp_in_tx, mut tcp_in) = mpsc::channel::<(SocketAddr, Vec<u8>)>(TCP_IN_QUEUE);
+        let mut buf = vec![0u8; MAX_MESSAGE + 1];
+        let mut stopping: Option<(tokio::time::Instant, oneshot::Sender<()>)> = None;
+        loop {
+            self.flush_outputs(&tcp_in_tx);
+            if let Some((deadline, _)) = &stopping {
+                if self.ep.call_count() == 0 || tokio::time::Instant::now() >= *deadline {
+                    if let Some((_, done)) = stopping.take() {
+                        let _ = done.send(());
+                    }
+                    return;
+                }
+            }
+            let wake = self.ep.poll_timeout().map(tokio::time::Instant::from_std);
+            let stop_at = stopping.as_ref().map(|(d, _)| *d);
+            let sleep_to = match (wake, stop_at) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+            tokio::select! {
+                r = self.udp.recv_from(&mut buf) => match r {
+                    Ok((n, from)) => {
+                        if n > MAX_MESSAGE {
+                            tracing::debug!(%from, "oversized datagram dropped");
+                            continue;
+                        }
+                        tracing::trace!(%from, bytes = %String::from_utf8_lossy(&buf[..n]), "udp in");
+                        self.ep.handle_input(now(), Input::Datagram { from, transport: Transport::Udp, bytes: &buf[..n] });
+                    }
+                    Err(e) => tracing::debug!(error = %e, "udp receive error"),
+                },
+                Some((from, bytes)) = tcp_in.recv() => {
+                    self.ep.handle_input(now(), Input::Datagram { from, transport: Transport::Tcp, bytes: &bytes });
+                }
+                r = self.tcp.accept() => match r {
+                    Ok((stream, peer)) => match self.tcp_permits.clone().try_acquire_owned() {
+                        Ok(permit) => {
+                            let (tx, rx) = mpsc::channel(TCP_OUT_QUEUE);
+                            self.conns.insert(peer, tx);
+                            tokio::spawn(connection(Some(stream), peer, rx, tcp_in_tx.clone(), permit));
+                        }
+                        Err(_) => tracing::warn!(%peer, "TCP connection limit reached; closing"),
+                    },
+                    Err(e) => tracing::debug!(error = %e, "accept error"),
+                },
+                c = cmds.recv(), if stopping.is_none() => match c {
+                    Some(Command::Invite(call, reply)) => {
+                        let r = self.ep.invite(now(), *call).map(|id| {
+                            let (tx, rx) = mpsc::channel(EVENT_QUEUE);
+                            self.calls.insert(id, tx);
+                            (id, rx)
+                        });
+                        let _ = reply.send(r);
+                    }
+                    Some(Command::Call(cmd, reply)) => {
+                        let _ = reply.send(self.command(cmd));
+                    }
+                    Some(Command::Shutdown(done)) => {
+                        let t = now();
+                        for (id, _) in self.ep.calls() {
+                            let _ = self.ep.bye(t, id);
+                        }
+                        let grace = (self.ep.config().t1 * 32).min(Duration::from_secs(10));
+                        stopping = Some((tokio::time::Instant::now() + grace, done));
+                    }
+                    None => return,
+                },
+                _ = sleep_opt(sleep_to) => {
+                    self.ep.handle_timeout(now());
+                }
+            }
+        }
+    }
+
+    fn command(&mut self, cmd: SipCommand) -> Result<(), SipError> {
+        let t = now();
+        match cmd {
+            SipCommand::Cancel(id) => self.ep.cancel(t, id),
+            SipCommand::Bye(id) => self.ep.bye(t, id),
+            SipCommand::Answer { call, sdp } => self.ep.answer(t, call, sdp),
+            SipCommand::Ringing(id) => self.ep.ringing(t, id),
+            SipCommand::Reject { call, status } => self.ep.reject(t, call, status),
+        }
+    }
+
+    fn flush_outputs(&mut self, tcp_in: &mpsc::Sender<(SocketAddr, Vec<u8>)>) {
+        while let Some(t) = self.ep.poll_transmit() {
+            tracing::trace!(dest = %t.dest, bytes = %String::from_utf8_lossy(&t.bytes), "sip out");
+            match t.transport {
+                Transport::Udp => {
+                    if let Err(e) = self.udp.try_send_to(&t.bytes, t.dest) {
+                        tracing::debug!(dest = %t.dest, error = %e, "udp send failed");
+                    }
+                }
+                Transport::Tcp => self.send_tcp(t.dest, t.bytes, tcp_in),
+            }
+        }
+        while let Some((id, ev)) = self.ep.poll_event() {
+            self.route_event(id, ev);
+        }
+    }
+
+    fn send_tcp(&mut self, dest: SocketAddr, bytes: Vec<u8>, tcp_in: &mpsc::Sender<(SocketAddr, Vec<u8>)>) {
+        if let Some(tx) = self.conns.get(&dest).filter(|tx| !tx.is_closed()) {
+            if tx.try_send(bytes).is_err() {
+                tracing::warn!(%dest, "TCP send queue full; message dropped");
+            }
+            return;
+        }
+        let Ok(permit) = self.tcp_permits.clone().try_acquire_owned() else {
+            tracing::warn!(%dest, "TCP connection limit reached; message dropped");
+            return;
+        };
+        let (tx, rx) = mpsc::channel(TCP_OUT_QUEUE);
+        let _ = tx.try_send(bytes);
+        self.conns.insert(dest, tx);
+        tokio::spawn(connection(None, dest, rx, tcp_in.clone(), permit));
+    }
+
+    fn route_event(&mut self, id: CallRef, ev: SipEvent) {
+        if let SipEvent::Incoming(inc) = ev {
+            let (tx, rx) = mpsc::channel(EVENT_QUEUE);
+            match self.incoming.try_send((id, *inc, rx)) {
+                Ok(()) => {
+                    self.calls.insert(id, tx);
+                }
+                Err(_) => {
+                    tracing::warn!(call = %id, "application not taking calls; 503");
+                    let _ = self.ep.reject(now(), id, 503);
+                }
+            }
+            return;
+        }
+        let last = matches!(ev, SipEvent::Failed { .. } | SipEvent::Ended { .. });
+        if let Some(tx) = self.calls.get(&id) {
+            if let Err(e) = tx.try_send(ev) {
+                tracing::warn!(call = %id, error = %e, "call event dropped");
+            }
+        }
+        if last {
+            self.calls.remove(&id);
+        }
+    }
+}
+
+async fn sleep_opt(at: Option<tokio::time::Instant>) {
+    match at {
+        Some(t) => tokio::time::sleep_until(t).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// One TCP connection: frames inbound messages by Content-Length (RFC 3261
+/// §18.3) and writes outbound ones. Ends on error, EOF or a framing error.
+async fn connection(
+    stream: Option<TcpStream>,
+    peer: SocketAddr,
+    mut out: mpsc::Receiver<Vec<u8>>,
+    inbound: mpsc::Sender<(SocketAddr, Vec<u8>)>,
+    _permit: tokio::sync::OwnedSemaphorePermit,
+) {
+    let stream = match stream {
+        Some(s) => s,
+        None => match tokio::time::timeout(Duration::from_secs(5), TcpStream::connect(peer)).await {
+            Ok(Ok(s)) => s,
+            Ok(Err(e)) => {
+                tracing::debug!(%peer, error = %e, "TCP connect failed");
+                return;
+            }
+            Err(_) => {
+                tracing::debug!(%peer, "TCP connect timed out");
+                return;
+            }
+        },
+    };
+    let (mut rd, mut wr) = stream.into_split();
+    let writer = async {
+        while let Some(b) = out.recv().await {
+            if wr.write_all(&b).await.is_err() {
+                break;
+            }
+        }
+    };
+    let reader = async {
+        let mut buf: Vec<u8> = Vec::with_capacity(4096);
+        let mut chunk = [0u8; 4096];
+        loop {
+            match rd.read(&mut chunk).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            }
+            loop {
+                match RawMessage::parse(&buf, Framing::Stream) {
+                    Ok((_, used)) => {
+                        let msg: Vec<u8> = buf.drain(..used).collect();
+                        if inbound.send((peer, msg)).await.is_err() {
+                            return;
+                        }
+                    }
+                    Err(super::error::ParseError::Incomplete) => {
+                        // Keep-alive CRLFs alone (RFC 5626 §3.5.1) are not a message.
+                        if buf.iter().all(|b| *b == b'\r' || *b == b'\n') {
+                            buf.clear();
+                        }
+                        break;
+                    }
+                    Err(e) => {
+                        tracing::debug!(%peer, error = %e, "TCP framing error; closing");
+                        return;
+                    }
+                }
+            }
+        }
+    };
+    tokio::select! {
+        _ = writer => {}
+        _ = reader => {}
+    }
+}
