@@ -12,3 +12,4 @@ pub mod audio;
 pub mod config;
 pub mod dtmf;
 pub mod ivr;
+pub mod media;
