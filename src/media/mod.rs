@@ -9,6 +9,7 @@
 //! - [`digits`] in-band vs RFC 4733 de-duplication
 //! - [`say`]    numbers and amounts as prompt names (en, fr, ar, ur)
 //! - [`prompt`] prompt file cache with locale fallback and overrides
+//! - [`wavlaw`] reader for G.711 (µ-law/A-law) WAV prompt files
 //!
 //! The tokio edge is [`session`]: one task per call owning its sockets.
 //! This module knows nothing of SIP or orders; the call layer hands it the
@@ -25,6 +26,7 @@ pub mod prompt;
 pub mod rtp;
 pub mod say;
 pub mod session;
+pub mod wavlaw;
 
 pub use g711::Law;
 pub use player::{PlayItem, PromptPlayer};

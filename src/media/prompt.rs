@@ -7,8 +7,10 @@
 //! 4. both again with `en` — logged once per (locale, name), because a
 //!    caller hearing English in a French flow is a content bug to fix.
 //!
-//! Samples are decoded (and resampled to 8 kHz) once through
-//! [`crate::audio::read_wav_8k`] and cached as `Arc<[i16]>`, so a prompt
+//! Files may be 16-bit PCM at any rate (decoded and resampled to 8 kHz by
+//! [`crate::audio::read_wav_8k`]) or 8 kHz G.711 WAV (µ-law/A-law, format
+//! tags 7/6, how the stock prompts are stored). Samples are decoded once
+//! and cached as `Arc<[i16]>`, so a prompt
 //! played in a thousand calls is one allocation. The cache lock is taken
 //! per lookup, at call setup, never per packet.
 
@@ -17,6 +19,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use crate::audio::{read_wav_8k, AudioError};
+use crate::media::wavlaw::{self, WavLawError};
 use crate::media::PlayItem;
 
 /// Locale every flow can fall back to.
@@ -34,6 +37,8 @@ pub enum PromptError {
     BadLocale(String),
     #[error(transparent)]
     Audio(#[from] AudioError),
+    #[error(transparent)]
+    G711Wav(#[from] WavLawError),
 }
 
 fn list(paths: &[PathBuf]) -> String {
@@ -80,7 +85,10 @@ impl PromptCache {
                 tracing::warn!(locale, name, path = %path.display(), "prompt missing for locale, falling back to English");
             }
         }
-        let samples: Arc<[i16]> = read_wav_8k(&path)?.into();
+        let samples: Arc<[i16]> = match wavlaw::load(&path)? {
+            Some(s) => s.into(),
+            None => read_wav_8k(&path)?.into(),
+        };
         lock(&self.cache).insert(key, samples.clone());
         Ok(samples)
     }
