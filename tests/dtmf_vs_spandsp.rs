@@ -153,6 +153,21 @@ fn categories() -> Vec<Category> {
     }
     cats.push(b.cat);
 
+    // Harder: minimum timing, off-frequency, same noise.
+    let mut b = Builder::new("noise 15 dB + 40/40 ms + 1.5 % off, x4");
+    for (i, d) in KEYS.chars().enumerate() {
+        for (j, dev) in [0.015f32, -0.015].into_iter().enumerate() {
+            let t = key_tone(d, dev, -dev, -10.0, -10.0, ms(40), ms(40));
+            let mut v = vector(lead(i * 2 + j), &[t; 4]);
+            let off = ((i * 2 + j) * 4099 + 1000) % (noise.len() - v.len());
+            for (s, n) in v.iter_mut().zip(&noise[off..]) {
+                *s = s.saturating_add(*n);
+            }
+            b.push(v, &d.to_string().repeat(4));
+        }
+    }
+    cats.push(b.cat);
+
     let mut b = Builder::new("reject: one tone / two of one group");
     let rows = [697.0f32, 770.0, 852.0, 941.0];
     let cols = [1209.0f32, 1336.0, 1477.0, 1633.0];
