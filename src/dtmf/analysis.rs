@@ -61,6 +61,9 @@ fn table() -> &'static Table {
     })
 }
 
+/// Frequency deviation every receiver must accept (Q.24).
+const ACCEPT_DEVIATION: f32 = 0.015;
+
 /// Thresholds applied to one window. Energies are "tone energy over the window",
 /// i.e. `WINDOW * A^2 / 2` for a sine of peak `A`.
 #[derive(Debug, Clone, Copy)]
@@ -78,6 +81,9 @@ pub(crate) struct Limits {
     /// Cosine of the largest phase advance between halves that is still "on frequency",
     /// per frequency (rows then columns).
     pub cos_max_phase: [f32; 8],
+    /// Attenuation is compensated only up to this phase advance (the ±1.5 % that Q.24
+    /// says must be accepted); beyond it, an off-frequency tone pays its own loss.
+    pub max_corrected_phase: [f32; 8],
 }
 
 impl Limits {
@@ -85,10 +91,12 @@ impl Limits {
                min_fraction: f32, max_deviation: f32) -> Self {
         let a = dbm0_to_amplitude(min_level_dbm0);
         let mut cos_max_phase = [0.0; 8];
-        for (c, f) in cos_max_phase.iter_mut().zip(FREQS) {
+        let mut max_corrected_phase = [0.0; 8];
+        for i in 0..8 {
             // A tone off by Δf advances its phase by 2π Δf HALF / RATE between halves.
-            let phase = 2.0 * PI * f * max_deviation * HALF as f32 / RATE;
-            *c = phase.min(PI).cos();
+            let phase = |dev: f32| (2.0 * PI * FREQS[i] * dev * HALF as f32 / RATE).min(PI);
+            cos_max_phase[i] = phase(max_deviation).cos();
+            max_corrected_phase[i] = phase(ACCEPT_DEVIATION);
         }
         Limits {
             min_tone_energy: WINDOW as f32 * a * a / 2.0,
@@ -97,6 +105,7 @@ impl Limits {
             relative_peak: db_to_power(relative_peak_db),
             min_fraction,
             cos_max_phase,
+            max_corrected_phase,
         }
     }
 }
@@ -227,32 +236,41 @@ impl Analyzer {
         if er < l.min_tone_energy || ec < l.min_tone_energy {
             return none;
         }
-        // Twist (Q.24 §4.3): row louder than column by ≤ normal, column louder by ≤ reverse.
-        if er > ec * l.normal_twist || ec > er * l.reverse_twist {
-            return none;
-        }
         // Both tones must dominate their own group (rejects speech harmonics, chords).
         for f in 0..4 {
             if (f != r && e[f] * l.relative_peak > er) || (f != c && e[4 + f] * l.relative_peak > ec) {
                 return none;
             }
         }
-        // Most of the window's energy must be in the two tones.
-        let total = self.prev_energy + cur_energy;
-        if er + ec < l.min_fraction * total {
-            return none;
-        }
-        // Frequency: the phase advance from the first half to the second is 2πΔf·HALF/RATE.
-        for f in [r, 4 + c] {
+        // Frequency: the phase advance from the first half to the second is
+        // φ = 2πΔf·HALF/RATE. Reject beyond the limit; within it, undo the window's
+        // attenuation of an off-centre tone, so that twist and energy share are judged on
+        // the tone's true power (a 1.5 % offset costs up to 1.5 dB in a 102-sample window).
+        let mut gain = [0.0f32; 2];
+        for (g, f) in gain.iter_mut().zip([r, 4 + c]) {
             // z = cur · conj(prev)
             let (pr, pi) = (self.prev[f], self.prev[f + 8]);
             let (cr, ci) = (cur[f], cur[f + 8]);
             let zr = cr * pr + ci * pi;
             let zi = ci * pr - cr * pi;
             let mag = (zr * zr + zi * zi).sqrt();
-            if zr < l.cos_max_phase[f] * mag || mag == 0.0 {
+            if mag == 0.0 || zr < l.cos_max_phase[f] * mag {
                 return none;
             }
+            // Amplitude response of a WINDOW-sample DFT to a tone φ/HALF rad/sample off.
+            let phi = zi.atan2(zr).abs().clamp(1e-6, l.max_corrected_phase[f]);
+            let g1 = phi.sin() / (WINDOW as f32 * (phi / WINDOW as f32).sin());
+            *g = g1 * g1;
+        }
+        let (er, ec) = (er / gain[0], ec / gain[1]);
+        // Twist (Q.24 §4.3): row louder than column by ≤ normal, column louder by ≤ reverse.
+        if er > ec * l.normal_twist || ec > er * l.reverse_twist {
+            return none;
+        }
+        // Most of the window's energy must be in the two tones.
+        let total = self.prev_energy + cur_energy;
+        if er + ec < l.min_fraction * total {
+            return none;
         }
         Verdict { key: Some((r * 4 + c) as u8) }
     }

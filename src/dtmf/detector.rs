@@ -4,9 +4,9 @@
 //! level, twist, relative peak, share of total energy and measured frequency. On top of
 //! those per-window verdicts sits the timing logic, which is what Q.24 §4.4/§4.5 is about:
 //!
-//! * a digit is *confirmed* after [`DetectorConfig::min_on_windows`] consecutive windows
-//!   agree (4 windows span 255 samples, 32 ms): a 40 ms tone always contains 5 full
-//!   windows, a 20 ms tone can never produce 4 agreeing windows;
+//! * a digit is *confirmed* after [`DetectorConfig::min_on_windows`] windows agree (4
+//!   windows span 255 samples, 32 ms), with at most one empty window among them: a 40 ms
+//!   tone always contains 5 full windows, a 20 ms tone can never produce 4 agreeing ones;
 //! * a confirmed digit *ends* after [`DetectorConfig::max_gap_windows`] consecutive windows
 //!   without it (5): a 10 ms break overlaps at most 4 windows, so it does not split a digit,
 //!   while a 40 ms pause contains at least 5 windows of silence, so `1111` is four digits.
@@ -80,8 +80,10 @@ struct Pending {
 
 #[derive(Debug, Clone, Copy)]
 enum State {
-    /// No digit confirmed. `run` windows in a row have agreed on `key`, starting at `start`.
-    Idle { key: u8, run: u8, start: u64 },
+    /// No digit confirmed. `run` windows have agreed on `key` since `start`, with at most
+    /// one window between them that saw nothing (`hole`): one noise-spoiled window must
+    /// not lose a 40 ms digit, which has only five clean windows.
+    Idle { key: u8, run: u8, start: u64, hole: bool },
     /// A confirmed digit is in progress.
     InDigit { key: u8, start: u64, last_end: u64, gap: u8, other: u8, other_run: u8, other_start: u64 },
 }
@@ -119,7 +121,7 @@ impl Detector {
             limits: config.limits(),
             min_on: config.min_on_windows.max(1),
             max_gap: config.max_gap_windows.max(1),
-            state: State::Idle { key: 0, run: 0, start: 0 },
+            state: State::Idle { key: 0, run: 0, start: 0, hole: false },
             samples: 0,
             queue: [Pending::default(); QUEUE],
             q_head: 0,
@@ -164,7 +166,7 @@ impl Detector {
         if let State::InDigit { key, start, last_end, .. } = self.state {
             self.emit(key, start, last_end);
         }
-        self.state = State::Idle { key: 0, run: 0, start: 0 };
+        self.state = State::Idle { key: 0, run: 0, start: 0, hole: false };
     }
 
     /// Events lost because nobody polled while more than eight digits completed.
@@ -192,15 +194,21 @@ impl Detector {
     fn step(&mut self, hit: Option<u8>, now: u64) {
         let win_start = now.saturating_sub(WINDOW as u64);
         self.state = match (self.state, hit) {
-            (State::Idle { key, run, start }, Some(k)) => {
-                let (run, start) = if run > 0 && k == key { (run + 1, start) } else { (1, win_start) };
+            (State::Idle { key, run, start, hole }, Some(k)) => {
+                let (run, start, hole) = if run > 0 && k == key { (run + 1, start, hole) } else { (1, win_start, false) };
                 if run >= self.min_on {
                     State::InDigit { key: k, start, last_end: now, gap: 0, other: 0, other_run: 0, other_start: 0 }
                 } else {
-                    State::Idle { key: k, run, start }
+                    State::Idle { key: k, run, start, hole }
                 }
             }
-            (State::Idle { key, start, .. }, None) => State::Idle { key, run: 0, start },
+            (State::Idle { key, run, start, hole }, None) => {
+                if run > 0 && !hole {
+                    State::Idle { key, run, start, hole: true }
+                } else {
+                    State::Idle { key, run: 0, start, hole: false }
+                }
+            }
             (State::InDigit { key, start, .. }, Some(k)) if k == key => {
                 State::InDigit { key, start, last_end: now, gap: 0, other: 0, other_run: 0, other_start: 0 }
             }
@@ -217,7 +225,7 @@ impl Detector {
                     State::InDigit { key: other, start: other_start, last_end: now, gap: 0, other: 0, other_run: 0, other_start: 0 }
                 } else if gap + 1 >= self.max_gap {
                     self.emit(key, start, last_end);
-                    State::Idle { key: other, run: other_run, start: other_start }
+                    State::Idle { key: other, run: other_run, start: other_start, hole: false }
                 } else {
                     State::InDigit { key, start, last_end, gap: gap + 1, other, other_run, other_start }
                 }
