@@ -43,7 +43,7 @@ impl Squelch {
             analyzer: Analyzer::new(),
             // Looser than the detector on purpose: muting a little speech is harmless,
             // leaking a tone fragment is not.
-            limits: Limits::new(-42.0, 14.0, 10.0, 6.0, 0.35, 0.045),
+            limits: Limits::new(-42.0, 12.0, 8.0, 6.0, 0.5, 0.035),
             line: [0; DELAY],
             pos: 0,
             clock: 0,
