@@ -24,11 +24,37 @@ enum Command {
         #[arg(long)]
         config: PathBuf,
     },
+    /// DTMF tools.
+    Dtmf {
+        #[command(subcommand)]
+        command: DtmfCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum DtmfCommand {
+    /// Print the DTMF digits in a WAV file (any rate, mono, 16-bit) as one line.
+    Decode {
+        file: PathBuf,
+        /// Print a JSON object with per-digit timings instead.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
+        Command::Dtmf { command: DtmfCommand::Decode { file, json } } => match orderline::dtmf::decode_line(&file, json) {
+            Ok(line) => {
+                println!("{line}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::from(2)
+            }
+        },
         Command::Serve { config } | Command::CheckConfig { config } => {
             match orderline::config::Config::load(&config) {
                 Ok(cfg) => {
