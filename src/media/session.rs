@@ -492,6 +492,9 @@ impl Task {
             if let Some(ev) = self.hook.on_event_packet(pkt.timestamp, pkt.payload) {
                 self.digit_4733(ev);
             }
+            while let Some(ev) = self.hook.poll_rfc4733() {
+                self.digit_4733(ev);
+            }
         } else if pkt.payload_type == self.params.law.payload_type() {
             self.jitter.push(pkt.seq, pkt.timestamp, pkt.payload);
             self.drain_audio();
