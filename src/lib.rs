@@ -9,7 +9,9 @@
 //! - [`config`] the TOML configuration contract
 
 pub mod audio;
+pub mod call;
 pub mod config;
 pub mod dtmf;
 pub mod ivr;
 pub mod sip;
+pub mod media;

@@ -45,6 +45,22 @@ enum Command {
         #[arg(long)]
         config: PathBuf,
     },
+    /// DTMF tools.
+    Dtmf {
+        #[command(subcommand)]
+        command: DtmfCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum DtmfCommand {
+    /// Print the DTMF digits in a WAV file (any rate, mono, 16-bit) as one line.
+    Decode {
+        file: PathBuf,
+        /// Print a JSON object with per-digit timings instead.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 fn init_logging(cfg: Option<&Config>) {
@@ -69,6 +85,11 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::CheckConfig { config } => load(&config).map(|cfg| println!("{cfg:#?}")),
+        Command::Dtmf {
+            command: DtmfCommand::Decode { file, json },
+        } => orderline::dtmf::decode_line(&file, json)
+            .map(|line| println!("{line}"))
+            .map_err(anyhow::Error::from),
         Command::Call {
             config,
             target,
@@ -79,9 +100,9 @@ fn main() -> ExitCode {
             let cfg = load(&config)?;
             init_logging(Some(&cfg));
             let locale = locale.unwrap_or_else(|| cfg.calling.default_locale.clone());
-            let amount_words = orderline::media::say::amount(&locale, &amount, &currency)
+            let amount_words = orderline::media::say::amount_str(&locale, &amount, &currency)
                 .with_context(|| format!("reading out amount {amount:?} {currency}"))?;
-            let engine = Engine::start(cfg).await.context("starting the engine")?;
+            let (engine, _sip) = Engine::start(cfg).await.context("starting the engine")?;
             let report = engine
                 .place_confirm_call(&CallSpec {
                     target,
@@ -119,14 +140,14 @@ fn run_async(fut: impl std::future::Future<Output = anyhow::Result<()>>) -> anyh
 
 /// The daemon: take calls until SIGTERM/SIGINT, then drain (BYE to live calls).
 async fn serve(cfg: Config) -> anyhow::Result<()> {
-    let engine = Arc::new(Engine::start(cfg).await.context("starting the engine")?);
+    let (engine, mut sip) = Engine::start(cfg).await.context("starting the engine")?;
+    let engine = Arc::new(engine);
     tracing::info!(sip = %engine.sip().local_addr(), "orderline serving");
-    let mut incoming = engine.sip().incoming();
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .context("installing the SIGTERM handler")?;
     loop {
         tokio::select! {
-            next = incoming.recv() => {
+            next = sip.next_incoming() => {
                 let Some((call, inc, events)) = next else { break };
                 let engine = engine.clone();
                 tokio::spawn(async move {

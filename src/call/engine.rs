@@ -11,9 +11,9 @@ use tokio::time::{sleep_until, Instant};
 use super::{codec_name, media_params, run_flow, CallReport};
 use crate::config::{Config, TrunkConfig};
 use crate::ivr::{ConfirmFlow, ConfirmPlan, DialplanError, Outcome};
-use crate::media::{MediaError, MediaSession, PlayItem, PortAllocator, PromptCache};
+use crate::media::{MediaError, MediaSession, PlayItem, PortAllocator, PromptCache, PromptError};
 use crate::sip::sdp::{self, LocalMedia};
-use crate::sip::{CallRef, Credentials, EndpointConfig, IncomingCall, OutboundCall, SipCommand, SipError, SipEvent, SipHandle};
+use crate::sip::{CallRef, Credentials, EndpointConfig, IncomingCall, OutboundCall, SipClient, SipCommand, SipError, SipEvent, SipHandle, Transport};
 
 /// Longest a confirmation call may last once answered.
 const MAX_CALL: Duration = Duration::from_secs(300);
@@ -29,6 +29,8 @@ pub enum CallError {
     Sip(#[from] SipError),
     #[error("media: {0}")]
     Media(#[from] MediaError),
+    #[error("prompt: {0}")]
+    Prompt(#[from] PromptError),
     #[error("no trunk is configured ([[trunks]] is empty)")]
     NoTrunk,
     #[error("the media session ended unexpectedly")]
@@ -48,35 +50,30 @@ pub struct CallSpec {
 /// Shared state for every call this process makes or takes.
 pub struct Engine {
     cfg: Config,
-    sip: SipHandle,
+    sip: SipClient,
     ports: Arc<PortAllocator>,
     prompts: Arc<PromptCache>,
     confirm: ConfirmPlan,
 }
 
 impl Engine {
-    /// Bind the SIP endpoint and load prompts and dialplans.
-    pub async fn start(cfg: Config) -> Result<Self, CallError> {
+    /// Bind the SIP endpoint and load prompts and dialplans. The returned
+    /// [`SipHandle`] yields inbound calls (see [`Engine::take_incoming`]).
+    pub async fn start(cfg: Config) -> Result<(Self, SipHandle), CallError> {
         let range = cfg.sip.rtp_port_range()?;
         let confirm = ConfirmPlan::load(&cfg.media.dialplans_dir.join("confirm.toml"))?;
-        let sip = SipHandle::bind(EndpointConfig {
-            listen: cfg.sip.listen,
-            public_addr: cfg.sip.public_addr,
-            t1: Duration::from_millis(cfg.sip.t1_ms),
-            user_agent: cfg.sip.user_agent.clone(),
-            ..EndpointConfig::default()
-        })
-        .await?;
-        Ok(Self {
+        let handle = SipHandle::bind(EndpointConfig::from(&cfg.sip)).await?;
+        let engine = Self {
             ports: Arc::new(PortAllocator::new(range)),
             prompts: Arc::new(PromptCache::new(cfg.media.prompts_dir.clone())),
-            sip,
+            sip: handle.client(),
             confirm,
             cfg,
-        })
+        };
+        Ok((engine, handle))
     }
 
-    pub fn sip(&self) -> &SipHandle {
+    pub fn sip(&self) -> &SipClient {
         &self.sip
     }
 
@@ -86,10 +83,19 @@ impl Engine {
 
     /// Look prompts up by name for a locale (falling back to `en`).
     pub(crate) fn prompt_items(&self, locale: &str, names: &[String]) -> Result<Vec<PlayItem>, CallError> {
-        names
-            .iter()
-            .map(|n| Ok(PlayItem::Prompt(self.prompts.get(locale, n)?)))
-            .collect()
+        Ok(self.prompts.items(locale, names)?)
+    }
+
+    /// Whether an inbound Request-URI is addressed to us: its host is our
+    /// public or listen address (a trunk sends `sip:number@our-ip`).
+    fn is_ours(&self, request_uri: &str) -> bool {
+        let Ok(uri) = crate::sip::Uri::parse(request_uri) else {
+            return false;
+        };
+        let Some(sip) = uri.as_sip() else { return false };
+        let host = sip.host.trim_start_matches('[').trim_end_matches(']');
+        host.parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip == self.cfg.sip.public_addr || ip == self.cfg.sip.listen.ip())
     }
 
     /// The request URI for a target: a SIP URI as given, or a number routed via the trunk.
@@ -140,7 +146,10 @@ impl Engine {
                     _ => None,
                 },
                 outbound_proxy: trunk.outbound_proxy.clone(),
-                transport: trunk.transport.into(),
+                transport: match trunk.transport {
+                    crate::config::Transport::Udp => Transport::Udp,
+                    crate::config::Transport::Tcp => Transport::Tcp,
+                },
             })
             .await?;
         tracing::info!(%call, target = %spec.target, "calling");
@@ -188,19 +197,19 @@ impl Engine {
                 _ = sleep_until(ring_deadline), if !cancelled => {
                     tracing::info!(%call, "ring timeout; cancelling");
                     cancelled = true;
-                    self.sip.command(SipCommand::Cancel { call }).await?;
+                    self.sip.command(SipCommand::Cancel(call)).await?;
                 }
             }
         };
         let Some((status, body)) = answered else {
-            return Err(CallError::Sip(SipError::Closed));
+            return Err(CallError::Sip(SipError::Stopped));
         };
         let setup_ms = started.elapsed().as_millis() as u64;
         let remote = match sdp::parse_answer(&body) {
             Ok(r) => r,
             Err(e) => {
                 tracing::warn!(%call, error = %e, "answer SDP unusable; hanging up");
-                self.sip.command(SipCommand::Bye { call }).await?;
+                self.sip.command(SipCommand::Bye(call)).await?;
                 return Ok(CallReport {
                     answered: true,
                     digits: String::new(),
@@ -252,11 +261,18 @@ impl Engine {
         incoming: IncomingCall,
         mut events: tokio::sync::mpsc::Receiver<SipEvent>,
     ) -> Result<(), CallError> {
-        let Some(offer) = incoming.sdp.as_deref() else {
+        if !self.is_ours(&incoming.request_uri) {
+            // RFC 3261 §8.2.2.1: not an address we accept requests for.
+            tracing::info!(%call, uri = %incoming.request_uri, "inbound call for a foreign domain");
+            self.sip.command(SipCommand::Reject { call, status: 404 }).await?;
+            return Ok(());
+        }
+        let offer = incoming.sdp.as_slice();
+        if offer.is_empty() {
             // Offerless INVITE (RFC 3261 §13.2.1): not supported for IVR calls.
             self.sip.command(SipCommand::Reject { call, status: 488 }).await?;
             return Ok(());
-        };
+        }
         let media = MediaSession::bind(self.cfg.sip.public_addr, &self.ports).await?;
         let local = LocalMedia {
             addr: self.cfg.sip.public_addr,
@@ -283,7 +299,7 @@ impl Engine {
             tokio::select! {
                 ev = handle.next_event() => match ev {
                     Some(crate::media::MediaEvent::PlaybackDone) | None => {
-                        self.sip.command(SipCommand::Bye { call }).await?;
+                        self.sip.command(SipCommand::Bye(call)).await?;
                         break;
                     }
                     Some(_) => {}
@@ -293,7 +309,7 @@ impl Engine {
                     Some(_) => {}
                 },
                 _ = sleep_until(deadline) => {
-                    self.sip.command(SipCommand::Bye { call }).await?;
+                    self.sip.command(SipCommand::Bye(call)).await?;
                     break;
                 }
             }

@@ -73,8 +73,6 @@ pub(crate) async fn run_flow<F: Flow>(
     max_duration: Duration,
 ) -> Result<(Outcome, &'static str), CallError> {
     let hard_stop = Instant::now() + max_duration;
-    // Playback stopped by barge-in must not be mistaken for the new queue draining.
-    let mut stale_done = 0u32;
     flow.handle_input(Instant::now().into_std(), FlowInput::Answered);
     loop {
         while let Some(action) = flow.poll_action() {
@@ -84,12 +82,11 @@ pub(crate) async fn run_flow<F: Flow>(
                     media.play(items).await?;
                 }
                 FlowAction::StopPlayback => {
-                    if media.stop_playback().await? {
-                        stale_done += 1;
-                    }
+                    // The session sends no PlaybackDone for a stopped queue.
+                    media.stop_playback().await?;
                 }
                 FlowAction::Hangup(outcome) => {
-                    engine.sip().command(SipCommand::Bye { call }).await?;
+                    engine.sip().command(SipCommand::Bye(call)).await?;
                     return Ok((outcome, "local"));
                 }
                 FlowAction::Finished(outcome) => return Ok((outcome, "remote")),
@@ -116,11 +113,7 @@ pub(crate) async fn run_flow<F: Flow>(
                     flow.handle_input(Instant::now().into_std(), FlowInput::Digit(d.digit));
                 }
                 Some(MediaEvent::PlaybackDone) => {
-                    if stale_done > 0 {
-                        stale_done -= 1;
-                    } else {
-                        flow.handle_input(Instant::now().into_std(), FlowInput::PlaybackDone);
-                    }
+                    flow.handle_input(Instant::now().into_std(), FlowInput::PlaybackDone);
                 }
                 Some(_) => {}
                 None => return Err(CallError::MediaGone),
@@ -128,7 +121,7 @@ pub(crate) async fn run_flow<F: Flow>(
             _ = sleep_until(wake) => {
                 if Instant::now() >= hard_stop {
                     tracing::warn!(%call, "call reached its maximum duration; hanging up");
-                    engine.sip().command(SipCommand::Bye { call }).await?;
+                    engine.sip().command(SipCommand::Bye(call)).await?;
                     return Ok((Outcome::Failed, "local"));
                 }
                 flow.handle_timeout(Instant::now().into_std());

@@ -21,3 +21,17 @@ pub struct DigitEvent {
     pub end: u64,
     pub source: DigitSource,
 }
+
+mod analysis;
+mod decode;
+mod detector;
+mod rfc4733;
+mod squelch;
+mod tone;
+
+pub use analysis::dbm0_to_amplitude;
+pub use decode::{decode_file, decode_line, decode_samples, DecodeError};
+pub use detector::{Detector, DetectorConfig};
+pub use rfc4733::{DigitPackets, EventPacket, EventReceiver, EventSender, Rfc4733Error, TelephoneEvent};
+pub use squelch::Squelch;
+pub use tone::{dtmf_freqs, dtmf_samples, render, DtmfTiming, Tone, ToneError, ToneGenerator};

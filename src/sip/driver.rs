@@ -162,7 +162,7 @@ impl Driver {
         let mut buf = vec![0u8; MAX_MESSAGE + 1];
         let mut stopping: Option<(tokio::time::Instant, oneshot::Sender<()>)> = None;
         loop {
-            self.flush_outputs(&tcp_in_tx);
+            self.flush_outputs(&tcp_in_tx).await;
             if let Some((deadline, _)) = &stopping {
                 if self.ep.call_count() == 0 || tokio::time::Instant::now() >= *deadline {
                     if let Some((_, done)) = stopping.take() {
@@ -243,12 +243,16 @@ impl Driver {
         }
     }
 
-    fn flush_outputs(&mut self, tcp_in: &mpsc::Sender<(SocketAddr, Vec<u8>)>) {
+    /// Send what the endpoint queued. UDP sends await writability: tokio's
+    /// `try_send_to` reports WouldBlock until readiness has been observed once,
+    /// which dropped the first INVITE of a fresh socket (recovered only by a
+    /// Timer A retransmission, T1 later).
+    async fn flush_outputs(&mut self, tcp_in: &mpsc::Sender<(SocketAddr, Vec<u8>)>) {
         while let Some(t) = self.ep.poll_transmit() {
             tracing::trace!(dest = %t.dest, bytes = %String::from_utf8_lossy(&t.bytes), "sip out");
             match t.transport {
                 Transport::Udp => {
-                    if let Err(e) = self.udp.try_send_to(&t.bytes, t.dest) {
+                    if let Err(e) = self.udp.send_to(&t.bytes, t.dest).await {
                         tracing::debug!(dest = %t.dest, error = %e, "udp send failed");
                     }
                 }

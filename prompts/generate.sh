@@ -1,0 +1,337 @@
+#!/usr/bin/env bash
+# Generate the stock prompts: prompts/<locale>/<name>.wav, 8 kHz mono G.711
+# µ-law WAV (format tag 7; read by src/media/wavlaw.rs). µ-law halves the
+# size of 16-bit PCM (all four locales fit in ~4 MB instead of ~8.5 MB) and
+# is exactly what a PCMU call sends, so nothing is lost that the phone line
+# would not lose anyway. Merchant overrides may be 16-bit PCM at any rate.
+#
+#   prompts/generate.sh            # all locales (en fr ar ur)
+#   prompts/generate.sh fr         # one locale
+#
+# Deterministic for a given espeak-ng and sox version (no dither, no
+# randomness); the WAVs are committed so a server needs neither tool.
+# Pipeline per prompt (DESIGN.md "Testing with real peers"):
+#   espeak-ng -v VOICE --stdout TEXT | sox -t wav - -r 8000 -c 1 -b 16 -e signed-integer - |
+#   sox -D - -e u-law -b 8 OUT
+# with silence trimmed at both ends, inner pauses capped at 120 ms, and a
+# 40 ms tail so that concatenated prompts (numbers, currencies) are
+# separated by a short natural gap. -D: no dither, so output is repeatable.
+#
+# Name scheme (see src/media/say.rs): 0..99 are numbers spoken whole in the
+# locale; hundred/thousand/lakh/crore/million/billion scale words (Arabic:
+# 100..900 and dual/plural forms); `and`; currency words <iso>, <iso>_one,
+# <iso>_minor, <iso>_minor_one (Arabic also _two and _few); flow prompts.
+set -euo pipefail
+cd "$(dirname "$0")"
+command -v espeak-ng >/dev/null || { echo "espeak-ng is required" >&2; exit 1; }
+command -v sox >/dev/null || { echo "sox is required" >&2; exit 1; }
+
+voice_of() {
+  case "$1" in
+    en) echo en-us ;; fr) echo fr ;; ar) echo ar ;; ur) echo ur ;;
+    *) echo "unknown locale $1" >&2; exit 1 ;;
+  esac
+}
+
+# render LOCALE NAME TEXT
+render() {
+  local loc=$1 name=$2 text=$3 voice
+  voice=$(voice_of "$loc")
+  mkdir -p "$loc"
+  espeak-ng -v "$voice" -s 175 --stdout "$text" |
+    sox -D -V1 -t wav - -r 8000 -c 1 -b 16 -e signed-integer -t wav - \
+      silence -l 1 0.01 0.2% -1 0.12 0.2% reverse silence 1 0.01 0.2% reverse pad 0 0.04 |
+    sox -D -V1 -t wav - -e u-law -b 8 "$loc/$name.wav"
+}
+
+# table LOCALE < "name|text" lines
+table() {
+  local loc=$1 name text
+  while IFS='|' read -r name text; do
+    [[ -z "$name" || "$name" == \#* ]] && continue
+    render "$loc" "$name" "$text"
+  done
+}
+
+numbers() {
+  local loc=$1 n
+  for n in $(seq 0 99); do render "$loc" "$n" "$n"; done
+}
+
+gen_en() {
+  numbers en
+  table en <<'T'
+and|and
+hundred|hundred
+thousand|thousand
+lakh|lakh
+crore|crore
+million|million
+billion|billion
+pkr|rupees
+pkr_one|rupee
+pkr_minor|paisa
+pkr_minor_one|paisa
+inr|rupees
+inr_one|rupee
+inr_minor|paise
+inr_minor_one|paisa
+usd|dollars
+usd_one|dollar
+usd_minor|cents
+usd_minor_one|cent
+eur|euros
+eur_one|euro
+eur_minor|cents
+eur_minor_one|cent
+mad|dirhams
+mad_one|dirham
+mad_minor|centimes
+mad_minor_one|centime
+aed|dirhams
+aed_one|dirham
+aed_minor|fils
+aed_minor_one|fils
+sar|riyals
+sar_one|riyal
+sar_minor|halalas
+sar_minor_one|halala
+greeting|Hello, this is an automated call about your order.
+order_total|Your order total is
+press_1_confirm_2_cancel|Press 1 to confirm your order, or press 2 to cancel it.
+invalid_key|Sorry, that is not a valid choice.
+confirmed_thanks|Thank you, your order is confirmed. Goodbye.
+cancelled_thanks|Your order has been cancelled. Goodbye.
+no_input|We did not receive your answer.
+goodbye|Goodbye.
+callback_no_order|Sorry, we could not find a pending order for this number. Goodbye.
+enter_card_number|Please enter your card number, followed by the hash key.
+enter_expiry|Please enter the expiry date: two digits for the month, then two for the year.
+enter_cvc|Please enter the three digit security code from the back of your card.
+enter_postal_code|Please enter your postal code, followed by the hash key.
+press_1_confirm_2_reenter|Press 1 to confirm, or press 2 to enter it again.
+payment_approved|Your payment was approved. Thank you.
+payment_declined|Sorry, your payment was declined.
+payment_cancelled|The payment has been cancelled.
+amount_to_pay|The amount to pay is
+T
+}
+
+gen_fr() {
+  numbers fr
+  table fr <<'T'
+and|et
+hundred|cent
+thousand|mille
+million|million
+millions|millions
+billion|milliard
+billions|milliards
+pkr|roupies
+pkr_one|roupie
+pkr_minor|paisas
+pkr_minor_one|paisa
+inr|roupies
+inr_one|roupie
+inr_minor|paisas
+inr_minor_one|paisa
+usd|dollars
+usd_one|dollar
+usd_minor|cents
+usd_minor_one|cent
+eur|euros
+eur_one|euro
+eur_minor|centimes
+eur_minor_one|centime
+mad|dirhams
+mad_one|dirham
+mad_minor|centimes
+mad_minor_one|centime
+aed|dirhams
+aed_one|dirham
+aed_minor|fils
+aed_minor_one|fils
+sar|riyals
+sar_one|riyal
+sar_minor|halalas
+sar_minor_one|halala
+greeting|Bonjour, ceci est un appel automatique concernant votre commande.
+order_total|Le montant de votre commande est de
+press_1_confirm_2_cancel|Appuyez sur 1 pour confirmer votre commande, ou sur 2 pour l'annuler.
+invalid_key|Désolé, ce choix n'est pas valide.
+confirmed_thanks|Merci, votre commande est confirmée. Au revoir.
+cancelled_thanks|Votre commande a été annulée. Au revoir.
+no_input|Nous n'avons pas reçu votre réponse.
+goodbye|Au revoir.
+callback_no_order|Désolé, nous n'avons trouvé aucune commande en attente pour ce numéro. Au revoir.
+enter_card_number|Veuillez saisir le numéro de votre carte, suivi de la touche dièse.
+enter_expiry|Veuillez saisir la date d'expiration : deux chiffres pour le mois, puis deux pour l'année.
+enter_cvc|Veuillez saisir le code de sécurité à trois chiffres, au dos de votre carte.
+enter_postal_code|Veuillez saisir votre code postal, suivi de la touche dièse.
+press_1_confirm_2_reenter|Appuyez sur 1 pour confirmer, ou sur 2 pour recommencer la saisie.
+payment_approved|Votre paiement a été accepté. Merci.
+payment_declined|Désolé, votre paiement a été refusé.
+payment_cancelled|Le paiement a été annulé.
+amount_to_pay|Le montant à payer est de
+T
+}
+
+gen_ar() {
+  numbers ar
+  local h
+  for h in 100 200 300 400 500 600 700 800 900; do render ar "$h" "$h"; done
+  table ar <<'T'
+and|وَ
+thousand|ألف
+thousand_two|ألفان
+thousands|آلاف
+million|مليون
+million_two|مليونان
+millions|ملايين
+billion|مليار
+billion_two|ملياران
+billions|مليارات
+pkr|روبية
+pkr_one|روبية واحدة
+pkr_two|روبيتان
+pkr_few|روبيات
+pkr_minor|بيسة
+pkr_minor_one|بيسة واحدة
+pkr_minor_two|بيستان
+pkr_minor_few|بيسات
+inr|روبية
+inr_one|روبية واحدة
+inr_two|روبيتان
+inr_few|روبيات
+inr_minor|بيسة
+inr_minor_one|بيسة واحدة
+inr_minor_two|بيستان
+inr_minor_few|بيسات
+usd|دولار
+usd_one|دولار واحد
+usd_two|دولاران
+usd_few|دولارات
+usd_minor|سنت
+usd_minor_one|سنت واحد
+usd_minor_two|سنتان
+usd_minor_few|سنتات
+eur|يورو
+eur_one|يورو واحد
+eur_two|يوروان
+eur_few|يوروهات
+eur_minor|سنت
+eur_minor_one|سنت واحد
+eur_minor_two|سنتان
+eur_minor_few|سنتات
+mad|درهم
+mad_one|درهم واحد
+mad_two|درهمان
+mad_few|دراهم
+mad_minor|سنتيم
+mad_minor_one|سنتيم واحد
+mad_minor_two|سنتيمان
+mad_minor_few|سنتيمات
+aed|درهم
+aed_one|درهم واحد
+aed_two|درهمان
+aed_few|دراهم
+aed_minor|فلس
+aed_minor_one|فلس واحد
+aed_minor_two|فلسان
+aed_minor_few|فلوس
+sar|ريال
+sar_one|ريال واحد
+sar_two|ريالان
+sar_few|ريالات
+sar_minor|هللة
+sar_minor_one|هللة واحدة
+sar_minor_two|هللتان
+sar_minor_few|هللات
+greeting|مرحبا، هذه مكالمة آلية بخصوص طلبك.
+order_total|المبلغ الإجمالي لطلبك هو
+press_1_confirm_2_cancel|اضغط واحد لتأكيد طلبك، أو اضغط اثنين لإلغائه.
+invalid_key|عذرا، هذا الاختيار غير صحيح.
+confirmed_thanks|شكرا لك، تم تأكيد طلبك. مع السلامة.
+cancelled_thanks|تم إلغاء طلبك. مع السلامة.
+no_input|لم نتلق إجابتك.
+goodbye|مع السلامة.
+callback_no_order|عذرا، لم نجد طلبا معلقا لهذا الرقم. مع السلامة.
+enter_card_number|الرجاء إدخال رقم بطاقتك، متبوعا بمفتاح المربع.
+enter_expiry|الرجاء إدخال تاريخ انتهاء الصلاحية: رقمان للشهر، ثم رقمان للسنة.
+enter_cvc|الرجاء إدخال رمز الأمان المكون من ثلاثة أرقام على ظهر بطاقتك.
+enter_postal_code|الرجاء إدخال الرمز البريدي، متبوعا بمفتاح المربع.
+press_1_confirm_2_reenter|اضغط واحد للتأكيد، أو اضغط اثنين لإعادة الإدخال.
+payment_approved|تمت الموافقة على الدفع. شكرا لك.
+payment_declined|عذرا، تم رفض الدفع.
+payment_cancelled|تم إلغاء الدفع.
+amount_to_pay|المبلغ المطلوب دفعه هو
+T
+}
+
+gen_ur() {
+  numbers ur
+  table ur <<'T'
+and|اور
+hundred|سو
+thousand|ہزار
+lakh|لاکھ
+crore|کروڑ
+million|ملین
+billion|ارب
+pkr|روپے
+pkr_one|روپیہ
+pkr_minor|پیسے
+pkr_minor_one|پیسہ
+inr|بھارتی روپے
+inr_one|بھارتی روپیہ
+inr_minor|پیسے
+inr_minor_one|پیسہ
+usd|ڈالر
+usd_one|ڈالر
+usd_minor|سینٹ
+usd_minor_one|سینٹ
+eur|یورو
+eur_one|یورو
+eur_minor|سینٹ
+eur_minor_one|سینٹ
+mad|مراکشی درہم
+mad_one|مراکشی درہم
+mad_minor|سنتیم
+mad_minor_one|سنتیم
+aed|اماراتی درہم
+aed_one|اماراتی درہم
+aed_minor|فلس
+aed_minor_one|فلس
+sar|سعودی ریال
+sar_one|سعودی ریال
+sar_minor|ہللہ
+sar_minor_one|ہللہ
+greeting|السلام علیکم، یہ آپ کے آرڈر کے بارے میں ایک خودکار کال ہے۔
+order_total|آپ کے آرڈر کی کل رقم
+press_1_confirm_2_cancel|آرڈر کی تصدیق کے لیے ایک دبائیں، یا منسوخ کرنے کے لیے دو دبائیں۔
+invalid_key|معذرت، یہ درست انتخاب نہیں ہے۔
+confirmed_thanks|شکریہ، آپ کے آرڈر کی تصدیق ہو گئی ہے۔ خدا حافظ۔
+cancelled_thanks|آپ کا آرڈر منسوخ کر دیا گیا ہے۔ خدا حافظ۔
+no_input|ہمیں آپ کا جواب موصول نہیں ہوا۔
+goodbye|خدا حافظ۔
+callback_no_order|معذرت، اس نمبر کے لیے کوئی زیر التوا آرڈر نہیں ملا۔ خدا حافظ۔
+enter_card_number|براہ کرم اپنا کارڈ نمبر درج کریں، اور آخر میں ہیش کا بٹن دبائیں۔
+enter_expiry|براہ کرم کارڈ کی میعاد کی تاریخ درج کریں: مہینے کے دو ہندسے، پھر سال کے دو ہندسے۔
+enter_cvc|براہ کرم کارڈ کی پشت پر لکھا ہوا تین ہندسوں کا سیکیورٹی کوڈ درج کریں۔
+enter_postal_code|براہ کرم اپنا پوسٹل کوڈ درج کریں، اور آخر میں ہیش کا بٹن دبائیں۔
+press_1_confirm_2_reenter|تصدیق کے لیے ایک دبائیں، یا دوبارہ درج کرنے کے لیے دو دبائیں۔
+payment_approved|آپ کی ادائیگی منظور ہو گئی ہے۔ شکریہ۔
+payment_declined|معذرت، آپ کی ادائیگی مسترد کر دی گئی ہے۔
+payment_cancelled|ادائیگی منسوخ کر دی گئی ہے۔
+amount_to_pay|ادا کی جانے والی رقم
+T
+}
+
+locales=("$@")
+[[ ${#locales[@]} -eq 0 ]] && locales=(en fr ar ur)
+for loc in "${locales[@]}"; do
+  voice_of "$loc" >/dev/null
+  rm -rf "$loc"
+  "gen_$loc"
+  echo "$loc: $(ls "$loc" | wc -l) prompts, $(du -sh "$loc" | cut -f1)"
+done

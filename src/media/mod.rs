@@ -1,0 +1,35 @@
+//! Media: RTP sessions, G.711, reordering, pacing and prompt playback.
+//!
+//! Sans-IO cores, each a plain struct fed packets and timestamps:
+//! - [`g711`]   µ-law / A-law codecs (ITU-T G.711, RFC 3551 §4.5.14)
+//! - [`rtp`]    packet build/parse (RFC 3550 §5), symmetric-RTP latch (RFC 4961)
+//! - [`jitter`] fixed-slot reorder buffer (loss, duplicates, late, wrap)
+//! - [`pacer`]  absolute-deadline 20 ms frame clock
+//! - [`player`] prompt/silence/tone queue yielding one frame at a time
+//! - [`digits`] in-band vs RFC 4733 de-duplication
+//! - [`say`]    numbers and amounts as prompt names (en, fr, ar, ur)
+//! - [`prompt`] prompt file cache with locale fallback and overrides
+//! - [`wavlaw`] reader for G.711 (µ-law/A-law) WAV prompt files
+//!
+//! The tokio edge is [`session`]: one task per call owning its sockets.
+//! This module knows nothing of SIP or orders; the call layer hands it the
+//! remote address and codec from SDP ([`MediaParams`]).
+
+pub mod digits;
+mod dtmf_hook;
+pub mod g711;
+pub mod jitter;
+pub mod pacer;
+pub mod player;
+pub mod ports;
+pub mod prompt;
+pub mod rtp;
+pub mod say;
+pub mod session;
+pub mod wavlaw;
+
+pub use g711::Law;
+pub use player::{PlayItem, PromptPlayer};
+pub use ports::{PortAllocator, PortLease};
+pub use prompt::{PromptCache, PromptError};
+pub use session::{MediaError, MediaEvent, MediaHandle, MediaParams, MediaSession, MediaStats};

@@ -1,0 +1,386 @@
+//! RTP packet building and parsing (RFC 3550 §5), sans-IO.
+//!
+//! Parsing and header writing go through `rtp-rs` (`RtpReader` is a borrow
+//! of the datagram, `RtpPacketBuilder::build_into` writes into our own
+//! buffer), so neither direction allocates per packet.
+
+use std::net::SocketAddr;
+
+use rand::RngCore;
+use rtp_rs::{RtpPacketBuilder, RtpReader, Seq};
+
+/// Largest datagram we build or accept (an Ethernet MTU is plenty for
+/// G.711 at up to 60 ms ptime: 12 + 480 bytes).
+pub const MAX_PACKET: usize = 1500;
+
+/// Why a datagram was not accepted as RTP.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum RtpError {
+    #[error("datagram of {0} bytes is shorter than the 12-byte RTP header")]
+    TooShort(usize),
+    #[error("RTP version {0}, expected 2 (RFC 3550 §5.1)")]
+    BadVersion(u8),
+    #[error("CSRC list or header extension runs past the end of the datagram")]
+    Truncated,
+    #[error("padding length {0} is invalid (RFC 3550 §5.1: P bit)")]
+    BadPadding(u8),
+    #[error("output buffer too small for the RTP packet")]
+    BufferTooSmall,
+    #[error("payload type {0} is outside 0..=127")]
+    BadPayloadType(u8),
+}
+
+impl From<rtp_rs::RtpReaderError> for RtpError {
+    fn from(e: rtp_rs::RtpReaderError) -> Self {
+        use rtp_rs::RtpReaderError as E;
+        match e {
+            E::BufferTooShort(n) => RtpError::TooShort(n),
+            E::UnsupportedVersion(v) => RtpError::BadVersion(v),
+            E::HeadersTruncated { .. } => RtpError::Truncated,
+            E::PaddingLengthInvalid(p) => RtpError::BadPadding(p),
+        }
+    }
+}
+
+/// The fields of a validated RTP packet that the media layer uses. The
+/// payload borrows the datagram; padding, CSRCs and the header extension
+/// have been skipped (RFC 3550 §5.1, §5.3.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RtpPacket<'a> {
+    pub payload_type: u8,
+    pub marker: bool,
+    pub seq: u16,
+    pub timestamp: u32,
+    pub ssrc: u32,
+    pub payload: &'a [u8],
+}
+
+/// What a datagram arriving on the RTP port is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Datagram<'a> {
+    Rtp(RtpPacket<'a>),
+    /// RTCP multiplexed on the RTP port (RFC 5761 §4: second byte 192..=223).
+    /// We do not use receiver reports for a robo-call; they are dropped.
+    Rtcp,
+}
+
+/// Classify and validate a datagram (RFC 3550 §5.1, RFC 5761 §4).
+pub fn parse(data: &[u8]) -> Result<Datagram<'_>, RtpError> {
+    if data.len() >= 2 && data[0] >> 6 == 2 && (192..=223).contains(&data[1]) {
+        return Ok(Datagram::Rtcp);
+    }
+    let r = RtpReader::new(data)?;
+    Ok(Datagram::Rtp(RtpPacket {
+        payload_type: r.payload_type(),
+        marker: r.mark(),
+        seq: u16::from(r.sequence_number()),
+        timestamp: r.timestamp(),
+        ssrc: r.ssrc(),
+        payload: r.payload(),
+    }))
+}
+
+/// Sender state of one RTP stream (RFC 3550 §5.1).
+///
+/// SSRC, initial sequence number and initial timestamp are random, as
+/// §5.1 asks, so that known-plaintext attacks on SRTP and confusion with a
+/// previous stream are unlikely. The marker bit is set on the first packet
+/// of each talkspurt (RFC 3551 §4.1): the first packet of the call and the
+/// first after a pacing gap.
+#[derive(Debug, Clone)]
+pub struct RtpSender {
+    ssrc: u32,
+    seq: u16,
+    timestamp: u32,
+    marker_next: bool,
+    packets: u64,
+    octets: u64,
+}
+
+impl RtpSender {
+    /// A stream with random SSRC, sequence number and timestamp.
+    pub fn new(rng: &mut impl RngCore) -> Self {
+        Self::with_initial(rng.next_u32(), rng.next_u32() as u16, rng.next_u32())
+    }
+
+    /// A stream with given initial values (tests, seeded runs).
+    pub fn with_initial(ssrc: u32, seq: u16, timestamp: u32) -> Self {
+        Self { ssrc, seq, timestamp, marker_next: true, packets: 0, octets: 0 }
+    }
+
+    pub fn ssrc(&self) -> u32 {
+        self.ssrc
+    }
+
+    /// Sequence number the next packet will carry.
+    pub fn next_seq(&self) -> u16 {
+        self.seq
+    }
+
+    /// RTP timestamp the next media frame will carry.
+    pub fn next_timestamp(&self) -> u32 {
+        self.timestamp
+    }
+
+    /// Packets and payload octets sent (the RTCP SR counters of §6.4.1).
+    pub fn counters(&self) -> (u64, u64) {
+        (self.packets, self.octets)
+    }
+
+    /// Mark the next packet as the start of a talkspurt.
+    pub fn start_talkspurt(&mut self) {
+        self.marker_next = true;
+    }
+
+    /// Advance the media clock by `samples` without sending: a gap, e.g.
+    /// frames skipped after a scheduling stall. The receiver sees the
+    /// timestamp jump with consecutive sequence numbers, i.e. silence, and
+    /// the next packet starts a new talkspurt.
+    pub fn skip(&mut self, samples: u32) {
+        self.timestamp = self.timestamp.wrapping_add(samples);
+        self.marker_next = true;
+    }
+
+    /// Write one media packet carrying `samples` samples of `payload` into
+    /// `out`; return its length. Advances seq by 1 and timestamp by
+    /// `samples` (160 per 20 ms frame at 8 kHz, RFC 3551 §4.5.14).
+    pub fn write_media(
+        &mut self,
+        payload_type: u8,
+        payload: &[u8],
+        samples: u32,
+        out: &mut [u8],
+    ) -> Result<usize, RtpError> {
+        let ts = self.timestamp;
+        let marker = self.marker_next;
+        let n = self.write_raw(payload_type, marker, ts, payload, out)?;
+        self.marker_next = false;
+        self.timestamp = ts.wrapping_add(samples);
+        Ok(n)
+    }
+
+    /// Write a packet with an explicit timestamp and marker (for RFC 4733
+    /// events, which keep the timestamp of the event start while sharing
+    /// the stream's SSRC and sequence space, RFC 4733 §2.3). Advances seq.
+    pub fn write_raw(
+        &mut self,
+        payload_type: u8,
+        marker: bool,
+        timestamp: u32,
+        payload: &[u8],
+        out: &mut [u8],
+    ) -> Result<usize, RtpError> {
+        if payload_type > 127 {
+            return Err(RtpError::BadPayloadType(payload_type));
+        }
+        let b = RtpPacketBuilder::new()
+            .payload_type(payload_type)
+            .ssrc(self.ssrc)
+            .sequence(Seq::from(self.seq))
+            .timestamp(timestamp)
+            .marked(marker)
+            .payload(payload);
+        let n = b.build_into(out).map_err(|e| match e {
+            rtp_rs::RtpPacketBuildError::BufferTooSmall => RtpError::BufferTooSmall,
+            _ => RtpError::BadPayloadType(payload_type),
+        })?;
+        self.seq = self.seq.wrapping_add(1);
+        self.packets += 1;
+        self.octets += payload.len() as u64;
+        Ok(n)
+    }
+}
+
+/// Symmetric RTP (RFC 4961): send to where the peer's media actually comes
+/// from, so a peer behind NAT hears us even though its SDP names a private
+/// address.
+///
+/// The first valid RTP packet fixes the peer's SSRC and latches its source
+/// address. Later packets from another address move the latch only when
+/// they carry the same SSRC and continue its sequence (within
+/// [`Latch::MAX_SEQ_GAP`]) — a stray or spoofed stream with another SSRC
+/// cannot steal our audio. A new SSRC from the *latched* address is a peer
+/// restarting its stream (re-INVITE, transfer) and is adopted.
+#[derive(Debug, Clone)]
+pub struct Latch {
+    remote: SocketAddr,
+    ssrc: Option<u32>,
+    last_seq: u16,
+    latched: bool,
+}
+
+/// What [`Latch::check`] decided about one packet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LatchVerdict {
+    /// From the current peer; use it.
+    Accept,
+    /// Accepted, and the send address moved to this source.
+    Moved(SocketAddr),
+    /// Another SSRC from another address: ignore the packet.
+    Foreign,
+}
+
+impl Latch {
+    /// How far ahead a packet from a new address may be and still count as
+    /// continuing the stream.
+    pub const MAX_SEQ_GAP: u16 = 100;
+
+    /// Start with the address from SDP.
+    pub fn new(sdp_remote: SocketAddr) -> Self {
+        Self { remote: sdp_remote, ssrc: None, last_seq: 0, latched: false }
+    }
+
+    /// Where to send now.
+    pub fn remote(&self) -> SocketAddr {
+        self.remote
+    }
+
+    /// The SSRC we are receiving, once known.
+    pub fn ssrc(&self) -> Option<u32> {
+        self.ssrc
+    }
+
+    /// Judge one valid RTP packet from `src`.
+    pub fn check(&mut self, src: SocketAddr, ssrc: u32, seq: u16) -> LatchVerdict {
+        let verdict = match self.ssrc {
+            None => {
+                self.ssrc = Some(ssrc);
+                self.moved_to(src)
+            }
+            Some(s) if s == ssrc => {
+                if src == self.remote && self.latched {
+                    LatchVerdict::Accept
+                } else if seq.wrapping_sub(self.last_seq) <= Self::MAX_SEQ_GAP {
+                    self.moved_to(src)
+                } else {
+                    return LatchVerdict::Foreign;
+                }
+            }
+            Some(_) if src == self.remote && self.latched => {
+                self.ssrc = Some(ssrc);
+                LatchVerdict::Accept
+            }
+            Some(_) => return LatchVerdict::Foreign,
+        };
+        self.last_seq = seq;
+        verdict
+    }
+
+    fn moved_to(&mut self, src: SocketAddr) -> LatchVerdict {
+        let moved = src != self.remote;
+        self.remote = src;
+        self.latched = true;
+        if moved {
+            LatchVerdict::Moved(src)
+        } else {
+            LatchVerdict::Accept
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::{rngs::StdRng, SeedableRng};
+
+    fn addr(p: u16) -> SocketAddr {
+        SocketAddr::from(([127, 0, 0, 1], p))
+    }
+
+    #[test]
+    fn sender_advances_seq_ts_and_marks_first_packet() {
+        let mut s = RtpSender::with_initial(0xDEADBEEF, 65534, u32::MAX - 100);
+        let mut buf = [0u8; MAX_PACKET];
+        let payload = [0xFFu8; 160];
+        let mut seen = Vec::new();
+        for _ in 0..4 {
+            let n = s.write_media(0, &payload, 160, &mut buf).unwrap();
+            assert_eq!(n, 172);
+            let Datagram::Rtp(p) = parse(&buf[..n]).unwrap() else { panic!("rtcp?") };
+            seen.push((p.seq, p.timestamp, p.marker, p.ssrc, p.payload.len()));
+        }
+        assert_eq!(
+            seen,
+            vec![
+                (65534, u32::MAX - 100, true, 0xDEADBEEF, 160),
+                (65535, 59, false, 0xDEADBEEF, 160),
+                (0, 219, false, 0xDEADBEEF, 160),
+                (1, 379, false, 0xDEADBEEF, 160),
+            ]
+        );
+        s.skip(320);
+        let n = s.write_media(0, &payload, 160, &mut buf).unwrap();
+        let Datagram::Rtp(p) = parse(&buf[..n]).unwrap() else { panic!() };
+        assert_eq!((p.seq, p.timestamp, p.marker), (2, 859, true));
+        assert_eq!(s.counters(), (5, 800));
+    }
+
+    #[test]
+    fn random_initial_values_differ_between_streams() {
+        let mut rng = StdRng::seed_from_u64(7);
+        let a = RtpSender::new(&mut rng);
+        let b = RtpSender::new(&mut rng);
+        assert_ne!(a.ssrc(), b.ssrc());
+        assert_ne!(a.next_timestamp(), b.next_timestamp());
+    }
+
+    #[test]
+    fn parse_validates_version_padding_csrc_extension() {
+        assert_eq!(parse(&[0x80, 0, 0]), Err(RtpError::TooShort(3)));
+        let mut v1 = [0u8; 20];
+        v1[0] = 0x40;
+        assert_eq!(parse(&v1), Err(RtpError::BadVersion(1)));
+        // CSRC count 2 but only 4 extra bytes.
+        let mut c = [0u8; 16];
+        c[0] = 0x82;
+        assert_eq!(parse(&c), Err(RtpError::Truncated));
+        // CSRC count 1, extension with 1 word, padding 2, payload 3.
+        let mut p = vec![0xB1u8, 0x80 | 8, 0, 5, 0, 0, 0, 9, 1, 2, 3, 4];
+        p.extend_from_slice(&[0, 0, 0, 0]); // CSRC
+        p.extend_from_slice(&[0xBE, 0xDE, 0, 1, 9, 9, 9, 9]); // extension
+        p.extend_from_slice(&[7, 7, 7, 0, 2]); // payload 7 7 7, pad 2
+        let Datagram::Rtp(r) = parse(&p).unwrap() else { panic!() };
+        assert_eq!((r.payload_type, r.marker, r.seq, r.timestamp), (8, true, 5, 9));
+        assert_eq!(r.ssrc, 0x01020304);
+        assert_eq!(r.payload, &[7, 7, 7]);
+        // Padding longer than the packet.
+        let mut bad = vec![0xA0u8, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 1, 200];
+        assert_eq!(parse(&bad), Err(RtpError::BadPadding(200)));
+        bad[13] = 0;
+        assert_eq!(parse(&bad), Err(RtpError::BadPadding(0)));
+    }
+
+    #[test]
+    fn rtcp_muxed_on_rtp_port_is_recognised() {
+        // A receiver report: V=2, RC=0, PT=201, length 1.
+        let rr = [0x80, 201, 0, 1, 1, 2, 3, 4];
+        assert_eq!(parse(&rr), Ok(Datagram::Rtcp));
+    }
+
+    #[test]
+    fn latch_follows_nat_but_not_strangers() {
+        let mut l = Latch::new(addr(4000));
+        // Media actually arrives from the NAT's public port.
+        assert_eq!(l.check(addr(5000), 1, 10), LatchVerdict::Moved(addr(5000)));
+        assert_eq!(l.remote(), addr(5000));
+        assert_eq!(l.check(addr(5000), 1, 11), LatchVerdict::Accept);
+        // A stranger with another SSRC cannot steal the stream.
+        assert_eq!(l.check(addr(6666), 99, 12), LatchVerdict::Foreign);
+        assert_eq!(l.remote(), addr(5000));
+        // Same SSRC, far-off sequence from a new address: refused.
+        assert_eq!(l.check(addr(7000), 1, 30000), LatchVerdict::Foreign);
+        // NAT rebinding: same SSRC, continuing sequence → moves.
+        assert_eq!(l.check(addr(7001), 1, 13), LatchVerdict::Moved(addr(7001)));
+        // Peer restarts its stream from the latched address: adopted.
+        assert_eq!(l.check(addr(7001), 42, 500), LatchVerdict::Accept);
+        assert_eq!(l.ssrc(), Some(42));
+    }
+
+    #[test]
+    fn latch_from_sdp_address_is_not_a_move() {
+        let mut l = Latch::new(addr(4000));
+        assert_eq!(l.check(addr(4000), 1, 10), LatchVerdict::Accept);
+        assert_eq!(l.check(addr(4000), 1, 11), LatchVerdict::Accept);
+    }
+}

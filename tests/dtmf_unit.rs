@@ -1,0 +1,74 @@
+//! Fast, self-contained checks of the DTMF layer (no external programs).
+
+use orderline::dtmf::*;
+
+fn decode(samples: &[i16]) -> String {
+    decode_samples(samples).iter().map(|e| e.digit).collect()
+}
+
+fn timing(on_ms: u32, off_ms: u32, level: f32) -> DtmfTiming {
+    DtmfTiming { on_ms, off_ms, low_dbm0: level, high_dbm0: level }
+}
+
+#[test]
+fn all_keys_default_timing() {
+    let s = dtmf_samples("0123456789*#ABCD", DtmfTiming::default()).unwrap();
+    assert_eq!(decode(&s), "0123456789*#ABCD");
+}
+
+#[test]
+fn forty_ms_repeated_key_counts_every_press() {
+    let s = dtmf_samples("1111555599", timing(40, 40, -10.0)).unwrap();
+    assert_eq!(decode(&s), "1111555599");
+}
+
+#[test]
+fn twenty_ms_rejected_at_every_alignment() {
+    for lead in (0..102).step_by(7) {
+        let mut s = vec![0i16; lead];
+        s.extend(dtmf_samples("5", timing(20, 100, -5.0)).unwrap());
+        assert_eq!(decode(&s), "", "lead {lead}");
+    }
+}
+
+#[test]
+fn ten_ms_break_does_not_split() {
+    for lead in (0..102).step_by(9) {
+        let mut s = vec![0i16; lead];
+        s.extend(render(Tone::dual(852.0, 1477.0, -10.0, 480, 80)).unwrap());
+        s.extend(render(Tone::dual(852.0, 1477.0, -10.0, 480, 400)).unwrap());
+        assert_eq!(decode(&s), "9", "lead {lead}");
+    }
+}
+
+#[test]
+fn frame_size_does_not_matter() {
+    let s = dtmf_samples("147*", timing(45, 45, -20.0)).unwrap();
+    for frame in [1usize, 7, 51, 80, 160, 1000] {
+        let mut d = Detector::new();
+        let mut got = String::new();
+        for f in s.chunks(frame) {
+            d.push(f);
+            while let Some(e) = d.poll_event() {
+                got.push(e.digit);
+            }
+        }
+        d.finish();
+        while let Some(e) = d.poll_event() {
+            got.push(e.digit);
+        }
+        assert_eq!(got, "147*", "frame {frame}");
+        assert_eq!(d.samples_seen(), s.len() as u64);
+    }
+}
+
+#[test]
+fn event_timing_is_close() {
+    let mut s = vec![0i16; 800];
+    s.extend(dtmf_samples("3", timing(100, 100, -10.0)).unwrap());
+    let ev = decode_samples(&s);
+    assert_eq!(ev.len(), 1);
+    assert!((ev[0].start as i64 - 800).abs() <= 60, "{ev:?}");
+    assert!((ev[0].end as i64 - 1600).abs() <= 60, "{ev:?}");
+    assert_eq!(ev[0].source, DigitSource::InBand);
+}
