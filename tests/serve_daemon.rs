@@ -169,6 +169,30 @@ fn exchange(sock: &UdpSocket, port: u16, bytes: &[u8]) -> Vec<String> {
     replies
 }
 
+/// The Call-ID (or compact `i`) header value of a message, if any.
+fn call_id(msg: &str) -> Option<String> {
+    msg.split("\r\n\r\n").next()?.lines().find_map(|l| {
+        let (name, value) = l.split_once(':')?;
+        let name = name.trim().to_ascii_lowercase();
+        (name == "call-id" || name == "i").then(|| value.trim().to_string())
+    })
+}
+
+/// RFC 3261 §17.2.3 server-transaction key of a request: (branch, sent-by, method).
+fn transaction_key(msg: &str) -> Option<(String, String, String)> {
+    let head = msg.split("\r\n\r\n").next()?;
+    let method = head.split(' ').next()?.to_string();
+    let via = head.lines().find_map(|l| {
+        let (name, value) = l.split_once(':')?;
+        let name = name.trim().to_ascii_lowercase();
+        (name == "via" || name == "v").then(|| value.trim().to_string())
+    })?;
+    let first = via.split(',').next()?;
+    let sent_by = first.split(';').next()?.split_whitespace().nth(1)?.to_string();
+    let branch = first.split(';').find_map(|p| p.trim().strip_prefix("branch=").map(str::to_string))?;
+    Some((branch, sent_by, method))
+}
+
 fn status_of(reply: &str) -> Option<u16> {
     let line = reply.lines().next()?;
     let mut parts = line.split(' ');
@@ -186,11 +210,37 @@ fn rfc4475_torture_messages_get_the_rfc_answers_and_the_daemon_keeps_serving() {
     let sock = UdpSocket::bind("127.0.0.1:0").expect("bind");
     let mut failures = Vec::new();
     let mut count = 0;
+    // Final responses to earlier INVITEs are retransmitted (Timer G) since this
+    // test never ACKs: replies are matched to their request by Call-ID.
+    let mut earlier_ids = std::collections::HashSet::new();
+    // Two files may share a transaction key (cparam01/02: same branch, sent-by and
+    // method), which makes the second a retransmission of the first. The files are
+    // meant to be independent, so wait out the first transaction (Timer J = 64·T1,
+    // T1 = 100 ms in the test config) before sending the second.
+    let mut keys: HashMap<(String, String, String), Instant> = HashMap::new();
+    let timer_j = Duration::from_millis(64 * 100 + 300);
     for line in manifest.lines().skip(1) {
         let file = line.split('\t').next().expect("manifest file column");
         let rule = *expect.get(file).unwrap_or_else(|| panic!("no expectation for {file}"));
         let bytes = std::fs::read(Path::new(TORTURE).join(file)).expect("read torture file");
-        let replies = exchange(&sock, daemon.port, &bytes);
+        let text = String::from_utf8_lossy(&bytes).to_string();
+        if let Some(key) = transaction_key(&text) {
+            if let Some(sent) = keys.get(&key) {
+                std::thread::sleep((*sent + timer_j).saturating_duration_since(Instant::now()));
+            }
+            keys.insert(key, Instant::now());
+        }
+        let id = call_id(&text);
+        let replies: Vec<String> = exchange(&sock, daemon.port, &bytes)
+            .into_iter()
+            .filter(|r| {
+                let rid = call_id(r);
+                rid == id || rid.as_ref().is_none_or(|r| !earlier_ids.contains(r))
+            })
+            .collect();
+        if let Some(id) = id {
+            earlier_ids.insert(id);
+        }
         count += 1;
         let finals: Vec<u16> = replies.iter().filter_map(|r| status_of(r)).filter(|s| *s >= 200).collect();
         let last = finals.last().copied();
