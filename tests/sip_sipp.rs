@@ -140,7 +140,7 @@ async fn outbound_call_to_sipp_uas_tcp() {
 async fn busy_callee_fails_486() {
     let h = driver(500).await;
     let port = free_port();
-    let child = sipp(&["-sf", &scenario("callee_busy.xml"), "-i", "127.0.0.1", "-p", &port.to_string(), "-m", "1"]);
+    let child = sipp(&["-sf", &scenario("uas_busy.xml"), "-i", "127.0.0.1", "-p", &port.to_string(), "-m", "1"]);
     tokio::time::sleep(Duration::from_millis(300)).await;
     let (_, mut rx) = h.invite(call_to(port, Transport::Udp, None)).await.unwrap();
     match final_event(&mut rx).await {
@@ -175,7 +175,7 @@ async fn ringing_callee_is_cancelled_487() {
 async fn digest_challenge_is_answered() {
     let h = driver(500).await;
     let port = free_port();
-    let child = sipp(&["-sf", &scenario("callee_auth.xml"), "-i", "127.0.0.1", "-p", &port.to_string(), "-m", "1"]);
+    let child = sipp(&["-sf", &scenario("uas_auth.xml"), "-i", "127.0.0.1", "-p", &port.to_string(), "-m", "1"]);
     tokio::time::sleep(Duration::from_millis(300)).await;
     let creds = Credentials { username: "shop".into(), password: "s3cret".into() };
     let (id, mut rx) = h.invite(call_to(port, Transport::Udp, Some(creds))).await.unwrap();
