@@ -10,5 +10,7 @@
 
 pub mod audio;
 pub mod config;
+pub mod dialer;
 pub mod dtmf;
 pub mod ivr;
+pub mod store;
