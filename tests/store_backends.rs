@@ -1,5 +1,6 @@
 //! The same store tests against SQLite and a real PostgreSQL.
 
+#[macro_use]
 mod store_support;
 
 use std::collections::HashSet;
@@ -372,7 +373,7 @@ async fn flagged_orders_take_one_human_decision(db: TestDb) {
     assert_eq!(o.status, OrderStatus::Cancelled);
     assert_eq!(event_types(&store, "F1").await, vec!["order.flagged", "order.cancelled"]);
     let twice = store.decide("F1", FlagDecision::Confirm, "agent-8", None, now).await;
-    assert!(matches!(twice, Err(StoreError::NotFlagged { ref status, .. }) if *status == "cancelled"), "{twice:?}");
+    assert!(matches!(twice, Err(StoreError::NotFlagged { status, .. }) if status == "cancelled"), "{twice:?}");
     assert!(matches!(store.decide("N", FlagDecision::Confirm, "a", None, now).await, Err(StoreError::NotFlagged { .. })));
     assert!(matches!(store.decide("ghost", FlagDecision::Confirm, "a", None, now).await, Err(StoreError::OrderNotFound(_))));
     // Two operators at once: exactly one wins.
@@ -412,6 +413,17 @@ async fn outbox_leases_retries_and_delivers(db: TestDb) {
     store.mark_failed(&retry[0].id, "late", Duration::from_secs(1), now + TimeDelta::seconds(304)).await.expect("late report");
     assert!(store.next_due(now + TimeDelta::days(1), lease, 10).await.expect("due").is_empty());
     assert!(matches!(store.mark_delivered("no-such-id", now).await, Err(StoreError::EventNotFound(_))));
+}
+
+#[tokio::test]
+async fn sqlite_runs_in_wal_mode_and_creates_its_file() {
+    let db = store_support::sqlite_db();
+    let store = db.open().await;
+    let mut raw = db.raw().await;
+    let mode: String = sqlx::query("PRAGMA journal_mode").fetch_one(&mut raw).await.expect("pragma").try_get(0).expect("mode");
+    assert_eq!(mode, "wal");
+    assert_eq!(store.backend(), orderline::store::Backend::Sqlite);
+    assert!(matches!(Store::open("mysql://x").await, Err(StoreError::UnsupportedUrl(_))));
 }
 
 async fn money_is_never_a_float(db: TestDb) {

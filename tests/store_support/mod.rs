@@ -88,7 +88,6 @@ fn start_server() -> Result<String, String> {
 }
 
 /// Run each `async fn name(db: TestDb)` against SQLite and PostgreSQL.
-#[macro_export]
 macro_rules! on_both_backends {
     ($($name:ident),* $(,)?) => {$(
         mod $name {
