@@ -73,6 +73,7 @@ on_both_backends!(
     reconcile_after_crash_never_calls_an_attempt_twice,
     flagged_orders_take_one_human_decision,
     outbox_leases_retries_and_delivers,
+    outbox_lease_is_exclusive_under_concurrency,
     money_is_never_a_float,
 );
 
@@ -383,6 +384,16 @@ async fn flagged_orders_take_one_human_decision(db: TestDb) {
     );
     assert_eq!(usize::from(a.is_ok()) + usize::from(b.is_ok()), 1, "{a:?} {b:?}");
     assert_eq!(event_types(&store, "F2").await.len(), 2);
+
+    let history = store.status_history("F1").await.expect("history");
+    let steps: Vec<_> = history.iter().map(|h| (h.from, h.to, h.reason.as_str())).collect();
+    assert_eq!(
+        steps,
+        vec![
+            (None, OrderStatus::Flagged, "rules: flag without a call"),
+            (Some(OrderStatus::Flagged), OrderStatus::Cancelled, "decision: cancel by agent-7"),
+        ]
+    );
 }
 
 async fn outbox_leases_retries_and_delivers(db: TestDb) {
@@ -424,6 +435,47 @@ async fn sqlite_runs_in_wal_mode_and_creates_its_file() {
     assert_eq!(mode, "wal");
     assert_eq!(store.backend(), orderline::store::Backend::Sqlite);
     assert!(matches!(Store::open("mysql://x").await, Err(StoreError::UnsupportedUrl(_))));
+}
+
+async fn outbox_lease_is_exclusive_under_concurrency(db: TestDb) {
+    let store = db.open().await;
+    let now = t("2026-06-01T10:00:00Z");
+    for i in 0..40 {
+        created(&store, &order(&format!("w{i}"), "1"), Decision::Flag, now).await;
+    }
+    let later = now + TimeDelta::seconds(1);
+    let mut senders = Vec::new();
+    for _ in 0..4 {
+        let store = store.clone();
+        senders.push(tokio::spawn(async move {
+            let mut mine = Vec::new();
+            loop {
+                let batch = store.next_due(later, Duration::from_secs(600), 3).await.expect("lease");
+                if batch.is_empty() {
+                    break;
+                }
+                mine.extend(batch.into_iter().map(|e| e.id));
+                tokio::task::yield_now().await;
+            }
+            mine
+        }));
+    }
+    let mut all = Vec::new();
+    for s in senders {
+        all.extend(s.await.expect("sender"));
+    }
+    let unique: HashSet<&String> = all.iter().collect();
+    assert_eq!((all.len(), unique.len()), (40, 40), "each event leased exactly once");
+}
+
+#[test]
+fn pg_test_script_fails_loudly() {
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/pg-test");
+    for args in [vec!["start", "not-a-port"], vec!["stop", "/nonexistent"], vec![]] {
+        let out = std::process::Command::new("bash").arg(&script).args(&args).output().expect("run pg-test");
+        assert!(!out.status.success(), "{args:?} must fail");
+        assert!(String::from_utf8_lossy(&out.stderr).contains("pg-test:"), "{args:?} explains itself");
+    }
 }
 
 async fn money_is_never_a_float(db: TestDb) {

@@ -27,7 +27,7 @@ use sqlx::{Any, AnyPool, Connection, Executor};
 pub use error::StoreError;
 pub use model::{
     Attempt, AttemptReport, AttemptStatus, ClaimedAttempt, Finished, FlagDecision, Inserted, ListQuery, NewOrder, Order,
-    OrderDetail, OutboxEvent, Page, Reconciled, MAX_PAGE,
+    OrderDetail, OutboxEvent, Page, Reconciled, StatusChange, MAX_PAGE,
 };
 
 use crate::dialer::OrderStatus;

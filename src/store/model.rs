@@ -221,6 +221,30 @@ pub struct Finished {
     pub next_attempt: Option<Attempt>,
 }
 
+/// One change of an order's status, with why it happened.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StatusChange {
+    /// `None` for the status the order was created with.
+    pub from: Option<OrderStatus>,
+    pub to: OrderStatus,
+    /// e.g. `rules: call`, `call: confirmed`, `fallback after 5 call attempts`,
+    /// `decision: cancel by agent-7`.
+    pub reason: String,
+    pub at: DateTime<Utc>,
+}
+
+pub(crate) fn status_change_from_row(row: &AnyRow) -> Result<StatusChange, StoreError> {
+    const T: &str = "order_status_history";
+    let status = |col: &str, v: String| OrderStatus::parse(&v).ok_or_else(|| corrupt(T, format!("{col} {v:?}")));
+    let from: Option<String> = get(row, T, "from_status")?;
+    Ok(StatusChange {
+        from: from.map(|f| status("from_status", f)).transpose()?,
+        to: status("to_status", get(row, T, "to_status")?)?,
+        reason: get(row, T, "reason")?,
+        at: time(T, "at", get(row, T, "at")?)?,
+    })
+}
+
 /// A human decision on a flagged order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

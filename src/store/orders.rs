@@ -4,8 +4,10 @@
 use chrono::{DateTime, Utc};
 
 use super::error::QueryContext;
-use super::model::{attempt_from_row, ms, order_from_row, ATTEMPT_COLUMNS, ORDER_COLUMNS};
-use super::{set_status, FlagDecision, Inserted, ListQuery, NewOrder, Order, OrderDetail, Page, Store, StoreError, Tx, MAX_PAGE};
+use super::model::{attempt_from_row, ms, order_from_row, status_change_from_row, ATTEMPT_COLUMNS, ORDER_COLUMNS};
+use super::{
+    set_status, FlagDecision, Inserted, ListQuery, NewOrder, Order, OrderDetail, Page, StatusChange, Store, StoreError, Tx, MAX_PAGE,
+};
 use crate::dialer::{Decision, OrderStatus};
 
 impl Store {
@@ -77,6 +79,18 @@ impl Store {
             .map(attempt_from_row)
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Some(OrderDetail { order, attempts }))
+    }
+
+    /// Every status an order has had, oldest first (empty for an unknown id).
+    pub async fn status_history(&self, order_id: &str) -> Result<Vec<StatusChange>, StoreError> {
+        sqlx::query("SELECT from_status, to_status, reason, at FROM order_status_history WHERE order_id = $1 ORDER BY id")
+            .bind(order_id)
+            .fetch_all(&self.pool)
+            .await
+            .during("read status history")?
+            .iter()
+            .map(status_change_from_row)
+            .collect()
     }
 
     /// Orders oldest first, filtered, one page at a time.
