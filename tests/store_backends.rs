@@ -68,6 +68,7 @@ on_both_backends!(
     plans_other_than_calls_emit_their_webhooks,
     list_orders_pages_are_stable,
     claiming_is_atomic_under_concurrency,
+    a_late_claim_outside_the_window_is_deferred_not_called,
     finish_attempt_writes_result_status_and_outbox_together,
     a_failed_finish_changes_nothing,
     reconcile_after_crash_never_calls_an_attempt_twice,
@@ -235,6 +236,27 @@ async fn claiming_is_atomic_under_concurrency(db: TestDb) {
     // The future attempt stays due until its time.
     let later = store.due_attempts(due + TimeDelta::hours(1), 10).await.expect("claim");
     assert_eq!(later.iter().map(|c| c.order.id.as_str()).collect::<Vec<_>>(), vec!["future"]);
+}
+
+async fn a_late_claim_outside_the_window_is_deferred_not_called(db: TestDb) {
+    let store = db.open().await;
+    let c = campaign(); // 09:15-20:45 UTC
+    let due = t("2026-06-01T20:40:00Z");
+    created(&store, &order("L", "1"), Decision::CallAt(due), due).await;
+    // The daemon comes back at 23:00: the attempt is due, but it is night.
+    let night = t("2026-06-01T23:00:00Z");
+    let claimed = store.due_attempts(night, 10).await.expect("claim");
+    assert_eq!(claimed.len(), 1);
+    let tz = claimed[0].rule_state().timezone;
+    let until = c.defer_until(tz, night).expect("outside the window");
+    assert_eq!(until, t("2026-06-02T09:15:00Z"));
+    let deferred = store.defer_attempt(claimed[0].attempt.id, until).await.expect("defer");
+    assert_eq!((deferred.attempt_no, deferred.state, deferred.scheduled_at, deferred.started_at), (1, AttemptStatus::Due, until, None));
+    assert!(matches!(store.defer_attempt(claimed[0].attempt.id, until).await, Err(StoreError::AttemptNotLive(_))));
+    assert!(store.due_attempts(t("2026-06-02T09:14:59Z"), 10).await.expect("claim").is_empty());
+    let morning = store.due_attempts(until, 10).await.expect("claim");
+    assert_eq!(morning.len(), 1);
+    assert_eq!(c.defer_until(tz, until), None, "inside the window: call now");
 }
 
 async fn finish_attempt_writes_result_status_and_outbox_together(db: TestDb) {

@@ -98,6 +98,15 @@ impl Campaign {
         self.retry.after_attempt(&self.window, attempt, outcome, now)
     }
 
+    /// `None` when a call may start at `now`; else the next opening to move a
+    /// claimed attempt to. A due attempt can be late (the daemon was down, or
+    /// all channels were busy until the window closed); it must not ring at
+    /// night because of that.
+    pub fn defer_until(&self, timezone: Option<Tz>, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        let opening = self.window_for(timezone).next_opening(now);
+        (opening != now).then_some(opening)
+    }
+
     /// The window in the order's zone, or the campaign's when it has none.
     pub fn window_for(&self, timezone: Option<Tz>) -> CallWindow {
         timezone.map_or(self.window, |tz| self.window.in_zone(tz))

@@ -54,6 +54,23 @@ impl Store {
         Ok(claimed)
     }
 
+    /// Put a claimed attempt back to `due` at `at` without calling it (e.g.
+    /// the window closed before a channel was free). It keeps its number: a
+    /// deferred attempt is not a call.
+    pub async fn defer_attempt(&self, attempt_id: i64, at: DateTime<Utc>) -> Result<Attempt, StoreError> {
+        let row = sqlx::query(&format!(
+            "UPDATE call_attempts SET state = 'due', scheduled_at = $1, started_at = NULL \
+             WHERE id = $2 AND state = 'live' RETURNING {ATTEMPT_COLUMNS}"
+        ))
+        .bind(ms(at))
+        .bind(attempt_id)
+        .fetch_optional(&self.pool)
+        .await
+        .during("defer attempt")?
+        .ok_or(StoreError::AttemptNotLive(attempt_id))?;
+        attempt_from_row(&row)
+    }
+
     /// Record how a live attempt ended and apply what the rules decided.
     ///
     /// In one transaction: the attempt becomes `done` with its result, a
