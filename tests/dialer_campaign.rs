@@ -273,6 +273,36 @@ fn unmatched_orders_follow_config_and_absent_rules_call_everyone() {
 }
 
 #[test]
+fn any_order_time_across_dst_weeks_gives_five_in_window_calls_at_least_three_hours_apart() {
+    // Every 15 minutes over the weeks around both 2026 transitions, in two zones.
+    for (zone, start) in [
+        ("America/New_York", "2026-03-05T00:00:00Z"),
+        ("America/New_York", "2026-10-29T00:00:00Z"),
+        ("Europe/Paris", "2026-03-26T00:00:00Z"),
+        ("Europe/Paris", "2026-10-22T00:00:00Z"),
+    ] {
+        let c = campaign("09:15-20:45", zone, 4, Fallback::Flag);
+        let mut received = utc(start);
+        for _ in 0..(7 * 24 * 4) {
+            let (calls, last) = simulate(&c, &facts("1", CustomerKind::New), received, Outcome::NoAnswer, TimeDelta::seconds(20));
+            assert_eq!(calls.len(), 5, "{zone} {received}");
+            assert_eq!(last, Next::Fallback(OrderStatus::Flagged));
+            assert!(calls[0] >= received);
+            for t in &calls {
+                assert!(c.window().contains(*t), "{zone}: {t} outside the window");
+            }
+            for pair in calls.windows(2) {
+                assert!(pair[1] - pair[0] >= TimeDelta::hours(3), "{zone}: {pair:?}");
+                // Longest legal gap: a retry due just after closing waits out
+                // the 12.5 h night, plus the hour a fall-back night adds.
+                assert!(pair[1] - pair[0] <= TimeDelta::minutes(16 * 60 + 30), "{zone}: a retry skipped an opening: {pair:?}");
+            }
+            received += TimeDelta::minutes(15);
+        }
+    }
+}
+
+#[test]
 fn dialer_is_sans_io() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/dialer");
     let mut checked = 0;
