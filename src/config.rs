@@ -51,6 +51,9 @@ pub struct Config {
     pub webhooks: Option<WebhookConfig>,
     #[serde(default)]
     pub calling: CallingConfig,
+    /// Which orders get a confirmation call (see [`CampaignConfig`]).
+    #[serde(default)]
+    pub campaign: CampaignConfig,
     #[serde(default)]
     pub media: MediaConfig,
     #[serde(default)]
@@ -248,6 +251,95 @@ impl CallingConfig {
     }
 }
 
+/// What the rules do with an order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum RuleAction {
+    /// Place a confirmation call.
+    #[default]
+    Call,
+    /// Confirm without a call.
+    Confirm,
+    /// Hold for a human decision without a call.
+    Flag,
+}
+
+/// An amount in config: a decimal string (`"1500.00"`) or a whole number.
+/// Never a TOML float, which could not hold every decimal exactly.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(untagged)]
+pub enum AmountSetting {
+    Text(String),
+    Whole(u64),
+}
+
+impl AmountSetting {
+    pub fn text(&self) -> String {
+        match self {
+            AmountSetting::Text(s) => s.clone(),
+            AmountSetting::Whole(n) => n.to_string(),
+        }
+    }
+}
+
+/// `[campaign]`: which orders get a confirmation call.
+///
+/// ```toml
+/// [campaign]
+/// unmatched = "confirm"          # call | confirm | flag, for orders no rule matches
+/// [campaign.flag_above]          # per customer kind: above this, flag without a call
+/// new = "50000"
+/// [[campaign.rules]]             # first match wins; range is [min_amount, max_amount)
+/// kinds = ["new", "platform_returning"]
+/// min_amount = "0"
+/// max_amount = "20000"
+/// action = "call"                # call | confirm | flag (default call)
+/// ```
+///
+/// Without any `[[campaign.rules]]` every order is called, so configs written
+/// before rules existed keep working; `rules = []` calls no order.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CampaignConfig {
+    /// For orders no rule matches; `confirm` (without a call) by default.
+    pub unmatched: RuleAction,
+    pub flag_above: FlagAboveConfig,
+    pub rules: Option<Vec<RuleConfig>>,
+}
+
+impl Default for CampaignConfig {
+    fn default() -> Self {
+        Self {
+            unmatched: RuleAction::Confirm,
+            flag_above: FlagAboveConfig::default(),
+            rules: None,
+        }
+    }
+}
+
+/// `[campaign.flag_above]`: flag thresholds per customer kind.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct FlagAboveConfig {
+    pub new: Option<AmountSetting>,
+    pub returning: Option<AmountSetting>,
+    pub platform_returning: Option<AmountSetting>,
+}
+
+/// One `[[campaign.rules]]` entry.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleConfig {
+    /// Customer kinds the rule applies to; all when absent.
+    pub kinds: Option<Vec<crate::dialer::CustomerKind>>,
+    /// Inclusive lower bound of the cart value; 0 when absent.
+    pub min_amount: Option<AmountSetting>,
+    /// Exclusive upper bound; unbounded when absent.
+    pub max_amount: Option<AmountSetting>,
+    #[serde(default)]
+    pub action: RuleAction,
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct MediaConfig {
@@ -321,6 +413,7 @@ impl Config {
         self.calling.ring_timeout()?;
         self.calling.no_input_timeout()?;
         self.calling.reattempt_interval()?;
+        crate::dialer::Campaign::from_config(&self.calling, &self.campaign).map_err(|e| invalid(&e.key(), e.to_string()))?;
         for (i, t) in self.trunks.iter().enumerate() {
             if !t.uri.starts_with("sip:") {
                 return Err(invalid(&format!("trunks[{i}].uri"), "must start with sip:"));
@@ -441,6 +534,45 @@ no_answer_fallback = "flag"
     fn unknown_keys_are_named() {
         let err = Config::from_toml("[[trunks]]\nname=\"a\"\nuri=\"sip:x\"\nmax_chanels=3\n").unwrap_err();
         assert!(err.to_string().contains("max_chanels"), "{err}");
+    }
+
+    #[test]
+    fn campaign_rules_parse_and_name_bad_keys() {
+        let cfg = Config::from_toml(
+            r#"
+[campaign]
+unmatched = "flag"
+[campaign.flag_above]
+new = "500.50"
+returning = 1000
+[[campaign.rules]]
+kinds = ["new", "platform_returning"]
+max_amount = "300"
+[[campaign.rules]]
+min_amount = "300"
+action = "confirm"
+"#,
+        )
+        .expect("valid campaign");
+        assert_eq!(cfg.campaign.unmatched, RuleAction::Flag);
+        assert_eq!(cfg.campaign.rules.as_ref().map(Vec::len), Some(2));
+
+        let cases = [
+            ("[[campaign.rules]]\nmax_amount = \"1.5.0\"\n", "campaign.rules[0].max_amount"),
+            ("[[campaign.rules]]\nmin_amount = \"10\"\nmax_amount = \"10\"\n", "campaign.rules[0].max_amount"),
+            ("[[campaign.rules]]\nkinds = []\n", "campaign.rules[0].kinds"),
+            ("[campaign.flag_above]\nnew = \"-5\"\n", "campaign.flag_above.new"),
+            ("[calling]\nwindow = \"21:00-08:00\"\n", "calling.window"),
+            ("[calling]\ntimezone = \"Europe/Atlantis\"\n", "calling.timezone"),
+            ("[calling]\nreattempt_interval = \"10s\"\n", "calling.reattempt_interval"),
+        ];
+        for (text, key) in cases {
+            let err = Config::from_toml(text).unwrap_err();
+            assert!(err.to_string().contains(key), "{text}: {err}");
+        }
+        for text in ["[[campaign.rules]]\nkinds = [\"vip\"]\n", "[campaign]\nunmached = \"call\"\n", "[[campaign.rules]]\nmax = 3\n"] {
+            assert!(Config::from_toml(text).is_err(), "{text}");
+        }
     }
 
     #[test]

@@ -11,7 +11,9 @@
 pub mod audio;
 pub mod call;
 pub mod config;
+pub mod dialer;
 pub mod dtmf;
 pub mod ivr;
-pub mod sip;
 pub mod media;
+pub mod sip;
+pub mod store;

@@ -1,0 +1,207 @@
+//! Call attempts: scheduling, atomic claiming, finishing, and recovery of
+//! attempts a crash left `live`.
+
+use chrono::{DateTime, Utc};
+
+use super::error::QueryContext;
+use super::model::{attempt_from_row, ms, ATTEMPT_COLUMNS};
+use super::orders::load_order;
+use super::{enqueue, set_status, Attempt, AttemptReport, Backend, ClaimedAttempt, Finished, Reconciled, Store, StoreError, Tx};
+use crate::config::MAX_REATTEMPTS;
+use crate::dialer::{Next, OrderStatus};
+use crate::ivr::Outcome;
+
+/// What a restart writes on an attempt it found `live`.
+const INTERRUPTED: &str = "interrupted: the daemon stopped during this call";
+
+impl Store {
+    /// Claim up to `limit` attempts due at `now` and mark them `live`.
+    ///
+    /// The claim is one `UPDATE … WHERE state = 'due'`, so an attempt is
+    /// handed to exactly one worker: on PostgreSQL the candidate rows are
+    /// locked with `FOR UPDATE SKIP LOCKED` (a second worker takes other rows
+    /// instead of waiting), on SQLite the write lock serialises claimers.
+    /// Oldest due first.
+    pub async fn due_attempts(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<ClaimedAttempt>, StoreError> {
+        let lock = match self.backend {
+            Backend::Postgres => "FOR UPDATE SKIP LOCKED",
+            Backend::Sqlite => "",
+        };
+        let sql = format!(
+            "UPDATE call_attempts SET state = 'live', started_at = $1 \
+             WHERE state = 'due' AND id IN (\
+               SELECT id FROM call_attempts WHERE state = 'due' AND scheduled_at <= $1 \
+               ORDER BY scheduled_at, id LIMIT $2 {lock}) \
+             RETURNING {ATTEMPT_COLUMNS}"
+        );
+        let mut tx = self.begin("claim due attempts").await?;
+        let rows = sqlx::query(&sql)
+            .bind(ms(now))
+            .bind(i64::from(limit))
+            .fetch_all(&mut *tx)
+            .await
+            .during("claim due attempts")?;
+        let mut attempts = rows.iter().map(attempt_from_row).collect::<Result<Vec<_>, _>>()?;
+        attempts.sort_by_key(|a| (a.scheduled_at, a.id));
+        let mut claimed = Vec::with_capacity(attempts.len());
+        for attempt in attempts {
+            let order = load_order(&mut tx, &attempt.order_id)
+                .await?
+                .ok_or_else(|| StoreError::OrderNotFound(attempt.order_id.clone()))?;
+            claimed.push(ClaimedAttempt { attempt, order });
+        }
+        tx.commit().await.during("claim due attempts")?;
+        Ok(claimed)
+    }
+
+    /// Put a claimed attempt back to `due` at `at` without calling it (e.g.
+    /// the window closed before a channel was free). It keeps its number: a
+    /// deferred attempt is not a call.
+    pub async fn defer_attempt(&self, attempt_id: i64, at: DateTime<Utc>) -> Result<Attempt, StoreError> {
+        let row = sqlx::query(&format!(
+            "UPDATE call_attempts SET state = 'due', scheduled_at = $1, started_at = NULL \
+             WHERE id = $2 AND state = 'live' RETURNING {ATTEMPT_COLUMNS}"
+        ))
+        .bind(ms(at))
+        .bind(attempt_id)
+        .fetch_optional(&self.pool)
+        .await
+        .during("defer attempt")?
+        .ok_or(StoreError::AttemptNotLive(attempt_id))?;
+        attempt_from_row(&row)
+    }
+
+    /// Record how a live attempt ended and apply what the rules decided.
+    ///
+    /// In one transaction: the attempt becomes `done` with its result, a
+    /// `call.attempted` webhook event is queued, and `next` is applied (the
+    /// order's new status with its own event, or the re-attempt row). A
+    /// second finish of the same attempt fails with
+    /// [`StoreError::AttemptNotLive`] and changes nothing.
+    pub async fn finish_attempt(
+        &self,
+        attempt_id: i64,
+        report: &AttemptReport,
+        next: Next,
+        now: DateTime<Utc>,
+    ) -> Result<Finished, StoreError> {
+        let mut tx = self.begin("finish attempt").await?;
+        let row = sqlx::query(&format!(
+            "UPDATE call_attempts SET state = 'done', finished_at = $1, trunk = $2, sip_status = $3, outcome = $4, \
+             digits = $5, duration_ms = $6, error = $7 WHERE id = $8 AND state = 'live' RETURNING {ATTEMPT_COLUMNS}"
+        ))
+        .bind(ms(now))
+        .bind(report.trunk.as_deref())
+        .bind(report.sip_status.map(i64::from))
+        .bind(report.outcome.as_str())
+        .bind(report.digits.as_str())
+        .bind(report.duration_ms)
+        .bind(report.error.as_deref())
+        .bind(attempt_id)
+        .fetch_optional(&mut *tx)
+        .await
+        .during("finish attempt")?
+        .ok_or(StoreError::AttemptNotLive(attempt_id))?;
+        let attempt = attempt_from_row(&row)?;
+        let finished = close_attempt(&mut tx, &attempt, next, now).await?;
+        tx.commit().await.during("finish attempt")?;
+        Ok(finished)
+    }
+
+    /// On start-up, close every attempt a crash left `live` as `failed` and
+    /// apply what `decide` says follows (normally
+    /// `campaign.after_attempt(&claimed.rule_state(), Outcome::Failed, now)`).
+    ///
+    /// The interrupted attempt is never called again: a re-attempt is a new
+    /// row with the next attempt number, and counts against the cap.
+    pub async fn reconcile_live_on_start(
+        &self,
+        now: DateTime<Utc>,
+        decide: impl Fn(&ClaimedAttempt) -> Next,
+    ) -> Result<Reconciled, StoreError> {
+        let mut tx = self.begin("reconcile live attempts").await?;
+        let rows = sqlx::query(&format!(
+            "UPDATE call_attempts SET state = 'done', finished_at = $1, outcome = $2, error = $3 \
+             WHERE state = 'live' RETURNING {ATTEMPT_COLUMNS}"
+        ))
+        .bind(ms(now))
+        .bind(Outcome::Failed.as_str())
+        .bind(INTERRUPTED)
+        .fetch_all(&mut *tx)
+        .await
+        .during("reconcile live attempts")?;
+        let mut attempts = rows.iter().map(attempt_from_row).collect::<Result<Vec<_>, _>>()?;
+        attempts.sort_by_key(|a| a.id);
+        let mut report = Reconciled::default();
+        for attempt in attempts {
+            let order = load_order(&mut tx, &attempt.order_id)
+                .await?
+                .ok_or_else(|| StoreError::OrderNotFound(attempt.order_id.clone()))?;
+            let claimed = ClaimedAttempt { attempt, order };
+            let next = decide(&claimed);
+            match next {
+                Next::RetryAt(_) => report.rescheduled += 1,
+                Next::Fallback(_) | Next::Done(_) => report.fell_back += 1,
+            }
+            close_attempt(&mut tx, &claimed.attempt, next, now).await?;
+            report.interrupted.push(claimed.attempt.id);
+        }
+        tx.commit().await.during("reconcile live attempts")?;
+        Ok(report)
+    }
+}
+
+/// Queue `call.attempted` for a finished attempt and apply `next`.
+async fn close_attempt(tx: &mut Tx, attempt: &Attempt, next: Next, now: DateTime<Utc>) -> Result<Finished, StoreError> {
+    let retry_at = match next {
+        Next::RetryAt(t) => Some(t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)),
+        _ => None,
+    };
+    let payload = serde_json::json!({
+        "order_id": attempt.order_id,
+        "attempt": attempt.attempt_no,
+        "outcome": attempt.outcome.map(Outcome::as_str),
+        "sip_status": attempt.sip_status,
+        "digits": attempt.digits,
+        "duration_ms": attempt.duration_ms,
+        "trunk": attempt.trunk,
+        "at": now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        "retry_at": retry_at,
+    });
+    enqueue(tx, "call.attempted", Some(&attempt.order_id), &payload, now).await?;
+    match next {
+        Next::RetryAt(at) => {
+            let next_no = attempt.attempt_no + 1;
+            if next_no > 1 + MAX_REATTEMPTS {
+                return Err(StoreError::AttemptCap { order_id: attempt.order_id.clone() });
+            }
+            let next_attempt = schedule(tx, &attempt.order_id, next_no, at).await?;
+            Ok(Finished { order_status: OrderStatus::Calling, next_attempt: Some(next_attempt) })
+        }
+        Next::Done(status) | Next::Fallback(status) => {
+            let reason = match next {
+                Next::Fallback(_) => format!("fallback after {} call attempts", attempt.attempt_no),
+                _ => format!("call: {}", attempt.outcome.map_or("?", Outcome::as_str)),
+            };
+            set_status(tx, &attempt.order_id, Some(OrderStatus::Calling), status, &reason, now).await?;
+            let order = load_order(tx, &attempt.order_id)
+                .await?
+                .ok_or_else(|| StoreError::OrderNotFound(attempt.order_id.clone()))?;
+            Ok(Finished { order_status: order.status, next_attempt: None })
+        }
+    }
+}
+
+/// Add a `due` attempt for an order.
+pub(super) async fn schedule(tx: &mut Tx, order_id: &str, attempt_no: u32, at: DateTime<Utc>) -> Result<Attempt, StoreError> {
+    let row = sqlx::query(&format!(
+        "INSERT INTO call_attempts (order_id, attempt_no, state, scheduled_at) VALUES ($1, $2, 'due', $3) RETURNING {ATTEMPT_COLUMNS}"
+    ))
+    .bind(order_id)
+    .bind(i64::from(attempt_no))
+    .bind(ms(at))
+    .fetch_one(&mut **tx)
+    .await
+    .during("schedule call attempt")?;
+    attempt_from_row(&row)
+}

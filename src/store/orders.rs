@@ -1,0 +1,216 @@
+//! Orders: idempotent insert with its plan, lookup, keyset listing, and the
+//! human decision on a flagged order.
+
+use chrono::{DateTime, Utc};
+
+use super::error::QueryContext;
+use super::model::{attempt_from_row, ms, order_from_row, status_change_from_row, ATTEMPT_COLUMNS, ORDER_COLUMNS};
+use super::{
+    set_status, FlagDecision, Inserted, ListQuery, NewOrder, Order, OrderDetail, Page, StatusChange, Store, StoreError, Tx, MAX_PAGE,
+};
+use crate::dialer::{Decision, OrderStatus};
+
+impl Store {
+    /// Store a new order and apply the plan the rules made for it, atomically.
+    ///
+    /// Idempotent on `order.id`: posting the same order again returns
+    /// [`Inserted::Existing`] and changes nothing (the plan is ignored); a
+    /// different body under an existing id returns [`Inserted::Conflict`]
+    /// naming the fields. Insert and plan share one transaction, so a crash
+    /// never leaves an order that nobody will call.
+    pub async fn insert_order(&self, order: &NewOrder, plan: Decision, now: DateTime<Utc>) -> Result<Inserted, StoreError> {
+        order.validate()?;
+        let (status, reason) = match plan {
+            Decision::CallAt(_) => (OrderStatus::Calling, "rules: call"),
+            Decision::Flag => (OrderStatus::Flagged, "rules: flag without a call"),
+            Decision::ConfirmWithoutCall => (OrderStatus::Confirmed, "rules: confirm without a call"),
+        };
+        let mut tx = self.begin("insert order").await?;
+        let inserted = sqlx::query(
+            "INSERT INTO orders (id, phone, amount, currency, customer_kind, items, locale, timezone, status, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(&order.id)
+        .bind(&order.phone)
+        .bind(&order.amount)
+        .bind(&order.currency)
+        .bind(order.customer_kind.as_str())
+        .bind(order.items.to_string())
+        .bind(order.locale.as_deref())
+        .bind(order.timezone.as_deref())
+        .bind(status.as_str())
+        .bind(ms(now))
+        .execute(&mut *tx)
+        .await
+        .during("insert order")?
+        .rows_affected();
+        if inserted == 0 {
+            let existing = load_order(&mut tx, &order.id).await?.ok_or_else(|| StoreError::OrderNotFound(order.id.clone()))?;
+            tx.commit().await.during("insert order")?;
+            let fields = order.differences(&existing);
+            return Ok(if fields.is_empty() { Inserted::Existing(existing) } else { Inserted::Conflict { existing, fields } });
+        }
+        set_status(&mut tx, &order.id, None, status, reason, now).await?;
+        if let Decision::CallAt(at) = plan {
+            super::attempts::schedule(&mut tx, &order.id, 1, at).await?;
+        }
+        let stored = load_order(&mut tx, &order.id).await?.ok_or_else(|| StoreError::OrderNotFound(order.id.clone()))?;
+        tx.commit().await.during("insert order")?;
+        Ok(Inserted::Created(stored))
+    }
+
+    /// An order and its call attempts (oldest first), or `None`.
+    pub async fn get_order(&self, id: &str) -> Result<Option<OrderDetail>, StoreError> {
+        let Some(row) = sqlx::query(&format!("SELECT {ORDER_COLUMNS} FROM orders WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .during("get order")?
+        else {
+            return Ok(None);
+        };
+        let order = order_from_row(&row)?;
+        let attempts = sqlx::query(&format!("SELECT {ATTEMPT_COLUMNS} FROM call_attempts WHERE order_id = $1 ORDER BY attempt_no"))
+            .bind(id)
+            .fetch_all(&self.pool)
+            .await
+            .during("get order attempts")?
+            .iter()
+            .map(attempt_from_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Some(OrderDetail { order, attempts }))
+    }
+
+    /// Every status an order has had, oldest first (empty for an unknown id).
+    pub async fn status_history(&self, order_id: &str) -> Result<Vec<StatusChange>, StoreError> {
+        sqlx::query("SELECT from_status, to_status, reason, at FROM order_status_history WHERE order_id = $1 ORDER BY id")
+            .bind(order_id)
+            .fetch_all(&self.pool)
+            .await
+            .during("read status history")?
+            .iter()
+            .map(status_change_from_row)
+            .collect()
+    }
+
+    /// Orders oldest first, filtered, one page at a time.
+    ///
+    /// Keyset pagination on `(created_at, id)`: a page starts strictly after
+    /// the last row of the previous one, so orders inserted meanwhile never
+    /// shift, repeat or hide rows the way `OFFSET` would.
+    pub async fn list_orders(&self, q: &ListQuery) -> Result<Page, StoreError> {
+        let limit = q.limit.clamp(1, MAX_PAGE);
+        let mut conditions: Vec<String> = Vec::new();
+        let mut texts: Vec<(usize, String)> = Vec::new();
+        let mut ints: Vec<(usize, i64)> = Vec::new();
+        let mut n = 0;
+        let mut param = || {
+            n += 1;
+            n
+        };
+        if let Some(status) = q.status {
+            let p = param();
+            conditions.push(format!("status = ${p}"));
+            texts.push((p, status.as_str().to_string()));
+        }
+        if let Some(from) = q.from {
+            let p = param();
+            conditions.push(format!("created_at >= ${p}"));
+            ints.push((p, ms(from)));
+        }
+        if let Some(to) = q.to {
+            let p = param();
+            conditions.push(format!("created_at < ${p}"));
+            ints.push((p, ms(to)));
+        }
+        if let Some(cursor) = &q.cursor {
+            let (at, id) = decode_cursor(cursor)?;
+            let (pa, pi) = (param(), param());
+            conditions.push(format!("(created_at > ${pa} OR (created_at = ${pa} AND id > ${pi}))"));
+            ints.push((pa, at));
+            texts.push((pi, id));
+        }
+        let where_clause = if conditions.is_empty() { String::new() } else { format!("WHERE {}", conditions.join(" AND ")) };
+        let p_limit = param();
+        let sql = format!("SELECT {ORDER_COLUMNS} FROM orders {where_clause} ORDER BY created_at, id LIMIT ${p_limit}");
+        // Bind in parameter order: $1, $2, … must be bound as the 1st, 2nd, … value.
+        enum Arg {
+            Text(String),
+            Int(i64),
+        }
+        let mut args: Vec<(usize, Arg)> = texts.into_iter().map(|(p, v)| (p, Arg::Text(v))).collect();
+        args.extend(ints.into_iter().map(|(p, v)| (p, Arg::Int(v))));
+        args.push((p_limit, Arg::Int(i64::from(limit) + 1)));
+        args.sort_by_key(|(p, _)| *p);
+        let mut query = sqlx::query(&sql);
+        for (_, arg) in args {
+            query = match arg {
+                Arg::Text(v) => query.bind(v),
+                Arg::Int(v) => query.bind(v),
+            };
+        }
+        let rows = query.fetch_all(&self.pool).await.during("list orders")?;
+        let mut orders = rows.iter().map(order_from_row).collect::<Result<Vec<_>, _>>()?;
+        let next_cursor = if orders.len() > limit as usize {
+            orders.truncate(limit as usize);
+            orders.last().map(|o| encode_cursor(ms(o.created_at), &o.id))
+        } else {
+            None
+        };
+        Ok(Page { orders, next_cursor })
+    }
+
+    /// A human's decision on a flagged order: confirm or cancel it.
+    ///
+    /// Refused (with [`StoreError::NotFlagged`]) unless the order is flagged,
+    /// so two operators clicking at once cannot both decide.
+    pub async fn decide(
+        &self,
+        order_id: &str,
+        decision: FlagDecision,
+        decided_by: &str,
+        note: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<Order, StoreError> {
+        let mut tx = self.begin("decide flagged order").await?;
+        let reason = format!("decision: {} by {decided_by}", decision.as_str());
+        let changed = set_status(&mut tx, order_id, Some(OrderStatus::Flagged), decision.status(), &reason, now).await?;
+        let order = load_order(&mut tx, order_id).await?.ok_or_else(|| StoreError::OrderNotFound(order_id.to_string()))?;
+        if !changed {
+            return Err(StoreError::NotFlagged { id: order_id.to_string(), status: order.status.as_str() });
+        }
+        sqlx::query("INSERT INTO flag_decisions (order_id, decision, decided_by, note, decided_at) VALUES ($1, $2, $3, $4, $5)")
+            .bind(order_id)
+            .bind(decision.as_str())
+            .bind(decided_by)
+            .bind(note)
+            .bind(ms(now))
+            .execute(&mut *tx)
+            .await
+            .during("record flag decision")?;
+        tx.commit().await.during("decide flagged order")?;
+        Ok(order)
+    }
+}
+
+/// Read an order inside a transaction.
+pub(super) async fn load_order(tx: &mut Tx, id: &str) -> Result<Option<Order>, StoreError> {
+    sqlx::query(&format!("SELECT {ORDER_COLUMNS} FROM orders WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(&mut **tx)
+        .await
+        .during("load order")?
+        .as_ref()
+        .map(order_from_row)
+        .transpose()
+}
+
+fn encode_cursor(created_ms: i64, id: &str) -> String {
+    format!("{created_ms}:{id}")
+}
+
+fn decode_cursor(cursor: &str) -> Result<(i64, String), StoreError> {
+    let bad = || StoreError::BadCursor(cursor.to_string());
+    let (at, id) = cursor.split_once(':').ok_or_else(bad)?;
+    Ok((at.parse().map_err(|_| bad())?, id.to_string()))
+}
