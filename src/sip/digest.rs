@@ -249,8 +249,9 @@ pub enum DigestError {
         /// What was expected there.
         what: &'static str,
     },
-    /// A value we must send contains characters a header cannot carry (CR, LF, NUL, other
-    /// controls), or is empty where a value is required.
+    /// A value we must send (ours, or the server's realm/nonce/opaque echoed back) contains
+    /// characters a header cannot carry (CR, LF, NUL, other controls), or is empty where a
+    /// value is required.
     #[error("{0} is empty or contains characters that cannot be sent in a header")]
     InvalidValue(&'static str),
     /// `nc` is not 8 hex digits, or is zero.
@@ -521,10 +522,15 @@ pub fn choose(challenges: &[Challenge]) -> Option<&Challenge> {
     best
 }
 
+/// A control character that must not go into a header value (tab is fine: it is LWS).
+fn is_ctl(b: u8) -> bool {
+    (b < 0x20 && b != b'\t') || b == 0x7f
+}
+
 /// Checks that `value` can go between quotes in a header: no controls (RFC 3261 §25.1
 /// `qdtext` excludes them), and non-empty.
 fn header_safe(value: &str, what: &'static str) -> Result<(), DigestError> {
-    if value.is_empty() || value.bytes().any(|b| b < 0x20 || b == 0x7f) {
+    if value.is_empty() || value.bytes().any(is_ctl) {
         return Err(DigestError::InvalidValue(what));
     }
     Ok(())
@@ -624,6 +630,14 @@ pub fn authorize(ch: &Challenge, req: &DigestRequest<'_>) -> Result<String, Dige
     } else {
         ch.qop.first().copied()
     };
+    // The server's strings go back between quotes: refuse any that would break the header.
+    header_safe(&ch.realm, "realm")?;
+    header_safe(&ch.nonce, "nonce")?;
+    if let Some(opaque) = &ch.opaque {
+        if opaque.bytes().any(is_ctl) {
+            return Err(DigestError::InvalidValue("opaque"));
+        }
+    }
     let needs_cnonce = qop.is_some() || ch.algorithm.is_sess();
     if needs_cnonce {
         header_safe(req.cnonce, "cnonce")?;
@@ -1155,6 +1169,12 @@ mod tests {
         let h = authorize(&ch, &DigestRequest { username: "we\"ird\\user", ..r }).unwrap();
         assert_eq!(parse_credentials(&h).unwrap().username, "we\"ird\\user");
         assert_eq!(verify(&h, "GET", "Circle of Life", "http-auth@example.org", R7616_NONCE), Ok(true));
+        // A server's realm with a raw CRLF (legal inside our parser's quotes as folding) is
+        // not echoed into our header.
+        let evil = parse_challenge("Digest realm=\"a\r\nVia: x\", nonce=\"n\"").unwrap();
+        assert_eq!(authorize(&evil, &r), Err(DigestError::InvalidValue("realm")));
+        let evil = parse_challenge("Digest realm=\"a\", nonce=\"n\", opaque=\"x\r\n y\"").unwrap();
+        assert_eq!(authorize(&evil, &r), Err(DigestError::InvalidValue("opaque")));
         let h = authorize(&ch, &DigestRequest { nc: 0x1a2b, ..r }).unwrap();
         assert!(h.ends_with("nc=00001a2b"), "{h}");
     }
