@@ -860,6 +860,89 @@ mod tests {
         );
     }
 
+    /// The offer baresip 1.0.0 (Debian `baresip-core`, modules g711, g722, opus) really sent
+    /// in an INVITE to SIPp on 127.0.0.1, captured with `sipp -trace_msg`: 434 bytes, as its
+    /// Content-Length said. Also in `fuzz/seeds/sdp_parse/`.
+    const BARESIP_1_0_0_INVITE: &str = "v=0\r\n\
+        o=- 2715575808 1043771266 IN IP4 127.0.0.1\r\n\
+        s=-\r\n\
+        c=IN IP4 127.0.0.1\r\n\
+        t=0 0\r\n\
+        a=tool:baresip 1.0.0\r\n\
+        m=audio 15888 RTP/AVP 0 8 9 96 101\r\n\
+        a=rtpmap:0 PCMU/8000\r\n\
+        a=rtpmap:8 PCMA/8000\r\n\
+        a=rtpmap:9 G722/8000\r\n\
+        a=rtpmap:96 opus/48000/2\r\n\
+        a=fmtp:96 stereo=1;sprop-stereo=1\r\n\
+        a=rtpmap:101 telephone-event/8000\r\n\
+        a=fmtp:101 0-15\r\n\
+        a=sendrecv\r\n\
+        a=label:1\r\n\
+        a=rtcp-rsize\r\n\
+        a=ssrc:961007630 cname:sip:orderlinetest@127.0.0.1\r\n\
+        a=minptime:20\r\n\
+        a=ptime:20\r\n";
+
+    #[test]
+    fn answer_real_baresip_invite() {
+        assert_eq!(BARESIP_1_0_0_INVITE.len(), 434);
+        let (sdp, r) = answer(BARESIP_1_0_0_INVITE.as_bytes(), &local4()).unwrap();
+        assert_eq!(
+            r,
+            RemoteMedia {
+                addr: "127.0.0.1:15888".parse().unwrap(),
+                codec: Codec::Pcmu,
+                dtmf_pt: Some(101),
+                direction: Direction::SendRecv,
+                ptime_ms: 20,
+            }
+        );
+        assert!(
+            sdp.ends_with(
+                "t=0 0\r\nm=audio 20000 RTP/AVP 0 101\r\na=rtpmap:0 PCMU/8000\r\n\
+                 a=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-16\r\na=ptime:20\r\n\
+                 a=sendrecv\r\n"
+            ),
+            "{sdp}"
+        );
+    }
+
+    /// What baresip 1.0.0 (auto-answer) really answered to our exact `offer()` text sent by
+    /// a SIPp UAC on 127.0.0.1 (captured with `-trace_msg`; Content-Length 339). baresip
+    /// logged "Set audio encoder: PCMU".
+    const BARESIP_1_0_0_ANSWER: &str = "v=0\r\n\
+        o=- 2474204174 1362406618 IN IP4 127.0.0.1\r\n\
+        s=-\r\n\
+        c=IN IP4 127.0.0.1\r\n\
+        t=0 0\r\n\
+        a=tool:baresip 1.0.0\r\n\
+        m=audio 15884 RTP/AVP 0 8 101\r\n\
+        a=rtpmap:0 PCMU/8000\r\n\
+        a=rtpmap:8 PCMA/8000\r\n\
+        a=rtpmap:101 telephone-event/8000\r\n\
+        a=fmtp:101 0-15\r\n\
+        a=sendrecv\r\n\
+        a=label:1\r\n\
+        a=ssrc:3545643436 cname:sip:orderlinetest@127.0.0.1:15871\r\n\
+        a=minptime:20\r\n\
+        a=ptime:20\r\n";
+
+    #[test]
+    fn parse_real_baresip_answer() {
+        assert_eq!(BARESIP_1_0_0_ANSWER.len(), 339);
+        assert_eq!(
+            parse_answer(BARESIP_1_0_0_ANSWER.as_bytes()),
+            Ok(RemoteMedia {
+                addr: "127.0.0.1:15884".parse().unwrap(),
+                codec: Codec::Pcmu,
+                dtmf_pt: Some(101),
+                direction: Direction::SendRecv,
+                ptime_ms: 20,
+            })
+        );
+    }
+
     /// A baresip-style offer as it calls us: several codecs, PCMU not first, G.722 first.
     const BARESIP_OFFER: &str = "v=0\r\n\
         o=- 2790071016 1462355282 IN IP4 127.0.0.1\r\n\
