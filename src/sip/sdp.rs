@@ -762,6 +762,18 @@ mod tests {
         }
     }
 
+    /// The `RemoteMedia` a test expects, with the default 20 ms ptime.
+    fn remote(addr: &str, codec: Codec, dtmf_pt: Option<u8>, direction: Direction) -> RemoteMedia {
+        let addr = addr.parse().expect("test address");
+        RemoteMedia {
+            addr,
+            codec,
+            dtmf_pt,
+            direction,
+            ptime_ms: 20,
+        }
+    }
+
     fn local6() -> LocalMedia {
         LocalMedia {
             addr: IpAddr::V6("2001:db8::10".parse().unwrap()),
@@ -821,13 +833,7 @@ mod tests {
         let r = parse_answer(SIPP_UAS_ANSWER.as_bytes()).unwrap();
         assert_eq!(
             r,
-            RemoteMedia {
-                addr: "127.0.0.1:6000".parse().unwrap(),
-                codec: Codec::Pcmu,
-                dtmf_pt: None,
-                direction: Direction::SendRecv,
-                ptime_ms: 20,
-            }
+            remote("127.0.0.1:6000", Codec::Pcmu, None, Direction::SendRecv)
         );
     }
 
@@ -890,13 +896,12 @@ mod tests {
         let (sdp, r) = answer(BARESIP_1_0_0_INVITE.as_bytes(), &local4()).unwrap();
         assert_eq!(
             r,
-            RemoteMedia {
-                addr: "127.0.0.1:15888".parse().unwrap(),
-                codec: Codec::Pcmu,
-                dtmf_pt: Some(101),
-                direction: Direction::SendRecv,
-                ptime_ms: 20,
-            }
+            remote(
+                "127.0.0.1:15888",
+                Codec::Pcmu,
+                Some(101),
+                Direction::SendRecv
+            )
         );
         assert!(
             sdp.ends_with(
@@ -933,13 +938,12 @@ mod tests {
         assert_eq!(BARESIP_1_0_0_ANSWER.len(), 339);
         assert_eq!(
             parse_answer(BARESIP_1_0_0_ANSWER.as_bytes()),
-            Ok(RemoteMedia {
-                addr: "127.0.0.1:15884".parse().unwrap(),
-                codec: Codec::Pcmu,
-                dtmf_pt: Some(101),
-                direction: Direction::SendRecv,
-                ptime_ms: 20,
-            })
+            Ok(remote(
+                "127.0.0.1:15884",
+                Codec::Pcmu,
+                Some(101),
+                Direction::SendRecv
+            ))
         );
     }
 
@@ -981,13 +985,12 @@ mod tests {
         );
         assert_eq!(
             r,
-            RemoteMedia {
-                addr: "127.0.0.1:10000".parse().unwrap(),
-                codec: Codec::Pcma,
-                dtmf_pt: Some(97),
-                direction: Direction::SendRecv,
-                ptime_ms: 20,
-            }
+            remote(
+                "127.0.0.1:10000",
+                Codec::Pcma,
+                Some(97),
+                Direction::SendRecv
+            )
         );
         // Our answer is itself a valid answer for parse_answer.
         let back = parse_answer(sdp.as_bytes()).unwrap();
