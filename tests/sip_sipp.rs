@@ -275,3 +275,73 @@ async fn rfc4475_over_udp_then_a_call_still_works() {
     // The torture did not hurt: a real call still completes.
     outbound_call_answered_then_bye(&h, Transport::Udp).await;
 }
+
+/// Throughput (run with `--ignored`, numbers go to docs/decisions.md): SIPp
+/// places `CALLS` calls at `RATE`/s against the driver, an app task answers
+/// each; every call must succeed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore]
+async fn load_sipp_uac_against_driver() {
+    let calls = std::env::var("LOAD_CALLS").unwrap_or_else(|_| "3000".into());
+    let rate = std::env::var("LOAD_RATE").unwrap_or_else(|_| "600".into());
+    let mut h = driver(500).await;
+    let target = h.local_addr().to_string();
+    let client = h.client();
+    tokio::spawn(async move {
+        while let Some((id, _call, mut rx)) = h.next_incoming().await {
+            let _ = h.command(SipCommand::Answer { call: id, sdp: OFFER.to_vec() }).await;
+            tokio::spawn(async move { while rx.recv().await.is_some() {} });
+        }
+    });
+    let port = free_port();
+    let started = std::time::Instant::now();
+    let child = sipp(&["-sn", "uac", &target, "-i", "127.0.0.1", "-p", &port.to_string(), "-m", &calls, "-r", &rate, "-l", "2000"]);
+    assert_eq!(sipp_exit(child).await, 0, "every call succeeded");
+    let secs = started.elapsed().as_secs_f64();
+    let n: f64 = calls.parse().unwrap_or(0.0);
+    eprintln!("{calls} calls offered at {rate}/s completed in {secs:.2} s: {:.0} calls/s", n / secs);
+    client.shutdown().await;
+}
+
+/// Junk flood (run with `--ignored`): 50,000 datagrams of garbage and RFC 4475
+/// invalid messages as fast as one socket sends them, then a real call must
+/// still complete. Prints how many answers came back (400s, never 2xx).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore]
+async fn junk_flood_then_call() {
+    use rfc4475::{manifest, DIR};
+    let h = driver(500).await;
+    let target = h.local_addr();
+    let mut junk: Vec<Vec<u8>> = manifest()
+        .into_iter()
+        .filter(|(_, class, _)| class == "invalid")
+        .map(|(f, _, _)| std::fs::read(format!("{DIR}/{f}")).unwrap())
+        .collect();
+    junk.push(b"\x00\x01garbage\r\n\r\n".to_vec());
+    junk.push(vec![0xff; 1400]);
+    let sock = std::sync::Arc::new(tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap());
+    let rx_sock = sock.clone();
+    let counter = tokio::spawn(async move {
+        let mut buf = vec![0u8; 70_000];
+        let (mut answers, mut ok) = (0u32, 0u32);
+        while let Ok(Ok((n, _))) = tokio::time::timeout(Duration::from_secs(2), rx_sock.recv_from(&mut buf)).await {
+            answers += 1;
+            if buf[..n].starts_with(b"SIP/2.0 2") {
+                ok += 1;
+            }
+        }
+        (answers, ok)
+    });
+    let started = std::time::Instant::now();
+    for i in 0..50_000usize {
+        let _ = sock.send_to(&junk[i % junk.len()], target).await;
+        if i % 64 == 0 {
+            tokio::task::yield_now().await;
+        }
+    }
+    let sent_in = started.elapsed().as_secs_f64();
+    let (answers, ok) = counter.await.unwrap();
+    eprintln!("flood: 50000 datagrams sent in {sent_in:.2} s; {answers} answers, {ok} 2xx");
+    assert_eq!(ok, 0);
+    outbound_call_answered_then_bye(&h, Transport::Udp).await;
+}

@@ -179,6 +179,10 @@ pub struct Endpoint {
     quiet: std::collections::HashSet<CallRef>,
 }
 
+/// Server transactions kept for answers the TU gives itself (OPTIONS, 4xx):
+/// each lives 64·T1; beyond this many, such answers are sent statelessly.
+const MAX_SERVER_TRANSACTIONS: usize = 10_000;
+
 /// RFC 3261 §21 reason phrases for the statuses we send.
 pub fn reason_phrase(status: u16) -> &'static str {
     match status {
@@ -724,7 +728,9 @@ impl Endpoint {
         let bytes = r.to_bytes();
         let method = req.method().map(|m| m.as_str().to_string()).unwrap_or_default();
         let mut out = Vec::new();
-        match ServerKey::of(req, &method) {
+        // Past the cap, answer statelessly: a flood cannot grow the table.
+        let key = ServerKey::of(req, &method).filter(|_| self.server_txs.len() < MAX_SERVER_TRANSACTIONS);
+        match key {
             Some(k) => {
                 let mut tx = Transaction::server(req, t.reliable(), self.timers);
                 tx.send_response(now, status, bytes, &mut out);
