@@ -115,6 +115,43 @@ pub fn uri_addr(uri: &Uri) -> Option<SocketAddr> {
 }
 
 impl Call {
+    /// A call in its initial state; callers set the role-specific fields.
+    pub fn new(
+        role: Role,
+        call_id: String,
+        local: NameAddr,
+        remote: NameAddr,
+        remote_target: Uri,
+        (peer, transport): (SocketAddr, Transport),
+        contact: NameAddr,
+    ) -> Call {
+        Call {
+            role,
+            state: CallState::Initial,
+            call_id,
+            local,
+            remote,
+            remote_target,
+            route_set: Vec::new(),
+            outbound_proxy: None,
+            local_seq: 1,
+            remote_seq: None,
+            peer,
+            transport,
+            contact,
+            invite: None,
+            auth_attempts: 0,
+            cancel_wanted: false,
+            cancel_sent: false,
+            cancel_deadline: None,
+            ack: None,
+            local_sdp: Vec::new(),
+            uas_invite: None,
+            pending_ok: None,
+            remote_sdp: Vec::new(),
+        }
+    }
+
     /// The next hop for an in-dialog request (§12.2.1.1, loose routing §16.12).
     pub fn next_hop(&self) -> SocketAddr {
         self.route_set

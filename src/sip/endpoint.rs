@@ -8,135 +8,19 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::net::{IpAddr, SocketAddr};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-pub use super::dialog::{CallRef, Transport};
-use super::dialog::{reoffer, uri_addr, Call, CallState, PendingOk, Role};
+use super::dialog::{uri_addr, Call, CallState, Role};
 use super::error::{sanitize_reason, SipError};
 use super::header::{NameAddr, Via, MAGIC_COOKIE};
 use super::message::{error_response_from_raw, Framing, Message, Method, RawMessage, StartLine};
-use super::transaction::{client_key, Kind, ServerKey, State, TimerConfig, Transaction, TxOutput};
+use super::transaction::{client_key, ServerKey, TimerConfig, Transaction, TxOutput};
+pub use super::types::*;
 use super::uri::{SipUri, Uri};
-use super::validate::{self, check_request, response_acceptable};
-
-/// Endpoint settings.
-#[derive(Debug, Clone)]
-pub struct EndpointConfig {
-    /// Where the driver listens (UDP and TCP).
-    pub listen: SocketAddr,
-    /// Address written into Via and Contact (DESIGN `[sip] public_addr`).
-    pub public_addr: IpAddr,
-    /// RFC 3261 T1; T2 = 8·T1, T4 = 10·T1.
-    pub t1: Duration,
-    pub user_agent: String,
-    /// Seed of the RNG for Call-IDs, tags and branches.
-    pub seed: u64,
-    /// Calls (UAC + UAS) above which new INVITEs get 503 (RFC 3261 §21.5.4).
-    pub max_calls: usize,
-}
-
-impl Default for EndpointConfig {
-    fn default() -> Self {
-        EndpointConfig {
-            listen: SocketAddr::from(([127, 0, 0, 1], 5060)),
-            public_addr: IpAddr::from([127, 0, 0, 1]),
-            t1: Duration::from_millis(500),
-            user_agent: "orderline".into(),
-            seed: 0,
-            max_calls: 1000,
-        }
-    }
-}
-
-impl From<&crate::config::SipConfig> for EndpointConfig {
-    /// `[sip] listen`, `public_addr`, `t1_ms`, `user_agent`; a fresh seed.
-    fn from(c: &crate::config::SipConfig) -> Self {
-        EndpointConfig {
-            listen: c.listen,
-            public_addr: c.public_addr,
-            t1: Duration::from_millis(c.t1_ms.max(1)),
-            user_agent: c.user_agent.clone(),
-            seed: rand::random(),
-            ..Default::default()
-        }
-    }
-}
-
-/// Digest credentials for 401/407 (RFC 3261 §22).
-#[derive(Clone, PartialEq, Eq)]
-pub struct Credentials {
-    pub username: String,
-    pub password: String,
-}
-
-impl std::fmt::Debug for Credentials {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Credentials").field("username", &self.username).field("password", &"<redacted>").finish()
-    }
-}
-
-/// An outbound call to place.
-#[derive(Debug, Clone)]
-pub struct OutboundCall {
-    /// `sip:user@ip:port` (IP literal; resolve names before).
-    pub request_uri: String,
-    pub from_user: String,
-    pub to_user: String,
-    pub sdp_offer: Vec<u8>,
-    pub credentials: Option<Credentials>,
-    /// `sip:ip:port` of an outbound proxy, sent as a pre-loaded Route (§8.1.2).
-    pub outbound_proxy: Option<String>,
-    pub transport: Transport,
-}
-
-/// An inbound INVITE, as the application sees it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct IncomingCall {
-    pub request_uri: String,
-    pub from: String,
-    pub to: String,
-    pub call_id: String,
-    /// The SDP offer (empty for a late-offer INVITE).
-    pub sdp: Vec<u8>,
-    pub source: SocketAddr,
-}
-
-/// What happens to a call, in order, per call.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum SipEvent {
-    /// UAS: a new inbound call (answer, ring or reject it).
-    Incoming(Box<IncomingCall>),
-    /// UAC: 1xx, with SDP for early media (183).
-    Progress { status: u16, sdp: Option<Vec<u8>> },
-    /// UAC: 2xx with the remote SDP. UAS: the ACK arrived, with the offer.
-    Answered { status: u16, sdp: Vec<u8> },
-    /// The call attempt ended without a dialog: final status (408 on Timer B,
-    /// 487 after CANCEL).
-    Failed { status: u16, reason: String },
-    /// A confirmed call ended by BYE.
-    Ended { by_remote: bool },
-    /// The remote re-INVITEd (hold/unhold): its new SDP.
-    MediaUpdate { sdp: Vec<u8> },
-}
-
-/// Octets in.
-#[derive(Debug, Clone, Copy)]
-pub enum Input<'a> {
-    /// One UDP datagram, or one message framed off a TCP stream.
-    Datagram { from: SocketAddr, transport: Transport, bytes: &'a [u8] },
-}
-
-/// Octets out.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Transmit {
-    pub dest: SocketAddr,
-    pub transport: Transport,
-    pub bytes: Vec<u8>,
-}
+use super::validate::{self, response_acceptable};
 
 /// What a client transaction was started for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -154,59 +38,34 @@ struct ClientTx {
     purpose: Purpose,
 }
 
-struct ServerTx {
-    tx: Transaction,
-    dest: SocketAddr,
-    transport: Transport,
-    call: Option<CallRef>,
+pub(super) struct ServerTx {
+    pub(super) tx: Transaction,
+    pub(super) dest: SocketAddr,
+    pub(super) transport: Transport,
+    pub(super) call: Option<CallRef>,
 }
 
 /// The SIP endpoint.
 pub struct Endpoint {
-    cfg: EndpointConfig,
-    timers: TimerConfig,
-    rng: StdRng,
-    next_call: u64,
-    calls: HashMap<CallRef, Call>,
+    pub(super) cfg: EndpointConfig,
+    pub(super) timers: TimerConfig,
+    pub(super) rng: StdRng,
+    pub(super) next_call: u64,
+    pub(super) calls: HashMap<CallRef, Call>,
     /// (Call-ID, local tag) → call.
-    dialogs: HashMap<(String, String), CallRef>,
+    pub(super) dialogs: HashMap<(String, String), CallRef>,
     client_txs: HashMap<(String, String), ClientTx>,
-    server_txs: HashMap<ServerKey, ServerTx>,
-    transmits: VecDeque<Transmit>,
-    events: VecDeque<(CallRef, SipEvent)>,
-    credentials: HashMap<CallRef, Option<Credentials>>,
+    pub(super) server_txs: HashMap<ServerKey, ServerTx>,
+    pub(super) transmits: VecDeque<Transmit>,
+    pub(super) events: VecDeque<(CallRef, SipEvent)>,
+    pub(super) credentials: HashMap<CallRef, Option<Credentials>>,
     /// Calls whose end was already reported (CANCEL/2xx race): no `Ended` for their BYE.
-    quiet: std::collections::HashSet<CallRef>,
+    pub(super) quiet: std::collections::HashSet<CallRef>,
 }
 
 /// Server transactions kept for answers the TU gives itself (OPTIONS, 4xx):
 /// each lives 64·T1; beyond this many, such answers are sent statelessly.
-const MAX_SERVER_TRANSACTIONS: usize = 10_000;
-
-/// RFC 3261 §21 reason phrases for the statuses we send.
-pub fn reason_phrase(status: u16) -> &'static str {
-    match status {
-        100 => "Trying",
-        180 => "Ringing",
-        183 => "Session Progress",
-        200 => "OK",
-        400 => "Bad Request",
-        404 => "Not Found",
-        405 => "Method Not Allowed",
-        408 => "Request Timeout",
-        480 => "Temporarily Unavailable",
-        481 => "Call/Transaction Does Not Exist",
-        486 => "Busy Here",
-        487 => "Request Terminated",
-        488 => "Not Acceptable Here",
-        500 => "Server Internal Error",
-        501 => "Not Implemented",
-        503 => "Service Unavailable",
-        600 => "Busy Everywhere",
-        603 => "Decline",
-        _ => "Unknown",
-    }
-}
+pub(super) const MAX_SERVER_TRANSACTIONS: usize = 10_000;
 
 /// Never answer toward broadcast, multicast or unspecified addresses (RFC 4475 §3.3.10).
 fn sendable(a: &SocketAddr) -> bool {
@@ -249,12 +108,12 @@ impl Endpoint {
         self.calls.iter().map(|(r, c)| (*r, c.state == CallState::Confirmed)).collect()
     }
 
-    fn token(&mut self, n: usize) -> String {
+    pub(super) fn token(&mut self, n: usize) -> String {
         const A: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
         (0..n).map(|_| A[self.rng.gen_range(0..A.len())] as char).collect()
     }
 
-    fn via(&mut self, t: Transport) -> Via {
+    pub(super) fn via(&mut self, t: Transport) -> Via {
         Via {
             transport: t.via_token().into(),
             host: self.cfg.public_addr.to_string(),
@@ -263,7 +122,7 @@ impl Endpoint {
         }
     }
 
-    fn contact(&self, user: &str, t: Transport) -> NameAddr {
+    pub(super) fn contact(&self, user: &str, t: Transport) -> NameAddr {
         let mut u = SipUri::new(Some(user), &self.cfg.public_addr.to_string(), Some(self.cfg.listen.port()));
         if t == Transport::Tcp {
             u.params.push(("transport".into(), Some("tcp".into())));
@@ -271,13 +130,13 @@ impl Endpoint {
         NameAddr::new(Uri::Sip(u))
     }
 
-    fn push(&mut self, dest: SocketAddr, transport: Transport, bytes: Vec<u8>) {
+    pub(super) fn push(&mut self, dest: SocketAddr, transport: Transport, bytes: Vec<u8>) {
         if sendable(&dest) {
             self.transmits.push_back(Transmit { dest, transport, bytes });
         }
     }
 
-    fn emit(&mut self, call: CallRef, ev: SipEvent) {
+    pub(super) fn emit(&mut self, call: CallRef, ev: SipEvent) {
         self.events.push_back((call, ev));
     }
 
@@ -335,31 +194,9 @@ impl Endpoint {
         let remote = NameAddr::new(Uri::Sip(SipUri::new(Some(&call.to_user), &host, None)));
         let call_id = format!("{}@{}", self.token(20), self.cfg.public_addr);
         let contact = self.contact(&call.from_user, call.transport);
-        let c = Call {
-            role: Role::Uac,
-            state: CallState::Initial,
-            call_id: call_id.clone(),
-            local,
-            remote,
-            remote_target: ruri,
-            route_set: Vec::new(),
-            outbound_proxy: proxy,
-            local_seq: 1,
-            remote_seq: None,
-            peer: dest,
-            transport: call.transport,
-            contact,
-            invite: None,
-            auth_attempts: 0,
-            cancel_wanted: false,
-            cancel_sent: false,
-            cancel_deadline: None,
-            ack: None,
-            local_sdp: call.sdp_offer,
-            uas_invite: None,
-            pending_ok: None,
-            remote_sdp: Vec::new(),
-        };
+        let mut c = Call::new(Role::Uac, call_id.clone(), local, remote, ruri, (dest, call.transport), contact);
+        c.outbound_proxy = proxy;
+        c.local_sdp = call.sdp_offer;
         self.dialogs.insert((call_id, tag), id);
         self.calls.insert(id, c);
         self.credentials.insert(id, call.credentials);
@@ -450,89 +287,21 @@ impl Endpoint {
         Ok(())
     }
 
-    fn uas_respond(&mut self, now: Instant, id: CallRef, status: u16, body: Option<Vec<u8>>) -> Result<(), SipError> {
-        let ua = self.cfg.user_agent.clone();
-        let c = self.calls.get_mut(&id).ok_or(SipError::UnknownCall)?;
-        if c.role != Role::Uas || !matches!(c.state, CallState::Initial | CallState::Early) {
-            return Err(SipError::InvalidState("only an unanswered inbound call can be answered, rung or rejected"));
-        }
-        let inv = c.uas_invite.clone().ok_or(SipError::InvalidState("no INVITE"))?;
-        let tag = c.local.tag().unwrap_or("").to_string();
-        let mut r = inv.response(status, reason_phrase(status), Some(&tag));
-        r.other.push(("Server".into(), ua));
-        if status < 300 {
-            r.contact = vec![c.contact.clone()];
-        }
-        if (200..300).contains(&status) {
-            r.other.push(("Allow".into(), validate::ALLOW.into()));
-        }
-        if let Some(b) = body {
-            r.content_type = Some("application/sdp".into());
-            r.body = b;
-        }
-        let bytes = r.to_bytes();
-        let reliable = c.transport.reliable();
-        match status {
-            100..=199 => c.state = CallState::Early,
-            200..=299 => {
-                c.state = CallState::Answered;
-                c.pending_ok = Some(PendingOk {
-                    bytes: bytes.clone(),
-                    cseq: inv.cseq.seq,
-                    next: (!reliable).then(|| now + self.timers.t1),
-                    interval: self.timers.t1,
-                    give_up: now + self.timers.t64(),
-                });
-            }
-            _ => {}
-        }
-        let key = ServerKey::of(&inv, "INVITE");
-        let mut out = Vec::new();
-        if let Some(st) = key.as_ref().and_then(|k| self.server_txs.get_mut(k)) {
-            st.tx.send_response(now, status, bytes, &mut out);
-            let (dest, t) = (st.dest, st.transport);
-            self.flush(dest, t, out);
-        }
-        if status >= 300 {
-            self.remove_call(id);
-        }
-        Ok(())
-    }
-
-    /// Answer an inbound call with our SDP (200 OK, retransmitted until ACK, §13.3.1.4).
-    pub fn answer(&mut self, now: Instant, id: CallRef, sdp: Vec<u8>) -> Result<(), SipError> {
-        if let Some(c) = self.calls.get_mut(&id) {
-            c.local_sdp = sdp.clone();
-        }
-        self.uas_respond(now, id, 200, Some(sdp))
-    }
-
-    /// 180 Ringing.
-    pub fn ringing(&mut self, now: Instant, id: CallRef) -> Result<(), SipError> {
-        self.uas_respond(now, id, 180, None)
-    }
-
-    /// Reject an inbound call with a final status ≥ 300.
-    pub fn reject(&mut self, now: Instant, id: CallRef, status: u16) -> Result<(), SipError> {
-        let status = if (300..700).contains(&status) { status } else { 603 };
-        self.uas_respond(now, id, status, None)
-    }
-
-    fn end_by_us(&mut self, id: CallRef) {
+    pub(super) fn end_by_us(&mut self, id: CallRef) {
         if !self.quiet.remove(&id) && self.calls.contains_key(&id) {
             self.emit(id, SipEvent::Ended { by_remote: false });
         }
         self.remove_call(id);
     }
 
-    fn remove_call(&mut self, id: CallRef) {
+    pub(super) fn remove_call(&mut self, id: CallRef) {
         if let Some(c) = self.calls.remove(&id) {
             self.dialogs.remove(&(c.call_id.clone(), c.local.tag().unwrap_or("").to_string()));
         }
         self.credentials.remove(&id);
     }
 
-    fn flush(&mut self, dest: SocketAddr, transport: Transport, out: Vec<TxOutput>) {
+    pub(super) fn flush(&mut self, dest: SocketAddr, transport: Transport, out: Vec<TxOutput>) {
         for o in out {
             if let TxOutput::Send(b) = o {
                 self.push(dest, transport, b);
@@ -712,250 +481,6 @@ impl Endpoint {
             _ => {
                 self.emit(id, SipEvent::Failed { status, reason: reason_text(&r) });
                 self.remove_call(id);
-            }
-        }
-    }
-
-    /// Answer `req` statelessly-from-the-TU's view: a server transaction is
-    /// created so retransmissions of the request get the same response.
-    fn respond(&mut self, now: Instant, req: &Message, (from, t): (SocketAddr, Transport), status: u16, reason: &str, headers: Vec<(String, String)>) {
-        if req.method() == Some(&Method::Ack) {
-            return;
-        }
-        let tag = self.token(10);
-        let mut r = req.response(status, reason, Some(&tag));
-        r.other.extend(headers);
-        let bytes = r.to_bytes();
-        let method = req.method().map(|m| m.as_str().to_string()).unwrap_or_default();
-        let mut out = Vec::new();
-        // Past the cap, answer statelessly: a flood cannot grow the table.
-        let key = ServerKey::of(req, &method).filter(|_| self.server_txs.len() < MAX_SERVER_TRANSACTIONS);
-        match key {
-            Some(k) => {
-                let mut tx = Transaction::server(req, t.reliable(), self.timers);
-                tx.send_response(now, status, bytes, &mut out);
-                self.server_txs.insert(k, ServerTx { tx, dest: from, transport: t, call: None });
-            }
-            None => out.push(TxOutput::Send(bytes)),
-        }
-        self.flush(from, t, out);
-    }
-
-    fn on_request(&mut self, now: Instant, from: SocketAddr, t: Transport, mut req: Message) {
-        if let Some(v) = req.via.first_mut() {
-            v.stamp_source(from);
-        }
-        let method = req.method().cloned().unwrap_or(Method::Ack);
-        // Transaction layer first (§17.2.3): retransmissions and ACK to non-2xx.
-        let key_method = if method == Method::Ack { "INVITE" } else { method.as_str() };
-        if let Some(key) = ServerKey::of(&req, key_method) {
-            if let Some(st) = self.server_txs.get_mut(&key) {
-                let mut out = Vec::new();
-                if method == Method::Ack {
-                    if st.tx.state == State::Completed {
-                        st.tx.on_ack(now);
-                        return;
-                    }
-                } else {
-                    st.tx.on_retransmitted_request(&mut out);
-                    let (dest, tt) = (st.dest, st.transport);
-                    self.flush(dest, tt, out);
-                    return;
-                }
-            }
-        }
-        if method == Method::Ack {
-            self.on_ack(now, req);
-            return;
-        }
-        if let Err(rej) = check_request(&req) {
-            let reason = sanitize_reason(&rej.reason);
-            self.respond(now, &req, (from, t), rej.status, &reason, rej.headers);
-            return;
-        }
-        if method == Method::Cancel {
-            self.on_cancel(now, from, t, &req);
-            return;
-        }
-        if let Some(to_tag) = req.to.tag().map(str::to_string) {
-            let key = (req.call_id.clone(), to_tag);
-            match self.dialogs.get(&key).copied() {
-                Some(id) => self.in_dialog(now, id, from, t, req),
-                None => self.respond(now, &req, (from, t), 481, reason_phrase(481), Vec::new()),
-            }
-            return;
-        }
-        match method {
-            Method::Invite => self.new_invite(now, from, t, req),
-            Method::Options => {
-                let h = vec![("Allow".into(), validate::ALLOW.into()), ("Accept".into(), validate::ACCEPT.into())];
-                self.respond(now, &req, (from, t), 200, "OK", h);
-            }
-            _ => self.respond(now, &req, (from, t), 481, reason_phrase(481), Vec::new()),
-        }
-    }
-
-    fn on_ack(&mut self, _now: Instant, req: Message) {
-        let Some(tag) = req.to.tag() else { return };
-        let Some(id) = self.dialogs.get(&(req.call_id.clone(), tag.to_string())).copied() else { return };
-        let Some(c) = self.calls.get_mut(&id) else { return };
-        if c.pending_ok.as_ref().is_some_and(|p| p.cseq == req.cseq.seq) {
-            c.pending_ok = None;
-            if c.state == CallState::Answered {
-                c.state = CallState::Confirmed;
-                if !req.body.is_empty() {
-                    c.remote_sdp = req.body.clone();
-                }
-                let sdp = c.remote_sdp.clone();
-                self.emit(id, SipEvent::Answered { status: 200, sdp });
-            }
-        }
-    }
-
-    fn on_cancel(&mut self, now: Instant, from: SocketAddr, t: Transport, req: &Message) {
-        let Some(ikey) = ServerKey::of(req, "INVITE") else { return };
-        let Some(st) = self.server_txs.get(&ikey) else {
-            self.respond(now, req, (from, t), 481, reason_phrase(481), Vec::new());
-            return;
-        };
-        let call = st.call;
-        let pending = st.tx.kind == Kind::InviteServer && st.tx.state == State::Proceeding;
-        self.respond(now, req, (from, t), 200, "OK", Vec::new());
-        if let (true, Some(id)) = (pending, call) {
-            if self.uas_respond(now, id, 487, None).is_ok() {
-                self.emit(id, SipEvent::Failed { status: 487, reason: "cancelled by caller".into() });
-            }
-        }
-    }
-
-    fn new_invite(&mut self, now: Instant, from: SocketAddr, t: Transport, req: Message) {
-        if self.calls.len() >= self.cfg.max_calls {
-            self.respond(now, &req, (from, t), 503, "Service Unavailable", vec![("Retry-After".into(), "5".into())]);
-            return;
-        }
-        let Some(key) = ServerKey::of(&req, "INVITE") else { return };
-        let id = CallRef(self.next_call);
-        self.next_call += 1;
-        let tag = self.token(10);
-        let mut local = req.to.clone();
-        local.set_tag(&tag);
-        let user = req.to.uri.as_sip().and_then(|u| u.user.clone()).unwrap_or_else(|| "orderline".into());
-        let contact = self.contact(&user, t);
-        let remote_target = req.contact.first().map(|c| c.uri.clone()).unwrap_or_else(|| {
-            Uri::Sip(SipUri::new(None, &from.ip().to_string(), Some(from.port())))
-        });
-        let c = Call {
-            role: Role::Uas,
-            state: CallState::Initial,
-            call_id: req.call_id.clone(),
-            local,
-            remote: req.from.clone(),
-            remote_target,
-            route_set: req.record_route.clone(),
-            outbound_proxy: None,
-            local_seq: self.rng.gen_range(1..10_000),
-            remote_seq: Some(req.cseq.seq),
-            peer: from,
-            transport: t,
-            contact,
-            invite: None,
-            auth_attempts: 0,
-            cancel_wanted: false,
-            cancel_sent: false,
-            cancel_deadline: None,
-            ack: None,
-            local_sdp: Vec::new(),
-            uas_invite: Some(req.clone()),
-            pending_ok: None,
-            remote_sdp: req.body.clone(),
-        };
-        let mut tx = Transaction::server(&req, t.reliable(), self.timers);
-        // 100 Trying at once (§17.2.1): stops the caller's INVITE retransmissions.
-        let trying = req.response(100, "Trying", None).to_bytes();
-        let mut out = Vec::new();
-        tx.send_response(now, 100, trying, &mut out);
-        self.server_txs.insert(key, ServerTx { tx, dest: from, transport: t, call: Some(id) });
-        self.flush(from, t, out);
-        self.dialogs.insert((req.call_id.clone(), tag), id);
-        self.calls.insert(id, c);
-        let StartLine::Request { uri, .. } = &req.start else { return };
-        let ev = IncomingCall {
-            request_uri: uri.to_string(),
-            from: req.from.to_string(),
-            to: req.to.to_string(),
-            call_id: req.call_id.clone(),
-            sdp: req.body.clone(),
-            source: from,
-        };
-        self.emit(id, SipEvent::Incoming(Box::new(ev)));
-    }
-
-    fn in_dialog(&mut self, now: Instant, id: CallRef, from: SocketAddr, t: Transport, req: Message) {
-        let method = req.method().cloned().unwrap_or(Method::Ack);
-        let Some(c) = self.calls.get_mut(&id) else { return };
-        // §12.2.2: lower CSeq than the last one is out of order → 500.
-        if c.remote_seq.is_some_and(|s| req.cseq.seq < s) {
-            self.respond(now, &req, (from, t), 500, "Server Internal Error (CSeq out of order)", Vec::new());
-            return;
-        }
-        c.remote_seq = Some(req.cseq.seq);
-        match method {
-            Method::Bye => {
-                let was_confirmed = matches!(c.state, CallState::Confirmed | CallState::Answered | CallState::Ending);
-                self.respond(now, &req, (from, t), 200, "OK", Vec::new());
-                let ev = if was_confirmed {
-                    SipEvent::Ended { by_remote: true }
-                } else {
-                    SipEvent::Failed { status: 487, reason: "BYE before answer".into() }
-                };
-                self.emit(id, ev);
-                self.remove_call(id);
-            }
-            Method::Options => {
-                let h = vec![("Allow".into(), validate::ALLOW.into()), ("Accept".into(), validate::ACCEPT.into())];
-                self.respond(now, &req, (from, t), 200, "OK", h);
-            }
-            Method::Invite if c.state == CallState::Confirmed => {
-                // re-INVITE (§14.2): answer with our SDP re-offered, mirrored.
-                if !req.body.is_empty() {
-                    c.local_sdp = reoffer(&c.local_sdp, &req.body);
-                    c.remote_sdp = req.body.clone();
-                }
-                if let Some(ct) = req.contact.first() {
-                    c.remote_target = ct.uri.clone();
-                }
-                let contact = c.contact.clone();
-                let sdp = c.local_sdp.clone();
-                let tag = c.local.tag().unwrap_or("").to_string();
-                let mut r = req.response(200, "OK", Some(&tag));
-                r.contact = vec![contact];
-                r.content_type = Some("application/sdp".into());
-                r.body = sdp;
-                let bytes = r.to_bytes();
-                c.pending_ok = Some(PendingOk {
-                    bytes: bytes.clone(),
-                    cseq: req.cseq.seq,
-                    next: (!t.reliable()).then(|| now + self.timers.t1),
-                    interval: self.timers.t1,
-                    give_up: now + self.timers.t64(),
-                });
-                if let Some(k) = ServerKey::of(&req, "INVITE") {
-                    let mut tx = Transaction::server(&req, t.reliable(), self.timers);
-                    let mut out = Vec::new();
-                    tx.send_response(now, 200, bytes, &mut out);
-                    self.server_txs.insert(k, ServerTx { tx, dest: from, transport: t, call: Some(id) });
-                    self.flush(from, t, out);
-                }
-                if !req.body.is_empty() {
-                    self.emit(id, SipEvent::MediaUpdate { sdp: req.body });
-                }
-            }
-            Method::Invite => {
-                self.respond(now, &req, (from, t), 491, "Request Pending", Vec::new());
-            }
-            _ => {
-                let h = vec![("Allow".into(), validate::ALLOW.into())];
-                self.respond(now, &req, (from, t), 405, "Method Not Allowed", h);
             }
         }
     }

@@ -14,6 +14,8 @@ pub mod dialog;
 pub mod driver;
 pub mod endpoint;
 pub mod error;
+mod types;
+mod uas;
 pub mod header;
 pub mod message;
 pub mod transaction;
