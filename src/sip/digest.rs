@@ -46,6 +46,7 @@ pub enum Algorithm {
 
 impl Algorithm {
     /// The registered spelling (RFC 7616 §6.1), used when we must name an algorithm ourselves.
+    #[must_use]
     pub fn token(self) -> &'static str {
         match self {
             Algorithm::Md5 => "MD5",
@@ -60,19 +61,36 @@ impl Algorithm {
     /// Parses an `algorithm` token, case-insensitively (RFC 7616 §3.3 tokens are
     /// case-insensitive). Also accepts the unhyphenated `SHA256` and `SHA512-256` that some
     /// stacks send. Returns `None` for anything else (e.g. `AKAv1-MD5`).
+    #[must_use]
     pub fn from_token(token: &str) -> Option<Self> {
         let (base, sess) = match token.len().checked_sub(5) {
-            Some(cut) if token.is_char_boundary(cut) && token[cut..].eq_ignore_ascii_case("-sess") => {
+            Some(cut)
+                if token.is_char_boundary(cut) && token[cut..].eq_ignore_ascii_case("-sess") =>
+            {
                 (&token[..cut], true)
             }
             _ => (token, false),
         };
         let alg = if base.eq_ignore_ascii_case("MD5") {
-            if sess { Algorithm::Md5Sess } else { Algorithm::Md5 }
+            if sess {
+                Algorithm::Md5Sess
+            } else {
+                Algorithm::Md5
+            }
         } else if base.eq_ignore_ascii_case("SHA-256") || base.eq_ignore_ascii_case("SHA256") {
-            if sess { Algorithm::Sha256Sess } else { Algorithm::Sha256 }
-        } else if base.eq_ignore_ascii_case("SHA-512-256") || base.eq_ignore_ascii_case("SHA512-256") {
-            if sess { Algorithm::Sha512_256Sess } else { Algorithm::Sha512_256 }
+            if sess {
+                Algorithm::Sha256Sess
+            } else {
+                Algorithm::Sha256
+            }
+        } else if base.eq_ignore_ascii_case("SHA-512-256")
+            || base.eq_ignore_ascii_case("SHA512-256")
+        {
+            if sess {
+                Algorithm::Sha512_256Sess
+            } else {
+                Algorithm::Sha512_256
+            }
         } else {
             return None;
         };
@@ -81,8 +99,12 @@ impl Algorithm {
 
     /// Whether this is a `-sess` variant, whose HA1 also covers nonce and cnonce
     /// (RFC 7616 §3.4.2).
+    #[must_use]
     pub fn is_sess(self) -> bool {
-        matches!(self, Algorithm::Md5Sess | Algorithm::Sha256Sess | Algorithm::Sha512_256Sess)
+        matches!(
+            self,
+            Algorithm::Md5Sess | Algorithm::Sha256Sess | Algorithm::Sha512_256Sess
+        )
     }
 
     /// Relative strength of the hash, for [`choose`]: larger is stronger.
@@ -138,6 +160,7 @@ pub enum Qop {
 
 impl Qop {
     /// The token as sent on the wire.
+    #[must_use]
     pub fn token(self) -> &'static str {
         match self {
             Qop::Auth => "auth",
@@ -249,8 +272,9 @@ pub enum DigestError {
         /// What was expected there.
         what: &'static str,
     },
-    /// A value we must send contains characters a header cannot carry (CR, LF, NUL, other
-    /// controls), or is empty where a value is required.
+    /// A value we must send (ours, or the server's realm/nonce/opaque echoed back) contains
+    /// characters a header cannot carry (CR, LF, NUL, other controls), or is empty where a
+    /// value is required.
     #[error("{0} is empty or contains characters that cannot be sent in a header")]
     InvalidValue(&'static str),
     /// `nc` is not 8 hex digits, or is zero.
@@ -420,7 +444,11 @@ fn parse_params(value: &str) -> Result<(&str, Vec<Param<'_>>), DigestError> {
             }
             (v.to_owned(), false)
         };
-        params.push(Param { name, value, quoted });
+        params.push(Param {
+            name,
+            value,
+            quoted,
+        });
         c.skip_lws();
         match c.peek() {
             None => break,
@@ -440,7 +468,9 @@ fn pick<const N: usize>(
 ) -> Result<[Option<(String, bool)>; N], DigestError> {
     let mut out: [Option<(String, bool)>; N] = std::array::from_fn(|_| None);
     for p in params {
-        let Some(i) = names.iter().position(|n| p.name.eq_ignore_ascii_case(n)) else { continue };
+        let Some(i) = names.iter().position(|n| p.name.eq_ignore_ascii_case(n)) else {
+            continue;
+        };
         let Some(slot) = out.get_mut(i) else { continue };
         if slot.is_some() {
             return Err(DigestError::DuplicateParam(names[i]));
@@ -468,8 +498,11 @@ fn val(p: Option<(String, bool)>) -> Option<String> {
 /// quoting or separators.
 pub fn parse_challenge(header_value: &str) -> Result<Challenge, DigestError> {
     let (_, params) = parse_params(header_value)?;
-    let [realm, nonce, opaque, algorithm, qop, stale] =
-        pick(params, ["realm", "nonce", "opaque", "algorithm", "qop", "stale"])?.map(val);
+    let [realm, nonce, opaque, algorithm, qop, stale] = pick(
+        params,
+        ["realm", "nonce", "opaque", "algorithm", "qop", "stale"],
+    )?
+    .map(val);
     let realm = realm.ok_or(DigestError::MissingParam("realm"))?;
     let nonce = nonce.ok_or(DigestError::MissingParam("nonce"))?;
     let alg = match &algorithm {
@@ -481,7 +514,10 @@ pub fn parse_challenge(header_value: &str) -> Result<Challenge, DigestError> {
         None => Vec::new(),
         Some(list) => {
             let mut out = Vec::new();
-            for q in list.split(',').filter_map(|t| Qop::from_token(t.trim_matches(|c: char| c.is_ascii_whitespace()))) {
+            for q in list
+                .split(',')
+                .filter_map(|t| Qop::from_token(t.trim_matches(|c: char| c.is_ascii_whitespace())))
+            {
                 if !out.contains(&q) {
                     out.push(q);
                 }
@@ -511,6 +547,7 @@ pub fn parse_challenge(header_value: &str) -> Result<Challenge, DigestError> {
 /// RFC 8760 §2.4 lets a UAC use the topmost supported challenge "unless a local policy
 /// dictates otherwise"; preferring the strongest hash is our local policy (see
 /// `docs/decisions.md`). With a compliant server both rules give the same answer.
+#[must_use]
 pub fn choose(challenges: &[Challenge]) -> Option<&Challenge> {
     let mut best: Option<&Challenge> = None;
     for ch in challenges {
@@ -521,10 +558,15 @@ pub fn choose(challenges: &[Challenge]) -> Option<&Challenge> {
     best
 }
 
+/// A control character that must not go into a header value (tab is fine: it is LWS).
+fn is_ctl(b: u8) -> bool {
+    (b < 0x20 && b != b'\t') || b == 0x7f
+}
+
 /// Checks that `value` can go between quotes in a header: no controls (RFC 3261 §25.1
 /// `qdtext` excludes them), and non-empty.
 fn header_safe(value: &str, what: &'static str) -> Result<(), DigestError> {
-    if value.is_empty() || value.bytes().any(|b| b < 0x20 || b == 0x7f) {
+    if value.is_empty() || value.bytes().any(is_ctl) {
         return Err(DigestError::InvalidValue(what));
     }
     Ok(())
@@ -572,16 +614,34 @@ struct ResponseInput<'a> {
 fn compute_response(i: &ResponseInput<'_>) -> Zeroizing<String> {
     let h = |parts: &[&[u8]]| i.alg.hash_hex(parts);
     // A1 = username:realm:passwd, hashed piecewise so no buffer ever holds the password.
-    let mut ha1 = h(&[i.username.as_bytes(), b":", i.realm.as_bytes(), b":", i.password.as_bytes()]);
+    let mut ha1 = h(&[
+        i.username.as_bytes(),
+        b":",
+        i.realm.as_bytes(),
+        b":",
+        i.password.as_bytes(),
+    ]);
     if i.alg.is_sess() {
         // RFC 7616 §3.4.2: A1 = H(username:realm:passwd):nonce-prime:cnonce-prime
-        ha1 = h(&[ha1.as_bytes(), b":", i.nonce.as_bytes(), b":", i.cnonce.as_bytes()]);
+        ha1 = h(&[
+            ha1.as_bytes(),
+            b":",
+            i.nonce.as_bytes(),
+            b":",
+            i.cnonce.as_bytes(),
+        ]);
     }
     let ha2 = match i.qop {
         // RFC 7616 §3.4.3: A2 = Method:request-uri:H(entity-body)
         Some((Qop::AuthInt, _, _)) => {
             let body = h(&[i.body]);
-            h(&[i.method.as_bytes(), b":", i.uri.as_bytes(), b":", body.as_bytes()])
+            h(&[
+                i.method.as_bytes(),
+                b":",
+                i.uri.as_bytes(),
+                b":",
+                body.as_bytes(),
+            ])
         }
         _ => h(&[i.method.as_bytes(), b":", i.uri.as_bytes()]),
     };
@@ -599,7 +659,13 @@ fn compute_response(i: &ResponseInput<'_>) -> Zeroizing<String> {
             b":",
             ha2.as_bytes(),
         ]),
-        None => h(&[ha1.as_bytes(), b":", i.nonce.as_bytes(), b":", ha2.as_bytes()]),
+        None => h(&[
+            ha1.as_bytes(),
+            b":",
+            i.nonce.as_bytes(),
+            b":",
+            ha2.as_bytes(),
+        ]),
     }
 }
 
@@ -624,6 +690,14 @@ pub fn authorize(ch: &Challenge, req: &DigestRequest<'_>) -> Result<String, Dige
     } else {
         ch.qop.first().copied()
     };
+    // The server's strings go back between quotes: refuse any that would break the header.
+    header_safe(&ch.realm, "realm")?;
+    header_safe(&ch.nonce, "nonce")?;
+    if let Some(opaque) = &ch.opaque {
+        if opaque.bytes().any(is_ctl) {
+            return Err(DigestError::InvalidValue("opaque"));
+        }
+    }
     let needs_cnonce = qop.is_some() || ch.algorithm.is_sess();
     if needs_cnonce {
         header_safe(req.cnonce, "cnonce")?;
@@ -703,17 +777,32 @@ pub fn parse_credentials(authorization_value: &str) -> Result<Credentials, Diges
     let (_, params) = parse_params(authorization_value)?;
     let [username, realm, nonce, uri, response, algorithm, cnonce, nc, qop, opaque] = pick(
         params,
-        ["username", "realm", "nonce", "uri", "response", "algorithm", "cnonce", "nc", "qop", "opaque"],
+        [
+            "username",
+            "realm",
+            "nonce",
+            "uri",
+            "response",
+            "algorithm",
+            "cnonce",
+            "nc",
+            "qop",
+            "opaque",
+        ],
     )?;
     // RFC 3261 §25.1: nonce-count = "nc" EQUAL 8LHEX, never quoted.
     if nc.as_ref().is_some_and(|(_, quoted)| *quoted) {
         return Err(DigestError::BadNonceCount);
     }
-    let [username, realm, nonce, uri, response, algorithm, cnonce, nc, qop, opaque] =
-        [username, realm, nonce, uri, response, algorithm, cnonce, nc, qop, opaque].map(val);
+    let [username, realm, nonce, uri, response, algorithm, cnonce, nc, qop, opaque] = [
+        username, realm, nonce, uri, response, algorithm, cnonce, nc, qop, opaque,
+    ]
+    .map(val);
     let algorithm = match &algorithm {
         None => Algorithm::Md5,
-        Some(t) => Algorithm::from_token(t).ok_or_else(|| DigestError::UnsupportedAlgorithm(echo(t)))?,
+        Some(t) => {
+            Algorithm::from_token(t).ok_or_else(|| DigestError::UnsupportedAlgorithm(echo(t)))?
+        }
     };
     let qop = match qop {
         None => None,
@@ -766,7 +855,14 @@ pub fn verify(
     expected_realm: &str,
     expected_nonce: &str,
 ) -> Result<bool, DigestError> {
-    verify_inner(authorization_value, method, password, expected_realm, expected_nonce, None)
+    verify_inner(
+        authorization_value,
+        method,
+        password,
+        expected_realm,
+        expected_nonce,
+        None,
+    )
 }
 
 /// [`verify`], also for `qop=auth-int`, whose response covers `body` (RFC 7616 §3.4.3).
@@ -778,7 +874,14 @@ pub fn verify_with_body(
     expected_nonce: &str,
     body: &[u8],
 ) -> Result<bool, DigestError> {
-    verify_inner(authorization_value, method, password, expected_realm, expected_nonce, Some(body))
+    verify_inner(
+        authorization_value,
+        method,
+        password,
+        expected_realm,
+        expected_nonce,
+        Some(body),
+    )
 }
 
 fn verify_inner(
@@ -844,8 +947,21 @@ mod tests {
         }
     }
 
+    /// `verify` of a header for the RFC 7616 §3.9.1 request, with its password.
+    fn verify_7616(header: &str) -> Result<bool, DigestError> {
+        verify(
+            header,
+            "GET",
+            "Circle of Life",
+            "http-auth@example.org",
+            R7616_NONCE,
+        )
+    }
+
     fn response_of(header: &str) -> String {
-        parse_credentials(header).expect("our own output parses").response
+        parse_credentials(header)
+            .expect("our own output parses")
+            .response
     }
 
     #[test]
@@ -931,7 +1047,10 @@ mod tests {
         assert_eq!(ch.algorithm_token, None);
         let h = authorize(&ch, &rfc2617_req()).unwrap();
         assert_eq!(response_of(&h), "6629fae49393a05397450978507c4ef1");
-        assert!(!h.contains("algorithm"), "no algorithm echoed when none was sent: {h}");
+        assert!(
+            !h.contains("algorithm"),
+            "no algorithm echoed when none was sent: {h}"
+        );
     }
 
     /// No qop: RFC 2069 form, response = H(HA1:nonce:HA2), no cnonce/nc/qop sent.
@@ -943,10 +1062,19 @@ mod tests {
         )
         .unwrap();
         assert!(ch.qop.is_empty());
-        let req = DigestRequest { cnonce: "", ..rfc2617_req() };
+        let req = DigestRequest {
+            cnonce: "",
+            ..rfc2617_req()
+        };
         let h = authorize(&ch, &req).unwrap();
-        assert!(!h.contains("cnonce") && !h.contains("nc=") && !h.contains("qop"), "{h}");
-        assert_eq!(verify(&h, "GET", "Circle Of Life", "testrealm@host.com", &ch.nonce), Ok(true));
+        assert!(
+            !h.contains("cnonce") && !h.contains("nc=") && !h.contains("qop"),
+            "{h}"
+        );
+        assert_eq!(
+            verify(&h, "GET", "Circle Of Life", "testrealm@host.com", &ch.nonce),
+            Ok(true)
+        );
         assert_eq!(response_of(&h), RFC2069_EXPECTED);
     }
 
@@ -976,7 +1104,7 @@ mod tests {
             let ch = rfc7616_challenge(tok);
             assert_eq!(ch.algorithm, alg);
             let h = authorize(&ch, &rfc7616_request()).unwrap();
-            assert_eq!(verify(&h, "GET", "Circle of Life", "http-auth@example.org", R7616_NONCE), Ok(true));
+            assert_eq!(verify_7616(&h), Ok(true));
             // The same with the non-sess algorithm gives a different response.
             let plain = rfc7616_challenge(tok.trim_end_matches("-sess"));
             let hp = authorize(&plain, &rfc7616_request()).unwrap();
@@ -999,16 +1127,48 @@ mod tests {
         let vectors = [
             ("MD5", "auth", "8ca523f5e9506fed4657c9700eebdbec"),
             ("MD5", "auth-int", "3dbb0971468cf612bdccd7dff696c5e6"),
-            ("SHA-256", "auth", "753927fa0e85d155564e2e272a28d1802ca10daf4496794697cf8db5856cb6c1"),
-            ("SHA-256", "auth-int", "21468b02aafd4fe0a3d84bfddaf3618cc087adff4bb3c92d0a5f99c3035fcb9a"),
-            ("SHA-512-256", "auth", "430d05014cecc49cab6fbe03176d41a1da86cbfe24a16580e22aaad928d960d0"),
-            ("SHA-512-256", "auth-int", "959ca26f4f77c10a9a54b19ac24811fbc7f3c7bda8eec5d8521fb4586ed10e90"),
+            (
+                "SHA-256",
+                "auth",
+                "753927fa0e85d155564e2e272a28d1802ca10daf4496794697cf8db5856cb6c1",
+            ),
+            (
+                "SHA-256",
+                "auth-int",
+                "21468b02aafd4fe0a3d84bfddaf3618cc087adff4bb3c92d0a5f99c3035fcb9a",
+            ),
+            (
+                "SHA-512-256",
+                "auth",
+                "430d05014cecc49cab6fbe03176d41a1da86cbfe24a16580e22aaad928d960d0",
+            ),
+            (
+                "SHA-512-256",
+                "auth-int",
+                "959ca26f4f77c10a9a54b19ac24811fbc7f3c7bda8eec5d8521fb4586ed10e90",
+            ),
             ("MD5-sess", "auth", "e783283f46242139c486a698fec7211d"),
             ("MD5-sess", "auth-int", "11713a2ffc80446ab4c404a4a997b69c"),
-            ("SHA-256-sess", "auth", "2fd51b3a77ad75bad6afad6003e818d767133c46d9e2749e7f5232ae1ea3efd7"),
-            ("SHA-256-sess", "auth-int", "2c66c095845ec6e7e158c4f689683959329e5296947f1c4930d0ffa7b93c09fd"),
-            ("SHA-512-256-sess", "auth", "3f2a34f923c38b0fb26dce2fdfc2ce326c23cecf86fbb1444f3e51fbbc2cb92e"),
-            ("SHA-512-256-sess", "auth-int", "39fcf9431af157aced94549f5fff6fea4d427a3e231c8a5557ccc7976e056b09"),
+            (
+                "SHA-256-sess",
+                "auth",
+                "2fd51b3a77ad75bad6afad6003e818d767133c46d9e2749e7f5232ae1ea3efd7",
+            ),
+            (
+                "SHA-256-sess",
+                "auth-int",
+                "2c66c095845ec6e7e158c4f689683959329e5296947f1c4930d0ffa7b93c09fd",
+            ),
+            (
+                "SHA-512-256-sess",
+                "auth",
+                "3f2a34f923c38b0fb26dce2fdfc2ce326c23cecf86fbb1444f3e51fbbc2cb92e",
+            ),
+            (
+                "SHA-512-256-sess",
+                "auth-int",
+                "39fcf9431af157aced94549f5fff6fea4d427a3e231c8a5557ccc7976e056b09",
+            ),
         ];
         for (alg, qop, want) in vectors {
             let ch = parse_challenge(&format!(
@@ -1018,11 +1178,24 @@ mod tests {
             let req = if qop == "auth" {
                 rfc7616_request()
             } else {
-                DigestRequest { method: "INVITE", uri: "sip:bob@example.org", nc: 2, body: b"v=0\r\n", ..rfc7616_request() }
+                DigestRequest {
+                    method: "INVITE",
+                    uri: "sip:bob@example.org",
+                    nc: 2,
+                    body: b"v=0\r\n",
+                    ..rfc7616_request()
+                }
             };
             let h = authorize(&ch, &req).unwrap();
             assert_eq!(response_of(&h), want, "{alg} {qop}");
-            let ok = verify_with_body(&h, req.method, "Circle of Life", "http-auth@example.org", R7616_NONCE, req.body);
+            let ok = verify_with_body(
+                &h,
+                req.method,
+                "Circle of Life",
+                "http-auth@example.org",
+                R7616_NONCE,
+                req.body,
+            );
             assert_eq!(ok, Ok(true), "{alg} {qop}");
         }
     }
@@ -1030,12 +1203,24 @@ mod tests {
     #[test]
     fn auth_int_hashes_body() {
         let ch = parse_challenge("Digest realm=\"r\", nonce=\"n\", qop=\"auth-int\"").unwrap();
-        let req = DigestRequest { body: b"v=0\r\n", ..rfc7616_request() };
+        let req = DigestRequest {
+            body: b"v=0\r\n",
+            ..rfc7616_request()
+        };
         let h = authorize(&ch, &req).unwrap();
         assert!(h.contains("qop=auth-int"));
-        assert_eq!(verify_with_body(&h, "GET", "Circle of Life", "r", "n", b"v=0\r\n"), Ok(true));
-        assert_eq!(verify_with_body(&h, "GET", "Circle of Life", "r", "n", b"v=1\r\n"), Ok(false));
-        assert_eq!(verify(&h, "GET", "Circle of Life", "r", "n"), Err(DigestError::AuthIntNeedsBody));
+        assert_eq!(
+            verify_with_body(&h, "GET", "Circle of Life", "r", "n", b"v=0\r\n"),
+            Ok(true)
+        );
+        assert_eq!(
+            verify_with_body(&h, "GET", "Circle of Life", "r", "n", b"v=1\r\n"),
+            Ok(false)
+        );
+        assert_eq!(
+            verify(&h, "GET", "Circle of Life", "r", "n"),
+            Err(DigestError::AuthIntNeedsBody)
+        );
     }
 
     #[test]
@@ -1044,11 +1229,36 @@ mod tests {
             let ch = rfc7616_challenge(alg);
             let h = authorize(&ch, &rfc7616_request()).unwrap();
             let v = |pw: &str, realm: &str, nonce: &str| verify(&h, "GET", pw, realm, nonce);
-            assert_eq!(v("Circle of Life", "http-auth@example.org", R7616_NONCE), Ok(true), "{alg}");
-            assert_eq!(v("Circle of life", "http-auth@example.org", R7616_NONCE), Ok(false), "{alg}");
-            assert_eq!(v("Circle of Life", "other", R7616_NONCE), Ok(false), "{alg}");
-            assert_eq!(v("Circle of Life", "http-auth@example.org", "stale"), Ok(false), "{alg}");
-            assert_eq!(verify(&h, "INVITE", "Circle of Life", "http-auth@example.org", R7616_NONCE), Ok(false));
+            assert_eq!(
+                v("Circle of Life", "http-auth@example.org", R7616_NONCE),
+                Ok(true),
+                "{alg}"
+            );
+            assert_eq!(
+                v("Circle of life", "http-auth@example.org", R7616_NONCE),
+                Ok(false),
+                "{alg}"
+            );
+            assert_eq!(
+                v("Circle of Life", "other", R7616_NONCE),
+                Ok(false),
+                "{alg}"
+            );
+            assert_eq!(
+                v("Circle of Life", "http-auth@example.org", "stale"),
+                Ok(false),
+                "{alg}"
+            );
+            assert_eq!(
+                verify(
+                    &h,
+                    "INVITE",
+                    "Circle of Life",
+                    "http-auth@example.org",
+                    R7616_NONCE
+                ),
+                Ok(false)
+            );
         }
     }
 
@@ -1060,8 +1270,26 @@ mod tests {
                  cnonce=\"f2/wE4q74E6zIJEtWaHKaf5wv/H5QzzpXusqGemxURZJ\",\r\n qop=auth,\r\n \
                  response=\"753927fa0e85d155564e2e272a28d1802ca10daf4496794697cf8db5856cb6c1\",\r\n \
                  opaque=\"FQhe/qaU925kfnzjCev0ciny7QMkPqMAFRtzCUYo5tdS\"";
-        assert_eq!(verify(h, "GET", "Circle of Life", "http-auth@example.org", R7616_NONCE), Ok(true));
-        assert_eq!(verify(h, "GET", "Circle of Life!", "http-auth@example.org", R7616_NONCE), Ok(false));
+        assert_eq!(
+            verify(
+                h,
+                "GET",
+                "Circle of Life",
+                "http-auth@example.org",
+                R7616_NONCE
+            ),
+            Ok(true)
+        );
+        assert_eq!(
+            verify(
+                h,
+                "GET",
+                "Circle of Life!",
+                "http-auth@example.org",
+                R7616_NONCE
+            ),
+            Ok(false)
+        );
     }
 
     #[test]
@@ -1095,32 +1323,123 @@ mod tests {
         use DigestError::*;
         let cases: &[(&str, DigestError)] = &[
             ("Basic realm=\"r\"", UnsupportedScheme("Basic".into())),
-            ("", Syntax { at: 0, what: "authentication scheme" }),
+            (
+                "",
+                Syntax {
+                    at: 0,
+                    what: "authentication scheme",
+                },
+            ),
             ("Digest nonce=\"n\"", MissingParam("realm")),
             ("Digest realm=\"r\"", MissingParam("nonce")),
-            ("Digest realm=\"r\", nonce=\"n\", algorithm=AKAv1-MD5", UnsupportedAlgorithm("AKAv1-MD5".into())),
-            ("Digest realm=\"r\", nonce=\"n\", qop=\"auth-conf\"", UnsupportedQop),
-            ("Digest realm=\"r\", realm=\"s\", nonce=\"n\"", DuplicateParam("realm")),
-            ("Digest realm=\"r, nonce=\"n\"", Syntax { at: 24, what: "',' between parameters" }),
-            ("Digest realm=\"r", Syntax { at: 15, what: "closing quote" }),
-            ("Digest realm=", Syntax { at: 13, what: "parameter value" }),
-            ("Digest realm", Syntax { at: 12, what: "'=' after parameter name" }),
-            ("Digest realm=\"r\" nonce=\"n\"", Syntax { at: 17, what: "',' between parameters" }),
+            (
+                "Digest realm=\"r\", nonce=\"n\", algorithm=AKAv1-MD5",
+                UnsupportedAlgorithm("AKAv1-MD5".into()),
+            ),
+            (
+                "Digest realm=\"r\", nonce=\"n\", qop=\"auth-conf\"",
+                UnsupportedQop,
+            ),
+            (
+                "Digest realm=\"r\", realm=\"s\", nonce=\"n\"",
+                DuplicateParam("realm"),
+            ),
+            (
+                "Digest realm=\"r, nonce=\"n\"",
+                Syntax {
+                    at: 24,
+                    what: "',' between parameters",
+                },
+            ),
+            (
+                "Digest realm=\"r",
+                Syntax {
+                    at: 15,
+                    what: "closing quote",
+                },
+            ),
+            (
+                "Digest realm=",
+                Syntax {
+                    at: 13,
+                    what: "parameter value",
+                },
+            ),
+            (
+                "Digest realm",
+                Syntax {
+                    at: 12,
+                    what: "'=' after parameter name",
+                },
+            ),
+            (
+                "Digest realm=\"r\" nonce=\"n\"",
+                Syntax {
+                    at: 17,
+                    what: "',' between parameters",
+                },
+            ),
             ("Digestrealm=\"r\"", UnsupportedScheme("Digestrealm".into())),
-            ("Digest realm=\"a\\", Syntax { at: 15, what: "escaped ASCII character after backslash" }),
+            (
+                "Digest realm=\"a\\",
+                Syntax {
+                    at: 15,
+                    what: "escaped ASCII character after backslash",
+                },
+            ),
         ];
         for (input, want) in cases {
-            assert_eq!(parse_challenge(input).as_ref(), Err(want), "input {input:?}");
+            assert_eq!(
+                parse_challenge(input).as_ref(),
+                Err(want),
+                "input {input:?}"
+            );
         }
-        assert_eq!(parse_challenge(&"x".repeat(MAX_HEADER_LEN + 1)), Err(TooLong));
+        assert_eq!(
+            parse_challenge(&"x".repeat(MAX_HEADER_LEN + 1)),
+            Err(TooLong)
+        );
+    }
+
+    /// Every prefix and single-character corruption of a real challenge and credentials
+    /// gives a value or an error, never a panic.
+    #[test]
+    fn prefixes_and_char_flips_never_panic() {
+        let ch = "Digest realm=\"http-auth@example.org\", qop=\"auth, auth-int\", algorithm=SHA-256-sess, \
+                  nonce=\"7ypf/xlj9XXwfDPEoM4URrv/xwf94BcCAzFZH4GiTo0v\", opaque=\"\\\"x\\\"\", stale=true";
+        let cr = authorize(&parse_challenge(ch).unwrap(), &rfc7616_request()).unwrap();
+        for text in [ch, cr.as_str()] {
+            for cut in (0..=text.len()).filter(|&c| text.is_char_boundary(c)) {
+                let _ = parse_challenge(&text[..cut]);
+                let _ = parse_credentials(&text[..cut]);
+            }
+            for i in 0..text.len() {
+                for x in ['"', '\\', ',', '=', ' ', '\r', '\u{e9}'] {
+                    let mut m = text.to_owned();
+                    m.replace_range(i..=i, x.encode_utf8(&mut [0; 4]));
+                    if let Ok(c) = parse_challenge(&m) {
+                        let _ = authorize(&c, &rfc7616_request());
+                    }
+                    let _ = verify_with_body(&m, "GET", "pw", "http-auth@example.org", "n", b"");
+                }
+            }
+        }
     }
 
     #[test]
     fn choose_strongest_then_first() {
         let mk = |alg: &str, realm: &str| {
-            parse_challenge(&format!("Digest realm=\"{realm}\", nonce=\"n\", algorithm={alg}")).unwrap()
+            parse_challenge(&format!(
+                "Digest realm=\"{realm}\", nonce=\"n\", algorithm={alg}"
+            ))
+            .unwrap()
         };
-        let list = vec![mk("MD5", "a"), mk("SHA-256", "b"), mk("SHA-512-256", "c"), mk("SHA-256", "d")];
+        let list = vec![
+            mk("MD5", "a"),
+            mk("SHA-256", "b"),
+            mk("SHA-512-256", "c"),
+            mk("SHA-256", "d"),
+        ];
         assert_eq!(choose(&list).map(|c| c.realm.as_str()), Some("c"));
         let list = vec![mk("MD5", "a"), mk("SHA-256", "b"), mk("SHA-256", "d")];
         assert_eq!(choose(&list).map(|c| c.realm.as_str()), Some("b"));
@@ -1131,12 +1450,19 @@ mod tests {
 
     #[test]
     fn password_never_in_debug_or_errors() {
-        let req = DigestRequest { password: "hunter2-secret", ..rfc7616_request() };
+        let req = DigestRequest {
+            password: "hunter2-secret",
+            ..rfc7616_request()
+        };
         let dbg = format!("{req:?}");
         assert!(!dbg.contains("hunter2"), "{dbg}");
         assert!(dbg.contains("<redacted>"));
         let ch = rfc7616_challenge("MD5");
-        let bad = DigestRequest { username: "a\r\nb", password: "hunter2-secret", ..rfc7616_request() };
+        let bad = DigestRequest {
+            username: "a\r\nb",
+            password: "hunter2-secret",
+            ..rfc7616_request()
+        };
         let err = authorize(&ch, &bad).unwrap_err();
         assert_eq!(err, DigestError::InvalidValue("username"));
         assert!(!err.to_string().contains("hunter2"));
@@ -1148,13 +1474,56 @@ mod tests {
     fn header_injection_and_bad_inputs_refused() {
         let ch = rfc7616_challenge("MD5");
         let r = rfc7616_request();
-        assert_eq!(authorize(&ch, &DigestRequest { uri: "sip:a\r\nX: y", ..r }), Err(DigestError::InvalidValue("uri")));
-        assert_eq!(authorize(&ch, &DigestRequest { cnonce: "", ..r }), Err(DigestError::InvalidValue("cnonce")));
-        assert_eq!(authorize(&ch, &DigestRequest { nc: 0, ..r }), Err(DigestError::BadNonceCount));
-        assert_eq!(authorize(&ch, &DigestRequest { method: "IN VITE", ..r }), Err(DigestError::InvalidValue("method")));
-        let h = authorize(&ch, &DigestRequest { username: "we\"ird\\user", ..r }).unwrap();
+        assert_eq!(
+            authorize(
+                &ch,
+                &DigestRequest {
+                    uri: "sip:a\r\nX: y",
+                    ..r
+                }
+            ),
+            Err(DigestError::InvalidValue("uri"))
+        );
+        assert_eq!(
+            authorize(&ch, &DigestRequest { cnonce: "", ..r }),
+            Err(DigestError::InvalidValue("cnonce"))
+        );
+        assert_eq!(
+            authorize(&ch, &DigestRequest { nc: 0, ..r }),
+            Err(DigestError::BadNonceCount)
+        );
+        assert_eq!(
+            authorize(
+                &ch,
+                &DigestRequest {
+                    method: "IN VITE",
+                    ..r
+                }
+            ),
+            Err(DigestError::InvalidValue("method"))
+        );
+        let h = authorize(
+            &ch,
+            &DigestRequest {
+                username: "we\"ird\\user",
+                ..r
+            },
+        )
+        .unwrap();
         assert_eq!(parse_credentials(&h).unwrap().username, "we\"ird\\user");
-        assert_eq!(verify(&h, "GET", "Circle of Life", "http-auth@example.org", R7616_NONCE), Ok(true));
+        assert_eq!(verify_7616(&h), Ok(true));
+        // A server's realm with a raw CRLF (legal inside our parser's quotes as folding) is
+        // not echoed into our header.
+        let evil = parse_challenge("Digest realm=\"a\r\nVia: x\", nonce=\"n\"").unwrap();
+        assert_eq!(
+            authorize(&evil, &r),
+            Err(DigestError::InvalidValue("realm"))
+        );
+        let evil = parse_challenge("Digest realm=\"a\", nonce=\"n\", opaque=\"x\r\n y\"").unwrap();
+        assert_eq!(
+            authorize(&evil, &r),
+            Err(DigestError::InvalidValue("opaque"))
+        );
         let h = authorize(&ch, &DigestRequest { nc: 0x1a2b, ..r }).unwrap();
         assert!(h.ends_with("nc=00001a2b"), "{h}");
     }
@@ -1162,14 +1531,33 @@ mod tests {
     #[test]
     fn malformed_credentials_rejected() {
         use DigestError::*;
-        let base = "Digest username=\"u\", realm=\"r\", nonce=\"n\", uri=\"sip:x\", response=\"00\"";
+        let base =
+            "Digest username=\"u\", realm=\"r\", nonce=\"n\", uri=\"sip:x\", response=\"00\"";
         assert!(parse_credentials(base).is_ok());
-        assert_eq!(parse_credentials(&format!("{base}, qop=auth, nc=00000001")), Err(MissingParam("cnonce")));
-        assert_eq!(parse_credentials(&format!("{base}, qop=auth, cnonce=\"c\"")), Err(MissingParam("nc")));
-        assert_eq!(parse_credentials(&format!("{base}, qop=auth, cnonce=\"c\", nc=1")), Err(BadNonceCount));
-        assert_eq!(parse_credentials(&format!("{base}, qop=auth, cnonce=\"c\", nc=\"00000001\"")), Err(BadNonceCount));
-        assert_eq!(parse_credentials(&format!("{base}, algorithm=MD5-sess")), Err(MissingParam("cnonce")));
-        assert_eq!(parse_credentials(&format!("{base}, response=\"11\"")), Err(DuplicateParam("response")));
+        assert_eq!(
+            parse_credentials(&format!("{base}, qop=auth, nc=00000001")),
+            Err(MissingParam("cnonce"))
+        );
+        assert_eq!(
+            parse_credentials(&format!("{base}, qop=auth, cnonce=\"c\"")),
+            Err(MissingParam("nc"))
+        );
+        assert_eq!(
+            parse_credentials(&format!("{base}, qop=auth, cnonce=\"c\", nc=1")),
+            Err(BadNonceCount)
+        );
+        assert_eq!(
+            parse_credentials(&format!("{base}, qop=auth, cnonce=\"c\", nc=\"00000001\"")),
+            Err(BadNonceCount)
+        );
+        assert_eq!(
+            parse_credentials(&format!("{base}, algorithm=MD5-sess")),
+            Err(MissingParam("cnonce"))
+        );
+        assert_eq!(
+            parse_credentials(&format!("{base}, response=\"11\"")),
+            Err(DuplicateParam("response"))
+        );
         assert_eq!(
             parse_credentials("Digest realm=\"r\", nonce=\"n\", uri=\"u\", response=\"0\""),
             Err(MissingParam("username"))

@@ -44,6 +44,7 @@ pub enum Codec {
 
 impl Codec {
     /// The static RTP payload type (RFC 3551 Table 4).
+    #[must_use]
     pub fn payload_type(self) -> u8 {
         match self {
             Codec::Pcmu => 0,
@@ -52,6 +53,7 @@ impl Codec {
     }
 
     /// The `rtpmap` encoding name.
+    #[must_use]
     pub fn encoding_name(self) -> &'static str {
         match self {
             Codec::Pcmu => "PCMU",
@@ -84,6 +86,7 @@ pub enum Direction {
 
 impl Direction {
     /// The attribute name, e.g. `sendonly`.
+    #[must_use]
     pub fn attribute(self) -> &'static str {
         match self {
             Direction::SendRecv => "sendrecv",
@@ -95,6 +98,7 @@ impl Direction {
 
     /// The direction an answerer mirrors for this offered one (RFC 3264 §6.1): sendonly →
     /// recvonly, recvonly → sendonly, inactive → inactive, sendrecv → sendrecv.
+    #[must_use]
     pub fn mirrored(self) -> Self {
         match self {
             Direction::SendRecv => Direction::SendRecv,
@@ -105,11 +109,13 @@ impl Direction {
     }
 
     /// Whether the party with this direction sends media.
+    #[must_use]
     pub fn sends(self) -> bool {
         matches!(self, Direction::SendRecv | Direction::SendOnly)
     }
 
     /// Whether the party with this direction receives media.
+    #[must_use]
     pub fn receives(self) -> bool {
         matches!(self, Direction::SendRecv | Direction::RecvOnly)
     }
@@ -262,6 +268,7 @@ fn session_head(out: &mut String, local: &LocalMedia, timing: &str) {
 /// a=ptime:20
 /// a=sendrecv
 /// ```
+#[must_use]
 pub fn hold_offer(local: &LocalMedia, direction: Direction) -> String {
     let mut out = String::with_capacity(320);
     session_head(&mut out, local, "0 0");
@@ -282,6 +289,7 @@ pub fn hold_offer(local: &LocalMedia, direction: Direction) -> String {
 }
 
 /// Our initial offer (sendrecv); see [`hold_offer`] for the exact text.
+#[must_use]
 pub fn offer(local: &LocalMedia) -> String {
     hold_offer(local, Direction::SendRecv)
 }
@@ -331,7 +339,8 @@ fn is_sdp_token(s: &str) -> bool {
 fn parse_connection(value: &str, line: usize) -> Result<Conn, SdpError> {
     let bad = |reason| SdpError::BadConnection { line, reason };
     let mut it = value.split_ascii_whitespace();
-    let (Some(net), Some(at), Some(addr), None) = (it.next(), it.next(), it.next(), it.next()) else {
+    let (Some(net), Some(at), Some(addr), None) = (it.next(), it.next(), it.next(), it.next())
+    else {
         return Err(bad("expected: IN <IP4|IP6> <address>"));
     };
     if net != "IN" {
@@ -340,7 +349,11 @@ fn parse_connection(value: &str, line: usize) -> Result<Conn, SdpError> {
     let addr = addr.split('/').next().unwrap_or(addr);
     let ip: IpAddr = match addr.parse() {
         Ok(ip) => ip,
-        Err(_) => return Err(bad("address is not an IP literal (host names are not resolved)")),
+        Err(_) => {
+            return Err(bad(
+                "address is not an IP literal (host names are not resolved)",
+            ))
+        }
     };
     match (at, ip) {
         ("IP4", IpAddr::V4(_)) | ("IP6", IpAddr::V6(_)) => {}
@@ -357,18 +370,32 @@ fn parse_connection(value: &str, line: usize) -> Result<Conn, SdpError> {
 fn parse_media_line(value: &str, line: usize) -> Result<Media<'_>, SdpError> {
     let mut it = value.split_ascii_whitespace();
     let (Some(kind), Some(port), Some(proto)) = (it.next(), it.next(), it.next()) else {
-        return Err(SdpError::BadMediaLine { line, reason: "expected: <media> <port> <proto> <fmt>..." });
+        return Err(SdpError::BadMediaLine {
+            line,
+            reason: "expected: <media> <port> <proto> <fmt>...",
+        });
     };
     let fmts: Vec<&str> = it.collect();
     if fmts.is_empty() {
-        return Err(SdpError::BadMediaLine { line, reason: "no media formats" });
+        return Err(SdpError::BadMediaLine {
+            line,
+            reason: "no media formats",
+        });
     }
     let port = port.split('/').next().unwrap_or(port);
     if port.is_empty() || !port.bytes().all(|b| b.is_ascii_digit()) {
         return Err(SdpError::BadPort { line });
     }
     let port: u16 = port.parse().map_err(|_| SdpError::BadPort { line })?;
-    Ok(Media { line, kind, port, proto, fmts, conn: None, attrs: Vec::new() })
+    Ok(Media {
+        line,
+        kind,
+        port,
+        proto,
+        fmts,
+        conn: None,
+        attrs: Vec::new(),
+    })
 }
 
 /// Splits the body into lines and sections. Malformed lines of a kind we use are errors;
@@ -377,12 +404,17 @@ fn parse(sdp: &[u8]) -> Result<Sdp<'_>, SdpError> {
     if sdp.len() > MAX_SDP_LEN {
         return Err(SdpError::TooLarge);
     }
-    let mut out = Sdp { timing: None, conn: None, attrs: Vec::new(), media: Vec::new() };
+    let mut out = Sdp {
+        timing: None,
+        conn: None,
+        attrs: Vec::new(),
+        media: Vec::new(),
+    };
     let mut seen_version = false;
     for (idx, raw) in sdp.split(|&b| b == b'\n').enumerate() {
         let line = idx + 1;
         let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
-        if raw.iter().all(|b| b.is_ascii_whitespace()) {
+        if raw.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
         let (kind, value) = match raw {
@@ -418,7 +450,9 @@ fn parse(sdp: &[u8]) -> Result<Sdp<'_>, SdpError> {
                 let m = parse_media_line(text()?, line)?;
                 out.media.push(m);
             }
-            b't' if out.media.is_empty() && out.timing.is_none() => out.timing = Some(text()?.trim()),
+            b't' if out.media.is_empty() && out.timing.is_none() => {
+                out.timing = Some(text()?.trim())
+            }
             b'a' => {
                 let Ok(v) = text() else { continue };
                 let (name, value) = match v.split_once(':') {
@@ -448,7 +482,10 @@ struct RtpMap<'a> {
 }
 
 fn parse_rtpmap<'a>(a: &Attr<'a>) -> Result<RtpMap<'a>, SdpError> {
-    let bad = SdpError::BadAttribute { line: a.line, name: "rtpmap" };
+    let bad = SdpError::BadAttribute {
+        line: a.line,
+        name: "rtpmap",
+    };
     let v = a.value.ok_or(bad.clone())?;
     let (pt, rest) = v.split_once(char::is_whitespace).ok_or(bad.clone())?;
     let pt: u8 = pt.parse().map_err(|_| bad.clone())?;
@@ -481,7 +518,12 @@ fn interpret(sdp: &Sdp<'_>, m: &Media<'_>) -> Result<Negotiated, SdpError> {
     for f in &m.fmts {
         match f.parse::<u8>() {
             Ok(pt) if pt <= 127 => pts.push(pt),
-            _ => return Err(SdpError::BadMediaLine { line: m.line, reason: "RTP payload type is not 0..=127" }),
+            _ => {
+                return Err(SdpError::BadMediaLine {
+                    line: m.line,
+                    reason: "RTP payload type is not 0..=127",
+                })
+            }
         }
     }
     let mut maps = Vec::new();
@@ -493,23 +535,38 @@ fn interpret(sdp: &Sdp<'_>, m: &Media<'_>) -> Result<Negotiated, SdpError> {
     let codec = pts.iter().find_map(|&pt| {
         let codec = Codec::from_static_pt(pt)?;
         match map_of(pt) {
-            Some(r) if !(r.encoding.eq_ignore_ascii_case(codec.encoding_name()) && r.rate == 8000) => None,
+            Some(r)
+                if !(r.encoding.eq_ignore_ascii_case(codec.encoding_name()) && r.rate == 8000) =>
+            {
+                None
+            }
             _ => Some(codec),
         }
     });
     let dtmf_pt = pts.iter().copied().find(|&pt| {
-        map_of(pt).is_some_and(|r| r.encoding.eq_ignore_ascii_case("telephone-event") && r.rate == 8000)
+        map_of(pt)
+            .is_some_and(|r| r.encoding.eq_ignore_ascii_case("telephone-event") && r.rate == 8000)
     });
     let direction = match section_direction(&m.attrs)? {
         Some(d) => d,
         None => section_direction(&sdp.attrs)?.unwrap_or(Direction::SendRecv),
     };
-    let direction = if conn.ip.is_unspecified() { Direction::Inactive } else { direction };
+    let direction = if conn.ip.is_unspecified() {
+        Direction::Inactive
+    } else {
+        direction
+    };
     let ptime_ms = match section_ptime(&m.attrs)? {
         Some(p) => p,
         None => section_ptime(&sdp.attrs)?.unwrap_or(DEFAULT_PTIME_MS),
     };
-    Ok(Negotiated { codec, dtmf_pt, direction, ptime_ms, ip: conn.ip })
+    Ok(Negotiated {
+        codec,
+        dtmf_pt,
+        direction,
+        ptime_ms,
+        ip: conn.ip,
+    })
 }
 
 /// The direction attribute of one level, if any; two different ones are an error
@@ -519,7 +576,10 @@ fn section_direction(attrs: &[Attr<'_>]) -> Result<Option<Direction>, SdpError> 
     for a in attrs {
         if let Some(d) = Direction::from_attribute(a.name) {
             if found.is_some_and(|f| f != d) {
-                return Err(SdpError::BadAttribute { line: a.line, name: "direction" });
+                return Err(SdpError::BadAttribute {
+                    line: a.line,
+                    name: "direction",
+                });
             }
             found = Some(d);
         }
@@ -529,8 +589,13 @@ fn section_direction(attrs: &[Attr<'_>]) -> Result<Option<Direction>, SdpError> 
 
 /// `a=ptime:<ms>` (RFC 4566 §6), a decimal allowed (`20.0`), clamped to 10..=200.
 fn section_ptime(attrs: &[Attr<'_>]) -> Result<Option<u32>, SdpError> {
-    let Some(a) = attrs.iter().find(|a| a.name == "ptime") else { return Ok(None) };
-    let bad = SdpError::BadAttribute { line: a.line, name: "ptime" };
+    let Some(a) = attrs.iter().find(|a| a.name == "ptime") else {
+        return Ok(None);
+    };
+    let bad = SdpError::BadAttribute {
+        line: a.line,
+        name: "ptime",
+    };
     let v = a.value.ok_or(bad.clone())?;
     let (int, frac) = v.split_once('.').unwrap_or((v, "0"));
     let digits = |s: &str| !s.is_empty() && s.len() <= 9 && s.bytes().all(|b| b.is_ascii_digit());
@@ -538,7 +603,9 @@ fn section_ptime(attrs: &[Attr<'_>]) -> Result<Option<u32>, SdpError> {
         return Err(bad);
     }
     let ms: u32 = int.parse().map_err(|_| bad)?;
-    Ok(Some(ms.clamp(*PTIME_RANGE_MS.start(), *PTIME_RANGE_MS.end())))
+    Ok(Some(
+        ms.clamp(*PTIME_RANGE_MS.start(), *PTIME_RANGE_MS.end()),
+    ))
 }
 
 fn is_audio_avp(m: &Media<'_>) -> bool {
@@ -624,7 +691,9 @@ pub fn answer(offer: &[u8], local: &LocalMedia) -> Result<(String, RemoteMedia),
         .timing
         .filter(|t| {
             let mut it = t.split(' ');
-            let num = |s: Option<&str>| s.is_some_and(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()));
+            let num = |s: Option<&str>| {
+                s.is_some_and(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
+            };
             num(it.next()) && num(it.next()) && it.next().is_none()
         })
         .unwrap_or("0 0");
@@ -639,7 +708,10 @@ pub fn answer(offer: &[u8], local: &LocalMedia) -> Result<(String, RemoteMedia),
             }
             let _ = write!(out, "\r\na=rtpmap:{pt} {}/8000\r\n", codec.encoding_name());
             if let Some(d) = n.dtmf_pt {
-                let _ = write!(out, "a=rtpmap:{d} telephone-event/8000\r\na=fmtp:{d} 0-16\r\n");
+                let _ = write!(
+                    out,
+                    "a=rtpmap:{d} telephone-event/8000\r\na=fmtp:{d} 0-16\r\n"
+                );
             }
             let _ = write!(
                 out,
@@ -649,7 +721,10 @@ pub fn answer(offer: &[u8], local: &LocalMedia) -> Result<(String, RemoteMedia),
         } else {
             let fmt = m.fmts.first().copied().unwrap_or("0");
             if !(is_sdp_token(m.kind) && is_sdp_token(m.proto) && is_sdp_token(fmt)) {
-                return Err(SdpError::BadMediaLine { line: m.line, reason: "non-printable characters" });
+                return Err(SdpError::BadMediaLine {
+                    line: m.line,
+                    reason: "non-printable characters",
+                });
             }
             let _ = write!(out, "m={} 0 {} {fmt}\r\n", m.kind, m.proto);
         }
@@ -679,7 +754,12 @@ mod tests {
     use std::net::Ipv4Addr;
 
     fn local4() -> LocalMedia {
-        LocalMedia { addr: IpAddr::V4(Ipv4Addr::new(192, 0, 2, 10)), port: 20000, session_id: 42, version: 1 }
+        LocalMedia {
+            addr: IpAddr::V4(Ipv4Addr::new(192, 0, 2, 10)),
+            port: 20000,
+            session_id: 42,
+            version: 1,
+        }
     }
 
     fn local6() -> LocalMedia {
@@ -719,7 +799,10 @@ mod tests {
         // Our own offer, read back as if it were an answer, gives what we said.
         let r = parse_answer(o.as_bytes()).unwrap();
         assert_eq!(r.addr, "[2001:db8::10]:20002".parse().unwrap());
-        assert_eq!((r.codec, r.dtmf_pt, r.direction, r.ptime_ms), (Codec::Pcmu, Some(101), Direction::SendOnly, 20));
+        assert_eq!(
+            (r.codec, r.dtmf_pt, r.direction, r.ptime_ms),
+            (Codec::Pcmu, Some(101), Direction::SendOnly, 20)
+        );
     }
 
     /// SIPp 3.6.1 `-sn uas` answers with this body (`sipp -sd uas`, variables filled in),
@@ -771,7 +854,10 @@ mod tests {
     fn answer_from_baresip() {
         let r = parse_answer(BARESIP_ANSWER.as_bytes()).unwrap();
         assert_eq!(r.addr, "127.0.0.1:10004".parse().unwrap());
-        assert_eq!((r.codec, r.dtmf_pt, r.direction, r.ptime_ms), (Codec::Pcma, Some(101), Direction::SendRecv, 20));
+        assert_eq!(
+            (r.codec, r.dtmf_pt, r.direction, r.ptime_ms),
+            (Codec::Pcma, Some(101), Direction::SendRecv, 20)
+        );
     }
 
     /// A baresip-style offer as it calls us: several codecs, PCMU not first, G.722 first.
@@ -822,7 +908,10 @@ mod tests {
         );
         // Our answer is itself a valid answer for parse_answer.
         let back = parse_answer(sdp.as_bytes()).unwrap();
-        assert_eq!((back.codec, back.dtmf_pt, back.addr.port()), (Codec::Pcma, Some(97), 20000));
+        assert_eq!(
+            (back.codec, back.dtmf_pt, back.addr.port()),
+            (Codec::Pcma, Some(97), 20000)
+        );
     }
 
     fn offer_with(media: &str) -> String {
@@ -835,20 +924,32 @@ mod tests {
         let (sdp, r) = answer(o.as_bytes(), &local4()).unwrap();
         assert_eq!(r.codec, Codec::Pcma);
         assert_eq!(r.dtmf_pt, None);
-        assert!(sdp.contains("m=audio 20000 RTP/AVP 8\r\na=rtpmap:8 PCMA/8000\r\na=ptime:20\r\n"), "{sdp}");
+        assert!(
+            sdp.contains("m=audio 20000 RTP/AVP 8\r\na=rtpmap:8 PCMA/8000\r\na=ptime:20\r\n"),
+            "{sdp}"
+        );
         assert!(!sdp.contains("telephone-event"));
     }
 
     #[test]
     fn only_g722_is_no_common_codec() {
         let o = offer_with("m=audio 4000 RTP/AVP 9 101\r\na=rtpmap:9 G722/8000\r\na=rtpmap:101 telephone-event/8000\r\n");
-        assert_eq!(answer(o.as_bytes(), &local4()), Err(SdpError::NoCommonCodec));
+        assert_eq!(
+            answer(o.as_bytes(), &local4()),
+            Err(SdpError::NoCommonCodec)
+        );
         // A dynamic PT named PCMU is not taken (documented limitation).
         let o = offer_with("m=audio 4000 RTP/AVP 96\r\na=rtpmap:96 PCMU/8000\r\n");
-        assert_eq!(answer(o.as_bytes(), &local4()), Err(SdpError::NoCommonCodec));
+        assert_eq!(
+            answer(o.as_bytes(), &local4()),
+            Err(SdpError::NoCommonCodec)
+        );
         // PT 0 remapped to something else is not PCMU.
         let o = offer_with("m=audio 4000 RTP/AVP 0\r\na=rtpmap:0 G729/8000\r\n");
-        assert_eq!(answer(o.as_bytes(), &local4()), Err(SdpError::NoCommonCodec));
+        assert_eq!(
+            answer(o.as_bytes(), &local4()),
+            Err(SdpError::NoCommonCodec)
+        );
     }
 
     #[test]
@@ -857,7 +958,10 @@ mod tests {
         let (sdp, r) = answer(o.as_bytes(), &local4()).unwrap();
         assert_eq!(r.dtmf_pt, Some(96));
         assert!(sdp.contains("m=audio 20000 RTP/AVP 0 96\r\n"), "{sdp}");
-        assert!(sdp.contains("a=rtpmap:96 telephone-event/8000\r\na=fmtp:96 0-16\r\n"), "{sdp}");
+        assert!(
+            sdp.contains("a=rtpmap:96 telephone-event/8000\r\na=fmtp:96 0-16\r\n"),
+            "{sdp}"
+        );
         // telephone-event at 48000 (for Opus) is not ours to use with G.711.
         let o = offer_with("m=audio 4000 RTP/AVP 0 110\r\na=rtpmap:110 telephone-event/48000\r\n");
         assert_eq!(answer(o.as_bytes(), &local4()).unwrap().1.dtmf_pt, None);
@@ -883,20 +987,33 @@ mod tests {
         }
         // Session-level direction applies when the media has none; media level wins.
         let o = "v=0\r\no=- 1 1 IN IP4 198.51.100.7\r\ns=-\r\nc=IN IP4 198.51.100.7\r\nt=0 0\r\na=sendonly\r\nm=audio 4000 RTP/AVP 0\r\n";
-        assert_eq!(answer(o.as_bytes(), &local4()).unwrap().1.direction, Direction::SendOnly);
+        assert_eq!(
+            answer(o.as_bytes(), &local4()).unwrap().1.direction,
+            Direction::SendOnly
+        );
         let o = "v=0\r\no=- 1 1 IN IP4 198.51.100.7\r\ns=-\r\nc=IN IP4 198.51.100.7\r\nt=0 0\r\na=sendonly\r\nm=audio 4000 RTP/AVP 0\r\na=sendrecv\r\n";
-        assert_eq!(answer(o.as_bytes(), &local4()).unwrap().1.direction, Direction::SendRecv);
+        assert_eq!(
+            answer(o.as_bytes(), &local4()).unwrap().1.direction,
+            Direction::SendRecv
+        );
         // RFC 2543 hold: c=0.0.0.0 → inactive, answered inactive.
         let o = "v=0\r\no=- 1 2 IN IP4 198.51.100.7\r\ns=-\r\nc=IN IP4 0.0.0.0\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0 8\r\n";
         let (sdp, r) = answer(o.as_bytes(), &local4()).unwrap();
         assert_eq!(r.direction, Direction::Inactive);
         assert_eq!(r.addr, "0.0.0.0:4000".parse().unwrap());
         assert!(sdp.ends_with("a=inactive\r\n"));
-        let r = parse_answer(b"v=0\r\nc=IN IP6 ::\r\nm=audio 4000 RTP/AVP 8\r\na=sendrecv\r\n").unwrap();
+        let r = parse_answer(b"v=0\r\nc=IN IP6 ::\r\nm=audio 4000 RTP/AVP 8\r\na=sendrecv\r\n")
+            .unwrap();
         assert_eq!(r.direction, Direction::Inactive);
         // Two different directions in one section are malformed.
         let o = offer_with("m=audio 4000 RTP/AVP 0\r\na=sendonly\r\na=recvonly\r\n");
-        assert_eq!(answer(o.as_bytes(), &local4()), Err(SdpError::BadAttribute { line: 8, name: "direction" }));
+        assert_eq!(
+            answer(o.as_bytes(), &local4()),
+            Err(SdpError::BadAttribute {
+                line: 8,
+                name: "direction"
+            })
+        );
     }
 
     #[test]
@@ -911,7 +1028,10 @@ mod tests {
     #[test]
     fn media_level_c_overrides_session() {
         let o = "v=0\r\no=- 1 1 IN IP4 10.0.0.1\r\ns=-\r\nc=IN IP4 10.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\nc=IN IP4 10.0.0.2/127\r\n";
-        assert_eq!(parse_answer(o.as_bytes()).unwrap().addr, "10.0.0.2:4000".parse().unwrap());
+        assert_eq!(
+            parse_answer(o.as_bytes()).unwrap().addr,
+            "10.0.0.2:4000".parse().unwrap()
+        );
     }
 
     #[test]
@@ -941,30 +1061,72 @@ mod tests {
     #[test]
     fn offer_errors() {
         let e = |s: &str| answer(s.as_bytes(), &local4()).unwrap_err();
-        assert_eq!(e(&offer_with("m=video 5000 RTP/AVP 96\r\n")), SdpError::NoAudioStream);
+        assert_eq!(
+            e(&offer_with("m=video 5000 RTP/AVP 96\r\n")),
+            SdpError::NoAudioStream
+        );
         assert_eq!(e(&offer_with("")), SdpError::NoAudioStream);
-        assert_eq!(e(&offer_with("m=audio 0 RTP/AVP 0\r\n")), SdpError::StreamRejected);
-        assert_eq!(e(&offer_with("m=audio 4000 RTP/SAVP 0\r\n")), SdpError::UnsupportedTransport);
-        assert_eq!(e(&offer_with("m=audio 4000 UDP/TLS/RTP/SAVPF 0\r\n")), SdpError::UnsupportedTransport);
-        assert_eq!(e(&offer_with("m=audio 70000 RTP/AVP 0\r\n")), SdpError::BadPort { line: 6 });
-        assert_eq!(e(&offer_with("m=audio -1 RTP/AVP 0\r\n")), SdpError::BadPort { line: 6 });
-        assert_eq!(e(&offer_with("m=audio 4000 RTP/AVP\r\n")), SdpError::BadMediaLine { line: 6, reason: "no media formats" });
+        assert_eq!(
+            e(&offer_with("m=audio 0 RTP/AVP 0\r\n")),
+            SdpError::StreamRejected
+        );
+        assert_eq!(
+            e(&offer_with("m=audio 4000 RTP/SAVP 0\r\n")),
+            SdpError::UnsupportedTransport
+        );
+        assert_eq!(
+            e(&offer_with("m=audio 4000 UDP/TLS/RTP/SAVPF 0\r\n")),
+            SdpError::UnsupportedTransport
+        );
+        assert_eq!(
+            e(&offer_with("m=audio 70000 RTP/AVP 0\r\n")),
+            SdpError::BadPort { line: 6 }
+        );
+        assert_eq!(
+            e(&offer_with("m=audio -1 RTP/AVP 0\r\n")),
+            SdpError::BadPort { line: 6 }
+        );
+        assert_eq!(
+            e(&offer_with("m=audio 4000 RTP/AVP\r\n")),
+            SdpError::BadMediaLine {
+                line: 6,
+                reason: "no media formats"
+            }
+        );
         assert_eq!(
             e(&offer_with("m=audio 4000 RTP/AVP 0 x\r\n")),
-            SdpError::BadMediaLine { line: 6, reason: "RTP payload type is not 0..=127" }
+            SdpError::BadMediaLine {
+                line: 6,
+                reason: "RTP payload type is not 0..=127"
+            }
         );
         assert_eq!(
             e(&offer_with("m=audio 4000 RTP/AVP 0\r\na=rtpmap:0 PCMU\r\n")),
-            SdpError::BadAttribute { line: 7, name: "rtpmap" }
+            SdpError::BadAttribute {
+                line: 7,
+                name: "rtpmap"
+            }
         );
         assert_eq!(
             e(&offer_with("m=audio 4000 RTP/AVP 0\r\na=ptime:abc\r\n")),
-            SdpError::BadAttribute { line: 7, name: "ptime" }
+            SdpError::BadAttribute {
+                line: 7,
+                name: "ptime"
+            }
         );
-        assert_eq!(e("v=0\r\no=- 1 1 IN IP4 1.2.3.4\r\ns=-\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\n"), SdpError::MissingConnection);
+        assert_eq!(
+            e("v=0\r\no=- 1 1 IN IP4 1.2.3.4\r\ns=-\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\n"),
+            SdpError::MissingConnection
+        );
         let bad_c = [
-            ("c=IN IP4 sip.example.com", "address is not an IP literal (host names are not resolved)"),
-            ("c=IN IP6 1.2.3.4", "address does not match its address type"),
+            (
+                "c=IN IP4 sip.example.com",
+                "address is not an IP literal (host names are not resolved)",
+            ),
+            (
+                "c=IN IP6 1.2.3.4",
+                "address does not match its address type",
+            ),
             ("c=IN IP4 224.2.1.1/127", "multicast is not supported"),
             ("c=IN IP4", "expected: IN <IP4|IP6> <address>"),
             ("c=ATM NSAP 47.0005", "network type is not IN"),
@@ -978,27 +1140,50 @@ mod tests {
         assert_eq!(e("\r\n\r\n"), SdpError::Empty);
         assert_eq!(e("v=1\r\n"), SdpError::BadVersion);
         assert_eq!(e("o=- 1 1 IN IP4 1.2.3.4\r\nv=0\r\n"), SdpError::BadVersion);
-        assert_eq!(e("v=0\r\nthis is not sdp\r\n"), SdpError::MalformedLine { line: 2 });
-        assert_eq!(e("v=0\r\nM=audio 1 RTP/AVP 0\r\n"), SdpError::MalformedLine { line: 2 });
+        assert_eq!(
+            e("v=0\r\nthis is not sdp\r\n"),
+            SdpError::MalformedLine { line: 2 }
+        );
+        assert_eq!(
+            e("v=0\r\nM=audio 1 RTP/AVP 0\r\n"),
+            SdpError::MalformedLine { line: 2 }
+        );
         assert_eq!(e(&"v=0\r\n".repeat(MAX_SDP_LEN)), SdpError::TooLarge);
     }
 
     #[test]
     fn non_utf8_is_an_error_not_a_panic() {
-        let mut o = b"v=0\r\nc=IN IP4 1.2.3.4\r\nm=audio 4000 RTP/AVP 0\r\nc=IN IP4 \xff\r\n".to_vec();
+        let mut o =
+            b"v=0\r\nc=IN IP4 1.2.3.4\r\nm=audio 4000 RTP/AVP 0\r\nc=IN IP4 \xff\r\n".to_vec();
         assert_eq!(parse_answer(&o), Err(SdpError::MalformedLine { line: 4 }));
         // s= in another charset and a= with junk are ignored.
-        o = b"v=0\r\ns=\xe9t\xe9\r\nc=IN IP4 1.2.3.4\r\nm=audio 4000 RTP/AVP 0\r\na=tool:\xff\r\n".to_vec();
+        o = b"v=0\r\ns=\xe9t\xe9\r\nc=IN IP4 1.2.3.4\r\nm=audio 4000 RTP/AVP 0\r\na=tool:\xff\r\n"
+            .to_vec();
         assert_eq!(parse_answer(&o).unwrap().codec, Codec::Pcmu);
     }
 
     #[test]
     fn answer_errors() {
-        assert_eq!(parse_answer(offer_with("m=audio 0 RTP/AVP 0\r\n").as_bytes()), Err(SdpError::StreamRejected));
-        assert_eq!(parse_answer(offer_with("m=audio 4000 RTP/AVP 18\r\n").as_bytes()), Err(SdpError::CodecNotOffered));
-        assert_eq!(parse_answer(offer_with("m=video 4000 RTP/AVP 0\r\n").as_bytes()), Err(SdpError::NoAudioStream));
-        assert_eq!(parse_answer(offer_with("").as_bytes()), Err(SdpError::NoAudioStream));
-        assert_eq!(parse_answer(offer_with("m=audio 4000 RTP/SAVP 0\r\n").as_bytes()), Err(SdpError::UnsupportedTransport));
+        assert_eq!(
+            parse_answer(offer_with("m=audio 0 RTP/AVP 0\r\n").as_bytes()),
+            Err(SdpError::StreamRejected)
+        );
+        assert_eq!(
+            parse_answer(offer_with("m=audio 4000 RTP/AVP 18\r\n").as_bytes()),
+            Err(SdpError::CodecNotOffered)
+        );
+        assert_eq!(
+            parse_answer(offer_with("m=video 4000 RTP/AVP 0\r\n").as_bytes()),
+            Err(SdpError::NoAudioStream)
+        );
+        assert_eq!(
+            parse_answer(offer_with("").as_bytes()),
+            Err(SdpError::NoAudioStream)
+        );
+        assert_eq!(
+            parse_answer(offer_with("m=audio 4000 RTP/SAVP 0\r\n").as_bytes()),
+            Err(SdpError::UnsupportedTransport)
+        );
         // Codec in the answer's order, ignoring PTs we did not offer.
         let r = parse_answer(offer_with("m=audio 4000 RTP/AVP 18 8 0\r\n").as_bytes()).unwrap();
         assert_eq!(r.codec, Codec::Pcma);
@@ -1006,22 +1191,70 @@ mod tests {
 
     #[test]
     fn ptime_handling() {
-        let p = |a: &str| parse_answer(offer_with(&format!("m=audio 4000 RTP/AVP 0\r\n{a}")).as_bytes()).map(|r| r.ptime_ms);
+        let p = |a: &str| {
+            parse_answer(offer_with(&format!("m=audio 4000 RTP/AVP 0\r\n{a}")).as_bytes())
+                .map(|r| r.ptime_ms)
+        };
         assert_eq!(p(""), Ok(20));
         assert_eq!(p("a=ptime:30\r\n"), Ok(30));
         assert_eq!(p("a=ptime:20.0\r\n"), Ok(20));
         assert_eq!(p("a=ptime:1\r\n"), Ok(10));
-        assert_eq!(p("a=ptime:4294967295\r\n"), Err(SdpError::BadAttribute { line: 7, name: "ptime" }));
+        assert_eq!(
+            p("a=ptime:4294967295\r\n"),
+            Err(SdpError::BadAttribute {
+                line: 7,
+                name: "ptime"
+            })
+        );
         assert_eq!(p("a=ptime:999999999\r\n"), Ok(200));
-        assert_eq!(p("a=ptime:\r\n"), Err(SdpError::BadAttribute { line: 7, name: "ptime" }));
-        assert_eq!(p("a=ptime\r\n"), Err(SdpError::BadAttribute { line: 7, name: "ptime" }));
+        assert_eq!(
+            p("a=ptime:\r\n"),
+            Err(SdpError::BadAttribute {
+                line: 7,
+                name: "ptime"
+            })
+        );
+        assert_eq!(
+            p("a=ptime\r\n"),
+            Err(SdpError::BadAttribute {
+                line: 7,
+                name: "ptime"
+            })
+        );
+    }
+
+    /// Every prefix and every single-byte corruption of real bodies gives a value or an
+    /// error, never a panic (the fuzzer does this at scale; this keeps it in `cargo test`).
+    #[test]
+    fn prefixes_and_byte_flips_never_panic() {
+        for body in [BARESIP_OFFER, BARESIP_ANSWER, SIPP_UAS_ANSWER] {
+            let b = body.as_bytes();
+            for cut in 0..=b.len() {
+                let _ = parse_answer(&b[..cut]);
+                let _ = answer(&b[..cut], &local4());
+            }
+            for i in 0..b.len() {
+                for x in [0x00, b'\n', b' ', b'0', 0xff] {
+                    let mut m = b.to_vec();
+                    m[i] = x;
+                    let _ = parse_answer(&m);
+                    let _ = answer(&m, &local6());
+                }
+            }
+        }
     }
 
     #[test]
     fn echoes_offer_timing() {
         let o = "v=0\r\nc=IN IP4 1.2.3.4\r\nt=3034423619 3042462419\r\nm=audio 4000 RTP/AVP 0\r\n";
-        assert!(answer(o.as_bytes(), &local4()).unwrap().0.contains("\r\nt=3034423619 3042462419\r\n"));
+        assert!(answer(o.as_bytes(), &local4())
+            .unwrap()
+            .0
+            .contains("\r\nt=3034423619 3042462419\r\n"));
         let o = "v=0\r\nc=IN IP4 1.2.3.4\r\nt=junk\r\nm=audio 4000 RTP/AVP 0\r\n";
-        assert!(answer(o.as_bytes(), &local4()).unwrap().0.contains("\r\nt=0 0\r\n"));
+        assert!(answer(o.as_bytes(), &local4())
+            .unwrap()
+            .0
+            .contains("\r\nt=0 0\r\n"));
     }
 }
