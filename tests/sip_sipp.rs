@@ -224,18 +224,66 @@ fn answering_app(mut h: SipHandle) -> (tokio::task::JoinHandle<Vec<SipEvent>>, o
     (task, client)
 }
 
-#[tokio::test]
-async fn sipp_uac_calls_us() {
+async fn sipp_calls_us(extra: &[&str]) -> Vec<SipEvent> {
     let h = driver(500).await;
     let target = h.local_addr().to_string();
     let (app, client) = answering_app(h);
     let port = free_port();
-    let child = sipp(&["-sn", "uac", &target, "-i", "127.0.0.1", "-p", &port.to_string(), "-m", "1", "-s", "0300999", "-d", "200"]);
-    assert_eq!(sipp_exit(child).await, 0, "sipp uac: INVITE answered, BYE answered");
+    let p = port.to_string();
+    let mut args = vec![target.as_str(), "-i", "127.0.0.1", "-p", &p, "-m", "1", "-s", "0300999"];
+    args.extend_from_slice(extra);
+    let child = sipp(&args);
+    assert_eq!(sipp_exit(child).await, 0, "sipp {extra:?}: every step of the call succeeded");
     let seen = tokio::time::timeout(Duration::from_secs(5), app).await.expect("app ended").expect("app task");
     assert!(seen.iter().any(|e| matches!(e, SipEvent::Answered { .. })), "ACK seen: {seen:?}");
     assert!(seen.contains(&SipEvent::Ended { by_remote: true }), "{seen:?}");
     client.shutdown().await;
+    seen
+}
+
+#[tokio::test]
+async fn sipp_uac_calls_us_udp() {
+    sipp_calls_us(&["-sn", "uac", "-d", "200"]).await;
+}
+
+#[tokio::test]
+async fn sipp_uac_calls_us_tcp() {
+    sipp_calls_us(&["-sn", "uac", "-d", "200", "-t", "t1"]).await;
+}
+
+/// SIPp re-INVITEs with a=sendonly: we answer 200 with a=recvonly (the scenario
+/// checks the body) and the application gets a MediaUpdate.
+#[tokio::test]
+async fn sipp_uac_puts_us_on_hold() {
+    let seen = sipp_calls_us(&["-sf", &scenario("uac_hold.xml")]).await;
+    assert!(
+        seen.iter().any(|e| matches!(e, SipEvent::MediaUpdate { sdp } if String::from_utf8_lossy(sdp).contains("a=sendonly"))),
+        "{seen:?}"
+    );
+}
+
+/// Shutdown drains: BYE to the confirmed call, CANCEL to the ringing one.
+#[tokio::test]
+async fn shutdown_byes_confirmed_and_cancels_pending() {
+    let h = driver(500).await;
+    let (p1, p2) = (free_port(), free_port());
+    let uas = sipp(&["-sn", "uas", "-i", "127.0.0.1", "-p", &p1.to_string(), "-m", "1"]);
+    let ring = sipp(&["-sf", &scenario("uas_ring_cancel.xml"), "-i", "127.0.0.1", "-p", &p2.to_string(), "-m", "1"]);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let (_, mut rx1) = h.invite(call_to(p1, Transport::Udp, None)).await.unwrap();
+    assert!(matches!(final_event(&mut rx1).await, SipEvent::Answered { .. }));
+    let (_, mut rx2) = h.invite(call_to(p2, Transport::Udp, None)).await.unwrap();
+    loop {
+        if let SipEvent::Progress { status: 180, .. } = next(&mut rx2).await {
+            break;
+        }
+    }
+    tokio::time::timeout(Duration::from_secs(20), h.shutdown()).await.expect("shutdown completes");
+    assert_eq!(next(&mut rx1).await, SipEvent::Ended { by_remote: false });
+    assert!(matches!(next(&mut rx2).await, SipEvent::Failed { status: 487, .. }));
+    assert_eq!(sipp_exit(uas).await, 0);
+    assert_eq!(sipp_exit(ring).await, 0);
+    assert!(h.invite(call_to(p1, Transport::Udp, None)).await.is_err(), "driver stopped");
 }
 
 #[tokio::test]
