@@ -503,3 +503,22 @@ fn calls_beyond_the_limit_get_503() {
     let two = inject(&mut ep, now, &torture("baddate.dat"));
     assert!(two[0].starts_with(b"SIP/2.0 503"), "{}", String::from_utf8_lossy(&two[0]));
 }
+
+/// 183 with SDP is early media: Progress carries the SDP; the 2xx then answers.
+#[test]
+fn early_media_183_carries_sdp() {
+    let mut p = Pair::new();
+    let a = p.call();
+    let inv = p.wire.iter().find(|w| w.first_line().starts_with("INVITE")).unwrap().msg.clone();
+    let mut r183 = inv.response(183, "Session Progress", Some("em1"));
+    r183.content_type = Some("application/sdp".into());
+    r183.body = ANSWER.to_vec();
+    p.a.handle_input(p.now, Input::Datagram { from: addr(5070), transport: Transport::Udp, bytes: &r183.to_bytes() });
+    p.flush();
+    assert!(p.events_a.contains(&(a, SipEvent::Progress { status: 183, sdp: Some(ANSWER.to_vec()) })));
+    // CANCEL is now allowed at once (a provisional arrived).
+    p.a.cancel(p.now, a).unwrap();
+    p.flush();
+    let cancel = p.wire.iter().find(|w| w.first_line().starts_with("CANCEL")).expect("CANCEL").msg.clone();
+    assert_eq!(cancel.to.tag(), None, "§9.1: CANCEL's To is the INVITE's (no tag)");
+}

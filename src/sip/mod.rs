@@ -6,6 +6,40 @@
 //! [`validate`] is the UAS front door (§8.2, RFC 4475), [`transaction`] holds
 //! the four §17 state machines, [`endpoint`] is the transaction user: dialogs
 //! (§12–§15) and calls, driven by `(Instant, input)` like str0m/quinn-proto.
+//!
+//! The call layer uses the driver:
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), orderline::sip::SipError> {
+//! use orderline::sip::{EndpointConfig, OutboundCall, SipCommand, SipEvent, SipHandle, Transport};
+//! let mut sip = SipHandle::bind(EndpointConfig::default()).await?;
+//! let (call, mut events) = sip
+//!     .invite(OutboundCall {
+//!         request_uri: "sip:03001234567@127.0.0.1:5070".into(),
+//!         from_user: "orderline".into(),
+//!         to_user: "03001234567".into(),
+//!         sdp_offer: b"v=0\r\n...".to_vec(),
+//!         credentials: None,
+//!         outbound_proxy: None,
+//!         transport: Transport::Udp,
+//!     })
+//!     .await?;
+//! while let Some(ev) = events.recv().await {
+//!     match ev {
+//!         SipEvent::Answered { sdp, .. } => { /* start RTP toward `sdp` */ let _ = sdp; }
+//!         SipEvent::Failed { status, .. } => { let _ = status; break; }
+//!         SipEvent::Ended { .. } => break,
+//!         _ => {}
+//!     }
+//! }
+//! sip.command(SipCommand::Bye(call)).await.ok();
+//! while let Some((id, incoming, _events)) = sip.next_incoming().await {
+//!     let _ = incoming.sdp;
+//!     sip.command(SipCommand::Reject { call: id, status: 486 }).await?;
+//! }
+//! sip.shutdown().await;
+//! # Ok(()) }
+//! ```
 
 pub mod digest;
 pub mod sdp;
