@@ -522,3 +522,24 @@ fn early_media_183_carries_sdp() {
     let cancel = p.wire.iter().find(|w| w.first_line().starts_with("CANCEL")).expect("CANCEL").msg.clone();
     assert_eq!(cancel.to.tag(), None, "§9.1: CANCEL's To is the INVITE's (no tag)");
 }
+
+#[test]
+fn bad_uris_and_users_are_refused_before_anything_is_sent() {
+    let mut ep = Endpoint::new(EndpointConfig::default());
+    let now = Instant::now();
+    let call = |uri: &str, user: &str| OutboundCall {
+        request_uri: uri.into(),
+        from_user: "orderline".into(),
+        to_user: user.into(),
+        sdp_offer: OFFER.to_vec(),
+        credentials: None,
+        outbound_proxy: None,
+        transport: Transport::Udp,
+    };
+    use orderline::sip::SipError;
+    assert!(matches!(ep.invite(now, call("sip:0300@127.0.0.1:5070", "03 00")), Err(SipError::InvalidUri { .. })));
+    assert!(matches!(ep.invite(now, call("sip:0300@pbx.example.com", "0300")), Err(SipError::Unroutable(_))));
+    assert!(matches!(ep.invite(now, call("<sip:0300@127.0.0.1>", "0300")), Err(SipError::InvalidUri { .. })));
+    assert!(ep.invite(now, call("sip:0300@127.0.0.1:5070", "%2B92300")).is_ok());
+    assert_eq!(ep.call_count(), 1);
+}

@@ -188,10 +188,15 @@ impl Endpoint {
         .ok_or_else(|| SipError::Unroutable(host.clone()))?;
         let id = CallRef(self.next_call);
         self.next_call += 1;
-        let mut local = NameAddr::new(Uri::Sip(SipUri::new(Some(&call.from_user), &self.cfg.public_addr.to_string(), None)));
+        // Users become URI user parts: they must follow §25.1 `user` (escaped if need be).
+        let user_uri = |user: &str, host: &str| {
+            let s = format!("sip:{user}@{host}");
+            Uri::parse(&s).map_err(|source| SipError::InvalidUri { uri: s, source })
+        };
+        let mut local = NameAddr::new(user_uri(&call.from_user, &self.cfg.public_addr.to_string())?);
+        let remote = NameAddr::new(user_uri(&call.to_user, &host)?);
         let tag = self.token(10);
         local.set_tag(&tag);
-        let remote = NameAddr::new(Uri::Sip(SipUri::new(Some(&call.to_user), &host, None)));
         let call_id = format!("{}@{}", self.token(20), self.cfg.public_addr);
         let contact = self.contact(&call.from_user, call.transport);
         let mut c = Call::new(Role::Uac, call_id.clone(), local, remote, ruri, (dest, call.transport), contact);
