@@ -29,7 +29,9 @@ fn free_port() -> u16 {
 }
 
 fn scenario(name: &str) -> String {
-    let p: PathBuf = [env!("CARGO_MANIFEST_DIR"), "tests", "scenarios", name].iter().collect();
+    let p: PathBuf = [env!("CARGO_MANIFEST_DIR"), "tests", "scenarios", name]
+        .iter()
+        .collect();
     p.to_string_lossy().into_owned()
 }
 
@@ -109,12 +111,32 @@ async fn final_event(rx: &mut mpsc::Receiver<SipEvent>) -> SipEvent {
 async fn outbound_call_answered_then_bye(h: &SipHandle, transport: Transport) {
     let port = free_port();
     let p = port.to_string();
-    let t = if transport == Transport::Tcp { "t1" } else { "u1" };
-    let child = sipp(&["-sn", "uas", "-i", "127.0.0.1", "-p", &p, "-m", "1", "-t", t]);
+    let t = if transport == Transport::Tcp {
+        "t1"
+    } else {
+        "u1"
+    };
+    let child = sipp(&[
+        "-sn",
+        "uas",
+        "-i",
+        "127.0.0.1",
+        "-p",
+        &p,
+        "-m",
+        "1",
+        "-t",
+        t,
+    ]);
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let (id, mut rx) = h.invite(call_to(port, transport, None)).await.expect("invite");
+    let (id, mut rx) = h
+        .invite(call_to(port, transport, None))
+        .await
+        .expect("invite");
     match final_event(&mut rx).await {
-        SipEvent::Answered { status: 200, sdp } => assert!(String::from_utf8_lossy(&sdp).contains("m=audio")),
+        SipEvent::Answered { status: 200, sdp } => {
+            assert!(String::from_utf8_lossy(&sdp).contains("m=audio"))
+        }
         e => panic!("expected Answered, got {e:?}"),
     }
     h.command(SipCommand::Bye(id)).await.expect("bye");
@@ -140,7 +162,16 @@ async fn outbound_call_to_sipp_uas_tcp() {
 async fn busy_callee_fails_486() {
     let h = driver(500).await;
     let port = free_port();
-    let child = sipp(&["-sf", &scenario("uas_busy.xml"), "-i", "127.0.0.1", "-p", &port.to_string(), "-m", "1"]);
+    let child = sipp(&[
+        "-sf",
+        &scenario("uas_busy.xml"),
+        "-i",
+        "127.0.0.1",
+        "-p",
+        &port.to_string(),
+        "-m",
+        "1",
+    ]);
     tokio::time::sleep(Duration::from_millis(300)).await;
     let (_, mut rx) = h.invite(call_to(port, Transport::Udp, None)).await.unwrap();
     match final_event(&mut rx).await {
@@ -154,7 +185,16 @@ async fn busy_callee_fails_486() {
 async fn ringing_callee_is_cancelled_487() {
     let h = driver(500).await;
     let port = free_port();
-    let child = sipp(&["-sf", &scenario("uas_ring_cancel.xml"), "-i", "127.0.0.1", "-p", &port.to_string(), "-m", "1"]);
+    let child = sipp(&[
+        "-sf",
+        &scenario("uas_ring_cancel.xml"),
+        "-i",
+        "127.0.0.1",
+        "-p",
+        &port.to_string(),
+        "-m",
+        "1",
+    ]);
     tokio::time::sleep(Duration::from_millis(300)).await;
     let (id, mut rx) = h.invite(call_to(port, Transport::Udp, None)).await.unwrap();
     loop {
@@ -168,28 +208,56 @@ async fn ringing_callee_is_cancelled_487() {
         SipEvent::Failed { status: 487, .. } => {}
         e => panic!("expected Failed 487, got {e:?}"),
     }
-    assert_eq!(sipp_exit(child).await, 0, "sipp saw CANCEL and the ACK for 487");
+    assert_eq!(
+        sipp_exit(child).await,
+        0,
+        "sipp saw CANCEL and the ACK for 487"
+    );
 }
 
 #[tokio::test]
 async fn digest_challenge_is_answered() {
     let h = driver(500).await;
     let port = free_port();
-    let child = sipp(&["-sf", &scenario("uas_auth.xml"), "-i", "127.0.0.1", "-p", &port.to_string(), "-m", "1"]);
+    let child = sipp(&[
+        "-sf",
+        &scenario("uas_auth.xml"),
+        "-i",
+        "127.0.0.1",
+        "-p",
+        &port.to_string(),
+        "-m",
+        "1",
+    ]);
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let creds = Credentials { username: "shop".into(), password: "s3cret".into() };
-    let (id, mut rx) = h.invite(call_to(port, Transport::Udp, Some(creds))).await.unwrap();
+    let creds = Credentials {
+        username: "shop".into(),
+        password: "s3cret".into(),
+    };
+    let (id, mut rx) = h
+        .invite(call_to(port, Transport::Udp, Some(creds)))
+        .await
+        .unwrap();
     match final_event(&mut rx).await {
         SipEvent::Answered { status: 200, .. } => {}
         e => panic!("expected Answered after 401 (SIPp verifyauth), got {e:?}"),
     }
     h.command(SipCommand::Bye(id)).await.unwrap();
     assert_eq!(next(&mut rx).await, SipEvent::Ended { by_remote: false });
-    assert_eq!(sipp_exit(child).await, 0, "SIPp verifyauth accepted our MD5 response");
+    assert_eq!(
+        sipp_exit(child).await,
+        0,
+        "SIPp verifyauth accepted our MD5 response"
+    );
 }
 
 /// An application task answering every inbound call; reports what it saw.
-fn answering_app(mut h: SipHandle) -> (tokio::task::JoinHandle<Vec<SipEvent>>, orderline::sip::SipClient) {
+fn answering_app(
+    mut h: SipHandle,
+) -> (
+    tokio::task::JoinHandle<Vec<SipEvent>>,
+    orderline::sip::SipClient,
+) {
     let client = h.client();
     let task = tokio::spawn(async move {
         let mut seen = Vec::new();
@@ -230,13 +298,36 @@ async fn sipp_calls_us(extra: &[&str]) -> Vec<SipEvent> {
     let (app, client) = answering_app(h);
     let port = free_port();
     let p = port.to_string();
-    let mut args = vec![target.as_str(), "-i", "127.0.0.1", "-p", &p, "-m", "1", "-s", "0300999"];
+    let mut args = vec![
+        target.as_str(),
+        "-i",
+        "127.0.0.1",
+        "-p",
+        &p,
+        "-m",
+        "1",
+        "-s",
+        "0300999",
+    ];
     args.extend_from_slice(extra);
     let child = sipp(&args);
-    assert_eq!(sipp_exit(child).await, 0, "sipp {extra:?}: every step of the call succeeded");
-    let seen = tokio::time::timeout(Duration::from_secs(5), app).await.expect("app ended").expect("app task");
-    assert!(seen.iter().any(|e| matches!(e, SipEvent::Answered { .. })), "ACK seen: {seen:?}");
-    assert!(seen.contains(&SipEvent::Ended { by_remote: true }), "{seen:?}");
+    assert_eq!(
+        sipp_exit(child).await,
+        0,
+        "sipp {extra:?}: every step of the call succeeded"
+    );
+    let seen = tokio::time::timeout(Duration::from_secs(5), app)
+        .await
+        .expect("app ended")
+        .expect("app task");
+    assert!(
+        seen.iter().any(|e| matches!(e, SipEvent::Answered { .. })),
+        "ACK seen: {seen:?}"
+    );
+    assert!(
+        seen.contains(&SipEvent::Ended { by_remote: true }),
+        "{seen:?}"
+    );
     client.shutdown().await;
     seen
 }
@@ -267,23 +358,52 @@ async fn sipp_uac_puts_us_on_hold() {
 async fn shutdown_byes_confirmed_and_cancels_pending() {
     let h = driver(500).await;
     let (p1, p2) = (free_port(), free_port());
-    let uas = sipp(&["-sn", "uas", "-i", "127.0.0.1", "-p", &p1.to_string(), "-m", "1"]);
-    let ring = sipp(&["-sf", &scenario("uas_ring_cancel.xml"), "-i", "127.0.0.1", "-p", &p2.to_string(), "-m", "1"]);
+    let uas = sipp(&[
+        "-sn",
+        "uas",
+        "-i",
+        "127.0.0.1",
+        "-p",
+        &p1.to_string(),
+        "-m",
+        "1",
+    ]);
+    let ring = sipp(&[
+        "-sf",
+        &scenario("uas_ring_cancel.xml"),
+        "-i",
+        "127.0.0.1",
+        "-p",
+        &p2.to_string(),
+        "-m",
+        "1",
+    ]);
     tokio::time::sleep(Duration::from_millis(300)).await;
     let (_, mut rx1) = h.invite(call_to(p1, Transport::Udp, None)).await.unwrap();
-    assert!(matches!(final_event(&mut rx1).await, SipEvent::Answered { .. }));
+    assert!(matches!(
+        final_event(&mut rx1).await,
+        SipEvent::Answered { .. }
+    ));
     let (_, mut rx2) = h.invite(call_to(p2, Transport::Udp, None)).await.unwrap();
     loop {
         if let SipEvent::Progress { status: 180, .. } = next(&mut rx2).await {
             break;
         }
     }
-    tokio::time::timeout(Duration::from_secs(20), h.shutdown()).await.expect("shutdown completes");
+    tokio::time::timeout(Duration::from_secs(20), h.shutdown())
+        .await
+        .expect("shutdown completes");
     assert_eq!(next(&mut rx1).await, SipEvent::Ended { by_remote: false });
-    assert!(matches!(next(&mut rx2).await, SipEvent::Failed { status: 487, .. }));
+    assert!(matches!(
+        next(&mut rx2).await,
+        SipEvent::Failed { status: 487, .. }
+    ));
     assert_eq!(sipp_exit(uas).await, 0);
     assert_eq!(sipp_exit(ring).await, 0);
-    assert!(h.invite(call_to(p1, Transport::Udp, None)).await.is_err(), "driver stopped");
+    assert!(
+        h.invite(call_to(p1, Transport::Udp, None)).await.is_err(),
+        "driver stopped"
+    );
 }
 
 #[tokio::test]
@@ -299,18 +419,32 @@ async fn rfc4475_over_udp_then_a_call_still_works() {
         let bytes = std::fs::read(format!("{DIR}/{file}")).unwrap();
         sock.send_to(&bytes, target).await.unwrap();
         let mut got = Vec::new();
-        while let Ok(Ok((n, _))) = tokio::time::timeout(Duration::from_millis(150), sock.recv_from(&mut buf)).await {
-            let line = String::from_utf8_lossy(&buf[..n]).lines().next().unwrap_or("").to_string();
+        while let Ok(Ok((n, _))) =
+            tokio::time::timeout(Duration::from_millis(150), sock.recv_from(&mut buf)).await
+        {
+            let line = String::from_utf8_lossy(&buf[..n])
+                .lines()
+                .next()
+                .unwrap_or("")
+                .to_string();
             got.push(line);
         }
-        let status = |l: &String| l.strip_prefix("SIP/2.0 ").and_then(|r| r.get(..3)).and_then(|c| c.parse::<u16>().ok());
+        let status = |l: &String| {
+            l.strip_prefix("SIP/2.0 ")
+                .and_then(|r| r.get(..3))
+                .and_then(|c| c.parse::<u16>().ok())
+        };
         let outcome = match got.first() {
             None => Outcome::Silent,
             Some(l) if status(l) == Some(100) => Outcome::Incoming,
             Some(l) => Outcome::Status(status(l).unwrap_or(0)),
         };
         if class == "invalid" {
-            assert!(!got.iter().any(|l| status(l).is_some_and(|s| (200..300).contains(&s))), "{file}: 2xx to an invalid message");
+            assert!(
+                !got.iter()
+                    .any(|l| status(l).is_some_and(|s| (200..300).contains(&s))),
+                "{file}: 2xx to an invalid message"
+            );
         }
         if expected(&file).expect("expectation").contains(&outcome) {
             handled += 1;
@@ -337,17 +471,39 @@ async fn load_sipp_uac_against_driver() {
     let client = h.client();
     tokio::spawn(async move {
         while let Some((id, _call, mut rx)) = h.next_incoming().await {
-            let _ = h.command(SipCommand::Answer { call: id, sdp: OFFER.to_vec() }).await;
+            let _ = h
+                .command(SipCommand::Answer {
+                    call: id,
+                    sdp: OFFER.to_vec(),
+                })
+                .await;
             tokio::spawn(async move { while rx.recv().await.is_some() {} });
         }
     });
     let port = free_port();
     let started = std::time::Instant::now();
-    let child = sipp(&["-sn", "uac", &target, "-i", "127.0.0.1", "-p", &port.to_string(), "-m", &calls, "-r", &rate, "-l", "2000"]);
+    let child = sipp(&[
+        "-sn",
+        "uac",
+        &target,
+        "-i",
+        "127.0.0.1",
+        "-p",
+        &port.to_string(),
+        "-m",
+        &calls,
+        "-r",
+        &rate,
+        "-l",
+        "2000",
+    ]);
     assert_eq!(sipp_exit(child).await, 0, "every call succeeded");
     let secs = started.elapsed().as_secs_f64();
     let n: f64 = calls.parse().unwrap_or(0.0);
-    eprintln!("{calls} calls offered at {rate}/s completed in {secs:.2} s: {:.0} calls/s", n / secs);
+    eprintln!(
+        "{calls} calls offered at {rate}/s completed in {secs:.2} s: {:.0} calls/s",
+        n / secs
+    );
     client.shutdown().await;
 }
 
@@ -372,7 +528,9 @@ async fn junk_flood_then_call() {
     let counter = tokio::spawn(async move {
         let mut buf = vec![0u8; 70_000];
         let (mut answers, mut ok) = (0u32, 0u32);
-        while let Ok(Ok((n, _))) = tokio::time::timeout(Duration::from_secs(2), rx_sock.recv_from(&mut buf)).await {
+        while let Ok(Ok((n, _))) =
+            tokio::time::timeout(Duration::from_secs(2), rx_sock.recv_from(&mut buf)).await
+        {
             answers += 1;
             if buf[..n].starts_with(b"SIP/2.0 2") {
                 ok += 1;

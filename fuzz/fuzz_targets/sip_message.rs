@@ -10,7 +10,9 @@ use orderline_fuzz::validate;
 
 fuzz_target!(|data: &[u8]| {
     for framing in [Framing::Datagram, Framing::Stream] {
-        let Ok((raw, used)) = RawMessage::parse(data, framing) else { continue };
+        let Ok((raw, used)) = RawMessage::parse(data, framing) else {
+            continue;
+        };
         assert!(used <= data.len());
         match Message::from_raw(&raw) {
             Ok(m) => {
@@ -26,7 +28,8 @@ fuzz_target!(|data: &[u8]| {
                 let reason = e.reason_phrase();
                 assert!(!reason.contains(['\r', '\n']));
                 if let Some(resp) = error_response_from_raw(&raw, status, &reason, "fz") {
-                    RawMessage::parse(&resp, Framing::Datagram).expect("error response is framable");
+                    RawMessage::parse(&resp, Framing::Datagram)
+                        .expect("error response is framable");
                 }
             }
         }

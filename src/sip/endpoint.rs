@@ -105,12 +105,17 @@ impl Endpoint {
 
     /// Calls alive, with their state (for shutdown).
     pub fn calls(&self) -> Vec<(CallRef, bool)> {
-        self.calls.iter().map(|(r, c)| (*r, c.state == CallState::Confirmed)).collect()
+        self.calls
+            .iter()
+            .map(|(r, c)| (*r, c.state == CallState::Confirmed))
+            .collect()
     }
 
     pub(super) fn token(&mut self, n: usize) -> String {
         const A: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
-        (0..n).map(|_| A[self.rng.gen_range(0..A.len())] as char).collect()
+        (0..n)
+            .map(|_| A[self.rng.gen_range(0..A.len())] as char)
+            .collect()
     }
 
     pub(super) fn via(&mut self, t: Transport) -> Via {
@@ -118,12 +123,22 @@ impl Endpoint {
             transport: t.via_token().into(),
             host: self.cfg.public_addr.to_string(),
             port: Some(self.cfg.listen.port()),
-            params: vec![("branch".into(), Some(format!("{MAGIC_COOKIE}{}", self.token(16)))), ("rport".into(), None)],
+            params: vec![
+                (
+                    "branch".into(),
+                    Some(format!("{MAGIC_COOKIE}{}", self.token(16))),
+                ),
+                ("rport".into(), None),
+            ],
         }
     }
 
     pub(super) fn contact(&self, user: &str, t: Transport) -> NameAddr {
-        let mut u = SipUri::new(Some(user), &self.cfg.public_addr.to_string(), Some(self.cfg.listen.port()));
+        let mut u = SipUri::new(
+            Some(user),
+            &self.cfg.public_addr.to_string(),
+            Some(self.cfg.listen.port()),
+        );
         if t == Transport::Tcp {
             u.params.push(("transport".into(), Some("tcp".into())));
         }
@@ -132,7 +147,11 @@ impl Endpoint {
 
     pub(super) fn push(&mut self, dest: SocketAddr, transport: Transport, bytes: Vec<u8>) {
         if sendable(&dest) {
-            self.transmits.push_back(Transmit { dest, transport, bytes });
+            self.transmits.push_back(Transmit {
+                dest,
+                transport,
+                bytes,
+            });
         }
     }
 
@@ -153,7 +172,11 @@ impl Endpoint {
         let tx = self.client_txs.values().filter_map(|t| t.tx.deadline());
         let stx = self.server_txs.values().filter_map(|t| t.tx.deadline());
         let calls = self.calls.values().flat_map(|c| {
-            [c.cancel_deadline, c.pending_ok.as_ref().and_then(|p| p.next), c.pending_ok.as_ref().map(|p| p.give_up)]
+            [
+                c.cancel_deadline,
+                c.pending_ok.as_ref().and_then(|p| p.next),
+                c.pending_ok.as_ref().map(|p| p.give_up),
+            ]
         });
         tx.chain(stx).chain(calls.flatten()).min()
     }
@@ -165,11 +188,17 @@ impl Endpoint {
         if self.calls.len() >= self.cfg.max_calls {
             return Err(SipError::Overloaded);
         }
-        let ruri = Uri::parse(&call.request_uri).map_err(|source| SipError::InvalidUri { uri: call.request_uri.clone(), source })?;
+        let ruri = Uri::parse(&call.request_uri).map_err(|source| SipError::InvalidUri {
+            uri: call.request_uri.clone(),
+            source,
+        })?;
         let host = ruri.as_sip().map(|s| s.host.clone()).unwrap_or_default();
         let proxy = match &call.outbound_proxy {
             Some(p) => {
-                let u = Uri::parse(p).map_err(|source| SipError::InvalidUri { uri: p.clone(), source })?;
+                let u = Uri::parse(p).map_err(|source| SipError::InvalidUri {
+                    uri: p.clone(),
+                    source,
+                })?;
                 let mut u = match u {
                     Uri::Sip(s) => s,
                     Uri::Other { .. } => return Err(SipError::Unroutable(p.clone())),
@@ -193,13 +222,24 @@ impl Endpoint {
             let s = format!("sip:{user}@{host}");
             Uri::parse(&s).map_err(|source| SipError::InvalidUri { uri: s, source })
         };
-        let mut local = NameAddr::new(user_uri(&call.from_user, &self.cfg.public_addr.to_string())?);
+        let mut local = NameAddr::new(user_uri(
+            &call.from_user,
+            &self.cfg.public_addr.to_string(),
+        )?);
         let remote = NameAddr::new(user_uri(&call.to_user, &host)?);
         let tag = self.token(10);
         local.set_tag(&tag);
         let call_id = format!("{}@{}", self.token(20), self.cfg.public_addr);
         let contact = self.contact(&call.from_user, call.transport);
-        let mut c = Call::new(Role::Uac, call_id.clone(), local, remote, ruri, (dest, call.transport), contact);
+        let mut c = Call::new(
+            Role::Uac,
+            call_id.clone(),
+            local,
+            remote,
+            ruri,
+            (dest, call.transport),
+            contact,
+        );
         c.outbound_proxy = proxy;
         c.local_sdp = call.sdp_offer;
         self.dialogs.insert((call_id, tag), id);
@@ -218,7 +258,9 @@ impl Endpoint {
             self.via(t)
         };
         let ua = self.cfg.user_agent.clone();
-        let Some(c) = self.calls.get_mut(&id) else { return };
+        let Some(c) = self.calls.get_mut(&id) else {
+            return;
+        };
         let mut m = c.request(Method::Invite, c.local_seq, via);
         m.content_type = Some("application/sdp".into());
         m.body = c.local_sdp.clone();
@@ -230,10 +272,32 @@ impl Endpoint {
         self.start_client(now, id, &m, dest, transport, Purpose::Invite);
     }
 
-    fn start_client(&mut self, now: Instant, id: CallRef, m: &Message, dest: SocketAddr, transport: Transport, purpose: Purpose) {
+    fn start_client(
+        &mut self,
+        now: Instant,
+        id: CallRef,
+        m: &Message,
+        dest: SocketAddr,
+        transport: Transport,
+        purpose: Purpose,
+    ) {
         let (tx, bytes) = Transaction::client(now, m, transport.reliable(), self.timers);
-        let branch = m.via.first().and_then(|v| v.branch()).unwrap_or("").to_string();
-        self.client_txs.insert((branch, m.cseq.method.clone()), ClientTx { tx, dest, transport, call: id, purpose });
+        let branch = m
+            .via
+            .first()
+            .and_then(|v| v.branch())
+            .unwrap_or("")
+            .to_string();
+        self.client_txs.insert(
+            (branch, m.cseq.method.clone()),
+            ClientTx {
+                tx,
+                dest,
+                transport,
+                call: id,
+                purpose,
+            },
+        );
         self.push(dest, transport, bytes);
     }
 
@@ -258,7 +322,9 @@ impl Endpoint {
     }
 
     fn send_cancel(&mut self, now: Instant, id: CallRef) {
-        let Some(c) = self.calls.get_mut(&id) else { return };
+        let Some(c) = self.calls.get_mut(&id) else {
+            return;
+        };
         if c.cancel_sent {
             return;
         }
@@ -285,7 +351,9 @@ impl Endpoint {
         let seq = c.local_seq;
         let t = c.transport;
         let via = self.via(t);
-        let Some(c) = self.calls.get_mut(&id) else { return Ok(()) };
+        let Some(c) = self.calls.get_mut(&id) else {
+            return Ok(());
+        };
         let m = c.request(Method::Bye, seq, via);
         let dest = c.next_hop();
         self.start_client(now, id, &m, dest, t, Purpose::Bye);
@@ -301,7 +369,8 @@ impl Endpoint {
 
     pub(super) fn remove_call(&mut self, id: CallRef) {
         if let Some(c) = self.calls.remove(&id) {
-            self.dialogs.remove(&(c.call_id.clone(), c.local.tag().unwrap_or("").to_string()));
+            self.dialogs
+                .remove(&(c.call_id.clone(), c.local.tag().unwrap_or("").to_string()));
         }
         self.credentials.remove(&id);
     }
@@ -318,7 +387,11 @@ impl Endpoint {
 
     /// Feed received octets.
     pub fn handle_input(&mut self, now: Instant, input: Input<'_>) {
-        let Input::Datagram { from, transport, bytes } = input;
+        let Input::Datagram {
+            from,
+            transport,
+            bytes,
+        } = input;
         let raw = match RawMessage::parse(bytes, Framing::Datagram) {
             Ok((raw, _)) => raw,
             Err(e) => {
@@ -331,7 +404,9 @@ impl Endpoint {
             Err(e) => {
                 tracing::debug!(%from, error = %e, "malformed SIP message");
                 let tag = self.token(10);
-                if let Some(resp) = error_response_from_raw(&raw, e.status(), &e.reason_phrase(), &tag) {
+                if let Some(resp) =
+                    error_response_from_raw(&raw, e.status(), &e.reason_phrase(), &tag)
+                {
                     self.push(from, transport, resp);
                 }
                 return;
@@ -374,8 +449,13 @@ impl Endpoint {
         if resp.cseq.method != "INVITE" || !resp.status().is_some_and(|s| (200..300).contains(&s)) {
             return;
         }
-        let key = (resp.call_id.clone(), resp.from.tag().unwrap_or("").to_string());
-        let Some(id) = self.dialogs.get(&key).copied() else { return };
+        let key = (
+            resp.call_id.clone(),
+            resp.from.tag().unwrap_or("").to_string(),
+        );
+        let Some(id) = self.dialogs.get(&key).copied() else {
+            return;
+        };
         let Some(c) = self.calls.get(&id) else { return };
         if let Some(ack) = c.ack.clone() {
             let (dest, t) = (c.next_hop(), c.transport);
@@ -397,7 +477,9 @@ impl Endpoint {
     }
 
     fn invite_response(&mut self, now: Instant, id: CallRef, r: Message, status: u16) {
-        let Some(c) = self.calls.get_mut(&id) else { return };
+        let Some(c) = self.calls.get_mut(&id) else {
+            return;
+        };
         if c.role != Role::Uac {
             return;
         }
@@ -432,11 +514,18 @@ impl Endpoint {
                 let seq = c.invite.as_ref().map(|i| i.cseq.seq).unwrap_or(c.local_seq);
                 let t = c.transport;
                 let via = self.via(t);
-                let Some(c) = self.calls.get_mut(&id) else { return };
+                let Some(c) = self.calls.get_mut(&id) else {
+                    return;
+                };
                 let mut ack = c.request(Method::Ack, seq, via);
                 ack.contact.clear();
                 if let Some(inv) = &c.invite {
-                    ack.other.extend(inv.other.iter().filter(|(n, _)| n == "Authorization" || n == "Proxy-Authorization").cloned());
+                    ack.other.extend(
+                        inv.other
+                            .iter()
+                            .filter(|(n, _)| n == "Authorization" || n == "Proxy-Authorization")
+                            .cloned(),
+                    );
                 }
                 let bytes = ack.to_bytes();
                 c.ack = Some(bytes.clone());
@@ -444,26 +533,55 @@ impl Endpoint {
                 self.push(dest, t, bytes);
                 if cancelled {
                     // §9.1 race: the 2xx won over our CANCEL. ACK, then BYE.
-                    self.emit(id, SipEvent::Failed { status: 487, reason: "cancelled (answered during CANCEL, BYE sent)".into() });
+                    self.emit(
+                        id,
+                        SipEvent::Failed {
+                            status: 487,
+                            reason: "cancelled (answered during CANCEL, BYE sent)".into(),
+                        },
+                    );
                     let _ = self.bye(now, id);
                     if let Some(c) = self.calls.get_mut(&id) {
                         c.cancel_wanted = false;
                     }
                     self.quiet.insert(id);
                 } else {
-                    self.emit(id, SipEvent::Answered { status, sdp: r.body });
+                    self.emit(
+                        id,
+                        SipEvent::Answered {
+                            status,
+                            sdp: r.body,
+                        },
+                    );
                 }
             }
             401 | 407 if !c.cancel_wanted => {
-                let hname = if status == 401 { "WWW-Authenticate" } else { "Proxy-Authenticate" };
-                let aname = if status == 401 { "Authorization" } else { "Proxy-Authorization" };
+                let hname = if status == 401 {
+                    "WWW-Authenticate"
+                } else {
+                    "Proxy-Authenticate"
+                };
+                let aname = if status == 401 {
+                    "Authorization"
+                } else {
+                    "Proxy-Authorization"
+                };
                 let creds = self.credentials.get(&id).cloned().flatten();
                 let cnonce = self.token(16);
-                let Some(c) = self.calls.get_mut(&id) else { return };
+                let Some(c) = self.calls.get_mut(&id) else {
+                    return;
+                };
                 let uri = c.remote_target.to_string();
                 let bit = if status == 401 { 1 } else { 2 };
                 let value = creds.filter(|_| c.auth_attempts & bit == 0).and_then(|cr| {
-                    super::auth::answer_challenge(r.headers(hname), "INVITE", &uri, &cr, &cnonce, &c.local_sdp)
+                    super::auth::answer_challenge(
+                        r.headers(hname),
+                        "INVITE",
+                        &uri,
+                        &cr,
+                        &cnonce,
+                        &c.local_sdp,
+                    )
                 });
                 match value {
                     Some(v) => {
@@ -472,19 +590,40 @@ impl Endpoint {
                         let mut auth: Vec<(String, String)> = c
                             .invite
                             .as_ref()
-                            .map(|i| i.other.iter().filter(|(n, _)| n == "Authorization" || n == "Proxy-Authorization").filter(|(n, _)| n != aname).cloned().collect())
+                            .map(|i| {
+                                i.other
+                                    .iter()
+                                    .filter(|(n, _)| {
+                                        n == "Authorization" || n == "Proxy-Authorization"
+                                    })
+                                    .filter(|(n, _)| n != aname)
+                                    .cloned()
+                                    .collect()
+                            })
                             .unwrap_or_default();
                         auth.push((aname.to_string(), v));
                         self.send_invite(now, id, auth);
                     }
                     None => {
-                        self.emit(id, SipEvent::Failed { status, reason: reason_text(&r) });
+                        self.emit(
+                            id,
+                            SipEvent::Failed {
+                                status,
+                                reason: reason_text(&r),
+                            },
+                        );
                         self.remove_call(id);
                     }
                 }
             }
             _ => {
-                self.emit(id, SipEvent::Failed { status, reason: reason_text(&r) });
+                self.emit(
+                    id,
+                    SipEvent::Failed {
+                        status,
+                        reason: reason_text(&r),
+                    },
+                );
                 self.remove_call(id);
             }
         }
@@ -494,13 +633,25 @@ impl Endpoint {
 
     /// Run every timer due at `now`.
     pub fn handle_timeout(&mut self, now: Instant) {
-        let due: Vec<(String, String)> =
-            self.client_txs.iter().filter(|(_, t)| t.tx.deadline().is_some_and(|d| d <= now)).map(|(k, _)| k.clone()).collect();
+        let due: Vec<(String, String)> = self
+            .client_txs
+            .iter()
+            .filter(|(_, t)| t.tx.deadline().is_some_and(|d| d <= now))
+            .map(|(k, _)| k.clone())
+            .collect();
         for k in due {
-            let Some(ctx) = self.client_txs.get_mut(&k) else { continue };
+            let Some(ctx) = self.client_txs.get_mut(&k) else {
+                continue;
+            };
             let mut out = Vec::new();
             ctx.tx.on_timeout(now, &mut out);
-            let (dest, t, call, purpose, done) = (ctx.dest, ctx.transport, ctx.call, ctx.purpose, ctx.tx.is_terminated());
+            let (dest, t, call, purpose, done) = (
+                ctx.dest,
+                ctx.transport,
+                ctx.call,
+                ctx.purpose,
+                ctx.tx.is_terminated(),
+            );
             for o in out {
                 match o {
                     TxOutput::Send(b) => self.push(dest, t, b),
@@ -512,10 +663,16 @@ impl Endpoint {
                 self.client_txs.remove(&k);
             }
         }
-        let due: Vec<ServerKey> =
-            self.server_txs.iter().filter(|(_, t)| t.tx.deadline().is_some_and(|d| d <= now)).map(|(k, _)| k.clone()).collect();
+        let due: Vec<ServerKey> = self
+            .server_txs
+            .iter()
+            .filter(|(_, t)| t.tx.deadline().is_some_and(|d| d <= now))
+            .map(|(k, _)| k.clone())
+            .collect();
         for k in due {
-            let Some(st) = self.server_txs.get_mut(&k) else { continue };
+            let Some(st) = self.server_txs.get_mut(&k) else {
+                continue;
+            };
             let mut out = Vec::new();
             st.tx.on_timeout(now, &mut out);
             let (dest, t, done) = (st.dest, st.transport, st.tx.is_terminated());
@@ -533,8 +690,18 @@ impl Endpoint {
     fn client_timeout(&mut self, id: CallRef, purpose: Purpose) {
         match purpose {
             Purpose::Invite => {
-                if self.calls.get(&id).is_some_and(|c| matches!(c.state, CallState::Initial | CallState::Early)) {
-                    self.emit(id, SipEvent::Failed { status: 408, reason: "Request Timeout (no response)".into() });
+                if self
+                    .calls
+                    .get(&id)
+                    .is_some_and(|c| matches!(c.state, CallState::Initial | CallState::Early))
+                {
+                    self.emit(
+                        id,
+                        SipEvent::Failed {
+                            status: 408,
+                            reason: "Request Timeout (no response)".into(),
+                        },
+                    );
                     self.remove_call(id);
                 }
             }
@@ -544,15 +711,25 @@ impl Endpoint {
     }
 
     fn call_timers(&mut self, now: Instant, id: CallRef) {
-        let Some(c) = self.calls.get_mut(&id) else { return };
+        let Some(c) = self.calls.get_mut(&id) else {
+            return;
+        };
         if c.cancel_deadline.is_some_and(|d| d <= now) {
             // §9.1: no final response 64·T1 after CANCEL: give up.
             c.cancel_deadline = None;
-            self.emit(id, SipEvent::Failed { status: 408, reason: "no final response after CANCEL".into() });
+            self.emit(
+                id,
+                SipEvent::Failed {
+                    status: 408,
+                    reason: "no final response after CANCEL".into(),
+                },
+            );
             self.remove_call(id);
             return;
         }
-        let Some(p) = c.pending_ok.as_mut() else { return };
+        let Some(p) = c.pending_ok.as_mut() else {
+            return;
+        };
         if p.give_up <= now {
             // §13.3.1.4: no ACK for our 2xx: end the dialog with BYE.
             c.pending_ok = None;
@@ -580,4 +757,3 @@ fn reason_text(r: &Message) -> String {
         StartLine::Request { .. } => String::new(),
     }
 }
-

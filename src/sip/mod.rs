@@ -41,26 +41,26 @@
 //! # Ok(()) }
 //! ```
 
-pub mod digest;
-pub mod sdp;
 mod auth;
 pub mod dialog;
+pub mod digest;
 pub mod driver;
 pub mod endpoint;
 pub mod error;
-mod types;
-mod uas;
 pub mod header;
 pub mod message;
+pub mod sdp;
 pub mod transaction;
+mod types;
+mod uas;
 pub mod uri;
 pub mod validate;
 
-pub use endpoint::{
-    CallRef, Credentials, Endpoint, EndpointConfig, IncomingCall, Input, OutboundCall, SipEvent, Transmit,
-    Transport,
-};
 pub use driver::{SipClient, SipCommand, SipHandle};
+pub use endpoint::{
+    CallRef, Credentials, Endpoint, EndpointConfig, IncomingCall, Input, OutboundCall, SipEvent,
+    Transmit, Transport,
+};
 pub use error::{ParseError, SipError};
 pub use message::{Framing, Message, Method, RawMessage, StartLine};
 pub use uri::{SipUri, Uri};

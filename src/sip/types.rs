@@ -57,7 +57,10 @@ pub struct Credentials {
 
 impl std::fmt::Debug for Credentials {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Credentials").field("username", &self.username).field("password", &"<redacted>").finish()
+        f.debug_struct("Credentials")
+            .field("username", &self.username)
+            .field("password", &"<redacted>")
+            .finish()
     }
 }
 
@@ -110,7 +113,11 @@ pub enum SipEvent {
 #[derive(Debug, Clone, Copy)]
 pub enum Input<'a> {
     /// One UDP datagram, or one message framed off a TCP stream.
-    Datagram { from: SocketAddr, transport: Transport, bytes: &'a [u8] },
+    Datagram {
+        from: SocketAddr,
+        transport: Transport,
+        bytes: &'a [u8],
+    },
 }
 
 /// Octets out.

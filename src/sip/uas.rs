@@ -16,13 +16,24 @@ use super::validate::{self, check_request};
 use rand::Rng;
 
 impl Endpoint {
-    pub(super) fn uas_respond(&mut self, now: Instant, id: CallRef, status: u16, body: Option<Vec<u8>>) -> Result<(), SipError> {
+    pub(super) fn uas_respond(
+        &mut self,
+        now: Instant,
+        id: CallRef,
+        status: u16,
+        body: Option<Vec<u8>>,
+    ) -> Result<(), SipError> {
         let ua = self.cfg.user_agent.clone();
         let c = self.calls.get_mut(&id).ok_or(SipError::UnknownCall)?;
         if c.role != Role::Uas || !matches!(c.state, CallState::Initial | CallState::Early) {
-            return Err(SipError::InvalidState("only an unanswered inbound call can be answered, rung or rejected"));
+            return Err(SipError::InvalidState(
+                "only an unanswered inbound call can be answered, rung or rejected",
+            ));
         }
-        let inv = c.uas_invite.clone().ok_or(SipError::InvalidState("no INVITE"))?;
+        let inv = c
+            .uas_invite
+            .clone()
+            .ok_or(SipError::InvalidState("no INVITE"))?;
         let tag = c.local.tag().unwrap_or("").to_string();
         let mut r = inv.response(status, reason_phrase(status), Some(&tag));
         r.other.push(("Server".into(), ua));
@@ -80,14 +91,25 @@ impl Endpoint {
 
     /// Reject an inbound call with a final status ≥ 300.
     pub fn reject(&mut self, now: Instant, id: CallRef, status: u16) -> Result<(), SipError> {
-        let status = if (300..700).contains(&status) { status } else { 603 };
+        let status = if (300..700).contains(&status) {
+            status
+        } else {
+            603
+        };
         self.uas_respond(now, id, status, None)
     }
 
-
     /// Answer `req` statelessly-from-the-TU's view: a server transaction is
     /// created so retransmissions of the request get the same response.
-    fn respond(&mut self, now: Instant, req: &Message, (from, t): (SocketAddr, Transport), status: u16, reason: &str, headers: Vec<(String, String)>) {
+    fn respond(
+        &mut self,
+        now: Instant,
+        req: &Message,
+        (from, t): (SocketAddr, Transport),
+        status: u16,
+        reason: &str,
+        headers: Vec<(String, String)>,
+    ) {
         if req.method() == Some(&Method::Ack) {
             return;
         }
@@ -95,28 +117,50 @@ impl Endpoint {
         let mut r = req.response(status, reason, Some(&tag));
         r.other.extend(headers);
         let bytes = r.to_bytes();
-        let method = req.method().map(|m| m.as_str().to_string()).unwrap_or_default();
+        let method = req
+            .method()
+            .map(|m| m.as_str().to_string())
+            .unwrap_or_default();
         let mut out = Vec::new();
         // Past the cap, answer statelessly: a flood cannot grow the table.
-        let key = ServerKey::of(req, &method).filter(|_| self.server_txs.len() < MAX_SERVER_TRANSACTIONS);
+        let key =
+            ServerKey::of(req, &method).filter(|_| self.server_txs.len() < MAX_SERVER_TRANSACTIONS);
         match key {
             Some(k) => {
                 let mut tx = Transaction::server(req, t.reliable(), self.timers);
                 tx.send_response(now, status, bytes, &mut out);
-                self.server_txs.insert(k, ServerTx { tx, dest: from, transport: t, call: None });
+                self.server_txs.insert(
+                    k,
+                    ServerTx {
+                        tx,
+                        dest: from,
+                        transport: t,
+                        call: None,
+                    },
+                );
             }
             None => out.push(TxOutput::Send(bytes)),
         }
         self.flush(from, t, out);
     }
 
-    pub(super) fn on_request(&mut self, now: Instant, from: SocketAddr, t: Transport, mut req: Message) {
+    pub(super) fn on_request(
+        &mut self,
+        now: Instant,
+        from: SocketAddr,
+        t: Transport,
+        mut req: Message,
+    ) {
         if let Some(v) = req.via.first_mut() {
             v.stamp_source(from);
         }
         let method = req.method().cloned().unwrap_or(Method::Ack);
         // Transaction layer first (§17.2.3): retransmissions and ACK to non-2xx.
-        let key_method = if method == Method::Ack { "INVITE" } else { method.as_str() };
+        let key_method = if method == Method::Ack {
+            "INVITE"
+        } else {
+            method.as_str()
+        };
         if let Some(key) = ServerKey::of(&req, key_method) {
             if let Some(st) = self.server_txs.get_mut(&key) {
                 let mut out = Vec::new();
@@ -157,7 +201,10 @@ impl Endpoint {
         match method {
             Method::Invite => self.new_invite(now, from, t, req),
             Method::Options => {
-                let h = vec![("Allow".into(), validate::ALLOW.into()), ("Accept".into(), validate::ACCEPT.into())];
+                let h = vec![
+                    ("Allow".into(), validate::ALLOW.into()),
+                    ("Accept".into(), validate::ACCEPT.into()),
+                ];
                 self.respond(now, &req, (from, t), 200, "OK", h);
             }
             _ => self.respond(now, &req, (from, t), 481, reason_phrase(481), Vec::new()),
@@ -166,9 +213,20 @@ impl Endpoint {
 
     fn on_ack(&mut self, _now: Instant, req: Message) {
         let Some(tag) = req.to.tag() else { return };
-        let Some(id) = self.dialogs.get(&(req.call_id.clone(), tag.to_string())).copied() else { return };
-        let Some(c) = self.calls.get_mut(&id) else { return };
-        if c.pending_ok.as_ref().is_some_and(|p| p.cseq == req.cseq.seq) {
+        let Some(id) = self
+            .dialogs
+            .get(&(req.call_id.clone(), tag.to_string()))
+            .copied()
+        else {
+            return;
+        };
+        let Some(c) = self.calls.get_mut(&id) else {
+            return;
+        };
+        if c.pending_ok
+            .as_ref()
+            .is_some_and(|p| p.cseq == req.cseq.seq)
+        {
             c.pending_ok = None;
             if c.state == CallState::Answered {
                 c.state = CallState::Confirmed;
@@ -182,7 +240,9 @@ impl Endpoint {
     }
 
     fn on_cancel(&mut self, now: Instant, from: SocketAddr, t: Transport, req: &Message) {
-        let Some(ikey) = ServerKey::of(req, "INVITE") else { return };
+        let Some(ikey) = ServerKey::of(req, "INVITE") else {
+            return;
+        };
         let Some(st) = self.server_txs.get(&ikey) else {
             self.respond(now, req, (from, t), 481, reason_phrase(481), Vec::new());
             return;
@@ -192,28 +252,60 @@ impl Endpoint {
         self.respond(now, req, (from, t), 200, "OK", Vec::new());
         if let (true, Some(id)) = (pending, call) {
             if self.uas_respond(now, id, 487, None).is_ok() {
-                self.emit(id, SipEvent::Failed { status: 487, reason: "cancelled by caller".into() });
+                self.emit(
+                    id,
+                    SipEvent::Failed {
+                        status: 487,
+                        reason: "cancelled by caller".into(),
+                    },
+                );
             }
         }
     }
 
     fn new_invite(&mut self, now: Instant, from: SocketAddr, t: Transport, req: Message) {
         if self.calls.len() >= self.cfg.max_calls {
-            self.respond(now, &req, (from, t), 503, "Service Unavailable", vec![("Retry-After".into(), "5".into())]);
+            self.respond(
+                now,
+                &req,
+                (from, t),
+                503,
+                "Service Unavailable",
+                vec![("Retry-After".into(), "5".into())],
+            );
             return;
         }
-        let Some(key) = ServerKey::of(&req, "INVITE") else { return };
+        let Some(key) = ServerKey::of(&req, "INVITE") else {
+            return;
+        };
         let id = CallRef(self.next_call);
         self.next_call += 1;
         let tag = self.token(10);
         let mut local = req.to.clone();
         local.set_tag(&tag);
-        let user = req.to.uri.as_sip().and_then(|u| u.user.clone()).unwrap_or_else(|| "orderline".into());
+        let user = req
+            .to
+            .uri
+            .as_sip()
+            .and_then(|u| u.user.clone())
+            .unwrap_or_else(|| "orderline".into());
         let contact = self.contact(&user, t);
-        let remote_target = req.contact.first().map(|c| c.uri.clone()).unwrap_or_else(|| {
-            Uri::Sip(SipUri::new(None, &from.ip().to_string(), Some(from.port())))
-        });
-        let mut c = Call::new(Role::Uas, req.call_id.clone(), local, req.from.clone(), remote_target, (from, t), contact);
+        let remote_target = req
+            .contact
+            .first()
+            .map(|c| c.uri.clone())
+            .unwrap_or_else(|| {
+                Uri::Sip(SipUri::new(None, &from.ip().to_string(), Some(from.port())))
+            });
+        let mut c = Call::new(
+            Role::Uas,
+            req.call_id.clone(),
+            local,
+            req.from.clone(),
+            remote_target,
+            (from, t),
+            contact,
+        );
         c.route_set = req.record_route.clone();
         c.local_seq = self.rng.gen_range(1..10_000);
         c.remote_seq = Some(req.cseq.seq);
@@ -224,11 +316,21 @@ impl Endpoint {
         let trying = req.response(100, "Trying", None).to_bytes();
         let mut out = Vec::new();
         tx.send_response(now, 100, trying, &mut out);
-        self.server_txs.insert(key, ServerTx { tx, dest: from, transport: t, call: Some(id) });
+        self.server_txs.insert(
+            key,
+            ServerTx {
+                tx,
+                dest: from,
+                transport: t,
+                call: Some(id),
+            },
+        );
         self.flush(from, t, out);
         self.dialogs.insert((req.call_id.clone(), tag), id);
         self.calls.insert(id, c);
-        let StartLine::Request { uri, .. } = &req.start else { return };
+        let StartLine::Request { uri, .. } = &req.start else {
+            return;
+        };
         let ev = IncomingCall {
             request_uri: uri.to_string(),
             from: req.from.to_string(),
@@ -240,29 +342,54 @@ impl Endpoint {
         self.emit(id, SipEvent::Incoming(Box::new(ev)));
     }
 
-    fn in_dialog(&mut self, now: Instant, id: CallRef, from: SocketAddr, t: Transport, req: Message) {
+    fn in_dialog(
+        &mut self,
+        now: Instant,
+        id: CallRef,
+        from: SocketAddr,
+        t: Transport,
+        req: Message,
+    ) {
         let method = req.method().cloned().unwrap_or(Method::Ack);
-        let Some(c) = self.calls.get_mut(&id) else { return };
+        let Some(c) = self.calls.get_mut(&id) else {
+            return;
+        };
         // §12.2.2: lower CSeq than the last one is out of order → 500.
         if c.remote_seq.is_some_and(|s| req.cseq.seq < s) {
-            self.respond(now, &req, (from, t), 500, "Server Internal Error (CSeq out of order)", Vec::new());
+            self.respond(
+                now,
+                &req,
+                (from, t),
+                500,
+                "Server Internal Error (CSeq out of order)",
+                Vec::new(),
+            );
             return;
         }
         c.remote_seq = Some(req.cseq.seq);
         match method {
             Method::Bye => {
-                let was_confirmed = matches!(c.state, CallState::Confirmed | CallState::Answered | CallState::Ending);
+                let was_confirmed = matches!(
+                    c.state,
+                    CallState::Confirmed | CallState::Answered | CallState::Ending
+                );
                 self.respond(now, &req, (from, t), 200, "OK", Vec::new());
                 let ev = if was_confirmed {
                     SipEvent::Ended { by_remote: true }
                 } else {
-                    SipEvent::Failed { status: 487, reason: "BYE before answer".into() }
+                    SipEvent::Failed {
+                        status: 487,
+                        reason: "BYE before answer".into(),
+                    }
                 };
                 self.emit(id, ev);
                 self.remove_call(id);
             }
             Method::Options => {
-                let h = vec![("Allow".into(), validate::ALLOW.into()), ("Accept".into(), validate::ACCEPT.into())];
+                let h = vec![
+                    ("Allow".into(), validate::ALLOW.into()),
+                    ("Accept".into(), validate::ACCEPT.into()),
+                ];
                 self.respond(now, &req, (from, t), 200, "OK", h);
             }
             Method::Invite if c.state == CallState::Confirmed => {
@@ -293,7 +420,15 @@ impl Endpoint {
                     let mut tx = Transaction::server(&req, t.reliable(), self.timers);
                     let mut out = Vec::new();
                     tx.send_response(now, 200, bytes, &mut out);
-                    self.server_txs.insert(k, ServerTx { tx, dest: from, transport: t, call: Some(id) });
+                    self.server_txs.insert(
+                        k,
+                        ServerTx {
+                            tx,
+                            dest: from,
+                            transport: t,
+                            call: Some(id),
+                        },
+                    );
                     self.flush(from, t, out);
                 }
                 if !req.body.is_empty() {
@@ -309,5 +444,4 @@ impl Endpoint {
             }
         }
     }
-
 }
