@@ -52,6 +52,7 @@ pub mod message;
 pub mod sdp;
 pub mod transaction;
 mod types;
+mod uac;
 mod uas;
 pub mod uri;
 pub mod validate;
