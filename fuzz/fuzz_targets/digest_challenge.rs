@@ -22,7 +22,10 @@ fuzz_target!(|data: &[u8]| {
         method: "INVITE",
         uri: "sip:+15551234567@198.51.100.1:5060",
         username: "orderline",
-        password: "s3cret\"pw\\",
+        // DEL bytes never reach a header (refused in every echoed value), so finding this
+        // string in the output can only mean the password leaked; a server's realm may
+        // well contain "s3cret" (the fuzzer found that a plain string gives false alarms).
+        password: "\u{7f}s3cret\"pw\\\u{7f}",
         cnonce: "0a4f113b",
         nc: 1,
         body: b"v=0\r\n",
@@ -31,11 +34,11 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     assert!(
-        !header.contains("s3cret"),
+        !header.contains(req.password),
         "password leaked into the header"
     );
     assert!(
-        !header.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0),
+        !header.bytes().any(|b| (b < 0x20 && b != b'\t') || b == 0x7f),
         "control character in header"
     );
     let ok = verify_with_body(

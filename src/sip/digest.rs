@@ -1426,6 +1426,35 @@ mod tests {
         }
     }
 
+    /// A challenge sent by a SIPp 3.6.1 UAS scenario (401, then `<verifyauth>` on the next
+    /// REGISTER). Checked by hand on 127.0.0.1: SIPp answered 200 to a REGISTER carrying the
+    /// header below and 403 to the same with one response digit changed. (With
+    /// `algorithm=SHA-256` SIPp 3.6.1 answers 403 whatever the response: "authentication
+    /// must use MD5 or AKAv1-MD5".)
+    const SIPP_CHALLENGE: &str = "Digest realm=\"orderline.test\", \
+        nonce=\"a6ca2bf13de1433183f7c48781bd9304\", qop=\"auth\", algorithm=MD5";
+
+    #[test]
+    fn answer_sipp_verifyauth() {
+        let req = DigestRequest {
+            method: "REGISTER",
+            uri: "sip:orderline.test",
+            username: "alice",
+            password: "s3cret",
+            cnonce: "0a4f113b",
+            nc: 1,
+            body: b"",
+        };
+        let h = authorize(&parse_challenge(SIPP_CHALLENGE).unwrap(), &req).unwrap();
+        assert_eq!(
+            h,
+            "Digest username=\"alice\", realm=\"orderline.test\", \
+             nonce=\"a6ca2bf13de1433183f7c48781bd9304\", uri=\"sip:orderline.test\", \
+             response=\"7ff222d50eb9b31e77da9f00cea5b8d2\", algorithm=MD5, cnonce=\"0a4f113b\", \
+             qop=auth, nc=00000001"
+        );
+    }
+
     #[test]
     fn choose_strongest_then_first() {
         let mk = |alg: &str, realm: &str| {

@@ -762,6 +762,18 @@ mod tests {
         }
     }
 
+    /// The `RemoteMedia` a test expects, with the default 20 ms ptime.
+    fn remote(addr: &str, codec: Codec, dtmf_pt: Option<u8>, direction: Direction) -> RemoteMedia {
+        let addr = addr.parse().expect("test address");
+        RemoteMedia {
+            addr,
+            codec,
+            dtmf_pt,
+            direction,
+            ptime_ms: 20,
+        }
+    }
+
     fn local6() -> LocalMedia {
         LocalMedia {
             addr: IpAddr::V6("2001:db8::10".parse().unwrap()),
@@ -821,13 +833,7 @@ mod tests {
         let r = parse_answer(SIPP_UAS_ANSWER.as_bytes()).unwrap();
         assert_eq!(
             r,
-            RemoteMedia {
-                addr: "127.0.0.1:6000".parse().unwrap(),
-                codec: Codec::Pcmu,
-                dtmf_pt: None,
-                direction: Direction::SendRecv,
-                ptime_ms: 20,
-            }
+            remote("127.0.0.1:6000", Codec::Pcmu, None, Direction::SendRecv)
         );
     }
 
@@ -857,6 +863,87 @@ mod tests {
         assert_eq!(
             (r.codec, r.dtmf_pt, r.direction, r.ptime_ms),
             (Codec::Pcma, Some(101), Direction::SendRecv, 20)
+        );
+    }
+
+    /// The offer baresip 1.0.0 (Debian `baresip-core`, modules g711, g722, opus) really sent
+    /// in an INVITE to SIPp on 127.0.0.1, captured with `sipp -trace_msg`: 434 bytes, as its
+    /// Content-Length said. Also in `fuzz/seeds/sdp_parse/`.
+    const BARESIP_1_0_0_INVITE: &str = "v=0\r\n\
+        o=- 2715575808 1043771266 IN IP4 127.0.0.1\r\n\
+        s=-\r\n\
+        c=IN IP4 127.0.0.1\r\n\
+        t=0 0\r\n\
+        a=tool:baresip 1.0.0\r\n\
+        m=audio 15888 RTP/AVP 0 8 9 96 101\r\n\
+        a=rtpmap:0 PCMU/8000\r\n\
+        a=rtpmap:8 PCMA/8000\r\n\
+        a=rtpmap:9 G722/8000\r\n\
+        a=rtpmap:96 opus/48000/2\r\n\
+        a=fmtp:96 stereo=1;sprop-stereo=1\r\n\
+        a=rtpmap:101 telephone-event/8000\r\n\
+        a=fmtp:101 0-15\r\n\
+        a=sendrecv\r\n\
+        a=label:1\r\n\
+        a=rtcp-rsize\r\n\
+        a=ssrc:961007630 cname:sip:orderlinetest@127.0.0.1\r\n\
+        a=minptime:20\r\n\
+        a=ptime:20\r\n";
+
+    #[test]
+    fn answer_real_baresip_invite() {
+        assert_eq!(BARESIP_1_0_0_INVITE.len(), 434);
+        let (sdp, r) = answer(BARESIP_1_0_0_INVITE.as_bytes(), &local4()).unwrap();
+        assert_eq!(
+            r,
+            remote(
+                "127.0.0.1:15888",
+                Codec::Pcmu,
+                Some(101),
+                Direction::SendRecv
+            )
+        );
+        assert!(
+            sdp.ends_with(
+                "t=0 0\r\nm=audio 20000 RTP/AVP 0 101\r\na=rtpmap:0 PCMU/8000\r\n\
+                 a=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-16\r\na=ptime:20\r\n\
+                 a=sendrecv\r\n"
+            ),
+            "{sdp}"
+        );
+    }
+
+    /// What baresip 1.0.0 (auto-answer) really answered to our exact `offer()` text sent by
+    /// a SIPp UAC on 127.0.0.1 (captured with `-trace_msg`; Content-Length 339). baresip
+    /// logged "Set audio encoder: PCMU".
+    const BARESIP_1_0_0_ANSWER: &str = "v=0\r\n\
+        o=- 2474204174 1362406618 IN IP4 127.0.0.1\r\n\
+        s=-\r\n\
+        c=IN IP4 127.0.0.1\r\n\
+        t=0 0\r\n\
+        a=tool:baresip 1.0.0\r\n\
+        m=audio 15884 RTP/AVP 0 8 101\r\n\
+        a=rtpmap:0 PCMU/8000\r\n\
+        a=rtpmap:8 PCMA/8000\r\n\
+        a=rtpmap:101 telephone-event/8000\r\n\
+        a=fmtp:101 0-15\r\n\
+        a=sendrecv\r\n\
+        a=label:1\r\n\
+        a=ssrc:3545643436 cname:sip:orderlinetest@127.0.0.1:15871\r\n\
+        a=minptime:20\r\n\
+        a=ptime:20\r\n";
+
+    #[test]
+    fn parse_real_baresip_answer() {
+        assert_eq!(BARESIP_1_0_0_ANSWER.len(), 339);
+        assert_eq!(
+            parse_answer(BARESIP_1_0_0_ANSWER.as_bytes()),
+            Ok(remote(
+                "127.0.0.1:15884",
+                Codec::Pcmu,
+                Some(101),
+                Direction::SendRecv
+            ))
         );
     }
 
@@ -898,13 +985,12 @@ mod tests {
         );
         assert_eq!(
             r,
-            RemoteMedia {
-                addr: "127.0.0.1:10000".parse().unwrap(),
-                codec: Codec::Pcma,
-                dtmf_pt: Some(97),
-                direction: Direction::SendRecv,
-                ptime_ms: 20,
-            }
+            remote(
+                "127.0.0.1:10000",
+                Codec::Pcma,
+                Some(97),
+                Direction::SendRecv
+            )
         );
         // Our answer is itself a valid answer for parse_answer.
         let back = parse_answer(sdp.as_bytes()).unwrap();
