@@ -215,14 +215,7 @@ impl Driver {
                     self.ep.handle_input(now(), Input::Datagram { from, transport: Transport::Tcp, bytes: &bytes });
                 }
                 r = self.tcp.accept() => match r {
-                    Ok((stream, peer)) => match self.tcp_permits.clone().try_acquire_owned() {
-                        Ok(permit) => {
-                            let (tx, rx) = mpsc::channel(TCP_OUT_QUEUE);
-                            self.conns.insert(peer, tx);
-                            tokio::spawn(connection(Some(stream), peer, rx, tcp_in_tx.clone(), permit));
-                        }
-                        Err(_) => tracing::warn!(%peer, "TCP connection limit reached; closing"),
-                    },
+                    Ok((stream, peer)) => self.accept(stream, peer, &tcp_in_tx),
                     Err(e) => tracing::debug!(error = %e, "accept error"),
                 },
                 c = cmds.recv(), if stopping.is_none() => match c {
@@ -251,6 +244,24 @@ impl Driver {
                     self.ep.handle_timeout(now());
                 }
             }
+        }
+    }
+
+    /// Adopt an inbound TCP connection (bounded by a semaphore); forget closed ones.
+    fn accept(
+        &mut self,
+        stream: TcpStream,
+        peer: SocketAddr,
+        tcp_in: &mpsc::Sender<(SocketAddr, Vec<u8>)>,
+    ) {
+        self.conns.retain(|_, tx| !tx.is_closed());
+        match self.tcp_permits.clone().try_acquire_owned() {
+            Ok(permit) => {
+                let (tx, rx) = mpsc::channel(TCP_OUT_QUEUE);
+                self.conns.insert(peer, tx);
+                tokio::spawn(connection(Some(stream), peer, rx, tcp_in.clone(), permit));
+            }
+            Err(_) => tracing::warn!(%peer, "TCP connection limit reached; closing"),
         }
     }
 
