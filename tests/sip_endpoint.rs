@@ -917,3 +917,87 @@ fn bad_uris_and_users_are_refused_before_anything_is_sent() {
         .is_ok());
     assert_eq!(ep.call_count(), 1);
 }
+
+/// A forked INVITE answered twice: the first 2xx makes the call; the second
+/// fork's 2xx is ACKed and BYEd (§13.2.2.4) without any event.
+#[test]
+fn second_fork_2xx_is_acked_and_byed() {
+    let mut p = Pair::new();
+    p.drop = Box::new(|w, _| w.from == addr(5060)); // B never hears A: we play the forks
+    let a = p.call();
+    let inv = p
+        .wire
+        .iter()
+        .find(|w| w.first_line().starts_with("INVITE"))
+        .unwrap()
+        .msg
+        .clone();
+    let answer = |tag: &str| {
+        let mut ok = inv.response(200, "OK", Some(tag));
+        ok.contact = vec![orderline::sip::header::NameAddr::parse(
+            &format!("<sip:{tag}@127.0.0.1:5070>"),
+            "Contact",
+        )
+        .unwrap()];
+        ok.content_type = Some("application/sdp".into());
+        ok.body = ANSWER.to_vec();
+        ok.to_bytes()
+    };
+    p.a.handle_input(
+        p.now,
+        Input::Datagram {
+            from: addr(5070),
+            transport: Transport::Udp,
+            bytes: &answer("fork1"),
+        },
+    );
+    p.flush();
+    p.a.handle_input(
+        p.now,
+        Input::Datagram {
+            from: addr(5070),
+            transport: Transport::Udp,
+            bytes: &answer("fork2"),
+        },
+    );
+    p.flush();
+    let to_fork2: Vec<String> = p
+        .wire
+        .iter()
+        .filter(|w| w.from == addr(5060) && w.msg.to.tag() == Some("fork2"))
+        .map(Wire::first_line)
+        .collect();
+    assert_eq!(
+        to_fork2,
+        vec![
+            "ACK sip:fork2@127.0.0.1:5070 SIP/2.0",
+            "BYE sip:fork2@127.0.0.1:5070 SIP/2.0"
+        ]
+    );
+    let answered: Vec<_> = p
+        .events_a
+        .iter()
+        .filter(|(_, e)| matches!(e, SipEvent::Answered { .. }))
+        .collect();
+    assert_eq!(answered.len(), 1);
+    // Retransmitted 2xx of the first fork: re-ACK, nothing else.
+    p.a.handle_input(
+        p.now,
+        Input::Datagram {
+            from: addr(5070),
+            transport: Transport::Udp,
+            bytes: &answer("fork1"),
+        },
+    );
+    p.flush();
+    let acks_fork1 = p
+        .wire
+        .iter()
+        .filter(|w| w.first_line().starts_with("ACK") && w.msg.to.tag() == Some("fork1"))
+        .count();
+    assert_eq!(acks_fork1, 2);
+    assert!(!p
+        .events_a
+        .iter()
+        .any(|(id, e)| *id == a && matches!(e, SipEvent::Ended { .. })));
+}

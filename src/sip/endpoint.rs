@@ -28,6 +28,8 @@ pub(super) enum Purpose {
     Invite,
     Cancel,
     Bye,
+    /// BYE to a dialog the application never saw (a second fork's 2xx).
+    Cleanup,
 }
 
 pub(super) struct ClientTx {
@@ -500,7 +502,7 @@ impl Endpoint {
                 }
             }
             Purpose::Bye => self.end_by_us(id),
-            Purpose::Cancel => {}
+            Purpose::Cancel | Purpose::Cleanup => {}
         }
     }
 

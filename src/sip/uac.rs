@@ -4,7 +4,7 @@
 
 use std::time::Instant;
 
-use super::dialog::{CallState, Role};
+use super::dialog::{Call, CallState, Role};
 use super::endpoint::{Endpoint, Purpose};
 use super::error::sanitize_reason;
 use super::message::{Message, Method, StartLine};
@@ -40,7 +40,7 @@ impl Endpoint {
     }
 
     /// A 2xx retransmitted after the INVITE transaction ended: ACK it again (§13.2.2.4).
-    fn stray_response(&mut self, _now: Instant, resp: Message) {
+    fn stray_response(&mut self, now: Instant, resp: Message) {
         if resp.cseq.method != "INVITE" || !resp.status().is_some_and(|s| (200..300).contains(&s)) {
             return;
         }
@@ -52,16 +52,50 @@ impl Endpoint {
             return;
         };
         let Some(c) = self.calls.get(&id) else { return };
+        if resp.to.tag().is_some() && resp.to.tag() != c.remote.tag() {
+            self.reject_fork(now, id, &resp);
+            return;
+        }
         if let Some(ack) = c.ack.clone() {
             let (dest, t) = (c.next_hop(), c.transport);
             self.push(dest, t, ack);
         }
     }
 
+    /// A 2xx from a second fork after the call is up (RFC 3261 §13.2.2.4): that
+    /// dialog is ACKed and at once ended with BYE; the application hears nothing.
+    fn reject_fork(&mut self, now: Instant, id: CallRef, resp: &Message) {
+        let Some(c) = self.calls.get(&id) else { return };
+        let target = resp
+            .contact
+            .first()
+            .map(|ct| ct.uri.clone())
+            .unwrap_or_else(|| c.remote_target.clone());
+        let mut fork = Call::new(
+            Role::Uac,
+            c.call_id.clone(),
+            c.local.clone(),
+            resp.to.clone(),
+            target,
+            (c.peer, c.transport),
+            c.contact.clone(),
+        );
+        fork.route_set = resp.record_route.iter().rev().cloned().collect();
+        fork.outbound_proxy = c.outbound_proxy.clone();
+        let t = c.transport;
+        let (ack_via, bye_via) = (self.via(t), self.via(t));
+        let mut ack = fork.request(Method::Ack, resp.cseq.seq, ack_via);
+        ack.contact.clear();
+        let bye = fork.request(Method::Bye, resp.cseq.seq + 1, bye_via);
+        let dest = fork.next_hop();
+        self.push(dest, t, ack.to_bytes());
+        self.start_client(now, id, &bye, dest, t, Purpose::Cleanup);
+    }
+
     fn tu_response(&mut self, now: Instant, id: CallRef, purpose: Purpose, r: Message) {
         let status = r.status().unwrap_or(0);
         match purpose {
-            Purpose::Cancel => {}
+            Purpose::Cancel | Purpose::Cleanup => {}
             Purpose::Bye => {
                 if status >= 200 {
                     self.end_by_us(id);
