@@ -172,6 +172,20 @@ impl Pair {
         id
     }
 
+    /// Hand A a message as if B sent it, then deliver what follows.
+    fn from_b(&mut self, bytes: &[u8]) {
+        let now = self.now;
+        self.a.handle_input(
+            now,
+            Input::Datagram {
+                from: addr(5070),
+                transport: Transport::Udp,
+                bytes,
+            },
+        );
+        self.flush();
+    }
+
     fn incoming(&self) -> CallRef {
         self.events_b
             .iter()
@@ -853,15 +867,7 @@ fn early_media_183_carries_sdp() {
     let mut r183 = inv.response(183, "Session Progress", Some("em1"));
     r183.content_type = Some("application/sdp".into());
     r183.body = ANSWER.to_vec();
-    p.a.handle_input(
-        p.now,
-        Input::Datagram {
-            from: addr(5070),
-            transport: Transport::Udp,
-            bytes: &r183.to_bytes(),
-        },
-    );
-    p.flush();
+    p.from_b(&r183.to_bytes());
     assert!(p.events_a.contains(&(
         a,
         SipEvent::Progress {
@@ -943,24 +949,8 @@ fn second_fork_2xx_is_acked_and_byed() {
         ok.body = ANSWER.to_vec();
         ok.to_bytes()
     };
-    p.a.handle_input(
-        p.now,
-        Input::Datagram {
-            from: addr(5070),
-            transport: Transport::Udp,
-            bytes: &answer("fork1"),
-        },
-    );
-    p.flush();
-    p.a.handle_input(
-        p.now,
-        Input::Datagram {
-            from: addr(5070),
-            transport: Transport::Udp,
-            bytes: &answer("fork2"),
-        },
-    );
-    p.flush();
+    p.from_b(&answer("fork1"));
+    p.from_b(&answer("fork2"));
     let to_fork2: Vec<String> = p
         .wire
         .iter()
@@ -981,15 +971,7 @@ fn second_fork_2xx_is_acked_and_byed() {
         .collect();
     assert_eq!(answered.len(), 1);
     // Retransmitted 2xx of the first fork: re-ACK, nothing else.
-    p.a.handle_input(
-        p.now,
-        Input::Datagram {
-            from: addr(5070),
-            transport: Transport::Udp,
-            bytes: &answer("fork1"),
-        },
-    );
-    p.flush();
+    p.from_b(&answer("fork1"));
     let acks_fork1 = p
         .wire
         .iter()
