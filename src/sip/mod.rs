@@ -65,3 +65,32 @@ pub use endpoint::{
 pub use error::{ParseError, SipError};
 pub use message::{Framing, Message, Method, RawMessage, StartLine};
 pub use uri::{SipUri, Uri};
+
+#[cfg(test)]
+mod sans_io {
+    /// The core never reads a clock or touches tokio: time and octets are passed in.
+    #[test]
+    fn core_modules_read_no_clock_and_use_no_tokio() {
+        let core = [
+            ("auth.rs", include_str!("auth.rs")),
+            ("dialog.rs", include_str!("dialog.rs")),
+            ("endpoint.rs", include_str!("endpoint.rs")),
+            ("error.rs", include_str!("error.rs")),
+            ("header.rs", include_str!("header.rs")),
+            ("message.rs", include_str!("message.rs")),
+            ("transaction.rs", include_str!("transaction.rs")),
+            ("types.rs", include_str!("types.rs")),
+            ("uac.rs", include_str!("uac.rs")),
+            ("uas.rs", include_str!("uas.rs")),
+            ("uri.rs", include_str!("uri.rs")),
+            ("validate.rs", include_str!("validate.rs")),
+        ];
+        for (name, src) in core {
+            // Unit tests may take `Instant::now()` as their simulated start.
+            let code = src.split("#[cfg(test)]").next().unwrap_or(src);
+            for banned in ["tokio", "Instant::now", "SystemTime", "std::net::UdpSocket", "thread_rng"] {
+                assert!(!code.contains(banned), "{name} uses {banned}");
+            }
+        }
+    }
+}
