@@ -173,7 +173,7 @@ impl Pair {
     }
 
     /// Hand A a message as if B sent it, then deliver what follows.
-    fn from_b(&mut self, bytes: &[u8]) {
+    fn deliver_from_b(&mut self, bytes: &[u8]) {
         let now = self.now;
         self.a.handle_input(
             now,
@@ -867,7 +867,7 @@ fn early_media_183_carries_sdp() {
     let mut r183 = inv.response(183, "Session Progress", Some("em1"));
     r183.content_type = Some("application/sdp".into());
     r183.body = ANSWER.to_vec();
-    p.from_b(&r183.to_bytes());
+    p.deliver_from_b(&r183.to_bytes());
     assert!(p.events_a.contains(&(
         a,
         SipEvent::Progress {
@@ -949,8 +949,8 @@ fn second_fork_2xx_is_acked_and_byed() {
         ok.body = ANSWER.to_vec();
         ok.to_bytes()
     };
-    p.from_b(&answer("fork1"));
-    p.from_b(&answer("fork2"));
+    p.deliver_from_b(&answer("fork1"));
+    p.deliver_from_b(&answer("fork2"));
     let to_fork2: Vec<String> = p
         .wire
         .iter()
@@ -971,7 +971,7 @@ fn second_fork_2xx_is_acked_and_byed() {
         .collect();
     assert_eq!(answered.len(), 1);
     // Retransmitted 2xx of the first fork: re-ACK, nothing else.
-    p.from_b(&answer("fork1"));
+    p.deliver_from_b(&answer("fork1"));
     let acks_fork1 = p
         .wire
         .iter()

@@ -2,7 +2,7 @@
 //! of the tokio driver, and the RFC 4475 messages sent over UDP to it.
 //! A missing `sipp` binary fails the tests with a clear message.
 
-use std::net::{SocketAddr, UdpSocket as StdUdp};
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -12,21 +12,13 @@ use orderline::sip::{
 };
 use tokio::sync::mpsc;
 
+#[path = "common/peers.rs"]
+mod peers;
 #[path = "common/rfc4475.rs"]
 mod rfc4475;
+use peers::free_port;
 
 const OFFER: &[u8] = b"v=0\r\no=orderline 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 40000 RTP/AVP 0 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-event/8000\r\na=sendrecv\r\n";
-
-fn free_port() -> u16 {
-    // UDP and TCP both free on the same port.
-    loop {
-        let u = StdUdp::bind("127.0.0.1:0").expect("bind udp");
-        let port = u.local_addr().expect("addr").port();
-        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
-            return port;
-        }
-    }
-}
 
 fn scenario(name: &str) -> String {
     let p: PathBuf = [env!("CARGO_MANIFEST_DIR"), "tests", "scenarios", name]
