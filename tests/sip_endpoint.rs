@@ -983,3 +983,35 @@ fn second_fork_2xx_is_acked_and_byed() {
         .iter()
         .any(|(id, e)| *id == a && matches!(e, SipEvent::Ended { .. })));
 }
+
+/// After the CANCEL/2xx race was reported as Failed 487, a BYE from the far
+/// end (crossing ours) produces no further event.
+#[test]
+fn crossing_byes_after_cancel_race_stay_quiet() {
+    let mut p = Pair::new();
+    p.drop = Box::new(|w, _| {
+        let l = w.first_line();
+        l.starts_with("CANCEL") || (l.starts_with("BYE") && w.from == addr(5060))
+    });
+    let a = p.call();
+    let b = p.incoming();
+    p.b.ringing(p.now, b).unwrap();
+    p.flush();
+    p.a.cancel(p.now, a).unwrap();
+    p.b.answer(p.now, b, ANSWER.to_vec()).unwrap();
+    p.flush();
+    p.b.bye(p.now, b).unwrap();
+    p.run_until(Duration::from_secs(30));
+    let after_failed: Vec<_> = p
+        .events_a
+        .iter()
+        .skip_while(|(_, e)| !matches!(e, SipEvent::Failed { status: 487, .. }))
+        .collect();
+    assert_eq!(
+        after_failed.len(),
+        1,
+        "nothing after Failed 487: {:?}",
+        p.events_a
+    );
+    assert_eq!(p.a.call_count(), 0);
+}

@@ -387,6 +387,7 @@ impl Endpoint {
                 .remove(&(c.call_id.clone(), c.local.tag().unwrap_or("").to_string()));
         }
         self.credentials.remove(&id);
+        self.quiet.remove(&id);
     }
 
     pub(super) fn flush(&mut self, dest: SocketAddr, transport: Transport, out: Vec<TxOutput>) {

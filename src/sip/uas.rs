@@ -382,7 +382,10 @@ impl Endpoint {
                         reason: "BYE before answer".into(),
                     }
                 };
-                self.emit(id, ev);
+                // A call whose end was already reported (CANCEL/2xx race) stays quiet.
+                if !self.quiet.contains(&id) {
+                    self.emit(id, ev);
+                }
                 self.remove_call(id);
             }
             Method::Options => {
