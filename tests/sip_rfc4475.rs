@@ -5,14 +5,20 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use orderline::sip::{Endpoint, EndpointConfig, Framing, Input, Message, RawMessage, SipEvent, Transport};
+use orderline::sip::{
+    Endpoint, EndpointConfig, Framing, Input, Message, RawMessage, SipEvent, Transport,
+};
 
 #[path = "common/rfc4475.rs"]
 mod rfc4475;
 use rfc4475::{expected, manifest, Outcome, DIR};
 
 fn status(m: &RawMessage) -> Option<u16> {
-    m.start_line.strip_prefix("SIP/2.0 ")?.get(..3)?.parse().ok()
+    m.start_line
+        .strip_prefix("SIP/2.0 ")?
+        .get(..3)?
+        .parse()
+        .ok()
 }
 
 fn reason(m: &RawMessage) -> &str {
@@ -21,16 +27,25 @@ fn reason(m: &RawMessage) -> &str {
 
 fn outcome(ep: &mut Endpoint, bytes: &[u8], from: SocketAddr) -> (Outcome, Vec<RawMessage>) {
     let now = Instant::now();
-    ep.handle_input(now, Input::Datagram { from, transport: Transport::Udp, bytes });
+    ep.handle_input(
+        now,
+        Input::Datagram {
+            from,
+            transport: Transport::Udp,
+            bytes,
+        },
+    );
     let mut sent = Vec::new();
     while let Some(t) = ep.poll_transmit() {
         assert_eq!(t.dest, from, "answers go back to the source");
         // An error response copies the offending request's headers verbatim,
         // so it may itself be malformed: read its status line only.
-        let (raw, _) = RawMessage::parse(&t.bytes, Framing::Datagram).expect("we send framed messages");
+        let (raw, _) =
+            RawMessage::parse(&t.bytes, Framing::Datagram).expect("we send framed messages");
         sent.push(raw);
     }
-    let incoming = std::iter::from_fn(|| ep.poll_event()).any(|(_, e)| matches!(e, SipEvent::Incoming(_)));
+    let incoming =
+        std::iter::from_fn(|| ep.poll_event()).any(|(_, e)| matches!(e, SipEvent::Incoming(_)));
     let o = if incoming {
         assert_eq!(sent.iter().map(status).collect::<Vec<_>>(), vec![Some(100)]);
         Outcome::Incoming
@@ -51,30 +66,52 @@ fn every_manifest_file_gets_the_rfc_answer() {
     let mut handled = 0;
     let mut failures = Vec::new();
     for (file, class, what) in &files {
-        let bytes = std::fs::read(format!("{DIR}/{file}")).unwrap_or_else(|e| panic!("{file}: {e}"));
+        let bytes =
+            std::fs::read(format!("{DIR}/{file}")).unwrap_or_else(|e| panic!("{file}: {e}"));
         let want = expected(file).unwrap_or_else(|| panic!("no expectation written for {file}"));
         // A fresh endpoint per file: no state leaks between torture messages.
-        let mut ep = Endpoint::new(EndpointConfig { t1: Duration::from_millis(50), ..Default::default() });
+        let mut ep = Endpoint::new(EndpointConfig {
+            t1: Duration::from_millis(50),
+            ..Default::default()
+        });
         let (got, sent) = outcome(&mut ep, &bytes, from);
         if want.contains(&got) {
             handled += 1;
         } else {
-            failures.push(format!("{file} ({class}: {what}): got {got:?}, want {want:?}"));
+            failures.push(format!(
+                "{file} ({class}: {what}): got {got:?}, want {want:?}"
+            ));
         }
         if class == "valid" {
-            assert!(Message::parse(&bytes).is_ok(), "{file}: valid message must parse: {:?}", Message::parse(&bytes).err());
+            assert!(
+                Message::parse(&bytes).is_ok(),
+                "{file}: valid message must parse: {:?}",
+                Message::parse(&bytes).err()
+            );
         }
         if class == "invalid" {
-            assert!(sent.iter().all(|m| !status(m).is_some_and(|s| (200..300).contains(&s))), "{file}: 2xx to invalid");
+            assert!(
+                sent.iter()
+                    .all(|m| !status(m).is_some_and(|s| (200..300).contains(&s))),
+                "{file}: 2xx to invalid"
+            );
         }
         if let Some(m) = sent.last() {
             if let Some(s @ 400..=699) = status(m) {
-                assert!(!reason(m).trim().is_empty(), "{file}: {s} without reason phrase");
+                assert!(
+                    !reason(m).trim().is_empty(),
+                    "{file}: {s} without reason phrase"
+                );
             }
         }
     }
     eprintln!("RFC 4475: {handled}/49 handled as the manifest says");
-    assert!(failures.is_empty(), "{} mismatches:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} mismatches:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]
@@ -92,13 +129,26 @@ fn specific_answers_carry_their_headers() {
         (raw, Message::parse(&buf))
     };
     let r = get("bext01.dat").1.unwrap();
-    assert_eq!(r.header("Unsupported"), Some("nothingSupportsThis, nothingSupportsThisEither"));
-    assert_eq!(get("invut.dat").1.unwrap().header("Accept"), Some("application/sdp"));
-    assert!(get("intmeth.dat").1.unwrap().header("Allow").is_some_and(|a| a.contains("INVITE")));
+    assert_eq!(
+        r.header("Unsupported"),
+        Some("nothingSupportsThis, nothingSupportsThisEither")
+    );
+    assert_eq!(
+        get("invut.dat").1.unwrap().header("Accept"),
+        Some("application/sdp")
+    );
+    assert!(get("intmeth.dat")
+        .1
+        .unwrap()
+        .header("Allow")
+        .is_some_and(|a| a.contains("INVITE")));
     let (raw, bad) = get("lwsstart.dat");
     assert!(reason(&raw).contains("Request-Line"), "{}", raw.start_line);
     let bad = bad.unwrap();
-    assert_eq!(bad.call_id, "lwsstart.dfknq234oi243099adsdfnawe3@example.com");
+    assert_eq!(
+        bad.call_id,
+        "lwsstart.dfknq234oi243099adsdfnawe3@example.com"
+    );
     assert!(bad.to.tag().is_some(), "error responses add a To tag");
 }
 
@@ -108,7 +158,10 @@ fn escaped_uris_survive_a_round_trip() {
     let m = Message::parse(&bytes).unwrap();
     let printed = m.to_bytes();
     let s = String::from_utf8_lossy(&printed);
-    assert!(s.contains("<sip:cal%6Cer@host5.example.net;%6C%72;n%61me=v%61lue%25%34%31>"), "{s}");
+    assert!(
+        s.contains("<sip:cal%6Cer@host5.example.net;%6C%72;n%61me=v%61lue%25%34%31>"),
+        "{s}"
+    );
     assert!(s.starts_with("INVITE sip:sips%3Auser%40example.com@example.net SIP/2.0\r\n"));
     let to = m.to.uri.as_sip().unwrap();
     assert_eq!(to.user_unescaped().unwrap(), b"user");

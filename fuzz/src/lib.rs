@@ -10,3 +10,16 @@
 pub mod digest;
 #[path = "../../src/sip/sdp.rs"]
 pub mod sdp;
+
+// The SIP message layer (branch `sip`): framing, strict parser, printer and the
+// UAS front-door checks. Included at the root so their `super::` paths resolve.
+#[path = "../../src/sip/error.rs"]
+pub mod error;
+#[path = "../../src/sip/header.rs"]
+pub mod header;
+#[path = "../../src/sip/message.rs"]
+pub mod message;
+#[path = "../../src/sip/uri.rs"]
+pub mod uri;
+#[path = "../../src/sip/validate.rs"]
+pub mod validate;

@@ -15,7 +15,9 @@ pub fn answer_challenge<'a>(
     cnonce: &str,
     body: &[u8],
 ) -> Option<String> {
-    let parsed: Vec<digest::Challenge> = challenges.filter_map(|c| digest::parse_challenge(c).ok()).collect();
+    let parsed: Vec<digest::Challenge> = challenges
+        .filter_map(|c| digest::parse_challenge(c).ok())
+        .collect();
     let ch = digest::choose(&parsed)?;
     let req = DigestRequest {
         method,

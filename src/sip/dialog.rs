@@ -111,10 +111,50 @@ pub fn uri_addr(uri: &Uri) -> Option<SocketAddr> {
     let s = uri.as_sip()?;
     let host = s.host.trim_start_matches('[').trim_end_matches(']');
     let ip: IpAddr = host.parse().ok()?;
-    Some(SocketAddr::new(ip, s.port.unwrap_or(if s.secure { 5061 } else { 5060 })))
+    Some(SocketAddr::new(
+        ip,
+        s.port.unwrap_or(if s.secure { 5061 } else { 5060 }),
+    ))
 }
 
 impl Call {
+    /// A call in its initial state; callers set the role-specific fields.
+    pub fn new(
+        role: Role,
+        call_id: String,
+        local: NameAddr,
+        remote: NameAddr,
+        remote_target: Uri,
+        (peer, transport): (SocketAddr, Transport),
+        contact: NameAddr,
+    ) -> Call {
+        Call {
+            role,
+            state: CallState::Initial,
+            call_id,
+            local,
+            remote,
+            remote_target,
+            route_set: Vec::new(),
+            outbound_proxy: None,
+            local_seq: 1,
+            remote_seq: None,
+            peer,
+            transport,
+            contact,
+            invite: None,
+            auth_attempts: 0,
+            cancel_wanted: false,
+            cancel_sent: false,
+            cancel_deadline: None,
+            ack: None,
+            local_sdp: Vec::new(),
+            uas_invite: None,
+            pending_ok: None,
+            remote_sdp: Vec::new(),
+        }
+    }
+
     /// The next hop for an in-dialog request (§12.2.1.1, loose routing §16.12).
     pub fn next_hop(&self) -> SocketAddr {
         self.route_set
@@ -136,14 +176,24 @@ impl Call {
     /// A request within the dialog (RFC 3261 §12.2.1.1).
     pub fn request(&self, method: Method, seq: u32, via: Via) -> Message {
         Message {
-            start: StartLine::Request { method: method.clone(), uri: self.remote_target.clone() },
+            start: StartLine::Request {
+                method: method.clone(),
+                uri: self.remote_target.clone(),
+            },
             via: vec![via],
             from: self.local.clone(),
             to: self.remote.clone(),
             call_id: self.call_id.clone(),
-            cseq: super::header::CSeq { seq, method: method.as_str().to_string() },
+            cseq: super::header::CSeq {
+                seq,
+                method: method.as_str().to_string(),
+            },
             max_forwards: Some(70),
-            contact: if method == Method::Invite { vec![self.contact.clone()] } else { Vec::new() },
+            contact: if method == Method::Invite {
+                vec![self.contact.clone()]
+            } else {
+                Vec::new()
+            },
             record_route: Vec::new(),
             route: self.routes(),
             content_type: None,
@@ -230,6 +280,9 @@ mod tests {
         assert!(r.contains("o=- 1 2 IN IP4"), "{r}");
         assert!(r.contains("a=recvonly") && !r.contains("a=sendrecv"), "{r}");
         let r2 = String::from_utf8(reoffer(r.as_bytes(), b"a=inactive\r\n")).unwrap();
-        assert!(r2.contains("o=- 1 3 IN IP4") && r2.contains("a=inactive"), "{r2}");
+        assert!(
+            r2.contains("o=- 1 3 IN IP4") && r2.contains("a=inactive"),
+            "{r2}"
+        );
     }
 }

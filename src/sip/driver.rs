@@ -13,7 +13,9 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
 use tokio::sync::{mpsc, oneshot, Semaphore};
 
-use super::endpoint::{CallRef, Endpoint, EndpointConfig, IncomingCall, Input, OutboundCall, SipEvent, Transport};
+use super::endpoint::{
+    CallRef, Endpoint, EndpointConfig, IncomingCall, Input, OutboundCall, SipEvent, Transport,
+};
 use super::error::SipError;
 use super::message::{Framing, RawMessage, MAX_MESSAGE};
 
@@ -70,15 +72,24 @@ impl SipClient {
     }
 
     /// Place a call; its events arrive on the returned bounded receiver.
-    pub async fn invite(&self, call: OutboundCall) -> Result<(CallRef, mpsc::Receiver<SipEvent>), SipError> {
+    pub async fn invite(
+        &self,
+        call: OutboundCall,
+    ) -> Result<(CallRef, mpsc::Receiver<SipEvent>), SipError> {
         let (tx, rx) = oneshot::channel();
-        self.tx.send(Command::Invite(Box::new(call), tx)).await.map_err(|_| SipError::Stopped)?;
+        self.tx
+            .send(Command::Invite(Box::new(call), tx))
+            .await
+            .map_err(|_| SipError::Stopped)?;
         rx.await.map_err(|_| SipError::Stopped)?
     }
 
     pub async fn command(&self, cmd: SipCommand) -> Result<(), SipError> {
         let (tx, rx) = oneshot::channel();
-        self.tx.send(Command::Call(cmd, tx)).await.map_err(|_| SipError::Stopped)?;
+        self.tx
+            .send(Command::Call(cmd, tx))
+            .await
+            .map_err(|_| SipError::Stopped)?;
         rx.await.map_err(|_| SipError::Stopped)?
     }
 
@@ -112,7 +123,13 @@ impl SipHandle {
             tcp_permits: Arc::new(Semaphore::new(MAX_TCP_CONNECTIONS)),
         };
         tokio::spawn(driver.run(cmd_rx));
-        Ok(SipHandle { client: SipClient { tx: cmd_tx, local_addr: local }, incoming: inc_rx })
+        Ok(SipHandle {
+            client: SipClient {
+                tx: cmd_tx,
+                local_addr: local,
+            },
+            incoming: inc_rx,
+        })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -124,7 +141,10 @@ impl SipHandle {
         self.client.clone()
     }
 
-    pub async fn invite(&self, call: OutboundCall) -> Result<(CallRef, mpsc::Receiver<SipEvent>), SipError> {
+    pub async fn invite(
+        &self,
+        call: OutboundCall,
+    ) -> Result<(CallRef, mpsc::Receiver<SipEvent>), SipError> {
         self.client.invite(call).await
     }
 
@@ -133,7 +153,9 @@ impl SipHandle {
     }
 
     /// The next inbound call (100 Trying already sent), with its event stream.
-    pub async fn next_incoming(&mut self) -> Option<(CallRef, IncomingCall, mpsc::Receiver<SipEvent>)> {
+    pub async fn next_incoming(
+        &mut self,
+    ) -> Option<(CallRef, IncomingCall, mpsc::Receiver<SipEvent>)> {
         self.incoming.recv().await
     }
 
@@ -193,14 +215,7 @@ impl Driver {
                     self.ep.handle_input(now(), Input::Datagram { from, transport: Transport::Tcp, bytes: &bytes });
                 }
                 r = self.tcp.accept() => match r {
-                    Ok((stream, peer)) => match self.tcp_permits.clone().try_acquire_owned() {
-                        Ok(permit) => {
-                            let (tx, rx) = mpsc::channel(TCP_OUT_QUEUE);
-                            self.conns.insert(peer, tx);
-                            tokio::spawn(connection(Some(stream), peer, rx, tcp_in_tx.clone(), permit));
-                        }
-                        Err(_) => tracing::warn!(%peer, "TCP connection limit reached; closing"),
-                    },
+                    Ok((stream, peer)) => self.accept(stream, peer, &tcp_in_tx),
                     Err(e) => tracing::debug!(error = %e, "accept error"),
                 },
                 c = cmds.recv(), if stopping.is_none() => match c {
@@ -229,6 +244,24 @@ impl Driver {
                     self.ep.handle_timeout(now());
                 }
             }
+        }
+    }
+
+    /// Adopt an inbound TCP connection (bounded by a semaphore); forget closed ones.
+    fn accept(
+        &mut self,
+        stream: TcpStream,
+        peer: SocketAddr,
+        tcp_in: &mpsc::Sender<(SocketAddr, Vec<u8>)>,
+    ) {
+        self.conns.retain(|_, tx| !tx.is_closed());
+        match self.tcp_permits.clone().try_acquire_owned() {
+            Ok(permit) => {
+                let (tx, rx) = mpsc::channel(TCP_OUT_QUEUE);
+                self.conns.insert(peer, tx);
+                tokio::spawn(connection(Some(stream), peer, rx, tcp_in.clone(), permit));
+            }
+            Err(_) => tracing::warn!(%peer, "TCP connection limit reached; closing"),
         }
     }
 
@@ -264,7 +297,12 @@ impl Driver {
         }
     }
 
-    fn send_tcp(&mut self, dest: SocketAddr, bytes: Vec<u8>, tcp_in: &mpsc::Sender<(SocketAddr, Vec<u8>)>) {
+    fn send_tcp(
+        &mut self,
+        dest: SocketAddr,
+        bytes: Vec<u8>,
+        tcp_in: &mpsc::Sender<(SocketAddr, Vec<u8>)>,
+    ) {
         if let Some(tx) = self.conns.get(&dest).filter(|tx| !tx.is_closed()) {
             if tx.try_send(bytes).is_err() {
                 tracing::warn!(%dest, "TCP send queue full; message dropped");
@@ -325,17 +363,19 @@ async fn connection(
 ) {
     let stream = match stream {
         Some(s) => s,
-        None => match tokio::time::timeout(Duration::from_secs(5), TcpStream::connect(peer)).await {
-            Ok(Ok(s)) => s,
-            Ok(Err(e)) => {
-                tracing::debug!(%peer, error = %e, "TCP connect failed");
-                return;
+        None => {
+            match tokio::time::timeout(Duration::from_secs(5), TcpStream::connect(peer)).await {
+                Ok(Ok(s)) => s,
+                Ok(Err(e)) => {
+                    tracing::debug!(%peer, error = %e, "TCP connect failed");
+                    return;
+                }
+                Err(_) => {
+                    tracing::debug!(%peer, "TCP connect timed out");
+                    return;
+                }
             }
-            Err(_) => {
-                tracing::debug!(%peer, "TCP connect timed out");
-                return;
-            }
-        },
+        }
     };
     let (mut rd, mut wr) = stream.into_split();
     let writer = async {

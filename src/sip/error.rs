@@ -31,7 +31,10 @@ pub enum ParseError {
     Uri(&'static str),
     /// A header field value that does not follow its grammar (§20, §25.1).
     #[error("malformed {name} header: {why}")]
-    Header { name: &'static str, why: &'static str },
+    Header {
+        name: &'static str,
+        why: &'static str,
+    },
     /// A header line without a colon or with a non-token name.
     #[error("malformed header line")]
     HeaderLine,

@@ -70,7 +70,10 @@ pub fn parse_params(parts: &[&str], name: &'static str) -> Result<Params, ParseE
             None => (p.trim(), None),
         };
         if !is_token(n) {
-            return Err(ParseError::Header { name, why: "empty or invalid parameter" });
+            return Err(ParseError::Header {
+                name,
+                why: "empty or invalid parameter",
+            });
         }
         if let Some(v) = v {
             let ok = if v.starts_with('"') {
@@ -79,7 +82,10 @@ pub fn parse_params(parts: &[&str], name: &'static str) -> Result<Params, ParseE
                 !v.is_empty() && v.bytes().all(|c| is_token_char(c) || b"[]:".contains(&c))
             };
             if !ok {
-                return Err(ParseError::Header { name, why: "invalid parameter value" });
+                return Err(ParseError::Header {
+                    name,
+                    why: "invalid parameter value",
+                });
             }
         }
         out.push((n.to_string(), v.map(str::to_string)));
@@ -88,7 +94,9 @@ pub fn parse_params(parts: &[&str], name: &'static str) -> Result<Params, ParseE
 }
 
 fn find_param<'a>(p: &'a Params, name: &str) -> Option<Option<&'a str>> {
-    p.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_deref())
+    p.iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_deref())
 }
 
 fn write_params(f: &mut fmt::Formatter<'_>, p: &Params) -> fmt::Result {
@@ -112,7 +120,11 @@ pub struct NameAddr {
 
 impl NameAddr {
     pub fn new(uri: Uri) -> NameAddr {
-        NameAddr { display: None, uri, params: Vec::new() }
+        NameAddr {
+            display: None,
+            uri,
+            params: Vec::new(),
+        }
     }
 
     /// Parse one value; `name` names the header in errors.
@@ -122,7 +134,9 @@ impl NameAddr {
         let (display, after_lt) = if s.starts_with('"') {
             let end = quoted_end(s.as_bytes()).ok_or(e("unterminated quoted string"))?;
             let rest = s[end..].trim_start();
-            let rest = rest.strip_prefix('<').ok_or(e("display name not followed by <"))?;
+            let rest = rest
+                .strip_prefix('<')
+                .ok_or(e("display name not followed by <"))?;
             (Some(s[..end].to_string()), Some(rest))
         } else if let Some(lt) = s.find('<') {
             let d = s[..lt].trim();
@@ -156,7 +170,11 @@ impl NameAddr {
             let parts = split_top(r, b';').map_err(e)?;
             parse_params(&parts, name)?
         };
-        Ok(NameAddr { display, uri, params })
+        Ok(NameAddr {
+            display,
+            uri,
+            params,
+        })
     }
 
     /// Parse a comma-separated list of values (Contact, Route, Record-Route).
@@ -209,7 +227,11 @@ impl Via {
     /// Parse one Via header line (possibly several comma-separated values).
     pub fn parse_list(s: &str) -> Result<Vec<Via>, ParseError> {
         let e = |why| ParseError::Header { name: "Via", why };
-        split_top(s, b',').map_err(e)?.into_iter().map(Via::parse_one).collect()
+        split_top(s, b',')
+            .map_err(e)?
+            .into_iter()
+            .map(Via::parse_one)
+            .collect()
     }
 
     fn parse_one(s: &str) -> Result<Via, ParseError> {
@@ -222,7 +244,9 @@ impl Via {
             return Err(e("protocol is not SIP/2.0"));
         }
         let rest = rest.trim_start();
-        let tend = rest.find(|c: char| c.is_ascii_whitespace()).ok_or(e("missing sent-by"))?;
+        let tend = rest
+            .find(|c: char| c.is_ascii_whitespace())
+            .ok_or(e("missing sent-by"))?;
         let transport = &rest[..tend];
         if !is_token(transport) {
             return Err(e("invalid transport"));
@@ -230,7 +254,12 @@ impl Via {
         let sent_by = rest[tend..].trim();
         let (host, port) = parse_hostport(sent_by).map_err(|_| e("invalid sent-by"))?;
         let params = parse_params(&parts[1..], "Via")?;
-        Ok(Via { transport: transport.to_ascii_uppercase(), host, port, params })
+        Ok(Via {
+            transport: transport.to_ascii_uppercase(),
+            host,
+            port,
+            params,
+        })
     }
 
     pub fn branch(&self) -> Option<&str> {
@@ -253,7 +282,8 @@ impl Via {
     pub fn stamp_source(&mut self, src: std::net::SocketAddr) {
         let ip = src.ip().to_string();
         if self.host != ip {
-            self.params.retain(|(n, _)| !n.eq_ignore_ascii_case("received"));
+            self.params
+                .retain(|(n, _)| !n.eq_ignore_ascii_case("received"));
             self.params.push(("received".into(), Some(ip)));
         }
         for (n, v) in self.params.iter_mut() {
@@ -285,7 +315,10 @@ impl CSeq {
     pub fn parse(s: &str) -> Result<CSeq, ParseError> {
         let e = |why| ParseError::Header { name: "CSeq", why };
         let mut it = s.split_ascii_whitespace();
-        let (n, m) = (it.next().ok_or(e("empty"))?, it.next().ok_or(e("missing method"))?);
+        let (n, m) = (
+            it.next().ok_or(e("empty"))?,
+            it.next().ok_or(e("missing method"))?,
+        );
         if it.next().is_some() {
             return Err(e("junk after method"));
         }
@@ -299,7 +332,10 @@ impl CSeq {
         if !is_token(m) {
             return Err(e("invalid method"));
         }
-        Ok(CSeq { seq, method: m.to_string() })
+        Ok(CSeq {
+            seq,
+            method: m.to_string(),
+        })
     }
 }
 
@@ -315,7 +351,10 @@ pub fn parse_token_list(s: &str, name: &'static str) -> Result<Vec<String>, Pars
     for t in s.split(',') {
         let t = t.trim();
         if !is_token(t) {
-            return Err(ParseError::Header { name, why: "invalid option tag" });
+            return Err(ParseError::Header {
+                name,
+                why: "invalid option tag",
+            });
         }
         out.push(t.to_string());
     }
@@ -326,22 +365,51 @@ pub fn parse_token_list(s: &str, name: &'static str) -> Result<Vec<String>, Pars
 pub fn parse_scalar(s: &str, max: u64, name: &'static str) -> Result<u64, ParseError> {
     let s = s.trim();
     if s.is_empty() || s.len() > 20 || !s.bytes().all(|c| c.is_ascii_digit()) {
-        return Err(ParseError::Header { name, why: "not a decimal number" });
+        return Err(ParseError::Header {
+            name,
+            why: "not a decimal number",
+        });
     }
     match s.parse::<u64>() {
         Ok(v) if v <= max => Ok(v),
-        _ => Err(ParseError::Header { name, why: "value out of range" }),
+        _ => Err(ParseError::Header {
+            name,
+            why: "value out of range",
+        }),
     }
 }
 
 /// Canonical name of a header (compact forms of RFC 3261 §7.3.3 expanded).
 pub fn canonical_name(name: &str) -> String {
     const KNOWN: &[&str] = &[
-        "Via", "From", "To", "Call-ID", "CSeq", "Contact", "Max-Forwards", "Content-Length",
-        "Content-Type", "Content-Encoding", "Require", "Proxy-Require", "Supported", "Unsupported",
-        "Route", "Record-Route", "WWW-Authenticate", "Proxy-Authenticate", "Authorization",
-        "Proxy-Authorization", "Allow", "Accept", "Subject", "Expires", "User-Agent", "Server",
-        "Event", "Refer-To",
+        "Via",
+        "From",
+        "To",
+        "Call-ID",
+        "CSeq",
+        "Contact",
+        "Max-Forwards",
+        "Content-Length",
+        "Content-Type",
+        "Content-Encoding",
+        "Require",
+        "Proxy-Require",
+        "Supported",
+        "Unsupported",
+        "Route",
+        "Record-Route",
+        "WWW-Authenticate",
+        "Proxy-Authenticate",
+        "Authorization",
+        "Proxy-Authorization",
+        "Allow",
+        "Accept",
+        "Subject",
+        "Expires",
+        "User-Agent",
+        "Server",
+        "Event",
+        "Refer-To",
     ];
     if name.len() == 1 {
         let full = match name.as_bytes()[0].to_ascii_lowercase() {
@@ -376,15 +444,25 @@ mod tests {
 
     #[test]
     fn name_addr_forms() {
-        let n = NameAddr::parse("\"J Rosenberg \\\\\\\"\"       <sip:jdrosen@example.com>  ;  tag = 98asjd8", "From").unwrap();
+        let n = NameAddr::parse(
+            "\"J Rosenberg \\\\\\\"\"       <sip:jdrosen@example.com>  ;  tag = 98asjd8",
+            "From",
+        )
+        .unwrap();
         assert_eq!(n.tag(), Some("98asjd8"));
         let n = NameAddr::parse("sip:+1650@ss1.example.net;user=phone", "To").unwrap();
         assert_eq!(n.param("user"), Some(Some("phone")));
         assert!(NameAddr::parse("caller<sip:caller@example.com>;tag=323", "From").is_ok());
         assert!(NameAddr::parse("\"Mr. J. User <sip:j.user@example.com>", "To").is_err());
         assert!(NameAddr::parse("\"Watson, Thomas\" < sip:t.watson@example.org >", "To").is_err());
-        assert!(NameAddr::parse("Bell, Alexander <sip:a.g.bell@example.com>;tag=43", "From").is_err());
-        assert!(NameAddr::parse("sip:user@example.com?Route=%3Csip:sip.example.com%3E", "Contact").is_err());
+        assert!(
+            NameAddr::parse("Bell, Alexander <sip:a.g.bell@example.com>;tag=43", "From").is_err()
+        );
+        assert!(NameAddr::parse(
+            "sip:user@example.com?Route=%3Csip:sip.example.com%3E",
+            "Contact"
+        )
+        .is_err());
         assert!(NameAddr::parse("\"Joe\" <sip:joe@example.org>;;;;", "Contact").is_err());
     }
 

@@ -10,7 +10,9 @@
 use std::fmt::{self, Write as _};
 
 use super::error::ParseError;
-use super::header::{canonical_name, is_token, parse_scalar, parse_token_list, CSeq, NameAddr, Via};
+use super::header::{
+    canonical_name, is_token, parse_scalar, parse_token_list, CSeq, NameAddr, Via,
+};
 use super::uri::Uri;
 
 /// Largest message we accept (RFC 3261 §18.1.1 guidance for UDP, doubled).
@@ -114,7 +116,10 @@ impl RawMessage {
     /// `Err(Incomplete)` on a stream means "read more".
     pub fn parse(buf: &[u8], framing: Framing) -> Result<(RawMessage, usize), ParseError> {
         // RFC 3261 §7.5: ignore CRLFs before the start line (keep-alives).
-        let lead = buf.iter().take_while(|&&b| b == b'\r' || b == b'\n').count();
+        let lead = buf
+            .iter()
+            .take_while(|&&b| b == b'\r' || b == b'\n')
+            .count();
         let data = &buf[lead..];
         let head_end = match find(data, b"\r\n\r\n") {
             Some(i) => i,
@@ -134,7 +139,9 @@ impl RawMessage {
             return Err(ParseError::TooLarge);
         }
         let mut defect = None;
-        let mut lines = data[..head_end].split(|&b| b == b'\n').map(|l| l.strip_suffix(b"\r").unwrap_or(l));
+        let mut lines = data[..head_end]
+            .split(|&b| b == b'\n')
+            .map(|l| l.strip_suffix(b"\r").unwrap_or(l));
         let start_line = match lines.next().map(std::str::from_utf8) {
             Some(Ok(s)) if !s.is_empty() => s.to_string(),
             _ => return Err(ParseError::RequestLine),
@@ -164,7 +171,9 @@ impl RawMessage {
                 continue;
             }
             match line.split_once(':') {
-                Some((n, v)) if is_token(n.trim_end()) => headers.push((n.trim_end().to_string(), v.trim().to_string())),
+                Some((n, v)) if is_token(n.trim_end()) => {
+                    headers.push((n.trim_end().to_string(), v.trim().to_string()))
+                }
                 _ => {
                     defect.get_or_insert(ParseError::HeaderLine);
                 }
@@ -194,14 +203,20 @@ impl RawMessage {
         match framing {
             Framing::Stream => {
                 // A stream cannot be resynchronised after a bad length.
-                if let Some(d @ (ParseError::ContentLength(_) | ParseError::Multiple(_))) = &defect {
+                if let Some(d @ (ParseError::ContentLength(_) | ParseError::Multiple(_))) = &defect
+                {
                     return Err(d.clone());
                 }
                 let n = cl.ok_or(ParseError::ContentLength("missing on a stream transport"))?;
                 if rest.len() < n {
                     return Err(ParseError::Incomplete);
                 }
-                let raw = RawMessage { start_line, headers, body: rest[..n].to_vec(), defect };
+                let raw = RawMessage {
+                    start_line,
+                    headers,
+                    body: rest[..n].to_vec(),
+                    defect,
+                };
                 Ok((raw, body_start + n))
             }
             Framing::Datagram => {
@@ -213,7 +228,15 @@ impl RawMessage {
                     }
                     None => rest.to_vec(),
                 };
-                Ok((RawMessage { start_line, headers, body, defect }, buf.len()))
+                Ok((
+                    RawMessage {
+                        start_line,
+                        headers,
+                        body,
+                        defect,
+                    },
+                    buf.len(),
+                ))
             }
         }
     }
@@ -224,7 +247,10 @@ impl RawMessage {
 
     /// All raw values of a header, by canonical name.
     pub fn values<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
-        self.headers.iter().filter(move |(n, _)| canonical_name(n) == name).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .filter(move |(n, _)| canonical_name(n) == name)
+            .map(|(_, v)| v.as_str())
     }
 
     /// The method token of a request line, if it has one.
@@ -282,7 +308,9 @@ fn parse_request_line(line: &str) -> Result<(Method, Uri), ParseError> {
     check_version(v)?;
     let uri = Uri::parse(u)?;
     match &uri {
-        Uri::Sip(s) if !s.headers.is_empty() => return Err(ParseError::Uri("headers in Request-URI")),
+        Uri::Sip(s) if !s.headers.is_empty() => {
+            return Err(ParseError::Uri("headers in Request-URI"))
+        }
         Uri::Sip(_) => {}
         Uri::Other { scheme, .. } if scheme.eq_ignore_ascii_case("tel") => {}
         Uri::Other { scheme, .. } => return Err(ParseError::UnsupportedScheme(scheme.clone())),
@@ -296,7 +324,11 @@ fn check_version(v: &str) -> Result<(), ParseError> {
         return Ok(());
     }
     match v.get(..4) {
-        Some(p) if p.eq_ignore_ascii_case("SIP/") && v[4..].split('.').count() == 2 && v[4..].bytes().all(|c| c.is_ascii_digit() || c == b'.') => {
+        Some(p)
+            if p.eq_ignore_ascii_case("SIP/")
+                && v[4..].split('.').count() == 2
+                && v[4..].bytes().all(|c| c.is_ascii_digit() || c == b'.') =>
+        {
             Err(ParseError::Version(v.to_string()))
         }
         _ => Err(ParseError::RequestLine),
@@ -309,7 +341,9 @@ fn parse_status_line(line: &str) -> Result<(u16, String), ParseError> {
     if v != Some("SIP/2.0") {
         return Err(ParseError::StatusLine);
     }
-    let code = code.filter(|c| c.len() == 3 && c.bytes().all(|b| b.is_ascii_digit())).ok_or(ParseError::StatusLine)?;
+    let code = code
+        .filter(|c| c.len() == 3 && c.bytes().all(|b| b.is_ascii_digit()))
+        .ok_or(ParseError::StatusLine)?;
     let status: u16 = code.parse().map_err(|_| ParseError::StatusLine)?;
     if !(100..=699).contains(&status) {
         return Err(ParseError::StatusLine);
@@ -343,11 +377,19 @@ impl Message {
         if via.is_empty() {
             return Err(ParseError::Missing("Via"));
         }
-        let from = NameAddr::parse(single(raw, "From")?.ok_or(ParseError::Missing("From"))?, "From")?;
+        let from = NameAddr::parse(
+            single(raw, "From")?.ok_or(ParseError::Missing("From"))?,
+            "From",
+        )?;
         let to = NameAddr::parse(single(raw, "To")?.ok_or(ParseError::Missing("To"))?, "To")?;
-        let call_id = single(raw, "Call-ID")?.ok_or(ParseError::Missing("Call-ID"))?.to_string();
+        let call_id = single(raw, "Call-ID")?
+            .ok_or(ParseError::Missing("Call-ID"))?
+            .to_string();
         if call_id.is_empty() || call_id.contains(char::is_whitespace) {
-            return Err(ParseError::Header { name: "Call-ID", why: "empty or contains spaces" });
+            return Err(ParseError::Header {
+                name: "Call-ID",
+                why: "empty or contains spaces",
+            });
         }
         let cseq = CSeq::parse(single(raw, "CSeq")?.ok_or(ParseError::Missing("CSeq"))?)?;
         let max_forwards = match single(raw, "Max-Forwards")? {
@@ -362,7 +404,12 @@ impl Message {
                 let mt = v.split(';').next().unwrap_or("").trim();
                 match mt.split_once('/') {
                     Some((t, s)) if is_token(t.trim()) && is_token(s.trim()) => Some(v.to_string()),
-                    _ => return Err(ParseError::Header { name: "Content-Type", why: "not type/subtype" }),
+                    _ => {
+                        return Err(ParseError::Header {
+                            name: "Content-Type",
+                            why: "not type/subtype",
+                        })
+                    }
                 }
             }
             None => None,
@@ -376,7 +423,8 @@ impl Message {
         for (n, v) in &raw.headers {
             let name = canonical_name(n);
             match name.as_str() {
-                "Via" | "From" | "To" | "Call-ID" | "CSeq" | "Max-Forwards" | "Content-Type" | "Content-Length" => {}
+                "Via" | "From" | "To" | "Call-ID" | "CSeq" | "Max-Forwards" | "Content-Type"
+                | "Content-Length" => {}
                 "Contact" if v.trim() == "*" => other.push((name, v.clone())),
                 "Contact" => contact.extend(NameAddr::parse_list(v, "Contact")?),
                 "Record-Route" => record_route.extend(NameAddr::parse_list(v, "Record-Route")?),
@@ -426,17 +474,29 @@ impl Message {
 
     /// First value of another header (canonical name).
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.other.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+        self.other
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
     }
 
     /// All values of another header (canonical name).
     pub fn headers<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
-        self.other.iter().filter(move |(n, _)| n == name).map(|(_, v)| v.as_str())
+        self.other
+            .iter()
+            .filter(move |(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
     }
 
     /// `type/subtype` of the body, lower-case.
     pub fn media_type(&self) -> Option<String> {
-        self.content_type.as_deref().map(|c| c.split(';').next().unwrap_or("").replace(' ', "").to_ascii_lowercase())
+        self.content_type.as_deref().map(|c| {
+            c.split(';')
+                .next()
+                .unwrap_or("")
+                .replace(' ', "")
+                .to_ascii_lowercase()
+        })
     }
 
     /// A response to this request (RFC 3261 §8.2.6.2): Via, From, Call-ID,
@@ -447,7 +507,10 @@ impl Message {
             to.set_tag(t);
         }
         Message {
-            start: StartLine::Response { status, reason: reason.to_string() },
+            start: StartLine::Response {
+                status,
+                reason: reason.to_string(),
+            },
             via: self.via.clone(),
             from: self.from.clone(),
             to,
@@ -455,7 +518,11 @@ impl Message {
             cseq: self.cseq.clone(),
             max_forwards: None,
             contact: Vec::new(),
-            record_route: if (101..300).contains(&status) { self.record_route.clone() } else { Vec::new() },
+            record_route: if (101..300).contains(&status) {
+                self.record_route.clone()
+            } else {
+                Vec::new()
+            },
             route: Vec::new(),
             content_type: None,
             require: Vec::new(),
@@ -488,7 +555,11 @@ impl Message {
         for r in &self.record_route {
             let _ = write!(s, "Record-Route: {r}\r\n");
         }
-        let _ = write!(s, "From: {}\r\nTo: {}\r\nCall-ID: {}\r\nCSeq: {}\r\n", self.from, self.to, self.call_id, self.cseq);
+        let _ = write!(
+            s,
+            "From: {}\r\nTo: {}\r\nCall-ID: {}\r\nCSeq: {}\r\n",
+            self.from, self.to, self.call_id, self.cseq
+        );
         for c in &self.contact {
             let _ = write!(s, "Contact: {c}\r\n");
         }
@@ -514,7 +585,12 @@ impl Message {
 /// Answer a request that failed [`Message::from_raw`] (RFC 4475 §3.1.2): the
 /// raw Via, From, To, Call-ID and CSeq lines are copied verbatim. `None` when
 /// there is no Via to answer along (RFC 3261 §18.2.2) or it is not a request.
-pub fn error_response_from_raw(raw: &RawMessage, status: u16, reason: &str, to_tag: &str) -> Option<Vec<u8>> {
+pub fn error_response_from_raw(
+    raw: &RawMessage,
+    status: u16,
+    reason: &str,
+    to_tag: &str,
+) -> Option<Vec<u8>> {
     if !raw.is_request() || raw.method_token() == Some("ACK") {
         return None;
     }
@@ -553,7 +629,10 @@ mod tests {
     fn stream_framing_waits_for_body() {
         let full = INVITE.as_bytes();
         let cut = full.len() - 8;
-        assert_eq!(RawMessage::parse(&full[..cut], Framing::Stream).err(), Some(ParseError::Incomplete));
+        assert_eq!(
+            RawMessage::parse(&full[..cut], Framing::Stream).err(),
+            Some(ParseError::Incomplete)
+        );
         let (_, used) = RawMessage::parse(full, Framing::Stream).unwrap();
         assert_eq!(&full[used..], b"\nEXTRA");
     }
@@ -563,6 +642,9 @@ mod tests {
         assert!(parse_status_line("SIP/2.0 100 ").is_ok());
         assert!(parse_status_line("SIP/2.0 4294967301 x").is_err());
         assert!(parse_status_line("SIP/2.0 099 x").is_err());
-        assert_eq!(check_version("SIP/7.0"), Err(ParseError::Version("SIP/7.0".into())));
+        assert_eq!(
+            check_version("SIP/7.0"),
+            Err(ParseError::Version("SIP/7.0".into()))
+        );
     }
 }

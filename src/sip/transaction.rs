@@ -22,7 +22,11 @@ pub struct TimerConfig {
 impl TimerConfig {
     /// T2 and T4 scaled with T1 (defaults 500 ms / 4 s / 5 s).
     pub fn with_t1(t1: Duration) -> TimerConfig {
-        TimerConfig { t1, t2: t1 * 8, t4: t1 * 10 }
+        TimerConfig {
+            t1,
+            t2: t1 * 8,
+            t4: t1 * 10,
+        }
     }
     /// 64·T1: Timers B, F, H, J, L.
     pub fn t64(&self) -> Duration {
@@ -92,12 +96,25 @@ pub struct Transaction {
 impl Transaction {
     /// Start a client transaction and return the octets to send first.
     /// `reliable` = TCP: no retransmissions, zero wait states (§17.1.1.2).
-    pub fn client(now: Instant, request: &Message, reliable: bool, timers: TimerConfig) -> (Transaction, Vec<u8>) {
+    pub fn client(
+        now: Instant,
+        request: &Message,
+        reliable: bool,
+        timers: TimerConfig,
+    ) -> (Transaction, Vec<u8>) {
         let bytes = request.to_bytes();
         let invite = request.method() == Some(&Method::Invite);
         let tx = Transaction {
-            kind: if invite { Kind::InviteClient } else { Kind::NonInviteClient },
-            state: if invite { State::Calling } else { State::Trying },
+            kind: if invite {
+                Kind::InviteClient
+            } else {
+                Kind::NonInviteClient
+            },
+            state: if invite {
+                State::Calling
+            } else {
+                State::Trying
+            },
             reliable,
             timers,
             last_sent: bytes.clone(),
@@ -114,8 +131,16 @@ impl Transaction {
     pub fn server(request: &Message, reliable: bool, timers: TimerConfig) -> Transaction {
         let invite = request.method() == Some(&Method::Invite);
         Transaction {
-            kind: if invite { Kind::InviteServer } else { Kind::NonInviteServer },
-            state: if invite { State::Proceeding } else { State::Trying },
+            kind: if invite {
+                Kind::InviteServer
+            } else {
+                Kind::NonInviteServer
+            },
+            state: if invite {
+                State::Proceeding
+            } else {
+                State::Trying
+            },
             reliable,
             timers,
             last_sent: Vec::new(),
@@ -224,7 +249,8 @@ impl Transaction {
                     self.ack = Some(ack);
                     self.state = State::Completed;
                     self.retransmit_at = None;
-                    self.end_at = Some(now + self.wait(Duration::from_secs(32).min(self.timers.t64()))); // Timer D
+                    self.end_at =
+                        Some(now + self.wait(Duration::from_secs(32).min(self.timers.t64()))); // Timer D
                     out.push(TxOutput::Response(Box::new(resp)));
                 }
             }
@@ -250,7 +276,9 @@ impl Transaction {
 
     /// ACK for a non-2xx final response (RFC 3261 §17.1.1.3).
     fn ack_for(&self, resp: &Message) -> Vec<u8> {
-        let Some(inv) = &self.invite else { return Vec::new() };
+        let Some(inv) = &self.invite else {
+            return Vec::new();
+        };
         let mut ack = inv.clone();
         if let StartLine::Request { method, .. } = &mut ack.start {
             *method = Method::Ack;
@@ -261,12 +289,19 @@ impl Transaction {
         ack.body.clear();
         ack.content_type = None;
         ack.contact.clear();
-        ack.other.retain(|(n, _)| n == "Authorization" || n == "Proxy-Authorization");
+        ack.other
+            .retain(|(n, _)| n == "Authorization" || n == "Proxy-Authorization");
         ack.to_bytes()
     }
 
     /// Server transactions: the TU sends a response (§17.2.1, §17.2.2).
-    pub fn send_response(&mut self, now: Instant, status: u16, bytes: Vec<u8>, out: &mut Vec<TxOutput>) {
+    pub fn send_response(
+        &mut self,
+        now: Instant,
+        status: u16,
+        bytes: Vec<u8>,
+        out: &mut Vec<TxOutput>,
+    ) {
         match (self.kind, self.state) {
             (Kind::InviteServer, State::Proceeding) => {
                 out.push(TxOutput::Send(bytes.clone()));
@@ -299,7 +334,10 @@ impl Transaction {
     pub fn on_retransmitted_request(&mut self, out: &mut Vec<TxOutput>) {
         let resend = matches!(
             (self.kind, self.state),
-            (Kind::InviteServer | Kind::NonInviteServer, State::Proceeding | State::Completed)
+            (
+                Kind::InviteServer | Kind::NonInviteServer,
+                State::Proceeding | State::Completed
+            )
         );
         if resend && !self.last_sent.is_empty() {
             out.push(TxOutput::Send(self.last_sent.clone()));
@@ -321,8 +359,19 @@ impl Transaction {
 /// ACK and CANCEL are keyed with the method they refer to by the caller.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum ServerKey {
-    Rfc3261 { branch: String, sent_by: String, method: String },
-    Rfc2543 { request_uri: String, from_tag: String, call_id: String, cseq: u32, via: String, method: String },
+    Rfc3261 {
+        branch: String,
+        sent_by: String,
+        method: String,
+    },
+    Rfc2543 {
+        request_uri: String,
+        from_tag: String,
+        call_id: String,
+        cseq: u32,
+        via: String,
+        method: String,
+    },
 }
 
 impl ServerKey {
@@ -331,13 +380,17 @@ impl ServerKey {
     pub fn of(req: &Message, method: &str) -> Option<ServerKey> {
         let top = req.via.first()?;
         match top.branch() {
-            Some(b) if b.starts_with(MAGIC_COOKIE) && b.len() > MAGIC_COOKIE.len() => Some(ServerKey::Rfc3261 {
-                branch: b.to_string(),
-                sent_by: top.sent_by(),
-                method: method.to_string(),
-            }),
+            Some(b) if b.starts_with(MAGIC_COOKIE) && b.len() > MAGIC_COOKIE.len() => {
+                Some(ServerKey::Rfc3261 {
+                    branch: b.to_string(),
+                    sent_by: top.sent_by(),
+                    method: method.to_string(),
+                })
+            }
             _ => {
-                let StartLine::Request { uri, .. } = &req.start else { return None };
+                let StartLine::Request { uri, .. } = &req.start else {
+                    return None;
+                };
                 Some(ServerKey::Rfc2543 {
                     request_uri: uri.to_string(),
                     from_tag: req.from.tag().unwrap_or("").to_string(),
@@ -391,9 +444,17 @@ mod tests {
         let timers = TimerConfig::with_t1(Duration::from_millis(10));
         let (mut tx, _) = Transaction::client(t0, &invite(), false, timers);
         let s = drive(&mut tx, t0, Duration::from_secs(5));
-        let ms: Vec<u128> = s.iter().filter(|d| **d != Duration::MAX).map(|d| d.as_millis()).collect();
+        let ms: Vec<u128> = s
+            .iter()
+            .filter(|d| **d != Duration::MAX)
+            .map(|d| d.as_millis())
+            .collect();
         assert_eq!(ms, vec![10, 30, 70, 150, 310, 630]);
-        assert_eq!(s.last(), Some(&Duration::MAX), "Timer B must report a timeout");
+        assert_eq!(
+            s.last(),
+            Some(&Duration::MAX),
+            "Timer B must report a timeout"
+        );
         assert!(tx.is_terminated());
     }
 
@@ -406,16 +467,34 @@ mod tests {
         resp.via.truncate(1);
         let mut out = Vec::new();
         tx.on_response(t0, resp.clone(), &mut out);
-        let acks: Vec<_> = out.iter().filter_map(|o| if let TxOutput::Send(b) = o { Some(b.clone()) } else { None }).collect();
+        let acks: Vec<_> = out
+            .iter()
+            .filter_map(|o| {
+                if let TxOutput::Send(b) = o {
+                    Some(b.clone())
+                } else {
+                    None
+                }
+            })
+            .collect();
         assert_eq!(acks.len(), 1);
         let ack = Message::parse(&acks[0]).unwrap();
         assert_eq!(ack.method(), Some(&Method::Ack));
         assert_eq!(ack.via[0].branch(), Some("z9hG4bK1"));
         assert_eq!(ack.to.tag(), Some("xyz"));
-        assert_eq!(ack.cseq, CSeq { seq: 1, method: "ACK".into() });
+        assert_eq!(
+            ack.cseq,
+            CSeq {
+                seq: 1,
+                method: "ACK".into()
+            }
+        );
         let mut out2 = Vec::new();
         tx.on_response(t0, resp, &mut out2);
-        assert!(matches!(out2.as_slice(), [TxOutput::Send(_)]), "retransmitted final is re-ACKed, not passed up");
+        assert!(
+            matches!(out2.as_slice(), [TxOutput::Send(_)]),
+            "retransmitted final is re-ACKed, not passed up"
+        );
     }
 
     #[test]
@@ -427,9 +506,16 @@ mod tests {
         tx.send_response(t0, 486, b"resp".to_vec(), &mut out);
         assert_eq!(tx.state, State::Completed);
         let s = drive(&mut tx, t0, Duration::from_secs(5));
-        let ms: Vec<u128> = s.iter().filter(|d| **d != Duration::MAX).map(|d| d.as_millis()).collect();
+        let ms: Vec<u128> = s
+            .iter()
+            .filter(|d| **d != Duration::MAX)
+            .map(|d| d.as_millis())
+            .collect();
         assert_eq!(ms[..4], [10, 30, 70, 150]);
-        assert!(ms.windows(2).all(|w| w[1] - w[0] <= 80), "G capped at T2: {ms:?}");
+        assert!(
+            ms.windows(2).all(|w| w[1] - w[0] <= 80),
+            "G capped at T2: {ms:?}"
+        );
         assert_eq!(s.last(), Some(&Duration::MAX));
     }
 

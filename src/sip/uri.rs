@@ -38,7 +38,9 @@ fn check_chars(s: &str, extra: &[u8], what: &'static str) -> Result<(), ParseErr
     let mut i = 0;
     while i < b.len() {
         if b[i] == b'%' {
-            if !(b.get(i + 1).is_some_and(u8::is_ascii_hexdigit) && b.get(i + 2).is_some_and(u8::is_ascii_hexdigit)) {
+            if !(b.get(i + 1).is_some_and(u8::is_ascii_hexdigit)
+                && b.get(i + 2).is_some_and(u8::is_ascii_hexdigit))
+            {
                 return Err(ParseError::Uri(what));
             }
             i += 3;
@@ -87,7 +89,8 @@ pub fn valid_host(h: &str) -> bool {
         return inner.parse::<std::net::Ipv6Addr>().is_ok();
     }
     !h.is_empty()
-        && h.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'.')
+        && h.bytes()
+            .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'.')
         && !h.starts_with('.')
         && !h.starts_with('-')
 }
@@ -95,7 +98,9 @@ pub fn valid_host(h: &str) -> bool {
 /// Parse `host[:port]`.
 pub fn parse_hostport(s: &str) -> Result<(String, Option<u16>), ParseError> {
     let (host, port) = if s.starts_with('[') {
-        let end = s.find(']').ok_or(ParseError::Uri("unterminated IPv6 reference"))?;
+        let end = s
+            .find(']')
+            .ok_or(ParseError::Uri("unterminated IPv6 reference"))?;
         let rest = &s[end + 1..];
         let port = match rest.strip_prefix(':') {
             Some(p) => Some(p),
@@ -113,9 +118,10 @@ pub fn parse_hostport(s: &str) -> Result<(String, Option<u16>), ParseError> {
         return Err(ParseError::Uri("invalid host"));
     }
     let port = match port {
-        Some(p) if !p.is_empty() && p.len() <= 5 && p.bytes().all(|c| c.is_ascii_digit()) => {
-            Some(p.parse::<u16>().map_err(|_| ParseError::Uri("port out of range"))?)
-        }
+        Some(p) if !p.is_empty() && p.len() <= 5 && p.bytes().all(|c| c.is_ascii_digit()) => Some(
+            p.parse::<u16>()
+                .map_err(|_| ParseError::Uri("port out of range"))?,
+        ),
         Some(_) => return Err(ParseError::Uri("invalid port")),
         None => None,
     };
@@ -125,7 +131,10 @@ pub fn parse_hostport(s: &str) -> Result<(String, Option<u16>), ParseError> {
 impl Uri {
     /// Parse an absolute URI; `sip`/`sips` get the full §19.1 grammar.
     pub fn parse(s: &str) -> Result<Uri, ParseError> {
-        if s.is_empty() || s.bytes().any(|c| c <= b' ' || c >= 0x7f || c == b'<' || c == b'>' || c == b'"') {
+        if s.is_empty()
+            || s.bytes()
+                .any(|c| c <= b' ' || c >= 0x7f || c == b'<' || c == b'>' || c == b'"')
+        {
             return Err(ParseError::Uri("illegal character"));
         }
         let (scheme, rest) = s.split_once(':').ok_or(ParseError::Uri("no scheme"))?;
@@ -138,7 +147,10 @@ impl Uri {
         } else if rest.is_empty() {
             Err(ParseError::Uri("empty URI"))
         } else {
-            Ok(Uri::Other { scheme: scheme.to_string(), rest: rest.to_string() })
+            Ok(Uri::Other {
+                scheme: scheme.to_string(),
+                rest: rest.to_string(),
+            })
         }
     }
 
@@ -211,7 +223,9 @@ impl SipUri {
         let mut headers = Vec::new();
         if let Some(hs) = headers_s {
             for h in hs.split('&') {
-                let (n, v) = h.split_once('=').ok_or(ParseError::Uri("header without ="))?;
+                let (n, v) = h
+                    .split_once('=')
+                    .ok_or(ParseError::Uri("header without ="))?;
                 if n.is_empty() {
                     return Err(ParseError::Uri("empty header name"));
                 }
@@ -220,7 +234,15 @@ impl SipUri {
                 headers.push((n.to_string(), v.to_string()));
             }
         }
-        Ok(SipUri { secure, user, password, host, port, params, headers })
+        Ok(SipUri {
+            secure,
+            user,
+            password,
+            host,
+            port,
+            params,
+            headers,
+        })
     }
 
     /// A plain `sip:user@host:port` URI.
@@ -272,7 +294,9 @@ impl SipUri {
                     }
                 }
                 None => {
-                    if [&b"user"[..], b"ttl", b"method", b"maddr", b"transport"].contains(&ln.as_slice()) {
+                    if [&b"user"[..], b"ttl", b"method", b"maddr", b"transport"]
+                        .contains(&ln.as_slice())
+                    {
                         return false;
                     }
                 }
@@ -286,8 +310,16 @@ impl SipUri {
                 return false;
             }
         }
-        let mut a: Vec<_> = self.headers.iter().map(|(n, v)| (low(n), unescape(v))).collect();
-        let mut b: Vec<_> = o.headers.iter().map(|(n, v)| (low(n), unescape(v))).collect();
+        let mut a: Vec<_> = self
+            .headers
+            .iter()
+            .map(|(n, v)| (low(n), unescape(v)))
+            .collect();
+        let mut b: Vec<_> = o
+            .headers
+            .iter()
+            .map(|(n, v)| (low(n), unescape(v)))
+            .collect();
         a.sort();
         b.sort();
         a == b
@@ -348,9 +380,15 @@ mod tests {
         assert!(a.equivalent(&b));
         assert_eq!(a.to_string(), "sip:%75se%72@example.com");
         let c = sip("sip:cal%6Cer@host5.example.net;%6C%72;n%61me=v%61lue%25%34%31");
-        assert_eq!(c.to_string(), "sip:cal%6Cer@host5.example.net;%6C%72;n%61me=v%61lue%25%34%31");
+        assert_eq!(
+            c.to_string(),
+            "sip:cal%6Cer@host5.example.net;%6C%72;n%61me=v%61lue%25%34%31"
+        );
         assert!(c.equivalent(&sip("sip:caller@host5.example.net;lr;name=value%2541")));
-        assert_eq!(sip("sip:null-%00-null@example.com").user_unescaped(), Some(b"null-\0-null".to_vec()));
+        assert_eq!(
+            sip("sip:null-%00-null@example.com").user_unescaped(),
+            Some(b"null-\0-null".to_vec())
+        );
     }
 
     #[test]
@@ -360,7 +398,10 @@ mod tests {
         assert!(Uri::parse("sip:a@b:99999").is_err());
         assert!(Uri::parse("sip:a%zz@b").is_err());
         assert!(Uri::parse("sip:a@b;;x").is_err());
-        assert!(matches!(Uri::parse("soap.beep://192.0.2.103:3002"), Ok(Uri::Other { .. })));
+        assert!(matches!(
+            Uri::parse("soap.beep://192.0.2.103:3002"),
+            Ok(Uri::Other { .. })
+        ));
     }
 
     #[test]
@@ -374,7 +415,10 @@ mod tests {
     fn wild_user_part() {
         let u = sip("sip:1_unusual.URI~(to-be!sure)&isn't+it$/crazy?,/;;*:&it+has=1,weird!*pas$wo~d_too.(doesn't-it)@example.com");
         assert_eq!(u.host, "example.com");
-        assert_eq!(u.password.as_deref(), Some("&it+has=1,weird!*pas$wo~d_too.(doesn't-it)"));
+        assert_eq!(
+            u.password.as_deref(),
+            Some("&it+has=1,weird!*pas$wo~d_too.(doesn't-it)")
+        );
         let s = sip("sip:user;par=u%40example.net@example.com");
         assert_eq!(s.user.as_deref(), Some("user;par=u%40example.net"));
     }

@@ -20,7 +20,11 @@ pub struct Rejection {
 }
 
 fn reject(status: u16, reason: &str, headers: Vec<(String, String)>) -> Rejection {
-    Rejection { status, reason: reason.to_string(), headers }
+    Rejection {
+        status,
+        reason: reason.to_string(),
+        headers,
+    }
 }
 
 /// Is this a method we know from an RFC but do not serve (405), as opposed
@@ -33,7 +37,9 @@ fn known_unsupported(m: &Method) -> bool {
 /// ACK is never answered; CANCEL and ACK are not refused for Require (§8.2.2.3).
 /// Max-Forwards 0 is not checked: a UAS processes it (RFC 4475 §3.3.11).
 pub fn check_request(msg: &Message) -> Result<(), Rejection> {
-    let Some(method) = msg.method() else { return Ok(()) };
+    let Some(method) = msg.method() else {
+        return Ok(());
+    };
     let allow = vec![("Allow".to_string(), ALLOW.to_string())];
     match method {
         Method::Invite | Method::Ack | Method::Bye | Method::Cancel | Method::Options => {}
@@ -49,8 +55,16 @@ pub fn check_request(msg: &Message) -> Result<(), Rejection> {
     }
     if *method == Method::Invite && !msg.body.is_empty() {
         let ok = msg.media_type().is_some_and(|t| t == ACCEPT);
-        if !ok || msg.header("Content-Encoding").is_some_and(|e| !e.trim().eq_ignore_ascii_case("identity")) {
-            return Err(reject(415, "Unsupported Media Type", vec![("Accept".to_string(), ACCEPT.to_string())]));
+        if !ok
+            || msg
+                .header("Content-Encoding")
+                .is_some_and(|e| !e.trim().eq_ignore_ascii_case("identity"))
+        {
+            return Err(reject(
+                415,
+                "Unsupported Media Type",
+                vec![("Accept".to_string(), ACCEPT.to_string())],
+            ));
         }
     }
     Ok(())

@@ -23,16 +23,18 @@ pub fn expected(file: &str) -> Option<&'static [Outcome]> {
         "wsinv.dat" => &[Status(481)],
         "esc01.dat" | "longreq.dat" | "baddate.dat" | "sdp01.dat" | "inv2543.dat" => &[Incoming],
         "intmeth.dat" | "esc02.dat" => &[Status(501), Status(405)],
-        "escnull.dat" | "dblreq.dat" | "unksm2.dat" | "regaut01.dat" | "cparam01.dat" | "cparam02.dat" | "regescrt.dat" => {
-            &[Status(405)]
-        }
+        "escnull.dat" | "dblreq.dat" | "unksm2.dat" | "regaut01.dat" | "cparam01.dat"
+        | "cparam02.dat" | "regescrt.dat" => &[Status(405)],
         "mpart01.dat" => &[Status(405), Status(501)],
-        "lwsdisp.dat" | "semiuri.dat" | "transports.dat" | "zeromf.dat" | "badbranch.dat" => &[Status(200)],
+        "lwsdisp.dat" | "semiuri.dat" | "transports.dat" | "zeromf.dat" | "badbranch.dat" => {
+            &[Status(200)]
+        }
         // Responses to nothing we sent, or invalid responses: discarded.
         "unreason.dat" | "noreason.dat" | "scalarlg.dat" | "bigcode.dat" | "bcast.dat" => &[Silent],
-        "badinv01.dat" | "clerr.dat" | "ncl.dat" | "scalar02.dat" | "quotbal.dat" | "ltgtruri.dat" | "lwsruri.dat"
-        | "lwsstart.dat" | "trws.dat" | "escruri.dat" | "regbadct.dat" | "badaspec.dat" | "baddn.dat"
-        | "mismatch01.dat" | "mismatch02.dat" | "insuf.dat" | "multi01.dat" | "mcl01.dat" => &[Status(400)],
+        "badinv01.dat" | "clerr.dat" | "ncl.dat" | "scalar02.dat" | "quotbal.dat"
+        | "ltgtruri.dat" | "lwsruri.dat" | "lwsstart.dat" | "trws.dat" | "escruri.dat"
+        | "regbadct.dat" | "badaspec.dat" | "baddn.dat" | "mismatch01.dat" | "mismatch02.dat"
+        | "insuf.dat" | "multi01.dat" | "mcl01.dat" => &[Status(400)],
         "badvers.dat" => &[Status(505)],
         "unkscm.dat" | "novelsc.dat" => &[Status(416)],
         "bext01.dat" => &[Status(420)],
@@ -49,8 +51,11 @@ pub fn manifest() -> Vec<(String, String, String)> {
         .filter(|l| !l.trim().is_empty())
         .map(|l| {
             let f: Vec<&str> = l.split('\t').collect();
-            (f[0].to_string(), f[2].to_string(), f.get(3).unwrap_or(&"").to_string())
+            (
+                f[0].to_string(),
+                f[2].to_string(),
+                f.get(3).unwrap_or(&"").to_string(),
+            )
         })
         .collect()
 }
-

@@ -1,0 +1,154 @@
+//! The endpoint's public vocabulary: configuration, calls, events, octets.
+
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
+
+pub use super::dialog::{CallRef, Transport};
+
+/// Endpoint settings.
+#[derive(Debug, Clone)]
+pub struct EndpointConfig {
+    /// Where the driver listens (UDP and TCP).
+    pub listen: SocketAddr,
+    /// Address written into Via and Contact (DESIGN `[sip] public_addr`).
+    pub public_addr: IpAddr,
+    /// RFC 3261 T1; T2 = 8·T1, T4 = 10·T1.
+    pub t1: Duration,
+    pub user_agent: String,
+    /// Seed of the RNG for Call-IDs, tags and branches.
+    pub seed: u64,
+    /// Calls (UAC + UAS) above which new INVITEs get 503 (RFC 3261 §21.5.4).
+    pub max_calls: usize,
+}
+
+impl Default for EndpointConfig {
+    fn default() -> Self {
+        EndpointConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 5060)),
+            public_addr: IpAddr::from([127, 0, 0, 1]),
+            t1: Duration::from_millis(500),
+            user_agent: "orderline".into(),
+            seed: 0,
+            max_calls: 1000,
+        }
+    }
+}
+
+impl From<&crate::config::SipConfig> for EndpointConfig {
+    /// `[sip] listen`, `public_addr`, `t1_ms`, `user_agent`; a fresh seed.
+    fn from(c: &crate::config::SipConfig) -> Self {
+        EndpointConfig {
+            listen: c.listen,
+            public_addr: c.public_addr,
+            t1: Duration::from_millis(c.t1_ms.max(1)),
+            user_agent: c.user_agent.clone(),
+            seed: rand::random(),
+            ..Default::default()
+        }
+    }
+}
+
+/// Digest credentials for 401/407 (RFC 3261 §22).
+#[derive(Clone, PartialEq, Eq)]
+pub struct Credentials {
+    pub username: String,
+    pub password: String,
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credentials")
+            .field("username", &self.username)
+            .field("password", &"<redacted>")
+            .finish()
+    }
+}
+
+/// An outbound call to place.
+#[derive(Debug, Clone)]
+pub struct OutboundCall {
+    /// `sip:user@ip:port` (IP literal; resolve names before).
+    pub request_uri: String,
+    pub from_user: String,
+    pub to_user: String,
+    pub sdp_offer: Vec<u8>,
+    pub credentials: Option<Credentials>,
+    /// `sip:ip:port` of an outbound proxy, sent as a pre-loaded Route (§8.1.2).
+    pub outbound_proxy: Option<String>,
+    pub transport: Transport,
+}
+
+/// An inbound INVITE, as the application sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IncomingCall {
+    pub request_uri: String,
+    pub from: String,
+    pub to: String,
+    pub call_id: String,
+    /// The SDP offer (empty for a late-offer INVITE).
+    pub sdp: Vec<u8>,
+    pub source: SocketAddr,
+}
+
+/// What happens to a call, in order, per call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SipEvent {
+    /// UAS: a new inbound call (answer, ring or reject it).
+    Incoming(Box<IncomingCall>),
+    /// UAC: 1xx, with SDP for early media (183).
+    Progress { status: u16, sdp: Option<Vec<u8>> },
+    /// UAC: 2xx with the remote SDP. UAS: the ACK arrived, with the offer.
+    Answered { status: u16, sdp: Vec<u8> },
+    /// The call attempt ended without a dialog: final status (408 on Timer B,
+    /// 487 after CANCEL).
+    Failed { status: u16, reason: String },
+    /// A confirmed call ended by BYE.
+    Ended { by_remote: bool },
+    /// The remote re-INVITEd (hold/unhold): its new SDP.
+    MediaUpdate { sdp: Vec<u8> },
+}
+
+/// Octets in.
+#[derive(Debug, Clone, Copy)]
+pub enum Input<'a> {
+    /// One UDP datagram, or one message framed off a TCP stream.
+    Datagram {
+        from: SocketAddr,
+        transport: Transport,
+        bytes: &'a [u8],
+    },
+}
+
+/// Octets out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transmit {
+    pub dest: SocketAddr,
+    pub transport: Transport,
+    pub bytes: Vec<u8>,
+}
+
+/// RFC 3261 §21 reason phrases for the statuses we send.
+pub fn reason_phrase(status: u16) -> &'static str {
+    match status {
+        100 => "Trying",
+        180 => "Ringing",
+        183 => "Session Progress",
+        200 => "OK",
+        400 => "Bad Request",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        408 => "Request Timeout",
+        480 => "Temporarily Unavailable",
+        481 => "Call/Transaction Does Not Exist",
+        486 => "Busy Here",
+        487 => "Request Terminated",
+        488 => "Not Acceptable Here",
+        500 => "Server Internal Error",
+        501 => "Not Implemented",
+        503 => "Service Unavailable",
+        600 => "Busy Everywhere",
+        603 => "Decline",
+        _ => "Unknown",
+    }
+}

@@ -1,0 +1,450 @@
+//! The UAS half of the endpoint: requests we receive (RFC 3261 §8.2, §12.2.2,
+//! §9.2 CANCEL, §14.2 re-INVITE, §15.1.2 BYE) and the answers the application
+//! gives to inbound calls (§13.3.1).
+
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use super::dialog::{reoffer, Call, CallState, PendingOk, Role};
+use super::endpoint::{Endpoint, ServerTx, MAX_SERVER_TRANSACTIONS};
+use super::error::{sanitize_reason, SipError};
+use super::message::{Message, Method, StartLine};
+use super::transaction::{Kind, ServerKey, State, Transaction, TxOutput};
+use super::types::{reason_phrase, CallRef, IncomingCall, SipEvent, Transport};
+use super::uri::{SipUri, Uri};
+use super::validate::{self, check_request};
+use rand::Rng;
+
+impl Endpoint {
+    pub(super) fn uas_respond(
+        &mut self,
+        now: Instant,
+        id: CallRef,
+        status: u16,
+        body: Option<Vec<u8>>,
+    ) -> Result<(), SipError> {
+        let ua = self.cfg.user_agent.clone();
+        let c = self.calls.get_mut(&id).ok_or(SipError::UnknownCall)?;
+        if c.role != Role::Uas || !matches!(c.state, CallState::Initial | CallState::Early) {
+            return Err(SipError::InvalidState(
+                "only an unanswered inbound call can be answered, rung or rejected",
+            ));
+        }
+        let inv = c
+            .uas_invite
+            .clone()
+            .ok_or(SipError::InvalidState("no INVITE"))?;
+        let tag = c.local.tag().unwrap_or("").to_string();
+        let mut r = inv.response(status, reason_phrase(status), Some(&tag));
+        r.other.push(("Server".into(), ua));
+        if status < 300 {
+            r.contact = vec![c.contact.clone()];
+        }
+        if (200..300).contains(&status) {
+            r.other.push(("Allow".into(), validate::ALLOW.into()));
+        }
+        if let Some(b) = body {
+            r.content_type = Some("application/sdp".into());
+            r.body = b;
+        }
+        let bytes = r.to_bytes();
+        let reliable = c.transport.reliable();
+        match status {
+            100..=199 => c.state = CallState::Early,
+            200..=299 => {
+                c.state = CallState::Answered;
+                c.pending_ok = Some(PendingOk {
+                    bytes: bytes.clone(),
+                    cseq: inv.cseq.seq,
+                    next: (!reliable).then(|| now + self.timers.t1),
+                    interval: self.timers.t1,
+                    give_up: now + self.timers.t64(),
+                });
+            }
+            _ => {}
+        }
+        let key = ServerKey::of(&inv, "INVITE");
+        let mut out = Vec::new();
+        if let Some(st) = key.as_ref().and_then(|k| self.server_txs.get_mut(k)) {
+            st.tx.send_response(now, status, bytes, &mut out);
+            let (dest, t) = (st.dest, st.transport);
+            self.flush(dest, t, out);
+        }
+        if status >= 300 {
+            self.remove_call(id);
+        }
+        Ok(())
+    }
+
+    /// Answer an inbound call with our SDP (200 OK, retransmitted until ACK, §13.3.1.4).
+    pub fn answer(&mut self, now: Instant, id: CallRef, sdp: Vec<u8>) -> Result<(), SipError> {
+        if let Some(c) = self.calls.get_mut(&id) {
+            c.local_sdp = sdp.clone();
+        }
+        self.uas_respond(now, id, 200, Some(sdp))
+    }
+
+    /// 180 Ringing.
+    pub fn ringing(&mut self, now: Instant, id: CallRef) -> Result<(), SipError> {
+        self.uas_respond(now, id, 180, None)
+    }
+
+    /// Reject an inbound call with a final status ≥ 300.
+    pub fn reject(&mut self, now: Instant, id: CallRef, status: u16) -> Result<(), SipError> {
+        let status = if (300..700).contains(&status) {
+            status
+        } else {
+            603
+        };
+        self.uas_respond(now, id, status, None)
+    }
+
+    /// Answer `req` statelessly-from-the-TU's view: a server transaction is
+    /// created so retransmissions of the request get the same response.
+    fn respond(
+        &mut self,
+        now: Instant,
+        req: &Message,
+        (from, t): (SocketAddr, Transport),
+        status: u16,
+        reason: &str,
+        headers: Vec<(String, String)>,
+    ) {
+        if req.method() == Some(&Method::Ack) {
+            return;
+        }
+        let tag = self.token(10);
+        let mut r = req.response(status, reason, Some(&tag));
+        r.other.extend(headers);
+        let bytes = r.to_bytes();
+        let method = req
+            .method()
+            .map(|m| m.as_str().to_string())
+            .unwrap_or_default();
+        let mut out = Vec::new();
+        // Past the cap, answer statelessly: a flood cannot grow the table.
+        let key =
+            ServerKey::of(req, &method).filter(|_| self.server_txs.len() < MAX_SERVER_TRANSACTIONS);
+        match key {
+            Some(k) => {
+                let mut tx = Transaction::server(req, t.reliable(), self.timers);
+                tx.send_response(now, status, bytes, &mut out);
+                self.server_txs.insert(
+                    k,
+                    ServerTx {
+                        tx,
+                        dest: from,
+                        transport: t,
+                        call: None,
+                    },
+                );
+            }
+            None => out.push(TxOutput::Send(bytes)),
+        }
+        self.flush(from, t, out);
+    }
+
+    pub(super) fn on_request(
+        &mut self,
+        now: Instant,
+        from: SocketAddr,
+        t: Transport,
+        mut req: Message,
+    ) {
+        if let Some(v) = req.via.first_mut() {
+            v.stamp_source(from);
+        }
+        let method = req.method().cloned().unwrap_or(Method::Ack);
+        // Transaction layer first (§17.2.3): retransmissions and ACK to non-2xx.
+        let key_method = if method == Method::Ack {
+            "INVITE"
+        } else {
+            method.as_str()
+        };
+        if let Some(key) = ServerKey::of(&req, key_method) {
+            if let Some(st) = self.server_txs.get_mut(&key) {
+                let mut out = Vec::new();
+                if method == Method::Ack {
+                    if st.tx.state == State::Completed {
+                        st.tx.on_ack(now);
+                        return;
+                    }
+                } else {
+                    st.tx.on_retransmitted_request(&mut out);
+                    let (dest, tt) = (st.dest, st.transport);
+                    self.flush(dest, tt, out);
+                    return;
+                }
+            }
+        }
+        if method == Method::Ack {
+            self.on_ack(now, req);
+            return;
+        }
+        if let Err(rej) = check_request(&req) {
+            let reason = sanitize_reason(&rej.reason);
+            self.respond(now, &req, (from, t), rej.status, &reason, rej.headers);
+            return;
+        }
+        if method == Method::Cancel {
+            self.on_cancel(now, from, t, &req);
+            return;
+        }
+        if let Some(to_tag) = req.to.tag().map(str::to_string) {
+            let key = (req.call_id.clone(), to_tag);
+            match self.dialogs.get(&key).copied() {
+                Some(id) => self.in_dialog(now, id, from, t, req),
+                None => self.respond(now, &req, (from, t), 481, reason_phrase(481), Vec::new()),
+            }
+            return;
+        }
+        match method {
+            Method::Invite => self.new_invite(now, from, t, req),
+            Method::Options => {
+                let h = vec![
+                    ("Allow".into(), validate::ALLOW.into()),
+                    ("Accept".into(), validate::ACCEPT.into()),
+                ];
+                self.respond(now, &req, (from, t), 200, "OK", h);
+            }
+            _ => self.respond(now, &req, (from, t), 481, reason_phrase(481), Vec::new()),
+        }
+    }
+
+    fn on_ack(&mut self, _now: Instant, req: Message) {
+        let Some(tag) = req.to.tag() else { return };
+        let Some(id) = self
+            .dialogs
+            .get(&(req.call_id.clone(), tag.to_string()))
+            .copied()
+        else {
+            return;
+        };
+        let Some(c) = self.calls.get_mut(&id) else {
+            return;
+        };
+        if c.pending_ok
+            .as_ref()
+            .is_some_and(|p| p.cseq == req.cseq.seq)
+        {
+            c.pending_ok = None;
+            if c.state == CallState::Answered {
+                c.state = CallState::Confirmed;
+                if !req.body.is_empty() {
+                    c.remote_sdp = req.body.clone();
+                }
+                let sdp = c.remote_sdp.clone();
+                self.emit(id, SipEvent::Answered { status: 200, sdp });
+            }
+        }
+    }
+
+    fn on_cancel(&mut self, now: Instant, from: SocketAddr, t: Transport, req: &Message) {
+        let Some(ikey) = ServerKey::of(req, "INVITE") else {
+            return;
+        };
+        let Some(st) = self.server_txs.get(&ikey) else {
+            self.respond(now, req, (from, t), 481, reason_phrase(481), Vec::new());
+            return;
+        };
+        let call = st.call;
+        let pending = st.tx.kind == Kind::InviteServer && st.tx.state == State::Proceeding;
+        self.respond(now, req, (from, t), 200, "OK", Vec::new());
+        if let (true, Some(id)) = (pending, call) {
+            if self.uas_respond(now, id, 487, None).is_ok() {
+                self.emit(
+                    id,
+                    SipEvent::Failed {
+                        status: 487,
+                        reason: "cancelled by caller".into(),
+                    },
+                );
+            }
+        }
+    }
+
+    fn new_invite(&mut self, now: Instant, from: SocketAddr, t: Transport, req: Message) {
+        if self.calls.len() >= self.cfg.max_calls {
+            self.respond(
+                now,
+                &req,
+                (from, t),
+                503,
+                "Service Unavailable",
+                vec![("Retry-After".into(), "5".into())],
+            );
+            return;
+        }
+        let Some(key) = ServerKey::of(&req, "INVITE") else {
+            return;
+        };
+        let id = CallRef(self.next_call);
+        self.next_call += 1;
+        let tag = self.token(10);
+        let mut local = req.to.clone();
+        local.set_tag(&tag);
+        let user = req
+            .to
+            .uri
+            .as_sip()
+            .and_then(|u| u.user.clone())
+            .unwrap_or_else(|| "orderline".into());
+        let contact = self.contact(&user, t);
+        let remote_target = req
+            .contact
+            .first()
+            .map(|c| c.uri.clone())
+            .unwrap_or_else(|| {
+                Uri::Sip(SipUri::new(None, &from.ip().to_string(), Some(from.port())))
+            });
+        let mut c = Call::new(
+            Role::Uas,
+            req.call_id.clone(),
+            local,
+            req.from.clone(),
+            remote_target,
+            (from, t),
+            contact,
+        );
+        c.route_set = req.record_route.clone();
+        c.local_seq = self.rng.gen_range(1..10_000);
+        c.remote_seq = Some(req.cseq.seq);
+        c.uas_invite = Some(req.clone());
+        c.remote_sdp = req.body.clone();
+        let mut tx = Transaction::server(&req, t.reliable(), self.timers);
+        // 100 Trying at once (§17.2.1): stops the caller's INVITE retransmissions.
+        let trying = req.response(100, "Trying", None).to_bytes();
+        let mut out = Vec::new();
+        tx.send_response(now, 100, trying, &mut out);
+        self.server_txs.insert(
+            key,
+            ServerTx {
+                tx,
+                dest: from,
+                transport: t,
+                call: Some(id),
+            },
+        );
+        self.flush(from, t, out);
+        self.dialogs.insert((req.call_id.clone(), tag), id);
+        self.calls.insert(id, c);
+        let StartLine::Request { uri, .. } = &req.start else {
+            return;
+        };
+        let ev = IncomingCall {
+            request_uri: uri.to_string(),
+            from: req.from.to_string(),
+            to: req.to.to_string(),
+            call_id: req.call_id.clone(),
+            sdp: req.body.clone(),
+            source: from,
+        };
+        self.emit(id, SipEvent::Incoming(Box::new(ev)));
+    }
+
+    fn in_dialog(
+        &mut self,
+        now: Instant,
+        id: CallRef,
+        from: SocketAddr,
+        t: Transport,
+        req: Message,
+    ) {
+        let method = req.method().cloned().unwrap_or(Method::Ack);
+        let Some(c) = self.calls.get_mut(&id) else {
+            return;
+        };
+        // §12.2.2: lower CSeq than the last one is out of order → 500.
+        if c.remote_seq.is_some_and(|s| req.cseq.seq < s) {
+            self.respond(
+                now,
+                &req,
+                (from, t),
+                500,
+                "Server Internal Error (CSeq out of order)",
+                Vec::new(),
+            );
+            return;
+        }
+        c.remote_seq = Some(req.cseq.seq);
+        match method {
+            Method::Bye => {
+                let was_confirmed = matches!(
+                    c.state,
+                    CallState::Confirmed | CallState::Answered | CallState::Ending
+                );
+                self.respond(now, &req, (from, t), 200, "OK", Vec::new());
+                let ev = if was_confirmed {
+                    SipEvent::Ended { by_remote: true }
+                } else {
+                    SipEvent::Failed {
+                        status: 487,
+                        reason: "BYE before answer".into(),
+                    }
+                };
+                // A call whose end was already reported (CANCEL/2xx race) stays quiet.
+                if !self.quiet.contains(&id) {
+                    self.emit(id, ev);
+                }
+                self.remove_call(id);
+            }
+            Method::Options => {
+                let h = vec![
+                    ("Allow".into(), validate::ALLOW.into()),
+                    ("Accept".into(), validate::ACCEPT.into()),
+                ];
+                self.respond(now, &req, (from, t), 200, "OK", h);
+            }
+            Method::Invite if c.state == CallState::Confirmed => {
+                // re-INVITE (§14.2): answer with our SDP re-offered, mirrored.
+                if !req.body.is_empty() {
+                    c.local_sdp = reoffer(&c.local_sdp, &req.body);
+                    c.remote_sdp = req.body.clone();
+                }
+                if let Some(ct) = req.contact.first() {
+                    c.remote_target = ct.uri.clone();
+                }
+                let contact = c.contact.clone();
+                let sdp = c.local_sdp.clone();
+                let tag = c.local.tag().unwrap_or("").to_string();
+                let mut r = req.response(200, "OK", Some(&tag));
+                r.contact = vec![contact];
+                r.content_type = Some("application/sdp".into());
+                r.body = sdp;
+                let bytes = r.to_bytes();
+                c.pending_ok = Some(PendingOk {
+                    bytes: bytes.clone(),
+                    cseq: req.cseq.seq,
+                    next: (!t.reliable()).then(|| now + self.timers.t1),
+                    interval: self.timers.t1,
+                    give_up: now + self.timers.t64(),
+                });
+                if let Some(k) = ServerKey::of(&req, "INVITE") {
+                    let mut tx = Transaction::server(&req, t.reliable(), self.timers);
+                    let mut out = Vec::new();
+                    tx.send_response(now, 200, bytes, &mut out);
+                    self.server_txs.insert(
+                        k,
+                        ServerTx {
+                            tx,
+                            dest: from,
+                            transport: t,
+                            call: Some(id),
+                        },
+                    );
+                    self.flush(from, t, out);
+                }
+                if !req.body.is_empty() {
+                    self.emit(id, SipEvent::MediaUpdate { sdp: req.body });
+                }
+            }
+            Method::Invite => {
+                self.respond(now, &req, (from, t), 491, "Request Pending", Vec::new());
+            }
+            _ => {
+                let h = vec![("Allow".into(), validate::ALLOW.into())];
+                self.respond(now, &req, (from, t), 405, "Method Not Allowed", h);
+            }
+        }
+    }
+}
