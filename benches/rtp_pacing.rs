@@ -42,9 +42,21 @@ struct Report {
 }
 
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect();
-    let many: usize = args.first().and_then(|s| s.parse().ok()).unwrap_or(1000);
-    let secs: u64 = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(10);
+    // `cargo bench` passes --bench; `cargo test --all-targets` runs this
+    // binary without it: then only a short smoke run (10 streams, 1 s).
+    let benching = std::env::args().any(|a| a == "--bench");
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    let many: usize = args
+        .first()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(if benching { 1000 } else { 10 });
+    let secs: u64 = args
+        .get(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(if benching { 10 } else { 1 });
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -88,21 +100,37 @@ fn run(rt: &tokio::runtime::Runtime, streams: usize, secs: u64) -> Report {
     enable_timestamps(&receiver);
     let dest = receiver.local_addr().expect("receiver addr");
     let stop = Arc::new(AtomicBool::new(false));
-    receiver.set_read_timeout(Some(Duration::from_millis(100))).ok();
+    receiver
+        .set_read_timeout(Some(Duration::from_millis(100)))
+        .ok();
     let stop_rx = stop.clone();
     let rx_thread = std::thread::spawn(move || receive(receiver, &stop_rx));
 
-    let pool = Arc::new(PortAllocator::new(PortRange { first: 40_000, last: 40_000 + 2 * streams as u16 + 100 }));
-    let params = MediaParams { remote: dest, law: Law::Mu, dtmf_pt: Some(101), ptime_ms: 20 };
-    let prompt: Arc<[i16]> = (0..8000 * 60).map(|i: i32| ((i * 7919) % 16001 - 8000) as i16).collect();
+    let pool = Arc::new(PortAllocator::new(PortRange {
+        first: 40_000,
+        last: 40_000 + 2 * streams as u16 + 100,
+    }));
+    let params = MediaParams {
+        remote: dest,
+        law: Law::Mu,
+        dtmf_pt: Some(101),
+        ptime_ms: 20,
+    };
+    let prompt: Arc<[i16]> = (0..8000 * 60)
+        .map(|i: i64| ((i * 7919) % 16001 - 8000) as i16)
+        .collect();
     let load_before = loadavg();
     let handles = rt.block_on(async {
         let mut hs = Vec::with_capacity(streams);
         for _ in 0..streams {
-            let s = MediaSession::bind(LOCAL, &pool).await.expect("bind session");
+            let s = MediaSession::bind(LOCAL, &pool)
+                .await
+                .expect("bind session");
             let h = s.start(params);
             // Something to encode, like a real call: a long shared prompt.
-            h.play(vec![PlayItem::Prompt(prompt.clone())]).await.expect("play");
+            h.play(vec![PlayItem::Prompt(prompt.clone())])
+                .await
+                .expect("play");
             hs.push(h);
             // Spread start times over one period, as calls arrive.
             if streams > 1 {
@@ -137,7 +165,10 @@ fn run(rt: &tokio::runtime::Runtime, streams: usize, secs: u64) -> Report {
     let mut received = 0u64;
     let mut within_1ms = 0usize;
     for pkts in per_ssrc.values() {
-        let win: Vec<&(i64, u16, u32)> = pkts.iter().filter(|(t, _, _)| *t >= t_begin && *t < t_end).collect();
+        let win: Vec<&(i64, u16, u32)> = pkts
+            .iter()
+            .filter(|(t, _, _)| *t >= t_begin && *t < t_end)
+            .collect();
         received += win.len() as u64;
         let mut devs = Vec::with_capacity(win.len());
         for w in win.windows(2) {
@@ -191,14 +222,18 @@ fn receive(sock: StdUdpSocket, stop: &AtomicBool) -> HashMap<u32, Vec<(i64, u16,
     let mut buf = [0u8; 2048];
     let mut cmsg = [0u64; 16];
     while !stop.load(Ordering::Relaxed) {
-        let Some((n, t)) = recv_stamped(&sock, &mut buf, &mut cmsg) else { continue };
+        let Some((n, t)) = recv_stamped(&sock, &mut buf, &mut cmsg) else {
+            continue;
+        };
         if n < 12 {
             continue;
         }
         let seq = u16::from_be_bytes([buf[2], buf[3]]);
         let ts = u32::from_be_bytes([buf[4], buf[5], buf[6], buf[7]]);
         let ssrc = u32::from_be_bytes([buf[8], buf[9], buf[10], buf[11]]);
-        map.entry(ssrc).or_insert_with(|| Vec::with_capacity(4096)).push((t, seq, ts));
+        map.entry(ssrc)
+            .or_insert_with(|| Vec::with_capacity(4096))
+            .push((t, seq, ts));
     }
     map
 }
@@ -210,11 +245,30 @@ fn enable_timestamps(sock: &StdUdpSocket) {
     unsafe {
         let fd = sock.as_raw_fd();
         let sz = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
-        let r = libc::setsockopt(fd, libc::SOL_SOCKET, libc::SO_TIMESTAMPNS, (&one as *const libc::c_int).cast(), sz);
+        let r = libc::setsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_TIMESTAMPNS,
+            (&one as *const libc::c_int).cast(),
+            sz,
+        );
         assert_eq!(r, 0, "SO_TIMESTAMPNS");
         // Best effort: a larger buffer (FORCE needs CAP_NET_ADMIN).
-        if libc::setsockopt(fd, libc::SOL_SOCKET, libc::SO_RCVBUFFORCE, (&big as *const libc::c_int).cast(), sz) != 0 {
-            libc::setsockopt(fd, libc::SOL_SOCKET, libc::SO_RCVBUF, (&big as *const libc::c_int).cast(), sz);
+        if libc::setsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_RCVBUFFORCE,
+            (&big as *const libc::c_int).cast(),
+            sz,
+        ) != 0
+        {
+            libc::setsockopt(
+                fd,
+                libc::SOL_SOCKET,
+                libc::SO_RCVBUF,
+                (&big as *const libc::c_int).cast(),
+                sz,
+            );
         }
     }
 }
@@ -223,7 +277,10 @@ fn recv_stamped(sock: &StdUdpSocket, buf: &mut [u8], cmsg: &mut [u64; 16]) -> Op
     // SAFETY: msghdr points at live buffers for the duration of the call;
     // control messages are walked with the libc CMSG macros.
     unsafe {
-        let mut iov = libc::iovec { iov_base: buf.as_mut_ptr().cast(), iov_len: buf.len() };
+        let mut iov = libc::iovec {
+            iov_base: buf.as_mut_ptr().cast(),
+            iov_len: buf.len(),
+        };
         let mut msg: libc::msghdr = std::mem::zeroed();
         msg.msg_iov = &mut iov;
         msg.msg_iovlen = 1;
@@ -246,7 +303,10 @@ fn recv_stamped(sock: &StdUdpSocket, buf: &mut [u8], cmsg: &mut [u64; 16]) -> Op
 }
 
 fn realtime_ns() -> i64 {
-    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
     // SAFETY: valid out pointer.
     unsafe { libc::clock_gettime(libc::CLOCK_REALTIME, &mut ts) };
     ts.tv_sec * 1_000_000_000 + ts.tv_nsec

@@ -39,11 +39,20 @@ const LOCAL: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
 
 #[test]
 fn steady_state_send_and_receive_do_not_allocate() {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     let peer = StdUdpSocket::bind((LOCAL, 0)).unwrap();
-    peer.set_read_timeout(Some(Duration::from_millis(5))).unwrap();
-    let pool = Arc::new(PortAllocator::new(PortRange { first: 30_300, last: 30_319 }));
-    let prompt: Arc<[i16]> = (0..8000 * 10).map(|i: i32| ((i * 37) % 4000 - 2000) as i16).collect();
+    peer.set_read_timeout(Some(Duration::from_millis(5)))
+        .unwrap();
+    let pool = Arc::new(PortAllocator::new(PortRange {
+        first: 30_300,
+        last: 30_319,
+    }));
+    let prompt: Arc<[i16]> = (0..8000 * 10)
+        .map(|i: i32| ((i * 37) % 4000 - 2000) as i16)
+        .collect();
 
     let (port, handle) = rt.block_on(async {
         let s = MediaSession::bind(LOCAL, &pool).await.unwrap();
@@ -54,7 +63,9 @@ fn steady_state_send_and_receive_do_not_allocate() {
             dtmf_pt: Some(101),
             ptime_ms: 20,
         });
-        h.play(vec![PlayItem::Prompt(prompt.clone())]).await.unwrap();
+        h.play(vec![PlayItem::Prompt(prompt.clone())])
+            .await
+            .unwrap();
         (port, h)
     });
 
@@ -103,7 +114,10 @@ fn steady_state_send_and_receive_do_not_allocate() {
         stop.store(true, Ordering::Relaxed);
         let received = peer_thread.join().unwrap();
         let stats = handle.stop().await;
-        assert!(stats.packets_sent >= 100 && stats.packets_received >= 100, "{stats:?}");
+        assert!(
+            stats.packets_sent >= 100 && stats.packets_received >= 100,
+            "{stats:?}"
+        );
         assert!(received >= 50, "peer heard {received}");
         assert!(stats.rtcp >= 10 && stats.invalid >= 10, "{stats:?}");
         // ~100 frames sent and ~130 received in the window: a per-packet

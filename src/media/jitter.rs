@@ -28,7 +28,13 @@ struct Slot {
     data: [u8; MAX_PAYLOAD],
 }
 
-const EMPTY: Slot = Slot { full: false, seq: 0, timestamp: 0, len: 0, data: [0; MAX_PAYLOAD] };
+const EMPTY: Slot = Slot {
+    full: false,
+    seq: 0,
+    timestamp: 0,
+    len: 0,
+    data: [0; MAX_PAYLOAD],
+};
 
 /// Counters kept by the buffer (RFC 3550 §6.4.1 style, without jitter).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

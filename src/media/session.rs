@@ -46,6 +46,8 @@ const COMMANDS: usize = 16;
 const EVENTS: usize = 64;
 /// Reorder depth in packets (60 ms at 20 ms ptime).
 const REORDER_DEPTH: u16 = 3;
+/// Input silence after which the receive clock is advanced by wall time.
+const QUIET: Duration = Duration::from_millis(300);
 /// How many ports to try when some in the range are taken by others.
 const BIND_ATTEMPTS: usize = 32;
 
@@ -129,7 +131,10 @@ pub enum MediaError {
     #[error("no free RTP port pair in the configured range")]
     NoPorts,
     #[error("cannot bind RTP/RTCP socket on {addr}: {source}")]
-    Bind { addr: SocketAddr, source: std::io::Error },
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
     #[error("ptime {0} ms not supported (10..=60 in steps of 10)")]
     BadPtime(u32),
     #[error("telephone-event payload type {0} is not dynamic (96..=127)")]
@@ -137,7 +142,10 @@ pub enum MediaError {
     #[error(transparent)]
     Player(#[from] PlayerError),
     #[error("cannot write recording {path}: {source}")]
-    Record { path: PathBuf, source: crate::audio::AudioError },
+    Record {
+        path: PathBuf,
+        source: crate::audio::AudioError,
+    },
     #[error("the media task has ended")]
     Closed,
 }
@@ -188,7 +196,11 @@ impl MediaSession {
             Ok(()) => params,
             Err(e) => {
                 tracing::error!(error = %e, "bad media params; using 20 ms, no telephone-event");
-                MediaParams { ptime_ms: 20, dtmf_pt: None, ..params }
+                MediaParams {
+                    ptime_ms: 20,
+                    dtmf_pt: None,
+                    ..params
+                }
             }
         };
         self.spawn(params)
@@ -205,7 +217,11 @@ impl MediaSession {
         let (evt_tx, evt_rx) = mpsc::channel(EVENTS);
         let task = Task::new(self, params, evt_tx);
         let join = tokio::spawn(task.run(cmd_rx));
-        MediaHandle { cmd: cmd_tx, events: evt_rx, join }
+        MediaHandle {
+            cmd: cmd_tx,
+            events: evt_rx,
+            join,
+        }
     }
 }
 
@@ -227,9 +243,15 @@ pub struct MediaHandle {
 }
 
 impl MediaHandle {
-    async fn ask<T>(&self, make: impl FnOnce(oneshot::Sender<T>) -> Command) -> Result<T, MediaError> {
+    async fn ask<T>(
+        &self,
+        make: impl FnOnce(oneshot::Sender<T>) -> Command,
+    ) -> Result<T, MediaError> {
         let (tx, rx) = oneshot::channel();
-        self.cmd.send(make(tx)).await.map_err(|_| MediaError::Closed)?;
+        self.cmd
+            .send(make(tx))
+            .await
+            .map_err(|_| MediaError::Closed)?;
         rx.await.map_err(|_| MediaError::Closed)
     }
 
@@ -330,6 +352,9 @@ struct Task {
     inband_offset: Option<u64>,
     inband_fed: u64,
     recording: Option<(PathBuf, Vec<i16>)>,
+    /// When the last datagram arrived (to run the RTP clock on when the
+    /// peer goes quiet).
+    last_rx: Option<Instant>,
     stats: MediaStats,
     pcm: [i16; MAX_PAYLOAD],
     payload: [u8; MAX_PAYLOAD],
@@ -353,6 +378,7 @@ impl Task {
             inband_offset: None,
             inband_fed: 0,
             recording: None,
+            last_rx: None,
             stats: MediaStats::default(),
             pcm: [0; MAX_PAYLOAD],
             payload: [0; MAX_PAYLOAD],
@@ -360,7 +386,10 @@ impl Task {
         }
     }
 
-    async fn run(mut self, mut commands: mpsc::Receiver<Command>) -> Result<MediaStats, MediaError> {
+    async fn run(
+        mut self,
+        mut commands: mpsc::Receiver<Command>,
+    ) -> Result<MediaStats, MediaError> {
         let mut pacer = Pacer::new(Instant::now(), self.period());
         let sleep = tokio::time::sleep_until(pacer.deadline().into());
         tokio::pin!(sleep);
@@ -379,10 +408,14 @@ impl Task {
                     for _ in 0..tick.send {
                         self.send_frame().await;
                     }
+                    self.on_quiet(Instant::now());
                     sleep.as_mut().reset(pacer.deadline().into());
                 }
                 r = self.session.rtp.recv_from(&mut rbuf) => match r {
-                    Ok((n, src)) => self.on_datagram(src, &rbuf[..n]),
+                    Ok((n, src)) => {
+                        self.last_rx = Some(Instant::now());
+                        self.on_datagram(src, &rbuf[..n]);
+                    }
                     Err(e) => tracing::debug!(error = %e, "RTP receive error"),
                 },
                 r = self.session.rtcp.recv_from(&mut cbuf) => {
@@ -454,7 +487,12 @@ impl Task {
                 return;
             }
         };
-        if let Err(e) = self.session.rtp.send_to(&self.send_buf[..n], self.latch.remote()).await {
+        if let Err(e) = self
+            .session
+            .rtp
+            .send_to(&self.send_buf[..n], self.latch.remote())
+            .await
+        {
             tracing::debug!(error = %e, "RTP send failed");
         }
         if self.player.take_drained() {
@@ -503,6 +541,25 @@ impl Task {
             self.digit_4733(ev);
         }
         while let Some(d) = self.merger.poll(now) {
+            self.emit(MediaEvent::Digit(d));
+        }
+    }
+
+    /// Some peers stop sending RTP in silence (VAD/DTX, hold). Digits that
+    /// wait on the received RTP clock — a held in-band digit, a 4733 press
+    /// whose End packets were lost — would then wait for the next packet.
+    /// After [`QUIET`] without input, run that clock on by wall time.
+    fn on_quiet(&mut self, now: Instant) {
+        let Some(last) = self.last_rx else { return };
+        let idle = now.saturating_duration_since(last);
+        if idle < QUIET {
+            return;
+        }
+        let ext = self.clock.now() + idle.as_millis() as u64 * 8;
+        if let Some(ev) = self.hook.on_clock(ext as u32) {
+            self.digit_4733(ev);
+        }
+        while let Some(d) = self.merger.poll(ext) {
             self.emit(MediaEvent::Digit(d));
         }
     }
@@ -607,6 +664,11 @@ mod tests {
         assert!(p.validate().is_ok());
         assert!(MediaParams { ptime_ms: 25, ..p }.validate().is_err());
         assert!(MediaParams { ptime_ms: 70, ..p }.validate().is_err());
-        assert!(MediaParams { dtmf_pt: Some(8), ..p }.validate().is_err());
+        assert!(MediaParams {
+            dtmf_pt: Some(8),
+            ..p
+        }
+        .validate()
+        .is_err());
     }
 }
