@@ -404,4 +404,35 @@ mod tests {
         assert_eq!(l.check(addr(4000), 1, 10), LatchVerdict::Accept);
         assert_eq!(l.check(addr(4000), 1, 11), LatchVerdict::Accept);
     }
+
+    /// Fuzz-style: random and mutated datagrams never panic, and whatever
+    /// parses as RTP has a payload inside the datagram.
+    #[test]
+    fn random_datagrams_never_panic() {
+        use rand::{Rng, RngCore};
+        let mut rng = StdRng::seed_from_u64(0x0DD5EED);
+        let mut s = RtpSender::with_initial(1, 2, 3);
+        let mut good = [0u8; MAX_PACKET];
+        let n = s.write_media(0, &[0x55; 160], 160, &mut good).unwrap();
+        let mut buf = [0u8; 300];
+        for i in 0..200_000 {
+            let len = rng.gen_range(0..buf.len());
+            if i % 2 == 0 {
+                rng.fill_bytes(&mut buf[..len]);
+                buf[0] = (buf[0] & 0x3F) | 0x80; // mostly version 2
+            } else {
+                buf[..n].copy_from_slice(&good[..n]);
+                for _ in 0..rng.gen_range(1..4) {
+                    let k = rng.gen_range(0..n);
+                    buf[k] = rng.gen();
+                }
+            }
+            let d = &buf[..len.max(if i % 2 == 0 { 0 } else { n })];
+            if let Ok(Datagram::Rtp(p)) = parse(d) {
+                let base = d.as_ptr() as usize;
+                let at = p.payload.as_ptr() as usize;
+                assert!(at >= base + 12 && at + p.payload.len() <= base + d.len());
+            }
+        }
+    }
 }
