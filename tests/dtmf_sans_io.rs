@@ -35,9 +35,24 @@ fn no_runtime_sockets_or_clock_in_src_dtmf() {
     for entry in std::fs::read_dir(&dir).unwrap() {
         let path = entry.unwrap().path();
         let text = std::fs::read_to_string(&path).unwrap();
-        for banned in ["tokio", "std::net", "UdpSocket", "Instant", "SystemTime", "thread::sleep", ".unwrap()"] {
-            let hits: Vec<&str> = text.lines().filter(|l| l.contains(banned) && !l.trim_start().starts_with("//")).collect();
-            assert!(hits.is_empty(), "{} uses {banned}: {hits:?}", path.display());
+        for banned in [
+            "tokio",
+            "std::net",
+            "UdpSocket",
+            "Instant",
+            "SystemTime",
+            "thread::sleep",
+            ".unwrap()",
+        ] {
+            let hits: Vec<&str> = text
+                .lines()
+                .filter(|l| l.contains(banned) && !l.trim_start().starts_with("//"))
+                .collect();
+            assert!(
+                hits.is_empty(),
+                "{} uses {banned}: {hits:?}",
+                path.display()
+            );
         }
     }
 }
@@ -45,7 +60,16 @@ fn no_runtime_sockets_or_clock_in_src_dtmf() {
 #[test]
 fn hot_paths_do_not_allocate() {
     // Everything constructed and warmed up first (tables are built on first use).
-    let audio = dtmf_samples("0123456789*#ABCD", DtmfTiming { on_ms: 50, off_ms: 50, low_dbm0: -10.0, high_dbm0: -10.0 }).unwrap();
+    let audio = dtmf_samples(
+        "0123456789*#ABCD",
+        DtmfTiming {
+            on_ms: 50,
+            off_ms: 50,
+            low_dbm0: -10.0,
+            high_dbm0: -10.0,
+        },
+    )
+    .unwrap();
     let mut det = Detector::new();
     let mut sq = Squelch::new();
     let mut gen = ToneGenerator::new();

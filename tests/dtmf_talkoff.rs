@@ -33,7 +33,10 @@ fn speech() -> Vec<(String, Vec<i16>)> {
             // Vary speed and loudness too; peaks up to -1 dBFS (hot speech is the hard case).
             let speed = 130 + 30 * ((i + j) % 3) as u32;
             let peak = -1 - 6 * ((i + 2 * j) % 3) as i32;
-            out.push((format!("{voice} p{pitch}"), espeak(voice, pitch, speed, text, peak)));
+            out.push((
+                format!("{voice} p{pitch}"),
+                espeak(voice, pitch, speed, text, peak),
+            ));
         }
     }
     out
@@ -46,8 +49,15 @@ fn report(name: &'static str, material: &[(String, Vec<i16>)]) -> (usize, usize,
     let seconds = vectors.iter().map(Vec::len).sum::<usize>() as f64 / RATE as f64;
     let ours_n: usize = ours.iter().map(String::len).sum();
     let theirs_n: usize = theirs.iter().map(String::len).sum();
-    let bad: Vec<String> = material.iter().zip(&ours).filter(|(_, o)| !o.is_empty()).map(|((n, _), o)| format!("{n}: {o}")).collect();
-    eprintln!("{name:<28} {seconds:>8.1} s   false digits: orderline {ours_n:>3}   spandsp {theirs_n:>3}");
+    let bad: Vec<String> = material
+        .iter()
+        .zip(&ours)
+        .filter(|(_, o)| !o.is_empty())
+        .map(|((n, _), o)| format!("{n}: {o}"))
+        .collect();
+    eprintln!(
+        "{name:<28} {seconds:>8.1} s   false digits: orderline {ours_n:>3}   spandsp {theirs_n:>3}"
+    );
     (ours_n, theirs_n, seconds, bad)
 }
 
@@ -62,7 +72,9 @@ fn no_digits_in_speech() {
 
 #[test]
 fn no_digits_in_music() {
-    let material: Vec<(String, Vec<i16>)> = (0..6).map(|s| (format!("music seed {s}"), music(20, 0x9e37_79b9 + s))).collect();
+    let material: Vec<(String, Vec<i16>)> = (0..6)
+        .map(|s| (format!("music seed {s}"), music(20, 0x9e37_79b9 + s)))
+        .collect();
     let (ours, theirs, seconds, bad) = report("talk-off: synthetic music", &material);
     assert!(seconds >= 120.0);
     assert_eq!(ours, 0, "orderline reported digits in music: {bad:?}");

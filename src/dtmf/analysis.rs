@@ -39,8 +39,17 @@ const FREQS: [f32; 8] = [
 /// G.711 full scale is +3.14 dBm0 for a sine (G.711 table 5 / spandsp `DBM0_MAX_SINE_POWER`),
 /// so 0 dBm0 is a sine of peak 32767 × 10^(−3.14/20) ≈ 22 880.
 pub fn dbm0_to_amplitude(dbm0: f32) -> f32 {
-    32767.0 * 10f32.powf((dbm0 - 3.14) / 20.0)
+    32767.0 * 10f32.powf((dbm0 - MAX_SINE_DBM0) / 20.0)
 }
+
+/// Inverse of [`dbm0_to_amplitude`]: the level of a sine of peak `amplitude`.
+pub fn amplitude_to_dbm0(amplitude: f32) -> f32 {
+    20.0 * (amplitude / 32767.0).log10() + MAX_SINE_DBM0
+}
+
+/// Level of a full-scale sine, dBm0 (a measured constant that merely looks like π).
+#[allow(clippy::approx_constant)]
+const MAX_SINE_DBM0: f32 = 3.14;
 
 /// Fixed-point scale of the cosine/sine tables. Q10 keeps every half-block sum inside
 /// an `i32` even for a full-scale square wave (51 · 32768 · 1024 < 2³¹); the table's
@@ -61,7 +70,11 @@ struct Tables {
 fn tables() -> &'static Tables {
     static TABLES: OnceLock<Tables> = OnceLock::new();
     TABLES.get_or_init(|| {
-        let mut t = Tables { single: [[0; 16]; HALF + 1], pairs: [[0; 32]; HALF / 2 + 1], rot: [(0.0, 0.0); 8] };
+        let mut t = Tables {
+            single: [[0; 16]; HALF + 1],
+            pairs: [[0; 32]; HALF / 2 + 1],
+            rot: [(0.0, 0.0); 8],
+        };
         let w = |f: usize| 2.0 * std::f64::consts::PI * f64::from(FREQS[f]) / f64::from(RATE);
         let q = |v: f64| (v * f64::from(TABLE_ONE)).round() as i16;
         for n in 0..=HALF {
@@ -77,7 +90,10 @@ fn tables() -> &'static Tables {
             }
         }
         for (f, r) in t.rot.iter_mut().enumerate() {
-            *r = ((w(f) * HALF as f64).cos() as f32, (w(f) * HALF as f64).sin() as f32);
+            *r = (
+                (w(f) * HALF as f64).cos() as f32,
+                (w(f) * HALF as f64).sin() as f32,
+            );
         }
         t
     })
@@ -91,14 +107,21 @@ fn tables() -> &'static Tables {
 #[cfg(target_arch = "x86_64")]
 #[inline]
 fn mac_pairs(acc: &mut [i32; 16], samples: &[i16], table: &[[i16; 32]]) {
-    use std::arch::x86_64::{__m128i, _mm_add_epi32, _mm_loadu_si128, _mm_madd_epi16, _mm_set1_epi32, _mm_storeu_si128};
+    use std::arch::x86_64::{
+        __m128i, _mm_add_epi32, _mm_loadu_si128, _mm_madd_epi16, _mm_set1_epi32, _mm_storeu_si128,
+    };
     let n = (samples.len() / 2).min(table.len());
     // SAFETY: SSE2 is part of the x86-64 baseline. Every load and store below is an
     // unaligned 16-byte access inside `acc` (64 bytes) or a table row (64 bytes), both
     // in bounds by construction (`k < 4`, `p < n <= table.len()`).
     unsafe {
         let ap = acc.as_mut_ptr().cast::<__m128i>();
-        let mut a = [_mm_loadu_si128(ap), _mm_loadu_si128(ap.add(1)), _mm_loadu_si128(ap.add(2)), _mm_loadu_si128(ap.add(3))];
+        let mut a = [
+            _mm_loadu_si128(ap),
+            _mm_loadu_si128(ap.add(1)),
+            _mm_loadu_si128(ap.add(2)),
+            _mm_loadu_si128(ap.add(3)),
+        ];
         for p in 0..n {
             let x0 = samples[2 * p] as u16 as u32;
             let x1 = samples[2 * p + 1] as u16 as u32;
@@ -152,8 +175,14 @@ pub(crate) struct Limits {
 }
 
 impl Limits {
-    pub fn new(min_level_dbm0: f32, normal_twist_db: f32, reverse_twist_db: f32, relative_peak_db: f32,
-               min_fraction: f32, max_deviation: f32) -> Self {
+    pub fn new(
+        min_level_dbm0: f32,
+        normal_twist_db: f32,
+        reverse_twist_db: f32,
+        relative_peak_db: f32,
+        min_fraction: f32,
+        max_deviation: f32,
+    ) -> Self {
         let a = dbm0_to_amplitude(min_level_dbm0);
         let mut cos_max_phase = [0.0; 8];
         let mut max_corrected_phase = [0.0; 8];
@@ -239,7 +268,11 @@ impl Analyzer {
             }
         }
         let pairs = samples.len() / 2;
-        mac_pairs(&mut self.acc, &samples[..2 * pairs], &self.tables.pairs[self.pos / 2..]);
+        mac_pairs(
+            &mut self.acc,
+            &samples[..2 * pairs],
+            &self.tables.pairs[self.pos / 2..],
+        );
         self.pos += 2 * pairs;
         if let Some(&x) = samples.get(2 * pairs) {
             self.mac_single(x);
@@ -306,7 +339,9 @@ impl Analyzer {
         }
         // Both tones must dominate their own group (rejects speech harmonics, chords).
         for f in 0..4 {
-            if (f != r && e[f] * l.relative_peak > er) || (f != c && e[4 + f] * l.relative_peak > ec) {
+            if (f != r && e[f] * l.relative_peak > er)
+                || (f != c && e[4 + f] * l.relative_peak > ec)
+            {
                 return none;
             }
         }
@@ -340,7 +375,9 @@ impl Analyzer {
         if er + ec < l.min_fraction * total {
             return none;
         }
-        Verdict { key: Some((r * 4 + c) as u8) }
+        Verdict {
+            key: Some((r * 4 + c) as u8),
+        }
     }
 }
 

@@ -29,9 +29,11 @@ mod rfc4733;
 mod squelch;
 mod tone;
 
-pub use analysis::dbm0_to_amplitude;
+pub use analysis::{amplitude_to_dbm0, dbm0_to_amplitude};
 pub use decode::{decode_file, decode_line, decode_samples, DecodeError};
 pub use detector::{Detector, DetectorConfig};
-pub use rfc4733::{DigitPackets, EventPacket, EventReceiver, EventSender, Rfc4733Error, TelephoneEvent};
+pub use rfc4733::{
+    DigitPackets, EventPacket, EventReceiver, EventSender, Rfc4733Error, TelephoneEvent,
+};
 pub use squelch::Squelch;
 pub use tone::{dtmf_freqs, dtmf_samples, render, DtmfTiming, Tone, ToneError, ToneGenerator};
