@@ -101,6 +101,21 @@ enum State {
     },
 }
 
+impl State {
+    /// A digit just confirmed (or still sounding) whose last agreeing window ended `now`.
+    fn confirmed(key: u8, start: u64, now: u64) -> Self {
+        State::InDigit {
+            key,
+            start,
+            last_end: now,
+            gap: 0,
+            other: 0,
+            other_run: 0,
+            other_start: 0,
+        }
+    }
+}
+
 /// Streaming DTMF detector for one channel at 8 kHz. See the module docs.
 #[derive(Clone)]
 pub struct Detector {
@@ -243,15 +258,7 @@ impl Detector {
                     (1, win_start, false)
                 };
                 if run >= self.min_on {
-                    State::InDigit {
-                        key: k,
-                        start,
-                        last_end: now,
-                        gap: 0,
-                        other: 0,
-                        other_run: 0,
-                        other_start: 0,
-                    }
+                    State::confirmed(k, start, now)
                 } else {
                     State::Idle {
                         key: k,
@@ -286,15 +293,9 @@ impl Detector {
                     }
                 }
             }
-            (State::InDigit { key, start, .. }, Some(k)) if k == key => State::InDigit {
-                key,
-                start,
-                last_end: now,
-                gap: 0,
-                other: 0,
-                other_run: 0,
-                other_start: 0,
-            },
+            (State::InDigit { key, start, .. }, Some(k)) if k == key => {
+                State::confirmed(key, start, now)
+            }
             (
                 State::InDigit {
                     key,
@@ -316,15 +317,7 @@ impl Detector {
                 };
                 if other_run >= self.min_on {
                     self.emit(key, start, last_end);
-                    State::InDigit {
-                        key: other,
-                        start: other_start,
-                        last_end: now,
-                        gap: 0,
-                        other: 0,
-                        other_run: 0,
-                        other_start: 0,
-                    }
+                    State::confirmed(other, other_start, now)
                 } else if gap + 1 >= self.max_gap {
                     self.emit(key, start, last_end);
                     State::Idle {

@@ -14,6 +14,20 @@ use orderline::dtmf::decode_samples;
 
 pub const RATE: usize = 8000;
 
+/// sox output options: headerless 8 kHz mono signed 16-bit.
+const RAW_8K: [&str; 10] = [
+    "-r",
+    "8000",
+    "-c",
+    "1",
+    "-b",
+    "16",
+    "-e",
+    "signed-integer",
+    "-t",
+    "raw",
+];
+
 /// Build (once per test binary) and return the spandsp reference tool.
 pub fn spandsp_tool() -> &'static Path {
     static TOOL: OnceLock<PathBuf> = OnceLock::new();
@@ -122,20 +136,8 @@ pub fn sox_noise(seconds: usize, rms: f64) -> Vec<i16> {
     let dir = tmpdir();
     let p = dir.path().join("noise.raw");
     let st = Command::new("sox")
-        .args([
-            "-R",
-            "-n",
-            "-r",
-            "8000",
-            "-c",
-            "1",
-            "-b",
-            "16",
-            "-e",
-            "signed-integer",
-            "-t",
-            "raw",
-        ])
+        .args(["-R", "-n"])
+        .args(RAW_8K)
         .arg(&p)
         .args(["synth", &seconds.to_string(), "whitenoise", "vol", "0.5"])
         .status()
@@ -170,18 +172,7 @@ pub fn espeak(voice: &str, pitch: u32, speed: u32, text: &str, peak_dbfs: i32) -
     assert!(st.success(), "espeak-ng -v {voice} failed");
     let st = Command::new("sox")
         .arg(&wav)
-        .args([
-            "-r",
-            "8000",
-            "-c",
-            "1",
-            "-b",
-            "16",
-            "-e",
-            "signed-integer",
-            "-t",
-            "raw",
-        ])
+        .args(RAW_8K)
         .arg(&raw)
         .args(["gain", "-n", &peak_dbfs.to_string()])
         .status()
