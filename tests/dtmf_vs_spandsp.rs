@@ -86,6 +86,16 @@ fn categories() -> Vec<Category> {
     );
     cats.push(b.cat);
 
+    // What a call delivers: the same spandsp vectors through G.711 µ-law.
+    let mut b = Builder::new("G.711 mu-law round trip, -4..-30 dBm0");
+    for (i, level) in [-4, -14, -24, -30].into_iter().enumerate() {
+        let mut v = vec![0i16; lead(i + 5)];
+        v.extend(spandsp_tx(KEYS, level, 2, 50, 50));
+        v.extend(std::iter::repeat_n(0, 1200));
+        b.push(ulaw_round_trip(&v), KEYS);
+    }
+    cats.push(b.cat);
+
     let mut b = Builder::new("40 ms on / 40 ms off, repeated key x4");
     for (i, d) in KEYS.chars().enumerate() {
         for j in 0..3 {

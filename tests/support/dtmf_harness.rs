@@ -314,3 +314,31 @@ pub fn print_table(title: &str, scores: &[Score]) {
         );
     }
 }
+
+/// G.711 µ-law round trip (encode then decode), as audio arrives from a real call.
+pub fn ulaw_round_trip(s: &[i16]) -> Vec<i16> {
+    const BIAS: i32 = 0x84;
+    s.iter()
+        .map(|&x| {
+            // Encode (G.711 §3, µ-law).
+            let mut v = i32::from(x);
+            let sign = if v < 0 { 0x80 } else { 0 };
+            if v < 0 {
+                v = -v;
+            }
+            v = (v + BIAS).min(32635 + BIAS);
+            let mut exp = 7;
+            while exp > 0 && v & (0x80 << exp) == 0 {
+                exp -= 1;
+            }
+            let mant = (v >> (exp + 3)) & 0x0f;
+            let code = !(sign | (exp << 4) | mant) & 0xff;
+            // Decode.
+            let c = !code & 0xff;
+            let e = (c >> 4) & 7;
+            let m = c & 0x0f;
+            let mag = (((m << 3) + BIAS) << e) - BIAS;
+            (if c & 0x80 != 0 { -mag } else { mag }) as i16
+        })
+        .collect()
+}
