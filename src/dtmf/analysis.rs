@@ -65,12 +65,19 @@ struct Tables {
     pairs: [[i16; 32]; HALF / 2 + 1],
     /// `cos(ω_f HALF)`, `sin(ω_f HALF)`: the rotation from one half-block to the next.
     rot: [(f32, f32); 8],
+    /// `leak[a][b]`: how much of a tone at frequency `b` shows up in the half-block DFT at
+    /// frequency `a`, relative to its own DFT at `b`: `Σₙ e^{j(ω_b−ω_a)n} / HALF`.
+    /// `leak_prev` is the same for the rotated previous half (times `e^{−j(ω_b−ω_a)HALF}`).
+    leak: [[(f32, f32); 8]; 8],
+    leak_prev: [[(f32, f32); 8]; 8],
 }
 
 fn tables() -> &'static Tables {
     static TABLES: OnceLock<Tables> = OnceLock::new();
     TABLES.get_or_init(|| {
         let mut t = Tables {
+            leak: [[(0.0, 0.0); 8]; 8],
+            leak_prev: [[(0.0, 0.0); 8]; 8],
             single: [[0; 16]; HALF + 1],
             pairs: [[0; 32]; HALF / 2 + 1],
             rot: [(0.0, 0.0); 8],
@@ -87,6 +94,20 @@ fn tables() -> &'static Tables {
             for j in 0..16 {
                 t.pairs[p][2 * j] = t.single[2 * p][j];
                 t.pairs[p][2 * j + 1] = t.single[(2 * p + 1).min(HALF)][j];
+            }
+        }
+        for a in 0..8 {
+            for b in 0..8 {
+                let d = w(b) - w(a);
+                let (mut re, mut im) = (0.0f64, 0.0f64);
+                for n in 0..HALF {
+                    re += (d * n as f64).cos();
+                    im += (d * n as f64).sin();
+                }
+                let (re, im) = (re / HALF as f64, im / HALF as f64);
+                t.leak[a][b] = (re as f32, im as f32);
+                let (c, s) = ((d * HALF as f64).cos(), -(d * HALF as f64).sin());
+                t.leak_prev[a][b] = ((re * c - im * s) as f32, (re * s + im * c) as f32);
             }
         }
         for (f, r) in t.rot.iter_mut().enumerate() {
@@ -349,11 +370,17 @@ impl Analyzer {
         // φ = 2πΔf·HALF/RATE. Reject beyond the limit; within it, undo the window's
         // attenuation of an off-centre tone, so that twist and energy share are judged on
         // the tone's true power (a 1.5 % offset costs up to 1.5 dB in a 102-sample window).
+        // The half-blocks are short (51 samples, 157 Hz bins), so each tone leaks into the
+        // other's DFT enough to bias the phase by up to 0.25 rad; the other tone's DFT tells
+        // us exactly how much, so we subtract it first.
         let mut gain = [0.0f32; 2];
-        for (g, f) in gain.iter_mut().zip([r, 4 + c]) {
+        for (g, (f, o)) in gain.iter_mut().zip([(r, 4 + c), (4 + c, r)]) {
+            let unleak = |h: &[f32; 16], k: (f32, f32)| {
+                (h[f] - (h[o] * k.0 - h[o + 8] * k.1), h[f + 8] - (h[o] * k.1 + h[o + 8] * k.0))
+            };
             // z = cur · conj(prev)
-            let (pr, pi) = (self.prev[f], self.prev[f + 8]);
-            let (cr, ci) = (cur[f], cur[f + 8]);
+            let (pr, pi) = unleak(&self.prev, self.tables.leak_prev[f][o]);
+            let (cr, ci) = unleak(cur, self.tables.leak[f][o]);
             let zr = cr * pr + ci * pi;
             let zi = ci * pr - cr * pi;
             let mag = (zr * zr + zi * zi).sqrt();

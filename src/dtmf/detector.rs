@@ -46,8 +46,8 @@ impl Default for DetectorConfig {
             normal_twist_db: 9.0,
             reverse_twist_db: 5.5,
             relative_peak_db: 8.0,
-            min_fraction: 0.7,
-            max_deviation: 0.025,
+            min_fraction: 0.8,
+            max_deviation: 0.0225,
             min_on_windows: 4,
             max_gap_windows: 5,
         }
