@@ -33,7 +33,7 @@ const VARIANTS: [&str; 10] = ["f2", "f4", "m3", "m7", "klatt", "klatt3", "f5", "
 fn speech() -> Vec<(String, Vec<i16>)> {
     let mut out = Vec::new();
     for (i, (voice, text)) in TEXTS.iter().enumerate() {
-        for (j, pitch) in [15u32, 50, 95].into_iter().enumerate() {
+        for (j, pitch) in [15u32, 50, 75, 90, 99].into_iter().enumerate() {
             // Vary speed and loudness too; peaks up to -1 dBFS (hot speech is the hard case).
             let speed = 130 + 30 * ((i + j) % 3) as u32;
             let peak = -1 - 6 * ((i + 2 * j) % 3) as i32;
@@ -42,7 +42,7 @@ fn speech() -> Vec<(String, Vec<i16>)> {
         for k in 0..2 {
             let variant = VARIANTS[(2 * i + k) % VARIANTS.len()];
             let v = format!("{voice}+{variant}");
-            out.push((v.clone(), espeak(&v, 40 + 30 * k as u32, 150, text, -2)));
+            out.push((v.clone(), espeak(&v, 50 + 40 * k as u32, 150, text, -1)));
         }
     }
     out
