@@ -141,3 +141,54 @@ fn speech_passes_and_digits_inside_speech_are_removed() {
         .count();
     assert_eq!(leaked, 0);
 }
+
+/// Tones at the edges of what the detector accepts (twist, frequency offset, low level,
+/// noise) must be squelched just as well: whatever could be detected must not leak.
+#[test]
+fn edge_of_spec_tones_are_squelched() {
+    let noise = sox_noise(20, 300.0);
+    let mut input = vec![0i16; 1000];
+    let mut mask = vec![false; 1000];
+    let mut i = 0usize;
+    for d in "0123456789*#ABCD".chars() {
+        for (dev, lo, hi) in [
+            (0.015f32, -10.0f32, -18.0f32),
+            (-0.015, -14.0, -10.0),
+            (0.0, -26.0, -26.0),
+            (0.0, -30.0, -28.0),
+        ] {
+            let (r, c) = dtmf_freqs(d).unwrap();
+            let on = 320 + (i * 41) % 400;
+            let t = Tone {
+                freqs: [r * (1.0 + dev), c * (1.0 - dev)],
+                levels_dbm0: [lo, hi],
+                on_samples: on as u32,
+                off_samples: 400 + (i as u32 * 13) % 100,
+            };
+            let s = render(t).unwrap();
+            mask.extend((0..s.len()).map(|k| k < on));
+            input.extend(s);
+            i += 1;
+        }
+    }
+    for (s, n) in input.iter_mut().zip(&noise) {
+        *s = s.saturating_add(*n);
+    }
+    let before = decode_samples(&input).len();
+    assert!(
+        before >= 60,
+        "the input must be detectable: {before} digits"
+    );
+    let out = squelch(&input, 160);
+    let d = 320;
+    // Noise samples around the tones may pass; no sample from inside a tone may.
+    let leaked = (d..out.len())
+        .filter(|&t| mask[t - d] && out[t] != 0)
+        .count();
+    let ours = decode_samples(&out).len();
+    let theirs = spandsp_rx(std::slice::from_ref(&out)).remove(0);
+    eprintln!("edge-of-spec squelch: input {before} digits; output: leaked tone samples {leaked}, orderline {ours}, spandsp '{theirs}'");
+    assert_eq!(leaked, 0);
+    assert_eq!(ours, 0);
+    assert!(theirs.is_empty());
+}

@@ -28,7 +28,9 @@ const TEXTS: &[(&str, &str)] = &[
 
 /// espeak-ng voice variants: female, male, and the Klatt formant synthesisers, whose
 /// purer harmonics are the hardest case for a tone detector.
-const VARIANTS: [&str; 10] = ["f2", "f4", "m3", "m7", "klatt", "klatt3", "f5", "m1", "croak", "klatt2"];
+const VARIANTS: [&str; 10] = [
+    "f2", "f4", "m3", "m7", "klatt", "klatt3", "f5", "m1", "croak", "klatt2",
+];
 
 fn speech() -> Vec<(String, Vec<i16>)> {
     let mut out = Vec::new();
@@ -37,7 +39,10 @@ fn speech() -> Vec<(String, Vec<i16>)> {
             // Vary speed and loudness too; peaks up to -1 dBFS (hot speech is the hard case).
             let speed = 130 + 30 * ((i + j) % 3) as u32;
             let peak = -1 - 6 * ((i + 2 * j) % 3) as i32;
-            out.push((format!("{voice} p{pitch}"), espeak(voice, pitch, speed, text, peak)));
+            out.push((
+                format!("{voice} p{pitch}"),
+                espeak(voice, pitch, speed, text, peak),
+            ));
         }
         for k in 0..2 {
             let variant = VARIANTS[(2 * i + k) % VARIANTS.len()];
