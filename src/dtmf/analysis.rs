@@ -376,7 +376,10 @@ impl Analyzer {
         let mut gain = [0.0f32; 2];
         for (g, (f, o)) in gain.iter_mut().zip([(r, 4 + c), (4 + c, r)]) {
             let unleak = |h: &[f32; 16], k: (f32, f32)| {
-                (h[f] - (h[o] * k.0 - h[o + 8] * k.1), h[f + 8] - (h[o] * k.1 + h[o + 8] * k.0))
+                (
+                    h[f] - (h[o] * k.0 - h[o + 8] * k.1),
+                    h[f + 8] - (h[o] * k.1 + h[o + 8] * k.0),
+                )
             };
             // z = cur · conj(prev)
             let (pr, pi) = unleak(&self.prev, self.tables.leak_prev[f][o]);

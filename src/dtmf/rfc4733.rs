@@ -165,7 +165,7 @@ impl EventReceiver {
     }
 
     /// Advance the receiver's idea of "now" (RTP clock of the audio stream). Ends a press
-    /// whose End packets were all lost, [`LOST_END_TIMEOUT`] after its last reported duration.
+    /// whose End packets were all lost, 200 ms (1600 samples) after its last reported duration.
     pub fn on_clock(&mut self, rtp_timestamp_now: u32) -> Option<DigitEvent> {
         if let Some(p) = self.pending.take() {
             return Some(p);
