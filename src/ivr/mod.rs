@@ -1,1 +1,100 @@
-//! IVR flows (confirm, payment, upsell) as sans-IO state machines over call events.
+//! IVR flows (confirm now; payment and upsell later) as sans-IO state machines
+//! over call events.
+//!
+//! A flow never touches sockets, timers or the clock: the call driver feeds it
+//! [`FlowInput`]s with the current [`Instant`], asks [`ConfirmFlow::poll_timeout`]
+//! when to wake it, and carries out the [`FlowAction`]s it returns. That makes
+//! every rule ("repeat once after 5 s of silence", "at most 3 re-prompts")
+//! testable in microseconds on simulated time.
+
+pub mod confirm;
+pub mod dialplan;
+
+use std::time::Instant;
+
+pub use confirm::ConfirmFlow;
+pub use dialplan::{ConfirmPlan, DialplanError};
+
+/// How a call ended, as reported to the order store and the merchant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// The callee pressed the confirm key.
+    Confirmed,
+    /// The callee pressed the cancel key.
+    Cancelled,
+    /// Answered, but no valid key before the prompts ran out.
+    NoInput,
+    /// Answered, then the callee hung up before choosing.
+    Hangup,
+    /// Rang until our ring timeout (CANCEL sent) or 408/480 from the network.
+    NoAnswer,
+    /// 486 Busy Here / 600 Busy Everywhere.
+    Busy,
+    /// 603 Decline or 403 Forbidden: the callee or the network refused.
+    Rejected,
+    /// Anything else: 404, 5xx, transport errors, media failures.
+    Failed,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Confirmed => "confirmed",
+            Outcome::Cancelled => "cancelled",
+            Outcome::NoInput => "no_input",
+            Outcome::Hangup => "hangup",
+            Outcome::NoAnswer => "no_answer",
+            Outcome::Busy => "busy",
+            Outcome::Rejected => "rejected",
+            Outcome::Failed => "failed",
+        }
+    }
+
+    /// Map a final non-2xx SIP status of an outbound INVITE to an outcome
+    /// (RFC 3261 §21: 4xx client, 5xx server, 6xx global failures).
+    pub fn from_sip_failure(status: u16) -> Outcome {
+        match status {
+            486 | 600 => Outcome::Busy,
+            408 | 480 | 487 => Outcome::NoAnswer,
+            403 | 603 | 607 | 608 => Outcome::Rejected,
+            _ => Outcome::Failed,
+        }
+    }
+}
+
+/// Something that happened on the call, fed to a flow.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FlowInput {
+    /// The callee answered and media is flowing.
+    Answered,
+    /// A key press (in-band or RFC 4733; the flow does not care which).
+    Digit(char),
+    /// Everything the flow asked to play has been played.
+    PlaybackDone,
+    /// The far end hung up.
+    RemoteHangup,
+}
+
+/// What the flow wants done. The driver executes these in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FlowAction {
+    /// Queue these prompts (by name) after whatever is playing.
+    Play(Vec<String>),
+    /// Stop what is playing now and drop the queue (barge-in).
+    StopPlayback,
+    /// Send BYE; the call is over with this outcome.
+    Hangup(Outcome),
+    /// The far end already hung up; record this outcome.
+    Finished(Outcome),
+}
+
+/// A flow the call driver can run: the common shape of confirm, payment and upsell.
+pub trait Flow {
+    fn handle_input(&mut self, now: Instant, input: FlowInput);
+    fn handle_timeout(&mut self, now: Instant);
+    fn poll_action(&mut self) -> Option<FlowAction>;
+    fn poll_timeout(&self) -> Option<Instant>;
+    /// Every digit the caller pressed, in order.
+    fn digits(&self) -> &str;
+}
