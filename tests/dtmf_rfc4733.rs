@@ -5,7 +5,13 @@ use orderline::dtmf::*;
 
 /// Payload bytes for (event, end, duration).
 fn p(event: u8, end: bool, duration: u16) -> [u8; 4] {
-    TelephoneEvent { event, end, volume: 10, duration }.to_bytes()
+    TelephoneEvent {
+        event,
+        end,
+        volume: 10,
+        duration,
+    }
+    .to_bytes()
 }
 
 fn feed(rx: &mut EventReceiver, packets: &[(u32, [u8; 4])]) -> Vec<DigitEvent> {
@@ -19,7 +25,11 @@ fn feed(rx: &mut EventReceiver, packets: &[(u32, [u8; 4])]) -> Vec<DigitEvent> {
 
 /// A normal press: updates every 160, three End packets.
 fn press(event: u8, ts: u32, dur: u16) -> Vec<(u32, [u8; 4])> {
-    let mut v: Vec<_> = (1..).map(|k| k * 160).take_while(|&d| d < dur).map(|d| (ts, p(event, false, d))).collect();
+    let mut v: Vec<_> = (1..)
+        .map(|k| k * 160)
+        .take_while(|&d| d < dur)
+        .map(|d| (ts, p(event, false, d)))
+        .collect();
     v.extend([(ts, p(event, true, dur)); 3]);
     v
 }
@@ -28,7 +38,15 @@ fn press(event: u8, ts: u32, dur: u16) -> Vec<(u32, [u8; 4])> {
 fn three_end_packets_are_one_digit() {
     let mut rx = EventReceiver::new();
     let ev = feed(&mut rx, &press(5, 1000, 800));
-    assert_eq!(ev, vec![DigitEvent { digit: '5', start: 1000, end: 1800, source: DigitSource::Rfc4733 }]);
+    assert_eq!(
+        ev,
+        vec![DigitEvent {
+            digit: '5',
+            start: 1000,
+            end: 1800,
+            source: DigitSource::Rfc4733
+        }]
+    );
 }
 
 #[test]
@@ -57,9 +75,15 @@ fn repeated_key_gives_one_digit_per_press() {
 fn long_press_with_irregular_durations_is_one_digit() {
     let mut rx = EventReceiver::new();
     let ts = 4242;
-    let durs = [160u16, 400, 320, 960, 960, 1500, 1400, 4000, 8000, 7999, 12000];
+    let durs = [
+        160u16, 400, 320, 960, 960, 1500, 1400, 4000, 8000, 7999, 12000,
+    ];
     let mut seq: Vec<_> = durs.iter().map(|&d| (ts, p(11, false, d))).collect();
-    seq.extend([(ts, p(11, true, 12_800)), (ts, p(11, true, 12_800)), (ts, p(11, true, 12_640))]);
+    seq.extend([
+        (ts, p(11, true, 12_800)),
+        (ts, p(11, true, 12_800)),
+        (ts, p(11, true, 12_640)),
+    ]);
     let ev = feed(&mut rx, &seq);
     assert_eq!(ev.len(), 1);
     assert_eq!((ev[0].digit, ev[0].end - ev[0].start), ('#', 12_800));
@@ -162,11 +186,20 @@ fn sender_packets_follow_rfc4733() {
     assert_eq!(pk.len(), 7);
     assert!(pk[0].marker && pk[1..].iter().all(|p| !p.marker));
     assert!(pk.iter().all(|p| p.timestamp == 7000));
-    let parsed: Vec<TelephoneEvent> = pk.iter().map(|p| TelephoneEvent::parse(&p.payload).unwrap()).collect();
+    let parsed: Vec<TelephoneEvent> = pk
+        .iter()
+        .map(|p| TelephoneEvent::parse(&p.payload).unwrap())
+        .collect();
     assert!(parsed.iter().all(|e| e.event == 11 && e.volume == 10));
-    assert_eq!(parsed.iter().map(|e| e.duration).collect::<Vec<_>>(), vec![160, 320, 480, 640, 800, 800, 800]);
+    assert_eq!(
+        parsed.iter().map(|e| e.duration).collect::<Vec<_>>(),
+        vec![160, 320, 480, 640, 800, 800, 800]
+    );
     assert_eq!(parsed.iter().filter(|e| e.end).count(), 3);
-    assert_eq!(pk.iter().map(|p| p.send_at).collect::<Vec<_>>(), vec![160, 320, 480, 640, 800, 800, 800]);
+    assert_eq!(
+        pk.iter().map(|p| p.send_at).collect::<Vec<_>>(),
+        vec![160, 320, 480, 640, 800, 800, 800]
+    );
     assert!(tx.digit('x', 0, 800).is_err());
     assert!(EventSender::new().with_interval(0).is_err());
 }
@@ -201,7 +234,10 @@ fn very_long_press_is_segmented_and_rejoined() {
     assert_eq!(stamps.len(), 3);
     assert_eq!(pk.iter().filter(|p| p.marker).count(), 1);
     let mut rx = EventReceiver::new();
-    let ev: Vec<DigitEvent> = pk.iter().filter_map(|p| rx.on_packet(p.timestamp, &p.payload)).collect();
+    let ev: Vec<DigitEvent> = pk
+        .iter()
+        .filter_map(|p| rx.on_packet(p.timestamp, &p.payload))
+        .collect();
     assert_eq!(ev.len(), 1);
     assert_eq!((ev[0].start, ev[0].end), (1234, 1234 + u64::from(dur)));
 }
@@ -210,10 +246,28 @@ fn very_long_press_is_segmented_and_rejoined() {
 #[test]
 fn sipp_bundled_captures() {
     let dir = std::path::Path::new("/usr/share/sip-tester");
-    let names = [("0", '0'), ("1", '1'), ("2", '2'), ("3", '3'), ("4", '4'), ("5", '5'), ("6", '6'), ("7", '7'), ("8", '8'), ("9", '9'), ("pound", '#'), ("star", '*')];
+    let names = [
+        ("0", '0'),
+        ("1", '1'),
+        ("2", '2'),
+        ("3", '3'),
+        ("4", '4'),
+        ("5", '5'),
+        ("6", '6'),
+        ("7", '7'),
+        ("8", '8'),
+        ("9", '9'),
+        ("pound", '#'),
+        ("star", '*'),
+    ];
     for (name, digit) in names {
         let path = dir.join(format!("dtmf_2833_{name}.pcap"));
-        let data = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e} (install Debian package sip-tester)", path.display()));
+        let data = std::fs::read(&path).unwrap_or_else(|e| {
+            panic!(
+                "{}: {e} (install Debian package sip-tester)",
+                path.display()
+            )
+        });
         let mut rx = EventReceiver::new();
         let mut events = Vec::new();
         let mut packets = 0;
@@ -258,17 +312,31 @@ fn rtp_packets(d: &[u8]) -> Vec<(u8, u32, &[u8])> {
 fn in_band_and_rfc4733_agree() {
     let lead = 4000u32;
     for d in "0123456789*#ABCD".chars() {
-        let timing = DtmfTiming { on_ms: 120, off_ms: 100, low_dbm0: -10.0, high_dbm0: -8.0 };
+        let timing = DtmfTiming {
+            on_ms: 120,
+            off_ms: 100,
+            low_dbm0: -10.0,
+            high_dbm0: -8.0,
+        };
         let mut audio = vec![0i16; lead as usize];
         audio.extend(dtmf_samples(&d.to_string(), timing).unwrap());
         let inband = decode_samples(&audio);
         let mut rx = EventReceiver::new();
-        let oob: Vec<DigitEvent> =
-            EventSender::new().digit(d, lead, 960).unwrap().filter_map(|p| rx.on_packet(p.timestamp, &p.payload)).collect();
+        let oob: Vec<DigitEvent> = EventSender::new()
+            .digit(d, lead, 960)
+            .unwrap()
+            .filter_map(|p| rx.on_packet(p.timestamp, &p.payload))
+            .collect();
         assert_eq!(inband.len(), 1);
         assert_eq!(oob.len(), 1);
         assert_eq!(inband[0].digit, oob[0].digit);
-        assert!((inband[0].start as i64 - oob[0].start as i64).abs() <= 64, "{inband:?} {oob:?}");
-        assert!((inband[0].end as i64 - oob[0].end as i64).abs() <= 64, "{inband:?} {oob:?}");
+        assert!(
+            (inband[0].start as i64 - oob[0].start as i64).abs() <= 64,
+            "{inband:?} {oob:?}"
+        );
+        assert!(
+            (inband[0].end as i64 - oob[0].end as i64).abs() <= 64,
+            "{inband:?} {oob:?}"
+        );
     }
 }

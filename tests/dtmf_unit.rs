@@ -7,7 +7,12 @@ fn decode(samples: &[i16]) -> String {
 }
 
 fn timing(on_ms: u32, off_ms: u32, level: f32) -> DtmfTiming {
-    DtmfTiming { on_ms, off_ms, low_dbm0: level, high_dbm0: level }
+    DtmfTiming {
+        on_ms,
+        off_ms,
+        low_dbm0: level,
+        high_dbm0: level,
+    }
 }
 
 #[test]

@@ -22,13 +22,26 @@ fn vector(lead: usize, tones: &[Tone]) -> Vec<i16> {
     for t in tones {
         v.extend(render(*t).expect("tone"));
     }
-    v.extend(std::iter::repeat(0).take(1200));
+    v.extend(std::iter::repeat_n(0, 1200));
     v
 }
 
-fn key_tone(d: char, row_dev: f32, col_dev: f32, low_dbm0: f32, high_dbm0: f32, on: u32, off: u32) -> Tone {
+fn key_tone(
+    d: char,
+    row_dev: f32,
+    col_dev: f32,
+    low_dbm0: f32,
+    high_dbm0: f32,
+    on: u32,
+    off: u32,
+) -> Tone {
     let (r, c) = dtmf_freqs(d).expect("key");
-    Tone { freqs: [r * (1.0 + row_dev), c * (1.0 + col_dev)], levels_dbm0: [low_dbm0, high_dbm0], on_samples: on, off_samples: off }
+    Tone {
+        freqs: [r * (1.0 + row_dev), c * (1.0 + col_dev)],
+        levels_dbm0: [low_dbm0, high_dbm0],
+        on_samples: on,
+        off_samples: off,
+    }
 }
 
 struct Builder {
@@ -37,7 +50,13 @@ struct Builder {
 
 impl Builder {
     fn new(name: &'static str) -> Self {
-        Builder { cat: Category { name, vectors: Vec::new(), expected: Vec::new() } }
+        Builder {
+            cat: Category {
+                name,
+                vectors: Vec::new(),
+                expected: Vec::new(),
+            },
+        }
     }
     fn push(&mut self, v: Vec<i16>, expected: &str) {
         self.cat.vectors.push(v);
@@ -57,11 +76,24 @@ fn categories() -> Vec<Category> {
         for d in KEYS.chars() {
             let mut v = vec![0i16; lead(i)];
             v.extend(spandsp_tx(&d.to_string(), level, 2, 50, 50));
-            v.extend(std::iter::repeat(0).take(1200));
+            v.extend(std::iter::repeat_n(0, 1200));
             b.push(v, &d.to_string());
         }
     }
-    b.push(spandsp_tx("4111111111111111#", -10, 2, 50, 50), "4111111111111111#");
+    b.push(
+        spandsp_tx("4111111111111111#", -10, 2, 50, 50),
+        "4111111111111111#",
+    );
+    cats.push(b.cat);
+
+    // What a call delivers: the same spandsp vectors through G.711 µ-law.
+    let mut b = Builder::new("G.711 mu-law round trip, -4..-30 dBm0");
+    for (i, level) in [-4, -14, -24, -30].into_iter().enumerate() {
+        let mut v = vec![0i16; lead(i + 5)];
+        v.extend(spandsp_tx(KEYS, level, 2, 50, 50));
+        v.extend(std::iter::repeat_n(0, 1200));
+        b.push(ulaw_round_trip(&v), KEYS);
+    }
     cats.push(b.cat);
 
     let mut b = Builder::new("40 ms on / 40 ms off, repeated key x4");
@@ -76,7 +108,13 @@ fn categories() -> Vec<Category> {
     let mut b = Builder::new("reject: tones <= 20 ms");
     for (i, d) in KEYS.chars().enumerate() {
         for (j, on) in [12u32, 16, 20].into_iter().enumerate() {
-            b.push(vector(lead(i * 3 + j), &[key_tone(d, 0.0, 0.0, -6.0, -6.0, ms(on), ms(100))]), "");
+            b.push(
+                vector(
+                    lead(i * 3 + j),
+                    &[key_tone(d, 0.0, 0.0, -6.0, -6.0, ms(on), ms(100))],
+                ),
+                "",
+            );
         }
     }
     cats.push(b.cat);
@@ -91,38 +129,94 @@ fn categories() -> Vec<Category> {
 
     let mut b = Builder::new("accept: frequency +-1.5 %");
     for (i, d) in KEYS.chars().enumerate() {
-        for (j, (r, c)) in [(0.015, 0.015), (0.015, -0.015), (-0.015, 0.015), (-0.015, -0.015)].into_iter().enumerate() {
-            b.push(vector(lead(i * 4 + j), &[key_tone(d, r, c, -10.0, -10.0, ms(50), ms(50))]), &d.to_string());
+        for (j, (r, c)) in [
+            (0.015, 0.015),
+            (0.015, -0.015),
+            (-0.015, 0.015),
+            (-0.015, -0.015),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            b.push(
+                vector(
+                    lead(i * 4 + j),
+                    &[key_tone(d, r, c, -10.0, -10.0, ms(50), ms(50))],
+                ),
+                &d.to_string(),
+            );
         }
     }
     cats.push(b.cat);
 
     let mut b = Builder::new("reject: frequency +-3.5 % (100 ms tones)");
     for (i, d) in KEYS.chars().enumerate() {
-        for (j, (r, c)) in [(0.035, 0.0), (-0.035, 0.0), (0.0, 0.035), (0.0, -0.035)].into_iter().enumerate() {
-            b.push(vector(lead(i * 4 + j), &[key_tone(d, r, c, -10.0, -10.0, ms(100), ms(50))]), "");
+        for (j, (r, c)) in [(0.035, 0.0), (-0.035, 0.0), (0.0, 0.035), (0.0, -0.035)]
+            .into_iter()
+            .enumerate()
+        {
+            b.push(
+                vector(
+                    lead(i * 4 + j),
+                    &[key_tone(d, r, c, -10.0, -10.0, ms(100), ms(50))],
+                ),
+                "",
+            );
         }
     }
     cats.push(b.cat);
 
     let mut b = Builder::new("accept: twist +8 dB row / +4 dB column");
     for (i, d) in KEYS.chars().enumerate() {
-        b.push(vector(lead(i), &[key_tone(d, 0.0, 0.0, -10.0, -18.0, ms(50), ms(50))]), &d.to_string());
-        b.push(vector(lead(i + 1), &[key_tone(d, 0.0, 0.0, -14.0, -10.0, ms(50), ms(50))]), &d.to_string());
+        b.push(
+            vector(
+                lead(i),
+                &[key_tone(d, 0.0, 0.0, -10.0, -18.0, ms(50), ms(50))],
+            ),
+            &d.to_string(),
+        );
+        b.push(
+            vector(
+                lead(i + 1),
+                &[key_tone(d, 0.0, 0.0, -14.0, -10.0, ms(50), ms(50))],
+            ),
+            &d.to_string(),
+        );
     }
     cats.push(b.cat);
 
     let mut b = Builder::new("reject: twist +14 dB row / +10 dB column");
     for (i, d) in KEYS.chars().enumerate() {
-        b.push(vector(lead(i), &[key_tone(d, 0.0, 0.0, -6.0, -20.0, ms(100), ms(50))]), "");
-        b.push(vector(lead(i + 1), &[key_tone(d, 0.0, 0.0, -16.0, -6.0, ms(100), ms(50))]), "");
+        b.push(
+            vector(
+                lead(i),
+                &[key_tone(d, 0.0, 0.0, -6.0, -20.0, ms(100), ms(50))],
+            ),
+            "",
+        );
+        b.push(
+            vector(
+                lead(i + 1),
+                &[key_tone(d, 0.0, 0.0, -16.0, -6.0, ms(100), ms(50))],
+            ),
+            "",
+        );
     }
     cats.push(b.cat);
 
     let mut b = Builder::new("accept: level 0..-26 dBm0 per tone");
-    for (j, level) in [0.0f32, -6.0, -12.0, -18.0, -22.0, -26.0].into_iter().enumerate() {
+    for (j, level) in [0.0f32, -6.0, -12.0, -18.0, -22.0, -26.0]
+        .into_iter()
+        .enumerate()
+    {
         for (i, d) in KEYS.chars().enumerate() {
-            b.push(vector(lead(i + j), &[key_tone(d, 0.0, 0.0, level, level, ms(50), ms(50))]), &d.to_string());
+            b.push(
+                vector(
+                    lead(i + j),
+                    &[key_tone(d, 0.0, 0.0, level, level, ms(50), ms(50))],
+                ),
+                &d.to_string(),
+            );
         }
     }
     cats.push(b.cat);
@@ -130,7 +224,13 @@ fn categories() -> Vec<Category> {
     let mut b = Builder::new("reject: level -45..-55 dBm0 per tone");
     for (j, level) in [-45.0f32, -50.0, -55.0].into_iter().enumerate() {
         for (i, d) in KEYS.chars().enumerate() {
-            b.push(vector(lead(i + j), &[key_tone(d, 0.0, 0.0, level, level, ms(100), ms(50))]), "");
+            b.push(
+                vector(
+                    lead(i + j),
+                    &[key_tone(d, 0.0, 0.0, level, level, ms(100), ms(50))],
+                ),
+                "",
+            );
         }
     }
     cats.push(b.cat);
@@ -172,12 +272,21 @@ fn categories() -> Vec<Category> {
     let rows = [697.0f32, 770.0, 852.0, 941.0];
     let cols = [1209.0f32, 1336.0, 1477.0, 1633.0];
     for (i, f) in rows.iter().chain(cols.iter()).enumerate() {
-        b.push(vector(lead(i), &[Tone::single(*f, -6.0, ms(200), ms(50))]), "");
+        b.push(
+            vector(lead(i), &[Tone::single(*f, -6.0, ms(200), ms(50))]),
+            "",
+        );
     }
     for g in [rows, cols] {
         for a in 0..4 {
             for c in a + 1..4 {
-                b.push(vector(lead(a + c), &[Tone::dual(g[a], g[c], -8.0, ms(200), ms(50))]), "");
+                b.push(
+                    vector(
+                        lead(a + c),
+                        &[Tone::dual(g[a], g[c], -8.0, ms(200), ms(50))],
+                    ),
+                    "",
+                );
             }
         }
     }
@@ -185,17 +294,49 @@ fn categories() -> Vec<Category> {
 
     let mut b = Builder::new("reject: dial/busy/ringback/SIT/fax tones");
     let sec = 8000;
-    b.push(vector(0, &[Tone::dual(350.0, 440.0, -13.0, 3 * sec, 0)]), ""); // US dial
+    b.push(
+        vector(0, &[Tone::dual(350.0, 440.0, -13.0, 3 * sec, 0)]),
+        "",
+    ); // US dial
     b.push(vector(0, &[Tone::single(425.0, -10.0, 3 * sec, 0)]), ""); // EU dial
-    b.push(vector(0, &[Tone::dual(350.0, 450.0, -10.0, 3 * sec, 0)]), ""); // UK dial
-    b.push(vector(0, &[Tone::dual(480.0, 620.0, -10.0, sec / 2, sec / 2); 4]), ""); // busy
-    b.push(vector(0, &[Tone::dual(440.0, 480.0, -10.0, 2 * sec, 4 * sec)]), ""); // US ringback
-    b.push(vector(0, &[Tone::dual(400.0, 450.0, -10.0, 3200, 1600), Tone::dual(400.0, 450.0, -10.0, 3200, 16000)]), ""); // UK ring
-    let sit = [Tone::single(913.8, -10.0, 2640, 0), Tone::single(1370.6, -10.0, 2640, 0), Tone::single(1776.7, -10.0, 2640, 0)];
+    b.push(
+        vector(0, &[Tone::dual(350.0, 450.0, -10.0, 3 * sec, 0)]),
+        "",
+    ); // UK dial
+    b.push(
+        vector(0, &[Tone::dual(480.0, 620.0, -10.0, sec / 2, sec / 2); 4]),
+        "",
+    ); // busy
+    b.push(
+        vector(0, &[Tone::dual(440.0, 480.0, -10.0, 2 * sec, 4 * sec)]),
+        "",
+    ); // US ringback
+    b.push(
+        vector(
+            0,
+            &[
+                Tone::dual(400.0, 450.0, -10.0, 3200, 1600),
+                Tone::dual(400.0, 450.0, -10.0, 3200, 16000),
+            ],
+        ),
+        "",
+    ); // UK ring
+    let sit = [
+        Tone::single(913.8, -10.0, 2640, 0),
+        Tone::single(1370.6, -10.0, 2640, 0),
+        Tone::single(1776.7, -10.0, 2640, 0),
+    ];
     b.push(vector(0, &sit), "");
-    let sit_lo = [Tone::single(985.2, -10.0, 2176, 0), Tone::single(1428.5, -10.0, 2176, 0), Tone::single(1776.7, -10.0, 2640, 0)];
+    let sit_lo = [
+        Tone::single(985.2, -10.0, 2176, 0),
+        Tone::single(1428.5, -10.0, 2176, 0),
+        Tone::single(1776.7, -10.0, 2640, 0),
+    ];
     b.push(vector(0, &sit_lo), "");
-    b.push(vector(0, &[Tone::single(1100.0, -10.0, 4000, 24000); 2]), ""); // fax CNG
+    b.push(
+        vector(0, &[Tone::single(1100.0, -10.0, 4000, 24000); 2]),
+        "",
+    ); // fax CNG
     b.push(vector(0, &[Tone::single(2100.0, -10.0, 3 * sec, 0)]), ""); // fax/modem CED
     b.push(vector(0, &[Tone::dual(1650.0, 1850.0, -10.0, sec, 0)]), ""); // V.21 mark/space
     b.push(vector(0, &[Tone::dual(950.0, 1400.0, -10.0, sec, 0)]), ""); // SIT-like pair
@@ -208,14 +349,24 @@ fn categories() -> Vec<Category> {
 fn detector_matches_or_beats_spandsp_in_every_category() {
     let cats = categories();
     let scores: Vec<Score> = cats.iter().map(score).collect();
-    print_table("DTMF detection: vectors handled correctly, orderline vs spandsp dtmf_rx", &scores);
+    print_table(
+        "DTMF detection: vectors handled correctly, orderline vs spandsp dtmf_rx",
+        &scores,
+    );
     let mut failures = Vec::new();
     for s in &scores {
         if s.orderline < s.spandsp {
-            failures.push(format!("{}: orderline {} < spandsp {}", s.name, s.orderline, s.spandsp));
+            failures.push(format!(
+                "{}: orderline {} < spandsp {}",
+                s.name, s.orderline, s.spandsp
+            ));
         }
         if s.orderline < s.total {
-            failures.push(format!("{}: orderline missed {:?}", s.name, &s.misses[..s.misses.len().min(6)]));
+            failures.push(format!(
+                "{}: orderline missed {:?}",
+                s.name,
+                &s.misses[..s.misses.len().min(6)]
+            ));
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));

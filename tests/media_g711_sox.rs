@@ -6,7 +6,10 @@ use std::process::Command;
 use orderline::media::g711::{alaw_decode, alaw_encode, ulaw_decode, ulaw_encode};
 
 fn sox(args: &[&str]) {
-    let st = Command::new("sox").args(args).status().expect("sox must be installed");
+    let st = Command::new("sox")
+        .args(args)
+        .status()
+        .expect("sox must be installed");
     assert!(st.success(), "sox {args:?} failed");
 }
 
@@ -28,7 +31,10 @@ fn encoders_match_sox_byte_for_byte() {
         let out_s = out.to_str().unwrap();
         // -D: no dither (sox otherwise adds TPDF dither when the output has
         // fewer bits, which makes boundary samples random).
-        sox(&["-D", "-t", "raw", "-e", "signed", "-b", "16", "-r", "8000", "-c", "1", raw, "-t", ty, out_s]);
+        sox(&[
+            "-D", "-t", "raw", "-e", "signed", "-b", "16", "-r", "8000", "-c", "1", raw, "-t", ty,
+            out_s,
+        ]);
         let theirs = std::fs::read(&out).unwrap();
         assert_eq!(theirs.len(), samples.len());
         let mismatches: Vec<(i16, u8, u8)> = samples
@@ -38,7 +44,10 @@ fn encoders_match_sox_byte_for_byte() {
             .map(|(s, t)| (*s, enc(*s), *t))
             .take(10)
             .collect();
-        assert!(mismatches.is_empty(), "{ty}: (input, ours, sox) {mismatches:?}");
+        assert!(
+            mismatches.is_empty(),
+            "{ty}: (input, ours, sox) {mismatches:?}"
+        );
     }
 }
 
@@ -51,8 +60,20 @@ fn decoders_match_sox_for_every_code() {
         std::fs::write(&inp, &codes).unwrap();
         let out = dir.path().join(format!("c_{ty}.raw"));
         sox(&[
-            "-t", ty, "-r", "8000", "-c", "1", inp.to_str().unwrap(),
-            "-t", "raw", "-e", "signed", "-b", "16", out.to_str().unwrap(),
+            "-t",
+            ty,
+            "-r",
+            "8000",
+            "-c",
+            "1",
+            inp.to_str().unwrap(),
+            "-t",
+            "raw",
+            "-e",
+            "signed",
+            "-b",
+            "16",
+            out.to_str().unwrap(),
         ]);
         let raw = std::fs::read(&out).unwrap();
         for (c, pair) in codes.iter().zip(raw.chunks_exact(2)) {

@@ -41,11 +41,21 @@ fn every_flow_and_number_prompt_exists_per_locale() {
         for name in names {
             let file = prompts_dir().join(loc.code()).join(format!("{name}.wav"));
             assert!(file.is_file(), "missing {}", file.display());
-            let s = cache.get(loc.code(), &name).unwrap_or_else(|e| panic!("{e}"));
+            let s = cache
+                .get(loc.code(), &name)
+                .unwrap_or_else(|e| panic!("{e}"));
             let secs = s.len() as f64 / 8000.0;
-            assert!((0.1..8.0).contains(&secs), "{}: {secs:.2} s", file.display());
+            assert!(
+                (0.1..8.0).contains(&secs),
+                "{}: {secs:.2} s",
+                file.display()
+            );
             let peak = s.iter().map(|x| x.unsigned_abs()).max().unwrap_or(0);
-            assert!(peak > 3000, "{}: nearly silent (peak {peak})", file.display());
+            assert!(
+                peak > 3000,
+                "{}: nearly silent (peak {peak})",
+                file.display()
+            );
         }
     }
 }
@@ -53,7 +63,12 @@ fn every_flow_and_number_prompt_exists_per_locale() {
 #[test]
 fn an_order_total_plays_as_one_sequence() {
     let cache = PromptCache::new(prompts_dir());
-    for (loc, amount, cur) in [("en", "2450.50", "PKR"), ("fr", "1999.99", "EUR"), ("ar", "2450", "SAR"), ("ur", "245000", "PKR")] {
+    for (loc, amount, cur) in [
+        ("en", "2450.50", "PKR"),
+        ("fr", "1999.99", "EUR"),
+        ("ar", "2450", "SAR"),
+        ("ur", "245000", "PKR"),
+    ] {
         let mut names = vec!["order_total".to_string()];
         names.extend(say::amount_str(loc, amount, cur).unwrap());
         let items = cache.items(loc, &names).unwrap();

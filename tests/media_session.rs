@@ -23,11 +23,19 @@ const LOCAL: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
 const PEER_SSRC: u32 = 0x5EED_0001;
 
 fn ports(first: u16) -> Arc<PortAllocator> {
-    Arc::new(PortAllocator::new(PortRange { first, last: first + 19 }))
+    Arc::new(PortAllocator::new(PortRange {
+        first,
+        last: first + 19,
+    }))
 }
 
 fn params(remote: SocketAddr, dtmf_pt: Option<u8>) -> MediaParams {
-    MediaParams { remote, law: Law::Mu, dtmf_pt, ptime_ms: 20 }
+    MediaParams {
+        remote,
+        law: Law::Mu,
+        dtmf_pt,
+        ptime_ms: 20,
+    }
 }
 
 fn rtp(pt: u8, marker: bool, seq: u16, ts: u32, ssrc: u32, payload: &[u8]) -> Vec<u8> {
@@ -51,7 +59,11 @@ struct Rx {
 }
 
 fn parse(buf: &[u8], at: Instant) -> Rx {
-    assert!(buf.len() >= 12 && buf[0] == 0x80, "plain RTP v2 expected: {:02x?}", &buf[..2]);
+    assert!(
+        buf.len() >= 12 && buf[0] == 0x80,
+        "plain RTP v2 expected: {:02x?}",
+        &buf[..2]
+    );
     Rx {
         at,
         pt: buf[1] & 0x7F,
@@ -67,7 +79,12 @@ async fn collect(sock: &UdpSocket, dur: Duration) -> Vec<Rx> {
     let end = Instant::now() + dur;
     let mut out = Vec::new();
     let mut buf = [0u8; 2048];
-    while let Ok(Ok((n, _))) = timeout(end.saturating_duration_since(Instant::now()), sock.recv_from(&mut buf)).await {
+    while let Ok(Ok((n, _))) = timeout(
+        end.saturating_duration_since(Instant::now()),
+        sock.recv_from(&mut buf),
+    )
+    .await
+    {
         out.push(parse(&buf[..n], Instant::now()));
     }
     out
@@ -101,7 +118,12 @@ struct Sender {
 
 impl Sender {
     async fn new(to: SocketAddr) -> Self {
-        Self { sock: UdpSocket::bind((LOCAL, 0)).await.unwrap(), to, seq: 65_500, ts: u32::MAX - 2000 }
+        Self {
+            sock: UdpSocket::bind((LOCAL, 0)).await.unwrap(),
+            to,
+            seq: 65_500,
+            ts: u32::MAX - 2000,
+        }
     }
 
     fn audio_packet(&mut self, frame: &[i16]) -> Vec<u8> {
@@ -144,9 +166,29 @@ fn sox_tone(low: u32, high: u32) -> Vec<i16> {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("t.wav");
     let st = std::process::Command::new("sox")
-        .args(["-n", "-r", "8000", "-c", "1", "-b", "16", "-e", "signed-integer"])
+        .args([
+            "-n",
+            "-r",
+            "8000",
+            "-c",
+            "1",
+            "-b",
+            "16",
+            "-e",
+            "signed-integer",
+        ])
         .arg(&p)
-        .args(["synth", "0.12", "sine", &low.to_string(), "synth", "0.12", "sine", "mix", &high.to_string()])
+        .args([
+            "synth",
+            "0.12",
+            "sine",
+            &low.to_string(),
+            "synth",
+            "0.12",
+            "sine",
+            "mix",
+            &high.to_string(),
+        ])
         .args(["vol", "0.25", "pad", "0", "0.1"])
         .status()
         .expect("sox must be installed");
@@ -164,7 +206,12 @@ async fn plays_prompt_paced_with_exact_audio_and_rtp_header_rules() {
     assert_eq!(session.local_port() % 2, 0);
     assert_eq!(pool.available(), pool.capacity() - 1);
     let mut h = session.start(params(peer.local_addr().unwrap(), Some(101)));
-    h.play(vec![PlayItem::Silence(100), PlayItem::Prompt(prompt.clone())]).await.unwrap();
+    h.play(vec![
+        PlayItem::Silence(100),
+        PlayItem::Prompt(prompt.clone()),
+    ])
+    .await
+    .unwrap();
     let secs = prompt.len() as f64 / 8000.0 + 0.8;
     let got = collect(&peer, Duration::from_secs_f64(secs)).await;
     let evs = events_until(&mut h, Duration::from_millis(50)).await;
@@ -185,21 +232,42 @@ async fn plays_prompt_paced_with_exact_audio_and_rtp_header_rules() {
     // Pacing: absolute deadlines, so the span of N packets is (N-1)·20 ms
     // however late single wake-ups were.
     let n = got.len() as f64;
-    let span = got.last().unwrap().at.duration_since(got[0].at).as_secs_f64();
-    assert!((span - (n - 1.0) * 0.020).abs() < 0.060, "{n} packets over {span:.3} s");
-    let worst = got.windows(2).map(|w| w[1].at.duration_since(w[0].at)).max().unwrap();
+    let span = got
+        .last()
+        .unwrap()
+        .at
+        .duration_since(got[0].at)
+        .as_secs_f64();
+    assert!(
+        (span - (n - 1.0) * 0.020).abs() < 0.060,
+        "{n} packets over {span:.3} s"
+    );
+    let worst = got
+        .windows(2)
+        .map(|w| w[1].at.duration_since(w[0].at))
+        .max()
+        .unwrap();
     assert!(worst < Duration::from_millis(120), "worst gap {worst:?}");
 
     // The decoded audio is the prompt, sample for sample, frame-aligned
     // (µ-law prompt → our encoder → µ-law decode is lossless).
-    let pcm: Vec<i16> = got.iter().flat_map(|r| r.payload.iter().map(|&b| ulaw_decode(b))).collect();
+    let pcm: Vec<i16> = got
+        .iter()
+        .flat_map(|r| r.payload.iter().map(|&b| ulaw_decode(b)))
+        .collect();
     let at = (0..pcm.len().saturating_sub(prompt.len()))
         .step_by(160)
         .find(|&i| pcm[i..i + prompt.len()] == prompt[..]);
     assert!(at.is_some(), "prompt not found in what was sent");
     let at = at.unwrap_or(0);
-    assert!(pcm[at - 800..at].iter().all(|&s| s == 0), "100 ms of silence before it");
-    assert!(pcm[at + prompt.len()..].iter().all(|&s| s == 0), "silence after playback");
+    assert!(
+        pcm[at - 800..at].iter().all(|&s| s == 0),
+        "100 ms of silence before it"
+    );
+    assert!(
+        pcm[at + prompt.len()..].iter().all(|&s| s == 0),
+        "silence after playback"
+    );
     assert!(evs.contains(&MediaEvent::PlaybackDone), "{evs:?}");
     assert!(stats.packets_sent >= got.len() as u64, "{stats:?}");
     assert_eq!(stats.bytes_sent, stats.packets_sent * 160);
@@ -218,11 +286,14 @@ async fn inband_digits_survive_reordering_and_duplicates() {
     pcm.extend(sox_tone(770, 1336)); // '5' from sox
     pcm.extend(dtmf_samples("19#", DtmfTiming::default()).unwrap());
     pcm.extend(silence(300));
-    let packets: Vec<Vec<u8>> = pcm.chunks(160).map(|f| {
-        let mut fr = [0i16; 160];
-        fr[..f.len()].copy_from_slice(f);
-        tx.audio_packet(&fr)
-    }).collect();
+    let packets: Vec<Vec<u8>> = pcm
+        .chunks(160)
+        .map(|f| {
+            let mut fr = [0i16; 160];
+            fr[..f.len()].copy_from_slice(f);
+            tx.audio_packet(&fr)
+        })
+        .collect();
     // Swap neighbours now and then, duplicate a few.
     let mut order: Vec<usize> = (0..packets.len()).collect();
     for i in (12..order.len() - 2).step_by(9) {
@@ -239,7 +310,12 @@ async fn inband_digits_survive_reordering_and_duplicates() {
     let got = digits(&evs);
     assert_eq!(
         got,
-        vec![('5', DigitSource::InBand), ('1', DigitSource::InBand), ('9', DigitSource::InBand), ('#', DigitSource::InBand)]
+        vec![
+            ('5', DigitSource::InBand),
+            ('1', DigitSource::InBand),
+            ('9', DigitSource::InBand),
+            ('#', DigitSource::InBand)
+        ]
     );
     assert!(stats.duplicates >= 3, "{stats:?}");
     assert_eq!(stats.lost, 0, "{stats:?}");
@@ -256,7 +332,15 @@ async fn rfc4733_digits_and_inband_duplicate_is_dropped() {
     tx.send_pcm(&silence(200)).await;
 
     // '4' both in-band and as telephone-event (a transcoding gateway).
-    let tone4 = dtmf_samples("4", DtmfTiming { on_ms: 120, off_ms: 0, ..DtmfTiming::default() }).unwrap();
+    let tone4 = dtmf_samples(
+        "4",
+        DtmfTiming {
+            on_ms: 120,
+            off_ms: 0,
+            ..DtmfTiming::default()
+        },
+    )
+    .unwrap();
     let start = tx.ts;
     for (i, frame) in tone4.chunks(160).enumerate() {
         let p = tx.audio_packet(frame.try_into().unwrap());
@@ -285,14 +369,19 @@ async fn rfc4733_digits_and_inband_duplicate_is_dropped() {
     tx.send_pcm(&silence(200)).await;
 
     // '2' in-band only: held for the 4733 look-aside, then reported.
-    tx.send_pcm(&dtmf_samples("2", DtmfTiming::default()).unwrap()).await;
+    tx.send_pcm(&dtmf_samples("2", DtmfTiming::default()).unwrap())
+        .await;
     tx.send_pcm(&silence(400)).await;
 
     let evs = events_until(&mut h, Duration::from_millis(400)).await;
     let stats = h.stop().await;
     assert_eq!(
         digits(&evs),
-        vec![('4', DigitSource::Rfc4733), ('8', DigitSource::Rfc4733), ('2', DigitSource::InBand)],
+        vec![
+            ('4', DigitSource::Rfc4733),
+            ('8', DigitSource::Rfc4733),
+            ('2', DigitSource::InBand)
+        ],
         "{evs:?}"
     );
     assert_eq!(stats.inband_duplicates, 1, "{stats:?}");
@@ -312,7 +401,11 @@ async fn symmetric_rtp_latches_to_real_source_and_ignores_rtcp_junk_strangers() 
     assert_eq!(evs, vec![MediaEvent::RemoteLatched(nat_addr)]);
     // Our packets now reach the NATed source.
     let got = collect(&nat.sock, Duration::from_millis(200)).await;
-    assert!(got.len() >= 5, "{} packets at the latched address", got.len());
+    assert!(
+        got.len() >= 5,
+        "{} packets at the latched address",
+        got.len()
+    );
 
     // RTCP on RTP+1 and muxed on the RTP port; junk; a stranger's stream.
     let junk = UdpSocket::bind((LOCAL, 0)).await.unwrap();
@@ -321,7 +414,9 @@ async fn symmetric_rtp_latches_to_real_source_and_ignores_rtcp_junk_strangers() 
     junk.send_to(&rr, (LOCAL, port)).await.unwrap();
     junk.send_to(b"hello", (LOCAL, port)).await.unwrap();
     for i in 0..5u16 {
-        junk.send_to(&rtp(0, false, i, 0, 0xBAD, &[0xFF; 160]), (LOCAL, port)).await.unwrap();
+        junk.send_to(&rtp(0, false, i, 0, 0xBAD, &[0xFF; 160]), (LOCAL, port))
+            .await
+            .unwrap();
     }
     tokio::time::sleep(Duration::from_millis(100)).await;
     // Still sending to the NATed peer, not to the stranger.
@@ -342,26 +437,50 @@ async fn barge_in_silences_within_a_frame_and_update_remote_moves_stream() {
     let b = UdpSocket::bind((LOCAL, 0)).await.unwrap();
     let session = MediaSession::bind(LOCAL, &pool).await.unwrap();
     let mut h = session.start(params(a.local_addr().unwrap(), None));
-    let tone = PlayItem::Tone { hz: [440, 0], ms: 5000, level: 8000 };
+    let tone = PlayItem::Tone {
+        hz: [440, 0],
+        ms: 5000,
+        level: 8000,
+    };
     h.play(vec![tone]).await.unwrap();
     let before = collect(&a, Duration::from_millis(300)).await;
-    assert!(before.iter().skip(2).all(|r| r.payload.iter().any(|&c| c != 0xFF)), "tone playing");
+    assert!(
+        before
+            .iter()
+            .skip(2)
+            .all(|r| r.payload.iter().any(|&c| c != 0xFF)),
+        "tone playing"
+    );
     h.stop_playback().await.unwrap();
     let t = Instant::now();
     let after = collect(&a, Duration::from_millis(200)).await;
-    let loud: Vec<_> = after.iter().filter(|r| r.payload.iter().any(|&c| c != 0xFF)).collect();
-    assert!(loud.len() <= 1, "{} non-silent frames after barge-in", loud.len());
-    assert!(loud.iter().all(|r| r.at.duration_since(t) < Duration::from_millis(25)));
+    let loud: Vec<_> = after
+        .iter()
+        .filter(|r| r.payload.iter().any(|&c| c != 0xFF))
+        .collect();
+    assert!(
+        loud.len() <= 1,
+        "{} non-silent frames after barge-in",
+        loud.len()
+    );
+    assert!(loud
+        .iter()
+        .all(|r| r.at.duration_since(t) < Duration::from_millis(25)));
 
     // 183 → 200 with a different address: the stream follows, same SSRC/seq.
     let last = after.last().unwrap().clone();
-    h.update_remote(params(b.local_addr().unwrap(), None)).await.unwrap();
+    h.update_remote(params(b.local_addr().unwrap(), None))
+        .await
+        .unwrap();
     let moved = collect(&b, Duration::from_millis(200)).await;
     assert!(moved.len() >= 5);
     assert_eq!(moved[0].ssrc, last.ssrc);
     assert!(moved[0].seq.wrapping_sub(last.seq) < 5);
     let evs = events_until(&mut h, Duration::from_millis(50)).await;
-    assert!(!evs.contains(&MediaEvent::PlaybackDone), "no PlaybackDone after barge-in");
+    assert!(
+        !evs.contains(&MediaEvent::PlaybackDone),
+        "no PlaybackDone after barge-in"
+    );
     h.stop().await;
 }
 
@@ -376,7 +495,9 @@ async fn records_received_audio_to_wav() {
     let path = dir.path().join("heard.wav");
     h.record(path.clone()).await.unwrap();
     let mut tx = Sender::new(to).await;
-    let pcm: Vec<i16> = (0..1600).map(|i| ulaw_decode(ulaw_encode(((i % 50) * 300 - 7000) as i16))).collect();
+    let pcm: Vec<i16> = (0..1600)
+        .map(|i| ulaw_decode(ulaw_encode(((i % 50) * 300 - 7000) as i16)))
+        .collect();
     tx.send_pcm(&pcm).await;
     tokio::time::sleep(Duration::from_millis(50)).await;
     let stats = h.stop().await;
@@ -387,9 +508,55 @@ async fn records_received_audio_to_wav() {
 
 #[tokio::test]
 async fn bind_reports_exhausted_pool() {
-    let pool = Arc::new(PortAllocator::new(PortRange { first: 30_240, last: 30_241 }));
+    let pool = Arc::new(PortAllocator::new(PortRange {
+        first: 30_240,
+        last: 30_241,
+    }));
     let s = MediaSession::bind(LOCAL, &pool).await.unwrap();
-    assert!(matches!(MediaSession::bind(LOCAL, &pool).await, Err(orderline::media::MediaError::NoPorts)));
+    assert!(matches!(
+        MediaSession::bind(LOCAL, &pool).await,
+        Err(orderline::media::MediaError::NoPorts)
+    ));
     drop(s);
     assert!(MediaSession::bind(LOCAL, &pool).await.is_ok());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn digits_are_reported_when_the_peer_goes_quiet() {
+    let pool = ports(30_260);
+    let session = MediaSession::bind(LOCAL, &pool).await.unwrap();
+    let to = SocketAddr::new(LOCAL, session.local_port());
+    let sink = UdpSocket::bind((LOCAL, 0)).await.unwrap();
+    let mut h = session.start(params(sink.local_addr().unwrap(), Some(101)));
+    let mut tx = Sender::new(to).await;
+    // In-band '3' with only 60 ms of audio after it, then nothing (DTX):
+    // the digit is held for 4733 look-aside and must still come out.
+    tx.send_pcm(&silence(100)).await;
+    tx.send_pcm(
+        &dtmf_samples(
+            "3",
+            DtmfTiming {
+                on_ms: 100,
+                off_ms: 60,
+                ..DtmfTiming::default()
+            },
+        )
+        .unwrap(),
+    )
+    .await;
+    // A 4733 '6' whose End packets are all lost, then nothing.
+    let start = tx.ts;
+    for i in 1..=4u16 {
+        let e = tx.event_packet(6, start, i * 160, false);
+        tx.send(&e).await;
+    }
+    let evs = events_until(&mut h, Duration::from_millis(1200)).await;
+    h.stop().await;
+    let mut got = digits(&evs);
+    got.sort_by_key(|(d, _)| *d);
+    assert_eq!(
+        got,
+        vec![('3', DigitSource::InBand), ('6', DigitSource::Rfc4733)],
+        "{evs:?}"
+    );
 }

@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use super::{DigitEvent, Detector};
+use super::{Detector, DigitEvent};
 use crate::audio::{read_wav_8k, AudioError};
 
 #[derive(Debug, thiserror::Error)]

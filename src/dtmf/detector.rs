@@ -46,8 +46,8 @@ impl Default for DetectorConfig {
             normal_twist_db: 9.0,
             reverse_twist_db: 5.5,
             relative_peak_db: 8.0,
-            min_fraction: 0.7,
-            max_deviation: 0.025,
+            min_fraction: 0.8,
+            max_deviation: 0.0225,
             min_on_windows: 4,
             max_gap_windows: 5,
         }
@@ -83,9 +83,37 @@ enum State {
     /// No digit confirmed. `run` windows have agreed on `key` since `start`, with at most
     /// one window between them that saw nothing (`hole`): one noise-spoiled window must
     /// not lose a 40 ms digit, which has only five clean windows.
-    Idle { key: u8, run: u8, start: u64, hole: bool },
+    Idle {
+        key: u8,
+        run: u8,
+        start: u64,
+        hole: bool,
+    },
     /// A confirmed digit is in progress.
-    InDigit { key: u8, start: u64, last_end: u64, gap: u8, other: u8, other_run: u8, other_start: u64 },
+    InDigit {
+        key: u8,
+        start: u64,
+        last_end: u64,
+        gap: u8,
+        other: u8,
+        other_run: u8,
+        other_start: u64,
+    },
+}
+
+impl State {
+    /// A digit just confirmed (or still sounding) whose last agreeing window ended `now`.
+    fn confirmed(key: u8, start: u64, now: u64) -> Self {
+        State::InDigit {
+            key,
+            start,
+            last_end: now,
+            gap: 0,
+            other: 0,
+            other_run: 0,
+            other_start: 0,
+        }
+    }
 }
 
 /// Streaming DTMF detector for one channel at 8 kHz. See the module docs.
@@ -121,7 +149,12 @@ impl Detector {
             limits: config.limits(),
             min_on: config.min_on_windows.max(1),
             max_gap: config.max_gap_windows.max(1),
-            state: State::Idle { key: 0, run: 0, start: 0, hole: false },
+            state: State::Idle {
+                key: 0,
+                run: 0,
+                start: 0,
+                hole: false,
+            },
             samples: 0,
             queue: [Pending::default(); QUEUE],
             q_head: 0,
@@ -153,7 +186,12 @@ impl Detector {
         let p = self.queue[self.q_head as usize];
         self.q_head = (self.q_head + 1) % QUEUE as u8;
         self.q_len -= 1;
-        Some(DigitEvent { digit: char::from(KEYS[p.key as usize]), start: p.start, end: p.end, source: DigitSource::InBand })
+        Some(DigitEvent {
+            digit: char::from(KEYS[p.key as usize]),
+            start: p.start,
+            end: p.end,
+            source: DigitSource::InBand,
+        })
     }
 
     /// Samples pushed so far (the detector's sample clock).
@@ -163,10 +201,21 @@ impl Detector {
 
     /// End of stream: a confirmed digit still sounding is reported as ending now.
     pub fn finish(&mut self) {
-        if let State::InDigit { key, start, last_end, .. } = self.state {
+        if let State::InDigit {
+            key,
+            start,
+            last_end,
+            ..
+        } = self.state
+        {
             self.emit(key, start, last_end);
         }
-        self.state = State::Idle { key: 0, run: 0, start: 0, hole: false };
+        self.state = State::Idle {
+            key: 0,
+            run: 0,
+            start: 0,
+            hole: false,
+        };
     }
 
     /// Events lost because nobody polled while more than eight digits completed.
@@ -194,25 +243,71 @@ impl Detector {
     fn step(&mut self, hit: Option<u8>, now: u64) {
         let win_start = now.saturating_sub(WINDOW as u64);
         self.state = match (self.state, hit) {
-            (State::Idle { key, run, start, hole }, Some(k)) => {
-                let (run, start, hole) = if run > 0 && k == key { (run + 1, start, hole) } else { (1, win_start, false) };
-                if run >= self.min_on {
-                    State::InDigit { key: k, start, last_end: now, gap: 0, other: 0, other_run: 0, other_start: 0 }
+            (
+                State::Idle {
+                    key,
+                    run,
+                    start,
+                    hole,
+                },
+                Some(k),
+            ) => {
+                let (run, start, hole) = if run > 0 && k == key {
+                    (run + 1, start, hole)
                 } else {
-                    State::Idle { key: k, run, start, hole }
+                    (1, win_start, false)
+                };
+                if run >= self.min_on {
+                    State::confirmed(k, start, now)
+                } else {
+                    State::Idle {
+                        key: k,
+                        run,
+                        start,
+                        hole,
+                    }
                 }
             }
-            (State::Idle { key, run, start, hole }, None) => {
+            (
+                State::Idle {
+                    key,
+                    run,
+                    start,
+                    hole,
+                },
+                None,
+            ) => {
                 if run > 0 && !hole {
-                    State::Idle { key, run, start, hole: true }
+                    State::Idle {
+                        key,
+                        run,
+                        start,
+                        hole: true,
+                    }
                 } else {
-                    State::Idle { key, run: 0, start, hole: false }
+                    State::Idle {
+                        key,
+                        run: 0,
+                        start,
+                        hole: false,
+                    }
                 }
             }
             (State::InDigit { key, start, .. }, Some(k)) if k == key => {
-                State::InDigit { key, start, last_end: now, gap: 0, other: 0, other_run: 0, other_start: 0 }
+                State::confirmed(key, start, now)
             }
-            (State::InDigit { key, start, last_end, gap, other, other_run, other_start }, hit) => {
+            (
+                State::InDigit {
+                    key,
+                    start,
+                    last_end,
+                    gap,
+                    other,
+                    other_run,
+                    other_start,
+                },
+                hit,
+            ) => {
                 // Another digit may follow without a pause (not Q.24-conformant, but seen
                 // from some generators): it takes over once it is itself confirmed.
                 let (other, other_run, other_start) = match hit {
@@ -222,12 +317,25 @@ impl Detector {
                 };
                 if other_run >= self.min_on {
                     self.emit(key, start, last_end);
-                    State::InDigit { key: other, start: other_start, last_end: now, gap: 0, other: 0, other_run: 0, other_start: 0 }
+                    State::confirmed(other, other_start, now)
                 } else if gap + 1 >= self.max_gap {
                     self.emit(key, start, last_end);
-                    State::Idle { key: other, run: other_run, start: other_start, hole: false }
+                    State::Idle {
+                        key: other,
+                        run: other_run,
+                        start: other_start,
+                        hole: false,
+                    }
                 } else {
-                    State::InDigit { key, start, last_end, gap: gap + 1, other, other_run, other_start }
+                    State::InDigit {
+                        key,
+                        start,
+                        last_end,
+                        gap: gap + 1,
+                        other,
+                        other_run,
+                        other_start,
+                    }
                 }
             }
         };
@@ -240,6 +348,10 @@ mod tests {
 
     #[test]
     fn state_is_small() {
-        assert!(std::mem::size_of::<Detector>() <= 512, "{}", std::mem::size_of::<Detector>());
+        assert!(
+            std::mem::size_of::<Detector>() <= 512,
+            "{}",
+            std::mem::size_of::<Detector>()
+        );
     }
 }

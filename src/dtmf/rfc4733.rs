@@ -54,7 +54,12 @@ impl TelephoneEvent {
 
     pub fn to_bytes(self) -> [u8; 4] {
         let d = self.duration.to_be_bytes();
-        [self.event, (u8::from(self.end) << 7) | (self.volume & 0x3f), d[0], d[1]]
+        [
+            self.event,
+            (u8::from(self.end) << 7) | (self.volume & 0x3f),
+            d[0],
+            d[1],
+        ]
     }
 
     /// The DTMF key for this event, if it is one.
@@ -123,7 +128,11 @@ impl EventReceiver {
                 return if ev.end { self.end_active() } else { None };
             }
             let ahead = rtp_timestamp.wrapping_sub(a.seg_ts) as i32;
-            if ev.event == a.event && a.seg_dur >= SEGMENT_MAX - 160 && ahead > 0 && (ahead as u32) <= a.seg_dur + 160 {
+            if ev.event == a.event
+                && a.seg_dur >= SEGMENT_MAX - 160
+                && ahead > 0
+                && (ahead as u32) <= a.seg_dur + 160
+            {
                 // Next segment of a long press (§2.5.2.3).
                 a.base += u64::from(ahead as u32);
                 a.seg_ts = rtp_timestamp;
@@ -137,7 +146,13 @@ impl EventReceiver {
             // A new press began: the previous one's End packets were lost.
             finished = self.end_active();
         }
-        self.active = Some(Active { seg_ts: rtp_timestamp, start: ext, base: 0, seg_dur: dur, event: ev.event });
+        self.active = Some(Active {
+            seg_ts: rtp_timestamp,
+            start: ext,
+            base: 0,
+            seg_dur: dur,
+            event: ev.event,
+        });
         if ev.end {
             let now = self.end_active();
             if finished.is_some() {
@@ -150,7 +165,7 @@ impl EventReceiver {
     }
 
     /// Advance the receiver's idea of "now" (RTP clock of the audio stream). Ends a press
-    /// whose End packets were all lost, [`LOST_END_TIMEOUT`] after its last reported duration.
+    /// whose End packets were all lost, 200 ms (1600 samples) after its last reported duration.
     pub fn on_clock(&mut self, rtp_timestamp_now: u32) -> Option<DigitEvent> {
         if let Some(p) = self.pending.take() {
             return Some(p);
@@ -239,7 +254,10 @@ impl Default for EventSender {
 impl EventSender {
     /// 20 ms packetisation (160 samples), volume 10 (−10 dBm0).
     pub fn new() -> Self {
-        EventSender { interval: 160, volume: 10 }
+        EventSender {
+            interval: 160,
+            volume: 10,
+        }
     }
 
     /// Packetisation interval in samples (RFC 4733 §2.5.1.3: typically 50 ms or less).
@@ -259,10 +277,25 @@ impl EventSender {
 
     /// The packets for `digit` pressed at RTP time `start_timestamp` for `duration` samples.
     /// An iterator, so nothing is allocated.
-    pub fn digit(&self, digit: char, start_timestamp: u32, duration: u32) -> Result<DigitPackets, Rfc4733Error> {
+    pub fn digit(
+        &self,
+        digit: char,
+        start_timestamp: u32,
+        duration: u32,
+    ) -> Result<DigitPackets, Rfc4733Error> {
         let up = digit.to_ascii_uppercase();
-        let event = CODES.iter().position(|&c| char::from(c) == up).ok_or(Rfc4733Error::InvalidDigit(digit))?;
-        Ok(DigitPackets { sender: *self, event: event as u8, start: start_timestamp, total: duration.max(1), last: None, ends_left: 3 })
+        let event = CODES
+            .iter()
+            .position(|&c| char::from(c) == up)
+            .ok_or(Rfc4733Error::InvalidDigit(digit))?;
+        Ok(DigitPackets {
+            sender: *self,
+            event: event as u8,
+            start: start_timestamp,
+            total: duration.max(1),
+            last: None,
+            ends_left: 3,
+        })
     }
 }
 
@@ -305,8 +338,13 @@ impl Iterator for DigitPackets {
             timestamp: self.start.wrapping_add(seg_start),
             marker: self.last.is_none(),
             send_at: at,
-            payload: TelephoneEvent { event: self.event, end, volume: self.sender.volume, duration: (at - seg_start) as u16 }
-                .to_bytes(),
+            payload: TelephoneEvent {
+                event: self.event,
+                end,
+                volume: self.sender.volume,
+                duration: (at - seg_start) as u16,
+            }
+            .to_bytes(),
         };
         self.last = Some(at);
         Some(packet)

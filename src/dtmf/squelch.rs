@@ -64,7 +64,11 @@ impl Squelch {
                 // The sample leaving the line entered at input index clock - DELAY.
                 let leaving = self.clock.wrapping_sub(DELAY as u64);
                 let y = self.line[self.pos];
-                *o = if self.clock >= DELAY as u64 && leaving >= self.mute_until { y } else { 0 };
+                *o = if self.clock >= DELAY as u64 && leaving >= self.mute_until {
+                    y
+                } else {
+                    0
+                };
                 self.line[self.pos] = x;
                 self.pos = (self.pos + 1) % DELAY;
                 self.clock += 1;

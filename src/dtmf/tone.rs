@@ -38,7 +38,12 @@ pub struct DtmfTiming {
 impl Default for DtmfTiming {
     /// 100 ms on, 100 ms off, −10/−8 dBm0: comfortably inside every receiver's window.
     fn default() -> Self {
-        DtmfTiming { on_ms: 100, off_ms: 100, low_dbm0: -10.0, high_dbm0: -8.0 }
+        DtmfTiming {
+            on_ms: 100,
+            off_ms: 100,
+            low_dbm0: -10.0,
+            high_dbm0: -8.0,
+        }
     }
 }
 
@@ -54,11 +59,21 @@ pub struct Tone {
 
 impl Tone {
     pub fn single(freq: f32, level_dbm0: f32, on_samples: u32, off_samples: u32) -> Self {
-        Tone { freqs: [freq, 0.0], levels_dbm0: [level_dbm0, -99.0], on_samples, off_samples }
+        Tone {
+            freqs: [freq, 0.0],
+            levels_dbm0: [level_dbm0, -99.0],
+            on_samples,
+            off_samples,
+        }
     }
 
     pub fn dual(f1: f32, f2: f32, level_dbm0: f32, on_samples: u32, off_samples: u32) -> Self {
-        Tone { freqs: [f1, f2], levels_dbm0: [level_dbm0, level_dbm0], on_samples, off_samples }
+        Tone {
+            freqs: [f1, f2],
+            levels_dbm0: [level_dbm0, level_dbm0],
+            on_samples,
+            off_samples,
+        }
     }
 
     /// A DTMF digit.
@@ -218,7 +233,11 @@ impl ToneGenerator {
         self.pos = 0;
         for i in 0..2 {
             self.inc[i] = 2.0 * std::f64::consts::PI * f64::from(seg.freqs[i]) / f64::from(RATE);
-            self.amp[i] = if seg.freqs[i] > 0.0 { f64::from(dbm0_to_amplitude(seg.levels_dbm0[i])) } else { 0.0 };
+            self.amp[i] = if seg.freqs[i] > 0.0 {
+                f64::from(dbm0_to_amplitude(seg.levels_dbm0[i]))
+            } else {
+                0.0
+            };
             self.phase[i] = 0.0;
         }
     }

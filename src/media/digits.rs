@@ -81,7 +81,12 @@ impl DigitMerger {
         if !self.prefer_4733 {
             return Some(ev);
         }
-        if self.recent_4733.iter().flatten().any(|r| same_press(r, &ev)) {
+        if self
+            .recent_4733
+            .iter()
+            .flatten()
+            .any(|r| same_press(r, &ev))
+        {
             self.dropped_inband += 1;
             return None;
         }
@@ -137,7 +142,12 @@ mod tests {
     use super::*;
 
     fn ev(digit: char, start: u64, end: u64, source: DigitSource) -> DigitEvent {
-        DigitEvent { digit, start, end, source }
+        DigitEvent {
+            digit,
+            start,
+            end,
+            source,
+        }
     }
 
     #[test]

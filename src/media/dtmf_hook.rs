@@ -2,7 +2,7 @@
 //! [`Detector`] and the RFC 4733 [`EventReceiver`] of one call, behind four
 //! calls the session makes per packet.
 
-use crate::dtmf::{DigitEvent, Detector, EventReceiver};
+use crate::dtmf::{Detector, DigitEvent, EventReceiver};
 
 /// In-band detector plus RFC 4733 receiver for one call.
 #[derive(Default)]
@@ -13,13 +13,18 @@ pub(crate) struct DtmfHook {
 
 impl std::fmt::Debug for DtmfHook {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("DtmfHook").field("samples", &self.detector.samples_seen()).finish()
+        f.debug_struct("DtmfHook")
+            .field("samples", &self.detector.samples_seen())
+            .finish()
     }
 }
 
 impl DtmfHook {
     pub(crate) fn new() -> Self {
-        Self { detector: Detector::new(), events: EventReceiver::new() }
+        Self {
+            detector: Detector::new(),
+            events: EventReceiver::new(),
+        }
     }
 
     /// Decoded received audio, in order, gaps filled with silence.

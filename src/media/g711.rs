@@ -18,7 +18,11 @@ const ULAW_CLIP: i32 = 8159;
 
 /// Encode one 14-bit magnitude+sign value to µ-law (G.711 Table 2a).
 const fn ulaw_from_14(pcm: i32) -> u8 {
-    let (mut mag, mask) = if pcm < 0 { (-pcm, 0x7Fu8) } else { (pcm, 0xFFu8) };
+    let (mut mag, mask) = if pcm < 0 {
+        (-pcm, 0x7Fu8)
+    } else {
+        (pcm, 0xFFu8)
+    };
     if mag > ULAW_CLIP {
         mag = ULAW_CLIP;
     }
@@ -38,7 +42,11 @@ const fn ulaw_from_14(pcm: i32) -> u8 {
 
 /// Encode one 13-bit value to A-law (G.711 Table 1a), even bits inverted.
 const fn alaw_from_13(pcm: i32) -> u8 {
-    let (mag, mask) = if pcm >= 0 { (pcm, 0xD5u8) } else { (-pcm - 1, 0x55u8) };
+    let (mag, mask) = if pcm >= 0 {
+        (pcm, 0xD5u8)
+    } else {
+        (-pcm - 1, 0x55u8)
+    };
     let mut seg = 0;
     while seg < 8 && mag > ((0x20 << seg) - 1) {
         seg += 1;
@@ -46,7 +54,11 @@ const fn alaw_from_13(pcm: i32) -> u8 {
     if seg >= 8 {
         return 0x7F ^ mask;
     }
-    let mant = if seg < 2 { (mag >> 1) & 0x0F } else { (mag >> seg) & 0x0F };
+    let mant = if seg < 2 {
+        (mag >> 1) & 0x0F
+    } else {
+        (mag >> seg) & 0x0F
+    };
     (((seg as u8) << 4) | mant as u8) ^ mask
 }
 
@@ -97,7 +109,11 @@ const fn build_ulaw_encode() -> [u8; 1 << 14] {
     let mut t = [0u8; 1 << 14];
     let mut i = 0;
     while i < (1 << 14) {
-        let v = if i >= (1 << 13) { i as i32 - (1 << 14) } else { i as i32 };
+        let v = if i >= (1 << 13) {
+            i as i32 - (1 << 14)
+        } else {
+            i as i32
+        };
         t[i] = ulaw_from_14(v);
         i += 1;
     }
@@ -109,7 +125,11 @@ const fn build_alaw_encode() -> [u8; 1 << 13] {
     let mut t = [0u8; 1 << 13];
     let mut i = 0;
     while i < (1 << 13) {
-        let v = if i >= (1 << 12) { i as i32 - (1 << 13) } else { i as i32 };
+        let v = if i >= (1 << 12) {
+            i as i32 - (1 << 13)
+        } else {
+            i as i32
+        };
         t[i] = alaw_from_13(v);
         i += 1;
     }

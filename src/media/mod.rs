@@ -11,7 +11,8 @@
 //! - [`prompt`] prompt file cache with locale fallback and overrides
 //! - [`wavlaw`] reader for G.711 (µ-law/A-law) WAV prompt files
 //!
-//! The tokio edge is [`session`]: one task per call owning its sockets.
+//! The tokio edge is [`session`] (API) and `task` (the loop): one task per
+//! call owning its sockets.
 //! This module knows nothing of SIP or orders; the call layer hands it the
 //! remote address and codec from SDP ([`MediaParams`]).
 
@@ -26,6 +27,7 @@ pub mod prompt;
 pub mod rtp;
 pub mod say;
 pub mod session;
+mod task;
 pub mod wavlaw;
 
 pub use g711::Law;

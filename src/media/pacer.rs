@@ -37,7 +37,11 @@ impl Pacer {
 
     /// Frame 0 is due at `start`.
     pub fn new(start: Instant, period: Duration) -> Self {
-        Self { start, period, next: 0 }
+        Self {
+            start,
+            period,
+            next: 0,
+        }
     }
 
     pub fn period(&self) -> Duration {
@@ -62,7 +66,10 @@ impl Pacer {
     /// Account for a wake-up at `now`.
     pub fn on_wake(&mut self, now: Instant) -> Tick {
         if now < self.deadline() {
-            return Tick { send: 0, skipped: 0 };
+            return Tick {
+                send: 0,
+                skipped: 0,
+            };
         }
         // Frames whose deadline has passed: next ..= due_index.
         let elapsed = now.duration_since(self.start);
@@ -90,7 +97,13 @@ mod tests {
         for _ in 0..180_000 {
             let now = p.deadline() + Duration::from_micros(700);
             let t = p.on_wake(now);
-            assert_eq!(t, Tick { send: 1, skipped: 0 });
+            assert_eq!(
+                t,
+                Tick {
+                    send: 1,
+                    skipped: 0
+                }
+            );
             sent += 1;
         }
         assert_eq!(p.deadline(), t0 + Duration::from_secs(3600));
@@ -102,7 +115,13 @@ mod tests {
         let t0 = Instant::now();
         let mut p = Pacer::new(t0, P);
         assert_eq!(p.on_wake(t0).send, 1);
-        assert_eq!(p.on_wake(t0 + Duration::from_millis(19)), Tick { send: 0, skipped: 0 });
+        assert_eq!(
+            p.on_wake(t0 + Duration::from_millis(19)),
+            Tick {
+                send: 0,
+                skipped: 0
+            }
+        );
     }
 
     #[test]
@@ -111,7 +130,13 @@ mod tests {
         let mut p = Pacer::new(t0, P);
         assert_eq!(p.on_wake(t0).send, 1);
         // 45 ms late for frame 1: frames 1, 2 and 3 (due at 60 ms) are due.
-        assert_eq!(p.on_wake(t0 + Duration::from_millis(65)), Tick { send: 3, skipped: 0 });
+        assert_eq!(
+            p.on_wake(t0 + Duration::from_millis(65)),
+            Tick {
+                send: 3,
+                skipped: 0
+            }
+        );
         // Now stall for a second: 50 frames overdue, send 3, skip the rest.
         let t = p.on_wake(t0 + Duration::from_millis(1065));
         assert_eq!(t.send + t.skipped, 50);

@@ -56,11 +56,18 @@ pub struct PromptPlayer {
 
 impl PromptPlayer {
     pub fn new() -> Self {
-        Self { queue: VecDeque::with_capacity(32), pos: 0, drained: false }
+        Self {
+            queue: VecDeque::with_capacity(32),
+            pos: 0,
+            drained: false,
+        }
     }
 
     /// Append items to the queue.
-    pub fn enqueue(&mut self, items: impl IntoIterator<Item = PlayItem>) -> Result<(), PlayerError> {
+    pub fn enqueue(
+        &mut self,
+        items: impl IntoIterator<Item = PlayItem>,
+    ) -> Result<(), PlayerError> {
         for item in items {
             if self.queue.len() >= MAX_QUEUE {
                 return Err(PlayerError::QueueFull);
@@ -98,7 +105,9 @@ impl PromptPlayer {
     pub fn fill(&mut self, out: &mut [i16]) -> usize {
         let mut filled = 0;
         while filled < out.len() {
-            let Some(item) = self.queue.front() else { break };
+            let Some(item) = self.queue.front() else {
+                break;
+            };
             let len = item.samples();
             let n = (len - self.pos).min(out.len() - filled);
             let dst = &mut out[filled..filled + n];
@@ -152,7 +161,8 @@ mod tests {
     #[test]
     fn items_are_concatenated_across_frames_exactly() {
         let mut p = PromptPlayer::new();
-        p.enqueue([prompt(100, 1000), PlayItem::Silence(5), prompt(300, 5000)]).unwrap();
+        p.enqueue([prompt(100, 1000), PlayItem::Silence(5), prompt(300, 5000)])
+            .unwrap();
         let total = 100 + 40 + 300;
         let mut got = Vec::new();
         let mut frame = [0i16; 160];
@@ -194,7 +204,12 @@ mod tests {
     #[test]
     fn tone_has_expected_frequency() {
         let mut p = PromptPlayer::new();
-        p.enqueue([PlayItem::Tone { hz: [1000, 0], ms: 20, level: 8000 }]).unwrap();
+        p.enqueue([PlayItem::Tone {
+            hz: [1000, 0],
+            ms: 20,
+            level: 8000,
+        }])
+        .unwrap();
         let mut frame = [0i16; 160];
         assert_eq!(p.fill(&mut frame), 160);
         // 1 kHz at 8 kHz: period 8 samples; peaks at 2 mod 8, troughs at 6.
@@ -207,7 +222,7 @@ mod tests {
     #[test]
     fn queue_is_bounded() {
         let mut p = PromptPlayer::new();
-        let many = std::iter::repeat(PlayItem::Silence(20)).take(MAX_QUEUE + 1);
+        let many = std::iter::repeat_n(PlayItem::Silence(20), MAX_QUEUE + 1);
         assert_eq!(p.enqueue(many), Err(PlayerError::QueueFull));
     }
 }

@@ -28,7 +28,10 @@ impl PortAllocator {
             .map(|p| p as u16)
             .collect();
         let total = free.len();
-        Self { free: Mutex::new(free), total }
+        Self {
+            free: Mutex::new(free),
+            total,
+        }
     }
 
     /// Number of RTP/RTCP pairs in the pool.
@@ -44,7 +47,10 @@ impl PortAllocator {
     /// Take the least recently used free port.
     pub fn acquire(self: &Arc<Self>) -> Option<PortLease> {
         let port = self.lock().pop_front()?;
-        Some(PortLease { port, pool: Arc::clone(self) })
+        Some(PortLease {
+            port,
+            pool: Arc::clone(self),
+        })
     }
 
     fn release(&self, port: u16) {
@@ -85,7 +91,10 @@ mod tests {
 
     #[test]
     fn even_ports_round_robin_and_returned_on_drop() {
-        let pool = Arc::new(PortAllocator::new(PortRange { first: 20001, last: 20007 }));
+        let pool = Arc::new(PortAllocator::new(PortRange {
+            first: 20001,
+            last: 20007,
+        }));
         // 20002/3, 20004/5, 20006/7
         assert_eq!(pool.capacity(), 3);
         let a = pool.acquire().unwrap();
@@ -103,7 +112,10 @@ mod tests {
 
     #[test]
     fn odd_last_port_is_not_used_alone() {
-        let pool = Arc::new(PortAllocator::new(PortRange { first: 20000, last: 20002 }));
+        let pool = Arc::new(PortAllocator::new(PortRange {
+            first: 20000,
+            last: 20002,
+        }));
         assert_eq!(pool.capacity(), 1);
         assert_eq!(pool.acquire().unwrap().rtp(), 20000);
     }

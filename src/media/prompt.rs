@@ -30,7 +30,11 @@ pub const FALLBACK_LOCALE: &str = "en";
 #[non_exhaustive]
 pub enum PromptError {
     #[error("prompt {name:?} for locale {locale:?} not found; looked for {}", list(.tried))]
-    Missing { locale: String, name: String, tried: Vec<PathBuf> },
+    Missing {
+        locale: String,
+        name: String,
+        tried: Vec<PathBuf>,
+    },
     #[error("prompt name {0:?} is not [a-z0-9_]+")]
     BadName(String),
     #[error("locale {0:?} is not [A-Za-z_-]+")]
@@ -42,16 +46,23 @@ pub enum PromptError {
 }
 
 fn list(paths: &[PathBuf]) -> String {
-    paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
+    paths
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
+
+/// (locale, name) as asked for.
+type Key = (String, String);
 
 /// Shared, thread-safe prompt cache. Wrap in `Arc` and hand to every call.
 #[derive(Debug)]
 pub struct PromptCache {
     dir: PathBuf,
     override_dir: Option<PathBuf>,
-    cache: Mutex<HashMap<(String, String), Arc<[i16]>>>,
-    warned: Mutex<HashSet<(String, String)>>,
+    cache: Mutex<HashMap<Key, Arc<[i16]>>>,
+    warned: Mutex<HashSet<Key>>,
 }
 
 impl PromptCache {
@@ -94,8 +105,15 @@ impl PromptCache {
     }
 
     /// Several prompts as play items, in order.
-    pub fn items<S: AsRef<str>>(&self, locale: &str, names: &[S]) -> Result<Vec<PlayItem>, PromptError> {
-        names.iter().map(|n| self.get(locale, n.as_ref()).map(PlayItem::Prompt)).collect()
+    pub fn items<S: AsRef<str>>(
+        &self,
+        locale: &str,
+        names: &[S],
+    ) -> Result<Vec<PlayItem>, PromptError> {
+        names
+            .iter()
+            .map(|n| self.get(locale, n.as_ref()).map(PlayItem::Prompt))
+            .collect()
     }
 
     fn resolve(&self, locale: &str, name: &str) -> Result<(PathBuf, String), PromptError> {
@@ -119,7 +137,11 @@ impl PromptCache {
                 tried.push(p);
             }
         }
-        Err(PromptError::Missing { locale: locale.to_owned(), name: name.to_owned(), tried })
+        Err(PromptError::Missing {
+            locale: locale.to_owned(),
+            name: name.to_owned(),
+            tried,
+        })
     }
 
     /// Root of the stock prompts.
@@ -145,13 +167,17 @@ fn is_same_language(a: &str, b: &str) -> bool {
 /// climb out of the prompt directory.
 fn validate(locale: &str, name: &str) -> Result<(), PromptError> {
     let name_ok = !name.is_empty()
-        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
     if !name_ok {
         return Err(PromptError::BadName(name.to_owned()));
     }
     let loc_ok = !locale.is_empty()
         && locale.len() <= 16
-        && locale.bytes().all(|b| b.is_ascii_alphabetic() || b == b'-' || b == b'_');
+        && locale
+            .bytes()
+            .all(|b| b.is_ascii_alphabetic() || b == b'-' || b == b'_');
     if !loc_ok {
         return Err(PromptError::BadLocale(locale.to_owned()));
     }
@@ -195,14 +221,23 @@ mod tests {
         let c = PromptCache::new(stock.path());
         let e = c.get("fr", "nope").unwrap_err().to_string();
         assert!(e.contains("\"nope\""), "{e}");
-        assert!(e.contains("fr/nope.wav") && e.contains("en/nope.wav"), "{e}");
+        assert!(
+            e.contains("fr/nope.wav") && e.contains("en/nope.wav"),
+            "{e}"
+        );
     }
 
     #[test]
     fn path_traversal_refused() {
         let c = PromptCache::new("prompts");
-        assert!(matches!(c.get("en", "../etc/passwd"), Err(PromptError::BadName(_))));
-        assert!(matches!(c.get("../x", "greeting"), Err(PromptError::BadLocale(_))));
+        assert!(matches!(
+            c.get("en", "../etc/passwd"),
+            Err(PromptError::BadName(_))
+        ));
+        assert!(matches!(
+            c.get("../x", "greeting"),
+            Err(PromptError::BadLocale(_))
+        ));
     }
 
     #[test]
@@ -211,6 +246,9 @@ mod tests {
         std::fs::create_dir_all(stock.path().join("en")).unwrap();
         std::fs::write(stock.path().join("en/greeting.wav"), b"not a wav").unwrap();
         let c = PromptCache::new(stock.path());
-        assert!(matches!(c.get("en", "greeting"), Err(PromptError::Audio(_))));
+        assert!(matches!(
+            c.get("en", "greeting"),
+            Err(PromptError::Audio(_))
+        ));
     }
 }

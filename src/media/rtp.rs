@@ -106,7 +106,14 @@ impl RtpSender {
 
     /// A stream with given initial values (tests, seeded runs).
     pub fn with_initial(ssrc: u32, seq: u16, timestamp: u32) -> Self {
-        Self { ssrc, seq, timestamp, marker_next: true, packets: 0, octets: 0 }
+        Self {
+            ssrc,
+            seq,
+            timestamp,
+            marker_next: true,
+            packets: 0,
+            octets: 0,
+        }
     }
 
     pub fn ssrc(&self) -> u32 {
@@ -228,7 +235,12 @@ impl Latch {
 
     /// Start with the address from SDP.
     pub fn new(sdp_remote: SocketAddr) -> Self {
-        Self { remote: sdp_remote, ssrc: None, last_seq: 0, latched: false }
+        Self {
+            remote: sdp_remote,
+            ssrc: None,
+            last_seq: 0,
+            latched: false,
+        }
     }
 
     /// Where to send now.
@@ -297,7 +309,9 @@ mod tests {
         for _ in 0..4 {
             let n = s.write_media(0, &payload, 160, &mut buf).unwrap();
             assert_eq!(n, 172);
-            let Datagram::Rtp(p) = parse(&buf[..n]).unwrap() else { panic!("rtcp?") };
+            let Datagram::Rtp(p) = parse(&buf[..n]).unwrap() else {
+                panic!("rtcp?")
+            };
             seen.push((p.seq, p.timestamp, p.marker, p.ssrc, p.payload.len()));
         }
         assert_eq!(
@@ -311,7 +325,9 @@ mod tests {
         );
         s.skip(320);
         let n = s.write_media(0, &payload, 160, &mut buf).unwrap();
-        let Datagram::Rtp(p) = parse(&buf[..n]).unwrap() else { panic!() };
+        let Datagram::Rtp(p) = parse(&buf[..n]).unwrap() else {
+            panic!()
+        };
         assert_eq!((p.seq, p.timestamp, p.marker), (2, 859, true));
         assert_eq!(s.counters(), (5, 800));
     }
@@ -340,8 +356,13 @@ mod tests {
         p.extend_from_slice(&[0, 0, 0, 0]); // CSRC
         p.extend_from_slice(&[0xBE, 0xDE, 0, 1, 9, 9, 9, 9]); // extension
         p.extend_from_slice(&[7, 7, 7, 0, 2]); // payload 7 7 7, pad 2
-        let Datagram::Rtp(r) = parse(&p).unwrap() else { panic!() };
-        assert_eq!((r.payload_type, r.marker, r.seq, r.timestamp), (8, true, 5, 9));
+        let Datagram::Rtp(r) = parse(&p).unwrap() else {
+            panic!()
+        };
+        assert_eq!(
+            (r.payload_type, r.marker, r.seq, r.timestamp),
+            (8, true, 5, 9)
+        );
         assert_eq!(r.ssrc, 0x01020304);
         assert_eq!(r.payload, &[7, 7, 7]);
         // Padding longer than the packet.
@@ -382,5 +403,36 @@ mod tests {
         let mut l = Latch::new(addr(4000));
         assert_eq!(l.check(addr(4000), 1, 10), LatchVerdict::Accept);
         assert_eq!(l.check(addr(4000), 1, 11), LatchVerdict::Accept);
+    }
+
+    /// Fuzz-style: random and mutated datagrams never panic, and whatever
+    /// parses as RTP has a payload inside the datagram.
+    #[test]
+    fn random_datagrams_never_panic() {
+        use rand::{Rng, RngCore};
+        let mut rng = StdRng::seed_from_u64(0x0DD5EED);
+        let mut s = RtpSender::with_initial(1, 2, 3);
+        let mut good = [0u8; MAX_PACKET];
+        let n = s.write_media(0, &[0x55; 160], 160, &mut good).unwrap();
+        let mut buf = [0u8; 300];
+        for i in 0..200_000 {
+            let len = rng.gen_range(0..buf.len());
+            if i % 2 == 0 {
+                rng.fill_bytes(&mut buf[..len]);
+                buf[0] = (buf[0] & 0x3F) | 0x80; // mostly version 2
+            } else {
+                buf[..n].copy_from_slice(&good[..n]);
+                for _ in 0..rng.gen_range(1..4) {
+                    let k = rng.gen_range(0..n);
+                    buf[k] = rng.gen();
+                }
+            }
+            let d = &buf[..len.max(if i % 2 == 0 { 0 } else { n })];
+            if let Ok(Datagram::Rtp(p)) = parse(d) {
+                let base = d.as_ptr() as usize;
+                let at = p.payload.as_ptr() as usize;
+                assert!(at >= base + 12 && at + p.payload.len() <= base + d.len());
+            }
+        }
     }
 }

@@ -58,7 +58,11 @@ impl FromStr for Locale {
     type Err = SayError;
     /// Accepts `fr`, `fr-FR`, `ur_PK`, case-insensitively.
     fn from_str(s: &str) -> Result<Self, SayError> {
-        let lang = s.split(['-', '_']).next().unwrap_or("").to_ascii_lowercase();
+        let lang = s
+            .split(['-', '_'])
+            .next()
+            .unwrap_or("")
+            .to_ascii_lowercase();
         match lang.as_str() {
             "en" => Ok(Locale::En),
             "fr" => Ok(Locale::Fr),
@@ -162,7 +166,11 @@ pub fn parse_minor(amount: &str, digits: u32) -> Result<u64, SayError> {
     if major > MAX {
         return Err(SayError::TooLarge);
     }
-    let mut minor: u64 = if frac.is_empty() { 0 } else { frac.parse().map_err(|_| bad())? };
+    let mut minor: u64 = if frac.is_empty() {
+        0
+    } else {
+        frac.parse().map_err(|_| bad())?
+    };
     for _ in frac.len()..digits as usize {
         minor *= 10;
     }
@@ -195,7 +203,13 @@ pub fn amount(locale: Locale, minor: u64, currency: Currency) -> Result<Vec<Prom
         if major > 0 {
             out.push("and".into());
         }
-        counted(&mut out, locale, sub, &format!("{}_minor", currency.code()), indian);
+        counted(
+            &mut out,
+            locale,
+            sub,
+            &format!("{}_minor", currency.code()),
+            indian,
+        );
     }
     Ok(out)
 }
@@ -208,17 +222,29 @@ fn counted(out: &mut Vec<PromptName>, locale: Locale, n: u64, stem: &str, indian
             2 => out.push(format!("{stem}_two")),
             _ => {
                 number_into(out, locale, n, indian);
-                let form = if (3..=10).contains(&(n % 100)) { "_few" } else { "" };
+                let form = if (3..=10).contains(&(n % 100)) {
+                    "_few"
+                } else {
+                    ""
+                };
                 out.push(format!("{stem}{form}"));
             }
         },
         Locale::Fr => {
             number_into(out, locale, n, indian);
-            out.push(if n <= 1 { format!("{stem}_one") } else { stem.to_owned() });
+            out.push(if n <= 1 {
+                format!("{stem}_one")
+            } else {
+                stem.to_owned()
+            });
         }
         Locale::En | Locale::Ur => {
             number_into(out, locale, n, indian);
-            out.push(if n == 1 { format!("{stem}_one") } else { stem.to_owned() });
+            out.push(if n == 1 {
+                format!("{stem}_one")
+            } else {
+                stem.to_owned()
+            });
         }
     }
 }
@@ -239,7 +265,11 @@ fn number_into(out: &mut Vec<PromptName>, locale: Locale, n: u64, indian: bool) 
     let scales: &[(u64, &str)] = if indian {
         &[(10_000_000, "crore"), (100_000, "lakh"), (1000, "thousand")]
     } else {
-        &[(1_000_000_000, "billion"), (1_000_000, "million"), (1000, "thousand")]
+        &[
+            (1_000_000_000, "billion"),
+            (1_000_000, "million"),
+            (1000, "thousand"),
+        ]
     };
     let mut rest = n;
     let mut first = true;
@@ -280,7 +310,11 @@ fn scale_group(out: &mut Vec<PromptName>, locale: Locale, count: u64, word: &str
                 out.push(word.into());
             } else {
                 number_into(out, locale, count, indian);
-                out.push(if count > 1 { format!("{word}s") } else { word.into() });
+                out.push(if count > 1 {
+                    format!("{word}s")
+                } else {
+                    word.into()
+                });
             }
         }
         // ألف / ألفان / ثلاثة آلاف / أحد عشر ألفا
@@ -364,7 +398,10 @@ mod tests {
         assert_eq!(names("en", "0", "EUR"), "0 eur");
         assert_eq!(names("en", "0.50", "USD"), "50 usd_minor");
         assert_eq!(names("en", "0.01", "USD"), "1 usd_minor_one");
-        assert_eq!(names("en", "1999.5", "MAD"), "1 thousand 9 hundred 99 mad and 50 mad_minor");
+        assert_eq!(
+            names("en", "1999.5", "MAD"),
+            "1 thousand 9 hundred 99 mad and 50 mad_minor"
+        );
         assert_eq!(names("en", "1000000", "AED"), "1 million aed");
         assert_eq!(names("en", "2001", "SAR"), "2 thousand 1 sar");
     }
@@ -393,33 +430,54 @@ mod tests {
 
     #[test]
     fn arabic() {
-        assert_eq!(names("ar", "2450", "SAR"), "thousand_two and 400 and 50 sar");
+        assert_eq!(
+            names("ar", "2450", "SAR"),
+            "thousand_two and 400 and 50 sar"
+        );
         assert_eq!(names("ar", "1", "SAR"), "sar_one");
         assert_eq!(names("ar", "2", "SAR"), "sar_two");
         assert_eq!(names("ar", "5", "AED"), "5 aed_few");
         assert_eq!(names("ar", "25", "AED"), "25 aed");
         assert_eq!(names("ar", "3000", "MAD"), "3 thousands mad");
         assert_eq!(names("ar", "11000", "MAD"), "11 thousand mad");
-        assert_eq!(names("ar", "1100.02", "SAR"), "thousand and 100 sar and sar_minor_two");
+        assert_eq!(
+            names("ar", "1100.02", "SAR"),
+            "thousand and 100 sar and sar_minor_two"
+        );
         assert_eq!(names("ar", "103", "SAR"), "100 and 3 sar_few");
     }
 
     #[test]
     fn urdu() {
         assert_eq!(names("ur", "2450", "PKR"), "2 thousand 4 hundred 50 pkr");
-        assert_eq!(names("ur", "245000.50", "PKR"), "2 lakh 45 thousand pkr and 50 pkr_minor");
+        assert_eq!(
+            names("ur", "245000.50", "PKR"),
+            "2 lakh 45 thousand pkr and 50 pkr_minor"
+        );
         assert_eq!(names("ur", "1", "PKR"), "1 pkr_one");
         assert_eq!(names("ur-PK", "300000000", "INR"), "30 crore inr");
     }
 
     #[test]
     fn bad_input() {
-        assert!(matches!(amount_str("de", "1", "EUR"), Err(SayError::UnknownLocale(_))));
-        assert!(matches!(amount_str("en", "1", "XXX"), Err(SayError::UnknownCurrency(_))));
+        assert!(matches!(
+            amount_str("de", "1", "EUR"),
+            Err(SayError::UnknownLocale(_))
+        ));
+        assert!(matches!(
+            amount_str("en", "1", "XXX"),
+            Err(SayError::UnknownCurrency(_))
+        ));
         for bad in ["", "-1", "1.234", "1,5", "abc", ".5", "1e3"] {
-            assert!(matches!(amount_str("en", bad, "USD"), Err(SayError::BadAmount(_))), "{bad}");
+            assert!(
+                matches!(amount_str("en", bad, "USD"), Err(SayError::BadAmount(_))),
+                "{bad}"
+            );
         }
-        assert_eq!(amount_str("en", "1000000000000", "USD"), Err(SayError::TooLarge));
+        assert_eq!(
+            amount_str("en", "1000000000000", "USD"),
+            Err(SayError::TooLarge)
+        );
         assert_eq!(parse_minor("12.5", 2), Ok(1250));
     }
 

@@ -15,20 +15,37 @@ use super::g711::Law;
 #[non_exhaustive]
 pub enum WavLawError {
     #[error("{path}: {source}")]
-    Io { path: String, source: std::io::Error },
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("{path}: not a RIFF/WAVE file or a chunk runs past the end")]
     Malformed { path: String },
-    #[error("{path}: G.711 WAV must be mono 8000 Hz 8-bit, found {channels} ch {rate} Hz {bits}-bit")]
-    Format { path: String, channels: u16, rate: u32, bits: u16 },
+    #[error(
+        "{path}: G.711 WAV must be mono 8000 Hz 8-bit, found {channels} ch {rate} Hz {bits}-bit"
+    )]
+    Format {
+        path: String,
+        channels: u16,
+        rate: u32,
+        bits: u16,
+    },
 }
 
 /// Decode `path` if it is a µ-law or A-law WAV; `Ok(None)` if it is some
 /// other WAV (or not a WAV at all: the PCM reader then reports why).
 pub fn load(path: &Path) -> Result<Option<Vec<i16>>, WavLawError> {
     let name = || path.display().to_string();
-    let bytes = std::fs::read(path).map_err(|source| WavLawError::Io { path: name(), source })?;
-    let Some(fmt) = fmt_chunk(&bytes) else { return Ok(None) };
-    let Some(law) = law_of(fmt.tag) else { return Ok(None) };
+    let bytes = std::fs::read(path).map_err(|source| WavLawError::Io {
+        path: name(),
+        source,
+    })?;
+    let Some(fmt) = fmt_chunk(&bytes) else {
+        return Ok(None);
+    };
+    let Some(law) = law_of(fmt.tag) else {
+        return Ok(None);
+    };
     if fmt.channels != 1 || fmt.rate != 8000 || fmt.bits != 8 {
         return Err(WavLawError::Format {
             path: name(),
@@ -79,7 +96,12 @@ fn chunk<'a>(bytes: &'a [u8], id: &[u8; 4]) -> Option<&'a [u8]> {
     }
     let mut pos = 12;
     while pos + 8 <= bytes.len() {
-        let len = u32::from_le_bytes([bytes[pos + 4], bytes[pos + 5], bytes[pos + 6], bytes[pos + 7]]) as usize;
+        let len = u32::from_le_bytes([
+            bytes[pos + 4],
+            bytes[pos + 5],
+            bytes[pos + 6],
+            bytes[pos + 7],
+        ]) as usize;
         let body = bytes.get(pos + 8..pos + 8 + len)?;
         if &bytes[pos..pos + 4] == id {
             return Some(body);
@@ -125,7 +147,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("x.wav");
         std::fs::write(&p, wav(7, 2, 8000, 8, &[0; 4])).unwrap();
-        assert!(matches!(load(&p), Err(WavLawError::Format { channels: 2, .. })));
+        assert!(matches!(
+            load(&p),
+            Err(WavLawError::Format { channels: 2, .. })
+        ));
         let mut t = wav(7, 1, 8000, 8, &[0; 40]);
         t.truncate(t.len() - 10);
         std::fs::write(&p, t).unwrap();

@@ -14,12 +14,27 @@ use orderline::dtmf::decode_samples;
 
 pub const RATE: usize = 8000;
 
+/// sox output options: headerless 8 kHz mono signed 16-bit.
+const RAW_8K: [&str; 10] = [
+    "-r",
+    "8000",
+    "-c",
+    "1",
+    "-b",
+    "16",
+    "-e",
+    "signed-integer",
+    "-t",
+    "raw",
+];
+
 /// Build (once per test binary) and return the spandsp reference tool.
 pub fn spandsp_tool() -> &'static Path {
     static TOOL: OnceLock<PathBuf> = OnceLock::new();
     TOOL.get_or_init(|| {
         let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/spandsp_dtmf.c");
-        let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("spandsp_dtmf_{}", std::process::id()));
+        let out = Path::new(env!("CARGO_TARGET_TMPDIR"))
+            .join(format!("spandsp_dtmf_{}", std::process::id()));
         let status = Command::new("cc")
             .args(["-O2", "-o"])
             .arg(&out)
@@ -27,13 +42,20 @@ pub fn spandsp_tool() -> &'static Path {
             .arg("-lspandsp")
             .status()
             .expect("running cc (Debian: build-essential)");
-        assert!(status.success(), "building {} failed: install libspandsp-dev", src.display());
+        assert!(
+            status.success(),
+            "building {} failed: install libspandsp-dev",
+            src.display()
+        );
         out
     })
 }
 
 fn tmpdir() -> tempfile::TempDir {
-    tempfile::Builder::new().prefix("dtmf").tempdir_in(env!("CARGO_TARGET_TMPDIR")).expect("tempdir")
+    tempfile::Builder::new()
+        .prefix("dtmf")
+        .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
+        .expect("tempdir")
 }
 
 pub fn write_raw(path: &Path, s: &[i16]) {
@@ -43,7 +65,9 @@ pub fn write_raw(path: &Path, s: &[i16]) {
 
 pub fn read_raw(path: &Path) -> Vec<i16> {
     let b = std::fs::read(path).expect("read raw");
-    b.chunks_exact(2).map(|c| i16::from_le_bytes([c[0], c[1]])).collect()
+    b.chunks_exact(2)
+        .map(|c| i16::from_le_bytes([c[0], c[1]]))
+        .collect()
 }
 
 /// spandsp's `dtmf_rx` (default parameters) over each vector; one digit string each.
@@ -61,8 +85,16 @@ pub fn spandsp_rx(vectors: &[Vec<i16>]) -> Vec<String> {
                 p
             })
             .collect();
-        let o = Command::new(spandsp_tool()).arg("rx").args(&files).output().expect("run spandsp_dtmf");
-        assert!(o.status.success(), "spandsp_dtmf rx failed: {}", String::from_utf8_lossy(&o.stderr));
+        let o = Command::new(spandsp_tool())
+            .arg("rx")
+            .args(&files)
+            .output()
+            .expect("run spandsp_dtmf");
+        assert!(
+            o.status.success(),
+            "spandsp_dtmf rx failed: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
         let text = String::from_utf8(o.stdout).expect("utf8");
         let lines: Vec<String> = text.lines().map(str::to_owned).collect();
         assert_eq!(lines.len(), batch.len());
@@ -76,7 +108,14 @@ pub fn spandsp_tx(digits: &str, level: i32, twist: i32, on_ms: u32, off_ms: u32)
     let dir = tmpdir();
     let p = dir.path().join("tx.raw");
     let st = Command::new(spandsp_tool())
-        .args(["tx", digits, &level.to_string(), &twist.to_string(), &on_ms.to_string(), &off_ms.to_string()])
+        .args([
+            "tx",
+            digits,
+            &level.to_string(),
+            &twist.to_string(),
+            &on_ms.to_string(),
+            &off_ms.to_string(),
+        ])
         .arg(&p)
         .status()
         .expect("run spandsp_dtmf tx");
@@ -86,7 +125,10 @@ pub fn spandsp_tx(digits: &str, level: i32, twist: i32, on_ms: u32, off_ms: u32)
 
 /// orderline's detector over each vector (20 ms frames, as in a call).
 pub fn orderline_rx(vectors: &[Vec<i16>]) -> Vec<String> {
-    vectors.iter().map(|v| decode_samples(v).iter().map(|e| e.digit).collect()).collect()
+    vectors
+        .iter()
+        .map(|v| decode_samples(v).iter().map(|e| e.digit).collect())
+        .collect()
 }
 
 /// White noise from sox (repeatable: `-R`), `seconds` long, scaled to `rms`.
@@ -94,7 +136,8 @@ pub fn sox_noise(seconds: usize, rms: f64) -> Vec<i16> {
     let dir = tmpdir();
     let p = dir.path().join("noise.raw");
     let st = Command::new("sox")
-        .args(["-R", "-n", "-r", "8000", "-c", "1", "-b", "16", "-e", "signed-integer", "-t", "raw"])
+        .args(["-R", "-n"])
+        .args(RAW_8K)
         .arg(&p)
         .args(["synth", &seconds.to_string(), "whitenoise", "vol", "0.5"])
         .status()
@@ -102,7 +145,9 @@ pub fn sox_noise(seconds: usize, rms: f64) -> Vec<i16> {
     assert!(st.success(), "sox failed");
     let raw = read_raw(&p);
     let cur = (raw.iter().map(|&x| f64::from(x).powi(2)).sum::<f64>() / raw.len() as f64).sqrt();
-    raw.iter().map(|&x| (f64::from(x) * rms / cur).round().clamp(-32768.0, 32767.0) as i16).collect()
+    raw.iter()
+        .map(|&x| (f64::from(x) * rms / cur).round().clamp(-32768.0, 32767.0) as i16)
+        .collect()
 }
 
 /// espeak-ng speech at 8 kHz, normalised to peak `peak_dbfs`.
@@ -111,7 +156,15 @@ pub fn espeak(voice: &str, pitch: u32, speed: u32, text: &str, peak_dbfs: i32) -
     let wav = dir.path().join("s.wav");
     let raw = dir.path().join("s.raw");
     let st = Command::new("espeak-ng")
-        .args(["-v", voice, "-p", &pitch.to_string(), "-s", &speed.to_string(), "-w"])
+        .args([
+            "-v",
+            voice,
+            "-p",
+            &pitch.to_string(),
+            "-s",
+            &speed.to_string(),
+            "-w",
+        ])
         .arg(&wav)
         .arg(text)
         .status()
@@ -119,7 +172,7 @@ pub fn espeak(voice: &str, pitch: u32, speed: u32, text: &str, peak_dbfs: i32) -
     assert!(st.success(), "espeak-ng -v {voice} failed");
     let st = Command::new("sox")
         .arg(&wav)
-        .args(["-r", "8000", "-c", "1", "-b", "16", "-e", "signed-integer", "-t", "raw"])
+        .args(RAW_8K)
         .arg(&raw)
         .args(["gain", "-n", &peak_dbfs.to_string()])
         .status()
@@ -166,7 +219,9 @@ pub fn music(seconds: usize, seed: u64) -> Vec<i16> {
         let arpeggio = rng.below(2) == 0;
         let step = RATE / (4 + rng.below(5) as usize);
         let events: Vec<(usize, usize, i32)> = if arpeggio {
-            (0..bar / step).map(|k| (t + k * step, step, root + 12 + chord[k % 4])).collect()
+            (0..bar / step)
+                .map(|k| (t + k * step, step, root + 12 + chord[k % 4]))
+                .collect()
         } else {
             chord.iter().map(|&c| (t, bar, root + c)).collect()
         };
@@ -188,7 +243,13 @@ pub fn music(seconds: usize, seed: u64) -> Vec<i16> {
                     let a = match timbre {
                         0 => 1.0 / h as f64,
                         1 => 1.0 / (h * h) as f64,
-                        _ => if h % 2 == 1 { 1.0 / h as f64 } else { 0.1 / h as f64 },
+                        _ => {
+                            if h % 2 == 1 {
+                                1.0 / h as f64
+                            } else {
+                                0.1 / h as f64
+                            }
+                        }
                     };
                     v += a * (2.0 * std::f64::consts::PI * hf * time).sin();
                 }
@@ -220,7 +281,13 @@ pub struct Score {
 pub fn score(cat: &Category) -> Score {
     let ours = orderline_rx(&cat.vectors);
     let theirs = spandsp_rx(&cat.vectors);
-    let mut s = Score { name: cat.name, total: cat.vectors.len(), orderline: 0, spandsp: 0, misses: Vec::new() };
+    let mut s = Score {
+        name: cat.name,
+        total: cat.vectors.len(),
+        orderline: 0,
+        spandsp: 0,
+        misses: Vec::new(),
+    };
     for (i, exp) in cat.expected.iter().enumerate() {
         if &ours[i] == exp {
             s.orderline += 1;
@@ -236,8 +303,42 @@ pub fn score(cat: &Category) -> Score {
 
 pub fn print_table(title: &str, scores: &[Score]) {
     eprintln!("\n{title}");
-    eprintln!("{:<44} {:>7} {:>10} {:>9}", "category (vectors correct)", "total", "orderline", "spandsp");
+    eprintln!(
+        "{:<44} {:>7} {:>10} {:>9}",
+        "category (vectors correct)", "total", "orderline", "spandsp"
+    );
     for s in scores {
-        eprintln!("{:<44} {:>7} {:>10} {:>9}", s.name, s.total, s.orderline, s.spandsp);
+        eprintln!(
+            "{:<44} {:>7} {:>10} {:>9}",
+            s.name, s.total, s.orderline, s.spandsp
+        );
     }
+}
+
+/// G.711 µ-law round trip (encode then decode), as audio arrives from a real call.
+pub fn ulaw_round_trip(s: &[i16]) -> Vec<i16> {
+    const BIAS: i32 = 0x84;
+    s.iter()
+        .map(|&x| {
+            // Encode (G.711 §3, µ-law).
+            let mut v = i32::from(x);
+            let sign = if v < 0 { 0x80 } else { 0 };
+            if v < 0 {
+                v = -v;
+            }
+            v = (v + BIAS).min(32635 + BIAS);
+            let mut exp = 7;
+            while exp > 0 && v & (0x80 << exp) == 0 {
+                exp -= 1;
+            }
+            let mant = (v >> (exp + 3)) & 0x0f;
+            let code = !(sign | (exp << 4) | mant) & 0xff;
+            // Decode.
+            let c = !code & 0xff;
+            let e = (c >> 4) & 7;
+            let m = c & 0x0f;
+            let mag = (((m << 3) + BIAS) << e) - BIAS;
+            (if c & 0x80 != 0 { -mag } else { mag }) as i16
+        })
+        .collect()
 }
