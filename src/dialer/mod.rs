@@ -8,6 +8,7 @@
 //! the daemon's async tasks only carry decisions out.
 
 mod order;
+mod pacing;
 mod retry;
 mod rules;
 mod window;
@@ -15,6 +16,7 @@ mod window;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
+pub use pacing::{CallPacer, Wait};
 pub use order::{Amount, AmountError, CustomerKind, OrderStatus, AMOUNT_SCALE};
 pub use retry::{AttemptState, Next, RetryPolicy};
 pub use rules::{Decision, OrderFacts, OrderRules, Rule};
