@@ -77,3 +77,60 @@ fn event_timing_is_close() {
     assert!((ev[0].end as i64 - 1600).abs() <= 60, "{ev:?}");
     assert_eq!(ev[0].source, DigitSource::InBand);
 }
+
+#[test]
+fn back_to_back_digits_without_pause_are_both_reported() {
+    let t = |d| {
+        let (r, c) = dtmf_freqs(d).unwrap();
+        render(Tone::dual(r, c, -10.0, 800, 0)).unwrap()
+    };
+    let mut s = t('1');
+    s.extend(t('2'));
+    s.extend(vec![0i16; 800]);
+    assert_eq!(decode(&s), "12");
+}
+
+#[test]
+fn digit_running_into_end_of_stream_is_reported_by_finish() {
+    let mut s = vec![0i16; 400];
+    s.extend(dtmf_samples("7", timing(80, 0, -10.0)).unwrap());
+    assert_eq!(decode(&s), "7");
+}
+
+#[test]
+fn in_digit_reports_a_press_before_it_ends() {
+    let s = dtmf_samples("5", timing(200, 0, -10.0)).unwrap();
+    let mut d = Detector::new();
+    d.push(&s[..800]); // 100 ms into the press
+    assert!(d.in_digit());
+    assert!(d.poll_event().is_none());
+    d.push(&vec![0i16; 800]);
+    assert!(!d.in_digit());
+}
+
+#[test]
+fn generator_levels_and_queue() {
+    // A 0 dBm0 sine has peak ~22 880 (G.711 full scale is +3.14 dBm0).
+    let s = render(Tone::single(1000.0, 0.0, 800, 0)).unwrap();
+    let peak = s.iter().map(|x| i32::from(*x).abs()).max().unwrap();
+    assert!((22_700..=22_900).contains(&peak), "{peak}");
+    assert!((amplitude_to_dbm0(dbm0_to_amplitude(-13.0)) + 13.0).abs() < 1e-3);
+    let mut g = ToneGenerator::new();
+    assert!(g.queue_digits("12x", DtmfTiming::default()).is_err());
+    assert!(g.is_idle(), "all or nothing");
+    g.queue_digits("12", DtmfTiming::default()).unwrap();
+    let mut buf = vec![0i16; 8000];
+    let n = g.fill(&mut buf);
+    assert_eq!(n, 2 * 1600);
+    assert!(g.is_idle());
+    assert_eq!(decode(&buf), "12");
+    g.play_repeating(Tone::hold()).unwrap();
+    let mut buf = vec![0i16; 80_000];
+    assert_eq!(g.fill(&mut buf), buf.len());
+    assert!(!g.is_idle());
+    g.stop();
+    assert_eq!(g.fill(&mut buf[..10]), 0);
+    assert!(ToneGenerator::new()
+        .queue(Tone::single(5000.0, -10.0, 10, 0))
+        .is_err());
+}
