@@ -70,6 +70,9 @@ struct Tables {
     /// `leak_prev` is the same for the rotated previous half (times `e^{−j(ω_b−ω_a)HALF}`).
     leak: [[(f32, f32); 8]; 8],
     leak_prev: [[(f32, f32); 8]; 8],
+    /// The same over a whole window, time reference at the start of its second half:
+    /// `Σ_{n=−HALF}^{HALF−1} e^{j(ω_b−ω_a)n} / WINDOW`.
+    leak_window: [[(f32, f32); 8]; 8],
 }
 
 fn tables() -> &'static Tables {
@@ -78,6 +81,7 @@ fn tables() -> &'static Tables {
         let mut t = Tables {
             leak: [[(0.0, 0.0); 8]; 8],
             leak_prev: [[(0.0, 0.0); 8]; 8],
+            leak_window: [[(0.0, 0.0); 8]; 8],
             single: [[0; 16]; HALF + 1],
             pairs: [[0; 32]; HALF / 2 + 1],
             rot: [(0.0, 0.0); 8],
@@ -108,6 +112,12 @@ fn tables() -> &'static Tables {
                 t.leak[a][b] = (re as f32, im as f32);
                 let (c, s) = ((d * HALF as f64).cos(), -(d * HALF as f64).sin());
                 t.leak_prev[a][b] = ((re * c - im * s) as f32, (re * s + im * c) as f32);
+                let (mut wr, mut wi) = (0.0f64, 0.0f64);
+                for n in -(HALF as i32)..HALF as i32 {
+                    wr += (d * f64::from(n)).cos();
+                    wi += (d * f64::from(n)).sin();
+                }
+                t.leak_window[a][b] = ((wr / WINDOW as f64) as f32, (wi / WINDOW as f64) as f32);
             }
         }
         for (f, r) in t.rot.iter_mut().enumerate() {
@@ -346,11 +356,11 @@ impl Analyzer {
     /// Judge the window made of `self.prev` (already rotated) and `cur`.
     fn window(&self, cur: &[f32; 16], cur_energy: f32, l: &Limits) -> Verdict {
         // Window DFT = prev + cur (same time reference); tone energy = 2|X|²/N.
+        let mut x = [(0.0f32, 0.0f32); 8];
         let mut e = [0.0f32; 8];
         for f in 0..8 {
-            let re = self.prev[f] + cur[f];
-            let im = self.prev[f + 8] + cur[f + 8];
-            e[f] = (re * re + im * im) * (2.0 / WINDOW as f32);
+            x[f] = (self.prev[f] + cur[f], self.prev[f + 8] + cur[f + 8]);
+            e[f] = (x[f].0 * x[f].0 + x[f].1 * x[f].1) * (2.0 / WINDOW as f32);
         }
         let none = Verdict { key: None };
         let (r, er) = argmax(&e[..4]);
@@ -359,10 +369,19 @@ impl Analyzer {
             return none;
         }
         // Both tones must dominate their own group (rejects speech harmonics, chords).
-        for f in 0..4 {
-            if (f != r && e[f] * l.relative_peak > er)
-                || (f != c && e[4 + f] * l.relative_peak > ec)
-            {
+        // Judged after removing the two tones' own sidelobes from the other bins: with
+        // 8 dB of twist, the loud row tone and the column tone together put up to −8 dB
+        // into a neighbouring column bin, which would fail a genuine digit.
+        let (fr, fc) = (r, 4 + c);
+        for f in (0..8).filter(|&f| f != fr && f != fc) {
+            let (kr, kc) = (
+                self.tables.leak_window[f][fr],
+                self.tables.leak_window[f][fc],
+            );
+            let re = x[f].0 - (x[fr].0 * kr.0 - x[fr].1 * kr.1) - (x[fc].0 * kc.0 - x[fc].1 * kc.1);
+            let im = x[f].1 - (x[fr].0 * kr.1 + x[fr].1 * kr.0) - (x[fc].0 * kc.1 + x[fc].1 * kc.0);
+            let residual = (re * re + im * im) * (2.0 / WINDOW as f32);
+            if residual * l.relative_peak > if f < 4 { er } else { ec } {
                 return none;
             }
         }
