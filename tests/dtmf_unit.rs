@@ -134,3 +134,63 @@ fn generator_levels_and_queue() {
         .queue(Tone::single(5000.0, -10.0, 10, 0))
         .is_err());
 }
+
+/// Every key at 34 alignments against the 51-sample hop, at the edges of the
+/// specification (40 ms tones and pauses, 8 dB / 4 dB twist, ±1.5 %, −26 dBm0, and
+/// combinations), three presses each; and the reject side (±3.5 %, 14 dB / 10 dB twist,
+/// 20 ms) at the same alignments. Sidelobe effects depend on where windows fall, so a
+/// detector can pass a few hand-picked vectors and still fail here.
+#[test]
+fn every_alignment_sweep() {
+    #[rustfmt::skip]
+    let conds: [(&str, f32, f32, f32, f32, u32, bool); 15] = [
+        ("nominal 40 ms", 0.0, 0.0, -10.0, -10.0, 320, true),
+        ("twist +8 dB", 0.0, 0.0, -10.0, -18.0, 320, true),
+        ("twist -4 dB", 0.0, 0.0, -14.0, -10.0, 320, true),
+        ("+1.5/+1.5 %", 0.015, 0.015, -10.0, -10.0, 320, true),
+        ("+1.5/-1.5 %", 0.015, -0.015, -10.0, -10.0, 320, true),
+        ("-1.5/+1.5 %", -0.015, 0.015, -10.0, -10.0, 320, true),
+        ("-1.5/-1.5 %", -0.015, -0.015, -10.0, -10.0, 320, true),
+        ("+8 dB, 1.5 %", 0.015, -0.015, -10.0, -18.0, 320, true),
+        ("-4 dB, 1.5 %", -0.015, 0.015, -14.0, -10.0, 320, true),
+        ("-26 dBm0", 0.0, 0.0, -26.0, -26.0, 320, true),
+        ("row +3.5 %", 0.035, 0.0, -10.0, -10.0, 800, false),
+        ("col -3.5 %", 0.0, -0.035, -10.0, -10.0, 800, false),
+        ("twist +14 dB", 0.0, 0.0, -6.0, -20.0, 800, false),
+        ("twist -10 dB", 0.0, 0.0, -16.0, -6.0, 800, false),
+        ("20 ms", 0.0, 0.0, -6.0, -6.0, 160, false),
+    ];
+    let mut failures = Vec::new();
+    for (name, rd, cd, lo, hi, on, accept) in conds {
+        for d in "0123456789*#ABCD".chars() {
+            for lead in (0..102).step_by(3) {
+                let (r, c) = dtmf_freqs(d).unwrap();
+                let t = Tone {
+                    freqs: [r * (1.0 + rd), c * (1.0 + cd)],
+                    levels_dbm0: [lo, hi],
+                    on_samples: on,
+                    off_samples: 320,
+                };
+                let mut v = vec![0i16; lead];
+                for _ in 0..3 {
+                    v.extend(render(t).unwrap());
+                }
+                let got = decode(&v);
+                let want = if accept {
+                    d.to_string().repeat(3)
+                } else {
+                    String::new()
+                };
+                if got != want {
+                    failures.push(format!("{name} key {d} lead {lead}: got {got:?}"));
+                }
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} failures, e.g. {:?}",
+        failures.len(),
+        &failures[..failures.len().min(8)]
+    );
+}
