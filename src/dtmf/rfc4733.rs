@@ -96,7 +96,7 @@ struct Active {
 #[derive(Debug, Clone, Default)]
 pub struct EventReceiver {
     active: Option<Active>,
-    /// Timestamp of the last press that ended, to drop its repeated End packets.
+    /// Timestamp of the last press that ended: packets at or before it are old news.
     last_ended: Option<u32>,
     /// Timestamp extension: last raw timestamp and its extended value.
     clock: Option<(u32, u64)>,
@@ -117,8 +117,12 @@ impl EventReceiver {
         let ext = self.extend(rtp_timestamp);
         let dur = u32::from(ev.duration);
 
-        if self.last_ended == Some(rtp_timestamp) {
-            return None; // repeated End packet, or a late update of an ended press
+        if let Some(ended) = self.last_ended {
+            if rtp_timestamp.wrapping_sub(ended) as i32 <= 0 {
+                // A repeated End packet, a late update of the press that just ended, or a
+                // reordered packet of an even older one.
+                return None;
+            }
         }
         let mut finished = None;
         if let Some(mut a) = self.active {
