@@ -11,6 +11,7 @@
 pub mod audio;
 pub mod call;
 pub mod config;
+pub mod daemon;
 pub mod dialer;
 pub mod dtmf;
 pub mod ivr;

@@ -2,7 +2,6 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -138,29 +137,15 @@ fn run_async(fut: impl std::future::Future<Output = anyhow::Result<()>>) -> anyh
         .block_on(fut)
 }
 
-/// The daemon: take calls until SIGTERM/SIGINT, then drain (BYE to live calls).
+/// The daemon: serve until SIGTERM/SIGINT, then drain (BYE to live calls).
 async fn serve(cfg: Config) -> anyhow::Result<()> {
-    let (engine, mut sip) = Engine::start(cfg).await.context("starting the engine")?;
-    let engine = Arc::new(engine);
-    tracing::info!(sip = %engine.sip().local_addr(), "orderline serving");
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .context("installing the SIGTERM handler")?;
-    loop {
+    let shutdown = async move {
         tokio::select! {
-            next = sip.next_incoming() => {
-                let Some((call, inc, events)) = next else { break };
-                let engine = engine.clone();
-                tokio::spawn(async move {
-                    if let Err(e) = engine.take_incoming(call, inc, events).await {
-                        tracing::warn!(%call, error = %e, "inbound call failed");
-                    }
-                });
-            }
-            _ = term.recv() => { tracing::info!("SIGTERM: draining"); break; }
-            _ = tokio::signal::ctrl_c() => { tracing::info!("SIGINT: draining"); break; }
+            _ = term.recv() => tracing::info!("SIGTERM"),
+            _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT"),
         }
-    }
-    engine.sip().shutdown().await;
-    tracing::info!("stopped");
-    Ok(())
+    };
+    orderline::daemon::run(cfg, shutdown).await
 }

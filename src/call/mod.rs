@@ -73,6 +73,9 @@ pub(crate) async fn run_flow<F: Flow>(
     max_duration: Duration,
 ) -> Result<(Outcome, &'static str), CallError> {
     let hard_stop = Instant::now() + max_duration;
+    // Set when the call ended by our own BYE from outside the flow (shutdown):
+    // an undecided call then counts as failed, not as the callee hanging up.
+    let mut interrupted = false;
     flow.handle_input(Instant::now().into_std(), FlowInput::Answered);
     loop {
         while let Some(action) = flow.poll_action() {
@@ -89,13 +92,19 @@ pub(crate) async fn run_flow<F: Flow>(
                     engine.sip().command(SipCommand::Bye(call)).await?;
                     return Ok((outcome, "local"));
                 }
-                FlowAction::Finished(outcome) => return Ok((outcome, "remote")),
+                FlowAction::Finished(Outcome::Hangup) if interrupted => return Ok((Outcome::Failed, "local")),
+                FlowAction::Finished(outcome) => return Ok((outcome, if interrupted { "local" } else { "remote" })),
             }
         }
         let flow_deadline = flow.poll_timeout().map(Instant::from_std);
         let wake = flow_deadline.map_or(hard_stop, |d| d.min(hard_stop));
         tokio::select! {
             ev = events.recv() => match ev {
+                Some(SipEvent::Ended { by_remote: false }) => {
+                    // We hung up outside the flow: the daemon is draining.
+                    flow.handle_input(Instant::now().into_std(), FlowInput::RemoteHangup);
+                    interrupted = true;
+                }
                 Some(SipEvent::Ended { .. }) | None => {
                     flow.handle_input(Instant::now().into_std(), FlowInput::RemoteHangup);
                 }

@@ -154,6 +154,11 @@ uri = "sip:127.0.0.1:{trunk_port}"
 [calling]
 ring_timeout = "15s"
 no_input_timeout = "2s"
+window = "00:00-23:59"
+timezone = "UTC"
+
+[database]
+url = "sqlite://{db}"
 
 [media]
 prompts_dir = "{prompts}"
@@ -165,6 +170,7 @@ level = "orderline=debug"
         rtp_end = rtp + 99,
         prompts = prompts.display(),
         dialplans = Path::new(REPO).join("dialplans").display(),
+        db = dir.join("orderline.db").display(),
     );
     let path = dir.join("orderline.toml");
     std::fs::write(&path, text).expect("write config");

@@ -1,0 +1,91 @@
+//! The daemon's lifecycle (`orderline serve`): one cancellation tree over the
+//! SIP endpoint, the campaign scheduler and inbound calls; on SIGTERM no new
+//! calls start, live calls get a BYE, their results are written, then exit.
+
+pub mod scheduler;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use anyhow::Context;
+use tokio_util::sync::CancellationToken;
+
+use crate::call::Engine;
+use crate::config::Config;
+use crate::dialer::Campaign;
+use crate::ivr::Outcome;
+use crate::store::Store;
+
+pub use scheduler::{utc_now, AttemptObserver, Scheduler};
+
+/// Run until `shutdown` resolves, then drain.
+pub async fn run(cfg: Config, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
+    let store = Store::open(&cfg.database.url)
+        .await
+        .with_context(|| format!("opening the order store {}", redact_url(&cfg.database.url)))?;
+    let campaign = Campaign::from_config(&cfg.calling, &cfg.campaign).context("building the campaign rules")?;
+
+    // Calls that were up when the last process died: failed, and re-scheduled by the rules.
+    let now = utc_now();
+    let reconciled = store
+        .reconcile_live_on_start(now, |c| campaign.after_attempt(&c.rule_state(), Outcome::Failed, now))
+        .await
+        .context("reconciling calls interrupted by the last stop")?;
+    tracing::info!(?reconciled, "reconciled interrupted attempts");
+
+    let (engine, mut sip) = Engine::start(cfg).await.context("starting the SIP endpoint")?;
+    let engine = Arc::new(engine);
+    tracing::info!(sip = %engine.sip().local_addr(), "orderline serving");
+
+    let stop = CancellationToken::new();
+    let scheduler = Scheduler::new(store.clone(), engine.clone(), campaign, Arc::new(()));
+    let scheduler = tokio::spawn(scheduler.run(stop.child_token()));
+
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            next = sip.next_incoming() => {
+                let Some((call, inc, events)) = next else { break };
+                let engine = engine.clone();
+                tokio::spawn(async move {
+                    if let Err(e) = engine.take_incoming(call, inc, events).await {
+                        tracing::warn!(%call, error = %e, "inbound call failed");
+                    }
+                });
+            }
+            _ = &mut shutdown => break,
+        }
+    }
+    tracing::info!("draining: no new calls, BYE to live calls");
+    stop.cancel();
+    engine.sip().shutdown().await;
+    if let Err(e) = scheduler.await {
+        tracing::error!(error = %e, "scheduler task failed");
+    }
+    store.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// A database URL without its password, for messages.
+fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            match creds.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..s + 3], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn database_passwords_are_not_printed() {
+        assert_eq!(super::redact_url("postgres://u:secret@h/db"), "postgres://u:***@h/db");
+        assert_eq!(super::redact_url("sqlite://orderline.db"), "sqlite://orderline.db");
+    }
+}

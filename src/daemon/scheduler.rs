@@ -1,0 +1,234 @@
+//! The durable scheduler: due attempts live in the store, this task claims
+//! them, paces them onto the trunk and records each result.
+//!
+//! Durability comes from the store, not from this task: an attempt is
+//! claimed (`live`) in one statement before its INVITE, and finished in the
+//! same transaction as the order's status change and its webhook event. A
+//! `kill -9` leaves at most the calls that were up as `live`; the next start
+//! closes them as failed and schedules the re-attempt, so no order is lost
+//! and no attempt is dialled twice.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use tokio::sync::mpsc;
+use tokio::task::JoinSet;
+use tokio::time::{sleep, sleep_until, Instant};
+use tokio_util::sync::CancellationToken;
+
+use crate::call::{CallSpec, Engine};
+use crate::dialer::{CallPacer, Campaign, Wait};
+use crate::ivr::Outcome;
+use crate::store::{AttemptReport, ClaimedAttempt, Store};
+
+/// How often the store is asked for due attempts when nothing else wakes us.
+const POLL: Duration = Duration::from_millis(250);
+/// Most attempts claimed in one go (bounded further by free channels and cps).
+const BATCH: u32 = 50;
+
+/// The wall clock, at the edge (the rules take `now` as an argument).
+pub fn utc_now() -> DateTime<Utc> {
+    DateTime::<Utc>::from(std::time::SystemTime::now())
+}
+
+/// Hooks the scheduler reports to (metrics, tests).
+pub trait AttemptObserver: Send + Sync {
+    fn call_started(&self) {}
+    fn call_finished(&self, _outcome: Outcome, _answered: bool) {}
+}
+
+impl AttemptObserver for () {}
+
+pub struct Scheduler {
+    store: Store,
+    engine: Arc<Engine>,
+    campaign: Campaign,
+    pacer: CallPacer,
+    trunk: Option<String>,
+    default_locale: String,
+    observer: Arc<dyn AttemptObserver>,
+}
+
+impl Scheduler {
+    pub fn new(store: Store, engine: Arc<Engine>, campaign: Campaign, observer: Arc<dyn AttemptObserver>) -> Self {
+        let cfg = engine.config();
+        let trunk = cfg.default_trunk();
+        Scheduler {
+            pacer: CallPacer::new(trunk.and_then(|t| t.max_channels), trunk.and_then(|t| t.max_cps)),
+            trunk: trunk.map(|t| t.name.clone()),
+            default_locale: cfg.calling.default_locale.clone(),
+            store,
+            engine,
+            campaign,
+            observer,
+        }
+    }
+
+    /// Claim, pace and place calls until `stop` fires; then let live calls
+    /// finish (the SIP drain sends their BYEs) and record them.
+    pub async fn run(mut self, stop: CancellationToken) {
+        let (done_tx, mut done_rx) = mpsc::channel::<()>(1024);
+        let mut calls = JoinSet::new();
+        'outer: loop {
+            tokio::select! {
+                _ = stop.cancelled() => break,
+                Some(()) = done_rx.recv() => self.pacer.finished(),
+                _ = sleep(POLL) => {}
+            }
+            while let Ok(()) = done_rx.try_recv() {
+                self.pacer.finished();
+            }
+            let free = self.pacer.free_channels().min(BATCH);
+            if free == 0 {
+                continue;
+            }
+            let now = utc_now();
+            let claimed = match self.store.due_attempts(now, free).await {
+                Ok(c) => c,
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot claim due attempts; retrying");
+                    continue;
+                }
+            };
+            let mut pending = claimed.into_iter();
+            while let Some(c) = pending.next() {
+                let tz = c.rule_state().timezone;
+                if let Some(at) = self.campaign.defer_until(tz, utc_now()) {
+                    tracing::info!(order = %c.order.id, %at, "outside the calling window; deferred");
+                    if let Err(e) = self.store.defer_attempt(c.attempt.id, at).await {
+                        tracing::error!(order = %c.order.id, error = %e, "cannot defer attempt");
+                    }
+                    continue;
+                }
+                // Pace: wait for the trunk's next cps slot (channels were reserved by `free`).
+                loop {
+                    match self.pacer.try_start(Instant::now().into_std()) {
+                        Ok(()) => break,
+                        Err(Wait::Until(t)) => {
+                            tokio::select! {
+                                _ = stop.cancelled() => {
+                                    self.release(std::iter::once(c).chain(pending)).await;
+                                    break 'outer;
+                                }
+                                _ = sleep_until(Instant::from_std(t)) => {}
+                            }
+                        }
+                        Err(Wait::ChannelsFull) => {
+                            // A call ended late; wait for one to finish.
+                            match done_rx.recv().await {
+                                Some(()) => self.pacer.finished(),
+                                None => break 'outer,
+                            }
+                        }
+                    }
+                }
+                self.observer.call_started();
+                let job = Attempt {
+                    store: self.store.clone(),
+                    engine: self.engine.clone(),
+                    campaign: self.campaign.clone(),
+                    trunk: self.trunk.clone(),
+                    locale: c.order.locale.clone().unwrap_or_else(|| self.default_locale.clone()),
+                    observer: self.observer.clone(),
+                };
+                let done = done_tx.clone();
+                calls.spawn(async move {
+                    job.run(c).await;
+                    let _ = done.send(()).await;
+                });
+            }
+        }
+        // Calls still up finish as the SIP drain hangs them up; wait (bounded) so
+        // each result is written. Anything cut off here is reconciled on start.
+        let drain = tokio::time::timeout(Duration::from_secs(15), async {
+            while calls.join_next().await.is_some() {}
+        });
+        if drain.await.is_err() {
+            tracing::warn!(left = calls.len(), "calls still running at shutdown; they will be reconciled on start");
+        }
+    }
+
+    /// Put claimed but never-dialled attempts back, due now.
+    async fn release(&self, attempts: impl Iterator<Item = ClaimedAttempt>) {
+        for c in attempts {
+            if let Err(e) = self.store.defer_attempt(c.attempt.id, utc_now()).await {
+                tracing::error!(order = %c.order.id, error = %e, "cannot release attempt");
+            }
+        }
+    }
+}
+
+/// One attempt: call, then record the result and what follows.
+struct Attempt {
+    store: Store,
+    engine: Arc<Engine>,
+    campaign: Campaign,
+    trunk: Option<String>,
+    locale: String,
+    observer: Arc<dyn AttemptObserver>,
+}
+
+impl Attempt {
+    async fn run(self, c: ClaimedAttempt) {
+        let order = &c.order;
+        // The phone becomes the user part of a Request-URI: only dialable characters.
+        let number: String = order.phone.chars().filter(|ch| ch.is_ascii_digit() || *ch == '+').collect();
+        let amount_words = crate::media::say::amount_str(&self.locale, &order.amount, &order.currency)
+            .unwrap_or_else(|e| {
+                tracing::warn!(order = %order.id, error = %e, "amount cannot be read out; skipping it");
+                Vec::new()
+            });
+        let report = if number.is_empty() {
+            AttemptReport {
+                outcome: Outcome::Failed,
+                trunk: self.trunk.clone(),
+                sip_status: None,
+                digits: String::new(),
+                duration_ms: 0,
+                error: Some("phone number has no digits".into()),
+            }
+        } else {
+            tracing::info!(order = %order.id, attempt = c.attempt.attempt_no, "calling");
+            match self
+                .engine
+                .place_confirm_call(&CallSpec {
+                    target: number,
+                    locale: self.locale.clone(),
+                    amount_words,
+                })
+                .await
+            {
+                Ok(r) => AttemptReport {
+                    outcome: r.outcome,
+                    trunk: self.trunk.clone(),
+                    sip_status: Some(r.sip_status),
+                    digits: r.digits,
+                    duration_ms: r.duration_ms as i64,
+                    error: None,
+                },
+                Err(e) => AttemptReport {
+                    outcome: Outcome::Failed,
+                    trunk: self.trunk.clone(),
+                    sip_status: None,
+                    digits: String::new(),
+                    duration_ms: 0,
+                    error: Some(e.to_string()),
+                },
+            }
+        };
+        self.observer.call_finished(report.outcome, report.sip_status == Some(200));
+        let now = utc_now();
+        let next = self.campaign.after_attempt(&c.rule_state(), report.outcome, now);
+        tracing::info!(order = %order.id, outcome = report.outcome.as_str(), ?next, "attempt finished");
+        // The write must not be lost to a passing database error.
+        for wait in [0u64, 200, 1000, 5000] {
+            sleep(Duration::from_millis(wait)).await;
+            match self.store.finish_attempt(c.attempt.id, &report, next, now).await {
+                Ok(_) => return,
+                Err(e) => tracing::error!(order = %order.id, error = %e, "cannot record attempt; retrying"),
+            }
+        }
+        tracing::error!(order = %order.id, "attempt result not recorded; it will be reconciled on start");
+    }
+}
