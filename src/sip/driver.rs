@@ -335,8 +335,13 @@ impl Driver {
         }
         let last = matches!(ev, SipEvent::Failed { .. } | SipEvent::Ended { .. });
         if let Some(tx) = self.calls.get(&id) {
-            if let Err(e) = tx.try_send(ev) {
-                tracing::warn!(call = %id, error = %e, "call event dropped");
+            match tx.try_send(ev) {
+                Ok(()) => {}
+                // The call's task has finished with it (e.g. the Ended after our own BYE).
+                Err(mpsc::error::TrySendError::Closed(_)) => {
+                    tracing::debug!(call = %id, "event for a call nobody is watching")
+                }
+                Err(e) => tracing::warn!(call = %id, error = %e, "call event dropped: the call's queue is full"),
             }
         }
         if last {
