@@ -26,6 +26,10 @@ fn call_against(dir: &Path, scenario_file: &Path, extra_cfg: &str) -> serde_json
 
 /// A callee that answers (PCMU or PCMA) and keys the given presses in-band.
 fn inband_call(presses: &[(f64, char, f64)], secs: f64, law: &str) -> serde_json::Value {
+    inband_call_with("callee_inband.xml", presses, secs, law)
+}
+
+fn inband_call_with(template: &str, presses: &[(f64, char, f64)], secs: f64, law: &str) -> serde_json::Value {
     let dir = tempfile::tempdir().expect("tempdir");
     let wav = dir.path().join("keys.wav");
     write_wav(&wav, &keypress_audio(presses, secs));
@@ -35,10 +39,22 @@ fn inband_call(presses: &[(f64, char, f64)], secs: f64, law: &str) -> serde_json
     let action = format!("rtp_stream=\"{},1,{pt}\"", raw.display());
     let sc = scenario(
         dir.path(),
-        "callee_inband.xml",
+        template,
         &[("@CODEC_PT@", pt), ("@CODEC_NAME@", name), ("@MEDIA_ACTION@", &action)],
     );
     call_against(dir.path(), &sc, "")
+}
+
+#[test]
+fn early_media_183_then_answer_confirms() {
+    // Audio starts flowing with the 183 (our media session starts on it); the
+    // answer comes 1 s later with the same SDP; the key at 3.5 s (after the
+    // 1.5 s intro) is read and the call confirms.
+    let r = inband_call_with("callee_early_media.xml", &[(3.5, '1', 0.12)], 8.0, "ul");
+    assert_eq!(r["outcome"], "confirmed", "{r}");
+    assert_eq!(r["digits"], "1", "{r}");
+    let setup = r["setup_ms"].as_u64().expect("setup_ms");
+    assert!(setup >= 900, "answer came {setup} ms after INVITE; the 183 phase was skipped");
 }
 
 #[test]
