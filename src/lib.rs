@@ -7,7 +7,9 @@
 //! - [`ivr`]    call flows as state machines over call events (sans-IO)
 //! - [`call`]   one call: SIP leg + media + flow, driven by tokio
 //! - [`config`] the TOML configuration contract
+//! - [`api`]    merchant HTTP API, webhook delivery; [`metrics`] for /metrics
 
+pub mod api;
 pub mod audio;
 pub mod call;
 pub mod config;
@@ -16,5 +18,6 @@ pub mod dialer;
 pub mod dtmf;
 pub mod ivr;
 pub mod media;
+pub mod metrics;
 pub mod sip;
 pub mod store;

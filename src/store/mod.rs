@@ -11,6 +11,7 @@
 //! about a status or the status did not change. The store holds no rules; the
 //! caller passes in what [`crate::dialer`] decided. Time is passed in too.
 
+mod api_queries;
 mod attempts;
 mod error;
 mod model;

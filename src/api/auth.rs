@@ -1,0 +1,76 @@
+//! Bearer-token authentication for the merchant API.
+//!
+//! Tokens are compared as SHA-256 digests with `subtle`'s constant-time
+//! equality, and every configured token is checked (no early exit), so
+//! neither the position of the first wrong byte nor the token's length nor
+//! which token matched shows in the response time. An empty `api_tokens`
+//! list locks the API (every request is 401) rather than opening it.
+
+use axum::extract::{Request, State};
+use axum::http::header;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use super::error::ApiError;
+use super::ApiState;
+
+/// The configured tokens, kept only as digests.
+#[derive(Clone)]
+pub(crate) struct Tokens {
+    digests: Vec<[u8; 32]>,
+}
+
+impl std::fmt::Debug for Tokens {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Tokens({} configured)", self.digests.len())
+    }
+}
+
+impl Tokens {
+    pub(crate) fn new(tokens: &[String]) -> Tokens {
+        Tokens { digests: tokens.iter().filter(|t| !t.is_empty()).map(|t| digest(t.as_bytes())).collect() }
+    }
+
+    /// Whether `candidate` is one of the tokens, in constant time.
+    pub(crate) fn accepts(&self, candidate: &[u8]) -> bool {
+        let d = digest(candidate);
+        self.digests.iter().fold(subtle::Choice::from(0), |any, t| any | t.ct_eq(&d)).into()
+    }
+}
+
+fn digest(bytes: &[u8]) -> [u8; 32] {
+    Sha256::digest(bytes).into()
+}
+
+/// The bearer token of a request, if it carries one (`Bearer` is
+/// case-insensitive, RFC 7235 §2.1).
+fn bearer(req: &Request) -> Option<&[u8]> {
+    let value = req.headers().get(header::AUTHORIZATION)?.as_bytes();
+    let (scheme, token) = value.split_at(value.iter().position(|b| *b == b' ')?);
+    scheme.eq_ignore_ascii_case(b"bearer").then(|| token.trim_ascii()).filter(|t| !t.is_empty())
+}
+
+/// Middleware: 401 with `WWW-Authenticate: Bearer` unless the token is known.
+pub(crate) async fn require_token(State(state): State<ApiState>, req: Request, next: Next) -> Response {
+    match bearer(&req) {
+        Some(token) if state.inner.tokens.accepts(token) => next.run(req).await,
+        _ => ApiError::Unauthorized.into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepts_only_configured_tokens() {
+        let t = Tokens::new(&["alpha".into(), "beta".into(), String::new()]);
+        assert!(t.accepts(b"alpha"));
+        assert!(t.accepts(b"beta"));
+        assert!(!t.accepts(b"alph"));
+        assert!(!t.accepts(b""), "an empty configured token must not open the API");
+        assert!(!Tokens::new(&[]).accepts(b"anything"));
+    }
+}

@@ -1,0 +1,165 @@
+//! Reading a posted order out of raw JSON, naming the field at fault.
+//!
+//! We parse by hand instead of `#[derive(Deserialize)]` for two reasons:
+//! serde's messages name a line and column, not the field a merchant must
+//! fix; and `amount` must reach [`crate::dialer::Amount`] as the exact text
+//! the merchant sent. A JSON number is taken from its raw literal
+//! (`serde_json::value::RawValue`), never through `f64`, so `1234.10` stays
+//! `1234.10` and `0.1` is not `0.1000000000000000055…`.
+
+use std::collections::BTreeMap;
+
+use serde_json::value::RawValue;
+use serde_json::Value;
+
+use super::error::ApiError;
+use crate::dialer::CustomerKind;
+use crate::store::NewOrder;
+
+const ORDER_FIELDS: [&str; 8] = ["id", "phone", "amount", "currency", "customer", "items", "locale", "timezone"];
+
+/// Parse a JSON body into a JSON object, 400 when it is not JSON.
+pub(crate) fn json_object(body: &[u8]) -> Result<serde_json::Map<String, Value>, ApiError> {
+    let value: Value = serde_json::from_slice(body).map_err(|e| ApiError::MalformedJson(e.to_string()))?;
+    match value {
+        Value::Object(map) => Ok(map),
+        other => Err(ApiError::invalid("body", format!("must be a JSON object, not {}", type_name(&other)))),
+    }
+}
+
+/// `POST /v1/orders` body → [`NewOrder`], with the store's own validation
+/// (phone, amount, currency, locale, time zone) applied afterwards.
+pub(crate) fn new_order(body: &[u8]) -> Result<NewOrder, ApiError> {
+    let map = json_object(body)?;
+    if let Some(unknown) = map.keys().find(|k| !ORDER_FIELDS.contains(&k.as_str())) {
+        return Err(ApiError::invalid(unknown.clone(), format!("unknown field; expected one of {}", ORDER_FIELDS.join(", "))));
+    }
+    let id = required_string(&map, "id")?;
+    let phone = required_string(&map, "phone")?;
+    if phone.trim().is_empty() {
+        return Err(ApiError::invalid("phone", "must not be empty"));
+    }
+    let amount = amount_text(body, &map)?;
+    let currency = required_string(&map, "currency")?;
+    let customer_kind = match map.get("customer") {
+        None | Some(Value::Null) => return Err(ApiError::invalid("customer.kind", "is required")),
+        Some(Value::Object(c)) => {
+            if let Some(unknown) = c.keys().find(|k| k.as_str() != "kind") {
+                return Err(ApiError::invalid(format!("customer.{unknown}"), "unknown field; expected kind"));
+            }
+            match c.get("kind") {
+                Some(Value::String(k)) => CustomerKind::parse(k).ok_or_else(|| {
+                    ApiError::invalid("customer.kind", format!("{k:?} is not one of new, returning, platform_returning"))
+                })?,
+                None | Some(Value::Null) => return Err(ApiError::invalid("customer.kind", "is required")),
+                Some(other) => return Err(ApiError::invalid("customer.kind", format!("must be a string, not {}", type_name(other)))),
+            }
+        }
+        Some(other) => return Err(ApiError::invalid("customer", format!("must be an object, not {}", type_name(other)))),
+    };
+    let items = match map.get("items") {
+        None | Some(Value::Null) => Value::Array(Vec::new()),
+        Some(v @ Value::Array(_)) => v.clone(),
+        Some(other) => return Err(ApiError::invalid("items", format!("must be an array, not {}", type_name(other)))),
+    };
+    let order = NewOrder {
+        id,
+        phone,
+        amount,
+        currency,
+        customer_kind,
+        items,
+        locale: optional_string(&map, "locale")?,
+        timezone: optional_string(&map, "timezone")?,
+    };
+    order.validate()?;
+    Ok(order)
+}
+
+/// The amount as exact decimal text: a JSON string as is, a JSON number as
+/// the literal the client wrote.
+fn amount_text(body: &[u8], map: &serde_json::Map<String, Value>) -> Result<String, ApiError> {
+    match map.get("amount") {
+        None | Some(Value::Null) => Err(ApiError::invalid("amount", "is required")),
+        Some(Value::String(s)) => Ok(s.clone()),
+        Some(Value::Number(_)) => {
+            // Re-read the body keeping raw literals; the body already parsed
+            // once, so this cannot fail on syntax.
+            let raw: BTreeMap<String, &RawValue> =
+                serde_json::from_slice(body).map_err(|e| ApiError::MalformedJson(e.to_string()))?;
+            raw.get("amount")
+                .map(|r| r.get().trim().to_string())
+                .ok_or_else(|| ApiError::invalid("amount", "is required"))
+        }
+        Some(other) => Err(ApiError::invalid("amount", format!("must be a decimal string or number, not {}", type_name(other)))),
+    }
+}
+
+fn required_string(map: &serde_json::Map<String, Value>, field: &str) -> Result<String, ApiError> {
+    match map.get(field) {
+        Some(Value::String(s)) => Ok(s.clone()),
+        None | Some(Value::Null) => Err(ApiError::invalid(field, "is required")),
+        Some(other) => Err(ApiError::invalid(field, format!("must be a string, not {}", type_name(other)))),
+    }
+}
+
+fn optional_string(map: &serde_json::Map<String, Value>, field: &str) -> Result<Option<String>, ApiError> {
+    match map.get(field) {
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        None | Some(Value::Null) => Ok(None),
+        Some(other) => Err(ApiError::invalid(field, format!("must be a string, not {}", type_name(other)))),
+    }
+}
+
+pub(crate) fn type_name(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn field_of(body: &str) -> String {
+        match new_order(body.as_bytes()) {
+            Err(ApiError::Invalid { field, .. }) => field,
+            other => panic!("expected a field error for {body}, got {other:?}"),
+        }
+    }
+
+    const OK: &str = r#"{"id":"A1","phone":"+923001234567","amount":"1234.50","currency":"PKR","customer":{"kind":"new"},"items":[],"locale":"ur-PK"}"#;
+
+    #[test]
+    fn a_good_order_parses() {
+        let o = new_order(OK.as_bytes()).unwrap();
+        assert_eq!(o.amount, "1234.50");
+        assert_eq!(o.customer_kind, CustomerKind::New);
+    }
+
+    #[test]
+    fn a_number_amount_keeps_its_literal() {
+        let o = new_order(OK.replace(r#""1234.50""#, "1234.10").as_bytes()).unwrap();
+        assert_eq!(o.amount, "1234.10");
+        assert_eq!(field_of(&OK.replace(r#""1234.50""#, "1e3")), "amount");
+        assert_eq!(field_of(&OK.replace(r#""1234.50""#, "-5")), "amount");
+    }
+
+    #[test]
+    fn bad_fields_are_named() {
+        assert_eq!(field_of(&OK.replace(r#""+923001234567""#, r#""""#)), "phone");
+        assert_eq!(field_of(&OK.replace(r#""1234.50""#, r#""12,50""#)), "amount");
+        assert_eq!(field_of(&OK.replace(r#""new""#, r#""vip""#)), "customer.kind");
+        assert_eq!(field_of(&OK.replace(r#""ur-PK""#, r#""ur PK""#)), "locale");
+        assert_eq!(field_of(&OK.replace(r#""PKR""#, "5")), "currency");
+        assert_eq!(field_of(&OK.replace(r#""items":[]"#, r#""items":{}"#)), "items");
+        assert_eq!(field_of(&OK.replace(r#""locale""#, r#""colour""#)), "colour");
+        assert_eq!(field_of("[1]"), "body");
+        assert!(matches!(new_order(b"{"), Err(ApiError::MalformedJson(_))));
+    }
+}

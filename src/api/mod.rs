@@ -1,0 +1,172 @@
+//! The merchant-facing HTTP API, webhook delivery and `/metrics`.
+//!
+//! The daemon builds an [`ApiState`] from the store, the config and the
+//! shared [`Metrics`], mounts [`router`] (or calls [`serve`]) and spawns a
+//! [`WebhookDeliverer`]. Handlers hold no state of their own: orders live in
+//! the store, campaign rules in a shared lock the scheduler can read too.
+//!
+//! Auth: every route needs `Authorization: Bearer <token>` except
+//! `GET /metrics` and `GET /openapi.json`, which carry no order data and are
+//! read by scrapers and tooling that have no merchant token; bind the API to
+//! a private address or filter `/metrics` at the proxy if that matters.
+
+mod auth;
+mod csv;
+mod error;
+mod input;
+mod openapi;
+mod orders;
+mod rules;
+mod webhooks;
+
+use std::future::Future;
+use std::sync::{Arc, RwLock};
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::header;
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use axum::Router;
+use chrono::{DateTime, Utc};
+
+pub use csv::{line as csv_line, quote as csv_quote, COLUMNS as CSV_COLUMNS};
+pub use error::ApiError;
+pub use openapi::{document as openapi_document, ROUTES};
+pub use orders::DEFAULT_PAGE;
+pub use webhooks::{
+    backoff, event_body, secret_bytes, sign, verify_signature, WebhookDeliverer, WebhookError, WebhookOptions,
+};
+
+use crate::config::{CallingConfig, CampaignConfig, Config};
+use crate::dialer::{Campaign, RuleError};
+pub use crate::metrics::Metrics;
+use crate::store::Store;
+
+/// Epoch milliseconds. Injected so tests control "now".
+pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
+
+/// The running campaign rules, shared with the scheduler: `PUT /v1/rules`
+/// swaps the value, so readers must take the lock per decision, not copy it
+/// once at start-up.
+pub type SharedCampaign = Arc<RwLock<Campaign>>;
+
+/// Largest request body accepted (an order with a big cart fits easily).
+pub const BODY_LIMIT: usize = 256 * 1024;
+
+/// The real clock.
+pub fn system_clock() -> Clock {
+    Arc::new(|| {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+    })
+}
+
+/// Everything the handlers need. Cheap to clone.
+#[derive(Clone)]
+pub struct ApiState {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Store,
+    tokens: auth::Tokens,
+    calling: CallingConfig,
+    campaign: SharedCampaign,
+    /// The `[campaign]` text behind `campaign`, for `GET /v1/rules`.
+    campaign_config: RwLock<CampaignConfig>,
+    clock: Clock,
+    metrics: Arc<Metrics>,
+}
+
+impl ApiState {
+    /// Build from the loaded config; fails only if the campaign rules do
+    /// (which `Config::load` has already checked).
+    pub fn new(store: Store, config: &Config, metrics: Arc<Metrics>) -> Result<ApiState, RuleError> {
+        let campaign = Campaign::from_config(&config.calling, &config.campaign)?;
+        Ok(ApiState {
+            inner: Arc::new(Inner {
+                store,
+                tokens: auth::Tokens::new(&config.http.api_tokens),
+                calling: config.calling.clone(),
+                campaign: Arc::new(RwLock::new(campaign)),
+                campaign_config: RwLock::new(config.campaign.clone()),
+                clock: system_clock(),
+                metrics,
+            }),
+        })
+    }
+
+    /// Replace the clock (tests). Call before cloning the state.
+    pub fn with_clock(mut self, clock: Clock) -> ApiState {
+        match Arc::get_mut(&mut self.inner) {
+            Some(inner) => inner.clock = clock,
+            None => tracing::warn!("ApiState::with_clock after the state was shared; clock unchanged"),
+        }
+        self
+    }
+
+    /// The live campaign rules (hand the same handle to the scheduler).
+    pub fn campaign(&self) -> SharedCampaign {
+        self.inner.campaign.clone()
+    }
+
+    pub fn metrics(&self) -> Arc<Metrics> {
+        self.inner.metrics.clone()
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    fn now(&self) -> DateTime<Utc> {
+        DateTime::from_timestamp_millis((self.inner.clock)()).unwrap_or_default()
+    }
+
+    fn campaign_snapshot(&self) -> Campaign {
+        self.inner.campaign.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// A body, or the JSON error for one over [`BODY_LIMIT`].
+    fn body(&self, body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
+        body.map_err(|e| match e.status() {
+            axum::http::StatusCode::PAYLOAD_TOO_LARGE => ApiError::TooLarge { limit: BODY_LIMIT },
+            _ => ApiError::MalformedJson(e.body_text()),
+        })
+    }
+}
+
+/// The API's routes. Mount as is (`axum::serve(listener, router(state))`) or
+/// nest it in the daemon's own router.
+pub fn router(state: ApiState) -> Router {
+    let private = Router::new()
+        .route("/v1/orders", post(orders::create).get(orders::list))
+        .route("/v1/orders.csv", get(csv::export))
+        .route("/v1/orders/{id}", get(orders::get))
+        .route("/v1/orders/{id}/decision", post(orders::decide))
+        .route("/v1/rules", get(rules::get).put(rules::put))
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), auth::require_token));
+    Router::new()
+        .route("/metrics", get(metrics))
+        .route("/openapi.json", get(openapi::serve))
+        .merge(private)
+        .fallback(|| async { ApiError::NoRoute })
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .with_state(state)
+}
+
+/// Serve the API on `listener` until `shutdown` completes, then finish the
+/// requests in flight.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: ApiState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await
+}
+
+async fn metrics(State(state): State<ApiState>) -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], state.inner.metrics.render())
+}

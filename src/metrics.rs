@@ -1,0 +1,132 @@
+//! Process metrics in the Prometheus text format (version 0.0.4).
+//!
+//! Plain atomics rather than the `prometheus` crate: the set is small and
+//! fixed (results are the closed [`Outcome`] enum, so no label can grow
+//! without bound), updates sit on the call path and must not lock, and a
+//! dependency with its own registry and protobuf support would cost more to
+//! build than this file. Counters only ever grow; gauges are set.
+
+use std::fmt::Write;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};
+
+use crate::ivr::Outcome;
+
+const OUTCOMES: [Outcome; 8] = [
+    Outcome::Confirmed,
+    Outcome::Cancelled,
+    Outcome::NoInput,
+    Outcome::Hangup,
+    Outcome::NoAnswer,
+    Outcome::Busy,
+    Outcome::Rejected,
+    Outcome::Failed,
+];
+
+/// Counters and gauges shared by the call layer, the API and the webhook
+/// deliverer (wrap in an `Arc`).
+#[derive(Debug, Default)]
+pub struct Metrics {
+    active_calls: AtomicI64,
+    attempts: [AtomicU64; 8],
+    answered: AtomicU64,
+    confirmations: AtomicU64,
+    orders_created: AtomicU64,
+    webhook_backlog: AtomicI64,
+    webhook_delivered: AtomicU64,
+    webhook_failures: AtomicU64,
+}
+
+impl Metrics {
+    pub fn new() -> Metrics {
+        Metrics::default()
+    }
+
+    /// A call started ringing; pair with [`Metrics::call_ended`] (or hold
+    /// the guard from [`Metrics::active_call`]).
+    pub fn call_started(&self) {
+        self.active_calls.fetch_add(1, Relaxed);
+    }
+
+    pub fn call_ended(&self) {
+        self.active_calls.fetch_sub(1, Relaxed);
+    }
+
+    /// Counts a live call until the guard is dropped, so a task that panics
+    /// or returns early still decrements the gauge.
+    pub fn active_call(&self) -> ActiveCall<'_> {
+        self.call_started();
+        ActiveCall(self)
+    }
+
+    /// A call attempt finished with `outcome`. Also counts `answered`
+    /// (confirmed, cancelled, no_input and hangup all mean someone picked up)
+    /// and `confirmations` (the buyer pressed the confirm key).
+    pub fn attempt_finished(&self, outcome: Outcome) {
+        if let Some(i) = OUTCOMES.iter().position(|o| *o == outcome) {
+            self.attempts[i].fetch_add(1, Relaxed);
+        }
+        if matches!(outcome, Outcome::Confirmed | Outcome::Cancelled | Outcome::NoInput | Outcome::Hangup) {
+            self.answered.fetch_add(1, Relaxed);
+        }
+        if outcome == Outcome::Confirmed {
+            self.confirmations.fetch_add(1, Relaxed);
+        }
+    }
+
+    pub fn order_created(&self) {
+        self.orders_created.fetch_add(1, Relaxed);
+    }
+
+    /// Undelivered webhook events (set by the deliverer after each pass).
+    pub fn set_webhook_backlog(&self, n: u64) {
+        self.webhook_backlog.store(i64::try_from(n).unwrap_or(i64::MAX), Relaxed);
+    }
+
+    pub fn webhook_delivered(&self) {
+        self.webhook_delivered.fetch_add(1, Relaxed);
+    }
+
+    pub fn webhook_failed(&self) {
+        self.webhook_failures.fetch_add(1, Relaxed);
+    }
+
+    pub fn active_calls(&self) -> i64 {
+        self.active_calls.load(Relaxed)
+    }
+
+    /// The exposition text for `GET /metrics`.
+    pub fn render(&self) -> String {
+        let mut out = String::with_capacity(2048);
+        let mut family = |name: &str, kind: &str, help: &str, samples: &[(String, String)]| {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+            for (labels, value) in samples {
+                let _ = writeln!(out, "{name}{labels} {value}");
+            }
+        };
+        let one = |v: String| vec![(String::new(), v)];
+        family("orderline_active_calls", "gauge", "Calls in progress.", &one(self.active_calls.load(Relaxed).to_string()));
+        let by_result: Vec<(String, String)> = OUTCOMES
+            .iter()
+            .zip(&self.attempts)
+            .map(|(o, n)| (format!("{{result=\"{}\"}}", o.as_str()), n.load(Relaxed).to_string()))
+            .collect();
+        family("orderline_call_attempts_total", "counter", "Finished confirmation call attempts by result.", &by_result);
+        family("orderline_calls_answered_total", "counter", "Call attempts a person answered.", &one(self.answered.load(Relaxed).to_string()));
+        family("orderline_confirmations_total", "counter", "Orders the buyer confirmed on a call.", &one(self.confirmations.load(Relaxed).to_string()));
+        family("orderline_orders_created_total", "counter", "New orders accepted by the API.", &one(self.orders_created.load(Relaxed).to_string()));
+        family("orderline_webhook_backlog", "gauge", "Webhook events not yet delivered.", &one(self.webhook_backlog.load(Relaxed).to_string()));
+        family("orderline_webhook_deliveries_total", "counter", "Webhook events the receiver acknowledged.", &one(self.webhook_delivered.load(Relaxed).to_string()));
+        family("orderline_webhook_failures_total", "counter", "Failed webhook delivery attempts (each is retried).", &one(self.webhook_failures.load(Relaxed).to_string()));
+        out
+    }
+}
+
+/// See [`Metrics::active_call`].
+#[derive(Debug)]
+pub struct ActiveCall<'a>(&'a Metrics);
+
+impl Drop for ActiveCall<'_> {
+    fn drop(&mut self) {
+        self.0.call_ended();
+    }
+}
