@@ -10,36 +10,63 @@ use std::sync::Arc;
 use anyhow::Context;
 use tokio_util::sync::CancellationToken;
 
+use crate::api::{ApiState, WebhookDeliverer, WebhookOptions};
 use crate::call::Engine;
 use crate::config::Config;
-use crate::dialer::Campaign;
 use crate::ivr::Outcome;
+use crate::metrics::Metrics;
 use crate::store::Store;
 
-pub use scheduler::{utc_now, AttemptObserver, Scheduler};
+pub use scheduler::{utc_now, Scheduler};
 
 /// Run until `shutdown` resolves, then drain.
 pub async fn run(cfg: Config, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
     let store = Store::open(&cfg.database.url)
         .await
         .with_context(|| format!("opening the order store {}", redact_url(&cfg.database.url)))?;
-    let campaign = Campaign::from_config(&cfg.calling, &cfg.campaign).context("building the campaign rules")?;
+    let metrics = Arc::new(Metrics::new());
+    let api = ApiState::new(store.clone(), &cfg, metrics.clone()).context("building the campaign rules")?;
+    let campaign = api.campaign();
 
     // Calls that were up when the last process died: failed, and re-scheduled by the rules.
     let now = utc_now();
+    let rules = campaign.read().unwrap_or_else(|p| p.into_inner()).clone();
     let reconciled = store
-        .reconcile_live_on_start(now, |c| campaign.after_attempt(&c.rule_state(), Outcome::Failed, now))
+        .reconcile_live_on_start(now, |c| rules.after_attempt(&c.rule_state(), Outcome::Failed, now))
         .await
         .context("reconciling calls interrupted by the last stop")?;
     tracing::info!(?reconciled, "reconciled interrupted attempts");
 
+    let http = tokio::net::TcpListener::bind(cfg.http.listen)
+        .await
+        .with_context(|| format!("binding the HTTP API on {}", cfg.http.listen))?;
+    let webhooks = match &cfg.webhooks {
+        Some(w) => Some(
+            WebhookDeliverer::new(
+                store.clone(),
+                WebhookOptions::from_config(w).context("webhooks config")?,
+                metrics.clone(),
+            )
+            .context("starting webhook delivery")?,
+        ),
+        None => {
+            tracing::warn!("no [webhooks] configured: outcomes are kept in the outbox until one is");
+            None
+        }
+    };
     let (engine, mut sip) = Engine::start(cfg).await.context("starting the SIP endpoint")?;
     let engine = Arc::new(engine);
-    tracing::info!(sip = %engine.sip().local_addr(), "orderline serving");
+    tracing::info!(sip = %engine.sip().local_addr(), http = %http.local_addr()?, "orderline serving");
 
     let stop = CancellationToken::new();
-    let scheduler = Scheduler::new(store.clone(), engine.clone(), campaign, Arc::new(()));
+    let scheduler = Scheduler::new(store.clone(), engine.clone(), campaign, metrics.clone());
     let scheduler = tokio::spawn(scheduler.run(stop.child_token()));
+    let api_stop = stop.child_token();
+    let api_task = tokio::spawn(crate::api::serve(http, api, async move { api_stop.cancelled().await }));
+    let hooks_task = webhooks.map(|d| {
+        let hooks_stop = stop.child_token();
+        tokio::spawn(d.run(async move { hooks_stop.cancelled().await }))
+    });
 
     tokio::pin!(shutdown);
     loop {
@@ -61,6 +88,16 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = ()>) -> anyhow::Res
     engine.sip().shutdown().await;
     if let Err(e) = scheduler.await {
         tracing::error!(error = %e, "scheduler task failed");
+    }
+    match api_task.await {
+        Ok(Err(e)) => tracing::error!(error = %e, "HTTP API failed"),
+        Err(e) => tracing::error!(error = %e, "HTTP API task failed"),
+        Ok(Ok(())) => {}
+    }
+    if let Some(t) = hooks_task {
+        if let Err(e) = t.await {
+            tracing::error!(error = %e, "webhook task failed");
+        }
     }
     store.close().await;
     tracing::info!("stopped");

@@ -18,8 +18,10 @@ use tokio::time::{sleep, sleep_until, Instant};
 use tokio_util::sync::CancellationToken;
 
 use crate::call::{CallSpec, Engine};
+use crate::api::SharedCampaign;
 use crate::dialer::{CallPacer, Campaign, Wait};
 use crate::ivr::Outcome;
+use crate::metrics::Metrics;
 use crate::store::{AttemptReport, ClaimedAttempt, Store};
 
 /// How often the store is asked for due attempts when nothing else wakes us.
@@ -32,26 +34,19 @@ pub fn utc_now() -> DateTime<Utc> {
     DateTime::<Utc>::from(std::time::SystemTime::now())
 }
 
-/// Hooks the scheduler reports to (metrics, tests).
-pub trait AttemptObserver: Send + Sync {
-    fn call_started(&self) {}
-    fn call_finished(&self, _outcome: Outcome, _answered: bool) {}
-}
-
-impl AttemptObserver for () {}
-
 pub struct Scheduler {
     store: Store,
     engine: Arc<Engine>,
-    campaign: Campaign,
+    campaign: SharedCampaign,
     pacer: CallPacer,
     trunk: Option<String>,
     default_locale: String,
-    observer: Arc<dyn AttemptObserver>,
+    metrics: Arc<Metrics>,
 }
 
 impl Scheduler {
-    pub fn new(store: Store, engine: Arc<Engine>, campaign: Campaign, observer: Arc<dyn AttemptObserver>) -> Self {
+    /// `campaign` is the live rule set the API can change (`PUT /v1/rules`).
+    pub fn new(store: Store, engine: Arc<Engine>, campaign: SharedCampaign, metrics: Arc<Metrics>) -> Self {
         let cfg = engine.config();
         let trunk = cfg.default_trunk();
         Scheduler {
@@ -61,7 +56,7 @@ impl Scheduler {
             store,
             engine,
             campaign,
-            observer,
+            metrics,
         }
     }
 
@@ -94,7 +89,7 @@ impl Scheduler {
             let mut pending = claimed.into_iter();
             while let Some(c) = pending.next() {
                 let tz = c.rule_state().timezone;
-                if let Some(at) = self.campaign.defer_until(tz, utc_now()) {
+                if let Some(at) = self.rules().defer_until(tz, utc_now()) {
                     tracing::info!(order = %c.order.id, %at, "outside the calling window; deferred");
                     if let Err(e) = self.store.defer_attempt(c.attempt.id, at).await {
                         tracing::error!(order = %c.order.id, error = %e, "cannot defer attempt");
@@ -123,14 +118,13 @@ impl Scheduler {
                         }
                     }
                 }
-                self.observer.call_started();
                 let job = Attempt {
                     store: self.store.clone(),
                     engine: self.engine.clone(),
                     campaign: self.campaign.clone(),
                     trunk: self.trunk.clone(),
                     locale: c.order.locale.clone().unwrap_or_else(|| self.default_locale.clone()),
-                    observer: self.observer.clone(),
+                    metrics: self.metrics.clone(),
                 };
                 let done = done_tx.clone();
                 calls.spawn(async move {
@@ -149,6 +143,11 @@ impl Scheduler {
         }
     }
 
+    /// A snapshot of the live rules.
+    fn rules(&self) -> Campaign {
+        snapshot(&self.campaign)
+    }
+
     /// Put claimed but never-dialled attempts back, due now.
     async fn release(&self, attempts: impl Iterator<Item = ClaimedAttempt>) {
         for c in attempts {
@@ -163,14 +162,19 @@ impl Scheduler {
 struct Attempt {
     store: Store,
     engine: Arc<Engine>,
-    campaign: Campaign,
+    campaign: SharedCampaign,
     trunk: Option<String>,
     locale: String,
-    observer: Arc<dyn AttemptObserver>,
+    metrics: Arc<Metrics>,
+}
+
+fn snapshot(c: &SharedCampaign) -> Campaign {
+    c.read().unwrap_or_else(|p| p.into_inner()).clone()
 }
 
 impl Attempt {
     async fn run(self, c: ClaimedAttempt) {
+        let _live = self.metrics.active_call();
         let order = &c.order;
         // The phone becomes the user part of a Request-URI: only dialable characters.
         let number: String = order.phone.chars().filter(|ch| ch.is_ascii_digit() || *ch == '+').collect();
@@ -217,9 +221,9 @@ impl Attempt {
                 },
             }
         };
-        self.observer.call_finished(report.outcome, report.sip_status == Some(200));
+        self.metrics.attempt_finished(report.outcome);
         let now = utc_now();
-        let next = self.campaign.after_attempt(&c.rule_state(), report.outcome, now);
+        let next = snapshot(&self.campaign).after_attempt(&c.rule_state(), report.outcome, now);
         tracing::info!(order = %order.id, outcome = report.outcome.as_str(), ?next, "attempt finished");
         // The write must not be lost to a passing database error.
         for wait in [0u64, 200, 1000, 5000] {
