@@ -75,6 +75,13 @@ fn main() {
 }
 
 fn print(r: &Report) {
+    if r.intervals == 0 {
+        println!(
+            "{:>5} streams: no packets measured (receiver got nothing in the window)",
+            r.streams
+        );
+        return;
+    }
     println!(
         "{:>5} streams: |interval-20ms| p50 {:>7.1} us  p99 {:>8.1} us  max {:>8.1} us  \
          worst-stream p99 {:>8.1} us  within 1 ms {:.1}%  worst drift {:+.2} ms  rx {}/{} pkts  skipped {}  \
