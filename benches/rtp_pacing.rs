@@ -184,11 +184,22 @@ fn run(rt: &tokio::runtime::Runtime, streams: usize, secs: u64) -> Report {
             }
             devs.push(((w[1].0 - w[0].0) as f64 / 1000.0 - 20_000.0).abs());
         }
-        // Drift: arrival span against the RTP clock span (skipped frames
-        // advance the RTP clock, so a stall that was skipped is not drift).
-        if let (Some(first), Some(last)) = (win.first(), win.last()) {
-            let media_ms = last.2.wrapping_sub(first.2) as f64 / 8.0;
-            let drift_ms = (last.0 - first.0) as f64 / 1e6 - media_ms;
+        // Drift: how far the send clock moved against the RTP clock over
+        // the window — the median of (arrival − RTP time) over the last 50
+        // packets minus the same over the first 50, so one late packet at
+        // either end is not mistaken for drift (skipped frames advance the
+        // RTP clock, so they are not drift either).
+        if win.len() >= 100 {
+            let base = win[0].2;
+            let offsets = |part: &[&(i64, u16, u32)]| {
+                let mut v: Vec<f64> = part
+                    .iter()
+                    .map(|p| p.0 as f64 / 1e6 - p.2.wrapping_sub(base) as f64 / 8.0)
+                    .collect();
+                v.sort_by(f64::total_cmp);
+                v[v.len() / 2]
+            };
+            let drift_ms = offsets(&win[win.len() - 50..]) - offsets(&win[..50]);
             if drift_ms.abs() > worst_drift.abs() {
                 worst_drift = drift_ms;
             }
