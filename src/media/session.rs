@@ -88,6 +88,7 @@ pub enum MediaEvent {
 
 /// Counters returned by [`MediaHandle::stop`].
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct MediaStats {
     pub packets_sent: u64,
     /// RTP payload octets sent.
