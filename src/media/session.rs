@@ -102,7 +102,8 @@ pub struct MediaStats {
     pub late: u64,
     /// Datagrams that were not valid RTP.
     pub invalid: u64,
-    /// RTP from another SSRC and address than the peer's (ignored).
+    /// RTP not from the peer (another address and stream), or from an
+    /// address still being learned (see [`super::rtp::Latch`]); ignored.
     pub foreign: u64,
     /// RTCP datagrams (either port), ignored.
     pub rtcp: u64,
