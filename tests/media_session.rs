@@ -341,7 +341,7 @@ async fn rfc4733_digits_and_inband_duplicate_is_dropped() {
     .unwrap();
     let start = tx.ts;
     for (i, frame) in tone4.chunks(160).enumerate() {
-        let p = tx.audio_packet(frame.try_into().unwrap());
+        let p = tx.audio_packet(frame);
         tx.send(&p).await;
         let dur = ((i + 1) * 160) as u16;
         let last = i + 1 == tone4.len() / 160;
