@@ -134,6 +134,8 @@ fn late_and_reordered_packets_are_ignored() {
     seq.push((2000, p(7, false, 160)));
     let ev = feed(&mut rx, &seq);
     assert_eq!(ev.len(), 1);
+    // Nothing was left pending that a later clock tick could turn into a digit.
+    assert_eq!(rx.on_clock(100_000), None);
 }
 
 #[test]

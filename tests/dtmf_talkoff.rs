@@ -91,3 +91,29 @@ fn no_digits_in_music() {
     assert_eq!(ours, 0, "orderline reported digits in music: {bad:?}");
     assert!(ours <= theirs);
 }
+
+/// A longer, held-out talk-off run (about 30 minutes of speech at other pitches and
+/// speeds, plus music) that was not used to set the thresholds. Slow in debug builds:
+/// `cargo test --release --test dtmf_talkoff -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn held_out_long_talkoff() {
+    let mut material = Vec::new();
+    for (i, (voice, text)) in TEXTS.iter().enumerate() {
+        let variant = VARIANTS[(i + 5) % VARIANTS.len()];
+        for v in [voice.to_string(), format!("{voice}+{variant}")] {
+            for pitch in [5u32, 35, 60, 85] {
+                for speed in [110u32, 200] {
+                    material.push((format!("{v} p{pitch} s{speed}"), espeak(&v, pitch, speed, text, -1)));
+                }
+            }
+        }
+    }
+    for s in 0..5 {
+        material.push((format!("music seed {}", 1000 + s), music(30, 1000 + s)));
+    }
+    let (ours, theirs, seconds, bad) = report("held-out talk-off", &material);
+    assert!(seconds > 1200.0);
+    assert_eq!(ours, 0, "orderline reported digits: {bad:?}");
+    assert!(ours <= theirs);
+}

@@ -2,7 +2,7 @@
 //!
 //! Each 102-sample window (hop 51 samples, 6.4 ms) is judged by [`super::analysis`]:
 //! level, twist, relative peak, share of total energy and measured frequency. On top of
-//! those per-window verdicts sits the timing logic, which is what Q.24 §4.4/§4.5 is about:
+//! those per-window verdicts sits the timing logic, which is what Q.24's timing limits are about:
 //!
 //! * a digit is *confirmed* after [`DetectorConfig::min_on_windows`] windows agree (4
 //!   windows span 255 samples, 32 ms), with at most one empty window among them: a 40 ms

@@ -11,9 +11,9 @@ const CODES: [u8; 16] = *b"0123456789*#ABCD";
 
 /// A press whose End packets were all lost ends this long (RTP units) after the last
 /// duration it reported, once the clock ([`EventReceiver::on_clock`]) passes it. 200 ms:
-/// four times the longest update interval (50 ms) RFC 4733 §2.5.1.3 recommends.
+/// four times the longest update interval (50 ms) RFC 4733 §2.5.1.2 recommends.
 const LOST_END_TIMEOUT: u32 = 1600;
-/// Duration at which a sender starts a new segment (RFC 4733 §2.5.2.3).
+/// Duration at which a sender starts a new segment (RFC 4733 §2.5.1.3).
 const SEGMENT_MAX: u32 = 0xFFFF;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -83,7 +83,7 @@ struct Active {
 
 /// Receives telephone-events and turns each press into exactly one [`DigitEvent`].
 ///
-/// * Keyed on the E bit (§2.5.1.4), never on the marker bit: carriers omit or misplace it.
+/// * Keyed on the E bit (§2.3.2, §2.5.2.2), never on the marker bit: carriers omit or misplace it.
 /// * The three repeated End packets (§2.5.1.4) and late updates for an ended press are
 ///   recognised by their RTP timestamp, which is the press's identity (§2.5.1.2).
 /// * Irregular or decreasing durations within a press only ever extend it.
@@ -96,7 +96,7 @@ struct Active {
 #[derive(Debug, Clone, Default)]
 pub struct EventReceiver {
     active: Option<Active>,
-    /// Timestamp of the last press that ended, to drop its repeated End packets.
+    /// Timestamp of the last press that ended: packets at or before it are old news.
     last_ended: Option<u32>,
     /// Timestamp extension: last raw timestamp and its extended value.
     clock: Option<(u32, u64)>,
@@ -117,8 +117,12 @@ impl EventReceiver {
         let ext = self.extend(rtp_timestamp);
         let dur = u32::from(ev.duration);
 
-        if self.last_ended == Some(rtp_timestamp) {
-            return None; // repeated End packet, or a late update of an ended press
+        if let Some(ended) = self.last_ended {
+            if rtp_timestamp.wrapping_sub(ended) as i32 <= 0 {
+                // A repeated End packet, a late update of the press that just ended, or a
+                // reordered packet of an even older one.
+                return None;
+            }
         }
         let mut finished = None;
         if let Some(mut a) = self.active {
@@ -217,7 +221,7 @@ impl EventReceiver {
 pub struct EventPacket {
     /// RTP timestamp: the press's (segment's) start, the same for every packet of it.
     pub timestamp: u32,
-    /// RTP marker bit: set on the first packet of a press only (§2.5.1.1).
+    /// RTP marker bit: set on the first packet of a press only (§2.5.1.2).
     pub marker: bool,
     /// When to send it, in samples after the press began. The media layer sends each
     /// packet when its own clock reaches `start + send_at`; the three End packets share
@@ -231,7 +235,7 @@ pub struct EventPacket {
 /// marker bit one interval into the press (like an audio packet, it reports the time
 /// covered so far), an update every interval carrying the duration so far, and three
 /// identical End packets with the final duration. Presses longer than
-/// 0xFFFF samples (8.2 s) are split into segments per §2.5.2.3.
+/// 0xFFFF samples (8.2 s) are split into segments per §2.5.1.3.
 ///
 /// ```
 /// use orderline::dtmf::EventSender;
@@ -260,7 +264,7 @@ impl EventSender {
         }
     }
 
-    /// Packetisation interval in samples (RFC 4733 §2.5.1.3: typically 50 ms or less).
+    /// Packetisation interval in samples (RFC 4733 §2.5.1.2: typically 50 ms or less).
     pub fn with_interval(mut self, samples: u32) -> Result<Self, Rfc4733Error> {
         if samples == 0 || samples > SEGMENT_MAX {
             return Err(Rfc4733Error::BadInterval(samples));

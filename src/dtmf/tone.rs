@@ -1,7 +1,7 @@
 //! Tone generation: DTMF digits (Q.23 frequencies) and plain call-progress tones.
 //!
 //! Levels are per component in dBm0 (0 dBm0 = sine of peak ≈ 22 880, G.711 table 5).
-//! Q.23 §2 asks the high-group tone to be sent at least as loud as the low-group tone
+//! Q.23 asks the high-group tone to be sent at least as loud as the low-group tone
 //! (to counter the line's high-frequency loss), hence the default 2 dB twist.
 
 use super::analysis::{dbm0_to_amplitude, COLS, KEYS, RATE, ROWS};
@@ -17,7 +17,7 @@ pub enum ToneError {
     InvalidFrequency(u32),
 }
 
-/// The (row, column) frequencies of a DTMF key, Q.23 §2.
+/// The (row, column) frequencies of a DTMF key (Q.23).
 pub fn dtmf_freqs(digit: char) -> Option<(f32, f32)> {
     let up = digit.to_ascii_uppercase();
     let i = KEYS.iter().position(|&k| char::from(k) == up)?;

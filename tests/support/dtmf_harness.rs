@@ -33,20 +33,23 @@ pub fn spandsp_tool() -> &'static Path {
     static TOOL: OnceLock<PathBuf> = OnceLock::new();
     TOOL.get_or_init(|| {
         let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/spandsp_dtmf.c");
-        let out = Path::new(env!("CARGO_TARGET_TMPDIR"))
-            .join(format!("spandsp_dtmf_{}", std::process::id()));
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR"));
+        let out = dir.join("spandsp_dtmf");
+        // Test binaries run in parallel: build privately, then rename into place.
+        let tmp = dir.join(format!("spandsp_dtmf.{}.tmp", std::process::id()));
         let status = Command::new("cc")
             .args(["-O2", "-o"])
-            .arg(&out)
+            .arg(&tmp)
             .arg(&src)
             .arg("-lspandsp")
             .status()
-            .expect("running cc (Debian: build-essential)");
+            .expect("running cc (Debian: gcc)");
         assert!(
             status.success(),
             "building {} failed: install libspandsp-dev",
             src.display()
         );
+        std::fs::rename(&tmp, &out).expect("install spandsp_dtmf");
         out
     })
 }
