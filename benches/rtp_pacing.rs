@@ -39,6 +39,10 @@ struct Report {
     cpu_percent: f64,
     within_1ms: f64,
     load: String,
+    /// Time this process's threads spent runnable but not running.
+    rq_wait_ms: f64,
+    /// System-wide CPU pressure (PSI "some avg10") at the end of the run.
+    psi: String,
 }
 
 fn main() {
@@ -75,10 +79,17 @@ fn main() {
 }
 
 fn print(r: &Report) {
+    if r.intervals == 0 {
+        println!(
+            "{:>5} streams: no packets measured (receiver got nothing in the window)",
+            r.streams
+        );
+        return;
+    }
     println!(
         "{:>5} streams: |interval-20ms| p50 {:>7.1} us  p99 {:>8.1} us  max {:>8.1} us  \
          worst-stream p99 {:>8.1} us  within 1 ms {:.1}%  worst drift {:+.2} ms  rx {}/{} pkts  skipped {}  \
-         cpu {:.0}%  ({} intervals, loadavg {})",
+         cpu {:.0}%  waited for a CPU {:.0} ms  ({} intervals, loadavg {}, cpu pressure {})",
         r.streams,
         r.p50_us,
         r.p99_us,
@@ -90,8 +101,10 @@ fn print(r: &Report) {
         r.expected,
         r.frames_skipped,
         r.cpu_percent,
+        r.rq_wait_ms,
         r.intervals,
-        r.load
+        r.load,
+        r.psi
     );
 }
 
@@ -142,11 +155,14 @@ fn run(rt: &tokio::runtime::Runtime, streams: usize, secs: u64) -> Report {
     // Warm-up, then the measured window.
     std::thread::sleep(Duration::from_secs(1));
     let cpu0 = cpu_time();
+    let rq0 = runqueue_wait_ns();
     let wall0 = Instant::now();
     let t_begin = realtime_ns();
     std::thread::sleep(Duration::from_secs(secs));
     let t_end = realtime_ns();
     let cpu = cpu_time() - cpu0;
+    let rq_wait_ms = runqueue_wait_ns().saturating_sub(rq0) as f64 / 1e6;
+    let psi = cpu_pressure();
     let wall = wall0.elapsed().as_secs_f64();
     let stats: Vec<_> = rt.block_on(async {
         let mut out = Vec::with_capacity(handles.len());
@@ -177,11 +193,22 @@ fn run(rt: &tokio::runtime::Runtime, streams: usize, secs: u64) -> Report {
             }
             devs.push(((w[1].0 - w[0].0) as f64 / 1000.0 - 20_000.0).abs());
         }
-        // Drift: arrival span against the RTP clock span (skipped frames
-        // advance the RTP clock, so a stall that was skipped is not drift).
-        if let (Some(first), Some(last)) = (win.first(), win.last()) {
-            let media_ms = last.2.wrapping_sub(first.2) as f64 / 8.0;
-            let drift_ms = (last.0 - first.0) as f64 / 1e6 - media_ms;
+        // Drift: how far the send clock moved against the RTP clock over
+        // the window — the median of (arrival − RTP time) over the last 50
+        // packets minus the same over the first 50, so one late packet at
+        // either end is not mistaken for drift (skipped frames advance the
+        // RTP clock, so they are not drift either).
+        if win.len() >= 100 {
+            let base = win[0].2;
+            let offsets = |part: &[&(i64, u16, u32)]| {
+                let mut v: Vec<f64> = part
+                    .iter()
+                    .map(|p| p.0 as f64 / 1e6 - p.2.wrapping_sub(base) as f64 / 8.0)
+                    .collect();
+                v.sort_by(f64::total_cmp);
+                v[v.len() / 2]
+            };
+            let drift_ms = offsets(&win[win.len() - 50..]) - offsets(&win[..50]);
             if drift_ms.abs() > worst_drift.abs() {
                 worst_drift = drift_ms;
             }
@@ -205,6 +232,8 @@ fn run(rt: &tokio::runtime::Runtime, streams: usize, secs: u64) -> Report {
         frames_skipped: stats.iter().map(|s| s.frames_skipped).sum(),
         cpu_percent: 100.0 * cpu / wall,
         within_1ms: within_1ms as f64 / all.len().max(1) as f64 * 100.0,
+        rq_wait_ms,
+        psi,
         load,
     }
 }
@@ -325,5 +354,35 @@ fn loadavg() -> String {
     std::fs::read_to_string("/proc/loadavg")
         .ok()
         .and_then(|s| s.split_whitespace().next().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+/// Sum over this process's threads of the time spent waiting on a run
+/// queue (`/proc/self/task/*/schedstat`, second field, ns): how much the
+/// scheduler kept us from running, whoever else was using the CPUs.
+fn runqueue_wait_ns() -> u64 {
+    let Ok(dir) = std::fs::read_dir("/proc/self/task") else {
+        return 0;
+    };
+    dir.flatten()
+        .filter_map(|t| std::fs::read_to_string(t.path().join("schedstat")).ok())
+        .filter_map(|s| {
+            s.split_whitespace()
+                .nth(1)
+                .and_then(|v| v.parse::<u64>().ok())
+        })
+        .sum()
+}
+
+/// PSI "some avg10" for CPU: share of the last 10 s in which some task
+/// waited for a CPU, machine-wide.
+fn cpu_pressure() -> String {
+    std::fs::read_to_string("/proc/pressure/cpu")
+        .ok()
+        .and_then(|s| {
+            s.split_whitespace()
+                .nth(1)
+                .map(|v| v.trim_start_matches("avg10=").to_owned() + "%")
+        })
         .unwrap_or_default()
 }

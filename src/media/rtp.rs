@@ -203,18 +203,37 @@ impl RtpSender {
 /// from, so a peer behind NAT hears us even though its SDP names a private
 /// address.
 ///
-/// The first valid RTP packet fixes the peer's SSRC and latches its source
-/// address. Later packets from another address move the latch only when
-/// they carry the same SSRC and continue its sequence (within
-/// [`Latch::MAX_SEQ_GAP`]) — a stray or spoofed stream with another SSRC
-/// cannot steal our audio. A new SSRC from the *latched* address is a peer
-/// restarting its stream (re-INVITE, transfer) and is adopted.
+/// Rules, in order (the "strict RTP" learning Asterisk adopted after the
+/// RTP-bleed attacks, so that a stranger spraying packets at our port can
+/// neither redirect our audio nor inject digits):
+/// 1. Packets from the address in the SDP are always the peer's: accepted,
+///    and the send address returns there.
+/// 2. Packets from the address we send to are accepted; a new SSRC there is
+///    the peer restarting its stream (re-INVITE, transfer) and is adopted.
+/// 3. The peer's SSRC continuing its sequence (within
+///    [`Latch::MAX_SEQ_GAP`]) from a new address is a NAT rebinding: the
+///    send address moves there.
+/// 4. Before anything has been accepted, another address is *learned*
+///    after [`Latch::LEARN`] packets in sequence from it with one SSRC
+///    (a NATed peer whose SDP names its private address); until then its
+///    packets are not used.
+/// 5. Anything else is foreign and ignored.
 #[derive(Debug, Clone)]
 pub struct Latch {
+    sdp: SocketAddr,
     remote: SocketAddr,
     ssrc: Option<u32>,
     last_seq: u16,
     latched: bool,
+    candidate: Option<Candidate>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Candidate {
+    addr: SocketAddr,
+    ssrc: u32,
+    seq: u16,
+    count: u8,
 }
 
 /// What [`Latch::check`] decided about one packet.
@@ -224,7 +243,9 @@ pub enum LatchVerdict {
     Accept,
     /// Accepted, and the send address moved to this source.
     Moved(SocketAddr),
-    /// Another SSRC from another address: ignore the packet.
+    /// From an address being learned; not used yet.
+    Learning,
+    /// Not the peer's: ignore the packet.
     Foreign,
 }
 
@@ -232,14 +253,18 @@ impl Latch {
     /// How far ahead a packet from a new address may be and still count as
     /// continuing the stream.
     pub const MAX_SEQ_GAP: u16 = 100;
+    /// Packets in sequence needed to learn an address not named in SDP.
+    pub const LEARN: u8 = 4;
 
     /// Start with the address from SDP.
     pub fn new(sdp_remote: SocketAddr) -> Self {
         Self {
+            sdp: sdp_remote,
             remote: sdp_remote,
             ssrc: None,
             last_seq: 0,
             latched: false,
+            candidate: None,
         }
     }
 
@@ -255,34 +280,44 @@ impl Latch {
 
     /// Judge one valid RTP packet from `src`.
     pub fn check(&mut self, src: SocketAddr, ssrc: u32, seq: u16) -> LatchVerdict {
-        let verdict = match self.ssrc {
-            None => {
-                self.ssrc = Some(ssrc);
-                self.moved_to(src)
-            }
-            Some(s) if s == ssrc => {
-                if src == self.remote && self.latched {
-                    LatchVerdict::Accept
-                } else if seq.wrapping_sub(self.last_seq) <= Self::MAX_SEQ_GAP {
-                    self.moved_to(src)
-                } else {
-                    return LatchVerdict::Foreign;
+        let continuing = self.latched
+            && self.ssrc == Some(ssrc)
+            && (1..=Self::MAX_SEQ_GAP).contains(&seq.wrapping_sub(self.last_seq));
+        if src == self.sdp || (self.latched && src == self.remote) || continuing {
+            return self.accept(src, ssrc, seq);
+        }
+        if self.latched {
+            return LatchVerdict::Foreign;
+        }
+        let c = match self.candidate {
+            Some(c) if c.addr == src && c.ssrc == ssrc && seq == c.seq.wrapping_add(1) => {
+                Candidate {
+                    seq,
+                    count: c.count + 1,
+                    ..c
                 }
             }
-            Some(_) if src == self.remote && self.latched => {
-                self.ssrc = Some(ssrc);
-                LatchVerdict::Accept
-            }
-            Some(_) => return LatchVerdict::Foreign,
+            _ => Candidate {
+                addr: src,
+                ssrc,
+                seq,
+                count: 1,
+            },
         };
-        self.last_seq = seq;
-        verdict
+        if c.count >= Self::LEARN {
+            return self.accept(src, ssrc, seq);
+        }
+        self.candidate = Some(c);
+        LatchVerdict::Learning
     }
 
-    fn moved_to(&mut self, src: SocketAddr) -> LatchVerdict {
+    fn accept(&mut self, src: SocketAddr, ssrc: u32, seq: u16) -> LatchVerdict {
         let moved = src != self.remote;
         self.remote = src;
+        self.ssrc = Some(ssrc);
+        self.last_seq = seq;
         self.latched = true;
+        self.candidate = None;
         if moved {
             LatchVerdict::Moved(src)
         } else {
@@ -380,22 +415,45 @@ mod tests {
     }
 
     #[test]
-    fn latch_follows_nat_but_not_strangers() {
+    fn latch_learns_nat_address_but_not_strangers() {
         let mut l = Latch::new(addr(4000));
-        // Media actually arrives from the NAT's public port.
-        assert_eq!(l.check(addr(5000), 1, 10), LatchVerdict::Moved(addr(5000)));
+        // Media actually arrives from the NAT's public port: learned after
+        // LEARN packets in sequence, not used before.
+        for seq in 10..13 {
+            assert_eq!(l.check(addr(5000), 1, seq), LatchVerdict::Learning);
+        }
+        assert_eq!(l.remote(), addr(4000));
+        assert_eq!(l.check(addr(5000), 1, 13), LatchVerdict::Moved(addr(5000)));
         assert_eq!(l.remote(), addr(5000));
-        assert_eq!(l.check(addr(5000), 1, 11), LatchVerdict::Accept);
+        assert_eq!(l.check(addr(5000), 1, 14), LatchVerdict::Accept);
         // A stranger with another SSRC cannot steal the stream.
-        assert_eq!(l.check(addr(6666), 99, 12), LatchVerdict::Foreign);
+        for seq in 0..20 {
+            assert_eq!(l.check(addr(6666), 99, seq), LatchVerdict::Foreign);
+        }
         assert_eq!(l.remote(), addr(5000));
         // Same SSRC, far-off sequence from a new address: refused.
         assert_eq!(l.check(addr(7000), 1, 30000), LatchVerdict::Foreign);
         // NAT rebinding: same SSRC, continuing sequence → moves.
-        assert_eq!(l.check(addr(7001), 1, 13), LatchVerdict::Moved(addr(7001)));
+        assert_eq!(l.check(addr(7001), 1, 15), LatchVerdict::Moved(addr(7001)));
         // Peer restarts its stream from the latched address: adopted.
         assert_eq!(l.check(addr(7001), 42, 500), LatchVerdict::Accept);
         assert_eq!(l.ssrc(), Some(42));
+        // The SDP address is authoritative.
+        assert_eq!(l.check(addr(4000), 7, 1), LatchVerdict::Moved(addr(4000)));
+    }
+
+    #[test]
+    fn a_flood_before_the_peer_speaks_is_never_learned() {
+        let mut l = Latch::new(addr(4000));
+        // Repeated or random sequence numbers from a stranger.
+        for i in 0..1000u16 {
+            let v = l.check(addr(6666), 0xBAD, i.wrapping_mul(7919));
+            assert_eq!(v, LatchVerdict::Learning);
+        }
+        assert_eq!(l.remote(), addr(4000));
+        // The real peer (from its SDP address) is accepted at once.
+        assert_eq!(l.check(addr(4000), 1, 10), LatchVerdict::Accept);
+        assert_eq!(l.check(addr(6666), 0xBAD, 1), LatchVerdict::Foreign);
     }
 
     #[test]

@@ -88,6 +88,7 @@ pub enum MediaEvent {
 
 /// Counters returned by [`MediaHandle::stop`].
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct MediaStats {
     pub packets_sent: u64,
     /// RTP payload octets sent.
@@ -101,7 +102,8 @@ pub struct MediaStats {
     pub late: u64,
     /// Datagrams that were not valid RTP.
     pub invalid: u64,
-    /// RTP from another SSRC and address than the peer's (ignored).
+    /// RTP not from the peer (another address and stream), or from an
+    /// address still being learned (see [`super::rtp::Latch`]); ignored.
     pub foreign: u64,
     /// RTCP datagrams (either port), ignored.
     pub rtcp: u64,

@@ -133,18 +133,8 @@ impl Task {
                     self.on_quiet(Instant::now());
                     sleep.as_mut().reset(pacer.deadline().into());
                 }
-                r = self.session.rtp.recv_from(&mut rbuf) => match r {
-                    Ok((n, src)) => {
-                        self.last_rx = Some(Instant::now());
-                        self.on_datagram(src, &rbuf[..n]);
-                    }
-                    Err(e) => tracing::debug!(error = %e, "RTP receive error"),
-                },
-                r = self.session.rtcp.recv_from(&mut cbuf) => {
-                    if r.is_ok() {
-                        self.stats.rtcp += 1;
-                    }
-                }
+                // Commands before sockets: a flood on the RTP port must not
+                // starve stop() or barge-in (the timer comes first anyway).
                 cmd = commands.recv() => match cmd {
                     Some(Command::Stop) => { write_recording = true; break; }
                     None => break,
@@ -169,6 +159,18 @@ impl Task {
                         let _ = reply.send(());
                     }
                 },
+                r = self.session.rtp.recv_from(&mut rbuf) => match r {
+                    Ok((n, src)) => {
+                        self.last_rx = Some(Instant::now());
+                        self.on_datagram(src, &rbuf[..n]);
+                    }
+                    Err(e) => tracing::debug!(error = %e, "RTP receive error"),
+                },
+                r = self.session.rtcp.recv_from(&mut cbuf) => {
+                    if r.is_ok() {
+                        self.stats.rtcp += 1;
+                    }
+                }
             }
         }
         self.finish(write_recording)
@@ -235,7 +237,7 @@ impl Task {
             }
         };
         match self.latch.check(src, pkt.ssrc, pkt.seq) {
-            LatchVerdict::Foreign => {
+            LatchVerdict::Foreign | LatchVerdict::Learning => {
                 self.stats.foreign += 1;
                 return;
             }
