@@ -7,79 +7,13 @@ mod common;
 
 use std::collections::HashMap;
 use std::net::UdpSocket;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::*;
 
 const TORTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/testdata/rfc4475");
-
-struct Daemon {
-    child: Child,
-    port: u16,
-    log: PathBuf,
-}
-
-impl Daemon {
-    /// Start `orderline serve`; `prepare` may adjust the test prompts first.
-    fn start(dir: &Path, prepare: impl FnOnce(&Path)) -> Daemon {
-        let port = free_udp_port();
-        let cfg = write_config(dir, port, free_udp_port(), "");
-        prepare(dir);
-        let log = dir.join("daemon.log");
-        let child = Command::new(env!("CARGO_BIN_EXE_orderline"))
-            .args(["serve", "--config"])
-            .arg(&cfg)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).expect("daemon log"))
-            .spawn()
-            .expect("start orderline serve");
-        let d = Daemon { child, port, log };
-        d.wait_ready();
-        d
-    }
-
-    /// Ready when it answers an OPTIONS ping.
-    fn wait_ready(&self) {
-        let t0 = Instant::now();
-        while t0.elapsed() < Duration::from_secs(10) {
-            if options_ping(self.port).is_some() {
-                return;
-            }
-        }
-        panic!("daemon did not answer OPTIONS within 10 s:\n{}", self.logs());
-    }
-
-    fn logs(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Send one OPTIONS and return the status line of the answer, if any.
-fn options_ping(port: u16) -> Option<String> {
-    let sock = UdpSocket::bind("127.0.0.1:0").ok()?;
-    let me = sock.local_addr().ok()?;
-    let msg = format!(
-        "OPTIONS sip:orders@127.0.0.1:{port} SIP/2.0\r\nVia: SIP/2.0/UDP {me};branch=z9hG4bKping{n}\r\n\
-         From: <sip:probe@{me}>;tag=p1\r\nTo: <sip:orders@127.0.0.1:{port}>\r\nCall-ID: ping-{n}@test\r\n\
-         CSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n",
-        n = me.port()
-    );
-    sock.send_to(msg.as_bytes(), ("127.0.0.1", port)).ok()?;
-    sock.set_read_timeout(Some(Duration::from_millis(300))).ok()?;
-    let mut buf = [0u8; 4096];
-    let (n, _) = sock.recv_from(&mut buf).ok()?;
-    String::from_utf8_lossy(&buf[..n]).lines().next().map(str::to_string)
-}
 
 /// What RFC 4475 allows a UAS to do with each message (from MANIFEST.tsv).
 #[derive(Debug, Clone, Copy)]
@@ -203,7 +137,7 @@ fn status_of(reply: &str) -> Option<u16> {
 #[test]
 fn rfc4475_torture_messages_get_the_rfc_answers_and_the_daemon_keeps_serving() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let daemon = Daemon::start(dir.path(), |_| {});
+    let daemon = Daemon::start_with(dir.path(), free_udp_port(), "", |_| {});
     let manifest = std::fs::read_to_string(Path::new(TORTURE).join("MANIFEST.tsv"))
         .expect("shared/testdata/rfc4475/MANIFEST.tsv");
     let expect = expectations();
@@ -280,7 +214,7 @@ fn rfc4475_torture_messages_get_the_rfc_answers_and_the_daemon_keeps_serving() {
 fn sigterm_sends_bye_to_live_calls_and_exits() {
     let dir = tempfile::tempdir().expect("tempdir");
     // A 20 s callback message, so only the drain can end the call in time.
-    let mut daemon = Daemon::start(dir.path(), |d| {
+    let mut daemon = Daemon::start_with(dir.path(), free_udp_port(), "", |d| {
         write_wav(&d.join("prompts/en/callback_no_order.wav"), &vec![0; 8000 * 20]);
     });
 

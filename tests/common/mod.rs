@@ -4,6 +4,8 @@
 //! `orderline` binary as a user would.
 #![allow(dead_code)]
 
+pub mod http;
+
 use std::f64::consts::PI;
 use std::net::UdpSocket;
 use std::path::{Path, PathBuf};
@@ -136,6 +138,11 @@ pub fn test_prompts(dir: &Path) -> PathBuf {
 
 /// A config for one test: our SIP on `sip_port`, trunk at `trunk_port`.
 pub fn write_config(dir: &Path, sip_port: u16, trunk_port: u16, extra: &str) -> PathBuf {
+    write_config_with(dir, sip_port, trunk_port, extra, "")
+}
+
+/// As [`write_config`], with `tail` appended (more sections: `[http]`, `[webhooks]`, `[campaign]`).
+pub fn write_config_with(dir: &Path, sip_port: u16, trunk_port: u16, extra: &str, tail: &str) -> PathBuf {
     let prompts = test_prompts(dir);
     let rtp = free_udp_port();
     let text = format!(
@@ -166,6 +173,8 @@ dialplans_dir = "{dialplans}"
 
 [log]
 level = "orderline=debug"
+
+{tail}
 "#,
         rtp_end = rtp + 99,
         prompts = prompts.display(),
@@ -175,6 +184,95 @@ level = "orderline=debug"
     let path = dir.join("orderline.toml");
     std::fs::write(&path, text).expect("write config");
     path
+}
+
+/// `orderline serve` as a child process (killed on drop).
+pub struct Daemon {
+    pub child: Child,
+    pub port: u16,
+    pub config: PathBuf,
+    pub log: PathBuf,
+}
+
+impl Daemon {
+    /// Start on a config already written; ready once it answers OPTIONS.
+    pub fn spawn(config: &Path, sip_port: u16, log: &Path) -> Daemon {
+        let child = Command::new(env!("CARGO_BIN_EXE_orderline"))
+            .args(["serve", "--config"])
+            .arg(config)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(log)
+                    .expect("daemon log"),
+            )
+            .spawn()
+            .expect("start orderline serve");
+        let d = Daemon {
+            child,
+            port: sip_port,
+            config: config.to_path_buf(),
+            log: log.to_path_buf(),
+        };
+        d.wait_ready();
+        d
+    }
+
+    /// Write a test config (trunk at `trunk_port`, `tail` appended), let
+    /// `prepare` adjust the test prompts, and start.
+    pub fn start_with(dir: &Path, trunk_port: u16, tail: &str, prepare: impl FnOnce(&Path)) -> Daemon {
+        let port = free_udp_port();
+        let cfg = write_config_with(dir, port, trunk_port, "", tail);
+        prepare(dir);
+        Daemon::spawn(&cfg, port, &dir.join("daemon.log"))
+    }
+
+    fn wait_ready(&self) {
+        let t0 = Instant::now();
+        while t0.elapsed() < Duration::from_secs(15) {
+            if options_ping(self.port).is_some() {
+                return;
+            }
+        }
+        panic!("daemon did not answer OPTIONS within 15 s:\n{}", self.logs());
+    }
+
+    pub fn logs(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// `kill -9`: no drain, no goodbye.
+    pub fn kill9(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Send one OPTIONS and return the status line of the answer, if any.
+pub fn options_ping(port: u16) -> Option<String> {
+    let sock = UdpSocket::bind("127.0.0.1:0").ok()?;
+    let me = sock.local_addr().ok()?;
+    let msg = format!(
+        "OPTIONS sip:orders@127.0.0.1:{port} SIP/2.0\r\nVia: SIP/2.0/UDP {me};branch=z9hG4bKping{n}\r\n\
+         From: <sip:probe@{me}>;tag=p1\r\nTo: <sip:orders@127.0.0.1:{port}>\r\nCall-ID: ping-{n}@test\r\n\
+         CSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n",
+        n = me.port()
+    );
+    sock.send_to(msg.as_bytes(), ("127.0.0.1", port)).ok()?;
+    sock.set_read_timeout(Some(Duration::from_millis(300))).ok()?;
+    let mut buf = [0u8; 4096];
+    let (n, _) = sock.recv_from(&mut buf).ok()?;
+    String::from_utf8_lossy(&buf[..n]).lines().next().map(str::to_string)
 }
 
 /// A SIPp process playing one scenario once.
