@@ -40,6 +40,8 @@ pub enum ApiError {
     TooLarge { limit: usize },
     #[error("no such endpoint")]
     NoRoute,
+    #[error("method not allowed on this endpoint")]
+    MethodNotAllowed,
     #[error("store failure")]
     Store(#[source] StoreError),
 }
@@ -59,6 +61,7 @@ impl ApiError {
             ApiError::MalformedJson(_) | ApiError::BadQuery { .. } => StatusCode::BAD_REQUEST,
             ApiError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::NotFound(_) | ApiError::NoRoute => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict { .. } | ApiError::NotFlagged { .. } => StatusCode::CONFLICT,
             ApiError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,

@@ -153,6 +153,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/openapi.json", get(openapi::serve))
         .merge(private)
         .fallback(|| async { ApiError::NoRoute })
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .with_state(state)
 }

@@ -158,7 +158,11 @@ fn instant(field: &str, value: &str) -> Result<DateTime<Utc>, ApiError> {
     if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
         return value.parse::<i64>().ok().and_then(DateTime::from_timestamp_millis).ok_or_else(bad);
     }
-    DateTime::parse_from_rfc3339(value).map(|t| t.with_timezone(&Utc)).map_err(|_| bad())
+    // An unencoded `+05:00` offset arrives as a space (form decoding): accept it.
+    DateTime::parse_from_rfc3339(value)
+        .or_else(|_| DateTime::parse_from_rfc3339(&value.replace(' ', "+")))
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|_| bad())
 }
 
 pub(crate) fn time(t: DateTime<Utc>) -> String {
