@@ -1,9 +1,9 @@
 //! `/metrics` (Prometheus text 0.0.4) and `/openapi.json` (OpenAPI 3.1),
 //! both served without a token by a running API.
 
+mod api_support;
 #[allow(dead_code, unused_macros)]
 mod store_support;
-mod api_support;
 
 use std::collections::BTreeSet;
 
@@ -22,7 +22,13 @@ fn metrics_render_in_prometheus_text_format() {
         assert_eq!(m.active_calls(), 3);
     }
     m.call_ended();
-    for o in [Outcome::Confirmed, Outcome::Confirmed, Outcome::NoAnswer, Outcome::Hangup, Outcome::Busy] {
+    for o in [
+        Outcome::Confirmed,
+        Outcome::Confirmed,
+        Outcome::NoAnswer,
+        Outcome::Hangup,
+        Outcome::Busy,
+    ] {
         m.attempt_finished(o);
     }
     m.set_webhook_backlog(7);
@@ -43,7 +49,10 @@ fn metrics_render_in_prometheus_text_format() {
         "orderline_webhook_failures_total 1",
         "orderline_webhook_deliveries_total 1",
     ] {
-        assert!(text.lines().any(|l| l == line), "missing {line:?} in\n{text}");
+        assert!(
+            text.lines().any(|l| l == line),
+            "missing {line:?} in\n{text}"
+        );
     }
     // Every sample line: a metric name, optional labels, one number; every
     // family declared by HELP and TYPE before its samples.
@@ -59,12 +68,20 @@ fn metrics_render_in_prometheus_text_format() {
             continue;
         }
         let (series, value) = line.rsplit_once(' ').expect("sample");
-        value.parse::<f64>().unwrap_or_else(|_| panic!("value in {line:?}"));
+        value
+            .parse::<f64>()
+            .unwrap_or_else(|_| panic!("value in {line:?}"));
         let name = series.split('{').next().unwrap();
-        assert!(name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'), "{line}");
+        assert!(
+            name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'),
+            "{line}"
+        );
         assert!(declared.contains(name), "{name} sampled before its TYPE");
         if let Some(labels) = series.strip_prefix(name).filter(|l| !l.is_empty()) {
-            assert!(labels.starts_with('{') && labels.ends_with('}') && labels.contains("=\""), "{line}");
+            assert!(
+                labels.starts_with('{') && labels.ends_with('}') && labels.contains("=\""),
+                "{line}"
+            );
         }
     }
     assert!(text.ends_with('\n'));
@@ -75,20 +92,39 @@ async fn metrics_and_openapi_are_served_without_a_token() {
     let db = store_support::sqlite_db();
     let api = Api::start(db.open().await).await;
     api.metrics.attempt_finished(Outcome::Confirmed);
-    let resp = api.http.get(api.url("/metrics")).send().await.expect("metrics");
+    let resp = api
+        .http
+        .get(api.url("/metrics"))
+        .send()
+        .await
+        .expect("metrics");
     assert_eq!(resp.status().as_u16(), 200);
-    assert_eq!(resp.headers()["content-type"], "text/plain; version=0.0.4; charset=utf-8");
+    assert_eq!(
+        resp.headers()["content-type"],
+        "text/plain; version=0.0.4; charset=utf-8"
+    );
     let text = resp.text().await.unwrap();
     assert!(text.contains("orderline_confirmations_total 1\n"), "{text}");
 
-    let resp = api.http.get(api.url("/openapi.json")).send().await.expect("openapi");
+    let resp = api
+        .http
+        .get(api.url("/openapi.json"))
+        .send()
+        .await
+        .expect("openapi");
     assert_eq!(resp.status().as_u16(), 200);
     let raw = resp.text().await.unwrap();
     let doc: Value = serde_json::from_str(&raw).expect("JSON");
     // It parses as an OpenAPI document (utoipa's 3.1 model, an independent reader).
-    let parsed: utoipa::openapi::OpenApi = serde_json::from_str(&raw).unwrap_or_else(|e| panic!("not OpenAPI: {e}"));
+    let parsed: utoipa::openapi::OpenApi =
+        serde_json::from_str(&raw).unwrap_or_else(|e| panic!("not OpenAPI: {e}"));
     assert_eq!(doc["openapi"], "3.1.0");
-    assert_eq!(parsed.paths.paths.len(), 7, "paths: {:?}", parsed.paths.paths.keys().collect::<Vec<_>>());
+    assert_eq!(
+        parsed.paths.paths.len(),
+        7,
+        "paths: {:?}",
+        parsed.paths.paths.keys().collect::<Vec<_>>()
+    );
 
     // Every route of the router is described, and nothing else.
     let mut described = BTreeSet::new();
@@ -97,16 +133,29 @@ async fn metrics_and_openapi_are_served_without_a_token() {
             if method == "parameters" {
                 continue;
             }
-            assert!(op["responses"].as_object().is_some_and(|r| !r.is_empty()), "{method} {path} has responses");
-            assert!(op["operationId"].is_string(), "{method} {path} has an operationId");
+            assert!(
+                op["responses"].as_object().is_some_and(|r| !r.is_empty()),
+                "{method} {path} has responses"
+            );
+            assert!(
+                op["operationId"].is_string(),
+                "{method} {path} has an operationId"
+            );
             described.insert((method.clone(), path.clone()));
         }
     }
-    let routes: BTreeSet<(String, String)> = ROUTES.iter().map(|(m, p)| (m.to_string(), p.to_string())).collect();
+    let routes: BTreeSet<(String, String)> = ROUTES
+        .iter()
+        .map(|(m, p)| (m.to_string(), p.to_string()))
+        .collect();
     assert_eq!(described, routes);
     // utoipa saw the same operations.
     for (method, path) in &routes {
-        let item = parsed.paths.paths.get(path).unwrap_or_else(|| panic!("{path} in utoipa model"));
+        let item = parsed
+            .paths
+            .paths
+            .get(path)
+            .unwrap_or_else(|| panic!("{path} in utoipa model"));
         let op = match method.as_str() {
             "get" => &item.get,
             "post" => &item.post,
@@ -121,7 +170,9 @@ async fn metrics_and_openapi_are_served_without_a_token() {
     collect_refs(&doc, &mut refs);
     assert!(refs.len() > 20);
     for r in refs {
-        let name = r.strip_prefix("#/components/schemas/").unwrap_or_else(|| panic!("{r}"));
+        let name = r
+            .strip_prefix("#/components/schemas/")
+            .unwrap_or_else(|| panic!("{r}"));
         assert!(schemas.contains_key(name), "dangling $ref {r}");
     }
     api.stop().await;

@@ -36,7 +36,8 @@ pub use error::ApiError;
 pub use openapi::{document as openapi_document, ROUTES};
 pub use orders::DEFAULT_PAGE;
 pub use webhooks::{
-    backoff, event_body, secret_bytes, sign, verify_signature, WebhookDeliverer, WebhookError, WebhookOptions,
+    backoff, event_body, secret_bytes, sign, verify_signature, WebhookDeliverer, WebhookError,
+    WebhookOptions,
 };
 
 use crate::config::{CallingConfig, CampaignConfig, Config};
@@ -84,7 +85,11 @@ struct Inner {
 impl ApiState {
     /// Build from the loaded config; fails only if the campaign rules do
     /// (which `Config::load` has already checked).
-    pub fn new(store: Store, config: &Config, metrics: Arc<Metrics>) -> Result<ApiState, RuleError> {
+    pub fn new(
+        store: Store,
+        config: &Config,
+        metrics: Arc<Metrics>,
+    ) -> Result<ApiState, RuleError> {
         let campaign = Campaign::from_config(&config.calling, &config.campaign)?;
         Ok(ApiState {
             inner: Arc::new(Inner {
@@ -103,7 +108,9 @@ impl ApiState {
     pub fn with_clock(mut self, clock: Clock) -> ApiState {
         match Arc::get_mut(&mut self.inner) {
             Some(inner) => inner.clock = clock,
-            None => tracing::warn!("ApiState::with_clock after the state was shared; clock unchanged"),
+            None => {
+                tracing::warn!("ApiState::with_clock after the state was shared; clock unchanged")
+            }
         }
         self
     }
@@ -126,7 +133,11 @@ impl ApiState {
     }
 
     fn campaign_snapshot(&self) -> Campaign {
-        self.inner.campaign.read().unwrap_or_else(|p| p.into_inner()).clone()
+        self.inner
+            .campaign
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// A body, or the JSON error for one over [`BODY_LIMIT`].
@@ -147,7 +158,10 @@ pub fn router(state: ApiState) -> Router {
         .route("/v1/orders/{id}", get(orders::get))
         .route("/v1/orders/{id}/decision", post(orders::decide))
         .route("/v1/rules", get(rules::get).put(rules::put))
-        .route_layer(axum::middleware::from_fn_with_state(state.clone(), auth::require_token));
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::require_token,
+        ));
     Router::new()
         .route("/metrics", get(metrics))
         .route("/openapi.json", get(openapi::serve))
@@ -165,9 +179,17 @@ pub async fn serve(
     state: ApiState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
 }
 
 async fn metrics(State(state): State<ApiState>) -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], state.inner.metrics.render())
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        state.inner.metrics.render(),
+    )
 }
