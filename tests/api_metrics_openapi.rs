@@ -92,12 +92,7 @@ async fn metrics_and_openapi_are_served_without_a_token() {
     let db = store_support::sqlite_db();
     let api = Api::start(db.open().await).await;
     api.metrics.attempt_finished(Outcome::Confirmed);
-    let resp = api
-        .http
-        .get(api.url("/metrics"))
-        .send()
-        .await
-        .expect("metrics");
+    let resp = public_get(&api, "/metrics").await;
     assert_eq!(resp.status().as_u16(), 200);
     assert_eq!(
         resp.headers()["content-type"],
@@ -106,12 +101,7 @@ async fn metrics_and_openapi_are_served_without_a_token() {
     let text = resp.text().await.unwrap();
     assert!(text.contains("orderline_confirmations_total 1\n"), "{text}");
 
-    let resp = api
-        .http
-        .get(api.url("/openapi.json"))
-        .send()
-        .await
-        .expect("openapi");
+    let resp = public_get(&api, "/openapi.json").await;
     assert_eq!(resp.status().as_u16(), 200);
     let raw = resp.text().await.unwrap();
     let doc: Value = serde_json::from_str(&raw).expect("JSON");
@@ -176,6 +166,11 @@ async fn metrics_and_openapi_are_served_without_a_token() {
         assert!(schemas.contains_key(name), "dangling $ref {r}");
     }
     api.stop().await;
+}
+
+/// A request without any Authorization header.
+async fn public_get(api: &Api, path: &str) -> reqwest::Response {
+    api.http.get(api.url(path)).send().await.expect(path)
 }
 
 fn collect_refs(v: &Value, out: &mut Vec<String>) {
