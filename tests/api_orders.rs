@@ -75,6 +75,12 @@ async fn create_repeat_conflict(db: TestDb) {
         Some("orderline_orders_created_total 1")
     );
 
+    let (status, bad) = api.get("/v1/orders/%FF").await;
+    assert_eq!(
+        (status, bad["field"].as_str()),
+        (400, Some("id")),
+        "not UTF-8: {bad}"
+    );
     let (status, missing) = api.get("/v1/orders/nope").await;
     assert_eq!(status, 404);
     assert!(

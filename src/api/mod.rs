@@ -5,6 +5,35 @@
 //! [`WebhookDeliverer`]. Handlers hold no state of their own: orders live in
 //! the store, campaign rules in a shared lock the scheduler can read too.
 //!
+//! Wiring, as the daemon does it (`[webhooks]` is optional in the config):
+//!
+//! ```no_run
+//! # async fn wire(config: orderline::config::Config) -> anyhow::Result<()> {
+//! use std::sync::Arc;
+//! use orderline::api::{self, ApiState, Metrics, WebhookDeliverer, WebhookOptions};
+//!
+//! let store = orderline::store::Store::open(&config.database.url).await?;
+//! let metrics = Arc::new(Metrics::new()); // the call layer updates the same Arc
+//! let state = ApiState::new(store.clone(), &config, metrics.clone())?;
+//! let _campaign = state.campaign(); // give the scheduler this handle; read it per decision
+//! let (stop_tx, _) = tokio::sync::watch::channel(false);
+//! if let Some(hooks) = &config.webhooks {
+//!     let options = WebhookOptions::from_config(hooks)?;
+//!     let deliverer = WebhookDeliverer::new(store.clone(), options, metrics.clone())?;
+//!     let mut stop = stop_tx.subscribe();
+//!     tokio::spawn(deliverer.run(async move {
+//!         let _ = stop.changed().await;
+//!     }));
+//! }
+//! let listener = tokio::net::TcpListener::bind(config.http.listen).await?;
+//! let mut stop = stop_tx.subscribe();
+//! api::serve(listener, state, async move {
+//!     let _ = stop.changed().await;
+//! })
+//! .await?;
+//! # Ok(()) }
+//! ```
+//!
 //! Auth: every route needs `Authorization: Bearer <token>` except
 //! `GET /metrics` and `GET /openapi.json`, which carry no order data and are
 //! read by scrapers and tooling that have no merchant token; bind the API to

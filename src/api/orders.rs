@@ -2,7 +2,7 @@
 //! with keyset pages, and the human decision on a flagged order.
 
 use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
+use axum::extract::rejection::{BytesRejection, PathRejection};
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -47,8 +47,9 @@ pub(crate) async fn create(
 /// `GET /v1/orders/{id}`: the order, its call attempts and status history.
 pub(crate) async fn get(
     State(state): State<ApiState>,
-    Path(id): Path<String>,
+    id: Result<Path<String>, PathRejection>,
 ) -> Result<Json<Value>, ApiError> {
+    let id = path_id(id)?;
     let detail = state
         .inner
         .store
@@ -81,9 +82,10 @@ pub(crate) async fn list(
 /// `POST /v1/orders/{id}/decision {"decision":"confirm"|"cancel","by"?,"note"?}`.
 pub(crate) async fn decide(
     State(state): State<ApiState>,
-    Path(id): Path<String>,
+    id: Result<Path<String>, PathRejection>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Value>, ApiError> {
+    let id = path_id(id)?;
     let body = state.body(body)?;
     let map = input::json_object(&body)?;
     if let Some(unknown) = map
@@ -140,6 +142,12 @@ pub(crate) async fn decide(
     Ok(Json(order_json(&order)))
 }
 
+/// The `{id}` path segment, or a JSON 400 (bad percent-encoding, not UTF-8).
+fn path_id(id: Result<Path<String>, PathRejection>) -> Result<String, ApiError> {
+    id.map(|Path(id)| id)
+        .map_err(|e| ApiError::bad_query("id", e.body_text()))
+}
+
 /// Parse the list filters shared by the JSON list and the CSV export.
 pub(crate) fn list_query(query: Option<&str>, allowed: &[&str]) -> Result<ListQuery, ApiError> {
     let mut q = ListQuery {
@@ -155,14 +163,16 @@ pub(crate) fn list_query(query: Option<&str>, allowed: &[&str]) -> Result<ListQu
                     format!("unknown parameter; expected one of {}", allowed.join(", ")),
                 ))
             }
-            "status" => q.status = Some(OrderStatus::parse(&value).ok_or_else(|| {
-                ApiError::bad_query(
-                    "status",
-                    format!(
+            "status" => {
+                q.status = Some(OrderStatus::parse(&value).ok_or_else(|| {
+                    ApiError::bad_query(
+                        "status",
+                        format!(
                         "{value:?} is not one of pending, calling, confirmed, cancelled, flagged"
                     ),
-                )
-            })?),
+                    )
+                })?)
+            }
             "from" => q.from = Some(instant("from", &value)?),
             "to" => q.to = Some(instant("to", &value)?),
             "cursor" => q.cursor = Some(value).filter(|c| !c.is_empty()),
