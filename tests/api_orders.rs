@@ -9,11 +9,14 @@ mod api_support;
 use std::collections::HashSet;
 
 use api_support::{order_body, Api, TOKEN};
+use orderline::ivr::Outcome;
+use orderline::store::AttemptReport;
 use reqwest::Method;
 use serde_json::{json, Value};
 use store_support::TestDb;
 
 on_both_backends!(
+    a_finished_call_shows_in_the_order,
     create_repeat_conflict,
     list_pages_with_stable_cursors,
     csv_export_pages_through_everything,
@@ -498,5 +501,57 @@ async fn rules_can_be_read_and_replaced_with_validation() {
         .1["status"],
         "calling"
     );
+    api.stop().await;
+}
+
+/// What the scheduler records after a call shows in `GET /v1/orders/{id}`.
+async fn a_finished_call_shows_in_the_order(db: TestDb) {
+    let api = Api::start(db.open().await).await;
+    let (status, _) = api
+        .post("/v1/orders", &order_body("K-1", r#""900""#, "returning"))
+        .await;
+    assert_eq!(status, 201);
+    let t0 = chrono::DateTime::from_timestamp_millis(api_support::T0).unwrap();
+    let claimed = api.store.due_attempts(t0, 10).await.expect("claim");
+    assert_eq!(claimed.len(), 1);
+    let config = orderline::config::Config::from_toml(api_support::CONFIG).unwrap();
+    let campaign =
+        orderline::dialer::Campaign::from_config(&config.calling, &config.campaign).unwrap();
+    let end = t0 + chrono::TimeDelta::seconds(20);
+    let next = campaign.after_attempt(&claimed[0].rule_state(), Outcome::Confirmed, end);
+    let report = AttemptReport {
+        outcome: Outcome::Confirmed,
+        trunk: Some("default".into()),
+        sip_status: Some(200),
+        digits: "1".into(),
+        duration_ms: 12_345,
+        error: None,
+    };
+    api.store
+        .finish_attempt(claimed[0].attempt.id, &report, next, end)
+        .await
+        .expect("finish");
+
+    let (_, detail) = api.get("/v1/orders/K-1").await;
+    assert_eq!(detail["status"], "confirmed");
+    let a = &detail["attempts"][0];
+    assert_eq!(a["state"], "done");
+    assert_eq!(a["time"], "2026-11-23T10:00:00.000Z");
+    assert_eq!(a["finished_at"], "2026-11-23T10:00:20.000Z");
+    assert_eq!(a["trunk"], "default");
+    assert_eq!(a["sip_status"], 200);
+    assert_eq!(a["result"], "confirmed");
+    assert_eq!(a["digits"], "1");
+    assert_eq!(a["duration_ms"], 12_345);
+    let history: Vec<&str> = detail["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["to"].as_str().unwrap())
+        .collect();
+    assert_eq!(history, ["calling", "confirmed"]);
+    let events = api.store.order_events("K-1").await.unwrap();
+    let kinds: Vec<&str> = events.iter().map(|e| e.event_type.as_str()).collect();
+    assert_eq!(kinds, ["call.attempted", "order.confirmed"]);
     api.stop().await;
 }
