@@ -65,7 +65,10 @@ impl Metrics {
         if let Some(i) = OUTCOMES.iter().position(|o| *o == outcome) {
             self.attempts[i].fetch_add(1, Relaxed);
         }
-        if matches!(outcome, Outcome::Confirmed | Outcome::Cancelled | Outcome::NoInput | Outcome::Hangup) {
+        if matches!(
+            outcome,
+            Outcome::Confirmed | Outcome::Cancelled | Outcome::NoInput | Outcome::Hangup
+        ) {
             self.answered.fetch_add(1, Relaxed);
         }
         if outcome == Outcome::Confirmed {
@@ -79,7 +82,8 @@ impl Metrics {
 
     /// Undelivered webhook events (set by the deliverer after each pass).
     pub fn set_webhook_backlog(&self, n: u64) {
-        self.webhook_backlog.store(i64::try_from(n).unwrap_or(i64::MAX), Relaxed);
+        self.webhook_backlog
+            .store(i64::try_from(n).unwrap_or(i64::MAX), Relaxed);
     }
 
     pub fn webhook_delivered(&self) {
@@ -103,20 +107,32 @@ impl Metrics {
                 let _ = writeln!(out, "{name}{labels} {value}");
             }
         };
-        let one = |v: String| vec![(String::new(), v)];
-        family("orderline_active_calls", "gauge", "Calls in progress.", &one(self.active_calls.load(Relaxed).to_string()));
+        let gauge = |n: &AtomicI64| vec![(String::new(), n.load(Relaxed).to_string())];
+        let counter = |n: &AtomicU64| vec![(String::new(), n.load(Relaxed).to_string())];
         let by_result: Vec<(String, String)> = OUTCOMES
             .iter()
             .zip(&self.attempts)
-            .map(|(o, n)| (format!("{{result=\"{}\"}}", o.as_str()), n.load(Relaxed).to_string()))
+            .map(|(o, n)| {
+                (
+                    format!("{{result=\"{}\"}}", o.as_str()),
+                    n.load(Relaxed).to_string(),
+                )
+            })
             .collect();
-        family("orderline_call_attempts_total", "counter", "Finished confirmation call attempts by result.", &by_result);
-        family("orderline_calls_answered_total", "counter", "Call attempts a person answered.", &one(self.answered.load(Relaxed).to_string()));
-        family("orderline_confirmations_total", "counter", "Orders the buyer confirmed on a call.", &one(self.confirmations.load(Relaxed).to_string()));
-        family("orderline_orders_created_total", "counter", "New orders accepted by the API.", &one(self.orders_created.load(Relaxed).to_string()));
-        family("orderline_webhook_backlog", "gauge", "Webhook events not yet delivered.", &one(self.webhook_backlog.load(Relaxed).to_string()));
-        family("orderline_webhook_deliveries_total", "counter", "Webhook events the receiver acknowledged.", &one(self.webhook_delivered.load(Relaxed).to_string()));
-        family("orderline_webhook_failures_total", "counter", "Failed webhook delivery attempts (each is retried).", &one(self.webhook_failures.load(Relaxed).to_string()));
+        #[rustfmt::skip]
+        let families = [
+            ("orderline_active_calls", "gauge", "Calls in progress.", gauge(&self.active_calls)),
+            ("orderline_call_attempts_total", "counter", "Finished confirmation call attempts by result.", by_result),
+            ("orderline_calls_answered_total", "counter", "Call attempts a person answered.", counter(&self.answered)),
+            ("orderline_confirmations_total", "counter", "Orders the buyer confirmed on a call.", counter(&self.confirmations)),
+            ("orderline_orders_created_total", "counter", "New orders accepted by the API.", counter(&self.orders_created)),
+            ("orderline_webhook_backlog", "gauge", "Webhook events not yet delivered.", gauge(&self.webhook_backlog)),
+            ("orderline_webhook_deliveries_total", "counter", "Webhook events the receiver acknowledged.", counter(&self.webhook_delivered)),
+            ("orderline_webhook_failures_total", "counter", "Failed webhook delivery attempts (each is retried).", counter(&self.webhook_failures)),
+        ];
+        for (name, kind, help, samples) in &families {
+            family(name, kind, help, samples);
+        }
         out
     }
 }

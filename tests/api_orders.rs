@@ -9,33 +9,56 @@ mod api_support;
 use std::collections::HashSet;
 
 use api_support::{order_body, Api, TOKEN};
+use orderline::ivr::Outcome;
+use orderline::store::AttemptReport;
 use reqwest::Method;
 use serde_json::{json, Value};
 use store_support::TestDb;
 
-on_both_backends!(create_repeat_conflict, list_pages_with_stable_cursors, csv_export_pages_through_everything, flagged_order_decision);
+on_both_backends!(
+    a_finished_call_shows_in_the_order,
+    create_repeat_conflict,
+    list_pages_with_stable_cursors,
+    csv_export_pages_through_everything,
+    flagged_order_decision
+);
 
 /// 201, then 200 with the same order, then 409 naming the changed fields.
 async fn create_repeat_conflict(db: TestDb) {
     let api = Api::start(db.open().await).await;
-    let (status, created) = api.post("/v1/orders", &order_body("A-1", r#""1234.50""#, "new")).await;
+    let (status, created) = api
+        .post("/v1/orders", &order_body("A-1", r#""1234.50""#, "new"))
+        .await;
     assert_eq!(status, 201, "{created}");
     assert_eq!(created["id"], "A-1");
     assert_eq!(created["amount"], "1234.50");
-    assert_eq!(created["status"], "calling", "a normal order gets a call scheduled");
+    assert_eq!(
+        created["status"], "calling",
+        "a normal order gets a call scheduled"
+    );
     assert_eq!(created["customer"]["kind"], "new");
 
     api.advance_ms(5_000);
     // Same body, amount written another way (a number with another scale).
-    let (status, again) = api.post("/v1/orders", &order_body("A-1", "1234.5", "new")).await;
+    let (status, again) = api
+        .post("/v1/orders", &order_body("A-1", "1234.5", "new"))
+        .await;
     assert_eq!(status, 200, "{again}");
-    assert_eq!(again, created, "a repeat returns the stored order unchanged");
+    assert_eq!(
+        again, created,
+        "a repeat returns the stored order unchanged"
+    );
 
-    let (status, conflict) = api.post("/v1/orders", &order_body("A-1", r#""99.00""#, "returning")).await;
+    let (status, conflict) = api
+        .post("/v1/orders", &order_body("A-1", r#""99.00""#, "returning"))
+        .await;
     assert_eq!(status, 409, "{conflict}");
     assert_eq!(conflict["field"], "amount");
     assert_eq!(conflict["fields"], json!(["amount", "customer.kind"]));
-    assert_eq!(conflict["order"]["amount"], "1234.50", "the stored order is reported, not changed");
+    assert_eq!(
+        conflict["order"]["amount"], "1234.50",
+        "the stored order is reported, not changed"
+    );
 
     let (status, detail) = api.get("/v1/orders/A-1").await;
     assert_eq!(status, 200);
@@ -47,11 +70,28 @@ async fn create_repeat_conflict(db: TestDb) {
     assert_eq!(attempts[0]["result"], Value::Null);
     assert_eq!(detail["history"][0]["to"], "calling");
     assert_eq!(detail["history"][0]["reason"], "rules: call");
-    assert_eq!(api.metrics.render().lines().find(|l| l.starts_with("orderline_orders_created_total")), Some("orderline_orders_created_total 1"));
+    assert_eq!(
+        api.metrics
+            .render()
+            .lines()
+            .find(|l| l.starts_with("orderline_orders_created_total")),
+        Some("orderline_orders_created_total 1")
+    );
 
+    let (status, bad) = api.get("/v1/orders/%FF").await;
+    assert_eq!(
+        (status, bad["field"].as_str()),
+        (400, Some("id")),
+        "not UTF-8: {bad}"
+    );
     let (status, missing) = api.get("/v1/orders/nope").await;
     assert_eq!(status, 404);
-    assert!(missing["error"].as_str().is_some_and(|e| e.contains("nope")), "{missing}");
+    assert!(
+        missing["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("nope")),
+        "{missing}"
+    );
     api.stop().await;
 }
 
@@ -59,7 +99,9 @@ async fn create_n(api: &Api, prefix: &str, n: usize) -> Vec<String> {
     let mut ids = Vec::new();
     for i in 0..n {
         let id = format!("{prefix}-{i:02}");
-        let (status, body) = api.post("/v1/orders", &order_body(&id, r#""100""#, "returning")).await;
+        let (status, body) = api
+            .post("/v1/orders", &order_body(&id, r#""100""#, "returning"))
+            .await;
         assert_eq!(status, 201, "{body}");
         ids.push(id);
         // Two orders per millisecond tick: the cursor must order ties by id.
@@ -108,12 +150,31 @@ async fn list_pages_with_stable_cursors(db: TestDb) {
     let (_, none) = api.get("/v1/orders?status=confirmed").await;
     assert_eq!(none["orders"], json!([]));
     assert_eq!(none["next_cursor"], Value::Null);
-    let (status, late) = api.get(&format!("/v1/orders?from={}", api_support::T0 + 2)).await;
+    let (status, late) = api
+        .get(&format!("/v1/orders?from={}", api_support::T0 + 2))
+        .await;
     assert_eq!(status, 200);
-    let late_ids: Vec<&str> = late["orders"].as_array().unwrap().iter().map(|o| o["id"].as_str().unwrap()).collect();
+    let late_ids: Vec<&str> = late["orders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["id"].as_str().unwrap())
+        .collect();
     assert_eq!(late_ids, ["P-04", "P-05", "P-06", "Q-00"]);
     let (_, early) = api.get("/v1/orders?to=2026-11-23T10:00:00.001Z").await;
     assert_eq!(early["orders"].as_array().unwrap().len(), 2);
+    // An offset, encoded or (sloppily) not: 15:00:00.001+05:00 is the same instant.
+    for to in [
+        "2026-11-23T15:00:00.001%2B05:00",
+        "2026-11-23T15:00:00.001+05:00",
+    ] {
+        let (status, early) = api.get(&format!("/v1/orders?to={to}")).await;
+        assert_eq!(
+            (status, early["orders"].as_array().map(Vec::len)),
+            (200, Some(2)),
+            "{to}"
+        );
+    }
 
     // Bad parameters are 400s naming the parameter.
     for (query, field) in [
@@ -125,14 +186,24 @@ async fn list_pages_with_stable_cursors(db: TestDb) {
         ("colour=red", "colour"),
     ] {
         let (status, err) = api.get(&format!("/v1/orders?{query}")).await;
-        assert_eq!((status, err["field"].as_str()), (400, Some(field)), "{query}: {err}");
+        assert_eq!(
+            (status, err["field"].as_str()),
+            (400, Some(field)),
+            "{query}: {err}"
+        );
     }
     api.stop().await;
 }
 
 fn urlencode(s: &str) -> String {
     s.bytes()
-        .map(|b| if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
         .collect()
 }
 
@@ -144,22 +215,46 @@ async fn csv_export_pages_through_everything(db: TestDb) {
     assert_eq!(api.post("/v1/orders", tricky).await.0, 201);
     api.advance_ms(1);
     create_n(&api, "C", 503).await; // 504 orders: two store pages of 500 at most
-    let resp = api.http.get(api.url("/v1/orders.csv?status=calling")).bearer_auth(TOKEN).send().await.expect("csv");
+    let resp = api
+        .http
+        .get(api.url("/v1/orders.csv?status=calling"))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .expect("csv");
     assert_eq!(resp.status().as_u16(), 200);
     assert_eq!(resp.headers()["content-type"], "text/csv; charset=utf-8");
     let text = resp.text().await.expect("csv body");
     let rows: Vec<&str> = text.split_terminator("\r\n").collect();
-    assert_eq!(rows[0], "id,status,phone,amount,currency,customer_kind,locale,timezone,created_at,updated_at,items");
+    assert_eq!(
+        rows[0],
+        "id,status,phone,amount,currency,customer_kind,locale,timezone,created_at,updated_at,items"
+    );
     assert_eq!(rows.len(), 1 + 504, "header + every order");
     assert_eq!(
         rows[1],
         r#""Q,""1""",calling,+923001234567,7.5,PKR,returning,,,2026-11-23T10:00:00.000Z,2026-11-23T10:00:00.000Z,"[{""name"":""tea, green"",""note"":""say \""hi\""""}]""#
     );
-    assert!(rows[2].starts_with("C-00,calling,+923001234567,100,PKR,returning,ur-PK,,"), "{}", rows[2]);
-    let ids: HashSet<&str> = rows[1..].iter().map(|r| r.split(',').next().unwrap()).collect();
-    assert_eq!(ids.len(), 504 - 1 + 1, "no repeats across pages"); // the quoted id splits oddly but uniquely
+    assert!(
+        rows[2].starts_with("C-00,calling,+923001234567,100,PKR,returning,ur-PK,,"),
+        "{}",
+        rows[2]
+    );
+    let ids: HashSet<&str> = rows[1..]
+        .iter()
+        .map(|r| r.split(',').next().unwrap())
+        .collect();
+    assert_eq!(
+        ids.len(),
+        504,
+        "no repeats across pages (the quoted id's first cell is `\"Q`, still unique)"
+    );
     let (status, err) = api.get("/v1/orders.csv?limit=5").await;
-    assert_eq!((status, err["field"].as_str()), (400, Some("limit")), "paging is not a CSV parameter");
+    assert_eq!(
+        (status, err["field"].as_str()),
+        (400, Some("limit")),
+        "paging is not a CSV parameter"
+    );
     api.stop().await;
 }
 
@@ -167,26 +262,42 @@ async fn csv_export_pages_through_everything(db: TestDb) {
 /// decision confirms it once and writes the webhook event.
 async fn flagged_order_decision(db: TestDb) {
     let api = Api::start(db.open().await).await;
-    let (status, order) = api.post("/v1/orders", &order_body("BIG-1", r#""75000""#, "new")).await;
+    let (status, order) = api
+        .post("/v1/orders", &order_body("BIG-1", r#""75000""#, "new"))
+        .await;
     assert_eq!(status, 201);
     assert_eq!(order["status"], "flagged");
     let (_, detail) = api.get("/v1/orders/BIG-1").await;
     assert_eq!(detail["attempts"], json!([]), "flagged without a call");
 
-    let (status, err) = api.post("/v1/orders/BIG-1/decision", r#"{"decision":"ship"}"#).await;
+    let (status, err) = api
+        .post("/v1/orders/BIG-1/decision", r#"{"decision":"ship"}"#)
+        .await;
     assert_eq!((status, err["field"].as_str()), (422, Some("decision")));
     api.advance_ms(60_000);
-    let (status, decided) = api.post("/v1/orders/BIG-1/decision", r#"{"decision":"confirm","by":"agent-7","note":"called back"}"#).await;
+    let (status, decided) = api
+        .post(
+            "/v1/orders/BIG-1/decision",
+            r#"{"decision":"confirm","by":"agent-7","note":"called back"}"#,
+        )
+        .await;
     assert_eq!(status, 200, "{decided}");
     assert_eq!(decided["status"], "confirmed");
-    let (status, again) = api.post("/v1/orders/BIG-1/decision", r#"{"decision":"cancel"}"#).await;
+    let (status, again) = api
+        .post("/v1/orders/BIG-1/decision", r#"{"decision":"cancel"}"#)
+        .await;
     assert_eq!(status, 409, "only flagged orders take a decision: {again}");
-    let (status, _) = api.post("/v1/orders/none/decision", r#"{"decision":"cancel"}"#).await;
+    let (status, _) = api
+        .post("/v1/orders/none/decision", r#"{"decision":"cancel"}"#)
+        .await;
     assert_eq!(status, 404);
 
     let (_, detail) = api.get("/v1/orders/BIG-1").await;
     assert_eq!(detail["status"], "confirmed");
-    assert_eq!(detail["history"][1]["reason"], "decision: confirm by agent-7");
+    assert_eq!(
+        detail["history"][1]["reason"],
+        "decision: confirm by agent-7"
+    );
     let events = api.store.order_events("BIG-1").await.expect("events");
     let kinds: Vec<&str> = events.iter().map(|e| e.event_type.as_str()).collect();
     assert_eq!(kinds, ["order.flagged", "order.confirmed"]);
@@ -203,31 +314,73 @@ async fn bad_inputs_are_4xx_naming_the_field() {
         ("{\"id\":".into(), 400, None),
         ("not json".into(), 400, None),
         ("[]".into(), 422, Some("body")),
-        (ok.replace(r#""+923001234567""#, r#""""#), 422, Some("phone")),
-        (ok.replace(r#""+923001234567""#, "923001234567"), 422, Some("phone")),
+        (
+            ok.replace(r#""+923001234567""#, r#""""#),
+            422,
+            Some("phone"),
+        ),
+        (
+            ok.replace(r#""+923001234567""#, "923001234567"),
+            422,
+            Some("phone"),
+        ),
         (ok.replace(r#""10""#, r#""ten""#), 422, Some("amount")),
         (ok.replace(r#""10""#, r#""-10""#), 422, Some("amount")),
         (ok.replace(r#""10""#, "1e3"), 422, Some("amount")),
         (ok.replace(r#""10""#, r#""1.23456""#), 422, Some("amount")),
         (ok.replace(r#""10""#, "true"), 422, Some("amount")),
-        (ok.replace(r#""new""#, r#""vip""#), 422, Some("customer.kind")),
-        (ok.replace(r#"{"kind":"new"}"#, "{}"), 422, Some("customer.kind")),
-        (ok.replace(r#"{"kind":"new"}"#, r#""new""#), 422, Some("customer")),
+        (
+            ok.replace(r#""new""#, r#""vip""#),
+            422,
+            Some("customer.kind"),
+        ),
+        (
+            ok.replace(r#"{"kind":"new"}"#, "{}"),
+            422,
+            Some("customer.kind"),
+        ),
+        (
+            ok.replace(r#"{"kind":"new"}"#, r#""new""#),
+            422,
+            Some("customer"),
+        ),
         (ok.replace(r#""ur-PK""#, r#""ur PK!""#), 422, Some("locale")),
         (ok.replace(r#""PKR""#, r#""rupees""#), 422, Some("currency")),
         (ok.replace(r#""id":"B-1""#, r#""id":"""#), 422, Some("id")),
         (ok.replace(r#""id":"B-1""#, r#""id":7"#), 422, Some("id")),
-        (ok.replace(r#""locale""#, r#""shipping""#), 422, Some("shipping")),
-        (ok.replace(r#","locale":"ur-PK""#, r#","timezone":"Mars/Olympus""#), 422, Some("timezone")),
-        (ok.replace(r#"[{"sku":"A1","qty":2}]"#, "7"), 422, Some("items")),
+        (
+            ok.replace(r#""locale""#, r#""shipping""#),
+            422,
+            Some("shipping"),
+        ),
+        (
+            ok.replace(r#","locale":"ur-PK""#, r#","timezone":"Mars/Olympus""#),
+            422,
+            Some("timezone"),
+        ),
+        (
+            ok.replace(r#"[{"sku":"A1","qty":2}]"#, "7"),
+            422,
+            Some("items"),
+        ),
     ];
     for (body, status, field) in cases {
         let (got, err) = api.post("/v1/orders", &body).await;
-        assert_eq!((got, err["field"].as_str()), (status, field), "{body} -> {err}");
-        assert!(err["error"].as_str().is_some_and(|e| !e.is_empty()), "{err}");
+        assert_eq!(
+            (got, err["field"].as_str()),
+            (status, field),
+            "{body} -> {err}"
+        );
+        assert!(
+            err["error"].as_str().is_some_and(|e| !e.is_empty()),
+            "{err}"
+        );
     }
     // Too large: 413 with a JSON error, not a dropped connection or a 500.
-    let huge = format!(r#"{{"id":"H","pad":"{}"}}"#, "x".repeat(orderline::api::BODY_LIMIT));
+    let huge = format!(
+        r#"{{"id":"H","pad":"{}"}}"#,
+        "x".repeat(orderline::api::BODY_LIMIT)
+    );
     let (status, err) = api.post("/v1/orders", &huge).await;
     assert_eq!(status, 413, "{err}");
     // Nothing was stored.
@@ -243,7 +396,13 @@ async fn every_route_but_metrics_and_openapi_needs_a_token() {
     for (method, path) in orderline::api::ROUTES {
         let path = path.replace("{id}", "X");
         let method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
-        for auth in [None, Some("Bearer wrong"), Some("Bearer "), Some("Basic dDBrLW1lcmNoYW50"), Some("t0k-merchant")] {
+        for auth in [
+            None,
+            Some("Bearer wrong"),
+            Some("Bearer "),
+            Some("Basic dDBrLW1lcmNoYW50"),
+            Some("t0k-merchant"),
+        ] {
             let mut req = api.http.request(method.clone(), api.url(&path));
             if let Some(a) = auth {
                 req = req.header("authorization", a);
@@ -261,11 +420,19 @@ async fn every_route_but_metrics_and_openapi_needs_a_token() {
         }
     }
     // The second configured token works too, with a lower-case scheme.
-    let resp = api.http.get(api.url("/v1/orders")).header("authorization", "bearer second-token").send().await.unwrap();
+    let resp = api
+        .http
+        .get(api.url("/v1/orders"))
+        .header("authorization", "bearer second-token")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status().as_u16(), 200);
-    // Unknown routes are JSON 404s.
+    // Unknown routes and methods are JSON errors too.
     let (status, err) = api.get("/v1/nothing").await;
     assert_eq!(status, 404, "{err}");
+    let (status, err) = api.send(Method::DELETE, "/v1/orders", None).await;
+    assert_eq!(status, 405, "{err}");
     api.stop().await;
 }
 
@@ -280,15 +447,28 @@ async fn rules_can_be_read_and_replaced_with_validation() {
     assert_eq!(rules["persisted"], false);
 
     for (body, field) in [
-        (r#"{"campaign":{"rules":[{"min_amount":"100","max_amount":"50"}]}}"#, "campaign.rules[0].max_amount"),
-        (r#"{"campaign":{"flag_above":{"new":"lots"}}}"#, "campaign.flag_above.new"),
-        (r#"{"campaign":{"rules":[{"kinds":[]}]}}"#, "campaign.rules[0].kinds"),
+        (
+            r#"{"campaign":{"rules":[{"min_amount":"100","max_amount":"50"}]}}"#,
+            "campaign.rules[0].max_amount",
+        ),
+        (
+            r#"{"campaign":{"flag_above":{"new":"lots"}}}"#,
+            "campaign.flag_above.new",
+        ),
+        (
+            r#"{"campaign":{"rules":[{"kinds":[]}]}}"#,
+            "campaign.rules[0].kinds",
+        ),
         (r#"{"campaign":{"unmatched":"maybe"}}"#, "campaign"),
         (r#"{"calling":{"window":"00:00-23:59"}}"#, "calling"),
         (r#"{}"#, "campaign"),
     ] {
         let (status, err) = api.send(Method::PUT, "/v1/rules", Some(body)).await;
-        assert_eq!((status, err["field"].as_str()), (422, Some(field)), "{body}: {err}");
+        assert_eq!(
+            (status, err["field"].as_str()),
+            (422, Some(field)),
+            "{body}: {err}"
+        );
     }
     // Confirm returning customers without a call, flag new ones above 1000.
     let (status, now) = api
@@ -300,8 +480,78 @@ async fn rules_can_be_read_and_replaced_with_validation() {
         .await;
     assert_eq!(status, 200, "{now}");
     assert_eq!(now["campaign"]["flag_above"]["new"], "1000");
-    assert_eq!(api.post("/v1/orders", &order_body("R-1", r#""5000""#, "returning")).await.1["status"], "confirmed");
-    assert_eq!(api.post("/v1/orders", &order_body("R-2", r#""5000""#, "new")).await.1["status"], "flagged");
-    assert_eq!(api.post("/v1/orders", &order_body("R-3", r#""500""#, "platform_returning")).await.1["status"], "calling");
+    assert_eq!(
+        api.post("/v1/orders", &order_body("R-1", r#""5000""#, "returning"))
+            .await
+            .1["status"],
+        "confirmed"
+    );
+    assert_eq!(
+        api.post("/v1/orders", &order_body("R-2", r#""5000""#, "new"))
+            .await
+            .1["status"],
+        "flagged"
+    );
+    assert_eq!(
+        api.post(
+            "/v1/orders",
+            &order_body("R-3", r#""500""#, "platform_returning")
+        )
+        .await
+        .1["status"],
+        "calling"
+    );
+    api.stop().await;
+}
+
+/// What the scheduler records after a call shows in `GET /v1/orders/{id}`.
+async fn a_finished_call_shows_in_the_order(db: TestDb) {
+    let api = Api::start(db.open().await).await;
+    let (status, _) = api
+        .post("/v1/orders", &order_body("K-1", r#""900""#, "returning"))
+        .await;
+    assert_eq!(status, 201);
+    let t0 = chrono::DateTime::from_timestamp_millis(api_support::T0).unwrap();
+    let claimed = api.store.due_attempts(t0, 10).await.expect("claim");
+    assert_eq!(claimed.len(), 1);
+    let config = orderline::config::Config::from_toml(api_support::CONFIG).unwrap();
+    let campaign =
+        orderline::dialer::Campaign::from_config(&config.calling, &config.campaign).unwrap();
+    let end = t0 + chrono::TimeDelta::seconds(20);
+    let next = campaign.after_attempt(&claimed[0].rule_state(), Outcome::Confirmed, end);
+    let report = AttemptReport {
+        outcome: Outcome::Confirmed,
+        trunk: Some("default".into()),
+        sip_status: Some(200),
+        digits: "1".into(),
+        duration_ms: 12_345,
+        error: None,
+    };
+    api.store
+        .finish_attempt(claimed[0].attempt.id, &report, next, end)
+        .await
+        .expect("finish");
+
+    let (_, detail) = api.get("/v1/orders/K-1").await;
+    assert_eq!(detail["status"], "confirmed");
+    let a = &detail["attempts"][0];
+    assert_eq!(a["state"], "done");
+    assert_eq!(a["time"], "2026-11-23T10:00:00.000Z");
+    assert_eq!(a["finished_at"], "2026-11-23T10:00:20.000Z");
+    assert_eq!(a["trunk"], "default");
+    assert_eq!(a["sip_status"], 200);
+    assert_eq!(a["result"], "confirmed");
+    assert_eq!(a["digits"], "1");
+    assert_eq!(a["duration_ms"], 12_345);
+    let history: Vec<&str> = detail["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["to"].as_str().unwrap())
+        .collect();
+    assert_eq!(history, ["calling", "confirmed"]);
+    let events = api.store.order_events("K-1").await.unwrap();
+    let kinds: Vec<&str> = events.iter().map(|e| e.event_type.as_str()).collect();
+    assert_eq!(kinds, ["call.attempted", "order.confirmed"]);
     api.stop().await;
 }

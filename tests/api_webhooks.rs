@@ -22,13 +22,19 @@ use orderline::store::{Inserted, NewOrder, OutboxEvent, Store};
 use serde_json::Value;
 use store_support::TestDb;
 
-on_both_backends!(retries_keep_the_id_and_back_off, undelivered_event_survives_a_restart);
+on_both_backends!(
+    retries_keep_the_id_and_back_off,
+    undelivered_event_survives_a_restart
+);
 
 /// `whsec_` + base64 of the key bytes, as Standard Webhooks writes secrets.
 const KEY: &[u8] = b"orderline test key \x00\xff bytes";
 
 fn secret() -> String {
-    format!("whsec_{}", base64::engine::general_purpose::STANDARD.encode(KEY))
+    format!(
+        "whsec_{}",
+        base64::engine::general_purpose::STANDARD.encode(KEY)
+    )
 }
 
 #[derive(Debug, Clone)]
@@ -65,7 +71,13 @@ impl Receiver {
                     } else {
                         StatusCode::NO_CONTENT
                     };
-                    let h = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+                    let h = |name: &str| {
+                        headers
+                            .get(name)
+                            .and_then(|v| v.to_str().ok())
+                            .unwrap_or("")
+                            .to_string()
+                    };
                     me.hits.lock().unwrap().push(Hit {
                         id: h("webhook-id"),
                         timestamp: h("webhook-timestamp"),
@@ -78,7 +90,9 @@ impl Receiver {
                 }
             }),
         );
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind receiver");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind receiver");
         let url = format!("http://{}/hooks", listener.local_addr().unwrap());
         tokio::spawn(async move { axum::serve(listener, app).await.ok() });
         (url, self)
@@ -91,14 +105,22 @@ impl Receiver {
     async fn wait_for(&self, what: &str, done: impl Fn(&[Hit]) -> bool) {
         let deadline = Instant::now() + Duration::from_secs(15);
         while !done(&self.hits()) {
-            assert!(Instant::now() < deadline, "timed out waiting for {what}: {:?}", self.hits());
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {what}: {:?}",
+                self.hits()
+            );
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
     }
 }
 
 fn options(url: &str) -> WebhookOptions {
-    let mut o = WebhookOptions::from_config(&WebhookConfig { url: url.into(), secret: secret() }).expect("options");
+    let mut o = WebhookOptions::from_config(&WebhookConfig {
+        url: url.into(),
+        secret: secret(),
+    })
+    .expect("options");
     o.base_backoff = Duration::from_millis(200);
     o.timeout = Duration::from_secs(5);
     o.idle_poll = Duration::from_millis(20);
@@ -119,7 +141,13 @@ async fn flagged_event(store: &Store) -> OutboxEvent {
     };
     // Written a minute ago on the real clock, so it is due for the deliverer.
     let now = DateTime::from_timestamp_millis(orderline::api::system_clock()() - 60_000).unwrap();
-    assert!(matches!(store.insert_order(&order, Decision::Flag, now).await.expect("insert"), Inserted::Created(_)));
+    assert!(matches!(
+        store
+            .insert_order(&order, Decision::Flag, now)
+            .await
+            .expect("insert"),
+        Inserted::Created(_)
+    ));
     let mut events = store.order_events("W-1").await.expect("events");
     assert_eq!(events.len(), 1);
     events.remove(0)
@@ -130,10 +158,20 @@ fn independent_signature(id: &str, ts: &str, body: &[u8]) -> String {
     let mut mac = Hmac::<sha2::Sha256>::new_from_slice(KEY).unwrap();
     mac.update(format!("{id}.{ts}.").as_bytes());
     mac.update(body);
-    format!("v1,{}", base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes()))
+    format!(
+        "v1,{}",
+        base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
+    )
 }
 
-fn start(store: Store, url: &str, metrics: Arc<Metrics>) -> (tokio::sync::oneshot::Sender<()>, tokio::task::JoinHandle<()>) {
+fn start(
+    store: Store,
+    url: &str,
+    metrics: Arc<Metrics>,
+) -> (
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<()>,
+) {
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let deliverer = WebhookDeliverer::new(store, options(url), metrics).expect("deliverer");
     let task = tokio::spawn(deliverer.run(async move {
@@ -143,11 +181,16 @@ fn start(store: Store, url: &str, metrics: Arc<Metrics>) -> (tokio::sync::onesho
 }
 
 /// 500, 500, then 204: three posts of the same event with the same id,
-/// each correctly signed, the second gap longer than the first.
+/// each correctly signed, the second back-off longer than the first can be.
 async fn retries_keep_the_id_and_back_off(db: TestDb) {
     let store = db.open().await;
     let event = flagged_event(&store).await;
-    let (url, receiver) = Receiver { fail_first: 2, ..Receiver::default() }.start().await;
+    let (url, receiver) = Receiver {
+        fail_first: 2,
+        ..Receiver::default()
+    }
+    .start()
+    .await;
     let metrics = Arc::new(Metrics::new());
     let (stop, task) = start(store.clone(), &url, metrics.clone());
     receiver.wait_for("3 deliveries", |h| h.len() >= 3).await;
@@ -158,31 +201,70 @@ async fn retries_keep_the_id_and_back_off(db: TestDb) {
 
     let hits = receiver.hits();
     assert_eq!(hits.len(), 3, "delivered once after two failures: {hits:?}");
-    assert_eq!(hits.iter().map(|h| h.answered).collect::<Vec<_>>(), [500, 500, 204]);
+    assert_eq!(
+        hits.iter().map(|h| h.answered).collect::<Vec<_>>(),
+        [500, 500, 204]
+    );
     for h in &hits {
         assert_eq!(h.id, event.id, "webhook-id is the outbox id on every retry");
-        assert_eq!(h.signature, independent_signature(&h.id, &h.timestamp, &h.body));
+        assert_eq!(
+            h.signature,
+            independent_signature(&h.id, &h.timestamp, &h.body)
+        );
         let ts: i64 = h.timestamp.parse().expect("unix seconds");
-        assert!(verify_signature(&secret(), &h.id, ts, &h.body, &h.signature));
-        assert!(!verify_signature("whsec_d3Jvbmc=", &h.id, ts, &h.body, &h.signature));
+        assert!(verify_signature(
+            &secret(),
+            &h.id,
+            ts,
+            &h.body,
+            &h.signature
+        ));
+        assert!(!verify_signature(
+            "whsec_d3Jvbmc=",
+            &h.id,
+            ts,
+            &h.body,
+            &h.signature
+        ));
         let body: Value = serde_json::from_slice(&h.body).expect("JSON body");
         assert_eq!(body["type"], "order.flagged");
-        assert_eq!(body["timestamp"], event.created_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
+        assert_eq!(
+            body["timestamp"],
+            event
+                .created_at
+                .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+        );
         assert_eq!(body["data"]["order_id"], "W-1");
         assert_eq!(body["data"]["status"], "flagged");
     }
-    assert_eq!(hits[0].body, hits[2].body, "the body is the same on every retry");
+    assert_eq!(
+        hits[0].body, hits[2].body,
+        "the body is the same on every retry"
+    );
     let gap1 = hits[1].at - hits[0].at;
     let gap2 = hits[2].at - hits[1].at;
-    assert!(gap1 >= Duration::from_millis(150), "first back-off ≥ 0.75 × 200 ms: {gap1:?}");
-    assert!(gap2 >= Duration::from_millis(300), "second back-off ≥ 0.75 × 400 ms: {gap2:?}");
-    assert!(gap2 > gap1, "back-off grows: {gap1:?} then {gap2:?}");
+    assert!(
+        gap1 >= Duration::from_millis(150),
+        "first back-off ≥ 0.75 × 200 ms: {gap1:?}"
+    );
+    assert!(
+        gap2 >= Duration::from_millis(300),
+        "second back-off ≥ 0.75 × 400 ms: {gap2:?}"
+    );
+    // Growth, proven by lower bounds only (machine load can only lengthen a
+    // gap): the second wait is at least 300 ms, more than the first back-off
+    // can ever be (200 ms at full jitter).
+    assert!(gap2 > Duration::from_millis(200), "back-off grows: {gap1:?} then {gap2:?}");
 
     let stored = store.get_event(&event.id).await.unwrap().unwrap();
     assert!(stored.delivered_at.is_some());
     assert_eq!(stored.attempts, 2);
     let text = metrics.render();
-    for line in ["orderline_webhook_deliveries_total 1", "orderline_webhook_failures_total 2", "orderline_webhook_backlog 0"] {
+    for line in [
+        "orderline_webhook_deliveries_total 1",
+        "orderline_webhook_failures_total 2",
+        "orderline_webhook_backlog 0",
+    ] {
         assert!(text.lines().any(|l| l == line), "{line} in\n{text}");
     }
 }
@@ -195,27 +277,46 @@ async fn undelivered_event_survives_a_restart(db: TestDb) {
     let (url, receiver) = Receiver::default().start().await;
     receiver.down.store(true, Ordering::SeqCst);
     let (stop, task) = start(store.clone(), &url, Arc::new(Metrics::new()));
-    receiver.wait_for("a failed delivery", |h| !h.is_empty()).await;
+    receiver
+        .wait_for("a failed delivery", |h| !h.is_empty())
+        .await;
     let _ = stop.send(());
     task.await.expect("first deliverer stops");
     let failed = receiver.hits().len();
     let pending = store.get_event(&event.id).await.unwrap().unwrap();
     assert!(pending.delivered_at.is_none());
-    assert_eq!(pending.attempts as usize, failed, "every failure is recorded in the outbox");
+    assert_eq!(
+        pending.attempts as usize, failed,
+        "every failure is recorded in the outbox"
+    );
     assert_eq!(pending.last_error.as_deref(), Some("HTTP 500"));
     store.close().await;
 
     receiver.down.store(false, Ordering::SeqCst);
     let reopened = db.open().await;
     let (stop, task) = start(reopened.clone(), &url, Arc::new(Metrics::new()));
-    receiver.wait_for("the delivery after restart", |h| h.iter().any(|h| h.answered == 204)).await;
+    receiver
+        .wait_for("the delivery after restart", |h| {
+            h.iter().any(|h| h.answered == 204)
+        })
+        .await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     let _ = stop.send(());
     task.await.expect("second deliverer stops");
-    let ok: Vec<Hit> = receiver.hits().into_iter().filter(|h| h.answered == 204).collect();
+    let ok: Vec<Hit> = receiver
+        .hits()
+        .into_iter()
+        .filter(|h| h.answered == 204)
+        .collect();
     assert_eq!(ok.len(), 1, "delivered exactly once");
     assert_eq!(ok[0].id, event.id);
-    assert!(reopened.get_event(&event.id).await.unwrap().unwrap().delivered_at.is_some());
+    assert!(reopened
+        .get_event(&event.id)
+        .await
+        .unwrap()
+        .unwrap()
+        .delivered_at
+        .is_some());
     assert_eq!(reopened.outbox_backlog().await.unwrap(), 0);
 }
 
@@ -250,7 +351,14 @@ async fn a_slow_receiver_times_out_and_is_retried() {
         let _ = rx.await;
     }));
     let deadline = Instant::now() + Duration::from_secs(10);
-    while store.get_event(&event.id).await.unwrap().unwrap().delivered_at.is_none() {
+    while store
+        .get_event(&event.id)
+        .await
+        .unwrap()
+        .unwrap()
+        .delivered_at
+        .is_none()
+    {
         assert!(Instant::now() < deadline, "never delivered");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }

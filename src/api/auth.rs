@@ -30,13 +30,22 @@ impl std::fmt::Debug for Tokens {
 
 impl Tokens {
     pub(crate) fn new(tokens: &[String]) -> Tokens {
-        Tokens { digests: tokens.iter().filter(|t| !t.is_empty()).map(|t| digest(t.as_bytes())).collect() }
+        Tokens {
+            digests: tokens
+                .iter()
+                .filter(|t| !t.is_empty())
+                .map(|t| digest(t.as_bytes()))
+                .collect(),
+        }
     }
 
     /// Whether `candidate` is one of the tokens, in constant time.
     pub(crate) fn accepts(&self, candidate: &[u8]) -> bool {
         let d = digest(candidate);
-        self.digests.iter().fold(subtle::Choice::from(0), |any, t| any | t.ct_eq(&d)).into()
+        self.digests
+            .iter()
+            .fold(subtle::Choice::from(0), |any, t| any | t.ct_eq(&d))
+            .into()
     }
 }
 
@@ -49,11 +58,18 @@ fn digest(bytes: &[u8]) -> [u8; 32] {
 fn bearer(req: &Request) -> Option<&[u8]> {
     let value = req.headers().get(header::AUTHORIZATION)?.as_bytes();
     let (scheme, token) = value.split_at(value.iter().position(|b| *b == b' ')?);
-    scheme.eq_ignore_ascii_case(b"bearer").then(|| token.trim_ascii()).filter(|t| !t.is_empty())
+    scheme
+        .eq_ignore_ascii_case(b"bearer")
+        .then(|| token.trim_ascii())
+        .filter(|t| !t.is_empty())
 }
 
 /// Middleware: 401 with `WWW-Authenticate: Bearer` unless the token is known.
-pub(crate) async fn require_token(State(state): State<ApiState>, req: Request, next: Next) -> Response {
+pub(crate) async fn require_token(
+    State(state): State<ApiState>,
+    req: Request,
+    next: Next,
+) -> Response {
     match bearer(&req) {
         Some(token) if state.inner.tokens.accepts(token) => next.run(req).await,
         _ => ApiError::Unauthorized.into_response(),
@@ -70,7 +86,10 @@ mod tests {
         assert!(t.accepts(b"alpha"));
         assert!(t.accepts(b"beta"));
         assert!(!t.accepts(b"alph"));
-        assert!(!t.accepts(b""), "an empty configured token must not open the API");
+        assert!(
+            !t.accepts(b""),
+            "an empty configured token must not open the API"
+        );
         assert!(!Tokens::new(&[]).accepts(b"anything"));
     }
 }

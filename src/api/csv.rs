@@ -18,11 +18,25 @@ use super::ApiState;
 use crate::store::{ListQuery, Order, MAX_PAGE};
 
 /// The header row; one column per order field, `items` as JSON text.
-pub const COLUMNS: [&str; 11] =
-    ["id", "status", "phone", "amount", "currency", "customer_kind", "locale", "timezone", "created_at", "updated_at", "items"];
+pub const COLUMNS: [&str; 11] = [
+    "id",
+    "status",
+    "phone",
+    "amount",
+    "currency",
+    "customer_kind",
+    "locale",
+    "timezone",
+    "created_at",
+    "updated_at",
+    "items",
+];
 
 /// `GET /v1/orders.csv?status=&from=&to=`: every matching order, oldest first.
-pub(crate) async fn export(State(state): State<ApiState>, RawQuery(query): RawQuery) -> Result<Response, ApiError> {
+pub(crate) async fn export(
+    State(state): State<ApiState>,
+    RawQuery(query): RawQuery,
+) -> Result<Response, ApiError> {
     let mut q = list_query(query.as_deref(), &["status", "from", "to"])?;
     q.limit = MAX_PAGE;
     // Read the first page before answering so a bad filter or a store
@@ -33,7 +47,10 @@ pub(crate) async fn export(State(state): State<ApiState>, RawQuery(query): RawQu
         head.push_str(&order_line(o));
     }
     let store = state.inner.store.clone();
-    let rest = first.next_cursor.map(|c| ListQuery { cursor: Some(c), ..q });
+    let rest = first.next_cursor.map(|c| ListQuery {
+        cursor: Some(c),
+        ..q
+    });
     let tail = futures_util::stream::unfold(rest, move |next| {
         let store = store.clone();
         async move {
@@ -41,21 +58,33 @@ pub(crate) async fn export(State(state): State<ApiState>, RawQuery(query): RawQu
             match store.list_orders(&q).await {
                 Ok(page) => {
                     let chunk: String = page.orders.iter().map(order_line).collect();
-                    let next = page.next_cursor.map(|c| ListQuery { cursor: Some(c), ..q });
+                    let next = page.next_cursor.map(|c| ListQuery {
+                        cursor: Some(c),
+                        ..q
+                    });
                     Some((Ok::<Bytes, std::io::Error>(Bytes::from(chunk)), next))
                 }
                 Err(e) => {
                     tracing::error!(error = %e, "CSV export stopped by a store error");
-                    Some((Err(std::io::Error::other("store error during export")), None))
+                    Some((
+                        Err(std::io::Error::other("store error during export")),
+                        None,
+                    ))
                 }
             }
         }
     });
-    let body = futures_util::stream::StreamExt::chain(futures_util::stream::iter([Ok(Bytes::from(head))]), tail);
+    let body = futures_util::stream::StreamExt::chain(
+        futures_util::stream::iter([Ok(Bytes::from(head))]),
+        tail,
+    );
     Ok((
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
-            (header::CONTENT_DISPOSITION, "attachment; filename=\"orders.csv\""),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"orders.csv\"",
+            ),
         ],
         Body::from_stream(body),
     )
@@ -97,7 +126,8 @@ pub fn line<'a>(fields: impl IntoIterator<Item = &'a str>) -> String {
 /// Quote a field when it holds a comma, quote, CR or LF, or starts/ends
 /// with a space (which some readers trim), doubling inner quotes.
 pub fn quote(field: &str) -> String {
-    let needs = field.contains([',', '"', '\r', '\n']) || field.starts_with(' ') || field.ends_with(' ');
+    let needs =
+        field.contains([',', '"', '\r', '\n']) || field.starts_with(' ') || field.ends_with(' ');
     if needs {
         format!("\"{}\"", field.replace('"', "\"\""))
     } else {

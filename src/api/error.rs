@@ -32,7 +32,11 @@ pub enum ApiError {
     NotFound(String),
     /// The same id was posted with another body.
     #[error("order {id:?} exists with different {}", fields.join(", "))]
-    Conflict { id: String, fields: Vec<&'static str>, existing: Box<Order> },
+    Conflict {
+        id: String,
+        fields: Vec<&'static str>,
+        existing: Box<Order>,
+    },
     /// A decision on an order that is not flagged.
     #[error("order {id:?} is {status}; only flagged orders take a decision")]
     NotFlagged { id: String, status: &'static str },
@@ -40,17 +44,25 @@ pub enum ApiError {
     TooLarge { limit: usize },
     #[error("no such endpoint")]
     NoRoute,
+    #[error("method not allowed on this endpoint")]
+    MethodNotAllowed,
     #[error("store failure")]
     Store(#[source] StoreError),
 }
 
 impl ApiError {
     pub fn invalid(field: impl Into<String>, reason: impl Into<String>) -> ApiError {
-        ApiError::Invalid { field: field.into(), reason: reason.into() }
+        ApiError::Invalid {
+            field: field.into(),
+            reason: reason.into(),
+        }
     }
 
     pub fn bad_query(field: impl Into<String>, reason: impl Into<String>) -> ApiError {
-        ApiError::BadQuery { field: field.into(), reason: reason.into() }
+        ApiError::BadQuery {
+            field: field.into(),
+            reason: reason.into(),
+        }
     }
 
     pub fn status(&self) -> StatusCode {
@@ -59,6 +71,7 @@ impl ApiError {
             ApiError::MalformedJson(_) | ApiError::BadQuery { .. } => StatusCode::BAD_REQUEST,
             ApiError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::NotFound(_) | ApiError::NoRoute => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict { .. } | ApiError::NotFlagged { .. } => StatusCode::CONFLICT,
             ApiError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -78,10 +91,14 @@ impl From<StoreError> for ApiError {
     /// Store errors that are really about the request become 4xx.
     fn from(e: StoreError) -> ApiError {
         match e {
-            StoreError::InvalidOrder { field, reason } => ApiError::invalid(public_field(field), reason),
+            StoreError::InvalidOrder { field, reason } => {
+                ApiError::invalid(public_field(field), reason)
+            }
             StoreError::OrderNotFound(id) => ApiError::NotFound(id),
             StoreError::NotFlagged { id, status } => ApiError::NotFlagged { id, status },
-            StoreError::BadCursor(c) => ApiError::bad_query("cursor", format!("{c:?} is not a cursor this API returned")),
+            StoreError::BadCursor(c) => {
+                ApiError::bad_query("cursor", format!("{c:?} is not a cursor this API returned"))
+            }
             other => ApiError::Store(other),
         }
     }
@@ -103,13 +120,18 @@ impl IntoResponse for ApiError {
             tracing::error!(error = %e, "API request failed in the store");
         }
         let mut body = json!({ "error": message, "field": self.field() });
-        if let ApiError::Conflict { fields, existing, .. } = &self {
+        if let ApiError::Conflict {
+            fields, existing, ..
+        } = &self
+        {
             body["fields"] = json!(fields.iter().map(|f| public_field(f)).collect::<Vec<_>>());
             body["order"] = super::orders::order_json(existing);
         }
         let mut response = (status, Json(body)).into_response();
         if status == StatusCode::UNAUTHORIZED {
-            response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
         response
     }

@@ -16,14 +16,20 @@ use super::error::ApiError;
 use crate::dialer::CustomerKind;
 use crate::store::NewOrder;
 
-const ORDER_FIELDS: [&str; 8] = ["id", "phone", "amount", "currency", "customer", "items", "locale", "timezone"];
+const ORDER_FIELDS: [&str; 8] = [
+    "id", "phone", "amount", "currency", "customer", "items", "locale", "timezone",
+];
 
 /// Parse a JSON body into a JSON object, 400 when it is not JSON.
 pub(crate) fn json_object(body: &[u8]) -> Result<serde_json::Map<String, Value>, ApiError> {
-    let value: Value = serde_json::from_slice(body).map_err(|e| ApiError::MalformedJson(e.to_string()))?;
+    let value: Value =
+        serde_json::from_slice(body).map_err(|e| ApiError::MalformedJson(e.to_string()))?;
     match value {
         Value::Object(map) => Ok(map),
-        other => Err(ApiError::invalid("body", format!("must be a JSON object, not {}", type_name(&other)))),
+        other => Err(ApiError::invalid(
+            "body",
+            format!("must be a JSON object, not {}", type_name(&other)),
+        )),
     }
 }
 
@@ -32,7 +38,10 @@ pub(crate) fn json_object(body: &[u8]) -> Result<serde_json::Map<String, Value>,
 pub(crate) fn new_order(body: &[u8]) -> Result<NewOrder, ApiError> {
     let map = json_object(body)?;
     if let Some(unknown) = map.keys().find(|k| !ORDER_FIELDS.contains(&k.as_str())) {
-        return Err(ApiError::invalid(unknown.clone(), format!("unknown field; expected one of {}", ORDER_FIELDS.join(", "))));
+        return Err(ApiError::invalid(
+            unknown.clone(),
+            format!("unknown field; expected one of {}", ORDER_FIELDS.join(", ")),
+        ));
     }
     let id = required_string(&map, "id")?;
     let phone = required_string(&map, "phone")?;
@@ -45,22 +54,45 @@ pub(crate) fn new_order(body: &[u8]) -> Result<NewOrder, ApiError> {
         None | Some(Value::Null) => return Err(ApiError::invalid("customer.kind", "is required")),
         Some(Value::Object(c)) => {
             if let Some(unknown) = c.keys().find(|k| k.as_str() != "kind") {
-                return Err(ApiError::invalid(format!("customer.{unknown}"), "unknown field; expected kind"));
+                return Err(ApiError::invalid(
+                    format!("customer.{unknown}"),
+                    "unknown field; expected kind",
+                ));
             }
             match c.get("kind") {
                 Some(Value::String(k)) => CustomerKind::parse(k).ok_or_else(|| {
-                    ApiError::invalid("customer.kind", format!("{k:?} is not one of new, returning, platform_returning"))
+                    ApiError::invalid(
+                        "customer.kind",
+                        format!("{k:?} is not one of new, returning, platform_returning"),
+                    )
                 })?,
-                None | Some(Value::Null) => return Err(ApiError::invalid("customer.kind", "is required")),
-                Some(other) => return Err(ApiError::invalid("customer.kind", format!("must be a string, not {}", type_name(other)))),
+                None | Some(Value::Null) => {
+                    return Err(ApiError::invalid("customer.kind", "is required"))
+                }
+                Some(other) => {
+                    return Err(ApiError::invalid(
+                        "customer.kind",
+                        format!("must be a string, not {}", type_name(other)),
+                    ))
+                }
             }
         }
-        Some(other) => return Err(ApiError::invalid("customer", format!("must be an object, not {}", type_name(other)))),
+        Some(other) => {
+            return Err(ApiError::invalid(
+                "customer",
+                format!("must be an object, not {}", type_name(other)),
+            ))
+        }
     };
     let items = match map.get("items") {
         None | Some(Value::Null) => Value::Array(Vec::new()),
         Some(v @ Value::Array(_)) => v.clone(),
-        Some(other) => return Err(ApiError::invalid("items", format!("must be an array, not {}", type_name(other)))),
+        Some(other) => {
+            return Err(ApiError::invalid(
+                "items",
+                format!("must be an array, not {}", type_name(other)),
+            ))
+        }
     };
     let order = NewOrder {
         id,
@@ -91,7 +123,13 @@ fn amount_text(body: &[u8], map: &serde_json::Map<String, Value>) -> Result<Stri
                 .map(|r| r.get().trim().to_string())
                 .ok_or_else(|| ApiError::invalid("amount", "is required"))
         }
-        Some(other) => Err(ApiError::invalid("amount", format!("must be a decimal string or number, not {}", type_name(other)))),
+        Some(other) => Err(ApiError::invalid(
+            "amount",
+            format!(
+                "must be a decimal string or number, not {}",
+                type_name(other)
+            ),
+        )),
     }
 }
 
@@ -99,15 +137,24 @@ fn required_string(map: &serde_json::Map<String, Value>, field: &str) -> Result<
     match map.get(field) {
         Some(Value::String(s)) => Ok(s.clone()),
         None | Some(Value::Null) => Err(ApiError::invalid(field, "is required")),
-        Some(other) => Err(ApiError::invalid(field, format!("must be a string, not {}", type_name(other)))),
+        Some(other) => Err(ApiError::invalid(
+            field,
+            format!("must be a string, not {}", type_name(other)),
+        )),
     }
 }
 
-fn optional_string(map: &serde_json::Map<String, Value>, field: &str) -> Result<Option<String>, ApiError> {
+fn optional_string(
+    map: &serde_json::Map<String, Value>,
+    field: &str,
+) -> Result<Option<String>, ApiError> {
     match map.get(field) {
         Some(Value::String(s)) => Ok(Some(s.clone())),
         None | Some(Value::Null) => Ok(None),
-        Some(other) => Err(ApiError::invalid(field, format!("must be a string, not {}", type_name(other)))),
+        Some(other) => Err(ApiError::invalid(
+            field,
+            format!("must be a string, not {}", type_name(other)),
+        )),
     }
 }
 
@@ -152,13 +199,28 @@ mod tests {
 
     #[test]
     fn bad_fields_are_named() {
-        assert_eq!(field_of(&OK.replace(r#""+923001234567""#, r#""""#)), "phone");
-        assert_eq!(field_of(&OK.replace(r#""1234.50""#, r#""12,50""#)), "amount");
-        assert_eq!(field_of(&OK.replace(r#""new""#, r#""vip""#)), "customer.kind");
+        assert_eq!(
+            field_of(&OK.replace(r#""+923001234567""#, r#""""#)),
+            "phone"
+        );
+        assert_eq!(
+            field_of(&OK.replace(r#""1234.50""#, r#""12,50""#)),
+            "amount"
+        );
+        assert_eq!(
+            field_of(&OK.replace(r#""new""#, r#""vip""#)),
+            "customer.kind"
+        );
         assert_eq!(field_of(&OK.replace(r#""ur-PK""#, r#""ur PK""#)), "locale");
         assert_eq!(field_of(&OK.replace(r#""PKR""#, "5")), "currency");
-        assert_eq!(field_of(&OK.replace(r#""items":[]"#, r#""items":{}"#)), "items");
-        assert_eq!(field_of(&OK.replace(r#""locale""#, r#""colour""#)), "colour");
+        assert_eq!(
+            field_of(&OK.replace(r#""items":[]"#, r#""items":{}"#)),
+            "items"
+        );
+        assert_eq!(
+            field_of(&OK.replace(r#""locale""#, r#""colour""#)),
+            "colour"
+        );
         assert_eq!(field_of("[1]"), "body");
         assert!(matches!(new_order(b"{"), Err(ApiError::MalformedJson(_))));
     }

@@ -5,6 +5,35 @@
 //! [`WebhookDeliverer`]. Handlers hold no state of their own: orders live in
 //! the store, campaign rules in a shared lock the scheduler can read too.
 //!
+//! Wiring, as the daemon does it (`[webhooks]` is optional in the config):
+//!
+//! ```no_run
+//! # async fn wire(config: orderline::config::Config) -> anyhow::Result<()> {
+//! use std::sync::Arc;
+//! use orderline::api::{self, ApiState, Metrics, WebhookDeliverer, WebhookOptions};
+//!
+//! let store = orderline::store::Store::open(&config.database.url).await?;
+//! let metrics = Arc::new(Metrics::new()); // the call layer updates the same Arc
+//! let state = ApiState::new(store.clone(), &config, metrics.clone())?;
+//! let _campaign = state.campaign(); // give the scheduler this handle; read it per decision
+//! let (stop_tx, _) = tokio::sync::watch::channel(false);
+//! if let Some(hooks) = &config.webhooks {
+//!     let options = WebhookOptions::from_config(hooks)?;
+//!     let deliverer = WebhookDeliverer::new(store.clone(), options, metrics.clone())?;
+//!     let mut stop = stop_tx.subscribe();
+//!     tokio::spawn(deliverer.run(async move {
+//!         let _ = stop.changed().await;
+//!     }));
+//! }
+//! let listener = tokio::net::TcpListener::bind(config.http.listen).await?;
+//! let mut stop = stop_tx.subscribe();
+//! api::serve(listener, state, async move {
+//!     let _ = stop.changed().await;
+//! })
+//! .await?;
+//! # Ok(()) }
+//! ```
+//!
 //! Auth: every route needs `Authorization: Bearer <token>` except
 //! `GET /metrics` and `GET /openapi.json`, which carry no order data and are
 //! read by scrapers and tooling that have no merchant token; bind the API to
@@ -36,7 +65,8 @@ pub use error::ApiError;
 pub use openapi::{document as openapi_document, ROUTES};
 pub use orders::DEFAULT_PAGE;
 pub use webhooks::{
-    backoff, event_body, secret_bytes, sign, verify_signature, WebhookDeliverer, WebhookError, WebhookOptions,
+    backoff, event_body, secret_bytes, sign, verify_signature, WebhookDeliverer, WebhookError,
+    WebhookOptions,
 };
 
 use crate::config::{CallingConfig, CampaignConfig, Config};
@@ -84,7 +114,11 @@ struct Inner {
 impl ApiState {
     /// Build from the loaded config; fails only if the campaign rules do
     /// (which `Config::load` has already checked).
-    pub fn new(store: Store, config: &Config, metrics: Arc<Metrics>) -> Result<ApiState, RuleError> {
+    pub fn new(
+        store: Store,
+        config: &Config,
+        metrics: Arc<Metrics>,
+    ) -> Result<ApiState, RuleError> {
         let campaign = Campaign::from_config(&config.calling, &config.campaign)?;
         Ok(ApiState {
             inner: Arc::new(Inner {
@@ -103,7 +137,9 @@ impl ApiState {
     pub fn with_clock(mut self, clock: Clock) -> ApiState {
         match Arc::get_mut(&mut self.inner) {
             Some(inner) => inner.clock = clock,
-            None => tracing::warn!("ApiState::with_clock after the state was shared; clock unchanged"),
+            None => {
+                tracing::warn!("ApiState::with_clock after the state was shared; clock unchanged")
+            }
         }
         self
     }
@@ -126,7 +162,11 @@ impl ApiState {
     }
 
     fn campaign_snapshot(&self) -> Campaign {
-        self.inner.campaign.read().unwrap_or_else(|p| p.into_inner()).clone()
+        self.inner
+            .campaign
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// A body, or the JSON error for one over [`BODY_LIMIT`].
@@ -147,12 +187,16 @@ pub fn router(state: ApiState) -> Router {
         .route("/v1/orders/{id}", get(orders::get))
         .route("/v1/orders/{id}/decision", post(orders::decide))
         .route("/v1/rules", get(rules::get).put(rules::put))
-        .route_layer(axum::middleware::from_fn_with_state(state.clone(), auth::require_token));
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::require_token,
+        ));
     Router::new()
         .route("/metrics", get(metrics))
         .route("/openapi.json", get(openapi::serve))
         .merge(private)
         .fallback(|| async { ApiError::NoRoute })
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .with_state(state)
 }
@@ -164,9 +208,17 @@ pub async fn serve(
     state: ApiState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
 }
 
 async fn metrics(State(state): State<ApiState>) -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], state.inner.metrics.render())
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        state.inner.metrics.render(),
+    )
 }

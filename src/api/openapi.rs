@@ -51,10 +51,13 @@ fn list_params(with_paging: bool) -> Value {
 
 /// The document (also used by tests).
 pub fn document() -> Value {
-    let id_param = json!([{ "name": "id", "in": "path", "required": true, "schema": { "type": "string" } }]);
-    let unauthorized = error_response("Missing or wrong bearer token (`WWW-Authenticate: Bearer`).");
+    let id_param =
+        json!([{ "name": "id", "in": "path", "required": true, "schema": { "type": "string" } }]);
+    let unauthorized =
+        error_response("Missing or wrong bearer token (`WWW-Authenticate: Bearer`).");
     let invalid = error_response("A field is missing or invalid; `field` names it.");
-    let malformed = error_response("The body is not JSON, or a query parameter is invalid; `field` names it.");
+    let malformed =
+        error_response("The body is not JSON, or a query parameter is invalid; `field` names it.");
     json!({
         "openapi": "3.1.0",
         "info": {

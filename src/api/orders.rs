@@ -2,7 +2,7 @@
 //! with keyset pages, and the human decision on a flagged order.
 
 use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
+use axum::extract::rejection::{BytesRejection, PathRejection};
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -21,7 +21,10 @@ pub const DEFAULT_PAGE: u32 = 50;
 
 /// `POST /v1/orders`: 201 new, 200 the same order again, 409 a different
 /// body under a known id (naming the fields).
-pub(crate) async fn create(State(state): State<ApiState>, body: Result<Bytes, BytesRejection>) -> Result<Response, ApiError> {
+pub(crate) async fn create(
+    State(state): State<ApiState>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
     let body = state.body(body)?;
     let order = input::new_order(&body)?;
     let facts = order.facts()?;
@@ -33,13 +36,26 @@ pub(crate) async fn create(State(state): State<ApiState>, body: Result<Bytes, By
             Ok((StatusCode::CREATED, Json(order_json(&o))).into_response())
         }
         Inserted::Existing(o) => Ok((StatusCode::OK, Json(order_json(&o))).into_response()),
-        Inserted::Conflict { existing, fields } => Err(ApiError::Conflict { id: existing.id.clone(), fields, existing: Box::new(existing) }),
+        Inserted::Conflict { existing, fields } => Err(ApiError::Conflict {
+            id: existing.id.clone(),
+            fields,
+            existing: Box::new(existing),
+        }),
     }
 }
 
 /// `GET /v1/orders/{id}`: the order, its call attempts and status history.
-pub(crate) async fn get(State(state): State<ApiState>, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
-    let detail = state.inner.store.get_order(&id).await?.ok_or_else(|| ApiError::NotFound(id.clone()))?;
+pub(crate) async fn get(
+    State(state): State<ApiState>,
+    id: Result<Path<String>, PathRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let id = path_id(id)?;
+    let detail = state
+        .inner
+        .store
+        .get_order(&id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(id.clone()))?;
     let history = state.inner.store.status_history(&id).await?;
     let mut body = order_json(&detail.order);
     body["attempts"] = detail.attempts.iter().map(attempt_json).collect();
@@ -48,8 +64,14 @@ pub(crate) async fn get(State(state): State<ApiState>, Path(id): Path<String>) -
 }
 
 /// `GET /v1/orders?status=&from=&to=&cursor=&limit=`.
-pub(crate) async fn list(State(state): State<ApiState>, RawQuery(query): RawQuery) -> Result<Json<Value>, ApiError> {
-    let q = list_query(query.as_deref(), &["status", "from", "to", "cursor", "limit"])?;
+pub(crate) async fn list(
+    State(state): State<ApiState>,
+    RawQuery(query): RawQuery,
+) -> Result<Json<Value>, ApiError> {
+    let q = list_query(
+        query.as_deref(),
+        &["status", "from", "to", "cursor", "limit"],
+    )?;
     let page = state.inner.store.list_orders(&q).await?;
     Ok(Json(json!({
         "orders": page.orders.iter().map(order_json).collect::<Vec<_>>(),
@@ -60,47 +82,95 @@ pub(crate) async fn list(State(state): State<ApiState>, RawQuery(query): RawQuer
 /// `POST /v1/orders/{id}/decision {"decision":"confirm"|"cancel","by"?,"note"?}`.
 pub(crate) async fn decide(
     State(state): State<ApiState>,
-    Path(id): Path<String>,
+    id: Result<Path<String>, PathRejection>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Value>, ApiError> {
+    let id = path_id(id)?;
     let body = state.body(body)?;
     let map = input::json_object(&body)?;
-    if let Some(unknown) = map.keys().find(|k| !["decision", "by", "note"].contains(&k.as_str())) {
-        return Err(ApiError::invalid(unknown.clone(), "unknown field; expected decision, by, note"));
+    if let Some(unknown) = map
+        .keys()
+        .find(|k| !["decision", "by", "note"].contains(&k.as_str()))
+    {
+        return Err(ApiError::invalid(
+            unknown.clone(),
+            "unknown field; expected decision, by, note",
+        ));
     }
     let decision = match map.get("decision") {
         Some(Value::String(s)) if s == "confirm" => FlagDecision::Confirm,
         Some(Value::String(s)) if s == "cancel" => FlagDecision::Cancel,
-        Some(Value::String(s)) => return Err(ApiError::invalid("decision", format!("{s:?} is not confirm or cancel"))),
+        Some(Value::String(s)) => {
+            return Err(ApiError::invalid(
+                "decision",
+                format!("{s:?} is not confirm or cancel"),
+            ))
+        }
         None | Some(Value::Null) => return Err(ApiError::invalid("decision", "is required")),
-        Some(other) => return Err(ApiError::invalid("decision", format!("must be a string, not {}", type_name(other)))),
+        Some(other) => {
+            return Err(ApiError::invalid(
+                "decision",
+                format!("must be a string, not {}", type_name(other)),
+            ))
+        }
     };
     let text = |field: &str, max: usize| -> Result<Option<String>, ApiError> {
         match map.get(field) {
             None | Some(Value::Null) => Ok(None),
-            Some(Value::String(s)) if s.chars().count() <= max && !s.chars().any(char::is_control) => Ok(Some(s.clone())),
-            Some(Value::String(_)) => Err(ApiError::invalid(field, format!("must be at most {max} printable characters"))),
-            Some(other) => Err(ApiError::invalid(field, format!("must be a string, not {}", type_name(other)))),
+            Some(Value::String(s))
+                if s.chars().count() <= max && !s.chars().any(char::is_control) =>
+            {
+                Ok(Some(s.clone()))
+            }
+            Some(Value::String(_)) => Err(ApiError::invalid(
+                field,
+                format!("must be at most {max} printable characters"),
+            )),
+            Some(other) => Err(ApiError::invalid(
+                field,
+                format!("must be a string, not {}", type_name(other)),
+            )),
         }
     };
     let by = text("by", 128)?.unwrap_or_else(|| "api".to_string());
     let note = text("note", 2000)?;
-    let order = state.inner.store.decide(&id, decision, &by, note.as_deref(), state.now()).await?;
+    let order = state
+        .inner
+        .store
+        .decide(&id, decision, &by, note.as_deref(), state.now())
+        .await?;
     Ok(Json(order_json(&order)))
+}
+
+/// The `{id}` path segment, or a JSON 400 (bad percent-encoding, not UTF-8).
+fn path_id(id: Result<Path<String>, PathRejection>) -> Result<String, ApiError> {
+    id.map(|Path(id)| id)
+        .map_err(|e| ApiError::bad_query("id", e.body_text()))
 }
 
 /// Parse the list filters shared by the JSON list and the CSV export.
 pub(crate) fn list_query(query: Option<&str>, allowed: &[&str]) -> Result<ListQuery, ApiError> {
-    let mut q = ListQuery { limit: DEFAULT_PAGE, ..ListQuery::default() };
+    let mut q = ListQuery {
+        limit: DEFAULT_PAGE,
+        ..ListQuery::default()
+    };
     let pairs: Vec<(String, String)> = form_pairs(query.unwrap_or(""))?;
     for (key, value) in pairs {
         match key.as_str() {
             k if !allowed.contains(&k) => {
-                return Err(ApiError::bad_query(k, format!("unknown parameter; expected one of {}", allowed.join(", "))))
+                return Err(ApiError::bad_query(
+                    k,
+                    format!("unknown parameter; expected one of {}", allowed.join(", ")),
+                ))
             }
             "status" => {
                 q.status = Some(OrderStatus::parse(&value).ok_or_else(|| {
-                    ApiError::bad_query("status", format!("{value:?} is not one of pending, calling, confirmed, cancelled, flagged"))
+                    ApiError::bad_query(
+                        "status",
+                        format!(
+                        "{value:?} is not one of pending, calling, confirmed, cancelled, flagged"
+                    ),
+                    )
                 })?)
             }
             "from" => q.from = Some(instant("from", &value)?),
@@ -111,7 +181,12 @@ pub(crate) fn list_query(query: Option<&str>, allowed: &[&str]) -> Result<ListQu
                     .parse::<u32>()
                     .ok()
                     .filter(|n| (1..=MAX_PAGE).contains(n))
-                    .ok_or_else(|| ApiError::bad_query("limit", format!("must be a whole number from 1 to {MAX_PAGE}")))?
+                    .ok_or_else(|| {
+                        ApiError::bad_query(
+                            "limit",
+                            format!("must be a whole number from 1 to {MAX_PAGE}"),
+                        )
+                    })?
             }
             _ => {}
         }
@@ -126,8 +201,10 @@ fn form_pairs(query: &str) -> Result<Vec<(String, String)>, ApiError> {
         .filter(|p| !p.is_empty())
         .map(|pair| {
             let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            let k = percent_decode(k).ok_or_else(|| ApiError::bad_query("query", "bad percent-encoding"))?;
-            let v = percent_decode(v).ok_or_else(|| ApiError::bad_query(k.clone(), "bad percent-encoding"))?;
+            let k = percent_decode(k)
+                .ok_or_else(|| ApiError::bad_query("query", "bad percent-encoding"))?;
+            let v = percent_decode(v)
+                .ok_or_else(|| ApiError::bad_query(k.clone(), "bad percent-encoding"))?;
             Ok((k, v))
         })
         .collect()
@@ -154,11 +231,24 @@ fn percent_decode(s: &str) -> Option<String> {
 
 /// An instant in a query: RFC 3339 (`2026-11-23T10:00:00Z`) or epoch ms.
 fn instant(field: &str, value: &str) -> Result<DateTime<Utc>, ApiError> {
-    let bad = || ApiError::bad_query(field, format!("{value:?} is not an RFC 3339 time or epoch milliseconds"));
+    let bad = || {
+        ApiError::bad_query(
+            field,
+            format!("{value:?} is not an RFC 3339 time or epoch milliseconds"),
+        )
+    };
     if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
-        return value.parse::<i64>().ok().and_then(DateTime::from_timestamp_millis).ok_or_else(bad);
+        return value
+            .parse::<i64>()
+            .ok()
+            .and_then(DateTime::from_timestamp_millis)
+            .ok_or_else(bad);
     }
-    DateTime::parse_from_rfc3339(value).map(|t| t.with_timezone(&Utc)).map_err(|_| bad())
+    // An unencoded `+05:00` offset arrives as a space (form decoding): accept it.
+    DateTime::parse_from_rfc3339(value)
+        .or_else(|_| DateTime::parse_from_rfc3339(&value.replace(' ', "+")))
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|_| bad())
 }
 
 pub(crate) fn time(t: DateTime<Utc>) -> String {

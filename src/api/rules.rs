@@ -25,21 +25,39 @@ pub(crate) async fn get(State(state): State<ApiState>) -> Json<Value> {
 }
 
 /// `PUT /v1/rules {"campaign": {...}}`: validate, then swap in.
-pub(crate) async fn put(State(state): State<ApiState>, body: Result<Bytes, BytesRejection>) -> Result<Json<Value>, ApiError> {
+pub(crate) async fn put(
+    State(state): State<ApiState>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<Value>, ApiError> {
     let body = state.body(body)?;
     let mut map = super::input::json_object(&body)?;
     if let Some(unknown) = map.keys().find(|k| k.as_str() != "campaign") {
-        let reason = if unknown == "calling" { "is read-only over the API; change the config file" } else { "unknown field; expected campaign" };
+        let reason = if unknown == "calling" {
+            "is read-only over the API; change the config file"
+        } else {
+            "unknown field; expected campaign"
+        };
         return Err(ApiError::invalid(unknown.clone(), reason));
     }
-    let campaign_value = map.remove("campaign").ok_or_else(|| ApiError::invalid("campaign", "is required"))?;
-    let config: CampaignConfig =
-        serde_json::from_value(campaign_value).map_err(|e| ApiError::invalid("campaign", e.to_string()))?;
-    let campaign = Campaign::from_config(&state.inner.calling, &config).map_err(|e| rule_error(&e))?;
+    let campaign_value = map
+        .remove("campaign")
+        .ok_or_else(|| ApiError::invalid("campaign", "is required"))?;
+    let config: CampaignConfig = serde_json::from_value(campaign_value)
+        .map_err(|e| ApiError::invalid("campaign", e.to_string()))?;
+    let campaign =
+        Campaign::from_config(&state.inner.calling, &config).map_err(|e| rule_error(&e))?;
     {
-        let mut live = state.inner.campaign.write().unwrap_or_else(|p| p.into_inner());
+        let mut live = state
+            .inner
+            .campaign
+            .write()
+            .unwrap_or_else(|p| p.into_inner());
         *live = campaign;
-        let mut shown = state.inner.campaign_config.write().unwrap_or_else(|p| p.into_inner());
+        let mut shown = state
+            .inner
+            .campaign_config
+            .write()
+            .unwrap_or_else(|p| p.into_inner());
         *shown = config;
     }
     tracing::info!("campaign rules replaced over the API (until the next restart)");
@@ -53,7 +71,12 @@ fn rule_error(e: &RuleError) -> ApiError {
 }
 
 fn rules_json(state: &ApiState) -> Value {
-    let c = state.inner.campaign_config.read().unwrap_or_else(|p| p.into_inner()).clone();
+    let c = state
+        .inner
+        .campaign_config
+        .read()
+        .unwrap_or_else(|p| p.into_inner())
+        .clone();
     let calling = &state.inner.calling;
     let amount = |a: &Option<AmountSetting>| a.as_ref().map(AmountSetting::text);
     json!({

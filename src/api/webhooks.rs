@@ -80,9 +80,15 @@ impl std::fmt::Debug for WebhookOptions {
 impl WebhookOptions {
     /// Production values: 10 s timeout, back-off 1 s·2ⁿ capped at 1 h.
     pub fn from_config(cfg: &WebhookConfig) -> Result<WebhookOptions, WebhookError> {
-        let url = reqwest::Url::parse(&cfg.url).map_err(|e| WebhookError::Url { url: cfg.url.clone(), reason: e.to_string() })?;
+        let url = reqwest::Url::parse(&cfg.url).map_err(|e| WebhookError::Url {
+            url: cfg.url.clone(),
+            reason: e.to_string(),
+        })?;
         if !matches!(url.scheme(), "http" | "https") {
-            return Err(WebhookError::Url { url: cfg.url.clone(), reason: "must be http:// or https://".into() });
+            return Err(WebhookError::Url {
+                url: cfg.url.clone(),
+                reason: "must be http:// or https://".into(),
+            });
         }
         Ok(WebhookOptions {
             url: cfg.url.clone(),
@@ -129,7 +135,9 @@ fn mac(key: &[u8], id: &str, timestamp: i64, body: &[u8]) -> Vec<u8> {
 /// receiver should also reject a `webhook-timestamp` far from its clock
 /// (Standard Webhooks suggests 5 minutes) to stop replays.
 pub fn verify_signature(secret: &str, id: &str, timestamp: i64, body: &[u8], header: &str) -> bool {
-    let Ok(key) = secret_bytes(secret) else { return false };
+    let Ok(key) = secret_bytes(secret) else {
+        return false;
+    };
     let expected = mac(&key, id, timestamp, body);
     header
         .split(' ')
@@ -140,7 +148,7 @@ pub fn verify_signature(secret: &str, id: &str, timestamp: i64, body: &[u8], hea
 
 /// The delay after the `failures`-th failed delivery (1 = first failure):
 /// `base · 2^(failures-1)` capped at `max`, then scaled into [75 %, 100 %]
-/// by `jitter` ∈ [0, 1) so that many events failing together (a receiver
+/// by `jitter` ∈ [0, 1] so that many events failing together (a receiver
 /// outage) do not all retry in the same second, while each delay stays
 /// longer than the one before.
 pub fn backoff(failures: u32, base: Duration, max: Duration, jitter: f64) -> Duration {
@@ -172,7 +180,11 @@ pub struct WebhookDeliverer {
 }
 
 impl WebhookDeliverer {
-    pub fn new(store: Store, opts: WebhookOptions, metrics: Arc<Metrics>) -> Result<WebhookDeliverer, WebhookError> {
+    pub fn new(
+        store: Store,
+        opts: WebhookOptions,
+        metrics: Arc<Metrics>,
+    ) -> Result<WebhookDeliverer, WebhookError> {
         let client = reqwest::Client::builder()
             .timeout(opts.timeout)
             .connect_timeout(opts.timeout)
@@ -181,7 +193,13 @@ impl WebhookDeliverer {
             .user_agent(concat!("orderline-webhooks/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(WebhookError::Client)?;
-        Ok(WebhookDeliverer { store, opts, metrics, clock: system_clock(), client })
+        Ok(WebhookDeliverer {
+            store,
+            opts,
+            metrics,
+            clock: system_clock(),
+            client,
+        })
     }
 
     /// Use another clock (epoch ms) for lease and retry times.
@@ -230,7 +248,10 @@ impl WebhookDeliverer {
     /// How long to sleep: until the next event is due, at most `idle_poll`.
     async fn idle_pause(&self) -> Duration {
         match self.store.outbox_next_due_at().await {
-            Ok(Some(due)) => (due - self.now()).to_std().unwrap_or(Duration::ZERO).min(self.opts.idle_poll),
+            Ok(Some(due)) => (due - self.now())
+                .to_std()
+                .unwrap_or(Duration::ZERO)
+                .min(self.opts.idle_poll),
             Ok(None) => self.opts.idle_poll,
             Err(_) => self.opts.idle_poll,
         }
@@ -242,7 +263,14 @@ impl WebhookDeliverer {
     pub async fn deliver_due(&self, stop: &AtomicBool) -> Result<usize, StoreError> {
         let mut delivered = 0;
         while !stop.load(Ordering::SeqCst) {
-            let Some(event) = self.store.next_due(self.now(), self.opts.lease, 1).await?.pop() else { break };
+            let Some(event) = self
+                .store
+                .next_due(self.now(), self.opts.lease, 1)
+                .await?
+                .pop()
+            else {
+                break;
+            };
             match self.send(&event).await {
                 Ok(()) => {
                     self.store.mark_delivered(&event.id, self.now()).await?;
@@ -250,14 +278,22 @@ impl WebhookDeliverer {
                     delivered += 1;
                 }
                 Err(reason) => {
-                    let delay = backoff(event.attempts + 1, self.opts.base_backoff, self.opts.max_backoff, rand::random::<f64>());
-                    self.store.mark_failed(&event.id, &reason, delay, self.now()).await?;
+                    let delay = backoff(
+                        event.attempts + 1,
+                        self.opts.base_backoff,
+                        self.opts.max_backoff,
+                        rand::random::<f64>(),
+                    );
+                    self.store
+                        .mark_failed(&event.id, &reason, delay, self.now())
+                        .await?;
                     self.metrics.webhook_failed();
                     tracing::warn!(event = %event.id, kind = %event.event_type, failures = event.attempts + 1, retry_in_ms = delay.as_millis() as u64, %reason, "webhook delivery failed");
                 }
             }
         }
-        self.metrics.set_webhook_backlog(self.store.outbox_backlog().await?);
+        self.metrics
+            .set_webhook_backlog(self.store.outbox_backlog().await?);
         Ok(delivered)
     }
 
@@ -276,7 +312,13 @@ impl WebhookDeliverer {
             .body(body)
             .send()
             .await
-            .map_err(|e| if e.is_timeout() { format!("timed out after {:?}", self.opts.timeout) } else { format!("request failed: {e}") })?;
+            .map_err(|e| {
+                if e.is_timeout() {
+                    format!("timed out after {:?}", self.opts.timeout)
+                } else {
+                    format!("request failed: {e}")
+                }
+            })?;
         let status = response.status();
         if status.is_success() {
             Ok(())
@@ -293,13 +335,16 @@ mod tests {
     #[test]
     fn backoff_doubles_is_capped_and_jitter_never_shrinks_it_below_the_previous() {
         let (b, max) = (Duration::from_secs(1), Duration::from_secs(3600));
-        assert_eq!(backoff(1, b, max, 0.999_999).as_millis(), 1000);
+        assert_eq!(backoff(1, b, max, 1.0), Duration::from_secs(1));
         assert_eq!(backoff(1, b, max, 0.0).as_millis(), 750);
         assert_eq!(backoff(2, b, max, 0.0).as_millis(), 1500);
-        assert_eq!(backoff(13, b, max, 0.999_999).as_secs(), 3599);
+        assert_eq!(backoff(13, b, max, 1.0), max, "2^12 s is past the 1 h cap");
         assert_eq!(backoff(40, b, max, 0.0), Duration::from_secs(2700));
         for n in 1..12 {
-            assert!(backoff(n + 1, b, max, 0.0) > backoff(n, b, max, 0.999_999), "n={n}");
+            assert!(
+                backoff(n + 1, b, max, 0.0) > backoff(n, b, max, 1.0),
+                "n={n}"
+            );
         }
     }
 
@@ -313,12 +358,48 @@ mod tests {
     #[test]
     fn signatures_verify_and_tampering_fails() {
         let sig = sign(b"change-me", "msg_1", 1_700_000_000, b"{}");
-        assert!(verify_signature("change-me", "msg_1", 1_700_000_000, b"{}", &sig));
-        assert!(verify_signature("change-me", "msg_1", 1_700_000_000, b"{}", &format!("v1,AAAA {sig}")));
-        assert!(!verify_signature("change-me", "msg_1", 1_700_000_001, b"{}", &sig));
-        assert!(!verify_signature("change-me", "msg_2", 1_700_000_000, b"{}", &sig));
-        assert!(!verify_signature("other", "msg_1", 1_700_000_000, b"{}", &sig));
-        assert!(!verify_signature("change-me", "msg_1", 1_700_000_000, b"{} ", &sig));
+        assert!(verify_signature(
+            "change-me",
+            "msg_1",
+            1_700_000_000,
+            b"{}",
+            &sig
+        ));
+        assert!(verify_signature(
+            "change-me",
+            "msg_1",
+            1_700_000_000,
+            b"{}",
+            &format!("v1,AAAA {sig}")
+        ));
+        assert!(!verify_signature(
+            "change-me",
+            "msg_1",
+            1_700_000_001,
+            b"{}",
+            &sig
+        ));
+        assert!(!verify_signature(
+            "change-me",
+            "msg_2",
+            1_700_000_000,
+            b"{}",
+            &sig
+        ));
+        assert!(!verify_signature(
+            "other",
+            "msg_1",
+            1_700_000_000,
+            b"{}",
+            &sig
+        ));
+        assert!(!verify_signature(
+            "change-me",
+            "msg_1",
+            1_700_000_000,
+            b"{} ",
+            &sig
+        ));
     }
 
     /// The Standard Webhooks reference test vector (their libraries' tests).
@@ -328,6 +409,9 @@ mod tests {
         let id = "msg_p5jXN8AQM9LWM0D4loKWxJek";
         let ts = 1614265330;
         let body = br#"{"test": 2432232314}"#;
-        assert_eq!(sign(&secret_bytes(secret).unwrap(), id, ts, body), "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=");
+        assert_eq!(
+            sign(&secret_bytes(secret).unwrap(), id, ts, body),
+            "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
+        );
     }
 }

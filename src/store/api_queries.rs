@@ -9,10 +9,11 @@ use super::{Store, StoreError};
 impl Store {
     /// How many webhook events are not yet delivered (the backlog gauge).
     pub async fn outbox_backlog(&self) -> Result<u64, StoreError> {
-        let row = sqlx::query("SELECT COUNT(*) AS n FROM webhook_outbox WHERE delivered_at IS NULL")
-            .fetch_one(&self.pool)
-            .await
-            .during("count webhook backlog")?;
+        let row =
+            sqlx::query("SELECT COUNT(*) AS n FROM webhook_outbox WHERE delivered_at IS NULL")
+                .fetch_one(&self.pool)
+                .await
+                .during("count webhook backlog")?;
         let n: i64 = sqlx::Row::try_get(&row, "n").during("count webhook backlog")?;
         Ok(u64::try_from(n).unwrap_or(0))
     }
@@ -20,10 +21,12 @@ impl Store {
     /// When the earliest undelivered event comes due, if any: the deliverer
     /// sleeps until then instead of polling an idle outbox.
     pub async fn outbox_next_due_at(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
-        let row = sqlx::query("SELECT MIN(next_attempt_at) AS t FROM webhook_outbox WHERE delivered_at IS NULL")
-            .fetch_one(&self.pool)
-            .await
-            .during("read next webhook due time")?;
+        let row = sqlx::query(
+            "SELECT MIN(next_attempt_at) AS t FROM webhook_outbox WHERE delivered_at IS NULL",
+        )
+        .fetch_one(&self.pool)
+        .await
+        .during("read next webhook due time")?;
         let t: Option<i64> = sqlx::Row::try_get(&row, "t").during("read next webhook due time")?;
         Ok(t.and_then(DateTime::from_timestamp_millis))
     }

@@ -47,13 +47,23 @@ impl Api {
         let state = ApiState::new(store.clone(), &config, metrics.clone())
             .expect("campaign")
             .with_clock(Arc::new(move || c.load(Ordering::SeqCst)));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind 127.0.0.1");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind 127.0.0.1");
         let base = format!("http://{}", listener.local_addr().expect("addr"));
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let server = tokio::spawn(api::serve(listener, state, async move {
             let _ = rx.await;
         }));
-        Api { base, http: reqwest::Client::new(), clock, store, metrics, stop: Some(tx), server: Some(server) }
+        Api {
+            base,
+            http: reqwest::Client::new(),
+            clock,
+            store,
+            metrics,
+            stop: Some(tx),
+            server: Some(server),
+        }
     }
 
     pub fn advance_ms(&self, ms: i64) {
@@ -64,15 +74,23 @@ impl Api {
         format!("{}{path}", self.base)
     }
 
-    pub async fn send(&self, method: reqwest::Method, path: &str, body: Option<&str>) -> (u16, Value) {
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&str>,
+    ) -> (u16, Value) {
         let mut req = self.http.request(method, self.url(path)).bearer_auth(TOKEN);
         if let Some(b) = body {
-            req = req.header("content-type", "application/json").body(b.to_string());
+            req = req
+                .header("content-type", "application/json")
+                .body(b.to_string());
         }
         let resp = req.send().await.expect("request");
         let status = resp.status().as_u16();
         let text = resp.text().await.expect("body");
-        let json = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: not JSON ({e}): {text:?}"));
+        let json = serde_json::from_str(&text)
+            .unwrap_or_else(|e| panic!("{path}: not JSON ({e}): {text:?}"));
         (status, json)
     }
 
