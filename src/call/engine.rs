@@ -81,6 +81,17 @@ impl Engine {
         &self.cfg
     }
 
+    /// RTP port pairs free right now (ports other programs hold are counted
+    /// free until a bind finds them taken).
+    pub fn free_media_ports(&self) -> usize {
+        self.ports.available()
+    }
+
+    /// RTP port pairs in the configured range: the most calls that can be up.
+    pub fn media_capacity(&self) -> usize {
+        self.ports.capacity()
+    }
+
     /// Look prompts up by name for a locale (falling back to `en`).
     pub(crate) fn prompt_items(&self, locale: &str, names: &[String]) -> Result<Vec<PlayItem>, CallError> {
         Ok(self.prompts.items(locale, names)?)

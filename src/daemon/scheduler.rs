@@ -17,7 +17,8 @@ use tokio::task::JoinSet;
 use tokio::time::{sleep, sleep_until, Instant};
 use tokio_util::sync::CancellationToken;
 
-use crate::call::{CallSpec, Engine};
+use crate::call::{CallError, CallSpec, Engine};
+use crate::media::MediaError;
 use crate::api::SharedCampaign;
 use crate::dialer::{CallPacer, Campaign, Wait};
 use crate::ivr::Outcome;
@@ -26,6 +27,8 @@ use crate::store::{AttemptReport, ClaimedAttempt, Store};
 
 /// How often the store is asked for due attempts when nothing else wakes us.
 const POLL: Duration = Duration::from_millis(250);
+/// Marks an attempt that failed for want of an RTP port (never reached the network).
+const NO_PORTS: &str = "no free RTP port";
 /// Most attempts claimed in one go (bounded further by free channels and cps).
 const BATCH: u32 = 50;
 
@@ -74,7 +77,13 @@ impl Scheduler {
             while let Ok(()) = done_rx.try_recv() {
                 self.pacer.finished();
             }
-            let free = self.pacer.free_channels().min(BATCH);
+            // Bounded by the trunk's channels and by RTP ports: the range less the
+            // calls we have in flight (exact, even before their tasks bind), and
+            // what is free right now (inbound calls hold ports too).
+            let capacity = u32::try_from(self.engine.media_capacity()).unwrap_or(u32::MAX);
+            let free_now = u32::try_from(self.engine.free_media_ports()).unwrap_or(u32::MAX);
+            let ports = capacity.saturating_sub(self.pacer.active()).min(free_now);
+            let free = self.pacer.free_channels().min(ports).min(BATCH);
             if free == 0 {
                 continue;
             }
@@ -217,10 +226,22 @@ impl Attempt {
                     sip_status: None,
                     digits: String::new(),
                     duration_ms: 0,
-                    error: Some(e.to_string()),
+                    error: Some(match e {
+                        CallError::Media(MediaError::NoPorts) => NO_PORTS.to_string(),
+                        e => e.to_string(),
+                    }),
                 },
             }
         };
+        if report.error.as_deref() == Some(NO_PORTS) {
+            // Our resource, not the buyer's answer: put the attempt back, unburnt.
+            let at = utc_now() + chrono::TimeDelta::seconds(5);
+            tracing::warn!(order = %order.id, "no RTP port free; attempt put back");
+            if let Err(e) = self.store.defer_attempt(c.attempt.id, at).await {
+                tracing::error!(order = %order.id, error = %e, "cannot put attempt back");
+            }
+            return;
+        }
         self.metrics.attempt_finished(report.outcome);
         let now = utc_now();
         let next = snapshot(&self.campaign).after_attempt(&c.rule_state(), report.outcome, now);

@@ -20,13 +20,25 @@ pub struct PortAllocator {
 }
 
 impl PortAllocator {
-    /// All even ports `p` in the range with `p + 1` also in it.
+    /// All even ports `p` in the range with `p + 1` also in it, handed out
+    /// from a random place in the range: after a restart, the far ends of
+    /// calls lost with the old process may still be sending to the ports it
+    /// used first, and a new call should not land on them.
     pub fn new(range: PortRange) -> Self {
+        Self::with_offset(range, rand::random())
+    }
+
+    /// As [`PortAllocator::new`], starting `offset` pairs into the range (tests).
+    pub fn with_offset(range: PortRange, offset: usize) -> Self {
         let first = range.first + (range.first % 2);
-        let free: VecDeque<u16> = (first as u32..range.last as u32)
+        let mut free: VecDeque<u16> = (first as u32..range.last as u32)
             .step_by(2)
             .map(|p| p as u16)
             .collect();
+        if !free.is_empty() {
+            let n = offset % free.len();
+            free.rotate_left(n);
+        }
         let total = free.len();
         Self {
             free: Mutex::new(free),
@@ -91,10 +103,13 @@ mod tests {
 
     #[test]
     fn even_ports_round_robin_and_returned_on_drop() {
-        let pool = Arc::new(PortAllocator::new(PortRange {
-            first: 20001,
-            last: 20007,
-        }));
+        let pool = Arc::new(PortAllocator::with_offset(
+            PortRange {
+                first: 20001,
+                last: 20007,
+            },
+            0,
+        ));
         // 20002/3, 20004/5, 20006/7
         assert_eq!(pool.capacity(), 3);
         let a = pool.acquire().unwrap();
@@ -108,6 +123,16 @@ mod tests {
         assert_eq!(d.rtp(), 20002);
         drop((b, c, d));
         assert_eq!(pool.available(), 3);
+    }
+
+    #[test]
+    fn the_first_port_handed_out_depends_on_the_offset() {
+        let range = PortRange { first: 20000, last: 20009 };
+        let firsts: Vec<u16> = (0..5)
+            .map(|o| Arc::new(PortAllocator::with_offset(range, o)).acquire().unwrap().rtp())
+            .collect();
+        assert_eq!(firsts, vec![20000, 20002, 20004, 20006, 20008]);
+        assert_eq!(Arc::new(PortAllocator::with_offset(range, 7)).acquire().unwrap().rtp(), 20004);
     }
 
     #[test]

@@ -206,10 +206,15 @@ impl RtpSender {
 /// Rules, in order (the "strict RTP" learning Asterisk adopted after the
 /// RTP-bleed attacks, so that a stranger spraying packets at our port can
 /// neither redirect our audio nor inject digits):
-/// 1. Packets from the address in the SDP are always the peer's: accepted,
-///    and the send address returns there.
-/// 2. Packets from the address we send to are accepted; a new SSRC there is
-///    the peer restarting its stream (re-INVITE, transfer) and is adopted.
+/// 1. Packets of the current SSRC from the address in the SDP are always the
+///    peer's: accepted, and the send address returns there.
+/// 2. Packets of the current SSRC from the address we send to are accepted.
+///    A *new* SSRC from either address is the peer restarting its stream
+///    (re-INVITE, transfer) only once it has sent [`Latch::LEARN`] packets in
+///    sequence with no packet of the current stream between them; until then
+///    it is not used. Two streams interleaving from one address (a far end
+///    still sending a call that ended, e.g. to the port of a call lost in a
+///    restart) never take over the live one, and are never mixed into it.
 /// 3. The peer's SSRC continuing its sequence (within
 ///    [`Latch::MAX_SEQ_GAP`]) from a new address is a NAT rebinding: the
 ///    send address moves there.
@@ -280,15 +285,19 @@ impl Latch {
 
     /// Judge one valid RTP packet from `src`.
     pub fn check(&mut self, src: SocketAddr, ssrc: u32, seq: u16) -> LatchVerdict {
+        let current_ssrc = self.ssrc.is_none_or(|s| s == ssrc);
+        let peer_addr = src == self.sdp || (self.latched && src == self.remote);
         let continuing = self.latched
             && self.ssrc == Some(ssrc)
             && (1..=Self::MAX_SEQ_GAP).contains(&seq.wrapping_sub(self.last_seq));
-        if src == self.sdp || (self.latched && src == self.remote) || continuing {
+        if (peer_addr && current_ssrc) || continuing {
             return self.accept(src, ssrc, seq);
         }
-        if self.latched {
+        if self.latched && !peer_addr {
             return LatchVerdict::Foreign;
         }
+        // A new address before anything was accepted, or a new SSRC from the
+        // peer's address: adopted after LEARN uninterrupted packets in sequence.
         let c = match self.candidate {
             Some(c) if c.addr == src && c.ssrc == ssrc && seq == c.seq.wrapping_add(1) => {
                 Candidate {
@@ -435,11 +444,37 @@ mod tests {
         assert_eq!(l.check(addr(7000), 1, 30000), LatchVerdict::Foreign);
         // NAT rebinding: same SSRC, continuing sequence → moves.
         assert_eq!(l.check(addr(7001), 1, 15), LatchVerdict::Moved(addr(7001)));
-        // Peer restarts its stream from the latched address: adopted.
-        assert_eq!(l.check(addr(7001), 42, 500), LatchVerdict::Accept);
+        // Peer restarts its stream from the latched address: adopted after
+        // LEARN packets in sequence.
+        for seq in 500..503 {
+            assert_eq!(l.check(addr(7001), 42, seq), LatchVerdict::Learning);
+        }
+        assert_eq!(l.check(addr(7001), 42, 503), LatchVerdict::Accept);
         assert_eq!(l.ssrc(), Some(42));
-        // The SDP address is authoritative.
-        assert_eq!(l.check(addr(4000), 7, 1), LatchVerdict::Moved(addr(4000)));
+        // The SDP address is authoritative (a new stream from it is learned the same way).
+        for seq in 1..4 {
+            assert_eq!(l.check(addr(4000), 7, seq), LatchVerdict::Learning);
+        }
+        assert_eq!(l.check(addr(4000), 7, 4), LatchVerdict::Moved(addr(4000)));
+    }
+
+    #[test]
+    fn a_second_stream_from_the_peer_address_is_never_mixed_in() {
+        let mut l = Latch::new(addr(4000));
+        assert_eq!(l.check(addr(4000), 1, 100), LatchVerdict::Accept);
+        // A stale stream (SSRC 9) interleaves with the live one (SSRC 1):
+        // its packets are never used, and it never takes over.
+        for i in 0..200u16 {
+            assert_eq!(l.check(addr(4000), 9, 7000 + i), LatchVerdict::Learning);
+            assert_eq!(l.check(addr(4000), 1, 101 + i), LatchVerdict::Accept);
+        }
+        assert_eq!(l.ssrc(), Some(1));
+        // When the live stream really stops and another continues, it is adopted.
+        for i in 0..3u16 {
+            assert_eq!(l.check(addr(4000), 9, 8000 + i), LatchVerdict::Learning);
+        }
+        assert_eq!(l.check(addr(4000), 9, 8003), LatchVerdict::Accept);
+        assert_eq!(l.ssrc(), Some(9));
     }
 
     #[test]

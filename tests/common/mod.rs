@@ -224,8 +224,13 @@ impl Daemon {
     /// Write a test config (trunk at `trunk_port`, `tail` appended), let
     /// `prepare` adjust the test prompts, and start.
     pub fn start_with(dir: &Path, trunk_port: u16, tail: &str, prepare: impl FnOnce(&Path)) -> Daemon {
+        Daemon::start_trunk(dir, trunk_port, "", tail, prepare)
+    }
+
+    /// As [`Daemon::start_with`], with extra `[[trunks]]` keys (`max_channels = 20`, …).
+    pub fn start_trunk(dir: &Path, trunk_port: u16, trunk: &str, tail: &str, prepare: impl FnOnce(&Path)) -> Daemon {
         let port = free_udp_port();
-        let cfg = write_config_with(dir, port, trunk_port, "", tail);
+        let cfg = write_config_with(dir, port, trunk_port, trunk, tail);
         prepare(dir);
         Daemon::spawn(&cfg, port, &dir.join("daemon.log"))
     }
@@ -285,8 +290,12 @@ pub struct Sipp {
 impl Sipp {
     /// Start SIPp on 127.0.0.1 with a scenario file, for exactly one call.
     pub fn start(scenario: &Path, dir: &Path, extra: &[&str]) -> Sipp {
+        Sipp::start_on(scenario, dir, free_udp_port(), extra)
+    }
+
+    /// As [`Sipp::start`], on a given SIP port.
+    pub fn start_on(scenario: &Path, dir: &Path, port: u16, extra: &[&str]) -> Sipp {
         require("sipp");
-        let port = free_udp_port();
         let mport = free_udp_port();
         let child = Command::new("sipp")
             .arg("-sf")
