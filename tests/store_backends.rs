@@ -76,7 +76,46 @@ on_both_backends!(
     outbox_leases_retries_and_delivers,
     outbox_lease_is_exclusive_under_concurrency,
     money_is_never_a_float,
+    claims_and_leases_take_exactly_their_limit,
 );
+
+/// A claim or lease of `n` takes `n` rows, not more: on PostgreSQL an
+/// `IN (SELECT … LIMIT n FOR UPDATE SKIP LOCKED)` is re-run per outer row and
+/// took 66 rows for a limit of 1 (the deliverer then sat on 65 leased events).
+async fn claims_and_leases_take_exactly_their_limit(db: TestDb) {
+    let store = db.open().await;
+    let due = t("2026-06-01T10:00:00Z");
+    for i in 0..40 {
+        created(&store, &order(&format!("l{i}"), "1"), Decision::CallAt(due), due).await;
+    }
+    let now = due + TimeDelta::minutes(1);
+    for limit in [1u32, 2, 5] {
+        let got = store.due_attempts(now, limit).await.expect("claim");
+        assert_eq!(got.len(), limit as usize, "claim with limit {limit}");
+    }
+    // Finish the claimed ones so the outbox has events, then lease them.
+    let claimed = store.due_attempts(now, 40).await.expect("claim rest");
+    assert_eq!(claimed.len(), 40 - 8);
+    for c in &claimed {
+        let report = orderline::store::AttemptReport {
+            outcome: orderline::ivr::Outcome::Confirmed,
+            trunk: None,
+            sip_status: Some(200),
+            digits: "1".into(),
+            duration_ms: 1000,
+            error: None,
+        };
+        store
+            .finish_attempt(c.attempt.id, &report, orderline::dialer::Next::Done(OrderStatus::Confirmed), now)
+            .await
+            .expect("finish");
+    }
+    let lease = std::time::Duration::from_secs(60);
+    for limit in [1u32, 3] {
+        let got = store.next_due(now, lease, limit).await.expect("lease");
+        assert_eq!(got.len(), limit as usize, "lease with limit {limit}");
+    }
+}
 
 async fn insert_is_idempotent_and_conflicts_are_reported(db: TestDb) {
     let store = db.open().await;
@@ -210,6 +249,7 @@ async fn claiming_is_atomic_under_concurrency(db: TestDb) {
                 if batch.is_empty() {
                     break;
                 }
+                assert!(batch.len() <= 3, "claimed {} attempts with a limit of 3", batch.len());
                 for c in batch {
                     assert_eq!(c.attempt.state, AttemptStatus::Live);
                     assert_eq!(c.attempt.started_at, Some(now));

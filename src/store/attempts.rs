@@ -27,11 +27,16 @@ impl Store {
             Backend::Postgres => "FOR UPDATE SKIP LOCKED",
             Backend::Sqlite => "",
         };
+        // The pick is a CTE: PostgreSQL evaluates a locking CTE exactly once.
+        // As `id IN (SELECT … LIMIT n FOR UPDATE SKIP LOCKED)` the sub-select
+        // cannot be hashed and is re-run per outer row, claiming far more than
+        // `limit` (measured: 66 rows for a limit of 1).
         let sql = format!(
-            "UPDATE call_attempts SET state = 'live', started_at = $1 \
-             WHERE state = 'due' AND id IN (\
-               SELECT id FROM call_attempts WHERE state = 'due' AND scheduled_at <= $1 \
+            "WITH picked AS (\
+               SELECT id AS pick FROM call_attempts WHERE state = 'due' AND scheduled_at <= $1 \
                ORDER BY scheduled_at, id LIMIT $2 {lock}) \
+             UPDATE call_attempts SET state = 'live', started_at = $1 \
+             WHERE state = 'due' AND id IN (SELECT pick FROM picked) \
              RETURNING {ATTEMPT_COLUMNS}"
         );
         let mut tx = self.begin("claim due attempts").await?;

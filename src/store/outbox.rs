@@ -23,11 +23,13 @@ impl Store {
             Backend::Sqlite => "",
         };
         let until = now + TimeDelta::from_std(lease).unwrap_or(TimeDelta::MAX / 2);
+        // A CTE, evaluated once (see `due_attempts` for the PostgreSQL pitfall).
         let sql = format!(
-            "UPDATE webhook_outbox SET next_attempt_at = $2 \
-             WHERE delivered_at IS NULL AND id IN (\
-               SELECT id FROM webhook_outbox WHERE delivered_at IS NULL AND next_attempt_at <= $1 \
+            "WITH picked AS (\
+               SELECT id AS pick FROM webhook_outbox WHERE delivered_at IS NULL AND next_attempt_at <= $1 \
                ORDER BY next_attempt_at, seq LIMIT $3 {lock}) \
+             UPDATE webhook_outbox SET next_attempt_at = $2 \
+             WHERE delivered_at IS NULL AND id IN (SELECT pick FROM picked) \
              AND next_attempt_at <= $1 \
              RETURNING {OUTBOX_COLUMNS}"
         );

@@ -164,8 +164,7 @@ no_input_timeout = "2s"
 window = "00:00-23:59"
 timezone = "UTC"
 
-[database]
-url = "sqlite://{db}"
+{database}
 
 [media]
 prompts_dir = "{prompts}"
@@ -179,7 +178,12 @@ level = "orderline=debug"
         rtp_end = rtp + 99,
         prompts = prompts.display(),
         dialplans = Path::new(REPO).join("dialplans").display(),
-        db = dir.join("orderline.db").display(),
+        // A tail with its own [database] (PostgreSQL) replaces the SQLite default.
+        database = if tail.contains("[database]") {
+            String::new()
+        } else {
+            format!("[database]\nurl = \"sqlite://{}\"", dir.join("orderline.db").display())
+        },
     );
     let path = dir.join("orderline.toml");
     std::fs::write(&path, text).expect("write config");
