@@ -144,7 +144,10 @@ pub fn write_config(dir: &Path, sip_port: u16, trunk_port: u16, extra: &str) -> 
 /// As [`write_config`], with `tail` appended (more sections: `[http]`, `[webhooks]`, `[campaign]`).
 pub fn write_config_with(dir: &Path, sip_port: u16, trunk_port: u16, extra: &str, tail: &str) -> PathBuf {
     let prompts = test_prompts(dir);
-    let rtp = free_udp_port();
+    // 300 RTP pairs at a random place in 20000-29999: enough that a port is not
+    // reused while the far end of its last call may still be streaming to it
+    // (as in production, where the range is large and reuse is least-recent).
+    let rtp = 20_000 + 2 * (rand::random::<u16>() % 4_700);
     let text = format!(
         r#"
 [sip]
@@ -175,7 +178,7 @@ level = "orderline=debug"
 
 {tail}
 "#,
-        rtp_end = rtp + 99,
+        rtp_end = rtp + 599,
         prompts = prompts.display(),
         dialplans = Path::new(REPO).join("dialplans").display(),
         // A tail with its own [database] (PostgreSQL) replaces the SQLite default.
