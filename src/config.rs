@@ -202,8 +202,6 @@ pub struct CallingConfig {
     pub no_answer_fallback: Fallback,
     /// How long an outbound call may ring before we CANCEL it.
     pub ring_timeout: String,
-    /// Seconds of silence after "press 1…" before the prompt repeats.
-    pub no_input_timeout: String,
     /// Locale used when an order carries none.
     pub default_locale: String,
 }
@@ -222,7 +220,6 @@ impl Default for CallingConfig {
             reattempt_interval: "3h".into(),
             no_answer_fallback: Fallback::Flag,
             ring_timeout: "30s".into(),
-            no_input_timeout: "5s".into(),
             default_locale: "en".into(),
         }
     }
@@ -239,10 +236,6 @@ impl CallingConfig {
             ));
         }
         Ok(d)
-    }
-
-    pub fn no_input_timeout(&self) -> Result<Duration, ConfigError> {
-        parse_duration(&self.no_input_timeout).map_err(|r| invalid("calling.no_input_timeout", r))
     }
 
     pub fn reattempt_interval(&self) -> Result<Duration, ConfigError> {
@@ -411,7 +404,6 @@ impl Config {
             ));
         }
         self.calling.ring_timeout()?;
-        self.calling.no_input_timeout()?;
         self.calling.reattempt_interval()?;
         crate::dialer::Campaign::from_config(&self.calling, &self.campaign).map_err(|e| invalid(&e.key(), e.to_string()))?;
         for (i, t) in self.trunks.iter().enumerate() {

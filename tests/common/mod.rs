@@ -163,7 +163,6 @@ uri = "sip:127.0.0.1:{trunk_port}"
 
 [calling]
 ring_timeout = "15s"
-no_input_timeout = "2s"
 window = "00:00-23:59"
 timezone = "UTC"
 
