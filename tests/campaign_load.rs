@@ -9,6 +9,7 @@
 
 mod common;
 #[path = "store_support/mod.rs"]
+#[allow(dead_code, unused_macros)]
 mod store_support;
 
 use std::collections::HashMap;

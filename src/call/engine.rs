@@ -97,6 +97,18 @@ impl Engine {
         Ok(self.prompts.items(locale, names)?)
     }
 
+    /// An RTP session on a free port, and how our SDP describes it.
+    async fn bind_media(&self) -> Result<(MediaSession, LocalMedia), CallError> {
+        let media = MediaSession::bind(self.cfg.sip.public_addr, &self.ports).await?;
+        let local = LocalMedia {
+            addr: self.cfg.sip.public_addr,
+            port: media.local_port(),
+            session_id: u64::from(rand::random::<u32>()),
+            version: 1,
+        };
+        Ok((media, local))
+    }
+
     /// Whether an inbound Request-URI is addressed to us: its host is our
     /// public or listen address (a trunk sends `sip:number@our-ip`).
     fn is_ours(&self, request_uri: &str) -> bool {
@@ -127,13 +139,7 @@ impl Engine {
         vars.insert("amount".to_string(), spec.amount_words.clone());
         let mut flow = ConfirmFlow::new(&self.confirm, &vars)?;
 
-        let media = MediaSession::bind(self.cfg.sip.public_addr, &self.ports).await?;
-        let local = LocalMedia {
-            addr: self.cfg.sip.public_addr,
-            port: media.local_port(),
-            session_id: rand::random::<u32>() as u64,
-            version: 1,
-        };
+        let (media, local) = self.bind_media().await?;
         let request_uri = Self::request_uri(trunk, &spec.target);
         let to_user = request_uri
             .trim_start_matches("sip:")
@@ -284,13 +290,7 @@ impl Engine {
             self.sip.command(SipCommand::Reject { call, status: 488 }).await?;
             return Ok(());
         }
-        let media = MediaSession::bind(self.cfg.sip.public_addr, &self.ports).await?;
-        let local = LocalMedia {
-            addr: self.cfg.sip.public_addr,
-            port: media.local_port(),
-            session_id: rand::random::<u32>() as u64,
-            version: 1,
-        };
+        let (media, local) = self.bind_media().await?;
         let (answer, remote) = match sdp::answer(offer, &local) {
             Ok(x) => x,
             Err(e) => {
