@@ -180,12 +180,14 @@ level = "orderline=debug"
         rtp_end = rtp + 599,
         prompts = prompts.display(),
         dialplans = Path::new(REPO).join("dialplans").display(),
-        // A tail with its own [database] (PostgreSQL) replaces the SQLite default.
+        // A tail with its own [database] (PostgreSQL) replaces the SQLite default,
+        // and one without [http] gets an API on a port of its own (never 8080, which
+        // parallel tests or the machine may hold).
         database = if tail.contains("[database]") {
             String::new()
         } else {
             format!("[database]\nurl = \"sqlite://{}\"", dir.join("orderline.db").display())
-        },
+        } + if tail.contains("[http]") { "" } else { "\n[http]\nlisten = \"127.0.0.1:0\"\n" },
     );
     let path = dir.join("orderline.toml");
     std::fs::write(&path, text).expect("write config");
