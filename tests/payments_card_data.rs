@@ -19,7 +19,10 @@ const PAN: &str = "4000056655665556"; // Visa debit test card
 const EXPIRY: &str = "0731";
 const CVC: &str = "987";
 const POSTAL: &str = "54813";
-const TODAY: YearMonth = YearMonth { year: 2026, month: 11 };
+const TODAY: YearMonth = YearMonth {
+    year: 2026,
+    month: 11,
+};
 
 /// The needles a formatted string must not contain.
 fn needles() -> Vec<String> {
@@ -129,7 +132,11 @@ fn the_flow_and_its_events_never_show_the_card() {
     feed(&mut f, "1", &mut seen);
     // A Luhn-invalid attempt first (its digits, too, must not show).
     feed(&mut f, "4000056655665557#", &mut seen);
-    feed(&mut f, &format!("{PAN}#1{EXPIRY}1{CVC}1{POSTAL}1"), &mut seen);
+    feed(
+        &mut f,
+        &format!("{PAN}#1{EXPIRY}1{CVC}1{POSTAL}1"),
+        &mut seen,
+    );
     f.handle_timeout(t0 + Duration::from_secs(1));
     assert_clean("flow output", &seen);
     assert!(seen.contains("re-entering"), "events were produced: {seen}");
@@ -149,7 +156,16 @@ fn card_and_flow_are_sans_io() {
         // Unit tests may make a base `Instant`; the code above them may not.
         let code = text.split("#[cfg(test)]").next().unwrap_or("");
         assert!(code.len() > 1000, "{file}: code found");
-        for banned in ["tokio", "Instant::now", "SystemTime", "Utc::now", "Local::now", "tracing::", "println!", "eprintln!"] {
+        for banned in [
+            "tokio",
+            "Instant::now",
+            "SystemTime",
+            "Utc::now",
+            "Local::now",
+            "tracing::",
+            "println!",
+            "eprintln!",
+        ] {
             assert!(!code.contains(banned), "{file} uses {banned}");
         }
     }

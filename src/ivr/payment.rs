@@ -38,8 +38,8 @@ use serde::Deserialize;
 use super::dialplan::{expand, DialplanError};
 use super::FlowInput;
 use crate::payments::card::{
-    CardDetails, CardError, Cvc, DigitBuf, Expiry, Pan, PostalCode, PostalRule, YearMonth,
-    PAN_MAX, POSTAL_MAX,
+    CardDetails, CardError, Cvc, DigitBuf, Expiry, Pan, PostalCode, PostalRule, YearMonth, PAN_MAX,
+    POSTAL_MAX,
 };
 
 /// If the media layer never reports a prompt done, treat the caller as silent
@@ -351,8 +351,12 @@ enum State {
         deadline: Instant,
     },
     /// Digits are coming in; a pause until `deadline` ends the entry.
-    Keying { deadline: Instant },
-    Charging { deadline: Instant },
+    Keying {
+        deadline: Instant,
+    },
+    Charging {
+        deadline: Instant,
+    },
     Closing {
         outcome: PaymentOutcome,
         deadline: Instant,
@@ -365,8 +369,14 @@ impl State {
     fn name(&self) -> &'static str {
         match self {
             State::Idle => "idle",
-            State::Listening { phase: Phase::Entry, .. } => "listening_entry",
-            State::Listening { phase: Phase::Confirm, .. } => "listening_confirm",
+            State::Listening {
+                phase: Phase::Entry,
+                ..
+            } => "listening_entry",
+            State::Listening {
+                phase: Phase::Confirm,
+                ..
+            } => "listening_confirm",
             State::Keying { .. } => "keying",
             State::Charging { .. } => "charging",
             State::Closing { .. } => "closing",
@@ -537,12 +547,20 @@ impl PaymentFlow {
             State::Listening { deadline, .. } if now >= deadline => {
                 self.progress(StepStatus::Failed, Some("no_input"));
                 let words = self.failed.clone();
-                self.close(now, PaymentOutcome::Failed(FailReason::NoInput(self.step)), words);
+                self.close(
+                    now,
+                    PaymentOutcome::Failed(FailReason::NoInput(self.step)),
+                    words,
+                );
             }
             State::Keying { deadline } if now >= deadline => self.end_entry(now, false),
             State::Charging { deadline } if now >= deadline => {
                 let words = self.failed.clone();
-                self.close(now, PaymentOutcome::Failed(FailReason::ChargeTimeout), words);
+                self.close(
+                    now,
+                    PaymentOutcome::Failed(FailReason::ChargeTimeout),
+                    words,
+                );
             }
             State::Closing { outcome, deadline } if now >= deadline => self.finish(outcome),
             _ => {}
@@ -596,7 +614,12 @@ impl PaymentFlow {
 
     fn step_prompt(&self, step: Step) -> Vec<String> {
         match step {
-            Step::Amount => self.amount.iter().chain(self.menu.iter()).cloned().collect(),
+            Step::Amount => self
+                .amount
+                .iter()
+                .chain(self.menu.iter())
+                .cloned()
+                .collect(),
             Step::CardNumber => self.card_number.clone(),
             Step::Expiry => self.expiry_prompt.clone(),
             Step::Cvc => self.cvc_prompt.clone(),
@@ -748,7 +771,8 @@ impl PaymentFlow {
         }
         match self.validate_entry() {
             Ok(()) => {
-                self.actions.push_back(PaymentAction::Play(self.menu.clone()));
+                self.actions
+                    .push_back(PaymentAction::Play(self.menu.clone()));
                 self.listen(now, Phase::Confirm);
             }
             Err(e) => self.invalid_entry(now, e),
@@ -761,7 +785,11 @@ impl PaymentFlow {
         if self.invalid_count >= self.max_invalid {
             self.progress(StepStatus::Failed, Some("too_many_invalid"));
             let words = self.failed.clone();
-            self.close(now, PaymentOutcome::Failed(FailReason::TooManyInvalid(self.step)), words);
+            self.close(
+                now,
+                PaymentOutcome::Failed(FailReason::TooManyInvalid(self.step)),
+                words,
+            );
             return;
         }
         self.progress(StepStatus::ReEntering, Some(e.code()));
@@ -785,7 +813,11 @@ impl PaymentFlow {
             if self.invalid_count >= self.max_invalid {
                 self.progress(StepStatus::Failed, Some("too_many_invalid"));
                 let words = self.failed.clone();
-                self.close(now, PaymentOutcome::Failed(FailReason::TooManyInvalid(self.step)), words);
+                self.close(
+                    now,
+                    PaymentOutcome::Failed(FailReason::TooManyInvalid(self.step)),
+                    words,
+                );
                 return;
             }
             let mut words = self.invalid.clone();
@@ -977,7 +1009,10 @@ mod tests {
         let p = plays(&a);
         assert_eq!(p[0].first().map(String::as_str), Some("amount_to_pay"));
         assert!(p[0].contains(&"pkr".to_string()));
-        assert_eq!(p[0].last().map(String::as_str), Some("press_1_confirm_2_reenter"));
+        assert_eq!(
+            p[0].last().map(String::as_str),
+            Some("press_1_confirm_2_reenter")
+        );
     }
 
     #[test]
@@ -999,9 +1034,15 @@ mod tests {
         assert_eq!(plays(&a), vec![vec!["enter_card_number".to_string()]]);
         // The first digit barges in on the prompt.
         keys(&mut f, t0, "4");
-        assert!(matches!(drain(&mut f).as_slice(), [PaymentAction::StopPlayback]));
+        assert!(matches!(
+            drain(&mut f).as_slice(),
+            [PaymentAction::StopPlayback]
+        ));
         keys(&mut f, t0, "242424242424242#");
-        assert_eq!(plays(&drain(&mut f)), vec![vec!["press_1_confirm_2_reenter".to_string()]]);
+        assert_eq!(
+            plays(&drain(&mut f)),
+            vec![vec!["press_1_confirm_2_reenter".to_string()]]
+        );
         keys(&mut f, t0, "1");
         assert_eq!(
             events(&drain(&mut f)),
@@ -1012,7 +1053,9 @@ mod tests {
         );
         // Expiry ends itself at four digits.
         keys(&mut f, t0, "1231");
-        assert!(plays(&drain(&mut f)).iter().any(|p| p[0] == "press_1_confirm_2_reenter"));
+        assert!(plays(&drain(&mut f))
+            .iter()
+            .any(|p| p[0] == "press_1_confirm_2_reenter"));
         keys(&mut f, t0, "1");
         keys(&mut f, t0, "123");
         keys(&mut f, t0, "1");
@@ -1029,7 +1072,10 @@ mod tests {
         assert_eq!(card.cvc.expose_str(), "123");
         assert_eq!(f.poll_timeout(), Some(t0 + Duration::from_secs(45)));
         f.handle_charge_result(t0, ChargeOutcome::Approved);
-        assert_eq!(plays(&drain(&mut f)), vec![vec!["payment_approved".to_string()]]);
+        assert_eq!(
+            plays(&drain(&mut f)),
+            vec![vec!["payment_approved".to_string()]]
+        );
         assert_eq!(f.outcome(), Some(&PaymentOutcome::Succeeded));
         f.handle_input(t0, FlowInput::PlaybackDone);
         assert_eq!(finished(&drain(&mut f)), Some(PaymentOutcome::Succeeded));
@@ -1062,7 +1108,10 @@ mod tests {
         );
         assert_eq!(
             plays(&a),
-            vec![vec!["invalid_key".to_string(), "enter_card_number".to_string()]]
+            vec![vec![
+                "invalid_key".to_string(),
+                "enter_card_number".to_string()
+            ]]
         );
         keys(&mut f, t0, "4242424242424242#");
         keys(&mut f, t0, "1");
@@ -1088,7 +1137,10 @@ mod tests {
         keys(&mut f, t0, "5555555555554444#1");
         assert_eq!(f.step(), Step::Expiry);
         // Amex needs a 4-digit CVC later; Mastercard 3. Check the brand kept.
-        assert_eq!(f.pan.as_ref().map(Pan::brand), Some(crate::payments::Brand::Mastercard));
+        assert_eq!(
+            f.pan.as_ref().map(Pan::brand),
+            Some(crate::payments::Brand::Mastercard)
+        );
     }
 
     #[test]
@@ -1141,7 +1193,9 @@ mod tests {
         assert_eq!(events(&a), vec![(Step::CardNumber, StepStatus::Failed)]);
         assert_eq!(
             f.outcome(),
-            Some(&PaymentOutcome::Failed(FailReason::NoInput(Step::CardNumber)))
+            Some(&PaymentOutcome::Failed(FailReason::NoInput(
+                Step::CardNumber
+            )))
         );
     }
 
@@ -1174,7 +1228,9 @@ mod tests {
         assert_eq!(events(&a), vec![(Step::CardNumber, StepStatus::Failed)]);
         assert_eq!(
             f.outcome(),
-            Some(&PaymentOutcome::Failed(FailReason::TooManyInvalid(Step::CardNumber)))
+            Some(&PaymentOutcome::Failed(FailReason::TooManyInvalid(
+                Step::CardNumber
+            )))
         );
         assert_eq!(plays(&a), vec![vec!["payment_declined".to_string()]]);
     }
@@ -1191,7 +1247,9 @@ mod tests {
         keys(&mut f, t0, "1025");
         assert_eq!(
             f.outcome(),
-            Some(&PaymentOutcome::Failed(FailReason::TooManyInvalid(Step::Expiry)))
+            Some(&PaymentOutcome::Failed(FailReason::TooManyInvalid(
+                Step::Expiry
+            )))
         );
     }
 
@@ -1212,7 +1270,10 @@ mod tests {
         f.handle_timeout(t + Duration::from_millis(4999));
         assert!(drain(&mut f).is_empty());
         f.handle_timeout(t + Duration::from_secs(5));
-        assert_eq!(plays(&drain(&mut f)), vec![vec!["press_1_confirm_2_reenter".to_string()]]);
+        assert_eq!(
+            plays(&drain(&mut f)),
+            vec![vec!["press_1_confirm_2_reenter".to_string()]]
+        );
         keys(&mut f, t, "1");
         assert_eq!(f.step(), Step::Expiry);
     }
@@ -1231,7 +1292,10 @@ mod tests {
         // Three digits do not end an Amex CVC.
         assert!(plays(&drain(&mut f)).is_empty());
         keys(&mut f, t0, "4");
-        assert_eq!(plays(&drain(&mut f)), vec![vec!["press_1_confirm_2_reenter".to_string()]]);
+        assert_eq!(
+            plays(&drain(&mut f)),
+            vec![vec!["press_1_confirm_2_reenter".to_string()]]
+        );
     }
 
     #[test]
@@ -1245,11 +1309,16 @@ mod tests {
                 reason: "card_declined".into(),
             },
         );
-        assert_eq!(plays(&drain(&mut f)), vec![vec!["payment_declined".to_string()]]);
+        assert_eq!(
+            plays(&drain(&mut f)),
+            vec![vec!["payment_declined".to_string()]]
+        );
         f.handle_input(t0, FlowInput::PlaybackDone);
         assert_eq!(
             finished(&drain(&mut f)),
-            Some(PaymentOutcome::Failed(FailReason::Declined("card_declined".into())))
+            Some(PaymentOutcome::Failed(FailReason::Declined(
+                "card_declined".into()
+            )))
         );
 
         // The charge never answers: the guard fails the session.
@@ -1321,12 +1390,20 @@ mod tests {
             end_key: '5',
             ..plan()
         };
-        assert!(p.validate().unwrap_err().to_string().contains("payment.end_key"));
+        assert!(p
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("payment.end_key"));
         let p = PaymentPlan {
             reenter_key: '1',
             ..plan()
         };
-        assert!(p.validate().unwrap_err().to_string().contains("payment.reenter_key"));
+        assert!(p
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("payment.reenter_key"));
         let p = PaymentPlan {
             postal_code_min: 6,
             postal_code_max: 5,

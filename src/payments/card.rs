@@ -33,16 +33,19 @@ pub const POSTAL_MAX: usize = 10;
 /// A fixed-capacity buffer of ASCII digits that zeroizes itself on drop.
 ///
 /// Fixed size on purpose: a growing `Vec`/`String` reallocates and leaves the
-/// old copy of the digits in freed memory, which no `Drop` can reach.
+/// old copy of the digits in freed memory, which no `Drop` can reach. Boxed on
+/// purpose: the digits stay at one heap address for their whole life, so
+/// moving a `Pan` into a `CardDetails`, an action queue or a future moves a
+/// pointer and leaves no stale copy of the digits on the stack.
 pub struct DigitBuf<const N: usize> {
-    digits: [u8; N],
+    digits: Box<[u8; N]>,
     len: usize,
 }
 
 impl<const N: usize> DigitBuf<N> {
-    pub const fn new() -> Self {
+    pub fn new() -> Self {
         Self {
-            digits: [0; N],
+            digits: Box::new([0; N]),
             len: 0,
         }
     }
@@ -105,13 +108,10 @@ impl<const N: usize> DigitBuf<N> {
         &self.digits
     }
 
+    /// Take the digits (the heap block moves, nothing is copied), leaving
+    /// this buffer empty.
     fn move_out(&mut self) -> Self {
-        let out = Self {
-            digits: self.digits,
-            len: self.len,
-        };
-        self.zeroize();
-        out
+        std::mem::take(self)
     }
 }
 
@@ -123,7 +123,7 @@ impl<const N: usize> Default for DigitBuf<N> {
 
 impl<const N: usize> Zeroize for DigitBuf<N> {
     fn zeroize(&mut self) {
-        self.digits.zeroize();
+        self.digits.as_mut().zeroize();
         self.len.zeroize();
     }
 }
@@ -230,7 +230,8 @@ impl Brand {
                 b.is_ascii_digit().then(|| acc * 10 + u32::from(b - b'0'))
             })
         };
-        let in_range = |n: usize, lo: u32, hi: u32| prefix(n).is_some_and(|p| (lo..=hi).contains(&p));
+        let in_range =
+            |n: usize, lo: u32, hi: u32| prefix(n).is_some_and(|p| (lo..=hi).contains(&p));
         if in_range(1, 4, 4) {
             Brand::Visa
         } else if in_range(2, 51, 55) || in_range(4, 2221, 2720) {
@@ -435,7 +436,11 @@ impl Expiry {
         }
         let year = (today.year / 100) * 100 + yy;
         // Two-digit years roll over at the century: "01" keyed in 2099 is 2101.
-        let year = if year + 50 < today.year { year + 100 } else { year };
+        let year = if year + 50 < today.year {
+            year + 100
+        } else {
+            year
+        };
         let exp = YearMonth {
             year,
             month: month as u8,
@@ -521,7 +526,10 @@ pub struct PostalCode {
 }
 
 impl PostalCode {
-    pub fn from_entry(entry: &mut DigitBuf<POSTAL_MAX>, rule: PostalRule) -> Result<PostalCode, CardError> {
+    pub fn from_entry(
+        entry: &mut DigitBuf<POSTAL_MAX>,
+        rule: PostalRule,
+    ) -> Result<PostalCode, CardError> {
         let len = entry.len();
         if len < rule.min_len || len > rule.max_len {
             return Err(CardError::PostalLength {
@@ -649,9 +657,15 @@ mod tests {
         // A 15-digit Luhn-valid Visa prefix: no such Visa length.
         assert_eq!(
             Pan::parse("400000000000006").err(),
-            Some(CardError::BrandLength { brand: Brand::Visa, len: 15 })
+            Some(CardError::BrandLength {
+                brand: Brand::Visa,
+                len: 15
+            })
         );
-        assert_eq!(DigitBuf::<4>::from_digits("12a").err(), Some(CardError::NotADigit));
+        assert_eq!(
+            DigitBuf::<4>::from_digits("12a").err(),
+            Some(CardError::NotADigit)
+        );
     }
 
     #[test]
@@ -669,12 +683,27 @@ mod tests {
         assert_eq!(Expiry::parse("1225", TODAY).err(), Some(CardError::Expired));
         assert!(Expiry::parse("0127", TODAY).is_ok());
         assert!(Expiry::parse("1146", TODAY).is_ok());
-        assert_eq!(Expiry::parse("1246", TODAY).err(), Some(CardError::ExpiryTooFar));
-        assert_eq!(Expiry::parse("0028", TODAY).err(), Some(CardError::ExpiryMonth));
-        assert_eq!(Expiry::parse("1328", TODAY).err(), Some(CardError::ExpiryMonth));
-        assert_eq!(Expiry::parse("128", TODAY).err(), Some(CardError::ExpiryLength { len: 3 }));
+        assert_eq!(
+            Expiry::parse("1246", TODAY).err(),
+            Some(CardError::ExpiryTooFar)
+        );
+        assert_eq!(
+            Expiry::parse("0028", TODAY).err(),
+            Some(CardError::ExpiryMonth)
+        );
+        assert_eq!(
+            Expiry::parse("1328", TODAY).err(),
+            Some(CardError::ExpiryMonth)
+        );
+        assert_eq!(
+            Expiry::parse("128", TODAY).err(),
+            Some(CardError::ExpiryLength { len: 3 })
+        );
         // Century roll-over: in Dec 2099, "0101" is January 2101.
-        let late = YearMonth { year: 2099, month: 12 };
+        let late = YearMonth {
+            year: 2099,
+            month: 12,
+        };
         assert!(Expiry::parse("0101", late).is_ok());
         let e = Expiry::parse("0731", TODAY).unwrap();
         assert_eq!((e.expose_month(), e.expose_year2()), ("07", "31"));
@@ -685,12 +714,18 @@ mod tests {
         assert!(Cvc::parse("123", Brand::Visa).is_ok());
         assert_eq!(
             Cvc::parse("1234", Brand::Visa).err(),
-            Some(CardError::CvcLength { expected: 3, len: 4 })
+            Some(CardError::CvcLength {
+                expected: 3,
+                len: 4
+            })
         );
         assert!(Cvc::parse("1234", Brand::Amex).is_ok());
         assert_eq!(
             Cvc::parse("123", Brand::Amex).err(),
-            Some(CardError::CvcLength { expected: 4, len: 3 })
+            Some(CardError::CvcLength {
+                expected: 4,
+                len: 3
+            })
         );
     }
 
@@ -698,12 +733,19 @@ mod tests {
     fn postal_length_is_configurable() {
         assert!(PostalCode::parse("54000", PostalRule::default()).is_ok());
         assert!(PostalCode::parse("5400", PostalRule::default()).is_err());
-        let uk_ish = PostalRule { min_len: 4, max_len: 7 };
+        let uk_ish = PostalRule {
+            min_len: 4,
+            max_len: 7,
+        };
         assert!(PostalCode::parse("5400", uk_ish).is_ok());
         assert!(PostalCode::parse("1234567", uk_ish).is_ok());
         assert_eq!(
             PostalCode::parse("12345678", uk_ish).err(),
-            Some(CardError::PostalLength { min: 4, max: 7, len: 8 })
+            Some(CardError::PostalLength {
+                min: 4,
+                max: 7,
+                len: 8
+            })
         );
     }
 

@@ -226,8 +226,14 @@ pub async fn pay(
         Ok(ChargeReceipt {
             transaction_id,
             decline: Some(code),
-        }) => (ChargeStatus::Declined, transaction_id, Some(reason_code(&code))),
-        Err(GatewayError::Declined(code)) => (ChargeStatus::Declined, None, Some(reason_code(&code))),
+        }) => (
+            ChargeStatus::Declined,
+            transaction_id,
+            Some(reason_code(&code)),
+        ),
+        Err(GatewayError::Declined(code)) => {
+            (ChargeStatus::Declined, None, Some(reason_code(&code)))
+        }
         Err(e) => (ChargeStatus::Failed, None, Some(e.reason())),
     };
     ChargeResult {
@@ -248,8 +254,14 @@ pub const SANDBOX_CARDS: &[(&str, SandboxBehaviour)] = &[
     ("4242424242424242", SandboxBehaviour::Approve),
     ("5555555555554444", SandboxBehaviour::Approve),
     ("378282246310005", SandboxBehaviour::Approve),
-    ("4000000000000002", SandboxBehaviour::Decline("card_declined")),
-    ("4000000000009995", SandboxBehaviour::Decline("insufficient_funds")),
+    (
+        "4000000000000002",
+        SandboxBehaviour::Decline("card_declined"),
+    ),
+    (
+        "4000000000009995",
+        SandboxBehaviour::Decline("insufficient_funds"),
+    ),
 ];
 
 /// What the sandbox does with a test card.
@@ -303,7 +315,10 @@ impl PaymentGateway for SandboxGateway {
         let behaviour = SANDBOX_CARDS
             .iter()
             .find(|(pan, _)| *pan == card.pan.expose_str())
-            .map_or(SandboxBehaviour::Decline("sandbox_test_cards_only"), |(_, b)| *b);
+            .map_or(
+                SandboxBehaviour::Decline("sandbox_test_cards_only"),
+                |(_, b)| *b,
+            );
         let result = self
             .state
             .lock()
@@ -335,7 +350,10 @@ impl PaymentGateway for SandboxGateway {
                 if let Some(done) = s.charges.get(key) {
                     return Ok(done.clone());
                 }
-                let behaviour = *s.tokens.get(&token.token).ok_or(GatewayError::BadResponse)?;
+                let behaviour = *s
+                    .tokens
+                    .get(&token.token)
+                    .ok_or(GatewayError::BadResponse)?;
                 s.next += 1;
                 let receipt = ChargeReceipt {
                     transaction_id: Some(format!("txn_sandbox_{}", s.next)),
@@ -358,11 +376,25 @@ mod tests {
 
     fn card(pan: &str) -> CardDetails {
         let pan = Pan::parse(pan).expect("pan");
-        let cvc = Cvc::parse(if pan.brand() == Brand::Amex { "1234" } else { "123" }, pan.brand())
-            .expect("cvc");
+        let cvc = Cvc::parse(
+            if pan.brand() == Brand::Amex {
+                "1234"
+            } else {
+                "123"
+            },
+            pan.brand(),
+        )
+        .expect("cvc");
         CardDetails {
             pan,
-            expiry: Expiry::parse("1230", YearMonth { year: 2026, month: 11 }).expect("exp"),
+            expiry: Expiry::parse(
+                "1230",
+                YearMonth {
+                    year: 2026,
+                    month: 11,
+                },
+            )
+            .expect("exp"),
             cvc,
             postal: None,
         }
@@ -382,10 +414,21 @@ mod tests {
 
     const SECS: Duration = Duration::from_secs(5);
 
+    /// One 0.01 USD sandbox payment of a test card under session key `k`.
+    fn sandbox_pay(gw: &SandboxGateway, k: &str, pan: &str) -> ChargeResult {
+        run(pay(gw, &key(k), card(pan), Money::new(1, "usd"), SECS))
+    }
+
     #[test]
     fn sandbox_test_cards() {
         let gw = SandboxGateway::new();
-        let r = run(pay(&gw, &key("pay_1"), card("4242424242424242"), Money::new(245_000, "pkr"), SECS));
+        let r = run(pay(
+            &gw,
+            &key("pay_1"),
+            card("4242424242424242"),
+            Money::new(245_000, "pkr"),
+            SECS,
+        ));
         assert_eq!(r.status, ChargeStatus::Approved);
         assert_eq!(r.brand, Brand::Visa);
         assert_eq!(r.last_four.as_str(), "4242");
@@ -395,10 +438,13 @@ mod tests {
         assert_eq!(r.reason, None);
         assert_eq!(ChargeOutcome::from(&r), ChargeOutcome::Approved);
 
-        let r = run(pay(&gw, &key("pay_2"), card("4000000000000002"), Money::new(1, "usd"), SECS));
-        assert_eq!((r.status, r.reason.as_deref()), (ChargeStatus::Declined, Some("card_declined")));
+        let r = sandbox_pay(&gw, "pay_2", "4000000000000002");
+        assert_eq!(
+            (r.status, r.reason.as_deref()),
+            (ChargeStatus::Declined, Some("card_declined"))
+        );
 
-        let r = run(pay(&gw, &key("pay_3"), card("4000000000009995"), Money::new(1, "usd"), SECS));
+        let r = sandbox_pay(&gw, "pay_3", "4000000000009995");
         assert_eq!(
             (r.status, r.reason.as_deref()),
             (ChargeStatus::Declined, Some("insufficient_funds"))
@@ -410,10 +456,10 @@ mod tests {
             }
         );
 
-        let r = run(pay(&gw, &key("pay_4"), card("378282246310005"), Money::new(1, "usd"), SECS));
+        let r = sandbox_pay(&gw, "pay_4", "378282246310005");
         assert_eq!((r.status, r.brand), (ChargeStatus::Approved, Brand::Amex));
         // A card that is not a test card is never approved by the sandbox.
-        let r = run(pay(&gw, &key("pay_5"), card("6011111111111117"), Money::new(1, "usd"), SECS));
+        let r = sandbox_pay(&gw, "pay_5", "6011111111111117");
         assert_eq!(
             (r.status, r.reason.as_deref()),
             (ChargeStatus::Declined, Some("sandbox_test_cards_only"))
@@ -424,11 +470,29 @@ mod tests {
     fn sandbox_charge_is_idempotent_per_key() {
         let gw = SandboxGateway::new();
         let k = key("pay_same");
-        let a = run(pay(&gw, &k, card("4242424242424242"), Money::new(100, "USD"), SECS));
-        let b = run(pay(&gw, &k, card("4242424242424242"), Money::new(100, "USD"), SECS));
+        let a = run(pay(
+            &gw,
+            &k,
+            card("4242424242424242"),
+            Money::new(100, "USD"),
+            SECS,
+        ));
+        let b = run(pay(
+            &gw,
+            &k,
+            card("4242424242424242"),
+            Money::new(100, "USD"),
+            SECS,
+        ));
         assert_eq!(a.transaction_id, b.transaction_id);
         assert_eq!(gw.charge_count(), 1);
-        let c = run(pay(&gw, &key("pay_other"), card("4242424242424242"), Money::new(100, "USD"), SECS));
+        let c = run(pay(
+            &gw,
+            &key("pay_other"),
+            card("4242424242424242"),
+            Money::new(100, "USD"),
+            SECS,
+        ));
         assert_ne!(a.transaction_id, c.transaction_id);
         assert_eq!(gw.charge_count(), 2);
     }
@@ -455,10 +519,19 @@ mod tests {
         fn name(&self) -> &'static str {
             "stuck"
         }
-        fn tokenize<'a>(&'a self, _: &'a IdempotencyKey, _: &'a CardDetails) -> GatewayFuture<'a, CardToken> {
+        fn tokenize<'a>(
+            &'a self,
+            _: &'a IdempotencyKey,
+            _: &'a CardDetails,
+        ) -> GatewayFuture<'a, CardToken> {
             Box::pin(std::future::pending())
         }
-        fn charge<'a>(&'a self, _: &'a IdempotencyKey, _: &'a CardToken, _: &'a Money) -> GatewayFuture<'a, ChargeReceipt> {
+        fn charge<'a>(
+            &'a self,
+            _: &'a IdempotencyKey,
+            _: &'a CardToken,
+            _: &'a Money,
+        ) -> GatewayFuture<'a, ChargeReceipt> {
             Box::pin(std::future::pending())
         }
     }
@@ -466,8 +539,17 @@ mod tests {
     #[test]
     fn a_gateway_that_hangs_fails_at_the_deadline() {
         let t = std::time::Instant::now();
-        let r = run(pay(&Stuck, &key("k"), card("4242424242424242"), Money::new(1, "USD"), Duration::from_millis(50)));
-        assert_eq!((r.status, r.reason.as_deref()), (ChargeStatus::Failed, Some("timeout")));
+        let r = run(pay(
+            &Stuck,
+            &key("k"),
+            card("4242424242424242"),
+            Money::new(1, "USD"),
+            Duration::from_millis(50),
+        ));
+        assert_eq!(
+            (r.status, r.reason.as_deref()),
+            (ChargeStatus::Failed, Some("timeout"))
+        );
         assert!(t.elapsed() < Duration::from_secs(2));
     }
 }

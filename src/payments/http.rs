@@ -232,7 +232,8 @@ impl HttpProcessor {
             // A processor may refuse the card already here (e.g. 402 incorrect_number).
             return match Self::refusal(status, &body)? {
                 ChargeReceipt {
-                    decline: Some(code), ..
+                    decline: Some(code),
+                    ..
                 } => Err(GatewayError::Declined(code)),
                 _ => Err(GatewayError::BadResponse),
             };
@@ -255,7 +256,9 @@ impl HttpProcessor {
         push_field(&mut form, "amount", &amount.minor.to_string());
         push_field(&mut form, "currency", &amount.currency.to_ascii_lowercase());
         push_field(&mut form, "source", &token.token);
-        let (status, body) = self.post("/v1/charges", key.as_str(), form.as_bytes()).await?;
+        let (status, body) = self
+            .post("/v1/charges", key.as_str(), form.as_bytes())
+            .await?;
         if !status.is_success() {
             return Self::refusal(status, &body);
         }

@@ -64,7 +64,10 @@ mod tests {
 
     #[test]
     fn gateway_config_defaults_to_sandbox_and_parses_http() {
-        assert_eq!(GatewayConfig::default().build().expect("sandbox").name(), "sandbox");
+        assert_eq!(
+            GatewayConfig::default().build().expect("sandbox").name(),
+            "sandbox"
+        );
         let c: GatewayConfig = toml::from_str("kind = \"sandbox\"").expect("sandbox");
         assert!(matches!(c, GatewayConfig::Sandbox));
         let c: GatewayConfig = toml::from_str(
@@ -76,6 +79,9 @@ mod tests {
             GatewayConfig::Sandbox => panic!("expected http"),
         }
         assert_eq!(c.build().expect("http").name(), "http");
-        assert!(toml::from_str::<GatewayConfig>("kind = \"http\"\nbase_url = \"x\"\nsecret_key = \"k\"\nbogus = 1").is_err());
+        assert!(toml::from_str::<GatewayConfig>(
+            "kind = \"http\"\nbase_url = \"x\"\nsecret_key = \"k\"\nbogus = 1"
+        )
+        .is_err());
     }
 }
