@@ -1144,6 +1144,20 @@ mod tests {
     }
 
     #[test]
+    fn press_2_on_the_amount_reads_it_again() {
+        let t0 = Instant::now();
+        let mut f = flow_with(&plan());
+        f.start(t0);
+        let first = plays(&drain(&mut f));
+        keys(&mut f, t0, "2");
+        let a = drain(&mut f);
+        assert_eq!(events(&a), vec![(Step::Amount, StepStatus::ReEntering)]);
+        assert_eq!(plays(&a), first);
+        keys(&mut f, t0, "1");
+        assert_eq!(f.step(), Step::CardNumber);
+    }
+
+    #[test]
     fn star_mid_entry_cancels() {
         let t0 = Instant::now();
         let mut f = flow_with(&plan());

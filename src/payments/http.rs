@@ -129,6 +129,18 @@ fn push_field(out: &mut String, name: &str, value: &str) {
     push_encoded(out, value);
 }
 
+/// Accept a processor's token or charge id only if it looks like one
+/// (`[A-Za-z0-9_-]`, at most 255): these are kept and shown, so anything else
+/// (a message, an echo of what we sent) is refused.
+fn processor_id(id: String) -> Option<String> {
+    let ok = !id.is_empty()
+        && id.len() <= 255
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    ok.then_some(id)
+}
+
 /// Enough for the card fields; allocated once so the buffer never moves.
 const CARD_FORM_CAPACITY: usize = 512;
 
@@ -208,7 +220,7 @@ impl HttpProcessor {
             .or(e.error.code)
             .unwrap_or_else(|| "card_declined".into());
         Ok(ChargeReceipt {
-            transaction_id: e.error.charge,
+            transaction_id: e.error.charge.and_then(processor_id),
             decline: Some(code),
         })
     }
@@ -240,7 +252,7 @@ impl HttpProcessor {
         }
         let t: TokenBody = serde_json::from_slice(&body).map_err(|_| GatewayError::BadResponse)?;
         Ok(CardToken {
-            token: t.id,
+            token: processor_id(t.id).ok_or(GatewayError::BadResponse)?,
             brand: card.brand(),
             last_four: card.last_four(),
         })
@@ -265,11 +277,11 @@ impl HttpProcessor {
         let c: ChargeBody = serde_json::from_slice(&body).map_err(|_| GatewayError::BadResponse)?;
         match c.status.as_str() {
             "succeeded" => Ok(ChargeReceipt {
-                transaction_id: c.id,
+                transaction_id: c.id.and_then(processor_id),
                 decline: None,
             }),
             "failed" => Ok(ChargeReceipt {
-                transaction_id: c.id,
+                transaction_id: c.id.and_then(processor_id),
                 decline: Some(c.failure_code.unwrap_or_else(|| "card_declined".into())),
             }),
             _ => Err(GatewayError::BadResponse),
@@ -310,6 +322,14 @@ mod tests {
         push_field(&mut s, "card[number]", "4242");
         push_field(&mut s, "source", "tok a&b");
         assert_eq!(s, "card%5Bnumber%5D=4242&source=tok%20a%26b");
+    }
+
+    #[test]
+    fn processor_ids_are_checked() {
+        assert_eq!(processor_id("ch_3Nx-9".into()).as_deref(), Some("ch_3Nx-9"));
+        assert_eq!(processor_id("card 4242 declined".into()), None);
+        assert_eq!(processor_id(String::new()), None);
+        assert_eq!(processor_id("x".repeat(256)), None);
     }
 
     #[test]
