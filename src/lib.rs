@@ -19,5 +19,6 @@ pub mod dtmf;
 pub mod ivr;
 pub mod media;
 pub mod metrics;
+pub mod payments;
 pub mod sip;
 pub mod store;

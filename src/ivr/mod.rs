@@ -1,4 +1,4 @@
-//! IVR flows (confirm now; payment and upsell later) as sans-IO state machines
+//! IVR flows (confirm, payment; upsell later) as sans-IO state machines
 //! over call events.
 //!
 //! A flow never touches sockets, timers or the clock: the call driver feeds it
@@ -9,10 +9,12 @@
 
 pub mod confirm;
 pub mod dialplan;
+pub mod payment;
 
 use std::time::Instant;
 
 pub use confirm::ConfirmFlow;
+pub use payment::{PaymentFlow, PaymentPlan};
 pub use dialplan::{ConfirmPlan, DialplanError};
 
 /// How a call ended, as reported to the order store and the merchant.
