@@ -90,15 +90,7 @@ const KEYS: &str = "0123456789*#ABCD";
 impl ConfirmPlan {
     /// Load `[confirm]` from a dialplan file.
     pub fn load(path: &Path) -> Result<Self, DialplanError> {
-        let name = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|source| DialplanError::Read {
-            path: name.clone(),
-            source,
-        })?;
-        let file: ConfirmFile = toml::from_str(&text).map_err(|e| DialplanError::Syntax {
-            path: name,
-            source: Box::new(e),
-        })?;
+        let file: ConfirmFile = read_toml(path)?;
         file.confirm.validate()?;
         Ok(file.confirm)
     }
@@ -135,6 +127,20 @@ impl ConfirmPlan {
             }
         })
     }
+}
+
+/// Read and parse a dialplan file into `T` (one flow's `[table]` wrapper),
+/// with errors naming the file.
+pub(crate) fn read_toml<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, DialplanError> {
+    let name = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|source| DialplanError::Read {
+        path: name.clone(),
+        source,
+    })?;
+    toml::from_str(&text).map_err(|e| DialplanError::Syntax {
+        path: name,
+        source: Box::new(e),
+    })
 }
 
 /// Replace `$name` entries with the call's values.

@@ -127,15 +127,7 @@ const KEYS: &str = "0123456789*#ABCD";
 impl PaymentPlan {
     /// Load `[payment]` from a dialplan file.
     pub fn load(path: &Path) -> Result<Self, DialplanError> {
-        let name = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|source| DialplanError::Read {
-            path: name.clone(),
-            source,
-        })?;
-        let file: PaymentFile = toml::from_str(&text).map_err(|e| DialplanError::Syntax {
-            path: name,
-            source: Box::new(e),
-        })?;
+        let file: PaymentFile = super::dialplan::read_toml(path)?;
         file.payment.validate()?;
         Ok(file.payment)
     }
