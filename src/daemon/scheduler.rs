@@ -42,6 +42,8 @@ pub struct Scheduler {
     engine: Arc<Engine>,
     campaign: SharedCampaign,
     pacer: CallPacer,
+    /// Most attempts claimed per pass: one second of starts at `max_cps`.
+    burst: u32,
     trunk: Option<String>,
     default_locale: String,
     metrics: Arc<Metrics>,
@@ -54,6 +56,9 @@ impl Scheduler {
         let trunk = cfg.default_trunk();
         Scheduler {
             pacer: CallPacer::new(trunk.and_then(|t| t.max_channels), trunk.and_then(|t| t.max_cps)),
+            burst: trunk
+                .and_then(|t| t.max_cps)
+                .map_or(BATCH, |cps| (cps.ceil() as u32).clamp(1, BATCH)),
             trunk: trunk.map(|t| t.name.clone()),
             default_locale: cfg.calling.default_locale.clone(),
             store,
@@ -83,7 +88,10 @@ impl Scheduler {
             let capacity = u32::try_from(self.engine.media_capacity()).unwrap_or(u32::MAX);
             let free_now = u32::try_from(self.engine.free_media_ports()).unwrap_or(u32::MAX);
             let ports = capacity.saturating_sub(self.pacer.active()).min(free_now);
-            let free = self.pacer.free_channels().min(ports).min(BATCH);
+            // And by one second of starts at the trunk's rate: a claimed attempt
+            // is `live`, and one waiting long for its cps slot would count as
+            // interrupted (an attempt spent without a call) if we crashed.
+            let free = self.pacer.free_channels().min(ports).min(self.burst);
             if free == 0 {
                 continue;
             }
@@ -120,12 +128,23 @@ impl Scheduler {
                         }
                         Err(Wait::ChannelsFull) => {
                             // A call ended late; wait for one to finish.
-                            match done_rx.recv().await {
-                                Some(()) => self.pacer.finished(),
-                                None => break 'outer,
+                            tokio::select! {
+                                _ = stop.cancelled() => {
+                                    self.release(std::iter::once(c).chain(pending)).await;
+                                    break 'outer;
+                                }
+                                done = done_rx.recv() => match done {
+                                    Some(()) => self.pacer.finished(),
+                                    None => break 'outer,
+                                },
                             }
                         }
                     }
+                }
+                if stop.is_cancelled() {
+                    // Draining: nothing new starts; the claim goes back, due now.
+                    self.release(std::iter::once(c).chain(pending)).await;
+                    break 'outer;
                 }
                 let job = Attempt {
                     store: self.store.clone(),
