@@ -1,6 +1,9 @@
 //! RFC 4733 telephone-event receive and send over hand-built packet sequences and
 //! SIPp's bundled RFC 2833 captures.
 
+#[path = "support/sipp_captures.rs"]
+mod sipp_captures;
+
 use orderline::dtmf::*;
 
 /// Payload bytes for (event, end, duration).
@@ -247,33 +250,13 @@ fn very_long_press_is_segmented_and_rejoined() {
 /// SIPp's bundled RFC 2833 captures (Debian `sip-tester`): one digit each.
 #[test]
 fn sipp_bundled_captures() {
-    let dir = std::path::Path::new("/usr/share/sip-tester");
-    let names = [
-        ("0", '0'),
-        ("1", '1'),
-        ("2", '2'),
-        ("3", '3'),
-        ("4", '4'),
-        ("5", '5'),
-        ("6", '6'),
-        ("7", '7'),
-        ("8", '8'),
-        ("9", '9'),
-        ("pound", '#'),
-        ("star", '*'),
-    ];
-    for (name, digit) in names {
-        let path = dir.join(format!("dtmf_2833_{name}.pcap"));
-        let data = std::fs::read(&path).unwrap_or_else(|e| {
-            panic!(
-                "{}: {e} (install Debian package sip-tester)",
-                path.display()
-            )
-        });
+    for cap in sipp_captures::rfc2833_captures() {
+        let name = cap.name;
         let mut rx = EventReceiver::new();
         let mut events = Vec::new();
         let mut packets = 0;
-        for (pt, ts, payload) in rtp_packets(&data) {
+        for rtp in &cap.datagrams {
+            let (pt, ts, payload) = rtp_fields(rtp);
             if pt == 101 {
                 packets += 1;
                 events.extend(rx.on_packet(ts, payload));
@@ -281,31 +264,16 @@ fn sipp_bundled_captures() {
         }
         assert!(packets >= 4, "{name}: {packets} packets");
         assert_eq!(events.len(), 1, "{name}: {events:?}");
-        assert_eq!(events[0].digit, digit);
+        assert_eq!(events[0].digit, cap.digit);
         assert_eq!(events[0].end - events[0].start, 2240, "{name}");
     }
 }
 
-/// (payload type, timestamp, payload) of each RTP packet in a classic pcap file of
-/// Ethernet/IPv4/UDP frames.
-fn rtp_packets(d: &[u8]) -> Vec<(u8, u32, &[u8])> {
-    let u32le = |b: &[u8]| u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
-    assert_eq!(u32le(&d[0..4]), 0xa1b2_c3d4, "pcap magic");
-    assert_eq!(u32le(&d[20..24]), 1, "Ethernet link type");
-    let mut out = Vec::new();
-    let mut off = 24;
-    while off + 16 <= d.len() {
-        let incl = u32le(&d[off + 8..off + 12]) as usize;
-        let pkt = &d[off + 16..off + 16 + incl];
-        off += 16 + incl;
-        let ip = &pkt[14..];
-        let ihl = usize::from(ip[0] & 15) * 4;
-        let rtp = &ip[ihl + 8..];
-        let cc = usize::from(rtp[0] & 15);
-        let ts = u32::from_be_bytes([rtp[4], rtp[5], rtp[6], rtp[7]]);
-        out.push((rtp[1] & 0x7f, ts, &rtp[12 + 4 * cc..]));
-    }
-    out
+/// (payload type, timestamp, payload) of one RTP packet (RFC 3550 §5.1).
+fn rtp_fields(rtp: &[u8]) -> (u8, u32, &[u8]) {
+    let cc = usize::from(rtp[0] & 15);
+    let ts = u32::from_be_bytes([rtp[4], rtp[5], rtp[6], rtp[7]]);
+    (rtp[1] & 0x7f, ts, &rtp[12 + 4 * cc..])
 }
 
 /// The IVR must not care where a digit came from: the same press, sent in-band and as

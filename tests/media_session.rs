@@ -5,6 +5,9 @@
 //!
 //! RTP is built and parsed by hand here, not with the code under test.
 
+#[path = "support/sipp_captures.rs"]
+mod sipp_captures;
+
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::Path;
 use std::sync::Arc;
@@ -565,56 +568,18 @@ async fn digits_are_reported_when_the_peer_goes_quiet() {
     );
 }
 
-/// Full RTP datagrams (UDP payloads) of a classic Ethernet/IPv4/UDP pcap.
-fn pcap_udp_payloads(d: &[u8]) -> Vec<&[u8]> {
-    let u32le = |b: &[u8]| u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
-    assert_eq!(u32le(&d[0..4]), 0xa1b2_c3d4, "pcap magic");
-    let mut out = Vec::new();
-    let mut off = 24;
-    while off + 16 <= d.len() {
-        let incl = u32le(&d[off + 8..off + 12]) as usize;
-        let pkt = &d[off + 16..off + 16 + incl];
-        off += 16 + incl;
-        let ip = &pkt[14..];
-        let ihl = usize::from(ip[0] & 15) * 4;
-        out.push(&ip[ihl + 8..]);
-    }
-    out
-}
-
 /// SIPp's bundled RFC 2833 captures (Debian `sip-tester`), replayed datagram
 /// for datagram into a session: one digit each, from a real implementation.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sipp_rfc2833_captures_replayed_into_the_session() {
     let pool = ports(30_280);
-    let dir = Path::new("/usr/share/sip-tester");
-    let names = [
-        ("0", '0'),
-        ("1", '1'),
-        ("2", '2'),
-        ("3", '3'),
-        ("4", '4'),
-        ("5", '5'),
-        ("6", '6'),
-        ("7", '7'),
-        ("8", '8'),
-        ("9", '9'),
-        ("pound", '#'),
-        ("star", '*'),
-    ];
-    for (name, digit) in names {
-        let path = dir.join(format!("dtmf_2833_{name}.pcap"));
-        let data = std::fs::read(&path).unwrap_or_else(|e| {
-            panic!(
-                "{}: {e} (install Debian package sip-tester)",
-                path.display()
-            )
-        });
+    for cap in sipp_captures::rfc2833_captures() {
+        let (name, digit) = (cap.name, cap.digit);
         let session = MediaSession::bind(LOCAL, &pool).await.unwrap();
         let to = SocketAddr::new(LOCAL, session.local_port());
         let tx = UdpSocket::bind((LOCAL, 0)).await.unwrap();
         let mut h = session.start(params(tx.local_addr().unwrap(), Some(101)));
-        for dgram in pcap_udp_payloads(&data) {
+        for dgram in &cap.datagrams {
             tx.send_to(dgram, to).await.unwrap();
             tokio::time::sleep(Duration::from_millis(2)).await;
         }
