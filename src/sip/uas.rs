@@ -129,18 +129,36 @@ impl Endpoint {
             Some(k) => {
                 let mut tx = Transaction::server(req, t.reliable(), self.timers);
                 tx.send_response(now, status, bytes, &mut out);
-                self.server_txs.insert(
-                    k,
-                    ServerTx {
-                        tx,
-                        dest: from,
-                        transport: t,
-                        call: None,
-                    },
-                );
+                self.keep_server_tx(k, tx, from, t, None, out);
             }
-            None => out.push(TxOutput::Send(bytes)),
+            None => {
+                out.push(TxOutput::Send(bytes));
+                self.flush(from, t, out);
+            }
         }
+    }
+
+    /// Keep a server transaction (RFC 3261 §17.2) that has produced its first
+    /// response, so retransmitted requests are answered from it, and send
+    /// that response.
+    fn keep_server_tx(
+        &mut self,
+        key: ServerKey,
+        tx: Transaction,
+        from: SocketAddr,
+        t: Transport,
+        call: Option<CallRef>,
+        out: Vec<TxOutput>,
+    ) {
+        self.server_txs.insert(
+            key,
+            ServerTx {
+                tx,
+                dest: from,
+                transport: t,
+                call,
+            },
+        );
         self.flush(from, t, out);
     }
 
@@ -316,16 +334,7 @@ impl Endpoint {
         let trying = req.response(100, "Trying", None).to_bytes();
         let mut out = Vec::new();
         tx.send_response(now, 100, trying, &mut out);
-        self.server_txs.insert(
-            key,
-            ServerTx {
-                tx,
-                dest: from,
-                transport: t,
-                call: Some(id),
-            },
-        );
-        self.flush(from, t, out);
+        self.keep_server_tx(key, tx, from, t, Some(id), out);
         self.dialogs.insert((req.call_id.clone(), tag), id);
         self.calls.insert(id, c);
         let StartLine::Request { uri, .. } = &req.start else {
@@ -423,16 +432,7 @@ impl Endpoint {
                     let mut tx = Transaction::server(&req, t.reliable(), self.timers);
                     let mut out = Vec::new();
                     tx.send_response(now, 200, bytes, &mut out);
-                    self.server_txs.insert(
-                        k,
-                        ServerTx {
-                            tx,
-                            dest: from,
-                            transport: t,
-                            call: Some(id),
-                        },
-                    );
-                    self.flush(from, t, out);
+                    self.keep_server_tx(k, tx, from, t, Some(id), out);
                 }
                 if !req.body.is_empty() {
                     self.emit(id, SipEvent::MediaUpdate { sdp: req.body });
