@@ -12,7 +12,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 use tokio::time::{sleep, sleep_until, Instant};
 use tokio_util::sync::CancellationToken;
@@ -71,16 +70,18 @@ impl Scheduler {
     /// Claim, pace and place calls until `stop` fires; then let live calls
     /// finish (the SIP drain sends their BYEs) and record them.
     pub async fn run(mut self, stop: CancellationToken) {
-        let (done_tx, mut done_rx) = mpsc::channel::<()>(1024);
+        // One task per call; a finished task (returned or panicked) frees its
+        // trunk channel, and is reaped here so the set stays as small as the
+        // calls in flight.
         let mut calls = JoinSet::new();
         'outer: loop {
             tokio::select! {
                 _ = stop.cancelled() => break,
-                Some(()) = done_rx.recv() => self.pacer.finished(),
+                Some(done) = calls.join_next(), if !calls.is_empty() => self.call_ended(done),
                 _ = sleep(POLL) => {}
             }
-            while let Ok(()) = done_rx.try_recv() {
-                self.pacer.finished();
+            while let Some(done) = calls.try_join_next() {
+                self.call_ended(done);
             }
             // Bounded by the trunk's channels and by RTP ports: the range less the
             // calls we have in flight (exact, even before their tasks bind), and
@@ -133,9 +134,16 @@ impl Scheduler {
                                     self.release(std::iter::once(c).chain(pending)).await;
                                     break 'outer;
                                 }
-                                done = done_rx.recv() => match done {
-                                    Some(()) => self.pacer.finished(),
-                                    None => break 'outer,
+                                done = calls.join_next() => match done {
+                                    Some(done) => self.call_ended(done),
+                                    // Nothing in flight yet no channel free: claims are
+                                    // bounded by free channels, so this cannot happen;
+                                    // if it does, wait for stop rather than spin.
+                                    None => {
+                                        stop.cancelled().await;
+                                        self.release(std::iter::once(c).chain(pending)).await;
+                                        break 'outer;
+                                    }
                                 },
                             }
                         }
@@ -154,11 +162,7 @@ impl Scheduler {
                     locale: c.order.locale.clone().unwrap_or_else(|| self.default_locale.clone()),
                     metrics: self.metrics.clone(),
                 };
-                let done = done_tx.clone();
-                calls.spawn(async move {
-                    job.run(c).await;
-                    let _ = done.send(()).await;
-                });
+                calls.spawn(job.run(c));
             }
         }
         // Calls still up finish as the SIP drain hangs them up; wait (bounded) so
@@ -168,6 +172,14 @@ impl Scheduler {
         });
         if drain.await.is_err() {
             tracing::warn!(left = calls.len(), "calls still running at shutdown; they will be reconciled on start");
+        }
+    }
+
+    /// A call task ended: its channel is free again.
+    fn call_ended(&mut self, done: Result<(), tokio::task::JoinError>) {
+        self.pacer.finished();
+        if let Err(e) = done {
+            tracing::error!(error = %e, "call task failed; its attempt will be reconciled on start");
         }
     }
 
