@@ -16,6 +16,7 @@
 //! This module knows nothing of SIP or orders; the call layer hands it the
 //! remote address and codec from SDP ([`MediaParams`]).
 
+pub mod bridge;
 pub mod digits;
 mod dtmf_hook;
 pub mod g711;
@@ -30,6 +31,7 @@ pub mod session;
 mod task;
 pub mod wavlaw;
 
+pub use bridge::{Bridge, BridgeEvent, BridgeHandle, BridgeMode, BridgeStats, Side};
 pub use g711::Law;
 pub use player::{PlayItem, PromptPlayer};
 pub use ports::{PortAllocator, PortLease};

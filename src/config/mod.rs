@@ -10,6 +10,9 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+mod agents;
+pub use agents::{AgentConfig, PaymentsConfig};
+
 /// A configuration error, naming the key that is wrong.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -58,6 +61,12 @@ pub struct Config {
     pub media: MediaConfig,
     #[serde(default)]
     pub log: LogConfig,
+    /// `[[agents]]`: people whose phones take bridged calls.
+    #[serde(default)]
+    pub agents: Vec<AgentConfig>,
+    /// `[payments]`: keypad payment sessions.
+    #[serde(default)]
+    pub payments: PaymentsConfig,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -419,6 +428,7 @@ impl Config {
                 }
             }
         }
+        agents::validate(&self.agents, &self.payments, &self.http.api_tokens)?;
         Ok(())
     }
 

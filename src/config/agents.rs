@@ -1,0 +1,169 @@
+//! `[[agents]]` and `[payments]`: who the agents are (their phones and API
+//! tokens) and how keypad payments run (gateway, dialplan, time limits).
+
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use super::{invalid, parse_duration, ConfigError};
+use crate::payments::GatewayConfig;
+
+/// One agent: a person with a SIP phone who takes bridged calls.
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgentConfig {
+    /// Stable id used by `POST /v1/calls {"agent": …}`.
+    pub id: String,
+    /// Shown in CRM notes and the agent page.
+    pub name: String,
+    /// The agent's phone, called first on click-to-call (`sip:user@host:port`).
+    pub sip_uri: String,
+    /// The agent's own API token: it may place and see only its own calls
+    /// and payments. Optional (agents created through the API get one).
+    #[serde(default)]
+    pub api_token: Option<String>,
+}
+
+impl fmt::Debug for AgentConfig {
+    /// The token is a secret: never printed.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AgentConfig")
+            .field("id", &self.id)
+            .field("name", &self.name)
+            .field("sip_uri", &self.sip_uri)
+            .field("api_token", &self.api_token.as_ref().map(|_| "***"))
+            .finish()
+    }
+}
+
+/// `[payments]`: agent-bridged keypad payments (issue #5).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PaymentsConfig {
+    /// `[payments.gateway]`; the sandbox when absent, so a fresh install can
+    /// never charge a real card by accident.
+    pub gateway: GatewayConfig,
+    /// The caller's script, relative to `media.dialplans_dir`.
+    pub dialplan: PathBuf,
+    /// Overrides the dialplan's `no_input_timeout` (default there: 60 s).
+    pub no_input_timeout: Option<String>,
+    /// The whole gateway exchange (tokenize + charge) must end within this;
+    /// past it the session fails with `gateway:timeout` and the caller hears
+    /// the failure words. Must be shorter than the dialplan's `charge_timeout`
+    /// guard.
+    pub gateway_timeout: String,
+    /// Prompts' language for the caller (default: `calling.default_locale`).
+    pub locale: Option<String>,
+}
+
+impl Default for PaymentsConfig {
+    fn default() -> Self {
+        Self {
+            gateway: GatewayConfig::default(),
+            dialplan: "payment.toml".into(),
+            no_input_timeout: None,
+            gateway_timeout: "30s".into(),
+            locale: None,
+        }
+    }
+}
+
+impl PaymentsConfig {
+    pub fn gateway_timeout(&self) -> Result<Duration, ConfigError> {
+        parse_duration(&self.gateway_timeout).map_err(|e| invalid("payments.gateway_timeout", e))
+    }
+
+    pub fn no_input_timeout(&self) -> Result<Option<Duration>, ConfigError> {
+        self.no_input_timeout
+            .as_deref()
+            .map(|s| parse_duration(s).map_err(|e| invalid("payments.no_input_timeout", e)))
+            .transpose()
+    }
+}
+
+/// Agent ids are unique, URIs are SIP, tokens are distinct from each other
+/// and from the merchant tokens (a token must name one principal).
+pub(super) fn validate(
+    agents: &[AgentConfig],
+    payments: &PaymentsConfig,
+    merchant_tokens: &[String],
+) -> Result<(), ConfigError> {
+    let mut ids = std::collections::HashSet::new();
+    let mut tokens: std::collections::HashSet<&str> =
+        merchant_tokens.iter().map(String::as_str).collect();
+    for (i, a) in agents.iter().enumerate() {
+        let id_ok = !a.id.is_empty()
+            && a.id.len() <= 64
+            && a.id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        if !id_ok {
+            return Err(invalid(
+                &format!("agents[{i}].id"),
+                "1-64 characters of A-Z, a-z, 0-9, '-' or '_'",
+            ));
+        }
+        if !ids.insert(a.id.as_str()) {
+            return Err(invalid(&format!("agents[{i}].id"), format!("duplicate agent id {:?}", a.id)));
+        }
+        if a.name.trim().is_empty() {
+            return Err(invalid(&format!("agents[{i}].name"), "must not be empty"));
+        }
+        if crate::sip::Uri::parse(&a.sip_uri).ok().and_then(|u| u.as_sip().map(|_| ())).is_none() {
+            return Err(invalid(&format!("agents[{i}].sip_uri"), "must be a sip: URI like sip:agent@127.0.0.1:5080"));
+        }
+        if let Some(t) = &a.api_token {
+            if t.len() < 16 {
+                return Err(invalid(&format!("agents[{i}].api_token"), "must be at least 16 characters"));
+            }
+            if !tokens.insert(t.as_str()) {
+                return Err(invalid(&format!("agents[{i}].api_token"), "already used by another agent or by http.api_tokens"));
+            }
+        }
+    }
+    payments.gateway_timeout()?;
+    payments.no_input_timeout()?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::Config;
+
+    #[test]
+    fn agents_and_payments_parse_with_defaults() {
+        let cfg = Config::from_toml(
+            r#"
+[[agents]]
+id = "ayesha"
+name = "Ayesha Khan"
+sip_uri = "sip:ayesha@127.0.0.1:5080"
+api_token = "agent-token-0123456789"
+"#,
+        )
+        .expect("config");
+        assert_eq!(cfg.agents.len(), 1);
+        assert_eq!(cfg.payments.gateway_timeout().expect("t").as_secs(), 30);
+        assert_eq!(cfg.payments.no_input_timeout().expect("t"), None);
+        assert!(matches!(cfg.payments.gateway, crate::payments::GatewayConfig::Sandbox));
+        assert!(!format!("{:?}", cfg.agents[0]).contains("agent-token"));
+    }
+
+    #[test]
+    fn bad_agents_are_named() {
+        let dup = "[[agents]]\nid = \"a\"\nname = \"A\"\nsip_uri = \"sip:a@127.0.0.1\"\n\
+                   [[agents]]\nid = \"a\"\nname = \"B\"\nsip_uri = \"sip:b@127.0.0.1\"\n";
+        let e = Config::from_toml(dup).expect_err("duplicate").to_string();
+        assert!(e.contains("agents[1].id"), "{e}");
+        let uri = "[[agents]]\nid = \"a\"\nname = \"A\"\nsip_uri = \"tel:123\"\n";
+        let e = Config::from_toml(uri).expect_err("uri").to_string();
+        assert!(e.contains("agents[0].sip_uri"), "{e}");
+        let tok = "[http]\napi_tokens = [\"shared-token-123456\"]\n\
+                   [[agents]]\nid = \"a\"\nname = \"A\"\nsip_uri = \"sip:a@127.0.0.1\"\napi_token = \"shared-token-123456\"\n";
+        let e = Config::from_toml(tok).expect_err("token reuse").to_string();
+        assert!(e.contains("agents[0].api_token"), "{e}");
+        let t = "[payments]\ngateway_timeout = \"soon\"\n";
+        let e = Config::from_toml(t).expect_err("duration").to_string();
+        assert!(e.contains("payments.gateway_timeout"), "{e}");
+    }
+}
