@@ -10,7 +10,9 @@ use tokio::time::{sleep_until, Instant};
 
 use super::{codec_name, media_params, run_flow, CallReport};
 use crate::config::{Config, TrunkConfig};
+use crate::ivr::payment::PaymentPlan;
 use crate::ivr::{ConfirmFlow, ConfirmPlan, DialplanError, Outcome};
+use crate::payments::PaymentGateway;
 use crate::media::{MediaError, MediaSession, PlayItem, PortAllocator, PromptCache, PromptError};
 use crate::sip::sdp::{self, LocalMedia};
 use crate::sip::{CallRef, Credentials, EndpointConfig, IncomingCall, OutboundCall, SipClient, SipCommand, SipError, SipEvent, SipHandle, Transport};
@@ -35,6 +37,56 @@ pub enum CallError {
     NoTrunk,
     #[error("the media session ended unexpectedly")]
     MediaGone,
+    #[error("payment gateway: {0}")]
+    Gateway(#[from] crate::payments::GatewayError),
+    #[error("payments are not configured (no dialplan {0})")]
+    PaymentsOff(String),
+}
+
+/// What a keypad payment session needs: the caller's script, the gateway and
+/// its deadline (`[payments]`).
+pub struct PaymentKit {
+    pub plan: PaymentPlan,
+    pub gateway: Arc<dyn PaymentGateway>,
+    /// Tokenize + charge must end within this (shorter than the plan's
+    /// `charge_timeout` guard, checked at start).
+    pub gateway_timeout: Duration,
+    pub locale: String,
+}
+
+impl PaymentKit {
+    /// Load `[payments]`: the dialplan (with the config's `no_input_timeout`
+    /// override) and the gateway. `Ok(None)` when the dialplan file is absent
+    /// and no agent is configured (a confirmation-only install).
+    fn load(cfg: &Config) -> Result<Option<Self>, CallError> {
+        let path = cfg.media.dialplans_dir.join(&cfg.payments.dialplan);
+        if !path.exists() && cfg.agents.is_empty() {
+            return Ok(None);
+        }
+        let mut plan = PaymentPlan::load(&path)?;
+        if let Some(t) = cfg.payments.no_input_timeout()? {
+            plan.no_input_timeout = format!("{}ms", t.as_millis());
+        }
+        plan.validate()?;
+        let gateway_timeout = cfg.payments.gateway_timeout()?;
+        let guard = plan.charge_timeout()?;
+        if gateway_timeout >= guard {
+            return Err(CallError::Config(crate::config::ConfigError::Invalid {
+                key: "payments.gateway_timeout".into(),
+                reason: format!(
+                    "{} ms must be shorter than the dialplan's charge_timeout ({} ms)",
+                    gateway_timeout.as_millis(),
+                    guard.as_millis()
+                ),
+            }));
+        }
+        Ok(Some(Self {
+            plan,
+            gateway: cfg.payments.gateway.build()?,
+            gateway_timeout,
+            locale: cfg.payments.locale.clone().unwrap_or_else(|| cfg.calling.default_locale.clone()),
+        }))
+    }
 }
 
 /// What to call and what to say.
@@ -54,6 +106,7 @@ pub struct Engine {
     ports: Arc<PortAllocator>,
     prompts: Arc<PromptCache>,
     confirm: ConfirmPlan,
+    payments: Option<PaymentKit>,
 }
 
 impl Engine {
@@ -62,12 +115,14 @@ impl Engine {
     pub async fn start(cfg: Config) -> Result<(Self, SipHandle), CallError> {
         let range = cfg.sip.rtp_port_range()?;
         let confirm = ConfirmPlan::load(&cfg.media.dialplans_dir.join("confirm.toml"))?;
+        let payments = PaymentKit::load(&cfg)?;
         let handle = SipHandle::bind(EndpointConfig::from(&cfg.sip)).await?;
         let engine = Self {
             ports: Arc::new(PortAllocator::new(range)),
             prompts: Arc::new(PromptCache::new(cfg.media.prompts_dir.clone())),
             sip: handle.client(),
             confirm,
+            payments,
             cfg,
         };
         Ok((engine, handle))
@@ -79,6 +134,13 @@ impl Engine {
 
     pub fn config(&self) -> &Config {
         &self.cfg
+    }
+
+    /// The keypad payment setup, if payments are configured.
+    pub fn payments(&self) -> Result<&PaymentKit, CallError> {
+        self.payments
+            .as_ref()
+            .ok_or_else(|| CallError::PaymentsOff(self.cfg.payments.dialplan.display().to_string()))
     }
 
     /// RTP port pairs free right now (ports other programs hold are counted
@@ -98,7 +160,7 @@ impl Engine {
     }
 
     /// An RTP session on a free port, and how our SDP describes it.
-    async fn bind_media(&self) -> Result<(MediaSession, LocalMedia), CallError> {
+    pub(crate) async fn bind_media(&self) -> Result<(MediaSession, LocalMedia), CallError> {
         let media = MediaSession::bind(self.cfg.sip.public_addr, &self.ports).await?;
         let local = LocalMedia {
             addr: self.cfg.sip.public_addr,
@@ -122,13 +184,40 @@ impl Engine {
     }
 
     /// The request URI for a target: a SIP URI as given, or a number routed via the trunk.
-    fn request_uri(trunk: &TrunkConfig, target: &str) -> String {
+    pub(crate) fn request_uri(trunk: &TrunkConfig, target: &str) -> String {
         if target.starts_with("sip:") || target.starts_with("sips:") {
             return target.to_string();
         }
         let host = trunk.uri.trim_start_matches("sip:");
         let host = host.rsplit_once('@').map_or(host, |(_, h)| h);
         format!("sip:{target}@{host}")
+    }
+
+    /// The INVITE for one leg: through `trunk` (its credentials, proxy and
+    /// transport), or straight to a SIP URI when `trunk` is `None` (an agent's
+    /// phone on the local network).
+    pub(crate) fn outbound_call(&self, trunk: Option<&TrunkConfig>, request_uri: String, local: &LocalMedia) -> OutboundCall {
+        let to_user = request_uri
+            .trim_start_matches("sip:")
+            .split(['@', ';'])
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        OutboundCall {
+            request_uri,
+            from_user: self.cfg.sip.user_agent.clone(),
+            to_user,
+            sdp_offer: sdp::offer(local).into_bytes(),
+            credentials: trunk.and_then(|t| match (&t.username, &t.password) {
+                (Some(u), Some(p)) => Some(Credentials {
+                    username: u.clone(),
+                    password: p.clone(),
+                }),
+                _ => None,
+            }),
+            outbound_proxy: trunk.and_then(|t| t.outbound_proxy.clone()),
+            transport: trunk.map_or(Transport::Udp, |t| t.transport.into()),
+        }
     }
 
     /// Place one confirmation call and run the confirm flow on it.
@@ -141,34 +230,8 @@ impl Engine {
 
         let (media, local) = self.bind_media().await?;
         let request_uri = Self::request_uri(trunk, &spec.target);
-        let to_user = request_uri
-            .trim_start_matches("sip:")
-            .split(['@', ';'])
-            .next()
-            .unwrap_or_default()
-            .to_string();
         let started = Instant::now();
-        let (call, mut events) = self
-            .sip
-            .invite(OutboundCall {
-                request_uri,
-                from_user: self.cfg.sip.user_agent.clone(),
-                to_user,
-                sdp_offer: sdp::offer(&local).into_bytes(),
-                credentials: match (&trunk.username, &trunk.password) {
-                    (Some(u), Some(p)) => Some(Credentials {
-                        username: u.clone(),
-                        password: p.clone(),
-                    }),
-                    _ => None,
-                },
-                outbound_proxy: trunk.outbound_proxy.clone(),
-                transport: match trunk.transport {
-                    crate::config::Transport::Udp => Transport::Udp,
-                    crate::config::Transport::Tcp => Transport::Tcp,
-                },
-            })
-            .await?;
+        let (call, mut events) = self.sip.invite(self.outbound_call(Some(trunk), request_uri, &local)).await?;
         tracing::info!(%call, target = %spec.target, "calling");
 
         // Ringing: until answer, failure, or our ring timeout (then CANCEL, RFC 3261 §9).

@@ -5,7 +5,9 @@
 //! commands and playback. All the rules live in the flow; this file only
 //! moves events and keeps the call's record.
 
+pub mod agent_call;
 pub mod engine;
+mod secure_payment;
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -18,7 +20,8 @@ use crate::media::{MediaEvent, MediaHandle, MediaParams};
 use crate::sip::sdp::{self, Codec, RemoteMedia};
 use crate::sip::{CallRef, SipCommand, SipEvent};
 
-pub use engine::{CallError, CallSpec, Engine};
+pub use agent_call::{AgentCallSpec, CallCommand, CallEnd, LiveEvent, PaymentOrder};
+pub use engine::{CallError, CallSpec, Engine, PaymentKit};
 
 /// What `orderline call` prints and the store records for one attempt.
 #[derive(Debug, Clone, Serialize)]

@@ -199,6 +199,11 @@ impl PaymentPlan {
     pub fn no_input_timeout(&self) -> Result<Duration, DialplanError> {
         self.duration("no_input_timeout")
     }
+
+    /// The flow's last-resort wait for the gateway's answer.
+    pub fn charge_timeout(&self) -> Result<Duration, DialplanError> {
+        self.duration("charge_timeout")
+    }
 }
 
 /// A step of the caller's entry, as shown to the agent.
