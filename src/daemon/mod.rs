@@ -2,6 +2,7 @@
 //! SIP endpoint, the campaign scheduler and inbound calls; on SIGTERM no new
 //! calls start, live calls get a BYE, their results are written, then exit.
 
+pub mod desk;
 pub mod scheduler;
 
 use std::future::Future;
@@ -10,14 +11,18 @@ use std::sync::Arc;
 use anyhow::Context;
 use tokio_util::sync::CancellationToken;
 
-use crate::api::{ApiState, WebhookDeliverer, WebhookOptions};
+use crate::api::{ApiState, PaymentHub, WebhookDeliverer, WebhookOptions};
 use crate::call::Engine;
 use crate::config::Config;
 use crate::ivr::Outcome;
 use crate::metrics::Metrics;
 use crate::store::Store;
 
+pub use desk::Desk;
 pub use scheduler::{utc_now, Scheduler};
+
+/// Longest the drain waits for agent calls to record their end.
+const DESK_DRAIN: std::time::Duration = std::time::Duration::from_secs(75);
 
 /// Run until `shutdown` resolves, then drain.
 pub async fn run(cfg: Config, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
@@ -36,6 +41,17 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = ()>) -> anyhow::Res
         .await
         .context("reconciling calls interrupted by the last stop")?;
     tracing::info!(?reconciled, "reconciled interrupted attempts");
+    store
+        .sync_config_agents(&cfg.agents, now)
+        .await
+        .context("storing the configured agents")?;
+    let (calls, payments) = store
+        .reconcile_agent_calls_on_start(now)
+        .await
+        .context("closing agent calls and payments interrupted by the last stop")?;
+    if calls + payments > 0 {
+        tracing::warn!(calls, payments, "closed agent calls and payments left open by the last stop");
+    }
 
     let http = tokio::net::TcpListener::bind(cfg.http.listen)
         .await
@@ -56,6 +72,9 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = ()>) -> anyhow::Res
     };
     let (engine, mut sip) = Engine::start(cfg).await.context("starting the SIP endpoint")?;
     let engine = Arc::new(engine);
+    let hub = Arc::new(PaymentHub::new());
+    let desk = Desk::new(engine.clone(), store.clone(), hub.clone());
+    let api = api.with_call_control(Arc::new(desk.clone()), hub);
     tracing::info!(sip = %engine.sip().local_addr(), http = %http.local_addr()?, "orderline serving");
 
     let stop = CancellationToken::new();
@@ -86,6 +105,11 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = ()>) -> anyhow::Res
     tracing::info!("draining: no new calls, BYE to live calls");
     stop.cancel();
     engine.sip().shutdown().await;
+    // Calls got their BYE; wait for their records (a charge in flight is
+    // waited for, so a taken payment is never reported lost).
+    if tokio::time::timeout(DESK_DRAIN, desk.drain()).await.is_err() {
+        tracing::error!("agent calls still running after the drain timeout");
+    }
     if let Err(e) = scheduler.await {
         tracing::error!(error = %e, "scheduler task failed");
     }

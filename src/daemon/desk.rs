@@ -1,0 +1,247 @@
+//! The agents' desk: runs click-to-call B2BUA calls for the API and writes
+//! down what happens on them (call status and causes, payment steps and
+//! results with their CRM note and webhook), publishing payment progress to
+//! the agent page's event streams.
+//!
+//! The call layer ([`crate::call::agent_call`]) knows no store; each call
+//! reports [`LiveEvent`]s on a bounded channel, and one recorder task per
+//! call writes them in order. The store is the arbiter between the agent's
+//! "X" and the caller's first key: both are conditional updates on the
+//! payment's `pending` status, so exactly one of them wins.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+use tokio_util::task::TaskTracker;
+
+use crate::api::{CallControl, ControlError, DialRequest, PaymentHub, PaymentRequest, PaymentUpdate};
+use crate::call::{agent_call, AgentCallSpec, CallCommand, CallEnd, Engine, LiveEvent, PaymentOrder};
+use crate::ivr::payment::PaymentOutcome;
+use crate::payments::{ChargeResult, ChargeStatus};
+use crate::store::{AgentCallStatus, AgentCallUpdate, EndedBy, PaymentResult, PaymentStatus, PaymentStep, Store, StoreError};
+
+use super::utc_now;
+
+/// Commands queued per live call (the API never waits on a call).
+const COMMANDS: usize = 8;
+/// Reports queued per call before the call task waits for the recorder.
+const REPORTS: usize = 64;
+/// Store writes that fail are retried this many times (a busy SQLite, a
+/// PostgreSQL failover) before the error is logged and the write given up.
+const WRITE_ATTEMPTS: u32 = 5;
+
+/// Cheap to clone; the API holds it as `Arc<dyn CallControl>`.
+#[derive(Clone)]
+pub struct Desk {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    engine: Arc<Engine>,
+    store: Store,
+    hub: Arc<PaymentHub>,
+    live: Mutex<HashMap<String, mpsc::Sender<CallCommand>>>,
+    tasks: TaskTracker,
+}
+
+impl Desk {
+    pub fn new(engine: Arc<Engine>, store: Store, hub: Arc<PaymentHub>) -> Desk {
+        Desk {
+            inner: Arc::new(Inner {
+                engine,
+                store,
+                hub,
+                live: Mutex::new(HashMap::new()),
+                tasks: TaskTracker::new(),
+            }),
+        }
+    }
+
+    /// Stop taking calls and wait until every call and its record are
+    /// finished (the SIP endpoint's shutdown has sent the BYEs).
+    pub async fn drain(&self) {
+        self.inner.tasks.close();
+        self.inner.tasks.wait().await;
+    }
+
+    fn sender(&self, call_id: &str) -> Option<mpsc::Sender<CallCommand>> {
+        self.inner.live.lock().unwrap_or_else(|p| p.into_inner()).get(call_id).cloned()
+    }
+}
+
+impl CallControl for Desk {
+    fn dial(&self, req: DialRequest) -> Result<(), ControlError> {
+        if self.inner.tasks.is_closed() {
+            return Err(ControlError::Unavailable);
+        }
+        let (tx, rx) = mpsc::channel(COMMANDS);
+        let (out_tx, out_rx) = mpsc::channel(REPORTS);
+        self.inner
+            .live
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(req.call_id.clone(), tx);
+        let spec = AgentCallSpec {
+            call_id: req.call_id.clone(),
+            agent_uri: req.agent_uri,
+            to: req.to,
+        };
+        self.inner.tasks.spawn(agent_call::run(self.inner.engine.clone(), spec, rx, out_tx));
+        self.inner.tasks.spawn(self.clone().record(req.call_id, out_rx));
+        Ok(())
+    }
+
+    fn start_payment(&self, req: PaymentRequest) -> Result<(), ControlError> {
+        let tx = self.sender(&req.call_id).ok_or(ControlError::NotLive)?;
+        let order = PaymentOrder {
+            payment_id: req.payment_id,
+            amount: req.amount,
+            amount_minor: req.amount_minor,
+            currency: req.currency,
+        };
+        tx.try_send(CallCommand::StartPayment(order)).map_err(|e| match e {
+            mpsc::error::TrySendError::Full(_) => ControlError::Busy,
+            mpsc::error::TrySendError::Closed(_) => ControlError::NotLive,
+        })
+    }
+
+    fn payment_cancelled(&self, call_id: &str, payment_id: &str) {
+        if let Some(tx) = self.sender(call_id) {
+            let _ = tx.try_send(CallCommand::CancelPayment {
+                payment_id: payment_id.to_string(),
+            });
+        }
+        self.inner.hub.publish(payment_id, PaymentUpdate::Status(PaymentStatus::Cancelled));
+        self.inner.hub.publish(payment_id, PaymentUpdate::Finished);
+    }
+
+    fn hang_up(&self, call_id: &str) -> Result<(), ControlError> {
+        let tx = self.sender(call_id).ok_or(ControlError::NotLive)?;
+        tx.try_send(CallCommand::HangUp).map_err(|_| ControlError::NotLive)
+    }
+}
+
+/// What the store keeps of a session's end.
+fn payment_result(outcome: &PaymentOutcome, charge: Option<&ChargeResult>) -> PaymentResult {
+    let status = match outcome {
+        PaymentOutcome::Succeeded => PaymentStatus::Succeeded,
+        PaymentOutcome::Failed(_) => PaymentStatus::Failed,
+        PaymentOutcome::Cancelled => PaymentStatus::Cancelled,
+    };
+    let reason = match outcome {
+        PaymentOutcome::Failed(r) => Some(r.to_string()),
+        PaymentOutcome::Succeeded | PaymentOutcome::Cancelled => None,
+    };
+    PaymentResult {
+        status,
+        brand: charge.map(|c| c.brand.as_str().to_string()),
+        last_four: charge.map(|c| c.last_four.as_str().to_string()),
+        token: charge.and_then(|c| c.token.clone()),
+        transaction_id: charge
+            .filter(|c| c.status != ChargeStatus::Failed)
+            .and_then(|c| c.transaction_id.clone()),
+        reason,
+    }
+}
+
+impl Desk {
+    /// Write one call's reports down, in order, until it ends.
+    async fn record(self, call_id: String, mut reports: mpsc::Receiver<LiveEvent>) {
+        while let Some(ev) = reports.recv().await {
+            let ended = matches!(ev, LiveEvent::Ended(_));
+            if let LiveEvent::Ended(_) = &ev {
+                self.inner.live.lock().unwrap_or_else(|p| p.into_inner()).remove(&call_id);
+            }
+            self.write(&call_id, ev).await;
+            if ended {
+                break;
+            }
+        }
+    }
+
+    async fn write(&self, call_id: &str, ev: LiveEvent) {
+        let store = &self.inner.store;
+        let hub = &self.inner.hub;
+        match ev {
+            LiveEvent::AgentAnswered => {
+                let u = AgentCallUpdate {
+                    agent_cause: Some("answered".into()),
+                    ..AgentCallUpdate::status(AgentCallStatus::DialingCustomer)
+                };
+                retry("agent answered", || store.update_agent_call(call_id, &u, utc_now())).await;
+            }
+            LiveEvent::Bridged => {
+                let u = AgentCallUpdate {
+                    customer_cause: Some("answered".into()),
+                    ..AgentCallUpdate::status(AgentCallStatus::Bridged)
+                };
+                retry("bridged", || store.update_agent_call(call_id, &u, utc_now())).await;
+            }
+            LiveEvent::PaymentStep { payment_id, event } => {
+                let step = PaymentStep::from_event(&event, utc_now());
+                retry("payment step", || store.add_payment_step(&payment_id, &step)).await;
+                hub.publish(&payment_id, PaymentUpdate::Step(step));
+            }
+            LiveEvent::PaymentKeyed { payment_id } => {
+                if retry("payment in progress", || store.mark_payment_in_progress(&payment_id, utc_now())).await == Some(true) {
+                    hub.publish(&payment_id, PaymentUpdate::Status(PaymentStatus::InProgress));
+                }
+            }
+            LiveEvent::PaymentEnded { payment_id, outcome, charge } => {
+                let r = payment_result(&outcome, charge.as_ref());
+                let from = [PaymentStatus::Pending, PaymentStatus::InProgress];
+                let done = retry("payment result", || store.finish_payment(&payment_id, &r, &from, utc_now())).await;
+                if let Some(Some(p)) = done {
+                    tracing::info!(payment = %payment_id, status = p.status.as_str(), "payment recorded");
+                    hub.publish(&payment_id, PaymentUpdate::Status(p.status));
+                }
+                hub.publish(&payment_id, PaymentUpdate::Finished);
+            }
+            LiveEvent::PaymentRefused { payment_id, reason } => {
+                let r = PaymentResult::ended(PaymentStatus::Failed, Some(reason));
+                let _ = retry("payment refused", || store.finish_payment(&payment_id, &r, &[PaymentStatus::Pending], utc_now())).await;
+                hub.publish(&payment_id, PaymentUpdate::Status(PaymentStatus::Failed));
+                hub.publish(&payment_id, PaymentUpdate::Finished);
+            }
+            LiveEvent::Ended(end) => {
+                let u = ended(&end);
+                retry("call ended", || store.update_agent_call(call_id, &u, utc_now())).await;
+            }
+        }
+    }
+}
+
+fn ended(end: &CallEnd) -> AgentCallUpdate {
+    AgentCallUpdate {
+        status: if end.failed { AgentCallStatus::Failed } else { AgentCallStatus::Ended },
+        agent_cause: Some(end.agent_cause.clone()),
+        customer_cause: end.customer_cause.clone(),
+        ended_by: EndedBy::parse(end.ended_by),
+    }
+}
+
+/// Run a store write, retrying transient failures with a short backoff.
+/// `None` once every attempt failed (logged).
+async fn retry<T, F, Fut>(what: &str, mut op: F) -> Option<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, StoreError>>,
+{
+    let mut wait = Duration::from_millis(100);
+    for attempt in 1..=WRITE_ATTEMPTS {
+        match op().await {
+            Ok(v) => return Some(v),
+            Err(e) if attempt == WRITE_ATTEMPTS => {
+                tracing::error!(what, error = %e, "store write failed; giving up");
+            }
+            Err(e) => {
+                tracing::warn!(what, attempt, error = %e, "store write failed; retrying");
+                tokio::time::sleep(wait).await;
+                wait *= 2;
+            }
+        }
+    }
+    None
+}
