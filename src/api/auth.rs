@@ -1,4 +1,9 @@
-//! Bearer-token authentication for the merchant API.
+//! Bearer-token authentication: merchants and agents.
+//!
+//! A merchant token (`http.api_tokens`) may do everything. Any other token
+//! is looked up as an agent's (`store.agent_by_token`, by its SHA-256): an
+//! agent may use only the call and payment routes, and only for its own
+//! calls. The middleware puts the [`Principal`] in the request's extensions.
 //!
 //! Tokens are compared as SHA-256 digests with `subtle`'s constant-time
 //! equality, and every configured token is checked (no early exit), so
@@ -64,15 +69,71 @@ fn bearer(req: &Request) -> Option<&[u8]> {
         .filter(|t| !t.is_empty())
 }
 
-/// Middleware: 401 with `WWW-Authenticate: Bearer` unless the token is known.
+/// Who is asking.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Principal {
+    /// A merchant token: everything.
+    Merchant,
+    /// An agent's own token: its own calls and payments only.
+    Agent { id: String, name: String },
+}
+
+impl Principal {
+    /// May this principal see a record that belongs to `agent_id`?
+    pub fn sees(&self, agent_id: &str) -> bool {
+        match self {
+            Principal::Merchant => true,
+            Principal::Agent { id, .. } => id == agent_id,
+        }
+    }
+
+    /// The agent to restrict a listing to (`None` for a merchant).
+    pub fn agent_id(&self) -> Option<&str> {
+        match self {
+            Principal::Merchant => None,
+            Principal::Agent { id, .. } => Some(id),
+        }
+    }
+}
+
+/// Middleware: 401 with `WWW-Authenticate: Bearer` unless the token is a
+/// merchant's or an agent's; the [`Principal`] goes into the extensions.
 pub(crate) async fn require_token(
     State(state): State<ApiState>,
-    req: Request,
+    mut req: Request,
     next: Next,
 ) -> Response {
-    match bearer(&req) {
-        Some(token) if state.inner.tokens.accepts(token) => next.run(req).await,
-        _ => ApiError::Unauthorized.into_response(),
+    let principal = match bearer(&req) {
+        None => return ApiError::Unauthorized.into_response(),
+        Some(token) if state.inner.tokens.accepts(token) => Principal::Merchant,
+        Some(token) => {
+            let Ok(token) = std::str::from_utf8(token) else {
+                return ApiError::Unauthorized.into_response();
+            };
+            match state.inner.store.agent_by_token(token).await {
+                Ok(Some(agent)) => Principal::Agent {
+                    id: agent.id,
+                    name: agent.name,
+                },
+                Ok(None) => return ApiError::Unauthorized.into_response(),
+                Err(e) => return ApiError::Store(e).into_response(),
+            }
+        }
+    };
+    req.extensions_mut().insert(principal);
+    next.run(req).await
+}
+
+/// Middleware after [`require_token`]: 403 for an agent token (orders,
+/// rules and agents are the merchant's).
+pub(crate) async fn merchant_only(req: Request, next: Next) -> Response {
+    match req.extensions().get::<Principal>() {
+        Some(Principal::Merchant) => next.run(req).await,
+        Some(Principal::Agent { .. }) => {
+            ApiError::Forbidden("an agent token may only use the call and payment routes")
+                .into_response()
+        }
+        None => ApiError::Unauthorized.into_response(),
     }
 }
 

@@ -30,6 +30,23 @@ pub enum ApiError {
     BadQuery { field: String, reason: String },
     #[error("order {0:?} not found")]
     NotFound(String),
+    /// A bad field in a call, payment or agent request (400, as the
+    /// payments contract has it; orders answer 422 with [`ApiError::Invalid`]).
+    #[error("invalid `{field}`: {reason}")]
+    BadField { field: String, reason: String },
+    /// An agent token on a merchant-only route, or acting for another agent.
+    #[error("{0}")]
+    Forbidden(&'static str),
+    /// An agent, call or payment that does not exist (or, for an agent
+    /// token, belongs to another agent: ids do not leak).
+    #[error("{what} {id:?} not found")]
+    Missing { what: &'static str, id: String },
+    /// The request conflicts with the record's state (409).
+    #[error("{message}")]
+    Refused { field: Option<&'static str>, message: String },
+    /// The call layer is not running or cannot take the request (503).
+    #[error("{0}")]
+    Unavailable(String),
     /// The same id was posted with another body.
     #[error("order {id:?} exists with different {}", fields.join(", "))]
     Conflict {
@@ -51,6 +68,23 @@ pub enum ApiError {
 }
 
 impl ApiError {
+    /// A field error as a 400 (the payments contract's routes).
+    pub fn bad_field(field: impl Into<String>, reason: impl Into<String>) -> ApiError {
+        ApiError::BadField {
+            field: field.into(),
+            reason: reason.into(),
+        }
+    }
+
+    /// [`ApiError::Invalid`] (422, orders) as [`ApiError::BadField`] (400):
+    /// the shared body readers speak the orders' dialect.
+    pub(crate) fn into_bad_request(self) -> ApiError {
+        match self {
+            ApiError::Invalid { field, reason } => ApiError::BadField { field, reason },
+            other => other,
+        }
+    }
+
     pub fn invalid(field: impl Into<String>, reason: impl Into<String>) -> ApiError {
         ApiError::Invalid {
             field: field.into(),
@@ -68,7 +102,13 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
-            ApiError::MalformedJson(_) | ApiError::BadQuery { .. } => StatusCode::BAD_REQUEST,
+            ApiError::MalformedJson(_) | ApiError::BadQuery { .. } | ApiError::BadField { .. } => {
+                StatusCode::BAD_REQUEST
+            }
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::Missing { .. } => StatusCode::NOT_FOUND,
+            ApiError::Refused { .. } => StatusCode::CONFLICT,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::NotFound(_) | ApiError::NoRoute => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
@@ -80,7 +120,10 @@ impl ApiError {
 
     fn field(&self) -> Option<&str> {
         match self {
-            ApiError::Invalid { field, .. } | ApiError::BadQuery { field, .. } => Some(field),
+            ApiError::Invalid { field, .. }
+            | ApiError::BadQuery { field, .. }
+            | ApiError::BadField { field, .. } => Some(field),
+            ApiError::Refused { field, .. } => *field,
             ApiError::Conflict { fields, .. } => fields.first().copied(),
             _ => None,
         }
@@ -96,6 +139,27 @@ impl From<StoreError> for ApiError {
             }
             StoreError::OrderNotFound(id) => ApiError::NotFound(id),
             StoreError::NotFlagged { id, status } => ApiError::NotFlagged { id, status },
+            StoreError::InvalidAgent { field, reason }
+            | StoreError::InvalidCall { field, reason }
+            | StoreError::InvalidPayment { field, reason } => ApiError::BadField {
+                field: field.to_string(),
+                reason,
+            },
+            StoreError::AgentNotFound(id) => ApiError::Missing { what: "agent", id },
+            StoreError::CallNotFound(id) => ApiError::Missing { what: "call", id },
+            StoreError::PaymentNotFound(id) => ApiError::Missing { what: "payment", id },
+            StoreError::AgentExists(id) => ApiError::Refused {
+                field: Some("id"),
+                message: format!("agent {id:?} already exists"),
+            },
+            StoreError::CallNotBridged { id, status } => ApiError::Refused {
+                field: Some("call"),
+                message: format!("call {id:?} is {status}, not bridged"),
+            },
+            StoreError::PaymentActive { call_id } => ApiError::Refused {
+                field: Some("call"),
+                message: format!("call {call_id:?} already has a payment in progress"),
+            },
             StoreError::BadCursor(c) => {
                 ApiError::bad_query("cursor", format!("{c:?} is not a cursor this API returned"))
             }

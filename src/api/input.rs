@@ -110,7 +110,7 @@ pub(crate) fn new_order(body: &[u8]) -> Result<NewOrder, ApiError> {
 
 /// The amount as exact decimal text: a JSON string as is, a JSON number as
 /// the literal the client wrote.
-fn amount_text(body: &[u8], map: &serde_json::Map<String, Value>) -> Result<String, ApiError> {
+pub(crate) fn amount_text(body: &[u8], map: &serde_json::Map<String, Value>) -> Result<String, ApiError> {
     match map.get("amount") {
         None | Some(Value::Null) => Err(ApiError::invalid("amount", "is required")),
         Some(Value::String(s)) => Ok(s.clone()),
@@ -133,7 +133,7 @@ fn amount_text(body: &[u8], map: &serde_json::Map<String, Value>) -> Result<Stri
     }
 }
 
-fn required_string(map: &serde_json::Map<String, Value>, field: &str) -> Result<String, ApiError> {
+pub(crate) fn required_string(map: &serde_json::Map<String, Value>, field: &str) -> Result<String, ApiError> {
     match map.get(field) {
         Some(Value::String(s)) => Ok(s.clone()),
         None | Some(Value::Null) => Err(ApiError::invalid(field, "is required")),
@@ -144,7 +144,7 @@ fn required_string(map: &serde_json::Map<String, Value>, field: &str) -> Result<
     }
 }
 
-fn optional_string(
+pub(crate) fn optional_string(
     map: &serde_json::Map<String, Value>,
     field: &str,
 ) -> Result<Option<String>, ApiError> {
@@ -155,6 +155,20 @@ fn optional_string(
             field,
             format!("must be a string, not {}", type_name(other)),
         )),
+    }
+}
+
+/// The first key not in `allowed`, as a field error.
+pub(crate) fn reject_unknown(
+    map: &serde_json::Map<String, Value>,
+    allowed: &[&str],
+) -> Result<(), ApiError> {
+    match map.keys().find(|k| !allowed.contains(&k.as_str())) {
+        Some(unknown) => Err(ApiError::invalid(
+            unknown.clone(),
+            format!("unknown field; expected {}", allowed.join(", ")),
+        )),
+        None => Ok(()),
     }
 }
 

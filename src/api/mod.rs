@@ -35,17 +35,29 @@
 //! ```
 //!
 //! Auth: every route needs `Authorization: Bearer <token>` except
-//! `GET /metrics` and `GET /openapi.json`, which carry no order data and are
-//! read by scrapers and tooling that have no merchant token; bind the API to
-//! a private address or filter `/metrics` at the proxy if that matters.
+//! `GET /metrics`, `GET /openapi.json` and the static agent page `GET /agent`,
+//! which carry no order data and are read by scrapers, tooling and browsers
+//! that have no token yet; bind the API to a private address or filter
+//! `/metrics` at the proxy if that matters. Agent tokens (issue #5) reach the
+//! call and payment routes only, for their own calls (see `docs/payments-contract.md`).
+//!
+//! The call layer connects with [`ApiState::with_call_control`], giving the
+//! [`CallControl`] the API asks to dial, start payments and hang up, and the
+//! [`PaymentHub`] it announces payment progress on (the SSE streams listen).
 
+mod agent_page;
+mod agents;
 mod auth;
+mod calls;
+mod control;
 mod csv;
 mod error;
 mod input;
 mod openapi;
 mod orders;
+mod payments;
 mod rules;
+mod sse;
 mod webhooks;
 
 use std::future::Future;
@@ -57,9 +69,17 @@ use axum::extract::{DefaultBodyLimit, State};
 use axum::http::header;
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
+use std::time::Duration;
 use axum::Router;
 use chrono::{DateTime, Utc};
 
+pub use agent_page::{agent_page_csp, AGENT_PAGE};
+pub use auth::Principal;
+pub use calls::CALL_PAGE;
+pub use control::{
+    CallControl, ControlError, DialRequest, PaymentHub, PaymentRequest, PaymentSubscription,
+    PaymentUpdate,
+};
 pub use csv::{line as csv_line, quote as csv_quote, COLUMNS as CSV_COLUMNS};
 pub use error::ApiError;
 pub use openapi::{document as openapi_document, ROUTES};
@@ -109,7 +129,16 @@ struct Inner {
     campaign_config: RwLock<CampaignConfig>,
     clock: Clock,
     metrics: Arc<Metrics>,
+    /// The call layer, when the daemon runs one (`with_call_control`).
+    control: Option<Arc<dyn CallControl>>,
+    /// Payments' live updates, shared with the call layer.
+    hub: Arc<PaymentHub>,
+    /// SSE keep-alive comment interval.
+    keep_alive: Duration,
 }
+
+/// How often an idle SSE stream gets a `: keep-alive` comment.
+pub const SSE_KEEP_ALIVE: Duration = Duration::from_secs(15);
 
 impl ApiState {
     /// Build from the loaded config; fails only if the campaign rules do
@@ -129,6 +158,9 @@ impl ApiState {
                 campaign_config: RwLock::new(config.campaign.clone()),
                 clock: system_clock(),
                 metrics,
+                control: None,
+                hub: Arc::new(PaymentHub::new()),
+                keep_alive: SSE_KEEP_ALIVE,
             }),
         })
     }
@@ -142,6 +174,44 @@ impl ApiState {
             }
         }
         self
+    }
+
+    /// Connect the call layer and the hub it publishes payment updates on.
+    /// Without it, routes that need the call layer answer 503. Call before
+    /// cloning the state.
+    pub fn with_call_control(mut self, control: Arc<dyn CallControl>, hub: Arc<PaymentHub>) -> ApiState {
+        match Arc::get_mut(&mut self.inner) {
+            Some(inner) => {
+                inner.control = Some(control);
+                inner.hub = hub;
+            }
+            None => tracing::warn!(
+                "ApiState::with_call_control after the state was shared; call layer not connected"
+            ),
+        }
+        self
+    }
+
+    /// Replace the SSE keep-alive interval (tests). Call before cloning.
+    pub fn with_keep_alive(mut self, interval: Duration) -> ApiState {
+        match Arc::get_mut(&mut self.inner) {
+            Some(inner) => inner.keep_alive = interval,
+            None => tracing::warn!("ApiState::with_keep_alive after the state was shared; unchanged"),
+        }
+        self
+    }
+
+    /// The hub payment updates go through (the one given to
+    /// `with_call_control`, else the state's own).
+    pub fn hub(&self) -> Arc<PaymentHub> {
+        self.inner.hub.clone()
+    }
+
+    /// The call layer, or the 503 that names it.
+    fn control(&self) -> Result<Arc<dyn CallControl>, ApiError> {
+        self.inner.control.clone().ok_or_else(|| {
+            ApiError::Unavailable("the call layer is not running (no CallControl connected)".into())
+        })
     }
 
     /// The live campaign rules (hand the same handle to the scheduler).
@@ -181,12 +251,22 @@ impl ApiState {
 /// The API's routes. Mount as is (`axum::serve(listener, router(state))`) or
 /// nest it in the daemon's own router.
 pub fn router(state: ApiState) -> Router {
-    let private = Router::new()
+    let merchant = Router::new()
         .route("/v1/orders", post(orders::create).get(orders::list))
         .route("/v1/orders.csv", get(csv::export))
         .route("/v1/orders/{id}", get(orders::get))
         .route("/v1/orders/{id}/decision", post(orders::decide))
         .route("/v1/rules", get(rules::get).put(rules::put))
+        .route("/v1/agents", post(agents::create).get(agents::list))
+        .route_layer(axum::middleware::from_fn(auth::merchant_only));
+    // Merchants and agents (an agent sees its own calls and payments only).
+    let private = Router::new()
+        .route("/v1/calls", post(calls::create).get(calls::list))
+        .route("/v1/calls/{id}", get(calls::get).delete(calls::hang_up))
+        .route("/v1/calls/{id}/payments", post(payments::create))
+        .route("/v1/payments/{id}", get(payments::get).delete(payments::cancel))
+        .route("/v1/payments/{id}/events", get(sse::events))
+        .merge(merchant)
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::require_token,
@@ -194,6 +274,7 @@ pub fn router(state: ApiState) -> Router {
     Router::new()
         .route("/metrics", get(metrics))
         .route("/openapi.json", get(openapi::serve))
+        .route("/agent", get(agent_page::serve))
         .merge(private)
         .fallback(|| async { ApiError::NoRoute })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })

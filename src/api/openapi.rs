@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 use super::BODY_LIMIT;
 
 /// Every route as (method, path) in OpenAPI path syntax.
-pub const ROUTES: [(&str, &str); 9] = [
+pub const ROUTES: [(&str, &str); 20] = [
     ("post", "/v1/orders"),
     ("get", "/v1/orders"),
     ("get", "/v1/orders.csv"),
@@ -20,6 +20,17 @@ pub const ROUTES: [(&str, &str); 9] = [
     ("post", "/v1/orders/{id}/decision"),
     ("get", "/v1/rules"),
     ("put", "/v1/rules"),
+    ("post", "/v1/agents"),
+    ("get", "/v1/agents"),
+    ("post", "/v1/calls"),
+    ("get", "/v1/calls"),
+    ("get", "/v1/calls/{id}"),
+    ("delete", "/v1/calls/{id}"),
+    ("post", "/v1/calls/{id}/payments"),
+    ("get", "/v1/payments/{id}"),
+    ("delete", "/v1/payments/{id}"),
+    ("get", "/v1/payments/{id}/events"),
+    ("get", "/agent"),
     ("get", "/metrics"),
     ("get", "/openapi.json"),
 ];
@@ -58,12 +69,12 @@ pub fn document() -> Value {
     let invalid = error_response("A field is missing or invalid; `field` names it.");
     let malformed =
         error_response("The body is not JSON, or a query parameter is invalid; `field` names it.");
-    json!({
+    let mut doc = json!({
         "openapi": "3.1.0",
         "info": {
-            "title": "orderline merchant API",
+            "title": "orderline merchant and agent API",
             "version": env!("CARGO_PKG_VERSION"),
-            "description": format!("Orders for confirmation calls, their outcomes, campaign rules. Bodies up to {BODY_LIMIT} bytes. Errors are `{{\"error\", \"field\"}}`."),
+            "description": format!("Orders for confirmation calls, their outcomes, campaign rules; agents, agent-bridged calls and keypad payments (merchant or agent tokens). Bodies up to {BODY_LIMIT} bytes. Errors are `{{\"error\", \"field\"}}`."),
         },
         "security": [{ "bearer": [] }],
         "paths": {
@@ -154,10 +165,25 @@ pub fn document() -> Value {
             "securitySchemes": { "bearer": { "type": "http", "scheme": "bearer" } },
             "schemas": schemas(),
         }
-    })
+    });
+    if let (Some(paths), Value::Object(more)) = (
+        doc["paths"].as_object_mut(),
+        payment_paths(&id_param, &unauthorized, &malformed),
+    ) {
+        paths.extend(more);
+    }
+    doc
 }
 
 fn schemas() -> Value {
+    let mut all = order_schemas();
+    if let (Some(all), Value::Object(more)) = (all.as_object_mut(), payment_schemas()) {
+        all.extend(more);
+    }
+    all
+}
+
+fn order_schemas() -> Value {
     let text = json!({ "type": "string" });
     let opt_text = json!({ "type": ["string", "null"] });
     json!({
@@ -248,5 +274,202 @@ fn schemas() -> Value {
             "type": "object",
             "properties": { "campaign": { "$ref": "#/components/schemas/Campaign" }, "calling": { "type": "object" }, "persisted": { "type": "boolean" } }
         }
+    })
+}
+
+/// Issue #5: agents, agent calls, payments.
+fn payment_schemas() -> Value {
+    let text = json!({ "type": "string" });
+    let opt_text = json!({ "type": ["string", "null"] });
+    json!({
+        "NewAgent": {
+            "type": "object", "required": ["id", "name", "sip_uri"],
+            "properties": { "id": { "type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$" }, "name": text, "sip_uri": { "type": "string", "example": "sip:ayesha@127.0.0.1:5080" } }
+        },
+        "Agent": {
+            "type": "object",
+            "properties": { "id": text, "name": text, "sip_uri": text, "source": { "type": "string", "enum": ["config", "api"] } }
+        },
+        "CreatedAgent": {
+            "allOf": [
+                { "$ref": "#/components/schemas/Agent" },
+                { "type": "object", "properties": { "api_token": { "type": "string", "description": "The agent's bearer token; shown only here." } } }
+            ]
+        },
+        "AgentList": { "type": "object", "properties": { "agents": { "type": "array", "items": { "$ref": "#/components/schemas/Agent" } } } },
+        "NewCall": {
+            "type": "object", "required": ["to"],
+            "properties": {
+                "agent": { "type": "string", "description": "Agent id; required with a merchant token." },
+                "to": { "type": "string", "pattern": "^\\+?[0-9]{3,20}$" },
+                "order_id": opt_text
+            }
+        },
+        "CallStatus": { "type": "string", "enum": ["dialing_agent", "dialing_customer", "bridged", "ended", "failed"] },
+        "Call": {
+            "type": "object",
+            "properties": {
+                "id": text, "agent": text, "agent_name": text, "to": text, "order_id": opt_text,
+                "status": { "$ref": "#/components/schemas/CallStatus" },
+                "agent_cause": opt_text, "customer_cause": opt_text,
+                "ended_by": { "type": ["string", "null"], "enum": ["agent", "customer", "api", "local", null] },
+                "created_at": { "type": "string", "format": "date-time" },
+                "agent_answered_at": { "type": ["string", "null"], "format": "date-time" },
+                "bridged_at": { "type": ["string", "null"], "format": "date-time" },
+                "ended_at": { "type": ["string", "null"], "format": "date-time" },
+                "payments": { "type": "array", "items": text }
+            }
+        },
+        "CallList": { "type": "object", "properties": { "calls": { "type": "array", "items": { "$ref": "#/components/schemas/Call" } } } },
+        "NewPayment": {
+            "type": "object", "required": ["item", "amount", "currency"],
+            "properties": {
+                "item": { "type": "string", "minLength": 1, "maxLength": 200 },
+                "amount": { "type": "string", "description": "Decimal > 0, at most 2 places, at most 1000000; a JSON number is read from its literal.", "example": "2500.00" },
+                "currency": { "type": "string", "pattern": "^[A-Z]{3}$" }
+            }
+        },
+        "PaymentStep": {
+            "type": "object",
+            "properties": {
+                "step": { "type": "string", "enum": ["amount", "card_number", "expiry", "cvc", "postal_code"] },
+                "status": { "type": "string", "enum": ["entering", "completed", "re-entering", "failed"] },
+                "reason": opt_text,
+                "at": { "type": "string", "format": "date-time" }
+            }
+        },
+        "CrmNote": {
+            "type": "object",
+            "properties": {
+                "agent_name": text, "product": text, "transaction_id": opt_text, "amount": text, "currency": text, "status": text,
+                "timestamp": { "type": "string", "description": "UTC, YYYY-MM-DD HH:MM:SS" }
+            }
+        },
+        "Payment": {
+            "type": "object",
+            "properties": {
+                "id": text, "call_id": text, "agent": text, "item": text, "amount": text, "currency": text,
+                "status": { "type": "string", "enum": ["pending", "in_progress", "succeeded", "failed", "cancelled"] },
+                "steps": { "type": "array", "items": { "$ref": "#/components/schemas/PaymentStep" } },
+                "brand": opt_text, "last_four": opt_text, "transaction_id": opt_text, "reason": opt_text,
+                "note": { "oneOf": [{ "$ref": "#/components/schemas/CrmNote" }, { "type": "null" }] },
+                "created_at": { "type": "string", "format": "date-time" },
+                "updated_at": { "type": "string", "format": "date-time" }
+            }
+        }
+    })
+}
+
+/// Issue #5's routes (merchant and agent tokens).
+fn payment_paths(id_param: &Value, unauthorized: &Value, malformed: &Value) -> Value {
+    let bad_field = error_response("A field is missing or invalid, or the body is not JSON; `field` names it.");
+    let forbidden = error_response("An agent token on a merchant-only route.");
+    let not_found = error_response("No such record (or another agent's).");
+    let unavailable = error_response("The call layer is not running or cannot take the request.");
+    json!({
+            "/v1/agents": {
+                "post": {
+                    "operationId": "createAgent",
+                    "summary": "Create an agent with its own API token (merchant only). The token is shown once.",
+                    "requestBody": { "required": true, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/NewAgent" } } } },
+                    "responses": {
+                        "201": json_response("Created; `api_token` is not shown again.", "CreatedAgent"),
+                        "400": bad_field, "401": unauthorized, "403": forbidden,
+                        "409": error_response("An agent with this id exists."),
+                    }
+                },
+                "get": {
+                    "operationId": "listAgents",
+                    "summary": "Every agent, from the config and the API (merchant only).",
+                    "responses": { "200": json_response("Agents.", "AgentList"), "401": unauthorized, "403": forbidden }
+                }
+            },
+            "/v1/calls": {
+                "post": {
+                    "operationId": "createCall",
+                    "summary": "Ring the agent, then bridge the customer. An agent token may omit `agent` (itself).",
+                    "requestBody": { "required": true, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/NewCall" } } } },
+                    "responses": {
+                        "201": json_response("Stored and dialing the agent.", "Call"),
+                        "400": bad_field, "401": unauthorized,
+                        "403": error_response("An agent token naming another agent."),
+                        "404": error_response("No such agent."),
+                        "503": unavailable.clone(),
+                    }
+                },
+                "get": {
+                    "operationId": "listCalls",
+                    "summary": "Calls newest first (50); an agent token sees its own.",
+                    "parameters": [{ "name": "status", "in": "query", "required": false, "schema": { "$ref": "#/components/schemas/CallStatus" } }],
+                    "responses": { "200": json_response("Calls.", "CallList"), "400": malformed.clone(), "401": unauthorized }
+                }
+            },
+            "/v1/calls/{id}": {
+                "get": {
+                    "operationId": "getCall",
+                    "summary": "A call.",
+                    "parameters": id_param,
+                    "responses": { "200": json_response("The call.", "Call"), "401": unauthorized, "404": not_found.clone() }
+                },
+                "delete": {
+                    "operationId": "hangUpCall",
+                    "summary": "Hang up both legs (cause api_hangup).",
+                    "parameters": id_param,
+                    "responses": {
+                        "200": json_response("The call.", "Call"), "401": unauthorized, "404": not_found.clone(),
+                        "409": error_response("The call already ended."), "503": unavailable.clone(),
+                    }
+                }
+            },
+            "/v1/calls/{id}/payments": {
+                "post": {
+                    "operationId": "requestPayment",
+                    "summary": "Start a keypad payment on a bridged call: the caller keys the card while the agent is muted.",
+                    "parameters": id_param,
+                    "requestBody": { "required": true, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/NewPayment" } } } },
+                    "responses": {
+                        "201": json_response("Stored, pending until the caller's first key.", "Payment"),
+                        "400": bad_field, "401": unauthorized, "404": not_found.clone(),
+                        "409": error_response("The call is not bridged, or a payment is already active on it (`field`: call)."),
+                        "503": unavailable.clone(),
+                    }
+                }
+            },
+            "/v1/payments/{id}": {
+                "get": {
+                    "operationId": "getPayment",
+                    "summary": "A payment with its steps (never card data).",
+                    "parameters": id_param,
+                    "responses": { "200": json_response("The payment.", "Payment"), "401": unauthorized, "404": not_found.clone() }
+                },
+                "delete": {
+                    "operationId": "cancelPayment",
+                    "summary": "Cancel a pending payment (the agent's X).",
+                    "parameters": id_param,
+                    "responses": {
+                        "200": json_response("The payment, now cancelled.", "Payment"), "401": unauthorized, "404": not_found.clone(),
+                        "409": error_response("The payment is in progress or already ended."),
+                    }
+                }
+            },
+            "/v1/payments/{id}/events": {
+                "get": {
+                    "operationId": "paymentEvents",
+                    "summary": "Server-Sent Events: stored `step`s, `status`, then live `step`/`status`, then `result` (the payment) and close; `: keep-alive` every 15 s.",
+                    "parameters": id_param,
+                    "responses": {
+                        "200": { "description": "An event stream.", "content": { "text/event-stream": { "schema": { "type": "string" } } } },
+                        "401": unauthorized, "404": not_found
+                    }
+                }
+            },
+            "/agent": {
+                "get": {
+                    "operationId": "agentPage",
+                    "summary": "The agent's payment page (static HTML; asks for the token; no auth).",
+                    "security": [],
+                    "responses": { "200": { "description": "HTML.", "content": { "text/html": { "schema": { "type": "string" } } } } }
+                }
+            }
     })
 }

@@ -143,7 +143,7 @@ pub(crate) async fn decide(
 }
 
 /// The `{id}` path segment, or a JSON 400 (bad percent-encoding, not UTF-8).
-fn path_id(id: Result<Path<String>, PathRejection>) -> Result<String, ApiError> {
+pub(crate) fn path_id(id: Result<Path<String>, PathRejection>) -> Result<String, ApiError> {
     id.map(|Path(id)| id)
         .map_err(|e| ApiError::bad_query("id", e.body_text()))
 }
@@ -195,7 +195,7 @@ pub(crate) fn list_query(query: Option<&str>, allowed: &[&str]) -> Result<ListQu
 }
 
 /// `application/x-www-form-urlencoded` pairs, percent-decoded.
-fn form_pairs(query: &str) -> Result<Vec<(String, String)>, ApiError> {
+pub(crate) fn form_pairs(query: &str) -> Result<Vec<(String, String)>, ApiError> {
     query
         .split('&')
         .filter(|p| !p.is_empty())

@@ -30,6 +30,24 @@ pub enum StoreError {
     EventNotFound(String),
     #[error("invalid list cursor {0:?}")]
     BadCursor(String),
+    #[error("agent {0:?} not found")]
+    AgentNotFound(String),
+    #[error("agent {0:?} already exists")]
+    AgentExists(String),
+    #[error("invalid agent field `{field}`: {reason}")]
+    InvalidAgent { field: &'static str, reason: String },
+    #[error("call {0:?} not found")]
+    CallNotFound(String),
+    #[error("invalid call field `{field}`: {reason}")]
+    InvalidCall { field: &'static str, reason: String },
+    #[error("call {id:?} is {status}, not bridged")]
+    CallNotBridged { id: String, status: &'static str },
+    #[error("call {call_id:?} already has an active payment")]
+    PaymentActive { call_id: String },
+    #[error("payment {0:?} not found")]
+    PaymentNotFound(String),
+    #[error("invalid payment field `{field}`: {reason}")]
+    InvalidPayment { field: &'static str, reason: String },
     #[error("unreadable {table} row: {reason}")]
     Corrupt { table: &'static str, reason: String },
 }

@@ -1,6 +1,10 @@
 //! The order store: orders, call attempts, status history, flag decisions and
 //! the webhook outbox, in SQLite (embedded default) or PostgreSQL.
 //!
+//! Agents, agent-bridged calls and keypad payments (issue #5) live here too
+//! (`agents`, `agent_calls`, `payments`); a payment's end writes its CRM note
+//! and its webhook in the same transaction, like an order's status.
+//!
 //! One [`Store`] type serves both, chosen by the URL (`sqlite://PATH` or
 //! `postgres://...`), through sqlx's `Any` driver so that every query is
 //! written once; the two migration sets in `sql/` differ only in dialect.
@@ -11,12 +15,16 @@
 //! about a status or the status did not change. The store holds no rules; the
 //! caller passes in what [`crate::dialer`] decided. Time is passed in too.
 
+mod agent_calls;
+mod agents;
 mod api_queries;
 mod attempts;
 mod error;
 mod model;
+mod model_calls;
 mod orders;
 mod outbox;
+mod payments;
 
 use std::borrow::Cow;
 
@@ -30,6 +38,13 @@ pub use model::{
     Attempt, AttemptReport, AttemptStatus, ClaimedAttempt, Finished, FlagDecision, Inserted, ListQuery, NewOrder, Order,
     OrderDetail, OutboxEvent, Page, Reconciled, StatusChange, MAX_PAGE,
 };
+pub use agent_calls::MAX_CALL_PAGE;
+pub use model_calls::{
+    format_amount_minor, note_timestamp, parse_amount_minor, parse_step, parse_step_status, token_hash, Agent, AgentCall,
+    AgentCallStatus, AgentCallUpdate, AgentSource, CrmNote, EndedBy, NewAgent, NewAgentCall, NewPayment, Payment,
+    PaymentResult, PaymentStatus, PaymentStep, MAX_PAYMENT_MAJOR, STEPS,
+};
+pub use payments::INTERRUPTED;
 
 use crate::dialer::OrderStatus;
 use error::QueryContext;
@@ -134,12 +149,19 @@ fn sqlite_url(url: &str) -> String {
 /// The migrations for a backend, embedded in the binary so a deployed daemon
 /// needs no `sql/` folder next to it.
 fn migrator(backend: Backend) -> Migrator {
-    let init = match backend {
-        Backend::Sqlite => include_str!("../../sql/sqlite/0001_init.sql"),
-        Backend::Postgres => include_str!("../../sql/postgres/0001_init.sql"),
+    let (init, calls) = match backend {
+        Backend::Sqlite => (
+            include_str!("../../sql/sqlite/0001_init.sql"),
+            include_str!("../../sql/sqlite/0002_agents_calls_payments.sql"),
+        ),
+        Backend::Postgres => (
+            include_str!("../../sql/postgres/0001_init.sql"),
+            include_str!("../../sql/postgres/0002_agents_calls_payments.sql"),
+        ),
     };
+    let migration = |version, name, sql| Migration::new(version, Cow::Borrowed(name), MigrationType::Simple, Cow::Borrowed(sql), false);
     Migrator {
-        migrations: Cow::Owned(vec![Migration::new(1, Cow::Borrowed("init"), MigrationType::Simple, Cow::Borrowed(init), false)]),
+        migrations: Cow::Owned(vec![migration(1, "init", init), migration(2, "agents_calls_payments", calls)]),
         ..Migrator::DEFAULT
     }
 }

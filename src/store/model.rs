@@ -330,22 +330,22 @@ pub(crate) fn ms(t: DateTime<Utc>) -> i64 {
     t.timestamp_millis()
 }
 
-fn corrupt(table: &'static str, reason: impl Into<String>) -> StoreError {
+pub(crate) fn corrupt(table: &'static str, reason: impl Into<String>) -> StoreError {
     StoreError::Corrupt { table, reason: reason.into() }
 }
 
-fn get<'r, T>(row: &'r AnyRow, table: &'static str, col: &str) -> Result<T, StoreError>
+pub(crate) fn get<'r, T>(row: &'r AnyRow, table: &'static str, col: &str) -> Result<T, StoreError>
 where
     T: sqlx::Decode<'r, sqlx::Any> + sqlx::Type<sqlx::Any>,
 {
     row.try_get(col).map_err(|e| corrupt(table, format!("column {col}: {e}")))
 }
 
-fn time(table: &'static str, col: &str, v: i64) -> Result<DateTime<Utc>, StoreError> {
+pub(crate) fn time(table: &'static str, col: &str, v: i64) -> Result<DateTime<Utc>, StoreError> {
     DateTime::from_timestamp_millis(v).ok_or_else(|| corrupt(table, format!("column {col}: {v} is not a time")))
 }
 
-fn opt_time(table: &'static str, col: &str, v: Option<i64>) -> Result<Option<DateTime<Utc>>, StoreError> {
+pub(crate) fn opt_time(table: &'static str, col: &str, v: Option<i64>) -> Result<Option<DateTime<Utc>>, StoreError> {
     v.map(|v| time(table, col, v)).transpose()
 }
 

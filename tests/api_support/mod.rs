@@ -40,13 +40,25 @@ pub struct Api {
 
 impl Api {
     pub async fn start(store: Store) -> Api {
-        let config = Config::from_toml(CONFIG).expect("test config");
+        Api::start_with(store, CONFIG, |state| state).await
+    }
+
+    /// With another config and a hook to finish the state (e.g. connect a
+    /// call layer) before it is served.
+    pub async fn start_with(
+        store: Store,
+        config: &str,
+        setup: impl FnOnce(ApiState) -> ApiState,
+    ) -> Api {
+        let config = Config::from_toml(config).expect("test config");
         let metrics = Arc::new(Metrics::new());
         let clock = Arc::new(AtomicI64::new(T0));
         let c = clock.clone();
-        let state = ApiState::new(store.clone(), &config, metrics.clone())
-            .expect("campaign")
-            .with_clock(Arc::new(move || c.load(Ordering::SeqCst)));
+        let state = setup(
+            ApiState::new(store.clone(), &config, metrics.clone())
+                .expect("campaign")
+                .with_clock(Arc::new(move || c.load(Ordering::SeqCst))),
+        );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind 127.0.0.1");
@@ -80,7 +92,21 @@ impl Api {
         path: &str,
         body: Option<&str>,
     ) -> (u16, Value) {
-        let mut req = self.http.request(method, self.url(path)).bearer_auth(TOKEN);
+        self.send_as(Some(TOKEN), method, path, body).await
+    }
+
+    /// [`Api::send`] with another bearer token, or none.
+    pub async fn send_as(
+        &self,
+        token: Option<&str>,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&str>,
+    ) -> (u16, Value) {
+        let mut req = self.http.request(method, self.url(path));
+        if let Some(token) = token {
+            req = req.bearer_auth(token);
+        }
         if let Some(b) = body {
             req = req
                 .header("content-type", "application/json")

@@ -1,0 +1,59 @@
+//! `/v1/agents` (merchant only): list the agents, create one with its own
+//! API token. The token is shown once, in the 201; the store keeps only its
+//! SHA-256.
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::{json, Value};
+
+use super::error::ApiError;
+use super::input;
+use super::ApiState;
+use crate::store::{Agent, NewAgent};
+
+/// `POST /v1/agents {"id","name","sip_uri"}`: 201 with `api_token` (once).
+pub(crate) async fn create(
+    State(state): State<ApiState>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let body = state.body(body)?;
+    let map = input::json_object(&body).map_err(ApiError::into_bad_request)?;
+    input::reject_unknown(&map, &["id", "name", "sip_uri"]).map_err(ApiError::into_bad_request)?;
+    let id = input::required_string(&map, "id").map_err(ApiError::into_bad_request)?;
+    let name = input::required_string(&map, "name").map_err(ApiError::into_bad_request)?;
+    let sip_uri = input::required_string(&map, "sip_uri").map_err(ApiError::into_bad_request)?;
+    if crate::sip::Uri::parse(&sip_uri).ok().and_then(|u| u.as_sip().map(|_| ())).is_none() {
+        return Err(ApiError::bad_field("sip_uri", "must be a sip: URI like sip:agent@127.0.0.1:5080"));
+    }
+    let api_token = new_token();
+    let agent = state.store().insert_agent(&NewAgent { id, name, sip_uri, api_token: api_token.clone() }, state.now()).await?;
+    let mut body = agent_json(&agent);
+    body["api_token"] = Value::String(api_token);
+    Ok((StatusCode::CREATED, Json(body)).into_response())
+}
+
+/// `GET /v1/agents`.
+pub(crate) async fn list(State(state): State<ApiState>) -> Result<Json<Value>, ApiError> {
+    let agents = state.store().list_agents().await?;
+    Ok(Json(json!({ "agents": agents.iter().map(agent_json).collect::<Vec<_>>() })))
+}
+
+fn agent_json(a: &Agent) -> Value {
+    json!({ "id": a.id, "name": a.name, "sip_uri": a.sip_uri, "source": a.source.as_str() })
+}
+
+/// `agt_` + 32 random bytes as hex (256 bits from the thread's CSPRNG).
+fn new_token() -> String {
+    use rand::RngCore;
+    let mut bytes = [0u8; 32];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    let mut token = String::from("agt_");
+    for b in bytes {
+        token.push_str(&format!("{b:02x}"));
+    }
+    token
+}

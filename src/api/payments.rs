@@ -1,0 +1,157 @@
+//! Keypad payments on a bridged call: request one, read it, cancel it while
+//! it is still pending (the agent's "X"). The live view is in [`super::sse`].
+
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, PathRejection};
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
+use serde_json::{json, Value};
+
+use super::auth::Principal;
+use super::calls::{control_error, random_id, visible_call};
+use super::control::{PaymentRequest, PaymentUpdate};
+use super::error::ApiError;
+use super::input;
+use super::orders::{path_id, time};
+use super::ApiState;
+use crate::store::{parse_amount_minor, AgentCallStatus, NewPayment, Payment, PaymentResult, PaymentStatus, PaymentStep};
+
+/// The reason written on a payment the agent cancelled.
+pub const CANCELLED_BY_AGENT: &str = "cancelled_by_agent";
+/// The reason written on a payment the call layer refused to start.
+pub const NOT_STARTED: &str = "not_started";
+
+/// `POST /v1/calls/{id}/payments {"item","amount","currency"}`: 201 with the
+/// payment (`pending`); 409 unless the call is bridged with no payment
+/// running.
+pub(crate) async fn create(
+    State(state): State<ApiState>,
+    Extension(principal): Extension<Principal>,
+    id: Result<Path<String>, PathRejection>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let call = visible_call(&state, &principal, &path_id(id)?).await?;
+    let body = state.body(body)?;
+    let map = input::json_object(&body).map_err(ApiError::into_bad_request)?;
+    input::reject_unknown(&map, &["item", "amount", "currency"]).map_err(ApiError::into_bad_request)?;
+    let item = input::required_string(&map, "item").map_err(ApiError::into_bad_request)?;
+    if item.trim().is_empty() || item.chars().count() > 200 || item.chars().any(char::is_control) {
+        return Err(ApiError::bad_field("item", "must be 1 to 200 printable characters"));
+    }
+    let amount = input::amount_text(&body, &map).map_err(ApiError::into_bad_request)?;
+    let amount_minor = parse_amount_minor(&amount).map_err(|reason| ApiError::bad_field("amount", reason))?;
+    let currency = input::required_string(&map, "currency").map_err(ApiError::into_bad_request)?;
+    if currency.len() != 3 || !currency.bytes().all(|b| b.is_ascii_uppercase()) {
+        return Err(ApiError::bad_field("currency", "must be three uppercase letters like PKR"));
+    }
+    if call.status != AgentCallStatus::Bridged {
+        return Err(ApiError::Refused {
+            field: Some("call"),
+            message: format!("call {:?} is {}, not bridged", call.id, call.status.as_str()),
+        });
+    }
+    let control = state.control()?;
+    let store = state.store();
+    let new = NewPayment { id: random_id("pay_"), call_id: call.id.clone(), item, amount_minor, currency };
+    let payment = store.insert_payment(&new, state.now()).await?;
+    let req = PaymentRequest {
+        payment_id: payment.id.clone(),
+        call_id: call.id.clone(),
+        item: payment.item.clone(),
+        amount: payment.amount.clone(),
+        amount_minor: payment.amount_minor,
+        currency: payment.currency.clone(),
+    };
+    if let Err(e) = control.start_payment(req) {
+        let failed = PaymentResult::ended(PaymentStatus::Failed, Some(NOT_STARTED));
+        if store.finish_payment(&payment.id, &failed, &[PaymentStatus::Pending], state.now()).await?.is_some() {
+            state.hub().publish(&payment.id, PaymentUpdate::Finished);
+        }
+        return Err(control_error(&call.id, e));
+    }
+    Ok((StatusCode::CREATED, Json(payment_json(&payment))).into_response())
+}
+
+/// `GET /v1/payments/{id}`.
+pub(crate) async fn get(
+    State(state): State<ApiState>,
+    Extension(principal): Extension<Principal>,
+    id: Result<Path<String>, PathRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let payment = visible_payment(&state, &principal, &path_id(id)?).await?;
+    Ok(Json(payment_json(&payment)))
+}
+
+/// `DELETE /v1/payments/{id}`: the agent's "X". 200 with the payment
+/// `cancelled` if it was still `pending`; 409 once the caller has keyed.
+pub(crate) async fn cancel(
+    State(state): State<ApiState>,
+    Extension(principal): Extension<Principal>,
+    id: Result<Path<String>, PathRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let payment = visible_payment(&state, &principal, &path_id(id)?).await?;
+    let cancel = PaymentResult::ended(PaymentStatus::Cancelled, Some(CANCELLED_BY_AGENT));
+    let store = state.store();
+    match store.finish_payment(&payment.id, &cancel, &[PaymentStatus::Pending], state.now()).await? {
+        Some(cancelled) => {
+            if let Some(control) = &state.inner.control {
+                control.payment_cancelled(&cancelled.call_id, &cancelled.id);
+            }
+            let hub = state.hub();
+            hub.publish(&cancelled.id, PaymentUpdate::Status(PaymentStatus::Cancelled));
+            hub.publish(&cancelled.id, PaymentUpdate::Finished);
+            Ok(Json(payment_json(&cancelled)))
+        }
+        None => {
+            let now = store.get_payment(&payment.id).await?.map_or(payment.status, |p| p.status);
+            Err(ApiError::Refused {
+                field: None,
+                message: format!("payment {:?} is {}; only a pending payment can be cancelled", payment.id, now.as_str()),
+            })
+        }
+    }
+}
+
+/// The payment, if it exists and the principal may see it (else 404).
+pub(crate) async fn visible_payment(state: &ApiState, principal: &Principal, id: &str) -> Result<Payment, ApiError> {
+    state
+        .store()
+        .get_payment(id)
+        .await?
+        .filter(|p| principal.sees(&p.agent_id))
+        .ok_or_else(|| ApiError::Missing { what: "payment", id: id.to_string() })
+}
+
+/// The API's view of a payment: never a card number, expiry, CVC or postal
+/// code (the record has none).
+pub(crate) fn payment_json(p: &Payment) -> Value {
+    json!({
+        "id": p.id,
+        "call_id": p.call_id,
+        "agent": p.agent_id,
+        "item": p.item,
+        "amount": p.amount,
+        "currency": p.currency,
+        "status": p.status.as_str(),
+        "steps": p.steps.iter().map(step_json).collect::<Vec<_>>(),
+        "brand": p.brand,
+        "last_four": p.last_four,
+        "transaction_id": p.transaction_id,
+        "reason": p.reason,
+        "note": p.note,
+        "created_at": time(p.created_at),
+        "updated_at": time(p.updated_at),
+    })
+}
+
+/// One step as the agent sees it.
+pub(crate) fn step_json(s: &PaymentStep) -> Value {
+    json!({
+        "step": s.step.as_str(),
+        "status": s.status.as_str(),
+        "reason": s.reason,
+        "at": time(s.at),
+    })
+}
