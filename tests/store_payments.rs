@@ -67,6 +67,7 @@ fn succeeded() -> PaymentResult {
         brand: Some("visa".into()),
         last_four: Some("4242".into()),
         transaction_id: Some("txn_sandbox_1".into()),
+        token: Some("tok_sandbox_kept_for_refunds".into()),
         reason: None,
     }
 }
@@ -295,6 +296,9 @@ async fn a_payment_runs_once_and_ends_once_with_one_webhook(db: TestDb) {
         .expect("it was in progress");
     assert_eq!(done.status, PaymentStatus::Succeeded);
     assert_eq!((done.brand.as_deref(), done.last_four.as_deref()), (Some("visa"), Some("4242")));
+    // The gateway token is kept, but never part of the payment record the API shows.
+    assert_eq!(store.payment_gateway_token("pay_1").await.expect("token").as_deref(), Some("tok_sandbox_kept_for_refunds"));
+    assert!(!serde_json::to_string(&done).expect("json").contains("tok_sandbox"));
     let note = done.note.clone().expect("note");
     assert_eq!(
         serde_json::to_value(&note).expect("note json"),

@@ -45,6 +45,8 @@ CREATE TABLE payments (
     brand          TEXT,
     last_four      TEXT CHECK (last_four IS NULL OR length(last_four) = 4),
     transaction_id TEXT,
+    -- the gateway's card token (kept for refunds and reconciliation; never shown by the API)
+    gateway_token  TEXT,
     reason         TEXT,
     note           TEXT,                    -- CRM note, a JSON object, written when the payment ends
     created_at     INTEGER NOT NULL,

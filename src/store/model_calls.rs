@@ -294,6 +294,9 @@ pub struct PaymentResult {
     /// Exactly four digits.
     pub last_four: Option<String>,
     pub transaction_id: Option<String>,
+    /// The gateway's card token: stored for refunds and reconciliation,
+    /// never returned by the API (it can charge the card again).
+    pub token: Option<String>,
     /// A reason code, e.g. `declined:insufficient_funds`, `no_input:cvc`.
     pub reason: Option<String>,
 }
@@ -301,7 +304,7 @@ pub struct PaymentResult {
 impl PaymentResult {
     /// A result with only a status and a reason (cancel, interruption).
     pub fn ended(status: PaymentStatus, reason: Option<&str>) -> PaymentResult {
-        PaymentResult { status, brand: None, last_four: None, transaction_id: None, reason: reason.map(str::to_string) }
+        PaymentResult { status, brand: None, last_four: None, transaction_id: None, token: None, reason: reason.map(str::to_string) }
     }
 }
 

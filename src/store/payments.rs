@@ -70,6 +70,19 @@ impl Store {
         Ok(p)
     }
 
+    /// The gateway's card token of a finished payment (for refunds and
+    /// reconciliation with the processor); kept out of [`Payment`] so the API
+    /// can never show it.
+    pub async fn payment_gateway_token(&self, id: &str) -> Result<Option<String>, StoreError> {
+        let row = sqlx::query("SELECT gateway_token FROM payments WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .during("get payment token")?
+            .ok_or_else(|| StoreError::PaymentNotFound(id.to_string()))?;
+        sqlx::Row::try_get::<Option<String>, _>(&row, "gateway_token").during("get payment token")
+    }
+
     /// The call's `pending` or `in_progress` payment, if any.
     pub async fn active_payment(&self, call_id: &str) -> Result<Option<Payment>, StoreError> {
         let mut tx = self.pool.begin().await.during("get active payment")?;
@@ -211,10 +224,10 @@ async fn finish_in_tx(
         timestamp: note_timestamp(now),
     };
     let note_text = serde_json::to_string(&note).map_err(|e| StoreError::InvalidPayment { field: "note", reason: e.to_string() })?;
-    let params: Vec<String> = (0..from.len()).map(|i| format!("${}", i + 9)).collect();
+    let params: Vec<String> = (0..from.len()).map(|i| format!("${}", i + 10)).collect();
     let sql = format!(
         "UPDATE payments SET status = $1, brand = $2, last_four = $3, transaction_id = $4, reason = $5, note = $6, \
-         updated_at = $7 WHERE id = $8 AND status IN ({})",
+         updated_at = $7, gateway_token = $9 WHERE id = $8 AND status IN ({})",
         params.join(", ")
     );
     let mut query = sqlx::query(&sql)
@@ -225,7 +238,8 @@ async fn finish_in_tx(
         .bind(r.reason.as_deref())
         .bind(note_text)
         .bind(ms(now))
-        .bind(payment.id.as_str());
+        .bind(payment.id.as_str())
+        .bind(r.token.as_deref());
     for s in &from {
         query = query.bind(*s);
     }
@@ -319,6 +333,11 @@ fn validate_result(r: &PaymentResult) -> Result<(), StoreError> {
     if let Some(t) = &r.transaction_id {
         if t.is_empty() || t.len() > 128 || !t.bytes().all(|b| b.is_ascii_graphic()) {
             return Err(bad("transaction_id", "must be 1 to 128 printable ASCII characters"));
+        }
+    }
+    if let Some(t) = &r.token {
+        if t.is_empty() || t.len() > 256 || !t.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(bad("token", "must be 1 to 256 printable ASCII characters"));
         }
     }
     if let Some(reason) = &r.reason {
