@@ -21,6 +21,7 @@ pub mod digits;
 mod dtmf_hook;
 pub mod g711;
 pub mod jitter;
+mod leg;
 pub mod pacer;
 pub mod player;
 pub mod ports;
