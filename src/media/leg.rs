@@ -143,6 +143,11 @@ impl Leg {
         Duration::from_millis(self.params.ptime_ms as u64)
     }
 
+    /// Samples per frame.
+    pub(super) fn samples(&self) -> usize {
+        self.params.samples()
+    }
+
     /// New remote parameters (validated). Resets the latch if the address
     /// changed. Returns whether the ptime changed (re-pace the leg).
     pub(super) fn update(&mut self, params: MediaParams) -> bool {
