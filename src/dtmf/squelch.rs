@@ -29,6 +29,8 @@ pub struct Squelch {
     clock: u64,
     /// Input sample index before which the output is muted.
     mute_until: u64,
+    /// Samples replaced by silence so far (after the initial delay).
+    muted: u64,
 }
 
 impl Default for Squelch {
@@ -37,7 +39,19 @@ impl Default for Squelch {
     }
 }
 
+impl std::fmt::Debug for Squelch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Squelch")
+            .field("clock", &self.clock)
+            .field("muted", &self.muted)
+            .finish()
+    }
+}
+
 impl Squelch {
+    /// The fixed delay, [`DELAY`] samples.
+    pub const DELAY: usize = DELAY;
+
     pub fn new() -> Self {
         Squelch {
             analyzer: Analyzer::new(),
@@ -48,6 +62,7 @@ impl Squelch {
             pos: 0,
             clock: 0,
             mute_until: 0,
+            muted: 0,
         }
     }
 
@@ -64,9 +79,12 @@ impl Squelch {
                 // The sample leaving the line entered at input index clock - DELAY.
                 let leaving = self.clock.wrapping_sub(DELAY as u64);
                 let y = self.line[self.pos];
-                *o = if self.clock >= DELAY as u64 && leaving >= self.mute_until {
+                *o = if self.clock < DELAY as u64 {
+                    0
+                } else if leaving >= self.mute_until {
                     y
                 } else {
+                    self.muted += 1;
                     0
                 };
                 self.line[self.pos] = x;
@@ -87,6 +105,11 @@ impl Squelch {
     /// Fixed added delay in samples (320 = 40 ms).
     pub fn delay_samples(&self) -> usize {
         DELAY
+    }
+
+    /// Samples replaced by silence so far (the initial delay not counted).
+    pub fn muted_samples(&self) -> u64 {
+        self.muted
     }
 
     /// Is the output currently muted (a tone is being removed)?

@@ -1,6 +1,5 @@
 //! Two call legs joined in one task: the agent's phone and the customer
-//! (B2BUA media, issue #5). INTERFACE SKELETON — the implementation lands
-//! with the bridge work; signatures are the contract the call layer uses.
+//! (B2BUA media, issue #5).
 //!
 //! - **Talk**: each side hears the other, transcoded when the legs' laws
 //!   differ (PCMU ↔ PCMA, decode to linear then encode). Customer → agent
@@ -13,11 +12,38 @@
 //!
 //! Before the customer leg is connected the agent hears ringback.
 //! Digits and playback events of both legs come out of [`BridgeHandle::next_event`].
+//!
+//! Shape: one tokio task owns both legs' sockets (a [`Leg`] each, as the
+//! single-leg session uses) and the routing core (`Patch`: squelch, two
+//! 200 ms rings, ringback/hold generator), so the two directions share no
+//! lock and never wait on each other. Each leg is paced by its own
+//! absolute-deadline [`Pacer`] at its own ptime (the task sleeps until the
+//! earlier deadline), so legs with different ptimes each get whole frames
+//! of their own size; the rings absorb the difference. A prompt queued on
+//! a leg replaces whatever that leg would otherwise hear, in either mode.
 
+use std::future::pending;
+use std::io;
+use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Instant;
 
+use tokio::net::UdpSocket;
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+
+use super::leg::{Leg, LegSink};
+use super::pacer::Pacer;
+use super::patch::Patch;
 use super::player::PlayItem;
+use super::rtp::MAX_PACKET;
 use super::session::{MediaError, MediaEvent, MediaParams, MediaSession, MediaStats};
+
+/// Depth of the command channel (handle → task).
+const COMMANDS: usize = 16;
+/// Depth of the event channel (task → handle); overflow is counted per leg
+/// in [`MediaStats::events_dropped`].
+const EVENTS: usize = 64;
 
 /// One leg of a bridged call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -56,63 +82,357 @@ pub struct Bridge;
 
 impl Bridge {
     /// Start with the agent leg only (ringback to the agent until
-    /// [`BridgeHandle::connect`]).
+    /// [`BridgeHandle::connect`]). Must be called inside a tokio runtime.
     pub fn start(agent: MediaSession, params: MediaParams) -> Result<BridgeHandle, MediaError> {
-        let _ = (agent, params);
-        todo!("media bridge")
+        params.validate()?;
+        let (cmd_tx, cmd_rx) = mpsc::channel(COMMANDS);
+        let (evt_tx, evt_rx) = mpsc::channel(EVENTS);
+        let task = BridgeTask::new(Leg::new(agent, params), evt_tx);
+        let join = tokio::spawn(task.run(cmd_rx));
+        Ok(BridgeHandle {
+            cmd: cmd_tx,
+            events: evt_rx,
+            join,
+        })
     }
 }
 
-/// The call layer's handle on a running bridge. Dropping it ends the task.
+enum Command {
+    Connect(
+        MediaSession,
+        MediaParams,
+        oneshot::Sender<Result<(), MediaError>>,
+    ),
+    Mode(BridgeMode, oneshot::Sender<Result<(), MediaError>>),
+    Play(Side, Vec<PlayItem>, oneshot::Sender<Result<(), MediaError>>),
+    StopPlayback(Side, oneshot::Sender<Result<(), MediaError>>),
+    Update(Side, MediaParams, oneshot::Sender<Result<(), MediaError>>),
+    Record(Side, PathBuf, oneshot::Sender<Result<(), MediaError>>),
+    Stop,
+}
+
+/// The call layer's handle on a running bridge. Dropping it ends the task
+/// (and releases both legs' ports) without writing recordings.
 #[derive(Debug)]
 pub struct BridgeHandle {
-    _private: (),
+    cmd: mpsc::Sender<Command>,
+    events: mpsc::Receiver<BridgeEvent>,
+    join: JoinHandle<BridgeStats>,
 }
 
 impl BridgeHandle {
-    /// Attach the answered customer leg; the mode becomes [`BridgeMode::Talk`].
-    pub async fn connect(&self, customer: MediaSession, params: MediaParams) -> Result<(), MediaError> {
-        let _ = (customer, params);
-        todo!()
+    async fn ask(
+        &self,
+        make: impl FnOnce(oneshot::Sender<Result<(), MediaError>>) -> Command,
+    ) -> Result<(), MediaError> {
+        let (tx, rx) = oneshot::channel();
+        self.cmd
+            .send(make(tx))
+            .await
+            .map_err(|_| MediaError::Closed)?;
+        rx.await.map_err(|_| MediaError::Closed)?
     }
 
+    /// Attach the answered customer leg; the mode becomes [`BridgeMode::Talk`].
+    pub async fn connect(
+        &self,
+        customer: MediaSession,
+        params: MediaParams,
+    ) -> Result<(), MediaError> {
+        params.validate()?;
+        self.ask(|tx| Command::Connect(customer, params, tx)).await
+    }
+
+    /// Switch what each party hears; takes effect on the next frame.
     pub async fn set_mode(&self, mode: BridgeMode) -> Result<(), MediaError> {
-        let _ = mode;
-        todo!()
+        self.ask(|tx| Command::Mode(mode, tx)).await
     }
 
     /// Queue prompts on one leg (as [`super::MediaHandle::play`]); a
     /// `PlaybackDone` for that side follows when its queue runs empty.
     pub async fn play(&self, side: Side, items: Vec<PlayItem>) -> Result<(), MediaError> {
-        let _ = (side, items);
-        todo!()
+        self.ask(|tx| Command::Play(side, items, tx)).await
     }
 
     /// Barge-in on one leg.
     pub async fn stop_playback(&self, side: Side) -> Result<(), MediaError> {
-        let _ = side;
-        todo!()
+        self.ask(|tx| Command::StopPlayback(side, tx)).await
     }
 
     /// New remote parameters for one leg (re-INVITE).
     pub async fn update_remote(&self, side: Side, params: MediaParams) -> Result<(), MediaError> {
-        let _ = (side, params);
-        todo!()
+        params.validate()?;
+        self.ask(|tx| Command::Update(side, params, tx)).await
     }
 
     /// Record what this side *sent us* (decoded) to a WAV written at stop.
+    /// For the customer side before connect, recording starts at connect.
     pub async fn record(&self, side: Side, path: PathBuf) -> Result<(), MediaError> {
-        let _ = (side, path);
-        todo!()
+        self.ask(|tx| Command::Record(side, path, tx)).await
     }
 
     /// Next event from either leg; `None` once the task has ended.
     pub async fn next_event(&mut self) -> Option<BridgeEvent> {
-        todo!()
+        self.events.recv().await
     }
 
-    /// Stop both legs and release their ports.
+    /// Stop both legs and release their ports (released when this
+    /// returns). Recordings that cannot be written are logged.
     pub async fn stop(self) -> BridgeStats {
-        todo!()
+        let _ = self.cmd.send(Command::Stop).await;
+        self.join.await.unwrap_or_default()
+    }
+}
+
+/// A leg's events, tagged with its side.
+struct Events<'a> {
+    side: Side,
+    tx: &'a mpsc::Sender<BridgeEvent>,
+}
+
+impl LegSink for Events<'_> {
+    fn event(&mut self, event: MediaEvent) -> bool {
+        let side = self.side;
+        self.tx.try_send(BridgeEvent { side, event }).is_ok()
+    }
+}
+
+/// A leg's events, and its received audio into the patch.
+struct Tap<'a> {
+    events: Events<'a>,
+    patch: &'a mut Patch,
+}
+
+impl LegSink for Tap<'_> {
+    fn event(&mut self, ev: MediaEvent) -> bool {
+        self.events.event(ev)
+    }
+
+    fn audio(&mut self, pcm: &[i16]) {
+        match self.events.side {
+            Side::Agent => self.patch.from_agent(pcm),
+            Side::Customer => self.patch.from_customer(pcm),
+        }
+    }
+}
+
+/// A connected leg and its frame clock.
+struct Paced {
+    leg: Leg,
+    pacer: Pacer,
+}
+
+impl Paced {
+    fn new(leg: Leg, start: Instant) -> Self {
+        let pacer = Pacer::new(start, leg.period());
+        Self { leg, pacer }
+    }
+
+    fn update(&mut self, params: MediaParams) {
+        if self.leg.update(params) {
+            self.pacer = Pacer::new(self.pacer.deadline(), self.leg.period());
+        }
+    }
+}
+
+async fn recv_opt(sock: Option<&UdpSocket>, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
+    match sock {
+        Some(s) => s.recv_from(buf).await,
+        None => pending().await,
+    }
+}
+
+/// Everything one bridge's task owns.
+struct BridgeTask {
+    agent: Paced,
+    customer: Option<Paced>,
+    /// Customer recording asked for before connect.
+    customer_record: Option<PathBuf>,
+    patch: Patch,
+    events: mpsc::Sender<BridgeEvent>,
+}
+
+impl BridgeTask {
+    fn new(agent: Leg, events: mpsc::Sender<BridgeEvent>) -> Self {
+        Self {
+            agent: Paced::new(agent, Instant::now()),
+            customer: None,
+            customer_record: None,
+            patch: Patch::new(),
+            events,
+        }
+    }
+
+    fn deadline(&self) -> Instant {
+        let a = self.agent.pacer.deadline();
+        self.customer
+            .as_ref()
+            .map_or(a, |c| a.min(c.pacer.deadline()))
+    }
+
+    fn paced(&mut self, side: Side) -> Result<&mut Paced, MediaError> {
+        match side {
+            Side::Agent => Ok(&mut self.agent),
+            Side::Customer => self.customer.as_mut().ok_or(MediaError::NotConnected),
+        }
+    }
+
+    async fn run(mut self, mut commands: mpsc::Receiver<Command>) -> BridgeStats {
+        let mut armed = self.deadline();
+        let sleep = tokio::time::sleep_until(armed.into());
+        tokio::pin!(sleep);
+        let mut abuf = [0u8; MAX_PACKET];
+        let mut cbuf = [0u8; MAX_PACKET];
+        let mut artcp = [0u8; MAX_PACKET];
+        let mut crtcp = [0u8; MAX_PACKET];
+        let mut write_recordings = false;
+        loop {
+            let due = self.deadline();
+            if due != armed {
+                armed = due;
+                sleep.as_mut().reset(armed.into());
+            }
+            let customer = self.customer.as_ref().map(|c| &c.leg);
+            tokio::select! {
+                biased;
+                () = &mut sleep => self.on_wake(Instant::now()).await,
+                // Commands before sockets: a flood on a media port must not
+                // starve stop(), set_mode() or barge-in.
+                cmd = commands.recv() => match cmd {
+                    Some(Command::Stop) => { write_recordings = true; break; }
+                    None => break,
+                    Some(cmd) => self.on_command(cmd),
+                },
+                r = self.agent.leg.rtp().recv_from(&mut abuf) => match r {
+                    Ok((n, src)) => self.on_datagram(Side::Agent, src, &abuf[..n]),
+                    Err(e) => tracing::debug!(error = %e, "agent RTP receive error"),
+                },
+                r = recv_opt(customer.map(Leg::rtp), &mut cbuf) => match r {
+                    Ok((n, src)) => self.on_datagram(Side::Customer, src, &cbuf[..n]),
+                    Err(e) => tracing::debug!(error = %e, "customer RTP receive error"),
+                },
+                r = self.agent.leg.rtcp().recv_from(&mut artcp) => {
+                    if r.is_ok() {
+                        self.agent.leg.on_rtcp();
+                    }
+                }
+                r = recv_opt(customer.map(Leg::rtcp), &mut crtcp) => {
+                    if let (Ok(_), Some(c)) = (r, self.customer.as_mut()) {
+                        c.leg.on_rtcp();
+                    }
+                }
+            }
+        }
+        self.finish(write_recordings)
+    }
+
+    fn on_datagram(&mut self, side: Side, src: SocketAddr, data: &[u8]) {
+        let now = Instant::now();
+        let mut tap = Tap {
+            events: Events {
+                side,
+                tx: &self.events,
+            },
+            patch: &mut self.patch,
+        };
+        let leg = match side {
+            Side::Agent => &mut self.agent.leg,
+            Side::Customer => match self.customer.as_mut() {
+                Some(c) => &mut c.leg,
+                None => return,
+            },
+        };
+        leg.on_datagram(src, data, now, &mut tap);
+    }
+
+    /// Send every frame that is due, on each leg at its own ptime.
+    async fn on_wake(&mut self, now: Instant) {
+        let patch = &mut self.patch;
+        let mut ev = Events {
+            side: Side::Agent,
+            tx: &self.events,
+        };
+        let a = &mut self.agent;
+        let tick = a.pacer.on_wake(now);
+        a.leg.skip(tick.skipped);
+        patch.agent_skipped(tick.skipped as usize * a.leg.samples());
+        for _ in 0..tick.send {
+            a.leg
+                .send_frame(|pcm| patch.agent_frame(pcm), &mut ev)
+                .await;
+        }
+        a.leg.on_quiet(now, &mut ev);
+        if let Some(c) = self.customer.as_mut() {
+            ev.side = Side::Customer;
+            let tick = c.pacer.on_wake(now);
+            c.leg.skip(tick.skipped);
+            patch.customer_skipped(tick.skipped as usize * c.leg.samples());
+            for _ in 0..tick.send {
+                c.leg
+                    .send_frame(|pcm| patch.customer_frame(pcm), &mut ev)
+                    .await;
+            }
+            c.leg.on_quiet(now, &mut ev);
+        }
+    }
+
+    fn on_command(&mut self, cmd: Command) {
+        match cmd {
+            Command::Connect(session, params, reply) => {
+                let r = if self.customer.is_some() {
+                    Err(MediaError::AlreadyConnected)
+                } else {
+                    let mut leg = Leg::new(session, params);
+                    if let Some(path) = self.customer_record.take() {
+                        leg.record(path);
+                    }
+                    self.customer = Some(Paced::new(leg, Instant::now()));
+                    self.patch.connect();
+                    Ok(())
+                };
+                let _ = reply.send(r);
+            }
+            Command::Mode(mode, reply) => {
+                self.patch.set_mode(mode);
+                tracing::debug!(?mode, "bridge mode");
+                let _ = reply.send(Ok(()));
+            }
+            Command::Play(side, items, reply) => {
+                let r = self.paced(side).and_then(|p| p.leg.play(items));
+                let _ = reply.send(r);
+            }
+            Command::StopPlayback(side, reply) => {
+                let r = self.paced(side).map(|p| p.leg.stop_playback());
+                let _ = reply.send(r);
+            }
+            Command::Update(side, params, reply) => {
+                let r = self.paced(side).map(|p| p.update(params));
+                let _ = reply.send(r);
+            }
+            Command::Record(side, path, reply) => {
+                match (side, self.customer.as_mut()) {
+                    (Side::Agent, _) => self.agent.leg.record(path),
+                    (Side::Customer, Some(c)) => c.leg.record(path),
+                    (Side::Customer, None) => self.customer_record = Some(path),
+                }
+                let _ = reply.send(Ok(()));
+            }
+            Command::Stop => {}
+        }
+    }
+
+    fn finish(self, write_recordings: bool) -> BridgeStats {
+        let end = |leg: Leg| {
+            let stats = leg.stats();
+            if let Err(e) = leg.finish(write_recordings) {
+                tracing::warn!(error = %e, "bridge leg ended with an error");
+            }
+            stats
+        };
+        BridgeStats {
+            squelched_samples: self.patch.squelched_samples(),
+            agent: end(self.agent.leg),
+            customer: self.customer.map(|c| end(c.leg)).unwrap_or_default(),
+        }
     }
 }

@@ -7,12 +7,15 @@
 //! - [`pacer`]  absolute-deadline 20 ms frame clock
 //! - [`player`] prompt/silence/tone queue yielding one frame at a time
 //! - [`digits`] in-band vs RFC 4733 de-duplication
+//! - [`ring`]   fixed sample FIFO between two legs' clocks (bridge)
 //! - [`say`]    numbers and amounts as prompt names (en, fr, ar, ur)
 //! - [`prompt`] prompt file cache with locale fallback and overrides
 //! - [`wavlaw`] reader for G.711 (µ-law/A-law) WAV prompt files
 //!
 //! The tokio edge is [`session`] (API) and `task` (the loop): one task per
-//! call owning its sockets.
+//! call owning its sockets, its per-leg state in a `Leg` (`leg`). A
+//! [`bridge`] joins two legs in one task; its routing core (squelch,
+//! rings, ringback and hold tone) is the sans-IO `patch`.
 //! This module knows nothing of SIP or orders; the call layer hands it the
 //! remote address and codec from SDP ([`MediaParams`]).
 
@@ -21,10 +24,13 @@ pub mod digits;
 mod dtmf_hook;
 pub mod g711;
 pub mod jitter;
+mod leg;
 pub mod pacer;
+mod patch;
 pub mod player;
 pub mod ports;
 pub mod prompt;
+pub mod ring;
 pub mod rtp;
 pub mod say;
 pub mod session;

@@ -139,6 +139,12 @@ pub enum MediaError {
     },
     #[error("the media task has ended")]
     Closed,
+    /// A bridge command for the customer leg before it was connected.
+    #[error("the customer leg is not connected")]
+    NotConnected,
+    /// A second customer leg for one bridge.
+    #[error("the customer leg is already connected")]
+    AlreadyConnected,
 }
 
 /// Sockets bound for one call, before the remote is known.

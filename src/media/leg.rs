@@ -1,0 +1,404 @@
+//! One RTP leg: everything a call's media keeps per remote party, without
+//! the event loop. The single-leg [`Task`](super::task) and the two-leg
+//! [`bridge`](super::bridge) both drive `Leg`s from their own `select!`.
+//!
+//! - Receive: [`Leg::on_datagram`] parses, latches (RFC 4961), reorders,
+//!   decodes, feeds the DTMF hook and the recording, and hands the decoded
+//!   in-order audio to the caller's [`LegSink`] (RFC 4733 payloads go to the
+//!   hook only: they are never audio for anyone else).
+//! - Send: [`Leg::send_frame`] takes one frame from the caller's source
+//!   (forwarded audio, a generated tone, or silence); if the leg's prompt
+//!   player has something queued, the prompt replaces it.
+//!
+//! Fixed buffers throughout: neither path allocates per packet.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use rand::rngs::StdRng;
+use rand::SeedableRng;
+use tokio::net::UdpSocket;
+
+use super::digits::DigitMerger;
+use super::dtmf_hook::DtmfHook;
+use super::jitter::{JitterBuffer, MAX_PAYLOAD};
+use super::player::{PlayItem, PromptPlayer};
+use super::rtp::{self, Datagram, Latch, LatchVerdict, RtpSender, MAX_PACKET};
+use super::session::{MediaError, MediaEvent, MediaParams, MediaSession, MediaStats};
+use crate::dtmf::DigitEvent;
+
+/// Reorder depth in packets (60 ms at 20 ms ptime).
+const REORDER_DEPTH: u16 = 3;
+/// Input silence after which the receive clock is advanced by wall time.
+const QUIET: Duration = Duration::from_millis(300);
+/// Largest gap (samples) filled with silence for the detector; beyond it
+/// the stream is re-anchored instead.
+const MAX_GAP_FILL: u64 = 8000;
+
+/// Where a leg's output goes.
+pub(super) trait LegSink {
+    /// Report an event. Returns false if it could not be delivered (the
+    /// leg counts it in [`MediaStats::events_dropped`]).
+    fn event(&mut self, ev: MediaEvent) -> bool;
+
+    /// Decoded received audio, in order, as it leaves the reorder buffer.
+    /// Lost packets are *not* filled in here (the consumer runs on its own
+    /// clock and fills underruns itself).
+    fn audio(&mut self, pcm: &[i16]) {
+        let _ = pcm;
+    }
+}
+
+/// Extends 32-bit RTP timestamps to 64 bits (RFC 3550 A.1 style).
+#[derive(Debug, Default, Clone, Copy)]
+struct TsExtender {
+    last: Option<(u32, u64)>,
+}
+
+impl TsExtender {
+    fn extend(&mut self, ts: u32) -> u64 {
+        let ext = match self.last {
+            None => ts as u64 + (1u64 << 32),
+            Some((low, ext)) => ext.wrapping_add_signed(ts.wrapping_sub(low) as i32 as i64),
+        };
+        if self.last.is_none_or(|(_, e)| ext > e) {
+            self.last = Some((ts, ext));
+        }
+        ext
+    }
+
+    fn now(&self) -> u64 {
+        self.last.map_or(0, |(_, e)| e)
+    }
+
+    /// A 32-bit timestamp near the current one, on the extended clock,
+    /// without moving the clock.
+    fn rebase(&self, ts: u32) -> u64 {
+        let now = self.now();
+        now.wrapping_add_signed(ts.wrapping_sub(now as u32) as i32 as i64)
+    }
+}
+
+/// Per-leg media state: sockets, negotiated parameters, RTP sender, latch,
+/// player, reorder buffer, DTMF, recording, counters and buffers.
+pub(super) struct Leg {
+    session: MediaSession,
+    params: MediaParams,
+    sender: RtpSender,
+    latch: Latch,
+    player: PromptPlayer,
+    jitter: JitterBuffer,
+    hook: DtmfHook,
+    merger: DigitMerger,
+    clock: TsExtender,
+    /// Media-clock value of detector sample 0 (wrapping), once audio came.
+    inband_offset: Option<u64>,
+    inband_fed: u64,
+    recording: Option<(PathBuf, Vec<i16>)>,
+    /// When the last datagram arrived (to run the RTP clock on when the
+    /// peer goes quiet).
+    last_rx: Option<Instant>,
+    stats: MediaStats,
+    pcm: [i16; MAX_PAYLOAD],
+    payload: [u8; MAX_PAYLOAD],
+    send_buf: [u8; MAX_PACKET],
+}
+
+impl Leg {
+    /// `params` must have been validated ([`MediaParams::validate`]).
+    pub(super) fn new(session: MediaSession, params: MediaParams) -> Self {
+        let mut rng = StdRng::from_entropy();
+        Self {
+            session,
+            params,
+            sender: RtpSender::new(&mut rng),
+            latch: Latch::new(params.remote),
+            player: PromptPlayer::new(),
+            jitter: JitterBuffer::new(REORDER_DEPTH),
+            hook: DtmfHook::new(),
+            merger: DigitMerger::new(params.dtmf_pt.is_some()),
+            clock: TsExtender::default(),
+            inband_offset: None,
+            inband_fed: 0,
+            recording: None,
+            last_rx: None,
+            stats: MediaStats::default(),
+            pcm: [0; MAX_PAYLOAD],
+            payload: [0; MAX_PAYLOAD],
+            send_buf: [0; MAX_PACKET],
+        }
+    }
+
+    pub(super) fn rtp(&self) -> &UdpSocket {
+        &self.session.rtp
+    }
+
+    pub(super) fn rtcp(&self) -> &UdpSocket {
+        &self.session.rtcp
+    }
+
+    /// Frame period (the negotiated ptime).
+    pub(super) fn period(&self) -> Duration {
+        Duration::from_millis(self.params.ptime_ms as u64)
+    }
+
+    /// Samples per frame.
+    pub(super) fn samples(&self) -> usize {
+        self.params.samples()
+    }
+
+    /// New remote parameters (validated). Resets the latch if the address
+    /// changed. Returns whether the ptime changed (re-pace the leg).
+    pub(super) fn update(&mut self, params: MediaParams) -> bool {
+        if params.remote != self.params.remote {
+            self.latch = Latch::new(params.remote);
+        }
+        self.merger.set_prefer_4733(params.dtmf_pt.is_some());
+        let new_period = params.ptime_ms != self.params.ptime_ms;
+        self.params = params;
+        new_period
+    }
+
+    pub(super) fn play(&mut self, items: Vec<PlayItem>) -> Result<(), MediaError> {
+        self.player.enqueue(items).map_err(MediaError::from)
+    }
+
+    pub(super) fn stop_playback(&mut self) {
+        self.player.stop();
+    }
+
+    pub(super) fn record(&mut self, path: PathBuf) {
+        self.recording = Some((path, Vec::with_capacity(8000 * 60)));
+    }
+
+    /// A datagram on the RTCP port (read and dropped).
+    pub(super) fn on_rtcp(&mut self) {
+        self.stats.rtcp += 1;
+    }
+
+    /// The pacer gave up `frames` overdue frames: a timestamp gap.
+    pub(super) fn skip(&mut self, frames: u32) {
+        if frames > 0 {
+            self.stats.frames_skipped += frames as u64;
+            self.sender.skip(frames * self.params.samples() as u32);
+        }
+    }
+
+    fn emit(&mut self, sink: &mut impl LegSink, ev: MediaEvent) {
+        if !sink.event(ev) {
+            self.stats.events_dropped += 1;
+        }
+    }
+
+    /// Send one frame. `fill` writes the frame's audio (it is always
+    /// called, so a forwarding source keeps its pace); a queued prompt
+    /// replaces it.
+    pub(super) async fn send_frame(
+        &mut self,
+        fill: impl FnOnce(&mut [i16]),
+        sink: &mut impl LegSink,
+    ) {
+        let spf = self.params.samples();
+        let law = self.params.law;
+        fill(&mut self.pcm[..spf]);
+        if self.player.is_playing() {
+            self.player.fill(&mut self.pcm[..spf]);
+        }
+        law.encode(&self.pcm[..spf], &mut self.payload[..spf]);
+        let n = match self.sender.write_media(
+            law.payload_type(),
+            &self.payload[..spf],
+            spf as u32,
+            &mut self.send_buf,
+        ) {
+            Ok(n) => n,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot build RTP packet");
+                return;
+            }
+        };
+        if let Err(e) = self
+            .session
+            .rtp
+            .send_to(&self.send_buf[..n], self.latch.remote())
+            .await
+        {
+            tracing::debug!(error = %e, "RTP send failed");
+        }
+        if self.player.take_drained() {
+            self.emit(sink, MediaEvent::PlaybackDone);
+        }
+    }
+
+    /// A datagram from the RTP port, received at `now`.
+    pub(super) fn on_datagram(
+        &mut self,
+        src: SocketAddr,
+        data: &[u8],
+        now: Instant,
+        sink: &mut impl LegSink,
+    ) {
+        self.last_rx = Some(now);
+        let pkt = match rtp::parse(data) {
+            Ok(Datagram::Rtp(p)) => p,
+            Ok(Datagram::Rtcp) => {
+                self.stats.rtcp += 1;
+                return;
+            }
+            Err(_) => {
+                self.stats.invalid += 1;
+                return;
+            }
+        };
+        match self.latch.check(src, pkt.ssrc, pkt.seq) {
+            LatchVerdict::Foreign | LatchVerdict::Learning => {
+                self.stats.foreign += 1;
+                return;
+            }
+            LatchVerdict::Moved(to) => {
+                tracing::debug!(%to, "symmetric RTP: remote latched");
+                self.emit(sink, MediaEvent::RemoteLatched(to));
+            }
+            LatchVerdict::Accept => {}
+        }
+        self.stats.packets_received += 1;
+        self.stats.bytes_received += pkt.payload.len() as u64;
+        let clock = self.clock.extend(pkt.timestamp);
+        if Some(pkt.payload_type) == self.params.dtmf_pt {
+            // Telephone-events end here: reported as digits, never forwarded.
+            if let Some(ev) = self.hook.on_event_packet(pkt.timestamp, pkt.payload) {
+                self.digit_4733(ev, sink);
+            }
+            while let Some(ev) = self.hook.poll_rfc4733() {
+                self.digit_4733(ev, sink);
+            }
+        } else if pkt.payload_type == self.params.law.payload_type() {
+            self.jitter.push(pkt.seq, pkt.timestamp, pkt.payload);
+            self.drain_audio(sink);
+        }
+        if let Some(ev) = self.hook.on_clock(pkt.timestamp) {
+            self.digit_4733(ev, sink);
+        }
+        self.poll_merger(clock, sink);
+    }
+
+    fn poll_merger(&mut self, clock: u64, sink: &mut impl LegSink) {
+        while let Some(d) = self.merger.poll(clock) {
+            self.emit(sink, MediaEvent::Digit(d));
+        }
+    }
+
+    /// Some peers stop sending RTP in silence (VAD/DTX, hold). Digits that
+    /// wait on the received RTP clock — a held in-band digit, a 4733 press
+    /// whose End packets were lost — would then wait for the next packet.
+    /// After [`QUIET`] without input, run that clock on by wall time.
+    pub(super) fn on_quiet(&mut self, now: Instant, sink: &mut impl LegSink) {
+        let Some(last) = self.last_rx else { return };
+        let idle = now.saturating_duration_since(last);
+        if idle < QUIET {
+            return;
+        }
+        let ext = self.clock.now() + idle.as_millis() as u64 * 8;
+        if let Some(ev) = self.hook.on_clock(ext as u32) {
+            self.digit_4733(ev, sink);
+        }
+        self.poll_merger(ext, sink);
+    }
+
+    fn digit_4733(&mut self, mut ev: DigitEvent, sink: &mut impl LegSink) {
+        // Put the event on our extended clock (its own epoch may differ).
+        let dur = ev.end.saturating_sub(ev.start);
+        ev.start = self.clock.rebase(ev.start as u32);
+        ev.end = ev.start + dur;
+        let ev = self.merger.on_rfc4733(ev);
+        self.emit(sink, MediaEvent::Digit(ev));
+    }
+
+    /// Decode in-order audio, fill gaps with silence so the detector's
+    /// sample index stays a fixed offset from the RTP clock, feed it, and
+    /// hand the decoded frames to the sink.
+    fn drain_audio(&mut self, sink: &mut impl LegSink) {
+        let law = self.params.law;
+        while let Some(f) = self.jitter.pop() {
+            let n = f.payload.len();
+            let ts = self.clock.rebase(f.timestamp);
+            law.decode(f.payload, &mut self.pcm[..n]);
+            let offset = *self.inband_offset.get_or_insert(ts);
+            let expected = offset.wrapping_add(self.inband_fed);
+            let gap = ts.wrapping_sub(expected);
+            if gap > 0 && gap <= MAX_GAP_FILL {
+                // Lost packets or a silence gap: feed zeros.
+                let zeros = [0i16; 160];
+                let mut left = gap as usize;
+                while left > 0 {
+                    let k = left.min(zeros.len());
+                    self.hook.push_audio(&zeros[..k]);
+                    if let Some((_, rec)) = self.recording.as_mut() {
+                        rec.extend_from_slice(&zeros[..k]);
+                    }
+                    left -= k;
+                }
+                self.inband_fed += gap;
+            } else if gap != 0 {
+                // Resync (large jump or backwards): re-anchor the offset.
+                self.inband_offset = Some(ts.wrapping_sub(self.inband_fed));
+            }
+            self.hook.push_audio(&self.pcm[..n]);
+            self.inband_fed += n as u64;
+            if let Some((_, rec)) = self.recording.as_mut() {
+                rec.extend_from_slice(&self.pcm[..n]);
+            }
+            sink.audio(&self.pcm[..n]);
+            while let Some(mut ev) = self.hook.poll_inband() {
+                let off = self.inband_offset.unwrap_or(0);
+                ev.start = ev.start.wrapping_add(off);
+                ev.end = ev.end.wrapping_add(off);
+                if let Some(out) = self.merger.on_inband(ev) {
+                    self.emit(sink, MediaEvent::Digit(out));
+                }
+            }
+        }
+    }
+
+    /// Counters so far (without the final reorder/send figures).
+    pub(super) fn stats(&self) -> MediaStats {
+        let mut s = self.stats;
+        let (packets, octets) = self.sender.counters();
+        let j = self.jitter.stats();
+        s.packets_sent = packets;
+        s.bytes_sent = octets;
+        s.lost = j.lost;
+        s.duplicates = j.duplicates;
+        s.late = j.late;
+        s.inband_duplicates = self.merger.dropped_inband();
+        s
+    }
+
+    /// End of the leg: final counters, and the recording written if asked.
+    /// The sockets (and their port lease) are released when this returns.
+    pub(super) fn finish(mut self, write_recording: bool) -> Result<MediaStats, MediaError> {
+        let stats = self.stats();
+        if let (true, Some((path, samples))) = (write_recording, self.recording.take()) {
+            crate::audio::write_wav_8k(&path, &samples)
+                .map_err(|source| MediaError::Record { path, source })?;
+        }
+        Ok(stats)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamp_extension_survives_wrap_and_reordering() {
+        let mut t = TsExtender::default();
+        let a = t.extend(u32::MAX - 159);
+        let b = t.extend(160);
+        assert_eq!(b - a, 320);
+        let c = t.extend(0); // late packet, before b
+        assert_eq!(b - c, 160);
+        assert_eq!(t.now(), b);
+    }
+}

@@ -1,0 +1,331 @@
+//! What each party of a bridge hears, sans-IO: the routing core of
+//! [`super::bridge`]. Fed with each leg's decoded received audio as it
+//! arrives, asked for each leg's next outgoing frame when its pacer ticks.
+//!
+//! ```text
+//!  agent rx ──────────────────────────▶ ring ──▶ customer tx   (Talk)
+//!  customer rx ──▶ Squelch (always) ──▶ ring ──▶ agent tx      (Talk)
+//!                                  └──▶ (dropped)              (Secure: agent hears hold tone,
+//!                                                                customer silence or prompts)
+//! ```
+//!
+//! - Before the customer is connected the agent hears ringback.
+//! - The squelch sees every customer sample in every mode, so a key held
+//!   across a mode switch is judged on its whole length, with the same
+//!   40 ms look-ahead, and muted.
+//! - A mode switch clears both rings (nothing buffered under one mode is
+//!   heard under the other), and on Secure → Talk the first
+//!   [`Squelch::DELAY`] samples leaving the squelch — customer audio that
+//!   entered it during Secure — are replaced by silence.
+//!
+//! Prompts are not handled here: a leg's own player overrides the frame
+//! this core gives it.
+
+use super::bridge::BridgeMode;
+use super::jitter::MAX_PAYLOAD;
+use super::ring::PcmRing;
+use crate::dtmf::{Squelch, Tone, ToneGenerator};
+
+/// Ringback (ETSI TR 101 041-1, the CEPT tone): 425 Hz, 1 s on, 4 s off, −13 dBm0.
+pub(super) fn ringback_tone() -> Tone {
+    Tone::single(425.0, -13.0, 8000, 32_000)
+}
+
+/// The agent's hold tone during a payment: 425 Hz, 0.5 s on, 3.5 s off, −18 dBm0.
+/// One low sine: nothing near the DTMF groups (697–1633 Hz) but leakage,
+/// and a cadence no one mistakes for ringback or a busy signal.
+pub(super) fn hold_tone() -> Tone {
+    Tone::single(425.0, -18.0, 4000, 28_000)
+}
+
+/// The two rings, the squelch and the agent's tone generator of one bridge.
+#[derive(Debug)]
+pub(super) struct Patch {
+    mode: BridgeMode,
+    connected: bool,
+    to_agent: PcmRing,
+    to_customer: PcmRing,
+    squelch: Squelch,
+    squelched: [i16; MAX_PAYLOAD],
+    /// Squelch output samples still to silence after Secure → Talk.
+    discard: usize,
+    /// Ringback before connect, hold tone in Secure.
+    tone: ToneGenerator,
+}
+
+impl Patch {
+    pub(super) fn new() -> Self {
+        let mut tone = ToneGenerator::new();
+        // Constant, valid frequencies: cannot fail.
+        let _ = tone.play_repeating(ringback_tone());
+        Self {
+            mode: BridgeMode::Talk,
+            connected: false,
+            to_agent: PcmRing::new(),
+            to_customer: PcmRing::new(),
+            squelch: Squelch::new(),
+            squelched: [0; MAX_PAYLOAD],
+            discard: 0,
+            tone,
+        }
+    }
+
+    /// The customer answered: ringback stops, the parties talk.
+    pub(super) fn connect(&mut self) {
+        self.connected = true;
+        self.tone.stop();
+        self.mode = BridgeMode::Talk;
+        self.to_agent.clear();
+        self.to_customer.clear();
+    }
+
+    /// Switch what each party hears. Before connect only the mode is
+    /// remembered (connect starts in Talk anyway).
+    pub(super) fn set_mode(&mut self, mode: BridgeMode) {
+        if mode == self.mode {
+            return;
+        }
+        self.mode = mode;
+        if !self.connected {
+            return;
+        }
+        self.to_agent.clear();
+        self.to_customer.clear();
+        match mode {
+            BridgeMode::Secure => {
+                let _ = self.tone.play_repeating(hold_tone());
+            }
+            BridgeMode::Talk => {
+                self.tone.stop();
+                self.discard = Squelch::DELAY;
+            }
+        }
+    }
+
+    /// Decoded audio the agent sent us.
+    pub(super) fn from_agent(&mut self, pcm: &[i16]) {
+        if self.connected && self.mode == BridgeMode::Talk {
+            self.to_customer.push(pcm);
+        }
+    }
+
+    /// Decoded audio the customer sent us: always through the squelch.
+    pub(super) fn from_customer(&mut self, pcm: &[i16]) {
+        for chunk in pcm.chunks(MAX_PAYLOAD) {
+            let out = &mut self.squelched[..chunk.len()];
+            self.squelch.process(chunk, out);
+            if self.mode != BridgeMode::Talk {
+                continue;
+            }
+            let k = self.discard.min(out.len());
+            out[..k].fill(0);
+            self.discard -= k;
+            self.to_agent.push(out);
+        }
+    }
+
+    /// The agent's next frame (before any prompt of the agent's leg).
+    pub(super) fn agent_frame(&mut self, out: &mut [i16]) {
+        if !self.connected || self.mode == BridgeMode::Secure {
+            self.tone.fill(out);
+        } else {
+            self.to_agent.pop(out);
+        }
+    }
+
+    /// The customer's next frame (before any prompt of the customer's leg).
+    pub(super) fn customer_frame(&mut self, out: &mut [i16]) {
+        match self.mode {
+            BridgeMode::Talk => {
+                self.to_customer.pop(out);
+            }
+            BridgeMode::Secure => out.fill(0),
+        }
+    }
+
+    /// The agent's pacer skipped `samples`: drop as much forwarded audio.
+    pub(super) fn agent_skipped(&mut self, samples: usize) {
+        self.to_agent.skip(samples);
+    }
+
+    /// The customer's pacer skipped `samples`.
+    pub(super) fn customer_skipped(&mut self, samples: usize) {
+        self.to_customer.skip(samples);
+    }
+
+    /// Customer samples the squelch replaced with silence.
+    pub(super) fn squelched_samples(&self) -> u64 {
+        self.squelch.muted_samples()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dtmf::{decode_samples, dtmf_samples, render, DtmfTiming};
+
+    const F: usize = 160;
+
+    fn sine(hz: f32, amp: f32, n: usize) -> Vec<i16> {
+        let w = 2.0 * std::f32::consts::PI * hz / 8000.0;
+        (0..n)
+            .map(|i| (amp * (w * i as f32 + 0.5).sin()) as i16)
+            .collect()
+    }
+
+    /// Customer frames in, agent frames out, in lockstep; agent frames
+    /// also pulled while the customer side is given `customer` only.
+    fn run(p: &mut Patch, customer: &[i16]) -> Vec<i16> {
+        let mut out = vec![0i16; customer.len()];
+        for (c, o) in customer.chunks(F).zip(out.chunks_mut(F)) {
+            p.from_customer(c);
+            p.agent_frame(o);
+        }
+        out
+    }
+
+    fn connected() -> Patch {
+        let mut p = Patch::new();
+        p.connect();
+        p
+    }
+
+    #[test]
+    fn ringback_until_connect() {
+        let mut p = Patch::new();
+        let want = render(ringback_tone()).unwrap();
+        let mut got = vec![0i16; 2 * want.len()];
+        for f in got.chunks_mut(F) {
+            p.agent_frame(f);
+        }
+        assert_eq!(got[..want.len()], want[..]);
+        assert_eq!(got[want.len()..], want[..], "cadence repeats");
+        p.connect();
+        let mut f = [1i16; F];
+        p.agent_frame(&mut f);
+        assert!(f.iter().all(|&s| s == 0), "connected: no ringback");
+    }
+
+    #[test]
+    fn talk_forwards_customer_audio_delayed_by_squelch_and_one_frame() {
+        let mut p = connected();
+        let x = sine(440.0, 8000.0, 8000);
+        let y = run(&mut p, &x);
+        // 320 samples of squelch look-ahead + 160 of ring prefill, exact.
+        let d = Squelch::DELAY + PcmRing::PREFILL;
+        assert!(y[..d].iter().all(|&s| s == 0));
+        assert_eq!(y[d..], x[..x.len() - d]);
+        assert_eq!(p.squelched_samples(), 0);
+        // And the agent's audio to the customer: the ring's frame only.
+        let mut out = vec![0i16; x.len()];
+        for (c, o) in x.chunks(F).zip(out.chunks_mut(F)) {
+            p.from_agent(c);
+            p.customer_frame(o);
+        }
+        assert_eq!(out[PcmRing::PREFILL..], x[..x.len() - PcmRing::PREFILL]);
+    }
+
+    #[test]
+    fn keys_in_talk_are_squelched_and_counted() {
+        let mut p = connected();
+        let t = DtmfTiming {
+            on_ms: 40,
+            off_ms: 60,
+            ..DtmfTiming::default()
+        };
+        let mut x = dtmf_samples("4111", t).unwrap();
+        x.extend(vec![0; 800]);
+        assert_eq!(decode_samples(&x).len(), 4);
+        let y = run(&mut p, &x);
+        assert!(y.iter().all(|&s| s == 0), "every tone sample muted");
+        assert!(
+            p.squelched_samples() >= 4 * 320,
+            "{}",
+            p.squelched_samples()
+        );
+    }
+
+    #[test]
+    fn secure_is_hold_tone_for_the_agent_and_silence_for_the_customer() {
+        let mut p = connected();
+        run(&mut p, &sine(1000.0, 20000.0, 1600));
+        p.set_mode(BridgeMode::Secure);
+        let loud = sine(1000.0, 20000.0, 4 * 8000 + 800);
+        let y = run(&mut p, &loud);
+        let hold = render(hold_tone()).unwrap();
+        assert_eq!(
+            y[..hold.len()],
+            hold[..],
+            "exactly the hold tone, from its start"
+        );
+        assert_eq!(
+            y[hold.len()..],
+            hold[..y.len() - hold.len()],
+            "cadence repeats"
+        );
+        let mut f = [1i16; F];
+        for c in loud.chunks(F).take(50) {
+            p.from_agent(c);
+            p.customer_frame(&mut f);
+            assert!(f.iter().all(|&s| s == 0));
+        }
+        p.set_mode(BridgeMode::Secure);
+        p.agent_frame(&mut f);
+        assert_eq!(
+            f[..],
+            hold[y.len() - hold.len()..][..F],
+            "same mode: cadence not restarted"
+        );
+    }
+
+    #[test]
+    fn back_to_talk_releases_nothing_buffered_before_or_heard_in_secure() {
+        let mut p = connected();
+        // Talk audio left in both rings (nobody read it yet).
+        let loud = sine(1000.0, 20000.0, 4000);
+        p.from_customer(&loud);
+        p.from_agent(&loud);
+        p.set_mode(BridgeMode::Secure);
+        // Loud non-DTMF audio fills the squelch's delay line during Secure.
+        run(&mut p, &loud);
+        p.set_mode(BridgeMode::Talk);
+        let quiet = vec![0i16; 1600];
+        let y = run(&mut p, &quiet);
+        assert!(
+            y.iter().all(|&s| s == 0),
+            "earlier audio reached the agent after the switch"
+        );
+        let mut f = [1i16; F];
+        for _ in 0..10 {
+            p.customer_frame(&mut f);
+            assert!(
+                f.iter().all(|&s| s == 0),
+                "stale agent audio reached the customer"
+            );
+        }
+        // Fresh talk audio flows again.
+        let y = run(&mut p, &sine(440.0, 8000.0, 1600));
+        assert!(y.iter().any(|&s| s != 0));
+    }
+
+    #[test]
+    fn key_across_secure_to_talk_is_muted() {
+        for lead in [0usize, 8, 40, 104, 160, 312, 400, 640] {
+            let mut p = connected();
+            p.set_mode(BridgeMode::Secure);
+            let t = DtmfTiming {
+                on_ms: 100,
+                off_ms: 200,
+                ..DtmfTiming::default()
+            };
+            let key = dtmf_samples("5", t).unwrap();
+            // `lead` samples of the key before the switch, the rest after.
+            let mut before = vec![0i16; 1600];
+            before.extend_from_slice(&key[..lead]);
+            run(&mut p, &before);
+            p.set_mode(BridgeMode::Talk);
+            let y = run(&mut p, &key[lead..]);
+            assert!(y.iter().all(|&s| s == 0), "lead {lead}: tone leaked");
+        }
+    }
+}
