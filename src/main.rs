@@ -68,7 +68,9 @@ fn init_logging(cfg: Option<&Config>) {
     let filter = EnvFilter::try_from_env("ORDERLINE_LOG").unwrap_or_else(|_| EnvFilter::new(level));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(std::io::stderr)
+        // Colour codes only for a terminal: log files and journald get plain text.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
     if cfg.is_some_and(|c| c.log.json) {
         builder.json().init();
     } else {
