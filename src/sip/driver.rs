@@ -206,7 +206,7 @@ impl Driver {
                             tracing::debug!(%from, "oversized datagram dropped");
                             continue;
                         }
-                        tracing::trace!(%from, bytes = %String::from_utf8_lossy(&buf[..n]), "udp in");
+                        tracing::trace!(%from, message = %Loggable(&buf[..n]), "udp in");
                         self.ep.handle_input(now(), Input::Datagram { from, transport: Transport::Udp, bytes: &buf[..n] });
                     }
                     Err(e) => tracing::debug!(error = %e, "udp receive error"),
@@ -282,7 +282,7 @@ impl Driver {
     /// Timer A retransmission, T1 later).
     async fn flush_outputs(&mut self, tcp_in: &mpsc::Sender<(SocketAddr, Vec<u8>)>) {
         while let Some(t) = self.ep.poll_transmit() {
-            tracing::trace!(dest = %t.dest, bytes = %String::from_utf8_lossy(&t.bytes), "sip out");
+            tracing::trace!(dest = %t.dest, message = %Loggable(&t.bytes), "sip out");
             match t.transport {
                 Transport::Udp => {
                     if let Err(e) = self.udp.send_to(&t.bytes, t.dest).await {
@@ -424,5 +424,45 @@ async fn connection(
     tokio::select! {
         _ = writer => {}
         _ = reader => {}
+    }
+}
+
+/// A SIP message as trace logs show it: start line and headers, and the
+/// body only when it is SDP. Other bodies are left out: a SIP INFO carrying
+/// `application/dtmf-relay` (`Signal=4`) is a keypress, and during a keypad
+/// payment a keypress is card data (PCI DSS Req. 3.3, 10.3).
+struct Loggable<'a>(&'a [u8]);
+
+impl std::fmt::Display for Loggable<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let text = String::from_utf8_lossy(self.0);
+        let Some(split) = text.find("\r\n\r\n") else {
+            return f.write_str(&text);
+        };
+        let (head, body) = (&text[..split], &text[split + 4..]);
+        let sdp = head.lines().any(|l| {
+            let l = l.to_ascii_lowercase();
+            (l.starts_with("content-type:") || l.starts_with("c:")) && l.contains("application/sdp")
+        });
+        if body.is_empty() || sdp {
+            f.write_str(&text)
+        } else {
+            write!(f, "{head}\r\n\r\n[{} body bytes not logged]", body.len())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Loggable;
+
+    #[test]
+    fn trace_logs_keep_sdp_and_drop_other_bodies() {
+        let info = "INFO sip:a@127.0.0.1 SIP/2.0\r\nContent-Type: application/dtmf-relay\r\nContent-Length: 24\r\n\r\nSignal=4\r\nDuration=160\r\n";
+        let shown = Loggable(info.as_bytes()).to_string();
+        assert!(!shown.contains("Signal=4"), "{shown}");
+        assert!(shown.contains("INFO sip:a@127.0.0.1") && shown.contains("body bytes not logged"));
+        let invite = "INVITE sip:a@127.0.0.1 SIP/2.0\r\nc: application/sdp\r\n\r\nv=0\r\n";
+        assert!(Loggable(invite.as_bytes()).to_string().ends_with("v=0\r\n"));
     }
 }
