@@ -69,9 +69,9 @@ use axum::extract::{DefaultBodyLimit, State};
 use axum::http::header;
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
-use std::time::Duration;
 use axum::Router;
 use chrono::{DateTime, Utc};
+use std::time::Duration;
 
 pub use agent_page::{agent_page_csp, AGENT_PAGE};
 pub use auth::Principal;
@@ -179,7 +179,11 @@ impl ApiState {
     /// Connect the call layer and the hub it publishes payment updates on.
     /// Without it, routes that need the call layer answer 503. Call before
     /// cloning the state.
-    pub fn with_call_control(mut self, control: Arc<dyn CallControl>, hub: Arc<PaymentHub>) -> ApiState {
+    pub fn with_call_control(
+        mut self,
+        control: Arc<dyn CallControl>,
+        hub: Arc<PaymentHub>,
+    ) -> ApiState {
         match Arc::get_mut(&mut self.inner) {
             Some(inner) => {
                 inner.control = Some(control);
@@ -196,7 +200,9 @@ impl ApiState {
     pub fn with_keep_alive(mut self, interval: Duration) -> ApiState {
         match Arc::get_mut(&mut self.inner) {
             Some(inner) => inner.keep_alive = interval,
-            None => tracing::warn!("ApiState::with_keep_alive after the state was shared; unchanged"),
+            None => {
+                tracing::warn!("ApiState::with_keep_alive after the state was shared; unchanged")
+            }
         }
         self
     }
@@ -264,7 +270,10 @@ pub fn router(state: ApiState) -> Router {
         .route("/v1/calls", post(calls::create).get(calls::list))
         .route("/v1/calls/{id}", get(calls::get).delete(calls::hang_up))
         .route("/v1/calls/{id}/payments", post(payments::create))
-        .route("/v1/payments/{id}", get(payments::get).delete(payments::cancel))
+        .route(
+            "/v1/payments/{id}",
+            get(payments::get).delete(payments::cancel),
+        )
         .route("/v1/payments/{id}/events", get(sse::events))
         .merge(merchant)
         .route_layer(axum::middleware::from_fn_with_state(
