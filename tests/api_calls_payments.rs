@@ -160,6 +160,18 @@ impl Harness {
         self.api.send_as(token, method, path, body).await
     }
 
+    async fn get(&self, token: Option<&str>, path: &str) -> (u16, Value) {
+        self.as_(token, Method::GET, path, None).await
+    }
+
+    async fn post(&self, token: Option<&str>, path: &str, body: &str) -> (u16, Value) {
+        self.as_(token, Method::POST, path, Some(body)).await
+    }
+
+    async fn delete(&self, token: Option<&str>, path: &str) -> (u16, Value) {
+        self.as_(token, Method::DELETE, path, None).await
+    }
+
     /// Place a call for `agent` as the merchant and bridge it in the store.
     async fn bridged_call(&self, agent: &str) -> String {
         let (status, call) = self
@@ -187,12 +199,36 @@ impl Harness {
         id
     }
 
+    /// The gateway approved: end the in-progress payment in the store, as
+    /// the call layer does (publishing is left to the test).
+    async fn approve(&self, payment: &str, transaction_id: &str) {
+        let result = PaymentResult {
+            status: PaymentStatus::Succeeded,
+            brand: Some("visa".into()),
+            last_four: Some("4242".into()),
+            transaction_id: Some(transaction_id.into()),
+            reason: None,
+        };
+        self.api
+            .store
+            .finish_payment(payment, &result, &[PaymentStatus::InProgress], now())
+            .await
+            .expect("finish")
+            .expect("it was in progress");
+    }
+
+    /// Request a payment that must be accepted; its id.
+    async fn payment_id(&self, token: &str, call: &str) -> String {
+        let (status, pay) = self.request_payment(token, call).await;
+        assert_eq!(status, 201, "{pay}");
+        pay["id"].as_str().expect("id").to_string()
+    }
+
     async fn request_payment(&self, token: &str, call: &str) -> (u16, Value) {
-        self.as_(
+        self.post(
             Some(token),
-            Method::POST,
             &format!("/v1/calls/{call}/payments"),
-            Some(r#"{"item":"Blue kurta","amount":"2500.00","currency":"PKR"}"#),
+            r#"{"item":"Blue kurta","amount":"2500.00","currency":"PKR"}"#,
         )
         .await
     }
@@ -234,36 +270,18 @@ async fn auth_matrix(db: TestDb) {
 
     // An agent places a call as itself (agent omitted), not as another.
     let (status, call) = h
-        .as_(
-            Some(AYESHA),
-            Method::POST,
-            "/v1/calls",
-            Some(r#"{"to":"+923001234567"}"#),
-        )
+        .post(Some(AYESHA), "/v1/calls", r#"{"to":"+923001234567"}"#)
         .await;
     assert_eq!(status, 201, "{call}");
     assert_eq!(
         (call["agent"].as_str(), call["agent_name"].as_str()),
         (Some("ayesha"), Some("Ayesha Khan"))
     );
-    let (status, _) = h
-        .as_(
-            Some(AYESHA),
-            Method::POST,
-            "/v1/calls",
-            Some(r#"{"agent":"bilal","to":"+923001234567"}"#),
-        )
-        .await;
-    assert_eq!(status, 403);
-    let (status, _) = h
-        .as_(
-            Some(AYESHA),
-            Method::POST,
-            "/v1/calls",
-            Some(r#"{"agent":"ayesha","to":"+923001234567"}"#),
-        )
-        .await;
-    assert_eq!(status, 201);
+    for (agent, want) in [("bilal", 403), ("ayesha", 201)] {
+        let body = format!(r#"{{"agent":"{agent}","to":"+923001234567"}}"#);
+        let (status, _) = h.post(Some(AYESHA), "/v1/calls", &body).await;
+        assert_eq!(status, want, "ayesha placing a call as {agent}");
+    }
 
     // The merchant's call for ayesha: hers to see and act on, not bilal's.
     let call_id = h.bridged_call("ayesha").await;
@@ -275,39 +293,21 @@ async fn auth_matrix(db: TestDb) {
             format!("/v1/calls/{call_id}"),
             format!("/v1/payments/{pay_id}"),
         ] {
-            let (status, body) = h.as_(token, Method::GET, &path, None).await;
+            let (status, body) = h.get(token, &path).await;
             assert_eq!(status, want, "{path} as {token:?}: {body}");
         }
     }
-    let (status, err) = h
-        .as_(
-            Some(BILAL),
-            Method::GET,
-            &format!("/v1/payments/{pay_id}/events"),
-            None,
-        )
-        .await;
-    assert_eq!(status, 404, "{err}");
-    let (status, _) = h.request_payment(BILAL, &call_id).await;
-    assert_eq!(status, 404);
-    let (status, _) = h
-        .as_(
-            Some(BILAL),
-            Method::DELETE,
-            &format!("/v1/payments/{pay_id}"),
-            None,
-        )
-        .await;
-    assert_eq!(status, 404);
-    let (status, _) = h
-        .as_(
-            Some(BILAL),
-            Method::DELETE,
-            &format!("/v1/calls/{call_id}"),
-            None,
-        )
-        .await;
-    assert_eq!(status, 404);
+    // Bilal can neither see nor touch them: 404, as for ids that do not exist.
+    for (method, path) in [
+        (Method::GET, format!("/v1/payments/{pay_id}/events")),
+        (Method::POST, format!("/v1/calls/{call_id}/payments")),
+        (Method::DELETE, format!("/v1/payments/{pay_id}")),
+        (Method::DELETE, format!("/v1/calls/{call_id}")),
+    ] {
+        let body = r#"{"item":"Blue kurta","amount":"2500.00","currency":"PKR"}"#;
+        let (status, err) = h.as_(Some(BILAL), method.clone(), &path, Some(body)).await;
+        assert_eq!(status, 404, "{method} {path}: {err}");
+    }
     assert_eq!(
         h.api
             .store
@@ -322,34 +322,31 @@ async fn auth_matrix(db: TestDb) {
 
     // Listings: an agent sees its own only.
     let count = |v: &Value| v["calls"].as_array().expect("calls").len();
-    let (_, all) = h.as_(m, Method::GET, "/v1/calls", None).await;
-    let (_, mine) = h.as_(Some(AYESHA), Method::GET, "/v1/calls", None).await;
-    let (_, his) = h.as_(Some(BILAL), Method::GET, "/v1/calls", None).await;
+    let (_, all) = h.get(m, "/v1/calls").await;
+    let (_, mine) = h.get(Some(AYESHA), "/v1/calls").await;
+    let (_, his) = h.get(Some(BILAL), "/v1/calls").await;
     assert_eq!((count(&all), count(&mine), count(&his)), (3, 3, 0));
-    let (_, bridged) = h
-        .as_(Some(AYESHA), Method::GET, "/v1/calls?status=bridged", None)
-        .await;
+    let (_, bridged) = h.get(Some(AYESHA), "/v1/calls?status=bridged").await;
     assert_eq!(bridged["calls"][0]["id"].as_str(), Some(call_id.as_str()));
     assert_eq!(count(&bridged), 1);
     assert_eq!(bridged["calls"][0]["payments"], json!([pay_id]));
 
     // An agent made through the API gets a token that works once shown.
     let (status, made) = h
-        .as_(
+        .post(
             m,
-            Method::POST,
             "/v1/agents",
-            Some(r#"{"id":"sana","name":"Sana","sip_uri":"sip:sana@127.0.0.1:5082"}"#),
+            r#"{"id":"sana","name":"Sana","sip_uri":"sip:sana@127.0.0.1:5082"}"#,
         )
         .await;
     assert_eq!(status, 201, "{made}");
     assert_eq!(made["source"], "api");
     let token = made["api_token"].as_str().expect("token").to_string();
-    let (status, list) = h.as_(Some(&token), Method::GET, "/v1/calls", None).await;
+    let (status, list) = h.get(Some(&token), "/v1/calls").await;
     assert_eq!((status, count(&list)), (200, 0));
-    let (status, _) = h.as_(Some(&token), Method::GET, "/v1/agents", None).await;
+    let (status, _) = h.get(Some(&token), "/v1/agents").await;
     assert_eq!(status, 403);
-    let (_, agents) = h.as_(m, Method::GET, "/v1/agents", None).await;
+    let (_, agents) = h.get(m, "/v1/agents").await;
     let listed: Vec<(String, String)> = agents["agents"]
         .as_array()
         .expect("agents")
@@ -432,7 +429,7 @@ async fn bad_fields_are_named(db: TestDb) {
         ("/v1/agents", r#"{"id":"x","name":"X"}"#, Some("sip_uri")),
     ];
     for (path, body, field) in cases {
-        let (status, err) = h.as_(m, Method::POST, path, Some(body)).await;
+        let (status, err) = h.post(m, path, body).await;
         assert_eq!(
             (status, err["field"].as_str()),
             (400, field),
@@ -490,7 +487,7 @@ async fn bad_fields_are_named(db: TestDb) {
             "card",
         ),
     ] {
-        let (status, err) = h.as_(m, Method::POST, &path, Some(body)).await;
+        let (status, err) = h.post(m, &path, body).await;
         assert_eq!(
             (status, err["field"].as_str()),
             (400, Some(field)),
@@ -499,11 +496,10 @@ async fn bad_fields_are_named(db: TestDb) {
     }
     // A JSON number amount is read from its literal, never through a float.
     let (status, p) = h
-        .as_(
+        .post(
             m,
-            Method::POST,
             &path,
-            Some(r#"{"item":"Kurta","amount":1000000,"currency":"PKR"}"#),
+            r#"{"item":"Kurta","amount":1000000,"currency":"PKR"}"#,
         )
         .await;
     assert_eq!(
@@ -511,9 +507,9 @@ async fn bad_fields_are_named(db: TestDb) {
         (201, Some("1000000.00")),
         "{p}"
     );
-    let (status, err) = h.as_(m, Method::GET, "/v1/calls?status=nope", None).await;
+    let (status, err) = h.get(m, "/v1/calls?status=nope").await;
     assert_eq!((status, err["field"].as_str()), (400, Some("status")));
-    let (status, err) = h.as_(m, Method::GET, "/v1/calls?colour=red", None).await;
+    let (status, err) = h.get(m, "/v1/calls?colour=red").await;
     assert_eq!((status, err["field"].as_str()), (400, Some("colour")));
     h.api.stop().await;
 }
@@ -522,11 +518,10 @@ async fn not_found_conflict_and_unavailable(db: TestDb) {
     // No call layer: the routes that need it say so with 503.
     let off = harness(&db, false).await;
     let (status, err) = off
-        .as_(
+        .post(
             Some(TOKEN),
-            Method::POST,
             "/v1/calls",
-            Some(r#"{"agent":"ayesha","to":"+923001234567"}"#),
+            r#"{"agent":"ayesha","to":"+923001234567"}"#,
         )
         .await;
     assert_eq!(status, 503, "{err}");
@@ -534,7 +529,7 @@ async fn not_found_conflict_and_unavailable(db: TestDb) {
         err["error"].as_str().unwrap().contains("call layer"),
         "{err}"
     );
-    let (_, list) = off.as_(Some(TOKEN), Method::GET, "/v1/calls", None).await;
+    let (_, list) = off.get(Some(TOKEN), "/v1/calls").await;
     assert_eq!(
         list["calls"],
         json!([]),
@@ -545,12 +540,7 @@ async fn not_found_conflict_and_unavailable(db: TestDb) {
     let h = harness(&db, true).await;
     let m = Some(TOKEN);
     let (status, err) = h
-        .as_(
-            m,
-            Method::POST,
-            "/v1/calls",
-            Some(r#"{"agent":"zoe","to":"+923001234567"}"#),
-        )
+        .post(m, "/v1/calls", r#"{"agent":"zoe","to":"+923001234567"}"#)
         .await;
     assert_eq!(status, 404, "{err}");
     for path in [
@@ -558,7 +548,7 @@ async fn not_found_conflict_and_unavailable(db: TestDb) {
         "/v1/payments/pay_nope",
         "/v1/payments/pay_nope/events",
     ] {
-        let (status, _) = h.as_(m, Method::GET, path, None).await;
+        let (status, _) = h.get(m, path).await;
         assert_eq!(status, 404, "{path}");
     }
     let (status, _) = h.request_payment(TOKEN, "call_nope").await;
@@ -567,27 +557,21 @@ async fn not_found_conflict_and_unavailable(db: TestDb) {
     // A dial the call layer refuses: the call is stored as failed, 503.
     h.recorder.refuse(Some(ControlError::Unavailable));
     let (status, err) = h
-        .as_(
-            m,
-            Method::POST,
-            "/v1/calls",
-            Some(r#"{"agent":"ayesha","to":"+923001234567"}"#),
-        )
+        .post(m, "/v1/calls", r#"{"agent":"ayesha","to":"+923001234567"}"#)
         .await;
     assert_eq!(status, 503, "{err}");
     h.recorder.refuse(None);
-    let (_, list) = h.as_(m, Method::GET, "/v1/calls", None).await;
+    let (_, list) = h.get(m, "/v1/calls").await;
     assert_eq!(list["calls"][0]["status"], "failed");
     assert_eq!(list["calls"][0]["agent_cause"], "unavailable");
     assert!(list["calls"][0]["ended_at"].is_string());
 
     // A call that is not bridged yet takes no payment.
     let (status, call) = h
-        .as_(
+        .post(
             m,
-            Method::POST,
             "/v1/calls",
-            Some(r#"{"agent":"ayesha","to":"+923001234567","order_id":"A-9"}"#),
+            r#"{"agent":"ayesha","to":"+923001234567","order_id":"A-9"}"#,
         )
         .await;
     assert_eq!(status, 201);
@@ -650,9 +634,7 @@ async fn not_found_conflict_and_unavailable(db: TestDb) {
         let (status, err) = h.request_payment(TOKEN, &other).await;
         h.recorder.refuse(None);
         assert_eq!(status, want, "{refusal:?}: {err}");
-        let (_, c) = h
-            .as_(m, Method::GET, &format!("/v1/calls/{other}"), None)
-            .await;
+        let (_, c) = h.get(m, &format!("/v1/calls/{other}")).await;
         let failed = c["payments"][0].as_str().expect("the payment was stored");
         let p = h.api.store.get_payment(failed).await.unwrap().unwrap();
         assert_eq!(
@@ -667,18 +649,14 @@ async fn not_found_conflict_and_unavailable(db: TestDb) {
     }
 
     // Hang up: asked of the call layer; 409 once ended or refused.
-    let (status, _) = h
-        .as_(m, Method::DELETE, &format!("/v1/calls/{dialing}"), None)
-        .await;
+    let (status, _) = h.delete(m, &format!("/v1/calls/{dialing}")).await;
     assert_eq!(status, 200);
     assert_eq!(
         h.recorder.asked().last(),
         Some(&Asked::HangUp(dialing.clone()))
     );
     h.recorder.refuse(Some(ControlError::NotLive));
-    let (status, _) = h
-        .as_(m, Method::DELETE, &format!("/v1/calls/{call_id}"), None)
-        .await;
+    let (status, _) = h.delete(m, &format!("/v1/calls/{call_id}")).await;
     assert_eq!(status, 409);
     h.recorder.refuse(None);
     let ended = AgentCallUpdate {
@@ -691,9 +669,7 @@ async fn not_found_conflict_and_unavailable(db: TestDb) {
         .await
         .unwrap();
     let asked = h.recorder.asked().len();
-    let (status, err) = h
-        .as_(m, Method::DELETE, &format!("/v1/calls/{dialing}"), None)
-        .await;
+    let (status, err) = h.delete(m, &format!("/v1/calls/{dialing}")).await;
     assert_eq!(status, 409, "{err}");
     assert!(err["error"].as_str().unwrap().contains("ended"), "{err}");
     assert_eq!(
@@ -707,10 +683,9 @@ async fn not_found_conflict_and_unavailable(db: TestDb) {
 async fn pending_payment_cancelled_once(db: TestDb) {
     let h = harness(&db, true).await;
     let call_id = h.bridged_call("ayesha").await;
-    let (_, pay) = h.request_payment(AYESHA, &call_id).await;
-    let pay_id = pay["id"].as_str().unwrap().to_string();
+    let pay_id = h.payment_id(AYESHA, &call_id).await;
     let path = format!("/v1/payments/{pay_id}");
-    let (status, cancelled) = h.as_(Some(AYESHA), Method::DELETE, &path, None).await;
+    let (status, cancelled) = h.delete(Some(AYESHA), &path).await;
     assert_eq!(status, 200, "{cancelled}");
     assert_eq!(cancelled["status"], "cancelled");
     assert_eq!(cancelled["note"]["status"], "cancelled");
@@ -722,7 +697,7 @@ async fn pending_payment_cancelled_once(db: TestDb) {
             payment_id: pay_id.clone()
         })
     );
-    let (status, err) = h.as_(Some(AYESHA), Method::DELETE, &path, None).await;
+    let (status, err) = h.delete(Some(AYESHA), &path).await;
     assert_eq!(status, 409, "{err}");
     assert!(
         err["error"].as_str().unwrap().contains("cancelled"),
@@ -730,8 +705,7 @@ async fn pending_payment_cancelled_once(db: TestDb) {
     );
 
     // Once the caller keys, the X is refused, naming the status.
-    let (_, pay) = h.request_payment(AYESHA, &call_id).await;
-    let running = pay["id"].as_str().unwrap().to_string();
+    let running = h.payment_id(AYESHA, &call_id).await;
     assert!(h
         .api
         .store
@@ -739,12 +713,7 @@ async fn pending_payment_cancelled_once(db: TestDb) {
         .await
         .unwrap());
     let (status, err) = h
-        .as_(
-            Some(AYESHA),
-            Method::DELETE,
-            &format!("/v1/payments/{running}"),
-            None,
-        )
+        .delete(Some(AYESHA), &format!("/v1/payments/{running}"))
         .await;
     assert_eq!(status, 409, "{err}");
     assert!(
@@ -843,8 +812,7 @@ async fn sse_replays_then_follows_live_then_closes(db: TestDb) {
     let h = harness(&db, true).await;
     let store = &h.api.store;
     let call_id = h.bridged_call("ayesha").await;
-    let (_, pay) = h.request_payment(AYESHA, &call_id).await;
-    let pay_id = pay["id"].as_str().unwrap().to_string();
+    let pay_id = h.payment_id(AYESHA, &call_id).await;
     // Before anyone listens: the caller keys the amount (stored, published to nobody).
     assert!(store
         .mark_payment_in_progress(&pay_id, now())
@@ -912,18 +880,7 @@ async fn sse_replays_then_follows_live_then_closes(db: TestDb) {
     assert_eq!(second.event().await.0, "status");
     h.hub.publish(&pay_id, PaymentUpdate::Step(live[2].clone()));
 
-    let result = PaymentResult {
-        status: PaymentStatus::Succeeded,
-        brand: Some("visa".into()),
-        last_four: Some("4242".into()),
-        transaction_id: Some("txn_sandbox_7".into()),
-        reason: None,
-    };
-    store
-        .finish_payment(&pay_id, &result, &[PaymentStatus::InProgress], now())
-        .await
-        .unwrap()
-        .expect("finished");
+    h.approve(&pay_id, "txn_sandbox_7").await;
     h.hub
         .publish(&pay_id, PaymentUpdate::Status(PaymentStatus::Succeeded));
     h.hub.publish(&pay_id, PaymentUpdate::Finished);
@@ -963,20 +920,14 @@ async fn sse_replays_then_follows_live_then_closes(db: TestDb) {
     );
 
     // The agent's X reaches a stream watching a pending payment.
-    let (_, pay) = h.request_payment(AYESHA, &call_id).await;
-    let pending = pay["id"].as_str().unwrap().to_string();
+    let pending = h.payment_id(AYESHA, &call_id).await;
     let mut watch = Sse::open(&h.api, AYESHA, &pending).await;
     assert_eq!(
         watch.event().await,
         ("status".into(), json!({"status":"pending"}))
     );
     let (status, _) = h
-        .as_(
-            Some(AYESHA),
-            Method::DELETE,
-            &format!("/v1/payments/{pending}"),
-            None,
-        )
+        .delete(Some(AYESHA), &format!("/v1/payments/{pending}"))
         .await;
     assert_eq!(status, 200);
     assert_eq!(
@@ -992,8 +943,7 @@ async fn sse_replays_then_follows_live_then_closes(db: TestDb) {
 async fn payment_json_and_webhook_carry_only_documented_keys(db: TestDb) {
     let h = harness(&db, true).await;
     let call_id = h.bridged_call("ayesha").await;
-    let (_, pay) = h.request_payment(AYESHA, &call_id).await;
-    let pay_id = pay["id"].as_str().unwrap().to_string();
+    let pay_id = h.payment_id(AYESHA, &call_id).await;
     let store = &h.api.store;
     store
         .mark_payment_in_progress(&pay_id, now())
@@ -1006,31 +956,13 @@ async fn payment_json_and_webhook_carry_only_documented_keys(db: TestDb) {
         )
         .await
         .unwrap();
-    let result = PaymentResult {
-        status: PaymentStatus::Succeeded,
-        brand: Some("visa".into()),
-        last_four: Some("4242".into()),
-        transaction_id: Some("txn_sandbox_9".into()),
-        reason: None,
-    };
-    store
-        .finish_payment(&pay_id, &result, &[PaymentStatus::InProgress], now())
-        .await
-        .unwrap()
-        .unwrap();
+    h.approve(&pay_id, "txn_sandbox_9").await;
 
     let keys = |v: &Value| -> BTreeSet<String> {
         v.as_object().expect("object").keys().cloned().collect()
     };
     let set = |k: &[&str]| -> BTreeSet<String> { k.iter().map(|s| s.to_string()).collect() };
-    let (status, p) = h
-        .as_(
-            Some(AYESHA),
-            Method::GET,
-            &format!("/v1/payments/{pay_id}"),
-            None,
-        )
-        .await;
+    let (status, p) = h.get(Some(AYESHA), &format!("/v1/payments/{pay_id}")).await;
     assert_eq!(status, 200);
     assert_eq!(
         keys(&p),
@@ -1069,14 +1001,7 @@ async fn payment_json_and_webhook_carry_only_documented_keys(db: TestDb) {
         ])
     );
     assert_eq!(p["note"]["timestamp"], "2026-11-23 10:00:00");
-    let (_, c) = h
-        .as_(
-            Some(AYESHA),
-            Method::GET,
-            &format!("/v1/calls/{call_id}"),
-            None,
-        )
-        .await;
+    let (_, c) = h.get(Some(AYESHA), &format!("/v1/calls/{call_id}")).await;
     assert_eq!(
         keys(&c),
         set(&[
