@@ -937,7 +937,15 @@ async fn sse_replays_then_follows_live_then_closes(db: TestDb) {
     assert_eq!(watch.event().await.0, "result");
     assert_eq!(watch.next().await, None);
     drop((sse, second, late, watch));
-    h.api.stop().await;
+
+    // A shutdown ends the streams still open instead of waiting on them.
+    let waiting = h.payment_id(AYESHA, &call_id).await;
+    let mut open = Sse::open(&h.api, AYESHA, &waiting).await;
+    assert_eq!(open.event().await.0, "status");
+    tokio::time::timeout(Duration::from_secs(5), h.api.stop())
+        .await
+        .expect("the server stops with an SSE stream open");
+    assert_eq!(open.next().await, None);
 }
 
 async fn payment_json_and_webhook_carry_only_documented_keys(db: TestDb) {

@@ -135,6 +135,9 @@ struct Inner {
     hub: Arc<PaymentHub>,
     /// SSE keep-alive comment interval.
     keep_alive: Duration,
+    /// Set when [`serve`]'s shutdown fires: SSE streams end, so the
+    /// graceful shutdown does not wait on them.
+    closing: tokio::sync::watch::Sender<bool>,
 }
 
 /// How often an idle SSE stream gets a `: keep-alive` comment.
@@ -161,6 +164,7 @@ impl ApiState {
                 control: None,
                 hub: Arc::new(PaymentHub::new()),
                 keep_alive: SSE_KEEP_ALIVE,
+                closing: tokio::sync::watch::Sender::new(false),
             }),
         })
     }
@@ -292,14 +296,18 @@ pub fn router(state: ApiState) -> Router {
 }
 
 /// Serve the API on `listener` until `shutdown` completes, then finish the
-/// requests in flight.
+/// requests in flight (open SSE streams end at once).
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: ApiState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let closing = state.clone();
     axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            closing.inner.closing.send_replace(true);
+        })
         .await
 }
 

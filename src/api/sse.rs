@@ -47,6 +47,7 @@ pub(crate) async fn events(
         queue: VecDeque::new(),
         sent: Vec::new(),
         status: None,
+        closing: state.inner.closing.subscribe(),
     };
     feed.catch_up(&payment);
     let events = stream::unfold(feed, |mut feed| async move {
@@ -72,6 +73,8 @@ struct Feed {
     /// The last status sent, so a status read back from the store after
     /// it arrived live is not repeated.
     status: Option<PaymentStatus>,
+    /// The server is shutting down: end the stream.
+    closing: tokio::sync::watch::Receiver<bool>,
 }
 
 impl Feed {
@@ -112,7 +115,11 @@ impl Feed {
             if let Some(event) = self.queue.pop_front() {
                 return Some(event);
             }
-            let update = self.subscription.as_mut()?.recv().await;
+            let subscription = self.subscription.as_mut()?;
+            let update = tokio::select! {
+                update = subscription.recv() => update,
+                _ = self.closing.wait_for(|closing| *closing) => return None,
+            };
             match update {
                 Ok(PaymentUpdate::Step(step)) => self.push_step(&step),
                 Ok(PaymentUpdate::Status(status)) => self.push_status(status),
