@@ -170,43 +170,35 @@ impl ApiState {
     }
 
     /// Replace the clock (tests). Call before cloning the state.
-    pub fn with_clock(mut self, clock: Clock) -> ApiState {
-        match Arc::get_mut(&mut self.inner) {
-            Some(inner) => inner.clock = clock,
-            None => {
-                tracing::warn!("ApiState::with_clock after the state was shared; clock unchanged")
-            }
-        }
-        self
+    pub fn with_clock(self, clock: Clock) -> ApiState {
+        self.configure("with_clock", |inner| inner.clock = clock)
     }
 
     /// Connect the call layer and the hub it publishes payment updates on.
     /// Without it, routes that need the call layer answer 503. Call before
     /// cloning the state.
     pub fn with_call_control(
-        mut self,
+        self,
         control: Arc<dyn CallControl>,
         hub: Arc<PaymentHub>,
     ) -> ApiState {
-        match Arc::get_mut(&mut self.inner) {
-            Some(inner) => {
-                inner.control = Some(control);
-                inner.hub = hub;
-            }
-            None => tracing::warn!(
-                "ApiState::with_call_control after the state was shared; call layer not connected"
-            ),
-        }
-        self
+        self.configure("with_call_control", |inner| {
+            inner.control = Some(control);
+            inner.hub = hub;
+        })
     }
 
     /// Replace the SSE keep-alive interval (tests). Call before cloning.
-    pub fn with_keep_alive(mut self, interval: Duration) -> ApiState {
+    pub fn with_keep_alive(self, interval: Duration) -> ApiState {
+        self.configure("with_keep_alive", |inner| inner.keep_alive = interval)
+    }
+
+    /// Change the state while nothing else holds it; once it is shared
+    /// (cloned into a router) it can no longer change, and `what` is logged.
+    fn configure(mut self, what: &str, change: impl FnOnce(&mut Inner)) -> ApiState {
         match Arc::get_mut(&mut self.inner) {
-            Some(inner) => inner.keep_alive = interval,
-            None => {
-                tracing::warn!("ApiState::with_keep_alive after the state was shared; unchanged")
-            }
+            Some(inner) => change(inner),
+            None => tracing::warn!("ApiState::{what} after the state was shared; unchanged"),
         }
         self
     }
