@@ -26,11 +26,29 @@ pub(crate) async fn create(
     let id = input::required_string(&map, "id").map_err(ApiError::into_bad_request)?;
     let name = input::required_string(&map, "name").map_err(ApiError::into_bad_request)?;
     let sip_uri = input::required_string(&map, "sip_uri").map_err(ApiError::into_bad_request)?;
-    if crate::sip::Uri::parse(&sip_uri).ok().and_then(|u| u.as_sip().map(|_| ())).is_none() {
-        return Err(ApiError::bad_field("sip_uri", "must be a sip: URI like sip:agent@127.0.0.1:5080"));
+    if crate::sip::Uri::parse(&sip_uri)
+        .ok()
+        .and_then(|u| u.as_sip().map(|_| ()))
+        .is_none()
+    {
+        return Err(ApiError::bad_field(
+            "sip_uri",
+            "must be a sip: URI like sip:agent@127.0.0.1:5080",
+        ));
     }
     let api_token = new_token();
-    let agent = state.store().insert_agent(&NewAgent { id, name, sip_uri, api_token: api_token.clone() }, state.now()).await?;
+    let agent = state
+        .store()
+        .insert_agent(
+            &NewAgent {
+                id,
+                name,
+                sip_uri,
+                api_token: api_token.clone(),
+            },
+            state.now(),
+        )
+        .await?;
     let mut body = agent_json(&agent);
     body["api_token"] = Value::String(api_token);
     Ok((StatusCode::CREATED, Json(body)).into_response())
@@ -39,7 +57,9 @@ pub(crate) async fn create(
 /// `GET /v1/agents`.
 pub(crate) async fn list(State(state): State<ApiState>) -> Result<Json<Value>, ApiError> {
     let agents = state.store().list_agents().await?;
-    Ok(Json(json!({ "agents": agents.iter().map(agent_json).collect::<Vec<_>>() })))
+    Ok(Json(
+        json!({ "agents": agents.iter().map(agent_json).collect::<Vec<_>>() }),
+    ))
 }
 
 fn agent_json(a: &Agent) -> Value {

@@ -30,7 +30,8 @@ pub(crate) async fn create(
 ) -> Result<Response, ApiError> {
     let body = state.body(body)?;
     let map = input::json_object(&body).map_err(ApiError::into_bad_request)?;
-    input::reject_unknown(&map, &["agent", "to", "order_id"]).map_err(ApiError::into_bad_request)?;
+    input::reject_unknown(&map, &["agent", "to", "order_id"])
+        .map_err(ApiError::into_bad_request)?;
     let named = input::optional_string(&map, "agent").map_err(ApiError::into_bad_request)?;
     let agent_id = match (&principal, named) {
         (Principal::Merchant, Some(a)) => a,
@@ -38,7 +39,9 @@ pub(crate) async fn create(
         (Principal::Agent { id, .. }, None) => id.clone(),
         (Principal::Agent { id, .. }, Some(a)) if &a == id => a,
         (Principal::Agent { .. }, Some(_)) => {
-            return Err(ApiError::Forbidden("an agent token may only place calls as itself"))
+            return Err(ApiError::Forbidden(
+                "an agent token may only place calls as itself",
+            ))
         }
     };
     let to = input::required_string(&map, "to").map_err(ApiError::into_bad_request)?;
@@ -49,17 +52,28 @@ pub(crate) async fn create(
     let order_id = input::optional_string(&map, "order_id").map_err(ApiError::into_bad_request)?;
     if let Some(o) = &order_id {
         if o.is_empty() || o.len() > 128 || o.chars().any(char::is_control) {
-            return Err(ApiError::bad_field("order_id", "must be 1 to 128 printable characters"));
+            return Err(ApiError::bad_field(
+                "order_id",
+                "must be 1 to 128 printable characters",
+            ));
         }
     }
     let store = state.store();
     let agent = store
         .get_agent(&agent_id)
         .await?
-        .ok_or_else(|| ApiError::Missing { what: "agent", id: agent_id.clone() })?;
+        .ok_or_else(|| ApiError::Missing {
+            what: "agent",
+            id: agent_id.clone(),
+        })?;
     let control = state.control()?;
     let now = state.now();
-    let new = NewAgentCall { id: random_id("call_"), agent_id: agent.id.clone(), to, order_id };
+    let new = NewAgentCall {
+        id: random_id("call_"),
+        agent_id: agent.id.clone(),
+        to,
+        order_id,
+    };
     let call = store.insert_agent_call(&new, now).await?;
     let req = DialRequest {
         call_id: call.id.clone(),
@@ -75,8 +89,12 @@ pub(crate) async fn create(
             ended_by: Some(EndedBy::Local),
             ..AgentCallUpdate::status(AgentCallStatus::Failed)
         };
-        store.update_agent_call(&call.id, &failed, state.now()).await?;
-        return Err(ApiError::Unavailable(format!("the call layer could not place the call: {e}")));
+        store
+            .update_agent_call(&call.id, &failed, state.now())
+            .await?;
+        return Err(ApiError::Unavailable(format!(
+            "the call layer could not place the call: {e}"
+        )));
     }
     Ok((StatusCode::CREATED, Json(call_json(&call))).into_response())
 }
@@ -102,8 +120,13 @@ pub(crate) async fn list(
             other => return Err(ApiError::bad_query(other, "unknown parameter; expected status")),
         }
     }
-    let calls = state.store().list_agent_calls(principal.agent_id(), status, CALL_PAGE).await?;
-    Ok(Json(json!({ "calls": calls.iter().map(call_json).collect::<Vec<_>>() })))
+    let calls = state
+        .store()
+        .list_agent_calls(principal.agent_id(), status, CALL_PAGE)
+        .await?;
+    Ok(Json(
+        json!({ "calls": calls.iter().map(call_json).collect::<Vec<_>>() }),
+    ))
 }
 
 /// `GET /v1/calls/{id}`.
@@ -129,19 +152,29 @@ pub(crate) async fn hang_up(
             message: format!("call {:?} is already {}", call.id, call.status.as_str()),
         });
     }
-    state.control()?.hang_up(&call.id).map_err(|e| control_error(&call.id, e))?;
+    state
+        .control()?
+        .hang_up(&call.id)
+        .map_err(|e| control_error(&call.id, e))?;
     let call = visible_call(&state, &principal, &call.id).await?;
     Ok(Json(call_json(&call)))
 }
 
 /// The call, if it exists and the principal may see it (else 404 either way).
-pub(crate) async fn visible_call(state: &ApiState, principal: &Principal, id: &str) -> Result<AgentCall, ApiError> {
+pub(crate) async fn visible_call(
+    state: &ApiState,
+    principal: &Principal,
+    id: &str,
+) -> Result<AgentCall, ApiError> {
     state
         .store()
         .get_agent_call(id)
         .await?
         .filter(|c| principal.sees(&c.agent_id))
-        .ok_or_else(|| ApiError::Missing { what: "call", id: id.to_string() })
+        .ok_or_else(|| ApiError::Missing {
+            what: "call",
+            id: id.to_string(),
+        })
 }
 
 /// The call layer's refusal as an HTTP answer: 409 for the call's state,

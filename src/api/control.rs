@@ -107,7 +107,11 @@ impl PaymentHub {
             .entry(payment_id.to_string())
             .or_insert_with(|| broadcast::channel(CHANNEL_CAPACITY).0)
             .subscribe();
-        PaymentSubscription { rx, channels: self.channels.clone(), payment_id: payment_id.to_string() }
+        PaymentSubscription {
+            rx,
+            channels: self.channels.clone(),
+            payment_id: payment_id.to_string(),
+        }
     }
 
     /// Announce an update to the payment's listeners (after the store has it).
@@ -126,7 +130,10 @@ impl PaymentHub {
 
     /// Payments with a live channel (for tests and metrics).
     pub fn channels(&self) -> usize {
-        self.channels.lock().unwrap_or_else(|p| p.into_inner()).len()
+        self.channels
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .len()
     }
 }
 
@@ -172,7 +179,10 @@ mod tests {
         let mut a = hub.subscribe("pay_1");
         let b = hub.subscribe("pay_1");
         hub.publish("pay_1", PaymentUpdate::Status(PaymentStatus::InProgress));
-        assert_eq!(a.recv().await, Ok(PaymentUpdate::Status(PaymentStatus::InProgress)));
+        assert_eq!(
+            a.recv().await,
+            Ok(PaymentUpdate::Status(PaymentStatus::InProgress))
+        );
         drop(b);
         assert_eq!(hub.channels(), 1);
         drop(a);
@@ -185,6 +195,10 @@ mod tests {
         assert_eq!(c.recv().await, Err(broadcast::error::RecvError::Closed));
         let _d = hub.subscribe("pay_2");
         drop(c);
-        assert_eq!(hub.channels(), 1, "an old subscription does not free a new channel");
+        assert_eq!(
+            hub.channels(),
+            1,
+            "an old subscription does not free a new channel"
+        );
     }
 }

@@ -43,7 +43,10 @@ pub enum ApiError {
     Missing { what: &'static str, id: String },
     /// The request conflicts with the record's state (409).
     #[error("{message}")]
-    Refused { field: Option<&'static str>, message: String },
+    Refused {
+        field: Option<&'static str>,
+        message: String,
+    },
     /// The call layer is not running or cannot take the request (503).
     #[error("{0}")]
     Unavailable(String),
@@ -147,7 +150,10 @@ impl From<StoreError> for ApiError {
             },
             StoreError::AgentNotFound(id) => ApiError::Missing { what: "agent", id },
             StoreError::CallNotFound(id) => ApiError::Missing { what: "call", id },
-            StoreError::PaymentNotFound(id) => ApiError::Missing { what: "payment", id },
+            StoreError::PaymentNotFound(id) => ApiError::Missing {
+                what: "payment",
+                id,
+            },
             StoreError::AgentExists(id) => ApiError::Refused {
                 field: Some("id"),
                 message: format!("agent {id:?} already exists"),

@@ -110,7 +110,10 @@ pub(crate) fn new_order(body: &[u8]) -> Result<NewOrder, ApiError> {
 
 /// The amount as exact decimal text: a JSON string as is, a JSON number as
 /// the literal the client wrote.
-pub(crate) fn amount_text(body: &[u8], map: &serde_json::Map<String, Value>) -> Result<String, ApiError> {
+pub(crate) fn amount_text(
+    body: &[u8],
+    map: &serde_json::Map<String, Value>,
+) -> Result<String, ApiError> {
     match map.get("amount") {
         None | Some(Value::Null) => Err(ApiError::invalid("amount", "is required")),
         Some(Value::String(s)) => Ok(s.clone()),
@@ -133,7 +136,10 @@ pub(crate) fn amount_text(body: &[u8], map: &serde_json::Map<String, Value>) -> 
     }
 }
 
-pub(crate) fn required_string(map: &serde_json::Map<String, Value>, field: &str) -> Result<String, ApiError> {
+pub(crate) fn required_string(
+    map: &serde_json::Map<String, Value>,
+    field: &str,
+) -> Result<String, ApiError> {
     match map.get(field) {
         Some(Value::String(s)) => Ok(s.clone()),
         None | Some(Value::Null) => Err(ApiError::invalid(field, "is required")),

@@ -69,9 +69,9 @@ use axum::extract::{DefaultBodyLimit, State};
 use axum::http::header;
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
-use std::time::Duration;
 use axum::Router;
 use chrono::{DateTime, Utc};
+use std::time::Duration;
 
 pub use agent_page::{agent_page_csp, AGENT_PAGE};
 pub use auth::Principal;
@@ -135,6 +135,9 @@ struct Inner {
     hub: Arc<PaymentHub>,
     /// SSE keep-alive comment interval.
     keep_alive: Duration,
+    /// Set when [`serve`]'s shutdown fires: SSE streams end, so the
+    /// graceful shutdown does not wait on them.
+    closing: tokio::sync::watch::Sender<bool>,
 }
 
 /// How often an idle SSE stream gets a `: keep-alive` comment.
@@ -161,42 +164,41 @@ impl ApiState {
                 control: None,
                 hub: Arc::new(PaymentHub::new()),
                 keep_alive: SSE_KEEP_ALIVE,
+                closing: tokio::sync::watch::Sender::new(false),
             }),
         })
     }
 
     /// Replace the clock (tests). Call before cloning the state.
-    pub fn with_clock(mut self, clock: Clock) -> ApiState {
-        match Arc::get_mut(&mut self.inner) {
-            Some(inner) => inner.clock = clock,
-            None => {
-                tracing::warn!("ApiState::with_clock after the state was shared; clock unchanged")
-            }
-        }
-        self
+    pub fn with_clock(self, clock: Clock) -> ApiState {
+        self.configure("with_clock", |inner| inner.clock = clock)
     }
 
     /// Connect the call layer and the hub it publishes payment updates on.
     /// Without it, routes that need the call layer answer 503. Call before
     /// cloning the state.
-    pub fn with_call_control(mut self, control: Arc<dyn CallControl>, hub: Arc<PaymentHub>) -> ApiState {
-        match Arc::get_mut(&mut self.inner) {
-            Some(inner) => {
-                inner.control = Some(control);
-                inner.hub = hub;
-            }
-            None => tracing::warn!(
-                "ApiState::with_call_control after the state was shared; call layer not connected"
-            ),
-        }
-        self
+    pub fn with_call_control(
+        self,
+        control: Arc<dyn CallControl>,
+        hub: Arc<PaymentHub>,
+    ) -> ApiState {
+        self.configure("with_call_control", |inner| {
+            inner.control = Some(control);
+            inner.hub = hub;
+        })
     }
 
     /// Replace the SSE keep-alive interval (tests). Call before cloning.
-    pub fn with_keep_alive(mut self, interval: Duration) -> ApiState {
+    pub fn with_keep_alive(self, interval: Duration) -> ApiState {
+        self.configure("with_keep_alive", |inner| inner.keep_alive = interval)
+    }
+
+    /// Change the state while nothing else holds it; once it is shared
+    /// (cloned into a router) it can no longer change, and `what` is logged.
+    fn configure(mut self, what: &str, change: impl FnOnce(&mut Inner)) -> ApiState {
         match Arc::get_mut(&mut self.inner) {
-            Some(inner) => inner.keep_alive = interval,
-            None => tracing::warn!("ApiState::with_keep_alive after the state was shared; unchanged"),
+            Some(inner) => change(inner),
+            None => tracing::warn!("ApiState::{what} after the state was shared; unchanged"),
         }
         self
     }
@@ -264,7 +266,10 @@ pub fn router(state: ApiState) -> Router {
         .route("/v1/calls", post(calls::create).get(calls::list))
         .route("/v1/calls/{id}", get(calls::get).delete(calls::hang_up))
         .route("/v1/calls/{id}/payments", post(payments::create))
-        .route("/v1/payments/{id}", get(payments::get).delete(payments::cancel))
+        .route(
+            "/v1/payments/{id}",
+            get(payments::get).delete(payments::cancel),
+        )
         .route("/v1/payments/{id}/events", get(sse::events))
         .merge(merchant)
         .route_layer(axum::middleware::from_fn_with_state(
@@ -283,14 +288,18 @@ pub fn router(state: ApiState) -> Router {
 }
 
 /// Serve the API on `listener` until `shutdown` completes, then finish the
-/// requests in flight.
+/// requests in flight (open SSE streams end at once).
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: ApiState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let closing = state.clone();
     axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            closing.inner.closing.send_replace(true);
+        })
         .await
 }
 

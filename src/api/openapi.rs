@@ -362,7 +362,8 @@ fn payment_schemas() -> Value {
 
 /// Issue #5's routes (merchant and agent tokens).
 fn payment_paths(id_param: &Value, unauthorized: &Value, malformed: &Value) -> Value {
-    let bad_field = error_response("A field is missing or invalid, or the body is not JSON; `field` names it.");
+    let bad_field =
+        error_response("A field is missing or invalid, or the body is not JSON; `field` names it.");
     let forbidden = error_response("An agent token on a merchant-only route.");
     let not_found = error_response("No such record (or another agent's).");
     let unavailable = error_response("The call layer is not running or cannot take the request.");

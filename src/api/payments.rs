@@ -16,7 +16,10 @@ use super::error::ApiError;
 use super::input;
 use super::orders::{path_id, time};
 use super::ApiState;
-use crate::store::{parse_amount_minor, AgentCallStatus, NewPayment, Payment, PaymentResult, PaymentStatus, PaymentStep};
+use crate::store::{
+    parse_amount_minor, AgentCallStatus, NewPayment, Payment, PaymentResult, PaymentStatus,
+    PaymentStep,
+};
 
 /// The reason written on a payment the agent cancelled.
 pub const CANCELLED_BY_AGENT: &str = "cancelled_by_agent";
@@ -35,26 +38,44 @@ pub(crate) async fn create(
     let call = visible_call(&state, &principal, &path_id(id)?).await?;
     let body = state.body(body)?;
     let map = input::json_object(&body).map_err(ApiError::into_bad_request)?;
-    input::reject_unknown(&map, &["item", "amount", "currency"]).map_err(ApiError::into_bad_request)?;
+    input::reject_unknown(&map, &["item", "amount", "currency"])
+        .map_err(ApiError::into_bad_request)?;
     let item = input::required_string(&map, "item").map_err(ApiError::into_bad_request)?;
     if item.trim().is_empty() || item.chars().count() > 200 || item.chars().any(char::is_control) {
-        return Err(ApiError::bad_field("item", "must be 1 to 200 printable characters"));
+        return Err(ApiError::bad_field(
+            "item",
+            "must be 1 to 200 printable characters",
+        ));
     }
     let amount = input::amount_text(&body, &map).map_err(ApiError::into_bad_request)?;
-    let amount_minor = parse_amount_minor(&amount).map_err(|reason| ApiError::bad_field("amount", reason))?;
+    let amount_minor =
+        parse_amount_minor(&amount).map_err(|reason| ApiError::bad_field("amount", reason))?;
     let currency = input::required_string(&map, "currency").map_err(ApiError::into_bad_request)?;
     if currency.len() != 3 || !currency.bytes().all(|b| b.is_ascii_uppercase()) {
-        return Err(ApiError::bad_field("currency", "must be three uppercase letters like PKR"));
+        return Err(ApiError::bad_field(
+            "currency",
+            "must be three uppercase letters like PKR",
+        ));
     }
     if call.status != AgentCallStatus::Bridged {
         return Err(ApiError::Refused {
             field: Some("call"),
-            message: format!("call {:?} is {}, not bridged", call.id, call.status.as_str()),
+            message: format!(
+                "call {:?} is {}, not bridged",
+                call.id,
+                call.status.as_str()
+            ),
         });
     }
     let control = state.control()?;
     let store = state.store();
-    let new = NewPayment { id: random_id("pay_"), call_id: call.id.clone(), item, amount_minor, currency };
+    let new = NewPayment {
+        id: random_id("pay_"),
+        call_id: call.id.clone(),
+        item,
+        amount_minor,
+        currency,
+    };
     let payment = store.insert_payment(&new, state.now()).await?;
     let req = PaymentRequest {
         payment_id: payment.id.clone(),
@@ -66,7 +87,11 @@ pub(crate) async fn create(
     };
     if let Err(e) = control.start_payment(req) {
         let failed = PaymentResult::ended(PaymentStatus::Failed, Some(NOT_STARTED));
-        if store.finish_payment(&payment.id, &failed, &[PaymentStatus::Pending], state.now()).await?.is_some() {
+        if store
+            .finish_payment(&payment.id, &failed, &[PaymentStatus::Pending], state.now())
+            .await?
+            .is_some()
+        {
             state.hub().publish(&payment.id, PaymentUpdate::Finished);
         }
         return Err(control_error(&call.id, e));
@@ -94,34 +119,54 @@ pub(crate) async fn cancel(
     let payment = visible_payment(&state, &principal, &path_id(id)?).await?;
     let cancel = PaymentResult::ended(PaymentStatus::Cancelled, Some(CANCELLED_BY_AGENT));
     let store = state.store();
-    match store.finish_payment(&payment.id, &cancel, &[PaymentStatus::Pending], state.now()).await? {
+    match store
+        .finish_payment(&payment.id, &cancel, &[PaymentStatus::Pending], state.now())
+        .await?
+    {
         Some(cancelled) => {
             if let Some(control) = &state.inner.control {
                 control.payment_cancelled(&cancelled.call_id, &cancelled.id);
             }
             let hub = state.hub();
-            hub.publish(&cancelled.id, PaymentUpdate::Status(PaymentStatus::Cancelled));
+            hub.publish(
+                &cancelled.id,
+                PaymentUpdate::Status(PaymentStatus::Cancelled),
+            );
             hub.publish(&cancelled.id, PaymentUpdate::Finished);
             Ok(Json(payment_json(&cancelled)))
         }
         None => {
-            let now = store.get_payment(&payment.id).await?.map_or(payment.status, |p| p.status);
+            let now = store
+                .get_payment(&payment.id)
+                .await?
+                .map_or(payment.status, |p| p.status);
             Err(ApiError::Refused {
                 field: None,
-                message: format!("payment {:?} is {}; only a pending payment can be cancelled", payment.id, now.as_str()),
+                message: format!(
+                    "payment {:?} is {}; only a pending payment can be cancelled",
+                    payment.id,
+                    now.as_str()
+                ),
             })
         }
     }
 }
 
 /// The payment, if it exists and the principal may see it (else 404).
-pub(crate) async fn visible_payment(state: &ApiState, principal: &Principal, id: &str) -> Result<Payment, ApiError> {
+pub(crate) async fn visible_payment(
+    state: &ApiState,
+    principal: &Principal,
+    id: &str,
+) -> Result<Payment, ApiError> {
     state
         .store()
         .get_payment(id)
         .await?
         .filter(|p| principal.sees(&p.agent_id))
-        .ok_or_else(|| ApiError::Missing { what: "payment", id: id.to_string() })
+        .ok_or_else(|| ApiError::Missing {
+            what: "payment",
+            id: id.to_string(),
+        })
 }
 
 /// The API's view of a payment: never a card number, expiry, CVC or postal

@@ -31,7 +31,6 @@ use super::payments::{payment_json, step_json, visible_payment};
 use super::ApiState;
 use crate::store::{Payment, PaymentStatus, PaymentStep};
 
-
 pub(crate) async fn events(
     State(state): State<ApiState>,
     Extension(principal): Extension<Principal>,
@@ -48,13 +47,16 @@ pub(crate) async fn events(
         queue: VecDeque::new(),
         sent: Vec::new(),
         status: None,
+        closing: state.inner.closing.subscribe(),
     };
     feed.catch_up(&payment);
     let events = stream::unfold(feed, |mut feed| async move {
         let event = feed.next().await?;
         Some((Ok::<Event, Infallible>(event), feed))
     });
-    let keep_alive = KeepAlive::new().interval(state.inner.keep_alive).text("keep-alive");
+    let keep_alive = KeepAlive::new()
+        .interval(state.inner.keep_alive)
+        .text("keep-alive");
     Ok(Sse::new(events).keep_alive(keep_alive).into_response())
 }
 
@@ -71,6 +73,8 @@ struct Feed {
     /// The last status sent, so a status read back from the store after
     /// it arrived live is not repeated.
     status: Option<PaymentStatus>,
+    /// The server is shutting down: end the stream.
+    closing: tokio::sync::watch::Receiver<bool>,
 }
 
 impl Feed {
@@ -82,7 +86,11 @@ impl Feed {
         }
         self.push_status(payment.status);
         if payment.status.is_final() {
-            self.queue.push_back(Event::default().event("result").data(payment_json(payment).to_string()));
+            self.queue.push_back(
+                Event::default()
+                    .event("result")
+                    .data(payment_json(payment).to_string()),
+            );
             self.subscription = None;
         }
     }
@@ -107,18 +115,26 @@ impl Feed {
             if let Some(event) = self.queue.pop_front() {
                 return Some(event);
             }
-            let update = self.subscription.as_mut()?.recv().await;
+            let subscription = self.subscription.as_mut()?;
+            let update = tokio::select! {
+                update = subscription.recv() => update,
+                _ = self.closing.wait_for(|closing| *closing) => return None,
+            };
             match update {
                 Ok(PaymentUpdate::Step(step)) => self.push_step(&step),
                 Ok(PaymentUpdate::Status(status)) => self.push_status(status),
                 // Finished, the channel gone, or this client fell behind:
                 // the store has the truth.
-                Ok(PaymentUpdate::Finished) | Err(RecvError::Closed) | Err(RecvError::Lagged(_)) => {
+                Ok(PaymentUpdate::Finished)
+                | Err(RecvError::Closed)
+                | Err(RecvError::Lagged(_)) => {
                     let lagged = matches!(update, Err(RecvError::Lagged(_)));
                     match self.state.store().get_payment(&self.id).await {
                         Ok(Some(p)) => self.catch_up(&p),
                         Ok(None) => {}
-                        Err(e) => tracing::error!(error = %e, payment = %self.id, "SSE cannot read the payment"),
+                        Err(e) => {
+                            tracing::error!(error = %e, payment = %self.id, "SSE cannot read the payment")
+                        }
                     }
                     if !lagged {
                         // Nothing more will come on this channel.
@@ -131,9 +147,13 @@ impl Feed {
 }
 
 fn step_event(step: &PaymentStep) -> Event {
-    Event::default().event("step").data(step_json(step).to_string())
+    Event::default()
+        .event("step")
+        .data(step_json(step).to_string())
 }
 
 fn status_event(status: PaymentStatus) -> Event {
-    Event::default().event("status").data(json!({ "status": status.as_str() }).to_string())
+    Event::default()
+        .event("status")
+        .data(json!({ "status": status.as_str() }).to_string())
 }
