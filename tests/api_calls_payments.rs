@@ -207,6 +207,7 @@ impl Harness {
             brand: Some("visa".into()),
             last_four: Some("4242".into()),
             transaction_id: Some(transaction_id.into()),
+            token: Some("tok_sandbox_never_shown".into()),
             reason: None,
         };
         self.api
@@ -972,6 +973,8 @@ async fn payment_json_and_webhook_carry_only_documented_keys(db: TestDb) {
     let set = |k: &[&str]| -> BTreeSet<String> { k.iter().map(|s| s.to_string()).collect() };
     let (status, p) = h.get(Some(AYESHA), &format!("/v1/payments/{pay_id}")).await;
     assert_eq!(status, 200);
+    // The gateway token is stored but never shown (it could charge the card again).
+    assert!(!p.to_string().contains("tok_sandbox_never_shown"), "{p}");
     assert_eq!(
         keys(&p),
         set(&[
