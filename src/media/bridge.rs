@@ -380,6 +380,7 @@ impl BridgeTask {
         match cmd {
             Command::Connect(session, params, reply) => {
                 let r = if self.customer.is_some() {
+                    drop(session); // its ports are free before the caller hears back
                     Err(MediaError::AlreadyConnected)
                 } else {
                     let mut leg = Leg::new(session, params);
