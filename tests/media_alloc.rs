@@ -90,6 +90,17 @@ fn runtime() -> tokio::runtime::Runtime {
         .unwrap()
 }
 
+/// Warm up for 0.5 s, then count the allocations of the next 2 s; the
+/// peers are told to stop.
+async fn steady_state_allocations(stop: &AtomicBool) -> u64 {
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let before = ALLOCS.load(Ordering::Relaxed);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let during = ALLOCS.load(Ordering::Relaxed) - before;
+    stop.store(true, Ordering::Relaxed);
+    during
+}
+
 fn prompt() -> PlayItem {
     PlayItem::Prompt(
         (0..8000 * 10)
@@ -126,11 +137,7 @@ fn steady_state_send_and_receive_do_not_allocate() {
 
     // Run the runtime on this thread: warm up, then measure.
     rt.block_on(async {
-        tokio::time::sleep(Duration::from_millis(500)).await;
-        let before = ALLOCS.load(Ordering::Relaxed);
-        tokio::time::sleep(Duration::from_secs(2)).await;
-        let during = ALLOCS.load(Ordering::Relaxed) - before;
-        stop.store(true, Ordering::Relaxed);
+        let during = steady_state_allocations(&stop).await;
         let received = peer_thread.join().unwrap();
         let stats = handle.stop().await;
         assert!(
@@ -179,11 +186,7 @@ fn bridge_steady_state_does_not_allocate() {
     let customer = peer(customer_sock, cp, 0, stop.clone());
 
     rt.block_on(async {
-        tokio::time::sleep(Duration::from_millis(500)).await;
-        let before = ALLOCS.load(Ordering::Relaxed);
-        tokio::time::sleep(Duration::from_secs(2)).await;
-        let during = ALLOCS.load(Ordering::Relaxed) - before;
-        stop.store(true, Ordering::Relaxed);
+        let during = steady_state_allocations(&stop).await;
         let heard = (agent.join().unwrap(), customer.join().unwrap());
         let stats = bridge.stop().await;
         for s in [stats.agent, stats.customer] {

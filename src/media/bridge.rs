@@ -233,6 +233,26 @@ impl Paced {
             self.pacer = Pacer::new(self.pacer.deadline(), self.leg.period());
         }
     }
+
+    /// Send the frames due at `now` with what the patch has for `side`.
+    async fn tick(
+        &mut self,
+        side: Side,
+        now: Instant,
+        patch: &mut Patch,
+        tx: &mpsc::Sender<BridgeEvent>,
+    ) {
+        let mut ev = Events { side, tx };
+        let tick = self.pacer.on_wake(now);
+        self.leg.skip(tick.skipped);
+        patch.skipped(side, tick.skipped as usize * self.leg.samples());
+        for _ in 0..tick.send {
+            self.leg
+                .send_frame(|pcm| patch.frame(side, pcm), &mut ev)
+                .await;
+        }
+        self.leg.on_quiet(now, &mut ev);
+    }
 }
 
 async fn recv_opt(sock: Option<&UdpSocket>, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
@@ -348,31 +368,10 @@ impl BridgeTask {
     /// Send every frame that is due, on each leg at its own ptime.
     async fn on_wake(&mut self, now: Instant) {
         let patch = &mut self.patch;
-        let mut ev = Events {
-            side: Side::Agent,
-            tx: &self.events,
-        };
-        let a = &mut self.agent;
-        let tick = a.pacer.on_wake(now);
-        a.leg.skip(tick.skipped);
-        patch.agent_skipped(tick.skipped as usize * a.leg.samples());
-        for _ in 0..tick.send {
-            a.leg
-                .send_frame(|pcm| patch.agent_frame(pcm), &mut ev)
-                .await;
-        }
-        a.leg.on_quiet(now, &mut ev);
+        let tx = &self.events;
+        self.agent.tick(Side::Agent, now, patch, tx).await;
         if let Some(c) = self.customer.as_mut() {
-            ev.side = Side::Customer;
-            let tick = c.pacer.on_wake(now);
-            c.leg.skip(tick.skipped);
-            patch.customer_skipped(tick.skipped as usize * c.leg.samples());
-            for _ in 0..tick.send {
-                c.leg
-                    .send_frame(|pcm| patch.customer_frame(pcm), &mut ev)
-                    .await;
-            }
-            c.leg.on_quiet(now, &mut ev);
+            c.tick(Side::Customer, now, patch, tx).await;
         }
     }
 

@@ -21,7 +21,7 @@
 //! Prompts are not handled here: a leg's own player overrides the frame
 //! this core gives it.
 
-use super::bridge::BridgeMode;
+use super::bridge::{BridgeMode, Side};
 use super::jitter::MAX_PAYLOAD;
 use super::ring::PcmRing;
 use crate::dtmf::{dbm0_to_amplitude, Squelch};
@@ -190,14 +190,20 @@ impl Patch {
         }
     }
 
-    /// The agent's pacer skipped `samples`: drop as much forwarded audio.
-    pub(super) fn agent_skipped(&mut self, samples: usize) {
-        self.to_agent.skip(samples);
+    /// The next frame for `side`.
+    pub(super) fn frame(&mut self, side: Side, out: &mut [i16]) {
+        match side {
+            Side::Agent => self.agent_frame(out),
+            Side::Customer => self.customer_frame(out),
+        }
     }
 
-    /// The customer's pacer skipped `samples`.
-    pub(super) fn customer_skipped(&mut self, samples: usize) {
-        self.to_customer.skip(samples);
+    /// The pacer of `side` skipped `samples`: drop as much forwarded audio.
+    pub(super) fn skipped(&mut self, side: Side, samples: usize) {
+        match side {
+            Side::Agent => self.to_agent.skip(samples),
+            Side::Customer => self.to_customer.skip(samples),
+        }
     }
 
     /// Customer samples the squelch replaced with silence.
