@@ -244,6 +244,8 @@ async fn talk_mode_squelches_inband_keys_and_passes_other_audio() {
     );
 }
 
+/// Also: PlaybackDone per side, a prompt replacing forwarded audio on its
+/// leg, recordings, and stop()'s counters.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rfc4733_digits_are_reported_per_side_and_never_forwarded() {
     let pool = pool(31_040);
@@ -262,22 +264,21 @@ async fn rfc4733_digits_are_reported_per_side_and_never_forwarded() {
         .event('4', 1600, 800)
         .event('2', 4800, 480)
         .event('#', 8000, 960);
-    let a = Script::new(vec![0; 8000], 20).event('7', 2400, 800);
+    // The agent talks (1 kHz) and keys a 7; 1 s in, a prompt (a 300 Hz
+    // tone) is played to the customer over the agent's voice.
+    let a = Script::new(sine(1000.0, -20.0, 0, 12_000), 20).event('7', 2400, 800);
     let (c, a) = (customer.send(to(cp), c), agent.send(to(ap), a));
-    a.await.unwrap();
+    agent.wait_sent(50).await;
     h.play(Side::Agent, vec![PlayItem::Silence(40)])
         .await
         .unwrap();
-    h.play(
-        Side::Customer,
-        vec![PlayItem::Tone {
-            hz: [300, 0],
-            ms: 60,
-            level: 2000,
-        }],
-    )
-    .await
-    .unwrap();
+    let tone = PlayItem::Tone {
+        hz: [300, 0],
+        ms: 200,
+        level: 2000,
+    };
+    h.play(Side::Customer, vec![tone]).await.unwrap();
+    a.await.unwrap();
     c.await.unwrap();
     sleep(Duration::from_millis(300)).await;
     let evs = events(&mut h, Duration::from_millis(100)).await;
@@ -319,12 +320,29 @@ async fn rfc4733_digits_are_reported_per_side_and_never_forwarded() {
         stats.agent.packets_sent >= 75 && stats.customer.packets_sent >= 75,
         "{stats:?}"
     );
+    // The prompt replaced the agent's voice on the customer's leg.
+    let (y, _) = heard(&after(customer.received(), t0), Law::A, 20);
+    let windows: Vec<(f64, f64)> = y
+        .chunks_exact(80)
+        .map(|w| (level_at(w, 300.0), level_at(w, 1000.0)))
+        .collect();
+    let prompt = windows.iter().filter(|w| w.0 > -25.0).count();
+    let voice = windows.iter().filter(|w| w.1 > -25.0).count();
+    let both = windows
+        .iter()
+        .filter(|w| w.0 > -25.0 && w.1 > -50.0)
+        .count();
+    eprintln!("customer: {prompt} windows of prompt, {voice} of agent voice, {both} of both");
+    assert!(
+        (18..=21).contains(&prompt) && voice >= 80 && both <= 1,
+        "{prompt} {voice} {both}"
+    );
     // Recordings hold what each side sent us.
     let rec = orderline::audio::read_wav_8k(&dir.path().join("customer.wav")).unwrap();
     assert_eq!(rec.len(), 12_000);
     assert!(level(&rec) > -24.0);
     let rec = orderline::audio::read_wav_8k(&dir.path().join("agent.wav")).unwrap();
-    assert_eq!(rec.len(), 8000);
+    assert_eq!(rec.len(), 12_000);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -516,6 +534,12 @@ async fn ringback_before_connect_and_dropping_the_handle_frees_the_ports() {
         .await,
         Err(orderline::media::MediaError::AlreadyConnected)
     ));
+
+    // A re-INVITE moves the agent's stream.
+    let moved = Phone::new(Law::Mu, 20, None).await;
+    h.update_remote(Side::Agent, moved.params()).await.unwrap();
+    sleep(Duration::from_millis(200)).await;
+    assert!(moved.received().len() >= 5, "stream did not follow");
 
     assert_eq!(pool.available(), pool.capacity() - 2);
     drop(h);
