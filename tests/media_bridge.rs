@@ -316,6 +316,11 @@ async fn rfc4733_digits_are_reported_per_side_and_never_forwarded() {
     }
     assert!(stats.customer.packets_received >= 75 + 3 * 5, "{stats:?}");
     assert!(stats.agent.packets_received >= 50, "{stats:?}");
+    assert_eq!(
+        (stats.customer.lost, stats.agent.lost),
+        (0, 0),
+        "telephone-events are no holes in the audio: {stats:?}"
+    );
     assert!(
         stats.agent.packets_sent >= 75 && stats.customer.packets_sent >= 75,
         "{stats:?}"
@@ -555,4 +560,62 @@ async fn ringback_before_connect_and_dropping_the_handle_frees_the_ports() {
     let before = agent.received().len();
     sleep(Duration::from_millis(100)).await;
     assert_eq!(agent.received().len(), before, "nothing sent after drop");
+}
+
+/// A flood of junk and foreign RTP on the agent's port neither stops the
+/// customer's audio from reaching the agent nor loses the customer's key.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_on_one_leg_does_not_starve_the_other() {
+    let pool = pool(31_120);
+    let agent = Phone::new(Law::Mu, 20, None).await;
+    let customer = Phone::new(Law::Mu, 20, Some(101)).await;
+    let (mut h, ap, cp) = bridged(&pool, &agent, &customer).await;
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flooder = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            let s = std::net::UdpSocket::bind((LOCAL, 0)).unwrap();
+            let mut pkt = vec![0x80u8, 0, 0, 1, 0, 0, 0, 0, 0, 0xF1, 0x00, 0x0D];
+            pkt.extend([0x55; 160]);
+            let mut sent = 0u64;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                for _ in 0..200 {
+                    let _ = s.send_to(&pkt, (LOCAL, ap));
+                    let _ = s.send_to(b"junk", (LOCAL, ap));
+                }
+                sent += 400;
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            sent
+        })
+    };
+    sleep(Duration::from_millis(100)).await;
+    let t0 = Instant::now();
+    let script = Script::new(sine(1000.0, -16.0, 0, 8000), 20).event('6', 2400, 800);
+    customer.send(to(cp), script).await.unwrap();
+    sleep(Duration::from_millis(200)).await;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let sent = flooder.join().unwrap();
+    let evs = events(&mut h, Duration::from_millis(100)).await;
+    let stats = h.stop().await;
+
+    let (x, _) = heard(&after(agent.received(), t0), Law::Mu, 20);
+    let loud = x
+        .chunks_exact(80)
+        .filter(|w| level_at(w, 1000.0) > -20.0)
+        .count();
+    eprintln!(
+        "under a flood of {sent} datagrams: agent heard {loud} of 100 windows of the customer, {stats:?}"
+    );
+    assert!(loud >= 80, "customer audio starved: {loud} windows");
+    assert_eq!(
+        digits(&evs, Side::Customer),
+        vec![('6', DigitSource::Rfc4733)]
+    );
+    assert!(
+        stats.agent.invalid + stats.agent.foreign > 1000,
+        "{stats:?}"
+    );
+    assert!(stats.customer.packets_received >= 50 + 5, "{stats:?}");
+    assert_eq!(stats.customer.lost, 0, "events are no holes: {stats:?}");
 }

@@ -273,10 +273,17 @@ impl Leg {
             while let Some(ev) = self.hook.poll_rfc4733() {
                 self.digit_4733(ev, sink);
             }
-        } else if pkt.payload_type == self.params.law.payload_type() {
-            self.jitter.push(pkt.seq, pkt.timestamp, pkt.payload);
-            self.drain_audio(sink);
         }
+        if pkt.payload_type == self.params.law.payload_type() {
+            self.jitter.push(pkt.seq, pkt.timestamp, pkt.payload);
+        } else {
+            // Telephone-events (and any other payload) share the stream's
+            // sequence numbers: take their place in the reorder buffer with
+            // no audio, or the audio behind them would wait for a "lost"
+            // packet (60 ms) and the loss count would grow with every event.
+            self.jitter.push(pkt.seq, pkt.timestamp, &[]);
+        }
+        self.drain_audio(sink);
         if let Some(ev) = self.hook.on_clock(pkt.timestamp) {
             self.digit_4733(ev, sink);
         }
@@ -322,6 +329,9 @@ impl Leg {
         let law = self.params.law;
         while let Some(f) = self.jitter.pop() {
             let n = f.payload.len();
+            if n == 0 {
+                continue; // a non-audio packet's place in the sequence
+            }
             let ts = self.clock.rebase(f.timestamp);
             law.decode(f.payload, &mut self.pcm[..n]);
             let offset = *self.inband_offset.get_or_insert(ts);
