@@ -359,6 +359,9 @@ async fn secure_mode_agent_hears_only_hold_tone_customer_only_prompts() {
     let agent = Phone::new(Law::A, 20, None).await;
     let customer = Phone::new(Law::Mu, 20, None).await;
     let (mut h, ap, cp) = bridged(&pool, &agent, &customer).await;
+    let dir = tempfile::tempdir().unwrap();
+    let recording = dir.path().join("customer.wav");
+    h.record(Side::Customer, recording.clone()).await.unwrap();
     let t0 = Instant::now();
     h.set_mode(BridgeMode::Secure).await.unwrap();
     h.play(
@@ -423,6 +426,10 @@ async fn secure_mode_agent_hears_only_hold_tone_customer_only_prompts() {
         event: MediaEvent::PlaybackDone
     }));
     assert_eq!(stats.squelched_samples, 0);
+    // What the customer keyed in Secure mode is in no recording.
+    let rec = orderline::audio::read_wav_8k(&recording).unwrap();
+    assert!(rec.len() >= 36_000, "{} samples", rec.len());
+    assert!(rec.iter().all(|&s| s == 0), "Secure-mode audio recorded");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -168,6 +168,8 @@ impl BridgeHandle {
 
     /// Record what this side *sent us* (decoded) to a WAV written at stop.
     /// For the customer side before connect, recording starts at connect.
+    /// While the bridge is in [`BridgeMode::Secure`] the customer's
+    /// recording holds silence: card digits never reach a recording.
     pub async fn record(&self, side: Side, path: PathBuf) -> Result<(), MediaError> {
         self.ask(|tx| Command::Record(side, path, tx)).await
     }
@@ -413,6 +415,9 @@ impl BridgeTask {
             }
             Command::Mode(mode, reply) => {
                 self.patch.set_mode(mode);
+                if let Some(c) = self.customer.as_mut() {
+                    c.leg.mute_recording(mode == BridgeMode::Secure);
+                }
                 tracing::debug!(?mode, "bridge mode");
                 let _ = reply.send(Ok(()));
             }
