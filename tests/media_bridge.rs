@@ -5,6 +5,8 @@
 //! never forwarded), Secure mode (hold tone / prompts only), a key across a
 //! mode switch, ringback, events, stats and port release.
 
+#[path = "support/flood.rs"]
+mod flood;
 #[path = "support/rtp_phone.rs"]
 mod phone;
 
@@ -13,7 +15,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use orderline::config::PortRange;
-use orderline::dtmf::{decode_samples, dtmf_samples, DigitSource, DtmfTiming};
+use orderline::dtmf::{decode_samples, DigitSource};
 use orderline::media::{
     Bridge, BridgeEvent, BridgeHandle, BridgeMode, Law, MediaEvent, MediaSession, PlayItem,
     PortAllocator, PromptCache, Side,
@@ -51,16 +53,6 @@ fn to(port: u16) -> std::net::SocketAddr {
     std::net::SocketAddr::new(LOCAL, port)
 }
 
-fn key(d: char, on_ms: u32, low: f32) -> Vec<i16> {
-    let t = DtmfTiming {
-        on_ms,
-        off_ms: 0,
-        low_dbm0: low,
-        high_dbm0: low + 2.0,
-    };
-    dtmf_samples(&d.to_string(), t).unwrap()
-}
-
 async fn events(h: &mut BridgeHandle, quiet: Duration) -> Vec<BridgeEvent> {
     let mut out = Vec::new();
     while let Ok(Some(ev)) = timeout(quiet, h.next_event()).await {
@@ -77,18 +69,6 @@ fn digits(evs: &[BridgeEvent], side: Side) -> Vec<(char, DigitSource)> {
             _ => None,
         })
         .collect()
-}
-
-/// Packets received after `t`.
-fn after(rx: Vec<Rx>, t: Instant) -> Vec<Rx> {
-    rx.into_iter().filter(|r| r.at > t).collect()
-}
-
-/// Median level (dBm0) of 10 ms windows of `x`: robust to a rare gap.
-fn median_level(x: &[i16]) -> f64 {
-    let mut l: Vec<f64> = x.chunks_exact(80).map(level).collect();
-    l.sort_by(f64::total_cmp);
-    l[l.len() / 2]
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -578,24 +558,9 @@ async fn a_flood_on_one_leg_does_not_starve_the_other() {
     let customer = Phone::new(Law::Mu, 20, Some(101)).await;
     let (mut h, ap, cp) = bridged(&pool, &agent, &customer).await;
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let flooder = {
-        let stop = stop.clone();
-        std::thread::spawn(move || {
-            let s = std::net::UdpSocket::bind((LOCAL, 0)).unwrap();
-            let mut pkt = vec![0x80u8, 0, 0, 1, 0, 0, 0, 0, 0, 0xF1, 0x00, 0x0D];
-            pkt.extend([0x55; 160]);
-            let mut sent = 0u64;
-            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                for _ in 0..200 {
-                    let _ = s.send_to(&pkt, (LOCAL, ap));
-                    let _ = s.send_to(b"junk", (LOCAL, ap));
-                }
-                sent += 400;
-                std::thread::sleep(Duration::from_millis(1));
-            }
-            sent
-        })
-    };
+    let mut pkt = vec![0x80u8, 0, 0, 1, 0, 0, 0, 0, 0, 0xF1, 0x00, 0x0D];
+    pkt.extend([0x55; 160]); // foreign RTP
+    let flooder = flood::flood(ap, pkt, stop.clone());
     sleep(Duration::from_millis(100)).await;
     let t0 = Instant::now();
     let script = Script::new(sine(1000.0, -16.0, 0, 8000), 20).event('6', 2400, 800);

@@ -13,11 +13,11 @@
 //! Before the customer leg is connected the agent hears ringback.
 //! Digits and playback events of both legs come out of [`BridgeHandle::next_event`].
 //!
-//! Shape: one tokio task owns both legs' sockets (a [`Leg`] each, as the
-//! single-leg session uses) and the routing core (`Patch`: squelch, two
-//! 200 ms rings, ringback/hold generator), so the two directions share no
-//! lock and never wait on each other. Each leg is paced by its own
-//! absolute-deadline [`Pacer`] at its own ptime (the task sleeps until the
+//! Shape: one tokio task owns both legs' sockets (a `Leg` each, as the
+//! single-leg session uses; read round-robin) and the routing core
+//! (`Patch`: squelch, two 200 ms rings, ringback and hold tones), so the
+//! two directions share no lock and never wait on each other. Each leg is
+//! paced by its own absolute-deadline [`Pacer`] at its own ptime (the task sleeps until the
 //! earlier deadline), so legs with different ptimes each get whole frames
 //! of their own size; the rings absorb the difference. A prompt queued on
 //! a leg replaces whatever that leg would otherwise hear, in either mode.

@@ -12,7 +12,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use orderline::dtmf::{amplitude_to_dbm0, dbm0_to_amplitude, EventPacket, EventSender};
+use orderline::dtmf::{
+    amplitude_to_dbm0, dbm0_to_amplitude, dtmf_samples, DtmfTiming, EventPacket, EventSender,
+};
 use orderline::media::rtp::{self, Datagram, RtpSender};
 use orderline::media::{Law, MediaParams};
 use tokio::net::UdpSocket;
@@ -317,4 +319,27 @@ pub fn onset(x: &[i16], from: usize, quiet: usize, floor: i16) -> Option<usize> 
         }
     }
     None
+}
+
+/// A DTMF key `on_ms` long, low tone at `low` dBm0, high tone 2 dB louder.
+pub fn key(d: char, on_ms: u32, low: f32) -> Vec<i16> {
+    let t = DtmfTiming {
+        on_ms,
+        off_ms: 0,
+        low_dbm0: low,
+        high_dbm0: low + 2.0,
+    };
+    dtmf_samples(&d.to_string(), t).unwrap()
+}
+
+/// Packets received after `t`.
+pub fn after(rx: Vec<Rx>, t: Instant) -> Vec<Rx> {
+    rx.into_iter().filter(|r| r.at > t).collect()
+}
+
+/// Median level (dBm0) of 10 ms windows of `x`: robust to a rare gap.
+pub fn median_level(x: &[i16]) -> f64 {
+    let mut l: Vec<f64> = x.chunks_exact(80).map(level).collect();
+    l.sort_by(f64::total_cmp);
+    l[l.len() / 2]
 }
