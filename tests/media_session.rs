@@ -5,6 +5,8 @@
 //!
 //! RTP is built and parsed by hand here, not with the code under test.
 
+#[path = "support/flood.rs"]
+mod flood;
 #[path = "support/sipp_captures.rs"]
 mod sipp_captures;
 
@@ -603,23 +605,8 @@ async fn flood_on_the_port_does_not_starve_pacing_or_commands() {
     let port = session.local_port();
     let h = session.start(params(peer.local_addr().unwrap(), None));
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let flooder = {
-        let stop = stop.clone();
-        std::thread::spawn(move || {
-            let s = std::net::UdpSocket::bind((LOCAL, 0)).unwrap();
-            let pkt = rtp(0, false, 1, 0, 0xF100D, &[0x55; 160]);
-            let mut sent = 0u64;
-            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                for _ in 0..200 {
-                    let _ = s.send_to(&pkt, (LOCAL, port));
-                    let _ = s.send_to(b"junk", (LOCAL, port));
-                }
-                sent += 400;
-                std::thread::sleep(Duration::from_millis(1));
-            }
-            sent
-        })
-    };
+    let pkt = rtp(0, false, 1, 0, 0xF100D, &[0x55; 160]);
+    let flooder = flood::flood(port, pkt, stop.clone());
     tokio::time::sleep(Duration::from_millis(200)).await;
     let got = collect(&peer, Duration::from_secs(1)).await;
     let t = Instant::now();

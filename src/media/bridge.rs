@@ -13,22 +13,23 @@
 //! Before the customer leg is connected the agent hears ringback.
 //! Digits and playback events of both legs come out of [`BridgeHandle::next_event`].
 //!
-//! Shape: one tokio task owns both legs' sockets (a [`Leg`] each, as the
-//! single-leg session uses) and the routing core (`Patch`: squelch, two
-//! 200 ms rings, ringback/hold generator), so the two directions share no
-//! lock and never wait on each other. Each leg is paced by its own
-//! absolute-deadline [`Pacer`] at its own ptime (the task sleeps until the
+//! Shape: one tokio task owns both legs' sockets (a `Leg` each, as the
+//! single-leg session uses; read round-robin) and the routing core
+//! (`Patch`: squelch, two 200 ms rings, ringback and hold tones), so the
+//! two directions share no lock and never wait on each other. Each leg is
+//! paced by its own absolute-deadline [`Pacer`] at its own ptime (the task sleeps until the
 //! earlier deadline), so legs with different ptimes each get whole frames
 //! of their own size; the rings absorb the difference. A prompt queued on
 //! a leg replaces whatever that leg would otherwise hear, in either mode.
 
-use std::future::pending;
+use std::future::poll_fn;
 use std::io;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::task::{Context, Poll};
 use std::time::Instant;
 
-use tokio::net::UdpSocket;
+use tokio::io::ReadBuf;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
@@ -167,6 +168,8 @@ impl BridgeHandle {
 
     /// Record what this side *sent us* (decoded) to a WAV written at stop.
     /// For the customer side before connect, recording starts at connect.
+    /// While the bridge is in [`BridgeMode::Secure`] the customer's
+    /// recording holds silence: card digits never reach a recording.
     pub async fn record(&self, side: Side, path: PathBuf) -> Result<(), MediaError> {
         self.ask(|tx| Command::Record(side, path, tx)).await
     }
@@ -233,13 +236,56 @@ impl Paced {
             self.pacer = Pacer::new(self.pacer.deadline(), self.leg.period());
         }
     }
+
+    /// Send the frames due at `now` with what the patch has for `side`.
+    async fn tick(
+        &mut self,
+        side: Side,
+        now: Instant,
+        patch: &mut Patch,
+        tx: &mpsc::Sender<BridgeEvent>,
+    ) {
+        let mut ev = Events { side, tx };
+        let tick = self.pacer.on_wake(now);
+        self.leg.skip(tick.skipped);
+        patch.skipped(side, tick.skipped as usize * self.leg.samples());
+        for _ in 0..tick.send {
+            self.leg
+                .send_frame(|pcm| patch.frame(side, pcm), &mut ev)
+                .await;
+        }
+        self.leg.on_quiet(now, &mut ev);
+    }
 }
 
-async fn recv_opt(sock: Option<&UdpSocket>, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
-    match sock {
-        Some(s) => s.recv_from(buf).await,
-        None => pending().await,
+/// A datagram from one of the four sockets.
+struct Input {
+    side: Side,
+    rtcp: bool,
+    got: io::Result<(usize, SocketAddr)>,
+}
+
+/// Poll the legs' RTP and RTCP sockets for one datagram, starting at the
+/// `turn`-th socket (round-robin): a flood on one port cannot starve the
+/// others, as a fixed order in a biased `select!` would.
+fn poll_input(
+    cx: &mut Context<'_>,
+    legs: [Option<&Leg>; 2],
+    buf: &mut [u8],
+    turn: usize,
+) -> Poll<Input> {
+    for k in 0..4 {
+        let i = (turn + k) % 4;
+        let (side, rtcp) = ([Side::Agent, Side::Customer][i % 2], i >= 2);
+        let Some(leg) = legs[i % 2] else { continue };
+        let sock = if rtcp { leg.rtcp() } else { leg.rtp() };
+        let mut rb = ReadBuf::new(buf);
+        if let Poll::Ready(r) = sock.poll_recv_from(cx, &mut rb) {
+            let got = r.map(|src| (rb.filled().len(), src));
+            return Poll::Ready(Input { side, rtcp, got });
+        }
     }
+    Poll::Pending
 }
 
 /// Everything one bridge's task owns.
@@ -281,10 +327,8 @@ impl BridgeTask {
         let mut armed = self.deadline();
         let sleep = tokio::time::sleep_until(armed.into());
         tokio::pin!(sleep);
-        let mut abuf = [0u8; MAX_PACKET];
-        let mut cbuf = [0u8; MAX_PACKET];
-        let mut artcp = [0u8; MAX_PACKET];
-        let mut crtcp = [0u8; MAX_PACKET];
+        let mut buf = [0u8; MAX_PACKET];
+        let mut turn = 0usize;
         let mut write_recordings = false;
         loop {
             let due = self.deadline();
@@ -292,7 +336,10 @@ impl BridgeTask {
                 armed = due;
                 sleep.as_mut().reset(armed.into());
             }
-            let customer = self.customer.as_ref().map(|c| &c.leg);
+            let legs = [
+                Some(&self.agent.leg),
+                self.customer.as_ref().map(|c| &c.leg),
+            ];
             tokio::select! {
                 biased;
                 () = &mut sleep => self.on_wake(Instant::now()).await,
@@ -303,22 +350,16 @@ impl BridgeTask {
                     None => break,
                     Some(cmd) => self.on_command(cmd),
                 },
-                r = self.agent.leg.rtp().recv_from(&mut abuf) => match r {
-                    Ok((n, src)) => self.on_datagram(Side::Agent, src, &abuf[..n]),
-                    Err(e) => tracing::debug!(error = %e, "agent RTP receive error"),
-                },
-                r = recv_opt(customer.map(Leg::rtp), &mut cbuf) => match r {
-                    Ok((n, src)) => self.on_datagram(Side::Customer, src, &cbuf[..n]),
-                    Err(e) => tracing::debug!(error = %e, "customer RTP receive error"),
-                },
-                r = self.agent.leg.rtcp().recv_from(&mut artcp) => {
-                    if r.is_ok() {
-                        self.agent.leg.on_rtcp();
-                    }
-                }
-                r = recv_opt(customer.map(Leg::rtcp), &mut crtcp) => {
-                    if let (Ok(_), Some(c)) = (r, self.customer.as_mut()) {
-                        c.leg.on_rtcp();
+                input = poll_fn(|cx| poll_input(cx, legs, &mut buf, turn)) => {
+                    turn = turn.wrapping_add(1);
+                    match input.got {
+                        Ok(_) if input.rtcp => {
+                            if let Ok(p) = self.paced(input.side) {
+                                p.leg.on_rtcp();
+                            }
+                        }
+                        Ok((n, src)) => self.on_datagram(input.side, src, &buf[..n]),
+                        Err(e) => tracing::debug!(error = %e, side = ?input.side, "media receive error"),
                     }
                 }
             }
@@ -348,31 +389,10 @@ impl BridgeTask {
     /// Send every frame that is due, on each leg at its own ptime.
     async fn on_wake(&mut self, now: Instant) {
         let patch = &mut self.patch;
-        let mut ev = Events {
-            side: Side::Agent,
-            tx: &self.events,
-        };
-        let a = &mut self.agent;
-        let tick = a.pacer.on_wake(now);
-        a.leg.skip(tick.skipped);
-        patch.agent_skipped(tick.skipped as usize * a.leg.samples());
-        for _ in 0..tick.send {
-            a.leg
-                .send_frame(|pcm| patch.agent_frame(pcm), &mut ev)
-                .await;
-        }
-        a.leg.on_quiet(now, &mut ev);
+        let tx = &self.events;
+        self.agent.tick(Side::Agent, now, patch, tx).await;
         if let Some(c) = self.customer.as_mut() {
-            ev.side = Side::Customer;
-            let tick = c.pacer.on_wake(now);
-            c.leg.skip(tick.skipped);
-            patch.customer_skipped(tick.skipped as usize * c.leg.samples());
-            for _ in 0..tick.send {
-                c.leg
-                    .send_frame(|pcm| patch.customer_frame(pcm), &mut ev)
-                    .await;
-            }
-            c.leg.on_quiet(now, &mut ev);
+            c.tick(Side::Customer, now, patch, tx).await;
         }
     }
 
@@ -380,6 +400,7 @@ impl BridgeTask {
         match cmd {
             Command::Connect(session, params, reply) => {
                 let r = if self.customer.is_some() {
+                    drop(session); // its ports are free before the caller hears back
                     Err(MediaError::AlreadyConnected)
                 } else {
                     let mut leg = Leg::new(session, params);
@@ -394,6 +415,9 @@ impl BridgeTask {
             }
             Command::Mode(mode, reply) => {
                 self.patch.set_mode(mode);
+                if let Some(c) = self.customer.as_mut() {
+                    c.leg.mute_recording(mode == BridgeMode::Secure);
+                }
                 tracing::debug!(?mode, "bridge mode");
                 let _ = reply.send(Ok(()));
             }
@@ -434,5 +458,59 @@ impl BridgeTask {
             agent: end(self.agent.leg),
             customer: self.customer.map(|c| end(c.leg)).unwrap_or_default(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::{IpAddr, Ipv4Addr};
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::config::PortRange;
+    use crate::media::{Law, PortAllocator};
+
+    /// With every socket ready, consecutive turns serve them in rotation:
+    /// whichever socket is flooded, the others are read every fourth turn.
+    #[tokio::test]
+    async fn sockets_are_read_round_robin() {
+        let local = IpAddr::V4(Ipv4Addr::LOCALHOST);
+        let pool = Arc::new(PortAllocator::new(PortRange {
+            first: 31_140,
+            last: 31_149,
+        }));
+        let peer = tokio::net::UdpSocket::bind((local, 0)).await.unwrap();
+        let params = MediaParams {
+            remote: peer.local_addr().unwrap(),
+            law: Law::Mu,
+            dtmf_pt: None,
+            ptime_ms: 20,
+        };
+        let mut legs = Vec::new();
+        for _ in 0..2 {
+            let s = MediaSession::bind(local, &pool).await.unwrap();
+            for port in [s.local_port(), s.local_port() + 1] {
+                for _ in 0..3 {
+                    peer.send_to(b"x", (local, port)).await.unwrap();
+                }
+            }
+            legs.push(Leg::new(s, params));
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        let mut buf = [0u8; 64];
+        let mut order = Vec::new();
+        for turn in 0..12 {
+            let legs = [Some(&legs[0]), Some(&legs[1])];
+            let input = poll_fn(|cx| poll_input(cx, legs, &mut buf, turn)).await;
+            assert!(input.got.is_ok());
+            order.push((input.side, input.rtcp));
+        }
+        let round = [
+            (Side::Agent, false),
+            (Side::Customer, false),
+            (Side::Agent, true),
+            (Side::Customer, true),
+        ];
+        assert_eq!(order, round.repeat(3));
     }
 }

@@ -96,6 +96,9 @@ pub(super) struct Leg {
     inband_offset: Option<u64>,
     inband_fed: u64,
     recording: Option<(PathBuf, Vec<i16>)>,
+    /// Record silence instead of the received audio (keypad entry: card
+    /// digits never reach a recording).
+    record_muted: bool,
     /// When the last datagram arrived (to run the RTP clock on when the
     /// peer goes quiet).
     last_rx: Option<Instant>,
@@ -122,6 +125,7 @@ impl Leg {
             inband_offset: None,
             inband_fed: 0,
             recording: None,
+            record_muted: false,
             last_rx: None,
             stats: MediaStats::default(),
             pcm: [0; MAX_PAYLOAD],
@@ -170,6 +174,11 @@ impl Leg {
 
     pub(super) fn record(&mut self, path: PathBuf) {
         self.recording = Some((path, Vec::with_capacity(8000 * 60)));
+    }
+
+    /// While muted, the recording gets silence of the same length.
+    pub(super) fn mute_recording(&mut self, muted: bool) {
+        self.record_muted = muted;
     }
 
     /// A datagram on the RTCP port (read and dropped).
@@ -273,10 +282,17 @@ impl Leg {
             while let Some(ev) = self.hook.poll_rfc4733() {
                 self.digit_4733(ev, sink);
             }
-        } else if pkt.payload_type == self.params.law.payload_type() {
-            self.jitter.push(pkt.seq, pkt.timestamp, pkt.payload);
-            self.drain_audio(sink);
         }
+        if pkt.payload_type == self.params.law.payload_type() {
+            self.jitter.push(pkt.seq, pkt.timestamp, pkt.payload);
+        } else {
+            // Telephone-events (and any other payload) share the stream's
+            // sequence numbers: take their place in the reorder buffer with
+            // no audio, or the audio behind them would wait for a "lost"
+            // packet (60 ms) and the loss count would grow with every event.
+            self.jitter.push(pkt.seq, pkt.timestamp, &[]);
+        }
+        self.drain_audio(sink);
         if let Some(ev) = self.hook.on_clock(pkt.timestamp) {
             self.digit_4733(ev, sink);
         }
@@ -322,6 +338,9 @@ impl Leg {
         let law = self.params.law;
         while let Some(f) = self.jitter.pop() {
             let n = f.payload.len();
+            if n == 0 {
+                continue; // a non-audio packet's place in the sequence
+            }
             let ts = self.clock.rebase(f.timestamp);
             law.decode(f.payload, &mut self.pcm[..n]);
             let offset = *self.inband_offset.get_or_insert(ts);
@@ -347,7 +366,11 @@ impl Leg {
             self.hook.push_audio(&self.pcm[..n]);
             self.inband_fed += n as u64;
             if let Some((_, rec)) = self.recording.as_mut() {
-                rec.extend_from_slice(&self.pcm[..n]);
+                if self.record_muted {
+                    rec.resize(rec.len() + n, 0);
+                } else {
+                    rec.extend_from_slice(&self.pcm[..n]);
+                }
             }
             sink.audio(&self.pcm[..n]);
             while let Some(mut ev) = self.hook.poll_inband() {

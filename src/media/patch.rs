@@ -21,24 +21,77 @@
 //! Prompts are not handled here: a leg's own player overrides the frame
 //! this core gives it.
 
-use super::bridge::BridgeMode;
+use super::bridge::{BridgeMode, Side};
 use super::jitter::MAX_PAYLOAD;
 use super::ring::PcmRing;
-use crate::dtmf::{Squelch, Tone, ToneGenerator};
+use crate::dtmf::{dbm0_to_amplitude, Squelch};
 
-/// Ringback (ETSI TR 101 041-1, the CEPT tone): 425 Hz, 1 s on, 4 s off, −13 dBm0.
-pub(super) fn ringback_tone() -> Tone {
-    Tone::single(425.0, -13.0, 8000, 32_000)
+/// A single tone in an on/off cadence, with raised-cosine edges so that
+/// switching it on and off puts no click (broadband energy, DTMF band
+/// included) on the line. No allocation.
+#[derive(Debug, Clone)]
+pub(super) struct Cadence {
+    /// Phase increment per sample (rad).
+    inc: f32,
+    amp: f32,
+    on: u32,
+    period: u32,
+    pos: u32,
 }
 
-/// The agent's hold tone during a payment: 425 Hz, 0.5 s on, 3.5 s off, −18 dBm0.
-/// One low sine: nothing near the DTMF groups (697–1633 Hz) but leakage,
-/// and a cadence no one mistakes for ringback or a busy signal.
-pub(super) fn hold_tone() -> Tone {
-    Tone::single(425.0, -18.0, 4000, 28_000)
+impl Cadence {
+    /// Edge length: 8 ms.
+    const RAMP: u32 = 64;
+
+    pub(super) fn new(hz: f32, dbm0: f32, on_ms: u32, off_ms: u32) -> Self {
+        Self {
+            inc: 2.0 * std::f32::consts::PI * hz / 8000.0,
+            amp: dbm0_to_amplitude(dbm0),
+            on: on_ms * 8,
+            period: (on_ms + off_ms) * 8,
+            pos: 0,
+        }
+    }
+
+    /// Ringback (ETSI TR 101 041-1, the CEPT tone): 425 Hz, 1 s on, 4 s off, −13 dBm0.
+    pub(super) fn ringback() -> Self {
+        Self::new(425.0, -13.0, 1000, 4000)
+    }
+
+    /// The agent's hold tone during a payment: 425 Hz, 0.5 s on, 3.5 s off,
+    /// −18 dBm0. One low sine with soft edges: nothing near the DTMF groups
+    /// (697–1633 Hz) but window leakage, and a cadence no one takes for
+    /// ringback or busy.
+    pub(super) fn hold() -> Self {
+        Self::new(425.0, -18.0, 500, 3500)
+    }
+
+    /// Start again from the beginning of an on-period.
+    pub(super) fn restart(&mut self) {
+        self.pos = 0;
+    }
+
+    pub(super) fn fill(&mut self, out: &mut [i16]) {
+        for o in out {
+            let p = self.pos;
+            *o = if p < self.on {
+                let edge = p.min(self.on - 1 - p);
+                let env = if edge < Self::RAMP {
+                    0.5 - 0.5 * (std::f32::consts::PI * edge as f32 / Self::RAMP as f32).cos()
+                } else {
+                    1.0
+                };
+                // The phase restarts each period: p < 2^16, f32 is exact enough.
+                (env * self.amp * (self.inc * p as f32).sin()) as i16
+            } else {
+                0
+            };
+            self.pos = (p + 1) % self.period;
+        }
+    }
 }
 
-/// The two rings, the squelch and the agent's tone generator of one bridge.
+/// The two rings, the squelch and the agent's ringback and hold tones of one bridge.
 #[derive(Debug)]
 pub(super) struct Patch {
     mode: BridgeMode,
@@ -49,15 +102,12 @@ pub(super) struct Patch {
     squelched: [i16; MAX_PAYLOAD],
     /// Squelch output samples still to silence after Secure → Talk.
     discard: usize,
-    /// Ringback before connect, hold tone in Secure.
-    tone: ToneGenerator,
+    ringback: Cadence,
+    hold: Cadence,
 }
 
 impl Patch {
     pub(super) fn new() -> Self {
-        let mut tone = ToneGenerator::new();
-        // Constant, valid frequencies: cannot fail.
-        let _ = tone.play_repeating(ringback_tone());
         Self {
             mode: BridgeMode::Talk,
             connected: false,
@@ -66,14 +116,14 @@ impl Patch {
             squelch: Squelch::new(),
             squelched: [0; MAX_PAYLOAD],
             discard: 0,
-            tone,
+            ringback: Cadence::ringback(),
+            hold: Cadence::hold(),
         }
     }
 
     /// The customer answered: ringback stops, the parties talk.
     pub(super) fn connect(&mut self) {
         self.connected = true;
-        self.tone.stop();
         self.mode = BridgeMode::Talk;
         self.to_agent.clear();
         self.to_customer.clear();
@@ -92,13 +142,8 @@ impl Patch {
         self.to_agent.clear();
         self.to_customer.clear();
         match mode {
-            BridgeMode::Secure => {
-                let _ = self.tone.play_repeating(hold_tone());
-            }
-            BridgeMode::Talk => {
-                self.tone.stop();
-                self.discard = Squelch::DELAY;
-            }
+            BridgeMode::Secure => self.hold.restart(),
+            BridgeMode::Talk => self.discard = Squelch::DELAY,
         }
     }
 
@@ -126,8 +171,10 @@ impl Patch {
 
     /// The agent's next frame (before any prompt of the agent's leg).
     pub(super) fn agent_frame(&mut self, out: &mut [i16]) {
-        if !self.connected || self.mode == BridgeMode::Secure {
-            self.tone.fill(out);
+        if !self.connected {
+            self.ringback.fill(out);
+        } else if self.mode == BridgeMode::Secure {
+            self.hold.fill(out);
         } else {
             self.to_agent.pop(out);
         }
@@ -143,14 +190,20 @@ impl Patch {
         }
     }
 
-    /// The agent's pacer skipped `samples`: drop as much forwarded audio.
-    pub(super) fn agent_skipped(&mut self, samples: usize) {
-        self.to_agent.skip(samples);
+    /// The next frame for `side`.
+    pub(super) fn frame(&mut self, side: Side, out: &mut [i16]) {
+        match side {
+            Side::Agent => self.agent_frame(out),
+            Side::Customer => self.customer_frame(out),
+        }
     }
 
-    /// The customer's pacer skipped `samples`.
-    pub(super) fn customer_skipped(&mut self, samples: usize) {
-        self.to_customer.skip(samples);
+    /// The pacer of `side` skipped `samples`: drop as much forwarded audio.
+    pub(super) fn skipped(&mut self, side: Side, samples: usize) {
+        match side {
+            Side::Agent => self.to_agent.skip(samples),
+            Side::Customer => self.to_customer.skip(samples),
+        }
     }
 
     /// Customer samples the squelch replaced with silence.
@@ -162,7 +215,7 @@ impl Patch {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dtmf::{decode_samples, dtmf_samples, render, DtmfTiming};
+    use crate::dtmf::{decode_samples, dtmf_samples, DtmfTiming};
 
     const F: usize = 160;
 
@@ -191,9 +244,29 @@ mod tests {
     }
 
     #[test]
+    fn cadence_has_soft_edges_and_its_level() {
+        let mut c = Cadence::hold();
+        let mut x = vec![0i16; 64_000];
+        c.fill(&mut x);
+        assert_eq!(x[..32_000], x[32_000..], "periodic");
+        assert!(x[4000..32_000].iter().all(|&s| s == 0), "off for 3.5 s");
+        let peak = x[..4000].iter().map(|&s| s.unsigned_abs()).max().unwrap();
+        let want = dbm0_to_amplitude(-18.0);
+        assert!(
+            (f32::from(peak) - want).abs() < want * 0.01,
+            "{peak} vs {want}"
+        );
+        // Edges: the first and last 2 ms stay well below the full level.
+        for s in x[..16].iter().chain(&x[3984..4000]) {
+            assert!(f32::from(s.unsigned_abs()) < want * 0.16);
+        }
+    }
+
+    #[test]
     fn ringback_until_connect() {
         let mut p = Patch::new();
-        let want = render(ringback_tone()).unwrap();
+        let mut want = vec![0i16; 40_000];
+        Cadence::ringback().fill(&mut want);
         let mut got = vec![0i16; 2 * want.len()];
         for f in got.chunks_mut(F) {
             p.agent_frame(f);
@@ -252,7 +325,8 @@ mod tests {
         p.set_mode(BridgeMode::Secure);
         let loud = sine(1000.0, 20000.0, 4 * 8000 + 800);
         let y = run(&mut p, &loud);
-        let hold = render(hold_tone()).unwrap();
+        let mut hold = vec![0i16; 32_000];
+        Cadence::hold().fill(&mut hold);
         assert_eq!(
             y[..hold.len()],
             hold[..],
