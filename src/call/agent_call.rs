@@ -18,7 +18,7 @@ use tokio::time::{sleep_until, Instant};
 use super::engine::{CallError, Engine};
 use super::media_params;
 use super::secure_payment::SecurePayment;
-use crate::ivr::payment::{PaymentOutcome, StepEvent};
+use crate::ivr::payment::{FailReason, PaymentOutcome, StepEvent};
 use crate::media::{BridgeEvent, BridgeHandle, BridgeMode, MediaEvent, MediaSession, Side};
 use crate::payments::ChargeResult;
 use crate::sip::sdp::{self, RemoteMedia};
@@ -259,7 +259,7 @@ async fn drive(
     let dialog = engine.sip().invite(engine.outbound_call(Some(trunk), request_uri, &local)).await?;
     tracing::info!(call = %spec.call_id, leg = %dialog.0, "calling the customer");
     let rang = ring(engine, session, dialog, Some(&mut agent), commands, out).await;
-    let (customer, customer_media, session) = match rang {
+    let (mut customer, customer_media, session) = match rang {
         Ok(Rang::Answered(up, remote, session)) => (up, remote, session),
         Ok(Rang::Failed(cause)) => {
             engine.sip().command(SipCommand::Bye(agent.call)).await?;
@@ -276,8 +276,9 @@ async fn drive(
                 let _ = engine.sip().command(SipCommand::Bye(agent.call)).await;
             }
             bridge.stop().await;
-            let agent_cause = if by == "agent" { "hangup".to_string() } else { cause.clone() };
-            return Ok(CallEnd { failed: true, agent_cause, customer_cause: Some(cause), ended_by: by });
+            let agent_cause = if by == "agent" { "hangup".to_string() } else { cause };
+            // The customer never answered: we cancelled its ringing.
+            return Ok(CallEnd { failed: true, agent_cause, customer_cause: Some("cancelled".into()), ended_by: by });
         }
         Err(e) => {
             let _ = engine.sip().command(SipCommand::Bye(agent.call)).await;
@@ -289,25 +290,41 @@ async fn drive(
     let _ = out.send(LiveEvent::Bridged).await;
     tracing::info!(call = %spec.call_id, "bridged");
 
-    let end = talk(engine, spec, agent, customer, &mut bridge, commands, out).await;
+    let mut payment = None;
+    let end = match talk(engine, spec, &mut agent, &mut customer, &mut bridge, &mut payment, commands, out).await {
+        Ok(end) => end,
+        Err(e) => {
+            // Media or SIP failed under a live call: end both legs, never leave one up.
+            tracing::warn!(call = %spec.call_id, error = %e, "bridged call failed; hanging up both legs");
+            let _ = engine.sip().command(SipCommand::Bye(agent.call)).await;
+            let _ = engine.sip().command(SipCommand::Bye(customer.call)).await;
+            end_bridged("error", "error", "local")
+        }
+    };
+    if let Some(p) = payment.take() {
+        settle_after_hangup(engine, &bridge, p, out).await;
+    }
     let stats = bridge.stop().await;
     tracing::debug!(call = %spec.call_id, ?stats, "bridge stopped");
-    end
+    Ok(end)
 }
 
 /// The bridged call: relay re-INVITEs, run payments, end both legs together.
+/// A payment still open when the call ends is left in `payment` for
+/// [`settle_after_hangup`].
+#[allow(clippy::too_many_arguments)]
 async fn talk(
     engine: &Engine,
     spec: &AgentCallSpec,
-    mut agent: Up,
-    mut customer: Up,
+    agent: &mut Up,
+    customer: &mut Up,
     bridge: &mut BridgeHandle,
+    payment: &mut Option<SecurePayment>,
     commands: &mut mpsc::Receiver<CallCommand>,
     out: &mpsc::Sender<LiveEvent>,
 ) -> Result<CallEnd, CallError> {
     let hard_stop = Instant::now() + MAX_BRIDGED;
-    let mut payment: Option<SecurePayment> = None;
-    let end = loop {
+    loop {
         let wake = payment
             .as_ref()
             .and_then(SecurePayment::deadline)
@@ -317,34 +334,34 @@ async fn talk(
             ev = agent.events.recv() => match ev {
                 Some(SipEvent::Ended { by_remote }) => {
                     let _ = engine.sip().command(SipCommand::Bye(customer.call)).await;
-                    break if by_remote {
+                    return Ok(if by_remote {
                         end_bridged("hangup", "hangup", "agent")
                     } else {
                         end_bridged("shutdown", "shutdown", "local")
-                    };
+                    });
                 }
                 Some(SipEvent::MediaUpdate { sdp: body }) => update(bridge, Side::Agent, &body).await?,
                 Some(_) => {}
-                None => break end_bridged("error", "hangup", "local"),
+                None => return Ok(end_bridged("error", "hangup", "local")),
             },
             ev = customer.events.recv() => match ev {
                 Some(SipEvent::Ended { by_remote }) => {
                     let _ = engine.sip().command(SipCommand::Bye(agent.call)).await;
-                    break if by_remote {
+                    return Ok(if by_remote {
                         end_bridged("hangup", "hangup", "customer")
                     } else {
                         end_bridged("shutdown", "shutdown", "local")
-                    };
+                    });
                 }
                 Some(SipEvent::MediaUpdate { sdp: body }) => update(bridge, Side::Customer, &body).await?,
                 Some(_) => {}
-                None => break end_bridged("hangup", "error", "local"),
+                None => return Ok(end_bridged("hangup", "error", "local")),
             },
             cmd = commands.recv() => match cmd {
                 Some(CallCommand::HangUp) | None => {
                     let _ = engine.sip().command(SipCommand::Bye(agent.call)).await;
                     let _ = engine.sip().command(SipCommand::Bye(customer.call)).await;
-                    break end_bridged("api_hangup", "api_hangup", "api");
+                    return Ok(end_bridged("api_hangup", "api_hangup", "api"));
                 }
                 Some(CallCommand::StartPayment(order)) => {
                     if payment.is_some() {
@@ -361,14 +378,27 @@ async fn talk(
                     };
                     tracing::info!(call = %spec.call_id, payment = %order.payment_id, "payment session: agent on hold");
                     bridge.set_mode(BridgeMode::Secure).await?;
-                    payment = Some(SecurePayment::start(kit, order, Instant::now().into_std())?);
+                    *payment = Some(SecurePayment::start(kit, order, Instant::now().into_std())?);
                 }
                 Some(CallCommand::CancelPayment { payment_id }) => {
-                    if payment.as_ref().is_some_and(|p| p.id() == payment_id && !p.keyed()) {
-                        tracing::info!(call = %spec.call_id, payment = %payment_id, "payment cancelled by the agent");
-                        payment = None;
-                        bridge.stop_playback(Side::Customer).await?;
-                        bridge.set_mode(BridgeMode::Talk).await?;
+                    // The store already moved it pending → cancelled, so the
+                    // desk had not recorded a first key: obey even if a key
+                    // raced this command in. Only a charge in flight goes on
+                    // (it cannot be called back; its result is logged).
+                    match payment.as_ref() {
+                        Some(p) if p.id() == payment_id && p.is_charging() => {
+                            tracing::error!(call = %spec.call_id, payment = %payment_id, "agent cancelled a payment whose charge is in flight");
+                        }
+                        Some(p) if p.id() == payment_id => {
+                            tracing::info!(call = %spec.call_id, payment = %payment_id, "payment cancelled by the agent");
+                            *payment = None;
+                            bridge.stop_playback(Side::Customer).await?;
+                            bridge.set_mode(BridgeMode::Talk).await?;
+                            let kit = engine.payments()?;
+                            let words = engine.prompt_items(&kit.locale, &kit.plan.cancelled)?;
+                            bridge.play(Side::Customer, words).await?;
+                        }
+                        _ => {}
                     }
                 }
             },
@@ -386,7 +416,7 @@ async fn talk(
                     }
                 }
                 Some(_) => {}
-                None => break end_bridged("error", "error", "local"),
+                None => return Ok(end_bridged("error", "error", "local")),
             },
             r = async { match payment.as_mut() { Some(p) => p.charged().await, None => std::future::pending().await } }, if charging => {
                 if let Some(p) = payment.as_mut() {
@@ -397,7 +427,7 @@ async fn talk(
                 if Instant::now() >= hard_stop {
                     let _ = engine.sip().command(SipCommand::Bye(agent.call)).await;
                     let _ = engine.sip().command(SipCommand::Bye(customer.call)).await;
-                    break end_bridged("max_duration", "max_duration", "local");
+                    return Ok(end_bridged("max_duration", "max_duration", "local"));
                 }
                 if let Some(p) = payment.as_mut() {
                     p.on_timeout(Instant::now().into_std());
@@ -408,16 +438,12 @@ async fn talk(
             if let Some((outcome, charge)) = p.act(engine, bridge, out).await? {
                 tracing::info!(call = %spec.call_id, payment = %p.id(), status = outcome.status(), "payment session over: back to the agent");
                 let payment_id = p.id().to_string();
-                payment = None;
+                *payment = None;
                 bridge.set_mode(BridgeMode::Talk).await?;
                 let _ = out.send(LiveEvent::PaymentEnded { payment_id, outcome, charge }).await;
             }
         }
-    };
-    if let Some(p) = payment.take() {
-        settle_after_hangup(engine, bridge, p, out).await?;
     }
-    Ok(end)
 }
 
 fn end_bridged(agent_cause: &str, customer_cause: &str, by: &'static str) -> CallEnd {
@@ -431,19 +457,21 @@ fn end_bridged(agent_cause: &str, customer_cause: &str, by: &'static str) -> Cal
 
 /// The call ended during a payment: the flow fails it, unless a charge is in
 /// flight, whose answer is waited for and recorded (a charge the processor
-/// took must not be reported as failed).
-async fn settle_after_hangup(
-    engine: &Engine,
-    bridge: &BridgeHandle,
-    mut p: SecurePayment,
-    out: &mpsc::Sender<LiveEvent>,
-) -> Result<(), CallError> {
+/// took must not be reported as failed). Always reports the payment's end.
+async fn settle_after_hangup(engine: &Engine, bridge: &BridgeHandle, mut p: SecurePayment, out: &mpsc::Sender<LiveEvent>) {
     p.on_hangup(Instant::now().into_std());
     let give_up = Instant::now() + CHARGE_AFTER_HANGUP;
-    loop {
-        if let Some((outcome, charge)) = p.act(engine, bridge, out).await? {
-            let _ = out.send(LiveEvent::PaymentEnded { payment_id: p.id().to_string(), outcome, charge }).await;
-            return Ok(());
+    let (outcome, charge) = loop {
+        match p.act(engine, bridge, out).await {
+            Ok(Some(end)) => break end,
+            Ok(None) => {}
+            Err(e) => {
+                tracing::warn!(payment = %p.id(), error = %e, "payment ended by an error");
+                // A charge in flight still decides the outcome.
+                if !p.is_charging() {
+                    break (PaymentOutcome::Failed(FailReason::Interrupted), None);
+                }
+            }
         }
         let wake = p.deadline().map_or(give_up, |d| Instant::from_std(d).min(give_up));
         let charging = p.is_charging();
@@ -452,19 +480,15 @@ async fn settle_after_hangup(
             _ = sleep_until(wake) => {
                 if Instant::now() >= give_up {
                     tracing::error!(payment = %p.id(), "no outcome after the call ended; recording a failure");
-                    let _ = out
-                        .send(LiveEvent::PaymentEnded {
-                            payment_id: p.id().to_string(),
-                            outcome: PaymentOutcome::Failed(crate::ivr::payment::FailReason::ChargeTimeout),
-                            charge: None,
-                        })
-                        .await;
-                    return Ok(());
+                    break (PaymentOutcome::Failed(FailReason::ChargeTimeout), None);
                 }
                 p.on_timeout(Instant::now().into_std());
             }
         }
-    }
+    };
+    let _ = out
+        .send(LiveEvent::PaymentEnded { payment_id: p.id().to_string(), outcome, charge })
+        .await;
 }
 
 /// A re-INVITE on one leg (hold, codec change): move that leg's media.

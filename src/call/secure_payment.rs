@@ -76,11 +76,6 @@ impl SecurePayment {
         &self.order.payment_id
     }
 
-    /// Whether the caller has started keying.
-    pub(crate) fn keyed(&self) -> bool {
-        self.keyed
-    }
-
     pub(crate) fn is_charging(&self) -> bool {
         self.charging.is_some()
     }

@@ -270,6 +270,9 @@ pub enum FailReason {
     Gateway(String),
     ChargeTimeout,
     CallerHungUp,
+    /// The driver could not go on (a media or SIP error, a shutdown); the
+    /// flow itself never decides this.
+    Interrupted,
 }
 
 impl fmt::Display for FailReason {
@@ -281,6 +284,7 @@ impl fmt::Display for FailReason {
             FailReason::Gateway(r) => write!(f, "gateway:{r}"),
             FailReason::ChargeTimeout => f.write_str("charge_timeout"),
             FailReason::CallerHungUp => f.write_str("caller_hung_up"),
+            FailReason::Interrupted => f.write_str("interrupted"),
         }
     }
 }
