@@ -10,6 +10,7 @@ pub mod audio_check;
 pub mod browser;
 pub mod card_data;
 pub mod keypad;
+pub mod payment_rig;
 #[path = "../support/dtmf_harness.rs"]
 pub mod dtmf_harness;
 #[path = "../support/sipp_captures.rs"]
