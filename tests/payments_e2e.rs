@@ -216,7 +216,7 @@ fn inband_card_is_charged_and_the_caller_returns_to_the_agent() {
     let d = &run.hook.json()["data"];
     assert_eq!((d["brand"].as_str(), d["last_four"].as_str()), (Some("visa"), Some("4242")), "{d}");
     run.assert_all_steps_completed();
-    run.rig.assert_back_with_agent(true);
+    run.rig.assert_back_with_agent(&run.call, &run.payment, true);
     run.assert_secure(&Secrets::card(VISA, "0831", "071", "06193"));
 }
 
@@ -226,7 +226,7 @@ fn rfc4733_card_is_charged_and_no_event_reaches_the_agent() {
     run.assert_result("succeeded");
     assert_eq!((run.payment["brand"].as_str(), run.payment["last_four"].as_str()), (Some("visa"), Some("4242")));
     run.assert_all_steps_completed();
-    run.rig.assert_back_with_agent(true);
+    run.rig.assert_back_with_agent(&run.call, &run.payment, true);
     run.assert_secure(&Secrets::card(VISA, "0831", "058", "04817"));
 }
 
@@ -237,7 +237,7 @@ fn declined_card_fails_with_its_reason() {
     let reason = run.payment["reason"].as_str().unwrap_or_default();
     assert!(reason.contains("card_declined"), "reason {reason:?}: {}", run.payment);
     assert!(run.hook.json()["data"]["reason"].as_str().is_some_and(|r| r.contains("card_declined")));
-    run.rig.assert_back_with_agent(true);
+    run.rig.assert_back_with_agent(&run.call, &run.payment, true);
     run.assert_secure(&Secrets::card(DECLINED, "0729", "093", "05362"));
 }
 
@@ -247,7 +247,7 @@ fn insufficient_funds_fails_with_its_reason() {
     run.assert_result("failed");
     let reason = run.payment["reason"].as_str().unwrap_or_default();
     assert!(reason.contains("insufficient_funds"), "reason {reason:?}: {}", run.payment);
-    run.rig.assert_back_with_agent(true);
+    run.rig.assert_back_with_agent(&run.call, &run.payment, true);
     run.assert_secure(&Secrets::card(NO_FUNDS, "0532", "084", "07251"));
 }
 
@@ -270,7 +270,7 @@ fn star_in_the_card_number_cancels_and_the_caller_returns_to_the_agent() {
         "the card number step shows the cancel: {list:?}"
     );
     assert!(list.iter().all(|(s, _, _)| s == "amount" || s == "card_number"), "{list:?}");
-    run.rig.assert_back_with_agent(true);
+    run.rig.assert_back_with_agent(&run.call, &run.payment, true);
     run.assert_secure(&Secrets::card(VISA, "", "", ""));
 }
 
@@ -288,7 +288,7 @@ fn luhn_invalid_number_is_re_entered_then_charged() {
         assert!(re < done, "re-entering then completed: {card:?}");
         assert!(card[re].2.as_deref().is_some_and(|r| r.contains("check_digit") || r.contains("luhn")), "reason: {card:?}");
     }
-    run.rig.assert_back_with_agent(true);
+    run.rig.assert_back_with_agent(&run.call, &run.payment, true);
     let mut secrets = Secrets::card(VISA, "0831", "062", "03718");
     secrets.add_pan(LUHN_BAD);
     run.assert_secure(&secrets);
@@ -310,7 +310,7 @@ fn silent_caller_fails_on_no_input() {
     let updated = chrono::DateTime::parse_from_rfc3339(run.payment["updated_at"].as_str().expect("updated_at")).expect("updated_at");
     let secs = (updated - created).num_milliseconds() as f64 / 1000.0;
     assert!((2.5..12.0).contains(&secs), "failed {secs:.1} s after the request (timeout 3 s)");
-    run.rig.assert_back_with_agent(true);
+    run.rig.assert_back_with_agent(&run.call, &run.payment, true);
     run.assert_secure(&Secrets::card(VISA, "", "", ""));
     eprintln!("no-input case took {:.1} s", t0.elapsed().as_secs_f64());
 }
@@ -327,7 +327,7 @@ fn agent_cancels_a_pending_payment_and_a_second_cancel_is_409() {
         assert_eq!(st, 409, "a second X: {v}");
     });
     run.assert_result("cancelled");
-    run.rig.assert_back_with_agent(false);
+    run.rig.assert_back_with_agent(&run.call, &run.payment, false);
     run.assert_secure(&Secrets::card(VISA, "", "", ""));
 }
 

@@ -377,9 +377,12 @@ fn card_data_search_finds_planted_values_and_ignores_lookalikes() {
         assert!(!s.find(text.as_bytes()).is_empty(), "missed: {planted:?}");
     }
     let log = "a digit=4 b\nx digits=\"42#\" y\nkey: '1'\n{\"dtmf\":\"*\"}\nTelephoneEvent { event: 4, end: true }\n\
-               ok event=step\nok key=Idempotency\nok keys=[]\nok digits=\"\"\nok monkey=5a\n\u{1b}[3mdigit\u{1b}[0m\u{1b}[2m=\u{1b}[0m7";
+               input=Digit('7')\nDigitEvent { digit: '#', start: 8 }\n\
+               ok event=step\nok key=Idempotency\nok keys=[]\nok digits=\"\"\nok monkey=5a\nok a=rtpmap:101 telephone-event/8000\n\
+               ok IdempotencyKey(pay_1)\n\u{1b}[3mdigit\u{1b}[0m\u{1b}[2m=\u{1b}[0m7";
     let hits = keyed_digit_lines(log);
-    assert_eq!(hits.len(), 6, "{hits:#?}");
+    assert_eq!(hits.len(), 8, "{hits:#?}");
+    assert!(hits.iter().all(|h| !h.starts_with("ok")), "{hits:#?}");
 }
 
 #[test]

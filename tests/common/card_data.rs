@@ -63,7 +63,7 @@ impl Secrets {
                 continue;
             }
             for at in 0..=hay.len() - pat.len() {
-                if &hay[at..at + pat.len()] != pat {
+                if hay[at] != pat[0] || &hay[at..at + pat.len()] != pat {
                     continue;
                 }
                 if n.standalone && !standalone(hay, at, pat.len()) {
@@ -122,16 +122,18 @@ pub fn strip_ansi(s: &str) -> String {
 }
 
 /// Log lines with a field that carries keyed digits: `digit=4`, `digits="42"`,
-/// `key: '1'`, `"dtmf":"#"`, `event: 4` (a telephone-event's Debug) …
+/// `key: '1'`, `"dtmf":"#"`, `event: 4` (a telephone-event's Debug),
+/// `Digit('4')` (an input's Debug), … Names match without regard to case.
 pub fn keyed_digit_lines(log: &str) -> Vec<String> {
-    const NAMES: [&str; 9] = ["digit", "digits", "key", "keys", "dtmf", "event", "pressed", "entry", "keyed"];
+    const NAMES: [&str; 7] = ["digit", "digits", "key", "keys", "dtmf", "event", "pressed"];
     let mut out = Vec::new();
     for line in strip_ansi(log).lines() {
         let b = line.as_bytes();
+        let lower = line.to_ascii_lowercase();
         let mut hit = false;
         for name in NAMES {
             let mut from = 0;
-            while let Some(pos) = line[from..].find(name).map(|p| p + from) {
+            while let Some(pos) = lower[from..].find(name).map(|p| p + from) {
                 from = pos + name.len();
                 if pos > 0 && (b[pos - 1].is_ascii_alphanumeric() || b[pos - 1] == b'_') {
                     continue;
@@ -143,7 +145,7 @@ pub fn keyed_digit_lines(log: &str) -> Vec<String> {
                 while b.get(i) == Some(&b' ') {
                     i += 1;
                 }
-                if !matches!(b.get(i), Some(b'=') | Some(b':')) {
+                if !matches!(b.get(i), Some(b'=') | Some(b':') | Some(b'(')) {
                     continue;
                 }
                 i += 1;

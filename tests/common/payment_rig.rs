@@ -246,23 +246,42 @@ impl Rig {
         report
     }
 
-    /// The caller was back with the agent after the payment: the agent heard
-    /// the hold tone (if `hold`), and after its last beep at least 1 s of the
-    /// caller's 600 Hz marker.
-    pub fn assert_back_with_agent(&self, hold: bool) {
+    /// The caller was back with the agent after the payment. The agent's
+    /// recording starts when the agent answered (`agent_answered_at`); on that
+    /// clock the payment ran from `created_at` to `updated_at` (its end). The
+    /// agent heard the hold tone inside that window (if `hold`), and after the
+    /// payment's end and after the last beep at least 1 s of the caller's
+    /// 600 Hz marker — which the caller only sends after its keys.
+    pub fn assert_back_with_agent(&self, call: &Value, payment: &Value, hold: bool) {
         let x = read_8k(&self.agent.heard());
+        let at = |v: &Value, what: &str| -> f64 {
+            let s = v.as_str().unwrap_or_else(|| panic!("{what} missing: call {call} payment {payment}"));
+            let t = chrono::DateTime::parse_from_rfc3339(s).unwrap_or_else(|e| panic!("{what} {s:?} is not RFC 3339: {e}"));
+            t.timestamp_millis() as f64 / 1000.0
+        };
+        let answered = at(&call["agent_answered_at"], "agent_answered_at");
+        let start = at(&payment["created_at"], "payment created_at") - answered;
+        let end = at(&payment["updated_at"], "payment updated_at") - answered;
+        assert!(start >= 0.0 && end > start, "payment window {start:.2}-{end:.2} s after the agent answered");
+        let frame = |t: f64| (t.max(0.0) * 50.0) as usize;
         let beeps = tone_frames(&x, HOLD_HZ, 300.0);
+        let in_payment = beeps.iter().filter(|&&f| f >= frame(start - 0.5) && f <= frame(end + 0.5)).count();
         if hold {
-            assert!(beeps.len() >= 10, "the agent heard {} frames of the {HOLD_HZ} Hz hold tone during the payment", beeps.len());
+            assert!(
+                in_payment >= 5,
+                "the agent heard {in_payment} frames of the {HOLD_HZ} Hz hold tone during the payment ({start:.1}-{end:.1} s); all {HOLD_HZ} Hz frames at {:?} (20 ms)",
+                &beeps[..beeps.len().min(40)]
+            );
         }
-        let after = beeps.last().map_or(0, |&f| f + 1);
+        let after = beeps.last().map_or(0, |&f| f + 1).max(frame(end - 1.0));
         let marker: Vec<usize> = tone_frames(&x, MARKER_HZ, 1500.0).into_iter().filter(|&f| f >= after).collect();
         let (first, len) = longest_run(&marker);
         assert!(
             len >= 50,
-            "the agent did not hear the caller's {MARKER_HZ} Hz marker after the payment (longest run {len} frames at {} ms; last hold beep at {} ms)",
-            first * 20,
-            after * 20
+            "the agent did not hear the caller's {MARKER_HZ} Hz marker after the payment (longest run {len} frames at {:.2} s; payment {start:.1}-{end:.1} s; last hold beep {:.2} s; recording {:.1} s)",
+            first as f64 / 50.0,
+            beeps.last().map_or(0.0, |&f| f as f64 / 50.0),
+            x.len() as f64 / 8000.0
         );
     }
 }
