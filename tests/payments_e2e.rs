@@ -83,6 +83,10 @@ fn run_payment(script: KeyScript, keys: Keys, payments: &str, hook_kind: &str, d
     let (ok, errors) = sipp.finish(Duration::from_secs(15));
     assert!(ok, "the customer (SIPp) saw a broken call: {errors}\n{}", rig.tail_logs());
     std::thread::sleep(Duration::from_millis(300));
+    eprintln!(
+        "call {call_id}: created {} answered {} bridged {} ended {}; payment {} → {}",
+        call["created_at"], call["agent_answered_at"], call["bridged_at"], call["ended_at"], payment["created_at"], payment["updated_at"]
+    );
     Run {
         rig,
         call_id,
@@ -332,11 +336,17 @@ fn agent_cancels_a_pending_payment_and_a_second_cancel_is_409() {
 }
 
 /// Two baresip phones: the agent (PCMU, says 1 kHz) and the customer (PCMA,
-/// says 600 Hz); `agent_talk`/`customer_talk` seconds after answering each
-/// hangs up. Returns the rig, the call id, the final call and the customer.
+/// says 600 Hz, and at 3 s presses "5", "#", "0" in-band, as callers do in
+/// the middle of a conversation); `agent_talk`/`customer_talk` seconds after
+/// answering each hangs up. Returns the rig, the call id, the final call and
+/// the customer.
 fn bridge_call(agent_talk: f64, customer_talk: f64) -> (Rig, String, Value, common::Baresip) {
     let dir = tempfile::tempdir().expect("tempdir");
-    let customer = phone(dir.path(), CUSTOMER, "PCMA", customer_talk, MARKER_HZ, MARKER_AMP, 20);
+    let mut says = tone_audio(customer_talk, MARKER_HZ, MARKER_AMP);
+    says[(2.8 * 8000.0) as usize..(4.0 * 8000.0) as usize].fill(0);
+    let keys = common::dtmf_harness::spandsp_tx("5#0", KEY_LEVEL_DBM0, KEY_TWIST_DB, KEY_ON_MS, KEY_OFF_MS);
+    says[24_000..24_000 + keys.len()].copy_from_slice(&keys);
+    let customer = phone_saying(dir.path(), CUSTOMER, "PCMA", &says, 20);
     let agent = agent_phone(dir.path(), agent_talk, 20);
     let trunk = customer.port;
     let mut rig = Rig::start(dir, agent, trunk, "");
@@ -348,7 +358,9 @@ fn bridge_call(agent_talk: f64, customer_talk: f64) -> (Rig, String, Value, comm
 }
 
 /// Each side heard the other's tone for at least 1.5 s; PCMU on the agent's
-/// leg, PCMA on the customer's (so the bridge transcoded); no key reached the agent.
+/// leg, PCMA on the customer's (so the bridge transcoded); the customer's keys
+/// in the middle of the talk did not reach the agent (squelched, not a
+/// fragment left).
 fn assert_talked(rig: &Rig, customer: &common::Baresip) {
     let agent_heard = read_8k(&rig.agent.heard());
     let customer_heard = read_8k(&customer.heard());
@@ -358,7 +370,11 @@ fn assert_talked(rig: &Rig, customer: &common::Baresip) {
     assert!(c >= 75, "the customer heard the agent's {AGENT_TONE_HZ} Hz for only {} ms", c * 20);
     assert!(rig.agent.logs().contains("Set audio encoder: PCMU"), "agent leg codec:\n{}", rig.agent.logs());
     assert!(customer.logs().contains("Set audio encoder: PCMA"), "customer leg codec:\n{}", customer.logs());
-    rig.assert_agent_heard_no_dtmf();
+    // The customer really pressed the keys (its own phone's recording of what it sent).
+    let (sent, _) = decode_both(&read_8k(&customer.said()));
+    assert_eq!(sent, "5#0", "the customer's phone sent {sent:?}");
+    let report = rig.assert_agent_heard_no_dtmf();
+    eprintln!("agent recording: {report:?} (threshold {FRAGMENT_THRESHOLD}); heard the customer {} ms, customer heard the agent {} ms", a * 20, c * 20);
 }
 
 #[test]

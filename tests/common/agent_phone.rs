@@ -25,8 +25,15 @@ pub fn agent_phone(dir: &Path, talk_secs: f64, linger_secs: u32) -> Baresip {
 /// A phone that answers as `user`, offers `codecs`, sends `hz` and hangs up
 /// `talk_secs` after answering; the process quits `linger_secs` after that.
 pub fn phone(dir: &Path, user: &str, codecs: &str, talk_secs: f64, hz: f64, amp: f64, linger_secs: u32) -> Baresip {
+    phone_saying(dir, user, codecs, &tone_audio(talk_secs, hz, amp), linger_secs)
+}
+
+/// A phone that answers as `user`, offers `codecs`, sends `audio` (8 kHz)
+/// and hangs up when it has sent it all.
+pub fn phone_saying(dir: &Path, user: &str, codecs: &str, audio: &[i16], linger_secs: u32) -> Baresip {
+    let talk_secs = audio.len() as f64 / 8000.0;
     let src = dir.join(format!("{user}-says.wav"));
-    write_wav(&src, &tone_audio(talk_secs, hz, amp));
+    write_wav(&src, audio);
     let run = talk_secs.ceil() as u32 + linger_secs;
     let b = Baresip::phone(dir, user, free_udp_port(), &src, run, codecs);
     b.hang_up_after(talk_secs, run);

@@ -33,7 +33,10 @@ pub const HOLD_HZ: f64 = 425.0;
 pub const STEPS: [&str; 5] = ["amount", "card_number", "expiry", "cvc", "postal_code"];
 
 pub struct Rig {
-    pub dir: tempfile::TempDir,
+    /// The test's files (config, database, logs, phones' recordings). Kept
+    /// after the test when `ORDERLINE_E2E_KEEP` is set (path printed).
+    pub dir: PathBuf,
+    _guard: Option<tempfile::TempDir>,
     pub sink: WebhookSink,
     pub http: SocketAddr,
     pub daemon: Daemon,
@@ -59,7 +62,14 @@ impl Rig {
             sink.url(),
             agent.uri(),
         );
-        let daemon = Daemon::start_with(dir.path(), trunk_port, &tail, |d| {
+        let (path, guard) = if std::env::var_os("ORDERLINE_E2E_KEEP").is_some() {
+            let p = dir.into_path();
+            eprintln!("keeping the test's files in {}", p.display());
+            (p, None)
+        } else {
+            (dir.path().to_path_buf(), Some(dir))
+        };
+        let daemon = Daemon::start_with(&path, trunk_port, &tail, |d| {
             // Every log line at trace level: the card-data search reads them all.
             let cfg = d.join("orderline.toml");
             let text = std::fs::read_to_string(&cfg).expect("config");
@@ -67,7 +77,8 @@ impl Rig {
             std::fs::write(&cfg, text.replace("level = \"orderline=debug\"", "level = \"trace\"")).expect("config");
         });
         Rig {
-            dir,
+            dir: path,
+            _guard: guard,
             sink,
             http,
             daemon,
@@ -206,7 +217,7 @@ impl Rig {
     pub fn db_files(&self) -> Vec<PathBuf> {
         ["orderline.db", "orderline.db-wal", "orderline.db-shm"]
             .iter()
-            .map(|f| self.dir.path().join(f))
+            .map(|f| self.dir.join(f))
             .filter(|p| p.exists())
             .collect()
     }
@@ -218,7 +229,7 @@ impl Rig {
         let log = strip_ansi(&self.daemon.logs());
         let mut sources: Vec<(String, Vec<u8>)> = vec![("daemon log".into(), log.clone().into_bytes())];
         let dbs = self.db_files();
-        assert!(dbs.iter().any(|p| p.ends_with("orderline.db")), "no SQLite file in {}", self.dir.path().display());
+        assert!(dbs.iter().any(|p| p.ends_with("orderline.db")), "no SQLite file in {}", self.dir.display());
         for p in dbs {
             sources.push((p.display().to_string(), std::fs::read(&p).expect("read db file")));
         }
@@ -231,6 +242,18 @@ impl Rig {
         sources.extend(self.seen.iter().cloned());
         sources.extend(extra.iter().cloned());
         assert_no_card_data(secrets, &sources);
+        let bytes = |pred: &dyn Fn(&str) -> bool| sources.iter().filter(|(n, _)| pred(n)).map(|(_, b)| b.len()).sum::<usize>();
+        eprintln!(
+            "card-data search: {} needles over {} sources — log {} lines / {} KiB, database files {} KiB, {} webhooks, {} API/SSE responses {} KiB",
+            secrets.needles.len(),
+            sources.len(),
+            log.lines().count(),
+            log.len() / 1024,
+            bytes(&|n| n.contains("orderline.db")) / 1024,
+            hooks.len(),
+            self.seen.len(),
+            bytes(&|n| n.contains(" → ") || n.starts_with("SSE")) / 1024,
+        );
         let digits = keyed_digit_lines(&log);
         assert!(digits.is_empty(), "log lines carry keyed digits:\n{}", digits.join("\n"));
         assert!(log.lines().count() > 50, "suspiciously few log lines at trace level: {}", log.lines().count());
@@ -276,6 +299,11 @@ impl Rig {
         let after = beeps.last().map_or(0, |&f| f + 1).max(frame(end - 1.0));
         let marker: Vec<usize> = tone_frames(&x, MARKER_HZ, 1500.0).into_iter().filter(|&f| f >= after).collect();
         let (first, len) = longest_run(&marker);
+        eprintln!(
+            "agent heard: {in_payment} hold-tone frames in the payment ({start:.1}-{end:.1} s after answering), then the caller's marker for {:.1} s from {:.1} s",
+            len as f64 / 50.0,
+            first as f64 / 50.0
+        );
         assert!(
             len >= 50,
             "the agent did not hear the caller's {MARKER_HZ} Hz marker after the payment (longest run {len} frames at {:.2} s; payment {start:.1}-{end:.1} s; last hold beep {:.2} s; recording {:.1} s)",
