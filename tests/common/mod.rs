@@ -453,14 +453,16 @@ impl Baresip {
         std::fs::create_dir_all(&rec_dir).expect("mkdir baresip rec");
         let config = format!(
             "poll_method\tepoll\nsip_listen\t127.0.0.1:{port}\nsip_transports\tudp\n\
-             audio_player\talsa,null\naudio_source\taufile,{src}\naudio_alert\talsa,null\n\
+             audio_source\taufile,{src}\n\
              audio_srate\t8000\naudio_channels\t1\nnet_interface\t127.0.0.1\nrtp_ports\t10000-19999\n\
              module_path\t/usr/lib/baresip/modules\nmodule\tg711.so\nmodule\taufile.so\n\
-             module\talsa.so\nmodule\tsndfile.so\nmodule_app\taccount.so\nsnd_path\t{rec}\n\
+             module\tsndfile.so\nmodule_app\taccount.so\nsnd_path\t{rec}\n\
              module_app\tmenu.so\nmodule_app\tctrl_tcp.so\nctrl_tcp_listen\t127.0.0.1:{ctrl}\n",
             src = source.display(),
             rec = rec_dir.display(),
         );
+        // No audio player: the recording is made by sndfile.so in the receive
+        // path, and ALSA's "null" player spins a core per phone.
         std::fs::write(conf.join("config"), config).expect("write baresip config");
         std::fs::write(
             conf.join("accounts"),
