@@ -20,6 +20,11 @@
 //!
 //! Card values are chosen so no timestamp or port can look like them: CVCs and
 //! postal codes with a leading zero (no printed number has one).
+//!
+//! The cases mostly wait on real-time calls (CPU stays low), so they may run
+//! many at a time: `cargo test --test payments_e2e -- --test-threads 10` takes
+//! about 40 s (about 2 min at the default two threads). `ORDERLINE_E2E_KEEP=1`
+//! keeps each case's directory (config, database, daemon log, recordings).
 
 mod common;
 

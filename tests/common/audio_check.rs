@@ -97,10 +97,8 @@ pub fn insert_fragment(x: &[i16], at: usize, digit: char, ms: u32, dbm0: i32) ->
     let tone = spandsp_tx(&digit.to_string(), dbm0, 0, ms, 0);
     let mut y = x.to_vec();
     let n = (ms as usize * 8).min(tone.len());
-    for i in 0..n {
-        if let Some(s) = y.get_mut(at + i) {
-            *s = (i32::from(*s) + i32::from(tone[i])).clamp(-32768, 32767) as i16;
-        }
+    for (s, t) in y.iter_mut().skip(at).zip(&tone[..n]) {
+        *s = (i32::from(*s) + i32::from(*t)).clamp(-32768, 32767) as i16;
     }
     y
 }
@@ -145,7 +143,7 @@ pub fn check_no_dtmf(path: &Path, who: &str) -> Result<NoDtmfReport, String> {
     if x.len() <= 8000 {
         return Err(format!("{who}'s recording is too short ({} samples)", x.len()));
     }
-    let theirs = spandsp_rx(&[x.clone()]).remove(0);
+    let theirs = spandsp_rx(std::slice::from_ref(&x)).remove(0);
     if !theirs.is_empty() {
         return Err(format!("spandsp's dtmf_rx found {theirs:?} in what {who} heard ({})", path.display()));
     }

@@ -187,9 +187,8 @@ pub fn write_tone(x: &mut [i16], t0: f64, t1: f64, hz: f64, amp: f64) {
     let s = (t0 * 8000.0).round() as usize;
     let e = ((t1 * 8000.0).round() as usize).min(x.len());
     let ramp = 80usize;
-    for i in s..e {
-        let k = i - s;
-        let left = e - i;
+    for (k, v) in x[s..e].iter_mut().enumerate() {
+        let left = e - s - k;
         let env = if k < ramp {
             0.5 - 0.5 * (PI * k as f64 / ramp as f64).cos()
         } else if left < ramp {
@@ -197,7 +196,7 @@ pub fn write_tone(x: &mut [i16], t0: f64, t1: f64, hz: f64, amp: f64) {
         } else {
             1.0
         };
-        x[i] = (amp * env * (2.0 * PI * hz * k as f64 / 8000.0).sin()) as i16;
+        *v = (amp * env * (2.0 * PI * hz * k as f64 / 8000.0).sin()) as i16;
     }
 }
 

@@ -63,7 +63,7 @@ impl Rig {
             agent.uri(),
         );
         let (path, guard) = if std::env::var_os("ORDERLINE_E2E_KEEP").is_some() {
-            let p = dir.into_path();
+            let p = dir.keep();
             eprintln!("keeping the test's files in {}", p.display());
             (p, None)
         } else {
