@@ -347,8 +347,10 @@ fn agent_cancels_a_pending_payment_and_a_second_cancel_is_409() {
 /// the customer.
 fn bridge_call(agent_talk: f64, customer_talk: f64) -> (Rig, String, Value, common::Baresip) {
     let dir = tempfile::tempdir().expect("tempdir");
-    let mut says = tone_audio(customer_talk, MARKER_HZ, MARKER_AMP);
-    says[(2.8 * 8000.0) as usize..(4.0 * 8000.0) as usize].fill(0);
+    // The tone pauses (with soft edges) around the keys.
+    let mut says = vec![0i16; (customer_talk * 8000.0) as usize];
+    write_tone(&mut says, 0.0, 2.8, MARKER_HZ, MARKER_AMP);
+    write_tone(&mut says, 4.0, customer_talk, MARKER_HZ, MARKER_AMP);
     let keys = common::dtmf_harness::spandsp_tx("5#0", KEY_LEVEL_DBM0, KEY_TWIST_DB, KEY_ON_MS, KEY_OFF_MS);
     says[24_000..24_000 + keys.len()].copy_from_slice(&keys);
     let customer = phone_saying(dir.path(), CUSTOMER, "PCMA", &says, 20);

@@ -50,10 +50,7 @@ impl Rig {
     /// `payments` goes into `[payments]`. Logs at trace level.
     pub fn start(dir: tempfile::TempDir, agent: Baresip, trunk_port: u16, payments: &str) -> Rig {
         let sink = WebhookSink::start();
-        let http = {
-            let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-            l.local_addr().expect("addr")
-        };
+        let http: SocketAddr = ([127, 0, 0, 1], super::free_tcp_port()).into();
         let tail = format!(
             "[http]\nlisten = \"{http}\"\napi_tokens = [\"{MERCHANT_TOKEN}\"]\n\n\
              [webhooks]\nurl = \"{}\"\nsecret = \"{WEBHOOK_SECRET}\"\n\n\
