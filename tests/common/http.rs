@@ -144,3 +144,80 @@ fn serve_one(conn: TcpStream, store: &Mutex<Vec<Hook>>) {
         }
     }
 }
+
+/// One Server-Sent Event: (event name, data).
+pub type SseEvent = (String, String);
+
+/// Read a Server-Sent Events stream (`GET path`) until an event named `until`
+/// arrives, the server closes it, or `limit` passes. Returns the status, the
+/// events in order (comments such as `: keep-alive` skipped) and the raw bytes
+/// as received (for the card-data search).
+pub fn sse(addr: SocketAddr, path: &str, token: &str, until: &str, limit: Duration) -> (u16, Vec<SseEvent>, Vec<u8>) {
+    let mut s = TcpStream::connect(addr).expect("connect to the API");
+    s.set_read_timeout(Some(Duration::from_millis(200))).expect("timeout");
+    let req = format!(
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\n\
+         Accept: text/event-stream\r\nConnection: close\r\n\r\n"
+    );
+    s.write_all(req.as_bytes()).expect("send request");
+    let t0 = std::time::Instant::now();
+    let mut raw = Vec::new();
+    let mut buf = [0u8; 8192];
+    loop {
+        match s.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => raw.extend_from_slice(&buf[..n]),
+            Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {}
+            Err(_) => break,
+        }
+        let (_, events) = parse_sse(&raw);
+        if events.iter().any(|(e, _)| e == until) || t0.elapsed() > limit {
+            break;
+        }
+    }
+    let (status, events) = parse_sse(&raw);
+    (status, events, raw)
+}
+
+/// Status and complete events of a (possibly chunked, possibly partial) SSE response.
+pub fn parse_sse(raw: &[u8]) -> (u16, Vec<SseEvent>) {
+    let text = String::from_utf8_lossy(raw).to_string();
+    let Some((head, rest)) = text.split_once("\r\n\r\n") else { return (0, Vec::new()) };
+    let status = head.split(' ').nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+    let chunked = head.to_ascii_lowercase().contains("transfer-encoding: chunked");
+    let body = if chunked { dechunk(rest) } else { rest.to_string() };
+    let body = body.replace("\r\n", "\n");
+    let mut events = Vec::new();
+    // Only blocks ended by a blank line are complete.
+    let complete = match body.rfind("\n\n") {
+        Some(i) => &body[..i],
+        None => return (status, events),
+    };
+    for block in complete.split("\n\n") {
+        let mut name = String::from("message");
+        let mut data: Vec<&str> = Vec::new();
+        let mut any = false;
+        for line in block.lines() {
+            if line.starts_with(':') || line.is_empty() {
+                continue;
+            }
+            let (field, value) = line.split_once(':').unwrap_or((line, ""));
+            let value = value.strip_prefix(' ').unwrap_or(value);
+            match field {
+                "event" => {
+                    name = value.to_string();
+                    any = true;
+                }
+                "data" => {
+                    data.push(value);
+                    any = true;
+                }
+                _ => {}
+            }
+        }
+        if any {
+            events.push((name, data.join("\n")));
+        }
+    }
+    (status, events)
+}

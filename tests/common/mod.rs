@@ -5,6 +5,16 @@
 #![allow(dead_code)]
 
 pub mod http;
+pub mod agent_phone;
+pub mod audio_check;
+pub mod browser;
+pub mod card_data;
+pub mod keypad;
+pub mod payment_rig;
+#[path = "../support/dtmf_harness.rs"]
+pub mod dtmf_harness;
+#[path = "../support/sipp_captures.rs"]
+pub mod sipp_captures;
 
 use std::f64::consts::PI;
 use std::net::UdpSocket;
@@ -32,10 +42,40 @@ pub fn require(bin: &str) {
 
 /// A loopback UDP port nobody holds right now, with port+1 free too (RTP/RTCP pairs).
 pub fn free_udp_port() -> u16 {
+    free_udp_block(2)
+}
+
+/// An even loopback UDP port with the `n - 1` ports after it free too (SIPp's
+/// `-mp` takes four: audio RTP/RTCP and video RTP/RTCP). A port is handed out
+/// once per test binary, so tests running in parallel threads never pick the
+/// same one between the check and the peer's bind.
+pub fn free_udp_block(n: u16) -> u16 {
     loop {
         let s = UdpSocket::bind("127.0.0.1:0").expect("bind an ephemeral port");
         let p = s.local_addr().expect("local addr").port();
-        if p % 2 == 0 && p < 65534 && UdpSocket::bind(("127.0.0.1", p + 1)).is_ok() {
+        if p % 2 == 0 && p < 65535 - n && (1..n).all(|k| UdpSocket::bind(("127.0.0.1", p + k)).is_ok()) && claim(p, n) {
+            return p;
+        }
+    }
+}
+
+/// Record `p..p+n` as handed out; false if any of them already was.
+fn claim(p: u16, n: u16) -> bool {
+    static TAKEN: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
+    let mut taken = TAKEN.lock().unwrap_or_else(|e| e.into_inner());
+    if (p..p + n).any(|q| taken.contains(&q)) {
+        return false;
+    }
+    taken.extend(p..p + n);
+    true
+}
+
+/// A loopback TCP port nobody holds right now.
+pub fn free_tcp_port() -> u16 {
+    loop {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port");
+        let p = l.local_addr().expect("local addr").port();
+        if claim(p, 1) {
             return p;
         }
     }
@@ -304,7 +344,7 @@ impl Sipp {
     /// As [`Sipp::start`], on a given SIP port.
     pub fn start_on(scenario: &Path, dir: &Path, port: u16, extra: &[&str]) -> Sipp {
         require("sipp");
-        let mport = free_udp_port();
+        let mport = free_udp_block(4);
         let child = Command::new("sipp")
             .arg("-sf")
             .arg(scenario)
@@ -400,58 +440,164 @@ pub fn orderline_call(config: &Path, target: &str, extra: &[&str]) -> (serde_jso
 
 /// baresip as a headless auto-answering phone on 127.0.0.1:`port` that plays
 /// `source` (8 kHz mono WAV) as its microphone and records what it hears
-/// (sndfile.so writes `dump-*-dec.wav` into `rec_dir`).
+/// (sndfile.so writes `dump-*-dec.wav` into `rec_dir`). It quits after
+/// `run_secs`. baresip 1.0 does not hang up when its file ends: the test hangs
+/// up through `ctrl_tcp` ([`Baresip::hang_up`], [`Baresip::hang_up_after`]).
 pub struct Baresip {
     pub child: Child,
     pub port: u16,
+    pub user: String,
     pub rec_dir: PathBuf,
+    pub log: PathBuf,
+    /// `ctrl_tcp` port (JSON commands in netstrings).
+    pub ctrl: u16,
 }
 
 impl Baresip {
     pub fn start(dir: &Path, source: &Path, run_secs: u32) -> Baresip {
+        Baresip::phone(dir, "callee", free_udp_port(), source, run_secs, "PCMU,PCMA")
+    }
+
+    /// A phone answering as `sip:<user>@127.0.0.1:<port>`, offering only
+    /// `codecs` (e.g. `"PCMU"`, `"PCMA"`, `"PCMU,PCMA"`). Its files live
+    /// under `dir/baresip-<user>/`.
+    pub fn phone(dir: &Path, user: &str, port: u16, source: &Path, run_secs: u32, codecs: &str) -> Baresip {
         require("baresip");
-        let port = free_udp_port();
-        let conf = dir.join("baresip");
-        let rec_dir = dir.join("baresip-rec");
+        let home = dir.join(format!("baresip-{user}"));
+        let ctrl = free_tcp_port();
+        let conf = home.join("conf");
+        let rec_dir = home.join("rec");
         std::fs::create_dir_all(&conf).expect("mkdir baresip conf");
         std::fs::create_dir_all(&rec_dir).expect("mkdir baresip rec");
         let config = format!(
             "poll_method\tepoll\nsip_listen\t127.0.0.1:{port}\nsip_transports\tudp\n\
-             audio_player\talsa,null\naudio_source\taufile,{src}\naudio_alert\talsa,null\n\
-             audio_srate\t8000\naudio_channels\t1\nnet_interface\t127.0.0.1\n\
+             audio_source\taufile,{src}\n\
+             audio_srate\t8000\naudio_channels\t1\nnet_interface\t127.0.0.1\nrtp_ports\t10000-19999\n\
              module_path\t/usr/lib/baresip/modules\nmodule\tg711.so\nmodule\taufile.so\n\
-             module\talsa.so\nmodule\tsndfile.so\nmodule_app\taccount.so\nsnd_path\t{rec}\n",
+             module\tsndfile.so\nmodule_app\taccount.so\nsnd_path\t{rec}\n\
+             module_app\tmenu.so\nmodule_app\tctrl_tcp.so\nctrl_tcp_listen\t127.0.0.1:{ctrl}\n",
             src = source.display(),
             rec = rec_dir.display(),
         );
+        // No audio player: the recording is made by sndfile.so in the receive
+        // path, and ALSA's "null" player spins a core per phone.
         std::fs::write(conf.join("config"), config).expect("write baresip config");
         std::fs::write(
             conf.join("accounts"),
-            "<sip:callee@127.0.0.1>;regint=0;answermode=auto;audio_codecs=PCMU,PCMA\n",
+            format!("<sip:{user}@127.0.0.1>;regint=0;answermode=auto;audio_codecs={codecs}\n"),
         )
         .expect("write baresip accounts");
-        let log = std::fs::File::create(dir.join("baresip.log")).expect("baresip log");
+        let log = home.join("baresip.log");
+        let out = std::fs::File::create(&log).expect("baresip log");
         let child = Command::new("baresip")
             .arg("-f")
             .arg(&conf)
             .args(["-t", &run_secs.to_string()])
             .stdin(Stdio::null())
-            .stdout(log.try_clone().expect("dup log"))
-            .stderr(log)
+            .stdout(out.try_clone().expect("dup log"))
+            .stderr(out)
             .spawn()
             .expect("start baresip");
         std::thread::sleep(Duration::from_millis(800));
-        Baresip { child, port, rec_dir }
+        Baresip {
+            child,
+            port,
+            user: user.to_string(),
+            rec_dir,
+            log,
+            ctrl,
+        }
+    }
+
+    /// Send one `ctrl_tcp` command (e.g. `hangup`); true if it was delivered.
+    pub fn command(&self, cmd: &str) -> bool {
+        ctrl_command(self.ctrl, cmd)
+    }
+
+    /// Hang up the call now.
+    pub fn hang_up(&self) -> bool {
+        self.command("hangup")
+    }
+
+    /// When baresip answers, count `talk_secs` and hang up, as a phone whose
+    /// user put it down at the end of what they had to say (a thread; it
+    /// gives up if nothing answers within `run_secs`).
+    pub fn hang_up_after(&self, talk_secs: f64, run_secs: u32) {
+        let log = self.log.clone();
+        let ctrl = self.ctrl;
+        std::thread::spawn(move || {
+            let t0 = Instant::now();
+            while t0.elapsed() < Duration::from_secs(u64::from(run_secs)) {
+                if std::fs::read_to_string(&log).unwrap_or_default().contains("call: answering call") {
+                    std::thread::sleep(Duration::from_secs_f64(talk_secs));
+                    // Not delivered if the test has ended the phone already.
+                    let _ = ctrl_command(ctrl, "hangup");
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        });
+    }
+
+    /// When baresip answered (first seen in its log), if it did.
+    pub fn answered(&self) -> bool {
+        self.logs().contains("call: answering call")
+    }
+
+    /// `sip:<user>@127.0.0.1:<port>`.
+    pub fn uri(&self) -> String {
+        format!("sip:{}@127.0.0.1:{}", self.user, self.port)
+    }
+
+    /// What baresip printed (call events, received DTMF, codecs).
+    pub fn logs(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Wait until baresip has quit (its `run_secs` are over); false at `limit`.
+    pub fn wait_exit(&mut self, limit: Duration) -> bool {
+        let t0 = Instant::now();
+        while t0.elapsed() < limit {
+            if self.child.try_wait().ok().flatten().is_some() {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        false
     }
 
     /// The recording of what baresip heard on its one call.
     pub fn heard(&self) -> PathBuf {
+        self.recording("-dec.wav")
+    }
+
+    /// The recording of what baresip sent on its one call.
+    pub fn said(&self) -> PathBuf {
+        self.recording("-enc.wav")
+    }
+
+    fn recording(&self, suffix: &str) -> PathBuf {
         let rd = std::fs::read_dir(&self.rec_dir).expect("read rec dir");
         rd.flatten()
             .map(|e| e.path())
-            .find(|p| p.to_string_lossy().ends_with("-dec.wav"))
+            .find(|p| p.to_string_lossy().ends_with(suffix))
             .unwrap_or_else(|| panic!("baresip recorded nothing in {}", self.rec_dir.display()))
     }
+}
+
+/// One JSON command in a netstring to baresip's `ctrl_tcp`.
+fn ctrl_command(port: u16, cmd: &str) -> bool {
+    use std::io::{Read, Write};
+    let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) else { return false };
+    let body = format!(r#"{{"command":"{cmd}","params":"","token":"t"}}"#);
+    if s.write_all(format!("{}:{body},", body.len()).as_bytes()).is_err() {
+        return false;
+    }
+    // Wait for its response so the command has run before we go on.
+    let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
+    let mut buf = [0u8; 512];
+    let _ = s.read(&mut buf);
+    true
 }
 
 impl Drop for Baresip {

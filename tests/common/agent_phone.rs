@@ -1,0 +1,50 @@
+//! baresip as the agent's phone (and, in the bridge test, as a customer's):
+//! auto-answers, "speaks" a steady test tone so the other side can be checked,
+//! hangs up when that is said (`talk_secs` after answering, through
+//! `ctrl_tcp`: baresip 1.0 keeps the call up when its file ends), and records
+//! what it heard (sndfile.so).
+#![allow(dead_code)]
+
+use std::path::Path;
+
+use super::keypad::tone_audio;
+use super::{free_udp_port, write_wav, Baresip};
+
+pub const AGENT_ID: &str = "ayesha";
+pub const AGENT_NAME: &str = "Ayesha Khan";
+/// What the agent's phone sends: a quiet 1 kHz tone (≈ −20 dBm0).
+pub const AGENT_TONE_HZ: f64 = 1000.0;
+pub const AGENT_TONE_AMP: f64 = 2300.0;
+
+/// The agent's phone: answers as `sip:ayesha@127.0.0.1:<port>` with PCMU
+/// only, talks for `talk_secs` after answering (then hangs up).
+pub fn agent_phone(dir: &Path, talk_secs: f64, linger_secs: u32) -> Baresip {
+    phone(dir, AGENT_ID, "PCMU", talk_secs, AGENT_TONE_HZ, AGENT_TONE_AMP, linger_secs)
+}
+
+/// A phone that answers as `user`, offers `codecs`, sends `hz` and hangs up
+/// `talk_secs` after answering; the process quits `linger_secs` after that.
+pub fn phone(dir: &Path, user: &str, codecs: &str, talk_secs: f64, hz: f64, amp: f64, linger_secs: u32) -> Baresip {
+    phone_saying(dir, user, codecs, &tone_audio(talk_secs, hz, amp), linger_secs)
+}
+
+/// A phone that answers as `user`, offers `codecs`, sends `audio` (8 kHz)
+/// and hangs up when it has sent it all.
+pub fn phone_saying(dir: &Path, user: &str, codecs: &str, audio: &[i16], linger_secs: u32) -> Baresip {
+    let talk_secs = audio.len() as f64 / 8000.0;
+    let src = dir.join(format!("{user}-says.wav"));
+    write_wav(&src, audio);
+    let run = talk_secs.ceil() as u32 + linger_secs;
+    let b = Baresip::phone(dir, user, free_udp_port(), &src, run, codecs);
+    b.hang_up_after(talk_secs, run);
+    b
+}
+
+/// Lines where baresip reports telephone-events it received (RFC 4733 that
+/// reached this phone): `received event: '5' (end=0)`, `call: received DTMF: …`.
+pub fn received_dtmf_lines(log: &str) -> Vec<String> {
+    log.lines()
+        .filter(|l| l.contains("received event") || l.contains("received DTMF"))
+        .map(str::to_string)
+        .collect()
+}
