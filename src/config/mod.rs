@@ -135,7 +135,7 @@ pub enum Transport {
     Tcp,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TrunkConfig {
     pub name: String,
@@ -152,11 +152,37 @@ pub struct TrunkConfig {
     pub outbound_proxy: Option<String>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+impl std::fmt::Debug for TrunkConfig {
+    /// The digest password is never printed.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TrunkConfig")
+            .field("name", &self.name)
+            .field("uri", &self.uri)
+            .field("username", &self.username)
+            .field("password", &self.password.as_ref().map(|_| "***"))
+            .field("max_channels", &self.max_channels)
+            .field("max_cps", &self.max_cps)
+            .field("transport", &self.transport)
+            .field("outbound_proxy", &self.outbound_proxy)
+            .finish()
+    }
+}
+
+#[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct HttpConfig {
     pub listen: SocketAddr,
     pub api_tokens: Vec<String>,
+}
+
+/// Secrets are never printed (`check-config`, logs): only how many there are.
+impl std::fmt::Debug for HttpConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpConfig")
+            .field("listen", &self.listen)
+            .field("api_tokens", &format_args!("[{} redacted]", self.api_tokens.len()))
+            .finish()
+    }
 }
 
 impl Default for HttpConfig {
@@ -182,11 +208,20 @@ impl Default for DatabaseConfig {
     }
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WebhookConfig {
     pub url: String,
     pub secret: String,
+}
+
+impl std::fmt::Debug for WebhookConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebhookConfig")
+            .field("url", &self.url)
+            .field("secret", &"***")
+            .finish()
+    }
 }
 
 /// What happens to an order whose attempts are all used up.
@@ -478,6 +513,20 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn secrets_are_not_printed() {
+        let cfg = Config::from_toml(
+            "[[trunks]]\nname = \"t\"\nuri = \"sip:127.0.0.1:5070\"\nusername = \"acct\"\npassword = \"trunk-pass-9\"\n\
+             [http]\napi_tokens = [\"merchant-secret-77\"]\n[webhooks]\nurl = \"http://127.0.0.1:9/h\"\nsecret = \"whsec-secret-55\"\n",
+        )
+        .expect("config");
+        let shown = format!("{cfg:#?}");
+        for secret in ["trunk-pass-9", "merchant-secret-77", "whsec-secret-55"] {
+            assert!(!shown.contains(secret), "{secret} printed:\n{shown}");
+        }
+        assert!(shown.contains("acct") && shown.contains("[1 redacted]"));
+    }
 
     #[test]
     fn design_handbook_example_parses() {
