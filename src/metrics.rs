@@ -34,7 +34,13 @@ pub struct Metrics {
     webhook_backlog: AtomicI64,
     webhook_delivered: AtomicU64,
     webhook_failures: AtomicU64,
+    agent_calls: AtomicI64,
+    /// Payments ended, by [`PAYMENT_STATUSES`].
+    payments: [AtomicU64; 3],
 }
+
+/// How a keypad payment can end (the label values of `orderline_payments_total`).
+pub const PAYMENT_STATUSES: [&str; 3] = ["succeeded", "failed", "cancelled"];
 
 impl Metrics {
     pub fn new() -> Metrics {
@@ -94,6 +100,19 @@ impl Metrics {
         self.webhook_failures.fetch_add(1, Relaxed);
     }
 
+    /// An agent click-to-call started (+1) or ended (-1).
+    pub fn agent_call_delta(&self, d: i64) {
+        self.agent_calls.fetch_add(d, Relaxed);
+    }
+
+    /// A keypad payment ended with `status` (one of [`PAYMENT_STATUSES`];
+    /// others are ignored). Labels carry the status only, never card data.
+    pub fn payment_finished(&self, status: &str) {
+        if let Some(i) = PAYMENT_STATUSES.iter().position(|s| *s == status) {
+            self.payments[i].fetch_add(1, Relaxed);
+        }
+    }
+
     pub fn active_calls(&self) -> i64 {
         self.active_calls.load(Relaxed)
     }
@@ -119,6 +138,11 @@ impl Metrics {
                 )
             })
             .collect();
+        let payments: Vec<(String, String)> = PAYMENT_STATUSES
+            .iter()
+            .zip(&self.payments)
+            .map(|(s, n)| (format!("{{status=\"{s}\"}}"), n.load(Relaxed).to_string()))
+            .collect();
         #[rustfmt::skip]
         let families = [
             ("orderline_active_calls", "gauge", "Calls in progress.", gauge(&self.active_calls)),
@@ -129,6 +153,8 @@ impl Metrics {
             ("orderline_webhook_backlog", "gauge", "Webhook events not yet delivered.", gauge(&self.webhook_backlog)),
             ("orderline_webhook_deliveries_total", "counter", "Webhook events the receiver acknowledged.", counter(&self.webhook_delivered)),
             ("orderline_webhook_failures_total", "counter", "Failed webhook delivery attempts (each is retried).", counter(&self.webhook_failures)),
+            ("orderline_agent_calls", "gauge", "Agent click-to-call calls in progress (ringing or bridged).", gauge(&self.agent_calls)),
+            ("orderline_payments_total", "counter", "Keypad payments ended, by status.", payments),
         ];
         for (name, kind, help, samples) in &families {
             family(name, kind, help, samples);
@@ -144,5 +170,28 @@ pub struct ActiveCall<'a>(&'a Metrics);
 impl Drop for ActiveCall<'_> {
     fn drop(&mut self) {
         self.0.call_ended();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn agent_calls_and_payments_are_exposed_by_status_only() {
+        let m = Metrics::new();
+        m.agent_call_delta(1);
+        m.agent_call_delta(1);
+        m.agent_call_delta(-1);
+        m.payment_finished("succeeded");
+        m.payment_finished("succeeded");
+        m.payment_finished("cancelled");
+        m.payment_finished("4242424242424242"); // not a status: ignored, never a label
+        let text = m.render();
+        assert!(text.contains("\norderline_agent_calls 1\n"), "{text}");
+        assert!(text.contains("orderline_payments_total{status=\"succeeded\"} 2\n"), "{text}");
+        assert!(text.contains("orderline_payments_total{status=\"failed\"} 0\n"), "{text}");
+        assert!(text.contains("orderline_payments_total{status=\"cancelled\"} 1\n"), "{text}");
+        assert!(!text.contains("4242"), "{text}");
     }
 }

@@ -19,6 +19,7 @@ use tokio_util::task::TaskTracker;
 use crate::api::{CallControl, ControlError, DialRequest, PaymentHub, PaymentRequest, PaymentUpdate};
 use crate::call::{agent_call, AgentCallSpec, CallCommand, CallEnd, Engine, LiveEvent, PaymentOrder};
 use crate::ivr::payment::PaymentOutcome;
+use crate::metrics::Metrics;
 use crate::payments::{ChargeResult, ChargeStatus};
 use crate::store::{AgentCallStatus, AgentCallUpdate, EndedBy, PaymentResult, PaymentStatus, PaymentStep, Store, StoreError};
 
@@ -42,17 +43,19 @@ struct Inner {
     engine: Arc<Engine>,
     store: Store,
     hub: Arc<PaymentHub>,
+    metrics: Arc<Metrics>,
     live: Mutex<HashMap<String, mpsc::Sender<CallCommand>>>,
     tasks: TaskTracker,
 }
 
 impl Desk {
-    pub fn new(engine: Arc<Engine>, store: Store, hub: Arc<PaymentHub>) -> Desk {
+    pub fn new(engine: Arc<Engine>, store: Store, hub: Arc<PaymentHub>, metrics: Arc<Metrics>) -> Desk {
         Desk {
             inner: Arc::new(Inner {
                 engine,
                 store,
                 hub,
+                metrics,
                 live: Mutex::new(HashMap::new()),
                 tasks: TaskTracker::new(),
             }),
@@ -88,7 +91,12 @@ impl CallControl for Desk {
             agent_uri: req.agent_uri,
             to: req.to,
         };
-        self.inner.tasks.spawn(agent_call::run(self.inner.engine.clone(), spec, rx, out_tx));
+        let live = LiveCall::new(self.inner.metrics.clone());
+        let call = agent_call::run(self.inner.engine.clone(), spec, rx, out_tx);
+        self.inner.tasks.spawn(async move {
+            call.await;
+            drop(live);
+        });
         self.inner.tasks.spawn(self.clone().record(req.call_id, out_rx));
         Ok(())
     }
@@ -113,6 +121,7 @@ impl CallControl for Desk {
                 payment_id: payment_id.to_string(),
             });
         }
+        self.inner.metrics.payment_finished(PaymentStatus::Cancelled.as_str());
         self.inner.hub.publish(payment_id, PaymentUpdate::Status(PaymentStatus::Cancelled));
         self.inner.hub.publish(payment_id, PaymentUpdate::Finished);
     }
@@ -195,13 +204,17 @@ impl Desk {
                 let done = retry("payment result", || store.finish_payment(&payment_id, &r, &from, utc_now())).await;
                 if let Some(Some(p)) = done {
                     tracing::info!(payment = %payment_id, status = p.status.as_str(), "payment recorded");
+                    self.inner.metrics.payment_finished(p.status.as_str());
                     hub.publish(&payment_id, PaymentUpdate::Status(p.status));
                 }
                 hub.publish(&payment_id, PaymentUpdate::Finished);
             }
             LiveEvent::PaymentRefused { payment_id, reason } => {
                 let r = PaymentResult::ended(PaymentStatus::Failed, Some(reason));
-                let _ = retry("payment refused", || store.finish_payment(&payment_id, &r, &[PaymentStatus::Pending], utc_now())).await;
+                let done = retry("payment refused", || store.finish_payment(&payment_id, &r, &[PaymentStatus::Pending], utc_now())).await;
+                if let Some(Some(p)) = done {
+                    self.inner.metrics.payment_finished(p.status.as_str());
+                }
                 hub.publish(&payment_id, PaymentUpdate::Status(PaymentStatus::Failed));
                 hub.publish(&payment_id, PaymentUpdate::Finished);
             }
@@ -210,6 +223,23 @@ impl Desk {
                 retry("call ended", || store.update_agent_call(call_id, &u, utc_now())).await;
             }
         }
+    }
+}
+
+/// Counts a live agent call in `orderline_agent_calls` until dropped, so a
+/// call task that panics still leaves the gauge right.
+struct LiveCall(Arc<Metrics>);
+
+impl LiveCall {
+    fn new(metrics: Arc<Metrics>) -> LiveCall {
+        metrics.agent_call_delta(1);
+        LiveCall(metrics)
+    }
+}
+
+impl Drop for LiveCall {
+    fn drop(&mut self) {
+        self.0.agent_call_delta(-1);
     }
 }
 

@@ -73,7 +73,7 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = ()>) -> anyhow::Res
     let (engine, mut sip) = Engine::start(cfg).await.context("starting the SIP endpoint")?;
     let engine = Arc::new(engine);
     let hub = Arc::new(PaymentHub::new());
-    let desk = Desk::new(engine.clone(), store.clone(), hub.clone());
+    let desk = Desk::new(engine.clone(), store.clone(), hub.clone(), metrics.clone());
     let api = api.with_call_control(Arc::new(desk.clone()), hub);
     tracing::info!(sip = %engine.sip().local_addr(), http = %http.local_addr()?, "orderline serving");
 
