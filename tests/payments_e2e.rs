@@ -27,6 +27,8 @@
 //! keeps each case's directory (config, database, daemon log, recordings).
 
 mod common;
+#[allow(dead_code, unused_macros)]
+mod store_support;
 
 use std::time::Duration;
 
@@ -63,6 +65,18 @@ struct Run {
 /// the SSE stream and of the call (the agent hangs up 3 s after the
 /// customer's script would end). `during` runs right after the request.
 fn run_payment(script: KeyScript, keys: Keys, payments: &str, hook_kind: &str, during: impl FnOnce(&mut Rig, &Value)) -> Run {
+    run_payment_on(None, script, keys, payments, hook_kind, during)
+}
+
+/// As [`run_payment`], the daemon's `[database]` at `database` (a URL) if given.
+fn run_payment_on(
+    database: Option<&str>,
+    script: KeyScript,
+    keys: Keys,
+    payments: &str,
+    hook_kind: &str,
+    during: impl FnOnce(&mut Rig, &Value),
+) -> Run {
     let dir = tempfile::tempdir().expect("tempdir");
     let sipp = match keys {
         Keys::InBand => customer_inband(dir.path(), &script),
@@ -71,7 +85,7 @@ fn run_payment(script: KeyScript, keys: Keys, payments: &str, hook_kind: &str, d
     let layout = script.layout();
     let talk = layout.total + 3.0;
     let agent = agent_phone(dir.path(), talk, 20);
-    let mut rig = Rig::start(dir, agent, sipp.port, payments);
+    let mut rig = Rig::start_on(dir, agent, sipp.port, payments, database);
 
     let call_id = rig.dial(CUSTOMER);
     let bridged = rig.wait_call(&call_id, &["bridged"], Duration::from_secs(20));
@@ -409,4 +423,151 @@ fn bridge_the_customer_hanging_up_ends_both() {
     let secs = read_8k(&rig.agent.heard()).len() as f64 / 8000.0;
     assert!(secs < 13.0, "the agent stayed on the line {secs:.1} s after the customer hung up at 6 s");
     assert_talked(&rig, &customer);
+}
+
+#[test]
+fn kill9_mid_payment_loses_no_outcome() {
+    // The customer confirms the amount, keys and confirms the card number,
+    // then pauses 40 s (the expiry never comes): the kill lands while the
+    // payment is in progress, asking for the expiry.
+    let script = KeyScript {
+        lead: 3.0,
+        groups: vec!["1".into(), format!("{VISA}#"), "1".into()],
+        gap: 1.3,
+        before_marker: 40.0,
+        marker: 0.0,
+        tail: 1.0,
+    };
+    let t0 = std::time::Instant::now();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sipp = customer_inband(dir.path(), &script);
+    let layout = script.layout();
+    let agent = agent_phone(dir.path(), layout.total + 3.0, 20);
+    let mut rig = Rig::start(dir, agent, sipp.port, "");
+
+    let call_id = rig.dial(CUSTOMER);
+    rig.wait_call(&call_id, &["bridged"], Duration::from_secs(20));
+    let created = rig.request_payment(&call_id);
+    let pid = created["id"].as_str().expect("payment id").to_string();
+
+    // Wait for the card number to be taken (the payment is then in progress,
+    // the expiry being asked for), then kill at once.
+    let limit = Duration::from_secs_f64(layout.groups[2].1 + 20.0);
+    let waited = std::time::Instant::now();
+    let before = loop {
+        let p = rig.payment(&pid);
+        if last_status(&steps(&p), "card_number").as_deref() == Some("completed") {
+            break p;
+        }
+        assert!(
+            waited.elapsed() < limit && p["status"] != "failed" && p["status"] != "succeeded" && p["status"] != "cancelled",
+            "the card number was not taken: {p}\n{}",
+            rig.tail_logs()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(before["status"], "in_progress", "the kill must hit a live payment: {before}");
+    assert_eq!(before["note"], Value::Null, "no note before the payment ends: {before}");
+    assert!(!rig.sink.received().iter().any(|h| h.json()["data"]["payment_id"] == pid.as_str()), "a webhook before the kill");
+    let live = rig.call(&call_id);
+    assert_eq!(live["status"], "bridged", "{live}");
+    eprintln!("killing with the payment in progress, steps {:?}", steps(&before));
+    let killed_at = std::time::Instant::now();
+    rig.kill9_and_restart();
+    eprintln!("restarted {:.1} s after the kill", killed_at.elapsed().as_secs_f64());
+    // The carrier's dialog of the killed call never gets its BYE: hang up the customer.
+    drop(sipp);
+
+    // The payment: failed, reason interrupted, with its CRM note.
+    let p = rig.wait_payment_end(&pid, Duration::from_secs(10));
+    assert_eq!(p["status"], "failed", "{p}");
+    assert_eq!(p["reason"], "interrupted", "{p}");
+    assert_eq!(p["call_id"], call_id.as_str(), "{p}");
+    let note = &p["note"];
+    assert_eq!(note["agent_name"], AGENT_NAME, "note {note}");
+    assert_eq!(note["product"], ITEM, "note {note}");
+    assert_eq!(note["amount"], AMOUNT, "note {note}");
+    assert_eq!(note["currency"], CURRENCY, "note {note}");
+    assert_eq!(note["status"], "failed", "note {note}");
+    assert_eq!(note["transaction_id"], p["transaction_id"], "note {note} vs {p}");
+    assert_note_timestamp(&note["timestamp"]);
+    // The steps taken before the kill are kept.
+    assert_eq!(last_status(&steps(&p), "card_number").as_deref(), Some("completed"), "{p}");
+
+    // The call: ended by the restart, both legs interrupted.
+    let c = rig.call(&call_id);
+    assert!(c["status"] == "ended" || c["status"] == "failed", "{c}");
+    assert_eq!(c["agent_cause"], "interrupted", "{c}");
+    assert_eq!(c["customer_cause"], "interrupted", "{c}");
+    assert_eq!(c["ended_by"], "local", "{c}");
+    assert!(c["ended_at"].is_string(), "{c}");
+    assert!(c["payments"].as_array().is_some_and(|a| a.iter().any(|x| x == pid.as_str())), "{c}");
+
+    // Exactly one signed payment.failed for it (wait a while for duplicates).
+    let hook = rig.wait_hook("payment.failed", &pid, Duration::from_secs(20));
+    assert_signed(&hook);
+    let d = &hook.json()["data"];
+    assert_eq!(d["payment_id"], pid.as_str(), "{d}");
+    assert_eq!(d["call_id"], call_id.as_str(), "{d}");
+    assert_eq!(d["agent_id"], AGENT_ID, "{d}");
+    assert_eq!(d["agent_name"], AGENT_NAME, "{d}");
+    assert_eq!(d["product"], ITEM, "{d}");
+    assert_eq!((d["amount"].as_str(), d["currency"].as_str()), (Some(AMOUNT), Some(CURRENCY)), "{d}");
+    assert_eq!(d["status"], "failed", "{d}");
+    assert_eq!(d["reason"], "interrupted", "{d}");
+    assert_eq!(d["transaction_id"], p["transaction_id"], "{d}");
+    assert_note_timestamp(&d["timestamp"]);
+    std::thread::sleep(Duration::from_secs(3));
+    let about: Vec<String> = rig
+        .sink
+        .received()
+        .iter()
+        .filter(|h| h.json()["data"]["payment_id"] == pid.as_str())
+        .map(|h| h.body.clone())
+        .collect();
+    assert_eq!(about.len(), 1, "one webhook about the payment, got {about:#?}");
+
+    // Both runs wrote to the one log; card data is nowhere (logs of both
+    // runs, the SQLite files, webhooks, API bodies).
+    let log = common::card_data::strip_ansi(&rig.daemon.logs());
+    let starts = log.matches("reconciled interrupted attempts").count();
+    assert_eq!(starts, 2, "the log holds {starts} daemon starts");
+    assert!(
+        log.lines().any(|l| l.contains("closed agent calls and payments left open by the last stop") && l.contains("payments=1")),
+        "the restart does not say it closed the payment:\n{}",
+        rig.tail_logs()
+    );
+    rig.assert_no_card_data(&Secrets::card(VISA, "", "", ""), &[]);
+    eprintln!("kill -9 case took {:.1} s", t0.elapsed().as_secs_f64());
+}
+
+#[test]
+fn inband_card_is_charged_on_postgresql() {
+    let t0 = std::time::Instant::now();
+    let db = tokio::runtime::Runtime::new().expect("tokio").block_on(store_support::postgres_db());
+    assert!(db.url.starts_with("postgres://"), "{}", db.url);
+    let run = run_payment_on(Some(&db.url), card(3.0, VISA, "0831", "047", "08326"), Keys::InBand, "", "payment.completed", |_, _| {});
+    run.assert_result("succeeded");
+    let p = &run.payment;
+    assert_eq!((p["brand"].as_str(), p["last_four"].as_str()), (Some("visa"), Some("4242")), "{p}");
+    assert!(p["transaction_id"].as_str().is_some_and(|t| !t.is_empty()), "{p}");
+    assert_eq!(p["reason"], Value::Null, "{p}");
+    run.assert_all_steps_completed();
+    // The daemon really ran on PostgreSQL: the payment row is there.
+    let rt = tokio::runtime::Runtime::new().expect("tokio");
+    let (status, note): (String, Option<String>) = rt.block_on(async {
+        use sqlx::Row;
+        let mut conn = db.raw().await;
+        let row = sqlx::query("SELECT status, note FROM payments WHERE id = $1")
+            .bind(run.pid())
+            .fetch_one(&mut conn)
+            .await
+            .expect("the payment row in PostgreSQL");
+        (row.try_get("status").expect("status"), row.try_get("note").expect("note"))
+    });
+    assert_eq!(status, "succeeded");
+    assert!(note.is_some_and(|n| n.contains(AGENT_NAME)), "the note in PostgreSQL");
+    run.rig.assert_back_with_agent(&run.call, &run.payment, true);
+    run.assert_secure(&Secrets::card(VISA, "0831", "047", "08326"));
+    eprintln!("PostgreSQL case took {:.1} s", t0.elapsed().as_secs_f64());
 }

@@ -43,21 +43,30 @@ pub struct Rig {
     pub agent: Baresip,
     /// Every API/SSE response body received: (what, bytes).
     pub seen: Vec<(String, Vec<u8>)>,
+    /// The `[database]` URL when the daemon does not use the rig's SQLite file.
+    pub database: Option<String>,
 }
 
 impl Rig {
     /// Start the daemon with the agent `agent` and the trunk at `trunk_port`;
     /// `payments` goes into `[payments]`. Logs at trace level.
     pub fn start(dir: tempfile::TempDir, agent: Baresip, trunk_port: u16, payments: &str) -> Rig {
+        Rig::start_on(dir, agent, trunk_port, payments, None)
+    }
+
+    /// As [`Rig::start`]; with `database` (a URL, e.g. a throwaway PostgreSQL)
+    /// the daemon's `[database]` is that instead of the SQLite file in `dir`.
+    pub fn start_on(dir: tempfile::TempDir, agent: Baresip, trunk_port: u16, payments: &str, database: Option<&str>) -> Rig {
         let sink = WebhookSink::start();
         let http: SocketAddr = ([127, 0, 0, 1], super::free_tcp_port()).into();
         let tail = format!(
             "[http]\nlisten = \"{http}\"\napi_tokens = [\"{MERCHANT_TOKEN}\"]\n\n\
              [webhooks]\nurl = \"{}\"\nsecret = \"{WEBHOOK_SECRET}\"\n\n\
              [[agents]]\nid = \"{AGENT_ID}\"\nname = \"{AGENT_NAME}\"\nsip_uri = \"{}\"\napi_token = \"{AGENT_TOKEN}\"\n\n\
-             [payments]\n{payments}\n",
+             [payments]\n{payments}\n{}",
             sink.url(),
             agent.uri(),
+            database.map(|url| format!("\n[database]\nurl = \"{url}\"\n")).unwrap_or_default(),
         );
         let (path, guard) = if std::env::var_os("ORDERLINE_E2E_KEEP").is_some() {
             let p = dir.keep();
@@ -81,7 +90,17 @@ impl Rig {
             daemon,
             agent,
             seen: Vec::new(),
+            database: database.map(str::to_string),
         }
+    }
+
+    /// `kill -9` the daemon (no drain), then start `orderline serve` again on
+    /// the same config (same database, ports, webhook sink); its log is
+    /// appended to the same file, so [`Rig::assert_no_card_data`] reads both runs.
+    pub fn kill9_and_restart(&mut self) {
+        self.daemon.kill9();
+        let (cfg, port, log) = (self.daemon.config.clone(), self.daemon.port, self.daemon.log.clone());
+        self.daemon = Daemon::spawn(&cfg, port, &log);
     }
 
     /// One API request with `token`; the response body is kept for the search.
@@ -226,7 +245,12 @@ impl Rig {
         let log = strip_ansi(&self.daemon.logs());
         let mut sources: Vec<(String, Vec<u8>)> = vec![("daemon log".into(), log.clone().into_bytes())];
         let dbs = self.db_files();
-        assert!(dbs.iter().any(|p| p.ends_with("orderline.db")), "no SQLite file in {}", self.dir.display());
+        if self.database.is_none() {
+            assert!(dbs.iter().any(|p| p.ends_with("orderline.db")), "no SQLite file in {}", self.dir.display());
+        } else {
+            assert!(dbs.is_empty(), "a SQLite file next to a daemon on {:?}: {dbs:?}", self.database);
+            eprintln!("card-data search: the database is {:?}, its files are not searched", self.database);
+        }
         for p in dbs {
             sources.push((p.display().to_string(), std::fs::read(&p).expect("read db file")));
         }
