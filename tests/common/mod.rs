@@ -48,12 +48,20 @@ pub fn free_udp_port() -> u16 {
 /// An even loopback UDP port with the `n - 1` ports after it free too (SIPp's
 /// `-mp` takes four: audio RTP/RTCP and video RTP/RTCP). A port is handed out
 /// once per test binary, so tests running in parallel threads never pick the
-/// same one between the check and the peer's bind.
+/// same one between the check and the peer's bind. The first port is also
+/// free on TCP: it may become a SIP port, which `orderline serve` binds on UDP
+/// and TCP, and ephemeral ports of the tests' own HTTP connections come from
+/// the same range (a load test once lost its daemon to one).
 pub fn free_udp_block(n: u16) -> u16 {
     loop {
         let s = UdpSocket::bind("127.0.0.1:0").expect("bind an ephemeral port");
         let p = s.local_addr().expect("local addr").port();
-        if p % 2 == 0 && p < 65535 - n && (1..n).all(|k| UdpSocket::bind(("127.0.0.1", p + k)).is_ok()) && claim(p, n) {
+        if p % 2 == 0
+            && p < 65535 - n
+            && (1..n).all(|k| UdpSocket::bind(("127.0.0.1", p + k)).is_ok())
+            && std::net::TcpListener::bind(("127.0.0.1", p)).is_ok()
+            && claim(p, n)
+        {
             return p;
         }
     }
