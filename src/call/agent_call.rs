@@ -241,28 +241,30 @@ async fn drive(
         }
     };
     let _ = out.send(LiveEvent::AgentAnswered).await;
-    let mut bridge = crate::media::Bridge::start(session, media_params(&agent_media))?;
-
-    // Leg 2: the customer, through the trunk; the agent hears ringback.
-    let trunk = engine.config().default_trunk().ok_or(CallError::NoTrunk);
-    let trunk = match trunk {
-        Ok(t) => t,
+    let mut bridge = match crate::media::Bridge::start(session, media_params(&agent_media)) {
+        Ok(b) => b,
         Err(e) => {
-            engine.sip().command(SipCommand::Bye(agent.call)).await?;
-            bridge.stop().await;
-            return Err(e);
+            let _ = engine.sip().command(SipCommand::Bye(agent.call)).await;
+            return Err(e.into());
         }
     };
-    let (session, local) = engine.bind_media().await?;
-    let number: String = spec.to.chars().filter(|c| c.is_ascii_digit() || *c == '+').collect();
-    let request_uri = Engine::request_uri(trunk, &number);
-    let dialog = engine.sip().invite(engine.outbound_call(Some(trunk), request_uri, &local)).await?;
-    tracing::info!(call = %spec.call_id, leg = %dialog.0, "calling the customer");
-    let rang = ring(engine, session, dialog, Some(&mut agent), commands, out).await;
+
+    // Leg 2: the customer, through the trunk; the agent hears ringback.
+    // Any local failure here (no trunk, no RTP port) must not leave the agent's leg up.
+    let rang = async {
+        let trunk = engine.config().default_trunk().ok_or(CallError::NoTrunk)?;
+        let (session, local) = engine.bind_media().await?;
+        let number: String = spec.to.chars().filter(|c| c.is_ascii_digit() || *c == '+').collect();
+        let request_uri = Engine::request_uri(trunk, &number);
+        let dialog = engine.sip().invite(engine.outbound_call(Some(trunk), request_uri, &local)).await?;
+        tracing::info!(call = %spec.call_id, leg = %dialog.0, "calling the customer");
+        ring(engine, session, dialog, Some(&mut agent), commands, out).await
+    }
+    .await;
     let (mut customer, customer_media, session) = match rang {
         Ok(Rang::Answered(up, remote, session)) => (up, remote, session),
         Ok(Rang::Failed(cause)) => {
-            engine.sip().command(SipCommand::Bye(agent.call)).await?;
+            let _ = engine.sip().command(SipCommand::Bye(agent.call)).await;
             bridge.stop().await;
             return Ok(CallEnd {
                 failed: true,
@@ -286,7 +288,12 @@ async fn drive(
             return Err(e);
         }
     };
-    bridge.connect(session, media_params(&customer_media)).await?;
+    if let Err(e) = bridge.connect(session, media_params(&customer_media)).await {
+        let _ = engine.sip().command(SipCommand::Bye(agent.call)).await;
+        let _ = engine.sip().command(SipCommand::Bye(customer.call)).await;
+        bridge.stop().await;
+        return Err(e.into());
+    }
     let _ = out.send(LiveEvent::Bridged).await;
     tracing::info!(call = %spec.call_id, "bridged");
 
