@@ -121,9 +121,8 @@ impl CallControl for Desk {
                 payment_id: payment_id.to_string(),
             });
         }
+        // The API wrote the cancel and told the event streams; only count it.
         self.inner.metrics.payment_finished(PaymentStatus::Cancelled.as_str());
-        self.inner.hub.publish(payment_id, PaymentUpdate::Status(PaymentStatus::Cancelled));
-        self.inner.hub.publish(payment_id, PaymentUpdate::Finished);
     }
 
     fn hang_up(&self, call_id: &str) -> Result<(), ControlError> {

@@ -136,15 +136,22 @@ impl Rig {
 
     /// Poll the call until its status is one of `want`.
     pub fn wait_call(&mut self, id: &str, want: &[&str], limit: Duration) -> Value {
+        self.wait_status(&format!("/v1/calls/{id}"), want, limit)
+    }
+
+    /// Poll `GET path` until its `status` is one of `want`; on timeout, fail
+    /// with the last body and both the daemon's and the agent phone's logs.
+    fn wait_status(&mut self, path: &str, want: &[&str], limit: Duration) -> Value {
         let t0 = Instant::now();
         loop {
-            let v = self.call(id);
+            let (st, v) = self.api("GET", path, None);
+            assert_eq!(st, 200, "GET {path}: {v}");
             if want.iter().any(|w| v["status"] == *w) {
                 return v;
             }
             assert!(
                 t0.elapsed() < limit,
-                "call {id} is {} after {limit:?}, expected {want:?}: {v}\n{}\nagent phone:\n{}",
+                "{path} is {} after {limit:?}, expected {want:?}: {v}\n{}\nagent phone:\n{}",
                 v["status"],
                 self.tail_logs(),
                 self.agent.logs()
@@ -175,15 +182,7 @@ impl Rig {
 
     /// Poll until the payment is `succeeded`, `failed` or `cancelled`.
     pub fn wait_payment_end(&mut self, id: &str, limit: Duration) -> Value {
-        let t0 = Instant::now();
-        loop {
-            let v = self.payment(id);
-            if ["succeeded", "failed", "cancelled"].iter().any(|s| v["status"] == *s) {
-                return v;
-            }
-            assert!(t0.elapsed() < limit, "payment {id} still {} after {limit:?}: {v}\n{}", v["status"], self.tail_logs());
-            std::thread::sleep(Duration::from_millis(150));
-        }
+        self.wait_status(&format!("/v1/payments/{id}"), &["succeeded", "failed", "cancelled"], limit)
     }
 
     /// Follow the payment's SSE stream in a thread until its `result`.
