@@ -11,7 +11,6 @@ mod order;
 mod pacing;
 mod retry;
 mod rules;
-mod window;
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
@@ -20,7 +19,7 @@ pub use pacing::{CallPacer, Wait};
 pub use order::{Amount, AmountError, CustomerKind, OrderStatus, AMOUNT_SCALE};
 pub use retry::{AttemptState, Next, RetryPolicy};
 pub use rules::{Decision, OrderFacts, OrderRules, Rule};
-pub use window::{parse_timezone, CallWindow};
+pub use orderline_dialer::window::{parse_timezone, CallWindow, WindowError};
 
 pub use crate::config::RuleAction;
 use crate::config::{CallingConfig, CampaignConfig};
@@ -30,10 +29,8 @@ use crate::ivr::Outcome;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum RuleError {
-    #[error("unknown IANA time zone {0:?}")]
-    TimeZone(String),
-    #[error("calling window {window:?}: {reason}")]
-    Window { window: String, reason: String },
+    #[error(transparent)]
+    Window(#[from] WindowError),
     #[error("{requested} re-attempts exceeds the hard cap of {cap}", cap = crate::config::MAX_REATTEMPTS)]
     TooManyReattempts { requested: u32 },
     #[error("the re-attempt interval must be at least one minute")]
@@ -46,8 +43,8 @@ impl RuleError {
     /// The config key this error is about (for `ConfigError::Invalid`).
     pub fn key(&self) -> String {
         match self {
-            RuleError::TimeZone(_) => "calling.timezone".into(),
-            RuleError::Window { .. } => "calling.window".into(),
+            RuleError::Window(WindowError::TimeZone(_)) => "calling.timezone".into(),
+            RuleError::Window(_) => "calling.window".into(),
             RuleError::TooManyReattempts { .. } => "calling.max_reattempts".into(),
             RuleError::Interval => "calling.reattempt_interval".into(),
             RuleError::Rule { key, .. } => key.clone(),

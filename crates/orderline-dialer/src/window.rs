@@ -9,7 +9,15 @@
 use chrono::{DateTime, Days, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, TimeDelta, TimeZone, Utc};
 use chrono_tz::Tz;
 
-use super::RuleError;
+/// A calling window or time zone that cannot be used, naming what was wrong.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum WindowError {
+    #[error("unknown IANA time zone {0:?}")]
+    TimeZone(String),
+    #[error("calling window {window:?}: {reason}")]
+    Window { window: String, reason: String },
+}
 
 /// A daily window `[start, end)` of local time in `tz`.
 ///
@@ -25,9 +33,9 @@ pub struct CallWindow {
 
 impl CallWindow {
     /// Parse `"HH:MM-HH:MM"` and an IANA zone name such as `"Asia/Karachi"`.
-    pub fn parse(window: &str, timezone: &str) -> Result<CallWindow, RuleError> {
+    pub fn parse(window: &str, timezone: &str) -> Result<CallWindow, WindowError> {
         let tz = parse_timezone(timezone)?;
-        let bad = |reason: &str| RuleError::Window {
+        let bad = |reason: &str| WindowError::Window {
             window: window.to_string(),
             reason: reason.to_string(),
         };
@@ -106,8 +114,8 @@ impl CallWindow {
 }
 
 /// Parse an IANA zone name, naming it in the error.
-pub fn parse_timezone(name: &str) -> Result<Tz, RuleError> {
-    name.parse::<Tz>().map_err(|_| RuleError::TimeZone(name.to_string()))
+pub fn parse_timezone(name: &str) -> Result<Tz, WindowError> {
+    name.parse::<Tz>().map_err(|_| WindowError::TimeZone(name.to_string()))
 }
 
 #[cfg(test)]

@@ -1,0 +1,10 @@
+//! The operator dialer's domain logic as sans-IO state machines.
+//!
+//! Everything here takes events and a timestamp and returns decisions; nothing
+//! reads a clock, opens a socket or touches a database (this crate's manifest
+//! carries no runtime, so the compiler enforces it). The daemon's tokio tasks
+//! feed it and carry its decisions out; the simulator feeds it simulated time.
+//!
+//! - [`window`]: the daily calling window in the customer's IANA time zone.
+
+pub mod window;
