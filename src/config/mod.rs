@@ -11,7 +11,9 @@ use std::time::Duration;
 use serde::Deserialize;
 
 mod agents;
+mod duration;
 pub use agents::{AgentConfig, PaymentsConfig};
+pub use duration::parse_duration;
 
 /// A configuration error, naming the key that is wrong.
 #[derive(Debug, thiserror::Error)]
@@ -476,40 +478,6 @@ impl Config {
     }
 }
 
-/// Parse `"500ms"`, `"30s"`, `"5m"`, `"3h"`, `"1d"` or a combination like `"1h30m"`.
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let s = s.trim();
-    if s.is_empty() {
-        return Err("empty duration".into());
-    }
-    let mut total = Duration::ZERO;
-    let mut rest = s;
-    while !rest.is_empty() {
-        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
-        if digits == 0 {
-            return Err(format!("bad duration {s:?}: expected a number"));
-        }
-        let n: u64 = rest[..digits]
-            .parse()
-            .map_err(|_| format!("bad duration {s:?}: number too large"))?;
-        rest = &rest[digits..];
-        let unit_len = rest.bytes().take_while(u8::is_ascii_alphabetic).count();
-        let unit = &rest[..unit_len];
-        rest = &rest[unit_len..];
-        let part = match unit {
-            "ms" => Duration::from_millis(n),
-            "s" => Duration::from_secs(n),
-            "m" => Duration::from_secs(n * 60),
-            "h" => Duration::from_secs(n * 3600),
-            "d" => Duration::from_secs(n * 86_400),
-            "" => return Err(format!("bad duration {s:?}: missing unit (ms, s, m, h, d)")),
-            u => return Err(format!("bad duration {s:?}: unknown unit {u:?}")),
-        };
-        total += part;
-    }
-    Ok(total)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -624,14 +592,5 @@ action = "confirm"
         for text in ["[[campaign.rules]]\nkinds = [\"vip\"]\n", "[campaign]\nunmached = \"call\"\n", "[[campaign.rules]]\nmax = 3\n"] {
             assert!(Config::from_toml(text).is_err(), "{text}");
         }
-    }
-
-    #[test]
-    fn durations() {
-        assert_eq!(parse_duration("1h30m"), Ok(Duration::from_secs(5400)));
-        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
-        assert!(parse_duration("3").is_err());
-        assert!(parse_duration("3x").is_err());
-        assert!(parse_duration("").is_err());
     }
 }

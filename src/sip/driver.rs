@@ -13,11 +13,11 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
 use tokio::sync::{mpsc, oneshot, Semaphore};
 
-use super::endpoint::{
+use orderline_sip::endpoint::{
     CallRef, Endpoint, EndpointConfig, IncomingCall, Input, OutboundCall, SipEvent, Transport,
 };
-use super::error::SipError;
-use super::message::{Framing, RawMessage, MAX_MESSAGE};
+use orderline_sip::error::SipError;
+use orderline_sip::message::{Framing, RawMessage, MAX_MESSAGE};
 
 /// Per-call event queue depth.
 const EVENT_QUEUE: usize = 32;
@@ -406,7 +406,7 @@ async fn connection(
                             return;
                         }
                     }
-                    Err(super::error::ParseError::Incomplete) => {
+                    Err(orderline_sip::error::ParseError::Incomplete) => {
                         // Keep-alive CRLFs alone (RFC 5626 §3.5.1) are not a message.
                         if buf.iter().all(|b| *b == b'\r' || *b == b'\n') {
                             buf.clear();
