@@ -11,9 +11,12 @@ use std::time::Duration;
 use serde::Deserialize;
 
 mod agents;
+mod campaign;
 mod duration;
 pub use agents::{AgentConfig, PaymentsConfig};
 pub use duration::parse_duration;
+// Domain types the config deserializes; they belong to the dialer's rules.
+pub use crate::dialer::{Fallback, RuleAction, MAX_REATTEMPTS};
 
 /// A configuration error, naming the key that is wrong.
 #[derive(Debug, thiserror::Error)]
@@ -226,16 +229,6 @@ impl std::fmt::Debug for WebhookConfig {
     }
 }
 
-/// What happens to an order whose attempts are all used up.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
-#[serde(rename_all = "lowercase")]
-pub enum Fallback {
-    Confirm,
-    Cancel,
-    #[default]
-    Flag,
-}
-
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct CallingConfig {
@@ -252,8 +245,6 @@ pub struct CallingConfig {
     pub default_locale: String,
 }
 
-/// Hard cap on re-attempts (the product rule, not a default).
-pub const MAX_REATTEMPTS: u32 = 4;
 /// Shortest ring timeout we accept: carriers and handsets need time to ring.
 pub const MIN_RING_TIMEOUT: Duration = Duration::from_secs(15);
 
@@ -288,19 +279,6 @@ impl CallingConfig {
         parse_duration(&self.reattempt_interval)
             .map_err(|r| invalid("calling.reattempt_interval", r))
     }
-}
-
-/// What the rules do with an order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
-#[serde(rename_all = "lowercase")]
-pub enum RuleAction {
-    /// Place a confirmation call.
-    #[default]
-    Call,
-    /// Confirm without a call.
-    Confirm,
-    /// Hold for a human decision without a call.
-    Flag,
 }
 
 /// An amount in config: a decimal string (`"1500.00"`) or a whole number.
@@ -451,7 +429,7 @@ impl Config {
         }
         self.calling.ring_timeout()?;
         self.calling.reattempt_interval()?;
-        crate::dialer::Campaign::from_config(&self.calling, &self.campaign).map_err(|e| invalid(&e.key(), e.to_string()))?;
+        self.calling.campaign(&self.campaign).map_err(|e| invalid(&e.key(), e.to_string()))?;
         for (i, t) in self.trunks.iter().enumerate() {
             if !t.uri.starts_with("sip:") {
                 return Err(invalid(&format!("trunks[{i}].uri"), "must start with sip:"));
