@@ -17,10 +17,10 @@ use tokio::time::{sleep_until, Instant};
 
 use super::engine::{CallError, Engine};
 use super::media_params;
+use super::live::{AgentCallSpec, CallCommand, CallEnd, LiveEvent};
 use super::secure_payment::SecurePayment;
-use crate::ivr::payment::{FailReason, PaymentOutcome, StepEvent};
+use crate::ivr::payment::{FailReason, PaymentOutcome};
 use crate::media::{BridgeEvent, BridgeHandle, BridgeMode, MediaEvent, MediaSession, Side};
-use crate::payments::ChargeResult;
 use crate::sip::sdp::{self, RemoteMedia};
 use crate::sip::{CallRef, SipCommand, SipEvent};
 
@@ -28,64 +28,6 @@ use crate::sip::{CallRef, SipCommand, SipEvent};
 const MAX_BRIDGED: Duration = Duration::from_secs(4 * 3600);
 /// How long a charge in flight may keep a hung-up call's session open.
 const CHARGE_AFTER_HANGUP: Duration = Duration::from_secs(60);
-
-/// What to dial.
-#[derive(Debug, Clone)]
-pub struct AgentCallSpec {
-    pub call_id: String,
-    /// The agent's phone (`[[agents]].sip_uri`), dialled directly.
-    pub agent_uri: String,
-    /// The customer's number, dialled through the default trunk.
-    pub to: String,
-}
-
-/// A payment to take on the bridged call.
-#[derive(Debug, Clone)]
-pub struct PaymentOrder {
-    pub payment_id: String,
-    /// Decimal text as the API took it (`"2500.00"`), read out to the caller.
-    pub amount: String,
-    pub amount_minor: u64,
-    pub currency: String,
-}
-
-/// Orders for a live call.
-#[derive(Debug)]
-pub enum CallCommand {
-    StartPayment(PaymentOrder),
-    /// The agent cancelled a payment the caller had not started.
-    CancelPayment { payment_id: String },
-    HangUp,
-}
-
-/// How a call ended: causes per leg (see `docs/payments-contract.md`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CallEnd {
-    /// Never bridged (a leg failed or was abandoned).
-    pub failed: bool,
-    pub agent_cause: String,
-    pub customer_cause: Option<String>,
-    /// `agent`, `customer`, `api` or `local`.
-    pub ended_by: &'static str,
-}
-
-/// What happened, in order. No variant carries a keyed digit.
-#[derive(Debug)]
-pub enum LiveEvent {
-    AgentAnswered,
-    Bridged,
-    PaymentStep { payment_id: String, event: StepEvent },
-    /// The caller's first key: the payment is under way.
-    PaymentKeyed { payment_id: String },
-    PaymentEnded {
-        payment_id: String,
-        outcome: PaymentOutcome,
-        charge: Option<ChargeResult>,
-    },
-    /// A payment could not start (`busy`: another is running; `payments_off`).
-    PaymentRefused { payment_id: String, reason: &'static str },
-    Ended(CallEnd),
-}
 
 /// One leg's dialog once it is up.
 struct Up {

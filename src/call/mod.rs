@@ -7,6 +7,7 @@
 
 pub mod agent_call;
 pub mod engine;
+pub mod live;
 mod secure_payment;
 
 use std::net::SocketAddr;
@@ -20,7 +21,7 @@ use crate::media::{MediaEvent, MediaHandle, MediaParams};
 use crate::sip::sdp::{self, Codec, RemoteMedia};
 use crate::sip::{CallRef, SipCommand, SipEvent};
 
-pub use agent_call::{AgentCallSpec, CallCommand, CallEnd, LiveEvent, PaymentOrder};
+pub use live::{AgentCallSpec, CallCommand, CallEnd, LiveEvent, PaymentOrder};
 pub use engine::{CallError, CallSpec, Engine, PaymentKit};
 
 /// What `orderline call` prints and the store records for one attempt.
