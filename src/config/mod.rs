@@ -1,4 +1,5 @@
-//! The TOML configuration contract (see `DESIGN.md`, "Contract").
+//! The TOML configuration contract (the README's configuration reference;
+//! `docs/architecture.md` for where each section's domain type lives).
 //!
 //! Every key listed in the design handbook keeps working; unknown keys are
 //! rejected with the key's name so a typo in a trunk definition never silently
