@@ -42,10 +42,78 @@ pub enum CallCommand {
 pub struct CallEnd {
     /// Never bridged (a leg failed or was abandoned).
     pub failed: bool,
-    pub agent_cause: String,
-    pub customer_cause: Option<String>,
-    /// `agent`, `customer`, `api` or `local`.
-    pub ended_by: &'static str,
+    pub agent_cause: LegCause,
+    pub customer_cause: Option<LegCause>,
+    pub ended_by: EndedBy,
+}
+
+/// Why one leg of an agent call ended; written to the store as text
+/// (`rejected:<status>` keeps the SIP status).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LegCause {
+    /// 486 / 600.
+    Busy,
+    /// Our ring timeout, 408, 480 or 487.
+    NoAnswer,
+    /// Any other final non-2xx.
+    Rejected(u16),
+    /// The party hung up (or its call ended on the other side).
+    Hangup,
+    /// `DELETE /v1/calls/{id}`.
+    ApiHangup,
+    /// The daemon is stopping.
+    Shutdown,
+    /// We cancelled this leg's ringing because the other side went away.
+    Cancelled,
+    /// A local failure: media, SIP endpoint, no trunk.
+    Error,
+    /// The 2xx carried an SDP answer we cannot use.
+    BadSdp,
+    /// The bridged call reached its hard limit.
+    MaxDuration,
+}
+
+impl std::fmt::Display for LegCause {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            LegCause::Busy => "busy",
+            LegCause::NoAnswer => "no_answer",
+            LegCause::Rejected(status) => return write!(f, "rejected:{status}"),
+            LegCause::Hangup => "hangup",
+            LegCause::ApiHangup => "api_hangup",
+            LegCause::Shutdown => "shutdown",
+            LegCause::Cancelled => "cancelled",
+            LegCause::Error => "error",
+            LegCause::BadSdp => "bad_sdp",
+            LegCause::MaxDuration => "max_duration",
+        })
+    }
+}
+
+/// Who ended an agent call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EndedBy {
+    Agent,
+    Customer,
+    Api,
+    /// The daemon itself: shutdown, an error, a restart.
+    Local,
+}
+
+impl EndedBy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EndedBy::Agent => "agent",
+            EndedBy::Customer => "customer",
+            EndedBy::Api => "api",
+            EndedBy::Local => "local",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<EndedBy> {
+        [EndedBy::Agent, EndedBy::Customer, EndedBy::Api, EndedBy::Local].into_iter().find(|v| v.as_str() == s)
+    }
 }
 
 /// What happened, in order. No variant carries a keyed digit.

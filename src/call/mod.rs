@@ -6,6 +6,7 @@
 //! moves events and keeps the call's record.
 
 pub mod agent_call;
+pub mod b2bua;
 pub mod engine;
 pub mod live;
 mod secure_payment;
