@@ -1,5 +1,5 @@
-//! What each party of a bridge hears, sans-IO: the routing core of
-//! [`super::bridge`]. Fed with each leg's decoded received audio as it
+//! What each party of a bridge hears, sans-IO: the routing core of the
+//! bridge task. Fed with each leg's decoded received audio as it
 //! arrives, asked for each leg's next outgoing frame when its pacer ticks.
 //!
 //! ```text
@@ -20,11 +20,29 @@
 //!
 //! Prompts are not handled here: a leg's own player overrides the frame
 //! this core gives it.
+//!
+//! The bridge's vocabulary ([`Side`], [`BridgeMode`]) is defined here, in
+//! the sans-IO core that routes by it; the tokio bridge imports it (issue #9).
 
-use super::bridge::{BridgeMode, Side};
 use super::jitter::MAX_PAYLOAD;
 use super::ring::PcmRing;
 use crate::dtmf::{dbm0_to_amplitude, Squelch};
+
+/// One leg of a bridged call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Side {
+    Agent,
+    Customer,
+}
+
+/// What each party hears.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BridgeMode {
+    /// The two parties talk (customer audio squelched of DTMF towards the agent).
+    Talk,
+    /// Keypad entry: agent on hold tone, customer hears prompts only.
+    Secure,
+}
 
 /// A single tone in an on/off cadence, with raised-cosine edges so that
 /// switching it on and off puts no click (broadband energy, DTMF band
