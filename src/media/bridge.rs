@@ -202,8 +202,8 @@ impl LegSink for Tap<'_> {
 
     fn audio(&mut self, pcm: &[i16]) {
         match self.events.side {
-            Side::Agent => self.patch.from_agent(pcm),
-            Side::Customer => self.patch.from_customer(pcm),
+            Side::Agent => self.patch.on_agent_audio(pcm),
+            Side::Customer => self.patch.on_customer_audio(pcm),
         }
     }
 }
@@ -469,7 +469,7 @@ mod tests {
 
     use super::*;
     use crate::config::PortRange;
-    use crate::media::{Law, PortAllocator};
+    use crate::media::PortAllocator;
 
     /// With every socket ready, consecutive turns serve them in rotation:
     /// whichever socket is flooded, the others are read every fourth turn.

@@ -166,14 +166,14 @@ impl Patch {
     }
 
     /// Decoded audio the agent sent us.
-    pub(super) fn from_agent(&mut self, pcm: &[i16]) {
+    pub(super) fn on_agent_audio(&mut self, pcm: &[i16]) {
         if self.connected && self.mode == BridgeMode::Talk {
             self.to_customer.push(pcm);
         }
     }
 
     /// Decoded audio the customer sent us: always through the squelch.
-    pub(super) fn from_customer(&mut self, pcm: &[i16]) {
+    pub(super) fn on_customer_audio(&mut self, pcm: &[i16]) {
         for chunk in pcm.chunks(MAX_PAYLOAD) {
             let out = &mut self.squelched[..chunk.len()];
             self.squelch.process(chunk, out);
@@ -249,7 +249,7 @@ mod tests {
     fn run(p: &mut Patch, customer: &[i16]) -> Vec<i16> {
         let mut out = vec![0i16; customer.len()];
         for (c, o) in customer.chunks(F).zip(out.chunks_mut(F)) {
-            p.from_customer(c);
+            p.on_customer_audio(c);
             p.agent_frame(o);
         }
         out
@@ -310,7 +310,7 @@ mod tests {
         // And the agent's audio to the customer: the ring's frame only.
         let mut out = vec![0i16; x.len()];
         for (c, o) in x.chunks(F).zip(out.chunks_mut(F)) {
-            p.from_agent(c);
+            p.on_agent_audio(c);
             p.customer_frame(o);
         }
         assert_eq!(out[PcmRing::PREFILL..], x[..x.len() - PcmRing::PREFILL]);
@@ -357,7 +357,7 @@ mod tests {
         );
         let mut f = [1i16; F];
         for c in loud.chunks(F).take(50) {
-            p.from_agent(c);
+            p.on_agent_audio(c);
             p.customer_frame(&mut f);
             assert!(f.iter().all(|&s| s == 0));
         }
@@ -375,8 +375,8 @@ mod tests {
         let mut p = connected();
         // Talk audio left in both rings (nobody read it yet).
         let loud = sine(1000.0, 20000.0, 4000);
-        p.from_customer(&loud);
-        p.from_agent(&loud);
+        p.on_customer_audio(&loud);
+        p.on_agent_audio(&loud);
         p.set_mode(BridgeMode::Secure);
         // Loud non-DTMF audio fills the squelch's delay line during Secure.
         run(&mut p, &loud);
