@@ -5,18 +5,26 @@
 //! Each 20 ms frame is fitted with a two-tap predictor: a pure sinusoid obeys
 //! `x[n] + x[n-2] = 2cos(ω)·x[n-1]` exactly (the Goertzel recurrence), so the
 //! least-squares `a = 2cos(ω)` gives the frequency and the residual says how
-//! tone-like the frame is. Speech fits poorly (several harmonics and formants)
-//! and, above all, its dominant frequency wanders from frame to frame; a beep
-//! holds one frequency. A run of tonal frames whose frequency stays within
-//! [`FREQ_TOLERANCE`] of the run's first frame is a beep once it lasts long
-//! enough.
+//! tone-like the frame is. (White noise shrinks `a` a little and so reads a
+//! low tone slightly high — ~9 % at 400 Hz and 20 dB SNR — but the same in
+//! every frame, and only the band limits use the absolute frequency.)
+//!
+//! Speech fits a single sinusoid poorly, and — what matters more, because a
+//! steady synthetic vowel can fit well — its level and dominant frequency move
+//! from frame to frame. A beep holds both: a run of tonal frames whose
+//! frequency stays within [`FREQ_TOLERANCE`] of the run's first frame and whose
+//! levels span at most [`LEVEL_SPAN_DB`] is a beep once it lasts long enough.
 
 /// The largest residual/energy ratio of a tonal frame. A clean tone through
 /// G.711 is near 0.001; white noise 20 dB below the tone adds about
-/// (2 + a²)/100 ≤ 0.06; voiced speech is mostly above 0.2.
-pub const MAX_RESIDUAL: f64 = 0.12;
-/// Relative frequency drift allowed within one beep.
-pub const FREQ_TOLERANCE: f64 = 0.02;
+/// (2 + a²)/100 ≤ 0.06; most voiced speech is above 0.2.
+pub const MAX_RESIDUAL: f64 = 0.1;
+/// Relative frequency drift allowed within one beep (a beep is a generated
+/// tone: far steadier than this; an espeak vowel drifts 1–2 %).
+pub const FREQ_TOLERANCE: f64 = 0.015;
+/// Largest spread of frame levels within one beep, in dB (a beep is flat; a
+/// vowel swells and fades).
+pub const LEVEL_SPAN_DB: f32 = 3.0;
 
 /// One frame's fit.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -77,6 +85,8 @@ pub struct BeepTracker {
     max_hz: f64,
     run: u32,
     run_hz: f64,
+    run_min_db: f32,
+    run_max_db: f32,
 }
 
 impl BeepTracker {
@@ -88,11 +98,14 @@ impl BeepTracker {
             max_hz: f64::from(max_hz),
             run: 0,
             run_hz: 0.0,
+            run_min_db: 0.0,
+            run_max_db: 0.0,
         }
     }
 
-    /// Feed one frame and whether the level detector thought it loud enough.
-    pub fn push(&mut self, frame: &[i16], loud: bool) -> BeepEvent {
+    /// Feed one frame, whether the level detector thought it loud enough, and
+    /// its level in dBFS.
+    pub fn push(&mut self, frame: &[i16], loud: bool, db: f32) -> BeepEvent {
         let tonal = if loud {
             ToneFit::of(frame).filter(|f| {
                 f.residual <= MAX_RESIDUAL && f.hz >= self.min_hz && f.hz <= self.max_hz
@@ -102,15 +115,21 @@ impl BeepTracker {
         };
         match tonal {
             Some(f)
-                if self.run > 0 && (f.hz - self.run_hz).abs() <= self.run_hz * FREQ_TOLERANCE =>
+                if self.run > 0
+                    && (f.hz - self.run_hz).abs() <= self.run_hz * FREQ_TOLERANCE
+                    && self.run_max_db.max(db) - self.run_min_db.min(db) <= LEVEL_SPAN_DB =>
             {
                 self.run += 1;
+                self.run_min_db = self.run_min_db.min(db);
+                self.run_max_db = self.run_max_db.max(db);
             }
             other => {
                 let ended = self.end_run();
                 if let Some(f) = other {
                     self.run = 1;
                     self.run_hz = f.hz;
+                    self.run_min_db = db;
+                    self.run_max_db = db;
                 }
                 if ended != BeepEvent::None {
                     return ended;
@@ -180,12 +199,12 @@ mod tests {
             let sig = tone(1000.0, 8000.0, ms * 8, 0);
             let mut ended = None;
             for (i, fr) in sig.chunks(FRAME).enumerate() {
-                if let BeepEvent::Ended { ms } = t.push(fr, true) {
+                if let BeepEvent::Ended { ms } = t.push(fr, true, -20.0) {
                     ended = Some((i, ms));
                 }
             }
             for _ in 0..3 {
-                if let BeepEvent::Ended { ms } = t.push(&[0; FRAME], false) {
+                if let BeepEvent::Ended { ms } = t.push(&[0; FRAME], false, -100.0) {
                     ended = Some((0, ms));
                 }
             }
@@ -194,6 +213,20 @@ mod tests {
                 assert_eq!(got as usize, ms);
             }
         }
+    }
+
+    #[test]
+    fn a_tone_that_swells_and_fades_is_not_a_beep() {
+        // A steady 550 Hz "vowel" whose level moves 2 dB per frame.
+        let mut t = BeepTracker::new(150, 350.0, 2100.0);
+        let mut saw = false;
+        for k in 0..12 {
+            let db = -24.0 + 2.0 * (k.min(11 - k)) as f32;
+            let amp = 32768.0 * 10f64.powf(f64::from(db) / 20.0) * 2f64.sqrt();
+            saw |= t.push(&tone(550.0, amp, FRAME, k * FRAME), true, db) != BeepEvent::None;
+        }
+        saw |= t.finish() != BeepEvent::None;
+        assert!(!saw);
     }
 
     #[test]
@@ -211,7 +244,7 @@ mod tests {
                     (8000.0 * phase.sin()) as i16
                 })
                 .collect();
-            saw |= t.push(&fr, true) != BeepEvent::None;
+            saw |= t.push(&fr, true, -20.0) != BeepEvent::None;
         }
         saw |= t.finish() != BeepEvent::None;
         assert!(!saw);

@@ -34,6 +34,7 @@ impl AmdConfig {
             ("total_analysis_ms", self.total_analysis_ms, FRAME_MS),
             ("min_word_ms", self.min_word_ms, FRAME_MS),
             ("between_words_ms", self.between_words_ms, FRAME_MS),
+            ("utterance_pause_ms", self.utterance_pause_ms, FRAME_MS),
             ("max_word_ms", self.max_word_ms, FRAME_MS),
             ("beep_min_ms", self.beep_min_ms, 2 * FRAME_MS),
         ] {
@@ -181,8 +182,9 @@ impl AmdDetector {
     fn frame(&mut self, frame: &[i16]) {
         self.frames += 1;
         let now = self.elapsed_ms();
-        let voice = self.vad.is_voice(FrameLevel::of(frame));
-        let beep = self.beep.push(frame, voice);
+        let level = FrameLevel::of(frame);
+        let voice = self.vad.is_voice(level);
+        let beep = self.beep.push(frame, voice, level.db);
         match self.phase {
             Phase::Done => return,
             Phase::AwaitingBeep => {
@@ -208,6 +210,11 @@ impl AmdDetector {
     fn classify(&mut self, voice: bool, tone: bool, now: u32) -> Option<(AmdResult, AmdReason)> {
         let c = &self.cfg;
         if voice {
+            if self.silence_run_ms >= c.utterance_pause_ms {
+                // A new utterance after a turn-taking pause.
+                self.greeting_voice_ms = 0;
+                self.words = 0;
+            }
             self.silence_run_ms = 0;
             self.voice_run_ms += FRAME_MS;
             if self.greeting_started && !tone {

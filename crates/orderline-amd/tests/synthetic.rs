@@ -86,17 +86,42 @@ fn two_short_utterances_with_a_short_pause_are_still_human() {
 
 #[test]
 fn a_long_greeting_is_a_machine_once_the_greeting_time_is_spent() {
-    // Words of 250 ms with 100 ms gaps for 4 s: a recorded greeting.
+    // Syllables of 250 ms run together (40 ms dips, under the between-words
+    // silence) for 3.5 s: a recorded greeting read fluently.
     let mut parts = vec![silence(200)];
     for _ in 0..12 {
         parts.push(word(250, 12000.0));
-        parts.push(silence(100));
+        parts.push(silence(40));
     }
     let d = first(&cat(&parts));
     assert_eq!(d.result, AmdResult::Machine, "{d:?}");
     assert_eq!(d.reason, AmdReason::LongGreeting);
-    // 1.5 s of voice is reached in the 6th word: 200 + 5·350 + 250 = 2200 ms.
-    assert!((2100..=2300).contains(&d.decision_ms), "{d:?}");
+    // 1.3 s of voice is reached about 50 ms into the 6th syllable:
+    // 200 + 5·290 + 50 = 1700 (20 ms frames straddle the dips, so a little
+    // of each dip counts as voice and it comes up to a frame or three early).
+    assert!((1600..=1760).contains(&d.decision_ms), "{d:?}");
+}
+
+#[test]
+fn app_amd_settings_call_a_second_hello_a_machine_and_ours_do_not() {
+    // "hello?" … 700 ms … "hello?": app_amd fires MAXWORDS on the 2nd word.
+    let sig = cat(&[
+        silence(400),
+        word(400, 12000.0),
+        silence(700),
+        word(400, 12000.0),
+        silence(1500),
+    ]);
+    let ours = first(&sig);
+    assert_eq!(ours.result, AmdResult::Human, "{ours:?}");
+    let theirs = classify(&sig, AmdConfig::app_amd())
+        .expect("config")
+        .first
+        .expect("decision");
+    assert_eq!(
+        (theirs.result, theirs.reason),
+        (AmdResult::Machine, AmdReason::MaxWords)
+    );
 }
 
 #[test]
@@ -157,7 +182,7 @@ fn a_long_greeting_then_a_beep_gives_machine_then_the_beep() {
     let mut parts = vec![silence(200)];
     for _ in 0..12 {
         parts.push(word(250, 12000.0));
-        parts.push(silence(100));
+        parts.push(silence(40));
     }
     parts.push(silence(400));
     parts.push(tone(440.0, 600, 9000.0));
@@ -182,8 +207,8 @@ fn a_beep_in_20db_noise_is_found_and_noise_alone_is_not_a_beep() {
         tone(1000.0, 300, 8000.0),
         silence(1000),
     ]);
-    // Uniform noise of peak 1400 has RMS ≈ 808: 20 dB under the 8000-peak beep.
-    let noisy = with_noise(&clean, 1400.0, 11);
+    // Uniform noise of peak 980 has RMS ≈ 566: 20 dB under the beep's 5657.
+    let noisy = with_noise(&clean, 980.0, 11);
     let d = first(&noisy);
     assert!(d.beep && d.reason == AmdReason::Beep, "{d:?}");
     let out =
