@@ -26,6 +26,7 @@ impl AmdConfig {
         for (field, got, min) in [
             ("initial_silence_ms", self.initial_silence_ms, FRAME_MS),
             ("greeting_ms", self.greeting_ms, FRAME_MS),
+            ("repeat_greeting_ms", self.repeat_greeting_ms, FRAME_MS),
             (
                 "after_greeting_silence_ms",
                 self.after_greeting_silence_ms,
@@ -86,6 +87,8 @@ pub struct AmdDetector {
     words: u32,
     greeting_started: bool,
     greeting_voice_ms: u32,
+    /// Utterances begun so far (a pause of `utterance_pause_ms` ends one).
+    utterances: u32,
 }
 
 impl AmdDetector {
@@ -106,6 +109,7 @@ impl AmdDetector {
             words: 0,
             greeting_started: false,
             greeting_voice_ms: 0,
+            utterances: 0,
         })
     }
 
@@ -210,10 +214,11 @@ impl AmdDetector {
     fn classify(&mut self, voice: bool, tone: bool, now: u32) -> Option<(AmdResult, AmdReason)> {
         let c = &self.cfg;
         if voice {
-            if self.silence_run_ms >= c.utterance_pause_ms {
+            if self.greeting_started && self.silence_run_ms >= c.utterance_pause_ms {
                 // A new utterance after a turn-taking pause.
                 self.greeting_voice_ms = 0;
                 self.words = 0;
+                self.utterances += 1;
             }
             self.silence_run_ms = 0;
             self.voice_run_ms += FRAME_MS;
@@ -233,7 +238,12 @@ impl AmdDetector {
                 // long greeting or a long word.
                 return None;
             }
-            if self.greeting_started && self.greeting_voice_ms >= c.greeting_ms {
+            let limit = if self.utterances == 0 {
+                c.greeting_ms
+            } else {
+                c.repeat_greeting_ms
+            };
+            if self.greeting_started && self.greeting_voice_ms >= limit {
                 return Some((AmdResult::Machine, AmdReason::LongGreeting));
             }
             if self.voice_run_ms >= c.max_word_ms {

@@ -136,6 +136,11 @@ pub struct AmdConfig {
     /// sets (docs/amd.md). Not in
     /// `app_amd`, which counts a caller's second "hello?" toward its limits.
     pub utterance_pause_ms: u32,
+    /// Voice in a later utterance (after a turn-taking pause) beyond this:
+    /// a machine. A caller who heard nothing after "hello?" says more the
+    /// second time ("hello, can you hear me?"), so later utterances get
+    /// `app_amd`'s own 1.5 s (tuned on development sets, docs/amd.md).
+    pub repeat_greeting_ms: u32,
     /// More words than this in one utterance: a machine. `app_amd` uses 2
     /// and fires on the 2nd word, so a caller's "hello? … hello?" is a
     /// machine there; ours fires on the 4th word of one utterance (words are
@@ -165,6 +170,7 @@ impl Default for AmdConfig {
         AmdConfig {
             initial_silence_ms: 2500,
             greeting_ms: 1300,
+            repeat_greeting_ms: 1500,
             after_greeting_silence_ms: 800,
             total_analysis_ms: 5000,
             min_word_ms: 100,
@@ -189,6 +195,7 @@ impl AmdConfig {
     pub fn app_amd() -> Self {
         AmdConfig {
             greeting_ms: 1500,
+            repeat_greeting_ms: 1500,
             // app_amd fires when its count reaches 2: ours is `words > 1`.
             max_words: 1,
             utterance_pause_ms: u32::MAX,

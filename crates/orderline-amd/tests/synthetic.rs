@@ -125,6 +125,26 @@ fn app_amd_settings_call_a_second_hello_a_machine_and_ours_do_not() {
 }
 
 #[test]
+fn a_longer_second_utterance_after_a_pause_is_still_human() {
+    // "hello?", 600 ms of nothing, then 1.4 s of voice (a run-on "hello,
+    // can you hear me?"): over the first-utterance limit, under the repeat one.
+    let mut parts = vec![silence(300), word(400, 12000.0), silence(600)];
+    for _ in 0..7 {
+        parts.push(word(200, 12000.0));
+        parts.push(silence(20));
+    }
+    parts.push(silence(1500));
+    let d = first(&cat(&parts));
+    assert_eq!(d.result, AmdResult::Human, "{d:?}");
+    // The same 1.4 s as the first thing said is a long greeting.
+    let d = first(&cat(&parts[2..]));
+    assert_eq!(
+        (d.result, d.reason),
+        (AmdResult::Machine, AmdReason::LongGreeting)
+    );
+}
+
+#[test]
 fn many_short_words_hit_max_words_before_the_greeting_time() {
     let mut parts = vec![silence(200)];
     for _ in 0..10 {
