@@ -21,6 +21,14 @@ fn word(ms: usize, amp: f64) -> Vec<i16> {
         .collect()
 }
 
+/// `n` words of `word_ms`, each followed by `gap_ms` of silence.
+fn words(n: usize, word_ms: usize, gap_ms: usize) -> Vec<i16> {
+    (0..n)
+        .flat_map(|_| [word(word_ms, 12000.0), silence(gap_ms)])
+        .flatten()
+        .collect()
+}
+
 fn silence(ms: usize) -> Vec<i16> {
     vec![0; ms * MS]
 }
@@ -88,11 +96,7 @@ fn two_short_utterances_with_a_short_pause_are_still_human() {
 fn a_long_greeting_is_a_machine_once_the_greeting_time_is_spent() {
     // Syllables of 250 ms run together (40 ms dips, under the between-words
     // silence) for 3.5 s: a recorded greeting read fluently.
-    let mut parts = vec![silence(200)];
-    for _ in 0..12 {
-        parts.push(word(250, 12000.0));
-        parts.push(silence(40));
-    }
+    let parts = [silence(200), words(12, 250, 40)];
     let d = first(&cat(&parts));
     assert_eq!(d.result, AmdResult::Machine, "{d:?}");
     assert_eq!(d.reason, AmdReason::LongGreeting);
@@ -128,12 +132,13 @@ fn app_amd_settings_call_a_second_hello_a_machine_and_ours_do_not() {
 fn a_longer_second_utterance_after_a_pause_is_still_human() {
     // "hello?", 600 ms of nothing, then 1.4 s of voice (a run-on "hello,
     // can you hear me?"): over the first-utterance limit, under the repeat one.
-    let mut parts = vec![silence(300), word(400, 12000.0), silence(600)];
-    for _ in 0..7 {
-        parts.push(word(200, 12000.0));
-        parts.push(silence(20));
-    }
-    parts.push(silence(1500));
+    let parts = [
+        silence(300),
+        word(400, 12000.0),
+        silence(600),
+        words(7, 200, 20),
+        silence(1500),
+    ];
     let d = first(&cat(&parts));
     assert_eq!(d.result, AmdResult::Human, "{d:?}");
     // The same 1.4 s as the first thing said is a long greeting.
@@ -146,11 +151,7 @@ fn a_longer_second_utterance_after_a_pause_is_still_human() {
 
 #[test]
 fn many_short_words_hit_max_words_before_the_greeting_time() {
-    let mut parts = vec![silence(200)];
-    for _ in 0..10 {
-        parts.push(word(120, 12000.0));
-        parts.push(silence(80));
-    }
+    let mut parts = vec![silence(200), words(10, 120, 80)];
     parts.push(silence(1000));
     let d = first(&cat(&parts));
     assert_eq!(d.result, AmdResult::Machine, "{d:?}");
@@ -167,12 +168,8 @@ fn silence_from_the_start_is_unknown_at_the_initial_silence_time() {
 
 #[test]
 fn sparse_words_run_out_the_analysis_time_as_unknown() {
-    let mut parts = vec![silence(100)];
-    for _ in 0..8 {
-        // 700 ms gaps: never the 800 ms after-greeting silence.
-        parts.push(word(200, 12000.0));
-        parts.push(silence(700));
-    }
+    // 700 ms gaps: never the 800 ms after-greeting silence.
+    let parts = [silence(100), words(8, 200, 700)];
     let d = first(&cat(&parts));
     assert_eq!(d.result, AmdResult::Unknown, "{d:?}");
     assert_eq!(d.reason, AmdReason::Timeout);
@@ -199,11 +196,7 @@ fn a_short_greeting_then_a_beep_is_a_machine_with_beep() {
 
 #[test]
 fn a_long_greeting_then_a_beep_gives_machine_then_the_beep() {
-    let mut parts = vec![silence(200)];
-    for _ in 0..12 {
-        parts.push(word(250, 12000.0));
-        parts.push(silence(40));
-    }
+    let mut parts = vec![silence(200), words(12, 250, 40)];
     parts.push(silence(400));
     parts.push(tone(440.0, 600, 9000.0));
     parts.push(silence(500));
