@@ -285,3 +285,53 @@ fn a_bad_config_is_refused_with_a_typed_error() {
         })
     ));
 }
+
+#[test]
+fn a_beep_after_the_listening_window_is_not_reported() {
+    // A long greeting, then a beep only at 5 s: with a 4 s window the
+    // detector has stopped listening (is_done) and reports no beep.
+    let parts = [
+        silence(200),
+        words(12, 250, 40),
+        silence(1200),
+        tone(1000.0, 400, 9000.0),
+        silence(500),
+    ];
+    let sig = cat(&parts);
+    let short = AmdConfig {
+        beep_listen_ms: 4000,
+        ..AmdConfig::default()
+    };
+    let out = classify(&sig, short.clone()).expect("config");
+    assert_eq!(out.first.map(|d| d.result), Some(AmdResult::Machine));
+    assert_eq!(out.beep, None);
+    let mut det = AmdDetector::new(short).expect("config");
+    det.push(&sig[..4100 * MS]);
+    assert!(det.is_done());
+    // With the default 30 s window the same beep is heard.
+    let out = classify(&sig, AmdConfig::default()).expect("config");
+    assert!(out
+        .beep
+        .is_some_and(|d| d.beep && d.reason == AmdReason::Beep));
+}
+
+#[test]
+fn a_beep_still_sounding_when_the_audio_ends_is_reported_by_finish() {
+    let sig = cat(&[
+        silence(300),
+        word(400, 12000.0),
+        silence(300),
+        tone(800.0, 300, 9000.0),
+    ]);
+    let mut det = AmdDetector::new(AmdConfig::default()).expect("config");
+    det.push(&sig);
+    assert_eq!(det.poll_decision(), None);
+    det.finish();
+    let d = det.poll_decision().expect("a decision at the end");
+    assert_eq!(
+        (d.result, d.reason, d.beep),
+        (AmdResult::Machine, AmdReason::Beep, true)
+    );
+    assert_eq!(d.decision_ms, det.elapsed_ms());
+    assert!(det.is_done());
+}
