@@ -17,7 +17,26 @@
 //!   error; `unknown` is routed like a human.
 //!
 //! Use: feed 20 ms frames (160 samples) as they arrive with
-//! [`AmdDetector::push`], read [`AmdDetector::poll_decision`] after each.
+//! [`AmdDetector::push`], read [`AmdDetector::poll_decision`] after each:
+//!
+//! ```
+//! use orderline_amd::{AmdConfig, AmdDetector, AmdResult};
+//!
+//! let mut amd = AmdDetector::new(AmdConfig::default())?;
+//! // Three seconds of silence on the line, frame by frame as RTP brings it.
+//! let frame = [0i16; orderline_amd::FRAME];
+//! let mut decided = None;
+//! for _ in 0..150 {
+//!     amd.push(&frame);
+//!     if let Some(d) = amd.poll_decision() {
+//!         decided = Some(d);
+//!         break;
+//!     }
+//! }
+//! let d = decided.expect("initial silence decides within 2.5 s");
+//! assert_eq!((d.result, d.decision_ms), (AmdResult::Unknown, 2500));
+//! # Ok::<(), orderline_amd::ConfigError>(())
+//! ```
 
 pub mod beep;
 mod detector;
