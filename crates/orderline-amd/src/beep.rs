@@ -104,9 +104,11 @@ impl BeepTracker {
     }
 
     /// Feed one frame, whether the level detector thought it loud enough, and
-    /// its level in dBFS.
+    /// its level in dBFS. A run in progress goes on without the level
+    /// detector's say-so (its noise floor learns a long tone within 1.6 s and
+    /// would end the beep early); the level-span check still ends it.
     pub fn push(&mut self, frame: &[i16], loud: bool, db: f32) -> BeepEvent {
-        let tonal = if loud {
+        let tonal = if loud || self.run > 0 {
             ToneFit::of(frame).filter(|f| {
                 f.residual <= MAX_RESIDUAL && f.hz >= self.min_hz && f.hz <= self.max_hz
             })

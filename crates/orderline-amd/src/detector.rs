@@ -213,6 +213,15 @@ impl AmdDetector {
     /// One frame of the `app_amd`-shaped rules.
     fn classify(&mut self, voice: bool, tone: bool, now: u32) -> Option<(AmdResult, AmdReason)> {
         let c = &self.cfg;
+        if tone {
+            // A beep in progress (heard as voice or, once the noise floor has
+            // learnt it, not): neither a long greeting nor the silence after
+            // one. Wait for its end — but not past the analysis time: a tone
+            // that never ends is no voicemail beep.
+            self.silence_run_ms = 0;
+            return (now >= c.total_analysis_ms)
+                .then_some((AmdResult::Unknown, AmdReason::Timeout));
+        }
         if voice {
             if self.greeting_started && self.silence_run_ms >= c.utterance_pause_ms {
                 // A new utterance after a turn-taking pause.
@@ -222,7 +231,7 @@ impl AmdDetector {
             }
             self.silence_run_ms = 0;
             self.voice_run_ms += FRAME_MS;
-            if self.greeting_started && !tone {
+            if self.greeting_started {
                 self.greeting_voice_ms += FRAME_MS;
             }
             if !self.in_word && self.voice_run_ms >= c.min_word_ms {
@@ -232,11 +241,6 @@ impl AmdDetector {
                     self.greeting_started = true;
                     self.greeting_voice_ms = self.voice_run_ms;
                 }
-            }
-            if tone {
-                // A beep in progress: wait for its end rather than call it a
-                // long greeting or a long word.
-                return None;
             }
             let limit = if self.utterances == 0 {
                 c.greeting_ms

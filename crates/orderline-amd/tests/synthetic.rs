@@ -335,3 +335,13 @@ fn a_beep_still_sounding_when_the_audio_ends_is_reported_by_finish() {
     assert_eq!(d.decision_ms, det.elapsed_ms());
     assert!(det.is_done());
 }
+
+#[test]
+fn an_endless_tone_is_unknown_at_the_analysis_time_not_a_beep() {
+    let sig = cat(&[silence(500), tone(1000.0, 8000, 9000.0)]);
+    let d = first(&sig);
+    assert_eq!(
+        (d.result, d.reason, d.decision_ms, d.beep),
+        (AmdResult::Unknown, AmdReason::Timeout, 5000, false)
+    );
+}
