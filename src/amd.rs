@@ -37,15 +37,7 @@ pub fn classify_file(path: &Path) -> Result<Outcome, ClassifyError> {
 /// the beep ended, if one was heard).
 pub fn classify_line(path: &Path, json: bool) -> Result<String, ClassifyError> {
     let outcome = classify_file(path)?;
-    // `classify` always decides by the end of the audio; an empty outcome
-    // cannot happen for non-empty audio, but is reported as unknown anyway.
-    let Some(first) = outcome.first else {
-        return Ok(if json {
-            serde_json::json!({"result": "unknown", "decision_ms": 0, "reason": "end_of_audio", "beep": false, "beep_ms": null}).to_string()
-        } else {
-            "unknown".to_owned()
-        });
-    };
+    let first = outcome.first;
     if !json {
         return Ok(first.result.as_str().to_owned());
     }

@@ -227,21 +227,18 @@ impl AmdConfig {
 /// Returns the first decision and, if one came later, the beep decision.
 pub fn classify(samples: &[i16], config: AmdConfig) -> Result<Outcome, ConfigError> {
     let mut det = AmdDetector::new(config)?;
-    let mut out = Outcome {
-        first: None,
-        beep: None,
-    };
-    let take = |d: Decision, out: &mut Outcome| {
-        if out.first.is_none() {
-            out.first = Some(d);
+    let (mut first, mut beep) = (None, None);
+    let mut take = |d: Decision| {
+        if first.is_none() {
+            first = Some(d);
         } else if d.beep {
-            out.beep = Some(d);
+            beep = Some(d);
         }
     };
     for frame in samples.chunks(FRAME) {
         det.push(frame);
         while let Some(d) = det.poll_decision() {
-            take(d, &mut out);
+            take(d);
         }
         if det.is_done() {
             break;
@@ -249,16 +246,23 @@ pub fn classify(samples: &[i16], config: AmdConfig) -> Result<Outcome, ConfigErr
     }
     det.finish();
     while let Some(d) = det.poll_decision() {
-        take(d, &mut out);
+        take(d);
     }
-    Ok(out)
+    // `finish` always decides when nothing did before; this is belt and braces.
+    let first = first.unwrap_or(Decision {
+        result: AmdResult::Unknown,
+        reason: AmdReason::EndOfAudio,
+        decision_ms: det.elapsed_ms(),
+        beep: false,
+    });
+    Ok(Outcome { first, beep })
 }
 
 /// The decisions over a whole recording.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Outcome {
-    /// The classification (always present after [`classify`]).
-    pub first: Option<Decision>,
+    /// The classification.
+    pub first: Decision,
     /// A later beep, when the first decision was `machine` without one.
     pub beep: Option<Decision>,
 }
@@ -266,6 +270,6 @@ pub struct Outcome {
 impl Outcome {
     /// Whether a beep was heard, in either decision.
     pub fn heard_beep(&self) -> bool {
-        self.first.is_some_and(|d| d.beep) || self.beep.is_some()
+        self.first.beep || self.beep.is_some()
     }
 }
