@@ -49,6 +49,22 @@ enum Command {
         #[command(subcommand)]
         command: DtmfCommand,
     },
+    /// Answering-machine detection tools.
+    Amd {
+        #[command(subcommand)]
+        command: AmdCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AmdCommand {
+    /// Print `human`, `machine` or `unknown` for a WAV file (any rate, mono, 16-bit).
+    Classify {
+        file: PathBuf,
+        /// Print a JSON object with `result`, `decision_ms`, `reason`, `beep` instead.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -89,6 +105,11 @@ fn main() -> ExitCode {
         Command::Dtmf {
             command: DtmfCommand::Decode { file, json },
         } => orderline::dtmf::decode_line(&file, json)
+            .map(|line| println!("{line}"))
+            .map_err(anyhow::Error::from),
+        Command::Amd {
+            command: AmdCommand::Classify { file, json },
+        } => orderline::amd::classify_line(&file, json)
             .map(|line| println!("{line}"))
             .map_err(anyhow::Error::from),
         Command::Call {
