@@ -1,0 +1,521 @@
+//! The predictive pacer: agent and call events plus a timestamp in, "dial N
+//! more lines now" out. One `Pacer` per call mode (each mode has its own
+//! customers, hence its own answer rate and its own 30-day abandon count).
+//!
+//! # The rule it lives under
+//!
+//! US FTC TSR 16 CFR 310.4(b)(4) and FCC 47 CFR 64.1200(a)(7): at most 3 % of
+//! live-answered calls per campaign over 30 days may be abandoned; a customer
+//! not connected to a person within 2 s of their greeting hears a recorded
+//! safe-harbor message and counts as abandoned; unanswered calls ring ≥ 15 s.
+//!
+//! # How it decides (the math)
+//!
+//! At time `now` the pacer knows: R ready agents; busy agents i (talking or
+//! in wrap-up) with elapsed handle time eᵢ; W answered customers waiting for
+//! an agent; ringing lines j with elapsed ring time dⱼ. It forecasts over the
+//! horizon h = (early answer time: lower quartile of learned ring-to-answer
+//! times) + 2 s (the safe-harbor window):
+//!
+//! - agent i is free by then with qᵢ = P(H ≤ eᵢ + h | H > eᵢ) from the
+//!   learned talk+wrap distribution H — agents about to free up count as
+//!   partial capacity; paused agents count as nothing;
+//! - ringing line j becomes a live answer with pⱼ = P(live | still ringing
+//!   at dⱼ) = p·Sₐ(dⱼ) / ((p+m)·Sₐ(dⱼ) + (1−p−m)·Sₙ(dⱼ)), from the learned
+//!   survival of answer times Sₐ and give-up times Sₙ, live rate p and
+//!   machine rate m;
+//! - each new line answers live with p⁺, the upper confidence bound of the
+//!   hour's answer rate (uncertainty makes the pacer dial less, never more).
+//!
+//! With X = W + Σ Bern(pⱼ) + Bin(N, p⁺) live answers and Y = R + Σ Bern(qᵢ)
+//! free agents, the expected number of customers left without an agent is
+//! E[(X − Y)⁺]. The pacer picks the **largest N** with
+//!
+//! ```text
+//!     E[(X − Y)⁺]  ≤  r · E[X]
+//! ```
+//!
+//! where r is the abandon rate the budget allows right now (below). Exact
+//! distributions for small teams, a normal approximation for large ones
+//! (see [`math`]). N never goes below the progressive floor
+//! R − W − ringing (one line per otherwise idle agent cannot abandon) and
+//! never above a lines-per-agent ceiling (lower for teams of ≤ 5 agents).
+//!
+//! # The abandon budget
+//!
+//! The ledger counts live answers L and abandons A per day, exactly, over
+//! the rolling 30 days. With the effective cap c = cap·(1 − margin) and the
+//! answers expected in the next hour Hₙ (the last hour's count, at least
+//! 20), the allowed rate is
+//!
+//! ```text
+//!     r = clamp( (c·(L₂₉ + Hₙ) − A₃₀) / Hₙ , 0, c )
+//! ```
+//!
+//! i.e. the share of the next hour's answers that may be abandoned so the
+//! window still ends at or below c. L₂₉ counts only the 29 newest days (the
+//! oldest day's answers leave the window at the next midnight) while A₃₀
+//! counts all 30 (its abandons are still in the window now): the budget is
+//! what survives tomorrow's roll as well as today's. When r reaches 0 the
+//! pacer falls back to the progressive floor, which cannot abandon.
+
+pub mod math;
+pub mod model;
+
+use std::collections::{BTreeMap, VecDeque};
+use std::time::Duration;
+
+use model::{AbandonLedger, AnswerModel, Samples, DAY_SECS, WINDOW_DAYS};
+
+/// Largest abandon cap the rule allows, in percent (16 CFR 310.4(b)(4)(i)).
+pub const LEGAL_CAP_PCT: f64 = 3.0;
+
+/// A configuration the pacer refuses, naming the field.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum PacerError {
+    #[error("abandon cap {0} % must be above 0 and at most 3 % (16 CFR 310.4(b)(4))")]
+    AbandonCap(f64),
+    #[error("safety margin {0} must be in [0, 1)")]
+    SafetyMargin(f64),
+    #[error("max lines per agent {0} must be at least 1")]
+    LinesPerAgent(f64),
+    #[error("prior answer rate {0} must be in (0, 1]")]
+    PriorAnswerRate(f64),
+    #[error("answer confidence z {0} must be finite and ≥ 0")]
+    Confidence(f64),
+}
+
+/// Tuning of one mode's pacer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PacerConfig {
+    /// The mode's abandon cap over 30 days, percent of live answers; (0, 3].
+    pub abandon_cap_pct: f64,
+    /// Share of the cap held back against chance (the rate is a random
+    /// outcome; aiming at the cap itself would exceed it half the time).
+    pub safety_margin: f64,
+    /// The safe-harbor window (2 s: 16 CFR 310.4(b)(4)(iii)).
+    pub safe_harbor: Duration,
+    /// Most lines per active agent for teams above `small_team` agents
+    /// (VICIdial's default maximum level is 3.0).
+    pub max_lines_per_agent: f64,
+    /// Teams of at most this many active agents are "small".
+    pub small_team: u32,
+    /// Most lines per active agent for small teams: one unlucky answer
+    /// wave is a large share of a small team's answers.
+    pub small_team_max_lines_per_agent: f64,
+    /// Live-answer rate assumed before any call is observed.
+    pub prior_answer_rate: f64,
+    /// Confidence multiplier on the answer-rate uncertainty.
+    pub answer_z: f64,
+}
+
+impl Default for PacerConfig {
+    fn default() -> Self {
+        PacerConfig {
+            abandon_cap_pct: LEGAL_CAP_PCT,
+            safety_margin: 0.15,
+            safe_harbor: Duration::from_secs(2),
+            max_lines_per_agent: 3.0,
+            small_team: 5,
+            small_team_max_lines_per_agent: 2.0,
+            prior_answer_rate: 0.5,
+            answer_z: 2.0,
+        }
+    }
+}
+
+impl PacerConfig {
+    /// Refuse a cap above the legal 3 % or ≤ 0, and nonsense tuning.
+    pub fn validate(&self) -> Result<(), PacerError> {
+        let c = self.abandon_cap_pct;
+        if !(c.is_finite() && c > 0.0 && c <= LEGAL_CAP_PCT) {
+            return Err(PacerError::AbandonCap(c));
+        }
+        if !(self.safety_margin >= 0.0 && self.safety_margin < 1.0) {
+            return Err(PacerError::SafetyMargin(self.safety_margin));
+        }
+        for l in [
+            self.max_lines_per_agent,
+            self.small_team_max_lines_per_agent,
+        ] {
+            if !(l.is_finite() && l >= 1.0) {
+                return Err(PacerError::LinesPerAgent(l));
+            }
+        }
+        let p = self.prior_answer_rate;
+        if !(p > 0.0 && p <= 1.0) {
+            return Err(PacerError::PriorAnswerRate(p));
+        }
+        if !(self.answer_z.is_finite() && self.answer_z >= 0.0) {
+            return Err(PacerError::Confidence(self.answer_z));
+        }
+        Ok(())
+    }
+}
+
+/// An agent's state change, as the agent sessions report it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum AgentEvent {
+    LoggedIn,
+    LoggedOut,
+    /// Waiting for a call: capacity now.
+    Ready,
+    /// Paused (break, training): no capacity at all.
+    Paused,
+    /// Held for one specific call (preview/manual): busy from now.
+    Reserved,
+    /// Bridged to a customer: the handle time starts.
+    InCall,
+    /// Call over, writing the disposition: still in the same handle time.
+    WrapUp,
+}
+
+/// A dialled line's progress.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CallEvent {
+    /// The INVITE went out.
+    Dialled,
+    /// A live human answered (after AMD, if on): needs an agent within 2 s.
+    AnsweredLive,
+    /// AMD classified a machine: never a live answer, never needs an agent.
+    Machine,
+    NoAnswer,
+    Busy,
+    Failed,
+    /// The live customer was bridged to an agent.
+    Connected,
+    /// No agent within the safe-harbor window: message played, abandoned.
+    Abandoned,
+}
+
+/// Agents are told apart by an id the caller chooses.
+pub type AgentId = u64;
+/// Lines are told apart by an id the caller chooses.
+pub type CallId = u64;
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum AgentState {
+    Ready,
+    Paused,
+    /// Talking, wrapping up or reserved, since this instant.
+    Busy(Duration),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum LineState {
+    Ringing(Duration),
+    Waiting,
+}
+
+/// Recent samples kept per distribution.
+const SAMPLE_CAP: usize = 400;
+/// Below this many samples a learned distribution is not trusted.
+const MIN_SAMPLES: usize = 10;
+/// Floor of the "answers in the next hour" used by the budget.
+const MIN_HOURLY_ANSWERS: f64 = 20.0;
+/// Teams up to this size get the exact distribution.
+const EXACT_MAX_AGENTS: usize = 12;
+
+/// The predictive pacer of one call mode. Time is a [`Duration`] since the
+/// mode's epoch, a local midnight: day buckets and hours of day follow it.
+#[derive(Debug, Clone)]
+pub struct Pacer {
+    cfg: PacerConfig,
+    agents: BTreeMap<AgentId, AgentState>,
+    lines: BTreeMap<CallId, LineState>,
+    answers: AnswerModel,
+    ring_answer: Samples,
+    ring_giveup: Samples,
+    handle: Samples,
+    ledger: AbandonLedger,
+    recent_answers: VecDeque<Duration>,
+}
+
+fn day_of(t: Duration) -> u64 {
+    t.as_secs() / DAY_SECS
+}
+
+fn hour_of(t: Duration) -> usize {
+    ((t.as_secs() % DAY_SECS) / 3600) as usize
+}
+
+impl Pacer {
+    /// A pacer with a validated configuration.
+    pub fn new(cfg: PacerConfig) -> Result<Pacer, PacerError> {
+        cfg.validate()?;
+        Ok(Pacer {
+            answers: AnswerModel::new(cfg.prior_answer_rate, cfg.answer_z),
+            cfg,
+            agents: BTreeMap::new(),
+            lines: BTreeMap::new(),
+            ring_answer: Samples::new(SAMPLE_CAP),
+            ring_giveup: Samples::new(SAMPLE_CAP),
+            handle: Samples::new(SAMPLE_CAP),
+            ledger: AbandonLedger::default(),
+            recent_answers: VecDeque::new(),
+        })
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> &PacerConfig {
+        &self.cfg
+    }
+
+    /// Feed an agent's state change.
+    pub fn agent(&mut self, now: Duration, id: AgentId, ev: AgentEvent) {
+        let prev = self.agents.get(&id).copied();
+        // A handle time ends when a busy agent becomes ready or pauses.
+        let mut end_handle = || {
+            if let Some(AgentState::Busy(since)) = prev {
+                self.handle.push(now.saturating_sub(since).as_secs_f64());
+            }
+        };
+        match ev {
+            AgentEvent::LoggedOut => {
+                self.agents.remove(&id);
+            }
+            AgentEvent::LoggedIn | AgentEvent::Paused => {
+                end_handle();
+                self.agents.insert(id, AgentState::Paused);
+            }
+            AgentEvent::Ready => {
+                end_handle();
+                self.agents.insert(id, AgentState::Ready);
+            }
+            AgentEvent::Reserved | AgentEvent::InCall => {
+                if !matches!(prev, Some(AgentState::Busy(_))) {
+                    self.agents.insert(id, AgentState::Busy(now));
+                }
+            }
+            AgentEvent::WrapUp => {
+                if !matches!(prev, Some(AgentState::Busy(_))) {
+                    self.agents.insert(id, AgentState::Busy(now));
+                }
+            }
+        }
+    }
+
+    /// Feed a line's progress. Events for a line the pacer no longer tracks
+    /// (late or duplicated signalling) are ignored.
+    pub fn call(&mut self, now: Duration, id: CallId, ev: CallEvent) {
+        let hour = hour_of(now);
+        if ev == CallEvent::Dialled {
+            self.lines.insert(id, LineState::Ringing(now));
+            return;
+        }
+        let Some(state) = self.lines.get(&id).copied() else {
+            return;
+        };
+        let rung = match state {
+            LineState::Ringing(at) => Some(now.saturating_sub(at).as_secs_f64()),
+            LineState::Waiting => None,
+        };
+        match ev {
+            CallEvent::Dialled => {}
+            CallEvent::AnsweredLive => {
+                if let Some(r) = rung {
+                    self.ring_answer.push(r);
+                    self.answers.live(hour);
+                    self.ledger.answered(day_of(now));
+                    self.recent_answers.push_back(now);
+                    self.lines.insert(id, LineState::Waiting);
+                }
+            }
+            CallEvent::Machine => {
+                if let Some(r) = rung {
+                    self.ring_answer.push(r);
+                    self.answers.machine(hour);
+                }
+                self.lines.remove(&id);
+            }
+            CallEvent::NoAnswer | CallEvent::Busy | CallEvent::Failed => {
+                if let Some(r) = rung {
+                    self.ring_giveup.push(r);
+                    self.answers.none(hour);
+                }
+                self.lines.remove(&id);
+            }
+            CallEvent::Connected => {
+                self.lines.remove(&id);
+            }
+            CallEvent::Abandoned => {
+                if state == LineState::Waiting {
+                    self.ledger.abandoned(day_of(now));
+                }
+                self.lines.remove(&id);
+            }
+        }
+    }
+
+    /// (live answers, abandons) in the 30-day window ending today.
+    pub fn window_totals(&self, now: Duration) -> (u64, u64) {
+        self.ledger.totals(day_of(now), WINDOW_DAYS)
+    }
+
+    /// The abandon rate (a fraction) the budget allows right now; 0 means
+    /// the budget is spent and the pacer dials progressively.
+    pub fn allowed_abandon_rate(&mut self, now: Duration) -> f64 {
+        let hour_ago = now.saturating_sub(Duration::from_secs(3600));
+        while self.recent_answers.front().is_some_and(|t| *t < hour_ago) {
+            self.recent_answers.pop_front();
+        }
+        let today = day_of(now);
+        let (l29, _) = self.ledger.totals(today, WINDOW_DAYS - 1);
+        let (_, a30) = self.ledger.totals(today, WINDOW_DAYS);
+        let c = self.cfg.abandon_cap_pct / 100.0 * (1.0 - self.cfg.safety_margin);
+        let h = (self.recent_answers.len() as f64).max(MIN_HOURLY_ANSWERS);
+        ((c * (l29 as f64 + h) - a30 as f64) / h).clamp(0.0, c)
+    }
+
+    /// How many more lines to dial now (see the module docs for the math).
+    pub fn dial_now(&mut self, now: Duration) -> u32 {
+        let mut ready = 0usize;
+        let mut busy_elapsed = Vec::new();
+        for s in self.agents.values() {
+            match s {
+                AgentState::Ready => ready += 1,
+                AgentState::Busy(since) => {
+                    busy_elapsed.push(now.saturating_sub(*since).as_secs_f64())
+                }
+                AgentState::Paused => {}
+            }
+        }
+        let active = ready + busy_elapsed.len();
+        if active == 0 {
+            return 0;
+        }
+        let mut waiting = 0usize;
+        let mut ringing = Vec::new();
+        for l in self.lines.values() {
+            match l {
+                LineState::Waiting => waiting += 1,
+                LineState::Ringing(at) => ringing.push(now.saturating_sub(*at).as_secs_f64()),
+            }
+        }
+        let lines_now = waiting + ringing.len();
+        let per_agent = if active <= self.cfg.small_team as usize {
+            self.cfg.small_team_max_lines_per_agent
+        } else {
+            self.cfg.max_lines_per_agent
+        };
+        let ceiling = ((per_agent * active as f64).floor() as usize).saturating_sub(lines_now);
+        let floor = ready.saturating_sub(lines_now).min(ceiling);
+        let r = self.allowed_abandon_rate(now);
+        if r <= 0.0 || ceiling == floor {
+            return floor as u32;
+        }
+
+        let est = self.answers.estimate(hour_of(now));
+        let p_new = est.live_high;
+        let p_mach = est.machine_mean.min(1.0 - p_new).max(0.0);
+        let p_none = (1.0 - p_new - p_mach).max(0.0);
+        let trusted = |s: &Samples| s.len() >= MIN_SAMPLES;
+        let p_line = |d: f64| {
+            let sa = if trusted(&self.ring_answer) {
+                self.ring_answer.survival(d)
+            } else {
+                1.0
+            };
+            let sn = if trusted(&self.ring_giveup) {
+                self.ring_giveup.survival(d)
+            } else {
+                1.0
+            };
+            let den = (p_new + p_mach) * sa + p_none * sn;
+            if den > 0.0 {
+                p_new * sa / den
+            } else {
+                p_new
+            }
+        };
+        let early_answer = if trusted(&self.ring_answer) {
+            self.ring_answer.quantile(0.25).unwrap_or(0.0)
+        } else {
+            0.0
+        };
+        let horizon = early_answer + self.cfg.safe_harbor.as_secs_f64();
+        let q_agent = |e: f64| {
+            if trusted(&self.handle) {
+                self.handle.ends_within(e, horizon)
+            } else {
+                0.0
+            }
+        };
+        let line_p: Vec<f64> = ringing.iter().map(|d| p_line(*d)).collect();
+        let agent_q: Vec<f64> = busy_elapsed.iter().map(|e| q_agent(*e)).collect();
+
+        let best = if active <= EXACT_MAX_AGENTS {
+            Self::largest_n_exact(ready, waiting, &line_p, &agent_q, p_new, ceiling, r)
+        } else {
+            Self::largest_n_normal(ready, waiting, &line_p, &agent_q, p_new, ceiling, r)
+        };
+        best.max(floor) as u32
+    }
+
+    /// Largest N ≤ ceiling with E[(X − Y)⁺] ≤ r·E[X], normal approximation.
+    fn largest_n_normal(
+        ready: usize,
+        waiting: usize,
+        line_p: &[f64],
+        agent_q: &[f64],
+        p_new: f64,
+        ceiling: usize,
+        r: f64,
+    ) -> usize {
+        let x_mean: f64 = waiting as f64 + line_p.iter().sum::<f64>();
+        let x_var: f64 = line_p.iter().map(|p| p * (1.0 - p)).sum();
+        let y_mean: f64 = ready as f64 + agent_q.iter().sum::<f64>();
+        let y_var: f64 = agent_q.iter().map(|q| q * (1.0 - q)).sum();
+        let mut best = 0;
+        for n in 0..=ceiling {
+            let nf = n as f64;
+            let ex = x_mean + nf * p_new;
+            let short = math::expected_positive_normal(
+                ex - y_mean,
+                x_var + y_var + nf * p_new * (1.0 - p_new),
+            );
+            if short > r * ex {
+                break;
+            }
+            best = n;
+        }
+        best
+    }
+
+    /// Largest N ≤ ceiling with E[(X − Y)⁺] ≤ r·E[X], exact distributions.
+    fn largest_n_exact(
+        ready: usize,
+        waiting: usize,
+        line_p: &[f64],
+        agent_q: &[f64],
+        p_new: f64,
+        ceiling: usize,
+        r: f64,
+    ) -> usize {
+        let mut y = vec![0.0; ready];
+        y.extend(math::poisson_binomial(agent_q.iter().copied()));
+        let max_x = waiting + line_p.len() + ceiling;
+        let g = math::shortfall_table(&y, max_x);
+        let mut x = vec![0.0; waiting];
+        x.extend(math::poisson_binomial(line_p.iter().copied()));
+        let mut best = 0;
+        for n in 0..=ceiling {
+            if n > 0 {
+                math::add_bernoulli(&mut x, p_new);
+            }
+            let ex: f64 = x.iter().enumerate().map(|(k, p)| k as f64 * p).sum();
+            let short: f64 = x.iter().zip(&g).map(|(p, g)| p * g).sum();
+            if short > r * ex {
+                break;
+            }
+            best = n;
+        }
+        best
+    }
+}
+
+#[cfg(test)]
+mod tests;
