@@ -59,6 +59,7 @@
 //! what survives tomorrow's roll as well as today's. When r reaches 0 the
 //! pacer falls back to the progressive floor, which cannot abandon.
 
+pub mod decide;
 pub mod math;
 pub mod model;
 
@@ -412,108 +413,41 @@ impl Pacer {
         let p_new = est.live_high;
         let p_mach = est.machine_mean.min(1.0 - p_new).max(0.0);
         let p_none = (1.0 - p_new - p_mach).max(0.0);
-        let trusted = |s: &Samples| s.len() >= MIN_SAMPLES;
-        let p_line = |d: f64| {
-            let sa = if trusted(&self.ring_answer) {
-                self.ring_answer.survival(d)
-            } else {
-                1.0
-            };
-            let sn = if trusted(&self.ring_giveup) {
-                self.ring_giveup.survival(d)
-            } else {
-                1.0
-            };
-            let den = (p_new + p_mach) * sa + p_none * sn;
-            if den > 0.0 {
-                p_new * sa / den
-            } else {
-                p_new
+        let ring_known = self.ring_answer.len() >= MIN_SAMPLES;
+        let giveup_known = self.ring_giveup.len() >= MIN_SAMPLES;
+        let handle_known = self.handle.len() >= MIN_SAMPLES;
+        // Survival of answer times; unknown: every answer comes at once
+        // (the most demanding assumption for the agents).
+        let s_ans = |d: f64| if ring_known { self.ring_answer.survival(d) } else { 0.0 };
+        let s_giveup = |d: f64| if giveup_known { self.ring_giveup.survival(d) } else { 1.0 };
+        // P(live answer in (d, d + t] | still ringing at d); t = ∞ for "ever".
+        let p_line = |d: f64, t: f64| {
+            let sa = if ring_known { self.ring_answer.survival(d) } else { 1.0 };
+            let den = (p_new + p_mach) * sa + p_none * s_giveup(d);
+            if den <= 0.0 {
+                return p_new;
             }
+            let answered_share = if t.is_finite() { sa - s_ans(d + t) } else { sa };
+            p_new * answered_share.max(0.0) / den
         };
-        let early_answer = if trusted(&self.ring_answer) {
-            self.ring_answer.quantile(0.25).unwrap_or(0.0)
-        } else {
-            0.0
+        let harbor = self.cfg.safe_harbor.as_secs_f64();
+        let q_agent = |e: f64, t: f64| if handle_known { self.handle.ends_within(e, t + harbor) } else { 0.0 };
+        let forecast = decide::Forecast {
+            ready,
+            waiting,
+            horizons: decide::HORIZONS
+                .iter()
+                .map(|&t| decide::Horizon {
+                    line_p: ringing.iter().map(|&d| p_line(d, t)).collect(),
+                    new_p: p_line(0.0, t),
+                    agent_q: busy_elapsed.iter().map(|&e| q_agent(e, t)).collect(),
+                })
+                .collect(),
+            ever_line_p: ringing.iter().map(|&d| p_line(d, f64::INFINITY)).collect(),
+            ever_new_p: p_line(0.0, f64::INFINITY),
         };
-        let horizon = early_answer + self.cfg.safe_harbor.as_secs_f64();
-        let q_agent = |e: f64| {
-            if trusted(&self.handle) {
-                self.handle.ends_within(e, horizon)
-            } else {
-                0.0
-            }
-        };
-        let line_p: Vec<f64> = ringing.iter().map(|d| p_line(*d)).collect();
-        let agent_q: Vec<f64> = busy_elapsed.iter().map(|e| q_agent(*e)).collect();
-
-        let best = if active <= EXACT_MAX_AGENTS {
-            Self::largest_n_exact(ready, waiting, &line_p, &agent_q, p_new, ceiling, r)
-        } else {
-            Self::largest_n_normal(ready, waiting, &line_p, &agent_q, p_new, ceiling, r)
-        };
+        let best = forecast.largest_n(ceiling, r, active <= EXACT_MAX_AGENTS);
         best.max(floor) as u32
-    }
-
-    /// Largest N ≤ ceiling with E[(X − Y)⁺] ≤ r·E[X], normal approximation.
-    fn largest_n_normal(
-        ready: usize,
-        waiting: usize,
-        line_p: &[f64],
-        agent_q: &[f64],
-        p_new: f64,
-        ceiling: usize,
-        r: f64,
-    ) -> usize {
-        let x_mean: f64 = waiting as f64 + line_p.iter().sum::<f64>();
-        let x_var: f64 = line_p.iter().map(|p| p * (1.0 - p)).sum();
-        let y_mean: f64 = ready as f64 + agent_q.iter().sum::<f64>();
-        let y_var: f64 = agent_q.iter().map(|q| q * (1.0 - q)).sum();
-        let mut best = 0;
-        for n in 0..=ceiling {
-            let nf = n as f64;
-            let ex = x_mean + nf * p_new;
-            let short = math::expected_positive_normal(
-                ex - y_mean,
-                x_var + y_var + nf * p_new * (1.0 - p_new),
-            );
-            if short > r * ex {
-                break;
-            }
-            best = n;
-        }
-        best
-    }
-
-    /// Largest N ≤ ceiling with E[(X − Y)⁺] ≤ r·E[X], exact distributions.
-    fn largest_n_exact(
-        ready: usize,
-        waiting: usize,
-        line_p: &[f64],
-        agent_q: &[f64],
-        p_new: f64,
-        ceiling: usize,
-        r: f64,
-    ) -> usize {
-        let mut y = vec![0.0; ready];
-        y.extend(math::poisson_binomial(agent_q.iter().copied()));
-        let max_x = waiting + line_p.len() + ceiling;
-        let g = math::shortfall_table(&y, max_x);
-        let mut x = vec![0.0; waiting];
-        x.extend(math::poisson_binomial(line_p.iter().copied()));
-        let mut best = 0;
-        for n in 0..=ceiling {
-            if n > 0 {
-                math::add_bernoulli(&mut x, p_new);
-            }
-            let ex: f64 = x.iter().enumerate().map(|(k, p)| k as f64 * p).sum();
-            let short: f64 = x.iter().zip(&g).map(|(p, g)| p * g).sum();
-            if short > r * ex {
-                break;
-            }
-            best = n;
-        }
-        best
     }
 }
 
