@@ -5,10 +5,7 @@
 
 use orderline_dialer::sim::{run, PacerKind, Report, SimConfig};
 
-fn arg_list<T: std::str::FromStr>(s: Option<String>, default: &[T]) -> Vec<T>
-where
-    T: Clone,
-{
+fn arg_list<T: std::str::FromStr + Clone>(s: Option<String>, default: &[T]) -> Vec<T> {
     s.map(|s| s.split(',').filter_map(|x| x.parse().ok()).collect())
         .unwrap_or_else(|| default.to_vec())
 }

@@ -20,8 +20,14 @@ fn thirty_day_abandon_rate_never_exceeds_the_cap() {
             let report = run(&cfg, &[PacerKind::Orderline]).expect("valid config");
             let r = &report[0];
             assert_eq!(r.days.len(), 30);
-            assert!(r.answered > 1000, "{agents} agents seed {seed}: too few answers {r:?}");
-            assert!(r.abandoned > 0, "{agents} agents seed {seed}: never over-dialled, the test proves nothing");
+            assert!(
+                r.answered > 1000,
+                "{agents} agents seed {seed}: too few answers {r:?}"
+            );
+            assert!(
+                r.abandoned > 0,
+                "{agents} agents seed {seed}: never over-dialled, the test proves nothing"
+            );
             let worst = r.worst_30_day_pct();
             assert!(
                 worst <= cfg.abandon_cap_pct,
@@ -42,7 +48,11 @@ fn a_tighter_cap_is_respected_too() {
         ..SimConfig::default()
     };
     let r = &run(&cfg, &[PacerKind::Orderline]).expect("valid config")[0];
-    assert!(r.worst_30_day_pct() <= 1.0, "{:.2} % over a 1 % cap", r.worst_30_day_pct());
+    assert!(
+        r.worst_30_day_pct() <= 1.0,
+        "{:.2} % over a 1 % cap",
+        r.worst_30_day_pct()
+    );
 }
 
 #[test]
@@ -63,6 +73,10 @@ fn orderline_beats_progressive_on_occupancy() {
             ours.occupancy,
             prog.occupancy
         );
-        assert!(ours.abandon_pct <= cfg.abandon_cap_pct, "seed {seed}: {:.2} %", ours.abandon_pct);
+        assert!(
+            ours.abandon_pct <= cfg.abandon_cap_pct,
+            "seed {seed}: {:.2} %",
+            ours.abandon_pct
+        );
     }
 }

@@ -93,7 +93,11 @@ impl Forecast {
 
     /// n ↦ E[(X(t) − Y(t+2))⁺] with exact distributions; must be called
     /// with n = 0, 1, 2, … in order (it adds one line per step).
-    fn exact_shortfall<'a>(&'a self, h: &'a Horizon, ceiling: usize) -> impl FnMut(usize) -> f64 + 'a {
+    fn exact_shortfall<'a>(
+        &'a self,
+        h: &'a Horizon,
+        ceiling: usize,
+    ) -> impl FnMut(usize) -> f64 + 'a {
         let mut y = vec![0.0; self.ready];
         y.extend(math::poisson_binomial(h.agent_q.iter().copied()));
         let g = math::shortfall_table(&y, self.waiting + h.line_p.len() + ceiling);
@@ -129,7 +133,11 @@ mod tests {
     #[test]
     fn certain_answers_get_one_line_per_agent() {
         for exact in [true, false] {
-            assert_eq!(one_horizon(10, 1.0).largest_n(30, 0.025, exact), 10, "exact {exact}");
+            assert_eq!(
+                one_horizon(10, 1.0).largest_n(30, 0.025, exact),
+                10,
+                "exact {exact}"
+            );
         }
     }
 

@@ -418,11 +418,27 @@ impl Pacer {
         let handle_known = self.handle.len() >= MIN_SAMPLES;
         // Survival of answer times; unknown: every answer comes at once
         // (the most demanding assumption for the agents).
-        let s_ans = |d: f64| if ring_known { self.ring_answer.survival(d) } else { 0.0 };
-        let s_giveup = |d: f64| if giveup_known { self.ring_giveup.survival(d) } else { 1.0 };
+        let s_ans = |d: f64| {
+            if ring_known {
+                self.ring_answer.survival(d)
+            } else {
+                0.0
+            }
+        };
+        let s_giveup = |d: f64| {
+            if giveup_known {
+                self.ring_giveup.survival(d)
+            } else {
+                1.0
+            }
+        };
         // P(live answer in (d, d + t] | still ringing at d); t = ∞ for "ever".
         let p_line = |d: f64, t: f64| {
-            let sa = if ring_known { self.ring_answer.survival(d) } else { 1.0 };
+            let sa = if ring_known {
+                self.ring_answer.survival(d)
+            } else {
+                1.0
+            };
             let den = (p_new + p_mach) * sa + p_none * s_giveup(d);
             if den <= 0.0 {
                 return p_new;
@@ -431,7 +447,13 @@ impl Pacer {
             p_new * answered_share.max(0.0) / den
         };
         let harbor = self.cfg.safe_harbor.as_secs_f64();
-        let q_agent = |e: f64, t: f64| if handle_known { self.handle.ends_within(e, t + harbor) } else { 0.0 };
+        let q_agent = |e: f64, t: f64| {
+            if handle_known {
+                self.handle.ends_within(e, t + harbor)
+            } else {
+                0.0
+            }
+        };
         let forecast = decide::Forecast {
             ready,
             waiting,
