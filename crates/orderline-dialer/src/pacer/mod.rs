@@ -11,35 +11,42 @@
 //!
 //! # How it decides (the math)
 //!
-//! At time `now` the pacer knows: R ready agents; busy agents i (talking or
-//! in wrap-up) with elapsed handle time eᵢ; W answered customers waiting for
-//! an agent; ringing lines j with elapsed ring time dⱼ. It forecasts over the
-//! horizon h = (early answer time: lower quartile of learned ring-to-answer
-//! times) + 2 s (the safe-harbor window):
+//! At time `now` the pacer knows: R ready agents; busy agents i (talking,
+//! in wrap-up or reserved) with elapsed handle time eᵢ; W answered customers
+//! waiting for an agent; ringing lines j with elapsed ring time dⱼ. For each
+//! horizon t of a short grid (0 … 30 s, [`decide::HORIZONS`]) it forecasts:
 //!
-//! - agent i is free by then with qᵢ = P(H ≤ eᵢ + h | H > eᵢ) from the
-//!   learned talk+wrap distribution H — agents about to free up count as
-//!   partial capacity; paused agents count as nothing;
-//! - ringing line j becomes a live answer with pⱼ = P(live | still ringing
-//!   at dⱼ) = p·Sₐ(dⱼ) / ((p+m)·Sₐ(dⱼ) + (1−p−m)·Sₙ(dⱼ)), from the learned
-//!   survival of answer times Sₐ and give-up times Sₙ, live rate p and
-//!   machine rate m;
-//! - each new line answers live with p⁺, the upper confidence bound of the
-//!   hour's answer rate (uncertainty makes the pacer dial less, never more).
+//! - agent i is free by t + 2 s with qᵢ(t) = P(H ≤ eᵢ + t + 2 | H > eᵢ),
+//!   from the learned talk+wrap distribution H — agents about to free up
+//!   count as partial capacity; paused agents count as nothing;
+//! - ringing line j gives a live answer by t with
+//!   pⱼ(t) = p·(Sₐ(dⱼ) − Sₐ(dⱼ + t)) / ((p+m)·Sₐ(dⱼ) + (1−p−m)·Sₙ(dⱼ)),
+//!   from the learned survival of answer times Sₐ and give-up times Sₙ,
+//!   live rate p and machine rate m (a line that has rung long is less
+//!   likely to be answered at all);
+//! - a new line does the same with d = 0, where p is the *upper*
+//!   confidence bound of the hour's live-answer rate (uncertainty makes the
+//!   pacer dial less, never more; a cold start is "everyone answers at
+//!   once", i.e. about one line per ready agent).
 //!
-//! With X = W + Σ Bern(pⱼ) + Bin(N, p⁺) live answers and Y = R + Σ Bern(qᵢ)
-//! free agents, the expected number of customers left without an agent is
-//! E[(X − Y)⁺]. The pacer picks the **largest N** with
+//! With X(t) = W + Σ Bern(pⱼ(t)) + Bin(N, p(t)) and
+//! Y(t) = R + Σ Bern(qᵢ(t)), a customer answering by t can only be served by
+//! an agent free by t + 2 s (no agent who takes a call frees up again within
+//! the 30 s), so the number abandoned is max over t of (X(t) − Y(t))⁺ (Hall's
+//! theorem: the agent sets are nested in t). The pacer picks the **largest N**
+//! with
 //!
 //! ```text
-//!     E[(X − Y)⁺]  ≤  r · E[X]
+//!     max_t E[(X(t) − Y(t))⁺]  ≤  r · E[X(∞)]
 //! ```
 //!
 //! where r is the abandon rate the budget allows right now (below). Exact
-//! distributions for small teams, a normal approximation for large ones
-//! (see [`math`]). N never goes below the progressive floor
-//! R − W − ringing (one line per otherwise idle agent cannot abandon) and
-//! never above a lines-per-agent ceiling (lower for teams of ≤ 5 agents).
+//! Poisson-binomial distributions for teams of ≤ 12 (the normal
+//! approximation is poor with a handful of agents, exactly where
+//! over-dialling hurts most), a normal approximation above ([`math`]).
+//! N never goes below the progressive floor R − W − ringing (one line per
+//! otherwise idle agent cannot abandon) and never above a lines-per-agent
+//! ceiling (3, or 2 for teams of ≤ 5 agents).
 //!
 //! # The abandon budget
 //!
