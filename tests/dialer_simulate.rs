@@ -13,19 +13,21 @@ fn simulate(args: &[&str]) -> std::process::Output {
         .expect("the orderline binary runs")
 }
 
+const FIVE_AGENTS_ONE_HOUR: &[&str] = &[
+    "--agents",
+    "5",
+    "--hours",
+    "1",
+    "--seed",
+    "7",
+    "--answer-rate",
+    "0.3",
+    "--json",
+];
+
 #[test]
 fn json_reports_the_three_pacers_with_the_contract_fields() {
-    let out = simulate(&[
-        "--agents",
-        "5",
-        "--hours",
-        "1",
-        "--seed",
-        "7",
-        "--answer-rate",
-        "0.3",
-        "--json",
-    ]);
+    let out = simulate(FIVE_AGENTS_ONE_HOUR);
     assert!(
         out.status.success(),
         "stderr: {}",
@@ -55,17 +57,7 @@ fn json_reports_the_three_pacers_with_the_contract_fields() {
         assert!(v["calls"].as_u64() >= v["answered"].as_u64());
     }
     // The same seed gives the same run (one seeded stream, no clock).
-    let again = simulate(&[
-        "--agents",
-        "5",
-        "--hours",
-        "1",
-        "--seed",
-        "7",
-        "--answer-rate",
-        "0.3",
-        "--json",
-    ]);
+    let again = simulate(FIVE_AGENTS_ONE_HOUR);
     assert_eq!(String::from_utf8_lossy(&again.stdout), stdout);
 }
 
