@@ -6,5 +6,7 @@
 //! feed it and carry its decisions out; the simulator feeds it simulated time.
 //!
 //! - [`window`]: the daily calling window in the customer's IANA time zone.
+//! - [`modes`]: call modes, their sub-queues, the picker (issue #11).
 
+pub mod modes;
 pub mod window;
