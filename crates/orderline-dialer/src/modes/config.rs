@@ -125,11 +125,19 @@ pub enum DialerConfigError {
     #[error("{key}: unknown status {status:?} (neither built-in nor in [[dialer.statuses]])")]
     UnknownStatus { key: String, status: String },
     #[error("{key}: status {status:?} is already ticked for project {project:?}")]
-    DuplicateTick { key: String, status: String, project: String },
+    DuplicateTick {
+        key: String,
+        status: String,
+        project: String,
+    },
     #[error("{key}: status {status:?} is listed twice without a mode")]
     DuplicateStatus { key: String, status: String },
     #[error("{key}: bad duration {value:?}: {reason}")]
-    Duration { key: String, value: String, reason: String },
+    Duration {
+        key: String,
+        value: String,
+        reason: String,
+    },
     #[error("{key}: {reason}")]
     OutOfRange { key: String, reason: String },
     #[error("{key}: random_share is only for modes of kind \"random\"")]
@@ -142,12 +150,16 @@ pub enum DialerConfigError {
     TooManyDispositions { key: String },
     #[error("{key}: {value:?} appears twice")]
     Duplicate { key: String, value: String },
-    #[error("{key}: disposition {disposition:?} has no target status in [dialer.disposition_status]")]
+    #[error(
+        "{key}: disposition {disposition:?} has no target status in [dialer.disposition_status]"
+    )]
     UnmappedDisposition { key: String, disposition: String },
     #[error("{key}: {disposition:?} is handled by the dialer itself and takes no status")]
     ReservedDisposition { key: String, disposition: String },
     #[error("{key}: {reason}")]
     Window { key: String, reason: String },
+    #[error("{key}: status {status:?} is ticked back into this mode, so the attempt cap would never end")]
+    CapLoops { key: String, status: String },
 }
 
 impl DialerConfigError {
@@ -169,7 +181,8 @@ impl DialerConfigError {
             | Self::Duplicate { key, .. }
             | Self::UnmappedDisposition { key, .. }
             | Self::ReservedDisposition { key, .. }
-            | Self::Window { key, .. } => key,
+            | Self::Window { key, .. }
+            | Self::CapLoops { key, .. } => key,
         }
     }
 }
@@ -177,24 +190,36 @@ impl DialerConfigError {
 /// Ids, statuses, dispositions and agents: `[A-Za-z0-9_-]{1,64}` (issue #11),
 /// so they can sit in URLs (`/v1/dialer/modes/{id}`) and metric labels unescaped.
 pub fn is_valid_name(s: &str) -> bool {
-    (1..=64).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    (1..=64).contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
 fn name(key: String, value: &str) -> Result<(), DialerConfigError> {
     if is_valid_name(value) {
         Ok(())
     } else {
-        Err(DialerConfigError::BadName { key, value: value.to_string() })
+        Err(DialerConfigError::BadName {
+            key,
+            value: value.to_string(),
+        })
     }
 }
 
 /// `"3m"`, `"30m"`, `"1h 30m"` through `humantime` (docs/decisions.md).
 fn duration(key: String, value: &str, max: TimeDelta) -> Result<TimeDelta, DialerConfigError> {
-    let bad = |reason: String| DialerConfigError::Duration { key: key.clone(), value: value.to_string(), reason };
+    let bad = |reason: String| DialerConfigError::Duration {
+        key: key.clone(),
+        value: value.to_string(),
+        reason,
+    };
     let std = humantime::parse_duration(value).map_err(|e| bad(e.to_string()))?;
     let d = TimeDelta::from_std(std).map_err(|_| bad("too large".into()))?;
     if d > max {
-        return Err(bad(format!("longer than the maximum of {}", humantime::format_duration(max.to_std().unwrap_or_default()))));
+        return Err(bad(format!(
+            "longer than the maximum of {}",
+            humantime::format_duration(max.to_std().unwrap_or_default())
+        )));
     }
     Ok(d)
 }
@@ -210,7 +235,10 @@ impl DialerConfig {
             let key = |field: &str| format!("dialer.modes[{i}].{field}");
             name(key("id"), &m.id)?;
             if ids.insert(&m.id, i).is_some() {
-                return Err(DialerConfigError::DuplicateMode { key: key("id"), id: m.id.clone() });
+                return Err(DialerConfigError::DuplicateMode {
+                    key: key("id"),
+                    id: m.id.clone(),
+                });
             }
             modes.push(self.mode(i, m, calling, &statuses)?);
         }
@@ -220,25 +248,47 @@ impl DialerConfig {
             match &s.mode {
                 Some(id) => {
                     let Some(&idx) = ids.get(id.as_str()) else {
-                        return Err(DialerConfigError::UnknownMode { key: format!("dialer.statuses[{i}].mode"), id: id.clone() });
+                        return Err(DialerConfigError::UnknownMode {
+                            key: format!("dialer.statuses[{i}].mode"),
+                            id: id.clone(),
+                        });
                     };
                     let project = modes[idx].project.clone();
-                    if ticks.insert((s.name.clone(), project.clone()), idx).is_some() {
-                        return Err(DialerConfigError::DuplicateTick { key: format!("dialer.statuses[{i}].mode"), status: s.name.clone(), project });
+                    if ticks
+                        .insert((s.name.clone(), project.clone()), idx)
+                        .is_some()
+                    {
+                        return Err(DialerConfigError::DuplicateTick {
+                            key: format!("dialer.statuses[{i}].mode"),
+                            status: s.name.clone(),
+                            project,
+                        });
                     }
                 }
                 None => {
                     if !unticked.insert(s.name.clone()) {
-                        return Err(DialerConfigError::DuplicateStatus { key: format!("dialer.statuses[{i}].name"), status: s.name.clone() });
+                        return Err(DialerConfigError::DuplicateStatus {
+                            key: format!("dialer.statuses[{i}].name"),
+                            status: s.name.clone(),
+                        });
                     }
                 }
             }
         }
         let disposition_status = self.disposition_status(&statuses)?;
         for (i, m) in modes.iter().enumerate() {
+            if ticks.get(&(m.status_after_max.clone(), m.project.clone())) == Some(&i) {
+                return Err(DialerConfigError::CapLoops {
+                    key: format!("dialer.modes[{i}].status_after_max"),
+                    status: m.status_after_max.clone(),
+                });
+            }
             for d in &m.dispositions {
                 if !is_dialer_disposition(d) && !disposition_status.contains_key(d) {
-                    return Err(DialerConfigError::UnmappedDisposition { key: format!("dialer.modes[{i}].dispositions"), disposition: d.clone() });
+                    return Err(DialerConfigError::UnmappedDisposition {
+                        key: format!("dialer.modes[{i}].dispositions"),
+                        disposition: d.clone(),
+                    });
                 }
             }
         }
@@ -254,46 +304,82 @@ impl DialerConfig {
         Ok(names)
     }
 
-    fn disposition_status(&self, statuses: &BTreeSet<String>) -> Result<HashMap<String, String>, DialerConfigError> {
-        let mut map: HashMap<String, String> = [("confirmed", "confirmed"), ("cancelled", "cancelled")]
-            .into_iter()
-            .map(|(d, s)| (d.to_string(), s.to_string()))
-            .collect();
+    fn disposition_status(
+        &self,
+        statuses: &BTreeSet<String>,
+    ) -> Result<HashMap<String, String>, DialerConfigError> {
+        let mut map: HashMap<String, String> =
+            [("confirmed", "confirmed"), ("cancelled", "cancelled")]
+                .into_iter()
+                .map(|(d, s)| (d.to_string(), s.to_string()))
+                .collect();
         for (d, s) in &self.disposition_status {
             let key = format!("dialer.disposition_status.{d}");
             name(key.clone(), d)?;
             if is_dialer_disposition(d) {
-                return Err(DialerConfigError::ReservedDisposition { key, disposition: d.clone() });
+                return Err(DialerConfigError::ReservedDisposition {
+                    key,
+                    disposition: d.clone(),
+                });
             }
             if !statuses.contains(s) {
-                return Err(DialerConfigError::UnknownStatus { key, status: s.clone() });
+                return Err(DialerConfigError::UnknownStatus {
+                    key,
+                    status: s.clone(),
+                });
             }
             map.insert(d.clone(), s.clone());
         }
         Ok(map)
     }
 
-    fn mode(&self, i: usize, m: &ModeConfig, calling: &CallWindow, statuses: &BTreeSet<String>) -> Result<Mode, DialerConfigError> {
+    fn mode(
+        &self,
+        i: usize,
+        m: &ModeConfig,
+        calling: &CallWindow,
+        statuses: &BTreeSet<String>,
+    ) -> Result<Mode, DialerConfigError> {
         let key = |field: &str| format!("dialer.modes[{i}].{field}");
         name(key("project"), &m.project)?;
         let standard_time = duration(key("standard_time"), &m.standard_time, MAX_STANDARD_TIME)?;
         if standard_time <= TimeDelta::zero() {
-            return Err(DialerConfigError::OutOfRange { key: key("standard_time"), reason: "must be longer than zero".into() });
+            return Err(DialerConfigError::OutOfRange {
+                key: key("standard_time"),
+                reason: "must be longer than zero".into(),
+            });
         }
         let put_off = duration(key("put_off"), &m.put_off, MAX_PUT_OFF)?;
         if !(1..=MAX_ATTEMPTS_CAP).contains(&m.max_attempts) {
-            return Err(DialerConfigError::OutOfRange { key: key("max_attempts"), reason: format!("must be 1 to {MAX_ATTEMPTS_CAP}") });
+            return Err(DialerConfigError::OutOfRange {
+                key: key("max_attempts"),
+                reason: format!("must be 1 to {MAX_ATTEMPTS_CAP}"),
+            });
         }
         if !statuses.contains(&m.status_after_max) {
-            return Err(DialerConfigError::UnknownStatus { key: key("status_after_max"), status: m.status_after_max.clone() });
+            return Err(DialerConfigError::UnknownStatus {
+                key: key("status_after_max"),
+                status: m.status_after_max.clone(),
+            });
         }
         let random_share = match (m.kind, m.random_share) {
             (ModeKind::Random, Some(s)) if s > 0.0 && s <= 1.0 => Some(s),
             (ModeKind::Random, Some(_)) => {
-                return Err(DialerConfigError::OutOfRange { key: key("random_share"), reason: "must be in (0, 1]".into() })
+                return Err(DialerConfigError::OutOfRange {
+                    key: key("random_share"),
+                    reason: "must be in (0, 1]".into(),
+                })
             }
-            (ModeKind::Random, None) => return Err(DialerConfigError::ShareMissing { key: key("random_share") }),
-            (_, Some(_)) => return Err(DialerConfigError::ShareOnNonRandom { key: key("random_share") }),
+            (ModeKind::Random, None) => {
+                return Err(DialerConfigError::ShareMissing {
+                    key: key("random_share"),
+                })
+            }
+            (_, Some(_)) => {
+                return Err(DialerConfigError::ShareOnNonRandom {
+                    key: key("random_share"),
+                })
+            }
             (_, None) => None,
         };
         let dispositions = dispositions(key("dispositions"), m.dispositions.as_deref())?;
@@ -301,16 +387,28 @@ impl DialerConfig {
         for (j, a) in m.agents.iter().enumerate() {
             name(format!("dialer.modes[{i}].agents[{j}]"), a)?;
             if !agents.insert(a.clone()) {
-                return Err(DialerConfigError::Duplicate { key: key("agents"), value: a.clone() });
+                return Err(DialerConfigError::Duplicate {
+                    key: key("agents"),
+                    value: a.clone(),
+                });
             }
         }
         let window = match (&m.window, &m.timezone) {
             (None, None) => *calling,
             (w, tz) => {
                 let hours = w.clone().unwrap_or_else(|| calling.hours());
-                let zone = tz.clone().unwrap_or_else(|| calling.timezone().name().to_string());
-                let field = if m.window.is_some() { "window" } else { "timezone" };
-                CallWindow::parse(&hours, &zone).map_err(|e| DialerConfigError::Window { key: key(field), reason: e.to_string() })?
+                let zone = tz
+                    .clone()
+                    .unwrap_or_else(|| calling.timezone().name().to_string());
+                let field = if m.window.is_some() {
+                    "window"
+                } else {
+                    "timezone"
+                };
+                CallWindow::parse(&hours, &zone).map_err(|e| DialerConfigError::Window {
+                    key: key(field),
+                    reason: e.to_string(),
+                })?
             }
         };
         Ok(Mode {
@@ -345,11 +443,17 @@ fn dispositions(key: String, list: Option<&[String]>) -> Result<Vec<String>, Dia
     for d in list {
         name(key.clone(), d)?;
         if !seen.insert(d.as_str()) {
-            return Err(DialerConfigError::Duplicate { key, value: d.clone() });
+            return Err(DialerConfigError::Duplicate {
+                key,
+                value: d.clone(),
+            });
         }
     }
     if let Some(missing) = BASE_DISPOSITIONS.iter().find(|b| !seen.contains(*b)) {
-        return Err(DialerConfigError::MissingBaseDisposition { key, disposition: missing.to_string() });
+        return Err(DialerConfigError::MissingBaseDisposition {
+            key,
+            disposition: missing.to_string(),
+        });
     }
     if list.len() > BASE_DISPOSITIONS.len() + MAX_EXTRA_DISPOSITIONS {
         return Err(DialerConfigError::TooManyDispositions { key });

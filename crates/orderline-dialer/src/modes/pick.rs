@@ -60,7 +60,9 @@ pub struct Pick {
 impl DialQueue {
     /// The modes `agent` may work, in dial order.
     pub fn modes_for(&self, agent: &str) -> Vec<ModeIdx> {
-        let mut v: Vec<ModeIdx> = (0..self.rules.modes().len()).filter(|&i| self.rules.mode(i).agents.contains(agent)).collect();
+        let mut v: Vec<ModeIdx> = (0..self.rules.modes().len())
+            .filter(|&i| self.rules.mode(i).agents.contains(agent))
+            .collect();
         v.sort_by_key(|&i| mode_rank(self.rules.mode(i), i));
         v
     }
@@ -69,8 +71,16 @@ impl DialQueue {
     /// nothing the agent may work is due and inside its window.
     pub fn pick(&mut self, agent: &str, now: DateTime<Utc>) -> Option<Pick> {
         let (order, reason) = self.choose(agent, now)?;
-        let (mode, subqueue, attempts) = self.take(&order, agent).map(|e| (e.mode, e.sub, e.attempts))?;
-        Some(Pick { order_id: order, mode: self.rules.mode(mode).id.clone(), subqueue, attempt: attempts + 1, reason })
+        let (mode, subqueue, attempts) = self
+            .take(&order, agent)
+            .map(|e| (e.mode, e.sub, e.attempts))?;
+        Some(Pick {
+            order_id: order,
+            mode: self.rules.mode(mode).id.clone(),
+            subqueue,
+            attempt: attempts + 1,
+            reason,
+        })
     }
 
     fn choose(&self, agent: &str, now: DateTime<Utc>) -> Option<(String, Reason)> {
@@ -95,7 +105,10 @@ impl DialQueue {
             if let Some((_, id)) = open_heads(mode, &self.index[m].unprocessed, now).min() {
                 return Some((id.clone(), Reason::Unprocessed));
             }
-            if let Some((_, id)) = open_heads(mode, &self.index[m].no_answer, now).filter(|(due, _)| *due <= now).min() {
+            if let Some((_, id)) = open_heads(mode, &self.index[m].no_answer, now)
+                .filter(|(due, _)| *due <= now)
+                .min()
+            {
                 return Some((id.clone(), Reason::NoAnswerDue));
             }
         }
@@ -103,12 +116,19 @@ impl DialQueue {
     }
 
     /// The earliest callback in `set` that is due, in a mode `allowed`, inside its window.
-    fn first_due_callback(&self, set: &BTreeSet<Key>, now: DateTime<Utc>, allowed: impl Fn(ModeIdx) -> bool) -> Option<String> {
-        set.iter().take_while(|(due, _)| *due <= now).find_map(|(_, id)| {
-            let e = self.entries.get(id)?;
-            let window = self.rules.mode(e.mode).window.in_zone(self.zone_of(e));
-            (allowed(e.mode) && window.contains(now)).then(|| id.clone())
-        })
+    fn first_due_callback(
+        &self,
+        set: &BTreeSet<Key>,
+        now: DateTime<Utc>,
+        allowed: impl Fn(ModeIdx) -> bool,
+    ) -> Option<String> {
+        set.iter()
+            .take_while(|(due, _)| *due <= now)
+            .find_map(|(_, id)| {
+                let e = self.entries.get(id)?;
+                let window = self.rules.mode(e.mode).window.in_zone(self.zone_of(e));
+                (allowed(e.mode) && window.contains(now)).then(|| id.clone())
+            })
     }
 }
 
@@ -118,6 +138,12 @@ pub(super) fn mode_rank(mode: &Mode, idx: ModeIdx) -> (Reverse<i32>, Reverse<boo
 }
 
 /// The first key of each zone's set whose calling window is open at `now`.
-fn open_heads<'a>(mode: &'a Mode, sets: &'a HashMap<Tz, BTreeSet<Key>>, now: DateTime<Utc>) -> impl Iterator<Item = &'a Key> + 'a {
-    sets.iter().filter(move |(tz, _)| mode.window.in_zone(**tz).contains(now)).filter_map(|(_, set)| set.first())
+fn open_heads<'a>(
+    mode: &'a Mode,
+    sets: &'a HashMap<Tz, BTreeSet<Key>>,
+    now: DateTime<Utc>,
+) -> impl Iterator<Item = &'a Key> + 'a {
+    sets.iter()
+        .filter(move |(tz, _)| mode.window.in_zone(**tz).contains(now))
+        .filter_map(|(_, set)| set.first())
 }

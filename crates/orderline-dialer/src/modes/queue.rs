@@ -77,7 +77,10 @@ pub enum CallOutcome {
     Disposition(String),
     /// Answered; the customer asked to be called at `at`, by the same agent
     /// (`same_agent`) or by anyone who works the mode.
-    Callback { at: DateTime<Utc>, same_agent: bool },
+    Callback {
+        at: DateTime<Utc>,
+        same_agent: bool,
+    },
 }
 
 impl CallOutcome {
@@ -110,7 +113,11 @@ pub enum QueueError {
     #[error("{0:?} is not a valid agent name")]
     BadAgent(String),
     #[error("row {index} ({field}): {reason}")]
-    BadRow { index: usize, field: &'static str, reason: String },
+    BadRow {
+        index: usize,
+        field: &'static str,
+        reason: String,
+    },
 }
 
 /// One order in dial-up.
@@ -155,7 +162,12 @@ pub struct DialQueue {
 impl DialQueue {
     pub fn new(rules: CallModes) -> Self {
         let index = vec![ModeIndex::default(); rules.modes().len()];
-        Self { rules, entries: HashMap::new(), index, callbacks_for: HashMap::new() }
+        Self {
+            rules,
+            entries: HashMap::new(),
+            index,
+            callbacks_for: HashMap::new(),
+        }
     }
 
     pub fn rules(&self) -> &CallModes {
@@ -183,7 +195,11 @@ impl DialQueue {
     /// Orders picked and not yet reported, with their agents: on restart the
     /// daemon closes these calls as interrupted and calls [`Self::release_in_flight`].
     pub fn in_flight(&self) -> Vec<(String, String)> {
-        let mut v: Vec<_> = self.entries.values().filter_map(|e| Some((e.card.id.clone(), e.in_flight.clone()?))).collect();
+        let mut v: Vec<_> = self
+            .entries
+            .values()
+            .filter_map(|e| Some((e.card.id.clone(), e.in_flight.clone()?)))
+            .collect();
         v.sort();
         v
     }
@@ -194,14 +210,23 @@ impl DialQueue {
     /// keeps its place and attempts (setting the same status twice is no
     /// reset). A call in flight for an order that leaves is forgotten; its
     /// later report gets [`QueueError::NotInFlight`].
-    pub fn set_status(&mut self, card: OrderCard, status: &str, now: DateTime<Utc>) -> Result<Moved, QueueError> {
+    pub fn set_status(
+        &mut self,
+        card: OrderCard,
+        status: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Moved, QueueError> {
         if !self.rules.is_status(status) {
             return Err(QueueError::UnknownStatus(status.to_string()));
         }
         let target = self.entry_mode(&card, status);
         if let (Some(m), Some(e)) = (target, self.entries.get(&card.id)) {
             if e.mode == m {
-                return Ok(Moved { order: card.id.clone(), status: Some(status.to_string()), dialer: Some(self.placement_of(e)) });
+                return Ok(Moved {
+                    order: card.id.clone(),
+                    status: Some(status.to_string()),
+                    dialer: Some(self.placement_of(e)),
+                });
             }
         }
         self.remove(&card.id);
@@ -212,15 +237,26 @@ impl DialQueue {
     /// the order off (or, at the cap, move it to the mode's
     /// `status_after_max`); a disposition moves it to its status; a callback
     /// plans the next call.
-    pub fn report(&mut self, order: &str, outcome: CallOutcome, now: DateTime<Utc>) -> Result<Moved, QueueError> {
-        let e = self.entries.get(order).ok_or_else(|| QueueError::UnknownOrder(order.to_string()))?;
+    pub fn report(
+        &mut self,
+        order: &str,
+        outcome: CallOutcome,
+        now: DateTime<Utc>,
+    ) -> Result<Moved, QueueError> {
+        let e = self
+            .entries
+            .get(order)
+            .ok_or_else(|| QueueError::UnknownOrder(order.to_string()))?;
         let Some(agent) = e.in_flight.clone() else {
             return Err(QueueError::NotInFlight(order.to_string()));
         };
         let mode = self.rules.mode(e.mode);
         if let CallOutcome::Disposition(d) = &outcome {
             if !mode.dispositions.contains(d) {
-                return Err(QueueError::DispositionNotInMode { mode: mode.id.clone(), disposition: d.clone() });
+                return Err(QueueError::DispositionNotInMode {
+                    mode: mode.id.clone(),
+                    disposition: d.clone(),
+                });
             }
             if d == "callback" {
                 return Err(QueueError::CallbackWithoutTime);
@@ -234,11 +270,19 @@ impl DialQueue {
             })),
             CallOutcome::Disposition(d) if d != "no_answer" => {
                 // Validation maps every non-dialer disposition of a mode to a status.
-                let status = self.rules.disposition_status(&d).map(str::to_string).ok_or(QueueError::UnknownStatus(d))?;
+                let status = self
+                    .rules
+                    .disposition_status(&d)
+                    .map(str::to_string)
+                    .ok_or(QueueError::UnknownStatus(d))?;
                 Ok(self.move_to_status(order, &status, now))
             }
             _ => {
-                let (put_off, cap, after) = (mode.put_off, mode.max_attempts, mode.status_after_max.clone());
+                let (put_off, cap, after) = (
+                    mode.put_off,
+                    mode.max_attempts,
+                    mode.status_after_max.clone(),
+                );
                 let attempts = e.attempts + 1;
                 if attempts >= cap {
                     return Ok(self.move_to_status(order, &after, now));
@@ -255,7 +299,11 @@ impl DialQueue {
 
     /// Return a picked order to its sub-queue without burning an attempt: the
     /// call was interrupted (daemon restart) or never placed (preview skipped).
-    pub fn release_in_flight(&mut self, order: &str, now: DateTime<Utc>) -> Result<Moved, QueueError> {
+    pub fn release_in_flight(
+        &mut self,
+        order: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Moved, QueueError> {
         match self.entries.get(order) {
             None => Err(QueueError::UnknownOrder(order.to_string())),
             Some(e) if e.in_flight.is_none() => Err(QueueError::NotInFlight(order.to_string())),
@@ -269,8 +317,15 @@ impl DialQueue {
     }
 
     /// Replace who may work a mode (`PUT /v1/dialer/modes/{id}/agents`).
-    pub fn set_agents(&mut self, mode: &str, agents: impl IntoIterator<Item = String>) -> Result<(), QueueError> {
-        let idx = self.rules.mode_index(mode).ok_or_else(|| QueueError::UnknownMode(mode.to_string()))?;
+    pub fn set_agents(
+        &mut self,
+        mode: &str,
+        agents: impl IntoIterator<Item = String>,
+    ) -> Result<(), QueueError> {
+        let idx = self
+            .rules
+            .mode_index(mode)
+            .ok_or_else(|| QueueError::UnknownMode(mode.to_string()))?;
         let agents: BTreeSet<String> = agents.into_iter().collect();
         if let Some(bad) = agents.iter().find(|a| !is_valid_name(a)) {
             return Err(QueueError::BadAgent(bad.clone()));
@@ -290,47 +345,88 @@ impl DialQueue {
     }
 
     /// Put a card (already out of dial-up) into `target`'s `unprocessed`.
-    fn enter(&mut self, card: OrderCard, status: &str, target: Option<ModeIdx>, now: DateTime<Utc>) -> Moved {
+    fn enter(
+        &mut self,
+        card: OrderCard,
+        status: &str,
+        target: Option<ModeIdx>,
+        now: DateTime<Utc>,
+    ) -> Moved {
         let order = card.id.clone();
         let dialer = target.map(|mode| {
-            let e = Entry { card, mode, sub: Subqueue::Unprocessed, due_at: now, attempts: 0, callback_agent: None, in_flight: None };
+            let e = Entry {
+                card,
+                mode,
+                sub: Subqueue::Unprocessed,
+                due_at: now,
+                attempts: 0,
+                callback_agent: None,
+                in_flight: None,
+            };
             let p = self.placement_of(&e);
             self.insert(e);
             p
         });
-        Moved { order, status: Some(status.to_string()), dialer }
+        Moved {
+            order,
+            status: Some(status.to_string()),
+            dialer,
+        }
     }
 
     /// The order leaves its mode for `status` (cap reached, disposition).
-    pub(super) fn move_to_status(&mut self, order: &str, status: &str, now: DateTime<Utc>) -> Moved {
+    pub(super) fn move_to_status(
+        &mut self,
+        order: &str,
+        status: &str,
+        now: DateTime<Utc>,
+    ) -> Moved {
         match self.remove(order) {
             Some(e) => {
                 let target = self.entry_mode(&e.card, status);
                 self.enter(e.card, status, target, now)
             }
-            None => Moved { order: order.to_string(), status: Some(status.to_string()), dialer: None },
+            None => Moved {
+                order: order.to_string(),
+                status: Some(status.to_string()),
+                dialer: None,
+            },
         }
     }
 
     /// Take the entry out, change it, clear in-flight and index it again.
     fn requeue(&mut self, order: &str, change: impl FnOnce(&mut Entry)) -> Moved {
         let Some(mut e) = self.remove(order) else {
-            return Moved { order: order.to_string(), status: None, dialer: None };
+            return Moved {
+                order: order.to_string(),
+                status: None,
+                dialer: None,
+            };
         };
         change(&mut e);
         e.in_flight = None;
         let p = self.placement_of(&e);
         self.insert(e);
-        Moved { order: order.to_string(), status: None, dialer: Some(p) }
+        Moved {
+            order: order.to_string(),
+            status: None,
+            dialer: Some(p),
+        }
     }
 
     pub(super) fn placement_of(&self, e: &Entry) -> Placement {
-        Placement { mode: self.rules.mode(e.mode).id.clone(), subqueue: e.sub, due_at: e.due_at }
+        Placement {
+            mode: self.rules.mode(e.mode).id.clone(),
+            subqueue: e.sub,
+            due_at: e.due_at,
+        }
     }
 
     /// The zone whose window applies to the entry.
     pub(super) fn zone_of(&self, e: &Entry) -> Tz {
-        e.card.timezone.unwrap_or_else(|| self.rules.mode(e.mode).window.timezone())
+        e.card
+            .timezone
+            .unwrap_or_else(|| self.rules.mode(e.mode).window.timezone())
     }
 
     /// Store an entry and, unless it is in flight, index it.
@@ -363,10 +459,22 @@ impl DialQueue {
         let tz = self.zone_of(e);
         let idx = &mut self.index[e.mode];
         match (e.sub, &e.callback_agent) {
-            (Subqueue::Unprocessed, _) => idx.unprocessed.entry(tz).or_default().insert((e.card.created_at, e.card.id.clone())),
-            (Subqueue::NoAnswer, _) => idx.no_answer.entry(tz).or_default().insert((e.due_at, e.card.id.clone())),
+            (Subqueue::Unprocessed, _) => idx
+                .unprocessed
+                .entry(tz)
+                .or_default()
+                .insert((e.card.created_at, e.card.id.clone())),
+            (Subqueue::NoAnswer, _) => idx
+                .no_answer
+                .entry(tz)
+                .or_default()
+                .insert((e.due_at, e.card.id.clone())),
             (Subqueue::Callback, None) => idx.callback_anyone.insert((e.due_at, e.card.id.clone())),
-            (Subqueue::Callback, Some(a)) => self.callbacks_for.entry(a.clone()).or_default().insert((e.due_at, e.card.id.clone())),
+            (Subqueue::Callback, Some(a)) => self
+                .callbacks_for
+                .entry(a.clone())
+                .or_default()
+                .insert((e.due_at, e.card.id.clone())),
         };
     }
 
@@ -382,7 +490,9 @@ impl DialQueue {
             }
         };
         match (e.sub, &e.callback_agent) {
-            (Subqueue::Unprocessed, _) => remove(&mut idx.unprocessed, (e.card.created_at, e.card.id.clone())),
+            (Subqueue::Unprocessed, _) => {
+                remove(&mut idx.unprocessed, (e.card.created_at, e.card.id.clone()))
+            }
             (Subqueue::NoAnswer, _) => remove(&mut idx.no_answer, (e.due_at, e.card.id.clone())),
             (Subqueue::Callback, None) => {
                 idx.callback_anyone.remove(&(e.due_at, e.card.id.clone()));

@@ -72,31 +72,59 @@ impl DialQueue {
     /// Rebuild the queue from its rows under `rules` (possibly changed since
     /// the rows were written). In-flight rows stay in flight: the daemon closes
     /// their calls as interrupted and releases them ([`DialQueue::in_flight`]).
-    pub fn from_rows(rules: CallModes, rows: impl IntoIterator<Item = QueueRow>, now: DateTime<Utc>) -> Result<Rebuilt, QueueError> {
+    pub fn from_rows(
+        rules: CallModes,
+        rows: impl IntoIterator<Item = QueueRow>,
+        now: DateTime<Utc>,
+    ) -> Result<Rebuilt, QueueError> {
         let mut queue = DialQueue::new(rules);
         let mut moved = Vec::new();
         let mut over_cap = Vec::new();
         for (index, r) in rows.into_iter().enumerate() {
-            let bad = |field: &'static str, reason: String| QueueError::BadRow { index, field, reason };
+            let bad = |field: &'static str, reason: String| QueueError::BadRow {
+                index,
+                field,
+                reason,
+            };
             if queue.entries.contains_key(&r.order_id) {
-                return Err(bad("order_id", format!("order {:?} appears twice", r.order_id)));
+                return Err(bad(
+                    "order_id",
+                    format!("order {:?} appears twice", r.order_id),
+                ));
             }
             let timezone = match &r.timezone {
-                Some(name) => Some(parse_timezone(name).map_err(|e| bad("timezone", e.to_string()))?),
+                Some(name) => {
+                    Some(parse_timezone(name).map_err(|e| bad("timezone", e.to_string()))?)
+                }
                 None => None,
             };
             if r.subqueue != Subqueue::Callback && r.callback_agent.is_some() {
-                return Err(bad("callback_agent", "set outside the callback sub-queue".into()));
+                return Err(bad(
+                    "callback_agent",
+                    "set outside the callback sub-queue".into(),
+                ));
             }
             let Some(mode) = queue.rules.mode_index(&r.mode) else {
-                moved.push(Moved { order: r.order_id, status: None, dialer: None });
+                moved.push(Moved {
+                    order: r.order_id,
+                    status: None,
+                    dialer: None,
+                });
                 continue;
             };
             if r.attempts >= queue.rules.mode(mode).max_attempts && r.in_flight_agent.is_none() {
-                over_cap.push((r.order_id.clone(), queue.rules.mode(mode).status_after_max.clone()));
+                over_cap.push((
+                    r.order_id.clone(),
+                    queue.rules.mode(mode).status_after_max.clone(),
+                ));
             }
             queue.insert(Entry {
-                card: OrderCard { id: r.order_id, project: r.project, timezone, created_at: r.created_at },
+                card: OrderCard {
+                    id: r.order_id,
+                    project: r.project,
+                    timezone,
+                    created_at: r.created_at,
+                },
                 mode,
                 sub: r.subqueue,
                 due_at: r.due_at,

@@ -93,7 +93,12 @@ impl CallModes {
         statuses: BTreeSet<String>,
         disposition_status: HashMap<String, String>,
     ) -> Self {
-        Self { modes, ticks, statuses, disposition_status }
+        Self {
+            modes,
+            ticks,
+            statuses,
+            disposition_status,
+        }
     }
 
     pub fn modes(&self) -> &[Mode] {
@@ -115,7 +120,9 @@ impl CallModes {
 
     /// The mode an order of `project` enters with `status`, if that status is ticked for it.
     pub fn tick(&self, status: &str, project: &str) -> Option<ModeIdx> {
-        self.ticks.get(&(status.to_string(), project.to_string())).copied()
+        self.ticks
+            .get(&(status.to_string(), project.to_string()))
+            .copied()
     }
 
     /// The status a disposition moves the order to (`None` for `callback`,

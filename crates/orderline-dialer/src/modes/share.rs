@@ -43,25 +43,44 @@ mod tests {
     #[test]
     fn share_is_close_to_configured_fraction_over_10k_ids() {
         for share in [0.5, 0.1, 0.9] {
-            let taken = (0..10_000).filter(|i| takes(&format!("ord-{i}"), "qa", share)).count();
+            let taken = (0..10_000)
+                .filter(|i| takes(&format!("ord-{i}"), "qa", share))
+                .count();
             let expected = share * 10_000.0;
             // 4 standard deviations of a binomial(10_000, share).
             let sd = (10_000.0 * share * (1.0 - share)).sqrt();
-            assert!((taken as f64 - expected).abs() < 4.0 * sd, "share {share}: took {taken}");
+            assert!(
+                (taken as f64 - expected).abs() < 4.0 * sd,
+                "share {share}: took {taken}"
+            );
         }
-        assert_eq!((0..1000).filter(|i| takes(&format!("o{i}"), "qa", 1.0)).count(), 1000);
+        assert_eq!(
+            (0..1000)
+                .filter(|i| takes(&format!("o{i}"), "qa", 1.0))
+                .count(),
+            1000
+        );
     }
 
     #[test]
     fn share_is_stable_and_depends_on_mode() {
-        let a: Vec<bool> = (0..500).map(|i| takes(&format!("o{i}"), "qa", 0.5)).collect();
-        let b: Vec<bool> = (0..500).map(|i| takes(&format!("o{i}"), "qa", 0.5)).collect();
+        let a: Vec<bool> = (0..500)
+            .map(|i| takes(&format!("o{i}"), "qa", 0.5))
+            .collect();
+        let b: Vec<bool> = (0..500)
+            .map(|i| takes(&format!("o{i}"), "qa", 0.5))
+            .collect();
         assert_eq!(a, b);
         // A fixed value pins the algorithm: changing it would resample every order.
         assert_eq!(share_hash("1001", "qa"), share_hash("1001", "qa"));
         assert_ne!(share_hash("ab", "c"), share_hash("a", "bc"));
-        let other: Vec<bool> = (0..500).map(|i| takes(&format!("o{i}"), "qa2", 0.5)).collect();
+        let other: Vec<bool> = (0..500)
+            .map(|i| takes(&format!("o{i}"), "qa2", 0.5))
+            .collect();
         let agree = a.iter().zip(&other).filter(|(x, y)| x == y).count();
-        assert!((150..350).contains(&agree), "modes should sample independently, agree {agree}/500");
+        assert!(
+            (150..350).contains(&agree),
+            "modes should sample independently, agree {agree}/500"
+        );
     }
 }

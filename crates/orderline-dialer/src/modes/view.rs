@@ -61,7 +61,16 @@ pub struct Overview {
 }
 
 /// The dial-order sort key of an entry at `now`.
-type Rank = (DateTime<Utc>, u8, Reverse<i32>, Reverse<bool>, usize, Subqueue, DateTime<Utc>, String);
+type Rank = (
+    DateTime<Utc>,
+    u8,
+    Reverse<i32>,
+    Reverse<bool>,
+    usize,
+    Subqueue,
+    DateTime<Utc>,
+    String,
+);
 
 impl DialQueue {
     /// Queued orders (not in flight) in the order a dialer with access to
@@ -77,11 +86,17 @@ impl DialQueue {
             .map(|e| self.item(e, now))
             .collect();
         items.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-        items.into_iter().take(filter.limit.unwrap_or(usize::MAX)).map(|(_, i)| i).collect()
+        items
+            .into_iter()
+            .take(filter.limit.unwrap_or(usize::MAX))
+            .map(|(_, i)| i)
+            .collect()
     }
 
     fn matches(&self, e: &Entry, f: &QueueFilter) -> bool {
-        f.mode.as_ref().is_none_or(|m| *m == self.rules.mode(e.mode).id)
+        f.mode
+            .as_ref()
+            .is_none_or(|m| *m == self.rules.mode(e.mode).id)
             && f.project.as_ref().is_none_or(|p| *p == e.card.project)
             && f.subqueue.is_none_or(|s| s == e.sub)
     }
@@ -103,9 +118,26 @@ impl DialQueue {
         // Due now sorts at `now` so the rest of the key decides; the rest waits until it opens.
         let class = u8::from(e.sub != Subqueue::Callback);
         // Callbacks go by due time alone, across modes, as the picker takes them.
-        let (prio, boost, idx) = if e.sub == Subqueue::Callback { (Reverse(0), Reverse(false), 0) } else { mode_rank(mode, e.mode) };
-        let key_time = if e.sub == Subqueue::Unprocessed { e.card.created_at } else { e.due_at };
-        let rank = (opens, class, prio, boost, idx, e.sub, key_time, e.card.id.clone());
+        let (prio, boost, idx) = if e.sub == Subqueue::Callback {
+            (Reverse(0), Reverse(false), 0)
+        } else {
+            mode_rank(mode, e.mode)
+        };
+        let key_time = if e.sub == Subqueue::Unprocessed {
+            e.card.created_at
+        } else {
+            e.due_at
+        };
+        let rank = (
+            opens,
+            class,
+            prio,
+            boost,
+            idx,
+            e.sub,
+            key_time,
+            e.card.id.clone(),
+        );
         let item = QueueItem {
             order_id: e.card.id.clone(),
             mode: mode.id.clone(),
@@ -140,7 +172,13 @@ impl DialQueue {
             .modes()
             .iter()
             .zip(counts)
-            .map(|(m, counts)| ModeOverview { id: m.id.clone(), project: m.project.clone(), kind: m.kind, counts, agents: m.agents.iter().cloned().collect() })
+            .map(|(m, counts)| ModeOverview {
+                id: m.id.clone(),
+                project: m.project.clone(),
+                kind: m.kind,
+                counts,
+                agents: m.agents.iter().cloned().collect(),
+            })
             .collect();
         Overview { modes }
     }
