@@ -52,7 +52,9 @@ struct Root {
 }
 
 fn at(s: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(s).expect("bench timestamp").with_timezone(&Utc)
+    DateTime::parse_from_rfc3339(s)
+        .expect("bench timestamp")
+        .with_timezone(&Utc)
 }
 
 /// 100,000 orders over two projects, three modes and four zones; a tenth
@@ -60,9 +62,18 @@ fn at(s: &str) -> DateTime<Utc> {
 fn queue(now: DateTime<Utc>) -> DialQueue {
     let root: Root = toml::from_str(CONFIG).expect("bench config parses");
     let calling = CallWindow::parse("09:00-21:00", "UTC").expect("static window");
-    let rules = root.dialer.validate(&calling).expect("bench config is valid");
+    let rules = root
+        .dialer
+        .validate(&calling)
+        .expect("bench config is valid");
     let mut q = DialQueue::new(rules);
-    let zones = ["Asia/Karachi", "America/New_York", "Europe/Paris", "Asia/Dubai"].map(|z| parse_timezone(z).expect("zone"));
+    let zones = [
+        "Asia/Karachi",
+        "America/New_York",
+        "Europe/Paris",
+        "Asia/Dubai",
+    ]
+    .map(|z| parse_timezone(z).expect("zone"));
     let start = now - TimeDelta::hours(6);
     for i in 0..ORDERS {
         let card = OrderCard {
@@ -71,13 +82,21 @@ fn queue(now: DateTime<Utc>) -> DialQueue {
             timezone: Some(zones[i % zones.len()]),
             created_at: now - TimeDelta::seconds((ORDERS - i) as i64),
         };
-        let status = if i % 7 == 0 { "reconfirm" } else { "processing" };
+        // Only project a has a reconfirmation mode.
+        let status = if i % 7 == 0 && i % 3 != 0 {
+            "reconfirm"
+        } else {
+            "processing"
+        };
         q.set_status(card, status, start).expect("known status");
     }
     for i in 0..ORDERS / 10 {
         let Some(p) = q.pick("a1", start) else { break };
         let outcome = if i % 50 == 0 {
-            CallOutcome::Callback { at: now - TimeDelta::minutes(5), same_agent: false }
+            CallOutcome::Callback {
+                at: now - TimeDelta::minutes(5),
+                same_agent: false,
+            }
         } else {
             CallOutcome::NoAnswer
         };
@@ -89,7 +108,10 @@ fn queue(now: DateTime<Utc>) -> DialQueue {
 fn bench(c: &mut Criterion) {
     // 15:00Z: Karachi 20:00 and Dubai 19:00 open, Paris 16:00 open, New York 10:00 open.
     // 18:00Z: Karachi and Dubai closed, so the picker must look past their heads.
-    for (label, now) in [("all zones open", at("2026-12-07T15:00:00Z")), ("half the zones closed", at("2026-12-07T18:00:00Z"))] {
+    for (label, now) in [
+        ("all zones open", at("2026-12-07T15:00:00Z")),
+        ("half the zones closed", at("2026-12-07T18:00:00Z")),
+    ] {
         let mut q = queue(now);
         assert_eq!(q.len(), ORDERS);
         c.bench_function(&format!("pick+release, 100k orders, {label}"), |b| {
@@ -99,8 +121,13 @@ fn bench(c: &mut Criterion) {
                 black_box(p)
             })
         });
-        let one = QueueFilter { limit: Some(1), ..Default::default() };
-        c.bench_function(&format!("reference: rank all 100k, {label}"), |b| b.iter(|| black_box(q.queue(&one, now))));
+        let one = QueueFilter {
+            limit: Some(1),
+            ..Default::default()
+        };
+        c.bench_function(&format!("reference: rank all 100k, {label}"), |b| {
+            b.iter(|| black_box(q.queue(&one, now)))
+        });
     }
 }
 

@@ -2,8 +2,10 @@
 //! counts (`GET /v1/dialer/overview`), field names as issue #11 fixes them.
 
 use std::cmp::Reverse;
+use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
 use super::pick::{mode_rank, Reason};
@@ -79,11 +81,25 @@ impl DialQueue {
     /// by the time it becomes due. Agent-booked callbacks are listed among
     /// callbacks; only their agent will get them.
     pub fn queue(&self, filter: &QueueFilter, now: DateTime<Utc>) -> Vec<QueueItem> {
+        // Every order already due shares its (mode, zone)'s next opening:
+        // compute that once per pair, not once per order.
+        let mut opening: HashMap<(usize, Tz), DateTime<Utc>> = HashMap::new();
         let mut items: Vec<(Rank, QueueItem)> = self
             .entries
             .values()
             .filter(|e| e.in_flight.is_none() && self.matches(e, filter))
-            .map(|e| self.item(e, now))
+            .map(|e| {
+                let zone = self.zone_of(e);
+                let window = self.rules.mode(e.mode).window.in_zone(zone);
+                let opens = if e.due_at <= now {
+                    *opening
+                        .entry((e.mode, zone))
+                        .or_insert_with(|| window.next_opening(now))
+                } else {
+                    window.next_opening(e.due_at)
+                };
+                self.item(e, opens, now)
+            })
             .collect();
         items.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         items
@@ -101,11 +117,10 @@ impl DialQueue {
             && f.subqueue.is_none_or(|s| s == e.sub)
     }
 
-    fn item(&self, e: &Entry, now: DateTime<Utc>) -> (Rank, QueueItem) {
+    /// The view row of an entry that can next be dialled at `opens`.
+    fn item(&self, e: &Entry, opens: DateTime<Utc>, now: DateTime<Utc>) -> (Rank, QueueItem) {
         let mode = self.rules.mode(e.mode);
-        let window = mode.window.in_zone(self.zone_of(e));
         let due = e.due_at.max(now);
-        let opens = window.next_opening(due);
         let reason = match e.sub {
             _ if opens > due => Reason::OutsideWindow,
             Subqueue::Callback if e.due_at > now => Reason::CallbackLater,
