@@ -209,7 +209,8 @@ impl DialQueue {
     /// status takes it out of dial-up. An order already in the ticked mode
     /// keeps its place and attempts (setting the same status twice is no
     /// reset). A call in flight for an order that leaves is forgotten; its
-    /// later report gets [`QueueError::NotInFlight`].
+    /// later report gets [`QueueError::UnknownOrder`] (out of dial-up) or
+    /// [`QueueError::NotInFlight`] (now in another mode), which the daemon logs.
     pub fn set_status(
         &mut self,
         card: OrderCard,

@@ -144,6 +144,26 @@ fn rows_under_changed_config_are_moved_not_lost() {
 }
 
 #[test]
+fn an_interrupted_call_at_a_lowered_cap_is_released_to_status_after_max() {
+    let mut q = team();
+    enter(&mut q, card("o", "a", 5), "processing", noon());
+    pick_id(&mut q, "a1", noon());
+    report(&mut q, "o", CallOutcome::NoAnswer, noon());
+    pick_id(&mut q, "a1", noon() + mins(30));
+    let lowered = TEAM.replacen("max_attempts = 3", "max_attempts = 1", 2);
+    let rebuilt = DialQueue::from_rows(rules(&lowered), q.rows(), noon()).expect("valid rows");
+    assert!(rebuilt.moved.is_empty(), "a call in flight is closed first");
+    let mut r = rebuilt.queue;
+    let moved = r
+        .release_in_flight("o", noon() + mins(31))
+        .expect("in flight");
+    assert_eq!(
+        (moved.status.as_deref(), moved.dialer),
+        (Some("no_contact"), None)
+    );
+}
+
+#[test]
 fn bad_rows_are_refused_by_index_and_field() {
     let mut q = team();
     enter(&mut q, card("o", "a", 5), "processing", noon());
