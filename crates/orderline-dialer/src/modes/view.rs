@@ -62,8 +62,9 @@ pub struct Overview {
     pub modes: Vec<ModeOverview>,
 }
 
-/// The dial-order sort key of an entry at `now`.
-type Rank = (
+/// The dial-order sort key of an entry: when it can next be dialled, then
+/// callbacks before mode work, then the mode's rank, sub-queue and age.
+type Rank<'a> = (
     DateTime<Utc>,
     u8,
     Reverse<i32>,
@@ -71,7 +72,7 @@ type Rank = (
     usize,
     Subqueue,
     DateTime<Utc>,
-    String,
+    &'a str,
 );
 
 impl DialQueue {
@@ -84,7 +85,7 @@ impl DialQueue {
         // Every order already due shares its (mode, zone)'s next opening:
         // compute that once per pair, not once per order.
         let mut opening: HashMap<(usize, Tz), DateTime<Utc>> = HashMap::new();
-        let mut items: Vec<(Rank, QueueItem)> = self
+        let mut ranked: Vec<(Rank<'_>, &Entry)> = self
             .entries
             .values()
             .filter(|e| e.in_flight.is_none() && self.matches(e, filter))
@@ -98,14 +99,14 @@ impl DialQueue {
                 } else {
                     window.next_opening(e.due_at)
                 };
-                self.item(e, opens, now)
+                (self.rank(e, opens), e)
             })
             .collect();
-        items.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-        items
+        ranked.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        ranked
             .into_iter()
             .take(filter.limit.unwrap_or(usize::MAX))
-            .map(|(_, i)| i)
+            .map(|(rank, e)| self.item(e, rank.0, now))
             .collect()
     }
 
@@ -117,8 +118,26 @@ impl DialQueue {
             && f.subqueue.is_none_or(|s| s == e.sub)
     }
 
+    /// Sort key of an entry that can next be dialled at `opens`. Everything
+    /// due now has `opens == now`, so the rest of the key decides among them.
+    fn rank<'a>(&self, e: &'a Entry, opens: DateTime<Utc>) -> Rank<'a> {
+        let class = u8::from(e.sub != Subqueue::Callback);
+        // Callbacks go by due time alone, across modes, as the picker takes them.
+        let (prio, boost, idx) = if e.sub == Subqueue::Callback {
+            (Reverse(0), Reverse(false), 0)
+        } else {
+            mode_rank(self.rules.mode(e.mode), e.mode)
+        };
+        let key_time = if e.sub == Subqueue::Unprocessed {
+            e.card.created_at
+        } else {
+            e.due_at
+        };
+        (opens, class, prio, boost, idx, e.sub, key_time, &e.card.id)
+    }
+
     /// The view row of an entry that can next be dialled at `opens`.
-    fn item(&self, e: &Entry, opens: DateTime<Utc>, now: DateTime<Utc>) -> (Rank, QueueItem) {
+    fn item(&self, e: &Entry, opens: DateTime<Utc>, now: DateTime<Utc>) -> QueueItem {
         let mode = self.rules.mode(e.mode);
         let due = e.due_at.max(now);
         let reason = match e.sub {
@@ -130,30 +149,7 @@ impl DialQueue {
             Subqueue::NoAnswer => Reason::NoAnswerDue,
             Subqueue::Unprocessed => Reason::Unprocessed,
         };
-        // Due now sorts at `now` so the rest of the key decides; the rest waits until it opens.
-        let class = u8::from(e.sub != Subqueue::Callback);
-        // Callbacks go by due time alone, across modes, as the picker takes them.
-        let (prio, boost, idx) = if e.sub == Subqueue::Callback {
-            (Reverse(0), Reverse(false), 0)
-        } else {
-            mode_rank(mode, e.mode)
-        };
-        let key_time = if e.sub == Subqueue::Unprocessed {
-            e.card.created_at
-        } else {
-            e.due_at
-        };
-        let rank = (
-            opens,
-            class,
-            prio,
-            boost,
-            idx,
-            e.sub,
-            key_time,
-            e.card.id.clone(),
-        );
-        let item = QueueItem {
+        QueueItem {
             order_id: e.card.id.clone(),
             mode: mode.id.clone(),
             project: e.card.project.clone(),
@@ -163,8 +159,7 @@ impl DialQueue {
             priority: mode.priority,
             callback_agent: e.callback_agent.clone(),
             reason,
-        };
-        (rank, item)
+        }
     }
 
     /// Counts per mode and sub-queue, and who works each mode.
