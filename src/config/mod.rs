@@ -18,6 +18,8 @@ pub use agents::{AgentConfig, PaymentsConfig};
 pub use duration::parse_duration;
 // Domain types the config deserializes; they belong to the dialer's rules.
 pub use crate::dialer::{Fallback, RuleAction, MAX_REATTEMPTS};
+#[cfg(test)]
+mod dialer_tests;
 
 /// A configuration error, naming the key that is wrong.
 #[derive(Debug, thiserror::Error)]
@@ -73,6 +75,9 @@ pub struct Config {
     /// `[payments]`: keypad payment sessions.
     #[serde(default)]
     pub payments: PaymentsConfig,
+    /// `[dialer]`: call modes, status ticks, disposition targets (docs/call-modes.md).
+    #[serde(default)]
+    pub dialer: orderline_dialer::modes::DialerConfig,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -445,7 +450,15 @@ impl Config {
             }
         }
         agents::validate(&self.agents, &self.payments, &self.http.api_tokens)?;
+        self.dialer_modes()?;
         Ok(())
+    }
+
+    /// The checked call modes; `[calling]` gives their default window and zone.
+    pub fn dialer_modes(&self) -> Result<orderline_dialer::modes::CallModes, ConfigError> {
+        let calling = orderline_dialer::window::CallWindow::parse(&self.calling.window, &self.calling.timezone)
+            .map_err(|e| invalid("calling.window", e.to_string()))?;
+        self.dialer.validate(&calling).map_err(|e| invalid(e.key(), e.to_string()))
     }
 
     /// The trunk used when none is named: the one called `default`, else the first.

@@ -9,7 +9,9 @@
 //! - [`pacer`]: the predictive pacer ("dial N more lines now") under the
 //!   30-day abandon budget.
 //! - [`sim`]: the discrete-event simulator comparing pacers on identical customers.
+//! - [`modes`]: call modes, their sub-queues, the picker (issue #11).
 
+pub mod modes;
 pub mod pacer;
 pub mod sim;
 pub mod window;

@@ -60,6 +60,11 @@ impl CallWindow {
         self.tz
     }
 
+    /// The daily hours as written in config, `"HH:MM-HH:MM"`.
+    pub fn hours(&self) -> String {
+        format!("{}-{}", self.start.format("%H:%M"), self.end.format("%H:%M"))
+    }
+
     /// Whether `t` may be used for a call.
     pub fn contains(&self, t: DateTime<Utc>) -> bool {
         let (open, close) = self.bounds_on(t.with_timezone(&self.tz).date_naive());

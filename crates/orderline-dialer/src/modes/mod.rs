@@ -1,0 +1,31 @@
+//! Call modes (issue #11): orders grouped by why they must be called, split
+//! into sub-queues, handed to the agents who may work each mode.
+//!
+//! - [`config`]: the `[dialer]` TOML contract and its validation;
+//! - [`rules`]: the checked modes, status ticks and disposition targets;
+//! - [`queue`]: [`DialQueue`], the state and the moves events make;
+//! - [`pick`]: the next order for a ready agent;
+//! - [`view`]: the orders-in-line view and the admin counts;
+//! - [`rows`]: the state as plain rows, and the rebuild after a restart;
+//! - [`share`]: the deterministic sample of `random` modes.
+//!
+//! All of it is sans-IO: `now` comes in with every event, decisions come
+//! out, and nothing here reads a clock or touches the store (docs/call-modes.md).
+
+pub mod config;
+pub mod pick;
+pub mod queue;
+pub mod rows;
+pub mod rules;
+pub mod share;
+pub mod view;
+
+#[cfg(test)]
+mod tests;
+
+pub use config::{DialerConfig, DialerConfigError, ModeConfig, StatusConfig};
+pub use pick::{Pick, Reason};
+pub use queue::{CallOutcome, DialQueue, Moved, OrderCard, Placement, QueueError, Subqueue};
+pub use rows::{QueueRow, Rebuilt};
+pub use rules::{CallModes, Mode, ModeKind, Pacing};
+pub use view::{Counts, ModeOverview, Overview, QueueFilter, QueueItem};

@@ -1,0 +1,149 @@
+//! The next order for a ready agent.
+//!
+//! Order of preference (issue #11, as call centres run it, cf. VICIdial's
+//! callbacks-first hopper):
+//!
+//! 1. due callbacks booked for this agent — the customer was promised them;
+//! 2. due callbacks for anyone, earliest first;
+//! 3. then mode by mode, by `priority` (higher first), ties going to a
+//!    new-leads mode with `high_priority_new` (this project's new leads before
+//!    other projects'), then config order; inside a mode `unprocessed` oldest
+//!    order first, then `no_answer` whose put-off has elapsed, longest-waiting
+//!    first.
+//!
+//! Only modes the agent may work, only orders inside the customer's calling
+//! window at `now`, never an order in flight (taken orders leave every index)
+//! and never one at its attempt cap (the cap moves it out when reached).
+
+use std::cmp::Reverse;
+use std::collections::{BTreeSet, HashMap};
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use serde::Serialize;
+
+use super::queue::{DialQueue, Key, Subqueue};
+use super::rules::{Mode, ModeIdx};
+
+/// Why an order was picked, or why it waits (the queue view's `reason`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Reason {
+    /// A due callback booked for this agent.
+    CallbackForAgent,
+    /// A due callback anyone in the mode may take.
+    CallbackForAnyone,
+    /// New in the mode.
+    Unprocessed,
+    /// Not reached before; its put-off has elapsed.
+    NoAnswerDue,
+    /// Waits: its put-off has not elapsed.
+    PutOff,
+    /// Waits: the callback's time has not come.
+    CallbackLater,
+    /// Waits: the customer's calling window is closed.
+    OutsideWindow,
+}
+
+/// An order handed to an agent. It is now in flight until
+/// [`DialQueue::report`] or [`DialQueue::release_in_flight`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Pick {
+    pub order_id: String,
+    pub mode: String,
+    pub subqueue: Subqueue,
+    /// This call's number in the mode (1 for the first).
+    pub attempt: u32,
+    pub reason: Reason,
+}
+
+impl DialQueue {
+    /// The modes `agent` may work, in dial order.
+    pub fn modes_for(&self, agent: &str) -> Vec<ModeIdx> {
+        let mut v: Vec<ModeIdx> = (0..self.rules.modes().len())
+            .filter(|&i| self.rules.mode(i).agents.contains(agent))
+            .collect();
+        v.sort_by_key(|&i| mode_rank(self.rules.mode(i), i));
+        v
+    }
+
+    /// The next order for `agent` at `now`, marked in flight; `None` when
+    /// nothing the agent may work is due and inside its window.
+    pub fn pick(&mut self, agent: &str, now: DateTime<Utc>) -> Option<Pick> {
+        let (order, reason) = self.choose(agent, now)?;
+        let (mode, subqueue, attempts) = self
+            .take(&order, agent)
+            .map(|e| (e.mode, e.sub, e.attempts))?;
+        Some(Pick {
+            order_id: order,
+            mode: self.rules.mode(mode).id.clone(),
+            subqueue,
+            attempt: attempts + 1,
+            reason,
+        })
+    }
+
+    fn choose(&self, agent: &str, now: DateTime<Utc>) -> Option<(String, Reason)> {
+        let modes = self.modes_for(agent);
+        if let Some(set) = self.callbacks_for.get(agent) {
+            if let Some(id) = self.first_due_callback(set, now, |m| modes.contains(&m)) {
+                return Some((id, Reason::CallbackForAgent));
+            }
+        }
+        let anyone = modes
+            .iter()
+            .filter_map(|&m| {
+                let id = self.first_due_callback(&self.index[m].callback_anyone, now, |_| true)?;
+                Some((self.entries[&id].due_at, id))
+            })
+            .min();
+        if let Some((_, id)) = anyone {
+            return Some((id, Reason::CallbackForAnyone));
+        }
+        for &m in &modes {
+            let mode = self.rules.mode(m);
+            if let Some((_, id)) = open_heads(mode, &self.index[m].unprocessed, now).min() {
+                return Some((id.clone(), Reason::Unprocessed));
+            }
+            if let Some((_, id)) = open_heads(mode, &self.index[m].no_answer, now)
+                .filter(|(due, _)| *due <= now)
+                .min()
+            {
+                return Some((id.clone(), Reason::NoAnswerDue));
+            }
+        }
+        None
+    }
+
+    /// The earliest callback in `set` that is due, in a mode `allowed`, inside its window.
+    fn first_due_callback(
+        &self,
+        set: &BTreeSet<Key>,
+        now: DateTime<Utc>,
+        allowed: impl Fn(ModeIdx) -> bool,
+    ) -> Option<String> {
+        set.iter()
+            .take_while(|(due, _)| *due <= now)
+            .find_map(|(_, id)| {
+                let e = self.entries.get(id)?;
+                let window = self.rules.mode(e.mode).window.in_zone(self.zone_of(e));
+                (allowed(e.mode) && window.contains(now)).then(|| id.clone())
+            })
+    }
+}
+
+/// Sort key of a mode in dial order: priority, project boost, config order.
+pub(super) fn mode_rank(mode: &Mode, idx: ModeIdx) -> (Reverse<i32>, Reverse<bool>, ModeIdx) {
+    (Reverse(mode.priority), Reverse(mode.project_boost()), idx)
+}
+
+/// The first key of each zone's set whose calling window is open at `now`.
+fn open_heads<'a>(
+    mode: &'a Mode,
+    sets: &'a HashMap<Tz, BTreeSet<Key>>,
+    now: DateTime<Utc>,
+) -> impl Iterator<Item = &'a Key> + 'a {
+    sets.iter()
+        .filter(move |(tz, _)| mode.window.in_zone(**tz).contains(now))
+        .filter_map(|(_, set)| set.first())
+}

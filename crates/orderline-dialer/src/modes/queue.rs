@@ -1,0 +1,511 @@
+//! The dial-up state: which order sits in which mode and sub-queue, and the
+//! moves that events make (status changes, call reports, restarts).
+//!
+//! Sans-IO: every operation takes `now` and returns what changed ([`Moved`]);
+//! the daemon writes the order's status and its [`super::rows::QueueRow`] in
+//! one transaction, which is what makes a `kill -9` lose nothing.
+//!
+//! Indexes (what keeps [`DialQueue::pick`](super::pick) fast at 100,000
+//! orders): per mode, `unprocessed` and `no_answer` are ordered sets split by
+//! the customer's time zone, so a pick looks at one head per zone instead of
+//! walking orders whose window is closed; callbacks are ordered by due time,
+//! for anyone per mode and per agent across modes. An order in flight is in
+//! no index at all, so it can never be picked twice.
+
+use std::collections::{BTreeSet, HashMap};
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use serde::{Deserialize, Serialize};
+
+use super::config::is_valid_name;
+use super::rules::{CallModes, ModeIdx, ModeKind};
+use super::share;
+
+/// The three sub-queues of every mode (issue #11).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Subqueue {
+    /// Just entered the mode; dialled oldest order first.
+    Unprocessed,
+    /// Not reached; due again when the mode's put-off has elapsed.
+    NoAnswer,
+    /// The customer asked to be called at a time.
+    Callback,
+}
+
+/// What the queue needs to know about an order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderCard {
+    pub id: String,
+    pub project: String,
+    /// The customer's zone; the mode's zone applies when unknown.
+    pub timezone: Option<Tz>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Where an order sits in dial-up: the order's `dialer` field in the API.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Placement {
+    pub mode: String,
+    pub subqueue: Subqueue,
+    pub due_at: DateTime<Utc>,
+}
+
+/// What an operation did to one order; the daemon persists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Moved {
+    pub order: String,
+    /// The order's new status, when the queue decided one (a disposition, the
+    /// attempt cap); `None` leaves the status as it was.
+    pub status: Option<String>,
+    /// The order's place in dial-up afterwards; `None`: out of dial-up.
+    pub dialer: Option<Placement>,
+}
+
+/// How a call the dialer placed ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CallOutcome {
+    NoAnswer,
+    Busy,
+    Failed,
+    /// Answered with no agent free (predictive abandon) or cut off.
+    Dropped,
+    /// Answered; the agent pressed a disposition button of the mode.
+    /// `no_answer` counts as [`CallOutcome::NoAnswer`]; `callback` needs
+    /// [`CallOutcome::Callback`] for its time.
+    Disposition(String),
+    /// Answered; the customer asked to be called at `at`, by the same agent
+    /// (`same_agent`) or by anyone who works the mode.
+    Callback {
+        at: DateTime<Utc>,
+        same_agent: bool,
+    },
+}
+
+impl CallOutcome {
+    /// Outcomes that did not reach the customer: they cost an attempt and put the order off.
+    pub fn unanswered(&self) -> bool {
+        match self {
+            Self::NoAnswer | Self::Busy | Self::Failed | Self::Dropped => true,
+            Self::Disposition(d) => d == "no_answer",
+            Self::Callback { .. } => false,
+        }
+    }
+}
+
+/// An event the queue cannot apply.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum QueueError {
+    #[error("unknown status {0:?}")]
+    UnknownStatus(String),
+    #[error("unknown mode {0:?}")]
+    UnknownMode(String),
+    #[error("order {0:?} is not in dial-up")]
+    UnknownOrder(String),
+    #[error("order {0:?} has no call in flight")]
+    NotInFlight(String),
+    #[error("mode {mode:?} has no disposition {disposition:?}")]
+    DispositionNotInMode { mode: String, disposition: String },
+    #[error("the callback disposition needs a time: report CallOutcome::Callback")]
+    CallbackWithoutTime,
+    #[error("{0:?} is not a valid agent name")]
+    BadAgent(String),
+    #[error("row {index} ({field}): {reason}")]
+    BadRow {
+        index: usize,
+        field: &'static str,
+        reason: String,
+    },
+}
+
+/// One order in dial-up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Entry {
+    pub card: OrderCard,
+    pub mode: ModeIdx,
+    pub sub: Subqueue,
+    /// When the order is due: entry time (unprocessed), end of put-off, callback time.
+    pub due_at: DateTime<Utc>,
+    /// Calls that did not reach the customer in this mode (the cap counts these).
+    pub attempts: u32,
+    pub callback_agent: Option<String>,
+    /// The agent the order was picked for, until the call is reported.
+    pub in_flight: Option<String>,
+}
+
+/// Sort key inside an index: time, then order id so equal times are stable.
+pub(super) type Key = (DateTime<Utc>, String);
+
+/// One mode's indexes.
+#[derive(Debug, Clone, Default)]
+pub(super) struct ModeIndex {
+    /// Keyed by the order's `created_at` (oldest first), split by zone.
+    pub unprocessed: HashMap<Tz, BTreeSet<Key>>,
+    /// Keyed by `due_at`, split by zone.
+    pub no_answer: HashMap<Tz, BTreeSet<Key>>,
+    /// Callbacks for anyone, keyed by `due_at`.
+    pub callback_anyone: BTreeSet<Key>,
+}
+
+/// Orders in call modes, their sub-queues and in-flight calls.
+#[derive(Debug, Clone)]
+pub struct DialQueue {
+    pub(super) rules: CallModes,
+    pub(super) entries: HashMap<String, Entry>,
+    pub(super) index: Vec<ModeIndex>,
+    /// Callbacks for one agent, across modes, keyed by `due_at`.
+    pub(super) callbacks_for: HashMap<String, BTreeSet<Key>>,
+}
+
+impl DialQueue {
+    pub fn new(rules: CallModes) -> Self {
+        let index = vec![ModeIndex::default(); rules.modes().len()];
+        Self {
+            rules,
+            entries: HashMap::new(),
+            index,
+            callbacks_for: HashMap::new(),
+        }
+    }
+
+    pub fn rules(&self) -> &CallModes {
+        &self.rules
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// The order's place in dial-up, if it is in one.
+    pub fn placement(&self, order: &str) -> Option<Placement> {
+        self.entries.get(order).map(|e| self.placement_of(e))
+    }
+
+    /// Attempts made in the order's current mode.
+    pub fn attempts(&self, order: &str) -> Option<u32> {
+        self.entries.get(order).map(|e| e.attempts)
+    }
+
+    /// Orders picked and not yet reported, with their agents: on restart the
+    /// daemon closes these calls as interrupted and calls [`Self::release_in_flight`].
+    pub fn in_flight(&self) -> Vec<(String, String)> {
+        let mut v: Vec<_> = self
+            .entries
+            .values()
+            .filter_map(|e| Some((e.card.id.clone(), e.in_flight.clone()?)))
+            .collect();
+        v.sort();
+        v
+    }
+
+    /// The order's status changed (API or robo-call outcome): a status ticked
+    /// for the order's project puts it in that mode's `unprocessed`, any other
+    /// status takes it out of dial-up. An order already in the ticked mode
+    /// keeps its place and attempts (setting the same status twice is no
+    /// reset). A call in flight for an order that leaves is forgotten; its
+    /// later report gets [`QueueError::UnknownOrder`] (out of dial-up) or
+    /// [`QueueError::NotInFlight`] (now in another mode), which the daemon logs.
+    pub fn set_status(
+        &mut self,
+        card: OrderCard,
+        status: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Moved, QueueError> {
+        if !self.rules.is_status(status) {
+            return Err(QueueError::UnknownStatus(status.to_string()));
+        }
+        let target = self.entry_mode(&card, status);
+        if let (Some(m), Some(e)) = (target, self.entries.get(&card.id)) {
+            if e.mode == m {
+                return Ok(Moved {
+                    order: card.id.clone(),
+                    status: Some(status.to_string()),
+                    dialer: Some(self.placement_of(e)),
+                });
+            }
+        }
+        self.remove(&card.id);
+        Ok(self.enter(card, status, target, now))
+    }
+
+    /// A call for `order` ended. Unanswered outcomes cost an attempt and put
+    /// the order off (or, at the cap, move it to the mode's
+    /// `status_after_max`); a disposition moves it to its status; a callback
+    /// plans the next call.
+    pub fn report(
+        &mut self,
+        order: &str,
+        outcome: CallOutcome,
+        now: DateTime<Utc>,
+    ) -> Result<Moved, QueueError> {
+        let e = self
+            .entries
+            .get(order)
+            .ok_or_else(|| QueueError::UnknownOrder(order.to_string()))?;
+        let Some(agent) = e.in_flight.clone() else {
+            return Err(QueueError::NotInFlight(order.to_string()));
+        };
+        let mode = self.rules.mode(e.mode);
+        if let CallOutcome::Disposition(d) = &outcome {
+            if !mode.dispositions.contains(d) {
+                return Err(QueueError::DispositionNotInMode {
+                    mode: mode.id.clone(),
+                    disposition: d.clone(),
+                });
+            }
+            if d == "callback" {
+                return Err(QueueError::CallbackWithoutTime);
+            }
+        }
+        match outcome {
+            CallOutcome::Callback { at, same_agent } => Ok(self.requeue(order, |e| {
+                e.sub = Subqueue::Callback;
+                e.due_at = at;
+                e.callback_agent = same_agent.then_some(agent);
+            })),
+            CallOutcome::Disposition(d) if d != "no_answer" => {
+                // Validation maps every non-dialer disposition of a mode to a status.
+                let status = self
+                    .rules
+                    .disposition_status(&d)
+                    .map(str::to_string)
+                    .ok_or(QueueError::UnknownStatus(d))?;
+                Ok(self.move_to_status(order, &status, now))
+            }
+            _ => {
+                let (put_off, cap, after) = (
+                    mode.put_off,
+                    mode.max_attempts,
+                    mode.status_after_max.clone(),
+                );
+                let attempts = e.attempts + 1;
+                if attempts >= cap {
+                    return Ok(self.move_to_status(order, &after, now));
+                }
+                Ok(self.requeue(order, |e| {
+                    e.attempts = attempts;
+                    e.sub = Subqueue::NoAnswer;
+                    e.due_at = now.checked_add_signed(put_off).unwrap_or(now);
+                    e.callback_agent = None;
+                }))
+            }
+        }
+    }
+
+    /// Return a picked order to its sub-queue without burning an attempt: the
+    /// call was interrupted (daemon restart) or never placed (preview skipped).
+    pub fn release_in_flight(
+        &mut self,
+        order: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Moved, QueueError> {
+        match self.entries.get(order) {
+            None => Err(QueueError::UnknownOrder(order.to_string())),
+            Some(e) if e.in_flight.is_none() => Err(QueueError::NotInFlight(order.to_string())),
+            // Only a cap lowered across a restart can leave one at its cap here.
+            Some(e) if e.attempts >= self.rules.mode(e.mode).max_attempts => {
+                let after = self.rules.mode(e.mode).status_after_max.clone();
+                Ok(self.move_to_status(order, &after, now))
+            }
+            Some(_) => Ok(self.requeue(order, |_| {})),
+        }
+    }
+
+    /// Replace who may work a mode (`PUT /v1/dialer/modes/{id}/agents`).
+    pub fn set_agents(
+        &mut self,
+        mode: &str,
+        agents: impl IntoIterator<Item = String>,
+    ) -> Result<(), QueueError> {
+        let idx = self
+            .rules
+            .mode_index(mode)
+            .ok_or_else(|| QueueError::UnknownMode(mode.to_string()))?;
+        let agents: BTreeSet<String> = agents.into_iter().collect();
+        if let Some(bad) = agents.iter().find(|a| !is_valid_name(a)) {
+            return Err(QueueError::BadAgent(bad.clone()));
+        }
+        self.rules.set_agents(idx, agents);
+        Ok(())
+    }
+
+    /// The mode `status` ticks this order into, after the random share.
+    fn entry_mode(&self, card: &OrderCard, status: &str) -> Option<ModeIdx> {
+        let idx = self.rules.tick(status, &card.project)?;
+        let mode = self.rules.mode(idx);
+        match (mode.kind, mode.random_share) {
+            (ModeKind::Random, Some(s)) if !share::takes(&card.id, &mode.id, s) => None,
+            _ => Some(idx),
+        }
+    }
+
+    /// Put a card (already out of dial-up) into `target`'s `unprocessed`.
+    fn enter(
+        &mut self,
+        card: OrderCard,
+        status: &str,
+        target: Option<ModeIdx>,
+        now: DateTime<Utc>,
+    ) -> Moved {
+        let order = card.id.clone();
+        let dialer = target.map(|mode| {
+            let e = Entry {
+                card,
+                mode,
+                sub: Subqueue::Unprocessed,
+                due_at: now,
+                attempts: 0,
+                callback_agent: None,
+                in_flight: None,
+            };
+            let p = self.placement_of(&e);
+            self.insert(e);
+            p
+        });
+        Moved {
+            order,
+            status: Some(status.to_string()),
+            dialer,
+        }
+    }
+
+    /// The order leaves its mode for `status` (cap reached, disposition).
+    pub(super) fn move_to_status(
+        &mut self,
+        order: &str,
+        status: &str,
+        now: DateTime<Utc>,
+    ) -> Moved {
+        match self.remove(order) {
+            Some(e) => {
+                let target = self.entry_mode(&e.card, status);
+                self.enter(e.card, status, target, now)
+            }
+            None => Moved {
+                order: order.to_string(),
+                status: Some(status.to_string()),
+                dialer: None,
+            },
+        }
+    }
+
+    /// Take the entry out, change it, clear in-flight and index it again.
+    fn requeue(&mut self, order: &str, change: impl FnOnce(&mut Entry)) -> Moved {
+        let Some(mut e) = self.remove(order) else {
+            return Moved {
+                order: order.to_string(),
+                status: None,
+                dialer: None,
+            };
+        };
+        change(&mut e);
+        e.in_flight = None;
+        let p = self.placement_of(&e);
+        self.insert(e);
+        Moved {
+            order: order.to_string(),
+            status: None,
+            dialer: Some(p),
+        }
+    }
+
+    pub(super) fn placement_of(&self, e: &Entry) -> Placement {
+        Placement {
+            mode: self.rules.mode(e.mode).id.clone(),
+            subqueue: e.sub,
+            due_at: e.due_at,
+        }
+    }
+
+    /// The zone whose window applies to the entry.
+    pub(super) fn zone_of(&self, e: &Entry) -> Tz {
+        e.card
+            .timezone
+            .unwrap_or_else(|| self.rules.mode(e.mode).window.timezone())
+    }
+
+    /// Store an entry and, unless it is in flight, index it.
+    pub(super) fn insert(&mut self, e: Entry) {
+        if e.in_flight.is_none() {
+            self.index_add(&e);
+        }
+        self.entries.insert(e.card.id.clone(), e);
+    }
+
+    /// Drop an entry from the map and the indexes.
+    pub(super) fn remove(&mut self, order: &str) -> Option<Entry> {
+        let e = self.entries.remove(order)?;
+        if e.in_flight.is_none() {
+            self.index_remove(&e);
+        }
+        Some(e)
+    }
+
+    /// Mark a queued entry as picked by `agent`: out of every index.
+    pub(super) fn take(&mut self, order: &str, agent: &str) -> Option<&Entry> {
+        let e = self.entries.get(order)?.clone();
+        self.index_remove(&e);
+        let slot = self.entries.get_mut(order)?;
+        slot.in_flight = Some(agent.to_string());
+        Some(slot)
+    }
+
+    fn index_add(&mut self, e: &Entry) {
+        let tz = self.zone_of(e);
+        let idx = &mut self.index[e.mode];
+        match (e.sub, &e.callback_agent) {
+            (Subqueue::Unprocessed, _) => idx
+                .unprocessed
+                .entry(tz)
+                .or_default()
+                .insert((e.card.created_at, e.card.id.clone())),
+            (Subqueue::NoAnswer, _) => idx
+                .no_answer
+                .entry(tz)
+                .or_default()
+                .insert((e.due_at, e.card.id.clone())),
+            (Subqueue::Callback, None) => idx.callback_anyone.insert((e.due_at, e.card.id.clone())),
+            (Subqueue::Callback, Some(a)) => self
+                .callbacks_for
+                .entry(a.clone())
+                .or_default()
+                .insert((e.due_at, e.card.id.clone())),
+        };
+    }
+
+    fn index_remove(&mut self, e: &Entry) {
+        let tz = self.zone_of(e);
+        let idx = &mut self.index[e.mode];
+        let remove = |sets: &mut HashMap<Tz, BTreeSet<Key>>, key: Key| {
+            if let Some(set) = sets.get_mut(&tz) {
+                set.remove(&key);
+                if set.is_empty() {
+                    sets.remove(&tz);
+                }
+            }
+        };
+        match (e.sub, &e.callback_agent) {
+            (Subqueue::Unprocessed, _) => {
+                remove(&mut idx.unprocessed, (e.card.created_at, e.card.id.clone()))
+            }
+            (Subqueue::NoAnswer, _) => remove(&mut idx.no_answer, (e.due_at, e.card.id.clone())),
+            (Subqueue::Callback, None) => {
+                idx.callback_anyone.remove(&(e.due_at, e.card.id.clone()));
+            }
+            (Subqueue::Callback, Some(a)) => {
+                if let Some(set) = self.callbacks_for.get_mut(a) {
+                    set.remove(&(e.due_at, e.card.id.clone()));
+                    if set.is_empty() {
+                        self.callbacks_for.remove(a);
+                    }
+                }
+            }
+        }
+    }
+}

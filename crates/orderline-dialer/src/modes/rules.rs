@@ -1,0 +1,138 @@
+//! The checked call-mode rules: what [`super::config::DialerConfig::validate`]
+//! produces and what the queue runs on.
+
+use std::collections::{BTreeSet, HashMap};
+
+use chrono::TimeDelta;
+use serde::{Deserialize, Serialize};
+
+use crate::window::CallWindow;
+
+/// The robo-call's own statuses (DESIGN.md contract); always known, and each
+/// may carry a tick (e.g. `flagged` orders go to a human).
+pub const BUILTIN_STATUSES: [&str; 5] = ["pending", "calling", "confirmed", "cancelled", "flagged"];
+
+/// Every mode's disposition buttons include these four: the two outcomes the
+/// robo-call also knows, and the two the dialer handles itself (`callback`
+/// plans a call at a time, `no_answer` is an unanswered attempt).
+pub const BASE_DISPOSITIONS: [&str; 4] = ["confirmed", "cancelled", "callback", "no_answer"];
+
+/// Why orders are in a mode (issue #11).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ModeKind {
+    /// Orders not yet confirmed or cancelled.
+    NewLeads,
+    /// Confirmed orders to be checked once more.
+    Reconfirmation,
+    /// Shipped orders whose customer must be guided to collect the parcel.
+    BeforeBuyout,
+    /// A share of orders, for quality checks ([`super::share`]).
+    Random,
+}
+
+/// How calls are placed for the mode's agents.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Pacing {
+    /// The agent sees the order and presses Call.
+    Preview,
+    /// Dial as soon as the agent is ready.
+    #[default]
+    Progressive,
+    /// Several lines per agent (the pacer, next issue); picks as progressive here.
+    Predictive,
+}
+
+/// Index of a mode in [`CallModes::modes`]; stable for one set of rules.
+pub type ModeIdx = usize;
+
+/// One checked mode.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Mode {
+    pub id: String,
+    pub kind: ModeKind,
+    pub project: String,
+    pub pacing: Pacing,
+    pub priority: i32,
+    pub high_priority_new: bool,
+    /// Expected length of a call; the console's timer colour (not in the pick order).
+    pub standard_time: TimeDelta,
+    pub put_off: TimeDelta,
+    pub max_attempts: u32,
+    pub status_after_max: String,
+    pub random_share: Option<f64>,
+    pub dispositions: Vec<String>,
+    pub agents: BTreeSet<String>,
+    /// Daily hours; applied in the order's own zone, this zone when it has none.
+    pub window: CallWindow,
+}
+
+impl Mode {
+    /// "This project's new leads before other projects'": a new-leads mode with
+    /// `high_priority_new` wins ties at equal priority.
+    pub fn project_boost(&self) -> bool {
+        self.high_priority_new && self.kind == ModeKind::NewLeads
+    }
+}
+
+/// The whole checked `[dialer]` table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CallModes {
+    modes: Vec<Mode>,
+    /// (status, project) → the mode its tick puts orders into.
+    ticks: HashMap<(String, String), ModeIdx>,
+    statuses: BTreeSet<String>,
+    disposition_status: HashMap<String, String>,
+}
+
+impl CallModes {
+    pub(crate) fn new(
+        modes: Vec<Mode>,
+        ticks: HashMap<(String, String), ModeIdx>,
+        statuses: BTreeSet<String>,
+        disposition_status: HashMap<String, String>,
+    ) -> Self {
+        Self {
+            modes,
+            ticks,
+            statuses,
+            disposition_status,
+        }
+    }
+
+    pub fn modes(&self) -> &[Mode] {
+        &self.modes
+    }
+
+    pub fn mode(&self, idx: ModeIdx) -> &Mode {
+        &self.modes[idx]
+    }
+
+    pub fn mode_index(&self, id: &str) -> Option<ModeIdx> {
+        self.modes.iter().position(|m| m.id == id)
+    }
+
+    /// Whether `status` is built-in or configured.
+    pub fn is_status(&self, status: &str) -> bool {
+        self.statuses.contains(status)
+    }
+
+    /// The mode an order of `project` enters with `status`, if that status is ticked for it.
+    pub fn tick(&self, status: &str, project: &str) -> Option<ModeIdx> {
+        self.ticks
+            .get(&(status.to_string(), project.to_string()))
+            .copied()
+    }
+
+    /// The status a disposition moves the order to (`None` for `callback`,
+    /// `no_answer` and unknown dispositions).
+    pub fn disposition_status(&self, disposition: &str) -> Option<&str> {
+        self.disposition_status.get(disposition).map(String::as_str)
+    }
+
+    /// Replace the agents of a mode (`PUT /v1/dialer/modes/{id}/agents`).
+    pub fn set_agents(&mut self, idx: ModeIdx, agents: BTreeSet<String>) {
+        self.modes[idx].agents = agents;
+    }
+}

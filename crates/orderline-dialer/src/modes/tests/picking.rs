@@ -1,0 +1,355 @@
+//! The picking order, put-off, callbacks, windows and access.
+
+use super::{card, card_in, drain, enter, mins, noon, pick_id, report, rules, team, utc};
+use crate::modes::{CallOutcome, DialQueue, QueueFilter, Reason, Subqueue};
+
+#[test]
+fn callbacks_for_the_agent_then_anyone_then_priority_then_project_then_age() {
+    let mut q = team();
+    let t0 = noon() - mins(120);
+    // Two orders become callbacks: one booked for a1, one for anyone.
+    enter(&mut q, card("cb_a1", "a", 500), "processing", t0);
+    enter(&mut q, card("cb_any", "b", 400), "processing", t0);
+    assert_eq!(pick_id(&mut q, "a1", t0), "cb_a1");
+    report(
+        &mut q,
+        "cb_a1",
+        CallOutcome::Callback {
+            at: noon() - mins(5),
+            same_agent: true,
+        },
+        t0,
+    );
+    assert_eq!(pick_id(&mut q, "a1", t0), "cb_any");
+    report(
+        &mut q,
+        "cb_any",
+        CallOutcome::Callback {
+            at: noon() - mins(10),
+            same_agent: false,
+        },
+        t0,
+    );
+    // A no_answer order, its put-off elapsed by noon.
+    enter(&mut q, card("na_a", "a", 300), "processing", t0);
+    assert_eq!(pick_id(&mut q, "a1", t0), "na_a");
+    report(&mut q, "na_a", CallOutcome::Busy, t0);
+    // Unprocessed: project b's is older, but new_a has high_priority_new.
+    enter(&mut q, card("old_b", "b", 200), "processing", t0);
+    enter(&mut q, card("young_a", "a", 10), "processing", t0);
+    enter(&mut q, card("older_a", "a", 20), "processing", t0);
+    enter(&mut q, card("re", "a", 900), "reconfirm", t0);
+
+    let order = drain(&mut q, "a1", noon());
+    assert_eq!(
+        order,
+        ["cb_a1", "cb_any", "older_a", "young_a", "na_a", "old_b", "re"],
+        "agent callback, anyone callback (even though booked earlier than due), \
+         then new_a (boosted) unprocessed oldest first, then its due no_answer, \
+         then new_b, then the lower-priority reconfirm"
+    );
+}
+
+#[test]
+fn equal_priority_without_boost_goes_by_config_order() {
+    let text = super::TEAM.replace("high_priority_new = true\n", "");
+    let mut q = DialQueue::new(rules(&text));
+    enter(&mut q, card("a_old", "a", 60), "processing", noon());
+    enter(&mut q, card("b_new", "b", 1), "processing", noon());
+    assert_eq!(
+        drain(&mut q, "a1", noon()),
+        ["b_new", "a_old"],
+        "new_b is listed first"
+    );
+}
+
+#[test]
+fn put_off_holds_a_no_answer_until_it_elapses() {
+    let mut q = team();
+    enter(&mut q, card("o", "a", 5), "processing", noon());
+    let p = q.pick("a1", noon()).expect("due");
+    assert_eq!(
+        (p.subqueue, p.attempt, p.reason),
+        (Subqueue::Unprocessed, 1, Reason::Unprocessed)
+    );
+    let moved = report(&mut q, "o", CallOutcome::NoAnswer, noon());
+    let placed = moved.dialer.expect("still in dial-up");
+    assert_eq!(
+        (placed.subqueue, placed.due_at),
+        (Subqueue::NoAnswer, noon() + mins(30))
+    );
+    assert_eq!(q.pick("a1", noon() + mins(29)), None);
+    let p = q.pick("a1", noon() + mins(30)).expect("put-off elapsed");
+    assert_eq!(
+        (p.order_id.as_str(), p.subqueue, p.attempt, p.reason),
+        ("o", Subqueue::NoAnswer, 2, Reason::NoAnswerDue)
+    );
+}
+
+#[test]
+fn the_cap_moves_the_order_to_status_after_max() {
+    let mut q = team();
+    enter(&mut q, card("o", "a", 5), "processing", noon());
+    let mut t = noon();
+    for attempt in 1..=3 {
+        let p = q.pick("a1", t).expect("due");
+        assert_eq!(p.attempt, attempt);
+        let outcome = [
+            CallOutcome::NoAnswer,
+            CallOutcome::Failed,
+            CallOutcome::Dropped,
+        ][attempt as usize - 1]
+            .clone();
+        let moved = report(&mut q, "o", outcome, t);
+        if attempt < 3 {
+            assert_eq!(moved.status, None);
+        } else {
+            assert_eq!(moved.status.as_deref(), Some("no_contact"));
+            assert_eq!(moved.dialer, None, "no_contact carries no tick");
+        }
+        t += mins(30);
+    }
+    assert_eq!(q.pick("a1", t + mins(600)), None, "never a 4th attempt");
+    assert!(q.placement("o").is_none());
+}
+
+#[test]
+fn a_ticked_status_after_max_hands_the_order_on() {
+    let text = super::TEAM.replace(
+        "[[dialer.statuses]]\nname = \"no_contact\"\n",
+        "[[dialer.statuses]]\nname = \"no_contact\"\nmode = \"reconfirm\"\n",
+    );
+    let mut q = DialQueue::new(rules(&text));
+    enter(&mut q, card("o", "a", 5), "processing", noon());
+    let mut last = None;
+    for i in 0..3 {
+        let t = noon() + mins(30 * i);
+        pick_id(&mut q, "a2", t);
+        last = Some(report(&mut q, "o", CallOutcome::NoAnswer, t));
+    }
+    let moved = last.expect("three reports");
+    assert_eq!(moved.status.as_deref(), Some("no_contact"));
+    let p = moved.dialer.expect("ticked into reconfirm");
+    assert_eq!(
+        (p.mode.as_str(), p.subqueue),
+        ("reconfirm", Subqueue::Unprocessed)
+    );
+    assert_eq!(q.attempts("o"), Some(0), "a new mode starts a new count");
+    assert_eq!(
+        q.pick("a2", noon() + mins(100)),
+        None,
+        "a2 may not work reconfirm"
+    );
+    assert_eq!(pick_id(&mut q, "a1", noon() + mins(100)), "o");
+}
+
+#[test]
+fn a_callback_for_the_same_agent_waits_for_that_agent() {
+    let mut q = team();
+    enter(&mut q, card("mine", "a", 5), "processing", noon());
+    enter(&mut q, card("ours", "a", 4), "processing", noon());
+    assert_eq!(pick_id(&mut q, "a1", noon()), "mine");
+    report(
+        &mut q,
+        "mine",
+        CallOutcome::Callback {
+            at: noon() + mins(60),
+            same_agent: true,
+        },
+        noon(),
+    );
+    assert_eq!(pick_id(&mut q, "a1", noon()), "ours");
+    report(
+        &mut q,
+        "ours",
+        CallOutcome::Callback {
+            at: noon() + mins(60),
+            same_agent: false,
+        },
+        noon(),
+    );
+    assert_eq!(
+        q.pick("a1", noon() + mins(59)),
+        None,
+        "not before the time asked"
+    );
+    let later = noon() + mins(61);
+    let p = q
+        .pick("a2", later)
+        .expect("a2 takes the callback for anyone");
+    assert_eq!(
+        (p.order_id.as_str(), p.reason),
+        ("ours", Reason::CallbackForAnyone)
+    );
+    assert_eq!(q.pick("a2", later), None, "a1's callback is not a2's");
+    let p = q.pick("a1", later).expect("a1's own callback");
+    assert_eq!(
+        (p.order_id.as_str(), p.reason, p.subqueue),
+        ("mine", Reason::CallbackForAgent, Subqueue::Callback)
+    );
+}
+
+#[test]
+fn windows_follow_each_customers_zone() {
+    let mut q = team();
+    // Window 09:00-21:00 local. In December Karachi is UTC+5, New York UTC-5.
+    let khi = card_in("khi", "a", "Asia/Karachi", 60);
+    let nyc = card_in("nyc", "a", "America/New_York", 30);
+    enter(&mut q, khi, "processing", noon());
+    enter(&mut q, nyc, "processing", noon());
+    // 17:00Z: Karachi 22:00 (closed), New York 12:00 (open): the younger order goes.
+    let t = utc("2026-12-07T17:00:00Z");
+    let view = q.queue(&QueueFilter::default(), t);
+    assert_eq!(view[0].order_id, "nyc");
+    assert_eq!(
+        (view[1].order_id.as_str(), view[1].reason),
+        ("khi", Reason::OutsideWindow)
+    );
+    assert_eq!(
+        view[1].due_at,
+        utc("2026-12-08T04:00:00Z"),
+        "09:00 in Karachi"
+    );
+    assert_eq!(q.pick("a1", t).map(|p| p.order_id).as_deref(), Some("nyc"));
+    assert_eq!(q.pick("a1", t), None, "Karachi is asleep");
+    // 03:00Z: Karachi 08:00, New York 22:00: nobody may be called.
+    let mut q2 = team();
+    enter(
+        &mut q2,
+        card_in("khi", "a", "Asia/Karachi", 60),
+        "processing",
+        noon(),
+    );
+    enter(
+        &mut q2,
+        card_in("nyc", "a", "America/New_York", 30),
+        "processing",
+        noon(),
+    );
+    assert_eq!(q2.pick("a1", utc("2026-12-08T03:00:00Z")), None);
+    // 05:00Z: Karachi 10:00 open, New York 00:00 closed.
+    assert_eq!(
+        q2.pick("a1", utc("2026-12-08T05:00:00Z"))
+            .map(|p| p.order_id)
+            .as_deref(),
+        Some("khi")
+    );
+    assert_eq!(q2.pick("a1", utc("2026-12-08T05:00:00Z")), None);
+}
+
+#[test]
+fn an_order_in_flight_is_never_handed_out_twice() {
+    let mut q = team();
+    enter(&mut q, card("o", "a", 5), "processing", noon());
+    assert_eq!(pick_id(&mut q, "a1", noon()), "o");
+    assert_eq!(q.pick("a2", noon()), None);
+    assert_eq!(q.pick("a1", noon() + mins(600)), None);
+    assert_eq!(q.in_flight(), [("o".to_string(), "a1".to_string())]);
+    assert!(
+        q.queue(&QueueFilter::default(), noon()).is_empty(),
+        "the view lists what waits, not what rings"
+    );
+    assert_eq!(q.overview().modes[1].counts.in_flight, 1);
+    // Released (restart, preview skipped): back in line, no attempt burnt.
+    let moved = q.release_in_flight("o", noon()).expect("in flight");
+    assert_eq!(
+        moved.dialer.map(|p| p.subqueue),
+        Some(Subqueue::Unprocessed)
+    );
+    let p = q.pick("a2", noon()).expect("free again");
+    assert_eq!((p.order_id.as_str(), p.attempt), ("o", 1));
+}
+
+#[test]
+fn agents_get_only_modes_they_may_work() {
+    let mut q = team();
+    enter(&mut q, card("re", "a", 5), "reconfirm", noon());
+    assert_eq!(q.pick("a2", noon()), None, "a2 has no reconfirm access");
+    assert_eq!(q.pick("stranger", noon()), None);
+    q.set_agents("reconfirm", ["a2".to_string()])
+        .expect("known mode");
+    assert_eq!(q.pick("a1", noon()), None, "a1 lost access");
+    assert_eq!(pick_id(&mut q, "a2", noon()), "re");
+    assert!(q.set_agents("nope", []).is_err());
+    assert!(q.set_agents("reconfirm", ["bad name".to_string()]).is_err());
+}
+
+#[test]
+fn the_view_lists_due_orders_in_the_order_picks_take_them() {
+    let mut q = team();
+    let t0 = noon() - mins(150);
+    for i in 0..12 {
+        let project = if i % 3 == 0 { "b" } else { "a" };
+        let status = if i % 4 == 0 {
+            "reconfirm"
+        } else {
+            "processing"
+        };
+        enter(
+            &mut q,
+            card(&format!("o{i}"), project, 300 - i * 7),
+            status,
+            t0,
+        );
+    }
+    // Some become no_answer, some callbacks for anyone.
+    for i in 0..4 {
+        let id = pick_id(&mut q, "a1", t0);
+        let outcome = if i % 2 == 0 {
+            CallOutcome::NoAnswer
+        } else {
+            CallOutcome::Callback {
+                at: t0 + mins(i * 10),
+                same_agent: false,
+            }
+        };
+        report(&mut q, &id, outcome, t0);
+    }
+    let view: Vec<String> = q
+        .queue(&QueueFilter::default(), noon())
+        .into_iter()
+        .map(|i| i.order_id)
+        .collect();
+    let picks = drain(&mut q, "a1", noon());
+    assert_eq!(view, picks);
+    assert_eq!(
+        picks.len(),
+        11,
+        "o0 is project b with status reconfirm: not ticked for b"
+    );
+}
+
+#[test]
+fn the_view_filters_and_explains() {
+    let mut q = team();
+    enter(&mut q, card("a1o", "a", 5), "processing", noon());
+    enter(&mut q, card("b1o", "b", 5), "processing", noon());
+    pick_id(&mut q, "a1", noon());
+    report(&mut q, "a1o", CallOutcome::NoAnswer, noon());
+    let f = QueueFilter {
+        project: Some("a".into()),
+        ..Default::default()
+    };
+    let v = q.queue(&f, noon());
+    assert_eq!(v.len(), 1);
+    assert_eq!(
+        (v[0].reason, v[0].attempts, v[0].due_at, v[0].priority),
+        (Reason::PutOff, 1, noon() + mins(30), 10)
+    );
+    let f = QueueFilter {
+        subqueue: Some(Subqueue::Unprocessed),
+        ..Default::default()
+    };
+    assert_eq!(
+        q.queue(&f, noon())
+            .iter()
+            .map(|i| i.order_id.as_str())
+            .collect::<Vec<_>>(),
+        ["b1o"]
+    );
+    let f = QueueFilter {
+        mode: Some("reconfirm".into()),
+        ..Default::default()
+    };
+    assert!(q.queue(&f, noon()).is_empty());
+}
