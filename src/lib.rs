@@ -15,6 +15,7 @@ pub mod amd;
 pub mod api;
 pub mod audio;
 pub mod call;
+pub mod clock;
 pub mod config;
 pub mod daemon;
 pub mod dialer;

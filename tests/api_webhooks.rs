@@ -140,7 +140,7 @@ async fn flagged_event(store: &Store) -> OutboxEvent {
         timezone: None,
     };
     // Written a minute ago on the real clock, so it is due for the deliverer.
-    let now = DateTime::from_timestamp_millis(orderline::api::system_clock()() - 60_000).unwrap();
+    let now = DateTime::from_timestamp_millis(orderline::clock::Clock::system().now_millis() - 60_000).unwrap();
     assert!(matches!(
         store
             .insert_order(&order, Decision::Flag, now)

@@ -96,8 +96,7 @@ use crate::dialer::{Campaign, RuleError};
 pub use crate::metrics::Metrics;
 use crate::store::Store;
 
-/// Epoch milliseconds. Injected so tests control "now".
-pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
+pub use crate::clock::Clock;
 
 /// The running campaign rules, shared with the scheduler: `PUT /v1/rules`
 /// swaps the value, so readers must take the lock per decision, not copy it
@@ -107,14 +106,6 @@ pub type SharedCampaign = Arc<RwLock<Campaign>>;
 /// Largest request body accepted (an order with a big cart fits easily).
 pub const BODY_LIMIT: usize = 256 * 1024;
 
-/// The real clock.
-pub fn system_clock() -> Clock {
-    Arc::new(|| {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-    })
-}
 
 /// Everything the handlers need. Cheap to clone.
 #[derive(Clone)]
@@ -161,7 +152,7 @@ impl ApiState {
                 calling: config.calling.clone(),
                 campaign: Arc::new(RwLock::new(campaign)),
                 campaign_config: RwLock::new(config.campaign.clone()),
-                clock: system_clock(),
+                clock: Clock::system(),
                 metrics,
                 control: None,
                 hub: Arc::new(PaymentHub::new()),
@@ -232,7 +223,7 @@ impl ApiState {
     }
 
     fn now(&self) -> DateTime<Utc> {
-        DateTime::from_timestamp_millis((self.inner.clock)()).unwrap_or_default()
+        self.inner.clock.now()
     }
 
     fn campaign_snapshot(&self) -> Campaign {

@@ -29,7 +29,7 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
-use super::{system_clock, Clock};
+use super::Clock;
 use crate::config::WebhookConfig;
 use crate::metrics::Metrics;
 use crate::store::{OutboxEvent, Store, StoreError};
@@ -197,19 +197,19 @@ impl WebhookDeliverer {
             store,
             opts,
             metrics,
-            clock: system_clock(),
+            clock: Clock::system(),
             client,
         })
     }
 
-    /// Use another clock (epoch ms) for lease and retry times.
+    /// Use another clock (the daemon's, or a test's) for lease and retry times.
     pub fn with_clock(mut self, clock: Clock) -> WebhookDeliverer {
         self.clock = clock;
         self
     }
 
     fn now(&self) -> DateTime<Utc> {
-        DateTime::from_timestamp_millis((self.clock)()).unwrap_or_default()
+        self.clock.now()
     }
 
     /// Deliver until `shutdown` completes. A request in flight when it does

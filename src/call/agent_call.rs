@@ -302,7 +302,7 @@ impl CallIo<'_> {
                 };
                 tracing::info!(call = %call_id, payment = %order.payment_id, "payment session: agent on hold");
                 bridge.set_mode(BridgeMode::Secure).await?;
-                self.payment = Some(SecurePayment::start(kit, order, Instant::now().into_std())?);
+                self.payment = Some(SecurePayment::start(kit, order, Instant::now().into_std(), self.engine.clock().now())?);
             }
             CallCommand::CancelPayment { payment_id } => {
                 // The store already moved it pending → cancelled, so the

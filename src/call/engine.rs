@@ -107,11 +107,23 @@ pub struct Engine {
     prompts: Arc<PromptCache>,
     confirm: ConfirmPlan,
     payments: Option<PaymentKit>,
+    /// The daemon's wall clock (a payment's expiry month); the system's by default.
+    clock: crate::clock::Clock,
 }
 
 impl Engine {
     /// Bind the SIP endpoint and load prompts and dialplans. The returned
     /// [`SipHandle`] yields inbound calls (see [`Engine::take_incoming`]).
+    /// The same engine reading `clock` for wall time (the daemon's one clock).
+    pub fn with_clock(self, clock: crate::clock::Clock) -> Self {
+        Self { clock, ..self }
+    }
+
+    /// The wall clock every edge of the daemon reads.
+    pub fn clock(&self) -> &crate::clock::Clock {
+        &self.clock
+    }
+
     pub async fn start(cfg: Config) -> Result<(Self, SipHandle), CallError> {
         let range = cfg.sip.rtp_port_range()?;
         let confirm = ConfirmPlan::load(&cfg.media.dialplans_dir.join("confirm.toml"))?;
@@ -124,6 +136,7 @@ impl Engine {
             confirm,
             payments,
             cfg,
+            clock: crate::clock::Clock::system(),
         };
         Ok((engine, handle))
     }

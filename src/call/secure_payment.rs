@@ -43,9 +43,8 @@ impl std::fmt::Debug for SecurePayment {
     }
 }
 
-/// The current month, for the expiry check (cards expire at a month's end).
-fn this_month() -> YearMonth {
-    let now = DateTime::<Utc>::from(std::time::SystemTime::now());
+/// The month of `now`, for the expiry check (cards expire at a month's end).
+fn month_of(now: DateTime<Utc>) -> YearMonth {
     YearMonth {
         year: u16::try_from(now.year()).unwrap_or(u16::MAX),
         month: u8::try_from(now.month()).unwrap_or(1),
@@ -54,14 +53,14 @@ fn this_month() -> YearMonth {
 
 impl SecurePayment {
     /// Build the flow (the amount read out in the payment locale) and start it.
-    pub(crate) fn start(kit: &PaymentKit, order: PaymentOrder, now: Instant) -> Result<Self, CallError> {
+    pub(crate) fn start(kit: &PaymentKit, order: PaymentOrder, now: Instant, wall: DateTime<Utc>) -> Result<Self, CallError> {
         let words = crate::media::say::amount_str(&kit.locale, &order.amount, &order.currency).unwrap_or_else(|e| {
             tracing::warn!(payment = %order.payment_id, error = %e, "amount cannot be read out; skipping it");
             Vec::new()
         });
         let mut vars = HashMap::new();
         vars.insert("amount".to_string(), words);
-        let mut flow = PaymentFlow::new(&kit.plan, &vars, this_month())?;
+        let mut flow = PaymentFlow::new(&kit.plan, &vars, month_of(wall))?;
         flow.start(now);
         Ok(Self {
             order,

@@ -23,7 +23,6 @@ use crate::metrics::Metrics;
 use crate::payments::{ChargeResult, ChargeStatus};
 use crate::store::{AgentCallStatus, AgentCallUpdate, PaymentResult, PaymentStatus, PaymentStep, Store, StoreError};
 
-use super::utc_now;
 
 /// Commands queued per live call (the API never waits on a call).
 const COMMANDS: usize = 8;
@@ -178,29 +177,29 @@ impl Desk {
                     agent_cause: Some("answered".into()),
                     ..AgentCallUpdate::status(AgentCallStatus::DialingCustomer)
                 };
-                retry("agent answered", || store.update_agent_call(call_id, &u, utc_now())).await;
+                retry("agent answered", || store.update_agent_call(call_id, &u, self.inner.engine.clock().now())).await;
             }
             LiveEvent::Bridged => {
                 let u = AgentCallUpdate {
                     customer_cause: Some("answered".into()),
                     ..AgentCallUpdate::status(AgentCallStatus::Bridged)
                 };
-                retry("bridged", || store.update_agent_call(call_id, &u, utc_now())).await;
+                retry("bridged", || store.update_agent_call(call_id, &u, self.inner.engine.clock().now())).await;
             }
             LiveEvent::PaymentStep { payment_id, event } => {
-                let step = PaymentStep::from_event(&event, utc_now());
+                let step = PaymentStep::from_event(&event, self.inner.engine.clock().now());
                 retry("payment step", || store.add_payment_step(&payment_id, &step)).await;
                 hub.publish(&payment_id, PaymentUpdate::Step(step));
             }
             LiveEvent::PaymentKeyed { payment_id } => {
-                if retry("payment in progress", || store.mark_payment_in_progress(&payment_id, utc_now())).await == Some(true) {
+                if retry("payment in progress", || store.mark_payment_in_progress(&payment_id, self.inner.engine.clock().now())).await == Some(true) {
                     hub.publish(&payment_id, PaymentUpdate::Status(PaymentStatus::InProgress));
                 }
             }
             LiveEvent::PaymentEnded { payment_id, outcome, charge } => {
                 let r = payment_result(&outcome, charge.as_ref());
                 let from = [PaymentStatus::Pending, PaymentStatus::InProgress];
-                let done = retry("payment result", || store.finish_payment(&payment_id, &r, &from, utc_now())).await;
+                let done = retry("payment result", || store.finish_payment(&payment_id, &r, &from, self.inner.engine.clock().now())).await;
                 if let Some(Some(p)) = done {
                     tracing::info!(payment = %payment_id, status = p.status.as_str(), "payment recorded");
                     self.inner.metrics.payment_finished(p.status.as_str());
@@ -210,7 +209,7 @@ impl Desk {
             }
             LiveEvent::PaymentRefused { payment_id, reason } => {
                 let r = PaymentResult::ended(PaymentStatus::Failed, Some(reason));
-                let done = retry("payment refused", || store.finish_payment(&payment_id, &r, &[PaymentStatus::Pending], utc_now())).await;
+                let done = retry("payment refused", || store.finish_payment(&payment_id, &r, &[PaymentStatus::Pending], self.inner.engine.clock().now())).await;
                 if let Some(Some(p)) = done {
                     self.inner.metrics.payment_finished(p.status.as_str());
                 }
@@ -219,7 +218,7 @@ impl Desk {
             }
             LiveEvent::Ended(end) => {
                 let u = ended(&end);
-                retry("call ended", || store.update_agent_call(call_id, &u, utc_now())).await;
+                retry("call ended", || store.update_agent_call(call_id, &u, self.inner.engine.clock().now())).await;
             }
         }
     }

@@ -13,13 +13,14 @@ use tokio_util::sync::CancellationToken;
 
 use crate::api::{ApiState, PaymentHub, WebhookDeliverer, WebhookOptions};
 use crate::call::Engine;
+use crate::clock::Clock;
 use crate::config::Config;
 use crate::ivr::Outcome;
 use crate::metrics::Metrics;
 use crate::store::Store;
 
 pub use desk::Desk;
-pub use scheduler::{utc_now, Scheduler};
+pub use scheduler::Scheduler;
 
 /// Longest the drain waits for agent calls to record their end.
 const DESK_DRAIN: std::time::Duration = std::time::Duration::from_secs(75);
@@ -30,11 +31,15 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = ()>) -> anyhow::Res
         .await
         .with_context(|| format!("opening the order store {}", redact_url(&cfg.database.url)))?;
     let metrics = Arc::new(Metrics::new());
-    let api = ApiState::new(store.clone(), &cfg, metrics.clone()).context("building the campaign rules")?;
+    // One wall clock for every edge: the API, webhooks, scheduler, desk and payments.
+    let clock = Clock::system();
+    let api = ApiState::new(store.clone(), &cfg, metrics.clone())
+        .context("building the campaign rules")?
+        .with_clock(clock.clone());
     let campaign = api.campaign();
 
     // Calls that were up when the last process died: failed, and re-scheduled by the rules.
-    let now = utc_now();
+    let now = clock.now();
     let rules = campaign.read().unwrap_or_else(|p| p.into_inner()).clone();
     let reconciled = store
         .reconcile_live_on_start(now, |c| rules.after_attempt(&c.rule_state(), Outcome::Failed, now))
@@ -63,7 +68,8 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = ()>) -> anyhow::Res
                 WebhookOptions::from_config(w).context("webhooks config")?,
                 metrics.clone(),
             )
-            .context("starting webhook delivery")?,
+            .context("starting webhook delivery")?
+            .with_clock(clock.clone()),
         ),
         None => {
             tracing::warn!("no [webhooks] configured: outcomes are kept in the outbox until one is");
@@ -71,7 +77,7 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = ()>) -> anyhow::Res
         }
     };
     let (engine, mut sip) = Engine::start(cfg).await.context("starting the SIP endpoint")?;
-    let engine = Arc::new(engine);
+    let engine = Arc::new(engine.with_clock(clock));
     let hub = Arc::new(PaymentHub::new());
     let desk = Desk::new(engine.clone(), store.clone(), hub.clone(), metrics.clone());
     let api = api.with_call_control(Arc::new(desk.clone()), hub);

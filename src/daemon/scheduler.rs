@@ -11,7 +11,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
+
 use tokio::task::JoinSet;
 use tokio::time::{sleep, sleep_until, Instant};
 use tokio_util::sync::CancellationToken;
@@ -31,10 +31,6 @@ const NO_PORTS: &str = "no free RTP port";
 /// Most attempts claimed in one go (bounded further by free channels and cps).
 const BATCH: u32 = 50;
 
-/// The wall clock, at the edge (the rules take `now` as an argument).
-pub fn utc_now() -> DateTime<Utc> {
-    DateTime::<Utc>::from(std::time::SystemTime::now())
-}
 
 pub struct Scheduler {
     store: Store,
@@ -96,7 +92,7 @@ impl Scheduler {
             if free == 0 {
                 continue;
             }
-            let now = utc_now();
+            let now = self.engine.clock().now();
             let claimed = match self.store.due_attempts(now, free).await {
                 Ok(c) => c,
                 Err(e) => {
@@ -107,7 +103,7 @@ impl Scheduler {
             let mut pending = claimed.into_iter();
             while let Some(c) = pending.next() {
                 let tz = c.rule_state().timezone;
-                if let Some(at) = self.rules().defer_until(tz, utc_now()) {
+                if let Some(at) = self.rules().defer_until(tz, self.engine.clock().now()) {
                     tracing::info!(order = %c.order.id, %at, "outside the calling window; deferred");
                     if let Err(e) = self.store.defer_attempt(c.attempt.id, at).await {
                         tracing::error!(order = %c.order.id, error = %e, "cannot defer attempt");
@@ -191,7 +187,7 @@ impl Scheduler {
     /// Put claimed but never-dialled attempts back, due now.
     async fn release(&self, attempts: impl Iterator<Item = ClaimedAttempt>) {
         for c in attempts {
-            if let Err(e) = self.store.defer_attempt(c.attempt.id, utc_now()).await {
+            if let Err(e) = self.store.defer_attempt(c.attempt.id, self.engine.clock().now()).await {
                 tracing::error!(order = %c.order.id, error = %e, "cannot release attempt");
             }
         }
@@ -266,7 +262,7 @@ impl Attempt {
         };
         if report.error.as_deref() == Some(NO_PORTS) {
             // Our resource, not the buyer's answer: put the attempt back, unburnt.
-            let at = utc_now() + chrono::TimeDelta::seconds(5);
+            let at = self.engine.clock().now() + chrono::TimeDelta::seconds(5);
             tracing::warn!(order = %order.id, "no RTP port free; attempt put back");
             if let Err(e) = self.store.defer_attempt(c.attempt.id, at).await {
                 tracing::error!(order = %order.id, error = %e, "cannot put attempt back");
@@ -274,7 +270,7 @@ impl Attempt {
             return;
         }
         self.metrics.attempt_finished(report.outcome);
-        let now = utc_now();
+        let now = self.engine.clock().now();
         let next = snapshot(&self.campaign).after_attempt(&c.rule_state(), report.outcome, now);
         tracing::info!(order = %order.id, outcome = report.outcome.as_str(), ?next, "attempt finished");
         // The write must not be lost to a passing database error.
