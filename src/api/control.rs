@@ -67,6 +67,9 @@ pub enum ControlError {
     /// 503: the call layer cannot take it (shutting down, at capacity).
     #[error("call layer unavailable")]
     Unavailable,
+    /// 503: the agent's phone registers with us and has no live binding.
+    #[error("the agent's phone is not registered")]
+    NotRegistered,
 }
 
 /// One change of a payment, as the call layer announces it after writing

@@ -11,7 +11,9 @@ use std::time::Duration;
 use serde::Deserialize;
 
 mod agents;
+mod registrar;
 pub use agents::{AgentConfig, PaymentsConfig};
+pub use registrar::{accounts as registrar_accounts, RegistrarSection};
 
 /// A configuration error, naming the key that is wrong.
 #[derive(Debug, thiserror::Error)]
@@ -82,6 +84,10 @@ pub struct SipConfig {
     pub t1_ms: u64,
     /// User part of our From/Contact.
     pub user_agent: String,
+    /// The registrar's domain and digest realm (default: `public_addr`).
+    pub domain: Option<String>,
+    /// `[sip.registrar]`: agents' phones registering (RFC 3261 §10).
+    pub registrar: RegistrarSection,
 }
 
 impl Default for SipConfig {
@@ -92,6 +98,8 @@ impl Default for SipConfig {
             rtp_ports: "20000-29999".into(),
             t1_ms: 500,
             user_agent: "orderline".into(),
+            domain: None,
+            registrar: RegistrarSection::default(),
         }
     }
 }
@@ -464,6 +472,7 @@ impl Config {
             }
         }
         agents::validate(&self.agents, &self.payments, &self.http.api_tokens)?;
+        self.sip.registrar_config()?;
         Ok(())
     }
 

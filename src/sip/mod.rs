@@ -55,9 +55,11 @@ mod types;
 mod uac;
 mod uas;
 pub mod uri;
+pub mod registrar;
 pub mod validate;
 
-pub use driver::{SipClient, SipCommand, SipHandle};
+pub use driver::{RegistrarLink, SipClient, SipCommand, SipHandle};
+pub use uas::InboundRequest;
 pub use endpoint::{
     CallRef, Credentials, Endpoint, EndpointConfig, IncomingCall, Input, OutboundCall, SipEvent,
     Transmit, Transport,
@@ -84,6 +86,9 @@ mod sans_io {
             ("uas.rs", include_str!("uas.rs")),
             ("uri.rs", include_str!("uri.rs")),
             ("validate.rs", include_str!("validate.rs")),
+            ("registrar.rs", include_str!("registrar.rs")),
+            ("registrar/bindings.rs", include_str!("registrar/bindings.rs")),
+            ("registrar/nonce.rs", include_str!("registrar/nonce.rs")),
         ];
         for (name, src) in core {
             // Unit tests may take `Instant::now()` as their simulated start.
