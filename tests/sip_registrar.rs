@@ -42,7 +42,15 @@ fn customer(port: u16) -> Child {
     require("sipp");
     let mport = free_udp_block(4);
     Command::new("sipp")
-        .args(["-sn", "uas", "-i", "127.0.0.1", "-mi", "127.0.0.1", "-nostdin"])
+        .args([
+            "-sn",
+            "uas",
+            "-i",
+            "127.0.0.1",
+            "-mi",
+            "127.0.0.1",
+            "-nostdin",
+        ])
         .args(["-p", &port.to_string(), "-mp", &mport.to_string()])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -77,15 +85,33 @@ impl Desk {
     fn phone(&self, name: &str, regint: u32) -> Baresip {
         let src = self.dir.path().join(format!("{name}.wav"));
         write_wav(&src, &common::keypad::tone_audio(3.0, 1000.0, 2300.0));
-        Baresip::registering(self.dir.path(), name, USER, PASSWORD, self.daemon.port, regint, &src, 120)
+        Baresip::registering(
+            self.dir.path(),
+            name,
+            USER,
+            PASSWORD,
+            self.daemon.port,
+            regint,
+            &src,
+            120,
+        )
     }
 
     fn bindings(&self) -> Vec<StoredBinding> {
-        let url = format!("sqlite://{}", self.dir.path().join("orderline.db").display());
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+        let url = format!(
+            "sqlite://{}",
+            self.dir.path().join("orderline.db").display()
+        );
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
         rt.block_on(async {
             let store = Store::open(&url).await.expect("open store");
-            let now_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_millis();
+            let now_ms = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .expect("clock")
+                .as_millis();
             let now = chrono::DateTime::from_timestamp_millis(now_ms as i64).expect("now");
             let b = store.live_bindings(now).await.expect("bindings");
             store.close().await;
@@ -94,21 +120,36 @@ impl Desk {
     }
 
     /// Wait until the stored bindings satisfy `ok`.
-    fn wait_bindings(&self, what: &str, limit: Duration, ok: impl Fn(&[StoredBinding]) -> bool) -> Vec<StoredBinding> {
+    fn wait_bindings(
+        &self,
+        what: &str,
+        limit: Duration,
+        ok: impl Fn(&[StoredBinding]) -> bool,
+    ) -> Vec<StoredBinding> {
         let t0 = Instant::now();
         loop {
             let b = self.bindings();
             if ok(&b) {
                 return b;
             }
-            assert!(t0.elapsed() < limit, "{what}: bindings {b:#?}\n{}", self.daemon.logs());
+            assert!(
+                t0.elapsed() < limit,
+                "{what}: bindings {b:#?}\n{}",
+                self.daemon.logs()
+            );
             std::thread::sleep(Duration::from_millis(200));
         }
     }
 
     /// Click-to-call; returns the call id.
     fn dial(&self) -> (u16, serde_json::Value) {
-        json(self.http, "POST", "/v1/calls", MERCHANT, Some(&format!(r#"{{"agent":"{AGENT}","to":"923001234567"}}"#)))
+        json(
+            self.http,
+            "POST",
+            "/v1/calls",
+            MERCHANT,
+            Some(&format!(r#"{{"agent":"{AGENT}","to":"923001234567"}}"#)),
+        )
     }
 
     /// Click-to-call and wait for `phone` to answer it.
@@ -131,7 +172,10 @@ impl Desk {
 }
 
 fn sigterm(phone: &Baresip) {
-    let st = Command::new("kill").args(["-TERM", &phone.child.id().to_string()]).status().expect("kill");
+    let st = Command::new("kill")
+        .args(["-TERM", &phone.child.id().to_string()])
+        .status()
+        .expect("kill");
     assert!(st.success());
 }
 
@@ -139,12 +183,17 @@ fn sigterm(phone: &Baresip) {
 fn baresip_registers_with_digest_is_called_through_its_binding_and_unregisters() {
     let desk = desk("");
     let mut a = desk.phone("phone-a", 60);
-    let b1 = desk.wait_bindings("phone A registers", Duration::from_secs(10), |b| b.len() == 1);
+    let b1 = desk.wait_bindings("phone A registers", Duration::from_secs(10), |b| {
+        b.len() == 1
+    });
     assert_eq!(b1[0].agent_id, AGENT);
     assert!(b1[0].contact.contains(&format!(":{}", a.port)), "{b1:?}");
     assert_eq!(b1[0].source, format!("127.0.0.1:{}", a.port));
     let logs = desk.daemon.logs();
-    assert!(logs.contains("401") || a.logs().contains("401"), "no digest challenge seen");
+    assert!(
+        logs.contains("401") || a.logs().contains("401"),
+        "no digest challenge seen"
+    );
 
     // Click-to-call rings the registered phone (it auto-answers).
     desk.call_reaches(&a);
@@ -152,7 +201,9 @@ fn baresip_registers_with_digest_is_called_through_its_binding_and_unregisters()
     // A second contact for the same agent: both bindings are kept, and the
     // most recent one is rung.
     let mut b = desk.phone("phone-b", 60);
-    let two = desk.wait_bindings("phone B registers", Duration::from_secs(10), |b| b.len() == 2);
+    let two = desk.wait_bindings("phone B registers", Duration::from_secs(10), |b| {
+        b.len() == 2
+    });
     assert!(two.iter().all(|x| x.agent_id == AGENT));
     std::thread::sleep(Duration::from_secs(4));
     desk.call_reaches(&b);
@@ -160,11 +211,15 @@ fn baresip_registers_with_digest_is_called_through_its_binding_and_unregisters()
     // SIGTERM: baresip unregisters (Expires: 0) and its binding goes.
     sigterm(&b);
     assert!(b.wait_exit(Duration::from_secs(10)));
-    let left = desk.wait_bindings("phone B unregisters", Duration::from_secs(10), |b| b.len() == 1);
+    let left = desk.wait_bindings("phone B unregisters", Duration::from_secs(10), |b| {
+        b.len() == 1
+    });
     assert!(left[0].contact.contains(&format!(":{}", a.port)));
     sigterm(&a);
     assert!(a.wait_exit(Duration::from_secs(10)));
-    desk.wait_bindings("phone A unregisters", Duration::from_secs(10), |b| b.is_empty());
+    desk.wait_bindings("phone A unregisters", Duration::from_secs(10), |b| {
+        b.is_empty()
+    });
 
     // No binding: click-to-call is refused rather than ringing nobody.
     let (st, v) = desk.dial();
@@ -178,13 +233,19 @@ fn a_phone_that_stops_refreshing_lapses_on_time() {
     let mut phone = desk.phone("short", 3);
     let b = desk.wait_bindings("phone registers", Duration::from_secs(10), |b| b.len() == 1);
     let granted_ms = b[0].expires_at - b[0].updated_at;
-    assert!((2_000..=3_000).contains(&granted_ms), "granted {granted_ms} ms");
+    assert!(
+        (2_000..=3_000).contains(&granted_ms),
+        "granted {granted_ms} ms"
+    );
     // kill -9: no unregister; the binding must lapse by itself.
     let _ = phone.child.kill();
     let _ = phone.child.wait();
     let t0 = Instant::now();
     desk.wait_bindings("binding lapses", Duration::from_secs(10), |b| b.is_empty());
-    eprintln!("binding gone {} ms after the phone died", t0.elapsed().as_millis());
+    eprintln!(
+        "binding gone {} ms after the phone died",
+        t0.elapsed().as_millis()
+    );
     let (st, _) = desk.dial();
     assert_eq!(st, 503);
 }
@@ -198,25 +259,40 @@ fn bindings_survive_a_daemon_restart() {
     let before = registers(&phone);
     // kill -9 and start again on the same config and database.
     desk.daemon.kill9();
-    let (cfg, port, log) = (desk.daemon.config.clone(), desk.daemon.port, desk.daemon.log.clone());
+    let (cfg, port, log) = (
+        desk.daemon.config.clone(),
+        desk.daemon.port,
+        desk.daemon.log.clone(),
+    );
     desk.daemon = Daemon::spawn(&cfg, port, &log);
     // The phone has not registered again (regint 60), yet it is reached.
     desk.call_reaches(&phone);
-    assert_eq!(registers(&phone), before, "the phone registered again; the test proves nothing");
-    assert!(desk.daemon.logs().contains("restored=1"), "{}", desk.daemon.logs());
+    assert_eq!(
+        registers(&phone),
+        before,
+        "the phone registered again; the test proves nothing"
+    );
+    assert!(
+        desk.daemon.logs().contains("restored=1"),
+        "{}",
+        desk.daemon.logs()
+    );
 }
 
 /// A REGISTER for 1001 from `sock`, with `auth` if given.
 fn register(sock: &UdpSocket, to: u16, cseq: u32, auth: Option<&str>) -> String {
     let me = sock.local_addr().expect("addr");
-    let auth = auth.map(|a| format!("Authorization: {a}\r\n")).unwrap_or_default();
+    let auth = auth
+        .map(|a| format!("Authorization: {a}\r\n"))
+        .unwrap_or_default();
     let msg = format!(
         "REGISTER sip:127.0.0.1:{to} SIP/2.0\r\nVia: SIP/2.0/UDP {me};rport;branch=z9hG4bKguess{cseq}\r\n\
          Max-Forwards: 70\r\nFrom: <sip:{USER}@127.0.0.1>;tag=g1\r\nTo: <sip:{USER}@127.0.0.1>\r\n\
          Call-ID: guess@{me}\r\nCSeq: {cseq} REGISTER\r\nContact: <sip:{USER}@{me}>\r\nExpires: 60\r\n\
          {auth}Content-Length: 0\r\n\r\n"
     );
-    sock.send_to(msg.as_bytes(), ("127.0.0.1", to)).expect("send");
+    sock.send_to(msg.as_bytes(), ("127.0.0.1", to))
+        .expect("send");
     let mut buf = [0u8; 4096];
     let (n, _) = sock.recv_from(&mut buf).expect("an answer");
     String::from_utf8_lossy(&buf[..n]).into_owned()
@@ -227,12 +303,15 @@ fn a_password_guesser_is_blocked_while_a_real_phone_registers_and_takes_a_call()
     let desk = desk("max_auth_failures = 5\nauth_failure_window = \"1m\"\nblock_for = \"10m\"\n");
     let port = desk.daemon.port;
     let sock = UdpSocket::bind("127.0.0.2:0").expect("bind 127.0.0.2");
-    sock.set_read_timeout(Some(Duration::from_secs(2))).expect("timeout");
+    sock.set_read_timeout(Some(Duration::from_secs(2)))
+        .expect("timeout");
     let t0 = Instant::now();
     let mut statuses = Vec::new();
-    for (i, guess) in ["123456", "password", "1001", "letmein", "qwerty", "dragon", "monkey", "000000"]
-        .iter()
-        .enumerate()
+    for (i, guess) in [
+        "123456", "password", "1001", "letmein", "qwerty", "dragon", "monkey", "000000",
+    ]
+    .iter()
+    .enumerate()
     {
         let cseq = 2 * i as u32 + 1;
         let first = register(&sock, port, cseq, None);
@@ -249,23 +328,39 @@ fn a_password_guesser_is_blocked_while_a_real_phone_registers_and_takes_a_call()
         let uri = format!("sip:127.0.0.1:{port}");
         let auth = authorize(
             &ch,
-            &DigestRequest { method: "REGISTER", uri: &uri, username: USER, password: guess, cnonce: "abc", nc: 1, body: b"" },
+            &DigestRequest {
+                method: "REGISTER",
+                uri: &uri,
+                username: USER,
+                password: guess,
+                cnonce: "abc",
+                nc: 1,
+                body: b"",
+            },
         )
         .expect("authorize");
         let answer = register(&sock, port, cseq + 1, Some(&auth));
         statuses.push(answer.split_whitespace().nth(1).unwrap_or("").to_string());
     }
-    eprintln!("guesser's answers: {statuses:?} in {} ms", t0.elapsed().as_millis());
+    eprintln!(
+        "guesser's answers: {statuses:?} in {} ms",
+        t0.elapsed().as_millis()
+    );
     // Five failures are answered like any wrong password; from then on, 403
     // without a challenge.
     assert_eq!(&statuses[..5], ["401"; 5], "{statuses:?}");
-    assert!(statuses[5..].iter().all(|s| s == "403"), "not blocked: {statuses:?}");
+    assert!(
+        statuses[5..].iter().all(|s| s == "403"),
+        "not blocked: {statuses:?}"
+    );
     // Even the right password from there is refused now.
     let blocked = register(&sock, port, 100, None);
     assert!(blocked.starts_with("SIP/2.0 403"), "{blocked}");
 
     // A real phone from 127.0.0.1 registers and takes a call.
     let phone = desk.phone("real", 60);
-    desk.wait_bindings("the real phone registers", Duration::from_secs(10), |b| b.len() == 1);
+    desk.wait_bindings("the real phone registers", Duration::from_secs(10), |b| {
+        b.len() == 1
+    });
     desk.call_reaches(&phone);
 }

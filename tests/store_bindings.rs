@@ -3,6 +3,7 @@
 //! lapsed ones are purged; the agent must exist (foreign key).
 
 #[macro_use]
+#[allow(dead_code)] // the shared helpers this file does not use
 mod store_support;
 
 use chrono::{DateTime, Utc};
@@ -42,29 +43,60 @@ async fn bindings_are_saved_refreshed_listed_and_purged(db: TestDb) {
         sip_password: None,
         api_token: None,
     };
-    store.sync_config_agents(&[agent], t(T0)).await.expect("sync");
+    store
+        .sync_config_agents(&[agent], t(T0))
+        .await
+        .expect("sync");
 
     let a = binding("sip:1001@127.0.0.1:5062", T0 + 60_000, 1);
     let b = binding("sip:1001@127.0.0.1:5064", T0 + 10_000, 1);
     store.save_binding(&a).await.expect("save a");
     store.save_binding(&b).await.expect("save b");
-    assert_eq!(store.live_bindings(t(T0)).await.expect("live"), vec![a.clone(), b.clone()]);
+    assert_eq!(
+        store.live_bindings(t(T0)).await.expect("live"),
+        vec![a.clone(), b.clone()]
+    );
 
     // A refresh replaces the row (same agent and contact), no second row.
-    let a2 = StoredBinding { cseq: 2, expires_at: T0 + 120_000, ..a.clone() };
+    let a2 = StoredBinding {
+        cseq: 2,
+        expires_at: T0 + 120_000,
+        ..a.clone()
+    };
     store.save_binding(&a2).await.expect("refresh a");
-    assert_eq!(store.live_bindings(t(T0)).await.expect("live"), vec![a2.clone(), b.clone()]);
+    assert_eq!(
+        store.live_bindings(t(T0)).await.expect("live"),
+        vec![a2.clone(), b.clone()]
+    );
 
     // b lapses: no longer listed, and purged.
-    assert_eq!(store.live_bindings(t(T0 + 10_000)).await.expect("live"), vec![a2.clone()]);
-    assert_eq!(store.purge_expired_bindings(t(T0 + 10_000)).await.expect("purge"), 1);
-    assert_eq!(store.live_bindings(t(T0)).await.expect("live"), vec![a2.clone()]);
+    assert_eq!(
+        store.live_bindings(t(T0 + 10_000)).await.expect("live"),
+        vec![a2.clone()]
+    );
+    assert_eq!(
+        store
+            .purge_expired_bindings(t(T0 + 10_000))
+            .await
+            .expect("purge"),
+        1
+    );
+    assert_eq!(
+        store.live_bindings(t(T0)).await.expect("live"),
+        vec![a2.clone()]
+    );
 
-    store.remove_binding("ayesha", &a2.contact).await.expect("remove");
+    store
+        .remove_binding("ayesha", &a2.contact)
+        .await
+        .expect("remove");
     assert!(store.live_bindings(t(T0)).await.expect("live").is_empty());
 
     // A binding of an unknown agent is refused by the foreign key.
-    let ghost = StoredBinding { agent_id: "nobody".into(), ..a };
+    let ghost = StoredBinding {
+        agent_id: "nobody".into(),
+        ..a
+    };
     assert!(store.save_binding(&ghost).await.is_err());
     store.close().await;
 }

@@ -228,7 +228,7 @@ impl Registrar {
             .get(agent_id)
             .map(|b| b.iter().filter(|b| b.expires_at > now).cloned().collect())
             .unwrap_or_default();
-        v.sort_by(|a, b| b.updated_at.cmp(&a.updated_at));
+        v.sort_by_key(|b| std::cmp::Reverse(b.updated_at));
         v
     }
 
