@@ -364,3 +364,53 @@ fn a_password_guesser_is_blocked_while_a_real_phone_registers_and_takes_a_call()
     });
     desk.call_reaches(&phone);
 }
+
+/// Over TCP, through the driver alone: a double-CRLF ping gets a CRLF pong
+/// (RFC 5626 §4.4.1) and a REGISTER on the same connection is challenged
+/// on it; an OPTIONS (a phone's keep-alive) is answered 200.
+#[tokio::test]
+async fn tcp_keepalive_ping_gets_a_pong_and_register_is_answered_on_the_connection() {
+    use orderline::sip::registrar::{Account, Registrar, RegistrarConfig};
+    use orderline::sip::{EndpointConfig, RegistrarLink, SipHandle};
+    use std::sync::{Arc, Mutex};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let sip = SipHandle::bind(EndpointConfig { listen: "127.0.0.1:0".parse().expect("addr"), ..Default::default() })
+        .await
+        .expect("bind");
+    let cfg = RegistrarConfig::default();
+    let accounts = vec![Account::from_password(AGENT, USER, &cfg.domain, PASSWORD)];
+    let link = RegistrarLink {
+        registrar: Arc::new(Mutex::new(Registrar::new(cfg, accounts, [3; 32]))),
+        changed: Arc::new(tokio::sync::Notify::new()),
+    };
+    sip.client().attach_registrar(link).await.expect("attach");
+    let port = sip.local_addr().port();
+    let mut tcp = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.expect("connect");
+    let me = tcp.local_addr().expect("addr");
+    async fn read(tcp: &mut tokio::net::TcpStream) -> String {
+        let mut buf = vec![0u8; 4096];
+        let n = tokio::time::timeout(Duration::from_secs(3), tcp.read(&mut buf)).await.expect("an answer").expect("read");
+        String::from_utf8_lossy(&buf[..n]).into_owned()
+    }
+    tcp.write_all(b"\r\n\r\n").await.expect("ping");
+    assert_eq!(read(&mut tcp).await, "\r\n", "no pong");
+    let register = format!(
+        "REGISTER sip:127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/TCP {me};rport;branch=z9hG4bKtcp1\r\nMax-Forwards: 70\r\n\
+         From: <sip:{USER}@127.0.0.1>;tag=t1\r\nTo: <sip:{USER}@127.0.0.1>\r\nCall-ID: tcp-reg@test\r\n\
+         CSeq: 1 REGISTER\r\nContact: <sip:{USER}@{me};transport=tcp>\r\nContent-Length: 0\r\n\r\n"
+    );
+    tcp.write_all(register.as_bytes()).await.expect("register");
+    let answer = read(&mut tcp).await;
+    assert!(answer.starts_with("SIP/2.0 401"), "{answer}");
+    assert!(answer.contains("algorithm=MD5") && answer.contains("qop=\"auth\""), "{answer}");
+    let options = format!(
+        "OPTIONS sip:{USER}@127.0.0.1:{port} SIP/2.0\r\nVia: SIP/2.0/TCP {me};rport;branch=z9hG4bKtcp2\r\nMax-Forwards: 70\r\n\
+         From: <sip:{USER}@127.0.0.1>;tag=t2\r\nTo: <sip:{USER}@127.0.0.1>\r\nCall-ID: tcp-opt@test\r\n\
+         CSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n"
+    );
+    tcp.write_all(options.as_bytes()).await.expect("options");
+    let answer = read(&mut tcp).await;
+    assert!(answer.starts_with("SIP/2.0 200"), "{answer}");
+    sip.shutdown().await;
+}
