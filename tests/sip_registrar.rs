@@ -375,9 +375,12 @@ async fn tcp_keepalive_ping_gets_a_pong_and_register_is_answered_on_the_connecti
     use std::sync::{Arc, Mutex};
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-    let sip = SipHandle::bind(EndpointConfig { listen: "127.0.0.1:0".parse().expect("addr"), ..Default::default() })
-        .await
-        .expect("bind");
+    let sip = SipHandle::bind(EndpointConfig {
+        listen: "127.0.0.1:0".parse().expect("addr"),
+        ..Default::default()
+    })
+    .await
+    .expect("bind");
     let cfg = RegistrarConfig::default();
     let accounts = vec![Account::from_password(AGENT, USER, &cfg.domain, PASSWORD)];
     let link = RegistrarLink {
@@ -386,11 +389,16 @@ async fn tcp_keepalive_ping_gets_a_pong_and_register_is_answered_on_the_connecti
     };
     sip.client().attach_registrar(link).await.expect("attach");
     let port = sip.local_addr().port();
-    let mut tcp = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.expect("connect");
+    let mut tcp = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .expect("connect");
     let me = tcp.local_addr().expect("addr");
     async fn read(tcp: &mut tokio::net::TcpStream) -> String {
         let mut buf = vec![0u8; 4096];
-        let n = tokio::time::timeout(Duration::from_secs(3), tcp.read(&mut buf)).await.expect("an answer").expect("read");
+        let n = tokio::time::timeout(Duration::from_secs(3), tcp.read(&mut buf))
+            .await
+            .expect("an answer")
+            .expect("read");
         String::from_utf8_lossy(&buf[..n]).into_owned()
     }
     tcp.write_all(b"\r\n\r\n").await.expect("ping");
@@ -403,7 +411,10 @@ async fn tcp_keepalive_ping_gets_a_pong_and_register_is_answered_on_the_connecti
     tcp.write_all(register.as_bytes()).await.expect("register");
     let answer = read(&mut tcp).await;
     assert!(answer.starts_with("SIP/2.0 401"), "{answer}");
-    assert!(answer.contains("algorithm=MD5") && answer.contains("qop=\"auth\""), "{answer}");
+    assert!(
+        answer.contains("algorithm=MD5") && answer.contains("qop=\"auth\""),
+        "{answer}"
+    );
     let options = format!(
         "OPTIONS sip:{USER}@127.0.0.1:{port} SIP/2.0\r\nVia: SIP/2.0/TCP {me};rport;branch=z9hG4bKtcp2\r\nMax-Forwards: 70\r\n\
          From: <sip:{USER}@127.0.0.1>;tag=t2\r\nTo: <sip:{USER}@127.0.0.1>\r\nCall-ID: tcp-opt@test\r\n\
