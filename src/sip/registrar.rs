@@ -316,7 +316,7 @@ impl Registrar {
             return Reply::new(404, "Not Found");
         }
         // §10.3 step 3 / §22.3: authenticate.
-        let (agent_id, user) = match self.authenticate(now, source.ip(), req) {
+        let (agent_id, user) = match self.authenticate(now, source.ip(), req, &uri.to_string()) {
             Ok(a) => a,
             Err(kind) => return self.challenge(now, kind, rng),
         };
@@ -334,6 +334,7 @@ impl Registrar {
         now: UnixMs,
         ip: IpAddr,
         req: &Message,
+        request_uri: &str,
     ) -> Result<(String, String), Challenge> {
         let realm = self.cfg.domain.clone();
         let creds = req
@@ -359,7 +360,9 @@ impl Registrar {
             .and_then(|a| a.ha1(cr.algorithm))
             .or_else(|| self.decoy.ha1(cr.algorithm))
             .unwrap_or("");
-        let right = digest::verify_ha1(&cr, "REGISTER", ha1, &realm, &cr.nonce);
+        // RFC 7616 §3.4.6: the digest-uri must name this request's Request-URI.
+        let right = same_uri(&cr.uri, request_uri)
+            && digest::verify_ha1(&cr, "REGISTER", ha1, &realm, &cr.nonce);
         let who = match who {
             Some(w) if right && nonce_state != NonceState::Forged => w,
             _ => {

@@ -507,3 +507,38 @@ fn restore_keeps_live_bindings_of_known_agents_only() {
     assert_eq!(removed, 2);
     assert!(r.has_account("bilal") && !r.has_account("gone"));
 }
+
+#[test]
+fn credentials_for_another_request_uri_are_refused() {
+    let mut r = registrar(cfg());
+    let mut p = Phone::new("1001", "s3cret-pass");
+    let req = p.register(&["<sip:1001@127.0.0.1:5062>"], &[]);
+    let first = r.handle(T0, p.source, Transport::Udp, &req, &mut rng());
+    let ch = parse_challenge(&www(&first)[0]).expect("challenge");
+    let auth = authorize(
+        &ch,
+        &DigestRequest {
+            method: "REGISTER",
+            uri: "sip:elsewhere.test",
+            username: "1001",
+            password: "s3cret-pass",
+            cnonce: "c0ffee",
+            nc: 1,
+            body: b"",
+        },
+    )
+    .expect("authorize");
+    let text = String::from_utf8(p.register(&["<sip:1001@127.0.0.1:5062>"], &[]).to_bytes())
+        .expect("utf8")
+        .replace(
+            "Content-Length: 0",
+            &format!("Authorization: {auth}\r\nContent-Length: 0"),
+        );
+    let req = Message::parse(text.as_bytes()).expect("parses");
+    assert_eq!(
+        r.handle(T0, p.source, Transport::Udp, &req, &mut rng())
+            .status,
+        401
+    );
+    assert!(r.contacts("ayesha", T0).is_empty());
+}
