@@ -1,8 +1,9 @@
 //! orderline: a SIP/RTP telephony engine for cash-on-delivery commerce.
 //!
-//! Module map (one job each, see `DESIGN.md`):
-//! - [`dtmf`]   in-band detector, RFC 4733, tone generator, squelch (sans-IO)
-//! - [`sip`]    strict parser, transactions, dialogs, digest, SDP (sans-IO core + tokio driver)
+//! Module map (one job each; the layers, crates and the path of an order, a
+//! payment and a dialled call are in `docs/architecture.md`):
+//! - [`dtmf`]   re-exports the sans-IO `orderline-dtmf` crate, plus the WAV front end
+//! - [`sip`]    re-exports the sans-IO `orderline-sip` crate, plus the tokio driver
 //! - [`media`]  RTP, G.711, pacing, prompt playback
 //! - [`ivr`]    call flows as state machines over call events (sans-IO)
 //! - [`call`]   one call: SIP leg + media + flow, driven by tokio

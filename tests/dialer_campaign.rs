@@ -27,7 +27,7 @@ fn campaign(window: &str, tz: &str, max_reattempts: u32, fallback: Fallback) -> 
         no_answer_fallback: fallback,
         ..CallingConfig::default()
     };
-    Campaign::from_config(&calling, &CampaignConfig::default()).expect("valid campaign")
+    calling.campaign(&CampaignConfig::default()).expect("valid campaign")
 }
 
 fn facts(amount: &str, kind: CustomerKind) -> OrderFacts {
@@ -130,7 +130,7 @@ fn the_cap_of_four_reattempts_cannot_be_exceeded_by_config() {
     let err = Config::from_toml("[calling]\nmax_reattempts = 5\n").unwrap_err();
     assert!(err.to_string().contains("calling.max_reattempts"), "{err}");
     let calling = CallingConfig { max_reattempts: 9, ..CallingConfig::default() };
-    assert!(Campaign::from_config(&calling, &CampaignConfig::default()).is_err());
+    assert!(calling.campaign(&CampaignConfig::default()).is_err());
     // Lowering works: 2 re-attempts is 3 calls.
     let c = campaign("09:15-20:45", "UTC", 2, Fallback::Flag);
     let (calls, _) = simulate(&c, &facts("10", CustomerKind::New), utc("2026-06-01T10:00:00Z"), Outcome::NoAnswer, TimeDelta::zero());
@@ -215,7 +215,7 @@ fn order_time_zone_overrides_the_campaign_zone() {
 
 fn rules(toml_text: &str) -> OrderRules {
     let cfg = Config::from_toml(toml_text).expect("valid config");
-    OrderRules::from_config(&cfg.campaign).expect("valid rules")
+    cfg.campaign.rules().expect("valid rules")
 }
 
 #[test]

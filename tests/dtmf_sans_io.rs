@@ -1,5 +1,5 @@
 //! Structural promises of the DTMF layer: sans-IO (no runtime, sockets or clock reads in
-//! `src/dtmf`), no allocation per frame on any hot path, small per-channel state.
+//! `crates/orderline-dtmf`), no allocation per frame on any hot path, small per-channel state.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
@@ -31,7 +31,7 @@ static GLOBAL: Counting = Counting;
 
 #[test]
 fn no_runtime_sockets_or_clock_in_src_dtmf() {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/dtmf");
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("crates/orderline-dtmf/src");
     for entry in std::fs::read_dir(&dir).unwrap() {
         let path = entry.unwrap().path();
         let text = std::fs::read_to_string(&path).unwrap();

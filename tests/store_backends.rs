@@ -49,7 +49,7 @@ fn report(outcome: Outcome) -> AttemptReport {
 }
 
 fn campaign() -> Campaign {
-    Campaign::from_config(&CallingConfig::default(), &CampaignConfig::default()).expect("default campaign")
+    CallingConfig::default().campaign(&CampaignConfig::default()).expect("default campaign")
 }
 
 async fn created(store: &Store, o: &NewOrder, plan: Decision, now: DateTime<Utc>) {

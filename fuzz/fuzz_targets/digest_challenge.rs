@@ -4,7 +4,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use orderline_fuzz::digest::{
+use orderline_sip::digest::{
     authorize, parse_challenge, parse_credentials, verify, verify_with_body, DigestRequest,
 };
 

@@ -5,7 +5,7 @@
 use std::net::{IpAddr, Ipv4Addr};
 
 use libfuzzer_sys::fuzz_target;
-use orderline_fuzz::sdp::{answer, parse_answer, LocalMedia};
+use orderline_sip::sdp::{answer, parse_answer, LocalMedia};
 
 fuzz_target!(|data: &[u8]| {
     let _ = parse_answer(data);

@@ -5,8 +5,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use orderline_fuzz::message::{error_response_from_raw, Framing, Message, RawMessage};
-use orderline_fuzz::validate;
+use orderline_sip::message::{error_response_from_raw, Framing, Message, RawMessage};
+use orderline_sip::validate;
 
 fuzz_target!(|data: &[u8]| {
     for framing in [Framing::Datagram, Framing::Stream] {

@@ -151,7 +151,7 @@ impl ApiState {
         config: &Config,
         metrics: Arc<Metrics>,
     ) -> Result<ApiState, RuleError> {
-        let campaign = Campaign::from_config(&config.calling, &config.campaign)?;
+        let campaign = config.calling.campaign(&config.campaign)?;
         Ok(ApiState {
             inner: Arc::new(Inner {
                 store,

@@ -2,7 +2,7 @@
 //!
 //! `PUT` replaces `[campaign]` (flag thresholds, rule list, unmatched action)
 //! for the running daemon after the same validation the config file gets
-//! ([`Campaign::from_config`]); new orders are planned with it at once.
+//! ([`CallingConfig::campaign`](crate::config::CallingConfig::campaign)); new orders are planned with it at once.
 //! It is held in memory only: a restart reloads the config file, so a change
 //! meant to last must also be written there. `[calling]` (window, zone,
 //! re-attempts) is shown but read-only here: it also drives the scheduler's
@@ -17,7 +17,7 @@ use serde_json::{json, Value};
 use super::error::ApiError;
 use super::ApiState;
 use crate::config::{AmountSetting, CampaignConfig, RuleAction};
-use crate::dialer::{Campaign, RuleError};
+use crate::dialer::RuleError;
 
 /// `GET /v1/rules`.
 pub(crate) async fn get(State(state): State<ApiState>) -> Json<Value> {
@@ -45,7 +45,7 @@ pub(crate) async fn put(
     let config: CampaignConfig = serde_json::from_value(campaign_value)
         .map_err(|e| ApiError::invalid("campaign", e.to_string()))?;
     let campaign =
-        Campaign::from_config(&state.inner.calling, &config).map_err(|e| rule_error(&e))?;
+        state.inner.calling.campaign(&config).map_err(|e| rule_error(&e))?;
     {
         let mut live = state
             .inner

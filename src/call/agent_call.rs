@@ -1,7 +1,8 @@
 //! Click-to-call as a B2BUA (issue #5): call the agent's phone, then the
 //! customer through the trunk, and join the two legs in one media
 //! [`Bridge`](crate::media::Bridge). Payment sessions run on the bridged call
-//! ([`super::secure_payment`]).
+//! ([`super::secure_payment`]). The rules (who ended it, causes, CANCEL/200
+//! crossing, timeouts) are the sans-IO [`B2bua`]; this file is its driver.
 //!
 //! Each leg is its own SIP dialog (RFC 3261 §6: a B2BUA is a UAS on one
 //! side and a UAC on the other, here a UAC on both). Either hang-up ends
@@ -15,119 +16,151 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::time::{sleep_until, Instant};
 
+use super::b2bua::{Action, B2bua, Input, Leg, LegEvent, Milestone};
 use super::engine::{CallError, Engine};
+use super::live::{AgentCallSpec, CallCommand, CallEnd, EndedBy, LegCause, LiveEvent};
 use super::media_params;
 use super::secure_payment::SecurePayment;
-use crate::ivr::payment::{FailReason, PaymentOutcome, StepEvent};
+use crate::ivr::payment::{FailReason, PaymentOutcome};
 use crate::media::{BridgeEvent, BridgeHandle, BridgeMode, MediaEvent, MediaSession, Side};
-use crate::payments::ChargeResult;
 use crate::sip::sdp::{self, RemoteMedia};
 use crate::sip::{CallRef, SipCommand, SipEvent};
 
-/// Longest a bridged call may last.
-const MAX_BRIDGED: Duration = Duration::from_secs(4 * 3600);
 /// How long a charge in flight may keep a hung-up call's session open.
 const CHARGE_AFTER_HANGUP: Duration = Duration::from_secs(60);
+/// A wake-up far enough away to mean "no timer".
+const IDLE: Duration = Duration::from_secs(24 * 3600);
 
-/// What to dial.
-#[derive(Debug, Clone)]
-pub struct AgentCallSpec {
-    pub call_id: String,
-    /// The agent's phone (`[[agents]].sip_uri`), dialled directly.
-    pub agent_uri: String,
-    /// The customer's number, dialled through the default trunk.
-    pub to: String,
-}
-
-/// A payment to take on the bridged call.
-#[derive(Debug, Clone)]
-pub struct PaymentOrder {
-    pub payment_id: String,
-    /// Decimal text as the API took it (`"2500.00"`), read out to the caller.
-    pub amount: String,
-    pub amount_minor: u64,
-    pub currency: String,
-}
-
-/// Orders for a live call.
-#[derive(Debug)]
-pub enum CallCommand {
-    StartPayment(PaymentOrder),
-    /// The agent cancelled a payment the caller had not started.
-    CancelPayment { payment_id: String },
-    HangUp,
-}
-
-/// How a call ended: causes per leg (see `docs/payments-contract.md`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CallEnd {
-    /// Never bridged (a leg failed or was abandoned).
-    pub failed: bool,
-    pub agent_cause: String,
-    pub customer_cause: Option<String>,
-    /// `agent`, `customer`, `api` or `local`.
-    pub ended_by: &'static str,
-}
-
-/// What happened, in order. No variant carries a keyed digit.
-#[derive(Debug)]
-pub enum LiveEvent {
-    AgentAnswered,
-    Bridged,
-    PaymentStep { payment_id: String, event: StepEvent },
-    /// The caller's first key: the payment is under way.
-    PaymentKeyed { payment_id: String },
-    PaymentEnded {
-        payment_id: String,
-        outcome: PaymentOutcome,
-        charge: Option<ChargeResult>,
-    },
-    /// A payment could not start (`busy`: another is running; `payments_off`).
-    PaymentRefused { payment_id: String, reason: &'static str },
-    Ended(CallEnd),
-}
-
-/// One leg's dialog once it is up.
-struct Up {
+/// One leg's SIP dialog and what the driver holds for it.
+struct LegIo {
     call: CallRef,
     events: mpsc::Receiver<SipEvent>,
+    /// The stream ended; it is not polled again.
+    closed: bool,
+    /// Bound before the INVITE; taken by the bridge once the leg answers.
+    session: Option<MediaSession>,
+    /// The answer's SDP, once usable.
+    remote: Option<RemoteMedia>,
 }
 
-/// How ringing ended.
-enum Rang {
-    Answered(Up, RemoteMedia, MediaSession),
-    /// No dialog: the cause to record.
-    Failed(String),
-    /// The other side of the B2BUA went away (or the API hung up) first.
-    Abandoned(String, &'static str),
-}
-
-fn failure_cause(status: u16, cancelled: bool) -> String {
-    match status {
-        _ if cancelled => "no_answer".into(),
-        486 | 600 => "busy".into(),
-        408 | 480 => "no_answer".into(),
-        s => format!("rejected:{s}"),
+impl LegIo {
+    async fn recv(&mut self) -> Option<SipEvent> {
+        if self.closed {
+            return std::future::pending().await;
+        }
+        self.events.recv().await
     }
+}
+
+/// Everything the driver owns for one call.
+struct CallIo<'a> {
+    engine: &'a Engine,
+    spec: &'a AgentCallSpec,
+    out: &'a mpsc::Sender<LiveEvent>,
+    agent: Option<LegIo>,
+    customer: Option<LegIo>,
+    bridge: Option<BridgeHandle>,
+    payment: Option<SecurePayment>,
 }
 
 /// Run one click-to-call to its end. Reports go to `out`; the last is
 /// always [`LiveEvent::Ended`].
 pub async fn run(engine: Arc<Engine>, spec: AgentCallSpec, mut commands: mpsc::Receiver<CallCommand>, out: mpsc::Sender<LiveEvent>) {
-    let end = match drive(&engine, &spec, &mut commands, &out).await {
-        Ok(end) => end,
+    let mut io = CallIo { engine: &engine, spec: &spec, out: &out, agent: None, customer: None, bridge: None, payment: None };
+    let end = match engine.config().calling.ring_timeout() {
+        Ok(ring) => drive(&mut io, B2bua::new(Instant::now().into_std(), ring), &mut commands).await,
         Err(e) => {
             tracing::warn!(call = %spec.call_id, error = %e, "agent call failed");
-            CallEnd {
-                failed: true,
-                agent_cause: "error".into(),
-                customer_cause: None,
-                ended_by: "local",
-            }
+            CallEnd { failed: true, agent_cause: LegCause::Error, customer_cause: None, ended_by: EndedBy::Local }
         }
     };
+    if let Some(p) = io.payment.take() {
+        if let Some(bridge) = &io.bridge {
+            settle_after_hangup(&engine, bridge, p, &out).await;
+        }
+    }
+    if let Some(bridge) = io.bridge.take() {
+        let stats = bridge.stop().await;
+        tracing::debug!(call = %spec.call_id, ?stats, "bridge stopped");
+    }
     tracing::info!(call = %spec.call_id, ?end, "agent call ended");
     let _ = out.send(LiveEvent::Ended(end)).await;
+}
+
+/// Feed the machine until it ends: leg events, commands, the bridge's
+/// events (digits for a payment), a charge's answer and timers.
+async fn drive(io: &mut CallIo<'_>, mut b2b: B2bua, commands: &mut mpsc::Receiver<CallCommand>) -> CallEnd {
+    let mut commands_open = true;
+    loop {
+        while let Some(action) = b2b.poll_action() {
+            if let Action::End(end) = action {
+                return end;
+            }
+            if let Err(e) = io.act(action, &mut b2b).await {
+                tracing::warn!(call = %io.spec.call_id, error = %e, "agent call: local failure; ending both legs");
+                b2b.handle_input(Input::LocalFailure, Instant::now().into_std());
+            }
+        }
+        let machine_wake = b2b.poll_timeout().map(Instant::from_std);
+        let payment_wake = io.payment.as_ref().and_then(SecurePayment::deadline).map(Instant::from_std);
+        let wake = [machine_wake, payment_wake].into_iter().flatten().min().unwrap_or_else(|| Instant::now() + IDLE);
+        let charging = io.payment.as_ref().is_some_and(SecurePayment::is_charging);
+        let bridged = b2b.is_bridged();
+        let input = tokio::select! {
+            ev = async { match io.agent.as_mut() { Some(l) => l.recv().await, None => std::future::pending().await } } => {
+                io.leg_event(Leg::Agent, ev)
+            },
+            ev = async { match io.customer.as_mut() { Some(l) => l.recv().await, None => std::future::pending().await } } => {
+                io.leg_event(Leg::Customer, ev)
+            },
+            cmd = commands.recv(), if commands_open => match cmd {
+                Some(CallCommand::HangUp) => Some(Input::HangUp),
+                None => {
+                    commands_open = false;
+                    Some(Input::HangUp)
+                }
+                Some(cmd) if bridged => match io.payment_command(cmd).await {
+                    Ok(()) => None,
+                    Err(e) => {
+                        tracing::warn!(call = %io.spec.call_id, error = %e, "payment command failed");
+                        Some(Input::LocalFailure)
+                    }
+                },
+                Some(cmd) => {
+                    refuse(io.out, &cmd).await;
+                    None
+                }
+            },
+            ev = async { match io.bridge.as_mut() { Some(b) => b.next_event().await, None => std::future::pending().await } }, if bridged => match ev {
+                Some(ev) => {
+                    io.bridge_event(ev).await;
+                    None
+                }
+                None => Some(Input::LocalFailure),
+            },
+            r = async { match io.payment.as_mut() { Some(p) => p.charged().await, None => std::future::pending().await } }, if charging => {
+                if let Some(p) = io.payment.as_mut() {
+                    p.on_charged(Instant::now().into_std(), r);
+                }
+                None
+            },
+            _ = sleep_until(wake) => {
+                if let Some(p) = io.payment.as_mut() {
+                    p.on_timeout(Instant::now().into_std());
+                }
+                Some(Input::Timeout)
+            }
+        };
+        if let Some(input) = input {
+            b2b.handle_input(input, Instant::now().into_std());
+        }
+        if b2b.is_bridged() {
+            if let Err(e) = io.settle_payment_step().await {
+                tracing::warn!(call = %io.spec.call_id, error = %e, "bridged call failed; hanging up both legs");
+                b2b.handle_input(Input::LocalFailure, Instant::now().into_std());
+            }
+        }
+    }
 }
 
 /// Refuse payment orders that arrive before the bridge is up.
@@ -142,323 +175,187 @@ async fn refuse(out: &mpsc::Sender<LiveEvent>, cmd: &CallCommand) {
     }
 }
 
-/// Ring one leg until it answers, fails, or `other` (the agent's live leg,
-/// while the customer rings) hangs up.
-async fn ring(
-    engine: &Engine,
-    session: MediaSession,
-    (call, mut events): (CallRef, mpsc::Receiver<SipEvent>),
-    other: Option<&mut Up>,
-    commands: &mut mpsc::Receiver<CallCommand>,
-    out: &mpsc::Sender<LiveEvent>,
-) -> Result<Rang, CallError> {
-    let deadline = Instant::now() + engine.config().calling.ring_timeout()?;
-    let mut cancelled: Option<(String, &'static str)> = None;
-    let mut timed_out = false;
-    let mut other = other;
-    loop {
-        let other_ev = async {
-            match other.as_deref_mut() {
-                Some(up) => up.events.recv().await,
-                None => std::future::pending().await,
+impl CallIo<'_> {
+    fn leg(&mut self, leg: Leg) -> Option<&mut LegIo> {
+        match leg {
+            Leg::Agent => self.agent.as_mut(),
+            Leg::Customer => self.customer.as_mut(),
+        }
+    }
+
+    /// A SIP event as the machine's input; the answer's SDP is parsed here.
+    fn leg_event(&mut self, leg: Leg, ev: Option<SipEvent>) -> Option<Input> {
+        let io = self.leg(leg)?;
+        let event = match ev {
+            None => {
+                io.closed = true;
+                LegEvent::Gone
             }
+            Some(SipEvent::Answered { sdp: body, .. }) => match sdp::parse_answer(&body) {
+                Ok(remote) => {
+                    io.remote = Some(remote);
+                    LegEvent::Answered { usable_sdp: true }
+                }
+                Err(e) => {
+                    tracing::warn!(call = %io.call, error = %e, "answer SDP unusable; hanging up");
+                    LegEvent::Answered { usable_sdp: false }
+                }
+            },
+            Some(SipEvent::Failed { status, .. }) => LegEvent::Failed { status },
+            Some(SipEvent::Ended { by_remote }) => LegEvent::Ended { by_remote },
+            Some(SipEvent::MediaUpdate { sdp }) => LegEvent::MediaUpdate { sdp },
+            Some(_) => return None,
         };
-        tokio::select! {
-            ev = events.recv() => match ev {
-                Some(SipEvent::Answered { sdp: body, .. }) => {
-                    let up = Up { call, events };
-                    if let Some((cause, by)) = cancelled {
-                        // The 200 crossed our CANCEL (RFC 3261 §9.1): end it with BYE.
-                        engine.sip().command(SipCommand::Bye(up.call)).await?;
-                        return Ok(Rang::Abandoned(cause, by));
+        Some(Input::Leg(leg, event))
+    }
+
+    /// Carry out one action of the machine.
+    async fn act(&mut self, action: Action, b2b: &mut B2bua) -> Result<(), CallError> {
+        let sip = self.engine.sip();
+        match action {
+            Action::Invite(leg) => {
+                let (session, local) = self.engine.bind_media().await?;
+                let outbound = match leg {
+                    Leg::Agent => self.engine.outbound_call(None, self.spec.agent_uri.clone(), &local),
+                    Leg::Customer => {
+                        let trunk = self.engine.config().default_trunk().ok_or(CallError::NoTrunk)?;
+                        let number: String = self.spec.to.chars().filter(|c| c.is_ascii_digit() || *c == '+').collect();
+                        self.engine.outbound_call(Some(trunk), Engine::request_uri(trunk, &number), &local)
                     }
-                    return match sdp::parse_answer(&body) {
-                        Ok(remote) => Ok(Rang::Answered(up, remote, session)),
-                        Err(e) => {
-                            tracing::warn!(%call, error = %e, "answer SDP unusable; hanging up");
-                            engine.sip().command(SipCommand::Bye(up.call)).await?;
-                            Ok(Rang::Failed("bad_sdp".into()))
-                        }
-                    };
-                }
-                Some(SipEvent::Failed { status, .. }) => {
-                    return Ok(match cancelled {
-                        Some((cause, by)) => Rang::Abandoned(cause, by),
-                        None => Rang::Failed(failure_cause(status, timed_out)),
-                    });
-                }
-                Some(_) => {}
-                None => return Err(CallError::Sip(crate::sip::SipError::Stopped)),
-            },
-            ev = other_ev, if cancelled.is_none() => {
-                // The agent's leg while the customer rings: only its end matters.
-                let gone = match ev {
-                    Some(SipEvent::Ended { by_remote }) => Some(by_remote),
-                    None => Some(false),
-                    Some(_) => None,
                 };
-                if let Some(by_remote) = gone {
-                    engine.sip().command(SipCommand::Cancel(call)).await?;
-                    cancelled = Some(if by_remote { ("hangup".into(), "agent") } else { ("shutdown".into(), "local") });
-                }
-            },
-            cmd = commands.recv(), if cancelled.is_none() => match cmd {
-                Some(CallCommand::HangUp) | None => {
-                    engine.sip().command(SipCommand::Cancel(call)).await?;
-                    cancelled = Some(("api_hangup".into(), "api"));
-                }
-                Some(other) => refuse(out, &other).await,
-            },
-            _ = sleep_until(deadline), if !timed_out && cancelled.is_none() => {
-                tracing::info!(%call, "ring timeout; cancelling");
-                timed_out = true;
-                engine.sip().command(SipCommand::Cancel(call)).await?;
-            }
-        }
-    }
-}
-
-async fn drive(
-    engine: &Engine,
-    spec: &AgentCallSpec,
-    commands: &mut mpsc::Receiver<CallCommand>,
-    out: &mpsc::Sender<LiveEvent>,
-) -> Result<CallEnd, CallError> {
-    // Leg 1: the agent's phone, directly.
-    let (session, local) = engine.bind_media().await?;
-    let dialog = engine
-        .sip()
-        .invite(engine.outbound_call(None, spec.agent_uri.clone(), &local))
-        .await?;
-    tracing::info!(call = %spec.call_id, leg = %dialog.0, "calling the agent");
-    let (mut agent, agent_media, session) = match ring(engine, session, dialog, None, commands, out).await? {
-        Rang::Answered(up, remote, session) => (up, remote, session),
-        Rang::Failed(cause) => {
-            return Ok(CallEnd { failed: true, agent_cause: cause, customer_cause: None, ended_by: "local" });
-        }
-        Rang::Abandoned(cause, by) => {
-            return Ok(CallEnd { failed: true, agent_cause: cause, customer_cause: None, ended_by: by });
-        }
-    };
-    let _ = out.send(LiveEvent::AgentAnswered).await;
-    let mut bridge = match crate::media::Bridge::start(session, media_params(&agent_media)) {
-        Ok(b) => b,
-        Err(e) => {
-            let _ = engine.sip().command(SipCommand::Bye(agent.call)).await;
-            return Err(e.into());
-        }
-    };
-
-    // Leg 2: the customer, through the trunk; the agent hears ringback.
-    // Any local failure here (no trunk, no RTP port) must not leave the agent's leg up.
-    let rang = async {
-        let trunk = engine.config().default_trunk().ok_or(CallError::NoTrunk)?;
-        let (session, local) = engine.bind_media().await?;
-        let number: String = spec.to.chars().filter(|c| c.is_ascii_digit() || *c == '+').collect();
-        let request_uri = Engine::request_uri(trunk, &number);
-        let dialog = engine.sip().invite(engine.outbound_call(Some(trunk), request_uri, &local)).await?;
-        tracing::info!(call = %spec.call_id, leg = %dialog.0, "calling the customer");
-        ring(engine, session, dialog, Some(&mut agent), commands, out).await
-    }
-    .await;
-    let (mut customer, customer_media, session) = match rang {
-        Ok(Rang::Answered(up, remote, session)) => (up, remote, session),
-        Ok(Rang::Failed(cause)) => {
-            let _ = engine.sip().command(SipCommand::Bye(agent.call)).await;
-            bridge.stop().await;
-            return Ok(CallEnd {
-                failed: true,
-                agent_cause: "hangup".into(),
-                customer_cause: Some(cause),
-                ended_by: "local",
-            });
-        }
-        Ok(Rang::Abandoned(cause, by)) => {
-            if by != "agent" {
-                let _ = engine.sip().command(SipCommand::Bye(agent.call)).await;
-            }
-            bridge.stop().await;
-            let agent_cause = if by == "agent" { "hangup".to_string() } else { cause };
-            // The customer never answered: we cancelled its ringing.
-            return Ok(CallEnd { failed: true, agent_cause, customer_cause: Some("cancelled".into()), ended_by: by });
-        }
-        Err(e) => {
-            let _ = engine.sip().command(SipCommand::Bye(agent.call)).await;
-            bridge.stop().await;
-            return Err(e);
-        }
-    };
-    if let Err(e) = bridge.connect(session, media_params(&customer_media)).await {
-        let _ = engine.sip().command(SipCommand::Bye(agent.call)).await;
-        let _ = engine.sip().command(SipCommand::Bye(customer.call)).await;
-        bridge.stop().await;
-        return Err(e.into());
-    }
-    let _ = out.send(LiveEvent::Bridged).await;
-    tracing::info!(call = %spec.call_id, "bridged");
-
-    let mut payment = None;
-    let end = match talk(engine, spec, &mut agent, &mut customer, &mut bridge, &mut payment, commands, out).await {
-        Ok(end) => end,
-        Err(e) => {
-            // Media or SIP failed under a live call: end both legs, never leave one up.
-            tracing::warn!(call = %spec.call_id, error = %e, "bridged call failed; hanging up both legs");
-            let _ = engine.sip().command(SipCommand::Bye(agent.call)).await;
-            let _ = engine.sip().command(SipCommand::Bye(customer.call)).await;
-            end_bridged("error", "error", "local")
-        }
-    };
-    if let Some(p) = payment.take() {
-        settle_after_hangup(engine, &bridge, p, out).await;
-    }
-    let stats = bridge.stop().await;
-    tracing::debug!(call = %spec.call_id, ?stats, "bridge stopped");
-    Ok(end)
-}
-
-/// The bridged call: relay re-INVITEs, run payments, end both legs together.
-/// A payment still open when the call ends is left in `payment` for
-/// [`settle_after_hangup`].
-#[allow(clippy::too_many_arguments)]
-async fn talk(
-    engine: &Engine,
-    spec: &AgentCallSpec,
-    agent: &mut Up,
-    customer: &mut Up,
-    bridge: &mut BridgeHandle,
-    payment: &mut Option<SecurePayment>,
-    commands: &mut mpsc::Receiver<CallCommand>,
-    out: &mpsc::Sender<LiveEvent>,
-) -> Result<CallEnd, CallError> {
-    let hard_stop = Instant::now() + MAX_BRIDGED;
-    loop {
-        let wake = payment
-            .as_ref()
-            .and_then(SecurePayment::deadline)
-            .map_or(hard_stop, |d| Instant::from_std(d).min(hard_stop));
-        let charging = payment.as_ref().is_some_and(SecurePayment::is_charging);
-        tokio::select! {
-            ev = agent.events.recv() => match ev {
-                Some(SipEvent::Ended { by_remote }) => {
-                    let _ = engine.sip().command(SipCommand::Bye(customer.call)).await;
-                    return Ok(if by_remote {
-                        end_bridged("hangup", "hangup", "agent")
-                    } else {
-                        end_bridged("shutdown", "shutdown", "local")
-                    });
-                }
-                Some(SipEvent::MediaUpdate { sdp: body }) => update(bridge, Side::Agent, &body).await?,
-                Some(_) => {}
-                None => return Ok(end_bridged("error", "hangup", "local")),
-            },
-            ev = customer.events.recv() => match ev {
-                Some(SipEvent::Ended { by_remote }) => {
-                    let _ = engine.sip().command(SipCommand::Bye(agent.call)).await;
-                    return Ok(if by_remote {
-                        end_bridged("hangup", "hangup", "customer")
-                    } else {
-                        end_bridged("shutdown", "shutdown", "local")
-                    });
-                }
-                Some(SipEvent::MediaUpdate { sdp: body }) => update(bridge, Side::Customer, &body).await?,
-                Some(_) => {}
-                None => return Ok(end_bridged("hangup", "error", "local")),
-            },
-            cmd = commands.recv() => match cmd {
-                Some(CallCommand::HangUp) | None => {
-                    let _ = engine.sip().command(SipCommand::Bye(agent.call)).await;
-                    let _ = engine.sip().command(SipCommand::Bye(customer.call)).await;
-                    return Ok(end_bridged("api_hangup", "api_hangup", "api"));
-                }
-                Some(CallCommand::StartPayment(order)) => {
-                    if payment.is_some() {
-                        let _ = out.send(LiveEvent::PaymentRefused { payment_id: order.payment_id, reason: "busy" }).await;
-                        continue;
-                    }
-                    let kit = match engine.payments() {
-                        Ok(k) => k,
-                        Err(e) => {
-                            tracing::warn!(call = %spec.call_id, error = %e, "payment refused");
-                            let _ = out.send(LiveEvent::PaymentRefused { payment_id: order.payment_id, reason: "payments_off" }).await;
-                            continue;
-                        }
-                    };
-                    tracing::info!(call = %spec.call_id, payment = %order.payment_id, "payment session: agent on hold");
-                    bridge.set_mode(BridgeMode::Secure).await?;
-                    *payment = Some(SecurePayment::start(kit, order, Instant::now().into_std())?);
-                }
-                Some(CallCommand::CancelPayment { payment_id }) => {
-                    // The store already moved it pending → cancelled, so the
-                    // desk had not recorded a first key: obey even if a key
-                    // raced this command in. Only a charge in flight goes on
-                    // (it cannot be called back; its result is logged).
-                    match payment.as_ref() {
-                        Some(p) if p.id() == payment_id && p.is_charging() => {
-                            tracing::error!(call = %spec.call_id, payment = %payment_id, "agent cancelled a payment whose charge is in flight");
-                        }
-                        Some(p) if p.id() == payment_id => {
-                            tracing::info!(call = %spec.call_id, payment = %payment_id, "payment cancelled by the agent");
-                            *payment = None;
-                            bridge.stop_playback(Side::Customer).await?;
-                            bridge.set_mode(BridgeMode::Talk).await?;
-                            let kit = engine.payments()?;
-                            let words = engine.prompt_items(&kit.locale, &kit.plan.cancelled)?;
-                            bridge.play(Side::Customer, words).await?;
-                        }
-                        _ => {}
-                    }
-                }
-            },
-            ev = bridge.next_event() => match ev {
-                Some(BridgeEvent { side: Side::Customer, event: MediaEvent::Digit(d) }) => {
-                    if let Some(p) = payment.as_mut() {
-                        if p.on_digit(Instant::now().into_std(), d.digit) {
-                            let _ = out.send(LiveEvent::PaymentKeyed { payment_id: p.id().to_string() }).await;
-                        }
-                    }
-                }
-                Some(BridgeEvent { side: Side::Customer, event: MediaEvent::PlaybackDone }) => {
-                    if let Some(p) = payment.as_mut() {
-                        p.on_playback_done(Instant::now().into_std());
-                    }
-                }
-                Some(_) => {}
-                None => return Ok(end_bridged("error", "error", "local")),
-            },
-            r = async { match payment.as_mut() { Some(p) => p.charged().await, None => std::future::pending().await } }, if charging => {
-                if let Some(p) = payment.as_mut() {
-                    p.on_charged(Instant::now().into_std(), r);
-                }
-            },
-            _ = sleep_until(wake) => {
-                if Instant::now() >= hard_stop {
-                    let _ = engine.sip().command(SipCommand::Bye(agent.call)).await;
-                    let _ = engine.sip().command(SipCommand::Bye(customer.call)).await;
-                    return Ok(end_bridged("max_duration", "max_duration", "local"));
-                }
-                if let Some(p) = payment.as_mut() {
-                    p.on_timeout(Instant::now().into_std());
+                let (call, events) = sip.invite(outbound).await?;
+                tracing::info!(call = %self.spec.call_id, leg = %call, ?leg, "calling");
+                let io = LegIo { call, events, closed: false, session: Some(session), remote: None };
+                match leg {
+                    Leg::Agent => self.agent = Some(io),
+                    Leg::Customer => self.customer = Some(io),
                 }
             }
-        }
-        if let Some(p) = payment.as_mut() {
-            if let Some((outcome, charge)) = p.act(engine, bridge, out).await? {
-                tracing::info!(call = %spec.call_id, payment = %p.id(), status = outcome.status(), "payment session over: back to the agent");
-                let payment_id = p.id().to_string();
-                *payment = None;
-                bridge.set_mode(BridgeMode::Talk).await?;
-                let _ = out.send(LiveEvent::PaymentEnded { payment_id, outcome, charge }).await;
+            Action::Cancel(leg) => {
+                if let Some(io) = self.leg(leg) {
+                    let call = io.call;
+                    sip.command(SipCommand::Cancel(call)).await?;
+                }
             }
+            Action::Bye(leg) => {
+                if let Some(io) = self.leg(leg) {
+                    let call = io.call;
+                    let _ = sip.command(SipCommand::Bye(call)).await;
+                }
+            }
+            Action::StartBridge => {
+                let (session, remote) = self.answered_media(Leg::Agent)?;
+                self.bridge = Some(crate::media::Bridge::start(session, media_params(&remote))?);
+                b2b.handle_input(Input::MediaReady, Instant::now().into_std());
+            }
+            Action::ConnectCustomer => {
+                let (session, remote) = self.answered_media(Leg::Customer)?;
+                let bridge = self.bridge.as_mut().ok_or(CallError::MediaGone)?;
+                bridge.connect(session, media_params(&remote)).await?;
+                tracing::info!(call = %self.spec.call_id, "bridged");
+                b2b.handle_input(Input::MediaReady, Instant::now().into_std());
+            }
+            Action::UpdateMedia { leg, sdp } => {
+                if let Some(bridge) = &self.bridge {
+                    let side = if leg == Leg::Agent { Side::Agent } else { Side::Customer };
+                    update(bridge, side, &sdp).await?;
+                }
+            }
+            Action::Report(m) => {
+                let ev = match m {
+                    Milestone::AgentAnswered => LiveEvent::AgentAnswered,
+                    Milestone::Bridged => LiveEvent::Bridged,
+                };
+                let _ = self.out.send(ev).await;
+            }
+            Action::End(_) => {}
+        }
+        Ok(())
+    }
+
+    /// The media session and answer of a leg that answered.
+    fn answered_media(&mut self, leg: Leg) -> Result<(MediaSession, RemoteMedia), CallError> {
+        let io = self.leg(leg).ok_or(CallError::MediaGone)?;
+        match (io.session.take(), io.remote.clone()) {
+            (Some(s), Some(r)) => Ok((s, r)),
+            _ => Err(CallError::MediaGone),
         }
     }
-}
 
-fn end_bridged(agent_cause: &str, customer_cause: &str, by: &'static str) -> CallEnd {
-    CallEnd {
-        failed: false,
-        agent_cause: agent_cause.into(),
-        customer_cause: Some(customer_cause.into()),
-        ended_by: by,
+    /// A payment order or cancel on the bridged call.
+    async fn payment_command(&mut self, cmd: CallCommand) -> Result<(), CallError> {
+        let Some(bridge) = self.bridge.as_ref() else { return Ok(()) };
+        let call_id = &self.spec.call_id;
+        match cmd {
+            CallCommand::StartPayment(order) => {
+                if self.payment.is_some() {
+                    let _ = self.out.send(LiveEvent::PaymentRefused { payment_id: order.payment_id, reason: "busy" }).await;
+                    return Ok(());
+                }
+                let kit = match self.engine.payments() {
+                    Ok(k) => k,
+                    Err(e) => {
+                        tracing::warn!(call = %call_id, error = %e, "payment refused");
+                        let _ = self.out.send(LiveEvent::PaymentRefused { payment_id: order.payment_id, reason: "payments_off" }).await;
+                        return Ok(());
+                    }
+                };
+                tracing::info!(call = %call_id, payment = %order.payment_id, "payment session: agent on hold");
+                bridge.set_mode(BridgeMode::Secure).await?;
+                self.payment = Some(SecurePayment::start(kit, order, Instant::now().into_std())?);
+            }
+            CallCommand::CancelPayment { payment_id } => {
+                // The store already moved it pending → cancelled, so the
+                // desk had not recorded a first key: obey even if a key
+                // raced this command in. Only a charge in flight goes on
+                // (it cannot be called back; its result is logged).
+                match self.payment.as_ref() {
+                    Some(p) if p.id() == payment_id && p.is_charging() => {
+                        tracing::error!(call = %call_id, payment = %payment_id, "agent cancelled a payment whose charge is in flight");
+                    }
+                    Some(p) if p.id() == payment_id => {
+                        tracing::info!(call = %call_id, payment = %payment_id, "payment cancelled by the agent");
+                        self.payment = None;
+                        bridge.stop_playback(Side::Customer).await?;
+                        bridge.set_mode(BridgeMode::Talk).await?;
+                        let kit = self.engine.payments()?;
+                        let words = self.engine.prompt_items(&kit.locale, &kit.plan.cancelled)?;
+                        bridge.play(Side::Customer, words).await?;
+                    }
+                    _ => {}
+                }
+            }
+            CallCommand::HangUp => {}
+        }
+        Ok(())
+    }
+
+    /// The customer's keys and prompt ends feed a running payment.
+    async fn bridge_event(&mut self, ev: BridgeEvent) {
+        let Some(p) = self.payment.as_mut() else { return };
+        match ev {
+            BridgeEvent { side: Side::Customer, event: MediaEvent::Digit(d) } => {
+                if p.on_digit(Instant::now().into_std(), d.digit) {
+                    let _ = self.out.send(LiveEvent::PaymentKeyed { payment_id: p.id().to_string() }).await;
+                }
+            }
+            BridgeEvent { side: Side::Customer, event: MediaEvent::PlaybackDone } => p.on_playback_done(Instant::now().into_std()),
+            _ => {}
+        }
+    }
+
+    /// Let a running payment act; when it is over, the caller is back with
+    /// the agent and its end is reported.
+    async fn settle_payment_step(&mut self) -> Result<(), CallError> {
+        let (Some(p), Some(bridge)) = (self.payment.as_mut(), self.bridge.as_ref()) else { return Ok(()) };
+        if let Some((outcome, charge)) = p.act(self.engine, bridge, self.out).await? {
+            tracing::info!(call = %self.spec.call_id, payment = %p.id(), status = outcome.status(), "payment session over: back to the agent");
+            let payment_id = p.id().to_string();
+            self.payment = None;
+            bridge.set_mode(BridgeMode::Talk).await?;
+            let _ = self.out.send(LiveEvent::PaymentEnded { payment_id, outcome, charge }).await;
+        }
+        Ok(())
     }
 }
 

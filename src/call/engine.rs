@@ -15,7 +15,7 @@ use crate::ivr::{ConfirmFlow, ConfirmPlan, DialplanError, Outcome};
 use crate::payments::PaymentGateway;
 use crate::media::{MediaError, MediaSession, PlayItem, PortAllocator, PromptCache, PromptError};
 use crate::sip::sdp::{self, LocalMedia};
-use crate::sip::{CallRef, Credentials, EndpointConfig, IncomingCall, OutboundCall, SipClient, SipCommand, SipError, SipEvent, SipHandle, Transport};
+use crate::sip::{CallRef, Credentials, IncomingCall, OutboundCall, SipClient, SipCommand, SipError, SipEvent, SipHandle, Transport};
 
 /// Longest a confirmation call may last once answered.
 const MAX_CALL: Duration = Duration::from_secs(300);
@@ -116,7 +116,7 @@ impl Engine {
         let range = cfg.sip.rtp_port_range()?;
         let confirm = ConfirmPlan::load(&cfg.media.dialplans_dir.join("confirm.toml"))?;
         let payments = PaymentKit::load(&cfg)?;
-        let handle = SipHandle::bind(EndpointConfig::from(&cfg.sip)).await?;
+        let handle = SipHandle::bind(crate::sip::endpoint_config(&cfg.sip)).await?;
         let engine = Self {
             ports: Arc::new(PortAllocator::new(range)),
             prompts: Arc::new(PromptCache::new(cfg.media.prompts_dir.clone())),

@@ -6,7 +6,9 @@
 //! moves events and keeps the call's record.
 
 pub mod agent_call;
+pub mod b2bua;
 pub mod engine;
+pub mod live;
 mod secure_payment;
 
 use std::net::SocketAddr;
@@ -20,7 +22,7 @@ use crate::media::{MediaEvent, MediaHandle, MediaParams};
 use crate::sip::sdp::{self, Codec, RemoteMedia};
 use crate::sip::{CallRef, SipCommand, SipEvent};
 
-pub use agent_call::{AgentCallSpec, CallCommand, CallEnd, LiveEvent, PaymentOrder};
+pub use live::{AgentCallSpec, CallCommand, CallEnd, LiveEvent, PaymentOrder};
 pub use engine::{CallError, CallSpec, Engine, PaymentKit};
 
 /// What `orderline call` prints and the store records for one attempt.

@@ -14,7 +14,7 @@ use std::time::Instant;
 use chrono::{DateTime, Datelike, Utc};
 use tokio::sync::{mpsc, oneshot};
 
-use super::agent_call::{LiveEvent, PaymentOrder};
+use super::live::{LiveEvent, PaymentOrder};
 use super::engine::{CallError, Engine, PaymentKit};
 use crate::ivr::payment::{ChargeOutcome, PaymentAction, PaymentOutcome};
 use crate::ivr::{FlowInput, PaymentFlow};

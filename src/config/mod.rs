@@ -1,4 +1,5 @@
-//! The TOML configuration contract (see `DESIGN.md`, "Contract").
+//! The TOML configuration contract (the README's configuration reference;
+//! `docs/architecture.md` for where each section's domain type lives).
 //!
 //! Every key listed in the design handbook keeps working; unknown keys are
 //! rejected with the key's name so a typo in a trunk definition never silently
@@ -11,9 +12,14 @@ use std::time::Duration;
 use serde::Deserialize;
 
 mod agents;
+mod campaign;
+mod duration;
 mod registrar;
 pub use agents::{AgentConfig, PaymentsConfig};
+pub use duration::parse_duration;
 pub use registrar::{accounts as registrar_accounts, RegistrarSection};
+// Domain types the config deserializes; they belong to the dialer's rules.
+pub use crate::dialer::{Fallback, RuleAction, MAX_REATTEMPTS};
 
 /// A configuration error, naming the key that is wrong.
 #[derive(Debug, thiserror::Error)]
@@ -232,16 +238,6 @@ impl std::fmt::Debug for WebhookConfig {
     }
 }
 
-/// What happens to an order whose attempts are all used up.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
-#[serde(rename_all = "lowercase")]
-pub enum Fallback {
-    Confirm,
-    Cancel,
-    #[default]
-    Flag,
-}
-
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct CallingConfig {
@@ -258,8 +254,6 @@ pub struct CallingConfig {
     pub default_locale: String,
 }
 
-/// Hard cap on re-attempts (the product rule, not a default).
-pub const MAX_REATTEMPTS: u32 = 4;
 /// Shortest ring timeout we accept: carriers and handsets need time to ring.
 pub const MIN_RING_TIMEOUT: Duration = Duration::from_secs(15);
 
@@ -294,19 +288,6 @@ impl CallingConfig {
         parse_duration(&self.reattempt_interval)
             .map_err(|r| invalid("calling.reattempt_interval", r))
     }
-}
-
-/// What the rules do with an order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
-#[serde(rename_all = "lowercase")]
-pub enum RuleAction {
-    /// Place a confirmation call.
-    #[default]
-    Call,
-    /// Confirm without a call.
-    Confirm,
-    /// Hold for a human decision without a call.
-    Flag,
 }
 
 /// An amount in config: a decimal string (`"1500.00"`) or a whole number.
@@ -457,7 +438,7 @@ impl Config {
         }
         self.calling.ring_timeout()?;
         self.calling.reattempt_interval()?;
-        crate::dialer::Campaign::from_config(&self.calling, &self.campaign).map_err(|e| invalid(&e.key(), e.to_string()))?;
+        self.calling.campaign(&self.campaign).map_err(|e| invalid(&e.key(), e.to_string()))?;
         for (i, t) in self.trunks.iter().enumerate() {
             if !t.uri.starts_with("sip:") {
                 return Err(invalid(&format!("trunks[{i}].uri"), "must start with sip:"));
@@ -483,40 +464,6 @@ impl Config {
             .find(|t| t.name == "default")
             .or_else(|| self.trunks.first())
     }
-}
-
-/// Parse `"500ms"`, `"30s"`, `"5m"`, `"3h"`, `"1d"` or a combination like `"1h30m"`.
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let s = s.trim();
-    if s.is_empty() {
-        return Err("empty duration".into());
-    }
-    let mut total = Duration::ZERO;
-    let mut rest = s;
-    while !rest.is_empty() {
-        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
-        if digits == 0 {
-            return Err(format!("bad duration {s:?}: expected a number"));
-        }
-        let n: u64 = rest[..digits]
-            .parse()
-            .map_err(|_| format!("bad duration {s:?}: number too large"))?;
-        rest = &rest[digits..];
-        let unit_len = rest.bytes().take_while(u8::is_ascii_alphabetic).count();
-        let unit = &rest[..unit_len];
-        rest = &rest[unit_len..];
-        let part = match unit {
-            "ms" => Duration::from_millis(n),
-            "s" => Duration::from_secs(n),
-            "m" => Duration::from_secs(n * 60),
-            "h" => Duration::from_secs(n * 3600),
-            "d" => Duration::from_secs(n * 86_400),
-            "" => return Err(format!("bad duration {s:?}: missing unit (ms, s, m, h, d)")),
-            u => return Err(format!("bad duration {s:?}: unknown unit {u:?}")),
-        };
-        total += part;
-    }
-    Ok(total)
 }
 
 #[cfg(test)]
@@ -633,14 +580,5 @@ action = "confirm"
         for text in ["[[campaign.rules]]\nkinds = [\"vip\"]\n", "[campaign]\nunmached = \"call\"\n", "[[campaign.rules]]\nmax = 3\n"] {
             assert!(Config::from_toml(text).is_err(), "{text}");
         }
-    }
-
-    #[test]
-    fn durations() {
-        assert_eq!(parse_duration("1h30m"), Ok(Duration::from_secs(5400)));
-        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
-        assert!(parse_duration("3").is_err());
-        assert!(parse_duration("3x").is_err());
-        assert!(parse_duration("").is_err());
     }
 }

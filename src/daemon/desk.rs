@@ -21,7 +21,7 @@ use crate::call::{agent_call, AgentCallSpec, CallCommand, CallEnd, Engine, LiveE
 use crate::ivr::payment::PaymentOutcome;
 use crate::metrics::Metrics;
 use crate::payments::{ChargeResult, ChargeStatus};
-use crate::store::{AgentCallStatus, AgentCallUpdate, EndedBy, PaymentResult, PaymentStatus, PaymentStep, Store, StoreError};
+use crate::store::{AgentCallStatus, AgentCallUpdate, PaymentResult, PaymentStatus, PaymentStep, Store, StoreError};
 
 use super::utc_now;
 
@@ -267,9 +267,9 @@ impl Drop for LiveCall {
 fn ended(end: &CallEnd) -> AgentCallUpdate {
     AgentCallUpdate {
         status: if end.failed { AgentCallStatus::Failed } else { AgentCallStatus::Ended },
-        agent_cause: Some(end.agent_cause.clone()),
-        customer_cause: end.customer_cause.clone(),
-        ended_by: EndedBy::parse(end.ended_by),
+        agent_cause: Some(end.agent_cause.to_string()),
+        customer_cause: end.customer_cause.map(|c| c.to_string()),
+        ended_by: Some(end.ended_by),
     }
 }
 

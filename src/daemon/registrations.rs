@@ -94,6 +94,10 @@ async fn flush(link: &RegistrarLink, store: &Store) {
             BindingChange::Removed { agent_id, contact } => {
                 store.remove_binding(agent_id, contact).await
             }
+            other => {
+                tracing::warn!(change = ?other, "a binding change this daemon does not store");
+                Ok(())
+            }
         };
         match r {
             Ok(()) => tracing::debug!(?change, "binding stored"),

@@ -17,12 +17,10 @@ use chrono_tz::Tz;
 
 pub use pacing::{CallPacer, Wait};
 pub use order::{Amount, AmountError, CustomerKind, OrderStatus, AMOUNT_SCALE};
-pub use retry::{AttemptState, Next, RetryPolicy};
-pub use rules::{Decision, OrderFacts, OrderRules, Rule};
+pub use retry::{AttemptState, Fallback, Next, RetryPolicy, MAX_REATTEMPTS};
+pub use rules::{Decision, OrderFacts, OrderRules, Rule, RuleAction};
 pub use orderline_dialer::window::{parse_timezone, CallWindow, WindowError};
 
-pub use crate::config::RuleAction;
-use crate::config::{CallingConfig, CampaignConfig};
 use crate::ivr::Outcome;
 
 /// A campaign rule that cannot be built, naming the config key at fault.
@@ -31,7 +29,7 @@ use crate::ivr::Outcome;
 pub enum RuleError {
     #[error(transparent)]
     Window(#[from] WindowError),
-    #[error("{requested} re-attempts exceeds the hard cap of {cap}", cap = crate::config::MAX_REATTEMPTS)]
+    #[error("{requested} re-attempts exceeds the hard cap of {cap}", cap = MAX_REATTEMPTS)]
     TooManyReattempts { requested: u32 },
     #[error("the re-attempt interval must be at least one minute")]
     Interval,
@@ -63,16 +61,6 @@ pub struct Campaign {
 impl Campaign {
     pub fn new(window: CallWindow, retry: RetryPolicy, rules: OrderRules) -> Campaign {
         Campaign { window, retry, rules }
-    }
-
-    /// Build from `[calling]` and `[campaign]`.
-    pub fn from_config(calling: &CallingConfig, campaign: &CampaignConfig) -> Result<Campaign, RuleError> {
-        let window = CallWindow::parse(&calling.window, &calling.timezone)?;
-        let interval = crate::config::parse_duration(&calling.reattempt_interval)
-            .map_err(|reason| RuleError::Rule { key: "calling.reattempt_interval".into(), reason })?;
-        let retry = RetryPolicy::new(calling.max_reattempts, interval, calling.no_answer_fallback)?;
-        let rules = OrderRules::from_config(campaign)?;
-        Ok(Campaign { window, retry, rules })
     }
 
     pub fn window(&self) -> &CallWindow {

@@ -6,8 +6,21 @@ use std::time::Duration;
 use chrono::{DateTime, TimeDelta, Utc};
 
 use super::{CallWindow, OrderStatus, RuleError};
-use crate::config::{Fallback, MAX_REATTEMPTS};
+use serde::Deserialize;
 use crate::ivr::Outcome;
+
+/// Hard cap on re-attempts (the product rule, not a default).
+pub const MAX_REATTEMPTS: u32 = 4;
+
+/// What happens to an order whose attempts are all used up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Fallback {
+    Confirm,
+    Cancel,
+    #[default]
+    Flag,
+}
 
 /// Re-attempt rules: how many, how far apart, and what to do when they run out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

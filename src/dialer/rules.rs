@@ -4,8 +4,21 @@
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
-use super::{Amount, CallWindow, CustomerKind, RuleError};
-use crate::config::{AmountSetting, CampaignConfig, RuleAction};
+use super::{Amount, CallWindow, CustomerKind};
+use serde::Deserialize;
+
+/// What the rules do with an order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum RuleAction {
+    /// Place a confirmation call.
+    #[default]
+    Call,
+    /// Confirm without a call.
+    Confirm,
+    /// Hold for a human decision without a call.
+    Flag,
+}
 
 /// One `[[campaign.rules]]` entry: customer kinds and a cart value range
 /// `[min_amount, max_amount)`.
@@ -47,49 +60,9 @@ impl OrderRules {
         OrderRules { rules, flag_above, unmatched }
     }
 
-    /// Build from the `[campaign]` config section, naming the key at fault.
-    ///
-    /// An absent `rules` list calls every order, so a config written before
-    /// rules existed keeps calling; `rules = []` calls none.
-    pub fn from_config(cfg: &CampaignConfig) -> Result<OrderRules, RuleError> {
-        let unmatched = cfg.unmatched;
-        let mut flag_above = Vec::new();
-        for (kind, setting) in [
-            (CustomerKind::New, &cfg.flag_above.new),
-            (CustomerKind::Returning, &cfg.flag_above.returning),
-            (CustomerKind::PlatformReturning, &cfg.flag_above.platform_returning),
-        ] {
-            if let Some(s) = setting {
-                let key = format!("campaign.flag_above.{}", kind.as_str());
-                flag_above.push((kind, amount(&key, s)?));
-            }
-        }
-        let Some(list) = &cfg.rules else {
-            let mut all = OrderRules::call_everything();
-            all.flag_above = flag_above;
-            return Ok(all);
-        };
-        let mut rules = Vec::with_capacity(list.len());
-        for (i, r) in list.iter().enumerate() {
-            let key = |field: &str| format!("campaign.rules[{i}].{field}");
-            let kinds = match &r.kinds {
-                None => CustomerKind::ALL.to_vec(),
-                Some(k) if k.is_empty() => {
-                    return Err(RuleError::Rule { key: key("kinds"), reason: "is empty: the rule could never match".into() })
-                }
-                Some(k) => k.clone(),
-            };
-            let min_amount = match &r.min_amount {
-                Some(s) => amount(&key("min_amount"), s)?,
-                None => Amount::ZERO,
-            };
-            let max_amount = r.max_amount.as_ref().map(|s| amount(&key("max_amount"), s)).transpose()?;
-            if max_amount.is_some_and(|max| max <= min_amount) {
-                return Err(RuleError::Rule { key: key("max_amount"), reason: "must be greater than min_amount".into() });
-            }
-            rules.push(Rule { kinds, min_amount, max_amount, action: r.action });
-        }
-        Ok(OrderRules { rules, flag_above, unmatched })
+    /// The same rules with per-kind flag thresholds.
+    pub fn flagging_above(self, flag_above: Vec<(CustomerKind, Amount)>) -> OrderRules {
+        OrderRules { flag_above, ..self }
     }
 
     /// The action for an order, ignoring timing.
@@ -119,9 +92,6 @@ impl OrderRules {
     }
 }
 
-fn amount(key: &str, setting: &AmountSetting) -> Result<Amount, RuleError> {
-    Amount::parse(&setting.text()).map_err(|e| RuleError::Rule { key: key.to_string(), reason: e.to_string() })
-}
 
 /// What the rules look at in an order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use super::{Detector, DigitEvent};
+use orderline_dtmf::{decode_samples, DigitEvent};
 use crate::audio::{read_wav_8k, AudioError};
 
 #[derive(Debug, thiserror::Error)]
@@ -10,19 +10,6 @@ use crate::audio::{read_wav_8k, AudioError};
 pub enum DecodeError {
     #[error(transparent)]
     Audio(#[from] AudioError),
-}
-
-/// Run the in-band detector over 8 kHz samples, frame by frame as a call would.
-pub fn decode_samples(samples: &[i16]) -> Vec<DigitEvent> {
-    let mut det = Detector::new();
-    let mut out = Vec::new();
-    for frame in samples.chunks(160) {
-        det.push(frame);
-        out.extend(std::iter::from_fn(|| det.poll_event()));
-    }
-    det.finish();
-    out.extend(std::iter::from_fn(|| det.poll_event()));
-    out
 }
 
 /// Decode a WAV file (any rate, mono, 16-bit).

@@ -1,53 +1,10 @@
-//! DTMF: in-band detection, RFC 4733 telephone-events, tone generation and squelch.
-//!
-//! Sans-IO: nothing here touches sockets, async runtimes or the wall clock.
-//! Time is the 8 kHz sample clock handed in by the caller.
-//!
-//! | piece | type | what it promises |
-//! |---|---|---|
-//! | in-band detector | [`Detector`] | Q.24: ≥ 40 ms tones/pauses detected, ≤ 20 ms rejected, ±1.5 % accepted / ±3.5 % rejected, twist 8 dB / 4 dB, 0 to −26 dBm0, 15 dB SNR, no talk-off; [`Detector::in_digit`] for barge-in |
-//! | RFC 4733 receive | [`EventReceiver`] | one [`DigitEvent`] per press, keyed on the E bit, duplicates and lost ends handled |
-//! | RFC 4733 send | [`EventSender`] → [`EventPacket`]s | marker on the first packet, updates each interval, three End packets |
-//! | tones | [`ToneGenerator`], [`Tone`], [`DtmfTiming`] | DTMF digits and plain tones at a level, into `&mut [i16]` |
-//! | squelch | [`Squelch`] | fixed 40 ms delay, DTMF tones replaced by silence, onset and tail included |
-//! | file decode | [`decode_file`], [`decode_line`] | `orderline dtmf decode FILE.wav` |
-//!
-//! Every hot-path call (`push`, `poll_event`, `process`, `fill`, `on_packet`) is
-//! allocation-free, and per-channel state is a few hundred bytes (`tests/dtmf_sans_io.rs`).
-//! The detector is held against spandsp's `dtmf_rx` in `tests/dtmf_vs_spandsp.rs` and
-//! `tests/dtmf_talkoff.rs`; see `docs/decisions.md` for why it is our own.
+//! DTMF as the daemon and CLI see it: the sans-IO detector, RFC 4733, tones
+//! and squelch from the `orderline-dtmf` crate (re-exported, so
+//! `orderline::dtmf::Detector` keeps its path), and the WAV-file front end of
+//! `orderline dtmf decode`.
 
-/// Where a digit came from. The IVR does not care; logs and tests do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum DigitSource {
-    /// Detected from audio by the in-band [`Detector`].
-    InBand,
-    /// Received as an RFC 4733 telephone-event.
-    Rfc4733,
-}
-
-/// One key press, in 8 kHz sample-clock units (`start` inclusive, `end` exclusive).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct DigitEvent {
-    /// One of `0123456789*#ABCD`.
-    pub digit: char,
-    pub start: u64,
-    pub end: u64,
-    pub source: DigitSource,
-}
-
-mod analysis;
 mod decode;
-mod detector;
-mod rfc4733;
-mod squelch;
-mod tone;
 
-pub use analysis::{amplitude_to_dbm0, dbm0_to_amplitude};
-pub use decode::{decode_file, decode_line, decode_samples, DecodeError};
-pub use detector::{Detector, DetectorConfig};
-pub use rfc4733::{
-    DigitPackets, EventPacket, EventReceiver, EventSender, Rfc4733Error, TelephoneEvent,
-};
-pub use squelch::Squelch;
-pub use tone::{dtmf_freqs, dtmf_samples, render, DtmfTiming, Tone, ToneError, ToneGenerator};
+pub use orderline_dtmf::*;
+
+pub use decode::{decode_file, decode_line, DecodeError};

@@ -1,7 +1,8 @@
 //! Keypad payments: card entry validation, zeroizing card buffers, and the
 //! gateway trait with its adapters.
 //!
-//! Rule of this module (DESIGN.md "Card data"): card number, expiry and CVC
+//! Rule of this module (the design handbook's "Card data", and
+//! `docs/payments-contract.md`): card number, expiry and CVC
 //! live only in memory, in zeroizing buffers, for the seconds the payment
 //! needs; nothing here logs, and no error or `Debug` output carries a digit
 //! of them. What may be kept: brand, last four, gateway token, transaction id.

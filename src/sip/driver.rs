@@ -15,12 +15,12 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
 use tokio::sync::{mpsc, oneshot, Notify, Semaphore};
 
-use super::endpoint::{
+use orderline_sip::endpoint::{
     CallRef, Endpoint, EndpointConfig, IncomingCall, Input, OutboundCall, SipEvent, Transport,
 };
-use super::error::SipError;
-use super::message::{Framing, RawMessage, MAX_MESSAGE};
-use super::registrar::Registrar;
+use orderline_sip::error::SipError;
+use orderline_sip::message::{Framing, RawMessage, MAX_MESSAGE};
+use orderline_sip::registrar::Registrar;
 
 /// Per-call event queue depth.
 const EVENT_QUEUE: usize = 32;
@@ -476,7 +476,7 @@ async fn connection(
                             return;
                         }
                     }
-                    Err(super::error::ParseError::Incomplete) => {
+                    Err(orderline_sip::error::ParseError::Incomplete) => {
                         // Keep-alive CRLFs alone (RFC 5626 §3.5.1) are not a message;
                         // a double-CRLF "ping" gets a single-CRLF "pong" (§4.4.1).
                         if buf.iter().all(|b| *b == b'\r' || *b == b'\n') {

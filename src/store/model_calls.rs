@@ -121,31 +121,8 @@ impl AgentCallStatus {
     }
 }
 
-/// Who ended a call.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum EndedBy {
-    Agent,
-    Customer,
-    Api,
-    /// The daemon itself: shutdown, an error, a restart.
-    Local,
-}
-
-impl EndedBy {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            EndedBy::Agent => "agent",
-            EndedBy::Customer => "customer",
-            EndedBy::Api => "api",
-            EndedBy::Local => "local",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<EndedBy> {
-        [EndedBy::Agent, EndedBy::Customer, EndedBy::Api, EndedBy::Local].into_iter().find(|v| v.as_str() == s)
-    }
-}
+/// Who ended an agent call: the call layer's vocabulary, stored as text.
+pub use crate::call::live::EndedBy;
 
 /// A call to place: agent first, then `to`.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -4,8 +4,6 @@ use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 pub use super::dialog::{CallRef, Transport};
-use super::error::{ParseError, SipError};
-use super::uri::Uri;
 
 /// Endpoint settings.
 #[derive(Debug, Clone)]
@@ -32,20 +30,6 @@ impl Default for EndpointConfig {
             user_agent: "orderline".into(),
             seed: 0,
             max_calls: 1000,
-        }
-    }
-}
-
-impl From<&crate::config::SipConfig> for EndpointConfig {
-    /// `[sip] listen`, `public_addr`, `t1_ms`, `user_agent`; a fresh seed.
-    fn from(c: &crate::config::SipConfig) -> Self {
-        EndpointConfig {
-            listen: c.listen,
-            public_addr: c.public_addr,
-            t1: Duration::from_millis(c.t1_ms.max(1)),
-            user_agent: c.user_agent.clone(),
-            seed: rand::random(),
-            ..Default::default()
         }
     }
 }
@@ -78,53 +62,6 @@ pub struct OutboundCall {
     /// `sip:ip:port` of an outbound proxy, sent as a pre-loaded Route (§8.1.2).
     pub outbound_proxy: Option<String>,
     pub transport: Transport,
-}
-
-impl From<crate::config::Transport> for Transport {
-    fn from(t: crate::config::Transport) -> Self {
-        match t {
-            crate::config::Transport::Udp => Transport::Udp,
-            crate::config::Transport::Tcp => Transport::Tcp,
-        }
-    }
-}
-
-impl OutboundCall {
-    /// A call to `phone` through a configured trunk: `sip:<phone>@<trunk host:port>`
-    /// (DESIGN "Contract"), the trunk's credentials, outbound proxy and transport.
-    pub fn via_trunk(
-        trunk: &crate::config::TrunkConfig,
-        phone: &str,
-        from_user: &str,
-        sdp_offer: Vec<u8>,
-    ) -> Result<OutboundCall, SipError> {
-        let invalid = |source| SipError::InvalidUri {
-            uri: trunk.uri.clone(),
-            source,
-        };
-        let mut uri = match Uri::parse(&trunk.uri).map_err(invalid)? {
-            Uri::Sip(u) => u,
-            Uri::Other { .. } => return Err(invalid(ParseError::Uri("trunk URI must be sip:"))),
-        };
-        uri.user = Some(phone.to_string());
-        uri.password = None;
-        let credentials = match (&trunk.username, &trunk.password) {
-            (Some(u), Some(p)) => Some(Credentials {
-                username: u.clone(),
-                password: p.clone(),
-            }),
-            _ => None,
-        };
-        Ok(OutboundCall {
-            request_uri: uri.to_string(),
-            from_user: from_user.to_string(),
-            to_user: phone.to_string(),
-            sdp_offer,
-            credentials,
-            outbound_proxy: trunk.outbound_proxy.clone(),
-            transport: trunk.transport.into(),
-        })
-    }
 }
 
 /// An inbound INVITE, as the application sees it.
@@ -199,24 +136,5 @@ pub fn reason_phrase(status: u16) -> &'static str {
         600 => "Busy Everywhere",
         603 => "Decline",
         _ => "Unknown",
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn trunk_call_uses_the_contract_uri_and_trunk_settings() {
-        let cfg = crate::config::Config::from_toml(
-            "[[trunks]]\nname = \"default\"\nuri = \"sip:127.0.0.1:5070\"\nusername = \"shop\"\npassword = \"pw\"\ntransport = \"tcp\"\n",
-        )
-        .expect("config");
-        let trunk = cfg.default_trunk().expect("trunk");
-        let c = OutboundCall::via_trunk(trunk, "03001234567", "orderline", b"v=0".to_vec())
-            .expect("call");
-        assert_eq!(c.request_uri, "sip:03001234567@127.0.0.1:5070");
-        assert_eq!(c.transport, Transport::Tcp);
-        assert_eq!(c.credentials.map(|c| c.username), Some("shop".to_string()));
     }
 }

@@ -8,7 +8,7 @@ use rand::rngs::StdRng;
 use rand::SeedableRng;
 
 use super::*;
-use crate::sip::digest::{authorize, parse_challenge, DigestRequest};
+use crate::digest::{authorize, parse_challenge, DigestRequest};
 
 const T0: UnixMs = 1_800_000_000_000;
 const PHONE: &str = "127.0.0.1:5062";

@@ -4,8 +4,8 @@
 use std::net::SocketAddr;
 
 use super::UnixMs;
-use crate::sip::dialog::Transport;
-use crate::sip::uri::Uri;
+use crate::dialog::Transport;
+use crate::uri::Uri;
 
 /// One registered contact of an agent.
 #[derive(Debug, Clone, PartialEq, Eq)]

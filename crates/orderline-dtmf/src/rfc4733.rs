@@ -238,7 +238,7 @@ pub struct EventPacket {
 /// 0xFFFF samples (8.2 s) are split into segments per §2.5.1.3.
 ///
 /// ```
-/// use orderline::dtmf::EventSender;
+/// use orderline_dtmf::EventSender;
 /// let packets: Vec<_> = EventSender::new().digit('5', 1000, 800).unwrap().collect();
 /// assert!(packets[0].marker && packets.iter().skip(1).all(|p| !p.marker));
 /// assert_eq!(packets.iter().filter(|p| p.payload[1] & 0x80 != 0).count(), 3);
