@@ -906,6 +906,24 @@ fn verify_inner(
     if cr.realm != expected_realm || cr.nonce != expected_nonce {
         return Ok(false);
     }
+    Ok(response_matches(
+        &cr,
+        method,
+        password,
+        None,
+        body.unwrap_or(&[]),
+    ))
+}
+
+/// Whether `cr.response` is the one `password` (or a stored `ha1`) gives, compared in
+/// constant time.
+fn response_matches(
+    cr: &Credentials,
+    method: &str,
+    password: &str,
+    ha1: Option<&str>,
+    body: &[u8],
+) -> bool {
     let cnonce = cr.cnonce.as_deref().unwrap_or("");
     let nc = cr.nc.as_deref().unwrap_or("");
     let expected = compute_response(&ResponseInput {
@@ -918,12 +936,12 @@ fn verify_inner(
         uri: &cr.uri,
         qop: cr.qop.map(|q| (q, nc, cnonce)),
         cnonce,
-        body: body.unwrap_or(&[]),
-        ha1: None,
+        body,
+        ha1,
     });
     // RFC 7616 §3.4.1: lower-case hex; tolerate upper case from sloppy clients.
     let given = cr.response.to_ascii_lowercase();
-    Ok(bool::from(given.as_bytes().ct_eq(expected.as_bytes())))
+    bool::from(given.as_bytes().ct_eq(expected.as_bytes()))
 }
 
 /// `HA1 = H(username:realm:password)` as lower-case hex (RFC 7616 §3.4.2): what a
@@ -956,23 +974,7 @@ pub fn verify_ha1(
     if cr.qop == Some(Qop::AuthInt) || cr.realm != expected_realm || cr.nonce != expected_nonce {
         return false;
     }
-    let cnonce = cr.cnonce.as_deref().unwrap_or("");
-    let nc = cr.nc.as_deref().unwrap_or("");
-    let expected = compute_response(&ResponseInput {
-        alg: cr.algorithm,
-        username: &cr.username,
-        realm: &cr.realm,
-        password: "",
-        nonce: &cr.nonce,
-        method,
-        uri: &cr.uri,
-        qop: cr.qop.map(|q| (q, nc, cnonce)),
-        cnonce,
-        body: &[],
-        ha1: Some(ha1),
-    });
-    let given = cr.response.to_ascii_lowercase();
-    bool::from(given.as_bytes().ct_eq(expected.as_bytes()))
+    response_matches(cr, method, "", Some(ha1), &[])
 }
 
 #[cfg(test)]

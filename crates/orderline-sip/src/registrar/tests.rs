@@ -110,6 +110,11 @@ impl Phone {
         r.handle(now, self.source, Transport::Udp, &req, &mut rng)
     }
 
+    /// The final status of registering one `contact`.
+    fn status(&mut self, r: &mut Registrar, now: UnixMs, contact: &str) -> u16 {
+        self.send(r, now, &[contact], &[]).status
+    }
+
     fn take_challenge(&mut self, reply: &Reply) {
         self.challenge = www(reply).first().cloned();
         self.nc = 0;
@@ -223,11 +228,7 @@ fn wrong_password_and_unknown_user_look_the_same() {
 fn expired_nonce_with_the_right_password_is_stale_and_replay_is_refused() {
     let mut r = registrar(cfg());
     let mut p = Phone::new("1001", "s3cret-pass");
-    assert_eq!(
-        p.send(&mut r, T0, &["<sip:1001@127.0.0.1:5062>"], &[])
-            .status,
-        200
-    );
+    assert_eq!(p.status(&mut r, T0, "<sip:1001@127.0.0.1:5062>"), 200);
     // Refresh with the cached nonce after its 30 s lifetime.
     let req = p.register(&["<sip:1001@127.0.0.1:5062>"], &[]);
     let stale = r.handle(T0 + 31_000, p.source, Transport::Udp, &req, &mut rng());
@@ -319,7 +320,7 @@ fn expires_zero_removes_one_and_star_removes_all() {
         "sip:1001@127.0.0.1:5064"
     );
     // `*` needs Expires: 0.
-    assert_eq!(p.send(&mut r, T0, &["*"], &[]).status, 400);
+    assert_eq!(p.status(&mut r, T0, "*"), 400);
     let all = p.send(&mut r, T0, &["*"], &["Expires: 0"]);
     assert_eq!(all.status, 200);
     assert!(contacts(&all).is_empty());
@@ -334,11 +335,7 @@ fn expires_zero_removes_one_and_star_removes_all() {
 fn same_call_id_needs_a_higher_cseq_and_another_call_id_may_update() {
     let mut r = registrar(cfg());
     let mut p = Phone::new("1001", "s3cret-pass");
-    assert_eq!(
-        p.send(&mut r, T0, &["<sip:1001@127.0.0.1:5062>"], &[])
-            .status,
-        200
-    );
+    assert_eq!(p.status(&mut r, T0, "<sip:1001@127.0.0.1:5062>"), 200);
     let written = r.contacts("ayesha", T0)[0].cseq;
     // The same Call-ID with a lower CSeq (a delayed old REGISTER) is refused.
     p.cseq = written - 2;
@@ -358,9 +355,7 @@ fn same_call_id_needs_a_higher_cseq_and_another_call_id_may_update() {
     let mut again = Phone::new("1001", "s3cret-pass");
     again.call_id = "restarted".into();
     assert_eq!(
-        again
-            .send(&mut r, T0 + 2, &["<sip:1001@127.0.0.1:5062>"], &[])
-            .status,
+        again.status(&mut r, T0 + 2, "<sip:1001@127.0.0.1:5062>"),
         200
     );
     assert_eq!(r.contacts("ayesha", T0 + 2)[0].call_id, "restarted");
@@ -395,40 +390,30 @@ fn failed_logins_block_their_source_and_not_another() {
     cracker.source = "127.0.0.2:40000".parse().expect("addr");
     // Each send is a challenge and an answer: failures 1, then 2 and 3.
     assert_eq!(
-        cracker
-            .send(&mut r, T0, &["<sip:1001@127.0.0.2:40000>"], &[])
-            .status,
+        cracker.status(&mut r, T0, "<sip:1001@127.0.0.2:40000>"),
         401
     );
     assert!(!r.is_blocked(cracker.source.ip(), T0));
     assert_eq!(
-        cracker
-            .send(&mut r, T0, &["<sip:1001@127.0.0.2:40000>"], &[])
-            .status,
+        cracker.status(&mut r, T0, "<sip:1001@127.0.0.2:40000>"),
         401
     );
     assert!(r.is_blocked(cracker.source.ip(), T0));
     assert_eq!(
-        cracker
-            .send(&mut r, T0, &["<sip:1001@127.0.0.2:40000>"], &[])
-            .status,
+        cracker.status(&mut r, T0, "<sip:1001@127.0.0.2:40000>"),
         403
     );
     // Even the right password from the blocked address gets 403 now.
     let mut right_there = Phone::new("1001", "s3cret-pass");
     right_there.source = cracker.source;
     assert_eq!(
-        right_there
-            .send(&mut r, T0 + 1, &["<sip:1001@127.0.0.2:40000>"], &[])
-            .status,
+        right_there.status(&mut r, T0 + 1, "<sip:1001@127.0.0.2:40000>"),
         403
     );
     // The real phone elsewhere registers.
     let mut phone = Phone::new("1001", "s3cret-pass");
     assert_eq!(
-        phone
-            .send(&mut r, T0 + 1, &["<sip:1001@127.0.0.1:5062>"], &[])
-            .status,
+        phone.status(&mut r, T0 + 1, "<sip:1001@127.0.0.1:5062>"),
         200
     );
     // The block lifts after block_for.
@@ -451,11 +436,7 @@ fn failed_logins_block_their_source_and_not_another() {
 fn another_users_aor_and_foreign_domains_are_refused() {
     let mut r = registrar(cfg());
     let mut p = Phone::new("1001", "s3cret-pass");
-    assert_eq!(
-        p.send(&mut r, T0, &["<sip:1001@127.0.0.1:5062>"], &[])
-            .status,
-        200
-    );
+    assert_eq!(p.status(&mut r, T0, "<sip:1001@127.0.0.1:5062>"), 200);
     // Authenticated as 1001, registering 1002's AOR.
     let req = p.register(&["<sip:1001@127.0.0.1:5062>"], &[]);
     let text = String::from_utf8(req.to_bytes())
