@@ -195,6 +195,23 @@ fn baresip_registers_with_digest_is_called_through_its_binding_and_unregisters()
         "no digest challenge seen"
     );
 
+    // The API shows the binding.
+    let (st, agents) = json(desk.http, "GET", "/v1/agents", MERCHANT, None);
+    assert_eq!(st, 200, "{agents}");
+    let regs = &agents["agents"][0]["registrations"];
+    assert_eq!(regs.as_array().map(Vec::len), Some(1), "{agents}");
+    assert_eq!(
+        regs[0]["source"],
+        format!("127.0.0.1:{}", a.port),
+        "{agents}"
+    );
+    assert!(
+        regs[0]["expires_in"]
+            .as_u64()
+            .is_some_and(|s| s > 50 && s <= 60),
+        "{agents}"
+    );
+
     // Click-to-call rings the registered phone (it auto-answers).
     desk.call_reaches(&a);
 

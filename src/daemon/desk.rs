@@ -147,6 +147,14 @@ impl CallControl for Desk {
         self.inner.metrics.payment_finished(PaymentStatus::Cancelled.as_str());
     }
 
+    fn registrations(&self, agent_id: &str) -> Vec<crate::api::Registration> {
+        self.inner
+            .registrar
+            .as_ref()
+            .map(|link| super::registrations::shown(link, agent_id, super::registrations::unix_ms()))
+            .unwrap_or_default()
+    }
+
     fn hang_up(&self, call_id: &str) -> Result<(), ControlError> {
         let tx = self.sender(call_id).ok_or(ControlError::NotLive)?;
         tx.try_send(CallCommand::HangUp).map_err(|_| ControlError::NotLive)

@@ -169,6 +169,21 @@ pub fn agent_target(link: &RegistrarLink, agent_id: &str, now: UnixMs) -> Option
     Some(b.map(|b| dial_uri(&b)))
 }
 
+/// The agent's live bindings as the API shows them.
+pub fn shown(link: &RegistrarLink, agent_id: &str, now: UnixMs) -> Vec<crate::api::Registration> {
+    let r = link.registrar.lock().unwrap_or_else(|p| p.into_inner());
+    r.contacts(agent_id, now)
+        .into_iter()
+        .map(|b| crate::api::Registration {
+            expires_in_s: b.remaining_secs(now),
+            source: b.source.to_string(),
+            transport: if b.transport == Transport::Tcp { "tcp" } else { "udp" },
+            contact: b.contact,
+            user_agent: b.user_agent,
+        })
+        .collect()
+}
+
 fn dial_uri(b: &Binding) -> String {
     let Ok(Uri::Sip(mut u)) = Uri::parse(&b.contact) else {
         return b.contact.clone();
