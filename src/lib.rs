@@ -8,8 +8,10 @@
 //! - [`ivr`]    call flows as state machines over call events (sans-IO)
 //! - [`call`]   one call: SIP leg + media + flow, driven by tokio
 //! - [`config`] the TOML configuration contract
+//! - [`amd`]    `orderline amd classify`: WAV front end of the `orderline-amd` detector
 //! - [`api`]    merchant HTTP API, webhook delivery; [`metrics`] for /metrics
 
+pub mod amd;
 pub mod api;
 pub mod audio;
 pub mod call;

@@ -49,6 +49,59 @@ enum Command {
         #[command(subcommand)]
         command: DtmfCommand,
     },
+    /// Answering-machine detection tools.
+    Amd {
+        #[command(subcommand)]
+        command: AmdCommand,
+    },
+    /// Operator dialer tools.
+    Dialer {
+        #[command(subcommand)]
+        command: DialerCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AmdCommand {
+    /// Print `human`, `machine` or `unknown` for a WAV file (any rate, mono, 16-bit).
+    Classify {
+        file: PathBuf,
+        /// Print a JSON object with `result`, `decision_ms`, `reason`, `beep` instead.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum DialerCommand {
+    /// Compare the progressive, VICIdial-adaptive and orderline pacers on one
+    /// seeded customer stream; `--json` prints one JSON object per line (JSON Lines).
+    Simulate {
+        #[arg(long)]
+        agents: u32,
+        /// Working hours to simulate.
+        #[arg(long)]
+        hours: f64,
+        #[arg(long)]
+        seed: u64,
+        /// P(a call is answered), 0..1.
+        #[arg(long, default_value_t = 0.3)]
+        answer_rate: f64,
+        /// P(an answered call is a machine), 0..1.
+        #[arg(long, default_value_t = 0.0)]
+        machine_rate: f64,
+        #[arg(long, default_value_t = 90.0)]
+        talk_mean: f64,
+        #[arg(long, default_value_t = 15.0)]
+        wrap_mean: f64,
+        #[arg(long, default_value_t = 8.0)]
+        ring_mean: f64,
+        /// 30-day abandon cap in percent, (0, 3].
+        #[arg(long, default_value_t = 3.0)]
+        abandon_cap: f64,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -91,6 +144,40 @@ fn main() -> ExitCode {
         } => orderline::dtmf::decode_line(&file, json)
             .map(|line| println!("{line}"))
             .map_err(anyhow::Error::from),
+        Command::Amd {
+            command: AmdCommand::Classify { file, json },
+        } => orderline::amd::classify_line(&file, json)
+            .map(|line| println!("{line}"))
+            .map_err(anyhow::Error::from),
+        Command::Dialer {
+            command:
+                DialerCommand::Simulate {
+                    agents,
+                    hours,
+                    seed,
+                    answer_rate,
+                    machine_rate,
+                    talk_mean,
+                    wrap_mean,
+                    ring_mean,
+                    abandon_cap,
+                    json,
+                },
+        } => simulate(
+            &orderline_dialer::sim::SimConfig {
+                agents,
+                hours,
+                seed,
+                answer_rate,
+                machine_rate,
+                talk_mean,
+                wrap_mean,
+                ring_mean,
+                abandon_cap_pct: abandon_cap,
+                days: 1,
+            },
+            json,
+        ),
         Command::Call {
             config,
             target,
@@ -129,6 +216,20 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// `orderline dialer simulate`: a bad argument is a typed error naming it (exit 2).
+fn simulate(cfg: &orderline_dialer::sim::SimConfig, json: bool) -> anyhow::Result<()> {
+    use orderline_dialer::sim::{run, table, PacerKind};
+    let reports = run(cfg, &PacerKind::ALL)?;
+    if json {
+        for r in &reports {
+            println!("{}", serde_json::to_string(r)?);
+        }
+    } else {
+        print!("{}", table(&reports));
+    }
+    Ok(())
 }
 
 fn run_async(fut: impl std::future::Future<Output = anyhow::Result<()>>) -> anyhow::Result<()> {

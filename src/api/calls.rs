@@ -12,8 +12,9 @@ use serde_json::{json, Value};
 use super::auth::Principal;
 use super::control::{ControlError, DialRequest};
 use super::error::ApiError;
+use super::extract::{form_pairs, path_id};
 use super::input;
-use super::orders::{form_pairs, path_id, time};
+use super::views::time;
 use super::ApiState;
 use crate::store::{AgentCall, AgentCallStatus, AgentCallUpdate, EndedBy, NewAgentCall};
 

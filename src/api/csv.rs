@@ -13,7 +13,8 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 
 use super::error::ApiError;
-use super::orders::{list_query, time};
+use super::extract::list_query;
+use super::views::time;
 use super::ApiState;
 use crate::store::{ListQuery, Order, MAX_PAGE};
 

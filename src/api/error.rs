@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
 
+use super::views::order_json;
 use crate::store::{Order, StoreError};
 
 /// What went wrong with a request.
@@ -195,7 +196,7 @@ impl IntoResponse for ApiError {
         } = &self
         {
             body["fields"] = json!(fields.iter().map(|f| public_field(f)).collect::<Vec<_>>());
-            body["order"] = super::orders::order_json(existing);
+            body["order"] = order_json(existing);
         }
         let mut response = (status, Json(body)).into_response();
         if status == StatusCode::UNAUTHORIZED {

@@ -52,12 +52,14 @@ mod calls;
 mod control;
 mod csv;
 mod error;
+mod extract;
 mod input;
 mod openapi;
 mod orders;
 mod payments;
 mod rules;
 mod sse;
+mod views;
 mod webhooks;
 
 use std::future::Future;
@@ -83,7 +85,7 @@ pub use control::{
 pub use csv::{line as csv_line, quote as csv_quote, COLUMNS as CSV_COLUMNS};
 pub use error::ApiError;
 pub use openapi::{document as openapi_document, ROUTES};
-pub use orders::DEFAULT_PAGE;
+pub use extract::DEFAULT_PAGE;
 pub use webhooks::{
     backoff, event_body, secret_bytes, sign, verify_signature, WebhookDeliverer, WebhookError,
     WebhookOptions,

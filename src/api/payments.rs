@@ -1,5 +1,5 @@
 //! Keypad payments on a bridged call: request one, read it, cancel it while
-//! it is still pending (the agent's "X"). The live view is in [`super::sse`].
+//! it is still pending (the agent's "X"). The live view is in the `sse` module.
 
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, PathRejection};
@@ -7,18 +7,18 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::auth::Principal;
 use super::calls::{control_error, random_id, visible_call};
 use super::control::{PaymentRequest, PaymentUpdate};
 use super::error::ApiError;
+use super::extract::path_id;
 use super::input;
-use super::orders::{path_id, time};
+use super::views::payment_json;
 use super::ApiState;
 use crate::store::{
     parse_amount_minor, AgentCallStatus, NewPayment, Payment, PaymentResult, PaymentStatus,
-    PaymentStep,
 };
 
 /// The reason written on a payment the agent cancelled.
@@ -167,36 +167,4 @@ pub(crate) async fn visible_payment(
             what: "payment",
             id: id.to_string(),
         })
-}
-
-/// The API's view of a payment: never a card number, expiry, CVC or postal
-/// code (the record has none).
-pub(crate) fn payment_json(p: &Payment) -> Value {
-    json!({
-        "id": p.id,
-        "call_id": p.call_id,
-        "agent": p.agent_id,
-        "item": p.item,
-        "amount": p.amount,
-        "currency": p.currency,
-        "status": p.status.as_str(),
-        "steps": p.steps.iter().map(step_json).collect::<Vec<_>>(),
-        "brand": p.brand,
-        "last_four": p.last_four,
-        "transaction_id": p.transaction_id,
-        "reason": p.reason,
-        "note": p.note,
-        "created_at": time(p.created_at),
-        "updated_at": time(p.updated_at),
-    })
-}
-
-/// One step as the agent sees it.
-pub(crate) fn step_json(s: &PaymentStep) -> Value {
-    json!({
-        "step": s.step.as_str(),
-        "status": s.status.as_str(),
-        "reason": s.reason,
-        "at": time(s.at),
-    })
 }

@@ -26,8 +26,9 @@ use tokio::sync::broadcast::error::RecvError;
 use super::auth::Principal;
 use super::control::{PaymentSubscription, PaymentUpdate};
 use super::error::ApiError;
-use super::orders::path_id;
-use super::payments::{payment_json, step_json, visible_payment};
+use super::extract::path_id;
+use super::payments::visible_payment;
+use super::views::{payment_json, step_json};
 use super::ApiState;
 use crate::store::{Payment, PaymentStatus, PaymentStep};
 

@@ -335,7 +335,9 @@ impl CallIo<'_> {
         let Some(p) = self.payment.as_mut() else { return };
         match ev {
             BridgeEvent { side: Side::Customer, event: MediaEvent::Digit(d) } => {
-                if p.on_digit(Instant::now().into_std(), d.digit) {
+                // The key itself stays in the flow's zeroizing buffer.
+                let first_key = p.on_digit(Instant::now().into_std(), d.digit);
+                if first_key {
                     let _ = self.out.send(LiveEvent::PaymentKeyed { payment_id: p.id().to_string() }).await;
                 }
             }

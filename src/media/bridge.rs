@@ -13,8 +13,8 @@
 //! Before the customer leg is connected the agent hears ringback.
 //! Digits and playback events of both legs come out of [`BridgeHandle::next_event`].
 //!
-//! Shape: one tokio task owns both legs' sockets (a `Leg` each, as the
-//! single-leg session uses; read round-robin) and the routing core
+//! Shape: one tokio task owns both legs' sockets (read round-robin) and a
+//! sans-IO `Leg` for each, as the single-leg task uses, and the routing core
 //! (`Patch`: squelch, two 200 ms rings, ringback and hold tones), so the
 //! two directions share no lock and never wait on each other. Each leg is
 //! paced by its own absolute-deadline [`Pacer`] at its own ptime (the task sleeps until the
@@ -33,34 +33,23 @@ use tokio::io::ReadBuf;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
-use super::leg::{Leg, LegSink};
+use rand::rngs::StdRng;
+use rand::SeedableRng;
+
+use super::error::MediaError;
+use super::leg::{Leg, LegSink, MediaEvent, MediaParams, MediaStats};
 use super::pacer::Pacer;
 use super::patch::Patch;
+use super::patch::{BridgeMode, Side};
 use super::player::PlayItem;
 use super::rtp::MAX_PACKET;
-use super::session::{MediaError, MediaEvent, MediaParams, MediaSession, MediaStats};
+use super::session::{write_recording, MediaSession};
 
 /// Depth of the command channel (handle → task).
 const COMMANDS: usize = 16;
 /// Depth of the event channel (task → handle); overflow is counted per leg
 /// in [`MediaStats::events_dropped`].
 const EVENTS: usize = 64;
-
-/// One leg of a bridged call.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Side {
-    Agent,
-    Customer,
-}
-
-/// What each party hears.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BridgeMode {
-    /// The two parties talk (customer audio squelched of DTMF towards the agent).
-    Talk,
-    /// Keypad entry: agent on hold tone, customer hears prompts only.
-    Secure,
-}
 
 /// An event from one leg.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -88,7 +77,7 @@ impl Bridge {
         params.validate()?;
         let (cmd_tx, cmd_rx) = mpsc::channel(COMMANDS);
         let (evt_tx, evt_rx) = mpsc::channel(EVENTS);
-        let task = BridgeTask::new(Leg::new(agent, params), evt_tx);
+        let task = BridgeTask::new(agent, params, evt_tx);
         let join = tokio::spawn(task.run(cmd_rx));
         Ok(BridgeHandle {
             cmd: cmd_tx,
@@ -213,22 +202,30 @@ impl LegSink for Tap<'_> {
 
     fn audio(&mut self, pcm: &[i16]) {
         match self.events.side {
-            Side::Agent => self.patch.from_agent(pcm),
-            Side::Customer => self.patch.from_customer(pcm),
+            Side::Agent => self.patch.on_agent_audio(pcm),
+            Side::Customer => self.patch.on_customer_audio(pcm),
         }
     }
 }
 
-/// A connected leg and its frame clock.
+/// A connected leg: its sockets, its sans-IO state and its frame clock.
 struct Paced {
+    session: MediaSession,
     leg: Leg,
     pacer: Pacer,
 }
 
 impl Paced {
-    fn new(leg: Leg, start: Instant) -> Self {
+    /// `params` must have been validated. The RTP origins are drawn from
+    /// OS entropy here, at the edge (the leg takes its randomness injected).
+    fn new(session: MediaSession, params: MediaParams, start: Instant) -> Self {
+        let leg = Leg::new(params, &mut StdRng::from_entropy());
         let pacer = Pacer::new(start, leg.period());
-        Self { leg, pacer }
+        Self {
+            session,
+            leg,
+            pacer,
+        }
     }
 
     fn update(&mut self, params: MediaParams) {
@@ -250,9 +247,9 @@ impl Paced {
         self.leg.skip(tick.skipped);
         patch.skipped(side, tick.skipped as usize * self.leg.samples());
         for _ in 0..tick.send {
-            self.leg
-                .send_frame(|pcm| patch.frame(side, pcm), &mut ev)
-                .await;
+            if let Some((packet, to)) = self.leg.next_frame(|pcm| patch.frame(side, pcm), &mut ev) {
+                self.session.send(packet, to).await;
+            }
         }
         self.leg.on_quiet(now, &mut ev);
     }
@@ -270,7 +267,7 @@ struct Input {
 /// others, as a fixed order in a biased `select!` would.
 fn poll_input(
     cx: &mut Context<'_>,
-    legs: [Option<&Leg>; 2],
+    legs: [Option<&MediaSession>; 2],
     buf: &mut [u8],
     turn: usize,
 ) -> Poll<Input> {
@@ -278,7 +275,7 @@ fn poll_input(
         let i = (turn + k) % 4;
         let (side, rtcp) = ([Side::Agent, Side::Customer][i % 2], i >= 2);
         let Some(leg) = legs[i % 2] else { continue };
-        let sock = if rtcp { leg.rtcp() } else { leg.rtp() };
+        let sock = if rtcp { &leg.rtcp } else { &leg.rtp };
         let mut rb = ReadBuf::new(buf);
         if let Poll::Ready(r) = sock.poll_recv_from(cx, &mut rb) {
             let got = r.map(|src| (rb.filled().len(), src));
@@ -299,9 +296,9 @@ struct BridgeTask {
 }
 
 impl BridgeTask {
-    fn new(agent: Leg, events: mpsc::Sender<BridgeEvent>) -> Self {
+    fn new(agent: MediaSession, params: MediaParams, events: mpsc::Sender<BridgeEvent>) -> Self {
         Self {
-            agent: Paced::new(agent, Instant::now()),
+            agent: Paced::new(agent, params, Instant::now()),
             customer: None,
             customer_record: None,
             patch: Patch::new(),
@@ -337,8 +334,8 @@ impl BridgeTask {
                 sleep.as_mut().reset(armed.into());
             }
             let legs = [
-                Some(&self.agent.leg),
-                self.customer.as_ref().map(|c| &c.leg),
+                Some(&self.agent.session),
+                self.customer.as_ref().map(|c| &c.session),
             ];
             tokio::select! {
                 biased;
@@ -403,11 +400,11 @@ impl BridgeTask {
                     drop(session); // its ports are free before the caller hears back
                     Err(MediaError::AlreadyConnected)
                 } else {
-                    let mut leg = Leg::new(session, params);
+                    let mut customer = Paced::new(session, params, Instant::now());
                     if let Some(path) = self.customer_record.take() {
-                        leg.record(path);
+                        customer.leg.record(path);
                     }
-                    self.customer = Some(Paced::new(leg, Instant::now()));
+                    self.customer = Some(customer);
                     self.patch.connect();
                     Ok(())
                 };
@@ -446,17 +443,21 @@ impl BridgeTask {
     }
 
     fn finish(self, write_recordings: bool) -> BridgeStats {
-        let end = |leg: Leg| {
-            let stats = leg.stats();
-            if let Err(e) = leg.finish(write_recordings) {
-                tracing::warn!(error = %e, "bridge leg ended with an error");
+        // The sockets (and their port leases) are released as each
+        // `Paced` is dropped here.
+        let end = |paced: Paced| {
+            let (stats, recording) = paced.leg.finish();
+            if let (true, Some((path, samples))) = (write_recordings, recording) {
+                if let Err(e) = write_recording(path, &samples) {
+                    tracing::warn!(error = %e, "bridge leg ended with an error");
+                }
             }
             stats
         };
         BridgeStats {
             squelched_samples: self.patch.squelched_samples(),
-            agent: end(self.agent.leg),
-            customer: self.customer.map(|c| end(c.leg)).unwrap_or_default(),
+            agent: end(self.agent),
+            customer: self.customer.map(end).unwrap_or_default(),
         }
     }
 }
@@ -468,7 +469,7 @@ mod tests {
 
     use super::*;
     use crate::config::PortRange;
-    use crate::media::{Law, PortAllocator};
+    use crate::media::PortAllocator;
 
     /// With every socket ready, consecutive turns serve them in rotation:
     /// whichever socket is flooded, the others are read every fourth turn.
@@ -480,13 +481,7 @@ mod tests {
             last: 31_149,
         }));
         let peer = tokio::net::UdpSocket::bind((local, 0)).await.unwrap();
-        let params = MediaParams {
-            remote: peer.local_addr().unwrap(),
-            law: Law::Mu,
-            dtmf_pt: None,
-            ptime_ms: 20,
-        };
-        let mut legs = Vec::new();
+        let mut sessions = Vec::new();
         for _ in 0..2 {
             let s = MediaSession::bind(local, &pool).await.unwrap();
             for port in [s.local_port(), s.local_port() + 1] {
@@ -494,13 +489,13 @@ mod tests {
                     peer.send_to(b"x", (local, port)).await.unwrap();
                 }
             }
-            legs.push(Leg::new(s, params));
+            sessions.push(s);
         }
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         let mut buf = [0u8; 64];
         let mut order = Vec::new();
         for turn in 0..12 {
-            let legs = [Some(&legs[0]), Some(&legs[1])];
+            let legs = [Some(&sessions[0]), Some(&sessions[1])];
             let input = poll_fn(|cx| poll_input(cx, legs, &mut buf, turn)).await;
             assert!(input.got.is_ok());
             order.push((input.side, input.rtcp));

@@ -1,14 +1,19 @@
-//! One RTP leg: everything a call's media keeps per remote party, without
-//! the event loop. The single-leg [`Task`](super::task) and the two-leg
-//! [`bridge`](super::bridge) both drive `Leg`s from their own `select!`.
+//! One RTP leg, sans-IO: everything a call's media keeps per remote party,
+//! without the event loop and without the sockets — a datagram in, packets
+//! and events out (issue #9). The single-leg task and the two-leg bridge
+//! own the sockets and drive `Leg`s from their own `select!`. This file
+//! also owns what a leg is configured with and reports ([`MediaParams`],
+//! [`MediaEvent`], [`MediaStats`]), so the tokio edge imports it and not
+//! the reverse.
 //!
 //! - Receive: [`Leg::on_datagram`] parses, latches (RFC 4961), reorders,
 //!   decodes, feeds the DTMF hook and the recording, and hands the decoded
 //!   in-order audio to the caller's [`LegSink`] (RFC 4733 payloads go to the
 //!   hook only: they are never audio for anyone else).
-//! - Send: [`Leg::send_frame`] takes one frame from the caller's source
+//! - Send: [`Leg::next_frame`] takes one frame from the caller's source
 //!   (forwarded audio, a generated tone, or silence); if the leg's prompt
-//!   player has something queued, the prompt replaces it.
+//!   player has something queued, the prompt replaces it. It returns the
+//!   RTP packet and its destination; the caller sends it.
 //!
 //! Fixed buffers throughout: neither path allocates per packet.
 
@@ -16,16 +21,15 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use rand::rngs::StdRng;
-use rand::SeedableRng;
-use tokio::net::UdpSocket;
+use rand::RngCore;
 
 use super::digits::DigitMerger;
 use super::dtmf_hook::DtmfHook;
+use super::error::MediaError;
+use super::g711::Law;
 use super::jitter::{JitterBuffer, MAX_PAYLOAD};
 use super::player::{PlayItem, PromptPlayer};
 use super::rtp::{self, Datagram, Latch, LatchVerdict, RtpSender, MAX_PACKET};
-use super::session::{MediaError, MediaEvent, MediaParams, MediaSession, MediaStats};
 use crate::dtmf::DigitEvent;
 
 /// Reorder depth in packets (60 ms at 20 ms ptime).
@@ -35,6 +39,81 @@ const QUIET: Duration = Duration::from_millis(300);
 /// Largest gap (samples) filled with silence for the detector; beyond it
 /// the stream is re-anchored instead.
 const MAX_GAP_FILL: u64 = 8000;
+
+/// What the media layer needs from SDP offer/answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MediaParams {
+    /// Address and port from the peer's SDP `c=`/`m=` lines.
+    pub remote: SocketAddr,
+    /// PCMU or PCMA.
+    pub law: Law,
+    /// Negotiated telephone-event payload type (RFC 4733), if any.
+    pub dtmf_pt: Option<u8>,
+    /// Packetisation time in ms (SDP `a=ptime`): 10, 20, … 60.
+    pub ptime_ms: u32,
+}
+
+impl MediaParams {
+    /// Samples per frame at 8 kHz.
+    pub(super) fn samples(&self) -> usize {
+        self.ptime_ms as usize * 8
+    }
+
+    pub(super) fn validate(&self) -> Result<(), MediaError> {
+        let ok = self.ptime_ms >= 10 && self.ptime_ms % 10 == 0 && self.samples() <= MAX_PAYLOAD;
+        if !ok {
+            return Err(MediaError::BadPtime(self.ptime_ms));
+        }
+        if let Some(pt) = self.dtmf_pt {
+            if !(96..=127).contains(&pt) {
+                return Err(MediaError::BadDtmfPayloadType(pt));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// What a session reports to the call layer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum MediaEvent {
+    /// A key press (in-band or RFC 4733, de-duplicated). Times are on the
+    /// received stream's extended RTP timestamp clock.
+    Digit(DigitEvent),
+    /// The playback queue ran empty (not sent after `stop_playback`).
+    PlaybackDone,
+    /// Symmetric RTP moved our send address here (RFC 4961).
+    RemoteLatched(SocketAddr),
+}
+
+/// Counters returned by [`MediaHandle::stop`](super::MediaHandle::stop).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct MediaStats {
+    pub packets_sent: u64,
+    /// RTP payload octets sent.
+    pub bytes_sent: u64,
+    /// Valid RTP packets received from the peer (audio and events).
+    pub packets_received: u64,
+    /// RTP payload octets received.
+    pub bytes_received: u64,
+    pub lost: u64,
+    pub duplicates: u64,
+    pub late: u64,
+    /// Datagrams that were not valid RTP.
+    pub invalid: u64,
+    /// RTP not from the peer (another address and stream), or from an
+    /// address still being learned (see [`super::rtp::Latch`]); ignored.
+    pub foreign: u64,
+    /// RTCP datagrams (either port), ignored.
+    pub rtcp: u64,
+    /// Frames not sent because the task was stalled (timestamp gap).
+    pub frames_skipped: u64,
+    /// Events lost because the handle did not read them.
+    pub events_dropped: u64,
+    /// In-band digits dropped in favour of RFC 4733 ones.
+    pub inband_duplicates: u64,
+}
 
 /// Where a leg's output goes.
 pub(super) trait LegSink {
@@ -80,10 +159,9 @@ impl TsExtender {
     }
 }
 
-/// Per-leg media state: sockets, negotiated parameters, RTP sender, latch,
+/// Per-leg media state: negotiated parameters, RTP sender, latch,
 /// player, reorder buffer, DTMF, recording, counters and buffers.
 pub(super) struct Leg {
-    session: MediaSession,
     params: MediaParams,
     sender: RtpSender,
     latch: Latch,
@@ -110,12 +188,12 @@ pub(super) struct Leg {
 
 impl Leg {
     /// `params` must have been validated ([`MediaParams::validate`]).
-    pub(super) fn new(session: MediaSession, params: MediaParams) -> Self {
-        let mut rng = StdRng::from_entropy();
+    /// `rng` draws the stream's SSRC, first sequence number and timestamp
+    /// (RFC 3550 §5.1: random origins); injected so a test can seed it.
+    pub(super) fn new(params: MediaParams, rng: &mut impl RngCore) -> Self {
         Self {
-            session,
             params,
-            sender: RtpSender::new(&mut rng),
+            sender: RtpSender::new(rng),
             latch: Latch::new(params.remote),
             player: PromptPlayer::new(),
             jitter: JitterBuffer::new(REORDER_DEPTH),
@@ -132,14 +210,6 @@ impl Leg {
             payload: [0; MAX_PAYLOAD],
             send_buf: [0; MAX_PACKET],
         }
-    }
-
-    pub(super) fn rtp(&self) -> &UdpSocket {
-        &self.session.rtp
-    }
-
-    pub(super) fn rtcp(&self) -> &UdpSocket {
-        &self.session.rtcp
     }
 
     /// Frame period (the negotiated ptime).
@@ -200,14 +270,17 @@ impl Leg {
         }
     }
 
-    /// Send one frame. `fill` writes the frame's audio (it is always
+    /// Build one frame's RTP packet: returns it with the address to send
+    /// it to (the latched remote, RFC 4961), or `None` if it could not be
+    /// built (logged). `fill` writes the frame's audio (it is always
     /// called, so a forwarding source keeps its pace); a queued prompt
-    /// replaces it.
-    pub(super) async fn send_frame(
+    /// replaces it. A `PlaybackDone` for the prompt's last frame is
+    /// reported here, before the caller sends that frame.
+    pub(super) fn next_frame(
         &mut self,
         fill: impl FnOnce(&mut [i16]),
         sink: &mut impl LegSink,
-    ) {
+    ) -> Option<(&[u8], SocketAddr)> {
         let spf = self.params.samples();
         let law = self.params.law;
         fill(&mut self.pcm[..spf]);
@@ -224,20 +297,13 @@ impl Leg {
             Ok(n) => n,
             Err(e) => {
                 tracing::error!(error = %e, "cannot build RTP packet");
-                return;
+                return None;
             }
         };
-        if let Err(e) = self
-            .session
-            .rtp
-            .send_to(&self.send_buf[..n], self.latch.remote())
-            .await
-        {
-            tracing::debug!(error = %e, "RTP send failed");
-        }
         if self.player.take_drained() {
             self.emit(sink, MediaEvent::PlaybackDone);
         }
+        Some((&self.send_buf[..n], self.latch.remote()))
     }
 
     /// A datagram from the RTP port, received at `now`.
@@ -398,21 +464,36 @@ impl Leg {
         s
     }
 
-    /// End of the leg: final counters, and the recording written if asked.
-    /// The sockets (and their port lease) are released when this returns.
-    pub(super) fn finish(mut self, write_recording: bool) -> Result<MediaStats, MediaError> {
-        let stats = self.stats();
-        if let (true, Some((path, samples))) = (write_recording, self.recording.take()) {
-            crate::audio::write_wav_8k(&path, &samples)
-                .map_err(|source| MediaError::Record { path, source })?;
-        }
-        Ok(stats)
+    /// End of the leg: final counters, and the recording (its path and
+    /// samples) if one was asked for; the caller writes it (file IO is the
+    /// edge's job).
+    pub(super) fn finish(self) -> (MediaStats, Option<(PathBuf, Vec<i16>)>) {
+        (self.stats(), self.recording)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn params_validation() {
+        let p = MediaParams {
+            remote: SocketAddr::from(([127, 0, 0, 1], 4000)),
+            law: Law::Mu,
+            dtmf_pt: Some(101),
+            ptime_ms: 20,
+        };
+        assert!(p.validate().is_ok());
+        assert!(MediaParams { ptime_ms: 25, ..p }.validate().is_err());
+        assert!(MediaParams { ptime_ms: 70, ..p }.validate().is_err());
+        assert!(MediaParams {
+            dtmf_pt: Some(8),
+            ..p
+        }
+        .validate()
+        .is_err());
+    }
 
     #[test]
     fn timestamp_extension_survives_wrap_and_reordering() {

@@ -12,16 +12,20 @@
 //! - [`prompt`] prompt file cache with locale fallback and overrides
 //! - [`wavlaw`] reader for G.711 (µ-law/A-law) WAV prompt files
 //!
-//! The tokio edge is [`session`] (API) and `task` (the loop): one task per
-//! call owning its sockets, its per-leg state in a `Leg` (`leg`). A
-//! [`bridge`] joins two legs in one task; its routing core (squelch,
-//! rings, ringback and hold tone) is the sans-IO `patch`.
+//! The tokio edge is [`session`] (the bound sockets) and `task` (the
+//! handle and the loop): one task per call owning its sockets and driving
+//! its per-leg state, the sans-IO `Leg` (`leg`: datagram in, packets and
+//! events out). A [`bridge`] joins two legs in one task; its routing core
+//! (squelch, rings, ringback and hold tone) is the sans-IO `patch`.
+//! Imports run one way (issue #9): `task`/`bridge` → `session`/`leg`/`patch`
+//! → `rtp`/`g711`/`jitter`/`player`, with `error` at the bottom.
 //! This module knows nothing of SIP or orders; the call layer hands it the
 //! remote address and codec from SDP ([`MediaParams`]).
 
 pub mod bridge;
 pub mod digits;
 mod dtmf_hook;
+mod error;
 pub mod g711;
 pub mod jitter;
 mod leg;
@@ -37,9 +41,13 @@ pub mod session;
 mod task;
 pub mod wavlaw;
 
-pub use bridge::{Bridge, BridgeEvent, BridgeHandle, BridgeMode, BridgeStats, Side};
+pub use bridge::{Bridge, BridgeEvent, BridgeHandle, BridgeStats};
+pub use error::MediaError;
 pub use g711::Law;
+pub use leg::{MediaEvent, MediaParams, MediaStats};
+pub use patch::{BridgeMode, Side};
 pub use player::{PlayItem, PromptPlayer};
 pub use ports::{PortAllocator, PortLease};
 pub use prompt::{PromptCache, PromptError};
-pub use session::{MediaError, MediaEvent, MediaHandle, MediaParams, MediaSession, MediaStats};
+pub use session::MediaSession;
+pub use task::MediaHandle;

@@ -1,5 +1,5 @@
-//! What each party of a bridge hears, sans-IO: the routing core of
-//! [`super::bridge`]. Fed with each leg's decoded received audio as it
+//! What each party of a bridge hears, sans-IO: the routing core of the
+//! bridge task. Fed with each leg's decoded received audio as it
 //! arrives, asked for each leg's next outgoing frame when its pacer ticks.
 //!
 //! ```text
@@ -20,11 +20,29 @@
 //!
 //! Prompts are not handled here: a leg's own player overrides the frame
 //! this core gives it.
+//!
+//! The bridge's vocabulary ([`Side`], [`BridgeMode`]) is defined here, in
+//! the sans-IO core that routes by it; the tokio bridge imports it (issue #9).
 
-use super::bridge::{BridgeMode, Side};
 use super::jitter::MAX_PAYLOAD;
 use super::ring::PcmRing;
 use crate::dtmf::{dbm0_to_amplitude, Squelch};
+
+/// One leg of a bridged call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Side {
+    Agent,
+    Customer,
+}
+
+/// What each party hears.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BridgeMode {
+    /// The two parties talk (customer audio squelched of DTMF towards the agent).
+    Talk,
+    /// Keypad entry: agent on hold tone, customer hears prompts only.
+    Secure,
+}
 
 /// A single tone in an on/off cadence, with raised-cosine edges so that
 /// switching it on and off puts no click (broadband energy, DTMF band
@@ -148,14 +166,14 @@ impl Patch {
     }
 
     /// Decoded audio the agent sent us.
-    pub(super) fn from_agent(&mut self, pcm: &[i16]) {
+    pub(super) fn on_agent_audio(&mut self, pcm: &[i16]) {
         if self.connected && self.mode == BridgeMode::Talk {
             self.to_customer.push(pcm);
         }
     }
 
     /// Decoded audio the customer sent us: always through the squelch.
-    pub(super) fn from_customer(&mut self, pcm: &[i16]) {
+    pub(super) fn on_customer_audio(&mut self, pcm: &[i16]) {
         for chunk in pcm.chunks(MAX_PAYLOAD) {
             let out = &mut self.squelched[..chunk.len()];
             self.squelch.process(chunk, out);
@@ -231,7 +249,7 @@ mod tests {
     fn run(p: &mut Patch, customer: &[i16]) -> Vec<i16> {
         let mut out = vec![0i16; customer.len()];
         for (c, o) in customer.chunks(F).zip(out.chunks_mut(F)) {
-            p.from_customer(c);
+            p.on_customer_audio(c);
             p.agent_frame(o);
         }
         out
@@ -292,7 +310,7 @@ mod tests {
         // And the agent's audio to the customer: the ring's frame only.
         let mut out = vec![0i16; x.len()];
         for (c, o) in x.chunks(F).zip(out.chunks_mut(F)) {
-            p.from_agent(c);
+            p.on_agent_audio(c);
             p.customer_frame(o);
         }
         assert_eq!(out[PcmRing::PREFILL..], x[..x.len() - PcmRing::PREFILL]);
@@ -339,7 +357,7 @@ mod tests {
         );
         let mut f = [1i16; F];
         for c in loud.chunks(F).take(50) {
-            p.from_agent(c);
+            p.on_agent_audio(c);
             p.customer_frame(&mut f);
             assert!(f.iter().all(|&s| s == 0));
         }
@@ -357,8 +375,8 @@ mod tests {
         let mut p = connected();
         // Talk audio left in both rings (nobody read it yet).
         let loud = sine(1000.0, 20000.0, 4000);
-        p.from_customer(&loud);
-        p.from_agent(&loud);
+        p.on_customer_audio(&loud);
+        p.on_agent_audio(&loud);
         p.set_mode(BridgeMode::Secure);
         // Loud non-DTMF audio fills the squelch's delay line during Secure.
         run(&mut p, &loud);

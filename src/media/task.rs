@@ -1,15 +1,169 @@
-//! The per-call media task behind [`super::session::MediaHandle`]: the
-//! `select!` loop over pacing deadline, RTP socket, RTCP socket and
-//! commands, driving one [`Leg`] (see the `session` module docs).
+//! One call's media, as one tokio task owning its RTP and RTCP sockets.
+//!
+//! The task multiplexes four things with `select!`: the pacing deadline
+//! (absolute, see [`Pacer`](super::pacer::Pacer)), the RTP socket, the RTCP socket (read and
+//! dropped: a robo-call has no use for receiver reports, but unread
+//! datagrams would pile up in the kernel buffer), and a bounded command
+//! channel from the [`MediaHandle`]. Everything it touches is owned by the
+//! task — no lock shared between calls — and the packet paths reuse
+//! fixed buffers, so sending or receiving a packet does not allocate.
+//!
+//! Sending: every `ptime` a frame is taken from the [`PromptPlayer`](super::player::PromptPlayer)
+//! (silence when idle, which keeps NAT bindings open and the far end's
+//! jitter buffer fed), G.711-encoded and sent to the latched remote
+//! (RFC 4961 symmetric RTP).
+//!
+//! Receiving: RTP audio goes through the reorder buffer, is decoded and
+//! fed to the in-band DTMF detector (and to an optional recording);
+//! telephone-events (RFC 4733, dynamic PT from SDP) go to the event
+//! receiver; digits from both are merged ([`DigitMerger`](super::digits::DigitMerger)).
+//!
+//! This file is the tokio edge of a single-leg call, as `bridge` is for two
+//! legs: the handle, its commands, the loop, and the spawning
+//! [`MediaSession::start`] (an inherent impl kept beside the task it starts,
+//! so the socket file below knows nothing of the task; issue #9). The
+//! per-leg logic is the sans-IO `Leg`.
 
+use std::path::PathBuf;
 use std::time::Instant;
 
-use tokio::sync::mpsc;
+use rand::rngs::StdRng;
+use rand::SeedableRng;
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
 
-use super::leg::{Leg, LegSink};
+use super::error::MediaError;
+use super::leg::{Leg, LegSink, MediaEvent, MediaParams, MediaStats};
 use super::pacer::Pacer;
+use super::player::PlayItem;
 use super::rtp::MAX_PACKET;
-use super::session::{Command, MediaError, MediaEvent, MediaParams, MediaSession, MediaStats};
+use super::session::{write_recording, MediaSession};
+
+/// Depth of the command channel (handle → task).
+const COMMANDS: usize = 16;
+/// Depth of the event channel (task → handle). Events that do not fit are
+/// counted in [`MediaStats::events_dropped`]; the media loop never blocks.
+const EVENTS: usize = 64;
+
+impl MediaSession {
+    /// Start sending and receiving. Must be called inside a tokio runtime.
+    /// Invalid `params` (ptime, telephone-event PT) fall back to 20 ms and
+    /// no RFC 4733 with an error log; use [`MediaSession::try_start`] to
+    /// get the error instead.
+    pub fn start(self, params: MediaParams) -> MediaHandle {
+        let params = match params.validate() {
+            Ok(()) => params,
+            Err(e) => {
+                tracing::error!(error = %e, "bad media params; using 20 ms, no telephone-event");
+                MediaParams {
+                    ptime_ms: 20,
+                    dtmf_pt: None,
+                    ..params
+                }
+            }
+        };
+        self.spawn(params)
+    }
+
+    /// [`MediaSession::start`] that refuses bad parameters.
+    pub fn try_start(self, params: MediaParams) -> Result<MediaHandle, MediaError> {
+        params.validate()?;
+        Ok(self.spawn(params))
+    }
+
+    fn spawn(self, params: MediaParams) -> MediaHandle {
+        let (cmd_tx, cmd_rx) = mpsc::channel(COMMANDS);
+        let (evt_tx, evt_rx) = mpsc::channel(EVENTS);
+        let task = Task::new(self, params, evt_tx);
+        let join = tokio::spawn(task.run(cmd_rx));
+        MediaHandle {
+            cmd: cmd_tx,
+            events: evt_rx,
+            join,
+        }
+    }
+}
+
+enum Command {
+    Play(Vec<PlayItem>, oneshot::Sender<Result<(), MediaError>>),
+    StopPlayback(oneshot::Sender<()>),
+    Update(MediaParams, oneshot::Sender<Result<(), MediaError>>),
+    Record(PathBuf, oneshot::Sender<()>),
+    Stop,
+}
+
+/// The call layer's handle on a running media session. Dropping it ends
+/// the task (without writing a recording).
+#[derive(Debug)]
+pub struct MediaHandle {
+    cmd: mpsc::Sender<Command>,
+    events: mpsc::Receiver<MediaEvent>,
+    join: JoinHandle<Result<MediaStats, MediaError>>,
+}
+
+impl MediaHandle {
+    async fn ask<T>(
+        &self,
+        make: impl FnOnce(oneshot::Sender<T>) -> Command,
+    ) -> Result<T, MediaError> {
+        let (tx, rx) = oneshot::channel();
+        self.cmd
+            .send(make(tx))
+            .await
+            .map_err(|_| MediaError::Closed)?;
+        rx.await.map_err(|_| MediaError::Closed)
+    }
+
+    /// Queue items after whatever is playing. Returns once queued; a
+    /// [`MediaEvent::PlaybackDone`] follows when the queue runs empty.
+    pub async fn play(&self, items: Vec<PlayItem>) -> Result<(), MediaError> {
+        self.ask(|tx| Command::Play(items, tx)).await?
+    }
+
+    /// Barge-in: drop the current prompt and the queue; silence follows.
+    pub async fn stop_playback(&self) -> Result<(), MediaError> {
+        self.ask(Command::StopPlayback).await
+    }
+
+    /// New remote parameters (183 early media → 200 OK answer, re-INVITE).
+    /// Resets the symmetric-RTP latch to the new SDP address.
+    pub async fn update_remote(&self, params: MediaParams) -> Result<(), MediaError> {
+        params.validate()?;
+        self.ask(|tx| Command::Update(params, tx)).await?
+    }
+
+    /// Record the received audio (decoded, in order, lost packets as
+    /// silence) to a WAV written when the session stops.
+    pub async fn record(&self, path: PathBuf) -> Result<(), MediaError> {
+        self.ask(|tx| Command::Record(path, tx)).await
+    }
+
+    /// Next event; `None` once the task has ended.
+    pub async fn next_event(&mut self) -> Option<MediaEvent> {
+        self.events.recv().await
+    }
+
+    /// Stop the session and return its counters. The ports are released
+    /// when this returns. A recording that cannot be written is logged.
+    pub async fn stop(self) -> MediaStats {
+        match self.stop_checked().await {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!(error = %e, "media session ended with an error");
+                MediaStats::default()
+            }
+        }
+    }
+
+    /// [`MediaHandle::stop`] reporting a recording write failure.
+    pub async fn stop_checked(self) -> Result<MediaStats, MediaError> {
+        let _ = self.cmd.send(Command::Stop).await;
+        match self.join.await {
+            Ok(r) => r,
+            Err(_) => Err(MediaError::Closed),
+        }
+    }
+}
 
 /// Events go to the handle; a full channel drops (counted by the leg).
 impl LegSink for mpsc::Sender<MediaEvent> {
@@ -19,24 +173,25 @@ impl LegSink for mpsc::Sender<MediaEvent> {
 }
 
 /// Everything one call's task owns.
-pub(super) struct Task {
+struct Task {
+    /// The sockets: the task reads them and sends what the leg builds.
+    session: MediaSession,
     leg: Leg,
     events: mpsc::Sender<MediaEvent>,
 }
 
 impl Task {
-    pub(super) fn new(
-        session: MediaSession,
-        params: MediaParams,
-        events: mpsc::Sender<MediaEvent>,
-    ) -> Self {
+    fn new(session: MediaSession, params: MediaParams, events: mpsc::Sender<MediaEvent>) -> Self {
         Self {
-            leg: Leg::new(session, params),
+            session,
+            // The SSRC, sequence and timestamp origins are drawn here, at
+            // the edge: the leg itself takes its randomness injected.
+            leg: Leg::new(params, &mut StdRng::from_entropy()),
             events,
         }
     }
 
-    pub(super) async fn run(
+    async fn run(
         mut self,
         mut commands: mpsc::Receiver<Command>,
     ) -> Result<MediaStats, MediaError> {
@@ -45,7 +200,7 @@ impl Task {
         tokio::pin!(sleep);
         let mut rbuf = [0u8; MAX_PACKET];
         let mut cbuf = [0u8; MAX_PACKET];
-        let mut write_recording = false;
+        let mut write_wav = false;
         loop {
             tokio::select! {
                 biased;
@@ -53,7 +208,9 @@ impl Task {
                     let tick = pacer.on_wake(Instant::now());
                     self.leg.skip(tick.skipped);
                     for _ in 0..tick.send {
-                        self.leg.send_frame(|pcm| pcm.fill(0), &mut self.events).await;
+                        if let Some((packet, to)) = self.leg.next_frame(|pcm| pcm.fill(0), &mut self.events) {
+                            self.session.send(packet, to).await;
+                        }
                     }
                     self.leg.on_quiet(Instant::now(), &mut self.events);
                     sleep.as_mut().reset(pacer.deadline().into());
@@ -61,7 +218,7 @@ impl Task {
                 // Commands before sockets: a flood on the RTP port must not
                 // starve stop() or barge-in (the timer comes first anyway).
                 cmd = commands.recv() => match cmd {
-                    Some(Command::Stop) => { write_recording = true; break; }
+                    Some(Command::Stop) => { write_wav = true; break; }
                     None => break,
                     Some(Command::Play(items, reply)) => {
                         let _ = reply.send(self.leg.play(items));
@@ -82,19 +239,23 @@ impl Task {
                         let _ = reply.send(());
                     }
                 },
-                r = self.leg.rtp().recv_from(&mut rbuf) => match r {
+                r = self.session.rtp.recv_from(&mut rbuf) => match r {
                     Ok((n, src)) => {
                         self.leg.on_datagram(src, &rbuf[..n], Instant::now(), &mut self.events);
                     }
                     Err(e) => tracing::debug!(error = %e, "RTP receive error"),
                 },
-                r = self.leg.rtcp().recv_from(&mut cbuf) => {
+                r = self.session.rtcp.recv_from(&mut cbuf) => {
                     if r.is_ok() {
                         self.leg.on_rtcp();
                     }
                 }
             }
         }
-        self.leg.finish(write_recording)
+        let (stats, recording) = self.leg.finish();
+        if let (true, Some((path, samples))) = (write_wav, recording) {
+            write_recording(path, &samples)?;
+        }
+        Ok(stats)
     }
 }

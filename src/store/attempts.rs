@@ -5,8 +5,7 @@ use chrono::{DateTime, Utc};
 
 use super::error::QueryContext;
 use super::model::{attempt_from_row, ms, ATTEMPT_COLUMNS};
-use super::orders::load_order;
-use super::{enqueue, set_status, Attempt, AttemptReport, Backend, ClaimedAttempt, Finished, Reconciled, Store, StoreError, Tx};
+use super::{enqueue, load_order, set_status, Attempt, AttemptReport, Backend, ClaimedAttempt, Finished, Reconciled, Store, StoreError, Tx};
 use crate::config::MAX_REATTEMPTS;
 use crate::dialer::{Next, OrderStatus};
 use crate::ivr::Outcome;

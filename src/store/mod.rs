@@ -50,7 +50,7 @@ pub use sip_bindings::StoredBinding;
 
 use crate::dialer::OrderStatus;
 use error::QueryContext;
-use model::ms;
+use model::{ms, order_from_row, ORDER_COLUMNS};
 
 /// Which database is behind a [`Store`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -175,6 +175,19 @@ fn migrator(backend: Backend) -> Migrator {
 }
 
 // ---- helpers shared by the operations, all inside a transaction -----------
+
+/// Read an order inside a transaction (orders and attempts both need it;
+/// it lives here, below both, so neither imports the other back).
+async fn load_order(tx: &mut Tx, id: &str) -> Result<Option<Order>, StoreError> {
+    sqlx::query(&format!("SELECT {ORDER_COLUMNS} FROM orders WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(&mut **tx)
+        .await
+        .during("load order")?
+        .as_ref()
+        .map(order_from_row)
+        .transpose()
+}
 
 /// Change an order's status and record why, with the matching webhook event.
 /// `from` guards against a concurrent change: the update only happens if the

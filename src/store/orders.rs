@@ -3,10 +3,11 @@
 
 use chrono::{DateTime, Utc};
 
+use super::attempts::schedule;
 use super::error::QueryContext;
 use super::model::{attempt_from_row, ms, order_from_row, status_change_from_row, ATTEMPT_COLUMNS, ORDER_COLUMNS};
 use super::{
-    set_status, FlagDecision, Inserted, ListQuery, NewOrder, Order, OrderDetail, Page, StatusChange, Store, StoreError, Tx, MAX_PAGE,
+    load_order, set_status, FlagDecision, Inserted, ListQuery, NewOrder, Order, OrderDetail, Page, StatusChange, Store, StoreError, MAX_PAGE,
 };
 use crate::dialer::{Decision, OrderStatus};
 
@@ -52,7 +53,7 @@ impl Store {
         }
         set_status(&mut tx, &order.id, None, status, reason, now).await?;
         if let Decision::CallAt(at) = plan {
-            super::attempts::schedule(&mut tx, &order.id, 1, at).await?;
+            schedule(&mut tx, &order.id, 1, at).await?;
         }
         let stored = load_order(&mut tx, &order.id).await?.ok_or_else(|| StoreError::OrderNotFound(order.id.clone()))?;
         tx.commit().await.during("insert order")?;
@@ -191,18 +192,6 @@ impl Store {
         tx.commit().await.during("decide flagged order")?;
         Ok(order)
     }
-}
-
-/// Read an order inside a transaction.
-pub(super) async fn load_order(tx: &mut Tx, id: &str) -> Result<Option<Order>, StoreError> {
-    sqlx::query(&format!("SELECT {ORDER_COLUMNS} FROM orders WHERE id = $1"))
-        .bind(id)
-        .fetch_optional(&mut **tx)
-        .await
-        .during("load order")?
-        .as_ref()
-        .map(order_from_row)
-        .transpose()
 }
 
 fn encode_cursor(created_ms: i64, id: &str) -> String {

@@ -6,5 +6,10 @@
 //! feed it and carry its decisions out; the simulator feeds it simulated time.
 //!
 //! - [`window`]: the daily calling window in the customer's IANA time zone.
+//! - [`pacer`]: the predictive pacer ("dial N more lines now") under the
+//!   30-day abandon budget.
+//! - [`sim`]: the discrete-event simulator comparing pacers on identical customers.
 
+pub mod pacer;
+pub mod sim;
 pub mod window;

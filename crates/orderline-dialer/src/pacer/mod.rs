@@ -1,0 +1,484 @@
+//! The predictive pacer: agent and call events plus a timestamp in, "dial N
+//! more lines now" out. One `Pacer` per call mode (each mode has its own
+//! customers, hence its own answer rate and its own 30-day abandon count).
+//!
+//! # The rule it lives under
+//!
+//! US FTC TSR 16 CFR 310.4(b)(4) and FCC 47 CFR 64.1200(a)(7): at most 3 % of
+//! live-answered calls per campaign over 30 days may be abandoned; a customer
+//! not connected to a person within 2 s of their greeting hears a recorded
+//! safe-harbor message and counts as abandoned; unanswered calls ring ≥ 15 s.
+//!
+//! # How it decides (the math)
+//!
+//! At time `now` the pacer knows: R ready agents; busy agents i (talking,
+//! in wrap-up or reserved) with elapsed handle time eᵢ; W answered customers
+//! waiting for an agent; ringing lines j with elapsed ring time dⱼ. For each
+//! horizon t of a short grid (0 … 30 s, [`decide::HORIZONS`]) it forecasts:
+//!
+//! - agent i is free by t + 2 s with qᵢ(t) = P(H ≤ eᵢ + t + 2 | H > eᵢ),
+//!   from the learned talk+wrap distribution H — agents about to free up
+//!   count as partial capacity; paused agents count as nothing;
+//! - ringing line j gives a live answer by t with
+//!   pⱼ(t) = p·(Sₐ(dⱼ) − Sₐ(dⱼ + t)) / ((p+m)·Sₐ(dⱼ) + (1−p−m)·Sₙ(dⱼ)),
+//!   from the learned survival of answer times Sₐ and give-up times Sₙ,
+//!   live rate p and machine rate m (a line that has rung long is less
+//!   likely to be answered at all);
+//! - a new line does the same with d = 0, where p is the *upper*
+//!   confidence bound of the hour's live-answer rate (uncertainty makes the
+//!   pacer dial less, never more; a cold start is "everyone answers at
+//!   once", i.e. about one line per ready agent).
+//!
+//! With X(t) = W + Σ Bern(pⱼ(t)) + Bin(N, p(t)) and
+//! Y(t) = R + Σ Bern(qᵢ(t)), a customer answering by t can only be served by
+//! an agent free by t + 2 s (no agent who takes a call frees up again within
+//! the 30 s), so the number abandoned is max over t of (X(t) − Y(t))⁺ (Hall's
+//! theorem: the agent sets are nested in t). The pacer picks the **largest N**
+//! with
+//!
+//! ```text
+//!     max_t E[(X(t) − Y(t))⁺]  ≤  r · E[X(∞)]
+//! ```
+//!
+//! where r is the abandon rate the budget allows right now (below). Exact
+//! Poisson-binomial distributions for teams of ≤ 12 (the normal
+//! approximation is poor with a handful of agents, exactly where
+//! over-dialling hurts most), a normal approximation above ([`math`]).
+//! N never goes below the progressive floor R − W − ringing (one line per
+//! otherwise idle agent cannot abandon) and never above a lines-per-agent
+//! ceiling (3, or 2 for teams of ≤ 5 agents).
+//!
+//! # The abandon budget
+//!
+//! The ledger counts live answers L and abandons A per day, exactly, over
+//! the rolling 30 days. With the effective cap c = cap·(1 − margin) and the
+//! answers expected in the next hour Hₙ (the last hour's count, at least
+//! 20), the allowed rate is
+//!
+//! ```text
+//!     r = clamp( (c·(L₂₉ + Hₙ) − A₃₀) / Hₙ , 0, c )
+//! ```
+//!
+//! i.e. the share of the next hour's answers that may be abandoned so the
+//! window still ends at or below c. L₂₉ counts only the 29 newest days (the
+//! oldest day's answers leave the window at the next midnight) while A₃₀
+//! counts all 30 (its abandons are still in the window now): the budget is
+//! what survives tomorrow's roll as well as today's. When r reaches 0 the
+//! pacer falls back to the progressive floor, which cannot abandon.
+
+pub mod decide;
+pub mod math;
+pub mod model;
+
+use std::collections::{BTreeMap, VecDeque};
+use std::time::Duration;
+
+use model::{AbandonLedger, AnswerModel, Samples, DAY_SECS, WINDOW_DAYS};
+
+/// Largest abandon cap the rule allows, in percent (16 CFR 310.4(b)(4)(i)).
+pub const LEGAL_CAP_PCT: f64 = 3.0;
+
+/// A configuration the pacer refuses, naming the field.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum PacerError {
+    #[error("abandon cap {0} % must be above 0 and at most 3 % (16 CFR 310.4(b)(4))")]
+    AbandonCap(f64),
+    #[error("safety margin {0} must be in [0, 1)")]
+    SafetyMargin(f64),
+    #[error("max lines per agent {0} must be at least 1")]
+    LinesPerAgent(f64),
+    #[error("prior answer rate {0} must be in (0, 1]")]
+    PriorAnswerRate(f64),
+    #[error("answer confidence z {0} must be finite and ≥ 0")]
+    Confidence(f64),
+}
+
+/// Tuning of one mode's pacer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PacerConfig {
+    /// The mode's abandon cap over 30 days, percent of live answers; (0, 3].
+    pub abandon_cap_pct: f64,
+    /// Share of the cap held back against chance (the rate is a random
+    /// outcome; aiming at the cap itself would exceed it half the time).
+    pub safety_margin: f64,
+    /// The safe-harbor window (2 s: 16 CFR 310.4(b)(4)(iii)).
+    pub safe_harbor: Duration,
+    /// Most lines per active agent for teams above `small_team` agents
+    /// (VICIdial's default maximum level is 3.0).
+    pub max_lines_per_agent: f64,
+    /// Teams of at most this many active agents are "small".
+    pub small_team: u32,
+    /// Most lines per active agent for small teams: one unlucky answer
+    /// wave is a large share of a small team's answers.
+    pub small_team_max_lines_per_agent: f64,
+    /// Live-answer rate assumed before any call is observed.
+    pub prior_answer_rate: f64,
+    /// Confidence multiplier on the answer-rate uncertainty.
+    pub answer_z: f64,
+}
+
+impl Default for PacerConfig {
+    fn default() -> Self {
+        PacerConfig {
+            abandon_cap_pct: LEGAL_CAP_PCT,
+            safety_margin: 0.15,
+            safe_harbor: Duration::from_secs(2),
+            max_lines_per_agent: 3.0,
+            small_team: 5,
+            small_team_max_lines_per_agent: 2.0,
+            prior_answer_rate: 0.5,
+            answer_z: 2.0,
+        }
+    }
+}
+
+impl PacerConfig {
+    /// Refuse a cap above the legal 3 % or ≤ 0, and nonsense tuning.
+    pub fn validate(&self) -> Result<(), PacerError> {
+        let c = self.abandon_cap_pct;
+        if !(c.is_finite() && c > 0.0 && c <= LEGAL_CAP_PCT) {
+            return Err(PacerError::AbandonCap(c));
+        }
+        if !(self.safety_margin >= 0.0 && self.safety_margin < 1.0) {
+            return Err(PacerError::SafetyMargin(self.safety_margin));
+        }
+        for l in [
+            self.max_lines_per_agent,
+            self.small_team_max_lines_per_agent,
+        ] {
+            if !(l.is_finite() && l >= 1.0) {
+                return Err(PacerError::LinesPerAgent(l));
+            }
+        }
+        let p = self.prior_answer_rate;
+        if !(p > 0.0 && p <= 1.0) {
+            return Err(PacerError::PriorAnswerRate(p));
+        }
+        if !(self.answer_z.is_finite() && self.answer_z >= 0.0) {
+            return Err(PacerError::Confidence(self.answer_z));
+        }
+        Ok(())
+    }
+}
+
+/// An agent's state change, as the agent sessions report it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum AgentEvent {
+    LoggedIn,
+    LoggedOut,
+    /// Waiting for a call: capacity now.
+    Ready,
+    /// Paused (break, training): no capacity at all.
+    Paused,
+    /// Held for one specific call (preview/manual): busy from now.
+    Reserved,
+    /// Bridged to a customer: the handle time starts.
+    InCall,
+    /// Call over, writing the disposition: still in the same handle time.
+    WrapUp,
+}
+
+/// A dialled line's progress.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CallEvent {
+    /// The INVITE went out.
+    Dialled,
+    /// A live human answered (after AMD, if on): needs an agent within 2 s.
+    AnsweredLive,
+    /// AMD classified a machine: never a live answer, never needs an agent.
+    Machine,
+    NoAnswer,
+    Busy,
+    Failed,
+    /// The live customer was bridged to an agent.
+    Connected,
+    /// No agent within the safe-harbor window: message played, abandoned.
+    Abandoned,
+}
+
+/// Agents are told apart by an id the caller chooses.
+pub type AgentId = u64;
+/// Lines are told apart by an id the caller chooses.
+pub type CallId = u64;
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum AgentState {
+    Ready,
+    Paused,
+    /// Talking, wrapping up or reserved, since this instant.
+    Busy(Duration),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum LineState {
+    Ringing(Duration),
+    Waiting,
+}
+
+/// Recent samples kept per distribution.
+const SAMPLE_CAP: usize = 400;
+/// Below this many samples a learned distribution is not trusted.
+const MIN_SAMPLES: usize = 10;
+/// Floor of the "answers in the next hour" used by the budget.
+const MIN_HOURLY_ANSWERS: f64 = 20.0;
+/// Teams up to this size get the exact distribution.
+const EXACT_MAX_AGENTS: usize = 12;
+
+/// The predictive pacer of one call mode. Time is a [`Duration`] since the
+/// mode's epoch, a local midnight: day buckets and hours of day follow it.
+#[derive(Debug, Clone)]
+pub struct Pacer {
+    cfg: PacerConfig,
+    agents: BTreeMap<AgentId, AgentState>,
+    lines: BTreeMap<CallId, LineState>,
+    answers: AnswerModel,
+    ring_answer: Samples,
+    ring_giveup: Samples,
+    handle: Samples,
+    ledger: AbandonLedger,
+    recent_answers: VecDeque<Duration>,
+}
+
+fn day_of(t: Duration) -> u64 {
+    t.as_secs() / DAY_SECS
+}
+
+fn hour_of(t: Duration) -> usize {
+    ((t.as_secs() % DAY_SECS) / 3600) as usize
+}
+
+impl Pacer {
+    /// A pacer with a validated configuration.
+    pub fn new(cfg: PacerConfig) -> Result<Pacer, PacerError> {
+        cfg.validate()?;
+        Ok(Pacer {
+            answers: AnswerModel::new(cfg.prior_answer_rate, cfg.answer_z),
+            cfg,
+            agents: BTreeMap::new(),
+            lines: BTreeMap::new(),
+            ring_answer: Samples::new(SAMPLE_CAP),
+            ring_giveup: Samples::new(SAMPLE_CAP),
+            handle: Samples::new(SAMPLE_CAP),
+            ledger: AbandonLedger::default(),
+            recent_answers: VecDeque::new(),
+        })
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> &PacerConfig {
+        &self.cfg
+    }
+
+    /// Feed an agent's state change.
+    pub fn agent(&mut self, now: Duration, id: AgentId, ev: AgentEvent) {
+        let prev = self.agents.get(&id).copied();
+        // A handle time ends when a busy agent becomes ready or pauses.
+        let mut end_handle = || {
+            if let Some(AgentState::Busy(since)) = prev {
+                self.handle.push(now.saturating_sub(since).as_secs_f64());
+            }
+        };
+        match ev {
+            AgentEvent::LoggedOut => {
+                self.agents.remove(&id);
+            }
+            AgentEvent::LoggedIn | AgentEvent::Paused => {
+                end_handle();
+                self.agents.insert(id, AgentState::Paused);
+            }
+            AgentEvent::Ready => {
+                end_handle();
+                self.agents.insert(id, AgentState::Ready);
+            }
+            AgentEvent::Reserved | AgentEvent::InCall => {
+                if !matches!(prev, Some(AgentState::Busy(_))) {
+                    self.agents.insert(id, AgentState::Busy(now));
+                }
+            }
+            AgentEvent::WrapUp => {
+                if !matches!(prev, Some(AgentState::Busy(_))) {
+                    self.agents.insert(id, AgentState::Busy(now));
+                }
+            }
+        }
+    }
+
+    /// Feed a line's progress. Events for a line the pacer no longer tracks
+    /// (late or duplicated signalling) are ignored.
+    pub fn call(&mut self, now: Duration, id: CallId, ev: CallEvent) {
+        let hour = hour_of(now);
+        if ev == CallEvent::Dialled {
+            self.lines.insert(id, LineState::Ringing(now));
+            return;
+        }
+        let Some(state) = self.lines.get(&id).copied() else {
+            return;
+        };
+        let rung = match state {
+            LineState::Ringing(at) => Some(now.saturating_sub(at).as_secs_f64()),
+            LineState::Waiting => None,
+        };
+        match ev {
+            CallEvent::Dialled => {}
+            CallEvent::AnsweredLive => {
+                if let Some(r) = rung {
+                    self.ring_answer.push(r);
+                    self.answers.live(hour);
+                    self.ledger.answered(day_of(now));
+                    self.recent_answers.push_back(now);
+                    self.lines.insert(id, LineState::Waiting);
+                }
+            }
+            CallEvent::Machine => {
+                if let Some(r) = rung {
+                    self.ring_answer.push(r);
+                    self.answers.machine(hour);
+                }
+                self.lines.remove(&id);
+            }
+            CallEvent::NoAnswer | CallEvent::Busy | CallEvent::Failed => {
+                if let Some(r) = rung {
+                    self.ring_giveup.push(r);
+                    self.answers.none(hour);
+                }
+                self.lines.remove(&id);
+            }
+            CallEvent::Connected => {
+                self.lines.remove(&id);
+            }
+            CallEvent::Abandoned => {
+                if state == LineState::Waiting {
+                    self.ledger.abandoned(day_of(now));
+                }
+                self.lines.remove(&id);
+            }
+        }
+    }
+
+    /// (live answers, abandons) in the 30-day window ending today.
+    pub fn window_totals(&self, now: Duration) -> (u64, u64) {
+        self.ledger.totals(day_of(now), WINDOW_DAYS)
+    }
+
+    /// The abandon rate (a fraction) the budget allows right now; 0 means
+    /// the budget is spent and the pacer dials progressively.
+    pub fn allowed_abandon_rate(&mut self, now: Duration) -> f64 {
+        let hour_ago = now.saturating_sub(Duration::from_secs(3600));
+        while self.recent_answers.front().is_some_and(|t| *t < hour_ago) {
+            self.recent_answers.pop_front();
+        }
+        let today = day_of(now);
+        let (l29, _) = self.ledger.totals(today, WINDOW_DAYS - 1);
+        let (_, a30) = self.ledger.totals(today, WINDOW_DAYS);
+        let c = self.cfg.abandon_cap_pct / 100.0 * (1.0 - self.cfg.safety_margin);
+        let h = (self.recent_answers.len() as f64).max(MIN_HOURLY_ANSWERS);
+        ((c * (l29 as f64 + h) - a30 as f64) / h).clamp(0.0, c)
+    }
+
+    /// How many more lines to dial now (see the module docs for the math).
+    pub fn dial_now(&mut self, now: Duration) -> u32 {
+        let mut ready = 0usize;
+        let mut busy_elapsed = Vec::new();
+        for s in self.agents.values() {
+            match s {
+                AgentState::Ready => ready += 1,
+                AgentState::Busy(since) => {
+                    busy_elapsed.push(now.saturating_sub(*since).as_secs_f64())
+                }
+                AgentState::Paused => {}
+            }
+        }
+        let active = ready + busy_elapsed.len();
+        if active == 0 {
+            return 0;
+        }
+        let mut waiting = 0usize;
+        let mut ringing = Vec::new();
+        for l in self.lines.values() {
+            match l {
+                LineState::Waiting => waiting += 1,
+                LineState::Ringing(at) => ringing.push(now.saturating_sub(*at).as_secs_f64()),
+            }
+        }
+        let lines_now = waiting + ringing.len();
+        let per_agent = if active <= self.cfg.small_team as usize {
+            self.cfg.small_team_max_lines_per_agent
+        } else {
+            self.cfg.max_lines_per_agent
+        };
+        let ceiling = ((per_agent * active as f64).floor() as usize).saturating_sub(lines_now);
+        let floor = ready.saturating_sub(lines_now).min(ceiling);
+        let r = self.allowed_abandon_rate(now);
+        if r <= 0.0 || ceiling == floor {
+            return floor as u32;
+        }
+
+        let est = self.answers.estimate(hour_of(now));
+        let p_new = est.live_high;
+        let p_mach = est.machine_mean.min(1.0 - p_new).max(0.0);
+        let p_none = (1.0 - p_new - p_mach).max(0.0);
+        let ring_known = self.ring_answer.len() >= MIN_SAMPLES;
+        let giveup_known = self.ring_giveup.len() >= MIN_SAMPLES;
+        let handle_known = self.handle.len() >= MIN_SAMPLES;
+        // Survival of answer times; unknown: every answer comes at once
+        // (the most demanding assumption for the agents).
+        let s_ans = |d: f64| {
+            if ring_known {
+                self.ring_answer.survival(d)
+            } else {
+                0.0
+            }
+        };
+        let s_giveup = |d: f64| {
+            if giveup_known {
+                self.ring_giveup.survival(d)
+            } else {
+                1.0
+            }
+        };
+        // P(live answer in (d, d + t] | still ringing at d); t = ∞ for "ever".
+        let p_line = |d: f64, t: f64| {
+            let sa = if ring_known {
+                self.ring_answer.survival(d)
+            } else {
+                1.0
+            };
+            let den = (p_new + p_mach) * sa + p_none * s_giveup(d);
+            if den <= 0.0 {
+                return p_new;
+            }
+            let answered_share = if t.is_finite() { sa - s_ans(d + t) } else { sa };
+            p_new * answered_share.max(0.0) / den
+        };
+        let harbor = self.cfg.safe_harbor.as_secs_f64();
+        let q_agent = |e: f64, t: f64| {
+            if handle_known {
+                self.handle.ends_within(e, t + harbor)
+            } else {
+                0.0
+            }
+        };
+        let forecast = decide::Forecast {
+            ready,
+            waiting,
+            horizons: decide::HORIZONS
+                .iter()
+                .map(|&t| decide::Horizon {
+                    line_p: ringing.iter().map(|&d| p_line(d, t)).collect(),
+                    new_p: p_line(0.0, t),
+                    agent_q: busy_elapsed.iter().map(|&e| q_agent(e, t)).collect(),
+                })
+                .collect(),
+            ever_line_p: ringing.iter().map(|&d| p_line(d, f64::INFINITY)).collect(),
+            ever_new_p: p_line(0.0, f64::INFINITY),
+        };
+        let best = forecast.largest_n(ceiling, r, active <= EXACT_MAX_AGENTS);
+        best.max(floor) as u32
+    }
+}
+
+#[cfg(test)]
+mod tests;

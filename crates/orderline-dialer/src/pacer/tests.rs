@@ -1,0 +1,170 @@
+//! The pacer on simulated time: every timestamp is made up, nothing sleeps.
+
+use super::*;
+
+fn secs(s: f64) -> Duration {
+    Duration::from_secs_f64(s)
+}
+
+/// Ten in the morning of `day`.
+fn morning(day: u64) -> f64 {
+    (day * DAY_SECS) as f64 + 10.0 * 3600.0
+}
+
+fn with_ready_agents(n: u64, t: f64) -> Pacer {
+    let mut p = Pacer::new(PacerConfig::default()).expect("default config is valid");
+    for a in 0..n {
+        p.agent(secs(t), a, AgentEvent::LoggedIn);
+        p.agent(secs(t), a, AgentEvent::Ready);
+    }
+    p
+}
+
+/// Feed `calls` finished calls starting at `t0`: every tenth-of-rate call
+/// answers live (ring 8 s) and is connected; the rest ring out at 25 s.
+/// An agent (id 1000) takes a 105 s handle every 20 calls, so the handle
+/// distribution is learned too. Returns the time after the last call.
+fn teach(p: &mut Pacer, t0: f64, calls: u64, live_per_10: u64) -> f64 {
+    let mut t = t0;
+    p.agent(secs(t), 1000, AgentEvent::LoggedIn);
+    for k in 0..calls {
+        let id = 1_000_000 + k;
+        p.call(secs(t), id, CallEvent::Dialled);
+        if k % 10 < live_per_10 {
+            p.call(secs(t + 8.0), id, CallEvent::AnsweredLive);
+            p.call(secs(t + 8.5), id, CallEvent::Connected);
+        } else {
+            p.call(secs(t + 25.0), id, CallEvent::NoAnswer);
+        }
+        if k % 20 == 0 {
+            p.agent(secs(t), 1000, AgentEvent::InCall);
+            p.agent(secs(t + 90.0), 1000, AgentEvent::WrapUp);
+            p.agent(secs(t + 105.0), 1000, AgentEvent::Paused);
+        }
+        t += 1.0;
+    }
+    p.agent(secs(t), 1000, AgentEvent::LoggedOut);
+    t + 30.0
+}
+
+#[test]
+fn paused_agents_are_not_capacity() {
+    let mut p = with_ready_agents(3, 0.0);
+    for a in 10..15 {
+        p.agent(secs(0.0), a, AgentEvent::LoggedIn);
+        p.agent(secs(0.0), a, AgentEvent::Paused);
+    }
+    let n = p.dial_now(secs(1.0));
+    assert_eq!(n, 3, "only the three ready agents count");
+    // Learned low answer rate: still nothing for the paused five.
+    let t = teach(&mut p, morning(0), 600, 3);
+    let learned = p.dial_now(secs(t));
+    let mut ready_only = with_ready_agents(3, 0.0);
+    let t2 = teach(&mut ready_only, morning(0), 600, 3);
+    assert_eq!(learned, ready_only.dial_now(secs(t2)));
+}
+
+#[test]
+fn cold_start_dials_about_one_line_per_ready_agent() {
+    let mut p = with_ready_agents(20, 0.0);
+    let n = p.dial_now(secs(1.0));
+    assert!(
+        (20..=21).contains(&n),
+        "cold start dialled {n} for 20 ready agents"
+    );
+}
+
+#[test]
+fn learned_low_answer_rate_dials_more_than_one_line_per_agent() {
+    let mut p = with_ready_agents(20, 0.0);
+    let t = teach(&mut p, morning(0), 2000, 3);
+    let n = p.dial_now(secs(t));
+    assert!(
+        n > 30,
+        "30 % answer rate, 20 ready agents: dialled only {n}"
+    );
+    assert!(n <= 60, "never above the 3-lines-per-agent ceiling: {n}");
+}
+
+/// `abandons` of the answered calls on `day` end as abandons.
+fn spend(p: &mut Pacer, day: u64, abandons: u64) {
+    let t = morning(day) - 3000.0;
+    for k in 0..abandons {
+        let id = 5_000_000 + day * 10_000 + k;
+        p.call(secs(t), id, CallEvent::Dialled);
+        p.call(secs(t + 8.0), id, CallEvent::AnsweredLive);
+        p.call(secs(t + 10.0), id, CallEvent::Abandoned);
+    }
+}
+
+#[test]
+fn spent_budget_falls_back_to_one_line_per_ready_agent() {
+    let mut p = with_ready_agents(20, 0.0);
+    let t = teach(&mut p, morning(0), 2000, 3);
+    assert!(p.dial_now(secs(t)) > 20);
+    // 600 live answers taught; 60 abandons is 9 %: far past the cap.
+    spend(&mut p, 0, 60);
+    assert_eq!(p.allowed_abandon_rate(secs(t)), 0.0);
+    let n = p.dial_now(secs(t));
+    assert!(n <= 20, "budget spent: dialled {n} for 20 ready agents");
+}
+
+#[test]
+fn rolling_window_forgets_day_31() {
+    let mut p = with_ready_agents(20, 0.0);
+    let _ = teach(&mut p, morning(0), 2000, 3);
+    spend(&mut p, 0, 60);
+    // Day 29: day 0 is still inside the 30-day window.
+    assert_eq!(p.window_totals(secs(morning(29))).1, 60);
+    assert!(p.dial_now(secs(morning(29))) <= 20);
+    // Day 30: day 0 has left the window; the budget is back.
+    assert_eq!(p.window_totals(secs(morning(30))), (0, 0));
+    assert!(p.allowed_abandon_rate(secs(morning(30))) > 0.0);
+    assert!(p.dial_now(secs(morning(30))) > 20);
+}
+
+#[test]
+fn cap_validation_is_typed() {
+    for bad in [3.01, 4.0, 0.0, -1.0, f64::NAN] {
+        let cfg = PacerConfig {
+            abandon_cap_pct: bad,
+            ..PacerConfig::default()
+        };
+        assert!(
+            matches!(Pacer::new(cfg), Err(PacerError::AbandonCap(_))),
+            "cap {bad} accepted"
+        );
+    }
+    for good in [3.0, 0.5] {
+        let cfg = PacerConfig {
+            abandon_cap_pct: good,
+            ..PacerConfig::default()
+        };
+        assert!(Pacer::new(cfg).is_ok(), "cap {good} refused");
+    }
+}
+
+#[test]
+fn small_team_stays_under_the_cap() {
+    use crate::sim::{run, PacerKind, SimConfig};
+    for seed in 1..=4 {
+        let cfg = SimConfig {
+            agents: 2,
+            hours: 8.0,
+            seed,
+            answer_rate: 0.3,
+            ..SimConfig::default()
+        };
+        let report = run(&cfg, &[PacerKind::Orderline]).expect("valid config");
+        let r = &report[0];
+        assert!(
+            r.answered > 100,
+            "seed {seed}: too few answers to judge: {r:?}"
+        );
+        assert!(
+            r.abandon_pct <= 3.0,
+            "seed {seed}: 2 agents abandoned {:.2} %",
+            r.abandon_pct
+        );
+    }
+}

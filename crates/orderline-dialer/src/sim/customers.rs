@@ -1,0 +1,172 @@
+//! The customers: one seeded random stream, drawn per call index, so every
+//! pacer in a run meets exactly the same people in the same order (call k
+//! answers or not, rings as long, talks as long, whoever dials it).
+
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+/// An unanswered line rings this long before the dialler gives up: above
+/// the 15 s minimum of 16 CFR 310.4(b)(1)(iv) and 47 CFR 64.1200(a)(6).
+pub const NO_ANSWER_TIMEOUT_S: f64 = 25.0;
+/// Share of unanswered calls that end early as busy/failed (2–6 s).
+pub const BUSY_SHARE: f64 = 0.2;
+/// AMD time a machine holds the line before it is classified and released.
+pub const AMD_MACHINE_S: f64 = 3.0;
+/// AMD time before a human is passed on (the median target is ≤ 1 s
+/// after the greeting; it counts toward the 2 s).
+pub const AMD_HUMAN_S: f64 = 0.8;
+/// Log-normal shape (σ of the log) of answer ring times, talk and wrap.
+const RING_SIGMA: f64 = 0.5;
+const TALK_SIGMA: f64 = 0.6;
+const WRAP_SIGMA: f64 = 0.4;
+
+/// What happens when call k is dialled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Live,
+    Machine,
+    NoAnswer,
+    Busy,
+}
+
+/// One customer's behaviour.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Customer {
+    pub outcome: Outcome,
+    /// Seconds from dialling to the outcome (answer, busy, or the timeout).
+    pub ring_s: f64,
+    /// Talk time if connected to an agent.
+    pub talk_s: f64,
+    /// The agent's wrap-up time after the call.
+    pub wrap_s: f64,
+}
+
+/// The behaviour parameters of the customer population.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Population {
+    /// P(answered by anyone).
+    pub answer_rate: f64,
+    /// P(machine | answered).
+    pub machine_rate: f64,
+    pub ring_mean: f64,
+    pub talk_mean: f64,
+    pub wrap_mean: f64,
+}
+
+/// The shared stream: customers are drawn in index order on first use, a
+/// fixed number of draws each, so the sequence is independent of which
+/// pacer asked first or how many it dialled.
+#[derive(Debug)]
+pub struct CustomerStream {
+    rng: StdRng,
+    pop: Population,
+    drawn: Vec<Customer>,
+}
+
+/// A log-normal with the given mean, from a standard normal draw `z`.
+fn lognormal(mean: f64, sigma: f64, z: f64) -> f64 {
+    if mean <= 0.0 {
+        return 0.0;
+    }
+    (mean.ln() - sigma * sigma / 2.0 + sigma * z).exp()
+}
+
+impl CustomerStream {
+    pub fn new(seed: u64, pop: Population) -> CustomerStream {
+        CustomerStream {
+            rng: StdRng::seed_from_u64(seed),
+            pop,
+            drawn: Vec::new(),
+        }
+    }
+
+    /// Box–Muller: one standard normal from two uniforms.
+    fn normal(&mut self) -> f64 {
+        let u1: f64 = 1.0 - self.rng.gen::<f64>();
+        let u2: f64 = self.rng.gen();
+        (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()
+    }
+
+    fn draw(&mut self) -> Customer {
+        let p = self.pop;
+        let u_answer: f64 = self.rng.gen();
+        let u_machine: f64 = self.rng.gen();
+        let u_busy: f64 = self.rng.gen();
+        let u_busy_t: f64 = self.rng.gen();
+        let z_ring = self.normal();
+        let z_talk = self.normal();
+        let z_wrap = self.normal();
+        let answered = u_answer < p.answer_rate;
+        let (outcome, ring_s) = if answered {
+            let ring =
+                lognormal(p.ring_mean, RING_SIGMA, z_ring).clamp(1.0, NO_ANSWER_TIMEOUT_S - 0.5);
+            let o = if u_machine < p.machine_rate {
+                Outcome::Machine
+            } else {
+                Outcome::Live
+            };
+            (o, ring)
+        } else if u_busy < BUSY_SHARE {
+            (Outcome::Busy, 2.0 + 4.0 * u_busy_t)
+        } else {
+            (Outcome::NoAnswer, NO_ANSWER_TIMEOUT_S)
+        };
+        Customer {
+            outcome,
+            ring_s,
+            talk_s: lognormal(p.talk_mean, TALK_SIGMA, z_talk).max(1.0),
+            wrap_s: lognormal(p.wrap_mean, WRAP_SIGMA, z_wrap),
+        }
+    }
+
+    /// Customer number `k` (0-based).
+    pub fn get(&mut self, k: usize) -> Customer {
+        while self.drawn.len() <= k {
+            let c = self.draw();
+            self.drawn.push(c);
+        }
+        self.drawn[k]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pop() -> Population {
+        Population {
+            answer_rate: 0.3,
+            machine_rate: 0.0,
+            ring_mean: 8.0,
+            talk_mean: 90.0,
+            wrap_mean: 15.0,
+        }
+    }
+
+    #[test]
+    fn same_seed_same_customers_whatever_the_access_order() {
+        let mut a = CustomerStream::new(7, pop());
+        let mut b = CustomerStream::new(7, pop());
+        let late = a.get(500);
+        for k in 0..=500 {
+            b.get(k);
+        }
+        assert_eq!(b.get(500), late);
+        assert_eq!(a.get(3), b.get(3));
+    }
+
+    #[test]
+    fn draws_follow_the_population() {
+        let mut s = CustomerStream::new(1, pop());
+        let n = 20_000;
+        let cs: Vec<Customer> = (0..n).map(|k| s.get(k)).collect();
+        let live = cs.iter().filter(|c| c.outcome == Outcome::Live).count() as f64 / n as f64;
+        assert!((live - 0.3).abs() < 0.02, "live share {live}");
+        let talk = cs.iter().map(|c| c.talk_s).sum::<f64>() / n as f64;
+        assert!((talk - 90.0).abs() < 4.0, "mean talk {talk}");
+        assert!(cs
+            .iter()
+            .filter(|c| c.outcome == Outcome::NoAnswer)
+            .all(|c| c.ring_s >= 15.0));
+    }
+}

@@ -1,0 +1,82 @@
+//! The pacer in the simulator, on identical customers: the 30-day abandon
+//! rate of `orderline` never passes the cap in any simulated month (small
+//! and large team, several seeds), and it beats `progressive` on occupancy.
+//! Sized to stay fast in a debug build.
+
+use orderline_dialer::sim::{run, PacerKind, SimConfig};
+
+#[test]
+fn thirty_day_abandon_rate_never_exceeds_the_cap() {
+    for (agents, hours, seeds) in [(3u32, 4.0, 1..=3u64), (15, 2.0, 1..=2)] {
+        for seed in seeds {
+            let cfg = SimConfig {
+                agents,
+                hours,
+                seed,
+                answer_rate: 0.3,
+                days: 30,
+                ..SimConfig::default()
+            };
+            let report = run(&cfg, &[PacerKind::Orderline]).expect("valid config");
+            let r = &report[0];
+            assert_eq!(r.days.len(), 30);
+            assert!(
+                r.answered > 1000,
+                "{agents} agents seed {seed}: too few answers {r:?}"
+            );
+            assert!(
+                r.abandoned > 0,
+                "{agents} agents seed {seed}: never over-dialled, the test proves nothing"
+            );
+            let worst = r.worst_30_day_pct();
+            assert!(
+                worst <= cfg.abandon_cap_pct,
+                "{agents} agents seed {seed}: 30-day abandon rate {worst:.2} % > cap"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_tighter_cap_is_respected_too() {
+    let cfg = SimConfig {
+        agents: 10,
+        hours: 3.0,
+        seed: 5,
+        abandon_cap_pct: 1.0,
+        days: 30,
+        ..SimConfig::default()
+    };
+    let r = &run(&cfg, &[PacerKind::Orderline]).expect("valid config")[0];
+    assert!(
+        r.worst_30_day_pct() <= 1.0,
+        "{:.2} % over a 1 % cap",
+        r.worst_30_day_pct()
+    );
+}
+
+#[test]
+fn orderline_beats_progressive_on_occupancy() {
+    for seed in 1..=3 {
+        let cfg = SimConfig {
+            agents: 10,
+            hours: 5.0,
+            seed,
+            answer_rate: 0.3,
+            ..SimConfig::default()
+        };
+        let r = run(&cfg, &[PacerKind::Progressive, PacerKind::Orderline]).expect("valid config");
+        let (prog, ours) = (&r[0], &r[1]);
+        assert!(
+            ours.occupancy > prog.occupancy + 0.1,
+            "seed {seed}: orderline {:.3} vs progressive {:.3}",
+            ours.occupancy,
+            prog.occupancy
+        );
+        assert!(
+            ours.abandon_pct <= cfg.abandon_cap_pct,
+            "seed {seed}: {:.2} %",
+            ours.abandon_pct
+        );
+    }
+}
