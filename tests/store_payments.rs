@@ -38,7 +38,9 @@ fn agent_cfg(id: &str, name: &str, token: Option<&str>) -> AgentConfig {
     AgentConfig {
         id: id.into(),
         name: name.into(),
-        sip_uri: format!("sip:{id}@127.0.0.1:5080"),
+        sip_uri: Some(format!("sip:{id}@127.0.0.1:5080")),
+        sip_user: None,
+        sip_password: None,
         api_token: token.map(str::to_string),
     }
 }

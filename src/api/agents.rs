@@ -57,9 +57,24 @@ pub(crate) async fn create(
 /// `GET /v1/agents`.
 pub(crate) async fn list(State(state): State<ApiState>) -> Result<Json<Value>, ApiError> {
     let agents = state.store().list_agents().await?;
-    Ok(Json(
-        json!({ "agents": agents.iter().map(agent_json).collect::<Vec<_>>() }),
-    ))
+    let control = state.control().ok();
+    let shown: Vec<Value> = agents
+        .iter()
+        .map(|a| {
+            let mut v = agent_json(a);
+            if let Some(regs) = control.as_ref().map(|c| c.registrations(&a.id)).filter(|r| !r.is_empty()) {
+                v["registrations"] = regs
+                    .iter()
+                    .map(|r| {
+                        json!({ "contact": r.contact, "source": r.source, "transport": r.transport,
+                                "expires_in": r.expires_in_s, "user_agent": r.user_agent })
+                    })
+                    .collect();
+            }
+            v
+        })
+        .collect();
+    Ok(Json(json!({ "agents": shown })))
 }
 
 fn agent_json(a: &Agent) -> Value {

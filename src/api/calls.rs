@@ -186,7 +186,9 @@ pub(crate) fn control_error(call_id: &str, e: ControlError) -> ApiError {
             field: Some("call"),
             message: format!("call {call_id:?}: {e}"),
         },
-        ControlError::Unavailable => ApiError::Unavailable(format!("call {call_id:?}: {e}")),
+        ControlError::Unavailable | ControlError::NotRegistered => {
+            ApiError::Unavailable(format!("call {call_id:?}: {e}"))
+        }
     }
 }
 

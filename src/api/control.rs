@@ -28,6 +28,22 @@ pub trait CallControl: Send + Sync + 'static {
     fn payment_cancelled(&self, call_id: &str, payment_id: &str);
     /// Hang up both legs (cause `api_hangup`).
     fn hang_up(&self, call_id: &str) -> Result<(), ControlError>;
+    /// The agent's registered phones (issue #10), most recently refreshed
+    /// first; empty for an agent with a fixed `sip_uri`.
+    fn registrations(&self, _agent_id: &str) -> Vec<Registration> {
+        Vec::new()
+    }
+}
+
+/// One registered contact of an agent's phone, as `GET /v1/agents` shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Registration {
+    pub contact: String,
+    /// `ip:port` the REGISTER came from (where calls are sent).
+    pub source: String,
+    pub transport: &'static str,
+    pub expires_in_s: u64,
+    pub user_agent: Option<String>,
 }
 
 /// A call to place.
@@ -67,6 +83,9 @@ pub enum ControlError {
     /// 503: the call layer cannot take it (shutting down, at capacity).
     #[error("call layer unavailable")]
     Unavailable,
+    /// 503: the agent's phone registers with us and has no live binding.
+    #[error("the agent's phone is not registered")]
+    NotRegistered,
 }
 
 /// One change of a payment, as the call layer announces it after writing

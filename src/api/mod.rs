@@ -80,7 +80,7 @@ pub use auth::Principal;
 pub use calls::CALL_PAGE;
 pub use control::{
     CallControl, ControlError, DialRequest, PaymentHub, PaymentRequest, PaymentSubscription,
-    PaymentUpdate,
+    PaymentUpdate, Registration,
 };
 pub use csv::{line as csv_line, quote as csv_quote, COLUMNS as CSV_COLUMNS};
 pub use error::ApiError;

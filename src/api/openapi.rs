@@ -288,7 +288,10 @@ fn payment_schemas() -> Value {
         },
         "Agent": {
             "type": "object",
-            "properties": { "id": text, "name": text, "sip_uri": text, "source": { "type": "string", "enum": ["config", "api"] } }
+            "properties": { "id": text, "name": text, "sip_uri": text, "source": { "type": "string", "enum": ["config", "api"] },
+                "registrations": { "type": "array", "description": "registered phones of an agent with sip_user, most recent first (absent when none)",
+                    "items": { "type": "object", "properties": { "contact": text, "source": text, "transport": { "type": "string", "enum": ["udp", "tcp"] },
+                        "expires_in": { "type": "integer" }, "user_agent": { "type": ["string", "null"] } } } } }
         },
         "CreatedAgent": {
             "allOf": [

@@ -216,6 +216,8 @@ impl Engine {
             .next()
             .unwrap_or_default()
             .to_string();
+        // A phone registered over TCP is rung over TCP (its Contact says so).
+        let uri_tcp = request_uri.to_ascii_lowercase().contains(";transport=tcp");
         OutboundCall {
             request_uri,
             from_user: self.cfg.sip.user_agent.clone(),
@@ -229,7 +231,7 @@ impl Engine {
                 _ => None,
             }),
             outbound_proxy: trunk.and_then(|t| t.outbound_proxy.clone()),
-            transport: trunk.map_or(Transport::Udp, |t| t.transport.into()),
+            transport: trunk.map_or(if uri_tcp { Transport::Tcp } else { Transport::Udp }, |t| t.transport.into()),
         }
     }
 

@@ -18,8 +18,17 @@ pub struct AgentConfig {
     pub id: String,
     /// Shown in CRM notes and the agent page.
     pub name: String,
-    /// The agent's phone, called first on click-to-call (`sip:user@host:port`).
-    pub sip_uri: String,
+    /// The agent's phone at a fixed address, called first on click-to-call
+    /// (`sip:user@host:port`). An agent has this or `sip_user`+`sip_password`.
+    #[serde(default)]
+    pub sip_uri: Option<String>,
+    /// Digest user name of a phone that registers with orderline (RFC 3261
+    /// §10); click-to-call then rings its registered contact.
+    #[serde(default)]
+    pub sip_user: Option<String>,
+    /// Digest password for `sip_user`; hashed to HA1 at start, never printed.
+    #[serde(default)]
+    pub sip_password: Option<String>,
     /// The agent's own API token: it may place and see only its own calls
     /// and payments. Optional (agents created through the API get one).
     #[serde(default)]
@@ -33,6 +42,8 @@ impl fmt::Debug for AgentConfig {
             .field("id", &self.id)
             .field("name", &self.name)
             .field("sip_uri", &self.sip_uri)
+            .field("sip_user", &self.sip_user)
+            .field("sip_password", &self.sip_password.as_ref().map(|_| "***"))
             .field("api_token", &self.api_token.as_ref().map(|_| "***"))
             .finish()
     }
@@ -91,6 +102,7 @@ pub(super) fn validate(
     merchant_tokens: &[String],
 ) -> Result<(), ConfigError> {
     let mut ids = std::collections::HashSet::new();
+    let mut users = std::collections::HashSet::new();
     let mut tokens: std::collections::HashSet<&str> =
         merchant_tokens.iter().map(String::as_str).collect();
     for (i, a) in agents.iter().enumerate() {
@@ -109,9 +121,7 @@ pub(super) fn validate(
         if a.name.trim().is_empty() {
             return Err(invalid(&format!("agents[{i}].name"), "must not be empty"));
         }
-        if crate::sip::Uri::parse(&a.sip_uri).ok().and_then(|u| u.as_sip().map(|_| ())).is_none() {
-            return Err(invalid(&format!("agents[{i}].sip_uri"), "must be a sip: URI like sip:agent@127.0.0.1:5080"));
-        }
+        validate_phone(i, a, &mut users)?;
         if let Some(t) = &a.api_token {
             if t.len() < 16 {
                 return Err(invalid(&format!("agents[{i}].api_token"), "must be at least 16 characters"));
@@ -124,6 +134,58 @@ pub(super) fn validate(
     payments.gateway_timeout()?;
     payments.no_input_timeout()?;
     Ok(())
+}
+
+/// An agent has a fixed `sip_uri` or registers with `sip_user`+`sip_password`
+/// (digest user names unique, RFC 3261 §25.1 `user` characters).
+fn validate_phone<'a>(
+    i: usize,
+    a: &'a AgentConfig,
+    users: &mut std::collections::HashSet<&'a str>,
+) -> Result<(), ConfigError> {
+    let key = |k: &str| format!("agents[{i}].{k}");
+    match (&a.sip_uri, &a.sip_user, &a.sip_password) {
+        (Some(uri), None, None) => {
+            if crate::sip::Uri::parse(uri).ok().and_then(|u| u.as_sip().map(|_| ())).is_none() {
+                return Err(invalid(&key("sip_uri"), "must be a sip: URI like sip:agent@127.0.0.1:5080"));
+            }
+        }
+        (None, Some(user), Some(pass)) => {
+            let user_ok = !user.is_empty()
+                && user.len() <= 64
+                && user.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.!~*'+".contains(&b));
+            if !user_ok {
+                return Err(invalid(&key("sip_user"), "1-64 characters of A-Z, a-z, 0-9 and -_.!~*'+"));
+            }
+            if !users.insert(user.as_str()) {
+                return Err(invalid(&key("sip_user"), "already used by another agent"));
+            }
+            if pass.len() < 8 || pass.chars().any(char::is_control) {
+                return Err(invalid(&key("sip_password"), "must be at least 8 printable characters"));
+            }
+        }
+        (Some(_), _, _) => {
+            return Err(invalid(&key("sip_uri"), "give either sip_uri or sip_user + sip_password, not both"));
+        }
+        (None, None, Some(_)) => return Err(invalid(&key("sip_user"), "missing (sip_password needs it)")),
+        (None, None, None) => {
+            return Err(invalid(&key("sip_uri"), "missing: give sip_uri, or sip_user + sip_password"));
+        }
+        (None, Some(_), None) => return Err(invalid(&key("sip_password"), "missing (sip_user needs it)")),
+    }
+    Ok(())
+}
+
+impl AgentConfig {
+    /// The URI stored for the agent: its fixed phone, or the address-of-record
+    /// `sip:<sip_user>@<domain>` its phone registers.
+    pub fn stored_uri(&self, domain: &str) -> String {
+        match (&self.sip_uri, &self.sip_user) {
+            (Some(u), _) => u.clone(),
+            (None, Some(user)) => format!("sip:{user}@{domain}"),
+            (None, None) => String::new(),
+        }
+    }
 }
 
 #[cfg(test)]

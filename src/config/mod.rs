@@ -14,8 +14,10 @@ use serde::Deserialize;
 mod agents;
 mod campaign;
 mod duration;
+mod registrar;
 pub use agents::{AgentConfig, PaymentsConfig};
 pub use duration::parse_duration;
+pub use registrar::{accounts as registrar_accounts, RegistrarSection};
 // Domain types the config deserializes; they belong to the dialer's rules.
 pub use crate::dialer::{Fallback, RuleAction, MAX_REATTEMPTS};
 #[cfg(test)]
@@ -93,6 +95,10 @@ pub struct SipConfig {
     pub t1_ms: u64,
     /// User part of our From/Contact.
     pub user_agent: String,
+    /// The registrar's domain and digest realm (default: `public_addr`).
+    pub domain: Option<String>,
+    /// `[sip.registrar]`: agents' phones registering (RFC 3261 §10).
+    pub registrar: RegistrarSection,
 }
 
 impl Default for SipConfig {
@@ -103,6 +109,8 @@ impl Default for SipConfig {
             rtp_ports: "20000-29999".into(),
             t1_ms: 500,
             user_agent: "orderline".into(),
+            domain: None,
+            registrar: RegistrarSection::default(),
         }
     }
 }
@@ -451,6 +459,7 @@ impl Config {
         }
         agents::validate(&self.agents, &self.payments, &self.http.api_tokens)?;
         self.dialer_modes()?;
+        self.sip.registrar_config()?;
         Ok(())
     }
 

@@ -45,12 +45,27 @@ struct Inner {
     metrics: Arc<Metrics>,
     live: Mutex<HashMap<String, mpsc::Sender<CallCommand>>>,
     tasks: TaskTracker,
+    /// Registered agents' phones are rung at their binding (issue #10).
+    registrar: Option<crate::sip::RegistrarLink>,
 }
 
 impl Desk {
     pub fn new(engine: Arc<Engine>, store: Store, hub: Arc<PaymentHub>, metrics: Arc<Metrics>) -> Desk {
+        Desk::with_registrar(engine, store, hub, metrics, None)
+    }
+
+    /// A desk that rings agents who register (`sip_user`) at their most
+    /// recent binding instead of their stored URI.
+    pub fn with_registrar(
+        engine: Arc<Engine>,
+        store: Store,
+        hub: Arc<PaymentHub>,
+        metrics: Arc<Metrics>,
+        registrar: Option<crate::sip::RegistrarLink>,
+    ) -> Desk {
         Desk {
             inner: Arc::new(Inner {
+                registrar,
                 engine,
                 store,
                 hub,
@@ -78,6 +93,13 @@ impl CallControl for Desk {
         if self.inner.tasks.is_closed() {
             return Err(ControlError::Unavailable);
         }
+        let agent_uri = match self.inner.registrar.as_ref().and_then(|link| {
+            super::registrations::agent_target(link, &req.agent_id, link.unix_ms())
+        }) {
+            None => req.agent_uri,
+            Some(Some(contact)) => contact,
+            Some(None) => return Err(ControlError::NotRegistered),
+        };
         let (tx, rx) = mpsc::channel(COMMANDS);
         let (out_tx, out_rx) = mpsc::channel(REPORTS);
         self.inner
@@ -87,7 +109,7 @@ impl CallControl for Desk {
             .insert(req.call_id.clone(), tx);
         let spec = AgentCallSpec {
             call_id: req.call_id.clone(),
-            agent_uri: req.agent_uri,
+            agent_uri,
             to: req.to,
         };
         let live = LiveCall::new(self.inner.metrics.clone());
@@ -122,6 +144,14 @@ impl CallControl for Desk {
         }
         // The API wrote the cancel and told the event streams; only count it.
         self.inner.metrics.payment_finished(PaymentStatus::Cancelled.as_str());
+    }
+
+    fn registrations(&self, agent_id: &str) -> Vec<crate::api::Registration> {
+        self.inner
+            .registrar
+            .as_ref()
+            .map(|link| super::registrations::shown(link, agent_id, link.unix_ms()))
+            .unwrap_or_default()
     }
 
     fn hang_up(&self, call_id: &str) -> Result<(), ControlError> {

@@ -3,6 +3,7 @@
 //! calls start, live calls get a BYE, their results are written, then exit.
 
 pub mod desk;
+pub mod registrations;
 pub mod scheduler;
 
 use std::future::Future;
@@ -46,8 +47,15 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = ()>) -> anyhow::Res
         .await
         .context("reconciling calls interrupted by the last stop")?;
     tracing::info!(?reconciled, "reconciled interrupted attempts");
+    // Registering agents are stored with their address-of-record as URI.
+    let domain = cfg.sip.domain();
+    let agents: Vec<crate::config::AgentConfig> = cfg
+        .agents
+        .iter()
+        .map(|a| crate::config::AgentConfig { sip_uri: Some(a.stored_uri(&domain)), ..a.clone() })
+        .collect();
     store
-        .sync_config_agents(&cfg.agents, now)
+        .sync_config_agents(&agents, now)
         .await
         .context("storing the configured agents")?;
     let (calls, payments) = store
@@ -77,9 +85,12 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = ()>) -> anyhow::Res
         }
     };
     let (engine, mut sip) = Engine::start(cfg).await.context("starting the SIP endpoint")?;
+    let registrar = registrations::start(engine.config(), &store, engine.sip(), clock.clone())
+        .await
+        .context("starting the SIP registrar")?;
     let engine = Arc::new(engine.with_clock(clock));
     let hub = Arc::new(PaymentHub::new());
-    let desk = Desk::new(engine.clone(), store.clone(), hub.clone(), metrics.clone());
+    let desk = Desk::with_registrar(engine.clone(), store.clone(), hub.clone(), metrics.clone(), registrar.clone());
     let api = api.with_call_control(Arc::new(desk.clone()), hub);
     tracing::info!(sip = %engine.sip().local_addr(), http = %http.local_addr()?, "orderline serving");
 
@@ -88,6 +99,7 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = ()>) -> anyhow::Res
     let scheduler = tokio::spawn(scheduler.run(stop.child_token()));
     let api_stop = stop.child_token();
     let api_task = tokio::spawn(crate::api::serve(http, api, async move { api_stop.cancelled().await }));
+    let bindings_task = registrar.map(|link| tokio::spawn(registrations::persist(link, store.clone(), stop.child_token())));
     let hooks_task = webhooks.map(|d| {
         let hooks_stop = stop.child_token();
         tokio::spawn(d.run(async move { hooks_stop.cancelled().await }))
@@ -123,6 +135,11 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = ()>) -> anyhow::Res
         Ok(Err(e)) => tracing::error!(error = %e, "HTTP API failed"),
         Err(e) => tracing::error!(error = %e, "HTTP API task failed"),
         Ok(Ok(())) => {}
+    }
+    if let Some(t) = bindings_task {
+        if let Err(e) = t.await {
+            tracing::error!(error = %e, "binding store task failed");
+        }
     }
     if let Some(t) = hooks_task {
         if let Err(e) = t.await {

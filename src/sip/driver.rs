@@ -6,18 +6,21 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+use rand::SeedableRng;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
-use tokio::sync::{mpsc, oneshot, Semaphore};
+use tokio::sync::{mpsc, oneshot, Notify, Semaphore};
 
 use orderline_sip::endpoint::{
     CallRef, Endpoint, EndpointConfig, IncomingCall, Input, OutboundCall, SipEvent, Transport,
 };
 use orderline_sip::error::SipError;
 use orderline_sip::message::{Framing, RawMessage, MAX_MESSAGE};
+use orderline_sip::registrar::Registrar;
 
 /// Per-call event queue depth.
 const EVENT_QUEUE: usize = 32;
@@ -47,8 +50,28 @@ pub enum SipCommand {
 
 type InviteReply = oneshot::Sender<Result<(CallRef, mpsc::Receiver<SipEvent>), SipError>>;
 
+/// The registrar the driver hands REGISTERs to, shared with whoever looks up
+/// contacts; `changed` is notified after every REGISTER it answered (the
+/// store mirrors the registrar's [`super::registrar::BindingChange`]s).
+#[derive(Clone)]
+pub struct RegistrarLink {
+    pub registrar: Arc<Mutex<Registrar>>,
+    pub changed: Arc<Notify>,
+    /// The daemon's wall clock: bindings outlive the process, so their
+    /// expiry is wall time (the registrar itself reads no clock).
+    pub clock: crate::clock::Clock,
+}
+
+impl RegistrarLink {
+    /// Now, as the registrar counts time: Unix milliseconds.
+    pub fn unix_ms(&self) -> u64 {
+        u64::try_from(self.clock.now_millis()).unwrap_or(0)
+    }
+}
+
 enum Command {
     Invite(Box<OutboundCall>, InviteReply),
+    Registrar(RegistrarLink, oneshot::Sender<()>),
     Call(SipCommand, oneshot::Sender<Result<(), SipError>>),
     Shutdown(oneshot::Sender<()>),
 }
@@ -93,6 +116,16 @@ impl SipClient {
         rx.await.map_err(|_| SipError::Stopped)?
     }
 
+    /// Answer REGISTER with `link`'s registrar from now on (405 before).
+    pub async fn attach_registrar(&self, link: RegistrarLink) -> Result<(), SipError> {
+        let (tx, rx) = oneshot::channel();
+        self.tx
+            .send(Command::Registrar(link, tx))
+            .await
+            .map_err(|_| SipError::Stopped)?;
+        rx.await.map_err(|_| SipError::Stopped)
+    }
+
     /// BYE every confirmed call, CANCEL/reject pending ones, wait for them
     /// (bounded), then stop the driver.
     pub async fn shutdown(&self) {
@@ -121,6 +154,8 @@ impl SipHandle {
             incoming: inc_tx,
             conns: HashMap::new(),
             tcp_permits: Arc::new(Semaphore::new(MAX_TCP_CONNECTIONS)),
+            registrar: None,
+            rng: rand::rngs::StdRng::from_entropy(),
         };
         tokio::spawn(driver.run(cmd_rx));
         Ok(SipHandle {
@@ -172,11 +207,15 @@ struct Driver {
     incoming: mpsc::Sender<(CallRef, IncomingCall, mpsc::Receiver<SipEvent>)>,
     conns: HashMap<SocketAddr, mpsc::Sender<Vec<u8>>>,
     tcp_permits: Arc<Semaphore>,
+    registrar: Option<RegistrarLink>,
+    /// Nonce salts for the registrar (the sans-IO core takes its randomness here).
+    rng: rand::rngs::StdRng,
 }
 
 fn now() -> std::time::Instant {
     tokio::time::Instant::now().into_std()
 }
+
 
 impl Driver {
     async fn run(mut self, mut cmds: mpsc::Receiver<Command>) {
@@ -230,6 +269,11 @@ impl Driver {
                     Some(Command::Call(cmd, reply)) => {
                         let _ = reply.send(self.command(cmd));
                     }
+                    Some(Command::Registrar(link, done)) => {
+                        self.ep.accept_registrations();
+                        self.registrar = Some(link);
+                        let _ = done.send(());
+                    }
                     Some(Command::Shutdown(done)) => {
                         let t = now();
                         for (id, _) in self.ep.calls() {
@@ -281,6 +325,7 @@ impl Driver {
     /// which dropped the first INVITE of a fresh socket (recovered only by a
     /// Timer A retransmission, T1 later).
     async fn flush_outputs(&mut self, tcp_in: &mpsc::Sender<(SocketAddr, Vec<u8>)>) {
+        self.answer_registers();
         while let Some(t) = self.ep.poll_transmit() {
             tracing::trace!(dest = %t.dest, message = %Loggable(&t.bytes), "sip out");
             match t.transport {
@@ -294,6 +339,26 @@ impl Driver {
         }
         while let Some((id, ev)) = self.ep.poll_event() {
             self.route_event(id, ev);
+        }
+    }
+
+    /// REGISTERs go to the registrar; its answers go back to their sources.
+    fn answer_registers(&mut self) {
+        let Some(link) = self.registrar.clone() else {
+            return;
+        };
+        let mut answered = false;
+        while let Some(req) = self.ep.poll_register() {
+            let reply = {
+                let mut r = link.registrar.lock().unwrap_or_else(|p| p.into_inner());
+                r.handle(link.unix_ms(), req.from, req.transport, &req.message, &mut self.rng)
+            };
+            tracing::debug!(from = %req.from, status = reply.status, "REGISTER answered");
+            self.ep.reply(now(), &req, reply.status, reply.reason, reply.headers);
+            answered = true;
+        }
+        if answered {
+            link.changed.notify_one();
         }
     }
 
@@ -383,9 +448,17 @@ async fn connection(
         }
     };
     let (mut rd, mut wr) = stream.into_split();
+    let (pong_tx, mut pong_rx) = mpsc::channel::<()>(1);
     let writer = async {
-        while let Some(b) = out.recv().await {
-            if wr.write_all(&b).await.is_err() {
+        loop {
+            let bytes: &[u8] = tokio::select! {
+                b = out.recv() => match b {
+                    Some(b) => { if wr.write_all(&b).await.is_err() { break; } continue; }
+                    None => break,
+                },
+                Some(()) = pong_rx.recv() => b"\r\n",
+            };
+            if wr.write_all(bytes).await.is_err() {
                 break;
             }
         }
@@ -407,9 +480,15 @@ async fn connection(
                         }
                     }
                     Err(orderline_sip::error::ParseError::Incomplete) => {
-                        // Keep-alive CRLFs alone (RFC 5626 §3.5.1) are not a message.
+                        // Keep-alive CRLFs alone (RFC 5626 §3.5.1) are not a message;
+                        // a double-CRLF "ping" gets a single-CRLF "pong" (§4.4.1).
                         if buf.iter().all(|b| *b == b'\r' || *b == b'\n') {
-                            buf.clear();
+                            if buf.windows(4).any(|w| w == b"\r\n\r\n") {
+                                buf.clear();
+                                let _ = pong_tx.try_send(());
+                            } else if buf.len() > 64 {
+                                buf.clear();
+                            }
                         }
                         break;
                     }

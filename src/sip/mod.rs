@@ -44,5 +44,5 @@ pub mod trunk;
 
 pub use orderline_sip::*;
 
-pub use driver::{SipClient, SipCommand, SipHandle};
+pub use driver::{RegistrarLink, SipClient, SipCommand, SipHandle};
 pub use trunk::endpoint_config;

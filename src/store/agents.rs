@@ -25,7 +25,10 @@ impl Store {
             .await
             .during("sync config agents")?;
         for a in agents {
-            validate_agent(&a.id, &a.name, &a.sip_uri)?;
+            // A registering agent's URI is its address-of-record: the daemon
+            // fills it in with `AgentConfig::stored_uri` before the sync.
+            let sip_uri = a.sip_uri.as_deref().unwrap_or("");
+            validate_agent(&a.id, &a.name, sip_uri)?;
             sqlx::query(
                 "INSERT INTO agents (id, name, sip_uri, source, token_hash, removed_at, created_at, updated_at) \
                  VALUES ($1, $2, $3, 'config', $4, NULL, $5, $5) \
@@ -34,7 +37,7 @@ impl Store {
             )
             .bind(&a.id)
             .bind(&a.name)
-            .bind(&a.sip_uri)
+            .bind(sip_uri)
             .bind(a.api_token.as_deref().map(token_hash))
             .bind(ms(now))
             .execute(&mut *tx)

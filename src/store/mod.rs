@@ -25,6 +25,7 @@ mod model_calls;
 mod orders;
 mod outbox;
 mod payments;
+mod sip_bindings;
 
 use std::borrow::Cow;
 
@@ -45,6 +46,7 @@ pub use model_calls::{
     PaymentResult, PaymentStatus, PaymentStep, MAX_PAYMENT_MAJOR, STEPS,
 };
 pub use payments::INTERRUPTED;
+pub use sip_bindings::StoredBinding;
 
 use crate::dialer::OrderStatus;
 use error::QueryContext;
@@ -149,19 +151,25 @@ fn sqlite_url(url: &str) -> String {
 /// The migrations for a backend, embedded in the binary so a deployed daemon
 /// needs no `sql/` folder next to it.
 fn migrator(backend: Backend) -> Migrator {
-    let (init, calls) = match backend {
+    let (init, calls, bindings) = match backend {
         Backend::Sqlite => (
             include_str!("../../sql/sqlite/0001_init.sql"),
             include_str!("../../sql/sqlite/0002_agents_calls_payments.sql"),
+            include_str!("../../sql/sqlite/0003_sip_bindings.sql"),
         ),
         Backend::Postgres => (
             include_str!("../../sql/postgres/0001_init.sql"),
             include_str!("../../sql/postgres/0002_agents_calls_payments.sql"),
+            include_str!("../../sql/postgres/0003_sip_bindings.sql"),
         ),
     };
     let migration = |version, name, sql| Migration::new(version, Cow::Borrowed(name), MigrationType::Simple, Cow::Borrowed(sql), false);
     Migrator {
-        migrations: Cow::Owned(vec![migration(1, "init", init), migration(2, "agents_calls_payments", calls)]),
+        migrations: Cow::Owned(vec![
+            migration(1, "init", init),
+            migration(2, "agents_calls_payments", calls),
+            migration(3, "sip_bindings", bindings),
+        ]),
         ..Migrator::DEFAULT
     }
 }

@@ -470,6 +470,34 @@ impl Baresip {
     /// `codecs` (e.g. `"PCMU"`, `"PCMA"`, `"PCMU,PCMA"`). Its files live
     /// under `dir/baresip-<user>/`.
     pub fn phone(dir: &Path, user: &str, port: u16, source: &Path, run_secs: u32, codecs: &str) -> Baresip {
+        let account = format!("<sip:{user}@127.0.0.1>;regint=0;answermode=auto;audio_codecs={codecs}\n");
+        Baresip::with_account(dir, user, port, source, run_secs, &account)
+    }
+
+    /// A phone that registers with digest (its own REGISTER, `auth_pass`) as
+    /// `user` at the registrar on 127.0.0.1:`registrar_port`, asking for
+    /// `regint` seconds, and auto-answers. Its home is `dir/baresip-<name>/`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn registering(
+        dir: &Path,
+        name: &str,
+        user: &str,
+        password: &str,
+        registrar_port: u16,
+        regint: u32,
+        source: &Path,
+        run_secs: u32,
+    ) -> Baresip {
+        let account = format!(
+            "<sip:{user}@127.0.0.1:{registrar_port}>;auth_pass={password};regint={regint};\
+             answermode=auto;audio_codecs=PCMU\n"
+        );
+        // baresip also opens TCP on its SIP port + 1: phones sit two apart.
+        let port = free_udp_block(2);
+        Baresip::with_account(dir, name, port, source, run_secs, &account)
+    }
+
+    fn with_account(dir: &Path, user: &str, port: u16, source: &Path, run_secs: u32, account: &str) -> Baresip {
         require("baresip");
         let home = dir.join(format!("baresip-{user}"));
         let ctrl = free_tcp_port();
@@ -490,11 +518,7 @@ impl Baresip {
         // No audio player: the recording is made by sndfile.so in the receive
         // path, and ALSA's "null" player spins a core per phone.
         std::fs::write(conf.join("config"), config).expect("write baresip config");
-        std::fs::write(
-            conf.join("accounts"),
-            format!("<sip:{user}@127.0.0.1>;regint=0;answermode=auto;audio_codecs={codecs}\n"),
-        )
-        .expect("write baresip accounts");
+        std::fs::write(conf.join("accounts"), account).expect("write baresip accounts");
         let log = home.join("baresip.log");
         let out = std::fs::File::create(&log).expect("baresip log");
         let child = Command::new("baresip")

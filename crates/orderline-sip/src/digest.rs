@@ -608,19 +608,25 @@ struct ResponseInput<'a> {
     /// cnonce for the `-sess` HA1 (the same as in `qop` when both are present).
     cnonce: &'a str,
     body: &'a [u8],
+    /// A stored `H(username:realm:password)` used instead of `password` (a
+    /// registrar keeps HA1, never the password: RFC 7616 §5.2).
+    ha1: Option<&'a str>,
 }
 
 /// `response` as lower-case hex (RFC 7616 §3.4.1; RFC 2617 §3.2.2.1 without qop).
 fn compute_response(i: &ResponseInput<'_>) -> Zeroizing<String> {
     let h = |parts: &[&[u8]]| i.alg.hash_hex(parts);
     // A1 = username:realm:passwd, hashed piecewise so no buffer ever holds the password.
-    let mut ha1 = h(&[
-        i.username.as_bytes(),
-        b":",
-        i.realm.as_bytes(),
-        b":",
-        i.password.as_bytes(),
-    ]);
+    let mut ha1 = match i.ha1 {
+        Some(stored) => Zeroizing::new(stored.to_string()),
+        None => h(&[
+            i.username.as_bytes(),
+            b":",
+            i.realm.as_bytes(),
+            b":",
+            i.password.as_bytes(),
+        ]),
+    };
     if i.alg.is_sess() {
         // RFC 7616 §3.4.2: A1 = H(username:realm:passwd):nonce-prime:cnonce-prime
         ha1 = h(&[
@@ -717,6 +723,7 @@ pub fn authorize(ch: &Challenge, req: &DigestRequest<'_>) -> Result<String, Dige
         qop: qop.map(|q| (q, nc.as_str(), req.cnonce)),
         cnonce: req.cnonce,
         body: req.body,
+        ha1: None,
     });
 
     let mut out = String::from("Digest ");
@@ -899,6 +906,24 @@ fn verify_inner(
     if cr.realm != expected_realm || cr.nonce != expected_nonce {
         return Ok(false);
     }
+    Ok(response_matches(
+        &cr,
+        method,
+        password,
+        None,
+        body.unwrap_or(&[]),
+    ))
+}
+
+/// Whether `cr.response` is the one `password` (or a stored `ha1`) gives, compared in
+/// constant time.
+fn response_matches(
+    cr: &Credentials,
+    method: &str,
+    password: &str,
+    ha1: Option<&str>,
+    body: &[u8],
+) -> bool {
     let cnonce = cr.cnonce.as_deref().unwrap_or("");
     let nc = cr.nc.as_deref().unwrap_or("");
     let expected = compute_response(&ResponseInput {
@@ -911,11 +936,45 @@ fn verify_inner(
         uri: &cr.uri,
         qop: cr.qop.map(|q| (q, nc, cnonce)),
         cnonce,
-        body: body.unwrap_or(&[]),
+        body,
+        ha1,
     });
     // RFC 7616 §3.4.1: lower-case hex; tolerate upper case from sloppy clients.
     let given = cr.response.to_ascii_lowercase();
-    Ok(bool::from(given.as_bytes().ct_eq(expected.as_bytes())))
+    bool::from(given.as_bytes().ct_eq(expected.as_bytes()))
+}
+
+/// `HA1 = H(username:realm:password)` as lower-case hex (RFC 7616 §3.4.2): what a
+/// registrar stores instead of the password. Password-equivalent for that realm, so it
+/// lives in a [`Zeroizing`] buffer.
+#[must_use]
+pub fn ha1(alg: Algorithm, username: &str, realm: &str, password: &str) -> Zeroizing<String> {
+    alg.hash_hex(&[
+        username.as_bytes(),
+        b":",
+        realm.as_bytes(),
+        b":",
+        password.as_bytes(),
+    ])
+}
+
+/// Server side with a stored HA1 (see [`ha1`]) instead of the password: whether the parsed
+/// credentials `cr` answer `expected_nonce` in `expected_realm` for `method`. `ha1` must
+/// have been computed with `cr.algorithm`'s hash (MD5 for MD5 and MD5-sess). `auth-int`
+/// is not accepted here (REGISTER is challenged with `qop="auth"` only). The response is
+/// compared in constant time.
+#[must_use]
+pub fn verify_ha1(
+    cr: &Credentials,
+    method: &str,
+    ha1: &str,
+    expected_realm: &str,
+    expected_nonce: &str,
+) -> bool {
+    if cr.qop == Some(Qop::AuthInt) || cr.realm != expected_realm || cr.nonce != expected_nonce {
+        return false;
+    }
+    response_matches(cr, method, "", Some(ha1), &[])
 }
 
 #[cfg(test)]

@@ -63,6 +63,9 @@ pub struct Endpoint {
     pub(super) credentials: HashMap<CallRef, Option<Credentials>>,
     /// Calls whose end was already reported (CANCEL/2xx race): no `Ended` for their BYE.
     pub(super) quiet: std::collections::HashSet<CallRef>,
+    /// REGISTERs for the application's registrar, when it has one
+    /// ([`Endpoint::accept_registrations`]); without one they get 405.
+    pub(super) registrations: Option<VecDeque<super::uas::InboundRequest>>,
 }
 
 /// Server transactions kept for answers the TU gives itself (OPTIONS, 4xx):
@@ -93,6 +96,7 @@ impl Endpoint {
             events: VecDeque::new(),
             credentials: HashMap::new(),
             quiet: Default::default(),
+            registrations: None,
         }
     }
 

@@ -23,6 +23,7 @@ pub mod transaction;
 mod types;
 mod uac;
 mod uas;
+pub mod registrar;
 pub mod uri;
 pub mod validate;
 
@@ -31,6 +32,7 @@ pub use endpoint::{
     Transmit, Transport,
 };
 pub use error::{ParseError, SipError};
+pub use uas::InboundRequest;
 pub use message::{Framing, Message, Method, RawMessage, StartLine};
 pub use uri::{SipUri, Uri};
 

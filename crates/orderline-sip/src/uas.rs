@@ -15,6 +15,14 @@ use super::uri::{SipUri, Uri};
 use super::validate::{self, check_request};
 use rand::Rng;
 
+/// An out-of-dialog request the endpoint hands to the application.
+#[derive(Debug, Clone)]
+pub struct InboundRequest {
+    pub from: SocketAddr,
+    pub transport: Transport,
+    pub message: Message,
+}
+
 impl Endpoint {
     pub(super) fn uas_respond(
         &mut self,
@@ -97,6 +105,33 @@ impl Endpoint {
             603
         };
         self.uas_respond(now, id, status, None)
+    }
+
+    /// Hand REGISTER requests to the application (its registrar) instead of
+    /// refusing them with 405: see [`Endpoint::poll_register`].
+    pub fn accept_registrations(&mut self) {
+        self.registrations.get_or_insert_with(Default::default);
+    }
+
+    /// The next REGISTER waiting for the registrar (Via already stamped with
+    /// `received`/`rport`, RFC 3581 §4). Answer it with [`Endpoint::reply`].
+    pub fn poll_register(&mut self) -> Option<InboundRequest> {
+        self.registrations.as_mut()?.pop_front()
+    }
+
+    /// Answer a request taken from [`Endpoint::poll_register`] through a
+    /// server transaction (retransmissions get the same answer, §17.2.2),
+    /// sent to where it came from (RFC 3581 §4: the source port).
+    pub fn reply(
+        &mut self,
+        now: Instant,
+        req: &InboundRequest,
+        status: u16,
+        reason: &str,
+        headers: Vec<(String, String)>,
+    ) {
+        let reason = sanitize_reason(reason);
+        self.respond(now, &req.message, (req.from, req.transport), status, &reason, headers);
     }
 
     /// Answer `req` statelessly-from-the-TU's view: a server transaction is
@@ -198,6 +233,18 @@ impl Endpoint {
         if method == Method::Ack {
             self.on_ack(now, req);
             return;
+        }
+        if method == Method::Register && req.require.is_empty() {
+            if let Some(q) = self.registrations.as_mut() {
+                if q.len() < MAX_SERVER_TRANSACTIONS {
+                    q.push_back(InboundRequest {
+                        from,
+                        transport: t,
+                        message: req,
+                    });
+                }
+                return;
+            }
         }
         if let Err(rej) = check_request(&req) {
             let reason = sanitize_reason(&rej.reason);
