@@ -3,6 +3,7 @@
 //! calls start, live calls get a BYE, their results are written, then exit.
 
 pub mod desk;
+pub mod dialup;
 pub mod scheduler;
 
 use std::future::Future;
@@ -20,6 +21,7 @@ use crate::metrics::Metrics;
 use crate::store::Store;
 
 pub use desk::Desk;
+pub use dialup::{Dialup, DialupError, Restored};
 pub use scheduler::Scheduler;
 
 /// Longest the drain waits for agent calls to record their end.
@@ -57,6 +59,14 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = ()>) -> anyhow::Res
     if calls + payments > 0 {
         tracing::warn!(calls, payments, "closed agent calls and payments left open by the last stop");
     }
+
+    // Call modes (issue #11): the queue from its stored rows, crash leftovers released.
+    let modes = cfg.dialer_modes().context("checking [dialer]")?;
+    let (dialup, restored) = Dialup::start(store.clone(), modes, now)
+        .await
+        .context("restoring the call-mode queue")?;
+    tracing::info!(rows = restored.rows, released = restored.released.len(), moved = restored.moved.len(), "call-mode queue restored");
+    let api = api.with_dialup(dialup);
 
     let http = tokio::net::TcpListener::bind(cfg.http.listen)
         .await

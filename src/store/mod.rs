@@ -19,6 +19,7 @@ mod agent_calls;
 mod agents;
 mod api_queries;
 mod attempts;
+mod dialup;
 mod error;
 mod model;
 mod model_calls;
@@ -44,6 +45,7 @@ pub use model_calls::{
     AgentCallStatus, AgentCallUpdate, AgentSource, CrmNote, EndedBy, NewAgent, NewAgentCall, NewPayment, Payment,
     PaymentResult, PaymentStatus, PaymentStep, MAX_PAYMENT_MAJOR, STEPS,
 };
+pub use dialup::{DialupCount, DialupMove};
 pub use payments::INTERRUPTED;
 
 use crate::dialer::OrderStatus;
@@ -149,19 +151,24 @@ fn sqlite_url(url: &str) -> String {
 /// The migrations for a backend, embedded in the binary so a deployed daemon
 /// needs no `sql/` folder next to it.
 fn migrator(backend: Backend) -> Migrator {
-    let (init, calls) = match backend {
+    let (init, calls, dialer) = match backend {
         Backend::Sqlite => (
             include_str!("../../sql/sqlite/0001_init.sql"),
             include_str!("../../sql/sqlite/0002_agents_calls_payments.sql"),
+            include_str!("../../sql/sqlite/0004_dialer.sql"),
         ),
         Backend::Postgres => (
             include_str!("../../sql/postgres/0001_init.sql"),
             include_str!("../../sql/postgres/0002_agents_calls_payments.sql"),
+            include_str!("../../sql/postgres/0004_dialer.sql"),
         ),
     };
     let migration = |version, name, sql| Migration::new(version, Cow::Borrowed(name), MigrationType::Simple, Cow::Borrowed(sql), false);
     Migrator {
-        migrations: Cow::Owned(vec![migration(1, "init", init), migration(2, "agents_calls_payments", calls)]),
+        migrations: Cow::Owned(vec![migration(1, "init", init), migration(2, "agents_calls_payments", calls),
+            // 0003 is another branch's (SIP bindings); sqlx applies whichever is missing.
+            migration(4, "dialer", dialer),
+        ]),
         ..Migrator::DEFAULT
     }
 }
