@@ -13,7 +13,7 @@ use sqlx::any::AnyRow;
 
 use super::error::QueryContext;
 use super::model::{corrupt, get, ms, time};
-use super::{load_order, set_status, Store, StoreError, Tx};
+use super::{enqueue, load_order, status_event, Store, StoreError, Tx};
 use crate::dialer::OrderStatus;
 
 /// What one queue operation did to one order, to be persisted.
@@ -171,45 +171,47 @@ impl Store {
     }
 }
 
-/// Set an order's one status: a built-in one goes to `orders.status` (with
-/// history and webhook, as the robo-call's own moves) and clears the
-/// configured one; a configured one goes to `orders.dialer_status` with its
-/// history row (configured statuses have no webhook event yet).
+/// Set an order's one status, with its history row (from the status the
+/// merchant saw): a built-in one goes to `orders.status` (and its webhook,
+/// as the robo-call's own moves) and clears the configured one; a configured
+/// one goes to `orders.dialer_status` (configured statuses have no webhook
+/// event yet).
 async fn write_status(tx: &mut Tx, order_id: &str, status: &str, reason: &str, now: DateTime<Utc>) -> Result<(), StoreError> {
     let order = load_order(tx, order_id).await?.ok_or_else(|| StoreError::OrderNotFound(order_id.to_string()))?;
     if order.shown_status() == status {
         // Setting the status the order is in is no change: no history row, no second webhook.
         return Ok(());
     }
-    match OrderStatus::parse(status) {
-        Some(builtin) => {
-            set_status(tx, order_id, Some(order.status), builtin, reason, now).await?;
-            sqlx::query("UPDATE orders SET dialer_status = NULL WHERE id = $1")
-                .bind(order_id)
-                .execute(&mut **tx)
-                .await
-                .during("clear configured status")?;
-        }
-        None => {
-            sqlx::query("UPDATE orders SET dialer_status = $1, updated_at = $2 WHERE id = $3")
-                .bind(status)
-                .bind(ms(now))
-                .bind(order_id)
-                .execute(&mut **tx)
-                .await
-                .during("set configured status")?;
-            sqlx::query(
-                "INSERT INTO order_status_history (order_id, from_status, to_status, reason, at) VALUES ($1, $2, $3, $4, $5)",
-            )
-            .bind(order_id)
-            .bind(order.shown_status())
-            .bind(status)
-            .bind(reason)
-            .bind(ms(now))
-            .execute(&mut **tx)
-            .await
-            .during("record status history")?;
-        }
+    let builtin = OrderStatus::parse(status);
+    // A built-in status goes to its checked column and clears the configured one.
+    let (sql, bound) = match builtin {
+        Some(b) => ("UPDATE orders SET status = $1, dialer_status = NULL, updated_at = $2 WHERE id = $3", b.as_str()),
+        None => ("UPDATE orders SET dialer_status = $1, updated_at = $2 WHERE id = $3", status),
+    };
+    sqlx::query(sql)
+        .bind(bound)
+        .bind(ms(now))
+        .bind(order_id)
+        .execute(&mut **tx)
+        .await
+        .during("set order status")?;
+    sqlx::query("INSERT INTO order_status_history (order_id, from_status, to_status, reason, at) VALUES ($1, $2, $3, $4, $5)")
+        .bind(order_id)
+        .bind(order.shown_status())
+        .bind(status)
+        .bind(reason)
+        .bind(ms(now))
+        .execute(&mut **tx)
+        .await
+        .during("record status history")?;
+    if let Some(event_type) = builtin.and_then(status_event) {
+        let payload = serde_json::json!({
+            "order_id": order_id,
+            "status": status,
+            "reason": reason,
+            "at": now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        });
+        enqueue(tx, event_type, Some(order_id), &payload, now).await?;
     }
     Ok(())
 }
