@@ -101,10 +101,17 @@ fn at(ms: i64) -> DateTime<Utc> {
 /// The daemon's side: the queue rebuilt from the store, as `daemon::run` does.
 async fn daemon(store: &Store, now_ms: i64) -> (Dialup, orderline::daemon::Restored) {
     let config = Config::from_toml(CONFIG).expect("config");
-    store.sync_config_agents(&config.agents, at(now_ms)).await.expect("agents");
-    Dialup::start(store.clone(), config.dialer_modes().expect("modes"), at(now_ms))
+    store
+        .sync_config_agents(&config.agents, at(now_ms))
         .await
-        .expect("dial-up restored")
+        .expect("agents");
+    Dialup::start(
+        store.clone(),
+        config.dialer_modes().expect("modes"),
+        at(now_ms),
+    )
+    .await
+    .expect("dial-up restored")
 }
 
 async fn start(store: Store) -> (Api, Dialup) {
@@ -152,7 +159,11 @@ async fn counts(api: &Api) -> BTreeMap<String, BTreeMap<String, u64>> {
         let sub = if c.in_flight {
             "in_flight".to_string()
         } else {
-            serde_json::to_value(c.subqueue).expect("sub").as_str().expect("str").to_string()
+            serde_json::to_value(c.subqueue)
+                .expect("sub")
+                .as_str()
+                .expect("str")
+                .to_string()
         };
         *stored.entry(c.mode).or_default().entry(sub).or_default() += c.count;
     }
@@ -167,7 +178,9 @@ fn count_map(pairs: &[(&str, &[(&str, u64)])]) -> BTreeMap<String, BTreeMap<Stri
         .collect();
     for (mode, subs) in pairs {
         for (sub, n) in *subs {
-            all.get_mut(*mode).expect("mode").insert(sub.to_string(), *n);
+            all.get_mut(*mode)
+                .expect("mode")
+                .insert(sub.to_string(), *n);
         }
     }
     all
@@ -188,7 +201,10 @@ async fn status_moves_in_and_out_of_modes(db: TestDb) {
     let (api, _dialup) = start(db.open().await).await;
     for (id, project) in [("D1", "default"), ("D2", "default"), ("S1", "shop2")] {
         let (status, o) = api
-            .post("/v1/orders", &with_project(&order_body(id, r#""1500""#, "new"), project))
+            .post(
+                "/v1/orders",
+                &with_project(&order_body(id, r#""1500""#, "new"), project),
+            )
             .await;
         assert_eq!(status, 201, "{o}");
         assert_eq!(o["project"], project);
@@ -203,17 +219,27 @@ async fn status_moves_in_and_out_of_modes(db: TestDb) {
         assert_eq!(status, 200, "{o}");
         assert_eq!(o["status"], "processing");
         let want = if id == "S1" { "shop2_new" } else { "new" };
-        assert_eq!(o["dialer"], json!({ "mode": want, "subqueue": "unprocessed" }), "{id}");
+        assert_eq!(
+            o["dialer"],
+            json!({ "mode": want, "subqueue": "unprocessed" }),
+            "{id}"
+        );
     }
     assert_eq!(
         counts(&api).await,
-        count_map(&[("new", &[("unprocessed", 2)]), ("shop2_new", &[("unprocessed", 1)])])
+        count_map(&[
+            ("new", &[("unprocessed", 2)]),
+            ("shop2_new", &[("unprocessed", 1)])
+        ])
     );
     // Dial order: mode priority (new 10 before shop2_new 5), oldest first inside.
     assert_eq!(line(&api, "").await, ["D1", "D2", "S1"]);
     assert_eq!(line(&api, "?mode=shop2_new").await, ["S1"]);
     assert_eq!(line(&api, "?project=default").await, ["D1", "D2"]);
-    assert_eq!(line(&api, "?project=default&subqueue=unprocessed").await, ["D1", "D2"]);
+    assert_eq!(
+        line(&api, "?project=default&subqueue=unprocessed").await,
+        ["D1", "D2"]
+    );
     assert!(line(&api, "?subqueue=no_answer").await.is_empty());
     let (_, q) = api.get("/v1/dialer/queue?mode=new").await;
     assert_eq!(q["orders"][0]["reason"], "unprocessed", "{q}");
@@ -231,18 +257,30 @@ async fn status_moves_in_and_out_of_modes(db: TestDb) {
 
     // An unticked status takes the order out; another tick moves it.
     let (_, o) = put_status(&api, "D1", "shipped").await;
-    assert_eq!((o["status"].clone(), o["dialer"].clone()), (json!("shipped"), Value::Null));
+    assert_eq!(
+        (o["status"].clone(), o["dialer"].clone()),
+        (json!("shipped"), Value::Null)
+    );
     let (_, o) = put_status(&api, "D2", "awaiting_pickup").await;
-    assert_eq!(o["dialer"], json!({ "mode": "pickup", "subqueue": "unprocessed" }));
+    assert_eq!(
+        o["dialer"],
+        json!({ "mode": "pickup", "subqueue": "unprocessed" })
+    );
     assert_eq!(
         counts(&api).await,
-        count_map(&[("pickup", &[("unprocessed", 1)]), ("shop2_new", &[("unprocessed", 1)])])
+        count_map(&[
+            ("pickup", &[("unprocessed", 1)]),
+            ("shop2_new", &[("unprocessed", 1)])
+        ])
     );
     assert_eq!(line(&api, "?project=default").await, ["D2"]);
 
     // A built-in status: the order's one status, with its history.
     let (_, o) = put_status(&api, "D2", "confirmed").await;
-    assert_eq!((o["status"].clone(), o["dialer"].clone()), (json!("confirmed"), Value::Null));
+    assert_eq!(
+        (o["status"].clone(), o["dialer"].clone()),
+        (json!("confirmed"), Value::Null)
+    );
     let (_, d2) = api.get("/v1/orders/D2").await;
     let steps: Vec<(Value, Value)> = d2["history"]
         .as_array()
@@ -261,13 +299,21 @@ async fn status_moves_in_and_out_of_modes(db: TestDb) {
     );
 
     // A new order whose first status is ticked (flagged → a human) enters at once.
-    let (status, f) = api.post("/v1/orders", &order_body("F1", r#""75000""#, "new")).await;
+    let (status, f) = api
+        .post("/v1/orders", &order_body("F1", r#""75000""#, "new"))
+        .await;
     assert_eq!(status, 201, "{f}");
     assert_eq!(f["status"], "flagged");
-    assert_eq!(f["dialer"], json!({ "mode": "new", "subqueue": "unprocessed" }));
+    assert_eq!(
+        f["dialer"],
+        json!({ "mode": "new", "subqueue": "unprocessed" })
+    );
     assert_eq!(
         counts(&api).await,
-        count_map(&[("new", &[("unprocessed", 1)]), ("shop2_new", &[("unprocessed", 1)])])
+        count_map(&[
+            ("new", &[("unprocessed", 1)]),
+            ("shop2_new", &[("unprocessed", 1)])
+        ])
     );
 
     // /metrics: orders per mode and sub-queue.
@@ -280,16 +326,25 @@ async fn status_moves_in_and_out_of_modes(db: TestDb) {
         .text()
         .await
         .expect("text");
-    for (mode, project, n) in [("new", "default", 1), ("shop2_new", "shop2", 1), ("pickup", "default", 0)] {
+    for (mode, project, n) in [
+        ("new", "default", 1),
+        ("shop2_new", "shop2", 1),
+        ("pickup", "default", 0),
+    ] {
         let want = format!("orderline_dialer_orders{{mode=\"{mode}\",project=\"{project}\",subqueue=\"unprocessed\"}} {n}");
-        assert!(text.lines().any(|l| l == want), "{want} missing in:\n{text}");
+        assert!(
+            text.lines().any(|l| l == want),
+            "{want} missing in:\n{text}"
+        );
     }
     api.stop().await;
 }
 
 async fn bad_input_names_the_field_and_agents_get_403(db: TestDb) {
     let (api, _dialup) = start(db.open().await).await;
-    let (status, o) = api.post("/v1/orders", &order_body("B1", r#""1500""#, "new")).await;
+    let (status, o) = api
+        .post("/v1/orders", &order_body("B1", r#""1500""#, "new"))
+        .await;
     assert_eq!(status, 201, "{o}");
     for (body, field) in [
         (r#"{"status":"teleported"}"#, "status"),
@@ -297,7 +352,9 @@ async fn bad_input_names_the_field_and_agents_get_403(db: TestDb) {
         (r#"{}"#, "status"),
         (r#"{"status":"processing","mode":"new"}"#, "mode"),
     ] {
-        let (status, err) = api.send(Method::PUT, "/v1/orders/B1/status", Some(body)).await;
+        let (status, err) = api
+            .send(Method::PUT, "/v1/orders/B1/status", Some(body))
+            .await;
         assert_eq!(status, 400, "{body}: {err}");
         assert_eq!(err["field"], field, "{body}: {err}");
     }
@@ -319,27 +376,42 @@ async fn bad_input_names_the_field_and_agents_get_403(db: TestDb) {
         (r#"{"agents":["a1","bad name"]}"#, "agents[1]"),
         (r#"{"agents":[],"x":1}"#, "x"),
     ] {
-        let (status, err) = api.send(Method::PUT, "/v1/dialer/modes/new/agents", Some(body)).await;
+        let (status, err) = api
+            .send(Method::PUT, "/v1/dialer/modes/new/agents", Some(body))
+            .await;
         assert_eq!(status, 400, "{body}: {err}");
         assert_eq!(err["field"], field, "{body}: {err}");
     }
     let (status, _) = api.get("/v1/dialer/modes/nope").await;
     assert_eq!(status, 404);
     let (status, err) = api
-        .post("/v1/orders", &with_project(&order_body("B2", r#""1500""#, "new"), "no spaces"))
+        .post(
+            "/v1/orders",
+            &with_project(&order_body("B2", r#""1500""#, "new"), "no spaces"),
+        )
         .await;
     assert_eq!(status, 422, "{err}");
     assert_eq!(err["field"], "project");
 
     // An agent token is refused on every dial-up route, as on other admin routes.
     for (method, path, body) in [
-        (Method::PUT, "/v1/orders/B1/status", Some(r#"{"status":"processing"}"#)),
+        (
+            Method::PUT,
+            "/v1/orders/B1/status",
+            Some(r#"{"status":"processing"}"#),
+        ),
         (Method::GET, "/v1/dialer/overview", None),
         (Method::GET, "/v1/dialer/queue", None),
         (Method::GET, "/v1/dialer/modes/new", None),
-        (Method::PUT, "/v1/dialer/modes/new/agents", Some(r#"{"agents":["a1"]}"#)),
+        (
+            Method::PUT,
+            "/v1/dialer/modes/new/agents",
+            Some(r#"{"agents":["a1"]}"#),
+        ),
     ] {
-        let (status, err) = api.send_as(Some(AGENT_TOKEN), method.clone(), path, body).await;
+        let (status, err) = api
+            .send_as(Some(AGENT_TOKEN), method.clone(), path, body)
+            .await;
         assert_eq!(status, 403, "{method} {path}: {err}");
     }
     let (_, o) = api.get("/v1/orders/B1").await;
@@ -356,7 +428,11 @@ async fn operator_access_is_stored(db: TestDb) {
     assert_eq!(m["settings"]["max_attempts"], 3);
     assert_eq!(m["settings"]["put_off_minutes"], 30.0);
     let (status, m) = api
-        .send(Method::PUT, "/v1/dialer/modes/new/agents", Some(r#"{"agents":["a3","a1","a3"]}"#))
+        .send(
+            Method::PUT,
+            "/v1/dialer/modes/new/agents",
+            Some(r#"{"agents":["a3","a1","a3"]}"#),
+        )
         .await;
     assert_eq!(status, 200, "{m}");
     assert_eq!(m["agents"], json!(["a1", "a3"]));
@@ -370,14 +446,20 @@ async fn operator_access_is_stored(db: TestDb) {
     let overview = dialup.overview().await;
     let new = overview.modes.iter().find(|m| m.id == "new").expect("new");
     assert_eq!(new.agents, ["a1", "a3"]);
-    let shop2 = overview.modes.iter().find(|m| m.id == "shop2_new").expect("shop2");
+    let shop2 = overview
+        .modes
+        .iter()
+        .find(|m| m.id == "shop2_new")
+        .expect("shop2");
     assert_eq!(shop2.agents, ["a2"], "other modes keep the config's list");
 }
 
 async fn restart_keeps_rows_and_releases_in_flight(db: TestDb) {
     let (api, dialup) = start(db.open().await).await;
     for id in ["R1", "R2", "R3"] {
-        let (status, _) = api.post("/v1/orders", &order_body(id, r#""1500""#, "new")).await;
+        let (status, _) = api
+            .post("/v1/orders", &order_body(id, r#""1500""#, "new"))
+            .await;
         assert_eq!(status, 201);
         api.advance_ms(1_000);
         let (status, o) = put_status(&api, id, "processing").await;
@@ -385,12 +467,28 @@ async fn restart_keeps_rows_and_releases_in_flight(db: TestDb) {
     }
     // a1 takes R1: in flight in memory and in the store.
     let now = T0 + 10_000;
-    let pick = dialup.pick("a1", at(now)).await.expect("pick").expect("an order");
+    let pick = dialup
+        .pick("a1", at(now))
+        .await
+        .expect("pick")
+        .expect("an order");
     assert_eq!(pick.order_id, "R1");
-    assert_eq!(counts(&api).await, count_map(&[("new", &[("unprocessed", 2), ("in_flight", 1)])]));
+    assert_eq!(
+        counts(&api).await,
+        count_map(&[("new", &[("unprocessed", 2), ("in_flight", 1)])])
+    );
     let before = api.store.dialup_rows().await.expect("rows");
-    assert_eq!(before.iter().filter(|r| r.in_flight_agent.is_some()).count(), 1);
-    assert!(!line(&api, "").await.contains(&"R1".to_string()), "in flight is not in line");
+    assert_eq!(
+        before
+            .iter()
+            .filter(|r| r.in_flight_agent.is_some())
+            .count(),
+        1
+    );
+    assert!(
+        !line(&api, "").await.contains(&"R1".to_string()),
+        "in flight is not in line"
+    );
 
     // The daemon dies: its queue is gone; a new one is built from the same DB.
     api.stop().await;
@@ -402,7 +500,10 @@ async fn restart_keeps_rows_and_releases_in_flight(db: TestDb) {
     let after = store.dialup_rows().await.expect("rows");
     assert_eq!(after.len(), before.len(), "no row lost");
     for (b, a) in before.iter().zip(&after) {
-        assert_eq!((&b.order_id, &b.mode, b.subqueue, b.attempts), (&a.order_id, &a.mode, a.subqueue, a.attempts));
+        assert_eq!(
+            (&b.order_id, &b.mode, b.subqueue, b.attempts),
+            (&a.order_id, &a.mode, a.subqueue, a.attempts)
+        );
         assert_eq!(a.in_flight_agent, None, "{a:?}");
     }
     // R1 is back at the head of the line, once: nothing lost, nothing twice.
@@ -411,9 +512,23 @@ async fn restart_keeps_rows_and_releases_in_flight(db: TestDb) {
         picked.push(p.order_id);
     }
     assert_eq!(picked, ["R1", "R2", "R3"]);
-    assert_eq!(store.dialup_rows().await.expect("rows").iter().filter(|r| r.in_flight_agent.is_some()).count(), 3);
+    assert_eq!(
+        store
+            .dialup_rows()
+            .await
+            .expect("rows")
+            .iter()
+            .filter(|r| r.in_flight_agent.is_some())
+            .count(),
+        3
+    );
     // And a second restart releases all three, still without an attempt.
     let (_, restored) = daemon(&store, now + 7_000).await;
     assert_eq!(restored.released, ["R1", "R2", "R3"]);
-    assert!(store.dialup_rows().await.expect("rows").iter().all(|r| r.attempts == 0 && r.in_flight_agent.is_none()));
+    assert!(store
+        .dialup_rows()
+        .await
+        .expect("rows")
+        .iter()
+        .all(|r| r.attempts == 0 && r.in_flight_agent.is_none()));
 }

@@ -36,13 +36,19 @@ pub(crate) async fn set_status(
     let body = state.body(body)?;
     let map = input::json_object(&body)?;
     if let Some(unknown) = map.keys().find(|k| k.as_str() != "status") {
-        return Err(ApiError::bad_field(unknown.clone(), "unknown field; expected status"));
+        return Err(ApiError::bad_field(
+            unknown.clone(),
+            "unknown field; expected status",
+        ));
     }
     let status = match map.get("status") {
         Some(Value::String(s)) => s.clone(),
         None | Some(Value::Null) => return Err(ApiError::bad_field("status", "is required")),
         Some(other) => {
-            return Err(ApiError::bad_field("status", format!("must be a string, not {}", type_name(other))))
+            return Err(ApiError::bad_field(
+                "status",
+                format!("must be a string, not {}", type_name(other)),
+            ))
         }
     };
     let dialup = state.dialup()?;
@@ -62,18 +68,28 @@ pub(crate) async fn set_status(
         .set_status(&order, &status, "api: status set", state.now())
         .await
         .map_err(dialup_error)?;
-    let order = state.store().get_order(&id).await?.ok_or_else(|| ApiError::NotFound(id.clone()))?.order;
+    let order = state
+        .store()
+        .get_order(&id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(id.clone()))?
+        .order;
     Ok(Json(order_json(&order)))
 }
 
 /// `GET /v1/dialer/overview`: projects × modes with their sub-queue counts.
 pub(crate) async fn overview(State(state): State<ApiState>) -> Result<Json<Value>, ApiError> {
     let overview = state.dialup()?.overview().await;
-    Ok(Json(json!({ "modes": overview.modes.iter().map(mode_overview_json).collect::<Vec<_>>() })))
+    Ok(Json(
+        json!({ "modes": overview.modes.iter().map(mode_overview_json).collect::<Vec<_>>() }),
+    ))
 }
 
 /// `GET /v1/dialer/queue?mode=&project=&subqueue=&limit=`: in dial order.
-pub(crate) async fn queue(State(state): State<ApiState>, RawQuery(query): RawQuery) -> Result<Json<Value>, ApiError> {
+pub(crate) async fn queue(
+    State(state): State<ApiState>,
+    RawQuery(query): RawQuery,
+) -> Result<Json<Value>, ApiError> {
     let dialup = state.dialup()?;
     let filter = queue_filter(query.as_deref(), dialup)?;
     let items = dialup.queue(&filter, state.now()).await;
@@ -121,25 +137,39 @@ pub(crate) async fn set_agents(
     let body = state.body(body)?;
     let map = input::json_object(&body)?;
     if let Some(unknown) = map.keys().find(|k| k.as_str() != "agents") {
-        return Err(ApiError::bad_field(unknown.clone(), "unknown field; expected agents"));
+        return Err(ApiError::bad_field(
+            unknown.clone(),
+            "unknown field; expected agents",
+        ));
     }
     let list = match map.get("agents") {
         Some(Value::Array(list)) => list,
         None | Some(Value::Null) => return Err(ApiError::bad_field("agents", "is required")),
         Some(other) => {
-            return Err(ApiError::bad_field("agents", format!("must be an array, not {}", type_name(other))))
+            return Err(ApiError::bad_field(
+                "agents",
+                format!("must be an array, not {}", type_name(other)),
+            ))
         }
     };
     let mut agents = Vec::with_capacity(list.len());
     for (i, v) in list.iter().enumerate() {
         match v {
             Value::String(s) if is_valid_name(s) => agents.push(s.clone()),
-            _ => return Err(ApiError::bad_field(format!("agents[{i}]"), "must be an agent id of 1 to 64 of A-Z a-z 0-9 _ -")),
+            _ => {
+                return Err(ApiError::bad_field(
+                    format!("agents[{i}]"),
+                    "must be an agent id of 1 to 64 of A-Z a-z 0-9 _ -",
+                ))
+            }
         }
     }
     agents.sort();
     agents.dedup();
-    dialup.set_agents(&id, agents, state.now()).await.map_err(dialup_error)?;
+    dialup
+        .set_agents(&id, agents, state.now())
+        .await
+        .map_err(dialup_error)?;
     Ok(Json(mode_json(dialup, &id).await?))
 }
 
@@ -186,11 +216,18 @@ fn mode_overview_json(m: &ModeOverview) -> Value {
 }
 
 async fn mode_json(dialup: &Dialup, id: &str) -> Result<Value, ApiError> {
-    let missing = || ApiError::Missing { what: "mode", id: id.to_string() };
+    let missing = || ApiError::Missing {
+        what: "mode",
+        id: id.to_string(),
+    };
     let idx = dialup.rules().mode_index(id).ok_or_else(missing)?;
     let m: &Mode = dialup.rules().mode(idx);
     let overview = dialup.overview().await;
-    let live = overview.modes.iter().find(|o| o.id == id).ok_or_else(missing)?;
+    let live = overview
+        .modes
+        .iter()
+        .find(|o| o.id == id)
+        .ok_or_else(missing)?;
     let mut body = mode_overview_json(live);
     let minutes = |d: chrono::TimeDelta| d.num_seconds() as f64 / 60.0;
     body["settings"] = json!({
@@ -219,13 +256,19 @@ fn queue_filter(query: Option<&str>, dialup: &Dialup) -> Result<QueueFilter, Api
         match key.as_str() {
             "mode" => {
                 if dialup.rules().mode_index(&value).is_none() {
-                    return Err(ApiError::bad_query("mode", format!("{value:?} is not a configured mode")));
+                    return Err(ApiError::bad_query(
+                        "mode",
+                        format!("{value:?} is not a configured mode"),
+                    ));
                 }
                 filter.mode = Some(value);
             }
             "project" => {
                 if !is_valid_name(&value) {
-                    return Err(ApiError::bad_query("project", "must be 1 to 64 of A-Z a-z 0-9 _ -"));
+                    return Err(ApiError::bad_query(
+                        "project",
+                        "must be 1 to 64 of A-Z a-z 0-9 _ -",
+                    ));
                 }
                 filter.project = Some(value);
             }
@@ -247,7 +290,9 @@ fn queue_filter(query: Option<&str>, dialup: &Dialup) -> Result<QueueFilter, Api
                     .parse()
                     .ok()
                     .filter(|n| (1..=MAX_QUEUE_PAGE).contains(n))
-                    .ok_or_else(|| ApiError::bad_query("limit", format!("must be 1 to {MAX_QUEUE_PAGE}")))?;
+                    .ok_or_else(|| {
+                        ApiError::bad_query("limit", format!("must be 1 to {MAX_QUEUE_PAGE}"))
+                    })?;
                 filter.limit = Some(n);
             }
             other => {
@@ -264,8 +309,12 @@ fn queue_filter(query: Option<&str>, dialup: &Dialup) -> Result<QueueFilter, Api
 /// A dial-up failure at the edge: the queue's refusals name their field.
 pub(crate) fn dialup_error(e: DialupError) -> ApiError {
     match e {
-        DialupError::Queue(QueueError::UnknownStatus(s)) => ApiError::bad_field("status", format!("unknown status {s:?}")),
-        DialupError::Queue(QueueError::BadAgent(a)) => ApiError::bad_field("agents", format!("{a:?} is not a valid agent id")),
+        DialupError::Queue(QueueError::UnknownStatus(s)) => {
+            ApiError::bad_field("status", format!("unknown status {s:?}"))
+        }
+        DialupError::Queue(QueueError::BadAgent(a)) => {
+            ApiError::bad_field("agents", format!("{a:?} is not a valid agent id"))
+        }
         DialupError::Queue(QueueError::UnknownMode(id)) => ApiError::Missing { what: "mode", id },
         DialupError::Store(e) => ApiError::from(e),
         other => ApiError::Refused {

@@ -56,6 +56,7 @@ mod error;
 mod extract;
 mod input;
 mod openapi;
+mod openapi_dialer;
 mod orders;
 mod payments;
 mod rules;

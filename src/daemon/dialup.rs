@@ -69,7 +69,11 @@ impl Dialup {
     /// moved, and release the calls a crash left in flight: nothing lost,
     /// nothing dialled twice (an in-flight order returns to its queue once,
     /// without costing an attempt).
-    pub async fn start(store: Store, rules: CallModes, now: DateTime<Utc>) -> Result<(Dialup, Restored), DialupError> {
+    pub async fn start(
+        store: Store,
+        rules: CallModes,
+        now: DateTime<Utc>,
+    ) -> Result<(Dialup, Restored), DialupError> {
         let (mut queue, rows, moved) = build(&store, &rules, now).await?;
         let mut restored = Restored {
             rows,
@@ -77,7 +81,9 @@ impl Dialup {
             ..Restored::default()
         };
         let mut writes = to_writes(&queue, moved);
-        store.apply_dialup(&writes, "dialer: mode or cap changed in config", now).await?;
+        store
+            .apply_dialup(&writes, "dialer: mode or cap changed in config", now)
+            .await?;
         writes.clear();
         for (order, agent) in queue.in_flight() {
             tracing::warn!(%order, %agent, "dial-up call left in flight by the last stop: released");
@@ -111,9 +117,18 @@ impl Dialup {
     /// order's first status): a ticked status puts it in its mode's
     /// `unprocessed`, any other takes it out of dial-up. Status and row are
     /// written in one transaction.
-    pub async fn set_status(&self, order: &Order, status: &str, reason: &str, now: DateTime<Utc>) -> Result<(), DialupError> {
+    pub async fn set_status(
+        &self,
+        order: &Order,
+        status: &str,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), DialupError> {
         let card = card(order)?;
-        self.apply(reason, now, |q| q.set_status(card, status, now).map(|m| vec![m])).await
+        self.apply(reason, now, |q| {
+            q.set_status(card, status, now).map(|m| vec![m])
+        })
+        .await
     }
 
     /// The next order for a ready agent, marked in flight in memory and in
@@ -128,7 +143,12 @@ impl Dialup {
             status: None,
             row: queue.row(&pick.order_id),
         };
-        if let Err(e) = self.inner.store.apply_dialup(&[write], "dialer: picked", now).await {
+        if let Err(e) = self
+            .inner
+            .store
+            .apply_dialup(&[write], "dialer: picked", now)
+            .await
+        {
             self.reload(&mut queue, now).await;
             return Err(e.into());
         }
@@ -136,7 +156,12 @@ impl Dialup {
     }
 
     /// Replace who may work `mode`; stored so a restart keeps it.
-    pub async fn set_agents(&self, mode: &str, agents: Vec<String>, now: DateTime<Utc>) -> Result<(), DialupError> {
+    pub async fn set_agents(
+        &self,
+        mode: &str,
+        agents: Vec<String>,
+        now: DateTime<Utc>,
+    ) -> Result<(), DialupError> {
         let mut queue = self.inner.queue.lock().await;
         queue.set_agents(mode, agents.iter().cloned())?;
         if let Err(e) = self.inner.store.set_mode_access(mode, &agents, now).await {
@@ -178,13 +203,19 @@ impl Dialup {
     async fn reload(&self, queue: &mut DialQueue, now: DateTime<Utc>) {
         match build(&self.inner.store, &self.inner.rules, now).await {
             Ok((fresh, _, _)) => *queue = fresh,
-            Err(e) => tracing::error!(error = %e, "dial-up queue could not be reloaded after a failed write"),
+            Err(e) => {
+                tracing::error!(error = %e, "dial-up queue could not be reloaded after a failed write")
+            }
         }
     }
 }
 
 /// The queue from the store: rows under `rules` with stored access applied.
-async fn build(store: &Store, rules: &CallModes, now: DateTime<Utc>) -> Result<(DialQueue, usize, Vec<Moved>), DialupError> {
+async fn build(
+    store: &Store,
+    rules: &CallModes,
+    now: DateTime<Utc>,
+) -> Result<(DialQueue, usize, Vec<Moved>), DialupError> {
     let rows = store.dialup_rows().await?;
     let count = rows.len();
     let rebuilt = DialQueue::from_rows(rules.clone(), rows, now)?;
@@ -216,9 +247,11 @@ fn to_writes(queue: &DialQueue, moved: Vec<Moved>) -> Vec<DialupMove> {
 /// What the queue needs of a stored order.
 fn card(order: &Order) -> Result<OrderCard, DialupError> {
     let timezone = match &order.timezone {
-        Some(zone) => Some(orderline_dialer::window::parse_timezone(zone).map_err(|_| DialupError::BadZone {
-            order: order.id.clone(),
-            zone: zone.clone(),
+        Some(zone) => Some(orderline_dialer::window::parse_timezone(zone).map_err(|_| {
+            DialupError::BadZone {
+                order: order.id.clone(),
+                zone: zone.clone(),
+            }
         })?),
         None => None,
     };

@@ -69,7 +69,8 @@ fn row_from(row: &AnyRow) -> Result<QueueRow, StoreError> {
         mode: get(row, T, "mode")?,
         subqueue: parse_subqueue(&sub)?,
         due_at: time(T, "due_at", get(row, T, "due_at")?)?,
-        attempts: u32::try_from(attempts).map_err(|_| corrupt(T, format!("attempts {attempts}")))?,
+        attempts: u32::try_from(attempts)
+            .map_err(|_| corrupt(T, format!("attempts {attempts}")))?,
         callback_agent: get(row, T, "callback_agent")?,
         in_flight_agent: get(row, T, "in_flight_agent")?,
     })
@@ -78,19 +79,26 @@ fn row_from(row: &AnyRow) -> Result<QueueRow, StoreError> {
 impl Store {
     /// Every dial-up row, by order id (what `DialQueue::from_rows` takes).
     pub async fn dialup_rows(&self) -> Result<Vec<QueueRow>, StoreError> {
-        sqlx::query(&format!("SELECT {ROW_COLUMNS} FROM dialer_queue ORDER BY order_id"))
-            .fetch_all(&self.pool)
-            .await
-            .during("load dial-up rows")?
-            .iter()
-            .map(row_from)
-            .collect()
+        sqlx::query(&format!(
+            "SELECT {ROW_COLUMNS} FROM dialer_queue ORDER BY order_id"
+        ))
+        .fetch_all(&self.pool)
+        .await
+        .during("load dial-up rows")?
+        .iter()
+        .map(row_from)
+        .collect()
     }
 
     /// Persist queue moves in one transaction: each order's status (with its
     /// history row, and its webhook when the status is a built-in one) and
     /// its dial-up row. An unknown order fails the whole batch.
-    pub async fn apply_dialup(&self, moves: &[DialupMove], reason: &str, now: DateTime<Utc>) -> Result<(), StoreError> {
+    pub async fn apply_dialup(
+        &self,
+        moves: &[DialupMove],
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
         let mut tx = self.begin("apply dial-up moves").await?;
         for m in moves {
             if let Some(status) = &m.status {
@@ -147,15 +155,20 @@ impl Store {
             .iter()
             .map(|r| {
                 let agents: String = get(r, A, "agents")?;
-                let list: Vec<String> =
-                    serde_json::from_str(&agents).map_err(|e| corrupt(A, format!("agents {agents:?}: {e}")))?;
+                let list: Vec<String> = serde_json::from_str(&agents)
+                    .map_err(|e| corrupt(A, format!("agents {agents:?}: {e}")))?;
                 Ok((get(r, A, "mode")?, list))
             })
             .collect()
     }
 
     /// Store who may work `mode` (upsert), so a restart keeps it.
-    pub async fn set_mode_access(&self, mode: &str, agents: &[String], now: DateTime<Utc>) -> Result<(), StoreError> {
+    pub async fn set_mode_access(
+        &self,
+        mode: &str,
+        agents: &[String],
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
         let list = serde_json::Value::from(agents.to_vec()).to_string();
         sqlx::query(
             "INSERT INTO dialer_mode_access (mode, agents, updated_at) VALUES ($1, $2, $3) \
@@ -176,8 +189,16 @@ impl Store {
 /// as the robo-call's own moves) and clears the configured one; a configured
 /// one goes to `orders.dialer_status` (configured statuses have no webhook
 /// event yet).
-async fn write_status(tx: &mut Tx, order_id: &str, status: &str, reason: &str, now: DateTime<Utc>) -> Result<(), StoreError> {
-    let order = load_order(tx, order_id).await?.ok_or_else(|| StoreError::OrderNotFound(order_id.to_string()))?;
+async fn write_status(
+    tx: &mut Tx,
+    order_id: &str,
+    status: &str,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let order = load_order(tx, order_id)
+        .await?
+        .ok_or_else(|| StoreError::OrderNotFound(order_id.to_string()))?;
     if order.shown_status() == status {
         // Setting the status the order is in is no change: no history row, no second webhook.
         return Ok(());
@@ -185,8 +206,14 @@ async fn write_status(tx: &mut Tx, order_id: &str, status: &str, reason: &str, n
     let builtin = OrderStatus::parse(status);
     // A built-in status goes to its checked column and clears the configured one.
     let (sql, bound) = match builtin {
-        Some(b) => ("UPDATE orders SET status = $1, dialer_status = NULL, updated_at = $2 WHERE id = $3", b.as_str()),
-        None => ("UPDATE orders SET dialer_status = $1, updated_at = $2 WHERE id = $3", status),
+        Some(b) => (
+            "UPDATE orders SET status = $1, dialer_status = NULL, updated_at = $2 WHERE id = $3",
+            b.as_str(),
+        ),
+        None => (
+            "UPDATE orders SET dialer_status = $1, updated_at = $2 WHERE id = $3",
+            status,
+        ),
     };
     sqlx::query(sql)
         .bind(bound)
