@@ -15,7 +15,7 @@ use api_support::{order_body, Api, T0};
 use chrono::{DateTime, Utc};
 use orderline::config::Config;
 use orderline::daemon::Dialup;
-use orderline::store::Store;
+use orderline::store::{DialupMove, Store, StoreError};
 use reqwest::Method;
 use serde_json::{json, Value};
 use store_support::TestDb;
@@ -24,7 +24,8 @@ on_both_backends!(
     status_moves_in_and_out_of_modes,
     bad_input_names_the_field_and_agents_get_403,
     operator_access_is_stored,
-    restart_keeps_rows_and_releases_in_flight
+    restart_keeps_rows_and_releases_in_flight,
+    a_failed_batch_writes_nothing
 );
 
 /// Two projects, three modes; `processing` ticked per project, `flagged`
@@ -531,4 +532,50 @@ async fn restart_keeps_rows_and_releases_in_flight(db: TestDb) {
         .expect("rows")
         .iter()
         .all(|r| r.attempts == 0 && r.in_flight_agent.is_none()));
+}
+
+/// Status and row are one transaction: a batch that fails on its second
+/// order leaves the first order's status, history and row as they were.
+async fn a_failed_batch_writes_nothing(db: TestDb) {
+    let (api, _dialup) = start(db.open().await).await;
+    let (status, _) = api
+        .post("/v1/orders", &order_body("A1", r#""1500""#, "new"))
+        .await;
+    assert_eq!(status, 201);
+    let (status, _) = put_status(&api, "A1", "processing").await;
+    assert_eq!(status, 200);
+    let (_, before) = api.get("/v1/orders/A1").await;
+    let rows = api.store.dialup_rows().await.expect("rows");
+    assert_eq!(rows.len(), 1);
+
+    let moves = [
+        DialupMove {
+            order_id: "A1".into(),
+            status: Some("shipped".into()),
+            row: None,
+        },
+        DialupMove {
+            order_id: "ghost".into(),
+            status: Some("shipped".into()),
+            row: None,
+        },
+    ];
+    let err = api
+        .store
+        .apply_dialup(&moves, "test", at(T0 + 1_000))
+        .await
+        .expect_err("ghost is no order");
+    assert!(
+        matches!(&err, StoreError::OrderNotFound(id) if id == "ghost"),
+        "{err:?}"
+    );
+    let (_, after) = api.get("/v1/orders/A1").await;
+    assert_eq!(after, before, "status, dialer and history unchanged");
+    assert_eq!(after["status"], "processing");
+    assert_eq!(api.store.dialup_rows().await.expect("rows"), rows);
+    assert_eq!(
+        counts(&api).await,
+        count_map(&[("new", &[("unprocessed", 1)])])
+    );
+    api.stop().await;
 }
