@@ -352,6 +352,7 @@ async fn bad_input_names_the_field_and_agents_get_403(db: TestDb) {
         (r#"{"status":5}"#, "status"),
         (r#"{}"#, "status"),
         (r#"{"status":"processing","mode":"new"}"#, "mode"),
+        (r#"["processing"]"#, "body"),
     ] {
         let (status, err) = api
             .send(Method::PUT, "/v1/orders/B1/status", Some(body))

@@ -33,21 +33,12 @@ pub(crate) async fn set_status(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let id = path_id(id)?;
-    let body = state.body(body)?;
-    let map = input::json_object(&body)?;
-    if let Some(unknown) = map.keys().find(|k| k.as_str() != "status") {
-        return Err(ApiError::bad_field(
-            unknown.clone(),
-            "unknown field; expected status",
-        ));
-    }
-    let status = match map.get("status") {
-        Some(Value::String(s)) => s.clone(),
-        None | Some(Value::Null) => return Err(ApiError::bad_field("status", "is required")),
-        Some(other) => {
+    let status = match sole_field(&state, body, "status")? {
+        Value::String(s) => s,
+        other => {
             return Err(ApiError::bad_field(
                 "status",
-                format!("must be a string, not {}", type_name(other)),
+                format!("must be a string, not {}", type_name(&other)),
             ))
         }
     };
@@ -134,21 +125,12 @@ pub(crate) async fn set_agents(
     if dialup.rules().mode_index(&id).is_none() {
         return Err(ApiError::Missing { what: "mode", id });
     }
-    let body = state.body(body)?;
-    let map = input::json_object(&body)?;
-    if let Some(unknown) = map.keys().find(|k| k.as_str() != "agents") {
-        return Err(ApiError::bad_field(
-            unknown.clone(),
-            "unknown field; expected agents",
-        ));
-    }
-    let list = match map.get("agents") {
-        Some(Value::Array(list)) => list,
-        None | Some(Value::Null) => return Err(ApiError::bad_field("agents", "is required")),
-        Some(other) => {
+    let list = match sole_field(&state, body, "agents")? {
+        Value::Array(list) => list,
+        other => {
             return Err(ApiError::bad_field(
                 "agents",
-                format!("must be an array, not {}", type_name(other)),
+                format!("must be an array, not {}", type_name(&other)),
             ))
         }
     };
@@ -171,6 +153,22 @@ pub(crate) async fn set_agents(
         .await
         .map_err(dialup_error)?;
     Ok(Json(mode_json(dialup, &id).await?))
+}
+
+/// The body's one field `name`: the body must be a JSON object with that key
+/// only (an unknown key or a missing value is a 400 naming the key).
+fn sole_field(
+    state: &ApiState,
+    body: Result<Bytes, BytesRejection>,
+    name: &str,
+) -> Result<Value, ApiError> {
+    let body = state.body(body)?;
+    let mut map = input::json_object(&body).map_err(ApiError::into_bad_request)?;
+    input::reject_unknown(&map, &[name]).map_err(ApiError::into_bad_request)?;
+    match map.remove(name) {
+        None | Some(Value::Null) => Err(ApiError::bad_field(name, "is required")),
+        Some(v) => Ok(v),
+    }
 }
 
 /// `/metrics` lines: orders per mode and sub-queue (labels are config ids,
