@@ -15,7 +15,8 @@ use api_support::{order_body, Api, T0};
 use chrono::{DateTime, Utc};
 use orderline::config::Config;
 use orderline::daemon::Dialup;
-use orderline::store::{DialupMove, Store, StoreError};
+use orderline::ivr::Outcome;
+use orderline::store::{AttemptReport, DialupMove, Store, StoreError};
 use reqwest::Method;
 use serde_json::{json, Value};
 use store_support::TestDb;
@@ -25,7 +26,8 @@ on_both_backends!(
     bad_input_names_the_field_and_agents_get_403,
     operator_access_is_stored,
     restart_keeps_rows_and_releases_in_flight,
-    a_failed_batch_writes_nothing
+    a_failed_batch_writes_nothing,
+    robo_call_outcomes_and_decisions_are_followed
 );
 
 /// Two projects, three modes; `processing` ticked per project, `flagged`
@@ -106,13 +108,9 @@ async fn daemon(store: &Store, now_ms: i64) -> (Dialup, orderline::daemon::Resto
         .sync_config_agents(&config.agents, at(now_ms))
         .await
         .expect("agents");
-    Dialup::start(
-        store.clone(),
-        config.dialer_modes().expect("modes"),
-        at(now_ms),
-    )
-    .await
-    .expect("dial-up restored")
+    Dialup::start(store.clone(), &config, at(now_ms))
+        .await
+        .expect("dial-up restored")
 }
 
 async fn start(store: Store) -> (Api, Dialup) {
@@ -578,5 +576,89 @@ async fn a_failed_batch_writes_nothing(db: TestDb) {
         counts(&api).await,
         count_map(&[("new", &[("unprocessed", 1)])])
     );
+    api.stop().await;
+}
+
+/// Statuses changed outside the dial-up (a robo-call outcome, a decision on
+/// a flagged order) move the order's dial-up place; a crash between the two
+/// writes is repaired when the queue is rebuilt.
+async fn robo_call_outcomes_and_decisions_are_followed(db: TestDb) {
+    let (api, dialup) = start(db.open().await).await;
+    for id in ["C1", "C2"] {
+        let (status, o) = api
+            .post("/v1/orders", &order_body(id, r#""1500""#, "new"))
+            .await;
+        assert_eq!(
+            (status, o["status"].clone()),
+            (201, json!("calling")),
+            "{o}"
+        );
+    }
+    // The robo-call gets no input, attempt after attempt, until the
+    // campaign's fallback flags the orders, recorded as the scheduler does.
+    let config = Config::from_toml(CONFIG).expect("config");
+    let campaign = config.calling.campaign(&config.campaign).expect("campaign");
+    let mut later = T0;
+    for _day in 0..30 {
+        later += 86_400_000;
+        for c in api.store.due_attempts(at(later), 10).await.expect("claim") {
+            let next = campaign.after_attempt(&c.rule_state(), Outcome::NoInput, at(later));
+            let report = AttemptReport {
+                outcome: Outcome::NoInput,
+                trunk: None,
+                sip_status: Some(200),
+                digits: String::new(),
+                duration_ms: 1_000,
+                error: None,
+            };
+            api.store
+                .finish_attempt(c.attempt.id, &report, next, at(later))
+                .await
+                .expect("finish");
+        }
+    }
+    for id in ["C1", "C2"] {
+        let (_, o) = api.get(&format!("/v1/orders/{id}")).await;
+        assert_eq!(o["status"], "flagged", "{o}");
+        assert_eq!(o["dialer"], Value::Null, "not followed yet");
+    }
+    // The scheduler's hook runs for C1 ...
+    dialup.follow("C1", at(later)).await.expect("follow");
+    let (_, c1) = api.get("/v1/orders/C1").await;
+    assert_eq!(
+        c1["dialer"],
+        json!({ "mode": "new", "subqueue": "unprocessed" })
+    );
+    // ... while C2's was cut off by a crash: the rebuild repairs it.
+    api.stop().await;
+    drop(dialup);
+    let store = db.open().await;
+    let (dialup, restored) = daemon(&store, later + 1_000).await;
+    assert_eq!(restored.followed, ["C2"]);
+    let handle = dialup.clone();
+    let api = Api::start_with(store, CONFIG, move |s| s.with_dialup(handle)).await;
+    assert_eq!(
+        counts(&api).await,
+        count_map(&[("new", &[("unprocessed", 2)])])
+    );
+    // A decision on a flagged order takes it out of dial-up.
+    let (status, d) = api
+        .post(
+            "/v1/orders/C1/decision",
+            r#"{"decision":"confirm","by":"a1"}"#,
+        )
+        .await;
+    assert_eq!(status, 200, "{d}");
+    assert_eq!(
+        (d["status"].clone(), d["dialer"].clone()),
+        (json!("confirmed"), Value::Null)
+    );
+    assert_eq!(
+        counts(&api).await,
+        count_map(&[("new", &[("unprocessed", 1)])])
+    );
+    // A second rebuild finds nothing to follow.
+    let (_, restored) = daemon(&api.store, later + 2_000).await;
+    assert!(restored.followed.is_empty(), "{restored:?}");
     api.stop().await;
 }

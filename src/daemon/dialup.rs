@@ -16,6 +16,7 @@ use orderline_dialer::modes::{
 };
 use tokio::sync::Mutex;
 
+use crate::config::{Config, ConfigError};
 use crate::store::{DialupMove, Order, Store, StoreError};
 
 /// Why a dial-up operation failed.
@@ -31,6 +32,9 @@ pub enum DialupError {
     BadZone { order: String, zone: String },
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// `[dialer]` does not validate (`Config::load` has checked it already).
+    #[error(transparent)]
+    Config(#[from] ConfigError),
 }
 
 /// What [`Dialup::start`] found and repaired.
@@ -44,6 +48,9 @@ pub struct Restored {
     /// Rows whose mode left the config or that sit at a lowered cap, moved
     /// out (`DialQueue::from_rows`).
     pub moved: Vec<String>,
+    /// Orders whose status changed elsewhere (robo-call, decision) without
+    /// their dial-up move being written (a crash in between): moved now.
+    pub followed: Vec<String>,
 }
 
 /// The call-mode queue shared by the daemon and the API. Cheap to clone.
@@ -60,20 +67,34 @@ struct Inner {
     queue: Mutex<DialQueue>,
 }
 
+/// Reason of a dial-up move that follows a status set elsewhere.
+const FOLLOWED: &str = "dialer: follows the order's status";
+
 /// Status-history reason of a release after a restart.
 const RELEASED: &str = "dialer: call interrupted by a restart, order back in its queue";
 
 impl Dialup {
-    /// Build the queue from the stored rows under `rules` (the config's
-    /// `[dialer]`), apply stored operator access, persist what the rebuild
-    /// moved, and release the calls a crash left in flight: nothing lost,
-    /// nothing dialled twice (an in-flight order returns to its queue once,
-    /// without costing an attempt).
+    /// Build the queue from the stored rows under the config's `[dialer]`,
+    /// apply stored operator access, persist what the rebuild moved, release
+    /// the calls a crash left in flight (nothing lost, nothing dialled twice:
+    /// an in-flight order returns to its queue once, without costing an
+    /// attempt), and make the queue follow statuses changed elsewhere whose
+    /// dial-up move a crash cut off.
     pub async fn start(
         store: Store,
-        rules: CallModes,
+        config: &Config,
         now: DateTime<Utc>,
     ) -> Result<(Dialup, Restored), DialupError> {
+        let rules = config.dialer_modes()?;
+        let mut ticked: Vec<String> = config
+            .dialer
+            .statuses
+            .iter()
+            .filter(|s| s.mode.is_some())
+            .map(|s| s.name.clone())
+            .collect();
+        ticked.sort();
+        ticked.dedup();
         let (mut queue, rows, moved) = build(&store, &rules, now).await?;
         let mut restored = Restored {
             rows,
@@ -92,6 +113,14 @@ impl Dialup {
             writes.extend(to_writes(&queue, vec![m]));
         }
         store.apply_dialup(&writes, RELEASED, now).await?;
+        writes.clear();
+        for order in store.dialup_candidates(&ticked).await? {
+            if let Some(m) = follow(&mut queue, card(&order)?, &order, now)? {
+                restored.followed.push(order.id.clone());
+                writes.extend(to_writes(&queue, vec![m]));
+            }
+        }
+        store.apply_dialup(&writes, FOLLOWED, now).await?;
         let dialup = Dialup {
             inner: Arc::new(Inner {
                 store,
@@ -100,6 +129,21 @@ impl Dialup {
             }),
         };
         Ok((dialup, restored))
+    }
+
+    /// The order's status was changed elsewhere (robo-call outcome, a
+    /// decision): move its dial-up place to match. Written after the status
+    /// (two transactions); a crash in between is repaired by [`Dialup::start`].
+    pub async fn follow(&self, order_id: &str, now: DateTime<Utc>) -> Result<(), DialupError> {
+        let Some(detail) = self.inner.store.get_order(order_id).await? else {
+            return Err(StoreError::OrderNotFound(order_id.to_string()).into());
+        };
+        let order = detail.order;
+        let card = card(&order)?;
+        self.apply(FOLLOWED, now, |q| {
+            Ok(follow(q, card, &order, now)?.into_iter().collect())
+        })
+        .await
     }
 
     /// Whether `status` is a built-in or configured status.
@@ -230,6 +274,29 @@ async fn build(
         }
     }
     Ok((queue, count, rebuilt.moved))
+}
+
+/// Move the order where its shown status puts it, if the queue disagrees
+/// (in no mode but ticked, in another mode than its tick, or in a mode while
+/// its status is not ticked). `None`: already in place (a `random` mode's
+/// share leaving a ticked order out is in place too).
+fn follow(
+    queue: &mut DialQueue,
+    card: OrderCard,
+    order: &Order,
+    now: DateTime<Utc>,
+) -> Result<Option<Moved>, QueueError> {
+    let status = order.shown_status();
+    let want = queue
+        .rules()
+        .tick(status, &order.project)
+        .map(|i| queue.rules().mode(i).id.clone());
+    let have = queue.placement(&order.id).map(|p| p.mode);
+    if want == have {
+        return Ok(None);
+    }
+    let moved = queue.set_status(card, status, now)?;
+    Ok((moved.dialer.as_ref().map(|p| &p.mode) != have.as_ref()).then_some(moved))
 }
 
 /// Each move with the order's row as the queue holds it now.

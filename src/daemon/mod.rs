@@ -61,12 +61,17 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = ()>) -> anyhow::Res
     }
 
     // Call modes (issue #11): the queue from its stored rows, crash leftovers released.
-    let modes = cfg.dialer_modes().context("checking [dialer]")?;
-    let (dialup, restored) = Dialup::start(store.clone(), modes, now)
+    let (dialup, restored) = Dialup::start(store.clone(), &cfg, now)
         .await
         .context("restoring the call-mode queue")?;
-    tracing::info!(rows = restored.rows, released = restored.released.len(), moved = restored.moved.len(), "call-mode queue restored");
-    let api = api.with_dialup(dialup);
+    tracing::info!(
+        rows = restored.rows,
+        released = restored.released.len(),
+        moved = restored.moved.len(),
+        followed = restored.followed.len(),
+        "call-mode queue restored"
+    );
+    let api = api.with_dialup(dialup.clone());
 
     let http = tokio::net::TcpListener::bind(cfg.http.listen)
         .await
@@ -94,7 +99,7 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = ()>) -> anyhow::Res
     tracing::info!(sip = %engine.sip().local_addr(), http = %http.local_addr()?, "orderline serving");
 
     let stop = CancellationToken::new();
-    let scheduler = Scheduler::new(store.clone(), engine.clone(), campaign, metrics.clone());
+    let scheduler = Scheduler::new(store.clone(), engine.clone(), campaign, metrics.clone()).with_dialup(dialup);
     let scheduler = tokio::spawn(scheduler.run(stop.child_token()));
     let api_stop = stop.child_token();
     let api_task = tokio::spawn(crate::api::serve(http, api, async move { api_stop.cancelled().await }));

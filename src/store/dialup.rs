@@ -12,8 +12,8 @@ use orderline_dialer::modes::{QueueRow, Subqueue};
 use sqlx::any::AnyRow;
 
 use super::error::QueryContext;
-use super::model::{corrupt, get, ms, time};
-use super::{enqueue, load_order, status_event, Store, StoreError, Tx};
+use super::model::{corrupt, get, ms, order_from_row, time, ORDER_COLUMNS};
+use super::{enqueue, load_order, status_event, Order, Store, StoreError, Tx};
 use crate::dialer::OrderStatus;
 
 /// What one queue operation did to one order, to be persisted.
@@ -117,6 +117,35 @@ impl Store {
         }
         tx.commit().await.during("apply dial-up moves")?;
         Ok(())
+    }
+
+    /// Orders the queue may disagree with after a crash between a status
+    /// change made elsewhere (robo-call, decision) and its dial-up move: those
+    /// in dial-up, and those whose shown status is one of `ticked`.
+    pub async fn dialup_candidates(&self, ticked: &[String]) -> Result<Vec<Order>, StoreError> {
+        let marks: Vec<String> = (1..=ticked.len()).map(|i| format!("${i}")).collect();
+        let in_ticked = if marks.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "COALESCE(dialer_status, status) IN ({}) OR ",
+                marks.join(", ")
+            )
+        };
+        let sql = format!(
+            "SELECT {ORDER_COLUMNS} FROM orders WHERE {in_ticked}id IN (SELECT order_id FROM dialer_queue) ORDER BY id"
+        );
+        let mut query = sqlx::query(&sql);
+        for status in ticked {
+            query = query.bind(status);
+        }
+        query
+            .fetch_all(&self.pool)
+            .await
+            .during("load dial-up candidates")?
+            .iter()
+            .map(order_from_row)
+            .collect()
     }
 
     /// Stored rows counted per mode, sub-queue and in-flight flag (the admin

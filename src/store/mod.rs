@@ -200,7 +200,9 @@ async fn set_status(
     now: DateTime<Utc>,
 ) -> Result<bool, StoreError> {
     let changed = match from {
-        Some(from) => sqlx::query("UPDATE orders SET status = $1, updated_at = $2 WHERE id = $3 AND status = $4")
+        // A robo-call or decision outcome is newer than a configured status
+        // the merchant set (issue #11): the order shows the built-in one again.
+        Some(from) => sqlx::query("UPDATE orders SET status = $1, dialer_status = NULL, updated_at = $2 WHERE id = $3 AND status = $4")
             .bind(to.as_str())
             .bind(ms(now))
             .bind(order_id)
