@@ -274,6 +274,20 @@ async fn status_moves_in_and_out_of_modes(db: TestDb) {
     );
     assert_eq!(line(&api, "?project=default").await, ["D2"]);
 
+    // The CSV export shows the same one status.
+    let csv = api
+        .http
+        .get(api.url("/v1/orders.csv"))
+        .bearer_auth(api_support::TOKEN)
+        .send()
+        .await
+        .expect("csv")
+        .text()
+        .await
+        .expect("text");
+    let d1 = csv.lines().find(|l| l.starts_with("D1,")).expect("D1 row");
+    assert!(d1.split(',').any(|f| f == "shipped"), "{d1}");
+
     // A built-in status: the order's one status, with its history.
     let (_, o) = put_status(&api, "D2", "confirmed").await;
     assert_eq!(
