@@ -99,6 +99,10 @@ impl Store {
         reason: &str,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
+        if moves.is_empty() {
+            // Nothing moved: no transaction (on SQLite it would take the write lock).
+            return Ok(());
+        }
         let mut tx = self.begin("apply dial-up moves").await?;
         for m in moves {
             if let Some(status) = &m.status {
