@@ -57,6 +57,9 @@ async fn status_moves_in_and_out_of_modes(db: TestDb) {
             ("shop2_new", &[("unprocessed", 1)])
         ])
     );
+    // The list filter by a built-in status sees the one status too.
+    let (_, calling) = api.get("/v1/orders?status=calling").await;
+    assert_eq!(calling["orders"], json!([]), "{calling}");
     // Dial order: mode priority (new 10 before shop2_new 5), oldest first inside.
     assert_eq!(line(&api, "").await, ["D1", "D2", "S1"]);
     assert_eq!(line(&api, "?mode=shop2_new").await, ["S1"]);

@@ -112,7 +112,8 @@ impl Store {
         };
         if let Some(status) = q.status {
             let p = param();
-            conditions.push(format!("status = ${p}"));
+            // The order's one status: one shown with a configured status (issue #11) is not in a built-in one.
+            conditions.push(format!("status = ${p} AND dialer_status IS NULL"));
             texts.push((p, status.as_str().to_string()));
         }
         if let Some(from) = q.from {
