@@ -138,6 +138,7 @@ async fn flagged_event(store: &Store) -> OutboxEvent {
         items: serde_json::json!([]),
         locale: None,
         timezone: None,
+        project: "default".into(),
     };
     // Written a minute ago on the real clock, so it is due for the deliverer.
     let now = DateTime::from_timestamp_millis(orderline::clock::Clock::system().now_millis() - 60_000).unwrap();

@@ -30,6 +30,7 @@ fn order(id: &str, amount: &str) -> NewOrder {
         items: serde_json::json!([{"sku": "A1", "qty": 2, "price": "10.25"}]),
         locale: Some("ur-PK".into()),
         timezone: None,
+        project: "default".into(),
     }
 }
 
@@ -448,12 +449,12 @@ async fn flagged_orders_take_one_human_decision(db: TestDb) {
     assert_eq!(event_types(&store, "F2").await.len(), 2);
 
     let history = store.status_history("F1").await.expect("history");
-    let steps: Vec<_> = history.iter().map(|h| (h.from, h.to, h.reason.as_str())).collect();
+    let steps: Vec<_> = history.iter().map(|h| (h.from.as_deref(), h.to.as_str(), h.reason.as_str())).collect();
     assert_eq!(
         steps,
         vec![
-            (None, OrderStatus::Flagged, "rules: flag without a call"),
-            (Some(OrderStatus::Flagged), OrderStatus::Cancelled, "decision: cancel by agent-7"),
+            (None, "flagged", "rules: flag without a call"),
+            (Some("flagged"), "cancelled", "decision: cancel by agent-7"),
         ]
     );
 }

@@ -98,7 +98,7 @@ fn order_line(o: &Order) -> String {
     let items = o.items.to_string();
     line([
         o.id.as_str(),
-        o.status.as_str(),
+        o.shown_status(),
         o.phone.as_str(),
         o.amount.as_str(),
         o.currency.as_str(),

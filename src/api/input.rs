@@ -16,8 +16,8 @@ use super::error::ApiError;
 use crate::dialer::CustomerKind;
 use crate::store::NewOrder;
 
-const ORDER_FIELDS: [&str; 8] = [
-    "id", "phone", "amount", "currency", "customer", "items", "locale", "timezone",
+const ORDER_FIELDS: [&str; 9] = [
+    "id", "phone", "amount", "currency", "customer", "items", "locale", "timezone", "project",
 ];
 
 /// Parse a JSON body into a JSON object, 400 when it is not JSON.
@@ -103,6 +103,7 @@ pub(crate) fn new_order(body: &[u8]) -> Result<NewOrder, ApiError> {
         items,
         locale: optional_string(&map, "locale")?,
         timezone: optional_string(&map, "timezone")?,
+        project: optional_string(&map, "project")?.unwrap_or_else(|| "default".to_string()),
     };
     order.validate()?;
     Ok(order)

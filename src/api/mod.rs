@@ -51,10 +51,12 @@ mod auth;
 mod calls;
 mod control;
 mod csv;
+mod dialer;
 mod error;
 mod extract;
 mod input;
 mod openapi;
+mod openapi_dialer;
 mod orders;
 mod payments;
 mod rules;
@@ -70,7 +72,7 @@ use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::header;
 use axum::response::IntoResponse;
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use axum::Router;
 use chrono::{DateTime, Utc};
 use std::time::Duration;
@@ -126,6 +128,8 @@ struct Inner {
     control: Option<Arc<dyn CallControl>>,
     /// Payments' live updates, shared with the call layer.
     hub: Arc<PaymentHub>,
+    /// The daemon's call-mode queue (issue #11), borrowed: the daemon owns it.
+    dialup: Option<crate::daemon::Dialup>,
     /// SSE keep-alive comment interval.
     keep_alive: Duration,
     /// Set when [`serve`]'s shutdown fires: SSE streams end, so the
@@ -156,6 +160,7 @@ impl ApiState {
                 metrics,
                 control: None,
                 hub: Arc::new(PaymentHub::new()),
+                dialup: None,
                 keep_alive: SSE_KEEP_ALIVE,
                 closing: tokio::sync::watch::Sender::new(false),
             }),
@@ -179,6 +184,20 @@ impl ApiState {
             inner.control = Some(control);
             inner.hub = hub;
         })
+    }
+
+    /// Connect the daemon's call-mode queue. Without it the dial-up routes
+    /// answer 503. Call before cloning the state.
+    pub fn with_dialup(self, dialup: crate::daemon::Dialup) -> ApiState {
+        self.configure("with_dialup", |inner| inner.dialup = Some(dialup))
+    }
+
+    /// The call-mode queue, or the 503 that names it.
+    fn dialup(&self) -> Result<&crate::daemon::Dialup, ApiError> {
+        self.inner
+            .dialup
+            .as_ref()
+            .ok_or_else(|| ApiError::Unavailable("the call-mode queue is not running".into()))
     }
 
     /// Replace the SSE keep-alive interval (tests). Call before cloning.
@@ -253,6 +272,11 @@ pub fn router(state: ApiState) -> Router {
         .route("/v1/orders/{id}/decision", post(orders::decide))
         .route("/v1/rules", get(rules::get).put(rules::put))
         .route("/v1/agents", post(agents::create).get(agents::list))
+        .route("/v1/orders/{id}/status", put(dialer::set_status))
+        .route("/v1/dialer/overview", get(dialer::overview))
+        .route("/v1/dialer/queue", get(dialer::queue))
+        .route("/v1/dialer/modes/{id}", get(dialer::mode))
+        .route("/v1/dialer/modes/{id}/agents", put(dialer::set_agents))
         .route_layer(axum::middleware::from_fn(auth::merchant_only));
     // Merchants and agents (an agent sees its own calls and payments only).
     let private = Router::new()
@@ -297,11 +321,15 @@ pub async fn serve(
 }
 
 async fn metrics(State(state): State<ApiState>) -> impl IntoResponse {
+    let mut text = state.inner.metrics.render();
+    if let Some(dialup) = &state.inner.dialup {
+        text.push_str(&dialer::metrics(dialup).await);
+    }
     (
         [(
             header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        state.inner.metrics.render(),
+        text,
     )
 }

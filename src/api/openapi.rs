@@ -9,10 +9,11 @@
 use axum::Json;
 use serde_json::{json, Value};
 
+use super::openapi_dialer;
 use super::BODY_LIMIT;
 
 /// Every route as (method, path) in OpenAPI path syntax.
-pub const ROUTES: [(&str, &str); 20] = [
+pub const ROUTES: [(&str, &str); 25] = [
     ("post", "/v1/orders"),
     ("get", "/v1/orders"),
     ("get", "/v1/orders.csv"),
@@ -30,6 +31,11 @@ pub const ROUTES: [(&str, &str); 20] = [
     ("get", "/v1/payments/{id}"),
     ("delete", "/v1/payments/{id}"),
     ("get", "/v1/payments/{id}/events"),
+    ("put", "/v1/orders/{id}/status"),
+    ("get", "/v1/dialer/overview"),
+    ("get", "/v1/dialer/queue"),
+    ("get", "/v1/dialer/modes/{id}"),
+    ("put", "/v1/dialer/modes/{id}/agents"),
     ("get", "/agent"),
     ("get", "/metrics"),
     ("get", "/openapi.json"),
@@ -172,13 +178,21 @@ pub fn document() -> Value {
     ) {
         paths.extend(more);
     }
+    if let (Some(paths), Value::Object(more)) = (
+        doc["paths"].as_object_mut(),
+        openapi_dialer::paths(&id_param, &unauthorized, json_response, error_response),
+    ) {
+        paths.extend(more);
+    }
     doc
 }
 
 fn schemas() -> Value {
     let mut all = order_schemas();
-    if let (Some(all), Value::Object(more)) = (all.as_object_mut(), payment_schemas()) {
-        all.extend(more);
+    for more in [payment_schemas(), openapi_dialer::schemas()] {
+        if let (Some(all), Value::Object(more)) = (all.as_object_mut(), more) {
+            all.extend(more);
+        }
     }
     all
 }
@@ -206,7 +220,8 @@ fn order_schemas() -> Value {
                 "customer": { "$ref": "#/components/schemas/Customer" },
                 "items": { "type": "array", "items": { "type": "object" } },
                 "locale": opt_text,
-                "timezone": { "type": ["string", "null"], "description": "IANA zone of the buyer." }
+                "timezone": { "type": ["string", "null"], "description": "IANA zone of the buyer." },
+                "project": { "type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$", "default": "default", "description": "Shop or brand; call modes are per project." }
             }
         },
         "Order": {
@@ -216,7 +231,9 @@ fn order_schemas() -> Value {
                 "customer": { "$ref": "#/components/schemas/Customer" },
                 "items": { "type": "array", "items": { "type": "object" } },
                 "locale": opt_text, "timezone": opt_text,
-                "status": { "$ref": "#/components/schemas/Status" },
+                "status": { "type": "string", "description": "The order's one status: built-in (pending, calling, confirmed, cancelled, flagged) or a configured [[dialer.statuses]] name." },
+                "project": text,
+                "dialer": { "oneOf": [{ "$ref": "#/components/schemas/Placement" }, { "type": "null" }], "description": "Where the order sits in dial-up; null when in none." },
                 "created_at": { "type": "string", "format": "date-time" },
                 "updated_at": { "type": "string", "format": "date-time" }
             }
@@ -477,3 +494,4 @@ fn payment_paths(id_param: &Value, unauthorized: &Value, malformed: &Value) -> V
             }
     })
 }
+

@@ -28,8 +28,26 @@ pub(crate) async fn create(
     let now = state.now();
     let plan = state.campaign_snapshot().plan_order(&facts, now);
     match state.inner.store.insert_order(&order, plan, now).await? {
-        Inserted::Created(o) => {
+        Inserted::Created(mut o) => {
             state.inner.metrics.order_created();
+            // A first status ticked into a mode (e.g. `flagged` → a human)
+            // puts the order in dial-up at once (issue #11).
+            if let Some(dialup) = &state.inner.dialup {
+                if dialup.rules().tick(o.status.as_str(), &o.project).is_some() {
+                    dialup
+                        .set_status(
+                            &o,
+                            o.status.as_str(),
+                            "dialer: status ticked on create",
+                            now,
+                        )
+                        .await
+                        .map_err(super::dialer::dialup_error)?;
+                    if let Some(detail) = state.inner.store.get_order(&o.id).await? {
+                        o = detail.order;
+                    }
+                }
+            }
             Ok((StatusCode::CREATED, Json(order_json(&o))).into_response())
         }
         Inserted::Existing(o) => Ok((StatusCode::OK, Json(order_json(&o))).into_response()),
@@ -136,5 +154,21 @@ pub(crate) async fn decide(
         .store
         .decide(&id, decision, &by, note.as_deref(), state.now())
         .await?;
+    // A decided order leaves the mode `flagged` was ticked into (issue #11).
+    let order = match &state.inner.dialup {
+        Some(dialup) => {
+            dialup
+                .follow(&id, state.now())
+                .await
+                .map_err(super::dialer::dialup_error)?;
+            state
+                .inner
+                .store
+                .get_order(&id)
+                .await?
+                .map_or(order, |d| d.order)
+        }
+        None => order,
+    };
     Ok(Json(order_json(&order)))
 }

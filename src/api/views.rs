@@ -9,7 +9,6 @@
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{json, Value};
 
-use crate::dialer::OrderStatus;
 use crate::store::{Attempt, Order, Payment, PaymentStep, StatusChange};
 
 /// Times in API bodies: RFC 3339, UTC, milliseconds.
@@ -29,7 +28,9 @@ pub(crate) fn order_json(o: &Order) -> Value {
         "items": o.items,
         "locale": o.locale,
         "timezone": o.timezone,
-        "status": o.status.as_str(),
+        "status": o.shown_status(),
+        "project": o.project,
+        "dialer": o.dialer.as_ref().map(|(mode, subqueue)| json!({ "mode": mode, "subqueue": subqueue })),
         "created_at": time(o.created_at),
         "updated_at": time(o.updated_at),
     })
@@ -53,8 +54,8 @@ pub(crate) fn attempt_json(a: &Attempt) -> Value {
 
 pub(crate) fn history_json(h: &StatusChange) -> Value {
     json!({
-        "from": h.from.map(OrderStatus::as_str),
-        "to": h.to.as_str(),
+        "from": h.from,
+        "to": h.to,
         "reason": h.reason,
         "at": time(h.at),
     })

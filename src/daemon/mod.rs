@@ -3,6 +3,7 @@
 //! calls start, live calls get a BYE, their results are written, then exit.
 
 pub mod desk;
+pub mod dialup;
 pub mod registrations;
 pub mod scheduler;
 
@@ -21,6 +22,7 @@ use crate::metrics::Metrics;
 use crate::store::Store;
 
 pub use desk::Desk;
+pub use dialup::{Dialup, DialupError, Restored};
 pub use scheduler::Scheduler;
 
 /// Longest the drain waits for agent calls to record their end.
@@ -66,6 +68,19 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = ()>) -> anyhow::Res
         tracing::warn!(calls, payments, "closed agent calls and payments left open by the last stop");
     }
 
+    // Call modes (issue #11): the queue from its stored rows, crash leftovers released.
+    let (dialup, restored) = Dialup::start(store.clone(), &cfg, now)
+        .await
+        .context("restoring the call-mode queue")?;
+    tracing::info!(
+        rows = restored.rows,
+        released = restored.released.len(),
+        moved = restored.moved.len(),
+        followed = restored.followed.len(),
+        "call-mode queue restored"
+    );
+    let api = api.with_dialup(dialup.clone());
+
     let http = tokio::net::TcpListener::bind(cfg.http.listen)
         .await
         .with_context(|| format!("binding the HTTP API on {}", cfg.http.listen))?;
@@ -95,7 +110,7 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = ()>) -> anyhow::Res
     tracing::info!(sip = %engine.sip().local_addr(), http = %http.local_addr()?, "orderline serving");
 
     let stop = CancellationToken::new();
-    let scheduler = Scheduler::new(store.clone(), engine.clone(), campaign, metrics.clone());
+    let scheduler = Scheduler::new(store.clone(), engine.clone(), campaign, metrics.clone()).with_dialup(dialup);
     let scheduler = tokio::spawn(scheduler.run(stop.child_token()));
     let api_stop = stop.child_token();
     let api_task = tokio::spawn(crate::api::serve(http, api, async move { api_stop.cancelled().await }));

@@ -19,7 +19,7 @@ use tokio_util::sync::CancellationToken;
 use crate::call::{CallError, CallSpec, Engine};
 use crate::media::MediaError;
 use crate::api::SharedCampaign;
-use crate::dialer::{CallPacer, Campaign, Wait};
+use crate::dialer::{CallPacer, Campaign, OrderStatus, Wait};
 use crate::ivr::Outcome;
 use crate::metrics::Metrics;
 use crate::store::{AttemptReport, ClaimedAttempt, Store};
@@ -42,6 +42,8 @@ pub struct Scheduler {
     trunk: Option<String>,
     default_locale: String,
     metrics: Arc<Metrics>,
+    /// The call-mode queue robo-call outcomes feed (issue #11), if any.
+    dialup: Option<super::Dialup>,
 }
 
 impl Scheduler {
@@ -60,7 +62,15 @@ impl Scheduler {
             engine,
             campaign,
             metrics,
+            dialup: None,
         }
+    }
+
+    /// Feed robo-call outcomes into the call modes: an order whose new status
+    /// is ticked enters its mode, one whose status is not leaves dial-up.
+    pub fn with_dialup(mut self, dialup: super::Dialup) -> Self {
+        self.dialup = Some(dialup);
+        self
     }
 
     /// Claim, pace and place calls until `stop` fires; then let live calls
@@ -157,6 +167,7 @@ impl Scheduler {
                     trunk: self.trunk.clone(),
                     locale: c.order.locale.clone().unwrap_or_else(|| self.default_locale.clone()),
                     metrics: self.metrics.clone(),
+                    dialup: self.dialup.clone(),
                 };
                 calls.spawn(job.run(c));
             }
@@ -202,6 +213,7 @@ struct Attempt {
     trunk: Option<String>,
     locale: String,
     metrics: Arc<Metrics>,
+    dialup: Option<super::Dialup>,
 }
 
 fn snapshot(c: &SharedCampaign) -> Campaign {
@@ -277,7 +289,16 @@ impl Attempt {
         for wait in [0u64, 200, 1000, 5000] {
             sleep(Duration::from_millis(wait)).await;
             match self.store.finish_attempt(c.attempt.id, &report, next, now).await {
-                Ok(_) => return,
+                Ok(finished) => {
+                    // A robo-call outcome may tick the order into a call mode
+                    // (e.g. flagged → a human) or take it out (issue #11).
+                    if let (Some(dialup), true) = (&self.dialup, finished.order_status != OrderStatus::Calling) {
+                        if let Err(e) = dialup.follow(&order.id, now).await {
+                            tracing::error!(order = %order.id, error = %e, "dial-up move not written; repaired on start");
+                        }
+                    }
+                    return;
+                }
                 Err(e) => tracing::error!(order = %order.id, error = %e, "cannot record attempt; retrying"),
             }
         }

@@ -19,6 +19,7 @@ mod agent_calls;
 mod agents;
 mod api_queries;
 mod attempts;
+mod dialup;
 mod error;
 mod model;
 mod model_calls;
@@ -45,6 +46,7 @@ pub use model_calls::{
     AgentCallStatus, AgentCallUpdate, AgentSource, CrmNote, EndedBy, NewAgent, NewAgentCall, NewPayment, Payment,
     PaymentResult, PaymentStatus, PaymentStep, MAX_PAYMENT_MAJOR, STEPS,
 };
+pub use dialup::{DialupCount, DialupMove};
 pub use payments::INTERRUPTED;
 pub use sip_bindings::StoredBinding;
 
@@ -151,16 +153,18 @@ fn sqlite_url(url: &str) -> String {
 /// The migrations for a backend, embedded in the binary so a deployed daemon
 /// needs no `sql/` folder next to it.
 fn migrator(backend: Backend) -> Migrator {
-    let (init, calls, bindings) = match backend {
+    let (init, calls, bindings, dialer) = match backend {
         Backend::Sqlite => (
             include_str!("../../sql/sqlite/0001_init.sql"),
             include_str!("../../sql/sqlite/0002_agents_calls_payments.sql"),
             include_str!("../../sql/sqlite/0003_sip_bindings.sql"),
+            include_str!("../../sql/sqlite/0004_dialer.sql"),
         ),
         Backend::Postgres => (
             include_str!("../../sql/postgres/0001_init.sql"),
             include_str!("../../sql/postgres/0002_agents_calls_payments.sql"),
             include_str!("../../sql/postgres/0003_sip_bindings.sql"),
+            include_str!("../../sql/postgres/0004_dialer.sql"),
         ),
     };
     let migration = |version, name, sql| Migration::new(version, Cow::Borrowed(name), MigrationType::Simple, Cow::Borrowed(sql), false);
@@ -169,6 +173,7 @@ fn migrator(backend: Backend) -> Migrator {
             migration(1, "init", init),
             migration(2, "agents_calls_payments", calls),
             migration(3, "sip_bindings", bindings),
+            migration(4, "dialer", dialer),
         ]),
         ..Migrator::DEFAULT
     }
@@ -201,7 +206,9 @@ async fn set_status(
     now: DateTime<Utc>,
 ) -> Result<bool, StoreError> {
     let changed = match from {
-        Some(from) => sqlx::query("UPDATE orders SET status = $1, updated_at = $2 WHERE id = $3 AND status = $4")
+        // A robo-call or decision outcome is newer than a configured status
+        // the merchant set (issue #11): the order shows the built-in one again.
+        Some(from) => sqlx::query("UPDATE orders SET status = $1, dialer_status = NULL, updated_at = $2 WHERE id = $3 AND status = $4")
             .bind(to.as_str())
             .bind(ms(now))
             .bind(order_id)

@@ -24,6 +24,8 @@ pub struct NewOrder {
     pub locale: Option<String>,
     /// The buyer's IANA zone, when the merchant knows it.
     pub timezone: Option<String>,
+    /// The shop/brand (issue #11): `[A-Za-z0-9_-]{1,64}`, default `"default"`.
+    pub project: String,
 }
 
 impl NewOrder {
@@ -53,6 +55,9 @@ impl NewOrder {
             if locale.is_empty() || locale.len() > 35 || !locale.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
                 return Err(bad("locale", "must be a language tag like en or ur-PK"));
             }
+        }
+        if !orderline_dialer::modes::config::is_valid_name(&self.project) {
+            return Err(bad("project", "must be 1 to 64 of A-Z a-z 0-9 _ -"));
         }
         let timezone = match &self.timezone {
             Some(name) => Some(dialer::parse_timezone(name).map_err(|e| bad("timezone", &e.to_string()))?),
@@ -86,6 +91,9 @@ impl NewOrder {
         if self.timezone != stored.timezone {
             diff.push("timezone");
         }
+        if self.project != stored.project {
+            diff.push("project");
+        }
         diff
     }
 }
@@ -104,6 +112,20 @@ pub struct Order {
     pub status: OrderStatus,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// The shop/brand the order belongs to (issue #11).
+    pub project: String,
+    /// The merchant's configured status (`[[dialer.statuses]]`) when the
+    /// order is in one; it then wins over `status` in the API's view.
+    pub dialer_status: Option<String>,
+    /// The order's place in dial-up: mode id and sub-queue.
+    pub dialer: Option<(String, String)>,
+}
+
+impl Order {
+    /// The one status the merchant sees: a configured one, else the built-in.
+    pub fn shown_status(&self) -> &str {
+        self.dialer_status.as_deref().unwrap_or(self.status.as_str())
+    }
 }
 
 /// An order with its call attempts, oldest first.
@@ -224,9 +246,10 @@ pub struct Finished {
 /// One change of an order's status, with why it happened.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct StatusChange {
-    /// `None` for the status the order was created with.
-    pub from: Option<OrderStatus>,
-    pub to: OrderStatus,
+    /// `None` for the status the order was created with. Built-in
+    /// ([`OrderStatus::as_str`]) or configured (`[[dialer.statuses]]`) names.
+    pub from: Option<String>,
+    pub to: String,
     /// e.g. `rules: call`, `call: confirmed`, `fallback after 5 call attempts`,
     /// `decision: cancel by agent-7`.
     pub reason: String,
@@ -235,11 +258,9 @@ pub struct StatusChange {
 
 pub(crate) fn status_change_from_row(row: &AnyRow) -> Result<StatusChange, StoreError> {
     const T: &str = "order_status_history";
-    let status = |col: &str, v: String| OrderStatus::parse(&v).ok_or_else(|| corrupt(T, format!("{col} {v:?}")));
-    let from: Option<String> = get(row, T, "from_status")?;
     Ok(StatusChange {
-        from: from.map(|f| status("from_status", f)).transpose()?,
-        to: status("to_status", get(row, T, "to_status")?)?,
+        from: get(row, T, "from_status")?,
+        to: get(row, T, "to_status")?,
         reason: get(row, T, "reason")?,
         at: time(T, "at", get(row, T, "at")?)?,
     })
@@ -354,13 +375,17 @@ fn json(table: &'static str, col: &str, text: &str) -> Result<serde_json::Value,
 }
 
 pub(crate) const ORDER_COLUMNS: &str =
-    "id, phone, amount, currency, customer_kind, items, locale, timezone, status, created_at, updated_at";
+    "id, phone, amount, currency, customer_kind, items, locale, timezone, status, created_at, updated_at, project, dialer_status, \
+     (SELECT q.mode FROM dialer_queue q WHERE q.order_id = orders.id) AS dialer_mode, \
+     (SELECT q.subqueue FROM dialer_queue q WHERE q.order_id = orders.id) AS dialer_subqueue";
 
 pub(crate) fn order_from_row(row: &AnyRow) -> Result<Order, StoreError> {
     const T: &str = "orders";
     let kind: String = get(row, T, "customer_kind")?;
     let status: String = get(row, T, "status")?;
     let items: String = get(row, T, "items")?;
+    let dialer_mode: Option<String> = get(row, T, "dialer_mode")?;
+    let dialer_subqueue: Option<String> = get(row, T, "dialer_subqueue")?;
     Ok(Order {
         id: get(row, T, "id")?,
         phone: get(row, T, "phone")?,
@@ -373,6 +398,9 @@ pub(crate) fn order_from_row(row: &AnyRow) -> Result<Order, StoreError> {
         status: OrderStatus::parse(&status).ok_or_else(|| corrupt(T, format!("status {status:?}")))?,
         created_at: time(T, "created_at", get(row, T, "created_at")?)?,
         updated_at: time(T, "updated_at", get(row, T, "updated_at")?)?,
+        project: get(row, T, "project")?,
+        dialer_status: get(row, T, "dialer_status")?,
+        dialer: dialer_mode.zip(dialer_subqueue),
     })
 }
 

@@ -28,8 +28,8 @@ impl Store {
         };
         let mut tx = self.begin("insert order").await?;
         let inserted = sqlx::query(
-            "INSERT INTO orders (id, phone, amount, currency, customer_kind, items, locale, timezone, status, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) ON CONFLICT (id) DO NOTHING",
+            "INSERT INTO orders (id, phone, amount, currency, customer_kind, items, locale, timezone, status, created_at, updated_at, project) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11) ON CONFLICT (id) DO NOTHING",
         )
         .bind(&order.id)
         .bind(&order.phone)
@@ -41,6 +41,7 @@ impl Store {
         .bind(order.timezone.as_deref())
         .bind(status.as_str())
         .bind(ms(now))
+        .bind(&order.project)
         .execute(&mut *tx)
         .await
         .during("insert order")?
@@ -111,7 +112,8 @@ impl Store {
         };
         if let Some(status) = q.status {
             let p = param();
-            conditions.push(format!("status = ${p}"));
+            // The order's one status: one shown with a configured status (issue #11) is not in a built-in one.
+            conditions.push(format!("status = ${p} AND dialer_status IS NULL"));
             texts.push((p, status.as_str().to_string()));
         }
         if let Some(from) = q.from {

@@ -1,0 +1,151 @@
+//! The OpenAPI description of the call-mode routes (issue #11), merged into
+//! `GET /openapi.json` by `openapi.rs` (split out to keep that file short).
+
+use serde_json::{json, Value};
+
+use super::dialer::MAX_QUEUE_PAGE;
+
+/// Issue #11's routes (merchant tokens only).
+///
+/// The response builders come in as arguments so this file needs nothing
+/// from `openapi.rs`, which includes it (no import cycle).
+pub(super) fn paths(
+    id_param: &Value,
+    unauthorized: &Value,
+    json_response: fn(&str, &str) -> Value,
+    error_response: fn(&str) -> Value,
+) -> Value {
+    let bad_field =
+        error_response("A field or query parameter is missing or invalid, or the body is not JSON; `field` names it.");
+    let forbidden = error_response("An agent token (these routes are the merchant's).");
+    let unavailable = error_response("The daemon runs no call-mode queue.");
+    let mode_missing = error_response("No such mode in [[dialer.modes]].");
+    let query = |name: &str, schema: Value, description: &str| json!({ "name": name, "in": "query", "required": false, "description": description, "schema": schema });
+    json!({
+        "/v1/orders/{id}/status": {
+            "put": {
+                "operationId": "setOrderStatus",
+                "summary": "Move an order to a status: a ticked one puts it in its mode's unprocessed sub-queue, any other takes it out of dial-up.",
+                "parameters": id_param,
+                "requestBody": { "required": true, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/StatusUpdate" } } } },
+                "responses": {
+                    "200": json_response("The order after the move.", "Order"),
+                    "400": bad_field, "401": unauthorized, "403": forbidden,
+                    "404": error_response("No such order."), "503": unavailable,
+                }
+            }
+        },
+        "/v1/dialer/overview": {
+            "get": {
+                "operationId": "dialerOverview",
+                "summary": "The admin table: each mode of each project with its sub-queue counts and agents.",
+                "responses": { "200": json_response("Every configured mode.", "DialerOverview"), "401": unauthorized, "403": forbidden, "503": unavailable }
+            }
+        },
+        "/v1/dialer/queue": {
+            "get": {
+                "operationId": "dialerQueue",
+                "summary": "Orders in line, in dial order, each with why it stands there.",
+                "parameters": [
+                    query("mode", json!({ "type": "string" }), "A configured mode id."),
+                    query("project", json!({ "type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$" }), "Only this project's orders."),
+                    query("subqueue", json!({ "$ref": "#/components/schemas/Subqueue" }), "Only this sub-queue."),
+                    query("limit", json!({ "type": "integer", "minimum": 1, "maximum": MAX_QUEUE_PAGE, "default": MAX_QUEUE_PAGE }), "At most this many orders."),
+                ],
+                "responses": { "200": json_response("The line.", "DialerQueue"), "400": bad_field, "401": unauthorized, "403": forbidden, "503": unavailable }
+            }
+        },
+        "/v1/dialer/modes/{id}": {
+            "get": {
+                "operationId": "getDialerMode",
+                "summary": "A mode's settings (from the config), live operator access and counts.",
+                "parameters": id_param,
+                "responses": { "200": json_response("The mode.", "DialerMode"), "401": unauthorized, "403": forbidden, "404": mode_missing, "503": unavailable }
+            }
+        },
+        "/v1/dialer/modes/{id}/agents": {
+            "put": {
+                "operationId": "setDialerModeAgents",
+                "summary": "Replace who may work the mode; stored, so a restart keeps it.",
+                "parameters": id_param,
+                "requestBody": { "required": true, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/ModeAgents" } } } },
+                "responses": {
+                    "200": json_response("The mode after the change.", "DialerMode"),
+                    "400": bad_field, "401": unauthorized, "403": forbidden, "404": mode_missing, "503": unavailable,
+                }
+            }
+        }
+    })
+}
+
+pub(super) fn schemas() -> Value {
+    let text = json!({ "type": "string" });
+    let count = json!({ "type": "integer", "minimum": 0 });
+    let agents = json!({ "type": "array", "items": { "type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$" } });
+    json!({
+        "Subqueue": { "type": "string", "enum": ["unprocessed", "no_answer", "callback"] },
+        "Placement": {
+            "type": "object", "required": ["mode", "subqueue"],
+            "properties": { "mode": text, "subqueue": { "$ref": "#/components/schemas/Subqueue" } }
+        },
+        "StatusUpdate": {
+            "type": "object", "required": ["status"], "additionalProperties": false,
+            "properties": { "status": { "type": "string", "description": "Built-in or configured status name." } }
+        },
+        "ModeAgents": {
+            "type": "object", "required": ["agents"], "additionalProperties": false,
+            "properties": { "agents": agents }
+        },
+        "ModeCounts": {
+            "type": "object", "required": ["unprocessed", "no_answer", "callback"],
+            "properties": { "unprocessed": count, "no_answer": count, "callback": count, "in_flight": count }
+        },
+        "ModeOverview": {
+            "type": "object", "required": ["id", "project", "kind", "counts", "agents"],
+            "properties": {
+                "id": text, "project": text,
+                "kind": { "type": "string", "enum": ["new_leads", "reconfirmation", "before_buyout", "random"] },
+                "counts": { "$ref": "#/components/schemas/ModeCounts" },
+                "agents": agents
+            }
+        },
+        "DialerOverview": {
+            "type": "object", "required": ["modes"],
+            "properties": { "modes": { "type": "array", "items": { "$ref": "#/components/schemas/ModeOverview" } } }
+        },
+        "DialerMode": {
+            "allOf": [
+                { "$ref": "#/components/schemas/ModeOverview" },
+                { "type": "object", "properties": { "settings": { "type": "object", "properties": {
+                    "pacing": { "type": "string", "enum": ["preview", "progressive", "predictive"] },
+                    "priority": { "type": "integer" },
+                    "high_priority_new": { "type": "boolean" },
+                    "standard_time_minutes": { "type": "number" },
+                    "put_off_minutes": { "type": "number" },
+                    "max_attempts": { "type": "integer" },
+                    "status_after_max": text,
+                    "random_share": { "type": ["number", "null"] },
+                    "dispositions": { "type": "array", "items": text },
+                    "window": { "type": "string", "description": "HH:MM-HH:MM in the mode's zone." },
+                    "timezone": text
+                } } } }
+            ]
+        },
+        "QueueItem": {
+            "type": "object", "required": ["order_id", "mode", "subqueue", "due_at", "attempts", "reason"],
+            "properties": {
+                "order_id": text, "mode": text, "project": text,
+                "subqueue": { "$ref": "#/components/schemas/Subqueue" },
+                "due_at": { "type": "string", "format": "date-time", "description": "When it can next be dialled (window opening included)." },
+                "attempts": count,
+                "priority": { "type": "integer" },
+                "callback_agent": { "type": ["string", "null"] },
+                "reason": { "type": "string", "enum": ["callback_for_agent", "callback_for_anyone", "unprocessed", "no_answer_due", "put_off", "callback_later", "outside_window"] }
+            }
+        },
+        "DialerQueue": {
+            "type": "object", "required": ["orders"],
+            "properties": { "orders": { "type": "array", "items": { "$ref": "#/components/schemas/QueueItem" } } }
+        }
+    })
+}

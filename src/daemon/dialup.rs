@@ -1,0 +1,331 @@
+//! The daemon's call-mode queue (issue #11): one [`DialQueue`] behind a lock,
+//! built from the stored rows at start, every move written to the store in
+//! the same transaction as the order's status.
+//!
+//! The API borrows a [`Dialup`] handle (like the live campaign rules); it
+//! never owns the queue. Order of work per operation: apply the move to the
+//! in-memory queue under the lock, write the move (status + row) in one
+//! transaction, release the lock. If the write fails the queue is rebuilt
+//! from the store, which stays the truth, so memory never runs ahead of disk.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use orderline_dialer::modes::{
+    CallModes, DialQueue, Moved, OrderCard, Overview, Pick, QueueError, QueueFilter, QueueItem,
+};
+use tokio::sync::Mutex;
+
+use crate::config::{Config, ConfigError};
+use crate::store::{DialupMove, Order, Store, StoreError};
+
+/// Why a dial-up operation failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DialupError {
+    /// The queue refused the event (unknown status, mode, bad agent name, ...).
+    #[error(transparent)]
+    Queue(#[from] QueueError),
+    /// The order's zone is not an IANA zone (it was validated on insert, so
+    /// only a hand-edited row gets here).
+    #[error("order {order:?}: timezone {zone:?} is not an IANA zone")]
+    BadZone { order: String, zone: String },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// `[dialer]` does not validate (`Config::load` has checked it already).
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+}
+
+/// What [`Dialup::start`] found and repaired.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Restored {
+    /// Rows read from the store.
+    pub rows: usize,
+    /// Orders left in flight by the last process, returned to their queues
+    /// without an attempt (their calls are closed as interrupted).
+    pub released: Vec<String>,
+    /// Rows whose mode left the config or that sit at a lowered cap, moved
+    /// out (`DialQueue::from_rows`).
+    pub moved: Vec<String>,
+    /// Orders whose status changed elsewhere (robo-call, decision) without
+    /// their dial-up move being written (a crash in between): moved now.
+    pub followed: Vec<String>,
+}
+
+/// The call-mode queue shared by the daemon and the API. Cheap to clone.
+#[derive(Clone)]
+pub struct Dialup {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Store,
+    /// The validated `[dialer]` rules as configured (access overrides from
+    /// the store are applied on every build).
+    rules: CallModes,
+    queue: Mutex<DialQueue>,
+}
+
+/// Reason of a dial-up move that follows a status set elsewhere.
+const FOLLOWED: &str = "dialer: follows the order's status";
+
+/// Status-history reason of a release after a restart.
+const RELEASED: &str = "dialer: call interrupted by a restart, order back in its queue";
+
+impl Dialup {
+    /// Build the queue from the stored rows under the config's `[dialer]`,
+    /// apply stored operator access, persist what the rebuild moved, release
+    /// the calls a crash left in flight (nothing lost, nothing dialled twice:
+    /// an in-flight order returns to its queue once, without costing an
+    /// attempt), and make the queue follow statuses changed elsewhere whose
+    /// dial-up move a crash cut off.
+    pub async fn start(
+        store: Store,
+        config: &Config,
+        now: DateTime<Utc>,
+    ) -> Result<(Dialup, Restored), DialupError> {
+        let rules = config.dialer_modes()?;
+        let mut ticked: Vec<String> = config
+            .dialer
+            .statuses
+            .iter()
+            .filter(|s| s.mode.is_some())
+            .map(|s| s.name.clone())
+            .collect();
+        ticked.sort();
+        ticked.dedup();
+        let (mut queue, rows, moved) = build(&store, &rules, now).await?;
+        let mut restored = Restored {
+            rows,
+            moved: moved.iter().map(|m| m.order.clone()).collect(),
+            ..Restored::default()
+        };
+        let mut writes = to_writes(&queue, moved);
+        store
+            .apply_dialup(&writes, "dialer: mode or cap changed in config", now)
+            .await?;
+        writes.clear();
+        for (order, agent) in queue.in_flight() {
+            tracing::warn!(%order, %agent, "dial-up call left in flight by the last stop: released");
+            let m = queue.release_in_flight(&order, now)?;
+            restored.released.push(order);
+            writes.extend(to_writes(&queue, vec![m]));
+        }
+        store.apply_dialup(&writes, RELEASED, now).await?;
+        writes.clear();
+        for order in store.dialup_candidates(&ticked).await? {
+            if let Some(m) = follow(&mut queue, card(&order)?, &order, now)? {
+                restored.followed.push(order.id.clone());
+                writes.extend(to_writes(&queue, vec![m]));
+            }
+        }
+        store.apply_dialup(&writes, FOLLOWED, now).await?;
+        let dialup = Dialup {
+            inner: Arc::new(Inner {
+                store,
+                rules,
+                queue: Mutex::new(queue),
+            }),
+        };
+        Ok((dialup, restored))
+    }
+
+    /// The order's status was changed elsewhere (robo-call outcome, a
+    /// decision): move its dial-up place to match. Written after the status
+    /// (two transactions); a crash in between is repaired by [`Dialup::start`].
+    pub async fn follow(&self, order_id: &str, now: DateTime<Utc>) -> Result<(), DialupError> {
+        let Some(detail) = self.inner.store.get_order(order_id).await? else {
+            return Err(StoreError::OrderNotFound(order_id.to_string()).into());
+        };
+        let order = detail.order;
+        let card = card(&order)?;
+        self.apply(FOLLOWED, now, |q| {
+            Ok(follow(q, card, &order, now)?.into_iter().collect())
+        })
+        .await
+    }
+
+    /// Whether `status` is a built-in or configured status.
+    pub fn is_status(&self, status: &str) -> bool {
+        self.inner.rules.is_status(status)
+    }
+
+    /// The configured rules (mode settings as in the config file; access
+    /// as of start-up — use [`Dialup::overview`] for the live lists).
+    pub fn rules(&self) -> &CallModes {
+        &self.inner.rules
+    }
+
+    /// The order entered `status` (`PUT /v1/orders/{id}/status`, or a new
+    /// order's first status): a ticked status puts it in its mode's
+    /// `unprocessed`, any other takes it out of dial-up. Status and row are
+    /// written in one transaction.
+    pub async fn set_status(
+        &self,
+        order: &Order,
+        status: &str,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), DialupError> {
+        let card = card(order)?;
+        self.apply(reason, now, |q| {
+            q.set_status(card, status, now).map(|m| vec![m])
+        })
+        .await
+    }
+
+    /// The next order for a ready agent, marked in flight in memory and in
+    /// the store before it is handed out (live dialing will call this).
+    pub async fn pick(&self, agent: &str, now: DateTime<Utc>) -> Result<Option<Pick>, DialupError> {
+        let mut queue = self.inner.queue.lock().await;
+        let Some(pick) = queue.pick(agent, now) else {
+            return Ok(None);
+        };
+        let write = DialupMove {
+            order_id: pick.order_id.clone(),
+            status: None,
+            row: queue.row(&pick.order_id),
+        };
+        if let Err(e) = self
+            .inner
+            .store
+            .apply_dialup(&[write], "dialer: picked", now)
+            .await
+        {
+            self.reload(&mut queue, now).await;
+            return Err(e.into());
+        }
+        Ok(Some(pick))
+    }
+
+    /// Replace who may work `mode`; stored so a restart keeps it.
+    pub async fn set_agents(
+        &self,
+        mode: &str,
+        agents: Vec<String>,
+        now: DateTime<Utc>,
+    ) -> Result<(), DialupError> {
+        let mut queue = self.inner.queue.lock().await;
+        queue.set_agents(mode, agents.iter().cloned())?;
+        if let Err(e) = self.inner.store.set_mode_access(mode, &agents, now).await {
+            self.reload(&mut queue, now).await;
+            return Err(e.into());
+        }
+        Ok(())
+    }
+
+    /// The admin table's figures.
+    pub async fn overview(&self) -> Overview {
+        self.inner.queue.lock().await.overview()
+    }
+
+    /// The orders in line, in dial order.
+    pub async fn queue(&self, filter: &QueueFilter, now: DateTime<Utc>) -> Vec<QueueItem> {
+        self.inner.queue.lock().await.queue(filter, now)
+    }
+
+    /// Apply one queue operation and persist what it moved.
+    async fn apply(
+        &self,
+        reason: &str,
+        now: DateTime<Utc>,
+        op: impl FnOnce(&mut DialQueue) -> Result<Vec<Moved>, QueueError>,
+    ) -> Result<(), DialupError> {
+        let mut queue = self.inner.queue.lock().await;
+        let moved = op(&mut queue)?;
+        let writes = to_writes(&queue, moved);
+        if let Err(e) = self.inner.store.apply_dialup(&writes, reason, now).await {
+            self.reload(&mut queue, now).await;
+            return Err(e.into());
+        }
+        Ok(())
+    }
+
+    /// After a failed write: rebuild from the store (the truth). If that
+    /// fails too, the error is logged and memory is kept.
+    async fn reload(&self, queue: &mut DialQueue, now: DateTime<Utc>) {
+        match build(&self.inner.store, &self.inner.rules, now).await {
+            Ok((fresh, _, _)) => *queue = fresh,
+            Err(e) => {
+                tracing::error!(error = %e, "dial-up queue could not be reloaded after a failed write")
+            }
+        }
+    }
+}
+
+/// The queue from the store: rows under `rules` with stored access applied.
+async fn build(
+    store: &Store,
+    rules: &CallModes,
+    now: DateTime<Utc>,
+) -> Result<(DialQueue, usize, Vec<Moved>), DialupError> {
+    let rows = store.dialup_rows().await?;
+    let count = rows.len();
+    let rebuilt = DialQueue::from_rows(rules.clone(), rows, now)?;
+    let mut queue = rebuilt.queue;
+    for (mode, agents) in store.mode_access().await? {
+        match queue.set_agents(&mode, agents) {
+            Ok(()) => {}
+            Err(QueueError::UnknownMode(_)) => {
+                tracing::warn!(%mode, "stored operator access for a mode no longer configured: ignored")
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok((queue, count, rebuilt.moved))
+}
+
+/// Move the order where its shown status puts it, if the queue disagrees
+/// (in no mode but ticked, in another mode than its tick, or in a mode while
+/// its status is not ticked). `None`: already in place (a `random` mode's
+/// share leaving a ticked order out is in place too).
+fn follow(
+    queue: &mut DialQueue,
+    card: OrderCard,
+    order: &Order,
+    now: DateTime<Utc>,
+) -> Result<Option<Moved>, QueueError> {
+    let status = order.shown_status();
+    let want = queue
+        .rules()
+        .tick(status, &order.project)
+        .map(|i| queue.rules().mode(i).id.clone());
+    let have = queue.placement(&order.id).map(|p| p.mode);
+    if want == have {
+        return Ok(None);
+    }
+    let moved = queue.set_status(card, status, now)?;
+    Ok((moved.dialer.as_ref().map(|p| &p.mode) != have.as_ref()).then_some(moved))
+}
+
+/// Each move with the order's row as the queue holds it now.
+fn to_writes(queue: &DialQueue, moved: Vec<Moved>) -> Vec<DialupMove> {
+    moved
+        .into_iter()
+        .map(|m| DialupMove {
+            row: m.dialer.as_ref().and_then(|_| queue.row(&m.order)),
+            order_id: m.order,
+            status: m.status,
+        })
+        .collect()
+}
+
+/// What the queue needs of a stored order.
+fn card(order: &Order) -> Result<OrderCard, DialupError> {
+    let timezone = match &order.timezone {
+        Some(zone) => Some(orderline_dialer::window::parse_timezone(zone).map_err(|_| {
+            DialupError::BadZone {
+                order: order.id.clone(),
+                zone: zone.clone(),
+            }
+        })?),
+        None => None,
+    };
+    Ok(OrderCard {
+        id: order.id.clone(),
+        project: order.project.clone(),
+        timezone,
+        created_at: order.created_at,
+    })
+}
