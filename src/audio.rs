@@ -14,10 +14,7 @@ pub const RATE: u32 = 8000;
 #[non_exhaustive]
 pub enum AudioError {
     #[error("{path}: {source}")]
-    Wav {
-        path: String,
-        source: hound::Error,
-    },
+    Wav { path: String, source: hound::Error },
     #[error("{path}: expected mono audio, found {channels} channels")]
     NotMono { path: String, channels: u16 },
     #[error("{path}: expected 16-bit integer PCM, found {bits}-bit {format}")]
@@ -204,7 +201,10 @@ mod tests {
         w.write_sample(0i16).expect("write");
         w.write_sample(0i16).expect("write");
         w.finalize().expect("finalize");
-        assert!(matches!(read_wav_8k(&stereo), Err(AudioError::NotMono { channels: 2, .. })));
+        assert!(matches!(
+            read_wav_8k(&stereo),
+            Err(AudioError::NotMono { channels: 2, .. })
+        ));
         assert!(read_wav_8k(&dir.path().join("missing.wav")).is_err());
     }
 }

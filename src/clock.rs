@@ -19,7 +19,9 @@ pub struct Clock(Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>);
 impl Clock {
     /// The operating system's clock.
     pub fn system() -> Clock {
-        Clock(Arc::new(|| DateTime::<Utc>::from(std::time::SystemTime::now())))
+        Clock(Arc::new(|| {
+            DateTime::<Utc>::from(std::time::SystemTime::now())
+        }))
     }
 
     /// A clock read from `f` (tests: a time they move).
@@ -66,7 +68,11 @@ mod tests {
         let clock = Clock::from_millis(move || c.load(Ordering::SeqCst));
         assert_eq!(clock.now_millis(), 1_700_000_000_000);
         t.fetch_add(86_400_000, Ordering::SeqCst);
-        assert_eq!(clock.clone().now_millis(), 1_700_086_400_000, "clones share the source");
+        assert_eq!(
+            clock.clone().now_millis(),
+            1_700_086_400_000,
+            "clones share the source"
+        );
     }
 
     #[test]

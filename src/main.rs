@@ -10,7 +10,11 @@ use orderline::call::{CallSpec, Engine};
 use orderline::config::Config;
 
 #[derive(Parser)]
-#[command(name = "orderline", version, about = "SIP/RTP telephony engine for COD order confirmation")]
+#[command(
+    name = "orderline",
+    version,
+    about = "SIP/RTP telephony engine for COD order confirmation"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

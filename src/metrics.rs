@@ -189,9 +189,18 @@ mod tests {
         m.payment_finished("4242424242424242"); // not a status: ignored, never a label
         let text = m.render();
         assert!(text.contains("\norderline_agent_calls 1\n"), "{text}");
-        assert!(text.contains("orderline_payments_total{status=\"succeeded\"} 2\n"), "{text}");
-        assert!(text.contains("orderline_payments_total{status=\"failed\"} 0\n"), "{text}");
-        assert!(text.contains("orderline_payments_total{status=\"cancelled\"} 1\n"), "{text}");
+        assert!(
+            text.contains("orderline_payments_total{status=\"succeeded\"} 2\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("orderline_payments_total{status=\"failed\"} 0\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("orderline_payments_total{status=\"cancelled\"} 1\n"),
+            "{text}"
+        );
         assert!(!text.contains("4242"), "{text}");
     }
 }

@@ -59,8 +59,20 @@ fn agent_page_requests_a_payment_and_watches_the_steps_complete() {
     let page = format!("http://{}/agent", rig.http);
     let sign_in = |b: &mut Browser| {
         b.navigate(&page);
-        b.fill(&["token"], AGENT_TOKEN).unwrap_or_else(|| panic!("no token field on /agent:\n{}", b.text()));
-        if b.click(&["sign ?in", "log ?in", "connect", "^save", "^ok$", "continue", "use token", "^go$"]).is_none() {
+        b.fill(&["token"], AGENT_TOKEN)
+            .unwrap_or_else(|| panic!("no token field on /agent:\n{}", b.text()));
+        if b.click(&[
+            "sign ?in",
+            "log ?in",
+            "connect",
+            "^save",
+            "^ok$",
+            "continue",
+            "use token",
+            "^go$",
+        ])
+        .is_none()
+        {
             b.press_enter();
         }
     };
@@ -76,7 +88,11 @@ fn agent_page_requests_a_payment_and_watches_the_steps_complete() {
             break p;
         }
         if t0.elapsed() > Duration::from_secs(6) {
-            panic!("the agent page never showed call {call_id} ({CUSTOMER}):\n{}\nconsole:\n{}", b.text(), b.console.join("\n"));
+            panic!(
+                "the agent page never showed call {call_id} ({CUSTOMER}):\n{}\nconsole:\n{}",
+                b.text(),
+                b.console.join("\n")
+            );
         }
         if b.click(&["refresh", "reload"]).is_none() && t0.elapsed() > Duration::from_secs(2) {
             sign_in(&mut b);
@@ -84,19 +100,28 @@ fn agent_page_requests_a_payment_and_watches_the_steps_complete() {
         std::thread::sleep(Duration::from_millis(300));
     };
     eprintln!("picked {picked}");
-    b.fill(&["item", "product"], ITEM).unwrap_or_else(|| panic!("no item field:\n{}", b.text()));
-    b.fill(&["amount"], AMOUNT).unwrap_or_else(|| panic!("no amount field:\n{}", b.text()));
+    b.fill(&["item", "product"], ITEM)
+        .unwrap_or_else(|| panic!("no item field:\n{}", b.text()));
+    b.fill(&["amount"], AMOUNT)
+        .unwrap_or_else(|| panic!("no amount field:\n{}", b.text()));
     let _ = b.fill(&["currency"], CURRENCY);
     let clicked = b
         .click(&["request", "take payment", "start payment", "charge", "^pay"])
         .unwrap_or_else(|| panic!("no request button:\n{}", b.text()));
-    eprintln!("clicked {clicked} {:.1} s after the call was bridged", t0.elapsed().as_secs_f64());
+    eprintln!(
+        "clicked {clicked} {:.1} s after the call was bridged",
+        t0.elapsed().as_secs_f64()
+    );
 
     // The page's request reached the API: the call has a payment.
     let t1 = Instant::now();
     let pid = loop {
         let call = rig.call(&call_id);
-        if let Some(p) = call["payments"].as_array().and_then(|a| a.first()).and_then(Value::as_str) {
+        if let Some(p) = call["payments"]
+            .as_array()
+            .and_then(|a| a.first())
+            .and_then(Value::as_str)
+        {
             break p.to_string();
         }
         assert!(
@@ -137,7 +162,10 @@ fn agent_page_requests_a_payment_and_watches_the_steps_complete() {
     assert_eq!(order, STEPS, "steps ticked out of order: {ticked:?}");
     // They ticked as the caller keyed, not all at once at the end.
     let spread = ticked.last().expect("steps").1 - ticked[0].1;
-    assert!(spread > 3.0, "all steps ticked within {spread:.1} s: {ticked:?}");
+    assert!(
+        spread > 3.0,
+        "all steps ticked within {spread:.1} s: {ticked:?}"
+    );
     eprintln!("steps ticked at {ticked:?}");
 
     // The API agrees.
@@ -149,10 +177,17 @@ fn agent_page_requests_a_payment_and_watches_the_steps_complete() {
     assert_signed(&hook);
 
     // The page never held card data.
-    let html = b.eval("document.documentElement.outerHTML").as_str().unwrap_or_default().to_string();
+    let html = b
+        .eval("document.documentElement.outerHTML")
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
     let page_sources = vec![
         ("agent page HTML".to_string(), html.into_bytes()),
-        ("agent page console".to_string(), b.console.join("\n").into_bytes()),
+        (
+            "agent page console".to_string(),
+            b.console.join("\n").into_bytes(),
+        ),
     ];
     drop(b);
 

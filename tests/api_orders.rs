@@ -516,8 +516,7 @@ async fn a_finished_call_shows_in_the_order(db: TestDb) {
     let claimed = api.store.due_attempts(t0, 10).await.expect("claim");
     assert_eq!(claimed.len(), 1);
     let config = orderline::config::Config::from_toml(api_support::CONFIG).unwrap();
-    let campaign =
-        config.calling.campaign(&config.campaign).unwrap();
+    let campaign = config.calling.campaign(&config.campaign).unwrap();
     let end = t0 + chrono::TimeDelta::seconds(20);
     let next = campaign.after_attempt(&claimed[0].rule_state(), Outcome::Confirmed, end);
     let report = AttemptReport {

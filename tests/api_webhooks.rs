@@ -141,7 +141,9 @@ async fn flagged_event(store: &Store) -> OutboxEvent {
         project: "default".into(),
     };
     // Written a minute ago on the real clock, so it is due for the deliverer.
-    let now = DateTime::from_timestamp_millis(orderline::clock::Clock::system().now_millis() - 60_000).unwrap();
+    let now =
+        DateTime::from_timestamp_millis(orderline::clock::Clock::system().now_millis() - 60_000)
+            .unwrap();
     assert!(matches!(
         store
             .insert_order(&order, Decision::Flag, now)
@@ -255,7 +257,10 @@ async fn retries_keep_the_id_and_back_off(db: TestDb) {
     // Growth, proven by lower bounds only (machine load can only lengthen a
     // gap): the second wait is at least 300 ms, more than the first back-off
     // can ever be (200 ms at full jitter).
-    assert!(gap2 > Duration::from_millis(200), "back-off grows: {gap1:?} then {gap2:?}");
+    assert!(
+        gap2 > Duration::from_millis(200),
+        "back-off grows: {gap1:?} then {gap2:?}"
+    );
 
     let stored = store.get_event(&event.id).await.unwrap().unwrap();
     assert!(stored.delivered_at.is_some());

@@ -14,7 +14,11 @@ use common::*;
 fn call_against(dir: &Path, scenario_file: &Path, extra_cfg: &str) -> serde_json::Value {
     let sipp = Sipp::start(scenario_file, dir, &[]);
     let cfg = write_config(dir, free_udp_port(), sipp.port, extra_cfg);
-    let (report, out) = orderline_call(&cfg, "03001234567", &["--amount", "2450", "--currency", "PKR"]);
+    let (report, out) = orderline_call(
+        &cfg,
+        "03001234567",
+        &["--amount", "2450", "--currency", "PKR"],
+    );
     let (ok, errors) = sipp.finish(Duration::from_secs(20));
     assert!(
         ok,
@@ -29,18 +33,31 @@ fn inband_call(presses: &[(f64, char, f64)], secs: f64, law: &str) -> serde_json
     inband_call_with("callee_inband.xml", presses, secs, law)
 }
 
-fn inband_call_with(template: &str, presses: &[(f64, char, f64)], secs: f64, law: &str) -> serde_json::Value {
+fn inband_call_with(
+    template: &str,
+    presses: &[(f64, char, f64)],
+    secs: f64,
+    law: &str,
+) -> serde_json::Value {
     let dir = tempfile::tempdir().expect("tempdir");
     let wav = dir.path().join("keys.wav");
     write_wav(&wav, &keypress_audio(presses, secs));
     let raw = dir.path().join(format!("keys.{law}"));
     sox_g711(&wav, &raw, law);
-    let (pt, name) = if law == "ul" { ("0", "PCMU") } else { ("8", "PCMA") };
+    let (pt, name) = if law == "ul" {
+        ("0", "PCMU")
+    } else {
+        ("8", "PCMA")
+    };
     let action = format!("rtp_stream=\"{},1,{pt}\"", raw.display());
     let sc = scenario(
         dir.path(),
         template,
-        &[("@CODEC_PT@", pt), ("@CODEC_NAME@", name), ("@MEDIA_ACTION@", &action)],
+        &[
+            ("@CODEC_PT@", pt),
+            ("@CODEC_NAME@", name),
+            ("@MEDIA_ACTION@", &action),
+        ],
     );
     call_against(dir.path(), &sc, "")
 }
@@ -54,7 +71,10 @@ fn early_media_183_then_answer_confirms() {
     assert_eq!(r["outcome"], "confirmed", "{r}");
     assert_eq!(r["digits"], "1", "{r}");
     let setup = r["setup_ms"].as_u64().expect("setup_ms");
-    assert!(setup >= 900, "answer came {setup} ms after INVITE; the 183 phase was skipped");
+    assert!(
+        setup >= 900,
+        "answer came {setup} ms after INVITE; the 183 phase was skipped"
+    );
 }
 
 #[test]
@@ -107,12 +127,19 @@ fn silence_ends_as_no_input() {
 fn rfc4733_call(pcap: &str) -> serde_json::Value {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = format!("/usr/share/sip-tester/{pcap}");
-    assert!(Path::new(&path).exists(), "{path} missing: install sip-tester");
+    assert!(
+        Path::new(&path).exists(),
+        "{path} missing: install sip-tester"
+    );
     let action = format!("play_pcap_audio=\"{path}\"");
     let sc = scenario(
         dir.path(),
         "callee_inband.xml",
-        &[("@CODEC_PT@", "0"), ("@CODEC_NAME@", "PCMU"), ("@MEDIA_ACTION@", &action)],
+        &[
+            ("@CODEC_PT@", "0"),
+            ("@CODEC_NAME@", "PCMU"),
+            ("@MEDIA_ACTION@", &action),
+        ],
     );
     call_against(dir.path(), &sc, "")
 }
@@ -150,7 +177,10 @@ fn unanswered_call_is_cancelled_at_ring_timeout() {
     assert_eq!(r["outcome"], "no_answer", "{r}");
     assert_eq!(r["sip_status"], 487, "{r}");
     let setup = r["setup_ms"].as_u64().expect("setup_ms");
-    assert!((15_000..17_000).contains(&setup), "CANCEL not at the 15 s ring timeout: {setup} ms");
+    assert!(
+        (15_000..17_000).contains(&setup),
+        "CANCEL not at the 15 s ring timeout: {setup} ms"
+    );
 }
 
 #[test]
@@ -160,7 +190,11 @@ fn digest_challenge_is_answered() {
     write_wav(&wav, &keypress_audio(&[(4.0, '1', 0.1)], 8.0));
     let raw = dir.path().join("keys.ul");
     sox_g711(&wav, &raw, "ul");
-    let sc = scenario(dir.path(), "callee_auth.xml", &[("@AUDIO@", &raw.display().to_string())]);
+    let sc = scenario(
+        dir.path(),
+        "callee_auth.xml",
+        &[("@AUDIO@", &raw.display().to_string())],
+    );
     let r = call_against(
         dir.path(),
         &sc,

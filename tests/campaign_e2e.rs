@@ -41,7 +41,11 @@ fn keying_callee_on(dir: &Path, key: char, calls: u32, port: u16) -> Sipp {
     let sc = scenario(
         dir,
         "callee_inband.xml",
-        &[("@CODEC_PT@", "0"), ("@CODEC_NAME@", "PCMU"), ("@MEDIA_ACTION@", &action)],
+        &[
+            ("@CODEC_PT@", "0"),
+            ("@CODEC_NAME@", "PCMU"),
+            ("@MEDIA_ACTION@", &action),
+        ],
     );
     Sipp::start_on(&sc, dir, port, &["-m", &calls.to_string(), "-l", "200"])
 }
@@ -60,15 +64,38 @@ fn free_tcp() -> SocketAddr {
 }
 
 impl Campaign {
-    fn start(sipp: Option<Sipp>, trunk_port: u16, dir: tempfile::TempDir, campaign_cfg: &str) -> Campaign {
+    fn start(
+        sipp: Option<Sipp>,
+        trunk_port: u16,
+        dir: tempfile::TempDir,
+        campaign_cfg: &str,
+    ) -> Campaign {
         Campaign::start_trunk(sipp, trunk_port, dir, "", campaign_cfg)
     }
 
-    fn start_trunk(sipp: Option<Sipp>, trunk_port: u16, dir: tempfile::TempDir, trunk: &str, campaign_cfg: &str) -> Campaign {
+    fn start_trunk(
+        sipp: Option<Sipp>,
+        trunk_port: u16,
+        dir: tempfile::TempDir,
+        trunk: &str,
+        campaign_cfg: &str,
+    ) -> Campaign {
         let sink = WebhookSink::start();
         let http = free_tcp();
-        let daemon = Daemon::start_trunk(dir.path(), trunk_port, trunk, &tail(&sink, http, campaign_cfg), |_| {});
-        Campaign { dir, sink, http, daemon, sipp }
+        let daemon = Daemon::start_trunk(
+            dir.path(),
+            trunk_port,
+            trunk,
+            &tail(&sink, http, campaign_cfg),
+            |_| {},
+        );
+        Campaign {
+            dir,
+            sink,
+            http,
+            daemon,
+            sipp,
+        }
     }
 
     fn post_order(&self, id: &str, amount: &str, kind: &str) {
@@ -116,7 +143,11 @@ impl Campaign {
             {
                 return h;
             }
-            assert!(t0.elapsed() < limit, "no {kind} webhook for {order}: {:?}", self.sink.received());
+            assert!(
+                t0.elapsed() < limit,
+                "no {kind} webhook for {order}: {:?}",
+                self.sink.received()
+            );
             std::thread::sleep(Duration::from_millis(100));
         }
     }
@@ -125,12 +156,22 @@ impl Campaign {
 /// Recompute the Standard Webhooks signature independently of the daemon.
 fn assert_signed(h: &common::http::Hook) {
     let id = h.header("webhook-id").expect("webhook-id header");
-    let ts = h.header("webhook-timestamp").expect("webhook-timestamp header");
-    let sig = h.header("webhook-signature").expect("webhook-signature header");
+    let ts = h
+        .header("webhook-timestamp")
+        .expect("webhook-timestamp header");
+    let sig = h
+        .header("webhook-signature")
+        .expect("webhook-signature header");
     let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(SECRET.as_bytes()).expect("hmac key");
     mac.update(format!("{id}.{ts}.{}", h.body).as_bytes());
-    let expected = format!("v1,{}", base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes()));
-    assert!(sig.split(' ').any(|s| s == expected), "bad signature {sig}, expected {expected}");
+    let expected = format!(
+        "v1,{}",
+        base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
+    );
+    assert!(
+        sig.split(' ').any(|s| s == expected),
+        "bad signature {sig}, expected {expected}"
+    );
     let age = chrono_age_secs(ts);
     assert!(age.abs() < 120, "webhook-timestamp {ts} is {age} s off");
 }
@@ -155,14 +196,22 @@ fn key_one_confirms_the_order_and_a_signed_webhook_arrives() {
     assert_eq!(a["result"], "confirmed", "{v}");
     assert_eq!(a["digits"], "1", "{v}");
     assert_eq!(a["sip_status"], 200, "{v}");
-    let statuses: Vec<&str> = v["history"].as_array().expect("history").iter().filter_map(|h| h["to"].as_str()).collect();
+    let statuses: Vec<&str> = v["history"]
+        .as_array()
+        .expect("history")
+        .iter()
+        .filter_map(|h| h["to"].as_str())
+        .collect();
     assert!(statuses.ends_with(&["confirmed"]), "history {statuses:?}");
 
     let confirmed = c.wait_hook("order.confirmed", "ord-1001", Duration::from_secs(10));
     assert_signed(&confirmed);
     let attempted = c.wait_hook("call.attempted", "ord-1001", Duration::from_secs(10));
     assert_signed(&attempted);
-    assert_ne!(confirmed.header("webhook-id"), attempted.header("webhook-id"));
+    assert_ne!(
+        confirmed.header("webhook-id"),
+        attempted.header("webhook-id")
+    );
     let (ok, errors) = c.sipp.expect("sipp").finish(Duration::from_secs(10));
     assert!(ok, "SIPp saw a broken call: {errors}");
 }
@@ -182,7 +231,11 @@ fn key_two_cancels_the_order() {
 #[test]
 fn busy_callee_records_the_attempt_and_schedules_a_retry_three_hours_on() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let sipp = Sipp::start(&Path::new(SCENARIOS).join("callee_busy.xml"), dir.path(), &[]);
+    let sipp = Sipp::start(
+        &Path::new(SCENARIOS).join("callee_busy.xml"),
+        dir.path(),
+        &[],
+    );
     let port = sipp.port;
     let c = Campaign::start(Some(sipp), port, dir, "");
     c.post_order("ord-3003", "1500", "new");
@@ -192,7 +245,11 @@ fn busy_callee_records_the_attempt_and_schedules_a_retry_three_hours_on() {
         if v["attempts"].as_array().is_some_and(|a| a.len() >= 2) {
             break v;
         }
-        assert!(t0.elapsed() < Duration::from_secs(20), "no retry scheduled: {v}\n{}", c.daemon.logs());
+        assert!(
+            t0.elapsed() < Duration::from_secs(20),
+            "no retry scheduled: {v}\n{}",
+            c.daemon.logs()
+        );
         std::thread::sleep(Duration::from_millis(100));
     };
     let first = &v["attempts"][0];
@@ -200,11 +257,18 @@ fn busy_callee_records_the_attempt_and_schedules_a_retry_three_hours_on() {
     assert_eq!(first["sip_status"], 486, "{v}");
     let retry = &v["attempts"][1];
     assert_eq!(retry["state"], "due", "{v}");
-    let started = chrono::DateTime::parse_from_rfc3339(first["time"].as_str().expect("first started")).expect("time");
-    let due = chrono::DateTime::parse_from_rfc3339(retry["scheduled_at"].as_str().expect("scheduled")).expect("time");
+    let started =
+        chrono::DateTime::parse_from_rfc3339(first["time"].as_str().expect("first started"))
+            .expect("time");
+    let due =
+        chrono::DateTime::parse_from_rfc3339(retry["scheduled_at"].as_str().expect("scheduled"))
+            .expect("time");
     let gap = (due - started).num_minutes();
     // 3 h later, unless that falls outside the test window (00:00-23:59 UTC).
-    assert!(gap == 180 || (due.format("%H:%M").to_string() == "00:00"), "retry {gap} min after the call: {v}");
+    assert!(
+        gap == 180 || (due.format("%H:%M").to_string() == "00:00"),
+        "retry {gap} min after the call: {v}"
+    );
     assert_ne!(v["status"], "confirmed");
     assert_signed(&c.wait_hook("call.attempted", "ord-3003", Duration::from_secs(10)));
 }
@@ -214,17 +278,32 @@ fn high_value_order_is_flagged_without_a_call_then_the_merchant_decides() {
     let dir = tempfile::tempdir().expect("tempdir");
     // The trunk is a socket we hold: any INVITE would arrive here.
     let trunk = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind trunk");
-    trunk.set_read_timeout(Some(Duration::from_millis(200))).expect("timeout");
+    trunk
+        .set_read_timeout(Some(Duration::from_millis(200)))
+        .expect("timeout");
     let port = trunk.local_addr().expect("addr").port();
     let c = Campaign::start(None, port, dir, "[campaign.flag_above]\nnew = \"50000\"\n");
     c.post_order("ord-4004", "75000", "new");
     let v = c.wait_status("ord-4004", &["flagged"], Duration::from_secs(5));
-    assert_eq!(v["attempts"].as_array().map(Vec::len), Some(0), "a flagged order is not called: {v}");
+    assert_eq!(
+        v["attempts"].as_array().map(Vec::len),
+        Some(0),
+        "a flagged order is not called: {v}"
+    );
     assert_signed(&c.wait_hook("order.flagged", "ord-4004", Duration::from_secs(10)));
     let mut buf = [0u8; 2048];
-    assert!(trunk.recv_from(&mut buf).is_err(), "the daemon sent SIP to the trunk for a flagged order");
+    assert!(
+        trunk.recv_from(&mut buf).is_err(),
+        "the daemon sent SIP to the trunk for a flagged order"
+    );
 
-    let (st, body) = json(c.http, "POST", "/v1/orders/ord-4004/decision", TOKEN, Some(r#"{"decision":"confirm"}"#));
+    let (st, body) = json(
+        c.http,
+        "POST",
+        "/v1/orders/ord-4004/decision",
+        TOKEN,
+        Some(r#"{"decision":"confirm"}"#),
+    );
     assert_eq!(st, 200, "{body}");
     c.wait_status("ord-4004", &["confirmed"], Duration::from_secs(5));
     assert_signed(&c.wait_hook("order.confirmed", "ord-4004", Duration::from_secs(10)));
@@ -243,7 +322,12 @@ fn kill_dash_nine_with_200_orders_in_flight_loses_nothing_and_calls_nothing_twic
     // Let some calls complete and others be live, then kill without a drain.
     let t0 = Instant::now();
     loop {
-        let done = c.sink.received().iter().filter(|h| h.json()["type"] == "order.confirmed").count();
+        let done = c
+            .sink
+            .received()
+            .iter()
+            .filter(|h| h.json()["type"] == "order.confirmed")
+            .count();
         if done >= 60 || t0.elapsed() > Duration::from_secs(30) {
             break;
         }
@@ -272,7 +356,9 @@ fn kill_dash_nine_with_200_orders_in_flight_loses_nothing_and_calls_nothing_twic
             let v = c.order(&id);
             let attempts = v["attempts"].as_array().cloned().unwrap_or_default();
             let settled = v["status"] == "confirmed"
-                || attempts.last().is_some_and(|a| a["state"] == "due" && a["attempt_no"].as_u64() > Some(1));
+                || attempts
+                    .last()
+                    .is_some_and(|a| a["state"] == "due" && a["attempt_no"].as_u64() > Some(1));
             if !settled {
                 pending += 1;
             }
@@ -281,7 +367,11 @@ fn kill_dash_nine_with_200_orders_in_flight_loses_nothing_and_calls_nothing_twic
         if pending == 0 {
             break;
         }
-        assert!(t0.elapsed() < Duration::from_secs(120), "{pending} orders unsettled after restart\n{}", c.daemon.logs());
+        assert!(
+            t0.elapsed() < Duration::from_secs(120),
+            "{pending} orders unsettled after restart\n{}",
+            c.daemon.logs()
+        );
         std::thread::sleep(Duration::from_millis(500));
     }
 
@@ -289,11 +379,21 @@ fn kill_dash_nine_with_200_orders_in_flight_loses_nothing_and_calls_nothing_twic
     let mut interrupted = 0;
     for (id, v) in &last {
         let attempts = v["attempts"].as_array().expect("attempts");
-        let completed = attempts.iter().filter(|a| a["result"] == "confirmed").count();
+        let completed = attempts
+            .iter()
+            .filter(|a| a["result"] == "confirmed")
+            .count();
         assert!(completed <= 1, "{id} has {completed} completed calls: {v}");
-        for a in attempts.iter().filter(|a| a["error"].as_str().is_some_and(|e| e.contains("interrupted"))) {
+        for a in attempts.iter().filter(|a| {
+            a["error"]
+                .as_str()
+                .is_some_and(|e| e.contains("interrupted"))
+        }) {
             interrupted += 1;
-            assert_eq!(a["result"], "failed", "{id}: an interrupted attempt counts as failed: {v}");
+            assert_eq!(
+                a["result"], "failed",
+                "{id}: an interrupted attempt counts as failed: {v}"
+            );
         }
         if v["status"] == "confirmed" {
             assert_eq!(completed, 1, "{id} confirmed without a completed call: {v}");
@@ -301,8 +401,13 @@ fn kill_dash_nine_with_200_orders_in_flight_loses_nothing_and_calls_nothing_twic
         } else {
             // Re-scheduled per the rules: the next attempt is 3 h after the interrupted one.
             let next = attempts.last().expect("a retry");
-            let due = chrono::DateTime::parse_from_rfc3339(next["scheduled_at"].as_str().expect("due")).expect("time");
-            assert!(due > killed_at + chrono::TimeDelta::minutes(170), "{id} retry due too soon: {v}");
+            let due =
+                chrono::DateTime::parse_from_rfc3339(next["scheduled_at"].as_str().expect("due"))
+                    .expect("time");
+            assert!(
+                due > killed_at + chrono::TimeDelta::minutes(170),
+                "{id} retry due too soon: {v}"
+            );
         }
     }
     // Every confirmed order's webhook arrives (deduplicated by webhook-id).
@@ -317,7 +422,11 @@ fn kill_dash_nine_with_200_orders_in_flight_loses_nothing_and_calls_nothing_twic
         if confirmed.is_subset(&ids) {
             break;
         }
-        assert!(t0.elapsed() < Duration::from_secs(30), "{} confirmed orders without a webhook", confirmed.difference(&ids).count());
+        assert!(
+            t0.elapsed() < Duration::from_secs(30),
+            "{} confirmed orders without a webhook",
+            confirmed.difference(&ids).count()
+        );
         std::thread::sleep(Duration::from_millis(200));
     }
     let by_id: HashMap<String, String> = c
@@ -328,11 +437,15 @@ fn kill_dash_nine_with_200_orders_in_flight_loses_nothing_and_calls_nothing_twic
         .collect();
     for h in c.sink.received() {
         let id = h.header("webhook-id").expect("id");
-        assert_eq!(by_id[id], h.body, "a redelivered webhook kept its id but changed its body");
+        assert_eq!(
+            by_id[id], h.body,
+            "a redelivered webhook kept its id but changed its body"
+        );
     }
-    if let Some((id, v)) = last.iter().find(|(_, v)| {
-        v["status"] != "confirmed" && !v.to_string().contains("interrupted")
-    }) {
+    if let Some((id, v)) = last
+        .iter()
+        .find(|(_, v)| v["status"] != "confirmed" && !v.to_string().contains("interrupted"))
+    {
         eprintln!("a re-scheduled order, {id}: {v}");
     }
     eprintln!("killed at {killed_at}");
@@ -344,7 +457,14 @@ fn kill_dash_nine_with_200_orders_in_flight_loses_nothing_and_calls_nothing_twic
         c.sink.received().len()
     );
     assert_eq!(last.len(), n);
-    assert!(interrupted > 0, "the kill hit no live call: the crash path was not exercised");
+    assert!(
+        interrupted > 0,
+        "the kill hit no live call: the crash path was not exercised"
+    );
     // Orders not interrupted by the kill were all confirmed: nothing failed for local reasons.
-    assert_eq!(confirmed.len() + interrupted, n, "orders neither confirmed nor interrupted");
+    assert_eq!(
+        confirmed.len() + interrupted,
+        n,
+        "orders neither confirmed nor interrupted"
+    );
 }

@@ -48,13 +48,21 @@ fn run(label: &str, database: Option<String>) {
     let sc = scenario(
         dir.path(),
         "callee_inband.xml",
-        &[("@CODEC_PT@", "0"), ("@CODEC_NAME@", "PCMU"), ("@MEDIA_ACTION@", &action)],
+        &[
+            ("@CODEC_PT@", "0"),
+            ("@CODEC_NAME@", "PCMU"),
+            ("@MEDIA_ACTION@", &action),
+        ],
     );
     let sipp = Sipp::start(&sc, dir.path(), &["-m", &n.to_string(), "-l", "500"]);
 
     let sink = WebhookSink::start();
-    let http = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("port");
-    let db = database.map(|u| format!("[database]\nurl = \"{u}\"\n")).unwrap_or_default();
+    let http = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("port");
+    let db = database
+        .map(|u| format!("[database]\nurl = \"{u}\"\n"))
+        .unwrap_or_default();
     let tail = format!(
         "[http]\nlisten = \"{http}\"\napi_tokens = [\"{TOKEN}\"]\n\n[webhooks]\nurl = \"{}\"\nsecret = \"s\"\n\n{db}",
         sink.url()
@@ -83,7 +91,9 @@ fn run(label: &str, database: Option<String>) {
         for h in sink.received() {
             let v = h.json();
             if v["type"] == "order.confirmed" {
-                if let (Some(id), Some(t)) = (v["data"]["order_id"].as_str(), v["data"]["at"].as_str()) {
+                if let (Some(id), Some(t)) =
+                    (v["data"]["order_id"].as_str(), v["data"]["at"].as_str())
+                {
                     at.entry(id.to_string()).or_insert_with(|| epoch_ms(t));
                 }
             }
@@ -92,19 +102,37 @@ fn run(label: &str, database: Option<String>) {
             break at;
         }
         if t0.elapsed() > limit {
-            let _ = std::fs::copy(&daemon.log, std::env::temp_dir().join(format!("orderline-load-{label}.log")));
+            let _ = std::fs::copy(
+                &daemon.log,
+                std::env::temp_dir().join(format!("orderline-load-{label}.log")),
+            );
         }
         assert!(
             t0.elapsed() < limit,
             "{label}: only {} of {n} orders confirmed after {:?}\n{}",
             at.len(),
             t0.elapsed(),
-            daemon.logs().lines().filter(|l| l.contains("webhook") || l.contains("ERROR") || l.contains("WARN") || l.contains("sqlx")).take(12).collect::<Vec<_>>().join("\n")
+            daemon
+                .logs()
+                .lines()
+                .filter(|l| l.contains("webhook")
+                    || l.contains("ERROR")
+                    || l.contains("WARN")
+                    || l.contains("sqlx"))
+                .take(12)
+                .collect::<Vec<_>>()
+                .join("\n")
         );
         std::thread::sleep(Duration::from_millis(250));
     };
     // No order reached any other state.
-    let (st, v) = json(http, "GET", "/v1/orders?status=confirmed&limit=1", TOKEN, None);
+    let (st, v) = json(
+        http,
+        "GET",
+        "/v1/orders?status=confirmed&limit=1",
+        TOKEN,
+        None,
+    );
     assert_eq!(st, 200, "{v}");
     let mut lat: Vec<i64> = created.iter().map(|(id, c)| confirmed_at[id] - c).collect();
     lat.sort_unstable();
@@ -123,7 +151,10 @@ fn run(label: &str, database: Option<String>) {
         posted
     );
     // The pacer never exceeds the trunk's rate (small slack for clock granularity).
-    assert!(rate <= MAX_CPS * 1.05, "{label}: {rate:.1} orders/s exceeds max_cps {MAX_CPS}");
+    assert!(
+        rate <= MAX_CPS * 1.05,
+        "{label}: {rate:.1} orders/s exceeds max_cps {MAX_CPS}"
+    );
     drop(daemon);
     let (_ok, _errors) = sipp.finish(Duration::from_secs(30));
     let _ = Path::new(SCENARIOS);
@@ -136,7 +167,10 @@ fn thousand_orders_at_max_cps_on_sqlite() {
 
 #[test]
 fn thousand_orders_at_max_cps_on_postgresql() {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
     let db = rt.block_on(store_support::postgres_db());
     run("postgresql", Some(db.url.clone()));
     drop(db);

@@ -104,7 +104,10 @@ fn held_out_long_talkoff() {
         for v in [voice.to_string(), format!("{voice}+{variant}")] {
             for pitch in [5u32, 35, 60, 85] {
                 for speed in [110u32, 200] {
-                    material.push((format!("{v} p{pitch} s{speed}"), espeak(&v, pitch, speed, text, -1)));
+                    material.push((
+                        format!("{v} p{pitch} s{speed}"),
+                        espeak(&v, pitch, speed, text, -1),
+                    ));
                 }
             }
         }

@@ -64,7 +64,13 @@ struct Run {
 /// `script`, and wait for the end of the payment (webhook `hook_kind`), of
 /// the SSE stream and of the call (the agent hangs up 3 s after the
 /// customer's script would end). `during` runs right after the request.
-fn run_payment(script: KeyScript, keys: Keys, payments: &str, hook_kind: &str, during: impl FnOnce(&mut Rig, &Value)) -> Run {
+fn run_payment(
+    script: KeyScript,
+    keys: Keys,
+    payments: &str,
+    hook_kind: &str,
+    during: impl FnOnce(&mut Rig, &Value),
+) -> Run {
     run_payment_on(None, script, keys, payments, hook_kind, during)
 }
 
@@ -89,7 +95,10 @@ fn run_payment_on(
 
     let call_id = rig.dial(CUSTOMER);
     let bridged = rig.wait_call(&call_id, &["bridged"], Duration::from_secs(20));
-    assert!(bridged["agent_answered_at"].is_string() && bridged["bridged_at"].is_string(), "{bridged}");
+    assert!(
+        bridged["agent_answered_at"].is_string() && bridged["bridged_at"].is_string(),
+        "{bridged}"
+    );
     let created = rig.request_payment(&call_id);
     let pid = created["id"].as_str().expect("payment id").to_string();
     let follower = rig.follow_events(&pid, Duration::from_secs_f64(talk + 30.0));
@@ -100,11 +109,20 @@ fn run_payment_on(
     let events = rig.keep_events(&pid, follower.join().expect("SSE thread"));
     let call = rig.wait_call(&call_id, &["ended"], Duration::from_secs_f64(talk + 20.0));
     let (ok, errors) = sipp.finish(Duration::from_secs(15));
-    assert!(ok, "the customer (SIPp) saw a broken call: {errors}\n{}", rig.tail_logs());
+    assert!(
+        ok,
+        "the customer (SIPp) saw a broken call: {errors}\n{}",
+        rig.tail_logs()
+    );
     std::thread::sleep(Duration::from_millis(300));
     eprintln!(
         "call {call_id}: created {} answered {} bridged {} ended {}; payment {} → {}",
-        call["created_at"], call["agent_answered_at"], call["bridged_at"], call["ended_at"], payment["created_at"], payment["updated_at"]
+        call["created_at"],
+        call["agent_answered_at"],
+        call["bridged_at"],
+        call["ended_at"],
+        payment["created_at"],
+        payment["updated_at"]
     );
     Run {
         rig,
@@ -127,7 +145,15 @@ impl Run {
         assert_eq!(p["status"], status, "{p}");
         assert_eq!(p["call_id"], self.call_id.as_str(), "{p}");
         assert_eq!(p["agent"], AGENT_ID, "{p}");
-        assert_eq!((p["item"].as_str(), p["amount"].as_str(), p["currency"].as_str()), (Some(ITEM), Some(AMOUNT), Some(CURRENCY)), "{p}");
+        assert_eq!(
+            (
+                p["item"].as_str(),
+                p["amount"].as_str(),
+                p["currency"].as_str()
+            ),
+            (Some(ITEM), Some(AMOUNT), Some(CURRENCY)),
+            "{p}"
+        );
 
         // The CRM note, written when the payment ended.
         let note = &p["note"];
@@ -136,18 +162,37 @@ impl Run {
         assert_eq!(note["amount"], AMOUNT, "note {note}");
         assert_eq!(note["currency"], CURRENCY, "note {note}");
         assert_eq!(note["status"], status, "note {note}");
-        assert_eq!(note["transaction_id"], p["transaction_id"], "note {note} vs payment {p}");
+        assert_eq!(
+            note["transaction_id"], p["transaction_id"],
+            "note {note} vs payment {p}"
+        );
         assert_note_timestamp(&note["timestamp"]);
 
         // The merchant's webhook, signed, with the documented fields.
         assert_signed(&self.hook);
         let h = self.hook.json();
-        let kind = if status == "succeeded" { "payment.completed" } else { "payment.failed" };
+        let kind = if status == "succeeded" {
+            "payment.completed"
+        } else {
+            "payment.failed"
+        };
         assert_eq!(h["type"], kind, "{h}");
         let d = &h["data"];
         for field in [
-            "payment_id", "call_id", "order_id", "agent_id", "agent_name", "product", "transaction_id", "amount", "currency",
-            "status", "timestamp", "brand", "last_four", "reason",
+            "payment_id",
+            "call_id",
+            "order_id",
+            "agent_id",
+            "agent_name",
+            "product",
+            "transaction_id",
+            "amount",
+            "currency",
+            "status",
+            "timestamp",
+            "brand",
+            "last_four",
+            "reason",
         ] {
             assert!(d.get(field).is_some(), "webhook data lacks {field}: {h}");
         }
@@ -163,7 +208,13 @@ impl Run {
         assert_eq!(d["transaction_id"], p["transaction_id"], "{h}");
         assert_eq!(d["reason"], p["reason"], "{h}");
         assert_note_timestamp(&d["timestamp"]);
-        let same_kind = self.rig.sink.received().iter().filter(|x| x.json()["type"] == kind && x.json()["data"]["payment_id"] == self.pid()).count();
+        let same_kind = self
+            .rig
+            .sink
+            .received()
+            .iter()
+            .filter(|x| x.json()["type"] == kind && x.json()["data"]["payment_id"] == self.pid())
+            .count();
         assert_eq!(same_kind, 1, "one {kind} per payment");
 
         // The agent's live view: stored steps and status first, live events,
@@ -171,13 +222,18 @@ impl Run {
         let names: Vec<&str> = self.events.iter().map(|(e, _)| e.as_str()).collect();
         assert_eq!(names.last(), Some(&"result"), "SSE events {names:?}");
         assert!(names.contains(&"status"), "SSE events {names:?}");
-        let result: Value = serde_json::from_str(&self.events.last().expect("result").1).expect("result is JSON");
+        let result: Value =
+            serde_json::from_str(&self.events.last().expect("result").1).expect("result is JSON");
         assert_eq!(result["id"], self.pid(), "{result}");
         assert_eq!(result["status"], status, "{result}");
         for (e, data) in &self.events {
-            let v: Value = serde_json::from_str(data).unwrap_or_else(|_| panic!("SSE {e} data is not JSON: {data}"));
+            let v: Value = serde_json::from_str(data)
+                .unwrap_or_else(|_| panic!("SSE {e} data is not JSON: {data}"));
             if e == "step" {
-                assert!(STEPS.contains(&v["step"].as_str().unwrap_or("")), "SSE step {v}");
+                assert!(
+                    STEPS.contains(&v["step"].as_str().unwrap_or("")),
+                    "SSE step {v}"
+                );
             }
         }
 
@@ -186,8 +242,16 @@ impl Run {
         assert_eq!(c["status"], "ended", "{c}");
         assert_eq!(c["ended_by"], "agent", "{c}");
         assert_eq!(c["agent_cause"], "hangup", "{c}");
-        assert!(c["customer_cause"].as_str().is_some_and(|s| !s.is_empty()), "{c}");
-        assert!(c["payments"].as_array().is_some_and(|a| a.iter().any(|x| x == self.pid())), "{c}");
+        assert!(
+            c["customer_cause"].as_str().is_some_and(|s| !s.is_empty()),
+            "{c}"
+        );
+        assert!(
+            c["payments"]
+                .as_array()
+                .is_some_and(|a| a.iter().any(|x| x == self.pid())),
+            "{c}"
+        );
     }
 
     /// The steps streamed over SSE, in order.
@@ -209,7 +273,11 @@ impl Run {
     fn assert_all_steps_completed(&self) {
         for list in [steps(&self.payment), self.sse_steps()] {
             for step in STEPS {
-                assert_eq!(last_status(&list, step).as_deref(), Some("completed"), "{step} in {list:?}");
+                assert_eq!(
+                    last_status(&list, step).as_deref(),
+                    Some("completed"),
+                    "{step} in {list:?}"
+                );
             }
             assert!(list.iter().all(|(_, st, _)| st != "failed"), "{list:?}");
         }
@@ -229,48 +297,99 @@ fn card(lead: f64, pan: &str, expiry: &str, cvc: &str, postal: &str) -> KeyScrip
 
 #[test]
 fn inband_card_is_charged_and_the_caller_returns_to_the_agent() {
-    let run = run_payment(card(3.0, VISA, "0831", "071", "06193"), Keys::InBand, "", "payment.completed", |_, _| {});
+    let run = run_payment(
+        card(3.0, VISA, "0831", "071", "06193"),
+        Keys::InBand,
+        "",
+        "payment.completed",
+        |_, _| {},
+    );
     run.assert_result("succeeded");
     let p = &run.payment;
     assert_eq!(p["brand"], "visa", "{p}");
     assert_eq!(p["last_four"], "4242", "{p}");
-    assert!(p["transaction_id"].as_str().is_some_and(|t| !t.is_empty()), "{p}");
+    assert!(
+        p["transaction_id"].as_str().is_some_and(|t| !t.is_empty()),
+        "{p}"
+    );
     assert_eq!(p["reason"], Value::Null, "{p}");
     let d = &run.hook.json()["data"];
-    assert_eq!((d["brand"].as_str(), d["last_four"].as_str()), (Some("visa"), Some("4242")), "{d}");
+    assert_eq!(
+        (d["brand"].as_str(), d["last_four"].as_str()),
+        (Some("visa"), Some("4242")),
+        "{d}"
+    );
     run.assert_all_steps_completed();
-    run.rig.assert_back_with_agent(&run.call, &run.payment, true);
+    run.rig
+        .assert_back_with_agent(&run.call, &run.payment, true);
     run.assert_secure(&Secrets::card(VISA, "0831", "071", "06193"));
 }
 
 #[test]
 fn rfc4733_card_is_charged_and_no_event_reaches_the_agent() {
-    let run = run_payment(card(3.0, VISA, "0831", "058", "04817"), Keys::Rfc4733, "", "payment.completed", |_, _| {});
+    let run = run_payment(
+        card(3.0, VISA, "0831", "058", "04817"),
+        Keys::Rfc4733,
+        "",
+        "payment.completed",
+        |_, _| {},
+    );
     run.assert_result("succeeded");
-    assert_eq!((run.payment["brand"].as_str(), run.payment["last_four"].as_str()), (Some("visa"), Some("4242")));
+    assert_eq!(
+        (
+            run.payment["brand"].as_str(),
+            run.payment["last_four"].as_str()
+        ),
+        (Some("visa"), Some("4242"))
+    );
     run.assert_all_steps_completed();
-    run.rig.assert_back_with_agent(&run.call, &run.payment, true);
+    run.rig
+        .assert_back_with_agent(&run.call, &run.payment, true);
     run.assert_secure(&Secrets::card(VISA, "0831", "058", "04817"));
 }
 
 #[test]
 fn declined_card_fails_with_its_reason() {
-    let run = run_payment(card(3.0, DECLINED, "0729", "093", "05362"), Keys::InBand, "", "payment.failed", |_, _| {});
+    let run = run_payment(
+        card(3.0, DECLINED, "0729", "093", "05362"),
+        Keys::InBand,
+        "",
+        "payment.failed",
+        |_, _| {},
+    );
     run.assert_result("failed");
     let reason = run.payment["reason"].as_str().unwrap_or_default();
-    assert!(reason.contains("card_declined"), "reason {reason:?}: {}", run.payment);
-    assert!(run.hook.json()["data"]["reason"].as_str().is_some_and(|r| r.contains("card_declined")));
-    run.rig.assert_back_with_agent(&run.call, &run.payment, true);
+    assert!(
+        reason.contains("card_declined"),
+        "reason {reason:?}: {}",
+        run.payment
+    );
+    assert!(run.hook.json()["data"]["reason"]
+        .as_str()
+        .is_some_and(|r| r.contains("card_declined")));
+    run.rig
+        .assert_back_with_agent(&run.call, &run.payment, true);
     run.assert_secure(&Secrets::card(DECLINED, "0729", "093", "05362"));
 }
 
 #[test]
 fn insufficient_funds_fails_with_its_reason() {
-    let run = run_payment(card(3.0, NO_FUNDS, "0532", "084", "07251"), Keys::InBand, "", "payment.failed", |_, _| {});
+    let run = run_payment(
+        card(3.0, NO_FUNDS, "0532", "084", "07251"),
+        Keys::InBand,
+        "",
+        "payment.failed",
+        |_, _| {},
+    );
     run.assert_result("failed");
     let reason = run.payment["reason"].as_str().unwrap_or_default();
-    assert!(reason.contains("insufficient_funds"), "reason {reason:?}: {}", run.payment);
-    run.rig.assert_back_with_agent(&run.call, &run.payment, true);
+    assert!(
+        reason.contains("insufficient_funds"),
+        "reason {reason:?}: {}",
+        run.payment
+    );
+    run.rig
+        .assert_back_with_agent(&run.call, &run.payment, true);
     run.assert_secure(&Secrets::card(NO_FUNDS, "0532", "084", "07251"));
 }
 
@@ -287,13 +406,23 @@ fn star_in_the_card_number_cancels_and_the_caller_returns_to_the_agent() {
     let run = run_payment(script, Keys::InBand, "", "payment.failed", |_, _| {});
     run.assert_result("cancelled");
     let list = steps(&run.payment);
-    assert_eq!(last_status(&list, "amount").as_deref(), Some("completed"), "{list:?}");
+    assert_eq!(
+        last_status(&list, "amount").as_deref(),
+        Some("completed"),
+        "{list:?}"
+    );
     assert!(
-        list.iter().any(|(s, st, _)| s == "card_number" && st == "failed"),
+        list.iter()
+            .any(|(s, st, _)| s == "card_number" && st == "failed"),
         "the card number step shows the cancel: {list:?}"
     );
-    assert!(list.iter().all(|(s, _, _)| s == "amount" || s == "card_number"), "{list:?}");
-    run.rig.assert_back_with_agent(&run.call, &run.payment, true);
+    assert!(
+        list.iter()
+            .all(|(s, _, _)| s == "amount" || s == "card_number"),
+        "{list:?}"
+    );
+    run.rig
+        .assert_back_with_agent(&run.call, &run.payment, true);
     run.assert_secure(&Secrets::card(VISA, "", "", ""));
 }
 
@@ -306,12 +435,25 @@ fn luhn_invalid_number_is_re_entered_then_charged() {
     run.assert_all_steps_completed();
     for list in [steps(&run.payment), run.sse_steps()] {
         let card: Vec<_> = list.iter().filter(|(s, _, _)| s == "card_number").collect();
-        let re = card.iter().position(|(_, st, _)| st == "re-entering").unwrap_or_else(|| panic!("no re-entering: {list:?}"));
-        let done = card.iter().rposition(|(_, st, _)| st == "completed").expect("completed");
+        let re = card
+            .iter()
+            .position(|(_, st, _)| st == "re-entering")
+            .unwrap_or_else(|| panic!("no re-entering: {list:?}"));
+        let done = card
+            .iter()
+            .rposition(|(_, st, _)| st == "completed")
+            .expect("completed");
         assert!(re < done, "re-entering then completed: {card:?}");
-        assert!(card[re].2.as_deref().is_some_and(|r| r.contains("check_digit") || r.contains("luhn")), "reason: {card:?}");
+        assert!(
+            card[re]
+                .2
+                .as_deref()
+                .is_some_and(|r| r.contains("check_digit") || r.contains("luhn")),
+            "reason: {card:?}"
+        );
     }
-    run.rig.assert_back_with_agent(&run.call, &run.payment, true);
+    run.rig
+        .assert_back_with_agent(&run.call, &run.payment, true);
     let mut secrets = Secrets::card(VISA, "0831", "062", "03718");
     secrets.add_pan(LUHN_BAD);
     run.assert_secure(&secrets);
@@ -323,17 +465,42 @@ fn silent_caller_fails_on_no_input() {
     // failure words; the caller's marker at 9 s finds them back with the agent.
     let script = KeyScript::silent(9.0, 2.5, 1.0);
     let t0 = std::time::Instant::now();
-    let run = run_payment(script, Keys::InBand, "no_input_timeout = \"3s\"", "payment.failed", |_, _| {});
+    let run = run_payment(
+        script,
+        Keys::InBand,
+        "no_input_timeout = \"3s\"",
+        "payment.failed",
+        |_, _| {},
+    );
     run.assert_result("failed");
     let reason = run.payment["reason"].as_str().unwrap_or_default();
-    assert!(reason.contains("no_input"), "reason {reason:?}: {}", run.payment);
+    assert!(
+        reason.contains("no_input"),
+        "reason {reason:?}: {}",
+        run.payment
+    );
     let list = steps(&run.payment);
-    assert!(list.iter().any(|(s, st, r)| s == "amount" && st == "failed" && r.as_deref().is_some_and(|r| r.contains("no_input"))), "{list:?}");
-    let created = chrono::DateTime::parse_from_rfc3339(run.payment["created_at"].as_str().expect("created_at")).expect("created_at");
-    let updated = chrono::DateTime::parse_from_rfc3339(run.payment["updated_at"].as_str().expect("updated_at")).expect("updated_at");
+    assert!(
+        list.iter().any(|(s, st, r)| s == "amount"
+            && st == "failed"
+            && r.as_deref().is_some_and(|r| r.contains("no_input"))),
+        "{list:?}"
+    );
+    let created = chrono::DateTime::parse_from_rfc3339(
+        run.payment["created_at"].as_str().expect("created_at"),
+    )
+    .expect("created_at");
+    let updated = chrono::DateTime::parse_from_rfc3339(
+        run.payment["updated_at"].as_str().expect("updated_at"),
+    )
+    .expect("updated_at");
     let secs = (updated - created).num_milliseconds() as f64 / 1000.0;
-    assert!((2.5..12.0).contains(&secs), "failed {secs:.1} s after the request (timeout 3 s)");
-    run.rig.assert_back_with_agent(&run.call, &run.payment, true);
+    assert!(
+        (2.5..12.0).contains(&secs),
+        "failed {secs:.1} s after the request (timeout 3 s)"
+    );
+    run.rig
+        .assert_back_with_agent(&run.call, &run.payment, true);
     run.assert_secure(&Secrets::card(VISA, "", "", ""));
     eprintln!("no-input case took {:.1} s", t0.elapsed().as_secs_f64());
 }
@@ -341,16 +508,23 @@ fn silent_caller_fails_on_no_input() {
 #[test]
 fn agent_cancels_a_pending_payment_and_a_second_cancel_is_409() {
     let script = KeyScript::silent(5.0, 2.5, 1.0);
-    let run = run_payment(script, Keys::InBand, "", "payment.failed", |rig, created| {
-        let pid = created["id"].as_str().expect("id");
-        let (st, v) = rig.api_as(AGENT_TOKEN, "DELETE", &format!("/v1/payments/{pid}"), None);
-        assert_eq!(st, 200, "the agent's X on a pending payment: {v}");
-        assert_eq!(v["status"], "cancelled", "{v}");
-        let (st, v) = rig.api_as(AGENT_TOKEN, "DELETE", &format!("/v1/payments/{pid}"), None);
-        assert_eq!(st, 409, "a second X: {v}");
-    });
+    let run = run_payment(
+        script,
+        Keys::InBand,
+        "",
+        "payment.failed",
+        |rig, created| {
+            let pid = created["id"].as_str().expect("id");
+            let (st, v) = rig.api_as(AGENT_TOKEN, "DELETE", &format!("/v1/payments/{pid}"), None);
+            assert_eq!(st, 200, "the agent's X on a pending payment: {v}");
+            assert_eq!(v["status"], "cancelled", "{v}");
+            let (st, v) = rig.api_as(AGENT_TOKEN, "DELETE", &format!("/v1/payments/{pid}"), None);
+            assert_eq!(st, 409, "a second X: {v}");
+        },
+    );
     run.assert_result("cancelled");
-    run.rig.assert_back_with_agent(&run.call, &run.payment, false);
+    run.rig
+        .assert_back_with_agent(&run.call, &run.payment, false);
     run.assert_secure(&Secrets::card(VISA, "", "", ""));
 }
 
@@ -365,7 +539,13 @@ fn bridge_call(agent_talk: f64, customer_talk: f64) -> (Rig, String, Value, comm
     let mut says = vec![0i16; (customer_talk * 8000.0) as usize];
     write_tone(&mut says, 0.0, 2.8, MARKER_HZ, MARKER_AMP);
     write_tone(&mut says, 4.0, customer_talk, MARKER_HZ, MARKER_AMP);
-    let keys = common::dtmf_harness::spandsp_tx("5#0", KEY_LEVEL_DBM0, KEY_TWIST_DB, KEY_ON_MS, KEY_OFF_MS);
+    let keys = common::dtmf_harness::spandsp_tx(
+        "5#0",
+        KEY_LEVEL_DBM0,
+        KEY_TWIST_DB,
+        KEY_ON_MS,
+        KEY_OFF_MS,
+    );
     says[24_000..24_000 + keys.len()].copy_from_slice(&keys);
     let customer = phone_saying(dir.path(), CUSTOMER, "PCMA", &says, 20);
     let agent = agent_phone(dir.path(), agent_talk, 20);
@@ -373,7 +553,11 @@ fn bridge_call(agent_talk: f64, customer_talk: f64) -> (Rig, String, Value, comm
     let mut rig = Rig::start(dir, agent, trunk, "");
     let call_id = rig.dial(CUSTOMER);
     rig.wait_call(&call_id, &["bridged"], Duration::from_secs(20));
-    let call = rig.wait_call(&call_id, &["ended"], Duration::from_secs_f64(agent_talk.max(customer_talk) + 15.0));
+    let call = rig.wait_call(
+        &call_id,
+        &["ended"],
+        Duration::from_secs_f64(agent_talk.max(customer_talk) + 15.0),
+    );
     std::thread::sleep(Duration::from_millis(500));
     (rig, call_id, call, customer)
 }
@@ -387,10 +571,26 @@ fn assert_talked(rig: &Rig, customer: &common::Baresip) {
     let customer_heard = read_8k(&customer.heard());
     let (_, a) = longest_run(&tone_frames(&agent_heard, MARKER_HZ, 1500.0));
     let (_, c) = longest_run(&tone_frames(&customer_heard, AGENT_TONE_HZ, 800.0));
-    assert!(a >= 75, "the agent heard the customer's {MARKER_HZ} Hz for only {} ms", a * 20);
-    assert!(c >= 75, "the customer heard the agent's {AGENT_TONE_HZ} Hz for only {} ms", c * 20);
-    assert!(rig.agent.logs().contains("Set audio encoder: PCMU"), "agent leg codec:\n{}", rig.agent.logs());
-    assert!(customer.logs().contains("Set audio encoder: PCMA"), "customer leg codec:\n{}", customer.logs());
+    assert!(
+        a >= 75,
+        "the agent heard the customer's {MARKER_HZ} Hz for only {} ms",
+        a * 20
+    );
+    assert!(
+        c >= 75,
+        "the customer heard the agent's {AGENT_TONE_HZ} Hz for only {} ms",
+        c * 20
+    );
+    assert!(
+        rig.agent.logs().contains("Set audio encoder: PCMU"),
+        "agent leg codec:\n{}",
+        rig.agent.logs()
+    );
+    assert!(
+        customer.logs().contains("Set audio encoder: PCMA"),
+        "customer leg codec:\n{}",
+        customer.logs()
+    );
     // The customer really pressed the keys (its own phone's recording of what it sent).
     let (sent, _) = decode_both(&read_8k(&customer.said()));
     assert_eq!(sent, "5#0", "the customer's phone sent {sent:?}");
@@ -404,12 +604,20 @@ fn bridge_talks_both_ways_pcmu_to_pcma_and_the_agent_hanging_up_ends_both() {
     assert_eq!(call["status"], "ended", "{call}");
     assert_eq!(call["ended_by"], "agent", "{call}");
     assert_eq!(call["agent_cause"], "hangup", "{call}");
-    assert!(call["customer_cause"].as_str().is_some_and(|s| !s.is_empty()), "{call}");
+    assert!(
+        call["customer_cause"]
+            .as_str()
+            .is_some_and(|s| !s.is_empty()),
+        "{call}"
+    );
     assert!(call["ended_at"].is_string(), "{call}");
     // The customer's leg ended with the agent's: its recording stops long
     // before its own 20 s.
     let secs = read_8k(&customer.heard()).len() as f64 / 8000.0;
-    assert!(secs < 12.0, "the customer stayed on the line {secs:.1} s after the agent hung up at 7 s");
+    assert!(
+        secs < 12.0,
+        "the customer stayed on the line {secs:.1} s after the agent hung up at 7 s"
+    );
     assert_talked(&rig, &customer);
 }
 
@@ -419,9 +627,15 @@ fn bridge_the_customer_hanging_up_ends_both() {
     assert_eq!(call["status"], "ended", "{call}");
     assert_eq!(call["ended_by"], "customer", "{call}");
     assert_eq!(call["customer_cause"], "hangup", "{call}");
-    assert!(call["agent_cause"].as_str().is_some_and(|s| !s.is_empty()), "{call}");
+    assert!(
+        call["agent_cause"].as_str().is_some_and(|s| !s.is_empty()),
+        "{call}"
+    );
     let secs = read_8k(&rig.agent.heard()).len() as f64 / 8000.0;
-    assert!(secs < 13.0, "the agent stayed on the line {secs:.1} s after the customer hung up at 6 s");
+    assert!(
+        secs < 13.0,
+        "the agent stayed on the line {secs:.1} s after the customer hung up at 6 s"
+    );
     assert_talked(&rig, &customer);
 }
 
@@ -460,21 +674,43 @@ fn kill9_mid_payment_loses_no_outcome() {
             break p;
         }
         assert!(
-            waited.elapsed() < limit && p["status"] != "failed" && p["status"] != "succeeded" && p["status"] != "cancelled",
+            waited.elapsed() < limit
+                && p["status"] != "failed"
+                && p["status"] != "succeeded"
+                && p["status"] != "cancelled",
             "the card number was not taken: {p}\n{}",
             rig.tail_logs()
         );
         std::thread::sleep(Duration::from_millis(100));
     };
-    assert_eq!(before["status"], "in_progress", "the kill must hit a live payment: {before}");
-    assert_eq!(before["note"], Value::Null, "no note before the payment ends: {before}");
-    assert!(!rig.sink.received().iter().any(|h| h.json()["data"]["payment_id"] == pid.as_str()), "a webhook before the kill");
+    assert_eq!(
+        before["status"], "in_progress",
+        "the kill must hit a live payment: {before}"
+    );
+    assert_eq!(
+        before["note"],
+        Value::Null,
+        "no note before the payment ends: {before}"
+    );
+    assert!(
+        !rig.sink
+            .received()
+            .iter()
+            .any(|h| h.json()["data"]["payment_id"] == pid.as_str()),
+        "a webhook before the kill"
+    );
     let live = rig.call(&call_id);
     assert_eq!(live["status"], "bridged", "{live}");
-    eprintln!("killing with the payment in progress, steps {:?}", steps(&before));
+    eprintln!(
+        "killing with the payment in progress, steps {:?}",
+        steps(&before)
+    );
     let killed_at = std::time::Instant::now();
     rig.kill9_and_restart();
-    eprintln!("restarted {:.1} s after the kill", killed_at.elapsed().as_secs_f64());
+    eprintln!(
+        "restarted {:.1} s after the kill",
+        killed_at.elapsed().as_secs_f64()
+    );
     // The carrier's dialog of the killed call never gets its BYE: hang up the customer.
     drop(sipp);
 
@@ -489,10 +725,17 @@ fn kill9_mid_payment_loses_no_outcome() {
     assert_eq!(note["amount"], AMOUNT, "note {note}");
     assert_eq!(note["currency"], CURRENCY, "note {note}");
     assert_eq!(note["status"], "failed", "note {note}");
-    assert_eq!(note["transaction_id"], p["transaction_id"], "note {note} vs {p}");
+    assert_eq!(
+        note["transaction_id"], p["transaction_id"],
+        "note {note} vs {p}"
+    );
     assert_note_timestamp(&note["timestamp"]);
     // The steps taken before the kill are kept.
-    assert_eq!(last_status(&steps(&p), "card_number").as_deref(), Some("completed"), "{p}");
+    assert_eq!(
+        last_status(&steps(&p), "card_number").as_deref(),
+        Some("completed"),
+        "{p}"
+    );
 
     // The call: ended by the restart, both legs interrupted.
     let c = rig.call(&call_id);
@@ -501,7 +744,12 @@ fn kill9_mid_payment_loses_no_outcome() {
     assert_eq!(c["customer_cause"], "interrupted", "{c}");
     assert_eq!(c["ended_by"], "local", "{c}");
     assert!(c["ended_at"].is_string(), "{c}");
-    assert!(c["payments"].as_array().is_some_and(|a| a.iter().any(|x| x == pid.as_str())), "{c}");
+    assert!(
+        c["payments"]
+            .as_array()
+            .is_some_and(|a| a.iter().any(|x| x == pid.as_str())),
+        "{c}"
+    );
 
     // Exactly one signed payment.failed for it (wait a while for duplicates).
     let hook = rig.wait_hook("payment.failed", &pid, Duration::from_secs(20));
@@ -512,7 +760,11 @@ fn kill9_mid_payment_loses_no_outcome() {
     assert_eq!(d["agent_id"], AGENT_ID, "{d}");
     assert_eq!(d["agent_name"], AGENT_NAME, "{d}");
     assert_eq!(d["product"], ITEM, "{d}");
-    assert_eq!((d["amount"].as_str(), d["currency"].as_str()), (Some(AMOUNT), Some(CURRENCY)), "{d}");
+    assert_eq!(
+        (d["amount"].as_str(), d["currency"].as_str()),
+        (Some(AMOUNT), Some(CURRENCY)),
+        "{d}"
+    );
     assert_eq!(d["status"], "failed", "{d}");
     assert_eq!(d["reason"], "interrupted", "{d}");
     assert_eq!(d["transaction_id"], p["transaction_id"], "{d}");
@@ -525,7 +777,11 @@ fn kill9_mid_payment_loses_no_outcome() {
         .filter(|h| h.json()["data"]["payment_id"] == pid.as_str())
         .map(|h| h.body.clone())
         .collect();
-    assert_eq!(about.len(), 1, "one webhook about the payment, got {about:#?}");
+    assert_eq!(
+        about.len(),
+        1,
+        "one webhook about the payment, got {about:#?}"
+    );
 
     // Both runs wrote to the one log; card data is nowhere (logs of both
     // runs, the SQLite files, webhooks, API bodies).
@@ -533,7 +789,9 @@ fn kill9_mid_payment_loses_no_outcome() {
     let starts = log.matches("reconciled interrupted attempts").count();
     assert_eq!(starts, 2, "the log holds {starts} daemon starts");
     assert!(
-        log.lines().any(|l| l.contains("closed agent calls and payments left open by the last stop") && l.contains("payments=1")),
+        log.lines().any(|l| l
+            .contains("closed agent calls and payments left open by the last stop")
+            && l.contains("payments=1")),
         "the restart does not say it closed the payment:\n{}",
         rig.tail_logs()
     );
@@ -544,13 +802,29 @@ fn kill9_mid_payment_loses_no_outcome() {
 #[test]
 fn inband_card_is_charged_on_postgresql() {
     let t0 = std::time::Instant::now();
-    let db = tokio::runtime::Runtime::new().expect("tokio").block_on(store_support::postgres_db());
+    let db = tokio::runtime::Runtime::new()
+        .expect("tokio")
+        .block_on(store_support::postgres_db());
     assert!(db.url.starts_with("postgres://"), "{}", db.url);
-    let run = run_payment_on(Some(&db.url), card(3.0, VISA, "0831", "047", "08326"), Keys::InBand, "", "payment.completed", |_, _| {});
+    let run = run_payment_on(
+        Some(&db.url),
+        card(3.0, VISA, "0831", "047", "08326"),
+        Keys::InBand,
+        "",
+        "payment.completed",
+        |_, _| {},
+    );
     run.assert_result("succeeded");
     let p = &run.payment;
-    assert_eq!((p["brand"].as_str(), p["last_four"].as_str()), (Some("visa"), Some("4242")), "{p}");
-    assert!(p["transaction_id"].as_str().is_some_and(|t| !t.is_empty()), "{p}");
+    assert_eq!(
+        (p["brand"].as_str(), p["last_four"].as_str()),
+        (Some("visa"), Some("4242")),
+        "{p}"
+    );
+    assert!(
+        p["transaction_id"].as_str().is_some_and(|t| !t.is_empty()),
+        "{p}"
+    );
     assert_eq!(p["reason"], Value::Null, "{p}");
     run.assert_all_steps_completed();
     // The daemon really ran on PostgreSQL: the payment row is there.
@@ -563,11 +837,18 @@ fn inband_card_is_charged_on_postgresql() {
             .fetch_one(&mut conn)
             .await
             .expect("the payment row in PostgreSQL");
-        (row.try_get("status").expect("status"), row.try_get("note").expect("note"))
+        (
+            row.try_get("status").expect("status"),
+            row.try_get("note").expect("note"),
+        )
     });
     assert_eq!(status, "succeeded");
-    assert!(note.is_some_and(|n| n.contains(AGENT_NAME)), "the note in PostgreSQL");
-    run.rig.assert_back_with_agent(&run.call, &run.payment, true);
+    assert!(
+        note.is_some_and(|n| n.contains(AGENT_NAME)),
+        "the note in PostgreSQL"
+    );
+    run.rig
+        .assert_back_with_agent(&run.call, &run.payment, true);
     run.assert_secure(&Secrets::card(VISA, "0831", "047", "08326"));
     eprintln!("PostgreSQL case took {:.1} s", t0.elapsed().as_secs_f64());
 }

@@ -37,7 +37,21 @@ fn card_script() -> KeyScript {
 #[test]
 fn key_audio_from_spandsp_decodes_back_to_the_keys() {
     let script = card_script();
-    assert_eq!(script.keys(), ["1", "4242424242424242#", "1", "0831", "1", "071", "1", "06193", "1"].concat());
+    assert_eq!(
+        script.keys(),
+        [
+            "1",
+            "4242424242424242#",
+            "1",
+            "0831",
+            "1",
+            "071",
+            "1",
+            "06193",
+            "1"
+        ]
+        .concat()
+    );
     assert_script_decodes(&script);
 
     // Through sox's µ-law (what SIPp streams) and back: still the same keys.
@@ -64,15 +78,28 @@ fn key_audio_from_spandsp_decodes_back_to_the_keys() {
     for (g, &(s, e)) in script.groups.iter().zip(&layout.groups) {
         for _ in g.chars() {
             let t = events[i].start as f64 / 8000.0;
-            assert!(t >= s - 0.02 && t <= e, "key {i} at {t:.2} s, outside its group {s:.2}-{e:.2}");
+            assert!(
+                t >= s - 0.02 && t <= e,
+                "key {i} at {t:.2} s, outside its group {s:.2}-{e:.2}"
+            );
             i += 1;
         }
     }
     // The marker follows the keys.
     let marker = tone_frames(&back, MARKER_HZ, 3000.0);
     let (first, len) = longest_run(&marker);
-    assert!((first as f64 / 50.0 - layout.marker.0).abs() < 0.05 && len >= 120, "marker at frame {first}, {len} frames");
-    eprintln!("key script: {} keys in {} groups, {:.1} s; marker {:.1}-{:.1} s", script.keys().len(), script.groups.len(), layout.total, layout.marker.0, layout.marker.1);
+    assert!(
+        (first as f64 / 50.0 - layout.marker.0).abs() < 0.05 && len >= 120,
+        "marker at frame {first}, {len} frames"
+    );
+    eprintln!(
+        "key script: {} keys in {} groups, {:.1} s; marker {:.1}-{:.1} s",
+        script.keys().len(),
+        script.groups.len(),
+        layout.total,
+        layout.marker.0,
+        layout.marker.1
+    );
 }
 
 #[test]
@@ -83,13 +110,20 @@ fn rfc4733_capture_reads_back_to_the_keys() {
     let bytes = std::fs::read(&pcap).expect("read pcap");
     let pkts = read_rtp_capture(&bytes);
     let layout = script.layout();
-    assert_eq!(pkts.len(), (layout.total * 50.0).round() as usize, "one packet per 20 ms");
+    assert_eq!(
+        pkts.len(),
+        (layout.total * 50.0).round() as usize,
+        "one packet per 20 ms"
+    );
 
     // The project's RFC 4733 receiver and a decode by hand agree with the script.
     assert_eq!(decode_capture_orderline(&pkts), script.keys());
     let (keys, ends) = decode_capture_by_hand(&pkts);
     assert_eq!(keys, script.keys());
-    assert!(ends.iter().all(|&n| n == 3), "three End packets per key: {ends:?}");
+    assert!(
+        ends.iter().all(|&n| n == 3),
+        "three End packets per key: {ends:?}"
+    );
 
     // Real timing and sane RTP: one SSRC stream, sequence +1, capture time =
     // 20 ms per packet, audio timestamps = capture time, each key's packets
@@ -102,7 +136,11 @@ fn rfc4733_capture_reads_back_to_the_keys() {
     for (i, p) in pkts.iter().enumerate() {
         match p.pt {
             PT_PCMU => {
-                assert_eq!(u64::from(p.ts) * 125, p.at_us, "audio timestamp of packet {i}");
+                assert_eq!(
+                    u64::from(p.ts) * 125,
+                    p.at_us,
+                    "audio timestamp of packet {i}"
+                );
                 assert_eq!(p.payload.len(), 160);
             }
             PT_EVENT => {
@@ -111,7 +149,11 @@ fn rfc4733_capture_reads_back_to_the_keys() {
                 assert!(u64::from(p.ts) * 125 + u64::from(dur) * 125 <= p.at_us + 60_000);
                 if p.marker {
                     starts += 1;
-                    assert_eq!(u64::from(p.ts) * 125, p.at_us, "a key starts at its first packet");
+                    assert_eq!(
+                        u64::from(p.ts) * 125,
+                        p.at_us,
+                        "a key starts at its first packet"
+                    );
                 }
             }
             other => panic!("unexpected payload type {other}"),
@@ -122,12 +164,25 @@ fn rfc4733_capture_reads_back_to_the_keys() {
     // The audio under the events carries the marker at its place, no key tones.
     let audio: Vec<i16> = pkts
         .iter()
-        .flat_map(|p| if p.pt == PT_PCMU { p.payload.iter().map(|&b| ulaw_decode(b)).collect() } else { vec![0; 160] })
+        .flat_map(|p| {
+            if p.pt == PT_PCMU {
+                p.payload.iter().map(|&b| ulaw_decode(b)).collect()
+            } else {
+                vec![0; 160]
+            }
+        })
         .collect();
     let (first, len) = longest_run(&tone_frames(&audio, MARKER_HZ, 3000.0));
-    assert!((first as f64 / 50.0 - layout.marker.0).abs() < 0.05 && len >= 120, "marker at frame {first}");
+    assert!(
+        (first as f64 / 50.0 - layout.marker.0).abs() < 0.05 && len >= 120,
+        "marker at frame {first}"
+    );
     let (theirs, ours) = decode_both(&audio);
-    assert_eq!((theirs.as_str(), ours.as_str()), ("", ""), "no in-band keys in the RFC 4733 capture's audio");
+    assert_eq!(
+        (theirs.as_str(), ours.as_str()),
+        ("", ""),
+        "no in-band keys in the RFC 4733 capture's audio"
+    );
 }
 
 /// SIPp calls a baresip phone and streams `action`; the phone talks for
@@ -137,9 +192,17 @@ fn sipp_calls_phone(dir: &Path, action: &str, talk: f64) -> Baresip {
     let sc = scenario(
         dir,
         "caller_streams.xml",
-        &[("@CODEC_PT@", "0"), ("@CODEC_NAME@", "PCMU"), ("@MEDIA_ACTION@", action)],
+        &[
+            ("@CODEC_PT@", "0"),
+            ("@CODEC_NAME@", "PCMU"),
+            ("@MEDIA_ACTION@", action),
+        ],
     );
-    let sipp = Sipp::start(&sc, dir, &["-s", AGENT_ID, &format!("127.0.0.1:{}", phone.port)]);
+    let sipp = Sipp::start(
+        &sc,
+        dir,
+        &["-s", AGENT_ID, &format!("127.0.0.1:{}", phone.port)],
+    );
     let (ok, errors) = sipp.finish(Duration::from_secs(talk as u64 + 15));
     assert!(ok, "SIPp → baresip call failed (the phone must answer and hang up at the end of its file): {errors}\n{}", phone.logs());
     std::thread::sleep(Duration::from_millis(500));
@@ -169,7 +232,12 @@ fn a_real_phone_reads_the_rfc4733_capture() {
         .filter(|l| l.contains("end=1"))
         .filter_map(|l| l.split('\'').nth(1).and_then(|k| k.chars().next()))
         .collect();
-    assert_eq!(keys, script.keys(), "baresip read the capture's telephone-events as:\n{}", lines.join("\n"));
+    assert_eq!(
+        keys,
+        script.keys(),
+        "baresip read the capture's telephone-events as:\n{}",
+        lines.join("\n")
+    );
     // A phone does not turn received events into tones: its recording is clean.
     let report = assert_no_dtmf(&phone.heard(), "the phone receiving RFC 4733");
     eprintln!("RFC 4733 capture → baresip: {keys}; recording {report:?}");
@@ -181,13 +249,23 @@ fn a_real_phone_reads_the_rfc4733_capture() {
 fn agent_ear_audio(keys: Option<&str>) -> (Vec<i16>, usize) {
     let mut x = vec![0i16; 8000];
     for _ in 0..4 {
-        let on: Vec<i16> = (0..1600).map(|i| (7000.0 * (2.0 * std::f64::consts::PI * 425.0 * i as f64 / 8000.0).sin()) as i16).collect();
+        let on: Vec<i16> = (0..1600)
+            .map(|i| {
+                (7000.0 * (2.0 * std::f64::consts::PI * 425.0 * i as f64 / 8000.0).sin()) as i16
+            })
+            .collect();
         x.extend(on);
         x.extend(vec![0i16; 6400]);
     }
     let m0 = x.len();
     x.extend(vec![0i16; 16000]);
-    write_tone(&mut x, m0 as f64 / 8000.0, (m0 + 16000) as f64 / 8000.0, MARKER_HZ, MARKER_AMP);
+    write_tone(
+        &mut x,
+        m0 as f64 / 8000.0,
+        (m0 + 16000) as f64 / 8000.0,
+        MARKER_HZ,
+        MARKER_AMP,
+    );
     x.extend(vec![0i16; 8000]);
     let clean_end = x.len();
     if let Some(k) = keys {
@@ -210,31 +288,57 @@ fn agent_phone_records_what_it_hears_and_the_no_dtmf_check_is_calibrated() {
     let t0 = std::time::Instant::now();
     let phone = sipp_calls_phone(dir.path(), &action, talk);
     let took = t0.elapsed().as_secs_f64();
-    assert!(took < talk + 5.0, "the phone did not hang up at the end of its {talk:.1} s file ({took:.1} s)");
+    assert!(
+        took < talk + 5.0,
+        "the phone did not hang up at the end of its {talk:.1} s file ({took:.1} s)"
+    );
 
     let heard = read_8k(&phone.heard());
-    assert!(heard.len() as f64 / 8000.0 > talk - 2.0, "recording {} s", heard.len() / 8000);
+    assert!(
+        heard.len() as f64 / 8000.0 > talk - 2.0,
+        "recording {} s",
+        heard.len() / 8000
+    );
     // The recording is what SIPp sent: beeps, then the marker, then the keys.
     let hold = tone_frames(&heard, 425.0, 2000.0);
     let marker = tone_frames(&heard, MARKER_HZ, 2000.0);
-    assert!(hold.len() >= 35, "425 Hz beeps heard in {} frames", hold.len());
+    assert!(
+        hold.len() >= 35,
+        "425 Hz beeps heard in {} frames",
+        hold.len()
+    );
     let (m_first, m_len) = longest_run(&marker);
-    assert!(m_len >= 90 && m_first > *hold.last().expect("beeps"), "marker run {m_len} frames at {m_first}");
+    assert!(
+        m_len >= 90 && m_first > *hold.last().expect("beeps"),
+        "marker run {m_len} frames at {m_first}"
+    );
 
     // Clean part (up to the keys, located by the marker's end): passes, with
     // its calibration; the part with keys: all three detectors object.
     // The keys start 1 s after the marker ends.
     let clean_upto = ((m_first + m_len) * 160 + 2000).min(heard.len());
-    let report = check_no_dtmf_samples(&heard[..clean_upto], dir.path(), "the agent (clean part)").unwrap_or_else(|e| panic!("{e}"));
+    let report = check_no_dtmf_samples(&heard[..clean_upto], dir.path(), "the agent (clean part)")
+        .unwrap_or_else(|e| panic!("{e}"));
     eprintln!("clean recording through baresip: {report:?} (threshold {FRAGMENT_THRESHOLD})");
-    assert!(report.worst < FRAGMENT_THRESHOLD / 2.0, "clean worst {:.0} leaves too little margin", report.worst);
+    assert!(
+        report.worst < FRAGMENT_THRESHOLD / 2.0,
+        "clean worst {:.0} leaves too little margin",
+        report.worst
+    );
 
     let full = check_no_dtmf(&phone.heard(), "the agent (with keys)");
-    assert!(full.as_ref().is_err_and(|e| e.contains("159#")), "keys in the recording were not caught: {full:?}");
+    assert!(
+        full.as_ref().is_err_and(|e| e.contains("159#")),
+        "keys in the recording were not caught: {full:?}"
+    );
     let (theirs, ours) = decode_both(&heard);
     assert_eq!((theirs.as_str(), ours.as_str()), ("159#", "159#"));
     let scan = scan_fragments(&heard);
-    assert!(scan.hits.len() > 100, "the sweep saw the keys in only {} windows", scan.hits.len());
+    assert!(
+        scan.hits.len() > 100,
+        "the sweep saw the keys in only {} windows",
+        scan.hits.len()
+    );
 
     // A lone 5 ms fragment at −26 dBm0 in the clean part: only the sweep sees it
     // (too short for a detector), and it does.
@@ -245,7 +349,10 @@ fn agent_phone_records_what_it_hears_and_the_no_dtmf_check_is_calibrated() {
     let (theirs, ours) = decode_both(&planted);
     eprintln!("5 ms fragment: sweep {:.0} (threshold {FRAGMENT_THRESHOLD}); spandsp {theirs:?}, orderline {ours:?}", scan.worst);
     let caught = check_no_dtmf_samples(&planted, dir.path(), "planted");
-    assert!(caught.as_ref().is_err_and(|e| e.contains("fragments")), "a 5 ms key fragment passed: {caught:?}");
+    assert!(
+        caught.as_ref().is_err_and(|e| e.contains("fragments")),
+        "a 5 ms key fragment passed: {caught:?}"
+    );
 }
 
 #[test]
@@ -256,16 +363,34 @@ fn fragment_threshold_has_margin_on_synthetic_worst_cases() {
     let (clean, _) = agent_ear_audio(None);
     let clean = dtmf_harness::ulaw_round_trip(&clean);
     let s = scan_fragments(&clean);
-    assert!(s.hits.is_empty(), "clean synthetic audio trips the sweep: {:?}", &s.hits[..s.hits.len().min(5)]);
+    assert!(
+        s.hits.is_empty(),
+        "clean synthetic audio trips the sweep: {:?}",
+        &s.hits[..s.hits.len().min(5)]
+    );
     let mut weakest: f64 = f64::MAX;
     for (i, k) in "0123456789*#ABCD".chars().enumerate() {
         let at = 8000 + (i % 4) * 8000 + 37 * i; // on a beep's start, middle, silence…
-        let p = scan_fragments(&dtmf_harness::ulaw_round_trip(&insert_fragment(&clean, at, k, 5, -26)));
-        let near = p.hits.iter().filter(|(a, _)| a.abs_diff(at) < 160).map(|(_, m)| *m).fold(0.0, f64::max);
-        assert!(near >= FRAGMENT_THRESHOLD, "5 ms '{k}' at {at} read {near:.0}");
+        let p = scan_fragments(&dtmf_harness::ulaw_round_trip(&insert_fragment(
+            &clean, at, k, 5, -26,
+        )));
+        let near = p
+            .hits
+            .iter()
+            .filter(|(a, _)| a.abs_diff(at) < 160)
+            .map(|(_, m)| *m)
+            .fold(0.0, f64::max);
+        assert!(
+            near >= FRAGMENT_THRESHOLD,
+            "5 ms '{k}' at {at} read {near:.0}"
+        );
         weakest = weakest.min(near);
     }
-    assert!(s.worst < FRAGMENT_THRESHOLD / 2.0 && weakest > FRAGMENT_THRESHOLD * 1.5, "margins: clean {:.0}, planted {weakest:.0}", s.worst);
+    assert!(
+        s.worst < FRAGMENT_THRESHOLD / 2.0 && weakest > FRAGMENT_THRESHOLD * 1.5,
+        "margins: clean {:.0}, planted {weakest:.0}",
+        s.worst
+    );
     eprintln!("synthetic: clean worst {:.0}; weakest planted 5 ms −26 dBm0 fragment {weakest:.0}; threshold {FRAGMENT_THRESHOLD}", s.worst);
 }
 
@@ -336,22 +461,36 @@ fn browser_drives_a_local_page() {
     let mut b = Browser::launch();
     b.navigate(&format!("http://{addr}/agent"));
     assert_eq!(b.eval("document.title"), "harness");
-    let f = b.fill(&["token"], "agent-token-0123456789").expect("token field found by its label");
+    let f = b
+        .fill(&["token"], "agent-token-0123456789")
+        .expect("token field found by its label");
     assert!(f.contains("#tok"), "{f}");
     b.click(&["^connect$", "sign in"]).expect("connect button");
-    b.wait_for("!document.getElementById('calls').hidden", Duration::from_secs(5), "call list");
+    b.wait_for(
+        "!document.getElementById('calls').hidden",
+        Duration::from_secs(5),
+        "call list",
+    );
     let p = b.pick("923001234567").expect("call picked by number");
     assert!(p.contains("button"), "{p}");
     b.fill(&["item", "product"], "Blue kurta").expect("item");
     b.fill(&["amount"], "2500.00").expect("amount");
-    b.click(&["request", "take payment"]).expect("request button");
+    b.click(&["request", "take payment"])
+        .expect("request button");
     let r = b.wait_for(
         "document.getElementById('result').textContent.startsWith('server got') && document.getElementById('result').textContent",
         Duration::from_secs(5),
         "fetch result",
     );
-    assert_eq!(r, "server got /echo?call=call_xyz&item=Blue%20kurta&amount=2500.00");
-    b.wait_for("document.querySelector('[data-step=card_number]').textContent.includes('✓')", Duration::from_secs(5), "✓");
+    assert_eq!(
+        r,
+        "server got /echo?call=call_xyz&item=Blue%20kurta&amount=2500.00"
+    );
+    b.wait_for(
+        "document.querySelector('[data-step=card_number]').textContent.includes('✓')",
+        Duration::from_secs(5),
+        "✓",
+    );
     assert!(b.text().contains("Card number ✓"));
     let got = seen.lock().expect("lock").clone();
     assert_eq!(got, vec!["/echo?call=call_xyz&item=Blue%20kurta&amount=2500.00 Authorization: Bearer agent-token-0123456789".to_string()]);
@@ -363,7 +502,11 @@ fn card_data_search_finds_planted_values_and_ignores_lookalikes() {
     let s = Secrets::card("4242424242424242", "0831", "071", "06193");
     let clean = "2026-11-23T02:44:13.071Z port=40718 len=1071 ts=0.071 id=a071b v=06193x \
                  expires=2031-08 x4242424242 pay_42424242 08/311";
-    assert!(s.find(clean.as_bytes()).is_empty(), "{:?}", s.find(clean.as_bytes()));
+    assert!(
+        s.find(clean.as_bytes()).is_empty(),
+        "{:?}",
+        s.find(clean.as_bytes())
+    );
     for planted in [
         "pan=4242424242424242",
         "bin 424242424242xxxx",
@@ -406,8 +549,17 @@ fn sse_reader_reads_events_until_the_result() {
         std::thread::sleep(Duration::from_secs(3)); // a server that keeps the stream open
     });
     let t0 = std::time::Instant::now();
-    let (status, events, raw) = common::http::sse(addr, "/v1/payments/p/events", "t", "result", Duration::from_secs(10));
-    assert!(t0.elapsed() < Duration::from_secs(2), "the reader waited past the result event");
+    let (status, events, raw) = common::http::sse(
+        addr,
+        "/v1/payments/p/events",
+        "t",
+        "result",
+        Duration::from_secs(10),
+    );
+    assert!(
+        t0.elapsed() < Duration::from_secs(2),
+        "the reader waited past the result event"
+    );
     assert_eq!(status, 200);
     let names: Vec<&str> = events.iter().map(|(e, _)| e.as_str()).collect();
     assert_eq!(names, ["step", "status", "result"]);

@@ -89,12 +89,14 @@ fn expectations() -> HashMap<&'static str, Expect> {
 
 /// Send one file; gather every datagram that comes back within a short window.
 fn exchange(sock: &UdpSocket, port: u16, bytes: &[u8]) -> Vec<String> {
-    sock.send_to(bytes, ("127.0.0.1", port)).expect("send torture message");
+    sock.send_to(bytes, ("127.0.0.1", port))
+        .expect("send torture message");
     let mut replies = Vec::new();
     let mut buf = vec![0u8; 65536];
     let deadline = Instant::now() + Duration::from_millis(400);
     while let Some(left) = deadline.checked_duration_since(Instant::now()) {
-        sock.set_read_timeout(Some(left.max(Duration::from_millis(1)))).expect("timeout");
+        sock.set_read_timeout(Some(left.max(Duration::from_millis(1))))
+            .expect("timeout");
         match sock.recv_from(&mut buf) {
             Ok((n, _)) => replies.push(String::from_utf8_lossy(&buf[..n]).to_string()),
             Err(_) => break,
@@ -122,8 +124,15 @@ fn transaction_key(msg: &str) -> Option<(String, String, String)> {
         (name == "via" || name == "v").then(|| value.trim().to_string())
     })?;
     let first = via.split(',').next()?;
-    let sent_by = first.split(';').next()?.split_whitespace().nth(1)?.to_string();
-    let branch = first.split(';').find_map(|p| p.trim().strip_prefix("branch=").map(str::to_string))?;
+    let sent_by = first
+        .split(';')
+        .next()?
+        .split_whitespace()
+        .nth(1)?
+        .to_string();
+    let branch = first
+        .split(';')
+        .find_map(|p| p.trim().strip_prefix("branch=").map(str::to_string))?;
     Some((branch, sent_by, method))
 }
 
@@ -155,7 +164,9 @@ fn rfc4475_torture_messages_get_the_rfc_answers_and_the_daemon_keeps_serving() {
     let timer_j = Duration::from_millis(64 * 100 + 300);
     for line in manifest.lines().skip(1) {
         let file = line.split('\t').next().expect("manifest file column");
-        let rule = *expect.get(file).unwrap_or_else(|| panic!("no expectation for {file}"));
+        let rule = *expect
+            .get(file)
+            .unwrap_or_else(|| panic!("no expectation for {file}"));
         let bytes = std::fs::read(Path::new(TORTURE).join(file)).expect("read torture file");
         let text = String::from_utf8_lossy(&bytes).to_string();
         if let Some(key) = transaction_key(&text) {
@@ -176,7 +187,11 @@ fn rfc4475_torture_messages_get_the_rfc_answers_and_the_daemon_keeps_serving() {
             earlier_ids.insert(id);
         }
         count += 1;
-        let finals: Vec<u16> = replies.iter().filter_map(|r| status_of(r)).filter(|s| *s >= 200).collect();
+        let finals: Vec<u16> = replies
+            .iter()
+            .filter_map(|r| status_of(r))
+            .filter(|s| *s >= 200)
+            .collect();
         let last = finals.last().copied();
         let ok = match rule {
             Expect::Code(c) => last == Some(c),
@@ -188,26 +203,54 @@ fn rfc4475_torture_messages_get_the_rfc_answers_and_the_daemon_keeps_serving() {
         };
         // Extra headers the RFC asks for with some rejections.
         let header_ok = match file {
-            "bext01.dat" => replies.iter().any(|r| r.to_ascii_lowercase().contains("\nunsupported:")),
-            "invut.dat" => replies.iter().any(|r| r.to_ascii_lowercase().contains("\naccept:")),
-            "intmeth.dat" => last != Some(405) || replies.iter().any(|r| r.to_ascii_lowercase().contains("\nallow:")),
+            "bext01.dat" => replies
+                .iter()
+                .any(|r| r.to_ascii_lowercase().contains("\nunsupported:")),
+            "invut.dat" => replies
+                .iter()
+                .any(|r| r.to_ascii_lowercase().contains("\naccept:")),
+            "intmeth.dat" => {
+                last != Some(405)
+                    || replies
+                        .iter()
+                        .any(|r| r.to_ascii_lowercase().contains("\nallow:"))
+            }
             _ => true,
         };
         eprintln!("{file:15} expect {rule:?}: got {finals:?}");
         if !ok || !header_ok {
-            failures.push(format!("{file}: expected {rule:?}, got {:?}", replies.iter().map(|r| r.lines().next().unwrap_or("")).collect::<Vec<_>>()));
+            failures.push(format!(
+                "{file}: expected {rule:?}, got {:?}",
+                replies
+                    .iter()
+                    .map(|r| r.lines().next().unwrap_or(""))
+                    .collect::<Vec<_>>()
+            ));
         }
         // The daemon still answers after every single message.
-        assert!(options_ping(daemon.port).is_some(), "daemon stopped answering after {file}:\n{}", daemon.logs());
+        assert!(
+            options_ping(daemon.port).is_some(),
+            "daemon stopped answering after {file}:\n{}",
+            daemon.logs()
+        );
     }
     assert_eq!(count, 49, "manifest should list 49 messages");
-    assert!(failures.is_empty(), "{} of 49 torture messages mishandled:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of 49 torture messages mishandled:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 
     // And it still takes a real call: a customer calling in hears the message and gets a BYE.
     let sc = Path::new(SCENARIOS).join("uac_callback.xml");
     let sipp = Sipp::start(&sc, dir.path(), &[&format!("127.0.0.1:{}", daemon.port)]);
     let (ok, errors) = sipp.finish(Duration::from_secs(20));
-    assert!(ok, "call after the torture run failed: {errors}\n{}", daemon.logs());
+    assert!(
+        ok,
+        "call after the torture run failed: {errors}\n{}",
+        daemon.logs()
+    );
 }
 
 #[test]
@@ -215,7 +258,10 @@ fn sigterm_sends_bye_to_live_calls_and_exits() {
     let dir = tempfile::tempdir().expect("tempdir");
     // A 20 s callback message, so only the drain can end the call in time.
     let mut daemon = Daemon::start_with(dir.path(), free_udp_port(), "", |d| {
-        write_wav(&d.join("prompts/en/callback_no_order.wav"), &vec![0; 8000 * 20]);
+        write_wav(
+            &d.join("prompts/en/callback_no_order.wav"),
+            &vec![0; 8000 * 20],
+        );
     });
 
     let sc = Path::new(SCENARIOS).join("uac_callback.xml");
@@ -223,18 +269,32 @@ fn sigterm_sends_bye_to_live_calls_and_exits() {
     std::thread::sleep(Duration::from_millis(1500));
     let t0 = Instant::now();
     let pid = daemon.child.id().to_string();
-    let st = Command::new("kill").args(["-TERM", &pid]).status().expect("kill");
+    let st = Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill");
     assert!(st.success());
     let (ok, errors) = sipp.finish(Duration::from_secs(10));
-    assert!(ok, "live call did not get a BYE on SIGTERM: {errors}\n{}", daemon.logs());
+    assert!(
+        ok,
+        "live call did not get a BYE on SIGTERM: {errors}\n{}",
+        daemon.logs()
+    );
     let bye_after = t0.elapsed();
     assert!(bye_after < Duration::from_secs(3), "BYE took {bye_after:?}");
     let status = loop {
         if let Some(s) = daemon.child.try_wait().expect("wait daemon") {
             break s;
         }
-        assert!(t0.elapsed() < Duration::from_secs(5), "daemon still running 5 s after SIGTERM");
+        assert!(
+            t0.elapsed() < Duration::from_secs(5),
+            "daemon still running 5 s after SIGTERM"
+        );
         std::thread::sleep(Duration::from_millis(50));
     };
-    assert!(status.success(), "daemon exit status {status:?}\n{}", daemon.logs());
+    assert!(
+        status.success(),
+        "daemon exit status {status:?}\n{}",
+        daemon.logs()
+    );
 }

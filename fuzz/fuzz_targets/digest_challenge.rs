@@ -38,7 +38,9 @@ fuzz_target!(|data: &[u8]| {
         "password leaked into the header"
     );
     assert!(
-        !header.bytes().any(|b| (b < 0x20 && b != b'\t') || b == 0x7f),
+        !header
+            .bytes()
+            .any(|b| (b < 0x20 && b != b'\t') || b == 0x7f),
         "control character in header"
     );
     let ok = verify_with_body(

@@ -62,7 +62,11 @@ pub(crate) async fn list(State(state): State<ApiState>) -> Result<Json<Value>, A
         .iter()
         .map(|a| {
             let mut v = agent_json(a);
-            if let Some(regs) = control.as_ref().map(|c| c.registrations(&a.id)).filter(|r| !r.is_empty()) {
+            if let Some(regs) = control
+                .as_ref()
+                .map(|c| c.registrations(&a.id))
+                .filter(|r| !r.is_empty())
+            {
                 v["registrations"] = regs
                     .iter()
                     .map(|r| {

@@ -86,8 +86,8 @@ pub use control::{
 };
 pub use csv::{line as csv_line, quote as csv_quote, COLUMNS as CSV_COLUMNS};
 pub use error::ApiError;
-pub use openapi::{document as openapi_document, ROUTES};
 pub use extract::DEFAULT_PAGE;
+pub use openapi::{document as openapi_document, ROUTES};
 pub use webhooks::{
     backoff, event_body, secret_bytes, sign, verify_signature, WebhookDeliverer, WebhookError,
     WebhookOptions,
@@ -107,7 +107,6 @@ pub type SharedCampaign = Arc<RwLock<Campaign>>;
 
 /// Largest request body accepted (an order with a big cart fits easily).
 pub const BODY_LIMIT: usize = 256 * 1024;
-
 
 /// Everything the handlers need. Cheap to clone.
 #[derive(Clone)]

@@ -494,4 +494,3 @@ fn payment_paths(id_param: &Value, unauthorized: &Value, malformed: &Value) -> V
             }
     })
 }
-

@@ -44,8 +44,11 @@ pub(crate) async fn put(
         .ok_or_else(|| ApiError::invalid("campaign", "is required"))?;
     let config: CampaignConfig = serde_json::from_value(campaign_value)
         .map_err(|e| ApiError::invalid("campaign", e.to_string()))?;
-    let campaign =
-        state.inner.calling.campaign(&config).map_err(|e| rule_error(&e))?;
+    let campaign = state
+        .inner
+        .calling
+        .campaign(&config)
+        .map_err(|e| rule_error(&e))?;
     {
         let mut live = state
             .inner

@@ -65,13 +65,38 @@ struct CallIo<'a> {
 
 /// Run one click-to-call to its end. Reports go to `out`; the last is
 /// always [`LiveEvent::Ended`].
-pub async fn run(engine: Arc<Engine>, spec: AgentCallSpec, mut commands: mpsc::Receiver<CallCommand>, out: mpsc::Sender<LiveEvent>) {
-    let mut io = CallIo { engine: &engine, spec: &spec, out: &out, agent: None, customer: None, bridge: None, payment: None };
+pub async fn run(
+    engine: Arc<Engine>,
+    spec: AgentCallSpec,
+    mut commands: mpsc::Receiver<CallCommand>,
+    out: mpsc::Sender<LiveEvent>,
+) {
+    let mut io = CallIo {
+        engine: &engine,
+        spec: &spec,
+        out: &out,
+        agent: None,
+        customer: None,
+        bridge: None,
+        payment: None,
+    };
     let end = match engine.config().calling.ring_timeout() {
-        Ok(ring) => drive(&mut io, B2bua::new(Instant::now().into_std(), ring), &mut commands).await,
+        Ok(ring) => {
+            drive(
+                &mut io,
+                B2bua::new(Instant::now().into_std(), ring),
+                &mut commands,
+            )
+            .await
+        }
         Err(e) => {
             tracing::warn!(call = %spec.call_id, error = %e, "agent call failed");
-            CallEnd { failed: true, agent_cause: LegCause::Error, customer_cause: None, ended_by: EndedBy::Local }
+            CallEnd {
+                failed: true,
+                agent_cause: LegCause::Error,
+                customer_cause: None,
+                ended_by: EndedBy::Local,
+            }
         }
     };
     if let Some(p) = io.payment.take() {
@@ -89,7 +114,11 @@ pub async fn run(engine: Arc<Engine>, spec: AgentCallSpec, mut commands: mpsc::R
 
 /// Feed the machine until it ends: leg events, commands, the bridge's
 /// events (digits for a payment), a charge's answer and timers.
-async fn drive(io: &mut CallIo<'_>, mut b2b: B2bua, commands: &mut mpsc::Receiver<CallCommand>) -> CallEnd {
+async fn drive(
+    io: &mut CallIo<'_>,
+    mut b2b: B2bua,
+    commands: &mut mpsc::Receiver<CallCommand>,
+) -> CallEnd {
     let mut commands_open = true;
     loop {
         while let Some(action) = b2b.poll_action() {
@@ -102,8 +131,16 @@ async fn drive(io: &mut CallIo<'_>, mut b2b: B2bua, commands: &mut mpsc::Receive
             }
         }
         let machine_wake = b2b.poll_timeout().map(Instant::from_std);
-        let payment_wake = io.payment.as_ref().and_then(SecurePayment::deadline).map(Instant::from_std);
-        let wake = [machine_wake, payment_wake].into_iter().flatten().min().unwrap_or_else(|| Instant::now() + IDLE);
+        let payment_wake = io
+            .payment
+            .as_ref()
+            .and_then(SecurePayment::deadline)
+            .map(Instant::from_std);
+        let wake = [machine_wake, payment_wake]
+            .into_iter()
+            .flatten()
+            .min()
+            .unwrap_or_else(|| Instant::now() + IDLE);
         let charging = io.payment.as_ref().is_some_and(SecurePayment::is_charging);
         let bridged = b2b.is_bridged();
         let input = tokio::select! {
@@ -216,16 +253,38 @@ impl CallIo<'_> {
             Action::Invite(leg) => {
                 let (session, local) = self.engine.bind_media().await?;
                 let outbound = match leg {
-                    Leg::Agent => self.engine.outbound_call(None, self.spec.agent_uri.clone(), &local),
+                    Leg::Agent => {
+                        self.engine
+                            .outbound_call(None, self.spec.agent_uri.clone(), &local)
+                    }
                     Leg::Customer => {
-                        let trunk = self.engine.config().default_trunk().ok_or(CallError::NoTrunk)?;
-                        let number: String = self.spec.to.chars().filter(|c| c.is_ascii_digit() || *c == '+').collect();
-                        self.engine.outbound_call(Some(trunk), Engine::request_uri(trunk, &number), &local)
+                        let trunk = self
+                            .engine
+                            .config()
+                            .default_trunk()
+                            .ok_or(CallError::NoTrunk)?;
+                        let number: String = self
+                            .spec
+                            .to
+                            .chars()
+                            .filter(|c| c.is_ascii_digit() || *c == '+')
+                            .collect();
+                        self.engine.outbound_call(
+                            Some(trunk),
+                            Engine::request_uri(trunk, &number),
+                            &local,
+                        )
                     }
                 };
                 let (call, events) = sip.invite(outbound).await?;
                 tracing::info!(call = %self.spec.call_id, leg = %call, ?leg, "calling");
-                let io = LegIo { call, events, closed: false, session: Some(session), remote: None };
+                let io = LegIo {
+                    call,
+                    events,
+                    closed: false,
+                    session: Some(session),
+                    remote: None,
+                };
                 match leg {
                     Leg::Agent => self.agent = Some(io),
                     Leg::Customer => self.customer = Some(io),
@@ -257,7 +316,11 @@ impl CallIo<'_> {
             }
             Action::UpdateMedia { leg, sdp } => {
                 if let Some(bridge) = &self.bridge {
-                    let side = if leg == Leg::Agent { Side::Agent } else { Side::Customer };
+                    let side = if leg == Leg::Agent {
+                        Side::Agent
+                    } else {
+                        Side::Customer
+                    };
                     update(bridge, side, &sdp).await?;
                 }
             }
@@ -284,25 +347,44 @@ impl CallIo<'_> {
 
     /// A payment order or cancel on the bridged call.
     async fn payment_command(&mut self, cmd: CallCommand) -> Result<(), CallError> {
-        let Some(bridge) = self.bridge.as_ref() else { return Ok(()) };
+        let Some(bridge) = self.bridge.as_ref() else {
+            return Ok(());
+        };
         let call_id = &self.spec.call_id;
         match cmd {
             CallCommand::StartPayment(order) => {
                 if self.payment.is_some() {
-                    let _ = self.out.send(LiveEvent::PaymentRefused { payment_id: order.payment_id, reason: "busy" }).await;
+                    let _ = self
+                        .out
+                        .send(LiveEvent::PaymentRefused {
+                            payment_id: order.payment_id,
+                            reason: "busy",
+                        })
+                        .await;
                     return Ok(());
                 }
                 let kit = match self.engine.payments() {
                     Ok(k) => k,
                     Err(e) => {
                         tracing::warn!(call = %call_id, error = %e, "payment refused");
-                        let _ = self.out.send(LiveEvent::PaymentRefused { payment_id: order.payment_id, reason: "payments_off" }).await;
+                        let _ = self
+                            .out
+                            .send(LiveEvent::PaymentRefused {
+                                payment_id: order.payment_id,
+                                reason: "payments_off",
+                            })
+                            .await;
                         return Ok(());
                     }
                 };
                 tracing::info!(call = %call_id, payment = %order.payment_id, "payment session: agent on hold");
                 bridge.set_mode(BridgeMode::Secure).await?;
-                self.payment = Some(SecurePayment::start(kit, order, Instant::now().into_std(), self.engine.clock().now())?);
+                self.payment = Some(SecurePayment::start(
+                    kit,
+                    order,
+                    Instant::now().into_std(),
+                    self.engine.clock().now(),
+                )?);
             }
             CallCommand::CancelPayment { payment_id } => {
                 // The store already moved it pending → cancelled, so the
@@ -332,16 +414,29 @@ impl CallIo<'_> {
 
     /// The customer's keys and prompt ends feed a running payment.
     async fn bridge_event(&mut self, ev: BridgeEvent) {
-        let Some(p) = self.payment.as_mut() else { return };
+        let Some(p) = self.payment.as_mut() else {
+            return;
+        };
         match ev {
-            BridgeEvent { side: Side::Customer, event: MediaEvent::Digit(d) } => {
+            BridgeEvent {
+                side: Side::Customer,
+                event: MediaEvent::Digit(d),
+            } => {
                 // The key itself stays in the flow's zeroizing buffer.
                 let first_key = p.on_digit(Instant::now().into_std(), d.digit);
                 if first_key {
-                    let _ = self.out.send(LiveEvent::PaymentKeyed { payment_id: p.id().to_string() }).await;
+                    let _ = self
+                        .out
+                        .send(LiveEvent::PaymentKeyed {
+                            payment_id: p.id().to_string(),
+                        })
+                        .await;
                 }
             }
-            BridgeEvent { side: Side::Customer, event: MediaEvent::PlaybackDone } => p.on_playback_done(Instant::now().into_std()),
+            BridgeEvent {
+                side: Side::Customer,
+                event: MediaEvent::PlaybackDone,
+            } => p.on_playback_done(Instant::now().into_std()),
             _ => {}
         }
     }
@@ -349,13 +444,22 @@ impl CallIo<'_> {
     /// Let a running payment act; when it is over, the caller is back with
     /// the agent and its end is reported.
     async fn settle_payment_step(&mut self) -> Result<(), CallError> {
-        let (Some(p), Some(bridge)) = (self.payment.as_mut(), self.bridge.as_ref()) else { return Ok(()) };
+        let (Some(p), Some(bridge)) = (self.payment.as_mut(), self.bridge.as_ref()) else {
+            return Ok(());
+        };
         if let Some((outcome, charge)) = p.act(self.engine, bridge, self.out).await? {
             tracing::info!(call = %self.spec.call_id, payment = %p.id(), status = outcome.status(), "payment session over: back to the agent");
             let payment_id = p.id().to_string();
             self.payment = None;
             bridge.set_mode(BridgeMode::Talk).await?;
-            let _ = self.out.send(LiveEvent::PaymentEnded { payment_id, outcome, charge }).await;
+            let _ = self
+                .out
+                .send(LiveEvent::PaymentEnded {
+                    payment_id,
+                    outcome,
+                    charge,
+                })
+                .await;
         }
         Ok(())
     }
@@ -364,7 +468,12 @@ impl CallIo<'_> {
 /// The call ended during a payment: the flow fails it, unless a charge is in
 /// flight, whose answer is waited for and recorded (a charge the processor
 /// took must not be reported as failed). Always reports the payment's end.
-async fn settle_after_hangup(engine: &Engine, bridge: &BridgeHandle, mut p: SecurePayment, out: &mpsc::Sender<LiveEvent>) {
+async fn settle_after_hangup(
+    engine: &Engine,
+    bridge: &BridgeHandle,
+    mut p: SecurePayment,
+    out: &mpsc::Sender<LiveEvent>,
+) {
     p.on_hangup(Instant::now().into_std());
     let give_up = Instant::now() + CHARGE_AFTER_HANGUP;
     let (outcome, charge) = loop {
@@ -379,7 +488,9 @@ async fn settle_after_hangup(engine: &Engine, bridge: &BridgeHandle, mut p: Secu
                 }
             }
         }
-        let wake = p.deadline().map_or(give_up, |d| Instant::from_std(d).min(give_up));
+        let wake = p
+            .deadline()
+            .map_or(give_up, |d| Instant::from_std(d).min(give_up));
         let charging = p.is_charging();
         tokio::select! {
             r = p.charged(), if charging => p.on_charged(Instant::now().into_std(), r),
@@ -393,7 +504,11 @@ async fn settle_after_hangup(engine: &Engine, bridge: &BridgeHandle, mut p: Secu
         }
     };
     let _ = out
-        .send(LiveEvent::PaymentEnded { payment_id: p.id().to_string(), outcome, charge })
+        .send(LiveEvent::PaymentEnded {
+            payment_id: p.id().to_string(),
+            outcome,
+            charge,
+        })
         .await;
 }
 

@@ -81,7 +81,10 @@ pub enum Action {
     /// [`Input::MediaReady`].
     ConnectCustomer,
     /// Relay a leg's new SDP to the bridge.
-    UpdateMedia { leg: Leg, sdp: Vec<u8> },
+    UpdateMedia {
+        leg: Leg,
+        sdp: Vec<u8>,
+    },
     Report(Milestone),
     /// The call is over; nothing follows.
     End(CallEnd),
@@ -97,14 +100,24 @@ struct Abandon {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
     /// The agent's phone rings.
-    RingingAgent { deadline: Instant, cancelled: Option<Abandon>, timed_out: bool },
+    RingingAgent {
+        deadline: Instant,
+        cancelled: Option<Abandon>,
+        timed_out: bool,
+    },
     /// The agent answered; the bridge is being started.
     AgentUp,
     /// The agent hears ringback; the customer's phone rings.
-    RingingCustomer { deadline: Instant, cancelled: Option<Abandon>, timed_out: bool },
+    RingingCustomer {
+        deadline: Instant,
+        cancelled: Option<Abandon>,
+        timed_out: bool,
+    },
     /// The customer answered; its media is being connected.
     Connecting,
-    Bridged { hard_stop: Instant },
+    Bridged {
+        hard_stop: Instant,
+    },
     Ended,
 }
 
@@ -121,7 +134,11 @@ impl B2bua {
     pub fn new(now: Instant, ring_timeout: Duration) -> B2bua {
         let mut b = B2bua {
             ring_timeout,
-            state: State::RingingAgent { deadline: now + ring_timeout, cancelled: None, timed_out: false },
+            state: State::RingingAgent {
+                deadline: now + ring_timeout,
+                cancelled: None,
+                timed_out: false,
+            },
             actions: VecDeque::new(),
         };
         b.actions.push_back(Action::Invite(Leg::Agent));
@@ -137,8 +154,16 @@ impl B2bua {
     /// (unless already cancelled), the hard stop once bridged.
     pub fn poll_timeout(&self) -> Option<Instant> {
         match self.state {
-            State::RingingAgent { deadline, cancelled: None, timed_out: false }
-            | State::RingingCustomer { deadline, cancelled: None, timed_out: false } => Some(deadline),
+            State::RingingAgent {
+                deadline,
+                cancelled: None,
+                timed_out: false,
+            }
+            | State::RingingCustomer {
+                deadline,
+                cancelled: None,
+                timed_out: false,
+            } => Some(deadline),
             State::Bridged { hard_stop } => Some(hard_stop),
             _ => None,
         }
@@ -159,9 +184,17 @@ impl B2bua {
             self.actions.clear();
         }
         match self.state {
-            State::RingingAgent { deadline, cancelled, timed_out } => self.ringing_agent(input, now, deadline, cancelled, timed_out),
+            State::RingingAgent {
+                deadline,
+                cancelled,
+                timed_out,
+            } => self.ringing_agent(input, now, deadline, cancelled, timed_out),
             State::AgentUp => self.agent_up(input, now),
-            State::RingingCustomer { deadline, cancelled, timed_out } => self.ringing_customer(input, now, deadline, cancelled, timed_out),
+            State::RingingCustomer {
+                deadline,
+                cancelled,
+                timed_out,
+            } => self.ringing_customer(input, now, deadline, cancelled, timed_out),
             State::Connecting => self.connecting(input, now),
             State::Bridged { hard_stop } => self.bridged(input, now, hard_stop),
             State::Ended => {}
@@ -174,12 +207,33 @@ impl B2bua {
     }
 
     /// A call that never got both legs joined.
-    fn end_failed(&mut self, agent_cause: LegCause, customer_cause: Option<LegCause>, ended_by: EndedBy) {
-        self.end(CallEnd { failed: true, agent_cause, customer_cause, ended_by });
+    fn end_failed(
+        &mut self,
+        agent_cause: LegCause,
+        customer_cause: Option<LegCause>,
+        ended_by: EndedBy,
+    ) {
+        self.end(CallEnd {
+            failed: true,
+            agent_cause,
+            customer_cause,
+            ended_by,
+        });
     }
 
-    fn ringing_agent(&mut self, input: Input, now: Instant, deadline: Instant, cancelled: Option<Abandon>, timed_out: bool) {
-        let set = |cancelled, timed_out| State::RingingAgent { deadline, cancelled, timed_out };
+    fn ringing_agent(
+        &mut self,
+        input: Input,
+        now: Instant,
+        deadline: Instant,
+        cancelled: Option<Abandon>,
+        timed_out: bool,
+    ) {
+        let set = |cancelled, timed_out| State::RingingAgent {
+            deadline,
+            cancelled,
+            timed_out,
+        };
         match input {
             Input::Leg(Leg::Agent, LegEvent::Answered { usable_sdp }) => {
                 if let Some(a) = cancelled {
@@ -190,21 +244,32 @@ impl B2bua {
                     self.actions.push_back(Action::Bye(Leg::Agent));
                     self.end_failed(LegCause::BadSdp, None, EndedBy::Local);
                 } else {
-                    self.actions.push_back(Action::Report(Milestone::AgentAnswered));
+                    self.actions
+                        .push_back(Action::Report(Milestone::AgentAnswered));
                     self.actions.push_back(Action::StartBridge);
                     self.state = State::AgentUp;
                 }
             }
             Input::Leg(Leg::Agent, LegEvent::Failed { status }) => match cancelled {
                 Some(a) => self.end_failed(a.cause, None, a.by),
-                None => self.end_failed(LegCause::from_failure(status, timed_out), None, EndedBy::Local),
+                None => self.end_failed(
+                    LegCause::from_failure(status, timed_out),
+                    None,
+                    EndedBy::Local,
+                ),
             },
             Input::Leg(Leg::Agent, LegEvent::Gone) | Input::LocalFailure => {
                 self.end_failed(LegCause::Error, None, EndedBy::Local);
             }
             Input::HangUp if cancelled.is_none() => {
                 self.actions.push_back(Action::Cancel(Leg::Agent));
-                self.state = set(Some(Abandon { cause: LegCause::ApiHangup, by: EndedBy::Api }), timed_out);
+                self.state = set(
+                    Some(Abandon {
+                        cause: LegCause::ApiHangup,
+                        by: EndedBy::Api,
+                    }),
+                    timed_out,
+                );
             }
             Input::Timeout if cancelled.is_none() && !timed_out && now >= deadline => {
                 self.actions.push_back(Action::Cancel(Leg::Agent));
@@ -218,7 +283,11 @@ impl B2bua {
         match input {
             Input::MediaReady => {
                 self.actions.push_back(Action::Invite(Leg::Customer));
-                self.state = State::RingingCustomer { deadline: now + self.ring_timeout, cancelled: None, timed_out: false };
+                self.state = State::RingingCustomer {
+                    deadline: now + self.ring_timeout,
+                    cancelled: None,
+                    timed_out: false,
+                };
             }
             Input::LocalFailure => {
                 self.actions.push_back(Action::Bye(Leg::Agent));
@@ -230,8 +299,19 @@ impl B2bua {
         }
     }
 
-    fn ringing_customer(&mut self, input: Input, now: Instant, deadline: Instant, cancelled: Option<Abandon>, timed_out: bool) {
-        let set = |cancelled, timed_out| State::RingingCustomer { deadline, cancelled, timed_out };
+    fn ringing_customer(
+        &mut self,
+        input: Input,
+        now: Instant,
+        deadline: Instant,
+        cancelled: Option<Abandon>,
+        timed_out: bool,
+    ) {
+        let set = |cancelled, timed_out| State::RingingCustomer {
+            deadline,
+            cancelled,
+            timed_out,
+        };
         match input {
             Input::Leg(Leg::Customer, LegEvent::Answered { usable_sdp }) => {
                 if let Some(a) = cancelled {
@@ -250,7 +330,11 @@ impl B2bua {
                 Some(a) => self.abandoned(a),
                 None => {
                     self.actions.push_back(Action::Bye(Leg::Agent));
-                    self.end_failed(LegCause::Hangup, Some(LegCause::from_failure(status, timed_out)), EndedBy::Local);
+                    self.end_failed(
+                        LegCause::Hangup,
+                        Some(LegCause::from_failure(status, timed_out)),
+                        EndedBy::Local,
+                    );
                 }
             },
             Input::Leg(Leg::Customer, LegEvent::Gone) | Input::LocalFailure => {
@@ -258,17 +342,31 @@ impl B2bua {
                 self.end_failed(LegCause::Error, None, EndedBy::Local);
             }
             // While the customer rings, only the end of the agent's leg matters.
-            Input::Leg(Leg::Agent, ev @ (LegEvent::Ended { .. } | LegEvent::Gone)) if cancelled.is_none() => {
+            Input::Leg(Leg::Agent, ev @ (LegEvent::Ended { .. } | LegEvent::Gone))
+                if cancelled.is_none() =>
+            {
                 let a = match ev {
-                    LegEvent::Ended { by_remote: true } => Abandon { cause: LegCause::Hangup, by: EndedBy::Agent },
-                    _ => Abandon { cause: LegCause::Shutdown, by: EndedBy::Local },
+                    LegEvent::Ended { by_remote: true } => Abandon {
+                        cause: LegCause::Hangup,
+                        by: EndedBy::Agent,
+                    },
+                    _ => Abandon {
+                        cause: LegCause::Shutdown,
+                        by: EndedBy::Local,
+                    },
                 };
                 self.actions.push_back(Action::Cancel(Leg::Customer));
                 self.state = set(Some(a), timed_out);
             }
             Input::HangUp if cancelled.is_none() => {
                 self.actions.push_back(Action::Cancel(Leg::Customer));
-                self.state = set(Some(Abandon { cause: LegCause::ApiHangup, by: EndedBy::Api }), timed_out);
+                self.state = set(
+                    Some(Abandon {
+                        cause: LegCause::ApiHangup,
+                        by: EndedBy::Api,
+                    }),
+                    timed_out,
+                );
             }
             Input::Timeout if cancelled.is_none() && !timed_out && now >= deadline => {
                 self.actions.push_back(Action::Cancel(Leg::Customer));
@@ -294,7 +392,9 @@ impl B2bua {
         match input {
             Input::MediaReady => {
                 self.actions.push_back(Action::Report(Milestone::Bridged));
-                self.state = State::Bridged { hard_stop: now + MAX_BRIDGED };
+                self.state = State::Bridged {
+                    hard_stop: now + MAX_BRIDGED,
+                };
             }
             Input::LocalFailure => {
                 self.actions.push_back(Action::Bye(Leg::Agent));
@@ -312,11 +412,17 @@ impl B2bua {
         };
         let (agent_cause, customer_cause, by) = match input {
             Input::Leg(leg, LegEvent::Ended { by_remote }) => {
-                let other = if leg == Leg::Agent { Leg::Customer } else { Leg::Agent };
+                let other = if leg == Leg::Agent {
+                    Leg::Customer
+                } else {
+                    Leg::Agent
+                };
                 self.actions.push_back(Action::Bye(other));
                 match (by_remote, leg) {
                     (true, Leg::Agent) => (LegCause::Hangup, LegCause::Hangup, EndedBy::Agent),
-                    (true, Leg::Customer) => (LegCause::Hangup, LegCause::Hangup, EndedBy::Customer),
+                    (true, Leg::Customer) => {
+                        (LegCause::Hangup, LegCause::Hangup, EndedBy::Customer)
+                    }
                     (false, _) => (LegCause::Shutdown, LegCause::Shutdown, EndedBy::Local),
                 }
             }
@@ -325,8 +431,12 @@ impl B2bua {
                 return;
             }
             // The endpoint stopped under us: that leg is gone with it.
-            Input::Leg(Leg::Agent, LegEvent::Gone) => (LegCause::Error, LegCause::Hangup, EndedBy::Local),
-            Input::Leg(Leg::Customer, LegEvent::Gone) => (LegCause::Hangup, LegCause::Error, EndedBy::Local),
+            Input::Leg(Leg::Agent, LegEvent::Gone) => {
+                (LegCause::Error, LegCause::Hangup, EndedBy::Local)
+            }
+            Input::Leg(Leg::Customer, LegEvent::Gone) => {
+                (LegCause::Hangup, LegCause::Error, EndedBy::Local)
+            }
             Input::HangUp => {
                 both(self);
                 (LegCause::ApiHangup, LegCause::ApiHangup, EndedBy::Api)
@@ -341,7 +451,12 @@ impl B2bua {
             }
             _ => return,
         };
-        self.end(CallEnd { failed: false, agent_cause, customer_cause: Some(customer_cause), ended_by: by });
+        self.end(CallEnd {
+            failed: false,
+            agent_cause,
+            customer_cause: Some(customer_cause),
+            ended_by: by,
+        });
     }
 }
 
@@ -384,19 +499,38 @@ mod tests {
     }
 
     fn failed(agent: LegCause, customer: Option<LegCause>, by: EndedBy) -> CallEnd {
-        CallEnd { failed: true, agent_cause: agent, customer_cause: customer, ended_by: by }
+        CallEnd {
+            failed: true,
+            agent_cause: agent,
+            customer_cause: customer,
+            ended_by: by,
+        }
     }
 
     fn bridged_end(agent: LegCause, customer: LegCause, by: EndedBy) -> CallEnd {
-        CallEnd { failed: false, agent_cause: agent, customer_cause: Some(customer), ended_by: by }
+        CallEnd {
+            failed: false,
+            agent_cause: agent,
+            customer_cause: Some(customer),
+            ended_by: by,
+        }
     }
 
     /// A machine whose customer is ringing, at `t0`.
     fn customer_ringing(t0: Instant) -> B2bua {
         let mut b = B2bua::new(t0, RING);
         assert_eq!(drain(&mut b), vec![Action::Invite(Leg::Agent)]);
-        b.handle_input(Input::Leg(Leg::Agent, answered()), t0 + Duration::from_secs(3));
-        assert_eq!(drain(&mut b), vec![Action::Report(Milestone::AgentAnswered), Action::StartBridge]);
+        b.handle_input(
+            Input::Leg(Leg::Agent, answered()),
+            t0 + Duration::from_secs(3),
+        );
+        assert_eq!(
+            drain(&mut b),
+            vec![
+                Action::Report(Milestone::AgentAnswered),
+                Action::StartBridge
+            ]
+        );
         b.handle_input(Input::MediaReady, t0 + Duration::from_secs(3));
         assert_eq!(drain(&mut b), vec![Action::Invite(Leg::Customer)]);
         b
@@ -404,7 +538,10 @@ mod tests {
 
     fn bridged(t0: Instant) -> B2bua {
         let mut b = customer_ringing(t0);
-        b.handle_input(Input::Leg(Leg::Customer, answered()), t0 + Duration::from_secs(10));
+        b.handle_input(
+            Input::Leg(Leg::Customer, answered()),
+            t0 + Duration::from_secs(10),
+        );
         assert_eq!(drain(&mut b), vec![Action::ConnectCustomer]);
         assert!(!b.is_bridged(), "not bridged before the media is connected");
         b.handle_input(Input::MediaReady, t0 + Duration::from_secs(10));
@@ -417,7 +554,10 @@ mod tests {
     fn happy_path_agent_first_then_customer_then_bridge() {
         let t0 = Instant::now();
         let b = bridged(t0);
-        assert_eq!(b.poll_timeout(), Some(t0 + Duration::from_secs(10) + MAX_BRIDGED));
+        assert_eq!(
+            b.poll_timeout(),
+            Some(t0 + Duration::from_secs(10) + MAX_BRIDGED)
+        );
     }
 
     #[test]
@@ -435,8 +575,14 @@ mod tests {
         b.handle_input(Input::Timeout, t0 + RING * 2);
         assert!(drain(&mut b).is_empty());
         // The 487 to our CANCEL.
-        b.handle_input(Input::Leg(Leg::Agent, LegEvent::Failed { status: 487 }), t0 + RING);
-        assert_eq!(end_of(&drain(&mut b)), failed(LegCause::NoAnswer, None, EndedBy::Local));
+        b.handle_input(
+            Input::Leg(Leg::Agent, LegEvent::Failed { status: 487 }),
+            t0 + RING,
+        );
+        assert_eq!(
+            end_of(&drain(&mut b)),
+            failed(LegCause::NoAnswer, None, EndedBy::Local)
+        );
         assert!(b.is_ended());
     }
 
@@ -456,7 +602,11 @@ mod tests {
             let mut b = B2bua::new(t0, RING);
             drain(&mut b);
             b.handle_input(Input::Leg(Leg::Agent, LegEvent::Failed { status }), t0);
-            assert_eq!(end_of(&drain(&mut b)), failed(cause, None, EndedBy::Local), "status {status}");
+            assert_eq!(
+                end_of(&drain(&mut b)),
+                failed(cause, None, EndedBy::Local),
+                "status {status}"
+            );
         }
         assert_eq!(LegCause::Rejected(503).to_string(), "rejected:503");
     }
@@ -471,7 +621,10 @@ mod tests {
         b.handle_input(Input::HangUp, t0);
         assert!(drain(&mut b).is_empty(), "a second hang-up sends nothing");
         b.handle_input(Input::Leg(Leg::Agent, LegEvent::Failed { status: 487 }), t0);
-        assert_eq!(end_of(&drain(&mut b)), failed(LegCause::ApiHangup, None, EndedBy::Api));
+        assert_eq!(
+            end_of(&drain(&mut b)),
+            failed(LegCause::ApiHangup, None, EndedBy::Api)
+        );
     }
 
     #[test]
@@ -484,7 +637,10 @@ mod tests {
         b.handle_input(Input::Leg(Leg::Agent, answered()), t0);
         let actions = drain(&mut b);
         assert_eq!(actions[0], Action::Bye(Leg::Agent));
-        assert_eq!(end_of(&actions), failed(LegCause::ApiHangup, None, EndedBy::Api));
+        assert_eq!(
+            end_of(&actions),
+            failed(LegCause::ApiHangup, None, EndedBy::Api)
+        );
 
         // The same on the customer's leg: BYE it, and BYE the agent.
         let mut b = customer_ringing(t0);
@@ -492,8 +648,14 @@ mod tests {
         assert_eq!(drain(&mut b), vec![Action::Cancel(Leg::Customer)]);
         b.handle_input(Input::Leg(Leg::Customer, answered()), t0);
         let actions = drain(&mut b);
-        assert_eq!(actions[..2], [Action::Bye(Leg::Customer), Action::Bye(Leg::Agent)]);
-        assert_eq!(end_of(&actions), failed(LegCause::ApiHangup, Some(LegCause::Cancelled), EndedBy::Api));
+        assert_eq!(
+            actions[..2],
+            [Action::Bye(Leg::Customer), Action::Bye(Leg::Agent)]
+        );
+        assert_eq!(
+            end_of(&actions),
+            failed(LegCause::ApiHangup, Some(LegCause::Cancelled), EndedBy::Api)
+        );
     }
 
     #[test]
@@ -501,44 +663,84 @@ mod tests {
         let t0 = Instant::now();
         let mut b = B2bua::new(t0, RING);
         drain(&mut b);
-        b.handle_input(Input::Leg(Leg::Agent, LegEvent::Answered { usable_sdp: false }), t0);
+        b.handle_input(
+            Input::Leg(Leg::Agent, LegEvent::Answered { usable_sdp: false }),
+            t0,
+        );
         let actions = drain(&mut b);
         assert_eq!(actions[0], Action::Bye(Leg::Agent));
-        assert_eq!(end_of(&actions), failed(LegCause::BadSdp, None, EndedBy::Local));
+        assert_eq!(
+            end_of(&actions),
+            failed(LegCause::BadSdp, None, EndedBy::Local)
+        );
 
         let mut b = customer_ringing(t0);
-        b.handle_input(Input::Leg(Leg::Customer, LegEvent::Answered { usable_sdp: false }), t0);
+        b.handle_input(
+            Input::Leg(Leg::Customer, LegEvent::Answered { usable_sdp: false }),
+            t0,
+        );
         let actions = drain(&mut b);
-        assert_eq!(actions[..2], [Action::Bye(Leg::Customer), Action::Bye(Leg::Agent)]);
-        assert_eq!(end_of(&actions), failed(LegCause::Hangup, Some(LegCause::BadSdp), EndedBy::Local));
+        assert_eq!(
+            actions[..2],
+            [Action::Bye(Leg::Customer), Action::Bye(Leg::Agent)]
+        );
+        assert_eq!(
+            end_of(&actions),
+            failed(LegCause::Hangup, Some(LegCause::BadSdp), EndedBy::Local)
+        );
     }
 
     #[test]
     fn agent_hanging_up_while_the_customer_rings_cancels_the_customer() {
         let t0 = Instant::now();
         let mut b = customer_ringing(t0);
-        b.handle_input(Input::Leg(Leg::Agent, LegEvent::Ended { by_remote: true }), t0);
+        b.handle_input(
+            Input::Leg(Leg::Agent, LegEvent::Ended { by_remote: true }),
+            t0,
+        );
         assert_eq!(drain(&mut b), vec![Action::Cancel(Leg::Customer)]);
         // Nothing more is cancelled or timed out once cancelled.
         assert_eq!(b.poll_timeout(), None);
         b.handle_input(Input::HangUp, t0);
         assert!(drain(&mut b).is_empty());
-        b.handle_input(Input::Leg(Leg::Customer, LegEvent::Failed { status: 487 }), t0);
+        b.handle_input(
+            Input::Leg(Leg::Customer, LegEvent::Failed { status: 487 }),
+            t0,
+        );
         let actions = drain(&mut b);
-        assert!(!actions.contains(&Action::Bye(Leg::Agent)), "the agent's leg is already gone");
-        assert_eq!(end_of(&actions), failed(LegCause::Hangup, Some(LegCause::Cancelled), EndedBy::Agent));
+        assert!(
+            !actions.contains(&Action::Bye(Leg::Agent)),
+            "the agent's leg is already gone"
+        );
+        assert_eq!(
+            end_of(&actions),
+            failed(LegCause::Hangup, Some(LegCause::Cancelled), EndedBy::Agent)
+        );
     }
 
     #[test]
     fn shutdown_of_the_agent_leg_while_the_customer_rings() {
         let t0 = Instant::now();
         let mut b = customer_ringing(t0);
-        b.handle_input(Input::Leg(Leg::Agent, LegEvent::Ended { by_remote: false }), t0);
+        b.handle_input(
+            Input::Leg(Leg::Agent, LegEvent::Ended { by_remote: false }),
+            t0,
+        );
         assert_eq!(drain(&mut b), vec![Action::Cancel(Leg::Customer)]);
-        b.handle_input(Input::Leg(Leg::Customer, LegEvent::Failed { status: 487 }), t0);
+        b.handle_input(
+            Input::Leg(Leg::Customer, LegEvent::Failed { status: 487 }),
+            t0,
+        );
         let actions = drain(&mut b);
         assert_eq!(actions[0], Action::Bye(Leg::Agent));
-        assert_eq!(end_of(&actions), failed(LegCause::Shutdown, Some(LegCause::Cancelled), EndedBy::Local));
+        assert_eq!(
+            end_of(&actions),
+            failed(
+                LegCause::Shutdown,
+                Some(LegCause::Cancelled),
+                EndedBy::Local
+            )
+        );
     }
 
     #[test]
@@ -546,23 +748,39 @@ mod tests {
         let t0 = Instant::now();
         let mut b = customer_ringing(t0);
         let deadline = t0 + Duration::from_secs(3) + RING;
-        assert_eq!(b.poll_timeout(), Some(deadline), "the customer's ring timer starts when it is invited");
+        assert_eq!(
+            b.poll_timeout(),
+            Some(deadline),
+            "the customer's ring timer starts when it is invited"
+        );
         b.handle_input(Input::Timeout, deadline);
         assert_eq!(drain(&mut b), vec![Action::Cancel(Leg::Customer)]);
-        b.handle_input(Input::Leg(Leg::Customer, LegEvent::Failed { status: 487 }), deadline);
+        b.handle_input(
+            Input::Leg(Leg::Customer, LegEvent::Failed { status: 487 }),
+            deadline,
+        );
         let actions = drain(&mut b);
         assert_eq!(actions[0], Action::Bye(Leg::Agent));
-        assert_eq!(end_of(&actions), failed(LegCause::Hangup, Some(LegCause::NoAnswer), EndedBy::Local));
+        assert_eq!(
+            end_of(&actions),
+            failed(LegCause::Hangup, Some(LegCause::NoAnswer), EndedBy::Local)
+        );
     }
 
     #[test]
     fn busy_customer_ends_the_agent_leg() {
         let t0 = Instant::now();
         let mut b = customer_ringing(t0);
-        b.handle_input(Input::Leg(Leg::Customer, LegEvent::Failed { status: 486 }), t0);
+        b.handle_input(
+            Input::Leg(Leg::Customer, LegEvent::Failed { status: 486 }),
+            t0,
+        );
         let actions = drain(&mut b);
         assert_eq!(actions[0], Action::Bye(Leg::Agent));
-        assert_eq!(end_of(&actions), failed(LegCause::Hangup, Some(LegCause::Busy), EndedBy::Local));
+        assert_eq!(
+            end_of(&actions),
+            failed(LegCause::Hangup, Some(LegCause::Busy), EndedBy::Local)
+        );
     }
 
     #[test]
@@ -572,19 +790,28 @@ mod tests {
         let mut b = B2bua::new(t0, RING);
         drain(&mut b);
         b.handle_input(Input::Leg(Leg::Agent, answered()), t0);
-        assert_eq!(b.poll_action(), Some(Action::Report(Milestone::AgentAnswered)));
+        assert_eq!(
+            b.poll_action(),
+            Some(Action::Report(Milestone::AgentAnswered))
+        );
         assert_eq!(b.poll_action(), Some(Action::StartBridge));
         b.handle_input(Input::LocalFailure, t0);
         let actions = drain(&mut b);
         assert_eq!(actions[0], Action::Bye(Leg::Agent));
-        assert_eq!(end_of(&actions), failed(LegCause::Error, None, EndedBy::Local));
+        assert_eq!(
+            end_of(&actions),
+            failed(LegCause::Error, None, EndedBy::Local)
+        );
 
         // No trunk / no RTP port for the customer: the agent's leg ends.
         let mut b = customer_ringing(t0);
         b.handle_input(Input::LocalFailure, t0);
         let actions = drain(&mut b);
         assert_eq!(actions[0], Action::Bye(Leg::Agent));
-        assert_eq!(end_of(&actions), failed(LegCause::Error, None, EndedBy::Local));
+        assert_eq!(
+            end_of(&actions),
+            failed(LegCause::Error, None, EndedBy::Local)
+        );
 
         // Connecting the customer's media failed: both legs get a BYE.
         let mut b = customer_ringing(t0);
@@ -592,43 +819,82 @@ mod tests {
         drain(&mut b);
         b.handle_input(Input::LocalFailure, t0);
         let actions = drain(&mut b);
-        assert_eq!(actions[..2], [Action::Bye(Leg::Agent), Action::Bye(Leg::Customer)]);
-        assert_eq!(end_of(&actions), failed(LegCause::Error, None, EndedBy::Local));
+        assert_eq!(
+            actions[..2],
+            [Action::Bye(Leg::Agent), Action::Bye(Leg::Customer)]
+        );
+        assert_eq!(
+            end_of(&actions),
+            failed(LegCause::Error, None, EndedBy::Local)
+        );
 
         // Media failing under a bridged call.
         let mut b = bridged(t0);
         b.handle_input(Input::LocalFailure, t0);
         let actions = drain(&mut b);
-        assert_eq!(actions[..2], [Action::Bye(Leg::Agent), Action::Bye(Leg::Customer)]);
-        assert_eq!(end_of(&actions), bridged_end(LegCause::Error, LegCause::Error, EndedBy::Local));
+        assert_eq!(
+            actions[..2],
+            [Action::Bye(Leg::Agent), Action::Bye(Leg::Customer)]
+        );
+        assert_eq!(
+            end_of(&actions),
+            bridged_end(LegCause::Error, LegCause::Error, EndedBy::Local)
+        );
     }
 
     #[test]
     fn either_hang_up_ends_both_and_says_who() {
         let t0 = Instant::now();
         let mut b = bridged(t0);
-        b.handle_input(Input::Leg(Leg::Customer, LegEvent::Ended { by_remote: true }), t0);
+        b.handle_input(
+            Input::Leg(Leg::Customer, LegEvent::Ended { by_remote: true }),
+            t0,
+        );
         let actions = drain(&mut b);
         assert_eq!(actions[0], Action::Bye(Leg::Agent));
-        assert_eq!(end_of(&actions), bridged_end(LegCause::Hangup, LegCause::Hangup, EndedBy::Customer));
+        assert_eq!(
+            end_of(&actions),
+            bridged_end(LegCause::Hangup, LegCause::Hangup, EndedBy::Customer)
+        );
 
         let mut b = bridged(t0);
-        b.handle_input(Input::Leg(Leg::Agent, LegEvent::Ended { by_remote: true }), t0);
+        b.handle_input(
+            Input::Leg(Leg::Agent, LegEvent::Ended { by_remote: true }),
+            t0,
+        );
         let actions = drain(&mut b);
         assert_eq!(actions[0], Action::Bye(Leg::Customer));
-        assert_eq!(end_of(&actions), bridged_end(LegCause::Hangup, LegCause::Hangup, EndedBy::Agent));
+        assert_eq!(
+            end_of(&actions),
+            bridged_end(LegCause::Hangup, LegCause::Hangup, EndedBy::Agent)
+        );
 
         let mut b = bridged(t0);
-        b.handle_input(Input::Leg(Leg::Agent, LegEvent::Ended { by_remote: false }), t0);
-        assert_eq!(end_of(&drain(&mut b)), bridged_end(LegCause::Shutdown, LegCause::Shutdown, EndedBy::Local));
+        b.handle_input(
+            Input::Leg(Leg::Agent, LegEvent::Ended { by_remote: false }),
+            t0,
+        );
+        assert_eq!(
+            end_of(&drain(&mut b)),
+            bridged_end(LegCause::Shutdown, LegCause::Shutdown, EndedBy::Local)
+        );
 
         let mut b = bridged(t0);
         b.handle_input(Input::HangUp, t0);
         let actions = drain(&mut b);
-        assert_eq!(actions[..2], [Action::Bye(Leg::Agent), Action::Bye(Leg::Customer)]);
-        assert_eq!(end_of(&actions), bridged_end(LegCause::ApiHangup, LegCause::ApiHangup, EndedBy::Api));
+        assert_eq!(
+            actions[..2],
+            [Action::Bye(Leg::Agent), Action::Bye(Leg::Customer)]
+        );
+        assert_eq!(
+            end_of(&actions),
+            bridged_end(LegCause::ApiHangup, LegCause::ApiHangup, EndedBy::Api)
+        );
         // Nothing after the end.
-        b.handle_input(Input::Leg(Leg::Agent, LegEvent::Ended { by_remote: true }), t0);
+        b.handle_input(
+            Input::Leg(Leg::Agent, LegEvent::Ended { by_remote: true }),
+            t0,
+        );
         assert!(drain(&mut b).is_empty());
     }
 
@@ -636,11 +902,36 @@ mod tests {
     fn re_invites_are_relayed_only_once_bridged() {
         let t0 = Instant::now();
         let mut b = customer_ringing(t0);
-        b.handle_input(Input::Leg(Leg::Agent, LegEvent::MediaUpdate { sdp: b"v=0".to_vec() }), t0);
-        assert!(drain(&mut b).is_empty(), "the bridge has no customer media yet");
+        b.handle_input(
+            Input::Leg(
+                Leg::Agent,
+                LegEvent::MediaUpdate {
+                    sdp: b"v=0".to_vec(),
+                },
+            ),
+            t0,
+        );
+        assert!(
+            drain(&mut b).is_empty(),
+            "the bridge has no customer media yet"
+        );
         let mut b = bridged(t0);
-        b.handle_input(Input::Leg(Leg::Customer, LegEvent::MediaUpdate { sdp: b"v=0".to_vec() }), t0);
-        assert_eq!(drain(&mut b), vec![Action::UpdateMedia { leg: Leg::Customer, sdp: b"v=0".to_vec() }]);
+        b.handle_input(
+            Input::Leg(
+                Leg::Customer,
+                LegEvent::MediaUpdate {
+                    sdp: b"v=0".to_vec(),
+                },
+            ),
+            t0,
+        );
+        assert_eq!(
+            drain(&mut b),
+            vec![Action::UpdateMedia {
+                leg: Leg::Customer,
+                sdp: b"v=0".to_vec()
+            }]
+        );
         assert!(b.is_bridged());
     }
 
@@ -654,8 +945,14 @@ mod tests {
         assert!(drain(&mut b).is_empty());
         b.handle_input(Input::Timeout, stop);
         let actions = drain(&mut b);
-        assert_eq!(actions[..2], [Action::Bye(Leg::Agent), Action::Bye(Leg::Customer)]);
-        assert_eq!(end_of(&actions), bridged_end(LegCause::MaxDuration, LegCause::MaxDuration, EndedBy::Local));
+        assert_eq!(
+            actions[..2],
+            [Action::Bye(Leg::Agent), Action::Bye(Leg::Customer)]
+        );
+        assert_eq!(
+            end_of(&actions),
+            bridged_end(LegCause::MaxDuration, LegCause::MaxDuration, EndedBy::Local)
+        );
     }
 
     #[test]
@@ -664,10 +961,16 @@ mod tests {
         let mut b = B2bua::new(t0, RING);
         drain(&mut b);
         b.handle_input(Input::Leg(Leg::Agent, LegEvent::Gone), t0);
-        assert_eq!(end_of(&drain(&mut b)), failed(LegCause::Error, None, EndedBy::Local));
+        assert_eq!(
+            end_of(&drain(&mut b)),
+            failed(LegCause::Error, None, EndedBy::Local)
+        );
 
         let mut b = bridged(t0);
         b.handle_input(Input::Leg(Leg::Customer, LegEvent::Gone), t0);
-        assert_eq!(end_of(&drain(&mut b)), bridged_end(LegCause::Hangup, LegCause::Error, EndedBy::Local));
+        assert_eq!(
+            end_of(&drain(&mut b)),
+            bridged_end(LegCause::Hangup, LegCause::Error, EndedBy::Local)
+        );
     }
 }

@@ -12,10 +12,13 @@ use super::{codec_name, media_params, run_flow, CallReport};
 use crate::config::{Config, TrunkConfig};
 use crate::ivr::payment::PaymentPlan;
 use crate::ivr::{ConfirmFlow, ConfirmPlan, DialplanError, Outcome};
-use crate::payments::PaymentGateway;
 use crate::media::{MediaError, MediaSession, PlayItem, PortAllocator, PromptCache, PromptError};
+use crate::payments::PaymentGateway;
 use crate::sip::sdp::{self, LocalMedia};
-use crate::sip::{CallRef, Credentials, IncomingCall, OutboundCall, SipClient, SipCommand, SipError, SipEvent, SipHandle, Transport};
+use crate::sip::{
+    CallRef, Credentials, IncomingCall, OutboundCall, SipClient, SipCommand, SipError, SipEvent,
+    SipHandle, Transport,
+};
 
 /// Longest a confirmation call may last once answered.
 const MAX_CALL: Duration = Duration::from_secs(300);
@@ -84,7 +87,11 @@ impl PaymentKit {
             plan,
             gateway: cfg.payments.gateway.build()?,
             gateway_timeout,
-            locale: cfg.payments.locale.clone().unwrap_or_else(|| cfg.calling.default_locale.clone()),
+            locale: cfg
+                .payments
+                .locale
+                .clone()
+                .unwrap_or_else(|| cfg.calling.default_locale.clone()),
         }))
     }
 }
@@ -168,7 +175,11 @@ impl Engine {
     }
 
     /// Look prompts up by name for a locale (falling back to `en`).
-    pub(crate) fn prompt_items(&self, locale: &str, names: &[String]) -> Result<Vec<PlayItem>, CallError> {
+    pub(crate) fn prompt_items(
+        &self,
+        locale: &str,
+        names: &[String],
+    ) -> Result<Vec<PlayItem>, CallError> {
         Ok(self.prompts.items(locale, names)?)
     }
 
@@ -190,7 +201,9 @@ impl Engine {
         let Ok(uri) = crate::sip::Uri::parse(request_uri) else {
             return false;
         };
-        let Some(sip) = uri.as_sip() else { return false };
+        let Some(sip) = uri.as_sip() else {
+            return false;
+        };
         let host = sip.host.trim_start_matches('[').trim_end_matches(']');
         host.parse::<std::net::IpAddr>()
             .is_ok_and(|ip| ip == self.cfg.sip.public_addr || ip == self.cfg.sip.listen.ip())
@@ -209,7 +222,12 @@ impl Engine {
     /// The INVITE for one leg: through `trunk` (its credentials, proxy and
     /// transport), or straight to a SIP URI when `trunk` is `None` (an agent's
     /// phone on the local network).
-    pub(crate) fn outbound_call(&self, trunk: Option<&TrunkConfig>, request_uri: String, local: &LocalMedia) -> OutboundCall {
+    pub(crate) fn outbound_call(
+        &self,
+        trunk: Option<&TrunkConfig>,
+        request_uri: String,
+        local: &LocalMedia,
+    ) -> OutboundCall {
         let to_user = request_uri
             .trim_start_matches("sip:")
             .split(['@', ';'])
@@ -231,7 +249,14 @@ impl Engine {
                 _ => None,
             }),
             outbound_proxy: trunk.and_then(|t| t.outbound_proxy.clone()),
-            transport: trunk.map_or(if uri_tcp { Transport::Tcp } else { Transport::Udp }, |t| t.transport.into()),
+            transport: trunk.map_or(
+                if uri_tcp {
+                    Transport::Tcp
+                } else {
+                    Transport::Udp
+                },
+                |t| t.transport.into(),
+            ),
         }
     }
 
@@ -246,7 +271,10 @@ impl Engine {
         let (media, local) = self.bind_media().await?;
         let request_uri = Self::request_uri(trunk, &spec.target);
         let started = Instant::now();
-        let (call, mut events) = self.sip.invite(self.outbound_call(Some(trunk), request_uri, &local)).await?;
+        let (call, mut events) = self
+            .sip
+            .invite(self.outbound_call(Some(trunk), request_uri, &local))
+            .await?;
         tracing::info!(%call, target = %spec.target, "calling");
 
         // Ringing: until answer, failure, or our ring timeout (then CANCEL, RFC 3261 §9).
@@ -327,7 +355,16 @@ impl Engine {
             (None, None) => return Err(CallError::MediaGone),
         };
         let answered_at = Instant::now();
-        let result = run_flow(self, call, &mut events, handle, &mut flow, &spec.locale, MAX_CALL).await;
+        let result = run_flow(
+            self,
+            call,
+            &mut events,
+            handle,
+            &mut flow,
+            &spec.locale,
+            MAX_CALL,
+        )
+        .await;
         let duration_ms = answered_at.elapsed().as_millis() as u64;
         if let Some(h) = media_handle.take() {
             let stats = h.stop().await;
@@ -359,13 +396,17 @@ impl Engine {
         if !self.is_ours(&incoming.request_uri) {
             // RFC 3261 §8.2.2.1: not an address we accept requests for.
             tracing::info!(%call, uri = %incoming.request_uri, "inbound call for a foreign domain");
-            self.sip.command(SipCommand::Reject { call, status: 404 }).await?;
+            self.sip
+                .command(SipCommand::Reject { call, status: 404 })
+                .await?;
             return Ok(());
         }
         let offer = incoming.sdp.as_slice();
         if offer.is_empty() {
             // Offerless INVITE (RFC 3261 §13.2.1): not supported for IVR calls.
-            self.sip.command(SipCommand::Reject { call, status: 488 }).await?;
+            self.sip
+                .command(SipCommand::Reject { call, status: 488 })
+                .await?;
             return Ok(());
         }
         let (media, local) = self.bind_media().await?;
@@ -373,15 +414,23 @@ impl Engine {
             Ok(x) => x,
             Err(e) => {
                 tracing::info!(%call, error = %e, "no usable media in offer");
-                self.sip.command(SipCommand::Reject { call, status: 488 }).await?;
+                self.sip
+                    .command(SipCommand::Reject { call, status: 488 })
+                    .await?;
                 return Ok(());
             }
         };
         self.sip
-            .command(SipCommand::Answer { call, sdp: answer.into_bytes() })
+            .command(SipCommand::Answer {
+                call,
+                sdp: answer.into_bytes(),
+            })
             .await?;
         let mut handle = media.start(media_params(&remote));
-        let items = self.prompt_items(&self.cfg.calling.default_locale, &["callback_no_order".to_string()])?;
+        let items = self.prompt_items(
+            &self.cfg.calling.default_locale,
+            &["callback_no_order".to_string()],
+        )?;
         handle.play(items).await?;
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {

@@ -33,7 +33,9 @@ pub struct PaymentOrder {
 pub enum CallCommand {
     StartPayment(PaymentOrder),
     /// The agent cancelled a payment the caller had not started.
-    CancelPayment { payment_id: String },
+    CancelPayment {
+        payment_id: String,
+    },
     HangUp,
 }
 
@@ -112,7 +114,14 @@ impl EndedBy {
     }
 
     pub fn parse(s: &str) -> Option<EndedBy> {
-        [EndedBy::Agent, EndedBy::Customer, EndedBy::Api, EndedBy::Local].into_iter().find(|v| v.as_str() == s)
+        [
+            EndedBy::Agent,
+            EndedBy::Customer,
+            EndedBy::Api,
+            EndedBy::Local,
+        ]
+        .into_iter()
+        .find(|v| v.as_str() == s)
     }
 }
 
@@ -121,16 +130,23 @@ impl EndedBy {
 pub enum LiveEvent {
     AgentAnswered,
     Bridged,
-    PaymentStep { payment_id: String, event: StepEvent },
+    PaymentStep {
+        payment_id: String,
+        event: StepEvent,
+    },
     /// The caller's first key: the payment is under way.
-    PaymentKeyed { payment_id: String },
+    PaymentKeyed {
+        payment_id: String,
+    },
     PaymentEnded {
         payment_id: String,
         outcome: PaymentOutcome,
         charge: Option<ChargeResult>,
     },
     /// A payment could not start (`busy`: another is running; `payments_off`).
-    PaymentRefused { payment_id: String, reason: &'static str },
+    PaymentRefused {
+        payment_id: String,
+        reason: &'static str,
+    },
     Ended(CallEnd),
 }
-

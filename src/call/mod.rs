@@ -22,8 +22,8 @@ use crate::media::{MediaEvent, MediaHandle, MediaParams};
 use crate::sip::sdp::{self, Codec, RemoteMedia};
 use crate::sip::{CallRef, SipCommand, SipEvent};
 
-pub use live::{AgentCallSpec, CallCommand, CallEnd, LiveEvent, PaymentOrder};
 pub use engine::{CallError, CallSpec, Engine, PaymentKit};
+pub use live::{AgentCallSpec, CallCommand, CallEnd, LiveEvent, PaymentOrder};
 
 /// What `orderline call` prints and the store records for one attempt.
 #[derive(Debug, Clone, Serialize)]
@@ -97,8 +97,12 @@ pub(crate) async fn run_flow<F: Flow>(
                     engine.sip().command(SipCommand::Bye(call)).await?;
                     return Ok((outcome, "local"));
                 }
-                FlowAction::Finished(Outcome::Hangup) if interrupted => return Ok((Outcome::Failed, "local")),
-                FlowAction::Finished(outcome) => return Ok((outcome, if interrupted { "local" } else { "remote" })),
+                FlowAction::Finished(Outcome::Hangup) if interrupted => {
+                    return Ok((Outcome::Failed, "local"))
+                }
+                FlowAction::Finished(outcome) => {
+                    return Ok((outcome, if interrupted { "local" } else { "remote" }))
+                }
             }
         }
         let flow_deadline = flow.poll_timeout().map(Instant::from_std);

@@ -14,8 +14,8 @@ use std::time::Instant;
 use chrono::{DateTime, Datelike, Utc};
 use tokio::sync::{mpsc, oneshot};
 
-use super::live::{LiveEvent, PaymentOrder};
 use super::engine::{CallError, Engine, PaymentKit};
+use super::live::{LiveEvent, PaymentOrder};
 use crate::ivr::payment::{ChargeOutcome, PaymentAction, PaymentOutcome};
 use crate::ivr::{FlowInput, PaymentFlow};
 use crate::media::{BridgeHandle, Side};
@@ -53,7 +53,12 @@ fn month_of(now: DateTime<Utc>) -> YearMonth {
 
 impl SecurePayment {
     /// Build the flow (the amount read out in the payment locale) and start it.
-    pub(crate) fn start(kit: &PaymentKit, order: PaymentOrder, now: Instant, wall: DateTime<Utc>) -> Result<Self, CallError> {
+    pub(crate) fn start(
+        kit: &PaymentKit,
+        order: PaymentOrder,
+        now: Instant,
+        wall: DateTime<Utc>,
+    ) -> Result<Self, CallError> {
         let words = crate::media::say::amount_str(&kit.locale, &order.amount, &order.currency).unwrap_or_else(|e| {
             tracing::warn!(payment = %order.payment_id, error = %e, "amount cannot be read out; skipping it");
             Vec::new()

@@ -108,7 +108,9 @@ pub(super) fn validate(
     for (i, a) in agents.iter().enumerate() {
         let id_ok = !a.id.is_empty()
             && a.id.len() <= 64
-            && a.id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+            && a.id
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
         if !id_ok {
             return Err(invalid(
                 &format!("agents[{i}].id"),
@@ -116,7 +118,10 @@ pub(super) fn validate(
             ));
         }
         if !ids.insert(a.id.as_str()) {
-            return Err(invalid(&format!("agents[{i}].id"), format!("duplicate agent id {:?}", a.id)));
+            return Err(invalid(
+                &format!("agents[{i}].id"),
+                format!("duplicate agent id {:?}", a.id),
+            ));
         }
         if a.name.trim().is_empty() {
             return Err(invalid(&format!("agents[{i}].name"), "must not be empty"));
@@ -124,10 +129,16 @@ pub(super) fn validate(
         validate_phone(i, a, &mut users)?;
         if let Some(t) = &a.api_token {
             if t.len() < 16 {
-                return Err(invalid(&format!("agents[{i}].api_token"), "must be at least 16 characters"));
+                return Err(invalid(
+                    &format!("agents[{i}].api_token"),
+                    "must be at least 16 characters",
+                ));
             }
             if !tokens.insert(t.as_str()) {
-                return Err(invalid(&format!("agents[{i}].api_token"), "already used by another agent or by http.api_tokens"));
+                return Err(invalid(
+                    &format!("agents[{i}].api_token"),
+                    "already used by another agent or by http.api_tokens",
+                ));
             }
         }
     }
@@ -146,32 +157,57 @@ fn validate_phone<'a>(
     let key = |k: &str| format!("agents[{i}].{k}");
     match (&a.sip_uri, &a.sip_user, &a.sip_password) {
         (Some(uri), None, None) => {
-            if crate::sip::Uri::parse(uri).ok().and_then(|u| u.as_sip().map(|_| ())).is_none() {
-                return Err(invalid(&key("sip_uri"), "must be a sip: URI like sip:agent@127.0.0.1:5080"));
+            if crate::sip::Uri::parse(uri)
+                .ok()
+                .and_then(|u| u.as_sip().map(|_| ()))
+                .is_none()
+            {
+                return Err(invalid(
+                    &key("sip_uri"),
+                    "must be a sip: URI like sip:agent@127.0.0.1:5080",
+                ));
             }
         }
         (None, Some(user), Some(pass)) => {
             let user_ok = !user.is_empty()
                 && user.len() <= 64
-                && user.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.!~*'+".contains(&b));
+                && user
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-_.!~*'+".contains(&b));
             if !user_ok {
-                return Err(invalid(&key("sip_user"), "1-64 characters of A-Z, a-z, 0-9 and -_.!~*'+"));
+                return Err(invalid(
+                    &key("sip_user"),
+                    "1-64 characters of A-Z, a-z, 0-9 and -_.!~*'+",
+                ));
             }
             if !users.insert(user.as_str()) {
                 return Err(invalid(&key("sip_user"), "already used by another agent"));
             }
             if pass.len() < 8 || pass.chars().any(char::is_control) {
-                return Err(invalid(&key("sip_password"), "must be at least 8 printable characters"));
+                return Err(invalid(
+                    &key("sip_password"),
+                    "must be at least 8 printable characters",
+                ));
             }
         }
         (Some(_), _, _) => {
-            return Err(invalid(&key("sip_uri"), "give either sip_uri or sip_user + sip_password, not both"));
+            return Err(invalid(
+                &key("sip_uri"),
+                "give either sip_uri or sip_user + sip_password, not both",
+            ));
         }
-        (None, None, Some(_)) => return Err(invalid(&key("sip_user"), "missing (sip_password needs it)")),
+        (None, None, Some(_)) => {
+            return Err(invalid(&key("sip_user"), "missing (sip_password needs it)"))
+        }
         (None, None, None) => {
-            return Err(invalid(&key("sip_uri"), "missing: give sip_uri, or sip_user + sip_password"));
+            return Err(invalid(
+                &key("sip_uri"),
+                "missing: give sip_uri, or sip_user + sip_password",
+            ));
         }
-        (None, Some(_), None) => return Err(invalid(&key("sip_password"), "missing (sip_user needs it)")),
+        (None, Some(_), None) => {
+            return Err(invalid(&key("sip_password"), "missing (sip_user needs it)"))
+        }
     }
     Ok(())
 }
@@ -207,7 +243,10 @@ api_token = "agent-token-0123456789"
         assert_eq!(cfg.agents.len(), 1);
         assert_eq!(cfg.payments.gateway_timeout().expect("t").as_secs(), 30);
         assert_eq!(cfg.payments.no_input_timeout().expect("t"), None);
-        assert!(matches!(cfg.payments.gateway, crate::payments::GatewayConfig::Sandbox));
+        assert!(matches!(
+            cfg.payments.gateway,
+            crate::payments::GatewayConfig::Sandbox
+        ));
         assert!(!format!("{:?}", cfg.agents[0]).contains("agent-token"));
     }
 

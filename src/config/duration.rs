@@ -14,7 +14,8 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     if s.is_empty() {
         return Err("empty duration".into());
     }
-    humantime::parse_duration(s).map_err(|e| format!("bad duration {s:?}: {e} (use e.g. 500ms, 30s, 5m, 3h, 1d or 1h30m)"))
+    humantime::parse_duration(s)
+        .map_err(|e| format!("bad duration {s:?}: {e} (use e.g. 500ms, 30s, 5m, 3h, 1d or 1h30m)"))
 }
 
 #[cfg(test)]
@@ -40,9 +41,16 @@ mod tests {
     #[test]
     fn huge_values_are_an_error_not_a_panic_or_a_wrap() {
         // The largest whole number of days a u64 of seconds holds is exact…
-        assert_eq!(parse_duration("213503982334601d"), Ok(Duration::from_secs(213_503_982_334_601 * 86_400)));
+        assert_eq!(
+            parse_duration("213503982334601d"),
+            Ok(Duration::from_secs(213_503_982_334_601 * 86_400))
+        );
         // …one more day, a number past u64, or a sum past it are refused.
-        for huge in ["213503982334602d", "99999999999999999999d", "18446744073709551615s 18446744073709551615s"] {
+        for huge in [
+            "213503982334602d",
+            "99999999999999999999d",
+            "18446744073709551615s 18446744073709551615s",
+        ] {
             let got = parse_duration(huge);
             assert!(got.is_err(), "{huge:?} gave {got:?}");
             assert!(got.unwrap_err().contains(huge));

@@ -199,7 +199,10 @@ impl std::fmt::Debug for HttpConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("HttpConfig")
             .field("listen", &self.listen)
-            .field("api_tokens", &format_args!("[{} redacted]", self.api_tokens.len()))
+            .field(
+                "api_tokens",
+                &format_args!("[{} redacted]", self.api_tokens.len()),
+            )
             .finish()
     }
 }
@@ -278,8 +281,8 @@ impl Default for CallingConfig {
 
 impl CallingConfig {
     pub fn ring_timeout(&self) -> Result<Duration, ConfigError> {
-        let d = parse_duration(&self.ring_timeout)
-            .map_err(|r| invalid("calling.ring_timeout", r))?;
+        let d =
+            parse_duration(&self.ring_timeout).map_err(|r| invalid("calling.ring_timeout", r))?;
         if d < MIN_RING_TIMEOUT {
             return Err(invalid(
                 "calling.ring_timeout",
@@ -438,22 +441,33 @@ impl Config {
         if self.calling.max_reattempts > MAX_REATTEMPTS {
             return Err(invalid(
                 "calling.max_reattempts",
-                format!("{} exceeds the hard cap of {MAX_REATTEMPTS}", self.calling.max_reattempts),
+                format!(
+                    "{} exceeds the hard cap of {MAX_REATTEMPTS}",
+                    self.calling.max_reattempts
+                ),
             ));
         }
         self.calling.ring_timeout()?;
         self.calling.reattempt_interval()?;
-        self.calling.campaign(&self.campaign).map_err(|e| invalid(&e.key(), e.to_string()))?;
+        self.calling
+            .campaign(&self.campaign)
+            .map_err(|e| invalid(&e.key(), e.to_string()))?;
         for (i, t) in self.trunks.iter().enumerate() {
             if !t.uri.starts_with("sip:") {
                 return Err(invalid(&format!("trunks[{i}].uri"), "must start with sip:"));
             }
             if t.password.is_some() && t.username.is_none() {
-                return Err(invalid(&format!("trunks[{i}].username"), "password given without username"));
+                return Err(invalid(
+                    &format!("trunks[{i}].username"),
+                    "password given without username",
+                ));
             }
             if let Some(cps) = t.max_cps {
                 if !(cps > 0.0 && cps.is_finite()) {
-                    return Err(invalid(&format!("trunks[{i}].max_cps"), "must be a positive number"));
+                    return Err(invalid(
+                        &format!("trunks[{i}].max_cps"),
+                        "must be a positive number",
+                    ));
                 }
             }
         }
@@ -465,9 +479,14 @@ impl Config {
 
     /// The checked call modes; `[calling]` gives their default window and zone.
     pub fn dialer_modes(&self) -> Result<orderline_dialer::modes::CallModes, ConfigError> {
-        let calling = orderline_dialer::window::CallWindow::parse(&self.calling.window, &self.calling.timezone)
-            .map_err(|e| invalid("calling.window", e.to_string()))?;
-        self.dialer.validate(&calling).map_err(|e| invalid(e.key(), e.to_string()))
+        let calling = orderline_dialer::window::CallWindow::parse(
+            &self.calling.window,
+            &self.calling.timezone,
+        )
+        .map_err(|e| invalid("calling.window", e.to_string()))?;
+        self.dialer
+            .validate(&calling)
+            .map_err(|e| invalid(e.key(), e.to_string()))
     }
 
     /// The trunk used when none is named: the one called `default`, else the first.
@@ -530,10 +549,22 @@ no_answer_fallback = "flag"
 "#,
         )
         .expect("handbook config is valid");
-        assert_eq!(cfg.default_trunk().map(|t| t.uri.as_str()), Some("sip:127.0.0.1:5070"));
-        assert_eq!(cfg.calling.reattempt_interval().ok(), Some(Duration::from_secs(3 * 3600)));
+        assert_eq!(
+            cfg.default_trunk().map(|t| t.uri.as_str()),
+            Some("sip:127.0.0.1:5070")
+        );
+        assert_eq!(
+            cfg.calling.reattempt_interval().ok(),
+            Some(Duration::from_secs(3 * 3600))
+        );
         assert_eq!(cfg.calling.no_answer_fallback, Fallback::Flag);
-        assert_eq!(cfg.sip.rtp_port_range().ok(), Some(PortRange { first: 20000, last: 29999 }));
+        assert_eq!(
+            cfg.sip.rtp_port_range().ok(),
+            Some(PortRange {
+                first: 20000,
+                last: 29999
+            })
+        );
     }
 
     #[test]
@@ -547,12 +578,16 @@ no_answer_fallback = "flag"
         let err = Config::from_toml("[calling]\nring_timeout = \"10s\"\n").unwrap_err();
         assert!(err.to_string().contains("calling.ring_timeout"), "{err}");
         let ok = Config::from_toml("[calling]\nring_timeout = \"15s\"\n").unwrap();
-        assert_eq!(ok.calling.ring_timeout().ok(), Some(Duration::from_secs(15)));
+        assert_eq!(
+            ok.calling.ring_timeout().ok(),
+            Some(Duration::from_secs(15))
+        );
     }
 
     #[test]
     fn unknown_keys_are_named() {
-        let err = Config::from_toml("[[trunks]]\nname=\"a\"\nuri=\"sip:x\"\nmax_chanels=3\n").unwrap_err();
+        let err = Config::from_toml("[[trunks]]\nname=\"a\"\nuri=\"sip:x\"\nmax_chanels=3\n")
+            .unwrap_err();
         assert!(err.to_string().contains("max_chanels"), "{err}");
     }
 
@@ -578,19 +613,41 @@ action = "confirm"
         assert_eq!(cfg.campaign.rules.as_ref().map(Vec::len), Some(2));
 
         let cases = [
-            ("[[campaign.rules]]\nmax_amount = \"1.5.0\"\n", "campaign.rules[0].max_amount"),
-            ("[[campaign.rules]]\nmin_amount = \"10\"\nmax_amount = \"10\"\n", "campaign.rules[0].max_amount"),
-            ("[[campaign.rules]]\nkinds = []\n", "campaign.rules[0].kinds"),
-            ("[campaign.flag_above]\nnew = \"-5\"\n", "campaign.flag_above.new"),
+            (
+                "[[campaign.rules]]\nmax_amount = \"1.5.0\"\n",
+                "campaign.rules[0].max_amount",
+            ),
+            (
+                "[[campaign.rules]]\nmin_amount = \"10\"\nmax_amount = \"10\"\n",
+                "campaign.rules[0].max_amount",
+            ),
+            (
+                "[[campaign.rules]]\nkinds = []\n",
+                "campaign.rules[0].kinds",
+            ),
+            (
+                "[campaign.flag_above]\nnew = \"-5\"\n",
+                "campaign.flag_above.new",
+            ),
             ("[calling]\nwindow = \"21:00-08:00\"\n", "calling.window"),
-            ("[calling]\ntimezone = \"Europe/Atlantis\"\n", "calling.timezone"),
-            ("[calling]\nreattempt_interval = \"10s\"\n", "calling.reattempt_interval"),
+            (
+                "[calling]\ntimezone = \"Europe/Atlantis\"\n",
+                "calling.timezone",
+            ),
+            (
+                "[calling]\nreattempt_interval = \"10s\"\n",
+                "calling.reattempt_interval",
+            ),
         ];
         for (text, key) in cases {
             let err = Config::from_toml(text).unwrap_err();
             assert!(err.to_string().contains(key), "{text}: {err}");
         }
-        for text in ["[[campaign.rules]]\nkinds = [\"vip\"]\n", "[campaign]\nunmached = \"call\"\n", "[[campaign.rules]]\nmax = 3\n"] {
+        for text in [
+            "[[campaign.rules]]\nkinds = [\"vip\"]\n",
+            "[campaign]\nunmached = \"call\"\n",
+            "[[campaign.rules]]\nmax = 3\n",
+        ] {
             assert!(Config::from_toml(text).is_err(), "{text}");
         }
     }

@@ -16,13 +16,18 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio_util::task::TaskTracker;
 
-use crate::api::{CallControl, ControlError, DialRequest, PaymentHub, PaymentRequest, PaymentUpdate};
-use crate::call::{agent_call, AgentCallSpec, CallCommand, CallEnd, Engine, LiveEvent, PaymentOrder};
+use crate::api::{
+    CallControl, ControlError, DialRequest, PaymentHub, PaymentRequest, PaymentUpdate,
+};
+use crate::call::{
+    agent_call, AgentCallSpec, CallCommand, CallEnd, Engine, LiveEvent, PaymentOrder,
+};
 use crate::ivr::payment::PaymentOutcome;
 use crate::metrics::Metrics;
 use crate::payments::{ChargeResult, ChargeStatus};
-use crate::store::{AgentCallStatus, AgentCallUpdate, PaymentResult, PaymentStatus, PaymentStep, Store, StoreError};
-
+use crate::store::{
+    AgentCallStatus, AgentCallUpdate, PaymentResult, PaymentStatus, PaymentStep, Store, StoreError,
+};
 
 /// Commands queued per live call (the API never waits on a call).
 const COMMANDS: usize = 8;
@@ -50,7 +55,12 @@ struct Inner {
 }
 
 impl Desk {
-    pub fn new(engine: Arc<Engine>, store: Store, hub: Arc<PaymentHub>, metrics: Arc<Metrics>) -> Desk {
+    pub fn new(
+        engine: Arc<Engine>,
+        store: Store,
+        hub: Arc<PaymentHub>,
+        metrics: Arc<Metrics>,
+    ) -> Desk {
         Desk::with_registrar(engine, store, hub, metrics, None)
     }
 
@@ -84,7 +94,12 @@ impl Desk {
     }
 
     fn sender(&self, call_id: &str) -> Option<mpsc::Sender<CallCommand>> {
-        self.inner.live.lock().unwrap_or_else(|p| p.into_inner()).get(call_id).cloned()
+        self.inner
+            .live
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(call_id)
+            .cloned()
     }
 }
 
@@ -118,7 +133,9 @@ impl CallControl for Desk {
             call.await;
             drop(live);
         });
-        self.inner.tasks.spawn(self.clone().record(req.call_id, out_rx));
+        self.inner
+            .tasks
+            .spawn(self.clone().record(req.call_id, out_rx));
         Ok(())
     }
 
@@ -130,10 +147,11 @@ impl CallControl for Desk {
             amount_minor: req.amount_minor,
             currency: req.currency,
         };
-        tx.try_send(CallCommand::StartPayment(order)).map_err(|e| match e {
-            mpsc::error::TrySendError::Full(_) => ControlError::Busy,
-            mpsc::error::TrySendError::Closed(_) => ControlError::NotLive,
-        })
+        tx.try_send(CallCommand::StartPayment(order))
+            .map_err(|e| match e {
+                mpsc::error::TrySendError::Full(_) => ControlError::Busy,
+                mpsc::error::TrySendError::Closed(_) => ControlError::NotLive,
+            })
     }
 
     fn payment_cancelled(&self, call_id: &str, payment_id: &str) {
@@ -143,7 +161,9 @@ impl CallControl for Desk {
             });
         }
         // The API wrote the cancel and told the event streams; only count it.
-        self.inner.metrics.payment_finished(PaymentStatus::Cancelled.as_str());
+        self.inner
+            .metrics
+            .payment_finished(PaymentStatus::Cancelled.as_str());
     }
 
     fn registrations(&self, agent_id: &str) -> Vec<crate::api::Registration> {
@@ -156,7 +176,8 @@ impl CallControl for Desk {
 
     fn hang_up(&self, call_id: &str) -> Result<(), ControlError> {
         let tx = self.sender(call_id).ok_or(ControlError::NotLive)?;
-        tx.try_send(CallCommand::HangUp).map_err(|_| ControlError::NotLive)
+        tx.try_send(CallCommand::HangUp)
+            .map_err(|_| ControlError::NotLive)
     }
 }
 
@@ -189,7 +210,11 @@ impl Desk {
         while let Some(ev) = reports.recv().await {
             let ended = matches!(ev, LiveEvent::Ended(_));
             if let LiveEvent::Ended(_) = &ev {
-                self.inner.live.lock().unwrap_or_else(|p| p.into_inner()).remove(&call_id);
+                self.inner
+                    .live
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .remove(&call_id);
             }
             self.write(&call_id, ev).await;
             if ended {
@@ -207,29 +232,53 @@ impl Desk {
                     agent_cause: Some("answered".into()),
                     ..AgentCallUpdate::status(AgentCallStatus::DialingCustomer)
                 };
-                retry("agent answered", || store.update_agent_call(call_id, &u, self.inner.engine.clock().now())).await;
+                retry("agent answered", || {
+                    store.update_agent_call(call_id, &u, self.inner.engine.clock().now())
+                })
+                .await;
             }
             LiveEvent::Bridged => {
                 let u = AgentCallUpdate {
                     customer_cause: Some("answered".into()),
                     ..AgentCallUpdate::status(AgentCallStatus::Bridged)
                 };
-                retry("bridged", || store.update_agent_call(call_id, &u, self.inner.engine.clock().now())).await;
+                retry("bridged", || {
+                    store.update_agent_call(call_id, &u, self.inner.engine.clock().now())
+                })
+                .await;
             }
             LiveEvent::PaymentStep { payment_id, event } => {
                 let step = PaymentStep::from_event(&event, self.inner.engine.clock().now());
-                retry("payment step", || store.add_payment_step(&payment_id, &step)).await;
+                retry("payment step", || {
+                    store.add_payment_step(&payment_id, &step)
+                })
+                .await;
                 hub.publish(&payment_id, PaymentUpdate::Step(step));
             }
             LiveEvent::PaymentKeyed { payment_id } => {
-                if retry("payment in progress", || store.mark_payment_in_progress(&payment_id, self.inner.engine.clock().now())).await == Some(true) {
-                    hub.publish(&payment_id, PaymentUpdate::Status(PaymentStatus::InProgress));
+                if retry("payment in progress", || {
+                    store.mark_payment_in_progress(&payment_id, self.inner.engine.clock().now())
+                })
+                .await
+                    == Some(true)
+                {
+                    hub.publish(
+                        &payment_id,
+                        PaymentUpdate::Status(PaymentStatus::InProgress),
+                    );
                 }
             }
-            LiveEvent::PaymentEnded { payment_id, outcome, charge } => {
+            LiveEvent::PaymentEnded {
+                payment_id,
+                outcome,
+                charge,
+            } => {
                 let r = payment_result(&outcome, charge.as_ref());
                 let from = [PaymentStatus::Pending, PaymentStatus::InProgress];
-                let done = retry("payment result", || store.finish_payment(&payment_id, &r, &from, self.inner.engine.clock().now())).await;
+                let done = retry("payment result", || {
+                    store.finish_payment(&payment_id, &r, &from, self.inner.engine.clock().now())
+                })
+                .await;
                 if let Some(Some(p)) = done {
                     tracing::info!(payment = %payment_id, status = p.status.as_str(), "payment recorded");
                     self.inner.metrics.payment_finished(p.status.as_str());
@@ -239,7 +288,15 @@ impl Desk {
             }
             LiveEvent::PaymentRefused { payment_id, reason } => {
                 let r = PaymentResult::ended(PaymentStatus::Failed, Some(reason));
-                let done = retry("payment refused", || store.finish_payment(&payment_id, &r, &[PaymentStatus::Pending], self.inner.engine.clock().now())).await;
+                let done = retry("payment refused", || {
+                    store.finish_payment(
+                        &payment_id,
+                        &r,
+                        &[PaymentStatus::Pending],
+                        self.inner.engine.clock().now(),
+                    )
+                })
+                .await;
                 if let Some(Some(p)) = done {
                     self.inner.metrics.payment_finished(p.status.as_str());
                 }
@@ -248,7 +305,10 @@ impl Desk {
             }
             LiveEvent::Ended(end) => {
                 let u = ended(&end);
-                retry("call ended", || store.update_agent_call(call_id, &u, self.inner.engine.clock().now())).await;
+                retry("call ended", || {
+                    store.update_agent_call(call_id, &u, self.inner.engine.clock().now())
+                })
+                .await;
             }
         }
     }
@@ -273,7 +333,11 @@ impl Drop for LiveCall {
 
 fn ended(end: &CallEnd) -> AgentCallUpdate {
     AgentCallUpdate {
-        status: if end.failed { AgentCallStatus::Failed } else { AgentCallStatus::Ended },
+        status: if end.failed {
+            AgentCallStatus::Failed
+        } else {
+            AgentCallStatus::Ended
+        },
         agent_cause: Some(end.agent_cause.to_string()),
         customer_cause: end.customer_cause.map(|c| c.to_string()),
         ended_by: Some(end.ended_by),

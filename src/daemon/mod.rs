@@ -45,7 +45,9 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = ()>) -> anyhow::Res
     let now = clock.now();
     let rules = campaign.read().unwrap_or_else(|p| p.into_inner()).clone();
     let reconciled = store
-        .reconcile_live_on_start(now, |c| rules.after_attempt(&c.rule_state(), Outcome::Failed, now))
+        .reconcile_live_on_start(now, |c| {
+            rules.after_attempt(&c.rule_state(), Outcome::Failed, now)
+        })
         .await
         .context("reconciling calls interrupted by the last stop")?;
     tracing::info!(?reconciled, "reconciled interrupted attempts");
@@ -54,7 +56,10 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = ()>) -> anyhow::Res
     let agents: Vec<crate::config::AgentConfig> = cfg
         .agents
         .iter()
-        .map(|a| crate::config::AgentConfig { sip_uri: Some(a.stored_uri(&domain)), ..a.clone() })
+        .map(|a| crate::config::AgentConfig {
+            sip_uri: Some(a.stored_uri(&domain)),
+            ..a.clone()
+        })
         .collect();
     store
         .sync_config_agents(&agents, now)
@@ -65,7 +70,11 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = ()>) -> anyhow::Res
         .await
         .context("closing agent calls and payments interrupted by the last stop")?;
     if calls + payments > 0 {
-        tracing::warn!(calls, payments, "closed agent calls and payments left open by the last stop");
+        tracing::warn!(
+            calls,
+            payments,
+            "closed agent calls and payments left open by the last stop"
+        );
     }
 
     // Call modes (issue #11): the queue from its stored rows, crash leftovers released.
@@ -95,26 +104,45 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = ()>) -> anyhow::Res
             .with_clock(clock.clone()),
         ),
         None => {
-            tracing::warn!("no [webhooks] configured: outcomes are kept in the outbox until one is");
+            tracing::warn!(
+                "no [webhooks] configured: outcomes are kept in the outbox until one is"
+            );
             None
         }
     };
-    let (engine, mut sip) = Engine::start(cfg).await.context("starting the SIP endpoint")?;
+    let (engine, mut sip) = Engine::start(cfg)
+        .await
+        .context("starting the SIP endpoint")?;
     let registrar = registrations::start(engine.config(), &store, engine.sip(), clock.clone())
         .await
         .context("starting the SIP registrar")?;
     let engine = Arc::new(engine.with_clock(clock));
     let hub = Arc::new(PaymentHub::new());
-    let desk = Desk::with_registrar(engine.clone(), store.clone(), hub.clone(), metrics.clone(), registrar.clone());
+    let desk = Desk::with_registrar(
+        engine.clone(),
+        store.clone(),
+        hub.clone(),
+        metrics.clone(),
+        registrar.clone(),
+    );
     let api = api.with_call_control(Arc::new(desk.clone()), hub);
     tracing::info!(sip = %engine.sip().local_addr(), http = %http.local_addr()?, "orderline serving");
 
     let stop = CancellationToken::new();
-    let scheduler = Scheduler::new(store.clone(), engine.clone(), campaign, metrics.clone()).with_dialup(dialup);
+    let scheduler = Scheduler::new(store.clone(), engine.clone(), campaign, metrics.clone())
+        .with_dialup(dialup);
     let scheduler = tokio::spawn(scheduler.run(stop.child_token()));
     let api_stop = stop.child_token();
-    let api_task = tokio::spawn(crate::api::serve(http, api, async move { api_stop.cancelled().await }));
-    let bindings_task = registrar.map(|link| tokio::spawn(registrations::persist(link, store.clone(), stop.child_token())));
+    let api_task = tokio::spawn(crate::api::serve(http, api, async move {
+        api_stop.cancelled().await
+    }));
+    let bindings_task = registrar.map(|link| {
+        tokio::spawn(registrations::persist(
+            link,
+            store.clone(),
+            stop.child_token(),
+        ))
+    });
     let hooks_task = webhooks.map(|d| {
         let hooks_stop = stop.child_token();
         tokio::spawn(d.run(async move { hooks_stop.cancelled().await }))
@@ -140,7 +168,10 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = ()>) -> anyhow::Res
     engine.sip().shutdown().await;
     // Calls got their BYE; wait for their records (a charge in flight is
     // waited for, so a taken payment is never reported lost).
-    if tokio::time::timeout(DESK_DRAIN, desk.drain()).await.is_err() {
+    if tokio::time::timeout(DESK_DRAIN, desk.drain())
+        .await
+        .is_err()
+    {
         tracing::error!("agent calls still running after the drain timeout");
     }
     if let Err(e) = scheduler.await {
@@ -184,7 +215,13 @@ fn redact_url(url: &str) -> String {
 mod tests {
     #[test]
     fn database_passwords_are_not_printed() {
-        assert_eq!(super::redact_url("postgres://u:secret@h/db"), "postgres://u:***@h/db");
-        assert_eq!(super::redact_url("sqlite://orderline.db"), "sqlite://orderline.db");
+        assert_eq!(
+            super::redact_url("postgres://u:secret@h/db"),
+            "postgres://u:***@h/db"
+        );
+        assert_eq!(
+            super::redact_url("sqlite://orderline.db"),
+            "sqlite://orderline.db"
+        );
     }
 }

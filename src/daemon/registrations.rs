@@ -22,7 +22,6 @@ use crate::store::{Store, StoreError, StoredBinding};
 /// the sweep only removes it from memory and the store).
 const SWEEP: Duration = Duration::from_secs(1);
 
-
 /// Build the registrar when any agent registers (`sip_user`), restore its
 /// stored bindings (dropping lapsed ones) and attach it to the SIP driver.
 pub async fn start(
@@ -173,7 +172,11 @@ pub fn shown(link: &RegistrarLink, agent_id: &str, now: UnixMs) -> Vec<crate::ap
         .map(|b| crate::api::Registration {
             expires_in_s: b.remaining_secs(now),
             source: b.source.to_string(),
-            transport: if b.transport == Transport::Tcp { "tcp" } else { "udp" },
+            transport: if b.transport == Transport::Tcp {
+                "tcp"
+            } else {
+                "udp"
+            },
             contact: b.contact,
             user_agent: b.user_agent,
         })

@@ -11,16 +11,15 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-
 use tokio::task::JoinSet;
 use tokio::time::{sleep, sleep_until, Instant};
 use tokio_util::sync::CancellationToken;
 
-use crate::call::{CallError, CallSpec, Engine};
-use crate::media::MediaError;
 use crate::api::SharedCampaign;
+use crate::call::{CallError, CallSpec, Engine};
 use crate::dialer::{CallPacer, Campaign, OrderStatus, Wait};
 use crate::ivr::Outcome;
+use crate::media::MediaError;
 use crate::metrics::Metrics;
 use crate::store::{AttemptReport, ClaimedAttempt, Store};
 
@@ -30,7 +29,6 @@ const POLL: Duration = Duration::from_millis(250);
 const NO_PORTS: &str = "no free RTP port";
 /// Most attempts claimed in one go (bounded further by free channels and cps).
 const BATCH: u32 = 50;
-
 
 pub struct Scheduler {
     store: Store,
@@ -48,11 +46,19 @@ pub struct Scheduler {
 
 impl Scheduler {
     /// `campaign` is the live rule set the API can change (`PUT /v1/rules`).
-    pub fn new(store: Store, engine: Arc<Engine>, campaign: SharedCampaign, metrics: Arc<Metrics>) -> Self {
+    pub fn new(
+        store: Store,
+        engine: Arc<Engine>,
+        campaign: SharedCampaign,
+        metrics: Arc<Metrics>,
+    ) -> Self {
         let cfg = engine.config();
         let trunk = cfg.default_trunk();
         Scheduler {
-            pacer: CallPacer::new(trunk.and_then(|t| t.max_channels), trunk.and_then(|t| t.max_cps)),
+            pacer: CallPacer::new(
+                trunk.and_then(|t| t.max_channels),
+                trunk.and_then(|t| t.max_cps),
+            ),
             burst: trunk
                 .and_then(|t| t.max_cps)
                 .map_or(BATCH, |cps| (cps.ceil() as u32).clamp(1, BATCH)),
@@ -165,7 +171,11 @@ impl Scheduler {
                     engine: self.engine.clone(),
                     campaign: self.campaign.clone(),
                     trunk: self.trunk.clone(),
-                    locale: c.order.locale.clone().unwrap_or_else(|| self.default_locale.clone()),
+                    locale: c
+                        .order
+                        .locale
+                        .clone()
+                        .unwrap_or_else(|| self.default_locale.clone()),
                     metrics: self.metrics.clone(),
                     dialup: self.dialup.clone(),
                 };
@@ -178,7 +188,10 @@ impl Scheduler {
             while calls.join_next().await.is_some() {}
         });
         if drain.await.is_err() {
-            tracing::warn!(left = calls.len(), "calls still running at shutdown; they will be reconciled on start");
+            tracing::warn!(
+                left = calls.len(),
+                "calls still running at shutdown; they will be reconciled on start"
+            );
         }
     }
 
@@ -198,7 +211,11 @@ impl Scheduler {
     /// Put claimed but never-dialled attempts back, due now.
     async fn release(&self, attempts: impl Iterator<Item = ClaimedAttempt>) {
         for c in attempts {
-            if let Err(e) = self.store.defer_attempt(c.attempt.id, self.engine.clock().now()).await {
+            if let Err(e) = self
+                .store
+                .defer_attempt(c.attempt.id, self.engine.clock().now())
+                .await
+            {
                 tracing::error!(order = %c.order.id, error = %e, "cannot release attempt");
             }
         }
@@ -225,12 +242,20 @@ impl Attempt {
         let _live = self.metrics.active_call();
         let order = &c.order;
         // The phone becomes the user part of a Request-URI: only dialable characters.
-        let number: String = order.phone.chars().filter(|ch| ch.is_ascii_digit() || *ch == '+').collect();
-        let amount_words = crate::media::say::amount_str(&self.locale, &order.amount, &order.currency)
-            .unwrap_or_else(|e| {
-                tracing::warn!(order = %order.id, error = %e, "amount cannot be read out; skipping it");
-                Vec::new()
-            });
+        let number: String = order
+            .phone
+            .chars()
+            .filter(|ch| ch.is_ascii_digit() || *ch == '+')
+            .collect();
+        let amount_words = crate::media::say::amount_str(
+            &self.locale,
+            &order.amount,
+            &order.currency,
+        )
+        .unwrap_or_else(|e| {
+            tracing::warn!(order = %order.id, error = %e, "amount cannot be read out; skipping it");
+            Vec::new()
+        });
         let report = if number.is_empty() {
             AttemptReport {
                 outcome: Outcome::Failed,
@@ -288,18 +313,26 @@ impl Attempt {
         // The write must not be lost to a passing database error.
         for wait in [0u64, 200, 1000, 5000] {
             sleep(Duration::from_millis(wait)).await;
-            match self.store.finish_attempt(c.attempt.id, &report, next, now).await {
+            match self
+                .store
+                .finish_attempt(c.attempt.id, &report, next, now)
+                .await
+            {
                 Ok(finished) => {
                     // A robo-call outcome may tick the order into a call mode
                     // (e.g. flagged → a human) or take it out (issue #11).
-                    if let (Some(dialup), true) = (&self.dialup, finished.order_status != OrderStatus::Calling) {
+                    if let (Some(dialup), true) =
+                        (&self.dialup, finished.order_status != OrderStatus::Calling)
+                    {
                         if let Err(e) = dialup.follow(&order.id, now).await {
                             tracing::error!(order = %order.id, error = %e, "dial-up move not written; repaired on start");
                         }
                     }
                     return;
                 }
-                Err(e) => tracing::error!(order = %order.id, error = %e, "cannot record attempt; retrying"),
+                Err(e) => {
+                    tracing::error!(order = %order.id, error = %e, "cannot record attempt; retrying")
+                }
             }
         }
         tracing::error!(order = %order.id, "attempt result not recorded; it will be reconciled on start");

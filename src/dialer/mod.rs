@@ -15,11 +15,11 @@ mod rules;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
-pub use pacing::{CallPacer, Wait};
 pub use order::{Amount, AmountError, CustomerKind, OrderStatus, AMOUNT_SCALE};
+pub use orderline_dialer::window::{parse_timezone, CallWindow, WindowError};
+pub use pacing::{CallPacer, Wait};
 pub use retry::{AttemptState, Fallback, Next, RetryPolicy, MAX_REATTEMPTS};
 pub use rules::{Decision, OrderFacts, OrderRules, Rule, RuleAction};
-pub use orderline_dialer::window::{parse_timezone, CallWindow, WindowError};
 
 use crate::ivr::Outcome;
 
@@ -60,7 +60,11 @@ pub struct Campaign {
 
 impl Campaign {
     pub fn new(window: CallWindow, retry: RetryPolicy, rules: OrderRules) -> Campaign {
-        Campaign { window, retry, rules }
+        Campaign {
+            window,
+            retry,
+            rules,
+        }
     }
 
     pub fn window(&self) -> &CallWindow {
@@ -81,8 +85,14 @@ impl Campaign {
     }
 
     /// What follows an attempt that ended with `outcome` at `now`.
-    pub fn after_attempt(&self, attempt: &AttemptState, outcome: Outcome, now: DateTime<Utc>) -> Next {
-        self.retry.after_attempt(&self.window, attempt, outcome, now)
+    pub fn after_attempt(
+        &self,
+        attempt: &AttemptState,
+        outcome: Outcome,
+        now: DateTime<Utc>,
+    ) -> Next {
+        self.retry
+            .after_attempt(&self.window, attempt, outcome, now)
     }
 
     /// `None` when a call may start at `now`; else the next opening to move a

@@ -52,7 +52,11 @@ impl Amount {
             None => (text, ""),
         };
         let all_digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
-        if int.is_empty() || !all_digits(int) || !all_digits(frac) || (text.contains('.') && frac.is_empty()) {
+        if int.is_empty()
+            || !all_digits(int)
+            || !all_digits(frac)
+            || (text.contains('.') && frac.is_empty())
+        {
             return Err(syntax());
         }
         if frac.len() > AMOUNT_SCALE as usize {
@@ -99,7 +103,9 @@ impl fmt::Display for Amount {
 
 /// Who the buyer is, as the merchant tells us; rules and flag thresholds
 /// differ per kind because fraud and refusal rates do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum CustomerKind {
     /// First order with this merchant.
@@ -111,7 +117,11 @@ pub enum CustomerKind {
 }
 
 impl CustomerKind {
-    pub const ALL: [CustomerKind; 3] = [CustomerKind::New, CustomerKind::Returning, CustomerKind::PlatformReturning];
+    pub const ALL: [CustomerKind; 3] = [
+        CustomerKind::New,
+        CustomerKind::Returning,
+        CustomerKind::PlatformReturning,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -181,7 +191,10 @@ mod tests {
         let a = Amount::parse("0.1").unwrap();
         let b = Amount::parse("0.2").unwrap();
         let c = Amount::parse("0.3").unwrap();
-        assert_eq!(a.ten_thousandths() + b.ten_thousandths(), c.ten_thousandths());
+        assert_eq!(
+            a.ten_thousandths() + b.ten_thousandths(),
+            c.ten_thousandths()
+        );
         assert_eq!(Amount::parse("1234.50"), Amount::parse("1234.5"));
         assert_eq!(Amount::parse("1234.50").unwrap().to_string(), "1234.5");
         assert_eq!(Amount::parse("12.0000").unwrap().to_string(), "12");
@@ -191,12 +204,26 @@ mod tests {
 
     #[test]
     fn amounts_refuse_what_they_cannot_hold_exactly() {
-        for bad in ["", ".5", "5.", "-1", "+1", "1e3", "1,000", "1.2.3", " 1", "abc"] {
-            assert!(matches!(Amount::parse(bad), Err(AmountError::Syntax(_))), "{bad:?}");
+        for bad in [
+            "", ".5", "5.", "-1", "+1", "1e3", "1,000", "1.2.3", " 1", "abc",
+        ] {
+            assert!(
+                matches!(Amount::parse(bad), Err(AmountError::Syntax(_))),
+                "{bad:?}"
+            );
         }
-        assert!(matches!(Amount::parse("0.00001"), Err(AmountError::TooPrecise(_))));
-        assert!(matches!(Amount::parse("99999999999999999999"), Err(AmountError::TooLarge(_))));
-        assert!(matches!(Amount::parse("922337203685478"), Err(AmountError::TooLarge(_))));
+        assert!(matches!(
+            Amount::parse("0.00001"),
+            Err(AmountError::TooPrecise(_))
+        ));
+        assert!(matches!(
+            Amount::parse("99999999999999999999"),
+            Err(AmountError::TooLarge(_))
+        ));
+        assert!(matches!(
+            Amount::parse("922337203685478"),
+            Err(AmountError::TooLarge(_))
+        ));
     }
 
     #[test]

@@ -6,8 +6,8 @@ use std::time::Duration;
 use chrono::{DateTime, TimeDelta, Utc};
 
 use super::{CallWindow, OrderStatus, RuleError};
-use serde::Deserialize;
 use crate::ivr::Outcome;
+use serde::Deserialize;
 
 /// Hard cap on re-attempts (the product rule, not a default).
 pub const MAX_REATTEMPTS: u32 = 4;
@@ -34,15 +34,25 @@ impl RetryPolicy {
     /// `max_reattempts` above [`MAX_REATTEMPTS`] is an error, not a clamp: a
     /// config asking for more calls than the product allows is a mistake the
     /// operator must see.
-    pub fn new(max_reattempts: u32, interval: Duration, fallback: Fallback) -> Result<RetryPolicy, RuleError> {
+    pub fn new(
+        max_reattempts: u32,
+        interval: Duration,
+        fallback: Fallback,
+    ) -> Result<RetryPolicy, RuleError> {
         if max_reattempts > MAX_REATTEMPTS {
-            return Err(RuleError::TooManyReattempts { requested: max_reattempts });
+            return Err(RuleError::TooManyReattempts {
+                requested: max_reattempts,
+            });
         }
         let interval = TimeDelta::from_std(interval)
             .ok()
             .filter(|d| *d >= TimeDelta::minutes(1))
             .ok_or(RuleError::Interval)?;
-        Ok(RetryPolicy { max_reattempts, interval, fallback })
+        Ok(RetryPolicy {
+            max_reattempts,
+            interval,
+            fallback,
+        })
     }
 
     pub fn max_reattempts(&self) -> u32 {
@@ -72,7 +82,13 @@ impl RetryPolicy {
     /// Retries are spaced from when the previous call *started*, so five calls
     /// are `interval` apart however long each one rang; never earlier than
     /// `now`, never outside the window.
-    pub fn after_attempt(&self, window: &CallWindow, attempt: &AttemptState, outcome: Outcome, now: DateTime<Utc>) -> Next {
+    pub fn after_attempt(
+        &self,
+        window: &CallWindow,
+        attempt: &AttemptState,
+        outcome: Outcome,
+        now: DateTime<Utc>,
+    ) -> Next {
         match classify(outcome) {
             Verdict::Final(status) => Next::Done(status),
             Verdict::GiveUp => Next::Fallback(self.fallback_status()),
@@ -131,7 +147,11 @@ fn classify(outcome: Outcome) -> Verdict {
     match outcome {
         Outcome::Confirmed => Verdict::Final(OrderStatus::Confirmed),
         Outcome::Cancelled => Verdict::Final(OrderStatus::Cancelled),
-        Outcome::NoAnswer | Outcome::Busy | Outcome::Failed | Outcome::NoInput | Outcome::Hangup => Verdict::Retry,
+        Outcome::NoAnswer
+        | Outcome::Busy
+        | Outcome::Failed
+        | Outcome::NoInput
+        | Outcome::Hangup => Verdict::Retry,
         Outcome::Rejected => Verdict::GiveUp,
     }
 }

@@ -50,14 +50,27 @@ impl OrderRules {
     /// Rules that call every order (what an absent `[[campaign.rules]]` means).
     pub fn call_everything() -> OrderRules {
         OrderRules {
-            rules: vec![Rule { kinds: CustomerKind::ALL.to_vec(), min_amount: Amount::ZERO, max_amount: None, action: RuleAction::Call }],
+            rules: vec![Rule {
+                kinds: CustomerKind::ALL.to_vec(),
+                min_amount: Amount::ZERO,
+                max_amount: None,
+                action: RuleAction::Call,
+            }],
             flag_above: Vec::new(),
             unmatched: RuleAction::Confirm,
         }
     }
 
-    pub fn new(rules: Vec<Rule>, flag_above: Vec<(CustomerKind, Amount)>, unmatched: RuleAction) -> OrderRules {
-        OrderRules { rules, flag_above, unmatched }
+    pub fn new(
+        rules: Vec<Rule>,
+        flag_above: Vec<(CustomerKind, Amount)>,
+        unmatched: RuleAction,
+    ) -> OrderRules {
+        OrderRules {
+            rules,
+            flag_above,
+            unmatched,
+        }
     }
 
     /// The same rules with per-kind flag thresholds.
@@ -72,11 +85,17 @@ impl OrderRules {
     /// is not enough assurance for a risky cart. Then the first matching
     /// rule wins; no match takes `unmatched`.
     pub fn action_for(&self, order: &OrderFacts) -> RuleAction {
-        let over = self.flag_above.iter().any(|(k, limit)| *k == order.kind && order.amount > *limit);
+        let over = self
+            .flag_above
+            .iter()
+            .any(|(k, limit)| *k == order.kind && order.amount > *limit);
         if over {
             return RuleAction::Flag;
         }
-        self.rules.iter().find(|r| r.matches(order)).map_or(self.unmatched, |r| r.action)
+        self.rules
+            .iter()
+            .find(|r| r.matches(order))
+            .map_or(self.unmatched, |r| r.action)
     }
 
     /// Turn an action into a decision at `now`, calling inside `window`.
@@ -91,7 +110,6 @@ impl OrderRules {
         }
     }
 }
-
 
 /// What the rules look at in an order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

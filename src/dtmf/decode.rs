@@ -2,8 +2,8 @@
 
 use std::path::Path;
 
-use orderline_dtmf::{decode_samples, DigitEvent};
 use crate::audio::{read_wav_8k, AudioError};
+use orderline_dtmf::{decode_samples, DigitEvent};
 
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]

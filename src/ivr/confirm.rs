@@ -25,9 +25,14 @@ enum State {
     /// Prompts are playing; keys are accepted.
     Speaking,
     /// The menu has been played; waiting for a key until the deadline.
-    Waiting { deadline: Instant },
+    Waiting {
+        deadline: Instant,
+    },
     /// Playing the last words; BYE when they end (or at the guard deadline).
-    Closing { outcome: Outcome, deadline: Instant },
+    Closing {
+        outcome: Outcome,
+        deadline: Instant,
+    },
     Done,
 }
 
@@ -220,7 +225,10 @@ mod tests {
 
     fn flow() -> ConfirmFlow {
         let mut vars = HashMap::new();
-        vars.insert("amount".into(), vec!["2".into(), "thousand".into(), "rupees".into()]);
+        vars.insert(
+            "amount".into(),
+            vec!["2".into(), "thousand".into(), "rupees".into()],
+        );
         ConfirmFlow::new(&ConfirmPlan::default(), &vars).expect("default plan")
     }
 
@@ -242,7 +250,14 @@ mod tests {
         f.handle_input(t0, FlowInput::Answered);
         assert_eq!(
             drain(&mut f),
-            vec![play(&["greeting", "order_total", "2", "thousand", "rupees", MENU])]
+            vec![play(&[
+                "greeting",
+                "order_total",
+                "2",
+                "thousand",
+                "rupees",
+                MENU
+            ])]
         );
     }
 
@@ -292,7 +307,10 @@ mod tests {
             );
         }
         f.handle_input(t0, FlowInput::Digit('9'));
-        assert_eq!(drain(&mut f), vec![FlowAction::StopPlayback, play(&["goodbye"])]);
+        assert_eq!(
+            drain(&mut f),
+            vec![FlowAction::StopPlayback, play(&["goodbye"])]
+        );
         f.handle_input(t0, FlowInput::PlaybackDone);
         assert_eq!(drain(&mut f), vec![FlowAction::Hangup(Outcome::NoInput)]);
         assert_eq!(f.digits(), "7779");
@@ -337,13 +355,19 @@ mod tests {
         let mut f = flow();
         f.handle_input(t0, FlowInput::Answered);
         f.handle_input(t0, FlowInput::RemoteHangup);
-        assert_eq!(drain(&mut f).last(), Some(&FlowAction::Finished(Outcome::Hangup)));
+        assert_eq!(
+            drain(&mut f).last(),
+            Some(&FlowAction::Finished(Outcome::Hangup))
+        );
 
         let mut f = flow();
         f.handle_input(t0, FlowInput::Answered);
         f.handle_input(t0, FlowInput::Digit('1'));
         f.handle_input(t0, FlowInput::RemoteHangup);
-        assert_eq!(drain(&mut f).last(), Some(&FlowAction::Finished(Outcome::Confirmed)));
+        assert_eq!(
+            drain(&mut f).last(),
+            Some(&FlowAction::Finished(Outcome::Confirmed))
+        );
         // Nothing after the end.
         f.handle_input(t0, FlowInput::Digit('2'));
         f.handle_input(t0, FlowInput::RemoteHangup);

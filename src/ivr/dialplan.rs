@@ -189,15 +189,25 @@ mod tests {
             confirm_key: 'x',
             ..ConfirmPlan::default()
         };
-        assert!(p.validate().unwrap_err().to_string().contains("confirm.confirm_key"));
+        assert!(p
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("confirm.confirm_key"));
     }
 
     #[test]
     fn variables_expand_and_missing_ones_are_errors() {
         let mut vars = HashMap::new();
-        vars.insert("amount".to_string(), vec!["5".to_string(), "rupees".to_string()]);
+        vars.insert(
+            "amount".to_string(),
+            vec!["5".to_string(), "rupees".to_string()],
+        );
         let seq = vec!["order_total".to_string(), "$amount".to_string()];
-        assert_eq!(expand(&seq, &vars).unwrap(), vec!["order_total", "5", "rupees"]);
+        assert_eq!(
+            expand(&seq, &vars).unwrap(),
+            vec!["order_total", "5", "rupees"]
+        );
         assert!(matches!(
             expand(&["$nope".to_string()], &vars),
             Err(DialplanError::MissingVariable(v)) if v == "nope"

@@ -14,8 +14,8 @@ pub mod payment;
 use std::time::Instant;
 
 pub use confirm::ConfirmFlow;
-pub use payment::{PaymentFlow, PaymentPlan};
 pub use dialplan::{ConfirmPlan, DialplanError};
+pub use payment::{PaymentFlow, PaymentPlan};
 
 /// How a call ended, as reported to the order store and the merchant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]

@@ -366,7 +366,12 @@ mod tests {
             }
             for w in out.windows(2) {
                 let d = w[1].wrapping_sub(w[0]);
-                assert!((1..100).contains(&d), "round {round}: {} then {}", w[0], w[1]);
+                assert!(
+                    (1..100).contains(&d),
+                    "round {round}: {} then {}",
+                    w[0],
+                    w[1]
+                );
             }
             let waiting = stored - out.len() as u64;
             assert!(waiting < SLOTS as u64, "round {round}: {waiting} stuck");

@@ -127,12 +127,26 @@ mod tests {
 
     #[test]
     fn the_first_port_handed_out_depends_on_the_offset() {
-        let range = PortRange { first: 20000, last: 20009 };
+        let range = PortRange {
+            first: 20000,
+            last: 20009,
+        };
         let firsts: Vec<u16> = (0..5)
-            .map(|o| Arc::new(PortAllocator::with_offset(range, o)).acquire().unwrap().rtp())
+            .map(|o| {
+                Arc::new(PortAllocator::with_offset(range, o))
+                    .acquire()
+                    .unwrap()
+                    .rtp()
+            })
             .collect();
         assert_eq!(firsts, vec![20000, 20002, 20004, 20006, 20008]);
-        assert_eq!(Arc::new(PortAllocator::with_offset(range, 7)).acquire().unwrap().rtp(), 20004);
+        assert_eq!(
+            Arc::new(PortAllocator::with_offset(range, 7))
+                .acquire()
+                .unwrap()
+                .rtp(),
+            20004
+        );
     }
 
     #[test]

@@ -216,7 +216,6 @@ fn now() -> std::time::Instant {
     tokio::time::Instant::now().into_std()
 }
 
-
 impl Driver {
     async fn run(mut self, mut cmds: mpsc::Receiver<Command>) {
         let (tcp_in_tx, mut tcp_in) = mpsc::channel::<(SocketAddr, Vec<u8>)>(TCP_IN_QUEUE);
@@ -351,10 +350,17 @@ impl Driver {
         while let Some(req) = self.ep.poll_register() {
             let reply = {
                 let mut r = link.registrar.lock().unwrap_or_else(|p| p.into_inner());
-                r.handle(link.unix_ms(), req.from, req.transport, &req.message, &mut self.rng)
+                r.handle(
+                    link.unix_ms(),
+                    req.from,
+                    req.transport,
+                    &req.message,
+                    &mut self.rng,
+                )
             };
             tracing::debug!(from = %req.from, status = reply.status, "REGISTER answered");
-            self.ep.reply(now(), &req, reply.status, reply.reason, reply.headers);
+            self.ep
+                .reply(now(), &req, reply.status, reply.reason, reply.headers);
             answered = true;
         }
         if answered {
@@ -406,7 +412,9 @@ impl Driver {
                 Err(mpsc::error::TrySendError::Closed(_)) => {
                     tracing::debug!(call = %id, "event for a call nobody is watching")
                 }
-                Err(e) => tracing::warn!(call = %id, error = %e, "call event dropped: the call's queue is full"),
+                Err(e) => {
+                    tracing::warn!(call = %id, error = %e, "call event dropped: the call's queue is full")
+                }
             }
         }
         if last {

@@ -14,7 +14,11 @@ pub const MAX_CALL_PAGE: u32 = 500;
 impl Store {
     /// Store a new call in `dialing_agent`, with the agent's current name.
     /// [`StoreError::AgentNotFound`] for an unknown (or removed) agent.
-    pub async fn insert_agent_call(&self, c: &NewAgentCall, now: DateTime<Utc>) -> Result<AgentCall, StoreError> {
+    pub async fn insert_agent_call(
+        &self,
+        c: &NewAgentCall,
+        now: DateTime<Utc>,
+    ) -> Result<AgentCall, StoreError> {
         validate_call(c)?;
         let mut tx = self.begin("insert agent call").await?;
         let row = sqlx::query(&format!(
@@ -62,7 +66,11 @@ impl Store {
             texts.push(status.as_str());
             conditions.push(format!("status = ${}", texts.len()));
         }
-        let where_clause = if conditions.is_empty() { String::new() } else { format!("WHERE {}", conditions.join(" AND ")) };
+        let where_clause = if conditions.is_empty() {
+            String::new()
+        } else {
+            format!("WHERE {}", conditions.join(" AND "))
+        };
         let sql = format!(
             "SELECT {CALL_COLUMNS} FROM agent_calls {where_clause} ORDER BY created_at DESC, id DESC LIMIT ${}",
             texts.len() + 1
@@ -76,7 +84,10 @@ impl Store {
             .fetch_all(&self.pool)
             .await
             .during("list agent calls")?;
-        let mut calls = rows.iter().map(call_from_row).collect::<Result<Vec<_>, _>>()?;
+        let mut calls = rows
+            .iter()
+            .map(call_from_row)
+            .collect::<Result<Vec<_>, _>>()?;
         if calls.is_empty() {
             return Ok(calls);
         }
@@ -89,7 +100,11 @@ impl Store {
         for c in &calls {
             query = query.bind(c.id.as_str());
         }
-        for row in query.fetch_all(&self.pool).await.during("list agent call payments")? {
+        for row in query
+            .fetch_all(&self.pool)
+            .await
+            .during("list agent call payments")?
+        {
             let (id, call_id): (String, String) = (
                 sqlx::Row::try_get(&row, "id").during("list agent call payments")?,
                 sqlx::Row::try_get(&row, "call_id").during("list agent call payments")?,
@@ -109,7 +124,12 @@ impl Store {
     /// A call already `ended` or `failed` keeps its first end: the update is
     /// a no-op (so a late report cannot reopen it).
     /// [`StoreError::CallNotFound`] for an unknown id.
-    pub async fn update_agent_call(&self, id: &str, u: &AgentCallUpdate, now: DateTime<Utc>) -> Result<(), StoreError> {
+    pub async fn update_agent_call(
+        &self,
+        id: &str,
+        u: &AgentCallUpdate,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
         let changed = sqlx::query(
             "UPDATE agent_calls SET status = $1, \
                agent_cause = COALESCE($2, agent_cause), \
@@ -139,11 +159,13 @@ impl Store {
 
 /// A call with its payment ids, inside a transaction.
 pub(super) async fn load_call(tx: &mut Tx, id: &str) -> Result<Option<AgentCall>, StoreError> {
-    let Some(row) = sqlx::query(&format!("SELECT {CALL_COLUMNS} FROM agent_calls WHERE id = $1"))
-        .bind(id)
-        .fetch_optional(&mut **tx)
-        .await
-        .during("load agent call")?
+    let Some(row) = sqlx::query(&format!(
+        "SELECT {CALL_COLUMNS} FROM agent_calls WHERE id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(&mut **tx)
+    .await
+    .during("load agent call")?
     else {
         return Ok(None);
     };
@@ -154,19 +176,35 @@ pub(super) async fn load_call(tx: &mut Tx, id: &str) -> Result<Option<AgentCall>
         .await
         .during("load agent call payments")?
     {
-        call.payments.push(sqlx::Row::try_get(&row, "id").during("load agent call payments")?);
+        call.payments
+            .push(sqlx::Row::try_get(&row, "id").during("load agent call payments")?);
     }
     Ok(Some(call))
 }
 
 fn validate_call(c: &NewAgentCall) -> Result<(), StoreError> {
-    let bad = |field: &'static str, reason: &str| StoreError::InvalidCall { field, reason: reason.to_string() };
-    if c.id.is_empty() || c.id.len() > 64 || !c.id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') {
-        return Err(bad("id", "must be 1-64 characters of A-Z, a-z, 0-9, '_' or '-'"));
+    let bad = |field: &'static str, reason: &str| StoreError::InvalidCall {
+        field,
+        reason: reason.to_string(),
+    };
+    if c.id.is_empty()
+        || c.id.len() > 64
+        || !c
+            .id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    {
+        return Err(bad(
+            "id",
+            "must be 1-64 characters of A-Z, a-z, 0-9, '_' or '-'",
+        ));
     }
     let digits = c.to.strip_prefix('+').unwrap_or(&c.to);
     if !(3..=20).contains(&digits.len()) || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(bad("to", "must be 3 to 20 digits with an optional leading +"));
+        return Err(bad(
+            "to",
+            "must be 3 to 20 digits with an optional leading +",
+        ));
     }
     if let Some(o) = &c.order_id {
         if o.is_empty() || o.len() > 128 || o.chars().any(char::is_control) {

@@ -16,7 +16,11 @@ impl Store {
     /// the same id becomes a config agent). A config agent no longer in the
     /// file is kept for its calls' sake but marked removed: it is no longer
     /// listed, found or accepted by token. One transaction.
-    pub async fn sync_config_agents(&self, agents: &[AgentConfig], now: DateTime<Utc>) -> Result<(), StoreError> {
+    pub async fn sync_config_agents(
+        &self,
+        agents: &[AgentConfig],
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
         let mut tx = self.begin("sync config agents").await?;
         // Tokens may have moved between agents: clear them all first, so the
         // unique index on token_hash never sees one token twice mid-sync.
@@ -57,7 +61,10 @@ impl Store {
         for a in agents {
             query = query.bind(&a.id);
         }
-        query.execute(&mut *tx).await.during("retire config agents")?;
+        query
+            .execute(&mut *tx)
+            .await
+            .during("retire config agents")?;
         tx.commit().await.during("sync config agents")?;
         Ok(())
     }
@@ -65,10 +72,17 @@ impl Store {
     /// Create an agent through the API; its token is stored as SHA-256 hex
     /// only. [`StoreError::AgentExists`] if the id is taken (even by a
     /// removed agent, whose calls keep its id).
-    pub async fn insert_agent(&self, a: &NewAgent, now: DateTime<Utc>) -> Result<Agent, StoreError> {
+    pub async fn insert_agent(
+        &self,
+        a: &NewAgent,
+        now: DateTime<Utc>,
+    ) -> Result<Agent, StoreError> {
         validate_agent(&a.id, &a.name, &a.sip_uri)?;
         if a.api_token.len() < 16 {
-            return Err(StoreError::InvalidAgent { field: "api_token", reason: "must be at least 16 characters".into() });
+            return Err(StoreError::InvalidAgent {
+                field: "api_token",
+                reason: "must be at least 16 characters".into(),
+            });
         }
         let row = sqlx::query(&format!(
             "INSERT INTO agents (id, name, sip_uri, source, token_hash, created_at, updated_at) \
@@ -90,25 +104,29 @@ impl Store {
 
     /// An agent by id (not a removed config agent).
     pub async fn get_agent(&self, id: &str) -> Result<Option<Agent>, StoreError> {
-        sqlx::query(&format!("SELECT {AGENT_COLUMNS} FROM agents WHERE id = $1 AND removed_at IS NULL"))
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await
-            .during("get agent")?
-            .as_ref()
-            .map(agent_from_row)
-            .transpose()
+        sqlx::query(&format!(
+            "SELECT {AGENT_COLUMNS} FROM agents WHERE id = $1 AND removed_at IS NULL"
+        ))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await
+        .during("get agent")?
+        .as_ref()
+        .map(agent_from_row)
+        .transpose()
     }
 
     /// Every current agent, by id.
     pub async fn list_agents(&self) -> Result<Vec<Agent>, StoreError> {
-        sqlx::query(&format!("SELECT {AGENT_COLUMNS} FROM agents WHERE removed_at IS NULL ORDER BY id"))
-            .fetch_all(&self.pool)
-            .await
-            .during("list agents")?
-            .iter()
-            .map(agent_from_row)
-            .collect()
+        sqlx::query(&format!(
+            "SELECT {AGENT_COLUMNS} FROM agents WHERE removed_at IS NULL ORDER BY id"
+        ))
+        .fetch_all(&self.pool)
+        .await
+        .during("list agents")?
+        .iter()
+        .map(agent_from_row)
+        .collect()
     }
 
     /// The agent whose API token this is. The lookup is by the token's
@@ -118,23 +136,36 @@ impl Store {
         if token.is_empty() {
             return Ok(None);
         }
-        sqlx::query(&format!("SELECT {AGENT_COLUMNS} FROM agents WHERE token_hash = $1 AND removed_at IS NULL"))
-            .bind(token_hash(token))
-            .fetch_optional(&self.pool)
-            .await
-            .during("find agent by token")?
-            .as_ref()
-            .map(agent_from_row)
-            .transpose()
+        sqlx::query(&format!(
+            "SELECT {AGENT_COLUMNS} FROM agents WHERE token_hash = $1 AND removed_at IS NULL"
+        ))
+        .bind(token_hash(token))
+        .fetch_optional(&self.pool)
+        .await
+        .during("find agent by token")?
+        .as_ref()
+        .map(agent_from_row)
+        .transpose()
     }
 }
 
 /// The same rules as `[[agents]]` in the config, minus the URI grammar
 /// (the API checks that; the store knows no SIP).
 fn validate_agent(id: &str, name: &str, sip_uri: &str) -> Result<(), StoreError> {
-    let bad = |field: &'static str, reason: &str| StoreError::InvalidAgent { field, reason: reason.to_string() };
-    if id.is_empty() || id.len() > 64 || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
-        return Err(bad("id", "must be 1-64 characters of A-Z, a-z, 0-9, '-' or '_'"));
+    let bad = |field: &'static str, reason: &str| StoreError::InvalidAgent {
+        field,
+        reason: reason.to_string(),
+    };
+    if id.is_empty()
+        || id.len() > 64
+        || !id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
+        return Err(bad(
+            "id",
+            "must be 1-64 characters of A-Z, a-z, 0-9, '-' or '_'",
+        ));
     }
     if name.trim().is_empty() || name.chars().count() > 200 || name.chars().any(char::is_control) {
         return Err(bad("name", "must be 1-200 printable characters"));

@@ -5,7 +5,10 @@ use chrono::{DateTime, Utc};
 
 use super::error::QueryContext;
 use super::model::{attempt_from_row, ms, ATTEMPT_COLUMNS};
-use super::{enqueue, load_order, set_status, Attempt, AttemptReport, Backend, ClaimedAttempt, Finished, Reconciled, Store, StoreError, Tx};
+use super::{
+    enqueue, load_order, set_status, Attempt, AttemptReport, Backend, ClaimedAttempt, Finished,
+    Reconciled, Store, StoreError, Tx,
+};
 use crate::config::MAX_REATTEMPTS;
 use crate::dialer::{Next, OrderStatus};
 use crate::ivr::Outcome;
@@ -21,7 +24,11 @@ impl Store {
     /// locked with `FOR UPDATE SKIP LOCKED` (a second worker takes other rows
     /// instead of waiting), on SQLite the write lock serialises claimers.
     /// Oldest due first.
-    pub async fn due_attempts(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<ClaimedAttempt>, StoreError> {
+    pub async fn due_attempts(
+        &self,
+        now: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<ClaimedAttempt>, StoreError> {
         let lock = match self.backend {
             Backend::Postgres => "FOR UPDATE SKIP LOCKED",
             Backend::Sqlite => "",
@@ -45,7 +52,10 @@ impl Store {
             .fetch_all(&mut *tx)
             .await
             .during("claim due attempts")?;
-        let mut attempts = rows.iter().map(attempt_from_row).collect::<Result<Vec<_>, _>>()?;
+        let mut attempts = rows
+            .iter()
+            .map(attempt_from_row)
+            .collect::<Result<Vec<_>, _>>()?;
         attempts.sort_by_key(|a| (a.scheduled_at, a.id));
         let mut claimed = Vec::with_capacity(attempts.len());
         for attempt in attempts {
@@ -61,7 +71,11 @@ impl Store {
     /// Put a claimed attempt back to `due` at `at` without calling it (e.g.
     /// the window closed before a channel was free). It keeps its number: a
     /// deferred attempt is not a call.
-    pub async fn defer_attempt(&self, attempt_id: i64, at: DateTime<Utc>) -> Result<Attempt, StoreError> {
+    pub async fn defer_attempt(
+        &self,
+        attempt_id: i64,
+        at: DateTime<Utc>,
+    ) -> Result<Attempt, StoreError> {
         let row = sqlx::query(&format!(
             "UPDATE call_attempts SET state = 'due', scheduled_at = $1, started_at = NULL \
              WHERE id = $2 AND state = 'live' RETURNING {ATTEMPT_COLUMNS}"
@@ -134,7 +148,10 @@ impl Store {
         .fetch_all(&mut *tx)
         .await
         .during("reconcile live attempts")?;
-        let mut attempts = rows.iter().map(attempt_from_row).collect::<Result<Vec<_>, _>>()?;
+        let mut attempts = rows
+            .iter()
+            .map(attempt_from_row)
+            .collect::<Result<Vec<_>, _>>()?;
         attempts.sort_by_key(|a| a.id);
         let mut report = Reconciled::default();
         for attempt in attempts {
@@ -156,7 +173,12 @@ impl Store {
 }
 
 /// Queue `call.attempted` for a finished attempt and apply `next`.
-async fn close_attempt(tx: &mut Tx, attempt: &Attempt, next: Next, now: DateTime<Utc>) -> Result<Finished, StoreError> {
+async fn close_attempt(
+    tx: &mut Tx,
+    attempt: &Attempt,
+    next: Next,
+    now: DateTime<Utc>,
+) -> Result<Finished, StoreError> {
     let retry_at = match next {
         Next::RetryAt(t) => Some(t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)),
         _ => None,
@@ -177,27 +199,48 @@ async fn close_attempt(tx: &mut Tx, attempt: &Attempt, next: Next, now: DateTime
         Next::RetryAt(at) => {
             let next_no = attempt.attempt_no + 1;
             if next_no > 1 + MAX_REATTEMPTS {
-                return Err(StoreError::AttemptCap { order_id: attempt.order_id.clone() });
+                return Err(StoreError::AttemptCap {
+                    order_id: attempt.order_id.clone(),
+                });
             }
             let next_attempt = schedule(tx, &attempt.order_id, next_no, at).await?;
-            Ok(Finished { order_status: OrderStatus::Calling, next_attempt: Some(next_attempt) })
+            Ok(Finished {
+                order_status: OrderStatus::Calling,
+                next_attempt: Some(next_attempt),
+            })
         }
         Next::Done(status) | Next::Fallback(status) => {
             let reason = match next {
                 Next::Fallback(_) => format!("fallback after {} call attempts", attempt.attempt_no),
                 _ => format!("call: {}", attempt.outcome.map_or("?", Outcome::as_str)),
             };
-            set_status(tx, &attempt.order_id, Some(OrderStatus::Calling), status, &reason, now).await?;
+            set_status(
+                tx,
+                &attempt.order_id,
+                Some(OrderStatus::Calling),
+                status,
+                &reason,
+                now,
+            )
+            .await?;
             let order = load_order(tx, &attempt.order_id)
                 .await?
                 .ok_or_else(|| StoreError::OrderNotFound(attempt.order_id.clone()))?;
-            Ok(Finished { order_status: order.status, next_attempt: None })
+            Ok(Finished {
+                order_status: order.status,
+                next_attempt: None,
+            })
         }
     }
 }
 
 /// Add a `due` attempt for an order.
-pub(super) async fn schedule(tx: &mut Tx, order_id: &str, attempt_no: u32, at: DateTime<Utc>) -> Result<Attempt, StoreError> {
+pub(super) async fn schedule(
+    tx: &mut Tx,
+    order_id: &str,
+    attempt_no: u32,
+    at: DateTime<Utc>,
+) -> Result<Attempt, StoreError> {
     let row = sqlx::query(&format!(
         "INSERT INTO call_attempts (order_id, attempt_no, state, scheduled_at) VALUES ($1, $2, 'due', $3) RETURNING {ATTEMPT_COLUMNS}"
     ))

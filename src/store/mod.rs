@@ -35,18 +35,19 @@ use sqlx::any::AnyPoolOptions;
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::{Any, AnyPool, Connection, Executor};
 
+pub use agent_calls::MAX_CALL_PAGE;
+pub use dialup::{DialupCount, DialupMove};
 pub use error::StoreError;
 pub use model::{
-    Attempt, AttemptReport, AttemptStatus, ClaimedAttempt, Finished, FlagDecision, Inserted, ListQuery, NewOrder, Order,
-    OrderDetail, OutboxEvent, Page, Reconciled, StatusChange, MAX_PAGE,
+    Attempt, AttemptReport, AttemptStatus, ClaimedAttempt, Finished, FlagDecision, Inserted,
+    ListQuery, NewOrder, Order, OrderDetail, OutboxEvent, Page, Reconciled, StatusChange, MAX_PAGE,
 };
-pub use agent_calls::MAX_CALL_PAGE;
 pub use model_calls::{
-    format_amount_minor, note_timestamp, parse_amount_minor, parse_step, parse_step_status, token_hash, Agent, AgentCall,
-    AgentCallStatus, AgentCallUpdate, AgentSource, CrmNote, EndedBy, NewAgent, NewAgentCall, NewPayment, Payment,
-    PaymentResult, PaymentStatus, PaymentStep, MAX_PAYMENT_MAJOR, STEPS,
+    format_amount_minor, note_timestamp, parse_amount_minor, parse_step, parse_step_status,
+    token_hash, Agent, AgentCall, AgentCallStatus, AgentCallUpdate, AgentSource, CrmNote, EndedBy,
+    NewAgent, NewAgentCall, NewPayment, Payment, PaymentResult, PaymentStatus, PaymentStep,
+    MAX_PAYMENT_MAJOR, STEPS,
 };
-pub use dialup::{DialupCount, DialupMove};
 pub use payments::INTERRUPTED;
 pub use sip_bindings::StoredBinding;
 
@@ -95,8 +96,12 @@ impl Store {
         if backend == Backend::Sqlite {
             // journal_mode is a property of the file: set it once, on one
             // connection, before the pool opens several.
-            let mut conn = sqlx::AnyConnection::connect(&url).await.map_err(StoreError::Open)?;
-            conn.execute("PRAGMA journal_mode = WAL").await.map_err(StoreError::Open)?;
+            let mut conn = sqlx::AnyConnection::connect(&url)
+                .await
+                .map_err(StoreError::Open)?;
+            conn.execute("PRAGMA journal_mode = WAL")
+                .await
+                .map_err(StoreError::Open)?;
             conn.close().await.map_err(StoreError::Open)?;
         }
         let pool = AnyPoolOptions::new()
@@ -104,7 +109,10 @@ impl Store {
             .after_connect(move |conn, _meta| {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {
-                        conn.execute(format!("PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}").as_str()).await?;
+                        conn.execute(
+                            format!("PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}").as_str(),
+                        )
+                        .await?;
                         conn.execute("PRAGMA foreign_keys = ON").await?;
                         conn.execute("PRAGMA synchronous = NORMAL").await?;
                     }
@@ -167,7 +175,15 @@ fn migrator(backend: Backend) -> Migrator {
             include_str!("../../sql/postgres/0004_dialer.sql"),
         ),
     };
-    let migration = |version, name, sql| Migration::new(version, Cow::Borrowed(name), MigrationType::Simple, Cow::Borrowed(sql), false);
+    let migration = |version, name, sql| {
+        Migration::new(
+            version,
+            Cow::Borrowed(name),
+            MigrationType::Simple,
+            Cow::Borrowed(sql),
+            false,
+        )
+    };
     Migrator {
         migrations: Cow::Owned(vec![
             migration(1, "init", init),
@@ -282,9 +298,20 @@ async fn enqueue(
 fn event_id(now: DateTime<Utc>) -> String {
     let millis = u128::from(u64::try_from(ms(now)).unwrap_or(0) & 0xFFFF_FFFF_FFFF);
     let rand: u128 = rand::random();
-    let v = (millis << 80) | (0x7 << 76) | (rand & 0x0FFF << 64) | (0b10 << 62) | (rand & 0x3FFF_FFFF_FFFF_FFFF);
+    let v = (millis << 80)
+        | (0x7 << 76)
+        | (rand & 0x0FFF << 64)
+        | (0b10 << 62)
+        | (rand & 0x3FFF_FFFF_FFFF_FFFF);
     let hex = format!("{v:032x}");
-    format!("{}-{}-{}-{}-{}", &hex[0..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..32])
+    format!(
+        "{}-{}-{}-{}-{}",
+        &hex[0..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..32]
+    )
 }
 
 #[cfg(test)]
@@ -307,7 +334,10 @@ mod tests {
     #[test]
     fn sqlite_urls_create_their_file() {
         assert_eq!(sqlite_url("sqlite://x.db"), "sqlite://x.db?mode=rwc");
-        assert_eq!(sqlite_url("sqlite://x.db?cache=shared"), "sqlite://x.db?cache=shared&mode=rwc");
+        assert_eq!(
+            sqlite_url("sqlite://x.db?cache=shared"),
+            "sqlite://x.db?cache=shared&mode=rwc"
+        );
         assert_eq!(sqlite_url("sqlite://x.db?mode=ro"), "sqlite://x.db?mode=ro");
     }
 }

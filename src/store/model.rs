@@ -36,23 +36,37 @@ impl NewOrder {
 
     /// What the campaign rules need, validating the order on the way.
     pub fn facts(&self) -> Result<OrderFacts, StoreError> {
-        let bad = |field: &'static str, reason: &str| StoreError::InvalidOrder { field, reason: reason.to_string() };
+        let bad = |field: &'static str, reason: &str| StoreError::InvalidOrder {
+            field,
+            reason: reason.to_string(),
+        };
         if self.id.is_empty() || self.id.len() > 128 || self.id.chars().any(char::is_control) {
             return Err(bad("id", "must be 1 to 128 printable characters"));
         }
         let digits = self.phone.strip_prefix('+').unwrap_or(&self.phone);
         if digits.is_empty() || digits.len() > 20 || !digits.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(bad("phone", "must be digits with an optional leading +, at most 20"));
+            return Err(bad(
+                "phone",
+                "must be digits with an optional leading +, at most 20",
+            ));
         }
         let amount = Amount::parse(&self.amount).map_err(|e| bad("amount", &e.to_string()))?;
         if self.currency.len() != 3 || !self.currency.bytes().all(|b| b.is_ascii_uppercase()) {
-            return Err(bad("currency", "must be a three-letter ISO 4217 code like PKR"));
+            return Err(bad(
+                "currency",
+                "must be a three-letter ISO 4217 code like PKR",
+            ));
         }
         if !self.items.is_array() {
             return Err(bad("items", "must be a JSON array"));
         }
         if let Some(locale) = &self.locale {
-            if locale.is_empty() || locale.len() > 35 || !locale.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
+            if locale.is_empty()
+                || locale.len() > 35
+                || !locale
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            {
                 return Err(bad("locale", "must be a language tag like en or ur-PK"));
             }
         }
@@ -60,10 +74,16 @@ impl NewOrder {
             return Err(bad("project", "must be 1 to 64 of A-Z a-z 0-9 _ -"));
         }
         let timezone = match &self.timezone {
-            Some(name) => Some(dialer::parse_timezone(name).map_err(|e| bad("timezone", &e.to_string()))?),
+            Some(name) => {
+                Some(dialer::parse_timezone(name).map_err(|e| bad("timezone", &e.to_string()))?)
+            }
             None => None,
         };
-        Ok(OrderFacts { amount, kind: self.customer_kind, timezone })
+        Ok(OrderFacts {
+            amount,
+            kind: self.customer_kind,
+            timezone,
+        })
     }
 
     /// Fields that differ from a stored order (empty when the same order was
@@ -124,7 +144,9 @@ pub struct Order {
 impl Order {
     /// The one status the merchant sees: a configured one, else the built-in.
     pub fn shown_status(&self) -> &str {
-        self.dialer_status.as_deref().unwrap_or(self.status.as_str())
+        self.dialer_status
+            .as_deref()
+            .unwrap_or(self.status.as_str())
     }
 }
 
@@ -145,13 +167,18 @@ pub enum Inserted {
     Existing(Order),
     /// An order with this id exists with other values in these fields;
     /// nothing changed (an API answers 409 with the stored order).
-    Conflict { existing: Order, fields: Vec<&'static str> },
+    Conflict {
+        existing: Order,
+        fields: Vec<&'static str>,
+    },
 }
 
 impl Inserted {
     pub fn order(&self) -> &Order {
         match self {
-            Inserted::Created(o) | Inserted::Existing(o) | Inserted::Conflict { existing: o, .. } => o,
+            Inserted::Created(o)
+            | Inserted::Existing(o)
+            | Inserted::Conflict { existing: o, .. } => o,
         }
     }
 }
@@ -176,7 +203,9 @@ impl AttemptStatus {
     }
 
     fn parse(s: &str) -> Option<AttemptStatus> {
-        [AttemptStatus::Due, AttemptStatus::Live, AttemptStatus::Done].into_iter().find(|a| a.as_str() == s)
+        [AttemptStatus::Due, AttemptStatus::Live, AttemptStatus::Done]
+            .into_iter()
+            .find(|a| a.as_str() == s)
     }
 }
 
@@ -218,7 +247,10 @@ pub(crate) fn rule_state(attempt: &Attempt, order: &Order) -> dialer::AttemptSta
     dialer::AttemptState {
         attempt_no: attempt.attempt_no,
         started_at: attempt.started_at.unwrap_or(attempt.scheduled_at),
-        timezone: order.timezone.as_deref().and_then(|tz| dialer::parse_timezone(tz).ok()),
+        timezone: order
+            .timezone
+            .as_deref()
+            .and_then(|tz| dialer::parse_timezone(tz).ok()),
     }
 }
 
@@ -352,21 +384,30 @@ pub(crate) fn ms(t: DateTime<Utc>) -> i64 {
 }
 
 pub(crate) fn corrupt(table: &'static str, reason: impl Into<String>) -> StoreError {
-    StoreError::Corrupt { table, reason: reason.into() }
+    StoreError::Corrupt {
+        table,
+        reason: reason.into(),
+    }
 }
 
 pub(crate) fn get<'r, T>(row: &'r AnyRow, table: &'static str, col: &str) -> Result<T, StoreError>
 where
     T: sqlx::Decode<'r, sqlx::Any> + sqlx::Type<sqlx::Any>,
 {
-    row.try_get(col).map_err(|e| corrupt(table, format!("column {col}: {e}")))
+    row.try_get(col)
+        .map_err(|e| corrupt(table, format!("column {col}: {e}")))
 }
 
 pub(crate) fn time(table: &'static str, col: &str, v: i64) -> Result<DateTime<Utc>, StoreError> {
-    DateTime::from_timestamp_millis(v).ok_or_else(|| corrupt(table, format!("column {col}: {v} is not a time")))
+    DateTime::from_timestamp_millis(v)
+        .ok_or_else(|| corrupt(table, format!("column {col}: {v} is not a time")))
 }
 
-pub(crate) fn opt_time(table: &'static str, col: &str, v: Option<i64>) -> Result<Option<DateTime<Utc>>, StoreError> {
+pub(crate) fn opt_time(
+    table: &'static str,
+    col: &str,
+    v: Option<i64>,
+) -> Result<Option<DateTime<Utc>>, StoreError> {
     v.map(|v| time(table, col, v)).transpose()
 }
 
@@ -391,11 +432,13 @@ pub(crate) fn order_from_row(row: &AnyRow) -> Result<Order, StoreError> {
         phone: get(row, T, "phone")?,
         amount: get(row, T, "amount")?,
         currency: get(row, T, "currency")?,
-        customer_kind: CustomerKind::parse(&kind).ok_or_else(|| corrupt(T, format!("customer_kind {kind:?}")))?,
+        customer_kind: CustomerKind::parse(&kind)
+            .ok_or_else(|| corrupt(T, format!("customer_kind {kind:?}")))?,
         items: json(T, "items", &items)?,
         locale: get(row, T, "locale")?,
         timezone: get(row, T, "timezone")?,
-        status: OrderStatus::parse(&status).ok_or_else(|| corrupt(T, format!("status {status:?}")))?,
+        status: OrderStatus::parse(&status)
+            .ok_or_else(|| corrupt(T, format!("status {status:?}")))?,
         created_at: time(T, "created_at", get(row, T, "created_at")?)?,
         updated_at: time(T, "updated_at", get(row, T, "updated_at")?)?,
         project: get(row, T, "project")?,
@@ -404,7 +447,8 @@ pub(crate) fn order_from_row(row: &AnyRow) -> Result<Order, StoreError> {
     })
 }
 
-pub(crate) const ATTEMPT_COLUMNS: &str = "id, order_id, attempt_no, state, scheduled_at, started_at, finished_at, \
+pub(crate) const ATTEMPT_COLUMNS: &str =
+    "id, order_id, attempt_no, state, scheduled_at, started_at, finished_at, \
      trunk, sip_status, outcome, digits, duration_ms, error";
 
 pub(crate) fn attempt_from_row(row: &AnyRow) -> Result<Attempt, StoreError> {
@@ -416,8 +460,10 @@ pub(crate) fn attempt_from_row(row: &AnyRow) -> Result<Attempt, StoreError> {
     Ok(Attempt {
         id: get(row, T, "id")?,
         order_id: get(row, T, "order_id")?,
-        attempt_no: u32::try_from(attempt_no).map_err(|_| corrupt(T, format!("attempt_no {attempt_no}")))?,
-        state: AttemptStatus::parse(&state).ok_or_else(|| corrupt(T, format!("state {state:?}")))?,
+        attempt_no: u32::try_from(attempt_no)
+            .map_err(|_| corrupt(T, format!("attempt_no {attempt_no}")))?,
+        state: AttemptStatus::parse(&state)
+            .ok_or_else(|| corrupt(T, format!("state {state:?}")))?,
         scheduled_at: time(T, "scheduled_at", get(row, T, "scheduled_at")?)?,
         started_at: opt_time(T, "started_at", get(row, T, "started_at")?)?,
         finished_at: opt_time(T, "finished_at", get(row, T, "finished_at")?)?,
@@ -426,7 +472,10 @@ pub(crate) fn attempt_from_row(row: &AnyRow) -> Result<Attempt, StoreError> {
             .map(|s| u16::try_from(s).map_err(|_| corrupt(T, format!("sip_status {s}"))))
             .transpose()?,
         outcome: outcome
-            .map(|o| serde_json::from_value(serde_json::Value::String(o.clone())).map_err(|_| corrupt(T, format!("outcome {o:?}"))))
+            .map(|o| {
+                serde_json::from_value(serde_json::Value::String(o.clone()))
+                    .map_err(|_| corrupt(T, format!("outcome {o:?}")))
+            })
             .transpose()?,
         digits: get(row, T, "digits")?,
         duration_ms: get(row, T, "duration_ms")?,
@@ -449,7 +498,8 @@ pub(crate) fn event_from_row(row: &AnyRow) -> Result<OutboxEvent, StoreError> {
         payload: json(T, "payload", &payload)?,
         created_at: time(T, "created_at", get(row, T, "created_at")?)?,
         next_attempt_at: time(T, "next_attempt_at", get(row, T, "next_attempt_at")?)?,
-        attempts: u32::try_from(attempts).map_err(|_| corrupt(T, format!("attempts {attempts}")))?,
+        attempts: u32::try_from(attempts)
+            .map_err(|_| corrupt(T, format!("attempts {attempts}")))?,
         delivered_at: opt_time(T, "delivered_at", get(row, T, "delivered_at")?)?,
         last_error: get(row, T, "last_error")?,
     })

@@ -35,7 +35,9 @@ impl AgentSource {
     }
 
     fn parse(s: &str) -> Option<AgentSource> {
-        [AgentSource::Config, AgentSource::Api].into_iter().find(|v| v.as_str() == s)
+        [AgentSource::Config, AgentSource::Api]
+            .into_iter()
+            .find(|v| v.as_str() == s)
     }
 }
 
@@ -169,7 +171,12 @@ pub struct AgentCallUpdate {
 impl AgentCallUpdate {
     /// Just a status change.
     pub fn status(status: AgentCallStatus) -> AgentCallUpdate {
-        AgentCallUpdate { status, agent_cause: None, customer_cause: None, ended_by: None }
+        AgentCallUpdate {
+            status,
+            agent_cause: None,
+            customer_cause: None,
+            ended_by: None,
+        }
     }
 }
 
@@ -230,21 +237,37 @@ pub struct PaymentStep {
 impl PaymentStep {
     /// From the payment flow's progress event.
     pub fn from_event(event: &StepEvent, at: DateTime<Utc>) -> PaymentStep {
-        PaymentStep { step: event.step, status: event.status, reason: event.reason.map(str::to_string), at }
+        PaymentStep {
+            step: event.step,
+            status: event.status,
+            reason: event.reason.map(str::to_string),
+            at,
+        }
     }
 }
 
 /// Every step, in the order the caller meets them.
-pub const STEPS: [Step; 5] = [Step::Amount, Step::CardNumber, Step::Expiry, Step::Cvc, Step::PostalCode];
+pub const STEPS: [Step; 5] = [
+    Step::Amount,
+    Step::CardNumber,
+    Step::Expiry,
+    Step::Cvc,
+    Step::PostalCode,
+];
 
 pub fn parse_step(s: &str) -> Option<Step> {
     STEPS.into_iter().find(|v| v.as_str() == s)
 }
 
 pub fn parse_step_status(s: &str) -> Option<StepStatus> {
-    [StepStatus::Entering, StepStatus::Completed, StepStatus::ReEntering, StepStatus::Failed]
-        .into_iter()
-        .find(|v| v.as_str() == s)
+    [
+        StepStatus::Entering,
+        StepStatus::Completed,
+        StepStatus::ReEntering,
+        StepStatus::Failed,
+    ]
+    .into_iter()
+    .find(|v| v.as_str() == s)
 }
 
 /// A payment the agent asked for on a bridged call.
@@ -281,7 +304,14 @@ pub struct PaymentResult {
 impl PaymentResult {
     /// A result with only a status and a reason (cancel, interruption).
     pub fn ended(status: PaymentStatus, reason: Option<&str>) -> PaymentResult {
-        PaymentResult { status, brand: None, last_four: None, transaction_id: None, token: None, reason: reason.map(str::to_string) }
+        PaymentResult {
+            status,
+            brand: None,
+            last_four: None,
+            transaction_id: None,
+            token: None,
+            reason: reason.map(str::to_string),
+        }
     }
 }
 
@@ -343,7 +373,13 @@ pub fn parse_amount_minor(text: &str) -> Result<u64, String> {
     if whole.len() > 7 {
         return Err(format!("must be at most {MAX_PAYMENT_MAJOR}"));
     }
-    let major: u64 = if whole.is_empty() { 0 } else { whole.parse().map_err(|_| format!("{text:?} is not a number"))? };
+    let major: u64 = if whole.is_empty() {
+        0
+    } else {
+        whole
+            .parse()
+            .map_err(|_| format!("{text:?} is not a number"))?
+    };
     let cents: u64 = match frac.len() {
         0 => 0,
         1 => u64::from(frac.as_bytes()[0] - b'0') * 10,
@@ -380,13 +416,15 @@ pub(crate) fn agent_from_row(row: &AnyRow) -> Result<Agent, StoreError> {
         id: get(row, T, "id")?,
         name: get(row, T, "name")?,
         sip_uri: get(row, T, "sip_uri")?,
-        source: AgentSource::parse(&source).ok_or_else(|| corrupt(T, format!("source {source:?}")))?,
+        source: AgentSource::parse(&source)
+            .ok_or_else(|| corrupt(T, format!("source {source:?}")))?,
         created_at: time(T, "created_at", get(row, T, "created_at")?)?,
         updated_at: time(T, "updated_at", get(row, T, "updated_at")?)?,
     })
 }
 
-pub(crate) const CALL_COLUMNS: &str = "id, agent_id, agent_name, callee, order_id, status, agent_cause, customer_cause, \
+pub(crate) const CALL_COLUMNS: &str =
+    "id, agent_id, agent_name, callee, order_id, status, agent_cause, customer_cause, \
      ended_by, created_at, agent_answered_at, bridged_at, ended_at";
 
 /// A call row; `payments` is filled by the caller.
@@ -400,7 +438,8 @@ pub(crate) fn call_from_row(row: &AnyRow) -> Result<AgentCall, StoreError> {
         agent_name: get(row, T, "agent_name")?,
         to: get(row, T, "callee")?,
         order_id: get(row, T, "order_id")?,
-        status: AgentCallStatus::parse(&status).ok_or_else(|| corrupt(T, format!("status {status:?}")))?,
+        status: AgentCallStatus::parse(&status)
+            .ok_or_else(|| corrupt(T, format!("status {status:?}")))?,
         agent_cause: get(row, T, "agent_cause")?,
         customer_cause: get(row, T, "customer_cause")?,
         ended_by: ended_by
@@ -414,7 +453,8 @@ pub(crate) fn call_from_row(row: &AnyRow) -> Result<AgentCall, StoreError> {
     })
 }
 
-pub(crate) const PAYMENT_COLUMNS: &str = "id, call_id, agent_id, item, amount_minor, currency, status, brand, last_four, \
+pub(crate) const PAYMENT_COLUMNS: &str =
+    "id, call_id, agent_id, item, amount_minor, currency, status, brand, last_four, \
      transaction_id, reason, note, created_at, updated_at";
 
 /// A payment row; `steps` is filled by the caller.
@@ -432,7 +472,8 @@ pub(crate) fn payment_from_row(row: &AnyRow) -> Result<Payment, StoreError> {
         amount: format_amount_minor(minor),
         amount_minor: minor,
         currency: get(row, T, "currency")?,
-        status: PaymentStatus::parse(&status).ok_or_else(|| corrupt(T, format!("status {status:?}")))?,
+        status: PaymentStatus::parse(&status)
+            .ok_or_else(|| corrupt(T, format!("status {status:?}")))?,
         steps: Vec::new(),
         brand: get(row, T, "brand")?,
         last_four: get(row, T, "last_four")?,
@@ -450,12 +491,15 @@ pub(crate) fn step_from_row(row: &AnyRow) -> Result<(String, PaymentStep), Store
     const T: &str = "payment_steps";
     let step: String = get(row, T, "step")?;
     let status: String = get(row, T, "status")?;
-    let payment_id: String = row.try_get("payment_id").map_err(|e| corrupt(T, format!("column payment_id: {e}")))?;
+    let payment_id: String = row
+        .try_get("payment_id")
+        .map_err(|e| corrupt(T, format!("column payment_id: {e}")))?;
     Ok((
         payment_id,
         PaymentStep {
             step: parse_step(&step).ok_or_else(|| corrupt(T, format!("step {step:?}")))?,
-            status: parse_step_status(&status).ok_or_else(|| corrupt(T, format!("status {status:?}")))?,
+            status: parse_step_status(&status)
+                .ok_or_else(|| corrupt(T, format!("status {status:?}")))?,
             reason: get(row, T, "reason")?,
             at: time(T, "at", get(row, T, "at")?)?,
         },
@@ -474,7 +518,21 @@ mod tests {
         assert_eq!(parse_amount_minor("0.01"), Ok(1));
         assert_eq!(parse_amount_minor("1000000"), Ok(100_000_000));
         assert_eq!(parse_amount_minor("0001000000.00"), Ok(100_000_000));
-        for bad in ["", "0", "0.00", "1000000.01", "99999999", "1.234", "-1", "1e3", "1.", ".5", "1,5", " 1", "+1"] {
+        for bad in [
+            "",
+            "0",
+            "0.00",
+            "1000000.01",
+            "99999999",
+            "1.234",
+            "-1",
+            "1e3",
+            "1.",
+            ".5",
+            "1,5",
+            " 1",
+            "+1",
+        ] {
             assert!(parse_amount_minor(bad).is_err(), "{bad:?}");
         }
         assert_eq!(format_amount_minor(250_000), "2500.00");
@@ -483,7 +541,10 @@ mod tests {
 
     #[test]
     fn token_hash_is_sha256_hex() {
-        assert_eq!(token_hash("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+        assert_eq!(
+            token_hash("abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
     }
 
     #[test]
@@ -497,6 +558,9 @@ mod tests {
         for s in STEPS {
             assert_eq!(parse_step(s.as_str()), Some(s));
         }
-        assert_eq!(parse_step_status("re-entering"), Some(StepStatus::ReEntering));
+        assert_eq!(
+            parse_step_status("re-entering"),
+            Some(StepStatus::ReEntering)
+        );
     }
 }

@@ -5,9 +5,12 @@ use chrono::{DateTime, Utc};
 
 use super::attempts::schedule;
 use super::error::QueryContext;
-use super::model::{attempt_from_row, ms, order_from_row, status_change_from_row, ATTEMPT_COLUMNS, ORDER_COLUMNS};
+use super::model::{
+    attempt_from_row, ms, order_from_row, status_change_from_row, ATTEMPT_COLUMNS, ORDER_COLUMNS,
+};
 use super::{
-    load_order, set_status, FlagDecision, Inserted, ListQuery, NewOrder, Order, OrderDetail, Page, StatusChange, Store, StoreError, MAX_PAGE,
+    load_order, set_status, FlagDecision, Inserted, ListQuery, NewOrder, Order, OrderDetail, Page,
+    StatusChange, Store, StoreError, MAX_PAGE,
 };
 use crate::dialer::{Decision, OrderStatus};
 
@@ -19,12 +22,19 @@ impl Store {
     /// different body under an existing id returns [`Inserted::Conflict`]
     /// naming the fields. Insert and plan share one transaction, so a crash
     /// never leaves an order that nobody will call.
-    pub async fn insert_order(&self, order: &NewOrder, plan: Decision, now: DateTime<Utc>) -> Result<Inserted, StoreError> {
+    pub async fn insert_order(
+        &self,
+        order: &NewOrder,
+        plan: Decision,
+        now: DateTime<Utc>,
+    ) -> Result<Inserted, StoreError> {
         order.validate()?;
         let (status, reason) = match plan {
             Decision::CallAt(_) => (OrderStatus::Calling, "rules: call"),
             Decision::Flag => (OrderStatus::Flagged, "rules: flag without a call"),
-            Decision::ConfirmWithoutCall => (OrderStatus::Confirmed, "rules: confirm without a call"),
+            Decision::ConfirmWithoutCall => {
+                (OrderStatus::Confirmed, "rules: confirm without a call")
+            }
         };
         let mut tx = self.begin("insert order").await?;
         let inserted = sqlx::query(
@@ -47,16 +57,24 @@ impl Store {
         .during("insert order")?
         .rows_affected();
         if inserted == 0 {
-            let existing = load_order(&mut tx, &order.id).await?.ok_or_else(|| StoreError::OrderNotFound(order.id.clone()))?;
+            let existing = load_order(&mut tx, &order.id)
+                .await?
+                .ok_or_else(|| StoreError::OrderNotFound(order.id.clone()))?;
             tx.commit().await.during("insert order")?;
             let fields = order.differences(&existing);
-            return Ok(if fields.is_empty() { Inserted::Existing(existing) } else { Inserted::Conflict { existing, fields } });
+            return Ok(if fields.is_empty() {
+                Inserted::Existing(existing)
+            } else {
+                Inserted::Conflict { existing, fields }
+            });
         }
         set_status(&mut tx, &order.id, None, status, reason, now).await?;
         if let Decision::CallAt(at) = plan {
             schedule(&mut tx, &order.id, 1, at).await?;
         }
-        let stored = load_order(&mut tx, &order.id).await?.ok_or_else(|| StoreError::OrderNotFound(order.id.clone()))?;
+        let stored = load_order(&mut tx, &order.id)
+            .await?
+            .ok_or_else(|| StoreError::OrderNotFound(order.id.clone()))?;
         tx.commit().await.during("insert order")?;
         Ok(Inserted::Created(stored))
     }
@@ -72,14 +90,16 @@ impl Store {
             return Ok(None);
         };
         let order = order_from_row(&row)?;
-        let attempts = sqlx::query(&format!("SELECT {ATTEMPT_COLUMNS} FROM call_attempts WHERE order_id = $1 ORDER BY attempt_no"))
-            .bind(id)
-            .fetch_all(&self.pool)
-            .await
-            .during("get order attempts")?
-            .iter()
-            .map(attempt_from_row)
-            .collect::<Result<Vec<_>, _>>()?;
+        let attempts = sqlx::query(&format!(
+            "SELECT {ATTEMPT_COLUMNS} FROM call_attempts WHERE order_id = $1 ORDER BY attempt_no"
+        ))
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await
+        .during("get order attempts")?
+        .iter()
+        .map(attempt_from_row)
+        .collect::<Result<Vec<_>, _>>()?;
         Ok(Some(OrderDetail { order, attempts }))
     }
 
@@ -129,11 +149,17 @@ impl Store {
         if let Some(cursor) = &q.cursor {
             let (at, id) = decode_cursor(cursor)?;
             let (pa, pi) = (param(), param());
-            conditions.push(format!("(created_at > ${pa} OR (created_at = ${pa} AND id > ${pi}))"));
+            conditions.push(format!(
+                "(created_at > ${pa} OR (created_at = ${pa} AND id > ${pi}))"
+            ));
             ints.push((pa, at));
             texts.push((pi, id));
         }
-        let where_clause = if conditions.is_empty() { String::new() } else { format!("WHERE {}", conditions.join(" AND ")) };
+        let where_clause = if conditions.is_empty() {
+            String::new()
+        } else {
+            format!("WHERE {}", conditions.join(" AND "))
+        };
         let p_limit = param();
         let sql = format!("SELECT {ORDER_COLUMNS} FROM orders {where_clause} ORDER BY created_at, id LIMIT ${p_limit}");
         // Bind in parameter order: $1, $2, … must be bound as the 1st, 2nd, … value.
@@ -141,7 +167,8 @@ impl Store {
             Text(String),
             Int(i64),
         }
-        let mut args: Vec<(usize, Arg)> = texts.into_iter().map(|(p, v)| (p, Arg::Text(v))).collect();
+        let mut args: Vec<(usize, Arg)> =
+            texts.into_iter().map(|(p, v)| (p, Arg::Text(v))).collect();
         args.extend(ints.into_iter().map(|(p, v)| (p, Arg::Int(v))));
         args.push((p_limit, Arg::Int(i64::from(limit) + 1)));
         args.sort_by_key(|(p, _)| *p);
@@ -153,14 +180,22 @@ impl Store {
             };
         }
         let rows = query.fetch_all(&self.pool).await.during("list orders")?;
-        let mut orders = rows.iter().map(order_from_row).collect::<Result<Vec<_>, _>>()?;
+        let mut orders = rows
+            .iter()
+            .map(order_from_row)
+            .collect::<Result<Vec<_>, _>>()?;
         let next_cursor = if orders.len() > limit as usize {
             orders.truncate(limit as usize);
-            orders.last().map(|o| encode_cursor(ms(o.created_at), &o.id))
+            orders
+                .last()
+                .map(|o| encode_cursor(ms(o.created_at), &o.id))
         } else {
             None
         };
-        Ok(Page { orders, next_cursor })
+        Ok(Page {
+            orders,
+            next_cursor,
+        })
     }
 
     /// A human's decision on a flagged order: confirm or cancel it.
@@ -177,10 +212,23 @@ impl Store {
     ) -> Result<Order, StoreError> {
         let mut tx = self.begin("decide flagged order").await?;
         let reason = format!("decision: {} by {decided_by}", decision.as_str());
-        let changed = set_status(&mut tx, order_id, Some(OrderStatus::Flagged), decision.status(), &reason, now).await?;
-        let order = load_order(&mut tx, order_id).await?.ok_or_else(|| StoreError::OrderNotFound(order_id.to_string()))?;
+        let changed = set_status(
+            &mut tx,
+            order_id,
+            Some(OrderStatus::Flagged),
+            decision.status(),
+            &reason,
+            now,
+        )
+        .await?;
+        let order = load_order(&mut tx, order_id)
+            .await?
+            .ok_or_else(|| StoreError::OrderNotFound(order_id.to_string()))?;
         if !changed {
-            return Err(StoreError::NotFlagged { id: order_id.to_string(), status: order.status.as_str() });
+            return Err(StoreError::NotFlagged {
+                id: order_id.to_string(),
+                status: order.status.as_str(),
+            });
         }
         sqlx::query("INSERT INTO flag_decisions (order_id, decision, decided_by, note, decided_at) VALUES ($1, $2, $3, $4, $5)")
             .bind(order_id)

@@ -17,7 +17,12 @@ impl Store {
     /// statement, so two senders do not post the same event at once; if the
     /// sender dies mid-delivery the event comes due again when the lease
     /// ends. Delivery is at least once: receivers de-duplicate on the id.
-    pub async fn next_due(&self, now: DateTime<Utc>, lease: Duration, limit: u32) -> Result<Vec<OutboxEvent>, StoreError> {
+    pub async fn next_due(
+        &self,
+        now: DateTime<Utc>,
+        lease: Duration,
+        limit: u32,
+    ) -> Result<Vec<OutboxEvent>, StoreError> {
         let lock = match self.backend {
             Backend::Postgres => "FOR UPDATE SKIP LOCKED",
             Backend::Sqlite => "",
@@ -42,14 +47,21 @@ impl Store {
             .await
             .during("lease webhook events")?;
         tx.commit().await.during("lease webhook events")?;
-        let mut events = rows.iter().map(event_from_row).collect::<Result<Vec<_>, _>>()?;
+        let mut events = rows
+            .iter()
+            .map(event_from_row)
+            .collect::<Result<Vec<_>, _>>()?;
         // RETURNING order is unspecified; seq is the order events were written.
         events.sort_by_key(|e| e.seq);
         Ok(events)
     }
 
     /// The receiver acknowledged the event; it will not be sent again.
-    pub async fn mark_delivered(&self, event_id: &str, now: DateTime<Utc>) -> Result<(), StoreError> {
+    pub async fn mark_delivered(
+        &self,
+        event_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
         let done = sqlx::query("UPDATE webhook_outbox SET delivered_at = $1, last_error = NULL WHERE id = $2 AND delivered_at IS NULL")
             .bind(ms(now))
             .bind(event_id)
@@ -66,7 +78,13 @@ impl Store {
     /// Delivery failed: record why and try again after `backoff`. Returns the
     /// number of failed deliveries so far, from which the caller grows the
     /// next backoff.
-    pub async fn mark_failed(&self, event_id: &str, error: &str, backoff: Duration, now: DateTime<Utc>) -> Result<u32, StoreError> {
+    pub async fn mark_failed(
+        &self,
+        event_id: &str,
+        error: &str,
+        backoff: Duration,
+        now: DateTime<Utc>,
+    ) -> Result<u32, StoreError> {
         let retry_at = now + TimeDelta::from_std(backoff).unwrap_or(TimeDelta::MAX / 2);
         let row = sqlx::query(
             "UPDATE webhook_outbox SET attempts = attempts + 1, last_error = $1, next_attempt_at = $2 \
@@ -80,7 +98,8 @@ impl Store {
         .during("mark webhook failed")?;
         match row {
             Some(row) => {
-                let attempts: i64 = sqlx::Row::try_get(&row, "attempts").during("mark webhook failed")?;
+                let attempts: i64 =
+                    sqlx::Row::try_get(&row, "attempts").during("mark webhook failed")?;
                 Ok(u32::try_from(attempts).unwrap_or(u32::MAX))
             }
             None => {
@@ -93,26 +112,30 @@ impl Store {
 
     /// One event by id, delivered or not.
     pub async fn get_event(&self, event_id: &str) -> Result<Option<OutboxEvent>, StoreError> {
-        sqlx::query(&format!("SELECT {OUTBOX_COLUMNS} FROM webhook_outbox WHERE id = $1"))
-            .bind(event_id)
-            .fetch_optional(&self.pool)
-            .await
-            .during("get webhook event")?
-            .as_ref()
-            .map(event_from_row)
-            .transpose()
+        sqlx::query(&format!(
+            "SELECT {OUTBOX_COLUMNS} FROM webhook_outbox WHERE id = $1"
+        ))
+        .bind(event_id)
+        .fetch_optional(&self.pool)
+        .await
+        .during("get webhook event")?
+        .as_ref()
+        .map(event_from_row)
+        .transpose()
     }
 
     /// All events about an order, oldest first (for the API and tests).
     pub async fn order_events(&self, order_id: &str) -> Result<Vec<OutboxEvent>, StoreError> {
-        sqlx::query(&format!("SELECT {OUTBOX_COLUMNS} FROM webhook_outbox WHERE order_id = $1 ORDER BY seq"))
-            .bind(order_id)
-            .fetch_all(&self.pool)
-            .await
-            .during("list order webhook events")?
-            .iter()
-            .map(event_from_row)
-            .collect()
+        sqlx::query(&format!(
+            "SELECT {OUTBOX_COLUMNS} FROM webhook_outbox WHERE order_id = $1 ORDER BY seq"
+        ))
+        .bind(order_id)
+        .fetch_all(&self.pool)
+        .await
+        .during("list order webhook events")?
+        .iter()
+        .map(event_from_row)
+        .collect()
     }
 
     async fn event_exists(&self, event_id: &str) -> Result<(), StoreError> {

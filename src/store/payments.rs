@@ -14,7 +14,9 @@ use super::model::ms;
 use super::model_calls::{
     note_timestamp, payment_from_row, step_from_row, CrmNote, MAX_PAYMENT_MAJOR, PAYMENT_COLUMNS,
 };
-use super::{enqueue, NewPayment, Payment, PaymentResult, PaymentStatus, PaymentStep, Store, StoreError, Tx};
+use super::{
+    enqueue, NewPayment, Payment, PaymentResult, PaymentStatus, PaymentStep, Store, StoreError, Tx,
+};
 
 /// The reason written on payments (and the cause on calls) a restart found live.
 pub const INTERRUPTED: &str = "interrupted";
@@ -28,7 +30,11 @@ impl Store {
     /// [`StoreError::PaymentActive`] when the call already has a pending or
     /// in-progress payment — checked in the insert itself and backed by a
     /// unique index, so two concurrent requests cannot both start one.
-    pub async fn insert_payment(&self, p: &NewPayment, now: DateTime<Utc>) -> Result<Payment, StoreError> {
+    pub async fn insert_payment(
+        &self,
+        p: &NewPayment,
+        now: DateTime<Utc>,
+    ) -> Result<Payment, StoreError> {
         validate_payment(p)?;
         let mut tx = self.begin("insert payment").await?;
         let row = sqlx::query(&format!(
@@ -52,7 +58,10 @@ impl Store {
             return Err(match call {
                 None => StoreError::CallNotFound(p.call_id.clone()),
                 Some(c) if c.status != super::AgentCallStatus::Bridged => {
-                    StoreError::CallNotBridged { id: c.id, status: c.status.as_str() }
+                    StoreError::CallNotBridged {
+                        id: c.id,
+                        status: c.status.as_str(),
+                    }
                 }
                 Some(c) => StoreError::PaymentActive { call_id: c.id },
             });
@@ -93,7 +102,11 @@ impl Store {
 
     /// Record a step event (and touch the payment's `updated_at`).
     /// [`StoreError::PaymentNotFound`] for an unknown id.
-    pub async fn add_payment_step(&self, payment_id: &str, step: &PaymentStep) -> Result<(), StoreError> {
+    pub async fn add_payment_step(
+        &self,
+        payment_id: &str,
+        step: &PaymentStep,
+    ) -> Result<(), StoreError> {
         if let Some(reason) = &step.reason {
             check_code("reason", reason)?;
         }
@@ -123,7 +136,11 @@ impl Store {
 
     /// `pending` → `in_progress` (the caller's first key). `false` if it was
     /// not pending (e.g. the agent cancelled it meanwhile).
-    pub async fn mark_payment_in_progress(&self, id: &str, now: DateTime<Utc>) -> Result<bool, StoreError> {
+    pub async fn mark_payment_in_progress(
+        &self,
+        id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
         let changed = sqlx::query("UPDATE payments SET status = 'in_progress', updated_at = $1 WHERE id = $2 AND status = 'pending'")
             .bind(ms(now))
             .bind(id)
@@ -151,11 +168,15 @@ impl Store {
     ) -> Result<Option<Payment>, StoreError> {
         validate_result(r)?;
         let mut tx = self.begin("finish payment").await?;
-        let payment = load_payment(&mut tx, "id", id).await?.ok_or_else(|| StoreError::PaymentNotFound(id.to_string()))?;
+        let payment = load_payment(&mut tx, "id", id)
+            .await?
+            .ok_or_else(|| StoreError::PaymentNotFound(id.to_string()))?;
         if !finish_in_tx(&mut tx, &payment, r, only_from, now).await? {
             return Ok(None);
         }
-        let done = load_payment(&mut tx, "id", id).await?.ok_or_else(|| StoreError::PaymentNotFound(id.to_string()))?;
+        let done = load_payment(&mut tx, "id", id)
+            .await?
+            .ok_or_else(|| StoreError::PaymentNotFound(id.to_string()))?;
         tx.commit().await.during("finish payment")?;
         Ok(Some(done))
     }
@@ -164,21 +185,34 @@ impl Store {
     /// `ended_by` `local`), every `pending`/`in_progress` payment → `failed`
     /// (reason `interrupted`) with its note and webhook. One transaction.
     /// Returns (calls ended, payments failed).
-    pub async fn reconcile_agent_calls_on_start(&self, now: DateTime<Utc>) -> Result<(u64, u64), StoreError> {
+    pub async fn reconcile_agent_calls_on_start(
+        &self,
+        now: DateTime<Utc>,
+    ) -> Result<(u64, u64), StoreError> {
         let mut tx = self.begin("reconcile agent calls").await?;
-        let ids: Vec<String> = sqlx::query(&format!("SELECT id FROM payments WHERE status IN {ACTIVE} ORDER BY created_at, id"))
-            .fetch_all(&mut *tx)
-            .await
-            .during("reconcile payments")?
-            .iter()
-            .map(|row| sqlx::Row::try_get(row, "id"))
-            .collect::<Result<_, _>>()
-            .during("reconcile payments")?;
+        let ids: Vec<String> = sqlx::query(&format!(
+            "SELECT id FROM payments WHERE status IN {ACTIVE} ORDER BY created_at, id"
+        ))
+        .fetch_all(&mut *tx)
+        .await
+        .during("reconcile payments")?
+        .iter()
+        .map(|row| sqlx::Row::try_get(row, "id"))
+        .collect::<Result<_, _>>()
+        .during("reconcile payments")?;
         let interrupted = PaymentResult::ended(PaymentStatus::Failed, Some(INTERRUPTED));
         let mut payments = 0;
         for id in ids {
             if let Some(p) = load_payment(&mut tx, "id", &id).await? {
-                if finish_in_tx(&mut tx, &p, &interrupted, &[PaymentStatus::Pending, PaymentStatus::InProgress], now).await? {
+                if finish_in_tx(
+                    &mut tx,
+                    &p,
+                    &interrupted,
+                    &[PaymentStatus::Pending, PaymentStatus::InProgress],
+                    now,
+                )
+                .await?
+                {
                     payments += 1;
                 }
             }
@@ -209,11 +243,17 @@ async fn finish_in_tx(
     only_from: &[PaymentStatus],
     now: DateTime<Utc>,
 ) -> Result<bool, StoreError> {
-    let from: Vec<&str> = only_from.iter().filter(|s| !s.is_final()).map(|s| s.as_str()).collect();
+    let from: Vec<&str> = only_from
+        .iter()
+        .filter(|s| !s.is_final())
+        .map(|s| s.as_str())
+        .collect();
     if !from.contains(&payment.status.as_str()) {
         return Ok(false);
     }
-    let call = load_call(tx, &payment.call_id).await?.ok_or_else(|| StoreError::CallNotFound(payment.call_id.clone()))?;
+    let call = load_call(tx, &payment.call_id)
+        .await?
+        .ok_or_else(|| StoreError::CallNotFound(payment.call_id.clone()))?;
     let note = CrmNote {
         agent_name: call.agent_name.clone(),
         product: payment.item.clone(),
@@ -223,7 +263,10 @@ async fn finish_in_tx(
         status: r.status.as_str().to_string(),
         timestamp: note_timestamp(now),
     };
-    let note_text = serde_json::to_string(&note).map_err(|e| StoreError::InvalidPayment { field: "note", reason: e.to_string() })?;
+    let note_text = serde_json::to_string(&note).map_err(|e| StoreError::InvalidPayment {
+        field: "note",
+        reason: e.to_string(),
+    })?;
     let params: Vec<String> = (0..from.len()).map(|i| format!("${}", i + 10)).collect();
     let sql = format!(
         "UPDATE payments SET status = $1, brand = $2, last_four = $3, transaction_id = $4, reason = $5, note = $6, \
@@ -246,10 +289,20 @@ async fn finish_in_tx(
     // The status condition in the UPDATE itself makes two concurrent ends
     // safe on PostgreSQL too: the second waits for the first's row lock,
     // then sees the new status and changes nothing.
-    if query.execute(&mut **tx).await.during("finish payment")?.rows_affected() == 0 {
+    if query
+        .execute(&mut **tx)
+        .await
+        .during("finish payment")?
+        .rows_affected()
+        == 0
+    {
         return Ok(false);
     }
-    let event = if r.status == PaymentStatus::Succeeded { "payment.completed" } else { "payment.failed" };
+    let event = if r.status == PaymentStatus::Succeeded {
+        "payment.completed"
+    } else {
+        "payment.failed"
+    };
     let data = serde_json::json!({
         "payment_id": payment.id,
         "call_id": call.id,
@@ -274,7 +327,11 @@ async fn finish_in_tx(
 
 /// The payment whose `column` (`id` or `call_id`) is `value` — for
 /// `call_id`, its newest — with its steps.
-async fn load_payment(tx: &mut Tx, column: &'static str, value: &str) -> Result<Option<Payment>, StoreError> {
+async fn load_payment(
+    tx: &mut Tx,
+    column: &'static str,
+    value: &str,
+) -> Result<Option<Payment>, StoreError> {
     let Some(row) = sqlx::query(&format!(
         "SELECT {PAYMENT_COLUMNS} FROM payments WHERE {column} = $1 ORDER BY created_at DESC, id DESC LIMIT 1"
     ))
@@ -298,16 +355,31 @@ async fn load_payment(tx: &mut Tx, column: &'static str, value: &str) -> Result<
 }
 
 fn validate_payment(p: &NewPayment) -> Result<(), StoreError> {
-    let bad = |field: &'static str, reason: &str| StoreError::InvalidPayment { field, reason: reason.to_string() };
-    if p.id.is_empty() || p.id.len() > 64 || !p.id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') {
-        return Err(bad("id", "must be 1-64 characters of A-Z, a-z, 0-9, '_' or '-'"));
+    let bad = |field: &'static str, reason: &str| StoreError::InvalidPayment {
+        field,
+        reason: reason.to_string(),
+    };
+    if p.id.is_empty()
+        || p.id.len() > 64
+        || !p
+            .id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    {
+        return Err(bad(
+            "id",
+            "must be 1-64 characters of A-Z, a-z, 0-9, '_' or '-'",
+        ));
     }
     let n = p.item.chars().count();
     if p.item.trim().is_empty() || n > 200 || p.item.chars().any(char::is_control) {
         return Err(bad("item", "must be 1 to 200 printable characters"));
     }
     if p.amount_minor == 0 || p.amount_minor > MAX_PAYMENT_MAJOR * 100 {
-        return Err(bad("amount", &format!("must be greater than 0 and at most {MAX_PAYMENT_MAJOR}")));
+        return Err(bad(
+            "amount",
+            &format!("must be greater than 0 and at most {MAX_PAYMENT_MAJOR}"),
+        ));
     }
     if p.currency.len() != 3 || !p.currency.bytes().all(|b| b.is_ascii_uppercase()) {
         return Err(bad("currency", "must be three uppercase letters like PKR"));
@@ -316,9 +388,15 @@ fn validate_payment(p: &NewPayment) -> Result<(), StoreError> {
 }
 
 fn validate_result(r: &PaymentResult) -> Result<(), StoreError> {
-    let bad = |field: &'static str, reason: &str| StoreError::InvalidPayment { field, reason: reason.to_string() };
+    let bad = |field: &'static str, reason: &str| StoreError::InvalidPayment {
+        field,
+        reason: reason.to_string(),
+    };
     if !r.status.is_final() {
-        return Err(bad("status", "a payment ends as succeeded, failed or cancelled"));
+        return Err(bad(
+            "status",
+            "a payment ends as succeeded, failed or cancelled",
+        ));
     }
     if let Some(b) = &r.brand {
         if b.is_empty() || b.len() > 32 || !b.bytes().all(|c| c.is_ascii_lowercase() || c == b'_') {
@@ -332,7 +410,10 @@ fn validate_result(r: &PaymentResult) -> Result<(), StoreError> {
     }
     if let Some(t) = &r.transaction_id {
         if t.is_empty() || t.len() > 128 || !t.bytes().all(|b| b.is_ascii_graphic()) {
-            return Err(bad("transaction_id", "must be 1 to 128 printable ASCII characters"));
+            return Err(bad(
+                "transaction_id",
+                "must be 1 to 128 printable ASCII characters",
+            ));
         }
     }
     if let Some(t) = &r.token {
@@ -349,11 +430,20 @@ fn validate_result(r: &PaymentResult) -> Result<(), StoreError> {
 /// A reason code: short, printable, and never a run of digits long enough
 /// to be (part of) a card number, expiry+CVC, or postal code.
 fn check_code(field: &'static str, code: &str) -> Result<(), StoreError> {
-    let longest_digits = code.split(|c: char| !c.is_ascii_digit()).map(str::len).max().unwrap_or(0);
-    if code.is_empty() || code.len() > 128 || !code.bytes().all(|b| b.is_ascii_graphic()) || longest_digits > 3 {
+    let longest_digits = code
+        .split(|c: char| !c.is_ascii_digit())
+        .map(str::len)
+        .max()
+        .unwrap_or(0);
+    if code.is_empty()
+        || code.len() > 128
+        || !code.bytes().all(|b| b.is_ascii_graphic())
+        || longest_digits > 3
+    {
         return Err(StoreError::InvalidPayment {
             field,
-            reason: "must be a reason code of printable ASCII with no run of more than 3 digits".into(),
+            reason: "must be a reason code of printable ASCII with no run of more than 3 digits"
+                .into(),
         });
     }
     Ok(())

@@ -57,7 +57,9 @@ impl Api {
         let state = setup(
             ApiState::new(store.clone(), &config, metrics.clone())
                 .expect("campaign")
-                .with_clock(orderline::clock::Clock::from_millis(move || c.load(Ordering::SeqCst))),
+                .with_clock(orderline::clock::Clock::from_millis(move || {
+                    c.load(Ordering::SeqCst)
+                })),
         );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await

@@ -19,18 +19,46 @@ pub const AGENT_TONE_AMP: f64 = 2300.0;
 /// The agent's phone: answers as `sip:ayesha@127.0.0.1:<port>` with PCMU
 /// only, talks for `talk_secs` after answering (then hangs up).
 pub fn agent_phone(dir: &Path, talk_secs: f64, linger_secs: u32) -> Baresip {
-    phone(dir, AGENT_ID, "PCMU", talk_secs, AGENT_TONE_HZ, AGENT_TONE_AMP, linger_secs)
+    phone(
+        dir,
+        AGENT_ID,
+        "PCMU",
+        talk_secs,
+        AGENT_TONE_HZ,
+        AGENT_TONE_AMP,
+        linger_secs,
+    )
 }
 
 /// A phone that answers as `user`, offers `codecs`, sends `hz` and hangs up
 /// `talk_secs` after answering; the process quits `linger_secs` after that.
-pub fn phone(dir: &Path, user: &str, codecs: &str, talk_secs: f64, hz: f64, amp: f64, linger_secs: u32) -> Baresip {
-    phone_saying(dir, user, codecs, &tone_audio(talk_secs, hz, amp), linger_secs)
+pub fn phone(
+    dir: &Path,
+    user: &str,
+    codecs: &str,
+    talk_secs: f64,
+    hz: f64,
+    amp: f64,
+    linger_secs: u32,
+) -> Baresip {
+    phone_saying(
+        dir,
+        user,
+        codecs,
+        &tone_audio(talk_secs, hz, amp),
+        linger_secs,
+    )
 }
 
 /// A phone that answers as `user`, offers `codecs`, sends `audio` (8 kHz)
 /// and hangs up when it has sent it all.
-pub fn phone_saying(dir: &Path, user: &str, codecs: &str, audio: &[i16], linger_secs: u32) -> Baresip {
+pub fn phone_saying(
+    dir: &Path,
+    user: &str,
+    codecs: &str,
+    audio: &[i16],
+    linger_secs: u32,
+) -> Baresip {
     let talk_secs = audio.len() as f64 / 8000.0;
     let src = dir.join(format!("{user}-says.wav"));
     write_wav(&src, audio);

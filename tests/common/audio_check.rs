@@ -41,7 +41,9 @@ pub fn dbm0_amplitude(dbm0: f64) -> f64 {
 }
 
 fn hann(n: usize) -> Vec<f64> {
-    (0..n).map(|i| 0.5 - 0.5 * (2.0 * PI * (i as f64 + 0.5) / n as f64).cos()).collect()
+    (0..n)
+        .map(|i| 0.5 - 0.5 * (2.0 * PI * (i as f64 + 0.5) / n as f64).cos())
+        .collect()
 }
 
 /// Amplitude of `freq` in `x` under window `w` (a full-length sine of peak A reads ≈ A).
@@ -77,8 +79,14 @@ pub fn scan_fragments(x: &[i16]) -> FragmentScan {
     let mut at = 0;
     while at + WINDOW <= x.len() {
         let win = &x[at..at + WINDOW];
-        let row = ROWS.iter().map(|&f| goertzel(win, &w, f)).fold(0.0, f64::max);
-        let col = COLS.iter().map(|&f| goertzel(win, &w, f)).fold(0.0, f64::max);
+        let row = ROWS
+            .iter()
+            .map(|&f| goertzel(win, &w, f))
+            .fold(0.0, f64::max);
+        let col = COLS
+            .iter()
+            .map(|&f| goertzel(win, &w, f))
+            .fold(0.0, f64::max);
         let m = row.min(col);
         if m > scan.worst {
             scan.worst = m;
@@ -115,8 +123,13 @@ pub fn orderline_decode_cli(path: &Path) -> (String, usize) {
         .arg(path)
         .output()
         .expect("run orderline dtmf decode");
-    assert!(out.status.success(), "orderline dtmf decode failed: {}", String::from_utf8_lossy(&out.stderr));
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("dtmf decode --json prints JSON");
+    assert!(
+        out.status.success(),
+        "orderline dtmf decode failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value =
+        serde_json::from_slice(&out.stdout).expect("dtmf decode --json prints JSON");
     let digits = v["digits"].as_str().expect("digits").to_string();
     let events = v["events"].as_array().map_or(0, Vec::len);
     (digits, events)
@@ -141,15 +154,24 @@ pub fn assert_no_dtmf(path: &Path, who: &str) -> NoDtmfReport {
 pub fn check_no_dtmf(path: &Path, who: &str) -> Result<NoDtmfReport, String> {
     let x = read_8k(path);
     if x.len() <= 8000 {
-        return Err(format!("{who}'s recording is too short ({} samples)", x.len()));
+        return Err(format!(
+            "{who}'s recording is too short ({} samples)",
+            x.len()
+        ));
     }
     let theirs = spandsp_rx(std::slice::from_ref(&x)).remove(0);
     if !theirs.is_empty() {
-        return Err(format!("spandsp's dtmf_rx found {theirs:?} in what {who} heard ({})", path.display()));
+        return Err(format!(
+            "spandsp's dtmf_rx found {theirs:?} in what {who} heard ({})",
+            path.display()
+        ));
     }
     let (ours, events) = orderline_decode_cli(path);
     if !ours.is_empty() || events != 0 {
-        return Err(format!("orderline dtmf decode found {ours:?} in what {who} heard ({})", path.display()));
+        return Err(format!(
+            "orderline dtmf decode found {ours:?} in what {who} heard ({})",
+            path.display()
+        ));
     }
     let scan = scan_fragments(&x);
     if !scan.hits.is_empty() {
@@ -190,7 +212,10 @@ pub fn loudest_window(x: &[i16]) -> usize {
     let mut best = (0.0, 0usize);
     let mut at = 0;
     while at + WINDOW <= x.len() {
-        let e: f64 = x[at..at + WINDOW].iter().map(|&v| f64::from(v).powi(2)).sum();
+        let e: f64 = x[at..at + WINDOW]
+            .iter()
+            .map(|&v| f64::from(v).powi(2))
+            .sum();
         if e > best.0 {
             best = (e, at);
         }
@@ -210,7 +235,11 @@ pub fn tone_frames(x: &[i16], hz: f64, min_amp: f64) -> Vec<usize> {
         .filter(|(_, f)| {
             let a = goertzel(f, &w, hz);
             // The frame's windowed power, as the amplitude of one sine carrying it all.
-            let p: f64 = f.iter().zip(&w).map(|(v, wi)| (f64::from(*v) * wi).powi(2)).sum();
+            let p: f64 = f
+                .iter()
+                .zip(&w)
+                .map(|(v, wi)| (f64::from(*v) * wi).powi(2))
+                .sum();
             let all2 = 2.0 * p / wsum2;
             a >= min_amp && a * a >= 0.5 * all2
         })
@@ -237,7 +266,10 @@ pub fn longest_run(frames: &[usize]) -> (usize, usize) {
 
 /// [`check_no_dtmf`] over samples (written to `dir` as a WAV for the CLI).
 pub fn check_no_dtmf_samples(x: &[i16], dir: &Path, who: &str) -> Result<NoDtmfReport, String> {
-    let name: String = who.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '-' }).collect();
+    let name: String = who
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
     let path = dir.join(format!("{name}.wav"));
     super::write_wav(&path, x);
     check_no_dtmf(&path, who)

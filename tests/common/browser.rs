@@ -38,7 +38,10 @@ impl Browser {
             std::path::Path::new(CHROMIUM).exists(),
             "{CHROMIUM} is required by this test; run `bash scripts/install-deps` (Debian package chromium)"
         );
-        let profile = tempfile::Builder::new().prefix("chromium").tempdir().expect("profile dir");
+        let profile = tempfile::Builder::new()
+            .prefix("chromium")
+            .tempdir()
+            .expect("profile dir");
         let log = std::fs::File::create(profile.path().join("chromium.log")).expect("chromium log");
         let child = Command::new(CHROMIUM)
             .args([
@@ -93,9 +96,12 @@ impl Browser {
             std::thread::sleep(Duration::from_millis(50));
         };
         let stream = TcpStream::connect(("127.0.0.1", port)).expect("connect to DevTools");
-        stream.set_read_timeout(Some(Duration::from_millis(500))).expect("timeout");
+        stream
+            .set_read_timeout(Some(Duration::from_millis(500)))
+            .expect("timeout");
         let url = format!("ws://127.0.0.1:{port}{path}");
-        let (ws, _) = tungstenite::client(url.as_str(), stream).expect("DevTools WebSocket handshake");
+        let (ws, _) =
+            tungstenite::client(url.as_str(), stream).expect("DevTools WebSocket handshake");
         let mut b = Browser {
             child,
             ws,
@@ -106,8 +112,14 @@ impl Browser {
         };
         let target = b.call("Target.createTarget", json!({"url": "about:blank"}));
         let target_id = target["targetId"].as_str().expect("targetId").to_string();
-        let attached = b.call("Target.attachToTarget", json!({"targetId": target_id, "flatten": true}));
-        b.session = attached["sessionId"].as_str().expect("sessionId").to_string();
+        let attached = b.call(
+            "Target.attachToTarget",
+            json!({"targetId": target_id, "flatten": true}),
+        );
+        b.session = attached["sessionId"]
+            .as_str()
+            .expect("sessionId")
+            .to_string();
         b.call("Page.enable", json!({}));
         b.call("Runtime.enable", json!({}));
         b
@@ -126,14 +138,22 @@ impl Browser {
         if !self.session.is_empty() {
             msg["sessionId"] = json!(self.session);
         }
-        self.ws.send(Message::text(msg.to_string())).expect("send CDP command");
+        self.ws
+            .send(Message::text(msg.to_string()))
+            .expect("send CDP command");
         let t0 = Instant::now();
         loop {
-            assert!(t0.elapsed() < Duration::from_secs(30), "no answer to CDP {method} within 30 s");
+            assert!(
+                t0.elapsed() < Duration::from_secs(30),
+                "no answer to CDP {method} within 30 s"
+            );
             let m = match self.ws.read() {
                 Ok(m) => m,
                 Err(tungstenite::Error::Io(e))
-                    if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) =>
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                    ) =>
                 {
                     continue
                 }
@@ -158,10 +178,15 @@ impl Browser {
                     .as_array()
                     .map(|a| a.iter().map(|x| x["value"].to_string()).collect())
                     .unwrap_or_default();
-                self.console.push(format!("console.{}: {}", v["params"]["type"].as_str().unwrap_or("?"), args.join(" ")));
+                self.console.push(format!(
+                    "console.{}: {}",
+                    v["params"]["type"].as_str().unwrap_or("?"),
+                    args.join(" ")
+                ));
             }
             Some("Runtime.exceptionThrown") => {
-                self.console.push(format!("exception: {}", v["params"]["exceptionDetails"]));
+                self.console
+                    .push(format!("exception: {}", v["params"]["exceptionDetails"]));
             }
             _ => {}
         }
@@ -173,7 +198,11 @@ impl Browser {
         if let Some(e) = r.get("errorText") {
             panic!("navigating to {url} failed: {e}");
         }
-        self.wait_for("document.readyState === 'complete' && location.href !== 'about:blank'", Duration::from_secs(15), "page load");
+        self.wait_for(
+            "document.readyState === 'complete' && location.href !== 'about:blank'",
+            Duration::from_secs(15),
+            "page load",
+        );
     }
 
     /// Evaluate `js` in the page (promises awaited) and return its value.
@@ -217,7 +246,10 @@ impl Browser {
 
     /// The page's visible text.
     pub fn text(&mut self) -> String {
-        self.eval("document.body ? document.body.innerText : ''").as_str().unwrap_or_default().to_string()
+        self.eval("document.body ? document.body.innerText : ''")
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
     }
 
     /// Install the form helpers below into the page (idempotent).
@@ -232,7 +264,11 @@ impl Browser {
     /// `None` if there is none.
     pub fn fill(&mut self, hints: &[&str], value: &str) -> Option<String> {
         self.helpers();
-        let v = self.eval(&format!("window.__ol.fill({}, {})", json!(hints), json!(value)));
+        let v = self.eval(&format!(
+            "window.__ol.fill({}, {})",
+            json!(hints),
+            json!(value)
+        ));
         v.as_str().map(str::to_string)
     }
 

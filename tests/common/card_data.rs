@@ -30,7 +30,11 @@ impl Secrets {
         s.add_pan(pan);
         if !expiry.is_empty() {
             s.add("expiry MMYY", expiry, true);
-            s.add("expiry MM/YY", &format!("{}/{}", &expiry[..2], &expiry[2..]), true);
+            s.add(
+                "expiry MM/YY",
+                &format!("{}/{}", &expiry[..2], &expiry[2..]),
+                true,
+            );
         }
         if !cvc.is_empty() {
             s.add("CVC", cvc, true);
@@ -71,7 +75,11 @@ impl Secrets {
                 }
                 let a = at.saturating_sub(80);
                 let b = (at + pat.len() + 80).min(hay.len());
-                out.push((n.what.clone(), at, String::from_utf8_lossy(&hay[a..b]).replace('\n', "⏎")));
+                out.push((
+                    n.what.clone(),
+                    at,
+                    String::from_utf8_lossy(&hay[a..b]).replace('\n', "⏎"),
+                ));
             }
         }
         out
@@ -153,7 +161,10 @@ pub fn keyed_digit_lines(log: &str) -> Vec<String> {
                     i += 1;
                 }
                 let start = i;
-                while b.get(i).is_some_and(|c| c.is_ascii_digit() || b"*#ABCD".contains(c)) {
+                while b
+                    .get(i)
+                    .is_some_and(|c| c.is_ascii_digit() || b"*#ABCD".contains(c))
+                {
                     i += 1;
                 }
                 let end_ok = b.get(i).is_none_or(|c| !c.is_ascii_alphanumeric());

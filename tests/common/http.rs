@@ -9,11 +9,20 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// One request; returns (status, body).
-pub fn request(addr: SocketAddr, method: &str, path: &str, token: Option<&str>, body: Option<&str>) -> (u16, String) {
+pub fn request(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<&str>,
+) -> (u16, String) {
     let mut s = TcpStream::connect(addr).expect("connect to the API");
-    s.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
+    s.set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
     let body = body.unwrap_or("");
-    let auth = token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
+    let auth = token
+        .map(|t| format!("Authorization: Bearer {t}\r\n"))
+        .unwrap_or_default();
     let req = format!(
         "{method} {path} HTTP/1.1\r\nHost: {addr}\r\n{auth}Content-Type: application/json\r\n\
          Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
@@ -24,15 +33,30 @@ pub fn request(addr: SocketAddr, method: &str, path: &str, token: Option<&str>, 
     s.read_to_end(&mut raw).expect("read response");
     let text = String::from_utf8_lossy(&raw).to_string();
     let (head, rest) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    let status = head.split(' ').nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
-    let chunked = head.to_ascii_lowercase().contains("transfer-encoding: chunked");
-    (status, if chunked { dechunk(rest) } else { rest.to_string() })
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let chunked = head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked");
+    (
+        status,
+        if chunked {
+            dechunk(rest)
+        } else {
+            rest.to_string()
+        },
+    )
 }
 
 fn dechunk(mut s: &str) -> String {
     let mut out = String::new();
     while let Some((len, rest)) = s.split_once("\r\n") {
-        let Ok(n) = usize::from_str_radix(len.trim(), 16) else { break };
+        let Ok(n) = usize::from_str_radix(len.trim(), 16) else {
+            break;
+        };
         if n == 0 || rest.len() < n {
             break;
         }
@@ -42,7 +66,13 @@ fn dechunk(mut s: &str) -> String {
     out
 }
 
-pub fn json(addr: SocketAddr, method: &str, path: &str, token: &str, body: Option<&str>) -> (u16, serde_json::Value) {
+pub fn json(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    token: &str,
+    body: Option<&str>,
+) -> (u16, serde_json::Value) {
     let (status, text) = request(addr, method, path, Some(token), body);
     let v = serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text));
     (status, v)
@@ -152,9 +182,16 @@ pub type SseEvent = (String, String);
 /// arrives, the server closes it, or `limit` passes. Returns the status, the
 /// events in order (comments such as `: keep-alive` skipped) and the raw bytes
 /// as received (for the card-data search).
-pub fn sse(addr: SocketAddr, path: &str, token: &str, until: &str, limit: Duration) -> (u16, Vec<SseEvent>, Vec<u8>) {
+pub fn sse(
+    addr: SocketAddr,
+    path: &str,
+    token: &str,
+    until: &str,
+    limit: Duration,
+) -> (u16, Vec<SseEvent>, Vec<u8>) {
     let mut s = TcpStream::connect(addr).expect("connect to the API");
-    s.set_read_timeout(Some(Duration::from_millis(200))).expect("timeout");
+    s.set_read_timeout(Some(Duration::from_millis(200)))
+        .expect("timeout");
     let req = format!(
         "GET {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\n\
          Accept: text/event-stream\r\nConnection: close\r\n\r\n"
@@ -167,7 +204,11 @@ pub fn sse(addr: SocketAddr, path: &str, token: &str, until: &str, limit: Durati
         match s.read(&mut buf) {
             Ok(0) => break,
             Ok(n) => raw.extend_from_slice(&buf[..n]),
-            Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {}
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) => {}
             Err(_) => break,
         }
         let (_, events) = parse_sse(&raw);
@@ -182,10 +223,22 @@ pub fn sse(addr: SocketAddr, path: &str, token: &str, until: &str, limit: Durati
 /// Status and complete events of a (possibly chunked, possibly partial) SSE response.
 pub fn parse_sse(raw: &[u8]) -> (u16, Vec<SseEvent>) {
     let text = String::from_utf8_lossy(raw).to_string();
-    let Some((head, rest)) = text.split_once("\r\n\r\n") else { return (0, Vec::new()) };
-    let status = head.split(' ').nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
-    let chunked = head.to_ascii_lowercase().contains("transfer-encoding: chunked");
-    let body = if chunked { dechunk(rest) } else { rest.to_string() };
+    let Some((head, rest)) = text.split_once("\r\n\r\n") else {
+        return (0, Vec::new());
+    };
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let chunked = head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked");
+    let body = if chunked {
+        dechunk(rest)
+    } else {
+        rest.to_string()
+    };
     let body = body.replace("\r\n", "\n");
     let mut events = Vec::new();
     // Only blocks ended by a blank line are complete.

@@ -117,7 +117,11 @@ impl KeyScript {
             let start = t;
             t += g.chars().count() * key_frames;
             groups.push((start as f64 / 50.0, t as f64 / 50.0));
-            t += if i + 1 < self.groups.len() { frames(self.gap) } else { frames(self.before_marker) };
+            t += if i + 1 < self.groups.len() {
+                frames(self.gap)
+            } else {
+                frames(self.before_marker)
+            };
         }
         let m0 = t;
         t += frames(self.marker);
@@ -211,7 +215,10 @@ pub fn tone_audio(secs: f64, hz: f64, amp: f64) -> Vec<i16> {
 /// orderline's detector: (spandsp, orderline).
 pub fn decode_both(audio: &[i16]) -> (String, String) {
     let theirs = spandsp_rx(&[audio.to_vec()]).remove(0);
-    let ours: String = orderline::dtmf::decode_samples(audio).iter().map(|e| e.digit).collect();
+    let ours: String = orderline::dtmf::decode_samples(audio)
+        .iter()
+        .map(|e| e.digit)
+        .collect();
     (theirs, ours)
 }
 
@@ -230,7 +237,10 @@ pub fn event_code(d: char) -> u8 {
 }
 
 pub fn event_key(code: u8) -> char {
-    b"0123456789*#ABCD".get(usize::from(code)).map(|&b| b as char).unwrap_or('?')
+    b"0123456789*#ABCD"
+        .get(usize::from(code))
+        .map(|&b| b as char)
+        .unwrap_or('?')
 }
 
 /// Source and destination of the captured packets (SIPp rewrites both).
@@ -329,7 +339,11 @@ fn write_pcap(packets: &[Packet]) -> Vec<u8> {
 
 fn ones_complement_sum(data: &[u8], mut sum: u32) -> u32 {
     for c in data.chunks(2) {
-        let w = if c.len() == 2 { u16::from_be_bytes([c[0], c[1]]) } else { u16::from(c[0]) << 8 };
+        let w = if c.len() == 2 {
+            u16::from_be_bytes([c[0], c[1]])
+        } else {
+            u16::from(c[0]) << 8
+        };
         sum += u32::from(w);
     }
     sum
@@ -488,7 +502,11 @@ fn customer_with(dir: &Path, action: &str) -> Sipp {
     let sc = scenario(
         dir,
         "callee_inband.xml",
-        &[("@CODEC_PT@", "0"), ("@CODEC_NAME@", "PCMU"), ("@MEDIA_ACTION@", action)],
+        &[
+            ("@CODEC_PT@", "0"),
+            ("@CODEC_NAME@", "PCMU"),
+            ("@MEDIA_ACTION@", action),
+        ],
     );
     Sipp::start(&sc, dir, &[])
 }
@@ -497,6 +515,14 @@ fn customer_with(dir: &Path, action: &str) -> Sipp {
 pub fn assert_script_decodes(script: &KeyScript) {
     let audio = script.inband_audio();
     let (theirs, ours) = decode_both(&audio);
-    assert_eq!(theirs, script.keys(), "spandsp's dtmf_rx read the key audio differently");
-    assert_eq!(ours, script.keys(), "orderline's detector read the key audio differently");
+    assert_eq!(
+        theirs,
+        script.keys(),
+        "spandsp's dtmf_rx read the key audio differently"
+    );
+    assert_eq!(
+        ours,
+        script.keys(),
+        "orderline's detector read the key audio differently"
+    );
 }

@@ -4,15 +4,15 @@
 //! `orderline` binary as a user would.
 #![allow(dead_code)]
 
-pub mod http;
 pub mod agent_phone;
 pub mod audio_check;
 pub mod browser;
 pub mod card_data;
-pub mod keypad;
-pub mod payment_rig;
 #[path = "../support/dtmf_harness.rs"]
 pub mod dtmf_harness;
+pub mod http;
+pub mod keypad;
+pub mod payment_rig;
 #[path = "../support/sipp_captures.rs"]
 pub mod sipp_captures;
 
@@ -190,7 +190,13 @@ pub fn write_config(dir: &Path, sip_port: u16, trunk_port: u16, extra: &str) -> 
 }
 
 /// As [`write_config`], with `tail` appended (more sections: `[http]`, `[webhooks]`, `[campaign]`).
-pub fn write_config_with(dir: &Path, sip_port: u16, trunk_port: u16, extra: &str, tail: &str) -> PathBuf {
+pub fn write_config_with(
+    dir: &Path,
+    sip_port: u16,
+    trunk_port: u16,
+    extra: &str,
+    tail: &str,
+) -> PathBuf {
     let prompts = test_prompts(dir);
     // 300 RTP pairs at a random place in 20000-29999: enough that a port is not
     // reused while the far end of its last call may still be streaming to it
@@ -234,8 +240,15 @@ level = "orderline=debug"
         database = if tail.contains("[database]") {
             String::new()
         } else {
-            format!("[database]\nurl = \"sqlite://{}\"", dir.join("orderline.db").display())
-        } + if tail.contains("[http]") { "" } else { "\n[http]\nlisten = \"127.0.0.1:0\"\n" },
+            format!(
+                "[database]\nurl = \"sqlite://{}\"",
+                dir.join("orderline.db").display()
+            )
+        } + if tail.contains("[http]") {
+            ""
+        } else {
+            "\n[http]\nlisten = \"127.0.0.1:0\"\n"
+        },
     );
     let path = dir.join("orderline.toml");
     std::fs::write(&path, text).expect("write config");
@@ -279,12 +292,23 @@ impl Daemon {
 
     /// Write a test config (trunk at `trunk_port`, `tail` appended), let
     /// `prepare` adjust the test prompts, and start.
-    pub fn start_with(dir: &Path, trunk_port: u16, tail: &str, prepare: impl FnOnce(&Path)) -> Daemon {
+    pub fn start_with(
+        dir: &Path,
+        trunk_port: u16,
+        tail: &str,
+        prepare: impl FnOnce(&Path),
+    ) -> Daemon {
         Daemon::start_trunk(dir, trunk_port, "", tail, prepare)
     }
 
     /// As [`Daemon::start_with`], with extra `[[trunks]]` keys (`max_channels = 20`, …).
-    pub fn start_trunk(dir: &Path, trunk_port: u16, trunk: &str, tail: &str, prepare: impl FnOnce(&Path)) -> Daemon {
+    pub fn start_trunk(
+        dir: &Path,
+        trunk_port: u16,
+        trunk: &str,
+        tail: &str,
+        prepare: impl FnOnce(&Path),
+    ) -> Daemon {
         let port = free_udp_port();
         let cfg = write_config_with(dir, port, trunk_port, trunk, tail);
         prepare(dir);
@@ -298,7 +322,10 @@ impl Daemon {
                 return;
             }
         }
-        panic!("daemon did not answer OPTIONS within 15 s:\n{}", self.logs());
+        panic!(
+            "daemon did not answer OPTIONS within 15 s:\n{}",
+            self.logs()
+        );
     }
 
     pub fn logs(&self) -> String {
@@ -330,10 +357,14 @@ pub fn options_ping(port: u16) -> Option<String> {
         n = me.port()
     );
     sock.send_to(msg.as_bytes(), ("127.0.0.1", port)).ok()?;
-    sock.set_read_timeout(Some(Duration::from_millis(300))).ok()?;
+    sock.set_read_timeout(Some(Duration::from_millis(300)))
+        .ok()?;
     let mut buf = [0u8; 4096];
     let (n, _) = sock.recv_from(&mut buf).ok()?;
-    String::from_utf8_lossy(&buf[..n]).lines().next().map(str::to_string)
+    String::from_utf8_lossy(&buf[..n])
+        .lines()
+        .next()
+        .map(str::to_string)
 }
 
 /// A SIPp process playing one scenario once.
@@ -358,7 +389,15 @@ impl Sipp {
             .arg(scenario)
             .args(["-i", "127.0.0.1", "-mi", "127.0.0.1"])
             .args(["-p", &port.to_string(), "-mp", &mport.to_string()])
-            .args(["-m", "1", "-nostdin", "-timeout", "60s", "-timeout_error", "-trace_err"])
+            .args([
+                "-m",
+                "1",
+                "-nostdin",
+                "-timeout",
+                "60s",
+                "-timeout_error",
+                "-trace_err",
+            ])
             .args(extra)
             .current_dir(dir)
             .stdout(Stdio::null())
@@ -384,7 +423,10 @@ impl Sipp {
             if t0.elapsed() > limit {
                 let _ = self.child.kill();
                 let _ = self.child.wait();
-                return (false, format!("sipp still running after {limit:?}\n{}", self.errors()));
+                return (
+                    false,
+                    format!("sipp still running after {limit:?}\n{}", self.errors()),
+                );
             }
             std::thread::sleep(Duration::from_millis(50));
         }
@@ -413,11 +455,15 @@ impl Drop for Sipp {
 
 /// Copy a scenario template with its placeholders filled in.
 pub fn scenario(dir: &Path, template: &str, subst: &[(&str, &str)]) -> PathBuf {
-    let mut text = std::fs::read_to_string(Path::new(SCENARIOS).join(template)).expect("read scenario");
+    let mut text =
+        std::fs::read_to_string(Path::new(SCENARIOS).join(template)).expect("read scenario");
     for (k, v) in subst {
         text = text.replace(k, v);
     }
-    assert!(!text.contains("@AUDIO@") && !text.contains("@MEDIA_ACTION@"), "unfilled placeholder in {template}");
+    assert!(
+        !text.contains("@AUDIO@") && !text.contains("@MEDIA_ACTION@"),
+        "unfilled placeholder in {template}"
+    );
     let out = dir.join(template);
     std::fs::write(&out, text).expect("write scenario");
     out
@@ -463,14 +509,29 @@ pub struct Baresip {
 
 impl Baresip {
     pub fn start(dir: &Path, source: &Path, run_secs: u32) -> Baresip {
-        Baresip::phone(dir, "callee", free_udp_port(), source, run_secs, "PCMU,PCMA")
+        Baresip::phone(
+            dir,
+            "callee",
+            free_udp_port(),
+            source,
+            run_secs,
+            "PCMU,PCMA",
+        )
     }
 
     /// A phone answering as `sip:<user>@127.0.0.1:<port>`, offering only
     /// `codecs` (e.g. `"PCMU"`, `"PCMA"`, `"PCMU,PCMA"`). Its files live
     /// under `dir/baresip-<user>/`.
-    pub fn phone(dir: &Path, user: &str, port: u16, source: &Path, run_secs: u32, codecs: &str) -> Baresip {
-        let account = format!("<sip:{user}@127.0.0.1>;regint=0;answermode=auto;audio_codecs={codecs}\n");
+    pub fn phone(
+        dir: &Path,
+        user: &str,
+        port: u16,
+        source: &Path,
+        run_secs: u32,
+        codecs: &str,
+    ) -> Baresip {
+        let account =
+            format!("<sip:{user}@127.0.0.1>;regint=0;answermode=auto;audio_codecs={codecs}\n");
         Baresip::with_account(dir, user, port, source, run_secs, &account)
     }
 
@@ -497,7 +558,14 @@ impl Baresip {
         Baresip::with_account(dir, name, port, source, run_secs, &account)
     }
 
-    fn with_account(dir: &Path, user: &str, port: u16, source: &Path, run_secs: u32, account: &str) -> Baresip {
+    fn with_account(
+        dir: &Path,
+        user: &str,
+        port: u16,
+        source: &Path,
+        run_secs: u32,
+        account: &str,
+    ) -> Baresip {
         require("baresip");
         let home = dir.join(format!("baresip-{user}"));
         let ctrl = free_tcp_port();
@@ -560,7 +628,10 @@ impl Baresip {
         std::thread::spawn(move || {
             let t0 = Instant::now();
             while t0.elapsed() < Duration::from_secs(u64::from(run_secs)) {
-                if std::fs::read_to_string(&log).unwrap_or_default().contains("call: answering call") {
+                if std::fs::read_to_string(&log)
+                    .unwrap_or_default()
+                    .contains("call: answering call")
+                {
                     std::thread::sleep(Duration::from_secs_f64(talk_secs));
                     // Not delivered if the test has ended the phone already.
                     let _ = ctrl_command(ctrl, "hangup");
@@ -620,9 +691,13 @@ impl Baresip {
 /// One JSON command in a netstring to baresip's `ctrl_tcp`.
 fn ctrl_command(port: u16, cmd: &str) -> bool {
     use std::io::{Read, Write};
-    let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) else { return false };
+    let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+        return false;
+    };
     let body = format!(r#"{{"command":"{cmd}","params":"","token":"t"}}"#);
-    if s.write_all(format!("{}:{body},", body.len()).as_bytes()).is_err() {
+    if s.write_all(format!("{}:{body},", body.len()).as_bytes())
+        .is_err()
+    {
         return false;
     }
     // Wait for its response so the command has run before we go on.

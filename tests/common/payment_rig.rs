@@ -56,7 +56,13 @@ impl Rig {
 
     /// As [`Rig::start`]; with `database` (a URL, e.g. a throwaway PostgreSQL)
     /// the daemon's `[database]` is that instead of the SQLite file in `dir`.
-    pub fn start_on(dir: tempfile::TempDir, agent: Baresip, trunk_port: u16, payments: &str, database: Option<&str>) -> Rig {
+    pub fn start_on(
+        dir: tempfile::TempDir,
+        agent: Baresip,
+        trunk_port: u16,
+        payments: &str,
+        database: Option<&str>,
+    ) -> Rig {
         let sink = WebhookSink::start();
         let http: SocketAddr = ([127, 0, 0, 1], super::free_tcp_port()).into();
         let tail = format!(
@@ -79,8 +85,15 @@ impl Rig {
             // Every log line at trace level: the card-data search reads them all.
             let cfg = d.join("orderline.toml");
             let text = std::fs::read_to_string(&cfg).expect("config");
-            assert!(text.contains("level = \"orderline=debug\""), "the test config's [log] changed");
-            std::fs::write(&cfg, text.replace("level = \"orderline=debug\"", "level = \"trace\"")).expect("config");
+            assert!(
+                text.contains("level = \"orderline=debug\""),
+                "the test config's [log] changed"
+            );
+            std::fs::write(
+                &cfg,
+                text.replace("level = \"orderline=debug\"", "level = \"trace\""),
+            )
+            .expect("config");
         });
         Rig {
             dir: path,
@@ -99,15 +112,28 @@ impl Rig {
     /// appended to the same file, so [`Rig::assert_no_card_data`] reads both runs.
     pub fn kill9_and_restart(&mut self) {
         self.daemon.kill9();
-        let (cfg, port, log) = (self.daemon.config.clone(), self.daemon.port, self.daemon.log.clone());
+        let (cfg, port, log) = (
+            self.daemon.config.clone(),
+            self.daemon.port,
+            self.daemon.log.clone(),
+        );
         self.daemon = Daemon::spawn(&cfg, port, &log);
     }
 
     /// One API request with `token`; the response body is kept for the search.
-    pub fn api_as(&mut self, token: &str, method: &str, path: &str, body: Option<&Value>) -> (u16, Value) {
+    pub fn api_as(
+        &mut self,
+        token: &str,
+        method: &str,
+        path: &str,
+        body: Option<&Value>,
+    ) -> (u16, Value) {
         let text = body.map(Value::to_string);
         let (status, resp) = request(self.http, method, path, Some(token), text.as_deref());
-        self.seen.push((format!("{method} {path} → {status}"), resp.clone().into_bytes()));
+        self.seen.push((
+            format!("{method} {path} → {status}"),
+            resp.clone().into_bytes(),
+        ));
         let v = serde_json::from_str(&resp).unwrap_or(Value::String(resp));
         (status, v)
     }
@@ -119,7 +145,12 @@ impl Rig {
 
     /// The agent calls the customer: `POST /v1/calls` with the agent's own token.
     pub fn dial(&mut self, to: &str) -> String {
-        let (st, v) = self.api_as(AGENT_TOKEN, "POST", "/v1/calls", Some(&json!({"agent": AGENT_ID, "to": to})));
+        let (st, v) = self.api_as(
+            AGENT_TOKEN,
+            "POST",
+            "/v1/calls",
+            Some(&json!({"agent": AGENT_ID, "to": to})),
+        );
         assert_eq!(st, 201, "POST /v1/calls: {v}\n{}", self.tail_logs());
         assert_eq!(v["status"], "dialing_agent", "{v}");
         assert_eq!(v["agent"], AGENT_ID, "{v}");
@@ -163,7 +194,12 @@ impl Rig {
     /// `POST /v1/calls/{id}/payments` as the agent; returns the 201 payment.
     pub fn request_payment(&mut self, call_id: &str) -> Value {
         let body = json!({"item": ITEM, "amount": AMOUNT, "currency": CURRENCY});
-        let (st, v) = self.api_as(AGENT_TOKEN, "POST", &format!("/v1/calls/{call_id}/payments"), Some(&body));
+        let (st, v) = self.api_as(
+            AGENT_TOKEN,
+            "POST",
+            &format!("/v1/calls/{call_id}/payments"),
+            Some(&body),
+        );
         assert_eq!(st, 201, "POST payment: {v}\n{}", self.tail_logs());
         assert_eq!(v["status"], "pending", "{v}");
         assert_eq!(v["call_id"], call_id, "{v}");
@@ -182,11 +218,19 @@ impl Rig {
 
     /// Poll until the payment is `succeeded`, `failed` or `cancelled`.
     pub fn wait_payment_end(&mut self, id: &str, limit: Duration) -> Value {
-        self.wait_status(&format!("/v1/payments/{id}"), &["succeeded", "failed", "cancelled"], limit)
+        self.wait_status(
+            &format!("/v1/payments/{id}"),
+            &["succeeded", "failed", "cancelled"],
+            limit,
+        )
     }
 
     /// Follow the payment's SSE stream in a thread until its `result`.
-    pub fn follow_events(&self, payment_id: &str, limit: Duration) -> std::thread::JoinHandle<(u16, Vec<SseEvent>, Vec<u8>)> {
+    pub fn follow_events(
+        &self,
+        payment_id: &str,
+        limit: Duration,
+    ) -> std::thread::JoinHandle<(u16, Vec<SseEvent>, Vec<u8>)> {
         let http = self.http;
         let path = format!("/v1/payments/{payment_id}/events");
         std::thread::spawn(move || sse(http, &path, AGENT_TOKEN, "result", limit))
@@ -204,18 +248,21 @@ impl Rig {
     pub fn wait_hook(&self, kind: &str, payment_id: &str, limit: Duration) -> Hook {
         let t0 = Instant::now();
         loop {
-            if let Some(h) = self
-                .sink
-                .received()
-                .into_iter()
-                .find(|h| h.json()["type"] == kind && h.json()["data"]["payment_id"] == payment_id)
+            if let Some(h) =
+                self.sink.received().into_iter().find(|h| {
+                    h.json()["type"] == kind && h.json()["data"]["payment_id"] == payment_id
+                })
             {
                 return h;
             }
             assert!(
                 t0.elapsed() < limit,
                 "no {kind} webhook for {payment_id} within {limit:?}; got: {:?}",
-                self.sink.received().iter().map(|h| h.body.clone()).collect::<Vec<_>>()
+                self.sink
+                    .received()
+                    .iter()
+                    .map(|h| h.body.clone())
+                    .collect::<Vec<_>>()
             );
             std::thread::sleep(Duration::from_millis(100));
         }
@@ -225,7 +272,10 @@ impl Rig {
     pub fn tail_logs(&self) -> String {
         let logs = strip_ansi(&self.daemon.logs());
         let lines: Vec<&str> = logs.lines().collect();
-        format!("daemon log (last 60 lines):\n{}", lines[lines.len().saturating_sub(60)..].join("\n"))
+        format!(
+            "daemon log (last 60 lines):\n{}",
+            lines[lines.len().saturating_sub(60)..].join("\n")
+        )
     }
 
     /// The SQLite database and its -wal/-shm, as they are now.
@@ -242,27 +292,55 @@ impl Rig {
     /// carries a keyed digit. `extra` adds other sources (e.g. the agent page).
     pub fn assert_no_card_data(&self, secrets: &Secrets, extra: &[(String, Vec<u8>)]) {
         let log = strip_ansi(&self.daemon.logs());
-        let mut sources: Vec<(String, Vec<u8>)> = vec![("daemon log".into(), log.clone().into_bytes())];
+        let mut sources: Vec<(String, Vec<u8>)> =
+            vec![("daemon log".into(), log.clone().into_bytes())];
         let dbs = self.db_files();
         if self.database.is_none() {
-            assert!(dbs.iter().any(|p| p.ends_with("orderline.db")), "no SQLite file in {}", self.dir.display());
+            assert!(
+                dbs.iter().any(|p| p.ends_with("orderline.db")),
+                "no SQLite file in {}",
+                self.dir.display()
+            );
         } else {
-            assert!(dbs.is_empty(), "a SQLite file next to a daemon on {:?}: {dbs:?}", self.database);
-            eprintln!("card-data search: the database is {:?}, its files are not searched", self.database);
+            assert!(
+                dbs.is_empty(),
+                "a SQLite file next to a daemon on {:?}: {dbs:?}",
+                self.database
+            );
+            eprintln!(
+                "card-data search: the database is {:?}, its files are not searched",
+                self.database
+            );
         }
         for p in dbs {
-            sources.push((p.display().to_string(), std::fs::read(&p).expect("read db file")));
+            sources.push((
+                p.display().to_string(),
+                std::fs::read(&p).expect("read db file"),
+            ));
         }
         let hooks = self.sink.received();
         assert!(!hooks.is_empty(), "no webhook received");
         for (i, h) in hooks.iter().enumerate() {
-            let headers: String = h.headers.iter().map(|(n, v)| format!("{n}: {v}\n")).collect();
-            sources.push((format!("webhook #{i}"), format!("{headers}\n{}", h.body).into_bytes()));
+            let headers: String = h
+                .headers
+                .iter()
+                .map(|(n, v)| format!("{n}: {v}\n"))
+                .collect();
+            sources.push((
+                format!("webhook #{i}"),
+                format!("{headers}\n{}", h.body).into_bytes(),
+            ));
         }
         sources.extend(self.seen.iter().cloned());
         sources.extend(extra.iter().cloned());
         assert_no_card_data(secrets, &sources);
-        let bytes = |pred: &dyn Fn(&str) -> bool| sources.iter().filter(|(n, _)| pred(n)).map(|(_, b)| b.len()).sum::<usize>();
+        let bytes = |pred: &dyn Fn(&str) -> bool| {
+            sources
+                .iter()
+                .filter(|(n, _)| pred(n))
+                .map(|(_, b)| b.len())
+                .sum::<usize>()
+        };
         eprintln!(
             "card-data search: {} needles over {} sources — log {} lines / {} KiB, database files {} KiB, {} webhooks, {} API/SSE responses {} KiB",
             secrets.needles.len(),
@@ -275,8 +353,16 @@ impl Rig {
             bytes(&|n| n.contains(" → ") || n.starts_with("SSE")) / 1024,
         );
         let digits = keyed_digit_lines(&log);
-        assert!(digits.is_empty(), "log lines carry keyed digits:\n{}", digits.join("\n"));
-        assert!(log.lines().count() > 50, "suspiciously few log lines at trace level: {}", log.lines().count());
+        assert!(
+            digits.is_empty(),
+            "log lines carry keyed digits:\n{}",
+            digits.join("\n")
+        );
+        assert!(
+            log.lines().count() > 50,
+            "suspiciously few log lines at trace level: {}",
+            log.lines().count()
+        );
     }
 
     /// What the agent heard holds no key in any form: no digit for spandsp or
@@ -285,7 +371,11 @@ impl Rig {
         let heard = self.agent.heard();
         let report = assert_no_dtmf(&heard, "the agent");
         let events = received_dtmf_lines(&self.agent.logs());
-        assert!(events.is_empty(), "RFC 4733 events reached the agent's phone:\n{}", events.join("\n"));
+        assert!(
+            events.is_empty(),
+            "RFC 4733 events reached the agent's phone:\n{}",
+            events.join("\n")
+        );
         report
     }
 
@@ -298,17 +388,26 @@ impl Rig {
     pub fn assert_back_with_agent(&self, call: &Value, payment: &Value, hold: bool) {
         let x = read_8k(&self.agent.heard());
         let at = |v: &Value, what: &str| -> f64 {
-            let s = v.as_str().unwrap_or_else(|| panic!("{what} missing: call {call} payment {payment}"));
-            let t = chrono::DateTime::parse_from_rfc3339(s).unwrap_or_else(|e| panic!("{what} {s:?} is not RFC 3339: {e}"));
+            let s = v
+                .as_str()
+                .unwrap_or_else(|| panic!("{what} missing: call {call} payment {payment}"));
+            let t = chrono::DateTime::parse_from_rfc3339(s)
+                .unwrap_or_else(|e| panic!("{what} {s:?} is not RFC 3339: {e}"));
             t.timestamp_millis() as f64 / 1000.0
         };
         let answered = at(&call["agent_answered_at"], "agent_answered_at");
         let start = at(&payment["created_at"], "payment created_at") - answered;
         let end = at(&payment["updated_at"], "payment updated_at") - answered;
-        assert!(start >= 0.0 && end > start, "payment window {start:.2}-{end:.2} s after the agent answered");
+        assert!(
+            start >= 0.0 && end > start,
+            "payment window {start:.2}-{end:.2} s after the agent answered"
+        );
         let frame = |t: f64| (t.max(0.0) * 50.0) as usize;
         let beeps = tone_frames(&x, HOLD_HZ, 300.0);
-        let in_payment = beeps.iter().filter(|&&f| f >= frame(start - 0.5) && f <= frame(end + 0.5)).count();
+        let in_payment = beeps
+            .iter()
+            .filter(|&&f| f >= frame(start - 0.5) && f <= frame(end + 0.5))
+            .count();
         if hold {
             assert!(
                 in_payment >= 5,
@@ -317,7 +416,10 @@ impl Rig {
             );
         }
         let after = beeps.last().map_or(0, |&f| f + 1).max(frame(end - 1.0));
-        let marker: Vec<usize> = tone_frames(&x, MARKER_HZ, 1500.0).into_iter().filter(|&f| f >= after).collect();
+        let marker: Vec<usize> = tone_frames(&x, MARKER_HZ, 1500.0)
+            .into_iter()
+            .filter(|&f| f >= after)
+            .collect();
         let (first, len) = longest_run(&marker);
         eprintln!(
             "agent heard: {in_payment} hold-tone frames in the payment ({start:.1}-{end:.1} s after answering), then the caller's marker for {:.1} s from {:.1} s",
@@ -337,26 +439,46 @@ impl Rig {
 /// Recompute the Standard Webhooks signature independently of the daemon.
 pub fn assert_signed(h: &Hook) {
     let id = h.header("webhook-id").expect("webhook-id header");
-    let ts = h.header("webhook-timestamp").expect("webhook-timestamp header");
-    let sig = h.header("webhook-signature").expect("webhook-signature header");
-    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(WEBHOOK_SECRET.as_bytes()).expect("hmac key");
+    let ts = h
+        .header("webhook-timestamp")
+        .expect("webhook-timestamp header");
+    let sig = h
+        .header("webhook-signature")
+        .expect("webhook-signature header");
+    let mut mac =
+        hmac::Hmac::<sha2::Sha256>::new_from_slice(WEBHOOK_SECRET.as_bytes()).expect("hmac key");
     mac.update(format!("{id}.{ts}.{}", h.body).as_bytes());
-    let expected = format!("v1,{}", base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes()));
-    assert!(sig.split(' ').any(|s| s == expected), "bad signature {sig}, expected {expected}");
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_secs() as i64;
+    let expected = format!(
+        "v1,{}",
+        base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
+    );
+    assert!(
+        sig.split(' ').any(|s| s == expected),
+        "bad signature {sig}, expected {expected}"
+    );
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs() as i64;
     let age = now - ts.parse::<i64>().expect("unix seconds");
     assert!(age.abs() < 120, "webhook-timestamp {ts} is {age} s off");
 }
 
 /// A `YYYY-MM-DD HH:MM:SS` UTC timestamp within 10 minutes of now.
 pub fn assert_note_timestamp(ts: &Value) {
-    let s = ts.as_str().unwrap_or_else(|| panic!("timestamp {ts} is not a string"));
+    let s = ts
+        .as_str()
+        .unwrap_or_else(|| panic!("timestamp {ts} is not a string"));
     let t = chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S")
         .unwrap_or_else(|e| panic!("timestamp {s:?} is not YYYY-MM-DD HH:MM:SS: {e}"));
     assert_eq!(s.len(), 19, "timestamp {s:?}");
     let now = chrono::DateTime::<chrono::Utc>::from(std::time::SystemTime::now()).naive_utc();
     let age = now - t;
-    assert!(age.num_seconds().abs() < 600, "timestamp {s} is {} s from now (UTC)", age.num_seconds());
+    assert!(
+        age.num_seconds().abs() < 600,
+        "timestamp {s} is {} s from now (UTC)",
+        age.num_seconds()
+    );
 }
 
 /// The steps of a payment object: (step, status, reason).
@@ -377,5 +499,9 @@ pub fn steps(p: &Value) -> Vec<(String, String, Option<String>)> {
 
 /// The last status each step reached.
 pub fn last_status(steps: &[(String, String, Option<String>)], step: &str) -> Option<String> {
-    steps.iter().rev().find(|(s, _, _)| s == step).map(|(_, st, _)| st.clone())
+    steps
+        .iter()
+        .rev()
+        .find(|(s, _, _)| s == step)
+        .map(|(_, st, _)| st.clone())
 }

@@ -24,7 +24,9 @@ pub fn free_port() -> u16 {
     for _ in 0..span {
         let k = (NEXT.fetch_add(1, Ordering::Relaxed) + offset) % span;
         let p = BAND.start + 2 * k;
-        let free = |q: u16| UdpSocket::bind(("127.0.0.1", q)).is_ok() && TcpListener::bind(("127.0.0.1", q)).is_ok();
+        let free = |q: u16| {
+            UdpSocket::bind(("127.0.0.1", q)).is_ok() && TcpListener::bind(("127.0.0.1", q)).is_ok()
+        };
         if free(p) && free(p + 1) {
             return p;
         }

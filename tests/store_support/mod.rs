@@ -39,7 +39,10 @@ impl TestDb {
 pub fn sqlite_db() -> TestDb {
     let dir = tempfile::tempdir().expect("temp dir");
     let url = format!("sqlite://{}", dir.path().join("orderline.db").display());
-    TestDb { url, _dir: Some(dir) }
+    TestDb {
+        url,
+        _dir: Some(dir),
+    }
 }
 
 static SERVER: OnceLock<Result<String, String>> = OnceLock::new();
@@ -51,13 +54,25 @@ pub async fn postgres_db() -> TestDb {
         Ok(url) => url.clone(),
         Err(log) => panic!("PostgreSQL for the store tests could not be started (CI needs the Debian package postgresql):\n{log}"),
     };
-    let name = format!("t{}_{}", std::process::id(), NEXT_DB.fetch_add(1, Ordering::SeqCst));
+    let name = format!(
+        "t{}_{}",
+        std::process::id(),
+        NEXT_DB.fetch_add(1, Ordering::SeqCst)
+    );
     sqlx::any::install_default_drivers();
-    let mut admin = sqlx::AnyConnection::connect(&base).await.unwrap_or_else(|e| panic!("connect {base}: {e}"));
-    admin.execute(format!("CREATE DATABASE {name}").as_str()).await.unwrap_or_else(|e| panic!("create database {name}: {e}"));
+    let mut admin = sqlx::AnyConnection::connect(&base)
+        .await
+        .unwrap_or_else(|e| panic!("connect {base}: {e}"));
+    admin
+        .execute(format!("CREATE DATABASE {name}").as_str())
+        .await
+        .unwrap_or_else(|e| panic!("create database {name}: {e}"));
     admin.close().await.ok();
     let (server, _) = base.rsplit_once('/').expect("url has a database part");
-    TestDb { url: format!("{server}/{name}"), _dir: None }
+    TestDb {
+        url: format!("{server}/{name}"),
+        _dir: None,
+    }
 }
 
 fn start_server() -> Result<String, String> {
@@ -78,11 +93,19 @@ fn start_server() -> Result<String, String> {
             .map_err(|e| format!("cannot run {}: {e}", script.display()))?;
         if out.status.success() {
             let stdout = String::from_utf8_lossy(&out.stdout);
-            if let Some(url) = stdout.lines().last().filter(|l| l.starts_with("postgres://")) {
+            if let Some(url) = stdout
+                .lines()
+                .last()
+                .filter(|l| l.starts_with("postgres://"))
+            {
                 return Ok(url.to_string());
             }
         }
-        log = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        log = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     Err(log)
 }

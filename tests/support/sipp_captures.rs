@@ -35,12 +35,18 @@ pub fn rfc2833_captures() -> Vec<Capture> {
         .map(|&(name, digit)| {
             let path = dir.join(format!("dtmf_2833_{name}.pcap"));
             let data = std::fs::read(&path).unwrap_or_else(|e| {
-                panic!("{}: {e} (install Debian package sip-tester)", path.display())
+                panic!(
+                    "{}: {e} (install Debian package sip-tester)",
+                    path.display()
+                )
             });
             Capture {
                 name,
                 digit,
-                datagrams: udp_payloads(&data).into_iter().map(<[u8]>::to_vec).collect(),
+                datagrams: udp_payloads(&data)
+                    .into_iter()
+                    .map(<[u8]>::to_vec)
+                    .collect(),
             }
         })
         .collect()

@@ -6,7 +6,9 @@
 //! window is computed per local calendar day from the zone's rules, never by
 //! adding 24 hours to yesterday's opening.
 
-use chrono::{DateTime, Days, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, TimeDelta, TimeZone, Utc};
+use chrono::{
+    DateTime, Days, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, TimeDelta, TimeZone, Utc,
+};
 use chrono_tz::Tz;
 
 /// A calling window or time zone that cannot be used, naming what was wrong.
@@ -39,8 +41,13 @@ impl CallWindow {
             window: window.to_string(),
             reason: reason.to_string(),
         };
-        let (a, b) = window.split_once('-').ok_or_else(|| bad("expected HH:MM-HH:MM"))?;
-        let parse = |s: &str| NaiveTime::parse_from_str(s.trim(), "%H:%M").map_err(|_| bad("times must be HH:MM (00:00 to 23:59)"));
+        let (a, b) = window
+            .split_once('-')
+            .ok_or_else(|| bad("expected HH:MM-HH:MM"))?;
+        let parse = |s: &str| {
+            NaiveTime::parse_from_str(s.trim(), "%H:%M")
+                .map_err(|_| bad("times must be HH:MM (00:00 to 23:59)"))
+        };
         let (start, end) = (parse(a)?, parse(b)?);
         if start == end {
             return Err(bad("start and end are equal: the window would be empty"));
@@ -62,7 +69,11 @@ impl CallWindow {
 
     /// The daily hours as written in config, `"HH:MM-HH:MM"`.
     pub fn hours(&self) -> String {
-        format!("{}-{}", self.start.format("%H:%M"), self.end.format("%H:%M"))
+        format!(
+            "{}-{}",
+            self.start.format("%H:%M"),
+            self.end.format("%H:%M")
+        )
     }
 
     /// Whether `t` may be used for a call.
@@ -99,7 +110,10 @@ impl CallWindow {
     /// gap (the window opens when the clocks jump); a wall time that happens
     /// twice maps to its first occurrence.
     fn bounds_on(&self, day: NaiveDate) -> (DateTime<Utc>, DateTime<Utc>) {
-        (self.resolve(day.and_time(self.start)), self.resolve(day.and_time(self.end)))
+        (
+            self.resolve(day.and_time(self.start)),
+            self.resolve(day.and_time(self.end)),
+        )
     }
 
     fn resolve(&self, local: NaiveDateTime) -> DateTime<Utc> {
@@ -120,7 +134,8 @@ impl CallWindow {
 
 /// Parse an IANA zone name, naming it in the error.
 pub fn parse_timezone(name: &str) -> Result<Tz, WindowError> {
-    name.parse::<Tz>().map_err(|_| WindowError::TimeZone(name.to_string()))
+    name.parse::<Tz>()
+        .map_err(|_| WindowError::TimeZone(name.to_string()))
 }
 
 #[cfg(test)]
@@ -128,7 +143,9 @@ mod tests {
     use super::*;
 
     fn utc(s: &str) -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339(s).map(|t| t.with_timezone(&Utc)).unwrap()
+        DateTime::parse_from_rfc3339(s)
+            .map(|t| t.with_timezone(&Utc))
+            .unwrap()
     }
 
     #[test]
@@ -147,13 +164,25 @@ mod tests {
     fn karachi_evening_order_waits_for_next_morning() {
         // Asia/Karachi is UTC+5 all year. 21:00 local = 16:00 UTC.
         let w = CallWindow::parse("09:15-20:45", "Asia/Karachi").unwrap();
-        assert_eq!(w.next_opening(utc("2026-11-23T16:00:00Z")), utc("2026-11-24T04:15:00Z"));
+        assert_eq!(
+            w.next_opening(utc("2026-11-23T16:00:00Z")),
+            utc("2026-11-24T04:15:00Z")
+        );
         // Inside: unchanged. At the closing minute: next day.
-        assert_eq!(w.next_opening(utc("2026-11-23T10:00:00Z")), utc("2026-11-23T10:00:00Z"));
-        assert_eq!(w.next_opening(utc("2026-11-23T15:45:00Z")), utc("2026-11-24T04:15:00Z"));
+        assert_eq!(
+            w.next_opening(utc("2026-11-23T10:00:00Z")),
+            utc("2026-11-23T10:00:00Z")
+        );
+        assert_eq!(
+            w.next_opening(utc("2026-11-23T15:45:00Z")),
+            utc("2026-11-24T04:15:00Z")
+        );
         assert!(!w.contains(utc("2026-11-23T15:45:00Z")));
         assert!(w.contains(utc("2026-11-23T15:44:59Z")));
         // Early morning local: same day's opening.
-        assert_eq!(w.next_opening(utc("2026-11-23T01:00:00Z")), utc("2026-11-23T04:15:00Z"));
+        assert_eq!(
+            w.next_opening(utc("2026-11-23T01:00:00Z")),
+            utc("2026-11-23T04:15:00Z")
+        );
     }
 }

@@ -18,12 +18,12 @@ pub mod endpoint;
 pub mod error;
 pub mod header;
 pub mod message;
+pub mod registrar;
 pub mod sdp;
 pub mod transaction;
 mod types;
 mod uac;
 mod uas;
-pub mod registrar;
 pub mod uri;
 pub mod validate;
 
@@ -32,8 +32,8 @@ pub use endpoint::{
     Transmit, Transport,
 };
 pub use error::{ParseError, SipError};
-pub use uas::InboundRequest;
 pub use message::{Framing, Message, Method, RawMessage, StartLine};
+pub use uas::InboundRequest;
 pub use uri::{SipUri, Uri};
 
 #[cfg(test)]
@@ -53,8 +53,15 @@ mod sans_io {
             }
         }
         let mut files = Vec::new();
-        walk(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src"), &mut files);
-        assert!(files.len() >= 15, "expected the core's sources, found {}", files.len());
+        walk(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+            &mut files,
+        );
+        assert!(
+            files.len() >= 15,
+            "expected the core's sources, found {}",
+            files.len()
+        );
         for path in files {
             // Unit tests may take `Instant::now()` as their simulated start;
             // a file of tests only (`tests.rs`) has nothing to check.
@@ -63,7 +70,14 @@ mod sans_io {
             }
             let src = std::fs::read_to_string(&path).expect("readable source");
             let code = src.split("#[cfg(test)]").next().unwrap_or(&src);
-            for banned in ["Instant::now", "SystemTime", "std::net::UdpSocket", "thread_rng", "rand::random", "OsRng"] {
+            for banned in [
+                "Instant::now",
+                "SystemTime",
+                "std::net::UdpSocket",
+                "thread_rng",
+                "rand::random",
+                "OsRng",
+            ] {
                 assert!(!code.contains(banned), "{} uses {banned}", path.display());
             }
         }

@@ -131,7 +131,14 @@ impl Endpoint {
         headers: Vec<(String, String)>,
     ) {
         let reason = sanitize_reason(reason);
-        self.respond(now, &req.message, (req.from, req.transport), status, &reason, headers);
+        self.respond(
+            now,
+            &req.message,
+            (req.from, req.transport),
+            status,
+            &reason,
+            headers,
+        );
     }
 
     /// Answer `req` statelessly-from-the-TU's view: a server transaction is

@@ -36,13 +36,14 @@ mod plan;
 mod vocab;
 
 pub use plan::PaymentPlan;
-pub use vocab::{ChargeOutcome, FailReason, PaymentAction, PaymentOutcome, Step, StepEvent, StepStatus};
+pub use vocab::{
+    ChargeOutcome, FailReason, PaymentAction, PaymentOutcome, Step, StepEvent, StepStatus,
+};
 
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::time::Duration;
 use std::time::Instant;
-
 
 use super::dialplan::{expand, DialplanError};
 use super::FlowInput;

@@ -7,10 +7,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::ivr::dialplan::DialplanError;
-use crate::payments::card::{
-    PostalRule,
-    POSTAL_MAX,
-};
+use crate::payments::card::{PostalRule, POSTAL_MAX};
 
 /// If the media layer never reports a prompt done, treat the caller as silent
 #[derive(Debug, Deserialize)]

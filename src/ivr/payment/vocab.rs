@@ -4,7 +4,6 @@
 
 use std::fmt;
 
-
 use crate::payments::card::CardDetails;
 
 /// If the media layer never reports a prompt done, treat the caller as silent

@@ -251,7 +251,9 @@ fn answer_baresip_offer_exact() {
 }
 
 fn offer_with(media: &str) -> String {
-    format!("v=0\r\no=- 1 1 IN IP4 198.51.100.7\r\ns=-\r\nc=IN IP4 198.51.100.7\r\nt=0 0\r\n{media}")
+    format!(
+        "v=0\r\no=- 1 1 IN IP4 198.51.100.7\r\ns=-\r\nc=IN IP4 198.51.100.7\r\nt=0 0\r\n{media}"
+    )
 }
 
 #[test]
@@ -338,8 +340,8 @@ fn hold_variants() {
     assert_eq!(r.direction, Direction::Inactive);
     assert_eq!(r.addr, "0.0.0.0:4000".parse().unwrap());
     assert!(sdp.ends_with("a=inactive\r\n"));
-    let r = parse_answer(b"v=0\r\nc=IN IP6 ::\r\nm=audio 4000 RTP/AVP 8\r\na=sendrecv\r\n")
-        .unwrap();
+    let r =
+        parse_answer(b"v=0\r\nc=IN IP6 ::\r\nm=audio 4000 RTP/AVP 8\r\na=sendrecv\r\n").unwrap();
     assert_eq!(r.direction, Direction::Inactive);
     // Two different directions in one section are malformed.
     let o = offer_with("m=audio 4000 RTP/AVP 0\r\na=sendonly\r\na=recvonly\r\n");
@@ -489,8 +491,7 @@ fn offer_errors() {
 
 #[test]
 fn non_utf8_is_an_error_not_a_panic() {
-    let mut o =
-        b"v=0\r\nc=IN IP4 1.2.3.4\r\nm=audio 4000 RTP/AVP 0\r\nc=IN IP4 \xff\r\n".to_vec();
+    let mut o = b"v=0\r\nc=IN IP4 1.2.3.4\r\nm=audio 4000 RTP/AVP 0\r\nc=IN IP4 \xff\r\n".to_vec();
     assert_eq!(parse_answer(&o), Err(SdpError::MalformedLine { line: 4 }));
     // s= in another charset and a= with junk are ignored.
     o = b"v=0\r\ns=\xe9t\xe9\r\nc=IN IP4 1.2.3.4\r\nm=audio 4000 RTP/AVP 0\r\na=tool:\xff\r\n"
