@@ -8,6 +8,8 @@
 //! - [`ivr`]    call flows as state machines over call events (sans-IO)
 //! - [`call`]   one call: SIP leg + media + flow, driven by tokio
 //! - [`config`] the TOML configuration contract
+//! - [`dialup`] the call-mode queue the daemon runs and the API borrows (durable in the store)
+//! - [`clock`]  the one injected wall clock
 //! - [`amd`]    `orderline amd classify`: WAV front end of the `orderline-amd` detector
 //! - [`api`]    merchant HTTP API, webhook delivery; [`metrics`] for /metrics
 
@@ -19,6 +21,7 @@ pub mod clock;
 pub mod config;
 pub mod daemon;
 pub mod dialer;
+pub mod dialup;
 pub mod dtmf;
 pub mod ivr;
 pub mod media;

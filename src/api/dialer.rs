@@ -21,7 +21,7 @@ use super::extract::{form_pairs, path_id};
 use super::input::{self, type_name};
 use super::views::{order_json, time};
 use super::ApiState;
-use crate::daemon::{Dialup, DialupError};
+use crate::dialup::{Dialup, DialupError};
 
 /// Most orders one `GET /v1/dialer/queue` returns (and the default).
 pub const MAX_QUEUE_PAGE: usize = 1000;

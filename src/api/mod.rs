@@ -128,7 +128,7 @@ struct Inner {
     /// Payments' live updates, shared with the call layer.
     hub: Arc<PaymentHub>,
     /// The daemon's call-mode queue (issue #11), borrowed: the daemon owns it.
-    dialup: Option<crate::daemon::Dialup>,
+    dialup: Option<crate::dialup::Dialup>,
     /// SSE keep-alive comment interval.
     keep_alive: Duration,
     /// Set when [`serve`]'s shutdown fires: SSE streams end, so the
@@ -187,12 +187,12 @@ impl ApiState {
 
     /// Connect the daemon's call-mode queue. Without it the dial-up routes
     /// answer 503. Call before cloning the state.
-    pub fn with_dialup(self, dialup: crate::daemon::Dialup) -> ApiState {
+    pub fn with_dialup(self, dialup: crate::dialup::Dialup) -> ApiState {
         self.configure("with_dialup", |inner| inner.dialup = Some(dialup))
     }
 
     /// The call-mode queue, or the 503 that names it.
-    fn dialup(&self) -> Result<&crate::daemon::Dialup, ApiError> {
+    fn dialup(&self) -> Result<&crate::dialup::Dialup, ApiError> {
         self.inner
             .dialup
             .as_ref()

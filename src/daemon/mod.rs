@@ -3,7 +3,6 @@
 //! calls start, live calls get a BYE, their results are written, then exit.
 
 pub mod desk;
-pub mod dialup;
 pub mod registrations;
 pub mod scheduler;
 
@@ -21,8 +20,8 @@ use crate::ivr::Outcome;
 use crate::metrics::Metrics;
 use crate::store::Store;
 
+pub use crate::dialup::{Dialup, DialupError, Restored};
 pub use desk::Desk;
-pub use dialup::{Dialup, DialupError, Restored};
 pub use scheduler::Scheduler;
 
 /// Longest the drain waits for agent calls to record their end.

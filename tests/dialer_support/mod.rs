@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use orderline::config::Config;
-use orderline::daemon::Dialup;
+use orderline::dialup::Dialup;
 use orderline::store::Store;
 use reqwest::Method;
 use serde_json::{json, Value};

@@ -1,9 +1,11 @@
-//! The daemon's call-mode queue (issue #11): one [`DialQueue`] behind a lock,
+//! The call-mode queue the daemon runs (issue #11): one [`DialQueue`] behind a lock,
 //! built from the stored rows at start, every move written to the store in
 //! the same transaction as the order's status.
 //!
-//! The API borrows a [`Dialup`] handle (like the live campaign rules); it
-//! never owns the queue. Order of work per operation: apply the move to the
+//! The daemon builds it and hands the API a [`Dialup`] handle (like the live
+//! campaign rules); the API never owns the queue. It is a module of its own,
+//! beside `call` and `store`, so that the API and the daemon both import it
+//! and neither imports the other for it. Order of work per operation: apply the move to the
 //! in-memory queue under the lock, write the move (status + row) in one
 //! transaction, release the lock. If the write fails the queue is rebuilt
 //! from the store, which stays the truth, so memory never runs ahead of disk.
