@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 
 use super::error::QueryContext;
-use super::model::ms;
+use super::model::{is_record_id, ms};
 use super::model_calls::{call_from_row, CALL_COLUMNS};
 use super::{AgentCall, AgentCallStatus, AgentCallUpdate, NewAgentCall, Store, StoreError, Tx};
 
@@ -187,13 +187,7 @@ fn validate_call(c: &NewAgentCall) -> Result<(), StoreError> {
         field,
         reason: reason.to_string(),
     };
-    if c.id.is_empty()
-        || c.id.len() > 64
-        || !c
-            .id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-    {
+    if !is_record_id(&c.id) {
         return Err(bad(
             "id",
             "must be 1-64 characters of A-Z, a-z, 0-9, '_' or '-'",

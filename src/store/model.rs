@@ -377,6 +377,15 @@ pub struct Reconciled {
     pub fell_back: usize,
 }
 
+/// A record id the API hands out or accepts: 1-64 characters of
+/// `A-Z a-z 0-9 _ -` (agent calls and payments check theirs with it).
+pub(crate) fn is_record_id(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 64
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
 // ---- row decoding ---------------------------------------------------------
 
 pub(crate) fn ms(t: DateTime<Utc>) -> i64 {

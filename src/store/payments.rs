@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 
 use super::agent_calls::load_call;
 use super::error::QueryContext;
-use super::model::ms;
+use super::model::{is_record_id, ms};
 use super::model_calls::{
     note_timestamp, payment_from_row, step_from_row, CrmNote, MAX_PAYMENT_MAJOR, PAYMENT_COLUMNS,
 };
@@ -359,13 +359,7 @@ fn validate_payment(p: &NewPayment) -> Result<(), StoreError> {
         field,
         reason: reason.to_string(),
     };
-    if p.id.is_empty()
-        || p.id.len() > 64
-        || !p
-            .id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-    {
+    if !is_record_id(&p.id) {
         return Err(bad(
             "id",
             "must be 1-64 characters of A-Z, a-z, 0-9, '_' or '-'",
