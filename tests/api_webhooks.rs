@@ -118,7 +118,7 @@ impl Receiver {
 fn options(url: &str) -> WebhookOptions {
     let mut o = WebhookOptions::from_config(&WebhookConfig {
         url: url.into(),
-        secret: secret(),
+        secret: secret().into(),
     })
     .expect("options");
     o.base_backoff = Duration::from_millis(200);

@@ -26,6 +26,7 @@ use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use chrono::{DateTime, SecondsFormat, Utc};
 use hmac::{Hmac, Mac};
+use secrecy::ExposeSecret;
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
@@ -92,7 +93,7 @@ impl WebhookOptions {
         }
         Ok(WebhookOptions {
             url: cfg.url.clone(),
-            secret: secret_bytes(&cfg.secret)?,
+            secret: secret_bytes(cfg.secret.expose_secret())?,
             timeout: Duration::from_secs(10),
             base_backoff: Duration::from_secs(1),
             max_backoff: Duration::from_secs(3600),
