@@ -89,8 +89,7 @@ pub use error::ApiError;
 pub use extract::DEFAULT_PAGE;
 pub use openapi::{document as openapi_document, ROUTES};
 pub use webhooks::{
-    backoff, event_body, secret_bytes, sign, verify_signature, WebhookDeliverer, WebhookError,
-    WebhookOptions,
+    backoff, event_body, secret_bytes, sign, WebhookDeliverer, WebhookError, WebhookOptions,
 };
 
 use crate::config::{CallingConfig, CampaignConfig, Config};
