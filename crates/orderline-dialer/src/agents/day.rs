@@ -10,7 +10,7 @@ use chrono::{DateTime, Days, NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;
 use serde::Serialize;
 
-use super::state::{StateKind, Transition};
+use super::state::StateKind;
 
 /// One day's seconds in each working state.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -54,11 +54,12 @@ fn day_start(day: NaiveDate, tz: Tz) -> DateTime<Utc> {
     }
 }
 
-/// Seconds per state on `day` (in `tz`), from `records` in time order, the
-/// last state running until `now`. Records before the day still matter: the
-/// state they start may run into it.
+/// Seconds per state on `day` (in `tz`), from `marks` (each: when a state
+/// began, and which; in time order — [`Transition::mark`](super::Transition::mark)),
+/// the last state running until `now`. Marks before the day still matter:
+/// the state they start may run into it.
 pub fn day_seconds(
-    records: &[Transition],
+    marks: &[(DateTime<Utc>, StateKind)],
     day: NaiveDate,
     tz: Tz,
     now: DateTime<Utc>,
@@ -68,12 +69,12 @@ pub fn day_seconds(
         .checked_add_days(Days::new(1))
         .map_or(DateTime::<Utc>::MAX_UTC, |d| day_start(d, tz));
     let mut ms = DaySeconds::default();
-    for (i, rec) in records.iter().enumerate() {
-        let until = records.get(i + 1).map_or(now, |next| next.at);
-        let from = rec.at.max(start);
+    for (i, &(at, kind)) in marks.iter().enumerate() {
+        let until = marks.get(i + 1).map_or(now, |next| next.0);
+        let from = at.max(start);
         let to = until.min(end);
         if to > from {
-            ms.add(rec.to.kind(), (to - from).num_milliseconds());
+            ms.add(kind, (to - from).num_milliseconds());
         }
     }
     // Summed in milliseconds and rounded down once, so many short states

@@ -256,6 +256,13 @@ pub struct Transition {
     pub reason: Reason,
 }
 
+impl Transition {
+    /// When the new state began and which it is: what the day totals need.
+    pub fn mark(&self) -> (DateTime<Utc>, StateKind) {
+        (self.at, self.to.kind())
+    }
+}
+
 /// Where a wrap-up that ran out of time leaves the agent
 /// (`after_wrap_up` in the config).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]

@@ -562,13 +562,50 @@ fn stored_names_round_trip() {
     );
 }
 
-fn rec(at: DateTime<Utc>, to: AgentState) -> Transition {
-    Transition {
-        from: AgentState::Offline,
-        to,
-        at,
-        reason: Reason::SetReady,
-    }
+fn rec(at: DateTime<Utc>, to: AgentState) -> (DateTime<Utc>, StateKind) {
+    (at, to.kind())
+}
+
+/// The machine's own records, through `mark`, give the day's totals.
+#[test]
+fn a_machines_records_add_up() {
+    let r = rules(AfterWrapUp::Ready);
+    let mut m = AgentMachine::new(t(0));
+    let mut log = Vec::new();
+    let mut go = |input, at| {
+        let rec = m.apply(&r, input, at).unwrap().unwrap();
+        log.push(rec.mark());
+    };
+    go(AgentInput::Login, t(0));
+    go(AgentInput::LegAnswered, t(2));
+    go(AgentInput::SetReady, t(12));
+    go(AgentInput::Reserve { call: call("c") }, t(42));
+    go(AgentInput::CustomerConnected { call: call("c") }, t(43));
+    go(
+        AgentInput::CustomerEnded {
+            call: call("c"),
+            agent_spoke: true,
+        },
+        t(103),
+    );
+    log.push(m.poll(&r, t(200)).unwrap().mark());
+    log.push(
+        m.apply(&r, AgentInput::Logout, t(150))
+            .unwrap()
+            .unwrap()
+            .mark(),
+    );
+    let day = NaiveDate::from_ymd_opt(2026, 12, 7).unwrap();
+    let got = day_seconds(&log, day, chrono_tz::UTC, t(9999));
+    assert_eq!(
+        got,
+        DaySeconds {
+            paused: 10,
+            waiting: 30 + 17,
+            talking: 61,
+            wrap_up: 30
+        }
+    );
 }
 
 #[test]
