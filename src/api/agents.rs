@@ -11,9 +11,11 @@ use axum::Json;
 use serde_json::{json, Value};
 
 use super::error::ApiError;
+use super::agent_states::{floor_error, state_fields};
 use super::input;
+use super::views::agent_json;
 use super::ApiState;
-use crate::store::{Agent, NewAgent};
+use crate::store::NewAgent;
 
 /// `POST /v1/agents {"id","name","sip_uri"}`: 201 with `api_token` (once).
 pub(crate) async fn create(
@@ -58,10 +60,22 @@ pub(crate) async fn create(
 pub(crate) async fn list(State(state): State<ApiState>) -> Result<Json<Value>, ApiError> {
     let agents = state.store().list_agents().await?;
     let control = state.control().ok();
+    let floor = state.floor().ok();
+    let now = state.now();
+    let mut shown: Vec<Value> = Vec::with_capacity(agents.len());
+    for a in &agents {
+        let mut v = agent_json(a);
+        // The supervisor view (issue #10): state, time in it, current call.
+        if let Some(floor) = floor {
+            let view = floor.view(&a.id, now).await.map_err(floor_error)?;
+            state_fields(&mut v, &view);
+        }
+        shown.push(v);
+    }
     let shown: Vec<Value> = agents
         .iter()
-        .map(|a| {
-            let mut v = agent_json(a);
+        .zip(shown)
+        .map(|(a, mut v)| {
             if let Some(regs) = control
                 .as_ref()
                 .map(|c| c.registrations(&a.id))
@@ -79,10 +93,6 @@ pub(crate) async fn list(State(state): State<ApiState>) -> Result<Json<Value>, A
         })
         .collect();
     Ok(Json(json!({ "agents": shown })))
-}
-
-fn agent_json(a: &Agent) -> Value {
-    json!({ "id": a.id, "name": a.name, "sip_uri": a.sip_uri, "source": a.source.as_str() })
 }
 
 /// `agt_` + 32 random bytes as hex (256 bits from the thread's CSPRNG).

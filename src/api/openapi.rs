@@ -9,11 +9,12 @@
 use axum::Json;
 use serde_json::{json, Value};
 
+use super::openapi_agents;
 use super::openapi_dialer;
 use super::BODY_LIMIT;
 
 /// Every route as (method, path) in OpenAPI path syntax.
-pub const ROUTES: [(&str, &str); 25] = [
+pub const ROUTES: [(&str, &str); 29] = [
     ("post", "/v1/orders"),
     ("get", "/v1/orders"),
     ("get", "/v1/orders.csv"),
@@ -36,6 +37,10 @@ pub const ROUTES: [(&str, &str); 25] = [
     ("get", "/v1/dialer/queue"),
     ("get", "/v1/dialer/modes/{id}"),
     ("put", "/v1/dialer/modes/{id}/agents"),
+    ("get", "/v1/agents/{id}"),
+    ("put", "/v1/agents/{id}/state"),
+    ("get", "/v1/agents/{id}/events"),
+    ("post", "/v1/calls/{id}/disposition"),
     ("get", "/agent"),
     ("get", "/metrics"),
     ("get", "/openapi.json"),
@@ -184,12 +189,22 @@ pub fn document() -> Value {
     ) {
         paths.extend(more);
     }
+    if let (Some(paths), Value::Object(more)) = (
+        doc["paths"].as_object_mut(),
+        openapi_agents::paths(&id_param, &unauthorized, json_response, error_response),
+    ) {
+        paths.extend(more);
+    }
     doc
 }
 
 fn schemas() -> Value {
     let mut all = order_schemas();
-    for more in [payment_schemas(), openapi_dialer::schemas()] {
+    for more in [
+        payment_schemas(),
+        openapi_dialer::schemas(),
+        openapi_agents::schemas(),
+    ] {
         if let (Some(all), Value::Object(more)) = (all.as_object_mut(), more) {
             all.extend(more);
         }
@@ -306,6 +321,12 @@ fn payment_schemas() -> Value {
         "Agent": {
             "type": "object",
             "properties": { "id": text, "name": text, "sip_uri": text, "source": { "type": "string", "enum": ["config", "api"] },
+                "state": { "$ref": "#/components/schemas/AgentState" },
+                "pause_code": { "type": ["string", "null"] },
+                "call_id": { "type": ["string", "null"], "description": "The call the agent is reserved for, on, or wrapping up." },
+                "state_since": { "type": "string", "format": "date-time" },
+                "seconds_in_state": { "type": "integer", "minimum": 0 },
+                "today": { "$ref": "#/components/schemas/AgentToday" },
                 "registrations": { "type": "array", "description": "registered phones of an agent with sip_user, most recent first (absent when none)",
                     "items": { "type": "object", "properties": { "contact": text, "source": text, "transport": { "type": "string", "enum": ["udp", "tcp"] },
                         "expires_in": { "type": "integer" }, "user_agent": { "type": ["string", "null"] } } } } }

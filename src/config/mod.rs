@@ -18,7 +18,7 @@ mod operators;
 mod registrar;
 pub use agents::{AgentConfig, PaymentsConfig};
 pub use duration::parse_duration;
-pub use operators::{Floor, OperatorsConfig};
+pub use operators::{FloorSettings, OperatorsConfig};
 pub use registrar::{accounts as registrar_accounts, RegistrarSection};
 // Domain types the config deserializes; they belong to the dialer's rules.
 pub use crate::dialer::{Fallback, RuleAction, MAX_REATTEMPTS};

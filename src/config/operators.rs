@@ -56,7 +56,7 @@ impl Default for OperatorsConfig {
 
 /// The checked floor: the machine's rules and the log's day zone.
 #[derive(Debug, Clone)]
-pub struct Floor {
+pub struct FloorSettings {
     pub rules: FloorRules,
     pub timezone: Tz,
 }
@@ -93,7 +93,7 @@ fn codes(key: &str, list: &[String]) -> Result<Vec<String>, ConfigError> {
 
 impl OperatorsConfig {
     /// Validate the section; every error names the key at fault.
-    pub fn floor(&self) -> Result<Floor, ConfigError> {
+    pub fn floor(&self) -> Result<FloorSettings, ConfigError> {
         let pause_codes = codes("operators.pause_codes", &self.pause_codes)?;
         let dispositions = codes("operators.dispositions", &self.dispositions)?;
         let wrap_up_timeout = parse_duration(&self.wrap_up_timeout)
@@ -110,7 +110,7 @@ impl OperatorsConfig {
                 format!("{:?} is not an IANA time zone", self.timezone),
             )
         })?;
-        Ok(Floor {
+        Ok(FloorSettings {
             rules: FloorRules {
                 pause_codes,
                 dispositions,

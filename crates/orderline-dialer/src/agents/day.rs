@@ -37,7 +37,7 @@ impl DaySeconds {
 
 /// The start of `day` in `tz`, in UTC. On a day whose midnight a DST change
 /// skips, the day starts at the first instant that exists.
-fn day_start(day: NaiveDate, tz: Tz) -> DateTime<Utc> {
+pub fn day_start(day: NaiveDate, tz: Tz) -> DateTime<Utc> {
     let midnight = day.and_time(chrono::NaiveTime::MIN);
     match tz.from_local_datetime(&midnight) {
         chrono::LocalResult::Single(t) => t.with_timezone(&Utc),

@@ -18,7 +18,7 @@ pub mod state;
 #[cfg(test)]
 mod tests;
 
-pub use day::{day_seconds, DaySeconds};
+pub use day::{day_seconds, day_start, DaySeconds};
 pub use state::{
     AfterWrapUp, AgentError, AgentInput, AgentMachine, AgentState, FloorRules, Reason, StateKind,
     Transition,
