@@ -24,3 +24,14 @@ ALTER TABLE agent_calls ADD COLUMN disposition TEXT;
 ALTER TABLE agent_calls ADD COLUMN callback_at BIGINT;
 ALTER TABLE agent_calls ADD COLUMN disposition_note TEXT;
 ALTER TABLE agent_calls ADD COLUMN disposed_at BIGINT;
+
+-- Agents created over the API that register their phone (POST /v1/agents
+-- with sip_user + sip_password): only the digest HA1 hashes are kept, never
+-- the password (RFC 7616 §3.4.2), for the realm they were computed in (a
+-- changed [sip] domain makes them unusable; the daemon then skips them).
+-- Config agents keep their password in the config and are not stored here.
+ALTER TABLE agents ADD COLUMN sip_user TEXT;
+ALTER TABLE agents ADD COLUMN sip_realm TEXT;
+ALTER TABLE agents ADD COLUMN ha1_md5 TEXT;
+ALTER TABLE agents ADD COLUMN ha1_sha256 TEXT;
+CREATE UNIQUE INDEX agents_by_sip_user ON agents (sip_user);

@@ -131,6 +131,11 @@ struct Inner {
     hub: Arc<PaymentHub>,
     /// The daemon's call-mode queue (issue #11), borrowed: the daemon owns it.
     dialup: Option<crate::dialup::Dialup>,
+    /// The registrar's realm (`[sip] domain`): API agents' HA1 hashes are
+    /// computed for it.
+    sip_realm: String,
+    /// Digest users of config agents: an API agent may not take one.
+    config_sip_users: std::collections::HashSet<String>,
     /// The daemon's agents' floor (issue #10), borrowed: the daemon owns it.
     floor: Option<crate::floor::Floor>,
     /// SSE keep-alive comment interval.
@@ -165,6 +170,12 @@ impl ApiState {
                 hub: Arc::new(PaymentHub::new()),
                 dialup: None,
                 floor: None,
+                sip_realm: config.sip.domain(),
+                config_sip_users: config
+                    .agents
+                    .iter()
+                    .filter_map(|a| a.sip_user.clone())
+                    .collect(),
                 keep_alive: SSE_KEEP_ALIVE,
                 closing: tokio::sync::watch::Sender::new(false),
             }),

@@ -315,8 +315,11 @@ fn payment_schemas() -> Value {
     let opt_text = json!({ "type": ["string", "null"] });
     json!({
         "NewAgent": {
-            "type": "object", "required": ["id", "name", "sip_uri"],
-            "properties": { "id": { "type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$" }, "name": text, "sip_uri": { "type": "string", "example": "sip:ayesha@127.0.0.1:5080" } }
+            "type": "object", "required": ["id", "name"],
+            "description": "Give sip_uri (a phone at a fixed address) or sip_user + sip_password (a phone that registers), not both.",
+            "properties": { "id": { "type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$" }, "name": text, "sip_uri": { "type": "string", "example": "sip:ayesha@127.0.0.1:5080" },
+                "sip_user": { "type": "string", "pattern": "^[A-Za-z0-9._!~*'+-]{1,64}$", "description": "Digest user name the phone registers with." },
+                "sip_password": { "type": "string", "minLength": 8, "description": "Shown once in the 201; stored only as HA1 hashes (MD5, SHA-256)." } }
         },
         "Agent": {
             "type": "object",
@@ -334,7 +337,9 @@ fn payment_schemas() -> Value {
         "CreatedAgent": {
             "allOf": [
                 { "$ref": "#/components/schemas/Agent" },
-                { "type": "object", "properties": { "api_token": { "type": "string", "description": "The agent's bearer token; shown only here." } } }
+                { "type": "object", "properties": { "api_token": { "type": "string", "description": "The agent's bearer token; shown only here." },
+                    "sip_user": { "type": "string", "description": "With sip_user in the request." },
+                    "sip_password": { "type": "string", "description": "With sip_user in the request; shown only here." } } }
             ]
         },
         "AgentList": { "type": "object", "properties": { "agents": { "type": "array", "items": { "$ref": "#/components/schemas/Agent" } } } },
@@ -417,7 +422,7 @@ fn payment_paths(id_param: &Value, unauthorized: &Value, malformed: &Value) -> V
                     "responses": {
                         "201": json_response("Created; `api_token` is not shown again.", "CreatedAgent"),
                         "400": bad_field, "401": unauthorized, "403": forbidden,
-                        "409": error_response("An agent with this id exists."),
+                        "409": error_response("An agent with this id exists (`field`: id), or another agent has this sip_user (`field`: sip_user)."),
                     }
                 },
                 "get": {

@@ -16,7 +16,7 @@ mod campaign;
 mod duration;
 mod operators;
 mod registrar;
-pub use agents::{AgentConfig, PaymentsConfig};
+pub use agents::{check_sip_password, check_sip_user, AgentConfig, PaymentsConfig};
 pub use duration::parse_duration;
 pub use operators::{FloorSettings, OperatorsConfig};
 pub use registrar::{accounts as registrar_accounts, RegistrarSection};

@@ -17,6 +17,7 @@
 
 mod agent_calls;
 mod agent_log;
+mod agent_sip;
 mod agents;
 mod api_queries;
 mod attempts;
@@ -38,6 +39,7 @@ use sqlx::{Any, AnyPool, Connection, Executor};
 
 pub use agent_calls::MAX_CALL_PAGE;
 pub use agent_log::{CallDisposition, LogRecord};
+pub use agent_sip::SipCredentials;
 pub use dialup::{DialupCount, DialupMove};
 pub use error::StoreError;
 pub use model::{
