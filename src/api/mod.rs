@@ -320,7 +320,10 @@ pub fn router(state: ApiState) -> Router {
         .route("/v1/agents/{id}", get(agent_states::get))
         .route("/v1/agents/{id}/state", put(agent_states::set_state))
         .route("/v1/agents/{id}/events", get(agent_states::events))
-        .route("/v1/calls/{id}/disposition", post(agent_states::disposition))
+        .route(
+            "/v1/calls/{id}/disposition",
+            post(agent_states::disposition),
+        )
         .merge(merchant)
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),

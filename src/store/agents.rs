@@ -3,10 +3,10 @@
 
 use chrono::{DateTime, Utc};
 
+use super::agent_sip::SipCredentials;
 use super::error::QueryContext;
 use super::model::ms;
 use super::model_calls::{agent_from_row, token_hash, AGENT_COLUMNS};
-use super::agent_sip::SipCredentials;
 use super::{Agent, NewAgent, Store, StoreError};
 use crate::config::AgentConfig;
 

@@ -270,7 +270,13 @@ impl Endpoint {
             let headers = rej
                 .headers
                 .into_iter()
-                .map(|(k, v)| if k == "Allow" { (k, allow.to_string()) } else { (k, v) })
+                .map(|(k, v)| {
+                    if k == "Allow" {
+                        (k, allow.to_string())
+                    } else {
+                        (k, v)
+                    }
+                })
                 .collect();
             self.respond(now, &req, (from, t), rej.status, &reason, headers);
             return;

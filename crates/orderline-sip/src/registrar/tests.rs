@@ -549,6 +549,11 @@ fn accounts_added_while_running_from_ha1_register() {
     assert!(!r.add_account(Account::from_ha1("dan", "2001", &md5, &sha)));
     assert!(!r.has_account("dan"));
     // carol's account replaced under a new user: the old user is gone.
-    assert!(r.add_account(Account::from_password("carol", "2002", "example.test", "x-pass-123")));
+    assert!(r.add_account(Account::from_password(
+        "carol",
+        "2002",
+        "example.test",
+        "x-pass-123"
+    )));
     assert!(r.add_account(Account::from_ha1("dan", "2001", &md5, &sha)));
 }
