@@ -100,6 +100,24 @@ impl Rig {
             .expect("a transition");
     }
 
+    /// A customer for `agent`: reserved, connected, `talk_ms` of talk, hung up.
+    async fn customer(&self, agent: &str, call: &str, talk_ms: i64, agent_spoke: bool) {
+        let call = || call.to_string();
+        self.drive(agent, AgentInput::Reserve { call: call() })
+            .await;
+        self.drive(agent, AgentInput::CustomerConnected { call: call() })
+            .await;
+        self.api.advance_ms(talk_ms);
+        self.drive(
+            agent,
+            AgentInput::CustomerEnded {
+                call: call(),
+                agent_spoke,
+            },
+        )
+        .await;
+    }
+
     async fn put_state(&self, token: &str, agent: &str, body: &str) -> (u16, Value) {
         self.api
             .send_as(
@@ -197,29 +215,7 @@ async fn states_dispositions_and_the_supervisor_view(db: TestDb) {
     // A customer: reserved, connected, 60 s of talk, hung up.
     rig.call("call_1", "ayesha").await;
     api.advance_ms(19_000); // 20 s waiting
-    rig.drive(
-        "ayesha",
-        AgentInput::Reserve {
-            call: "call_1".into(),
-        },
-    )
-    .await;
-    rig.drive(
-        "ayesha",
-        AgentInput::CustomerConnected {
-            call: "call_1".into(),
-        },
-    )
-    .await;
-    api.advance_ms(60_000);
-    rig.drive(
-        "ayesha",
-        AgentInput::CustomerEnded {
-            call: "call_1".into(),
-            agent_spoke: true,
-        },
-    )
-    .await;
+    rig.customer("ayesha", "call_1", 60_000, true).await;
     let (_, v) = api.get("/v1/agents/ayesha").await;
     assert_eq!(
         (v["state"].as_str(), v["call_id"].as_str()),
@@ -335,29 +331,7 @@ async fn wrap_up_timeout_and_restart(db: TestDb) {
     rig.drive("ayesha", AgentInput::LegAnswered).await;
     rig.put_state(AYESHA, "ayesha", r#"{"state":"ready"}"#)
         .await;
-    rig.drive(
-        "ayesha",
-        AgentInput::Reserve {
-            call: "call_2".into(),
-        },
-    )
-    .await;
-    rig.drive(
-        "ayesha",
-        AgentInput::CustomerConnected {
-            call: "call_2".into(),
-        },
-    )
-    .await;
-    api.advance_ms(3_000);
-    rig.drive(
-        "ayesha",
-        AgentInput::CustomerEnded {
-            call: "call_2".into(),
-            agent_spoke: false,
-        },
-    )
-    .await;
+    rig.customer("ayesha", "call_2", 3_000, false).await;
     let deadline = rig.floor.next_deadline().await.expect("a wrap-up deadline");
     assert_eq!(deadline, rig.now() + chrono::Duration::seconds(30));
     assert_eq!(

@@ -9,8 +9,8 @@
 mod common;
 
 use std::net::{SocketAddr, UdpSocket};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Child;
+use std::time::Duration;
 
 use common::http::json;
 use common::*;
@@ -37,25 +37,9 @@ impl Drop for Rig {
 }
 
 fn rig() -> Rig {
-    require("sipp");
     let dir = tempfile::tempdir().expect("tempdir");
     let trunk = free_udp_port();
-    let mport = free_udp_block(4);
-    let customer = Command::new("sipp")
-        .args([
-            "-sn",
-            "uas",
-            "-i",
-            "127.0.0.1",
-            "-mi",
-            "127.0.0.1",
-            "-nostdin",
-        ])
-        .args(["-p", &trunk.to_string(), "-mp", &mport.to_string()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start sipp");
+    let customer = registering::customer(trunk);
     let http: SocketAddr = ([127, 0, 0, 1], free_tcp_port()).into();
     // No [[agents]] at all: nobody registers by config.
     let tail = format!(
@@ -105,76 +89,27 @@ impl Rig {
         )
     }
 
-    fn bindings(&self) -> Vec<StoredBinding> {
-        let url = self.db();
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("runtime");
-        rt.block_on(async {
-            let store = Store::open(&url).await.expect("open store");
-            let b = store
-                .live_bindings(chrono::DateTime::from_timestamp_millis(now_ms()).expect("now"))
-                .await
-                .expect("bindings");
-            store.close().await;
-            b
-        })
-    }
-
     fn wait_bindings(
         &self,
         what: &str,
         ok: impl Fn(&[StoredBinding]) -> bool,
     ) -> Vec<StoredBinding> {
-        let t0 = Instant::now();
-        loop {
-            let b = self.bindings();
-            if ok(&b) {
-                return b;
-            }
-            assert!(
-                t0.elapsed() < Duration::from_secs(10),
-                "{what}: {b:#?}\n{}",
-                self.daemon.logs()
-            );
-            std::thread::sleep(Duration::from_millis(200));
-        }
+        registering::wait_bindings(
+            self.dir.path(),
+            what,
+            Duration::from_secs(10),
+            || self.daemon.logs(),
+            ok,
+        )
     }
 
     fn create(&self, body: &str) -> (u16, serde_json::Value) {
         json(self.http, "POST", "/v1/agents", MERCHANT, Some(body))
     }
 
-    /// Click-to-call and wait for `phone` to answer.
     fn call_reaches(&self, phone: &Baresip) {
-        let (st, v) = json(
-            self.http,
-            "POST",
-            "/v1/calls",
-            MERCHANT,
-            Some(&format!(r#"{{"agent":"{AGENT}","to":"923001234567"}}"#)),
-        );
-        assert_eq!(st, 201, "POST /v1/calls: {v}\n{}", self.daemon.logs());
-        let t0 = Instant::now();
-        while !phone.answered() {
-            assert!(
-                t0.elapsed() < Duration::from_secs(10),
-                "the phone never answered:\n{}\n--- daemon ---\n{}",
-                phone.logs(),
-                self.daemon.logs()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = phone.hang_up();
+        registering::call_reaches(self.http, MERCHANT, AGENT, phone, || self.daemon.logs());
     }
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("clock")
-        .as_millis() as i64
 }
 
 fn hex_md5(s: &str) -> String {

@@ -8,16 +8,14 @@
 //! this file only reads requests and shows results.
 
 use std::collections::VecDeque;
-use std::convert::Infallible;
 
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, PathRejection};
 use axum::extract::{Path, State};
-use axum::response::sse::{Event, KeepAlive, Sse};
-use axum::response::{IntoResponse, Response};
+use axum::response::sse::Event;
+use axum::response::Response;
 use axum::{Extension, Json};
 use chrono::{DateTime, Utc};
-use futures_util::stream;
 use orderline_dialer::agents::{AgentError, AgentInput, AgentState};
 use serde_json::{json, Value};
 use tokio::sync::broadcast::error::RecvError;
@@ -27,6 +25,7 @@ use super::calls::visible_call;
 use super::error::ApiError;
 use super::extract::path_id;
 use super::input;
+use super::sse::{self, EventFeed};
 use super::views::{agent_json, time};
 use super::ApiState;
 use crate::floor::{AgentView, Floor, FloorError, FloorEvent};
@@ -274,14 +273,13 @@ pub(crate) async fn events(
         queue: VecDeque::from([Event::default().event("state").data(first.to_string())]),
         closing: state.inner.closing.subscribe(),
     };
-    let events = stream::unfold(feed, |mut feed| async move {
-        let event = feed.next().await?;
-        Some((Ok::<Event, Infallible>(event), feed))
-    });
-    let keep_alive = KeepAlive::new()
-        .interval(state.inner.keep_alive)
-        .text("keep-alive");
-    Ok(Sse::new(events).keep_alive(keep_alive).into_response())
+    Ok(sse::respond(&state, feed))
+}
+
+impl EventFeed for Feed {
+    fn next_event(&mut self) -> impl std::future::Future<Output = Option<Event>> + Send {
+        self.next()
+    }
 }
 
 struct Feed {

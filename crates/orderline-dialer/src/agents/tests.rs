@@ -23,6 +23,43 @@ fn call(id: &str) -> String {
     id.to_owned()
 }
 
+fn reserve(c: &str) -> AgentInput {
+    AgentInput::Reserve { call: call(c) }
+}
+
+fn release(c: &str) -> AgentInput {
+    AgentInput::Release { call: call(c) }
+}
+
+fn connected(c: &str) -> AgentInput {
+    AgentInput::CustomerConnected { call: call(c) }
+}
+
+fn ended(c: &str, agent_spoke: bool) -> AgentInput {
+    AgentInput::CustomerEnded {
+        call: call(c),
+        agent_spoke,
+    }
+}
+
+fn dispo(c: &str, disposition: &str) -> AgentInput {
+    AgentInput::Disposition {
+        call: call(c),
+        disposition: disposition.into(),
+    }
+}
+
+fn pause(code: &str) -> AgentInput {
+    AgentInput::Pause { code: code.into() }
+}
+
+fn wrong(state: &'static str, c: &str) -> AgentError {
+    AgentError::WrongCall {
+        state,
+        call: call(c),
+    }
+}
+
 /// An agent logged in, leg up, ready at t(2).
 fn ready_agent(r: &FloorRules) -> AgentMachine {
     let mut m = AgentMachine::new(t(0));
@@ -48,39 +85,16 @@ fn login_connect_ready_call_wrap_up_disposition_ready() {
         "agents start paused"
     );
     m.apply(&r, AgentInput::SetReady, t(2)).unwrap();
-    m.apply(&r, AgentInput::Reserve { call: call("c1") }, t(10))
-        .unwrap();
+    m.apply(&r, reserve("c1"), t(10)).unwrap();
     assert_eq!(m.state(), &AgentState::Reserved { call: call("c1") });
-    m.apply(
-        &r,
-        AgentInput::CustomerConnected { call: call("c1") },
-        t(11),
-    )
-    .unwrap();
+    m.apply(&r, connected("c1"), t(11)).unwrap();
     assert_eq!(m.state(), &AgentState::InCall { call: call("c1") });
-    let rec = m
-        .apply(
-            &r,
-            AgentInput::CustomerEnded {
-                call: call("c1"),
-                agent_spoke: true,
-            },
-            t(70),
-        )
-        .unwrap()
-        .unwrap();
+    let rec = m.apply(&r, ended("c1", true), t(70)).unwrap().unwrap();
     assert_eq!(rec.reason, Reason::CustomerEnded);
     assert_eq!(m.state(), &AgentState::WrapUp { call: call("c1") });
     assert_eq!(m.since(), t(70));
     let rec = m
-        .apply(
-            &r,
-            AgentInput::Disposition {
-                call: call("c1"),
-                disposition: "confirmed".into(),
-            },
-            t(80),
-        )
+        .apply(&r, dispo("c1", "confirmed"), t(80))
         .unwrap()
         .unwrap();
     assert_eq!(
@@ -93,43 +107,16 @@ fn login_connect_ready_call_wrap_up_disposition_ready() {
 fn customer_hanging_up_before_the_agent_spoke_is_recorded_as_such() {
     let r = rules(AfterWrapUp::Ready);
     let mut m = ready_agent(&r);
-    m.apply(&r, AgentInput::Reserve { call: call("c1") }, t(10))
-        .unwrap();
-    m.apply(
-        &r,
-        AgentInput::CustomerConnected { call: call("c1") },
-        t(11),
-    )
-    .unwrap();
-    let rec = m
-        .apply(
-            &r,
-            AgentInput::CustomerEnded {
-                call: call("c1"),
-                agent_spoke: false,
-            },
-            t(12),
-        )
-        .unwrap()
-        .unwrap();
+    m.apply(&r, reserve("c1"), t(10)).unwrap();
+    m.apply(&r, connected("c1"), t(11)).unwrap();
+    let rec = m.apply(&r, ended("c1", false), t(12)).unwrap().unwrap();
     assert_eq!(rec.reason, Reason::CustomerEndedBeforeAgentSpoke);
 
     // Hanging up while still being connected: the agent cannot have spoken,
     // whatever the caller claims.
     let mut m = ready_agent(&r);
-    m.apply(&r, AgentInput::Reserve { call: call("c2") }, t(10))
-        .unwrap();
-    let rec = m
-        .apply(
-            &r,
-            AgentInput::CustomerEnded {
-                call: call("c2"),
-                agent_spoke: true,
-            },
-            t(11),
-        )
-        .unwrap()
-        .unwrap();
+    m.apply(&r, reserve("c2"), t(10)).unwrap();
+    let rec = m.apply(&r, ended("c2", true), t(11)).unwrap().unwrap();
     assert_eq!(rec.reason, Reason::CustomerEndedBeforeAgentSpoke);
     assert_eq!(m.state(), &AgentState::WrapUp { call: call("c2") });
 }
@@ -139,18 +126,13 @@ fn offline_agents_cannot_do_anything_but_log_in() {
     let r = rules(AfterWrapUp::Ready);
     let inputs = [
         AgentInput::SetReady,
-        AgentInput::Pause {
-            code: "lunch".into(),
-        },
+        pause("lunch"),
         AgentInput::LegAnswered,
         AgentInput::LegEnded,
         AgentInput::Logout,
-        AgentInput::Reserve { call: call("c") },
-        AgentInput::CustomerConnected { call: call("c") },
-        AgentInput::Disposition {
-            call: call("c"),
-            disposition: "confirmed".into(),
-        },
+        reserve("c"),
+        connected("c"),
+        dispo("c", "confirmed"),
     ];
     for input in inputs {
         let mut m = AgentMachine::new(t(0));
@@ -183,7 +165,7 @@ fn connecting_agents_wait_for_their_leg() {
         Err(AgentError::NotConnected)
     );
     assert_eq!(
-        m.apply(&r, AgentInput::Reserve { call: call("c") }, t(1)),
+        m.apply(&r, reserve("c"), t(1)),
         Err(AgentError::NotConnected)
     );
     // The phone never answered: the leg ends and the agent is offline.
@@ -205,26 +187,11 @@ fn pause_codes_come_from_the_configured_list() {
     let r = rules(AfterWrapUp::Ready);
     let mut m = ready_agent(&r);
     assert_eq!(
-        m.apply(
-            &r,
-            AgentInput::Pause {
-                code: "smoke".into()
-            },
-            t(5)
-        ),
+        m.apply(&r, pause("smoke"), t(5)),
         Err(AgentError::UnknownPauseCode("smoke".into()))
     );
     assert_eq!(m.state(), &AgentState::Ready);
-    let rec = m
-        .apply(
-            &r,
-            AgentInput::Pause {
-                code: "lunch".into(),
-            },
-            t(5),
-        )
-        .unwrap()
-        .unwrap();
+    let rec = m.apply(&r, pause("lunch"), t(5)).unwrap().unwrap();
     assert_eq!(
         rec.to,
         AgentState::Paused {
@@ -233,26 +200,8 @@ fn pause_codes_come_from_the_configured_list() {
     );
     assert_eq!(m.state().pause_code(), Some("lunch"));
     // The same pause again changes nothing; another code is a new record.
-    assert_eq!(
-        m.apply(
-            &r,
-            AgentInput::Pause {
-                code: "lunch".into()
-            },
-            t(6)
-        ),
-        Ok(None)
-    );
-    let rec = m
-        .apply(
-            &r,
-            AgentInput::Pause {
-                code: "training".into(),
-            },
-            t(7),
-        )
-        .unwrap()
-        .unwrap();
+    assert_eq!(m.apply(&r, pause("lunch"), t(6)), Ok(None));
+    let rec = m.apply(&r, pause("training"), t(7)).unwrap().unwrap();
     assert_eq!(
         rec.from,
         AgentState::Paused {
@@ -274,22 +223,14 @@ fn ready_again_is_a_no_op() {
 fn agents_on_a_call_cannot_pause_or_go_ready() {
     let r = rules(AfterWrapUp::Ready);
     let mut m = ready_agent(&r);
-    m.apply(&r, AgentInput::Reserve { call: call("c1") }, t(3))
-        .unwrap();
+    m.apply(&r, reserve("c1"), t(3)).unwrap();
     assert_eq!(
         m.apply(&r, AgentInput::SetReady, t(4)),
         Err(AgentError::OnCall("c1".into()))
     );
-    m.apply(&r, AgentInput::CustomerConnected { call: call("c1") }, t(4))
-        .unwrap();
+    m.apply(&r, connected("c1"), t(4)).unwrap();
     assert_eq!(
-        m.apply(
-            &r,
-            AgentInput::Pause {
-                code: "lunch".into()
-            },
-            t(5)
-        ),
+        m.apply(&r, pause("lunch"), t(5)),
         Err(AgentError::OnCall("c1".into()))
     );
 }
@@ -298,57 +239,24 @@ fn agents_on_a_call_cannot_pause_or_go_ready() {
 fn wrap_up_needs_a_disposition_before_ready_or_pause() {
     let r = rules(AfterWrapUp::Ready);
     let mut m = ready_agent(&r);
-    m.apply(&r, AgentInput::Reserve { call: call("c1") }, t(3))
-        .unwrap();
-    m.apply(&r, AgentInput::CustomerConnected { call: call("c1") }, t(4))
-        .unwrap();
-    m.apply(
-        &r,
-        AgentInput::CustomerEnded {
-            call: call("c1"),
-            agent_spoke: true,
-        },
-        t(5),
-    )
-    .unwrap();
+    m.apply(&r, reserve("c1"), t(3)).unwrap();
+    m.apply(&r, connected("c1"), t(4)).unwrap();
+    m.apply(&r, ended("c1", true), t(5)).unwrap();
     assert_eq!(
         m.apply(&r, AgentInput::SetReady, t(6)),
         Err(AgentError::DispositionRequired("c1".into()))
     );
     assert_eq!(
-        m.apply(
-            &r,
-            AgentInput::Pause {
-                code: "lunch".into()
-            },
-            t(6)
-        ),
+        m.apply(&r, pause("lunch"), t(6)),
         Err(AgentError::DispositionRequired("c1".into()))
     );
     assert_eq!(
-        m.apply(
-            &r,
-            AgentInput::Disposition {
-                call: call("c1"),
-                disposition: "sold".into()
-            },
-            t(6)
-        ),
+        m.apply(&r, dispo("c1", "sold"), t(6)),
         Err(AgentError::UnknownDisposition("sold".into()))
     );
     assert_eq!(
-        m.apply(
-            &r,
-            AgentInput::Disposition {
-                call: call("c9"),
-                disposition: "confirmed".into()
-            },
-            t(6)
-        ),
-        Err(AgentError::WrongCall {
-            state: "wrap_up",
-            call: "c9".into()
-        })
+        m.apply(&r, dispo("c9", "confirmed"), t(6)),
+        Err(wrong("wrap_up", "c9"))
     );
     assert_eq!(m.state(), &AgentState::WrapUp { call: call("c1") });
 }
@@ -357,23 +265,15 @@ fn wrap_up_needs_a_disposition_before_ready_or_pause() {
 fn only_ready_agents_are_reserved() {
     let r = rules(AfterWrapUp::Ready);
     let mut m = ready_agent(&r);
-    m.apply(
-        &r,
-        AgentInput::Pause {
-            code: "lunch".into(),
-        },
-        t(3),
-    )
-    .unwrap();
+    m.apply(&r, pause("lunch"), t(3)).unwrap();
     assert_eq!(
-        m.apply(&r, AgentInput::Reserve { call: call("c1") }, t(4)),
+        m.apply(&r, reserve("c1"), t(4)),
         Err(AgentError::NotReady("paused"))
     );
     m.apply(&r, AgentInput::SetReady, t(5)).unwrap();
-    m.apply(&r, AgentInput::Reserve { call: call("c1") }, t(6))
-        .unwrap();
+    m.apply(&r, reserve("c1"), t(6)).unwrap();
     assert_eq!(
-        m.apply(&r, AgentInput::Reserve { call: call("c2") }, t(6)),
+        m.apply(&r, reserve("c2"), t(6)),
         Err(AgentError::NotReady("reserved"))
     );
 }
@@ -382,28 +282,14 @@ fn only_ready_agents_are_reserved() {
 fn events_for_another_call_are_refused() {
     let r = rules(AfterWrapUp::Ready);
     let mut m = ready_agent(&r);
-    m.apply(&r, AgentInput::Reserve { call: call("c1") }, t(3))
-        .unwrap();
+    m.apply(&r, reserve("c1"), t(3)).unwrap();
     assert_eq!(
-        m.apply(&r, AgentInput::CustomerConnected { call: call("c2") }, t(4)),
-        Err(AgentError::WrongCall {
-            state: "reserved",
-            call: "c2".into()
-        })
+        m.apply(&r, connected("c2"), t(4)),
+        Err(wrong("reserved", "c2"))
     );
     assert_eq!(
-        m.apply(
-            &r,
-            AgentInput::CustomerEnded {
-                call: call("c2"),
-                agent_spoke: false
-            },
-            t(4)
-        ),
-        Err(AgentError::WrongCall {
-            state: "reserved",
-            call: "c2".into()
-        })
+        m.apply(&r, ended("c2", false), t(4)),
+        Err(wrong("reserved", "c2"))
     );
     assert_eq!(m.state(), &AgentState::Reserved { call: call("c1") });
 }
@@ -412,19 +298,12 @@ fn events_for_another_call_are_refused() {
 fn a_released_reservation_returns_the_agent_to_ready() {
     let r = rules(AfterWrapUp::Ready);
     let mut m = ready_agent(&r);
-    m.apply(&r, AgentInput::Reserve { call: call("c1") }, t(3))
-        .unwrap();
+    m.apply(&r, reserve("c1"), t(3)).unwrap();
     assert_eq!(
-        m.apply(&r, AgentInput::Release { call: call("c2") }, t(4)),
-        Err(AgentError::WrongCall {
-            state: "reserved",
-            call: "c2".into()
-        })
+        m.apply(&r, release("c2"), t(4)),
+        Err(wrong("reserved", "c2"))
     );
-    let rec = m
-        .apply(&r, AgentInput::Release { call: call("c1") }, t(4))
-        .unwrap()
-        .unwrap();
+    let rec = m.apply(&r, release("c1"), t(4)).unwrap().unwrap();
     assert_eq!((rec.to, rec.reason), (AgentState::Ready, Reason::Release));
 }
 
@@ -436,10 +315,8 @@ fn logout_and_a_lost_leg_end_the_session_from_any_state() {
         (AgentInput::LegEnded, Reason::LegEnded),
     ] {
         let mut m = ready_agent(&r);
-        m.apply(&r, AgentInput::Reserve { call: call("c1") }, t(3))
-            .unwrap();
-        m.apply(&r, AgentInput::CustomerConnected { call: call("c1") }, t(4))
-            .unwrap();
+        m.apply(&r, reserve("c1"), t(3)).unwrap();
+        m.apply(&r, connected("c1"), t(4)).unwrap();
         let rec = m.apply(&r, input, t(5)).unwrap().unwrap();
         assert_eq!(
             (rec.from, rec.to, rec.reason),
@@ -454,19 +331,9 @@ fn logout_and_a_lost_leg_end_the_session_from_any_state() {
 
 fn wrapped_up(r: &FloorRules) -> AgentMachine {
     let mut m = ready_agent(r);
-    m.apply(r, AgentInput::Reserve { call: call("c1") }, t(3))
-        .unwrap();
-    m.apply(r, AgentInput::CustomerConnected { call: call("c1") }, t(4))
-        .unwrap();
-    m.apply(
-        r,
-        AgentInput::CustomerEnded {
-            call: call("c1"),
-            agent_spoke: true,
-        },
-        t(10),
-    )
-    .unwrap();
+    m.apply(r, reserve("c1"), t(3)).unwrap();
+    m.apply(r, connected("c1"), t(4)).unwrap();
+    m.apply(r, ended("c1", true), t(10)).unwrap();
     m
 }
 
@@ -495,14 +362,7 @@ fn wrap_up_timeout_pauses_the_agent_by_rule() {
     assert_eq!(rec.to, AgentState::Paused { code: None });
     // A disposition after the timeout is for a call the agent no longer holds.
     assert!(matches!(
-        m.apply(
-            &r,
-            AgentInput::Disposition {
-                call: call("c1"),
-                disposition: "confirmed".into()
-            },
-            t(41)
-        ),
+        m.apply(&r, dispo("c1", "confirmed"), t(41)),
         Err(AgentError::WrongCall { .. })
     ));
 }
@@ -531,16 +391,7 @@ fn restart_logs_a_working_agent_out_and_leaves_an_offline_one_alone() {
 fn a_record_is_never_dated_before_the_state_it_ends() {
     let r = rules(AfterWrapUp::Ready);
     let mut m = ready_agent(&r);
-    let rec = m
-        .apply(
-            &r,
-            AgentInput::Pause {
-                code: "lunch".into(),
-            },
-            t(-50),
-        )
-        .unwrap()
-        .unwrap();
+    let rec = m.apply(&r, pause("lunch"), t(-50)).unwrap().unwrap();
     assert_eq!(rec.at, t(2));
 }
 
@@ -579,15 +430,9 @@ fn a_machines_records_add_up() {
     go(AgentInput::Login, t(0));
     go(AgentInput::LegAnswered, t(2));
     go(AgentInput::SetReady, t(12));
-    go(AgentInput::Reserve { call: call("c") }, t(42));
-    go(AgentInput::CustomerConnected { call: call("c") }, t(43));
-    go(
-        AgentInput::CustomerEnded {
-            call: call("c"),
-            agent_spoke: true,
-        },
-        t(103),
-    );
+    go(reserve("c"), t(42));
+    go(connected("c"), t(43));
+    go(ended("c", true), t(103));
     log.push(m.poll(&r, t(200)).unwrap().mark());
     log.push(
         m.apply(&r, AgentInput::Logout, t(150))
