@@ -492,3 +492,63 @@ async fn events_stream_each_transition(db: TestDb) {
     drop(resp);
     rig.api.stop().await;
 }
+
+/// The daemon's timer task (`Floor::run`) ends a wrap-up on wall time,
+/// by the rule, without anyone polling.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_timer_task_ends_wrap_up_on_time() {
+    let db = store_support::sqlite_db();
+    let store = db.open().await;
+    let clock = orderline::clock::Clock::system();
+    store
+        .sync_config_agents(&[agent("ayesha", AYESHA)], clock.now())
+        .await
+        .expect("agents");
+    let mut settings = Config::from_toml(CONFIG)
+        .expect("config")
+        .operators
+        .floor()
+        .expect("floor");
+    settings.rules.wrap_up_timeout = std::time::Duration::from_millis(300);
+    let (floor, _) = Floor::start(store.clone(), settings, clock.now())
+        .await
+        .expect("floor");
+    let stop = tokio_util::sync::CancellationToken::new();
+    let timer = tokio::spawn(floor.clone().run(clock.clone(), stop.clone()));
+    let mut changes = floor.subscribe();
+    for input in [
+        AgentInput::Login,
+        AgentInput::LegAnswered,
+        AgentInput::SetReady,
+        AgentInput::Reserve { call: "c1".into() },
+        AgentInput::CustomerConnected { call: "c1".into() },
+        AgentInput::CustomerEnded {
+            call: "c1".into(),
+            agent_spoke: true,
+        },
+    ] {
+        floor
+            .apply("ayesha", input, clock.now())
+            .await
+            .expect("input");
+    }
+    let wrap_up_at = floor.state("ayesha").await.1;
+    let ended = tokio::time::timeout(std::time::Duration::from_secs(5), async {
+        loop {
+            let e = changes.recv().await.expect("changes");
+            if e.transition.reason == Reason::WrapUpTimeout {
+                return e;
+            }
+        }
+    })
+    .await
+    .expect("the wrap-up ended within 5 s");
+    // after_wrap_up = "paused" in CONFIG; dated at the deadline itself.
+    assert_eq!(ended.transition.to.kind().as_str(), "paused");
+    assert_eq!(
+        ended.transition.at,
+        wrap_up_at + chrono::Duration::milliseconds(300)
+    );
+    stop.cancel();
+    timer.await.expect("timer task");
+}

@@ -175,6 +175,7 @@ fn an_api_agent_registers_a_real_phone_and_is_called_through_its_binding() {
         r#"{{"id":"{AGENT}","name":"Carol Ahmed","sip_user":"{USER}","sip_password":"{PASSWORD}"}}"#
     ));
     assert_eq!(st, 201, "{v}\n{}", rig.daemon.logs());
+    let created = v.clone();
     assert_eq!(v["sip_password"], PASSWORD);
     assert_eq!(v["sip_user"], USER);
     assert_eq!(v["sip_uri"], format!("sip:{USER}@127.0.0.1"));
@@ -246,6 +247,59 @@ fn an_api_agent_registers_a_real_phone_and_is_called_through_its_binding() {
     );
     assert_eq!(carol["state"], "offline", "{carol}");
     rig.call_reaches(&phone);
+
+    // The agents' floor runs in the daemon: her own token sees her state
+    // (offline: no session yet), the rules refuse "ready", the events
+    // stream opens with her state, and the call takes a disposition.
+    let token = created["api_token"].as_str().expect("token").to_string();
+    let (st, me) = json(
+        rig.http,
+        "GET",
+        &format!("/v1/agents/{AGENT}"),
+        &token,
+        None,
+    );
+    assert_eq!((st, me["state"].as_str()), (200, Some("offline")), "{me}");
+    assert_eq!(me["today"]["talking"], 0, "{me}");
+    let (st, v) = json(
+        rig.http,
+        "PUT",
+        &format!("/v1/agents/{AGENT}/state"),
+        &token,
+        Some(r#"{"state":"ready"}"#),
+    );
+    assert_eq!((st, v["field"].as_str()), (409, Some("state")), "{v}");
+    let (st, events, _) = common::http::sse(
+        rig.http,
+        &format!("/v1/agents/{AGENT}/events"),
+        &token,
+        "state",
+        Duration::from_secs(5),
+    );
+    assert_eq!(st, 200);
+    assert_eq!(
+        events.first().map(|e| e.0.as_str()),
+        Some("state"),
+        "{events:?}"
+    );
+    let (_, calls) = json(rig.http, "GET", "/v1/calls", &token, None);
+    let call_id = calls["calls"][0]["id"]
+        .as_str()
+        .expect("her call")
+        .to_string();
+    let (st, v) = json(
+        rig.http,
+        "POST",
+        &format!("/v1/calls/{call_id}/disposition"),
+        &token,
+        Some(r#"{"disposition":"wrong_number","note":"not the buyer"}"#),
+    );
+    assert_eq!(
+        (st, v["disposition"].as_str()),
+        (200, Some("wrong_number")),
+        "{v}"
+    );
+    assert_eq!(v["agent_state"], "offline");
 
     // Restart: the account comes back from the store (the phone does not
     // register again within regint 60) and it is still reached.
