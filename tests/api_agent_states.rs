@@ -47,14 +47,7 @@ const AYESHA: &str = "agt-ayesha-token";
 const BILAL: &str = "agt-bilal-token";
 
 fn agent(id: &str, token: &str) -> AgentConfig {
-    AgentConfig {
-        id: id.into(),
-        name: format!("Agent {id}"),
-        sip_uri: Some(format!("sip:{id}@127.0.0.1:5062")),
-        sip_user: None,
-        sip_password: None,
-        api_token: Some(token.into()),
-    }
+    store_support::config_agent(id, Some(token))
 }
 
 fn at(ms: i64) -> DateTime<Utc> {
@@ -116,6 +109,18 @@ impl Rig {
             },
         )
         .await;
+    }
+
+    /// `POST /v1/calls/{call}/disposition` with `token`.
+    async fn dispose(&self, token: &str, call: &str, body: &str) -> (u16, Value) {
+        self.api
+            .send_as(
+                Some(token),
+                Method::POST,
+                &format!("/v1/calls/{call}/disposition"),
+                Some(body),
+            )
+            .await
     }
 
     async fn put_state(&self, token: &str, agent: &str, body: &str) -> (u16, Value) {
@@ -233,15 +238,8 @@ async fn states_dispositions_and_the_supervisor_view(db: TestDb) {
 
     // Dispositions: from the configured list, a callback with a future time.
     api.advance_ms(5_000);
-    let post = |body: &'static str| async move {
-        api.send_as(
-            Some(AYESHA),
-            Method::POST,
-            "/v1/calls/call_1/disposition",
-            Some(body),
-        )
-        .await
-    };
+    let r = &rig;
+    let post = |body: &'static str| r.dispose(AYESHA, "call_1", body);
     for (body, want) in [
         (r#"{"disposition":"sold"}"#, "disposition"),
         (r#"{"disposition":"callback"}"#, "callback_at"),
@@ -258,13 +256,8 @@ async fn states_dispositions_and_the_supervisor_view(db: TestDb) {
         let (s, v) = post(body).await;
         assert_eq!((s, field(&v)), (400, want), "{body}: {v}");
     }
-    let (s, _) = api
-        .send_as(
-            Some(BILAL),
-            Method::POST,
-            "/v1/calls/call_1/disposition",
-            Some(r#"{"disposition":"confirmed"}"#),
-        )
+    let (s, _) = rig
+        .dispose(BILAL, "call_1", r#"{"disposition":"confirmed"}"#)
         .await;
     assert_eq!(s, 404, "another agent's call");
     let (s, v) = post(r#"{"disposition":"callback","callback_at":"2030-01-02T10:00:00+05:00","note":"after Friday prayers"}"#).await;
@@ -352,13 +345,8 @@ async fn wrap_up_timeout_and_restart(db: TestDb) {
     );
     assert_eq!(v["today"]["wrap_up"], 30, "{v}");
     // A late disposition is still recorded; the state stays.
-    let (s, v) = api
-        .send_as(
-            Some(AYESHA),
-            Method::POST,
-            "/v1/calls/call_2/disposition",
-            Some(r#"{"disposition":"no_answer"}"#),
-        )
+    let (s, v) = rig
+        .dispose(AYESHA, "call_2", r#"{"disposition":"no_answer"}"#)
         .await;
     assert_eq!((s, v["agent_state"].as_str()), (200, Some("paused")), "{v}");
     let log = rig

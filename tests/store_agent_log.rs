@@ -25,14 +25,7 @@ fn t(s: i64) -> DateTime<Utc> {
 }
 
 fn agent(id: &str) -> AgentConfig {
-    AgentConfig {
-        id: id.into(),
-        name: format!("Agent {id}"),
-        sip_uri: Some(format!("sip:{id}@127.0.0.1:5062")),
-        sip_user: None,
-        sip_password: None,
-        api_token: None,
-    }
+    store_support::config_agent(id, None)
 }
 
 async fn with_agents(db: &TestDb) -> Store {
