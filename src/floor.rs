@@ -227,6 +227,23 @@ impl Floor {
         })
     }
 
+    /// How many of `agent_ids` are in each state now (an agent the floor
+    /// has not seen is offline): the supervisor's counts and the pacer's
+    /// "ready agents".
+    pub async fn counts(&self, agent_ids: &[String]) -> Vec<(StateKind, usize)> {
+        let agents = self.inner.agents.lock().await;
+        let mut counts: Vec<(StateKind, usize)> = StateKind::ALL.iter().map(|k| (*k, 0)).collect();
+        for id in agent_ids {
+            let kind = agents
+                .get(id)
+                .map_or(StateKind::Offline, |m| m.state().kind());
+            if let Some(slot) = counts.iter_mut().find(|(k, _)| *k == kind) {
+                slot.1 += 1;
+            }
+        }
+        counts
+    }
+
     fn publish(&self, agent_id: &str, t: &Transition) {
         if matches!(t.to, AgentState::WrapUp { .. }) || t.reason == Reason::WrapUpTimeout {
             self.inner.deadlines.notify_one();

@@ -287,6 +287,23 @@ async fn states_dispositions_and_the_supervisor_view(db: TestDb) {
     assert_eq!(a["today"]["talking"], 60, "{a}");
     assert_eq!(a["today"]["wrap_up"], 5, "{a}");
     assert_eq!(find("bilal")["state"], "offline");
+    // /metrics counts agents per state.
+    let metrics = api
+        .http
+        .get(api.url("/metrics"))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("metrics text");
+    for line in [
+        "orderline_agents{state=\"ready\"} 1",
+        "orderline_agents{state=\"offline\"} 1",
+        "orderline_agents{state=\"in_call\"} 0",
+    ] {
+        assert!(metrics.contains(line), "{line} missing:\n{metrics}");
+    }
     // An agent token may not list the floor.
     let (s, _) = api
         .send_as(Some(AYESHA), Method::GET, "/v1/agents", None)

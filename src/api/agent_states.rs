@@ -49,6 +49,25 @@ pub(crate) fn state_fields(v: &mut Value, view: &AgentView) {
     });
 }
 
+/// `/metrics` lines: agents per state (`orderline_agents{state="ready"}`).
+pub(crate) async fn metrics(state: &ApiState, floor: &Floor) -> String {
+    use std::fmt::Write;
+    let ids: Vec<String> = match state.store().list_agents().await {
+        Ok(agents) => agents.into_iter().map(|a| a.id).collect(),
+        Err(e) => {
+            tracing::error!(error = %e, "metrics cannot list the agents");
+            return String::new();
+        }
+    };
+    let mut out = String::from(
+        "# HELP orderline_agents Agents per state on the floor.\n# TYPE orderline_agents gauge\n",
+    );
+    for (kind, n) in floor.counts(&ids).await {
+        let _ = writeln!(out, "orderline_agents{{state=\"{}\"}} {n}", kind.as_str());
+    }
+    out
+}
+
 /// The agent, if it exists and the principal may see it (else 404 either way).
 async fn visible_agent(
     state: &ApiState,

@@ -361,6 +361,9 @@ async fn metrics(State(state): State<ApiState>) -> impl IntoResponse {
     if let Some(dialup) = &state.inner.dialup {
         text.push_str(&dialer::metrics(dialup).await);
     }
+    if let Some(floor) = &state.inner.floor {
+        text.push_str(&agent_states::metrics(&state, floor).await);
+    }
     (
         [(
             header::CONTENT_TYPE,
