@@ -134,6 +134,31 @@ pub(super) fn validate(
     Ok(())
 }
 
+/// A digest user name as agents may have one: RFC 3261 §25.1 `user`
+/// characters, short enough for a phone's settings screen. Shared by the
+/// config and `POST /v1/agents`.
+pub fn check_sip_user(user: &str) -> Result<(), &'static str> {
+    let ok = !user.is_empty()
+        && user.len() <= 64
+        && user
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.!~*'+".contains(&b));
+    if ok {
+        Ok(())
+    } else {
+        Err("1-64 characters of A-Z, a-z, 0-9 and -_.!~*'+")
+    }
+}
+
+/// A SIP password an agent's phone may use (config and API alike).
+pub fn check_sip_password(pass: &str) -> Result<(), &'static str> {
+    if pass.len() < 8 || pass.chars().any(char::is_control) {
+        Err("must be at least 8 printable characters")
+    } else {
+        Ok(())
+    }
+}
+
 /// An agent has a fixed `sip_uri` or registers with `sip_user`+`sip_password`
 /// (digest user names unique, RFC 3261 §25.1 `user` characters).
 fn validate_phone<'a>(
@@ -157,26 +182,11 @@ fn validate_phone<'a>(
         }
         (None, Some(user), Some(pass)) => {
             let pass = pass.expose_secret();
-            let user_ok = !user.is_empty()
-                && user.len() <= 64
-                && user
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b"-_.!~*'+".contains(&b));
-            if !user_ok {
-                return Err(invalid(
-                    &key("sip_user"),
-                    "1-64 characters of A-Z, a-z, 0-9 and -_.!~*'+",
-                ));
-            }
+            check_sip_user(user).map_err(|r| invalid(&key("sip_user"), r))?;
             if !users.insert(user.as_str()) {
                 return Err(invalid(&key("sip_user"), "already used by another agent"));
             }
-            if pass.len() < 8 || pass.chars().any(char::is_control) {
-                return Err(invalid(
-                    &key("sip_password"),
-                    "must be at least 8 printable characters",
-                ));
-            }
+            check_sip_password(pass).map_err(|r| invalid(&key("sip_password"), r))?;
         }
         (Some(_), _, _) => {
             return Err(invalid(

@@ -15,9 +15,11 @@ use serde::Deserialize;
 mod agents;
 mod campaign;
 mod duration;
+mod operators;
 mod registrar;
-pub use agents::{AgentConfig, PaymentsConfig};
+pub use agents::{check_sip_password, check_sip_user, AgentConfig, PaymentsConfig};
 pub use duration::parse_duration;
+pub use operators::{FloorSettings, OperatorsConfig};
 pub use registrar::{accounts as registrar_accounts, RegistrarSection};
 // Domain types the config deserializes; they belong to the dialer's rules.
 pub use crate::dialer::{Fallback, RuleAction, MAX_REATTEMPTS};
@@ -81,6 +83,9 @@ pub struct Config {
     /// `[dialer]`: call modes, status ticks, disposition targets (docs/call-modes.md).
     #[serde(default)]
     pub dialer: orderline_dialer::modes::DialerConfig,
+    /// `[operators]`: pause codes, dispositions, wrap-up (issue #10).
+    #[serde(default)]
+    pub operators: OperatorsConfig,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -441,6 +446,7 @@ impl Config {
         agents::validate(&self.agents, &self.payments, &self.http.api_tokens)?;
         self.dialer_modes()?;
         self.sip.registrar_config()?;
+        self.operators.floor()?;
         Ok(())
     }
 

@@ -174,6 +174,13 @@ impl CallControl for Desk {
             .unwrap_or_default()
     }
 
+    fn add_registering_agent(&self, agent_id: &str, sip: &crate::store::SipCredentials) -> bool {
+        self.inner
+            .registrar
+            .as_ref()
+            .is_some_and(|link| super::registrations::add_account(link, agent_id, sip))
+    }
+
     fn hang_up(&self, call_id: &str) -> Result<(), ControlError> {
         let tx = self.sender(call_id).ok_or(ControlError::NotLive)?;
         tx.try_send(CallCommand::HangUp)
