@@ -129,6 +129,8 @@ struct Inner {
     hub: Arc<PaymentHub>,
     /// The daemon's call-mode queue (issue #11), borrowed: the daemon owns it.
     dialup: Option<crate::dialup::Dialup>,
+    /// `[merchant] name`: an order's `store` when it names none (issue #13).
+    merchant_name: Option<String>,
     /// SSE keep-alive comment interval.
     keep_alive: Duration,
     /// Set when [`serve`]'s shutdown fires: SSE streams end, so the
@@ -160,6 +162,7 @@ impl ApiState {
                 control: None,
                 hub: Arc::new(PaymentHub::new()),
                 dialup: None,
+                merchant_name: config.merchant.name.clone(),
                 keep_alive: SSE_KEEP_ALIVE,
                 closing: tokio::sync::watch::Sender::new(false),
             }),

@@ -23,7 +23,14 @@ pub(crate) async fn create(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let body = state.body(body)?;
-    let order = input::new_order(&body)?;
+    let mut order = input::new_order(&body)?;
+    // Defaults stored with the order, so the call and the API read one value.
+    if order.script.store.is_none() {
+        order.script.store = state.inner.merchant_name.clone();
+    }
+    if order.script.number.is_none() {
+        order.script.number = Some(order.id.clone());
+    }
     let facts = order.facts()?;
     let now = state.now();
     let plan = state.campaign_snapshot().plan_order(&facts, now);

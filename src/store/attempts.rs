@@ -59,9 +59,18 @@ impl Store {
         attempts.sort_by_key(|a| (a.scheduled_at, a.id));
         let mut claimed = Vec::with_capacity(attempts.len());
         for attempt in attempts {
-            let order = load_order(&mut tx, &attempt.order_id)
+            let mut order = load_order(&mut tx, &attempt.order_id)
                 .await?
                 .ok_or_else(|| StoreError::OrderNotFound(attempt.order_id.clone()))?;
+            if order.status == OrderStatus::Pending {
+                // Claimed: the order is being called now (issue #13).
+                let reason = "call: first attempt claimed";
+                let from = Some(OrderStatus::Pending);
+                set_status(&mut tx, &order.id, from, OrderStatus::Calling, reason, now).await?;
+                order = load_order(&mut tx, &attempt.order_id)
+                    .await?
+                    .ok_or_else(|| StoreError::OrderNotFound(attempt.order_id.clone()))?;
+            }
             claimed.push(ClaimedAttempt { attempt, order });
         }
         tx.commit().await.during("claim due attempts")?;

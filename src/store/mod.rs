@@ -23,6 +23,7 @@ mod dialup;
 mod error;
 mod model;
 mod model_calls;
+mod order_script;
 mod orders;
 mod outbox;
 mod payments;
@@ -48,6 +49,7 @@ pub use model_calls::{
     NewAgent, NewAgentCall, NewPayment, Payment, PaymentResult, PaymentStatus, PaymentStep,
     MAX_PAYMENT_MAJOR, STEPS,
 };
+pub use order_script::OrderScript;
 pub use payments::INTERRUPTED;
 pub use sip_bindings::StoredBinding;
 
@@ -161,18 +163,20 @@ fn sqlite_url(url: &str) -> String {
 /// The migrations for a backend, embedded in the binary so a deployed daemon
 /// needs no `sql/` folder next to it.
 fn migrator(backend: Backend) -> Migrator {
-    let (init, calls, bindings, dialer) = match backend {
+    let (init, calls, bindings, dialer, script) = match backend {
         Backend::Sqlite => (
             include_str!("../../sql/sqlite/0001_init.sql"),
             include_str!("../../sql/sqlite/0002_agents_calls_payments.sql"),
             include_str!("../../sql/sqlite/0003_sip_bindings.sql"),
             include_str!("../../sql/sqlite/0004_dialer.sql"),
+            include_str!("../../sql/sqlite/0006_order_script.sql"),
         ),
         Backend::Postgres => (
             include_str!("../../sql/postgres/0001_init.sql"),
             include_str!("../../sql/postgres/0002_agents_calls_payments.sql"),
             include_str!("../../sql/postgres/0003_sip_bindings.sql"),
             include_str!("../../sql/postgres/0004_dialer.sql"),
+            include_str!("../../sql/postgres/0006_order_script.sql"),
         ),
     };
     let migration = |version, name, sql| {
@@ -190,6 +194,7 @@ fn migrator(backend: Backend) -> Migrator {
             migration(2, "agents_calls_payments", calls),
             migration(3, "sip_bindings", bindings),
             migration(4, "dialer", dialer),
+            migration(6, "order_script", script),
         ]),
         ..Migrator::DEFAULT
     }
