@@ -131,6 +131,8 @@ struct Inner {
     dialup: Option<crate::dialup::Dialup>,
     /// `[merchant] name`: an order's `store` when it names none (issue #13).
     merchant_name: Option<String>,
+    /// Renders an order's names when it arrives (`with_tts`); `None`: not here.
+    tts: Option<crate::media::tts::Tts>,
     /// SSE keep-alive comment interval.
     keep_alive: Duration,
     /// Set when [`serve`]'s shutdown fires: SSE streams end, so the
@@ -163,6 +165,7 @@ impl ApiState {
                 hub: Arc::new(PaymentHub::new()),
                 dialup: None,
                 merchant_name: config.merchant.name.clone(),
+                tts: None,
                 keep_alive: SSE_KEEP_ALIVE,
                 closing: tokio::sync::watch::Sender::new(false),
             }),
@@ -186,6 +189,12 @@ impl ApiState {
             inner.control = Some(control);
             inner.hub = hub;
         })
+    }
+
+    /// Render the names each new order's call will say (issue #13), when it
+    /// arrives. Call before cloning the state.
+    pub fn with_tts(self, tts: crate::media::tts::Tts) -> ApiState {
+        self.configure("with_tts", |inner| inner.tts = Some(tts))
     }
 
     /// Connect the daemon's call-mode queue. Without it the dial-up routes

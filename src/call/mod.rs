@@ -22,7 +22,7 @@ use crate::media::{MediaEvent, MediaHandle, MediaParams};
 use crate::sip::sdp::{self, Codec, RemoteMedia};
 use crate::sip::{CallRef, SipCommand, SipEvent};
 
-pub use engine::{CallError, CallSpec, Engine, PaymentKit};
+pub use engine::{CallError, CallSpec, Engine, OperatorDesk, PaymentKit};
 pub use live::{AgentCallSpec, CallCommand, CallEnd, LiveEvent, PaymentOrder};
 
 /// What `orderline call` prints and the store records for one attempt.
@@ -75,6 +75,7 @@ pub(crate) async fn run_flow<F: Flow>(
     media: &mut MediaHandle,
     flow: &mut F,
     locale: &str,
+    order_id: Option<&str>,
     max_duration: Duration,
 ) -> Result<(Outcome, &'static str), CallError> {
     let hard_stop = Instant::now() + max_duration;
@@ -102,6 +103,11 @@ pub(crate) async fn run_flow<F: Flow>(
                 }
                 FlowAction::Finished(outcome) => {
                     return Ok((outcome, if interrupted { "local" } else { "remote" }))
+                }
+                FlowAction::SeekOperator => {
+                    if engine.ready_operator_took(order_id) {
+                        flow.handle_input(Instant::now().into_std(), FlowInput::OperatorTook);
+                    }
                 }
             }
         }

@@ -384,6 +384,10 @@ pub struct MediaConfig {
     pub prompts_dir: PathBuf,
     /// Folder holding dialplan files (`confirm.toml`, …).
     pub dialplans_dir: PathBuf,
+    /// Where names rendered by text-to-speech are cached
+    /// (`<dir>/<lang>/tts_<hash>.wav`, issue #13). Relative paths are under
+    /// the working directory, the data dir under systemd (`/var/lib/orderline`).
+    pub tts_cache_dir: PathBuf,
 }
 
 /// `[merchant]`: the shop the confirmation call speaks for.
@@ -400,6 +404,7 @@ impl Default for MediaConfig {
         Self {
             prompts_dir: "prompts".into(),
             dialplans_dir: "dialplans".into(),
+            tts_cache_dir: "tts-cache".into(),
         }
     }
 }

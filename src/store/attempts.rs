@@ -204,6 +204,17 @@ async fn close_attempt(
         "retry_at": retry_at,
     });
     enqueue(tx, "call.attempted", Some(&attempt.order_id), &payload, now).await?;
+    if attempt.outcome == Some(Outcome::Operator) {
+        // Issue #13: the customer pressed the operator key; the order goes
+        // to a person (it is also `flagged`, with its own event).
+        let payload = serde_json::json!({
+            "order_id": attempt.order_id,
+            "attempt": attempt.attempt_no,
+            "reason": "the customer asked to talk to a person",
+            "at": now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        });
+        enqueue(tx, "order.operator", Some(&attempt.order_id), &payload, now).await?;
+    }
     match next {
         Next::RetryAt(at) => {
             let next_no = attempt.attempt_no + 1;
