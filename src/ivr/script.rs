@@ -283,4 +283,172 @@ mod tests {
             ]
         );
     }
+
+    /// Per-locale tables (issue #13): what the script says for numbers,
+    /// quantities, fees and amounts, and that every prompt it names ships in
+    /// that locale. French 70/91 and Urdu 1-99 are whole prompts (irregular
+    /// words: soixante-dix, quatre-vingt-onze; سینتیس); Arabic takes the
+    /// dual instead of the number and the plural after 3-10.
+    #[test]
+    fn per_locale_tables_of_prompt_sequences() {
+        type Row = (
+            &'static str,
+            &'static str,
+            u64,
+            &'static str,
+            &'static str,
+            &'static str,
+        );
+        // (locale, currency, qty, fee, amount, expected "items | fee | amount")
+        let table: [Row; 12] = [
+            (
+                "en",
+                "PKR",
+                2,
+                "150",
+                "2450.50",
+                "2 x | 1 hundred 50 pkr | 2 thousand 4 hundred 50 pkr and 50 pkr_minor",
+            ),
+            (
+                "en",
+                "USD",
+                1,
+                "0.99",
+                "1",
+                "1 x | 99 usd_minor | 1 usd_one",
+            ),
+            (
+                "fr",
+                "EUR",
+                70,
+                "91",
+                "1091",
+                "70 x | 91 eur | thousand 91 eur",
+            ),
+            (
+                "fr",
+                "EUR",
+                71,
+                "1",
+                "180.70",
+                "71 x | 1 eur_one | hundred 80 eur and 70 eur_minor",
+            ),
+            (
+                "fr",
+                "MAD",
+                91,
+                "2",
+                "3000000",
+                "91 x | 2 mad | 3 millions mad",
+            ),
+            (
+                "ur",
+                "PKR",
+                37,
+                "99",
+                "245000.50",
+                "37 x | 99 pkr | 2 lakh 45 thousand pkr and 50 pkr_minor",
+            ),
+            (
+                "ur",
+                "PKR",
+                73,
+                "1",
+                "1999",
+                "73 x | 1 pkr_one | 1 thousand 9 hundred 99 pkr",
+            ),
+            (
+                "ur",
+                "PKR",
+                1,
+                "250",
+                "10000000",
+                "1 x | 2 hundred 50 pkr | 1 crore pkr",
+            ),
+            (
+                "ar",
+                "SAR",
+                2,
+                "2",
+                "2000",
+                "2 x | sar_two | thousand_two sar",
+            ),
+            (
+                "ar",
+                "SAR",
+                5,
+                "5",
+                "3000",
+                "5 x | 5 sar_few | 3 thousands sar",
+            ),
+            (
+                "ar",
+                "AED",
+                11,
+                "1",
+                "2450",
+                "11 x | aed_one | thousand_two and 400 and 50 aed",
+            ),
+            (
+                "ar",
+                "MAD",
+                3,
+                "25.02",
+                "11000",
+                "3 x | 25 mad and mad_minor_two | 11 thousand mad",
+            ),
+        ];
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("prompts");
+        for (locale, currency, qty, fee, amount, want) in table {
+            let items = serde_json::json!([{"name": "x", "qty": qty}]);
+            let o = OrderText {
+                locale,
+                number: "70-91",
+                amount,
+                currency,
+                delivery_fee: Some(fee),
+                items: &items,
+                store: None,
+                customer_name: None,
+                max_items: 3,
+            };
+            let v = script_vars(&o, |t| Some(t.to_string()));
+            let got = format!(
+                "{} | {} | {}",
+                v["items"].join(" "),
+                v["delivery_fee"].join(" "),
+                v["amount"].join(" ")
+            );
+            assert_eq!(got, want, "{locale} {currency}");
+            assert_eq!(v["number"], ["7", "0", "9", "1"]);
+            let names = v["items"]
+                .iter()
+                .chain(&v["delivery_fee"])
+                .chain(&v["amount"]);
+            for name in names.filter(|n| *n != "x") {
+                let file = root.join(locale).join(format!("{name}.wav"));
+                assert!(file.is_file(), "{} missing", file.display());
+            }
+        }
+        for locale in ["en", "fr", "ar", "ur"] {
+            for name in [
+                "hello",
+                "calling_from",
+                "about_order_number",
+                "you_ordered",
+                "more_items",
+                "more_items_one",
+                "total_including_delivery",
+                "total_is",
+                "cash_on_delivery",
+                "menu_script",
+                "operator_hold",
+                "operator_callback",
+                "and",
+            ] {
+                let file = root.join(locale).join(format!("{name}.wav"));
+                assert!(file.is_file(), "{} missing", file.display());
+            }
+        }
+    }
 }
