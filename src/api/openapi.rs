@@ -257,7 +257,7 @@ fn order_schemas() -> Value {
                 "finished_at": { "type": ["string", "null"], "format": "date-time" },
                 "trunk": opt_text,
                 "sip_status": { "type": ["integer", "null"] },
-                "result": { "type": ["string", "null"], "description": "confirmed, cancelled, no_input, hangup, no_answer, busy, rejected, failed" },
+                "result": { "type": ["string", "null"], "description": "confirmed, cancelled, no_input, hangup, no_answer, busy, rejected, failed, operator (pressed 3 for a person)" },
                 "digits": opt_text,
                 "duration_ms": { "type": ["integer", "null"] },
                 "error": opt_text

@@ -408,17 +408,7 @@ impl Engine {
             (None, None) => return Err(CallError::MediaGone),
         };
         let answered_at = Instant::now();
-        let result = run_flow(
-            self,
-            call,
-            &mut events,
-            handle,
-            &mut flow,
-            &spec.locale,
-            spec.order_id.as_deref(),
-            MAX_CALL,
-        )
-        .await;
+        let result = run_flow(self, call, &mut events, handle, &mut flow, spec, MAX_CALL).await;
         let duration_ms = answered_at.elapsed().as_millis() as u64;
         if let Some(h) = media_handle.take() {
             let stats = h.stop().await;

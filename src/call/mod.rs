@@ -74,10 +74,10 @@ pub(crate) async fn run_flow<F: Flow>(
     events: &mut tokio::sync::mpsc::Receiver<SipEvent>,
     media: &mut MediaHandle,
     flow: &mut F,
-    locale: &str,
-    order_id: Option<&str>,
+    spec: &CallSpec,
     max_duration: Duration,
 ) -> Result<(Outcome, &'static str), CallError> {
+    let (locale, order_id) = (spec.locale.as_str(), spec.order_id.as_deref());
     let hard_stop = Instant::now() + max_duration;
     // Set when the call ended by our own BYE from outside the flow (shutdown):
     // an undecided call then counts as failed, not as the callee hanging up.
