@@ -98,20 +98,7 @@ impl Shop {
     }
 
     fn wait_status(&self, id: &str, want: &str, limit: Duration) -> serde_json::Value {
-        let t0 = Instant::now();
-        loop {
-            let v = self.order(id);
-            if v["status"] == want {
-                return v;
-            }
-            assert!(
-                t0.elapsed() < limit,
-                "order {id} still {} after {limit:?}: {v}\n{}",
-                v["status"],
-                self.daemon.logs()
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        common::http::wait_order_status(self.http, TOKEN, id, &[want], limit, || self.daemon.logs())
     }
 
     /// A phone on the trunk port keying `presses` after it answers.
