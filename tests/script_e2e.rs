@@ -151,6 +151,7 @@ fn the_script_plays_in_order_in_english_and_french_nine_repeats_three_queues_a_c
     let created = shop.post(
         r#"{"id":"E-1","number":"A-1042","phone":"03001234567","amount":"2450","currency":"PKR",
             "delivery_fee":"150","customer":{"kind":"new"},"locale":"en",
+            "customer_name":"Ayesha Khan","address":"House 5, Street 9","notes":"ring twice",
             "items":[{"name":"Lawn suit","qty":2},{"name":"Scarf","qty":1}]}"#,
     );
     assert_eq!(created["store"], "Lawn House");
@@ -172,6 +173,15 @@ fn the_script_plays_in_order_in_english_and_french_nine_repeats_three_queues_a_c
         "{gap:.2} s between B and C, the rendered store name lasts {store:.2} s"
     );
     rendered_secs(shop.dir.path(), "en", "Lawn suit");
+    rendered_secs(shop.dir.path(), "en", "Ayesha Khan");
+    // Personal data is stored and returned, never logged (the test logs at debug).
+    assert_eq!(done["customer_name"], "Ayesha Khan");
+    assert_eq!(done["address"], "House 5, Street 9");
+    let logs = shop.daemon.logs();
+    assert!(
+        !logs.contains("Ayesha") && !logs.contains("Street 9"),
+        "{logs}"
+    );
     drop(phone);
 
     // French: the same script, French number grammar (1091 → "mille 91",
