@@ -114,6 +114,19 @@ payment_approved|Your payment was approved. Thank you.
 payment_declined|Sorry, your payment was declined.
 payment_cancelled|The payment has been cancelled.
 amount_to_pay|The amount to pay is
+# the confirmation script (issue #13; dialplans/confirm.toml)
+hello|Hello
+calling_from|this is a call from
+about_order_number|about your order number
+you_ordered|You ordered
+more_items|more items
+more_items_one|more item
+total_including_delivery|The total, including delivery of
+total_is|is
+cash_on_delivery|to be paid in cash on delivery.
+menu_script|Press 1 to confirm your order, 2 to cancel it, 3 to talk to a person, or 9 to hear this again.
+operator_hold|Please hold while we find someone to help you.
+operator_callback|Everyone is busy right now. Someone from our team will call you back shortly. Goodbye.
 T
 }
 
@@ -173,6 +186,19 @@ payment_approved|Votre paiement a été accepté. Merci.
 payment_declined|Désolé, votre paiement a été refusé.
 payment_cancelled|Le paiement a été annulé.
 amount_to_pay|Le montant à payer est de
+# the confirmation script (issue #13; dialplans/confirm.toml)
+hello|Bonjour
+calling_from|ici
+about_order_number|au sujet de votre commande numéro
+you_ordered|Vous avez commandé
+more_items|autres articles
+more_items_one|autre article
+total_including_delivery|Le total, livraison de
+total_is|comprise, est de
+cash_on_delivery|à payer en espèces à la livraison.
+menu_script|Appuyez sur 1 pour confirmer votre commande, 2 pour l'annuler, 3 pour parler à un conseiller, ou 9 pour réécouter ce message.
+operator_hold|Veuillez patienter, nous cherchons un conseiller.
+operator_callback|Tous nos conseillers sont occupés. Un membre de notre équipe vous rappellera très bientôt. Au revoir.
 T
 }
 
@@ -265,6 +291,19 @@ payment_approved|تمت الموافقة على الدفع. شكرا لك.
 payment_declined|عذرا، تم رفض الدفع.
 payment_cancelled|تم إلغاء الدفع.
 amount_to_pay|المبلغ المطلوب دفعه هو
+# the confirmation script (issue #13; dialplans/confirm.toml)
+hello|مرحبا
+calling_from|معك
+about_order_number|بخصوص طلبك رقم
+you_ordered|طلبت
+more_items|منتجات أخرى
+more_items_one|منتج آخر
+total_including_delivery|المجموع، شاملا التوصيل بقيمة
+total_is|هو
+cash_on_delivery|يدفع نقدا عند الاستلام.
+menu_script|اضغط واحد لتأكيد طلبك، اثنين لإلغائه، ثلاثة للتحدث مع موظف، أو تسعة لإعادة الاستماع.
+operator_hold|يرجى الانتظار بينما نبحث عن موظف لمساعدتك.
+operator_callback|جميع الموظفين مشغولون الآن. سيتصل بك أحد أعضاء فريقنا قريبا. مع السلامة.
 T
 }
 
@@ -324,6 +363,19 @@ payment_approved|آپ کی ادائیگی منظور ہو گئی ہے۔ شکری
 payment_declined|معذرت، آپ کی ادائیگی مسترد کر دی گئی ہے۔
 payment_cancelled|ادائیگی منسوخ کر دی گئی ہے۔
 amount_to_pay|ادا کی جانے والی رقم
+# the confirmation script (issue #13; dialplans/confirm.toml)
+hello|السلام علیکم
+calling_from|یہ کال ہے
+about_order_number|آپ کے آرڈر نمبر کے بارے میں
+you_ordered|آپ نے آرڈر کیا
+more_items|مزید اشیاء
+more_items_one|مزید چیز
+total_including_delivery|ڈیلیوری چارجز
+total_is|سمیت کل رقم
+cash_on_delivery|ہے، جو ڈیلیوری پر نقد ادا کرنی ہے۔
+menu_script|تصدیق کے لیے ایک دبائیں، منسوخ کرنے کے لیے دو، کسی نمائندے سے بات کرنے کے لیے تین، یا دوبارہ سننے کے لیے نو دبائیں۔
+operator_hold|براہ کرم انتظار کریں، ہم آپ کے لیے نمائندہ تلاش کر رہے ہیں۔
+operator_callback|اس وقت تمام نمائندے مصروف ہیں۔ ہماری ٹیم کا کوئی رکن جلد آپ کو واپس کال کرے گا۔ خدا حافظ۔
 T
 }
 

@@ -148,6 +148,31 @@ impl Dialup {
         .await
     }
 
+    /// Press 3 with nobody ready (issue #13): the order becomes a callback
+    /// for anyone in the operators' queue, due `now` (see
+    /// [`DialQueue::callback_for_anyone`]); written like every move.
+    pub async fn callback_now(
+        &self,
+        order_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), DialupError> {
+        let Some(detail) = self.inner.store.get_order(order_id).await? else {
+            return Err(StoreError::OrderNotFound(order_id.to_string()).into());
+        };
+        let order = detail.order;
+        let card = card(&order)?;
+        let status = order.shown_status().to_string();
+        self.apply(
+            "dialer: the customer asked for a person (press 3)",
+            now,
+            |q| {
+                q.callback_for_anyone(card, &status, now, now)
+                    .map(|m| vec![m])
+            },
+        )
+        .await
+    }
+
     /// Whether `status` is a built-in or configured status.
     pub fn is_status(&self, status: &str) -> bool {
         self.inner.rules.is_status(status)

@@ -200,6 +200,8 @@ fn main() -> ExitCode {
                     target,
                     locale,
                     amount_words,
+                    vars: Default::default(),
+                    order_id: None,
                 })
                 .await
                 .context("placing the call")?;

@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};
 
 use crate::ivr::Outcome;
 
-const OUTCOMES: [Outcome; 8] = [
+const OUTCOMES: [Outcome; 9] = [
     Outcome::Confirmed,
     Outcome::Cancelled,
     Outcome::NoInput,
@@ -20,6 +20,7 @@ const OUTCOMES: [Outcome; 8] = [
     Outcome::Busy,
     Outcome::Rejected,
     Outcome::Failed,
+    Outcome::Operator,
 ];
 
 /// Counters and gauges shared by the call layer, the API and the webhook
@@ -27,7 +28,7 @@ const OUTCOMES: [Outcome; 8] = [
 #[derive(Debug, Default)]
 pub struct Metrics {
     active_calls: AtomicI64,
-    attempts: [AtomicU64; 8],
+    attempts: [AtomicU64; 9],
     answered: AtomicU64,
     confirmations: AtomicU64,
     orders_created: AtomicU64,
@@ -73,7 +74,11 @@ impl Metrics {
         }
         if matches!(
             outcome,
-            Outcome::Confirmed | Outcome::Cancelled | Outcome::NoInput | Outcome::Hangup
+            Outcome::Confirmed
+                | Outcome::Cancelled
+                | Outcome::NoInput
+                | Outcome::Hangup
+                | Outcome::Operator
         ) {
             self.answered.fetch_add(1, Relaxed);
         }

@@ -16,12 +16,56 @@ use serde_json::{json, Value};
 use store_support::TestDb;
 
 on_both_backends!(
+    script_fields_round_trip_with_defaults,
     a_finished_call_shows_in_the_order,
     create_repeat_conflict,
     list_pages_with_stable_cursors,
     csv_export_pages_through_everything,
     flagged_order_decision
 );
+
+/// Issue #13: the script's fields are stored and returned; `store` defaults
+/// to `[merchant] name`, `number` to the id; bad ones get a 400 naming them.
+async fn script_fields_round_trip_with_defaults(db: TestDb) {
+    let config = format!(
+        "{}\n[merchant]\nname = \"Lawn House\"\n",
+        api_support::CONFIG
+    );
+    let api = Api::start_with(db.open().await, &config, |s| s).await;
+    let body = order_body("S-1", r#""1650.50""#, "new").replace(
+        r#""locale""#,
+        r#""number":"A-1042","delivery_fee":150.50,"customer_name":"Ayesha Khan","address":"House 5\nStreet 9","notes":"ring twice","locale""#,
+    );
+    let (status, created) = api.post("/v1/orders", &body).await;
+    assert_eq!(status, 201, "{created}");
+    let (_, got) = api.get("/v1/orders/S-1").await;
+    assert_eq!(got["store"], "Lawn House", "{got}");
+    assert_eq!(got["number"], "A-1042");
+    assert_eq!(got["delivery_fee"], "150.50");
+    assert_eq!(got["customer_name"], "Ayesha Khan");
+    assert_eq!(got["address"], "House 5\nStreet 9");
+    assert_eq!(got["notes"], "ring twice");
+    assert_eq!(got["preparation_error"], Value::Null);
+
+    let plain = order_body("S-2", r#""10""#, "new")
+        .replace(r#""locale""#, r#""store":"Zara Lite","locale""#);
+    let (status, o) = api.post("/v1/orders", &plain).await;
+    assert_eq!(status, 201, "{o}");
+    assert_eq!(o["store"], "Zara Lite");
+    assert_eq!(o["number"], "S-2", "the number defaults to the id");
+
+    for (extra, field) in [
+        (r#""delivery_fee":"1,50""#, "delivery_fee"),
+        (r#""customer_name":"""#, "customer_name"),
+        (r#""store":7"#, "store"),
+    ] {
+        let bad = order_body("S-3", r#""10""#, "new")
+            .replace(r#""locale""#, &format!("{extra},\"locale\""));
+        let (status, err) = api.post("/v1/orders", &bad).await;
+        assert_eq!(status, 422, "{err}");
+        assert_eq!(err["field"], field, "{err}");
+    }
+}
 
 /// 201, then 200 with the same order, then 409 naming the changed fields.
 async fn create_repeat_conflict(db: TestDb) {

@@ -139,6 +139,7 @@ async fn flagged_event(store: &Store) -> OutboxEvent {
         locale: None,
         timezone: None,
         project: "default".into(),
+        script: Default::default(),
     };
     // Written a minute ago on the real clock, so it is due for the deliverer.
     let now =

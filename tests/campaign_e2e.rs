@@ -115,20 +115,7 @@ impl Campaign {
 
     /// Poll until the order's status is one of `want`.
     fn wait_status(&self, id: &str, want: &[&str], limit: Duration) -> serde_json::Value {
-        let t0 = Instant::now();
-        loop {
-            let v = self.order(id);
-            if want.iter().any(|w| v["status"] == *w) {
-                return v;
-            }
-            assert!(
-                t0.elapsed() < limit,
-                "order {id} still {} after {limit:?}: {v}\n{}",
-                v["status"],
-                self.daemon.logs()
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        common::http::wait_order_status(self.http, TOKEN, id, want, limit, || self.daemon.logs())
     }
 
     /// Poll until the sink holds a webhook of `kind` for `order`.

@@ -33,6 +33,7 @@ fn order(id: &str, amount: &str) -> NewOrder {
         locale: Some("ur-PK".into()),
         timezone: None,
         project: "default".into(),
+        script: Default::default(),
     }
 }
 
@@ -92,7 +93,81 @@ on_both_backends!(
     outbox_lease_is_exclusive_under_concurrency,
     money_is_never_a_float,
     claims_and_leases_take_exactly_their_limit,
+    pending_until_the_first_call_is_claimed,
+    script_fields_are_stored_and_compared,
 );
+
+/// Issue #13: an order whose first call is not yet due is `pending`, and
+/// becomes `calling` (with its history row) when a worker claims the call.
+async fn pending_until_the_first_call_is_claimed(db: TestDb) {
+    let store = db.open().await;
+    let now = t("2026-06-01T22:00:00Z");
+    let due = t("2026-06-02T04:15:00Z");
+    let Inserted::Created(o) = store
+        .insert_order(&order("P-1", "10"), Decision::CallAt(due), now)
+        .await
+        .expect("insert")
+    else {
+        panic!("not created")
+    };
+    assert_eq!(o.status, OrderStatus::Pending);
+    assert!(store.due_attempts(now, 10).await.expect("claim").is_empty());
+    let claimed = store.due_attempts(due, 10).await.expect("claim");
+    assert_eq!(claimed.len(), 1);
+    assert_eq!(claimed[0].order.status, OrderStatus::Calling);
+    let stored = store.get_order("P-1").await.expect("get").expect("order");
+    assert_eq!(stored.order.status, OrderStatus::Calling);
+    let history: Vec<_> = store
+        .status_history("P-1")
+        .await
+        .expect("history")
+        .into_iter()
+        .map(|h| (h.from, h.to))
+        .collect();
+    assert_eq!(
+        history,
+        vec![
+            (None, "pending".to_string()),
+            (Some("pending".to_string()), "calling".to_string())
+        ]
+    );
+    // A call due now starts out `calling` as before.
+    created(&store, &order("P-2", "10"), Decision::CallAt(now), now).await;
+    let o = store.get_order("P-2").await.expect("get").expect("order");
+    assert_eq!(o.order.status, OrderStatus::Calling);
+}
+
+/// Issue #13: the script's fields round-trip and take part in the
+/// same-id comparison.
+async fn script_fields_are_stored_and_compared(db: TestDb) {
+    let store = db.open().await;
+    let now = t("2026-06-01T10:00:00Z");
+    let mut o = order("S-1", "1650");
+    o.script = orderline::store::OrderScript {
+        store: Some("Lawn House".into()),
+        number: Some("1042".into()),
+        delivery_fee: Some("150".into()),
+        customer_name: Some("Ayesha Khan".into()),
+        address: Some("House 5\nStreet 9".into()),
+        notes: Some("ring twice".into()),
+        prep_error: None,
+    };
+    created(&store, &o, Decision::CallAt(now), now).await;
+    let got = store.get_order("S-1").await.expect("get").expect("order");
+    assert_eq!(got.order.script, o.script);
+    let mut same = o.clone();
+    same.script.delivery_fee = Some("150.00".into());
+    assert!(matches!(
+        store.insert_order(&same, Decision::CallAt(now), now).await,
+        Ok(Inserted::Existing(_))
+    ));
+    let mut other = o.clone();
+    other.script.address = Some("elsewhere".into());
+    match store.insert_order(&other, Decision::CallAt(now), now).await {
+        Ok(Inserted::Conflict { fields, .. }) => assert_eq!(fields, vec!["address"]),
+        x => panic!("{x:?}"),
+    }
+}
 
 /// A claim or lease of `n` takes `n` rows, not more: on PostgreSQL an
 /// `IN (SELECT … LIMIT n FOR UPDATE SKIP LOCKED)` is re-run per outer row and

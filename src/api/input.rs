@@ -14,10 +14,24 @@ use serde_json::Value;
 
 use super::error::ApiError;
 use crate::dialer::CustomerKind;
-use crate::store::NewOrder;
+use crate::store::{NewOrder, OrderScript};
 
-const ORDER_FIELDS: [&str; 9] = [
-    "id", "phone", "amount", "currency", "customer", "items", "locale", "timezone", "project",
+const ORDER_FIELDS: [&str; 15] = [
+    "id",
+    "phone",
+    "amount",
+    "currency",
+    "customer",
+    "items",
+    "locale",
+    "timezone",
+    "project",
+    "store",
+    "number",
+    "delivery_fee",
+    "customer_name",
+    "address",
+    "notes",
 ];
 
 /// Parse a JSON body into a JSON object, 400 when it is not JSON.
@@ -104,6 +118,18 @@ pub(crate) fn new_order(body: &[u8]) -> Result<NewOrder, ApiError> {
         locale: optional_string(&map, "locale")?,
         timezone: optional_string(&map, "timezone")?,
         project: optional_string(&map, "project")?.unwrap_or_else(|| "default".to_string()),
+        script: OrderScript {
+            store: optional_string(&map, "store")?,
+            number: optional_string(&map, "number")?,
+            delivery_fee: match map.get("delivery_fee") {
+                None | Some(Value::Null) => None,
+                Some(_) => Some(money_text(body, &map, "delivery_fee")?),
+            },
+            customer_name: optional_string(&map, "customer_name")?,
+            address: optional_string(&map, "address")?,
+            notes: optional_string(&map, "notes")?,
+            prep_error: None,
+        },
     };
     order.validate()?;
     Ok(order)
@@ -115,20 +141,29 @@ pub(crate) fn amount_text(
     body: &[u8],
     map: &serde_json::Map<String, Value>,
 ) -> Result<String, ApiError> {
-    match map.get("amount") {
-        None | Some(Value::Null) => Err(ApiError::invalid("amount", "is required")),
+    money_text(body, map, "amount")
+}
+
+/// A money field (`amount`, `delivery_fee`) as exact decimal text.
+fn money_text(
+    body: &[u8],
+    map: &serde_json::Map<String, Value>,
+    field: &str,
+) -> Result<String, ApiError> {
+    match map.get(field) {
+        None | Some(Value::Null) => Err(ApiError::invalid(field, "is required")),
         Some(Value::String(s)) => Ok(s.clone()),
         Some(Value::Number(_)) => {
             // Re-read the body keeping raw literals; the body already parsed
             // once, so this cannot fail on syntax.
             let raw: BTreeMap<String, &RawValue> =
                 serde_json::from_slice(body).map_err(|e| ApiError::MalformedJson(e.to_string()))?;
-            raw.get("amount")
+            raw.get(field)
                 .map(|r| r.get().trim().to_string())
-                .ok_or_else(|| ApiError::invalid("amount", "is required"))
+                .ok_or_else(|| ApiError::invalid(field, "is required"))
         }
         Some(other) => Err(ApiError::invalid(
-            "amount",
+            field,
             format!(
                 "must be a decimal string or number, not {}",
                 type_name(other)
@@ -219,6 +254,21 @@ mod tests {
     }
 
     #[test]
+    fn script_fields_parse_and_fee_keeps_its_literal() {
+        let body = OK.replace(
+            r#""locale""#,
+            r#""store":"Lawn House","number":"1042","delivery_fee":150.50,"customer_name":"Ayesha","address":"House 5","notes":"after 5","locale""#,
+        );
+        let o = new_order(body.as_bytes()).unwrap();
+        assert_eq!(o.script.store.as_deref(), Some("Lawn House"));
+        assert_eq!(o.script.number.as_deref(), Some("1042"));
+        assert_eq!(o.script.delivery_fee.as_deref(), Some("150.50"));
+        assert_eq!(o.script.customer_name.as_deref(), Some("Ayesha"));
+        assert_eq!(o.script.address.as_deref(), Some("House 5"));
+        assert_eq!(o.script.notes.as_deref(), Some("after 5"));
+    }
+
+    #[test]
     fn bad_fields_are_named() {
         assert_eq!(
             field_of(&OK.replace(r#""+923001234567""#, r#""""#)),
@@ -243,6 +293,12 @@ mod tests {
             "colour"
         );
         assert_eq!(field_of("[1]"), "body");
+        let script = |extra: &str| OK.replace(r#""locale""#, &format!("{extra},\"locale\""));
+        assert_eq!(field_of(&script(r#""delivery_fee":"1,5""#)), "delivery_fee");
+        assert_eq!(field_of(&script(r#""delivery_fee":true"#)), "delivery_fee");
+        assert_eq!(field_of(&script(r#""store":5"#)), "store");
+        assert_eq!(field_of(&script(r#""customer_name":"""#)), "customer_name");
+        assert_eq!(field_of(&script(r#""number":"\u0007""#)), "number");
         assert!(matches!(new_order(b"{"), Err(ApiError::MalformedJson(_))));
     }
 }

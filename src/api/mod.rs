@@ -137,6 +137,10 @@ struct Inner {
     config_sip_users: std::collections::HashSet<String>,
     /// The daemon's agents' floor (issue #10), borrowed: the daemon owns it.
     floor: Option<crate::floor::Floor>,
+    /// `[merchant] name`: an order's `store` when it names none (issue #13).
+    merchant_name: Option<String>,
+    /// Renders an order's names when it arrives (`with_tts`); `None`: not here.
+    tts: Option<crate::media::tts::Tts>,
     /// SSE keep-alive comment interval.
     keep_alive: Duration,
     /// Set when [`serve`]'s shutdown fires: SSE streams end, so the
@@ -175,6 +179,8 @@ impl ApiState {
                     .iter()
                     .filter_map(|a| a.sip_user.clone())
                     .collect(),
+                merchant_name: config.merchant.name.clone(),
+                tts: None,
                 keep_alive: SSE_KEEP_ALIVE,
                 closing: tokio::sync::watch::Sender::new(false),
             }),
@@ -198,6 +204,12 @@ impl ApiState {
             inner.control = Some(control);
             inner.hub = hub;
         })
+    }
+
+    /// Render the names each new order's call will say (issue #13), when it
+    /// arrives. Call before cloning the state.
+    pub fn with_tts(self, tts: crate::media::tts::Tts) -> ApiState {
+        self.configure("with_tts", |inner| inner.tts = Some(tts))
     }
 
     /// Connect the daemon's call-mode queue. Without it the dial-up routes

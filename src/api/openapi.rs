@@ -236,7 +236,13 @@ fn order_schemas() -> Value {
                 "items": { "type": "array", "items": { "type": "object" } },
                 "locale": opt_text,
                 "timezone": { "type": ["string", "null"], "description": "IANA zone of the buyer." },
-                "project": { "type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$", "default": "default", "description": "Shop or brand; call modes are per project." }
+                "project": { "type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$", "default": "default", "description": "Shop or brand; call modes are per project." },
+                "store": { "type": "string", "maxLength": 100, "description": "Store name spoken in the greeting (rendered by TTS when the order arrives); default [merchant] name." },
+                "number": { "type": "string", "maxLength": 32, "description": "Order reference the customer knows; its digits are read one by one. Default: the id." },
+                "delivery_fee": { "type": "string", "description": "Delivery fee included in amount; same rules as amount (a JSON number is read from its literal).", "example": "150.00" },
+                "customer_name": { "type": "string", "maxLength": 200, "description": "Personal data: stored and returned, never logged at info level." },
+                "address": { "type": "string", "maxLength": 500, "description": "Delivery address, free text (line breaks allowed). Never logged at info level." },
+                "notes": { "type": "string", "maxLength": 2000, "description": "Free text for operators." }
             }
         },
         "Order": {
@@ -246,8 +252,11 @@ fn order_schemas() -> Value {
                 "customer": { "$ref": "#/components/schemas/Customer" },
                 "items": { "type": "array", "items": { "type": "object" } },
                 "locale": opt_text, "timezone": opt_text,
-                "status": { "type": "string", "description": "The order's one status: built-in (pending, calling, confirmed, cancelled, flagged) or a configured [[dialer.statuses]] name." },
+                "status": { "type": "string", "description": "The order's one status: built-in (pending: created, first call not yet due; calling: a call is claimed or retries are scheduled; confirmed, cancelled, flagged) or a configured [[dialer.statuses]] name." },
                 "project": text,
+                "store": opt_text, "number": text, "delivery_fee": opt_text,
+                "customer_name": opt_text, "address": opt_text, "notes": opt_text,
+                "preparation_error": { "type": ["string", "null"], "description": "Why the call's spoken text could not be prepared (e.g. a name the TTS engine cannot render); the order is kept and not called." },
                 "dialer": { "oneOf": [{ "$ref": "#/components/schemas/Placement" }, { "type": "null" }], "description": "Where the order sits in dial-up; null when in none." },
                 "created_at": { "type": "string", "format": "date-time" },
                 "updated_at": { "type": "string", "format": "date-time" }
@@ -263,7 +272,7 @@ fn order_schemas() -> Value {
                 "finished_at": { "type": ["string", "null"], "format": "date-time" },
                 "trunk": opt_text,
                 "sip_status": { "type": ["integer", "null"] },
-                "result": { "type": ["string", "null"], "description": "confirmed, cancelled, no_input, hangup, no_answer, busy, rejected, failed" },
+                "result": { "type": ["string", "null"], "description": "confirmed, cancelled, no_input, hangup, no_answer, busy, rejected, failed, operator (pressed 3 for a person)" },
                 "digits": opt_text,
                 "duration_ms": { "type": ["integer", "null"] },
                 "error": opt_text

@@ -23,8 +23,37 @@ pub(crate) async fn create(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let body = state.body(body)?;
-    let order = input::new_order(&body)?;
+    let mut order = input::new_order(&body)?;
+    // Defaults stored with the order, so the call and the API read one value.
+    if order.script.store.is_none() {
+        order.script.store = state.inner.merchant_name.clone();
+    }
+    if order.script.number.is_none() {
+        order.script.number = Some(order.id.clone());
+    }
     let facts = order.facts()?;
+    // Names no prompt covers are rendered now, never during the call; one
+    // that cannot be spoken fails the order's preparation (kept, flagged).
+    if let Some(tts) = state.inner.tts.clone() {
+        let locale = order
+            .locale
+            .clone()
+            .unwrap_or_else(|| state.inner.calling.default_locale.clone());
+        let texts = crate::ivr::script::texts_to_render(
+            &order.items,
+            order.script.store.as_deref(),
+            order.script.customer_name.as_deref(),
+        );
+        if !texts.is_empty() {
+            let why = tokio::task::spawn_blocking(move || tts.prepare(&locale, &texts))
+                .await
+                .unwrap_or_else(|e| Some(format!("text-to-speech task failed: {e}")));
+            if let Some(why) = &why {
+                tracing::debug!(order = %order.id, reason = %why, "order preparation failed");
+            }
+            order.script.prep_error = why;
+        }
+    }
     let now = state.now();
     let plan = state.campaign_snapshot().plan_order(&facts, now);
     match state.inner.store.insert_order(&order, plan, now).await? {

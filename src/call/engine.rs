@@ -105,6 +105,21 @@ pub struct CallSpec {
     pub locale: String,
     /// Prompt names for `$amount` (from `media::say`), empty when unknown.
     pub amount_words: Vec<String>,
+    /// The script's other variables (`$store`, `$number`, `$items`, …; see
+    /// `dialplans/confirm.toml`); `$amount` comes from `amount_words`.
+    pub vars: HashMap<String, Vec<String>>,
+    /// The order called, for the operator seam (press 3).
+    pub order_id: Option<String>,
+}
+
+/// Issue #13's seam for "press 3, talk to a person": asked while the
+/// customer holds. Today no implementation is installed, so nobody takes the
+/// call and the order becomes a callback in the operators' queue; the
+/// operator dialer connects a `ready` operator here (and bridges the call
+/// where [`FlowInput::OperatorTook`](crate::ivr::FlowInput::OperatorTook) ends the flow).
+pub trait OperatorDesk: Send + Sync {
+    /// Whether a ready operator working the order's mode took the call.
+    fn ready_operator_took(&self, order_id: &str) -> bool;
 }
 
 /// Shared state for every call this process makes or takes.
@@ -117,6 +132,8 @@ pub struct Engine {
     payments: Option<PaymentKit>,
     /// The daemon's wall clock (a payment's expiry month); the system's by default.
     clock: crate::clock::Clock,
+    /// Press 3's live-operator seam; `None`: nobody is connected live yet.
+    operator_desk: Option<Arc<dyn OperatorDesk>>,
 }
 
 impl Engine {
@@ -132,6 +149,35 @@ impl Engine {
         &self.clock
     }
 
+    /// Install the live-operator seam (see [`OperatorDesk`]).
+    pub fn with_operator_desk(self, desk: Arc<dyn OperatorDesk>) -> Self {
+        Self {
+            operator_desk: Some(desk),
+            ..self
+        }
+    }
+
+    /// Whether a ready operator took the order's call now (press 3).
+    pub(crate) fn ready_operator_took(&self, order_id: Option<&str>) -> bool {
+        match (&self.operator_desk, order_id) {
+            (Some(desk), Some(id)) => desk.ready_operator_took(id),
+            _ => false,
+        }
+    }
+
+    /// The confirm dialplan in use.
+    pub fn confirm_plan(&self) -> &ConfirmPlan {
+        &self.confirm
+    }
+
+    /// The prompt name of `text` rendered for `locale` (or recorded by the
+    /// merchant under that name), if there is one. A file lookup, never a
+    /// rendering: that happened when the order arrived.
+    pub fn rendered(&self, locale: &str, text: &str) -> Option<String> {
+        let key = crate::media::tts::key(locale, text);
+        self.prompts.has(locale, &key).then_some(key)
+    }
+
     pub async fn start(cfg: Config) -> Result<(Self, SipHandle), CallError> {
         let range = cfg.sip.rtp_port_range()?;
         let confirm = ConfirmPlan::load(&cfg.media.dialplans_dir.join("confirm.toml"))?;
@@ -139,12 +185,16 @@ impl Engine {
         let handle = SipHandle::bind(crate::sip::endpoint_config(&cfg.sip)).await?;
         let engine = Self {
             ports: Arc::new(PortAllocator::new(range)),
-            prompts: Arc::new(PromptCache::new(cfg.media.prompts_dir.clone())),
+            prompts: Arc::new(
+                PromptCache::new(cfg.media.prompts_dir.clone())
+                    .with_dynamic(cfg.media.tts_cache_dir.clone()),
+            ),
             sip: handle.client(),
             confirm,
             payments,
             cfg,
             clock: crate::clock::Clock::system(),
+            operator_desk: None,
         };
         Ok((engine, handle))
     }
@@ -265,7 +315,10 @@ impl Engine {
     pub async fn place_confirm_call(&self, spec: &CallSpec) -> Result<CallReport, CallError> {
         let trunk = self.cfg.default_trunk().ok_or(CallError::NoTrunk)?;
         let ring_timeout = self.cfg.calling.ring_timeout()?;
-        let mut vars = HashMap::new();
+        let mut vars = spec.vars.clone();
+        for name in crate::ivr::script::VARIABLES {
+            vars.entry(name.to_string()).or_default();
+        }
         vars.insert("amount".to_string(), spec.amount_words.clone());
         let mut flow = ConfirmFlow::new(&self.confirm, &vars)?;
 
@@ -356,16 +409,7 @@ impl Engine {
             (None, None) => return Err(CallError::MediaGone),
         };
         let answered_at = Instant::now();
-        let result = run_flow(
-            self,
-            call,
-            &mut events,
-            handle,
-            &mut flow,
-            &spec.locale,
-            MAX_CALL,
-        )
-        .await;
+        let result = run_flow(self, call, &mut events, handle, &mut flow, spec, MAX_CALL).await;
         let duration_ms = answered_at.elapsed().as_millis() as u64;
         if let Some(h) = media_handle.take() {
             let stats = h.stop().await;

@@ -22,7 +22,7 @@ use crate::media::{MediaEvent, MediaHandle, MediaParams};
 use crate::sip::sdp::{self, Codec, RemoteMedia};
 use crate::sip::{CallRef, SipCommand, SipEvent};
 
-pub use engine::{CallError, CallSpec, Engine, PaymentKit};
+pub use engine::{CallError, CallSpec, Engine, OperatorDesk, PaymentKit};
 pub use live::{AgentCallSpec, CallCommand, CallEnd, LiveEvent, PaymentOrder};
 
 /// What `orderline call` prints and the store records for one attempt.
@@ -74,9 +74,10 @@ pub(crate) async fn run_flow<F: Flow>(
     events: &mut tokio::sync::mpsc::Receiver<SipEvent>,
     media: &mut MediaHandle,
     flow: &mut F,
-    locale: &str,
+    spec: &CallSpec,
     max_duration: Duration,
 ) -> Result<(Outcome, &'static str), CallError> {
+    let (locale, order_id) = (spec.locale.as_str(), spec.order_id.as_deref());
     let hard_stop = Instant::now() + max_duration;
     // Set when the call ended by our own BYE from outside the flow (shutdown):
     // an undecided call then counts as failed, not as the callee hanging up.
@@ -102,6 +103,11 @@ pub(crate) async fn run_flow<F: Flow>(
                 }
                 FlowAction::Finished(outcome) => {
                     return Ok((outcome, if interrupted { "local" } else { "remote" }))
+                }
+                FlowAction::SeekOperator => {
+                    if engine.ready_operator_took(order_id) {
+                        flow.handle_input(Instant::now().into_std(), FlowInput::OperatorTook);
+                    }
                 }
             }
         }

@@ -72,6 +72,9 @@ pub struct Config {
     pub campaign: CampaignConfig,
     #[serde(default)]
     pub media: MediaConfig,
+    /// `[merchant]`: who the robo-call says is calling (issue #13).
+    #[serde(default)]
+    pub merchant: MerchantConfig,
     #[serde(default)]
     pub log: LogConfig,
     /// `[[agents]]`: people whose phones take bridged calls.
@@ -353,6 +356,19 @@ pub struct MediaConfig {
     pub prompts_dir: PathBuf,
     /// Folder holding dialplan files (`confirm.toml`, …).
     pub dialplans_dir: PathBuf,
+    /// Where names rendered by text-to-speech are cached
+    /// (`<dir>/<lang>/tts_<hash>.wav`, issue #13). Relative paths are under
+    /// the working directory, the data dir under systemd (`/var/lib/orderline`).
+    pub tts_cache_dir: PathBuf,
+}
+
+/// `[merchant]`: the shop the confirmation call speaks for.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MerchantConfig {
+    /// Store name spoken in the greeting when an order names none
+    /// (`POST /v1/orders` `store`); unset: the greeting names no store.
+    pub name: Option<String>,
 }
 
 impl Default for MediaConfig {
@@ -360,6 +376,7 @@ impl Default for MediaConfig {
         Self {
             prompts_dir: "prompts".into(),
             dialplans_dir: "dialplans".into(),
+            tts_cache_dir: "tts-cache".into(),
         }
     }
 }

@@ -38,7 +38,10 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = ()>) -> anyhow::Res
     let clock = Clock::system();
     let api = ApiState::new(store.clone(), &cfg, metrics.clone())
         .context("building the campaign rules")?
-        .with_clock(clock.clone());
+        .with_clock(clock.clone())
+        .with_tts(crate::media::tts::Tts::espeak(
+            cfg.media.tts_cache_dir.clone(),
+        ));
     let campaign = api.campaign();
 
     // Calls that were up when the last process died: failed, and re-scheduled by the rules.

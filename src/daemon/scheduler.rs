@@ -8,6 +8,7 @@
 //! closes them as failed and schedules the re-attempt, so no order is lost
 //! and no attempt is dialled twice.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -238,6 +239,24 @@ fn snapshot(c: &SharedCampaign) -> Campaign {
 }
 
 impl Attempt {
+    /// The confirm script's variables for this order (issue #13); names come
+    /// from the TTS cache, rendered when the order arrived.
+    fn script_vars(&self, order: &crate::store::Order) -> HashMap<String, Vec<String>> {
+        let s = &order.script;
+        let text = crate::ivr::script::OrderText {
+            locale: &self.locale,
+            number: s.number.as_deref().unwrap_or(&order.id),
+            amount: &order.amount,
+            currency: &order.currency,
+            delivery_fee: s.delivery_fee.as_deref(),
+            items: &order.items,
+            store: s.store.as_deref(),
+            customer_name: s.customer_name.as_deref(),
+            max_items: self.engine.confirm_plan().max_items,
+        };
+        crate::ivr::script::script_vars(&text, |t| self.engine.rendered(&self.locale, t))
+    }
+
     async fn run(self, c: ClaimedAttempt) {
         let _live = self.metrics.active_call();
         let order = &c.order;
@@ -273,6 +292,8 @@ impl Attempt {
                     target: number,
                     locale: self.locale.clone(),
                     amount_words,
+                    vars: self.script_vars(order),
+                    order_id: Some(order.id.clone()),
                 })
                 .await
             {
@@ -326,6 +347,12 @@ impl Attempt {
                     {
                         if let Err(e) = dialup.follow(&order.id, now).await {
                             tracing::error!(order = %order.id, error = %e, "dial-up move not written; repaired on start");
+                        }
+                        // Press 3 with nobody ready: a callback for anyone, due now (issue #13).
+                        if report.outcome == Outcome::Operator {
+                            if let Err(e) = dialup.callback_now(&order.id, now).await {
+                                tracing::error!(order = %order.id, error = %e, "operator callback not queued");
+                            }
                         }
                     }
                     return;

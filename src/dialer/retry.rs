@@ -147,6 +147,9 @@ fn classify(outcome: Outcome) -> Verdict {
     match outcome {
         Outcome::Confirmed => Verdict::Final(OrderStatus::Confirmed),
         Outcome::Cancelled => Verdict::Final(OrderStatus::Cancelled),
+        // The buyer asked for a person (issue #13): no more robo-calls; a
+        // human decides, through the operators' callback queue.
+        Outcome::Operator => Verdict::Final(OrderStatus::Flagged),
         Outcome::NoAnswer
         | Outcome::Busy
         | Outcome::Failed

@@ -7,12 +7,18 @@
 //!   then the call ends as `no_input`;
 //! - silence after the menu for `no_input_timeout`: the menu is repeated
 //!   `no_input_repeats` times, then `no_input`;
-//! - after the confirm or cancel key: the matching thank-you, then BYE.
+//! - after the confirm or cancel key: the matching thank-you, then BYE;
+//! - the repeat key (issue #13, `9`): the script's repeatable parts and the
+//!   menu again, at most `max_repeats` times (then it is a wrong key);
+//! - the operator key (`3`): stop, "please hold", ask the driver for a ready
+//!   operator ([`FlowAction::SeekOperator`]); nobody within `operator_wait`:
+//!   "we will call you back" and BYE with outcome `operator` (the caller of
+//!   the flow puts the order in the operators' callback queue).
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
-use super::dialplan::{expand, ConfirmPlan, DialplanError};
+use super::dialplan::{expand, expand_script, ConfirmPlan, DialplanError};
 use super::{Flow, FlowAction, FlowInput, Outcome};
 
 /// If the media layer never reports the goodbye prompt done, hang up anyway.
@@ -28,6 +34,11 @@ enum State {
     Waiting {
         deadline: Instant,
     },
+    /// The callee asked for a person; holding until a ready operator takes
+    /// the call or the deadline passes.
+    Holding {
+        deadline: Instant,
+    },
     /// Playing the last words; BYE when they end (or at the guard deadline).
     Closing {
         outcome: Outcome,
@@ -40,6 +51,15 @@ enum State {
 #[derive(Debug)]
 pub struct ConfirmFlow {
     intro: Vec<String>,
+    /// What the repeat key plays before the menu.
+    again: Vec<String>,
+    hold: Vec<String>,
+    operator_callback: Vec<String>,
+    operator_key: Option<char>,
+    repeat_key: Option<char>,
+    max_repeats: u32,
+    operator_wait: Duration,
+    repeats: u32,
     menu: Vec<String>,
     invalid: Vec<String>,
     no_input: Vec<String>,
@@ -67,10 +87,27 @@ impl ConfirmFlow {
         vars: &std::collections::HashMap<String, Vec<String>>,
     ) -> Result<Self, DialplanError> {
         plan.validate()?;
-        let mut intro = expand(&plan.greeting, vars)?;
-        intro.extend(expand(&plan.summary, vars)?);
+        let (intro, again) = if plan.script.is_empty() {
+            let mut intro = expand(&plan.greeting, vars)?;
+            let summary = expand(&plan.summary, vars)?;
+            intro.extend(summary.iter().cloned());
+            (intro, summary)
+        } else {
+            (
+                expand_script(&plan.script, vars, false)?,
+                expand_script(&plan.script, vars, true)?,
+            )
+        };
         Ok(Self {
             intro,
+            again,
+            hold: expand(&plan.hold, vars)?,
+            operator_callback: expand(&plan.operator_callback, vars)?,
+            operator_key: plan.operator_key,
+            repeat_key: plan.repeat_key,
+            max_repeats: plan.max_repeats,
+            operator_wait: plan.operator_wait()?,
+            repeats: 0,
             menu: expand(&plan.menu, vars)?,
             invalid: expand(&plan.invalid, vars)?,
             no_input: expand(&plan.no_input, vars)?,
@@ -134,6 +171,20 @@ impl ConfirmFlow {
         } else if d == self.cancel_key {
             let words = self.cancelled.clone();
             self.close(now, Outcome::Cancelled, words, true);
+        } else if Some(d) == self.operator_key {
+            self.actions.push_back(FlowAction::StopPlayback);
+            if !self.hold.is_empty() {
+                self.actions.push_back(FlowAction::Play(self.hold.clone()));
+            }
+            self.actions.push_back(FlowAction::SeekOperator);
+            self.state = State::Holding {
+                deadline: now + self.operator_wait,
+            };
+        } else if Some(d) == self.repeat_key && self.repeats < self.max_repeats {
+            self.repeats += 1;
+            self.actions.push_back(FlowAction::StopPlayback);
+            let prompts = self.menu_after(&self.again);
+            self.speak(prompts);
         } else {
             self.invalid_count += 1;
             if self.invalid_count > self.max_invalid {
@@ -170,8 +221,18 @@ impl Flow for ConfirmFlow {
                 }
                 _ => {}
             },
+            FlowInput::OperatorTook => {
+                if let State::Holding { .. } = self.state {
+                    self.actions.push_back(FlowAction::StopPlayback);
+                    self.actions
+                        .push_back(FlowAction::Finished(Outcome::Operator));
+                    self.state = State::Done;
+                }
+            }
             FlowInput::RemoteHangup => {
                 let outcome = match self.state {
+                    // Asked for a person, then gave up holding: still a callback.
+                    State::Holding { .. } => Outcome::Operator,
                     State::Closing { outcome, .. } if outcome != Outcome::NoInput => outcome,
                     State::Done => return,
                     _ => Outcome::Hangup,
@@ -194,6 +255,11 @@ impl Flow for ConfirmFlow {
                     self.close(now, Outcome::NoInput, words, false);
                 }
             }
+            State::Holding { deadline } if now >= deadline => {
+                self.actions.push_back(FlowAction::StopPlayback);
+                let words = self.operator_callback.clone();
+                self.close(now, Outcome::Operator, words, false);
+            }
             State::Closing { outcome, deadline } if now >= deadline => {
                 self.actions.push_back(FlowAction::Hangup(outcome));
                 self.state = State::Done;
@@ -208,7 +274,9 @@ impl Flow for ConfirmFlow {
 
     fn poll_timeout(&self) -> Option<Instant> {
         match self.state {
-            State::Waiting { deadline } | State::Closing { deadline, .. } => Some(deadline),
+            State::Waiting { deadline }
+            | State::Holding { deadline }
+            | State::Closing { deadline, .. } => Some(deadline),
             _ => None,
         }
     }
@@ -385,6 +453,153 @@ mod tests {
         f.handle_timeout(guard);
         assert_eq!(drain(&mut f), vec![FlowAction::Hangup(Outcome::Confirmed)]);
         assert_eq!(f.poll_timeout(), None);
+    }
+
+    /// The shipped dialplan with a fee and items (issue #13).
+    fn scripted() -> ConfirmFlow {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("dialplans/confirm.toml");
+        let plan = ConfirmPlan::load(&path).expect("shipped dialplan");
+        let v = |s: &[&str]| s.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        let mut vars = HashMap::new();
+        vars.insert("store".into(), v(&["tts_store"]));
+        vars.insert("customer_name".into(), v(&[]));
+        vars.insert("number".into(), v(&["1", "0", "4"]));
+        vars.insert("items".into(), v(&["2", "tts_suit"]));
+        vars.insert("delivery_fee".into(), v(&["1", "hundred", "pkr"]));
+        vars.insert("amount".into(), v(&["2", "thousand", "pkr"]));
+        ConfirmFlow::new(&plan, &vars).expect("flow")
+    }
+
+    const SUMMARY: [&str; 13] = [
+        "about_order_number",
+        "1",
+        "0",
+        "4",
+        "you_ordered",
+        "2",
+        "tts_suit",
+        "total_including_delivery",
+        "1",
+        "hundred",
+        "pkr",
+        "total_is",
+        "2",
+    ];
+
+    fn summary_then(tail: &[&str]) -> Vec<String> {
+        SUMMARY
+            .iter()
+            .chain(["thousand", "pkr", "cash_on_delivery"].iter())
+            .chain(tail.iter())
+            .map(|s| s.to_string())
+            .collect()
+    }
+
+    #[test]
+    fn script_plays_in_order_and_nine_repeats_without_greeting() {
+        let t0 = Instant::now();
+        let mut f = scripted();
+        f.handle_input(t0, FlowInput::Answered);
+        let mut first = vec![
+            "hello".to_string(),
+            "calling_from".into(),
+            "tts_store".into(),
+        ];
+        first.extend(summary_then(&["menu_script"]));
+        assert_eq!(drain(&mut f), vec![FlowAction::Play(first)]);
+        f.handle_input(t0 + Duration::from_secs(2), FlowInput::Digit('9'));
+        assert_eq!(
+            drain(&mut f),
+            vec![
+                FlowAction::StopPlayback,
+                FlowAction::Play(summary_then(&["menu_script"]))
+            ]
+        );
+        // Three repeats, then 9 is a wrong key.
+        f.handle_input(t0, FlowInput::Digit('9'));
+        f.handle_input(t0, FlowInput::Digit('9'));
+        drain(&mut f);
+        f.handle_input(t0, FlowInput::Digit('9'));
+        assert_eq!(
+            drain(&mut f),
+            vec![
+                FlowAction::StopPlayback,
+                play(&["invalid_key", "menu_script"])
+            ]
+        );
+        f.handle_input(t0, FlowInput::Digit('1'));
+        assert_eq!(f.outcome(), Some(Outcome::Confirmed));
+    }
+
+    #[test]
+    fn three_holds_then_callback_when_nobody_takes_it() {
+        let t0 = Instant::now();
+        let mut f = scripted();
+        f.handle_input(t0, FlowInput::Answered);
+        drain(&mut f);
+        f.handle_input(t0 + Duration::from_secs(3), FlowInput::Digit('3'));
+        assert_eq!(
+            drain(&mut f),
+            vec![
+                FlowAction::StopPlayback,
+                play(&["operator_hold"]),
+                FlowAction::SeekOperator
+            ]
+        );
+        let deadline = f.poll_timeout().expect("hold deadline");
+        assert_eq!(deadline, t0 + Duration::from_secs(11), "operator_wait = 8s");
+        // Keys while holding change nothing; the hold prompt ending neither.
+        f.handle_input(t0 + Duration::from_secs(4), FlowInput::Digit('1'));
+        f.handle_input(t0 + Duration::from_secs(5), FlowInput::PlaybackDone);
+        f.handle_timeout(deadline - Duration::from_millis(1));
+        assert!(drain(&mut f).is_empty());
+        f.handle_timeout(deadline);
+        assert_eq!(
+            drain(&mut f),
+            vec![FlowAction::StopPlayback, play(&["operator_callback"])]
+        );
+        assert_eq!(f.outcome(), Some(Outcome::Operator));
+        f.handle_input(deadline, FlowInput::PlaybackDone);
+        assert_eq!(drain(&mut f), vec![FlowAction::Hangup(Outcome::Operator)]);
+    }
+
+    #[test]
+    fn a_ready_operator_takes_the_call_and_a_hangup_while_holding_is_a_callback() {
+        let t0 = Instant::now();
+        let mut f = scripted();
+        f.handle_input(t0, FlowInput::Answered);
+        f.handle_input(t0, FlowInput::Digit('3'));
+        drain(&mut f);
+        f.handle_input(t0, FlowInput::OperatorTook);
+        assert_eq!(
+            drain(&mut f),
+            vec![
+                FlowAction::StopPlayback,
+                FlowAction::Finished(Outcome::Operator)
+            ]
+        );
+
+        let mut f = scripted();
+        f.handle_input(t0, FlowInput::Answered);
+        f.handle_input(t0, FlowInput::Digit('3'));
+        drain(&mut f);
+        f.handle_input(t0, FlowInput::RemoteHangup);
+        assert_eq!(drain(&mut f), vec![FlowAction::Finished(Outcome::Operator)]);
+    }
+
+    #[test]
+    fn without_operator_and_repeat_keys_three_and_nine_are_wrong_keys() {
+        let t0 = Instant::now();
+        let mut f = flow();
+        f.handle_input(t0, FlowInput::Answered);
+        drain(&mut f);
+        for d in ['3', '9'] {
+            f.handle_input(t0, FlowInput::Digit(d));
+            assert_eq!(
+                drain(&mut f),
+                vec![FlowAction::StopPlayback, play(&["invalid_key", MENU])]
+            );
+        }
     }
 
     #[test]

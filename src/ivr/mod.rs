@@ -10,6 +10,7 @@
 pub mod confirm;
 pub mod dialplan;
 pub mod payment;
+pub mod script;
 
 use std::time::Instant;
 
@@ -37,6 +38,9 @@ pub enum Outcome {
     Rejected,
     /// Anything else: 404, 5xx, transport errors, media failures.
     Failed,
+    /// The callee asked for a person (issue #13, key 3): a ready operator
+    /// took the call, or the order went to the operators' callback queue.
+    Operator,
 }
 
 impl Outcome {
@@ -50,6 +54,7 @@ impl Outcome {
             Outcome::Busy => "busy",
             Outcome::Rejected => "rejected",
             Outcome::Failed => "failed",
+            Outcome::Operator => "operator",
         }
     }
 
@@ -76,6 +81,8 @@ pub enum FlowInput {
     PlaybackDone,
     /// The far end hung up.
     RemoteHangup,
+    /// Answer to [`FlowAction::SeekOperator`]: a ready operator took the call.
+    OperatorTook,
 }
 
 /// What the flow wants done. The driver executes these in order.
@@ -89,6 +96,10 @@ pub enum FlowAction {
     Hangup(Outcome),
     /// The far end already hung up; record this outcome.
     Finished(Outcome),
+    /// The callee asked for a person: ask whether a ready operator takes the
+    /// call now (answer with [`FlowInput::OperatorTook`]); otherwise the flow
+    /// holds, then ends as [`Outcome::Operator`] for a callback.
+    SeekOperator,
 }
 
 /// A flow the call driver can run: the common shape of confirm, payment and upsell.

@@ -39,6 +39,7 @@ pub mod rtp;
 pub mod say;
 pub mod session;
 mod task;
+pub mod tts;
 pub mod wavlaw;
 
 pub use bridge::{Bridge, BridgeEvent, BridgeHandle, BridgeStats};

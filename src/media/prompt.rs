@@ -7,6 +7,10 @@
 //! 4. both again with `en` — logged once per (locale, name), because a
 //!    caller hearing English in a French flow is a content bug to fix.
 //!
+//! With a dynamic directory (the TTS cache, [`crate::media::tts`]), it is
+//! searched after the other two at each step, so a merchant recording
+//! named like a rendering (`tts_<hash>.wav`) replaces it.
+//!
 //! Files may be 16-bit PCM at any rate (decoded and resampled to 8 kHz by
 //! [`crate::audio::read_wav_8k`]) or 8 kHz G.711 WAV (µ-law/A-law, format
 //! tags 7/6, how the stock prompts are stored). Samples are decoded once
@@ -61,6 +65,7 @@ type Key = (String, String);
 pub struct PromptCache {
     dir: PathBuf,
     override_dir: Option<PathBuf>,
+    dynamic_dir: Option<PathBuf>,
     cache: Mutex<HashMap<Key, Arc<[i16]>>>,
     warned: Mutex<HashSet<Key>>,
 }
@@ -71,6 +76,7 @@ impl PromptCache {
         Self {
             dir: dir.into(),
             override_dir: None,
+            dynamic_dir: None,
             cache: Mutex::new(HashMap::new()),
             warned: Mutex::new(HashSet::new()),
         }
@@ -80,6 +86,21 @@ impl PromptCache {
     pub fn with_override(mut self, dir: impl Into<PathBuf>) -> Self {
         self.override_dir = Some(dir.into());
         self
+    }
+
+    /// Rendered text (the TTS cache, same layout), searched last.
+    pub fn with_dynamic(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.dynamic_dir = Some(dir.into());
+        self
+    }
+
+    /// Whether a prompt exists for `locale` or its language, without loading
+    /// it (the scheduler asks this for rendered names before a call).
+    pub fn has(&self, locale: &str, name: &str) -> bool {
+        validate(locale, name).is_ok()
+            && self.resolve(locale, name).is_ok_and(|(_, used)| {
+                used != FALLBACK_LOCALE || is_same_language(locale, FALLBACK_LOCALE)
+            })
     }
 
     /// The samples of one prompt (8 kHz mono).
@@ -128,7 +149,11 @@ impl PromptCache {
         }
         let mut tried = Vec::new();
         for loc in locales {
-            let roots = self.override_dir.iter().chain(std::iter::once(&self.dir));
+            let roots = self
+                .override_dir
+                .iter()
+                .chain(std::iter::once(&self.dir))
+                .chain(self.dynamic_dir.iter());
             for root in roots {
                 let p = root.join(loc).join(&file);
                 if p.is_file() {
@@ -213,6 +238,24 @@ mod tests {
         let b = c.get("fr", "greeting").unwrap();
         assert!(Arc::ptr_eq(&a, &b));
         assert_eq!(c.items("fr", &["greeting", "goodbye"]).unwrap().len(), 2);
+    }
+
+    #[test]
+    fn rendered_text_is_found_after_stock_and_a_recording_replaces_it() {
+        let stock = tempfile::tempdir().unwrap();
+        let tts = tempfile::tempdir().unwrap();
+        write(tts.path(), "fr", "tts_00aa", 7);
+        write(tts.path(), "fr", "tts_00bb", 8);
+        write(stock.path(), "fr", "tts_00bb", 9);
+        let c = PromptCache::new(stock.path()).with_dynamic(tts.path());
+        assert_eq!(c.get("fr", "tts_00aa").unwrap()[0], 7);
+        assert_eq!(c.get("fr", "tts_00bb").unwrap()[0], 9, "the recording wins");
+        assert!(c.has("fr-FR", "tts_00aa"));
+        assert!(
+            !c.has("ur", "tts_00aa"),
+            "another language's rendering is not used"
+        );
+        assert!(!c.has("fr", "../x"));
     }
 
     #[test]

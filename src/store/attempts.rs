@@ -59,9 +59,18 @@ impl Store {
         attempts.sort_by_key(|a| (a.scheduled_at, a.id));
         let mut claimed = Vec::with_capacity(attempts.len());
         for attempt in attempts {
-            let order = load_order(&mut tx, &attempt.order_id)
+            let mut order = load_order(&mut tx, &attempt.order_id)
                 .await?
                 .ok_or_else(|| StoreError::OrderNotFound(attempt.order_id.clone()))?;
+            if order.status == OrderStatus::Pending {
+                // Claimed: the order is being called now (issue #13).
+                let reason = "call: first attempt claimed";
+                let from = Some(OrderStatus::Pending);
+                set_status(&mut tx, &order.id, from, OrderStatus::Calling, reason, now).await?;
+                order = load_order(&mut tx, &attempt.order_id)
+                    .await?
+                    .ok_or_else(|| StoreError::OrderNotFound(attempt.order_id.clone()))?;
+            }
             claimed.push(ClaimedAttempt { attempt, order });
         }
         tx.commit().await.during("claim due attempts")?;
@@ -195,6 +204,17 @@ async fn close_attempt(
         "retry_at": retry_at,
     });
     enqueue(tx, "call.attempted", Some(&attempt.order_id), &payload, now).await?;
+    if attempt.outcome == Some(Outcome::Operator) {
+        // Issue #13: the customer pressed the operator key; the order goes
+        // to a person (it is also `flagged`, with its own event).
+        let payload = serde_json::json!({
+            "order_id": attempt.order_id,
+            "attempt": attempt.attempt_no,
+            "reason": "the customer asked to talk to a person",
+            "at": now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        });
+        enqueue(tx, "order.operator", Some(&attempt.order_id), &payload, now).await?;
+    }
     match next {
         Next::RetryAt(at) => {
             let next_no = attempt.attempt_no + 1;

@@ -25,6 +25,7 @@ mod dialup;
 mod error;
 mod model;
 mod model_calls;
+mod order_script;
 mod orders;
 mod outbox;
 mod payments;
@@ -52,6 +53,7 @@ pub use model_calls::{
     NewAgent, NewAgentCall, NewPayment, Payment, PaymentResult, PaymentStatus, PaymentStep,
     MAX_PAYMENT_MAJOR, STEPS,
 };
+pub use order_script::OrderScript;
 pub use payments::INTERRUPTED;
 pub use sip_bindings::StoredBinding;
 
@@ -165,13 +167,14 @@ fn sqlite_url(url: &str) -> String {
 /// The migrations for a backend, embedded in the binary so a deployed daemon
 /// needs no `sql/` folder next to it.
 fn migrator(backend: Backend) -> Migrator {
-    let (init, calls, bindings, dialer, agent_states) = match backend {
+    let (init, calls, bindings, dialer, agent_states, script) = match backend {
         Backend::Sqlite => (
             include_str!("../../sql/sqlite/0001_init.sql"),
             include_str!("../../sql/sqlite/0002_agents_calls_payments.sql"),
             include_str!("../../sql/sqlite/0003_sip_bindings.sql"),
             include_str!("../../sql/sqlite/0004_dialer.sql"),
             include_str!("../../sql/sqlite/0005_agent_states.sql"),
+            include_str!("../../sql/sqlite/0006_order_script.sql"),
         ),
         Backend::Postgres => (
             include_str!("../../sql/postgres/0001_init.sql"),
@@ -179,6 +182,7 @@ fn migrator(backend: Backend) -> Migrator {
             include_str!("../../sql/postgres/0003_sip_bindings.sql"),
             include_str!("../../sql/postgres/0004_dialer.sql"),
             include_str!("../../sql/postgres/0005_agent_states.sql"),
+            include_str!("../../sql/postgres/0006_order_script.sql"),
         ),
     };
     let migration = |version, name, sql| {
@@ -197,6 +201,7 @@ fn migrator(backend: Backend) -> Migrator {
             migration(3, "sip_bindings", bindings),
             migration(4, "dialer", dialer),
             migration(5, "agent_states", agent_states),
+            migration(6, "order_script", script),
         ]),
         ..Migrator::DEFAULT
     }

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
+use super::order_script::OrderScript;
 use super::StoreError;
 use crate::dialer::{self, Amount, CustomerKind, OrderFacts, OrderStatus};
 use crate::ivr::Outcome;
@@ -26,6 +27,9 @@ pub struct NewOrder {
     pub timezone: Option<String>,
     /// The shop/brand (issue #11): `[A-Za-z0-9_-]{1,64}`, default `"default"`.
     pub project: String,
+    /// What the confirmation script reads out (issue #13).
+    #[serde(default)]
+    pub script: OrderScript,
 }
 
 impl NewOrder {
@@ -73,6 +77,7 @@ impl NewOrder {
         if !orderline_dialer::modes::config::is_valid_name(&self.project) {
             return Err(bad("project", "must be 1 to 64 of A-Z a-z 0-9 _ -"));
         }
+        self.script.validate()?;
         let timezone = match &self.timezone {
             Some(name) => {
                 Some(dialer::parse_timezone(name).map_err(|e| bad("timezone", &e.to_string()))?)
@@ -114,6 +119,7 @@ impl NewOrder {
         if self.project != stored.project {
             diff.push("project");
         }
+        self.script.differences(&stored.script, &mut diff);
         diff
     }
 }
@@ -139,6 +145,8 @@ pub struct Order {
     pub dialer_status: Option<String>,
     /// The order's place in dial-up: mode id and sub-queue.
     pub dialer: Option<(String, String)>,
+    /// What the confirmation script reads out (issue #13).
+    pub script: OrderScript,
 }
 
 impl Order {
@@ -426,6 +434,7 @@ fn json(table: &'static str, col: &str, text: &str) -> Result<serde_json::Value,
 
 pub(crate) const ORDER_COLUMNS: &str =
     "id, phone, amount, currency, customer_kind, items, locale, timezone, status, created_at, updated_at, project, dialer_status, \
+     store_name, order_number, delivery_fee, customer_name, address, notes, prep_error, \
      (SELECT q.mode FROM dialer_queue q WHERE q.order_id = orders.id) AS dialer_mode, \
      (SELECT q.subqueue FROM dialer_queue q WHERE q.order_id = orders.id) AS dialer_subqueue";
 
@@ -453,6 +462,15 @@ pub(crate) fn order_from_row(row: &AnyRow) -> Result<Order, StoreError> {
         project: get(row, T, "project")?,
         dialer_status: get(row, T, "dialer_status")?,
         dialer: dialer_mode.zip(dialer_subqueue),
+        script: OrderScript {
+            store: get(row, T, "store_name")?,
+            number: get(row, T, "order_number")?,
+            delivery_fee: get(row, T, "delivery_fee")?,
+            customer_name: get(row, T, "customer_name")?,
+            address: get(row, T, "address")?,
+            notes: get(row, T, "notes")?,
+            prep_error: get(row, T, "prep_error")?,
+        },
     })
 }
 

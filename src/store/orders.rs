@@ -29,7 +29,22 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<Inserted, StoreError> {
         order.validate()?;
+        // An order whose first call is not yet due (e.g. outside the calling
+        // window) is `pending` until a worker claims that call (issue #13).
+        let failed_prep = order
+            .script
+            .prep_error
+            .as_ref()
+            .map(|why| format!("preparation failed: {why}"));
         let (status, reason) = match plan {
+            // The call could not say what it must (issue #13): kept, for a human.
+            _ if failed_prep.is_some() => (
+                OrderStatus::Flagged,
+                failed_prep.as_deref().unwrap_or_default(),
+            ),
+            Decision::CallAt(at) if at > now => {
+                (OrderStatus::Pending, "rules: call; first call not yet due")
+            }
             Decision::CallAt(_) => (OrderStatus::Calling, "rules: call"),
             Decision::Flag => (OrderStatus::Flagged, "rules: flag without a call"),
             Decision::ConfirmWithoutCall => {
@@ -38,8 +53,9 @@ impl Store {
         };
         let mut tx = self.begin("insert order").await?;
         let inserted = sqlx::query(
-            "INSERT INTO orders (id, phone, amount, currency, customer_kind, items, locale, timezone, status, created_at, updated_at, project) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11) ON CONFLICT (id) DO NOTHING",
+            "INSERT INTO orders (id, phone, amount, currency, customer_kind, items, locale, timezone, status, created_at, updated_at, project, \
+             store_name, order_number, delivery_fee, customer_name, address, notes, prep_error) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11, $12, $13, $14, $15, $16, $17, $18) ON CONFLICT (id) DO NOTHING",
         )
         .bind(&order.id)
         .bind(&order.phone)
@@ -52,6 +68,13 @@ impl Store {
         .bind(status.as_str())
         .bind(ms(now))
         .bind(&order.project)
+        .bind(order.script.store.as_deref())
+        .bind(order.script.number.as_deref())
+        .bind(order.script.delivery_fee.as_deref())
+        .bind(order.script.customer_name.as_deref())
+        .bind(order.script.address.as_deref())
+        .bind(order.script.notes.as_deref())
+        .bind(order.script.prep_error.as_deref())
         .execute(&mut *tx)
         .await
         .during("insert order")?
@@ -69,7 +92,7 @@ impl Store {
             });
         }
         set_status(&mut tx, &order.id, None, status, reason, now).await?;
-        if let Decision::CallAt(at) = plan {
+        if let (Decision::CallAt(at), None) = (plan, &failed_prep) {
             schedule(&mut tx, &order.id, 1, at).await?;
         }
         let stored = load_order(&mut tx, &order.id)

@@ -274,3 +274,30 @@ pub fn parse_sse(raw: &[u8]) -> (u16, Vec<SseEvent>) {
     }
     (status, events)
 }
+
+/// Poll `GET /v1/orders/{id}` until its status is one of `want`; panics
+/// after `limit` with the order and `logs()` (the daemon's log).
+pub fn wait_order_status(
+    addr: SocketAddr,
+    token: &str,
+    id: &str,
+    want: &[&str],
+    limit: std::time::Duration,
+    logs: impl Fn() -> String,
+) -> serde_json::Value {
+    let t0 = std::time::Instant::now();
+    loop {
+        let (st, v) = json(addr, "GET", &format!("/v1/orders/{id}"), token, None);
+        assert_eq!(st, 200, "get {id}: {v}");
+        if want.iter().any(|w| v["status"] == *w) {
+            return v;
+        }
+        assert!(
+            t0.elapsed() < limit,
+            "order {id} still {} after {limit:?}: {v}\n{}",
+            v["status"],
+            logs()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}

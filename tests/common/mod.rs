@@ -270,6 +270,9 @@ impl Daemon {
         let child = Command::new(env!("CARGO_BIN_EXE_orderline"))
             .args(["serve", "--config"])
             .arg(config)
+            // Relative paths (the TTS cache's default) land beside the config,
+            // as they land in the data dir under systemd.
+            .current_dir(config.parent().unwrap_or(Path::new(".")))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(

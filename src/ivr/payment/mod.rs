@@ -264,6 +264,8 @@ impl PaymentFlow {
                     }
                 }
             }
+            // A payment never asks for an operator (the agent is on the call).
+            FlowInput::OperatorTook => {}
         }
     }
 

@@ -110,6 +110,8 @@ pub enum QueueError {
     DispositionNotInMode { mode: String, disposition: String },
     #[error("the callback disposition needs a time: report CallOutcome::Callback")]
     CallbackWithoutTime,
+    #[error("project {0:?} has no call mode to queue a callback in")]
+    NoModeForProject(String),
     #[error("{0:?} is not a valid agent name")]
     BadAgent(String),
     #[error("row {index} ({field}): {reason}")]
@@ -296,6 +298,38 @@ impl DialQueue {
                 }))
             }
         }
+    }
+
+    /// The customer asked a robo-call for a person and nobody was ready
+    /// (issue #13, press 3): a callback for anyone, due at `at`. The order
+    /// stays in its mode if it is in one; else it enters the mode `status`
+    /// ticks it into, else the first mode of its project (the operators'
+    /// queue). The status is not changed here (`Moved::status` is `None`
+    /// unless the order entered a mode).
+    pub fn callback_for_anyone(
+        &mut self,
+        card: OrderCard,
+        status: &str,
+        at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<Moved, QueueError> {
+        let id = card.id.clone();
+        let mut entered = None;
+        if !self.entries.contains_key(&id) {
+            let project = card.project.clone();
+            let target = self
+                .entry_mode(&card, status)
+                .or_else(|| self.rules.modes().iter().position(|m| m.project == project))
+                .ok_or(QueueError::NoModeForProject(project))?;
+            entered = self.enter(card, status, Some(target), now).status;
+        }
+        let mut moved = self.requeue(&id, |e| {
+            e.sub = Subqueue::Callback;
+            e.due_at = at;
+            e.callback_agent = None;
+        });
+        moved.status = entered;
+        Ok(moved)
     }
 
     /// Return a picked order to its sub-queue without burning an attempt: the

@@ -167,3 +167,30 @@ fn overview_counts_each_sub_queue_and_lists_agents() {
     assert_eq!(o.modes[1].agents, ["a1", "a2"]);
     assert_eq!(o.modes[1].project, "a");
 }
+
+/// Issue #13: press 3 with nobody ready puts the order in a callback for
+/// anyone, due now: in its ticked mode, or the first mode of its project.
+#[test]
+fn an_operator_request_becomes_a_callback_for_anyone() {
+    let mut q = team();
+    let moved = q
+        .callback_for_anyone(card("o", "a", 5), "processing", noon(), noon())
+        .expect("ticked mode");
+    let p = moved.dialer.expect("in dial-up");
+    assert_eq!(
+        (p.mode.as_str(), p.subqueue, p.due_at),
+        ("new_a", Subqueue::Callback, noon())
+    );
+    // Not ticked: the project's first mode.
+    let moved = q
+        .callback_for_anyone(card("f", "a", 5), "flagged", noon(), noon())
+        .expect("project mode");
+    assert_eq!(moved.dialer.map(|p| p.subqueue), Some(Subqueue::Callback));
+    // Anyone working the mode gets them: callbacks due now, by due time then id.
+    assert_eq!(pick_id(&mut q, "a2", noon()), "f");
+    assert_eq!(pick_id(&mut q, "a1", noon()), "o");
+    assert_eq!(
+        q.callback_for_anyone(card("z", "nope", 5), "flagged", noon(), noon()),
+        Err(QueueError::NoModeForProject("nope".into()))
+    );
+}
