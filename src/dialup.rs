@@ -14,7 +14,8 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use orderline_dialer::modes::{
-    CallModes, DialQueue, Moved, OrderCard, Overview, Pick, QueueError, QueueFilter, QueueItem,
+    CallModes, DialQueue, DialResult, Moved, OrderCard, Overview, Pick, QueueError, QueueFilter,
+    QueueItem,
 };
 use tokio::sync::Mutex;
 
@@ -201,6 +202,24 @@ impl Dialup {
         Ok(Some(pick))
     }
 
+    /// A picked order's call ended (the other half of [`Dialup::pick`]): the
+    /// queue applies put-off, cap, disposition status or callback
+    /// (`DialQueue::finish`), and the order's new status (with its history
+    /// row and webhook) and its dial-up row are written in one transaction.
+    /// A call not in flight is refused, so no result is applied twice.
+    pub async fn finish(
+        &self,
+        order: &str,
+        result: DialResult,
+        now: DateTime<Utc>,
+    ) -> Result<(), DialupError> {
+        let reason = finish_reason(&result);
+        self.apply(&reason, now, |q| {
+            q.finish(order, result, now).map(|m| vec![m])
+        })
+        .await
+    }
+
     /// Replace who may work `mode`; stored so a restart keeps it.
     pub async fn set_agents(
         &self,
@@ -299,6 +318,19 @@ fn follow(
     }
     let moved = queue.set_status(card, status, now)?;
     Ok((moved.dialer.as_ref().map(|p| &p.mode) != have.as_ref()).then_some(moved))
+}
+
+/// The status-history reason of a finished call, e.g. `dialer: call busy`.
+fn finish_reason(result: &DialResult) -> String {
+    match result {
+        DialResult::NoAnswer => "dialer: call not answered".into(),
+        DialResult::Busy => "dialer: call busy".into(),
+        DialResult::Failed => "dialer: call failed".into(),
+        DialResult::Dropped => "dialer: call dropped".into(),
+        DialResult::Disposition(d) => format!("dialer: agent disposition {d}"),
+        DialResult::Callback { .. } => "dialer: callback booked".into(),
+        DialResult::Interrupted => "dialer: call interrupted, order back in its queue".into(),
+    }
 }
 
 /// Each move with the order's row as the queue holds it now.

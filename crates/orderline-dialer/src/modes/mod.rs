@@ -25,7 +25,7 @@ mod tests;
 
 pub use config::{DialerConfig, DialerConfigError, ModeConfig, StatusConfig};
 pub use pick::{Pick, Reason};
-pub use queue::{CallOutcome, DialQueue, Moved, OrderCard, Placement, QueueError, Subqueue};
+pub use queue::{DialQueue, DialResult, Moved, OrderCard, Placement, QueueError, Subqueue};
 pub use rows::{QueueRow, Rebuilt};
 pub use rules::{CallModes, Mode, ModeKind, Pacing};
 pub use view::{Counts, ModeOverview, Overview, QueueFilter, QueueItem};

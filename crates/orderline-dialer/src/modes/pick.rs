@@ -46,7 +46,7 @@ pub enum Reason {
 }
 
 /// An order handed to an agent. It is now in flight until
-/// [`DialQueue::report`] or [`DialQueue::release_in_flight`].
+/// [`DialQueue::finish`] or [`DialQueue::release_in_flight`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Pick {
     pub order_id: String,
