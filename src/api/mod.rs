@@ -52,6 +52,7 @@ mod calls;
 mod control;
 mod csv;
 mod dialer;
+mod dialer_settings;
 mod error;
 mod extract;
 mod input;
@@ -274,7 +275,12 @@ pub fn router(state: ApiState) -> Router {
         .route("/v1/orders/{id}/status", put(dialer::set_status))
         .route("/v1/dialer/overview", get(dialer::overview))
         .route("/v1/dialer/queue", get(dialer::queue))
-        .route("/v1/dialer/modes/{id}", get(dialer::mode))
+        .route(
+            "/v1/dialer/modes/{id}",
+            get(dialer::mode).put(dialer_settings::set_mode),
+        )
+        .route("/v1/dialer/statuses", get(dialer_settings::statuses))
+        .route("/v1/dialer/statuses/{name}", put(dialer_settings::set_tick))
         .route("/v1/dialer/modes/{id}/agents", put(dialer::set_agents))
         .route_layer(axum::middleware::from_fn(auth::merchant_only));
     // Merchants and agents (an agent sees its own calls and payments only).

@@ -8,7 +8,7 @@
 //! its row or a row without its status (docs/call-modes.md, "rows").
 
 use chrono::{DateTime, Utc};
-use orderline_dialer::modes::{QueueRow, Subqueue};
+use orderline_dialer::modes::{ModeSettings, QueueRow, Subqueue, Tick};
 use sqlx::any::AnyRow;
 
 use super::error::QueryContext;
@@ -24,6 +24,17 @@ pub struct DialupMove {
     pub status: Option<String>,
     /// The order's dial-up row afterwards; `None` deletes it.
     pub row: Option<QueueRow>,
+}
+
+/// A rule change made over the API, stored by [`Store::apply_dialup_change`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum DialupChange {
+    /// The mode's accumulated patch (all keys the merchant has set so far).
+    ModeSettings {
+        mode: String,
+        settings: ModeSettings,
+    },
+    Tick(Tick),
 }
 
 /// Stored rows per mode and sub-queue; `in_flight` rows are counted apart
@@ -104,22 +115,90 @@ impl Store {
             return Ok(());
         }
         let mut tx = self.begin("apply dial-up moves").await?;
-        for m in moves {
-            if let Some(status) = &m.status {
-                write_status(&mut tx, &m.order_id, status, reason, now).await?;
+        write_moves(&mut tx, moves, reason, now).await?;
+        tx.commit().await.during("apply dial-up moves")?;
+        Ok(())
+    }
+
+    /// Mode settings patches set over the API, per mode id (laid over the
+    /// config at start; migration 0007).
+    pub async fn mode_settings(&self) -> Result<Vec<(String, ModeSettings)>, StoreError> {
+        const S: &str = "dialer_mode_settings";
+        sqlx::query("SELECT mode, settings FROM dialer_mode_settings ORDER BY mode")
+            .fetch_all(&self.pool)
+            .await
+            .during("load mode settings")?
+            .iter()
+            .map(|r| {
+                let text: String = get(r, S, "settings")?;
+                let settings: ModeSettings = serde_json::from_str(&text)
+                    .map_err(|e| corrupt(S, format!("settings {text:?}: {e}")))?;
+                Ok((get(r, S, "mode")?, settings))
+            })
+            .collect()
+    }
+
+    /// Status ticks set over the API, in the order they were last set.
+    pub async fn status_ticks(&self) -> Result<Vec<Tick>, StoreError> {
+        const S: &str = "dialer_status_ticks";
+        sqlx::query("SELECT status, project, mode FROM dialer_status_ticks ORDER BY updated_at, status, project")
+            .fetch_all(&self.pool)
+            .await
+            .during("load status ticks")?
+            .iter()
+            .map(|r| {
+                Ok(Tick {
+                    status: get(r, S, "status")?,
+                    project: get(r, S, "project")?,
+                    mode: get(r, S, "mode")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Store a mode's accumulated settings patch (or a status tick) together
+    /// with the queue moves the change made (orders over a lowered cap, orders
+    /// entering or leaving by a new tick), in one transaction: the change
+    /// and its consequences are durable together or not at all.
+    pub async fn apply_dialup_change(
+        &self,
+        change: &DialupChange,
+        moves: &[DialupMove],
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin("apply dial-up change").await?;
+        match change {
+            DialupChange::ModeSettings { mode, settings } => {
+                let text = serde_json::to_string(settings)
+                    .map_err(|e| corrupt("dialer_mode_settings", e.to_string()))?;
+                sqlx::query(
+                    "INSERT INTO dialer_mode_settings (mode, settings, updated_at) VALUES ($1, $2, $3) \
+                     ON CONFLICT (mode) DO UPDATE SET settings = excluded.settings, updated_at = excluded.updated_at",
+                )
+                .bind(mode)
+                .bind(text)
+                .bind(ms(now))
+                .execute(&mut *tx)
+                .await
+                .during("store mode settings")?;
             }
-            match &m.row {
-                Some(row) => upsert_row(&mut tx, row).await?,
-                None => {
-                    sqlx::query("DELETE FROM dialer_queue WHERE order_id = $1")
-                        .bind(&m.order_id)
-                        .execute(&mut *tx)
-                        .await
-                        .during("delete dial-up row")?;
-                }
+            DialupChange::Tick(t) => {
+                sqlx::query(
+                    "INSERT INTO dialer_status_ticks (status, project, mode, updated_at) VALUES ($1, $2, $3, $4) \
+                     ON CONFLICT (status, project) DO UPDATE SET mode = excluded.mode, updated_at = excluded.updated_at",
+                )
+                .bind(&t.status)
+                .bind(&t.project)
+                .bind(t.mode.as_deref())
+                .bind(ms(now))
+                .execute(&mut *tx)
+                .await
+                .during("store status tick")?;
             }
         }
-        tx.commit().await.during("apply dial-up moves")?;
+        write_moves(&mut tx, moves, reason, now).await?;
+        tx.commit().await.during("apply dial-up change")?;
         Ok(())
     }
 
@@ -272,6 +351,31 @@ async fn write_status(
             "at": now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
         });
         enqueue(tx, event_type, Some(order_id), &payload, now).await?;
+    }
+    Ok(())
+}
+
+/// Each move's status (with history and webhook) and dial-up row, inside `tx`.
+async fn write_moves(
+    tx: &mut Tx,
+    moves: &[DialupMove],
+    reason: &str,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    for m in moves {
+        if let Some(status) = &m.status {
+            write_status(tx, &m.order_id, status, reason, now).await?;
+        }
+        match &m.row {
+            Some(row) => upsert_row(tx, row).await?,
+            None => {
+                sqlx::query("DELETE FROM dialer_queue WHERE order_id = $1")
+                    .bind(&m.order_id)
+                    .execute(&mut **tx)
+                    .await
+                    .during("delete dial-up row")?;
+            }
+        }
     }
     Ok(())
 }

@@ -36,7 +36,7 @@ use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::{Any, AnyPool, Connection, Executor};
 
 pub use agent_calls::MAX_CALL_PAGE;
-pub use dialup::{DialupCount, DialupMove};
+pub use dialup::{DialupChange, DialupCount, DialupMove};
 pub use error::StoreError;
 pub use model::{
     Attempt, AttemptReport, AttemptStatus, ClaimedAttempt, Finished, FlagDecision, Inserted,
@@ -161,18 +161,20 @@ fn sqlite_url(url: &str) -> String {
 /// The migrations for a backend, embedded in the binary so a deployed daemon
 /// needs no `sql/` folder next to it.
 fn migrator(backend: Backend) -> Migrator {
-    let (init, calls, bindings, dialer) = match backend {
+    let (init, calls, bindings, dialer, mode_settings) = match backend {
         Backend::Sqlite => (
             include_str!("../../sql/sqlite/0001_init.sql"),
             include_str!("../../sql/sqlite/0002_agents_calls_payments.sql"),
             include_str!("../../sql/sqlite/0003_sip_bindings.sql"),
             include_str!("../../sql/sqlite/0004_dialer.sql"),
+            include_str!("../../sql/sqlite/0007_mode_settings.sql"),
         ),
         Backend::Postgres => (
             include_str!("../../sql/postgres/0001_init.sql"),
             include_str!("../../sql/postgres/0002_agents_calls_payments.sql"),
             include_str!("../../sql/postgres/0003_sip_bindings.sql"),
             include_str!("../../sql/postgres/0004_dialer.sql"),
+            include_str!("../../sql/postgres/0007_mode_settings.sql"),
         ),
     };
     let migration = |version, name, sql| {
@@ -190,6 +192,7 @@ fn migrator(backend: Backend) -> Migrator {
             migration(2, "agents_calls_payments", calls),
             migration(3, "sip_bindings", bindings),
             migration(4, "dialer", dialer),
+            migration(7, "mode_settings", mode_settings),
         ]),
         ..Migrator::DEFAULT
     }

@@ -125,6 +125,23 @@ impl CallModes {
             .copied()
     }
 
+    /// Every known status, built-in and configured, sorted.
+    pub fn statuses(&self) -> impl Iterator<Item = &str> {
+        self.statuses.iter().map(String::as_str)
+    }
+
+    /// Every tick as (status, project, mode id), sorted: the admin page's
+    /// "add to dial-up automatically" column.
+    pub fn ticks(&self) -> Vec<(&str, &str, &str)> {
+        let mut v: Vec<_> = self
+            .ticks
+            .iter()
+            .map(|((s, p), &m)| (s.as_str(), p.as_str(), self.modes[m].id.as_str()))
+            .collect();
+        v.sort();
+        v
+    }
+
     /// The status a disposition moves the order to (`None` for `callback`,
     /// `no_answer` and unknown dispositions).
     pub fn disposition_status(&self, disposition: &str) -> Option<&str> {

@@ -5,6 +5,7 @@ mod config;
 mod moves;
 mod picking;
 mod rows;
+mod settings;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::Deserialize;
