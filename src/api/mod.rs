@@ -200,6 +200,15 @@ impl ApiState {
             .ok_or_else(|| ApiError::Unavailable("the call-mode queue is not running".into()))
     }
 
+    /// Whether `name` is a configured `[[dialer.statuses]]` status (false
+    /// without a call-mode queue: then only built-in statuses exist).
+    fn configured_status(&self, name: &str) -> bool {
+        self.inner
+            .dialup
+            .as_ref()
+            .is_some_and(|d| d.is_status(name))
+    }
+
     /// Replace the SSE keep-alive interval (tests). Call before cloning.
     pub fn with_keep_alive(self, interval: Duration) -> ApiState {
         self.configure("with_keep_alive", |inner| inner.keep_alive = interval)

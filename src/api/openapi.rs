@@ -58,7 +58,7 @@ fn json_response(description: &str, schema: &str) -> Value {
 
 fn list_params(with_paging: bool) -> Value {
     let mut p = vec![
-        json!({ "name": "status", "in": "query", "required": false, "schema": { "$ref": "#/components/schemas/Status" } }),
+        json!({ "name": "status", "in": "query", "required": false, "description": "A built-in status or a configured [[dialer.statuses]] name.", "schema": { "anyOf": [{ "$ref": "#/components/schemas/Status" }, { "type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$" }] } }),
         json!({ "name": "from", "in": "query", "required": false, "description": "Created at or after: RFC 3339 or epoch ms.", "schema": { "type": "string" } }),
         json!({ "name": "to", "in": "query", "required": false, "description": "Created before: RFC 3339 or epoch ms.", "schema": { "type": "string" } }),
     ];

@@ -48,6 +48,9 @@ pub struct DialupCount {
 }
 
 const T: &str = "dialer_queue";
+
+/// The webhook of a move into a configured status (issue #11).
+pub const STATUS_CHANGED: &str = "order.status_changed";
 const ROW_COLUMNS: &str =
     "order_id, project, timezone, created_at, mode, subqueue, due_at, attempts, callback_agent, in_flight_agent";
 
@@ -299,12 +302,14 @@ impl Store {
 /// Set an order's one status, with its history row (from the status the
 /// merchant saw): a built-in one goes to `orders.status` (and its webhook,
 /// as the robo-call's own moves) and clears the configured one; a configured
-/// one goes to `orders.dialer_status` (configured statuses have no webhook
-/// event yet).
+/// one goes to `orders.dialer_status` and queues `order.status_changed`
+/// (the merchant's own statuses have no event of their own; this one carries
+/// the old and new status and the mode the order is now in, or null).
 async fn write_status(
     tx: &mut Tx,
     order_id: &str,
     status: &str,
+    mode: Option<&str>,
     reason: &str,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
@@ -343,6 +348,18 @@ async fn write_status(
         .execute(&mut **tx)
         .await
         .during("record status history")?;
+    if builtin.is_none() {
+        let payload = serde_json::json!({
+            "order_id": order_id,
+            "status": status,
+            "previous_status": order.shown_status(),
+            "mode": mode,
+            "project": order.project,
+            "reason": reason,
+            "at": now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        });
+        enqueue(tx, STATUS_CHANGED, Some(order_id), &payload, now).await?;
+    }
     if let Some(event_type) = builtin.and_then(status_event) {
         let payload = serde_json::json!({
             "order_id": order_id,
@@ -364,7 +381,8 @@ async fn write_moves(
 ) -> Result<(), StoreError> {
     for m in moves {
         if let Some(status) = &m.status {
-            write_status(tx, &m.order_id, status, reason, now).await?;
+            let mode = m.row.as_ref().map(|r| r.mode.as_str());
+            write_status(tx, &m.order_id, status, mode, reason, now).await?;
         }
         match &m.row {
             Some(row) => upsert_row(tx, row).await?,
