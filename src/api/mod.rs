@@ -45,6 +45,7 @@
 //! [`CallControl`] the API asks to dial, start payments and hang up, and the
 //! [`PaymentHub`] it announces payment progress on (the SSE streams listen).
 
+mod admin_page;
 mod agent_page;
 mod agents;
 mod auth;
@@ -78,6 +79,7 @@ use axum::Router;
 use chrono::{DateTime, Utc};
 use std::time::Duration;
 
+pub use admin_page::{admin_page_csp, ADMIN_PAGE};
 pub use agent_page::{agent_page_csp, AGENT_PAGE};
 pub use auth::Principal;
 pub use calls::CALL_PAGE;
@@ -311,6 +313,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/metrics", get(metrics))
         .route("/openapi.json", get(openapi::serve))
         .route("/agent", get(agent_page::serve))
+        .route("/console/admin", get(admin_page::serve))
         .merge(private)
         .fallback(|| async { ApiError::NoRoute })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })

@@ -40,6 +40,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/v1/dialer/statuses"),
     ("put", "/v1/dialer/statuses/{name}"),
     ("get", "/agent"),
+    ("get", "/console/admin"),
     ("get", "/metrics"),
     ("get", "/openapi.json"),
 ];
@@ -491,6 +492,14 @@ fn payment_paths(id_param: &Value, unauthorized: &Value, malformed: &Value) -> V
                 "get": {
                     "operationId": "agentPage",
                     "summary": "The agent's payment page (static HTML; asks for the token; no auth).",
+                    "security": [],
+                    "responses": { "200": { "description": "HTML.", "content": { "text/html": { "schema": { "type": "string" } } } } }
+                }
+            },
+            "/console/admin": {
+                "get": {
+                    "operationId": "adminPage",
+                    "summary": "The merchant's call-mode admin page (static HTML; asks for the merchant token; no auth).",
                     "security": [],
                     "responses": { "200": { "description": "HTML.", "content": { "text/html": { "schema": { "type": "string" } } } } }
                 }
