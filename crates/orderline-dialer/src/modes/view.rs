@@ -126,7 +126,7 @@ impl DialQueue {
         let (prio, boost, idx) = if e.sub == Subqueue::Callback {
             (Reverse(0), Reverse(false), 0)
         } else {
-            mode_rank(self.rules.mode(e.mode), e.mode)
+            mode_rank(&self.rules, e.mode)
         };
         let key_time = if e.sub == Subqueue::Unprocessed {
             e.card.created_at

@@ -51,6 +51,44 @@ fn callbacks_for_the_agent_then_anyone_then_priority_then_project_then_age() {
 }
 
 #[test]
+fn the_boost_puts_this_projects_new_leads_first_whatever_the_numbers() {
+    // new_a (boosted) at priority 2, new_b at 10, reconfirm (a) at 5.
+    let text = super::TEAM.replacen(
+        "priority = 10\nhigh_priority_new",
+        "priority = 2\nhigh_priority_new",
+        1,
+    );
+    let r = rules(&text);
+    let (a, b, re) = (
+        r.mode_index("new_a").expect("new_a"),
+        r.mode_index("new_b").expect("new_b"),
+        r.mode_index("reconfirm").expect("reconfirm"),
+    );
+    assert_eq!(r.mode(a).priority, 2, "the test config changed");
+    assert_eq!(
+        (r.dial_priority(a), r.dial_priority(b), r.dial_priority(re)),
+        (10, 10, 5)
+    );
+    let mut q = DialQueue::new(r);
+    enter(&mut q, card("b_old", "b", 60), "processing", noon());
+    enter(&mut q, card("a_new", "a", 1), "processing", noon());
+    enter(&mut q, card("re", "a", 90), "reconfirm", noon());
+    assert_eq!(
+        drain(&mut q, "a1", noon()),
+        ["a_new", "b_old", "re"],
+        "project a's new leads before project b's, though its number is lower; \
+         the other kinds still go by priority"
+    );
+    // Without the boost the numbers decide: b (10), reconfirm (5), a (2).
+    let plain = text.replace("high_priority_new = true\n", "");
+    let mut q = DialQueue::new(rules(&plain));
+    enter(&mut q, card("b_old", "b", 60), "processing", noon());
+    enter(&mut q, card("a_new", "a", 1), "processing", noon());
+    enter(&mut q, card("re", "a", 90), "reconfirm", noon());
+    assert_eq!(drain(&mut q, "a1", noon()), ["b_old", "re", "a_new"]);
+}
+
+#[test]
 fn equal_priority_without_boost_goes_by_config_order() {
     let text = super::TEAM.replace("high_priority_new = true\n", "");
     let mut q = DialQueue::new(rules(&text));
