@@ -12,7 +12,7 @@ mod dialer_support;
 
 use api_support::{order_body, Api, T0};
 use dialer_support::*;
-use orderline::dialup::DialupError;
+use orderline::dialup::{Dialup, DialupError};
 use orderline_dialer::modes::{DialResult, QueueError, QueueRow, Subqueue};
 use store_support::TestDb;
 
@@ -36,6 +36,15 @@ async fn orders_in_new(api: &Api, ids: &[&str]) {
     }
 }
 
+/// The order a1 gets at `ms`, if any.
+async fn pick(dialup: &Dialup, ms: i64) -> Option<String> {
+    dialup
+        .pick("a1", at(ms))
+        .await
+        .expect("pick")
+        .map(|p| p.order_id)
+}
+
 async fn row(api: &Api, id: &str) -> Option<QueueRow> {
     api.store
         .dialup_rows()
@@ -50,15 +59,7 @@ async fn results_are_durable_and_survive_a_restart(db: TestDb) {
     orders_in_new(&api, &["F1", "F2", "F3"]).await;
     let t = T0 + 10_000;
     // F1 busy: one attempt, put off by the mode's 30 minutes, in no_answer.
-    assert_eq!(
-        dialup
-            .pick("a1", at(t))
-            .await
-            .expect("pick")
-            .map(|p| p.order_id)
-            .as_deref(),
-        Some("F1")
-    );
+    assert_eq!(pick(&dialup, t).await.as_deref(), Some("F1"));
     dialup
         .finish("F1", DialResult::Busy, at(t))
         .await
@@ -75,15 +76,7 @@ async fn results_are_durable_and_survive_a_restart(db: TestDb) {
     ));
     assert_eq!(row(&api, "F1").await.map(|r| r.attempts), Some(1));
     // F2: the customer asks a1 to call back in an hour.
-    assert_eq!(
-        dialup
-            .pick("a1", at(t))
-            .await
-            .expect("pick")
-            .map(|p| p.order_id)
-            .as_deref(),
-        Some("F2")
-    );
+    assert_eq!(pick(&dialup, t).await.as_deref(), Some("F2"));
     dialup
         .finish(
             "F2",
@@ -101,15 +94,7 @@ async fn results_are_durable_and_survive_a_restart(db: TestDb) {
         (Subqueue::Callback, at(t + 60 * MIN), Some("a1"))
     );
     // F3 is in flight when the daemon is killed.
-    assert_eq!(
-        dialup
-            .pick("a1", at(t))
-            .await
-            .expect("pick")
-            .map(|p| p.order_id)
-            .as_deref(),
-        Some("F3")
-    );
+    assert_eq!(pick(&dialup, t).await.as_deref(), Some("F3"));
     assert_eq!(
         counts(&api).await,
         count_map(&[(
@@ -151,19 +136,10 @@ async fn results_are_durable_and_survive_a_restart(db: TestDb) {
         "interrupted, not counted as an attempt"
     );
     // The rebuilt queue hands out F3 now, F2 to a1 at its time, F1 after its put-off.
-    let next = |ms: i64| {
-        let d = dialup.clone();
-        async move {
-            d.pick("a1", at(ms))
-                .await
-                .expect("pick")
-                .map(|p| p.order_id)
-        }
-    };
-    assert_eq!(next(t + 2_000).await.as_deref(), Some("F3"));
-    assert_eq!(next(t + 2_000).await, None, "nothing else due yet");
-    assert_eq!(next(t + 30 * MIN).await.as_deref(), Some("F1"));
-    assert_eq!(next(t + 60 * MIN).await.as_deref(), Some("F2"));
+    assert_eq!(pick(&dialup, t + 2_000).await.as_deref(), Some("F3"));
+    assert_eq!(pick(&dialup, t + 2_000).await, None, "nothing else due yet");
+    assert_eq!(pick(&dialup, t + 30 * MIN).await.as_deref(), Some("F1"));
+    assert_eq!(pick(&dialup, t + 60 * MIN).await.as_deref(), Some("F2"));
 }
 
 async fn a_disposition_moves_the_status_and_the_cap_ends_the_tries(db: TestDb) {
@@ -172,15 +148,7 @@ async fn a_disposition_moves_the_status_and_the_cap_ends_the_tries(db: TestDb) {
     let mut t = T0 + 10_000;
     // D1 answered, confirmed by the agent: status confirmed, out of dial-up,
     // the order.confirmed webhook queued in the same transaction.
-    assert_eq!(
-        dialup
-            .pick("a1", at(t))
-            .await
-            .expect("pick")
-            .map(|p| p.order_id)
-            .as_deref(),
-        Some("D1")
-    );
+    assert_eq!(pick(&dialup, t).await.as_deref(), Some("D1"));
     dialup
         .finish("D1", DialResult::Disposition("confirmed".into()), at(t))
         .await

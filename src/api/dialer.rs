@@ -120,11 +120,7 @@ pub(crate) async fn set_agents(
     id: Result<Path<String>, PathRejection>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    let id = path_id(id)?;
-    let dialup = state.dialup()?;
-    if dialup.rules().mode_index(&id).is_none() {
-        return Err(ApiError::Missing { what: "mode", id });
-    }
+    let (id, dialup) = configured_mode(&state, id)?;
     let list = match sole_field(&state, body, "agents")? {
         Value::Array(list) => list,
         other => {
@@ -153,6 +149,19 @@ pub(crate) async fn set_agents(
         .await
         .map_err(dialup_error)?;
     Ok(Json(mode_json(dialup, &id).await?))
+}
+
+/// The `{id}` of a configured mode and the queue, or a 404 / 503.
+pub(crate) fn configured_mode(
+    state: &ApiState,
+    id: Result<Path<String>, PathRejection>,
+) -> Result<(String, &Dialup), ApiError> {
+    let id = path_id(id)?;
+    let dialup = state.dialup()?;
+    if dialup.rules().mode_index(&id).is_none() {
+        return Err(ApiError::Missing { what: "mode", id });
+    }
+    Ok((id, dialup))
 }
 
 /// The body's one field `name`: the body must be a JSON object with that key

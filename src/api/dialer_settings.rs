@@ -15,7 +15,7 @@ use orderline_dialer::modes::config::is_valid_name;
 use orderline_dialer::modes::{ModeSettings, Pacing, Tick};
 use serde_json::{json, Map, Value};
 
-use super::dialer::{dialup_error, mode_json};
+use super::dialer::{configured_mode, dialup_error, mode_json};
 use super::error::ApiError;
 use super::extract::path_id;
 use super::input::{self, type_name};
@@ -44,11 +44,7 @@ pub(crate) async fn set_mode(
     id: Result<Path<String>, PathRejection>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    let id = path_id(id)?;
-    let dialup = state.dialup()?;
-    if dialup.rules().mode_index(&id).is_none() {
-        return Err(ApiError::Missing { what: "mode", id });
-    }
+    let (id, dialup) = configured_mode(&state, id)?;
     let body = state.body(body)?;
     let map = input::json_object(&body).map_err(ApiError::into_bad_request)?;
     input::reject_unknown(&map, &MODE_SETTING_KEYS).map_err(ApiError::into_bad_request)?;
