@@ -5,12 +5,12 @@
 //! its form, and see the API return the new value. Also: the page loads
 //! nothing from elsewhere and is served under the same strict CSP as `/agent`.
 
-#[allow(dead_code, unused_macros)]
-mod store_support;
 mod api_support;
 #[path = "common/browser.rs"]
 mod browser;
 mod dialer_support;
+#[allow(dead_code, unused_macros)]
+mod store_support;
 
 use std::time::Duration;
 
