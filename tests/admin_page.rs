@@ -2,7 +2,8 @@
 //! Chromium (`tests/common/browser.rs`): sign in with the merchant token,
 //! see counts per mode and sub-queue equal to `GET /v1/dialer/overview`
 //! (which the API tests hold equal to the store), change a mode's put-off in
-//! its form, and see the API return the new value. Also: the page loads
+//! its form, and see the API return the new value; tick a status into a mode
+//! from the statuses table. Also: the page loads
 //! nothing from elsewhere and is served under the same strict CSP as `/agent`.
 
 mod api_support;
@@ -108,6 +109,14 @@ async fn admin_page_shows_the_counts_and_changes_a_put_off() {
             Duration::from_secs(10),
             "the refusal",
         );
+        // Tick `shipped` (project default) into `pickup` from the statuses table.
+        b.fill(&["^tick-shipped-default$"], "pickup")
+            .expect("tick select");
+        b.wait_for(
+            "document.getElementById('message').textContent.includes('Saved shipped for default')",
+            Duration::from_secs(10),
+            "the tick",
+        );
         (shown, token, local)
     });
     assert_eq!(
@@ -135,5 +144,17 @@ async fn admin_page_shows_the_counts_and_changes_a_put_off() {
     let (_, mode) = api.get("/v1/dialer/modes/new").await;
     assert_eq!(mode["settings"]["put_off"], "45m", "{mode}");
     assert_eq!(mode["settings"]["max_attempts"], 3, "{mode}");
+    let (_, st) = api.get("/v1/dialer/statuses").await;
+    let shipped = st["statuses"]
+        .as_array()
+        .expect("statuses")
+        .iter()
+        .find(|s| s["name"] == "shipped")
+        .expect("shipped")
+        .clone();
+    assert_eq!(
+        shipped["ticks"],
+        serde_json::json!([{ "project": "default", "mode": "pickup" }])
+    );
     api.stop().await;
 }
