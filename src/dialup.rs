@@ -10,16 +10,19 @@
 //! transaction, release the lock. If the write fails the queue is rebuilt
 //! from the store, which stays the truth, so memory never runs ahead of disk.
 
-use std::sync::Arc;
+use std::collections::BTreeMap;
+use std::sync::{Arc, RwLock};
 
 use chrono::{DateTime, Utc};
 use orderline_dialer::modes::{
-    CallModes, DialQueue, Moved, OrderCard, Overview, Pick, QueueError, QueueFilter, QueueItem,
+    CallModes, DialQueue, DialResult, DialerConfig, DialerConfigError, ModeSettings, Moved,
+    OrderCard, Overview, Pick, QueueError, QueueFilter, QueueItem, Tick,
 };
+use orderline_dialer::window::CallWindow;
 use tokio::sync::Mutex;
 
 use crate::config::{Config, ConfigError};
-use crate::store::{DialupMove, Order, Store, StoreError};
+use crate::store::{DialupChange, DialupMove, Order, Store, StoreError};
 
 /// Why a dial-up operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -37,6 +40,10 @@ pub enum DialupError {
     /// `[dialer]` does not validate (`Config::load` has checked it already).
     #[error(transparent)]
     Config(#[from] ConfigError),
+    /// A settings or tick change the config's own validation refuses;
+    /// `key()` names the key, e.g. `dialer.modes[0].put_off`.
+    #[error(transparent)]
+    Rules(#[from] DialerConfigError),
 }
 
 /// What [`Dialup::start`] found and repaired.
@@ -63,14 +70,29 @@ pub struct Dialup {
 
 struct Inner {
     store: Store,
-    /// The validated `[dialer]` rules as configured (access overrides from
-    /// the store are applied on every build).
-    rules: CallModes,
+    /// `[calling]`: the window and zone of modes that set none.
+    calling: CallWindow,
+    /// The `[dialer]` in force (config with the stored changes laid over),
+    /// and each mode's accumulated settings patch. Locked before `queue`.
+    config: Mutex<Effective>,
+    /// The validated rules in force (settings and ticks as changed over the
+    /// API; operator access as of the last rule change). A copy the API can
+    /// read without waiting for the queue.
+    rules: RwLock<Arc<CallModes>>,
     queue: Mutex<DialQueue>,
+}
+
+/// The rules as the merchant changed them.
+struct Effective {
+    dialer: DialerConfig,
+    patches: BTreeMap<String, ModeSettings>,
 }
 
 /// Reason of a dial-up move that follows a status set elsewhere.
 const FOLLOWED: &str = "dialer: follows the order's status";
+
+/// Status-history reason of moves a settings or tick change made.
+const RULES_CHANGED: &str = "dialer: mode settings or status tick changed";
 
 /// Status-history reason of a release after a restart.
 const RELEASED: &str = "dialer: call interrupted by a restart, order back in its queue";
@@ -87,16 +109,17 @@ impl Dialup {
         config: &Config,
         now: DateTime<Utc>,
     ) -> Result<(Dialup, Restored), DialupError> {
-        let rules = config.dialer_modes()?;
-        let mut ticked: Vec<String> = config
-            .dialer
-            .statuses
-            .iter()
-            .filter(|s| s.mode.is_some())
-            .map(|s| s.name.clone())
-            .collect();
-        ticked.sort();
-        ticked.dedup();
+        config.dialer_modes()?;
+        let calling =
+            CallWindow::parse(&config.calling.window, &config.calling.timezone).map_err(|e| {
+                ConfigError::Invalid {
+                    key: "calling.window".into(),
+                    reason: e.to_string(),
+                }
+            })?;
+        let effective = stored_changes(&store, &config.dialer, &calling).await?;
+        let rules = effective.dialer.validate(&calling)?;
+        let ticked = effective.dialer.ticked_statuses();
         let (mut queue, rows, moved) = build(&store, &rules, now).await?;
         let mut restored = Restored {
             rows,
@@ -126,7 +149,9 @@ impl Dialup {
         let dialup = Dialup {
             inner: Arc::new(Inner {
                 store,
-                rules,
+                calling,
+                config: Mutex::new(effective),
+                rules: RwLock::new(Arc::new(queue.rules().clone())),
                 queue: Mutex::new(queue),
             }),
         };
@@ -175,13 +200,106 @@ impl Dialup {
 
     /// Whether `status` is a built-in or configured status.
     pub fn is_status(&self, status: &str) -> bool {
-        self.inner.rules.is_status(status)
+        self.rules().is_status(status)
     }
 
-    /// The configured rules (mode settings as in the config file; access
-    /// as of start-up — use [`Dialup::overview`] for the live lists).
-    pub fn rules(&self) -> &CallModes {
-        &self.inner.rules
+    /// The rules in force: the config with the settings and ticks changed
+    /// over the API (access as of the last rule change — use
+    /// [`Dialup::overview`] for the live lists).
+    pub fn rules(&self) -> Arc<CallModes> {
+        match self.inner.rules.read() {
+            Ok(r) => Arc::clone(&r),
+            // A panic while swapping an Arc leaves a whole Arc behind.
+            Err(poisoned) => Arc::clone(&poisoned.into_inner()),
+        }
+    }
+
+    /// Change mode `id`'s settings (`PUT /v1/dialer/modes/{id}`): `patch` is
+    /// laid over the settings in force and checked by the config's own
+    /// validation; the queue is rebuilt under the new rules (a lowered cap
+    /// moves orders to `status_after_max`, a new put-off applies from the
+    /// next unanswered call), and the patch and those moves are written in
+    /// one transaction, so a restart keeps the change.
+    pub async fn set_mode_settings(
+        &self,
+        id: &str,
+        patch: &ModeSettings,
+        now: DateTime<Utc>,
+    ) -> Result<(), DialupError> {
+        let mut effective = self.inner.config.lock().await;
+        let mut merged = effective.patches.get(id).cloned().unwrap_or_default();
+        merged.merge(patch);
+        let dialer = effective.dialer.with_mode_settings(id, patch)?;
+        let change = DialupChange::ModeSettings {
+            mode: id.to_string(),
+            settings: merged.clone(),
+        };
+        self.change_rules(dialer.clone(), &change, now).await?;
+        effective.dialer = dialer;
+        effective.patches.insert(id.to_string(), merged);
+        Ok(())
+    }
+
+    /// Set or clear a status's tick for a project (`PUT
+    /// /v1/dialer/statuses/{name}`). Orders already in that status follow
+    /// the new tick now (in or out of the mode), as a restart would make
+    /// them; the tick and those moves are written in one transaction.
+    pub async fn set_tick(&self, tick: &Tick, now: DateTime<Utc>) -> Result<(), DialupError> {
+        let mut effective = self.inner.config.lock().await;
+        let dialer = effective.dialer.with_tick(tick)?;
+        self.change_rules(dialer.clone(), &DialupChange::Tick(tick.clone()), now)
+            .await?;
+        effective.dialer = dialer;
+        Ok(())
+    }
+
+    /// Validate `dialer`, rebuild the queue under it (live access kept),
+    /// follow ticked statuses, persist `change` with the moves, then swap.
+    /// Nothing in memory changes unless the write succeeded.
+    async fn change_rules(
+        &self,
+        dialer: DialerConfig,
+        change: &DialupChange,
+        now: DateTime<Utc>,
+    ) -> Result<(), DialupError> {
+        let mut rules = dialer.validate(&self.inner.calling)?;
+        let mut queue = self.inner.queue.lock().await;
+        for (i, m) in queue.rules().modes().iter().enumerate() {
+            if let Some(idx) = rules.mode_index(&m.id) {
+                debug_assert_eq!(idx, i, "settings never add, drop or reorder modes");
+                rules.set_agents(idx, m.agents.clone());
+            }
+        }
+        let rebuilt = DialQueue::from_rows(rules, queue.rows(), now)?;
+        let mut fresh = rebuilt.queue;
+        let mut writes = to_writes(&fresh, rebuilt.moved);
+        // Orders the rebuild moved already sit where their new status puts
+        // them; the store still shows their old status, so skip them here.
+        let moved: Vec<String> = writes.iter().map(|w| w.order_id.clone()).collect();
+        for order in self
+            .inner
+            .store
+            .dialup_candidates(&dialer.ticked_statuses())
+            .await?
+        {
+            if moved.contains(&order.id) {
+                continue;
+            }
+            if let Some(m) = follow(&mut fresh, card(&order)?, &order, now)? {
+                writes.extend(to_writes(&fresh, vec![m]));
+            }
+        }
+        self.inner
+            .store
+            .apply_dialup_change(change, &writes, RULES_CHANGED, now)
+            .await?;
+        let copy = Arc::new(fresh.rules().clone());
+        *queue = fresh;
+        match self.inner.rules.write() {
+            Ok(mut r) => *r = copy,
+            Err(poisoned) => *poisoned.into_inner() = copy,
+        }
+        Ok(())
     }
 
     /// The order entered `status` (`PUT /v1/orders/{id}/status`, or a new
@@ -224,6 +342,24 @@ impl Dialup {
             return Err(e.into());
         }
         Ok(Some(pick))
+    }
+
+    /// A picked order's call ended (the other half of [`Dialup::pick`]): the
+    /// queue applies put-off, cap, disposition status or callback
+    /// (`DialQueue::finish`), and the order's new status (with its history
+    /// row and webhook) and its dial-up row are written in one transaction.
+    /// A call not in flight is refused, so no result is applied twice.
+    pub async fn finish(
+        &self,
+        order: &str,
+        result: DialResult,
+        now: DateTime<Utc>,
+    ) -> Result<(), DialupError> {
+        let reason = finish_reason(&result);
+        self.apply(&reason, now, |q| {
+            q.finish(order, result, now).map(|m| vec![m])
+        })
+        .await
     }
 
     /// Replace who may work `mode`; stored so a restart keeps it.
@@ -272,13 +408,45 @@ impl Dialup {
     /// After a failed write: rebuild from the store (the truth). If that
     /// fails too, the error is logged and memory is kept.
     async fn reload(&self, queue: &mut DialQueue, now: DateTime<Utc>) {
-        match build(&self.inner.store, &self.inner.rules, now).await {
+        match build(&self.inner.store, &self.rules(), now).await {
             Ok((fresh, _, _)) => *queue = fresh,
             Err(e) => {
                 tracing::error!(error = %e, "dial-up queue could not be reloaded after a failed write")
             }
         }
     }
+}
+
+/// The config's `[dialer]` with the changes stored over the API laid over
+/// it, each checked as it is laid: one that no longer validates (the config
+/// file changed under it) is skipped with a warning, so the config wins.
+async fn stored_changes(
+    store: &Store,
+    config: &DialerConfig,
+    calling: &CallWindow,
+) -> Result<Effective, DialupError> {
+    let mut effective = Effective {
+        dialer: config.clone(),
+        patches: BTreeMap::new(),
+    };
+    for (mode, patch) in store.mode_settings().await? {
+        match effective.dialer.with_mode_settings(&mode, &patch) {
+            Ok(d) if d.validate(calling).is_ok() => {
+                effective.dialer = d;
+                effective.patches.insert(mode, patch);
+            }
+            _ => tracing::warn!(%mode, "stored mode settings no longer fit the config: ignored"),
+        }
+    }
+    for tick in store.status_ticks().await? {
+        match effective.dialer.with_tick(&tick) {
+            Ok(d) if d.validate(calling).is_ok() => effective.dialer = d,
+            _ => {
+                tracing::warn!(status = %tick.status, project = %tick.project, "stored status tick no longer fits the config: ignored")
+            }
+        }
+    }
+    Ok(effective)
 }
 
 /// The queue from the store: rows under `rules` with stored access applied.
@@ -324,6 +492,19 @@ fn follow(
     }
     let moved = queue.set_status(card, status, now)?;
     Ok((moved.dialer.as_ref().map(|p| &p.mode) != have.as_ref()).then_some(moved))
+}
+
+/// The status-history reason of a finished call, e.g. `dialer: call busy`.
+fn finish_reason(result: &DialResult) -> String {
+    match result {
+        DialResult::NoAnswer => "dialer: call not answered".into(),
+        DialResult::Busy => "dialer: call busy".into(),
+        DialResult::Failed => "dialer: call failed".into(),
+        DialResult::Dropped => "dialer: call dropped".into(),
+        DialResult::Disposition(d) => format!("dialer: agent disposition {d}"),
+        DialResult::Callback { .. } => "dialer: callback booked".into(),
+        DialResult::Interrupted => "dialer: call interrupted, order back in its queue".into(),
+    }
 }
 
 /// Each move with the order's row as the queue holds it now.

@@ -21,21 +21,26 @@ pub const AGENT_PAGE: &str = include_str!("agent_page.html");
 /// The page's Content-Security-Policy.
 pub fn agent_page_csp() -> &'static str {
     static CSP: OnceLock<String> = OnceLock::new();
-    CSP.get_or_init(|| {
-        format!(
-            "default-src 'self'; script-src {}; style-src {}; connect-src 'self'; img-src 'self'; \
-             object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
-            inline_hash("script"),
-            inline_hash("style"),
-        )
-    })
+    CSP.get_or_init(|| page_csp(AGENT_PAGE))
+}
+
+/// The strict policy of a self-contained page: only its own inline script
+/// and style (by hash), requests only to this origin. Shared by the console
+/// pages (`/console/admin`).
+pub(crate) fn page_csp(page: &str) -> String {
+    format!(
+        "default-src 'self'; script-src {}; style-src {}; connect-src 'self'; img-src 'self'; \
+         object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+        inline_hash(page, "script"),
+        inline_hash(page, "style"),
+    )
 }
 
 /// `'sha256-…'` of the first inline `<tag>` element's text, as CSP wants it.
-fn inline_hash(tag: &str) -> String {
+fn inline_hash(page: &str, tag: &str) -> String {
     let open = format!("<{tag}>");
     let close = format!("</{tag}>");
-    let text = AGENT_PAGE
+    let text = page
         .split_once(&open)
         .and_then(|(_, rest)| rest.split_once(&close))
         .map_or("", |(inner, _)| inner);
@@ -43,15 +48,20 @@ fn inline_hash(tag: &str) -> String {
 }
 
 pub(crate) async fn serve() -> impl IntoResponse {
+    html_page(AGENT_PAGE, agent_page_csp())
+}
+
+/// A console page with its policy and no-cache, no-frame, no-referrer headers.
+pub(crate) fn html_page(page: &'static str, csp: &'static str) -> impl IntoResponse {
     (
         [
             (header::CONTENT_TYPE, "text/html; charset=utf-8"),
-            (header::CONTENT_SECURITY_POLICY, agent_page_csp()),
+            (header::CONTENT_SECURITY_POLICY, csp),
             (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
             (header::REFERRER_POLICY, "no-referrer"),
             (header::CACHE_CONTROL, "no-store"),
             (header::X_FRAME_OPTIONS, "DENY"),
         ],
-        AGENT_PAGE,
+        page,
     )
 }

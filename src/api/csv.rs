@@ -38,7 +38,9 @@ pub(crate) async fn export(
     State(state): State<ApiState>,
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
-    let mut q = list_query(query.as_deref(), &["status", "from", "to"])?;
+    let mut q = list_query(query.as_deref(), &["status", "from", "to"], &|s| {
+        state.configured_status(s)
+    })?;
     q.limit = MAX_PAGE;
     // Read the first page before answering so a bad filter or a store
     // failure is still a proper error status.

@@ -120,11 +120,7 @@ pub(crate) async fn set_agents(
     id: Result<Path<String>, PathRejection>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    let id = path_id(id)?;
-    let dialup = state.dialup()?;
-    if dialup.rules().mode_index(&id).is_none() {
-        return Err(ApiError::Missing { what: "mode", id });
-    }
+    let (id, dialup) = configured_mode(&state, id)?;
     let list = match sole_field(&state, body, "agents")? {
         Value::Array(list) => list,
         other => {
@@ -155,9 +151,22 @@ pub(crate) async fn set_agents(
     Ok(Json(mode_json(dialup, &id).await?))
 }
 
+/// The `{id}` of a configured mode and the queue, or a 404 / 503.
+pub(crate) fn configured_mode(
+    state: &ApiState,
+    id: Result<Path<String>, PathRejection>,
+) -> Result<(String, &Dialup), ApiError> {
+    let id = path_id(id)?;
+    let dialup = state.dialup()?;
+    if dialup.rules().mode_index(&id).is_none() {
+        return Err(ApiError::Missing { what: "mode", id });
+    }
+    Ok((id, dialup))
+}
+
 /// The body's one field `name`: the body must be a JSON object with that key
 /// only (an unknown key or a missing value is a 400 naming the key).
-fn sole_field(
+pub(crate) fn sole_field(
     state: &ApiState,
     body: Result<Bytes, BytesRejection>,
     name: &str,
@@ -213,13 +222,14 @@ fn mode_overview_json(m: &ModeOverview) -> Value {
     })
 }
 
-async fn mode_json(dialup: &Dialup, id: &str) -> Result<Value, ApiError> {
+pub(crate) async fn mode_json(dialup: &Dialup, id: &str) -> Result<Value, ApiError> {
     let missing = || ApiError::Missing {
         what: "mode",
         id: id.to_string(),
     };
-    let idx = dialup.rules().mode_index(id).ok_or_else(missing)?;
-    let m: &Mode = dialup.rules().mode(idx);
+    let rules = dialup.rules();
+    let idx = rules.mode_index(id).ok_or_else(missing)?;
+    let m: &Mode = rules.mode(idx);
     let overview = dialup.overview().await;
     let live = overview
         .modes
@@ -228,11 +238,17 @@ async fn mode_json(dialup: &Dialup, id: &str) -> Result<Value, ApiError> {
         .ok_or_else(missing)?;
     let mut body = mode_overview_json(live);
     let minutes = |d: chrono::TimeDelta| d.num_seconds() as f64 / 60.0;
+    // The config's spelling too ("45m"), so a form can send back what it shows.
+    let spelled = |d: chrono::TimeDelta| {
+        humantime::format_duration(d.to_std().unwrap_or_default()).to_string()
+    };
     body["settings"] = json!({
         "pacing": m.pacing,
         "priority": m.priority,
         "high_priority_new": m.high_priority_new,
+        "standard_time": spelled(m.standard_time),
         "standard_time_minutes": minutes(m.standard_time),
+        "put_off": spelled(m.put_off),
         "put_off_minutes": minutes(m.put_off),
         "max_attempts": m.max_attempts,
         "status_after_max": m.status_after_max,
@@ -315,6 +331,13 @@ pub(crate) fn dialup_error(e: DialupError) -> ApiError {
         }
         DialupError::Queue(QueueError::UnknownMode(id)) => ApiError::Missing { what: "mode", id },
         DialupError::Store(e) => ApiError::from(e),
+        // The config's own check refused a change: name the key's last part
+        // (`dialer.modes[0].put_off` → `put_off`), the body's field.
+        DialupError::Rules(e) => {
+            let field = e.key().rsplit('.').next().unwrap_or("body");
+            let field = field.split('[').next().unwrap_or(field).to_string();
+            ApiError::bad_field(field, e.to_string())
+        }
         other => ApiError::Refused {
             field: None,
             message: other.to_string(),

@@ -21,7 +21,13 @@ pub(crate) fn path_id(id: Result<Path<String>, PathRejection>) -> Result<String,
 }
 
 /// Parse the list filters shared by the JSON list and the CSV export.
-pub(crate) fn list_query(query: Option<&str>, allowed: &[&str]) -> Result<ListQuery, ApiError> {
+/// `configured` says whether a name is a configured `[[dialer.statuses]]`
+/// status (issue #11), which `status=` filters by too.
+pub(crate) fn list_query(
+    query: Option<&str>,
+    allowed: &[&str],
+    configured: &dyn Fn(&str) -> bool,
+) -> Result<ListQuery, ApiError> {
     let mut q = ListQuery {
         limit: DEFAULT_PAGE,
         ..ListQuery::default()
@@ -35,16 +41,18 @@ pub(crate) fn list_query(query: Option<&str>, allowed: &[&str]) -> Result<ListQu
                     format!("unknown parameter; expected one of {}", allowed.join(", ")),
                 ))
             }
-            "status" => {
-                q.status = Some(OrderStatus::parse(&value).ok_or_else(|| {
-                    ApiError::bad_query(
+            "status" => match OrderStatus::parse(&value) {
+                Some(s) => q.status = Some(s),
+                None if configured(&value) => q.configured_status = Some(value),
+                None => {
+                    return Err(ApiError::bad_query(
                         "status",
                         format!(
-                        "{value:?} is not one of pending, calling, confirmed, cancelled, flagged"
-                    ),
-                    )
-                })?)
-            }
+                            "{value:?} is neither one of pending, calling, confirmed, cancelled, flagged nor a configured status"
+                        ),
+                    ))
+                }
+            },
             "from" => q.from = Some(instant("from", &value)?),
             "to" => q.to = Some(instant("to", &value)?),
             "cursor" => q.cursor = Some(value).filter(|c| !c.is_empty()),

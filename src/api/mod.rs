@@ -45,6 +45,7 @@
 //! [`CallControl`] the API asks to dial, start payments and hang up, and the
 //! [`PaymentHub`] it announces payment progress on (the SSE streams listen).
 
+mod admin_page;
 mod agent_page;
 mod agent_states;
 mod agents;
@@ -53,6 +54,7 @@ mod calls;
 mod control;
 mod csv;
 mod dialer;
+mod dialer_settings;
 mod error;
 mod extract;
 mod input;
@@ -79,6 +81,7 @@ use axum::Router;
 use chrono::{DateTime, Utc};
 use std::time::Duration;
 
+pub use admin_page::{admin_page_csp, ADMIN_PAGE};
 pub use agent_page::{agent_page_csp, AGENT_PAGE};
 pub use auth::Principal;
 pub use calls::CALL_PAGE;
@@ -240,6 +243,15 @@ impl ApiState {
             .ok_or_else(|| ApiError::Unavailable("the agents' floor is not running".into()))
     }
 
+    /// Whether `name` is a configured `[[dialer.statuses]]` status (false
+    /// without a call-mode queue: then only built-in statuses exist).
+    fn configured_status(&self, name: &str) -> bool {
+        self.inner
+            .dialup
+            .as_ref()
+            .is_some_and(|d| d.is_status(name))
+    }
+
     /// Replace the SSE keep-alive interval (tests). Call before cloning.
     pub fn with_keep_alive(self, interval: Duration) -> ApiState {
         self.configure("with_keep_alive", |inner| inner.keep_alive = interval)
@@ -315,7 +327,12 @@ pub fn router(state: ApiState) -> Router {
         .route("/v1/orders/{id}/status", put(dialer::set_status))
         .route("/v1/dialer/overview", get(dialer::overview))
         .route("/v1/dialer/queue", get(dialer::queue))
-        .route("/v1/dialer/modes/{id}", get(dialer::mode))
+        .route(
+            "/v1/dialer/modes/{id}",
+            get(dialer::mode).put(dialer_settings::set_mode),
+        )
+        .route("/v1/dialer/statuses", get(dialer_settings::statuses))
+        .route("/v1/dialer/statuses/{name}", put(dialer_settings::set_tick))
         .route("/v1/dialer/modes/{id}/agents", put(dialer::set_agents))
         .route_layer(axum::middleware::from_fn(auth::merchant_only));
     // Merchants and agents (an agent sees its own calls and payments only).
@@ -344,6 +361,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/metrics", get(metrics))
         .route("/openapi.json", get(openapi::serve))
         .route("/agent", get(agent_page::serve))
+        .route("/console/admin", get(admin_page::serve))
         .merge(private)
         .fallback(|| async { ApiError::NoRoute })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })

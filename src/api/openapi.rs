@@ -14,7 +14,7 @@ use super::openapi_dialer;
 use super::BODY_LIMIT;
 
 /// Every route as (method, path) in OpenAPI path syntax.
-pub const ROUTES: [(&str, &str); 29] = [
+pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/v1/orders"),
     ("get", "/v1/orders"),
     ("get", "/v1/orders.csv"),
@@ -41,7 +41,11 @@ pub const ROUTES: [(&str, &str); 29] = [
     ("put", "/v1/agents/{id}/state"),
     ("get", "/v1/agents/{id}/events"),
     ("post", "/v1/calls/{id}/disposition"),
+    ("put", "/v1/dialer/modes/{id}"),
+    ("get", "/v1/dialer/statuses"),
+    ("put", "/v1/dialer/statuses/{name}"),
     ("get", "/agent"),
+    ("get", "/console/admin"),
     ("get", "/metrics"),
     ("get", "/openapi.json"),
 ];
@@ -60,7 +64,7 @@ fn json_response(description: &str, schema: &str) -> Value {
 
 fn list_params(with_paging: bool) -> Value {
     let mut p = vec![
-        json!({ "name": "status", "in": "query", "required": false, "schema": { "$ref": "#/components/schemas/Status" } }),
+        json!({ "name": "status", "in": "query", "required": false, "description": "A built-in status or a configured [[dialer.statuses]] name.", "schema": { "anyOf": [{ "$ref": "#/components/schemas/Status" }, { "type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$" }] } }),
         json!({ "name": "from", "in": "query", "required": false, "description": "Created at or after: RFC 3339 or epoch ms.", "schema": { "type": "string" } }),
         json!({ "name": "to", "in": "query", "required": false, "description": "Created before: RFC 3339 or epoch ms.", "schema": { "type": "string" } }),
     ];
@@ -523,6 +527,14 @@ fn payment_paths(id_param: &Value, unauthorized: &Value, malformed: &Value) -> V
                 "get": {
                     "operationId": "agentPage",
                     "summary": "The agent's payment page (static HTML; asks for the token; no auth).",
+                    "security": [],
+                    "responses": { "200": { "description": "HTML.", "content": { "text/html": { "schema": { "type": "string" } } } } }
+                }
+            },
+            "/console/admin": {
+                "get": {
+                    "operationId": "adminPage",
+                    "summary": "The merchant's call-mode admin page (static HTML; asks for the merchant token; no auth).",
                     "security": [],
                     "responses": { "200": { "description": "HTML.", "content": { "text/html": { "schema": { "type": "string" } } } } }
                 }

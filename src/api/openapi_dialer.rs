@@ -58,9 +58,39 @@ pub(super) fn paths(
         "/v1/dialer/modes/{id}": {
             "get": {
                 "operationId": "getDialerMode",
-                "summary": "A mode's settings (from the config), live operator access and counts.",
+                "summary": "A mode's settings (the config with changes made over the API), live operator access and counts.",
                 "parameters": id_param,
                 "responses": { "200": json_response("The mode.", "DialerMode"), "401": unauthorized, "403": forbidden, "404": mode_missing, "503": unavailable }
+            },
+            "put": {
+                "operationId": "setDialerModeSettings",
+                "summary": "Change some of a mode's settings (keys left out keep their value), checked exactly as [[dialer.modes]] in the config; stored, so a restart keeps it. A lowered cap moves orders at it to status_after_max.",
+                "parameters": id_param,
+                "requestBody": { "required": true, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/ModeSettingsUpdate" } } } },
+                "responses": {
+                    "200": json_response("The mode after the change.", "DialerMode"),
+                    "400": bad_field, "401": unauthorized, "403": forbidden, "404": mode_missing, "503": unavailable,
+                }
+            }
+        },
+        "/v1/dialer/statuses": {
+            "get": {
+                "operationId": "dialerStatuses",
+                "summary": "Every known status (built-in and [[dialer.statuses]]) with its \"add to dial-up automatically\" ticks per project.",
+                "responses": { "200": json_response("The statuses.", "DialerStatuses"), "401": unauthorized, "403": forbidden, "503": unavailable }
+            }
+        },
+        "/v1/dialer/statuses/{name}": {
+            "put": {
+                "operationId": "setDialerStatusTick",
+                "summary": "Tick a status into a mode (for that mode's project) or clear its tick for a project; orders already in the status follow at once; stored, so a restart keeps it.",
+                "parameters": [{ "name": "name", "in": "path", "required": true, "schema": { "type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$" } }],
+                "requestBody": { "required": true, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/TickUpdate" } } } },
+                "responses": {
+                    "200": json_response("Every status after the change.", "DialerStatuses"),
+                    "400": bad_field, "401": unauthorized, "403": forbidden,
+                    "404": error_response("No such status."), "503": unavailable,
+                }
             }
         },
         "/v1/dialer/modes/{id}/agents": {
@@ -92,6 +122,40 @@ pub(super) fn schemas() -> Value {
             "type": "object", "required": ["status"], "additionalProperties": false,
             "properties": { "status": { "type": "string", "description": "Built-in or configured status name." } }
         },
+        "ModeSettingsUpdate": {
+            "type": "object", "additionalProperties": false, "minProperties": 1,
+            "description": "Any of the contract's per-mode settings; each is validated as in the config, and a refusal names its field.",
+            "properties": {
+                "pacing": { "type": "string", "enum": ["preview", "progressive", "predictive"] },
+                "priority": { "type": "integer" },
+                "high_priority_new": { "type": "boolean" },
+                "standard_time": { "type": ["string", "number"], "description": "\"3m\" as in the config, or minutes; at most 4h." },
+                "put_off": { "type": ["string", "number"], "description": "\"30m\" as in the config, or minutes; at most 30 days." },
+                "max_attempts": { "type": "integer", "minimum": 1, "maximum": 100 },
+                "status_after_max": { "type": "string", "description": "A known status, not ticked back into this mode." },
+                "random_share": { "type": "number", "exclusiveMinimum": 0, "maximum": 1, "description": "Kind random only." },
+                "dispositions": { "type": "array", "items": text, "description": "The base four plus up to two extra, each extra mapped in [dialer.disposition_status]." },
+                "window": { "type": "string", "description": "HH:MM-HH:MM." },
+                "timezone": { "type": "string", "description": "IANA zone for orders without one." }
+            }
+        },
+        "TickUpdate": {
+            "type": "object", "required": ["mode"], "additionalProperties": false,
+            "properties": {
+                "mode": { "type": ["string", "null"], "description": "The mode orders entering the status join; null clears the tick." },
+                "project": { "type": "string", "description": "Default: the mode's project, or \"default\" when clearing." }
+            }
+        },
+        "DialerStatuses": {
+            "type": "object", "required": ["statuses"],
+            "properties": { "statuses": { "type": "array", "items": {
+                "type": "object", "required": ["name", "ticks"],
+                "properties": {
+                    "name": text,
+                    "ticks": { "type": "array", "items": { "type": "object", "required": ["project", "mode"], "properties": { "project": text, "mode": text } } }
+                }
+            } } }
+        },
         "ModeAgents": {
             "type": "object", "required": ["agents"], "additionalProperties": false,
             "properties": { "agents": agents }
@@ -120,7 +184,9 @@ pub(super) fn schemas() -> Value {
                     "pacing": { "type": "string", "enum": ["preview", "progressive", "predictive"] },
                     "priority": { "type": "integer" },
                     "high_priority_new": { "type": "boolean" },
+                    "standard_time": { "type": "string", "description": "As the config spells it, e.g. \"3m\"." },
                     "standard_time_minutes": { "type": "number" },
+                    "put_off": { "type": "string", "description": "As the config spells it, e.g. \"30m\"." },
                     "put_off_minutes": { "type": "number" },
                     "max_attempts": { "type": "integer" },
                     "status_after_max": text,

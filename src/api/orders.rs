@@ -115,6 +115,7 @@ pub(crate) async fn list(
     let q = list_query(
         query.as_deref(),
         &["status", "from", "to", "cursor", "limit"],
+        &|s| state.configured_status(s),
     )?;
     let page = state.inner.store.list_orders(&q).await?;
     Ok(Json(json!({

@@ -8,7 +8,7 @@
 //! its row or a row without its status (docs/call-modes.md, "rows").
 
 use chrono::{DateTime, Utc};
-use orderline_dialer::modes::{QueueRow, Subqueue};
+use orderline_dialer::modes::{ModeSettings, QueueRow, Subqueue, Tick};
 use sqlx::any::AnyRow;
 
 use super::error::QueryContext;
@@ -26,6 +26,17 @@ pub struct DialupMove {
     pub row: Option<QueueRow>,
 }
 
+/// A rule change made over the API, stored by [`Store::apply_dialup_change`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum DialupChange {
+    /// The mode's accumulated patch (all keys the merchant has set so far).
+    ModeSettings {
+        mode: String,
+        settings: ModeSettings,
+    },
+    Tick(Tick),
+}
+
 /// Stored rows per mode and sub-queue; `in_flight` rows are counted apart
 /// (as `DialQueue::overview` does).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,6 +48,9 @@ pub struct DialupCount {
 }
 
 const T: &str = "dialer_queue";
+
+/// The webhook of a move into a configured status (issue #11).
+pub const STATUS_CHANGED: &str = "order.status_changed";
 const ROW_COLUMNS: &str =
     "order_id, project, timezone, created_at, mode, subqueue, due_at, attempts, callback_agent, in_flight_agent";
 
@@ -104,22 +118,90 @@ impl Store {
             return Ok(());
         }
         let mut tx = self.begin("apply dial-up moves").await?;
-        for m in moves {
-            if let Some(status) = &m.status {
-                write_status(&mut tx, &m.order_id, status, reason, now).await?;
+        write_moves(&mut tx, moves, reason, now).await?;
+        tx.commit().await.during("apply dial-up moves")?;
+        Ok(())
+    }
+
+    /// Mode settings patches set over the API, per mode id (laid over the
+    /// config at start; migration 0007).
+    pub async fn mode_settings(&self) -> Result<Vec<(String, ModeSettings)>, StoreError> {
+        const S: &str = "dialer_mode_settings";
+        sqlx::query("SELECT mode, settings FROM dialer_mode_settings ORDER BY mode")
+            .fetch_all(&self.pool)
+            .await
+            .during("load mode settings")?
+            .iter()
+            .map(|r| {
+                let text: String = get(r, S, "settings")?;
+                let settings: ModeSettings = serde_json::from_str(&text)
+                    .map_err(|e| corrupt(S, format!("settings {text:?}: {e}")))?;
+                Ok((get(r, S, "mode")?, settings))
+            })
+            .collect()
+    }
+
+    /// Status ticks set over the API, in the order they were last set.
+    pub async fn status_ticks(&self) -> Result<Vec<Tick>, StoreError> {
+        const S: &str = "dialer_status_ticks";
+        sqlx::query("SELECT status, project, mode FROM dialer_status_ticks ORDER BY updated_at, status, project")
+            .fetch_all(&self.pool)
+            .await
+            .during("load status ticks")?
+            .iter()
+            .map(|r| {
+                Ok(Tick {
+                    status: get(r, S, "status")?,
+                    project: get(r, S, "project")?,
+                    mode: get(r, S, "mode")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Store a mode's accumulated settings patch (or a status tick) together
+    /// with the queue moves the change made (orders over a lowered cap, orders
+    /// entering or leaving by a new tick), in one transaction: the change
+    /// and its consequences are durable together or not at all.
+    pub async fn apply_dialup_change(
+        &self,
+        change: &DialupChange,
+        moves: &[DialupMove],
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin("apply dial-up change").await?;
+        match change {
+            DialupChange::ModeSettings { mode, settings } => {
+                let text = serde_json::to_string(settings)
+                    .map_err(|e| corrupt("dialer_mode_settings", e.to_string()))?;
+                sqlx::query(
+                    "INSERT INTO dialer_mode_settings (mode, settings, updated_at) VALUES ($1, $2, $3) \
+                     ON CONFLICT (mode) DO UPDATE SET settings = excluded.settings, updated_at = excluded.updated_at",
+                )
+                .bind(mode)
+                .bind(text)
+                .bind(ms(now))
+                .execute(&mut *tx)
+                .await
+                .during("store mode settings")?;
             }
-            match &m.row {
-                Some(row) => upsert_row(&mut tx, row).await?,
-                None => {
-                    sqlx::query("DELETE FROM dialer_queue WHERE order_id = $1")
-                        .bind(&m.order_id)
-                        .execute(&mut *tx)
-                        .await
-                        .during("delete dial-up row")?;
-                }
+            DialupChange::Tick(t) => {
+                sqlx::query(
+                    "INSERT INTO dialer_status_ticks (status, project, mode, updated_at) VALUES ($1, $2, $3, $4) \
+                     ON CONFLICT (status, project) DO UPDATE SET mode = excluded.mode, updated_at = excluded.updated_at",
+                )
+                .bind(&t.status)
+                .bind(&t.project)
+                .bind(t.mode.as_deref())
+                .bind(ms(now))
+                .execute(&mut *tx)
+                .await
+                .during("store status tick")?;
             }
         }
-        tx.commit().await.during("apply dial-up moves")?;
+        write_moves(&mut tx, moves, reason, now).await?;
+        tx.commit().await.during("apply dial-up change")?;
         Ok(())
     }
 
@@ -220,12 +302,14 @@ impl Store {
 /// Set an order's one status, with its history row (from the status the
 /// merchant saw): a built-in one goes to `orders.status` (and its webhook,
 /// as the robo-call's own moves) and clears the configured one; a configured
-/// one goes to `orders.dialer_status` (configured statuses have no webhook
-/// event yet).
+/// one goes to `orders.dialer_status` and queues `order.status_changed`
+/// (the merchant's own statuses have no event of their own; this one carries
+/// the old and new status and the mode the order is now in, or null).
 async fn write_status(
     tx: &mut Tx,
     order_id: &str,
     status: &str,
+    mode: Option<&str>,
     reason: &str,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
@@ -264,6 +348,18 @@ async fn write_status(
         .execute(&mut **tx)
         .await
         .during("record status history")?;
+    if builtin.is_none() {
+        let payload = serde_json::json!({
+            "order_id": order_id,
+            "status": status,
+            "previous_status": order.shown_status(),
+            "mode": mode,
+            "project": order.project,
+            "reason": reason,
+            "at": now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        });
+        enqueue(tx, STATUS_CHANGED, Some(order_id), &payload, now).await?;
+    }
     if let Some(event_type) = builtin.and_then(status_event) {
         let payload = serde_json::json!({
             "order_id": order_id,
@@ -272,6 +368,32 @@ async fn write_status(
             "at": now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
         });
         enqueue(tx, event_type, Some(order_id), &payload, now).await?;
+    }
+    Ok(())
+}
+
+/// Each move's status (with history and webhook) and dial-up row, inside `tx`.
+async fn write_moves(
+    tx: &mut Tx,
+    moves: &[DialupMove],
+    reason: &str,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    for m in moves {
+        if let Some(status) = &m.status {
+            let mode = m.row.as_ref().map(|r| r.mode.as_str());
+            write_status(tx, &m.order_id, status, mode, reason, now).await?;
+        }
+        match &m.row {
+            Some(row) => upsert_row(tx, row).await?,
+            None => {
+                sqlx::query("DELETE FROM dialer_queue WHERE order_id = $1")
+                    .bind(&m.order_id)
+                    .execute(&mut **tx)
+                    .await
+                    .during("delete dial-up row")?;
+            }
+        }
     }
     Ok(())
 }

@@ -41,7 +41,7 @@ use sqlx::{Any, AnyPool, Connection, Executor};
 pub use agent_calls::MAX_CALL_PAGE;
 pub use agent_log::{CallDisposition, LogRecord};
 pub use agent_sip::SipCredentials;
-pub use dialup::{DialupCount, DialupMove};
+pub use dialup::{DialupChange, DialupCount, DialupMove};
 pub use error::StoreError;
 pub use model::{
     Attempt, AttemptReport, AttemptStatus, ClaimedAttempt, Finished, FlagDecision, Inserted,
@@ -167,7 +167,7 @@ fn sqlite_url(url: &str) -> String {
 /// The migrations for a backend, embedded in the binary so a deployed daemon
 /// needs no `sql/` folder next to it.
 fn migrator(backend: Backend) -> Migrator {
-    let (init, calls, bindings, dialer, agent_states, script) = match backend {
+    let (init, calls, bindings, dialer, agent_states, script, mode_settings) = match backend {
         Backend::Sqlite => (
             include_str!("../../sql/sqlite/0001_init.sql"),
             include_str!("../../sql/sqlite/0002_agents_calls_payments.sql"),
@@ -175,6 +175,7 @@ fn migrator(backend: Backend) -> Migrator {
             include_str!("../../sql/sqlite/0004_dialer.sql"),
             include_str!("../../sql/sqlite/0005_agent_states.sql"),
             include_str!("../../sql/sqlite/0006_order_script.sql"),
+            include_str!("../../sql/sqlite/0007_mode_settings.sql"),
         ),
         Backend::Postgres => (
             include_str!("../../sql/postgres/0001_init.sql"),
@@ -183,6 +184,7 @@ fn migrator(backend: Backend) -> Migrator {
             include_str!("../../sql/postgres/0004_dialer.sql"),
             include_str!("../../sql/postgres/0005_agent_states.sql"),
             include_str!("../../sql/postgres/0006_order_script.sql"),
+            include_str!("../../sql/postgres/0007_mode_settings.sql"),
         ),
     };
     let migration = |version, name, sql| {
@@ -202,6 +204,7 @@ fn migrator(backend: Backend) -> Migrator {
             migration(4, "dialer", dialer),
             migration(5, "agent_states", agent_states),
             migration(6, "order_script", script),
+            migration(7, "mode_settings", mode_settings),
         ]),
         ..Migrator::DEFAULT
     }

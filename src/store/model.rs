@@ -334,6 +334,9 @@ impl FlagDecision {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ListQuery {
     pub status: Option<OrderStatus>,
+    /// A configured `[[dialer.statuses]]` status (issue #11): orders shown
+    /// with it (`orders.dialer_status`).
+    pub configured_status: Option<String>,
     /// Orders created at or after this instant.
     pub from: Option<DateTime<Utc>>,
     /// Orders created before this instant.

@@ -159,6 +159,11 @@ impl Store {
             conditions.push(format!("status = ${p} AND dialer_status IS NULL"));
             texts.push((p, status.as_str().to_string()));
         }
+        if let Some(status) = &q.configured_status {
+            let p = param();
+            conditions.push(format!("dialer_status = ${p}"));
+            texts.push((p, status.clone()));
+        }
         if let Some(from) = q.from {
             let p = param();
             conditions.push(format!("created_at >= ${p}"));

@@ -10,7 +10,7 @@
 
 use chrono::{DateTime, TimeDelta, Utc};
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
-use orderline_dialer::modes::{CallOutcome, DialQueue, DialerConfig, OrderCard, QueueFilter};
+use orderline_dialer::modes::{DialQueue, DialResult, DialerConfig, OrderCard, QueueFilter};
 use orderline_dialer::window::{parse_timezone, CallWindow};
 
 const ORDERS: usize = 100_000;
@@ -93,14 +93,14 @@ fn queue(now: DateTime<Utc>) -> DialQueue {
     for i in 0..ORDERS / 10 {
         let Some(p) = q.pick("a1", start) else { break };
         let outcome = if i % 50 == 0 {
-            CallOutcome::Callback {
+            DialResult::Callback {
                 at: now - TimeDelta::minutes(5),
                 same_agent: false,
             }
         } else {
-            CallOutcome::NoAnswer
+            DialResult::NoAnswer
         };
-        q.report(&p.order_id, outcome, start).expect("in flight");
+        q.finish(&p.order_id, outcome, start).expect("in flight");
     }
     q
 }

@@ -7,7 +7,8 @@
 //! - [`pick`]: the next order for a ready agent;
 //! - [`view`]: the orders-in-line view and the admin counts;
 //! - [`rows`]: the state as plain rows, and the rebuild after a restart;
-//! - [`share`]: the deterministic sample of `random` modes.
+//! - [`share`]: the deterministic sample of `random` modes;
+//! - [`settings`]: mode settings and status ticks changed at run time.
 //!
 //! All of it is sans-IO: `now` comes in with every event, decisions come
 //! out, and nothing here reads a clock or touches the store (docs/call-modes.md).
@@ -17,6 +18,7 @@ pub mod pick;
 pub mod queue;
 pub mod rows;
 pub mod rules;
+pub mod settings;
 pub mod share;
 pub mod view;
 
@@ -25,7 +27,8 @@ mod tests;
 
 pub use config::{DialerConfig, DialerConfigError, ModeConfig, StatusConfig};
 pub use pick::{Pick, Reason};
-pub use queue::{CallOutcome, DialQueue, Moved, OrderCard, Placement, QueueError, Subqueue};
+pub use queue::{DialQueue, DialResult, Moved, OrderCard, Placement, QueueError, Subqueue};
 pub use rows::{QueueRow, Rebuilt};
 pub use rules::{CallModes, Mode, ModeKind, Pacing};
+pub use settings::{ModeSettings, Tick};
 pub use view::{Counts, ModeOverview, Overview, QueueFilter, QueueItem};

@@ -5,9 +5,10 @@
 //!
 //! 1. due callbacks booked for this agent — the customer was promised them;
 //! 2. due callbacks for anyone, earliest first;
-//! 3. then mode by mode, by `priority` (higher first), ties going to a
-//!    new-leads mode with `high_priority_new` (this project's new leads before
-//!    other projects'), then config order; inside a mode `unprocessed` oldest
+//! 3. then mode by mode, by `priority` (higher first) — a new-leads mode
+//!    with `high_priority_new` is lifted to the priority of every other
+//!    project's new-leads mode and wins that tie (this project's new leads
+//!    before other projects', `CallModes::dial_priority`) — then config order; inside a mode `unprocessed` oldest
 //!    order first, then `no_answer` whose put-off has elapsed, longest-waiting
 //!    first.
 //!
@@ -23,7 +24,7 @@ use chrono_tz::Tz;
 use serde::Serialize;
 
 use super::queue::{DialQueue, Key, Subqueue};
-use super::rules::{Mode, ModeIdx};
+use super::rules::{CallModes, Mode, ModeIdx};
 
 /// Why an order was picked, or why it waits (the queue view's `reason`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -46,7 +47,7 @@ pub enum Reason {
 }
 
 /// An order handed to an agent. It is now in flight until
-/// [`DialQueue::report`] or [`DialQueue::release_in_flight`].
+/// [`DialQueue::finish`] or [`DialQueue::release_in_flight`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Pick {
     pub order_id: String,
@@ -63,7 +64,7 @@ impl DialQueue {
         let mut v: Vec<ModeIdx> = (0..self.rules.modes().len())
             .filter(|&i| self.rules.mode(i).agents.contains(agent))
             .collect();
-        v.sort_by_key(|&i| mode_rank(self.rules.mode(i), i));
+        v.sort_by_key(|&i| mode_rank(&self.rules, i));
         v
     }
 
@@ -132,9 +133,15 @@ impl DialQueue {
     }
 }
 
-/// Sort key of a mode in dial order: priority, project boost, config order.
-pub(super) fn mode_rank(mode: &Mode, idx: ModeIdx) -> (Reverse<i32>, Reverse<bool>, ModeIdx) {
-    (Reverse(mode.priority), Reverse(mode.project_boost()), idx)
+/// Sort key of a mode in dial order: dial priority (the boost lifted in),
+/// project boost, config order.
+pub(super) fn mode_rank(rules: &CallModes, idx: ModeIdx) -> (Reverse<i32>, Reverse<bool>, ModeIdx) {
+    let mode = rules.mode(idx);
+    (
+        Reverse(rules.dial_priority(idx)),
+        Reverse(mode.project_boost()),
+        idx,
+    )
 }
 
 /// The first key of each zone's set whose calling window is open at `now`.

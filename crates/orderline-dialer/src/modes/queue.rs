@@ -63,17 +63,17 @@ pub struct Moved {
     pub dialer: Option<Placement>,
 }
 
-/// How a call the dialer placed ended.
+/// How a call the dialer placed ended: what [`DialQueue::finish`] takes.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum CallOutcome {
+pub enum DialResult {
     NoAnswer,
     Busy,
     Failed,
     /// Answered with no agent free (predictive abandon) or cut off.
     Dropped,
     /// Answered; the agent pressed a disposition button of the mode.
-    /// `no_answer` counts as [`CallOutcome::NoAnswer`]; `callback` needs
-    /// [`CallOutcome::Callback`] for its time.
+    /// `no_answer` counts as [`DialResult::NoAnswer`]; `callback` needs
+    /// [`DialResult::Callback`] for its time.
     Disposition(String),
     /// Answered; the customer asked to be called at `at`, by the same agent
     /// (`same_agent`) or by anyone who works the mode.
@@ -81,15 +81,19 @@ pub enum CallOutcome {
         at: DateTime<Utc>,
         same_agent: bool,
     },
+    /// The call never ended on its own (daemon stopped, preview skipped): the
+    /// order goes back to its place without an attempt, as
+    /// [`DialQueue::release_in_flight`] does after a restart.
+    Interrupted,
 }
 
-impl CallOutcome {
+impl DialResult {
     /// Outcomes that did not reach the customer: they cost an attempt and put the order off.
     pub fn unanswered(&self) -> bool {
         match self {
             Self::NoAnswer | Self::Busy | Self::Failed | Self::Dropped => true,
             Self::Disposition(d) => d == "no_answer",
-            Self::Callback { .. } => false,
+            Self::Callback { .. } | Self::Interrupted => false,
         }
     }
 }
@@ -108,7 +112,7 @@ pub enum QueueError {
     NotInFlight(String),
     #[error("mode {mode:?} has no disposition {disposition:?}")]
     DispositionNotInMode { mode: String, disposition: String },
-    #[error("the callback disposition needs a time: report CallOutcome::Callback")]
+    #[error("the callback disposition needs a time: report DialResult::Callback")]
     CallbackWithoutTime,
     #[error("project {0:?} has no call mode to queue a callback in")]
     NoModeForProject(String),
@@ -236,14 +240,19 @@ impl DialQueue {
         Ok(self.enter(card, status, target, now))
     }
 
-    /// A call for `order` ended. Unanswered outcomes cost an attempt and put
-    /// the order off (or, at the cap, move it to the mode's
-    /// `status_after_max`); a disposition moves it to its status; a callback
-    /// plans the next call.
-    pub fn report(
+    /// A call for `order` ended (the other half of [`DialQueue::pick`]).
+    /// Unanswered results (no answer, busy, failed, dropped, the agent's
+    /// `no_answer` button) cost an attempt and put the order off by the mode's
+    /// `put_off` in `no_answer` (or, at `max_attempts`, move it to the mode's
+    /// `status_after_max`); a disposition moves it to its
+    /// `[dialer.disposition_status]` target; a callback books the time, for
+    /// the same agent or anyone; an interrupted call returns the order without
+    /// an attempt. Only an order in flight can be finished, so one call is
+    /// never reported twice (issue #11, "never the same order twice at once").
+    pub fn finish(
         &mut self,
         order: &str,
-        outcome: CallOutcome,
+        outcome: DialResult,
         now: DateTime<Utc>,
     ) -> Result<Moved, QueueError> {
         let e = self
@@ -254,7 +263,7 @@ impl DialQueue {
             return Err(QueueError::NotInFlight(order.to_string()));
         };
         let mode = self.rules.mode(e.mode);
-        if let CallOutcome::Disposition(d) = &outcome {
+        if let DialResult::Disposition(d) = &outcome {
             if !mode.dispositions.contains(d) {
                 return Err(QueueError::DispositionNotInMode {
                     mode: mode.id.clone(),
@@ -266,12 +275,13 @@ impl DialQueue {
             }
         }
         match outcome {
-            CallOutcome::Callback { at, same_agent } => Ok(self.requeue(order, |e| {
+            DialResult::Interrupted => self.release_in_flight(order, now),
+            DialResult::Callback { at, same_agent } => Ok(self.requeue(order, |e| {
                 e.sub = Subqueue::Callback;
                 e.due_at = at;
                 e.callback_agent = same_agent.then_some(agent);
             })),
-            CallOutcome::Disposition(d) if d != "no_answer" => {
+            DialResult::Disposition(d) if d != "no_answer" => {
                 // Validation maps every non-dialer disposition of a mode to a status.
                 let status = self
                     .rules

@@ -70,7 +70,7 @@ pub struct Mode {
 
 impl Mode {
     /// "This project's new leads before other projects'": a new-leads mode with
-    /// `high_priority_new` wins ties at equal priority.
+    /// `high_priority_new` (see [`CallModes::dial_priority`]).
     pub fn project_boost(&self) -> bool {
         self.high_priority_new && self.kind == ModeKind::NewLeads
     }
@@ -84,6 +84,8 @@ pub struct CallModes {
     ticks: HashMap<(String, String), ModeIdx>,
     statuses: BTreeSet<String>,
     disposition_status: HashMap<String, String>,
+    /// Each mode's priority in dial order ([`CallModes::dial_priority`]).
+    dial_priority: Vec<i32>,
 }
 
 impl CallModes {
@@ -93,12 +95,39 @@ impl CallModes {
         statuses: BTreeSet<String>,
         disposition_status: HashMap<String, String>,
     ) -> Self {
+        // Issue #11: "high priority for this project's new leads over other
+        // projects'" — not a mere tie-break. A boosted new-leads mode is
+        // dialled at least at the priority of every other project's
+        // new-leads mode (and wins the tie), so its project's new leads come
+        // first among new leads whatever the numbers; against other kinds
+        // of mode the (lifted) priority still decides.
+        let dial_priority = modes
+            .iter()
+            .map(|m| {
+                let others = modes
+                    .iter()
+                    .filter(|o| o.kind == ModeKind::NewLeads && o.project != m.project)
+                    .map(|o| o.priority);
+                match m.project_boost() {
+                    true => others.fold(m.priority, i32::max),
+                    false => m.priority,
+                }
+            })
+            .collect();
         Self {
             modes,
             ticks,
             statuses,
             disposition_status,
+            dial_priority,
         }
+    }
+
+    /// The priority a mode is dialled at: its `priority`, lifted for a
+    /// new-leads mode with `high_priority_new` to the highest priority of
+    /// any other project's new-leads mode (which it then beats on the tie).
+    pub fn dial_priority(&self, idx: ModeIdx) -> i32 {
+        self.dial_priority[idx]
     }
 
     pub fn modes(&self) -> &[Mode] {
@@ -123,6 +152,23 @@ impl CallModes {
         self.ticks
             .get(&(status.to_string(), project.to_string()))
             .copied()
+    }
+
+    /// Every known status, built-in and configured, sorted.
+    pub fn statuses(&self) -> impl Iterator<Item = &str> {
+        self.statuses.iter().map(String::as_str)
+    }
+
+    /// Every tick as (status, project, mode id), sorted: the admin page's
+    /// "add to dial-up automatically" column.
+    pub fn ticks(&self) -> Vec<(&str, &str, &str)> {
+        let mut v: Vec<_> = self
+            .ticks
+            .iter()
+            .map(|((s, p), &m)| (s.as_str(), p.as_str(), self.modes[m].id.as_str()))
+            .collect();
+        v.sort();
+        v
     }
 
     /// The status a disposition moves the order to (`None` for `callback`,

@@ -32,6 +32,8 @@ pub struct QueueItem {
     /// window's next opening when the window is closed then.
     pub due_at: DateTime<Utc>,
     pub attempts: u32,
+    /// The mode's priority as dialled (`CallModes::dial_priority`: the
+    /// `high_priority_new` lift included), so the view explains the order.
     pub priority: i32,
     pub callback_agent: Option<String>,
     pub reason: Reason,
@@ -126,7 +128,7 @@ impl DialQueue {
         let (prio, boost, idx) = if e.sub == Subqueue::Callback {
             (Reverse(0), Reverse(false), 0)
         } else {
-            mode_rank(self.rules.mode(e.mode), e.mode)
+            mode_rank(&self.rules, e.mode)
         };
         let key_time = if e.sub == Subqueue::Unprocessed {
             e.card.created_at
@@ -156,7 +158,7 @@ impl DialQueue {
             subqueue: e.sub,
             due_at: opens,
             attempts: e.attempts,
-            priority: mode.priority,
+            priority: self.rules.dial_priority(e.mode),
             callback_agent: e.callback_agent.clone(),
             reason,
         }

@@ -5,11 +5,12 @@ mod config;
 mod moves;
 mod picking;
 mod rows;
+mod settings;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::Deserialize;
 
-use super::{CallModes, CallOutcome, DialQueue, DialerConfig, Moved, OrderCard};
+use super::{CallModes, DialQueue, DialResult, DialerConfig, Moved, OrderCard};
 use crate::window::{parse_timezone, CallWindow};
 
 /// The campaign's `[calling]` window the tests pass as the default.
@@ -148,13 +149,13 @@ pub(super) fn pick_id(q: &mut DialQueue, agent: &str, now: DateTime<Utc>) -> Str
         .order_id
 }
 
-pub(super) fn report(
+pub(super) fn finish(
     q: &mut DialQueue,
     order: &str,
-    outcome: CallOutcome,
+    outcome: DialResult,
     now: DateTime<Utc>,
 ) -> Moved {
-    q.report(order, outcome, now)
+    q.finish(order, outcome, now)
         .unwrap_or_else(|e| panic!("report {order}: {e}"))
 }
 
@@ -162,7 +163,7 @@ pub(super) fn report(
 pub(super) fn drain(q: &mut DialQueue, agent: &str, now: DateTime<Utc>) -> Vec<String> {
     let mut out = Vec::new();
     while let Some(p) = q.pick(agent, now) {
-        report(q, &p.order_id, CallOutcome::NoAnswer, now);
+        finish(q, &p.order_id, DialResult::NoAnswer, now);
         out.push(p.order_id);
     }
     out

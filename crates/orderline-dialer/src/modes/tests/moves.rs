@@ -1,8 +1,8 @@
 //! Status moves, dispositions, the random share, errors and the overview.
 
-use super::{card, enter, mins, noon, pick_id, report, team};
+use super::{card, enter, finish, mins, noon, pick_id, team};
 use crate::modes::share;
-use crate::modes::{CallOutcome, QueueError, Subqueue};
+use crate::modes::{DialResult, QueueError, Subqueue};
 
 #[test]
 fn ticked_statuses_enter_and_unticked_ones_leave() {
@@ -16,7 +16,7 @@ fn ticked_statuses_enter_and_unticked_ones_leave() {
     );
     // The same status again keeps the order's place and attempts.
     pick_id(&mut q, "a1", noon());
-    report(&mut q, "o", CallOutcome::NoAnswer, noon());
+    finish(&mut q, "o", DialResult::NoAnswer, noon());
     let again = enter(&mut q, card("o", "a", 5), "processing", noon() + mins(1));
     assert_eq!(again.dialer.map(|p| p.subqueue), Some(Subqueue::NoAnswer));
     assert_eq!(q.attempts("o"), Some(1));
@@ -45,7 +45,7 @@ fn leaving_while_in_flight_forgets_the_call() {
     pick_id(&mut q, "a1", noon());
     enter(&mut q, card("o", "a", 5), "cancelled", noon());
     assert_eq!(
-        q.report("o", CallOutcome::NoAnswer, noon()),
+        q.finish("o", DialResult::NoAnswer, noon()),
         Err(QueueError::UnknownOrder("o".into()))
     );
     assert!(q.in_flight().is_empty());
@@ -57,10 +57,10 @@ fn dispositions_move_the_order_by_disposition_status() {
     enter(&mut q, card("w", "a", 5), "processing", noon());
     enter(&mut q, card("n", "a", 4), "processing", noon());
     assert_eq!(pick_id(&mut q, "a1", noon()), "w");
-    let moved = report(
+    let moved = finish(
         &mut q,
         "w",
-        CallOutcome::Disposition("wrong_number".into()),
+        DialResult::Disposition("wrong_number".into()),
         noon(),
     );
     assert_eq!(
@@ -70,19 +70,19 @@ fn dispositions_move_the_order_by_disposition_status() {
     // A disposition the mode lacks is refused and the call stays open.
     assert_eq!(pick_id(&mut q, "a1", noon()), "n");
     let e = q
-        .report("n", CallOutcome::Disposition("bogus".into()), noon())
+        .finish("n", DialResult::Disposition("bogus".into()), noon())
         .unwrap_err();
     assert!(matches!(e, QueueError::DispositionNotInMode { .. }), "{e}");
     assert_eq!(q.in_flight().len(), 1);
     assert_eq!(
-        q.report("n", CallOutcome::Disposition("callback".into()), noon()),
+        q.finish("n", DialResult::Disposition("callback".into()), noon()),
         Err(QueueError::CallbackWithoutTime)
     );
     // `no_answer` pressed by the agent counts as an unanswered attempt.
-    let moved = report(
+    let moved = finish(
         &mut q,
         "n",
-        CallOutcome::Disposition("no_answer".into()),
+        DialResult::Disposition("no_answer".into()),
         noon(),
     );
     assert_eq!(
@@ -91,7 +91,7 @@ fn dispositions_move_the_order_by_disposition_status() {
     );
     assert_eq!(q.attempts("n"), Some(1));
     assert_eq!(
-        q.report("n", CallOutcome::NoAnswer, noon()),
+        q.finish("n", DialResult::NoAnswer, noon()),
         Err(QueueError::NotInFlight("n".into()))
     );
 }
@@ -104,10 +104,10 @@ fn confirmed_enters_the_random_mode_by_the_stable_share() {
         let id = format!("ord-{i}");
         enter(&mut q, card(&id, "a", 5), "processing", noon());
         let p = pick_id(&mut q, "a1", noon());
-        let moved = report(
+        let moved = finish(
             &mut q,
             &p,
-            CallOutcome::Disposition("confirmed".into()),
+            DialResult::Disposition("confirmed".into()),
             noon(),
         );
         assert_eq!(moved.status.as_deref(), Some("confirmed"));
@@ -143,12 +143,12 @@ fn overview_counts_each_sub_queue_and_lists_agents() {
     }
     enter(&mut q, card("b0", "b", 1), "processing", noon());
     let first = pick_id(&mut q, "a1", noon());
-    report(&mut q, &first, CallOutcome::NoAnswer, noon());
+    finish(&mut q, &first, DialResult::NoAnswer, noon());
     let second = pick_id(&mut q, "a1", noon());
-    report(
+    finish(
         &mut q,
         &second,
-        CallOutcome::Callback {
+        DialResult::Callback {
             at: noon() + mins(5),
             same_agent: true,
         },
@@ -193,4 +193,33 @@ fn an_operator_request_becomes_a_callback_for_anyone() {
         q.callback_for_anyone(card("z", "nope", 5), "flagged", noon(), noon()),
         Err(QueueError::NoModeForProject("nope".into()))
     );
+}
+
+#[test]
+fn an_interrupted_call_returns_without_an_attempt_and_a_call_finishes_once() {
+    let mut q = team();
+    enter(&mut q, card("o", "a", 5), "processing", noon());
+    pick_id(&mut q, "a1", noon());
+    // Busy costs an attempt and puts the order off ...
+    let busy = finish(&mut q, "o", DialResult::Busy, noon());
+    assert_eq!(busy.dialer.map(|p| p.subqueue), Some(Subqueue::NoAnswer));
+    assert_eq!(q.attempts("o"), Some(1));
+    // ... and the same call reported again is refused: it is no longer in flight.
+    assert_eq!(
+        q.finish("o", DialResult::NoAnswer, noon()),
+        Err(QueueError::NotInFlight("o".into()))
+    );
+    assert_eq!(q.attempts("o"), Some(1));
+    // Interrupted: back in its place (no_answer, same due time), no attempt.
+    let t = noon() + mins(30);
+    assert_eq!(pick_id(&mut q, "a1", t), "o");
+    assert_eq!(q.pick("a2", t), None, "in flight: nobody else gets it");
+    let back = finish(&mut q, "o", DialResult::Interrupted, t + mins(1));
+    let p = back.dialer.expect("still in dial-up");
+    assert_eq!(
+        (p.subqueue, p.due_at, back.status),
+        (Subqueue::NoAnswer, noon() + mins(30), None)
+    );
+    assert_eq!(q.attempts("o"), Some(1));
+    assert!(q.in_flight().is_empty());
 }

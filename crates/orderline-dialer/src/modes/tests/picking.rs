@@ -1,7 +1,7 @@
 //! The picking order, put-off, callbacks, windows and access.
 
-use super::{card, card_in, drain, enter, mins, noon, pick_id, report, rules, team, utc};
-use crate::modes::{CallOutcome, DialQueue, QueueFilter, Reason, Subqueue};
+use super::{card, card_in, drain, enter, finish, mins, noon, pick_id, rules, team, utc};
+use crate::modes::{DialQueue, DialResult, QueueFilter, Reason, Subqueue};
 
 #[test]
 fn callbacks_for_the_agent_then_anyone_then_priority_then_project_then_age() {
@@ -11,20 +11,20 @@ fn callbacks_for_the_agent_then_anyone_then_priority_then_project_then_age() {
     enter(&mut q, card("cb_a1", "a", 500), "processing", t0);
     enter(&mut q, card("cb_any", "b", 400), "processing", t0);
     assert_eq!(pick_id(&mut q, "a1", t0), "cb_a1");
-    report(
+    finish(
         &mut q,
         "cb_a1",
-        CallOutcome::Callback {
+        DialResult::Callback {
             at: noon() - mins(5),
             same_agent: true,
         },
         t0,
     );
     assert_eq!(pick_id(&mut q, "a1", t0), "cb_any");
-    report(
+    finish(
         &mut q,
         "cb_any",
-        CallOutcome::Callback {
+        DialResult::Callback {
             at: noon() - mins(10),
             same_agent: false,
         },
@@ -33,7 +33,7 @@ fn callbacks_for_the_agent_then_anyone_then_priority_then_project_then_age() {
     // A no_answer order, its put-off elapsed by noon.
     enter(&mut q, card("na_a", "a", 300), "processing", t0);
     assert_eq!(pick_id(&mut q, "a1", t0), "na_a");
-    report(&mut q, "na_a", CallOutcome::Busy, t0);
+    finish(&mut q, "na_a", DialResult::Busy, t0);
     // Unprocessed: project b's is older, but new_a has high_priority_new.
     enter(&mut q, card("old_b", "b", 200), "processing", t0);
     enter(&mut q, card("young_a", "a", 10), "processing", t0);
@@ -48,6 +48,44 @@ fn callbacks_for_the_agent_then_anyone_then_priority_then_project_then_age() {
          then new_a (boosted) unprocessed oldest first, then its due no_answer, \
          then new_b, then the lower-priority reconfirm"
     );
+}
+
+#[test]
+fn the_boost_puts_this_projects_new_leads_first_whatever_the_numbers() {
+    // new_a (boosted) at priority 2, new_b at 10, reconfirm (a) at 5.
+    let text = super::TEAM.replacen(
+        "priority = 10\nhigh_priority_new",
+        "priority = 2\nhigh_priority_new",
+        1,
+    );
+    let r = rules(&text);
+    let (a, b, re) = (
+        r.mode_index("new_a").expect("new_a"),
+        r.mode_index("new_b").expect("new_b"),
+        r.mode_index("reconfirm").expect("reconfirm"),
+    );
+    assert_eq!(r.mode(a).priority, 2, "the test config changed");
+    assert_eq!(
+        (r.dial_priority(a), r.dial_priority(b), r.dial_priority(re)),
+        (10, 10, 5)
+    );
+    let mut q = DialQueue::new(r);
+    enter(&mut q, card("b_old", "b", 60), "processing", noon());
+    enter(&mut q, card("a_new", "a", 1), "processing", noon());
+    enter(&mut q, card("re", "a", 90), "reconfirm", noon());
+    assert_eq!(
+        drain(&mut q, "a1", noon()),
+        ["a_new", "b_old", "re"],
+        "project a's new leads before project b's, though its number is lower; \
+         the other kinds still go by priority"
+    );
+    // Without the boost the numbers decide: b (10), reconfirm (5), a (2).
+    let plain = text.replace("high_priority_new = true\n", "");
+    let mut q = DialQueue::new(rules(&plain));
+    enter(&mut q, card("b_old", "b", 60), "processing", noon());
+    enter(&mut q, card("a_new", "a", 1), "processing", noon());
+    enter(&mut q, card("re", "a", 90), "reconfirm", noon());
+    assert_eq!(drain(&mut q, "a1", noon()), ["b_old", "re", "a_new"]);
 }
 
 #[test]
@@ -72,7 +110,7 @@ fn put_off_holds_a_no_answer_until_it_elapses() {
         (p.subqueue, p.attempt, p.reason),
         (Subqueue::Unprocessed, 1, Reason::Unprocessed)
     );
-    let moved = report(&mut q, "o", CallOutcome::NoAnswer, noon());
+    let moved = finish(&mut q, "o", DialResult::NoAnswer, noon());
     let placed = moved.dialer.expect("still in dial-up");
     assert_eq!(
         (placed.subqueue, placed.due_at),
@@ -95,12 +133,12 @@ fn the_cap_moves_the_order_to_status_after_max() {
         let p = q.pick("a1", t).expect("due");
         assert_eq!(p.attempt, attempt);
         let outcome = [
-            CallOutcome::NoAnswer,
-            CallOutcome::Failed,
-            CallOutcome::Dropped,
+            DialResult::NoAnswer,
+            DialResult::Failed,
+            DialResult::Dropped,
         ][attempt as usize - 1]
             .clone();
-        let moved = report(&mut q, "o", outcome, t);
+        let moved = finish(&mut q, "o", outcome, t);
         if attempt < 3 {
             assert_eq!(moved.status, None);
         } else {
@@ -125,7 +163,7 @@ fn a_ticked_status_after_max_hands_the_order_on() {
     for i in 0..3 {
         let t = noon() + mins(30 * i);
         pick_id(&mut q, "a2", t);
-        last = Some(report(&mut q, "o", CallOutcome::NoAnswer, t));
+        last = Some(finish(&mut q, "o", DialResult::NoAnswer, t));
     }
     let moved = last.expect("three reports");
     assert_eq!(moved.status.as_deref(), Some("no_contact"));
@@ -149,20 +187,20 @@ fn a_callback_for_the_same_agent_waits_for_that_agent() {
     enter(&mut q, card("mine", "a", 5), "processing", noon());
     enter(&mut q, card("ours", "a", 4), "processing", noon());
     assert_eq!(pick_id(&mut q, "a1", noon()), "mine");
-    report(
+    finish(
         &mut q,
         "mine",
-        CallOutcome::Callback {
+        DialResult::Callback {
             at: noon() + mins(60),
             same_agent: true,
         },
         noon(),
     );
     assert_eq!(pick_id(&mut q, "a1", noon()), "ours");
-    report(
+    finish(
         &mut q,
         "ours",
-        CallOutcome::Callback {
+        DialResult::Callback {
             at: noon() + mins(60),
             same_agent: false,
         },
@@ -296,14 +334,14 @@ fn the_view_lists_due_orders_in_the_order_picks_take_them() {
     for i in 0..4 {
         let id = pick_id(&mut q, "a1", t0);
         let outcome = if i % 2 == 0 {
-            CallOutcome::NoAnswer
+            DialResult::NoAnswer
         } else {
-            CallOutcome::Callback {
+            DialResult::Callback {
                 at: t0 + mins(i * 10),
                 same_agent: false,
             }
         };
-        report(&mut q, &id, outcome, t0);
+        finish(&mut q, &id, outcome, t0);
     }
     let view: Vec<String> = q
         .queue(&QueueFilter::default(), noon())
@@ -325,7 +363,7 @@ fn the_view_filters_and_explains() {
     enter(&mut q, card("a1o", "a", 5), "processing", noon());
     enter(&mut q, card("b1o", "b", 5), "processing", noon());
     pick_id(&mut q, "a1", noon());
-    report(&mut q, "a1o", CallOutcome::NoAnswer, noon());
+    finish(&mut q, "a1o", DialResult::NoAnswer, noon());
     let f = QueueFilter {
         project: Some("a".into()),
         ..Default::default()

@@ -1,7 +1,7 @@
 //! Persisting as rows and rebuilding after a restart.
 
-use super::{card, card_in, enter, mins, noon, pick_id, report, rules, team, TEAM};
-use crate::modes::{CallOutcome, DialQueue, QueueError, QueueFilter, QueueRow, Subqueue};
+use super::{card, card_in, enter, finish, mins, noon, pick_id, rules, team, TEAM};
+use crate::modes::{DialQueue, DialResult, QueueError, QueueFilter, QueueRow, Subqueue};
 
 /// A queue with every kind of row: sub-queues, zones, agent callbacks, in flight.
 fn busy_queue() -> DialQueue {
@@ -26,18 +26,18 @@ fn busy_queue() -> DialQueue {
         let agent = if i % 2 == 0 { "a1" } else { "a2" };
         let Some(p) = q.pick(agent, t) else { continue };
         let outcome = match i % 4 {
-            0 => CallOutcome::NoAnswer,
-            1 => CallOutcome::Callback {
+            0 => DialResult::NoAnswer,
+            1 => DialResult::Callback {
                 at: t + mins(60),
                 same_agent: true,
             },
-            2 => CallOutcome::Callback {
+            2 => DialResult::Callback {
                 at: t + mins(90),
                 same_agent: false,
             },
-            _ => CallOutcome::Busy,
+            _ => DialResult::Busy,
         };
-        report(&mut q, &p.order_id, outcome, t);
+        finish(&mut q, &p.order_id, outcome, t);
     }
     pick_id(&mut q, "a1", t);
     pick_id(&mut q, "a2", t);
@@ -75,8 +75,8 @@ fn rebuilding_from_rows_gives_the_same_queue() {
             assert_eq!(a, b, "{agent} at {t}");
             if let Some(p) = a {
                 assert_eq!(
-                    report(&mut q, &p.order_id, CallOutcome::NoAnswer, t),
-                    report(&mut r, &p.order_id, CallOutcome::NoAnswer, t)
+                    finish(&mut q, &p.order_id, DialResult::NoAnswer, t),
+                    finish(&mut r, &p.order_id, DialResult::NoAnswer, t)
                 );
             }
         }
@@ -148,7 +148,7 @@ fn an_interrupted_call_at_a_lowered_cap_is_released_to_status_after_max() {
     let mut q = team();
     enter(&mut q, card("o", "a", 5), "processing", noon());
     pick_id(&mut q, "a1", noon());
-    report(&mut q, "o", CallOutcome::NoAnswer, noon());
+    finish(&mut q, "o", DialResult::NoAnswer, noon());
     pick_id(&mut q, "a1", noon() + mins(30));
     let lowered = TEAM.replacen("max_attempts = 3", "max_attempts = 1", 2);
     let rebuilt = DialQueue::from_rows(rules(&lowered), q.rows(), noon()).expect("valid rows");
