@@ -145,7 +145,7 @@ pub fn document() -> Value {
                 },
                 "put": {
                     "operationId": "putRules",
-                    "summary": "Replace [campaign] for the running daemon (not persisted: a restart reloads the config file).",
+                    "summary": "Replace [campaign]: stored, and loaded at start over the config file's (the stored version wins).",
                     "requestBody": { "required": true, "content": { "application/json": { "schema": { "type": "object", "required": ["campaign"], "properties": { "campaign": { "$ref": "#/components/schemas/Campaign" } } } } } },
                     "responses": { "200": json_response("Rules now in force.", "Rules"), "400": malformed, "401": unauthorized, "422": invalid }
                 }

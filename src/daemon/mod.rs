@@ -38,6 +38,16 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = ()>) -> anyhow::Res
     let api = ApiState::new(store.clone(), &cfg, metrics.clone())
         .context("building the campaign rules")?
         .with_clock(clock.clone());
+    // Rules set over the API win over the file's [campaign] (issue #13).
+    if api
+        .restore_rules()
+        .await
+        .context("restoring the campaign rules set over the API")?
+    {
+        tracing::info!(
+            "campaign rules: the version stored by PUT /v1/rules (over the config file's)"
+        );
+    }
     let campaign = api.campaign();
 
     // Calls that were up when the last process died: failed, and re-scheduled by the rules.

@@ -26,6 +26,7 @@ mod model_calls;
 mod orders;
 mod outbox;
 mod payments;
+mod rules;
 mod sip_bindings;
 
 use std::borrow::Cow;
@@ -175,6 +176,11 @@ fn migrator(backend: Backend) -> Migrator {
             include_str!("../../sql/postgres/0004_dialer.sql"),
         ),
     };
+    // Stored campaign rules (issue #13); 0005-0007 belong to other branches.
+    let rules = match backend {
+        Backend::Sqlite => include_str!("../../sql/sqlite/0008_rules.sql"),
+        Backend::Postgres => include_str!("../../sql/postgres/0008_rules.sql"),
+    };
     let migration = |version, name, sql| {
         Migration::new(
             version,
@@ -190,6 +196,7 @@ fn migrator(backend: Backend) -> Migrator {
             migration(2, "agents_calls_payments", calls),
             migration(3, "sip_bindings", bindings),
             migration(4, "dialer", dialer),
+            migration(8, "rules", rules),
         ]),
         ..Migrator::DEFAULT
     }

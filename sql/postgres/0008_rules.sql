@@ -1,0 +1,12 @@
+-- The campaign rules set over the API (PUT /v1/rules, issue #13), PostgreSQL dialect.
+-- Keep in step with sql/sqlite/0008_rules.sql. Versions 0005-0007 belong to
+-- other branches; this one is 0008.
+--
+-- One row at most (id = 1): the `campaign` object of the last accepted PUT, as
+-- JSON. At start it replaces the config file's [campaign]: the file seeds the
+-- rules, the stored version wins. Times are integer ms since the Unix epoch.
+CREATE TABLE campaign_rules (
+    id         INTEGER PRIMARY KEY CHECK (id = 1),
+    campaign   TEXT NOT NULL,
+    updated_at BIGINT NOT NULL
+);
