@@ -10,3 +10,8 @@ CREATE TABLE campaign_rules (
     campaign   TEXT NOT NULL,
     updated_at INTEGER NOT NULL
 );
+
+-- The webhook deliverer hands out only each order's oldest undelivered event
+-- (one order's events in order, others concurrently): this finds "an earlier
+-- undelivered event of the same order" without scanning the backlog.
+CREATE INDEX webhook_outbox_order_pending ON webhook_outbox (order_id, seq) WHERE delivered_at IS NULL;

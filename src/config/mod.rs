@@ -235,6 +235,20 @@ impl Default for DatabaseConfig {
 pub struct WebhookConfig {
     pub url: String,
     pub secret: String,
+    /// Deliveries in flight at once (issue #13), across orders; one order's
+    /// events still go one at a time, in order. 1..=256, default 8.
+    #[serde(default = "default_webhook_concurrency")]
+    pub concurrency: u32,
+}
+
+/// Enough to hide a receiver's latency without flooding a small shop's endpoint.
+pub const DEFAULT_WEBHOOK_CONCURRENCY: u32 = 8;
+
+/// Each delivery in flight holds a connection and a store lease.
+pub const MAX_WEBHOOK_CONCURRENCY: u32 = 256;
+
+fn default_webhook_concurrency() -> u32 {
+    DEFAULT_WEBHOOK_CONCURRENCY
 }
 
 impl std::fmt::Debug for WebhookConfig {
@@ -242,6 +256,7 @@ impl std::fmt::Debug for WebhookConfig {
         f.debug_struct("WebhookConfig")
             .field("url", &self.url)
             .field("secret", &"***")
+            .field("concurrency", &self.concurrency)
             .finish()
     }
 }
@@ -449,6 +464,14 @@ impl Config {
         }
         self.calling.ring_timeout()?;
         self.calling.reattempt_interval()?;
+        if let Some(w) = &self.webhooks {
+            if !(1..=MAX_WEBHOOK_CONCURRENCY).contains(&w.concurrency) {
+                return Err(invalid(
+                    "webhooks.concurrency",
+                    format!("must be 1..={MAX_WEBHOOK_CONCURRENCY}"),
+                ));
+            }
+        }
         self.calling
             .campaign(&self.campaign)
             .map_err(|e| invalid(&e.key(), e.to_string()))?;

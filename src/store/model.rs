@@ -354,7 +354,8 @@ pub struct OutboxEvent {
     pub seq: i64,
     /// Stable across delivery retries: the `webhook-id` header.
     pub id: String,
-    /// `order.confirmed`, `order.cancelled`, `order.flagged`, `call.attempted`.
+    /// `order.confirmed`, `order.cancelled`, `order.flagged`, `call.attempted`,
+    /// `order.unreachable`, `order.no_answer_final` (README "Webhooks").
     pub event_type: String,
     pub order_id: Option<String>,
     pub payload: serde_json::Value,
