@@ -15,3 +15,10 @@ CREATE TABLE campaign_rules (
 -- (one order's events in order, others concurrently): this finds "an earlier
 -- undelivered event of the same order" without scanning the backlog.
 CREATE INDEX webhook_outbox_order_pending ON webhook_outbox (order_id, seq) WHERE delivered_at IS NULL;
+
+-- Inbound callbacks (issue #13): a customer calling back about an open order
+-- is recorded as a call attempt of kind 'inbound'. Inbound attempts are
+-- numbered from 1001 so they never take the number of a robo-call the
+-- scheduler will place (UNIQUE (order_id, attempt_no)); the re-attempt cap
+-- counts robo-calls only.
+ALTER TABLE call_attempts ADD COLUMN kind TEXT NOT NULL DEFAULT 'outbound' CHECK (kind IN ('outbound', 'inbound'));

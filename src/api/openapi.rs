@@ -251,7 +251,8 @@ fn order_schemas() -> Value {
                 "result": { "type": ["string", "null"], "description": "confirmed, cancelled, no_input, hangup, no_answer, busy, rejected, failed" },
                 "digits": opt_text,
                 "duration_ms": { "type": ["integer", "null"] },
-                "error": opt_text
+                "error": opt_text,
+                "kind": { "type": "string", "enum": ["outbound", "inbound"], "description": "outbound: a robo-call; inbound: the customer called back (numbered from 1001)." }
             }
         },
         "StatusChange": {

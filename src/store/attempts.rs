@@ -234,6 +234,20 @@ async fn close_attempt(
     }
     match next {
         Next::RetryAt(at) => {
+            // Settled meanwhile (the customer called back and keyed 1 while
+            // this robo-call rang, issue #13): nothing more to place.
+            let order = load_order(tx, &attempt.order_id)
+                .await?
+                .ok_or_else(|| StoreError::OrderNotFound(attempt.order_id.clone()))?;
+            if matches!(
+                order.status,
+                OrderStatus::Confirmed | OrderStatus::Cancelled
+            ) {
+                return Ok(Finished {
+                    order_status: order.status,
+                    next_attempt: None,
+                });
+            }
             let next_no = attempt.attempt_no + 1;
             if next_no > 1 + MAX_REATTEMPTS {
                 return Err(StoreError::AttemptCap {

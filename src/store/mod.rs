@@ -19,6 +19,7 @@ mod agent_calls;
 mod agents;
 mod api_queries;
 mod attempts;
+mod callbacks;
 mod dialup;
 mod error;
 mod model;
@@ -37,11 +38,13 @@ use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::{Any, AnyPool, Connection, Executor};
 
 pub use agent_calls::MAX_CALL_PAGE;
+pub use callbacks::{InboundRecorded, FIRST_INBOUND_ATTEMPT};
 pub use dialup::{DialupCount, DialupMove};
 pub use error::StoreError;
 pub use model::{
-    Attempt, AttemptReport, AttemptStatus, ClaimedAttempt, Finished, FlagDecision, Inserted,
-    ListQuery, NewOrder, Order, OrderDetail, OutboxEvent, Page, Reconciled, StatusChange, MAX_PAGE,
+    Attempt, AttemptKind, AttemptReport, AttemptStatus, ClaimedAttempt, Finished, FlagDecision,
+    Inserted, ListQuery, NewOrder, Order, OrderDetail, OutboxEvent, Page, Reconciled, StatusChange,
+    MAX_PAGE,
 };
 pub use model_calls::{
     format_amount_minor, note_timestamp, parse_amount_minor, parse_step, parse_step_status,
