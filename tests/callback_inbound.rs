@@ -89,20 +89,46 @@ fn customer(dir: &Path, daemon: &Daemon, caller: &str, presses: &[(f64, char, f6
     Sipp::start(&renamed, dir, &[&format!("127.0.0.1:{}", daemon.port)])
 }
 
-#[test]
-fn a_customer_calling_back_from_a_national_number_confirms_the_latest_open_order() {
+/// The daemon with a webhook sink and a trunk that answers `calls` robo-calls
+/// busy (each then has a retry due in 3 h); `prepare` adjusts the test prompts.
+struct Rig {
+    dir: tempfile::TempDir,
+    sink: WebhookSink,
+    http: SocketAddr,
+    _trunk: Sipp,
+    daemon: Daemon,
+}
+
+fn rig(calls: u32, prepare: impl FnOnce(&Path)) -> Rig {
     let dir = tempfile::tempdir().expect("tempdir");
     let sink = WebhookSink::start();
     let http: SocketAddr = format!("127.0.0.1:{}", free_tcp_port())
         .parse()
         .expect("addr");
-    // The trunk is a busy callee: each robo-call ends busy, a retry is due in 3 h.
     let trunk = Sipp::start(
         &Path::new(SCENARIOS).join("callee_busy.xml"),
         dir.path(),
-        &["-m", "3"],
+        &["-m", &calls.to_string()],
     );
-    let daemon = Daemon::start_with(dir.path(), trunk.port, &tail(http, &sink), |_| {});
+    let daemon = Daemon::start_with(dir.path(), trunk.port, &tail(http, &sink), prepare);
+    Rig {
+        dir,
+        sink,
+        http,
+        _trunk: trunk,
+        daemon,
+    }
+}
+
+#[test]
+fn a_customer_calling_back_from_a_national_number_confirms_the_latest_open_order() {
+    let Rig {
+        dir,
+        sink,
+        http,
+        daemon,
+        _trunk,
+    } = rig(3, |_| {});
     order(http, "CB-OLD", "+923001234567", "500");
     wait_first_call_done(http, "CB-OLD", &daemon);
     std::thread::sleep(Duration::from_millis(20));
@@ -171,18 +197,14 @@ fn a_customer_calling_back_from_a_national_number_confirms_the_latest_open_order
 
 #[test]
 fn an_unknown_number_hears_the_polite_message_then_bye() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let sink = WebhookSink::start();
-    let http: SocketAddr = format!("127.0.0.1:{}", free_tcp_port())
-        .parse()
-        .expect("addr");
-    let trunk = Sipp::start(
-        &Path::new(SCENARIOS).join("callee_busy.xml"),
-        dir.path(),
-        &[],
-    );
     // A 2.5 s polite message, so its playing shows in the call's length.
-    let daemon = Daemon::start_with(dir.path(), trunk.port, &tail(http, &sink), |d| {
+    let Rig {
+        dir,
+        sink: _sink,
+        http,
+        _trunk,
+        daemon,
+    } = rig(1, |d| {
         let x: Vec<i16> = (0..20_000)
             .map(|i| {
                 (5000.0 * (2.0 * std::f64::consts::PI * 1300.0 * i as f64 / 8000.0).sin()) as i16
