@@ -90,8 +90,7 @@ pub use extract::DEFAULT_PAGE;
 pub use openapi::{document as openapi_document, ROUTES};
 pub use rules::StoredRulesError;
 pub use webhooks::{
-    backoff, event_body, secret_bytes, sign, verify_signature, WebhookDeliverer, WebhookError,
-    WebhookOptions,
+    backoff, event_body, secret_bytes, sign, WebhookDeliverer, WebhookError, WebhookOptions,
 };
 
 use crate::config::{CallingConfig, CampaignConfig, Config};

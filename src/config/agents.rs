@@ -1,17 +1,18 @@
 //! `[[agents]]` and `[payments]`: who the agents are (their phones and API
 //! tokens) and how keypad payments run (gateway, dialplan, time limits).
 
-use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
 use super::{invalid, parse_duration, ConfigError};
 use crate::payments::GatewayConfig;
 
 /// One agent: a person with a SIP phone who takes bridged calls.
-#[derive(Clone, Deserialize)]
+/// The SIP password and the API token are [`SecretString`]s: never printed.
+#[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AgentConfig {
     /// Stable id used by `POST /v1/calls {"agent": …}`.
@@ -28,25 +29,11 @@ pub struct AgentConfig {
     pub sip_user: Option<String>,
     /// Digest password for `sip_user`; hashed to HA1 at start, never printed.
     #[serde(default)]
-    pub sip_password: Option<String>,
+    pub sip_password: Option<SecretString>,
     /// The agent's own API token: it may place and see only its own calls
     /// and payments. Optional (agents created through the API get one).
     #[serde(default)]
-    pub api_token: Option<String>,
-}
-
-impl fmt::Debug for AgentConfig {
-    /// The token is a secret: never printed.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("AgentConfig")
-            .field("id", &self.id)
-            .field("name", &self.name)
-            .field("sip_uri", &self.sip_uri)
-            .field("sip_user", &self.sip_user)
-            .field("sip_password", &self.sip_password.as_ref().map(|_| "***"))
-            .field("api_token", &self.api_token.as_ref().map(|_| "***"))
-            .finish()
-    }
+    pub api_token: Option<SecretString>,
 }
 
 /// `[payments]`: agent-bridged keypad payments (issue #5).
@@ -99,12 +86,12 @@ impl PaymentsConfig {
 pub(super) fn validate(
     agents: &[AgentConfig],
     payments: &PaymentsConfig,
-    merchant_tokens: &[String],
+    merchant_tokens: &[SecretString],
 ) -> Result<(), ConfigError> {
     let mut ids = std::collections::HashSet::new();
     let mut users = std::collections::HashSet::new();
     let mut tokens: std::collections::HashSet<&str> =
-        merchant_tokens.iter().map(String::as_str).collect();
+        merchant_tokens.iter().map(|t| t.expose_secret()).collect();
     for (i, a) in agents.iter().enumerate() {
         let id_ok = !a.id.is_empty()
             && a.id.len() <= 64
@@ -127,14 +114,14 @@ pub(super) fn validate(
             return Err(invalid(&format!("agents[{i}].name"), "must not be empty"));
         }
         validate_phone(i, a, &mut users)?;
-        if let Some(t) = &a.api_token {
+        if let Some(t) = a.api_token.as_ref().map(|t| t.expose_secret()) {
             if t.len() < 16 {
                 return Err(invalid(
                     &format!("agents[{i}].api_token"),
                     "must be at least 16 characters",
                 ));
             }
-            if !tokens.insert(t.as_str()) {
+            if !tokens.insert(t) {
                 return Err(invalid(
                     &format!("agents[{i}].api_token"),
                     "already used by another agent or by http.api_tokens",
@@ -169,6 +156,7 @@ fn validate_phone<'a>(
             }
         }
         (None, Some(user), Some(pass)) => {
+            let pass = pass.expose_secret();
             let user_ok = !user.is_empty()
                 && user.len() <= 64
                 && user

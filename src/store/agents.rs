@@ -2,6 +2,7 @@
 //! the API, and lookup by API token (stored only as its SHA-256 hex).
 
 use chrono::{DateTime, Utc};
+use secrecy::ExposeSecret;
 
 use super::error::QueryContext;
 use super::model::ms;
@@ -42,7 +43,7 @@ impl Store {
             .bind(&a.id)
             .bind(&a.name)
             .bind(sip_uri)
-            .bind(a.api_token.as_deref().map(token_hash))
+            .bind(a.api_token.as_ref().map(|t| token_hash(t.expose_secret())))
             .bind(ms(now))
             .execute(&mut *tx)
             .await
