@@ -722,6 +722,11 @@ async fn reconcile_after_crash_never_calls_an_attempt_twice(db: TestDb) {
     assert_eq!(p.attempts[1].state, AttemptStatus::Due);
     assert!(c.window().contains(p.attempts[1].scheduled_at));
     assert_eq!(p.order.status, OrderStatus::Calling);
+    assert_eq!(
+        event_types(&store, "P").await,
+        vec!["call.attempted"],
+        "a call cut off by our stop does not tell the merchant the customer was unreachable"
+    );
     let q = store.get_order("Q").await.expect("get").expect("Q");
     assert_eq!(q.attempts.len(), 5);
     assert_eq!(

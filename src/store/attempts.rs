@@ -198,7 +198,9 @@ async fn close_attempt(
     // Issue #13: events a merchant can act on (SMS/WhatsApp) without
     // reading every call.attempted: each call that did not reach the
     // customer, and the end of the attempts without reaching them.
-    if attempt.outcome.is_some_and(unanswered) {
+    // A call cut off by our own stop says nothing about the customer.
+    let interrupted = attempt.error.as_deref() == Some(INTERRUPTED);
+    if attempt.outcome.is_some_and(unanswered) && !interrupted {
         let event = serde_json::json!({
             "order_id": attempt.order_id,
             "attempt": attempt.attempt_no,
