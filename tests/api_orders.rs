@@ -489,7 +489,10 @@ async fn rules_can_be_read_and_replaced_with_validation() {
     assert_eq!(status, 200);
     assert_eq!(rules["campaign"]["flag_above"]["new"], "50000");
     assert_eq!(rules["calling"]["window"], "09:00-21:00");
-    assert_eq!(rules["persisted"], false);
+    assert_eq!(
+        rules["persisted"], false,
+        "nothing stored yet: the file's rules"
+    );
 
     for (body, field) in [
         (

@@ -119,6 +119,7 @@ fn options(url: &str) -> WebhookOptions {
     let mut o = WebhookOptions::from_config(&WebhookConfig {
         url: url.into(),
         secret: secret().into(),
+        concurrency: orderline::config::DEFAULT_WEBHOOK_CONCURRENCY,
     })
     .expect("options");
     o.base_backoff = Duration::from_millis(200);

@@ -636,7 +636,11 @@ async fn finish_attempt_writes_result_status_and_outbox_together(db: TestDb) {
         (retry.attempt_no, retry.state, retry.scheduled_at),
         (2, AttemptStatus::Due, now + TimeDelta::hours(3))
     );
-    assert_eq!(event_types(&store, "R").await, vec!["call.attempted"]);
+    assert_eq!(
+        event_types(&store, "R").await,
+        vec!["call.attempted", "order.unreachable"],
+        "an unanswered call tells the merchant the customer was not reached"
+    );
     assert!(store
         .due_attempts(now + TimeDelta::hours(2), 10)
         .await
@@ -686,8 +690,8 @@ async fn a_failed_finish_changes_nothing(db: TestDb) {
         );
         assert_eq!(
             event_types(&store, "X").await.len(),
-            4,
-            "the outbox row rolled back"
+            8,
+            "the outbox rows rolled back (4 unanswered calls: call.attempted + order.unreachable each)"
         );
         // The caller can still close it properly.
         store
@@ -699,6 +703,17 @@ async fn a_failed_finish_changes_nothing(db: TestDb) {
             )
             .await
             .expect("fallback");
+        let kinds = event_types(&store, "X").await;
+        assert_eq!(
+            kinds[8..],
+            [
+                "call.attempted",
+                "order.unreachable",
+                "order.no_answer_final",
+                "order.flagged"
+            ],
+            "the attempts ran out without an answer: order.no_answer_final, then the fallback"
+        );
         assert_eq!(
             store
                 .get_order("X")
@@ -782,6 +797,11 @@ async fn reconcile_after_crash_never_calls_an_attempt_twice(db: TestDb) {
     assert_eq!(p.attempts[1].state, AttemptStatus::Due);
     assert!(c.window().contains(p.attempts[1].scheduled_at));
     assert_eq!(p.order.status, OrderStatus::Calling);
+    assert_eq!(
+        event_types(&store, "P").await,
+        vec!["call.attempted"],
+        "a call cut off by our stop does not tell the merchant the customer was unreachable"
+    );
     let q = store.get_order("Q").await.expect("get").expect("Q");
     assert_eq!(q.attempts.len(), 5);
     assert_eq!(

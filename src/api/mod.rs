@@ -93,6 +93,7 @@ pub use csv::{line as csv_line, quote as csv_quote, COLUMNS as CSV_COLUMNS};
 pub use error::ApiError;
 pub use extract::DEFAULT_PAGE;
 pub use openapi::{document as openapi_document, ROUTES};
+pub use rules::StoredRulesError;
 pub use webhooks::{
     backoff, event_body, secret_bytes, sign, WebhookDeliverer, WebhookError, WebhookOptions,
 };

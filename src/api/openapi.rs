@@ -154,7 +154,7 @@ pub fn document() -> Value {
                 },
                 "put": {
                     "operationId": "putRules",
-                    "summary": "Replace [campaign] for the running daemon (not persisted: a restart reloads the config file).",
+                    "summary": "Replace [campaign]: stored, and loaded at start over the config file's (the stored version wins).",
                     "requestBody": { "required": true, "content": { "application/json": { "schema": { "type": "object", "required": ["campaign"], "properties": { "campaign": { "$ref": "#/components/schemas/Campaign" } } } } } },
                     "responses": { "200": json_response("Rules now in force.", "Rules"), "400": malformed, "401": unauthorized, "422": invalid }
                 }
@@ -279,7 +279,8 @@ fn order_schemas() -> Value {
                 "result": { "type": ["string", "null"], "description": "confirmed, cancelled, no_input, hangup, no_answer, busy, rejected, failed, operator (pressed 3 for a person)" },
                 "digits": opt_text,
                 "duration_ms": { "type": ["integer", "null"] },
-                "error": opt_text
+                "error": opt_text,
+                "kind": { "type": "string", "enum": ["outbound", "inbound"], "description": "outbound: a robo-call; inbound: the customer called back (numbered from 1001)." }
             }
         },
         "StatusChange": {

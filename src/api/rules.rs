@@ -3,10 +3,13 @@
 //! `PUT` replaces `[campaign]` (flag thresholds, rule list, unmatched action)
 //! for the running daemon after the same validation the config file gets
 //! ([`CallingConfig::campaign`](crate::config::CallingConfig::campaign)); new orders are planned with it at once.
-//! It is held in memory only: a restart reloads the config file, so a change
-//! meant to last must also be written there. `[calling]` (window, zone,
-//! re-attempts) is shown but read-only here: it also drives the scheduler's
-//! retries, and changing it under live attempts needs the daemon's care.
+//! It is stored (table `campaign_rules`, migration 0008, issue #13) before it
+//! is swapped in, and [`ApiState::restore_rules`] loads it at start over the
+//! config file's `[campaign]`: the file seeds the rules, the stored version
+//! wins, so a restart never silently reverts a merchant's change. `[calling]`
+//! (window, zone, re-attempts) is shown but read-only here: it also drives the
+//! scheduler's retries, and changing it under live attempts needs the
+//! daemon's care.
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -18,13 +21,67 @@ use super::error::ApiError;
 use super::ApiState;
 use crate::config::{AmountSetting, CampaignConfig, RuleAction};
 use crate::dialer::RuleError;
+use crate::store::StoreError;
 
-/// `GET /v1/rules`.
-pub(crate) async fn get(State(state): State<ApiState>) -> Json<Value> {
-    Json(rules_json(&state))
+/// Why the stored rules could not be put back at start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoredRulesError {
+    #[error("cannot read the stored campaign rules: {0}")]
+    Store(#[from] StoreError),
+    #[error("the stored campaign rules (from PUT /v1/rules) are not a valid [campaign]: {0}")]
+    Parse(#[source] serde_json::Error),
+    #[error("the stored campaign rules (from PUT /v1/rules) no longer pass validation: {0}")]
+    Invalid(#[source] RuleError),
 }
 
-/// `PUT /v1/rules {"campaign": {...}}`: validate, then swap in.
+impl ApiState {
+    /// Replace the config file's `[campaign]` with the rules last accepted by
+    /// `PUT /v1/rules`, if any were stored. Returns whether it did.
+    ///
+    /// Call once at start, before the scheduler plans anything. A stored set
+    /// that no longer validates stops the start with a named error rather
+    /// than falling back to the file: falling back is the silent revert
+    /// issue #13 forbids.
+    pub async fn restore_rules(&self) -> Result<bool, StoredRulesError> {
+        let Some(text) = self.inner.store.campaign_rules().await? else {
+            return Ok(false);
+        };
+        let config: CampaignConfig =
+            serde_json::from_str(&text).map_err(StoredRulesError::Parse)?;
+        let campaign = self
+            .inner
+            .calling
+            .campaign(&config)
+            .map_err(StoredRulesError::Invalid)?;
+        self.swap_rules(campaign, config);
+        Ok(true)
+    }
+
+    fn swap_rules(&self, campaign: crate::dialer::Campaign, config: CampaignConfig) {
+        let mut live = self
+            .inner
+            .campaign
+            .write()
+            .unwrap_or_else(|p| p.into_inner());
+        *live = campaign;
+        let mut shown = self
+            .inner
+            .campaign_config
+            .write()
+            .unwrap_or_else(|p| p.into_inner());
+        *shown = config;
+    }
+}
+
+/// `GET /v1/rules`.
+pub(crate) async fn get(State(state): State<ApiState>) -> Result<Json<Value>, ApiError> {
+    let persisted = state.store().campaign_rules().await?.is_some();
+    Ok(Json(rules_json(&state, persisted)))
+}
+
+/// `PUT /v1/rules {"campaign": {...}}`: validate, store, then swap in (a
+/// failed write changes nothing).
 pub(crate) async fn put(
     State(state): State<ApiState>,
     body: Result<Bytes, BytesRejection>,
@@ -42,6 +99,7 @@ pub(crate) async fn put(
     let campaign_value = map
         .remove("campaign")
         .ok_or_else(|| ApiError::invalid("campaign", "is required"))?;
+    let stored = campaign_value.to_string();
     let config: CampaignConfig = serde_json::from_value(campaign_value)
         .map_err(|e| ApiError::invalid("campaign", e.to_string()))?;
     let campaign = state
@@ -49,22 +107,13 @@ pub(crate) async fn put(
         .calling
         .campaign(&config)
         .map_err(|e| rule_error(&e))?;
-    {
-        let mut live = state
-            .inner
-            .campaign
-            .write()
-            .unwrap_or_else(|p| p.into_inner());
-        *live = campaign;
-        let mut shown = state
-            .inner
-            .campaign_config
-            .write()
-            .unwrap_or_else(|p| p.into_inner());
-        *shown = config;
-    }
-    tracing::info!("campaign rules replaced over the API (until the next restart)");
-    Ok(Json(rules_json(&state)))
+    state
+        .store()
+        .save_campaign_rules(&stored, state.now())
+        .await?;
+    state.swap_rules(campaign, config);
+    tracing::info!("campaign rules replaced over the API and stored");
+    Ok(Json(rules_json(&state, true)))
 }
 
 /// Config keys are `campaign.rules[0].max_amount`; the API body nests the
@@ -73,7 +122,8 @@ fn rule_error(e: &RuleError) -> ApiError {
     ApiError::invalid(e.key(), e.to_string())
 }
 
-fn rules_json(state: &ApiState) -> Value {
+/// `persisted`: the rules shown come from the store (a `PUT`), not the file.
+fn rules_json(state: &ApiState, persisted: bool) -> Value {
     let c = state
         .inner
         .campaign_config
@@ -108,7 +158,7 @@ fn rules_json(state: &ApiState) -> Value {
                 crate::config::Fallback::Flag => "flag",
             },
         },
-        "persisted": false,
+        "persisted": persisted,
     })
 }
 

@@ -62,6 +62,7 @@ pub(crate) fn attempt_json(a: &Attempt) -> Value {
         "digits": a.digits,
         "duration_ms": a.duration_ms,
         "error": a.error,
+        "kind": a.kind.as_str(),
     })
 }
 

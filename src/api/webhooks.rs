@@ -12,6 +12,12 @@
 //! `webhook-timestamp` is the send time in Unix seconds; `webhook-signature`
 //! is `v1,` + base64(HMAC-SHA256(secret, "{id}.{timestamp}.{body}")).
 //!
+//! Concurrency (issue #13): up to `[webhooks] concurrency` deliveries are in
+//! flight at once, but never two of one order: the outbox hands out only each
+//! order's oldest undelivered event ([`Store::next_due`]), so a failed
+//! delivery holds that order's later events (retried with back-off as
+//! before) while other orders' events go on.
+//!
 //! Secret: a `[webhooks] secret` starting with `whsec_` is base64-decoded
 //! after the prefix, exactly as Standard Webhooks libraries do, so a
 //! merchant can verify with their stock library; any other secret is used
@@ -28,6 +34,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use hmac::{Hmac, Mac};
 use secrecy::ExposeSecret;
 use sha2::Sha256;
+use tokio::task::JoinSet;
 
 use super::Clock;
 use crate::config::WebhookConfig;
@@ -63,6 +70,8 @@ pub struct WebhookOptions {
     /// Longest sleep when nothing is due, so events written by another
     /// process are picked up promptly.
     pub idle_poll: Duration,
+    /// Deliveries in flight at once (`[webhooks] concurrency`), at least 1.
+    pub concurrency: usize,
 }
 
 impl std::fmt::Debug for WebhookOptions {
@@ -73,6 +82,7 @@ impl std::fmt::Debug for WebhookOptions {
             .field("timeout", &self.timeout)
             .field("base_backoff", &self.base_backoff)
             .field("max_backoff", &self.max_backoff)
+            .field("concurrency", &self.concurrency)
             .finish_non_exhaustive()
     }
 }
@@ -98,6 +108,7 @@ impl WebhookOptions {
             max_backoff: Duration::from_secs(3600),
             lease: Duration::from_secs(60),
             idle_poll: Duration::from_secs(1),
+            concurrency: usize::try_from(cfg.concurrency.max(1)).unwrap_or(1),
         })
     }
 }
@@ -173,7 +184,9 @@ pub fn event_body(event: &OutboxEvent) -> Vec<u8> {
 
 /// Sends outbox events to the merchant. Start one per daemon with
 /// `tokio::spawn(deliverer.run(shutdown))`; more are safe (leases keep them
-/// apart) but not needed.
+/// apart) but not needed. Cheap to clone: each delivery in flight runs on
+/// a clone.
+#[derive(Clone)]
 pub struct WebhookDeliverer {
     store: Store,
     opts: WebhookOptions,
@@ -260,44 +273,76 @@ impl WebhookDeliverer {
         }
     }
 
-    /// Send every event due now, one at a time in outbox order, until none is
-    /// due or `stop` is set. Leasing one event at a time means a stop leaves
-    /// nothing leased and unsent. Returns how many were delivered.
+    /// Send every event due now, up to `concurrency` at a time (never two
+    /// of one order), until none is due and none is in flight, or `stop` is
+    /// set. Events are leased only as slots free up, and a stop lets the
+    /// deliveries in flight finish and be recorded, so it leaves nothing
+    /// leased and unsent. Returns how many were delivered.
     pub async fn deliver_due(&self, stop: &AtomicBool) -> Result<usize, StoreError> {
+        let limit = self.opts.concurrency.max(1);
+        let mut in_flight: JoinSet<Result<bool, StoreError>> = JoinSet::new();
         let mut delivered = 0;
-        while !stop.load(Ordering::SeqCst) {
-            let Some(event) = self
-                .store
-                .next_due(self.now(), self.opts.lease, 1)
-                .await?
-                .pop()
-            else {
-                break;
-            };
-            match self.send(&event).await {
-                Ok(()) => {
-                    self.store.mark_delivered(&event.id, self.now()).await?;
-                    self.metrics.webhook_delivered();
-                    delivered += 1;
-                }
-                Err(reason) => {
-                    let delay = backoff(
-                        event.attempts + 1,
-                        self.opts.base_backoff,
-                        self.opts.max_backoff,
-                        rand::random::<f64>(),
-                    );
-                    self.store
-                        .mark_failed(&event.id, &reason, delay, self.now())
-                        .await?;
-                    self.metrics.webhook_failed();
-                    tracing::warn!(event = %event.id, kind = %event.event_type, failures = event.attempts + 1, retry_in_ms = delay.as_millis() as u64, %reason, "webhook delivery failed");
+        let mut failure: Option<StoreError> = None;
+        loop {
+            let free = limit.saturating_sub(in_flight.len());
+            if free > 0 && failure.is_none() && !stop.load(Ordering::SeqCst) {
+                let want = u32::try_from(free).unwrap_or(u32::MAX);
+                match self.store.next_due(self.now(), self.opts.lease, want).await {
+                    Ok(events) => {
+                        for event in events {
+                            let me = self.clone();
+                            in_flight.spawn(async move { me.deliver_one(event).await });
+                        }
+                    }
+                    Err(e) => failure = Some(e),
                 }
             }
+            // A finished delivery frees a slot and may unblock its order's
+            // next event: lease again after each one.
+            let Some(done) = in_flight.join_next().await else {
+                break;
+            };
+            match done {
+                Ok(Ok(true)) => delivered += 1,
+                Ok(Ok(false)) => {}
+                Ok(Err(e)) => {
+                    failure.get_or_insert(e);
+                }
+                // The event stays leased and comes due again when the lease ends.
+                Err(e) => tracing::error!(error = %e, "webhook delivery task failed"),
+            }
+        }
+        if let Some(e) = failure {
+            return Err(e);
         }
         self.metrics
             .set_webhook_backlog(self.store.outbox_backlog().await?);
         Ok(delivered)
+    }
+
+    /// Send one leased event and record the result; `Ok(true)` if delivered.
+    async fn deliver_one(&self, event: OutboxEvent) -> Result<bool, StoreError> {
+        match self.send(&event).await {
+            Ok(()) => {
+                self.store.mark_delivered(&event.id, self.now()).await?;
+                self.metrics.webhook_delivered();
+                Ok(true)
+            }
+            Err(reason) => {
+                let delay = backoff(
+                    event.attempts + 1,
+                    self.opts.base_backoff,
+                    self.opts.max_backoff,
+                    rand::random::<f64>(),
+                );
+                self.store
+                    .mark_failed(&event.id, &reason, delay, self.now())
+                    .await?;
+                self.metrics.webhook_failed();
+                tracing::warn!(event = %event.id, kind = %event.event_type, order = ?event.order_id, failures = event.attempts + 1, retry_in_ms = delay.as_millis() as u64, %reason, "webhook delivery failed; the order's later events wait");
+                Ok(false)
+            }
+        }
     }
 
     /// One POST; `Err` says why it did not count as delivered.

@@ -430,21 +430,21 @@ impl Engine {
         })
     }
 
-    /// Answer a customer's call: without an order store yet, play the
-    /// "no pending order" message and hang up politely.
-    pub async fn take_incoming(
+    /// Accept an inbound INVITE for us with a usable offer: answer it and
+    /// start its media. `None` when it was refused (foreign domain 404,
+    /// offerless or no common codec 488).
+    async fn answer_incoming(
         &self,
         call: CallRef,
-        incoming: IncomingCall,
-        mut events: tokio::sync::mpsc::Receiver<SipEvent>,
-    ) -> Result<(), CallError> {
+        incoming: &IncomingCall,
+    ) -> Result<Option<(crate::media::MediaHandle, sdp::RemoteMedia)>, CallError> {
         if !self.is_ours(&incoming.request_uri) {
             // RFC 3261 §8.2.2.1: not an address we accept requests for.
             tracing::info!(%call, uri = %incoming.request_uri, "inbound call for a foreign domain");
             self.sip
                 .command(SipCommand::Reject { call, status: 404 })
                 .await?;
-            return Ok(());
+            return Ok(None);
         }
         let offer = incoming.sdp.as_slice();
         if offer.is_empty() {
@@ -452,7 +452,7 @@ impl Engine {
             self.sip
                 .command(SipCommand::Reject { call, status: 488 })
                 .await?;
-            return Ok(());
+            return Ok(None);
         }
         let (media, local) = self.bind_media().await?;
         let (answer, remote) = match sdp::answer(offer, &local) {
@@ -462,7 +462,7 @@ impl Engine {
                 self.sip
                     .command(SipCommand::Reject { call, status: 488 })
                     .await?;
-                return Ok(());
+                return Ok(None);
             }
         };
         self.sip
@@ -471,7 +471,21 @@ impl Engine {
                 sdp: answer.into_bytes(),
             })
             .await?;
-        let mut handle = media.start(media_params(&remote));
+        let handle = media.start(media_params(&remote));
+        Ok(Some((handle, remote)))
+    }
+
+    /// Answer a customer's call that matches no open order: play the polite
+    /// "no pending order" message and hang up.
+    pub async fn take_incoming(
+        &self,
+        call: CallRef,
+        incoming: IncomingCall,
+        mut events: tokio::sync::mpsc::Receiver<SipEvent>,
+    ) -> Result<(), CallError> {
+        let Some((mut handle, _)) = self.answer_incoming(call, &incoming).await? else {
+            return Ok(());
+        };
         let items = self.prompt_items(
             &self.cfg.calling.default_locale,
             &["callback_no_order".to_string()],
@@ -499,5 +513,50 @@ impl Engine {
         }
         handle.stop().await;
         Ok(())
+    }
+
+    /// Answer a customer calling back about an open order (issue #13): the
+    /// order's confirmation flow, as a robo-call would play it once answered.
+    /// `None` when the call was refused before an answer.
+    pub async fn take_callback(
+        &self,
+        call: CallRef,
+        incoming: IncomingCall,
+        mut events: tokio::sync::mpsc::Receiver<SipEvent>,
+        spec: &CallSpec,
+    ) -> Result<Option<CallReport>, CallError> {
+        let mut vars = HashMap::new();
+        vars.insert("amount".to_string(), spec.amount_words.clone());
+        let mut flow = ConfirmFlow::new(&self.confirm, &vars)?;
+        let Some((mut handle, remote)) = self.answer_incoming(call, &incoming).await? else {
+            return Ok(None);
+        };
+        let answered_at = Instant::now();
+        let result = run_flow(
+            self,
+            call,
+            &mut events,
+            &mut handle,
+            &mut flow,
+            &spec.locale,
+            MAX_CALL,
+        )
+        .await;
+        let duration_ms = answered_at.elapsed().as_millis() as u64;
+        let stats = handle.stop().await;
+        tracing::debug!(%call, ?stats, "media stopped");
+        let (outcome, by) = result?;
+        use crate::ivr::Flow;
+        Ok(Some(CallReport {
+            answered: true,
+            digits: flow.digits().to_string(),
+            outcome,
+            sip_status: 200,
+            duration_ms,
+            setup_ms: 0,
+            hangup_by: Some(by),
+            remote_media: Some(remote.addr),
+            codec: Some(codec_name(remote.codec)),
+        }))
     }
 }

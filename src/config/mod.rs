@@ -219,6 +219,20 @@ pub struct WebhookConfig {
     pub url: String,
     /// The signing secret; never printed.
     pub secret: SecretString,
+    /// Deliveries in flight at once (issue #13), across orders; one order's
+    /// events still go one at a time, in order. 1..=256, default 8.
+    #[serde(default = "default_webhook_concurrency")]
+    pub concurrency: u32,
+}
+
+/// Enough to hide a receiver's latency without flooding a small shop's endpoint.
+pub const DEFAULT_WEBHOOK_CONCURRENCY: u32 = 8;
+
+/// Each delivery in flight holds a connection and a store lease.
+pub const MAX_WEBHOOK_CONCURRENCY: u32 = 256;
+
+fn default_webhook_concurrency() -> u32 {
+    DEFAULT_WEBHOOK_CONCURRENCY
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -438,6 +452,14 @@ impl Config {
         }
         self.calling.ring_timeout()?;
         self.calling.reattempt_interval()?;
+        if let Some(w) = &self.webhooks {
+            if !(1..=MAX_WEBHOOK_CONCURRENCY).contains(&w.concurrency) {
+                return Err(invalid(
+                    "webhooks.concurrency",
+                    format!("must be 1..={MAX_WEBHOOK_CONCURRENCY}"),
+                ));
+            }
+        }
         self.calling
             .campaign(&self.campaign)
             .map_err(|e| invalid(&e.key(), e.to_string()))?;

@@ -3,6 +3,7 @@
 //! calls start, live calls get a BYE, their results are written, then exit.
 
 pub mod desk;
+pub mod inbound;
 pub mod registrations;
 pub mod scheduler;
 
@@ -42,6 +43,16 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = ()>) -> anyhow::Res
         .with_tts(crate::media::tts::Tts::espeak(
             cfg.media.tts_cache_dir.clone(),
         ));
+    // Rules set over the API win over the file's [campaign] (issue #13).
+    if api
+        .restore_rules()
+        .await
+        .context("restoring the campaign rules set over the API")?
+    {
+        tracing::info!(
+            "campaign rules: the version stored by PUT /v1/rules (over the config file's)"
+        );
+    }
     let campaign = api.campaign();
 
     // Calls that were up when the last process died: failed, and re-scheduled by the rules.
@@ -142,6 +153,12 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = ()>) -> anyhow::Res
     tracing::info!(sip = %engine.sip().local_addr(), http = %http.local_addr()?, "orderline serving");
 
     let stop = CancellationToken::new();
+    // Customers calling in: matched to their open order (issue #13).
+    let inbound = inbound::Inbound {
+        engine: engine.clone(),
+        store: store.clone(),
+        dialup: Some(dialup.clone()),
+    };
     let scheduler = Scheduler::new(store.clone(), engine.clone(), campaign, metrics.clone())
         .with_dialup(dialup);
     let scheduler = tokio::spawn(scheduler.run(stop.child_token()));
@@ -167,9 +184,9 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = ()>) -> anyhow::Res
         tokio::select! {
             next = sip.next_incoming() => {
                 let Some((call, inc, events)) = next else { break };
-                let engine = engine.clone();
+                let inbound = inbound.clone();
                 tokio::spawn(async move {
-                    if let Err(e) = engine.take_incoming(call, inc, events).await {
+                    if let Err(e) = inbound.take(call, inc, events).await {
                         tracing::warn!(%call, error = %e, "inbound call failed");
                     }
                 });

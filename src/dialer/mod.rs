@@ -7,6 +7,7 @@
 //! greps for that), so days of scheduling run in a test in microseconds and
 //! the daemon's async tasks only carry decisions out.
 
+pub mod callback;
 mod order;
 mod pacing;
 mod retry;

@@ -18,11 +18,16 @@ impl Store {
         Ok(u64::try_from(n).unwrap_or(0))
     }
 
-    /// When the earliest undelivered event comes due, if any: the deliverer
-    /// sleeps until then instead of polling an idle outbox.
+    /// When the earliest undelivered event that can be sent comes due, if
+    /// any: the deliverer sleeps until then instead of polling an idle
+    /// outbox. Only each order's oldest undelivered event counts (as in
+    /// [`Store::next_due`]): a later one waiting behind a failed delivery is
+    /// not due, however old, or the deliverer would spin.
     pub async fn outbox_next_due_at(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
         let row = sqlx::query(
-            "SELECT MIN(next_attempt_at) AS t FROM webhook_outbox WHERE delivered_at IS NULL",
+            "SELECT MIN(o.next_attempt_at) AS t FROM webhook_outbox o WHERE o.delivered_at IS NULL \
+             AND NOT EXISTS (SELECT 1 FROM webhook_outbox e WHERE e.delivered_at IS NULL \
+               AND e.order_id = o.order_id AND e.seq < o.seq)",
         )
         .fetch_one(&self.pool)
         .await

@@ -215,8 +215,61 @@ async fn close_attempt(
         });
         enqueue(tx, "order.operator", Some(&attempt.order_id), &payload, now).await?;
     }
+    // Issue #13: events a merchant can act on (SMS/WhatsApp) without
+    // reading every call.attempted: each call that did not reach the
+    // customer, and the end of the attempts without reaching them.
+    // A call cut off by our own stop says nothing about the customer.
+    let interrupted = attempt.error.as_deref() == Some(INTERRUPTED);
+    if attempt.outcome.is_some_and(unanswered) && !interrupted {
+        let event = serde_json::json!({
+            "order_id": attempt.order_id,
+            "attempt": attempt.attempt_no,
+            "outcome": attempt.outcome.map(Outcome::as_str),
+            "at": now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            "retry_at": retry_at,
+        });
+        enqueue(
+            tx,
+            "order.unreachable",
+            Some(&attempt.order_id),
+            &event,
+            now,
+        )
+        .await?;
+        if let Next::Fallback(status) = next {
+            let event = serde_json::json!({
+                "order_id": attempt.order_id,
+                "attempts": attempt.attempt_no,
+                "last_outcome": attempt.outcome.map(Outcome::as_str),
+                "fallback": status.as_str(),
+                "at": now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            });
+            enqueue(
+                tx,
+                "order.no_answer_final",
+                Some(&attempt.order_id),
+                &event,
+                now,
+            )
+            .await?;
+        }
+    }
     match next {
         Next::RetryAt(at) => {
+            // Settled meanwhile (the customer called back and keyed 1 while
+            // this robo-call rang, issue #13): nothing more to place.
+            let order = load_order(tx, &attempt.order_id)
+                .await?
+                .ok_or_else(|| StoreError::OrderNotFound(attempt.order_id.clone()))?;
+            if matches!(
+                order.status,
+                OrderStatus::Confirmed | OrderStatus::Cancelled
+            ) {
+                return Ok(Finished {
+                    order_status: order.status,
+                    next_attempt: None,
+                });
+            }
             let next_no = attempt.attempt_no + 1;
             if next_no > 1 + MAX_REATTEMPTS {
                 return Err(StoreError::AttemptCap {
@@ -252,6 +305,15 @@ async fn close_attempt(
             })
         }
     }
+}
+
+/// The call never reached the customer: it rang out, was busy, refused or
+/// failed before an answer (`no_input` and `hangup` were answered).
+fn unanswered(outcome: Outcome) -> bool {
+    matches!(
+        outcome,
+        Outcome::NoAnswer | Outcome::Busy | Outcome::Rejected | Outcome::Failed
+    )
 }
 
 /// Add a `due` attempt for an order.

@@ -21,6 +21,7 @@ mod agent_sip;
 mod agents;
 mod api_queries;
 mod attempts;
+mod callbacks;
 mod dialup;
 mod error;
 mod model;
@@ -29,6 +30,7 @@ mod order_script;
 mod orders;
 mod outbox;
 mod payments;
+mod rules;
 mod sip_bindings;
 
 use std::borrow::Cow;
@@ -41,11 +43,13 @@ use sqlx::{Any, AnyPool, Connection, Executor};
 pub use agent_calls::MAX_CALL_PAGE;
 pub use agent_log::{CallDisposition, LogRecord};
 pub use agent_sip::SipCredentials;
+pub use callbacks::{InboundRecorded, FIRST_INBOUND_ATTEMPT};
 pub use dialup::{DialupChange, DialupCount, DialupMove};
 pub use error::StoreError;
 pub use model::{
-    Attempt, AttemptReport, AttemptStatus, ClaimedAttempt, Finished, FlagDecision, Inserted,
-    ListQuery, NewOrder, Order, OrderDetail, OutboxEvent, Page, Reconciled, StatusChange, MAX_PAGE,
+    Attempt, AttemptKind, AttemptReport, AttemptStatus, ClaimedAttempt, Finished, FlagDecision,
+    Inserted, ListQuery, NewOrder, Order, OrderDetail, OutboxEvent, Page, Reconciled, StatusChange,
+    MAX_PAGE,
 };
 pub use model_calls::{
     format_amount_minor, note_timestamp, parse_amount_minor, parse_step, parse_step_status,
@@ -167,45 +171,48 @@ fn sqlite_url(url: &str) -> String {
 /// The migrations for a backend, embedded in the binary so a deployed daemon
 /// needs no `sql/` folder next to it.
 fn migrator(backend: Backend) -> Migrator {
-    let (init, calls, bindings, dialer, agent_states, script, mode_settings) = match backend {
-        Backend::Sqlite => (
-            include_str!("../../sql/sqlite/0001_init.sql"),
-            include_str!("../../sql/sqlite/0002_agents_calls_payments.sql"),
-            include_str!("../../sql/sqlite/0003_sip_bindings.sql"),
-            include_str!("../../sql/sqlite/0004_dialer.sql"),
-            include_str!("../../sql/sqlite/0005_agent_states.sql"),
-            include_str!("../../sql/sqlite/0006_order_script.sql"),
-            include_str!("../../sql/sqlite/0007_mode_settings.sql"),
-        ),
-        Backend::Postgres => (
-            include_str!("../../sql/postgres/0001_init.sql"),
-            include_str!("../../sql/postgres/0002_agents_calls_payments.sql"),
-            include_str!("../../sql/postgres/0003_sip_bindings.sql"),
-            include_str!("../../sql/postgres/0004_dialer.sql"),
-            include_str!("../../sql/postgres/0005_agent_states.sql"),
-            include_str!("../../sql/postgres/0006_order_script.sql"),
-            include_str!("../../sql/postgres/0007_mode_settings.sql"),
-        ),
-    };
-    let migration = |version, name, sql| {
-        Migration::new(
-            version,
-            Cow::Borrowed(name),
-            MigrationType::Simple,
-            Cow::Borrowed(sql),
-            false,
-        )
-    };
+    /// `(version, name, SQLite text, PostgreSQL text)`, in order; a new
+    /// migration is one more line here and one file per backend.
+    macro_rules! migrations {
+        ($(($v:literal, $name:literal)),* $(,)?) => {
+            [$((
+                $v,
+                $name,
+                include_str!(concat!("../../sql/sqlite/", $name, ".sql")),
+                include_str!(concat!("../../sql/postgres/", $name, ".sql")),
+            )),*]
+        };
+    }
+    let all = migrations![
+        (1, "0001_init"),
+        (2, "0002_agents_calls_payments"),
+        (3, "0003_sip_bindings"),
+        (4, "0004_dialer"),
+        (5, "0005_agent_states"),
+        (6, "0006_order_script"),
+        (7, "0007_mode_settings"),
+        (8, "0008_rules"),
+    ];
+    let migrations = all
+        .into_iter()
+        .map(|(version, file, sqlite, postgres)| {
+            let sql = match backend {
+                Backend::Sqlite => sqlite,
+                Backend::Postgres => postgres,
+            };
+            // The stored name drops the number: `init`, `dialer`, … as before.
+            let name = file.split_once('_').map_or(file, |(_, name)| name);
+            Migration::new(
+                version,
+                Cow::Borrowed(name),
+                MigrationType::Simple,
+                Cow::Borrowed(sql),
+                false,
+            )
+        })
+        .collect();
     Migrator {
-        migrations: Cow::Owned(vec![
-            migration(1, "init", init),
-            migration(2, "agents_calls_payments", calls),
-            migration(3, "sip_bindings", bindings),
-            migration(4, "dialer", dialer),
-            migration(5, "agent_states", agent_states),
-            migration(6, "order_script", script),
-            migration(7, "mode_settings", mode_settings),
-        ]),
+        migrations: Cow::Owned(migrations),
         ..Migrator::DEFAULT
     }
 }

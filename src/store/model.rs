@@ -235,6 +235,27 @@ pub struct Attempt {
     pub duration_ms: Option<i64>,
     /// Why the attempt failed on our side (e.g. interrupted by a restart).
     pub error: Option<String>,
+    /// We called (a robo-call) or the customer called us back (issue #13).
+    pub kind: AttemptKind,
+}
+
+/// Who placed a call attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AttemptKind {
+    /// A robo-call the scheduler placed.
+    Outbound,
+    /// The customer called in about the order (a callback).
+    Inbound,
+}
+
+impl AttemptKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AttemptKind::Outbound => "outbound",
+            AttemptKind::Inbound => "inbound",
+        }
+    }
 }
 
 /// A due attempt claimed by [`super::Store::due_attempts`], with its order.
@@ -365,7 +386,8 @@ pub struct OutboxEvent {
     pub seq: i64,
     /// Stable across delivery retries: the `webhook-id` header.
     pub id: String,
-    /// `order.confirmed`, `order.cancelled`, `order.flagged`, `call.attempted`.
+    /// `order.confirmed`, `order.cancelled`, `order.flagged`, `call.attempted`,
+    /// `order.unreachable`, `order.no_answer_final` (README "Webhooks").
     pub event_type: String,
     pub order_id: Option<String>,
     pub payload: serde_json::Value,
@@ -479,7 +501,7 @@ pub(crate) fn order_from_row(row: &AnyRow) -> Result<Order, StoreError> {
 
 pub(crate) const ATTEMPT_COLUMNS: &str =
     "id, order_id, attempt_no, state, scheduled_at, started_at, finished_at, \
-     trunk, sip_status, outcome, digits, duration_ms, error";
+     trunk, sip_status, outcome, digits, duration_ms, error, kind";
 
 pub(crate) fn attempt_from_row(row: &AnyRow) -> Result<Attempt, StoreError> {
     const T: &str = "call_attempts";
@@ -510,6 +532,11 @@ pub(crate) fn attempt_from_row(row: &AnyRow) -> Result<Attempt, StoreError> {
         digits: get(row, T, "digits")?,
         duration_ms: get(row, T, "duration_ms")?,
         error: get(row, T, "error")?,
+        kind: match get::<String>(row, T, "kind")?.as_str() {
+            "inbound" => AttemptKind::Inbound,
+            "outbound" => AttemptKind::Outbound,
+            other => return Err(corrupt(T, format!("kind {other:?}"))),
+        },
     })
 }
 

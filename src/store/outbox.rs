@@ -11,7 +11,12 @@ use super::{Backend, OutboxEvent, Store, StoreError};
 
 impl Store {
     /// Take up to `limit` undelivered events due at `now`, oldest first, and
-    /// lease them for `lease`.
+    /// lease them for `lease` — only each order's oldest undelivered event
+    /// (issue #13): while an order's event is leased (being sent) or waiting
+    /// for a retry, that order's later events are not handed out, so one
+    /// order's events reach the merchant strictly in order while other
+    /// orders' events go ahead. Events without an order (payments) are each
+    /// their own head.
     ///
     /// The lease moves `next_attempt_at` to `now + lease` in the same
     /// statement, so two senders do not post the same event at once; if the
@@ -31,8 +36,11 @@ impl Store {
         // A CTE, evaluated once (see `due_attempts` for the PostgreSQL pitfall).
         let sql = format!(
             "WITH picked AS (\
-               SELECT id AS pick FROM webhook_outbox WHERE delivered_at IS NULL AND next_attempt_at <= $1 \
-               ORDER BY next_attempt_at, seq LIMIT $3 {lock}) \
+               SELECT o.id AS pick FROM webhook_outbox o \
+               WHERE o.delivered_at IS NULL AND o.next_attempt_at <= $1 \
+               AND NOT EXISTS (SELECT 1 FROM webhook_outbox e WHERE e.delivered_at IS NULL \
+                 AND e.order_id = o.order_id AND e.seq < o.seq) \
+               ORDER BY o.next_attempt_at, o.seq LIMIT $3 {lock}) \
              UPDATE webhook_outbox SET next_attempt_at = $2 \
              WHERE delivered_at IS NULL AND id IN (SELECT pick FROM picked) \
              AND next_attempt_at <= $1 \
