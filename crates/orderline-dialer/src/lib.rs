@@ -10,7 +10,9 @@
 //!   30-day abandon budget.
 //! - [`sim`]: the discrete-event simulator comparing pacers on identical customers.
 //! - [`modes`]: call modes, their sub-queues, the picker (issue #11).
+//! - [`harbor`]: the safe-harbor rule: connect within 2 s or play the message.
 
+pub mod harbor;
 pub mod modes;
 pub mod pacer;
 pub mod sim;
