@@ -10,12 +10,15 @@
 //! transaction, release the lock. If the write fails the queue is rebuilt
 //! from the store, which stays the truth, so memory never runs ahead of disk.
 
+mod pacing;
+
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use orderline_dialer::modes::{
     CallModes, DialQueue, Moved, OrderCard, Overview, Pick, QueueError, QueueFilter, QueueItem,
 };
+use orderline_dialer::pacer::{AgentEvent, AgentId, CallEvent, CallId, PacerStats};
 use tokio::sync::Mutex;
 
 use crate::config::{Config, ConfigError};
@@ -67,6 +70,8 @@ struct Inner {
     /// the store are applied on every build).
     rules: CallModes,
     queue: Mutex<DialQueue>,
+    /// One pacer per mode (issue #12).
+    pacers: pacing::ModePacers,
 }
 
 /// Reason of a dial-up move that follows a status set elsewhere.
@@ -126,6 +131,7 @@ impl Dialup {
         let dialup = Dialup {
             inner: Arc::new(Inner {
                 store,
+                pacers: pacing::ModePacers::new(&rules),
                 rules,
                 queue: Mutex::new(queue),
             }),
@@ -215,6 +221,38 @@ impl Dialup {
             return Err(e.into());
         }
         Ok(())
+    }
+
+    /// Feed `mode`'s pacer an agent's state change (agent sessions).
+    pub fn pacer_agent(
+        &self,
+        mode: &str,
+        agent: AgentId,
+        ev: AgentEvent,
+        now: DateTime<Utc>,
+    ) -> Result<(), DialupError> {
+        Ok(self.inner.pacers.agent(mode, agent, ev, now)?)
+    }
+
+    /// Feed `mode`'s pacer a line's progress (live dialing).
+    pub fn pacer_call(
+        &self,
+        mode: &str,
+        call: CallId,
+        ev: CallEvent,
+        now: DateTime<Utc>,
+    ) -> Result<(), DialupError> {
+        Ok(self.inner.pacers.call(mode, call, ev, now)?)
+    }
+
+    /// How many more lines `mode` should dial now.
+    pub fn dial_now(&self, mode: &str, now: DateTime<Utc>) -> Result<u32, DialupError> {
+        Ok(self.inner.pacers.dial_now(mode, now)?)
+    }
+
+    /// `mode`'s pacer as `GET /v1/dialer/modes/{id}/stats` shows it.
+    pub fn pacer_stats(&self, mode: &str, now: DateTime<Utc>) -> Result<PacerStats, DialupError> {
+        Ok(self.inner.pacers.stats(mode, now)?)
     }
 
     /// The admin table's figures.

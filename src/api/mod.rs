@@ -276,6 +276,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/v1/dialer/queue", get(dialer::queue))
         .route("/v1/dialer/modes/{id}", get(dialer::mode))
         .route("/v1/dialer/modes/{id}/agents", put(dialer::set_agents))
+        .route("/v1/dialer/modes/{id}/stats", get(dialer::stats))
         .route_layer(axum::middleware::from_fn(auth::merchant_only));
     // Merchants and agents (an agent sees its own calls and payments only).
     let private = Router::new()

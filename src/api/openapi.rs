@@ -13,7 +13,7 @@ use super::openapi_dialer;
 use super::BODY_LIMIT;
 
 /// Every route as (method, path) in OpenAPI path syntax.
-pub const ROUTES: [(&str, &str); 25] = [
+pub const ROUTES: [(&str, &str); 26] = [
     ("post", "/v1/orders"),
     ("get", "/v1/orders"),
     ("get", "/v1/orders.csv"),
@@ -36,6 +36,7 @@ pub const ROUTES: [(&str, &str); 25] = [
     ("get", "/v1/dialer/queue"),
     ("get", "/v1/dialer/modes/{id}"),
     ("put", "/v1/dialer/modes/{id}/agents"),
+    ("get", "/v1/dialer/modes/{id}/stats"),
     ("get", "/agent"),
     ("get", "/metrics"),
     ("get", "/openapi.json"),
