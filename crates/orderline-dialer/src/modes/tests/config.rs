@@ -109,6 +109,20 @@ fn a_mode_may_set_its_own_window_or_zone() {
     assert_eq!(r.modes()[0].window.timezone().name(), "UTC");
 }
 
+/// Each config text parses, fails validation, and the error and its
+/// message name the key.
+fn assert_each_names_its_key(cases: Vec<(String, &str)>) {
+    for (text, key) in cases {
+        let cfg = parse(&text).unwrap_or_else(|e| panic!("{text}: {e}"));
+        let e = cfg.validate(&calling()).expect_err(&text);
+        assert_eq!(e.key(), key, "{text}: {e}");
+        assert!(
+            e.to_string().contains(key),
+            "the message names the key: {e}"
+        );
+    }
+}
+
 #[test]
 fn bad_configs_name_the_key() {
     let m = "[[dialer.modes]]\nid = \"m\"\nkind = \"new_leads\"\n";
@@ -143,15 +157,7 @@ fn bad_configs_name_the_key() {
         ("[dialer.disposition_status]\ncallback = \"confirmed\"\n".into(), "dialer.disposition_status.callback"),
         (format!("{m}status_after_max = \"s\"\n[[dialer.statuses]]\nname = \"s\"\nmode = \"m\"\n"), "dialer.modes[0].status_after_max"),
     ];
-    for (text, key) in cases {
-        let cfg = parse(&text).unwrap_or_else(|e| panic!("{text}: {e}"));
-        let e = cfg.validate(&calling()).expect_err(&text);
-        assert_eq!(e.key(), key, "{text}: {e}");
-        assert!(
-            e.to_string().contains(key),
-            "the message names the key: {e}"
-        );
-    }
+    assert_each_names_its_key(cases);
     // Unknown keys are refused by serde, naming the key.
     let e = parse(&format!("{m}put_of = \"3m\"\n")).unwrap_err();
     assert!(e.to_string().contains("put_of"), "{e}");
@@ -212,15 +218,7 @@ fn pacing_rule_breaches_name_the_key() {
             "dialer.modes[0].safe_harbor.messages.en",
         ),
     ];
-    for (text, key) in cases {
-        let cfg = parse(&text).unwrap_or_else(|e| panic!("{text}: {e}"));
-        let e = cfg.validate(&calling()).expect_err(&text);
-        assert_eq!(e.key(), key, "{text}: {e}");
-        assert!(
-            e.to_string().contains(key),
-            "the message names the key: {e}"
-        );
-    }
+    assert_each_names_its_key(cases);
     // A progressive mode needs no message (it never abandons).
     let r = rules("[[dialer.modes]]\nid = \"m\"\nkind = \"new_leads\"\n");
     assert!(r.modes()[0].safe_harbor.is_none());
