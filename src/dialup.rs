@@ -10,6 +10,8 @@
 //! transaction, release the lock. If the write fails the queue is rebuilt
 //! from the store, which stays the truth, so memory never runs ahead of disk.
 
+mod pacing;
+
 use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};
 
@@ -19,6 +21,7 @@ use orderline_dialer::modes::{
     OrderCard, Overview, Pick, QueueError, QueueFilter, QueueItem, Tick,
 };
 use orderline_dialer::window::CallWindow;
+use orderline_dialer::pacer::{AgentEvent, AgentId, CallEvent, CallId, PacerStats};
 use tokio::sync::Mutex;
 
 use crate::config::{Config, ConfigError};
@@ -80,6 +83,8 @@ struct Inner {
     /// read without waiting for the queue.
     rules: RwLock<Arc<CallModes>>,
     queue: Mutex<DialQueue>,
+    /// One pacer per mode (issue #12).
+    pacers: pacing::ModePacers,
 }
 
 /// The rules as the merchant changed them.
@@ -152,6 +157,7 @@ impl Dialup {
                 calling,
                 config: Mutex::new(effective),
                 rules: RwLock::new(Arc::new(queue.rules().clone())),
+                pacers: pacing::ModePacers::new(queue.rules()),
                 queue: Mutex::new(queue),
             }),
         };
@@ -376,6 +382,38 @@ impl Dialup {
             return Err(e.into());
         }
         Ok(())
+    }
+
+    /// Feed `mode`'s pacer an agent's state change (agent sessions).
+    pub fn pacer_agent(
+        &self,
+        mode: &str,
+        agent: AgentId,
+        ev: AgentEvent,
+        now: DateTime<Utc>,
+    ) -> Result<(), DialupError> {
+        Ok(self.inner.pacers.agent(mode, agent, ev, now)?)
+    }
+
+    /// Feed `mode`'s pacer a line's progress (live dialing).
+    pub fn pacer_call(
+        &self,
+        mode: &str,
+        call: CallId,
+        ev: CallEvent,
+        now: DateTime<Utc>,
+    ) -> Result<(), DialupError> {
+        Ok(self.inner.pacers.call(mode, call, ev, now)?)
+    }
+
+    /// How many more lines `mode` should dial now.
+    pub fn dial_now(&self, mode: &str, now: DateTime<Utc>) -> Result<u32, DialupError> {
+        Ok(self.inner.pacers.dial_now(mode, now)?)
+    }
+
+    /// `mode`'s pacer as `GET /v1/dialer/modes/{id}/stats` shows it.
+    pub fn pacer_stats(&self, mode: &str, now: DateTime<Utc>) -> Result<PacerStats, DialupError> {
+        Ok(self.inner.pacers.stats(mode, now)?)
     }
 
     /// The admin table's figures.

@@ -113,6 +113,28 @@ pub(crate) async fn mode(
     Ok(Json(mode_json(dialup, &id).await?))
 }
 
+/// `GET /v1/dialer/modes/{id}/stats`: the mode's pacer — dial level,
+/// forecast answer rate, 30-day abandon rate and its margin to the legal
+/// 3 %, today's lines (issue #12).
+pub(crate) async fn stats(
+    State(state): State<ApiState>,
+    id: Result<Path<String>, PathRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let id = path_id(id)?;
+    let dialup = state.dialup()?;
+    let stats = dialup
+        .pacer_stats(&id, state.now())
+        .map_err(dialup_error)?;
+    let mut v = serde_json::to_value(stats).map_err(|e| ApiError::Refused {
+        field: None,
+        message: e.to_string(),
+    })?;
+    if let Value::Object(o) = &mut v {
+        o.insert("mode".into(), Value::String(id));
+    }
+    Ok(Json(v))
+}
+
 /// `PUT /v1/dialer/modes/{id}/agents {"agents": ["a1", ...]}`: who may work
 /// the mode; stored, so a restart keeps it.
 pub(crate) async fn set_agents(

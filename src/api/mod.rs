@@ -335,6 +335,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/v1/dialer/statuses", get(dialer_settings::statuses))
         .route("/v1/dialer/statuses/{name}", put(dialer_settings::set_tick))
         .route("/v1/dialer/modes/{id}/agents", put(dialer::set_agents))
+        .route("/v1/dialer/modes/{id}/stats", get(dialer::stats))
         .route_layer(axum::middleware::from_fn(auth::merchant_only));
     // Merchants and agents (an agent sees its own calls and payments only).
     let private = Router::new()

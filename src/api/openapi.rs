@@ -44,6 +44,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("put", "/v1/dialer/modes/{id}"),
     ("get", "/v1/dialer/statuses"),
     ("put", "/v1/dialer/statuses/{name}"),
+    ("get", "/v1/dialer/modes/{id}/stats"),
     ("get", "/agent"),
     ("get", "/console/admin"),
     ("get", "/metrics"),

@@ -93,6 +93,14 @@ pub(super) fn paths(
                 }
             }
         },
+        "/v1/dialer/modes/{id}/stats": {
+            "get": {
+                "operationId": "getDialerModeStats",
+                "summary": "The mode's predictive pacer: dial level, forecast answer rate, 30-day abandon rate and its margin to the legal 3 %, today's lines (issue #12).",
+                "parameters": id_param,
+                "responses": { "200": json_response("The pacer's figures.", "PacerStats"), "401": unauthorized, "403": forbidden, "404": mode_missing, "503": unavailable }
+            }
+        },
         "/v1/dialer/modes/{id}/agents": {
             "put": {
                 "operationId": "setDialerModeAgents",
@@ -155,6 +163,25 @@ pub(super) fn schemas() -> Value {
                     "ticks": { "type": "array", "items": { "type": "object", "required": ["project", "mode"], "properties": { "project": text, "mode": text } } }
                 }
             } } }
+        },
+        "PacerStats": {
+            "type": "object",
+            "required": ["mode", "dial_level", "forecast_answer_rate", "answered_30d", "abandoned_30d", "abandon_pct_30d", "abandon_cap_pct", "margin_to_cap_pct", "allowed_abandon_pct", "forecast_bias", "today"],
+            "properties": {
+                "mode": text,
+                "dial_level": { "type": "number", "minimum": 0, "description": "Lines up per active agent after the last decision." },
+                "forecast_answer_rate": { "type": "number", "minimum": 0, "maximum": 1, "description": "Forecast live-answer probability this hour." },
+                "answered_30d": count, "abandoned_30d": count,
+                "abandon_pct_30d": { "type": "number", "description": "Abandons per live answer over the rolling 30 days, percent." },
+                "abandon_cap_pct": { "type": "number", "description": "The mode's configured cap, percent (at most 3)." },
+                "margin_to_cap_pct": { "type": "number", "description": "3 % minus the 30-day rate, percentage points." },
+                "allowed_abandon_pct": { "type": "number", "description": "The rate the 30-day budget allows right now, percent." },
+                "forecast_bias": { "type": "number", "description": "Real abandons per forecast abandon, learned online." },
+                "today": {
+                    "type": "object", "required": ["placed", "answered", "abandoned"],
+                    "properties": { "placed": count, "answered": count, "abandoned": count }
+                }
+            }
         },
         "ModeAgents": {
             "type": "object", "required": ["agents"], "additionalProperties": false,

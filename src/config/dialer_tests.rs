@@ -101,6 +101,20 @@ fn a_bad_dialer_key_is_named() {
             SAMPLE.replace("put_off = \"30m\"", "put_of = \"30m\""),
             "put_of",
         ),
+        // Issue #12: predictive pacing needs its safe-harbor message, the
+        // cap stays within 3 % and lines ring at least 15 s.
+        (
+            SAMPLE.replace("pacing = \"progressive\"", "pacing = \"predictive\""),
+            "dialer.modes[0].safe_harbor",
+        ),
+        (
+            SAMPLE.replace("priority = 10", "priority = 10\nabandon_cap = 4.0"),
+            "dialer.modes[0].abandon_cap",
+        ),
+        (
+            SAMPLE.replace("priority = 10", "priority = 10\nring_timeout = \"10s\""),
+            "dialer.modes[0].ring_timeout",
+        ),
     ];
     for (text, key) in cases {
         let err = Config::from_toml(&text).expect_err(key).to_string();

@@ -11,8 +11,10 @@
 //! - [`sim`]: the discrete-event simulator comparing pacers on identical customers.
 //! - [`modes`]: call modes, their sub-queues, the picker (issue #11).
 //! - [`agents`]: operators' states, the agent log's records and day totals (issue #10).
+//! - [`harbor`]: the safe-harbor rule: connect within 2 s or play the message.
 
 pub mod agents;
+pub mod harbor;
 pub mod modes;
 pub mod pacer;
 pub mod sim;

@@ -80,3 +80,44 @@ fn orderline_beats_progressive_on_occupancy() {
         );
     }
 }
+
+/// The target scenario over a simulated month: 20 agents, 30 %
+/// answer rate, talk 90 s, wrap 15 s, 8 h days, against VICIdial's
+/// ADAPT_HARD_LIMIT on the same customers in the same run. The 0.90
+/// occupancy target is not reached yet (0.89x measured, docs/pacing.md);
+/// this holds the ground gained and the rule: it fails if occupancy falls
+/// below 0.89, if any 30-day window passes 3 %, or if `orderline` stops
+/// beating `vicidial` by a wide margin.
+#[test]
+fn twenty_agents_thirty_percent_for_a_month() {
+    let cfg = SimConfig {
+        agents: 20,
+        hours: 8.0,
+        seed: 1,
+        answer_rate: 0.3,
+        days: 30,
+        ..SimConfig::default()
+    };
+    let r = run(&cfg, &[PacerKind::Vicidial, PacerKind::Orderline]).expect("valid config");
+    let (vd, ours) = (&r[0], &r[1]);
+    eprintln!(
+        "orderline occ {:.4} ab {:.3} % worst30 {:.3} %; vicidial occ {:.4} ab {:.3} %",
+        ours.occupancy,
+        ours.abandon_pct,
+        ours.worst_30_day_pct(),
+        vd.occupancy,
+        vd.abandon_pct
+    );
+    assert!(ours.occupancy >= 0.89, "occupancy {:.4}", ours.occupancy);
+    assert!(
+        ours.worst_30_day_pct() <= 3.0,
+        "30-day abandon {:.3} %",
+        ours.worst_30_day_pct()
+    );
+    assert!(
+        ours.occupancy > vd.occupancy * 1.2,
+        "orderline {:.4} vs vicidial {:.4}",
+        ours.occupancy,
+        vd.occupancy
+    );
+}

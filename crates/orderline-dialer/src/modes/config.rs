@@ -12,6 +12,8 @@ use chrono::TimeDelta;
 use serde::{Deserialize, Serialize};
 
 use super::rules::{CallModes, Mode, ModeKind, Pacing, BASE_DISPOSITIONS, BUILTIN_STATUSES};
+use crate::harbor::{HarborError, SafeHarborConfig, MIN_RING};
+use crate::pacer::LEGAL_CAP_PCT;
 use crate::window::CallWindow;
 
 /// How many dispositions a mode may add to [`BASE_DISPOSITIONS`] (issue #11:
@@ -80,6 +82,17 @@ pub struct ModeConfig {
     /// Zone for orders that carry none; default `[calling] timezone`.
     #[serde(default)]
     pub timezone: Option<String>,
+    /// Percent of live answers that may be abandoned over 30 days, (0, 3]
+    /// (16 CFR 310.4(b)(4)(i)); default 3.
+    #[serde(default)]
+    pub abandon_cap: Option<f64>,
+    /// How long an unanswered line rings, at least 15 s (16 CFR
+    /// 310.4(b)(1)(iv)); default the campaign's `[calling] ring_timeout`.
+    #[serde(default)]
+    pub ring_timeout: Option<String>,
+    /// What an abandoned customer hears; required with `pacing = "predictive"`.
+    #[serde(default)]
+    pub safe_harbor: Option<SafeHarborConfig>,
 }
 
 /// One `[[dialer.statuses]]` table: a status and its optional tick.
@@ -160,6 +173,10 @@ pub enum DialerConfigError {
     Window { key: String, reason: String },
     #[error("{key}: status {status:?} is ticked back into this mode, so the attempt cap would never end")]
     CapLoops { key: String, status: String },
+    #[error("{key}: a mode with pacing = \"predictive\" abandons calls, so it needs [dialer.modes.safe_harbor] with seller_name and callback_number (47 CFR 64.1200(a)(7)(i))")]
+    SafeHarborMissing { key: String },
+    #[error("{key}: {source}")]
+    SafeHarbor { key: String, source: HarborError },
 }
 
 impl DialerConfigError {
@@ -182,7 +199,9 @@ impl DialerConfigError {
             | Self::UnmappedDisposition { key, .. }
             | Self::ReservedDisposition { key, .. }
             | Self::Window { key, .. }
-            | Self::CapLoops { key, .. } => key,
+            | Self::CapLoops { key, .. }
+            | Self::SafeHarborMissing { key }
+            | Self::SafeHarbor { key, .. } => key,
         }
     }
 }
@@ -411,6 +430,48 @@ impl DialerConfig {
                 })?
             }
         };
+        let abandon_cap_pct = m.abandon_cap.unwrap_or(LEGAL_CAP_PCT);
+        if !(abandon_cap_pct.is_finite()
+            && abandon_cap_pct > 0.0
+            && abandon_cap_pct <= LEGAL_CAP_PCT)
+        {
+            return Err(DialerConfigError::OutOfRange {
+                key: key("abandon_cap"),
+                reason: format!(
+                    "{abandon_cap_pct} must be above 0 and at most {LEGAL_CAP_PCT} (percent of live answers over 30 days, 16 CFR 310.4(b)(4)(i))"
+                ),
+            });
+        }
+        let ring_timeout = match &m.ring_timeout {
+            None => None,
+            Some(v) => {
+                let d = duration(key("ring_timeout"), v, TimeDelta::minutes(5))?;
+                if d.to_std().map_or(true, |d| d < MIN_RING) {
+                    return Err(DialerConfigError::OutOfRange {
+                        key: key("ring_timeout"),
+                        reason: format!(
+                            "{v:?} is under the {} s minimum ring (16 CFR 310.4(b)(1)(iv))",
+                            MIN_RING.as_secs()
+                        ),
+                    });
+                }
+                Some(d)
+            }
+        };
+        match (&m.safe_harbor, m.pacing) {
+            (Some(h), _) => h
+                .validate()
+                .map_err(|source| DialerConfigError::SafeHarbor {
+                    key: key(&format!("safe_harbor.{}", source.field())),
+                    source,
+                })?,
+            (None, Pacing::Predictive) => {
+                return Err(DialerConfigError::SafeHarborMissing {
+                    key: key("safe_harbor"),
+                })
+            }
+            (None, _) => {}
+        }
         Ok(Mode {
             id: m.id.clone(),
             kind: m.kind,
@@ -426,6 +487,9 @@ impl DialerConfig {
             dispositions,
             agents,
             window,
+            abandon_cap_pct,
+            ring_timeout,
+            safe_harbor: m.safe_harbor.clone(),
         })
     }
 }

@@ -66,6 +66,12 @@ pub struct Mode {
     pub agents: BTreeSet<String>,
     /// Daily hours; applied in the order's own zone, this zone when it has none.
     pub window: CallWindow,
+    /// The pacer's 30-day abandon cap, percent of live answers, (0, 3].
+    pub abandon_cap_pct: f64,
+    /// Ring time before a no-answer give-up (≥ 15 s); `None`: the campaign's.
+    pub ring_timeout: Option<TimeDelta>,
+    /// The safe-harbor message (always set for predictive pacing).
+    pub safe_harbor: Option<crate::harbor::SafeHarborConfig>,
 }
 
 impl Mode {

@@ -18,7 +18,12 @@
 //!
 //! - agent i is free by t + 2 s with qᵢ(t) = P(H ≤ eᵢ + t + 2 | H > eᵢ),
 //!   from the learned talk+wrap distribution H — agents about to free up
-//!   count as partial capacity; paused agents count as nothing;
+//!   count as partial capacity; paused agents count as nothing. When the
+//!   agent sessions report wrap-up, the phase sharpens it: an agent in
+//!   wrap-up for wᵢ s frees with P(W ≤ wᵢ + t + 2 | W > wᵢ) (only the
+//!   wrap's rest is left), one talking for eᵢ s with
+//!   P(T + W ≤ eᵢ + t + 2 | T > eᵢ) (the talk's rest, then a whole wrap),
+//!   from the learned talk T and wrap W distributions;
 //! - ringing line j gives a live answer by t with
 //!   pⱼ(t) = p·(Sₐ(dⱼ) − Sₐ(dⱼ + t)) / ((p+m)·Sₐ(dⱼ) + (1−p−m)·Sₙ(dⱼ)),
 //!   from the learned survival of answer times Sₐ and give-up times Sₙ,
@@ -37,11 +42,15 @@
 //! with
 //!
 //! ```text
-//!     max_t E[(X(t) − Y(t))⁺]  ≤  r · E[X(∞)]
+//!     max_t E[(X(t) − Y(t))⁺]  ≤  (r / β) · E[X(∞)]
 //! ```
 //!
-//! where r is the abandon rate the budget allows right now (below). Exact
-//! Poisson-binomial distributions for teams of ≤ 12 (the normal
+//! where r is the abandon rate the budget allows right now (below) and β
+//! the forecast's bias, real abandons per forecast one, learned online from
+//! the outcomes ([`calibrate`]: the bound max_t E ≤ E max_t and the
+//! decision's blindness to the lines the next seconds will add make the
+//! forecast run low, by a factor of 3–5 in the simulator). Exact
+//! Poisson-binomial distributions for teams of ≤ 24 (the normal
 //! approximation is poor with a handful of agents, exactly where
 //! over-dialling hurts most), a normal approximation above ([`math`]).
 //! N never goes below the progressive floor R − W − ringing (one line per
@@ -52,28 +61,33 @@
 //!
 //! The ledger counts live answers L and abandons A per day, exactly, over
 //! the rolling 30 days. With the effective cap c = cap·(1 − margin) and the
-//! answers expected in the next hour Hₙ (the last hour's count, at least
-//! 20), the allowed rate is
+//! answers expected in the next hour Hₙ (the count of the last active hour,
+//! at least 20), the allowed rate is
 //!
 //! ```text
-//!     r = clamp( (c·(L₂₉ + Hₙ) − A₃₀) / Hₙ , 0, c )
+//!     r = clamp( min over k ∈ {30, 29} of (c·(L_k + Hₙ) − A_k − 1.5·√(c·Hₙ)) / Hₙ , 0, c )
 //! ```
 //!
 //! i.e. the share of the next hour's answers that may be abandoned so the
-//! window still ends at or below c. L₂₉ counts only the 29 newest days (the
-//! oldest day's answers leave the window at the next midnight) while A₃₀
-//! counts all 30 (its abandons are still in the window now): the budget is
-//! what survives tomorrow's roll as well as today's. When r reaches 0 the
-//! pacer falls back to the progressive floor, which cannot abandon.
+//! window still ends at or below c even if the hour is unlucky by 1.5
+//! standard deviations of its abandon count — both the window of the 30 days ending
+//! today (k = 30) and the one just after the next midnight, when the oldest
+//! day's answers and abandons have left (k = 29, the 29 newest days). When
+//! r reaches 0 the pacer falls back to the progressive floor, which cannot
+//! abandon.
 
+pub mod calibrate;
 pub mod decide;
 pub mod math;
 pub mod model;
+pub mod stats;
 
 use std::collections::{BTreeMap, VecDeque};
 use std::time::Duration;
 
+use calibrate::Calibration;
 use model::{AbandonLedger, AnswerModel, Samples, DAY_SECS, WINDOW_DAYS};
+pub use stats::{DayStats, PacerStats};
 
 /// Largest abandon cap the rule allows, in percent (16 CFR 310.4(b)(4)(i)).
 pub const LEGAL_CAP_PCT: f64 = 3.0;
@@ -101,6 +115,9 @@ pub struct PacerConfig {
     pub abandon_cap_pct: f64,
     /// Share of the cap held back against chance (the rate is a random
     /// outcome; aiming at the cap itself would exceed it half the time).
+    /// 5 %: the calibration ([`calibrate`]) makes the realized rate track
+    /// the aim, so the margin only covers the noise of the last hour's
+    /// abandons, not a model error.
     pub safety_margin: f64,
     /// The safe-harbor window (2 s: 16 CFR 310.4(b)(4)(iii)).
     pub safe_harbor: Duration,
@@ -122,7 +139,7 @@ impl Default for PacerConfig {
     fn default() -> Self {
         PacerConfig {
             abandon_cap_pct: LEGAL_CAP_PCT,
-            safety_margin: 0.15,
+            safety_margin: 0.05,
             safe_harbor: Duration::from_secs(2),
             max_lines_per_agent: 3.0,
             small_team: 5,
@@ -208,8 +225,13 @@ pub type CallId = u64;
 enum AgentState {
     Ready,
     Paused,
-    /// Talking, wrapping up or reserved, since this instant.
-    Busy(Duration),
+    /// Talking, wrapping up or reserved since `since`; in wrap-up since
+    /// `wrap` (the rest of a wrap-up is far more predictable than the rest
+    /// of a talk, so the phase is worth knowing).
+    Busy {
+        since: Duration,
+        wrap: Option<Duration>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -222,10 +244,16 @@ enum LineState {
 const SAMPLE_CAP: usize = 400;
 /// Below this many samples a learned distribution is not trusted.
 const MIN_SAMPLES: usize = 10;
+/// Standard deviations of the next hour's abandon count held in reserve.
+const RESERVE_Z: f64 = 1.5;
 /// Floor of the "answers in the next hour" used by the budget.
 const MIN_HOURLY_ANSWERS: f64 = 20.0;
-/// Teams up to this size get the exact distribution.
-const EXACT_MAX_AGENTS: usize = 12;
+/// Teams up to this size get the exact distribution: its tails are what
+/// the abandons live in, and at 20 agents it buys about half a point of
+/// occupancy at the same abandon rate over the normal approximation
+/// (measured in the simulator); above, the normal one is accurate enough and
+/// O(1) per candidate.
+const EXACT_MAX_AGENTS: usize = 24;
 
 /// The predictive pacer of one call mode. Time is a [`Duration`] since the
 /// mode's epoch, a local midnight: day buckets and hours of day follow it.
@@ -238,8 +266,15 @@ pub struct Pacer {
     ring_answer: Samples,
     ring_giveup: Samples,
     handle: Samples,
+    /// Talk (in call → wrap-up) and wrap-up (→ ready) times, when the
+    /// agent sessions report wrap-up.
+    talk: Samples,
+    wrap: Samples,
     ledger: AbandonLedger,
     recent_answers: VecDeque<Duration>,
+    calibration: Calibration,
+    /// Lines up per active agent after the last decision.
+    level: f64,
 }
 
 fn day_of(t: Duration) -> u64 {
@@ -262,8 +297,12 @@ impl Pacer {
             ring_answer: Samples::new(SAMPLE_CAP),
             ring_giveup: Samples::new(SAMPLE_CAP),
             handle: Samples::new(SAMPLE_CAP),
+            talk: Samples::new(SAMPLE_CAP),
+            wrap: Samples::new(SAMPLE_CAP),
             ledger: AbandonLedger::default(),
             recent_answers: VecDeque::new(),
+            calibration: Calibration::default(),
+            level: 0.0,
         })
     }
 
@@ -277,8 +316,11 @@ impl Pacer {
         let prev = self.agents.get(&id).copied();
         // A handle time ends when a busy agent becomes ready or pauses.
         let mut end_handle = || {
-            if let Some(AgentState::Busy(since)) = prev {
+            if let Some(AgentState::Busy { since, wrap }) = prev {
                 self.handle.push(now.saturating_sub(since).as_secs_f64());
+                if let Some(w) = wrap {
+                    self.wrap.push(now.saturating_sub(w).as_secs_f64());
+                }
             }
         };
         match ev {
@@ -294,14 +336,32 @@ impl Pacer {
                 self.agents.insert(id, AgentState::Ready);
             }
             AgentEvent::Reserved | AgentEvent::InCall => {
-                if !matches!(prev, Some(AgentState::Busy(_))) {
-                    self.agents.insert(id, AgentState::Busy(now));
+                if !matches!(prev, Some(AgentState::Busy { .. })) {
+                    self.agents.insert(
+                        id,
+                        AgentState::Busy {
+                            since: now,
+                            wrap: None,
+                        },
+                    );
                 }
             }
             AgentEvent::WrapUp => {
-                if !matches!(prev, Some(AgentState::Busy(_))) {
-                    self.agents.insert(id, AgentState::Busy(now));
-                }
+                let since = match prev {
+                    Some(AgentState::Busy { wrap: Some(_), .. }) => return,
+                    Some(AgentState::Busy { since, wrap: None }) => {
+                        self.talk.push(now.saturating_sub(since).as_secs_f64());
+                        since
+                    }
+                    _ => now,
+                };
+                self.agents.insert(
+                    id,
+                    AgentState::Busy {
+                        since,
+                        wrap: Some(now),
+                    },
+                );
             }
         }
     }
@@ -311,6 +371,7 @@ impl Pacer {
     pub fn call(&mut self, now: Duration, id: CallId, ev: CallEvent) {
         let hour = hour_of(now);
         if ev == CallEvent::Dialled {
+            self.ledger.dialled(day_of(now));
             self.lines.insert(id, LineState::Ringing(now));
             return;
         }
@@ -329,6 +390,10 @@ impl Pacer {
                     self.answers.live(hour);
                     self.ledger.answered(day_of(now));
                     self.recent_answers.push_back(now);
+                    // The aim as the budget stands now (the last decision's
+                    // may be a day old).
+                    let aim = self.allowed_abandon_rate(now);
+                    self.calibration.answered(aim);
                     self.lines.insert(id, LineState::Waiting);
                 }
             }
@@ -352,6 +417,7 @@ impl Pacer {
             CallEvent::Abandoned => {
                 if state == LineState::Waiting {
                     self.ledger.abandoned(day_of(now));
+                    self.calibration.abandoned();
                 }
                 self.lines.remove(&id);
             }
@@ -363,30 +429,72 @@ impl Pacer {
         self.ledger.totals(day_of(now), WINDOW_DAYS)
     }
 
+    /// Real abandons per forecast abandon, as learned from the outcomes
+    /// ([`calibrate`]); 1 until the first outcomes.
+    pub fn forecast_bias(&self) -> f64 {
+        self.calibration.bias()
+    }
+
     /// The abandon rate (a fraction) the budget allows right now; 0 means
     /// the budget is spent and the pacer dials progressively.
+    ///
+    /// Hₙ, the answers expected in the next hour, is the count of the last
+    /// *active* hour: the hour before the newest answer, not before `now`.
+    /// At the start of a working day the last hour of yesterday's work
+    /// stands for today's first hour; counting the empty night instead
+    /// would put the whole correction of the window on the first 20
+    /// answers and stop predictive dialling all morning.
     pub fn allowed_abandon_rate(&mut self, now: Duration) -> f64 {
-        let hour_ago = now.saturating_sub(Duration::from_secs(3600));
+        let newest = self.recent_answers.back().copied().unwrap_or(now);
+        let hour_ago = newest.saturating_sub(Duration::from_secs(3600));
         while self.recent_answers.front().is_some_and(|t| *t < hour_ago) {
             self.recent_answers.pop_front();
         }
         let today = day_of(now);
-        let (l29, _) = self.ledger.totals(today, WINDOW_DAYS - 1);
-        let (_, a30) = self.ledger.totals(today, WINDOW_DAYS);
         let c = self.cfg.abandon_cap_pct / 100.0 * (1.0 - self.cfg.safety_margin);
         let h = (self.recent_answers.len() as f64).max(MIN_HOURLY_ANSWERS);
-        ((c * (l29 as f64 + h) - a30 as f64) / h).clamp(0.0, c)
+        // The next hour's abandons are a chance count (≈ Poisson, sd
+        // √(c·Hₙ)): keep that many in reserve so an unlucky hour still
+        // lands under c. It matters where the window is small (a small
+        // team's first days) and fades as the window fills.
+        let reserve = RESERVE_Z * (c * h).sqrt();
+        // The window as it is now, and as it will be just after midnight
+        // (the oldest day's answers *and* abandons gone): both must hold.
+        [WINDOW_DAYS, WINDOW_DAYS - 1]
+            .into_iter()
+            .map(|span| {
+                let (l, a) = self.ledger.totals(today, span);
+                (c * (l as f64 + h) - a as f64 - reserve) / h
+            })
+            .fold(c, f64::min)
+            .max(0.0)
     }
 
     /// How many more lines to dial now (see the module docs for the math).
     pub fn dial_now(&mut self, now: Duration) -> u32 {
+        let n = self.decide(now);
+        let active = self
+            .agents
+            .values()
+            .filter(|a| !matches!(a, AgentState::Paused))
+            .count();
+        self.level = if active == 0 {
+            0.0
+        } else {
+            (self.lines.len() + n as usize) as f64 / active as f64
+        };
+        n
+    }
+
+    fn decide(&mut self, now: Duration) -> u32 {
         let mut ready = 0usize;
         let mut busy_elapsed = Vec::new();
+        let secs_since = |t: Duration| now.saturating_sub(t).as_secs_f64();
         for s in self.agents.values() {
             match s {
                 AgentState::Ready => ready += 1,
-                AgentState::Busy(since) => {
-                    busy_elapsed.push(now.saturating_sub(*since).as_secs_f64())
+                AgentState::Busy { since, wrap } => {
+                    busy_elapsed.push((secs_since(*since), wrap.map(secs_since)))
                 }
                 AgentState::Paused => {}
             }
@@ -454,11 +562,22 @@ impl Pacer {
             p_new * answered_share.max(0.0) / den
         };
         let harbor = self.cfg.safe_harbor.as_secs_f64();
-        let q_agent = |e: f64, t: f64| {
-            if handle_known {
-                self.handle.ends_within(e, t + harbor)
-            } else {
-                0.0
+        let phases_known = self.talk.len() >= MIN_SAMPLES && self.wrap.len() >= MIN_SAMPLES;
+        // P(agent free by t + 2 s): by phase when wrap-ups are reported (in
+        // wrap-up only the wrap's rest remains; in talk, the talk's rest
+        // then a whole wrap), else by the whole handle time.
+        let q_agent = |(e, wrap_e): (f64, Option<f64>), t: f64| {
+            let h = t + harbor;
+            match wrap_e {
+                _ if !phases_known => {
+                    if handle_known {
+                        self.handle.ends_within(e, h)
+                    } else {
+                        0.0
+                    }
+                }
+                Some(w) => self.wrap.ends_within(w, h),
+                None => self.talk.ends_within_then(e, h, &self.wrap),
             }
         };
         let forecast = decide::Forecast {
@@ -469,13 +588,14 @@ impl Pacer {
                 .map(|&t| decide::Horizon {
                     line_p: ringing.iter().map(|&d| p_line(d, t)).collect(),
                     new_p: p_line(0.0, t),
-                    agent_q: busy_elapsed.iter().map(|&e| q_agent(e, t)).collect(),
+                    agent_q: busy_elapsed.iter().map(|&b| q_agent(b, t)).collect(),
                 })
                 .collect(),
             ever_line_p: ringing.iter().map(|&d| p_line(d, f64::INFINITY)).collect(),
             ever_new_p: p_line(0.0, f64::INFINITY),
         };
-        let best = forecast.largest_n(ceiling, r, active <= EXACT_MAX_AGENTS);
+        let aim = self.calibration.forecast_aim(r);
+        let best = forecast.largest_n(ceiling, aim, active <= EXACT_MAX_AGENTS);
         best.max(floor) as u32
     }
 }

@@ -86,6 +86,32 @@ impl Samples {
         (above_e - above_eh) as f64 / above_e as f64
     }
 
+    /// P(S ≤ x), the plain empirical CDF (0 without samples).
+    pub fn cdf(&self, x: f64) -> f64 {
+        if self.sorted.is_empty() {
+            return 0.0;
+        }
+        self.sorted.partition_point(|v| *v <= x) as f64 / self.sorted.len() as f64
+    }
+
+    /// P(S + T ≤ e + h | S > e) for T independent with samples `then`: the
+    /// chance that a phase which has lasted `e` seconds, followed by a
+    /// second phase `T`, is over within the next `h` (a talk that has run
+    /// `e` seconds, then its wrap-up). Zero when no sample outlasted `e`.
+    pub fn ends_within_then(&self, e: f64, h: f64, then: &Samples) -> f64 {
+        let lo = self.sorted.partition_point(|v| *v <= e);
+        let above_e = self.sorted.len() - lo;
+        if above_e == 0 {
+            return 0.0;
+        }
+        let hi = self.sorted.partition_point(|v| *v <= e + h);
+        let sum: f64 = self.sorted[lo..hi]
+            .iter()
+            .map(|s| then.cdf(e + h - s))
+            .sum();
+        sum / above_e as f64
+    }
+
     /// The `q`-quantile (0 ≤ q ≤ 1), `None` without samples.
     pub fn quantile(&self, q: f64) -> Option<f64> {
         if self.sorted.is_empty() {
@@ -212,6 +238,7 @@ impl AnswerModel {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 struct DayCount {
     day: u64,
+    dialled: u64,
     answered: u64,
     abandoned: u64,
 }
@@ -229,6 +256,7 @@ impl Default for AbandonLedger {
         AbandonLedger {
             days: [DayCount {
                 day: u64::MAX,
+                dialled: 0,
                 answered: 0,
                 abandoned: 0,
             }; WINDOW_DAYS as usize],
@@ -242,11 +270,25 @@ impl AbandonLedger {
         if b.day != day {
             *b = DayCount {
                 day,
+                dialled: 0,
                 answered: 0,
                 abandoned: 0,
             };
         }
         b
+    }
+
+    /// A line dialled on `day` (for the day's figures, not the rate).
+    pub fn dialled(&mut self, day: u64) {
+        self.bucket(day).dialled += 1;
+    }
+
+    /// (dialled, live answers, abandons) of `day` alone.
+    pub fn day(&self, day: u64) -> (u64, u64, u64) {
+        self.days
+            .iter()
+            .find(|b| b.day == day)
+            .map_or((0, 0, 0), |b| (b.dialled, b.answered, b.abandoned))
     }
 
     /// A live answer on `day`.
@@ -284,6 +326,25 @@ mod tests {
         assert!((s.ends_within(15.0, 10.0) - 1.0 / 3.0).abs() < 1e-9);
         assert_eq!(s.ends_within(45.0, 10.0), 0.0);
         assert_eq!(s.quantile(0.0), Some(10.0));
+    }
+
+    #[test]
+    fn two_phases_convolve() {
+        let mut talk = Samples::new(10);
+        for x in [10.0, 20.0, 30.0, 40.0] {
+            talk.push(x);
+        }
+        let mut wrap = Samples::new(10);
+        for x in [4.0, 8.0] {
+            wrap.push(x);
+        }
+        // Talked 15 s: survivors 20, 30, 40. Within 10 more: talk 20 ends
+        // at 20 and its wrap (4 or 8) by 25 with probability 1/2.
+        assert!((talk.ends_within_then(15.0, 10.0, &wrap) - 0.5 / 3.0).abs() < 1e-9);
+        // Within 20 more (by 35): talk 20 surely, talk 30 with wrap 4.
+        assert!((talk.ends_within_then(15.0, 20.0, &wrap) - 1.5 / 3.0).abs() < 1e-9);
+        assert_eq!(talk.ends_within_then(45.0, 100.0, &wrap), 0.0);
+        assert_eq!(wrap.cdf(5.0), 0.5);
     }
 
     #[test]

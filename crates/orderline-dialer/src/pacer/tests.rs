@@ -168,3 +168,140 @@ fn small_team_stays_under_the_cap() {
         );
     }
 }
+
+/// One busy agent, talking or in wrap-up for `elapsed` s after teaching
+/// handle times of 90 s talk + 15 s wrap; the lines dialled for it.
+fn lines_for_one_busy_agent(in_wrap: bool, elapsed: f64) -> u32 {
+    let mut p = Pacer::new(PacerConfig::default()).expect("default config is valid");
+    let t0 = morning(0);
+    let t = teach(&mut p, t0, 2000, 3);
+    // Teach the two phases apart: 40 handles of 90 s talk, 15 s wrap.
+    let mut s = t;
+    for k in 0..40 {
+        let id = 2000 + k;
+        p.agent(secs(s), id, AgentEvent::LoggedIn);
+        p.agent(secs(s), id, AgentEvent::InCall);
+        p.agent(secs(s + 90.0), id, AgentEvent::WrapUp);
+        p.agent(secs(s + 105.0), id, AgentEvent::Ready);
+        p.agent(secs(s + 105.0), id, AgentEvent::LoggedOut);
+        s += 1.0;
+    }
+    let now = s + 200.0;
+    p.agent(secs(now - elapsed - 90.0), 7, AgentEvent::LoggedIn);
+    if in_wrap {
+        p.agent(secs(now - elapsed - 90.0), 7, AgentEvent::InCall);
+        p.agent(secs(now - elapsed), 7, AgentEvent::WrapUp);
+    } else {
+        p.agent(secs(now - elapsed), 7, AgentEvent::InCall);
+    }
+    p.dial_now(secs(now))
+}
+
+#[test]
+fn an_agent_ending_wrap_up_draws_lines_one_who_just_began_talking_does_not() {
+    let wrapping = lines_for_one_busy_agent(true, 12.0);
+    let talking = lines_for_one_busy_agent(false, 12.0);
+    assert!(wrapping >= 1, "agent 3 s from ready got {wrapping} lines");
+    assert_eq!(talking, 0, "agent 78 s from ready got {talking} lines");
+}
+
+#[test]
+fn abandons_beyond_the_forecast_make_the_pacer_dial_fewer_lines() {
+    let mut p = with_ready_agents(20, 0.0);
+    let t = teach(&mut p, morning(0), 2000, 3);
+    let before = p.dial_now(secs(t));
+    // 600 answers, no abandon: the forecast is trusted a little more.
+    assert!(
+        p.forecast_bias() < 1.0,
+        "no abandons yet: {}",
+        p.forecast_bias()
+    );
+    // 300 more live answers, a third of them abandoned (far past the aim),
+    // on the same morning; the ledger alone would stop all predictive
+    // dialling, so judge the bias by itself on a fresh 30-day window.
+    let mut s = t;
+    for k in 0..300u64 {
+        let id = 9_000_000 + k;
+        p.call(secs(s), id, CallEvent::Dialled);
+        p.call(secs(s + 8.0), id, CallEvent::AnsweredLive);
+        let ev = if k % 3 == 0 {
+            CallEvent::Abandoned
+        } else {
+            CallEvent::Connected
+        };
+        p.call(secs(s + 9.0), id, ev);
+        s += 1.0;
+    }
+    assert!(p.forecast_bias() > 2.0, "bias {}", p.forecast_bias());
+    let later = morning(31);
+    let after = p.dial_now(secs(later));
+    assert!(
+        after < before,
+        "after abandons the forecast is trusted less: {after} ≥ {before}"
+    );
+    assert!(after >= 20, "never below one line per ready agent: {after}");
+}
+
+#[test]
+fn the_budget_survives_the_roll_of_a_day_spent_at_the_cap() {
+    // Day 0: 1000 answers, abandons at the effective cap; day 29: the day
+    // before day 0 leaves. Day 0's answers *and* abandons leave together,
+    // so the budget is not spent by the roll.
+    let mut p = with_ready_agents(20, 0.0);
+    let c = PacerConfig::default().abandon_cap_pct / 100.0 * (1.0 - 0.05);
+    let abandons = (1000.0 * c).floor() as u64;
+    let t = morning(0);
+    for k in 0..1000u64 {
+        p.call(secs(t), k, CallEvent::Dialled);
+        p.call(secs(t + 8.0), k, CallEvent::AnsweredLive);
+        let ev = if k < abandons {
+            CallEvent::Abandoned
+        } else {
+            CallEvent::Connected
+        };
+        p.call(secs(t + 9.0), k, ev);
+    }
+    assert!(p.allowed_abandon_rate(secs(morning(29))) > 0.0);
+    // Over the cap on day 0: still spent on day 29, free on day 30.
+    spend(&mut p, 0, 60);
+    assert_eq!(p.allowed_abandon_rate(secs(morning(29))), 0.0);
+    assert!(p.allowed_abandon_rate(secs(morning(30))) > 0.0);
+}
+
+#[test]
+fn stats_count_today_and_the_window() {
+    let mut p = with_ready_agents(4, morning(0));
+    let t = morning(0);
+    let empty = p.stats(secs(t));
+    assert_eq!(empty.today, DayStats::default());
+    assert_eq!((empty.answered_30d, empty.abandon_pct_30d), (0, 0.0));
+    assert_eq!(empty.margin_to_cap_pct, 3.0);
+    for k in 0..4 {
+        p.call(secs(t), k, CallEvent::Dialled);
+    }
+    p.call(secs(t + 5.0), 0, CallEvent::AnsweredLive);
+    p.call(secs(t + 5.5), 0, CallEvent::Connected);
+    p.call(secs(t + 6.0), 1, CallEvent::AnsweredLive);
+    p.call(secs(t + 8.0), 1, CallEvent::Abandoned);
+    p.call(secs(t + 25.0), 2, CallEvent::NoAnswer);
+    let n = p.dial_now(secs(t + 26.0));
+    let s = p.stats(secs(t + 26.0));
+    assert_eq!(
+        s.today,
+        DayStats {
+            placed: 4,
+            answered: 2,
+            abandoned: 1
+        }
+    );
+    assert_eq!((s.answered_30d, s.abandoned_30d), (2, 1));
+    assert!((s.abandon_pct_30d - 50.0).abs() < 1e-9);
+    assert!((s.margin_to_cap_pct + 47.0).abs() < 1e-9);
+    // Line 3 still rings; n more were decided, for 4 ready agents.
+    assert!((s.dial_level - (1 + n) as f64 / 4.0).abs() < 1e-9, "{s:?}");
+    assert!(s.forecast_answer_rate > 0.0 && s.forecast_answer_rate < 1.0);
+    // Tomorrow: today's figures restart, the window keeps them.
+    let s = p.stats(secs(morning(1)));
+    assert_eq!(s.today, DayStats::default());
+    assert_eq!(s.answered_30d, 2);
+}

@@ -109,6 +109,20 @@ fn a_mode_may_set_its_own_window_or_zone() {
     assert_eq!(r.modes()[0].window.timezone().name(), "UTC");
 }
 
+/// Each config text parses, fails validation, and the error and its
+/// message name the key.
+fn assert_each_names_its_key(cases: Vec<(String, &str)>) {
+    for (text, key) in cases {
+        let cfg = parse(&text).unwrap_or_else(|e| panic!("{text}: {e}"));
+        let e = cfg.validate(&calling()).expect_err(&text);
+        assert_eq!(e.key(), key, "{text}: {e}");
+        assert!(
+            e.to_string().contains(key),
+            "the message names the key: {e}"
+        );
+    }
+}
+
 #[test]
 fn bad_configs_name_the_key() {
     let m = "[[dialer.modes]]\nid = \"m\"\nkind = \"new_leads\"\n";
@@ -143,15 +157,7 @@ fn bad_configs_name_the_key() {
         ("[dialer.disposition_status]\ncallback = \"confirmed\"\n".into(), "dialer.disposition_status.callback"),
         (format!("{m}status_after_max = \"s\"\n[[dialer.statuses]]\nname = \"s\"\nmode = \"m\"\n"), "dialer.modes[0].status_after_max"),
     ];
-    for (text, key) in cases {
-        let cfg = parse(&text).unwrap_or_else(|e| panic!("{text}: {e}"));
-        let e = cfg.validate(&calling()).expect_err(&text);
-        assert_eq!(e.key(), key, "{text}: {e}");
-        assert!(
-            e.to_string().contains(key),
-            "the message names the key: {e}"
-        );
-    }
+    assert_each_names_its_key(cases);
     // Unknown keys are refused by serde, naming the key.
     let e = parse(&format!("{m}put_of = \"3m\"\n")).unwrap_err();
     assert!(e.to_string().contains("put_of"), "{e}");
@@ -167,4 +173,55 @@ fn the_test_team_config_is_valid() {
     assert_eq!(r.tick("processing", "a"), r.mode_index("new_a"));
     assert_eq!(r.tick("processing", "b"), r.mode_index("new_b"));
     assert_eq!(r.tick("confirmed", "b"), None);
+}
+
+/// A predictive mode with its safe-harbor message (issue #12).
+const PREDICTIVE: &str =
+    "[[dialer.modes]]\nid = \"p\"\nkind = \"new_leads\"\npacing = \"predictive\"\n";
+const HARBOR: &str = "[dialer.modes.safe_harbor]\nseller_name = \"Acme Shop\"\ncallback_number = \"+92 21 111 222 333\"\n";
+
+#[test]
+fn a_predictive_mode_carries_its_safe_harbor_cap_and_ring() {
+    let r = rules(&format!(
+        "{PREDICTIVE}abandon_cap = 2.5\nring_timeout = \"20s\"\n{HARBOR}messages = {{ ur = \"{{seller}}: {{number}}\" }}\n"
+    ));
+    let m = &r.modes()[0];
+    assert_eq!(m.pacing, Pacing::Predictive);
+    assert_eq!(m.abandon_cap_pct, 2.5);
+    assert_eq!(m.ring_timeout, Some(TimeDelta::seconds(20)));
+    let h = m.safe_harbor.as_ref().expect("kept");
+    assert_eq!(h.message("ur-PK"), "Acme Shop: +92 21 111 222 333");
+    // Defaults: the legal cap, the campaign's ring time.
+    let r = rules(&format!("{PREDICTIVE}{HARBOR}"));
+    assert_eq!(r.modes()[0].abandon_cap_pct, 3.0);
+    assert_eq!(r.modes()[0].ring_timeout, None);
+}
+
+#[test]
+fn pacing_rule_breaches_name_the_key() {
+    let cases: Vec<(String, &str)> = vec![
+        (PREDICTIVE.to_string(), "dialer.modes[0].safe_harbor"),
+        (format!("{PREDICTIVE}abandon_cap = 3.5\n{HARBOR}"), "dialer.modes[0].abandon_cap"),
+        (format!("{PREDICTIVE}abandon_cap = 0.0\n{HARBOR}"), "dialer.modes[0].abandon_cap"),
+        (format!("{PREDICTIVE}ring_timeout = \"14s\"\n{HARBOR}"), "dialer.modes[0].ring_timeout"),
+        (format!("{PREDICTIVE}ring_timeout = \"soon\"\n{HARBOR}"), "dialer.modes[0].ring_timeout"),
+        (
+            format!("{PREDICTIVE}[dialer.modes.safe_harbor]\nseller_name = \"\"\ncallback_number = \"+92 21 111 222 333\"\n"),
+            "dialer.modes[0].safe_harbor.seller_name",
+        ),
+        (
+            format!("{PREDICTIVE}[dialer.modes.safe_harbor]\nseller_name = \"Acme\"\ncallback_number = \"call us\"\n"),
+            "dialer.modes[0].safe_harbor.callback_number",
+        ),
+        (
+            format!("{PREDICTIVE}{HARBOR}messages = {{ en = \"Bye\" }}\n"),
+            "dialer.modes[0].safe_harbor.messages.en",
+        ),
+    ];
+    assert_each_names_its_key(cases);
+    // A progressive mode needs no message (it never abandons).
+    let r = rules("[[dialer.modes]]\nid = \"m\"\nkind = \"new_leads\"\n");
+    assert!(r.modes()[0].safe_harbor.is_none());
+    // The safe-harbor table refuses unknown keys.
+    assert!(parse(&format!("{PREDICTIVE}{HARBOR}seller = \"x\"\n")).is_err());
 }
