@@ -37,6 +37,8 @@ pub struct Metrics {
     agent_calls: AtomicI64,
     /// Payments ended, by [`PAYMENT_STATUSES`].
     payments: [AtomicU64; 3],
+    /// Attempts orderline could not place itself (put back, not burnt).
+    local_refusals: AtomicU64,
 }
 
 /// How a keypad payment can end (the label values of `orderline_payments_total`).
@@ -113,6 +115,12 @@ impl Metrics {
         }
     }
 
+    /// An attempt was not placed for want of our own resources (RTP port,
+    /// call limit, a trunk up) and went back to the queue.
+    pub fn local_refusal(&self) {
+        self.local_refusals.fetch_add(1, Relaxed);
+    }
+
     pub fn active_calls(&self) -> i64 {
         self.active_calls.load(Relaxed)
     }
@@ -155,6 +163,7 @@ impl Metrics {
             ("orderline_webhook_failures_total", "counter", "Failed webhook delivery attempts (each is retried).", counter(&self.webhook_failures)),
             ("orderline_agent_calls", "gauge", "Agent click-to-call calls in progress (ringing or bridged).", gauge(&self.agent_calls)),
             ("orderline_payments_total", "counter", "Keypad payments ended, by status.", payments),
+            ("orderline_local_refusals_total", "counter", "Call attempts orderline could not place itself (no RTP port, call limit, no trunk up); put back, not counted against the order.", counter(&self.local_refusals)),
         ];
         for (name, kind, help, samples) in &families {
             family(name, kind, help, samples);

@@ -26,6 +26,9 @@ const MAX_CALL: Duration = Duration::from_secs(300);
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum CallError {
+    /// Every configured trunk is marked down by its OPTIONS pings.
+    #[error("every trunk is down")]
+    TrunksDown,
     #[error("configuration: {0}")]
     Config(#[from] crate::config::ConfigError),
     #[error("dialplan: {0}")]
@@ -44,6 +47,22 @@ pub enum CallError {
     Gateway(#[from] crate::payments::GatewayError),
     #[error("payments are not configured (no dialplan {0})")]
     PaymentsOff(String),
+}
+
+impl CallError {
+    /// Whether orderline itself could not place the call — no RTP port, its
+    /// own call limit, no trunk up — so nothing reached the customer and the
+    /// attempt is not theirs to lose (issue #14: such attempts were burnt as
+    /// `failed` against the customer's re-attempt cap).
+    pub fn is_local_refusal(&self) -> bool {
+        matches!(
+            self,
+            CallError::Media(MediaError::NoPorts)
+                | CallError::Sip(SipError::Overloaded)
+                | CallError::NoTrunk
+                | CallError::TrunksDown
+        )
+    }
 }
 
 /// What a keypad payment session needs: the caller's script, the gateway and
@@ -135,7 +154,7 @@ impl Engine {
         let range = cfg.sip.rtp_port_range()?;
         let confirm = ConfirmPlan::load(&cfg.media.dialplans_dir.join("confirm.toml"))?;
         let payments = PaymentKit::load(&cfg)?;
-        let handle = SipHandle::bind(crate::sip::endpoint_config(&cfg.sip)).await?;
+        let handle = SipHandle::bind(crate::sip::endpoint_config(&cfg.sip)?).await?;
         let engine = Self {
             ports: Arc::new(PortAllocator::new(range)),
             prompts: Arc::new(PromptCache::new(cfg.media.prompts_dir.clone())),
@@ -169,9 +188,11 @@ impl Engine {
         self.ports.available()
     }
 
-    /// RTP port pairs in the configured range: the most calls that can be up.
+    /// The most calls that can be up: RTP port pairs in the configured
+    /// range, or `[sip] max_calls` if lower.
     pub fn media_capacity(&self) -> usize {
-        self.ports.capacity()
+        let limit = self.cfg.sip.max_calls().unwrap_or(usize::MAX);
+        self.ports.capacity().min(limit)
     }
 
     /// Look prompts up by name for a locale (falling back to `en`).

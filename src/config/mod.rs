@@ -99,6 +99,15 @@ pub struct SipConfig {
     pub domain: Option<String>,
     /// `[sip.registrar]`: agents' phones registering (RFC 3261 §10).
     pub registrar: RegistrarSection,
+    /// Calls up at once, in and out (default: one per RTP pair of `rtp_ports`);
+    /// inbound INVITEs beyond get 503 with `Retry-After` (RFC 3261 §21.5.4).
+    pub max_calls: Option<usize>,
+    /// No RTP or RTCP from the far end for this long ends the call with
+    /// cause `media_timeout` (default 30 s; a far end that vanished without BYE).
+    pub media_timeout: String,
+    /// The same while the far end holds the call (`sendonly`/`inactive`,
+    /// RFC 3264 §8.4): some phones send nothing at all on hold (default 5 m).
+    pub hold_timeout: String,
 }
 
 impl Default for SipConfig {
@@ -111,6 +120,9 @@ impl Default for SipConfig {
             user_agent: "orderline".into(),
             domain: None,
             registrar: RegistrarSection::default(),
+            max_calls: None,
+            media_timeout: "30s".into(),
+            hold_timeout: "5m".into(),
         }
     }
 }
@@ -119,6 +131,37 @@ impl SipConfig {
     /// The parsed `rtp_ports` range.
     pub fn rtp_port_range(&self) -> Result<PortRange, ConfigError> {
         PortRange::parse(&self.rtp_ports).map_err(|r| invalid("sip.rtp_ports", r))
+    }
+
+    /// `max_calls`, or one call per RTP/RTCP pair of `rtp_ports`: every call
+    /// holds a pair, so more calls than pairs could only fail locally
+    /// (issue #14: a hard-coded 1,000 burnt 500 attempts of a 1,500-call
+    /// campaign whose range had room for 5,000).
+    pub fn max_calls(&self) -> Result<usize, ConfigError> {
+        match self.max_calls {
+            Some(0) => Err(invalid("sip.max_calls", "must be at least 1")),
+            Some(n) => Ok(n),
+            None => Ok(self.rtp_port_range()?.pairs()),
+        }
+    }
+
+    /// `media_timeout` and `hold_timeout`, parsed; the hold one is never
+    /// shorter than the talking one.
+    pub fn media_timeouts(&self) -> Result<crate::media::MediaTimeouts, ConfigError> {
+        let media = parse_duration(&self.media_timeout)
+            .map_err(|e| invalid("sip.media_timeout", e.to_string()))?;
+        let hold = parse_duration(&self.hold_timeout)
+            .map_err(|e| invalid("sip.hold_timeout", e.to_string()))?;
+        if media.is_zero() {
+            return Err(invalid("sip.media_timeout", "must be above zero"));
+        }
+        if hold < media {
+            return Err(invalid(
+                "sip.hold_timeout",
+                "must not be shorter than sip.media_timeout",
+            ));
+        }
+        Ok(crate::media::MediaTimeouts { media, hold })
     }
 }
 
@@ -142,6 +185,12 @@ impl PortRange {
             ));
         }
         Ok(Self { first, last })
+    }
+
+    /// Even ports `p` with `p + 1` also in the range: one call each.
+    pub fn pairs(&self) -> usize {
+        let first = u32::from(self.first) + u32::from(self.first % 2);
+        (first..u32::from(self.last)).step_by(2).count()
     }
 }
 
@@ -438,6 +487,8 @@ impl Config {
 
     fn validate(&self) -> Result<(), ConfigError> {
         self.sip.rtp_port_range()?;
+        self.sip.max_calls()?;
+        self.sip.media_timeouts()?;
         if self.calling.max_reattempts > MAX_REATTEMPTS {
             return Err(invalid(
                 "calling.max_reattempts",
