@@ -195,6 +195,11 @@ impl Engine {
         self.ports.capacity().min(limit)
     }
 
+    /// `[sip] media_timeout` / `hold_timeout` (checked when the config loaded).
+    pub fn media_timeouts(&self) -> crate::media::MediaTimeouts {
+        self.cfg.sip.media_timeouts().unwrap_or_default()
+    }
+
     /// Look prompts up by name for a locale (falling back to `en`).
     pub(crate) fn prompt_items(
         &self,
@@ -333,6 +338,7 @@ impl Engine {
                             hangup_by: None,
                             remote_media: early.as_ref().map(|r: &sdp::RemoteMedia| r.addr),
                             codec: None,
+                            cause: None,
                         });
                     }
                     Some(other) => tracing::debug!(%call, event = ?other, "ignored while ringing"),
@@ -364,6 +370,7 @@ impl Engine {
                     hangup_by: Some("local"),
                     remote_media: None,
                     codec: None,
+                    cause: None,
                 });
             }
         };
@@ -375,6 +382,9 @@ impl Engine {
             (None, Some(s)) => media_handle.insert(s.start(media_params(&remote))),
             (None, None) => return Err(CallError::MediaGone),
         };
+        handle
+            .watch_media(self.media_timeouts(), super::far_end_holds(&remote))
+            .await?;
         let answered_at = Instant::now();
         let result = run_flow(
             self,
@@ -391,7 +401,7 @@ impl Engine {
             let stats = h.stop().await;
             tracing::debug!(%call, ?stats, "media stopped");
         }
-        let (outcome, by) = result?;
+        let (outcome, by, cause) = result?;
         use crate::ivr::Flow;
         Ok(CallReport {
             answered: true,
@@ -403,6 +413,7 @@ impl Engine {
             hangup_by: Some(by),
             remote_media: Some(remote.addr),
             codec: Some(codec_name(remote.codec)),
+            cause,
         })
     }
 

@@ -281,7 +281,7 @@ impl Attempt {
                     sip_status: Some(r.sip_status),
                     digits: r.digits,
                     duration_ms: r.duration_ms as i64,
-                    error: None,
+                    error: r.cause.map(|c| c.as_str().to_string()),
                 },
                 Err(e) if e.is_local_refusal() => {
                     // Our resource, not the buyer's answer: put the attempt back, unburnt.
