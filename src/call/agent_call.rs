@@ -251,10 +251,11 @@ impl CallIo<'_> {
         match action {
             Action::Invite(leg) => {
                 let (session, local) = self.engine.bind_media().await?;
-                let outbound = match leg {
+                let (call, events) = match leg {
                     Leg::Agent => {
                         self.engine
-                            .outbound_call(None, self.spec.agent_uri.clone(), &local)
+                            .invite_leg(None, self.spec.agent_uri.clone(), &local)
+                            .await?
                     }
                     Leg::Customer => {
                         let trunk = self
@@ -268,14 +269,11 @@ impl CallIo<'_> {
                             .chars()
                             .filter(|c| c.is_ascii_digit() || *c == '+')
                             .collect();
-                        self.engine.outbound_call(
-                            Some(trunk),
-                            Engine::request_uri(trunk, &number),
-                            &local,
-                        )
+                        self.engine
+                            .invite_leg(Some(trunk), Engine::request_uri(trunk, &number), &local)
+                            .await?
                     }
                 };
-                let (call, events) = sip.invite(outbound).await?;
                 tracing::info!(call = %self.spec.call_id, leg = %call, ?leg, "calling");
                 let io = LegIo {
                     call,

@@ -35,6 +35,8 @@ pub enum CallError {
     Dialplan(#[from] DialplanError),
     #[error("SIP: {0}")]
     Sip(#[from] SipError),
+    #[error("DNS: {0}")]
+    Dns(#[from] crate::sip::dns::DnsError),
     #[error("media: {0}")]
     Media(#[from] MediaError),
     #[error("prompt: {0}")]
@@ -133,6 +135,8 @@ pub struct Engine {
     prompts: Arc<PromptCache>,
     confirm: ConfirmPlan,
     payments: Option<PaymentKit>,
+    /// RFC 3263: trunk and agent host names to hops.
+    locator: Arc<crate::sip::dns::Locator>,
     /// The daemon's wall clock (a payment's expiry month); the system's by default.
     clock: crate::clock::Clock,
 }
@@ -155,7 +159,9 @@ impl Engine {
         let confirm = ConfirmPlan::load(&cfg.media.dialplans_dir.join("confirm.toml"))?;
         let payments = PaymentKit::load(&cfg)?;
         let handle = SipHandle::bind(crate::sip::endpoint_config(&cfg.sip)?).await?;
+        let locator = Arc::new(crate::sip::dns::Locator::new(&cfg.dns.servers)?);
         let engine = Self {
+            locator,
             ports: Arc::new(PortAllocator::new(range)),
             prompts: Arc::new(PromptCache::new(cfg.media.prompts_dir.clone())),
             sip: handle.client(),
@@ -286,6 +292,29 @@ impl Engine {
         }
     }
 
+    /// Send the INVITE for one leg ([`Engine::outbound_call`]) to where
+    /// RFC 3263 says: the first hop DNS gives for the outbound proxy, or for
+    /// the Request-URI (IP literals need no DNS).
+    pub(crate) async fn invite_leg(
+        &self,
+        trunk: Option<&TrunkConfig>,
+        request_uri: String,
+        local: &LocalMedia,
+    ) -> Result<(CallRef, tokio::sync::mpsc::Receiver<SipEvent>), CallError> {
+        let mut outbound = self.outbound_call(trunk, request_uri, local);
+        let target = outbound
+            .outbound_proxy
+            .clone()
+            .unwrap_or_else(|| outbound.request_uri.clone());
+        let hops = self.locator.locate(&target, outbound.transport).await?;
+        let hop = hops
+            .first()
+            .ok_or_else(|| crate::sip::dns::DnsError::NotFound(target.clone()))?;
+        tracing::debug!(%target, hop = %hop.addr, transport = ?hop.transport, "located");
+        outbound.transport = hop.transport;
+        Ok(self.sip.invite_via(outbound, Some(hop.addr)).await?)
+    }
+
     /// Place one confirmation call and run the confirm flow on it.
     pub async fn place_confirm_call(&self, spec: &CallSpec) -> Result<CallReport, CallError> {
         let trunk = self.cfg.default_trunk().ok_or(CallError::NoTrunk)?;
@@ -297,10 +326,7 @@ impl Engine {
         let (media, local) = self.bind_media().await?;
         let request_uri = Self::request_uri(trunk, &spec.target);
         let started = Instant::now();
-        let (call, mut events) = self
-            .sip
-            .invite(self.outbound_call(Some(trunk), request_uri, &local))
-            .await?;
+        let (call, mut events) = self.invite_leg(Some(trunk), request_uri, &local).await?;
         tracing::info!(%call, target = %spec.target, "calling");
 
         // Ringing: until answer, failure, or our ring timeout (then CANCEL, RFC 3261 §9).

@@ -13,9 +13,11 @@ use serde::Deserialize;
 
 mod agents;
 mod campaign;
+mod dns;
 mod duration;
 mod registrar;
 pub use agents::{AgentConfig, PaymentsConfig};
+pub use dns::DnsConfig;
 pub use duration::parse_duration;
 pub use registrar::{accounts as registrar_accounts, RegistrarSection};
 // Domain types the config deserializes; they belong to the dialer's rules.
@@ -80,6 +82,9 @@ pub struct Config {
     /// `[dialer]`: call modes, status ticks, disposition targets (docs/call-modes.md).
     #[serde(default)]
     pub dialer: orderline_dialer::modes::DialerConfig,
+    /// `[dns]`: resolvers for trunk and agent host names (RFC 3263).
+    #[serde(default)]
+    pub dns: DnsConfig,
 }
 
 #[derive(Debug, Clone, Deserialize)]

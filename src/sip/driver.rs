@@ -70,7 +70,7 @@ impl RegistrarLink {
 }
 
 enum Command {
-    Invite(Box<OutboundCall>, InviteReply),
+    Invite(Box<OutboundCall>, Option<SocketAddr>, InviteReply),
     Registrar(RegistrarLink, oneshot::Sender<()>),
     Call(SipCommand, oneshot::Sender<Result<(), SipError>>),
     Shutdown(oneshot::Sender<()>),
@@ -99,9 +99,18 @@ impl SipClient {
         &self,
         call: OutboundCall,
     ) -> Result<(CallRef, mpsc::Receiver<SipEvent>), SipError> {
+        self.invite_via(call, None).await
+    }
+
+    /// [`SipClient::invite`] to a hop located by DNS (RFC 3263).
+    pub async fn invite_via(
+        &self,
+        call: OutboundCall,
+        hop: Option<SocketAddr>,
+    ) -> Result<(CallRef, mpsc::Receiver<SipEvent>), SipError> {
         let (tx, rx) = oneshot::channel();
         self.tx
-            .send(Command::Invite(Box::new(call), tx))
+            .send(Command::Invite(Box::new(call), hop, tx))
             .await
             .map_err(|_| SipError::Stopped)?;
         rx.await.map_err(|_| SipError::Stopped)?
@@ -257,8 +266,8 @@ impl Driver {
                     Err(e) => tracing::debug!(error = %e, "accept error"),
                 },
                 c = cmds.recv(), if stopping.is_none() => match c {
-                    Some(Command::Invite(call, reply)) => {
-                        let r = self.ep.invite(now(), *call).map(|id| {
+                    Some(Command::Invite(call, hop, reply)) => {
+                        let r = self.ep.invite_via(now(), *call, hop).map(|id| {
                             let (tx, rx) = mpsc::channel(EVENT_QUEUE);
                             self.calls.insert(id, tx);
                             (id, rx)

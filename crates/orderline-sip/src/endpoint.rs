@@ -191,6 +191,18 @@ impl Endpoint {
 
     /// Place a call: INVITE with our SDP offer (RFC 3261 §13.2.1).
     pub fn invite(&mut self, now: Instant, call: OutboundCall) -> Result<CallRef, SipError> {
+        self.invite_via(now, call, None)
+    }
+
+    /// [`Endpoint::invite`] to a hop located beforehand (RFC 3263: the
+    /// Request-URI keeps its host name; requests go to `hop`, until the
+    /// dialog's route set or remote target say otherwise).
+    pub fn invite_via(
+        &mut self,
+        now: Instant,
+        call: OutboundCall,
+        hop: Option<SocketAddr>,
+    ) -> Result<CallRef, SipError> {
         if self.calls.len() >= self.cfg.max_calls {
             return Err(SipError::Overloaded);
         }
@@ -216,9 +228,10 @@ impl Endpoint {
             }
             None => None,
         };
-        let dest = match &proxy {
-            Some(p) => uri_addr(&p.uri),
-            None => uri_addr(&ruri),
+        let dest = match (hop, &proxy) {
+            (Some(hop), _) => Some(hop),
+            (None, Some(p)) => uri_addr(&p.uri),
+            (None, None) => uri_addr(&ruri),
         }
         .ok_or_else(|| SipError::Unroutable(host.clone()))?;
         let id = CallRef(self.next_call);
