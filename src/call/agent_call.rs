@@ -258,11 +258,7 @@ impl CallIo<'_> {
                             .await?
                     }
                     Leg::Customer => {
-                        let trunk = self
-                            .engine
-                            .config()
-                            .default_trunk()
-                            .ok_or(CallError::NoTrunk)?;
+                        let (_, trunk) = self.engine.pick_trunk()?;
                         let number: String = self
                             .spec
                             .to

@@ -29,6 +29,10 @@ pub enum CallError {
     /// Every configured trunk is marked down by its OPTIONS pings.
     #[error("every trunk is down")]
     TrunksDown,
+    /// The trunk never answered the INVITE (408, nothing heard) or answered
+    /// 503: the carrier's failure, not the customer's.
+    #[error("trunk {trunk} did not take the call ({status})")]
+    TrunkFailed { trunk: String, status: u16 },
     #[error("configuration: {0}")]
     Config(#[from] crate::config::ConfigError),
     #[error("dialplan: {0}")]
@@ -63,6 +67,7 @@ impl CallError {
                 | CallError::Sip(SipError::Overloaded)
                 | CallError::NoTrunk
                 | CallError::TrunksDown
+                | CallError::TrunkFailed { .. }
         )
     }
 }
@@ -137,6 +142,8 @@ pub struct Engine {
     payments: Option<PaymentKit>,
     /// RFC 3263: trunk and agent host names to hops.
     locator: Arc<crate::sip::dns::Locator>,
+    /// Which trunks are up (OPTIONS pings, unanswered calls), in `cfg.trunks` order.
+    health: std::sync::Mutex<orderline_sip::health::TrunkHealth>,
     /// The daemon's wall clock (a payment's expiry month); the system's by default.
     clock: crate::clock::Clock,
 }
@@ -160,8 +167,20 @@ impl Engine {
         let payments = PaymentKit::load(&cfg)?;
         let handle = SipHandle::bind(crate::sip::endpoint_config(&cfg.sip)?).await?;
         let locator = Arc::new(crate::sip::dns::Locator::new(&cfg.dns.servers)?);
+        let mut specs = Vec::with_capacity(cfg.trunks.len());
+        for t in &cfg.trunks {
+            specs.push(orderline_sip::health::TrunkSpec {
+                name: t.name.clone(),
+                priority: t.priority,
+                weight: t.weight,
+                interval: t.options_interval()?,
+                threshold: t.options_threshold,
+            });
+        }
+        let health = orderline_sip::health::TrunkHealth::new(specs, std::time::Instant::now());
         let engine = Self {
             locator,
+            health: std::sync::Mutex::new(health),
             ports: Arc::new(PortAllocator::new(range)),
             prompts: Arc::new(PromptCache::new(cfg.media.prompts_dir.clone())),
             sip: handle.client(),
@@ -292,6 +311,74 @@ impl Engine {
         }
     }
 
+    fn health(&self) -> std::sync::MutexGuard<'_, orderline_sip::health::TrunkHealth> {
+        self.health.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The trunk for the next call: the first up one by priority, then
+    /// weight (the trunk called `default` is no longer special once
+    /// several are configured; with one trunk it is that one).
+    pub(crate) fn pick_trunk(&self) -> Result<(usize, &TrunkConfig), CallError> {
+        if self.cfg.trunks.is_empty() {
+            return Err(CallError::NoTrunk);
+        }
+        let order = self.health().order(&mut rand::thread_rng());
+        let i = *order.first().ok_or(CallError::TrunksDown)?;
+        let trunk = self.cfg.trunks.get(i).ok_or(CallError::NoTrunk)?;
+        self.health().on_call(i);
+        Ok((i, trunk))
+    }
+
+    /// Trunks to ping now (indices into `[[trunks]]`).
+    pub fn trunks_due(&self, now: std::time::Instant) -> Vec<usize> {
+        self.health().due(now)
+    }
+
+    /// When the next ping is due.
+    pub fn next_ping(&self) -> Option<std::time::Instant> {
+        self.health().poll_timeout()
+    }
+
+    /// Trunk `i` answered its OPTIONS with `status` at `now`.
+    pub fn trunk_answered(&self, i: usize, status: u16, now: std::time::Instant) {
+        let before = self.health().status().get(i).map(|t| t.up);
+        self.health().on_answer(i, status, now);
+        self.log_change(i, before);
+    }
+
+    fn log_change(&self, i: usize, before: Option<bool>) {
+        let after = self.health().status().get(i).map(|t| t.up);
+        if before != after {
+            let name = self.cfg.trunks.get(i).map_or("?", |t| t.name.as_str());
+            match after {
+                Some(true) => tracing::info!(trunk = name, "trunk up"),
+                _ => tracing::warn!(trunk = name, "trunk down; calls fail over"),
+            }
+        }
+    }
+
+    /// Every trunk's health, for `/metrics`.
+    pub fn trunk_status(&self) -> Vec<orderline_sip::health::TrunkStatus> {
+        self.health().status()
+    }
+
+    /// Ping trunk `i` once: OPTIONS to its (located) address.
+    pub async fn ping_trunk(&self, i: usize) -> Result<u16, CallError> {
+        let trunk = self.cfg.trunks.get(i).ok_or(CallError::NoTrunk)?;
+        let target = trunk
+            .outbound_proxy
+            .clone()
+            .unwrap_or_else(|| trunk.uri.clone());
+        let hops = self.locator.locate(&target, trunk.transport.into()).await?;
+        let hop = hops
+            .first()
+            .ok_or_else(|| crate::sip::dns::DnsError::NotFound(target.clone()))?;
+        Ok(self
+            .sip
+            .ping(trunk.uri.clone(), hop.addr, hop.transport)
+            .await?)
+    }
+
     /// Send the INVITE for one leg ([`Engine::outbound_call`]) to where
     /// RFC 3263 says: the first hop DNS gives for the outbound proxy, or for
     /// the Request-URI (IP literals need no DNS).
@@ -317,7 +404,7 @@ impl Engine {
 
     /// Place one confirmation call and run the confirm flow on it.
     pub async fn place_confirm_call(&self, spec: &CallSpec) -> Result<CallReport, CallError> {
-        let trunk = self.cfg.default_trunk().ok_or(CallError::NoTrunk)?;
+        let (trunk_index, trunk) = self.pick_trunk()?;
         let ring_timeout = self.cfg.calling.ring_timeout()?;
         let mut vars = HashMap::new();
         vars.insert("amount".to_string(), spec.amount_words.clone());
@@ -332,6 +419,8 @@ impl Engine {
         // Ringing: until answer, failure, or our ring timeout (then CANCEL, RFC 3261 §9).
         let ring_deadline = started + ring_timeout;
         let mut cancelled = false;
+        // Anything from the trunk besides a final 408 proves it is there.
+        let mut heard = false;
         let mut session = Some(media);
         let mut media_handle: Option<crate::media::MediaHandle> = None;
         let mut early = None;
@@ -339,6 +428,7 @@ impl Engine {
             tokio::select! {
                 ev = events.recv() => match ev {
                     Some(SipEvent::Progress { status, sdp: Some(body) }) if status == 183 || status == 180 => {
+                        heard = true;
                         // Early media: play what the network sends, so we hear announcements.
                         if let Ok(remote) = sdp::parse_answer(&body) {
                             match (&media_handle, session.take()) {
@@ -349,10 +439,21 @@ impl Engine {
                             early = Some(remote);
                         }
                     }
-                    Some(SipEvent::Progress { status, .. }) => tracing::debug!(%call, status, "progress"),
+                    Some(SipEvent::Progress { status, .. }) => {
+                        heard = true;
+                        tracing::debug!(%call, status, "progress");
+                    }
                     Some(SipEvent::Answered { status, sdp: body }) => break Some((status, body)),
                     Some(SipEvent::Failed { status, reason }) => {
                         tracing::info!(%call, status, %reason, "call failed");
+                        if !cancelled && (status == 503 || (status == 408 && !heard)) {
+                            // RFC 3263 §4.3: the server failed, not the callee;
+                            // the attempt goes back and the trunk loses health.
+                            let before = self.health().status().get(trunk_index).map(|t| t.up);
+                            self.health().on_call_failure(trunk_index);
+                            self.log_change(trunk_index, before);
+                            return Err(CallError::TrunkFailed { trunk: trunk.name.clone(), status });
+                        }
                         let outcome = if cancelled { Outcome::NoAnswer } else { Outcome::from_sip_failure(status) };
                         return Ok(CallReport {
                             answered: false,

@@ -223,6 +223,35 @@ pub struct TrunkConfig {
     /// Send every request of the call to this proxy (`sip:host:port`) instead
     /// of the trunk host, as a pre-loaded Route (RFC 3261 §8.1.2).
     pub outbound_proxy: Option<String>,
+    /// Failover order: lower first (default 0).
+    #[serde(default)]
+    pub priority: u16,
+    /// Share of calls among up trunks of one priority (default 1).
+    #[serde(default = "one")]
+    pub weight: u16,
+    /// OPTIONS ping interval (e.g. `"30s"`); unset: never pinged.
+    pub options_interval: Option<String>,
+    /// Missed pings (or unanswered calls) in a row that mark the trunk down.
+    #[serde(default = "two")]
+    pub options_threshold: u32,
+}
+
+fn one() -> u16 {
+    1
+}
+
+fn two() -> u32 {
+    2
+}
+
+impl TrunkConfig {
+    /// `options_interval`, parsed (`None`: no pings).
+    pub fn options_interval(&self) -> Result<Option<Duration>, ConfigError> {
+        self.options_interval
+            .as_deref()
+            .map(|s| parse_duration(s).map_err(|e| invalid("trunks.options_interval", e)))
+            .transpose()
+    }
 }
 
 impl std::fmt::Debug for TrunkConfig {
@@ -237,6 +266,10 @@ impl std::fmt::Debug for TrunkConfig {
             .field("max_cps", &self.max_cps)
             .field("transport", &self.transport)
             .field("outbound_proxy", &self.outbound_proxy)
+            .field("priority", &self.priority)
+            .field("weight", &self.weight)
+            .field("options_interval", &self.options_interval)
+            .field("options_threshold", &self.options_threshold)
             .finish()
     }
 }
@@ -518,6 +551,7 @@ impl Config {
                     "password given without username",
                 ));
             }
+            t.options_interval()?;
             if let Some(cps) = t.max_cps {
                 if !(cps > 0.0 && cps.is_finite()) {
                     return Err(invalid(

@@ -72,6 +72,12 @@ impl RegistrarLink {
 enum Command {
     Invite(Box<OutboundCall>, Option<SocketAddr>, InviteReply),
     Registrar(RegistrarLink, oneshot::Sender<()>),
+    Ping(
+        String,
+        SocketAddr,
+        Transport,
+        oneshot::Sender<Result<u16, SipError>>,
+    ),
     Call(SipCommand, oneshot::Sender<Result<(), SipError>>),
     Shutdown(oneshot::Sender<()>),
 }
@@ -125,6 +131,22 @@ impl SipClient {
         rx.await.map_err(|_| SipError::Stopped)?
     }
 
+    /// OPTIONS to `uri` at `dest` (trunk health): the final status, 408
+    /// when nothing answered within the transaction's timeout.
+    pub async fn ping(
+        &self,
+        uri: String,
+        dest: SocketAddr,
+        transport: Transport,
+    ) -> Result<u16, SipError> {
+        let (tx, rx) = oneshot::channel();
+        self.tx
+            .send(Command::Ping(uri, dest, transport, tx))
+            .await
+            .map_err(|_| SipError::Stopped)?;
+        rx.await.map_err(|_| SipError::Stopped)?
+    }
+
     /// Answer REGISTER with `link`'s registrar from now on (405 before).
     pub async fn attach_registrar(&self, link: RegistrarLink) -> Result<(), SipError> {
         let (tx, rx) = oneshot::channel();
@@ -164,6 +186,7 @@ impl SipHandle {
             conns: HashMap::new(),
             tcp_permits: Arc::new(Semaphore::new(MAX_TCP_CONNECTIONS)),
             registrar: None,
+            pings: HashMap::new(),
             rng: rand::rngs::StdRng::from_entropy(),
         };
         tokio::spawn(driver.run(cmd_rx));
@@ -217,6 +240,8 @@ struct Driver {
     conns: HashMap<SocketAddr, mpsc::Sender<Vec<u8>>>,
     tcp_permits: Arc<Semaphore>,
     registrar: Option<RegistrarLink>,
+    /// OPTIONS pings waiting for their final answer.
+    pings: HashMap<CallRef, oneshot::Sender<Result<u16, SipError>>>,
     /// Nonce salts for the registrar (the sans-IO core takes its randomness here).
     rng: rand::rngs::StdRng,
 }
@@ -276,6 +301,12 @@ impl Driver {
                     }
                     Some(Command::Call(cmd, reply)) => {
                         let _ = reply.send(self.command(cmd));
+                    }
+                    Some(Command::Ping(uri, dest, transport, reply)) => {
+                        match self.ep.ping(now(), &uri, dest, transport) {
+                            Ok(id) => { self.pings.insert(id, reply); }
+                            Err(e) => { let _ = reply.send(Err(e)); }
+                        }
                     }
                     Some(Command::Registrar(link, done)) => {
                         self.ep.accept_registrations();
@@ -400,6 +431,12 @@ impl Driver {
     }
 
     fn route_event(&mut self, id: CallRef, ev: SipEvent) {
+        if let SipEvent::Pong { status } = ev {
+            if let Some(reply) = self.pings.remove(&id) {
+                let _ = reply.send(Ok(status));
+            }
+            return;
+        }
         if let SipEvent::Incoming(inc) = ev {
             let (tx, rx) = mpsc::channel(EVENT_QUEUE);
             match self.incoming.try_send((id, *inc, rx)) {

@@ -17,6 +17,7 @@ pub mod digest;
 pub mod endpoint;
 pub mod error;
 pub mod header;
+pub mod health;
 pub mod locate;
 pub mod message;
 pub mod registrar;
