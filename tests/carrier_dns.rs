@@ -58,25 +58,14 @@ impl Drop for Dnsmasq {
 /// A SIPp callee pressing 1, with its media on `mport` (so a report's
 /// `remote_media` says which target took the call).
 fn callee(dir: &Path, mport: u16) -> Sipp {
-    std::fs::create_dir_all(dir).expect("mkdir");
-    let wav = dir.join("callee.wav");
-    write_wav(&wav, &keypress_audio(&[(0.3, '1', 0.12)], 3.0));
-    let raw = dir.join("callee.ul");
-    sox_g711(&wav, &raw, "ul");
-    let action = format!("rtp_stream=\"{},1,0\"", raw.display());
-    let sc = scenario(
+    let mport = mport.to_string();
+    streaming_callee(
         dir,
         "callee_inband.xml",
-        &[
-            ("@CODEC_PT@", "0"),
-            ("@CODEC_NAME@", "PCMU"),
-            ("@MEDIA_ACTION@", &action),
-        ],
-    );
-    Sipp::start(
-        &sc,
-        dir,
-        &["-m", "100", "-mp", &mport.to_string(), "-l", "10"],
+        &[(0.3, '1', 0.12)],
+        3.0,
+        free_udp_port(),
+        &["-m", "100", "-mp", &mport, "-l", "10"],
     )
 }
 

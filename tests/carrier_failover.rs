@@ -17,22 +17,14 @@ const TOKEN: &str = "failover-token-9a1c";
 
 /// A trunk: a SIPp callee pressing 1 that also answers OPTIONS.
 fn trunk(dir: &Path, port: u16) -> Sipp {
-    std::fs::create_dir_all(dir).expect("mkdir");
-    let wav = dir.join("callee.wav");
-    write_wav(&wav, &keypress_audio(&[(0.3, '1', 0.12)], 3.0));
-    let raw = dir.join("callee.ul");
-    sox_g711(&wav, &raw, "ul");
-    let action = format!("rtp_stream=\"{},1,0\"", raw.display());
-    let sc = scenario(
+    streaming_callee(
         dir,
         "callee_options.xml",
-        &[
-            ("@CODEC_PT@", "0"),
-            ("@CODEC_NAME@", "PCMU"),
-            ("@MEDIA_ACTION@", &action),
-        ],
-    );
-    Sipp::start_on(&sc, dir, port, &["-m", "100000", "-l", "50"])
+        &[(0.3, '1', 0.12)],
+        3.0,
+        port,
+        &["-m", "100000", "-l", "50"],
+    )
 }
 
 fn metrics(http: SocketAddr) -> String {

@@ -96,21 +96,14 @@ fn metric(http: std::net::SocketAddr, name: &str) -> f64 {
 fn an_attempt_refused_by_our_own_call_limit_is_put_back_not_burnt() {
     let dir = tempfile::tempdir().expect("tempdir");
     // The trunk: a callee pressing 1.
-    let wav = dir.path().join("callee.wav");
-    write_wav(&wav, &keypress_audio(&[(0.4, '1', 0.12)], 4.0));
-    let raw = dir.path().join("callee.ul");
-    sox_g711(&wav, &raw, "ul");
-    let action = format!("rtp_stream=\"{},1,0\"", raw.display());
-    let sc = scenario(
+    let callee = streaming_callee(
         dir.path(),
         "callee_inband.xml",
-        &[
-            ("@CODEC_PT@", "0"),
-            ("@CODEC_NAME@", "PCMU"),
-            ("@MEDIA_ACTION@", &action),
-        ],
+        &[(0.4, '1', 0.12)],
+        4.0,
+        free_udp_port(),
+        &[],
     );
-    let callee = Sipp::start(&sc, dir.path(), &[]);
 
     let sink = WebhookSink::start();
     let http = std::net::TcpListener::bind("127.0.0.1:0")

@@ -14,22 +14,15 @@ use common::*;
 
 /// A SIPp callee that answers and streams `secs` of audio (keys as given),
 /// then nothing more; it expects our BYE.
-fn streaming_callee(dir: &Path, presses: &[(f64, char, f64)], secs: f64) -> Sipp {
-    let wav = dir.join("callee.wav");
-    write_wav(&wav, &keypress_audio(presses, secs));
-    let raw = dir.join("callee.ul");
-    sox_g711(&wav, &raw, "ul");
-    let action = format!("rtp_stream=\"{},1,0\"", raw.display());
-    let sc = scenario(
+fn callee(dir: &Path, presses: &[(f64, char, f64)], secs: f64) -> Sipp {
+    streaming_callee(
         dir,
         "callee_inband.xml",
-        &[
-            ("@CODEC_PT@", "0"),
-            ("@CODEC_NAME@", "PCMU"),
-            ("@MEDIA_ACTION@", &action),
-        ],
-    );
-    Sipp::start(&sc, dir, &[])
+        presses,
+        secs,
+        free_udp_port(),
+        &[],
+    )
 }
 
 /// A test config with `media_timeout` in `[sip]`.
@@ -49,7 +42,7 @@ fn config_with_timeout(dir: &Path, trunk_port: u16, timeout: &str) -> std::path:
 fn a_callee_that_stops_sending_rtp_is_hung_up_with_cause_media_timeout() {
     let dir = tempfile::tempdir().expect("tempdir");
     // One second of (keyless) audio, then silence on the wire: no RTP, no RTCP.
-    let sipp = streaming_callee(dir.path(), &[], 1.0);
+    let sipp = callee(dir.path(), &[], 1.0);
     let cfg = config_with_timeout(dir.path(), sipp.port, "2s");
     let (report, out) = orderline_call(&cfg, "03001234567", &["--amount", "100"]);
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -73,7 +66,7 @@ fn a_callee_that_keeps_streaming_is_not_cut_by_the_media_timeout() {
     let dir = tempfile::tempdir().expect("tempdir");
     // 6 s of audio with the confirm key at 4 s: longer than the 2 s timeout
     // end to end, but never 2 s without a packet.
-    let sipp = streaming_callee(dir.path(), &[(4.0, '1', 0.12)], 6.0);
+    let sipp = callee(dir.path(), &[(4.0, '1', 0.12)], 6.0);
     let cfg = config_with_timeout(dir.path(), sipp.port, "2s");
     let (report, out) = orderline_call(&cfg, "03001234567", &["--amount", "100"]);
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -89,7 +82,7 @@ fn a_bridged_customer_that_goes_silent_ends_the_call_and_the_agent_gets_bye() {
     // The customer streams 1.5 s after answering, then vanishes without a BYE.
     let customer_dir = dir.path().join("customer");
     std::fs::create_dir_all(&customer_dir).expect("mkdir");
-    let customer = streaming_callee(&customer_dir, &[], 1.5);
+    let customer = callee(&customer_dir, &[], 1.5);
     // The agent's phone would talk for 30 s.
     let agent = agent_phone(dir.path(), 30.0, 10);
     let mut rig = Rig::start_with_sip(dir, agent, customer.port, "media_timeout = \"2s\"");
