@@ -218,48 +218,45 @@ impl Locator {
     }
 
     async fn naptr(&self, host: &str) -> Result<(Vec<Naptr>, Option<Instant>), DnsError> {
-        match self.resolver.lookup(fqdn(host), RecordType::NAPTR).await {
-            Ok(l) => {
-                let recs = l
-                    .record_iter()
-                    .filter_map(|r| match r.data() {
-                        RData::NAPTR(n) => Some(Naptr {
-                            order: n.order(),
-                            preference: n.preference(),
-                            flags: String::from_utf8_lossy(n.flags()).into_owned(),
-                            service: String::from_utf8_lossy(n.services()).into_owned(),
-                            replacement: n.replacement().to_ascii(),
-                        }),
-                        _ => None,
-                    })
-                    .collect();
-                Ok((recs, Some(l.valid_until())))
-            }
-            Err(e) if e.is_no_records_found() || e.is_nx_domain() => Ok((Vec::new(), None)),
-            Err(source) => Err(DnsError::Lookup {
-                name: host.to_string(),
-                source,
+        self.records(host, RecordType::NAPTR, |d| match d {
+            RData::NAPTR(n) => Some(Naptr {
+                order: n.order(),
+                preference: n.preference(),
+                flags: String::from_utf8_lossy(n.flags()).into_owned(),
+                service: String::from_utf8_lossy(n.services()).into_owned(),
+                replacement: n.replacement().to_ascii(),
             }),
-        }
+            _ => None,
+        })
+        .await
     }
 
     async fn srv(&self, name: &str) -> Result<(Vec<Srv>, Option<Instant>), DnsError> {
-        match self.resolver.lookup(fqdn(name), RecordType::SRV).await {
-            Ok(l) => {
-                let recs = l
-                    .record_iter()
-                    .filter_map(|r| match r.data() {
-                        RData::SRV(s) => Some(Srv {
-                            priority: s.priority(),
-                            weight: s.weight(),
-                            port: s.port(),
-                            target: s.target().to_ascii(),
-                        }),
-                        _ => None,
-                    })
-                    .collect();
-                Ok((recs, Some(l.valid_until())))
-            }
+        self.records(name, RecordType::SRV, |d| match d {
+            RData::SRV(s) => Some(Srv {
+                priority: s.priority(),
+                weight: s.weight(),
+                port: s.port(),
+                target: s.target().to_ascii(),
+            }),
+            _ => None,
+        })
+        .await
+    }
+
+    /// The `kind` records of `name` (none when the name or the type does
+    /// not exist) and until when the answer is valid.
+    async fn records<T>(
+        &self,
+        name: &str,
+        kind: RecordType,
+        pick: impl Fn(&RData) -> Option<T>,
+    ) -> Result<(Vec<T>, Option<Instant>), DnsError> {
+        match self.resolver.lookup(fqdn(name), kind).await {
+            Ok(l) => Ok((
+                l.record_iter().filter_map(|r| pick(r.data())).collect(),
+                Some(l.valid_until()),
+            )),
             Err(e) if e.is_no_records_found() || e.is_nx_domain() => Ok((Vec::new(), None)),
             Err(source) => Err(DnsError::Lookup {
                 name: name.to_string(),
