@@ -38,6 +38,10 @@ pub struct Metrics {
     agent_calls: AtomicI64,
     /// Payments ended, by [`PAYMENT_STATUSES`].
     payments: [AtomicU64; 3],
+    /// Attempts orderline could not place itself (put back, not burnt).
+    local_refusals: AtomicU64,
+    /// Per-trunk health, as the trunk watcher last saw it.
+    trunks: std::sync::Mutex<Vec<orderline_sip::health::TrunkStatus>>,
 }
 
 /// How a keypad payment can end (the label values of `orderline_payments_total`).
@@ -118,6 +122,18 @@ impl Metrics {
         }
     }
 
+    /// An attempt was not placed for want of our own resources (RTP port,
+    /// call limit, a trunk up) and went back to the queue.
+    pub fn local_refusal(&self) {
+        self.local_refusals.fetch_add(1, Relaxed);
+    }
+
+    /// The trunks' health snapshot for `/metrics` (names come from the
+    /// config, so the label set is bounded).
+    pub fn set_trunks(&self, trunks: Vec<orderline_sip::health::TrunkStatus>) {
+        *self.trunks.lock().unwrap_or_else(|p| p.into_inner()) = trunks;
+    }
+
     pub fn active_calls(&self) -> i64 {
         self.active_calls.load(Relaxed)
     }
@@ -143,6 +159,29 @@ impl Metrics {
                 )
             })
             .collect();
+        let trunks = self
+            .trunks
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        let label = |name: &str| {
+            format!(
+                "{{trunk=\"{}\"}}",
+                name.replace('\\', "\\\\").replace('"', "\\\"")
+            )
+        };
+        let trunk_up: Vec<(String, String)> = trunks
+            .iter()
+            .map(|t| (label(&t.name), u8::from(t.up).to_string()))
+            .collect();
+        let trunk_latency: Vec<(String, String)> = trunks
+            .iter()
+            .filter_map(|t| Some((label(&t.name), t.latency?.as_secs_f64().to_string())))
+            .collect();
+        let trunk_calls: Vec<(String, String)> = trunks
+            .iter()
+            .map(|t| (label(&t.name), t.calls.to_string()))
+            .collect();
         let payments: Vec<(String, String)> = PAYMENT_STATUSES
             .iter()
             .zip(&self.payments)
@@ -160,6 +199,10 @@ impl Metrics {
             ("orderline_webhook_failures_total", "counter", "Failed webhook delivery attempts (each is retried).", counter(&self.webhook_failures)),
             ("orderline_agent_calls", "gauge", "Agent click-to-call calls in progress (ringing or bridged).", gauge(&self.agent_calls)),
             ("orderline_payments_total", "counter", "Keypad payments ended, by status.", payments),
+            ("orderline_trunk_up", "gauge", "1 while the trunk answers its OPTIONS pings (and calls), 0 once marked down.", trunk_up),
+            ("orderline_trunk_latency_seconds", "gauge", "Round trip of the trunk's last answered OPTIONS ping.", trunk_latency),
+            ("orderline_trunk_calls_total", "counter", "Calls placed through the trunk.", trunk_calls),
+            ("orderline_local_refusals_total", "counter", "Call attempts orderline could not place itself (no RTP port, call limit, no trunk up); put back, not counted against the order.", counter(&self.local_refusals)),
         ];
         for (name, kind, help, samples) in &families {
             family(name, kind, help, samples);

@@ -19,10 +19,12 @@ use tokio::time::{sleep_until, Instant};
 use super::b2bua::{Action, B2bua, Input, Leg, LegEvent, Milestone};
 use super::engine::{CallError, Engine};
 use super::live::{AgentCallSpec, CallCommand, CallEnd, EndedBy, LegCause, LiveEvent};
-use super::media_params;
 use super::secure_payment::SecurePayment;
+use super::{far_end_holds, media_params};
 use crate::ivr::payment::{FailReason, PaymentOutcome};
-use crate::media::{BridgeEvent, BridgeHandle, BridgeMode, MediaEvent, MediaSession, Side};
+use crate::media::{
+    BridgeEvent, BridgeHandle, BridgeMode, MediaEvent, MediaSession, MediaTimeouts, Side,
+};
 use crate::sip::sdp::{self, RemoteMedia};
 use crate::sip::{CallRef, SipCommand, SipEvent};
 
@@ -169,10 +171,7 @@ async fn drive(
                 }
             },
             ev = async { match io.bridge.as_mut() { Some(b) => b.next_event().await, None => std::future::pending().await } }, if bridged => match ev {
-                Some(ev) => {
-                    io.bridge_event(ev).await;
-                    None
-                }
+                Some(ev) => io.bridge_event(ev).await,
                 None => Some(Input::LocalFailure),
             },
             r = async { match io.payment.as_mut() { Some(p) => p.charged().await, None => std::future::pending().await } }, if charging => {
@@ -252,31 +251,25 @@ impl CallIo<'_> {
         match action {
             Action::Invite(leg) => {
                 let (session, local) = self.engine.bind_media().await?;
-                let outbound = match leg {
+                let (call, events) = match leg {
                     Leg::Agent => {
                         self.engine
-                            .outbound_call(None, self.spec.agent_uri.clone(), &local)
+                            .invite_leg(None, self.spec.agent_uri.clone(), &local)
+                            .await?
                     }
                     Leg::Customer => {
-                        let trunk = self
-                            .engine
-                            .config()
-                            .default_trunk()
-                            .ok_or(CallError::NoTrunk)?;
+                        let (_, trunk) = self.engine.pick_trunk()?;
                         let number: String = self
                             .spec
                             .to
                             .chars()
                             .filter(|c| c.is_ascii_digit() || *c == '+')
                             .collect();
-                        self.engine.outbound_call(
-                            Some(trunk),
-                            Engine::request_uri(trunk, &number),
-                            &local,
-                        )
+                        self.engine
+                            .invite_leg(Some(trunk), Engine::request_uri(trunk, &number), &local)
+                            .await?
                     }
                 };
-                let (call, events) = sip.invite(outbound).await?;
                 tracing::info!(call = %self.spec.call_id, leg = %call, ?leg, "calling");
                 let io = LegIo {
                     call,
@@ -311,6 +304,20 @@ impl CallIo<'_> {
                 let (session, remote) = self.answered_media(Leg::Customer)?;
                 let bridge = self.bridge.as_mut().ok_or(CallError::MediaGone)?;
                 bridge.connect(session, media_params(&remote)).await?;
+                // Bridged: a leg whose far end goes silent ends the call
+                // (issue #14: an agent listened to a vanished customer).
+                let timeouts = self.engine.media_timeouts();
+                let agent_holds = self
+                    .agent
+                    .as_ref()
+                    .and_then(|a| a.remote.as_ref())
+                    .is_some_and(far_end_holds);
+                bridge
+                    .watch_media(Side::Agent, timeouts, agent_holds)
+                    .await?;
+                bridge
+                    .watch_media(Side::Customer, timeouts, far_end_holds(&remote))
+                    .await?;
                 tracing::info!(call = %self.spec.call_id, "bridged");
                 b2b.handle_input(Input::MediaReady, Instant::now().into_std());
             }
@@ -321,7 +328,7 @@ impl CallIo<'_> {
                     } else {
                         Side::Customer
                     };
-                    update(bridge, side, &sdp).await?;
+                    update(bridge, side, &sdp, self.engine.media_timeouts()).await?;
                 }
             }
             Action::Report(m) => {
@@ -412,11 +419,18 @@ impl CallIo<'_> {
         Ok(())
     }
 
-    /// The customer's keys and prompt ends feed a running payment.
-    async fn bridge_event(&mut self, ev: BridgeEvent) {
-        let Some(p) = self.payment.as_mut() else {
-            return;
-        };
+    /// The customer's keys and prompt ends feed a running payment; a leg's
+    /// media timeout is the machine's input.
+    async fn bridge_event(&mut self, ev: BridgeEvent) -> Option<Input> {
+        if let MediaEvent::MediaTimeout { silent } = ev.event {
+            let leg = match ev.side {
+                Side::Agent => Leg::Agent,
+                Side::Customer => Leg::Customer,
+            };
+            tracing::warn!(call = %self.spec.call_id, ?leg, silent_ms = silent.as_millis() as u64, "media timeout; ending the call");
+            return Some(Input::Leg(leg, LegEvent::MediaTimeout));
+        }
+        let p = self.payment.as_mut()?;
         match ev {
             BridgeEvent {
                 side: Side::Customer,
@@ -439,6 +453,7 @@ impl CallIo<'_> {
             } => p.on_playback_done(Instant::now().into_std()),
             _ => {}
         }
+        None
     }
 
     /// Let a running payment act; when it is over, the caller is back with
@@ -512,10 +527,21 @@ async fn settle_after_hangup(
         .await;
 }
 
-/// A re-INVITE on one leg (hold, codec change): move that leg's media.
-async fn update(bridge: &BridgeHandle, side: Side, body: &[u8]) -> Result<(), CallError> {
+/// A re-INVITE on one leg (hold, codec change): move that leg's media, and
+/// its media timeout to `hold_timeout` while the far end holds the call.
+async fn update(
+    bridge: &BridgeHandle,
+    side: Side,
+    body: &[u8],
+    timeouts: MediaTimeouts,
+) -> Result<(), CallError> {
     match sdp::parse_answer(body) {
-        Ok(remote) => bridge.update_remote(side, media_params(&remote)).await?,
+        Ok(remote) => {
+            bridge.update_remote(side, media_params(&remote)).await?;
+            bridge
+                .watch_media(side, timeouts, far_end_holds(&remote))
+                .await?;
+        }
         Err(e) => tracing::warn!(?side, error = %e, "re-INVITE SDP not usable; media unchanged"),
     }
     Ok(())

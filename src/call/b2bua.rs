@@ -39,6 +39,9 @@ pub enum LegEvent {
     MediaUpdate { sdp: Vec<u8> },
     /// The leg's event stream closed: the SIP endpoint stopped.
     Gone,
+    /// No RTP or RTCP from this leg's far end for the media timeout: it
+    /// vanished without a BYE (only watched while bridged).
+    MediaTimeout,
 }
 
 /// Inputs besides the legs' events.
@@ -440,6 +443,16 @@ impl B2bua {
             Input::HangUp => {
                 both(self);
                 (LegCause::ApiHangup, LegCause::ApiHangup, EndedBy::Api)
+            }
+            // A far end gone silent: both legs get BYE (the silent one may
+            // still be there, only mute; the other must not wait on it).
+            Input::Leg(_, LegEvent::MediaTimeout) => {
+                both(self);
+                (
+                    LegCause::MediaTimeout,
+                    LegCause::MediaTimeout,
+                    EndedBy::Local,
+                )
             }
             Input::LocalFailure => {
                 both(self);

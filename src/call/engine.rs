@@ -27,12 +27,21 @@ const MAX_CALL: Duration = Duration::from_secs(300);
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum CallError {
+    /// Every configured trunk is marked down by its OPTIONS pings.
+    #[error("every trunk is down")]
+    TrunksDown,
+    /// The trunk never answered the INVITE (408, nothing heard) or answered
+    /// 503: the carrier's failure, not the customer's.
+    #[error("trunk {trunk} did not take the call ({status})")]
+    TrunkFailed { trunk: String, status: u16 },
     #[error("configuration: {0}")]
     Config(#[from] crate::config::ConfigError),
     #[error("dialplan: {0}")]
     Dialplan(#[from] DialplanError),
     #[error("SIP: {0}")]
     Sip(#[from] SipError),
+    #[error("DNS: {0}")]
+    Dns(#[from] crate::sip::dns::DnsError),
     #[error("media: {0}")]
     Media(#[from] MediaError),
     #[error("prompt: {0}")]
@@ -45,6 +54,23 @@ pub enum CallError {
     Gateway(#[from] crate::payments::GatewayError),
     #[error("payments are not configured (no dialplan {0})")]
     PaymentsOff(String),
+}
+
+impl CallError {
+    /// Whether orderline itself could not place the call — no RTP port, its
+    /// own call limit, no trunk up — so nothing reached the customer and the
+    /// attempt is not theirs to lose (issue #14: such attempts were burnt as
+    /// `failed` against the customer's re-attempt cap).
+    pub fn is_local_refusal(&self) -> bool {
+        matches!(
+            self,
+            CallError::Media(MediaError::NoPorts)
+                | CallError::Sip(SipError::Overloaded)
+                | CallError::NoTrunk
+                | CallError::TrunksDown
+                | CallError::TrunkFailed { .. }
+        )
+    }
 }
 
 /// What a keypad payment session needs: the caller's script, the gateway and
@@ -130,6 +156,10 @@ pub struct Engine {
     prompts: Arc<PromptCache>,
     confirm: ConfirmPlan,
     payments: Option<PaymentKit>,
+    /// RFC 3263: trunk and agent host names to hops.
+    locator: Arc<crate::sip::dns::Locator>,
+    /// Which trunks are up (OPTIONS pings, unanswered calls), in `cfg.trunks` order.
+    health: std::sync::Mutex<orderline_sip::health::TrunkHealth>,
     /// The daemon's wall clock (a payment's expiry month); the system's by default.
     clock: crate::clock::Clock,
     /// Press 3's live-operator seam; `None`: nobody is connected live yet.
@@ -182,8 +212,22 @@ impl Engine {
         let range = cfg.sip.rtp_port_range()?;
         let confirm = ConfirmPlan::load(&cfg.media.dialplans_dir.join("confirm.toml"))?;
         let payments = PaymentKit::load(&cfg)?;
-        let handle = SipHandle::bind(crate::sip::endpoint_config(&cfg.sip)).await?;
+        let handle = SipHandle::bind(crate::sip::endpoint_config(&cfg.sip)?).await?;
+        let locator = Arc::new(crate::sip::dns::Locator::new(&cfg.dns.servers)?);
+        let mut specs = Vec::with_capacity(cfg.trunks.len());
+        for t in &cfg.trunks {
+            specs.push(orderline_sip::health::TrunkSpec {
+                name: t.name.clone(),
+                priority: t.priority,
+                weight: t.weight,
+                interval: t.options_interval()?,
+                threshold: t.options_threshold,
+            });
+        }
+        let health = orderline_sip::health::TrunkHealth::new(specs, std::time::Instant::now());
         let engine = Self {
+            locator,
+            health: std::sync::Mutex::new(health),
             ports: Arc::new(PortAllocator::new(range)),
             prompts: Arc::new(
                 PromptCache::new(cfg.media.prompts_dir.clone())
@@ -220,9 +264,16 @@ impl Engine {
         self.ports.available()
     }
 
-    /// RTP port pairs in the configured range: the most calls that can be up.
+    /// The most calls that can be up: RTP port pairs in the configured
+    /// range, or `[sip] max_calls` if lower.
     pub fn media_capacity(&self) -> usize {
-        self.ports.capacity()
+        let limit = self.cfg.sip.max_calls().unwrap_or(usize::MAX);
+        self.ports.capacity().min(limit)
+    }
+
+    /// `[sip] media_timeout` / `hold_timeout` (checked when the config loaded).
+    pub fn media_timeouts(&self) -> crate::media::MediaTimeouts {
+        self.cfg.sip.media_timeouts().unwrap_or_default()
     }
 
     /// Look prompts up by name for a locale (falling back to `en`).
@@ -311,9 +362,100 @@ impl Engine {
         }
     }
 
+    fn health(&self) -> std::sync::MutexGuard<'_, orderline_sip::health::TrunkHealth> {
+        self.health.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The trunk for the next call: the first up one by priority, then
+    /// weight (the trunk called `default` is no longer special once
+    /// several are configured; with one trunk it is that one).
+    pub(crate) fn pick_trunk(&self) -> Result<(usize, &TrunkConfig), CallError> {
+        if self.cfg.trunks.is_empty() {
+            return Err(CallError::NoTrunk);
+        }
+        let order = self.health().order(&mut rand::thread_rng());
+        let i = *order.first().ok_or(CallError::TrunksDown)?;
+        let trunk = self.cfg.trunks.get(i).ok_or(CallError::NoTrunk)?;
+        self.health().on_call(i);
+        Ok((i, trunk))
+    }
+
+    /// Trunks to ping now (indices into `[[trunks]]`).
+    pub fn trunks_due(&self, now: std::time::Instant) -> Vec<usize> {
+        self.health().due(now)
+    }
+
+    /// When the next ping is due.
+    pub fn next_ping(&self) -> Option<std::time::Instant> {
+        self.health().poll_timeout()
+    }
+
+    /// Trunk `i` answered its OPTIONS with `status` at `now`.
+    pub fn trunk_answered(&self, i: usize, status: u16, now: std::time::Instant) {
+        let before = self.health().status().get(i).map(|t| t.up);
+        self.health().on_answer(i, status, now);
+        self.log_change(i, before);
+    }
+
+    fn log_change(&self, i: usize, before: Option<bool>) {
+        let after = self.health().status().get(i).map(|t| t.up);
+        if before != after {
+            let name = self.cfg.trunks.get(i).map_or("?", |t| t.name.as_str());
+            match after {
+                Some(true) => tracing::info!(trunk = name, "trunk up"),
+                _ => tracing::warn!(trunk = name, "trunk down; calls fail over"),
+            }
+        }
+    }
+
+    /// Every trunk's health, for `/metrics`.
+    pub fn trunk_status(&self) -> Vec<orderline_sip::health::TrunkStatus> {
+        self.health().status()
+    }
+
+    /// Ping trunk `i` once: OPTIONS to its (located) address.
+    pub async fn ping_trunk(&self, i: usize) -> Result<u16, CallError> {
+        let trunk = self.cfg.trunks.get(i).ok_or(CallError::NoTrunk)?;
+        let target = trunk
+            .outbound_proxy
+            .clone()
+            .unwrap_or_else(|| trunk.uri.clone());
+        let hops = self.locator.locate(&target, trunk.transport.into()).await?;
+        let hop = hops
+            .first()
+            .ok_or_else(|| crate::sip::dns::DnsError::NotFound(target.clone()))?;
+        Ok(self
+            .sip
+            .ping(trunk.uri.clone(), hop.addr, hop.transport)
+            .await?)
+    }
+
+    /// Send the INVITE for one leg ([`Engine::outbound_call`]) to where
+    /// RFC 3263 says: the first hop DNS gives for the outbound proxy, or for
+    /// the Request-URI (IP literals need no DNS).
+    pub(crate) async fn invite_leg(
+        &self,
+        trunk: Option<&TrunkConfig>,
+        request_uri: String,
+        local: &LocalMedia,
+    ) -> Result<(CallRef, tokio::sync::mpsc::Receiver<SipEvent>), CallError> {
+        let mut outbound = self.outbound_call(trunk, request_uri, local);
+        let target = outbound
+            .outbound_proxy
+            .clone()
+            .unwrap_or_else(|| outbound.request_uri.clone());
+        let hops = self.locator.locate(&target, outbound.transport).await?;
+        let hop = hops
+            .first()
+            .ok_or_else(|| crate::sip::dns::DnsError::NotFound(target.clone()))?;
+        tracing::debug!(%target, hop = %hop.addr, transport = ?hop.transport, "located");
+        outbound.transport = hop.transport;
+        Ok(self.sip.invite_via(outbound, Some(hop.addr)).await?)
+    }
+
     /// Place one confirmation call and run the confirm flow on it.
     pub async fn place_confirm_call(&self, spec: &CallSpec) -> Result<CallReport, CallError> {
-        let trunk = self.cfg.default_trunk().ok_or(CallError::NoTrunk)?;
+        let (trunk_index, trunk) = self.pick_trunk()?;
         let ring_timeout = self.cfg.calling.ring_timeout()?;
         let mut vars = spec.vars.clone();
         for name in crate::ivr::script::VARIABLES {
@@ -325,15 +467,14 @@ impl Engine {
         let (media, local) = self.bind_media().await?;
         let request_uri = Self::request_uri(trunk, &spec.target);
         let started = Instant::now();
-        let (call, mut events) = self
-            .sip
-            .invite(self.outbound_call(Some(trunk), request_uri, &local))
-            .await?;
+        let (call, mut events) = self.invite_leg(Some(trunk), request_uri, &local).await?;
         tracing::info!(%call, target = %spec.target, "calling");
 
         // Ringing: until answer, failure, or our ring timeout (then CANCEL, RFC 3261 §9).
         let ring_deadline = started + ring_timeout;
         let mut cancelled = false;
+        // Anything from the trunk besides a final 408 proves it is there.
+        let mut heard = false;
         let mut session = Some(media);
         let mut media_handle: Option<crate::media::MediaHandle> = None;
         let mut early = None;
@@ -341,6 +482,7 @@ impl Engine {
             tokio::select! {
                 ev = events.recv() => match ev {
                     Some(SipEvent::Progress { status, sdp: Some(body) }) if status == 183 || status == 180 => {
+                        heard = true;
                         // Early media: play what the network sends, so we hear announcements.
                         if let Ok(remote) = sdp::parse_answer(&body) {
                             match (&media_handle, session.take()) {
@@ -351,10 +493,21 @@ impl Engine {
                             early = Some(remote);
                         }
                     }
-                    Some(SipEvent::Progress { status, .. }) => tracing::debug!(%call, status, "progress"),
+                    Some(SipEvent::Progress { status, .. }) => {
+                        heard = true;
+                        tracing::debug!(%call, status, "progress");
+                    }
                     Some(SipEvent::Answered { status, sdp: body }) => break Some((status, body)),
                     Some(SipEvent::Failed { status, reason }) => {
                         tracing::info!(%call, status, %reason, "call failed");
+                        if !cancelled && (status == 503 || (status == 408 && !heard)) {
+                            // RFC 3263 §4.3: the server failed, not the callee;
+                            // the attempt goes back and the trunk loses health.
+                            let before = self.health().status().get(trunk_index).map(|t| t.up);
+                            self.health().on_call_failure(trunk_index);
+                            self.log_change(trunk_index, before);
+                            return Err(CallError::TrunkFailed { trunk: trunk.name.clone(), status });
+                        }
                         let outcome = if cancelled { Outcome::NoAnswer } else { Outcome::from_sip_failure(status) };
                         return Ok(CallReport {
                             answered: false,
@@ -366,6 +519,7 @@ impl Engine {
                             hangup_by: None,
                             remote_media: early.as_ref().map(|r: &sdp::RemoteMedia| r.addr),
                             codec: None,
+                            cause: None,
                         });
                     }
                     Some(other) => tracing::debug!(%call, event = ?other, "ignored while ringing"),
@@ -397,6 +551,7 @@ impl Engine {
                     hangup_by: Some("local"),
                     remote_media: None,
                     codec: None,
+                    cause: None,
                 });
             }
         };
@@ -408,6 +563,9 @@ impl Engine {
             (None, Some(s)) => media_handle.insert(s.start(media_params(&remote))),
             (None, None) => return Err(CallError::MediaGone),
         };
+        handle
+            .watch_media(self.media_timeouts(), super::far_end_holds(&remote))
+            .await?;
         let answered_at = Instant::now();
         let result = run_flow(self, call, &mut events, handle, &mut flow, spec, MAX_CALL).await;
         let duration_ms = answered_at.elapsed().as_millis() as u64;
@@ -415,7 +573,7 @@ impl Engine {
             let stats = h.stop().await;
             tracing::debug!(%call, ?stats, "media stopped");
         }
-        let (outcome, by) = result?;
+        let (outcome, by, cause) = result?;
         use crate::ivr::Flow;
         Ok(CallReport {
             answered: true,
@@ -427,6 +585,7 @@ impl Engine {
             hangup_by: Some(by),
             remote_media: Some(remote.addr),
             codec: Some(codec_name(remote.codec)),
+            cause,
         })
     }
 

@@ -73,6 +73,8 @@ pub enum LegCause {
     BadSdp,
     /// The bridged call reached its hard limit.
     MaxDuration,
+    /// A leg's far end sent no RTP/RTCP for `[sip] media_timeout`.
+    MediaTimeout,
 }
 
 impl std::fmt::Display for LegCause {
@@ -88,6 +90,7 @@ impl std::fmt::Display for LegCause {
             LegCause::Error => "error",
             LegCause::BadSdp => "bad_sdp",
             LegCause::MaxDuration => "max_duration",
+            LegCause::MediaTimeout => "media_timeout",
         })
     }
 }

@@ -46,6 +46,37 @@ pub struct CallReport {
     pub remote_media: Option<SocketAddr>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub codec: Option<&'static str>,
+    /// Why the call ended, when neither party nor the flow ended it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cause: Option<EndCause>,
+}
+
+/// A call ended by orderline's own rule, not by a party or the flow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum EndCause {
+    /// No RTP or RTCP from the far end for `[sip] media_timeout`
+    /// (`hold_timeout` on hold): it vanished without a BYE.
+    MediaTimeout,
+}
+
+impl EndCause {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EndCause::MediaTimeout => "media_timeout",
+        }
+    }
+}
+
+/// Whether the far end's SDP holds the call (RFC 3264 §8.4: `sendonly` or
+/// `inactive`; RFC 2543's `c=0.0.0.0` parses as inactive): its media
+/// timeout is then `hold_timeout`.
+pub(crate) fn far_end_holds(remote: &RemoteMedia) -> bool {
+    matches!(
+        remote.direction,
+        sdp::Direction::SendOnly | sdp::Direction::Inactive
+    )
 }
 
 fn codec_name(c: Codec) -> &'static str {
@@ -76,7 +107,7 @@ pub(crate) async fn run_flow<F: Flow>(
     flow: &mut F,
     spec: &CallSpec,
     max_duration: Duration,
-) -> Result<(Outcome, &'static str), CallError> {
+) -> Result<(Outcome, &'static str, Option<EndCause>), CallError> {
     let (locale, order_id) = (spec.locale.as_str(), spec.order_id.as_deref());
     let hard_stop = Instant::now() + max_duration;
     // Set when the call ended by our own BYE from outside the flow (shutdown):
@@ -96,13 +127,13 @@ pub(crate) async fn run_flow<F: Flow>(
                 }
                 FlowAction::Hangup(outcome) => {
                     engine.sip().command(SipCommand::Bye(call)).await?;
-                    return Ok((outcome, "local"));
+                    return Ok((outcome, "local", None));
                 }
                 FlowAction::Finished(Outcome::Hangup) if interrupted => {
-                    return Ok((Outcome::Failed, "local"))
+                    return Ok((Outcome::Failed, "local", None))
                 }
                 FlowAction::Finished(outcome) => {
-                    return Ok((outcome, if interrupted { "local" } else { "remote" }))
+                    return Ok((outcome, if interrupted { "local" } else { "remote" }, None))
                 }
                 FlowAction::SeekOperator => {
                     if engine.ready_operator_took(order_id) {
@@ -125,7 +156,10 @@ pub(crate) async fn run_flow<F: Flow>(
                 }
                 Some(SipEvent::MediaUpdate { sdp }) => {
                     match sdp::parse_answer(&sdp) {
-                        Ok(remote) => media.update_remote(media_params(&remote)).await?,
+                        Ok(remote) => {
+                            media.update_remote(media_params(&remote)).await?;
+                            media.watch_media(engine.media_timeouts(), far_end_holds(&remote)).await?;
+                        }
                         Err(e) => tracing::warn!(%call, error = %e, "re-INVITE SDP not usable; media unchanged"),
                     }
                 }
@@ -139,6 +173,12 @@ pub(crate) async fn run_flow<F: Flow>(
                 Some(MediaEvent::PlaybackDone) => {
                     flow.handle_input(Instant::now().into_std(), FlowInput::PlaybackDone);
                 }
+                Some(MediaEvent::MediaTimeout { silent }) => {
+                    // The far end vanished without a BYE: ours ends the dialog.
+                    tracing::warn!(%call, silent_ms = silent.as_millis() as u64, "media timeout; hanging up");
+                    engine.sip().command(SipCommand::Bye(call)).await?;
+                    return Ok((Outcome::Failed, "local", Some(EndCause::MediaTimeout)));
+                }
                 Some(_) => {}
                 None => return Err(CallError::MediaGone),
             },
@@ -146,7 +186,7 @@ pub(crate) async fn run_flow<F: Flow>(
                 if Instant::now() >= hard_stop {
                     tracing::warn!(%call, "call reached its maximum duration; hanging up");
                     engine.sip().command(SipCommand::Bye(call)).await?;
-                    return Ok((Outcome::Failed, "local"));
+                    return Ok((Outcome::Failed, "local", None));
                 }
                 flow.handle_timeout(Instant::now().into_std());
             }

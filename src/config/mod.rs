@@ -14,10 +14,12 @@ use serde::Deserialize;
 
 mod agents;
 mod campaign;
+mod dns;
 mod duration;
 mod operators;
 mod registrar;
 pub use agents::{check_sip_password, check_sip_user, AgentConfig, PaymentsConfig};
+pub use dns::DnsConfig;
 pub use duration::parse_duration;
 pub use operators::{FloorSettings, OperatorsConfig};
 pub use registrar::{accounts as registrar_accounts, RegistrarSection};
@@ -89,6 +91,9 @@ pub struct Config {
     /// `[operators]`: pause codes, dispositions, wrap-up (issue #10).
     #[serde(default)]
     pub operators: OperatorsConfig,
+    /// `[dns]`: resolvers for trunk and agent host names (RFC 3263).
+    #[serde(default)]
+    pub dns: DnsConfig,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -108,6 +113,15 @@ pub struct SipConfig {
     pub domain: Option<String>,
     /// `[sip.registrar]`: agents' phones registering (RFC 3261 §10).
     pub registrar: RegistrarSection,
+    /// Calls up at once, in and out (default: one per RTP pair of `rtp_ports`);
+    /// inbound INVITEs beyond get 503 with `Retry-After` (RFC 3261 §21.5.4).
+    pub max_calls: Option<usize>,
+    /// No RTP or RTCP from the far end for this long ends the call with
+    /// cause `media_timeout` (default 30 s; a far end that vanished without BYE).
+    pub media_timeout: String,
+    /// The same while the far end holds the call (`sendonly`/`inactive`,
+    /// RFC 3264 §8.4): some phones send nothing at all on hold (default 5 m).
+    pub hold_timeout: String,
 }
 
 impl Default for SipConfig {
@@ -120,6 +134,9 @@ impl Default for SipConfig {
             user_agent: "orderline".into(),
             domain: None,
             registrar: RegistrarSection::default(),
+            max_calls: None,
+            media_timeout: "30s".into(),
+            hold_timeout: "5m".into(),
         }
     }
 }
@@ -128,6 +145,37 @@ impl SipConfig {
     /// The parsed `rtp_ports` range.
     pub fn rtp_port_range(&self) -> Result<PortRange, ConfigError> {
         PortRange::parse(&self.rtp_ports).map_err(|r| invalid("sip.rtp_ports", r))
+    }
+
+    /// `max_calls`, or one call per RTP/RTCP pair of `rtp_ports`: every call
+    /// holds a pair, so more calls than pairs could only fail locally
+    /// (issue #14: a hard-coded 1,000 burnt 500 attempts of a 1,500-call
+    /// campaign whose range had room for 5,000).
+    pub fn max_calls(&self) -> Result<usize, ConfigError> {
+        match self.max_calls {
+            Some(0) => Err(invalid("sip.max_calls", "must be at least 1")),
+            Some(n) => Ok(n),
+            None => Ok(self.rtp_port_range()?.pairs()),
+        }
+    }
+
+    /// `media_timeout` and `hold_timeout`, parsed; the hold one is never
+    /// shorter than the talking one.
+    pub fn media_timeouts(&self) -> Result<crate::media::MediaTimeouts, ConfigError> {
+        let media = parse_duration(&self.media_timeout)
+            .map_err(|e| invalid("sip.media_timeout", e.to_string()))?;
+        let hold = parse_duration(&self.hold_timeout)
+            .map_err(|e| invalid("sip.hold_timeout", e.to_string()))?;
+        if media.is_zero() {
+            return Err(invalid("sip.media_timeout", "must be above zero"));
+        }
+        if hold < media {
+            return Err(invalid(
+                "sip.hold_timeout",
+                "must not be shorter than sip.media_timeout",
+            ));
+        }
+        Ok(crate::media::MediaTimeouts { media, hold })
     }
 }
 
@@ -151,6 +199,12 @@ impl PortRange {
             ));
         }
         Ok(Self { first, last })
+    }
+
+    /// Even ports `p` with `p + 1` also in the range: one call each.
+    pub fn pairs(&self) -> usize {
+        let first = u32::from(self.first) + u32::from(self.first % 2);
+        (first..u32::from(self.last)).step_by(2).count()
     }
 }
 
@@ -180,6 +234,35 @@ pub struct TrunkConfig {
     /// Send every request of the call to this proxy (`sip:host:port`) instead
     /// of the trunk host, as a pre-loaded Route (RFC 3261 §8.1.2).
     pub outbound_proxy: Option<String>,
+    /// Failover order: lower first (default 0).
+    #[serde(default)]
+    pub priority: u16,
+    /// Share of calls among up trunks of one priority (default 1).
+    #[serde(default = "one")]
+    pub weight: u16,
+    /// OPTIONS ping interval (e.g. `"30s"`); unset: never pinged.
+    pub options_interval: Option<String>,
+    /// Missed pings (or unanswered calls) in a row that mark the trunk down.
+    #[serde(default = "two")]
+    pub options_threshold: u32,
+}
+
+fn one() -> u16 {
+    1
+}
+
+fn two() -> u32 {
+    2
+}
+
+impl TrunkConfig {
+    /// `options_interval`, parsed (`None`: no pings).
+    pub fn options_interval(&self) -> Result<Option<Duration>, ConfigError> {
+        self.options_interval
+            .as_deref()
+            .map(|s| parse_duration(s).map_err(|e| invalid("trunks.options_interval", e)))
+            .transpose()
+    }
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -441,6 +524,8 @@ impl Config {
 
     fn validate(&self) -> Result<(), ConfigError> {
         self.sip.rtp_port_range()?;
+        self.sip.max_calls()?;
+        self.sip.media_timeouts()?;
         if self.calling.max_reattempts > MAX_REATTEMPTS {
             return Err(invalid(
                 "calling.max_reattempts",
@@ -473,6 +558,7 @@ impl Config {
                     "password given without username",
                 ));
             }
+            t.options_interval()?;
             if let Some(cps) = t.max_cps {
                 if !(cps > 0.0 && cps.is_finite()) {
                     return Err(invalid(

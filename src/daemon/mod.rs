@@ -6,6 +6,7 @@ pub mod desk;
 pub mod inbound;
 pub mod registrations;
 pub mod scheduler;
+mod trunks;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -163,6 +164,11 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = ()>) -> anyhow::Res
         .with_dialup(dialup);
     let scheduler = tokio::spawn(scheduler.run(stop.child_token()));
     let floor_task = tokio::spawn(floor.run(floor_clock, stop.child_token()));
+    tokio::spawn(trunks::watch(
+        engine.clone(),
+        metrics.clone(),
+        stop.child_token(),
+    ));
     let api_stop = stop.child_token();
     let api_task = tokio::spawn(crate::api::serve(http, api, async move {
         api_stop.cancelled().await

@@ -17,17 +17,16 @@ use tokio::time::{sleep, sleep_until, Instant};
 use tokio_util::sync::CancellationToken;
 
 use crate::api::SharedCampaign;
-use crate::call::{CallError, CallSpec, Engine};
+use crate::call::{CallSpec, Engine};
 use crate::dialer::{CallPacer, Campaign, OrderStatus, Wait};
 use crate::ivr::Outcome;
-use crate::media::MediaError;
 use crate::metrics::Metrics;
 use crate::store::{AttemptReport, ClaimedAttempt, Store};
 
 /// How often the store is asked for due attempts when nothing else wakes us.
 const POLL: Duration = Duration::from_millis(250);
-/// Marks an attempt that failed for want of an RTP port (never reached the network).
-const NO_PORTS: &str = "no free RTP port";
+/// A locally refused attempt goes back to the queue, due again this much later.
+const LOCAL_RETRY: chrono::TimeDelta = chrono::TimeDelta::seconds(5);
 /// Most attempts claimed in one go (bounded further by free channels and cps).
 const BATCH: u32 = 50;
 
@@ -303,30 +302,28 @@ impl Attempt {
                     sip_status: Some(r.sip_status),
                     digits: r.digits,
                     duration_ms: r.duration_ms as i64,
-                    error: None,
+                    error: r.cause.map(|c| c.as_str().to_string()),
                 },
+                Err(e) if e.is_local_refusal() => {
+                    // Our resource, not the buyer's answer: put the attempt back, unburnt.
+                    let at = self.engine.clock().now() + LOCAL_RETRY;
+                    tracing::warn!(order = %order.id, error = %e, "call not placed; attempt put back");
+                    self.metrics.local_refusal();
+                    if let Err(e) = self.store.defer_attempt(c.attempt.id, at).await {
+                        tracing::error!(order = %order.id, error = %e, "cannot put attempt back");
+                    }
+                    return;
+                }
                 Err(e) => AttemptReport {
                     outcome: Outcome::Failed,
                     trunk: self.trunk.clone(),
                     sip_status: None,
                     digits: String::new(),
                     duration_ms: 0,
-                    error: Some(match e {
-                        CallError::Media(MediaError::NoPorts) => NO_PORTS.to_string(),
-                        e => e.to_string(),
-                    }),
+                    error: Some(e.to_string()),
                 },
             }
         };
-        if report.error.as_deref() == Some(NO_PORTS) {
-            // Our resource, not the buyer's answer: put the attempt back, unburnt.
-            let at = self.engine.clock().now() + chrono::TimeDelta::seconds(5);
-            tracing::warn!(order = %order.id, "no RTP port free; attempt put back");
-            if let Err(e) = self.store.defer_attempt(c.attempt.id, at).await {
-                tracing::error!(order = %order.id, error = %e, "cannot put attempt back");
-            }
-            return;
-        }
         self.metrics.attempt_finished(report.outcome);
         let now = self.engine.clock().now();
         let next = snapshot(&self.campaign).after_attempt(&c.rule_state(), report.outcome, now);

@@ -44,6 +44,7 @@ use super::patch::{BridgeMode, Side};
 use super::player::PlayItem;
 use super::rtp::MAX_PACKET;
 use super::session::{write_recording, MediaSession};
+use super::watch::MediaTimeouts;
 
 /// Depth of the command channel (handle → task).
 const COMMANDS: usize = 16;
@@ -98,6 +99,12 @@ enum Command {
     StopPlayback(Side, oneshot::Sender<Result<(), MediaError>>),
     Update(Side, MediaParams, oneshot::Sender<Result<(), MediaError>>),
     Record(Side, PathBuf, oneshot::Sender<Result<(), MediaError>>),
+    Watch(
+        Side,
+        MediaTimeouts,
+        bool,
+        oneshot::Sender<Result<(), MediaError>>,
+    ),
     Stop,
 }
 
@@ -121,6 +128,19 @@ impl BridgeHandle {
             .await
             .map_err(|_| MediaError::Closed)?;
         rx.await.map_err(|_| MediaError::Closed)?
+    }
+
+    /// Arm one side's media timeout (a [`BridgeEvent`] with
+    /// [`MediaEvent::MediaTimeout`] once that far end has sent nothing for
+    /// `timeouts`), or update whether it holds the call.
+    pub async fn watch_media(
+        &self,
+        side: Side,
+        timeouts: MediaTimeouts,
+        on_hold: bool,
+    ) -> Result<(), MediaError> {
+        self.ask(|tx| Command::Watch(side, timeouts, on_hold, tx))
+            .await
     }
 
     /// Attach the answered customer leg; the mode becomes [`BridgeMode::Talk`].
@@ -352,7 +372,7 @@ impl BridgeTask {
                     match input.got {
                         Ok(_) if input.rtcp => {
                             if let Ok(p) = self.paced(input.side) {
-                                p.leg.on_rtcp();
+                                p.leg.on_rtcp(Instant::now());
                             }
                         }
                         Ok((n, src)) => self.on_datagram(input.side, src, &buf[..n]),
@@ -437,6 +457,13 @@ impl BridgeTask {
                     (Side::Customer, None) => self.customer_record = Some(path),
                 }
                 let _ = reply.send(Ok(()));
+            }
+            Command::Watch(side, timeouts, on_hold, reply) => {
+                let now = Instant::now();
+                let r = self
+                    .paced(side)
+                    .map(|p| p.leg.watch(timeouts, on_hold, now));
+                let _ = reply.send(r);
             }
             Command::Stop => {}
         }

@@ -30,6 +30,7 @@ use super::g711::Law;
 use super::jitter::{JitterBuffer, MAX_PAYLOAD};
 use super::player::{PlayItem, PromptPlayer};
 use super::rtp::{self, Datagram, Latch, LatchVerdict, RtpSender, MAX_PACKET};
+use super::watch::{MediaTimeouts, MediaWatch};
 use crate::dtmf::DigitEvent;
 
 /// Reorder depth in packets (60 ms at 20 ms ptime).
@@ -84,6 +85,9 @@ pub enum MediaEvent {
     PlaybackDone,
     /// Symmetric RTP moved our send address here (RFC 4961).
     RemoteLatched(SocketAddr),
+    /// Nothing (RTP or RTCP) came from the far end for this long: it has
+    /// gone ([`super::watch`]). Sent once; the call layer hangs up.
+    MediaTimeout { silent: Duration },
 }
 
 /// Counters returned by [`MediaHandle::stop`](super::MediaHandle::stop).
@@ -180,6 +184,8 @@ pub(super) struct Leg {
     /// When the last datagram arrived (to run the RTP clock on when the
     /// peer goes quiet).
     last_rx: Option<Instant>,
+    /// The media timeout, once the call layer arms it.
+    watch: Option<MediaWatch>,
     stats: MediaStats,
     pcm: [i16; MAX_PAYLOAD],
     payload: [u8; MAX_PAYLOAD],
@@ -205,6 +211,7 @@ impl Leg {
             recording: None,
             record_muted: false,
             last_rx: None,
+            watch: None,
             stats: MediaStats::default(),
             pcm: [0; MAX_PAYLOAD],
             payload: [0; MAX_PAYLOAD],
@@ -251,8 +258,26 @@ impl Leg {
         self.record_muted = muted;
     }
 
-    /// A datagram on the RTCP port (read and dropped).
-    pub(super) fn on_rtcp(&mut self) {
+    /// Arm the media timeout (counting from `now`), or, once armed, tell it
+    /// whether the far end holds the call.
+    pub(super) fn watch(&mut self, timeouts: MediaTimeouts, on_hold: bool, now: Instant) {
+        let w = self
+            .watch
+            .get_or_insert_with(|| MediaWatch::new(timeouts, now));
+        w.set_hold(on_hold);
+    }
+
+    /// The far end sent something: RTP that passed the latch, or RTCP.
+    fn heard(&mut self, now: Instant) {
+        if let Some(w) = self.watch.as_mut() {
+            w.heard(now);
+        }
+    }
+
+    /// A datagram on the RTCP port at `now` (counted, then dropped; it
+    /// proves the far end is alive, RFC 3550 §6.2).
+    pub(super) fn on_rtcp(&mut self, now: Instant) {
+        self.heard(now);
         self.stats.rtcp += 1;
     }
 
@@ -318,6 +343,7 @@ impl Leg {
         let pkt = match rtp::parse(data) {
             Ok(Datagram::Rtp(p)) => p,
             Ok(Datagram::Rtcp) => {
+                self.heard(now);
                 self.stats.rtcp += 1;
                 return;
             }
@@ -337,6 +363,7 @@ impl Leg {
             }
             LatchVerdict::Accept => {}
         }
+        self.heard(now);
         self.stats.packets_received += 1;
         self.stats.bytes_received += pkt.payload.len() as u64;
         let clock = self.clock.extend(pkt.timestamp);
@@ -375,7 +402,15 @@ impl Leg {
     /// wait on the received RTP clock — a held in-band digit, a 4733 press
     /// whose End packets were lost — would then wait for the next packet.
     /// After [`QUIET`] without input, run that clock on by wall time.
+    /// Also where the media timeout fires ([`MediaEvent::MediaTimeout`]).
     pub(super) fn on_quiet(&mut self, now: Instant, sink: &mut impl LegSink) {
+        if let Some(silent) = self.watch.as_mut().and_then(|w| w.poll(now)) {
+            tracing::info!(
+                silent_ms = silent.as_millis() as u64,
+                "no media from the far end"
+            );
+            self.emit(sink, MediaEvent::MediaTimeout { silent });
+        }
         let Some(last) = self.last_rx else { return };
         let idle = now.saturating_duration_since(last);
         if idle < QUIET {

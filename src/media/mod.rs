@@ -11,6 +11,7 @@
 //! - [`say`]    numbers and amounts as prompt names (en, fr, ar, ur)
 //! - [`prompt`] prompt file cache with locale fallback and overrides
 //! - [`wavlaw`] reader for G.711 (µ-law/A-law) WAV prompt files
+//! - [`watch`]  media timeout: a far end silent too long has gone
 //!
 //! The tokio edge is [`session`] (the bound sockets) and `task` (the
 //! handle and the loop): one task per call owning its sockets and driving
@@ -40,6 +41,7 @@ pub mod say;
 pub mod session;
 mod task;
 pub mod tts;
+pub mod watch;
 pub mod wavlaw;
 
 pub use bridge::{Bridge, BridgeEvent, BridgeHandle, BridgeStats};
@@ -52,3 +54,4 @@ pub use ports::{PortAllocator, PortLease};
 pub use prompt::{PromptCache, PromptError};
 pub use session::MediaSession;
 pub use task::MediaHandle;
+pub use watch::{MediaTimeouts, MediaWatch};

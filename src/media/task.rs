@@ -38,6 +38,7 @@ use super::pacer::Pacer;
 use super::player::PlayItem;
 use super::rtp::MAX_PACKET;
 use super::session::{write_recording, MediaSession};
+use super::watch::MediaTimeouts;
 
 /// Depth of the command channel (handle → task).
 const COMMANDS: usize = 16;
@@ -89,6 +90,7 @@ enum Command {
     StopPlayback(oneshot::Sender<()>),
     Update(MediaParams, oneshot::Sender<Result<(), MediaError>>),
     Record(PathBuf, oneshot::Sender<()>),
+    Watch(MediaTimeouts, bool),
     Stop,
 }
 
@@ -136,6 +138,19 @@ impl MediaHandle {
     /// silence) to a WAV written when the session stops.
     pub async fn record(&self, path: PathBuf) -> Result<(), MediaError> {
         self.ask(|tx| Command::Record(path, tx)).await
+    }
+
+    /// Arm the media timeout ([`MediaEvent::MediaTimeout`] once the far end
+    /// has sent nothing for `timeouts`), or update whether it holds the call.
+    pub async fn watch_media(
+        &self,
+        timeouts: MediaTimeouts,
+        on_hold: bool,
+    ) -> Result<(), MediaError> {
+        self.cmd
+            .send(Command::Watch(timeouts, on_hold))
+            .await
+            .map_err(|_| MediaError::Closed)
     }
 
     /// Next event; `None` once the task has ended.
@@ -238,6 +253,9 @@ impl Task {
                         self.leg.record(path);
                         let _ = reply.send(());
                     }
+                    Some(Command::Watch(timeouts, on_hold)) => {
+                        self.leg.watch(timeouts, on_hold, Instant::now());
+                    }
                 },
                 r = self.session.rtp.recv_from(&mut rbuf) => match r {
                     Ok((n, src)) => {
@@ -247,7 +265,7 @@ impl Task {
                 },
                 r = self.session.rtcp.recv_from(&mut cbuf) => {
                     if r.is_ok() {
-                        self.leg.on_rtcp();
+                        self.leg.on_rtcp(Instant::now());
                     }
                 }
             }

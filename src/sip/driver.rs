@@ -70,8 +70,14 @@ impl RegistrarLink {
 }
 
 enum Command {
-    Invite(Box<OutboundCall>, InviteReply),
+    Invite(Box<OutboundCall>, Option<SocketAddr>, InviteReply),
     Registrar(RegistrarLink, oneshot::Sender<()>),
+    Ping(
+        String,
+        SocketAddr,
+        Transport,
+        oneshot::Sender<Result<u16, SipError>>,
+    ),
     Call(SipCommand, oneshot::Sender<Result<(), SipError>>),
     Shutdown(oneshot::Sender<()>),
 }
@@ -99,9 +105,18 @@ impl SipClient {
         &self,
         call: OutboundCall,
     ) -> Result<(CallRef, mpsc::Receiver<SipEvent>), SipError> {
+        self.invite_via(call, None).await
+    }
+
+    /// [`SipClient::invite`] to a hop located by DNS (RFC 3263).
+    pub async fn invite_via(
+        &self,
+        call: OutboundCall,
+        hop: Option<SocketAddr>,
+    ) -> Result<(CallRef, mpsc::Receiver<SipEvent>), SipError> {
         let (tx, rx) = oneshot::channel();
         self.tx
-            .send(Command::Invite(Box::new(call), tx))
+            .send(Command::Invite(Box::new(call), hop, tx))
             .await
             .map_err(|_| SipError::Stopped)?;
         rx.await.map_err(|_| SipError::Stopped)?
@@ -111,6 +126,22 @@ impl SipClient {
         let (tx, rx) = oneshot::channel();
         self.tx
             .send(Command::Call(cmd, tx))
+            .await
+            .map_err(|_| SipError::Stopped)?;
+        rx.await.map_err(|_| SipError::Stopped)?
+    }
+
+    /// OPTIONS to `uri` at `dest` (trunk health): the final status, 408
+    /// when nothing answered within the transaction's timeout.
+    pub async fn ping(
+        &self,
+        uri: String,
+        dest: SocketAddr,
+        transport: Transport,
+    ) -> Result<u16, SipError> {
+        let (tx, rx) = oneshot::channel();
+        self.tx
+            .send(Command::Ping(uri, dest, transport, tx))
             .await
             .map_err(|_| SipError::Stopped)?;
         rx.await.map_err(|_| SipError::Stopped)?
@@ -155,6 +186,7 @@ impl SipHandle {
             conns: HashMap::new(),
             tcp_permits: Arc::new(Semaphore::new(MAX_TCP_CONNECTIONS)),
             registrar: None,
+            pings: HashMap::new(),
             rng: rand::rngs::StdRng::from_entropy(),
         };
         tokio::spawn(driver.run(cmd_rx));
@@ -208,6 +240,8 @@ struct Driver {
     conns: HashMap<SocketAddr, mpsc::Sender<Vec<u8>>>,
     tcp_permits: Arc<Semaphore>,
     registrar: Option<RegistrarLink>,
+    /// OPTIONS pings waiting for their final answer.
+    pings: HashMap<CallRef, oneshot::Sender<Result<u16, SipError>>>,
     /// Nonce salts for the registrar (the sans-IO core takes its randomness here).
     rng: rand::rngs::StdRng,
 }
@@ -257,8 +291,8 @@ impl Driver {
                     Err(e) => tracing::debug!(error = %e, "accept error"),
                 },
                 c = cmds.recv(), if stopping.is_none() => match c {
-                    Some(Command::Invite(call, reply)) => {
-                        let r = self.ep.invite(now(), *call).map(|id| {
+                    Some(Command::Invite(call, hop, reply)) => {
+                        let r = self.ep.invite_via(now(), *call, hop).map(|id| {
                             let (tx, rx) = mpsc::channel(EVENT_QUEUE);
                             self.calls.insert(id, tx);
                             (id, rx)
@@ -267,6 +301,12 @@ impl Driver {
                     }
                     Some(Command::Call(cmd, reply)) => {
                         let _ = reply.send(self.command(cmd));
+                    }
+                    Some(Command::Ping(uri, dest, transport, reply)) => {
+                        match self.ep.ping(now(), &uri, dest, transport) {
+                            Ok(id) => { self.pings.insert(id, reply); }
+                            Err(e) => { let _ = reply.send(Err(e)); }
+                        }
                     }
                     Some(Command::Registrar(link, done)) => {
                         self.ep.accept_registrations();
@@ -391,6 +431,12 @@ impl Driver {
     }
 
     fn route_event(&mut self, id: CallRef, ev: SipEvent) {
+        if let SipEvent::Pong { status } = ev {
+            if let Some(reply) = self.pings.remove(&id) {
+                let _ = reply.send(Ok(status));
+            }
+            return;
+        }
         if let SipEvent::Incoming(inc) = ev {
             let (tx, rx) = mpsc::channel(EVENT_QUEUE);
             match self.incoming.try_send((id, *inc, rx)) {

@@ -39,6 +39,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod dns;
 pub mod driver;
 pub mod trunk;
 

@@ -11,16 +11,17 @@ use orderline_sip::{EndpointConfig, Transport};
 
 use crate::config;
 
-/// `[sip] listen`, `public_addr`, `t1_ms`, `user_agent`, with a fresh seed.
-pub fn endpoint_config(c: &config::SipConfig) -> EndpointConfig {
-    EndpointConfig {
+/// `[sip] listen`, `public_addr`, `t1_ms`, `user_agent`, `max_calls` (by
+/// default one per RTP pair), with a fresh seed.
+pub fn endpoint_config(c: &config::SipConfig) -> Result<EndpointConfig, config::ConfigError> {
+    Ok(EndpointConfig {
         listen: c.listen,
         public_addr: c.public_addr,
         t1: Duration::from_millis(c.t1_ms.max(1)),
         user_agent: c.user_agent.clone(),
         seed: rand::random(),
-        ..Default::default()
-    }
+        max_calls: c.max_calls()?,
+    })
 }
 
 impl From<config::Transport> for Transport {

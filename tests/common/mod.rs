@@ -457,6 +457,35 @@ impl Drop for Sipp {
     }
 }
 
+/// A SIPp callee on `port` playing `template` (`callee_inband.xml` or a
+/// variant): it answers PCMU and streams `secs` of audio holding `presses`
+/// (in-band keys), then nothing more.
+pub fn streaming_callee(
+    dir: &Path,
+    template: &str,
+    presses: &[(f64, char, f64)],
+    secs: f64,
+    port: u16,
+    extra: &[&str],
+) -> Sipp {
+    std::fs::create_dir_all(dir).expect("mkdir");
+    let wav = dir.join("callee.wav");
+    write_wav(&wav, &keypress_audio(presses, secs));
+    let raw = dir.join("callee.ul");
+    sox_g711(&wav, &raw, "ul");
+    let action = format!("rtp_stream=\"{},1,0\"", raw.display());
+    let sc = scenario(
+        dir,
+        template,
+        &[
+            ("@CODEC_PT@", "0"),
+            ("@CODEC_NAME@", "PCMU"),
+            ("@MEDIA_ACTION@", &action),
+        ],
+    );
+    Sipp::start_on(&sc, dir, port, extra)
+}
+
 /// Copy a scenario template with its placeholders filled in.
 pub fn scenario(dir: &Path, template: &str, subst: &[(&str, &str)]) -> PathBuf {
     let mut text =

@@ -63,6 +63,28 @@ impl Rig {
         payments: &str,
         database: Option<&str>,
     ) -> Rig {
+        Rig::start_full(dir, agent, trunk_port, payments, database, "")
+    }
+
+    /// As [`Rig::start`], with `sip_keys` (lines such as `media_timeout = "2s"`)
+    /// added to the daemon's `[sip]` section.
+    pub fn start_with_sip(
+        dir: tempfile::TempDir,
+        agent: Baresip,
+        trunk_port: u16,
+        sip_keys: &str,
+    ) -> Rig {
+        Rig::start_full(dir, agent, trunk_port, "", None, sip_keys)
+    }
+
+    fn start_full(
+        dir: tempfile::TempDir,
+        agent: Baresip,
+        trunk_port: u16,
+        payments: &str,
+        database: Option<&str>,
+        sip_keys: &str,
+    ) -> Rig {
         let sink = WebhookSink::start();
         let http: SocketAddr = ([127, 0, 0, 1], super::free_tcp_port()).into();
         let tail = format!(
@@ -89,11 +111,9 @@ impl Rig {
                 text.contains("level = \"orderline=debug\""),
                 "the test config's [log] changed"
             );
-            std::fs::write(
-                &cfg,
-                text.replace("level = \"orderline=debug\"", "level = \"trace\""),
-            )
-            .expect("config");
+            let text = text.replace("level = \"orderline=debug\"", "level = \"trace\"");
+            let text = text.replacen("t1_ms = 100\n", &format!("t1_ms = 100\n{sip_keys}\n"), 1);
+            std::fs::write(&cfg, text).expect("config");
         });
         Rig {
             dir: path,

@@ -29,6 +29,8 @@ pub(super) enum Purpose {
     Bye,
     /// BYE to a dialog the application never saw (a second fork's 2xx).
     Cleanup,
+    /// An out-of-dialog OPTIONS (trunk health); answered with [`SipEvent::Pong`].
+    Ping,
 }
 
 pub(super) struct ClientTx {
@@ -190,6 +192,18 @@ impl Endpoint {
 
     /// Place a call: INVITE with our SDP offer (RFC 3261 §13.2.1).
     pub fn invite(&mut self, now: Instant, call: OutboundCall) -> Result<CallRef, SipError> {
+        self.invite_via(now, call, None)
+    }
+
+    /// [`Endpoint::invite`] to a hop located beforehand (RFC 3263: the
+    /// Request-URI keeps its host name; requests go to `hop`, until the
+    /// dialog's route set or remote target say otherwise).
+    pub fn invite_via(
+        &mut self,
+        now: Instant,
+        call: OutboundCall,
+        hop: Option<SocketAddr>,
+    ) -> Result<CallRef, SipError> {
         if self.calls.len() >= self.cfg.max_calls {
             return Err(SipError::Overloaded);
         }
@@ -215,9 +229,10 @@ impl Endpoint {
             }
             None => None,
         };
-        let dest = match &proxy {
-            Some(p) => uri_addr(&p.uri),
-            None => uri_addr(&ruri),
+        let dest = match (hop, &proxy) {
+            (Some(hop), _) => Some(hop),
+            (None, Some(p)) => uri_addr(&p.uri),
+            (None, None) => uri_addr(&ruri),
         }
         .ok_or_else(|| SipError::Unroutable(host.clone()))?;
         let id = CallRef(self.next_call);
@@ -305,6 +320,60 @@ impl Endpoint {
             },
         );
         self.push(dest, transport, bytes);
+    }
+
+    /// Send an OPTIONS to `uri` at `dest` (RFC 3261 §11), outside any dialog.
+    /// Its final answer comes back as [`SipEvent::Pong`] under the returned
+    /// reference (408 when the transaction times out, §17.1.2.2).
+    pub fn ping(
+        &mut self,
+        now: Instant,
+        uri: &str,
+        dest: SocketAddr,
+        transport: Transport,
+    ) -> Result<CallRef, SipError> {
+        let target = Uri::parse(uri).map_err(|source| SipError::InvalidUri {
+            uri: uri.to_string(),
+            source,
+        })?;
+        let id = CallRef(self.next_call);
+        self.next_call += 1;
+        let from_uri = format!("sip:{}@{}", self.cfg.user_agent, self.cfg.public_addr);
+        let mut from =
+            NameAddr::new(
+                Uri::parse(&from_uri).map_err(|source| SipError::InvalidUri {
+                    uri: from_uri.clone(),
+                    source,
+                })?,
+            );
+        let tag = self.token(10);
+        from.set_tag(&tag);
+        let via = self.via(transport);
+        let m = Message {
+            start: StartLine::Request {
+                method: Method::Options,
+                uri: target.clone(),
+            },
+            via: vec![via],
+            from,
+            to: NameAddr::new(target),
+            call_id: format!("{}@{}", self.token(20), self.cfg.public_addr),
+            cseq: super::header::CSeq {
+                seq: 1,
+                method: "OPTIONS".into(),
+            },
+            max_forwards: Some(70),
+            contact: Vec::new(),
+            record_route: Vec::new(),
+            route: Vec::new(),
+            content_type: None,
+            require: Vec::new(),
+            proxy_require: Vec::new(),
+            other: vec![("User-Agent".into(), self.cfg.user_agent.clone())],
+            body: Vec::new(),
+        };
+        self.start_client(now, id, &m, dest, transport, Purpose::Ping);
+        Ok(id)
     }
 
     /// CANCEL a call we placed (RFC 3261 §9.1): sent at once if a provisional
@@ -507,6 +576,7 @@ impl Endpoint {
                 }
             }
             Purpose::Bye => self.end_by_us(id),
+            Purpose::Ping => self.emit(id, SipEvent::Pong { status: 408 }),
             Purpose::Cancel | Purpose::Cleanup => {}
         }
     }

@@ -17,6 +17,8 @@ pub mod digest;
 pub mod endpoint;
 pub mod error;
 pub mod header;
+pub mod health;
+pub mod locate;
 pub mod message;
 pub mod registrar;
 pub mod sdp;

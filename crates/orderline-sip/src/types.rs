@@ -93,6 +93,8 @@ pub enum SipEvent {
     Ended { by_remote: bool },
     /// The remote re-INVITEd (hold/unhold): its new SDP.
     MediaUpdate { sdp: Vec<u8> },
+    /// The final answer to an OPTIONS from [`super::endpoint::Endpoint::ping`].
+    Pong { status: u16 },
 }
 
 /// Octets in.

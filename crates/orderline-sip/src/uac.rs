@@ -96,6 +96,11 @@ impl Endpoint {
         let status = r.status().unwrap_or(0);
         match purpose {
             Purpose::Cancel | Purpose::Cleanup => {}
+            Purpose::Ping => {
+                if status >= 200 {
+                    self.emit(id, SipEvent::Pong { status });
+                }
+            }
             Purpose::Bye => {
                 if status >= 200 {
                     self.end_by_us(id);
