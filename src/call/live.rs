@@ -73,6 +73,9 @@ pub enum LegCause {
     BadSdp,
     /// The bridged call reached its hard limit.
     MaxDuration,
+    /// The agent's leg is a nailed-up session's and went back to it
+    /// (issue #10): it did not end with this call.
+    Session,
 }
 
 impl std::fmt::Display for LegCause {
@@ -88,6 +91,7 @@ impl std::fmt::Display for LegCause {
             LegCause::Error => "error",
             LegCause::BadSdp => "bad_sdp",
             LegCause::MaxDuration => "max_duration",
+            LegCause::Session => "session",
         })
     }
 }
@@ -149,4 +153,29 @@ pub enum LiveEvent {
         reason: &'static str,
     },
     Ended(CallEnd),
+}
+
+/// An agent session's lifecycle (issue #10), reported by the call layer to
+/// the desk (which feeds the agent state machine). No variant carries a
+/// keyed digit or a phone number.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SessionEvent {
+    /// The agent's phone is being called.
+    Connecting,
+    /// The agent answered; the leg stays up with comfort noise.
+    Up,
+    /// The session is over: `ApiHangup` is a logout, `Hangup` the agent
+    /// hanging up, `NoAnswer`/`Busy`/`Rejected` a phone that never answered.
+    Down { cause: LegCause },
+    /// A customer is connected into the live leg (no ringing).
+    CustomerConnected { call_id: String },
+    /// That customer's call is over; the agent stays connected.
+    /// `agent_spoke`: false when the customer left before the agent said
+    /// anything. `connect_latency`: the customer's 200 OK to the first
+    /// agent-leg packet carrying the customer's sound.
+    CustomerEnded {
+        call_id: String,
+        agent_spoke: bool,
+        connect_latency: Option<std::time::Duration>,
+    },
 }

@@ -11,6 +11,7 @@
 //! - [`say`]    numbers and amounts as prompt names (en, fr, ar, ur)
 //! - [`prompt`] prompt file cache with locale fallback and overrides
 //! - [`wavlaw`] reader for G.711 (µ-law/A-law) WAV prompt files
+//! - [`comfort`] what a session's agent hears between customers
 //!
 //! The tokio edge is [`session`] (the bound sockets) and `task` (the
 //! handle and the loop): one task per call owning its sockets and driving
@@ -23,6 +24,7 @@
 //! remote address and codec from SDP ([`MediaParams`]).
 
 pub mod bridge;
+pub mod comfort;
 pub mod digits;
 mod dtmf_hook;
 mod error;
@@ -41,7 +43,8 @@ pub mod session;
 mod task;
 pub mod wavlaw;
 
-pub use bridge::{Bridge, BridgeEvent, BridgeHandle, BridgeStats};
+pub use bridge::{Bridge, BridgeEvent, BridgeHandle, BridgeStats, CustomerSpan};
+pub use comfort::IdleSound;
 pub use error::MediaError;
 pub use g711::Law;
 pub use leg::{MediaEvent, MediaParams, MediaStats};
