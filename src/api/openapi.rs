@@ -10,10 +10,11 @@ use axum::Json;
 use serde_json::{json, Value};
 
 use super::openapi_dialer;
+use super::openapi_sessions;
 use super::BODY_LIMIT;
 
 /// Every route as (method, path) in OpenAPI path syntax.
-pub const ROUTES: [(&str, &str); 25] = [
+pub const ROUTES: [(&str, &str); 28] = [
     ("post", "/v1/orders"),
     ("get", "/v1/orders"),
     ("get", "/v1/orders.csv"),
@@ -36,6 +37,9 @@ pub const ROUTES: [(&str, &str); 25] = [
     ("get", "/v1/dialer/queue"),
     ("get", "/v1/dialer/modes/{id}"),
     ("put", "/v1/dialer/modes/{id}/agents"),
+    ("post", "/v1/agents/{id}/session"),
+    ("get", "/v1/agents/{id}/session"),
+    ("delete", "/v1/agents/{id}/session"),
     ("get", "/agent"),
     ("get", "/metrics"),
     ("get", "/openapi.json"),
@@ -184,12 +188,22 @@ pub fn document() -> Value {
     ) {
         paths.extend(more);
     }
+    if let (Some(paths), Value::Object(more)) = (
+        doc["paths"].as_object_mut(),
+        openapi_sessions::paths(&id_param, &unauthorized, json_response, error_response),
+    ) {
+        paths.extend(more);
+    }
     doc
 }
 
 fn schemas() -> Value {
     let mut all = order_schemas();
-    for more in [payment_schemas(), openapi_dialer::schemas()] {
+    for more in [
+        payment_schemas(),
+        openapi_dialer::schemas(),
+        openapi_sessions::schemas(),
+    ] {
         if let (Some(all), Value::Object(more)) = (all.as_object_mut(), more) {
             all.extend(more);
         }

@@ -177,5 +177,8 @@ pub enum SessionEvent {
         call_id: String,
         agent_spoke: bool,
         connect_latency: Option<std::time::Duration>,
+        /// The customer's 200 OK to its first RTP packet reaching us: the
+        /// far end's share of `connect_latency`.
+        first_rtp_after: Option<std::time::Duration>,
     },
 }

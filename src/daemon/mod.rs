@@ -5,6 +5,7 @@
 pub mod desk;
 pub mod registrations;
 pub mod scheduler;
+pub mod sessions;
 
 use std::future::Future;
 use std::sync::Arc;

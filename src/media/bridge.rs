@@ -82,6 +82,9 @@ pub struct CustomerSpan {
     /// When the first agent-leg packet carrying the customer's sound was
     /// sent (handed to the socket): the end of the connect latency.
     pub first_heard_at: Option<Instant>,
+    /// When the customer's first datagram arrived after connect (its far
+    /// end's share of the connect latency ends here).
+    pub first_rx_at: Option<Instant>,
     /// The agent sent speech-level audio while connected (an energy test).
     pub agent_spoke: bool,
 }
@@ -361,6 +364,8 @@ struct BridgeTask {
     events: mpsc::Sender<BridgeEvent>,
     /// See [`CustomerSpan::first_heard_at`]; reset at each connect.
     first_heard_at: Option<Instant>,
+    /// See [`CustomerSpan::first_rx_at`]; reset at each connect.
+    first_rx_at: Option<Instant>,
 }
 
 impl BridgeTask {
@@ -377,6 +382,7 @@ impl BridgeTask {
             patch,
             events,
             first_heard_at: None,
+            first_rx_at: None,
         }
     }
 
@@ -450,7 +456,10 @@ impl BridgeTask {
         let leg = match side {
             Side::Agent => &mut self.agent.leg,
             Side::Customer => match self.customer.as_mut() {
-                Some(c) => &mut c.leg,
+                Some(c) => {
+                    self.first_rx_at.get_or_insert(now);
+                    &mut c.leg
+                }
                 None => return,
             },
         };
@@ -483,6 +492,7 @@ impl BridgeTask {
                     self.customer = Some(customer);
                     self.patch.connect();
                     self.first_heard_at = None;
+                    self.first_rx_at = None;
                     Ok(())
                 };
                 let _ = reply.send(r);
@@ -522,6 +532,7 @@ impl BridgeTask {
                         let span = CustomerSpan {
                             customer: finish_leg(paced, true),
                             first_heard_at: self.first_heard_at.take(),
+                            first_rx_at: self.first_rx_at.take(),
                             agent_spoke: self.patch.agent_spoke(),
                         };
                         self.patch.disconnect();

@@ -135,6 +135,9 @@ pub(super) struct Patch {
     first_heard: bool,
     /// The agent sent speech-level audio to this customer.
     agent_spoke: bool,
+    /// Squelch output still to drop at a session's connect: the look-ahead's
+    /// initial fill, silence that is nobody's audio.
+    fill_to_drop: usize,
 }
 
 /// Mean absolute sample value above which an agent's 20 ms counts as
@@ -159,6 +162,7 @@ impl Patch {
             awaiting_first: false,
             first_heard: false,
             agent_spoke: false,
+            fill_to_drop: 0,
         }
     }
 
@@ -182,6 +186,7 @@ impl Patch {
         self.squelched_before += self.squelch.muted_samples();
         self.squelch = Squelch::new();
         self.discard = 0;
+        self.fill_to_drop = 0;
         self.awaiting_first = false;
         self.first_heard = false;
     }
@@ -207,6 +212,16 @@ impl Patch {
         self.awaiting_first = true;
         self.first_heard = false;
         self.agent_spoke = false;
+        if self.idle.is_some() {
+            // A session connects in the agent's ongoing stream: the
+            // customer's first sound goes out as soon as the squelch has
+            // judged it (its 40 ms look-ahead stays), not behind the
+            // look-ahead's initial silence and a 20 ms prefill. The squelch
+            // is fresh here (new at the session's start and at each
+            // disconnect), so its first DELAY output samples are that fill.
+            self.fill_to_drop = Squelch::DELAY;
+            self.to_agent.start_fast();
+        }
     }
 
     /// Switch what each party hears. Before connect only the mode is
@@ -249,7 +264,9 @@ impl Patch {
             let k = self.discard.min(out.len());
             out[..k].fill(0);
             self.discard -= k;
-            self.to_agent.push(out);
+            let fill = self.fill_to_drop.min(out.len());
+            self.fill_to_drop -= fill;
+            self.to_agent.push(&out[fill..]);
         }
     }
 
@@ -518,10 +535,11 @@ mod tests {
                 first = Some(i);
             }
         }
-        // The squelch's look-ahead (40 ms) and the ring's prefill (20 ms)
-        // come first: the tone is heard in the fourth frame at the latest.
+        // Only the squelch's look-ahead (40 ms) comes first: the tone fed
+        // with the third frame is heard in that frame (no prefill, no
+        // look-ahead fill queued ahead of it).
         let first = first.expect("the customer was heard");
-        assert!(first <= 3, "first heard in frame {first}");
+        assert_eq!(first, 2, "first heard in frame {first}");
         assert!(!p.agent_spoke(), "the agent said nothing");
         p.on_agent_audio(&sine(300.0, 3000.0, F));
         assert!(p.agent_spoke());

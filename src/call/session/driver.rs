@@ -274,13 +274,16 @@ impl Driver<'_> {
     ) -> Option<SessionInput> {
         let s = self.serving.take()?;
         let now = Instant::now().into_std();
-        let (agent_spoke, latency, agent_end) = match r {
+        let (agent_spoke, latency, first_rtp, agent_end) = match r {
             Ok(ret) => {
                 let span = ret.span.unwrap_or_default();
-                let latency = match (ret.answered_at, span.first_heard_at) {
-                    (Some(a), Some(h)) => Some(h.saturating_duration_since(a.into_std())),
+                let after = |t: Option<std::time::Instant>| match (ret.answered_at, t) {
+                    (Some(a), Some(t)) => Some(t.saturating_duration_since(a.into_std())),
                     _ => None,
                 };
+                let latency = after(span.first_heard_at);
+                let first_rtp = after(span.first_rx_at);
+                tracing::debug!(call = %s.call_id, stats = ?span.customer, "customer leg released");
                 let mut end = ret.agent_end;
                 match ret.lent {
                     Some(l) => {
@@ -290,21 +293,28 @@ impl Driver<'_> {
                     None if end.is_none() => end = Some(LegEvent::Gone),
                     None => {}
                 }
-                (span.agent_spoke, latency, end)
+                (span.agent_spoke, latency, first_rtp, end)
             }
             Err(e) => {
                 tracing::error!(call = %s.call_id, error = %e, "session call task failed");
-                (false, None, Some(LegEvent::Gone))
+                (false, None, None, Some(LegEvent::Gone))
             }
         };
         if let Some(l) = latency {
-            tracing::info!(agent = %self.spec.agent_id, call = %s.call_id, connect_us = l.as_micros() as u64, "customer heard by the agent");
+            tracing::info!(
+                agent = %self.spec.agent_id,
+                call = %s.call_id,
+                connect_us = l.as_micros() as u64,
+                first_rtp_us = first_rtp.map(|d| d.as_micros() as u64),
+                "customer heard by the agent"
+            );
         }
         session.handle_input(
             SessionInput::CustomerDone {
                 call_id: s.call_id,
                 agent_spoke,
                 connect_latency: latency,
+                first_rtp_after: first_rtp,
             },
             now,
         );

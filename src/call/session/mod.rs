@@ -51,6 +51,8 @@ pub enum SessionInput {
         call_id: String,
         agent_spoke: bool,
         connect_latency: Option<Duration>,
+        /// The 200 OK to the customer's first RTP packet.
+        first_rtp_after: Option<Duration>,
     },
 }
 
@@ -299,12 +301,14 @@ impl Session {
                 call_id: done,
                 agent_spoke,
                 connect_latency,
+                first_rtp_after,
             } if done == call_id => {
                 self.actions
                     .push_back(SessionAction::Report(SessionEvent::CustomerEnded {
                         call_id: done,
                         agent_spoke,
                         connect_latency,
+                        first_rtp_after,
                     }));
                 if logout {
                     self.bye(LegCause::ApiHangup);

@@ -53,6 +53,7 @@ fn done(id: &str, spoke: bool) -> SessionInput {
         call_id: id.into(),
         agent_spoke: spoke,
         connect_latency: Some(Duration::from_millis(42)),
+        first_rtp_after: None,
     }
 }
 
@@ -98,6 +99,7 @@ fn customers_come_and_go_while_the_leg_stays_up() {
                 call_id: id,
                 agent_spoke: spoke,
                 connect_latency: Some(Duration::from_millis(42)),
+                first_rtp_after: None,
             })],
             "no BYE: the agent stays connected"
         );
@@ -147,6 +149,7 @@ fn logout_during_a_call_hangs_the_customer_up_first() {
         call_id: "call_1".into(),
         agent_spoke: true,
         connect_latency: Some(Duration::from_millis(42)),
+        first_rtp_after: None,
     })];
     want.push(SessionAction::Bye);
     want.extend(down(LegCause::ApiHangup));
