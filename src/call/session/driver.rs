@@ -64,7 +64,7 @@ struct Serving {
 /// What the customer call holding the leg did.
 enum Progress {
     Bridged(String),
-    Done(Result<Returned, tokio::task::JoinError>),
+    Done(Box<Result<Returned, tokio::task::JoinError>>),
 }
 
 impl Serving {
@@ -75,10 +75,10 @@ impl Serving {
                 match r {
                     Ok(()) => Progress::Bridged(self.call_id.clone()),
                     // The call ended before it was bridged: its end follows.
-                    Err(_) => Progress::Done((&mut self.task).await),
+                    Err(_) => Progress::Done(Box::new((&mut self.task).await)),
                 }
             }
-            r = &mut self.task => Progress::Done(r),
+            r = &mut self.task => Progress::Done(Box::new(r)),
         }
     }
 }
@@ -158,7 +158,7 @@ pub async fn run(
             },
             ev = async { match d.serving.as_mut() { Some(s) => s.next().await, None => std::future::pending().await } } => match ev {
                 Progress::Bridged(call_id) => Some(SessionInput::CustomerBridged { call_id }),
-                Progress::Done(r) => d.take_back(r, &mut session),
+                Progress::Done(r) => d.take_back(*r, &mut session),
             },
             _ = sleep_until(wake) => Some(SessionInput::Timeout),
         };
