@@ -9,6 +9,7 @@
 //! - [`call`]   one call: SIP leg + media + flow, driven by tokio
 //! - [`config`] the TOML configuration contract
 //! - [`dialup`] the call-mode queue the daemon runs and the API borrows (durable in the store)
+//! - [`floor`]  the agents' floor (states, agent log) the daemon runs and the API borrows
 //! - [`clock`]  the one injected wall clock
 //! - [`amd`]    `orderline amd classify`: WAV front end of the `orderline-amd` detector
 //! - [`api`]    merchant HTTP API, webhook delivery; [`metrics`] for /metrics
@@ -23,6 +24,7 @@ pub mod daemon;
 pub mod dialer;
 pub mod dialup;
 pub mod dtmf;
+pub mod floor;
 pub mod ivr;
 pub mod media;
 pub mod metrics;

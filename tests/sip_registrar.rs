@@ -9,13 +9,13 @@
 mod common;
 
 use std::net::{SocketAddr, UdpSocket};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 use common::http::json;
 use common::*;
 use orderline::sip::digest::{authorize, parse_challenge, DigestRequest};
-use orderline::store::{Store, StoredBinding};
+use orderline::store::StoredBinding;
 
 const MERCHANT: &str = "merchant-token-reg-5d1e7a";
 const AGENT: &str = "ayesha";
@@ -37,33 +37,12 @@ impl Drop for Desk {
     }
 }
 
-/// SIPp's built-in UAS as the customer behind the trunk: answers calls.
-fn customer(port: u16) -> Child {
-    require("sipp");
-    let mport = free_udp_block(4);
-    Command::new("sipp")
-        .args([
-            "-sn",
-            "uas",
-            "-i",
-            "127.0.0.1",
-            "-mi",
-            "127.0.0.1",
-            "-nostdin",
-        ])
-        .args(["-p", &port.to_string(), "-mp", &mport.to_string()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start sipp")
-}
-
 /// `orderline serve` with agent `ayesha` registering as 1001, short expiry
 /// bounds (2–60 s) and `registrar` extra keys.
 fn desk(registrar: &str) -> Desk {
     let dir = tempfile::tempdir().expect("tempdir");
     let trunk = free_udp_port();
-    let customer = customer(trunk);
+    let customer = registering::customer(trunk);
     let http: SocketAddr = ([127, 0, 0, 1], free_tcp_port()).into();
     let tail = format!(
         "[http]\nlisten = \"{http}\"\napi_tokens = [\"{MERCHANT}\"]\n\n\
@@ -97,28 +76,6 @@ impl Desk {
         )
     }
 
-    fn bindings(&self) -> Vec<StoredBinding> {
-        let url = format!(
-            "sqlite://{}",
-            self.dir.path().join("orderline.db").display()
-        );
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("runtime");
-        rt.block_on(async {
-            let store = Store::open(&url).await.expect("open store");
-            let now_ms = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .expect("clock")
-                .as_millis();
-            let now = chrono::DateTime::from_timestamp_millis(now_ms as i64).expect("now");
-            let b = store.live_bindings(now).await.expect("bindings");
-            store.close().await;
-            b
-        })
-    }
-
     /// Wait until the stored bindings satisfy `ok`.
     fn wait_bindings(
         &self,
@@ -126,19 +83,7 @@ impl Desk {
         limit: Duration,
         ok: impl Fn(&[StoredBinding]) -> bool,
     ) -> Vec<StoredBinding> {
-        let t0 = Instant::now();
-        loop {
-            let b = self.bindings();
-            if ok(&b) {
-                return b;
-            }
-            assert!(
-                t0.elapsed() < limit,
-                "{what}: bindings {b:#?}\n{}",
-                self.daemon.logs()
-            );
-            std::thread::sleep(Duration::from_millis(200));
-        }
+        registering::wait_bindings(self.dir.path(), what, limit, || self.daemon.logs(), ok)
     }
 
     /// Click-to-call; returns the call id.
@@ -154,19 +99,7 @@ impl Desk {
 
     /// Click-to-call and wait for `phone` to answer it.
     fn call_reaches(&self, phone: &Baresip) {
-        let (st, v) = self.dial();
-        assert_eq!(st, 201, "POST /v1/calls: {v}\n{}", self.daemon.logs());
-        let t0 = Instant::now();
-        while !phone.answered() {
-            assert!(
-                t0.elapsed() < Duration::from_secs(10),
-                "the phone never answered:\n{}\n--- daemon ---\n{}",
-                phone.logs(),
-                self.daemon.logs()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = phone.hang_up();
+        registering::call_reaches(self.http, MERCHANT, AGENT, phone, || self.daemon.logs());
         let _ = self.trunk;
     }
 }

@@ -43,7 +43,7 @@ fn agent_cfg(id: &str, name: &str, token: Option<&str>) -> AgentConfig {
         sip_uri: Some(format!("sip:{id}@127.0.0.1:5080")),
         sip_user: None,
         sip_password: None,
-        api_token: token.map(str::to_string),
+        api_token: token.map(Into::into),
     }
 }
 

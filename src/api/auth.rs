@@ -15,6 +15,7 @@ use axum::extract::{Request, State};
 use axum::http::header;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
@@ -34,10 +35,11 @@ impl std::fmt::Debug for Tokens {
 }
 
 impl Tokens {
-    pub(crate) fn new(tokens: &[String]) -> Tokens {
+    pub(crate) fn new(tokens: &[SecretString]) -> Tokens {
         Tokens {
             digests: tokens
                 .iter()
+                .map(|t| t.expose_secret())
                 .filter(|t| !t.is_empty())
                 .map(|t| digest(t.as_bytes()))
                 .collect(),
@@ -143,7 +145,7 @@ mod tests {
 
     #[test]
     fn accepts_only_configured_tokens() {
-        let t = Tokens::new(&["alpha".into(), "beta".into(), String::new()]);
+        let t = Tokens::new(&["alpha".into(), "beta".into(), "".into()]);
         assert!(t.accepts(b"alpha"));
         assert!(t.accepts(b"beta"));
         assert!(!t.accepts(b"alph"));

@@ -33,6 +33,13 @@ pub trait CallControl: Send + Sync + 'static {
     fn registrations(&self, _agent_id: &str) -> Vec<Registration> {
         Vec::new()
     }
+    /// An agent created over the API registers its phone with these digest
+    /// credentials (issue #10): the registrar takes the account at once.
+    /// `false` when it cannot (no registrar, or the user is another agent's);
+    /// the stored row is read again at the next start either way.
+    fn add_registering_agent(&self, _agent_id: &str, _sip: &crate::store::SipCredentials) -> bool {
+        false
+    }
     /// Log the agent in (issue #10): call its phone and keep the leg up.
     /// Customer calls for it are then connected into that leg.
     fn start_session(&self, _req: SessionRequest) -> Result<(), ControlError> {

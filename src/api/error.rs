@@ -155,6 +155,10 @@ impl From<StoreError> for ApiError {
                 what: "payment",
                 id,
             },
+            StoreError::SipUserTaken(user) => ApiError::Refused {
+                field: Some("sip_user"),
+                message: format!("SIP user {user:?} is already used by another agent"),
+            },
             StoreError::AgentExists(id) => ApiError::Refused {
                 field: Some("id"),
                 message: format!("agent {id:?} already exists"),

@@ -46,6 +46,7 @@
 //! [`PaymentHub`] it announces payment progress on (the SSE streams listen).
 
 mod agent_page;
+mod agent_states;
 mod agents;
 mod auth;
 mod calls;
@@ -56,6 +57,7 @@ mod error;
 mod extract;
 mod input;
 mod openapi;
+mod openapi_agents;
 mod openapi_dialer;
 mod openapi_sessions;
 mod orders;
@@ -91,8 +93,7 @@ pub use error::ApiError;
 pub use extract::DEFAULT_PAGE;
 pub use openapi::{document as openapi_document, ROUTES};
 pub use webhooks::{
-    backoff, event_body, secret_bytes, sign, verify_signature, WebhookDeliverer, WebhookError,
-    WebhookOptions,
+    backoff, event_body, secret_bytes, sign, WebhookDeliverer, WebhookError, WebhookOptions,
 };
 
 use crate::config::{CallingConfig, CampaignConfig, Config};
@@ -131,6 +132,13 @@ struct Inner {
     hub: Arc<PaymentHub>,
     /// The daemon's call-mode queue (issue #11), borrowed: the daemon owns it.
     dialup: Option<crate::dialup::Dialup>,
+    /// The registrar's realm (`[sip] domain`): API agents' HA1 hashes are
+    /// computed for it.
+    sip_realm: String,
+    /// Digest users of config agents: an API agent may not take one.
+    config_sip_users: std::collections::HashSet<String>,
+    /// The daemon's agents' floor (issue #10), borrowed: the daemon owns it.
+    floor: Option<crate::floor::Floor>,
     /// SSE keep-alive comment interval.
     keep_alive: Duration,
     /// Set when [`serve`]'s shutdown fires: SSE streams end, so the
@@ -162,6 +170,13 @@ impl ApiState {
                 control: None,
                 hub: Arc::new(PaymentHub::new()),
                 dialup: None,
+                floor: None,
+                sip_realm: config.sip.domain(),
+                config_sip_users: config
+                    .agents
+                    .iter()
+                    .filter_map(|a| a.sip_user.clone())
+                    .collect(),
                 keep_alive: SSE_KEEP_ALIVE,
                 closing: tokio::sync::watch::Sender::new(false),
             }),
@@ -199,6 +214,20 @@ impl ApiState {
             .dialup
             .as_ref()
             .ok_or_else(|| ApiError::Unavailable("the call-mode queue is not running".into()))
+    }
+
+    /// Connect the daemon's agents' floor. Without it the agent-state routes
+    /// answer 503. Call before cloning the state.
+    pub fn with_floor(self, floor: crate::floor::Floor) -> ApiState {
+        self.configure("with_floor", |inner| inner.floor = Some(floor))
+    }
+
+    /// The agents' floor, or the 503 that names it.
+    fn floor(&self) -> Result<&crate::floor::Floor, ApiError> {
+        self.inner
+            .floor
+            .as_ref()
+            .ok_or_else(|| ApiError::Unavailable("the agents' floor is not running".into()))
     }
 
     /// Replace the SSE keep-alive interval (tests). Call before cloning.
@@ -289,6 +318,13 @@ pub fn router(state: ApiState) -> Router {
             get(payments::get).delete(payments::cancel),
         )
         .route("/v1/payments/{id}/events", get(sse::events))
+        .route("/v1/agents/{id}", get(agent_states::get))
+        .route("/v1/agents/{id}/state", put(agent_states::set_state))
+        .route("/v1/agents/{id}/events", get(agent_states::events))
+        .route(
+            "/v1/calls/{id}/disposition",
+            post(agent_states::disposition),
+        )
         .route(
             "/v1/agents/{id}/session",
             post(sessions::create)
@@ -331,6 +367,9 @@ async fn metrics(State(state): State<ApiState>) -> impl IntoResponse {
     let mut text = state.inner.metrics.render();
     if let Some(dialup) = &state.inner.dialup {
         text.push_str(&dialer::metrics(dialup).await);
+    }
+    if let Some(floor) = &state.inner.floor {
+        text.push_str(&agent_states::metrics(&state, floor).await);
     }
     (
         [(

@@ -9,12 +9,13 @@
 use axum::Json;
 use serde_json::{json, Value};
 
+use super::openapi_agents;
 use super::openapi_dialer;
 use super::openapi_sessions;
 use super::BODY_LIMIT;
 
 /// Every route as (method, path) in OpenAPI path syntax.
-pub const ROUTES: [(&str, &str); 28] = [
+pub const ROUTES: [(&str, &str); 32] = [
     ("post", "/v1/orders"),
     ("get", "/v1/orders"),
     ("get", "/v1/orders.csv"),
@@ -37,6 +38,10 @@ pub const ROUTES: [(&str, &str); 28] = [
     ("get", "/v1/dialer/queue"),
     ("get", "/v1/dialer/modes/{id}"),
     ("put", "/v1/dialer/modes/{id}/agents"),
+    ("get", "/v1/agents/{id}"),
+    ("put", "/v1/agents/{id}/state"),
+    ("get", "/v1/agents/{id}/events"),
+    ("post", "/v1/calls/{id}/disposition"),
     ("post", "/v1/agents/{id}/session"),
     ("get", "/v1/agents/{id}/session"),
     ("delete", "/v1/agents/{id}/session"),
@@ -190,6 +195,12 @@ pub fn document() -> Value {
     }
     if let (Some(paths), Value::Object(more)) = (
         doc["paths"].as_object_mut(),
+        openapi_agents::paths(&id_param, &unauthorized, json_response, error_response),
+    ) {
+        paths.extend(more);
+    }
+    if let (Some(paths), Value::Object(more)) = (
+        doc["paths"].as_object_mut(),
         openapi_sessions::paths(&id_param, &unauthorized, json_response, error_response),
     ) {
         paths.extend(more);
@@ -202,6 +213,7 @@ fn schemas() -> Value {
     for more in [
         payment_schemas(),
         openapi_dialer::schemas(),
+        openapi_agents::schemas(),
         openapi_sessions::schemas(),
     ] {
         if let (Some(all), Value::Object(more)) = (all.as_object_mut(), more) {
@@ -314,12 +326,21 @@ fn payment_schemas() -> Value {
     let opt_text = json!({ "type": ["string", "null"] });
     json!({
         "NewAgent": {
-            "type": "object", "required": ["id", "name", "sip_uri"],
-            "properties": { "id": { "type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$" }, "name": text, "sip_uri": { "type": "string", "example": "sip:ayesha@127.0.0.1:5080" } }
+            "type": "object", "required": ["id", "name"],
+            "description": "Give sip_uri (a phone at a fixed address) or sip_user + sip_password (a phone that registers), not both.",
+            "properties": { "id": { "type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$" }, "name": text, "sip_uri": { "type": "string", "example": "sip:ayesha@127.0.0.1:5080" },
+                "sip_user": { "type": "string", "pattern": "^[A-Za-z0-9._!~*'+-]{1,64}$", "description": "Digest user name the phone registers with." },
+                "sip_password": { "type": "string", "minLength": 8, "description": "Shown once in the 201; stored only as HA1 hashes (MD5, SHA-256)." } }
         },
         "Agent": {
             "type": "object",
             "properties": { "id": text, "name": text, "sip_uri": text, "source": { "type": "string", "enum": ["config", "api"] },
+                "state": { "$ref": "#/components/schemas/AgentState" },
+                "pause_code": { "type": ["string", "null"] },
+                "call_id": { "type": ["string", "null"], "description": "The call the agent is reserved for, on, or wrapping up." },
+                "state_since": { "type": "string", "format": "date-time" },
+                "seconds_in_state": { "type": "integer", "minimum": 0 },
+                "today": { "$ref": "#/components/schemas/AgentToday" },
                 "registrations": { "type": "array", "description": "registered phones of an agent with sip_user, most recent first (absent when none)",
                     "items": { "type": "object", "properties": { "contact": text, "source": text, "transport": { "type": "string", "enum": ["udp", "tcp"] },
                         "expires_in": { "type": "integer" }, "user_agent": { "type": ["string", "null"] } } } } }
@@ -327,7 +348,9 @@ fn payment_schemas() -> Value {
         "CreatedAgent": {
             "allOf": [
                 { "$ref": "#/components/schemas/Agent" },
-                { "type": "object", "properties": { "api_token": { "type": "string", "description": "The agent's bearer token; shown only here." } } }
+                { "type": "object", "properties": { "api_token": { "type": "string", "description": "The agent's bearer token; shown only here." },
+                    "sip_user": { "type": "string", "description": "With sip_user in the request." },
+                    "sip_password": { "type": "string", "description": "With sip_user in the request; shown only here." } } }
             ]
         },
         "AgentList": { "type": "object", "properties": { "agents": { "type": "array", "items": { "$ref": "#/components/schemas/Agent" } } } },
@@ -410,7 +433,7 @@ fn payment_paths(id_param: &Value, unauthorized: &Value, malformed: &Value) -> V
                     "responses": {
                         "201": json_response("Created; `api_token` is not shown again.", "CreatedAgent"),
                         "400": bad_field, "401": unauthorized, "403": forbidden,
-                        "409": error_response("An agent with this id exists."),
+                        "409": error_response("An agent with this id exists (`field`: id), or another agent has this sip_user (`field`: sip_user)."),
                     }
                 },
                 "get": {

@@ -51,14 +51,31 @@ pub(crate) async fn events(
         closing: state.inner.closing.subscribe(),
     };
     feed.catch_up(&payment);
+    Ok(respond(&state, feed))
+}
+
+/// A source of Server-Sent Events for one stream; `None` ends it.
+pub(crate) trait EventFeed: Send + 'static {
+    fn next_event(&mut self) -> impl std::future::Future<Output = Option<Event>> + Send;
+}
+
+/// Serve `feed` as an event stream, with a `: keep-alive` comment at the
+/// API's interval (payments here, agents' states in `agent_states.rs`).
+pub(crate) fn respond<F: EventFeed>(state: &ApiState, feed: F) -> Response {
     let events = stream::unfold(feed, |mut feed| async move {
-        let event = feed.next().await?;
+        let event = feed.next_event().await?;
         Some((Ok::<Event, Infallible>(event), feed))
     });
     let keep_alive = KeepAlive::new()
         .interval(state.inner.keep_alive)
         .text("keep-alive");
-    Ok(Sse::new(events).keep_alive(keep_alive).into_response())
+    Sse::new(events).keep_alive(keep_alive).into_response()
+}
+
+impl EventFeed for Feed {
+    fn next_event(&mut self) -> impl std::future::Future<Output = Option<Event>> + Send {
+        self.next()
+    }
 }
 
 /// One stream's state: events to send, then the live subscription.

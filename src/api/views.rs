@@ -9,11 +9,17 @@
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{json, Value};
 
-use crate::store::{Attempt, Order, Payment, PaymentStep, StatusChange};
+use crate::store::{Agent, Attempt, Order, Payment, PaymentStep, StatusChange};
 
 /// Times in API bodies: RFC 3339, UTC, milliseconds.
 pub(crate) fn time(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+/// The API's view of an agent (never its token), shared by `/v1/agents`
+/// and the state routes.
+pub(crate) fn agent_json(a: &Agent) -> Value {
+    json!({ "id": a.id, "name": a.name, "sip_uri": a.sip_uri, "source": a.source.as_str() })
 }
 
 /// The API's view of an order (the same shape the merchant posted, plus

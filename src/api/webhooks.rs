@@ -26,8 +26,8 @@ use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use chrono::{DateTime, SecondsFormat, Utc};
 use hmac::{Hmac, Mac};
+use secrecy::ExposeSecret;
 use sha2::Sha256;
-use subtle::ConstantTimeEq;
 
 use super::Clock;
 use crate::config::WebhookConfig;
@@ -92,7 +92,7 @@ impl WebhookOptions {
         }
         Ok(WebhookOptions {
             url: cfg.url.clone(),
-            secret: secret_bytes(&cfg.secret)?,
+            secret: secret_bytes(cfg.secret.expose_secret())?,
             timeout: Duration::from_secs(10),
             base_backoff: Duration::from_secs(1),
             max_backoff: Duration::from_secs(3600),
@@ -133,8 +133,11 @@ fn mac(key: &[u8], id: &str, timestamp: i64, body: &[u8]) -> Vec<u8> {
 /// any one matching is enough, which allows secret rotation) against the
 /// configured secret, in constant time. Checks the signature only: a
 /// receiver should also reject a `webhook-timestamp` far from its clock
-/// (Standard Webhooks suggests 5 minutes) to stop replays.
-pub fn verify_signature(secret: &str, id: &str, timestamp: i64, body: &[u8], header: &str) -> bool {
+/// (Standard Webhooks suggests 5 minutes) to stop replays. A receiver's
+/// tool, kept here to test the signer against; not part of orderline's API.
+#[cfg(test)]
+fn verify_signature(secret: &str, id: &str, timestamp: i64, body: &[u8], header: &str) -> bool {
+    use subtle::ConstantTimeEq;
     let Ok(key) = secret_bytes(secret) else {
         return false;
     };

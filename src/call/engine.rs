@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use secrecy::ExposeSecret;
 use tokio::time::{sleep_until, Instant};
 
 use super::{codec_name, media_params, run_flow, CallReport};
@@ -244,7 +245,7 @@ impl Engine {
             credentials: trunk.and_then(|t| match (&t.username, &t.password) {
                 (Some(u), Some(p)) => Some(Credentials {
                     username: u.clone(),
-                    password: p.clone(),
+                    password: p.expose_secret().to_owned(),
                 }),
                 _ => None,
             }),

@@ -1,17 +1,18 @@
 //! `[[agents]]` and `[payments]`: who the agents are (their phones and API
 //! tokens) and how keypad payments run (gateway, dialplan, time limits).
 
-use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
 use super::{invalid, parse_duration, ConfigError};
 use crate::payments::GatewayConfig;
 
 /// One agent: a person with a SIP phone who takes bridged calls.
-#[derive(Clone, Deserialize)]
+/// The SIP password and the API token are [`SecretString`]s: never printed.
+#[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AgentConfig {
     /// Stable id used by `POST /v1/calls {"agent": …}`.
@@ -28,25 +29,11 @@ pub struct AgentConfig {
     pub sip_user: Option<String>,
     /// Digest password for `sip_user`; hashed to HA1 at start, never printed.
     #[serde(default)]
-    pub sip_password: Option<String>,
+    pub sip_password: Option<SecretString>,
     /// The agent's own API token: it may place and see only its own calls
     /// and payments. Optional (agents created through the API get one).
     #[serde(default)]
-    pub api_token: Option<String>,
-}
-
-impl fmt::Debug for AgentConfig {
-    /// The token is a secret: never printed.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("AgentConfig")
-            .field("id", &self.id)
-            .field("name", &self.name)
-            .field("sip_uri", &self.sip_uri)
-            .field("sip_user", &self.sip_user)
-            .field("sip_password", &self.sip_password.as_ref().map(|_| "***"))
-            .field("api_token", &self.api_token.as_ref().map(|_| "***"))
-            .finish()
-    }
+    pub api_token: Option<SecretString>,
 }
 
 /// `[payments]`: agent-bridged keypad payments (issue #5).
@@ -99,12 +86,12 @@ impl PaymentsConfig {
 pub(super) fn validate(
     agents: &[AgentConfig],
     payments: &PaymentsConfig,
-    merchant_tokens: &[String],
+    merchant_tokens: &[SecretString],
 ) -> Result<(), ConfigError> {
     let mut ids = std::collections::HashSet::new();
     let mut users = std::collections::HashSet::new();
     let mut tokens: std::collections::HashSet<&str> =
-        merchant_tokens.iter().map(String::as_str).collect();
+        merchant_tokens.iter().map(|t| t.expose_secret()).collect();
     for (i, a) in agents.iter().enumerate() {
         let id_ok = !a.id.is_empty()
             && a.id.len() <= 64
@@ -127,14 +114,14 @@ pub(super) fn validate(
             return Err(invalid(&format!("agents[{i}].name"), "must not be empty"));
         }
         validate_phone(i, a, &mut users)?;
-        if let Some(t) = &a.api_token {
+        if let Some(t) = a.api_token.as_ref().map(|t| t.expose_secret()) {
             if t.len() < 16 {
                 return Err(invalid(
                     &format!("agents[{i}].api_token"),
                     "must be at least 16 characters",
                 ));
             }
-            if !tokens.insert(t.as_str()) {
+            if !tokens.insert(t) {
                 return Err(invalid(
                     &format!("agents[{i}].api_token"),
                     "already used by another agent or by http.api_tokens",
@@ -145,6 +132,31 @@ pub(super) fn validate(
     payments.gateway_timeout()?;
     payments.no_input_timeout()?;
     Ok(())
+}
+
+/// A digest user name as agents may have one: RFC 3261 §25.1 `user`
+/// characters, short enough for a phone's settings screen. Shared by the
+/// config and `POST /v1/agents`.
+pub fn check_sip_user(user: &str) -> Result<(), &'static str> {
+    let ok = !user.is_empty()
+        && user.len() <= 64
+        && user
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.!~*'+".contains(&b));
+    if ok {
+        Ok(())
+    } else {
+        Err("1-64 characters of A-Z, a-z, 0-9 and -_.!~*'+")
+    }
+}
+
+/// A SIP password an agent's phone may use (config and API alike).
+pub fn check_sip_password(pass: &str) -> Result<(), &'static str> {
+    if pass.len() < 8 || pass.chars().any(char::is_control) {
+        Err("must be at least 8 printable characters")
+    } else {
+        Ok(())
+    }
 }
 
 /// An agent has a fixed `sip_uri` or registers with `sip_user`+`sip_password`
@@ -169,26 +181,12 @@ fn validate_phone<'a>(
             }
         }
         (None, Some(user), Some(pass)) => {
-            let user_ok = !user.is_empty()
-                && user.len() <= 64
-                && user
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b"-_.!~*'+".contains(&b));
-            if !user_ok {
-                return Err(invalid(
-                    &key("sip_user"),
-                    "1-64 characters of A-Z, a-z, 0-9 and -_.!~*'+",
-                ));
-            }
+            let pass = pass.expose_secret();
+            check_sip_user(user).map_err(|r| invalid(&key("sip_user"), r))?;
             if !users.insert(user.as_str()) {
                 return Err(invalid(&key("sip_user"), "already used by another agent"));
             }
-            if pass.len() < 8 || pass.chars().any(char::is_control) {
-                return Err(invalid(
-                    &key("sip_password"),
-                    "must be at least 8 printable characters",
-                ));
-            }
+            check_sip_password(pass).map_err(|r| invalid(&key("sip_password"), r))?;
         }
         (Some(_), _, _) => {
             return Err(invalid(

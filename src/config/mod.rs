@@ -9,14 +9,17 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use secrecy::SecretString;
 use serde::Deserialize;
 
 mod agents;
 mod campaign;
 mod duration;
+mod operators;
 mod registrar;
-pub use agents::{AgentConfig, PaymentsConfig};
+pub use agents::{check_sip_password, check_sip_user, AgentConfig, PaymentsConfig};
 pub use duration::parse_duration;
+pub use operators::{FloorSettings, OperatorsConfig};
 pub use registrar::{accounts as registrar_accounts, RegistrarSection};
 // Domain types the config deserializes; they belong to the dialer's rules.
 pub use crate::dialer::{Fallback, RuleAction, MAX_REATTEMPTS};
@@ -80,6 +83,9 @@ pub struct Config {
     /// `[dialer]`: call modes, status ticks, disposition targets (docs/call-modes.md).
     #[serde(default)]
     pub dialer: orderline_dialer::modes::DialerConfig,
+    /// `[operators]`: pause codes, dispositions, wrap-up (issue #10).
+    #[serde(default)]
+    pub operators: OperatorsConfig,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -154,14 +160,16 @@ pub enum Transport {
     Tcp,
 }
 
-#[derive(Clone, Deserialize)]
+/// Secrets are [`SecretString`]s: `Debug` prints `[REDACTED]`, and the
+/// memory is wiped when the config is dropped.
+#[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TrunkConfig {
     pub name: String,
     /// `sip:host:port`; calls go to `sip:<phone>@host:port`.
     pub uri: String,
     pub username: Option<String>,
-    pub password: Option<String>,
+    pub password: Option<SecretString>,
     pub max_channels: Option<u32>,
     pub max_cps: Option<f64>,
     #[serde(default)]
@@ -171,40 +179,12 @@ pub struct TrunkConfig {
     pub outbound_proxy: Option<String>,
 }
 
-impl std::fmt::Debug for TrunkConfig {
-    /// The digest password is never printed.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TrunkConfig")
-            .field("name", &self.name)
-            .field("uri", &self.uri)
-            .field("username", &self.username)
-            .field("password", &self.password.as_ref().map(|_| "***"))
-            .field("max_channels", &self.max_channels)
-            .field("max_cps", &self.max_cps)
-            .field("transport", &self.transport)
-            .field("outbound_proxy", &self.outbound_proxy)
-            .finish()
-    }
-}
-
-#[derive(Clone, Deserialize)]
+#[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct HttpConfig {
     pub listen: SocketAddr,
-    pub api_tokens: Vec<String>,
-}
-
-/// Secrets are never printed (`check-config`, logs): only how many there are.
-impl std::fmt::Debug for HttpConfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("HttpConfig")
-            .field("listen", &self.listen)
-            .field(
-                "api_tokens",
-                &format_args!("[{} redacted]", self.api_tokens.len()),
-            )
-            .finish()
-    }
+    /// Merchant tokens; never printed (`check-config`, logs).
+    pub api_tokens: Vec<SecretString>,
 }
 
 impl Default for HttpConfig {
@@ -230,20 +210,12 @@ impl Default for DatabaseConfig {
     }
 }
 
-#[derive(Clone, Deserialize)]
+#[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WebhookConfig {
     pub url: String,
-    pub secret: String,
-}
-
-impl std::fmt::Debug for WebhookConfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("WebhookConfig")
-            .field("url", &self.url)
-            .field("secret", &"***")
-            .finish()
-    }
+    /// The signing secret; never printed.
+    pub secret: SecretString,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -474,6 +446,7 @@ impl Config {
         agents::validate(&self.agents, &self.payments, &self.http.api_tokens)?;
         self.dialer_modes()?;
         self.sip.registrar_config()?;
+        self.operators.floor()?;
         Ok(())
     }
 
@@ -513,7 +486,9 @@ mod tests {
         for secret in ["trunk-pass-9", "merchant-secret-77", "whsec-secret-55"] {
             assert!(!shown.contains(secret), "{secret} printed:\n{shown}");
         }
-        assert!(shown.contains("acct") && shown.contains("[1 redacted]"));
+        // The trunk password, the one merchant token and the webhook secret.
+        assert!(shown.contains("acct"), "{shown}");
+        assert_eq!(shown.matches("[REDACTED]").count(), 3, "{shown}");
     }
 
     #[test]

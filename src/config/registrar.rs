@@ -3,6 +3,8 @@
 
 use serde::Deserialize;
 
+use secrecy::ExposeSecret;
+
 use super::{invalid, parse_duration, AgentConfig, ConfigError, SipConfig};
 use crate::sip::registrar::{Account, DigestPolicy, RegistrarConfig};
 
@@ -106,7 +108,7 @@ pub fn accounts(agents: &[AgentConfig], realm: &str) -> Vec<Account> {
     agents
         .iter()
         .filter_map(|a| match (&a.sip_user, &a.sip_password) {
-            (Some(u), Some(p)) => Some(Account::from_password(&a.id, u, realm, p)),
+            (Some(u), Some(p)) => Some(Account::from_password(&a.id, u, realm, p.expose_secret())),
             _ => None,
         })
         .collect()

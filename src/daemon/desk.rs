@@ -239,6 +239,13 @@ impl CallControl for Desk {
             .unwrap_or_default()
     }
 
+    fn add_registering_agent(&self, agent_id: &str, sip: &crate::store::SipCredentials) -> bool {
+        self.inner
+            .registrar
+            .as_ref()
+            .is_some_and(|link| super::registrations::add_account(link, agent_id, sip))
+    }
+
     fn start_session(&self, req: SessionRequest) -> Result<(), ControlError> {
         if self.inner.tasks.is_closed() {
             return Err(ControlError::Unavailable);

@@ -22,6 +22,7 @@ use crate::metrics::Metrics;
 use crate::store::Store;
 
 pub use crate::dialup::{Dialup, DialupError, Restored};
+pub use crate::floor::Floor;
 pub use desk::Desk;
 pub use scheduler::Scheduler;
 
@@ -88,7 +89,16 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = ()>) -> anyhow::Res
         followed = restored.followed.len(),
         "call-mode queue restored"
     );
-    let api = api.with_dialup(dialup.clone());
+    // Agents' states (issue #10): rebuilt from the agent log; a restart
+    // logs out whoever was working (their session legs died with us).
+    let floor_settings = cfg.operators.floor().context("checking [operators]")?;
+    let (floor, logged_out) = Floor::start(store.clone(), floor_settings, now)
+        .await
+        .context("restoring the agents' floor")?;
+    if !logged_out.is_empty() {
+        tracing::info!(agents = ?logged_out, "agents logged out by the restart");
+    }
+    let api = api.with_dialup(dialup.clone()).with_floor(floor.clone());
 
     let http = tokio::net::TcpListener::bind(cfg.http.listen)
         .await
@@ -116,6 +126,7 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = ()>) -> anyhow::Res
     let registrar = registrations::start(engine.config(), &store, engine.sip(), clock.clone())
         .await
         .context("starting the SIP registrar")?;
+    let floor_clock = clock.clone();
     let engine = Arc::new(engine.with_clock(clock));
     let hub = Arc::new(PaymentHub::new());
     let desk = Desk::with_registrar(
@@ -132,6 +143,7 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = ()>) -> anyhow::Res
     let scheduler = Scheduler::new(store.clone(), engine.clone(), campaign, metrics.clone())
         .with_dialup(dialup);
     let scheduler = tokio::spawn(scheduler.run(stop.child_token()));
+    let floor_task = tokio::spawn(floor.run(floor_clock, stop.child_token()));
     let api_stop = stop.child_token();
     let api_task = tokio::spawn(crate::api::serve(http, api, async move {
         api_stop.cancelled().await
@@ -181,6 +193,9 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = ()>) -> anyhow::Res
         Ok(Err(e)) => tracing::error!(error = %e, "HTTP API failed"),
         Err(e) => tracing::error!(error = %e, "HTTP API task failed"),
         Ok(Ok(())) => {}
+    }
+    if let Err(e) = floor_task.await {
+        tracing::error!(error = %e, "wrap-up timer task failed");
     }
     if let Some(t) = bindings_task {
         if let Err(e) = t.await {

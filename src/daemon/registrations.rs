@@ -14,16 +14,19 @@ use tokio_util::sync::CancellationToken;
 
 use crate::clock::Clock;
 use crate::config::{registrar_accounts, Config};
-use crate::sip::registrar::{Binding, BindingChange, Registrar, UnixMs};
+use crate::sip::registrar::{Account, Binding, BindingChange, Registrar, UnixMs};
 use crate::sip::{RegistrarLink, SipClient, Transport, Uri};
-use crate::store::{Store, StoreError, StoredBinding};
+use crate::store::{SipCredentials, Store, StoreError, StoredBinding};
 
 /// Longest wait between expiry sweeps (a binding lapses in lookups at once;
 /// the sweep only removes it from memory and the store).
 const SWEEP: Duration = Duration::from_secs(1);
 
-/// Build the registrar when any agent registers (`sip_user`), restore its
-/// stored bindings (dropping lapsed ones) and attach it to the SIP driver.
+/// Build the registrar — always: agents created over the API may register
+/// at any time — with the config agents' accounts (HA1 hashed now) and the
+/// stored API agents' HA1 hashes, restore its stored bindings (dropping
+/// lapsed ones) and attach it to the SIP driver (REGISTER is then answered
+/// and listed in Allow).
 pub async fn start(
     cfg: &Config,
     store: &Store,
@@ -31,9 +34,26 @@ pub async fn start(
     clock: Clock,
 ) -> anyhow::Result<Option<RegistrarLink>> {
     let rcfg = cfg.sip.registrar_config()?;
-    let accounts = registrar_accounts(&cfg.agents, &rcfg.domain);
-    if accounts.is_empty() {
-        return Ok(None);
+    let mut accounts = registrar_accounts(&cfg.agents, &rcfg.domain);
+    for (agent_id, sip) in store.registering_agents().await? {
+        if sip.realm != rcfg.domain {
+            // HA1 binds the realm: after a change of [sip] domain these
+            // hashes can never match; the agent needs a new password.
+            tracing::warn!(agent = %agent_id, realm = %sip.realm, domain = %rcfg.domain,
+                "an API agent's SIP credentials are for another realm; it cannot register");
+            continue;
+        }
+        if accounts.iter().any(|a| a.user == sip.user) {
+            tracing::warn!(agent = %agent_id, user = %sip.user,
+                "an API agent's SIP user is a config agent's; the config agent keeps it");
+            continue;
+        }
+        accounts.push(Account::from_ha1(
+            &agent_id,
+            &sip.user,
+            &sip.ha1_md5,
+            &sip.ha1_sha256,
+        ));
     }
     let mut secret = [0u8; 32];
     rand::rngs::OsRng.fill_bytes(&mut secret);
@@ -43,7 +63,12 @@ pub async fn start(
     let purged = store.purge_expired_bindings(chrono_ms(now)).await?;
     let restored = stored.len();
     registrar.restore(stored.into_iter().filter_map(from_row).collect(), now);
-    tracing::info!(restored, purged, "registrar ready");
+    tracing::info!(
+        restored,
+        purged,
+        accounts = registrar.account_count(),
+        "registrar ready"
+    );
     let link = RegistrarLink {
         registrar: Arc::new(Mutex::new(registrar)),
         changed: Arc::new(Notify::new()),
@@ -51,6 +76,22 @@ pub async fn start(
     };
     sip.attach_registrar(link.clone()).await?;
     Ok(Some(link))
+}
+
+/// Give the running registrar an API agent's account (its stored HA1
+/// hashes). `false` when the credentials are for another realm or the user
+/// is another agent's.
+pub fn add_account(link: &RegistrarLink, agent_id: &str, sip: &SipCredentials) -> bool {
+    let mut r = link.registrar.lock().unwrap_or_else(|p| p.into_inner());
+    if r.config().domain != sip.realm {
+        return false;
+    }
+    r.add_account(Account::from_ha1(
+        agent_id,
+        &sip.user,
+        &sip.ha1_md5,
+        &sip.ha1_sha256,
+    ))
 }
 
 /// Mirror binding changes into the store and expire bindings, until `stop`.

@@ -23,6 +23,7 @@
 use std::fmt;
 use std::time::Duration;
 
+use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use zeroize::Zeroizing;
 
@@ -32,13 +33,14 @@ use super::gateway::{
 };
 
 /// Where the processor is and how long to wait for it.
-#[derive(Clone, Deserialize)]
+/// `secret_key` is a [`SecretString`]: `Debug` prints `[REDACTED]`.
+#[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct HttpProcessorConfig {
     /// e.g. `https://api.processor.example`; no trailing slash needed.
     pub base_url: String,
     /// The processor's secret API key (sent as `Authorization: Bearer`).
-    pub secret_key: String,
+    pub secret_key: SecretString,
     /// Per-request timeout.
     #[serde(default = "default_timeout_ms")]
     pub timeout_ms: u64,
@@ -53,17 +55,6 @@ fn default_timeout_ms() -> u64 {
 
 fn default_retries() -> u32 {
     1
-}
-
-impl fmt::Debug for HttpProcessorConfig {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("HttpProcessorConfig")
-            .field("base_url", &self.base_url)
-            .field("secret_key", &"<redacted>")
-            .field("timeout_ms", &self.timeout_ms)
-            .field("retries", &self.retries)
-            .finish()
-    }
 }
 
 /// The HTTP processor adapter.
@@ -160,7 +151,7 @@ impl HttpProcessor {
         Ok(Self {
             client,
             base: cfg.base_url.trim_end_matches('/').to_string(),
-            secret: Zeroizing::new(cfg.secret_key.clone()),
+            secret: Zeroizing::new(cfg.secret_key.expose_secret().to_owned()),
             retries: cfg.retries,
         })
     }

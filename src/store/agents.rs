@@ -2,7 +2,9 @@
 //! the API, and lookup by API token (stored only as its SHA-256 hex).
 
 use chrono::{DateTime, Utc};
+use secrecy::ExposeSecret;
 
+use super::agent_sip::SipCredentials;
 use super::error::QueryContext;
 use super::model::ms;
 use super::model_calls::{agent_from_row, token_hash, AGENT_COLUMNS};
@@ -42,7 +44,7 @@ impl Store {
             .bind(&a.id)
             .bind(&a.name)
             .bind(sip_uri)
-            .bind(a.api_token.as_deref().map(token_hash))
+            .bind(a.api_token.as_ref().map(|t| token_hash(t.expose_secret())))
             .bind(ms(now))
             .execute(&mut *tx)
             .await
@@ -77,6 +79,27 @@ impl Store {
         a: &NewAgent,
         now: DateTime<Utc>,
     ) -> Result<Agent, StoreError> {
+        self.insert_agent_with(a, None, now).await
+    }
+
+    /// [`Store::insert_agent`] for an agent whose phone registers: its digest
+    /// HA1 hashes go in the same row (never the password).
+    /// [`StoreError::SipUserTaken`] when another stored agent has the user.
+    pub async fn insert_registering_agent(
+        &self,
+        a: &NewAgent,
+        sip: &SipCredentials,
+        now: DateTime<Utc>,
+    ) -> Result<Agent, StoreError> {
+        self.insert_agent_with(a, Some(sip), now).await
+    }
+
+    async fn insert_agent_with(
+        &self,
+        a: &NewAgent,
+        sip: Option<&SipCredentials>,
+        now: DateTime<Utc>,
+    ) -> Result<Agent, StoreError> {
         validate_agent(&a.id, &a.name, &a.sip_uri)?;
         if a.api_token.len() < 16 {
             return Err(StoreError::InvalidAgent {
@@ -84,15 +107,25 @@ impl Store {
                 reason: "must be at least 16 characters".into(),
             });
         }
+        if let Some(sip) = sip {
+            if self.sip_user_taken(&sip.user).await? {
+                return Err(StoreError::SipUserTaken(sip.user.clone()));
+            }
+        }
         let row = sqlx::query(&format!(
-            "INSERT INTO agents (id, name, sip_uri, source, token_hash, created_at, updated_at) \
-             VALUES ($1, $2, $3, 'api', $4, $5, $5) ON CONFLICT (id) DO NOTHING RETURNING {AGENT_COLUMNS}"
+            "INSERT INTO agents (id, name, sip_uri, source, token_hash, created_at, updated_at, \
+             sip_user, sip_realm, ha1_md5, ha1_sha256) \
+             VALUES ($1, $2, $3, 'api', $4, $5, $5, $6, $7, $8, $9) ON CONFLICT (id) DO NOTHING RETURNING {AGENT_COLUMNS}"
         ))
         .bind(&a.id)
         .bind(&a.name)
         .bind(&a.sip_uri)
         .bind(token_hash(&a.api_token))
         .bind(ms(now))
+        .bind(sip.map(|s| s.user.as_str()))
+        .bind(sip.map(|s| s.realm.as_str()))
+        .bind(sip.map(|s| s.ha1_md5.as_str()))
+        .bind(sip.map(|s| s.ha1_sha256.as_str()))
         .fetch_optional(&self.pool)
         .await
         .during("insert agent")?;

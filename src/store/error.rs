@@ -34,6 +34,8 @@ pub enum StoreError {
     AgentNotFound(String),
     #[error("agent {0:?} already exists")]
     AgentExists(String),
+    #[error("SIP user {0:?} is already used by another agent")]
+    SipUserTaken(String),
     #[error("invalid agent field `{field}`: {reason}")]
     InvalidAgent { field: &'static str, reason: String },
     #[error("call {0:?} not found")]

@@ -16,6 +16,8 @@
 //! caller passes in what [`crate::dialer`] decided. Time is passed in too.
 
 mod agent_calls;
+mod agent_log;
+mod agent_sip;
 mod agents;
 mod api_queries;
 mod attempts;
@@ -36,6 +38,8 @@ use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::{Any, AnyPool, Connection, Executor};
 
 pub use agent_calls::MAX_CALL_PAGE;
+pub use agent_log::{CallDisposition, LogRecord};
+pub use agent_sip::SipCredentials;
 pub use dialup::{DialupCount, DialupMove};
 pub use error::StoreError;
 pub use model::{
@@ -161,18 +165,20 @@ fn sqlite_url(url: &str) -> String {
 /// The migrations for a backend, embedded in the binary so a deployed daemon
 /// needs no `sql/` folder next to it.
 fn migrator(backend: Backend) -> Migrator {
-    let (init, calls, bindings, dialer) = match backend {
+    let (init, calls, bindings, dialer, agent_states) = match backend {
         Backend::Sqlite => (
             include_str!("../../sql/sqlite/0001_init.sql"),
             include_str!("../../sql/sqlite/0002_agents_calls_payments.sql"),
             include_str!("../../sql/sqlite/0003_sip_bindings.sql"),
             include_str!("../../sql/sqlite/0004_dialer.sql"),
+            include_str!("../../sql/sqlite/0005_agent_states.sql"),
         ),
         Backend::Postgres => (
             include_str!("../../sql/postgres/0001_init.sql"),
             include_str!("../../sql/postgres/0002_agents_calls_payments.sql"),
             include_str!("../../sql/postgres/0003_sip_bindings.sql"),
             include_str!("../../sql/postgres/0004_dialer.sql"),
+            include_str!("../../sql/postgres/0005_agent_states.sql"),
         ),
     };
     let migration = |version, name, sql| {
@@ -190,6 +196,7 @@ fn migrator(backend: Backend) -> Migrator {
             migration(2, "agents_calls_payments", calls),
             migration(3, "sip_bindings", bindings),
             migration(4, "dialer", dialer),
+            migration(5, "agent_states", agent_states),
         ]),
         ..Migrator::DEFAULT
     }

@@ -13,6 +13,7 @@ pub mod dtmf_harness;
 pub mod http;
 pub mod keypad;
 pub mod payment_rig;
+pub mod registering;
 #[path = "../support/sipp_captures.rs"]
 pub mod sipp_captures;
 

@@ -125,3 +125,16 @@ macro_rules! on_both_backends {
         }
     )*};
 }
+
+/// A config agent with a fixed phone and, if given, its own API token.
+#[allow(dead_code)] // not every test binary that includes this module makes agents
+pub fn config_agent(id: &str, token: Option<&str>) -> orderline::config::AgentConfig {
+    orderline::config::AgentConfig {
+        id: id.into(),
+        name: format!("Agent {id}"),
+        sip_uri: Some(format!("sip:{id}@127.0.0.1:5062")),
+        sip_user: None,
+        sip_password: None,
+        api_token: token.map(Into::into),
+    }
+}

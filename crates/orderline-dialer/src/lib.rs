@@ -10,7 +10,9 @@
 //!   30-day abandon budget.
 //! - [`sim`]: the discrete-event simulator comparing pacers on identical customers.
 //! - [`modes`]: call modes, their sub-queues, the picker (issue #11).
+//! - [`agents`]: operators' states, the agent log's records and day totals (issue #10).
 
+pub mod agents;
 pub mod modes;
 pub mod pacer;
 pub mod sim;

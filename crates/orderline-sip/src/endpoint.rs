@@ -20,7 +20,6 @@ use super::message::{error_response_from_raw, Framing, Message, Method, RawMessa
 use super::transaction::{ServerKey, TimerConfig, Transaction, TxOutput};
 pub use super::types::*;
 use super::uri::{SipUri, Uri};
-use super::validate;
 
 /// What a client transaction was started for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -264,13 +263,14 @@ impl Endpoint {
             self.via(t)
         };
         let ua = self.cfg.user_agent.clone();
+        let allow = self.allow();
         let Some(c) = self.calls.get_mut(&id) else {
             return;
         };
         let mut m = c.request(Method::Invite, c.local_seq, via);
         m.content_type = Some("application/sdp".into());
         m.body = c.local_sdp.clone();
-        m.other.push(("Allow".into(), validate::ALLOW.into()));
+        m.other.push(("Allow".into(), allow.into()));
         m.other.push(("User-Agent".into(), ua));
         m.other.extend(auth);
         c.invite = Some(m.clone());

@@ -147,6 +147,18 @@ impl Account {
         }
     }
 
+    /// An account from HA1 hashes computed earlier for this registrar's
+    /// realm (agents created over the API: only HA1 is stored, never the
+    /// password; RFC 7616 §3.4.2).
+    pub fn from_ha1(agent_id: &str, user: &str, ha1_md5: &str, ha1_sha256: &str) -> Account {
+        Account {
+            agent_id: agent_id.into(),
+            user: user.into(),
+            ha1_md5: Zeroizing::new(ha1_md5.to_ascii_lowercase()),
+            ha1_sha256: Zeroizing::new(ha1_sha256.to_ascii_lowercase()),
+        }
+    }
+
     fn ha1(&self, alg: Algorithm) -> Option<&str> {
         match alg {
             Algorithm::Md5 => Some(&self.ha1_md5),
@@ -214,6 +226,26 @@ impl Registrar {
 
     pub fn config(&self) -> &RegistrarConfig {
         &self.cfg
+    }
+
+    /// Add an account while running (an agent created over the API). Refused
+    /// (`false`) when its user name belongs to another agent: a digest user
+    /// names one agent only. The same agent's account is replaced.
+    pub fn add_account(&mut self, account: Account) -> bool {
+        if let Some(held) = self.accounts.get(&account.user) {
+            if held.agent_id != account.agent_id {
+                return false;
+            }
+        }
+        self.accounts
+            .retain(|_, a| a.agent_id != account.agent_id || a.user == account.user);
+        self.accounts.insert(account.user.clone(), account);
+        true
+    }
+
+    /// How many digest accounts the registrar holds.
+    pub fn account_count(&self) -> usize {
+        self.accounts.len()
     }
 
     /// Whether `agent_id` registers its phone here (has a digest account).

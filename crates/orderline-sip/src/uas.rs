@@ -32,6 +32,7 @@ impl Endpoint {
         body: Option<Vec<u8>>,
     ) -> Result<(), SipError> {
         let ua = self.cfg.user_agent.clone();
+        let allow = self.allow();
         let c = self.calls.get_mut(&id).ok_or(SipError::UnknownCall)?;
         if c.role != Role::Uas || !matches!(c.state, CallState::Initial | CallState::Early) {
             return Err(SipError::InvalidState(
@@ -49,7 +50,7 @@ impl Endpoint {
             r.contact = vec![c.contact.clone()];
         }
         if (200..300).contains(&status) {
-            r.other.push(("Allow".into(), validate::ALLOW.into()));
+            r.other.push(("Allow".into(), allow.into()));
         }
         if let Some(b) = body {
             r.content_type = Some("application/sdp".into());
@@ -111,6 +112,16 @@ impl Endpoint {
     /// refusing them with 405: see [`Endpoint::poll_register`].
     pub fn accept_registrations(&mut self) {
         self.registrations.get_or_insert_with(Default::default);
+    }
+
+    /// The Allow header's value: REGISTER is listed once a registrar takes
+    /// REGISTERs ([`Endpoint::accept_registrations`]).
+    pub fn allow(&self) -> &'static str {
+        if self.registrations.is_some() {
+            validate::ALLOW_WITH_REGISTER
+        } else {
+            validate::ALLOW
+        }
     }
 
     /// The next REGISTER waiting for the registrar (Via already stamped with
@@ -255,7 +266,19 @@ impl Endpoint {
         }
         if let Err(rej) = check_request(&req) {
             let reason = sanitize_reason(&rej.reason);
-            self.respond(now, &req, (from, t), rej.status, &reason, rej.headers);
+            let allow = self.allow();
+            let headers = rej
+                .headers
+                .into_iter()
+                .map(|(k, v)| {
+                    if k == "Allow" {
+                        (k, allow.to_string())
+                    } else {
+                        (k, v)
+                    }
+                })
+                .collect();
+            self.respond(now, &req, (from, t), rej.status, &reason, headers);
             return;
         }
         if method == Method::Cancel {
@@ -274,7 +297,7 @@ impl Endpoint {
             Method::Invite => self.new_invite(now, from, t, req),
             Method::Options => {
                 let h = vec![
-                    ("Allow".into(), validate::ALLOW.into()),
+                    ("Allow".into(), self.allow().into()),
                     ("Accept".into(), validate::ACCEPT.into()),
                 ];
                 self.respond(now, &req, (from, t), 200, "OK", h);
@@ -453,7 +476,7 @@ impl Endpoint {
             }
             Method::Options => {
                 let h = vec![
-                    ("Allow".into(), validate::ALLOW.into()),
+                    ("Allow".into(), self.allow().into()),
                     ("Accept".into(), validate::ACCEPT.into()),
                 ];
                 self.respond(now, &req, (from, t), 200, "OK", h);
@@ -496,7 +519,7 @@ impl Endpoint {
                 self.respond(now, &req, (from, t), 491, "Request Pending", Vec::new());
             }
             _ => {
-                let h = vec![("Allow".into(), validate::ALLOW.into())];
+                let h = vec![("Allow".into(), self.allow().into())];
                 self.respond(now, &req, (from, t), 405, "Method Not Allowed", h);
             }
         }

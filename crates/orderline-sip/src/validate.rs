@@ -7,6 +7,10 @@ use super::message::{Message, Method};
 
 /// Methods we implement as a UA (RFC 3261 §8.2.1 Allow).
 pub const ALLOW: &str = "INVITE, ACK, BYE, CANCEL, OPTIONS";
+
+/// [`ALLOW`] when the endpoint also serves a registrar (RFC 3261 §20.5:
+/// Allow lists the methods the UA supports, so REGISTER is in it only then).
+pub const ALLOW_WITH_REGISTER: &str = "INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER";
 /// Body types we take on INVITE (RFC 3261 §8.2.3 Accept).
 pub const ACCEPT: &str = "application/sdp";
 

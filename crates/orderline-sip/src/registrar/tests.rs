@@ -523,3 +523,37 @@ fn credentials_for_another_request_uri_are_refused() {
     );
     assert!(r.contacts("ayesha", T0).is_empty());
 }
+
+/// An agent created while running registers with an account built from its
+/// stored HA1 hashes (no password kept); a user name held by another agent
+/// is refused.
+#[test]
+fn accounts_added_while_running_from_ha1_register() {
+    let c = cfg();
+    let md5 = crate::digest::ha1(Algorithm::Md5, "2001", &c.domain, "api-pass-99");
+    let sha = crate::digest::ha1(Algorithm::Sha256, "2001", &c.domain, "api-pass-99");
+    let mut r = Registrar::new(c, Vec::new(), [9; 32]);
+    assert!(!r.has_account("carol"));
+    assert!(r.add_account(Account::from_ha1("carol", "2001", &md5, &sha)));
+    assert!(r.has_account("carol"));
+    let mut p = Phone::new("2001", "api-pass-99");
+    let req = p.register(&["<sip:2001@127.0.0.1:5062>"], &["Expires: 600"]);
+    let first = r.handle(T0, p.source, Transport::Udp, &req, &mut rng());
+    assert_eq!(first.status, 401);
+    p.take_challenge(&first);
+    let req = p.register(&["<sip:2001@127.0.0.1:5062>"], &["Expires: 600"]);
+    let ok = r.handle(T0, p.source, Transport::Udp, &req, &mut rng());
+    assert_eq!(ok.status, 200, "{ok:?}");
+    assert_eq!(r.contacts("carol", T0).len(), 1);
+    // 2001 is carol's: another agent cannot take it.
+    assert!(!r.add_account(Account::from_ha1("dan", "2001", &md5, &sha)));
+    assert!(!r.has_account("dan"));
+    // carol's account replaced under a new user: the old user is gone.
+    assert!(r.add_account(Account::from_password(
+        "carol",
+        "2002",
+        "example.test",
+        "x-pass-123"
+    )));
+    assert!(r.add_account(Account::from_ha1("dan", "2001", &md5, &sha)));
+}

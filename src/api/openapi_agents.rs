@@ -1,0 +1,120 @@
+//! The OpenAPI description of the agent-state routes (issue #10), merged
+//! into `GET /openapi.json` by `openapi.rs` (split out to keep that file short).
+
+use serde_json::{json, Value};
+
+use super::agent_states::MAX_NOTE_CHARS;
+
+/// Issue #10's routes (an agent's own token, or a merchant's).
+///
+/// The response builders come in as arguments so this file needs nothing
+/// from `openapi.rs`, which includes it (no import cycle).
+pub(super) fn paths(
+    id_param: &Value,
+    unauthorized: &Value,
+    json_response: fn(&str, &str) -> Value,
+    error_response: fn(&str) -> Value,
+) -> Value {
+    let not_found = error_response("No such agent (or another agent's, for an agent token).");
+    let unavailable = error_response("The daemon runs no agents' floor.");
+    json!({
+        "/v1/agents/{id}": {
+            "get": {
+                "operationId": "getAgent",
+                "summary": "An agent with its state, time in state, current call and today's seconds per state.",
+                "parameters": id_param,
+                "responses": { "200": json_response("The agent.", "Agent"), "401": unauthorized, "404": not_found, "503": unavailable }
+            }
+        },
+        "/v1/agents/{id}/state": {
+            "put": {
+                "operationId": "setAgentState",
+                "summary": "Go ready, or pause with a configured pause code. Setting the state the agent is in changes nothing (200).",
+                "parameters": id_param,
+                "requestBody": { "required": true, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/AgentStateChange" } } } },
+                "responses": {
+                    "200": json_response("The agent after the change.", "Agent"),
+                    "400": error_response("A field is missing or invalid (a pause code not in [operators] pause_codes, a state other than ready/paused), or the body is not JSON; `field` names it."),
+                    "401": unauthorized, "404": not_found,
+                    "409": error_response("The rules refuse it now (`field`: state): the agent is offline or connecting, on a call, or owes a disposition."),
+                    "503": unavailable
+                }
+            }
+        },
+        "/v1/agents/{id}/events": {
+            "get": {
+                "operationId": "agentEvents",
+                "summary": "Server-Sent Events: `state` (the agent, as GET /v1/agents/{id}) on connect, then one `state` per transition (AgentTransition); `: keep-alive` every 15 s.",
+                "parameters": id_param,
+                "responses": {
+                    "200": { "description": "An event stream.", "content": { "text/event-stream": { "schema": { "type": "string" } } } },
+                    "401": unauthorized, "404": not_found, "503": unavailable
+                }
+            }
+        },
+        "/v1/calls/{id}/disposition": {
+            "post": {
+                "operationId": "postCallDisposition",
+                "summary": "Record the agent's disposition of a call; an agent in wrap-up for it goes back to ready. Posting again corrects it.",
+                "parameters": id_param,
+                "requestBody": { "required": true, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/NewDisposition" } } } },
+                "responses": {
+                    "200": json_response("Recorded.", "Disposition"),
+                    "400": error_response("A field is missing or invalid (a disposition not in [operators] dispositions, callback_at not a future RFC 3339 time or missing for `callback`, note too long); `field` names it."),
+                    "401": unauthorized,
+                    "404": error_response("No such call (or another agent's)."),
+                    "503": unavailable
+                }
+            }
+        }
+    })
+}
+
+pub(super) fn schemas() -> Value {
+    let seconds = json!({ "type": "integer", "minimum": 0 });
+    let state = json!({ "type": "string", "enum": ["offline", "connecting", "paused", "ready", "reserved", "in_call", "wrap_up"] });
+    let opt_text = json!({ "type": ["string", "null"] });
+    let time = json!({ "type": "string", "format": "date-time" });
+    json!({
+        "AgentState": state,
+        "AgentToday": {
+            "type": "object", "required": ["paused", "waiting", "talking", "wrap_up"],
+            "description": "Seconds today (midnight in [operators] timezone): waiting is ready; talking is reserved or in a call.",
+            "properties": { "paused": seconds, "waiting": seconds, "talking": seconds, "wrap_up": seconds }
+        },
+        "AgentStateChange": {
+            "type": "object", "required": ["state"], "additionalProperties": false,
+            "properties": {
+                "state": { "type": "string", "enum": ["ready", "paused"] },
+                "pause_code": { "type": "string", "description": "Required with paused, refused with ready; one of [operators] pause_codes." }
+            }
+        },
+        "AgentTransition": {
+            "type": "object", "required": ["agent_id", "state", "from", "reason", "state_since"],
+            "properties": {
+                "agent_id": { "type": "string" },
+                "state": { "$ref": "#/components/schemas/AgentState" },
+                "from": { "$ref": "#/components/schemas/AgentState" },
+                "reason": { "type": "string", "enum": ["login", "leg_answered", "leg_ended", "set_ready", "pause", "reserve", "release", "customer_connected", "customer_ended", "customer_ended_before_agent_spoke", "disposition", "wrap_up_timeout", "logout", "restart"] },
+                "pause_code": opt_text, "call_id": opt_text, "state_since": time
+            }
+        },
+        "NewDisposition": {
+            "type": "object", "required": ["disposition"], "additionalProperties": false,
+            "properties": {
+                "disposition": { "type": "string", "description": "One of [operators] dispositions." },
+                "callback_at": { "type": "string", "format": "date-time", "description": "When to call back; in the future; required with `callback`." },
+                "note": { "type": "string", "maxLength": MAX_NOTE_CHARS }
+            }
+        },
+        "Disposition": {
+            "type": "object", "required": ["call_id", "agent_id", "disposition", "disposed_at", "agent_state"],
+            "properties": {
+                "call_id": { "type": "string" }, "agent_id": { "type": "string" }, "disposition": { "type": "string" },
+                "callback_at": { "type": ["string", "null"], "format": "date-time" }, "note": opt_text,
+                "disposed_at": time,
+                "agent_state": { "$ref": "#/components/schemas/AgentState" }
+            }
+        }
+    })
+}
