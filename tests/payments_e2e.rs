@@ -71,12 +71,15 @@ fn run_payment(
     hook_kind: &str,
     during: impl FnOnce(&mut Rig, &Value),
 ) -> Run {
-    run_payment_on(None, script, keys, payments, hook_kind, during)
+    run_payment_on(None, false, script, keys, payments, hook_kind, during)
 }
 
-/// As [`run_payment`], the daemon's `[database]` at `database` (a URL) if given.
+/// As [`run_payment`], the daemon's `[database]` at `database` (a URL) if
+/// given; with `session`, the agent logs in first (issue #10) and the call
+/// is connected into that live leg instead of ringing the phone.
 fn run_payment_on(
     database: Option<&str>,
+    session: bool,
     script: KeyScript,
     keys: Keys,
     payments: &str,
@@ -92,6 +95,20 @@ fn run_payment_on(
     let talk = layout.total + 3.0;
     let agent = agent_phone(dir.path(), talk, 20);
     let mut rig = Rig::start_on(dir, agent, sipp.port, payments, database);
+    if session {
+        let path = format!("/v1/agents/{AGENT_ID}/session");
+        let (st, v) = rig.api("POST", &path, None);
+        assert_eq!(st, 201, "{v}\n{}", rig.tail_logs());
+        let t0 = std::time::Instant::now();
+        while rig.api("GET", &path, None).1["state"] != "up" {
+            assert!(
+                t0.elapsed() < Duration::from_secs(10),
+                "{}",
+                rig.tail_logs()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
 
     let call_id = rig.dial(CUSTOMER);
     let bridged = rig.wait_call(&call_id, &["bridged"], Duration::from_secs(20));
@@ -318,6 +335,34 @@ fn inband_card_is_charged_and_the_caller_returns_to_the_agent() {
         (d["brand"].as_str(), d["last_four"].as_str()),
         (Some("visa"), Some("4242")),
         "{d}"
+    );
+    run.assert_all_steps_completed();
+    run.rig
+        .assert_back_with_agent(&run.call, &run.payment, true);
+    run.assert_secure(&Secrets::card(VISA, "0831", "071", "06193"));
+}
+
+/// Issue #10: the same payment on a customer call connected into the
+/// agent's nailed-up session (one INVITE to the phone, at login): the agent
+/// is muted, hears no key, and has the caller back afterwards.
+#[test]
+fn inband_card_is_charged_on_a_call_connected_into_a_session() {
+    let run = run_payment_on(
+        None,
+        true,
+        card(3.0, VISA, "0831", "071", "06193"),
+        Keys::InBand,
+        "",
+        "payment.completed",
+        |_, _| {},
+    );
+    run.assert_result("succeeded");
+    assert_eq!(run.payment["last_four"], "4242", "{}", run.payment);
+    assert_eq!(
+        run.rig.agent.logs().matches("call: answering call").count(),
+        1,
+        "the phone was rung once, for the session:\n{}",
+        run.rig.agent.logs()
     );
     run.assert_all_steps_completed();
     run.rig
@@ -808,6 +853,7 @@ fn inband_card_is_charged_on_postgresql() {
     assert!(db.url.starts_with("postgres://"), "{}", db.url);
     let run = run_payment_on(
         Some(&db.url),
+        false,
         card(3.0, VISA, "0831", "047", "08326"),
         Keys::InBand,
         "",

@@ -182,7 +182,11 @@ pub(crate) async fn visible_call(
 /// 503 when it cannot take work.
 pub(crate) fn control_error(call_id: &str, e: ControlError) -> ApiError {
     match e {
-        ControlError::NotLive | ControlError::Busy => ApiError::Refused {
+        ControlError::NotLive
+        | ControlError::Busy
+        | ControlError::SessionExists
+        | ControlError::NoSession
+        | ControlError::NoTarget(_) => ApiError::Refused {
             field: Some("call"),
             message: format!("call {call_id:?}: {e}"),
         },

@@ -40,6 +40,53 @@ pub trait CallControl: Send + Sync + 'static {
     fn add_registering_agent(&self, _agent_id: &str, _sip: &crate::store::SipCredentials) -> bool {
         false
     }
+    /// Log the agent in (issue #10): call its phone and keep the leg up.
+    /// Customer calls for it are then connected into that leg.
+    fn start_session(&self, _req: SessionRequest) -> Result<(), ControlError> {
+        Err(ControlError::Unavailable)
+    }
+    /// Log the agent out (BYE; a customer on the line is hung up first).
+    fn end_session(&self, _agent_id: &str) -> Result<(), ControlError> {
+        Err(ControlError::NoSession)
+    }
+    /// The agent's session as it stands, if it has one.
+    fn session(&self, _agent_id: &str) -> Option<SessionView> {
+        None
+    }
+}
+
+/// An agent to log in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionRequest {
+    pub agent_id: String,
+    /// The agent's static `sip_uri` (empty for an agent that registers).
+    pub agent_uri: String,
+}
+
+/// An agent's session as `GET /v1/agents/{id}/session` shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionView {
+    /// `connecting`, `up` or `in_call`.
+    pub state: &'static str,
+    /// The SIP URI the session called.
+    pub target: String,
+    /// The customer call connected into the session now.
+    pub call_id: Option<String>,
+    /// Customer calls served since login.
+    pub customers: u64,
+    /// The last customer call's connect timing.
+    pub last_connect: Option<ConnectTiming>,
+}
+
+/// How fast one customer was connected into a session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectTiming {
+    pub call_id: String,
+    /// The customer's 200 OK to the first agent-leg packet carrying the
+    /// customer's sound (µs).
+    pub latency_us: u64,
+    /// The 200 OK to the customer's first RTP packet (µs): the far end's share.
+    pub first_rtp_us: Option<u64>,
 }
 
 /// One registered contact of an agent's phone, as `GET /v1/agents` shows it.
@@ -93,6 +140,15 @@ pub enum ControlError {
     /// 503: the agent's phone registers with us and has no live binding.
     #[error("the agent's phone is not registered")]
     NotRegistered,
+    /// 409: the agent is already logged in.
+    #[error("the agent already has a session")]
+    SessionExists,
+    /// 404: the agent is not logged in.
+    #[error("the agent has no session")]
+    NoSession,
+    /// 422: there is nowhere to call the agent; the text says why.
+    #[error("{0}")]
+    NoTarget(&'static str),
 }
 
 /// One change of a payment, as the call layer announces it after writing

@@ -61,9 +61,11 @@ mod input;
 mod openapi;
 mod openapi_agents;
 mod openapi_dialer;
+mod openapi_sessions;
 mod orders;
 mod payments;
 mod rules;
+mod sessions;
 mod sse;
 mod views;
 mod webhooks;
@@ -86,8 +88,8 @@ pub use agent_page::{agent_page_csp, AGENT_PAGE};
 pub use auth::Principal;
 pub use calls::CALL_PAGE;
 pub use control::{
-    CallControl, ControlError, DialRequest, PaymentHub, PaymentRequest, PaymentSubscription,
-    PaymentUpdate, Registration,
+    CallControl, ConnectTiming, ControlError, DialRequest, PaymentHub, PaymentRequest,
+    PaymentSubscription, PaymentUpdate, Registration, SessionRequest, SessionView,
 };
 pub use csv::{line as csv_line, quote as csv_quote, COLUMNS as CSV_COLUMNS};
 pub use error::ApiError;
@@ -353,6 +355,12 @@ pub fn router(state: ApiState) -> Router {
         .route(
             "/v1/calls/{id}/disposition",
             post(agent_states::disposition),
+        )
+        .route(
+            "/v1/agents/{id}/session",
+            post(sessions::create)
+                .get(sessions::get)
+                .delete(sessions::delete),
         )
         .merge(merchant)
         .route_layer(axum::middleware::from_fn_with_state(

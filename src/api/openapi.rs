@@ -11,6 +11,7 @@ use serde_json::{json, Value};
 
 use super::openapi_agents;
 use super::openapi_dialer;
+use super::openapi_sessions;
 use super::BODY_LIMIT;
 
 /// Every route as (method, path) in OpenAPI path syntax.
@@ -45,6 +46,9 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/v1/dialer/statuses"),
     ("put", "/v1/dialer/statuses/{name}"),
     ("get", "/v1/dialer/modes/{id}/stats"),
+    ("post", "/v1/agents/{id}/session"),
+    ("get", "/v1/agents/{id}/session"),
+    ("delete", "/v1/agents/{id}/session"),
     ("get", "/agent"),
     ("get", "/console/admin"),
     ("get", "/metrics"),
@@ -200,6 +204,12 @@ pub fn document() -> Value {
     ) {
         paths.extend(more);
     }
+    if let (Some(paths), Value::Object(more)) = (
+        doc["paths"].as_object_mut(),
+        openapi_sessions::paths(&id_param, &unauthorized, json_response, error_response),
+    ) {
+        paths.extend(more);
+    }
     doc
 }
 
@@ -209,6 +219,7 @@ fn schemas() -> Value {
         payment_schemas(),
         openapi_dialer::schemas(),
         openapi_agents::schemas(),
+        openapi_sessions::schemas(),
     ] {
         if let (Some(all), Value::Object(more)) = (all.as_object_mut(), more) {
             all.extend(more);

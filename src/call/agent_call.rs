@@ -9,11 +9,17 @@
 //! both: a BYE on the live other leg, a CANCEL (§9) on one still ringing.
 //! The call layer keeps no store: it reports [`LiveEvent`]s to whoever runs
 //! it (the daemon's desk writes them down) and takes [`CallCommand`]s.
+//!
+//! A customer call into an agent's nailed-up session (issue #10) runs the
+//! same driver ([`run_in_session`]) on the same rules
+//! ([`B2bua::into_session`]): the session lends it the agent's leg and its
+//! running bridge, and gets them back, with the customer disconnected, when
+//! the call ends.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 use tokio::time::{sleep_until, Instant};
 
 use super::b2bua::{Action, B2bua, Input, Leg, LegEvent, Milestone};
@@ -23,7 +29,8 @@ use super::secure_payment::SecurePayment;
 use super::{far_end_holds, media_params};
 use crate::ivr::payment::{FailReason, PaymentOutcome};
 use crate::media::{
-    BridgeEvent, BridgeHandle, BridgeMode, MediaEvent, MediaSession, MediaTimeouts, Side,
+    BridgeEvent, BridgeHandle, BridgeMode, CustomerSpan, MediaEvent, MediaSession, MediaTimeouts,
+    Side,
 };
 use crate::sip::sdp::{self, RemoteMedia};
 use crate::sip::{CallRef, SipCommand, SipEvent};
@@ -34,8 +41,8 @@ const CHARGE_AFTER_HANGUP: Duration = Duration::from_secs(60);
 const IDLE: Duration = Duration::from_secs(24 * 3600);
 
 /// One leg's SIP dialog and what the driver holds for it.
-struct LegIo {
-    call: CallRef,
+pub(super) struct LegIo {
+    pub(super) call: CallRef,
     events: mpsc::Receiver<SipEvent>,
     /// The stream ended; it is not polled again.
     closed: bool,
@@ -46,12 +53,81 @@ struct LegIo {
 }
 
 impl LegIo {
-    async fn recv(&mut self) -> Option<SipEvent> {
+    pub(super) async fn recv(&mut self) -> Option<SipEvent> {
         if self.closed {
             return std::future::pending().await;
         }
         self.events.recv().await
     }
+
+    /// Bind media and send the INVITE (through `trunk`, or straight to
+    /// `uri` for an agent's phone).
+    pub(super) async fn invite(
+        engine: &Engine,
+        trunk: Option<&crate::config::TrunkConfig>,
+        uri: String,
+    ) -> Result<LegIo, CallError> {
+        let (session, local) = engine.bind_media().await?;
+        let (call, events) = engine.invite_leg(trunk, uri, &local).await?;
+        Ok(LegIo {
+            call,
+            events,
+            closed: false,
+            session: Some(session),
+            remote: None,
+        })
+    }
+
+    /// A SIP event as a leg event; the answer's SDP is parsed here.
+    pub(super) fn input(&mut self, ev: Option<SipEvent>) -> Option<LegEvent> {
+        Some(match ev {
+            None => {
+                self.closed = true;
+                LegEvent::Gone
+            }
+            Some(SipEvent::Answered { sdp: body, .. }) => match sdp::parse_answer(&body) {
+                Ok(remote) => {
+                    self.remote = Some(remote);
+                    LegEvent::Answered { usable_sdp: true }
+                }
+                Err(e) => {
+                    tracing::warn!(call = %self.call, error = %e, "answer SDP unusable; hanging up");
+                    LegEvent::Answered { usable_sdp: false }
+                }
+            },
+            Some(SipEvent::Failed { status, .. }) => LegEvent::Failed { status },
+            Some(SipEvent::Ended { by_remote }) => LegEvent::Ended { by_remote },
+            Some(SipEvent::MediaUpdate { sdp }) => LegEvent::MediaUpdate { sdp },
+            Some(_) => return None,
+        })
+    }
+
+    /// The media session and answer of a leg that answered.
+    pub(super) fn answered_media(&mut self) -> Result<(MediaSession, RemoteMedia), CallError> {
+        match (self.session.take(), self.remote.clone()) {
+            (Some(s), Some(r)) => Ok((s, r)),
+            _ => Err(CallError::MediaGone),
+        }
+    }
+}
+
+/// An agent's leg and its running bridge, lent by a session to one
+/// customer call.
+pub(super) struct Lent {
+    pub(super) agent: LegIo,
+    pub(super) bridge: BridgeHandle,
+}
+
+/// What a session's customer call gives back.
+pub(super) struct Returned {
+    /// `None` when the bridge failed to disconnect (its task is gone).
+    pub(super) lent: Option<Lent>,
+    pub(super) span: Option<CustomerSpan>,
+    /// When the customer's 200 OK reached this driver.
+    pub(super) answered_at: Option<Instant>,
+    /// The agent leg's end, if it ended during the call (then the session
+    /// is over too).
+    pub(super) agent_end: Option<LegEvent>,
 }
 
 /// Everything the driver owns for one call.
@@ -63,6 +139,10 @@ struct CallIo<'a> {
     customer: Option<LegIo>,
     bridge: Option<BridgeHandle>,
     payment: Option<SecurePayment>,
+    /// A session's call: told when the customer is bridged.
+    bridged: Option<oneshot::Sender<()>>,
+    customer_answered_at: Option<Instant>,
+    agent_end: Option<LegEvent>,
 }
 
 /// Run one click-to-call to its end. Reports go to `out`; the last is
@@ -81,18 +161,86 @@ pub async fn run(
         customer: None,
         bridge: None,
         payment: None,
+        bridged: None,
+        customer_answered_at: None,
+        agent_end: None,
     };
-    let end = match engine.config().calling.ring_timeout() {
-        Ok(ring) => {
-            drive(
-                &mut io,
-                B2bua::new(Instant::now().into_std(), ring),
-                &mut commands,
-            )
-            .await
+    let end = drive_to_end(&mut io, B2bua::new, &mut commands).await;
+    settle(&mut io, &engine, &out).await;
+    if let Some(bridge) = io.bridge.take() {
+        let stats = bridge.stop().await;
+        tracing::debug!(call = %spec.call_id, ?stats, "bridge stopped");
+    }
+    tracing::info!(call = %spec.call_id, ?end, "agent call ended");
+    let _ = out.send(LiveEvent::Ended(end)).await;
+}
+
+/// Run one customer call into a session's live agent leg (issue #10) to its
+/// end: the customer is dialled, connected into `lent`'s bridge on its 200
+/// OK (no INVITE to the agent) and disconnected at the end; `bridged` is
+/// told when the parties hear each other. Reports go to `out` as for
+/// [`run`]; the agent's leg and bridge are given back.
+pub(super) async fn run_in_session(
+    engine: Arc<Engine>,
+    spec: AgentCallSpec,
+    mut commands: mpsc::Receiver<CallCommand>,
+    out: mpsc::Sender<LiveEvent>,
+    lent: Lent,
+    bridged: oneshot::Sender<()>,
+) -> Returned {
+    let mut io = CallIo {
+        engine: &engine,
+        spec: &spec,
+        out: &out,
+        agent: Some(lent.agent),
+        customer: None,
+        bridge: Some(lent.bridge),
+        payment: None,
+        bridged: Some(bridged),
+        customer_answered_at: None,
+        agent_end: None,
+    };
+    let end = drive_to_end(&mut io, B2bua::into_session, &mut commands).await;
+    settle(&mut io, &engine, &out).await;
+    let mut span = None;
+    let mut lent = None;
+    if let (Some(mut bridge), Some(agent)) = (io.bridge.take(), io.agent.take()) {
+        let usable = match bridge.disconnect().await {
+            Ok(s) => {
+                span = Some(s);
+                true
+            }
+            // Never connected (the customer did not answer): nothing to release.
+            Err(crate::media::MediaError::NotConnected) => true,
+            Err(e) => {
+                tracing::warn!(call = %spec.call_id, error = %e, "session bridge failed");
+                false
+            }
+        };
+        if usable {
+            lent = Some(Lent { agent, bridge });
         }
+    }
+    tracing::info!(call = %spec.call_id, ?end, "session call ended");
+    let _ = out.send(LiveEvent::Ended(end)).await;
+    Returned {
+        lent,
+        span,
+        answered_at: io.customer_answered_at,
+        agent_end: io.agent_end,
+    }
+}
+
+/// Drive a machine made by `start` (at now, with the ring timeout) to its end.
+async fn drive_to_end(
+    io: &mut CallIo<'_>,
+    start: fn(std::time::Instant, Duration) -> B2bua,
+    commands: &mut mpsc::Receiver<CallCommand>,
+) -> CallEnd {
+    match io.engine.config().calling.ring_timeout() {
+        Ok(ring) => drive(io, start(Instant::now().into_std(), ring), commands).await,
         Err(e) => {
-            tracing::warn!(call = %spec.call_id, error = %e, "agent call failed");
+            tracing::warn!(call = %io.spec.call_id, error = %e, "agent call failed");
             CallEnd {
                 failed: true,
                 agent_cause: LegCause::Error,
@@ -100,18 +248,16 @@ pub async fn run(
                 ended_by: EndedBy::Local,
             }
         }
-    };
+    }
+}
+
+/// A payment still running when the call ended is settled and reported.
+async fn settle(io: &mut CallIo<'_>, engine: &Engine, out: &mpsc::Sender<LiveEvent>) {
     if let Some(p) = io.payment.take() {
         if let Some(bridge) = &io.bridge {
-            settle_after_hangup(&engine, bridge, p, &out).await;
+            settle_after_hangup(engine, bridge, p, out).await;
         }
     }
-    if let Some(bridge) = io.bridge.take() {
-        let stats = bridge.stop().await;
-        tracing::debug!(call = %spec.call_id, ?stats, "bridge stopped");
-    }
-    tracing::info!(call = %spec.call_id, ?end, "agent call ended");
-    let _ = out.send(LiveEvent::Ended(end)).await;
 }
 
 /// Feed the machine until it ends: leg events, commands, the bridge's
@@ -221,27 +367,16 @@ impl CallIo<'_> {
 
     /// A SIP event as the machine's input; the answer's SDP is parsed here.
     fn leg_event(&mut self, leg: Leg, ev: Option<SipEvent>) -> Option<Input> {
-        let io = self.leg(leg)?;
-        let event = match ev {
-            None => {
-                io.closed = true;
-                LegEvent::Gone
+        let event = self.leg(leg)?.input(ev)?;
+        match (&event, leg) {
+            (LegEvent::Answered { usable_sdp: true }, Leg::Customer) => {
+                self.customer_answered_at = Some(Instant::now());
             }
-            Some(SipEvent::Answered { sdp: body, .. }) => match sdp::parse_answer(&body) {
-                Ok(remote) => {
-                    io.remote = Some(remote);
-                    LegEvent::Answered { usable_sdp: true }
-                }
-                Err(e) => {
-                    tracing::warn!(call = %io.call, error = %e, "answer SDP unusable; hanging up");
-                    LegEvent::Answered { usable_sdp: false }
-                }
-            },
-            Some(SipEvent::Failed { status, .. }) => LegEvent::Failed { status },
-            Some(SipEvent::Ended { by_remote }) => LegEvent::Ended { by_remote },
-            Some(SipEvent::MediaUpdate { sdp }) => LegEvent::MediaUpdate { sdp },
-            Some(_) => return None,
-        };
+            (LegEvent::Ended { .. } | LegEvent::Gone, Leg::Agent) => {
+                self.agent_end = Some(event.clone());
+            }
+            _ => {}
+        }
         Some(Input::Leg(leg, event))
     }
 
@@ -250,12 +385,9 @@ impl CallIo<'_> {
         let sip = self.engine.sip();
         match action {
             Action::Invite(leg) => {
-                let (session, local) = self.engine.bind_media().await?;
-                let (call, events) = match leg {
+                let io = match leg {
                     Leg::Agent => {
-                        self.engine
-                            .invite_leg(None, self.spec.agent_uri.clone(), &local)
-                            .await?
+                        LegIo::invite(self.engine, None, self.spec.agent_uri.clone()).await?
                     }
                     Leg::Customer => {
                         let (_, trunk) = self.engine.pick_trunk()?;
@@ -265,19 +397,15 @@ impl CallIo<'_> {
                             .chars()
                             .filter(|c| c.is_ascii_digit() || *c == '+')
                             .collect();
-                        self.engine
-                            .invite_leg(Some(trunk), Engine::request_uri(trunk, &number), &local)
-                            .await?
+                        LegIo::invite(
+                            self.engine,
+                            Some(trunk),
+                            Engine::request_uri(trunk, &number),
+                        )
+                        .await?
                     }
                 };
-                tracing::info!(call = %self.spec.call_id, leg = %call, ?leg, "calling");
-                let io = LegIo {
-                    call,
-                    events,
-                    closed: false,
-                    session: Some(session),
-                    remote: None,
-                };
+                tracing::info!(call = %self.spec.call_id, leg = %io.call, ?leg, "calling");
                 match leg {
                     Leg::Agent => self.agent = Some(io),
                     Leg::Customer => self.customer = Some(io),
@@ -334,7 +462,12 @@ impl CallIo<'_> {
             Action::Report(m) => {
                 let ev = match m {
                     Milestone::AgentAnswered => LiveEvent::AgentAnswered,
-                    Milestone::Bridged => LiveEvent::Bridged,
+                    Milestone::Bridged => {
+                        if let Some(tx) = self.bridged.take() {
+                            let _ = tx.send(());
+                        }
+                        LiveEvent::Bridged
+                    }
                 };
                 let _ = self.out.send(ev).await;
             }
@@ -345,11 +478,7 @@ impl CallIo<'_> {
 
     /// The media session and answer of a leg that answered.
     fn answered_media(&mut self, leg: Leg) -> Result<(MediaSession, RemoteMedia), CallError> {
-        let io = self.leg(leg).ok_or(CallError::MediaGone)?;
-        match (io.session.take(), io.remote.clone()) {
-            (Some(s), Some(r)) => Ok((s, r)),
-            _ => Err(CallError::MediaGone),
-        }
+        self.leg(leg).ok_or(CallError::MediaGone)?.answered_media()
     }
 
     /// A payment order or cancel on the bridged call.
@@ -529,7 +658,7 @@ async fn settle_after_hangup(
 
 /// A re-INVITE on one leg (hold, codec change): move that leg's media, and
 /// its media timeout to `hold_timeout` while the far end holds the call.
-async fn update(
+pub(super) async fn update(
     bridge: &BridgeHandle,
     side: Side,
     body: &[u8],

@@ -130,6 +130,11 @@ pub struct B2bua {
     ring_timeout: Duration,
     state: State,
     actions: VecDeque<Action>,
+    /// The agent's leg belongs to a nailed-up session (issue #10): it is
+    /// never sent BYE or CANCEL from here, it goes back to the session.
+    agent_kept: bool,
+    /// The agent's leg ended (BYE or its endpoint gone).
+    agent_gone: bool,
 }
 
 impl B2bua {
@@ -143,9 +148,44 @@ impl B2bua {
                 timed_out: false,
             },
             actions: VecDeque::new(),
+            agent_kept: false,
+            agent_gone: false,
         };
-        b.actions.push_back(Action::Invite(Leg::Agent));
+        b.push(Action::Invite(Leg::Agent));
         b
+    }
+
+    /// A customer call into an agent's nailed-up session (issue #10): the
+    /// agent's leg is already up with its bridge running (the session's),
+    /// so the call starts by inviting the customer. The same rules as
+    /// click-to-call apply to the customer's leg; the agent's leg is never
+    /// hung up from here (it returns to the session when the customer
+    /// leaves), and its cause is then [`LegCause::Session`]. If the agent
+    /// hangs up, the customer is released as in click-to-call.
+    pub fn into_session(now: Instant, ring_timeout: Duration) -> B2bua {
+        let mut b = B2bua {
+            ring_timeout,
+            state: State::RingingCustomer {
+                deadline: now + ring_timeout,
+                cancelled: None,
+                timed_out: false,
+            },
+            actions: VecDeque::new(),
+            agent_kept: true,
+            agent_gone: false,
+        };
+        b.push(Action::Report(Milestone::AgentAnswered));
+        b.push(Action::Invite(Leg::Customer));
+        b
+    }
+
+    /// Queue an action; a session's agent leg is never hung up here.
+    fn push(&mut self, action: Action) {
+        if self.agent_kept && matches!(action, Action::Bye(Leg::Agent) | Action::Cancel(Leg::Agent))
+        {
+            return;
+        }
+        self.actions.push_back(action);
     }
 
     /// The next thing to do, if any.
@@ -186,6 +226,12 @@ impl B2bua {
             // Whatever was queued after the failed action must not run.
             self.actions.clear();
         }
+        if matches!(
+            input,
+            Input::Leg(Leg::Agent, LegEvent::Ended { .. } | LegEvent::Gone)
+        ) {
+            self.agent_gone = true;
+        }
         match self.state {
             State::RingingAgent {
                 deadline,
@@ -204,8 +250,11 @@ impl B2bua {
         }
     }
 
-    fn end(&mut self, end: CallEnd) {
-        self.actions.push_back(Action::End(end));
+    fn end(&mut self, mut end: CallEnd) {
+        if self.agent_kept && !self.agent_gone {
+            end.agent_cause = LegCause::Session;
+        }
+        self.push(Action::End(end));
         self.state = State::Ended;
     }
 
@@ -241,15 +290,15 @@ impl B2bua {
             Input::Leg(Leg::Agent, LegEvent::Answered { usable_sdp }) => {
                 if let Some(a) = cancelled {
                     // The 200 crossed our CANCEL (RFC 3261 §9.1): end it with BYE.
-                    self.actions.push_back(Action::Bye(Leg::Agent));
+                    self.push(Action::Bye(Leg::Agent));
                     self.end_failed(a.cause, None, a.by);
                 } else if !usable_sdp {
-                    self.actions.push_back(Action::Bye(Leg::Agent));
+                    self.push(Action::Bye(Leg::Agent));
                     self.end_failed(LegCause::BadSdp, None, EndedBy::Local);
                 } else {
                     self.actions
                         .push_back(Action::Report(Milestone::AgentAnswered));
-                    self.actions.push_back(Action::StartBridge);
+                    self.push(Action::StartBridge);
                     self.state = State::AgentUp;
                 }
             }
@@ -265,7 +314,7 @@ impl B2bua {
                 self.end_failed(LegCause::Error, None, EndedBy::Local);
             }
             Input::HangUp if cancelled.is_none() => {
-                self.actions.push_back(Action::Cancel(Leg::Agent));
+                self.push(Action::Cancel(Leg::Agent));
                 self.state = set(
                     Some(Abandon {
                         cause: LegCause::ApiHangup,
@@ -275,7 +324,7 @@ impl B2bua {
                 );
             }
             Input::Timeout if cancelled.is_none() && !timed_out && now >= deadline => {
-                self.actions.push_back(Action::Cancel(Leg::Agent));
+                self.push(Action::Cancel(Leg::Agent));
                 self.state = set(None, true);
             }
             _ => {}
@@ -285,7 +334,7 @@ impl B2bua {
     fn agent_up(&mut self, input: Input, now: Instant) {
         match input {
             Input::MediaReady => {
-                self.actions.push_back(Action::Invite(Leg::Customer));
+                self.push(Action::Invite(Leg::Customer));
                 self.state = State::RingingCustomer {
                     deadline: now + self.ring_timeout,
                     cancelled: None,
@@ -293,7 +342,7 @@ impl B2bua {
                 };
             }
             Input::LocalFailure => {
-                self.actions.push_back(Action::Bye(Leg::Agent));
+                self.push(Action::Bye(Leg::Agent));
                 self.end_failed(LegCause::Error, None, EndedBy::Local);
             }
             // The bridge start is synchronous in the driver: nothing else
@@ -318,21 +367,21 @@ impl B2bua {
         match input {
             Input::Leg(Leg::Customer, LegEvent::Answered { usable_sdp }) => {
                 if let Some(a) = cancelled {
-                    self.actions.push_back(Action::Bye(Leg::Customer));
+                    self.push(Action::Bye(Leg::Customer));
                     self.abandoned(a);
                 } else if !usable_sdp {
-                    self.actions.push_back(Action::Bye(Leg::Customer));
-                    self.actions.push_back(Action::Bye(Leg::Agent));
+                    self.push(Action::Bye(Leg::Customer));
+                    self.push(Action::Bye(Leg::Agent));
                     self.end_failed(LegCause::Hangup, Some(LegCause::BadSdp), EndedBy::Local);
                 } else {
-                    self.actions.push_back(Action::ConnectCustomer);
+                    self.push(Action::ConnectCustomer);
                     self.state = State::Connecting;
                 }
             }
             Input::Leg(Leg::Customer, LegEvent::Failed { status }) => match cancelled {
                 Some(a) => self.abandoned(a),
                 None => {
-                    self.actions.push_back(Action::Bye(Leg::Agent));
+                    self.push(Action::Bye(Leg::Agent));
                     self.end_failed(
                         LegCause::Hangup,
                         Some(LegCause::from_failure(status, timed_out)),
@@ -341,7 +390,7 @@ impl B2bua {
                 }
             },
             Input::Leg(Leg::Customer, LegEvent::Gone) | Input::LocalFailure => {
-                self.actions.push_back(Action::Bye(Leg::Agent));
+                self.push(Action::Bye(Leg::Agent));
                 self.end_failed(LegCause::Error, None, EndedBy::Local);
             }
             // While the customer rings, only the end of the agent's leg matters.
@@ -358,11 +407,11 @@ impl B2bua {
                         by: EndedBy::Local,
                     },
                 };
-                self.actions.push_back(Action::Cancel(Leg::Customer));
+                self.push(Action::Cancel(Leg::Customer));
                 self.state = set(Some(a), timed_out);
             }
             Input::HangUp if cancelled.is_none() => {
-                self.actions.push_back(Action::Cancel(Leg::Customer));
+                self.push(Action::Cancel(Leg::Customer));
                 self.state = set(
                     Some(Abandon {
                         cause: LegCause::ApiHangup,
@@ -372,7 +421,7 @@ impl B2bua {
                 );
             }
             Input::Timeout if cancelled.is_none() && !timed_out && now >= deadline => {
-                self.actions.push_back(Action::Cancel(Leg::Customer));
+                self.push(Action::Cancel(Leg::Customer));
                 self.state = set(None, true);
             }
             _ => {}
@@ -385,7 +434,7 @@ impl B2bua {
         let agent_cause = if a.by == EndedBy::Agent {
             LegCause::Hangup
         } else {
-            self.actions.push_back(Action::Bye(Leg::Agent));
+            self.push(Action::Bye(Leg::Agent));
             a.cause
         };
         self.end_failed(agent_cause, Some(LegCause::Cancelled), a.by);
@@ -394,14 +443,14 @@ impl B2bua {
     fn connecting(&mut self, input: Input, now: Instant) {
         match input {
             Input::MediaReady => {
-                self.actions.push_back(Action::Report(Milestone::Bridged));
+                self.push(Action::Report(Milestone::Bridged));
                 self.state = State::Bridged {
                     hard_stop: now + MAX_BRIDGED,
                 };
             }
             Input::LocalFailure => {
-                self.actions.push_back(Action::Bye(Leg::Agent));
-                self.actions.push_back(Action::Bye(Leg::Customer));
+                self.push(Action::Bye(Leg::Agent));
+                self.push(Action::Bye(Leg::Customer));
                 self.end_failed(LegCause::Error, None, EndedBy::Local);
             }
             _ => {}
@@ -410,8 +459,8 @@ impl B2bua {
 
     fn bridged(&mut self, input: Input, now: Instant, hard_stop: Instant) {
         let both = |b: &mut B2bua| {
-            b.actions.push_back(Action::Bye(Leg::Agent));
-            b.actions.push_back(Action::Bye(Leg::Customer));
+            b.push(Action::Bye(Leg::Agent));
+            b.push(Action::Bye(Leg::Customer));
         };
         let (agent_cause, customer_cause, by) = match input {
             Input::Leg(leg, LegEvent::Ended { by_remote }) => {
@@ -420,7 +469,7 @@ impl B2bua {
                 } else {
                     Leg::Agent
                 };
-                self.actions.push_back(Action::Bye(other));
+                self.push(Action::Bye(other));
                 match (by_remote, leg) {
                     (true, Leg::Agent) => (LegCause::Hangup, LegCause::Hangup, EndedBy::Agent),
                     (true, Leg::Customer) => {
@@ -430,7 +479,7 @@ impl B2bua {
                 }
             }
             Input::Leg(leg, LegEvent::MediaUpdate { sdp }) => {
-                self.actions.push_back(Action::UpdateMedia { leg, sdp });
+                self.push(Action::UpdateMedia { leg, sdp });
                 return;
             }
             // The endpoint stopped under us: that leg is gone with it.

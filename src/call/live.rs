@@ -75,6 +75,9 @@ pub enum LegCause {
     MaxDuration,
     /// A leg's far end sent no RTP/RTCP for `[sip] media_timeout`.
     MediaTimeout,
+    /// The agent's leg is a nailed-up session's and went back to it
+    /// (issue #10): it did not end with this call.
+    Session,
 }
 
 impl std::fmt::Display for LegCause {
@@ -91,6 +94,7 @@ impl std::fmt::Display for LegCause {
             LegCause::BadSdp => "bad_sdp",
             LegCause::MaxDuration => "max_duration",
             LegCause::MediaTimeout => "media_timeout",
+            LegCause::Session => "session",
         })
     }
 }
@@ -152,4 +156,32 @@ pub enum LiveEvent {
         reason: &'static str,
     },
     Ended(CallEnd),
+}
+
+/// An agent session's lifecycle (issue #10), reported by the call layer to
+/// the desk (which feeds the agent state machine). No variant carries a
+/// keyed digit or a phone number.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SessionEvent {
+    /// The agent's phone is being called.
+    Connecting,
+    /// The agent answered; the leg stays up with comfort noise.
+    Up,
+    /// The session is over: `ApiHangup` is a logout, `Hangup` the agent
+    /// hanging up, `NoAnswer`/`Busy`/`Rejected` a phone that never answered.
+    Down { cause: LegCause },
+    /// A customer is connected into the live leg (no ringing).
+    CustomerConnected { call_id: String },
+    /// That customer's call is over; the agent stays connected.
+    /// `agent_spoke`: false when the customer left before the agent said
+    /// anything. `connect_latency`: the customer's 200 OK to the first
+    /// agent-leg packet carrying the customer's sound.
+    CustomerEnded {
+        call_id: String,
+        agent_spoke: bool,
+        connect_latency: Option<std::time::Duration>,
+        /// The customer's 200 OK to its first RTP packet reaching us: the
+        /// far end's share of `connect_latency`.
+        first_rtp_after: Option<std::time::Duration>,
+    },
 }

@@ -10,6 +10,7 @@ pub mod b2bua;
 pub mod engine;
 pub mod live;
 mod secure_payment;
+pub mod session;
 
 use std::net::SocketAddr;
 use std::time::Duration;

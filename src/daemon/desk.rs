@@ -18,11 +18,14 @@ use tokio_util::task::TaskTracker;
 
 use crate::api::{
     CallControl, ControlError, DialRequest, PaymentHub, PaymentRequest, PaymentUpdate,
+    SessionRequest, SessionView,
 };
+use crate::call::session::driver::{self as session_driver, CustomerCall, SessionSpec};
 use crate::call::{
     agent_call, AgentCallSpec, CallCommand, CallEnd, Engine, LiveEvent, PaymentOrder,
 };
 use crate::ivr::payment::PaymentOutcome;
+use crate::media::IdleSound;
 use crate::metrics::Metrics;
 use crate::payments::{ChargeResult, ChargeStatus};
 use crate::store::{
@@ -52,6 +55,8 @@ struct Inner {
     tasks: TaskTracker,
     /// Registered agents' phones are rung at their binding (issue #10).
     registrar: Option<crate::sip::RegistrarLink>,
+    /// Logged-in agents' nailed-up sessions (issue #10).
+    sessions: Arc<super::sessions::Sessions>,
 }
 
 impl Desk {
@@ -82,6 +87,7 @@ impl Desk {
                 metrics,
                 live: Mutex::new(HashMap::new()),
                 tasks: TaskTracker::new(),
+                sessions: Arc::default(),
             }),
         }
     }
@@ -91,6 +97,62 @@ impl Desk {
     pub async fn drain(&self) {
         self.inner.tasks.close();
         self.inner.tasks.wait().await;
+    }
+
+    /// Every agent session's events (issue #10), for the agent state machine.
+    pub fn session_events(
+        &self,
+    ) -> tokio::sync::broadcast::Receiver<(String, crate::call::live::SessionEvent)> {
+        self.inner.sessions.subscribe()
+    }
+
+    /// Where to call an agent: its live binding when it registers, else
+    /// its static `sip_uri`.
+    fn agent_target(&self, agent_id: &str, sip_uri: String) -> Result<String, ControlError> {
+        match self.inner.registrar.as_ref().and_then(|link| {
+            super::registrations::agent_target(link, agent_id, link.unix_ms())
+        }) {
+            Some(Some(contact)) => Ok(contact),
+            Some(None) => Err(ControlError::NoTarget(
+                "the agent's phone is not registered (no live binding) and the agent has no sip_uri",
+            )),
+            None if sip_uri.is_empty() => Err(ControlError::NoTarget(
+                "the agent neither registers a phone (sip_user) nor has a sip_uri",
+            )),
+            None => Ok(sip_uri),
+        }
+    }
+
+    /// Connect a click-to-call into the agent's live session: only the
+    /// customer is dialled. The API's call row is moved along as usual.
+    fn dial_into_session(&self, req: DialRequest) -> Result<(), ControlError> {
+        let (tx, rx) = mpsc::channel(COMMANDS);
+        let (out_tx, out_rx) = mpsc::channel(REPORTS);
+        let call = CustomerCall {
+            spec: AgentCallSpec {
+                call_id: req.call_id.clone(),
+                agent_uri: String::new(),
+                to: req.to,
+            },
+            commands: rx,
+            hang_up: tx.clone(),
+            out: out_tx,
+        };
+        self.inner.sessions.connect(&req.agent_id, call)?;
+        self.inner
+            .live
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(req.call_id.clone(), tx);
+        let live = LiveCall::new(self.inner.metrics.clone());
+        let desk = self.clone();
+        let sessions = self.inner.sessions.clone();
+        self.inner.tasks.spawn(async move {
+            desk.record(req.call_id.clone(), out_rx).await;
+            sessions.call_over(&req.agent_id, &req.call_id);
+            drop(live);
+        });
+        Ok(())
     }
 
     fn sender(&self, call_id: &str) -> Option<mpsc::Sender<CallCommand>> {
@@ -107,6 +169,9 @@ impl CallControl for Desk {
     fn dial(&self, req: DialRequest) -> Result<(), ControlError> {
         if self.inner.tasks.is_closed() {
             return Err(ControlError::Unavailable);
+        }
+        if self.inner.sessions.has(&req.agent_id) {
+            return self.dial_into_session(req);
         }
         let agent_uri = match self.inner.registrar.as_ref().and_then(|link| {
             super::registrations::agent_target(link, &req.agent_id, link.unix_ms())
@@ -179,6 +244,46 @@ impl CallControl for Desk {
             .registrar
             .as_ref()
             .is_some_and(|link| super::registrations::add_account(link, agent_id, sip))
+    }
+
+    fn start_session(&self, req: SessionRequest) -> Result<(), ControlError> {
+        if self.inner.tasks.is_closed() {
+            return Err(ControlError::Unavailable);
+        }
+        if self.inner.sessions.has(&req.agent_id) {
+            return Err(ControlError::SessionExists);
+        }
+        let target = self.agent_target(&req.agent_id, req.agent_uri)?;
+        let commands = self.inner.sessions.begin(&req.agent_id, &target)?;
+        let (ev_tx, ev_rx) = mpsc::channel(REPORTS);
+        let spec = SessionSpec {
+            agent_id: req.agent_id.clone(),
+            agent_uri: target,
+            // Comfort noise seeded at the edge (the generator is sans-IO).
+            idle: IdleSound::ComfortNoise {
+                seed: rand::RngCore::next_u64(&mut rand::rngs::OsRng),
+            },
+        };
+        self.inner.tasks.spawn(session_driver::run(
+            self.inner.engine.clone(),
+            spec,
+            commands,
+            ev_tx,
+        ));
+        let sessions = self.inner.sessions.clone();
+        self.inner
+            .tasks
+            .spawn(async move { sessions.record(req.agent_id, ev_rx).await });
+        Ok(())
+    }
+
+    fn end_session(&self, agent_id: &str) -> Result<(), ControlError> {
+        // A customer on the line is hung up by the session first.
+        self.inner.sessions.logout(agent_id)
+    }
+
+    fn session(&self, agent_id: &str) -> Option<SessionView> {
+        self.inner.sessions.view(agent_id)
     }
 
     fn hang_up(&self, call_id: &str) -> Result<(), ControlError> {

@@ -7,6 +7,7 @@ pub mod inbound;
 pub mod registrations;
 pub mod scheduler;
 mod trunks;
+pub mod sessions;
 
 use std::future::Future;
 use std::sync::Arc;

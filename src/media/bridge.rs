@@ -10,7 +10,13 @@
 //!   customer hears only what is played to the customer leg (the prompts);
 //!   no customer audio reaches the agent at all.
 //!
-//! Before the customer leg is connected the agent hears ringback.
+//! Before the customer leg is connected the agent hears ringback. A
+//! nailed-up session's bridge ([`Bridge::start_session`], issue #10) keeps
+//! the agent's leg for many customers: the agent hears comfort noise (or
+//! music) until one is connected, and again after
+//! [`BridgeHandle::disconnect`]. The agent's leg is the same sans-IO `Leg`
+//! throughout, so its RTP stream stays continuous: one SSRC, sequence numbers
+//! and timestamps running on (RFC 3550 §5.1), with no re-INVITE.
 //! Digits and playback events of both legs come out of [`BridgeHandle::next_event`].
 //!
 //! Shape: one tokio task owns both legs' sockets (read round-robin) and a
@@ -36,6 +42,7 @@ use tokio::task::JoinHandle;
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 
+use super::comfort::IdleSound;
 use super::error::MediaError;
 use super::leg::{Leg, LegSink, MediaEvent, MediaParams, MediaStats};
 use super::pacer::Pacer;
@@ -68,6 +75,21 @@ pub struct BridgeStats {
     pub squelched_samples: u64,
 }
 
+/// What a customer leg of a session's bridge left behind at
+/// [`BridgeHandle::disconnect`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CustomerSpan {
+    pub customer: MediaStats,
+    /// When the first agent-leg packet carrying the customer's sound was
+    /// sent (handed to the socket): the end of the connect latency.
+    pub first_heard_at: Option<Instant>,
+    /// When the customer's first datagram arrived after connect (its far
+    /// end's share of the connect latency ends here).
+    pub first_rx_at: Option<Instant>,
+    /// The agent sent speech-level audio while connected (an energy test).
+    pub agent_spoke: bool,
+}
+
 /// Starts a bridge task.
 pub struct Bridge;
 
@@ -78,7 +100,27 @@ impl Bridge {
         params.validate()?;
         let (cmd_tx, cmd_rx) = mpsc::channel(COMMANDS);
         let (evt_tx, evt_rx) = mpsc::channel(EVENTS);
-        let task = BridgeTask::new(agent, params, evt_tx);
+        let task = BridgeTask::new(agent, params, evt_tx, Patch::new());
+        let join = tokio::spawn(task.run(cmd_rx));
+        Ok(BridgeHandle {
+            cmd: cmd_tx,
+            events: evt_rx,
+            join,
+        })
+    }
+
+    /// Start a session's bridge: the agent hears `idle` (not ringback)
+    /// while no customer is connected. Customers come and go with
+    /// [`BridgeHandle::connect`] and [`BridgeHandle::disconnect`].
+    pub fn start_session(
+        agent: MediaSession,
+        params: MediaParams,
+        idle: IdleSound,
+    ) -> Result<BridgeHandle, MediaError> {
+        params.validate()?;
+        let (cmd_tx, cmd_rx) = mpsc::channel(COMMANDS);
+        let (evt_tx, evt_rx) = mpsc::channel(EVENTS);
+        let task = BridgeTask::new(agent, params, evt_tx, Patch::with_idle(idle));
         let join = tokio::spawn(task.run(cmd_rx));
         Ok(BridgeHandle {
             cmd: cmd_tx,
@@ -105,6 +147,7 @@ enum Command {
         bool,
         oneshot::Sender<Result<(), MediaError>>,
     ),
+    Disconnect(oneshot::Sender<Result<CustomerSpan, MediaError>>),
     Stop,
 }
 
@@ -183,6 +226,25 @@ impl BridgeHandle {
         self.ask(|tx| Command::Record(side, path, tx)).await
     }
 
+    /// Release the customer leg (its ports are free when this returns; a
+    /// recording asked for is written); the agent goes back to the idle
+    /// sound, the mode to [`BridgeMode::Talk`]. Events of the customer
+    /// still queued are dropped so the next customer starts clean.
+    pub async fn disconnect(&mut self) -> Result<CustomerSpan, MediaError> {
+        let (tx, rx) = oneshot::channel();
+        self.cmd
+            .send(Command::Disconnect(tx))
+            .await
+            .map_err(|_| MediaError::Closed)?;
+        let span = rx.await.map_err(|_| MediaError::Closed)??;
+        while let Ok(ev) = self.events.try_recv() {
+            if ev.side == Side::Agent {
+                tracing::debug!(?ev, "agent media event dropped at disconnect");
+            }
+        }
+        Ok(span)
+    }
+
     /// Next event from either leg; `None` once the task has ended.
     pub async fn next_event(&mut self) -> Option<BridgeEvent> {
         self.events.recv().await
@@ -255,13 +317,16 @@ impl Paced {
     }
 
     /// Send the frames due at `now` with what the patch has for `side`.
+    /// Returns when the first agent packet carrying a just-connected
+    /// customer's sound went out, if it was in this tick.
     async fn tick(
         &mut self,
         side: Side,
         now: Instant,
         patch: &mut Patch,
         tx: &mpsc::Sender<BridgeEvent>,
-    ) {
+    ) -> Option<Instant> {
+        let mut first_heard = None;
         let mut ev = Events { side, tx };
         let tick = self.pacer.on_wake(now);
         self.leg.skip(tick.skipped);
@@ -269,9 +334,13 @@ impl Paced {
         for _ in 0..tick.send {
             if let Some((packet, to)) = self.leg.next_frame(|pcm| patch.frame(side, pcm), &mut ev) {
                 self.session.send(packet, to).await;
+                if side == Side::Agent && patch.take_first_heard() {
+                    first_heard = Some(Instant::now());
+                }
             }
         }
         self.leg.on_quiet(now, &mut ev);
+        first_heard
     }
 }
 
@@ -313,16 +382,27 @@ struct BridgeTask {
     customer_record: Option<PathBuf>,
     patch: Patch,
     events: mpsc::Sender<BridgeEvent>,
+    /// See [`CustomerSpan::first_heard_at`]; reset at each connect.
+    first_heard_at: Option<Instant>,
+    /// See [`CustomerSpan::first_rx_at`]; reset at each connect.
+    first_rx_at: Option<Instant>,
 }
 
 impl BridgeTask {
-    fn new(agent: MediaSession, params: MediaParams, events: mpsc::Sender<BridgeEvent>) -> Self {
+    fn new(
+        agent: MediaSession,
+        params: MediaParams,
+        events: mpsc::Sender<BridgeEvent>,
+        patch: Patch,
+    ) -> Self {
         Self {
             agent: Paced::new(agent, params, Instant::now()),
             customer: None,
             customer_record: None,
-            patch: Patch::new(),
+            patch,
             events,
+            first_heard_at: None,
+            first_rx_at: None,
         }
     }
 
@@ -396,7 +476,10 @@ impl BridgeTask {
         let leg = match side {
             Side::Agent => &mut self.agent.leg,
             Side::Customer => match self.customer.as_mut() {
-                Some(c) => &mut c.leg,
+                Some(c) => {
+                    self.first_rx_at.get_or_insert(now);
+                    &mut c.leg
+                }
                 None => return,
             },
         };
@@ -407,7 +490,9 @@ impl BridgeTask {
     async fn on_wake(&mut self, now: Instant) {
         let patch = &mut self.patch;
         let tx = &self.events;
-        self.agent.tick(Side::Agent, now, patch, tx).await;
+        if let Some(t) = self.agent.tick(Side::Agent, now, patch, tx).await {
+            self.first_heard_at = Some(t);
+        }
         if let Some(c) = self.customer.as_mut() {
             c.tick(Side::Customer, now, patch, tx).await;
         }
@@ -426,6 +511,8 @@ impl BridgeTask {
                     }
                     self.customer = Some(customer);
                     self.patch.connect();
+                    self.first_heard_at = None;
+                    self.first_rx_at = None;
                     Ok(())
                 };
                 let _ = reply.send(r);
@@ -465,6 +552,22 @@ impl BridgeTask {
                     .map(|p| p.leg.watch(timeouts, on_hold, now));
                 let _ = reply.send(r);
             }
+            Command::Disconnect(reply) => {
+                let r = match self.customer.take() {
+                    None => Err(MediaError::NotConnected),
+                    Some(paced) => {
+                        let span = CustomerSpan {
+                            customer: finish_leg(paced, true),
+                            first_heard_at: self.first_heard_at.take(),
+                            first_rx_at: self.first_rx_at.take(),
+                            agent_spoke: self.patch.agent_spoke(),
+                        };
+                        self.patch.disconnect();
+                        Ok(span)
+                    }
+                };
+                let _ = reply.send(r);
+            }
             Command::Stop => {}
         }
     }
@@ -472,21 +575,25 @@ impl BridgeTask {
     fn finish(self, write_recordings: bool) -> BridgeStats {
         // The sockets (and their port leases) are released as each
         // `Paced` is dropped here.
-        let end = |paced: Paced| {
-            let (stats, recording) = paced.leg.finish();
-            if let (true, Some((path, samples))) = (write_recordings, recording) {
-                if let Err(e) = write_recording(path, &samples) {
-                    tracing::warn!(error = %e, "bridge leg ended with an error");
-                }
-            }
-            stats
-        };
+        let end = |paced: Paced| finish_leg(paced, write_recordings);
         BridgeStats {
             squelched_samples: self.patch.squelched_samples(),
             agent: end(self.agent),
             customer: self.customer.map(end).unwrap_or_default(),
         }
     }
+}
+
+/// End one leg: its counters, and its recording written if asked for.
+/// Its sockets (and port lease) are released as `paced` drops here.
+fn finish_leg(paced: Paced, write_recording_file: bool) -> MediaStats {
+    let (stats, recording) = paced.leg.finish();
+    if let (true, Some((path, samples))) = (write_recording_file, recording) {
+        if let Err(e) = write_recording(path, &samples) {
+            tracing::warn!(error = %e, "bridge leg ended with an error");
+        }
+    }
+    stats
 }
 
 #[cfg(test)]

@@ -12,6 +12,7 @@
 //! - [`prompt`] prompt file cache with locale fallback and overrides
 //! - [`wavlaw`] reader for G.711 (µ-law/A-law) WAV prompt files
 //! - [`watch`]  media timeout: a far end silent too long has gone
+//! - [`comfort`] what a session's agent hears between customers
 //!
 //! The tokio edge is [`session`] (the bound sockets) and `task` (the
 //! handle and the loop): one task per call owning its sockets and driving
@@ -24,6 +25,7 @@
 //! remote address and codec from SDP ([`MediaParams`]).
 
 pub mod bridge;
+pub mod comfort;
 pub mod digits;
 mod dtmf_hook;
 mod error;
@@ -44,7 +46,8 @@ pub mod tts;
 pub mod watch;
 pub mod wavlaw;
 
-pub use bridge::{Bridge, BridgeEvent, BridgeHandle, BridgeStats};
+pub use bridge::{Bridge, BridgeEvent, BridgeHandle, BridgeStats, CustomerSpan};
+pub use comfort::IdleSound;
 pub use error::MediaError;
 pub use g711::Law;
 pub use leg::{MediaEvent, MediaParams, MediaStats};

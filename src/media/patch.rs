@@ -9,7 +9,9 @@
 //!                                                                customer silence or prompts)
 //! ```
 //!
-//! - Before the customer is connected the agent hears ringback.
+//! - Before the customer is connected the agent hears ringback; in a
+//!   nailed-up session (issue #10) it hears the session's [`IdleSound`]
+//!   instead, before and between customers ([`Patch::disconnect`]).
 //! - The squelch sees every customer sample in every mode, so a key held
 //!   across a mode switch is judged on its whole length, with the same
 //!   40 ms look-ahead, and muted.
@@ -24,6 +26,7 @@
 //! The bridge's vocabulary ([`Side`], [`BridgeMode`]) is defined here, in
 //! the sans-IO core that routes by it; the tokio bridge imports it (issue #9).
 
+use super::comfort::{Idle, IdleSound};
 use super::jitter::MAX_PAYLOAD;
 use super::ring::PcmRing;
 use crate::dtmf::{dbm0_to_amplitude, Squelch};
@@ -122,7 +125,25 @@ pub(super) struct Patch {
     discard: usize,
     ringback: Cadence,
     hold: Cadence,
+    /// A session's sound between customers; `None`: ringback (click-to-call).
+    idle: Option<Idle>,
+    /// Squelched samples of customers already disconnected.
+    squelched_before: u64,
+    /// Since connect, no agent frame has carried customer sound yet.
+    awaiting_first: bool,
+    /// The agent frame just built is the first to carry customer sound.
+    first_heard: bool,
+    /// The agent sent speech-level audio to this customer.
+    agent_spoke: bool,
+    /// Squelch output still to drop at a session's connect: the look-ahead's
+    /// initial fill, silence that is nobody's audio.
+    fill_to_drop: usize,
 }
+
+/// Mean absolute sample value above which an agent's 20 ms counts as
+/// speaking (about −44 dBm0): an energy test, not a VAD. Comfort noise and
+/// line hiss stay far below it, a voice or a test tone far above.
+const SPOKE_MEAN_ABS: u64 = 200;
 
 impl Patch {
     pub(super) fn new() -> Self {
@@ -136,7 +157,50 @@ impl Patch {
             discard: 0,
             ringback: Cadence::ringback(),
             hold: Cadence::hold(),
+            idle: None,
+            squelched_before: 0,
+            awaiting_first: false,
+            first_heard: false,
+            agent_spoke: false,
+            fill_to_drop: 0,
         }
+    }
+
+    /// A session's patch: the agent hears `sound` while no customer is
+    /// connected, not ringback.
+    pub(super) fn with_idle(sound: IdleSound) -> Self {
+        Self {
+            idle: Some(Idle::new(sound)),
+            ..Self::new()
+        }
+    }
+
+    /// The customer leg went away; the agent (a session's) goes back to its
+    /// idle sound. The squelch starts afresh for the next customer: nothing
+    /// of this one's audio is heard in the next call.
+    pub(super) fn disconnect(&mut self) {
+        self.connected = false;
+        self.mode = BridgeMode::Talk;
+        self.to_agent.clear();
+        self.to_customer.clear();
+        self.squelched_before += self.squelch.muted_samples();
+        self.squelch = Squelch::new();
+        self.discard = 0;
+        self.fill_to_drop = 0;
+        self.awaiting_first = false;
+        self.first_heard = false;
+    }
+
+    /// Whether the agent frame just taken was the first since connect to
+    /// carry customer sound (true once per connect). The bridge stamps its
+    /// send time: the connect latency of issue #10.
+    pub(super) fn take_first_heard(&mut self) -> bool {
+        std::mem::take(&mut self.first_heard)
+    }
+
+    /// The agent spoke (speech-level audio) since the last connect.
+    pub(super) fn agent_spoke(&self) -> bool {
+        self.agent_spoke
     }
 
     /// The customer answered: ringback stops, the parties talk.
@@ -145,6 +209,19 @@ impl Patch {
         self.mode = BridgeMode::Talk;
         self.to_agent.clear();
         self.to_customer.clear();
+        self.awaiting_first = true;
+        self.first_heard = false;
+        self.agent_spoke = false;
+        if self.idle.is_some() {
+            // A session connects in the agent's ongoing stream: the
+            // customer's first sound goes out as soon as the squelch has
+            // judged it (its 40 ms look-ahead stays), not behind the
+            // look-ahead's initial silence and a 20 ms prefill. The squelch
+            // is fresh here (new at the session's start and at each
+            // disconnect), so its first DELAY output samples are that fill.
+            self.fill_to_drop = Squelch::DELAY;
+            self.to_agent.start_fast();
+        }
     }
 
     /// Switch what each party hears. Before connect only the mode is
@@ -169,6 +246,10 @@ impl Patch {
     pub(super) fn on_agent_audio(&mut self, pcm: &[i16]) {
         if self.connected && self.mode == BridgeMode::Talk {
             self.to_customer.push(pcm);
+            if !self.agent_spoke && !pcm.is_empty() {
+                let sum: u64 = pcm.iter().map(|s| u64::from(s.unsigned_abs())).sum();
+                self.agent_spoke = sum >= SPOKE_MEAN_ABS * pcm.len() as u64;
+            }
         }
     }
 
@@ -183,18 +264,24 @@ impl Patch {
             let k = self.discard.min(out.len());
             out[..k].fill(0);
             self.discard -= k;
-            self.to_agent.push(out);
+            let fill = self.fill_to_drop.min(out.len());
+            self.fill_to_drop -= fill;
+            self.to_agent.push(&out[fill..]);
         }
     }
 
     /// The agent's next frame (before any prompt of the agent's leg).
     pub(super) fn agent_frame(&mut self, out: &mut [i16]) {
         if !self.connected {
-            self.ringback.fill(out);
+            match self.idle.as_mut() {
+                Some(idle) => idle.fill(out),
+                None => self.ringback.fill(out),
+            }
         } else if self.mode == BridgeMode::Secure {
             self.hold.fill(out);
-        } else {
-            self.to_agent.pop(out);
+        } else if self.to_agent.pop(out) && self.awaiting_first && out.iter().any(|&s| s != 0) {
+            self.awaiting_first = false;
+            self.first_heard = true;
         }
     }
 
@@ -226,7 +313,7 @@ impl Patch {
 
     /// Customer samples the squelch replaced with silence.
     pub(super) fn squelched_samples(&self) -> u64 {
-        self.squelch.muted_samples()
+        self.squelched_before + self.squelch.muted_samples()
     }
 }
 
@@ -419,5 +506,72 @@ mod tests {
             let y = run(&mut p, &key[lead..]);
             assert!(y.iter().all(|&s| s == 0), "lead {lead}: tone leaked");
         }
+    }
+
+    #[test]
+    fn a_session_hears_comfort_noise_then_the_customer_then_noise_again() {
+        let mut p = Patch::with_idle(IdleSound::ComfortNoise { seed: 3 });
+        let mut f = [0i16; F];
+        p.agent_frame(&mut f);
+        assert!(f.iter().any(|&s| s != 0), "noise, not silence");
+        assert!(
+            f.iter()
+                .all(|&s| s.abs() <= crate::media::comfort::COMFORT_PEAK),
+            "quiet: no ringback in a session"
+        );
+
+        p.connect();
+        let tone = sine(440.0, 8000.0, 8 * F);
+        let mut first = None;
+        for (i, c) in tone.chunks(F).enumerate() {
+            p.on_customer_audio(c);
+            p.agent_frame(&mut f);
+            if p.take_first_heard() {
+                assert!(first.is_none(), "reported once per connect");
+                assert!(
+                    f.iter().any(|&s| s.abs() > 1000),
+                    "that frame carries the tone"
+                );
+                first = Some(i);
+            }
+        }
+        // Only the squelch's look-ahead (40 ms) comes first: the tone fed
+        // with the third frame is heard in that frame (no prefill, no
+        // look-ahead fill queued ahead of it).
+        let first = first.expect("the customer was heard");
+        assert_eq!(first, 2, "first heard in frame {first}");
+        assert!(!p.agent_spoke(), "the agent said nothing");
+        p.on_agent_audio(&sine(300.0, 3000.0, F));
+        assert!(p.agent_spoke());
+
+        p.disconnect();
+        p.on_customer_audio(&tone[..F]);
+        p.agent_frame(&mut f);
+        assert!(
+            f.iter()
+                .all(|&s| s.abs() <= crate::media::comfort::COMFORT_PEAK),
+            "back to comfort noise, nothing of the customer"
+        );
+        assert!(!p.take_first_heard());
+
+        p.connect();
+        assert!(!p.agent_spoke(), "a new customer, a new count");
+        let mut heard = false;
+        for c in tone.chunks(F) {
+            p.on_customer_audio(c);
+            p.agent_frame(&mut f);
+            heard |= p.take_first_heard();
+        }
+        assert!(heard, "the next customer is reported too");
+    }
+
+    #[test]
+    fn comfort_noise_is_not_heard_as_speech() {
+        let mut p = Patch::with_idle(IdleSound::ComfortNoise { seed: 9 });
+        p.connect();
+        let mut noise = [0i16; F];
+        crate::media::comfort::ComfortNoise::new(1).fill(&mut noise);
+        p.on_agent_audio(&noise);
+        assert!(!p.agent_spoke());
     }
 }

@@ -31,6 +31,8 @@ pub struct PcmRing {
     head: usize,
     len: usize,
     primed: bool,
+    /// The next start needs one frame, not the prefill ([`PcmRing::start_fast`]).
+    fast: bool,
     stats: RingStats,
 }
 
@@ -51,6 +53,13 @@ impl Default for PcmRing {
 }
 
 impl PcmRing {
+    /// Let the next start need one whole frame only, not the prefill too
+    /// (a session connecting a customer: the first sound is heard a frame
+    /// sooner; the cushion is rebuilt at the first underrun, if any).
+    pub fn start_fast(&mut self) {
+        self.fast = true;
+    }
+
     /// Buffered beyond one frame before the reader (re)starts: 20 ms.
     pub const PREFILL: usize = 160;
     /// Most audio left buffered after a read: 100 ms.
@@ -62,6 +71,7 @@ impl PcmRing {
             head: 0,
             len: 0,
             primed: false,
+            fast: false,
             stats: RingStats::default(),
         }
     }
@@ -106,8 +116,10 @@ impl PcmRing {
     /// it was audio.
     pub fn pop(&mut self, out: &mut [i16]) -> bool {
         let n = out.len().min(CAPACITY);
-        if !self.primed && self.len >= (n + Self::PREFILL).min(CAPACITY) {
+        let need = if self.fast { n } else { n + Self::PREFILL };
+        if !self.primed && self.len >= need.min(CAPACITY) {
             self.primed = true;
+            self.fast = false;
         }
         if !self.primed || self.len < n {
             if self.primed {
@@ -142,6 +154,7 @@ impl PcmRing {
         self.drop_oldest(self.len);
         self.head = 0;
         self.primed = false;
+        self.fast = false;
     }
 
     fn drop_oldest(&mut self, n: usize) {
@@ -249,5 +262,27 @@ mod tests {
         assert!(r.is_empty());
         r.push(&ramp(0, 160));
         assert!(!r.pop(&mut out), "cleared: prefill again");
+    }
+
+    #[test]
+    fn a_fast_start_plays_the_first_frame_at_once_then_prefills_again() {
+        let mut r = PcmRing::new();
+        r.start_fast();
+        let mut out = [0i16; 160];
+        r.push(&ramp(1, 160));
+        assert!(r.pop(&mut out), "one frame is enough after start_fast");
+        assert_eq!(out[0], 1);
+        assert!(!r.pop(&mut out), "underrun");
+        r.push(&ramp(1, 160));
+        assert!(
+            !r.pop(&mut out),
+            "after an underrun the prefill is wanted again"
+        );
+        r.push(&ramp(1, 160));
+        assert!(r.pop(&mut out));
+        r.start_fast();
+        r.clear();
+        r.push(&ramp(1, 160));
+        assert!(!r.pop(&mut out), "clear forgets a fast start");
     }
 }
