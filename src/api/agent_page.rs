@@ -25,17 +25,18 @@ pub fn agent_page_csp() -> &'static str {
         format!(
             "default-src 'self'; script-src {}; style-src {}; connect-src 'self'; img-src 'self'; \
              object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
-            inline_hash("script"),
-            inline_hash("style"),
+            inline_hash(AGENT_PAGE, "script"),
+            inline_hash(AGENT_PAGE, "style"),
         )
     })
 }
 
-/// `'sha256-…'` of the first inline `<tag>` element's text, as CSP wants it.
-fn inline_hash(tag: &str) -> String {
+/// `'sha256-…'` of `page`'s first inline `<tag>` element's text, as CSP
+/// wants it (CSP Level 3 §8.4, hash-source); the console page uses it too.
+pub(crate) fn inline_hash(page: &str, tag: &str) -> String {
     let open = format!("<{tag}>");
     let close = format!("</{tag}>");
-    let text = AGENT_PAGE
+    let text = page
         .split_once(&open)
         .and_then(|(_, rest)| rest.split_once(&close))
         .map_or("", |(inner, _)| inner);
