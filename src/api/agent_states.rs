@@ -123,7 +123,11 @@ pub(crate) async fn get(
 ) -> Result<Json<Value>, ApiError> {
     let agent = visible_agent(&state, &principal, &path_id(id)?).await?;
     let floor = state.floor()?;
-    Ok(Json(agent_with_state(floor, &agent, state.now()).await?))
+    let mut v = agent_with_state(floor, &agent, state.now()).await?;
+    // The console's Pause reasons and disposition buttons come from here.
+    v["pause_codes"] = json!(floor.rules().pause_codes);
+    v["dispositions"] = json!(floor.rules().dispositions);
+    Ok(Json(v))
 }
 
 /// `PUT /v1/agents/{id}/state {"state":"ready"|"paused","pause_code"?}`.

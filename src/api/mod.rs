@@ -50,7 +50,9 @@ mod agent_page;
 mod agent_states;
 mod agents;
 mod auth;
+mod call_order;
 mod calls;
+mod console_page;
 mod control;
 mod csv;
 mod dialer;
@@ -87,6 +89,7 @@ pub use admin_page::{admin_page_csp, ADMIN_PAGE};
 pub use agent_page::{agent_page_csp, AGENT_PAGE};
 pub use auth::Principal;
 pub use calls::CALL_PAGE;
+pub use console_page::{console_page_csp, CONSOLE_PAGE};
 pub use control::{
     CallControl, ConnectTiming, ControlError, DialRequest, PaymentHub, PaymentRequest,
     PaymentSubscription, PaymentUpdate, Registration, SessionRequest, SessionView,
@@ -343,6 +346,7 @@ pub fn router(state: ApiState) -> Router {
     let private = Router::new()
         .route("/v1/calls", post(calls::create).get(calls::list))
         .route("/v1/calls/{id}", get(calls::get).delete(calls::hang_up))
+        .route("/v1/calls/{id}/order", get(call_order::get))
         .route("/v1/calls/{id}/payments", post(payments::create))
         .route(
             "/v1/payments/{id}",
@@ -372,6 +376,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/openapi.json", get(openapi::serve))
         .route("/agent", get(agent_page::serve))
         .route("/console/admin", get(admin_page::serve))
+        .route("/console", get(console_page::serve))
         .merge(private)
         .fallback(|| async { ApiError::NoRoute })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })

@@ -51,6 +51,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("delete", "/v1/agents/{id}/session"),
     ("get", "/agent"),
     ("get", "/console/admin"),
+    ("get", "/console"),
+    ("get", "/v1/calls/{id}/order"),
     ("get", "/metrics"),
     ("get", "/openapi.json"),
 ];
@@ -356,6 +358,8 @@ fn payment_schemas() -> Value {
                 "state_since": { "type": "string", "format": "date-time" },
                 "seconds_in_state": { "type": "integer", "minimum": 0 },
                 "today": { "$ref": "#/components/schemas/AgentToday" },
+                "pause_codes": { "type": "array", "items": text, "description": "GET /v1/agents/{id} only: the configured [operators] pause_codes." },
+                "dispositions": { "type": "array", "items": text, "description": "GET /v1/agents/{id} only: the configured [operators] dispositions." },
                 "registrations": { "type": "array", "description": "registered phones of an agent with sip_user, most recent first (absent when none)",
                     "items": { "type": "object", "properties": { "contact": text, "source": text, "transport": { "type": "string", "enum": ["udp", "tcp"] },
                         "expires_in": { "type": "integer" }, "user_agent": { "type": ["string", "null"] } } } } }
@@ -550,6 +554,22 @@ fn payment_paths(id_param: &Value, unauthorized: &Value, malformed: &Value) -> V
                     "summary": "The merchant's call-mode admin page (static HTML; asks for the merchant token; no auth).",
                     "security": [],
                     "responses": { "200": { "description": "HTML.", "content": { "text/html": { "schema": { "type": "string" } } } } }
+                }
+            },
+            "/console": {
+                "get": {
+                    "operationId": "consolePage",
+                    "summary": "The operator console (static HTML; asks for agent id and token, keeps them in sessionStorage, sends the token as a header; no auth).",
+                    "security": [],
+                    "responses": { "200": { "description": "HTML.", "content": { "text/html": { "schema": { "type": "string" } } } } }
+                }
+            },
+            "/v1/calls/{id}/order": {
+                "get": {
+                    "operationId": "getCallOrder",
+                    "summary": "The order a call was placed for, with its attempts (an agent reads only its own calls' orders): the console's pop.",
+                    "parameters": id_param,
+                    "responses": { "200": json_response("The order with attempts and call_id.", "Order"), "401": unauthorized, "404": not_found }
                 }
             }
     })

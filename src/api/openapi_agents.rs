@@ -23,7 +23,7 @@ pub(super) fn paths(
                 "operationId": "getAgent",
                 "summary": "An agent with its state, time in state, current call and today's seconds per state.",
                 "parameters": id_param,
-                "responses": { "200": json_response("The agent.", "Agent"), "401": unauthorized, "404": not_found, "503": unavailable }
+                "responses": { "200": json_response("The agent, with `pause_codes` and `dispositions` (arrays of strings): the configured [operators] lists the console offers.", "Agent"), "401": unauthorized, "404": not_found, "503": unavailable }
             }
         },
         "/v1/agents/{id}/state": {

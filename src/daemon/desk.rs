@@ -57,6 +57,11 @@ struct Inner {
     registrar: Option<crate::sip::RegistrarLink>,
     /// Logged-in agents' nailed-up sessions (issue #10).
     sessions: Arc<super::sessions::Sessions>,
+    /// The agents' floor: a click-to-call moves its agent's state
+    /// ([`Desk::follow_floor`]); `None` in tests that run no floor.
+    floor: Option<crate::floor::Floor>,
+    /// Which agent each live call belongs to, for the floor.
+    agents: Mutex<HashMap<String, String>>,
 }
 
 impl Desk {
@@ -66,21 +71,25 @@ impl Desk {
         hub: Arc<PaymentHub>,
         metrics: Arc<Metrics>,
     ) -> Desk {
-        Desk::with_registrar(engine, store, hub, metrics, None)
+        Desk::with_registrar(engine, store, hub, metrics, None, None)
     }
 
     /// A desk that rings agents who register (`sip_user`) at their most
-    /// recent binding instead of their stored URI.
+    /// recent binding instead of their stored URI, and that moves each
+    /// calling agent's state on `floor` as its calls connect and end.
     pub fn with_registrar(
         engine: Arc<Engine>,
         store: Store,
         hub: Arc<PaymentHub>,
         metrics: Arc<Metrics>,
         registrar: Option<crate::sip::RegistrarLink>,
+        floor: Option<crate::floor::Floor>,
     ) -> Desk {
         Desk {
             inner: Arc::new(Inner {
                 registrar,
+                floor,
+                agents: Mutex::new(HashMap::new()),
                 engine,
                 store,
                 hub,
@@ -187,6 +196,11 @@ impl CallControl for Desk {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .insert(req.call_id.clone(), tx);
+        self.inner
+            .agents
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(req.call_id.clone(), req.agent_id.clone());
         let spec = AgentCallSpec {
             call_id: req.call_id.clone(),
             agent_uri,
@@ -328,10 +342,53 @@ impl Desk {
                     .unwrap_or_else(|p| p.into_inner())
                     .remove(&call_id);
             }
+            self.follow_floor(&call_id, &ev).await;
             self.write(&call_id, ev).await;
             if ended {
                 break;
             }
+        }
+    }
+
+    /// Move the call's agent on the floor as the call goes (issue #10):
+    /// the agent answering reserves a ready agent for the call, the bridge
+    /// connects the customer, the end sends the agent to wrap-up (or back
+    /// to ready when the customer was never connected). Only an agent
+    /// logged in on the floor moves: the rules refuse the rest
+    /// (`NotLoggedIn`, `NotReady`), which is expected here and logged at
+    /// debug. The nailed-up session leg will extend this one place.
+    async fn follow_floor(&self, call_id: &str, ev: &LiveEvent) {
+        use orderline_dialer::agents::{AgentInput, AgentState};
+        let Some(floor) = &self.inner.floor else {
+            return;
+        };
+        let agent = {
+            let mut agents = self.inner.agents.lock().unwrap_or_else(|p| p.into_inner());
+            let agent = agents.get(call_id).cloned();
+            if matches!(ev, LiveEvent::Ended(_)) {
+                agents.remove(call_id);
+            }
+            agent
+        };
+        let Some(agent) = agent else { return };
+        let call = call_id.to_string();
+        let input = match ev {
+            LiveEvent::AgentAnswered => AgentInput::Reserve { call },
+            LiveEvent::Bridged => AgentInput::CustomerConnected { call },
+            LiveEvent::Ended(_) => match floor.state(&agent).await.0 {
+                AgentState::Reserved { call: held } if held == call_id => {
+                    AgentInput::Release { call }
+                }
+                _ => AgentInput::CustomerEnded {
+                    call,
+                    agent_spoke: true,
+                },
+            },
+            _ => return,
+        };
+        let now = self.inner.engine.clock().now();
+        if let Err(e) = floor.apply(&agent, input, now).await {
+            tracing::debug!(agent = %agent, call = %call_id, error = %e, "click-to-call leaves the agent's state alone");
         }
     }
 

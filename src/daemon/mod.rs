@@ -150,6 +150,7 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = ()>) -> anyhow::Res
         hub.clone(),
         metrics.clone(),
         registrar.clone(),
+        Some(floor.clone()),
     );
     let api = api.with_call_control(Arc::new(desk.clone()), hub);
     tracing::info!(sip = %engine.sip().local_addr(), http = %http.local_addr()?, "orderline serving");
