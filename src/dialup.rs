@@ -20,8 +20,8 @@ use orderline_dialer::modes::{
     CallModes, DialQueue, DialResult, DialerConfig, DialerConfigError, ModeSettings, Moved,
     OrderCard, Overview, Pick, QueueError, QueueFilter, QueueItem, Tick,
 };
-use orderline_dialer::window::CallWindow;
 use orderline_dialer::pacer::{AgentEvent, AgentId, CallEvent, CallId, PacerStats};
+use orderline_dialer::window::CallWindow;
 use tokio::sync::Mutex;
 
 use crate::config::{Config, ConfigError};
@@ -366,6 +366,30 @@ impl Dialup {
             q.finish(order, result, now).map(|m| vec![m])
         })
         .await
+    }
+
+    /// [`Dialup::finish`] for a call `agent` placed, when `order` is in
+    /// flight for that agent; `Ok(false)` (nothing applied) when it is not:
+    /// a click-to-call naming an order the dialer did not pick, or a result
+    /// that already came in (so no result is applied twice).
+    pub async fn finish_by(
+        &self,
+        order: &str,
+        agent: &str,
+        result: DialResult,
+        now: DateTime<Utc>,
+    ) -> Result<bool, DialupError> {
+        let reason = finish_reason(&result);
+        let mut applied = false;
+        self.apply(&reason, now, |q| {
+            if q.in_flight_agent(order) != Some(agent) {
+                return Ok(Vec::new());
+            }
+            applied = true;
+            q.finish(order, result, now).map(|m| vec![m])
+        })
+        .await?;
+        Ok(applied)
     }
 
     /// Replace who may work `mode`; stored so a restart keeps it.

@@ -227,6 +227,19 @@ impl Floor {
         })
     }
 
+    /// Every agent `ready` now, by id (the operator dialer's candidates).
+    pub async fn ready(&self) -> Vec<String> {
+        let agents = self.inner.agents.lock().await;
+        let mut ids: Vec<String> = agents
+            .iter()
+            .filter(|(_, m)| *m.state() == AgentState::Ready)
+            .map(|(id, _)| id.clone())
+            .collect();
+        // The agent waiting longest gets the next customer (fair share).
+        ids.sort_by_key(|id| agents.get(id).map(AgentMachine::since));
+        ids
+    }
+
     /// How many of `agent_ids` are in each state now (an agent the floor
     /// has not seen is offline): the supervisor's counts and the pacer's
     /// "ready agents".

@@ -10,11 +10,10 @@
 //! resync after the HTTP port drops and comes back on the same port. The
 //! token never appears in a URL the page requested, nor in its HTML.
 
+#[path = "common/browser.rs"]
+mod browser;
 #[allow(dead_code, unused_macros)]
 mod store_support;
-#[path = "common/browser.rs"]
-#[allow(dead_code)]
-mod browser;
 
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;

@@ -165,6 +165,7 @@ async fn fill_outbox(db: &TestDb, store: &Store) {
             locale: None,
             timezone: None,
             project: "default".into(),
+            script: Default::default(),
         };
         store
             .insert_order(&order, Decision::Flag, now)

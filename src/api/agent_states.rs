@@ -17,17 +17,20 @@ use axum::response::Response;
 use axum::{Extension, Json};
 use chrono::{DateTime, Utc};
 use orderline_dialer::agents::{AgentError, AgentInput, AgentState};
+use orderline_dialer::modes::{DialResult, QueueError};
 use serde_json::{json, Value};
 use tokio::sync::broadcast::error::RecvError;
 
 use super::auth::Principal;
 use super::calls::visible_call;
+use super::dialer::dialup_error;
 use super::error::ApiError;
 use super::extract::path_id;
 use super::input;
 use super::sse::{self, EventFeed};
 use super::views::{agent_json, time};
 use super::ApiState;
+use crate::dialup::DialupError;
 use crate::floor::{AgentView, Floor, FloorError, FloorEvent};
 use crate::store::{Agent, CallDisposition};
 
@@ -189,8 +192,11 @@ pub(crate) async fn disposition(
     let call = visible_call(&state, &principal, &path_id(id)?).await?;
     let body = state.body(body)?;
     let map = input::json_object(&body).map_err(ApiError::into_bad_request)?;
-    input::reject_unknown(&map, &["disposition", "callback_at", "note"])
-        .map_err(ApiError::into_bad_request)?;
+    input::reject_unknown(
+        &map,
+        &["disposition", "callback_at", "callback_same_agent", "note"],
+    )
+    .map_err(ApiError::into_bad_request)?;
     let floor = state.floor()?;
     let disposition =
         input::required_string(&map, "disposition").map_err(ApiError::into_bad_request)?;
@@ -236,6 +242,36 @@ pub(crate) async fn disposition(
             "note",
             format!("at most {MAX_NOTE_CHARS} characters"),
         ));
+    }
+    let same_agent = match map.get("callback_same_agent") {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(b)) => *b,
+        Some(_) => {
+            return Err(ApiError::bad_field(
+                "callback_same_agent",
+                "must be true or false",
+            ))
+        }
+    };
+    // A call the operator dialer placed for a queued order: the
+    // disposition settles the order in its queue (issue #11), checked
+    // against the order's mode first so a button the mode lacks is a 400
+    // and nothing is written.
+    if let (Some(order), Ok(dialup)) = (call.order_id.as_deref(), state.dialup()) {
+        let result = match (disposition.as_str(), callback_at) {
+            ("callback", Some(at)) => DialResult::Callback { at, same_agent },
+            (d, _) => DialResult::Disposition(d.to_string()),
+        };
+        match dialup.finish_by(order, &call.agent_id, result, now).await {
+            Ok(_) => {}
+            Err(DialupError::Queue(QueueError::DispositionNotInMode { mode, disposition })) => {
+                return Err(ApiError::bad_field(
+                    "disposition",
+                    format!("{disposition:?} is not one of mode {mode}'s dispositions"),
+                ))
+            }
+            Err(e) => return Err(dialup_error(e)),
+        }
     }
     let d = CallDisposition {
         disposition: disposition.clone(),

@@ -122,9 +122,7 @@ pub(crate) async fn stats(
 ) -> Result<Json<Value>, ApiError> {
     let id = path_id(id)?;
     let dialup = state.dialup()?;
-    let stats = dialup
-        .pacer_stats(&id, state.now())
-        .map_err(dialup_error)?;
+    let stats = dialup.pacer_stats(&id, state.now()).map_err(dialup_error)?;
     let mut v = serde_json::to_value(stats).map_err(|e| ApiError::Refused {
         field: None,
         message: e.to_string(),

@@ -88,6 +88,7 @@ use std::time::Duration;
 pub use admin_page::{admin_page_csp, ADMIN_PAGE};
 pub use agent_page::{agent_page_csp, AGENT_PAGE};
 pub use auth::Principal;
+pub(crate) use calls::random_id;
 pub use calls::CALL_PAGE;
 pub use console_page::{console_page_csp, CONSOLE_PAGE};
 pub use control::{

@@ -55,12 +55,12 @@ pub(super) fn paths(
         "/v1/calls/{id}/disposition": {
             "post": {
                 "operationId": "postCallDisposition",
-                "summary": "Record the agent's disposition of a call; an agent in wrap-up for it goes back to ready. Posting again corrects it.",
+                "summary": "Record the agent's disposition of a call; an agent in wrap-up for it goes back to ready. A call the operator dialer placed for a queued order also settles that order in its mode (the disposition's target status, no_answer's put-off, a callback booked); posting again corrects the call's record but moves the order no further.",
                 "parameters": id_param,
                 "requestBody": { "required": true, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/NewDisposition" } } } },
                 "responses": {
                     "200": json_response("Recorded.", "Disposition"),
-                    "400": error_response("A field is missing or invalid (a disposition not in [operators] dispositions, callback_at not a future RFC 3339 time or missing for `callback`, note too long); `field` names it."),
+                    "400": error_response("A field is missing or invalid (a disposition not in [operators] dispositions or not a button of the order's mode, callback_same_agent not a boolean, callback_at not a future RFC 3339 time or missing for `callback`, note too long); `field` names it."),
                     "401": unauthorized,
                     "404": error_response("No such call (or another agent's)."),
                     "503": unavailable
@@ -104,6 +104,7 @@ pub(super) fn schemas() -> Value {
             "properties": {
                 "disposition": { "type": "string", "description": "One of [operators] dispositions." },
                 "callback_at": { "type": "string", "format": "date-time", "description": "When to call back; in the future; required with `callback`." },
+                "callback_same_agent": { "type": "boolean", "description": "With `callback` on a dialled order: only this agent gets it (default false: anyone working the mode)." },
                 "note": { "type": "string", "maxLength": MAX_NOTE_CHARS }
             }
         },

@@ -453,16 +453,22 @@ impl Engine {
         Ok(self.sip.invite_via(outbound, Some(hop.addr)).await?)
     }
 
-    /// Place one confirmation call and run the confirm flow on it.
-    pub async fn place_confirm_call(&self, spec: &CallSpec) -> Result<CallReport, CallError> {
-        let (trunk_index, trunk) = self.pick_trunk()?;
-        let ring_timeout = self.cfg.calling.ring_timeout()?;
+    /// The confirm flow for `spec`: the script's variables (every one
+    /// present, empty when the order has none) and the amount in words.
+    fn confirm_flow(&self, spec: &CallSpec) -> Result<ConfirmFlow, CallError> {
         let mut vars = spec.vars.clone();
         for name in crate::ivr::script::VARIABLES {
             vars.entry(name.to_string()).or_default();
         }
         vars.insert("amount".to_string(), spec.amount_words.clone());
-        let mut flow = ConfirmFlow::new(&self.confirm, &vars)?;
+        Ok(ConfirmFlow::new(&self.confirm, &vars)?)
+    }
+
+    /// Place one confirmation call and run the confirm flow on it.
+    pub async fn place_confirm_call(&self, spec: &CallSpec) -> Result<CallReport, CallError> {
+        let (trunk_index, trunk) = self.pick_trunk()?;
+        let ring_timeout = self.cfg.calling.ring_timeout()?;
+        let mut flow = self.confirm_flow(spec)?;
 
         let (media, local) = self.bind_media().await?;
         let request_uri = Self::request_uri(trunk, &spec.target);
@@ -684,9 +690,7 @@ impl Engine {
         mut events: tokio::sync::mpsc::Receiver<SipEvent>,
         spec: &CallSpec,
     ) -> Result<Option<CallReport>, CallError> {
-        let mut vars = HashMap::new();
-        vars.insert("amount".to_string(), spec.amount_words.clone());
-        let mut flow = ConfirmFlow::new(&self.confirm, &vars)?;
+        let mut flow = self.confirm_flow(spec)?;
         let Some((mut handle, remote)) = self.answer_incoming(call, &incoming).await? else {
             return Ok(None);
         };
@@ -697,16 +701,17 @@ impl Engine {
             &mut events,
             &mut handle,
             &mut flow,
-            &spec.locale,
+            spec,
             MAX_CALL,
         )
         .await;
         let duration_ms = answered_at.elapsed().as_millis() as u64;
         let stats = handle.stop().await;
         tracing::debug!(%call, ?stats, "media stopped");
-        let (outcome, by) = result?;
+        let (outcome, by, cause) = result?;
         use crate::ivr::Flow;
         Ok(Some(CallReport {
+            cause,
             answered: true,
             digits: flow.digits().to_string(),
             outcome,

@@ -39,6 +39,8 @@ const REPORTS: usize = 64;
 /// Store writes that fail are retried this many times (a busy SQLite, a
 /// PostgreSQL failover) before the error is logged and the write given up.
 const WRITE_ATTEMPTS: u32 = 5;
+/// Call ends a slow subscriber may fall behind by.
+const CALL_ENDS: usize = 1024;
 
 /// Cheap to clone; the API holds it as `Arc<dyn CallControl>`.
 #[derive(Clone)]
@@ -62,6 +64,9 @@ struct Inner {
     floor: Option<crate::floor::Floor>,
     /// Which agent each live call belongs to, for the floor.
     agents: Mutex<HashMap<String, String>>,
+    /// Every call's end, once recorded (the operator dialer settles its
+    /// picked orders from these).
+    ends: tokio::sync::broadcast::Sender<(String, CallEnd)>,
 }
 
 impl Desk {
@@ -97,6 +102,7 @@ impl Desk {
                 live: Mutex::new(HashMap::new()),
                 tasks: TaskTracker::new(),
                 sessions: Arc::default(),
+                ends: tokio::sync::broadcast::channel(CALL_ENDS).0,
             }),
         }
     }
@@ -113,6 +119,19 @@ impl Desk {
         &self,
     ) -> tokio::sync::broadcast::Receiver<(String, crate::call::live::SessionEvent)> {
         self.inner.sessions.subscribe()
+    }
+
+    /// Every call's end from now on, after it is written down.
+    pub fn call_ends(&self) -> tokio::sync::broadcast::Receiver<(String, CallEnd)> {
+        self.inner.ends.subscribe()
+    }
+
+    /// Whether the agent's session leg is up and free for a customer.
+    pub fn session_free(&self, agent_id: &str) -> bool {
+        self.inner
+            .sessions
+            .view(agent_id)
+            .is_some_and(|v| v.state == "up")
     }
 
     /// Where to call an agent: its live binding when it registers, else
@@ -334,8 +353,11 @@ impl Desk {
     /// Write one call's reports down, in order, until it ends.
     async fn record(self, call_id: String, mut reports: mpsc::Receiver<LiveEvent>) {
         while let Some(ev) = reports.recv().await {
-            let ended = matches!(ev, LiveEvent::Ended(_));
-            if let LiveEvent::Ended(_) = &ev {
+            let ended = match &ev {
+                LiveEvent::Ended(end) => Some(end.clone()),
+                _ => None,
+            };
+            if ended.is_some() {
                 self.inner
                     .live
                     .lock()
@@ -344,7 +366,9 @@ impl Desk {
             }
             self.follow_floor(&call_id, &ev).await;
             self.write(&call_id, ev).await;
-            if ended {
+            if let Some(end) = ended {
+                // Nobody listening (no operator dialer) is fine.
+                let _ = self.inner.ends.send((call_id.clone(), end));
                 break;
             }
         }

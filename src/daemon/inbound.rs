@@ -51,8 +51,10 @@ impl Inbound {
             });
         let spec = CallSpec {
             target: caller.unwrap_or_default(),
+            vars: super::scheduler::script_vars(&self.engine, &locale, &order),
             locale,
             amount_words,
+            order_id: Some(order.id.clone()),
         };
         let started = self.engine.clock().now();
         let report = match self

@@ -3,11 +3,13 @@
 //! calls start, live calls get a BYE, their results are written, then exit.
 
 pub mod desk;
+pub mod floor_feed;
 pub mod inbound;
+pub mod progressive;
 pub mod registrations;
 pub mod scheduler;
-mod trunks;
 pub mod sessions;
+mod trunks;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -162,9 +164,25 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = ()>) -> anyhow::Res
         store: store.clone(),
         dialup: Some(dialup.clone()),
     };
+    // One line per ready agent in a session (issue #11).
+    let operator_dialer = progressive::Progressive::new(
+        dialup.clone(),
+        floor.clone(),
+        desk.clone(),
+        store.clone(),
+        floor_clock.clone(),
+    );
+    let dialer_task = tokio::spawn(operator_dialer.run(stop.child_token()));
     let scheduler = Scheduler::new(store.clone(), engine.clone(), campaign, metrics.clone())
         .with_dialup(dialup);
     let scheduler = tokio::spawn(scheduler.run(stop.child_token()));
+    // Session legs move their agents on the floor (issue #10).
+    let feed_task = tokio::spawn(floor_feed::run(
+        desk.session_events(),
+        floor.clone(),
+        floor_clock.clone(),
+        stop.child_token(),
+    ));
     let floor_task = tokio::spawn(floor.run(floor_clock, stop.child_token()));
     tokio::spawn(trunks::watch(
         engine.clone(),
@@ -220,6 +238,12 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = ()>) -> anyhow::Res
         Ok(Err(e)) => tracing::error!(error = %e, "HTTP API failed"),
         Err(e) => tracing::error!(error = %e, "HTTP API task failed"),
         Ok(Ok(())) => {}
+    }
+    if let Err(e) = dialer_task.await {
+        tracing::error!(error = %e, "operator dialer task failed");
+    }
+    if let Err(e) = feed_task.await {
+        tracing::error!(error = %e, "floor feed task failed");
     }
     if let Err(e) = floor_task.await {
         tracing::error!(error = %e, "wrap-up timer task failed");

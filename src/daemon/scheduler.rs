@@ -237,23 +237,32 @@ fn snapshot(c: &SharedCampaign) -> Campaign {
     c.read().unwrap_or_else(|p| p.into_inner()).clone()
 }
 
+/// The confirm script's variables for `order` (issue #13), for a robo-call
+/// and for the customer calling back alike; names come from the TTS cache,
+/// rendered when the order arrived.
+pub(super) fn script_vars(
+    engine: &Engine,
+    locale: &str,
+    order: &crate::store::Order,
+) -> HashMap<String, Vec<String>> {
+    let s = &order.script;
+    let text = crate::ivr::script::OrderText {
+        locale,
+        number: s.number.as_deref().unwrap_or(&order.id),
+        amount: &order.amount,
+        currency: &order.currency,
+        delivery_fee: s.delivery_fee.as_deref(),
+        items: &order.items,
+        store: s.store.as_deref(),
+        customer_name: s.customer_name.as_deref(),
+        max_items: engine.confirm_plan().max_items,
+    };
+    crate::ivr::script::script_vars(&text, |t| engine.rendered(locale, t))
+}
+
 impl Attempt {
-    /// The confirm script's variables for this order (issue #13); names come
-    /// from the TTS cache, rendered when the order arrived.
     fn script_vars(&self, order: &crate::store::Order) -> HashMap<String, Vec<String>> {
-        let s = &order.script;
-        let text = crate::ivr::script::OrderText {
-            locale: &self.locale,
-            number: s.number.as_deref().unwrap_or(&order.id),
-            amount: &order.amount,
-            currency: &order.currency,
-            delivery_fee: s.delivery_fee.as_deref(),
-            items: &order.items,
-            store: s.store.as_deref(),
-            customer_name: s.customer_name.as_deref(),
-            max_items: self.engine.confirm_plan().max_items,
-        };
-        crate::ivr::script::script_vars(&text, |t| self.engine.rendered(&self.locale, t))
+        script_vars(&self.engine, &self.locale, order)
     }
 
     async fn run(self, c: ClaimedAttempt) {

@@ -200,6 +200,11 @@ impl DialQueue {
 
     /// Orders picked and not yet reported, with their agents: on restart the
     /// daemon closes these calls as interrupted and calls [`Self::release_in_flight`].
+    /// The agent `order` is in flight for, if it is.
+    pub fn in_flight_agent(&self, order: &str) -> Option<&str> {
+        self.entries.get(order)?.in_flight.as_deref()
+    }
+
     pub fn in_flight(&self) -> Vec<(String, String)> {
         let mut v: Vec<_> = self
             .entries
