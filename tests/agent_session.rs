@@ -10,163 +10,14 @@
 
 mod common;
 
-use std::net::SocketAddr;
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::audio_check::{longest_run, read_8k, tone_frames};
-use common::http::json;
-use common::keypad::tone_audio;
+use common::session_rig::{answers, Rig, AGENTS, CUSTOMER_HZ};
 use common::*;
 
-const MERCHANT: &str = "merchant-token-sess-8c21f0";
-/// (agent id, SIP user, password).
-const AGENTS: [(&str, &str, &str); 2] = [
-    ("ayesha", "1001", "phone-pass-7f3a9c"),
-    ("bilal", "1002", "phone-pass-41be0d"),
-];
 /// Customer calls in the measured run (alternating between the agents).
 const CALLS: usize = 20;
-/// What each customer says: a 600 Hz tone (the agents' phones send 1 kHz).
-const CUSTOMER_HZ: f64 = 600.0;
-const CUSTOMER_TALK_MS: u32 = 1500;
-
-/// SIPp behind the trunk: answers `calls` calls, streams the tone, hangs up.
-fn customers(dir: &Path, port: u16, calls: usize) -> Child {
-    require("sipp");
-    let wav = dir.join("customer.wav");
-    write_wav(&wav, &tone_audio(1.4, CUSTOMER_HZ, 6000.0));
-    let ul = dir.join("customer.ul");
-    sox_g711(&wav, &ul, "ul");
-    let action = format!("rtp_stream=\"{},1,0\"", ul.display());
-    let sc = scenario(
-        dir,
-        "customer_talks_hangs_up.xml",
-        &[
-            ("@MEDIA_ACTION@", &action),
-            ("@TALK_MS@", &CUSTOMER_TALK_MS.to_string()),
-        ],
-    );
-    let mport = free_udp_block(4);
-    let child = Command::new("sipp")
-        .arg("-sf")
-        .arg(&sc)
-        .args(["-i", "127.0.0.1", "-mi", "127.0.0.1"])
-        .args(["-p", &port.to_string(), "-mp", &mport.to_string()])
-        .args(["-m", &calls.to_string(), "-nostdin", "-trace_err"])
-        .args(["-timeout", "180s", "-timeout_error"])
-        .current_dir(dir)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start sipp");
-    std::thread::sleep(Duration::from_millis(300));
-    child
-}
-
-struct Rig {
-    dir: tempfile::TempDir,
-    daemon: Daemon,
-    http: SocketAddr,
-    sipp: Child,
-}
-
-impl Drop for Rig {
-    fn drop(&mut self) {
-        let _ = self.sipp.kill();
-        let _ = self.sipp.wait();
-        if std::thread::panicking() {
-            // SIPp's own account of a failed customer call.
-            for e in std::fs::read_dir(self.dir.path())
-                .into_iter()
-                .flatten()
-                .flatten()
-            {
-                if e.file_name().to_string_lossy().ends_with("_errors.log") {
-                    eprintln!(
-                        "--- {} ---\n{}",
-                        e.path().display(),
-                        std::fs::read_to_string(e.path()).unwrap_or_default()
-                    );
-                }
-            }
-        }
-    }
-}
-
-impl Rig {
-    fn start(calls: usize) -> Rig {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let trunk = free_udp_port();
-        let sipp = customers(dir.path(), trunk, calls);
-        let http: SocketAddr = ([127, 0, 0, 1], free_tcp_port()).into();
-        let mut tail = format!("[http]\nlisten = \"{http}\"\napi_tokens = [\"{MERCHANT}\"]\n\n");
-        for (id, user, pass) in AGENTS {
-            tail.push_str(&format!(
-                "[[agents]]\nid = \"{id}\"\nname = \"Agent {id}\"\nsip_user = \"{user}\"\nsip_password = \"{pass}\"\n\n"
-            ));
-        }
-        // Registers, but no phone is ever started for it.
-        tail.push_str(
-            "[[agents]]\nid = \"carol\"\nname = \"Carol\"\nsip_user = \"1003\"\nsip_password = \"phone-pass-0c3a11\"\n\n",
-        );
-        let daemon = Daemon::start_with(dir.path(), trunk, &tail, |_| {});
-        Rig {
-            dir,
-            daemon,
-            http,
-            sipp,
-        }
-    }
-
-    fn api(&self, method: &str, path: &str, body: Option<&str>) -> (u16, serde_json::Value) {
-        json(self.http, method, path, MERCHANT, body)
-    }
-
-    /// A registering phone that "speaks" a 1 kHz tone for the whole run.
-    fn phone(&self, name: &str, user: &str, pass: &str) -> Baresip {
-        let src = self.dir.path().join(format!("{name}-says.wav"));
-        write_wav(&src, &tone_audio(150.0, 1000.0, 2300.0));
-        Baresip::registering(
-            self.dir.path(),
-            name,
-            user,
-            pass,
-            self.daemon.port,
-            60,
-            &src,
-            240,
-        )
-    }
-
-    /// Poll `path` until `ok` holds; panics with the daemon log at `limit`.
-    fn wait(
-        &self,
-        what: &str,
-        path: &str,
-        limit: Duration,
-        ok: impl Fn(u16, &serde_json::Value) -> bool,
-    ) -> serde_json::Value {
-        let t0 = Instant::now();
-        loop {
-            let (st, v) = self.api("GET", path, None);
-            if ok(st, &v) {
-                return v;
-            }
-            assert!(
-                t0.elapsed() < limit,
-                "{what}: last {st} {v}\n--- daemon ---\n{}",
-                self.daemon.logs()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
-
-fn answers(phone: &Baresip) -> usize {
-    phone.logs().matches("call: answering call").count()
-}
 
 fn percentile(sorted: &[u64], p: f64) -> u64 {
     let k = ((p * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
@@ -175,25 +26,16 @@ fn percentile(sorted: &[u64], p: f64) -> u64 {
 
 #[test]
 fn customers_are_connected_into_live_sessions_without_ringing() {
-    let mut rig = Rig::start(CALLS);
+    // Carol registers, but no phone is ever started for her.
+    let mut rig = Rig::start(
+        CALLS,
+        "[[agents]]\nid = \"carol\"\nname = \"Carol\"\nsip_user = \"1003\"\nsip_password = \"phone-pass-0c3a11\"\n\n",
+    );
     let phones: Vec<Baresip> = AGENTS
         .iter()
         .map(|(id, user, pass)| rig.phone(id, user, pass))
         .collect();
-    rig.wait(
-        "both phones register",
-        "/v1/agents",
-        Duration::from_secs(15),
-        |st, v| {
-            st == 200
-                && v["agents"].as_array().is_some_and(|a| {
-                    a.iter()
-                        .filter(|x| x["registrations"].as_array().is_some_and(|r| !r.is_empty()))
-                        .count()
-                        == 2
-                })
-        },
-    );
+    rig.wait_registered(2);
 
     // Refusals: an unknown agent, and one with no phone registered.
     let (st, v) = rig.api("POST", "/v1/agents/nobody/session", None);

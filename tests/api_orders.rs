@@ -453,8 +453,16 @@ async fn every_route_but_metrics_and_openapi_needs_a_token() {
             }
             let resp = req.body("{}").send().await.expect("request");
             let status = resp.status().as_u16();
-            // The agent and admin pages are static and ask for the token themselves.
-            if ["/metrics", "/openapi.json", "/agent", "/console/admin"].contains(&path.as_str()) {
+            // The agent, console and admin pages are static and ask for the token themselves.
+            if [
+                "/metrics",
+                "/openapi.json",
+                "/agent",
+                "/console",
+                "/console/admin",
+            ]
+            .contains(&path.as_str())
+            {
                 assert_eq!(status, 200, "{path} is public");
                 continue;
             }

@@ -194,7 +194,13 @@ pub(crate) async fn disposition(
     let map = input::json_object(&body).map_err(ApiError::into_bad_request)?;
     input::reject_unknown(
         &map,
-        &["disposition", "callback_at", "callback_same_agent", "note"],
+        &[
+            "disposition",
+            "callback_at",
+            "callback_same_agent",
+            "pause_code",
+            "note",
+        ],
     )
     .map_err(ApiError::into_bad_request)?;
     let floor = state.floor()?;
@@ -243,6 +249,20 @@ pub(crate) async fn disposition(
             format!("at most {MAX_NOTE_CHARS} characters"),
         ));
     }
+    // "Dispose and pause": checked here so a wrong code writes nothing.
+    let then_pause =
+        input::optional_string(&map, "pause_code").map_err(ApiError::into_bad_request)?;
+    if let Some(code) = &then_pause {
+        if !floor.rules().knows_pause_code(code) {
+            return Err(ApiError::bad_field(
+                "pause_code",
+                format!(
+                    "{code:?} is not one of {}",
+                    floor.rules().pause_codes.join(", ")
+                ),
+            ));
+        }
+    }
     let same_agent = match map.get("callback_same_agent") {
         None | Some(Value::Null) => false,
         Some(Value::Bool(b)) => *b,
@@ -286,6 +306,7 @@ pub(crate) async fn disposition(
             AgentInput::Disposition {
                 call: call.id.clone(),
                 disposition,
+                then_pause,
             },
             now,
         )

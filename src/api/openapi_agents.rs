@@ -60,7 +60,7 @@ pub(super) fn paths(
                 "requestBody": { "required": true, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/NewDisposition" } } } },
                 "responses": {
                     "200": json_response("Recorded.", "Disposition"),
-                    "400": error_response("A field is missing or invalid (a disposition not in [operators] dispositions or not a button of the order's mode, callback_same_agent not a boolean, callback_at not a future RFC 3339 time or missing for `callback`, note too long); `field` names it."),
+                    "400": error_response("A field is missing or invalid (a disposition not in [operators] dispositions or not a button of the order's mode, callback_same_agent not a boolean, pause_code not one of [operators] pause_codes, callback_at not a future RFC 3339 time or missing for `callback`, note too long); `field` names it."),
                     "401": unauthorized,
                     "404": error_response("No such call (or another agent's)."),
                     "503": unavailable
@@ -104,6 +104,7 @@ pub(super) fn schemas() -> Value {
             "properties": {
                 "disposition": { "type": "string", "description": "One of [operators] dispositions." },
                 "callback_at": { "type": "string", "format": "date-time", "description": "When to call back; in the future; required with `callback`." },
+                "pause_code": { "type": "string", "description": "Dispose and pause: an agent in wrap-up for this call goes straight to paused with this [operators] pause code instead of ready, so no customer is handed over in between." },
                 "callback_same_agent": { "type": "boolean", "description": "With `callback` on a dialled order: only this agent gets it (default false: anyone working the mode)." },
                 "note": { "type": "string", "maxLength": MAX_NOTE_CHARS }
             }

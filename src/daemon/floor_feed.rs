@@ -45,6 +45,13 @@ pub fn inputs(ev: &SessionEvent, state: &AgentState) -> Vec<AgentInput> {
                 _ => vec![connected],
             }
         }
+        // Still reserved for it: the customer never came through (busy, no
+        // answer), since the session reports the connection first. Whoever
+        // reserved the agent (the operator dialer) releases them; a
+        // wrap-up here would ask a disposition for a call nobody had.
+        SessionEvent::CustomerEnded { call_id, .. } if matches!(state, AgentState::Reserved { call } if call == call_id) => {
+            Vec::new()
+        }
         SessionEvent::CustomerEnded {
             call_id,
             agent_spoke,
@@ -134,15 +141,19 @@ mod tests {
             kinds(ev(), AgentState::Reserved { call: "c1".into() }),
             [r#"CustomerConnected { call: "c1" }"#]
         );
-        let ended = SessionEvent::CustomerEnded {
+        let ended = || SessionEvent::CustomerEnded {
             call_id: "c1".into(),
             agent_spoke: false,
             connect_latency: None,
             first_rtp_after: None,
         };
         assert_eq!(
-            kinds(ended, AgentState::InCall { call: "c1".into() }),
+            kinds(ended(), AgentState::InCall { call: "c1".into() }),
             [r#"CustomerEnded { call: "c1", agent_spoke: false }"#]
+        );
+        assert!(
+            kinds(ended(), AgentState::Reserved { call: "c1".into() }).is_empty(),
+            "never connected: released by whoever reserved, no wrap-up"
         );
     }
 }

@@ -153,29 +153,31 @@ impl Progressive {
             .get_agent(agent)
             .await?
             .ok_or_else(|| anyhow::anyhow!("agent {agent} is gone"))?;
+        // Reserved before anything is written or dialled: an agent who
+        // paused meanwhile is refused here and leaves no trace of a call.
+        let call_id = crate::api::random_id("call_");
+        self.floor
+            .apply(
+                agent,
+                AgentInput::Reserve {
+                    call: call_id.clone(),
+                },
+                now,
+            )
+            .await?;
         let new = NewAgentCall {
-            id: crate::api::random_id("call_"),
+            id: call_id.clone(),
             agent_id: row.id.clone(),
             to: order.phone.clone(),
             order_id: Some(order.id.clone()),
         };
-        let call = self.store.insert_agent_call(&new, now).await?;
-        // Reserved before the dial: an agent who paused meanwhile is
-        // refused here, and the call never rings.
-        if let Err(e) = self
-            .floor
-            .apply(
-                agent,
-                AgentInput::Reserve {
-                    call: call.id.clone(),
-                },
-                now,
-            )
-            .await
-        {
-            self.call_failed(&call.id, "agent_not_ready").await;
-            return Err(e.into());
-        }
+        let call = match self.store.insert_agent_call(&new, now).await {
+            Ok(call) => call,
+            Err(e) => {
+                self.release(agent, &call_id).await;
+                return Err(e.into());
+            }
+        };
         let line = Line {
             order: order.id.clone(),
             agent: agent.to_string(),
@@ -193,13 +195,21 @@ impl Progressive {
         if let Err(e) = self.desk.dial(req) {
             self.live.remove(&call.id);
             self.call_failed(&call.id, "unavailable").await;
-            let release = AgentInput::Release {
-                call: call.id.clone(),
-            };
-            let _ = self.floor.apply(agent, release, self.clock.now()).await;
+            self.release(agent, &call.id).await;
             return Err(anyhow::anyhow!("the desk refused the call: {e}"));
         }
         Ok(())
+    }
+
+    /// Back to ready from the reservation for `call` (an agent who moved
+    /// meanwhile stays where they are).
+    async fn release(&self, agent: &str, call: &str) {
+        let release = AgentInput::Release {
+            call: call.to_string(),
+        };
+        if let Err(e) = self.floor.apply(agent, release, self.clock.now()).await {
+            tracing::debug!(%agent, %call, error = %e, "agent not released (moved meanwhile)");
+        }
     }
 
     async fn call_failed(&self, call_id: &str, cause: &str) {

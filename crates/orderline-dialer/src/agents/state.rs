@@ -174,7 +174,14 @@ pub enum AgentInput {
     /// issue asks for such calls to be told apart).
     CustomerEnded { call: String, agent_spoke: bool },
     /// A disposition (from [`FloorRules::dispositions`]) is posted for the call.
-    Disposition { call: String, disposition: String },
+    /// `then_pause`: the agent's "dispose and pause" (VICIdial's pause box
+    /// on the disposition screen): straight to paused with that code, so
+    /// the dialer cannot hand a customer over in between.
+    Disposition {
+        call: String,
+        disposition: String,
+        then_pause: Option<String>,
+    },
     /// The agent logs out.
     Logout,
 }
@@ -428,13 +435,24 @@ impl AgentMachine {
                 };
                 (S::WrapUp { call }, reason)
             }
-            (AgentInput::Disposition { call, disposition }, S::WrapUp { call: held })
-                if call == *held =>
-            {
+            (
+                AgentInput::Disposition {
+                    call,
+                    disposition,
+                    then_pause,
+                },
+                S::WrapUp { call: held },
+            ) if call == *held => {
                 if !rules.knows_disposition(&disposition) {
                     return Err(AgentError::UnknownDisposition(disposition));
                 }
-                (S::Ready, Reason::Disposition)
+                match then_pause {
+                    None => (S::Ready, Reason::Disposition),
+                    Some(code) if rules.knows_pause_code(&code) => {
+                        (S::Paused { code: Some(code) }, Reason::Disposition)
+                    }
+                    Some(code) => return Err(AgentError::UnknownPauseCode(code)),
+                }
             }
             (
                 AgentInput::Release { call }

@@ -46,6 +46,7 @@ fn dispo(c: &str, disposition: &str) -> AgentInput {
     AgentInput::Disposition {
         call: call(c),
         disposition: disposition.into(),
+        then_pause: None,
     }
 }
 
@@ -259,6 +260,33 @@ fn wrap_up_needs_a_disposition_before_ready_or_pause() {
         Err(wrong("wrap_up", "c9"))
     );
     assert_eq!(m.state(), &AgentState::WrapUp { call: call("c1") });
+}
+
+#[test]
+fn dispose_and_pause_goes_straight_to_paused() {
+    let r = rules(AfterWrapUp::Ready);
+    let mut m = ready_agent(&r);
+    m.apply(&r, reserve("c1"), t(3)).unwrap();
+    m.apply(&r, connected("c1"), t(4)).unwrap();
+    m.apply(&r, ended("c1", true), t(5)).unwrap();
+    let with_pause = |code: &str| AgentInput::Disposition {
+        call: call("c1"),
+        disposition: "confirmed".into(),
+        then_pause: Some(code.into()),
+    };
+    assert_eq!(
+        m.apply(&r, with_pause("nap"), t(6)),
+        Err(AgentError::UnknownPauseCode("nap".into()))
+    );
+    assert_eq!(m.state(), &AgentState::WrapUp { call: call("c1") });
+    let t6 = m.apply(&r, with_pause("lunch"), t(6)).unwrap().unwrap();
+    assert_eq!(t6.reason, Reason::Disposition);
+    assert_eq!(
+        m.state(),
+        &AgentState::Paused {
+            code: Some("lunch".into())
+        }
+    );
 }
 
 #[test]

@@ -1,0 +1,202 @@
+//! Agents' phones in nailed-up sessions with SIPp customers behind the
+//! trunk (issue #10): the rig shared by the session and operator-dialer
+//! tests.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use super::http::json;
+use super::keypad::tone_audio;
+use super::*;
+
+pub const MERCHANT: &str = "merchant-token-sess-8c21f0";
+/// (agent id, SIP user, password).
+pub const AGENTS: [(&str, &str, &str); 2] = [
+    ("ayesha", "1001", "phone-pass-7f3a9c"),
+    ("bilal", "1002", "phone-pass-41be0d"),
+];
+/// What each customer says: a 600 Hz tone (the agents' phones send 1 kHz).
+pub const CUSTOMER_HZ: f64 = 600.0;
+pub const CUSTOMER_TALK_MS: u32 = 1500;
+
+/// SIPp behind the trunk: answers `calls` calls, streams the tone, hangs up.
+pub fn customers(dir: &Path, port: u16, calls: usize) -> Child {
+    require("sipp");
+    let wav = dir.join("customer.wav");
+    write_wav(&wav, &tone_audio(1.4, CUSTOMER_HZ, 6000.0));
+    let ul = dir.join("customer.ul");
+    sox_g711(&wav, &ul, "ul");
+    let action = format!("rtp_stream=\"{},1,0\"", ul.display());
+    let sc = scenario(
+        dir,
+        "customer_talks_hangs_up.xml",
+        &[
+            ("@MEDIA_ACTION@", &action),
+            ("@TALK_MS@", &CUSTOMER_TALK_MS.to_string()),
+        ],
+    );
+    let mport = free_udp_block(4);
+    let child = Command::new("sipp")
+        .arg("-sf")
+        .arg(&sc)
+        .args(["-i", "127.0.0.1", "-mi", "127.0.0.1"])
+        .args(["-p", &port.to_string(), "-mp", &mport.to_string()])
+        .args(["-m", &calls.to_string(), "-nostdin", "-trace_err"])
+        .args(["-timeout", "180s", "-timeout_error"])
+        .current_dir(dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start sipp");
+    std::thread::sleep(Duration::from_millis(300));
+    child
+}
+
+/// SIPp behind the trunk answering every call 486 Busy Here.
+pub fn busy_customers(dir: &Path, port: u16) -> Child {
+    require("sipp");
+    let sc = scenario(dir, "uas_busy.xml", &[]);
+    let child = Command::new("sipp")
+        .arg("-sf")
+        .arg(&sc)
+        .args(["-i", "127.0.0.1", "-p", &port.to_string()])
+        .args(["-nostdin", "-trace_err"])
+        .current_dir(dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start sipp");
+    std::thread::sleep(Duration::from_millis(300));
+    child
+}
+
+pub struct Rig {
+    pub dir: tempfile::TempDir,
+    pub daemon: Daemon,
+    pub http: SocketAddr,
+    pub sipp: Child,
+}
+
+impl Drop for Rig {
+    fn drop(&mut self) {
+        let _ = self.sipp.kill();
+        let _ = self.sipp.wait();
+        if std::thread::panicking() {
+            // SIPp's own account of a failed customer call.
+            for e in std::fs::read_dir(self.dir.path())
+                .into_iter()
+                .flatten()
+                .flatten()
+            {
+                if e.file_name().to_string_lossy().ends_with("_errors.log") {
+                    eprintln!(
+                        "--- {} ---\n{}",
+                        e.path().display(),
+                        std::fs::read_to_string(e.path()).unwrap_or_default()
+                    );
+                }
+            }
+        }
+    }
+}
+
+impl Rig {
+    /// The daemon with the [`AGENTS`] (registering phones) and `extra`
+    /// config after them; SIPp behind the trunk answering `calls` customers.
+    pub fn start(calls: usize, extra: &str) -> Rig {
+        Rig::start_with(|dir, port| customers(dir, port, calls), extra)
+    }
+
+    /// As [`Rig::start`], with the trunk's SIPp started by `trunk_peer`
+    /// (its working directory and port).
+    pub fn start_with(trunk_peer: impl FnOnce(&Path, u16) -> Child, extra: &str) -> Rig {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let trunk = free_udp_port();
+        let sipp = trunk_peer(dir.path(), trunk);
+        let http: SocketAddr = ([127, 0, 0, 1], free_tcp_port()).into();
+        let mut tail = format!("[http]\nlisten = \"{http}\"\napi_tokens = [\"{MERCHANT}\"]\n\n");
+        for (id, user, pass) in AGENTS {
+            tail.push_str(&format!(
+                "[[agents]]\nid = \"{id}\"\nname = \"Agent {id}\"\nsip_user = \"{user}\"\nsip_password = \"{pass}\"\n\n"
+            ));
+        }
+        tail.push_str(extra);
+        let daemon = Daemon::start_with(dir.path(), trunk, &tail, |_| {});
+        Rig {
+            dir,
+            daemon,
+            http,
+            sipp,
+        }
+    }
+
+    pub fn api(&self, method: &str, path: &str, body: Option<&str>) -> (u16, serde_json::Value) {
+        json(self.http, method, path, MERCHANT, body)
+    }
+
+    /// A registering phone that "speaks" a 1 kHz tone for the whole run.
+    pub fn phone(&self, name: &str, user: &str, pass: &str) -> Baresip {
+        let src = self.dir.path().join(format!("{name}-says.wav"));
+        write_wav(&src, &tone_audio(150.0, 1000.0, 2300.0));
+        Baresip::registering(
+            self.dir.path(),
+            name,
+            user,
+            pass,
+            self.daemon.port,
+            60,
+            &src,
+            240,
+        )
+    }
+
+    /// Wait until `n` agents have a live registration.
+    pub fn wait_registered(&self, n: usize) {
+        self.wait(
+            "the phones register",
+            "/v1/agents",
+            Duration::from_secs(15),
+            |st, v| {
+                st == 200
+                    && v["agents"].as_array().is_some_and(|a| {
+                        a.iter()
+                            .filter(|x| {
+                                x["registrations"].as_array().is_some_and(|r| !r.is_empty())
+                            })
+                            .count()
+                            == n
+                    })
+            },
+        );
+    }
+
+    /// Poll `path` until `ok` holds; panics with the daemon log at `limit`.
+    pub fn wait(
+        &self,
+        what: &str,
+        path: &str,
+        limit: Duration,
+        ok: impl Fn(u16, &serde_json::Value) -> bool,
+    ) -> serde_json::Value {
+        let t0 = Instant::now();
+        loop {
+            let (st, v) = self.api("GET", path, None);
+            if ok(st, &v) {
+                return v;
+            }
+            assert!(
+                t0.elapsed() < limit,
+                "{what}: last {st} {v}\n--- daemon ---\n{}",
+                self.daemon.logs()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+/// How many calls the phone answered (one per session, ever).
+pub fn answers(phone: &Baresip) -> usize {
+    phone.logs().matches("call: answering call").count()
+}
