@@ -333,21 +333,62 @@ impl Dialup {
         let Some(pick) = queue.pick(agent, now) else {
             return Ok(None);
         };
-        let write = DialupMove {
-            order_id: pick.order_id.clone(),
-            status: None,
-            row: queue.row(&pick.order_id),
+        self.write_row(&mut queue, &pick.order_id, "dialer: picked", now)
+            .await?;
+        Ok(Some(pick))
+    }
+
+    /// The next order of predictive `mode` for a new line (issue #12),
+    /// marked in flight for `holder` in memory and in the store.
+    pub async fn pick_line(
+        &self,
+        mode: &str,
+        holder: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Pick>, DialupError> {
+        let mut queue = self.inner.queue.lock().await;
+        let Some(pick) = queue.pick_line(mode, holder, now)? else {
+            return Ok(None);
         };
-        if let Err(e) = self
-            .inner
-            .store
-            .apply_dialup(&[write], "dialer: picked", now)
+        self.write_row(&mut queue, &pick.order_id, "dialer: picked for a line", now)
+            .await?;
+        Ok(Some(pick))
+    }
+
+    /// A line's customer was taken by `to`: the order is theirs to settle
+    /// (their disposition), written before the customer is connected.
+    pub async fn hand_over(
+        &self,
+        order: &str,
+        from: &str,
+        to: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), DialupError> {
+        let mut queue = self.inner.queue.lock().await;
+        queue.hand_over(order, from, to)?;
+        self.write_row(&mut queue, order, "dialer: line handed to an agent", now)
             .await
-        {
-            self.reload(&mut queue, now).await;
+    }
+
+    /// Write one order's row as the queue holds it; on failure the queue
+    /// is rebuilt from the store (the truth).
+    async fn write_row(
+        &self,
+        queue: &mut DialQueue,
+        order: &str,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), DialupError> {
+        let write = DialupMove {
+            order_id: order.to_string(),
+            status: None,
+            row: queue.row(order),
+        };
+        if let Err(e) = self.inner.store.apply_dialup(&[write], reason, now).await {
+            self.reload(queue, now).await;
             return Err(e.into());
         }
-        Ok(Some(pick))
+        Ok(())
     }
 
     /// A picked order's call ended (the other half of [`Dialup::pick`]): the

@@ -24,6 +24,7 @@ use tokio::time::{sleep_until, Instant};
 
 use super::b2bua::{Action, B2bua, Input, Leg, LegEvent, Milestone};
 use super::engine::{CallError, Engine};
+use super::line::AnsweredLine;
 use super::live::{AgentCallSpec, CallCommand, CallEnd, EndedBy, LegCause, LiveEvent};
 use super::secure_payment::SecurePayment;
 use super::{far_end_holds, media_params};
@@ -187,17 +188,22 @@ pub(super) async fn run_in_session(
     out: mpsc::Sender<LiveEvent>,
     lent: Lent,
     bridged: oneshot::Sender<()>,
+    adopted: Option<AnsweredLine>,
 ) -> Returned {
+    let (customer, customer_answered_at) = match adopted {
+        Some(line) => (Some(line.io), Some(line.answered_at)),
+        None => (None, None),
+    };
     let mut io = CallIo {
         engine: &engine,
         spec: &spec,
         out: &out,
         agent: Some(lent.agent),
-        customer: None,
+        customer,
         bridge: Some(lent.bridge),
         payment: None,
         bridged: Some(bridged),
-        customer_answered_at: None,
+        customer_answered_at,
         agent_end: None,
     };
     let end = drive_to_end(&mut io, B2bua::into_session, &mut commands).await;
@@ -384,6 +390,14 @@ impl CallIo<'_> {
     async fn act(&mut self, action: Action, b2b: &mut B2bua) -> Result<(), CallError> {
         let sip = self.engine.sip();
         match action {
+            // A predictive line's customer already answered (issue #12):
+            // no INVITE, the machine hears the answer it was waiting for.
+            Action::Invite(Leg::Customer) if self.customer.is_some() => {
+                b2b.handle_input(
+                    Input::Leg(Leg::Customer, LegEvent::Answered { usable_sdp: true }),
+                    Instant::now().into_std(),
+                );
+            }
             Action::Invite(leg) => {
                 let io = match leg {
                     Leg::Agent => {
@@ -430,6 +444,10 @@ impl CallIo<'_> {
             }
             Action::ConnectCustomer => {
                 let (session, remote) = self.answered_media(Leg::Customer)?;
+                let stale = session.discard_queued();
+                if stale > 0 {
+                    tracing::debug!(call = %self.spec.call_id, stale, "queued customer audio dropped before the bridge");
+                }
                 let bridge = self.bridge.as_mut().ok_or(CallError::MediaGone)?;
                 bridge.connect(session, media_params(&remote)).await?;
                 // Bridged: a leg whose far end goes silent ends the call

@@ -20,6 +20,7 @@ use crate::api::{
     CallControl, ControlError, DialRequest, PaymentHub, PaymentRequest, PaymentUpdate,
     SessionRequest, SessionView,
 };
+use crate::call::line::AnsweredLine;
 use crate::call::session::driver::{self as session_driver, CustomerCall, SessionSpec};
 use crate::call::{
     agent_call, AgentCallSpec, CallCommand, CallEnd, Engine, LiveEvent, PaymentOrder,
@@ -154,6 +155,28 @@ impl Desk {
     /// Connect a click-to-call into the agent's live session: only the
     /// customer is dialled. The API's call row is moved along as usual.
     fn dial_into_session(&self, req: DialRequest) -> Result<(), ControlError> {
+        self.into_session(req, None).map_err(|(e, _)| e)
+    }
+
+    /// Connect a predictive line's answered customer into the agent's live
+    /// session (issue #12); the call row exists. Refused: the line comes
+    /// back, still answered, for the caller to route elsewhere.
+    pub fn connect_line(
+        &self,
+        req: DialRequest,
+        line: AnsweredLine,
+    ) -> Result<(), (ControlError, Option<AnsweredLine>)> {
+        if self.inner.tasks.is_closed() {
+            return Err((ControlError::Unavailable, Some(line)));
+        }
+        self.into_session(req, Some(line))
+    }
+
+    fn into_session(
+        &self,
+        req: DialRequest,
+        adopted: Option<AnsweredLine>,
+    ) -> Result<(), (ControlError, Option<AnsweredLine>)> {
         let (tx, rx) = mpsc::channel(COMMANDS);
         let (out_tx, out_rx) = mpsc::channel(REPORTS);
         let call = CustomerCall {
@@ -165,8 +188,11 @@ impl Desk {
             commands: rx,
             hang_up: tx.clone(),
             out: out_tx,
+            adopted,
         };
-        self.inner.sessions.connect(&req.agent_id, call)?;
+        if let Err((e, call)) = self.inner.sessions.connect(&req.agent_id, call) {
+            return Err((e, call.adopted));
+        }
         self.inner
             .live
             .lock()

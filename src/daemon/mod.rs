@@ -5,6 +5,7 @@
 pub mod desk;
 pub mod floor_feed;
 pub mod inbound;
+pub mod predictive;
 pub mod progressive;
 pub mod registrations;
 pub mod scheduler;
@@ -173,6 +174,19 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = ()>) -> anyhow::Res
         floor_clock.clone(),
     );
     let dialer_task = tokio::spawn(operator_dialer.run(stop.child_token()));
+    // Several lines per agent for modes with pacing = "predictive" (#12).
+    let tts = crate::media::tts::Tts::espeak(engine.config().media.tts_cache_dir.clone());
+    let predictive_task = predictive::Predictive::new(
+        dialup.clone(),
+        floor.clone(),
+        desk.clone(),
+        store.clone(),
+        engine.clone(),
+        tts,
+    )
+    .await
+    .context("preparing the predictive modes' safe-harbor messages")?
+    .map(|p| tokio::spawn(p.run(stop.child_token())));
     let scheduler = Scheduler::new(store.clone(), engine.clone(), campaign, metrics.clone())
         .with_dialup(dialup);
     let scheduler = tokio::spawn(scheduler.run(stop.child_token()));
@@ -238,6 +252,11 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = ()>) -> anyhow::Res
         Ok(Err(e)) => tracing::error!(error = %e, "HTTP API failed"),
         Err(e) => tracing::error!(error = %e, "HTTP API task failed"),
         Ok(Ok(())) => {}
+    }
+    if let Some(t) = predictive_task {
+        if let Err(e) = t.await {
+            tracing::error!(error = %e, "predictive dialer task failed");
+        }
     }
     if let Err(e) = dialer_task.await {
         tracing::error!(error = %e, "operator dialer task failed");

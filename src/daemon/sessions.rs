@@ -97,17 +97,26 @@ impl Sessions {
 
     /// Hand a customer call to the agent's session. `Busy` unless the
     /// session is up with no customer; on success the call id is shown at
-    /// once (so a second click-to-call is refused straight away).
-    pub fn connect(&self, agent_id: &str, call: CustomerCall) -> Result<(), ControlError> {
+    /// once (so a second click-to-call is refused straight away). A refused
+    /// call comes back with the error (an answered line must be hung up).
+    pub fn connect(
+        &self,
+        agent_id: &str,
+        call: CustomerCall,
+    ) -> Result<(), (ControlError, CustomerCall)> {
         let mut map = self.lock();
-        let e = map.get_mut(agent_id).ok_or(ControlError::NoSession)?;
+        let Some(e) = map.get_mut(agent_id) else {
+            return Err((ControlError::NoSession, call));
+        };
         if e.view.state != "up" {
-            return Err(ControlError::Busy);
+            return Err((ControlError::Busy, call));
         }
         let call_id = call.spec.call_id.clone();
-        e.commands
-            .try_send(SessionCommand::Connect(call))
-            .map_err(|_| ControlError::Busy)?;
+        // A slot first, so a full queue hands the call back untouched.
+        let Ok(slot) = e.commands.try_reserve() else {
+            return Err((ControlError::Busy, call));
+        };
+        slot.send(SessionCommand::Connect(call));
         e.view.state = "in_call";
         e.view.call_id = Some(call_id);
         Ok(())
@@ -196,6 +205,7 @@ mod tests {
             commands: rx,
             hang_up: tx,
             out,
+            adopted: None,
         };
         (c, out_rx)
     }
@@ -210,7 +220,7 @@ mod tests {
             Some(ControlError::SessionExists)
         );
         assert_eq!(
-            s.connect("ayesha", call("call_0").0).err(),
+            s.connect("ayesha", call("call_0").0).err().map(|(e, _)| e),
             Some(ControlError::Busy),
             "not up yet"
         );
@@ -230,7 +240,7 @@ mod tests {
         ));
         assert_eq!(s.view("ayesha").unwrap().state, "in_call");
         assert_eq!(
-            s.connect("ayesha", call("call_2").0).err(),
+            s.connect("ayesha", call("call_2").0).err().map(|(e, _)| e),
             Some(ControlError::Busy)
         );
         tx.send(SessionEvent::CustomerEnded {

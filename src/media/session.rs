@@ -47,6 +47,22 @@ impl MediaSession {
         Err(last_err.unwrap_or(MediaError::NoPorts))
     }
 
+    /// Throw away every datagram queued on the sockets. A predictive
+    /// line's customer talks for up to 2 s before an agent takes them
+    /// (issue #12); that stale audio, read in one burst by the bridge,
+    /// would sit in the jitter buffer as lasting delay. Returns how many
+    /// were dropped.
+    pub fn discard_queued(&self) -> usize {
+        let mut buf = [0u8; 2048];
+        let mut n = 0;
+        for sock in [&self.rtp, &self.rtcp] {
+            while sock.try_recv_from(&mut buf).is_ok() {
+                n += 1;
+            }
+        }
+        n
+    }
+
     /// The RTP port to put in our SDP `m=audio` line.
     pub fn local_port(&self) -> u16 {
         self.lease.rtp()

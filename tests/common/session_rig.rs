@@ -23,6 +23,13 @@ pub const CUSTOMER_TALK_MS: u32 = 1500;
 
 /// SIPp behind the trunk: answers `calls` calls, streams the tone, hangs up.
 pub fn customers(dir: &Path, port: u16, calls: usize) -> Child {
+    customers_in(dir, port, calls, "customer_talks_hangs_up.xml")
+}
+
+/// As [`customers`], with another scenario taking the same substitutions
+/// (`@MEDIA_ACTION@`, `@TALK_MS@`, and `@AWAY@`: the share of calls
+/// never answered, 0.4 here).
+pub fn customers_in(dir: &Path, port: u16, calls: usize, template: &str) -> Child {
     require("sipp");
     let wav = dir.join("customer.wav");
     write_wav(&wav, &tone_audio(1.4, CUSTOMER_HZ, 6000.0));
@@ -31,10 +38,11 @@ pub fn customers(dir: &Path, port: u16, calls: usize) -> Child {
     let action = format!("rtp_stream=\"{},1,0\"", ul.display());
     let sc = scenario(
         dir,
-        "customer_talks_hangs_up.xml",
+        template,
         &[
             ("@MEDIA_ACTION@", &action),
             ("@TALK_MS@", &CUSTOMER_TALK_MS.to_string()),
+            ("@AWAY@", "0.4"),
         ],
     );
     let mport = free_udp_block(4);

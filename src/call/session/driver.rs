@@ -17,6 +17,7 @@ use super::{Session, SessionAction, SessionInput};
 use crate::call::agent_call::{self, LegIo, Lent, Returned};
 use crate::call::b2bua::LegEvent;
 use crate::call::engine::{CallError, Engine};
+use crate::call::line::AnsweredLine;
 use crate::call::live::{
     AgentCallSpec, CallCommand, CallEnd, EndedBy, LegCause, LiveEvent, SessionEvent,
 };
@@ -44,6 +45,9 @@ pub struct CustomerCall {
     /// A sender on the same channel: the session hangs the call up on logout.
     pub hang_up: mpsc::Sender<CallCommand>,
     pub out: mpsc::Sender<LiveEvent>,
+    /// A predictive line's customer who already answered (issue #12):
+    /// connected at once, nobody is dialled.
+    pub adopted: Option<AnsweredLine>,
 }
 
 /// The desk's orders to a session.
@@ -228,6 +232,7 @@ impl Driver<'_> {
                             call.out,
                             lent,
                             tx,
+                            call.adopted,
                         ));
                         self.serving = Some(Serving {
                             call_id,
@@ -240,7 +245,7 @@ impl Driver<'_> {
                     // are here; if not, the call is refused as busy.
                     (call, _) => {
                         if let Some(call) = call {
-                            refuse(call).await;
+                            refuse(self.engine, call).await;
                         }
                         return Err(CallError::MediaGone);
                     }
@@ -249,7 +254,7 @@ impl Driver<'_> {
             SessionAction::Refuse { call_id } => {
                 if let Some(call) = self.pending.take() {
                     tracing::info!(agent = %self.spec.agent_id, call = %call_id, "session busy: customer call refused");
-                    refuse(call).await;
+                    refuse(self.engine, call).await;
                 }
             }
             SessionAction::HangUpCustomer => {
@@ -327,14 +332,18 @@ impl Driver<'_> {
             tracing::debug!(agent = %self.spec.agent_id, ?stats, "session bridge stopped");
         }
         if let Some(call) = self.pending.take() {
-            refuse(call).await;
+            refuse(self.engine, call).await;
         }
         tracing::info!(agent = %self.spec.agent_id, %cause, "session down");
     }
 }
 
-/// A customer call the session cannot take ends before it starts.
-async fn refuse(call: CustomerCall) {
+/// A customer call the session cannot take ends before it starts (an
+/// adopted customer is hung up: nobody is there to take them).
+async fn refuse(engine: &Engine, call: CustomerCall) {
+    if let Some(line) = call.adopted {
+        line.hang_up(engine).await;
+    }
     let _ = call
         .out
         .send(LiveEvent::Ended(CallEnd {

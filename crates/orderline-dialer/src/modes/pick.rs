@@ -23,8 +23,8 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use serde::Serialize;
 
-use super::queue::{DialQueue, Key, Subqueue};
-use super::rules::{CallModes, Mode, ModeIdx};
+use super::queue::{DialQueue, Key, QueueError, Subqueue};
+use super::rules::{CallModes, Mode, ModeIdx, Pacing};
 
 /// Why an order was picked, or why it waits (the queue view's `reason`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -85,12 +85,54 @@ impl DialQueue {
     }
 
     fn choose(&self, agent: &str, now: DateTime<Utc>) -> Option<(String, Reason)> {
-        let modes = self.modes_for(agent);
+        // Predictive modes dial lines for the mode, not for one agent
+        // ([`DialQueue::pick_line`]); an agent gets their orders when a
+        // line is answered.
+        let modes: Vec<ModeIdx> = self
+            .modes_for(agent)
+            .into_iter()
+            .filter(|&m| self.rules.mode(m).pacing != Pacing::Predictive)
+            .collect();
         if let Some(set) = self.callbacks_for.get(agent) {
             if let Some(id) = self.first_due_callback(set, now, |m| modes.contains(&m)) {
                 return Some((id, Reason::CallbackForAgent));
             }
         }
+        self.choose_in(&modes, now)
+    }
+
+    /// The next order of `mode` for a predictive line (issue #12), marked in
+    /// flight for `holder` (the line, until an agent takes the customer:
+    /// [`DialQueue::hand_over`]). Callbacks booked for one agent are left to
+    /// that agent; `None` when nothing of the mode is due inside its window.
+    pub fn pick_line(
+        &mut self,
+        mode: &str,
+        holder: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Pick>, QueueError> {
+        let idx = self
+            .rules
+            .mode_index(mode)
+            .ok_or_else(|| QueueError::UnknownMode(mode.to_string()))?;
+        let Some((order, reason)) = self.choose_in(&[idx], now) else {
+            return Ok(None);
+        };
+        Ok(self
+            .take(&order, holder)
+            .map(|e| (e.mode, e.sub, e.attempts))
+            .map(|(m, subqueue, attempts)| Pick {
+                order_id: order,
+                mode: self.rules.mode(m).id.clone(),
+                subqueue,
+                attempt: attempts + 1,
+                reason,
+            }))
+    }
+
+    /// Callbacks for anyone, then unprocessed, then no-answer orders due,
+    /// over `modes` in dial order.
+    fn choose_in(&self, modes: &[ModeIdx], now: DateTime<Utc>) -> Option<(String, Reason)> {
         let anyone = modes
             .iter()
             .filter_map(|&m| {
@@ -101,7 +143,7 @@ impl DialQueue {
         if let Some((_, id)) = anyone {
             return Some((id, Reason::CallbackForAnyone));
         }
-        for &m in &modes {
+        for &m in modes {
             let mode = self.rules.mode(m);
             if let Some((_, id)) = open_heads(mode, &self.index[m].unprocessed, now).min() {
                 return Some((id.clone(), Reason::Unprocessed));

@@ -200,6 +200,20 @@ impl DialQueue {
 
     /// Orders picked and not yet reported, with their agents: on restart the
     /// daemon closes these calls as interrupted and calls [`Self::release_in_flight`].
+    /// Move an order in flight from `from` to `to`: a predictive line's
+    /// customer taken by an agent, whose disposition then settles it.
+    pub fn hand_over(&mut self, order: &str, from: &str, to: &str) -> Result<(), QueueError> {
+        let e = self
+            .entries
+            .get_mut(order)
+            .ok_or_else(|| QueueError::UnknownOrder(order.to_string()))?;
+        if e.in_flight.as_deref() != Some(from) {
+            return Err(QueueError::NotInFlight(order.to_string()));
+        }
+        e.in_flight = Some(to.to_string());
+        Ok(())
+    }
+
     /// The agent `order` is in flight for, if it is.
     pub fn in_flight_agent(&self, order: &str) -> Option<&str> {
         self.entries.get(order)?.in_flight.as_deref()

@@ -40,7 +40,9 @@ pub enum Pacing {
     /// Dial as soon as the agent is ready.
     #[default]
     Progressive,
-    /// Several lines per agent (the pacer, next issue); picks as progressive here.
+    /// Several lines per agent, paced by the mode's pacer (issue #12):
+    /// picked per line ([`DialQueue::pick_line`](super::DialQueue::pick_line)),
+    /// never per agent.
     Predictive,
 }
 

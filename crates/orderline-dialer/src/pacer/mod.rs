@@ -424,6 +424,24 @@ impl Pacer {
         }
     }
 
+    /// Today's ledger count, to be stored after each line event (issue
+    /// #12: the 30-day abandon rate survives a restart).
+    pub fn ledger_today(&self, now: Duration) -> model::DayCount {
+        self.ledger.count(day_of(now))
+    }
+
+    /// Put stored day counts back (at start, before any event). Days
+    /// outside the 30-day window ending `now` are skipped.
+    pub fn restore_ledger(&mut self, now: Duration, days: impl IntoIterator<Item = model::DayCount>) {
+        let today = day_of(now);
+        let first = today.saturating_sub(WINDOW_DAYS - 1);
+        for d in days {
+            if d.day >= first && d.day <= today {
+                self.ledger.restore(d);
+            }
+        }
+    }
+
     /// (live answers, abandons) in the 30-day window ending today.
     pub fn window_totals(&self, now: Duration) -> (u64, u64) {
         self.ledger.totals(day_of(now), WINDOW_DAYS)

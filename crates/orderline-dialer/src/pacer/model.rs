@@ -234,13 +234,14 @@ impl AnswerModel {
     }
 }
 
-/// One day's live answers and abandons.
+/// One day's lines, live answers and abandons; `day` counts days since
+/// the pacer's epoch (a local midnight), so it is the same across restarts.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-struct DayCount {
-    day: u64,
-    dialled: u64,
-    answered: u64,
-    abandoned: u64,
+pub struct DayCount {
+    pub day: u64,
+    pub dialled: u64,
+    pub answered: u64,
+    pub abandoned: u64,
 }
 
 /// The exact rolling 30-day ledger: one bucket per calendar day (of the
@@ -299,6 +300,34 @@ impl AbandonLedger {
     /// An abandoned live answer on `day`.
     pub fn abandoned(&mut self, day: u64) {
         self.bucket(day).abandoned += 1;
+    }
+
+    /// The stored count of one day back in its bucket (a restart: the
+    /// 30-day rule does not forget the month because the process did).
+    /// A day older than the window, or older than what its bucket holds,
+    /// is ignored.
+    pub fn restore(&mut self, count: DayCount) {
+        let slot = &mut self.days[(count.day % WINDOW_DAYS) as usize];
+        if slot.day == u64::MAX || slot.day < count.day {
+            *slot = count;
+        } else if slot.day == count.day {
+            // The larger is the later write of the same day.
+            slot.dialled = slot.dialled.max(count.dialled);
+            slot.answered = slot.answered.max(count.answered);
+            slot.abandoned = slot.abandoned.max(count.abandoned);
+        }
+    }
+
+    /// The count of `day` as it stands (what to store after a change).
+    pub fn count(&self, day: u64) -> DayCount {
+        self.days
+            .iter()
+            .find(|b| b.day == day)
+            .copied()
+            .unwrap_or(DayCount {
+                day,
+                ..DayCount::default()
+            })
     }
 
     /// (live answers, abandons) over the `span` days ending with `today`

@@ -305,3 +305,33 @@ fn stats_count_today_and_the_window() {
     assert_eq!(s.today, DayStats::default());
     assert_eq!(s.answered_30d, 2);
 }
+
+/// A restart keeps the month: the stored days come back, today's count
+/// goes on from them, and days outside the window stay out.
+#[test]
+fn the_ledger_is_restored_from_stored_days() {
+    use super::model::DayCount;
+    let day = Duration::from_secs(86_400);
+    let now = day * 100 + Duration::from_secs(3_600);
+    let mut p = Pacer::new(PacerConfig::default()).expect("config");
+    let stored = |d: u64, answered: u64, abandoned: u64| DayCount {
+        day: d,
+        dialled: answered * 3,
+        answered,
+        abandoned,
+    };
+    p.restore_ledger(
+        now,
+        [stored(100, 10, 1), stored(90, 200, 4), stored(70, 999, 999)],
+    );
+    assert_eq!(p.window_totals(now), (210, 5), "day 70 is outside the window");
+    p.call(now, 1, CallEvent::Dialled);
+    p.call(now, 1, CallEvent::AnsweredLive);
+    p.call(now, 1, CallEvent::Abandoned);
+    let today = p.ledger_today(now);
+    assert_eq!(
+        (today.day, today.dialled, today.answered, today.abandoned),
+        (100, 31, 11, 2)
+    );
+    assert_eq!(p.window_totals(now), (211, 6));
+}

@@ -391,3 +391,55 @@ fn the_view_filters_and_explains() {
     };
     assert!(q.queue(&f, noon()).is_empty());
 }
+
+/// `reconfirm` as a predictive mode: its orders go to lines, never to an
+/// agent's own pick; a line's order is handed to the agent who takes the
+/// customer, and only that agent's result settles it.
+#[test]
+fn predictive_orders_are_picked_per_line_and_handed_to_the_agent() {
+    let text = super::TEAM.replacen(
+        "priority = 5\nagents = [\"a1\"]",
+        "priority = 5\npacing = \"predictive\"\nagents = [\"a1\"]\n[dialer.modes.safe_harbor]\nseller_name = \"Acme\"\ncallback_number = \"+92 21 111 222 333\"",
+        1,
+    );
+    let mut q = DialQueue::new(super::rules(&text));
+    let t = noon();
+    enter(&mut q, card("re1", "a", 30), "reconfirm", t);
+    enter(&mut q, card("re2", "a", 20), "reconfirm", t);
+    assert_eq!(
+        q.pick("a1", t),
+        None,
+        "an agent never picks a predictive order"
+    );
+    let line = q
+        .pick_line("reconfirm", "~line", t)
+        .expect("known mode")
+        .expect("an order is due");
+    assert_eq!((line.order_id.as_str(), line.attempt), ("re1", 1));
+    assert_eq!(q.in_flight_agent("re1"), Some("~line"));
+    assert!(q.pick_line("nope", "~line", t).is_err(), "unknown mode");
+    // Not twice at once: the next line gets the next order.
+    let next = q.pick_line("reconfirm", "~line", t).unwrap().unwrap();
+    assert_eq!(next.order_id, "re2");
+    assert_eq!(q.pick_line("reconfirm", "~line", t).unwrap(), None);
+
+    // re1's customer is taken by a1; a2 cannot take it from the line twice.
+    q.hand_over("re1", "~line", "a1")
+        .expect("in flight for the line");
+    assert!(q.hand_over("re1", "~line", "a2").is_err());
+    assert_eq!(q.in_flight_agent("re1"), Some("a1"));
+    // re2 was abandoned (safe-harbor message): an attempt, put off.
+    finish(&mut q, "re2", DialResult::Dropped, t);
+    let rows = q.rows();
+    let re2 = rows
+        .iter()
+        .find(|r| r.order_id == "re2")
+        .expect("still queued");
+    assert_eq!((re2.subqueue, re2.attempts), (Subqueue::NoAnswer, 1));
+    finish(
+        &mut q,
+        "re1",
+        DialResult::Disposition("confirmed".into()),
+        t,
+    );
+}
