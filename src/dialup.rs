@@ -161,6 +161,12 @@ impl Dialup {
                 queue: Mutex::new(queue),
             }),
         };
+        // The month each pacer's abandon rule runs over (issue #12): the
+        // stored days; the pacer keeps those inside its 30-day window.
+        for mode in dialup.inner.pacers.modes() {
+            let days = dialup.inner.store.pacer_days(&mode, 0).await?;
+            dialup.inner.pacers.restore(&mode, days, now)?;
+        }
         Ok((dialup, restored))
     }
 
@@ -460,15 +466,25 @@ impl Dialup {
         Ok(self.inner.pacers.agent(mode, agent, ev, now)?)
     }
 
-    /// Feed `mode`'s pacer a line's progress (live dialing).
-    pub fn pacer_call(
+    /// Feed `mode`'s pacer a line's progress (live dialing). A line dialled,
+    /// a live answer or an abandon changes the 30-day ledger: today's counts
+    /// are stored before this returns, so a restart keeps them.
+    pub async fn pacer_call(
         &self,
         mode: &str,
         call: CallId,
         ev: CallEvent,
         now: DateTime<Utc>,
     ) -> Result<(), DialupError> {
-        Ok(self.inner.pacers.call(mode, call, ev, now)?)
+        self.inner.pacers.call(mode, call, ev, now)?;
+        if matches!(
+            ev,
+            CallEvent::Dialled | CallEvent::AnsweredLive | CallEvent::Abandoned
+        ) {
+            let today = self.inner.pacers.today(mode, now)?;
+            self.inner.store.save_pacer_day(mode, &today, now).await?;
+        }
+        Ok(())
     }
 
     /// How many more lines `mode` should dial now.

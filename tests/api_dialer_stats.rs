@@ -1,8 +1,9 @@
 //! `GET /v1/dialer/modes/{id}/stats` (issue #12) on 127.0.0.1 against a real
 //! SQLite store: the shape (every field of the `PacerStats` schema), zeros
 //! before any call, the counters moving when the mode's pacer is fed events
-//! through the daemon's `Dialup` handle, 404 for an unknown mode, and the
-//! route in `/openapi.json`.
+//! through the daemon's `Dialup` handle and kept across a restart (the
+//! ledger is stored), 404 for an unknown mode, and the route in
+//! `/openapi.json`.
 
 mod api_support;
 mod dialer_support;
@@ -59,20 +60,25 @@ async fn stats_have_their_shape_and_follow_the_pacer() {
     for k in 0..4 {
         dialup
             .pacer_call("new", k, CallEvent::Dialled, now)
+            .await
             .expect("mode exists");
     }
     let later = at(T0 + 8_000);
     dialup
         .pacer_call("new", 0, CallEvent::AnsweredLive, later)
+        .await
         .expect("mode exists");
     dialup
         .pacer_call("new", 0, CallEvent::Connected, later)
+        .await
         .expect("mode exists");
     dialup
         .pacer_call("new", 1, CallEvent::AnsweredLive, later)
+        .await
         .expect("mode exists");
     dialup
         .pacer_call("new", 1, CallEvent::Abandoned, at(T0 + 10_000))
+        .await
         .expect("mode exists");
 
     api.advance_ms(10_000);
@@ -89,6 +95,18 @@ async fn stats_have_their_shape_and_follow_the_pacer() {
     // Another mode's pacer is its own.
     let (_, other) = api.get("/v1/dialer/modes/pickup/stats").await;
     assert_eq!(other["today"]["placed"], 0, "{other}");
+
+    // A restart on the same store keeps the month (migration 0009): a new
+    // Dialup, as the daemon builds it at start, has the same 30-day counts.
+    let (again, _) = daemon(&db.open().await, T0 + 20_000).await;
+    let s = again
+        .pacer_stats("new", at(T0 + 20_000))
+        .expect("mode exists");
+    assert_eq!(
+        (s.answered_30d, s.abandoned_30d, s.today.placed),
+        (2, 1, 4),
+        "{s:?}"
+    );
 
     let (status, e) = api.get("/v1/dialer/modes/nope/stats").await;
     assert_eq!(status, 404, "{e}");

@@ -191,7 +191,7 @@ pub(super) async fn run_in_session(
     adopted: Option<AnsweredLine>,
 ) -> Returned {
     let (customer, customer_answered_at) = match adopted {
-        Some(line) => (Some(line.io), Some(line.answered_at)),
+        Some(line) => (Some(*line.io), Some(line.answered_at)),
         None => (None, None),
     };
     let mut io = CallIo {

@@ -29,7 +29,7 @@ const MESSAGE_LIMIT: Duration = Duration::from_secs(30);
 /// the message). Dropping it without [`AnsweredLine::hang_up`] leaves the
 /// dialog to the far end: always end it one way or the other.
 pub struct AnsweredLine {
-    pub(super) io: LegIo,
+    pub(super) io: Box<LegIo>,
     /// The customer's 200 OK reached us: the safe-harbor clock starts here.
     pub answered_at: Instant,
 }
@@ -72,7 +72,7 @@ pub async fn dial(engine: &Engine, to: &str, ring: Duration) -> Result<LineEnd, 
         match ev {
             Some(LegEvent::Answered { usable_sdp: true }) if !cancelled => {
                 return Ok(LineEnd::Answered(AnsweredLine {
-                    io,
+                    io: Box::new(io),
                     answered_at: Instant::now(),
                 }));
             }

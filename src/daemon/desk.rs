@@ -155,7 +155,7 @@ impl Desk {
     /// Connect a click-to-call into the agent's live session: only the
     /// customer is dialled. The API's call row is moved along as usual.
     fn dial_into_session(&self, req: DialRequest) -> Result<(), ControlError> {
-        self.into_session(req, None).map_err(|(e, _)| e)
+        self.connect_into_session(req, None).map_err(|(e, _)| e)
     }
 
     /// Connect a predictive line's answered customer into the agent's live
@@ -169,17 +169,17 @@ impl Desk {
         if self.inner.tasks.is_closed() {
             return Err((ControlError::Unavailable, Some(line)));
         }
-        self.into_session(req, Some(line))
+        self.connect_into_session(req, Some(line))
     }
 
-    fn into_session(
+    fn connect_into_session(
         &self,
         req: DialRequest,
         adopted: Option<AnsweredLine>,
     ) -> Result<(), (ControlError, Option<AnsweredLine>)> {
         let (tx, rx) = mpsc::channel(COMMANDS);
         let (out_tx, out_rx) = mpsc::channel(REPORTS);
-        let call = CustomerCall {
+        let call = Box::new(CustomerCall {
             spec: AgentCallSpec {
                 call_id: req.call_id.clone(),
                 agent_uri: String::new(),
@@ -189,7 +189,7 @@ impl Desk {
             hang_up: tx.clone(),
             out: out_tx,
             adopted,
-        };
+        });
         if let Err((e, call)) = self.inner.sessions.connect(&req.agent_id, call) {
             return Err((e, call.adopted));
         }

@@ -64,6 +64,9 @@ struct ModeLines {
     messages: HashMap<String, Vec<String>>,
 }
 
+/// How a line's ringing ended, by line id.
+type LineReport = (u64, Result<LineEnd, CallError>);
+
 /// A line dialled and not yet settled.
 struct Line {
     mode: usize,
@@ -104,10 +107,7 @@ pub struct Predictive {
     taken: HashMap<String, Taken>,
     wrapping: HashMap<String, Taken>,
     agent_ids: HashMap<String, u64>,
-    reports: (
-        mpsc::Sender<(u64, Result<LineEnd, CallError>)>,
-        mpsc::Receiver<(u64, Result<LineEnd, CallError>)>,
-    ),
+    reports: (mpsc::Sender<LineReport>, mpsc::Receiver<LineReport>),
 }
 
 impl Predictive {
@@ -314,6 +314,7 @@ impl Predictive {
         if let Err(e) = self
             .dialup
             .pacer_call(&mode_id, id, CallEvent::Dialled, self.clock.now())
+            .await
         {
             tracing::warn!(mode = %mode_id, error = %e, "pacer refused a line");
         }
@@ -350,7 +351,8 @@ impl Predictive {
             Ok(LineEnd::Answered(answered)) => {
                 let _ = self
                     .dialup
-                    .pacer_call(&mode, id, CallEvent::AnsweredLive, now);
+                    .pacer_call(&mode, id, CallEvent::AnsweredLive, now)
+                    .await;
                 let at = answered.answered_at.saturating_duration_since(self.origin);
                 self.waiting.push(Waiting {
                     id,
@@ -373,7 +375,7 @@ impl Predictive {
             }
         };
         self.lines.remove(&id);
-        let _ = self.dialup.pacer_call(&mode, id, event, now);
+        let _ = self.dialup.pacer_call(&mode, id, event, now).await;
         self.settle(&order, LINE_HOLDER, result).await;
     }
 
@@ -474,7 +476,10 @@ impl Predictive {
             Ok(()) => {
                 tracing::info!(%mode, %order, %agent, call = %call_id, waited_ms = waited.as_millis() as u64, "live customer connected to an agent");
                 self.lines.remove(&id);
-                let _ = self.dialup.pacer_call(&mode, id, CallEvent::Connected, now);
+                let _ = self
+                    .dialup
+                    .pacer_call(&mode, id, CallEvent::Connected, now)
+                    .await;
                 self.taken.insert(
                     call_id,
                     Taken {
@@ -520,7 +525,10 @@ impl Predictive {
             }
         });
         let now = self.clock.now();
-        let _ = self.dialup.pacer_call(&m.id, id, CallEvent::Abandoned, now);
+        let _ = self
+            .dialup
+            .pacer_call(&m.id, id, CallEvent::Abandoned, now)
+            .await;
         let order = line.order.clone();
         self.settle(&order, LINE_HOLDER, DialResult::Dropped).await;
     }

@@ -102,8 +102,8 @@ impl Sessions {
     pub fn connect(
         &self,
         agent_id: &str,
-        call: CustomerCall,
-    ) -> Result<(), (ControlError, CustomerCall)> {
+        call: Box<CustomerCall>,
+    ) -> Result<(), (ControlError, Box<CustomerCall>)> {
         let mut map = self.lock();
         let Some(e) = map.get_mut(agent_id) else {
             return Err((ControlError::NoSession, call));
@@ -220,7 +220,9 @@ mod tests {
             Some(ControlError::SessionExists)
         );
         assert_eq!(
-            s.connect("ayesha", call("call_0").0).err().map(|(e, _)| e),
+            s.connect("ayesha", Box::new(call("call_0").0))
+                .err()
+                .map(|(e, _)| e),
             Some(ControlError::Busy),
             "not up yet"
         );
@@ -233,14 +235,17 @@ mod tests {
         assert_eq!(sub.recv().await.unwrap().1, SessionEvent::Up);
         assert_eq!(s.view("ayesha").unwrap().state, "up");
 
-        s.connect("ayesha", call("call_1").0).expect("connect");
+        s.connect("ayesha", Box::new(call("call_1").0))
+            .expect("connect");
         assert!(matches!(
             cmds.recv().await,
             Some(SessionCommand::Connect(c)) if c.spec.call_id == "call_1"
         ));
         assert_eq!(s.view("ayesha").unwrap().state, "in_call");
         assert_eq!(
-            s.connect("ayesha", call("call_2").0).err().map(|(e, _)| e),
+            s.connect("ayesha", Box::new(call("call_2").0))
+                .err()
+                .map(|(e, _)| e),
             Some(ControlError::Busy)
         );
         tx.send(SessionEvent::CustomerEnded {

@@ -15,6 +15,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use orderline_dialer::modes::{CallModes, QueueError};
+use orderline_dialer::pacer::model::DayCount;
 use orderline_dialer::pacer::{
     AgentEvent, AgentId, CallEvent, CallId, Pacer, PacerConfig, PacerStats,
 };
@@ -87,6 +88,29 @@ impl ModePacers {
 
     pub(super) fn dial_now(&self, mode: &str, now: DateTime<Utc>) -> Result<u32, QueueError> {
         self.with(mode, |p, tz| p.dial_now(local_since_epoch(now, tz)))
+    }
+
+    /// Today's ledger count of `mode` (to store after a line event).
+    pub(super) fn today(&self, mode: &str, now: DateTime<Utc>) -> Result<DayCount, QueueError> {
+        self.with(mode, |p, tz| p.ledger_today(local_since_epoch(now, tz)))
+    }
+
+    /// Put `mode`'s stored days back (those outside its window are skipped).
+    pub(super) fn restore(
+        &self,
+        mode: &str,
+        days: Vec<DayCount>,
+        now: DateTime<Utc>,
+    ) -> Result<(), QueueError> {
+        self.with(mode, |p, tz| {
+            p.restore_ledger(local_since_epoch(now, tz), days)
+        })
+    }
+
+    /// The ids of every mode with a pacer.
+    pub(super) fn modes(&self) -> Vec<String> {
+        let pacers = self.pacers.lock().unwrap_or_else(|e| e.into_inner());
+        pacers.keys().cloned().collect()
     }
 
     pub(super) fn stats(&self, mode: &str, now: DateTime<Utc>) -> Result<PacerStats, QueueError> {

@@ -29,6 +29,7 @@ mod model_calls;
 mod order_script;
 mod orders;
 mod outbox;
+mod pacer_days;
 mod payments;
 mod rules;
 mod sip_bindings;
@@ -192,6 +193,7 @@ fn migrator(backend: Backend) -> Migrator {
         (6, "0006_order_script"),
         (7, "0007_mode_settings"),
         (8, "0008_rules"),
+        (9, "0009_pacer_days"),
     ];
     let migrations = all
         .into_iter()

@@ -120,6 +120,16 @@ impl Rig {
     /// As [`Rig::start`], with the trunk's SIPp started by `trunk_peer`
     /// (its working directory and port).
     pub fn start_with(trunk_peer: impl FnOnce(&Path, u16) -> Child, extra: &str) -> Rig {
+        Rig::start_prepared(trunk_peer, extra, |_| {})
+    }
+
+    /// As [`Rig::start_with`], running `prepare` on the daemon's directory
+    /// before the daemon starts (its SQLite store is `orderline.db` there).
+    pub fn start_prepared(
+        trunk_peer: impl FnOnce(&Path, u16) -> Child,
+        extra: &str,
+        prepare: impl FnOnce(&Path),
+    ) -> Rig {
         let dir = tempfile::tempdir().expect("tempdir");
         let trunk = free_udp_port();
         let sipp = trunk_peer(dir.path(), trunk);
@@ -131,7 +141,7 @@ impl Rig {
             ));
         }
         tail.push_str(extra);
-        let daemon = Daemon::start_with(dir.path(), trunk, &tail, |_| {});
+        let daemon = Daemon::start_with(dir.path(), trunk, &tail, prepare);
         Rig {
             dir,
             daemon,

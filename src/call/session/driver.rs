@@ -53,7 +53,7 @@ pub struct CustomerCall {
 /// The desk's orders to a session.
 #[derive(Debug)]
 pub enum SessionCommand {
-    Connect(CustomerCall),
+    Connect(Box<CustomerCall>),
     Logout,
 }
 
@@ -151,7 +151,7 @@ pub async fn run(
             cmd = commands.recv(), if commands_open => match cmd {
                 Some(SessionCommand::Connect(call)) => {
                     let call_id = call.spec.call_id.clone();
-                    d.pending = Some(call);
+                    d.pending = Some(*call);
                     Some(SessionInput::Customer { call_id })
                 }
                 Some(SessionCommand::Logout) => Some(SessionInput::Logout),

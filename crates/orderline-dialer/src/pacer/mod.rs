@@ -432,7 +432,11 @@ impl Pacer {
 
     /// Put stored day counts back (at start, before any event). Days
     /// outside the 30-day window ending `now` are skipped.
-    pub fn restore_ledger(&mut self, now: Duration, days: impl IntoIterator<Item = model::DayCount>) {
+    pub fn restore_ledger(
+        &mut self,
+        now: Duration,
+        days: impl IntoIterator<Item = model::DayCount>,
+    ) {
         let today = day_of(now);
         let first = today.saturating_sub(WINDOW_DAYS - 1);
         for d in days {

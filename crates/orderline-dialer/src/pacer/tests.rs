@@ -324,7 +324,11 @@ fn the_ledger_is_restored_from_stored_days() {
         now,
         [stored(100, 10, 1), stored(90, 200, 4), stored(70, 999, 999)],
     );
-    assert_eq!(p.window_totals(now), (210, 5), "day 70 is outside the window");
+    assert_eq!(
+        p.window_totals(now),
+        (210, 5),
+        "day 70 is outside the window"
+    );
     p.call(now, 1, CallEvent::Dialled);
     p.call(now, 1, CallEvent::AnsweredLive);
     p.call(now, 1, CallEvent::Abandoned);
