@@ -17,6 +17,11 @@ pub const AGENTS: [(&str, &str, &str); 2] = [
     ("ayesha", "1001", "phone-pass-7f3a9c"),
     ("bilal", "1002", "phone-pass-41be0d"),
 ];
+/// Agent `id`'s own API token (the console signs in with it).
+pub fn agent_token(id: &str) -> String {
+    format!("agt-{id}-console-3b7e91")
+}
+
 /// What each customer says: a 600 Hz tone (the agents' phones send 1 kHz).
 pub const CUSTOMER_HZ: f64 = 600.0;
 pub const CUSTOMER_TALK_MS: u32 = 1500;
@@ -119,7 +124,8 @@ impl Rig {
         let mut tail = format!("[http]\nlisten = \"{http}\"\napi_tokens = [\"{MERCHANT}\"]\n\n");
         for (id, user, pass) in AGENTS {
             tail.push_str(&format!(
-                "[[agents]]\nid = \"{id}\"\nname = \"Agent {id}\"\nsip_user = \"{user}\"\nsip_password = \"{pass}\"\n\n"
+                "[[agents]]\nid = \"{id}\"\nname = \"Agent {id}\"\nsip_user = \"{user}\"\nsip_password = \"{pass}\"\napi_token = \"{}\"\n\n",
+                agent_token(id)
             ));
         }
         tail.push_str(extra);

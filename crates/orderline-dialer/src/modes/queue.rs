@@ -163,6 +163,9 @@ pub struct DialQueue {
     pub(super) index: Vec<ModeIndex>,
     /// Callbacks for one agent, across modes, keyed by `due_at`.
     pub(super) callbacks_for: HashMap<String, BTreeSet<Key>>,
+    /// Previewed orders each agent skipped, with when they may be offered
+    /// to that agent again (`skip.rs`).
+    pub(super) skipped: HashMap<String, Vec<(String, DateTime<Utc>)>>,
 }
 
 impl DialQueue {
@@ -173,6 +176,7 @@ impl DialQueue {
             entries: HashMap::new(),
             index,
             callbacks_for: HashMap::new(),
+            skipped: HashMap::new(),
         }
     }
 
