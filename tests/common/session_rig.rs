@@ -28,6 +28,26 @@ pub const CUSTOMER_TALK_MS: u32 = 1500;
 
 /// SIPp behind the trunk: answers `calls` calls, streams the tone, hangs up.
 pub fn customers(dir: &Path, port: u16, calls: usize) -> Child {
+    let calls = calls.to_string();
+    talking_customers(
+        dir,
+        port,
+        "customer_talks_hangs_up.xml",
+        &["-m", &calls, "-timeout", "180s", "-timeout_error"],
+    )
+}
+
+/// SIPp behind the trunk acting by the number dialled
+/// (`customer_by_number.xml`): `+92302…` busy, `+92303…` ring and never
+/// answer, every other number answers, talks and hangs up. Runs until
+/// killed (no call count).
+pub fn customers_by_number(dir: &Path, port: u16) -> Child {
+    talking_customers(dir, port, "customer_by_number.xml", &[])
+}
+
+/// SIPp playing `scenario`, whose answered calls stream the customer's
+/// tone for [`CUSTOMER_TALK_MS`] and hang up; `args` are SIPp's own.
+fn talking_customers(dir: &Path, port: u16, scenario_file: &str, args: &[&str]) -> Child {
     require("sipp");
     let wav = dir.join("customer.wav");
     write_wav(&wav, &tone_audio(1.4, CUSTOMER_HZ, 6000.0));
@@ -36,7 +56,7 @@ pub fn customers(dir: &Path, port: u16, calls: usize) -> Child {
     let action = format!("rtp_stream=\"{},1,0\"", ul.display());
     let sc = scenario(
         dir,
-        "customer_talks_hangs_up.xml",
+        scenario_file,
         &[
             ("@MEDIA_ACTION@", &action),
             ("@TALK_MS@", &CUSTOMER_TALK_MS.to_string()),
@@ -48,8 +68,8 @@ pub fn customers(dir: &Path, port: u16, calls: usize) -> Child {
         .arg(&sc)
         .args(["-i", "127.0.0.1", "-mi", "127.0.0.1"])
         .args(["-p", &port.to_string(), "-mp", &mport.to_string()])
-        .args(["-m", &calls.to_string(), "-nostdin", "-trace_err"])
-        .args(["-timeout", "180s", "-timeout_error"])
+        .args(["-nostdin", "-trace_err"])
+        .args(args)
         .current_dir(dir)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
