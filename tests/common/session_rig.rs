@@ -226,3 +226,63 @@ impl Rig {
 pub fn answers(phone: &Baresip) -> usize {
     phone.logs().matches("call: answering call").count()
 }
+
+/// The admin table (`GET /v1/dialer/overview`) against the orders
+/// themselves: per mode, the orders waiting in each sub-queue plus those in
+/// flight are exactly the orders whose `dialer` names the mode (an order
+/// being dialled keeps its sub-queue on the order and is counted
+/// `in_flight`), and no sub-queue counts more orders than show it. The
+/// overview is read before and after the orders; a move in between (the
+/// dialer does not stop for the check) is retried, not misreported.
+/// Returns the overview.
+pub fn counts_match_the_orders(rig: &Rig, ids: &[&str]) -> serde_json::Value {
+    use std::collections::BTreeMap;
+    const SUBS: [&str; 3] = ["unprocessed", "no_answer", "callback"];
+    let overview = || {
+        let (st, o) = rig.api("GET", "/v1/dialer/overview", None);
+        assert_eq!(st, 200, "{o}");
+        o
+    };
+    for _ in 0..50 {
+        let before = overview();
+        // (mode, subqueue) → orders showing it.
+        let mut shown: BTreeMap<(String, String), u64> = BTreeMap::new();
+        for id in ids {
+            let (st, v) = rig.api("GET", &format!("/v1/orders/{id}"), None);
+            assert_eq!(st, 200, "{v}");
+            if let (Some(m), Some(s)) = (
+                v["dialer"]["mode"].as_str(),
+                v["dialer"]["subqueue"].as_str(),
+            ) {
+                *shown.entry((m.to_string(), s.to_string())).or_default() += 1;
+            }
+        }
+        if overview() != before {
+            std::thread::sleep(Duration::from_millis(20));
+            continue;
+        }
+        for mode in before["modes"].as_array().expect("modes") {
+            let id = mode["id"].as_str().expect("mode id");
+            let counts = &mode["counts"];
+            let n = |sub: &str| shown.get(&(id.to_string(), sub.to_string())).copied();
+            let mut waiting = 0;
+            for sub in SUBS {
+                let c = counts[sub].as_u64().expect("count");
+                assert!(
+                    c <= n(sub).unwrap_or(0),
+                    "mode {id} counts {c} {sub} but {:?} orders show it: {before}",
+                    n(sub)
+                );
+                waiting += c;
+            }
+            let total: u64 = SUBS.iter().filter_map(|s| n(s)).sum();
+            assert_eq!(
+                waiting + counts["in_flight"].as_u64().expect("in_flight"),
+                total,
+                "mode {id}: every order in it counted once: {before} vs {shown:?}"
+            );
+        }
+        return before;
+    }
+    panic!("the dial-up never held still for the count check");
+}
