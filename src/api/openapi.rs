@@ -41,6 +41,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/v1/agents/{id}"),
     ("put", "/v1/agents/{id}/state"),
     ("get", "/v1/agents/{id}/events"),
+    ("post", "/v1/agents/{id}/preview"),
     ("post", "/v1/calls/{id}/disposition"),
     ("put", "/v1/dialer/modes/{id}"),
     ("get", "/v1/dialer/statuses"),
