@@ -9,7 +9,8 @@
 //! offered order into the live leg under the offered call id, the customer
 //! answers, the disposition settles it; a stale click is refused (409);
 //! once every order left is skipped the agent waits, ready, with no loop;
-//! dispositions are counted on `/metrics`.
+//! dispositions are counted on `/metrics`; an agent who logs out while an
+//! order is offered gives it back without an attempt.
 
 mod common;
 

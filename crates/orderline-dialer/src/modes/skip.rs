@@ -30,11 +30,8 @@ impl DialQueue {
         agent: &str,
         now: DateTime<Utc>,
     ) -> Result<Moved, QueueError> {
-        let e = self
-            .entries
-            .get(order)
-            .ok_or_else(|| QueueError::UnknownOrder(order.to_string()))?;
-        if e.in_flight.as_deref() != Some(agent) {
+        let (e, picked_for) = self.flying(order)?;
+        if picked_for != agent {
             return Err(QueueError::NotInFlight(order.to_string()));
         }
         let until = now
