@@ -333,7 +333,7 @@ impl Dialup {
     }
 
     /// The next order for a ready agent, marked in flight in memory and in
-    /// the store before it is handed out (live dialing will call this).
+    /// the store before it is handed out (`daemon::progressive` calls it).
     pub async fn pick(&self, agent: &str, now: DateTime<Utc>) -> Result<Option<Pick>, DialupError> {
         let mut queue = self.inner.queue.lock().await;
         let Some(pick) = queue.pick(agent, now) else {

@@ -269,4 +269,30 @@ mod tests {
         );
         assert!(!text.contains("4242"), "{text}");
     }
+
+    #[test]
+    fn dispositions_are_counted_by_name_with_labels_escaped() {
+        let m = Metrics::new();
+        m.disposition_posted("confirmed");
+        m.disposition_posted("confirmed");
+        m.disposition_posted("callback");
+        m.disposition_posted("odd\"name");
+        let text = m.render();
+        assert!(
+            text.contains("# TYPE orderline_dispositions_total counter\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("orderline_dispositions_total{disposition=\"confirmed\"} 2\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("orderline_dispositions_total{disposition=\"callback\"} 1\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("orderline_dispositions_total{disposition=\"odd\\\"name\"} 1\n"),
+            "{text}"
+        );
+    }
 }
