@@ -11,6 +11,9 @@
 //! from the store, which stays the truth, so memory never runs ahead of disk.
 
 mod pacing;
+mod preview;
+
+pub use preview::{Decision, Offer, PreviewAction, PreviewError, Previews};
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};
@@ -18,7 +21,7 @@ use std::sync::{Arc, RwLock};
 use chrono::{DateTime, Utc};
 use orderline_dialer::modes::{
     CallModes, DialQueue, DialResult, DialerConfig, DialerConfigError, ModeSettings, Moved,
-    OrderCard, Overview, Pick, QueueError, QueueFilter, QueueItem, Tick,
+    OrderCard, Overview, Pacing, Pick, QueueError, QueueFilter, QueueItem, Tick,
 };
 use orderline_dialer::pacer::{AgentEvent, AgentId, CallEvent, CallId, PacerStats};
 use orderline_dialer::window::CallWindow;
@@ -85,6 +88,8 @@ struct Inner {
     queue: Mutex<DialQueue>,
     /// One pacer per mode (issue #12).
     pacers: pacing::ModePacers,
+    /// Orders offered to agents in preview modes.
+    previews: Previews,
 }
 
 /// The rules as the merchant changed them.
@@ -158,6 +163,7 @@ impl Dialup {
                 config: Mutex::new(effective),
                 rules: RwLock::new(Arc::new(queue.rules().clone())),
                 pacers: pacing::ModePacers::new(queue.rules()),
+                previews: Previews::new(),
                 queue: Mutex::new(queue),
             }),
         };
@@ -333,7 +339,7 @@ impl Dialup {
     }
 
     /// The next order for a ready agent, marked in flight in memory and in
-    /// the store before it is handed out (live dialing will call this).
+    /// the store before it is handed out (`daemon::progressive` calls it).
     pub async fn pick(&self, agent: &str, now: DateTime<Utc>) -> Result<Option<Pick>, DialupError> {
         let mut queue = self.inner.queue.lock().await;
         let Some(pick) = queue.pick(agent, now) else {
@@ -437,6 +443,34 @@ impl Dialup {
         })
         .await?;
         Ok(applied)
+    }
+
+    /// `agent` skipped the previewed `order` (preview pacing): back to its
+    /// place without an attempt and not offered to `agent` again until the
+    /// mode's put-off (`DialQueue::skip`); the row is written like every move.
+    pub async fn skip(
+        &self,
+        order: &str,
+        agent: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), DialupError> {
+        self.apply(
+            "dialer: preview skipped, order back in its queue",
+            now,
+            |q| q.skip(order, agent, now).map(|m| vec![m]),
+        )
+        .await
+    }
+
+    /// The mode's pacing as in force (`None` for a mode no longer configured).
+    pub fn pacing(&self, mode: &str) -> Option<Pacing> {
+        let rules = self.rules();
+        rules.mode_index(mode).map(|i| rules.mode(i).pacing)
+    }
+
+    /// The orders offered in preview, shared by the dialer and the API.
+    pub fn previews(&self) -> &Previews {
+        &self.inner.previews
     }
 
     /// Replace who may work `mode`; stored so a restart keeps it.

@@ -40,6 +40,9 @@ pub struct Metrics {
     payments: [AtomicU64; 3],
     /// Attempts orderline could not place itself (put back, not burnt).
     local_refusals: AtomicU64,
+    /// Agents' dispositions posted, by disposition (the configured
+    /// `[operators] dispositions`, so the label set is bounded).
+    dispositions: std::sync::Mutex<std::collections::BTreeMap<String, u64>>,
     /// Per-trunk health, as the trunk watcher last saw it.
     trunks: std::sync::Mutex<Vec<orderline_sip::health::TrunkStatus>>,
 }
@@ -122,6 +125,13 @@ impl Metrics {
         }
     }
 
+    /// An agent posted `disposition` (already checked against the
+    /// configured list by the caller: labels stay bounded).
+    pub fn disposition_posted(&self, disposition: &str) {
+        let mut d = self.dispositions.lock().unwrap_or_else(|p| p.into_inner());
+        *d.entry(disposition.to_string()).or_default() += 1;
+    }
+
     /// An attempt was not placed for want of our own resources (RTP port,
     /// call limit, a trunk up) and went back to the queue.
     pub fn local_refusal(&self) {
@@ -164,12 +174,7 @@ impl Metrics {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .clone();
-        let label = |name: &str| {
-            format!(
-                "{{trunk=\"{}\"}}",
-                name.replace('\\', "\\\\").replace('"', "\\\"")
-            )
-        };
+        let label = |name: &str| format!("{{trunk=\"{}\"}}", escape(name));
         let trunk_up: Vec<(String, String)> = trunks
             .iter()
             .map(|t| (label(&t.name), u8::from(t.up).to_string()))
@@ -187,6 +192,13 @@ impl Metrics {
             .zip(&self.payments)
             .map(|(s, n)| (format!("{{status=\"{s}\"}}"), n.load(Relaxed).to_string()))
             .collect();
+        let dispositions: Vec<(String, String)> = self
+            .dispositions
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .map(|(d, n)| (format!("{{disposition=\"{}\"}}", escape(d)), n.to_string()))
+            .collect();
         #[rustfmt::skip]
         let families = [
             ("orderline_active_calls", "gauge", "Calls in progress.", gauge(&self.active_calls)),
@@ -199,6 +211,7 @@ impl Metrics {
             ("orderline_webhook_failures_total", "counter", "Failed webhook delivery attempts (each is retried).", counter(&self.webhook_failures)),
             ("orderline_agent_calls", "gauge", "Agent click-to-call calls in progress (ringing or bridged).", gauge(&self.agent_calls)),
             ("orderline_payments_total", "counter", "Keypad payments ended, by status.", payments),
+            ("orderline_dispositions_total", "counter", "Agents' dispositions of their calls, by disposition.", dispositions),
             ("orderline_trunk_up", "gauge", "1 while the trunk answers its OPTIONS pings (and calls), 0 once marked down.", trunk_up),
             ("orderline_trunk_latency_seconds", "gauge", "Round trip of the trunk's last answered OPTIONS ping.", trunk_latency),
             ("orderline_trunk_calls_total", "counter", "Calls placed through the trunk.", trunk_calls),
@@ -209,6 +222,11 @@ impl Metrics {
         }
         out
     }
+}
+
+/// A label value in the text format: backslash and quote escaped.
+fn escape(value: &str) -> String {
+    value.replace('\\', "\\\\").replace('"', "\\\"")
 }
 
 /// See [`Metrics::active_call`].
@@ -250,5 +268,31 @@ mod tests {
             "{text}"
         );
         assert!(!text.contains("4242"), "{text}");
+    }
+
+    #[test]
+    fn dispositions_are_counted_by_name_with_labels_escaped() {
+        let m = Metrics::new();
+        m.disposition_posted("confirmed");
+        m.disposition_posted("confirmed");
+        m.disposition_posted("callback");
+        m.disposition_posted("odd\"name");
+        let text = m.render();
+        assert!(
+            text.contains("# TYPE orderline_dispositions_total counter\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("orderline_dispositions_total{disposition=\"confirmed\"} 2\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("orderline_dispositions_total{disposition=\"callback\"} 1\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("orderline_dispositions_total{disposition=\"odd\\\"name\"} 1\n"),
+            "{text}"
+        );
     }
 }

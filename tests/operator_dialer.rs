@@ -122,12 +122,17 @@ fn ready_agents_get_the_queued_orders_one_line_each() {
                 .as_str()
                 .expect("wrap-up names its call")
                 .to_string();
-            let (st, c) = rig.api("GET", &format!("/v1/calls/{call}"), None);
-            assert_eq!(st, 200, "{c}");
+            // The floor (wrap-up) and the call row (ended) are written by
+            // two tasks; the row follows within moments.
+            let c = rig.wait(
+                "the call row ends",
+                &format!("/v1/calls/{call}"),
+                Duration::from_secs(5),
+                |st, c| st == 200 && c["status"] == "ended",
+            );
             let order = c["order_id"]
                 .as_str()
                 .expect("a dialled call names its order");
-            assert_eq!(c["status"], "ended", "{c}");
             // Bilal takes a break after his third call: dispose and pause
             // in one step, so no customer is handed to him in between.
             let n = per_agent.entry(id).or_default();

@@ -27,6 +27,7 @@ use super::dialer::dialup_error;
 use super::error::ApiError;
 use super::extract::path_id;
 use super::input;
+use super::preview::offer_json;
 use super::sse::{self, EventFeed};
 use super::views::{agent_json, time};
 use super::ApiState;
@@ -130,6 +131,8 @@ pub(crate) async fn get(
     // The console's Pause reasons and disposition buttons come from here.
     v["pause_codes"] = json!(floor.rules().pause_codes);
     v["dispositions"] = json!(floor.rules().dispositions);
+    // Preview pacing: the order offered to the reserved agent, or null.
+    v["offer"] = offer_json(&state, &agent.id, v["call_id"].as_str()).await;
     Ok(Json(v))
 }
 
@@ -300,6 +303,7 @@ pub(crate) async fn disposition(
         at: now,
     };
     state.store().set_call_disposition(&call.id, &d).await?;
+    state.metrics().disposition_posted(&d.disposition);
     let moved = floor
         .apply(
             &call.agent_id,
@@ -389,6 +393,9 @@ impl Feed {
                     v["from"] = json!(t.from.kind().as_str());
                     v["reason"] = json!(t.reason.as_str());
                     v["state_since"] = json!(time(t.at));
+                    if let AgentState::Reserved { call } = &t.to {
+                        v["offer"] = offer_json(&self.state, &e.agent_id, Some(call)).await;
+                    }
                     self.queue
                         .push_back(Event::default().event("state").data(v.to_string()));
                 }

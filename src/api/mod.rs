@@ -66,6 +66,7 @@ mod openapi_dialer;
 mod openapi_sessions;
 mod orders;
 mod payments;
+mod preview;
 mod rules;
 mod sessions;
 mod sse;
@@ -357,6 +358,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/v1/agents/{id}", get(agent_states::get))
         .route("/v1/agents/{id}/state", put(agent_states::set_state))
         .route("/v1/agents/{id}/events", get(agent_states::events))
+        .route("/v1/agents/{id}/preview", post(preview::decide))
         .route(
             "/v1/calls/{id}/disposition",
             post(agent_states::disposition),

@@ -41,6 +41,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/v1/agents/{id}"),
     ("put", "/v1/agents/{id}/state"),
     ("get", "/v1/agents/{id}/events"),
+    ("post", "/v1/agents/{id}/preview"),
     ("post", "/v1/calls/{id}/disposition"),
     ("put", "/v1/dialer/modes/{id}"),
     ("get", "/v1/dialer/statuses"),
@@ -360,6 +361,7 @@ fn payment_schemas() -> Value {
                 "today": { "$ref": "#/components/schemas/AgentToday" },
                 "pause_codes": { "type": "array", "items": text, "description": "GET /v1/agents/{id} only: the configured [operators] pause_codes." },
                 "dispositions": { "type": "array", "items": text, "description": "GET /v1/agents/{id} only: the configured [operators] dispositions." },
+                "offer": { "oneOf": [{ "$ref": "#/components/schemas/PreviewOffer" }, { "type": "null" }], "description": "GET /v1/agents/{id} only: the order offered to the reserved agent in a preview mode (Call or Skip with POST /v1/agents/{id}/preview), else null." },
                 "registrations": { "type": "array", "description": "registered phones of an agent with sip_user, most recent first (absent when none)",
                     "items": { "type": "object", "properties": { "contact": text, "source": text, "transport": { "type": "string", "enum": ["udp", "tcp"] },
                         "expires_in": { "type": "integer" }, "user_agent": { "type": ["string", "null"] } } } } }

@@ -52,6 +52,21 @@ pub(super) fn paths(
                 }
             }
         },
+        "/v1/agents/{id}/preview": {
+            "post": {
+                "operationId": "decidePreview",
+                "summary": "Preview pacing: the agent's answer to the order offered (`offer` on GET /v1/agents/{id}). `call` dials it into the agent's session under the offer's call_id (the agent stays reserved until the customer connects or the call fails); `skip` returns it to its place in the queue without an attempt, not offered to this agent again until the mode's put_off, and the agent is ready for the next order.",
+                "parameters": id_param,
+                "requestBody": { "required": true, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/PreviewDecision" } } } },
+                "responses": {
+                    "200": json_response("Carried out: the offer with `action`.", "PreviewDone"),
+                    "400": error_response("A field is missing or invalid (action not call/skip, call_id missing, unknown field), or the body is not JSON; `field` names it."),
+                    "401": unauthorized, "404": not_found,
+                    "409": error_response("No order is offered to the agent, or the offer now standing has another call_id (`field`: call_id): a late or double click acts on nothing."),
+                    "503": error_response("The call-mode queue or operator dialer is not running, or the call could not be placed (the order went back to its queue).")
+                }
+            }
+        },
         "/v1/calls/{id}/disposition": {
             "post": {
                 "operationId": "postCallDisposition",
@@ -96,7 +111,38 @@ pub(super) fn schemas() -> Value {
                 "state": { "$ref": "#/components/schemas/AgentState" },
                 "from": { "$ref": "#/components/schemas/AgentState" },
                 "reason": { "type": "string", "enum": ["login", "leg_answered", "leg_ended", "set_ready", "pause", "reserve", "release", "customer_connected", "customer_ended", "customer_ended_before_agent_spoke", "disposition", "wrap_up_timeout", "logout", "restart"] },
-                "pause_code": opt_text, "call_id": opt_text, "state_since": time
+                "pause_code": opt_text, "call_id": opt_text, "state_since": time,
+                "offer": { "oneOf": [{ "$ref": "#/components/schemas/PreviewOffer" }, { "type": "null" }], "description": "On a transition to reserved: the order offered in preview, or null (a progressive call)." }
+            }
+        },
+        "PreviewOffer": {
+            "type": "object", "required": ["call_id", "order_id", "mode", "subqueue", "attempt", "reason", "offered_at", "order"],
+            "description": "An order offered to a reserved agent in a preview mode, before Call or Skip.",
+            "properties": {
+                "call_id": { "type": "string", "description": "The id the call carries if placed; the agent is reserved under it." },
+                "order_id": { "type": "string" }, "mode": { "type": "string" },
+                "subqueue": { "type": "string", "enum": ["unprocessed", "no_answer", "callback"] },
+                "attempt": { "type": "integer", "minimum": 1, "description": "This call's number in the mode if placed." },
+                "reason": { "type": "string", "enum": ["callback_for_agent", "callback_for_anyone", "unprocessed", "no_answer_due"] },
+                "offered_at": time,
+                "order": { "type": ["object", "null"], "description": "The order (as GET /v1/orders/{id}) with its `attempts`." }
+            }
+        },
+        "PreviewDecision": {
+            "type": "object", "required": ["action", "call_id"], "additionalProperties": false,
+            "properties": {
+                "action": { "type": "string", "enum": ["call", "skip"] },
+                "call_id": { "type": "string", "description": "The offer's call_id, as the agent saw it." }
+            }
+        },
+        "PreviewDone": {
+            "type": "object", "required": ["action", "call_id", "order_id", "mode", "subqueue", "attempt", "reason", "offered_at"],
+            "properties": {
+                "action": { "type": "string", "enum": ["call", "skip"] },
+                "call_id": { "type": "string" }, "order_id": { "type": "string" }, "mode": { "type": "string" },
+                "subqueue": { "type": "string", "enum": ["unprocessed", "no_answer", "callback"] },
+                "attempt": { "type": "integer", "minimum": 1 },
+                "reason": { "type": "string" }, "offered_at": time
             }
         },
         "NewDisposition": {

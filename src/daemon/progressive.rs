@@ -16,6 +16,13 @@
 //! - a daemon stop: nothing here; the next start releases every order left
 //!   in flight without costing an attempt (`Dialup::start`).
 //!
+//! Preview pacing (a mode with `pacing = "preview"`): the pick reserves the
+//! agent and offers the order ([`Previews`]) instead of dialling; the
+//! agent's Call dials it exactly as above under the offered call id, Skip
+//! returns it without an attempt and not straight back to that agent
+//! ([`Dialup::skip`]); an agent who logs out or loses the leg while an
+//! order is offered gives it back as interrupted.
+//!
 //! Predictive pacing (several lines per agent, issue #12) builds on the
 //! same pieces and is not wired here yet.
 
@@ -24,15 +31,15 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use orderline_dialer::agents::{AgentInput, AgentState, Reason};
-use orderline_dialer::modes::{DialResult, Pick};
-use tokio::sync::broadcast;
+use orderline_dialer::modes::{DialResult, Pacing, Pick};
+use tokio::sync::{broadcast, mpsc};
 use tokio_util::sync::CancellationToken;
 
 use super::desk::Desk;
 use crate::api::{CallControl, DialRequest};
 use crate::call::live::{CallEnd, LegCause};
 use crate::clock::Clock;
-use crate::dialup::Dialup;
+use crate::dialup::{Decision, Dialup, Offer, PreviewAction, PreviewError};
 use crate::floor::{Floor, FloorEvent};
 use crate::store::{AgentCallStatus, AgentCallUpdate, EndedBy, NewAgentCall, Store};
 
@@ -89,6 +96,12 @@ impl Progressive {
     pub async fn run(mut self, stop: CancellationToken) {
         let mut changes = self.floor.subscribe();
         let mut ends = self.desk.call_ends();
+        let mut decisions = self.dialup.previews().decisions();
+        if decisions.is_none() {
+            tracing::error!(
+                "preview decisions are taken by another dialer: Call/Skip will time out"
+            );
+        }
         let mut tick = tokio::time::interval(TICK);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
@@ -109,6 +122,7 @@ impl Progressive {
                     }
                     Err(broadcast::error::RecvError::Closed) => return,
                 },
+                Some(d) = next_decision(&mut decisions) => self.decided(d).await,
             }
             if stop.is_cancelled() {
                 return;
@@ -132,7 +146,13 @@ impl Progressive {
                     continue;
                 }
             };
-            if let Err(e) = self.place(&agent, &pick, now).await {
+            let preview = self.dialup.pacing(&pick.mode) == Some(Pacing::Preview);
+            let placed = if preview {
+                self.offer(&agent, &pick, now).await
+            } else {
+                self.place(&agent, &pick, now).await
+            };
+            if let Err(e) = placed {
                 tracing::warn!(%agent, order = %pick.order_id, error = %e, "order not dialled; back to its queue");
                 self.settle(&pick.order_id, &agent, DialResult::Interrupted)
                     .await;
@@ -140,19 +160,76 @@ impl Progressive {
         }
     }
 
-    /// Write the call, reserve the agent, dial into the session.
+    /// Preview: offer the order and reserve the agent under the call id
+    /// the call will carry. The offer is up before the reservation, so the
+    /// agent's SSE finds it with the `reserved` event.
+    async fn offer(&mut self, agent: &str, pick: &Pick, now: DateTime<Utc>) -> anyhow::Result<()> {
+        let call_id = crate::api::random_id("call_");
+        let previews = self.dialup.previews();
+        previews.put(
+            agent,
+            Offer {
+                call_id: call_id.clone(),
+                order_id: pick.order_id.clone(),
+                mode: pick.mode.clone(),
+                subqueue: pick.subqueue,
+                attempt: pick.attempt,
+                reason: pick.reason,
+                offered_at: now,
+            },
+        );
+        let reserve = AgentInput::Reserve {
+            call: call_id.clone(),
+        };
+        if let Err(e) = self.floor.apply(agent, reserve, now).await {
+            previews.take(agent, &call_id);
+            return Err(e.into());
+        }
+        tracing::info!(%agent, order = %pick.order_id, call = %call_id, mode = %pick.mode, "order offered in preview");
+        Ok(())
+    }
+
+    /// The agent pressed Call or Skip on an offer.
+    async fn decided(&mut self, d: Decision) {
+        let Decision {
+            agent,
+            offer,
+            action,
+            reply,
+        } = d;
+        let result = match self.dialup.previews().take(&agent, &offer.call_id) {
+            None => Err(PreviewError::NoOffer(agent.clone())),
+            Some(offer) => match action {
+                PreviewAction::Call => self.call_offer(&agent, &offer).await,
+                PreviewAction::Skip => {
+                    let now = self.clock.now();
+                    let skipped = self.dialup.skip(&offer.order_id, &agent, now).await;
+                    self.release(&agent, &offer.call_id).await;
+                    skipped.map_err(|e| PreviewError::Failed(e.to_string()))
+                }
+            },
+        };
+        // The API may have given up waiting; nothing to do then.
+        let _ = reply.send(result);
+    }
+
+    /// Call: dial the offered order under the reserved call id.
+    async fn call_offer(&mut self, agent: &str, offer: &Offer) -> Result<(), PreviewError> {
+        let now = self.clock.now();
+        let dialled = self
+            .dial_reserved(agent, &offer.call_id, &offer.order_id, now)
+            .await;
+        if let Err(e) = &dialled {
+            tracing::warn!(%agent, order = %offer.order_id, error = %e, "previewed order not dialled; back to its queue");
+            self.release(agent, &offer.call_id).await;
+            self.settle(&offer.order_id, agent, DialResult::Interrupted)
+                .await;
+        }
+        dialled.map_err(|e| PreviewError::Failed(e.to_string()))
+    }
+
+    /// Progressive: reserve the agent, write the call, dial into the session.
     async fn place(&mut self, agent: &str, pick: &Pick, now: DateTime<Utc>) -> anyhow::Result<()> {
-        let order = self
-            .store
-            .get_order(&pick.order_id)
-            .await?
-            .ok_or_else(|| anyhow::anyhow!("order {} is gone", pick.order_id))?
-            .order;
-        let row = self
-            .store
-            .get_agent(agent)
-            .await?
-            .ok_or_else(|| anyhow::anyhow!("agent {agent} is gone"))?;
         // Reserved before anything is written or dialled: an agent who
         // paused meanwhile is refused here and leaves no trace of a call.
         let call_id = crate::api::random_id("call_");
@@ -165,19 +242,43 @@ impl Progressive {
                 now,
             )
             .await?;
+        let dialled = self
+            .dial_reserved(agent, &call_id, &pick.order_id, now)
+            .await;
+        if dialled.is_err() {
+            self.release(agent, &call_id).await;
+        }
+        dialled
+    }
+
+    /// Write call `call_id` for an agent reserved under it and dial the
+    /// customer into the session. On an error the caller releases the
+    /// agent and the order.
+    async fn dial_reserved(
+        &mut self,
+        agent: &str,
+        call_id: &str,
+        order_id: &str,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<()> {
+        let order = self
+            .store
+            .get_order(order_id)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("order {order_id} is gone"))?
+            .order;
+        let row = self
+            .store
+            .get_agent(agent)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("agent {agent} is gone"))?;
         let new = NewAgentCall {
-            id: call_id.clone(),
+            id: call_id.to_string(),
             agent_id: row.id.clone(),
             to: order.phone.clone(),
             order_id: Some(order.id.clone()),
         };
-        let call = match self.store.insert_agent_call(&new, now).await {
-            Ok(call) => call,
-            Err(e) => {
-                self.release(agent, &call_id).await;
-                return Err(e.into());
-            }
-        };
+        let call = self.store.insert_agent_call(&new, now).await?;
         let line = Line {
             order: order.id.clone(),
             agent: agent.to_string(),
@@ -191,11 +292,10 @@ impl Progressive {
             to: call.to.clone(),
             order_id: call.order_id.clone(),
         };
-        tracing::info!(%agent, order = %order.id, call = %call.id, mode = %pick.mode, attempt = pick.attempt, "dialling for a ready agent");
+        tracing::info!(%agent, order = %order.id, call = %call.id, "dialling for a ready agent");
         if let Err(e) = self.desk.dial(req) {
             self.live.remove(&call.id);
             self.call_failed(&call.id, "unavailable").await;
-            self.release(agent, &call.id).await;
             return Err(anyhow::anyhow!("the desk refused the call: {e}"));
         }
         Ok(())
@@ -252,8 +352,16 @@ impl Progressive {
     }
 
     /// The floor moved: a wrap-up that ended without a disposition settles
-    /// its order; a disposition was settled by the API already.
+    /// its order; a disposition was settled by the API already. An agent
+    /// who left a preview offer (logout, leg down) gives the order back.
     async fn floor_moved(&mut self, ev: FloorEvent) {
+        if let AgentState::Reserved { call } = &ev.transition.from {
+            if let Some(offer) = self.dialup.previews().take(&ev.agent_id, call) {
+                self.settle(&offer.order_id, &ev.agent_id, DialResult::Interrupted)
+                    .await;
+            }
+            return;
+        }
         let AgentState::WrapUp { call } = &ev.transition.from else {
             return;
         };
@@ -275,6 +383,15 @@ impl Progressive {
             }
             Err(e) => tracing::error!(%order, %agent, error = %e, "dial result not recorded"),
         }
+    }
+}
+
+/// The next decision, or never when there is no channel (so `select!`
+/// skips the branch).
+async fn next_decision(rx: &mut Option<mpsc::UnboundedReceiver<Decision>>) -> Option<Decision> {
+    match rx {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
     }
 }
 

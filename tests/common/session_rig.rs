@@ -17,19 +17,50 @@ pub const AGENTS: [(&str, &str, &str); 2] = [
     ("ayesha", "1001", "phone-pass-7f3a9c"),
     ("bilal", "1002", "phone-pass-41be0d"),
 ];
+/// Agent `id`'s own API token (the console signs in with it).
+pub fn agent_token(id: &str) -> String {
+    format!("agt-{id}-console-3b7e91")
+}
+
 /// What each customer says: a 600 Hz tone (the agents' phones send 1 kHz).
 pub const CUSTOMER_HZ: f64 = 600.0;
 pub const CUSTOMER_TALK_MS: u32 = 1500;
 
 /// SIPp behind the trunk: answers `calls` calls, streams the tone, hangs up.
 pub fn customers(dir: &Path, port: u16, calls: usize) -> Child {
-    customers_in(dir, port, calls, "customer_talks_hangs_up.xml")
+    let calls = calls.to_string();
+    talking_customers(
+        dir,
+        port,
+        "customer_talks_hangs_up.xml",
+        &["-m", &calls, "-timeout", "180s", "-timeout_error"],
+    )
 }
 
 /// As [`customers`], with another scenario taking the same substitutions
-/// (`@MEDIA_ACTION@`, `@TALK_MS@`, and `@AWAY@`: the share of calls
-/// never answered, 0.4 here).
+/// (`@MEDIA_ACTION@`, `@TALK_MS@`, and `@AWAY@`: the share of calls never
+/// answered, 0.4 here).
 pub fn customers_in(dir: &Path, port: u16, calls: usize, template: &str) -> Child {
+    let calls = calls.to_string();
+    talking_customers(
+        dir,
+        port,
+        template,
+        &["-m", &calls, "-timeout", "180s", "-timeout_error"],
+    )
+}
+
+/// SIPp behind the trunk acting by the number dialled
+/// (`customer_by_number.xml`): `+92302…` busy, `+92303…` ring and never
+/// answer, every other number answers, talks and hangs up. Runs until
+/// killed (no call count).
+pub fn customers_by_number(dir: &Path, port: u16) -> Child {
+    talking_customers(dir, port, "customer_by_number.xml", &[])
+}
+
+/// SIPp playing `scenario`, whose answered calls stream the customer's
+/// tone for [`CUSTOMER_TALK_MS`] and hang up; `args` are SIPp's own.
+fn talking_customers(dir: &Path, port: u16, scenario_file: &str, args: &[&str]) -> Child {
     require("sipp");
     let wav = dir.join("customer.wav");
     write_wav(&wav, &tone_audio(1.4, CUSTOMER_HZ, 6000.0));
@@ -38,7 +69,7 @@ pub fn customers_in(dir: &Path, port: u16, calls: usize, template: &str) -> Chil
     let action = format!("rtp_stream=\"{},1,0\"", ul.display());
     let sc = scenario(
         dir,
-        template,
+        scenario_file,
         &[
             ("@MEDIA_ACTION@", &action),
             ("@TALK_MS@", &CUSTOMER_TALK_MS.to_string()),
@@ -51,8 +82,8 @@ pub fn customers_in(dir: &Path, port: u16, calls: usize, template: &str) -> Chil
         .arg(&sc)
         .args(["-i", "127.0.0.1", "-mi", "127.0.0.1"])
         .args(["-p", &port.to_string(), "-mp", &mport.to_string()])
-        .args(["-m", &calls.to_string(), "-nostdin", "-trace_err"])
-        .args(["-timeout", "180s", "-timeout_error"])
+        .args(["-nostdin", "-trace_err"])
+        .args(args)
         .current_dir(dir)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -137,7 +168,8 @@ impl Rig {
         let mut tail = format!("[http]\nlisten = \"{http}\"\napi_tokens = [\"{MERCHANT}\"]\n\n");
         for (id, user, pass) in AGENTS {
             tail.push_str(&format!(
-                "[[agents]]\nid = \"{id}\"\nname = \"Agent {id}\"\nsip_user = \"{user}\"\nsip_password = \"{pass}\"\n\n"
+                "[[agents]]\nid = \"{id}\"\nname = \"Agent {id}\"\nsip_user = \"{user}\"\nsip_password = \"{pass}\"\napi_token = \"{}\"\n\n",
+                agent_token(id)
             ));
         }
         tail.push_str(extra);
@@ -217,4 +249,64 @@ impl Rig {
 /// How many calls the phone answered (one per session, ever).
 pub fn answers(phone: &Baresip) -> usize {
     phone.logs().matches("call: answering call").count()
+}
+
+/// The admin table (`GET /v1/dialer/overview`) against the orders
+/// themselves: per mode, the orders waiting in each sub-queue plus those in
+/// flight are exactly the orders whose `dialer` names the mode (an order
+/// being dialled keeps its sub-queue on the order and is counted
+/// `in_flight`), and no sub-queue counts more orders than show it. The
+/// overview is read before and after the orders; a move in between (the
+/// dialer does not stop for the check) is retried, not misreported.
+/// Returns the overview.
+pub fn counts_match_the_orders(rig: &Rig, ids: &[&str]) -> serde_json::Value {
+    use std::collections::BTreeMap;
+    const SUBS: [&str; 3] = ["unprocessed", "no_answer", "callback"];
+    let overview = || {
+        let (st, o) = rig.api("GET", "/v1/dialer/overview", None);
+        assert_eq!(st, 200, "{o}");
+        o
+    };
+    for _ in 0..50 {
+        let before = overview();
+        // (mode, subqueue) → orders showing it.
+        let mut shown: BTreeMap<(String, String), u64> = BTreeMap::new();
+        for id in ids {
+            let (st, v) = rig.api("GET", &format!("/v1/orders/{id}"), None);
+            assert_eq!(st, 200, "{v}");
+            if let (Some(m), Some(s)) = (
+                v["dialer"]["mode"].as_str(),
+                v["dialer"]["subqueue"].as_str(),
+            ) {
+                *shown.entry((m.to_string(), s.to_string())).or_default() += 1;
+            }
+        }
+        if overview() != before {
+            std::thread::sleep(Duration::from_millis(20));
+            continue;
+        }
+        for mode in before["modes"].as_array().expect("modes") {
+            let id = mode["id"].as_str().expect("mode id");
+            let counts = &mode["counts"];
+            let n = |sub: &str| shown.get(&(id.to_string(), sub.to_string())).copied();
+            let mut waiting = 0;
+            for sub in SUBS {
+                let c = counts[sub].as_u64().expect("count");
+                assert!(
+                    c <= n(sub).unwrap_or(0),
+                    "mode {id} counts {c} {sub} but {:?} orders show it: {before}",
+                    n(sub)
+                );
+                waiting += c;
+            }
+            let total: u64 = SUBS.iter().filter_map(|s| n(s)).sum();
+            assert_eq!(
+                waiting + counts["in_flight"].as_u64().expect("in_flight"),
+                total,
+                "mode {id}: every order in it counted once: {before} vs {shown:?}"
+            );
+        }
+        return before;
+    }
+    panic!("the dial-up never held still for the count check");
 }

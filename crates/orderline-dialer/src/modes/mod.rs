@@ -8,6 +8,7 @@
 //! - [`view`]: the orders-in-line view and the admin counts;
 //! - [`rows`]: the state as plain rows, and the rebuild after a restart;
 //! - [`share`]: the deterministic sample of `random` modes;
+//! - [`skip`]: a previewed order the agent passed on (preview pacing);
 //! - [`settings`]: mode settings and status ticks changed at run time.
 //!
 //! All of it is sans-IO: `now` comes in with every event, decisions come
@@ -20,6 +21,7 @@ pub mod rows;
 pub mod rules;
 pub mod settings;
 pub mod share;
+pub mod skip;
 pub mod view;
 
 #[cfg(test)]

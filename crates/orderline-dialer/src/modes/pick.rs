@@ -14,7 +14,9 @@
 //!
 //! Only modes the agent may work, only orders inside the customer's calling
 //! window at `now`, never an order in flight (taken orders leave every index)
-//! and never one at its attempt cap (the cap moves it out when reached).
+//! and never one at its attempt cap (the cap moves it out when reached); an
+//! order the agent skipped in preview is passed over for that agent until its
+//! mode's put-off has elapsed (`skip.rs`).
 
 use std::cmp::Reverse;
 use std::collections::{BTreeSet, HashMap};
@@ -71,6 +73,7 @@ impl DialQueue {
     /// The next order for `agent` at `now`, marked in flight; `None` when
     /// nothing the agent may work is due and inside its window.
     pub fn pick(&mut self, agent: &str, now: DateTime<Utc>) -> Option<Pick> {
+        self.expire_skips(agent, now);
         let (order, reason) = self.choose(agent, now)?;
         let (mode, subqueue, attempts) = self
             .take(&order, agent)
@@ -93,12 +96,13 @@ impl DialQueue {
             .into_iter()
             .filter(|&m| self.rules.mode(m).pacing != Pacing::Predictive)
             .collect();
+        let fresh = |id: &str| !self.skipped_by(agent, id);
         if let Some(set) = self.callbacks_for.get(agent) {
-            if let Some(id) = self.first_due_callback(set, now, |m| modes.contains(&m)) {
+            if let Some(id) = self.first_due_callback(set, now, &fresh, |m| modes.contains(&m)) {
                 return Some((id, Reason::CallbackForAgent));
             }
         }
-        self.choose_in(&modes, now)
+        self.choose_in(&modes, now, &fresh)
     }
 
     /// The next order of `mode` for a predictive line (issue #12), marked in
@@ -115,7 +119,8 @@ impl DialQueue {
             .rules
             .mode_index(mode)
             .ok_or_else(|| QueueError::UnknownMode(mode.to_string()))?;
-        let Some((order, reason)) = self.choose_in(&[idx], now) else {
+        // A line has no agent to have skipped anything.
+        let Some((order, reason)) = self.choose_in(&[idx], now, &|_: &str| true) else {
             return Ok(None);
         };
         Ok(self
@@ -131,12 +136,18 @@ impl DialQueue {
     }
 
     /// Callbacks for anyone, then unprocessed, then no-answer orders due,
-    /// over `modes` in dial order.
-    fn choose_in(&self, modes: &[ModeIdx], now: DateTime<Utc>) -> Option<(String, Reason)> {
+    /// over `modes` in dial order; only orders `fresh` says may be offered.
+    fn choose_in(
+        &self,
+        modes: &[ModeIdx],
+        now: DateTime<Utc>,
+        fresh: &impl Fn(&str) -> bool,
+    ) -> Option<(String, Reason)> {
         let anyone = modes
             .iter()
             .filter_map(|&m| {
-                let id = self.first_due_callback(&self.index[m].callback_anyone, now, |_| true)?;
+                let set = &self.index[m].callback_anyone;
+                let id = self.first_due_callback(set, now, fresh, |_| true)?;
                 Some((self.entries[&id].due_at, id))
             })
             .min();
@@ -145,10 +156,10 @@ impl DialQueue {
         }
         for &m in modes {
             let mode = self.rules.mode(m);
-            if let Some((_, id)) = open_heads(mode, &self.index[m].unprocessed, now).min() {
+            if let Some((_, id)) = open_heads(mode, &self.index[m].unprocessed, now, fresh).min() {
                 return Some((id.clone(), Reason::Unprocessed));
             }
-            if let Some((_, id)) = open_heads(mode, &self.index[m].no_answer, now)
+            if let Some((_, id)) = open_heads(mode, &self.index[m].no_answer, now, fresh)
                 .filter(|(due, _)| *due <= now)
                 .min()
             {
@@ -158,15 +169,18 @@ impl DialQueue {
         None
     }
 
-    /// The earliest callback in `set` that is due, in a mode `allowed`, inside its window.
+    /// The earliest callback in `set` that is due, `fresh` (not skipped by
+    /// the agent), in a mode `allowed`, inside its window.
     fn first_due_callback(
         &self,
         set: &BTreeSet<Key>,
         now: DateTime<Utc>,
+        fresh: &impl Fn(&str) -> bool,
         allowed: impl Fn(ModeIdx) -> bool,
     ) -> Option<String> {
         set.iter()
             .take_while(|(due, _)| *due <= now)
+            .filter(|(_, id)| fresh(id))
             .find_map(|(_, id)| {
                 let e = self.entries.get(id)?;
                 let window = self.rules.mode(e.mode).window.in_zone(self.zone_of(e));
@@ -186,13 +200,15 @@ pub(super) fn mode_rank(rules: &CallModes, idx: ModeIdx) -> (Reverse<i32>, Rever
     )
 }
 
-/// The first key of each zone's set whose calling window is open at `now`.
+/// The first `fresh` key of each zone's set whose calling window is open at
+/// `now` (without skips that is the set's head: one look per zone).
 fn open_heads<'a>(
     mode: &'a Mode,
     sets: &'a HashMap<Tz, BTreeSet<Key>>,
     now: DateTime<Utc>,
+    fresh: &'a impl Fn(&str) -> bool,
 ) -> impl Iterator<Item = &'a Key> + 'a {
     sets.iter()
         .filter(move |(tz, _)| mode.window.in_zone(**tz).contains(now))
-        .filter_map(|(_, set)| set.first())
+        .filter_map(move |(_, set)| set.iter().find(|(_, id)| fresh(id)))
 }

@@ -163,6 +163,9 @@ pub struct DialQueue {
     pub(super) index: Vec<ModeIndex>,
     /// Callbacks for one agent, across modes, keyed by `due_at`.
     pub(super) callbacks_for: HashMap<String, BTreeSet<Key>>,
+    /// Previewed orders each agent skipped, with when they may be offered
+    /// to that agent again (`skip.rs`).
+    pub(super) skipped: HashMap<String, Vec<(String, DateTime<Utc>)>>,
 }
 
 impl DialQueue {
@@ -173,6 +176,7 @@ impl DialQueue {
             entries: HashMap::new(),
             index,
             callbacks_for: HashMap::new(),
+            skipped: HashMap::new(),
         }
     }
 
@@ -274,13 +278,8 @@ impl DialQueue {
         outcome: DialResult,
         now: DateTime<Utc>,
     ) -> Result<Moved, QueueError> {
-        let e = self
-            .entries
-            .get(order)
-            .ok_or_else(|| QueueError::UnknownOrder(order.to_string()))?;
-        let Some(agent) = e.in_flight.clone() else {
-            return Err(QueueError::NotInFlight(order.to_string()));
-        };
+        let (e, agent) = self.flying(order)?;
+        let agent = agent.to_string();
         let mode = self.rules.mode(e.mode);
         if let DialResult::Disposition(d) = &outcome {
             if !mode.dispositions.contains(d) {
@@ -326,6 +325,19 @@ impl DialQueue {
                     e.callback_agent = None;
                 }))
             }
+        }
+    }
+
+    /// The entry of an order in flight and the agent it was picked for;
+    /// [`QueueError::UnknownOrder`] or [`QueueError::NotInFlight`] else.
+    pub(super) fn flying(&self, order: &str) -> Result<(&Entry, &str), QueueError> {
+        let e = self
+            .entries
+            .get(order)
+            .ok_or_else(|| QueueError::UnknownOrder(order.to_string()))?;
+        match e.in_flight.as_deref() {
+            Some(agent) => Ok((e, agent)),
+            None => Err(QueueError::NotInFlight(order.to_string())),
         }
     }
 

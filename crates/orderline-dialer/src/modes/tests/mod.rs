@@ -6,6 +6,7 @@ mod moves;
 mod picking;
 mod rows;
 mod settings;
+mod skips;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::Deserialize;
