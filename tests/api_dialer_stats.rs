@@ -96,7 +96,7 @@ async fn stats_have_their_shape_and_follow_the_pacer() {
     let (_, other) = api.get("/v1/dialer/modes/pickup/stats").await;
     assert_eq!(other["today"]["placed"], 0, "{other}");
 
-    // A restart on the same store keeps the month (migration 0009): a new
+    // A restart on the same store keeps the month (migration 0010): a new
     // Dialup, as the daemon builds it at start, has the same 30-day counts.
     let (again, _) = daemon(&db.open().await, T0 + 20_000).await;
     let s = again

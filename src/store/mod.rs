@@ -193,7 +193,7 @@ fn migrator(backend: Backend) -> Migrator {
         (6, "0006_order_script"),
         (7, "0007_mode_settings"),
         (8, "0008_rules"),
-        (9, "0009_pacer_days"),
+        (10, "0010_pacer_days"),
     ];
     let migrations = all
         .into_iter()

@@ -1,4 +1,4 @@
-//! The predictive pacer's day counts (issue #12, migration 0009): written
+//! The predictive pacer's day counts (issue #12, migration 0010): written
 //! after every line event, read back when the daemon starts so the 30-day
 //! abandon rate survives restarts.
 
