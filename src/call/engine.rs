@@ -212,7 +212,7 @@ impl Engine {
         let range = cfg.sip.rtp_port_range()?;
         let confirm = ConfirmPlan::load(&cfg.media.dialplans_dir.join("confirm.toml"))?;
         let payments = PaymentKit::load(&cfg)?;
-        let handle = SipHandle::bind(crate::sip::endpoint_config(&cfg.sip)?).await?;
+        let handle = SipHandle::bind(crate::sip::endpoint_config(&cfg)?).await?;
         let locator = Arc::new(crate::sip::dns::Locator::new(&cfg.dns.servers)?);
         let mut specs = Vec::with_capacity(cfg.trunks.len());
         for t in &cfg.trunks {

@@ -16,6 +16,7 @@ mod agents;
 mod campaign;
 mod dns;
 mod duration;
+mod inbound;
 mod operators;
 mod registrar;
 pub use agents::{check_sip_password, check_sip_user, AgentConfig, PaymentsConfig};
@@ -122,6 +123,12 @@ pub struct SipConfig {
     /// The same while the far end holds the call (`sendonly`/`inactive`,
     /// RFC 3264 §8.4): some phones send nothing at all on hold (default 5 m).
     pub hold_timeout: String,
+    /// SIP requests per second taken from one source address outside the
+    /// trunks' `inbound_from` (default 20; 0: no limit). Beyond it requests
+    /// are dropped unanswered.
+    pub rate_limit: f64,
+    /// How many requests such a source may send at once (default 50).
+    pub rate_burst: u32,
 }
 
 impl Default for SipConfig {
@@ -137,6 +144,8 @@ impl Default for SipConfig {
             max_calls: None,
             media_timeout: "30s".into(),
             hold_timeout: "5m".into(),
+            rate_limit: 20.0,
+            rate_burst: 50,
         }
     }
 }
@@ -245,6 +254,11 @@ pub struct TrunkConfig {
     /// Missed pings (or unanswered calls) in a row that mark the trunk down.
     #[serde(default = "two")]
     pub options_threshold: u32,
+    /// Addresses or CIDR blocks this trunk sends from (`["203.0.113.0/24"]`):
+    /// INVITEs are taken from these (and registered agents) only, and they
+    /// are exempt from `[sip] rate_limit`. Unset: the IP of `uri` and
+    /// `outbound_proxy` when they are IP literals (issue #14).
+    pub inbound_from: Option<Vec<String>>,
 }
 
 fn one() -> u16 {
@@ -526,6 +540,7 @@ impl Config {
         self.sip.rtp_port_range()?;
         self.sip.max_calls()?;
         self.sip.media_timeouts()?;
+        self.admission()?;
         if self.calling.max_reattempts > MAX_REATTEMPTS {
             return Err(invalid(
                 "calling.max_reattempts",

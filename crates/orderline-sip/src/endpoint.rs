@@ -67,6 +67,8 @@ pub struct Endpoint {
     /// REGISTERs for the application's registrar, when it has one
     /// ([`Endpoint::accept_registrations`]); without one they get 405.
     pub(super) registrations: Option<VecDeque<super::uas::InboundRequest>>,
+    /// The allow list for new calls and the per-source request buckets.
+    pub(super) admission: super::admission::Admission,
 }
 
 /// Server transactions kept for answers the TU gives itself (OPTIONS, 4xx):
@@ -87,6 +89,7 @@ impl Endpoint {
         Endpoint {
             timers: TimerConfig::with_t1(cfg.t1),
             rng: StdRng::seed_from_u64(cfg.seed),
+            admission: super::admission::Admission::new(cfg.admission.clone()),
             cfg,
             next_call: 1,
             calls: HashMap::new(),
@@ -103,6 +106,17 @@ impl Endpoint {
 
     pub fn config(&self) -> &EndpointConfig {
         &self.cfg
+    }
+
+    /// Registered agents' phones may place calls here: their sources, each
+    /// until its binding lapses (see [`super::admission::Admission::set_agents`]).
+    pub fn set_agent_sources(&mut self, agents: impl IntoIterator<Item = (IpAddr, Instant)>) {
+        self.admission.set_agents(agents);
+    }
+
+    /// What the admission rules refused so far.
+    pub fn admission_counts(&self) -> super::admission::AdmissionCounts {
+        self.admission.counts()
     }
 
     /// Calls alive (any state).
@@ -480,6 +494,12 @@ impl Endpoint {
             transport,
             bytes,
         } = input;
+        // Responses only match our own client transactions (§17.1.3); requests
+        // (and junk) count against their source's rate before any parsing.
+        if !bytes.starts_with(b"SIP/") && !self.admission.admit_request(now, from.ip()) {
+            tracing::trace!(%from, "request over its source's rate dropped");
+            return;
+        }
         let raw = match RawMessage::parse(bytes, Framing::Datagram) {
             Ok((raw, _)) => raw,
             Err(e) => {

@@ -11,6 +11,7 @@
 //! Call-IDs, tags and branches is seeded from [`EndpointConfig::seed`]. The
 //! tokio driver that owns the sockets is the root crate's `sip::driver`.
 
+pub mod admission;
 mod auth;
 pub mod dialog;
 pub mod digest;

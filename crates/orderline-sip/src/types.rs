@@ -19,6 +19,9 @@ pub struct EndpointConfig {
     pub seed: u64,
     /// Calls (UAC + UAS) above which new INVITEs get 503 (RFC 3261 §21.5.4).
     pub max_calls: usize,
+    /// Who may place calls here and how fast any source may send requests
+    /// ([`super::admission`], issue #14). Default: open, unlimited.
+    pub admission: super::admission::AdmissionConfig,
 }
 
 impl Default for EndpointConfig {
@@ -30,6 +33,7 @@ impl Default for EndpointConfig {
             user_agent: "orderline".into(),
             seed: 0,
             max_calls: 1000,
+            admission: Default::default(),
         }
     }
 }

@@ -359,6 +359,13 @@ impl Endpoint {
     }
 
     fn new_invite(&mut self, now: Instant, from: SocketAddr, t: Transport, req: Message) {
+        // Issue #14: only trunk networks and registered agents place calls;
+        // the rest is refused before any call state (or media) exists.
+        if !self.admission.may_call(now, from.ip()) {
+            tracing::debug!(%from, "INVITE from a source not allowed to call: 403");
+            self.respond(now, &req, (from, t), 403, "Forbidden", Vec::new());
+            return;
+        }
         if self.calls.len() >= self.cfg.max_calls {
             self.respond(
                 now,
