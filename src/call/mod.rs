@@ -60,12 +60,16 @@ pub enum EndCause {
     /// No RTP or RTCP from the far end for `[sip] media_timeout`
     /// (`hold_timeout` on hold): it vanished without a BYE.
     MediaTimeout,
+    /// No session refresh succeeded within the RFC 4028 interval (ours
+    /// unanswered, or the peer, the refresher, sent none): BYE sent.
+    SessionTimer,
 }
 
 impl EndCause {
     pub fn as_str(self) -> &'static str {
         match self {
             EndCause::MediaTimeout => "media_timeout",
+            EndCause::SessionTimer => "session_timer",
         }
     }
 }
@@ -154,6 +158,11 @@ pub(crate) async fn run_flow<F: Flow>(
                 }
                 Some(SipEvent::Ended { .. }) | None => {
                     flow.handle_input(Instant::now().into_std(), FlowInput::RemoteHangup);
+                }
+                Some(SipEvent::SessionExpired { status }) => {
+                    // The endpoint has sent BYE already (RFC 4028 §10).
+                    tracing::warn!(%call, status, "session timer expired; call ended");
+                    return Ok((Outcome::Failed, "local", Some(EndCause::SessionTimer)));
                 }
                 Some(SipEvent::MediaUpdate { sdp }) => {
                     match sdp::parse_answer(&sdp) {

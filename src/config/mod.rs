@@ -17,6 +17,7 @@ mod campaign;
 mod dns;
 mod duration;
 mod inbound;
+mod session_timer;
 mod operators;
 mod registrar;
 pub use agents::{check_sip_password, check_sip_user, AgentConfig, PaymentsConfig};
@@ -129,6 +130,11 @@ pub struct SipConfig {
     pub rate_limit: f64,
     /// How many requests such a source may send at once (default 50).
     pub rate_burst: u32,
+    /// RFC 4028 session interval our INVITEs ask for (default 30 m).
+    pub session_expires: String,
+    /// The shortest session interval we accept; shorter gets 422 (default
+    /// 90 s, the RFC's floor; only tests go lower).
+    pub min_se: String,
 }
 
 impl Default for SipConfig {
@@ -146,6 +152,8 @@ impl Default for SipConfig {
             hold_timeout: "5m".into(),
             rate_limit: 20.0,
             rate_burst: 50,
+            session_expires: "30m".into(),
+            min_se: "90s".into(),
         }
     }
 }
@@ -541,6 +549,7 @@ impl Config {
         self.sip.max_calls()?;
         self.sip.media_timeouts()?;
         self.admission()?;
+        self.sip.session_timer()?;
         if self.calling.max_reattempts > MAX_REATTEMPTS {
             return Err(invalid(
                 "calling.max_reattempts",

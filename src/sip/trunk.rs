@@ -13,7 +13,8 @@ use crate::config;
 
 /// `[sip] listen`, `public_addr`, `t1_ms`, `user_agent`, `max_calls` (by
 /// default one per RTP pair), the admission rules (`[sip] rate_limit`, the
-/// trunks' `inbound_from`: issue #14), with a fresh seed.
+/// trunks' `inbound_from`: issue #14), the RFC 4028 session timer
+/// (`session_expires`, `min_se`), with a fresh seed.
 pub fn endpoint_config(cfg: &config::Config) -> Result<EndpointConfig, config::ConfigError> {
     let c = &cfg.sip;
     for name in cfg.trunks_without_inbound() {
@@ -30,6 +31,7 @@ pub fn endpoint_config(cfg: &config::Config) -> Result<EndpointConfig, config::C
         seed: rand::random(),
         max_calls: c.max_calls()?,
         admission: cfg.admission()?,
+        session_timer: c.session_timer()?,
     })
 }
 

@@ -31,6 +31,8 @@ pub(super) enum Purpose {
     Cleanup,
     /// An out-of-dialog OPTIONS (trunk health); answered with [`SipEvent::Pong`].
     Ping,
+    /// A session refresh we sent as the refresher (RFC 4028 §7.4): UPDATE or re-INVITE.
+    Refresh,
 }
 
 pub(super) struct ClientTx {
@@ -199,7 +201,11 @@ impl Endpoint {
                 c.pending_ok.as_ref().map(|p| p.give_up),
             ]
         });
-        tx.chain(stx).chain(calls.flatten()).min()
+        let timers = self
+            .calls
+            .keys()
+            .filter_map(|id| self.session_timer_deadline(*id));
+        tx.chain(stx).chain(calls.flatten()).chain(timers).min()
     }
 
     // ---------------------------------------------------------------- commands
@@ -297,6 +303,14 @@ impl Endpoint {
             return;
         };
         let mut m = c.request(Method::Invite, c.local_seq, via);
+        // RFC 4028 §7.1: ask for a session timer (a 422 raises the interval).
+        if c.timer_asked == 0 {
+            c.timer_asked = self.cfg.session_timer.expires_secs();
+        }
+        m.other.extend(super::session_timer::request_headers(
+            c.timer_asked,
+            &self.cfg.session_timer,
+        ));
         m.content_type = Some("application/sdp".into());
         m.body = c.local_sdp.clone();
         m.other.push(("Allow".into(), allow.into()));
@@ -552,7 +566,7 @@ impl Endpoint {
             for o in out {
                 match o {
                     TxOutput::Send(b) => self.push(dest, t, b),
-                    TxOutput::Timeout => self.client_timeout(call, purpose),
+                    TxOutput::Timeout => self.client_timeout(now, call, purpose),
                     TxOutput::Response(_) => {}
                 }
             }
@@ -584,7 +598,7 @@ impl Endpoint {
         }
     }
 
-    fn client_timeout(&mut self, id: CallRef, purpose: Purpose) {
+    fn client_timeout(&mut self, now: Instant, id: CallRef, purpose: Purpose) {
         match purpose {
             Purpose::Invite => {
                 if self
@@ -597,6 +611,8 @@ impl Endpoint {
             }
             Purpose::Bye => self.end_by_us(id),
             Purpose::Ping => self.emit(id, SipEvent::Pong { status: 408 }),
+            // RFC 4028 §10: an unanswered refresh ends the session.
+            Purpose::Refresh => self.session_expired(now, id, 408),
             Purpose::Cancel | Purpose::Cleanup => {}
         }
     }
@@ -611,6 +627,12 @@ impl Endpoint {
             self.fail(id, 408, "no final response after CANCEL");
             return;
         }
+        if c.timer.is_some() {
+            self.session_timer_due(now, id);
+        }
+        let Some(c) = self.calls.get_mut(&id) else {
+            return;
+        };
         let Some(p) = c.pending_ok.as_mut() else {
             return;
         };

@@ -22,6 +22,8 @@ pub struct EndpointConfig {
     /// Who may place calls here and how fast any source may send requests
     /// ([`super::admission`], issue #14). Default: open, unlimited.
     pub admission: super::admission::AdmissionConfig,
+    /// RFC 4028 session timers: the interval we ask for and the least we take.
+    pub session_timer: super::session_timer::SessionTimerConfig,
 }
 
 impl Default for EndpointConfig {
@@ -34,6 +36,7 @@ impl Default for EndpointConfig {
             seed: 0,
             max_calls: 1000,
             admission: Default::default(),
+            session_timer: Default::default(),
         }
     }
 }
@@ -97,6 +100,10 @@ pub enum SipEvent {
     Ended { by_remote: bool },
     /// The remote re-INVITEd (hold/unhold): its new SDP.
     MediaUpdate { sdp: Vec<u8> },
+    /// RFC 4028 §10: the session timer ran out (our refresh failed with
+    /// `status`, 408 when unanswered; 0 when the peer, the refresher, sent
+    /// none). Our BYE is on its way; `Ended { by_remote: false }` follows.
+    SessionExpired { status: u16 },
     /// The final answer to an OPTIONS from [`super::endpoint::Endpoint::ping`].
     Pong { status: u16 },
 }
