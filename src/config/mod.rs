@@ -267,6 +267,14 @@ pub struct TrunkConfig {
     /// are exempt from `[sip] rate_limit`. Unset: the IP of `uri` and
     /// `outbound_proxy` when they are IP literals (issue #14).
     pub inbound_from: Option<Vec<String>>,
+    /// Which key presses count on this trunk's calls: `auto` (default: in-band,
+    /// RFC 4733 and SIP INFO), `rfc4733`, `inband` or `info`.
+    #[serde(default = "auto")]
+    pub dtmf: String,
+}
+
+fn auto() -> String {
+    "auto".into()
 }
 
 fn one() -> u16 {
@@ -278,6 +286,16 @@ fn two() -> u32 {
 }
 
 impl TrunkConfig {
+    /// `dtmf`, parsed.
+    pub fn dtmf_mode(&self) -> Result<crate::dtmf::DtmfMode, ConfigError> {
+        crate::dtmf::DtmfMode::parse(&self.dtmf).ok_or_else(|| {
+            invalid(
+                &format!("trunks.{}.dtmf", self.name),
+                "must be auto, rfc4733, inband or info",
+            )
+        })
+    }
+
     /// `options_interval`, parsed (`None`: no pings).
     pub fn options_interval(&self) -> Result<Option<Duration>, ConfigError> {
         self.options_interval
@@ -583,6 +601,7 @@ impl Config {
                 ));
             }
             t.options_interval()?;
+            t.dtmf_mode()?;
             if let Some(cps) = t.max_cps {
                 if !(cps > 0.0 && cps.is_finite()) {
                     return Err(invalid(

@@ -18,6 +18,7 @@ pub mod digest;
 pub mod endpoint;
 pub mod error;
 pub mod header;
+pub mod info;
 pub mod health;
 pub mod locate;
 pub mod message;

@@ -100,6 +100,9 @@ pub enum SipEvent {
     Ended { by_remote: bool },
     /// The remote re-INVITEd (hold/unhold): its new SDP.
     MediaUpdate { sdp: Vec<u8> },
+    /// A key press sent as in-dialog SIP INFO (`application/dtmf-relay` or
+    /// `application/dtmf`); already answered 200.
+    Dtmf(super::info::InfoDigit),
     /// RFC 4028 §10: the session timer ran out (our refresh failed with
     /// `status`, 408 when unanswered; 0 when the peer, the refresher, sent
     /// none). Our BYE is on its way; `Ended { by_remote: false }` follows.

@@ -318,6 +318,26 @@ impl Endpoint {
         }
     }
 
+    /// In-dialog INFO: a key press is answered 200 and reported; an empty
+    /// INFO (a keep-alive) gets 200; any other body 415 with what we take.
+    fn on_info(&mut self, now: Instant, id: CallRef, from: (SocketAddr, Transport), req: &Message) {
+        let media = req.media_type().unwrap_or_default();
+        if req.body.is_empty() {
+            self.respond(now, req, from, 200, "OK", Vec::new());
+            return;
+        }
+        match crate::info::parse_dtmf(&media, &req.body) {
+            Some(d) => {
+                self.respond(now, req, from, 200, "OK", Vec::new());
+                self.emit(id, SipEvent::Dtmf(d));
+            }
+            None => {
+                let accept = ("Accept".to_string(), "application/dtmf-relay, application/dtmf".to_string());
+                self.respond(now, req, from, 415, "Unsupported Media Type", vec![accept]);
+            }
+        }
+    }
+
     fn on_ack(&mut self, _now: Instant, req: Message) {
         let Some(tag) = req.to.tag() else { return };
         let Some(id) = self
@@ -562,6 +582,7 @@ impl Endpoint {
             Method::Update if c.state == CallState::Confirmed => {
                 self.on_update(now, id, from, t, req);
             }
+            Method::Info => self.on_info(now, id, (from, t), &req),
             _ => {
                 let h = vec![("Allow".into(), self.allow().into())];
                 self.respond(now, &req, (from, t), 405, "Method Not Allowed", h);

@@ -6,11 +6,11 @@
 use super::message::{Message, Method};
 
 /// Methods we implement as a UA (RFC 3261 §8.2.1 Allow).
-pub const ALLOW: &str = "INVITE, ACK, BYE, CANCEL, OPTIONS, UPDATE";
+pub const ALLOW: &str = "INVITE, ACK, BYE, CANCEL, OPTIONS, UPDATE, INFO";
 
 /// [`ALLOW`] when the endpoint also serves a registrar (RFC 3261 §20.5:
 /// Allow lists the methods the UA supports, so REGISTER is in it only then).
-pub const ALLOW_WITH_REGISTER: &str = "INVITE, ACK, BYE, CANCEL, OPTIONS, UPDATE, REGISTER";
+pub const ALLOW_WITH_REGISTER: &str = "INVITE, ACK, BYE, CANCEL, OPTIONS, UPDATE, INFO, REGISTER";
 /// Extensions we implement (RFC 3261 §20.37 Supported): session timers, RFC 4028.
 pub const SUPPORTED: &str = "timer";
 /// Body types we take on INVITE (RFC 3261 §8.2.3 Accept).
@@ -53,7 +53,8 @@ pub fn check_request(msg: &Message) -> Result<(), Rejection> {
         | Method::Bye
         | Method::Cancel
         | Method::Options
-        | Method::Update => {}
+        | Method::Update
+        | Method::Info => {}
         m if known_unsupported(m) => return Err(reject(405, "Method Not Allowed", allow)),
         _ => return Err(reject(501, "Not Implemented", allow)),
     }
