@@ -64,13 +64,30 @@ fn trunk_calls(dir: &Path, name: &str, target: &str, calls: u32, daemon: &Daemon
     let sipp = Sipp::start(
         &Path::new(SCENARIOS).join("uac_callback.xml"),
         &d,
-        &[target, "-m", &n, "-l", "10", "-r", "10", "-trace_rtt", "-rtt_freq", "1"],
+        &[
+            target,
+            "-m",
+            &n,
+            "-l",
+            "10",
+            "-r",
+            "10",
+            "-trace_rtt",
+            "-rtt_freq",
+            "1",
+        ],
     );
     let (ok, errors) = sipp.finish(Duration::from_secs(90));
     assert!(
         ok,
         "trunk calls ({name}) failed: {errors}\n{}",
-        daemon.logs().lines().rev().take(80).collect::<Vec<_>>().join("\n")
+        daemon
+            .logs()
+            .lines()
+            .rev()
+            .take(80)
+            .collect::<Vec<_>>()
+            .join("\n")
     );
     let rtts = rtts(&d);
     assert_eq!(rtts.len(), calls as usize, "one INVITE→200 time per call");
@@ -104,11 +121,18 @@ fn strangers_get_403_and_a_flood_does_not_hold_up_the_trunk() {
         &[&target, "-m", "3"],
     );
     let (ok, errors) = stranger.finish(Duration::from_secs(20));
-    assert!(ok, "a stranger's INVITE was not refused 403: {errors}\n{}", daemon.logs());
+    assert!(
+        ok,
+        "a stranger's INVITE was not refused 403: {errors}\n{}",
+        daemon.logs()
+    );
     // `/metrics` copies the driver's counts once a second.
     let t0 = Instant::now();
     while metric(http, "orderline_sip_forbidden_total") < 3.0 {
-        assert!(t0.elapsed() < Duration::from_secs(10), "403s not counted in /metrics");
+        assert!(
+            t0.elapsed() < Duration::from_secs(10),
+            "403s not counted in /metrics"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
     assert_eq!(metric(http, "orderline_sip_forbidden_total"), 3.0);
@@ -179,5 +203,8 @@ fn strangers_get_403_and_a_flood_does_not_hold_up_the_trunk() {
         "the trunk's calls were held up by the flood: {flooded:?} (quiet: {quiet:?})"
     );
     // After the flood, strangers are still refused and the trunk still served.
-    assert!(options_ping(daemon.port).is_some(), "daemon stopped answering");
+    assert!(
+        options_ping(daemon.port).is_some(),
+        "daemon stopped answering"
+    );
 }

@@ -36,8 +36,14 @@ fn session_timer_rules_hold_against_sipp_callers() {
     let scenarios = [
         ("uac_session_422.xml", "422 with Min-SE"),
         ("uac_session_update.xml", "orderline refreshes with UPDATE"),
-        ("uac_session_reinvite.xml", "orderline refreshes with re-INVITE"),
-        ("uac_session_lapse.xml", "UPDATE answered; lapsed caller gets BYE"),
+        (
+            "uac_session_reinvite.xml",
+            "orderline refreshes with re-INVITE",
+        ),
+        (
+            "uac_session_lapse.xml",
+            "UPDATE answered; lapsed caller gets BYE",
+        ),
         ("uac_session_481.xml", "refresh answered 481 gets BYE"),
     ];
     // All at once: five independent calls to one daemon.
@@ -46,7 +52,11 @@ fn session_timer_rules_hold_against_sipp_callers() {
         .map(|(file, what)| {
             let d = dir.path().join(file.trim_end_matches(".xml"));
             std::fs::create_dir_all(&d).expect("mkdir");
-            let sipp = Sipp::start(&Path::new(SCENARIOS).join(file), &d, &[&target, "-trace_msg"]);
+            let sipp = Sipp::start(
+                &Path::new(SCENARIOS).join(file),
+                &d,
+                &[&target, "-trace_msg"],
+            );
             (*what, sipp, d)
         })
         .collect();

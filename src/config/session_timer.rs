@@ -12,7 +12,10 @@ impl SipConfig {
         let min_se =
             parse_duration(&self.min_se).map_err(|e| invalid("sip.min_se", e.to_string()))?;
         if min_se.as_secs() < 1 {
-            return Err(invalid("sip.min_se", "must be at least 1s (90s in service)"));
+            return Err(invalid(
+                "sip.min_se",
+                "must be at least 1s (90s in service)",
+            ));
         }
         if expires < min_se {
             return Err(invalid(

@@ -370,9 +370,10 @@ impl Driver {
         }
         self.agents_seen = Some(r.generation());
         let (unix, t) = (link.unix_ms(), now());
-        let agents = r.sources(unix).into_iter().map(|(ip, until)| {
-            (ip, t + Duration::from_millis(until.saturating_sub(unix)))
-        });
+        let agents = r
+            .sources(unix)
+            .into_iter()
+            .map(|(ip, until)| (ip, t + Duration::from_millis(until.saturating_sub(unix))));
         self.ep.set_agent_sources(agents);
     }
 
@@ -411,7 +412,9 @@ impl Driver {
     /// Timer A retransmission, T1 later).
     async fn flush_outputs(&mut self, tcp_in: &mpsc::Sender<(SocketAddr, Vec<u8>)>) {
         let counts = self.ep.admission_counts();
-        self.refused.rate_limited.store(counts.rate_limited, Relaxed);
+        self.refused
+            .rate_limited
+            .store(counts.rate_limited, Relaxed);
         self.refused.forbidden.store(counts.forbidden, Relaxed);
         self.answer_registers();
         while let Some(t) = self.ep.poll_transmit() {

@@ -75,7 +75,11 @@ mod mode_tests {
     fn each_mode_takes_its_source_and_auto_takes_all() {
         let all = [DigitSource::InBand, DigitSource::Rfc4733, DigitSource::Info];
         assert!(all.iter().all(|s| DtmfMode::Auto.accepts(*s)));
-        for (name, only) in [("rfc4733", DigitSource::Rfc4733), ("inband", DigitSource::InBand), ("info", DigitSource::Info)] {
+        for (name, only) in [
+            ("rfc4733", DigitSource::Rfc4733),
+            ("inband", DigitSource::InBand),
+            ("info", DigitSource::Info),
+        ] {
             let m = DtmfMode::parse(name).expect("mode");
             for s in all {
                 assert_eq!(m.accepts(s), s == only, "{name} {s:?}");

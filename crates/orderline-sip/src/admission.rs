@@ -47,11 +47,7 @@ impl FromStr for Cidr {
         let addr: IpAddr = addr.parse().map_err(|_| bad())?;
         let max = if addr.is_ipv4() { 32 } else { 128 };
         let prefix = match prefix {
-            Some(p) => p
-                .parse::<u8>()
-                .ok()
-                .filter(|p| *p <= max)
-                .ok_or_else(bad)?,
+            Some(p) => p.parse::<u8>().ok().filter(|p| *p <= max).ok_or_else(bad)?,
             None => max,
         };
         Ok(Cidr { addr, prefix })
@@ -80,7 +76,9 @@ impl Cidr {
         };
         match (self.addr, ip) {
             (IpAddr::V4(net), IpAddr::V4(a)) => {
-                let mask = u32::MAX.checked_shl(32 - u32::from(self.prefix)).unwrap_or(0);
+                let mask = u32::MAX
+                    .checked_shl(32 - u32::from(self.prefix))
+                    .unwrap_or(0);
                 u32::from(net) & mask == u32::from(a) & mask
             }
             (IpAddr::V6(net), IpAddr::V6(a)) => {
@@ -285,7 +283,14 @@ mod tests {
         assert!(all.contains(ip("192.0.2.1")) && !all.contains(ip("2001:db8::1")));
         let v6: Cidr = "2001:db8::/32".parse().expect("v6");
         assert!(v6.contains(ip("2001:db8:ffff::1")) && !v6.contains(ip("2001:db9::1")));
-        for bad in ["", "10.0.0.0/33", "::/129", "host.example", "10.0.0.0/x", "1.2.3/8"] {
+        for bad in [
+            "",
+            "10.0.0.0/33",
+            "::/129",
+            "host.example",
+            "10.0.0.0/x",
+            "1.2.3/8",
+        ] {
             assert!(bad.parse::<Cidr>().is_err(), "{bad:?} accepted");
         }
     }
@@ -329,7 +334,10 @@ mod tests {
             (0..1000).all(|_| a.admit_request(t0, ip("127.0.0.1"))),
             "the trunk is never limited"
         );
-        assert!(a.admit_request(t0, ip("127.0.0.3")), "another source has its own bucket");
+        assert!(
+            a.admit_request(t0, ip("127.0.0.3")),
+            "another source has its own bucket"
+        );
         assert!(a.retry_in(t0, flood) > Duration::ZERO);
         // 10/s: one more every 100 ms.
         let t1 = t0 + Duration::from_millis(100);
@@ -379,20 +387,53 @@ mod tests {
         let mut answers = Vec::new();
         for n in 0..50 {
             let bytes = invite(stranger, n);
-            ep.handle_input(t0, Input::Datagram { from: stranger, transport: Transport::Udp, bytes: bytes.as_bytes() });
+            ep.handle_input(
+                t0,
+                Input::Datagram {
+                    from: stranger,
+                    transport: Transport::Udp,
+                    bytes: bytes.as_bytes(),
+                },
+            );
             while let Some(t) = ep.poll_transmit() {
-                answers.push(String::from_utf8_lossy(&t.bytes).lines().next().unwrap_or("").to_string());
+                answers.push(
+                    String::from_utf8_lossy(&t.bytes)
+                        .lines()
+                        .next()
+                        .unwrap_or("")
+                        .to_string(),
+                );
             }
         }
-        assert_eq!(answers.len(), 5, "the burst is answered, the rest dropped: {answers:?}");
-        assert!(answers.iter().all(|l| l == "SIP/2.0 403 Forbidden"), "{answers:?}");
+        assert_eq!(
+            answers.len(),
+            5,
+            "the burst is answered, the rest dropped: {answers:?}"
+        );
+        assert!(
+            answers.iter().all(|l| l == "SIP/2.0 403 Forbidden"),
+            "{answers:?}"
+        );
         assert_eq!(ep.call_count(), 0);
         assert!(ep.poll_event().is_none(), "no call reached the application");
-        assert_eq!(ep.admission_counts(), AdmissionCounts { rate_limited: 45, forbidden: 5 });
+        assert_eq!(
+            ep.admission_counts(),
+            AdmissionCounts {
+                rate_limited: 45,
+                forbidden: 5
+            }
+        );
 
         let trunk: std::net::SocketAddr = "127.0.0.1:5070".parse().expect("addr");
         let bytes = invite(trunk, 99);
-        ep.handle_input(t0, Input::Datagram { from: trunk, transport: Transport::Udp, bytes: bytes.as_bytes() });
+        ep.handle_input(
+            t0,
+            Input::Datagram {
+                from: trunk,
+                transport: Transport::Udp,
+                bytes: bytes.as_bytes(),
+            },
+        );
         assert!(matches!(ep.poll_event(), Some((_, SipEvent::Incoming(_)))));
         assert_eq!(ep.call_count(), 1);
     }

@@ -79,13 +79,23 @@ mod tests {
 
     #[test]
     fn dtmf_relay_and_bare_dtmf_bodies() {
-        let d = parse_dtmf("application/dtmf-relay", b"Signal=1\r\nDuration=160\r\n").expect("digit");
+        let d =
+            parse_dtmf("application/dtmf-relay", b"Signal=1\r\nDuration=160\r\n").expect("digit");
         assert_eq!((d.digit, d.duration_ms), ('1', Some(160)));
         let d = parse_dtmf("application/dtmf-relay", b"signal= #\nduration=250").expect("hash");
         assert_eq!((d.digit, d.duration_ms), ('#', Some(250)));
-        assert_eq!(parse_dtmf("application/dtmf-relay", b"Signal=10").map(|d| d.digit), Some('*'));
-        assert_eq!(parse_dtmf("application/dtmf", b"7\r\n").map(|d| d.digit), Some('7'));
-        assert_eq!(parse_dtmf("application/dtmf", b"d").map(|d| d.digit), Some('D'));
+        assert_eq!(
+            parse_dtmf("application/dtmf-relay", b"Signal=10").map(|d| d.digit),
+            Some('*')
+        );
+        assert_eq!(
+            parse_dtmf("application/dtmf", b"7\r\n").map(|d| d.digit),
+            Some('7')
+        );
+        assert_eq!(
+            parse_dtmf("application/dtmf", b"d").map(|d| d.digit),
+            Some('D')
+        );
         for (t, b) in [
             ("application/dtmf-relay", &b"Duration=160"[..]),
             ("application/dtmf-relay", b"Signal=X"),
@@ -95,6 +105,9 @@ mod tests {
         ] {
             assert!(parse_dtmf(t, b).is_none(), "{t} {b:?}");
         }
-        assert_eq!(format!("{:?}", parse_dtmf("application/dtmf", b"4")), "Some(InfoDigit(<redacted>))");
+        assert_eq!(
+            format!("{:?}", parse_dtmf("application/dtmf", b"4")),
+            "Some(InfoDigit(<redacted>))"
+        );
     }
 }

@@ -55,14 +55,18 @@ impl Endpoint {
     fn send_refresh(&mut self, now: Instant, id: CallRef) {
         let cfg = self.cfg.session_timer;
         let allow = self.allow();
-        let Some(c) = self.calls.get_mut(&id) else { return };
+        let Some(c) = self.calls.get_mut(&id) else {
+            return;
+        };
         let Some(tm) = c.timer.as_mut() else { return };
         tm.refresh_at = None;
         let secs = tm.interval_secs();
         c.local_seq += 1;
         let (seq, t) = (c.local_seq, c.transport);
         let via = self.via(t);
-        let Some(c) = self.calls.get_mut(&id) else { return };
+        let Some(c) = self.calls.get_mut(&id) else {
+            return;
+        };
         let method = if c.peer_update {
             Method::Update
         } else {
@@ -74,7 +78,8 @@ impl Endpoint {
             refresher: Some(Refresher::Uac),
         };
         m.other.push(("Session-Expires".into(), se.value()));
-        m.other.push(("Min-SE".into(), cfg.min_se_secs().min(secs).to_string()));
+        m.other
+            .push(("Min-SE".into(), cfg.min_se_secs().min(secs).to_string()));
         m.other.push(("Supported".into(), "timer".into()));
         m.other.push(("Allow".into(), allow.into()));
         if method == Method::Invite {
@@ -99,7 +104,9 @@ impl Endpoint {
         let was_invite = r.cseq.method == "INVITE";
         if (200..300).contains(&status) {
             let via = was_invite.then(|| self.via(t));
-            let Some(c) = self.calls.get_mut(&id) else { return };
+            let Some(c) = self.calls.get_mut(&id) else {
+                return;
+            };
             if let Some(via) = via {
                 let mut ack = c.request(Method::Ack, r.cseq.seq, via);
                 ack.contact.clear();
@@ -108,7 +115,9 @@ impl Endpoint {
                 let dest = c.next_hop();
                 self.push(dest, t, bytes);
             }
-            let Some(c) = self.calls.get_mut(&id) else { return };
+            let Some(c) = self.calls.get_mut(&id) else {
+                return;
+            };
             if was_invite && !r.body.is_empty() {
                 c.remote_sdp = r.body.clone();
             }
@@ -116,7 +125,9 @@ impl Endpoint {
             c.timer = SessionTimer::from_response(now, &r);
             return;
         }
-        let Some(c) = self.calls.get_mut(&id) else { return };
+        let Some(c) = self.calls.get_mut(&id) else {
+            return;
+        };
         let Some(tm) = c.timer.as_mut() else { return };
         match status {
             // §7.4: retry at once with the interval the peer takes.
@@ -155,10 +166,7 @@ impl Endpoint {
             Some(UasTimer::Run { expires, require }) => {
                 let we = expires.refresher == Some(Refresher::Uas);
                 c.timer = Some(SessionTimer::start(now, expires.secs, we));
-                (
-                    vec![("Session-Expires".into(), expires.value())],
-                    require,
-                )
+                (vec![("Session-Expires".into(), expires.value())], require)
             }
             _ => {
                 c.timer = None;
@@ -208,7 +216,9 @@ impl Endpoint {
         }
         let (headers, require) = self.timer_answer_headers(now, id, Some(answer));
         let allow = self.allow();
-        let Some(c) = self.calls.get_mut(&id) else { return };
+        let Some(c) = self.calls.get_mut(&id) else {
+            return;
+        };
         let tag = c.local.tag().unwrap_or("").to_string();
         let mut r = req.response(200, "OK", Some(&tag));
         r.contact = vec![c.contact.clone()];

@@ -36,7 +36,9 @@ impl Default for SessionTimerConfig {
 
 impl SessionTimerConfig {
     pub fn min_se_secs(&self) -> u32 {
-        u32::try_from(self.min_se.as_secs()).unwrap_or(u32::MAX).max(1)
+        u32::try_from(self.min_se.as_secs())
+            .unwrap_or(u32::MAX)
+            .max(1)
     }
 
     pub fn expires_secs(&self) -> u32 {
@@ -168,10 +170,7 @@ pub fn request_headers(interval: u32, cfg: &SessionTimerConfig) -> Vec<(String, 
     vec![
         ("Supported".into(), "timer".into()),
         ("Session-Expires".into(), interval.to_string()),
-        (
-            "Min-SE".into(),
-            cfg.min_se_secs().min(interval).to_string(),
-        ),
+        ("Min-SE".into(), cfg.min_se_secs().min(interval).to_string()),
     ]
 }
 
@@ -270,23 +269,38 @@ mod tests {
         assert_eq!(
             negotiate_uas(&invite("Session-Expires: 1800\r\n"), &cfg),
             UasTimer::Run {
-                expires: SessionExpires { secs: 1800, refresher: Some(Refresher::Uas) },
+                expires: SessionExpires {
+                    secs: 1800,
+                    refresher: Some(Refresher::Uas)
+                },
                 require: false
             }
         );
         // Supported, no refresher named: the UAC refreshes.
         assert_eq!(
-            negotiate_uas(&invite("Supported: timer\r\nSession-Expires: 900\r\n"), &cfg),
+            negotiate_uas(
+                &invite("Supported: timer\r\nSession-Expires: 900\r\n"),
+                &cfg
+            ),
             UasTimer::Run {
-                expires: SessionExpires { secs: 900, refresher: Some(Refresher::Uac) },
+                expires: SessionExpires {
+                    secs: 900,
+                    refresher: Some(Refresher::Uac)
+                },
                 require: true
             }
         );
         // Its choice is kept.
         assert_eq!(
-            negotiate_uas(&invite("Supported: timer\r\nSession-Expires: 900;refresher=uas\r\n"), &cfg),
+            negotiate_uas(
+                &invite("Supported: timer\r\nSession-Expires: 900;refresher=uas\r\n"),
+                &cfg
+            ),
             UasTimer::Run {
-                expires: SessionExpires { secs: 900, refresher: Some(Refresher::Uas) },
+                expires: SessionExpires {
+                    secs: 900,
+                    refresher: Some(Refresher::Uas)
+                },
                 require: true
             }
         );
@@ -301,7 +315,11 @@ mod tests {
         assert_eq!(ours.deadline(), t0 + Duration::from_secs(45));
         let theirs = SessionTimer::start(t0, 90, false);
         assert_eq!(theirs.refresh_at, None);
-        assert_eq!(theirs.expires_at, t0 + Duration::from_secs(60), "90 - min(32, 30)");
+        assert_eq!(
+            theirs.expires_at,
+            t0 + Duration::from_secs(60),
+            "90 - min(32, 30)"
+        );
         let long = SessionTimer::start(t0, 1800, false);
         assert_eq!(long.expires_at, t0 + Duration::from_secs(1768));
     }

@@ -332,7 +332,10 @@ impl Endpoint {
                 self.emit(id, SipEvent::Dtmf(d));
             }
             None => {
-                let accept = ("Accept".to_string(), "application/dtmf-relay, application/dtmf".to_string());
+                let accept = (
+                    "Accept".to_string(),
+                    "application/dtmf-relay, application/dtmf".to_string(),
+                );
                 self.respond(now, req, from, 415, "Unsupported Media Type", vec![accept]);
             }
         }

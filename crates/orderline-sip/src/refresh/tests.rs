@@ -3,7 +3,9 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use crate::endpoint::{CallRef, Endpoint, EndpointConfig, Input, OutboundCall, SipEvent, Transport};
+use crate::endpoint::{
+    CallRef, Endpoint, EndpointConfig, Input, OutboundCall, SipEvent, Transport,
+};
 use crate::session_timer::SessionTimerConfig;
 
 const SDP: &[u8] = b"v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\n";
@@ -62,7 +64,11 @@ impl Net {
                 let text = String::from_utf8_lossy(&t.bytes).into_owned();
                 self.seen.push((true, text.clone()));
                 if let Some(m) = (self.filter)(true, text) {
-                    let input = Input::Datagram { from: self.a_addr, transport: Transport::Udp, bytes: m.as_bytes() };
+                    let input = Input::Datagram {
+                        from: self.a_addr,
+                        transport: Transport::Udp,
+                        bytes: m.as_bytes(),
+                    };
                     self.b.handle_input(self.now, input);
                 }
             }
@@ -71,7 +77,11 @@ impl Net {
                 let text = String::from_utf8_lossy(&t.bytes).into_owned();
                 self.seen.push((false, text.clone()));
                 if let Some(m) = (self.filter)(false, text) {
-                    let input = Input::Datagram { from: self.b_addr, transport: Transport::Udp, bytes: m.as_bytes() };
+                    let input = Input::Datagram {
+                        from: self.b_addr,
+                        transport: Transport::Udp,
+                        bytes: m.as_bytes(),
+                    };
                     self.a.handle_input(self.now, input);
                 }
             }
@@ -129,7 +139,9 @@ impl Net {
         let id = self.a.invite(self.now, call).expect("invite");
         self.run_for(Duration::from_millis(500));
         assert!(
-            self.a_events.iter().any(|e| matches!(e, SipEvent::Answered { .. })),
+            self.a_events
+                .iter()
+                .any(|e| matches!(e, SipEvent::Answered { .. })),
             "not answered: {:?}",
             self.a_events
         );
@@ -137,7 +149,10 @@ impl Net {
     }
 
     fn sent(&self, by_a: bool, start: &str) -> usize {
-        self.seen.iter().filter(|(a, m)| *a == by_a && m.starts_with(start)).count()
+        self.seen
+            .iter()
+            .filter(|(a, m)| *a == by_a && m.starts_with(start))
+            .count()
     }
 
     fn ended(events: &[SipEvent]) -> bool {
@@ -149,8 +164,17 @@ impl Net {
 fn the_uac_refreshes_with_update_and_the_call_lives_on() {
     let mut n = Net::new(timers(4, 2), timers(1800, 2));
     n.call();
-    let ok = n.seen.iter().find(|(a, m)| !a && m.starts_with("SIP/2.0 200")).expect("200").1.clone();
-    assert!(ok.contains("Session-Expires: 4;refresher=uac") && ok.contains("Require: timer"), "{ok}");
+    let ok = n
+        .seen
+        .iter()
+        .find(|(a, m)| !a && m.starts_with("SIP/2.0 200"))
+        .expect("200")
+        .1
+        .clone();
+    assert!(
+        ok.contains("Session-Expires: 4;refresher=uac") && ok.contains("Require: timer"),
+        "{ok}"
+    );
     n.run_for(Duration::from_secs(11));
     // Every half interval: at 2, 4, 6, 8, 10 s.
     assert_eq!(n.sent(true, "UPDATE "), 5, "{:?}", n.seen);
@@ -167,9 +191,24 @@ fn without_update_in_allow_the_refresh_is_a_reinvite_with_our_sdp() {
     n.call();
     n.run_for(Duration::from_secs(5));
     assert_eq!(n.sent(true, "UPDATE "), 0);
-    assert_eq!(n.sent(true, "INVITE "), 3, "the call, then refreshes at 2 and 4 s");
-    let reinvite = n.seen.iter().filter(|(a, m)| *a && m.starts_with("INVITE ")).nth(1).expect("refresh").1.clone();
-    assert!(reinvite.contains("o=- 1 1 IN IP4") && reinvite.contains("Session-Expires: 4;refresher=uac"), "{reinvite}");
+    assert_eq!(
+        n.sent(true, "INVITE "),
+        3,
+        "the call, then refreshes at 2 and 4 s"
+    );
+    let reinvite = n
+        .seen
+        .iter()
+        .filter(|(a, m)| *a && m.starts_with("INVITE "))
+        .nth(1)
+        .expect("refresh")
+        .1
+        .clone();
+    assert!(
+        reinvite.contains("o=- 1 1 IN IP4")
+            && reinvite.contains("Session-Expires: 4;refresher=uac"),
+        "{reinvite}"
+    );
     assert!(n.sent(true, "ACK ") >= 3, "each 2xx ACKed");
     assert!(!Net::ended(&n.a_events) && !Net::ended(&n.b_events));
 }
@@ -178,9 +217,22 @@ fn without_update_in_allow_the_refresh_is_a_reinvite_with_our_sdp() {
 fn a_too_short_interval_gets_422_and_the_uac_asks_again() {
     let mut n = Net::new(timers(4, 2), timers(1800, 10));
     n.call();
-    let refused = n.seen.iter().find(|(a, m)| !a && m.starts_with("SIP/2.0 422")).expect("422").1.clone();
+    let refused = n
+        .seen
+        .iter()
+        .find(|(a, m)| !a && m.starts_with("SIP/2.0 422"))
+        .expect("422")
+        .1
+        .clone();
     assert!(refused.contains("Min-SE: 10"), "{refused}");
-    let second = n.seen.iter().filter(|(a, m)| *a && m.starts_with("INVITE ")).nth(1).expect("retry").1.clone();
+    let second = n
+        .seen
+        .iter()
+        .filter(|(a, m)| *a && m.starts_with("INVITE "))
+        .nth(1)
+        .expect("retry")
+        .1
+        .clone();
     assert!(second.contains("Session-Expires: 10\r\n"), "{second}");
     n.run_for(Duration::from_secs(6));
     assert_eq!(n.sent(true, "UPDATE "), 1, "refresh at half of 10 s");
@@ -193,7 +245,10 @@ fn an_unanswered_refresh_ends_the_call_with_bye() {
     // The far end vanishes: nothing goes either way any more.
     n.filter = Box::new(|_, _| None);
     n.run_for(Duration::from_secs(6));
-    let expired = n.a_events.iter().find(|e| matches!(e, SipEvent::SessionExpired { .. }));
+    let expired = n
+        .a_events
+        .iter()
+        .find(|e| matches!(e, SipEvent::SessionExpired { .. }));
     assert_eq!(expired, Some(&SipEvent::SessionExpired { status: 408 }));
     assert!(n.sent(true, "BYE ") >= 1, "BYE sent");
     n.run_for(Duration::from_secs(10));
@@ -208,7 +263,10 @@ fn the_other_side_ends_a_session_nobody_refreshes() {
     // The refresher (a) never gets its UPDATE through.
     n.filter = Box::new(|_, m| (!m.starts_with("UPDATE ")).then_some(m));
     n.run_for(Duration::from_secs(3));
-    assert!(n.b_events.iter().all(|e| !matches!(e, SipEvent::SessionExpired { .. })));
+    assert!(n
+        .b_events
+        .iter()
+        .all(|e| !matches!(e, SipEvent::SessionExpired { .. })));
     // §10: BYE at interval - min(32, interval/3) = 4 s.
     n.run_for(Duration::from_millis(1100));
     assert!(
