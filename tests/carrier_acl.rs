@@ -12,27 +12,12 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::http::request;
+use common::http::metric;
 use common::*;
-
-fn metric(http: std::net::SocketAddr, name: &str) -> f64 {
-    let (st, text) = request(http, "GET", "/metrics", None, None);
-    assert_eq!(st, 200, "{text}");
-    text.lines()
-        .find_map(|l| l.strip_prefix(name).and_then(|v| v.trim().parse().ok()))
-        .unwrap_or_else(|| panic!("{name} not in /metrics:\n{text}"))
-}
 
 /// `[sip] rate_limit`/`rate_burst` for the test, and a 1 s message to callers.
 fn prepare(dir: &Path) {
-    let cfg = dir.join("orderline.toml");
-    let text = std::fs::read_to_string(&cfg).expect("read config");
-    let text = text.replacen(
-        "t1_ms = 100\n",
-        "t1_ms = 100\nrate_limit = 20.0\nrate_burst = 40\n",
-        1,
-    );
-    std::fs::write(&cfg, text).expect("write config");
+    add_sip_keys(dir, "rate_limit = 20.0\nrate_burst = 40\n");
     write_wav(
         &dir.join("prompts/en/callback_no_order.wav"),
         &vec![0; 8000],

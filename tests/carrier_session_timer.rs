@@ -14,14 +14,7 @@ use std::time::Duration;
 use common::*;
 
 fn prepare(dir: &Path) {
-    let cfg = dir.join("orderline.toml");
-    let text = std::fs::read_to_string(&cfg).expect("read config");
-    let text = text.replacen(
-        "t1_ms = 100\n",
-        "t1_ms = 100\nmin_se = \"2s\"\nsession_expires = \"4s\"\n",
-        1,
-    );
-    std::fs::write(&cfg, text).expect("write config");
+    add_sip_keys(dir, "min_se = \"2s\"\nsession_expires = \"4s\"\n");
     write_wav(
         &dir.join("prompts/en/callback_no_order.wav"),
         &vec![0; 8000 * 8],

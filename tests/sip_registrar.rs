@@ -320,25 +320,9 @@ fn a_password_guesser_is_blocked_while_a_real_phone_registers_and_takes_a_call()
 /// on it; an OPTIONS (a phone's keep-alive) is answered 200.
 #[tokio::test]
 async fn tcp_keepalive_ping_gets_a_pong_and_register_is_answered_on_the_connection() {
-    use orderline::sip::registrar::{Account, Registrar, RegistrarConfig};
-    use orderline::sip::{EndpointConfig, RegistrarLink, SipHandle};
-    use std::sync::{Arc, Mutex};
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-    let sip = SipHandle::bind(EndpointConfig {
-        listen: "127.0.0.1:0".parse().expect("addr"),
-        ..Default::default()
-    })
-    .await
-    .expect("bind");
-    let cfg = RegistrarConfig::default();
-    let accounts = vec![Account::from_password(AGENT, USER, &cfg.domain, PASSWORD)];
-    let link = RegistrarLink {
-        registrar: Arc::new(Mutex::new(Registrar::new(cfg, accounts, [3; 32]))),
-        changed: Arc::new(tokio::sync::Notify::new()),
-        clock: orderline::clock::Clock::system(),
-    };
-    sip.client().attach_registrar(link).await.expect("attach");
+    let sip = driver_with_registrar(Default::default()).await;
     let port = sip.local_addr().port();
     let mut tcp = tokio::net::TcpStream::connect(("127.0.0.1", port))
         .await
@@ -383,28 +367,12 @@ async fn tcp_keepalive_ping_gets_a_pong_and_register_is_answered_on_the_connecti
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn only_a_registered_phone_may_call_in() {
     use orderline::sip::admission::AdmissionConfig;
-    use orderline::sip::registrar::{Account, Registrar, RegistrarConfig};
-    use orderline::sip::{EndpointConfig, RegistrarLink, SipHandle};
-    use std::sync::{Arc, Mutex};
 
-    let mut sip = SipHandle::bind(EndpointConfig {
-        listen: "127.0.0.1:0".parse().expect("addr"),
-        admission: AdmissionConfig {
-            inbound_from: Some(Vec::new()),
-            ..Default::default()
-        },
+    let mut sip = driver_with_registrar(AdmissionConfig {
+        inbound_from: Some(Vec::new()),
         ..Default::default()
     })
-    .await
-    .expect("bind");
-    let cfg = RegistrarConfig::default();
-    let accounts = vec![Account::from_password(AGENT, USER, &cfg.domain, PASSWORD)];
-    let link = RegistrarLink {
-        registrar: Arc::new(Mutex::new(Registrar::new(cfg, accounts, [5; 32]))),
-        changed: Arc::new(tokio::sync::Notify::new()),
-        clock: orderline::clock::Clock::system(),
-    };
-    sip.client().attach_registrar(link).await.expect("attach");
+    .await;
     let port = sip.local_addr().port();
     let sock = UdpSocket::bind("127.0.0.7:0").expect("bind 127.0.0.7");
     sock.set_read_timeout(Some(Duration::from_secs(3)))
@@ -457,4 +425,30 @@ async fn only_a_registered_phone_may_call_in() {
     assert_eq!(incoming.source, me);
     assert_eq!(sip.client().admission_counts().forbidden, 1);
     sip.shutdown().await;
+}
+
+/// The SIP driver alone on an ephemeral port with `admission`, its
+/// registrar holding the test agent's account.
+async fn driver_with_registrar(
+    admission: orderline::sip::admission::AdmissionConfig,
+) -> orderline::sip::SipHandle {
+    use orderline::sip::registrar::{Account, Registrar, RegistrarConfig};
+    use orderline::sip::{EndpointConfig, RegistrarLink, SipHandle};
+    use std::sync::{Arc, Mutex};
+    let sip = SipHandle::bind(EndpointConfig {
+        listen: "127.0.0.1:0".parse().expect("addr"),
+        admission,
+        ..Default::default()
+    })
+    .await
+    .expect("bind");
+    let cfg = RegistrarConfig::default();
+    let accounts = vec![Account::from_password(AGENT, USER, &cfg.domain, PASSWORD)];
+    let link = RegistrarLink {
+        registrar: Arc::new(Mutex::new(Registrar::new(cfg, accounts, [3; 32]))),
+        changed: Arc::new(tokio::sync::Notify::new()),
+        clock: orderline::clock::Clock::system(),
+    };
+    sip.client().attach_registrar(link).await.expect("attach");
+    sip
 }

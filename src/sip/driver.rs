@@ -20,8 +20,9 @@ use orderline_sip::endpoint::{
     CallRef, Endpoint, EndpointConfig, IncomingCall, Input, OutboundCall, SipEvent, Transport,
 };
 use orderline_sip::error::SipError;
-use orderline_sip::message::{Framing, RawMessage, MAX_MESSAGE};
+use orderline_sip::message::MAX_MESSAGE;
 use orderline_sip::registrar::Registrar;
+use orderline_sip::stream::{Frame, StreamFramer};
 
 use super::loggable::Loggable;
 
@@ -570,34 +571,24 @@ async fn connection(
         }
     };
     let reader = async {
-        let mut buf: Vec<u8> = Vec::with_capacity(4096);
+        let mut framer = StreamFramer::new();
         let mut chunk = [0u8; 4096];
         loop {
             match rd.read(&mut chunk).await {
                 Ok(0) | Err(_) => return,
-                Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                Ok(n) => framer.push(&chunk[..n]),
             }
             loop {
-                match RawMessage::parse(&buf, Framing::Stream) {
-                    Ok((_, used)) => {
-                        let msg: Vec<u8> = buf.drain(..used).collect();
+                match framer.next_frame() {
+                    Ok(Some(Frame::Message(msg))) => {
                         if inbound.send((peer, msg)).await.is_err() {
                             return;
                         }
                     }
-                    Err(orderline_sip::error::ParseError::Incomplete) => {
-                        // Keep-alive CRLFs alone (RFC 5626 §3.5.1) are not a message;
-                        // a double-CRLF "ping" gets a single-CRLF "pong" (§4.4.1).
-                        if buf.iter().all(|b| *b == b'\r' || *b == b'\n') {
-                            if buf.windows(4).any(|w| w == b"\r\n\r\n") {
-                                buf.clear();
-                                let _ = pong_tx.try_send(());
-                            } else if buf.len() > 64 {
-                                buf.clear();
-                            }
-                        }
-                        break;
+                    Ok(Some(Frame::Ping)) => {
+                        let _ = pong_tx.try_send(());
                     }
+                    Ok(None) => break,
                     Err(e) => {
                         tracing::debug!(%peer, error = %e, "TCP framing error; closing");
                         return;

@@ -257,6 +257,14 @@ level = "orderline=debug"
     path
 }
 
+/// Add `keys` (TOML lines) under `[sip]` of the test config in `dir`.
+pub fn add_sip_keys(dir: &Path, keys: &str) {
+    let cfg = dir.join("orderline.toml");
+    let text = std::fs::read_to_string(&cfg).expect("read config");
+    let text = text.replacen("t1_ms = 100\n", &format!("t1_ms = 100\n{keys}"), 1);
+    std::fs::write(&cfg, text).expect("write config");
+}
+
 /// `orderline serve` as a child process (killed on drop).
 pub struct Daemon {
     pub child: Child,

@@ -26,6 +26,7 @@ mod refresh;
 pub mod registrar;
 pub mod sdp;
 pub mod session_timer;
+pub mod stream;
 pub mod transaction;
 mod types;
 mod uac;
