@@ -230,6 +230,29 @@ fn bindings_survive_a_daemon_restart() {
 }
 
 /// A REGISTER for 1001 from `sock`, with `auth` if given.
+/// The Authorization value answering the 401 `challenge` with `password`.
+fn digest_answer(challenge: &str, port: u16, password: &str) -> String {
+    let www = challenge
+        .lines()
+        .find_map(|l| l.strip_prefix("WWW-Authenticate: "))
+        .expect("a challenge");
+    let ch = parse_challenge(www).expect("challenge parses");
+    let uri = format!("sip:127.0.0.1:{port}");
+    authorize(
+        &ch,
+        &DigestRequest {
+            method: "REGISTER",
+            uri: &uri,
+            username: USER,
+            password,
+            cnonce: "abc",
+            nc: 1,
+            body: b"",
+        },
+    )
+    .expect("authorize")
+}
+
 fn register(sock: &UdpSocket, to: u16, cseq: u32, auth: Option<&str>) -> String {
     let me = sock.local_addr().expect("addr");
     let auth = auth
@@ -270,25 +293,7 @@ fn a_password_guesser_is_blocked_while_a_real_phone_registers_and_takes_a_call()
             statuses.push(status);
             continue;
         }
-        let www = first
-            .lines()
-            .find_map(|l| l.strip_prefix("WWW-Authenticate: "))
-            .expect("a challenge");
-        let ch = parse_challenge(www).expect("challenge parses");
-        let uri = format!("sip:127.0.0.1:{port}");
-        let auth = authorize(
-            &ch,
-            &DigestRequest {
-                method: "REGISTER",
-                uri: &uri,
-                username: USER,
-                password: guess,
-                cnonce: "abc",
-                nc: 1,
-                body: b"",
-            },
-        )
-        .expect("authorize");
+        let auth = digest_answer(&first, port, guess);
         let answer = register(&sock, port, cseq + 1, Some(&auth));
         statuses.push(answer.split_whitespace().nth(1).unwrap_or("").to_string());
     }
@@ -394,25 +399,7 @@ async fn only_a_registered_phone_may_call_in() {
     assert!(before.starts_with("SIP/2.0 403"), "{before}");
 
     let first = register(&sock, port, 1, None);
-    let www = first
-        .lines()
-        .find_map(|l| l.strip_prefix("WWW-Authenticate: "))
-        .expect("a challenge");
-    let ch = parse_challenge(www).expect("challenge parses");
-    let uri = format!("sip:127.0.0.1:{port}");
-    let auth = authorize(
-        &ch,
-        &DigestRequest {
-            method: "REGISTER",
-            uri: &uri,
-            username: USER,
-            password: PASSWORD,
-            cnonce: "abc",
-            nc: 1,
-            body: b"",
-        },
-    )
-    .expect("authorize");
+    let auth = digest_answer(&first, port, PASSWORD);
     let ok = register(&sock, port, 2, Some(&auth));
     assert!(ok.starts_with("SIP/2.0 200"), "{ok}");
 
