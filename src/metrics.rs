@@ -43,6 +43,10 @@ pub struct Metrics {
     /// Agents' dispositions posted, by disposition (the configured
     /// `[operators] dispositions`, so the label set is bounded).
     dispositions: std::sync::Mutex<std::collections::BTreeMap<String, u64>>,
+    /// SIP requests dropped for their source's rate (issue #14).
+    sip_rate_limited: AtomicU64,
+    /// INVITEs refused (403) for their source.
+    sip_forbidden: AtomicU64,
     /// Per-trunk health, as the trunk watcher last saw it.
     trunks: std::sync::Mutex<Vec<orderline_sip::health::TrunkStatus>>,
 }
@@ -144,6 +148,12 @@ impl Metrics {
         *self.trunks.lock().unwrap_or_else(|p| p.into_inner()) = trunks;
     }
 
+    /// The SIP driver's admission counts (totals, copied as they are).
+    pub fn set_admission(&self, counts: orderline_sip::admission::AdmissionCounts) {
+        self.sip_rate_limited.store(counts.rate_limited, Relaxed);
+        self.sip_forbidden.store(counts.forbidden, Relaxed);
+    }
+
     pub fn active_calls(&self) -> i64 {
         self.active_calls.load(Relaxed)
     }
@@ -216,6 +226,8 @@ impl Metrics {
             ("orderline_trunk_latency_seconds", "gauge", "Round trip of the trunk's last answered OPTIONS ping.", trunk_latency),
             ("orderline_trunk_calls_total", "counter", "Calls placed through the trunk.", trunk_calls),
             ("orderline_local_refusals_total", "counter", "Call attempts orderline could not place itself (no RTP port, call limit, no trunk up); put back, not counted against the order.", counter(&self.local_refusals)),
+            ("orderline_sip_rate_limited_total", "counter", "SIP requests dropped unanswered: their source (outside the trunks' inbound_from) sent over [sip] rate_limit.", counter(&self.sip_rate_limited)),
+            ("orderline_sip_forbidden_total", "counter", "INVITEs refused with 403: not from a trunk's inbound_from nor a registered agent.", counter(&self.sip_forbidden)),
         ];
         for (name, kind, help, samples) in &families {
             family(name, kind, help, samples);

@@ -8,7 +8,7 @@ mod common;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use common::http::{json, request, WebhookSink};
+use common::http::{json, metric, WebhookSink};
 use common::*;
 
 const TOKEN: &str = "carrier-token-5d1e";
@@ -17,14 +17,7 @@ const TOKEN: &str = "carrier-token-5d1e";
 /// daemon's message to callers `secs` long (an inbound call then holds one
 /// call slot that long).
 fn limit_calls(dir: &Path, max_calls: u32, secs: u32) {
-    let cfg = dir.join("orderline.toml");
-    let text = std::fs::read_to_string(&cfg).expect("read config");
-    let text = text.replacen(
-        "t1_ms = 100\n",
-        &format!("t1_ms = 100\nmax_calls = {max_calls}\n"),
-        1,
-    );
-    std::fs::write(&cfg, text).expect("write config");
+    add_sip_keys(dir, &format!("max_calls = {max_calls}\n"));
     write_wav(
         &dir.join("prompts/en/callback_no_order.wav"),
         &vec![0; 8000 * secs as usize],
@@ -82,14 +75,6 @@ fn inbound_invites_over_max_calls_get_503_with_retry_after() {
         "a call after the limit cleared failed: {errors}\n{}",
         daemon.logs()
     );
-}
-
-fn metric(http: std::net::SocketAddr, name: &str) -> f64 {
-    let (st, text) = request(http, "GET", "/metrics", None, None);
-    assert_eq!(st, 200, "{text}");
-    text.lines()
-        .find_map(|l| l.strip_prefix(name).and_then(|v| v.trim().parse().ok()))
-        .unwrap_or_else(|| panic!("{name} not in /metrics:\n{text}"))
 }
 
 #[test]

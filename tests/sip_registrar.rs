@@ -230,6 +230,29 @@ fn bindings_survive_a_daemon_restart() {
 }
 
 /// A REGISTER for 1001 from `sock`, with `auth` if given.
+/// The Authorization value answering the 401 `challenge` with `password`.
+fn digest_answer(challenge: &str, port: u16, password: &str) -> String {
+    let www = challenge
+        .lines()
+        .find_map(|l| l.strip_prefix("WWW-Authenticate: "))
+        .expect("a challenge");
+    let ch = parse_challenge(www).expect("challenge parses");
+    let uri = format!("sip:127.0.0.1:{port}");
+    authorize(
+        &ch,
+        &DigestRequest {
+            method: "REGISTER",
+            uri: &uri,
+            username: USER,
+            password,
+            cnonce: "abc",
+            nc: 1,
+            body: b"",
+        },
+    )
+    .expect("authorize")
+}
+
 fn register(sock: &UdpSocket, to: u16, cseq: u32, auth: Option<&str>) -> String {
     let me = sock.local_addr().expect("addr");
     let auth = auth
@@ -270,25 +293,7 @@ fn a_password_guesser_is_blocked_while_a_real_phone_registers_and_takes_a_call()
             statuses.push(status);
             continue;
         }
-        let www = first
-            .lines()
-            .find_map(|l| l.strip_prefix("WWW-Authenticate: "))
-            .expect("a challenge");
-        let ch = parse_challenge(www).expect("challenge parses");
-        let uri = format!("sip:127.0.0.1:{port}");
-        let auth = authorize(
-            &ch,
-            &DigestRequest {
-                method: "REGISTER",
-                uri: &uri,
-                username: USER,
-                password: guess,
-                cnonce: "abc",
-                nc: 1,
-                body: b"",
-            },
-        )
-        .expect("authorize");
+        let auth = digest_answer(&first, port, guess);
         let answer = register(&sock, port, cseq + 1, Some(&auth));
         statuses.push(answer.split_whitespace().nth(1).unwrap_or("").to_string());
     }
@@ -320,25 +325,9 @@ fn a_password_guesser_is_blocked_while_a_real_phone_registers_and_takes_a_call()
 /// on it; an OPTIONS (a phone's keep-alive) is answered 200.
 #[tokio::test]
 async fn tcp_keepalive_ping_gets_a_pong_and_register_is_answered_on_the_connection() {
-    use orderline::sip::registrar::{Account, Registrar, RegistrarConfig};
-    use orderline::sip::{EndpointConfig, RegistrarLink, SipHandle};
-    use std::sync::{Arc, Mutex};
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-    let sip = SipHandle::bind(EndpointConfig {
-        listen: "127.0.0.1:0".parse().expect("addr"),
-        ..Default::default()
-    })
-    .await
-    .expect("bind");
-    let cfg = RegistrarConfig::default();
-    let accounts = vec![Account::from_password(AGENT, USER, &cfg.domain, PASSWORD)];
-    let link = RegistrarLink {
-        registrar: Arc::new(Mutex::new(Registrar::new(cfg, accounts, [3; 32]))),
-        changed: Arc::new(tokio::sync::Notify::new()),
-        clock: orderline::clock::Clock::system(),
-    };
-    sip.client().attach_registrar(link).await.expect("attach");
+    let sip = driver_with_registrar(Default::default()).await;
     let port = sip.local_addr().port();
     let mut tcp = tokio::net::TcpStream::connect(("127.0.0.1", port))
         .await
@@ -375,4 +364,78 @@ async fn tcp_keepalive_ping_gets_a_pong_and_register_is_answered_on_the_connecti
     let answer = read(&mut tcp).await;
     assert!(answer.starts_with("SIP/2.0 200"), "{answer}");
     sip.shutdown().await;
+}
+
+/// Issue #14, through the driver: with no trunk network to take calls from,
+/// a phone's INVITE is refused 403 until the phone registers; from the
+/// source of its live binding, the same INVITE becomes an inbound call.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_a_registered_phone_may_call_in() {
+    use orderline::sip::admission::AdmissionConfig;
+
+    let mut sip = driver_with_registrar(AdmissionConfig {
+        inbound_from: Some(Vec::new()),
+        ..Default::default()
+    })
+    .await;
+    let port = sip.local_addr().port();
+    let sock = UdpSocket::bind("127.0.0.7:0").expect("bind 127.0.0.7");
+    sock.set_read_timeout(Some(Duration::from_secs(3)))
+        .expect("timeout");
+    let me = sock.local_addr().expect("addr");
+    let invite = |n: u32| {
+        let msg = format!(
+            "INVITE sip:orders@127.0.0.1:{port} SIP/2.0\r\nVia: SIP/2.0/UDP {me};rport;branch=z9hG4bKin{n}\r\n\
+             Max-Forwards: 70\r\nFrom: <sip:{USER}@127.0.0.1>;tag=i{n}\r\nTo: <sip:orders@127.0.0.1>\r\n\
+             Call-ID: in{n}@{me}\r\nCSeq: 1 INVITE\r\nContact: <sip:{USER}@{me}>\r\nContent-Length: 0\r\n\r\n"
+        );
+        sock.send_to(msg.as_bytes(), ("127.0.0.1", port))
+            .expect("send");
+        let mut buf = [0u8; 4096];
+        let (n, _) = sock.recv_from(&mut buf).expect("an answer");
+        String::from_utf8_lossy(&buf[..n]).into_owned()
+    };
+    let before = invite(1);
+    assert!(before.starts_with("SIP/2.0 403"), "{before}");
+
+    let first = register(&sock, port, 1, None);
+    let auth = digest_answer(&first, port, PASSWORD);
+    let ok = register(&sock, port, 2, Some(&auth));
+    assert!(ok.starts_with("SIP/2.0 200"), "{ok}");
+
+    let after = invite(2);
+    assert!(after.starts_with("SIP/2.0 100"), "{after}");
+    let (_, incoming, _) = tokio::time::timeout(Duration::from_secs(5), sip.next_incoming())
+        .await
+        .expect("the call reaches the application")
+        .expect("driver running");
+    assert_eq!(incoming.source, me);
+    assert_eq!(sip.client().admission_counts().forbidden, 1);
+    sip.shutdown().await;
+}
+
+/// The SIP driver alone on an ephemeral port with `admission`, its
+/// registrar holding the test agent's account.
+async fn driver_with_registrar(
+    admission: orderline::sip::admission::AdmissionConfig,
+) -> orderline::sip::SipHandle {
+    use orderline::sip::registrar::{Account, Registrar, RegistrarConfig};
+    use orderline::sip::{EndpointConfig, RegistrarLink, SipHandle};
+    use std::sync::{Arc, Mutex};
+    let sip = SipHandle::bind(EndpointConfig {
+        listen: "127.0.0.1:0".parse().expect("addr"),
+        admission,
+        ..Default::default()
+    })
+    .await
+    .expect("bind");
+    let cfg = RegistrarConfig::default();
+    let accounts = vec![Account::from_password(AGENT, USER, &cfg.domain, PASSWORD)];
+    let link = RegistrarLink {
+        registrar: Arc::new(Mutex::new(Registrar::new(cfg, accounts, [3; 32]))),
+        changed: Arc::new(tokio::sync::Notify::new()),
+        clock: orderline::clock::Clock::system(),
+    };
+    sip.client().attach_registrar(link).await.expect("attach");
+    sip
 }

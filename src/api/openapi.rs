@@ -241,27 +241,27 @@ fn order_schemas() -> Value {
         },
         "Status": { "type": "string", "enum": ["pending", "calling", "confirmed", "cancelled", "flagged"] },
         "Customer": {
-            "type": "object", "required": ["kind"],
+            "type": "object", "required": ["kind"], "additionalProperties": false,
             "properties": { "kind": { "type": "string", "enum": ["new", "returning", "platform_returning"] } }
         },
         "NewOrder": {
-            "type": "object", "required": ["id", "phone", "amount", "currency", "customer"],
+            "type": "object", "required": ["id", "phone", "amount", "currency", "customer"], "additionalProperties": false,
             "properties": {
-                "id": text,
-                "phone": { "type": "string", "description": "Digits with an optional leading +." },
-                "amount": { "type": "string", "description": "Exact decimal, at most 4 places; a JSON number is read from its literal text.", "example": "1234.50" },
-                "currency": { "type": "string", "description": "ISO 4217, e.g. PKR." },
+                "id": { "type": "string", "minLength": 1, "maxLength": 128, "pattern": "^[^\\u0000-\\u001f\\u007f-\\u009f]+$", "examples": ["A-1001", "shop/42"] },
+                "phone": { "type": "string", "pattern": "^\\+?[0-9]{1,20}$", "description": "Digits with an optional leading +, at most 20.", "examples": ["03001234567", "+923001234567"] },
+                "amount": { "type": ["string", "number"], "pattern": "^[0-9]+(\\.[0-9]{1,4})?$", "description": "Exact decimal, at most 4 places; a JSON number is read from its literal text.", "examples": ["1234.50", "7"] },
+                "currency": { "type": "string", "pattern": "^[A-Z]{3}$", "description": "ISO 4217, e.g. PKR.", "examples": ["PKR", "EUR"] },
                 "customer": { "$ref": "#/components/schemas/Customer" },
-                "items": { "type": "array", "items": { "type": "object" } },
-                "locale": opt_text,
-                "timezone": { "type": ["string", "null"], "description": "IANA zone of the buyer." },
-                "project": { "type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$", "default": "default", "description": "Shop or brand; call modes are per project." },
-                "store": { "type": "string", "maxLength": 100, "description": "Store name spoken in the greeting (rendered by TTS when the order arrives); default [merchant] name." },
-                "number": { "type": "string", "maxLength": 32, "description": "Order reference the customer knows; its digits are read one by one. Default: the id." },
-                "delivery_fee": { "type": "string", "description": "Delivery fee included in amount; same rules as amount (a JSON number is read from its literal).", "example": "150.00" },
-                "customer_name": { "type": "string", "maxLength": 200, "description": "Personal data: stored and returned, never logged at info level." },
-                "address": { "type": "string", "maxLength": 500, "description": "Delivery address, free text (line breaks allowed). Never logged at info level." },
-                "notes": { "type": "string", "maxLength": 2000, "description": "Free text for operators." }
+                "items": { "type": ["array", "null"], "description": "Free-form line items, stored as given.", "items": {} },
+                "locale": { "type": ["string", "null"], "minLength": 1, "maxLength": 35, "pattern": "^[A-Za-z0-9_-]+$", "examples": ["en", "ur-PK"] },
+                "timezone": { "type": ["string", "null"], "description": "IANA zone of the buyer.", "examples": ["Asia/Karachi", "UTC"] },
+                "project": { "type": ["string", "null"], "pattern": "^[A-Za-z0-9_-]{1,64}$", "default": "default", "description": "Shop or brand; call modes are per project.", "examples": ["default", "shop_2"] },
+                "store": { "type": ["string", "null"], "minLength": 1, "maxLength": 100, "pattern": "\\S", "description": "Store name spoken in the greeting (rendered by TTS when the order arrives); default [merchant] name." },
+                "number": { "type": ["string", "null"], "minLength": 1, "maxLength": 32, "pattern": "\\S", "description": "Order reference the customer knows; its digits are read one by one. Default: the id." },
+                "delivery_fee": { "type": ["string", "number", "null"], "pattern": "^[0-9]+(\\.[0-9]{1,4})?$", "description": "Delivery fee included in amount; same rules as amount (a JSON number is read from its literal).", "examples": ["150.00"] },
+                "customer_name": { "type": ["string", "null"], "minLength": 1, "maxLength": 200, "pattern": "\\S", "description": "Personal data: stored and returned, never logged at info level." },
+                "address": { "type": ["string", "null"], "minLength": 1, "maxLength": 500, "pattern": "\\S", "description": "Delivery address, free text (line breaks allowed). Never logged at info level." },
+                "notes": { "type": ["string", "null"], "minLength": 1, "maxLength": 2000, "pattern": "\\S", "description": "Free text for operators." }
             }
         },
         "Order": {

@@ -212,7 +212,7 @@ impl Engine {
         let range = cfg.sip.rtp_port_range()?;
         let confirm = ConfirmPlan::load(&cfg.media.dialplans_dir.join("confirm.toml"))?;
         let payments = PaymentKit::load(&cfg)?;
-        let handle = SipHandle::bind(crate::sip::endpoint_config(&cfg.sip)?).await?;
+        let handle = SipHandle::bind(crate::sip::endpoint_config(&cfg)?).await?;
         let locator = Arc::new(crate::sip::dns::Locator::new(&cfg.dns.servers)?);
         let mut specs = Vec::with_capacity(cfg.trunks.len());
         for t in &cfg.trunks {
@@ -573,7 +573,12 @@ impl Engine {
             .watch_media(self.media_timeouts(), super::far_end_holds(&remote))
             .await?;
         let answered_at = Instant::now();
-        let result = run_flow(self, call, &mut events, handle, &mut flow, spec, MAX_CALL).await;
+        let dtmf = trunk.dtmf_mode()?;
+        let rules = super::FlowRules {
+            max_duration: MAX_CALL,
+            dtmf,
+        };
+        let result = run_flow(self, call, &mut events, handle, &mut flow, spec, rules).await;
         let duration_ms = answered_at.elapsed().as_millis() as u64;
         if let Some(h) = media_handle.take() {
             let stats = h.stop().await;
@@ -702,7 +707,11 @@ impl Engine {
             &mut handle,
             &mut flow,
             spec,
-            MAX_CALL,
+            // A caller's trunk is not known here: every source counts.
+            super::FlowRules {
+                max_duration: MAX_CALL,
+                dtmf: crate::dtmf::DtmfMode::Auto,
+            },
         )
         .await;
         let duration_ms = answered_at.elapsed().as_millis() as u64;

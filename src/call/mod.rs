@@ -61,12 +61,16 @@ pub enum EndCause {
     /// No RTP or RTCP from the far end for `[sip] media_timeout`
     /// (`hold_timeout` on hold): it vanished without a BYE.
     MediaTimeout,
+    /// No session refresh succeeded within the RFC 4028 interval (ours
+    /// unanswered, or the peer, the refresher, sent none): BYE sent.
+    SessionTimer,
 }
 
 impl EndCause {
     pub fn as_str(self) -> &'static str {
         match self {
             EndCause::MediaTimeout => "media_timeout",
+            EndCause::SessionTimer => "session_timer",
         }
     }
 }
@@ -100,6 +104,14 @@ pub(crate) fn media_params(remote: &RemoteMedia) -> MediaParams {
     }
 }
 
+/// What bounds a flow's call: its longest duration and the key presses
+/// that count (the trunk's `dtmf`).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct FlowRules {
+    pub max_duration: Duration,
+    pub dtmf: crate::dtmf::DtmfMode,
+}
+
 /// Drive an answered call's flow until it ends. Returns the outcome and who hung up.
 pub(crate) async fn run_flow<F: Flow>(
     engine: &Engine,
@@ -108,8 +120,9 @@ pub(crate) async fn run_flow<F: Flow>(
     media: &mut MediaHandle,
     flow: &mut F,
     spec: &CallSpec,
-    max_duration: Duration,
+    rules: FlowRules,
 ) -> Result<(Outcome, &'static str, Option<EndCause>), CallError> {
+    let FlowRules { max_duration, dtmf } = rules;
     let (locale, order_id) = (spec.locale.as_str(), spec.order_id.as_deref());
     let hard_stop = Instant::now() + max_duration;
     // Set when the call ended by our own BYE from outside the flow (shutdown):
@@ -156,6 +169,20 @@ pub(crate) async fn run_flow<F: Flow>(
                 Some(SipEvent::Ended { .. }) | None => {
                     flow.handle_input(Instant::now().into_std(), FlowInput::RemoteHangup);
                 }
+                Some(SipEvent::Dtmf(d)) => {
+                    // The same digit events as in-band and RFC 4733, by signalling.
+                    if dtmf.accepts(crate::dtmf::DigitSource::Info) {
+                        tracing::info!(%call, digit = %d.digit, source = "info", "key pressed");
+                        flow.handle_input(Instant::now().into_std(), FlowInput::Digit(d.digit));
+                    } else {
+                        tracing::debug!(%call, ?dtmf, "SIP INFO key ignored by the trunk's dtmf mode");
+                    }
+                }
+                Some(SipEvent::SessionExpired { status }) => {
+                    // The endpoint has sent BYE already (RFC 4028 §10).
+                    tracing::warn!(%call, status, "session timer expired; call ended");
+                    return Ok((Outcome::Failed, "local", Some(EndCause::SessionTimer)));
+                }
                 Some(SipEvent::MediaUpdate { sdp }) => {
                     match sdp::parse_answer(&sdp) {
                         Ok(remote) => {
@@ -168,6 +195,9 @@ pub(crate) async fn run_flow<F: Flow>(
                 Some(other) => tracing::debug!(%call, event = ?other, "ignored in-call SIP event"),
             },
             ev = media.next_event() => match ev {
+                Some(MediaEvent::Digit(d)) if !dtmf.accepts(d.source) => {
+                    tracing::debug!(%call, source = ?d.source, ?dtmf, "key ignored by the trunk's dtmf mode");
+                }
                 Some(MediaEvent::Digit(d)) => {
                     tracing::info!(%call, digit = %d.digit, source = ?d.source, "key pressed");
                     flow.handle_input(Instant::now().into_std(), FlowInput::Digit(d.digit));

@@ -16,8 +16,10 @@ mod agents;
 mod campaign;
 mod dns;
 mod duration;
+mod inbound;
 mod operators;
 mod registrar;
+mod session_timer;
 pub use agents::{check_sip_password, check_sip_user, AgentConfig, PaymentsConfig};
 pub use dns::DnsConfig;
 pub use duration::parse_duration;
@@ -122,6 +124,17 @@ pub struct SipConfig {
     /// The same while the far end holds the call (`sendonly`/`inactive`,
     /// RFC 3264 §8.4): some phones send nothing at all on hold (default 5 m).
     pub hold_timeout: String,
+    /// SIP requests per second taken from one source address outside the
+    /// trunks' `inbound_from` (default 20; 0: no limit). Beyond it requests
+    /// are dropped unanswered.
+    pub rate_limit: f64,
+    /// How many requests such a source may send at once (default 50).
+    pub rate_burst: u32,
+    /// RFC 4028 session interval our INVITEs ask for (default 30 m).
+    pub session_expires: String,
+    /// The shortest session interval we accept; shorter gets 422 (default
+    /// 90 s, the RFC's floor; only tests go lower).
+    pub min_se: String,
 }
 
 impl Default for SipConfig {
@@ -137,6 +150,10 @@ impl Default for SipConfig {
             max_calls: None,
             media_timeout: "30s".into(),
             hold_timeout: "5m".into(),
+            rate_limit: 20.0,
+            rate_burst: 50,
+            session_expires: "30m".into(),
+            min_se: "90s".into(),
         }
     }
 }
@@ -245,6 +262,19 @@ pub struct TrunkConfig {
     /// Missed pings (or unanswered calls) in a row that mark the trunk down.
     #[serde(default = "two")]
     pub options_threshold: u32,
+    /// Addresses or CIDR blocks this trunk sends from (`["203.0.113.0/24"]`):
+    /// INVITEs are taken from these (and registered agents) only, and they
+    /// are exempt from `[sip] rate_limit`. Unset: the IP of `uri` and
+    /// `outbound_proxy` when they are IP literals (issue #14).
+    pub inbound_from: Option<Vec<String>>,
+    /// Which key presses count on this trunk's calls: `auto` (default: in-band,
+    /// RFC 4733 and SIP INFO), `rfc4733`, `inband` or `info`.
+    #[serde(default = "auto")]
+    pub dtmf: String,
+}
+
+fn auto() -> String {
+    "auto".into()
 }
 
 fn one() -> u16 {
@@ -256,6 +286,16 @@ fn two() -> u32 {
 }
 
 impl TrunkConfig {
+    /// `dtmf`, parsed.
+    pub fn dtmf_mode(&self) -> Result<crate::dtmf::DtmfMode, ConfigError> {
+        crate::dtmf::DtmfMode::parse(&self.dtmf).ok_or_else(|| {
+            invalid(
+                &format!("trunks.{}.dtmf", self.name),
+                "must be auto, rfc4733, inband or info",
+            )
+        })
+    }
+
     /// `options_interval`, parsed (`None`: no pings).
     pub fn options_interval(&self) -> Result<Option<Duration>, ConfigError> {
         self.options_interval
@@ -526,6 +566,8 @@ impl Config {
         self.sip.rtp_port_range()?;
         self.sip.max_calls()?;
         self.sip.media_timeouts()?;
+        self.admission()?;
+        self.sip.session_timer()?;
         if self.calling.max_reattempts > MAX_REATTEMPTS {
             return Err(invalid(
                 "calling.max_reattempts",
@@ -559,6 +601,7 @@ impl Config {
                 ));
             }
             t.options_interval()?;
+            t.dtmf_mode()?;
             if let Some(cps) = t.max_cps {
                 if !(cps > 0.0 && cps.is_finite()) {
                     return Err(invalid(

@@ -33,6 +33,7 @@ pub async fn watch(engine: Arc<Engine>, metrics: Arc<Metrics>, stop: Cancellatio
             });
         }
         metrics.set_trunks(engine.trunk_status());
+        metrics.set_admission(engine.sip().admission_counts());
         let next = engine
             .next_ping()
             .map(Instant::from_std)

@@ -6,6 +6,7 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -19,8 +20,11 @@ use orderline_sip::endpoint::{
     CallRef, Endpoint, EndpointConfig, IncomingCall, Input, OutboundCall, SipEvent, Transport,
 };
 use orderline_sip::error::SipError;
-use orderline_sip::message::{Framing, RawMessage, MAX_MESSAGE};
+use orderline_sip::message::MAX_MESSAGE;
 use orderline_sip::registrar::Registrar;
+use orderline_sip::stream::{Frame, StreamFramer};
+
+use super::loggable::Loggable;
 
 /// Per-call event queue depth.
 const EVENT_QUEUE: usize = 32;
@@ -87,6 +91,15 @@ enum Command {
 pub struct SipClient {
     tx: mpsc::Sender<Command>,
     local_addr: SocketAddr,
+    refused: Arc<Refused>,
+}
+
+/// What the endpoint's admission rules refused, published by the driver
+/// after every input for `/metrics` (atomics: read without asking the task).
+#[derive(Debug, Default)]
+struct Refused {
+    rate_limited: AtomicU64,
+    forbidden: AtomicU64,
 }
 
 /// What the application holds: commands plus the stream of inbound calls.
@@ -98,6 +111,15 @@ pub struct SipHandle {
 impl SipClient {
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
+    }
+
+    /// Requests dropped for their source's rate and INVITEs refused (403)
+    /// for their source, so far (issue #14).
+    pub fn admission_counts(&self) -> orderline_sip::admission::AdmissionCounts {
+        orderline_sip::admission::AdmissionCounts {
+            rate_limited: self.refused.rate_limited.load(Relaxed),
+            forbidden: self.refused.forbidden.load(Relaxed),
+        }
     }
 
     /// Place a call; its events arrive on the returned bounded receiver.
@@ -177,7 +199,9 @@ impl SipHandle {
         cfg.listen = local;
         let (cmd_tx, cmd_rx) = mpsc::channel(COMMAND_QUEUE);
         let (inc_tx, inc_rx) = mpsc::channel(INCOMING_QUEUE);
+        let refused = Arc::new(Refused::default());
         let driver = Driver {
+            refused: refused.clone(),
             ep: Endpoint::new(cfg),
             udp,
             tcp,
@@ -188,12 +212,14 @@ impl SipHandle {
             registrar: None,
             pings: HashMap::new(),
             rng: rand::rngs::StdRng::from_entropy(),
+            agents_seen: None,
         };
         tokio::spawn(driver.run(cmd_rx));
         Ok(SipHandle {
             client: SipClient {
                 tx: cmd_tx,
                 local_addr: local,
+                refused,
             },
             incoming: inc_rx,
         })
@@ -244,6 +270,9 @@ struct Driver {
     pings: HashMap<CallRef, oneshot::Sender<Result<u16, SipError>>>,
     /// Nonce salts for the registrar (the sans-IO core takes its randomness here).
     rng: rand::rngs::StdRng,
+    /// The registrar's binding generation last handed to the endpoint's allow list.
+    agents_seen: Option<u64>,
+    refused: Arc<Refused>,
 }
 
 fn now() -> std::time::Instant {
@@ -279,11 +308,13 @@ impl Driver {
                             continue;
                         }
                         tracing::trace!(%from, message = %Loggable(&buf[..n]), "udp in");
+                        self.refresh_agents();
                         self.ep.handle_input(now(), Input::Datagram { from, transport: Transport::Udp, bytes: &buf[..n] });
                     }
                     Err(e) => tracing::debug!(error = %e, "udp receive error"),
                 },
                 Some((from, bytes)) = tcp_in.recv() => {
+                    self.refresh_agents();
                     self.ep.handle_input(now(), Input::Datagram { from, transport: Transport::Tcp, bytes: &bytes });
                 }
                 r = self.tcp.accept() => match r {
@@ -330,6 +361,23 @@ impl Driver {
         }
     }
 
+    /// Registered agents' phones may place calls (issue #14): hand their
+    /// sources to the endpoint's allow list whenever the bindings changed.
+    fn refresh_agents(&mut self) {
+        let Some(link) = &self.registrar else { return };
+        let r = link.registrar.lock().unwrap_or_else(|p| p.into_inner());
+        if self.agents_seen == Some(r.generation()) {
+            return;
+        }
+        self.agents_seen = Some(r.generation());
+        let (unix, t) = (link.unix_ms(), now());
+        let agents = r
+            .sources(unix)
+            .into_iter()
+            .map(|(ip, until)| (ip, t + Duration::from_millis(until.saturating_sub(unix))));
+        self.ep.set_agent_sources(agents);
+    }
+
     /// Adopt an inbound TCP connection (bounded by a semaphore); forget closed ones.
     fn accept(
         &mut self,
@@ -364,6 +412,11 @@ impl Driver {
     /// which dropped the first INVITE of a fresh socket (recovered only by a
     /// Timer A retransmission, T1 later).
     async fn flush_outputs(&mut self, tcp_in: &mpsc::Sender<(SocketAddr, Vec<u8>)>) {
+        let counts = self.ep.admission_counts();
+        self.refused
+            .rate_limited
+            .store(counts.rate_limited, Relaxed);
+        self.refused.forbidden.store(counts.forbidden, Relaxed);
         self.answer_registers();
         while let Some(t) = self.ep.poll_transmit() {
             tracing::trace!(dest = %t.dest, message = %Loggable(&t.bytes), "sip out");
@@ -518,34 +571,24 @@ async fn connection(
         }
     };
     let reader = async {
-        let mut buf: Vec<u8> = Vec::with_capacity(4096);
+        let mut framer = StreamFramer::new();
         let mut chunk = [0u8; 4096];
         loop {
             match rd.read(&mut chunk).await {
                 Ok(0) | Err(_) => return,
-                Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                Ok(n) => framer.push(&chunk[..n]),
             }
             loop {
-                match RawMessage::parse(&buf, Framing::Stream) {
-                    Ok((_, used)) => {
-                        let msg: Vec<u8> = buf.drain(..used).collect();
+                match framer.next_frame() {
+                    Ok(Some(Frame::Message(msg))) => {
                         if inbound.send((peer, msg)).await.is_err() {
                             return;
                         }
                     }
-                    Err(orderline_sip::error::ParseError::Incomplete) => {
-                        // Keep-alive CRLFs alone (RFC 5626 §3.5.1) are not a message;
-                        // a double-CRLF "ping" gets a single-CRLF "pong" (§4.4.1).
-                        if buf.iter().all(|b| *b == b'\r' || *b == b'\n') {
-                            if buf.windows(4).any(|w| w == b"\r\n\r\n") {
-                                buf.clear();
-                                let _ = pong_tx.try_send(());
-                            } else if buf.len() > 64 {
-                                buf.clear();
-                            }
-                        }
-                        break;
+                    Ok(Some(Frame::Ping)) => {
+                        let _ = pong_tx.try_send(());
                     }
+                    Ok(None) => break,
                     Err(e) => {
                         tracing::debug!(%peer, error = %e, "TCP framing error; closing");
                         return;
@@ -557,45 +600,5 @@ async fn connection(
     tokio::select! {
         _ = writer => {}
         _ = reader => {}
-    }
-}
-
-/// A SIP message as trace logs show it: start line and headers, and the
-/// body only when it is SDP. Other bodies are left out: a SIP INFO carrying
-/// `application/dtmf-relay` (`Signal=4`) is a keypress, and during a keypad
-/// payment a keypress is card data (PCI DSS Req. 3.3, 10.3).
-struct Loggable<'a>(&'a [u8]);
-
-impl std::fmt::Display for Loggable<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let text = String::from_utf8_lossy(self.0);
-        let Some(split) = text.find("\r\n\r\n") else {
-            return f.write_str(&text);
-        };
-        let (head, body) = (&text[..split], &text[split + 4..]);
-        let sdp = head.lines().any(|l| {
-            let l = l.to_ascii_lowercase();
-            (l.starts_with("content-type:") || l.starts_with("c:")) && l.contains("application/sdp")
-        });
-        if body.is_empty() || sdp {
-            f.write_str(&text)
-        } else {
-            write!(f, "{head}\r\n\r\n[{} body bytes not logged]", body.len())
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::Loggable;
-
-    #[test]
-    fn trace_logs_keep_sdp_and_drop_other_bodies() {
-        let info = "INFO sip:a@127.0.0.1 SIP/2.0\r\nContent-Type: application/dtmf-relay\r\nContent-Length: 24\r\n\r\nSignal=4\r\nDuration=160\r\n";
-        let shown = Loggable(info.as_bytes()).to_string();
-        assert!(!shown.contains("Signal=4"), "{shown}");
-        assert!(shown.contains("INFO sip:a@127.0.0.1") && shown.contains("body bytes not logged"));
-        let invite = "INVITE sip:a@127.0.0.1 SIP/2.0\r\nc: application/sdp\r\n\r\nv=0\r\n";
-        assert!(Loggable(invite.as_bytes()).to_string().ends_with("v=0\r\n"));
     }
 }

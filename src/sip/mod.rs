@@ -41,6 +41,7 @@
 
 pub mod dns;
 pub mod driver;
+mod loggable;
 pub mod trunk;
 
 pub use orderline_sip::*;

@@ -12,8 +12,17 @@ use orderline_sip::{EndpointConfig, Transport};
 use crate::config;
 
 /// `[sip] listen`, `public_addr`, `t1_ms`, `user_agent`, `max_calls` (by
-/// default one per RTP pair), with a fresh seed.
-pub fn endpoint_config(c: &config::SipConfig) -> Result<EndpointConfig, config::ConfigError> {
+/// default one per RTP pair), the admission rules (`[sip] rate_limit`, the
+/// trunks' `inbound_from`: issue #14), the RFC 4028 session timer
+/// (`session_expires`, `min_se`), with a fresh seed.
+pub fn endpoint_config(cfg: &config::Config) -> Result<EndpointConfig, config::ConfigError> {
+    let c = &cfg.sip;
+    for name in cfg.trunks_without_inbound() {
+        tracing::warn!(
+            trunk = %name,
+            "trunk is a host name without inbound_from: INVITEs it sends will be refused (403)"
+        );
+    }
     Ok(EndpointConfig {
         listen: c.listen,
         public_addr: c.public_addr,
@@ -21,6 +30,8 @@ pub fn endpoint_config(c: &config::SipConfig) -> Result<EndpointConfig, config::
         user_agent: c.user_agent.clone(),
         seed: rand::random(),
         max_calls: c.max_calls()?,
+        admission: cfg.admission()?,
+        session_timer: c.session_timer()?,
     })
 }
 

@@ -277,6 +277,15 @@ pub fn parse_sse(raw: &[u8]) -> (u16, Vec<SseEvent>) {
 
 /// Poll `GET /v1/orders/{id}` until its status is one of `want`; panics
 /// after `limit` with the order and `logs()` (the daemon's log).
+/// One unlabelled sample of `/metrics` (served without a token).
+pub fn metric(http: SocketAddr, name: &str) -> f64 {
+    let (st, text) = request(http, "GET", "/metrics", None, None);
+    assert_eq!(st, 200, "{text}");
+    text.lines()
+        .find_map(|l| l.strip_prefix(name).and_then(|v| v.trim().parse().ok()))
+        .unwrap_or_else(|| panic!("{name} not in /metrics:\n{text}"))
+}
+
 pub fn wait_order_status(
     addr: SocketAddr,
     token: &str,

@@ -257,6 +257,14 @@ level = "orderline=debug"
     path
 }
 
+/// Add `keys` (TOML lines) under `[sip]` of the test config in `dir`.
+pub fn add_sip_keys(dir: &Path, keys: &str) {
+    let cfg = dir.join("orderline.toml");
+    let text = std::fs::read_to_string(&cfg).expect("read config");
+    let text = text.replacen("t1_ms = 100\n", &format!("t1_ms = 100\n{keys}"), 1);
+    std::fs::write(&cfg, text).expect("write config");
+}
+
 /// `orderline serve` as a child process (killed on drop).
 pub struct Daemon {
     pub child: Child,
@@ -387,12 +395,18 @@ impl Sipp {
 
     /// As [`Sipp::start`], on a given SIP port.
     pub fn start_on(scenario: &Path, dir: &Path, port: u16, extra: &[&str]) -> Sipp {
+        Sipp::start_at("127.0.0.1", scenario, dir, port, extra)
+    }
+
+    /// As [`Sipp::start_on`], from another loopback address (`127.0.0.2`, …):
+    /// a second host as far as orderline's per-source rules can tell.
+    pub fn start_at(ip: &str, scenario: &Path, dir: &Path, port: u16, extra: &[&str]) -> Sipp {
         require("sipp");
         let mport = free_udp_block(4);
         let child = Command::new("sipp")
             .arg("-sf")
             .arg(scenario)
-            .args(["-i", "127.0.0.1", "-mi", "127.0.0.1"])
+            .args(["-i", ip, "-mi", ip])
             .args(["-p", &port.to_string(), "-mp", &mport.to_string()])
             .args([
                 "-m",

@@ -25,6 +25,68 @@ pub enum DigitSource {
     InBand,
     /// Received as an RFC 4733 telephone-event.
     Rfc4733,
+    /// Received as SIP INFO (`application/dtmf-relay` or `application/dtmf`):
+    /// signalling, not media, so it has no place on the RTP clock.
+    Info,
+}
+
+/// Which key presses a trunk's calls take (`[[trunks]] dtmf`). Carriers that
+/// send keys one way may also leak them another (tones left in the audio
+/// beside INFO); naming the one they use stops double counting and talk-off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DtmfMode {
+    /// Every source; in-band and RFC 4733 de-duplicated against each other.
+    #[default]
+    Auto,
+    Rfc4733,
+    InBand,
+    Info,
+}
+
+impl DtmfMode {
+    /// `auto`, `rfc4733`, `inband` or `info`.
+    pub fn parse(s: &str) -> Option<DtmfMode> {
+        Some(match s {
+            "auto" => DtmfMode::Auto,
+            "rfc4733" => DtmfMode::Rfc4733,
+            "inband" => DtmfMode::InBand,
+            "info" => DtmfMode::Info,
+            _ => return None,
+        })
+    }
+
+    /// Whether a digit from `source` counts under this mode.
+    pub fn accepts(self, source: DigitSource) -> bool {
+        matches!(
+            (self, source),
+            (DtmfMode::Auto, _)
+                | (DtmfMode::Rfc4733, DigitSource::Rfc4733)
+                | (DtmfMode::InBand, DigitSource::InBand)
+                | (DtmfMode::Info, DigitSource::Info)
+        )
+    }
+}
+
+#[cfg(test)]
+mod mode_tests {
+    use super::*;
+
+    #[test]
+    fn each_mode_takes_its_source_and_auto_takes_all() {
+        let all = [DigitSource::InBand, DigitSource::Rfc4733, DigitSource::Info];
+        assert!(all.iter().all(|s| DtmfMode::Auto.accepts(*s)));
+        for (name, only) in [
+            ("rfc4733", DigitSource::Rfc4733),
+            ("inband", DigitSource::InBand),
+            ("info", DigitSource::Info),
+        ] {
+            let m = DtmfMode::parse(name).expect("mode");
+            for s in all {
+                assert_eq!(m.accepts(s), s == only, "{name} {s:?}");
+            }
+        }
+        assert_eq!(DtmfMode::parse("sip-info"), None);
+    }
 }
 
 /// One key press, in 8 kHz sample-clock units (`start` inclusive, `end` exclusive).

@@ -104,6 +104,14 @@ pub struct Call {
     pub pending_ok: Option<PendingOk>,
     /// The remote offer/answer last seen.
     pub remote_sdp: Vec<u8>,
+    /// RFC 4028: the running session timer, if one was negotiated.
+    pub timer: Option<super::session_timer::SessionTimer>,
+    /// UAS: the timer our 2xx to the INVITE will carry (§9).
+    pub timer_answer: Option<super::session_timer::UasTimer>,
+    /// UAC: the `Session-Expires` our INVITE asks for (raised by a 422, §7.4).
+    pub timer_asked: u32,
+    /// The peer's `Allow` lists UPDATE: refreshes are UPDATEs (RFC 4028 §7.4).
+    pub peer_update: bool,
 }
 
 /// `IP:port` of a SIP URI whose host is an IP literal (no DNS in the core).
@@ -152,6 +160,10 @@ impl Call {
             uas_invite: None,
             pending_ok: None,
             remote_sdp: Vec::new(),
+            timer: None,
+            timer_answer: None,
+            timer_asked: 0,
+            peer_update: false,
         }
     }
 
@@ -189,7 +201,8 @@ impl Call {
                 method: method.as_str().to_string(),
             },
             max_forwards: Some(70),
-            contact: if method == Method::Invite {
+            // Target refresh requests carry our Contact (RFC 3311 §5.1 for UPDATE).
+            contact: if matches!(method, Method::Invite | Method::Update) {
                 vec![self.contact.clone()]
             } else {
                 Vec::new()

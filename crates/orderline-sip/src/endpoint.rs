@@ -31,6 +31,8 @@ pub(super) enum Purpose {
     Cleanup,
     /// An out-of-dialog OPTIONS (trunk health); answered with [`SipEvent::Pong`].
     Ping,
+    /// A session refresh we sent as the refresher (RFC 4028 §7.4): UPDATE or re-INVITE.
+    Refresh,
 }
 
 pub(super) struct ClientTx {
@@ -67,6 +69,8 @@ pub struct Endpoint {
     /// REGISTERs for the application's registrar, when it has one
     /// ([`Endpoint::accept_registrations`]); without one they get 405.
     pub(super) registrations: Option<VecDeque<super::uas::InboundRequest>>,
+    /// The allow list for new calls and the per-source request buckets.
+    pub(super) admission: super::admission::Admission,
 }
 
 /// Server transactions kept for answers the TU gives itself (OPTIONS, 4xx):
@@ -87,6 +91,7 @@ impl Endpoint {
         Endpoint {
             timers: TimerConfig::with_t1(cfg.t1),
             rng: StdRng::seed_from_u64(cfg.seed),
+            admission: super::admission::Admission::new(cfg.admission.clone()),
             cfg,
             next_call: 1,
             calls: HashMap::new(),
@@ -103,6 +108,17 @@ impl Endpoint {
 
     pub fn config(&self) -> &EndpointConfig {
         &self.cfg
+    }
+
+    /// Registered agents' phones may place calls here: their sources, each
+    /// until its binding lapses (see [`super::admission::Admission::set_agents`]).
+    pub fn set_agent_sources(&mut self, agents: impl IntoIterator<Item = (IpAddr, Instant)>) {
+        self.admission.set_agents(agents);
+    }
+
+    /// What the admission rules refused so far.
+    pub fn admission_counts(&self) -> super::admission::AdmissionCounts {
+        self.admission.counts()
     }
 
     /// Calls alive (any state).
@@ -185,7 +201,11 @@ impl Endpoint {
                 c.pending_ok.as_ref().map(|p| p.give_up),
             ]
         });
-        tx.chain(stx).chain(calls.flatten()).min()
+        let timers = self
+            .calls
+            .keys()
+            .filter_map(|id| self.session_timer_deadline(*id));
+        tx.chain(stx).chain(calls.flatten()).chain(timers).min()
     }
 
     // ---------------------------------------------------------------- commands
@@ -283,6 +303,14 @@ impl Endpoint {
             return;
         };
         let mut m = c.request(Method::Invite, c.local_seq, via);
+        // RFC 4028 §7.1: ask for a session timer (a 422 raises the interval).
+        if c.timer_asked == 0 {
+            c.timer_asked = self.cfg.session_timer.expires_secs();
+        }
+        m.other.extend(super::session_timer::request_headers(
+            c.timer_asked,
+            &self.cfg.session_timer,
+        ));
         m.content_type = Some("application/sdp".into());
         m.body = c.local_sdp.clone();
         m.other.push(("Allow".into(), allow.into()));
@@ -480,6 +508,12 @@ impl Endpoint {
             transport,
             bytes,
         } = input;
+        // Responses only match our own client transactions (§17.1.3); requests
+        // (and junk) count against their source's rate before any parsing.
+        if !bytes.starts_with(b"SIP/") && !self.admission.admit_request(now, from.ip()) {
+            tracing::trace!(%from, "request over its source's rate dropped");
+            return;
+        }
         let raw = match RawMessage::parse(bytes, Framing::Datagram) {
             Ok((raw, _)) => raw,
             Err(e) => {
@@ -532,7 +566,7 @@ impl Endpoint {
             for o in out {
                 match o {
                     TxOutput::Send(b) => self.push(dest, t, b),
-                    TxOutput::Timeout => self.client_timeout(call, purpose),
+                    TxOutput::Timeout => self.client_timeout(now, call, purpose),
                     TxOutput::Response(_) => {}
                 }
             }
@@ -564,7 +598,7 @@ impl Endpoint {
         }
     }
 
-    fn client_timeout(&mut self, id: CallRef, purpose: Purpose) {
+    fn client_timeout(&mut self, now: Instant, id: CallRef, purpose: Purpose) {
         match purpose {
             Purpose::Invite => {
                 if self
@@ -577,6 +611,8 @@ impl Endpoint {
             }
             Purpose::Bye => self.end_by_us(id),
             Purpose::Ping => self.emit(id, SipEvent::Pong { status: 408 }),
+            // RFC 4028 §10: an unanswered refresh ends the session.
+            Purpose::Refresh => self.session_expired(now, id, 408),
             Purpose::Cancel | Purpose::Cleanup => {}
         }
     }
@@ -591,6 +627,12 @@ impl Endpoint {
             self.fail(id, 408, "no final response after CANCEL");
             return;
         }
+        if c.timer.is_some() {
+            self.session_timer_due(now, id);
+        }
+        let Some(c) = self.calls.get_mut(&id) else {
+            return;
+        };
         let Some(p) = c.pending_ok.as_mut() else {
             return;
         };

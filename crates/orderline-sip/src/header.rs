@@ -410,6 +410,8 @@ pub fn canonical_name(name: &str) -> String {
         "Server",
         "Event",
         "Refer-To",
+        "Session-Expires",
+        "Min-SE",
     ];
     if name.len() == 1 {
         let full = match name.as_bytes()[0].to_ascii_lowercase() {
@@ -425,6 +427,7 @@ pub fn canonical_name(name: &str) -> String {
             b'e' => Some("Content-Encoding"),
             b'o' => Some("Event"),
             b'r' => Some("Refer-To"),
+            b'x' => Some("Session-Expires"),
             _ => None,
         };
         if let Some(f) = full {

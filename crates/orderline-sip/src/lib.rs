@@ -11,6 +11,7 @@
 //! Call-IDs, tags and branches is seeded from [`EndpointConfig::seed`]. The
 //! tokio driver that owns the sockets is the root crate's `sip::driver`.
 
+pub mod admission;
 mod auth;
 pub mod dialog;
 pub mod digest;
@@ -18,10 +19,14 @@ pub mod endpoint;
 pub mod error;
 pub mod header;
 pub mod health;
+pub mod info;
 pub mod locate;
 pub mod message;
+mod refresh;
 pub mod registrar;
 pub mod sdp;
+pub mod session_timer;
+pub mod stream;
 pub mod transaction;
 mod types;
 mod uac;

@@ -204,6 +204,8 @@ pub struct Registrar {
     nonces: Nonces,
     strikes: HashMap<IpAddr, Strikes>,
     changes: Vec<BindingChange>,
+    /// Bumped on every change of the bindings (see [`Registrar::generation`]).
+    generation: u64,
     /// Compared against when the user is unknown, so both cases cost the same.
     decoy: Account,
 }
@@ -220,6 +222,7 @@ impl Registrar {
             nonces,
             strikes: HashMap::new(),
             changes: Vec::new(),
+            generation: 0,
             decoy,
         }
     }
@@ -264,9 +267,28 @@ impl Registrar {
         v
     }
 
+    /// Where the live bindings' REGISTERs came from, each with the instant
+    /// (Unix ms) its binding lapses: the agents' phones that may place calls
+    /// (issue #14's inbound allow list).
+    pub fn sources(&self, now: UnixMs) -> Vec<(IpAddr, UnixMs)> {
+        self.bindings
+            .values()
+            .flatten()
+            .filter(|b| b.expires_at > now)
+            .map(|b| (b.source.ip(), b.expires_at))
+            .collect()
+    }
+
+    /// A counter that moves whenever the bindings change, so a reader of
+    /// [`Registrar::sources`] knows when to look again.
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+
     /// Take back stored bindings after a restart: expired ones and ones of
     /// agents without an account any more are dropped (and reported removed).
     pub fn restore(&mut self, stored: Vec<Binding>, now: UnixMs) {
+        self.generation += 1;
         for b in stored {
             if b.expires_at > now && self.has_account(&b.agent_id) {
                 self.bindings.entry(b.agent_id.clone()).or_default().push(b);
@@ -281,6 +303,7 @@ impl Registrar {
 
     /// Drop bindings that lapsed by `now` (reported as changes).
     pub fn expire(&mut self, now: UnixMs) {
+        let before = self.changes.len();
         for list in self.bindings.values_mut() {
             list.retain(|b| {
                 let live = b.expires_at > now;
@@ -294,6 +317,9 @@ impl Registrar {
             });
         }
         self.bindings.retain(|_, l| !l.is_empty());
+        if self.changes.len() != before {
+            self.generation += 1;
+        }
     }
 
     /// When [`Registrar::expire`] next has work.
@@ -554,6 +580,7 @@ impl Registrar {
             }
         }
         self.changes.extend(changes);
+        self.generation += 1;
         if next.is_empty() {
             self.bindings.remove(agent_id);
         } else {

@@ -19,6 +19,11 @@ pub struct EndpointConfig {
     pub seed: u64,
     /// Calls (UAC + UAS) above which new INVITEs get 503 (RFC 3261 §21.5.4).
     pub max_calls: usize,
+    /// Who may place calls here and how fast any source may send requests
+    /// ([`super::admission`], issue #14). Default: open, unlimited.
+    pub admission: super::admission::AdmissionConfig,
+    /// RFC 4028 session timers: the interval we ask for and the least we take.
+    pub session_timer: super::session_timer::SessionTimerConfig,
 }
 
 impl Default for EndpointConfig {
@@ -30,6 +35,8 @@ impl Default for EndpointConfig {
             user_agent: "orderline".into(),
             seed: 0,
             max_calls: 1000,
+            admission: Default::default(),
+            session_timer: Default::default(),
         }
     }
 }
@@ -93,6 +100,13 @@ pub enum SipEvent {
     Ended { by_remote: bool },
     /// The remote re-INVITEd (hold/unhold): its new SDP.
     MediaUpdate { sdp: Vec<u8> },
+    /// A key press sent as in-dialog SIP INFO (`application/dtmf-relay` or
+    /// `application/dtmf`); already answered 200.
+    Dtmf(super::info::InfoDigit),
+    /// RFC 4028 §10: the session timer ran out (our refresh failed with
+    /// `status`, 408 when unanswered; 0 when the peer, the refresher, sent
+    /// none). Our BYE is on its way; `Ended { by_remote: false }` follows.
+    SessionExpired { status: u16 },
     /// The final answer to an OPTIONS from [`super::endpoint::Endpoint::ping`].
     Pong { status: u16 },
 }

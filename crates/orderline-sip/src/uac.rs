@@ -107,6 +107,7 @@ impl Endpoint {
                 }
             }
             Purpose::Invite => self.invite_response(now, id, r, status),
+            Purpose::Refresh => self.refresh_response(now, id, r),
         }
     }
 
@@ -144,6 +145,9 @@ impl Endpoint {
                 c.route_set = r.record_route.iter().rev().cloned().collect();
                 c.remote_sdp = r.body.clone();
                 c.cancel_deadline = None;
+                // RFC 4028 §7.2: the 2xx says whether a timer runs and who refreshes.
+                c.timer = super::session_timer::SessionTimer::from_response(now, &r);
+                c.peer_update = super::session_timer::allows_update(&r);
                 let cancelled = c.cancel_wanted;
                 let seq = c.invite.as_ref().map(|i| i.cseq.seq).unwrap_or(c.local_seq);
                 let t = c.transport;
@@ -242,6 +246,14 @@ impl Endpoint {
                         self.fail(id, status, reason_text(&r));
                     }
                 }
+            }
+            // RFC 4028 §7.4: the UAS wants a longer interval: ask again with it.
+            422 if !c.cancel_wanted
+                && super::session_timer::min_se(&r).is_some_and(|m| m > c.timer_asked) =>
+            {
+                c.timer_asked = super::session_timer::min_se(&r).unwrap_or(c.timer_asked);
+                c.local_seq += 1;
+                self.send_invite(now, id, Vec::new());
             }
             _ => {
                 self.fail(id, status, reason_text(&r));

@@ -9,6 +9,7 @@ use super::dialog::{reoffer, Call, CallState, PendingOk, Role};
 use super::endpoint::{Endpoint, ServerTx, MAX_SERVER_TRANSACTIONS};
 use super::error::{sanitize_reason, SipError};
 use super::message::{Message, Method, StartLine};
+use super::session_timer::{self, UasTimer};
 use super::transaction::{Kind, ServerKey, State, Transaction, TxOutput};
 use super::types::{reason_phrase, CallRef, IncomingCall, SipEvent, Transport};
 use super::uri::{SipUri, Uri};
@@ -44,8 +45,19 @@ impl Endpoint {
             .clone()
             .ok_or(SipError::InvalidState("no INVITE"))?;
         let tag = c.local.tag().unwrap_or("").to_string();
+        let (timer, require) = if (200..300).contains(&status) {
+            let answer = c.timer_answer.take();
+            self.timer_answer_headers(now, id, answer)
+        } else {
+            (Vec::new(), false)
+        };
+        let c = self.calls.get_mut(&id).ok_or(SipError::UnknownCall)?;
         let mut r = inv.response(status, reason_phrase(status), Some(&tag));
         r.other.push(("Server".into(), ua));
+        r.other.extend(timer);
+        if require {
+            r.require.push("timer".into());
+        }
         if status < 300 {
             r.contact = vec![c.contact.clone()];
         }
@@ -154,7 +166,7 @@ impl Endpoint {
 
     /// Answer `req` statelessly-from-the-TU's view: a server transaction is
     /// created so retransmissions of the request get the same response.
-    fn respond(
+    pub(super) fn respond(
         &mut self,
         now: Instant,
         req: &Message,
@@ -194,7 +206,7 @@ impl Endpoint {
     /// Keep a server transaction (RFC 3261 §17.2) that has produced its first
     /// response, so retransmitted requests are answered from it, and send
     /// that response.
-    fn keep_server_tx(
+    pub(super) fn keep_server_tx(
         &mut self,
         key: ServerKey,
         tx: Transaction,
@@ -306,6 +318,29 @@ impl Endpoint {
         }
     }
 
+    /// In-dialog INFO: a key press is answered 200 and reported; an empty
+    /// INFO (a keep-alive) gets 200; any other body 415 with what we take.
+    fn on_info(&mut self, now: Instant, id: CallRef, from: (SocketAddr, Transport), req: &Message) {
+        let media = req.media_type().unwrap_or_default();
+        if req.body.is_empty() {
+            self.respond(now, req, from, 200, "OK", Vec::new());
+            return;
+        }
+        match crate::info::parse_dtmf(&media, &req.body) {
+            Some(d) => {
+                self.respond(now, req, from, 200, "OK", Vec::new());
+                self.emit(id, SipEvent::Dtmf(d));
+            }
+            None => {
+                let accept = (
+                    "Accept".to_string(),
+                    "application/dtmf-relay, application/dtmf".to_string(),
+                );
+                self.respond(now, req, from, 415, "Unsupported Media Type", vec![accept]);
+            }
+        }
+    }
+
     fn on_ack(&mut self, _now: Instant, req: Message) {
         let Some(tag) = req.to.tag() else { return };
         let Some(id) = self
@@ -359,6 +394,13 @@ impl Endpoint {
     }
 
     fn new_invite(&mut self, now: Instant, from: SocketAddr, t: Transport, req: Message) {
+        // Issue #14: only trunk networks and registered agents place calls;
+        // the rest is refused before any call state (or media) exists.
+        if !self.admission.may_call(now, from.ip()) {
+            tracing::debug!(%from, "INVITE from a source not allowed to call: 403");
+            self.respond(now, &req, (from, t), 403, "Forbidden", Vec::new());
+            return;
+        }
         if self.calls.len() >= self.cfg.max_calls {
             self.respond(
                 now,
@@ -368,6 +410,12 @@ impl Endpoint {
                 "Service Unavailable",
                 vec![("Retry-After".into(), "5".into())],
             );
+            return;
+        }
+        // RFC 4028 §9: too short a session interval is refused with our Min-SE.
+        let timer = session_timer::negotiate_uas(&req, &self.cfg.session_timer);
+        if let UasTimer::TooSmall { min_se } = timer {
+            self.too_small(now, &req, (from, t), min_se);
             return;
         }
         let Some(key) = ServerKey::of(&req, "INVITE") else {
@@ -406,6 +454,8 @@ impl Endpoint {
         c.remote_seq = Some(req.cseq.seq);
         c.uas_invite = Some(req.clone());
         c.remote_sdp = req.body.clone();
+        c.timer_answer = Some(timer);
+        c.peer_update = session_timer::allows_update(&req);
         let mut tx = Transaction::server(&req, t.reliable(), self.timers);
         // 100 Trying at once (§17.2.1): stops the caller's INVITE retransmissions.
         let trying = req.response(100, "Trying", None).to_bytes();
@@ -482,6 +532,16 @@ impl Endpoint {
                 self.respond(now, &req, (from, t), 200, "OK", h);
             }
             Method::Invite if c.state == CallState::Confirmed => {
+                // A re-INVITE is also a session refresh (RFC 4028 §9).
+                let timer = session_timer::negotiate_uas(&req, &self.cfg.session_timer);
+                if let UasTimer::TooSmall { min_se } = timer {
+                    self.too_small(now, &req, (from, t), min_se);
+                    return;
+                }
+                let (timer, require) = self.timer_answer_headers(now, id, Some(timer));
+                let Some(c) = self.calls.get_mut(&id) else {
+                    return;
+                };
                 // re-INVITE (§14.2): answer with our SDP re-offered, mirrored.
                 if !req.body.is_empty() {
                     c.local_sdp = reoffer(&c.local_sdp, &req.body);
@@ -495,6 +555,10 @@ impl Endpoint {
                 let tag = c.local.tag().unwrap_or("").to_string();
                 let mut r = req.response(200, "OK", Some(&tag));
                 r.contact = vec![contact];
+                r.other.extend(timer);
+                if require {
+                    r.require.push("timer".into());
+                }
                 r.content_type = Some("application/sdp".into());
                 r.body = sdp;
                 let bytes = r.to_bytes();
@@ -518,6 +582,10 @@ impl Endpoint {
             Method::Invite => {
                 self.respond(now, &req, (from, t), 491, "Request Pending", Vec::new());
             }
+            Method::Update if c.state == CallState::Confirmed => {
+                self.on_update(now, id, from, t, req);
+            }
+            Method::Info => self.on_info(now, id, (from, t), &req),
             _ => {
                 let h = vec![("Allow".into(), self.allow().into())];
                 self.respond(now, &req, (from, t), 405, "Method Not Allowed", h);

@@ -6,11 +6,13 @@
 use super::message::{Message, Method};
 
 /// Methods we implement as a UA (RFC 3261 §8.2.1 Allow).
-pub const ALLOW: &str = "INVITE, ACK, BYE, CANCEL, OPTIONS";
+pub const ALLOW: &str = "INVITE, ACK, BYE, CANCEL, OPTIONS, UPDATE, INFO";
 
 /// [`ALLOW`] when the endpoint also serves a registrar (RFC 3261 §20.5:
 /// Allow lists the methods the UA supports, so REGISTER is in it only then).
-pub const ALLOW_WITH_REGISTER: &str = "INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER";
+pub const ALLOW_WITH_REGISTER: &str = "INVITE, ACK, BYE, CANCEL, OPTIONS, UPDATE, INFO, REGISTER";
+/// Extensions we implement (RFC 3261 §20.37 Supported): session timers, RFC 4028.
+pub const SUPPORTED: &str = "timer";
 /// Body types we take on INVITE (RFC 3261 §8.2.3 Accept).
 pub const ACCEPT: &str = "application/sdp";
 
@@ -46,18 +48,31 @@ pub fn check_request(msg: &Message) -> Result<(), Rejection> {
     };
     let allow = vec![("Allow".to_string(), ALLOW.to_string())];
     match method {
-        Method::Invite | Method::Ack | Method::Bye | Method::Cancel | Method::Options => {}
+        Method::Invite
+        | Method::Ack
+        | Method::Bye
+        | Method::Cancel
+        | Method::Options
+        | Method::Update
+        | Method::Info => {}
         m if known_unsupported(m) => return Err(reject(405, "Method Not Allowed", allow)),
         _ => return Err(reject(501, "Not Implemented", allow)),
     }
-    if !matches!(method, Method::Ack | Method::Cancel) && !msg.require.is_empty() {
+    // The one extension we implement is RFC 4028's `timer`.
+    let unsupported: Vec<&str> = msg
+        .require
+        .iter()
+        .map(String::as_str)
+        .filter(|r| !r.eq_ignore_ascii_case(SUPPORTED))
+        .collect();
+    if !matches!(method, Method::Ack | Method::Cancel) && !unsupported.is_empty() {
         return Err(reject(
             420,
             "Bad Extension",
-            vec![("Unsupported".to_string(), msg.require.join(", "))],
+            vec![("Unsupported".to_string(), unsupported.join(", "))],
         ));
     }
-    if *method == Method::Invite && !msg.body.is_empty() {
+    if matches!(method, Method::Invite | Method::Update) && !msg.body.is_empty() {
         let ok = msg.media_type().is_some_and(|t| t == ACCEPT);
         if !ok
             || msg
