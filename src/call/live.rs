@@ -18,20 +18,13 @@ pub struct AgentCallSpec {
     pub to: String,
 }
 
-/// A payment to take on the bridged call.
-#[derive(Debug, Clone)]
-pub struct PaymentOrder {
-    pub payment_id: String,
-    /// Decimal text as the API took it (`"2500.00"`), read out to the caller.
-    pub amount: String,
-    pub amount_minor: u64,
-    pub currency: String,
-}
+/// A payment to take on the bridged call: the API's request as stored.
+pub use crate::payments::PaymentRequest;
 
 /// Orders for a live call.
 #[derive(Debug)]
 pub enum CallCommand {
-    StartPayment(PaymentOrder),
+    StartPayment(PaymentRequest),
     /// The agent cancelled a payment the caller had not started.
     CancelPayment {
         payment_id: String,

@@ -22,7 +22,7 @@ use crate::api::{
 };
 use crate::call::session::driver::{self as session_driver, CustomerCall, SessionSpec};
 use crate::call::{
-    agent_call, AgentCallSpec, CallCommand, CallEnd, Engine, LiveEvent, PaymentOrder,
+    agent_call, AgentCallSpec, CallCommand, CallEnd, Engine, LiveEvent,
 };
 use crate::ivr::payment::PaymentOutcome;
 use crate::media::IdleSound;
@@ -239,13 +239,7 @@ impl CallControl for Desk {
 
     fn start_payment(&self, req: PaymentRequest) -> Result<(), ControlError> {
         let tx = self.sender(&req.call_id).ok_or(ControlError::NotLive)?;
-        let order = PaymentOrder {
-            payment_id: req.payment_id,
-            amount: req.amount,
-            amount_minor: req.amount_minor,
-            currency: req.currency,
-        };
-        tx.try_send(CallCommand::StartPayment(order))
+        tx.try_send(CallCommand::StartPayment(req))
             .map_err(|e| match e {
                 mpsc::error::TrySendError::Full(_) => ControlError::Busy,
                 mpsc::error::TrySendError::Closed(_) => ControlError::NotLive,
