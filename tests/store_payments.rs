@@ -9,9 +9,11 @@ use std::collections::BTreeSet;
 use chrono::{DateTime, TimeDelta, Utc};
 use orderline::config::AgentConfig;
 use orderline::ivr::payment::{Step, StepStatus};
+use orderline::money::{Currency, Money};
+use orderline::payments::PaymentRequest;
 use orderline::store::{
-    AgentCallStatus, AgentCallUpdate, AgentSource, EndedBy, NewAgent, NewAgentCall, NewPayment,
-    PaymentResult, PaymentStatus, PaymentStep, Store, StoreError,
+    AgentCallStatus, AgentCallUpdate, AgentSource, EndedBy, NewAgent, NewAgentCall, PaymentResult,
+    PaymentStatus, PaymentStep, Store, StoreError,
 };
 use serde_json::Value;
 use sqlx::Row;
@@ -79,13 +81,12 @@ async fn new_call(store: &Store, id: &str, agent: &str, now: DateTime<Utc>) {
     store.insert_agent_call(&c, now).await.expect("insert call");
 }
 
-fn new_payment(id: &str, call: &str) -> NewPayment {
-    NewPayment {
-        id: id.into(),
+fn new_payment(id: &str, call: &str) -> PaymentRequest {
+    PaymentRequest {
+        payment_id: id.into(),
         call_id: call.into(),
         item: "Blue kurta".into(),
-        amount_minor: 250_000,
-        currency: "PKR".into(),
+        amount: Money::from_minor(250_000, Currency::PKR),
     }
 }
 
@@ -533,14 +534,16 @@ async fn a_payment_runs_once_and_ends_once_with_one_webhook(db: TestDb) {
             .await,
         Err(StoreError::CallNotFound(_))
     ));
-    let bad = NewPayment {
-        currency: "pkr".into(),
+    // A bad currency code cannot be built any more (`Currency::parse`); an
+    // amount out of range is still refused by the store itself.
+    let bad = PaymentRequest {
+        amount: Money::from_minor(0, Currency::PKR),
         ..new_payment("pay_x", "call_1")
     };
     assert!(matches!(
         store.insert_payment(&bad, t0()).await,
         Err(StoreError::InvalidPayment {
-            field: "currency",
+            field: "amount",
             ..
         })
     ));
@@ -552,8 +555,8 @@ async fn a_payment_runs_once_and_ends_once_with_one_webhook(db: TestDb) {
     assert_eq!(
         (
             p.status,
-            p.amount.as_str(),
-            p.amount_minor,
+            p.amount.to_string().as_str(),
+            p.amount.minor(),
             p.agent_id.as_str()
         ),
         (PaymentStatus::Pending, "2500.00", 250_000, "ayesha")

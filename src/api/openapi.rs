@@ -248,8 +248,8 @@ fn order_schemas() -> Value {
             "properties": {
                 "id": text,
                 "phone": { "type": "string", "description": "Digits with an optional leading +." },
-                "amount": { "type": "string", "description": "Exact decimal, at most 4 places; a JSON number is read from its literal text.", "example": "1234.50" },
-                "currency": { "type": "string", "description": "ISO 4217, e.g. PKR." },
+                "amount": { "type": "string", "description": "Exact decimal with at most the currency's ISO 4217 decimal places (PKR 2, JPY 0, KWD 3); more places are a 422 naming `amount`. A JSON number is read from its literal text. Returned as sent.", "example": "1234.50" },
+                "currency": { "type": "string", "pattern": "^[A-Z]{3}$", "description": "An ISO 4217 code with a minor unit, e.g. PKR; any other is a 422 naming `currency`." },
                 "customer": { "$ref": "#/components/schemas/Customer" },
                 "items": { "type": "array", "items": { "type": "object" } },
                 "locale": opt_text,
@@ -257,7 +257,7 @@ fn order_schemas() -> Value {
                 "project": { "type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$", "default": "default", "description": "Shop or brand; call modes are per project." },
                 "store": { "type": "string", "maxLength": 100, "description": "Store name spoken in the greeting (rendered by TTS when the order arrives); default [merchant] name." },
                 "number": { "type": "string", "maxLength": 32, "description": "Order reference the customer knows; its digits are read one by one. Default: the id." },
-                "delivery_fee": { "type": "string", "description": "Delivery fee included in amount; same rules as amount (a JSON number is read from its literal).", "example": "150.00" },
+                "delivery_fee": { "type": "string", "description": "Delivery fee included in amount; same rules as amount, in the order's currency (a JSON number is read from its literal).", "example": "150.00" },
                 "customer_name": { "type": "string", "maxLength": 200, "description": "Personal data: stored and returned, never logged at info level." },
                 "address": { "type": "string", "maxLength": 500, "description": "Delivery address, free text (line breaks allowed). Never logged at info level." },
                 "notes": { "type": "string", "maxLength": 2000, "description": "Free text for operators." }
@@ -401,8 +401,8 @@ fn payment_schemas() -> Value {
             "type": "object", "required": ["item", "amount", "currency"],
             "properties": {
                 "item": { "type": "string", "minLength": 1, "maxLength": 200 },
-                "amount": { "type": "string", "description": "Decimal > 0, at most 2 places, at most 1000000; a JSON number is read from its literal.", "example": "2500.00" },
-                "currency": { "type": "string", "pattern": "^[A-Z]{3}$" }
+                "amount": { "type": "string", "description": "Decimal > 0 with at most the currency's ISO 4217 decimal places (PKR 2, JPY 0, KWD 3), at most 1000000; otherwise a 400 naming `amount`. A JSON number is read from its literal. Returned with exactly the currency's places (`2500.00` PKR, `2500` JPY).", "example": "2500.00" },
+                "currency": { "type": "string", "pattern": "^[A-Z]{3}$", "description": "An ISO 4217 code with a minor unit; any other is a 400 naming `currency`." }
             }
         },
         "PaymentStep": {

@@ -12,15 +12,13 @@ use serde_json::Value;
 use super::auth::Principal;
 use super::calls::{control_error, random_id, visible_call};
 use super::control::PaymentUpdate;
-use crate::payments::{payment_amount, PaymentRequest};
 use super::error::ApiError;
 use super::extract::path_id;
 use super::input;
 use super::views::payment_json;
 use super::ApiState;
-use crate::store::{
-    AgentCallStatus, Payment, PaymentResult, PaymentStatus,
-};
+use crate::payments::{payment_amount, PaymentRequest};
+use crate::store::{AgentCallStatus, Payment, PaymentResult, PaymentStatus};
 
 /// The reason written on a payment the agent cancelled.
 pub const CANCELLED_BY_AGENT: &str = "cancelled_by_agent";

@@ -21,9 +21,7 @@ use crate::api::{
     SessionRequest, SessionView,
 };
 use crate::call::session::driver::{self as session_driver, CustomerCall, SessionSpec};
-use crate::call::{
-    agent_call, AgentCallSpec, CallCommand, CallEnd, Engine, LiveEvent,
-};
+use crate::call::{agent_call, AgentCallSpec, CallCommand, CallEnd, Engine, LiveEvent};
 use crate::ivr::payment::PaymentOutcome;
 use crate::media::IdleSound;
 use crate::metrics::Metrics;

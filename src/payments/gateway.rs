@@ -408,7 +408,13 @@ mod tests {
 
     /// One 0.01 USD sandbox payment of a test card under session key `k`.
     fn sandbox_pay(gw: &SandboxGateway, k: &str, pan: &str) -> ChargeResult {
-        run(pay(gw, &key(k), card(pan), Money::from_minor(1, usd()), SECS))
+        run(pay(
+            gw,
+            &key(k),
+            card(pan),
+            Money::from_minor(1, usd()),
+            SECS,
+        ))
     }
 
     #[test]

@@ -52,10 +52,9 @@ pub use model::{
     MAX_PAGE,
 };
 pub use model_calls::{
-    note_timestamp, parse_step, parse_step_status,
-    token_hash, Agent, AgentCall, AgentCallStatus, AgentCallUpdate, AgentSource, CrmNote, EndedBy,
-    NewAgent, NewAgentCall, Payment, PaymentResult, PaymentStatus, PaymentStep,
-    STEPS,
+    note_timestamp, parse_step, parse_step_status, token_hash, Agent, AgentCall, AgentCallStatus,
+    AgentCallUpdate, AgentSource, CrmNote, EndedBy, NewAgent, NewAgentCall, Payment, PaymentResult,
+    PaymentStatus, PaymentStep, STEPS,
 };
 pub use order_script::OrderScript;
 pub use payments::INTERRUPTED;
