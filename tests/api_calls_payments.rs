@@ -650,8 +650,8 @@ async fn not_found_conflict_and_unavailable(db: TestDb) {
         let failed = c["payments"][0].as_str().expect("the payment was stored");
         let p = h.api.store.get_payment(failed).await.unwrap().unwrap();
         assert_eq!(
-            (p.status, p.reason.as_deref()),
-            (PaymentStatus::Failed, Some("not_started"))
+            (p.status, p.reason.map(|r| r.to_string())),
+            (PaymentStatus::Failed, Some("not_started".to_string()))
         );
         assert_eq!(
             h.api.store.active_payment(&other).await.unwrap(),

@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use orderline::config::AgentConfig;
-use orderline::ivr::payment::{Step, StepStatus};
+use orderline::ivr::payment::{EndReason, FailReason, Step, StepStatus};
 use orderline::money::{Currency, Money};
 use orderline::payments::PaymentRequest;
 use orderline::store::{
@@ -670,7 +670,10 @@ async fn a_payment_runs_once_and_ends_once_with_one_webhook(db: TestDb) {
             "amount":"2500.00","currency":"PKR","status":"succeeded","timestamp":"2026-11-23 14:06:09"})
     );
     // A second end (the call layer racing a hang-up, say) changes nothing.
-    let again = PaymentResult::ended(PaymentStatus::Failed, Some("caller_hung_up"));
+    let again = PaymentResult::ended(
+        PaymentStatus::Failed,
+        Some(EndReason::Failed(FailReason::CallerHungUp)),
+    );
     assert_eq!(
         store
             .finish_payment(
@@ -779,7 +782,7 @@ async fn cancel_only_from_pending(db: TestDb) {
         .insert_payment(&new_payment("pay_1", "call_1"), t0())
         .await
         .expect("insert");
-    let cancel = PaymentResult::ended(PaymentStatus::Cancelled, Some("agent_cancelled"));
+    let cancel = PaymentResult::ended(PaymentStatus::Cancelled, Some(EndReason::CancelledByAgent));
     let c = store
         .finish_payment("pay_1", &cancel, &[PaymentStatus::Pending], t0())
         .await
@@ -841,7 +844,7 @@ async fn cancel_only_from_pending(db: TestDb) {
         (
             "payment.failed",
             &Value::from("cancelled"),
-            &Value::from("agent_cancelled")
+            &Value::from("cancelled_by_agent")
         )
     );
 }
@@ -865,7 +868,10 @@ async fn concurrent_ends_write_one_result(db: TestDb) {
                 let r = if i % 2 == 0 {
                     succeeded()
                 } else {
-                    PaymentResult::ended(PaymentStatus::Failed, Some("caller_hung_up"))
+                    PaymentResult::ended(
+                        PaymentStatus::Failed,
+                        Some(EndReason::Failed(FailReason::CallerHungUp)),
+                    )
                 };
                 store
                     .finish_payment(&id, &r, &[PaymentStatus::InProgress], t0())
@@ -959,8 +965,8 @@ async fn reconcile_closes_what_a_crash_left_live(db: TestDb) {
     for id in ["pay_pending", "pay_running"] {
         let p = store.get_payment(id).await.expect("get").expect(id);
         assert_eq!(
-            (p.status, p.reason.as_deref()),
-            (PaymentStatus::Failed, Some("interrupted")),
+            (p.status, p.reason.map(|r| r.to_string())),
+            (PaymentStatus::Failed, Some("interrupted".to_string())),
             "{id}"
         );
         assert_eq!(p.note.expect("note").status, "failed");
@@ -1023,14 +1029,16 @@ async fn results_cannot_carry_card_data(db: TestDb) {
         (
             "reason",
             PaymentResult {
-                reason: Some(format!("declined:{pan}")),
+                reason: Some(EndReason::Failed(FailReason::Declined(pan.into()))),
                 ..succeeded()
             },
         ),
         (
             "reason",
             PaymentResult {
-                reason: Some("postal:54000".into()),
+                reason: Some(EndReason::Failed(FailReason::Gateway(
+                    "postal_54000".into(),
+                ))),
                 ..succeeded()
             },
         ),

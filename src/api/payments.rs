@@ -17,13 +17,9 @@ use super::extract::path_id;
 use super::input;
 use super::views::payment_json;
 use super::ApiState;
+use crate::ivr::payment::EndReason;
 use crate::payments::{payment_amount, PaymentRequest};
 use crate::store::{AgentCallStatus, Payment, PaymentResult, PaymentStatus};
-
-/// The reason written on a payment the agent cancelled.
-pub const CANCELLED_BY_AGENT: &str = "cancelled_by_agent";
-/// The reason written on a payment the call layer refused to start.
-pub const NOT_STARTED: &str = "not_started";
 
 /// `POST /v1/calls/{id}/payments {"item","amount","currency"}`: 201 with the
 /// payment (`pending`); 409 unless the call is bridged with no payment
@@ -70,7 +66,7 @@ pub(crate) async fn create(
     };
     let payment = store.insert_payment(&req, state.now()).await?;
     if let Err(e) = control.start_payment(req) {
-        let failed = PaymentResult::ended(PaymentStatus::Failed, Some(NOT_STARTED));
+        let failed = PaymentResult::ended(PaymentStatus::Failed, Some(EndReason::NotStarted));
         if store
             .finish_payment(&payment.id, &failed, &[PaymentStatus::Pending], state.now())
             .await?
@@ -101,7 +97,7 @@ pub(crate) async fn cancel(
     id: Result<Path<String>, PathRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let payment = visible_payment(&state, &principal, &path_id(id)?).await?;
-    let cancel = PaymentResult::ended(PaymentStatus::Cancelled, Some(CANCELLED_BY_AGENT));
+    let cancel = PaymentResult::ended(PaymentStatus::Cancelled, Some(EndReason::CancelledByAgent));
     let store = state.store();
     match store
         .finish_payment(&payment.id, &cancel, &[PaymentStatus::Pending], state.now())

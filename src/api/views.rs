@@ -90,7 +90,7 @@ pub(crate) fn payment_json(p: &Payment) -> Value {
         "brand": p.brand,
         "last_four": p.last_four,
         "transaction_id": p.transaction_id,
-        "reason": p.reason,
+        "reason": p.reason.as_ref().map(ToString::to_string),
         "note": p.note,
         "created_at": time(p.created_at),
         "updated_at": time(p.updated_at),

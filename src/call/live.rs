@@ -5,7 +5,7 @@
 //! (`secure_payment.rs`) so that both import it and neither imports
 //! the other back.
 
-use crate::ivr::payment::{PaymentOutcome, StepEvent};
+use crate::ivr::payment::{PaymentOutcome, Refusal, StepEvent};
 use crate::payments::ChargeResult;
 
 /// What to dial.
@@ -143,10 +143,10 @@ pub enum LiveEvent {
         outcome: PaymentOutcome,
         charge: Option<ChargeResult>,
     },
-    /// A payment could not start (`busy`: another is running; `payments_off`).
+    /// A payment could not start.
     PaymentRefused {
         payment_id: String,
-        reason: &'static str,
+        reason: Refusal,
     },
     Ended(CallEnd),
 }

@@ -22,7 +22,7 @@ use crate::api::{
 };
 use crate::call::session::driver::{self as session_driver, CustomerCall, SessionSpec};
 use crate::call::{agent_call, AgentCallSpec, CallCommand, CallEnd, Engine, LiveEvent};
-use crate::ivr::payment::PaymentOutcome;
+use crate::ivr::payment::{EndReason, PaymentOutcome};
 use crate::media::IdleSound;
 use crate::metrics::Metrics;
 use crate::payments::{ChargeResult, ChargeStatus};
@@ -326,7 +326,7 @@ fn payment_result(outcome: &PaymentOutcome, charge: Option<&ChargeResult>) -> Pa
         PaymentOutcome::Cancelled => PaymentStatus::Cancelled,
     };
     let reason = match outcome {
-        PaymentOutcome::Failed(r) => Some(r.to_string()),
+        PaymentOutcome::Failed(r) => Some(EndReason::Failed(r.clone())),
         PaymentOutcome::Succeeded | PaymentOutcome::Cancelled => None,
     };
     PaymentResult {
@@ -472,7 +472,8 @@ impl Desk {
                 hub.publish(&payment_id, PaymentUpdate::Finished);
             }
             LiveEvent::PaymentRefused { payment_id, reason } => {
-                let r = PaymentResult::ended(PaymentStatus::Failed, Some(reason));
+                let r =
+                    PaymentResult::ended(PaymentStatus::Failed, Some(EndReason::Refused(reason)));
                 let done = retry("payment refused", || {
                     store.finish_payment(
                         &payment_id,

@@ -12,7 +12,7 @@ use sqlx::Row;
 
 use super::model::{corrupt, get, opt_time, time};
 use super::StoreError;
-use crate::ivr::payment::{Step, StepEvent, StepStatus};
+use crate::ivr::payment::{EndReason, Step, StepEvent, StepStatus};
 use crate::money::{Currency, Money};
 
 // ---- agents ---------------------------------------------------------------
@@ -284,20 +284,21 @@ pub struct PaymentResult {
     /// The gateway's card token: stored for refunds and reconciliation,
     /// never returned by the API (it can charge the card again).
     pub token: Option<String>,
-    /// A reason code, e.g. `declined:insufficient_funds`, `no_input:cvc`.
-    pub reason: Option<String>,
+    /// Why, when not charged: stored as its code, e.g.
+    /// `declined:insufficient_funds`, `no_input:cvc`.
+    pub reason: Option<EndReason>,
 }
 
 impl PaymentResult {
     /// A result with only a status and a reason (cancel, interruption).
-    pub fn ended(status: PaymentStatus, reason: Option<&str>) -> PaymentResult {
+    pub fn ended(status: PaymentStatus, reason: Option<EndReason>) -> PaymentResult {
         PaymentResult {
             status,
             brand: None,
             last_four: None,
             transaction_id: None,
             token: None,
-            reason: reason.map(str::to_string),
+            reason,
         }
     }
 }
@@ -329,7 +330,7 @@ pub struct Payment {
     pub brand: Option<String>,
     pub last_four: Option<String>,
     pub transaction_id: Option<String>,
-    pub reason: Option<String>,
+    pub reason: Option<EndReason>,
     /// Written when the payment ends.
     pub note: Option<CrmNote>,
     pub created_at: DateTime<Utc>,
@@ -403,6 +404,7 @@ pub(crate) fn payment_from_row(row: &AnyRow) -> Result<Payment, StoreError> {
     let currency =
         Currency::stored(&currency).map_err(|_| corrupt(T, format!("currency {currency:?}")))?;
     let note: Option<String> = get(row, T, "note")?;
+    let reason: Option<String> = get(row, T, "reason")?;
     Ok(Payment {
         id: get(row, T, "id")?,
         call_id: get(row, T, "call_id")?,
@@ -415,7 +417,9 @@ pub(crate) fn payment_from_row(row: &AnyRow) -> Result<Payment, StoreError> {
         brand: get(row, T, "brand")?,
         last_four: get(row, T, "last_four")?,
         transaction_id: get(row, T, "transaction_id")?,
-        reason: get(row, T, "reason")?,
+        reason: reason
+            .map(|r| EndReason::parse(&r).ok_or_else(|| corrupt(T, format!("reason {r:?}"))))
+            .transpose()?,
         note: note
             .map(|n| serde_json::from_str(&n).map_err(|e| corrupt(T, format!("column note: {e}"))))
             .transpose()?,

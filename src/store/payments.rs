@@ -15,9 +15,11 @@ use super::model_calls::{
     note_timestamp, payment_from_row, step_from_row, CrmNote, PAYMENT_COLUMNS,
 };
 use super::{enqueue, Payment, PaymentResult, PaymentStatus, PaymentStep, Store, StoreError, Tx};
+use crate::ivr::payment::{EndReason, FailReason};
 use crate::payments::{check_payment_amount, PaymentRequest};
 
-/// The reason written on payments (and the cause on calls) a restart found live.
+/// The cause written on calls a restart found live (payments get
+/// [`FailReason::Interrupted`], written the same).
 pub const INTERRUPTED: &str = "interrupted";
 
 const ACTIVE: &str = "('pending', 'in_progress')";
@@ -199,7 +201,10 @@ impl Store {
         .map(|row| sqlx::Row::try_get(row, "id"))
         .collect::<Result<_, _>>()
         .during("reconcile payments")?;
-        let interrupted = PaymentResult::ended(PaymentStatus::Failed, Some(INTERRUPTED));
+        let interrupted = PaymentResult::ended(
+            PaymentStatus::Failed,
+            Some(EndReason::Failed(FailReason::Interrupted)),
+        );
         let mut payments = 0;
         for id in ids {
             if let Some(p) = load_payment(&mut tx, "id", &id).await? {
@@ -277,7 +282,7 @@ async fn finish_in_tx(
         .bind(r.brand.as_deref())
         .bind(r.last_four.as_deref())
         .bind(r.transaction_id.as_deref())
-        .bind(r.reason.as_deref())
+        .bind(r.reason.as_ref().map(ToString::to_string))
         .bind(note_text)
         .bind(ms(now))
         .bind(payment.id.as_str())
@@ -316,7 +321,7 @@ async fn finish_in_tx(
         "timestamp": note.timestamp,
         "brand": r.brand,
         "last_four": r.last_four,
-        "reason": r.reason,
+        "reason": r.reason.as_ref().map(ToString::to_string),
     });
     // The outbox's order_id references `orders`; an agent call's order id
     // need not be one of ours, so it travels in the payload only.
@@ -407,7 +412,7 @@ fn validate_result(r: &PaymentResult) -> Result<(), StoreError> {
         }
     }
     if let Some(reason) = &r.reason {
-        check_code("reason", reason)?;
+        check_code("reason", &reason.to_string())?;
     }
     Ok(())
 }
