@@ -28,6 +28,7 @@ pub mod floor;
 pub mod ivr;
 pub mod media;
 pub mod metrics;
+pub mod money;
 pub mod payments;
 pub mod sip;
 pub mod store;

@@ -484,6 +484,19 @@ async fn bad_fields_are_named(db: TestDb) {
             "currency",
         ),
         (
+            r#"{"item":"Kurta","amount":"10","currency":"XYZ"}"#,
+            "currency",
+        ),
+        // More decimals than the currency has (ISO 4217: JPY 0, KWD 3).
+        (
+            r#"{"item":"Kurta","amount":"2500.5","currency":"JPY"}"#,
+            "amount",
+        ),
+        (
+            r#"{"item":"Kurta","amount":"1.2345","currency":"KWD"}"#,
+            "amount",
+        ),
+        (
             r#"{"item":"Kurta","amount":"10","currency":"PKR","card":"4242"}"#,
             "card",
         ),
@@ -612,9 +625,7 @@ async fn not_found_conflict_and_unavailable(db: TestDb) {
             payment_id: pay_id.clone(),
             call_id: call_id.clone(),
             item: "Blue kurta".into(),
-            amount: "2500.00".into(),
-            amount_minor: 250_000,
-            currency: "PKR".into(),
+            amount: orderline::money::Money::from_minor(250_000, orderline::money::Currency::PKR),
         }))
     );
     let (status, err) = h.request_payment(TOKEN, &call_id).await;
@@ -639,8 +650,8 @@ async fn not_found_conflict_and_unavailable(db: TestDb) {
         let failed = c["payments"][0].as_str().expect("the payment was stored");
         let p = h.api.store.get_payment(failed).await.unwrap().unwrap();
         assert_eq!(
-            (p.status, p.reason.as_deref()),
-            (PaymentStatus::Failed, Some("not_started"))
+            (p.status, p.reason.map(|r| r.to_string())),
+            (PaymentStatus::Failed, Some("not_started".to_string()))
         );
         assert_eq!(
             h.api.store.active_payment(&other).await.unwrap(),

@@ -373,6 +373,22 @@ async fn bad_inputs_are_4xx_naming_the_field() {
         (ok.replace(r#""10""#, "1e3"), 422, Some("amount")),
         (ok.replace(r#""10""#, r#""1.23456""#), 422, Some("amount")),
         (ok.replace(r#""10""#, "true"), 422, Some("amount")),
+        // More decimals than the currency has (ISO 4217: PKR 2, JPY 0, KWD 3).
+        (ok.replace(r#""10""#, r#""12.345""#), 422, Some("amount")),
+        (ok.replace(r#""10""#, "12.345"), 422, Some("amount")),
+        (
+            ok.replace(r#""10""#, r#""10.5""#)
+                .replace(r#""PKR""#, r#""JPY""#),
+            422,
+            Some("amount"),
+        ),
+        (
+            ok.replace(r#""10""#, r#""1.2345""#)
+                .replace(r#""PKR""#, r#""KWD""#),
+            422,
+            Some("amount"),
+        ),
+        (ok.replace(r#""PKR""#, r#""XYZ""#), 422, Some("currency")),
         (
             ok.replace(r#""new""#, r#""vip""#),
             422,
@@ -430,6 +446,35 @@ async fn bad_inputs_are_4xx_naming_the_field() {
     // Nothing was stored.
     let (_, list) = api.get("/v1/orders").await;
     assert_eq!(list["orders"], json!([]));
+    api.stop().await;
+}
+
+/// Each currency takes the decimals ISO 4217 gives it, and the amount comes
+/// back as the merchant wrote it.
+#[tokio::test]
+async fn amounts_take_the_currency_scale() {
+    let db = store_support::sqlite_db();
+    let api = Api::start(db.open().await).await;
+    for (id, amount, currency) in [
+        ("J-1", r#""1200""#, "JPY"),
+        ("K-1", r#""1.255""#, "KWD"),
+        ("P-1", "7.5", "PKR"),
+    ] {
+        let body = order_body(id, amount, "new").replace(r#""PKR""#, &format!("\"{currency}\""));
+        let (status, o) = api.post("/v1/orders", &body).await;
+        assert_eq!(status, 201, "{body} -> {o}");
+        assert_eq!(o["amount"], amount.trim_matches('"'), "{o}");
+        assert_eq!(o["currency"], currency, "{o}");
+    }
+    // Four places are too many for KWD; the same amount again is the same order.
+    let again = order_body("K-1", r#""1.2550""#, "new").replace(r#""PKR""#, r#""KWD""#);
+    assert_eq!(
+        api.post("/v1/orders", &again).await.0,
+        422,
+        "4 places for KWD"
+    );
+    let again = order_body("K-1", "1.255", "new").replace(r#""PKR""#, r#""KWD""#);
+    assert_eq!(api.post("/v1/orders", &again).await.0, 200);
     api.stop().await;
 }
 

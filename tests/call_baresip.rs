@@ -6,24 +6,11 @@
 
 mod common;
 
-use std::f64::consts::PI;
 use std::time::Duration;
 
+use common::audio_check::amplitude_at;
 use common::*;
 use orderline::dtmf::Detector;
-
-/// Amplitude of `freq` in `x` (Goertzel), scaled to a sine's peak amplitude.
-fn amplitude_at(x: &[i16], freq: f64) -> f64 {
-    let w = 2.0 * PI * freq / 8000.0;
-    let (mut s1, mut s2) = (0.0f64, 0.0f64);
-    for &v in x {
-        let s = f64::from(v) + 2.0 * w.cos() * s1 - s2;
-        s2 = s1;
-        s1 = s;
-    }
-    let p = s1 * s1 + s2 * s2 - 2.0 * w.cos() * s1 * s2;
-    2.0 * p.max(0.0).sqrt() / x.len() as f64
-}
 
 #[test]
 fn baresip_hears_the_prompts_intact_and_on_time() {

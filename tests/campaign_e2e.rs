@@ -59,8 +59,7 @@ fn tail(sink: &WebhookSink, http: SocketAddr, campaign: &str) -> String {
 }
 
 fn free_tcp() -> SocketAddr {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    l.local_addr().expect("addr")
+    SocketAddr::from(([127, 0, 0, 1], common::free_tcp_port()))
 }
 
 impl Campaign {

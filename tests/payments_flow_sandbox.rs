@@ -9,6 +9,7 @@ use orderline::ivr::payment::{
     ChargeOutcome, FailReason, PaymentAction, PaymentFlow, PaymentOutcome, PaymentPlan,
 };
 use orderline::ivr::FlowInput;
+use orderline::money::Currency;
 use orderline::payments::card::YearMonth;
 use orderline::payments::{pay, ChargeStatus, IdempotencyKey, Money, SandboxGateway};
 
@@ -47,7 +48,7 @@ async fn run_session(
                         gw,
                         &key,
                         card,
-                        Money::new(245_000, "PKR"),
+                        Money::from_minor(245_000, Currency::PKR),
                         Duration::from_secs(5),
                     )
                     .await;

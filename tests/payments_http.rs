@@ -12,6 +12,7 @@ use axum::routing::post;
 use axum::{Json, Router};
 use serde_json::{json, Value};
 
+use orderline::money::Currency;
 use orderline::payments::card::{CardDetails, Cvc, Expiry, Pan, PostalCode, PostalRule, YearMonth};
 use orderline::payments::{
     pay, Brand, ChargeResult, ChargeStatus, HttpProcessor, HttpProcessorConfig, IdempotencyKey,
@@ -183,7 +184,14 @@ const DEADLINE: Duration = Duration::from_secs(10);
 
 /// One US$1.00 payment of a test card under session key `k`.
 async fn pay_usd(gw: &HttpProcessor, k: &str, pan: &str) -> ChargeResult {
-    pay(gw, &key(k), card(pan), Money::new(100, "USD"), DEADLINE).await
+    pay(
+        gw,
+        &key(k),
+        card(pan),
+        Money::from_minor(100, Currency::parse("USD").expect("USD")),
+        DEADLINE,
+    )
+    .await
 }
 
 #[tokio::test]
@@ -194,7 +202,7 @@ async fn approve_tokenizes_then_charges_with_the_session_key() {
         &gw,
         &key("pay_ok"),
         card("4242424242424242"),
-        Money::new(245_000, "PKR"),
+        Money::from_minor(245_000, Currency::PKR),
         DEADLINE,
     )
     .await;
@@ -202,7 +210,7 @@ async fn approve_tokenizes_then_charges_with_the_session_key() {
     assert_eq!(r.transaction_id.as_deref(), Some("ch_ok_1"));
     assert_eq!(r.token.as_deref(), Some("tok_4242"));
     assert_eq!((r.brand, r.last_four.as_str()), (Brand::Visa, "4242"));
-    assert_eq!(r.amount, Money::new(245_000, "PKR"));
+    assert_eq!(r.amount, Money::from_minor(245_000, Currency::PKR));
 
     let tok = p.seen("tokens");
     assert_eq!(tok.len(), 1);
@@ -300,7 +308,7 @@ async fn a_slow_processor_times_out_instead_of_hanging() {
         &gw,
         &key("pay_slow2"),
         card("4242424242424242"),
-        Money::new(100, "USD"),
+        Money::from_minor(100, Currency::parse("USD").expect("USD")),
         Duration::from_millis(300),
     )
     .await;

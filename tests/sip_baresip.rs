@@ -61,6 +61,67 @@ async fn driver() -> SipHandle {
     SipHandle::bind(cfg).await.expect("bind driver")
 }
 
+/// The phone's INVITE, waiting as long as a loaded machine may need to start
+/// baresip (60 s) but failing at once, with its exit status, if the phone
+/// died first (a lost port, a bad config) instead of at the deadline.
+async fn invite_from(
+    phone: &mut Child,
+    h: &mut SipHandle,
+) -> (
+    orderline::sip::CallRef,
+    orderline::sip::IncomingCall,
+    mpsc::Receiver<SipEvent>,
+) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Ok(Some(status)) = phone.try_wait() {
+            panic!("baresip exited ({status}) before its INVITE arrived");
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "baresip's INVITE did not arrive in 60 s"
+        );
+        if let Ok(incoming) =
+            tokio::time::timeout(Duration::from_millis(250), h.next_incoming()).await
+        {
+            return incoming.expect("driver running");
+        }
+    }
+}
+
+/// Wait (60 s at most) until a UDP socket is bound to 127.0.0.1:`port`, as
+/// the kernel lists it in /proc/net/udp: probing by binding the port
+/// ourselves could take it from baresip in the same instant.
+async fn listening(phone: &mut Child, port: u16) {
+    let local = format!("0100007F:{port:04X}");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Ok(Some(status)) = phone.try_wait() {
+            panic!("baresip exited ({status}) before it bound port {port}");
+        }
+        let table = std::fs::read_to_string("/proc/net/udp").expect("read /proc/net/udp");
+        if table
+            .lines()
+            .any(|l| l.split_whitespace().nth(1) == Some(local.as_str()))
+        {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "baresip did not bind 127.0.0.1:{port} in 60 s"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// SIGTERM: baresip stops its user agents (a BYE for a live call) and exits.
+fn terminate(phone: &Child) {
+    let pid = i32::try_from(phone.id()).expect("pid fits");
+    // SAFETY: kill(2) on our own child's pid; no memory is touched.
+    let rc = unsafe { libc::kill(pid, libc::SIGTERM) };
+    assert_eq!(rc, 0, "SIGTERM to baresip");
+}
+
 async fn next(rx: &mut mpsc::Receiver<SipEvent>) -> SipEvent {
     match tokio::time::timeout(Duration::from_secs(15), rx.recv()).await {
         Ok(Some(e)) => e,
@@ -72,8 +133,9 @@ async fn next(rx: &mut mpsc::Receiver<SipEvent>) -> SipEvent {
 async fn we_call_baresip_it_answers_we_hang_up() {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
-    let mut phone = baresip(dir.path(), port, &["-t", "20"]);
-    tokio::time::sleep(Duration::from_millis(700)).await;
+    let mut phone = baresip(dir.path(), port, &["-t", "60"]);
+    // Not a fixed sleep: under load baresip can take longer to bind.
+    listening(&mut phone, port).await;
     let h = driver().await;
     let call = OutboundCall {
         request_uri: format!("sip:bob@127.0.0.1:{port}"),
@@ -114,11 +176,11 @@ async fn baresip_calls_us_we_answer_it_hangs_up() {
     let mut h = driver().await;
     let target = format!("/dial sip:0300@127.0.0.1:{}", h.local_addr().port());
     let port = free_port();
-    let mut phone = baresip(dir.path(), port, &["-e", &target, "-t", "6"]);
-    let (id, incoming, mut rx) = tokio::time::timeout(Duration::from_secs(10), h.next_incoming())
-        .await
-        .expect("baresip's INVITE arrived")
-        .expect("driver running");
+    // `-t` only as a safety net: baresip's quit timer runs from its start,
+    // so a short one (it was 6 s) can fire before a start-up slowed by a
+    // loaded machine has even dialled. The hang-up is ours to trigger below.
+    let mut phone = baresip(dir.path(), port, &["-e", &target, "-t", "60"]);
+    let (id, incoming, mut rx) = invite_from(&mut phone, &mut h).await;
     assert!(String::from_utf8_lossy(&incoming.sdp).contains("m=audio"));
     h.command(SipCommand::Ringing(id)).await.unwrap();
     h.command(SipCommand::Answer {
@@ -131,7 +193,8 @@ async fn baresip_calls_us_we_answer_it_hangs_up() {
         matches!(next(&mut rx).await, SipEvent::Answered { .. }),
         "baresip ACKed our 200"
     );
-    // baresip quits after -t 6 s and hangs up on the way out.
+    // baresip quits on SIGTERM and hangs up on the way out.
+    terminate(&phone);
     assert_eq!(next(&mut rx).await, SipEvent::Ended { by_remote: true });
     let _ = phone.kill();
     let _ = phone.wait();

@@ -1074,13 +1074,18 @@ fn pg_test_script_fails_loudly() {
 async fn money_is_never_a_float(db: TestDb) {
     let store = db.open().await;
     let now = t("2026-06-01T10:00:00Z");
-    for (id, amount) in [
-        ("m1", "0.1"),
-        ("m2", "19.99"),
-        ("m3", "123456789012.3456"),
-        ("m4", "100.00"),
+    // Four decimals only where the currency has them (CLF, ISO 4217).
+    for (id, amount, currency) in [
+        ("m1", "0.1", "PKR"),
+        ("m2", "19.99", "PKR"),
+        ("m3", "123456789012.3456", "CLF"),
+        ("m4", "100.00", "PKR"),
     ] {
-        created(&store, &order(id, amount), Decision::Flag, now).await;
+        let o = NewOrder {
+            currency: currency.into(),
+            ..order(id, amount)
+        };
+        created(&store, &o, Decision::Flag, now).await;
         assert_eq!(
             store
                 .get_order(id)

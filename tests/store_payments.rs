@@ -8,10 +8,12 @@ use std::collections::BTreeSet;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use orderline::config::AgentConfig;
-use orderline::ivr::payment::{Step, StepStatus};
+use orderline::ivr::payment::{EndReason, FailReason, Step, StepStatus};
+use orderline::money::{Currency, Money};
+use orderline::payments::PaymentRequest;
 use orderline::store::{
-    AgentCallStatus, AgentCallUpdate, AgentSource, EndedBy, NewAgent, NewAgentCall, NewPayment,
-    PaymentResult, PaymentStatus, PaymentStep, Store, StoreError,
+    AgentCallStatus, AgentCallUpdate, AgentSource, EndedBy, NewAgent, NewAgentCall, PaymentResult,
+    PaymentStatus, PaymentStep, Store, StoreError,
 };
 use serde_json::Value;
 use sqlx::Row;
@@ -79,13 +81,12 @@ async fn new_call(store: &Store, id: &str, agent: &str, now: DateTime<Utc>) {
     store.insert_agent_call(&c, now).await.expect("insert call");
 }
 
-fn new_payment(id: &str, call: &str) -> NewPayment {
-    NewPayment {
-        id: id.into(),
+fn new_payment(id: &str, call: &str) -> PaymentRequest {
+    PaymentRequest {
+        payment_id: id.into(),
         call_id: call.into(),
         item: "Blue kurta".into(),
-        amount_minor: 250_000,
-        currency: "PKR".into(),
+        amount: Money::from_minor(250_000, Currency::PKR),
     }
 }
 
@@ -533,14 +534,16 @@ async fn a_payment_runs_once_and_ends_once_with_one_webhook(db: TestDb) {
             .await,
         Err(StoreError::CallNotFound(_))
     ));
-    let bad = NewPayment {
-        currency: "pkr".into(),
+    // A bad currency code cannot be built any more (`Currency::parse`); an
+    // amount out of range is still refused by the store itself.
+    let bad = PaymentRequest {
+        amount: Money::from_minor(0, Currency::PKR),
         ..new_payment("pay_x", "call_1")
     };
     assert!(matches!(
         store.insert_payment(&bad, t0()).await,
         Err(StoreError::InvalidPayment {
-            field: "currency",
+            field: "amount",
             ..
         })
     ));
@@ -552,8 +555,8 @@ async fn a_payment_runs_once_and_ends_once_with_one_webhook(db: TestDb) {
     assert_eq!(
         (
             p.status,
-            p.amount.as_str(),
-            p.amount_minor,
+            p.amount.to_string().as_str(),
+            p.amount.minor(),
             p.agent_id.as_str()
         ),
         (PaymentStatus::Pending, "2500.00", 250_000, "ayesha")
@@ -667,7 +670,10 @@ async fn a_payment_runs_once_and_ends_once_with_one_webhook(db: TestDb) {
             "amount":"2500.00","currency":"PKR","status":"succeeded","timestamp":"2026-11-23 14:06:09"})
     );
     // A second end (the call layer racing a hang-up, say) changes nothing.
-    let again = PaymentResult::ended(PaymentStatus::Failed, Some("caller_hung_up"));
+    let again = PaymentResult::ended(
+        PaymentStatus::Failed,
+        Some(EndReason::Failed(FailReason::CallerHungUp)),
+    );
     assert_eq!(
         store
             .finish_payment(
@@ -776,7 +782,7 @@ async fn cancel_only_from_pending(db: TestDb) {
         .insert_payment(&new_payment("pay_1", "call_1"), t0())
         .await
         .expect("insert");
-    let cancel = PaymentResult::ended(PaymentStatus::Cancelled, Some("agent_cancelled"));
+    let cancel = PaymentResult::ended(PaymentStatus::Cancelled, Some(EndReason::CancelledByAgent));
     let c = store
         .finish_payment("pay_1", &cancel, &[PaymentStatus::Pending], t0())
         .await
@@ -838,7 +844,7 @@ async fn cancel_only_from_pending(db: TestDb) {
         (
             "payment.failed",
             &Value::from("cancelled"),
-            &Value::from("agent_cancelled")
+            &Value::from("cancelled_by_agent")
         )
     );
 }
@@ -862,7 +868,10 @@ async fn concurrent_ends_write_one_result(db: TestDb) {
                 let r = if i % 2 == 0 {
                     succeeded()
                 } else {
-                    PaymentResult::ended(PaymentStatus::Failed, Some("caller_hung_up"))
+                    PaymentResult::ended(
+                        PaymentStatus::Failed,
+                        Some(EndReason::Failed(FailReason::CallerHungUp)),
+                    )
                 };
                 store
                     .finish_payment(&id, &r, &[PaymentStatus::InProgress], t0())
@@ -956,8 +965,8 @@ async fn reconcile_closes_what_a_crash_left_live(db: TestDb) {
     for id in ["pay_pending", "pay_running"] {
         let p = store.get_payment(id).await.expect("get").expect(id);
         assert_eq!(
-            (p.status, p.reason.as_deref()),
-            (PaymentStatus::Failed, Some("interrupted")),
+            (p.status, p.reason.map(|r| r.to_string())),
+            (PaymentStatus::Failed, Some("interrupted".to_string())),
             "{id}"
         );
         assert_eq!(p.note.expect("note").status, "failed");
@@ -1020,14 +1029,16 @@ async fn results_cannot_carry_card_data(db: TestDb) {
         (
             "reason",
             PaymentResult {
-                reason: Some(format!("declined:{pan}")),
+                reason: Some(EndReason::Failed(FailReason::Declined(pan.into()))),
                 ..succeeded()
             },
         ),
         (
             "reason",
             PaymentResult {
-                reason: Some("postal:54000".into()),
+                reason: Some(EndReason::Failed(FailReason::Gateway(
+                    "postal_54000".into(),
+                ))),
                 ..succeeded()
             },
         ),

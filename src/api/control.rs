@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::broadcast;
 
+pub use crate::payments::PaymentRequest;
 use crate::store::{PaymentStatus, PaymentStep};
 
 /// What the API asks of the call layer (`daemon::desk` implements it).
@@ -109,19 +110,6 @@ pub struct DialRequest {
     pub agent_uri: String,
     pub to: String,
     pub order_id: Option<String>,
-}
-
-/// A payment to run on a bridged call.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PaymentRequest {
-    pub payment_id: String,
-    pub call_id: String,
-    pub item: String,
-    /// Two decimals, e.g. `"2500.00"`.
-    pub amount: String,
-    /// The same in minor units: 250000.
-    pub amount_minor: u64,
-    pub currency: String,
 }
 
 /// Why the call layer refused.

@@ -103,7 +103,7 @@ fn order_line(o: &Order) -> String {
         o.shown_status(),
         o.phone.as_str(),
         o.amount.as_str(),
-        o.currency.as_str(),
+        o.money.currency().code(),
         o.customer_kind.as_str(),
         o.locale.as_deref().unwrap_or(""),
         o.timezone.as_deref().unwrap_or(""),

@@ -249,8 +249,8 @@ fn order_schemas() -> Value {
             "properties": {
                 "id": { "type": "string", "minLength": 1, "maxLength": 128, "pattern": "^[^\\u0000-\\u001f\\u007f-\\u009f]+$", "examples": ["A-1001", "shop/42"] },
                 "phone": { "type": "string", "pattern": "^\\+?[0-9]{1,20}$", "description": "Digits with an optional leading +, at most 20.", "examples": ["03001234567", "+923001234567"] },
-                "amount": { "type": ["string", "number"], "pattern": "^[0-9]+(\\.[0-9]{1,4})?$", "description": "Exact decimal, at most 4 places; a JSON number is read from its literal text.", "examples": ["1234.50", "7"] },
-                "currency": { "type": "string", "pattern": "^[A-Z]{3}$", "description": "ISO 4217, e.g. PKR.", "examples": ["PKR", "EUR"] },
+                "amount": { "type": ["string", "number"], "pattern": "^[0-9]+(\\.[0-9]{1,4})?$", "description": "Exact decimal with at most the currency's ISO 4217 decimal places (PKR 2, JPY 0, KWD 3); more places are a 422 naming `amount`. A JSON number is read from its literal text. Returned as sent.", "examples": ["1234.50", "7"] },
+                "currency": { "type": "string", "pattern": "^[A-Z]{3}$", "description": "An ISO 4217 code with a minor unit, e.g. PKR; any other is a 422 naming `currency`.", "examples": ["PKR", "EUR"] },
                 "customer": { "$ref": "#/components/schemas/Customer" },
                 "items": { "type": ["array", "null"], "description": "Free-form line items, stored as given.", "items": {} },
                 "locale": { "type": ["string", "null"], "minLength": 1, "maxLength": 35, "pattern": "^[A-Za-z0-9_-]+$", "examples": ["en", "ur-PK"] },
@@ -258,7 +258,7 @@ fn order_schemas() -> Value {
                 "project": { "type": ["string", "null"], "pattern": "^[A-Za-z0-9_-]{1,64}$", "default": "default", "description": "Shop or brand; call modes are per project.", "examples": ["default", "shop_2"] },
                 "store": { "type": ["string", "null"], "minLength": 1, "maxLength": 100, "pattern": "\\S", "description": "Store name spoken in the greeting (rendered by TTS when the order arrives); default [merchant] name." },
                 "number": { "type": ["string", "null"], "minLength": 1, "maxLength": 32, "pattern": "\\S", "description": "Order reference the customer knows; its digits are read one by one. Default: the id." },
-                "delivery_fee": { "type": ["string", "number", "null"], "pattern": "^[0-9]+(\\.[0-9]{1,4})?$", "description": "Delivery fee included in amount; same rules as amount (a JSON number is read from its literal).", "examples": ["150.00"] },
+                "delivery_fee": { "type": ["string", "number", "null"], "pattern": "^[0-9]+(\\.[0-9]{1,4})?$", "description": "Delivery fee included in amount; same rules as amount, in the order's currency (a JSON number is read from its literal).", "examples": ["150.00"] },
                 "customer_name": { "type": ["string", "null"], "minLength": 1, "maxLength": 200, "pattern": "\\S", "description": "Personal data: stored and returned, never logged at info level." },
                 "address": { "type": ["string", "null"], "minLength": 1, "maxLength": 500, "pattern": "\\S", "description": "Delivery address, free text (line breaks allowed). Never logged at info level." },
                 "notes": { "type": ["string", "null"], "minLength": 1, "maxLength": 2000, "pattern": "\\S", "description": "Free text for operators." }
@@ -403,8 +403,8 @@ fn payment_schemas() -> Value {
             "type": "object", "required": ["item", "amount", "currency"],
             "properties": {
                 "item": { "type": "string", "minLength": 1, "maxLength": 200 },
-                "amount": { "type": "string", "description": "Decimal > 0, at most 2 places, at most 1000000; a JSON number is read from its literal.", "example": "2500.00" },
-                "currency": { "type": "string", "pattern": "^[A-Z]{3}$" }
+                "amount": { "type": "string", "description": "Decimal > 0 with at most the currency's ISO 4217 decimal places (PKR 2, JPY 0, KWD 3), at most 1000000; otherwise a 400 naming `amount`. A JSON number is read from its literal. Returned with exactly the currency's places (`2500.00` PKR, `2500` JPY).", "example": "2500.00" },
+                "currency": { "type": "string", "pattern": "^[A-Z]{3}$", "description": "An ISO 4217 code with a minor unit; any other is a 400 naming `currency`." }
             }
         },
         "PaymentStep": {

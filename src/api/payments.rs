@@ -11,20 +11,15 @@ use serde_json::Value;
 
 use super::auth::Principal;
 use super::calls::{control_error, random_id, visible_call};
-use super::control::{PaymentRequest, PaymentUpdate};
+use super::control::PaymentUpdate;
 use super::error::ApiError;
 use super::extract::path_id;
 use super::input;
 use super::views::payment_json;
 use super::ApiState;
-use crate::store::{
-    parse_amount_minor, AgentCallStatus, NewPayment, Payment, PaymentResult, PaymentStatus,
-};
-
-/// The reason written on a payment the agent cancelled.
-pub const CANCELLED_BY_AGENT: &str = "cancelled_by_agent";
-/// The reason written on a payment the call layer refused to start.
-pub const NOT_STARTED: &str = "not_started";
+use crate::ivr::payment::EndReason;
+use crate::payments::{payment_amount, PaymentRequest};
+use crate::store::{AgentCallStatus, Payment, PaymentResult, PaymentStatus};
 
 /// `POST /v1/calls/{id}/payments {"item","amount","currency"}`: 201 with the
 /// payment (`pending`); 409 unless the call is bridged with no payment
@@ -48,15 +43,9 @@ pub(crate) async fn create(
         ));
     }
     let amount = input::amount_text(&body, &map).map_err(ApiError::into_bad_request)?;
-    let amount_minor =
-        parse_amount_minor(&amount).map_err(|reason| ApiError::bad_field("amount", reason))?;
     let currency = input::required_string(&map, "currency").map_err(ApiError::into_bad_request)?;
-    if currency.len() != 3 || !currency.bytes().all(|b| b.is_ascii_uppercase()) {
-        return Err(ApiError::bad_field(
-            "currency",
-            "must be three uppercase letters like PKR",
-        ));
-    }
+    let amount = payment_amount(&amount, &currency)
+        .map_err(|e| ApiError::bad_field(e.field(), e.to_string()))?;
     if call.status != AgentCallStatus::Bridged {
         return Err(ApiError::Refused {
             field: Some("call"),
@@ -69,24 +58,15 @@ pub(crate) async fn create(
     }
     let control = state.control()?;
     let store = state.store();
-    let new = NewPayment {
-        id: random_id("pay_"),
+    let req = PaymentRequest {
+        payment_id: random_id("pay_"),
         call_id: call.id.clone(),
         item,
-        amount_minor,
-        currency,
+        amount,
     };
-    let payment = store.insert_payment(&new, state.now()).await?;
-    let req = PaymentRequest {
-        payment_id: payment.id.clone(),
-        call_id: call.id.clone(),
-        item: payment.item.clone(),
-        amount: payment.amount.clone(),
-        amount_minor: payment.amount_minor,
-        currency: payment.currency.clone(),
-    };
+    let payment = store.insert_payment(&req, state.now()).await?;
     if let Err(e) = control.start_payment(req) {
-        let failed = PaymentResult::ended(PaymentStatus::Failed, Some(NOT_STARTED));
+        let failed = PaymentResult::ended(PaymentStatus::Failed, Some(EndReason::NotStarted));
         if store
             .finish_payment(&payment.id, &failed, &[PaymentStatus::Pending], state.now())
             .await?
@@ -117,7 +97,7 @@ pub(crate) async fn cancel(
     id: Result<Path<String>, PathRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let payment = visible_payment(&state, &principal, &path_id(id)?).await?;
-    let cancel = PaymentResult::ended(PaymentStatus::Cancelled, Some(CANCELLED_BY_AGENT));
+    let cancel = PaymentResult::ended(PaymentStatus::Cancelled, Some(EndReason::CancelledByAgent));
     let store = state.store();
     match store
         .finish_payment(&payment.id, &cancel, &[PaymentStatus::Pending], state.now())

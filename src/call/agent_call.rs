@@ -28,7 +28,7 @@ use super::line::AnsweredLine;
 use super::live::{AgentCallSpec, CallCommand, CallEnd, EndedBy, LegCause, LiveEvent};
 use super::secure_payment::SecurePayment;
 use super::{far_end_holds, media_params};
-use crate::ivr::payment::{FailReason, PaymentOutcome};
+use crate::ivr::payment::{FailReason, PaymentOutcome, Refusal};
 use crate::media::{
     BridgeEvent, BridgeHandle, BridgeMode, CustomerSpan, MediaEvent, MediaSession, MediaTimeouts,
     Side,
@@ -357,7 +357,7 @@ async fn refuse(out: &mpsc::Sender<LiveEvent>, cmd: &CallCommand) {
         let _ = out
             .send(LiveEvent::PaymentRefused {
                 payment_id: o.payment_id.clone(),
-                reason: "not_bridged",
+                reason: Refusal::NotBridged,
             })
             .await;
     }
@@ -512,7 +512,7 @@ impl CallIo<'_> {
                         .out
                         .send(LiveEvent::PaymentRefused {
                             payment_id: order.payment_id,
-                            reason: "busy",
+                            reason: Refusal::Busy,
                         })
                         .await;
                     return Ok(());
@@ -525,7 +525,7 @@ impl CallIo<'_> {
                             .out
                             .send(LiveEvent::PaymentRefused {
                                 payment_id: order.payment_id,
-                                reason: "payments_off",
+                                reason: Refusal::PaymentsOff,
                             })
                             .await;
                         return Ok(());

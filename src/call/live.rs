@@ -5,7 +5,7 @@
 //! (`secure_payment.rs`) so that both import it and neither imports
 //! the other back.
 
-use crate::ivr::payment::{PaymentOutcome, StepEvent};
+use crate::ivr::payment::{PaymentOutcome, Refusal, StepEvent};
 use crate::payments::ChargeResult;
 
 /// What to dial.
@@ -18,20 +18,13 @@ pub struct AgentCallSpec {
     pub to: String,
 }
 
-/// A payment to take on the bridged call.
-#[derive(Debug, Clone)]
-pub struct PaymentOrder {
-    pub payment_id: String,
-    /// Decimal text as the API took it (`"2500.00"`), read out to the caller.
-    pub amount: String,
-    pub amount_minor: u64,
-    pub currency: String,
-}
+/// A payment to take on the bridged call: the API's request as stored.
+pub use crate::payments::PaymentRequest;
 
 /// Orders for a live call.
 #[derive(Debug)]
 pub enum CallCommand {
-    StartPayment(PaymentOrder),
+    StartPayment(PaymentRequest),
     /// The agent cancelled a payment the caller had not started.
     CancelPayment {
         payment_id: String,
@@ -150,10 +143,10 @@ pub enum LiveEvent {
         outcome: PaymentOutcome,
         charge: Option<ChargeResult>,
     },
-    /// A payment could not start (`busy`: another is running; `payments_off`).
+    /// A payment could not start.
     PaymentRefused {
         payment_id: String,
-        reason: &'static str,
+        reason: Refusal,
     },
     Ended(CallEnd),
 }

@@ -25,7 +25,7 @@ use crate::sip::sdp::{self, Codec, RemoteMedia};
 use crate::sip::{CallRef, SipCommand, SipEvent};
 
 pub use engine::{CallError, CallSpec, Engine, OperatorDesk, PaymentKit};
-pub use live::{AgentCallSpec, CallCommand, CallEnd, LiveEvent, PaymentOrder};
+pub use live::{AgentCallSpec, CallCommand, CallEnd, LiveEvent, PaymentRequest};
 
 /// What `orderline call` prints and the store records for one attempt.
 #[derive(Debug, Clone, Serialize)]

@@ -15,15 +15,15 @@ use chrono::{DateTime, Datelike, Utc};
 use tokio::sync::{mpsc, oneshot};
 
 use super::engine::{CallError, Engine, PaymentKit};
-use super::live::{LiveEvent, PaymentOrder};
+use super::live::{LiveEvent, PaymentRequest};
 use crate::ivr::payment::{ChargeOutcome, PaymentAction, PaymentOutcome};
 use crate::ivr::{FlowInput, PaymentFlow};
 use crate::media::{BridgeHandle, Side};
-use crate::payments::{pay, ChargeResult, IdempotencyKey, Money, YearMonth};
+use crate::payments::{pay, ChargeResult, IdempotencyKey, YearMonth};
 
 /// A running session. Dropping it drops the flow, whose card buffers zeroize.
 pub(crate) struct SecurePayment {
-    order: PaymentOrder,
+    order: PaymentRequest,
     flow: PaymentFlow,
     /// The caller pressed a first key (the agent can no longer cancel).
     keyed: bool,
@@ -55,11 +55,11 @@ impl SecurePayment {
     /// Build the flow (the amount read out in the payment locale) and start it.
     pub(crate) fn start(
         kit: &PaymentKit,
-        order: PaymentOrder,
+        order: PaymentRequest,
         now: Instant,
         wall: DateTime<Utc>,
     ) -> Result<Self, CallError> {
-        let words = crate::media::say::amount_str(&kit.locale, &order.amount, &order.currency).unwrap_or_else(|e| {
+        let words = crate::media::say::money(&kit.locale, order.amount).unwrap_or_else(|e| {
             tracing::warn!(payment = %order.payment_id, error = %e, "amount cannot be read out; skipping it");
             Vec::new()
         });
@@ -165,7 +165,7 @@ impl SecurePayment {
                     self.charging = Some(rx);
                     let gateway = kit.gateway.clone();
                     let deadline = kit.gateway_timeout;
-                    let amount = Money::new(self.order.amount_minor, &self.order.currency);
+                    let amount = self.order.amount;
                     let key = IdempotencyKey::new(&format!("pay_{}", self.order.payment_id));
                     tracing::info!(payment = %self.order.payment_id, gateway = gateway.name(), "charging");
                     tokio::spawn(async move {

@@ -22,10 +22,8 @@ use crate::api::{
 };
 use crate::call::line::AnsweredLine;
 use crate::call::session::driver::{self as session_driver, CustomerCall, SessionSpec};
-use crate::call::{
-    agent_call, AgentCallSpec, CallCommand, CallEnd, Engine, LiveEvent, PaymentOrder,
-};
-use crate::ivr::payment::PaymentOutcome;
+use crate::call::{agent_call, AgentCallSpec, CallCommand, CallEnd, Engine, LiveEvent};
+use crate::ivr::payment::{EndReason, PaymentOutcome};
 use crate::media::IdleSound;
 use crate::metrics::Metrics;
 use crate::payments::{ChargeResult, ChargeStatus};
@@ -265,13 +263,7 @@ impl CallControl for Desk {
 
     fn start_payment(&self, req: PaymentRequest) -> Result<(), ControlError> {
         let tx = self.sender(&req.call_id).ok_or(ControlError::NotLive)?;
-        let order = PaymentOrder {
-            payment_id: req.payment_id,
-            amount: req.amount,
-            amount_minor: req.amount_minor,
-            currency: req.currency,
-        };
-        tx.try_send(CallCommand::StartPayment(order))
+        tx.try_send(CallCommand::StartPayment(req))
             .map_err(|e| match e {
                 mpsc::error::TrySendError::Full(_) => ControlError::Busy,
                 mpsc::error::TrySendError::Closed(_) => ControlError::NotLive,
@@ -360,7 +352,7 @@ fn payment_result(outcome: &PaymentOutcome, charge: Option<&ChargeResult>) -> Pa
         PaymentOutcome::Cancelled => PaymentStatus::Cancelled,
     };
     let reason = match outcome {
-        PaymentOutcome::Failed(r) => Some(r.to_string()),
+        PaymentOutcome::Failed(r) => Some(EndReason::Failed(r.clone())),
         PaymentOutcome::Succeeded | PaymentOutcome::Cancelled => None,
     };
     PaymentResult {
@@ -506,7 +498,8 @@ impl Desk {
                 hub.publish(&payment_id, PaymentUpdate::Finished);
             }
             LiveEvent::PaymentRefused { payment_id, reason } => {
-                let r = PaymentResult::ended(PaymentStatus::Failed, Some(reason));
+                let r =
+                    PaymentResult::ended(PaymentStatus::Failed, Some(EndReason::Refused(reason)));
                 let done = retry("payment refused", || {
                     store.finish_payment(
                         &payment_id,

@@ -44,11 +44,10 @@ impl Inbound {
             .locale
             .clone()
             .unwrap_or_else(|| default_locale.clone());
-        let amount_words = crate::media::say::amount_str(&locale, &order.amount, &order.currency)
-            .unwrap_or_else(|e| {
-                tracing::warn!(order = %order.id, error = %e, "amount cannot be read out; skipping it");
-                Vec::new()
-            });
+        let amount_words = crate::media::say::money(&locale, order.money).unwrap_or_else(|e| {
+            tracing::warn!(order = %order.id, error = %e, "amount cannot be read out; skipping it");
+            Vec::new()
+        });
         let spec = CallSpec {
             target: caller.unwrap_or_default(),
             vars: super::scheduler::script_vars(&self.engine, &locale, &order),

@@ -246,11 +246,12 @@ pub(super) fn script_vars(
     order: &crate::store::Order,
 ) -> HashMap<String, Vec<String>> {
     let s = &order.script;
+    let currency = order.money.currency();
     let text = crate::ivr::script::OrderText {
         locale,
         number: s.number.as_deref().unwrap_or(&order.id),
         amount: &order.amount,
-        currency: &order.currency,
+        currency: currency.code(),
         delivery_fee: s.delivery_fee.as_deref(),
         items: &order.items,
         store: s.store.as_deref(),
@@ -274,11 +275,7 @@ impl Attempt {
             .chars()
             .filter(|ch| ch.is_ascii_digit() || *ch == '+')
             .collect();
-        let amount_words = crate::media::say::amount_str(
-            &self.locale,
-            &order.amount,
-            &order.currency,
-        )
+        let amount_words = crate::media::say::money(&self.locale, order.money)
         .unwrap_or_else(|e| {
             tracing::warn!(order = %order.id, error = %e, "amount cannot be read out; skipping it");
             Vec::new()

@@ -7,18 +7,17 @@
 use std::fmt;
 use std::str::FromStr;
 
-/// Decimal places an [`Amount`] keeps. Four covers every ISO 4217 currency
-/// (the largest minor unit is 3 decimals, e.g. KWD) with room for rounding-free
-/// thresholds.
-pub const AMOUNT_SCALE: u32 = 4;
+/// Decimal places an [`Amount`] keeps: the largest ISO 4217 minor unit
+/// ([`crate::money::MAX_SCALE`]), so every order's money converts exactly.
+pub const AMOUNT_SCALE: u32 = crate::money::MAX_SCALE as u32;
 const SCALE_FACTOR: i64 = 10_000;
 
-/// A non-negative money amount held exactly as an integer count of
-/// ten-thousandths of a currency unit.
+/// A campaign rule's threshold (`flag_above`, `min_amount`, `max_amount`):
+/// a currency-less exact decimal, an integer count of ten-thousandths.
 ///
-/// Money is never a float here: `0.1 + 0.2` must compare equal to `0.3` when a
-/// rule says "orders up to 0.30", and an idempotent re-post of `"1234.50"` must
-/// match `"1234.5"` exactly.
+/// Money itself is [`crate::money::Money`]; a rule compares an order's money
+/// through [`Amount::of`]. Never a float: `0.1 + 0.2` must compare equal to
+/// `0.3` when a rule says "orders up to 0.30".
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct Amount {
     ten_thousandths: i64,
@@ -46,33 +45,23 @@ impl Amount {
     /// [`AMOUNT_SCALE`] decimals are refused rather than rounded: a merchant's
     /// amount is stored as sent or not at all.
     pub fn parse(text: &str) -> Result<Amount, AmountError> {
-        let syntax = || AmountError::Syntax(text.to_string());
-        let (int, frac) = match text.split_once('.') {
-            Some((i, f)) => (i, f),
-            None => (text, ""),
-        };
-        let all_digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
-        if int.is_empty()
-            || !all_digits(int)
-            || !all_digits(frac)
-            || (text.contains('.') && frac.is_empty())
-        {
-            return Err(syntax());
-        }
-        if frac.len() > AMOUNT_SCALE as usize {
-            return Err(AmountError::TooPrecise(text.to_string()));
-        }
-        let too_large = || AmountError::TooLarge(text.to_string());
-        let whole: i64 = int.parse().map_err(|_| too_large())?;
-        let mut frac_value: i64 = 0;
-        for (i, b) in frac.bytes().enumerate() {
-            frac_value += i64::from(b - b'0') * 10_i64.pow(AMOUNT_SCALE - 1 - i as u32);
-        }
-        whole
-            .checked_mul(SCALE_FACTOR)
-            .and_then(|w| w.checked_add(frac_value))
+        use crate::money::{parse_decimal, DecimalError};
+        let value = parse_decimal(text, AMOUNT_SCALE).map_err(|e| match e {
+            DecimalError::Syntax => AmountError::Syntax(text.to_string()),
+            DecimalError::TooPrecise => AmountError::TooPrecise(text.to_string()),
+            DecimalError::TooLarge => AmountError::TooLarge(text.to_string()),
+        })?;
+        i64::try_from(value)
             .map(|ten_thousandths| Amount { ten_thousandths })
-            .ok_or_else(too_large)
+            .map_err(|_| AmountError::TooLarge(text.to_string()))
+    }
+
+    /// An order's money at the rules' scale (exact: no currency has more
+    /// than [`AMOUNT_SCALE`] decimals); `None` only past `i64`.
+    pub fn of(money: crate::money::Money) -> Option<Amount> {
+        money
+            .ten_thousandths()
+            .map(|ten_thousandths| Amount { ten_thousandths })
     }
 
     /// The amount in ten-thousandths of a unit (exact).

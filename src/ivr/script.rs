@@ -115,12 +115,19 @@ pub fn script_vars(
     };
     let fee = match o.delivery_fee {
         // A fee of zero is not worth announcing: the part falls back.
-        Some(f) if say::parse_minor(f, 2).is_ok_and(|m| m > 0) => money(f),
+        Some(f) if is_positive(f, o.currency) => money(f),
         _ => Vec::new(),
     };
     vars.insert("delivery_fee".to_string(), fee);
     vars.insert("amount".to_string(), money(o.amount));
     vars
+}
+
+/// Whether a fee's text is more than zero of the order's currency.
+fn is_positive(fee: &str, currency: &str) -> bool {
+    crate::money::Currency::parse(currency)
+        .and_then(|c| crate::money::Money::parse(fee, c))
+        .is_ok_and(|m| !m.is_zero())
 }
 
 /// "A-1042" → `1 0 4 2`: a reference is read digit by digit, the way a

@@ -25,6 +25,7 @@
 //! `d'euros` after exact millions are not modelled; Arabic case endings
 //! are pausal (no tanween), as in ordinary spoken announcements.
 
+use crate::money::{Money, MoneyError};
 use std::fmt;
 use std::str::FromStr;
 
@@ -140,7 +141,7 @@ impl fmt::Display for Currency {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum SayError {
-    #[error("amount {0:?} is not a non-negative decimal with at most 2 decimals")]
+    #[error("amount {0:?} is not a non-negative decimal with at most the currency's decimals")]
     BadAmount(String),
     #[error("currency {0:?} has no spoken prompts")]
     UnknownCurrency(String),
@@ -153,37 +154,30 @@ pub enum SayError {
 /// Largest number we read (just under a trillion).
 pub const MAX: u64 = 999_999_999_999;
 
-/// Parse `"2450"`, `"2450.5"`, `"2450.50"` into minor units.
-pub fn parse_minor(amount: &str, digits: u32) -> Result<u64, SayError> {
-    let bad = || SayError::BadAmount(amount.to_owned());
-    let s = amount.trim();
-    let (int, frac) = s.split_once('.').unwrap_or((s, ""));
-    let all_digits = |p: &str| p.bytes().all(|b| b.is_ascii_digit());
-    if int.is_empty() || !all_digits(int) || !all_digits(frac) || frac.len() > digits as usize {
-        return Err(bad());
-    }
-    let major: u64 = int.parse().map_err(|_| bad())?;
-    if major > MAX {
-        return Err(SayError::TooLarge);
-    }
-    let mut minor: u64 = if frac.is_empty() {
-        0
-    } else {
-        frac.parse().map_err(|_| bad())?
-    };
-    for _ in frac.len()..digits as usize {
-        minor *= 10;
-    }
-    Ok(major * 10u64.pow(digits) + minor)
+/// `amount_str("ur", "2450.50", "PKR")` → prompt names, the string form used
+/// by the API (`amount`, `currency`, `locale` of an order). The text is
+/// parsed as [`Money`] in the currency (upper or lower case): exact, at the
+/// currency's ISO 4217 scale.
+pub fn amount_str(locale: &str, amount: &str, currency: &str) -> Result<Vec<PromptName>, SayError> {
+    let code = currency.trim().to_ascii_uppercase();
+    let cur = crate::money::Currency::parse(&code)
+        .map_err(|_| SayError::UnknownCurrency(currency.to_owned()))?;
+    let money = Money::parse(amount.trim(), cur).map_err(|e| match e {
+        MoneyError::TooLarge(_) => SayError::TooLarge,
+        _ => SayError::BadAmount(amount.to_owned()),
+    })?;
+    self::money(locale, money)
 }
 
-/// `amount("ur", "2450.50", "PKR")` → prompt names, the string form used by
-/// the API (`amount`, `currency`, `locale` of an order).
-pub fn amount_str(locale: &str, amount: &str, currency: &str) -> Result<Vec<PromptName>, SayError> {
+/// Prompt names for an amount of [`Money`] in a locale (`"en"`, `"ur"`, …).
+pub fn money(locale: &str, money: Money) -> Result<Vec<PromptName>, SayError> {
     let loc: Locale = locale.parse()?;
-    let cur: Currency = currency.parse()?;
-    let minor = parse_minor(amount, cur.minor_digits())?;
-    self::amount(loc, minor, cur)
+    let currency = money.currency();
+    let cur: Currency = currency.code().parse()?;
+    if currency.scale() != cur.minor_digits() {
+        return Err(SayError::UnknownCurrency(currency.code().to_owned()));
+    }
+    self::amount(loc, money.minor(), cur)
 }
 
 /// Prompt names for an amount given in minor units (paisa, cents, …):
@@ -478,7 +472,16 @@ mod tests {
             amount_str("en", "1000000000000", "USD"),
             Err(SayError::TooLarge)
         );
-        assert_eq!(parse_minor("12.5", 2), Ok(1250));
+        assert_eq!(
+            amount_str("en", "12.5", "pkr"),
+            amount(Locale::En, 1250, Currency::Pkr)
+        );
+        // A currency whose scale is not the spoken one's is not read out.
+        let jpy = crate::money::Currency::parse("JPY").expect("JPY");
+        assert!(matches!(
+            money("en", Money::from_minor(5, jpy)),
+            Err(SayError::UnknownCurrency(_))
+        ));
     }
 
     /// Every name produced for every locale, currency and a sweep of

@@ -53,22 +53,9 @@ impl IdempotencyKey {
     }
 }
 
-/// An amount in minor units (cents, paisa) of an ISO 4217 currency.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct Money {
-    pub minor: u64,
-    /// Upper-case ISO 4217 code.
-    pub currency: String,
-}
-
-impl Money {
-    pub fn new(minor: u64, currency: &str) -> Self {
-        Self {
-            minor,
-            currency: currency.to_ascii_uppercase(),
-        }
-    }
-}
+/// Amounts are the one money type: minor units at the currency's ISO 4217
+/// scale (a processor's "zero-decimal" JPY is 2500 for ¥2500).
+pub use crate::money::Money;
 
 /// A processor's token for a card: not card data, safe to keep.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -372,7 +359,12 @@ impl PaymentGateway for SandboxGateway {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::money::Currency;
     use crate::payments::card::{Cvc, Expiry, Pan, YearMonth};
+
+    fn usd() -> Currency {
+        Currency::parse("USD").expect("USD")
+    }
 
     fn card(pan: &str) -> CardDetails {
         let pan = Pan::parse(pan).expect("pan");
@@ -416,7 +408,13 @@ mod tests {
 
     /// One 0.01 USD sandbox payment of a test card under session key `k`.
     fn sandbox_pay(gw: &SandboxGateway, k: &str, pan: &str) -> ChargeResult {
-        run(pay(gw, &key(k), card(pan), Money::new(1, "usd"), SECS))
+        run(pay(
+            gw,
+            &key(k),
+            card(pan),
+            Money::from_minor(1, usd()),
+            SECS,
+        ))
     }
 
     #[test]
@@ -426,7 +424,7 @@ mod tests {
             &gw,
             &key("pay_1"),
             card("4242424242424242"),
-            Money::new(245_000, "pkr"),
+            Money::from_minor(245_000, Currency::PKR),
             SECS,
         ));
         assert_eq!(r.status, ChargeStatus::Approved);
@@ -434,7 +432,7 @@ mod tests {
         assert_eq!(r.last_four.as_str(), "4242");
         assert!(r.token.as_deref().is_some_and(|t| t.starts_with("tok_")));
         assert!(r.transaction_id.is_some());
-        assert_eq!(r.amount, Money::new(245_000, "PKR"));
+        assert_eq!(r.amount, Money::from_minor(245_000, Currency::PKR));
         assert_eq!(r.reason, None);
         assert_eq!(ChargeOutcome::from(&r), ChargeOutcome::Approved);
 
@@ -474,14 +472,14 @@ mod tests {
             &gw,
             &k,
             card("4242424242424242"),
-            Money::new(100, "USD"),
+            Money::from_minor(100, usd()),
             SECS,
         ));
         let b = run(pay(
             &gw,
             &k,
             card("4242424242424242"),
-            Money::new(100, "USD"),
+            Money::from_minor(100, usd()),
             SECS,
         ));
         assert_eq!(a.transaction_id, b.transaction_id);
@@ -490,7 +488,7 @@ mod tests {
             &gw,
             &key("pay_other"),
             card("4242424242424242"),
-            Money::new(100, "USD"),
+            Money::from_minor(100, usd()),
             SECS,
         ));
         assert_ne!(a.transaction_id, c.transaction_id);
@@ -543,7 +541,7 @@ mod tests {
             &Stuck,
             &key("k"),
             card("4242424242424242"),
-            Money::new(1, "USD"),
+            Money::from_minor(1, usd()),
             Duration::from_millis(50),
         ));
         assert_eq!(

@@ -256,8 +256,12 @@ impl HttpProcessor {
         amount: &Money,
     ) -> Result<ChargeReceipt, GatewayError> {
         let mut form = String::new();
-        push_field(&mut form, "amount", &amount.minor.to_string());
-        push_field(&mut form, "currency", &amount.currency.to_ascii_lowercase());
+        push_field(&mut form, "amount", &amount.minor().to_string());
+        push_field(
+            &mut form,
+            "currency",
+            &amount.currency().code().to_ascii_lowercase(),
+        );
         push_field(&mut form, "source", &token.token);
         let (status, body) = self
             .post("/v1/charges", key.as_str(), form.as_bytes())

@@ -11,11 +11,15 @@
 //! - [`gateway`]: the [`PaymentGateway`] trait (tokenize, then charge with an
 //!   idempotency key), [`gateway::pay`], and the default [`SandboxGateway`].
 //! - [`http`]: the adapter for a processor's HTTP API (Stripe-style).
+//! - [`request`]: [`PaymentRequest`], the one shape of a payment from the
+//!   API through the store to the call layer; amounts are
+//!   [`crate::money::Money`].
 //! - [`GatewayConfig`]: which gateway a deployment uses (`sandbox` by default).
 
 pub mod card;
 pub mod gateway;
 pub mod http;
+pub mod request;
 
 use std::sync::Arc;
 
@@ -28,6 +32,9 @@ pub use gateway::{
     SandboxGateway,
 };
 pub use http::{HttpProcessor, HttpProcessorConfig};
+pub use request::{
+    check_payment_amount, payment_amount, PaymentAmountError, PaymentRequest, MAX_PAYMENT_MAJOR,
+};
 
 /// Which gateway to use, e.g. in TOML:
 ///

@@ -53,10 +53,9 @@ pub use model::{
     MAX_PAGE,
 };
 pub use model_calls::{
-    format_amount_minor, note_timestamp, parse_amount_minor, parse_step, parse_step_status,
-    token_hash, Agent, AgentCall, AgentCallStatus, AgentCallUpdate, AgentSource, CrmNote, EndedBy,
-    NewAgent, NewAgentCall, NewPayment, Payment, PaymentResult, PaymentStatus, PaymentStep,
-    MAX_PAYMENT_MAJOR, STEPS,
+    note_timestamp, parse_step, parse_step_status, token_hash, Agent, AgentCall, AgentCallStatus,
+    AgentCallUpdate, AgentSource, CrmNote, EndedBy, NewAgent, NewAgentCall, Payment, PaymentResult,
+    PaymentStatus, PaymentStep, STEPS,
 };
 pub use order_script::OrderScript;
 pub use payments::INTERRUPTED;
@@ -193,6 +192,7 @@ fn migrator(backend: Backend) -> Migrator {
         (6, "0006_order_script"),
         (7, "0007_mode_settings"),
         (8, "0008_rules"),
+        (9, "0009_money"),
         (10, "0010_pacer_days"),
     ];
     let migrations = all

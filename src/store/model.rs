@@ -9,13 +9,15 @@ use super::order_script::OrderScript;
 use super::StoreError;
 use crate::dialer::{self, Amount, CustomerKind, OrderFacts, OrderStatus};
 use crate::ivr::Outcome;
+use crate::money::{Currency, Money, MoneyError};
 
 /// An order as the merchant posts it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NewOrder {
     pub id: String,
     pub phone: String,
-    /// Exact decimal text, e.g. `"1234.50"` (see [`Amount`]).
+    /// Decimal text as the merchant wrote it, e.g. `"1234.50"`: at most the
+    /// currency's decimals ([`Money::parse`]).
     pub amount: String,
     /// ISO 4217 code, e.g. `"PKR"`.
     pub currency: String,
@@ -54,12 +56,9 @@ impl NewOrder {
                 "must be digits with an optional leading +, at most 20",
             ));
         }
-        let amount = Amount::parse(&self.amount).map_err(|e| bad("amount", &e.to_string()))?;
-        if self.currency.len() != 3 || !self.currency.bytes().all(|b| b.is_ascii_uppercase()) {
-            return Err(bad(
-                "currency",
-                "must be a three-letter ISO 4217 code like PKR",
-            ));
+        let money = self.money()?;
+        if let Some(fee) = &self.script.delivery_fee {
+            Money::parse(fee, money.currency()).map_err(|e| bad("delivery_fee", &e.to_string()))?;
         }
         if !self.items.is_array() {
             return Err(bad("items", "must be a JSON array"));
@@ -85,10 +84,21 @@ impl NewOrder {
             None => None,
         };
         Ok(OrderFacts {
-            amount,
+            amount: Amount::of(money).ok_or_else(|| bad("amount", "is too large"))?,
             kind: self.customer_kind,
             timezone,
         })
+    }
+
+    /// The order's money: `currency` an ISO 4217 code, `amount` at most its
+    /// decimals (JPY none, PKR 2, KWD 3), naming the field at fault.
+    pub fn money(&self) -> Result<Money, StoreError> {
+        let bad = |field: &'static str, e: MoneyError| StoreError::InvalidOrder {
+            field,
+            reason: e.to_string(),
+        };
+        let currency = Currency::parse(&self.currency).map_err(|e| bad("currency", e))?;
+        Money::parse(&self.amount, currency).map_err(|e| bad("amount", e))
     }
 
     /// Fields that differ from a stored order (empty when the same order was
@@ -98,10 +108,13 @@ impl NewOrder {
         if self.phone != stored.phone {
             diff.push("phone");
         }
-        if Amount::parse(&self.amount).ok() != Amount::parse(&stored.amount).ok() {
+        let posted = Currency::parse(&self.currency)
+            .ok()
+            .and_then(|c| Money::parse(&self.amount, c).ok());
+        if posted.map(Money::minor) != Some(stored.money.minor()) {
             diff.push("amount");
         }
-        if self.currency != stored.currency {
+        if self.currency != stored.money.currency().code() {
             diff.push("currency");
         }
         if self.customer_kind != stored.customer_kind {
@@ -129,8 +142,11 @@ impl NewOrder {
 pub struct Order {
     pub id: String,
     pub phone: String,
+    /// Decimal text as the merchant wrote it (`"7.5"`), echoed by the API.
     pub amount: String,
-    pub currency: String,
+    /// What the order is worth: minor units at the currency's ISO 4217
+    /// scale (`orders.amount_minor`, `orders.currency`).
+    pub money: Money,
     pub customer_kind: CustomerKind,
     pub items: serde_json::Value,
     pub locale: Option<String>,
@@ -458,7 +474,7 @@ fn json(table: &'static str, col: &str, text: &str) -> Result<serde_json::Value,
 }
 
 pub(crate) const ORDER_COLUMNS: &str =
-    "id, phone, amount, currency, customer_kind, items, locale, timezone, status, created_at, updated_at, project, dialer_status, \
+    "id, phone, amount, amount_minor, currency, customer_kind, items, locale, timezone, status, created_at, updated_at, project, dialer_status, \
      store_name, order_number, delivery_fee, customer_name, address, notes, prep_error, \
      (SELECT q.mode FROM dialer_queue q WHERE q.order_id = orders.id) AS dialer_mode, \
      (SELECT q.subqueue FROM dialer_queue q WHERE q.order_id = orders.id) AS dialer_subqueue";
@@ -470,11 +486,16 @@ pub(crate) fn order_from_row(row: &AnyRow) -> Result<Order, StoreError> {
     let items: String = get(row, T, "items")?;
     let dialer_mode: Option<String> = get(row, T, "dialer_mode")?;
     let dialer_subqueue: Option<String> = get(row, T, "dialer_subqueue")?;
+    let currency: String = get(row, T, "currency")?;
+    let currency =
+        Currency::stored(&currency).map_err(|_| corrupt(T, format!("currency {currency:?}")))?;
+    let minor: i64 = get(row, T, "amount_minor")?;
+    let minor = u64::try_from(minor).map_err(|_| corrupt(T, format!("amount_minor {minor}")))?;
     Ok(Order {
         id: get(row, T, "id")?,
         phone: get(row, T, "phone")?,
         amount: get(row, T, "amount")?,
-        currency: get(row, T, "currency")?,
+        money: Money::from_minor(minor, currency),
         customer_kind: CustomerKind::parse(&kind)
             .ok_or_else(|| corrupt(T, format!("customer_kind {kind:?}")))?,
         items: json(T, "items", &items)?,

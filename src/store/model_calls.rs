@@ -12,7 +12,8 @@ use sqlx::Row;
 
 use super::model::{corrupt, get, opt_time, time};
 use super::StoreError;
-use crate::ivr::payment::{Step, StepEvent, StepStatus};
+use crate::ivr::payment::{EndReason, Step, StepEvent, StepStatus};
+use crate::money::{Currency, Money};
 
 // ---- agents ---------------------------------------------------------------
 
@@ -270,20 +271,6 @@ pub fn parse_step_status(s: &str) -> Option<StepStatus> {
     .find(|v| v.as_str() == s)
 }
 
-/// A payment the agent asked for on a bridged call.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NewPayment {
-    /// `pay_` + 20 random characters (the API makes it).
-    pub id: String,
-    pub call_id: String,
-    /// The product, 1–200 characters.
-    pub item: String,
-    /// In minor units (2 decimals): 2500.00 is 250000. See [`parse_amount_minor`].
-    pub amount_minor: u64,
-    /// Three uppercase letters.
-    pub currency: String,
-}
-
 /// How a payment ended, from the call layer (or the API for a cancel).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PaymentResult {
@@ -297,20 +284,21 @@ pub struct PaymentResult {
     /// The gateway's card token: stored for refunds and reconciliation,
     /// never returned by the API (it can charge the card again).
     pub token: Option<String>,
-    /// A reason code, e.g. `declined:insufficient_funds`, `no_input:cvc`.
-    pub reason: Option<String>,
+    /// Why, when not charged: stored as its code, e.g.
+    /// `declined:insufficient_funds`, `no_input:cvc`.
+    pub reason: Option<EndReason>,
 }
 
 impl PaymentResult {
     /// A result with only a status and a reason (cancel, interruption).
-    pub fn ended(status: PaymentStatus, reason: Option<&str>) -> PaymentResult {
+    pub fn ended(status: PaymentStatus, reason: Option<EndReason>) -> PaymentResult {
         PaymentResult {
             status,
             brand: None,
             last_four: None,
             transaction_id: None,
             token: None,
-            reason: reason.map(str::to_string),
+            reason,
         }
     }
 }
@@ -335,69 +323,18 @@ pub struct Payment {
     pub call_id: String,
     pub agent_id: String,
     pub item: String,
-    /// Decimal text with two places, e.g. `"2500.00"`.
-    pub amount: String,
-    pub amount_minor: u64,
-    pub currency: String,
+    /// Minor units at the currency's ISO 4217 scale (`2500.00` PKR).
+    pub amount: Money,
     pub status: PaymentStatus,
     pub steps: Vec<PaymentStep>,
     pub brand: Option<String>,
     pub last_four: Option<String>,
     pub transaction_id: Option<String>,
-    pub reason: Option<String>,
+    pub reason: Option<EndReason>,
     /// Written when the payment ends.
     pub note: Option<CrmNote>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
-}
-
-/// Largest payment amount, in major units.
-pub const MAX_PAYMENT_MAJOR: u64 = 1_000_000;
-
-/// Parse a decimal amount (`"2500"`, `"2500.5"`, `"2500.00"`) into minor
-/// units (2 decimals) without floats: > 0, at most 2 decimals, at most
-/// [`MAX_PAYMENT_MAJOR`]. The error says what is wrong, for the API.
-pub fn parse_amount_minor(text: &str) -> Result<u64, String> {
-    let (whole, frac) = match text.split_once('.') {
-        Some((w, f)) => (w, f),
-        None => (text, ""),
-    };
-    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
-    if !digits(whole) || (text.contains('.') && !digits(frac)) {
-        return Err(format!("{text:?} is not a decimal number like 2500.00"));
-    }
-    if frac.len() > 2 {
-        return Err("must have at most 2 decimals".into());
-    }
-    let whole = whole.trim_start_matches('0');
-    if whole.len() > 7 {
-        return Err(format!("must be at most {MAX_PAYMENT_MAJOR}"));
-    }
-    let major: u64 = if whole.is_empty() {
-        0
-    } else {
-        whole
-            .parse()
-            .map_err(|_| format!("{text:?} is not a number"))?
-    };
-    let cents: u64 = match frac.len() {
-        0 => 0,
-        1 => u64::from(frac.as_bytes()[0] - b'0') * 10,
-        _ => u64::from(frac.as_bytes()[0] - b'0') * 10 + u64::from(frac.as_bytes()[1] - b'0'),
-    };
-    let minor = major * 100 + cents;
-    if minor == 0 {
-        return Err("must be greater than 0".into());
-    }
-    if minor > MAX_PAYMENT_MAJOR * 100 {
-        return Err(format!("must be at most {MAX_PAYMENT_MAJOR}"));
-    }
-    Ok(minor)
-}
-
-/// Minor units as decimal text with two places: 250000 → `"2500.00"`.
-pub fn format_amount_minor(minor: u64) -> String {
-    format!("{}.{:02}", minor / 100, minor % 100)
 }
 
 /// UTC `YYYY-MM-DD HH:MM:SS`, the CRM note's timestamp.
@@ -463,22 +400,26 @@ pub(crate) fn payment_from_row(row: &AnyRow) -> Result<Payment, StoreError> {
     let status: String = get(row, T, "status")?;
     let minor: i64 = get(row, T, "amount_minor")?;
     let minor = u64::try_from(minor).map_err(|_| corrupt(T, format!("amount_minor {minor}")))?;
+    let currency: String = get(row, T, "currency")?;
+    let currency =
+        Currency::stored(&currency).map_err(|_| corrupt(T, format!("currency {currency:?}")))?;
     let note: Option<String> = get(row, T, "note")?;
+    let reason: Option<String> = get(row, T, "reason")?;
     Ok(Payment {
         id: get(row, T, "id")?,
         call_id: get(row, T, "call_id")?,
         agent_id: get(row, T, "agent_id")?,
         item: get(row, T, "item")?,
-        amount: format_amount_minor(minor),
-        amount_minor: minor,
-        currency: get(row, T, "currency")?,
+        amount: Money::from_minor(minor, currency),
         status: PaymentStatus::parse(&status)
             .ok_or_else(|| corrupt(T, format!("status {status:?}")))?,
         steps: Vec::new(),
         brand: get(row, T, "brand")?,
         last_four: get(row, T, "last_four")?,
         transaction_id: get(row, T, "transaction_id")?,
-        reason: get(row, T, "reason")?,
+        reason: reason
+            .map(|r| EndReason::parse(&r).ok_or_else(|| corrupt(T, format!("reason {r:?}"))))
+            .transpose()?,
         note: note
             .map(|n| serde_json::from_str(&n).map_err(|e| corrupt(T, format!("column note: {e}"))))
             .transpose()?,
@@ -509,35 +450,6 @@ pub(crate) fn step_from_row(row: &AnyRow) -> Result<(String, PaymentStep), Store
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn amounts_parse_to_minor_units_without_floats() {
-        assert_eq!(parse_amount_minor("2500"), Ok(250_000));
-        assert_eq!(parse_amount_minor("2500.5"), Ok(250_050));
-        assert_eq!(parse_amount_minor("2500.05"), Ok(250_005));
-        assert_eq!(parse_amount_minor("0.01"), Ok(1));
-        assert_eq!(parse_amount_minor("1000000"), Ok(100_000_000));
-        assert_eq!(parse_amount_minor("0001000000.00"), Ok(100_000_000));
-        for bad in [
-            "",
-            "0",
-            "0.00",
-            "1000000.01",
-            "99999999",
-            "1.234",
-            "-1",
-            "1e3",
-            "1.",
-            ".5",
-            "1,5",
-            " 1",
-            "+1",
-        ] {
-            assert!(parse_amount_minor(bad).is_err(), "{bad:?}");
-        }
-        assert_eq!(format_amount_minor(250_000), "2500.00");
-        assert_eq!(format_amount_minor(5), "0.05");
-    }
 
     #[test]
     fn token_hash_is_sha256_hex() {

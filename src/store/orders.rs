@@ -29,6 +29,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<Inserted, StoreError> {
         order.validate()?;
+        let money = order.money()?;
         // An order whose first call is not yet due (e.g. outside the calling
         // window) is `pending` until a worker claims that call (issue #13).
         let failed_prep = order
@@ -54,13 +55,13 @@ impl Store {
         let mut tx = self.begin("insert order").await?;
         let inserted = sqlx::query(
             "INSERT INTO orders (id, phone, amount, currency, customer_kind, items, locale, timezone, status, created_at, updated_at, project, \
-             store_name, order_number, delivery_fee, customer_name, address, notes, prep_error) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11, $12, $13, $14, $15, $16, $17, $18) ON CONFLICT (id) DO NOTHING",
+             store_name, order_number, delivery_fee, customer_name, address, notes, prep_error, amount_minor) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19) ON CONFLICT (id) DO NOTHING",
         )
         .bind(&order.id)
         .bind(&order.phone)
         .bind(&order.amount)
-        .bind(&order.currency)
+        .bind(money.currency().code())
         .bind(order.customer_kind.as_str())
         .bind(order.items.to_string())
         .bind(order.locale.as_deref())
@@ -75,6 +76,7 @@ impl Store {
         .bind(order.script.address.as_deref())
         .bind(order.script.notes.as_deref())
         .bind(order.script.prep_error.as_deref())
+        .bind(i64::try_from(money.minor()).unwrap_or(i64::MAX))
         .execute(&mut *tx)
         .await
         .during("insert order")?

@@ -12,13 +12,14 @@ use super::agent_calls::load_call;
 use super::error::QueryContext;
 use super::model::{is_record_id, ms};
 use super::model_calls::{
-    note_timestamp, payment_from_row, step_from_row, CrmNote, MAX_PAYMENT_MAJOR, PAYMENT_COLUMNS,
+    note_timestamp, payment_from_row, step_from_row, CrmNote, PAYMENT_COLUMNS,
 };
-use super::{
-    enqueue, NewPayment, Payment, PaymentResult, PaymentStatus, PaymentStep, Store, StoreError, Tx,
-};
+use super::{enqueue, Payment, PaymentResult, PaymentStatus, PaymentStep, Store, StoreError, Tx};
+use crate::ivr::payment::{EndReason, FailReason};
+use crate::payments::{check_payment_amount, PaymentRequest};
 
-/// The reason written on payments (and the cause on calls) a restart found live.
+/// The cause written on calls a restart found live (payments get
+/// [`FailReason::Interrupted`], written the same).
 pub const INTERRUPTED: &str = "interrupted";
 
 const ACTIVE: &str = "('pending', 'in_progress')";
@@ -32,7 +33,7 @@ impl Store {
     /// unique index, so two concurrent requests cannot both start one.
     pub async fn insert_payment(
         &self,
-        p: &NewPayment,
+        p: &PaymentRequest,
         now: DateTime<Utc>,
     ) -> Result<Payment, StoreError> {
         validate_payment(p)?;
@@ -44,11 +45,11 @@ impl Store {
              AND NOT EXISTS (SELECT 1 FROM payments q WHERE q.call_id = c.id AND q.status IN {ACTIVE}) \
              ON CONFLICT DO NOTHING RETURNING {PAYMENT_COLUMNS}"
         ))
-        .bind(&p.id)
+        .bind(&p.payment_id)
         .bind(&p.call_id)
         .bind(&p.item)
-        .bind(i64::try_from(p.amount_minor).unwrap_or(i64::MAX))
-        .bind(&p.currency)
+        .bind(i64::try_from(p.amount.minor()).unwrap_or(i64::MAX))
+        .bind(p.amount.currency().code())
         .bind(ms(now))
         .fetch_optional(&mut *tx)
         .await
@@ -200,7 +201,10 @@ impl Store {
         .map(|row| sqlx::Row::try_get(row, "id"))
         .collect::<Result<_, _>>()
         .during("reconcile payments")?;
-        let interrupted = PaymentResult::ended(PaymentStatus::Failed, Some(INTERRUPTED));
+        let interrupted = PaymentResult::ended(
+            PaymentStatus::Failed,
+            Some(EndReason::Failed(FailReason::Interrupted)),
+        );
         let mut payments = 0;
         for id in ids {
             if let Some(p) = load_payment(&mut tx, "id", &id).await? {
@@ -258,8 +262,8 @@ async fn finish_in_tx(
         agent_name: call.agent_name.clone(),
         product: payment.item.clone(),
         transaction_id: r.transaction_id.clone(),
-        amount: payment.amount.clone(),
-        currency: payment.currency.clone(),
+        amount: payment.amount.to_string(),
+        currency: payment.amount.currency().code().to_string(),
         status: r.status.as_str().to_string(),
         timestamp: note_timestamp(now),
     };
@@ -278,7 +282,7 @@ async fn finish_in_tx(
         .bind(r.brand.as_deref())
         .bind(r.last_four.as_deref())
         .bind(r.transaction_id.as_deref())
-        .bind(r.reason.as_deref())
+        .bind(r.reason.as_ref().map(ToString::to_string))
         .bind(note_text)
         .bind(ms(now))
         .bind(payment.id.as_str())
@@ -317,7 +321,7 @@ async fn finish_in_tx(
         "timestamp": note.timestamp,
         "brand": r.brand,
         "last_four": r.last_four,
-        "reason": r.reason,
+        "reason": r.reason.as_ref().map(ToString::to_string),
     });
     // The outbox's order_id references `orders`; an agent call's order id
     // need not be one of ours, so it travels in the payload only.
@@ -354,12 +358,12 @@ async fn load_payment(
     Ok(Some(payment))
 }
 
-fn validate_payment(p: &NewPayment) -> Result<(), StoreError> {
+fn validate_payment(p: &PaymentRequest) -> Result<(), StoreError> {
     let bad = |field: &'static str, reason: &str| StoreError::InvalidPayment {
         field,
         reason: reason.to_string(),
     };
-    if !is_record_id(&p.id) {
+    if !is_record_id(&p.payment_id) {
         return Err(bad(
             "id",
             "must be 1-64 characters of A-Z, a-z, 0-9, '_' or '-'",
@@ -369,15 +373,7 @@ fn validate_payment(p: &NewPayment) -> Result<(), StoreError> {
     if p.item.trim().is_empty() || n > 200 || p.item.chars().any(char::is_control) {
         return Err(bad("item", "must be 1 to 200 printable characters"));
     }
-    if p.amount_minor == 0 || p.amount_minor > MAX_PAYMENT_MAJOR * 100 {
-        return Err(bad(
-            "amount",
-            &format!("must be greater than 0 and at most {MAX_PAYMENT_MAJOR}"),
-        ));
-    }
-    if p.currency.len() != 3 || !p.currency.bytes().all(|b| b.is_ascii_uppercase()) {
-        return Err(bad("currency", "must be three uppercase letters like PKR"));
-    }
+    check_payment_amount(p.amount).map_err(|e| bad(e.field(), &e.to_string()))?;
     Ok(())
 }
 
@@ -416,7 +412,7 @@ fn validate_result(r: &PaymentResult) -> Result<(), StoreError> {
         }
     }
     if let Some(reason) = &r.reason {
-        check_code("reason", reason)?;
+        check_code("reason", &reason.to_string())?;
     }
     Ok(())
 }

@@ -59,6 +59,12 @@ fn goertzel(x: &[i16], w: &[f64], freq: f64) -> f64 {
     2.0 * p.max(0.0).sqrt() / w.iter().sum::<f64>()
 }
 
+/// Amplitude of `freq` in `x` (Goertzel, no window), scaled to a sine's peak
+/// amplitude: the tone check of the tests that look at a recording.
+pub fn amplitude_at(x: &[i16], freq: f64) -> f64 {
+    goertzel(x, &vec![1.0; x.len()], freq)
+}
+
 /// Result of the DTMF-fragment sweep.
 #[derive(Debug, Clone)]
 pub struct FragmentScan {

@@ -13,11 +13,13 @@ pub mod dtmf_harness;
 pub mod http;
 pub mod keypad;
 pub mod payment_rig;
+pub mod peers;
 pub mod registering;
 pub mod session_rig;
 #[path = "../support/sipp_captures.rs"]
 pub mod sipp_captures;
 
+pub use peers::{free_tcp_port, free_udp_block, free_udp_port};
 use std::f64::consts::PI;
 use std::net::UdpSocket;
 use std::path::{Path, PathBuf};
@@ -40,55 +42,6 @@ pub fn require(bin: &str) {
         found,
         "`{bin}` is required by this test and is not installed; run `bash scripts/install-deps`"
     );
-}
-
-/// A loopback UDP port nobody holds right now, with port+1 free too (RTP/RTCP pairs).
-pub fn free_udp_port() -> u16 {
-    free_udp_block(2)
-}
-
-/// An even loopback UDP port with the `n - 1` ports after it free too (SIPp's
-/// `-mp` takes four: audio RTP/RTCP and video RTP/RTCP). A port is handed out
-/// once per test binary, so tests running in parallel threads never pick the
-/// same one between the check and the peer's bind. The first port is also
-/// free on TCP: it may become a SIP port, which `orderline serve` binds on UDP
-/// and TCP, and ephemeral ports of the tests' own HTTP connections come from
-/// the same range (a load test once lost its daemon to one).
-pub fn free_udp_block(n: u16) -> u16 {
-    loop {
-        let s = UdpSocket::bind("127.0.0.1:0").expect("bind an ephemeral port");
-        let p = s.local_addr().expect("local addr").port();
-        if p % 2 == 0
-            && p < 65535 - n
-            && (1..n).all(|k| UdpSocket::bind(("127.0.0.1", p + k)).is_ok())
-            && std::net::TcpListener::bind(("127.0.0.1", p)).is_ok()
-            && claim(p, n)
-        {
-            return p;
-        }
-    }
-}
-
-/// Record `p..p+n` as handed out; false if any of them already was.
-fn claim(p: u16, n: u16) -> bool {
-    static TAKEN: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
-    let mut taken = TAKEN.lock().unwrap_or_else(|e| e.into_inner());
-    if (p..p + n).any(|q| taken.contains(&q)) {
-        return false;
-    }
-    taken.extend(p..p + n);
-    true
-}
-
-/// A loopback TCP port nobody holds right now.
-pub fn free_tcp_port() -> u16 {
-    loop {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port");
-        let p = l.local_addr().expect("local addr").port();
-        if claim(p, 1) {
-            return p;
-        }
-    }
 }
 
 /// DTMF row/column frequencies (ITU-T Q.23).

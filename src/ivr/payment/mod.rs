@@ -37,7 +37,8 @@ mod vocab;
 
 pub use plan::PaymentPlan;
 pub use vocab::{
-    ChargeOutcome, FailReason, PaymentAction, PaymentOutcome, Step, StepEvent, StepStatus,
+    ChargeOutcome, EndReason, FailReason, PaymentAction, PaymentOutcome, Refusal, Step, StepEvent,
+    StepStatus,
 };
 
 use std::collections::{HashMap, VecDeque};
