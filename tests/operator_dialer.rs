@@ -73,6 +73,7 @@ fn ready_agents_get_the_queued_orders_one_line_each() {
 
     // Log in: each agent's phone is called once; the agent starts paused,
     // so nothing is dialled yet.
+    let logged_in = Instant::now();
     for (id, ..) in AGENTS {
         let (st, v) = rig.api("POST", &format!("/v1/agents/{id}/session"), None);
         assert_eq!(st, 201, "{v}\n{}", rig.daemon.logs());
@@ -181,6 +182,24 @@ fn ready_agents_get_the_queued_orders_one_line_each() {
     let v = state(&rig, "bilal");
     assert_eq!(v["state"], "paused", "{v}");
     assert_eq!(v["pause_code"], "break", "{v}");
+
+    // The agent log's day seconds add up: never more than the time since
+    // login, and Ayesha talked for most of her 27 calls of 1.5 s each.
+    let shift = logged_in.elapsed().as_secs() + 2;
+    for (id, ..) in AGENTS {
+        let v = state(&rig, id);
+        let day = &v["today"];
+        let secs = |k: &str| day[k].as_u64().unwrap_or_else(|| panic!("{k} in {v}"));
+        let total = secs("paused") + secs("waiting") + secs("talking") + secs("wrap_up");
+        assert!(
+            total <= shift,
+            "{id}: {total} s logged in a {shift} s shift: {v}"
+        );
+    }
+    let talking = state(&rig, "ayesha")["today"]["talking"]
+        .as_u64()
+        .unwrap_or(0);
+    assert!(talking >= 20, "ayesha talked {talking} s over 27 calls");
 }
 
 /// A busy customer: the agent is released back to `ready` at once (no

@@ -24,6 +24,7 @@ use tokio::time::{sleep_until, Instant};
 
 use super::b2bua::{Action, B2bua, Input, Leg, LegEvent, Milestone};
 use super::engine::{CallError, Engine};
+use super::leg_io::LegIo;
 use super::line::AnsweredLine;
 use super::live::{AgentCallSpec, CallCommand, CallEnd, EndedBy, LegCause, LiveEvent};
 use super::secure_payment::SecurePayment;
@@ -34,83 +35,12 @@ use crate::media::{
     Side,
 };
 use crate::sip::sdp::{self, RemoteMedia};
-use crate::sip::{CallRef, SipCommand, SipEvent};
+use crate::sip::{SipCommand, SipEvent};
 
 /// How long a charge in flight may keep a hung-up call's session open.
 const CHARGE_AFTER_HANGUP: Duration = Duration::from_secs(60);
 /// A wake-up far enough away to mean "no timer".
 const IDLE: Duration = Duration::from_secs(24 * 3600);
-
-/// One leg's SIP dialog and what the driver holds for it.
-pub(super) struct LegIo {
-    pub(super) call: CallRef,
-    events: mpsc::Receiver<SipEvent>,
-    /// The stream ended; it is not polled again.
-    closed: bool,
-    /// Bound before the INVITE; taken by the bridge once the leg answers.
-    session: Option<MediaSession>,
-    /// The answer's SDP, once usable.
-    remote: Option<RemoteMedia>,
-}
-
-impl LegIo {
-    pub(super) async fn recv(&mut self) -> Option<SipEvent> {
-        if self.closed {
-            return std::future::pending().await;
-        }
-        self.events.recv().await
-    }
-
-    /// Bind media and send the INVITE (through `trunk`, or straight to
-    /// `uri` for an agent's phone).
-    pub(super) async fn invite(
-        engine: &Engine,
-        trunk: Option<&crate::config::TrunkConfig>,
-        uri: String,
-    ) -> Result<LegIo, CallError> {
-        let (session, local) = engine.bind_media().await?;
-        let (call, events) = engine.invite_leg(trunk, uri, &local).await?;
-        Ok(LegIo {
-            call,
-            events,
-            closed: false,
-            session: Some(session),
-            remote: None,
-        })
-    }
-
-    /// A SIP event as a leg event; the answer's SDP is parsed here.
-    pub(super) fn input(&mut self, ev: Option<SipEvent>) -> Option<LegEvent> {
-        Some(match ev {
-            None => {
-                self.closed = true;
-                LegEvent::Gone
-            }
-            Some(SipEvent::Answered { sdp: body, .. }) => match sdp::parse_answer(&body) {
-                Ok(remote) => {
-                    self.remote = Some(remote);
-                    LegEvent::Answered { usable_sdp: true }
-                }
-                Err(e) => {
-                    tracing::warn!(call = %self.call, error = %e, "answer SDP unusable; hanging up");
-                    LegEvent::Answered { usable_sdp: false }
-                }
-            },
-            Some(SipEvent::Failed { status, .. }) => LegEvent::Failed { status },
-            Some(SipEvent::Ended { by_remote }) => LegEvent::Ended { by_remote },
-            Some(SipEvent::MediaUpdate { sdp }) => LegEvent::MediaUpdate { sdp },
-            Some(_) => return None,
-        })
-    }
-
-    /// The media session and answer of a leg that answered.
-    pub(super) fn answered_media(&mut self) -> Result<(MediaSession, RemoteMedia), CallError> {
-        match (self.session.take(), self.remote.clone()) {
-            (Some(s), Some(r)) => Ok((s, r)),
-            _ => Err(CallError::MediaGone),
-        }
-    }
-}
 
 /// An agent's leg and its running bridge, lent by a session to one
 /// customer call.

@@ -14,9 +14,9 @@ use std::time::Duration;
 
 use tokio::time::{sleep_until, Instant};
 
-use super::agent_call::LegIo;
 use super::b2bua::LegEvent;
 use super::engine::{CallError, Engine};
+use super::leg_io::LegIo;
 use super::live::LegCause;
 use super::media_params;
 use crate::media::MediaEvent;

@@ -38,8 +38,7 @@ pub fn customers(dir: &Path, port: u16, calls: usize) -> Child {
 }
 
 /// As [`customers`], with another scenario taking the same substitutions
-/// (`@MEDIA_ACTION@`, `@TALK_MS@`, and `@AWAY@`: the share of calls never
-/// answered, 0.4 here).
+/// (`@MEDIA_ACTION@`, `@TALK_MS@`).
 pub fn customers_in(dir: &Path, port: u16, calls: usize, template: &str) -> Child {
     let calls = calls.to_string();
     talking_customers(
@@ -73,7 +72,6 @@ fn talking_customers(dir: &Path, port: u16, scenario_file: &str, args: &[&str]) 
         &[
             ("@MEDIA_ACTION@", &action),
             ("@TALK_MS@", &CUSTOMER_TALK_MS.to_string()),
-            ("@AWAY@", "0.4"),
         ],
     );
     let mport = free_udp_block(4);

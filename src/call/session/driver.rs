@@ -14,9 +14,10 @@ use tokio::task::JoinHandle;
 use tokio::time::{sleep_until, Instant};
 
 use super::{Session, SessionAction, SessionInput};
-use crate::call::agent_call::{self, LegIo, Lent, Returned};
+use crate::call::agent_call::{self, Lent, Returned};
 use crate::call::b2bua::LegEvent;
 use crate::call::engine::{CallError, Engine};
+use crate::call::leg_io::LegIo;
 use crate::call::line::AnsweredLine;
 use crate::call::live::{
     AgentCallSpec, CallCommand, CallEnd, EndedBy, LegCause, LiveEvent, SessionEvent,

@@ -1,0 +1,83 @@
+//! One leg's SIP dialog as a call driver holds it (issue #9: shared by the
+//! click-to-call B2BUA driver, the session driver and predictive lines, so
+//! it lives below all three): the dialog's events, the media sockets bound
+//! before the INVITE, and the answer's SDP once usable.
+
+use tokio::sync::mpsc;
+
+use super::b2bua::LegEvent;
+use super::engine::{CallError, Engine};
+use crate::media::MediaSession;
+use crate::sip::sdp::{self, RemoteMedia};
+use crate::sip::{CallRef, SipEvent};
+
+/// One leg's SIP dialog and what the driver holds for it.
+pub(crate) struct LegIo {
+    pub(super) call: CallRef,
+    events: mpsc::Receiver<SipEvent>,
+    /// The stream ended; it is not polled again.
+    closed: bool,
+    /// Bound before the INVITE; taken by the bridge once the leg answers.
+    session: Option<MediaSession>,
+    /// The answer's SDP, once usable.
+    pub(super) remote: Option<RemoteMedia>,
+}
+
+impl LegIo {
+    pub(super) async fn recv(&mut self) -> Option<SipEvent> {
+        if self.closed {
+            return std::future::pending().await;
+        }
+        self.events.recv().await
+    }
+
+    /// Bind media and send the INVITE (through `trunk`, or straight to
+    /// `uri` for an agent's phone).
+    pub(super) async fn invite(
+        engine: &Engine,
+        trunk: Option<&crate::config::TrunkConfig>,
+        uri: String,
+    ) -> Result<LegIo, CallError> {
+        let (session, local) = engine.bind_media().await?;
+        let (call, events) = engine.invite_leg(trunk, uri, &local).await?;
+        Ok(LegIo {
+            call,
+            events,
+            closed: false,
+            session: Some(session),
+            remote: None,
+        })
+    }
+
+    /// A SIP event as a leg event; the answer's SDP is parsed here.
+    pub(super) fn input(&mut self, ev: Option<SipEvent>) -> Option<LegEvent> {
+        Some(match ev {
+            None => {
+                self.closed = true;
+                LegEvent::Gone
+            }
+            Some(SipEvent::Answered { sdp: body, .. }) => match sdp::parse_answer(&body) {
+                Ok(remote) => {
+                    self.remote = Some(remote);
+                    LegEvent::Answered { usable_sdp: true }
+                }
+                Err(e) => {
+                    tracing::warn!(call = %self.call, error = %e, "answer SDP unusable; hanging up");
+                    LegEvent::Answered { usable_sdp: false }
+                }
+            },
+            Some(SipEvent::Failed { status, .. }) => LegEvent::Failed { status },
+            Some(SipEvent::Ended { by_remote }) => LegEvent::Ended { by_remote },
+            Some(SipEvent::MediaUpdate { sdp }) => LegEvent::MediaUpdate { sdp },
+            Some(_) => return None,
+        })
+    }
+
+    /// The media session and answer of a leg that answered.
+    pub(super) fn answered_media(&mut self) -> Result<(MediaSession, RemoteMedia), CallError> {
+        match (self.session.take(), self.remote.clone()) {
+            (Some(s), Some(r)) => Ok((s, r)),
+            _ => Err(CallError::MediaGone),
+        }
+    }
+}
