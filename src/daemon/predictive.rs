@@ -393,10 +393,12 @@ impl Predictive {
         let mut keep = Vec::new();
         let waiting = std::mem::take(&mut self.waiting);
         for mut w in waiting {
-            let Some(line) = self.lines.get(&w.id) else {
+            let Some(mode) = self.lines.get(&w.id).map(|l| l.mode) else {
+                // Never left without its line; if it were, end the call.
+                w.line.hang_up(&self.engine).await;
                 continue;
             };
-            let agents = &self.modes[line.mode].agents;
+            let agents = &self.modes[mode].agents;
             let agent = free.iter().position(|a| agents.contains(a));
             match w.wait.poll(self.now(), agent.is_some()) {
                 Routing::Wait { .. } => keep.push(w),
