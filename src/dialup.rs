@@ -473,6 +473,20 @@ impl Dialup {
         &self.inner.previews
     }
 
+    /// [`Dialup::finish_by`] for the dialers, which have nobody to return an
+    /// error to: a result that no longer applies is logged at debug, a
+    /// failed write as an error (the order stays in flight and the next
+    /// start releases it).
+    pub async fn settle(&self, order: &str, holder: &str, result: DialResult, now: DateTime<Utc>) {
+        match self.finish_by(order, holder, result, now).await {
+            Ok(true) => {}
+            Ok(false) => {
+                tracing::debug!(%order, %holder, "order no longer in flight for this holder")
+            }
+            Err(e) => tracing::error!(%order, %holder, error = %e, "dial result not recorded"),
+        }
+    }
+
     /// Replace who may work `mode`; stored so a restart keeps it.
     pub async fn set_agents(
         &self,

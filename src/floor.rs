@@ -227,6 +227,18 @@ impl Floor {
         })
     }
 
+    /// Back to ready from the reservation for `call`, as the dialers do when
+    /// a reserved customer never came through. An agent who moved meanwhile
+    /// (paused, logged out) stays where they are: logged at debug.
+    pub async fn release(&self, agent_id: &str, call: &str, now: DateTime<Utc>) {
+        let input = AgentInput::Release {
+            call: call.to_string(),
+        };
+        if let Err(e) = self.apply(agent_id, input, now).await {
+            tracing::debug!(agent = %agent_id, %call, error = %e, "agent not released (moved meanwhile)");
+        }
+    }
+
     /// Every agent `ready` now, by id (the operator dialer's candidates).
     pub async fn ready(&self) -> Vec<String> {
         let agents = self.inner.agents.lock().await;

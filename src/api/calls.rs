@@ -85,11 +85,7 @@ pub(crate) async fn create(
         order_id: call.order_id.clone(),
     };
     if let Err(e) = control.dial(req) {
-        let failed = AgentCallUpdate {
-            agent_cause: Some("unavailable".into()),
-            ended_by: Some(EndedBy::Local),
-            ..AgentCallUpdate::status(AgentCallStatus::Failed)
-        };
+        let failed = AgentCallUpdate::failed_locally("unavailable");
         store
             .update_agent_call(&call.id, &failed, state.now())
             .await?;

@@ -443,12 +443,9 @@ impl Predictive {
         if self.floor.apply(agent, reserve, now).await.is_err() {
             return Some(answered);
         }
-        let release = |floor: Floor, agent: String, call: String| async move {
-            let _ = floor.apply(&agent, AgentInput::Release { call }, now).await;
-        };
         if let Err(e) = self.dialup.hand_over(&order, LINE_HOLDER, agent, now).await {
             tracing::warn!(%order, %agent, error = %e, "line not handed over");
-            release(self.floor.clone(), agent.to_string(), call_id).await;
+            self.floor.release(agent, &call_id, now).await;
             return Some(answered);
         }
         let new = NewAgentCall {
@@ -462,7 +459,7 @@ impl Predictive {
             Err(e) => {
                 tracing::error!(%order, error = %e, "call row not written; customer waits on");
                 let _ = self.dialup.hand_over(&order, agent, LINE_HOLDER, now).await;
-                release(self.floor.clone(), agent.to_string(), call_id).await;
+                self.floor.release(agent, &call_id, now).await;
                 return Some(answered);
             }
         };
@@ -494,13 +491,11 @@ impl Predictive {
             Err((e, back)) => {
                 tracing::warn!(%order, %agent, error = %e, "session refused the customer");
                 let _ = self.dialup.hand_over(&order, agent, LINE_HOLDER, now).await;
-                release(self.floor.clone(), agent.to_string(), call_id.clone()).await;
-                let failed = crate::store::AgentCallUpdate {
-                    agent_cause: Some("busy".into()),
-                    ended_by: Some(crate::store::EndedBy::Local),
-                    ..crate::store::AgentCallUpdate::status(crate::store::AgentCallStatus::Failed)
-                };
-                let _ = self.store.update_agent_call(&call_id, &failed, now).await;
+                self.floor.release(agent, &call_id, now).await;
+                let failed = crate::store::AgentCallUpdate::failed_locally("busy");
+                if let Err(e) = self.store.update_agent_call(&call_id, &failed, now).await {
+                    tracing::error!(call = %call_id, error = %e, "could not mark the call failed");
+                }
                 back
             }
         }
@@ -546,24 +541,13 @@ impl Predictive {
             self.wrapping.insert(call.to_string(), t);
             return;
         }
-        let release = AgentInput::Release {
-            call: call.to_string(),
-        };
-        let _ = self.floor.apply(&t.agent, release, self.clock.now()).await;
+        self.floor.release(&t.agent, call, self.clock.now()).await;
         self.settle(&t.order, &t.agent, DialResult::Dropped).await;
     }
 
     async fn settle(&self, order: &str, holder: &str, result: DialResult) {
-        match self
-            .dialup
-            .finish_by(order, holder, result, self.clock.now())
-            .await
-        {
-            Ok(true) => {}
-            Ok(false) => {
-                tracing::debug!(%order, %holder, "order no longer in flight for this holder")
-            }
-            Err(e) => tracing::error!(%order, error = %e, "dial result not recorded"),
-        }
+        self.dialup
+            .settle(order, holder, result, self.clock.now())
+            .await;
     }
 }

@@ -41,7 +41,7 @@ use crate::call::live::{CallEnd, LegCause};
 use crate::clock::Clock;
 use crate::dialup::{Decision, Dialup, Offer, PreviewAction, PreviewError};
 use crate::floor::{Floor, FloorEvent};
-use crate::store::{AgentCallStatus, AgentCallUpdate, EndedBy, NewAgentCall, Store};
+use crate::store::{AgentCallUpdate, NewAgentCall, Store};
 
 /// Without an event, look again this often: orders put off or booked for
 /// later fall due with time alone.
@@ -301,23 +301,12 @@ impl Progressive {
         Ok(())
     }
 
-    /// Back to ready from the reservation for `call` (an agent who moved
-    /// meanwhile stays where they are).
     async fn release(&self, agent: &str, call: &str) {
-        let release = AgentInput::Release {
-            call: call.to_string(),
-        };
-        if let Err(e) = self.floor.apply(agent, release, self.clock.now()).await {
-            tracing::debug!(%agent, %call, error = %e, "agent not released (moved meanwhile)");
-        }
+        self.floor.release(agent, call, self.clock.now()).await;
     }
 
     async fn call_failed(&self, call_id: &str, cause: &str) {
-        let failed = AgentCallUpdate {
-            agent_cause: Some(cause.into()),
-            ended_by: Some(EndedBy::Local),
-            ..AgentCallUpdate::status(AgentCallStatus::Failed)
-        };
+        let failed = AgentCallUpdate::failed_locally(cause);
         if let Err(e) = self
             .store
             .update_agent_call(call_id, &failed, self.clock.now())
@@ -337,16 +326,7 @@ impl Progressive {
             self.wrapping.insert(call.to_string(), line);
             return;
         }
-        let release = AgentInput::Release {
-            call: call.to_string(),
-        };
-        if let Err(e) = self
-            .floor
-            .apply(&line.agent, release, self.clock.now())
-            .await
-        {
-            tracing::debug!(agent = %line.agent, %call, error = %e, "agent not released (moved meanwhile)");
-        }
+        self.release(&line.agent, call).await;
         self.settle(&line.order, &line.agent, unanswered_result(end))
             .await;
     }
@@ -375,14 +355,9 @@ impl Progressive {
     }
 
     async fn settle(&self, order: &str, agent: &str, result: DialResult) {
-        let now = self.clock.now();
-        match self.dialup.finish_by(order, agent, result, now).await {
-            Ok(true) => {}
-            Ok(false) => {
-                tracing::debug!(%order, %agent, "order no longer in flight for this agent")
-            }
-            Err(e) => tracing::error!(%order, %agent, error = %e, "dial result not recorded"),
-        }
+        self.dialup
+            .settle(order, agent, result, self.clock.now())
+            .await;
     }
 }
 

@@ -179,6 +179,16 @@ impl AgentCallUpdate {
             ended_by: None,
         }
     }
+
+    /// A call orderline could not go on with itself (`ended_by` local,
+    /// status failed), the agent's leg marked with `cause`.
+    pub fn failed_locally(cause: &str) -> AgentCallUpdate {
+        AgentCallUpdate {
+            agent_cause: Some(cause.to_string()),
+            ended_by: Some(EndedBy::Local),
+            ..AgentCallUpdate::status(AgentCallStatus::Failed)
+        }
+    }
 }
 
 // ---- payments -------------------------------------------------------------
