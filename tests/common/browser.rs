@@ -96,12 +96,18 @@ impl Browser {
             std::thread::sleep(Duration::from_millis(50));
         };
         let stream = TcpStream::connect(("127.0.0.1", port)).expect("connect to DevTools");
+        // The upgrade may take seconds on a loaded machine; a short read
+        // timeout here made the handshake fail as "interrupted" under the
+        // full suite. Generous for the handshake, then the message loop's.
         stream
-            .set_read_timeout(Some(Duration::from_millis(500)))
+            .set_read_timeout(Some(Duration::from_secs(30)))
             .expect("timeout");
         let url = format!("ws://127.0.0.1:{port}{path}");
         let (ws, _) =
             tungstenite::client(url.as_str(), stream).expect("DevTools WebSocket handshake");
+        ws.get_ref()
+            .set_read_timeout(Some(Duration::from_millis(500)))
+            .expect("timeout");
         let mut b = Browser {
             child,
             ws,
