@@ -628,3 +628,99 @@ async fn flood_on_the_port_does_not_starve_pacing_or_commands() {
     assert!(stats.invalid + stats.foreign > 1000, "{stats:?}");
     assert!(took < Duration::from_millis(500), "{took:?}");
 }
+
+/// A "hello?": a 450 ms burst of three partials (never tonal, so never a
+/// beep), loud enough to be voice.
+fn hello() -> Vec<i16> {
+    let n = 450 * 8;
+    (0..n)
+        .map(|i| {
+            let t = i as f64 / 8000.0;
+            let env = (std::f64::consts::PI * i as f64 / n as f64).sin().sqrt();
+            let s = (2.0 * std::f64::consts::PI * 220.0 * t).sin()
+                + 0.7 * (2.0 * std::f64::consts::PI * 660.0 * t).sin()
+                + 0.5 * (2.0 * std::f64::consts::PI * 1540.0 * t).sin();
+            (12000.0 * env * s / 2.2) as i16
+        })
+        .collect()
+}
+
+/// Issue #12: a predictive line listens for an answering machine on the
+/// live stream, then hands its sockets on (the same port the customer's
+/// SDP names) to the next media, which goes on hearing the customer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn machine_detection_on_the_stream_then_the_sockets_go_on() {
+    let pool = ports(30_360);
+    let session = MediaSession::bind(LOCAL, &pool).await.unwrap();
+    let port = session.local_port();
+    let to = SocketAddr::new(LOCAL, port);
+    let mut tx = Sender::new(to).await;
+    let mut h = session.start(params(tx.sock.local_addr().unwrap(), None));
+    h.detect_machine(orderline_amd::AmdConfig::default())
+        .await
+        .unwrap();
+    // 300 ms before the customer speaks, "hello?", then silence.
+    let pcm = [silence(300), hello(), silence(1200)].concat();
+    tx.send_pcm(&pcm).await;
+    let events = events_until(&mut h, Duration::from_millis(500)).await;
+    let decisions: Vec<_> = events
+        .iter()
+        .filter_map(|e| match e {
+            MediaEvent::Amd(d) => Some(*d),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(decisions.len(), 1, "{events:?}");
+    let d = decisions[0];
+    assert_eq!(d.result, orderline_amd::AmdResult::Human, "{d:?}");
+    // Decided on the stream's own clock: the greeting ended at ~750 ms,
+    // the after-greeting silence (800 ms) then decided.
+    let end = d.speech_end_ms.expect("the customer spoke");
+    assert!((700..=780).contains(&end), "{d:?}");
+    assert_eq!(d.decision_ms, end + 800, "{d:?}");
+
+    let (session, stats) = h.release().await.unwrap();
+    assert_eq!(
+        stats.unwrap().packets_received,
+        pcm.len().div_ceil(160) as u64
+    );
+    assert_eq!(session.local_port(), port, "the same sockets come back");
+    // The next media on the same sockets hears the customer go on.
+    let h = session.start(params(tx.sock.local_addr().unwrap(), None));
+    tx.send_pcm(&silence(200)).await;
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert_eq!(h.stop().await.packets_received, 10);
+}
+
+/// A machine's greeting runs past the greeting limit: `machine`, then its
+/// beep is reported as a second decision (where a message would start).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn machine_then_beep_on_the_stream() {
+    let pool = ports(30_400);
+    let session = MediaSession::bind(LOCAL, &pool).await.unwrap();
+    let to = SocketAddr::new(LOCAL, session.local_port());
+    let mut tx = Sender::new(to).await;
+    let mut h = session.start(params(tx.sock.local_addr().unwrap(), None));
+    h.detect_machine(orderline_amd::AmdConfig::default())
+        .await
+        .unwrap();
+    let greeting: Vec<i16> = (0..5)
+        .flat_map(|_| [hello(), silence(40)].concat())
+        .collect();
+    let beep: Vec<i16> = (0..8 * 400)
+        .map(|i| (8000.0 * (2.0 * std::f64::consts::PI * 1000.0 * i as f64 / 8000.0).sin()) as i16)
+        .collect();
+    tx.send_pcm(&[silence(200), greeting, silence(300), beep, silence(600)].concat())
+        .await;
+    let events = events_until(&mut h, Duration::from_millis(500)).await;
+    let decisions: Vec<_> = events
+        .iter()
+        .filter_map(|e| match e {
+            MediaEvent::Amd(d) => Some((d.result, d.beep)),
+            _ => None,
+        })
+        .collect();
+    use orderline_amd::AmdResult::Machine;
+    assert_eq!(decisions, [(Machine, false), (Machine, true)], "{events:?}");
+    h.stop().await;
+}

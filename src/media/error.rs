@@ -27,6 +27,8 @@ pub enum MediaError {
     Player(#[from] PlayerError),
     #[error("cannot write recording {path}: {source}")]
     Record { path: PathBuf, source: AudioError },
+    #[error("answering-machine detection: {0}")]
+    Amd(orderline_amd::ConfigError),
     #[error("the media task has ended")]
     Closed,
     /// A bridge command for the customer leg before it was connected.

@@ -88,6 +88,9 @@ pub enum MediaEvent {
     /// Nothing (RTP or RTCP) came from the far end for this long: it has
     /// gone ([`super::watch`]). Sent once; the call layer hangs up.
     MediaTimeout { silent: Duration },
+    /// The answering-machine detector decided (only while it listens:
+    /// [`super::MediaHandle::detect_machine`]).
+    Amd(orderline_amd::Decision),
 }
 
 /// Counters returned by [`MediaHandle::stop`](super::MediaHandle::stop).
@@ -502,6 +505,12 @@ impl Leg {
     /// End of the leg: final counters, and the recording (its path and
     /// samples) if one was asked for; the caller writes it (file IO is the
     /// edge's job).
+    /// Events a sink could not deliver outside [`LegSink::event`] (the
+    /// task's detector decisions), counted with the leg's own.
+    pub(super) fn count_dropped(&mut self, n: u64) {
+        self.stats.events_dropped += n;
+    }
+
     pub(super) fn finish(self) -> (MediaStats, Option<(PathBuf, Vec<i16>)>) {
         (self.stats(), self.recording)
     }

@@ -23,10 +23,18 @@
 //! [`MediaSession::start`] (an inherent impl kept beside the task it starts,
 //! so the socket file below knows nothing of the task; issue #9). The
 //! per-leg logic is the sans-IO `Leg`.
+//!
+//! A predictive line (issue #12) also listens for an answering machine:
+//! [`MediaHandle::detect_machine`] feeds the received audio, in order, to
+//! the sans-IO [`AmdDetector`] and reports its decisions as
+//! [`MediaEvent::Amd`]; once the customer is classed, [`MediaHandle::release`]
+//! stops the task and gives the sockets back, so the same ports (the ones
+//! in the SDP the customer answered) go on into the agent's bridge.
 
 use std::path::PathBuf;
 use std::time::Instant;
 
+use orderline_amd::{AmdConfig, AmdDetector};
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 use tokio::sync::{mpsc, oneshot};
@@ -91,8 +99,13 @@ enum Command {
     Update(MediaParams, oneshot::Sender<Result<(), MediaError>>),
     Record(PathBuf, oneshot::Sender<()>),
     Watch(MediaTimeouts, bool),
+    DetectMachine(AmdDetector),
     Stop,
 }
+
+/// What the task gives back when it ends: the sockets (for
+/// [`MediaHandle::release`]) and how it went.
+type Finished = (MediaSession, Result<MediaStats, MediaError>);
 
 /// The call layer's handle on a running media session. Dropping it ends
 /// the task (without writing a recording).
@@ -100,7 +113,7 @@ enum Command {
 pub struct MediaHandle {
     cmd: mpsc::Sender<Command>,
     events: mpsc::Receiver<MediaEvent>,
-    join: JoinHandle<Result<MediaStats, MediaError>>,
+    join: JoinHandle<Finished>,
 }
 
 impl MediaHandle {
@@ -153,6 +166,17 @@ impl MediaHandle {
             .map_err(|_| MediaError::Closed)
     }
 
+    /// Classify the far end as a human or an answering machine from the
+    /// audio received from now on ([`MediaEvent::Amd`], at most two: the
+    /// class, then a machine's beep). A bad `config` is refused here.
+    pub async fn detect_machine(&self, config: AmdConfig) -> Result<(), MediaError> {
+        let det = AmdDetector::new(config).map_err(MediaError::Amd)?;
+        self.cmd
+            .send(Command::DetectMachine(det))
+            .await
+            .map_err(|_| MediaError::Closed)
+    }
+
     /// Next event; `None` once the task has ended.
     pub async fn next_event(&mut self) -> Option<MediaEvent> {
         self.events.recv().await
@@ -172,10 +196,47 @@ impl MediaHandle {
 
     /// [`MediaHandle::stop`] reporting a recording write failure.
     pub async fn stop_checked(self) -> Result<MediaStats, MediaError> {
+        self.release().await.and_then(|(_, stats)| stats)
+    }
+
+    /// Stop the task and take its sockets back, bound and unchanged, with
+    /// its counters: the call goes on with other media on the same ports
+    /// (a predictive line handed from the AMD listener to an agent's
+    /// bridge). Datagrams that arrive meanwhile wait in the kernel.
+    pub async fn release(
+        self,
+    ) -> Result<(MediaSession, Result<MediaStats, MediaError>), MediaError> {
         let _ = self.cmd.send(Command::Stop).await;
-        match self.join.await {
-            Ok(r) => r,
-            Err(_) => Err(MediaError::Closed),
+        self.join.await.map_err(|_| MediaError::Closed)
+    }
+}
+
+/// The task's sink: events to the handle, and the received audio to the
+/// answering-machine detector while it listens (its decisions become
+/// events). Borrowed per datagram; nothing here allocates.
+struct Sink<'a> {
+    events: &'a mpsc::Sender<MediaEvent>,
+    amd: &'a mut Option<AmdDetector>,
+    dropped: u64,
+}
+
+impl LegSink for Sink<'_> {
+    fn event(&mut self, ev: MediaEvent) -> bool {
+        self.events.try_send(ev).is_ok()
+    }
+
+    fn audio(&mut self, pcm: &[i16]) {
+        let Some(det) = self.amd.as_mut() else {
+            return;
+        };
+        det.push(pcm);
+        while let Some(d) = det.poll_decision() {
+            if self.events.try_send(MediaEvent::Amd(d)).is_err() {
+                self.dropped += 1;
+            }
+        }
+        if det.is_done() {
+            *self.amd = None;
         }
     }
 }
@@ -193,6 +254,8 @@ struct Task {
     session: MediaSession,
     leg: Leg,
     events: mpsc::Sender<MediaEvent>,
+    /// Listening for an answering machine (predictive lines only).
+    amd: Option<AmdDetector>,
 }
 
 impl Task {
@@ -203,13 +266,37 @@ impl Task {
             // the edge: the leg itself takes its randomness injected.
             leg: Leg::new(params, &mut StdRng::from_entropy()),
             events,
+            amd: None,
         }
     }
 
-    async fn run(
-        mut self,
-        mut commands: mpsc::Receiver<Command>,
-    ) -> Result<MediaStats, MediaError> {
+    async fn run(mut self, commands: mpsc::Receiver<Command>) -> Finished {
+        let write_wav = self.serve(commands).await;
+        let Task {
+            session,
+            leg,
+            events,
+            mut amd,
+        } = self;
+        // A call that ends while the detector still listens: it decides
+        // with what it heard (the caller may be waiting on the decision).
+        if let Some(det) = amd.as_mut() {
+            det.finish();
+            while let Some(d) = det.poll_decision() {
+                let _ = events.try_send(MediaEvent::Amd(d));
+            }
+        }
+        let (stats, recording) = leg.finish();
+        let result = match (write_wav, recording) {
+            (true, Some((path, samples))) => write_recording(path, &samples).map(|()| stats),
+            _ => Ok(stats),
+        };
+        (session, result)
+    }
+
+    /// The loop, until stopped (`true`: by [`Command::Stop`], so a
+    /// recording is written) or dropped (`false`).
+    async fn serve(&mut self, mut commands: mpsc::Receiver<Command>) -> bool {
         let mut pacer = Pacer::new(Instant::now(), self.leg.period());
         let sleep = tokio::time::sleep_until(pacer.deadline().into());
         tokio::pin!(sleep);
@@ -256,10 +343,13 @@ impl Task {
                     Some(Command::Watch(timeouts, on_hold)) => {
                         self.leg.watch(timeouts, on_hold, Instant::now());
                     }
+                    Some(Command::DetectMachine(det)) => self.amd = Some(det),
                 },
                 r = self.session.rtp.recv_from(&mut rbuf) => match r {
                     Ok((n, src)) => {
-                        self.leg.on_datagram(src, &rbuf[..n], Instant::now(), &mut self.events);
+                        let mut sink = Sink { events: &self.events, amd: &mut self.amd, dropped: 0 };
+                        self.leg.on_datagram(src, &rbuf[..n], Instant::now(), &mut sink);
+                        self.leg.count_dropped(sink.dropped);
                     }
                     Err(e) => tracing::debug!(error = %e, "RTP receive error"),
                 },
@@ -270,10 +360,6 @@ impl Task {
                 }
             }
         }
-        let (stats, recording) = self.leg.finish();
-        if let (true, Some((path, samples))) = (write_wav, recording) {
-            write_recording(path, &samples)?;
-        }
-        Ok(stats)
+        write_wav
     }
 }

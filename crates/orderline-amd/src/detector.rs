@@ -170,11 +170,15 @@ impl AmdDetector {
     }
 
     fn emit(&mut self, result: AmdResult, reason: AmdReason, at: u32, beep: bool) {
+        let speech_end_ms = self
+            .greeting_started
+            .then(|| at.saturating_sub(self.silence_run_ms));
         self.out.push(Decision {
             result,
             reason,
             decision_ms: at,
             beep,
+            speech_end_ms,
         });
         self.phase = if result == AmdResult::Machine && !beep && at < self.cfg.beep_listen_ms {
             Phase::AwaitingBeep

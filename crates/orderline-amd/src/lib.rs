@@ -124,6 +124,11 @@ pub struct Decision {
     pub decision_ms: u32,
     /// A voicemail beep was heard (it has ended at `decision_ms`).
     pub beep: bool,
+    /// When the caller's last voice before this decision ended, in ms from
+    /// the start; `None` if nobody spoke. For a human this is the end of
+    /// their greeting, from which the 2 s safe-harbor window runs (47 CFR
+    /// 64.1200(a)(7)(i): "within two seconds after the completed greeting").
+    pub speech_end_ms: Option<u32>,
 }
 
 /// Tunables. Defaults after Asterisk `app_amd` (`amd.conf`: initial_silence
@@ -254,6 +259,7 @@ pub fn classify(samples: &[i16], config: AmdConfig) -> Result<Outcome, ConfigErr
         reason: AmdReason::EndOfAudio,
         decision_ms: det.elapsed_ms(),
         beep: false,
+        speech_end_ms: None,
     });
     Ok(Outcome { first, beep })
 }

@@ -75,6 +75,22 @@ fn hello_then_silence_is_human_800ms_after_the_greeting() {
         "decided {after_greeting} ms after the greeting"
     );
     assert!(!d.beep);
+    // The greeting's end, from which the safe-harbor window runs, is where
+    // the voice stopped (within a frame or two of the word's edge, which
+    // the frame grid and the envelope blur).
+    let end = d.speech_end_ms.expect("someone spoke");
+    assert!(
+        (700..=780).contains(&end),
+        "greeting ended at {end} ms: {d:?}"
+    );
+    assert_eq!(d.decision_ms - end, 800, "{d:?}");
+}
+
+#[test]
+fn silence_only_has_no_speech_end() {
+    let d = first(&silence(3000));
+    assert_eq!(d.reason, AmdReason::InitialSilence, "{d:?}");
+    assert_eq!(d.speech_end_ms, None);
 }
 
 #[test]

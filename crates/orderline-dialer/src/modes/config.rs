@@ -11,7 +11,9 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use chrono::TimeDelta;
 use serde::{Deserialize, Serialize};
 
-use super::rules::{CallModes, Mode, ModeKind, Pacing, BASE_DISPOSITIONS, BUILTIN_STATUSES};
+use super::rules::{
+    AmdPolicy, CallModes, Mode, ModeKind, Pacing, BASE_DISPOSITIONS, BUILTIN_STATUSES,
+};
 use crate::harbor::{HarborError, SafeHarborConfig, MIN_RING};
 use crate::pacer::LEGAL_CAP_PCT;
 use crate::window::CallWindow;
@@ -93,6 +95,10 @@ pub struct ModeConfig {
     /// What an abandoned customer hears; required with `pacing = "predictive"`.
     #[serde(default)]
     pub safe_harbor: Option<SafeHarborConfig>,
+    /// `"off" | "hangup" | "message"`: answering-machine detection on the
+    /// mode's lines; predictive pacing only.
+    #[serde(default)]
+    pub amd: AmdPolicy,
 }
 
 /// One `[[dialer.statuses]]` table: a status and its optional tick.
@@ -472,6 +478,12 @@ impl DialerConfig {
             }
             (None, _) => {}
         }
+        if m.amd != AmdPolicy::Off && m.pacing != Pacing::Predictive {
+            return Err(DialerConfigError::OutOfRange {
+                key: key("amd"),
+                reason: "answering-machine detection runs on predictive lines only (a progressive or preview call has its agent on the line, who hears the machine); set pacing = \"predictive\" or amd = \"off\"".into(),
+            });
+        }
         Ok(Mode {
             id: m.id.clone(),
             kind: m.kind,
@@ -490,6 +502,7 @@ impl DialerConfig {
             abandon_cap_pct,
             ring_timeout,
             safe_harbor: m.safe_harbor.clone(),
+            amd: m.amd,
         })
     }
 }

@@ -46,6 +46,22 @@ pub enum Pacing {
     Predictive,
 }
 
+/// What answering-machine detection does on a mode's lines (issue #12).
+/// Only predictive lines are classified: a progressive or preview call has
+/// its agent on the line already, who hears the machine themselves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AmdPolicy {
+    /// Every answer is a live human.
+    #[default]
+    Off,
+    /// A machine is hung up on at once; it never reaches an agent.
+    Hangup,
+    /// A machine gets the mode's safe-harbor message (seller and callback
+    /// number) after its beep, then is hung up; it never reaches an agent.
+    Message,
+}
+
 /// Index of a mode in [`CallModes::modes`]; stable for one set of rules.
 pub type ModeIdx = usize;
 
@@ -74,6 +90,8 @@ pub struct Mode {
     pub ring_timeout: Option<TimeDelta>,
     /// The safe-harbor message (always set for predictive pacing).
     pub safe_harbor: Option<crate::harbor::SafeHarborConfig>,
+    /// Answering-machine detection on the mode's lines (predictive only).
+    pub amd: AmdPolicy,
 }
 
 impl Mode {
