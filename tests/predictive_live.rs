@@ -14,6 +14,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
+use common::predictive::{a_month_of_history, logged_ms};
 use common::session_rig::{answers, customers_in, Rig, AGENTS};
 
 const ORDERS: usize = 24;
@@ -53,57 +54,12 @@ fn order(i: usize) -> String {
     )
 }
 
-/// The mode's last 20 days as the store keeps them: 300 live answers a day,
-/// 1 % abandoned. Without history the 30-day budget allows no abandon at
-/// all, and the pacer rightly dials one line per ready agent.
-fn a_month_of_history(dir: &std::path::Path) {
-    let url = format!("sqlite://{}", dir.join("orderline.db").display());
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    rt.block_on(async {
-        let store = orderline::store::Store::open(&url).await.expect("store");
-        let now = orderline::clock::Clock::system().now();
-        // The mode's zone is UTC: its days are UTC days since 1970.
-        let today = (now.timestamp() / 86_400) as u64;
-        for back in 1..=20 {
-            let day = orderline_dialer::pacer::model::DayCount {
-                day: today - back,
-                dialled: 900,
-                answered: 300,
-                abandoned: 3,
-            };
-            store
-                .save_pacer_day("new", &day, now)
-                .await
-                .expect("history");
-        }
-        store.close().await;
-    });
-}
-
-/// `key=<n>` values of the daemon's log lines containing `what`.
-fn logged_ms(logs: &str, what: &str, key: &str) -> Vec<u64> {
-    logs.lines()
-        .filter(|l| l.contains(what))
-        .filter_map(|l| {
-            let at = l.find(&format!("{key}="))? + key.len() + 1;
-            l[at..]
-                .split(|c: char| !c.is_ascii_digit())
-                .next()?
-                .parse()
-                .ok()
-        })
-        .collect()
-}
-
 #[test]
 fn predictive_lines_reach_an_agent_or_the_message_within_two_seconds() {
     let rig = Rig::start_prepared(
         |dir, port| customers_in(dir, port, ORDERS * 2, "customer_answers_maybe_hung_up.xml"),
         PREDICTIVE,
-        a_month_of_history,
+        |dir| a_month_of_history(dir, "new"),
     );
     let phones: Vec<_> = AGENTS
         .iter()

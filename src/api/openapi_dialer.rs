@@ -166,7 +166,7 @@ pub(super) fn schemas() -> Value {
         },
         "PacerStats": {
             "type": "object",
-            "required": ["mode", "dial_level", "forecast_answer_rate", "answered_30d", "abandoned_30d", "abandon_pct_30d", "abandon_cap_pct", "margin_to_cap_pct", "allowed_abandon_pct", "forecast_bias", "today"],
+            "required": ["mode", "dial_level", "forecast_answer_rate", "answered_30d", "abandoned_30d", "abandon_pct_30d", "abandon_cap_pct", "margin_to_cap_pct", "allowed_abandon_pct", "forecast_bias", "occupancy", "today"],
             "properties": {
                 "mode": text,
                 "dial_level": { "type": "number", "minimum": 0, "description": "Lines up per active agent after the last decision." },
@@ -177,6 +177,7 @@ pub(super) fn schemas() -> Value {
                 "margin_to_cap_pct": { "type": "number", "description": "3 % minus the 30-day rate, percentage points." },
                 "allowed_abandon_pct": { "type": "number", "description": "The rate the 30-day budget allows right now, percent." },
                 "forecast_bias": { "type": "number", "description": "Real abandons per forecast abandon, learned online." },
+                "occupancy": { "type": ["number", "null"], "minimum": 0, "maximum": 1, "description": "Today's share of the mode's agents' logged-in time (paused included) spent with a customer or in wrap-up; null before anyone logged in." },
                 "today": {
                     "type": "object", "required": ["placed", "answered", "abandoned"],
                     "properties": { "placed": count, "answered": count, "abandoned": count }

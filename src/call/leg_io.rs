@@ -73,6 +73,13 @@ impl LegIo {
         })
     }
 
+    /// Give back the sockets taken by [`LegIo::answered_media`] (released
+    /// by a media task that listened first: a predictive line's AMD), so
+    /// whoever takes the leg next finds them as if never started.
+    pub(super) fn restore_media(&mut self, session: MediaSession) {
+        self.session = Some(session);
+    }
+
     /// The media session and answer of a leg that answered.
     pub(super) fn answered_media(&mut self) -> Result<(MediaSession, RemoteMedia), CallError> {
         match (self.session.take(), self.remote.clone()) {

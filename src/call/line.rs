@@ -6,12 +6,21 @@
 //! within the safe-harbor window, it plays the seller's message and hangs
 //! up ([`AnsweredLine::play_message`]).
 //!
+//! With answering-machine detection on (the mode's `amd`), the answered
+//! line first listens ([`MediaHandle::detect_machine`]) until the sans-IO
+//! detector decides: a human (or unknown, routed like one) comes back as
+//! [`LineEnd::Answered`] with the media stopped and its sockets back in the
+//! leg, the safe-harbor window starting where the customer's greeting
+//! ended; a machine comes back as [`LineEnd::Machine`], still listening
+//! (for its beep, before a message).
+//!
 //! Ringing follows the robo-call's rules: at least the mode's ring time
 //! (≥ 15 s, 47 CFR 64.1200(a)(6)), then CANCEL (RFC 3261 §9.1); a 200 that
 //! crosses our CANCEL gets a BYE.
 
 use std::time::Duration;
 
+use orderline_amd::{AmdConfig, AmdReason, AmdResult, Decision};
 use tokio::time::{sleep_until, Instant};
 
 use super::b2bua::LegEvent;
@@ -19,25 +28,50 @@ use super::engine::{CallError, Engine};
 use super::leg_io::LegIo;
 use super::live::LegCause;
 use super::media_params;
-use crate::media::MediaEvent;
+use crate::media::{MediaEvent, MediaHandle};
 use crate::sip::SipCommand;
 
 /// How long the message may take before the line is hung up anyway.
 const MESSAGE_LIMIT: Duration = Duration::from_secs(30);
+/// After the detector's own analysis time, how long to wait for its
+/// decision before routing the customer as `unknown` (a far end that sends
+/// no RTP at all gives the detector nothing to decide on).
+const AMD_GRACE: Duration = Duration::from_millis(500);
+/// How long a machine's greeting may run on after `machine` before its
+/// message starts anyway (no beep heard).
+const BEEP_WAIT: Duration = Duration::from_secs(20);
 
 /// A customer who answered a predictive line and waits for an agent (or
 /// the message). Dropping it without [`AnsweredLine::hang_up`] leaves the
 /// dialog to the far end: always end it one way or the other.
 pub struct AnsweredLine {
     pub(super) io: Box<LegIo>,
-    /// The customer's 200 OK reached us: the safe-harbor clock starts here.
+    /// The customer's 200 OK reached us.
     pub answered_at: Instant,
+    /// Where the safe-harbor window starts: the answer, or with AMD the end
+    /// of the customer's greeting (47 CFR 64.1200(a)(7)(i): "within two
+    /// seconds after the completed greeting"). Never before the answer.
+    pub window_from: Instant,
+    /// The detector's decision, when it listened.
+    pub amd: Option<Decision>,
+}
+
+/// A line answered by a machine (AMD), still listening for its beep.
+/// End it with [`MachineLine::hang_up`] or [`MachineLine::leave_message`].
+pub struct MachineLine {
+    io: Box<LegIo>,
+    media: MediaHandle,
+    /// The `machine` decision.
+    pub decision: Decision,
 }
 
 /// How a line's ringing ended.
 pub enum LineEnd {
     Answered(AnsweredLine),
-    /// Busy, no answer (our ring timeout), rejected, failed.
+    /// AMD heard an answering machine: never a live answer.
+    Machine(MachineLine),
+    /// Busy, no answer (our ring timeout), rejected, failed; or the
+    /// customer hung up while AMD listened ([`LegCause::Hangup`]).
     Unanswered(LegCause),
 }
 
@@ -49,8 +83,14 @@ impl std::fmt::Debug for AnsweredLine {
     }
 }
 
-/// Dial `to` through the first trunk that is up and ring it for `ring`.
-pub async fn dial(engine: &Engine, to: &str, ring: Duration) -> Result<LineEnd, CallError> {
+/// Dial `to` through the first trunk that is up and ring it for `ring`;
+/// with `amd`, classify the answer before returning it.
+pub async fn dial(
+    engine: &Engine,
+    to: &str,
+    ring: Duration,
+    amd: Option<&AmdConfig>,
+) -> Result<LineEnd, CallError> {
     let (_, trunk) = engine.pick_trunk()?;
     let number: String = to
         .chars()
@@ -71,10 +111,17 @@ pub async fn dial(engine: &Engine, to: &str, ring: Duration) -> Result<LineEnd, 
         };
         match ev {
             Some(LegEvent::Answered { usable_sdp: true }) if !cancelled => {
-                return Ok(LineEnd::Answered(AnsweredLine {
-                    io: Box::new(io),
-                    answered_at: Instant::now(),
-                }));
+                let answered_at = Instant::now();
+                let io = Box::new(io);
+                return match amd {
+                    None => Ok(LineEnd::Answered(AnsweredLine {
+                        io,
+                        answered_at,
+                        window_from: answered_at,
+                        amd: None,
+                    })),
+                    Some(cfg) => listen(engine, io, answered_at, cfg).await,
+                };
             }
             // Unusable media, or the 200 crossed our CANCEL (§9.1).
             Some(LegEvent::Answered { usable_sdp }) => {
@@ -99,6 +146,144 @@ pub async fn dial(engine: &Engine, to: &str, ring: Duration) -> Result<LineEnd, 
     }
 }
 
+/// Run the answering-machine detector on the answered line until it
+/// decides, the customer hangs up, or its analysis time (plus
+/// [`AMD_GRACE`]) runs out, which routes the customer as `unknown`.
+async fn listen(
+    engine: &Engine,
+    mut io: Box<LegIo>,
+    answered_at: Instant,
+    cfg: &AmdConfig,
+) -> Result<LineEnd, CallError> {
+    let (session, remote) = io.answered_media()?;
+    let mut media = session.start(media_params(&remote));
+    if let Err(e) = media.detect_machine(cfg.clone()).await {
+        let _ = engine.sip().command(SipCommand::Bye(io.call)).await;
+        media.stop().await;
+        return Err(e.into());
+    }
+    let guard = answered_at + Duration::from_millis(u64::from(cfg.total_analysis_ms)) + AMD_GRACE;
+    let unknown = |reason| Decision {
+        result: AmdResult::Unknown,
+        reason,
+        decision_ms: answered_at.elapsed().as_millis() as u32,
+        beep: false,
+        speech_end_ms: None,
+    };
+    let decision = loop {
+        tokio::select! {
+            ev = media.next_event() => match ev {
+                Some(MediaEvent::Amd(d)) => break d,
+                Some(_) => {}
+                None => break unknown(AmdReason::EndOfAudio),
+            },
+            ev = io.recv() => {
+                if matches!(io.input(ev), Some(LegEvent::Ended { .. } | LegEvent::Gone)) {
+                    media.stop().await;
+                    return Ok(LineEnd::Unanswered(LegCause::Hangup));
+                }
+            }
+            _ = sleep_until(guard) => break unknown(AmdReason::Timeout),
+        }
+    };
+    tracing::info!(leg = %io.call, result = decision.result.as_str(), reason = decision.reason.as_str(), decision_ms = decision.decision_ms, "predictive line: answering-machine detection");
+    if decision.result == AmdResult::Machine {
+        return Ok(LineEnd::Machine(MachineLine {
+            io,
+            media,
+            decision,
+        }));
+    }
+    let (session, stats) = media.release().await?;
+    if decision.reason == AmdReason::Timeout {
+        tracing::debug!(leg = %io.call, ?stats, "AMD ran out of time");
+    }
+    io.restore_media(session);
+    // The detector's clock is the audio's: the greeting ended this long
+    // after the first packet, which came no earlier than the answer.
+    let window_from = decision.speech_end_ms.map_or(answered_at, |ms| {
+        answered_at + Duration::from_millis(u64::from(ms))
+    });
+    Ok(LineEnd::Answered(AnsweredLine {
+        io,
+        answered_at,
+        window_from,
+        amd: Some(decision),
+    }))
+}
+
+impl MachineLine {
+    /// End the call now (`amd = "hangup"`).
+    pub async fn hang_up(self, engine: &Engine) {
+        let _ = engine.sip().command(SipCommand::Bye(self.io.call)).await;
+        self.media.stop().await;
+    }
+
+    /// Wait for the greeting's beep (at most [`BEEP_WAIT`]), play `prompts`
+    /// onto the recording, then hang up (`amd = "message"`).
+    pub async fn leave_message(
+        mut self,
+        engine: &Engine,
+        locale: &str,
+        prompts: &[String],
+    ) -> Result<(), CallError> {
+        let until = Instant::now() + BEEP_WAIT;
+        let gone = loop {
+            tokio::select! {
+                ev = self.media.next_event() => match ev {
+                    Some(MediaEvent::Amd(d)) if d.beep => break false,
+                    Some(_) => {}
+                    None => break false,
+                },
+                ev = self.io.recv() => {
+                    if matches!(self.io.input(ev), Some(LegEvent::Ended { .. } | LegEvent::Gone)) {
+                        break true;
+                    }
+                }
+                _ = sleep_until(until) => break false,
+            }
+        };
+        let played = if gone {
+            Ok(())
+        } else {
+            play_then_end(engine, &mut self.io, &mut self.media, locale, prompts).await
+        };
+        let _ = engine.sip().command(SipCommand::Bye(self.io.call)).await;
+        self.media.stop().await;
+        played
+    }
+}
+
+/// Play `prompts` to the far end and wait until they end, the far end hangs
+/// up, or [`MESSAGE_LIMIT`] passes.
+async fn play_then_end(
+    engine: &Engine,
+    io: &mut LegIo,
+    media: &mut MediaHandle,
+    locale: &str,
+    prompts: &[String],
+) -> Result<(), CallError> {
+    media
+        .play(engine.prompt_items(locale, prompts)?)
+        .await
+        .map_err(CallError::from)?;
+    let limit = Instant::now() + MESSAGE_LIMIT;
+    loop {
+        tokio::select! {
+            ev = media.next_event() => match ev {
+                Some(MediaEvent::PlaybackDone) | None => return Ok(()),
+                Some(_) => {}
+            },
+            ev = io.recv() => {
+                if matches!(io.input(ev), Some(LegEvent::Ended { .. } | LegEvent::Gone)) {
+                    return Ok(());
+                }
+            }
+            _ = sleep_until(limit) => return Ok(()),
+        }
+    }
+}
+
 impl AnsweredLine {
     /// Play `items` to the customer, then hang up (the safe-harbor
     /// message). Returns when the message ended or the customer hung up.
@@ -110,29 +295,7 @@ impl AnsweredLine {
     ) -> Result<(), CallError> {
         let (session, remote) = self.io.answered_media()?;
         let mut media = session.start(media_params(&remote));
-        let played = async {
-            media
-                .play(engine.prompt_items(locale, prompts)?)
-                .await
-                .map_err(CallError::from)?;
-            let limit = Instant::now() + MESSAGE_LIMIT;
-            loop {
-                tokio::select! {
-                    ev = media.next_event() => match ev {
-                        Some(MediaEvent::PlaybackDone) | None => return Ok(()),
-                        Some(_) => {}
-                    },
-                    ev = self.io.recv() => {
-                        // The customer hung up during the message.
-                        if matches!(self.io.input(ev), Some(LegEvent::Ended { .. } | LegEvent::Gone)) {
-                            return Ok::<(), CallError>(());
-                        }
-                    }
-                    _ = sleep_until(limit) => return Ok(()),
-                }
-            }
-        }
-        .await;
+        let played = play_then_end(engine, &mut self.io, &mut media, locale, prompts).await;
         let _ = engine.sip().command(SipCommand::Bye(self.io.call)).await;
         media.stop().await;
         played

@@ -17,18 +17,22 @@
 //! and every line's progress, so its forecast and its 30-day abandon ledger
 //! follow the live floor.
 //!
-//! Not yet: answering-machine detection on live lines (the classifier,
-//! `orderline amd classify`, is built; live lines count every answer as a
-//! live human), and the pacer's ledger is kept in memory only (a restart
-//! starts the 30-day count afresh).
+//! With the mode's `amd` on, each answered line is first classified
+//! ([`line::dial`] listens): humans and unknowns wait for an agent with the
+//! window running from the end of their greeting; machines never reach an
+//! agent and never count as live answers for the pacer: they are hung up
+//! on (`amd = "hangup"`) or left the safe-harbor message after their beep
+//! (`amd = "message"`), and their order is put off like an unanswered call.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use orderline_amd::AmdConfig;
 use orderline_dialer::agents::{AgentInput, AgentState, Reason};
 use orderline_dialer::harbor::{HarborWait, Routing};
-use orderline_dialer::modes::{DialResult, Pacing};
+use orderline_dialer::harbor::{DEFAULT_PLAYBACK_LEAD, SAFE_HARBOR};
+use orderline_dialer::modes::{AmdPolicy, DialResult, Pacing};
 use orderline_dialer::pacer::{AgentEvent, CallEvent};
 use tokio::sync::{broadcast, mpsc};
 use tokio::time::Instant;
@@ -55,11 +59,33 @@ const TICK: Duration = Duration::from_millis(250);
 /// spread over the following looks.
 const MAX_NEW_LINES: u32 = 10;
 
+/// A customer who answers and says nothing is routed as `unknown` (to a
+/// person) after this much silence, early enough that an agent or the
+/// message still reaches them inside the 2 s window, which runs from the
+/// answer when there was no greeting: the window, less the message's
+/// playback lead, less 400 ms for the first packet's arrival and the
+/// routing. (`app_amd`'s 2.5 s would always be too late.)
+const LIVE_INITIAL_SILENCE: Duration = SAFE_HARBOR
+    .saturating_sub(DEFAULT_PLAYBACK_LEAD)
+    .saturating_sub(Duration::from_millis(400));
+
+/// The detector's settings on a live line: the defaults, tuned on the
+/// test sets (docs/amd.md), but for the initial silence.
+fn live_amd() -> AmdConfig {
+    AmdConfig {
+        initial_silence_ms: LIVE_INITIAL_SILENCE.as_millis() as u32,
+        ..AmdConfig::default()
+    }
+}
+
 /// The work of one predictive mode that does not change while it runs.
 struct ModeLines {
     id: String,
     agents: Vec<String>,
     ring: Duration,
+    /// Set when the mode classifies answers (`amd` not `off`).
+    amd: Option<AmdConfig>,
+    policy: AmdPolicy,
     /// Safe-harbor prompt per locale (rendered once at start).
     messages: HashMap<String, Vec<String>>,
 }
@@ -159,6 +185,8 @@ impl Predictive {
                 id: m.id.clone(),
                 agents: m.agents.iter().cloned().collect(),
                 ring,
+                amd: (m.amd != AmdPolicy::Off).then(live_amd),
+                policy: m.amd,
                 messages,
             });
         }
@@ -319,12 +347,13 @@ impl Predictive {
             tracing::warn!(mode = %mode_id, error = %e, "pacer refused a line");
         }
         let ring = self.modes[mode].ring;
+        let amd = self.modes[mode].amd.clone();
         let engine = self.engine.clone();
         let phone = order.phone.clone();
         let reports = self.reports.0.clone();
         tracing::info!(mode = %mode_id, order = %order.id, line = id, "predictive line");
         tokio::spawn(async move {
-            let end = line::dial(&engine, &phone, ring).await;
+            let end = line::dial(&engine, &phone, ring, amd.as_ref()).await;
             let _ = reports.send((id, end)).await;
         });
         self.lines.insert(
@@ -353,7 +382,7 @@ impl Predictive {
                     .dialup
                     .pacer_call(&mode, id, CallEvent::AnsweredLive, now)
                     .await;
-                let at = answered.answered_at.saturating_duration_since(self.origin);
+                let at = answered.window_from.saturating_duration_since(self.origin);
                 self.waiting.push(Waiting {
                     id,
                     line: answered,
@@ -361,6 +390,14 @@ impl Predictive {
                     wait: HarborWait::new(at),
                 });
                 return;
+            }
+            Ok(LineEnd::Machine(machine)) => {
+                self.machine(id, machine).await;
+                return;
+            }
+            // Answered, then gone while AMD listened: tried again later.
+            Ok(LineEnd::Unanswered(LegCause::Hangup)) => {
+                (CallEvent::NoAnswer, DialResult::NoAnswer)
             }
             Ok(LineEnd::Unanswered(LegCause::Busy)) => (CallEvent::Busy, DialResult::Busy),
             Ok(LineEnd::Unanswered(LegCause::NoAnswer)) => {
@@ -377,6 +414,49 @@ impl Predictive {
         self.lines.remove(&id);
         let _ = self.dialup.pacer_call(&mode, id, event, now).await;
         self.settle(&order, LINE_HOLDER, result).await;
+    }
+
+    /// An answering machine: never an agent, never a live answer. Hung up
+    /// on, or left the mode's message after its beep; the order is put off
+    /// like an unanswered call (one attempt).
+    async fn machine(&mut self, id: u64, machine: line::MachineLine) {
+        let Some(line) = self.lines.remove(&id) else {
+            machine.hang_up(&self.engine).await;
+            return;
+        };
+        let m = &self.modes[line.mode];
+        let d = machine.decision;
+        tracing::info!(mode = %m.id, order = %line.order, reason = d.reason.as_str(), decision_ms = d.decision_ms, policy = ?m.policy, "answering machine: never an agent");
+        let engine = self.engine.clone();
+        if m.policy == AmdPolicy::Message {
+            let (locale, prompts) = self.message_for(&line);
+            tokio::spawn(async move {
+                if let Err(e) = machine.leave_message(&engine, &locale, &prompts).await {
+                    tracing::warn!(error = %e, "message to an answering machine failed");
+                }
+            });
+        } else {
+            tokio::spawn(async move { machine.hang_up(&engine).await });
+        }
+        let mode = m.id.clone();
+        let now = self.clock.now();
+        let _ = self
+            .dialup
+            .pacer_call(&mode, id, CallEvent::Machine, now)
+            .await;
+        self.settle(&line.order, LINE_HOLDER, DialResult::NoAnswer)
+            .await;
+    }
+
+    /// The safe-harbor prompts for a line's customer: their locale, else
+    /// its language, else the default locale.
+    fn message_for(&self, line: &Line) -> (String, Vec<String>) {
+        let m = &self.modes[line.mode];
+        let lang = line.locale.split(['-', '_']).next().unwrap_or("");
+        [line.locale.as_str(), lang, self.default_locale.as_str()]
+            .into_iter()
+            .find_map(|l| m.messages.get(l).map(|p| (l.to_string(), p.clone())))
+            .unwrap_or_default()
     }
 
     /// Connect waiting customers to free agents of their mode, oldest
@@ -471,9 +551,12 @@ impl Predictive {
             to: call.to.clone(),
             order_id: call.order_id.clone(),
         };
+        let since_answer = answered.answered_at.elapsed();
         match self.desk.connect_line(req, answered) {
             Ok(()) => {
-                tracing::info!(%mode, %order, %agent, call = %call_id, waited_ms = waited.as_millis() as u64, "live customer connected to an agent");
+                // `waited_ms` runs from the safe-harbor window's start (the
+                // answer, or with AMD the end of the greeting).
+                tracing::info!(%mode, %order, %agent, call = %call_id, waited_ms = waited.as_millis() as u64, since_answer_ms = since_answer.as_millis() as u64, "live customer connected to an agent");
                 self.lines.remove(&id);
                 let _ = self
                     .dialup
@@ -507,13 +590,8 @@ impl Predictive {
             answered.hang_up(&self.engine).await;
             return;
         };
+        let (locale, prompts) = self.message_for(&line);
         let m = &self.modes[line.mode];
-        // The customer's locale, else its language, else the default.
-        let lang = line.locale.split(['-', '_']).next().unwrap_or("");
-        let (locale, prompts) = [line.locale.as_str(), lang, self.default_locale.as_str()]
-            .into_iter()
-            .find_map(|l| m.messages.get(l).map(|p| (l.to_string(), p.clone())))
-            .unwrap_or_default();
         tracing::info!(mode = %m.id, order = %line.order, heard_after_ms = heard_after.as_millis() as u64, "abandoned: no agent within the safe-harbor window, message played");
         let engine = self.engine.clone();
         tokio::spawn(async move {

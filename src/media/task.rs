@@ -99,7 +99,7 @@ enum Command {
     Update(MediaParams, oneshot::Sender<Result<(), MediaError>>),
     Record(PathBuf, oneshot::Sender<()>),
     Watch(MediaTimeouts, bool),
-    DetectMachine(AmdDetector),
+    DetectMachine(Box<AmdDetector>),
     Stop,
 }
 
@@ -172,7 +172,7 @@ impl MediaHandle {
     pub async fn detect_machine(&self, config: AmdConfig) -> Result<(), MediaError> {
         let det = AmdDetector::new(config).map_err(MediaError::Amd)?;
         self.cmd
-            .send(Command::DetectMachine(det))
+            .send(Command::DetectMachine(Box::new(det)))
             .await
             .map_err(|_| MediaError::Closed)
     }
@@ -343,7 +343,7 @@ impl Task {
                     Some(Command::Watch(timeouts, on_hold)) => {
                         self.leg.watch(timeouts, on_hold, Instant::now());
                     }
-                    Some(Command::DetectMachine(det)) => self.amd = Some(det),
+                    Some(Command::DetectMachine(det)) => self.amd = Some(*det),
                 },
                 r = self.session.rtp.recv_from(&mut rbuf) => match r {
                     Ok((n, src)) => {

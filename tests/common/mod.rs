@@ -14,6 +14,7 @@ pub mod http;
 pub mod keypad;
 pub mod payment_rig;
 pub mod peers;
+pub mod predictive;
 pub mod registering;
 pub mod session_rig;
 #[path = "../support/sipp_captures.rs"]

@@ -159,12 +159,23 @@ impl Rig {
         extra: &str,
         prepare: impl FnOnce(&Path),
     ) -> Rig {
+        Rig::start_agents(&AGENTS, trunk_peer, extra, prepare)
+    }
+
+    /// As [`Rig::start_prepared`] with `agents` (id, SIP user, password)
+    /// instead of [`AGENTS`].
+    pub fn start_agents(
+        agents: &[(&str, &str, &str)],
+        trunk_peer: impl FnOnce(&Path, u16) -> Child,
+        extra: &str,
+        prepare: impl FnOnce(&Path),
+    ) -> Rig {
         let dir = tempfile::tempdir().expect("tempdir");
         let trunk = free_udp_port();
         let sipp = trunk_peer(dir.path(), trunk);
         let http: SocketAddr = ([127, 0, 0, 1], free_tcp_port()).into();
         let mut tail = format!("[http]\nlisten = \"{http}\"\napi_tokens = [\"{MERCHANT}\"]\n\n");
-        for (id, user, pass) in AGENTS {
+        for (id, user, pass) in agents {
             tail.push_str(&format!(
                 "[[agents]]\nid = \"{id}\"\nname = \"Agent {id}\"\nsip_user = \"{user}\"\nsip_password = \"{pass}\"\napi_token = \"{}\"\n\n",
                 agent_token(id)

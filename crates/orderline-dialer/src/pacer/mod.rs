@@ -80,6 +80,7 @@ pub mod calibrate;
 pub mod decide;
 pub mod math;
 pub mod model;
+pub mod occupancy;
 pub mod stats;
 
 use std::collections::{BTreeMap, VecDeque};
@@ -275,6 +276,20 @@ pub struct Pacer {
     calibration: Calibration,
     /// Lines up per active agent after the last decision.
     level: f64,
+    occupancy: occupancy::Occupancy,
+}
+
+impl Pacer {
+    /// The occupancy integrals up to `now` with the agents as they stand.
+    fn accrue_occupancy(&mut self, now: Duration) {
+        let busy = self
+            .agents
+            .values()
+            .filter(|a| matches!(a, AgentState::Busy { .. }))
+            .count() as u32;
+        let logged_in = self.agents.len() as u32;
+        self.occupancy.accrue(now, day_of(now), logged_in, busy);
+    }
 }
 
 fn day_of(t: Duration) -> u64 {
@@ -303,6 +318,7 @@ impl Pacer {
             recent_answers: VecDeque::new(),
             calibration: Calibration::default(),
             level: 0.0,
+            occupancy: occupancy::Occupancy::default(),
         })
     }
 
@@ -313,6 +329,7 @@ impl Pacer {
 
     /// Feed an agent's state change.
     pub fn agent(&mut self, now: Duration, id: AgentId, ev: AgentEvent) {
+        self.accrue_occupancy(now);
         let prev = self.agents.get(&id).copied();
         // A handle time ends when a busy agent becomes ready or pauses.
         let mut end_handle = || {

@@ -35,6 +35,9 @@ pub struct PacerStats {
     pub allowed_abandon_pct: f64,
     /// Real abandons per forecast one, as learned.
     pub forecast_bias: f64,
+    /// Today's share of the mode's agents' logged-in time (paused included)
+    /// spent with a customer or in wrap-up; `null` before anyone logged in.
+    pub occupancy: Option<f64>,
     pub today: DayStats,
 }
 
@@ -42,6 +45,7 @@ impl Pacer {
     /// What an operator's dashboard shows of this pacer at `now`
     /// (`GET /v1/dialer/modes/{id}/stats`).
     pub fn stats(&mut self, now: Duration) -> PacerStats {
+        self.accrue_occupancy(now);
         let (answered_30d, abandoned_30d) = self.window_totals(now);
         let pct = if answered_30d == 0 {
             0.0
@@ -59,6 +63,7 @@ impl Pacer {
             margin_to_cap_pct: LEGAL_CAP_PCT - pct,
             allowed_abandon_pct: 100.0 * self.allowed_abandon_rate(now),
             forecast_bias: self.forecast_bias(),
+            occupancy: self.occupancy.share(),
             today: DayStats {
                 placed,
                 answered,

@@ -1,0 +1,367 @@
+//! Predictive pacing with answering-machine detection, live (issue #12):
+//! three baresip agents in sessions work a mode with `pacing =
+//! "predictive"` and `amd = "hangup"`; 60 SIPp customers of three kinds,
+//! by number: people who answer "hello?" and talk, lines that ring until
+//! orderline gives up (15 s), and answering machines that play a recorded
+//! greeting and its beep (espeak-ng and sox, built here).
+//!
+//! The run shows: pacing above one line per agent; every person reaching an
+//! agent or the safe-harbor message within 2 s of the end of their greeting
+//! (orderline's log: AMD decides at the greeting's end plus 0.8 s of
+//! silence); no machine ever reaching an agent, and every machine hung up
+//! on and put off; the mode's answered and abandoned counts in
+//! `GET /v1/dialer/modes/{id}/stats` matching what happened, machines not
+//! among the answers; nothing lost: every order confirmed or put off, once.
+
+mod common;
+
+use std::collections::HashSet;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::predictive::{a_month_of_history, logged_ms};
+use common::session_rig::{answers, Rig};
+use common::{free_udp_block, require, scenario, sox_g711};
+
+const ORDERS: usize = 60;
+const AGENTS: [(&str, &str, &str); 3] = [
+    ("ayesha", "1001", "phone-pass-7f3a9c"),
+    ("bilal", "1002", "phone-pass-41be0d"),
+    ("chand", "1003", "phone-pass-9d02e7"),
+];
+/// A person hangs up this long after answering if no one hung up first.
+const TALK_MS: u32 = 4500;
+
+const PREDICTIVE_AMD: &str = r#"
+[campaign.flag_above]
+new = "1"
+
+[[dialer.modes]]
+id = "new"
+kind = "new_leads"
+pacing = "predictive"
+amd = "hangup"
+put_off = "30m"
+status_after_max = "no_contact"
+agents = ["ayesha", "bilal", "chand"]
+
+[dialer.modes.safe_harbor]
+seller_name = "Acme Shop"
+callback_number = "+92 21 111 222 333"
+
+[[dialer.statuses]]
+name = "flagged"
+mode = "new"
+
+[[dialer.statuses]]
+name = "no_contact"
+"#;
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Kind {
+    Person,
+    NeverAnswers,
+    Machine,
+}
+
+/// The first six customers and every fourth after never answer; of the
+/// rest, every fifth is an answering machine.
+fn kind(i: usize) -> Kind {
+    if i < 6 || i % 4 == 0 {
+        Kind::NeverAnswers
+    } else if i % 5 == 1 {
+        Kind::Machine
+    } else {
+        Kind::Person
+    }
+}
+
+fn phone(i: usize) -> String {
+    let prefix = match kind(i) {
+        Kind::Person => "+92301",
+        Kind::NeverAnswers => "+92303",
+        Kind::Machine => "+92304",
+    };
+    format!("{prefix}{i:07}")
+}
+
+fn order(i: usize) -> String {
+    format!(
+        r#"{{"id":"AM{i:02}","phone":"{}","amount":"1500","currency":"PKR","customer":{{"kind":"new"}}}}"#,
+        phone(i)
+    )
+}
+
+/// Run a command that must succeed.
+fn run(cmd: &mut Command) {
+    let out = cmd.output().expect("run a tool");
+    assert!(
+        out.status.success(),
+        "{cmd:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The customers' audio as raw µ-law for SIPp's `rtp_stream`: a person's
+/// "Hello?" after 300 ms, 1.2 s of waiting, then talk (a 600 Hz tone); a
+/// machine's spoken greeting, its 1 kHz beep, then silence. Each file is
+/// first checked with `orderline amd classify`, so the live run tests the
+/// live path, not the voice.
+fn customer_audio(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
+    require("espeak-ng");
+    require("sox");
+    let w = |name: &str| dir.join(name);
+    run(Command::new("espeak-ng")
+        .args(["-v", "en-us", "-s", "160", "-w"])
+        .arg(w("hello.wav"))
+        .arg("Hello?"));
+    run(Command::new("espeak-ng")
+        .args(["-v", "en-us", "-s", "165", "-w"])
+        .arg(w("greeting.wav"))
+        .arg("Hi, you have reached Sara at Acme. I can't take your call right now. Please leave a message after the tone."));
+    let to8k = ["-r", "8000", "-c", "1", "-b", "16"];
+    run(Command::new("sox")
+        .arg(w("hello.wav"))
+        .args(to8k)
+        .arg(w("hello8.wav"))
+        .args(["pad", "0.3", "1.2"]));
+    run(Command::new("sox")
+        .args(["-n"])
+        .args(to8k)
+        .arg(w("talk.wav"))
+        .args(["synth", "8", "sine", "600", "vol", "0.2"]));
+    run(Command::new("sox")
+        .arg(w("hello8.wav"))
+        .arg(w("talk.wav"))
+        .arg(w("person.wav")));
+    run(Command::new("sox")
+        .arg(w("greeting.wav"))
+        .args(to8k)
+        .arg(w("greeting8.wav"))
+        .args(["pad", "0.2", "0.3"]));
+    run(Command::new("sox")
+        .args(["-n"])
+        .args(to8k)
+        .arg(w("beep.wav"))
+        .args(["synth", "0.5", "sine", "1000", "vol", "0.5"]));
+    run(Command::new("sox")
+        .arg(w("greeting8.wav"))
+        .arg(w("beep.wav"))
+        .arg(w("machine.wav"))
+        .args(["pad", "0", "6"]));
+    for (file, expect) in [("person.wav", "human"), ("machine.wav", "machine")] {
+        let out = Command::new(env!("CARGO_BIN_EXE_orderline"))
+            .args(["amd", "classify"])
+            .arg(w(file))
+            .output()
+            .expect("orderline amd classify");
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout).trim(),
+            expect,
+            "{file} offline"
+        );
+    }
+    let (person, machine) = (w("person.ul"), w("machine.ul"));
+    sox_g711(&w("person.wav"), &person, "ul");
+    sox_g711(&w("machine.wav"), &machine, "ul");
+    (person, machine)
+}
+
+/// SIPp behind the trunk acting by number (`customer_amd.xml`).
+fn customers(dir: &Path, port: u16) -> Child {
+    require("sipp");
+    let (person, machine) = customer_audio(dir);
+    let human = format!("rtp_stream=\"{},1,0\"", person.display());
+    let robot = format!("rtp_stream=\"{},1,0\"", machine.display());
+    let sc = scenario(
+        dir,
+        "customer_amd.xml",
+        &[
+            ("@HUMAN_ACTION@", &human),
+            ("@MACHINE_ACTION@", &robot),
+            ("@TALK_MS@", &TALK_MS.to_string()),
+            ("@MACHINE_MS@", "15000"),
+        ],
+    );
+    let mport = free_udp_block(4);
+    let calls = (ORDERS * 2).to_string();
+    let child = Command::new("sipp")
+        .arg("-sf")
+        .arg(&sc)
+        .args(["-i", "127.0.0.1", "-mi", "127.0.0.1"])
+        .args(["-p", &port.to_string(), "-mp", &mport.to_string()])
+        .args(["-nostdin", "-trace_err", "-m", &calls])
+        .args(["-timeout", "300s", "-timeout_error"])
+        .current_dir(dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start sipp");
+    std::thread::sleep(Duration::from_millis(300));
+    child
+}
+
+#[test]
+fn machines_never_reach_an_agent_and_people_do_within_two_seconds() {
+    let rig = Rig::start_agents(&AGENTS, customers, PREDICTIVE_AMD, |dir| {
+        a_month_of_history(dir, "new")
+    });
+    let phones: Vec<_> = AGENTS
+        .iter()
+        .map(|(id, user, pass)| rig.phone(id, user, pass))
+        .collect();
+    rig.wait_registered(AGENTS.len());
+    for i in 0..ORDERS {
+        let (st, v) = rig.api("POST", "/v1/orders", Some(&order(i)));
+        assert_eq!(st, 201, "{v}");
+    }
+    for (id, ..) in AGENTS {
+        let (st, v) = rig.api("POST", &format!("/v1/agents/{id}/session"), None);
+        assert_eq!(st, 201, "{v}\n{}", rig.daemon.logs());
+    }
+    for (id, ..) in AGENTS {
+        rig.wait(
+            "logged in",
+            &format!("/v1/agents/{id}"),
+            Duration::from_secs(10),
+            |st, v| st == 200 && v["state"] == "paused",
+        );
+        let (st, v) = rig.api(
+            "PUT",
+            &format!("/v1/agents/{id}/state"),
+            Some(r#"{"state":"ready"}"#),
+        );
+        assert_eq!(st, 200, "{v}");
+    }
+
+    // Play the operators until every order is settled.
+    let mut confirmed = 0usize;
+    let mut max_level = 0f64;
+    let t0 = Instant::now();
+    loop {
+        let (_, mode) = rig.api("GET", "/v1/dialer/modes/new", None);
+        let (_, stats) = rig.api("GET", "/v1/dialer/modes/new/stats", None);
+        max_level = max_level.max(stats["dial_level"].as_f64().unwrap_or(0.0));
+        let counts = &mode["counts"];
+        let put_off = counts["no_answer"].as_u64().unwrap_or(0) as usize;
+        let busy =
+            counts["in_flight"].as_u64().unwrap_or(0) + counts["unprocessed"].as_u64().unwrap_or(0);
+        if confirmed + put_off == ORDERS && busy == 0 {
+            break;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(300),
+            "not settled: {confirmed} confirmed, {mode}\n{}",
+            rig.daemon.logs()
+        );
+        for (id, ..) in AGENTS {
+            let (_, v) = rig.api("GET", &format!("/v1/agents/{id}"), None);
+            if v["state"] != "wrap_up" {
+                continue;
+            }
+            let call = v["call_id"].as_str().expect("wrap-up call").to_string();
+            let (st, d) = rig.api(
+                "POST",
+                &format!("/v1/calls/{call}/disposition"),
+                Some(r#"{"disposition":"confirmed"}"#),
+            );
+            assert_eq!(st, 200, "{d}");
+            confirmed += 1;
+        }
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    let logs = rig.daemon.logs();
+
+    // No machine reached an agent: no agent call to a machine's number.
+    let (st, calls) = rig.api("GET", "/v1/calls", None);
+    assert_eq!(st, 200, "{calls}");
+    let called: HashSet<String> = calls["calls"]
+        .as_array()
+        .expect("calls")
+        .iter()
+        .filter_map(|c| c["to"].as_str().map(str::to_string))
+        .collect();
+    let machines: Vec<String> = (0..ORDERS)
+        .filter(|&i| kind(i) == Kind::Machine)
+        .map(phone)
+        .collect();
+    assert!(
+        machines.iter().all(|m| !called.contains(m)),
+        "a machine reached an agent: {called:?}"
+    );
+    // Every machine was heard as one and hung up on, once.
+    let heard_machines = logs.matches("answering machine: never an agent").count();
+    assert_eq!(heard_machines, machines.len(), "{logs}");
+    // Every person reached an agent or the message.
+    let waited = logged_ms(&logs, "live customer connected to an agent", "waited_ms");
+    let since_answer = logged_ms(
+        &logs,
+        "live customer connected to an agent",
+        "since_answer_ms",
+    );
+    let heard = logged_ms(&logs, "abandoned: no agent within", "heard_after_ms");
+    let people = (0..ORDERS).filter(|&i| kind(i) == Kind::Person).count();
+    assert_eq!(waited.len(), confirmed, "every connected customer disposed");
+    assert_eq!(
+        waited.len() + heard.len(),
+        people,
+        "every person answered and was routed:\n{logs}"
+    );
+    assert!(
+        waited.iter().all(|&ms| ms <= 2000),
+        "a person within 2 s of the greeting's end: {waited:?}"
+    );
+    assert!(
+        heard.iter().all(|&ms| ms <= 2000),
+        "the message heard within 2 s of the greeting's end: {heard:?}"
+    );
+    assert!(
+        called.iter().all(|n| n.starts_with("+92301")),
+        "only people reached agents: {called:?}"
+    );
+    assert!(
+        max_level > 1.0,
+        "the pacer dialled more than one line per agent (max dial level {max_level})"
+    );
+
+    // The mode's figures: machines are not live answers.
+    let answered = (waited.len() + heard.len()) as u64;
+    let (_, stats) = rig.api("GET", "/v1/dialer/modes/new/stats", None);
+    assert_eq!(stats["today"]["answered"], answered, "{stats}");
+    assert_eq!(stats["today"]["abandoned"], heard.len() as u64, "{stats}");
+    assert_eq!(stats["abandoned_30d"], 60 + heard.len() as u64, "{stats}");
+    assert_eq!(stats["answered_30d"], 6_000 + answered, "{stats}");
+    // The agents spent part of their logged-in time with customers.
+    let occupancy = stats["occupancy"]
+        .as_f64()
+        .expect("occupancy once agents log in");
+    assert!(occupancy > 0.0 && occupancy < 1.0, "{stats}");
+    // Unanswered, abandoned and machine orders are back in their queue,
+    // one attempt each, put off; none was dialled twice.
+    let (_, queue) = rig.api("GET", "/v1/dialer/queue?mode=new", None);
+    let rows = queue["orders"].as_array().expect("queue").clone();
+    assert_eq!(rows.len(), ORDERS - confirmed, "{queue}");
+    assert!(
+        rows.iter()
+            .all(|r| r["attempts"] == 1 && r["subqueue"] == "no_answer"),
+        "{queue}"
+    );
+    let mut since = since_answer.clone();
+    since.sort_unstable();
+    println!(
+        "predictive + AMD run: {ORDERS} orders, {} machines hung up on, {answered} people \
+         answered, {confirmed} connected (greeting end to agent max {} ms; answer to agent \
+         median {} ms, max {} ms), {} abandoned (message heard max {} ms after the greeting), \
+         max dial level {max_level:.2}, occupancy {occupancy:.2}",
+        machines.len(),
+        waited.iter().max().unwrap_or(&0),
+        since.get(since.len() / 2).unwrap_or(&0),
+        since.last().unwrap_or(&0),
+        heard.len(),
+        heard.iter().max().unwrap_or(&0),
+    );
+    for p in &phones {
+        assert_eq!(answers(p), 1, "one INVITE per phone:\n{}", p.logs());
+    }
+}
