@@ -20,6 +20,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::capture::{streams_with, Capture, Packet};
 use common::predictive::{a_month_of_history, logged_ms};
 use common::session_rig::{answers, Rig};
 use common::{free_udp_block, require, scenario, sox_g711};
@@ -168,8 +169,9 @@ fn customer_audio(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
     (person, machine)
 }
 
-/// SIPp behind the trunk acting by number (`customer_amd.xml`).
-fn customers(dir: &Path, port: u16) -> Child {
+/// SIPp behind the trunk acting by number (`customer_amd.xml`), its media
+/// on `mport`.
+fn customers(dir: &Path, port: u16, mport: u16) -> Child {
     require("sipp");
     let (person, machine) = customer_audio(dir);
     let human = format!("rtp_stream=\"{},1,0\"", person.display());
@@ -184,7 +186,6 @@ fn customers(dir: &Path, port: u16) -> Child {
             ("@MACHINE_MS@", "15000"),
         ],
     );
-    let mport = free_udp_block(4);
     let calls = (ORDERS * 2).to_string();
     let child = Command::new("sipp")
         .arg("-sf")
@@ -204,9 +205,15 @@ fn customers(dir: &Path, port: u16) -> Child {
 
 #[test]
 fn machines_never_reach_an_agent_and_people_do_within_two_seconds() {
-    let rig = Rig::start_agents(&AGENTS, customers, PREDICTIVE_AMD, |dir| {
-        a_month_of_history(dir, "new")
-    });
+    let mport = free_udp_block(4);
+    let rig = Rig::start_agents(
+        &AGENTS,
+        |dir, port| customers(dir, port, mport),
+        PREDICTIVE_AMD,
+        |dir| a_month_of_history(dir, "new"),
+    );
+    // The customers' side of every call, as their socket received it.
+    let capture = Capture::start(rig.dir.path());
     let phones: Vec<_> = AGENTS
         .iter()
         .map(|(id, user, pass)| rig.phone(id, user, pass))
@@ -272,6 +279,7 @@ fn machines_never_reach_an_agent_and_people_do_within_two_seconds() {
         std::thread::sleep(Duration::from_millis(25));
     }
     let logs = rig.daemon.logs();
+    let heard_by_customers = customer_side(&capture.finish(), mport);
 
     // No machine reached an agent: no agent call to a machine's number.
     let (st, calls) = rig.api("GET", "/v1/calls", None);
@@ -347,6 +355,31 @@ fn machines_never_reach_an_agent_and_people_do_within_two_seconds() {
             .all(|r| r["attempts"] == 1 && r["subqueue"] == "no_answer"),
         "{queue}"
     );
+    // The same, as the customers heard it: a person hears the agent or the
+    // message within 2 s of the end of their own "hello?" (read from the
+    // audio they sent); a machine hears neither.
+    let (person_delays, machine_heard) = heard_by_customers;
+    assert_eq!(
+        person_delays.len(),
+        people,
+        "every person's greeting found on the wire: {person_delays:?}"
+    );
+    assert_eq!(machine_heard.len(), machines.len(), "{machine_heard:?}");
+    assert!(
+        person_delays.iter().all(|d| d.is_some_and(|s| s <= 2.0)),
+        "heard within 2 s of the greeting's end, at the customer: {person_delays:?}"
+    );
+    assert!(
+        machine_heard.iter().all(|&voiced| voiced == 0),
+        "a machine heard voice (agent or message) with amd = hangup: {machine_heard:?}"
+    );
+    let mut wire: Vec<f64> = person_delays.iter().flatten().copied().collect();
+    wire.sort_by(f64::total_cmp);
+    println!(
+        "at the customers' socket: greeting end to a voice, median {:.0} ms, max {:.0} ms",
+        1000.0 * wire[wire.len() / 2],
+        1000.0 * wire[wire.len() - 1]
+    );
     let mut since = since_answer.clone();
     since.sort_unstable();
     println!(
@@ -364,4 +397,51 @@ fn machines_never_reach_an_agent_and_people_do_within_two_seconds() {
     for p in &phones {
         assert_eq!(answers(p), 1, "one INVITE per phone:\n{}", p.logs());
     }
+}
+
+/// A packet level above this is voice (the agents' 1 kHz tone, speech);
+/// silence and orderline's comfort noise (±24) are far below.
+const VOICE: f64 = 300.0;
+
+/// From the capture, per answered customer stream: a person's delay from
+/// the end of their "hello?" (the first voiced run they sent, followed by
+/// a second of silence) to the first voice they received (`None`: never),
+/// and for every machine (a first voiced run that is not followed by such
+/// a silence) how many voiced packets it received.
+fn customer_side(packets: &[Packet], mport: u16) -> (Vec<Option<f64>>, Vec<usize>) {
+    let mut people = Vec::new();
+    let mut machines = Vec::new();
+    for (sent, heard) in streams_with(packets, mport).values() {
+        let voiced: Vec<f64> = sent
+            .iter()
+            .filter(|p| p.level > VOICE)
+            .map(|p| p.at)
+            .collect();
+        let Some(&start) = voiced.first() else {
+            continue; // never answered, or no audio at all
+        };
+        // The first run ends at the first gap of 300 ms or more.
+        let mut end = start;
+        let mut next = None;
+        for &t in &voiced[1..] {
+            if t - end >= 0.3 {
+                next = Some(t);
+                break;
+            }
+            end = t;
+        }
+        // The packet carries 20 ms; the run ends when its last one does.
+        let end = end + 0.02;
+        let person = end - start < 1.0 && next.is_none_or(|n| n - end >= 1.0);
+        if person {
+            let first_heard = heard
+                .iter()
+                .find(|p| p.at > end && p.level > VOICE)
+                .map(|p| p.at - end);
+            people.push(first_heard);
+        } else {
+            machines.push(heard.iter().filter(|p| p.level > VOICE).count());
+        }
+    }
+    (people, machines)
 }

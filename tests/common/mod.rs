@@ -7,6 +7,7 @@
 pub mod agent_phone;
 pub mod audio_check;
 pub mod browser;
+pub mod capture;
 pub mod card_data;
 #[path = "../support/dtmf_harness.rs"]
 pub mod dtmf_harness;
