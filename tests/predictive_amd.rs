@@ -34,6 +34,7 @@ const AGENTS: [(&str, &str, &str); 3] = [
 /// A person hangs up this long after answering if no one hung up first.
 const TALK_MS: u32 = 4500;
 
+/// The mode, with `@AMD@` and `@AGENTS@` to fill in.
 const PREDICTIVE_AMD: &str = r#"
 [campaign.flag_above]
 new = "1"
@@ -42,10 +43,10 @@ new = "1"
 id = "new"
 kind = "new_leads"
 pacing = "predictive"
-amd = "hangup"
+amd = "@AMD@"
 put_off = "30m"
 status_after_max = "no_contact"
-agents = ["ayesha", "bilal", "chand"]
+agents = [@AGENTS@]
 
 [dialer.modes.safe_harbor]
 seller_name = "Acme Shop"
@@ -79,7 +80,11 @@ fn kind(i: usize) -> Kind {
 }
 
 fn phone(i: usize) -> String {
-    let prefix = match kind(i) {
+    number(i, kind(i))
+}
+
+fn number(i: usize, kind: Kind) -> String {
+    let prefix = match kind {
         Kind::Person => "+92301",
         Kind::NeverAnswers => "+92303",
         Kind::Machine => "+92304",
@@ -87,12 +92,24 @@ fn phone(i: usize) -> String {
     format!("{prefix}{i:07}")
 }
 
-fn order(i: usize) -> String {
+fn order(i: usize, phone: &str) -> String {
     format!(
-        r#"{{"id":"AM{i:02}","phone":"{}","amount":"1500","currency":"PKR","customer":{{"kind":"new"}}}}"#,
-        phone(i)
+        r#"{{"id":"AM{i:02}","phone":"{phone}","amount":"1500","currency":"PKR","customer":{{"kind":"new"}}}}"#
     )
 }
+
+/// The mode's config for `agents` and `amd`.
+fn config(agents: &[(&str, &str, &str)], amd: &str) -> String {
+    let ids: Vec<String> = agents.iter().map(|(id, ..)| format!("{id:?}")).collect();
+    PREDICTIVE_AMD
+        .replace("@AMD@", amd)
+        .replace("@AGENTS@", &ids.join(", "))
+}
+
+/// Serializes the tests of this file: each runs agents, a daemon and 60
+/// customers, and the 2 s budgets are measured, so they do not share the
+/// machine with each other.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 /// Run a command that must succeed.
 fn run(cmd: &mut Command) {
@@ -109,7 +126,9 @@ fn run(cmd: &mut Command) {
 /// machine's spoken greeting, its 1 kHz beep, then silence. Each file is
 /// first checked with `orderline amd classify`, so the live run tests the
 /// live path, not the voice.
-fn customer_audio(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
+/// Returns the two raw files and when the machine's beep ends, in seconds
+/// from the start of its stream.
+fn customer_audio(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf, f64) {
     require("espeak-ng");
     require("sox");
     let w = |name: &str| dir.join(name);
@@ -166,14 +185,25 @@ fn customer_audio(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
     let (person, machine) = (w("person.ul"), w("machine.ul"));
     sox_g711(&w("person.wav"), &person, "ul");
     sox_g711(&w("machine.wav"), &machine, "ul");
-    (person, machine)
+    let greeting = Command::new("soxi")
+        .arg("-D")
+        .arg(w("greeting8.wav"))
+        .output()
+        .expect("soxi");
+    let greeting: f64 = String::from_utf8_lossy(&greeting.stdout)
+        .trim()
+        .parse()
+        .expect("greeting length");
+    (person, machine, greeting + 0.5)
 }
 
 /// SIPp behind the trunk acting by number (`customer_amd.xml`), its media
-/// on `mport`.
-fn customers(dir: &Path, port: u16, mport: u16) -> Child {
+/// on `mport`, for at most `calls` calls. Writes the beep's end (seconds
+/// into a machine's stream) to `beep_end` in `dir`.
+fn customers(dir: &Path, port: u16, mport: u16, calls: usize) -> Child {
     require("sipp");
-    let (person, machine) = customer_audio(dir);
+    let (person, machine, beep_end) = customer_audio(dir);
+    std::fs::write(dir.join("beep_end"), beep_end.to_string()).expect("write");
     let human = format!("rtp_stream=\"{},1,0\"", person.display());
     let robot = format!("rtp_stream=\"{},1,0\"", machine.display());
     let sc = scenario(
@@ -186,7 +216,7 @@ fn customers(dir: &Path, port: u16, mport: u16) -> Child {
             ("@MACHINE_MS@", "15000"),
         ],
     );
-    let calls = (ORDERS * 2).to_string();
+    let calls = calls.to_string();
     let child = Command::new("sipp")
         .arg("-sf")
         .arg(&sc)
@@ -205,11 +235,12 @@ fn customers(dir: &Path, port: u16, mport: u16) -> Child {
 
 #[test]
 fn machines_never_reach_an_agent_and_people_do_within_two_seconds() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let mport = free_udp_block(4);
     let rig = Rig::start_agents(
         &AGENTS,
-        |dir, port| customers(dir, port, mport),
-        PREDICTIVE_AMD,
+        |dir, port| customers(dir, port, mport, ORDERS * 2),
+        &config(&AGENTS, "hangup"),
         |dir| a_month_of_history(dir, "new"),
     );
     // The customers' side of every call, as their socket received it.
@@ -220,7 +251,7 @@ fn machines_never_reach_an_agent_and_people_do_within_two_seconds() {
         .collect();
     rig.wait_registered(AGENTS.len());
     for i in 0..ORDERS {
-        let (st, v) = rig.api("POST", "/v1/orders", Some(&order(i)));
+        let (st, v) = rig.api("POST", "/v1/orders", Some(&order(i, &phone(i))));
         assert_eq!(st, 201, "{v}");
     }
     for (id, ..) in AGENTS {
@@ -370,7 +401,7 @@ fn machines_never_reach_an_agent_and_people_do_within_two_seconds() {
         "heard within 2 s of the greeting's end, at the customer: {person_delays:?}"
     );
     assert!(
-        machine_heard.iter().all(|&voiced| voiced == 0),
+        machine_heard.iter().all(Vec::is_empty),
         "a machine heard voice (agent or message) with amd = hangup: {machine_heard:?}"
     );
     let mut wire: Vec<f64> = person_delays.iter().flatten().copied().collect();
@@ -407,8 +438,9 @@ const VOICE: f64 = 300.0;
 /// the end of their "hello?" (the first voiced run they sent, followed by
 /// a second of silence) to the first voice they received (`None`: never),
 /// and for every machine (a first voiced run that is not followed by such
-/// a silence) how many voiced packets it received.
-fn customer_side(packets: &[Packet], mport: u16) -> (Vec<Option<f64>>, Vec<usize>) {
+/// a silence) when it heard voice, in seconds from the start of its own
+/// stream.
+fn customer_side(packets: &[Packet], mport: u16) -> (Vec<Option<f64>>, Vec<Vec<f64>>) {
     let mut people = Vec::new();
     let mut machines = Vec::new();
     for (sent, heard) in streams_with(packets, mport).values() {
@@ -440,8 +472,153 @@ fn customer_side(packets: &[Packet], mport: u16) -> (Vec<Option<f64>>, Vec<usize
                 .map(|p| p.at - end);
             people.push(first_heard);
         } else {
-            machines.push(heard.iter().filter(|p| p.level > VOICE).count());
+            let began = sent.first().map_or(start, |p| p.at);
+            machines.push(
+                heard
+                    .iter()
+                    .filter(|p| p.level > VOICE)
+                    .map(|p| p.at - began)
+                    .collect(),
+            );
         }
     }
     (people, machines)
+}
+
+/// `amd = "message"`, one agent: eight customers, every other one an
+/// answering machine. Each machine hears the safe-harbor message starting
+/// after its beep (and nothing before it: no agent, no early message), as
+/// its own socket received it; each person reaches the agent; machines
+/// are no live answers and their orders are put off.
+#[test]
+fn machines_get_the_message_after_their_beep() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    const N: usize = 8;
+    let agents = &AGENTS[..1];
+    let kinds: Vec<Kind> = (0..N)
+        .map(|i| {
+            if i % 2 == 0 {
+                Kind::Machine
+            } else {
+                Kind::Person
+            }
+        })
+        .collect();
+    let mport = free_udp_block(4);
+    let rig = Rig::start_agents(
+        agents,
+        |dir, port| customers(dir, port, mport, N * 2),
+        &config(agents, "message"),
+        |dir| a_month_of_history(dir, "new"),
+    );
+    let beep_end: f64 = std::fs::read_to_string(rig.dir.path().join("beep_end"))
+        .expect("beep_end")
+        .parse()
+        .expect("seconds");
+    let capture = Capture::start(rig.dir.path());
+    let (id, user, pass) = agents[0];
+    let phone = rig.phone(id, user, pass);
+    rig.wait_registered(1);
+    for (i, k) in kinds.iter().enumerate() {
+        let (st, v) = rig.api("POST", "/v1/orders", Some(&order(i, &number(i, *k))));
+        assert_eq!(st, 201, "{v}");
+    }
+    let (st, v) = rig.api("POST", &format!("/v1/agents/{id}/session"), None);
+    assert_eq!(st, 201, "{v}");
+    rig.wait(
+        "logged in",
+        &format!("/v1/agents/{id}"),
+        Duration::from_secs(10),
+        |st, v| st == 200 && v["state"] == "paused",
+    );
+    let (st, v) = rig.api(
+        "PUT",
+        &format!("/v1/agents/{id}/state"),
+        Some(r#"{"state":"ready"}"#),
+    );
+    assert_eq!(st, 200, "{v}");
+    let mut confirmed = 0usize;
+    let t0 = Instant::now();
+    loop {
+        let (_, mode) = rig.api("GET", "/v1/dialer/modes/new", None);
+        let counts = &mode["counts"];
+        let put_off = counts["no_answer"].as_u64().unwrap_or(0) as usize;
+        let busy =
+            counts["in_flight"].as_u64().unwrap_or(0) + counts["unprocessed"].as_u64().unwrap_or(0);
+        if confirmed + put_off == N && busy == 0 {
+            break;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(180),
+            "not settled: {confirmed} confirmed, {mode}\n{}",
+            rig.daemon.logs()
+        );
+        let (_, v) = rig.api("GET", &format!("/v1/agents/{id}"), None);
+        if v["state"] == "wrap_up" {
+            let call = v["call_id"].as_str().expect("wrap-up call").to_string();
+            let (st, d) = rig.api(
+                "POST",
+                &format!("/v1/calls/{call}/disposition"),
+                Some(r#"{"disposition":"confirmed"}"#),
+            );
+            assert_eq!(st, 200, "{d}");
+            confirmed += 1;
+        }
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    // The machines' messages end after the queue settles: give them time
+    // to play out (the capture must hold them).
+    std::thread::sleep(Duration::from_secs(6));
+    let logs = rig.daemon.logs();
+    let (people, machines) = customer_side(&capture.finish(), mport);
+    let n_machines = kinds.iter().filter(|k| **k == Kind::Machine).count();
+    assert_eq!(machines.len(), n_machines, "{machines:?}");
+    for heard in &machines {
+        let first = *heard.first().expect("the machine heard the message");
+        assert!(
+            first >= beep_end - 0.05 && first <= beep_end + 2.5,
+            "message from {first:.2} s, the beep ends at {beep_end:.2} s: {heard:?}"
+        );
+    }
+    assert_eq!(
+        logs.matches("answering machine: never an agent").count(),
+        n_machines
+    );
+    // People reached the agent (or the message, if the agent was busy).
+    assert_eq!(people.len(), N - n_machines, "{people:?}");
+    assert!(
+        people.iter().all(|d| d.is_some_and(|s| s <= 2.0)),
+        "{people:?}"
+    );
+    let (_, calls) = rig.api("GET", "/v1/calls", None);
+    assert!(
+        calls["calls"]
+            .as_array()
+            .expect("calls")
+            .iter()
+            .all(|c| c["to"].as_str().is_some_and(|t| t.starts_with("+92301"))),
+        "only people reached the agent: {calls}"
+    );
+    let (_, stats) = rig.api("GET", "/v1/dialer/modes/new/stats", None);
+    let abandoned = stats["today"]["abandoned"].as_u64().unwrap_or(0) as usize;
+    assert_eq!(confirmed + abandoned, N - n_machines, "{stats}");
+    assert_eq!(
+        stats["today"]["answered"],
+        (N - n_machines) as u64,
+        "{stats}"
+    );
+    let mut first: Vec<f64> = machines.iter().filter_map(|h| h.first().copied()).collect();
+    first.sort_by(f64::total_cmp);
+    println!(
+        "amd = message: {n_machines} machines, message from {:.2}–{:.2} s into their stream \
+         (beep ends at {beep_end:.2} s); {confirmed} people connected, {abandoned} abandoned",
+        first[0],
+        first[first.len() - 1]
+    );
+    assert_eq!(
+        answers(&phone),
+        1,
+        "one INVITE to the phone:\n{}",
+        phone.logs()
+    );
 }
