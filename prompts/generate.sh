@@ -7,6 +7,16 @@
 #
 #   prompts/generate.sh            # all locales (en fr ar ur)
 #   prompts/generate.sh fr         # one locale
+#   PROMPT_ENGINE=espeak PROMPTS_OUT=/tmp/p prompts/generate.sh en   # espeak-ng English elsewhere
+#
+# English is rendered by the neural voice (hibari-tts from PyPI, voice inside
+# the wheel, `prompts/neural.py`) when it is installed: through G.711 a
+# recogniser recovers about three times as many words from it as from
+# espeak-ng (docs/decisions.md, "Voices"; tests/voice_intelligibility.rs).
+# PROMPT_ENGINE: auto (default: neural for en when installed, else espeak-ng
+# with a warning), espeak, neural (fails without hibari). fr/ar/ur always use
+# espeak-ng: no offline neural voice speaks them. PROMPTS_OUT: where the
+# <locale>/ directories go (default: this directory).
 #
 # Deterministic for a given espeak-ng and sox version (no dither, no
 # randomness); the WAVs are committed so a server needs neither tool.
@@ -22,7 +32,11 @@
 # 100..900 and dual/plural forms); `and`; currency words <iso>, <iso>_one,
 # <iso>_minor, <iso>_minor_one (Arabic also _two and _few); flow prompts.
 set -euo pipefail
-cd "$(dirname "$0")"
+here=$(cd "$(dirname "$0")" && pwd)
+out_root=$(mkdir -p "${PROMPTS_OUT:-$here}" && cd "${PROMPTS_OUT:-$here}" && pwd)
+cd "$out_root"
+engine=${PROMPT_ENGINE:-auto}
+case "$engine" in auto|espeak|neural) ;; *) echo "PROMPT_ENGINE must be auto, espeak or neural" >&2; exit 1 ;; esac
 command -v espeak-ng >/dev/null || { echo "espeak-ng is required" >&2; exit 1; }
 command -v sox >/dev/null || { echo "sox is required" >&2; exit 1; }
 
@@ -33,15 +47,47 @@ voice_of() {
   esac
 }
 
+# neural_ok: whether English goes to the neural voice in this run.
+neural_ok() {
+  case "$engine" in
+    espeak) return 1 ;;
+    neural) python3 -c 'import hibari' 2>/dev/null || { echo "PROMPT_ENGINE=neural: hibari-tts is not installed (pip install hibari-tts==0.2.1)" >&2; exit 1; } ;;
+    auto) python3 -c 'import hibari' 2>/dev/null || { echo "warning: hibari-tts not installed; English prompts by espeak-ng (pip install hibari-tts==0.2.1 for the neural voice)" >&2; return 1; } ;;
+  esac
+}
+
+# finish IN OUT: 8 kHz, silence trimmed (inner pauses capped at 120 ms),
+# a 40 ms tail, G.711 µ-law.
+finish() {
+  sox -D -V1 -t wav "$1" -r 8000 -c 1 -b 16 -e signed-integer -t wav - \
+      silence -l 1 0.01 0.2% -1 0.12 0.2% reverse silence 1 0.01 0.2% reverse pad 0 0.04 |
+    sox -D -V1 -t wav - -e u-law -b 8 "$2"
+}
+
+# Lines "name|text" queued for the neural voice (flushed by flush_neural).
+neural_queue=""
+
 # render LOCALE NAME TEXT
 render() {
   local loc=$1 name=$2 text=$3 voice
   voice=$(voice_of "$loc")
   mkdir -p "$loc"
-  espeak-ng -v "$voice" -s 175 --stdout "$text" |
-    sox -D -V1 -t wav - -r 8000 -c 1 -b 16 -e signed-integer -t wav - \
-      silence -l 1 0.01 0.2% -1 0.12 0.2% reverse silence 1 0.01 0.2% reverse pad 0 0.04 |
-    sox -D -V1 -t wav - -e u-law -b 8 "$loc/$name.wav"
+  if [[ "$loc" == en && "$neural_en" == 1 ]]; then
+    neural_queue+="$name|$text"$'\n'
+    return
+  fi
+  espeak-ng -v "$voice" -s 175 --stdout "$text" | finish - "$loc/$name.wav"
+}
+
+# flush_neural LOCALE: render the queued prompts in one hibari process.
+flush_neural() {
+  local loc=$1 raw f
+  [[ -z "$neural_queue" ]] && return
+  raw=$(mktemp -d)
+  printf '%s' "$neural_queue" | python3 "$here/neural.py" "$raw"
+  for f in "$raw"/*.wav; do finish "$f" "$loc/$(basename "$f")"; done
+  rm -rf "$raw"
+  neural_queue=""
 }
 
 # table LOCALE < "name|text" lines
@@ -381,9 +427,12 @@ T
 
 locales=("$@")
 [[ ${#locales[@]} -eq 0 ]] && locales=(en fr ar ur)
+neural_en=0
 for loc in "${locales[@]}"; do
   voice_of "$loc" >/dev/null
+  if [[ "$loc" == en ]] && neural_ok; then neural_en=1; fi
   rm -rf "$loc"
   "gen_$loc"
+  flush_neural "$loc"
   echo "$loc: $(ls "$loc" | wc -l) prompts, $(du -sh "$loc" | cut -f1)"
 done
