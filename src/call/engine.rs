@@ -164,6 +164,8 @@ pub struct Engine {
     clock: crate::clock::Clock,
     /// Press 3's live-operator seam; `None`: nobody is connected live yet.
     operator_desk: Option<Arc<dyn OperatorDesk>>,
+    /// `[tts]`: whose renderings [`Engine::rendered`] looks for.
+    tts: crate::media::tts::Choices,
 }
 
 impl Engine {
@@ -203,14 +205,21 @@ impl Engine {
     /// The prompt name of `text` rendered for `locale` (or recorded by the
     /// merchant under that name), if there is one. A file lookup, never a
     /// rendering: that happened when the order arrived.
+    /// A merchant recording of the text wins; then the rendering by the
+    /// first voice `[tts]` allows for the language that exists.
     pub fn rendered(&self, locale: &str, text: &str) -> Option<String> {
-        let key = crate::media::tts::key(locale, text);
-        self.prompts.has(locale, &key).then_some(key)
+        let mut keys = crate::media::tts::rendered_keys(&self.tts, locale, text).into_iter();
+        let recorded = keys.next()?;
+        if self.prompts.has_recorded(locale, &recorded) {
+            return Some(recorded);
+        }
+        keys.find(|k| self.prompts.has(locale, k))
     }
 
     pub async fn start(cfg: Config) -> Result<(Self, SipHandle), CallError> {
         let range = cfg.sip.rtp_port_range()?;
         let confirm = ConfirmPlan::load(&cfg.media.dialplans_dir.join("confirm.toml"))?;
+        let tts = cfg.tts.choices()?;
         let payments = PaymentKit::load(&cfg)?;
         let handle = SipHandle::bind(crate::sip::endpoint_config(&cfg)?).await?;
         let locator = Arc::new(crate::sip::dns::Locator::new(&cfg.dns.servers)?);
@@ -239,6 +248,7 @@ impl Engine {
             cfg,
             clock: crate::clock::Clock::system(),
             operator_desk: None,
+            tts,
         };
         Ok((engine, handle))
     }
