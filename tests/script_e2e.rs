@@ -129,8 +129,16 @@ fn heard(phone: &Baresip) -> (String, Vec<usize>, Vec<i16>) {
     (digits, starts, audio)
 }
 
+/// How long the daemon's rendering of `text` lasts. Under the default
+/// `[tts] engine = "auto"` English is the neural voice's (hibari-tts,
+/// installed by scripts/install-deps) and the rest espeak-ng's.
 fn rendered_secs(dir: &Path, locale: &str, text: &str) -> f64 {
-    let key = orderline::media::tts::key(locale, text);
+    use orderline::media::tts::{rendering_key, Voice};
+    let voice = match locale {
+        "en" => Voice::Neural,
+        other => Voice::espeak(other).expect("a voice"),
+    };
+    let key = rendering_key(voice, locale, text);
     let path = dir
         .join("tts-cache")
         .join(locale)

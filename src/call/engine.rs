@@ -205,15 +205,8 @@ impl Engine {
     /// The prompt name of `text` rendered for `locale` (or recorded by the
     /// merchant under that name), if there is one. A file lookup, never a
     /// rendering: that happened when the order arrived.
-    /// A merchant recording of the text wins; then the rendering by the
-    /// first voice `[tts]` allows for the language that exists.
     pub fn rendered(&self, locale: &str, text: &str) -> Option<String> {
-        let mut keys = crate::media::tts::rendered_keys(&self.tts, locale, text).into_iter();
-        let recorded = keys.next()?;
-        if self.prompts.has_recorded(locale, &recorded) {
-            return Some(recorded);
-        }
-        keys.find(|k| self.prompts.has(locale, k))
+        crate::media::tts::find_rendered(&self.prompts, &self.tts, locale, text)
     }
 
     pub async fn start(cfg: Config) -> Result<(Self, SipHandle), CallError> {

@@ -199,7 +199,10 @@ mod tests {
     #[test]
     fn choices_per_language() {
         let auto = Choices::default();
-        assert_eq!(auto.candidates("en"), [Voice::Neural, Voice::Espeak("en-us")]);
+        assert_eq!(
+            auto.candidates("en"),
+            [Voice::Neural, Voice::Espeak("en-us")]
+        );
         assert_eq!(auto.candidates("fr"), [Voice::Espeak("fr")]);
         assert!(auto.wants_neural());
         let esp = Choices::espeak();

@@ -126,6 +126,23 @@ pub fn rendered_keys(choices: &Choices, locale: &str, text: &str) -> Vec<String>
         .collect()
 }
 
+/// The prompt name to play for `text` in `locale`, if any: a merchant
+/// recording wins, then the rendering of the first voice `choices` allows
+/// that exists. A file lookup (at call setup), never a rendering.
+pub fn find_rendered(
+    prompts: &crate::media::PromptCache,
+    choices: &Choices,
+    locale: &str,
+    text: &str,
+) -> Option<String> {
+    let mut keys = rendered_keys(choices, locale, text).into_iter();
+    let recorded = keys.next()?;
+    if prompts.has_recorded(locale, &recorded) {
+        return Some(recorded);
+    }
+    keys.find(|k| prompts.has(locale, k))
+}
+
 /// `tts_` and 16 hex digits of SHA-256 over the parts, each ended by a 0.
 fn hashed(parts: &[&[u8]]) -> String {
     let mut h = Sha256::new();
@@ -235,7 +252,9 @@ impl Tts {
                         "{field}: the text-to-speech engine cannot speak it in {lang:?} ({reason})"
                     ))
                 }
-                Err(TtsError::Failed { program, status, .. }) => {
+                Err(TtsError::Failed {
+                    program, status, ..
+                }) => {
                     return Some(format!(
                         "{field}: the text-to-speech engine {program} failed on it ({status})"
                     ))
@@ -418,7 +437,9 @@ mod tests {
             "hibari-tts must be installed (scripts/install-deps)"
         );
         assert_eq!(auto.voice("fr").unwrap(), Voice::Espeak("fr"));
-        let k = auto.render("en", "Lawn House").expect("the neural voice renders");
+        let k = auto
+            .render("en", "Lawn House")
+            .expect("the neural voice renders");
         assert_eq!(k, rendering_key(Voice::Neural, "en", "Lawn House"));
         let secs = read_wav_8k(&auto.path("en", &k)).unwrap().len() as f64 / 8000.0;
         assert!((0.3..3.0).contains(&secs), "{secs} s");
