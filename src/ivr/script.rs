@@ -346,7 +346,7 @@ mod tests {
                 91,
                 "2",
                 "3000000",
-                "91 x | 2 mad | 3 millions mad",
+                "91 x | 2 mad | 3 millions mad_of",
             ),
             (
                 "ur",
