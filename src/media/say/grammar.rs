@@ -28,7 +28,13 @@ fn has_feminine(locale: Locale, n: u64) -> bool {
 }
 
 /// A number followed by the right form of the counted noun.
-pub(super) fn counted(out: &mut Vec<PromptName>, locale: Locale, n: u64, noun: &Noun, indian: bool) {
+pub(super) fn counted(
+    out: &mut Vec<PromptName>,
+    locale: Locale,
+    n: u64,
+    noun: &Noun,
+    indian: bool,
+) {
     let stem = &noun.stem;
     match locale {
         Locale::Ar => match n {

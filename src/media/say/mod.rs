@@ -156,12 +156,12 @@ impl Currency {
     /// Whether `stem` (`<code>` or `<code>_minor`) is a feminine noun in
     /// `locale`: Arabic روبية, بيسة, هللة; French roupie.
     pub fn feminine(self, locale: Locale, minor: bool) -> bool {
-        match (locale, self, minor) {
-            (Locale::Ar, Currency::Pkr | Currency::Inr, _) => true,
-            (Locale::Ar, Currency::Sar | Currency::Omr, true) => true,
-            (Locale::Fr, Currency::Pkr | Currency::Inr, false) => true,
-            _ => false,
-        }
+        matches!(
+            (locale, self, minor),
+            (Locale::Ar, Currency::Pkr | Currency::Inr, _)
+                | (Locale::Ar, Currency::Sar | Currency::Omr, true)
+                | (Locale::Fr, Currency::Pkr | Currency::Inr, false)
+        )
     }
 
     fn south_asian(self) -> bool {

@@ -25,11 +25,19 @@ fn english() {
             ("0", "EUR", "0 eur"),
             ("0.50", "USD", "50 usd_minor"),
             ("0.01", "USD", "1 usd_minor_one"),
-            ("1999.5", "MAD", "1 thousand 9 hundred 99 mad and 50 mad_minor"),
+            (
+                "1999.5",
+                "MAD",
+                "1 thousand 9 hundred 99 mad and 50 mad_minor",
+            ),
             ("1000000", "AED", "1 million aed"),
             ("2001", "SAR", "2 thousand 1 sar"),
             // two thousand four hundred fifty rupees and fifty paisa
-            ("2450.50", "PKR", "2 thousand 4 hundred 50 pkr and 50 pkr_minor"),
+            (
+                "2450.50",
+                "PKR",
+                "2 thousand 4 hundred 50 pkr and 50 pkr_minor",
+            ),
             // ISO 4217 scale 3: a thousand fils to the dinar
             ("12.345", "KWD", "12 kwd and 3 hundred 45 kwd_minor"),
             ("1.001", "OMR", "1 omr_one and 1 omr_minor_one"),
@@ -130,7 +138,11 @@ fn urdu() {
         "ur",
         &[
             ("2450", "PKR", "2 thousand 4 hundred 50 pkr"),
-            ("245000.50", "PKR", "2 lakh 45 thousand pkr and 50 pkr_minor"),
+            (
+                "245000.50",
+                "PKR",
+                "2 lakh 45 thousand pkr and 50 pkr_minor",
+            ),
             ("1", "PKR", "1 pkr_one"),
             ("37", "PKR", "37 pkr"),
             ("99.73", "PKR", "99 pkr and 73 pkr_minor"),
