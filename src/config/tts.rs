@@ -5,6 +5,7 @@
 //! [tts]
 //! engine = "auto"                 # auto | espeak | neural
 //! locale = { en = "neural" }      # per language, over `engine`
+//! python = "python3"              # the interpreter with hibari-tts installed
 //! ```
 //!
 //! `auto` (the default): the neural English voice when it is installed,
@@ -21,13 +22,26 @@ use super::{invalid, ConfigError};
 use crate::media::tts::{Choices, EngineChoice};
 
 /// `[tts]`.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct TtsConfig {
     /// The engine for every language (`auto`, `espeak`, `neural`).
     pub engine: EngineChoice,
     /// Per language (`en`, `fr`, `ar`, `ur`), over `engine`.
     pub locale: BTreeMap<String, EngineChoice>,
+    /// The Python that runs the neural voice's worker (hibari-tts installed
+    /// in it); under systemd, an absolute path such as a venv's.
+    pub python: String,
+}
+
+impl Default for TtsConfig {
+    fn default() -> Self {
+        Self {
+            engine: EngineChoice::Auto,
+            locale: BTreeMap::new(),
+            python: "python3".into(),
+        }
+    }
 }
 
 impl TtsConfig {
@@ -40,6 +54,9 @@ impl TtsConfig {
         choices
             .check()
             .map_err(|(key, reason)| invalid(&key, reason))?;
+        if self.python.trim().is_empty() {
+            return Err(invalid("tts.python", "must name a Python interpreter"));
+        }
         Ok(choices)
     }
 }
@@ -70,6 +87,8 @@ mod tests {
         assert!(e.contains("`tts.locale.fr`"), "{e}");
         let e = err("[tts]\nlocale = { de = \"espeak\" }\n");
         assert!(e.contains("`tts.locale.de`"), "{e}");
+        let e = err("[tts]\npython = \" \"\n");
+        assert!(e.contains("`tts.python`"), "{e}");
         let e = err("[tts]\nvoice = \"emma\"\n");
         assert!(e.contains("voice"), "{e}");
     }

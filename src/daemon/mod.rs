@@ -47,10 +47,13 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = ()>) -> anyhow::Res
     // neural one is looked for once, here (issue #13).
     let choices = cfg.tts.choices().context("[tts]")?;
     let dir = cfg.media.tts_cache_dir.clone();
-    let tts = tokio::task::spawn_blocking(move || Tts::new(dir, choices).probe())
-        .await
-        .context("probing the text-to-speech engines")?
-        .context("[tts]")?;
+    let python = cfg.tts.python.clone();
+    let tts = tokio::task::spawn_blocking(move || {
+        Tts::new(dir, choices).with_neural_program(python).probe()
+    })
+    .await
+    .context("probing the text-to-speech engines")?
+    .context("[tts]")?;
     let api = ApiState::new(store.clone(), &cfg, metrics.clone())
         .context("building the campaign rules")?
         .with_clock(clock.clone())

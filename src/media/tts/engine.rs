@@ -11,13 +11,13 @@
 //! goes to it when it is installed. No offline neural voice speaks Urdu,
 //! Arabic or French; those stay with espeak-ng.
 //!
-//! Each engine is a subprocess fed on stdin (a name starting with `-`
-//! cannot become an option) that writes a WAV; [`super::Tts`] resamples,
-//! trims and caches it. The cache key includes the voice ([`Voice::id`]), so
+//! espeak-ng runs as a subprocess per text, fed on stdin (a name starting
+//! with `-` cannot become an option); the neural voice is one long-lived
+//! worker ([`super::NeuralWorker`]). Each writes a WAV that [`super::Tts`]
+//! resamples, trims and caches. The cache key includes the voice ([`Voice::id`]), so
 //! switching engines never plays an old engine's file as the new one's.
 
 use std::io::Write;
-use std::path::Path;
 use std::process::{Command, Stdio};
 
 use serde::Deserialize;
@@ -138,18 +138,6 @@ impl Choices {
     }
 }
 
-/// Whether `program --version` runs: the neural engine's install check,
-/// once at start (about 0.4 s).
-pub fn runs(program: &str) -> bool {
-    Command::new(program)
-        .arg("--version")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
-}
-
 /// Run `program` with `args`, `text` on stdin, waiting for it; it is to
 /// write its WAV where the args say.
 pub fn run(program: &str, args: &[&str], text: &str) -> Result<(), TtsError> {
@@ -176,20 +164,6 @@ pub fn run(program: &str, args: &[&str], text: &str) -> Result<(), TtsError> {
         });
     }
     Ok(())
-}
-
-/// Arguments making `voice`'s engine write `out`.
-pub fn args(voice: Voice, out: &Path) -> Vec<String> {
-    let out = out.display().to_string();
-    match voice {
-        Voice::Espeak(v) => ["-v", v, "-s", "160", "--stdin", "-w", &out]
-            .map(String::from)
-            .to_vec(),
-        // A fixed seed: the same text renders to the same audio.
-        Voice::Neural => ["--voice", NEURAL_VOICE, "--seed", "0", "-o", &out]
-            .map(String::from)
-            .to_vec(),
-    }
 }
 
 #[cfg(test)]

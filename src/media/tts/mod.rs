@@ -26,6 +26,9 @@
 //! [`PromptCache::has_recorded`]: crate::media::PromptCache::has_recorded
 
 pub mod engine;
+mod neural;
+
+pub use neural::NeuralWorker;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -59,7 +62,7 @@ pub enum TtsError {
         stderr: String,
     },
     /// `[tts]` asks for the neural voice and it is not installed.
-    #[error("the neural text-to-speech engine {program:?} does not run (pip install hibari-tts==0.2.1, or set [tts] engine = \"auto\" or \"espeak\")")]
+    #[error("the neural text-to-speech voice does not load in {program:?} (pip install hibari-tts==0.2.1, or set [tts] engine = \"auto\" or \"espeak\")")]
     NeuralMissing { program: String },
     /// The engine ran but produced no speech for this text.
     #[error("the text-to-speech engine cannot speak {text:?} in {lang:?}: {reason}")]
@@ -163,7 +166,7 @@ pub struct Tts {
     cache_dir: PathBuf,
     choices: Choices,
     espeak: String,
-    neural: String,
+    neural: NeuralWorker,
     /// Whether the neural engine ran at [`Tts::probe`].
     neural_ready: bool,
 }
@@ -181,7 +184,7 @@ impl Tts {
             cache_dir: cache_dir.into(),
             choices,
             espeak: "espeak-ng".into(),
-            neural: "hibari".into(),
+            neural: NeuralWorker::new("python3"),
             neural_ready: false,
         }
     }
@@ -192,9 +195,9 @@ impl Tts {
         self
     }
 
-    /// Another program with hibari's command line.
-    pub fn with_neural_program(mut self, program: impl Into<String>) -> Self {
-        self.neural = program.into();
+    /// Another Python for the neural worker (tests: a missing one).
+    pub fn with_neural_program(mut self, python: impl Into<String>) -> Self {
+        self.neural = NeuralWorker::new(python);
         self
     }
 
@@ -205,9 +208,9 @@ impl Tts {
         if !self.choices.wants_neural() {
             return Ok(self);
         }
-        self.neural_ready = engine::runs(&self.neural);
+        self.neural_ready = self.neural.start();
         if self.neural_ready {
-            tracing::info!(program = %self.neural, langs = ?engine::NEURAL_LANGS, "text-to-speech: the neural voice speaks these languages");
+            tracing::info!(langs = ?engine::NEURAL_LANGS, "text-to-speech: the neural voice (hibari-tts) speaks these languages");
             return Ok(self);
         }
         let required = engine::NEURAL_LANGS
@@ -215,10 +218,10 @@ impl Tts {
             .any(|l| self.choices.of(l) == EngineChoice::Neural);
         if required {
             return Err(TtsError::NeuralMissing {
-                program: self.neural.clone(),
+                program: self.neural.program().to_string(),
             });
         }
-        tracing::warn!(program = %self.neural, "text-to-speech: the neural voice is not installed, English names are rendered by espeak-ng (pip install hibari-tts==0.2.1 for it)");
+        tracing::warn!(python = %self.neural.program(), "text-to-speech: the neural voice is not installed, English names are rendered by espeak-ng (pip install hibari-tts==0.2.1 for it)");
         Ok(self)
     }
 
@@ -308,13 +311,18 @@ impl Tts {
         // espeak-ng does not write the file when it has nothing to say: a
         // fresh name, so "no file" means "no speech".
         let raw_path = scratch(&dir, "render");
-        let program = match voice {
-            Voice::Espeak(_) => &self.espeak,
-            Voice::Neural => &self.neural,
+        let done = match voice {
+            Voice::Espeak(v) => {
+                let out = raw_path.display().to_string();
+                engine::run(
+                    &self.espeak,
+                    &["-v", v, "-s", "160", "--stdin", "-w", &out],
+                    &text,
+                )
+            }
+            Voice::Neural => self.neural.render(&text, &raw_path),
         };
-        let args = engine::args(voice, &raw_path);
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        if let Err(e) = engine::run(program, &args, &text) {
+        if let Err(e) = done {
             let _ = std::fs::remove_file(&raw_path);
             return Err(e);
         }
