@@ -74,6 +74,9 @@ render() {
   local loc=$1 name=$2 text=$3 voice
   voice=$(voice_of "$loc")
   mkdir -p "$loc"
+  # What each prompt says: the neural voice renders a script part whole
+  # from these (src/ivr/script.rs, Phrases).
+  printf '%s|%s\n' "$name" "$text" >>"$loc/texts.tsv"
   if [[ "$loc" == en && "$neural_en" == 1 ]]; then
     neural_queue+="$name|$text"$'\n'
     return
@@ -545,5 +548,6 @@ for loc in "${locales[@]}"; do
   rm -rf "$loc"
   "gen_$loc"
   flush_neural "$loc"
-  echo "$loc: $(ls "$loc" | wc -l) prompts, $(du -sh "$loc" | cut -f1)"
+  LC_ALL=C sort -o "$loc/texts.tsv" "$loc/texts.tsv"
+  echo "$loc: $(ls "$loc"/*.wav | wc -l) prompts, $(du -sh "$loc" | cut -f1)"
 done

@@ -19,8 +19,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use orderline::ivr::dialplan::expand_script;
-use orderline::ivr::script::{script_vars, texts_to_render, OrderText};
+use orderline::ivr::script::{script_vars, texts_to_render, OrderText, Phrases};
 use orderline::ivr::ConfirmPlan;
+use orderline::media::prompt::read_texts;
 use orderline::media::tts::{find_rendered, Choices, Tts, Voice};
 use orderline::media::{Law, PromptCache};
 
@@ -41,56 +42,6 @@ fn run(cmd: &mut Command) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-/// `name|text` of the English prompts, as `prompts/generate.sh` renders them.
-fn english_prompt_texts() -> HashMap<String, String> {
-    let script = std::fs::read_to_string(Path::new(REPO).join("prompts/generate.sh"))
-        .expect("prompts/generate.sh");
-    let body = script
-        .split("gen_en() {")
-        .nth(1)
-        .and_then(|s| s.split("\nT\n").next())
-        .expect("gen_en's table");
-    body.lines()
-        .filter(|l| !l.starts_with('#'))
-        .filter_map(|l| l.split_once('|'))
-        .map(|(n, t)| (n.to_string(), t.to_string()))
-        .collect()
-}
-
-/// 0–99 in English words: what the numeric prompts say.
-fn english_number(n: u64) -> String {
-    const ONES: [&str; 20] = [
-        "zero",
-        "one",
-        "two",
-        "three",
-        "four",
-        "five",
-        "six",
-        "seven",
-        "eight",
-        "nine",
-        "ten",
-        "eleven",
-        "twelve",
-        "thirteen",
-        "fourteen",
-        "fifteen",
-        "sixteen",
-        "seventeen",
-        "eighteen",
-        "nineteen",
-    ];
-    const TENS: [&str; 10] = [
-        "", "", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety",
-    ];
-    match n {
-        0..=19 => ONES[n as usize].to_string(),
-        _ if n % 10 == 0 => TENS[(n / 10) as usize].to_string(),
-        _ => format!("{} {}", TENS[(n / 10) as usize], ONES[(n % 10) as usize]),
-    }
-}
-
 struct Heard {
     recovered: f64,
     matched: u64,
@@ -99,13 +50,18 @@ struct Heard {
     seconds: f64,
 }
 
-/// One voice's script, scored two ways: as the call assembles it from
-/// prompts, and with each part rendered whole by the TTS path.
-fn score(label: &str, stock: &Path, tts: &Tts, work: &Path) -> Scores {
+/// One voice's script as the daemon would say it: names (and, with
+/// `whole_parts`, each script part whole) rendered at "order time" by the
+/// TTS path, then the call's prompt list (`ivr::script` variables, `@part`
+/// renderings, the shipped dialplan) played back to back, through G.711.
+/// Returns the score and the script's text.
+fn score(label: &str, stock: &Path, tts: &Tts, whole_parts: bool, work: &Path) -> Heard {
     let items = serde_json::json!([
         {"name": "lawn suit", "qty": 2},
         {"name": "scarf", "qty": 1},
     ]);
+    let plan = ConfirmPlan::load(&Path::new(REPO).join("dialplans/confirm.toml"))
+        .expect("the shipped dialplan");
     let order = OrderText {
         locale: "en",
         number: "4711",
@@ -115,67 +71,58 @@ fn score(label: &str, stock: &Path, tts: &Tts, work: &Path) -> Scores {
         items: &items,
         store: Some("Lawn House"),
         customer_name: Some("Ayesha Khan"),
-        max_items: 3,
+        max_items: plan.max_items,
     };
     let texts = texts_to_render(&items, order.store, order.customer_name);
+    let stock_texts = read_texts(stock, "en");
+    assert!(!stock_texts.is_empty(), "{}/en/texts.tsv", stock.display());
+    let phrases = Phrases {
+        parts: plan.script.clone(),
+        texts: if whole_parts {
+            stock_texts.clone()
+        } else {
+            HashMap::new()
+        },
+    };
+    // Order time (the API's create handler does the same).
     assert_eq!(
         tts.prepare("en", &texts),
         None,
         "{label}: every name renders"
     );
+    tts.render_phrases("en", &phrases.texts(&order));
+
+    // Call time (the scheduler's script variables).
     let prompts = PromptCache::new(stock).with_dynamic(tts.cache_dir());
     let spoken = |t: &str| find_rendered(&prompts, tts.choices(), "en", t);
-    let vars = script_vars(&order, spoken);
-    let plan = ConfirmPlan::load(&Path::new(REPO).join("dialplans/confirm.toml"))
-        .expect("the shipped dialplan");
+    let mut vars = script_vars(&order, spoken);
+    phrases.add_rendered(&mut vars, &order, spoken);
+    let names = expand_script(&plan.script, &vars, false).expect("the script expands");
+    if whole_parts {
+        assert_eq!(
+            names.len(),
+            plan.script.len(),
+            "{label}: every part whole: {names:?}"
+        );
+    }
 
-    // What each part says, as prompt names and word for word.
-    let stock_texts = english_prompt_texts();
-    let rendered: HashMap<String, String> = texts
-        .iter()
-        .map(|(_, t)| (spoken(t).expect("rendered"), t.clone()))
-        .collect();
-    let word = |n: &String| -> String {
-        if let Some(t) = rendered.get(n) {
-            t.clone()
-        } else if let Ok(k) = n.parse::<u64>() {
-            english_number(k)
-        } else {
-            stock_texts
-                .get(n)
-                .unwrap_or_else(|| panic!("no text for prompt {n}"))
-                .clone()
-        }
+    // The words the script says, from the prompt-by-prompt names.
+    let by_prompt = Phrases {
+        parts: plan.script.clone(),
+        texts: stock_texts,
     };
-    let mut names = Vec::new();
-    let mut sentences = Vec::new();
-    for part in &plan.script {
-        let said = expand_script(std::slice::from_ref(part), &vars, false).expect("expands");
-        sentences.push(said.iter().map(word).collect::<Vec<_>>().join(" "));
-        names.extend(said);
-    }
-    let reference = sentences.join(" ");
+    let reference: Vec<String> = by_prompt
+        .texts(&order)
+        .into_iter()
+        .map(|(_, t)| t)
+        .collect();
+    let reference = reference.join(" ");
 
-    // As the call plays it: the prompts back to back.
-    let mut assembled = Vec::new();
+    let mut pcm = Vec::new();
     for n in &names {
-        assembled.extend_from_slice(&prompts.get("en", n).expect("prompt loads"));
+        pcm.extend_from_slice(&prompts.get("en", n).expect("prompt loads"));
     }
-    // Each part rendered whole by the TTS path, as one phrase.
-    let mut phrases = Vec::new();
-    for text in &sentences {
-        let key = tts.render("en", text).expect("a part renders");
-        phrases.extend_from_slice(&prompts.get("en", &key).expect("rendered part loads"));
-    }
-    Scores {
-        assembled: recognise(&format!("{label}-assembled"), &assembled, &reference, work),
-        phrases: recognise(&format!("{label}-phrases"), &phrases, &reference, work),
-    }
-}
-
-struct Scores {
-    assembled: Heard,
-    phrases: Heard,
+    recognise(label, &pcm, &reference, work)
 }
 
 /// Pass `pcm` through orderline's µ-law codec and score what pocketsphinx
@@ -228,7 +175,17 @@ fn the_english_script_through_g711_is_understood_with_the_neural_voice() {
         "hibari-tts is installed, so auto renders English with it"
     );
     let stock = PathBuf::from(REPO).join("prompts");
-    let n = score("neural", &stock, &neural, work.path());
+    let n = score("neural", &stock, &neural, true, work.path());
+    let n_prompts = Tts::new(work.path().join("cache-neural-prompts"), Choices::default())
+        .probe()
+        .expect("auto starts");
+    let n_prompts = score(
+        "neural-prompt-by-prompt",
+        &stock,
+        &n_prompts,
+        false,
+        work.path(),
+    );
 
     // espeak-ng: the same script with every English prompt and name by it.
     let espeak_prompts = work.path().join("prompts-espeak");
@@ -238,36 +195,45 @@ fn the_english_script_through_g711_is_understood_with_the_neural_voice() {
         .env("PROMPT_ENGINE", "espeak")
         .env("PROMPTS_OUT", &espeak_prompts));
     let espeak = Tts::espeak(work.path().join("cache-espeak"));
-    let e = score("espeak-ng", &espeak_prompts, &espeak, work.path());
+    let e = score("espeak-ng", &espeak_prompts, &espeak, false, work.path());
+    let e_whole = Tts::espeak(work.path().join("cache-espeak-whole"));
+    let e_whole = score(
+        "espeak-ng-whole-parts",
+        &espeak_prompts,
+        &e_whole,
+        true,
+        work.path(),
+    );
 
     eprintln!(
-        "words recovered through G.711: parts rendered whole: neural {:.0} %, espeak-ng {:.0} %; \
-         assembled from prompts: neural {:.0} %, espeak-ng {:.0} %",
-        n.phrases.recovered * 100.0,
-        e.phrases.recovered * 100.0,
-        n.assembled.recovered * 100.0,
-        e.assembled.recovered * 100.0
+        "words of the English script recovered through G.711, as the call plays it: \
+         neural {:.0} %, espeak-ng {:.0} %; neural prompt by prompt {:.0} %, \
+         espeak-ng parts whole {:.0} %",
+        n.recovered * 100.0,
+        e.recovered * 100.0,
+        n_prompts.recovered * 100.0,
+        e_whole.recovered * 100.0
     );
     assert!(
-        n.phrases.words >= 40 && n.phrases.seconds > 8.0,
+        n.words >= 40 && n.seconds > 8.0,
         "the whole script was said ({} words, {:.1} s)",
-        n.phrases.words,
-        n.phrases.seconds
+        n.words,
+        n.seconds
     );
     assert!(
-        n.phrases.recovered >= NEURAL_MIN,
+        n.recovered >= NEURAL_MIN,
         "the neural voice: {:.0} % recovered, below {:.0} % (heard: {})",
-        n.phrases.recovered * 100.0,
+        n.recovered * 100.0,
         NEURAL_MIN * 100.0,
-        n.phrases.heard
+        n.heard
     );
-    // Assembled from isolated prompts every voice loses words (no
-    // prosody across prompts, no context for the recogniser); the neural
-    // prompts must still beat espeak-ng's.
+    // Prompt by prompt every voice loses words (no prosody across prompts,
+    // no context for the recogniser); the neural prompts still beat
+    // espeak-ng's.
     assert!(
-        n.assembled.recovered > e.assembled.recovered,
-        "assembled: neural {:.2} vs espeak-ng {:.2}",
-        n.assembled.recovered,
-        e.assembled.recovered
+        n_prompts.recovered > e.recovered,
+        "prompt by prompt: neural {:.2} vs espeak-ng {:.2}",
+        n_prompts.recovered,
+        e.recovered
     );
 }

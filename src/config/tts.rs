@@ -6,6 +6,7 @@
 //! engine = "auto"                 # auto | espeak | neural
 //! locale = { en = "neural" }      # per language, over `engine`
 //! python = "python3"              # the interpreter with hibari-tts installed
+//! whole_parts = true              # the neural voice says each script part whole
 //! ```
 //!
 //! `auto` (the default): the neural English voice when it is installed,
@@ -32,6 +33,10 @@ pub struct TtsConfig {
     /// The Python that runs the neural voice's worker (hibari-tts installed
     /// in it); under systemd, an absolute path such as a venv's.
     pub python: String,
+    /// Where the neural voice speaks, render each script part whole when
+    /// the order arrives and play that instead of the part's prompts
+    /// (`ivr::script::Phrases`); `false`: prompt by prompt everywhere.
+    pub whole_parts: bool,
 }
 
 impl Default for TtsConfig {
@@ -40,6 +45,7 @@ impl Default for TtsConfig {
             engine: EngineChoice::Auto,
             locale: BTreeMap::new(),
             python: "python3".into(),
+            whole_parts: true,
         }
     }
 }

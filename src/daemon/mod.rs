@@ -43,6 +43,8 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = ()>) -> anyhow::Res
     let metrics = Arc::new(Metrics::new());
     // One wall clock for every edge: the API, webhooks, scheduler, desk and payments.
     let clock = Clock::system();
+    let confirm = crate::ivr::ConfirmPlan::load(&cfg.media.dialplans_dir.join("confirm.toml"))
+        .context("loading the confirm dialplan")?;
     // Names are rendered by the engine `[tts]` gives each language; the
     // neural one is looked for once, here (issue #13).
     let choices = cfg.tts.choices().context("[tts]")?;
@@ -57,7 +59,11 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = ()>) -> anyhow::Res
     let api = ApiState::new(store.clone(), &cfg, metrics.clone())
         .context("building the campaign rules")?
         .with_clock(clock.clone())
-        .with_tts(tts.clone());
+        .with_tts(tts.clone())
+        .with_phrases(
+            crate::call::engine::script_phrases(&cfg, &confirm),
+            confirm.max_items,
+        );
     // Rules set over the API win over the file's [campaign] (issue #13).
     if api
         .restore_rules()

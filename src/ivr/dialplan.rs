@@ -225,7 +225,8 @@ pub(crate) fn read_toml<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T
 }
 
 /// The script's parts said in order, each `$name` replaced; a part whose
-/// plain variable is empty says its `otherwise` (issue #13). `only_repeat`
+/// plain variable is empty says its `otherwise` (issue #13); a part with a
+/// rendering of its own (variable `@<part>`) says that instead. `only_repeat`
 /// keeps the parts the repeat key plays again.
 pub fn expand_script(
     parts: &[ScriptPart],
@@ -234,6 +235,11 @@ pub fn expand_script(
 ) -> Result<Vec<String>, DialplanError> {
     let mut out = Vec::new();
     for p in parts.iter().filter(|p| p.repeat || !only_repeat) {
+        // The part rendered whole for this order (`ivr::script::Phrases`).
+        if let Some(whole) = vars.get(&format!("@{}", p.part)).filter(|v| !v.is_empty()) {
+            out.extend(whole.iter().cloned());
+            continue;
+        }
         let mut said = Vec::new();
         let mut empty = false;
         for item in &p.say {

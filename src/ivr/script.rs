@@ -123,6 +123,67 @@ pub fn script_vars(
     vars
 }
 
+/// What a voice that reads whole sentences needs to say each script part
+/// as one phrase (issue #13): the dialplan's parts and the text of every
+/// stock prompt of the language (`prompts/<lang>/texts.tsv`).
+///
+/// Joined from prompts spoken one by one, a neural voice loses its
+/// prosody and the listener loses the context between words: through
+/// G.711 a recogniser recovered 50 % of the English script assembled from
+/// the neural prompts and 65 % when each part was rendered whole
+/// (`tests/voice_intelligibility.rs`). So where the order's voice is the
+/// neural one, each part is rendered whole when the order arrives and the
+/// call plays that instead of the part's prompts (`@<part>` in the
+/// variables, [`super::dialplan::expand_script`]); the prompt sequence stays
+/// the fallback for a part that was not rendered.
+#[derive(Debug, Clone, Default)]
+pub struct Phrases {
+    pub parts: Vec<super::dialplan::ScriptPart>,
+    /// Stock prompt name → its text, for one language.
+    pub texts: HashMap<String, String>,
+}
+
+impl Phrases {
+    /// Each part of the script for this order as `(part, text)`; empty
+    /// without texts. Numbers stay digits (`2 thousand 4 hundred 50`), which
+    /// the neural voice reads as words; a part longer than the renderer
+    /// takes is left to its prompts.
+    pub fn texts(&self, o: &OrderText<'_>) -> Vec<(String, String)> {
+        if self.texts.is_empty() {
+            return Vec::new();
+        }
+        let vars = script_vars(o, |t| Some(t.to_string()));
+        self.parts
+            .iter()
+            .filter_map(|p| {
+                let names =
+                    super::dialplan::expand_script(std::slice::from_ref(p), &vars, false).ok()?;
+                let words: Vec<&str> = names
+                    .iter()
+                    .map(|n| self.texts.get(n).map_or(n.as_str(), String::as_str))
+                    .collect();
+                let text = words.join(" ");
+                let fits = !text.is_empty() && text.chars().count() <= crate::media::tts::MAX_TEXT;
+                fits.then(|| (p.part.clone(), text))
+            })
+            .collect()
+    }
+
+    /// Add `@<part>` for every part whose phrase `spoken` finds rendered.
+    pub fn add_rendered(
+        &self,
+        vars: &mut HashMap<String, Vec<String>>,
+        o: &OrderText<'_>,
+        spoken: impl Fn(&str) -> Option<String>,
+    ) {
+        for (part, text) in self.texts(o) {
+            if let Some(key) = spoken(&text) {
+                vars.insert(format!("@{part}"), vec![key]);
+            }
+        }
+    }
+}
+
 /// Whether a fee's text is more than zero of the order's currency.
 fn is_positive(fee: &str, currency: &str) -> bool {
     crate::money::Currency::parse(currency)

@@ -206,6 +206,20 @@ fn is_same_language(a: &str, b: &str) -> bool {
     language(a).eq_ignore_ascii_case(language(b))
 }
 
+/// The text of every stock prompt of `lang`: `<dir>/<lang>/texts.tsv`,
+/// `name|text` lines written by `prompts/generate.sh`. Missing or
+/// unreadable: empty (parts are then said prompt by prompt).
+pub fn read_texts(dir: &Path, lang: &str) -> HashMap<String, String> {
+    let path = dir.join(lang).join("texts.tsv");
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        return HashMap::new();
+    };
+    text.lines()
+        .filter_map(|l| l.split_once('|'))
+        .map(|(n, t)| (n.to_string(), t.to_string()))
+        .collect()
+}
+
 /// Names and locales become path components: refuse anything that could
 /// climb out of the prompt directory.
 fn validate(locale: &str, name: &str) -> Result<(), PromptError> {

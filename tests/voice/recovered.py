@@ -20,7 +20,21 @@ import numpy as np
 from pocketsphinx import Decoder
 
 
+ONES = ("zero one two three four five six seven eight nine ten eleven twelve thirteen "
+        "fourteen fifteen sixteen seventeen eighteen nineteen").split()
+TENS = "_ _ twenty thirty forty fifty sixty seventy eighty ninety".split()
+
+
+def spoken(n: int) -> str:
+    """0-99 as said: the script's numbers are prompts below one hundred
+    with the scale words around them ("2 thousand 4 hundred 50")."""
+    if n < 20:
+        return ONES[n]
+    return TENS[n // 10] + ("" if n % 10 == 0 else " " + ONES[n % 10])
+
+
 def words(text: str) -> list[str]:
+    text = re.sub(r"\d+", lambda m: f" {spoken(int(m.group()))} " if int(m.group()) < 100 else m.group(), text)
     return re.findall(r"[a-z']+", text.lower().replace("-", " "))
 
 

@@ -201,14 +201,14 @@ impl Tts {
         self
     }
 
-    /// Check, once at start, whether the neural engine runs (blocking, about
-    /// 0.4 s). Not installed: an error when a language is set to `neural`;
+    /// Check, once at start, whether the neural voice is installed
+    /// (blocking, tens of milliseconds; the model loads on first use). Not installed: an error when a language is set to `neural`;
     /// under `auto`, one warning and espeak-ng for those languages.
     pub fn probe(mut self) -> Result<Self, TtsError> {
         if !self.choices.wants_neural() {
             return Ok(self);
         }
-        self.neural_ready = self.neural.start();
+        self.neural_ready = self.neural.installed();
         if self.neural_ready {
             tracing::info!(langs = ?engine::NEURAL_LANGS, "text-to-speech: the neural voice (hibari-tts) speaks these languages");
             return Ok(self);
@@ -272,6 +272,17 @@ impl Tts {
             }
         }
         None
+    }
+
+    /// Render each `(part, text)` of the script whole (blocking). A part
+    /// that fails is logged and left to its prompts: the call still has
+    /// the prompt sequence, so this never fails an order.
+    pub fn render_phrases(&self, locale: &str, phrases: &[(String, String)]) {
+        for (part, text) in phrases {
+            if let Err(e) = self.render(locale, text) {
+                tracing::warn!(part, error = %e, "a script part was not rendered whole; the call says it prompt by prompt");
+            }
+        }
     }
 
     pub fn cache_dir(&self) -> &Path {

@@ -1,7 +1,7 @@
 //! The neural English voice (hibari-tts) as one long-lived Python worker:
 //! loading the model costs about 0.5 s, a name about 12 ms, so a process
 //! per name (the `hibari` command) would make every new name in
-//! `POST /v1/orders` wait most of a second. The worker's source is built
+//! `POST /v1/orders` wait most of a second. It starts on the first render. The worker's source is built
 //! into the binary (`neural_worker.py`) and run with `python3 -c`; requests
 //! are serialised through a mutex (renders happen at order time, off the
 //! media path). A worker that died is started again on the next render.
@@ -49,14 +49,21 @@ impl NeuralWorker {
         &self.python
     }
 
-    /// Start the worker now (blocking); `false` when the voice is not
-    /// installed or does not load.
-    pub fn start(&self) -> bool {
-        let mut guard = self.proc.lock().unwrap_or_else(|p| p.into_inner());
-        if guard.is_none() {
-            *guard = self.spawn().ok();
-        }
-        guard.is_some()
+    /// Whether the voice is installed in this Python (blocking, a few tens
+    /// of milliseconds: the module is found, not loaded). The worker itself
+    /// starts on the first render, so a daemon that renders nothing in
+    /// English never loads the model.
+    pub fn installed(&self) -> bool {
+        Command::new(&self.python)
+            .args([
+                "-c",
+                "import importlib.util, sys; sys.exit(0 if importlib.util.find_spec('hibari') else 1)",
+            ])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
     }
 
     /// Render `text` into the WAV file `out` (24 kHz, 16-bit).
@@ -107,10 +114,19 @@ impl NeuralWorker {
             stdin,
             stdout: BufReader::new(stdout),
         };
+        // A worker that cannot load the voice is an engine failure (the
+        // order goes on without the text), not a text it cannot speak.
         match read_line(&mut proc.stdout) {
             Ok(line) if line == "ready" => Ok(proc),
-            Ok(line) => Err(self.failed(&line)),
-            Err(e) => Err(self.failed(&e.to_string())),
+            Ok(line) => Err(self.unusable(&line)),
+            Err(e) => Err(self.unusable(&e.to_string())),
+        }
+    }
+
+    fn unusable(&self, why: &str) -> TtsError {
+        TtsError::Engine {
+            program: format!("{} (hibari-tts worker)", self.python),
+            source: std::io::Error::other(why.to_string()),
         }
     }
 
