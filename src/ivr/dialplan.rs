@@ -348,6 +348,15 @@ mod tests {
             expand_script(&parts, &vars, true).unwrap(),
             ["with_fee", "1", "usd_one", "total_is", "5", "usd"]
         );
+        // A part rendered whole is said as that one prompt, repeat included.
+        vars.insert("@total".into(), vec!["tts_whole".into()]);
+        assert_eq!(
+            expand_script(&parts, &vars, false).unwrap(),
+            ["greeting", "tts_whole"]
+        );
+        assert_eq!(expand_script(&parts, &vars, true).unwrap(), ["tts_whole"]);
+        vars.insert("@total".into(), vec![]);
+        assert_eq!(expand_script(&parts, &vars, true).unwrap().len(), 6);
         vars.remove("fee");
         assert!(matches!(
             expand_script(&parts, &vars, false),

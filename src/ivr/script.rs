@@ -357,6 +357,57 @@ mod tests {
     /// that locale. French 70/91 and Urdu 1-99 are whole prompts (irregular
     /// words: soixante-dix, quatre-vingt-onze; سینتیس); Arabic takes the
     /// dual instead of the number and the plural after 3-10.
+    /// Each part as one sentence from the stock texts, the names and the
+    /// numbers as digits; `@part` only for the parts found rendered.
+    #[test]
+    fn phrases_are_the_parts_as_sentences() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("dialplans/confirm.toml");
+        let plan = crate::ivr::ConfirmPlan::load(&path).expect("dialplan");
+        let texts = crate::media::prompt::read_texts(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("prompts"),
+            "en",
+        );
+        let items = serde_json::json!([{"name": "Scarf", "qty": 2}]);
+        let o = OrderText {
+            locale: "en",
+            number: "A-42",
+            amount: "2450.50",
+            currency: "PKR",
+            delivery_fee: Some("150"),
+            items: &items,
+            store: Some("Lawn House"),
+            customer_name: None,
+            max_items: 3,
+        };
+        let phrases = Phrases {
+            parts: plan.script.clone(),
+            texts,
+        };
+        let got = phrases.texts(&o);
+        let want = [
+            ("greeting", "Hello this is a call from Lawn House"),
+            ("number", "about your order number 4 2"),
+            ("items", "You ordered 2 Scarf"),
+            (
+                "total",
+                "The total, including delivery of 1 hundred 50 rupees is 2 thousand 4 hundred \
+                 50 rupees and 50 paisa to be paid in cash on delivery.",
+            ),
+        ];
+        let got: Vec<(&str, &str)> = got.iter().map(|(p, t)| (p.as_str(), t.as_str())).collect();
+        assert_eq!(got, want);
+        let mut vars = HashMap::new();
+        phrases.add_rendered(&mut vars, &o, |t| {
+            t.starts_with("about").then(|| "tts_n".to_string())
+        });
+        assert_eq!(vars.len(), 1);
+        assert_eq!(vars["@number"], ["tts_n"]);
+        assert!(
+            Phrases::default().texts(&o).is_empty(),
+            "no texts, no phrases"
+        );
+    }
+
     #[test]
     fn per_locale_tables_of_prompt_sequences() {
         type Row = (
