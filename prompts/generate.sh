@@ -7,6 +7,16 @@
 #
 #   prompts/generate.sh            # all locales (en fr ar ur)
 #   prompts/generate.sh fr         # one locale
+#   PROMPT_ENGINE=espeak PROMPTS_OUT=/tmp/p prompts/generate.sh en   # espeak-ng English elsewhere
+#
+# English is rendered by the neural voice (hibari-tts from PyPI, voice inside
+# the wheel, `prompts/neural.py`) when it is installed: through G.711 a
+# recogniser recovers about three times as many words from it as from
+# espeak-ng (docs/decisions.md, "Voices"; tests/voice_intelligibility.rs).
+# PROMPT_ENGINE: auto (default: neural for en when installed, else espeak-ng
+# with a warning), espeak, neural (fails without hibari). fr/ar/ur always use
+# espeak-ng: no offline neural voice speaks them. PROMPTS_OUT: where the
+# <locale>/ directories go (default: this directory).
 #
 # Deterministic for a given espeak-ng and sox version (no dither, no
 # randomness); the WAVs are committed so a server needs neither tool.
@@ -20,9 +30,15 @@
 # Name scheme (see src/media/say.rs): 0..99 are numbers spoken whole in the
 # locale; hundred/thousand/lakh/crore/million/billion scale words (Arabic:
 # 100..900 and dual/plural forms); `and`; currency words <iso>, <iso>_one,
-# <iso>_minor, <iso>_minor_one (Arabic also _two and _few); flow prompts.
+# <iso>_minor, <iso>_minor_one (Arabic also _two and _few; French <iso>_of,
+# "d'euros" after a round million); feminine numbers f<n> (Arabic, French)
+# where they differ; flow prompts.
 set -euo pipefail
-cd "$(dirname "$0")"
+here=$(cd "$(dirname "$0")" && pwd)
+out_root=$(mkdir -p "${PROMPTS_OUT:-$here}" && cd "${PROMPTS_OUT:-$here}" && pwd)
+cd "$out_root"
+engine=${PROMPT_ENGINE:-auto}
+case "$engine" in auto|espeak|neural) ;; *) echo "PROMPT_ENGINE must be auto, espeak or neural" >&2; exit 1 ;; esac
 command -v espeak-ng >/dev/null || { echo "espeak-ng is required" >&2; exit 1; }
 command -v sox >/dev/null || { echo "sox is required" >&2; exit 1; }
 
@@ -33,15 +49,50 @@ voice_of() {
   esac
 }
 
+# neural_ok: whether English goes to the neural voice in this run.
+neural_ok() {
+  case "$engine" in
+    espeak) return 1 ;;
+    neural) python3 -c 'import hibari' 2>/dev/null || { echo "PROMPT_ENGINE=neural: hibari-tts is not installed (pip install hibari-tts==0.2.1)" >&2; exit 1; } ;;
+    auto) python3 -c 'import hibari' 2>/dev/null || { echo "warning: hibari-tts not installed; English prompts by espeak-ng (pip install hibari-tts==0.2.1 for the neural voice)" >&2; return 1; } ;;
+  esac
+}
+
+# finish IN OUT: 8 kHz, silence trimmed (inner pauses capped at 120 ms),
+# a 40 ms tail, G.711 µ-law.
+finish() {
+  sox -D -V1 -t wav "$1" -r 8000 -c 1 -b 16 -e signed-integer -t wav - \
+      silence -l 1 0.01 0.2% -1 0.12 0.2% reverse silence 1 0.01 0.2% reverse pad 0 0.04 |
+    sox -D -V1 -t wav - -e u-law -b 8 "$2"
+}
+
+# Lines "name|text" queued for the neural voice (flushed by flush_neural).
+neural_queue=""
+
 # render LOCALE NAME TEXT
 render() {
   local loc=$1 name=$2 text=$3 voice
   voice=$(voice_of "$loc")
   mkdir -p "$loc"
-  espeak-ng -v "$voice" -s 175 --stdout "$text" |
-    sox -D -V1 -t wav - -r 8000 -c 1 -b 16 -e signed-integer -t wav - \
-      silence -l 1 0.01 0.2% -1 0.12 0.2% reverse silence 1 0.01 0.2% reverse pad 0 0.04 |
-    sox -D -V1 -t wav - -e u-law -b 8 "$loc/$name.wav"
+  # What each prompt says: the neural voice renders a script part whole
+  # from these (src/ivr/script.rs, Phrases).
+  printf '%s|%s\n' "$name" "$text" >>"$loc/texts.tsv"
+  if [[ "$loc" == en && "$neural_en" == 1 ]]; then
+    neural_queue+="$name|$text"$'\n'
+    return
+  fi
+  espeak-ng -v "$voice" -s 175 --stdout "$text" | finish - "$loc/$name.wav"
+}
+
+# flush_neural LOCALE: render the queued prompts in one hibari process.
+flush_neural() {
+  local loc=$1 raw f
+  [[ -z "$neural_queue" ]] && return
+  raw=$(mktemp -d)
+  printf '%s' "$neural_queue" | python3 "$here/neural.py" "$raw"
+  for f in "$raw"/*.wav; do finish "$f" "$loc/$(basename "$f")"; done
+  rm -rf "$raw"
+  neural_queue=""
 }
 
 # table LOCALE < "name|text" lines
@@ -96,6 +147,20 @@ sar|riyals
 sar_one|riyal
 sar_minor|halalas
 sar_minor_one|halala
+kwd|dinars
+kwd_one|dinar
+kwd_minor|fils
+kwd_minor_one|fils
+omr|rials
+omr_one|rial
+omr_minor|baisa
+omr_minor_one|baisa
+tnd|dinars
+tnd_one|dinar
+tnd_minor|millimes
+tnd_minor_one|millime
+xof|CFA francs
+xof_one|CFA franc
 greeting|Hello, this is an automated call about your order.
 order_total|Your order total is
 press_1_confirm_2_cancel|Press 1 to confirm your order, or press 2 to cancel it.
@@ -168,6 +233,40 @@ sar|riyals
 sar_one|riyal
 sar_minor|halalas
 sar_minor_one|halala
+kwd|dinars
+kwd_one|dinar
+kwd_minor|fils
+kwd_minor_one|fils
+omr|rials
+omr_one|rial
+omr_minor|baïsas
+omr_minor_one|baïsa
+tnd|dinars
+tnd_one|dinar
+tnd_minor|millimes
+tnd_minor_one|millime
+xof|francs CFA
+xof_one|franc CFA
+# after a round million or milliard: "trois millions d'euros"
+pkr_of|de roupies
+inr_of|de roupies
+usd_of|de dollars
+eur_of|d'euros
+mad_of|de dirhams
+aed_of|de dirhams
+sar_of|de riyals
+kwd_of|de dinars
+omr_of|de rials
+tnd_of|de dinars
+xof_of|de francs CFA
+# before a feminine noun (une roupie); 71 and 91 end in onze and do not change
+f1|une
+f21|vingt et une
+f31|trente et une
+f41|quarante et une
+f51|cinquante et une
+f61|soixante et une
+f81|quatre-vingt-une
 greeting|Bonjour, ceci est un appel automatique concernant votre commande.
 order_total|Le montant de votre commande est de
 press_1_confirm_2_cancel|Appuyez sur 1 pour confirmer votre commande, ou sur 2 pour l'annuler.
@@ -202,8 +301,27 @@ operator_callback|Tous nos conseillers sont occupés. Un membre de notre équipe
 T
 }
 
+# Arabic numbers before a feminine noun (روبية, بيسة, هللة): 3–10 take the
+# opposite gender of the noun, so these differ from the plain 1–99
+# (src/media/say/grammar.rs). Vocalised where espeak-ng would misread.
+feminine_ar() {
+  local -a unit=("" "واحدة" "اِثْنَتان" "ثَلاث" "أَرْبَع" "خَمْس" "سِتّ" "سَبْع" "ثَمانِي" "تِسْع" "عَشْر")
+  local -a teen=("" "إِحْدى" "اِثْنَتا" "ثَلاثَ" "أَرْبَعَ" "خَمْسَ" "سِتَّ" "سَبْعَ" "ثَمانِيَ" "تِسْعَ")
+  local -a tens=("" "" "عِشْرون" "ثَلاثون" "أَرْبَعون" "خَمْسون" "سِتّون" "سَبْعون" "ثَمانون" "تِسْعون")
+  local n t u first
+  for n in $(seq 1 10); do render ar "f$n" "${unit[$n]}"; done
+  for n in $(seq 11 19); do render ar "f$n" "${teen[$((n - 10))]} عَشْرَة"; done
+  for t in $(seq 2 9); do
+    for u in $(seq 1 9); do
+      case $u in 1) first="إِحْدى" ;; *) first=${unit[$u]} ;; esac
+      render ar "f$((t * 10 + u))" "$first وَ${tens[$t]}"
+    done
+  done
+}
+
 gen_ar() {
   numbers ar
+  feminine_ar
   local h
   for h in 100 200 300 400 500 600 700 800 900; do render ar "$h" "$h"; done
   table ar <<'T'
@@ -273,6 +391,34 @@ sar_minor|هللة
 sar_minor_one|هللة واحدة
 sar_minor_two|هللتان
 sar_minor_few|هللات
+kwd|دينار
+kwd_one|دينار واحد
+kwd_two|ديناران
+kwd_few|دنانير
+kwd_minor|فلس
+kwd_minor_one|فلس واحد
+kwd_minor_two|فلسان
+kwd_minor_few|فلوس
+omr|ريال
+omr_one|ريال واحد
+omr_two|ريالان
+omr_few|ريالات
+omr_minor|بيسة
+omr_minor_one|بيسة واحدة
+omr_minor_two|بيستان
+omr_minor_few|بيسات
+tnd|دينار
+tnd_one|دينار واحد
+tnd_two|ديناران
+tnd_few|دنانير
+tnd_minor|مليم
+tnd_minor_one|مليم واحد
+tnd_minor_two|مليمان
+tnd_minor_few|مليمات
+xof|فْرَنْك
+xof_one|فْرَنْك واحد
+xof_two|فْرَنْكان
+xof_few|فْرَنْكات
 greeting|مرحبا، هذه مكالمة آلية بخصوص طلبك.
 order_total|المبلغ الإجمالي لطلبك هو
 press_1_confirm_2_cancel|اضغط واحد لتأكيد طلبك، أو اضغط اثنين لإلغائه.
@@ -345,6 +491,20 @@ sar|سعودی ریال
 sar_one|سعودی ریال
 sar_minor|ہللہ
 sar_minor_one|ہللہ
+kwd|کویتی دینار
+kwd_one|کویتی دینار
+kwd_minor|فلس
+kwd_minor_one|فلس
+omr|عمانی ریال
+omr_one|عمانی ریال
+omr_minor|بیسہ
+omr_minor_one|بیسہ
+tnd|تیونسی دینار
+tnd_one|تیونسی دینار
+tnd_minor|ملیم
+tnd_minor_one|ملیم
+xof|سیفا فرانک
+xof_one|سیفا فرانک
 greeting|السلام علیکم، یہ آپ کے آرڈر کے بارے میں ایک خودکار کال ہے۔
 order_total|آپ کے آرڈر کی کل رقم
 press_1_confirm_2_cancel|آرڈر کی تصدیق کے لیے ایک دبائیں، یا منسوخ کرنے کے لیے دو دبائیں۔
@@ -381,9 +541,13 @@ T
 
 locales=("$@")
 [[ ${#locales[@]} -eq 0 ]] && locales=(en fr ar ur)
+neural_en=0
 for loc in "${locales[@]}"; do
   voice_of "$loc" >/dev/null
+  if [[ "$loc" == en ]] && neural_ok; then neural_en=1; fi
   rm -rf "$loc"
   "gen_$loc"
-  echo "$loc: $(ls "$loc" | wc -l) prompts, $(du -sh "$loc" | cut -f1)"
+  flush_neural "$loc"
+  LC_ALL=C sort -o "$loc/texts.tsv" "$loc/texts.tsv"
+  echo "$loc: $(ls "$loc"/*.wav | wc -l) prompts, $(du -sh "$loc" | cut -f1)"
 done

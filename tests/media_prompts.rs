@@ -68,6 +68,14 @@ fn an_order_total_plays_as_one_sequence() {
         ("fr", "1999.99", "EUR"),
         ("ar", "2450", "SAR"),
         ("ur", "245000", "PKR"),
+        // feminine numbers, scale-3 and scale-0 currencies, "d'euros"
+        ("ar", "2005.13", "PKR"),
+        ("ar", "7.250", "KWD"),
+        ("fr", "21.81", "INR"),
+        ("fr", "3000000", "EUR"),
+        ("fr", "1500", "XOF"),
+        ("ur", "1.500", "OMR"),
+        ("en", "12.345", "TND"),
     ] {
         let mut names = vec!["order_total".to_string()];
         names.extend(say::amount_str(loc, amount, cur).unwrap());
@@ -75,5 +83,5 @@ fn an_order_total_plays_as_one_sequence() {
         let total: usize = items.iter().map(PlayItem::samples).sum();
         assert!(total > 8000, "{loc}: {total} samples");
     }
-    assert_eq!(Currency::ALL.len(), 7);
+    assert_eq!(Currency::ALL.len(), 11);
 }

@@ -1,7 +1,8 @@
 //! The confirmation script end to end (issue #13): a merchant posts orders
 //! with a store, a number, named items and a delivery fee to `orderline
-//! serve`; the names are rendered by espeak-ng when the order arrives; the
-//! daemon calls a baresip phone that records what it hears.
+//! serve`; the names are rendered when the order arrives (English by the
+//! neural voice, French by espeak-ng); the daemon calls a baresip phone that
+//! records what it hears.
 //!
 //! Every test prompt starts with a DTMF marker (`hello` A, `calling_from` B,
 //! `about_order_number` C, `you_ordered` D, `total_including_delivery` *,
@@ -60,6 +61,12 @@ struct Shop {
 
 impl Shop {
     fn start() -> Shop {
+        Shop::start_with(|_| {})
+    }
+
+    /// As [`Shop::start`], `prepare` adjusting the test directory after
+    /// the prompts are marked.
+    fn start_with(prepare: impl FnOnce(&Path)) -> Shop {
         let dir = tempfile::tempdir().expect("tempdir");
         let sink = WebhookSink::start();
         let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
@@ -75,7 +82,10 @@ impl Shop {
              [[dialer.statuses]]\nname = \"no_contact\"\n",
             sink.url()
         );
-        let daemon = Daemon::start_with(dir.path(), trunk, &tail, mark_prompts);
+        let daemon = Daemon::start_with(dir.path(), trunk, &tail, |d| {
+            mark_prompts(d);
+            prepare(d);
+        });
         Shop {
             dir,
             sink,
@@ -129,8 +139,16 @@ fn heard(phone: &Baresip) -> (String, Vec<usize>, Vec<i16>) {
     (digits, starts, audio)
 }
 
+/// How long the daemon's rendering of `text` lasts. Under the default
+/// `[tts] engine = "auto"` English is the neural voice's (hibari-tts,
+/// installed by scripts/install-deps) and the rest espeak-ng's.
 fn rendered_secs(dir: &Path, locale: &str, text: &str) -> f64 {
-    let key = orderline::media::tts::key(locale, text);
+    use orderline::media::tts::{rendering_key, Voice};
+    let voice = match locale {
+        "en" => Voice::Neural,
+        other => Voice::espeak(other).expect("a voice"),
+    };
+    let key = rendering_key(voice, locale, text);
     let path = dir
         .join("tts-cache")
         .join(locale)
@@ -274,4 +292,79 @@ fn an_unspeakable_name_flags_the_order_with_the_reason() {
     // Personal data never reaches an info log line.
     let logs = shop.daemon.logs();
     assert!(!logs.contains('\u{e000}'), "{logs}");
+}
+
+/// `[tts] whole_parts` (the default) with the neural voice installed: the
+/// English order's script parts are rendered whole when it arrives and the
+/// call plays those instead of the parts' prompts — no marker of a part's
+/// prompt is heard, the phone hears speech as long as the renderings, and
+/// the order is confirmed from the menu as usual.
+#[test]
+fn the_neural_voice_says_each_english_part_whole() {
+    use orderline::ivr::script::{OrderText, Phrases};
+    use orderline::media::tts::{rendering_key, Voice};
+    // The stock texts beside the (marked) test prompts: parts can be rendered.
+    let shop = Shop::start_with(|dir| {
+        let texts = Path::new(REPO).join("prompts/en/texts.tsv");
+        std::fs::copy(&texts, dir.join("prompts/en/texts.tsv")).expect("texts.tsv");
+    });
+    let phone = shop.phone("whole", &[(16.0, '1')], 19.0);
+    let body = r#"{"id":"W-1","number":"A-4711","phone":"03001234567","amount":"2450","currency":"PKR",
+            "delivery_fee":"150","customer":{"kind":"new"},"locale":"en","customer_name":"Ayesha Khan",
+            "items":[{"name":"Lawn suit","qty":2},{"name":"Scarf","qty":1}]}"#;
+    shop.post(body);
+    let done = shop.wait_status("W-1", "confirmed", Duration::from_secs(40));
+    assert_eq!(done["attempts"][0]["digits"], "1", "{done}");
+    let (digits, _, audio) = heard(&phone);
+    assert_eq!(
+        digits,
+        "",
+        "no part was said prompt by prompt\n{}",
+        shop.daemon.logs()
+    );
+
+    // The parts the daemon rendered, found where the call looked for them.
+    let plan = orderline::ivr::ConfirmPlan::load(&Path::new(REPO).join("dialplans/confirm.toml"))
+        .expect("dialplan");
+    let items = serde_json::json!([{"name":"Lawn suit","qty":2},{"name":"Scarf","qty":1}]);
+    let order = OrderText {
+        locale: "en",
+        number: "A-4711",
+        amount: "2450",
+        currency: "PKR",
+        delivery_fee: Some("150"),
+        items: &items,
+        store: Some("Lawn House"),
+        customer_name: Some("Ayesha Khan"),
+        max_items: plan.max_items,
+    };
+    let phrases = Phrases {
+        parts: plan.script.clone(),
+        texts: orderline::media::prompt::read_texts(&shop.dir.path().join("prompts"), "en"),
+    };
+    let parts = phrases.texts(&order);
+    assert_eq!(parts.len(), 4, "{parts:?}");
+    let mut secs = 0.0;
+    for (part, text) in &parts {
+        let key = rendering_key(Voice::Neural, "en", text);
+        let path = shop
+            .dir
+            .path()
+            .join("tts-cache/en")
+            .join(format!("{key}.wav"));
+        let s = orderline::audio::read_wav_8k(&path)
+            .unwrap_or_else(|e| panic!("part {part} rendered whole at {}: {e}", path.display()));
+        secs += s.len() as f64 / 8000.0;
+    }
+    // The phone heard about that much speech before the menu.
+    let loud = audio
+        .chunks(160)
+        .filter(|c| c.iter().map(|x| x.unsigned_abs() as u64).sum::<u64>() / 160 > 300)
+        .count() as f64
+        * 0.02;
+    assert!(
+        loud > secs * 0.6,
+        "{loud:.1} s of speech heard, the parts last {secs:.1} s\n{}",
+        shop.daemon.logs()
+    );
 }

@@ -152,6 +152,10 @@ struct Inner {
     merchant_name: Option<String>,
     /// Renders an order's names when it arrives (`with_tts`); `None`: not here.
     tts: Option<crate::media::tts::Tts>,
+    /// Script parts a neural voice renders whole, per language, and the
+    /// dialplan's `max_items` (`with_phrases`).
+    phrases: std::collections::HashMap<String, crate::ivr::script::Phrases>,
+    max_items: u32,
     /// SSE keep-alive comment interval.
     keep_alive: Duration,
     /// Set when [`serve`]'s shutdown fires: SSE streams end, so the
@@ -192,6 +196,8 @@ impl ApiState {
                     .collect(),
                 merchant_name: config.merchant.name.clone(),
                 tts: None,
+                phrases: Default::default(),
+                max_items: 3,
                 keep_alive: SSE_KEEP_ALIVE,
                 closing: tokio::sync::watch::Sender::new(false),
             }),
@@ -221,6 +227,19 @@ impl ApiState {
     /// arrives. Call before cloning the state.
     pub fn with_tts(self, tts: crate::media::tts::Tts) -> ApiState {
         self.configure("with_tts", |inner| inner.tts = Some(tts))
+    }
+
+    /// Render the script's parts whole for these languages when their voice
+    /// is the neural one (`[tts] whole_parts`). Call before cloning.
+    pub fn with_phrases(
+        self,
+        phrases: std::collections::HashMap<String, crate::ivr::script::Phrases>,
+        max_items: u32,
+    ) -> ApiState {
+        self.configure("with_phrases", |inner| {
+            inner.phrases = phrases;
+            inner.max_items = max_items;
+        })
     }
 
     /// Connect the daemon's call-mode queue. Without it the dial-up routes

@@ -44,10 +44,23 @@ pub(crate) async fn create(
             order.script.store.as_deref(),
             order.script.customer_name.as_deref(),
         );
-        if !texts.is_empty() {
-            let why = tokio::task::spawn_blocking(move || tts.prepare(&locale, &texts))
-                .await
-                .unwrap_or_else(|e| Some(format!("text-to-speech task failed: {e}")));
+        // The script's parts as whole sentences, where the voice reads them.
+        let phrases = match state.inner.phrases.get(&crate::media::tts::lang(&locale)) {
+            Some(p) if tts.voice(&locale).ok() == Some(crate::media::tts::Voice::Neural) => {
+                p.texts(&order_text(&order, &locale, state.inner.max_items))
+            }
+            _ => Vec::new(),
+        };
+        if !texts.is_empty() || !phrases.is_empty() {
+            let why = tokio::task::spawn_blocking(move || {
+                let why = tts.prepare(&locale, &texts);
+                if why.is_none() {
+                    tts.render_phrases(&locale, &phrases);
+                }
+                why
+            })
+            .await
+            .unwrap_or_else(|e| Some(format!("text-to-speech task failed: {e}")));
             if let Some(why) = &why {
                 tracing::debug!(order = %order.id, reason = %why, "order preparation failed");
             }
@@ -201,4 +214,23 @@ pub(crate) async fn decide(
         None => order,
     };
     Ok(Json(order_json(&order)))
+}
+
+/// What the script reads out of an order being created.
+fn order_text<'a>(
+    order: &'a crate::store::NewOrder,
+    locale: &'a str,
+    max_items: u32,
+) -> crate::ivr::script::OrderText<'a> {
+    crate::ivr::script::OrderText {
+        locale,
+        number: order.script.number.as_deref().unwrap_or(&order.id),
+        amount: &order.amount,
+        currency: &order.currency,
+        delivery_fee: order.script.delivery_fee.as_deref(),
+        items: &order.items,
+        store: order.script.store.as_deref(),
+        customer_name: order.script.customer_name.as_deref(),
+        max_items,
+    }
 }

@@ -164,6 +164,10 @@ pub struct Engine {
     clock: crate::clock::Clock,
     /// Press 3's live-operator seam; `None`: nobody is connected live yet.
     operator_desk: Option<Arc<dyn OperatorDesk>>,
+    /// `[tts]`: whose renderings [`Engine::rendered`] looks for.
+    tts: crate::media::tts::Choices,
+    /// Per language, the script parts a neural voice renders whole.
+    phrases: HashMap<String, crate::ivr::script::Phrases>,
 }
 
 impl Engine {
@@ -204,13 +208,20 @@ impl Engine {
     /// merchant under that name), if there is one. A file lookup, never a
     /// rendering: that happened when the order arrived.
     pub fn rendered(&self, locale: &str, text: &str) -> Option<String> {
-        let key = crate::media::tts::key(locale, text);
-        self.prompts.has(locale, &key).then_some(key)
+        crate::media::tts::find_rendered(&self.prompts, &self.tts, locale, text)
+    }
+
+    /// The script parts a voice of `locale`'s language may have rendered
+    /// whole (`[tts] whole_parts`), if any.
+    pub fn phrases(&self, locale: &str) -> Option<&crate::ivr::script::Phrases> {
+        self.phrases.get(&crate::media::tts::lang(locale))
     }
 
     pub async fn start(cfg: Config) -> Result<(Self, SipHandle), CallError> {
         let range = cfg.sip.rtp_port_range()?;
         let confirm = ConfirmPlan::load(&cfg.media.dialplans_dir.join("confirm.toml"))?;
+        let tts = cfg.tts.choices()?;
+        let phrases = script_phrases(&cfg, &confirm);
         let payments = PaymentKit::load(&cfg)?;
         let handle = SipHandle::bind(crate::sip::endpoint_config(&cfg)?).await?;
         let locator = Arc::new(crate::sip::dns::Locator::new(&cfg.dns.servers)?);
@@ -239,6 +250,8 @@ impl Engine {
             cfg,
             clock: crate::clock::Clock::system(),
             operator_desk: None,
+            tts,
+            phrases,
         };
         Ok((engine, handle))
     }
@@ -732,4 +745,25 @@ impl Engine {
             codec: Some(codec_name(remote.codec)),
         }))
     }
+}
+
+/// The script parts each language with a neural voice may say whole
+/// (`[tts] whole_parts`), with its stock prompts' texts; none when off.
+pub fn script_phrases(
+    cfg: &Config,
+    confirm: &ConfirmPlan,
+) -> HashMap<String, crate::ivr::script::Phrases> {
+    if !cfg.tts.whole_parts {
+        return HashMap::new();
+    }
+    crate::media::tts::engine::NEURAL_LANGS
+        .iter()
+        .map(|l| {
+            let phrases = crate::ivr::script::Phrases {
+                parts: confirm.script.clone(),
+                texts: crate::media::prompt::read_texts(&cfg.media.prompts_dir, l),
+            };
+            (l.to_string(), phrases)
+        })
+        .collect()
 }

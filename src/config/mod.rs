@@ -20,11 +20,13 @@ mod inbound;
 mod operators;
 mod registrar;
 mod session_timer;
+mod tts;
 pub use agents::{check_sip_password, check_sip_user, AgentConfig, PaymentsConfig};
 pub use dns::DnsConfig;
 pub use duration::parse_duration;
 pub use operators::{FloorSettings, OperatorsConfig};
 pub use registrar::{accounts as registrar_accounts, RegistrarSection};
+pub use tts::TtsConfig;
 // Domain types the config deserializes; they belong to the dialer's rules.
 pub use crate::dialer::{Fallback, RuleAction, MAX_REATTEMPTS};
 #[cfg(test)]
@@ -76,6 +78,9 @@ pub struct Config {
     pub campaign: CampaignConfig,
     #[serde(default)]
     pub media: MediaConfig,
+    /// `[tts]`: the engine per language for names (issue #13).
+    #[serde(default)]
+    pub tts: TtsConfig,
     /// `[merchant]`: who the robo-call says is calling (issue #13).
     #[serde(default)]
     pub merchant: MerchantConfig,
@@ -579,6 +584,7 @@ impl Config {
         }
         self.calling.ring_timeout()?;
         self.calling.reattempt_interval()?;
+        self.tts.choices()?;
         if let Some(w) = &self.webhooks {
             if !(1..=MAX_WEBHOOK_CONCURRENCY).contains(&w.concurrency) {
                 return Err(invalid(

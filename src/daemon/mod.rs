@@ -23,6 +23,7 @@ use crate::call::Engine;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::ivr::Outcome;
+use crate::media::tts::Tts;
 use crate::metrics::Metrics;
 use crate::store::Store;
 
@@ -42,12 +43,27 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = ()>) -> anyhow::Res
     let metrics = Arc::new(Metrics::new());
     // One wall clock for every edge: the API, webhooks, scheduler, desk and payments.
     let clock = Clock::system();
+    let confirm = crate::ivr::ConfirmPlan::load(&cfg.media.dialplans_dir.join("confirm.toml"))
+        .context("loading the confirm dialplan")?;
+    // Names are rendered by the engine `[tts]` gives each language; the
+    // neural one is looked for once, here (issue #13).
+    let choices = cfg.tts.choices().context("[tts]")?;
+    let dir = cfg.media.tts_cache_dir.clone();
+    let python = cfg.tts.python.clone();
+    let tts = tokio::task::spawn_blocking(move || {
+        Tts::new(dir, choices).with_neural_program(python).probe()
+    })
+    .await
+    .context("probing the text-to-speech engines")?
+    .context("[tts]")?;
     let api = ApiState::new(store.clone(), &cfg, metrics.clone())
         .context("building the campaign rules")?
         .with_clock(clock.clone())
-        .with_tts(crate::media::tts::Tts::espeak(
-            cfg.media.tts_cache_dir.clone(),
-        ));
+        .with_tts(tts.clone())
+        .with_phrases(
+            crate::call::engine::script_phrases(&cfg, &confirm),
+            confirm.max_items,
+        );
     // Rules set over the API win over the file's [campaign] (issue #13).
     if api
         .restore_rules()
@@ -175,7 +191,6 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = ()>) -> anyhow::Res
     );
     let dialer_task = tokio::spawn(operator_dialer.run(stop.child_token()));
     // Several lines per agent for modes with pacing = "predictive" (#12).
-    let tts = crate::media::tts::Tts::espeak(engine.config().media.tts_cache_dir.clone());
     let predictive_task = predictive::Predictive::new(
         dialup.clone(),
         floor.clone(),

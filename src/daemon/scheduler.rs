@@ -258,7 +258,11 @@ pub(super) fn script_vars(
         customer_name: s.customer_name.as_deref(),
         max_items: engine.confirm_plan().max_items,
     };
-    crate::ivr::script::script_vars(&text, |t| engine.rendered(locale, t))
+    let mut vars = crate::ivr::script::script_vars(&text, |t| engine.rendered(locale, t));
+    if let Some(phrases) = engine.phrases(locale) {
+        phrases.add_rendered(&mut vars, &text, |t| engine.rendered(locale, t));
+    }
+    vars
 }
 
 impl Attempt {

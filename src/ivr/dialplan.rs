@@ -225,7 +225,8 @@ pub(crate) fn read_toml<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T
 }
 
 /// The script's parts said in order, each `$name` replaced; a part whose
-/// plain variable is empty says its `otherwise` (issue #13). `only_repeat`
+/// plain variable is empty says its `otherwise` (issue #13); a part with a
+/// rendering of its own (variable `@<part>`) says that instead. `only_repeat`
 /// keeps the parts the repeat key plays again.
 pub fn expand_script(
     parts: &[ScriptPart],
@@ -234,6 +235,11 @@ pub fn expand_script(
 ) -> Result<Vec<String>, DialplanError> {
     let mut out = Vec::new();
     for p in parts.iter().filter(|p| p.repeat || !only_repeat) {
+        // The part rendered whole for this order (`ivr::script::Phrases`).
+        if let Some(whole) = vars.get(&format!("@{}", p.part)).filter(|v| !v.is_empty()) {
+            out.extend(whole.iter().cloned());
+            continue;
+        }
         let mut said = Vec::new();
         let mut empty = false;
         for item in &p.say {
@@ -342,6 +348,15 @@ mod tests {
             expand_script(&parts, &vars, true).unwrap(),
             ["with_fee", "1", "usd_one", "total_is", "5", "usd"]
         );
+        // A part rendered whole is said as that one prompt, repeat included.
+        vars.insert("@total".into(), vec!["tts_whole".into()]);
+        assert_eq!(
+            expand_script(&parts, &vars, false).unwrap(),
+            ["greeting", "tts_whole"]
+        );
+        assert_eq!(expand_script(&parts, &vars, true).unwrap(), ["tts_whole"]);
+        vars.insert("@total".into(), vec![]);
+        assert_eq!(expand_script(&parts, &vars, true).unwrap().len(), 6);
         vars.remove("fee");
         assert!(matches!(
             expand_script(&parts, &vars, false),

@@ -123,6 +123,67 @@ pub fn script_vars(
     vars
 }
 
+/// What a voice that reads whole sentences needs to say each script part
+/// as one phrase (issue #13): the dialplan's parts and the text of every
+/// stock prompt of the language (`prompts/<lang>/texts.tsv`).
+///
+/// Joined from prompts spoken one by one, a neural voice loses its
+/// prosody and the listener loses the context between words: through
+/// G.711 a recogniser recovered 50 % of the English script assembled from
+/// the neural prompts and 65 % when each part was rendered whole
+/// (`tests/voice_intelligibility.rs`). So where the order's voice is the
+/// neural one, each part is rendered whole when the order arrives and the
+/// call plays that instead of the part's prompts (`@<part>` in the
+/// variables, [`super::dialplan::expand_script`]); the prompt sequence stays
+/// the fallback for a part that was not rendered.
+#[derive(Debug, Clone, Default)]
+pub struct Phrases {
+    pub parts: Vec<super::dialplan::ScriptPart>,
+    /// Stock prompt name → its text, for one language.
+    pub texts: HashMap<String, String>,
+}
+
+impl Phrases {
+    /// Each part of the script for this order as `(part, text)`; empty
+    /// without texts. Numbers stay digits (`2 thousand 4 hundred 50`), which
+    /// the neural voice reads as words; a part longer than the renderer
+    /// takes is left to its prompts.
+    pub fn texts(&self, o: &OrderText<'_>) -> Vec<(String, String)> {
+        if self.texts.is_empty() {
+            return Vec::new();
+        }
+        let vars = script_vars(o, |t| Some(t.to_string()));
+        self.parts
+            .iter()
+            .filter_map(|p| {
+                let names =
+                    super::dialplan::expand_script(std::slice::from_ref(p), &vars, false).ok()?;
+                let words: Vec<&str> = names
+                    .iter()
+                    .map(|n| self.texts.get(n).map_or(n.as_str(), String::as_str))
+                    .collect();
+                let text = words.join(" ");
+                let fits = !text.is_empty() && text.chars().count() <= crate::media::tts::MAX_TEXT;
+                fits.then(|| (p.part.clone(), text))
+            })
+            .collect()
+    }
+
+    /// Add `@<part>` for every part whose phrase `spoken` finds rendered.
+    pub fn add_rendered(
+        &self,
+        vars: &mut HashMap<String, Vec<String>>,
+        o: &OrderText<'_>,
+        spoken: impl Fn(&str) -> Option<String>,
+    ) {
+        for (part, text) in self.texts(o) {
+            if let Some(key) = spoken(&text) {
+                vars.insert(format!("@{part}"), vec![key]);
+            }
+        }
+    }
+}
+
 /// Whether a fee's text is more than zero of the order's currency.
 fn is_positive(fee: &str, currency: &str) -> bool {
     crate::money::Currency::parse(currency)
@@ -296,6 +357,57 @@ mod tests {
     /// that locale. French 70/91 and Urdu 1-99 are whole prompts (irregular
     /// words: soixante-dix, quatre-vingt-onze; سینتیس); Arabic takes the
     /// dual instead of the number and the plural after 3-10.
+    /// Each part as one sentence from the stock texts, the names and the
+    /// numbers as digits; `@part` only for the parts found rendered.
+    #[test]
+    fn phrases_are_the_parts_as_sentences() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("dialplans/confirm.toml");
+        let plan = crate::ivr::ConfirmPlan::load(&path).expect("dialplan");
+        let texts = crate::media::prompt::read_texts(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("prompts"),
+            "en",
+        );
+        let items = serde_json::json!([{"name": "Scarf", "qty": 2}]);
+        let o = OrderText {
+            locale: "en",
+            number: "A-42",
+            amount: "2450.50",
+            currency: "PKR",
+            delivery_fee: Some("150"),
+            items: &items,
+            store: Some("Lawn House"),
+            customer_name: None,
+            max_items: 3,
+        };
+        let phrases = Phrases {
+            parts: plan.script.clone(),
+            texts,
+        };
+        let got = phrases.texts(&o);
+        let want = [
+            ("greeting", "Hello this is a call from Lawn House"),
+            ("number", "about your order number 4 2"),
+            ("items", "You ordered 2 Scarf"),
+            (
+                "total",
+                "The total, including delivery of 1 hundred 50 rupees is 2 thousand 4 hundred \
+                 50 rupees and 50 paisa to be paid in cash on delivery.",
+            ),
+        ];
+        let got: Vec<(&str, &str)> = got.iter().map(|(p, t)| (p.as_str(), t.as_str())).collect();
+        assert_eq!(got, want);
+        let mut vars = HashMap::new();
+        phrases.add_rendered(&mut vars, &o, |t| {
+            t.starts_with("about").then(|| "tts_n".to_string())
+        });
+        assert_eq!(vars.len(), 1);
+        assert_eq!(vars["@number"], ["tts_n"]);
+        assert!(
+            Phrases::default().texts(&o).is_empty(),
+            "no texts, no phrases"
+        );
+    }
+
     #[test]
     fn per_locale_tables_of_prompt_sequences() {
         type Row = (
@@ -346,7 +458,7 @@ mod tests {
                 91,
                 "2",
                 "3000000",
-                "91 x | 2 mad | 3 millions mad",
+                "91 x | 2 mad | 3 millions mad_of",
             ),
             (
                 "ur",

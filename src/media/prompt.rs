@@ -103,6 +103,24 @@ impl PromptCache {
             })
     }
 
+    /// Whether `name` is a recording in the merchant or stock directories
+    /// (for `locale` or its language), the dynamic one left out: a merchant's
+    /// `tts_<hash>` recording, never an old rendering that happens to share
+    /// its name (renderings before the voice was part of the key did).
+    pub fn has_recorded(&self, locale: &str, name: &str) -> bool {
+        if validate(locale, name).is_err() {
+            return false;
+        }
+        let file = format!("{name}.wav");
+        let lang = language(locale);
+        self.override_dir
+            .iter()
+            .chain(std::iter::once(&self.dir))
+            .any(|root| {
+                root.join(locale).join(&file).is_file() || root.join(lang).join(&file).is_file()
+            })
+    }
+
     /// The samples of one prompt (8 kHz mono).
     pub fn get(&self, locale: &str, name: &str) -> Result<Arc<[i16]>, PromptError> {
         validate(locale, name)?;
@@ -186,6 +204,20 @@ fn language(locale: &str) -> &str {
 
 fn is_same_language(a: &str, b: &str) -> bool {
     language(a).eq_ignore_ascii_case(language(b))
+}
+
+/// The text of every stock prompt of `lang`: `<dir>/<lang>/texts.tsv`,
+/// `name|text` lines written by `prompts/generate.sh`. Missing or
+/// unreadable: empty (parts are then said prompt by prompt).
+pub fn read_texts(dir: &Path, lang: &str) -> HashMap<String, String> {
+    let path = dir.join(lang).join("texts.tsv");
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        return HashMap::new();
+    };
+    text.lines()
+        .filter_map(|l| l.split_once('|'))
+        .map(|(n, t)| (n.to_string(), t.to_string()))
+        .collect()
 }
 
 /// Names and locales become path components: refuse anything that could
