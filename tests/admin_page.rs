@@ -1,29 +1,25 @@
 //! The call-mode admin page (`GET /console/admin`, issue #11) in headless
-//! Chromium (`tests/common/browser.rs`): sign in with the merchant token,
+//! Chromium (`tests/support/browser.rs`): sign in with the merchant token,
 //! see counts per mode and sub-queue equal to `GET /v1/dialer/overview`
 //! (which the API tests hold equal to the store), change a mode's put-off in
 //! its form, and see the API return the new value; tick a status into a mode
 //! from the statuses table. Also: the page loads
 //! nothing from elsewhere and is served under the same strict CSP as `/agent`.
 
-mod api_support;
-#[path = "common/browser.rs"]
-mod browser;
-mod dialer_support;
+#[macro_use]
+mod support;
 #[allow(dead_code, unused_macros)]
-mod store_support;
-
 use std::time::Duration;
 
-use api_support::{order_body, T0, TOKEN};
-use browser::Browser;
-use dialer_support::*;
 use orderline_dialer::modes::DialResult;
 use serde_json::Value;
+use support::api::{order_body, T0, TOKEN};
+use support::browser::Browser;
+use support::dialer::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn admin_page_shows_the_counts_and_changes_a_put_off() {
-    let db = store_support::sqlite_db();
+    let db = support::store::sqlite_db();
     let (api, dialup) = start(db.open().await).await;
     // Orders in three modes and two projects; one unanswered call.
     for (id, project, status) in [
@@ -51,7 +47,7 @@ async fn admin_page_shows_the_counts_and_changes_a_put_off() {
         .await
         .expect("finish");
     let (_, overview) = api.get("/v1/dialer/overview").await;
-    // The API's counts agree with the stored rows (dialer_support::counts).
+    // The API's counts agree with the stored rows (support::dialer::counts).
     counts(&api).await;
 
     // The page is served with the strict policy and loads nothing from elsewhere.

@@ -1,5 +1,5 @@
 //! The agent page (`GET /agent`) in a real browser: headless Chromium (driven
-//! over the DevTools protocol, `tests/common/browser.rs`) opens the page,
+//! over the DevTools protocol, `tests/support/browser.rs`) opens the page,
 //! enters the agent's token, picks the bridged call, fills item and amount,
 //! clicks request, and watches each step tick to completed (✓) and the result
 //! show `succeeded` while the customer (SIPp) keys an approving card in-band.
@@ -12,16 +12,17 @@
 //! else, and `data-step="<step>"` with `data-status="completed"` (or a ✓) marks
 //! a step done. The page's HTML is searched for card data too.
 
-mod common;
+#[macro_use]
+mod support;
 
 use std::time::{Duration, Instant};
 
-use common::agent_phone::*;
-use common::browser::Browser;
-use common::card_data::Secrets;
-use common::keypad::*;
-use common::payment_rig::*;
 use serde_json::Value;
+use support::agent_phone::*;
+use support::browser::Browser;
+use support::card_data::Secrets;
+use support::keypad::*;
+use support::payment_rig::*;
 
 const VISA: &str = "4242424242424242";
 

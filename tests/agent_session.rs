@@ -8,13 +8,14 @@
 //! ends the session. Measured: the customer's 200 OK to the first agent-leg
 //! packet carrying the customer's sound, p50/p99 over 20 calls, p99 ≤ 100 ms.
 
-mod common;
+#[macro_use]
+mod support;
 
 use std::time::{Duration, Instant};
 
-use common::audio_check::{longest_run, read_8k, tone_frames};
-use common::session_rig::{answers, Rig, AGENTS, CUSTOMER_HZ};
-use common::*;
+use support::audio_check::{longest_run, read_8k, tone_frames};
+use support::session_rig::{answers, Rig, AGENTS, CUSTOMER_HZ};
+use support::*;
 
 /// Customer calls in the measured run (alternating between the agents).
 const CALLS: usize = 20;

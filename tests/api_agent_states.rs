@@ -8,11 +8,8 @@
 //! [`Floor::apply`], the method that leg will call, with the API's clock.
 
 #[macro_use]
-#[allow(dead_code)]
-mod store_support;
-mod api_support;
+mod support;
 
-use api_support::{Api, T0, TOKEN};
 use chrono::{DateTime, Utc};
 use orderline::config::{AgentConfig, Config};
 use orderline::floor::Floor;
@@ -20,7 +17,8 @@ use orderline::store::{NewAgentCall, Store};
 use orderline_dialer::agents::{AgentInput, Reason};
 use reqwest::Method;
 use serde_json::Value;
-use store_support::TestDb;
+use support::api::{Api, T0, TOKEN};
+use support::store::TestDb;
 
 on_both_backends!(
     states_dispositions_and_the_supervisor_view,
@@ -47,7 +45,7 @@ const AYESHA: &str = "agt-ayesha-token";
 const BILAL: &str = "agt-bilal-token";
 
 fn agent(id: &str, token: &str) -> AgentConfig {
-    store_support::config_agent(id, Some(token))
+    support::store::config_agent(id, Some(token))
 }
 
 fn at(ms: i64) -> DateTime<Utc> {
@@ -502,7 +500,7 @@ async fn events_stream_each_transition(db: TestDb) {
 /// by the rule, without anyone polling.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_timer_task_ends_wrap_up_on_time() {
-    let db = store_support::sqlite_db();
+    let db = support::store::sqlite_db();
     let store = db.open().await;
     let clock = orderline::clock::Clock::system();
     store

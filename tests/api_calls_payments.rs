@@ -5,15 +5,12 @@
 //! the hub, as the call layer will.
 
 #[macro_use]
-#[allow(dead_code)]
-mod store_support;
-mod api_support;
+mod support;
 
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use api_support::{Api, TOKEN};
 use base64::Engine;
 use chrono::{DateTime, Utc};
 use orderline::api::{
@@ -27,7 +24,8 @@ use orderline::store::{
 use reqwest::Method;
 use serde_json::{json, Value};
 use sha2::Digest;
-use store_support::TestDb;
+use support::api::{Api, TOKEN};
+use support::store::TestDb;
 
 on_both_backends!(
     auth_matrix,
@@ -146,7 +144,7 @@ async fn harness(db: &TestDb, control: bool) -> Harness {
 }
 
 fn now() -> DateTime<Utc> {
-    DateTime::from_timestamp_millis(api_support::T0).expect("T0")
+    DateTime::from_timestamp_millis(support::api::T0).expect("T0")
 }
 
 impl Harness {
@@ -816,7 +814,7 @@ fn step(step: Step, status: StepStatus, reason: Option<&str>, ms: i64) -> Paymen
         step,
         status,
         reason: reason.map(str::to_string),
-        at: DateTime::from_timestamp_millis(api_support::T0 + ms).unwrap(),
+        at: DateTime::from_timestamp_millis(support::api::T0 + ms).unwrap(),
     }
 }
 
@@ -1111,7 +1109,7 @@ async fn payment_json_and_webhook_carry_only_documented_keys(db: TestDb) {
 
 #[tokio::test]
 async fn agent_page_is_served_with_a_strict_csp() {
-    let db = store_support::sqlite_db();
+    let db = support::store::sqlite_db();
     let api = Api::start(db.open().await).await;
     let resp = api.http.get(api.url("/agent")).send().await.expect("page");
     assert_eq!(resp.status().as_u16(), 200, "no token needed");

@@ -10,14 +10,15 @@
 //! → 4xx whose `field` names the property. Findings are listed, and there
 //! must be none. Seeded: a failure replays.
 
-mod common;
+#[macro_use]
+mod support;
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{json, Map, Value};
 
-use common::http::json as call;
-use common::*;
+use support::http::json as call;
+use support::*;
 
 const TOKEN: &str = "contract-token-71be";
 

@@ -5,16 +5,13 @@
 //! `api_dialer_restart.rs`.
 
 #[macro_use]
-#[allow(dead_code)]
-mod store_support;
-mod api_support;
-mod dialer_support;
+mod support;
 
-use api_support::{order_body, T0};
-use dialer_support::*;
 use reqwest::Method;
 use serde_json::{json, Value};
-use store_support::TestDb;
+use support::api::{order_body, T0};
+use support::dialer::*;
+use support::store::TestDb;
 
 on_both_backends!(
     status_moves_in_and_out_of_modes,
@@ -107,7 +104,7 @@ async fn status_moves_in_and_out_of_modes(db: TestDb) {
     let csv = api
         .http
         .get(api.url("/v1/orders.csv"))
-        .bearer_auth(api_support::TOKEN)
+        .bearer_auth(support::api::TOKEN)
         .send()
         .await
         .expect("csv")

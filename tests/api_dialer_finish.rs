@@ -5,16 +5,13 @@
 //! `kill -9` comes back to its queue without costing an attempt.
 
 #[macro_use]
-#[allow(dead_code)]
-mod store_support;
-mod api_support;
-mod dialer_support;
+mod support;
 
-use api_support::{order_body, Api, T0};
-use dialer_support::*;
 use orderline::dialup::{Dialup, DialupError};
 use orderline_dialer::modes::{DialResult, QueueError, QueueRow, Subqueue};
-use store_support::TestDb;
+use support::api::{order_body, Api, T0};
+use support::dialer::*;
+use support::store::TestDb;
 
 on_both_backends!(
     results_are_durable_and_survive_a_restart,

@@ -5,18 +5,15 @@
 //! crash is repaired on start.
 
 #[macro_use]
-#[allow(dead_code)]
-mod store_support;
-mod api_support;
-mod dialer_support;
+mod support;
 
-use api_support::{order_body, Api, T0};
-use dialer_support::*;
 use orderline::config::Config;
 use orderline::ivr::Outcome;
 use orderline::store::{AttemptReport, DialupMove, StoreError};
 use serde_json::{json, Value};
-use store_support::TestDb;
+use support::api::{order_body, Api, T0};
+use support::dialer::*;
+use support::store::TestDb;
 
 on_both_backends!(
     restart_keeps_rows_and_releases_in_flight,

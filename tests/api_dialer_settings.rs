@@ -5,17 +5,14 @@
 //! already in it follow; both in `/openapi.json`.
 
 #[macro_use]
-#[allow(dead_code)]
-mod store_support;
-mod api_support;
-mod dialer_support;
+mod support;
 
-use api_support::{order_body, Api, T0};
-use dialer_support::*;
 use orderline_dialer::modes::{DialResult, Subqueue};
 use reqwest::Method;
 use serde_json::{json, Value};
-use store_support::TestDb;
+use support::api::{order_body, Api, T0};
+use support::dialer::*;
+use support::store::TestDb;
 
 on_both_backends!(
     mode_settings_are_checked_applied_and_kept,

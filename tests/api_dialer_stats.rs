@@ -5,15 +5,13 @@
 //! ledger is stored), 404 for an unknown mode, and the route in
 //! `/openapi.json`.
 
-mod api_support;
-mod dialer_support;
-#[allow(dead_code, unused_macros)]
-mod store_support;
-
-use api_support::T0;
-use dialer_support::*;
+#[macro_use]
+mod support;
 use orderline_dialer::pacer::{AgentEvent, CallEvent};
 use serde_json::Value;
+#[allow(dead_code, unused_macros)]
+use support::api::T0;
+use support::dialer::*;
 
 const FIELDS: [&str; 11] = [
     "mode",
@@ -31,7 +29,7 @@ const FIELDS: [&str; 11] = [
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stats_have_their_shape_and_follow_the_pacer() {
-    let db = store_support::sqlite_db();
+    let db = support::store::sqlite_db();
     let (api, dialup) = start(db.open().await).await;
 
     let (status, s) = api.get("/v1/dialer/modes/new/stats").await;

@@ -4,16 +4,13 @@
 //! outbox with the old and new status and the mode.
 
 #[macro_use]
-#[allow(dead_code)]
-mod store_support;
-mod api_support;
-mod dialer_support;
+mod support;
 
-use api_support::{order_body, Api, T0};
-use dialer_support::*;
 use orderline_dialer::modes::DialResult;
 use serde_json::{json, Value};
-use store_support::TestDb;
+use support::api::{order_body, Api, T0};
+use support::dialer::*;
+use support::store::TestDb;
 
 on_both_backends!(configured_statuses_filter_and_fire_webhooks);
 
@@ -66,7 +63,7 @@ async fn configured_statuses_filter_and_fire_webhooks(db: TestDb) {
     );
     let csv = reqwest::Client::new()
         .get(api.url("/v1/orders.csv?status=processing"))
-        .bearer_auth(api_support::TOKEN)
+        .bearer_auth(support::api::TOKEN)
         .send()
         .await
         .expect("csv");

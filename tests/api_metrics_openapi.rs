@@ -1,16 +1,15 @@
 //! `/metrics` (Prometheus text 0.0.4) and `/openapi.json` (OpenAPI 3.1),
 //! both served without a token by a running API.
 
-mod api_support;
+#[macro_use]
+mod support;
 #[allow(dead_code, unused_macros)]
-mod store_support;
-
 use std::collections::BTreeSet;
 
-use api_support::Api;
 use orderline::api::{Metrics, ROUTES};
 use orderline::ivr::Outcome;
 use serde_json::Value;
+use support::api::Api;
 
 #[test]
 fn metrics_render_in_prometheus_text_format() {
@@ -89,7 +88,7 @@ fn metrics_render_in_prometheus_text_format() {
 
 #[tokio::test]
 async fn metrics_and_openapi_are_served_without_a_token() {
-    let db = store_support::sqlite_db();
+    let db = support::store::sqlite_db();
     let api = Api::start(db.open().await).await;
     api.metrics.attempt_finished(Outcome::Confirmed);
     let resp = public_get(&api, "/metrics").await;

@@ -2,18 +2,16 @@
 //! a temp dir and PostgreSQL from `scripts/pg-test` (the same checks on both).
 
 #[macro_use]
-#[allow(dead_code)]
-mod store_support;
-mod api_support;
+mod support;
 
 use std::collections::HashSet;
 
-use api_support::{order_body, Api, TOKEN};
 use orderline::ivr::Outcome;
 use orderline::store::AttemptReport;
 use reqwest::Method;
 use serde_json::{json, Value};
-use store_support::TestDb;
+use support::api::{order_body, Api, TOKEN};
+use support::store::TestDb;
 
 on_both_backends!(
     script_fields_round_trip_with_defaults,
@@ -29,7 +27,7 @@ on_both_backends!(
 async fn script_fields_round_trip_with_defaults(db: TestDb) {
     let config = format!(
         "{}\n[merchant]\nname = \"Lawn House\"\n",
-        api_support::CONFIG
+        support::api::CONFIG
     );
     let api = Api::start_with(db.open().await, &config, |s| s).await;
     let body = order_body("S-1", r#""1650.50""#, "new").replace(
@@ -195,7 +193,7 @@ async fn list_pages_with_stable_cursors(db: TestDb) {
     assert_eq!(none["orders"], json!([]));
     assert_eq!(none["next_cursor"], Value::Null);
     let (status, late) = api
-        .get(&format!("/v1/orders?from={}", api_support::T0 + 2))
+        .get(&format!("/v1/orders?from={}", support::api::T0 + 2))
         .await;
     assert_eq!(status, 200);
     let late_ids: Vec<&str> = late["orders"]
@@ -351,7 +349,7 @@ async fn flagged_order_decision(db: TestDb) {
 
 #[tokio::test]
 async fn bad_inputs_are_4xx_naming_the_field() {
-    let db = store_support::sqlite_db();
+    let db = support::store::sqlite_db();
     let api = Api::start(db.open().await).await;
     let ok = order_body("B-1", r#""10""#, "new");
     let cases: Vec<(String, u16, Option<&str>)> = vec![
@@ -453,7 +451,7 @@ async fn bad_inputs_are_4xx_naming_the_field() {
 /// back as the merchant wrote it.
 #[tokio::test]
 async fn amounts_take_the_currency_scale() {
-    let db = store_support::sqlite_db();
+    let db = support::store::sqlite_db();
     let api = Api::start(db.open().await).await;
     for (id, amount, currency) in [
         ("J-1", r#""1200""#, "JPY"),
@@ -480,7 +478,7 @@ async fn amounts_take_the_currency_scale() {
 
 #[tokio::test]
 async fn every_route_but_metrics_and_openapi_needs_a_token() {
-    let db = store_support::sqlite_db();
+    let db = support::store::sqlite_db();
     let api = Api::start(db.open().await).await;
     for (method, path) in orderline::api::ROUTES {
         let path = path.replace("{id}", "X");
@@ -536,7 +534,7 @@ async fn every_route_but_metrics_and_openapi_needs_a_token() {
 
 #[tokio::test]
 async fn rules_can_be_read_and_replaced_with_validation() {
-    let db = store_support::sqlite_db();
+    let db = support::store::sqlite_db();
     let api = Api::start(db.open().await).await;
     let (status, rules) = api.get("/v1/rules").await;
     assert_eq!(status, 200);
@@ -612,10 +610,10 @@ async fn a_finished_call_shows_in_the_order(db: TestDb) {
         .post("/v1/orders", &order_body("K-1", r#""900""#, "returning"))
         .await;
     assert_eq!(status, 201);
-    let t0 = chrono::DateTime::from_timestamp_millis(api_support::T0).unwrap();
+    let t0 = chrono::DateTime::from_timestamp_millis(support::api::T0).unwrap();
     let claimed = api.store.due_attempts(t0, 10).await.expect("claim");
     assert_eq!(claimed.len(), 1);
-    let config = orderline::config::Config::from_toml(api_support::CONFIG).unwrap();
+    let config = orderline::config::Config::from_toml(support::api::CONFIG).unwrap();
     let campaign = config.calling.campaign(&config.campaign).unwrap();
     let end = t0 + chrono::TimeDelta::seconds(20);
     let next = campaign.after_attempt(&claimed[0].rule_state(), Outcome::Confirmed, end);

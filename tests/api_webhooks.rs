@@ -4,8 +4,7 @@
 //! an undelivered event surviving a deliverer restart.
 
 #[macro_use]
-#[allow(dead_code)]
-mod store_support;
+mod support;
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -20,7 +19,7 @@ use orderline::config::WebhookConfig;
 use orderline::dialer::{CustomerKind, Decision};
 use orderline::store::{Inserted, NewOrder, OutboxEvent, Store};
 use serde_json::Value;
-use store_support::TestDb;
+use support::store::TestDb;
 
 on_both_backends!(
     retries_keep_the_id_and_back_off,
@@ -328,7 +327,7 @@ async fn undelivered_event_survives_a_restart(db: TestDb) {
 /// A receiver slower than the timeout counts as a failure and is retried.
 #[tokio::test]
 async fn a_slow_receiver_times_out_and_is_retried() {
-    let db = store_support::sqlite_db();
+    let db = support::store::sqlite_db();
     let store = db.open().await;
     let event = flagged_event(&store).await;
     let calls = Arc::new(AtomicUsize::new(0));

@@ -4,13 +4,14 @@
 //! and on time, followed by the next prompt's tone at the right pitch and level.
 //! That proves our RTP (G.711 encoding, timestamps, pacing) is right, not just sent.
 
-mod common;
+#[macro_use]
+mod support;
 
 use std::time::Duration;
 
-use common::audio_check::amplitude_at;
-use common::*;
 use orderline::dtmf::Detector;
+use support::audio_check::amplitude_at;
+use support::*;
 
 #[test]
 fn baresip_hears_the_prompts_intact_and_on_time() {

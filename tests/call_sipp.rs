@@ -3,12 +3,13 @@
 //! captures. Each test fails if the outcome, the digits or SIPp's view of the
 //! dialog is wrong.
 
-mod common;
+#[macro_use]
+mod support;
 
 use std::path::Path;
 use std::time::Duration;
 
-use common::*;
+use support::*;
 
 /// Run one call against a SIPp scenario and return orderline's JSON report.
 fn call_against(dir: &Path, scenario_file: &Path, extra_cfg: &str) -> serde_json::Value {

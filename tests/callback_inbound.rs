@@ -7,17 +7,18 @@
 //! order is untouched. An unknown number hears the polite message and is
 //! hung up on, and no order changes.
 
-mod common;
+#[macro_use]
+mod support;
 
 use std::net::SocketAddr;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use common::http::{json, WebhookSink};
-use common::{
+use serde_json::Value;
+use support::http::{json, WebhookSink};
+use support::{
     free_tcp_port, keypress_audio, scenario, sox_g711, write_wav, Daemon, Sipp, SCENARIOS,
 };
-use serde_json::Value;
 
 const TOKEN: &str = "callback-token-3f9d";
 

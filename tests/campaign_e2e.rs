@@ -4,7 +4,8 @@
 //! signed. Also: busy → retry scheduled, high value → flagged without a call
 //! then decided, and a `kill -9` in the middle of 200 live orders.
 
-mod common;
+#[macro_use]
+mod support;
 
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
@@ -12,9 +13,9 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
-use common::http::{json, WebhookSink};
-use common::*;
 use hmac::Mac;
+use support::http::{json, WebhookSink};
+use support::*;
 
 const TOKEN: &str = "test-token-7f3a";
 const SECRET: &str = "merchant-secret-91c2";
@@ -59,7 +60,7 @@ fn tail(sink: &WebhookSink, http: SocketAddr, campaign: &str) -> String {
 }
 
 fn free_tcp() -> SocketAddr {
-    SocketAddr::from(([127, 0, 0, 1], common::free_tcp_port()))
+    SocketAddr::from(([127, 0, 0, 1], support::free_tcp_port()))
 }
 
 impl Campaign {
@@ -114,11 +115,11 @@ impl Campaign {
 
     /// Poll until the order's status is one of `want`.
     fn wait_status(&self, id: &str, want: &[&str], limit: Duration) -> serde_json::Value {
-        common::http::wait_order_status(self.http, TOKEN, id, want, limit, || self.daemon.logs())
+        support::http::wait_order_status(self.http, TOKEN, id, want, limit, || self.daemon.logs())
     }
 
     /// Poll until the sink holds a webhook of `kind` for `order`.
-    fn wait_hook(&self, kind: &str, order: &str, limit: Duration) -> common::http::Hook {
+    fn wait_hook(&self, kind: &str, order: &str, limit: Duration) -> support::http::Hook {
         let t0 = Instant::now();
         loop {
             if let Some(h) = self
@@ -140,7 +141,7 @@ impl Campaign {
 }
 
 /// Recompute the Standard Webhooks signature independently of the daemon.
-fn assert_signed(h: &common::http::Hook) {
+fn assert_signed(h: &support::http::Hook) {
     let id = h.header("webhook-id").expect("webhook-id header");
     let ts = h
         .header("webhook-timestamp")

@@ -7,17 +7,15 @@
 //! with end-to-end latency from order creation to the confirmed webhook.
 //! `ORDERLINE_LOAD_ORDERS` changes the count (default 1000).
 
-mod common;
-#[path = "store_support/mod.rs"]
-#[allow(dead_code, unused_macros)]
-mod store_support;
+#[macro_use]
+mod support;
 
 use std::collections::HashMap;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use common::http::{json, WebhookSink};
-use common::*;
+use support::http::{json, WebhookSink};
+use support::*;
 
 const TOKEN: &str = "load-token";
 const MAX_CPS: f64 = 40.0;
@@ -171,7 +169,7 @@ fn thousand_orders_at_max_cps_on_postgresql() {
         .enable_all()
         .build()
         .expect("runtime");
-    let db = rt.block_on(store_support::postgres_db());
+    let db = rt.block_on(support::store::postgres_db());
     run("postgresql", Some(db.url.clone()));
     drop(db);
 }

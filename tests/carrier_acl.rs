@@ -4,7 +4,8 @@
 //! other loopback addresses neither refuses nor noticeably delays the
 //! trunk's calls, which SIPp places from 127.0.0.1 while the flood runs.
 
-mod common;
+#[macro_use]
+mod support;
 
 use std::net::UdpSocket;
 use std::path::Path;
@@ -12,8 +13,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::http::metric;
-use common::*;
+use support::http::metric;
+use support::*;
 
 /// `[sip] rate_limit`/`rate_burst` for the test, and a 1 s message to callers.
 fn prepare(dir: &Path) {

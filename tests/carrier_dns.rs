@@ -3,14 +3,15 @@
 //! SRV and A records for `trunk.test`; two SIPp callees are its targets.
 //! SRV priority picks the target; equal priorities share calls by weight.
 
-mod common;
+#[macro_use]
+mod support;
 
 use std::collections::HashMap;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use common::*;
+use support::*;
 
 /// dnsmasq in the foreground on 127.0.0.1:`port`, answering only what the
 /// test gives it (no resolv.conf, no /etc/hosts), records with a 60 s TTL.

@@ -4,14 +4,15 @@
 //! queue unburnt, the trunk is marked down (`orderline_trunk_up`), calls go
 //! to the other; when the trunk answers again, calls come back to it.
 
-mod common;
+#[macro_use]
+mod support;
 
 use std::net::SocketAddr;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use common::http::{json, request, WebhookSink};
-use common::*;
+use support::http::{json, request, WebhookSink};
+use support::*;
 
 const TOKEN: &str = "failover-token-9a1c";
 

@@ -4,12 +4,13 @@
 //! same callee on a trunk set to `dtmf = "rfc4733"` confirms nothing: the
 //! mode decides which keys count.
 
-mod common;
+#[macro_use]
+mod support;
 
 use std::time::Duration;
 
-use common::http::{json, wait_order_status};
-use common::*;
+use support::http::{json, wait_order_status};
+use support::*;
 
 const TOKEN: &str = "info-token-3c9a";
 

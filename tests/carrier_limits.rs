@@ -3,13 +3,14 @@
 //! an attempt orderline cannot place for its own limit goes back to the
 //! queue instead of being burnt as the customer's `failed` attempt.
 
-mod common;
+#[macro_use]
+mod support;
 
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use common::http::{json, metric, WebhookSink};
-use common::*;
+use support::http::{json, metric, WebhookSink};
+use support::*;
 
 const TOKEN: &str = "carrier-token-5d1e";
 

@@ -3,14 +3,15 @@
 //! robo-call (SIPp callee that stops streaming) and a bridged agent call
 //! (the agent's phone gets BYE). A far end that keeps streaming is never cut.
 
-mod common;
+#[macro_use]
+mod support;
 
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use common::agent_phone::agent_phone;
-use common::payment_rig::{Rig, CUSTOMER};
-use common::*;
+use support::agent_phone::agent_phone;
+use support::payment_rig::{Rig, CUSTOMER};
+use support::*;
 
 /// A SIPp callee that answers and streams `secs` of audio (keys as given),
 /// then nothing more; it expects our BYE.

@@ -6,12 +6,13 @@
 //! The daemon runs with `min_se = "2s"`, `session_expires = "4s"` so each
 //! rule shows within seconds; each caller hears an 8 s message.
 
-mod common;
+#[macro_use]
+mod support;
 
 use std::path::Path;
 use std::time::Duration;
 
-use common::*;
+use support::*;
 
 fn prepare(dir: &Path) {
     add_sip_keys(dir, "min_se = \"2s\"\nsession_expires = \"4s\"\n");

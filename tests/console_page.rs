@@ -10,16 +10,13 @@
 //! resync after the HTTP port drops and comes back on the same port. The
 //! token never appears in a URL the page requested, nor in its HTML.
 
-#[path = "common/browser.rs"]
-mod browser;
+#[macro_use]
+mod support;
 #[allow(dead_code, unused_macros)]
-mod store_support;
-
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use browser::Browser;
 use chrono::{DateTime, Utc};
 use orderline::api::{self, ApiState, Metrics};
 use orderline::config::Config;
@@ -27,6 +24,7 @@ use orderline::floor::Floor;
 use orderline::store::{NewAgentCall, Store};
 use orderline_dialer::agents::AgentInput;
 use serde_json::Value;
+use support::browser::Browser;
 
 const CONFIG: &str = r#"
 [http]
@@ -83,7 +81,7 @@ fn js_str(s: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn console_signs_in_pops_the_order_disposes_and_resyncs_after_a_blip() {
-    let db = store_support::sqlite_db();
+    let db = support::store::sqlite_db();
     let store = db.open().await;
     let t0 = T0;
     let clock = Arc::new(AtomicI64::new(t0));
@@ -92,7 +90,7 @@ async fn console_signs_in_pops_the_order_disposes_and_resyncs_after_a_blip() {
     };
     store
         .sync_config_agents(
-            &[store_support::config_agent("ayesha", Some(TOKEN))],
+            &[support::store::config_agent("ayesha", Some(TOKEN))],
             now(&clock),
         )
         .await

@@ -4,15 +4,14 @@
 //! every order keeps its status and place, the admin counts and the line are
 //! the same.
 
-mod common;
+#[macro_use]
+mod support;
 #[allow(dead_code, unused_macros)]
-mod store_support;
-
 use std::net::SocketAddr;
 
-use common::http::json;
-use common::{free_tcp_port, Daemon};
 use serde_json::Value;
+use support::http::json;
+use support::{free_tcp_port, Daemon};
 
 const TOKEN: &str = "dialer-token-5e1b";
 
@@ -150,6 +149,6 @@ fn kill9_keeps_the_dial_up_on_sqlite() {
 fn kill9_keeps_the_dial_up_on_postgres() {
     let db = tokio::runtime::Runtime::new()
         .expect("runtime")
-        .block_on(store_support::postgres_db());
+        .block_on(support::store::postgres_db());
     kill9_keeps_the_dial_up(&format!("[database]\nurl = \"{}\"", db.url));
 }

@@ -2,8 +2,8 @@
 //! the digits and nothing else; any sample rate, mono, 16-bit. multimon-ng, an
 //! independent decoder, is run on the same files as a cross-check.
 
-#[path = "support/dtmf_harness.rs"]
-mod harness;
+#[macro_use]
+mod support;
 
 use std::path::Path;
 use std::process::Command;
@@ -22,7 +22,7 @@ fn orderline(args: &[&str], file: &Path) -> std::process::Output {
 /// Write `samples` (8 kHz) as a WAV at `rate` via sox.
 fn wav_at(dir: &Path, samples: &[i16], rate: u32) -> std::path::PathBuf {
     let raw = dir.join(format!("in{rate}.raw"));
-    harness::write_raw(&raw, samples);
+    support::dtmf_harness::write_raw(&raw, samples);
     let wav = dir.join(format!("digits_{rate}.wav"));
     let st = Command::new("sox")
         .args([

@@ -1,8 +1,8 @@
 //! RFC 4733 telephone-event receive and send over hand-built packet sequences and
 //! SIPp's bundled RFC 2833 captures.
 
-#[path = "support/sipp_captures.rs"]
-mod sipp_captures;
+#[macro_use]
+mod support;
 
 use orderline::dtmf::*;
 
@@ -250,7 +250,7 @@ fn very_long_press_is_segmented_and_rejoined() {
 /// SIPp's bundled RFC 2833 captures (Debian `sip-tester`): one digit each.
 #[test]
 fn sipp_bundled_captures() {
-    for cap in sipp_captures::rfc2833_captures() {
+    for cap in support::sipp_captures::rfc2833_captures() {
         let name = cap.name;
         let mut rx = EventReceiver::new();
         let mut events = Vec::new();

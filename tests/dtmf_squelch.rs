@@ -2,11 +2,11 @@
 //! detector or ours, and no tone fragment — not at the onset, not at the tail (the leak
 //! of signalwire/freeswitch#2560). Speech without key presses must pass, delayed only.
 
-#[path = "support/dtmf_harness.rs"]
-mod harness;
+#[macro_use]
+mod support;
 
-use harness::*;
 use orderline::dtmf::*;
+use support::dtmf_harness::*;
 
 fn squelch(input: &[i16], frame: usize) -> Vec<i16> {
     let mut sq = Squelch::new();

@@ -3,10 +3,10 @@
 //! same material for comparison; orderline must report zero digits and no more than
 //! spandsp. Run with `--nocapture` for the table.
 
-#[path = "support/dtmf_harness.rs"]
-mod harness;
+#[macro_use]
+mod support;
 
-use harness::*;
+use support::dtmf_harness::*;
 
 const TEXTS: &[(&str, &str)] = &[
     ("en-us", "Please press one to confirm your order, or two to cancel. One two three four five six seven eight nine zero. Thank you for shopping with us, your parcel will arrive on Tuesday."),

@@ -4,11 +4,11 @@
 //! category, misses anything inside the specification, or reports a digit in talk-off
 //! material. Run with `--nocapture` to see the tables.
 
-#[path = "support/dtmf_harness.rs"]
-mod harness;
+#[macro_use]
+mod support;
 
-use harness::*;
 use orderline::dtmf::{dtmf_freqs, render, Tone};
+use support::dtmf_harness::*;
 
 const KEYS: &str = "0123456789*#ABCD";
 

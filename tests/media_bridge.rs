@@ -5,10 +5,8 @@
 //! never forwarded), Secure mode (hold tone / prompts only), a key across a
 //! mode switch, ringback, events, stats and port release.
 
-#[path = "support/flood.rs"]
-mod flood;
-#[path = "support/rtp_phone.rs"]
-mod phone;
+#[macro_use]
+mod support;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -20,7 +18,7 @@ use orderline::media::{
     Bridge, BridgeEvent, BridgeHandle, BridgeMode, Law, MediaEvent, MediaSession, PlayItem,
     PortAllocator, PromptCache, Side,
 };
-use phone::*;
+use support::rtp_phone::*;
 use tokio::time::{sleep, timeout};
 
 /// Limit on the tone-pair level of any 10 ms window the agent hears
@@ -560,7 +558,7 @@ async fn a_flood_on_one_leg_does_not_starve_the_other() {
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let mut pkt = vec![0x80u8, 0, 0, 1, 0, 0, 0, 0, 0, 0xF1, 0x00, 0x0D];
     pkt.extend([0x55; 160]); // foreign RTP
-    let flooder = flood::flood(ap, pkt, stop.clone());
+    let flooder = support::flood::flood(ap, pkt, stop.clone());
     sleep(Duration::from_millis(100)).await;
     let t0 = Instant::now();
     let script = Script::new(sine(1000.0, -16.0, 0, 8000), 20).event('6', 2400, 800);

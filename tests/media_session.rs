@@ -5,10 +5,8 @@
 //!
 //! RTP is built and parsed by hand here, not with the code under test.
 
-#[path = "support/flood.rs"]
-mod flood;
-#[path = "support/sipp_captures.rs"]
-mod sipp_captures;
+#[macro_use]
+mod support;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::Path;
@@ -575,7 +573,7 @@ async fn digits_are_reported_when_the_peer_goes_quiet() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sipp_rfc2833_captures_replayed_into_the_session() {
     let pool = ports(30_280);
-    for cap in sipp_captures::rfc2833_captures() {
+    for cap in support::sipp_captures::rfc2833_captures() {
         let (name, digit) = (cap.name, cap.digit);
         let session = MediaSession::bind(LOCAL, &pool).await.unwrap();
         let to = SocketAddr::new(LOCAL, session.local_port());
@@ -606,7 +604,7 @@ async fn flood_on_the_port_does_not_starve_pacing_or_commands() {
     let h = session.start(params(peer.local_addr().unwrap(), None));
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let pkt = rtp(0, false, 1, 0, 0xF100D, &[0x55; 160]);
-    let flooder = flood::flood(port, pkt, stop.clone());
+    let flooder = support::flood::flood(port, pkt, stop.clone());
     tokio::time::sleep(Duration::from_millis(200)).await;
     let got = collect(&peer, Duration::from_secs(1)).await;
     let t = Instant::now();

@@ -9,12 +9,13 @@
 //! twice, a paused agent gets no call, and each agent's log reads
 //! reserve → customer_connected → customer_ended → disposition per call.
 
-mod common;
+#[macro_use]
+mod support;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
-use common::session_rig::{answers, busy_customers, Rig, AGENTS};
+use support::session_rig::{answers, busy_customers, Rig, AGENTS};
 
 const ORDERS: usize = 30;
 

@@ -10,17 +10,16 @@
 //! each step, and once an agent logs in again the next order is dialled
 //! once, with nothing settled dialled again.
 
-mod common;
+#[macro_use]
+mod support;
 #[allow(dead_code, unused_macros)]
-mod store_support;
-
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use common::session_rig::{self, customers_by_number, Rig, AGENTS};
-use common::Daemon;
 use serde_json::Value;
-use store_support::TestDb;
+use support::session_rig::{self, customers_by_number, Rig, AGENTS};
+use support::store::TestDb;
+use support::Daemon;
 
 const DIALER: &str = r#"
 [campaign.flag_above]
@@ -301,13 +300,13 @@ fn kill9_mid_shift(db: TestDb) {
 
 #[test]
 fn kill9_mid_shift_loses_nothing_on_sqlite() {
-    kill9_mid_shift(store_support::sqlite_db());
+    kill9_mid_shift(support::store::sqlite_db());
 }
 
 #[test]
 fn kill9_mid_shift_loses_nothing_on_postgres() {
     let db = tokio::runtime::Runtime::new()
         .expect("runtime")
-        .block_on(store_support::postgres_db());
+        .block_on(support::store::postgres_db());
     kill9_mid_shift(db);
 }

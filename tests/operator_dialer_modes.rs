@@ -22,13 +22,14 @@
 //! and never to Bilal; every answered order is dialled once; and the admin
 //! counts match the orders at every disposition.
 
-mod common;
+#[macro_use]
+mod support;
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use common::session_rig::{counts_match_the_orders, customers_by_number, Rig, AGENTS};
 use serde_json::Value;
+use support::session_rig::{counts_match_the_orders, customers_by_number, Rig, AGENTS};
 
 const DIALER: &str = r#"
 [campaign.flag_above]

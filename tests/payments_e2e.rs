@@ -26,19 +26,18 @@
 //! about 40 s (about 2 min at the default two threads). `ORDERLINE_E2E_KEEP=1`
 //! keeps each case's directory (config, database, daemon log, recordings).
 
-mod common;
+#[macro_use]
+mod support;
 #[allow(dead_code, unused_macros)]
-mod store_support;
-
 use std::time::Duration;
 
-use common::agent_phone::*;
-use common::audio_check::*;
-use common::card_data::Secrets;
-use common::http::{Hook, SseEvent};
-use common::keypad::*;
-use common::payment_rig::*;
 use serde_json::Value;
+use support::agent_phone::*;
+use support::audio_check::*;
+use support::card_data::Secrets;
+use support::http::{Hook, SseEvent};
+use support::keypad::*;
+use support::payment_rig::*;
 
 const VISA: &str = "4242424242424242";
 const DECLINED: &str = "4000000000000002";
@@ -578,13 +577,13 @@ fn agent_cancels_a_pending_payment_and_a_second_cancel_is_409() {
 /// the middle of a conversation); `agent_talk`/`customer_talk` seconds after
 /// answering each hangs up. Returns the rig, the call id, the final call and
 /// the customer.
-fn bridge_call(agent_talk: f64, customer_talk: f64) -> (Rig, String, Value, common::Baresip) {
+fn bridge_call(agent_talk: f64, customer_talk: f64) -> (Rig, String, Value, support::Baresip) {
     let dir = tempfile::tempdir().expect("tempdir");
     // The tone pauses (with soft edges) around the keys.
     let mut says = vec![0i16; (customer_talk * 8000.0) as usize];
     write_tone(&mut says, 0.0, 2.8, MARKER_HZ, MARKER_AMP);
     write_tone(&mut says, 4.0, customer_talk, MARKER_HZ, MARKER_AMP);
-    let keys = common::dtmf_harness::spandsp_tx(
+    let keys = support::dtmf_harness::spandsp_tx(
         "5#0",
         KEY_LEVEL_DBM0,
         KEY_TWIST_DB,
@@ -611,7 +610,7 @@ fn bridge_call(agent_talk: f64, customer_talk: f64) -> (Rig, String, Value, comm
 /// leg, PCMA on the customer's (so the bridge transcoded); the customer's keys
 /// in the middle of the talk did not reach the agent (squelched, not a
 /// fragment left).
-fn assert_talked(rig: &Rig, customer: &common::Baresip) {
+fn assert_talked(rig: &Rig, customer: &support::Baresip) {
     let agent_heard = read_8k(&rig.agent.heard());
     let customer_heard = read_8k(&customer.heard());
     let (_, a) = longest_run(&tone_frames(&agent_heard, MARKER_HZ, 1500.0));
@@ -830,7 +829,7 @@ fn kill9_mid_payment_loses_no_outcome() {
 
     // Both runs wrote to the one log; card data is nowhere (logs of both
     // runs, the SQLite files, webhooks, API bodies).
-    let log = common::card_data::strip_ansi(&rig.daemon.logs());
+    let log = support::card_data::strip_ansi(&rig.daemon.logs());
     let starts = log.matches("reconciled interrupted attempts").count();
     assert_eq!(starts, 2, "the log holds {starts} daemon starts");
     assert!(
@@ -849,7 +848,7 @@ fn inband_card_is_charged_on_postgresql() {
     let t0 = std::time::Instant::now();
     let db = tokio::runtime::Runtime::new()
         .expect("tokio")
-        .block_on(store_support::postgres_db());
+        .block_on(support::store::postgres_db());
     assert!(db.url.starts_with("postgres://"), "{}", db.url);
     let run = run_payment_on(
         Some(&db.url),

@@ -1,4 +1,4 @@
-//! Self-tests of the end-to-end payment harness (`tests/common/{keypad,
+//! Self-tests of the end-to-end payment harness (`tests/support/{keypad,
 //! audio_check,agent_phone,browser,card_data}.rs`, the SSE reader): each
 //! tool is proven against an independent reference before the payment tests
 //! rely on it. None of these needs the daemon.
@@ -15,7 +15,8 @@
 //! - headless Chromium over CDP fills, clicks and reads a local page;
 //! - the card-data search finds planted values and ignores look-alikes.
 
-mod common;
+#[macro_use]
+mod support;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
@@ -23,12 +24,12 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::agent_phone::*;
-use common::audio_check::*;
-use common::browser::Browser;
-use common::card_data::*;
-use common::keypad::*;
-use common::*;
+use support::agent_phone::*;
+use support::audio_check::*;
+use support::browser::Browser;
+use support::card_data::*;
+use support::keypad::*;
+use support::*;
 
 fn card_script() -> KeyScript {
     KeyScript::card(0.5, "4242424242424242", "0831", "071", "06193")
@@ -549,7 +550,7 @@ fn sse_reader_reads_events_until_the_result() {
         std::thread::sleep(Duration::from_secs(3)); // a server that keeps the stream open
     });
     let t0 = std::time::Instant::now();
-    let (status, events, raw) = common::http::sse(
+    let (status, events, raw) = support::http::sse(
         addr,
         "/v1/payments/p/events",
         "t",

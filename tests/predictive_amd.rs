@@ -13,17 +13,18 @@
 //! `GET /v1/dialer/modes/{id}/stats` matching what happened, machines not
 //! among the answers; nothing lost: every order confirmed or put off, once.
 
-mod common;
+#[macro_use]
+mod support;
 
 use std::collections::HashSet;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::capture::{streams_with, Capture, Packet};
-use common::predictive::{a_month_of_history, logged_ms};
-use common::session_rig::{answers, Rig};
-use common::{free_udp_block, require, scenario, sox_g711};
+use support::capture::{streams_with, Capture, Packet};
+use support::predictive::{a_month_of_history, logged_ms};
+use support::session_rig::{answers, Rig};
+use support::{free_udp_block, require, scenario, sox_g711};
 
 const ORDERS: usize = 60;
 const AGENTS: [(&str, &str, &str); 3] = [

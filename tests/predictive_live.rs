@@ -10,12 +10,13 @@
 //! abandon counts in `GET /v1/dialer/modes/{id}/stats` match what happened.
 //! Nothing is lost: every order ends confirmed or put off.
 
-mod common;
+#[macro_use]
+mod support;
 
 use std::time::{Duration, Instant};
 
-use common::predictive::{a_month_of_history, logged_ms};
-use common::session_rig::{answers, customers_in, Rig, AGENTS};
+use support::predictive::{a_month_of_history, logged_ms};
+use support::session_rig::{answers, customers_in, Rig, AGENTS};
 
 const ORDERS: usize = 24;
 

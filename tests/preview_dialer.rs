@@ -12,12 +12,13 @@
 //! dispositions are counted on `/metrics`; an agent who logs out while an
 //! order is offered gives it back without an attempt.
 
-mod common;
+#[macro_use]
+mod support;
 
 use std::time::Duration;
 
-use common::browser::Browser;
-use common::session_rig::{agent_token, answers, Rig, AGENTS};
+use support::browser::Browser;
+use support::session_rig::{agent_token, answers, Rig, AGENTS};
 
 const DIALER: &str = r#"
 [campaign.flag_above]
@@ -198,7 +199,7 @@ fn preview_offers_the_order_first_and_call_or_skip_decide() {
         "OP00 and OP02 wait in the mode: {m}"
     );
     assert_eq!(calls(&rig).len(), 1, "only the called order was dialled");
-    let (st, metrics) = common::http::request(rig.http, "GET", "/metrics", None, None);
+    let (st, metrics) = support::http::request(rig.http, "GET", "/metrics", None, None);
     assert_eq!(st, 200);
     assert!(
         metrics.contains("orderline_dispositions_total{disposition=\"confirmed\"} 1"),

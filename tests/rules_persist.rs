@@ -3,17 +3,16 @@
 //! same database), `GET /v1/rules` shows them, and orders are planned with
 //! them, not with the config file's `[campaign]` — on SQLite and PostgreSQL.
 
-mod common;
+#[macro_use]
+mod support;
 #[allow(dead_code, unused_macros)]
-mod store_support;
-
 use std::net::SocketAddr;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::http::json;
-use common::{free_tcp_port, Daemon};
 use serde_json::Value;
+use support::http::json;
+use support::{free_tcp_port, Daemon};
 
 const TOKEN: &str = "rules-token-7c2a";
 
@@ -122,6 +121,6 @@ fn rules_put_over_the_api_survive_a_restart_on_sqlite() {
 fn rules_put_over_the_api_survive_a_restart_on_postgres() {
     let db = tokio::runtime::Runtime::new()
         .expect("runtime")
-        .block_on(store_support::postgres_db());
+        .block_on(support::store::postgres_db());
     rules_survive_a_restart(&format!("[database]\nurl = \"{}\"", db.url));
 }

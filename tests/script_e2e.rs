@@ -10,15 +10,16 @@
 //! the recording spell the prompt sequence the callee heard, in order. The
 //! rendered names are real speech between the markers.
 
-mod common;
+#[macro_use]
+mod support;
 
 use std::net::SocketAddr;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use common::http::{json, WebhookSink};
-use common::*;
 use orderline::dtmf::Detector;
+use support::http::{json, WebhookSink};
+use support::*;
 
 const TOKEN: &str = "script-token-5d1e";
 
@@ -108,7 +109,9 @@ impl Shop {
     }
 
     fn wait_status(&self, id: &str, want: &str, limit: Duration) -> serde_json::Value {
-        common::http::wait_order_status(self.http, TOKEN, id, &[want], limit, || self.daemon.logs())
+        support::http::wait_order_status(self.http, TOKEN, id, &[want], limit, || {
+            self.daemon.logs()
+        })
     }
 
     /// A phone on the trunk port keying `presses` after it answers.

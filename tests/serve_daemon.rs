@@ -3,7 +3,8 @@
 //! daemon keeps serving calls afterwards, customers calling in are answered,
 //! and SIGTERM drains live calls with a BYE before exiting.
 
-mod common;
+#[macro_use]
+mod support;
 
 use std::collections::HashMap;
 use std::net::UdpSocket;
@@ -11,7 +12,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::*;
+use support::*;
 
 const TORTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/testdata/rfc4475");
 

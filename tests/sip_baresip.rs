@@ -8,9 +8,9 @@ use std::time::Duration;
 use orderline::sip::{EndpointConfig, OutboundCall, SipCommand, SipEvent, SipHandle, Transport};
 use tokio::sync::mpsc;
 
-#[path = "common/peers.rs"]
-mod peers;
-use peers::free_port;
+#[macro_use]
+mod support;
+use support::peers::free_port;
 
 const OFFER: &[u8] = b"v=0\r\no=orderline 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 40000 RTP/AVP 0 8 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:8 PCMA/8000\r\na=rtpmap:101 telephone-event/8000\r\na=sendrecv\r\n";
 

@@ -6,16 +6,17 @@
 //! survive a daemon restart, and a password guesser on 127.0.0.2 is blocked
 //! while a real phone on 127.0.0.1 still registers and takes a call.
 
-mod common;
+#[macro_use]
+mod support;
 
 use std::net::{SocketAddr, UdpSocket};
 use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
-use common::http::json;
-use common::*;
 use orderline::sip::digest::{authorize, parse_challenge, DigestRequest};
 use orderline::store::StoredBinding;
+use support::http::json;
+use support::*;
 
 const MERCHANT: &str = "merchant-token-reg-5d1e7a";
 const AGENT: &str = "ayesha";
@@ -63,7 +64,7 @@ impl Desk {
     /// A baresip phone registering as 1001, speaking a tone for the call.
     fn phone(&self, name: &str, regint: u32) -> Baresip {
         let src = self.dir.path().join(format!("{name}.wav"));
-        write_wav(&src, &common::keypad::tone_audio(3.0, 1000.0, 2300.0));
+        write_wav(&src, &support::keypad::tone_audio(3.0, 1000.0, 2300.0));
         Baresip::registering(
             self.dir.path(),
             name,

@@ -6,16 +6,17 @@
 //! and still is after a daemon restart (the account comes back from the
 //! store).
 
-mod common;
+#[macro_use]
+mod support;
 
 use std::net::{SocketAddr, UdpSocket};
 use std::process::Child;
 use std::time::Duration;
 
-use common::http::json;
-use common::*;
 use md5::{Digest, Md5};
 use orderline::store::{Store, StoredBinding};
+use support::http::json;
+use support::*;
 
 const MERCHANT: &str = "merchant-token-apireg-8c2b";
 const AGENT: &str = "carol";
@@ -228,7 +229,7 @@ fn an_api_agent_registers_a_real_phone_and_is_called_through_its_binding() {
 
     // A real baresip registers as the new agent, with digest, at once.
     let src = rig.dir.path().join("carol.wav");
-    write_wav(&src, &common::keypad::tone_audio(3.0, 1000.0, 2300.0));
+    write_wav(&src, &support::keypad::tone_audio(3.0, 1000.0, 2300.0));
     let phone = Baresip::registering(rig.dir.path(), "carol", USER, PASSWORD, port, 60, &src, 120);
     let b = rig.wait_bindings("the API agent's phone registers", |b| b.len() == 1);
     assert_eq!(b[0].agent_id, AGENT);
@@ -269,7 +270,7 @@ fn an_api_agent_registers_a_real_phone_and_is_called_through_its_binding() {
         Some(r#"{"state":"ready"}"#),
     );
     assert_eq!((st, v["field"].as_str()), (409, Some("state")), "{v}");
-    let (st, events, _) = common::http::sse(
+    let (st, events, _) = support::http::sse(
         rig.http,
         &format!("/v1/agents/{AGENT}/events"),
         &token,

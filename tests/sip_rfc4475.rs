@@ -9,9 +9,9 @@ use orderline::sip::{
     Endpoint, EndpointConfig, Framing, Input, Message, RawMessage, SipEvent, Transport,
 };
 
-#[path = "common/rfc4475.rs"]
-mod rfc4475;
-use rfc4475::{expected, manifest, Outcome, DIR};
+#[macro_use]
+mod support;
+use support::rfc4475::{expected, manifest, Outcome, DIR};
 
 fn status(m: &RawMessage) -> Option<u16> {
     m.start_line

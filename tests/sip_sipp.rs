@@ -12,11 +12,9 @@ use orderline::sip::{
 };
 use tokio::sync::mpsc;
 
-#[path = "common/peers.rs"]
-mod peers;
-#[path = "common/rfc4475.rs"]
-mod rfc4475;
-use peers::free_port;
+#[macro_use]
+mod support;
+use support::peers::free_port;
 
 const OFFER: &[u8] = b"v=0\r\no=orderline 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 40000 RTP/AVP 0 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-event/8000\r\na=sendrecv\r\n";
 
@@ -400,7 +398,7 @@ async fn shutdown_byes_confirmed_and_cancels_pending() {
 
 #[tokio::test]
 async fn rfc4475_over_udp_then_a_call_still_works() {
-    use rfc4475::{expected, manifest, Outcome, DIR};
+    use support::rfc4475::{expected, manifest, Outcome, DIR};
     let h = driver(500).await;
     let target: SocketAddr = h.local_addr();
     let sock = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
@@ -505,7 +503,7 @@ async fn load_sipp_uac_against_driver() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore]
 async fn junk_flood_then_call() {
-    use rfc4475::{manifest, DIR};
+    use support::rfc4475::{manifest, DIR};
     let h = driver(500).await;
     let target = h.local_addr();
     let mut junk: Vec<Vec<u8>> = manifest()

@@ -4,14 +4,13 @@
 //! into it, and a disposition lands on its call row.
 
 #[macro_use]
-#[allow(dead_code)] // the shared helpers this file does not use
-mod store_support;
+mod support;
 
 use chrono::{DateTime, Utc};
 use orderline::config::AgentConfig;
 use orderline::store::{CallDisposition, NewAgentCall, Store, StoreError};
 use orderline_dialer::agents::{AgentState, Reason, StateKind, Transition};
-use store_support::TestDb;
+use support::store::TestDb;
 
 on_both_backends!(
     transitions_round_trip_and_rebuild_after_reopen,
@@ -25,7 +24,7 @@ fn t(s: i64) -> DateTime<Utc> {
 }
 
 fn agent(id: &str) -> AgentConfig {
-    store_support::config_agent(id, None)
+    support::store::config_agent(id, None)
 }
 
 async fn with_agents(db: &TestDb) -> Store {

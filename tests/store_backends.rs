@@ -1,7 +1,7 @@
 //! The same store tests against SQLite and a real PostgreSQL.
 
 #[macro_use]
-mod store_support;
+mod support;
 
 use std::collections::HashSet;
 use std::time::Duration;
@@ -14,7 +14,7 @@ use orderline::store::{
     AttemptReport, AttemptStatus, FlagDecision, Inserted, ListQuery, NewOrder, Store, StoreError,
 };
 use sqlx::Row;
-use store_support::TestDb;
+use support::store::TestDb;
 
 fn t(s: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(s)
@@ -995,7 +995,7 @@ async fn outbox_leases_retries_and_delivers(db: TestDb) {
 
 #[tokio::test]
 async fn sqlite_runs_in_wal_mode_and_creates_its_file() {
-    let db = store_support::sqlite_db();
+    let db = support::store::sqlite_db();
     let store = db.open().await;
     let mut raw = db.raw().await;
     let mode: String = sqlx::query("PRAGMA journal_mode")

@@ -3,13 +3,12 @@
 //! lapsed ones are purged; the agent must exist (foreign key).
 
 #[macro_use]
-#[allow(dead_code)] // the shared helpers this file does not use
-mod store_support;
+mod support;
 
 use chrono::{DateTime, Utc};
 use orderline::config::AgentConfig;
 use orderline::store::StoredBinding;
-use store_support::TestDb;
+use support::store::TestDb;
 
 on_both_backends!(bindings_are_saved_refreshed_listed_and_purged);
 

@@ -8,13 +8,13 @@
 //! rows are written with plain SQL, and `Store::open` applies 0009.
 
 #[macro_use]
-mod store_support;
+mod support;
 
 use std::path::Path;
 
 use orderline::store::PaymentStatus;
 use sqlx::migrate::Migrator;
-use store_support::TestDb;
+use support::store::TestDb;
 
 /// Apply migrations 0001–0008 of this backend, as a deployed daemon of the
 /// previous release would have.

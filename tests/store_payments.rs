@@ -2,7 +2,7 @@
 //! checks on SQLite and on a real PostgreSQL.
 
 #[macro_use]
-mod store_support;
+mod support;
 
 use std::collections::BTreeSet;
 
@@ -17,7 +17,7 @@ use orderline::store::{
 };
 use serde_json::Value;
 use sqlx::Row;
-use store_support::TestDb;
+use support::store::TestDb;
 
 on_both_backends!(
     agents_sync_insert_and_token_lookup,

@@ -7,8 +7,7 @@
 //! deliverer midway loses nothing and sends nothing twice.
 
 #[macro_use]
-#[allow(dead_code)]
-mod store_support;
+mod support;
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -23,7 +22,7 @@ use orderline::dialer::{CustomerKind, Decision};
 use orderline::store::{NewOrder, Store};
 use serde_json::Value;
 use sqlx::Executor;
-use store_support::TestDb;
+use support::store::TestDb;
 
 on_both_backends!(five_hundred_webhooks_concurrent_and_in_order_per_order);
 

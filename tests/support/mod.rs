@@ -1,24 +1,33 @@
-//! Shared helpers for the real-peer tests: free loopback ports, SIPp runs,
+//! Everything the integration tests share (one module, issue #9): a running
+//! API over a real store ([`api`], [`store`], [`dialer`]), and for the real-peer tests free loopback ports, SIPp runs,
 //! in-band key audio made independently of our own tone generator (plain sine
 //! sums, G.711-encoded by sox), short test prompts, and running the
 //! `orderline` binary as a user would.
 #![allow(dead_code)]
 
+// First: its `on_both_backends!` is used by the modules and tests below.
+#[macro_use]
+#[allow(unused_macros)]
+pub mod store;
+
 pub mod agent_phone;
+pub mod api;
 pub mod audio_check;
 pub mod browser;
 pub mod capture;
 pub mod card_data;
-#[path = "../support/dtmf_harness.rs"]
+pub mod dialer;
 pub mod dtmf_harness;
+pub mod flood;
 pub mod http;
 pub mod keypad;
 pub mod payment_rig;
 pub mod peers;
 pub mod predictive;
 pub mod registering;
+pub mod rfc4475;
+pub mod rtp_phone;
 pub mod session_rig;
-#[path = "../support/sipp_captures.rs"]
 pub mod sipp_captures;
 
 pub use peers::{free_tcp_port, free_udp_block, free_udp_port};

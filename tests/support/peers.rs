@@ -1,7 +1,6 @@
 //! The one free-port allocator of the tests: ports on 127.0.0.1 for a peer
 //! (SIPp, baresip, `orderline serve`, an HTTP listener) to bind later.
-//! `tests/common` re-exports it; binaries that need only ports include this
-//! file by `#[path]`.
+//! `tests/support` re-exports it.
 #![allow(dead_code)]
 
 use std::net::{TcpListener, UdpSocket};

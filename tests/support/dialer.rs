@@ -13,7 +13,7 @@ use orderline::store::Store;
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::api_support::{Api, T0};
+use crate::support::api::{Api, T0};
 
 /// Two projects, three modes; `processing` ticked per project, `flagged`
 /// (built-in) ticked into `new` so a flagged order goes to a human.

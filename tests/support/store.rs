@@ -116,11 +116,11 @@ macro_rules! on_both_backends {
         mod $name {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn sqlite() {
-                super::$name(crate::store_support::sqlite_db()).await;
+                super::$name(crate::support::store::sqlite_db()).await;
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn postgres() {
-                super::$name(crate::store_support::postgres_db().await).await;
+                super::$name(crate::support::store::postgres_db().await).await;
             }
         }
     )*};
