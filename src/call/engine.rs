@@ -42,6 +42,8 @@ pub enum CallError {
     Sip(#[from] SipError),
     #[error("DNS: {0}")]
     Dns(#[from] crate::sip::dns::DnsError),
+    #[error("{0}")]
+    Tls(#[from] crate::sip::tls::TlsError),
     #[error("media: {0}")]
     Media(#[from] MediaError),
     #[error("prompt: {0}")]
@@ -212,7 +214,8 @@ impl Engine {
         let range = cfg.sip.rtp_port_range()?;
         let confirm = ConfirmPlan::load(&cfg.media.dialplans_dir.join("confirm.toml"))?;
         let payments = PaymentKit::load(&cfg)?;
-        let handle = SipHandle::bind(crate::sip::endpoint_config(&cfg)?).await?;
+        let tls = crate::sip::SipTls::from_config(cfg.sip.tls.as_ref())?;
+        let handle = SipHandle::bind_tls(crate::sip::endpoint_config(&cfg)?, tls).await?;
         let locator = Arc::new(crate::sip::dns::Locator::new(&cfg.dns.servers)?);
         let mut specs = Vec::with_capacity(cfg.trunks.len());
         for t in &cfg.trunks {
@@ -316,9 +319,12 @@ impl Engine {
         if target.starts_with("sip:") || target.starts_with("sips:") {
             return target.to_string();
         }
-        let host = trunk.uri.trim_start_matches("sip:");
+        let (scheme, host) = match trunk.uri.strip_prefix("sips:") {
+            Some(rest) => ("sips", rest),
+            None => ("sip", trunk.uri.trim_start_matches("sip:")),
+        };
         let host = host.rsplit_once('@').map_or(host, |(_, h)| h);
-        format!("sip:{target}@{host}")
+        format!("{scheme}:{target}@{host}")
     }
 
     /// The INVITE for one leg: through `trunk` (its credentials, proxy and
@@ -336,8 +342,18 @@ impl Engine {
             .next()
             .unwrap_or_default()
             .to_string();
-        // A phone registered over TCP is rung over TCP (its Contact says so).
-        let uri_tcp = request_uri.to_ascii_lowercase().contains(";transport=tcp");
+        // A phone registered over TCP or TLS is rung over it (its Contact
+        // says so); `sips:` is TLS (RFC 3261 §26.2.2).
+        let uri_transport = crate::sip::Uri::parse(&request_uri)
+            .ok()
+            .and_then(|u| {
+                let sip = u.as_sip()?;
+                if sip.secure {
+                    return Some(Transport::Tls);
+                }
+                Transport::from_param(sip.param("transport").flatten()?)
+            })
+            .unwrap_or(Transport::Udp);
         OutboundCall {
             request_uri,
             from_user: self.cfg.sip.user_agent.clone(),
@@ -351,14 +367,7 @@ impl Engine {
                 _ => None,
             }),
             outbound_proxy: trunk.and_then(|t| t.outbound_proxy.clone()),
-            transport: trunk.map_or(
-                if uri_tcp {
-                    Transport::Tcp
-                } else {
-                    Transport::Udp
-                },
-                |t| t.transport.into(),
-            ),
+            transport: trunk.map_or(uri_transport, |t| t.transport.into()),
         }
     }
 

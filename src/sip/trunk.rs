@@ -32,6 +32,8 @@ pub fn endpoint_config(cfg: &config::Config) -> Result<EndpointConfig, config::C
         max_calls: c.max_calls()?,
         admission: cfg.admission()?,
         session_timer: c.session_timer()?,
+        // The driver fills in the port it bound (`[sip.tls] listen` may say 0).
+        tls_port: c.tls.as_ref().and_then(|t| t.listen).map(|a| a.port()),
     })
 }
 
@@ -40,6 +42,7 @@ impl From<config::Transport> for Transport {
         match t {
             config::Transport::Udp => Transport::Udp,
             config::Transport::Tcp => Transport::Tcp,
+            config::Transport::Tls => Transport::Tls,
         }
     }
 }

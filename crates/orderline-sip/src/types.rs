@@ -24,6 +24,10 @@ pub struct EndpointConfig {
     pub admission: super::admission::AdmissionConfig,
     /// RFC 4028 session timers: the interval we ask for and the least we take.
     pub session_timer: super::session_timer::SessionTimerConfig,
+    /// The port of the driver's TLS listener, if it runs one: Via and
+    /// Contact of requests sent over TLS name it (RFC 3261 §18.1.1, §26.2),
+    /// so the peer's in-dialog requests come back over TLS.
+    pub tls_port: Option<u16>,
 }
 
 impl Default for EndpointConfig {
@@ -37,6 +41,7 @@ impl Default for EndpointConfig {
             max_calls: 1000,
             admission: Default::default(),
             session_timer: Default::default(),
+            tls_port: None,
         }
     }
 }

@@ -1,0 +1,71 @@
+//! `[sip.tls]`: SIP over TLS (RFC 3261 §26.2; issue #14). The daemon's
+//! transport edge (`crate::sip::tls`) turns it into rustls configurations;
+//! here it is only checked, naming the key at fault.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use serde::Deserialize;
+
+use super::{invalid, ConfigError};
+
+/// `[sip.tls]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsSection {
+    /// Where to accept TLS connections (inbound calls, phones registering);
+    /// unset: no listener, TLS only toward trunks and agents. Port 5061 is
+    /// the RFC 3261 §26.2 default for `sips:`.
+    pub listen: Option<SocketAddr>,
+    /// PEM certificate chain, leaf first: presented by the listener, and to
+    /// peers that ask for a client certificate.
+    pub certificate: Option<PathBuf>,
+    /// PEM private key (PKCS#8, PKCS#1 or SEC1) of `certificate`.
+    pub key: Option<PathBuf>,
+    /// PEM trust anchors for a private CA; unset: the Mozilla root set
+    /// (`webpki-roots`) — a carrier's public certificate verifies either way.
+    pub ca_file: Option<PathBuf>,
+    /// Verify the peer's certificate and its name (default true). `false`
+    /// accepts any certificate — for a lab only; the daemon warns at start.
+    #[serde(default = "yes")]
+    pub verify: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl TlsSection {
+    /// A listener needs a certificate and its key; a key without a
+    /// certificate (or the reverse) is a typo, not a choice.
+    pub fn check(&self) -> Result<(), ConfigError> {
+        match (&self.certificate, &self.key) {
+            (Some(_), None) => return Err(invalid("sip.tls.key", "certificate given without key")),
+            (None, Some(_)) => {
+                return Err(invalid(
+                    "sip.tls.certificate",
+                    "key given without certificate",
+                ))
+            }
+            _ => {}
+        }
+        if self.listen.is_some() && self.certificate.is_none() {
+            return Err(invalid(
+                "sip.tls.certificate",
+                "a TLS listener needs certificate and key",
+            ));
+        }
+        for (key, path) in [
+            ("sip.tls.certificate", &self.certificate),
+            ("sip.tls.key", &self.key),
+            ("sip.tls.ca_file", &self.ca_file),
+        ] {
+            if let Some(p) = path {
+                if !p.is_file() {
+                    return Err(invalid(key, format!("no such file: {}", p.display())));
+                }
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,259 @@
+//! SIP over TLS against a real peer (issue #14): baresip 1.0 with a
+//! certificate from a CA made at test time (`common::test_pki`), both
+//! directions, with peer verification on.
+//!
+//! - a robo-call through a `transport = "tls"` trunk: baresip answers over
+//!   TLS and its key press is heard (the call's whole path, config to RTP);
+//! - the same trunk trusting another CA: the handshake is refused and no
+//!   INVITE reaches the phone, until `verify = false` says otherwise;
+//! - baresip dials our TLS listener: we answer, then hang up over TLS to
+//!   the phone's own TLS listener (its Contact), verifying its certificate.
+
+mod common;
+
+use std::path::Path;
+use std::time::Duration;
+
+use common::test_pki::TestCa;
+use common::*;
+use orderline::config::TlsSection;
+use orderline::sip::{EndpointConfig, SipCommand, SipEvent, SipHandle, SipTls};
+
+/// Wait (60 s at most) until something listens on TCP 127.0.0.1:`port`, as
+/// /proc/net/tcp lists it (state 0A), without connecting to it.
+fn tls_listening(phone: &mut Baresip) {
+    let port = phone.tls_port();
+    let local = format!("0100007F:{port:04X}");
+    let t0 = std::time::Instant::now();
+    loop {
+        if let Ok(Some(status)) = phone.child.try_wait() {
+            panic!("baresip exited ({status}) before it listened on {port}");
+        }
+        let table = std::fs::read_to_string("/proc/net/tcp").expect("read /proc/net/tcp");
+        if table.lines().any(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            f.get(1) == Some(&local.as_str()) && f.get(3) == Some(&"0A")
+        }) {
+            return;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(60),
+            "baresip did not listen on TCP {port} in 60 s"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// The callee keys `1` three seconds after answering.
+fn keypress_source(dir: &Path) -> std::path::PathBuf {
+    let src = dir.join("callee.wav");
+    write_wav(&src, &keypress_audio(&[(3.0, '1', 0.12)], 8.0));
+    src
+}
+
+fn tls_tail(ca: &Path, verify: bool) -> String {
+    format!(
+        "[sip.tls]\nca_file = \"{}\"\nverify = {verify}\n",
+        ca.display()
+    )
+}
+
+#[test]
+fn a_robo_call_over_a_tls_trunk_is_answered_and_hears_the_key() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ca = TestCa::new(dir.path(), "lab");
+    let leaf = ca.leaf("phone");
+    let src = keypress_source(dir.path());
+    let mut phone = Baresip::tls_phone(
+        dir.path(),
+        "callee",
+        &src,
+        40,
+        &leaf.combined,
+        &ca.cert,
+        "",
+        &[],
+    );
+    tls_listening(&mut phone);
+    phone.hang_up_after(8.0, 40);
+
+    let cfg = write_config_with(
+        dir.path(),
+        free_udp_port(),
+        phone.tls_port(),
+        "transport = \"tls\"",
+        &tls_tail(&ca.cert, true),
+    );
+    let target = format!("sip:callee@127.0.0.1:{}", phone.tls_port());
+    let (r, out) = orderline_call(&cfg, &target, &["--amount", "5", "--currency", "USD"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(r["outcome"], "confirmed", "{r}\n{stderr}");
+    assert_eq!(r["digits"], "1", "{r}");
+    // baresip's trace: our INVITE came over TLS and names our TLS port.
+    let log = phone.logs();
+    assert!(
+        log.contains("INVITE sip:callee@127.0.0.1") && log.contains("Via: SIP/2.0/TLS 127.0.0.1"),
+        "baresip did not log a TLS INVITE:\n{log}"
+    );
+}
+
+#[test]
+fn a_trunk_certificate_from_another_ca_is_refused_unless_verify_is_off() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ca = TestCa::new(dir.path(), "lab");
+    let stranger = TestCa::new(dir.path(), "stranger");
+    let leaf = ca.leaf("phone");
+    let src = keypress_source(dir.path());
+    let mut phone = Baresip::tls_phone(
+        dir.path(),
+        "callee",
+        &src,
+        60,
+        &leaf.combined,
+        &ca.cert,
+        "",
+        &[],
+    );
+    tls_listening(&mut phone);
+    let target = format!("sip:callee@127.0.0.1:{}", phone.tls_port());
+    let args = ["--amount", "5", "--currency", "USD"];
+
+    // Trusting only the stranger CA: the phone's certificate does not verify.
+    let refused = dir.path().join("refused");
+    std::fs::create_dir_all(&refused).expect("mkdir");
+    let cfg = write_config_with(
+        &refused,
+        free_udp_port(),
+        phone.tls_port(),
+        "transport = \"tls\"",
+        &tls_tail(&stranger.cert, true),
+    );
+    // The trunk never took the call: `orderline call` reports it and fails.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_orderline"))
+        .args(["call", "--config"])
+        .arg(&cfg)
+        .arg(&target)
+        .args(args)
+        .output()
+        .expect("run orderline call");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("TLS connection failed") && stderr.contains("UnknownIssuer"),
+        "no certificate error logged:\n{stderr}"
+    );
+    assert!(
+        !phone.logs().contains("INVITE sip:callee"),
+        "an INVITE reached the phone over an unverified connection"
+    );
+
+    // `verify = false` (a lab's explicit choice) takes any certificate, warning.
+    let lax = dir.path().join("lax");
+    std::fs::create_dir_all(&lax).expect("mkdir");
+    phone.hang_up_after(8.0, 50);
+    let cfg = write_config_with(
+        &lax,
+        free_udp_port(),
+        phone.tls_port(),
+        "transport = \"tls\"",
+        &tls_tail(&stranger.cert, false),
+    );
+    let (r, out) = orderline_call(&cfg, &target, &args);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(r["outcome"], "confirmed", "{r}\n{stderr}");
+    assert!(
+        stderr.contains("NOT authenticated"),
+        "verify = false gave no warning:\n{stderr}"
+    );
+}
+
+const OFFER: &[u8] = b"v=0\r\no=orderline 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 40000 RTP/AVP 0 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-event/8000\r\na=sendrecv\r\n";
+
+async fn next(rx: &mut tokio::sync::mpsc::Receiver<SipEvent>) -> SipEvent {
+    match tokio::time::timeout(Duration::from_secs(30), rx.recv()).await {
+        Ok(Some(e)) => e,
+        other => panic!("no SIP event: {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn baresip_calls_our_tls_listener_and_we_hang_up_over_tls() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ca = TestCa::new(dir.path(), "lab");
+    let ours = ca.leaf("orderline");
+    let theirs = ca.leaf("phone");
+    let section = TlsSection {
+        listen: Some("127.0.0.1:0".parse().expect("addr")),
+        certificate: Some(ours.cert.clone()),
+        key: Some(ours.key.clone()),
+        ca_file: Some(ca.cert.clone()),
+        verify: true,
+    };
+    section.check().expect("a valid [sip.tls]");
+    let tls = SipTls::from_config(Some(&section)).expect("tls setup");
+    let mut h = SipHandle::bind_tls(
+        EndpointConfig {
+            listen: "127.0.0.1:0".parse().expect("addr"),
+            seed: 11,
+            ..Default::default()
+        },
+        tls,
+    )
+    .await
+    .expect("bind");
+    let tls_port = h.tls_port().expect("a TLS listener");
+    assert_ne!(tls_port, h.local_addr().port());
+
+    let src = keypress_source(dir.path());
+    let dial = format!("/dial sip:orderline@127.0.0.1:{tls_port};transport=tls");
+    let mut phone = Baresip::tls_phone(
+        dir.path(),
+        "caller",
+        &src,
+        60,
+        &theirs.combined,
+        &ca.cert,
+        "",
+        &[dial],
+    );
+    let (id, incoming, mut events) =
+        match tokio::time::timeout(Duration::from_secs(60), h.next_incoming()).await {
+            Ok(Some(c)) => c,
+            other => panic!("no INVITE over TLS ({other:?}):\n{}", phone.logs()),
+        };
+    assert!(
+        incoming.request_uri.contains("transport=tls"),
+        "{incoming:?}"
+    );
+    assert_ne!(
+        incoming.source.port(),
+        phone.port,
+        "the INVITE came over a TLS connection, not baresip's UDP port"
+    );
+    h.command(SipCommand::Answer {
+        call: id,
+        sdp: OFFER.to_vec(),
+    })
+    .await
+    .expect("answer");
+    match next(&mut events).await {
+        SipEvent::Answered { .. } => {}
+        other => panic!("expected the ACK, got {other:?}"),
+    }
+    // Our BYE goes to the phone's Contact (its TLS listener on port + 1),
+    // over a new connection that verifies the phone's certificate.
+    h.command(SipCommand::Bye(id)).await.expect("bye");
+    match next(&mut events).await {
+        SipEvent::Ended { by_remote: false } => {}
+        other => panic!("expected our BYE answered, got {other:?}"),
+    }
+    let log = phone.logs();
+    let ack_or_bye = log.matches("BYE sip:caller").count();
+    assert!(ack_or_bye >= 1, "baresip never got our BYE:\n{log}");
+    assert!(
+        log.contains(&format!("Via: SIP/2.0/TLS 127.0.0.1:{tls_port}")),
+        "our requests did not name our TLS port:\n{log}"
+    );
+    let _ = phone.child.kill();
+    h.shutdown().await;
+}
