@@ -248,6 +248,14 @@ mod tests {
             user_agent: Some("baresip".into()),
         };
         assert_eq!(dial_uri(&b), "sip:1001@127.0.0.1:40123;ob;transport=tcp");
-        assert_eq!(from_row(to_row(&b)), Some(b));
+        assert_eq!(from_row(to_row(&b)), Some(b.clone()));
+        // A phone registered over TLS is rung over TLS, back on its connection.
+        let tls = Binding {
+            transport: Transport::Tls,
+            ..b
+        };
+        assert_eq!(dial_uri(&tls), "sip:1001@127.0.0.1:40123;ob;transport=tls");
+        assert_eq!(to_row(&tls).transport, "tls");
+        assert_eq!(from_row(to_row(&tls)), Some(tls));
     }
 }
