@@ -104,7 +104,7 @@ impl Locator {
         } else {
             sip.param("transport")
                 .flatten()
-                .and_then(|t| Transport::from_param(&t))
+                .and_then(Transport::from_param)
         };
         // §4.1/§4.2: an IP literal needs no DNS.
         if let Ok(ip) = host.parse::<IpAddr>() {
