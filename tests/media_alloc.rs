@@ -127,6 +127,7 @@ fn steady_state_send_and_receive_do_not_allocate() {
             law: Law::A,
             dtmf_pt: Some(101),
             ptime_ms: 20,
+            srtp: None,
         });
         h.play(vec![prompt()]).await.unwrap();
         (port, h)
@@ -170,6 +171,7 @@ fn bridge_steady_state_does_not_allocate() {
         law,
         dtmf_pt: Some(101),
         ptime_ms: 20,
+        srtp: None,
     };
     let (ap, cp, bridge) = rt.block_on(async {
         let a = MediaSession::bind(LOCAL, &pool).await.unwrap();

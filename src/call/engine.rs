@@ -296,8 +296,35 @@ impl Engine {
             port: media.local_port(),
             session_id: u64::from(rand::random::<u32>()),
             version: 1,
+            srtp: None,
         };
         Ok((media, local))
+    }
+
+    /// SDES-SRTP for a call (`srtp` of its trunk, RFC 4568): a fresh master
+    /// key from the OS's CSPRNG for our direction, put in our SDP and kept
+    /// by the media session. Never logged (`SdesKey` and `MasterKey` print
+    /// redacted).
+    pub(crate) fn secure_media(
+        mode: crate::config::SrtpMode,
+        media: &mut MediaSession,
+        local: &mut LocalMedia,
+    ) {
+        use crate::config::SrtpMode;
+        use rand::RngCore;
+        if mode == SrtpMode::Off {
+            return;
+        }
+        let mut key = [0u8; sdp::SDES_KEY_LEN];
+        rand::rngs::OsRng.fill_bytes(&mut key);
+        if let Some(master) = orderline_srtp::MasterKey::from_bytes(&key) {
+            media.secure(master);
+            local.srtp = Some(sdp::SdesOffer {
+                key: sdp::SdesKey(key),
+                required: mode == SrtpMode::Required,
+            });
+        }
+        zeroize::Zeroize::zeroize(&mut key);
     }
 
     /// Whether an inbound Request-URI is addressed to us: its host is our
@@ -479,7 +506,8 @@ impl Engine {
         let ring_timeout = self.cfg.calling.ring_timeout()?;
         let mut flow = self.confirm_flow(spec)?;
 
-        let (media, local) = self.bind_media().await?;
+        let (mut media, mut local) = self.bind_media().await?;
+        Self::secure_media(trunk.srtp, &mut media, &mut local);
         let request_uri = Self::request_uri(trunk, &spec.target);
         let started = Instant::now();
         let (call, mut events) = self.invite_leg(Some(trunk), request_uri, &local).await?;
@@ -499,7 +527,7 @@ impl Engine {
                     Some(SipEvent::Progress { status, sdp: Some(body) }) if status == 183 || status == 180 => {
                         heard = true;
                         // Early media: play what the network sends, so we hear announcements.
-                        if let Ok(remote) = sdp::parse_answer(&body) {
+                        if let Ok(remote) = sdp::parse_answer(&body).and_then(|r| sdp::check_srtp(&local, r)) {
                             match (&media_handle, session.take()) {
                                 (Some(h), _) => h.update_remote(media_params(&remote)).await?,
                                 (None, Some(s)) => media_handle = Some(s.start(media_params(&remote))),
@@ -551,7 +579,7 @@ impl Engine {
             return Err(CallError::Sip(SipError::Stopped));
         };
         let setup_ms = started.elapsed().as_millis() as u64;
-        let remote = match sdp::parse_answer(&body) {
+        let remote = match sdp::parse_answer(&body).and_then(|r| sdp::check_srtp(&local, r)) {
             Ok(r) => r,
             Err(e) => {
                 tracing::warn!(%call, error = %e, "answer SDP unusable; hanging up");

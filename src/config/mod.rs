@@ -26,7 +26,7 @@ pub use dns::DnsConfig;
 pub use duration::parse_duration;
 pub use operators::{FloorSettings, OperatorsConfig};
 pub use registrar::{accounts as registrar_accounts, RegistrarSection};
-pub use tls::TlsSection;
+pub use tls::{SrtpMode, TlsSection};
 // Domain types the config deserializes; they belong to the dialer's rules.
 pub use crate::dialer::{Fallback, RuleAction, MAX_REATTEMPTS};
 #[cfg(test)]
@@ -278,6 +278,9 @@ pub struct TrunkConfig {
     /// RFC 4733 and SIP INFO), `rfc4733`, `inband` or `info`.
     #[serde(default = "auto")]
     pub dtmf: String,
+    /// SDES-SRTP on this trunk's calls: `off` (default), `optional`, `required`.
+    #[serde(default)]
+    pub srtp: SrtpMode,
 }
 
 fn auto() -> String {

@@ -1,6 +1,7 @@
-//! `[sip.tls]`: SIP over TLS (RFC 3261 §26.2; issue #14). The daemon's
-//! transport edge (`crate::sip::tls`) turns it into rustls configurations;
-//! here it is only checked, naming the key at fault.
+//! `[sip.tls]`: SIP over TLS (RFC 3261 §26.2; issue #14), and the trunks'
+//! `srtp` (SDES-SRTP, RFC 4568 / RFC 3711). The daemon's transport edge
+//! (`crate::sip::tls`) turns the section into rustls configurations; here
+//! it is only checked, naming the key at fault.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -68,4 +69,17 @@ impl TlsSection {
         }
         Ok(())
     }
+}
+
+/// `[[trunks]] srtp`: whether calls on the trunk protect their media.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum SrtpMode {
+    /// Plain RTP; an offer of RTP/SAVP only is refused (488).
+    #[default]
+    Off,
+    /// Offer SRTP keys in RTP/AVP (best effort); plain RTP if declined.
+    Optional,
+    /// RTP/SAVP only: a peer without SDES gets no call (488, or BYE).
+    Required,
 }

@@ -197,11 +197,15 @@ struct Task {
 
 impl Task {
     fn new(session: MediaSession, params: MediaParams, events: mpsc::Sender<MediaEvent>) -> Self {
+        // The SSRC, sequence and timestamp origins are drawn here, at
+        // the edge: the leg itself takes its randomness injected.
+        let mut leg = Leg::new(params, &mut StdRng::from_entropy());
+        if let Some(key) = session.srtp {
+            leg.secure(key);
+        }
         Self {
             session,
-            // The SSRC, sequence and timestamp origins are drawn here, at
-            // the edge: the leg itself takes its randomness injected.
-            leg: Leg::new(params, &mut StdRng::from_entropy()),
+            leg,
             events,
         }
     }

@@ -18,8 +18,11 @@ pub const MASTER_KEY_LEN: usize = 16;
 pub const MASTER_SALT_LEN: usize = 14;
 
 /// One direction's master key and salt (RFC 4568 §6.1: the `inline:` key
-/// parameter is their concatenation, base64). Wiped when dropped.
-#[derive(Clone, PartialEq, Eq, zeroize::Zeroize, zeroize::ZeroizeOnDrop)]
+/// parameter is their concatenation, base64). `Copy`, so it rides in the
+/// media layer's `Copy` parameters; the derived session keys in a
+/// [`SrtpContext`] are wiped on drop (the AES key schedule), these copies
+/// only by an explicit `zeroize()`.
+#[derive(Clone, Copy, PartialEq, Eq, zeroize::Zeroize)]
 pub struct MasterKey {
     pub key: [u8; MASTER_KEY_LEN],
     pub salt: [u8; MASTER_SALT_LEN],

@@ -1,0 +1,153 @@
+//! SDES-SRTP against a real peer (issue #14): baresip 1.0 with
+//! `;mediaenc=srtp-mand` (its `srtp.so`: libre's SRTP, AES_CM_128_HMAC_SHA1_80)
+//! over SIP/TLS. A robo-call through a trunk with `srtp = "required"`:
+//! baresip hears our greeting through SRTP (a DTMF marker found intact in
+//! its recording), and its in-band key press reaches our detector through
+//! SRTP (outcome `confirmed`, digit `1`). A trunk with SRTP off meets the
+//! same phone: the SAVP-only peer gets no plain RTP call.
+
+mod common;
+
+use std::time::Duration;
+
+use common::test_pki::TestCa;
+use common::*;
+use orderline::dtmf::Detector;
+
+fn tls_listening(phone: &mut Baresip) {
+    let local = format!("0100007F:{:04X}", phone.tls_port());
+    let t0 = std::time::Instant::now();
+    loop {
+        if let Ok(Some(status)) = phone.child.try_wait() {
+            panic!("baresip exited ({status}) before it listened for TLS");
+        }
+        let table = std::fs::read_to_string("/proc/net/tcp").expect("read /proc/net/tcp");
+        if table.lines().any(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            f.get(1) == Some(&local.as_str()) && f.get(3) == Some(&"0A")
+        }) {
+            return;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(60),
+            "baresip TLS listener"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn srtp_both_ways_with_baresip_keys_heard_and_greeting_intact() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ca = TestCa::new(dir.path(), "lab");
+    let leaf = ca.leaf("phone");
+    let src = dir.path().join("callee.wav");
+    write_wav(&src, &keypress_audio(&[(3.0, '1', 0.12)], 8.0));
+    let mut phone = Baresip::tls_phone(
+        dir.path(),
+        "callee",
+        &src,
+        40,
+        &leaf.combined,
+        &ca.cert,
+        ";mediaenc=srtp-mand",
+        &[],
+    );
+    tls_listening(&mut phone);
+    phone.hang_up_after(8.0, 40);
+
+    let cfg = write_config_with(
+        dir.path(),
+        free_udp_port(),
+        phone.tls_port(),
+        "transport = \"tls\"\nsrtp = \"required\"",
+        &format!("[sip.tls]\nca_file = \"{}\"\n", ca.cert.display()),
+    );
+    // Greeting = a DTMF marker "953": what baresip decrypted must hold it.
+    let marker = keypress_audio(
+        &[(0.0, '9', 0.08), (0.14, '5', 0.08), (0.28, '3', 0.08)],
+        0.4,
+    );
+    write_wav(&dir.path().join("prompts/en/greeting.wav"), &marker);
+
+    let target = format!("sip:callee@127.0.0.1:{}", phone.tls_port());
+    let (r, out) = orderline_call(&cfg, &target, &["--amount", "5", "--currency", "USD"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(r["outcome"], "confirmed", "{r}\n{stderr}");
+    assert_eq!(r["digits"], "1", "{r}");
+
+    let log = phone.logs();
+    assert!(
+        log.contains("SRTP is Enabled (cryptosuite=AES_CM_128_HMAC_SHA1_80)"),
+        "baresip did not agree SRTP:\n{log}"
+    );
+    assert!(
+        log.contains("m=audio") && log.contains("RTP/SAVP"),
+        "no RTP/SAVP in the trace:\n{log}"
+    );
+    assert!(
+        !log.contains("failed to decrypt"),
+        "baresip could not decrypt our packets:\n{log}"
+    );
+    // The keys themselves never reach our logs.
+    let key_line = log
+        .lines()
+        .find(|l| l.starts_with("a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:"))
+        .expect("a crypto line in baresip's trace");
+    let b64 = key_line.rsplit("inline:").next().unwrap_or_default().trim();
+    assert!(!stderr.contains(b64), "an SRTP key reached orderline's log");
+
+    std::thread::sleep(Duration::from_millis(500));
+    let heard = orderline::audio::read_wav_8k(&phone.heard()).expect("baresip's recording");
+    let mut det = Detector::new();
+    det.push(&heard);
+    let digits: String = std::iter::from_fn(|| det.poll_event())
+        .map(|e| e.digit)
+        .collect();
+    assert!(
+        digits.starts_with("953"),
+        "baresip heard {digits:?} through SRTP, expected the 953 marker first"
+    );
+}
+
+#[test]
+fn a_trunk_without_srtp_gets_no_call_from_an_srtp_only_phone() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ca = TestCa::new(dir.path(), "lab");
+    let leaf = ca.leaf("phone");
+    let src = dir.path().join("callee.wav");
+    write_wav(&src, &keypress_audio(&[(3.0, '1', 0.12)], 8.0));
+    let mut phone = Baresip::tls_phone(
+        dir.path(),
+        "callee",
+        &src,
+        40,
+        &leaf.combined,
+        &ca.cert,
+        ";mediaenc=srtp-mand",
+        &[],
+    );
+    tls_listening(&mut phone);
+    phone.hang_up_after(8.0, 40);
+    let cfg = write_config_with(
+        dir.path(),
+        free_udp_port(),
+        phone.tls_port(),
+        "transport = \"tls\"",
+        &format!("[sip.tls]\nca_file = \"{}\"\n", ca.cert.display()),
+    );
+    let target = format!("sip:callee@127.0.0.1:{}", phone.tls_port());
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_orderline"))
+        .args(["call", "--config"])
+        .arg(&cfg)
+        .arg(&target)
+        .args(["--amount", "5", "--currency", "USD"])
+        .output()
+        .expect("run orderline call");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !stdout.contains("\"confirmed\""),
+        "a plain-RTP call was confirmed with an SRTP-only phone:\n{stdout}\n{stderr}"
+    );
+}
