@@ -298,6 +298,9 @@ fn srtp_steady_state_does_not_allocate() {
         assert!(opened >= 50, "peer opened {opened} of our SRTP packets");
         // Junk and replays were refused by the SRTP check.
         assert!(stats.invalid >= 20, "{stats:?}");
-        assert!(during <= 5, "{during} allocations in 2 s of SRTP steady state");
+        assert!(
+            during <= 5,
+            "{during} allocations in 2 s of SRTP steady state"
+        );
     });
 }

@@ -151,3 +151,75 @@ fn a_trunk_without_srtp_gets_no_call_from_an_srtp_only_phone() {
         "a plain-RTP call was confirmed with an SRTP-only phone:\n{stdout}\n{stderr}"
     );
 }
+
+/// Inbound: baresip (srtp-mand) calls our TLS listener from the trunk's
+/// address; the trunk's `srtp = "required"` answers RTP/SAVP with our key,
+/// and baresip hears the "no pending order" prompt (a 1,300 Hz test tone)
+/// through SRTP.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_inbound_srtp_call_is_answered_in_kind_and_heard() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ca = TestCa::new(dir.path(), "lab");
+    let ours = ca.leaf("orderline");
+    let theirs = ca.leaf("phone");
+    let tls_port = free_tcp_port();
+    let path = write_config_with(
+        dir.path(),
+        free_udp_port(),
+        5999,
+        "transport = \"tls\"\nsrtp = \"required\"",
+        &format!(
+            "[sip.tls]\nlisten = \"127.0.0.1:{tls_port}\"\ncertificate = \"{}\"\nkey = \"{}\"\nca_file = \"{}\"\n",
+            ours.cert.display(),
+            ours.key.display(),
+            ca.cert.display()
+        ),
+    );
+    let cfg = orderline::config::Config::load(&path).expect("config");
+    let (engine, mut sip) = orderline::call::Engine::start(cfg).await.expect("engine");
+    let src = dir.path().join("silence.wav");
+    write_wav(&src, &vec![0i16; 8000 * 8]);
+    let dial = format!("/dial sip:orderline@127.0.0.1:{tls_port};transport=tls");
+    let mut phone = Baresip::tls_phone(
+        dir.path(),
+        "caller",
+        &src,
+        30,
+        &theirs.combined,
+        &ca.cert,
+        ";mediaenc=srtp-mand",
+        &[dial],
+    );
+    let (call, incoming, events) =
+        match tokio::time::timeout(Duration::from_secs(60), sip.next_incoming()).await {
+            Ok(Some(c)) => c,
+            other => panic!("no INVITE ({other:?}):\n{}", phone.logs()),
+        };
+    engine
+        .take_incoming(call, incoming, events)
+        .await
+        .expect("answered and played");
+    let t0 = std::time::Instant::now();
+    while phone.child.try_wait().ok().flatten().is_none() && t0.elapsed() < Duration::from_secs(10)
+    {
+        if phone.logs().contains("session closed") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let log = phone.logs();
+    assert!(
+        log.contains("SRTP is Enabled (cryptosuite=AES_CM_128_HMAC_SHA1_80)"),
+        "baresip did not agree SRTP:\n{log}"
+    );
+    assert!(!log.contains("failed to decrypt"), "{log}");
+    let _ = phone.child.kill();
+    let heard = orderline::audio::read_wav_8k(&phone.heard()).expect("baresip's recording");
+    let tone = common::audio_check::amplitude_at(&heard, 1300.0);
+    assert!(
+        tone > 500.0,
+        "baresip heard no prompt through SRTP ({tone:.0})"
+    );
+    sip.shutdown().await;
+}

@@ -661,7 +661,13 @@ impl Engine {
                 .await?;
             return Ok(None);
         }
-        let (media, local) = self.bind_media().await?;
+        let (mut media, mut local) = self.bind_media().await?;
+        // SRTP as the calling trunk's `srtp` says (off for anyone else).
+        let srtp = self
+            .cfg
+            .trunk_from(incoming.source.ip())
+            .map_or(crate::config::SrtpMode::Off, |t| t.srtp);
+        Self::secure_media(srtp, &mut media, &mut local);
         let (answer, remote) = match sdp::answer(offer, &local) {
             Ok(x) => x,
             Err(e) => {
