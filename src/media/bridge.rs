@@ -301,7 +301,10 @@ impl Paced {
     /// `params` must have been validated. The RTP origins are drawn from
     /// OS entropy here, at the edge (the leg takes its randomness injected).
     fn new(session: MediaSession, params: MediaParams, start: Instant) -> Self {
-        let leg = Leg::new(params, &mut StdRng::from_entropy());
+        let mut leg = Leg::new(params, &mut StdRng::from_entropy());
+        if let Some(key) = session.srtp {
+            leg.secure(key);
+        }
         let pacer = Pacer::new(start, leg.period());
         Self {
             session,
