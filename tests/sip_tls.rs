@@ -15,77 +15,21 @@ use std::path::Path;
 use std::time::Duration;
 
 use common::test_pki::TestCa;
+use common::tls_rig::*;
 use common::*;
 use orderline::config::TlsSection;
 use orderline::sip::{EndpointConfig, SipCommand, SipEvent, SipHandle, SipTls};
 
-/// Wait (60 s at most) until something listens on TCP 127.0.0.1:`port`, as
-/// /proc/net/tcp lists it (state 0A), without connecting to it.
-fn tls_listening(phone: &mut Baresip) {
-    let port = phone.tls_port();
-    let local = format!("0100007F:{port:04X}");
-    let t0 = std::time::Instant::now();
-    loop {
-        if let Ok(Some(status)) = phone.child.try_wait() {
-            panic!("baresip exited ({status}) before it listened on {port}");
-        }
-        let table = std::fs::read_to_string("/proc/net/tcp").expect("read /proc/net/tcp");
-        if table.lines().any(|l| {
-            let f: Vec<&str> = l.split_whitespace().collect();
-            f.get(1) == Some(&local.as_str()) && f.get(3) == Some(&"0A")
-        }) {
-            return;
-        }
-        assert!(
-            t0.elapsed() < Duration::from_secs(60),
-            "baresip did not listen on TCP {port} in 60 s"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-/// The callee keys `1` three seconds after answering.
-fn keypress_source(dir: &Path) -> std::path::PathBuf {
-    let src = dir.join("callee.wav");
-    write_wav(&src, &keypress_audio(&[(3.0, '1', 0.12)], 8.0));
-    src
-}
-
-fn tls_tail(ca: &Path, verify: bool) -> String {
-    format!(
-        "[sip.tls]\nca_file = \"{}\"\nverify = {verify}\n",
-        ca.display()
-    )
-}
+const ARGS: [&str; 4] = ["--amount", "5", "--currency", "USD"];
 
 #[test]
 fn a_robo_call_over_a_tls_trunk_is_answered_and_hears_the_key() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let ca = TestCa::new(dir.path(), "lab");
-    let leaf = ca.leaf("phone");
-    let src = keypress_source(dir.path());
-    let mut phone = Baresip::tls_phone(
-        dir.path(),
-        "callee",
-        &src,
-        40,
-        &leaf.combined,
-        &ca.cert,
-        "",
-        &[],
-    );
-    tls_listening(&mut phone);
+    let (ca, phone) = tls_callee(dir.path(), "", 40);
     phone.hang_up_after(8.0, 40);
-
-    let cfg = write_config_with(
-        dir.path(),
-        free_udp_port(),
-        phone.tls_port(),
-        "transport = \"tls\"",
-        &tls_tail(&ca.cert, true),
-    );
-    let target = format!("sip:callee@127.0.0.1:{}", phone.tls_port());
-    let (r, out) = orderline_call(&cfg, &target, &["--amount", "5", "--currency", "USD"]);
+    let cfg = tls_trunk_config(dir.path(), &phone, "", &ca.cert, true);
+    let target = tls_target(&phone);
+    let (r, out) = orderline_call(&cfg, &target, &ARGS);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(r["outcome"], "confirmed", "{r}\n{stderr}");
     assert_eq!(r["digits"], "1", "{r}");
@@ -100,42 +44,16 @@ fn a_robo_call_over_a_tls_trunk_is_answered_and_hears_the_key() {
 #[test]
 fn a_trunk_certificate_from_another_ca_is_refused_unless_verify_is_off() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let ca = TestCa::new(dir.path(), "lab");
+    let (_, phone) = tls_callee(dir.path(), "", 60);
     let stranger = TestCa::new(dir.path(), "stranger");
-    let leaf = ca.leaf("phone");
-    let src = keypress_source(dir.path());
-    let mut phone = Baresip::tls_phone(
-        dir.path(),
-        "callee",
-        &src,
-        60,
-        &leaf.combined,
-        &ca.cert,
-        "",
-        &[],
-    );
-    tls_listening(&mut phone);
-    let target = format!("sip:callee@127.0.0.1:{}", phone.tls_port());
-    let args = ["--amount", "5", "--currency", "USD"];
+    let target = tls_target(&phone);
 
     // Trusting only the stranger CA: the phone's certificate does not verify.
     let refused = dir.path().join("refused");
     std::fs::create_dir_all(&refused).expect("mkdir");
-    let cfg = write_config_with(
-        &refused,
-        free_udp_port(),
-        phone.tls_port(),
-        "transport = \"tls\"",
-        &tls_tail(&stranger.cert, true),
-    );
+    let cfg = tls_trunk_config(&refused, &phone, "", &stranger.cert, true);
     // The trunk never took the call: `orderline call` reports it and fails.
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_orderline"))
-        .args(["call", "--config"])
-        .arg(&cfg)
-        .arg(&target)
-        .args(args)
-        .output()
-        .expect("run orderline call");
+    let out = orderline_call_raw(&cfg, &target);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "{stderr}");
     assert!(
@@ -151,14 +69,8 @@ fn a_trunk_certificate_from_another_ca_is_refused_unless_verify_is_off() {
     let lax = dir.path().join("lax");
     std::fs::create_dir_all(&lax).expect("mkdir");
     phone.hang_up_after(8.0, 50);
-    let cfg = write_config_with(
-        &lax,
-        free_udp_port(),
-        phone.tls_port(),
-        "transport = \"tls\"",
-        &tls_tail(&stranger.cert, false),
-    );
-    let (r, out) = orderline_call(&cfg, &target, &args);
+    let cfg = tls_trunk_config(&lax, &phone, "", &stranger.cert, false);
+    let (r, out) = orderline_call(&cfg, &target, &ARGS);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(r["outcome"], "confirmed", "{r}\n{stderr}");
     assert!(

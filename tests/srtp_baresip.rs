@@ -11,58 +11,16 @@ mod common;
 use std::time::Duration;
 
 use common::test_pki::TestCa;
+use common::tls_rig::*;
 use common::*;
 use orderline::dtmf::Detector;
-
-fn tls_listening(phone: &mut Baresip) {
-    let local = format!("0100007F:{:04X}", phone.tls_port());
-    let t0 = std::time::Instant::now();
-    loop {
-        if let Ok(Some(status)) = phone.child.try_wait() {
-            panic!("baresip exited ({status}) before it listened for TLS");
-        }
-        let table = std::fs::read_to_string("/proc/net/tcp").expect("read /proc/net/tcp");
-        if table.lines().any(|l| {
-            let f: Vec<&str> = l.split_whitespace().collect();
-            f.get(1) == Some(&local.as_str()) && f.get(3) == Some(&"0A")
-        }) {
-            return;
-        }
-        assert!(
-            t0.elapsed() < Duration::from_secs(60),
-            "baresip TLS listener"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
 
 #[test]
 fn srtp_both_ways_with_baresip_keys_heard_and_greeting_intact() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let ca = TestCa::new(dir.path(), "lab");
-    let leaf = ca.leaf("phone");
-    let src = dir.path().join("callee.wav");
-    write_wav(&src, &keypress_audio(&[(3.0, '1', 0.12)], 8.0));
-    let mut phone = Baresip::tls_phone(
-        dir.path(),
-        "callee",
-        &src,
-        40,
-        &leaf.combined,
-        &ca.cert,
-        ";mediaenc=srtp-mand",
-        &[],
-    );
-    tls_listening(&mut phone);
+    let (ca, phone) = tls_callee(dir.path(), ";mediaenc=srtp-mand", 40);
     phone.hang_up_after(8.0, 40);
-
-    let cfg = write_config_with(
-        dir.path(),
-        free_udp_port(),
-        phone.tls_port(),
-        "transport = \"tls\"\nsrtp = \"required\"",
-        &format!("[sip.tls]\nca_file = \"{}\"\n", ca.cert.display()),
-    );
+    let cfg = tls_trunk_config(dir.path(), &phone, "srtp = \"required\"", &ca.cert, true);
     // Greeting = a DTMF marker "953": what baresip decrypted must hold it.
     let marker = keypress_audio(
         &[(0.0, '9', 0.08), (0.14, '5', 0.08), (0.28, '3', 0.08)],
@@ -70,8 +28,11 @@ fn srtp_both_ways_with_baresip_keys_heard_and_greeting_intact() {
     );
     write_wav(&dir.path().join("prompts/en/greeting.wav"), &marker);
 
-    let target = format!("sip:callee@127.0.0.1:{}", phone.tls_port());
-    let (r, out) = orderline_call(&cfg, &target, &["--amount", "5", "--currency", "USD"]);
+    let (r, out) = orderline_call(
+        &cfg,
+        &tls_target(&phone),
+        &["--amount", "5", "--currency", "USD"],
+    );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(r["outcome"], "confirmed", "{r}\n{stderr}");
     assert_eq!(r["digits"], "1", "{r}");
@@ -113,37 +74,10 @@ fn srtp_both_ways_with_baresip_keys_heard_and_greeting_intact() {
 #[test]
 fn a_trunk_without_srtp_gets_no_call_from_an_srtp_only_phone() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let ca = TestCa::new(dir.path(), "lab");
-    let leaf = ca.leaf("phone");
-    let src = dir.path().join("callee.wav");
-    write_wav(&src, &keypress_audio(&[(3.0, '1', 0.12)], 8.0));
-    let mut phone = Baresip::tls_phone(
-        dir.path(),
-        "callee",
-        &src,
-        40,
-        &leaf.combined,
-        &ca.cert,
-        ";mediaenc=srtp-mand",
-        &[],
-    );
-    tls_listening(&mut phone);
+    let (ca, phone) = tls_callee(dir.path(), ";mediaenc=srtp-mand", 40);
     phone.hang_up_after(8.0, 40);
-    let cfg = write_config_with(
-        dir.path(),
-        free_udp_port(),
-        phone.tls_port(),
-        "transport = \"tls\"",
-        &format!("[sip.tls]\nca_file = \"{}\"\n", ca.cert.display()),
-    );
-    let target = format!("sip:callee@127.0.0.1:{}", phone.tls_port());
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_orderline"))
-        .args(["call", "--config"])
-        .arg(&cfg)
-        .arg(&target)
-        .args(["--amount", "5", "--currency", "USD"])
-        .output()
-        .expect("run orderline call");
+    let cfg = tls_trunk_config(dir.path(), &phone, "", &ca.cert, true);
+    let out = orderline_call_raw(&cfg, &tls_target(&phone));
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(

@@ -19,6 +19,7 @@ pub mod session_rig;
 #[path = "../support/sipp_captures.rs"]
 pub mod sipp_captures;
 pub mod test_pki;
+pub mod tls_rig;
 
 pub use peers::{free_tcp_port, free_udp_block, free_udp_port};
 use std::f64::consts::PI;
