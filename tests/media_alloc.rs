@@ -220,6 +220,7 @@ fn srtp_peer(
     sock.set_read_timeout(Some(Duration::from_millis(5)))
         .unwrap();
     let to = SocketAddr::new(LOCAL, port);
+    let rtcp_to = SocketAddr::new(LOCAL, port + 1);
     std::thread::spawn(move || {
         let mut tx = orderline_srtp::SrtpContext::new(&keys.0);
         let mut rx = orderline_srtp::SrtpContext::new(&keys.1);
@@ -245,6 +246,13 @@ fn srtp_peer(
             if seq % 10 == 0 {
                 let _ = sock.send_to(b"junk", to);
                 let _ = sock.send_to(&last[..last_len], to); // a replay
+                                                             // SRTCP on the RTCP port, and a plain RR that must not count.
+                let mut rr = [0u8; 64];
+                rr[..8].copy_from_slice(&[0x80, 201, 0, 1, 0x12, 0x34, 0x56, 0x78]);
+                let _ = sock.send_to(&rr[..8], rtcp_to);
+                if let Ok(n) = tx.protect_rtcp(&mut rr, 8) {
+                    let _ = sock.send_to(&rr[..n], rtcp_to);
+                }
             }
             seq = seq.wrapping_add(1);
             ts = ts.wrapping_add(160);
@@ -296,8 +304,10 @@ fn srtp_steady_state_does_not_allocate() {
         );
         // The peer authenticated and decrypted what we sent.
         assert!(opened >= 50, "peer opened {opened} of our SRTP packets");
-        // Junk and replays were refused by the SRTP check.
-        assert!(stats.invalid >= 20, "{stats:?}");
+        // Junk, replays and plain RTCP were refused by the SRTP check;
+        // SRTCP was taken.
+        assert!(stats.invalid >= 30, "{stats:?}");
+        assert!(stats.rtcp >= 10, "{stats:?}");
         assert!(
             during <= 5,
             "{during} allocations in 2 s of SRTP steady state"

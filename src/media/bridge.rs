@@ -453,9 +453,9 @@ impl BridgeTask {
                 input = poll_fn(|cx| poll_input(cx, legs, &mut buf, turn)) => {
                     turn = turn.wrapping_add(1);
                     match input.got {
-                        Ok(_) if input.rtcp => {
+                        Ok((n, _)) if input.rtcp => {
                             if let Ok(p) = self.paced(input.side) {
-                                p.leg.on_rtcp(Instant::now());
+                                p.leg.on_rtcp(&mut buf[..n], Instant::now());
                             }
                         }
                         Ok((n, src)) => self.on_datagram(input.side, src, &buf[..n]),

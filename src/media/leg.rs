@@ -323,9 +323,16 @@ impl Leg {
         }
     }
 
-    /// A datagram on the RTCP port at `now` (counted, then dropped; it
-    /// proves the far end is alive, RFC 3550 §6.2).
-    pub(super) fn on_rtcp(&mut self, now: Instant) {
+    /// A datagram `data` on the RTCP port at `now` (counted, then dropped;
+    /// it proves the far end is alive, RFC 3550 §6.2). With SRTP it must be
+    /// SRTCP that authenticates (RFC 3711 §3.4), or it proves nothing.
+    pub(super) fn on_rtcp(&mut self, data: &mut [u8], now: Instant) {
+        if let Some(s) = self.srtp.as_mut() {
+            if s.rx.unprotect_rtcp(data).is_err() {
+                self.stats.invalid += 1;
+                return;
+            }
+        }
         self.heard(now);
         self.stats.rtcp += 1;
     }

@@ -268,8 +268,8 @@ impl Task {
                     Err(e) => tracing::debug!(error = %e, "RTP receive error"),
                 },
                 r = self.session.rtcp.recv_from(&mut cbuf) => {
-                    if r.is_ok() {
-                        self.leg.on_rtcp(Instant::now());
+                    if let Ok((n, _)) = r {
+                        self.leg.on_rtcp(&mut cbuf[..n], Instant::now());
                     }
                 }
             }
