@@ -83,3 +83,59 @@ pub enum SrtpMode {
     /// RTP/SAVP only: a peer without SDES gets no call (488, or BYE).
     Required,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::Config;
+    use super::*;
+
+    fn err_key(text: &str) -> String {
+        match Config::from_toml(text) {
+            Err(ConfigError::Invalid { key, .. }) => key,
+            other => panic!("expected a named key, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn tls_and_srtp_keys_parse_and_mistakes_are_named() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let pem = dir.path().join("x.pem");
+        std::fs::write(&pem, "not checked here").expect("write");
+        let ok = Config::from_toml(&format!(
+            "[sip.tls]\nlisten = \"127.0.0.1:5061\"\ncertificate = \"{p}\"\nkey = \"{p}\"\n\
+             [[trunks]]\nname = \"t\"\nuri = \"sips:127.0.0.1\"\ntransport = \"tls\"\nsrtp = \"required\"\n",
+            p = pem.display()
+        ))
+        .expect("valid");
+        let tls = ok.sip.tls.as_ref().expect("section");
+        assert!(tls.verify, "verification is on by default");
+        assert_eq!(ok.trunks[0].srtp, SrtpMode::Required);
+        assert_eq!(
+            ok.trunk_from("127.0.0.1".parse().expect("ip"))
+                .map(|t| t.name.as_str()),
+            Some("t")
+        );
+        assert_eq!(
+            err_key("[sip.tls]\nlisten = \"127.0.0.1:5061\"\n"),
+            "sip.tls.certificate"
+        );
+        assert_eq!(
+            err_key(&format!("[sip.tls]\ncertificate = \"{}\"\n", pem.display())),
+            "sip.tls.key"
+        );
+        assert_eq!(
+            err_key("[sip.tls]\nca_file = \"/nonexistent/ca.pem\"\n"),
+            "sip.tls.ca_file"
+        );
+        assert_eq!(
+            err_key("[[trunks]]\nname = \"t\"\nuri = \"sips:127.0.0.1\"\n"),
+            "trunks[0].transport"
+        );
+        assert!(matches!(
+            Config::from_toml(
+                "[[trunks]]\nname = \"t\"\nuri = \"sip:127.0.0.1\"\nsrtp = \"maybe\"\n"
+            ),
+            Err(ConfigError::Syntax { .. })
+        ));
+    }
+}

@@ -23,6 +23,14 @@ pub fn endpoint_config(cfg: &config::Config) -> Result<EndpointConfig, config::C
             "trunk is a host name without inbound_from: INVITEs it sends will be refused (403)"
         );
     }
+    for t in &cfg.trunks {
+        if t.srtp != config::SrtpMode::Off && t.transport != config::Transport::Tls {
+            tracing::warn!(
+                trunk = %t.name,
+                "srtp without transport = \"tls\": the SDES keys cross the network in clear SDP (RFC 4568 §8.3)"
+            );
+        }
+    }
     Ok(EndpointConfig {
         listen: c.listen,
         public_addr: c.public_addr,
