@@ -95,3 +95,24 @@ fn transport_params_round_trip() {
     assert_eq!(Transport::from_param("TLS"), Some(Transport::Tls));
     assert_eq!(Transport::from_param("sctp"), None);
 }
+
+#[test]
+fn debug_output_never_shows_sdp_bodies() {
+    let sdp = b"v=0\r\na=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:SECRETSECRET\r\n".to_vec();
+    let ev = orderline_sip::SipEvent::Answered {
+        status: 200,
+        sdp: sdp.clone(),
+    };
+    let shown = format!("{ev:?}");
+    assert!(
+        shown.contains("bytes of SDP") && !shown.contains("83, 69, 67"),
+        "{shown}"
+    );
+    let mut c = call(Transport::Tls);
+    c.sdp_offer = sdp;
+    let shown = format!("{c:?}");
+    assert!(
+        shown.contains("bytes of SDP") && !shown.contains("SECRET"),
+        "{shown}"
+    );
+}
