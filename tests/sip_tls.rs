@@ -7,7 +7,9 @@
 //! - the same trunk trusting another CA: the handshake is refused and no
 //!   INVITE reaches the phone, until `verify = false` says otherwise;
 //! - baresip dials our TLS listener: we answer, then hang up over TLS to
-//!   the phone's own TLS listener (its Contact), verifying its certificate.
+//!   the phone's own TLS listener (its Contact), verifying its certificate;
+//! - an agent's phone registers over TLS (digest) and is rung back over
+//!   the very connection it registered on (the binding says `tls`).
 
 mod common;
 
@@ -165,6 +167,128 @@ async fn baresip_calls_our_tls_listener_and_we_hang_up_over_tls() {
         log.contains(&format!("Via: SIP/2.0/TLS 127.0.0.1:{tls_port}")),
         "our requests did not name our TLS port:\n{log}"
     );
+    let mut phone = phone;
+    let _ = phone.child.kill();
+    h.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_phone_registers_over_tls_and_is_rung_back_on_its_connection() {
+    use orderline::sip::registrar::{Account, Registrar, RegistrarConfig};
+    use orderline::sip::{OutboundCall, RegistrarLink, Transport};
+    use std::sync::{Arc, Mutex};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ca = TestCa::new(dir.path(), "lab");
+    let ours = ca.leaf("orderline");
+    let theirs = ca.leaf("phone");
+    let section = TlsSection {
+        listen: Some("127.0.0.1:0".parse().expect("addr")),
+        certificate: Some(ours.cert.clone()),
+        key: Some(ours.key.clone()),
+        ca_file: Some(ca.cert.clone()),
+        verify: true,
+    };
+    let tls = SipTls::from_config(Some(&section)).expect("tls setup");
+    let h = SipHandle::bind_tls(
+        EndpointConfig {
+            listen: "127.0.0.1:0".parse().expect("addr"),
+            seed: 12,
+            ..Default::default()
+        },
+        tls,
+    )
+    .await
+    .expect("bind");
+    let tls_port = h.tls_port().expect("a TLS listener");
+    let cfg = RegistrarConfig::default();
+    let accounts = vec![Account::from_password(
+        "ayesha",
+        "1001",
+        &cfg.domain,
+        "phone-pass-7f3a9c",
+    )];
+    let link = RegistrarLink {
+        registrar: Arc::new(Mutex::new(Registrar::new(cfg, accounts, [5; 32]))),
+        changed: Arc::new(tokio::sync::Notify::new()),
+        clock: orderline::clock::Clock::system(),
+    };
+    h.client()
+        .attach_registrar(link.clone())
+        .await
+        .expect("attach");
+
+    let src = keypress_source(dir.path());
+    // The phone registers with our registrar over TLS (digest, RFC 3261 §10).
+    let account = format!(
+        "<sip:1001@127.0.0.1:{tls_port};transport=tls>;auth_pass=phone-pass-7f3a9c;\
+         regint=60;answermode=auto;audio_codecs=PCMU\n"
+    );
+    let phone = Baresip::tls_phone_with_account(
+        dir.path(),
+        "1001",
+        &src,
+        60,
+        (&theirs.combined, &ca.cert),
+        &account,
+        &[],
+    );
+    let target = {
+        let t0 = std::time::Instant::now();
+        loop {
+            let now = link.unix_ms();
+            if let Some(Some(uri)) =
+                orderline::daemon::registrations::agent_target(&link, "ayesha", now)
+            {
+                break uri;
+            }
+            assert!(
+                t0.elapsed() < Duration::from_secs(60),
+                "no TLS registration:\n{}",
+                phone.logs()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    };
+    assert!(target.ends_with(";transport=tls"), "{target}");
+    let (call, mut events) = h
+        .invite(OutboundCall {
+            request_uri: target.clone(),
+            from_user: "orderline".into(),
+            to_user: "1001".into(),
+            sdp_offer: OFFER.to_vec(),
+            credentials: None,
+            outbound_proxy: None,
+            transport: Transport::Tls,
+        })
+        .await
+        .expect("invite");
+    loop {
+        match next(&mut events).await {
+            SipEvent::Answered { .. } => break,
+            SipEvent::Progress { .. } => continue,
+            other => panic!(
+                "expected the phone to answer {target}, got {other:?}:\n{}",
+                phone.logs()
+            ),
+        }
+    }
+    h.command(SipCommand::Bye(call)).await.expect("bye");
+    let _ = next(&mut events).await;
+    // baresip's trace: the INVITE came from our TLS listener's side of the
+    // connection the REGISTER opened (no new connection to the phone).
+    let log = phone.logs();
+    let port = target
+        .split(':')
+        .nth(2)
+        .and_then(|p| p.split(';').next())
+        .expect("the binding's port");
+    assert!(
+        log.contains(&format!(
+            "TLS 127.0.0.1:{tls_port} -> 127.0.0.1:{port}\nINVITE sip:1001"
+        )),
+        "{log}"
+    );
+    let mut phone = phone;
     let _ = phone.child.kill();
     h.shutdown().await;
 }

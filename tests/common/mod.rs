@@ -580,6 +580,20 @@ impl Baresip {
         let account = format!(
             "<sip:{user}@127.0.0.1>;regint=0;answermode=auto;audio_codecs=PCMU{account_params}\n"
         );
+        Baresip::tls_phone_with_account(dir, user, source, run_secs, (cert, ca), &account, commands)
+    }
+
+    /// [`Baresip::tls_phone`] with a whole `account` line of its own (one
+    /// that registers, say); `pki` is (certificate + key PEM, CA).
+    pub fn tls_phone_with_account(
+        dir: &Path,
+        user: &str,
+        source: &Path,
+        run_secs: u32,
+        (cert, ca): (&Path, &Path),
+        account: &str,
+        commands: &[String],
+    ) -> Baresip {
         let config = format!(
             "sip_certificate\t{}\nsip_cafile\t{}\nmodule\tsrtp.so\n",
             cert.display(),
@@ -591,7 +605,7 @@ impl Baresip {
             args.push(c.clone());
         }
         let port = free_udp_block(2);
-        Baresip::with_setup(dir, user, port, source, run_secs, &account, &config, &args)
+        Baresip::with_setup(dir, user, port, source, run_secs, account, &config, &args)
     }
 
     /// Where a [`Baresip::tls_phone`] takes TLS connections.
