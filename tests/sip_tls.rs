@@ -167,7 +167,6 @@ async fn baresip_calls_our_tls_listener_and_we_hang_up_over_tls() {
         log.contains(&format!("Via: SIP/2.0/TLS 127.0.0.1:{tls_port}")),
         "our requests did not name our TLS port:\n{log}"
     );
-    let mut phone = phone;
     let _ = phone.child.kill();
     h.shutdown().await;
 }
