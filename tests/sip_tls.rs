@@ -89,12 +89,10 @@ async fn next(rx: &mut tokio::sync::mpsc::Receiver<SipEvent>) -> SipEvent {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn baresip_calls_our_tls_listener_and_we_hang_up_over_tls() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let ca = TestCa::new(dir.path(), "lab");
+/// The SIP driver alone with a TLS listener on an ephemeral port, presenting
+/// a certificate of `ca` and trusting `ca`: the handle and the TLS port.
+async fn tls_driver(ca: &TestCa, seed: u64) -> (SipHandle, u16) {
     let ours = ca.leaf("orderline");
-    let theirs = ca.leaf("phone");
     let section = TlsSection {
         listen: Some("127.0.0.1:0".parse().expect("addr")),
         certificate: Some(ours.cert.clone()),
@@ -104,18 +102,27 @@ async fn baresip_calls_our_tls_listener_and_we_hang_up_over_tls() {
     };
     section.check().expect("a valid [sip.tls]");
     let tls = SipTls::from_config(Some(&section)).expect("tls setup");
-    let mut h = SipHandle::bind_tls(
+    let h = SipHandle::bind_tls(
         EndpointConfig {
             listen: "127.0.0.1:0".parse().expect("addr"),
-            seed: 11,
+            seed,
             ..Default::default()
         },
         tls,
     )
     .await
     .expect("bind");
-    let tls_port = h.tls_port().expect("a TLS listener");
-    assert_ne!(tls_port, h.local_addr().port());
+    let port = h.tls_port().expect("a TLS listener");
+    assert_ne!(port, h.local_addr().port());
+    (h, port)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn baresip_calls_our_tls_listener_and_we_hang_up_over_tls() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ca = TestCa::new(dir.path(), "lab");
+    let theirs = ca.leaf("phone");
+    let (mut h, tls_port) = tls_driver(&ca, 11).await;
 
     let src = keypress_source(dir.path());
     let dial = format!("/dial sip:orderline@127.0.0.1:{tls_port};transport=tls");
@@ -178,27 +185,8 @@ async fn a_phone_registers_over_tls_and_is_rung_back_on_its_connection() {
     use std::sync::{Arc, Mutex};
     let dir = tempfile::tempdir().expect("tempdir");
     let ca = TestCa::new(dir.path(), "lab");
-    let ours = ca.leaf("orderline");
     let theirs = ca.leaf("phone");
-    let section = TlsSection {
-        listen: Some("127.0.0.1:0".parse().expect("addr")),
-        certificate: Some(ours.cert.clone()),
-        key: Some(ours.key.clone()),
-        ca_file: Some(ca.cert.clone()),
-        verify: true,
-    };
-    let tls = SipTls::from_config(Some(&section)).expect("tls setup");
-    let h = SipHandle::bind_tls(
-        EndpointConfig {
-            listen: "127.0.0.1:0".parse().expect("addr"),
-            seed: 12,
-            ..Default::default()
-        },
-        tls,
-    )
-    .await
-    .expect("bind");
-    let tls_port = h.tls_port().expect("a TLS listener");
+    let (h, tls_port) = tls_driver(&ca, 12).await;
     let cfg = RegistrarConfig::default();
     let accounts = vec![Account::from_password(
         "ayesha",
