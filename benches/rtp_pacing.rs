@@ -128,6 +128,7 @@ fn run(rt: &tokio::runtime::Runtime, streams: usize, secs: u64) -> Report {
         law: Law::Mu,
         dtmf_pt: Some(101),
         ptime_ms: 20,
+        srtp: None,
     };
     let prompt: Arc<[i16]> = (0..8000 * 60)
         .map(|i: i64| ((i * 7919) % 16001 - 8000) as i16)

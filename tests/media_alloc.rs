@@ -127,6 +127,7 @@ fn steady_state_send_and_receive_do_not_allocate() {
             law: Law::A,
             dtmf_pt: Some(101),
             ptime_ms: 20,
+            srtp: None,
         });
         h.play(vec![prompt()]).await.unwrap();
         (port, h)
@@ -170,6 +171,7 @@ fn bridge_steady_state_does_not_allocate() {
         law,
         dtmf_pt: Some(101),
         ptime_ms: 20,
+        srtp: None,
     };
     let (ap, cp, bridge) = rt.block_on(async {
         let a = MediaSession::bind(LOCAL, &pool).await.unwrap();
@@ -201,6 +203,114 @@ fn bridge_steady_state_does_not_allocate() {
         assert!(
             during <= 5,
             "{during} allocations in 2 s of bridge steady state"
+        );
+    });
+}
+
+/// A far end speaking SRTP (issue #14): protects each packet with its own
+/// key (no allocation: fixed buffers, a context made before the loop),
+/// sends junk and a replay now and then, and counts what it could
+/// authenticate and decrypt of ours.
+fn srtp_peer(
+    sock: StdUdpSocket,
+    port: u16,
+    keys: (orderline_srtp::MasterKey, orderline_srtp::MasterKey),
+    stop: Arc<AtomicBool>,
+) -> JoinHandle<u32> {
+    sock.set_read_timeout(Some(Duration::from_millis(5)))
+        .unwrap();
+    let to = SocketAddr::new(LOCAL, port);
+    let rtcp_to = SocketAddr::new(LOCAL, port + 1);
+    std::thread::spawn(move || {
+        let mut tx = orderline_srtp::SrtpContext::new(&keys.0);
+        let mut rx = orderline_srtp::SrtpContext::new(&keys.1);
+        let mut pkt = [0u8; 256];
+        let mut last = [0u8; 256];
+        let mut last_len = 0;
+        let mut rbuf = [0u8; 2048];
+        let (mut seq, mut ts, mut opened) = (1u16, 0u32, 0u32);
+        while !stop.load(Ordering::Relaxed) {
+            pkt[0] = 0x80;
+            pkt[1] = 8;
+            pkt[2..4].copy_from_slice(&seq.to_be_bytes());
+            pkt[4..8].copy_from_slice(&ts.to_be_bytes());
+            pkt[8..12].copy_from_slice(&0x1234_5678u32.to_be_bytes());
+            for (i, b) in pkt[12..172].iter_mut().enumerate() {
+                *b = (i as u8).wrapping_mul(seq as u8) ^ 0x55;
+            }
+            if let Ok(n) = tx.protect_rtp(&mut pkt, 172) {
+                let _ = sock.send_to(&pkt[..n], to);
+                last[..n].copy_from_slice(&pkt[..n]);
+                last_len = n;
+            }
+            if seq % 10 == 0 {
+                let _ = sock.send_to(b"junk", to);
+                let _ = sock.send_to(&last[..last_len], to); // a replay
+                                                             // SRTCP on the RTCP port, and a plain RR that must not count.
+                let mut rr = [0u8; 64];
+                rr[..8].copy_from_slice(&[0x80, 201, 0, 1, 0x12, 0x34, 0x56, 0x78]);
+                let _ = sock.send_to(&rr[..8], rtcp_to);
+                if let Ok(n) = tx.protect_rtcp(&mut rr, 8) {
+                    let _ = sock.send_to(&rr[..n], rtcp_to);
+                }
+            }
+            seq = seq.wrapping_add(1);
+            ts = ts.wrapping_add(160);
+            if let Ok((n, _)) = sock.recv_from(&mut rbuf) {
+                if rx.unprotect_rtp(&mut rbuf[..n]).is_ok() {
+                    opened += 1;
+                }
+            }
+            std::thread::sleep(Duration::from_millis(15));
+        }
+        opened
+    })
+}
+
+#[test]
+fn srtp_steady_state_does_not_allocate() {
+    let _turn = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let rt = runtime();
+    let peer_sock = StdUdpSocket::bind((LOCAL, 0)).unwrap();
+    let pool = Arc::new(PortAllocator::new(PortRange {
+        first: 30_380,
+        last: 30_399,
+    }));
+    let ours = orderline_srtp::MasterKey::from_bytes(&[3u8; 30]).unwrap();
+    let theirs = orderline_srtp::MasterKey::from_bytes(&[9u8; 30]).unwrap();
+    let (port, handle) = rt.block_on(async {
+        let mut s = MediaSession::bind(LOCAL, &pool).await.unwrap();
+        s.secure(ours);
+        let port = s.local_port();
+        let h = s.start(MediaParams {
+            remote: peer_sock.local_addr().unwrap(),
+            law: Law::A,
+            dtmf_pt: Some(101),
+            ptime_ms: 20,
+            srtp: Some(theirs),
+        });
+        h.play(vec![prompt()]).await.unwrap();
+        (port, h)
+    });
+    let stop = Arc::new(AtomicBool::new(false));
+    let peer_thread = srtp_peer(peer_sock, port, (theirs, ours), stop.clone());
+    rt.block_on(async {
+        let during = steady_state_allocations(&stop).await;
+        let opened = peer_thread.join().unwrap();
+        let stats = handle.stop().await;
+        assert!(
+            stats.packets_sent >= 100 && stats.packets_received >= 100,
+            "{stats:?}"
+        );
+        // The peer authenticated and decrypted what we sent.
+        assert!(opened >= 50, "peer opened {opened} of our SRTP packets");
+        // Junk, replays and plain RTCP were refused by the SRTP check;
+        // SRTCP was taken.
+        assert!(stats.invalid >= 30, "{stats:?}");
+        assert!(stats.rtcp >= 10, "{stats:?}");
+        assert!(
+            during <= 5,
+            "{during} allocations in 2 s of SRTP steady state"
         );
     });
 }

@@ -38,6 +38,7 @@ fn params(remote: SocketAddr, dtmf_pt: Option<u8>) -> MediaParams {
         law: Law::Mu,
         dtmf_pt,
         ptime_ms: 20,
+        srtp: None,
     }
 }
 

@@ -1,4 +1,4 @@
-//! Registered contacts (migration 0003) on SQLite and a real PostgreSQL: a
+//! Registered contacts (migrations 0003, 0011: TLS) on SQLite and a real PostgreSQL: a
 //! binding is saved, refreshed in place, listed while live, removed, and
 //! lapsed ones are purged; the agent must exist (foreign key).
 
@@ -48,7 +48,11 @@ async fn bindings_are_saved_refreshed_listed_and_purged(db: TestDb) {
         .expect("sync");
 
     let a = binding("sip:1001@127.0.0.1:5062", T0 + 60_000, 1);
-    let b = binding("sip:1001@127.0.0.1:5064", T0 + 10_000, 1);
+    // A phone registered over TLS (migration 0011 admits the transport).
+    let b = StoredBinding {
+        transport: "tls".into(),
+        ..binding("sip:1001@127.0.0.1:5064;transport=tls", T0 + 10_000, 1)
+    };
     store.save_binding(&a).await.expect("save a");
     store.save_binding(&b).await.expect("save b");
     assert_eq!(

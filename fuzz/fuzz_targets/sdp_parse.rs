@@ -15,6 +15,7 @@ fuzz_target!(|data: &[u8]| {
         port: 20000,
         session_id: 1,
         version: 1,
+        srtp: None,
     };
     if let Ok((sdp, remote)) = answer(data, &local) {
         let offered = data

@@ -363,7 +363,7 @@ fn payment_schemas() -> Value {
                 "dispositions": { "type": "array", "items": text, "description": "GET /v1/agents/{id} only: the configured [operators] dispositions." },
                 "offer": { "oneOf": [{ "$ref": "#/components/schemas/PreviewOffer" }, { "type": "null" }], "description": "GET /v1/agents/{id} only: the order offered to the reserved agent in a preview mode (Call or Skip with POST /v1/agents/{id}/preview), else null." },
                 "registrations": { "type": "array", "description": "registered phones of an agent with sip_user, most recent first (absent when none)",
-                    "items": { "type": "object", "properties": { "contact": text, "source": text, "transport": { "type": "string", "enum": ["udp", "tcp"] },
+                    "items": { "type": "object", "properties": { "contact": text, "source": text, "transport": { "type": "string", "enum": ["udp", "tcp", "tls"] },
                         "expires_in": { "type": "integer" }, "user_agent": { "type": ["string", "null"] } } } } }
         },
         "CreatedAgent": {

@@ -42,6 +42,8 @@ pub enum CallError {
     Sip(#[from] SipError),
     #[error("DNS: {0}")]
     Dns(#[from] crate::sip::dns::DnsError),
+    #[error("{0}")]
+    Tls(#[from] crate::sip::tls::TlsError),
     #[error("media: {0}")]
     Media(#[from] MediaError),
     #[error("prompt: {0}")]
@@ -223,7 +225,8 @@ impl Engine {
         let tts = cfg.tts.choices()?;
         let phrases = script_phrases(&cfg, &confirm);
         let payments = PaymentKit::load(&cfg)?;
-        let handle = SipHandle::bind(crate::sip::endpoint_config(&cfg)?).await?;
+        let tls = crate::sip::SipTls::from_config(cfg.sip.tls.as_ref())?;
+        let handle = SipHandle::bind_tls(crate::sip::endpoint_config(&cfg)?, tls).await?;
         let locator = Arc::new(crate::sip::dns::Locator::new(&cfg.dns.servers)?);
         let mut specs = Vec::with_capacity(cfg.trunks.len());
         for t in &cfg.trunks {
@@ -306,8 +309,35 @@ impl Engine {
             port: media.local_port(),
             session_id: u64::from(rand::random::<u32>()),
             version: 1,
+            srtp: None,
         };
         Ok((media, local))
+    }
+
+    /// SDES-SRTP for a call (`srtp` of its trunk, RFC 4568): a fresh master
+    /// key from the OS's CSPRNG for our direction, put in our SDP and kept
+    /// by the media session. Never logged (`SdesKey` and `MasterKey` print
+    /// redacted).
+    pub(crate) fn secure_media(
+        mode: crate::config::SrtpMode,
+        media: &mut MediaSession,
+        local: &mut LocalMedia,
+    ) {
+        use crate::config::SrtpMode;
+        use rand::RngCore;
+        if mode == SrtpMode::Off {
+            return;
+        }
+        let mut key = [0u8; sdp::SDES_KEY_LEN];
+        rand::rngs::OsRng.fill_bytes(&mut key);
+        if let Some(master) = orderline_srtp::MasterKey::from_bytes(&key) {
+            media.secure(master);
+            local.srtp = Some(sdp::SdesOffer {
+                key: sdp::SdesKey(key),
+                required: mode == SrtpMode::Required,
+            });
+        }
+        zeroize::Zeroize::zeroize(&mut key);
     }
 
     /// Whether an inbound Request-URI is addressed to us: its host is our
@@ -329,9 +359,12 @@ impl Engine {
         if target.starts_with("sip:") || target.starts_with("sips:") {
             return target.to_string();
         }
-        let host = trunk.uri.trim_start_matches("sip:");
+        let (scheme, host) = match trunk.uri.strip_prefix("sips:") {
+            Some(rest) => ("sips", rest),
+            None => ("sip", trunk.uri.trim_start_matches("sip:")),
+        };
         let host = host.rsplit_once('@').map_or(host, |(_, h)| h);
-        format!("sip:{target}@{host}")
+        format!("{scheme}:{target}@{host}")
     }
 
     /// The INVITE for one leg: through `trunk` (its credentials, proxy and
@@ -349,8 +382,18 @@ impl Engine {
             .next()
             .unwrap_or_default()
             .to_string();
-        // A phone registered over TCP is rung over TCP (its Contact says so).
-        let uri_tcp = request_uri.to_ascii_lowercase().contains(";transport=tcp");
+        // A phone registered over TCP or TLS is rung over it (its Contact
+        // says so); `sips:` is TLS (RFC 3261 §26.2.2).
+        let uri_transport = crate::sip::Uri::parse(&request_uri)
+            .ok()
+            .and_then(|u| {
+                let sip = u.as_sip()?;
+                if sip.secure {
+                    return Some(Transport::Tls);
+                }
+                Transport::from_param(sip.param("transport").flatten()?)
+            })
+            .unwrap_or(Transport::Udp);
         OutboundCall {
             request_uri,
             from_user: self.cfg.sip.user_agent.clone(),
@@ -364,14 +407,7 @@ impl Engine {
                 _ => None,
             }),
             outbound_proxy: trunk.and_then(|t| t.outbound_proxy.clone()),
-            transport: trunk.map_or(
-                if uri_tcp {
-                    Transport::Tcp
-                } else {
-                    Transport::Udp
-                },
-                |t| t.transport.into(),
-            ),
+            transport: trunk.map_or(uri_transport, |t| t.transport.into()),
         }
     }
 
@@ -483,7 +519,8 @@ impl Engine {
         let ring_timeout = self.cfg.calling.ring_timeout()?;
         let mut flow = self.confirm_flow(spec)?;
 
-        let (media, local) = self.bind_media().await?;
+        let (mut media, mut local) = self.bind_media().await?;
+        Self::secure_media(trunk.srtp, &mut media, &mut local);
         let request_uri = Self::request_uri(trunk, &spec.target);
         let started = Instant::now();
         let (call, mut events) = self.invite_leg(Some(trunk), request_uri, &local).await?;
@@ -503,7 +540,7 @@ impl Engine {
                     Some(SipEvent::Progress { status, sdp: Some(body) }) if status == 183 || status == 180 => {
                         heard = true;
                         // Early media: play what the network sends, so we hear announcements.
-                        if let Ok(remote) = sdp::parse_answer(&body) {
+                        if let Ok(remote) = sdp::parse_answer(&body).and_then(|r| sdp::check_srtp(&local, r)) {
                             match (&media_handle, session.take()) {
                                 (Some(h), _) => h.update_remote(media_params(&remote)).await?,
                                 (None, Some(s)) => media_handle = Some(s.start(media_params(&remote))),
@@ -555,7 +592,7 @@ impl Engine {
             return Err(CallError::Sip(SipError::Stopped));
         };
         let setup_ms = started.elapsed().as_millis() as u64;
-        let remote = match sdp::parse_answer(&body) {
+        let remote = match sdp::parse_answer(&body).and_then(|r| sdp::check_srtp(&local, r)) {
             Ok(r) => r,
             Err(e) => {
                 tracing::warn!(%call, error = %e, "answer SDP unusable; hanging up");
@@ -637,7 +674,13 @@ impl Engine {
                 .await?;
             return Ok(None);
         }
-        let (media, local) = self.bind_media().await?;
+        let (mut media, mut local) = self.bind_media().await?;
+        // SRTP as the calling trunk's `srtp` says (off for anyone else).
+        let srtp = self
+            .cfg
+            .trunk_from(incoming.source.ip())
+            .map_or(crate::config::SrtpMode::Off, |t| t.srtp);
+        Self::secure_media(srtp, &mut media, &mut local);
         let (answer, remote) = match sdp::answer(offer, &local) {
             Ok(x) => x,
             Err(e) => {

@@ -8,7 +8,7 @@ use tokio::sync::mpsc;
 use super::b2bua::LegEvent;
 use super::engine::{CallError, Engine};
 use crate::media::MediaSession;
-use crate::sip::sdp::{self, RemoteMedia};
+use crate::sip::sdp::{self, LocalMedia, RemoteMedia};
 use crate::sip::{CallRef, SipEvent};
 
 /// One leg's SIP dialog and what the driver holds for it.
@@ -21,6 +21,8 @@ pub(crate) struct LegIo {
     session: Option<MediaSession>,
     /// The answer's SDP, once usable.
     pub(super) remote: Option<RemoteMedia>,
+    /// What our offer said (its SRTP key and policy: the answer is held to it).
+    local: LocalMedia,
 }
 
 impl LegIo {
@@ -38,7 +40,11 @@ impl LegIo {
         trunk: Option<&crate::config::TrunkConfig>,
         uri: String,
     ) -> Result<LegIo, CallError> {
-        let (session, local) = engine.bind_media().await?;
+        let (mut session, mut local) = engine.bind_media().await?;
+        // A customer's leg follows its trunk's `srtp` (agents' phones: plain).
+        if let Some(t) = trunk {
+            Engine::secure_media(t.srtp, &mut session, &mut local);
+        }
         let (call, events) = engine.invite_leg(trunk, uri, &local).await?;
         Ok(LegIo {
             call,
@@ -46,6 +52,7 @@ impl LegIo {
             closed: false,
             session: Some(session),
             remote: None,
+            local,
         })
     }
 
@@ -56,16 +63,18 @@ impl LegIo {
                 self.closed = true;
                 LegEvent::Gone
             }
-            Some(SipEvent::Answered { sdp: body, .. }) => match sdp::parse_answer(&body) {
-                Ok(remote) => {
-                    self.remote = Some(remote);
-                    LegEvent::Answered { usable_sdp: true }
+            Some(SipEvent::Answered { sdp: body, .. }) => {
+                match sdp::parse_answer(&body).and_then(|r| sdp::check_srtp(&self.local, r)) {
+                    Ok(remote) => {
+                        self.remote = Some(remote);
+                        LegEvent::Answered { usable_sdp: true }
+                    }
+                    Err(e) => {
+                        tracing::warn!(call = %self.call, error = %e, "answer SDP unusable; hanging up");
+                        LegEvent::Answered { usable_sdp: false }
+                    }
                 }
-                Err(e) => {
-                    tracing::warn!(call = %self.call, error = %e, "answer SDP unusable; hanging up");
-                    LegEvent::Answered { usable_sdp: false }
-                }
-            },
+            }
             Some(SipEvent::Failed { status, .. }) => LegEvent::Failed { status },
             Some(SipEvent::Ended { by_remote }) => LegEvent::Ended { by_remote },
             Some(SipEvent::MediaUpdate { sdp }) => LegEvent::MediaUpdate { sdp },

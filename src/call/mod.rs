@@ -102,6 +102,9 @@ pub(crate) fn media_params(remote: &RemoteMedia) -> MediaParams {
         },
         dtmf_pt: remote.dtmf_pt,
         ptime_ms: remote.ptime_ms,
+        srtp: remote
+            .srtp
+            .and_then(|k| orderline_srtp::MasterKey::from_bytes(&k.0)),
     }
 }
 

@@ -14,31 +14,49 @@ impl Config {
     /// address when that is an IP literal; a host name alone allows nothing.
     pub fn admission(&self) -> Result<AdmissionConfig, ConfigError> {
         let mut nets = Vec::new();
-        for (i, t) in self.trunks.iter().enumerate() {
-            match &t.inbound_from {
-                Some(list) => {
-                    for s in list {
-                        let net = s.parse::<Cidr>().map_err(|e| {
-                            invalid(&format!("trunks[{i}].inbound_from"), e.to_string())
-                        })?;
-                        nets.push(net);
-                    }
-                }
-                None => nets.extend(
-                    [Some(&t.uri), t.outbound_proxy.as_ref()]
-                        .into_iter()
-                        .flatten()
-                        .filter_map(|u| Uri::parse(u).ok())
-                        .filter_map(|u| orderline_sip::dialog::uri_addr(&u))
-                        .map(|a| Cidr::host(a.ip())),
-                ),
-            }
+        for i in 0..self.trunks.len() {
+            nets.extend(self.trunk_networks(i)?);
         }
         Ok(AdmissionConfig {
             inbound_from: Some(nets),
             rate: self.sip.rate()?,
             ..AdmissionConfig::default()
         })
+    }
+
+    /// The networks trunk `i` sends from: its `inbound_from`, else the IP
+    /// of its `uri` and `outbound_proxy` when they are IP literals.
+    fn trunk_networks(&self, i: usize) -> Result<Vec<Cidr>, ConfigError> {
+        let Some(t) = self.trunks.get(i) else {
+            return Ok(Vec::new());
+        };
+        match &t.inbound_from {
+            Some(list) => list
+                .iter()
+                .map(|s| {
+                    s.parse::<Cidr>()
+                        .map_err(|e| invalid(&format!("trunks[{i}].inbound_from"), e.to_string()))
+                })
+                .collect(),
+            None => Ok([Some(&t.uri), t.outbound_proxy.as_ref()]
+                .into_iter()
+                .flatten()
+                .filter_map(|u| Uri::parse(u).ok())
+                .filter_map(|u| orderline_sip::dialog::uri_addr(&u))
+                .map(|a| Cidr::host(a.ip()))
+                .collect()),
+        }
+    }
+
+    /// The first trunk whose networks hold `ip`: whose rules (its `srtp`)
+    /// an inbound call from there follows.
+    pub fn trunk_from(&self, ip: std::net::IpAddr) -> Option<&super::TrunkConfig> {
+        (0..self.trunks.len())
+            .find(|&i| {
+                self.trunk_networks(i)
+                    .is_ok_and(|nets| nets.iter().any(|n| n.contains(ip)))
+            })
+            .and_then(|i| self.trunks.get(i))
     }
 
     /// Trunks from which no INVITE can be taken (a host name and no

@@ -20,12 +20,14 @@ mod inbound;
 mod operators;
 mod registrar;
 mod session_timer;
+mod tls;
 mod tts;
 pub use agents::{check_sip_password, check_sip_user, AgentConfig, PaymentsConfig};
 pub use dns::DnsConfig;
 pub use duration::parse_duration;
 pub use operators::{FloorSettings, OperatorsConfig};
 pub use registrar::{accounts as registrar_accounts, RegistrarSection};
+pub use tls::{SrtpMode, TlsSection};
 pub use tts::TtsConfig;
 // Domain types the config deserializes; they belong to the dialer's rules.
 pub use crate::dialer::{Fallback, RuleAction, MAX_REATTEMPTS};
@@ -140,6 +142,8 @@ pub struct SipConfig {
     /// The shortest session interval we accept; shorter gets 422 (default
     /// 90 s, the RFC's floor; only tests go lower).
     pub min_se: String,
+    /// `[sip.tls]`: certificates, trust and the TLS listener (issue #14).
+    pub tls: Option<TlsSection>,
 }
 
 impl Default for SipConfig {
@@ -159,6 +163,7 @@ impl Default for SipConfig {
             rate_burst: 50,
             session_expires: "30m".into(),
             min_se: "90s".into(),
+            tls: None,
         }
     }
 }
@@ -230,13 +235,15 @@ impl PortRange {
     }
 }
 
-/// SIP transport toward a trunk.
+/// SIP transport toward a trunk (`tls`: RFC 3261 §26.2, needs `[sip.tls]`
+/// unless the Mozilla roots and no client certificate will do).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum Transport {
     #[default]
     Udp,
     Tcp,
+    Tls,
 }
 
 /// Secrets are [`SecretString`]s: `Debug` prints `[REDACTED]`, and the
@@ -276,6 +283,9 @@ pub struct TrunkConfig {
     /// RFC 4733 and SIP INFO), `rfc4733`, `inband` or `info`.
     #[serde(default = "auto")]
     pub dtmf: String,
+    /// SDES-SRTP on this trunk's calls: `off` (default), `optional`, `required`.
+    #[serde(default)]
+    pub srtp: SrtpMode,
 }
 
 fn auto() -> String {
@@ -596,9 +606,22 @@ impl Config {
         self.calling
             .campaign(&self.campaign)
             .map_err(|e| invalid(&e.key(), e.to_string()))?;
+        if let Some(tls) = &self.sip.tls {
+            tls.check()?;
+        }
         for (i, t) in self.trunks.iter().enumerate() {
-            if !t.uri.starts_with("sip:") {
-                return Err(invalid(&format!("trunks[{i}].uri"), "must start with sip:"));
+            if !(t.uri.starts_with("sip:") || t.uri.starts_with("sips:")) {
+                return Err(invalid(
+                    &format!("trunks[{i}].uri"),
+                    "must start with sip: or sips:",
+                ));
+            }
+            // RFC 3261 §26.2.2: a sips: URI is reached over TLS only.
+            if t.uri.starts_with("sips:") && t.transport != Transport::Tls {
+                return Err(invalid(
+                    &format!("trunks[{i}].transport"),
+                    "a sips: uri needs transport = \"tls\"",
+                ));
             }
             if t.password.is_some() && t.username.is_none() {
                 return Err(invalid(

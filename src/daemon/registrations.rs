@@ -153,10 +153,7 @@ fn to_row(b: &Binding) -> StoredBinding {
         agent_id: b.agent_id.clone(),
         contact: b.contact.clone(),
         source: b.source.to_string(),
-        transport: match b.transport {
-            Transport::Tcp => "tcp".into(),
-            _ => "udp".into(),
-        },
+        transport: b.transport.param().into(),
         call_id: b.call_id.clone(),
         cseq: i64::from(b.cseq),
         expires_at: b.expires_at as i64,
@@ -178,11 +175,7 @@ fn from_row(r: StoredBinding) -> Option<Binding> {
         agent_id: r.agent_id,
         contact: r.contact,
         source,
-        transport: if r.transport == "tcp" {
-            Transport::Tcp
-        } else {
-            Transport::Udp
-        },
+        transport: Transport::from_param(&r.transport).unwrap_or(Transport::Udp),
         call_id: r.call_id,
         cseq: u32::try_from(r.cseq).unwrap_or(0),
         expires_at: u64::try_from(r.expires_at).unwrap_or(0),
@@ -213,11 +206,7 @@ pub fn shown(link: &RegistrarLink, agent_id: &str, now: UnixMs) -> Vec<crate::ap
         .map(|b| crate::api::Registration {
             expires_in_s: b.remaining_secs(now),
             source: b.source.to_string(),
-            transport: if b.transport == Transport::Tcp {
-                "tcp"
-            } else {
-                "udp"
-            },
+            transport: b.transport.param(),
             contact: b.contact,
             user_agent: b.user_agent,
         })
@@ -234,8 +223,9 @@ fn dial_uri(b: &Binding) -> String {
     };
     u.host = host;
     u.port = Some(b.source.port());
-    if b.transport == Transport::Tcp && u.param("transport").is_none() {
-        u.params.push(("transport".into(), Some("tcp".into())));
+    if b.transport != Transport::Udp && u.param("transport").is_none() {
+        u.params
+            .push(("transport".into(), Some(b.transport.param().into())));
     }
     u.to_string()
 }
@@ -258,6 +248,14 @@ mod tests {
             user_agent: Some("baresip".into()),
         };
         assert_eq!(dial_uri(&b), "sip:1001@127.0.0.1:40123;ob;transport=tcp");
-        assert_eq!(from_row(to_row(&b)), Some(b));
+        assert_eq!(from_row(to_row(&b)), Some(b.clone()));
+        // A phone registered over TLS is rung over TLS, back on its connection.
+        let tls = Binding {
+            transport: Transport::Tls,
+            ..b
+        };
+        assert_eq!(dial_uri(&tls), "sip:1001@127.0.0.1:40123;ob;transport=tls");
+        assert_eq!(to_row(&tls).transport, "tls");
+        assert_eq!(from_row(to_row(&tls)), Some(tls));
     }
 }

@@ -301,7 +301,10 @@ impl Paced {
     /// `params` must have been validated. The RTP origins are drawn from
     /// OS entropy here, at the edge (the leg takes its randomness injected).
     fn new(session: MediaSession, params: MediaParams, start: Instant) -> Self {
-        let leg = Leg::new(params, &mut StdRng::from_entropy());
+        let mut leg = Leg::new(params, &mut StdRng::from_entropy());
+        if let Some(key) = session.srtp {
+            leg.secure(key);
+        }
         let pacer = Pacer::new(start, leg.period());
         Self {
             session,
@@ -450,9 +453,9 @@ impl BridgeTask {
                 input = poll_fn(|cx| poll_input(cx, legs, &mut buf, turn)) => {
                     turn = turn.wrapping_add(1);
                     match input.got {
-                        Ok(_) if input.rtcp => {
+                        Ok((n, _)) if input.rtcp => {
                             if let Ok(p) = self.paced(input.side) {
-                                p.leg.on_rtcp(Instant::now());
+                                p.leg.on_rtcp(&mut buf[..n], Instant::now());
                             }
                         }
                         Ok((n, src)) => self.on_datagram(input.side, src, &buf[..n]),

@@ -52,6 +52,11 @@ pub struct MediaParams {
     pub dtmf_pt: Option<u8>,
     /// Packetisation time in ms (SDP `a=ptime`): 10, 20, … 60.
     pub ptime_ms: u32,
+    /// The far end's SRTP master key (SDES, RFC 4568), when SRTP was
+    /// agreed; with our own ([`MediaSession::secure`]) the leg speaks SRTP.
+    ///
+    /// [`MediaSession::secure`]: super::MediaSession::secure
+    pub srtp: Option<orderline_srtp::MasterKey>,
 }
 
 impl MediaParams {
@@ -193,6 +198,21 @@ pub(super) struct Leg {
     pcm: [i16; MAX_PAYLOAD],
     payload: [u8; MAX_PAYLOAD],
     send_buf: [u8; MAX_PACKET],
+    /// SRTP contexts once both keys are known (issue #14).
+    srtp: Option<Box<LegSrtp>>,
+    /// Our SRTP key, until the far end's arrives.
+    srtp_local: Option<orderline_srtp::MasterKey>,
+}
+
+/// Both directions of a leg's SRTP (RFC 3711): ours protects what we send,
+/// the far end's unprotects what arrives. Boxed: the key schedules are
+/// large, and a plain-RTP leg should not carry them.
+struct LegSrtp {
+    tx: orderline_srtp::SrtpContext,
+    rx: orderline_srtp::SrtpContext,
+    remote: orderline_srtp::MasterKey,
+    /// Where a received packet is authenticated and decrypted.
+    buf: [u8; MAX_PACKET],
 }
 
 impl Leg {
@@ -219,7 +239,35 @@ impl Leg {
             pcm: [0; MAX_PAYLOAD],
             payload: [0; MAX_PAYLOAD],
             send_buf: [0; MAX_PACKET],
+            srtp: None,
+            srtp_local: None,
         }
+    }
+
+    /// Our SRTP key (what the SDP offered or answered): with the far end's
+    /// in [`MediaParams::srtp`], every packet is protected both ways.
+    pub(super) fn secure(&mut self, local: orderline_srtp::MasterKey) {
+        self.srtp_local = Some(local);
+        self.rekey();
+    }
+
+    /// (Re)build the SRTP contexts for the current keys; plain RTP when
+    /// either side has none (SRTP offered as optional and declined).
+    fn rekey(&mut self) {
+        self.srtp = match (self.srtp_local, self.params.srtp) {
+            (Some(local), Some(remote)) => {
+                if self.srtp.as_ref().is_some_and(|s| s.remote == remote) {
+                    return;
+                }
+                Some(Box::new(LegSrtp {
+                    tx: orderline_srtp::SrtpContext::new(&local),
+                    rx: orderline_srtp::SrtpContext::new(&remote),
+                    remote,
+                    buf: [0; MAX_PACKET],
+                }))
+            }
+            _ => None,
+        };
     }
 
     /// Frame period (the negotiated ptime).
@@ -241,6 +289,7 @@ impl Leg {
         self.merger.set_prefer_4733(params.dtmf_pt.is_some());
         let new_period = params.ptime_ms != self.params.ptime_ms;
         self.params = params;
+        self.rekey();
         new_period
     }
 
@@ -277,9 +326,16 @@ impl Leg {
         }
     }
 
-    /// A datagram on the RTCP port at `now` (counted, then dropped; it
-    /// proves the far end is alive, RFC 3550 §6.2).
-    pub(super) fn on_rtcp(&mut self, now: Instant) {
+    /// A datagram `data` on the RTCP port at `now` (counted, then dropped;
+    /// it proves the far end is alive, RFC 3550 §6.2). With SRTP it must be
+    /// SRTCP that authenticates (RFC 3711 §3.4), or it proves nothing.
+    pub(super) fn on_rtcp(&mut self, data: &mut [u8], now: Instant) {
+        if let Some(s) = self.srtp.as_mut() {
+            if s.rx.unprotect_rtcp(data).is_err() {
+                self.stats.invalid += 1;
+                return;
+            }
+        }
         self.heard(now);
         self.stats.rtcp += 1;
     }
@@ -328,6 +384,16 @@ impl Leg {
                 return None;
             }
         };
+        let n = match self.srtp.as_mut() {
+            Some(s) => match s.tx.protect_rtp(&mut self.send_buf, n) {
+                Ok(n) => n,
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot protect RTP packet");
+                    return None;
+                }
+            },
+            None => n,
+        };
         if self.player.take_drained() {
             self.emit(sink, MediaEvent::PlaybackDone);
         }
@@ -343,6 +409,35 @@ impl Leg {
         sink: &mut impl LegSink,
     ) {
         self.last_rx = Some(now);
+        // SRTP: authenticate and decrypt into the context's own buffer
+        // first; what fails the check (a stranger, a replay, plain RTP)
+        // goes no further. The box moves out and back: no copy, no allocation.
+        let Some(mut s) = self.srtp.take() else {
+            self.on_plain(src, data, now, sink);
+            return;
+        };
+        let len = data.len();
+        let opened = match s.buf.get_mut(..len) {
+            Some(buf) => {
+                buf.copy_from_slice(data);
+                // RTCP multiplexed on the RTP port (RFC 5761 §4) is SRTCP.
+                if len > 1 && (200..=204).contains(&data[1]) {
+                    s.rx.unprotect_rtcp(buf)
+                } else {
+                    s.rx.unprotect_rtp(buf)
+                }
+            }
+            None => Err(orderline_srtp::SrtpError::Malformed),
+        };
+        match opened {
+            Ok(n) => self.on_plain(src, &s.buf[..n], now, sink),
+            Err(_) => self.stats.invalid += 1,
+        }
+        self.srtp = Some(s);
+    }
+
+    /// A datagram in the clear (plain RTP, or SRTP once unprotected).
+    fn on_plain(&mut self, src: SocketAddr, data: &[u8], now: Instant, sink: &mut impl LegSink) {
         let pkt = match rtp::parse(data) {
             Ok(Datagram::Rtp(p)) => p,
             Ok(Datagram::Rtcp) => {
@@ -527,6 +622,7 @@ mod tests {
             law: Law::Mu,
             dtmf_pt: Some(101),
             ptime_ms: 20,
+            srtp: None,
         };
         assert!(p.validate().is_ok());
         assert!(MediaParams { ptime_ms: 25, ..p }.validate().is_err());

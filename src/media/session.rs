@@ -21,6 +21,8 @@ pub struct MediaSession {
     pub(super) rtp: UdpSocket,
     pub(super) rtcp: UdpSocket,
     lease: PortLease,
+    /// Our SRTP master key, when the call offered or answered SDES.
+    pub(super) srtp: Option<orderline_srtp::MasterKey>,
 }
 
 impl MediaSession {
@@ -40,7 +42,14 @@ impl MediaSession {
             };
             let b = SocketAddr::new(ip, lease.rtcp());
             match UdpSocket::bind(b).await {
-                Ok(rtcp) => return Ok(Self { rtp, rtcp, lease }),
+                Ok(rtcp) => {
+                    return Ok(Self {
+                        rtp,
+                        rtcp,
+                        lease,
+                        srtp: None,
+                    })
+                }
                 Err(e) => last_err = Some(MediaError::Bind { addr: b, source: e }),
             }
         }
@@ -61,6 +70,12 @@ impl MediaSession {
             }
         }
         n
+    }
+
+    /// Protect this call's media with our SRTP `key` (the one our SDP
+    /// carries), once the far end's arrives in `MediaParams::srtp`.
+    pub fn secure(&mut self, key: orderline_srtp::MasterKey) {
+        self.srtp = Some(key);
     }
 
     /// The RTP port to put in our SDP `m=audio` line.

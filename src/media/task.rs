@@ -260,11 +260,15 @@ struct Task {
 
 impl Task {
     fn new(session: MediaSession, params: MediaParams, events: mpsc::Sender<MediaEvent>) -> Self {
+        // The SSRC, sequence and timestamp origins are drawn here, at
+        // the edge: the leg itself takes its randomness injected.
+        let mut leg = Leg::new(params, &mut StdRng::from_entropy());
+        if let Some(key) = session.srtp {
+            leg.secure(key);
+        }
         Self {
             session,
-            // The SSRC, sequence and timestamp origins are drawn here, at
-            // the edge: the leg itself takes its randomness injected.
-            leg: Leg::new(params, &mut StdRng::from_entropy()),
+            leg,
             events,
             amd: None,
         }
@@ -354,8 +358,8 @@ impl Task {
                     Err(e) => tracing::debug!(error = %e, "RTP receive error"),
                 },
                 r = self.session.rtcp.recv_from(&mut cbuf) => {
-                    if r.is_ok() {
-                        self.leg.on_rtcp(Instant::now());
+                    if let Ok((n, _)) = r {
+                        self.leg.on_rtcp(&mut cbuf[..n], Instant::now());
                     }
                 }
             }

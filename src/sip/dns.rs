@@ -97,19 +97,21 @@ impl Locator {
             .as_sip()
             .ok_or_else(|| DnsError::NotSip(uri.to_string()))?;
         let host = sip.host.trim_start_matches('[').trim_end_matches(']');
-        let uri_transport =
+        // RFC 3261 §26.2.2 / RFC 5630: `sips:` is TLS whatever else is said;
+        // `transport=tls` asks for TLS on this hop.
+        let uri_transport = if sip.secure {
+            Some(Transport::Tls)
+        } else {
             sip.param("transport")
                 .flatten()
-                .and_then(|t| match t.to_ascii_lowercase().as_str() {
-                    "udp" => Some(Transport::Udp),
-                    "tcp" => Some(Transport::Tcp),
-                    _ => None,
-                });
+                .and_then(Transport::from_param)
+        };
         // §4.1/§4.2: an IP literal needs no DNS.
         if let Ok(ip) = host.parse::<IpAddr>() {
+            let transport = uri_transport.unwrap_or(transport);
             return Ok(vec![Hop {
-                addr: SocketAddr::new(ip, sip.port.unwrap_or(5060)),
-                transport: uri_transport.unwrap_or(transport),
+                addr: SocketAddr::new(ip, sip.port.unwrap_or(default_port(transport))),
+                transport,
             }]);
         }
         let key = format!(
@@ -166,17 +168,29 @@ impl Locator {
                     note(t);
                 }
                 let picked = naptr_services(&naptr);
-                if picked.is_empty() {
-                    let other = match fallback {
-                        Transport::Udp => Transport::Tcp,
-                        Transport::Tcp => Transport::Udp,
-                    };
-                    vec![
-                        (fallback, srv_name(host, fallback)),
-                        (other, srv_name(host, other)),
-                    ]
-                } else {
-                    picked
+                match (picked.is_empty(), fallback) {
+                    // A trunk configured for TLS never falls back to a
+                    // plain transport (RFC 5630 §3.2: no silent downgrade).
+                    (_, Transport::Tls) => {
+                        let tls: Vec<_> = picked
+                            .into_iter()
+                            .filter(|(t, _)| *t == Transport::Tls)
+                            .collect();
+                        if tls.is_empty() {
+                            vec![(Transport::Tls, srv_name(host, Transport::Tls))]
+                        } else {
+                            tls
+                        }
+                    }
+                    (true, Transport::Udp) => vec![
+                        (Transport::Udp, srv_name(host, Transport::Udp)),
+                        (Transport::Tcp, srv_name(host, Transport::Tcp)),
+                    ],
+                    (true, Transport::Tcp) => vec![
+                        (Transport::Tcp, srv_name(host, Transport::Tcp)),
+                        (Transport::Udp, srv_name(host, Transport::Udp)),
+                    ],
+                    (false, _) => picked,
                 }
             }
         };
@@ -206,13 +220,13 @@ impl Locator {
                 return Ok((hops, until.unwrap_or_else(Instant::now)));
             }
         }
-        // No SRV: the host's A/AAAA on 5060 (§4.2).
+        // No SRV: the host's A/AAAA on 5060, 5061 for TLS (§4.2).
         let (ips, t) = self.ips(host).await?;
         note(t);
         let transport = uri_transport.unwrap_or(fallback);
         let hops = ips
             .into_iter()
-            .map(|ip| plain(SocketAddr::new(ip, 5060), transport))
+            .map(|ip| plain(SocketAddr::new(ip, default_port(transport)), transport))
             .collect();
         Ok((hops, until.unwrap_or_else(Instant::now)))
     }
@@ -285,6 +299,15 @@ fn fqdn(name: &str) -> String {
         name.to_string()
     } else {
         format!("{name}.")
+    }
+}
+
+/// RFC 3261 §19.1.2: 5060, and 5061 for TLS.
+fn default_port(transport: Transport) -> u16 {
+    if transport == Transport::Tls {
+        5061
+    } else {
+        5060
     }
 }
 

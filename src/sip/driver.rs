@@ -1,6 +1,6 @@
-//! The tokio driver: owns the UDP socket, the TCP listener and outbound TCP
-//! connections, feeds the sans-IO [`Endpoint`] and sleeps until its next
-//! deadline (mini-redis shape: one task, bounded channels, a drain on
+//! The tokio driver: owns the UDP socket, the TCP and TLS listeners and
+//! the stream connections ([`super::connection`]), feeds the sans-IO
+//! [`Endpoint`] and sleeps until its next deadline (mini-redis shape: one task, bounded channels, a drain on
 //! shutdown). Every channel is bounded; when one is full the driver drops
 //! (events) or answers 503 (new calls) instead of growing.
 
@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use rand::SeedableRng;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use rustls::pki_types::ServerName;
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
 use tokio::sync::{mpsc, oneshot, Notify, Semaphore};
 
@@ -22,16 +22,17 @@ use orderline_sip::endpoint::{
 use orderline_sip::error::SipError;
 use orderline_sip::message::MAX_MESSAGE;
 use orderline_sip::registrar::Registrar;
-use orderline_sip::stream::{Frame, StreamFramer};
 
+use super::connection::{self, Inbound, Open};
 use super::loggable::Loggable;
+use super::tls::SipTls;
 
 /// Per-call event queue depth.
 const EVENT_QUEUE: usize = 32;
 /// Inbound calls waiting for the application.
 const INCOMING_QUEUE: usize = 64;
 const COMMAND_QUEUE: usize = 256;
-/// Messages framed off TCP connections waiting for the driver.
+/// Messages framed off TCP and TLS connections waiting for the driver.
 const TCP_IN_QUEUE: usize = 256;
 const TCP_OUT_QUEUE: usize = 64;
 const MAX_TCP_CONNECTIONS: usize = 256;
@@ -91,6 +92,7 @@ enum Command {
 pub struct SipClient {
     tx: mpsc::Sender<Command>,
     local_addr: SocketAddr,
+    tls_port: Option<u16>,
     refused: Arc<Refused>,
 }
 
@@ -191,12 +193,33 @@ impl SipClient {
 
 impl SipHandle {
     /// Bind UDP and TCP on `cfg.listen` (port 0 picks one, the same for both)
-    /// and spawn the driver task.
-    pub async fn bind(mut cfg: EndpointConfig) -> Result<SipHandle, SipError> {
+    /// and spawn the driver task. TLS goes out only, verified against the
+    /// Mozilla roots ([`SipHandle::bind_tls`] for `[sip.tls]`).
+    pub async fn bind(cfg: EndpointConfig) -> Result<SipHandle, SipError> {
+        let tls = SipTls::from_config(None).map_err(std::io::Error::other)?;
+        SipHandle::bind_tls(cfg, tls).await
+    }
+
+    /// [`SipHandle::bind`], with `tls`'s trust and identity, and its TLS
+    /// listener when it has one (its bound port goes into the endpoint's
+    /// `tls_port`, for Via and Contact).
+    pub async fn bind_tls(mut cfg: EndpointConfig, tls: SipTls) -> Result<SipHandle, SipError> {
         let udp = UdpSocket::bind(cfg.listen).await?;
         let local = udp.local_addr()?;
         let tcp = TcpListener::bind(local).await?;
         cfg.listen = local;
+        let tls_listener = match (tls.listen, &tls.acceptor) {
+            (Some(at), Some(_)) => {
+                let l = TcpListener::bind(at).await?;
+                cfg.tls_port = Some(l.local_addr()?.port());
+                Some(l)
+            }
+            _ => {
+                cfg.tls_port = None;
+                None
+            }
+        };
+        let cfg_tls_port = cfg.tls_port;
         let (cmd_tx, cmd_rx) = mpsc::channel(COMMAND_QUEUE);
         let (inc_tx, inc_rx) = mpsc::channel(INCOMING_QUEUE);
         let refused = Arc::new(Refused::default());
@@ -205,6 +228,9 @@ impl SipHandle {
             ep: Endpoint::new(cfg),
             udp,
             tcp,
+            tls_listener,
+            tls,
+            tls_names: HashMap::new(),
             calls: HashMap::new(),
             incoming: inc_tx,
             conns: HashMap::new(),
@@ -219,6 +245,7 @@ impl SipHandle {
             client: SipClient {
                 tx: cmd_tx,
                 local_addr: local,
+                tls_port: cfg_tls_port,
                 refused,
             },
             incoming: inc_rx,
@@ -227,6 +254,11 @@ impl SipHandle {
 
     pub fn local_addr(&self) -> SocketAddr {
         self.client.local_addr
+    }
+
+    /// The TLS listener's port, if one runs.
+    pub fn tls_port(&self) -> Option<u16> {
+        self.client.tls_port
     }
 
     /// A cloneable command sender for other tasks.
@@ -261,9 +293,16 @@ struct Driver {
     ep: Endpoint,
     udp: UdpSocket,
     tcp: TcpListener,
+    tls_listener: Option<TcpListener>,
+    tls: SipTls,
+    /// The name a TLS peer's certificate must carry, per address we send
+    /// to: the host of the URI located there (absent: the address's IP).
+    tls_names: HashMap<SocketAddr, ServerName<'static>>,
     calls: HashMap<CallRef, mpsc::Sender<SipEvent>>,
     incoming: mpsc::Sender<(CallRef, IncomingCall, mpsc::Receiver<SipEvent>)>,
-    conns: HashMap<SocketAddr, mpsc::Sender<Vec<u8>>>,
+    /// Open stream connections by transport and peer (TCP and TLS to one
+    /// address are different connections).
+    conns: HashMap<(Transport, SocketAddr), mpsc::Sender<Vec<u8>>>,
     tcp_permits: Arc<Semaphore>,
     registrar: Option<RegistrarLink>,
     /// OPTIONS pings waiting for their final answer.
@@ -281,7 +320,7 @@ fn now() -> std::time::Instant {
 
 impl Driver {
     async fn run(mut self, mut cmds: mpsc::Receiver<Command>) {
-        let (tcp_in_tx, mut tcp_in) = mpsc::channel::<(SocketAddr, Vec<u8>)>(TCP_IN_QUEUE);
+        let (tcp_in_tx, mut tcp_in) = mpsc::channel::<Inbound>(TCP_IN_QUEUE);
         let mut buf = vec![0u8; MAX_MESSAGE + 1];
         let mut stopping: Option<(tokio::time::Instant, oneshot::Sender<()>)> = None;
         loop {
@@ -313,16 +352,28 @@ impl Driver {
                     }
                     Err(e) => tracing::debug!(error = %e, "udp receive error"),
                 },
-                Some((from, bytes)) = tcp_in.recv() => {
+                Some((from, transport, bytes)) = tcp_in.recv() => {
                     self.refresh_agents();
-                    self.ep.handle_input(now(), Input::Datagram { from, transport: Transport::Tcp, bytes: &bytes });
+                    self.ep.handle_input(now(), Input::Datagram { from, transport, bytes: &bytes });
                 }
                 r = self.tcp.accept() => match r {
-                    Ok((stream, peer)) => self.accept(stream, peer, &tcp_in_tx),
+                    Ok((stream, peer)) => self.accept(Open::Accepted(stream), peer, &tcp_in_tx),
                     Err(e) => tracing::debug!(error = %e, "accept error"),
+                },
+                r = accept_opt(self.tls_listener.as_ref()) => match (r, &self.tls.acceptor) {
+                    (Ok((stream, peer)), Some(acceptor)) => {
+                        let open = Open::AcceptedTls(stream, acceptor.clone());
+                        self.accept(open, peer, &tcp_in_tx);
+                    }
+                    (Ok(_), None) => {}
+                    (Err(e), _) => tracing::debug!(error = %e, "TLS accept error"),
                 },
                 c = cmds.recv(), if stopping.is_none() => match c {
                     Some(Command::Invite(call, hop, reply)) => {
+                        if call.transport == Transport::Tls {
+                            let target = call.outbound_proxy.as_deref().unwrap_or(&call.request_uri);
+                            self.note_tls_name(target, hop);
+                        }
                         let r = self.ep.invite_via(now(), *call, hop).map(|id| {
                             let (tx, rx) = mpsc::channel(EVENT_QUEUE);
                             self.calls.insert(id, tx);
@@ -334,6 +385,9 @@ impl Driver {
                         let _ = reply.send(self.command(cmd));
                     }
                     Some(Command::Ping(uri, dest, transport, reply)) => {
+                        if transport == Transport::Tls {
+                            self.note_tls_name(&uri, Some(dest));
+                        }
                         match self.ep.ping(now(), &uri, dest, transport) {
                             Ok(id) => { self.pings.insert(id, reply); }
                             Err(e) => { let _ = reply.send(Err(e)); }
@@ -378,19 +432,35 @@ impl Driver {
         self.ep.set_agent_sources(agents);
     }
 
-    /// Adopt an inbound TCP connection (bounded by a semaphore); forget closed ones.
-    fn accept(
-        &mut self,
-        stream: TcpStream,
-        peer: SocketAddr,
-        tcp_in: &mpsc::Sender<(SocketAddr, Vec<u8>)>,
-    ) {
+    /// The certificate name to expect at `hop` (or at the URI's own
+    /// address): the URI's host, when it is a name (RFC 5922 §7.2). An IP
+    /// literal needs no entry: the address itself is the name.
+    fn note_tls_name(&mut self, uri: &str, hop: Option<SocketAddr>) {
+        let Some((host, dest)) = orderline_sip::Uri::parse(uri).ok().and_then(|u| {
+            let sip = u.as_sip()?;
+            let dest = hop.or_else(|| orderline_sip::dialog::uri_addr(&u))?;
+            Some((sip.host.clone(), dest))
+        }) else {
+            return;
+        };
+        if let Some(name) = super::tls::server_name(&host) {
+            self.tls_names.insert(dest, name);
+        }
+    }
+
+    /// Adopt an inbound TCP or TLS connection (bounded by a semaphore);
+    /// forget closed ones.
+    fn accept(&mut self, open: Open, peer: SocketAddr, tcp_in: &mpsc::Sender<Inbound>) {
         self.conns.retain(|_, tx| !tx.is_closed());
+        let transport = match open {
+            Open::AcceptedTls(..) => Transport::Tls,
+            _ => Transport::Tcp,
+        };
         match self.tcp_permits.clone().try_acquire_owned() {
             Ok(permit) => {
                 let (tx, rx) = mpsc::channel(TCP_OUT_QUEUE);
-                self.conns.insert(peer, tx);
-                tokio::spawn(connection(Some(stream), peer, rx, tcp_in.clone(), permit));
+                self.conns.insert((transport, peer), tx);
+                tokio::spawn(connection::run(open, peer, rx, tcp_in.clone(), permit));
             }
             Err(_) => tracing::warn!(%peer, "TCP connection limit reached; closing"),
         }
@@ -411,7 +481,7 @@ impl Driver {
     /// `try_send_to` reports WouldBlock until readiness has been observed once,
     /// which dropped the first INVITE of a fresh socket (recovered only by a
     /// Timer A retransmission, T1 later).
-    async fn flush_outputs(&mut self, tcp_in: &mpsc::Sender<(SocketAddr, Vec<u8>)>) {
+    async fn flush_outputs(&mut self, tcp_in: &mpsc::Sender<Inbound>) {
         let counts = self.ep.admission_counts();
         self.refused
             .rate_limited
@@ -426,7 +496,9 @@ impl Driver {
                         tracing::debug!(dest = %t.dest, error = %e, "udp send failed");
                     }
                 }
-                Transport::Tcp => self.send_tcp(t.dest, t.bytes, tcp_in),
+                Transport::Tcp | Transport::Tls => {
+                    self.send_stream(t.dest, t.transport, t.bytes, tcp_in)
+                }
             }
         }
         while let Some((id, ev)) = self.ep.poll_event() {
@@ -461,13 +533,17 @@ impl Driver {
         }
     }
 
-    fn send_tcp(
+    /// Send over the open connection to `dest`, or open one (a TLS one
+    /// verifying the name noted for `dest`, else its IP).
+    fn send_stream(
         &mut self,
         dest: SocketAddr,
+        transport: Transport,
         bytes: Vec<u8>,
-        tcp_in: &mpsc::Sender<(SocketAddr, Vec<u8>)>,
+        tcp_in: &mpsc::Sender<Inbound>,
     ) {
-        if let Some(tx) = self.conns.get(&dest).filter(|tx| !tx.is_closed()) {
+        let key = (transport, dest);
+        if let Some(tx) = self.conns.get(&key).filter(|tx| !tx.is_closed()) {
             if tx.try_send(bytes).is_err() {
                 tracing::warn!(%dest, "TCP send queue full; message dropped");
             }
@@ -477,10 +553,21 @@ impl Driver {
             tracing::warn!(%dest, "TCP connection limit reached; message dropped");
             return;
         };
+        let open = match transport {
+            Transport::Tls => {
+                let name = self
+                    .tls_names
+                    .get(&dest)
+                    .cloned()
+                    .unwrap_or_else(|| ServerName::IpAddress(dest.ip().into()));
+                Open::ConnectTls(self.tls.connector.clone(), name)
+            }
+            _ => Open::Connect,
+        };
         let (tx, rx) = mpsc::channel(TCP_OUT_QUEUE);
         let _ = tx.try_send(bytes);
-        self.conns.insert(dest, tx);
-        tokio::spawn(connection(None, dest, rx, tcp_in.clone(), permit));
+        self.conns.insert(key, tx);
+        tokio::spawn(connection::run(open, dest, rx, tcp_in.clone(), permit));
     }
 
     fn route_event(&mut self, id: CallRef, ev: SipEvent) {
@@ -522,83 +609,17 @@ impl Driver {
     }
 }
 
-async fn sleep_opt(at: Option<tokio::time::Instant>) {
-    match at {
-        Some(t) => tokio::time::sleep_until(t).await,
+/// Accept on the TLS listener, or never when there is none.
+async fn accept_opt(l: Option<&TcpListener>) -> std::io::Result<(TcpStream, SocketAddr)> {
+    match l {
+        Some(l) => l.accept().await,
         None => std::future::pending().await,
     }
 }
 
-/// One TCP connection: frames inbound messages by Content-Length (RFC 3261
-/// §18.3) and writes outbound ones. Ends on error, EOF or a framing error.
-async fn connection(
-    stream: Option<TcpStream>,
-    peer: SocketAddr,
-    mut out: mpsc::Receiver<Vec<u8>>,
-    inbound: mpsc::Sender<(SocketAddr, Vec<u8>)>,
-    _permit: tokio::sync::OwnedSemaphorePermit,
-) {
-    let stream = match stream {
-        Some(s) => s,
-        None => {
-            match tokio::time::timeout(Duration::from_secs(5), TcpStream::connect(peer)).await {
-                Ok(Ok(s)) => s,
-                Ok(Err(e)) => {
-                    tracing::debug!(%peer, error = %e, "TCP connect failed");
-                    return;
-                }
-                Err(_) => {
-                    tracing::debug!(%peer, "TCP connect timed out");
-                    return;
-                }
-            }
-        }
-    };
-    let (mut rd, mut wr) = stream.into_split();
-    let (pong_tx, mut pong_rx) = mpsc::channel::<()>(1);
-    let writer = async {
-        loop {
-            let bytes: &[u8] = tokio::select! {
-                b = out.recv() => match b {
-                    Some(b) => { if wr.write_all(&b).await.is_err() { break; } continue; }
-                    None => break,
-                },
-                Some(()) = pong_rx.recv() => b"\r\n",
-            };
-            if wr.write_all(bytes).await.is_err() {
-                break;
-            }
-        }
-    };
-    let reader = async {
-        let mut framer = StreamFramer::new();
-        let mut chunk = [0u8; 4096];
-        loop {
-            match rd.read(&mut chunk).await {
-                Ok(0) | Err(_) => return,
-                Ok(n) => framer.push(&chunk[..n]),
-            }
-            loop {
-                match framer.next_frame() {
-                    Ok(Some(Frame::Message(msg))) => {
-                        if inbound.send((peer, msg)).await.is_err() {
-                            return;
-                        }
-                    }
-                    Ok(Some(Frame::Ping)) => {
-                        let _ = pong_tx.try_send(());
-                    }
-                    Ok(None) => break,
-                    Err(e) => {
-                        tracing::debug!(%peer, error = %e, "TCP framing error; closing");
-                        return;
-                    }
-                }
-            }
-        }
-    };
-    tokio::select! {
-        _ = writer => {}
-        _ = reader => {}
+async fn sleep_opt(at: Option<tokio::time::Instant>) {
+    match at {
+        Some(t) => tokio::time::sleep_until(t).await,
+        None => std::future::pending().await,
     }
 }

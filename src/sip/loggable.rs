@@ -17,8 +17,22 @@ impl std::fmt::Display for Loggable<'_> {
             let l = l.to_ascii_lowercase();
             (l.starts_with("content-type:") || l.starts_with("c:")) && l.contains("application/sdp")
         });
-        if body.is_empty() || sdp {
+        if body.is_empty() {
             f.write_str(&text)
+        } else if sdp {
+            // SDES keys (RFC 4568 `a=crypto:… inline:KEY`) are secrets: the
+            // line is shown up to the key.
+            write!(f, "{head}\r\n\r\n")?;
+            for line in body.split_inclusive('\n') {
+                match line
+                    .find("inline:")
+                    .filter(|_| line.starts_with("a=crypto:"))
+                {
+                    Some(at) => write!(f, "{}inline:<redacted>\r\n", &line[..at])?,
+                    None => f.write_str(line)?,
+                }
+            }
+            Ok(())
         } else {
             write!(f, "{head}\r\n\r\n[{} body bytes not logged]", body.len())
         }
@@ -37,5 +51,14 @@ mod tests {
         assert!(shown.contains("INFO sip:a@127.0.0.1") && shown.contains("body bytes not logged"));
         let invite = "INVITE sip:a@127.0.0.1 SIP/2.0\r\nc: application/sdp\r\n\r\nv=0\r\n";
         assert!(Loggable(invite.as_bytes()).to_string().ends_with("v=0\r\n"));
+        let srtp = "INVITE sip:a@127.0.0.1 SIP/2.0\r\nc: application/sdp\r\n\r\nv=0\r\n\
+            a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:DPpbnTtgwnpGAtReGMXAinosOQUPQfpdAuu0iKw5\r\na=ptime:20\r\n";
+        let shown = Loggable(srtp.as_bytes()).to_string();
+        assert!(!shown.contains("DPpbnTtg"), "{shown}");
+        assert!(
+            shown
+                .contains("a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:<redacted>\r\na=ptime:20\r\n"),
+            "{shown}"
+        );
     }
 }

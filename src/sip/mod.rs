@@ -39,12 +39,15 @@
 //! # Ok(()) }
 //! ```
 
+mod connection;
 pub mod dns;
 pub mod driver;
 mod loggable;
+pub mod tls;
 pub mod trunk;
 
 pub use orderline_sip::*;
 
 pub use driver::{RegistrarLink, SipClient, SipCommand, SipHandle};
+pub use tls::SipTls;
 pub use trunk::endpoint_config;

@@ -23,6 +23,14 @@ pub fn endpoint_config(cfg: &config::Config) -> Result<EndpointConfig, config::C
             "trunk is a host name without inbound_from: INVITEs it sends will be refused (403)"
         );
     }
+    for t in &cfg.trunks {
+        if t.srtp != config::SrtpMode::Off && t.transport != config::Transport::Tls {
+            tracing::warn!(
+                trunk = %t.name,
+                "srtp without transport = \"tls\": the SDES keys cross the network in clear SDP (RFC 4568 §8.3)"
+            );
+        }
+    }
     Ok(EndpointConfig {
         listen: c.listen,
         public_addr: c.public_addr,
@@ -32,6 +40,8 @@ pub fn endpoint_config(cfg: &config::Config) -> Result<EndpointConfig, config::C
         max_calls: c.max_calls()?,
         admission: cfg.admission()?,
         session_timer: c.session_timer()?,
+        // The driver fills in the port it bound (`[sip.tls] listen` may say 0).
+        tls_port: c.tls.as_ref().and_then(|t| t.listen).map(|a| a.port()),
     })
 }
 
@@ -40,6 +50,7 @@ impl From<config::Transport> for Transport {
         match t {
             config::Transport::Udp => Transport::Udp,
             config::Transport::Tcp => Transport::Tcp,
+            config::Transport::Tls => Transport::Tls,
         }
     }
 }

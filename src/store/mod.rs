@@ -194,6 +194,7 @@ fn migrator(backend: Backend) -> Migrator {
         (8, "0008_rules"),
         (9, "0009_money"),
         (10, "0010_pacer_days"),
+        (11, "0011_sip_bindings_tls"),
     ];
     let migrations = all
         .into_iter()

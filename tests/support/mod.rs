@@ -29,6 +29,8 @@ pub mod rfc4475;
 pub mod rtp_phone;
 pub mod session_rig;
 pub mod sipp_captures;
+pub mod test_pki;
+pub mod tls_rig;
 
 pub use peers::{free_tcp_port, free_udp_block, free_udp_port};
 use std::f64::consts::PI;
@@ -573,6 +575,58 @@ impl Baresip {
         Baresip::with_account(dir, name, port, source, run_secs, &account)
     }
 
+    /// A phone that speaks SIP over TLS (baresip 1.0 listens for it on its
+    /// SIP port + 1, [`Baresip::tls_port`]), presenting `cert` (certificate
+    /// and key in one PEM) and trusting `ca`; `account_params` are appended
+    /// to its account (e.g. `;mediaenc=srtp-mand`), `commands` run at start
+    /// (`-e`, e.g. `/dial URI`). It logs its SIP trace (`-s`).
+    #[allow(clippy::too_many_arguments)]
+    pub fn tls_phone(
+        dir: &Path,
+        user: &str,
+        source: &Path,
+        run_secs: u32,
+        cert: &Path,
+        ca: &Path,
+        account_params: &str,
+        commands: &[String],
+    ) -> Baresip {
+        let account = format!(
+            "<sip:{user}@127.0.0.1>;regint=0;answermode=auto;audio_codecs=PCMU{account_params}\n"
+        );
+        Baresip::tls_phone_with_account(dir, user, source, run_secs, (cert, ca), &account, commands)
+    }
+
+    /// [`Baresip::tls_phone`] with a whole `account` line of its own (one
+    /// that registers, say); `pki` is (certificate + key PEM, CA).
+    pub fn tls_phone_with_account(
+        dir: &Path,
+        user: &str,
+        source: &Path,
+        run_secs: u32,
+        (cert, ca): (&Path, &Path),
+        account: &str,
+        commands: &[String],
+    ) -> Baresip {
+        let config = format!(
+            "sip_certificate\t{}\nsip_cafile\t{}\nmodule\tsrtp.so\n",
+            cert.display(),
+            ca.display()
+        );
+        let mut args = vec!["-s".to_string()];
+        for c in commands {
+            args.push("-e".into());
+            args.push(c.clone());
+        }
+        let port = free_udp_block(2);
+        Baresip::with_setup(dir, user, port, source, run_secs, account, &config, &args)
+    }
+
+    /// Where a [`Baresip::tls_phone`] takes TLS connections.
+    pub fn tls_port(&self) -> u16 {
+        self.port + 1
+    }
+
     fn with_account(
         dir: &Path,
         user: &str,
@@ -580,6 +634,20 @@ impl Baresip {
         source: &Path,
         run_secs: u32,
         account: &str,
+    ) -> Baresip {
+        Baresip::with_setup(dir, user, port, source, run_secs, account, "", &[])
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn with_setup(
+        dir: &Path,
+        user: &str,
+        port: u16,
+        source: &Path,
+        run_secs: u32,
+        account: &str,
+        extra_config: &str,
+        extra_args: &[String],
     ) -> Baresip {
         require("baresip");
         let home = dir.join(format!("baresip-{user}"));
@@ -594,7 +662,8 @@ impl Baresip {
              audio_srate\t8000\naudio_channels\t1\nnet_interface\t127.0.0.1\nrtp_ports\t10000-19999\n\
              module_path\t/usr/lib/baresip/modules\nmodule\tg711.so\nmodule\taufile.so\n\
              module\tsndfile.so\nmodule_app\taccount.so\nsnd_path\t{rec}\n\
-             module_app\tmenu.so\nmodule_app\tctrl_tcp.so\nctrl_tcp_listen\t127.0.0.1:{ctrl}\n",
+             module_app\tmenu.so\nmodule_app\tctrl_tcp.so\nctrl_tcp_listen\t127.0.0.1:{ctrl}\n\
+             {extra_config}",
             src = source.display(),
             rec = rec_dir.display(),
         );
@@ -608,6 +677,7 @@ impl Baresip {
             .arg("-f")
             .arg(&conf)
             .args(["-t", &run_secs.to_string()])
+            .args(extra_args)
             .stdin(Stdio::null())
             .stdout(out.try_clone().expect("dup log"))
             .stderr(out)

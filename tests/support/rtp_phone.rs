@@ -114,6 +114,7 @@ impl Phone {
             law: self.law,
             dtmf_pt: self.dtmf_pt,
             ptime_ms: self.ptime_ms,
+            srtp: None,
         }
     }
 

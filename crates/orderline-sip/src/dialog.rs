@@ -18,12 +18,17 @@ impl std::fmt::Display for CallRef {
     }
 }
 
-/// Signalling transport (RFC 3261 §18).
+/// Signalling transport (RFC 3261 §18; TLS §26.2, framed like TCP).
+///
+/// The core never sees a certificate: TLS is the driver's business, the core
+/// only writes `TLS` into Via, `transport=tls` into Contact and treats the
+/// stream as reliable (no retransmissions, §17.1.1.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum Transport {
     #[default]
     Udp,
     Tcp,
+    Tls,
 }
 
 impl Transport {
@@ -31,10 +36,32 @@ impl Transport {
         match self {
             Transport::Udp => "UDP",
             Transport::Tcp => "TCP",
+            Transport::Tls => "TLS",
         }
     }
+
+    /// The `transport=` URI parameter's value (RFC 3261 §19.1.1).
+    pub fn param(self) -> &'static str {
+        match self {
+            Transport::Udp => "udp",
+            Transport::Tcp => "tcp",
+            Transport::Tls => "tls",
+        }
+    }
+
+    /// A `transport=` value we speak (case-insensitive).
+    pub fn from_param(value: &str) -> Option<Transport> {
+        match value.to_ascii_lowercase().as_str() {
+            "udp" => Some(Transport::Udp),
+            "tcp" => Some(Transport::Tcp),
+            "tls" => Some(Transport::Tls),
+            _ => None,
+        }
+    }
+
+    /// A stream transport: no retransmission timers, Content-Length framing.
     pub fn reliable(self) -> bool {
-        self == Transport::Tcp
+        self != Transport::Udp
     }
 }
 

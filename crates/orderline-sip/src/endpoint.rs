@@ -141,11 +141,20 @@ impl Endpoint {
             .collect()
     }
 
+    /// Our port for transport `t`: the TLS listener's for TLS, else the
+    /// UDP/TCP one.
+    fn port_for(&self, t: Transport) -> u16 {
+        match (t, self.cfg.tls_port) {
+            (Transport::Tls, Some(p)) => p,
+            _ => self.cfg.listen.port(),
+        }
+    }
+
     pub(super) fn via(&mut self, t: Transport) -> Via {
         Via {
             transport: t.via_token().into(),
             host: self.cfg.public_addr.to_string(),
-            port: Some(self.cfg.listen.port()),
+            port: Some(self.port_for(t)),
             params: vec![
                 (
                     "branch".into(),
@@ -160,10 +169,12 @@ impl Endpoint {
         let mut u = SipUri::new(
             Some(user),
             &self.cfg.public_addr.to_string(),
-            Some(self.cfg.listen.port()),
+            Some(self.port_for(t)),
         );
-        if t == Transport::Tcp {
-            u.params.push(("transport".into(), Some("tcp".into())));
+        // RFC 5630 §3.1.3: `sip:` with `transport=tls` says "this hop over
+        // TLS" without claiming TLS end to end, which `sips:` would.
+        if t != Transport::Udp {
+            u.params.push(("transport".into(), Some(t.param().into())));
         }
         NameAddr::new(Uri::Sip(u))
     }

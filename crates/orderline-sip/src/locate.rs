@@ -42,11 +42,12 @@ pub struct Hop {
 }
 
 /// The transport a NAPTR service names, if we speak it (RFC 3263 §4.1:
-/// `SIP+D2U` UDP, `SIP+D2T` TCP; SIPS and SCTP are not ours).
+/// `SIP+D2U` UDP, `SIP+D2T` TCP, `SIPS+D2T` TLS; SCTP is not ours).
 pub fn naptr_transport(service: &str) -> Option<Transport> {
     match service.to_ascii_uppercase().as_str() {
         "SIP+D2U" => Some(Transport::Udp),
         "SIP+D2T" => Some(Transport::Tcp),
+        "SIPS+D2T" => Some(Transport::Tls),
         _ => None,
     }
 }
@@ -66,13 +67,15 @@ pub fn naptr_services(records: &[Naptr]) -> Vec<(Transport, String)> {
         .collect()
 }
 
-/// The SRV name for a transport when there is no NAPTR (RFC 3263 §4.1).
+/// The SRV name for a transport when there is no NAPTR (RFC 3263 §4.1:
+/// TLS is `_sips._tcp`).
 pub fn srv_name(host: &str, transport: Transport) -> String {
-    let proto = match transport {
-        Transport::Udp => "udp",
-        Transport::Tcp => "tcp",
+    let (service, proto) = match transport {
+        Transport::Udp => ("sip", "udp"),
+        Transport::Tcp => ("sip", "tcp"),
+        Transport::Tls => ("sips", "tcp"),
     };
-    format!("_sip._{proto}.{}", host.trim_end_matches('.'))
+    format!("_{service}._{proto}.{}", host.trim_end_matches('.'))
 }
 
 /// SRV records in the order to try them (RFC 2782): lowest priority first;
@@ -203,6 +206,7 @@ mod tests {
         assert_eq!(
             naptr_services(&recs),
             vec![
+                (Transport::Tls, "_sips._tcp.x".to_string()),
                 (Transport::Tcp, "_sip._tcp.x".to_string()),
                 (Transport::Udp, "_sip._udp.y".to_string()),
                 (Transport::Udp, "_sip._udp.x".to_string()),
@@ -211,6 +215,10 @@ mod tests {
         assert_eq!(
             srv_name("trunk.example.", Transport::Udp),
             "_sip._udp.trunk.example"
+        );
+        assert_eq!(
+            srv_name("trunk.example", Transport::Tls),
+            "_sips._tcp.trunk.example"
         );
     }
 

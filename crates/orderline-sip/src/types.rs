@@ -24,6 +24,10 @@ pub struct EndpointConfig {
     pub admission: super::admission::AdmissionConfig,
     /// RFC 4028 session timers: the interval we ask for and the least we take.
     pub session_timer: super::session_timer::SessionTimerConfig,
+    /// The port of the driver's TLS listener, if it runs one: Via and
+    /// Contact of requests sent over TLS name it (RFC 3261 §18.1.1, §26.2),
+    /// so the peer's in-dialog requests come back over TLS.
+    pub tls_port: Option<u16>,
 }
 
 impl Default for EndpointConfig {
@@ -37,6 +41,7 @@ impl Default for EndpointConfig {
             max_calls: 1000,
             admission: Default::default(),
             session_timer: Default::default(),
+            tls_port: None,
         }
     }
 }
@@ -57,8 +62,9 @@ impl std::fmt::Debug for Credentials {
     }
 }
 
-/// An outbound call to place.
-#[derive(Debug, Clone)]
+/// An outbound call to place (`Debug` shows the SDP offer by size: it may
+/// carry our SRTP key).
+#[derive(Clone)]
 pub struct OutboundCall {
     /// `sip:user@ip:port` (IP literal; resolve names before).
     pub request_uri: String,
@@ -71,8 +77,9 @@ pub struct OutboundCall {
     pub transport: Transport,
 }
 
-/// An inbound INVITE, as the application sees it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// An inbound INVITE, as the application sees it (`Debug` shows the SDP
+/// offer by size: it may carry the caller's SRTP key).
+#[derive(Clone, PartialEq, Eq)]
 pub struct IncomingCall {
     pub request_uri: String,
     pub from: String,
@@ -83,8 +90,10 @@ pub struct IncomingCall {
     pub source: SocketAddr,
 }
 
-/// What happens to a call, in order, per call.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What happens to a call, in order, per call. `Debug` shows SDP bodies by
+/// length only: they may carry SRTP keys (RFC 4568 `a=crypto`), and events
+/// reach debug logs.
+#[derive(Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum SipEvent {
     /// UAS: a new inbound call (answer, ring or reject it).
@@ -109,6 +118,79 @@ pub enum SipEvent {
     SessionExpired { status: u16 },
     /// The final answer to an OPTIONS from [`super::endpoint::Endpoint::ping`].
     Pong { status: u16 },
+}
+
+/// An SDP body in `Debug` output: its size, never its text.
+struct Body<'a>(&'a [u8]);
+
+impl std::fmt::Debug for Body<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "<{} bytes of SDP>", self.0.len())
+    }
+}
+
+impl std::fmt::Debug for IncomingCall {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IncomingCall")
+            .field("request_uri", &self.request_uri)
+            .field("from", &self.from)
+            .field("to", &self.to)
+            .field("call_id", &self.call_id)
+            .field("sdp", &Body(&self.sdp))
+            .field("source", &self.source)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for OutboundCall {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OutboundCall")
+            .field("request_uri", &self.request_uri)
+            .field("from_user", &self.from_user)
+            .field("to_user", &self.to_user)
+            .field("sdp_offer", &Body(&self.sdp_offer))
+            .field("credentials", &self.credentials)
+            .field("outbound_proxy", &self.outbound_proxy)
+            .field("transport", &self.transport)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for SipEvent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SipEvent::Incoming(inc) => f.debug_tuple("Incoming").field(inc).finish(),
+            SipEvent::Progress { status, sdp } => f
+                .debug_struct("Progress")
+                .field("status", status)
+                .field("sdp", &sdp.as_deref().map(Body))
+                .finish(),
+            SipEvent::Answered { status, sdp } => f
+                .debug_struct("Answered")
+                .field("status", status)
+                .field("sdp", &Body(sdp))
+                .finish(),
+            SipEvent::Failed { status, reason } => f
+                .debug_struct("Failed")
+                .field("status", status)
+                .field("reason", reason)
+                .finish(),
+            SipEvent::Ended { by_remote } => f
+                .debug_struct("Ended")
+                .field("by_remote", by_remote)
+                .finish(),
+            SipEvent::MediaUpdate { sdp } => f
+                .debug_struct("MediaUpdate")
+                .field("sdp", &Body(sdp))
+                .finish(),
+            SipEvent::Dtmf(d) => f.debug_tuple("Dtmf").field(d).finish(),
+            SipEvent::SessionExpired { status } => f
+                .debug_struct("SessionExpired")
+                .field("status", status)
+                .finish(),
+            SipEvent::Pong { status } => f.debug_struct("Pong").field("status", status).finish(),
+        }
+    }
 }
 
 /// Octets in.

@@ -21,9 +21,11 @@
 use std::net::{IpAddr, SocketAddr};
 
 mod offer_answer;
+mod sdes;
 mod syntax;
 
-pub use offer_answer::{answer, hold_offer, offer, parse_answer};
+pub use offer_answer::{answer, check_srtp, hold_offer, offer, parse_answer};
+pub use sdes::{SdesKey, SdesOffer, KEY_LEN as SDES_KEY_LEN, SUITE as SDES_SUITE};
 
 /// The largest SDP body we parse (a UDP datagram can't carry more anyway).
 pub const MAX_SDP_LEN: usize = 64 * 1024;
@@ -148,6 +150,9 @@ pub struct RemoteMedia {
     pub direction: Direction,
     /// The remote's `a=ptime`, clamped to 10..=200; 20 when absent.
     pub ptime_ms: u32,
+    /// The remote's SRTP key (RFC 4568 `a=crypto`, what it protects with),
+    /// when SRTP was agreed.
+    pub srtp: Option<SdesKey>,
 }
 
 /// Our side of the session: where we receive RTP and the `o=` line's numbers.
@@ -161,6 +166,8 @@ pub struct LocalMedia {
     pub session_id: u64,
     /// `o=` sess-version; the caller increments it on every changed offer (RFC 3264 §8).
     pub version: u64,
+    /// SDES-SRTP (RFC 4568): our key, and whether plain RTP is refused.
+    pub srtp: Option<SdesOffer>,
 }
 
 /// Why an SDP body could not be used.
@@ -222,6 +229,10 @@ pub enum SdpError {
     /// An answer selects none of the codecs we offered (RFC 3264 §6.1).
     #[error("the answer selects no codec we offered")]
     CodecNotOffered,
+    /// SRTP is required here and the peer offered or answered no usable
+    /// `a=crypto` (the caller answers 488 or hangs up, RFC 4568 §7.1.3).
+    #[error("SRTP required and the peer has no usable a=crypto (AES_CM_128_HMAC_SHA1_80)")]
+    SrtpRequired,
     /// An attribute we interpret is malformed.
     #[error("a={name} at line {line} is malformed")]
     BadAttribute {

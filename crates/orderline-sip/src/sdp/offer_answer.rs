@@ -46,13 +46,20 @@ fn session_head(out: &mut String, local: &LocalMedia, timing: &str) {
 /// a=ptime:20
 /// a=sendrecv
 /// ```
+///
+/// With [`LocalMedia::srtp`], an `a=crypto:1` line carries our key, and the
+/// profile is `RTP/SAVP` when SRTP is required (RFC 4568 §7.1.1).
 #[must_use]
 pub fn hold_offer(local: &LocalMedia, direction: Direction) -> String {
-    let mut out = String::with_capacity(320);
+    let mut out = String::with_capacity(400);
     session_head(&mut out, local, "0 0");
+    let proto = match local.srtp {
+        Some(o) if o.required => "RTP/SAVP",
+        _ => "RTP/AVP",
+    };
     let _ = write!(
         out,
-        "m=audio {port} RTP/AVP 0 8 {dtmf}\r\n\
+        "m=audio {port} {proto} 0 8 {dtmf}\r\n\
          a=rtpmap:0 PCMU/8000\r\n\
          a=rtpmap:8 PCMA/8000\r\n\
          a=rtpmap:{dtmf} telephone-event/8000\r\n\
@@ -63,6 +70,9 @@ pub fn hold_offer(local: &LocalMedia, direction: Direction) -> String {
         dtmf = OFFER_DTMF_PT,
         dir = direction.attribute(),
     );
+    if let Some(o) = local.srtp {
+        out.push_str(&sdes::crypto_line(1, &o.key));
+    }
     out
 }
 
@@ -186,6 +196,22 @@ fn is_audio_avp(m: &Media<'_>) -> bool {
     m.kind == "audio" && m.proto.eq_ignore_ascii_case("RTP/AVP")
 }
 
+fn is_audio_savp(m: &Media<'_>) -> bool {
+    m.kind == "audio" && m.proto.eq_ignore_ascii_case("RTP/SAVP")
+}
+
+/// Hold an answer to what our offer asked (RFC 4568 §7.1.3): a key we did
+/// not offer for is dropped; a required SRTP that was not agreed is
+/// [`SdpError::SrtpRequired`].
+pub fn check_srtp(local: &LocalMedia, mut remote: RemoteMedia) -> Result<RemoteMedia, SdpError> {
+    match local.srtp {
+        None => remote.srtp = None,
+        Some(o) if o.required && remote.srtp.is_none() => return Err(SdpError::SrtpRequired),
+        Some(_) => {}
+    }
+    Ok(remote)
+}
+
 /// Reads the answer to one of our offers (RFC 3264 §7): its first m-line answers our only
 /// one. The codec must be PCMU or PCMA (what we offered); the first of them in the answer's
 /// list is used.
@@ -198,7 +224,9 @@ pub fn parse_answer(sdp: &[u8]) -> Result<RemoteMedia, SdpError> {
     if m.port == 0 {
         return Err(SdpError::StreamRejected);
     }
-    if !is_audio_avp(m) {
+    // RTP/SAVP answers our SRTP offer, and must then carry its key.
+    let crypto = sdes::pick(&m.attrs);
+    if !(is_audio_avp(m) || (is_audio_savp(m) && crypto.is_some())) {
         return Err(SdpError::UnsupportedTransport);
     }
     let n = interpret(&parsed, m)?;
@@ -209,6 +237,7 @@ pub fn parse_answer(sdp: &[u8]) -> Result<RemoteMedia, SdpError> {
         dtmf_pt: n.dtmf_pt,
         direction: n.direction,
         ptime_ms: n.ptime_ms,
+        srtp: crypto.map(|c| c.key),
     })
 }
 
@@ -227,9 +256,15 @@ pub fn parse_answer(sdp: &[u8]) -> Result<RemoteMedia, SdpError> {
 /// [`SdpError::StreamRejected`] when every audio stream has port 0,
 /// [`SdpError::UnsupportedTransport`] when audio comes only over SRTP and the like, and
 /// syntax errors.
+///
+/// SDES (RFC 4568 §7.1.2), with [`LocalMedia::srtp`]: `RTP/SAVP` becomes
+/// acceptable; the first usable `a=crypto` of the chosen section is taken
+/// and answered with its tag and our key, in the offer's profile. When SRTP
+/// is required, a section without one is passed over
+/// ([`SdpError::SrtpRequired`] if nothing else is left).
 pub fn answer(offer: &[u8], local: &LocalMedia) -> Result<(String, RemoteMedia), SdpError> {
     let parsed = parse(offer)?;
-    let mut chosen: Option<(usize, Negotiated, Codec)> = None;
+    let mut chosen: Option<(usize, Negotiated, Codec, Option<sdes::PeerCrypto>)> = None;
     let mut saw = Saw::default();
     for (i, m) in parsed.media.iter().enumerate() {
         if m.kind != "audio" {
@@ -239,19 +274,27 @@ pub fn answer(offer: &[u8], local: &LocalMedia) -> Result<(String, RemoteMedia),
         if m.port == 0 {
             continue;
         }
-        if !is_audio_avp(m) {
+        let crypto = local.srtp.and_then(|_| sdes::pick(&m.attrs));
+        let secure_ok = is_audio_savp(m) && crypto.is_some();
+        if !(is_audio_avp(m) || secure_ok) {
             saw.other_transport = true;
+            continue;
+        }
+        if local.srtp.is_some_and(|o| o.required) && crypto.is_none() {
+            saw.srtp_missing = true;
             continue;
         }
         saw.avp = true;
         let n = interpret(&parsed, m)?;
         if let Some(codec) = n.codec {
-            chosen = Some((i, n, codec));
+            chosen = Some((i, n, codec, crypto));
             break;
         }
     }
-    let Some((chosen_idx, n, codec)) = chosen else {
-        return Err(if saw.avp {
+    let Some((chosen_idx, n, codec, crypto)) = chosen else {
+        return Err(if saw.srtp_missing && !saw.avp {
+            SdpError::SrtpRequired
+        } else if saw.avp {
             SdpError::NoCommonCodec
         } else if saw.other_transport {
             SdpError::UnsupportedTransport
@@ -276,7 +319,12 @@ pub fn answer(offer: &[u8], local: &LocalMedia) -> Result<(String, RemoteMedia),
     for (i, m) in parsed.media.iter().enumerate() {
         if i == chosen_idx {
             let pt = codec.payload_type();
-            let _ = write!(out, "m=audio {} RTP/AVP {pt}", local.port);
+            let proto = if crypto.is_some() && is_audio_savp(m) {
+                "RTP/SAVP"
+            } else {
+                "RTP/AVP"
+            };
+            let _ = write!(out, "m=audio {} {proto} {pt}", local.port);
             if let Some(d) = n.dtmf_pt {
                 let _ = write!(out, " {d}");
             }
@@ -292,6 +340,9 @@ pub fn answer(offer: &[u8], local: &LocalMedia) -> Result<(String, RemoteMedia),
                 "a=ptime:{DEFAULT_PTIME_MS}\r\na={}\r\n",
                 n.direction.mirrored().attribute()
             );
+            if let (Some(c), Some(o)) = (crypto, local.srtp) {
+                out.push_str(&sdes::crypto_line(c.tag, &o.key));
+            }
         } else {
             let fmt = m.fmts.first().copied().unwrap_or("0");
             if !(is_sdp_token(m.kind) && is_sdp_token(m.proto) && is_sdp_token(fmt)) {
@@ -310,6 +361,7 @@ pub fn answer(offer: &[u8], local: &LocalMedia) -> Result<(String, RemoteMedia),
         dtmf_pt: n.dtmf_pt,
         direction: n.direction,
         ptime_ms: n.ptime_ms,
+        srtp: crypto.map(|c| c.key),
     };
     Ok((out, remote))
 }
@@ -320,4 +372,6 @@ struct Saw {
     audio: bool,
     avp: bool,
     other_transport: bool,
+    /// A usable stream passed over for want of `a=crypto` (SRTP required).
+    srtp_missing: bool,
 }

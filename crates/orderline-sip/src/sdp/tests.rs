@@ -9,6 +9,7 @@ fn local4() -> LocalMedia {
         port: 20000,
         session_id: 42,
         version: 1,
+        srtp: None,
     }
 }
 
@@ -21,6 +22,7 @@ fn remote(addr: &str, codec: Codec, dtmf_pt: Option<u8>, direction: Direction) -
         dtmf_pt,
         direction,
         ptime_ms: 20,
+        srtp: None,
     }
 }
 
@@ -30,6 +32,7 @@ fn local6() -> LocalMedia {
         port: 20002,
         session_id: 7,
         version: 3,
+        srtp: None,
     }
 }
 
@@ -593,4 +596,96 @@ fn echoes_offer_timing() {
         .unwrap()
         .0
         .contains("\r\nt=0 0\r\n"));
+}
+
+// --- SDES-SRTP (RFC 4568) -------------------------------------------------------------
+
+const THEIR_KEY_B64: &str = "DPpbnTtgwnpGAtReGMXAinosOQUPQfpdAuu0iKw5";
+
+fn ours(required: bool) -> LocalMedia {
+    LocalMedia {
+        srtp: Some(SdesOffer {
+            key: SdesKey([7; SDES_KEY_LEN]),
+            required,
+        }),
+        ..local4()
+    }
+}
+
+/// baresip 1.0's offer with `mediaenc=srtp-mand`.
+fn savp_offer() -> String {
+    format!(
+        "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n\
+         m=audio 10714 RTP/SAVP 0 101\r\na=rtpmap:0 PCMU/8000\r\n\
+         a=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-15\r\na=sendrecv\r\n\
+         a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:{THEIR_KEY_B64}\r\n"
+    )
+}
+
+#[test]
+fn srtp_offers_name_the_profile_and_carry_our_key() {
+    let ours_b64 = "BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcH";
+    let required = offer(&ours(true));
+    assert!(
+        required.contains("m=audio 20000 RTP/SAVP 0 8 101\r\n"),
+        "{required}"
+    );
+    assert!(
+        required.ends_with(&format!(
+            "a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:{ours_b64}\r\n"
+        )),
+        "{required}"
+    );
+    let optional = offer(&ours(false));
+    assert!(optional.contains("m=audio 20000 RTP/AVP 0 8 101\r\n"));
+    assert!(optional.contains("a=crypto:1 "));
+    assert!(!offer(&local4()).contains("crypto"));
+}
+
+#[test]
+fn a_savp_offer_is_answered_in_kind_with_their_tag_and_our_key() {
+    let (sdp, remote) = answer(savp_offer().as_bytes(), &ours(true)).expect("answer");
+    assert!(sdp.contains("m=audio 20000 RTP/SAVP 0 101\r\n"), "{sdp}");
+    assert!(
+        sdp.contains("a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:BwcH"),
+        "{sdp}"
+    );
+    let theirs = remote.srtp.expect("their key");
+    assert_eq!(theirs.0[..3], [0x0c, 0xfa, 0x5b]);
+    // Without SRTP configured, RTP/SAVP stays unanswerable (488).
+    assert_eq!(
+        answer(savp_offer().as_bytes(), &local4()).map(|_| ()),
+        Err(SdpError::UnsupportedTransport)
+    );
+    // Optional: a plain offer is answered plainly.
+    let plain = savp_offer().replace("RTP/SAVP", "RTP/AVP").replace(
+        &format!("a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:{THEIR_KEY_B64}\r\n"),
+        "",
+    );
+    let (sdp, remote) = answer(plain.as_bytes(), &ours(false)).expect("plain answer");
+    assert!(!sdp.contains("crypto") && remote.srtp.is_none(), "{sdp}");
+    // Required: the same plain offer is refused.
+    assert_eq!(
+        answer(plain.as_bytes(), &ours(true)).map(|_| ()),
+        Err(SdpError::SrtpRequired)
+    );
+}
+
+#[test]
+fn an_answer_without_a_key_fails_a_required_offer() {
+    let answer_sdp = savp_offer();
+    let remote = parse_answer(answer_sdp.as_bytes()).expect("SAVP answer with a key");
+    assert!(remote.srtp.is_some());
+    assert!(check_srtp(&ours(true), remote.clone()).is_ok());
+    assert_eq!(check_srtp(&local4(), remote).expect("plain").srtp, None);
+    let keyless = answer_sdp
+        .replace("RTP/SAVP", "RTP/AVP")
+        .replace("a=crypto", "a=x-crypto");
+    let remote = parse_answer(keyless.as_bytes()).expect("plain answer");
+    assert_eq!(check_srtp(&ours(true), remote), Err(SdpError::SrtpRequired));
+    let savp_keyless = answer_sdp.replace("a=crypto", "a=x-crypto");
+    assert_eq!(
+        parse_answer(savp_keyless.as_bytes()),
+        Err(SdpError::UnsupportedTransport)
+    );
 }
