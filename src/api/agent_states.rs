@@ -148,13 +148,33 @@ pub(crate) async fn set_state(
     let map = input::json_object(&body).map_err(ApiError::into_bad_request)?;
     input::reject_unknown(&map, &["state", "pause_code"]).map_err(ApiError::into_bad_request)?;
     let wanted = input::required_string(&map, "state").map_err(ApiError::into_bad_request)?;
-    let code = input::optional_string(&map, "pause_code").map_err(ApiError::into_bad_request)?;
+    // `null` is not a pause code (the document lists the codes as strings).
+    let code = match map.get("pause_code") {
+        Some(Value::Null) => {
+            return Err(ApiError::bad_field(
+                "pause_code",
+                "must be a pause code, not null",
+            ))
+        }
+        _ => input::optional_string(&map, "pause_code").map_err(ApiError::into_bad_request)?,
+    };
     let change = match (wanted.as_str(), code) {
         ("ready", None) => AgentInput::SetReady,
         ("ready", Some(_)) => {
             return Err(ApiError::bad_field(
                 "pause_code",
                 "only with \"state\": \"paused\"",
+            ))
+        }
+        // A code the config does not know is a bad value whatever the
+        // agent's state (checked before the rules that depend on it).
+        ("paused", Some(code)) if !state.floor()?.rules().knows_pause_code(&code) => {
+            return Err(ApiError::bad_field(
+                "pause_code",
+                format!(
+                    "{code:?} is not one of {}",
+                    state.floor()?.rules().pause_codes.join(", ")
+                ),
             ))
         }
         ("paused", Some(code)) => AgentInput::Pause { code },

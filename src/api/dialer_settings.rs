@@ -12,7 +12,7 @@ use axum::extract::rejection::{BytesRejection, PathRejection};
 use axum::extract::{Path, State};
 use axum::Json;
 use orderline_dialer::modes::config::is_valid_name;
-use orderline_dialer::modes::{ModeSettings, Pacing, Tick};
+use orderline_dialer::modes::{DialerConfigError, ModeSettings, Pacing, Tick};
 use serde_json::{json, Map, Value};
 
 use super::dialer::{configured_mode, dialup_error, mode_json};
@@ -138,6 +138,12 @@ pub(crate) async fn set_tick(
             // The config's check names the mode's key (e.g. a tick that would
             // loop the cap refuses as `status_after_max`); here the body's
             // field at fault is the tick's mode.
+            // A tick that would loop a mode's cap conflicts with that mode's
+            // status_after_max as it stands now (409), not with the body.
+            DialupError::Rules(r @ DialerConfigError::CapLoops { .. }) => ApiError::Refused {
+                field: Some("mode"),
+                message: r.to_string(),
+            },
             DialupError::Rules(r) if !r.key().ends_with("project") => {
                 ApiError::bad_field("mode", r.to_string())
             }
