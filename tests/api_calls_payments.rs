@@ -433,7 +433,7 @@ async fn bad_fields_are_named(db: TestDb) {
         let (status, err) = h.post(m, path, body).await;
         assert_eq!(
             (status, err["field"].as_str()),
-            (400, field),
+            (if field.is_some() { 422 } else { 400 }, field),
             "{path} {body}: {err}"
         );
         assert!(err["error"].is_string(), "{err}");
@@ -504,7 +504,7 @@ async fn bad_fields_are_named(db: TestDb) {
         let (status, err) = h.post(m, &path, body).await;
         assert_eq!(
             (status, err["field"].as_str()),
-            (400, Some(field)),
+            (422, Some(field)),
             "{body}: {err}"
         );
     }
