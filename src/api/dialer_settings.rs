@@ -46,7 +46,19 @@ pub(crate) async fn set_mode(
 ) -> Result<Json<Value>, ApiError> {
     let (id, dialup) = configured_mode(&state, id)?;
     let body = state.body(body)?;
-    let map = input::json_object(&body).map_err(ApiError::into_bad_request)?;
+    let patch = mode_patch(&body)?;
+    dialup
+        .set_mode_settings(&id, &patch, state.now())
+        .await
+        .map_err(dialup_error)?;
+    Ok(Json(mode_json(dialup, &id).await?))
+}
+
+/// `PUT /v1/dialer/modes/{id}` body → the settings it changes, each
+/// checked for its JSON type and named when wrong (the values are then
+/// checked as the config's are, against the mode).
+pub(crate) fn mode_patch(body: &[u8]) -> Result<ModeSettings, ApiError> {
+    let map = input::json_object(body).map_err(ApiError::into_bad_request)?;
     input::reject_unknown(&map, &MODE_SETTING_KEYS).map_err(ApiError::into_bad_request)?;
     let patch = mode_settings(&map)?;
     if patch == ModeSettings::default() {
@@ -58,11 +70,7 @@ pub(crate) async fn set_mode(
             ),
         ));
     }
-    dialup
-        .set_mode_settings(&id, &patch, state.now())
-        .await
-        .map_err(dialup_error)?;
-    Ok(Json(mode_json(dialup, &id).await?))
+    Ok(patch)
 }
 
 /// `GET /v1/dialer/statuses`: every known status and its ticks per project.

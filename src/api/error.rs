@@ -123,7 +123,8 @@ impl ApiError {
         }
     }
 
-    fn field(&self) -> Option<&str> {
+    /// The field the error names (`None`: not about one field).
+    pub(crate) fn field(&self) -> Option<&str> {
         match self {
             ApiError::Invalid { field, .. }
             | ApiError::BadQuery { field, .. }

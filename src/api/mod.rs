@@ -50,6 +50,7 @@ mod agent_page;
 mod agent_states;
 mod agents;
 mod auth;
+mod bodies;
 mod call_order;
 mod calls;
 mod console_page;
@@ -59,6 +60,8 @@ mod dialer;
 mod dialer_settings;
 mod error;
 mod extract;
+#[doc(hidden)]
+pub mod fuzzing;
 mod input;
 mod openapi;
 mod openapi_agents;

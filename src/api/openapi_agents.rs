@@ -3,7 +3,7 @@
 
 use serde_json::{json, Value};
 
-use super::agent_states::MAX_NOTE_CHARS;
+use super::bodies::MAX_NOTE_CHARS;
 use super::vocabulary::Vocabulary;
 
 /// Issue #10's routes (an agent's own token, or a merchant's).

@@ -19,7 +19,7 @@ use serde_json::{json, Value};
 
 use super::error::ApiError;
 use super::ApiState;
-use crate::config::{AmountSetting, CampaignConfig, RuleAction};
+use crate::config::{AmountSetting, CallingConfig, CampaignConfig, RuleAction};
 use crate::dialer::RuleError;
 use crate::store::StoreError;
 
@@ -87,7 +87,24 @@ pub(crate) async fn put(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let body = state.body(body)?;
-    let mut map = super::input::json_object(&body)?;
+    let (config, campaign, stored) = campaign_request(&body, &state.inner.calling)?;
+    state
+        .store()
+        .save_campaign_rules(&stored, state.now())
+        .await?;
+    state.swap_rules(campaign, config);
+    tracing::info!("campaign rules replaced over the API and stored");
+    Ok(Json(rules_json(&state, true)))
+}
+
+/// `PUT /v1/rules` body → the `[campaign]` it sets, the rules built from it
+/// with `calling` (the same validation the config file gets), and the JSON
+/// text to store.
+pub(crate) fn campaign_request(
+    body: &[u8],
+    calling: &CallingConfig,
+) -> Result<(CampaignConfig, crate::dialer::Campaign, String), ApiError> {
+    let mut map = super::input::json_object(body)?;
     if let Some(unknown) = map.keys().find(|k| k.as_str() != "campaign") {
         let reason = if unknown == "calling" {
             "is read-only over the API; change the config file"
@@ -103,18 +120,8 @@ pub(crate) async fn put(
     let stored = campaign_value.to_string();
     let config: CampaignConfig = serde_json::from_value(campaign_value)
         .map_err(|e| ApiError::invalid("campaign", e.to_string()))?;
-    let campaign = state
-        .inner
-        .calling
-        .campaign(&config)
-        .map_err(|e| rule_error(&e))?;
-    state
-        .store()
-        .save_campaign_rules(&stored, state.now())
-        .await?;
-    state.swap_rules(campaign, config);
-    tracing::info!("campaign rules replaced over the API and stored");
-    Ok(Json(rules_json(&state, true)))
+    let campaign = calling.campaign(&config).map_err(|e| rule_error(&e))?;
+    Ok((config, campaign, stored))
 }
 
 /// Each key of `{"campaign": …}` checked for its JSON type before serde
