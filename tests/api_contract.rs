@@ -172,14 +172,7 @@ impl Rig {
     }
 
     /// Status documented, JSON body matching its documented schema.
-    fn check_response(
-        &mut self,
-        c: &Contract,
-        op: &Value,
-        what: &str,
-        st: u16,
-        v: &Value,
-    ) -> bool {
+    fn check_response(&mut self, c: &Contract, op: &Value, what: &str, st: u16, v: &Value) -> bool {
         let Some(resp) = op["responses"].get(st.to_string()) else {
             self.findings
                 .push(format!("{what}: status {st} is not documented: {v}"));
@@ -271,10 +264,8 @@ fn check_all(rig: &mut Rig, doc: &Value, seed: u64) -> usize {
             };
             let (st, v) = rig.send(method, &path, None);
             rig.allowed += 1;
-            if rig.check_response(&c, op, &what, st, &v) && !(st < 400 || st == 404 || st == 409)
-            {
-                rig.findings
-                    .push(format!("{what}: refused {st}: {v}"));
+            if rig.check_response(&c, op, &what, st, &v) && !(st < 400 || st == 404 || st == 409) {
+                rig.findings.push(format!("{what}: refused {st}: {v}"));
             }
             ops += 1;
             continue;
@@ -283,7 +274,13 @@ fn check_all(rig: &mut Rig, doc: &Value, seed: u64) -> usize {
         if let Some(schema) = &body_schema {
             // Not JSON at all.
             let path = rig.path_or(template, &fixed);
-            let (st, v) = call(rig.http, &method.to_uppercase(), &path, TOKEN, Some("{\"oops"));
+            let (st, v) = call(
+                rig.http,
+                &method.to_uppercase(),
+                &path,
+                TOKEN,
+                Some("{\"oops"),
+            );
             if st != 400 {
                 rig.findings
                     .push(format!("{what}: malformed JSON answered {st}, not 400"));
@@ -336,7 +333,11 @@ fn check_all(rig: &mut Rig, doc: &Value, seed: u64) -> usize {
                 for p in &query {
                     if rng.gen_bool(0.5) {
                         let v = c.allowed(&p["schema"], &mut rng, &format!("query {}", p["name"]));
-                        pairs.push(format!("{}={}", p["name"].as_str().unwrap_or(""), encode(&text(&v))));
+                        pairs.push(format!(
+                            "{}={}",
+                            p["name"].as_str().unwrap_or(""),
+                            encode(&text(&v))
+                        ));
                     }
                 }
                 let url = format!("{path}?{}", pairs.join("&"));
@@ -352,7 +353,10 @@ fn check_all(rig: &mut Rig, doc: &Value, seed: u64) -> usize {
                 for bad in c.forbidden(&p["schema"]) {
                     // A query value is text: `null` and `[]` do not exist
                     // there, and a number's text is also a string.
-                    if matches!(bad.value, Value::Null | Value::Array(_) | Value::Object(_) | Value::Bool(_)) {
+                    if matches!(
+                        bad.value,
+                        Value::Null | Value::Array(_) | Value::Object(_) | Value::Bool(_)
+                    ) {
                         continue;
                     }
                     let t = text(&bad.value);
@@ -406,8 +410,9 @@ fn forbidden_outcome(
     let named = v["field"].as_str().unwrap_or("");
     let head = field.split(['.', '[']).next().unwrap_or(field);
     if !(400..500).contains(&st) {
-        rig.findings
-            .push(format!("{what}: forbidden ({field}: {why}) but answered {st}: {sent}"));
+        rig.findings.push(format!(
+            "{what}: forbidden ({field}: {why}) but answered {st}: {sent}"
+        ));
     } else if !(named == field
         || named.starts_with(&format!("{field}."))
         || named.starts_with(&format!("{field}["))
@@ -441,9 +446,14 @@ fn cross_field(op: &Value, st: u16, v: &Value) -> bool {
             _ => general.push(ch),
         }
     }
-    op["x-cross-field"].as_array().into_iter().flatten().any(|x| {
-        x["field"].as_str() == Some(general.as_str()) && x["status"].as_u64() == Some(u64::from(st))
-    })
+    op["x-cross-field"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .any(|x| {
+            x["field"].as_str() == Some(general.as_str())
+                && x["status"].as_u64() == Some(u64::from(st))
+        })
 }
 
 /// Ids that must be new for a create to be a create (all but `keep`, the
@@ -513,7 +523,11 @@ fn every_operation_accepts_what_the_document_allows_and_names_what_it_forbids() 
         distinct.len()
     );
     assert!(ops >= 25, "too few operations checked: {ops}");
-    assert!(rig.forbidden > 300, "too few forbidden cases: {}", rig.forbidden);
+    assert!(
+        rig.forbidden > 300,
+        "too few forbidden cases: {}",
+        rig.forbidden
+    );
     assert!(
         distinct.is_empty(),
         "{} findings:\n{}\n{}",

@@ -234,7 +234,11 @@ async fn status_ticks_move_orders_and_are_kept(db: TestDb) {
         let (code, err) = put(&api, path, body.clone()).await;
         // Ticking a mode's own cap status back into it conflicts with the mode (409).
         let conflict = path.ends_with("/no_contact");
-        assert_eq!(code, if conflict { 409 } else { 422 }, "{path} {body}: {err}");
+        assert_eq!(
+            code,
+            if conflict { 409 } else { 422 },
+            "{path} {body}: {err}"
+        );
         assert_eq!(err["field"], field, "{path} {body}: {err}");
     }
     let (code, _) = put(

@@ -25,9 +25,15 @@ pub fn check(data: &[u8]) {
     };
     let floor = FloorRules {
         pause_codes: vec!["lunch".into(), "training".into()],
-        dispositions: ["confirmed", "cancelled", "callback", "no_answer", "wrong_number"]
-            .map(String::from)
-            .to_vec(),
+        dispositions: [
+            "confirmed",
+            "cancelled",
+            "callback",
+            "no_answer",
+            "wrong_number",
+        ]
+        .map(String::from)
+        .to_vec(),
         wrap_up_timeout: Duration::from_secs(30),
         after_wrap_up: AfterWrapUp::Ready,
     };

@@ -104,8 +104,8 @@ pub use csv::{line as csv_line, quote as csv_quote, COLUMNS as CSV_COLUMNS};
 pub use error::ApiError;
 pub use extract::DEFAULT_PAGE;
 pub use openapi::{document as openapi_document, document_with as openapi_document_with, ROUTES};
-pub use vocabulary::Vocabulary;
 pub use rules::StoredRulesError;
+pub use vocabulary::Vocabulary;
 pub use webhooks::{
     backoff, event_body, secret_bytes, sign, WebhookDeliverer, WebhookError, WebhookOptions,
 };

@@ -215,7 +215,13 @@ pub fn document_with(vocab: &Vocabulary) -> Value {
     }
     if let (Some(paths), Value::Object(more)) = (
         doc["paths"].as_object_mut(),
-        openapi_dialer::paths(&id_param, &unauthorized, json_response, error_response, vocab),
+        openapi_dialer::paths(
+            &id_param,
+            &unauthorized,
+            json_response,
+            error_response,
+            vocab,
+        ),
     ) {
         paths.extend(more);
     }
@@ -365,7 +371,8 @@ fn order_schemas(vocab: &Vocabulary) -> Value {
 /// Issue #5: agents, agent calls, payments.
 fn payment_schemas() -> Value {
     let text = json!({ "type": "string" });
-    let agent_id = json!({ "type": "string", "pattern": NAME_PATTERN, "examples": ["ayesha", "a_2"] });
+    let agent_id =
+        json!({ "type": "string", "pattern": NAME_PATTERN, "examples": ["ayesha", "a_2"] });
     let agent_name = json!({ "type": "string", "minLength": 1, "maxLength": 100, "pattern": "^[^\\u0000-\\u001f\\u007f-\\u009f]*\\S[^\\u0000-\\u001f\\u007f-\\u009f]*$", "examples": ["Ayesha Khan"] });
     let opt_text = json!({ "type": ["string", "null"] });
     json!({

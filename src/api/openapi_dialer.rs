@@ -19,10 +19,10 @@ pub(super) fn paths(
     error_response: fn(&str) -> Value,
     vocab: &Vocabulary,
 ) -> Value {
-    let bad_field = error_response(
-        "A well-formed body with a field missing or invalid; `field` names it.",
-    );
-    let malformed = error_response("The body is not JSON, or a query parameter is invalid; `field` names it.");
+    let bad_field =
+        error_response("A well-formed body with a field missing or invalid; `field` names it.");
+    let malformed =
+        error_response("The body is not JSON, or a query parameter is invalid; `field` names it.");
     let forbidden = error_response("An agent token (these routes are the merchant's).");
     let unavailable = error_response("The daemon runs no call-mode queue.");
     let mode_missing = error_response("No such mode in [[dialer.modes]].");
@@ -141,13 +141,15 @@ pub(super) fn schemas(vocab: &Vocabulary) -> Value {
         "description": "The base four plus up to two extra, each extra mapped in [dialer.disposition_status]."
     });
     // `min`: "exclusiveMinimum" (longer than zero) or "minimum" (zero allowed).
-    let duration = |min: &str, max_minutes: u32, example: &str| json!({
-        "type": ["string", "number"],
-        "pattern": "^[0-9]+ ?(s|m|h|d)( ?[0-9]+ ?(s|m|h))*$",
-        "examples": [example, "1h 30m", 45],
-        min: 0, "maximum": max_minutes,
-        "description": format!("\"3m\" as in the config (humantime), or minutes; at most {max_minutes} minutes.")
-    });
+    let duration = |min: &str, max_minutes: u32, example: &str| {
+        json!({
+            "type": ["string", "number"],
+            "pattern": "^[0-9]+ ?(s|m|h|d)( ?[0-9]+ ?(s|m|h))*$",
+            "examples": [example, "1h 30m", 45],
+            min: 0, "maximum": max_minutes,
+            "description": format!("\"3m\" as in the config (humantime), or minutes; at most {max_minutes} minutes.")
+        })
+    };
     let count = json!({ "type": "integer", "minimum": 0 });
     let agents = json!({ "type": "array", "items": { "type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$" } });
     json!({

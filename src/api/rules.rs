@@ -155,7 +155,10 @@ fn campaign_shape(v: &Value) -> Result<(), ApiError> {
                                 "min_amount" | "max_amount" => amount_setting(y, &at)?,
                                 "action" => rule_action(y, &at)?,
                                 _ => {
-                                    return Err(unknown(&at, "kinds, min_amount, max_amount, action"))
+                                    return Err(unknown(
+                                        &at,
+                                        "kinds, min_amount, max_amount, action",
+                                    ))
                                 }
                             }
                         }
@@ -174,7 +177,10 @@ fn object<'v>(v: &'v Value, at: &str) -> Result<&'v serde_json::Map<String, Valu
 }
 
 fn wrong(at: &str, what: &str, v: &Value) -> ApiError {
-    ApiError::invalid(at, format!("must be {what}, not {}", super::input::type_name(v)))
+    ApiError::invalid(
+        at,
+        format!("must be {what}, not {}", super::input::type_name(v)),
+    )
 }
 
 fn unknown(at: &str, expected: &str) -> ApiError {

@@ -169,7 +169,7 @@ impl<'a> Contract<'a> {
         };
         let examples: Vec<&Value> = s["examples"]
             .as_array()
-            .map(|e| e.iter().filter(|v| type_listed(&[t.clone()], v)).collect())
+            .map(|e| e.iter().filter(|v| type_listed(std::slice::from_ref(&t), v)).collect())
             .unwrap_or_default();
         if !examples.is_empty() && (t == "string" || rng.gen_bool(0.5)) {
             let v = examples[rng.gen_range(0..examples.len())].clone();
@@ -213,7 +213,11 @@ impl<'a> Contract<'a> {
         let props = s["properties"].as_object().cloned().unwrap_or_default();
         let required: Vec<String> = s["required"]
             .as_array()
-            .map(|r| r.iter().filter_map(|v| v.as_str().map(String::from)).collect())
+            .map(|r| {
+                r.iter()
+                    .filter_map(|v| v.as_str().map(String::from))
+                    .collect()
+            })
             .unwrap_or_default();
         let min_props = s["minProperties"].as_u64().unwrap_or(0) as usize;
         let mut m = Map::new();
@@ -456,11 +460,7 @@ impl<'a> Contract<'a> {
             if s["uniqueItems"] == json!(true) {
                 let mut c = Contract::new(self.doc);
                 let mut rng = <StdRng as rand::SeedableRng>::seed_from_u64(7);
-                let mut list = c.allowed(
-                    &s.clone(),
-                    &mut rng,
-                    "uniqueItems",
-                );
+                let mut list = c.allowed(&s.clone(), &mut rng, "uniqueItems");
                 if let Some(a) = list.as_array_mut() {
                     if let Some(first) = a.first().cloned() {
                         a.push(first);
@@ -669,7 +669,10 @@ fn walk<'a>(
             for r in s["then"]["required"].as_array().into_iter().flatten() {
                 if let Some(r) = r.as_str() {
                     let mut body = base.clone();
-                    if let Some(o) = body.pointer_mut(&pointer(path)).and_then(Value::as_object_mut) {
+                    if let Some(o) = body
+                        .pointer_mut(&pointer(path))
+                        .and_then(Value::as_object_mut)
+                    {
                         o.remove(r);
                     }
                     path.push(r.to_string());
@@ -678,7 +681,11 @@ fn walk<'a>(
                 }
             }
         } else {
-            for r in s["else"]["not"]["required"].as_array().into_iter().flatten() {
+            for r in s["else"]["not"]["required"]
+                .as_array()
+                .into_iter()
+                .flatten()
+            {
                 if let Some(r) = r.as_str() {
                     let mut body = base.clone();
                     path.push(r.to_string());
@@ -706,7 +713,10 @@ fn walk<'a>(
         for r in s["required"].as_array().into_iter().flatten() {
             if let Some(r) = r.as_str() {
                 let mut body = base.clone();
-                if let Some(o) = body.pointer_mut(&pointer(path)).and_then(Value::as_object_mut) {
+                if let Some(o) = body
+                    .pointer_mut(&pointer(path))
+                    .and_then(Value::as_object_mut)
+                {
                     o.remove(r);
                 }
                 path.push(r.to_string());
