@@ -43,15 +43,7 @@ pub(crate) async fn create(
     }
     let id = input::required_string(&map, "id").map_err(ApiError::into_bad_request)?;
     let name = input::required_string(&map, "name").map_err(ApiError::into_bad_request)?;
-    if name.trim().is_empty()
-        || name.chars().count() > MAX_NAME_CHARS
-        || name.chars().any(char::is_control)
-    {
-        return Err(ApiError::bad_field(
-            "name",
-            format!("must be 1 to {MAX_NAME_CHARS} printable characters, not blank"),
-        ));
-    }
+    input::printable_text("name", &name, MAX_NAME_CHARS)?;
     let field = |f: &str| input::optional_string(&map, f).map_err(ApiError::into_bad_request);
     let phone = match (
         field("sip_uri")?,

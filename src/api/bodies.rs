@@ -224,15 +224,7 @@ pub(crate) fn payment(body: &[u8]) -> Result<(String, Money), ApiError> {
     input::reject_unknown(&map, &["item", "amount", "currency"])
         .map_err(ApiError::into_bad_request)?;
     let item = input::required_string(&map, "item").map_err(ApiError::into_bad_request)?;
-    if item.trim().is_empty()
-        || item.chars().count() > MAX_ITEM_CHARS
-        || item.chars().any(char::is_control)
-    {
-        return Err(ApiError::bad_field(
-            "item",
-            format!("must be 1 to {MAX_ITEM_CHARS} printable characters"),
-        ));
-    }
+    input::printable_text("item", &item, MAX_ITEM_CHARS)?;
     let amount = input::amount_text(body, &map).map_err(ApiError::into_bad_request)?;
     let currency = input::required_string(&map, "currency").map_err(ApiError::into_bad_request)?;
     let amount = payment_amount(&amount, &currency)

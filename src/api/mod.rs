@@ -66,6 +66,7 @@ mod input;
 mod openapi;
 mod openapi_agents;
 mod openapi_dialer;
+mod openapi_payments;
 mod openapi_sessions;
 mod orders;
 mod payments;
