@@ -227,7 +227,11 @@ fn check_all(rig: &mut Rig, doc: &Value, seed: u64) -> usize {
         })
         .collect();
     // Within a path: create, change, read, then delete.
-    let rank = |m: &str| ["post", "put", "get", "delete"].iter().position(|x| *x == m);
+    let rank = |m: &str| {
+        ["post", "put", "get", "delete"]
+            .iter()
+            .position(|x| *x == m)
+    };
     list.sort_by_key(|(p, m, _)| (p.as_str() == "/v1/rules", p.to_string(), rank(m)));
     for (template, method, op) in list {
         let what = format!("{} {template}", method.to_uppercase());
