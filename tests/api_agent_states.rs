@@ -181,7 +181,7 @@ async fn states_dispositions_and_the_supervisor_view(db: TestDb) {
         (r#"{}"#, "state"),
     ] {
         let (s, v) = rig.put_state(AYESHA, "ayesha", body).await;
-        assert_eq!((s, field(&v)), (400, want), "{body}: {v}");
+        assert_eq!((s, field(&v)), (422, want), "{body}: {v}");
     }
     // Another agent's token cannot see or move her (404, ids do not leak).
     let (s, _) = rig.put_state(BILAL, "ayesha", r#"{"state":"ready"}"#).await;
@@ -252,7 +252,7 @@ async fn states_dispositions_and_the_supervisor_view(db: TestDb) {
         (r#"{"disposition":"confirmed","colour":"red"}"#, "colour"),
     ] {
         let (s, v) = post(body).await;
-        assert_eq!((s, field(&v)), (400, want), "{body}: {v}");
+        assert_eq!((s, field(&v)), (422, want), "{body}: {v}");
     }
     let (s, _) = rig
         .dispose(BILAL, "call_1", r#"{"disposition":"confirmed"}"#)

@@ -431,7 +431,7 @@ async fn bad_fields_are_named(db: TestDb) {
         let (status, err) = h.post(m, path, body).await;
         assert_eq!(
             (status, err["field"].as_str()),
-            (400, field),
+            (if field.is_some() { 422 } else { 400 }, field),
             "{path} {body}: {err}"
         );
         assert!(err["error"].is_string(), "{err}");
@@ -502,7 +502,7 @@ async fn bad_fields_are_named(db: TestDb) {
         let (status, err) = h.post(m, &path, body).await;
         assert_eq!(
             (status, err["field"].as_str()),
-            (400, Some(field)),
+            (422, Some(field)),
             "{body}: {err}"
         );
     }

@@ -195,7 +195,7 @@ async fn bad_input_names_the_field_and_agents_get_403(db: TestDb) {
         let (status, err) = api
             .send(Method::PUT, "/v1/orders/B1/status", Some(body))
             .await;
-        assert_eq!(status, 400, "{body}: {err}");
+        assert_eq!(status, 422, "{body}: {err}");
         assert_eq!(err["field"], field, "{body}: {err}");
     }
     let (status, _) = put_status(&api, "nope", "processing").await;
@@ -219,7 +219,7 @@ async fn bad_input_names_the_field_and_agents_get_403(db: TestDb) {
         let (status, err) = api
             .send(Method::PUT, "/v1/dialer/modes/new/agents", Some(body))
             .await;
-        assert_eq!(status, 400, "{body}: {err}");
+        assert_eq!(status, 422, "{body}: {err}");
         assert_eq!(err["field"], field, "{body}: {err}");
     }
     let (status, _) = api.get("/v1/dialer/modes/nope").await;

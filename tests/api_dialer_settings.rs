@@ -1,5 +1,5 @@
 //! Call-mode rules changed over HTTP (issue #11), SQLite and PostgreSQL:
-//! `PUT /v1/dialer/modes/{id}` validated as the config is (a 400 naming the
+//! `PUT /v1/dialer/modes/{id}` validated as the config is (a 422 naming the
 //! field), applied to the live queue, kept across a restart (migration 0007);
 //! `PUT /v1/dialer/statuses/{name}` ticks a status into a mode and orders
 //! already in it follow; both in `/openapi.json`.
@@ -54,7 +54,11 @@ async fn mode_settings_are_checked_applied_and_kept(db: TestDb) {
         (json!({}), "body"),
     ] {
         let (code, err) = put(&api, "/v1/dialer/modes/new", body.clone()).await;
-        assert_eq!(code, 400, "{body}: {err}");
+        // A value the mode's own setup cannot take is a conflict (409): a
+        // share on a mode not of kind random, a cap status ticked back in.
+        let conflict = body == json!({ "random_share": 0.5 })
+            || body == json!({ "status_after_max": "flagged" });
+        assert_eq!(code, if conflict { 409 } else { 422 }, "{body}: {err}");
         assert_eq!(err["field"], field, "{body}: {err}");
     }
     let (code, _) = put(&api, "/v1/dialer/modes/nope", json!({ "priority": 1 })).await;
@@ -225,7 +229,13 @@ async fn status_ticks_move_orders_and_are_kept(db: TestDb) {
         ),
     ] {
         let (code, err) = put(&api, path, body.clone()).await;
-        assert_eq!(code, 400, "{path} {body}: {err}");
+        // Ticking a mode's own cap status back into it conflicts with the mode (409).
+        let conflict = path.ends_with("/no_contact");
+        assert_eq!(
+            code,
+            if conflict { 409 } else { 422 },
+            "{path} {body}: {err}"
+        );
         assert_eq!(err["field"], field, "{path} {body}: {err}");
     }
     let (code, _) = put(

@@ -558,7 +558,15 @@ async fn rules_can_be_read_and_replaced_with_validation() {
             r#"{"campaign":{"rules":[{"kinds":[]}]}}"#,
             "campaign.rules[0].kinds",
         ),
-        (r#"{"campaign":{"unmatched":"maybe"}}"#, "campaign"),
+        (
+            r#"{"campaign":{"unmatched":"maybe"}}"#,
+            "campaign.unmatched",
+        ),
+        (r#"{"campaign":[]}"#, "campaign"),
+        (
+            r#"{"campaign":{"rules":[{"action":"call","colour":1}]}}"#,
+            "campaign.rules[0].colour",
+        ),
         (r#"{"calling":{"window":"00:00-23:59"}}"#, "calling"),
         (r#"{}"#, "campaign"),
     ] {

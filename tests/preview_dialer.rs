@@ -145,7 +145,7 @@ fn preview_offers_the_order_first_and_call_or_skip_decide() {
         &format!("/v1/agents/{id}/preview"),
         Some(r#"{"action":"later","call_id":"x"}"#),
     );
-    assert_eq!(st, 400, "{v}");
+    assert_eq!(st, 422, "{v}");
     assert_eq!(v["field"], "action", "{v}");
 
     // Call on the page: OP01 is dialled, the customer answers and hangs up.

@@ -143,25 +143,25 @@ fn an_api_agent_registers_a_real_phone_and_is_called_through_its_binding() {
     for (body, status, field) in [
         (
             r#"{"id":"x","name":"X","sip_uri":"sip:x@127.0.0.1","sip_user":"2009","sip_password":"long-enough-1"}"#,
-            400,
+            422,
             "sip_uri",
         ),
         (
             r#"{"id":"x","name":"X","sip_user":"2009"}"#,
-            400,
+            422,
             "sip_password",
         ),
         (
             r#"{"id":"x","name":"X","sip_user":"2009","sip_password":"short"}"#,
-            400,
+            422,
             "sip_password",
         ),
         (
             r#"{"id":"x","name":"X","sip_user":"20 09","sip_password":"long-enough-1"}"#,
-            400,
+            422,
             "sip_user",
         ),
-        (r#"{"id":"x","name":"X"}"#, 400, "sip_uri"),
+        (r#"{"id":"x","name":"X"}"#, 422, "sip_uri"),
     ] {
         let (st, v) = rig.create(body);
         assert_eq!(

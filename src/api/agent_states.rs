@@ -22,11 +22,11 @@ use serde_json::{json, Value};
 use tokio::sync::broadcast::error::RecvError;
 
 use super::auth::Principal;
+use super::bodies;
 use super::calls::visible_call;
 use super::dialer::dialup_error;
 use super::error::ApiError;
 use super::extract::path_id;
-use super::input;
 use super::preview::offer_json;
 use super::sse::{self, EventFeed};
 use super::views::{agent_json, time};
@@ -34,9 +34,6 @@ use super::ApiState;
 use crate::dialup::DialupError;
 use crate::floor::{AgentView, Floor, FloorError, FloorEvent};
 use crate::store::{Agent, CallDisposition};
-
-/// Longest disposition note accepted, in characters.
-pub const MAX_NOTE_CHARS: usize = 2000;
 
 /// The state fields an agent's JSON gains (also on `GET /v1/agents`).
 pub(crate) fn state_fields(v: &mut Value, view: &AgentView) {
@@ -145,36 +142,8 @@ pub(crate) async fn set_state(
 ) -> Result<Json<Value>, ApiError> {
     let agent = visible_agent(&state, &principal, &path_id(id)?).await?;
     let body = state.body(body)?;
-    let map = input::json_object(&body).map_err(ApiError::into_bad_request)?;
-    input::reject_unknown(&map, &["state", "pause_code"]).map_err(ApiError::into_bad_request)?;
-    let wanted = input::required_string(&map, "state").map_err(ApiError::into_bad_request)?;
-    let code = input::optional_string(&map, "pause_code").map_err(ApiError::into_bad_request)?;
-    let change = match (wanted.as_str(), code) {
-        ("ready", None) => AgentInput::SetReady,
-        ("ready", Some(_)) => {
-            return Err(ApiError::bad_field(
-                "pause_code",
-                "only with \"state\": \"paused\"",
-            ))
-        }
-        ("paused", Some(code)) => AgentInput::Pause { code },
-        ("paused", None) => {
-            return Err(ApiError::bad_field(
-                "pause_code",
-                format!(
-                    "is required to pause; one of {}",
-                    state.floor()?.rules().pause_codes.join(", ")
-                ),
-            ))
-        }
-        (other, _) => {
-            return Err(ApiError::bad_field(
-                "state",
-                format!("{other:?}: must be \"ready\" or \"paused\" (the other states follow calls and the session)"),
-            ))
-        }
-    };
     let floor = state.floor()?;
+    let change = bodies::state_change(&body, floor.rules())?;
     let now = state.now();
     floor
         .apply(&agent.id, change, now)
@@ -194,88 +163,15 @@ pub(crate) async fn disposition(
 ) -> Result<Json<Value>, ApiError> {
     let call = visible_call(&state, &principal, &path_id(id)?).await?;
     let body = state.body(body)?;
-    let map = input::json_object(&body).map_err(ApiError::into_bad_request)?;
-    input::reject_unknown(
-        &map,
-        &[
-            "disposition",
-            "callback_at",
-            "callback_same_agent",
-            "pause_code",
-            "note",
-        ],
-    )
-    .map_err(ApiError::into_bad_request)?;
     let floor = state.floor()?;
-    let disposition =
-        input::required_string(&map, "disposition").map_err(ApiError::into_bad_request)?;
-    if !floor.rules().knows_disposition(&disposition) {
-        return Err(ApiError::bad_field(
-            "disposition",
-            format!(
-                "{disposition:?} is not one of {}",
-                floor.rules().dispositions.join(", ")
-            ),
-        ));
-    }
     let now = state.now();
-    let callback_at = match input::optional_string(&map, "callback_at")
-        .map_err(ApiError::into_bad_request)?
-    {
-        None => None,
-        Some(s) => {
-            let at = DateTime::parse_from_rfc3339(&s)
-                .map_err(|_| {
-                    ApiError::bad_field("callback_at", "must be an RFC 3339 time with its offset")
-                })?
-                .with_timezone(&Utc);
-            if at <= now {
-                return Err(ApiError::bad_field("callback_at", "must be in the future"));
-            }
-            Some(at)
-        }
-    };
-    // A callback needs its time (VICIdial's CALLBK asks for one, too).
-    if disposition == "callback" && callback_at.is_none() {
-        return Err(ApiError::bad_field(
-            "callback_at",
-            "is required with the callback disposition",
-        ));
-    }
-    let note = input::optional_string(&map, "note").map_err(ApiError::into_bad_request)?;
-    if note
-        .as_deref()
-        .is_some_and(|n| n.chars().count() > MAX_NOTE_CHARS)
-    {
-        return Err(ApiError::bad_field(
-            "note",
-            format!("at most {MAX_NOTE_CHARS} characters"),
-        ));
-    }
-    // "Dispose and pause": checked here so a wrong code writes nothing.
-    let then_pause =
-        input::optional_string(&map, "pause_code").map_err(ApiError::into_bad_request)?;
-    if let Some(code) = &then_pause {
-        if !floor.rules().knows_pause_code(code) {
-            return Err(ApiError::bad_field(
-                "pause_code",
-                format!(
-                    "{code:?} is not one of {}",
-                    floor.rules().pause_codes.join(", ")
-                ),
-            ));
-        }
-    }
-    let same_agent = match map.get("callback_same_agent") {
-        None | Some(Value::Null) => false,
-        Some(Value::Bool(b)) => *b,
-        Some(_) => {
-            return Err(ApiError::bad_field(
-                "callback_same_agent",
-                "must be true or false",
-            ))
-        }
-    };
+    let bodies::DispositionRequest {
+        disposition,
+        callback_at,
+        note,
+        then_pause,
+        same_agent,
+    } = bodies::disposition(&body, floor.rules(), now)?;
     // A call the operator dialer placed for a queued order: the
     // disposition settles the order in its queue (issue #11), checked
     // against the order's mode first so a button the mode lacks is a 400

@@ -20,6 +20,9 @@ use crate::config::{check_sip_password, check_sip_user};
 use crate::sip::digest::{ha1, Algorithm};
 use crate::store::{NewAgent, SipCredentials};
 
+/// Longest agent name accepted, in characters.
+pub const MAX_NAME_CHARS: usize = 100;
+
 /// `POST /v1/agents {"id","name", "sip_uri" | "sip_user"+"sip_password"}`:
 /// 201 with `api_token` (once). An agent whose phone registers gives
 /// `sip_user` and `sip_password` instead of a fixed `sip_uri` (issue #10):
@@ -33,8 +36,14 @@ pub(crate) async fn create(
     let map = input::json_object(&body).map_err(ApiError::into_bad_request)?;
     input::reject_unknown(&map, &["id", "name", "sip_uri", "sip_user", "sip_password"])
         .map_err(ApiError::into_bad_request)?;
+    // Every key is a string here: `null` would leave it ambiguous which of
+    // the two shapes (sip_uri, or sip_user + sip_password) was meant.
+    if let Some((k, _)) = map.iter().find(|(_, v)| v.is_null()) {
+        return Err(ApiError::bad_field(k.clone(), "must be a string, not null"));
+    }
     let id = input::required_string(&map, "id").map_err(ApiError::into_bad_request)?;
     let name = input::required_string(&map, "name").map_err(ApiError::into_bad_request)?;
+    input::printable_text("name", &name, MAX_NAME_CHARS)?;
     let field = |f: &str| input::optional_string(&map, f).map_err(ApiError::into_bad_request);
     let phone = match (
         field("sip_uri")?,

@@ -13,7 +13,9 @@ use axum::extract::rejection::{BytesRejection, PathRejection};
 use axum::extract::{Path, RawQuery, State};
 use axum::Json;
 use orderline_dialer::modes::config::is_valid_name;
-use orderline_dialer::modes::{Mode, ModeOverview, QueueError, QueueFilter, Subqueue};
+use orderline_dialer::modes::{
+    DialerConfigError, Mode, ModeOverview, QueueError, QueueFilter, Subqueue,
+};
 use serde_json::{json, Value};
 
 use super::error::ApiError;
@@ -353,6 +355,20 @@ pub(crate) fn dialup_error(e: DialupError) -> ApiError {
         DialupError::Store(e) => ApiError::from(e),
         // The config's own check refused a change: name the key's last part
         // (`dialer.modes[0].put_off` → `put_off`), the body's field.
+        // A value the document allows that this mode's own setup cannot
+        // take is a conflict with the mode's state (409), not a bad value.
+        DialupError::Rules(
+            e @ (DialerConfigError::ShareOnNonRandom { .. }
+            | DialerConfigError::SafeHarborMissing { .. }
+            | DialerConfigError::CapLoops { .. }),
+        ) => ApiError::Refused {
+            field: Some(match &e {
+                DialerConfigError::ShareOnNonRandom { .. } => "random_share",
+                DialerConfigError::SafeHarborMissing { .. } => "pacing",
+                _ => "status_after_max",
+            }),
+            message: e.to_string(),
+        },
         DialupError::Rules(e) => {
             let field = e.key().rsplit('.').next().unwrap_or("body");
             let field = field.split('[').next().unwrap_or(field).to_string();

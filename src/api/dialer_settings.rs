@@ -12,7 +12,7 @@ use axum::extract::rejection::{BytesRejection, PathRejection};
 use axum::extract::{Path, State};
 use axum::Json;
 use orderline_dialer::modes::config::is_valid_name;
-use orderline_dialer::modes::{ModeSettings, Pacing, Tick};
+use orderline_dialer::modes::{DialerConfigError, ModeSettings, Pacing, Tick};
 use serde_json::{json, Map, Value};
 
 use super::dialer::{configured_mode, dialup_error, mode_json};
@@ -46,7 +46,19 @@ pub(crate) async fn set_mode(
 ) -> Result<Json<Value>, ApiError> {
     let (id, dialup) = configured_mode(&state, id)?;
     let body = state.body(body)?;
-    let map = input::json_object(&body).map_err(ApiError::into_bad_request)?;
+    let patch = mode_patch(&body)?;
+    dialup
+        .set_mode_settings(&id, &patch, state.now())
+        .await
+        .map_err(dialup_error)?;
+    Ok(Json(mode_json(dialup, &id).await?))
+}
+
+/// `PUT /v1/dialer/modes/{id}` body → the settings it changes, each
+/// checked for its JSON type and named when wrong (the values are then
+/// checked as the config's are, against the mode).
+pub(crate) fn mode_patch(body: &[u8]) -> Result<ModeSettings, ApiError> {
+    let map = input::json_object(body).map_err(ApiError::into_bad_request)?;
     input::reject_unknown(&map, &MODE_SETTING_KEYS).map_err(ApiError::into_bad_request)?;
     let patch = mode_settings(&map)?;
     if patch == ModeSettings::default() {
@@ -58,11 +70,7 @@ pub(crate) async fn set_mode(
             ),
         ));
     }
-    dialup
-        .set_mode_settings(&id, &patch, state.now())
-        .await
-        .map_err(dialup_error)?;
-    Ok(Json(mode_json(dialup, &id).await?))
+    Ok(patch)
 }
 
 /// `GET /v1/dialer/statuses`: every known status and its ticks per project.
@@ -138,6 +146,12 @@ pub(crate) async fn set_tick(
             // The config's check names the mode's key (e.g. a tick that would
             // loop the cap refuses as `status_after_max`); here the body's
             // field at fault is the tick's mode.
+            // A tick that would loop a mode's cap conflicts with that mode's
+            // status_after_max as it stands now (409), not with the body.
+            DialupError::Rules(r @ DialerConfigError::CapLoops { .. }) => ApiError::Refused {
+                field: Some("mode"),
+                message: r.to_string(),
+            },
             DialupError::Rules(r) if !r.key().ends_with("project") => {
                 ApiError::bad_field("mode", r.to_string())
             }

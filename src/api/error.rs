@@ -31,8 +31,9 @@ pub enum ApiError {
     BadQuery { field: String, reason: String },
     #[error("order {0:?} not found")]
     NotFound(String),
-    /// A bad field in a call, payment or agent request (400, as the
-    /// payments contract has it; orders answer 422 with [`ApiError::Invalid`]).
+    /// A bad field in a well-formed body (422, as [`ApiError::Invalid`]:
+    /// one rule for the whole API — 400 is for a body that is not JSON or a
+    /// bad query parameter, 422 for a JSON body with a field at fault).
     #[error("invalid `{field}`: {reason}")]
     BadField { field: String, reason: String },
     /// An agent token on a merchant-only route, or acting for another agent.
@@ -72,7 +73,7 @@ pub enum ApiError {
 }
 
 impl ApiError {
-    /// A field error as a 400 (the payments contract's routes).
+    /// A field error (422).
     pub fn bad_field(field: impl Into<String>, reason: impl Into<String>) -> ApiError {
         ApiError::BadField {
             field: field.into(),
@@ -106,14 +107,14 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
-            ApiError::MalformedJson(_) | ApiError::BadQuery { .. } | ApiError::BadField { .. } => {
-                StatusCode::BAD_REQUEST
-            }
+            ApiError::MalformedJson(_) | ApiError::BadQuery { .. } => StatusCode::BAD_REQUEST,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::Missing { .. } => StatusCode::NOT_FOUND,
             ApiError::Refused { .. } => StatusCode::CONFLICT,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-            ApiError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Invalid { .. } | ApiError::BadField { .. } => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
             ApiError::NotFound(_) | ApiError::NoRoute => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict { .. } | ApiError::NotFlagged { .. } => StatusCode::CONFLICT,
@@ -122,7 +123,8 @@ impl ApiError {
         }
     }
 
-    fn field(&self) -> Option<&str> {
+    /// The field the error names (`None`: not about one field).
+    pub(crate) fn field(&self) -> Option<&str> {
         match self {
             ApiError::Invalid { field, .. }
             | ApiError::BadQuery { field, .. }

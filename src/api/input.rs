@@ -200,6 +200,18 @@ pub(crate) fn optional_string(
     }
 }
 
+/// Text of 1 to `max` characters, not blank, with no control characters
+/// (an agent's name, a payment's item), or a 422 naming `field`.
+pub(crate) fn printable_text(field: &str, text: &str, max: usize) -> Result<(), ApiError> {
+    if text.trim().is_empty() || text.chars().count() > max || text.chars().any(char::is_control) {
+        return Err(ApiError::bad_field(
+            field,
+            format!("must be 1 to {max} printable characters, not blank"),
+        ));
+    }
+    Ok(())
+}
+
 /// The first key not in `allowed`, as a field error.
 pub(crate) fn reject_unknown(
     map: &serde_json::Map<String, Value>,

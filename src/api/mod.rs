@@ -50,6 +50,7 @@ mod agent_page;
 mod agent_states;
 mod agents;
 mod auth;
+mod bodies;
 mod call_order;
 mod calls;
 mod console_page;
@@ -59,10 +60,13 @@ mod dialer;
 mod dialer_settings;
 mod error;
 mod extract;
+#[doc(hidden)]
+pub mod fuzzing;
 mod input;
 mod openapi;
 mod openapi_agents;
 mod openapi_dialer;
+mod openapi_payments;
 mod openapi_sessions;
 mod orders;
 mod payments;
@@ -71,6 +75,7 @@ mod rules;
 mod sessions;
 mod sse;
 mod views;
+mod vocabulary;
 mod webhooks;
 
 use std::future::Future;
@@ -99,8 +104,9 @@ pub use control::{
 pub use csv::{line as csv_line, quote as csv_quote, COLUMNS as CSV_COLUMNS};
 pub use error::ApiError;
 pub use extract::DEFAULT_PAGE;
-pub use openapi::{document as openapi_document, ROUTES};
+pub use openapi::{document as openapi_document, document_with as openapi_document_with, ROUTES};
 pub use rules::StoredRulesError;
+pub use vocabulary::Vocabulary;
 pub use webhooks::{
     backoff, event_body, secret_bytes, sign, WebhookDeliverer, WebhookError, WebhookOptions,
 };
@@ -277,6 +283,35 @@ impl ApiState {
             .dialup
             .as_ref()
             .is_some_and(|d| d.is_status(name))
+    }
+
+    /// The names this daemon's config defines, for `/openapi.json`'s enums.
+    fn vocabulary(&self) -> Vocabulary {
+        let mut v = Vocabulary::default();
+        if let Some(dialup) = &self.inner.dialup {
+            let rules = dialup.rules();
+            v.modes = rules.modes().iter().map(|m| m.id.clone()).collect();
+            v.mode_projects = rules.modes().iter().map(|m| m.project.clone()).collect();
+            v.statuses = rules.statuses().map(str::to_string).collect();
+        }
+        if let Some(floor) = &self.inner.floor {
+            let r = floor.rules();
+            v.pause_codes = r.pause_codes.clone();
+            v.dispositions = r.dispositions.clone();
+        }
+        if let Some(dialup) = &self.inner.dialup {
+            let rules = dialup.rules();
+            v.mode_dispositions = v
+                .dispositions
+                .iter()
+                .filter(|d| {
+                    orderline_dialer::modes::config::is_dialer_disposition(d)
+                        || rules.disposition_status(d).is_some()
+                })
+                .cloned()
+                .collect();
+        }
+        v
     }
 
     /// Replace the SSE keep-alive interval (tests). Call before cloning.

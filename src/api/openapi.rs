@@ -6,13 +6,17 @@
 //! document into utoipa's OpenAPI model and checks it against [`ROUTES`],
 //! the list the router is built from, so an undocumented route fails CI.
 
+use axum::extract::State;
 use axum::Json;
 use serde_json::{json, Value};
 
 use super::openapi_agents;
 use super::openapi_dialer;
+use super::openapi_payments;
 use super::openapi_sessions;
-use super::BODY_LIMIT;
+use super::vocabulary::{Vocabulary, AMOUNT_PATTERN, NAME_PATTERN, PRINTABLE};
+use super::{ApiState, BODY_LIMIT, DEFAULT_PAGE};
+use crate::store::MAX_PAGE;
 
 /// Every route as (method, path) in OpenAPI path syntax.
 pub const ROUTES: &[(&str, &str)] = &[
@@ -58,8 +62,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/openapi.json"),
 ];
 
-pub(crate) async fn serve() -> Json<Value> {
-    Json(document())
+pub(crate) async fn serve(State(state): State<ApiState>) -> Json<Value> {
+    Json(document_with(&state.vocabulary()))
 }
 
 fn error_response(description: &str) -> Value {
@@ -70,21 +74,35 @@ fn json_response(description: &str, schema: &str) -> Value {
     json!({ "description": description, "content": { "application/json": { "schema": { "$ref": format!("#/components/schemas/{schema}") } } } })
 }
 
-fn list_params(with_paging: bool) -> Value {
+fn list_params(with_paging: bool, vocab: &Vocabulary) -> Value {
+    let status = if vocab.statuses.is_empty() {
+        json!({ "anyOf": [{ "$ref": "#/components/schemas/Status" }, { "type": "string", "pattern": NAME_PATTERN, "examples": ["processing"] }] })
+    } else {
+        Vocabulary::names(&vocab.statuses)
+    };
+    let instant = json!({ "anyOf": [
+        { "type": "string", "format": "date-time" },
+        { "type": "string", "pattern": "^[0-9]{1,15}$", "description": "Epoch milliseconds.", "examples": ["1795428000000", "0"] }
+    ] });
     let mut p = vec![
-        json!({ "name": "status", "in": "query", "required": false, "description": "A built-in status or a configured [[dialer.statuses]] name.", "schema": { "anyOf": [{ "$ref": "#/components/schemas/Status" }, { "type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$" }] } }),
-        json!({ "name": "from", "in": "query", "required": false, "description": "Created at or after: RFC 3339 or epoch ms.", "schema": { "type": "string" } }),
-        json!({ "name": "to", "in": "query", "required": false, "description": "Created before: RFC 3339 or epoch ms.", "schema": { "type": "string" } }),
+        json!({ "name": "status", "in": "query", "required": false, "description": "A built-in status or a configured [[dialer.statuses]] name.", "schema": status }),
+        json!({ "name": "from", "in": "query", "required": false, "description": "Created at or after: RFC 3339 or epoch ms.", "schema": instant }),
+        json!({ "name": "to", "in": "query", "required": false, "description": "Created before: RFC 3339 or epoch ms.", "schema": instant }),
     ];
     if with_paging {
-        p.push(json!({ "name": "cursor", "in": "query", "required": false, "description": "next_cursor of the previous page.", "schema": { "type": "string" } }));
-        p.push(json!({ "name": "limit", "in": "query", "required": false, "schema": { "type": "integer", "minimum": 1, "maximum": 500, "default": 50 } }));
+        p.push(json!({ "name": "cursor", "in": "query", "required": false, "description": "next_cursor of the previous page (empty: the first page).", "schema": { "type": "string", "pattern": "^(-?[0-9]{1,18}:.*)?$", "examples": ["1795428000000:A-1001", ""] } }));
+        p.push(json!({ "name": "limit", "in": "query", "required": false, "schema": { "type": "integer", "minimum": 1, "maximum": MAX_PAGE, "default": DEFAULT_PAGE } }));
     }
     Value::Array(p)
 }
 
-/// The document (also used by tests).
+/// The document for a daemon with no call modes or operators configured.
 pub fn document() -> Value {
+    document_with(&Vocabulary::default())
+}
+
+/// The document with this daemon's configured names as enums.
+pub fn document_with(vocab: &Vocabulary) -> Value {
     let id_param =
         json!([{ "name": "id", "in": "path", "required": true, "schema": { "type": "string" } }]);
     let unauthorized =
@@ -117,7 +135,7 @@ pub fn document() -> Value {
                 "get": {
                     "operationId": "listOrders",
                     "summary": "Orders oldest first, keyset-paged.",
-                    "parameters": list_params(true),
+                    "parameters": list_params(true, vocab),
                     "responses": { "200": json_response("One page.", "OrderPage"), "400": malformed, "401": unauthorized }
                 }
             },
@@ -125,7 +143,7 @@ pub fn document() -> Value {
                 "get": {
                     "operationId": "exportOrders",
                     "summary": "Every order matching the filter as RFC 4180 CSV (streamed).",
-                    "parameters": list_params(false),
+                    "parameters": list_params(false, vocab),
                     "responses": {
                         "200": { "description": "CSV with a header row.", "content": { "text/csv": { "schema": { "type": "string" } } } },
                         "400": malformed, "401": unauthorized
@@ -164,7 +182,8 @@ pub fn document() -> Value {
                     "operationId": "putRules",
                     "summary": "Replace [campaign]: stored, and loaded at start over the config file's (the stored version wins).",
                     "requestBody": { "required": true, "content": { "application/json": { "schema": { "type": "object", "required": ["campaign"], "properties": { "campaign": { "$ref": "#/components/schemas/Campaign" } } } } } },
-                    "responses": { "200": json_response("Rules now in force.", "Rules"), "400": malformed, "401": unauthorized, "422": invalid }
+                    "responses": { "200": json_response("Rules now in force.", "Rules"), "400": malformed, "401": unauthorized, "422": invalid },
+                    "x-cross-field": [{ "field": "campaign.rules[].max_amount", "status": 422, "rule": "greater than the same rule's min_amount (JSON Schema cannot compare two values)" }]
                 }
             },
             "/metrics": {
@@ -186,18 +205,30 @@ pub fn document() -> Value {
         },
         "components": {
             "securitySchemes": { "bearer": { "type": "http", "scheme": "bearer" } },
-            "schemas": schemas(),
+            "schemas": schemas(vocab),
         }
     });
     if let (Some(paths), Value::Object(more)) = (
         doc["paths"].as_object_mut(),
-        payment_paths(&id_param, &unauthorized, &malformed),
+        openapi_payments::paths(
+            &id_param,
+            &unauthorized,
+            &malformed,
+            json_response,
+            error_response,
+        ),
     ) {
         paths.extend(more);
     }
     if let (Some(paths), Value::Object(more)) = (
         doc["paths"].as_object_mut(),
-        openapi_dialer::paths(&id_param, &unauthorized, json_response, error_response),
+        openapi_dialer::paths(
+            &id_param,
+            &unauthorized,
+            json_response,
+            error_response,
+            vocab,
+        ),
     ) {
         paths.extend(more);
     }
@@ -216,12 +247,12 @@ pub fn document() -> Value {
     doc
 }
 
-fn schemas() -> Value {
-    let mut all = order_schemas();
+fn schemas(vocab: &Vocabulary) -> Value {
+    let mut all = order_schemas(vocab);
     for more in [
-        payment_schemas(),
-        openapi_dialer::schemas(),
-        openapi_agents::schemas(),
+        openapi_payments::schemas(),
+        openapi_dialer::schemas(vocab),
+        openapi_agents::schemas(vocab),
         openapi_sessions::schemas(),
     ] {
         if let (Some(all), Value::Object(more)) = (all.as_object_mut(), more) {
@@ -231,8 +262,10 @@ fn schemas() -> Value {
     all
 }
 
-fn order_schemas() -> Value {
+fn order_schemas(vocab: &Vocabulary) -> Value {
     let text = json!({ "type": "string" });
+    let rule_amount = json!({ "type": ["string", "integer", "null"], "minimum": 0, "pattern": AMOUNT_PATTERN, "examples": ["50000", "1234.50"], "description": "A plain decimal (at most 4 places) or a whole number." });
+    let _ = vocab;
     let opt_text = json!({ "type": ["string", "null"] });
     json!({
         "Error": {
@@ -316,263 +349,28 @@ fn order_schemas() -> Value {
             "properties": { "orders": { "type": "array", "items": { "$ref": "#/components/schemas/Order" } }, "next_cursor": opt_text }
         },
         "Decision": {
-            "type": "object", "required": ["decision"],
-            "properties": { "decision": { "type": "string", "enum": ["confirm", "cancel"] }, "by": text, "note": text }
+            "type": "object", "required": ["decision"], "additionalProperties": false,
+            "properties": {
+                "decision": { "type": "string", "enum": ["confirm", "cancel"] },
+                "by": { "type": ["string", "null"], "maxLength": 128, "pattern": PRINTABLE, "description": "Who decided; default `api`." },
+                "note": { "type": ["string", "null"], "maxLength": 2000, "pattern": PRINTABLE }
+            }
         },
         "Campaign": {
-            "type": "object",
+            "type": "object", "additionalProperties": false,
             "properties": {
-                "unmatched": { "type": "string", "enum": ["call", "confirm", "flag"] },
-                "flag_above": { "type": "object", "properties": { "new": opt_text, "returning": opt_text, "platform_returning": opt_text } },
-                "rules": { "type": ["array", "null"], "items": { "type": "object", "properties": {
-                    "kinds": { "type": "array", "items": { "type": "string" } },
-                    "min_amount": text, "max_amount": text,
+                "unmatched": { "type": "string", "enum": ["call", "confirm", "flag"], "default": "confirm" },
+                "flag_above": { "type": "object", "additionalProperties": false, "properties": { "new": rule_amount, "returning": rule_amount, "platform_returning": rule_amount } },
+                "rules": { "type": ["array", "null"], "items": { "type": "object", "additionalProperties": false, "properties": {
+                    "kinds": { "type": ["array", "null"], "minItems": 1, "items": { "type": "string", "enum": ["new", "returning", "platform_returning"] }, "description": "Null or absent: every kind; an empty list could never match and is a 422." },
+                    "min_amount": rule_amount, "max_amount": rule_amount,
                     "action": { "type": "string", "enum": ["call", "confirm", "flag"] }
-                } } }
+                } }, "description": "First match wins; min_amount inclusive, max_amount exclusive (a rule whose max is not above its min is a 422 naming it)." }
             }
         },
         "Rules": {
             "type": "object",
             "properties": { "campaign": { "$ref": "#/components/schemas/Campaign" }, "calling": { "type": "object" }, "persisted": { "type": "boolean" } }
         }
-    })
-}
-
-/// Issue #5: agents, agent calls, payments.
-fn payment_schemas() -> Value {
-    let text = json!({ "type": "string" });
-    let opt_text = json!({ "type": ["string", "null"] });
-    json!({
-        "NewAgent": {
-            "type": "object", "required": ["id", "name"],
-            "description": "Give sip_uri (a phone at a fixed address) or sip_user + sip_password (a phone that registers), not both.",
-            "properties": { "id": { "type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$" }, "name": text, "sip_uri": { "type": "string", "example": "sip:ayesha@127.0.0.1:5080" },
-                "sip_user": { "type": "string", "pattern": "^[A-Za-z0-9._!~*'+-]{1,64}$", "description": "Digest user name the phone registers with." },
-                "sip_password": { "type": "string", "minLength": 8, "description": "Shown once in the 201; stored only as HA1 hashes (MD5, SHA-256)." } }
-        },
-        "Agent": {
-            "type": "object",
-            "properties": { "id": text, "name": text, "sip_uri": text, "source": { "type": "string", "enum": ["config", "api"] },
-                "state": { "$ref": "#/components/schemas/AgentState" },
-                "pause_code": { "type": ["string", "null"] },
-                "call_id": { "type": ["string", "null"], "description": "The call the agent is reserved for, on, or wrapping up." },
-                "state_since": { "type": "string", "format": "date-time" },
-                "seconds_in_state": { "type": "integer", "minimum": 0 },
-                "today": { "$ref": "#/components/schemas/AgentToday" },
-                "pause_codes": { "type": "array", "items": text, "description": "GET /v1/agents/{id} only: the configured [operators] pause_codes." },
-                "dispositions": { "type": "array", "items": text, "description": "GET /v1/agents/{id} only: the configured [operators] dispositions." },
-                "offer": { "oneOf": [{ "$ref": "#/components/schemas/PreviewOffer" }, { "type": "null" }], "description": "GET /v1/agents/{id} only: the order offered to the reserved agent in a preview mode (Call or Skip with POST /v1/agents/{id}/preview), else null." },
-                "registrations": { "type": "array", "description": "registered phones of an agent with sip_user, most recent first (absent when none)",
-                    "items": { "type": "object", "properties": { "contact": text, "source": text, "transport": { "type": "string", "enum": ["udp", "tcp", "tls"] },
-                        "expires_in": { "type": "integer" }, "user_agent": { "type": ["string", "null"] } } } } }
-        },
-        "CreatedAgent": {
-            "allOf": [
-                { "$ref": "#/components/schemas/Agent" },
-                { "type": "object", "properties": { "api_token": { "type": "string", "description": "The agent's bearer token; shown only here." },
-                    "sip_user": { "type": "string", "description": "With sip_user in the request." },
-                    "sip_password": { "type": "string", "description": "With sip_user in the request; shown only here." } } }
-            ]
-        },
-        "AgentList": { "type": "object", "properties": { "agents": { "type": "array", "items": { "$ref": "#/components/schemas/Agent" } } } },
-        "NewCall": {
-            "type": "object", "required": ["to"],
-            "properties": {
-                "agent": { "type": "string", "description": "Agent id; required with a merchant token." },
-                "to": { "type": "string", "pattern": "^\\+?[0-9]{3,20}$" },
-                "order_id": opt_text
-            }
-        },
-        "CallStatus": { "type": "string", "enum": ["dialing_agent", "dialing_customer", "bridged", "ended", "failed"] },
-        "Call": {
-            "type": "object",
-            "properties": {
-                "id": text, "agent": text, "agent_name": text, "to": text, "order_id": opt_text,
-                "status": { "$ref": "#/components/schemas/CallStatus" },
-                "agent_cause": opt_text, "customer_cause": opt_text,
-                "ended_by": { "type": ["string", "null"], "enum": ["agent", "customer", "api", "local", null] },
-                "created_at": { "type": "string", "format": "date-time" },
-                "agent_answered_at": { "type": ["string", "null"], "format": "date-time" },
-                "bridged_at": { "type": ["string", "null"], "format": "date-time" },
-                "ended_at": { "type": ["string", "null"], "format": "date-time" },
-                "payments": { "type": "array", "items": text }
-            }
-        },
-        "CallList": { "type": "object", "properties": { "calls": { "type": "array", "items": { "$ref": "#/components/schemas/Call" } } } },
-        "NewPayment": {
-            "type": "object", "required": ["item", "amount", "currency"],
-            "properties": {
-                "item": { "type": "string", "minLength": 1, "maxLength": 200 },
-                "amount": { "type": "string", "description": "Decimal > 0 with at most the currency's ISO 4217 decimal places (PKR 2, JPY 0, KWD 3), at most 1000000; otherwise a 400 naming `amount`. A JSON number is read from its literal. Returned with exactly the currency's places (`2500.00` PKR, `2500` JPY).", "example": "2500.00" },
-                "currency": { "type": "string", "pattern": "^[A-Z]{3}$", "description": "An ISO 4217 code with a minor unit; any other is a 400 naming `currency`." }
-            }
-        },
-        "PaymentStep": {
-            "type": "object",
-            "properties": {
-                "step": { "type": "string", "enum": ["amount", "card_number", "expiry", "cvc", "postal_code"] },
-                "status": { "type": "string", "enum": ["entering", "completed", "re-entering", "failed"] },
-                "reason": opt_text,
-                "at": { "type": "string", "format": "date-time" }
-            }
-        },
-        "CrmNote": {
-            "type": "object",
-            "properties": {
-                "agent_name": text, "product": text, "transaction_id": opt_text, "amount": text, "currency": text, "status": text,
-                "timestamp": { "type": "string", "description": "UTC, YYYY-MM-DD HH:MM:SS" }
-            }
-        },
-        "Payment": {
-            "type": "object",
-            "properties": {
-                "id": text, "call_id": text, "agent": text, "item": text, "amount": text, "currency": text,
-                "status": { "type": "string", "enum": ["pending", "in_progress", "succeeded", "failed", "cancelled"] },
-                "steps": { "type": "array", "items": { "$ref": "#/components/schemas/PaymentStep" } },
-                "brand": opt_text, "last_four": opt_text, "transaction_id": opt_text, "reason": opt_text,
-                "note": { "oneOf": [{ "$ref": "#/components/schemas/CrmNote" }, { "type": "null" }] },
-                "created_at": { "type": "string", "format": "date-time" },
-                "updated_at": { "type": "string", "format": "date-time" }
-            }
-        }
-    })
-}
-
-/// Issue #5's routes (merchant and agent tokens).
-fn payment_paths(id_param: &Value, unauthorized: &Value, malformed: &Value) -> Value {
-    let bad_field =
-        error_response("A field is missing or invalid, or the body is not JSON; `field` names it.");
-    let forbidden = error_response("An agent token on a merchant-only route.");
-    let not_found = error_response("No such record (or another agent's).");
-    let unavailable = error_response("The call layer is not running or cannot take the request.");
-    json!({
-            "/v1/agents": {
-                "post": {
-                    "operationId": "createAgent",
-                    "summary": "Create an agent with its own API token (merchant only). The token is shown once.",
-                    "requestBody": { "required": true, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/NewAgent" } } } },
-                    "responses": {
-                        "201": json_response("Created; `api_token` is not shown again.", "CreatedAgent"),
-                        "400": bad_field, "401": unauthorized, "403": forbidden,
-                        "409": error_response("An agent with this id exists (`field`: id), or another agent has this sip_user (`field`: sip_user)."),
-                    }
-                },
-                "get": {
-                    "operationId": "listAgents",
-                    "summary": "Every agent, from the config and the API (merchant only).",
-                    "responses": { "200": json_response("Agents.", "AgentList"), "401": unauthorized, "403": forbidden }
-                }
-            },
-            "/v1/calls": {
-                "post": {
-                    "operationId": "createCall",
-                    "summary": "Ring the agent, then bridge the customer. An agent token may omit `agent` (itself).",
-                    "requestBody": { "required": true, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/NewCall" } } } },
-                    "responses": {
-                        "201": json_response("Stored and dialing the agent.", "Call"),
-                        "400": bad_field, "401": unauthorized,
-                        "403": error_response("An agent token naming another agent."),
-                        "404": error_response("No such agent."),
-                        "503": unavailable.clone(),
-                    }
-                },
-                "get": {
-                    "operationId": "listCalls",
-                    "summary": "Calls newest first (50); an agent token sees its own.",
-                    "parameters": [{ "name": "status", "in": "query", "required": false, "schema": { "$ref": "#/components/schemas/CallStatus" } }],
-                    "responses": { "200": json_response("Calls.", "CallList"), "400": malformed.clone(), "401": unauthorized }
-                }
-            },
-            "/v1/calls/{id}": {
-                "get": {
-                    "operationId": "getCall",
-                    "summary": "A call.",
-                    "parameters": id_param,
-                    "responses": { "200": json_response("The call.", "Call"), "401": unauthorized, "404": not_found.clone() }
-                },
-                "delete": {
-                    "operationId": "hangUpCall",
-                    "summary": "Hang up both legs (cause api_hangup).",
-                    "parameters": id_param,
-                    "responses": {
-                        "200": json_response("The call.", "Call"), "401": unauthorized, "404": not_found.clone(),
-                        "409": error_response("The call already ended."), "503": unavailable.clone(),
-                    }
-                }
-            },
-            "/v1/calls/{id}/payments": {
-                "post": {
-                    "operationId": "requestPayment",
-                    "summary": "Start a keypad payment on a bridged call: the caller keys the card while the agent is muted.",
-                    "parameters": id_param,
-                    "requestBody": { "required": true, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/NewPayment" } } } },
-                    "responses": {
-                        "201": json_response("Stored, pending until the caller's first key.", "Payment"),
-                        "400": bad_field, "401": unauthorized, "404": not_found.clone(),
-                        "409": error_response("The call is not bridged, or a payment is already active on it (`field`: call)."),
-                        "503": unavailable.clone(),
-                    }
-                }
-            },
-            "/v1/payments/{id}": {
-                "get": {
-                    "operationId": "getPayment",
-                    "summary": "A payment with its steps (never card data).",
-                    "parameters": id_param,
-                    "responses": { "200": json_response("The payment.", "Payment"), "401": unauthorized, "404": not_found.clone() }
-                },
-                "delete": {
-                    "operationId": "cancelPayment",
-                    "summary": "Cancel a pending payment (the agent's X).",
-                    "parameters": id_param,
-                    "responses": {
-                        "200": json_response("The payment, now cancelled.", "Payment"), "401": unauthorized, "404": not_found.clone(),
-                        "409": error_response("The payment is in progress or already ended."),
-                    }
-                }
-            },
-            "/v1/payments/{id}/events": {
-                "get": {
-                    "operationId": "paymentEvents",
-                    "summary": "Server-Sent Events: stored `step`s, `status`, then live `step`/`status`, then `result` (the payment) and close; `: keep-alive` every 15 s.",
-                    "parameters": id_param,
-                    "responses": {
-                        "200": { "description": "An event stream.", "content": { "text/event-stream": { "schema": { "type": "string" } } } },
-                        "401": unauthorized, "404": not_found
-                    }
-                }
-            },
-            "/agent": {
-                "get": {
-                    "operationId": "agentPage",
-                    "summary": "The agent's payment page (static HTML; asks for the token; no auth).",
-                    "security": [],
-                    "responses": { "200": { "description": "HTML.", "content": { "text/html": { "schema": { "type": "string" } } } } }
-                }
-            },
-            "/console/admin": {
-                "get": {
-                    "operationId": "adminPage",
-                    "summary": "The merchant's call-mode admin page (static HTML; asks for the merchant token; no auth).",
-                    "security": [],
-                    "responses": { "200": { "description": "HTML.", "content": { "text/html": { "schema": { "type": "string" } } } } }
-                }
-            },
-            "/console": {
-                "get": {
-                    "operationId": "consolePage",
-                    "summary": "The operator console (static HTML; asks for agent id and token, keeps them in sessionStorage, sends the token as a header; no auth).",
-                    "security": [],
-                    "responses": { "200": { "description": "HTML.", "content": { "text/html": { "schema": { "type": "string" } } } } }
-                }
-            },
-            "/v1/calls/{id}/order": {
-                "get": {
-                    "operationId": "getCallOrder",
-                    "summary": "The order a call was placed for, with its attempts (an agent reads only its own calls' orders): the console's pop.",
-                    "parameters": id_param,
-                    "responses": { "200": json_response("The order with attempts and call_id.", "Order"), "401": unauthorized, "404": not_found }
-                }
-            }
     })
 }

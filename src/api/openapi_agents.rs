@@ -3,7 +3,8 @@
 
 use serde_json::{json, Value};
 
-use super::agent_states::MAX_NOTE_CHARS;
+use super::bodies::MAX_NOTE_CHARS;
+use super::vocabulary::Vocabulary;
 
 /// Issue #10's routes (an agent's own token, or a merchant's).
 ///
@@ -34,7 +35,7 @@ pub(super) fn paths(
                 "requestBody": { "required": true, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/AgentStateChange" } } } },
                 "responses": {
                     "200": json_response("The agent after the change.", "Agent"),
-                    "400": error_response("A field is missing or invalid (a pause code not in [operators] pause_codes, a state other than ready/paused), or the body is not JSON; `field` names it."),
+                    "400": error_response("The body is not JSON."), "422": error_response("A field is missing or invalid (a pause code not in [operators] pause_codes, a state other than ready/paused); `field` names it."),
                     "401": unauthorized, "404": not_found,
                     "409": error_response("The rules refuse it now (`field`: state): the agent is offline or connecting, on a call, or owes a disposition."),
                     "503": unavailable
@@ -60,7 +61,7 @@ pub(super) fn paths(
                 "requestBody": { "required": true, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/PreviewDecision" } } } },
                 "responses": {
                     "200": json_response("Carried out: the offer with `action`.", "PreviewDone"),
-                    "400": error_response("A field is missing or invalid (action not call/skip, call_id missing, unknown field), or the body is not JSON; `field` names it."),
+                    "400": error_response("The body is not JSON."), "422": error_response("A field is missing or invalid (action not call/skip, call_id missing, unknown field); `field` names it."),
                     "401": unauthorized, "404": not_found,
                     "409": error_response("No order is offered to the agent, or the offer now standing has another call_id (`field`: call_id): a late or double click acts on nothing."),
                     "503": error_response("The call-mode queue or operator dialer is not running, or the call could not be placed (the order went back to its queue).")
@@ -75,7 +76,7 @@ pub(super) fn paths(
                 "requestBody": { "required": true, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/NewDisposition" } } } },
                 "responses": {
                     "200": json_response("Recorded.", "Disposition"),
-                    "400": error_response("A field is missing or invalid (a disposition not in [operators] dispositions or not a button of the order's mode, callback_same_agent not a boolean, pause_code not one of [operators] pause_codes, callback_at not a future RFC 3339 time or missing for `callback`, note too long); `field` names it."),
+                    "400": error_response("The body is not JSON."), "422": error_response("A field is missing or invalid (a disposition not in [operators] dispositions or not a button of the order's mode, callback_same_agent not a boolean, pause_code not one of [operators] pause_codes, callback_at not a future RFC 3339 time or missing for `callback`, note too long); `field` names it."),
                     "401": unauthorized,
                     "404": error_response("No such call (or another agent's)."),
                     "503": unavailable
@@ -85,7 +86,7 @@ pub(super) fn paths(
     })
 }
 
-pub(super) fn schemas() -> Value {
+pub(super) fn schemas(vocab: &Vocabulary) -> Value {
     let seconds = json!({ "type": "integer", "minimum": 0 });
     let state = json!({ "type": "string", "enum": ["offline", "connecting", "paused", "ready", "reserved", "in_call", "wrap_up"] });
     let opt_text = json!({ "type": ["string", "null"] });
@@ -101,8 +102,12 @@ pub(super) fn schemas() -> Value {
             "type": "object", "required": ["state"], "additionalProperties": false,
             "properties": {
                 "state": { "type": "string", "enum": ["ready", "paused"] },
-                "pause_code": { "type": "string", "description": "Required with paused, refused with ready; one of [operators] pause_codes." }
-            }
+                "pause_code": Vocabulary::names(&vocab.pause_codes)
+            },
+            "if": { "properties": { "state": { "const": "paused" } } },
+            "then": { "required": ["pause_code"] },
+            "else": { "not": { "required": ["pause_code"] } },
+            "description": "pause_code: required with paused, refused with ready; one of [operators] pause_codes."
         },
         "AgentTransition": {
             "type": "object", "required": ["agent_id", "state", "from", "reason", "state_since"],
@@ -148,12 +153,15 @@ pub(super) fn schemas() -> Value {
         "NewDisposition": {
             "type": "object", "required": ["disposition"], "additionalProperties": false,
             "properties": {
-                "disposition": { "type": "string", "description": "One of [operators] dispositions." },
-                "callback_at": { "type": "string", "format": "date-time", "description": "When to call back; in the future; required with `callback`." },
-                "pause_code": { "type": "string", "description": "Dispose and pause: an agent in wrap-up for this call goes straight to paused with this [operators] pause code instead of ready, so no customer is handed over in between." },
-                "callback_same_agent": { "type": "boolean", "description": "With `callback` on a dialled order: only this agent gets it (default false: anyone working the mode)." },
-                "note": { "type": "string", "maxLength": MAX_NOTE_CHARS }
-            }
+                "disposition": Vocabulary::names(&vocab.dispositions),
+                "callback_at": { "type": ["string", "null"], "format": "date-time", "description": "When to call back; in the future (a past time is a 422); required with `callback`." },
+                "pause_code": Vocabulary::names_or_null(&vocab.pause_codes),
+                "callback_same_agent": { "type": ["boolean", "null"], "description": "With `callback` on a dialled order: only this agent gets it (default false: anyone working the mode)." },
+                "note": { "type": ["string", "null"], "maxLength": MAX_NOTE_CHARS }
+            },
+            "if": { "properties": { "disposition": { "const": "callback" } } },
+            "then": { "required": ["callback_at"], "properties": { "callback_at": { "type": "string" } } },
+            "description": "pause_code: dispose and pause (an agent in wrap-up for this call goes straight to paused with this code, so no customer is handed over in between)."
         },
         "Disposition": {
             "type": "object", "required": ["call_id", "agent_id", "disposition", "disposed_at", "agent_state"],

@@ -4,6 +4,9 @@
 use serde_json::{json, Value};
 
 use super::dialer::MAX_QUEUE_PAGE;
+use super::vocabulary::{Vocabulary, NAME_PATTERN};
+use orderline_dialer::modes::config::{MAX_ATTEMPTS_CAP, MAX_EXTRA_DISPOSITIONS};
+use orderline_dialer::modes::rules::BASE_DISPOSITIONS;
 
 /// Issue #11's routes (merchant tokens only).
 ///
@@ -14,9 +17,12 @@ pub(super) fn paths(
     unauthorized: &Value,
     json_response: fn(&str, &str) -> Value,
     error_response: fn(&str) -> Value,
+    vocab: &Vocabulary,
 ) -> Value {
     let bad_field =
-        error_response("A field or query parameter is missing or invalid, or the body is not JSON; `field` names it.");
+        error_response("A well-formed body with a field missing or invalid; `field` names it.");
+    let malformed =
+        error_response("The body is not JSON, or a query parameter is invalid; `field` names it.");
     let forbidden = error_response("An agent token (these routes are the merchant's).");
     let unavailable = error_response("The daemon runs no call-mode queue.");
     let mode_missing = error_response("No such mode in [[dialer.modes]].");
@@ -30,7 +36,7 @@ pub(super) fn paths(
                 "requestBody": { "required": true, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/StatusUpdate" } } } },
                 "responses": {
                     "200": json_response("The order after the move.", "Order"),
-                    "400": bad_field, "401": unauthorized, "403": forbidden,
+                    "400": malformed, "422": bad_field, "401": unauthorized, "403": forbidden,
                     "404": error_response("No such order."), "503": unavailable,
                 }
             }
@@ -47,12 +53,12 @@ pub(super) fn paths(
                 "operationId": "dialerQueue",
                 "summary": "Orders in line, in dial order, each with why it stands there.",
                 "parameters": [
-                    query("mode", json!({ "type": "string" }), "A configured mode id."),
-                    query("project", json!({ "type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$" }), "Only this project's orders."),
+                    query("mode", Vocabulary::names(&vocab.modes), "A configured mode id."),
+                    query("project", json!({ "type": "string", "pattern": NAME_PATTERN, "examples": ["default", "shop2"] }), "Only this project's orders."),
                     query("subqueue", json!({ "$ref": "#/components/schemas/Subqueue" }), "Only this sub-queue."),
                     query("limit", json!({ "type": "integer", "minimum": 1, "maximum": MAX_QUEUE_PAGE, "default": MAX_QUEUE_PAGE }), "At most this many orders."),
                 ],
-                "responses": { "200": json_response("The line.", "DialerQueue"), "400": bad_field, "401": unauthorized, "403": forbidden, "503": unavailable }
+                "responses": { "200": json_response("The line.", "DialerQueue"), "400": malformed, "401": unauthorized, "403": forbidden, "503": unavailable }
             }
         },
         "/v1/dialer/modes/{id}": {
@@ -69,7 +75,8 @@ pub(super) fn paths(
                 "requestBody": { "required": true, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/ModeSettingsUpdate" } } } },
                 "responses": {
                     "200": json_response("The mode after the change.", "DialerMode"),
-                    "400": bad_field, "401": unauthorized, "403": forbidden, "404": mode_missing, "503": unavailable,
+                    "400": malformed, "422": bad_field, "401": unauthorized, "403": forbidden, "404": mode_missing, "503": unavailable,
+                    "409": error_response("The mode's own setup cannot take the change (`field` names it): random_share on a mode not of kind random, predictive pacing without a safe_harbor, a status_after_max ticked back into this mode."),
                 }
             }
         },
@@ -84,11 +91,12 @@ pub(super) fn paths(
             "put": {
                 "operationId": "setDialerStatusTick",
                 "summary": "Tick a status into a mode (for that mode's project) or clear its tick for a project; orders already in the status follow at once; stored, so a restart keeps it.",
-                "parameters": [{ "name": "name", "in": "path", "required": true, "schema": { "type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$" } }],
+                "parameters": [{ "name": "name", "in": "path", "required": true, "schema": Vocabulary::names(&vocab.statuses) }],
                 "requestBody": { "required": true, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/TickUpdate" } } } },
                 "responses": {
                     "200": json_response("Every status after the change.", "DialerStatuses"),
-                    "400": bad_field, "401": unauthorized, "403": forbidden,
+                    "409": error_response("The tick would loop the mode's attempt cap: the status is that mode's status_after_max now (`field`: mode)."),
+                    "400": malformed, "422": bad_field, "401": unauthorized, "403": forbidden,
                     "404": error_response("No such status."), "503": unavailable,
                 }
             }
@@ -109,15 +117,39 @@ pub(super) fn paths(
                 "requestBody": { "required": true, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/ModeAgents" } } } },
                 "responses": {
                     "200": json_response("The mode after the change.", "DialerMode"),
-                    "400": bad_field, "401": unauthorized, "403": forbidden, "404": mode_missing, "503": unavailable,
+                    "400": malformed, "422": bad_field, "401": unauthorized, "403": forbidden, "404": mode_missing, "503": unavailable,
                 }
             }
         }
     })
 }
 
-pub(super) fn schemas() -> Value {
+pub(super) fn schemas(vocab: &Vocabulary) -> Value {
     let text = json!({ "type": "string" });
+    // A mode's buttons: the base four, each at most once, and up to two more.
+    let mut contains: Vec<Value> = BASE_DISPOSITIONS
+        .iter()
+        .map(|d| json!({ "contains": { "const": d } }))
+        .collect();
+    if contains.is_empty() {
+        contains.push(json!({}));
+    }
+    let mode_dispositions = json!({
+        "type": "array", "uniqueItems": true, "minItems": BASE_DISPOSITIONS.len(), "maxItems": BASE_DISPOSITIONS.len() + MAX_EXTRA_DISPOSITIONS,
+        "items": if vocab.mode_dispositions.is_empty() { json!({ "type": "string", "pattern": NAME_PATTERN }) } else { Vocabulary::names(&vocab.mode_dispositions) },
+        "allOf": contains,
+        "description": "The base four plus up to two extra, each extra mapped in [dialer.disposition_status]."
+    });
+    // `min`: "exclusiveMinimum" (longer than zero) or "minimum" (zero allowed).
+    let duration = |min: &str, max_minutes: u32, example: &str| {
+        json!({
+            "type": ["string", "number"],
+            "pattern": "^[0-9]+ ?(s|m|h|d)( ?[0-9]+ ?(s|m|h))*$",
+            "examples": [example, "1h 30m", 45],
+            min: 0, "maximum": max_minutes,
+            "description": format!("\"3m\" as in the config (humantime), or minutes; at most {max_minutes} minutes.")
+        })
+    };
     let count = json!({ "type": "integer", "minimum": 0 });
     let agents = json!({ "type": "array", "items": { "type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$" } });
     json!({
@@ -128,32 +160,26 @@ pub(super) fn schemas() -> Value {
         },
         "StatusUpdate": {
             "type": "object", "required": ["status"], "additionalProperties": false,
-            "properties": { "status": { "type": "string", "description": "Built-in or configured status name." } }
+            "properties": { "status": Vocabulary::names(&vocab.statuses) }
         },
         "ModeSettingsUpdate": {
             "type": "object", "additionalProperties": false, "minProperties": 1,
-            "description": "Any of the contract's per-mode settings; each is validated as in the config, and a refusal names its field.",
+            "description": "Any of the contract's per-mode settings; each is validated as in the config, and a refusal names its field. A change the mode's own setup cannot take (random_share on a mode not of kind random, predictive pacing without a safe_harbor, a status_after_max ticked back into this mode) is a 409 naming the field.",
             "properties": {
                 "pacing": { "type": "string", "enum": ["preview", "progressive", "predictive"] },
-                "priority": { "type": "integer" },
+                "priority": { "type": "integer", "minimum": i32::MIN, "maximum": i32::MAX },
                 "high_priority_new": { "type": "boolean" },
-                "standard_time": { "type": ["string", "number"], "description": "\"3m\" as in the config, or minutes; at most 4h." },
-                "put_off": { "type": ["string", "number"], "description": "\"30m\" as in the config, or minutes; at most 30 days." },
-                "max_attempts": { "type": "integer", "minimum": 1, "maximum": 100 },
-                "status_after_max": { "type": "string", "description": "A known status, not ticked back into this mode." },
+                "standard_time": duration("exclusiveMinimum", 240, "3m"),
+                "put_off": duration("minimum", 43_200, "30m"),
+                "max_attempts": { "type": "integer", "minimum": 1, "maximum": MAX_ATTEMPTS_CAP },
+                "status_after_max": Vocabulary::names(&vocab.statuses),
                 "random_share": { "type": "number", "exclusiveMinimum": 0, "maximum": 1, "description": "Kind random only." },
-                "dispositions": { "type": "array", "items": text, "description": "The base four plus up to two extra, each extra mapped in [dialer.disposition_status]." },
-                "window": { "type": "string", "description": "HH:MM-HH:MM." },
-                "timezone": { "type": "string", "description": "IANA zone for orders without one." }
+                "dispositions": mode_dispositions,
+                "window": { "type": "string", "pattern": "^([01][0-9]|2[0-3]):[0-5][0-9]-([01][0-9]|2[0-3]):[0-5][0-9]$", "examples": ["09:00-21:00", "10:30-18:45"], "description": "HH:MM-HH:MM." },
+                "timezone": { "type": "string", "pattern": "^[A-Za-z_]+(/[A-Za-z0-9_+-]+)*$", "examples": ["Asia/Karachi", "UTC", "Europe/London"], "description": "IANA zone for orders without one." }
             }
         },
-        "TickUpdate": {
-            "type": "object", "required": ["mode"], "additionalProperties": false,
-            "properties": {
-                "mode": { "type": ["string", "null"], "description": "The mode orders entering the status join; null clears the tick." },
-                "project": { "type": "string", "description": "Default: the mode's project, or \"default\" when clearing." }
-            }
-        },
+        "TickUpdate": tick_update(vocab),
         "DialerStatuses": {
             "type": "object", "required": ["statuses"],
             "properties": { "statuses": { "type": "array", "items": {
@@ -242,4 +268,33 @@ pub(super) fn schemas() -> Value {
             "properties": { "orders": { "type": "array", "items": { "$ref": "#/components/schemas/QueueItem" } } }
         }
     })
+}
+
+/// `PUT /v1/dialer/statuses/{name}`: a mode with its own project (or none),
+/// or `null` with any project, one `oneOf` branch per configured mode.
+fn tick_update(vocab: &Vocabulary) -> Value {
+    let clear = json!({
+        "type": "object", "required": ["mode"], "additionalProperties": false,
+        "properties": {
+            "mode": { "type": "null", "description": "Clear the tick." },
+            "project": { "type": ["string", "null"], "pattern": NAME_PATTERN, "examples": ["default", "shop2"], "description": "Default: \"default\"." }
+        }
+    });
+    if vocab.modes.is_empty() {
+        return json!({ "oneOf": [clear] });
+    }
+    let mut branches: Vec<Value> = vocab
+        .modes
+        .iter()
+        .zip(&vocab.mode_projects)
+        .map(|(mode, project)| json!({
+            "type": "object", "required": ["mode"], "additionalProperties": false,
+            "properties": {
+                "mode": { "type": "string", "const": mode, "description": "The mode orders entering the status join." },
+                "project": { "type": ["string", "null"], "enum": [project, null], "description": "The mode's own project (the default)." }
+            }
+        }))
+        .collect();
+    branches.push(clear);
+    json!({ "oneOf": branches })
 }

@@ -11,10 +11,10 @@ use serde_json::{json, Value};
 
 use super::error::ApiError;
 use super::extract::{list_query, path_id};
-use super::input::{self, type_name};
+use super::input;
 use super::views::{attempt_json, history_json, order_json};
 use super::ApiState;
-use crate::store::{FlagDecision, Inserted};
+use crate::store::Inserted;
 
 /// `POST /v1/orders`: 201 new, 200 the same order again, 409 a different
 /// body under a known id (naming the fields).
@@ -145,53 +145,7 @@ pub(crate) async fn decide(
 ) -> Result<Json<Value>, ApiError> {
     let id = path_id(id)?;
     let body = state.body(body)?;
-    let map = input::json_object(&body)?;
-    if let Some(unknown) = map
-        .keys()
-        .find(|k| !["decision", "by", "note"].contains(&k.as_str()))
-    {
-        return Err(ApiError::invalid(
-            unknown.clone(),
-            "unknown field; expected decision, by, note",
-        ));
-    }
-    let decision = match map.get("decision") {
-        Some(Value::String(s)) if s == "confirm" => FlagDecision::Confirm,
-        Some(Value::String(s)) if s == "cancel" => FlagDecision::Cancel,
-        Some(Value::String(s)) => {
-            return Err(ApiError::invalid(
-                "decision",
-                format!("{s:?} is not confirm or cancel"),
-            ))
-        }
-        None | Some(Value::Null) => return Err(ApiError::invalid("decision", "is required")),
-        Some(other) => {
-            return Err(ApiError::invalid(
-                "decision",
-                format!("must be a string, not {}", type_name(other)),
-            ))
-        }
-    };
-    let text = |field: &str, max: usize| -> Result<Option<String>, ApiError> {
-        match map.get(field) {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::String(s))
-                if s.chars().count() <= max && !s.chars().any(char::is_control) =>
-            {
-                Ok(Some(s.clone()))
-            }
-            Some(Value::String(_)) => Err(ApiError::invalid(
-                field,
-                format!("must be at most {max} printable characters"),
-            )),
-            Some(other) => Err(ApiError::invalid(
-                field,
-                format!("must be a string, not {}", type_name(other)),
-            )),
-        }
-    };
-    let by = text("by", 128)?.unwrap_or_else(|| "api".to_string());
-    let note = text("note", 2000)?;
+    let super::bodies::DecisionRequest { decision, by, note } = super::bodies::decision(&body)?;
     let order = state
         .inner
         .store

@@ -14,11 +14,10 @@ use super::calls::{control_error, random_id, visible_call};
 use super::control::PaymentUpdate;
 use super::error::ApiError;
 use super::extract::path_id;
-use super::input;
 use super::views::payment_json;
 use super::ApiState;
 use crate::ivr::payment::EndReason;
-use crate::payments::{payment_amount, PaymentRequest};
+use crate::payments::PaymentRequest;
 use crate::store::{AgentCallStatus, Payment, PaymentResult, PaymentStatus};
 
 /// `POST /v1/calls/{id}/payments {"item","amount","currency"}`: 201 with the
@@ -32,20 +31,7 @@ pub(crate) async fn create(
 ) -> Result<Response, ApiError> {
     let call = visible_call(&state, &principal, &path_id(id)?).await?;
     let body = state.body(body)?;
-    let map = input::json_object(&body).map_err(ApiError::into_bad_request)?;
-    input::reject_unknown(&map, &["item", "amount", "currency"])
-        .map_err(ApiError::into_bad_request)?;
-    let item = input::required_string(&map, "item").map_err(ApiError::into_bad_request)?;
-    if item.trim().is_empty() || item.chars().count() > 200 || item.chars().any(char::is_control) {
-        return Err(ApiError::bad_field(
-            "item",
-            "must be 1 to 200 printable characters",
-        ));
-    }
-    let amount = input::amount_text(&body, &map).map_err(ApiError::into_bad_request)?;
-    let currency = input::required_string(&map, "currency").map_err(ApiError::into_bad_request)?;
-    let amount = payment_amount(&amount, &currency)
-        .map_err(|e| ApiError::bad_field(e.field(), e.to_string()))?;
+    let (item, amount) = super::bodies::payment(&body)?;
     if call.status != AgentCallStatus::Bridged {
         return Err(ApiError::Refused {
             field: Some("call"),

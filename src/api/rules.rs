@@ -19,7 +19,7 @@ use serde_json::{json, Value};
 
 use super::error::ApiError;
 use super::ApiState;
-use crate::config::{AmountSetting, CampaignConfig, RuleAction};
+use crate::config::{AmountSetting, CallingConfig, CampaignConfig, RuleAction};
 use crate::dialer::RuleError;
 use crate::store::StoreError;
 
@@ -87,7 +87,24 @@ pub(crate) async fn put(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let body = state.body(body)?;
-    let mut map = super::input::json_object(&body)?;
+    let (config, campaign, stored) = campaign_request(&body, &state.inner.calling)?;
+    state
+        .store()
+        .save_campaign_rules(&stored, state.now())
+        .await?;
+    state.swap_rules(campaign, config);
+    tracing::info!("campaign rules replaced over the API and stored");
+    Ok(Json(rules_json(&state, true)))
+}
+
+/// `PUT /v1/rules` body → the `[campaign]` it sets, the rules built from it
+/// with `calling` (the same validation the config file gets), and the JSON
+/// text to store.
+pub(crate) fn campaign_request(
+    body: &[u8],
+    calling: &CallingConfig,
+) -> Result<(CampaignConfig, crate::dialer::Campaign, String), ApiError> {
+    let mut map = super::input::json_object(body)?;
     if let Some(unknown) = map.keys().find(|k| k.as_str() != "campaign") {
         let reason = if unknown == "calling" {
             "is read-only over the API; change the config file"
@@ -99,21 +116,110 @@ pub(crate) async fn put(
     let campaign_value = map
         .remove("campaign")
         .ok_or_else(|| ApiError::invalid("campaign", "is required"))?;
+    campaign_shape(&campaign_value)?;
     let stored = campaign_value.to_string();
     let config: CampaignConfig = serde_json::from_value(campaign_value)
         .map_err(|e| ApiError::invalid("campaign", e.to_string()))?;
-    let campaign = state
-        .inner
-        .calling
-        .campaign(&config)
-        .map_err(|e| rule_error(&e))?;
-    state
-        .store()
-        .save_campaign_rules(&stored, state.now())
-        .await?;
-    state.swap_rules(campaign, config);
-    tracing::info!("campaign rules replaced over the API and stored");
-    Ok(Json(rules_json(&state, true)))
+    let campaign = calling.campaign(&config).map_err(|e| rule_error(&e))?;
+    Ok((config, campaign, stored))
+}
+
+/// Each key of `{"campaign": …}` checked for its JSON type before serde
+/// reads it, so a refusal names the nested field
+/// (`campaign.rules[1].action`), not just `campaign` — and an array, which
+/// serde would take for a struct, is refused.
+fn campaign_shape(v: &Value) -> Result<(), ApiError> {
+    let c = object(v, "campaign")?;
+    for (k, x) in c {
+        let at = format!("campaign.{k}");
+        match k.as_str() {
+            "unmatched" => rule_action(x, &at)?,
+            "flag_above" => {
+                for (kind, a) in object(x, &at)? {
+                    let at = format!("{at}.{kind}");
+                    match kind.as_str() {
+                        "new" | "returning" | "platform_returning" => amount_setting(a, &at)?,
+                        _ => return Err(unknown(&at, "new, returning, platform_returning")),
+                    }
+                }
+            }
+            "rules" => match x {
+                Value::Null => {}
+                Value::Array(list) => {
+                    for (i, r) in list.iter().enumerate() {
+                        let at = format!("campaign.rules[{i}]");
+                        for (key, y) in object(r, &at)? {
+                            let at = format!("{at}.{key}");
+                            match key.as_str() {
+                                "kinds" => kinds(y, &at)?,
+                                "min_amount" | "max_amount" => amount_setting(y, &at)?,
+                                "action" => rule_action(y, &at)?,
+                                _ => {
+                                    return Err(unknown(
+                                        &at,
+                                        "kinds, min_amount, max_amount, action",
+                                    ))
+                                }
+                            }
+                        }
+                    }
+                }
+                other => return Err(wrong(&at, "an array or null", other)),
+            },
+            _ => return Err(unknown(&at, "unmatched, flag_above, rules")),
+        }
+    }
+    Ok(())
+}
+
+fn object<'v>(v: &'v Value, at: &str) -> Result<&'v serde_json::Map<String, Value>, ApiError> {
+    v.as_object().ok_or_else(|| wrong(at, "an object", v))
+}
+
+fn wrong(at: &str, what: &str, v: &Value) -> ApiError {
+    ApiError::invalid(
+        at,
+        format!("must be {what}, not {}", super::input::type_name(v)),
+    )
+}
+
+fn unknown(at: &str, expected: &str) -> ApiError {
+    ApiError::invalid(at, format!("unknown field; expected {expected}"))
+}
+
+fn rule_action(v: &Value, at: &str) -> Result<(), ApiError> {
+    match v.as_str() {
+        Some("call" | "confirm" | "flag") => Ok(()),
+        _ => Err(ApiError::invalid(at, "must be call, confirm or flag")),
+    }
+}
+
+/// `AmountSetting`: decimal text (checked later, with its rule's key), a
+/// whole number, or null.
+fn amount_setting(v: &Value, at: &str) -> Result<(), ApiError> {
+    match v {
+        Value::Null | Value::String(_) => Ok(()),
+        Value::Number(n) if n.is_u64() => Ok(()),
+        other => Err(wrong(at, "a decimal string or a whole number", other)),
+    }
+}
+
+fn kinds(v: &Value, at: &str) -> Result<(), ApiError> {
+    match v {
+        Value::Null => Ok(()),
+        Value::Array(list) => {
+            for (i, k) in list.iter().enumerate() {
+                if !matches!(k.as_str(), Some("new" | "returning" | "platform_returning")) {
+                    return Err(ApiError::invalid(
+                        format!("{at}[{i}]"),
+                        "must be new, returning or platform_returning",
+                    ));
+                }
+            }
+            Ok(())
+        }
+        other => Err(wrong(at, "an array or null", other)),
+    }
 }
 
 /// Config keys are `campaign.rules[0].max_amount`; the API body nests the

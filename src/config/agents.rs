@@ -152,7 +152,9 @@ pub fn check_sip_user(user: &str) -> Result<(), &'static str> {
 
 /// A SIP password an agent's phone may use (config and API alike).
 pub fn check_sip_password(pass: &str) -> Result<(), &'static str> {
-    if pass.len() < 8 || pass.chars().any(char::is_control) {
+    // Characters, not bytes: the API document says `minLength: 8`, which
+    // JSON Schema counts in characters.
+    if pass.chars().count() < 8 || pass.chars().any(char::is_control) {
         Err("must be at least 8 printable characters")
     } else {
         Ok(())

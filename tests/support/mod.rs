@@ -16,6 +16,7 @@ pub mod audio_check;
 pub mod browser;
 pub mod capture;
 pub mod card_data;
+pub mod contract;
 pub mod dialer;
 pub mod dtmf_harness;
 pub mod flood;

@@ -16,7 +16,7 @@ use super::rules::{
 };
 use crate::harbor::{HarborError, SafeHarborConfig, MIN_RING};
 use crate::pacer::LEGAL_CAP_PCT;
-use crate::window::CallWindow;
+use crate::window::{CallWindow, WindowError};
 
 /// How many dispositions a mode may add to [`BASE_DISPOSITIONS`] (issue #11:
 /// "a base set plus up to two extra"; the console has room for six buttons).
@@ -387,6 +387,38 @@ impl DialerConfig {
                 status: m.status_after_max.clone(),
             });
         }
+        let dispositions = dispositions(key("dispositions"), m.dispositions.as_deref())?;
+        let mut agents = BTreeSet::new();
+        for (j, a) in m.agents.iter().enumerate() {
+            name(format!("dialer.modes[{i}].agents[{j}]"), a)?;
+            if !agents.insert(a.clone()) {
+                return Err(DialerConfigError::Duplicate {
+                    key: key("agents"),
+                    value: a.clone(),
+                });
+            }
+        }
+        let window = match (&m.window, &m.timezone) {
+            (None, None) => *calling,
+            (w, tz) => {
+                let hours = w.clone().unwrap_or_else(|| calling.hours());
+                let zone = tz
+                    .clone()
+                    .unwrap_or_else(|| calling.timezone().name().to_string());
+                // Name the key at fault: a bad zone is `timezone` even
+                // when the window is set too.
+                let field = |e: &WindowError| match e {
+                    WindowError::TimeZone(_) => "timezone",
+                    _ => "window",
+                };
+                CallWindow::parse(&hours, &zone).map_err(|e| DialerConfigError::Window {
+                    key: key(field(&e)),
+                    reason: e.to_string(),
+                })?
+            }
+        };
+        // After the values' own checks: a share on a mode of another kind
+        // is a conflict with the mode, reported once its values are sound.
         let random_share = match (m.kind, m.random_share) {
             (ModeKind::Random, Some(s)) if s > 0.0 && s <= 1.0 => Some(s),
             (ModeKind::Random, Some(_)) => {
@@ -406,35 +438,6 @@ impl DialerConfig {
                 })
             }
             (_, None) => None,
-        };
-        let dispositions = dispositions(key("dispositions"), m.dispositions.as_deref())?;
-        let mut agents = BTreeSet::new();
-        for (j, a) in m.agents.iter().enumerate() {
-            name(format!("dialer.modes[{i}].agents[{j}]"), a)?;
-            if !agents.insert(a.clone()) {
-                return Err(DialerConfigError::Duplicate {
-                    key: key("agents"),
-                    value: a.clone(),
-                });
-            }
-        }
-        let window = match (&m.window, &m.timezone) {
-            (None, None) => *calling,
-            (w, tz) => {
-                let hours = w.clone().unwrap_or_else(|| calling.hours());
-                let zone = tz
-                    .clone()
-                    .unwrap_or_else(|| calling.timezone().name().to_string());
-                let field = if m.window.is_some() {
-                    "window"
-                } else {
-                    "timezone"
-                };
-                CallWindow::parse(&hours, &zone).map_err(|e| DialerConfigError::Window {
-                    key: key(field),
-                    reason: e.to_string(),
-                })?
-            }
         };
         let abandon_cap_pct = m.abandon_cap.unwrap_or(LEGAL_CAP_PCT);
         if !(abandon_cap_pct.is_finite()
