@@ -218,20 +218,7 @@ fn a_busy_customer_puts_the_order_off_and_frees_the_agent() {
     rig.wait_registered(1);
     let (st, v) = rig.api("POST", "/v1/orders", Some(&order(1)));
     assert_eq!(st, 201, "{v}");
-    let (st, v) = rig.api("POST", &format!("/v1/agents/{id}/session"), None);
-    assert_eq!(st, 201, "{v}");
-    rig.wait(
-        "logged in",
-        &format!("/v1/agents/{id}"),
-        Duration::from_secs(10),
-        |st, v| st == 200 && v["state"] == "paused",
-    );
-    let (st, v) = rig.api(
-        "PUT",
-        &format!("/v1/agents/{id}/state"),
-        Some(r#"{"state":"ready"}"#),
-    );
-    assert_eq!(st, 200, "{v}");
+    rig.log_in_ready(id);
 
     let mode = rig.wait(
         "the order is put off after the busy call",

@@ -13,7 +13,7 @@
 #[macro_use]
 mod support;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use support::predictive::{a_month_of_history, logged_ms};
 use support::session_rig::{answers, customers_in, Rig, AGENTS};
@@ -71,62 +71,18 @@ fn predictive_lines_reach_an_agent_or_the_message_within_two_seconds() {
         let (st, v) = rig.api("POST", "/v1/orders", Some(&order(i)));
         assert_eq!(st, 201, "{v}");
     }
-    for (id, ..) in AGENTS {
-        let (st, v) = rig.api("POST", &format!("/v1/agents/{id}/session"), None);
-        assert_eq!(st, 201, "{v}\n{}", rig.daemon.logs());
-    }
-    for (id, ..) in AGENTS {
-        rig.wait(
-            "logged in",
-            &format!("/v1/agents/{id}"),
-            Duration::from_secs(10),
-            |st, v| st == 200 && v["state"] == "paused",
-        );
-        let (st, v) = rig.api(
-            "PUT",
-            &format!("/v1/agents/{id}/state"),
-            Some(r#"{"state":"ready"}"#),
-        );
-        assert_eq!(st, 200, "{v}");
+    let ids: Vec<&str> = AGENTS.iter().map(|(id, ..)| *id).collect();
+    for id in &ids {
+        rig.log_in_ready(id);
     }
 
     // Play the operators until every order is settled: confirmed by an
     // agent, or put off after an abandoned line.
-    let mut confirmed = 0usize;
     let mut max_level = 0f64;
-    let t0 = Instant::now();
-    loop {
-        let (_, mode) = rig.api("GET", "/v1/dialer/modes/new", None);
+    let confirmed = rig.play_operators("new", &ids, ORDERS, Duration::from_secs(150), |rig| {
         let (_, stats) = rig.api("GET", "/v1/dialer/modes/new/stats", None);
         max_level = max_level.max(stats["dial_level"].as_f64().unwrap_or(0.0));
-        let counts = &mode["counts"];
-        let put_off = counts["no_answer"].as_u64().unwrap_or(0) as usize;
-        let busy =
-            counts["in_flight"].as_u64().unwrap_or(0) + counts["unprocessed"].as_u64().unwrap_or(0);
-        if confirmed + put_off == ORDERS && busy == 0 {
-            break;
-        }
-        assert!(
-            t0.elapsed() < Duration::from_secs(150),
-            "not settled: {confirmed} confirmed, {mode}\n{}",
-            rig.daemon.logs()
-        );
-        for (id, ..) in AGENTS {
-            let (_, v) = rig.api("GET", &format!("/v1/agents/{id}"), None);
-            if v["state"] != "wrap_up" {
-                continue;
-            }
-            let call = v["call_id"].as_str().expect("wrap-up call").to_string();
-            let (st, d) = rig.api(
-                "POST",
-                &format!("/v1/calls/{call}/disposition"),
-                Some(r#"{"disposition":"confirmed"}"#),
-            );
-            assert_eq!(st, 200, "{d}");
-            confirmed += 1;
-        }
-        std::thread::sleep(Duration::from_millis(25));
-    }
+    });
 
     let logs = rig.daemon.logs();
     let waited = logged_ms(&logs, "live customer connected to an agent", "waited_ms");

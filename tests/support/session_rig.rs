@@ -231,6 +231,92 @@ impl Rig {
         );
     }
 
+    /// Log agent `id` in (its session: one call to its phone, kept up),
+    /// wait until the session is up (`paused`), and make it `ready`.
+    pub fn log_in_ready(&self, id: &str) {
+        let (st, v) = self.api("POST", &format!("/v1/agents/{id}/session"), None);
+        assert_eq!(st, 201, "{v}\n{}", self.daemon.logs());
+        self.wait(
+            "logged in",
+            &format!("/v1/agents/{id}"),
+            Duration::from_secs(10),
+            |st, v| st == 200 && v["state"] == "paused",
+        );
+        let (st, v) = self.api(
+            "PUT",
+            &format!("/v1/agents/{id}/state"),
+            Some(r#"{"state":"ready"}"#),
+        );
+        assert_eq!(st, 200, "{v}");
+    }
+
+    /// Play the operators once: every agent of `ids` in wrap-up disposes
+    /// its call as `confirmed`. Returns how many did.
+    pub fn confirm_wrap_ups(&self, ids: &[&str]) -> usize {
+        let mut n = 0;
+        for id in ids {
+            let (_, v) = self.api("GET", &format!("/v1/agents/{id}"), None);
+            if v["state"] != "wrap_up" {
+                continue;
+            }
+            let call = v["call_id"].as_str().expect("wrap-up call").to_string();
+            let (st, d) = self.api(
+                "POST",
+                &format!("/v1/calls/{call}/disposition"),
+                Some(r#"{"disposition":"confirmed"}"#),
+            );
+            assert_eq!(st, 200, "{d}");
+            n += 1;
+        }
+        n
+    }
+
+    /// Whether mode `mode` has settled all `total` orders: `confirmed` of
+    /// them by agents and the rest put off, none in flight or unprocessed.
+    /// Returns the mode's view with the answer.
+    pub fn mode_settled(
+        &self,
+        mode: &str,
+        confirmed: usize,
+        total: usize,
+    ) -> (bool, serde_json::Value) {
+        let (_, v) = self.api("GET", &format!("/v1/dialer/modes/{mode}"), None);
+        let c = &v["counts"];
+        let put_off = c["no_answer"].as_u64().unwrap_or(0) as usize;
+        let busy = c["in_flight"].as_u64().unwrap_or(0) + c["unprocessed"].as_u64().unwrap_or(0);
+        (confirmed + put_off == total && busy == 0, v)
+    }
+
+    /// Play the operators `ids` of mode `mode` until its `total` orders are
+    /// settled (confirmed by them or put off), calling `each` on every
+    /// look; panics with the daemon log after `limit`. Returns how many
+    /// calls the operators confirmed.
+    pub fn play_operators(
+        &self,
+        mode: &str,
+        ids: &[&str],
+        total: usize,
+        limit: Duration,
+        mut each: impl FnMut(&Rig),
+    ) -> usize {
+        let mut confirmed = 0;
+        let t0 = Instant::now();
+        loop {
+            each(self);
+            let (done, view) = self.mode_settled(mode, confirmed, total);
+            if done {
+                return confirmed;
+            }
+            assert!(
+                t0.elapsed() < limit,
+                "not settled: {confirmed} confirmed, {view}\n{}",
+                self.daemon.logs()
+            );
+            confirmed += self.confirm_wrap_ups(ids);
+            std::thread::sleep(Duration::from_millis(25));
+        }
+    }
+
     /// Poll `path` until `ok` holds; panics with the daemon log at `limit`.
     pub fn wait(
         &self,
