@@ -13,7 +13,7 @@ use serde_json::Value;
 use support::api::T0;
 use support::dialer::*;
 
-const FIELDS: [&str; 11] = [
+const FIELDS: [&str; 12] = [
     "mode",
     "dial_level",
     "forecast_answer_rate",
@@ -24,6 +24,7 @@ const FIELDS: [&str; 11] = [
     "margin_to_cap_pct",
     "allowed_abandon_pct",
     "forecast_bias",
+    "occupancy",
     "today",
 ];
 
@@ -35,8 +36,11 @@ async fn stats_have_their_shape_and_follow_the_pacer() {
     let (status, s) = api.get("/v1/dialer/modes/new/stats").await;
     assert_eq!(status, 200, "{s}");
     for f in FIELDS {
-        assert!(!s[f].is_null(), "{f} missing in {s}");
+        // Occupancy is null, but present, before any agent logged in.
+        let present = s.get(f).is_some_and(|v| f == "occupancy" || !v.is_null());
+        assert!(present, "{f} missing in {s}");
     }
+    assert!(s["occupancy"].is_null(), "nobody logged in yet: {s}");
     assert_eq!(s["mode"], "new");
     assert_eq!(s["today"]["placed"], 0);
     assert_eq!(s["answered_30d"], 0);
