@@ -155,7 +155,13 @@ async fn listen(
     answered_at: Instant,
     cfg: &AmdConfig,
 ) -> Result<LineEnd, CallError> {
-    let (session, remote) = io.answered_media()?;
+    let (session, remote) = match io.answered_media() {
+        Ok(m) => m,
+        Err(e) => {
+            let _ = engine.sip().command(SipCommand::Bye(io.call)).await;
+            return Err(e);
+        }
+    };
     let mut media = session.start(media_params(&remote));
     if let Err(e) = media.detect_machine(cfg.clone()).await {
         let _ = engine.sip().command(SipCommand::Bye(io.call)).await;
@@ -194,7 +200,15 @@ async fn listen(
             decision,
         }));
     }
-    let (session, stats) = media.release().await?;
+    let (session, stats) = match media.release().await {
+        Ok(r) => r,
+        Err(e) => {
+            // The task is gone and its sockets with it: nobody can take
+            // this customer; end the call rather than leave it up.
+            let _ = engine.sip().command(SipCommand::Bye(io.call)).await;
+            return Err(e.into());
+        }
+    };
     if decision.reason == AmdReason::Timeout {
         tracing::debug!(leg = %io.call, ?stats, "AMD ran out of time");
     }

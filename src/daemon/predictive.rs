@@ -105,8 +105,9 @@ struct Line {
 struct Waiting {
     id: u64,
     line: AnsweredLine,
-    /// The answer on the task's clock (the harbor window runs from here).
-    answered: Duration,
+    /// Where the harbor window starts, on the task's clock: the answer,
+    /// or with AMD the end of the customer's greeting.
+    window_from: Duration,
     wait: HarborWait,
 }
 
@@ -386,7 +387,7 @@ impl Predictive {
                 self.waiting.push(Waiting {
                     id,
                     line: answered,
-                    answered: at,
+                    window_from: at,
                     wait: HarborWait::new(at),
                 });
                 return;
@@ -487,7 +488,7 @@ impl Predictive {
                     if let Some(back) = self.connect(w.id, w.line, &agent, waited).await {
                         // Refused at the last moment: wait on, same window.
                         w.line = back;
-                        w.wait = HarborWait::new(w.answered);
+                        w.wait = HarborWait::new(w.window_from);
                         keep.push(w);
                     }
                 }
