@@ -231,20 +231,28 @@ impl AgentConfig {
             return None;
         }
         match &self.sip_uri {
-            Some(uri) => {
-                let parsed = crate::sip::Uri::parse(uri).ok();
-                let tls = parsed.as_ref().and_then(|u| u.as_sip()).is_some_and(|s| {
-                    s.secure
-                        || s.param("transport")
-                            .flatten()
-                            .is_some_and(|t| t.eq_ignore_ascii_case("tls"))
-                });
-                (!tls).then_some("sip_uri is not reached over TLS (add ;transport=tls)")
-            }
+            Some(_) => (!self.sip_uri_is_tls())
+                .then_some("sip_uri is not reached over TLS (add ;transport=tls)"),
             None => (!tls_listener).then_some(
                 "the phone registers, and [sip.tls] listen is unset: it cannot register over TLS",
             ),
         }
+    }
+
+    /// A fixed `sip_uri` rung over TLS (`sips:` or `;transport=tls`, as
+    /// the engine dials it). Such a phone sends its in-dialog requests (its
+    /// BYE) to our Contact over TLS: `[sip.tls] listen` must be set.
+    pub fn sip_uri_is_tls(&self) -> bool {
+        let parsed = self
+            .sip_uri
+            .as_deref()
+            .and_then(|u| crate::sip::Uri::parse(u).ok());
+        parsed.as_ref().and_then(|u| u.as_sip()).is_some_and(|s| {
+            s.secure
+                || s.param("transport")
+                    .flatten()
+                    .is_some_and(|t| t.eq_ignore_ascii_case("tls"))
+        })
     }
 
     /// The URI stored for the agent: its fixed phone, or the address-of-record
@@ -304,6 +312,8 @@ api_token = "agent-token-0123456789"
         assert!(by_id("reg").srtp_in_clear(false).is_some());
         assert_eq!(by_id("reg").srtp_in_clear(true), None);
         assert_eq!(by_id("plain").srtp_in_clear(false), None);
+        assert!(by_id("tls").sip_uri_is_tls());
+        assert!(!by_id("udp").sip_uri_is_tls() && !by_id("reg").sip_uri_is_tls());
         let e = Config::from_toml(
             "[[agents]]\nid = \"a\"\nname = \"A\"\nsip_uri = \"sip:a@127.0.0.1\"\nsrtp = \"always\"\n",
         )

@@ -1,0 +1,166 @@
+//! SDES-SRTP on the agent's leg (issue #14): `[[agents]] srtp`. The agent's
+//! phone is baresip over SIP/TLS with `;mediaenc=srtp-mand` (libre's SRTP,
+//! AES_CM_128_HMAC_SHA1_80); the customer is a plain baresip behind a UDP
+//! trunk. The daemon listens for TLS too: the phone's BYE comes back to the
+//! Contact we gave, over TLS. One daemon serves both checks:
+//!
+//! 1. an agent entry with `srtp = "off"` pointing at the same SRTP-only
+//!    phone gets no bridged call (the phone refuses plain RTP);
+//! 2. with `srtp = "required"` the click-to-call bridges, each side hears
+//!    the other's tone through the SRTP leg, and the customer's in-band keys
+//!    in mid-talk do not reach the agent (the bridge's squelch, through SRTP).
+
+#[macro_use]
+mod support;
+
+use std::time::Duration;
+
+use serde_json::json;
+use support::agent_phone::{AGENT_ID, AGENT_TONE_AMP, AGENT_TONE_HZ};
+use support::audio_check::{longest_run, read_8k, tone_frames};
+use support::keypad::*;
+use support::payment_rig::*;
+use support::test_pki::TestCa;
+use support::tls_rig::tls_listening;
+use support::*;
+
+/// The agent entry with `srtp` off, on the same phone.
+const PLAIN_AGENT: &str = "bilal";
+
+#[test]
+fn an_srtp_agent_phone_over_tls_is_bridged_both_ways_and_hears_no_keys() {
+    let t0 = std::time::Instant::now();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ca = TestCa::new(dir.path(), "lab");
+    let leaf = ca.leaf("agent");
+    let ours = ca.leaf("orderline");
+
+    // The agent's phone: SIP over TLS, SRTP mandatory, says 1 kHz for 8 s
+    // after answering (then hangs up).
+    let talk = 8.0;
+    let src = dir.path().join("agent-says.wav");
+    write_wav(&src, &tone_audio(talk, AGENT_TONE_HZ, AGENT_TONE_AMP));
+    let mut agent = Baresip::tls_phone(
+        dir.path(),
+        AGENT_ID,
+        &src,
+        60,
+        &leaf.combined,
+        &ca.cert,
+        ";mediaenc=srtp-mand",
+        &[],
+    );
+    tls_listening(&mut agent);
+    // Counts from its first answer: the refused call below is never answered.
+    agent.hang_up_after(talk, 60);
+    let agent_uri = format!(
+        "sip:{AGENT_ID}@127.0.0.1:{};transport=tls",
+        agent.tls_port()
+    );
+
+    // The customer (plain RTP behind the UDP trunk): the 600 Hz marker with
+    // "5#0" keyed in-band at 3 s, in mid-talk.
+    let customer_talk = 20.0;
+    let mut says = vec![0i16; (customer_talk * 8000.0) as usize];
+    write_tone(&mut says, 0.0, 2.8, MARKER_HZ, MARKER_AMP);
+    write_tone(&mut says, 4.0, customer_talk, MARKER_HZ, MARKER_AMP);
+    let keys = support::dtmf_harness::spandsp_tx(
+        "5#0",
+        KEY_LEVEL_DBM0,
+        KEY_TWIST_DB,
+        KEY_ON_MS,
+        KEY_OFF_MS,
+    );
+    says[24_000..24_000 + keys.len()].copy_from_slice(&keys);
+    let customer_dir = dir.path().join("customer");
+    std::fs::create_dir_all(&customer_dir).expect("mkdir");
+    let customer =
+        support::agent_phone::phone_saying(&customer_dir, "923001234567", "PCMU", &says, 20);
+
+    let line = AgentLine {
+        uri: Some(agent_uri.clone()),
+        keys: "srtp = \"required\"".into(),
+        tail: format!(
+            "[[agents]]\nid = \"{PLAIN_AGENT}\"\nname = \"Bilal\"\nsip_uri = \"{agent_uri}\"\n\n\
+             [sip.tls]\nlisten = \"127.0.0.1:{}\"\ncertificate = \"{}\"\nkey = \"{}\"\nca_file = \"{}\"\n",
+            free_tcp_port(),
+            ours.cert.display(),
+            ours.key.display(),
+            ca.cert.display()
+        ),
+    };
+    let mut rig = Rig::start_line(dir, agent, customer.port, &line);
+
+    // 1. The same phone under an agent entry without SRTP: no bridge.
+    let (st, v) = rig.api(
+        "POST",
+        "/v1/calls",
+        Some(&json!({"agent": PLAIN_AGENT, "to": CUSTOMER})),
+    );
+    assert_eq!(st, 201, "{v}");
+    let plain_id = v["id"].as_str().expect("call id").to_string();
+    let plain = rig.wait_call(&plain_id, &["failed", "ended"], Duration::from_secs(20));
+    assert!(plain["bridged_at"].is_null(), "bridged in clear: {plain}");
+    assert!(
+        !customer.answered(),
+        "the customer was rung for an agent whose phone refused plain RTP"
+    );
+    let refused = rig.agent.logs();
+    assert!(
+        refused.contains("488 Not Acceptable Here") && !refused.contains("answering call"),
+        "the SRTP-only phone did not refuse our plain offer: {plain}\n{refused}"
+    );
+    eprintln!("plain offer refused: {plain}");
+    let refused_at = refused.len();
+
+    // 2. The agent entry with `srtp = "required"`.
+    let call_id = rig.dial(CUSTOMER);
+    rig.wait_call(&call_id, &["bridged"], Duration::from_secs(20));
+    let call = rig.wait_call(&call_id, &["ended"], Duration::from_secs(25));
+    assert_eq!(call["ended_by"], "agent", "{call}");
+    std::thread::sleep(Duration::from_millis(500));
+
+    let log = rig.agent.logs();
+    let this_call = &log[refused_at.min(log.len())..];
+    assert!(
+        this_call.contains("SRTP is Enabled (cryptosuite=AES_CM_128_HMAC_SHA1_80)"),
+        "the agent's phone did not agree SRTP:\n{this_call}"
+    );
+    assert!(this_call.contains("RTP/SAVP"), "no RTP/SAVP:\n{this_call}");
+    assert!(
+        !log.contains("failed to decrypt"),
+        "the agent's phone could not decrypt our packets:\n{log}"
+    );
+    // The keys never reach the daemon's log.
+    let key = this_call
+        .lines()
+        .find_map(|l| l.strip_prefix("a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:"))
+        .expect("a crypto line in the phone's trace")
+        .trim();
+    assert!(
+        !rig.daemon.logs().contains(key),
+        "an SRTP key reached orderline's log"
+    );
+
+    let agent_heard = read_8k(&rig.agent.heard());
+    let customer_heard = read_8k(&customer.heard());
+    let (_, a) = longest_run(&tone_frames(&agent_heard, MARKER_HZ, 1500.0));
+    let (_, c) = longest_run(&tone_frames(&customer_heard, AGENT_TONE_HZ, 800.0));
+    assert!(
+        a >= 75,
+        "the agent heard the customer's {MARKER_HZ} Hz through SRTP for only {} ms",
+        a * 20
+    );
+    assert!(
+        c >= 75,
+        "the customer heard the agent's {AGENT_TONE_HZ} Hz (sent in SRTP) for only {} ms",
+        c * 20
+    );
+    let report = rig.assert_agent_heard_no_dtmf();
+    eprintln!(
+        "agent heard the customer {} ms, customer heard the agent {} ms; {report:?}; {:.1} s",
+        a * 20,
+        c * 20,
+        t0.elapsed().as_secs_f64()
+    );
+}
