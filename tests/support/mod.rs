@@ -21,6 +21,7 @@ pub mod dialer;
 pub mod dtmf_harness;
 pub mod flood;
 pub mod http;
+pub mod kamailio;
 pub mod keypad;
 pub mod payment_rig;
 pub mod peers;
