@@ -8,7 +8,9 @@
 //!    phone gets no bridged call (the phone refuses plain RTP);
 //! 2. with `srtp = "required"` the click-to-call bridges, each side hears
 //!    the other's tone through the SRTP leg, and the customer's in-band keys
-//!    in mid-talk do not reach the agent (the bridge's squelch, through SRTP).
+//!    in mid-talk do not reach the agent (the bridge's squelch, through SRTP);
+//! 3. the agent logs in: the session's nailed-up leg is SRTP as well, and a
+//!    customer connected into it is heard both ways.
 
 #[macro_use]
 mod support;
@@ -28,7 +30,7 @@ use support::*;
 const PLAIN_AGENT: &str = "bilal";
 
 #[test]
-fn an_srtp_agent_phone_over_tls_is_bridged_both_ways_and_hears_no_keys() {
+fn an_srtp_agent_phone_over_tls_is_bridged_both_ways_in_a_call_and_in_a_session() {
     let t0 = std::time::Instant::now();
     let dir = tempfile::tempdir().expect("tempdir");
     let ca = TestCa::new(dir.path(), "lab");
@@ -158,9 +160,54 @@ fn an_srtp_agent_phone_over_tls_is_bridged_both_ways_and_hears_no_keys() {
     );
     let report = rig.assert_agent_heard_no_dtmf();
     eprintln!(
-        "agent heard the customer {} ms, customer heard the agent {} ms; {report:?}; {:.1} s",
+        "click-to-call: agent heard the customer {} ms, customer heard the agent {} ms; {report:?}; {:.1} s",
         a * 20,
         c * 20,
+        t0.elapsed().as_secs_f64()
+    );
+
+    // 3. The agent logs in: the session's leg is SRTP too, and a customer
+    // connected into it hears the agent (and the agent the customer).
+    let srtp_legs = |log: &str| log.matches("SRTP is Enabled").count();
+    let before = srtp_legs(&rig.agent.logs());
+    let path = format!("/v1/agents/{AGENT_ID}/session");
+    let (st, v) = rig.api("POST", &path, None);
+    assert_eq!(st, 201, "{v}\n{}", rig.tail_logs());
+    let up = std::time::Instant::now();
+    while rig.api("GET", &path, None).1["state"] != "up" {
+        assert!(
+            up.elapsed() < Duration::from_secs(10),
+            "{}",
+            rig.tail_logs()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(
+        srtp_legs(&rig.agent.logs()) > before,
+        "the session's leg did not agree SRTP:\n{}",
+        rig.agent.logs()
+    );
+    let call_id = rig.dial(CUSTOMER);
+    rig.wait_call(&call_id, &["bridged"], Duration::from_secs(20));
+    std::thread::sleep(Duration::from_secs(3));
+    assert!(rig.agent.hang_up(), "the agent's phone took no hangup");
+    rig.wait_call(&call_id, &["ended"], Duration::from_secs(10));
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(!rig.agent.logs().contains("failed to decrypt"));
+    let customer_heard = read_8k(&customer.last_heard());
+    let agent_heard = read_8k(&rig.agent.last_heard());
+    let (_, c) = longest_run(&tone_frames(&customer_heard, AGENT_TONE_HZ, 800.0));
+    let (_, a) = longest_run(&tone_frames(&agent_heard, MARKER_HZ, 1500.0));
+    assert!(
+        c >= 75 && a >= 75,
+        "in the session the customer heard the agent {} ms and the agent the customer {} ms",
+        c * 20,
+        a * 20
+    );
+    eprintln!(
+        "session: customer heard the agent {} ms, agent heard the customer {} ms; {:.1} s",
+        c * 20,
+        a * 20,
         t0.elapsed().as_secs_f64()
     );
 }

@@ -766,6 +766,17 @@ impl Baresip {
         self.recording("-enc.wav")
     }
 
+    /// What baresip heard on its latest call (sndfile.so opens one file
+    /// per call; the newest by modification time).
+    pub fn last_heard(&self) -> PathBuf {
+        let rd = std::fs::read_dir(&self.rec_dir).expect("read rec dir");
+        rd.flatten()
+            .filter(|e| e.file_name().to_string_lossy().ends_with("-dec.wav"))
+            .max_by_key(|e| e.metadata().and_then(|m| m.modified()).ok())
+            .map(|e| e.path())
+            .unwrap_or_else(|| panic!("baresip recorded nothing in {}", self.rec_dir.display()))
+    }
+
     fn recording(&self, suffix: &str) -> PathBuf {
         let rd = std::fs::read_dir(&self.rec_dir).expect("read rec dir");
         rd.flatten()
