@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use support::kamailio::Kamailio;
 use support::test_pki::TestCa;
+use support::tls_rig::tls_listener_section;
 use support::*;
 
 #[test]
@@ -83,12 +84,7 @@ async fn an_inbound_call_through_kamailio_reaches_orderline_over_tls() {
         free_udp_port(),
         kamailio.tls_port,
         "transport = \"tls\"",
-        &format!(
-            "[sip.tls]\nlisten = \"127.0.0.1:{tls_port}\"\ncertificate = \"{}\"\nkey = \"{}\"\nca_file = \"{}\"\n",
-            ours.cert.display(),
-            ours.key.display(),
-            ca.cert.display()
-        ),
+        &tls_listener_section(tls_port, &ours, &ca.cert),
     );
     let cfg = orderline::config::Config::load(&path).expect("config");
     let (engine, mut sip) = orderline::call::Engine::start(cfg).await.expect("engine");

@@ -18,12 +18,13 @@ mod support;
 use std::time::Duration;
 
 use serde_json::json;
-use support::agent_phone::{AGENT_ID, AGENT_TONE_AMP, AGENT_TONE_HZ};
-use support::audio_check::{longest_run, read_8k, tone_frames};
-use support::keypad::*;
+use support::agent_phone::{
+    heard_each_other, phone_saying, talk_with_keys, AGENT_ID, AGENT_TONE_AMP, AGENT_TONE_HZ,
+};
+use support::keypad::{tone_audio, MARKER_HZ};
 use support::payment_rig::*;
 use support::test_pki::TestCa;
-use support::tls_rig::tls_listening;
+use support::tls_rig::{tls_listener_section, tls_listening};
 use support::*;
 
 /// The agent entry with `srtp` off, on the same phone.
@@ -62,33 +63,18 @@ fn an_srtp_agent_phone_over_tls_is_bridged_both_ways_in_a_call_and_in_a_session(
 
     // The customer (plain RTP behind the UDP trunk): the 600 Hz marker with
     // "5#0" keyed in-band at 3 s, in mid-talk.
-    let customer_talk = 20.0;
-    let mut says = vec![0i16; (customer_talk * 8000.0) as usize];
-    write_tone(&mut says, 0.0, 2.8, MARKER_HZ, MARKER_AMP);
-    write_tone(&mut says, 4.0, customer_talk, MARKER_HZ, MARKER_AMP);
-    let keys = support::dtmf_harness::spandsp_tx(
-        "5#0",
-        KEY_LEVEL_DBM0,
-        KEY_TWIST_DB,
-        KEY_ON_MS,
-        KEY_OFF_MS,
-    );
-    says[24_000..24_000 + keys.len()].copy_from_slice(&keys);
+    let says = talk_with_keys(20.0);
     let customer_dir = dir.path().join("customer");
     std::fs::create_dir_all(&customer_dir).expect("mkdir");
-    let customer =
-        support::agent_phone::phone_saying(&customer_dir, "923001234567", "PCMU", &says, 20);
+    let customer = phone_saying(&customer_dir, "923001234567", "PCMU", &says, 20);
 
     let line = AgentLine {
         uri: Some(agent_uri.clone()),
         keys: "srtp = \"required\"".into(),
         tail: format!(
             "[[agents]]\nid = \"{PLAIN_AGENT}\"\nname = \"Bilal\"\nsip_uri = \"{agent_uri}\"\n\n\
-             [sip.tls]\nlisten = \"127.0.0.1:{}\"\ncertificate = \"{}\"\nkey = \"{}\"\nca_file = \"{}\"\n",
-            free_tcp_port(),
-            ours.cert.display(),
-            ours.key.display(),
-            ca.cert.display()
+             {}",
+            tls_listener_section(free_tcp_port(), &ours, &ca.cert)
         ),
     };
     let mut rig = Rig::start_line(dir, agent, customer.port, &line);
@@ -144,10 +130,7 @@ fn an_srtp_agent_phone_over_tls_is_bridged_both_ways_in_a_call_and_in_a_session(
         "an SRTP key reached orderline's log"
     );
 
-    let agent_heard = read_8k(&rig.agent.heard());
-    let customer_heard = read_8k(&customer.heard());
-    let (_, a) = longest_run(&tone_frames(&agent_heard, MARKER_HZ, 1500.0));
-    let (_, c) = longest_run(&tone_frames(&customer_heard, AGENT_TONE_HZ, 800.0));
+    let (a, c) = heard_each_other(&rig.agent.heard(), &customer.heard());
     assert!(
         a >= 75,
         "the agent heard the customer's {MARKER_HZ} Hz through SRTP for only {} ms",
@@ -170,18 +153,7 @@ fn an_srtp_agent_phone_over_tls_is_bridged_both_ways_in_a_call_and_in_a_session(
     // connected into it hears the agent (and the agent the customer).
     let srtp_legs = |log: &str| log.matches("SRTP is Enabled").count();
     let before = srtp_legs(&rig.agent.logs());
-    let path = format!("/v1/agents/{AGENT_ID}/session");
-    let (st, v) = rig.api("POST", &path, None);
-    assert_eq!(st, 201, "{v}\n{}", rig.tail_logs());
-    let up = std::time::Instant::now();
-    while rig.api("GET", &path, None).1["state"] != "up" {
-        assert!(
-            up.elapsed() < Duration::from_secs(10),
-            "{}",
-            rig.tail_logs()
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    rig.log_in();
     assert!(
         srtp_legs(&rig.agent.logs()) > before,
         "the session's leg did not agree SRTP:\n{}",
@@ -194,10 +166,7 @@ fn an_srtp_agent_phone_over_tls_is_bridged_both_ways_in_a_call_and_in_a_session(
     rig.wait_call(&call_id, &["ended"], Duration::from_secs(10));
     std::thread::sleep(Duration::from_millis(500));
     assert!(!rig.agent.logs().contains("failed to decrypt"));
-    let customer_heard = read_8k(&customer.last_heard());
-    let agent_heard = read_8k(&rig.agent.last_heard());
-    let (_, c) = longest_run(&tone_frames(&customer_heard, AGENT_TONE_HZ, 800.0));
-    let (_, a) = longest_run(&tone_frames(&agent_heard, MARKER_HZ, 1500.0));
+    let (a, c) = heard_each_other(&rig.agent.last_heard(), &customer.last_heard());
     assert!(
         c >= 75 && a >= 75,
         "in the session the customer heard the agent {} ms and the agent the customer {} ms",

@@ -204,6 +204,23 @@ impl Rig {
         self.api_as(MERCHANT_TOKEN, method, path, body)
     }
 
+    /// The agent logs in (issue #10): its phone is rung and the session's
+    /// leg is up within 10 s; calls then connect into it.
+    pub fn log_in(&mut self) {
+        let path = format!("/v1/agents/{AGENT_ID}/session");
+        let (st, v) = self.api("POST", &path, None);
+        assert_eq!(st, 201, "{v}\n{}", self.tail_logs());
+        let t0 = Instant::now();
+        while self.api("GET", &path, None).1["state"] != "up" {
+            assert!(
+                t0.elapsed() < Duration::from_secs(10),
+                "{}",
+                self.tail_logs()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     /// The agent calls the customer: `POST /v1/calls` with the agent's own token.
     pub fn dial(&mut self, to: &str) -> String {
         let (st, v) = self.api_as(
