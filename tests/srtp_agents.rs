@@ -10,7 +10,9 @@
 //!    the other's tone through the SRTP leg, and the customer's in-band keys
 //!    in mid-talk do not reach the agent (the bridge's squelch, through SRTP);
 //! 3. the agent logs in: the session's nailed-up leg is SRTP as well, and a
-//!    customer connected into it is heard both ways.
+//!    customer connected into it is heard both ways;
+//! 4. an agent whose phone registers over TLS (`srtp = "required"`) logs in:
+//!    its leg is rung over the registration's connection and agrees SRTP.
 
 #[macro_use]
 mod support;
@@ -29,6 +31,9 @@ use support::*;
 
 /// The agent entry with `srtp` off, on the same phone.
 const PLAIN_AGENT: &str = "bilal";
+/// An agent whose phone registers over TLS, with `srtp = "required"`.
+const REGISTERING_AGENT: &str = "carol";
+const REGISTERING_PASSWORD: &str = "phone-pass-5e1c0d";
 
 #[test]
 fn an_srtp_agent_phone_over_tls_is_bridged_both_ways_in_a_call_and_in_a_session() {
@@ -68,13 +73,15 @@ fn an_srtp_agent_phone_over_tls_is_bridged_both_ways_in_a_call_and_in_a_session(
     std::fs::create_dir_all(&customer_dir).expect("mkdir");
     let customer = phone_saying(&customer_dir, "923001234567", "PCMU", &says, 20);
 
+    let tls_port = free_tcp_port();
     let line = AgentLine {
         uri: Some(agent_uri.clone()),
         keys: "srtp = \"required\"".into(),
         tail: format!(
             "[[agents]]\nid = \"{PLAIN_AGENT}\"\nname = \"Bilal\"\nsip_uri = \"{agent_uri}\"\n\n\
-             {}",
-            tls_listener_section(free_tcp_port(), &ours, &ca.cert)
+             [[agents]]\nid = \"{REGISTERING_AGENT}\"\nname = \"Carol\"\nsip_user = \"1002\"\n\
+             sip_password = \"{REGISTERING_PASSWORD}\"\nsrtp = \"required\"\n\n{}",
+            tls_listener_section(tls_port, &ours, &ca.cert)
         ),
     };
     let mut rig = Rig::start_line(dir, agent, customer.port, &line);
@@ -177,6 +184,56 @@ fn an_srtp_agent_phone_over_tls_is_bridged_both_ways_in_a_call_and_in_a_session(
         "session: customer heard the agent {} ms, agent heard the customer {} ms; {:.1} s",
         c * 20,
         a * 20,
+        t0.elapsed().as_secs_f64()
+    );
+
+    // 4. A phone that registers over TLS (digest) under an agent with
+    // `srtp = "required"`: its session's leg is rung on the registration's
+    // connection and agrees SRTP.
+    let account = format!(
+        "<sip:1002@127.0.0.1:{tls_port};transport=tls>;auth_pass={REGISTERING_PASSWORD};\
+         regint=60;answermode=auto;audio_codecs=PCMU;mediaenc=srtp-mand\n"
+    );
+    let carol = Baresip::tls_phone_with_account(
+        &rig.dir,
+        "1002",
+        &src,
+        30,
+        (&leaf.combined, &ca.cert),
+        &account,
+        &[],
+    );
+    let reg = std::time::Instant::now();
+    loop {
+        let (_, v) = rig.api("GET", "/v1/agents", None);
+        let carol_row = v["agents"]
+            .as_array()
+            .and_then(|a| a.iter().find(|x| x["id"] == REGISTERING_AGENT));
+        if carol_row.is_some_and(|x| x["registrations"][0]["transport"] == "tls") {
+            break;
+        }
+        assert!(
+            reg.elapsed() < Duration::from_secs(15),
+            "no TLS registration: {v}\n{}",
+            carol.logs()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    rig.log_in_as(REGISTERING_AGENT);
+    let log = carol.logs();
+    let lines: Vec<&str> = log.lines().collect();
+    // baresip's trace: our INVITE came over TLS, from our listener's side
+    // of the connection the REGISTER opened.
+    let invite_over_tls = lines.windows(2).any(|w| {
+        w[0].starts_with(&format!("TLS 127.0.0.1:{tls_port} -> "))
+            && w[1].starts_with("INVITE sip:1002")
+    });
+    assert!(
+        invite_over_tls && log.contains("SRTP is Enabled (cryptosuite=AES_CM_128_HMAC_SHA1_80)"),
+        "the registered phone's session leg is not SRTP over TLS:\n{log}"
+    );
+    eprintln!(
+        "registered over TLS: session up with SRTP; {:.1} s",
         t0.elapsed().as_secs_f64()
     );
 }

@@ -207,7 +207,12 @@ impl Rig {
     /// The agent logs in (issue #10): its phone is rung and the session's
     /// leg is up within 10 s; calls then connect into it.
     pub fn log_in(&mut self) {
-        let path = format!("/v1/agents/{AGENT_ID}/session");
+        self.log_in_as(AGENT_ID);
+    }
+
+    /// As [`Rig::log_in`], for agent `id`.
+    pub fn log_in_as(&mut self, id: &str) {
+        let path = format!("/v1/agents/{id}/session");
         let (st, v) = self.api("POST", &path, None);
         assert_eq!(st, 201, "{v}\n{}", self.tail_logs());
         let t0 = Instant::now();
