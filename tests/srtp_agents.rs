@@ -13,19 +13,23 @@
 //!    customer connected into it is heard both ways;
 //! 4. an agent whose phone registers over TLS (`srtp = "required"`) logs in:
 //!    its leg is rung over the registration's connection and agrees SRTP.
+//!
+//! A second daemon (the customer is SIPp keying in-band) takes a keypad
+//! payment on an SRTP agent's call: the agent hears no key.
 
 #[macro_use]
 mod support;
 
+use std::path::Path;
 use std::time::Duration;
 
 use serde_json::json;
 use support::agent_phone::{
-    heard_each_other, phone_saying, talk_with_keys, AGENT_ID, AGENT_TONE_AMP, AGENT_TONE_HZ,
+    assert_heard_each_other, phone_saying, talk_with_keys, AGENT_ID, AGENT_TONE_AMP, AGENT_TONE_HZ,
 };
-use support::keypad::{tone_audio, MARKER_HZ};
+use support::keypad::{customer_inband, tone_audio, KeyScript};
 use support::payment_rig::*;
-use support::test_pki::TestCa;
+use support::test_pki::{Leaf, TestCa};
 use support::tls_rig::{tls_listener_section, tls_listening};
 use support::*;
 
@@ -35,21 +39,20 @@ const PLAIN_AGENT: &str = "bilal";
 const REGISTERING_AGENT: &str = "carol";
 const REGISTERING_PASSWORD: &str = "phone-pass-5e1c0d";
 
-#[test]
-fn an_srtp_agent_phone_over_tls_is_bridged_both_ways_in_a_call_and_in_a_session() {
-    let t0 = std::time::Instant::now();
-    let dir = tempfile::tempdir().expect("tempdir");
-    let ca = TestCa::new(dir.path(), "lab");
-    let leaf = ca.leaf("agent");
-    let ours = ca.leaf("orderline");
-
-    // The agent's phone: SIP over TLS, SRTP mandatory, says 1 kHz for 8 s
-    // after answering (then hangs up).
-    let talk = 8.0;
-    let src = dir.path().join("agent-says.wav");
+/// The agent's phone: baresip over SIP/TLS (presenting `leaf`, trusting
+/// `ca`), SRTP mandatory, saying 1 kHz for `talk` seconds after its first
+/// answer and then hanging up. Returns it, its `sip_uri` (`;transport=tls`)
+/// and its audio file.
+fn srtp_agent_phone(
+    dir: &Path,
+    leaf: &Leaf,
+    ca: &TestCa,
+    talk: f64,
+) -> (Baresip, String, std::path::PathBuf) {
+    let src = dir.join("agent-says.wav");
     write_wav(&src, &tone_audio(talk, AGENT_TONE_HZ, AGENT_TONE_AMP));
     let mut agent = Baresip::tls_phone(
-        dir.path(),
+        dir,
         AGENT_ID,
         &src,
         60,
@@ -59,12 +62,38 @@ fn an_srtp_agent_phone_over_tls_is_bridged_both_ways_in_a_call_and_in_a_session(
         &[],
     );
     tls_listening(&mut agent);
-    // Counts from its first answer: the refused call below is never answered.
     agent.hang_up_after(talk, 60);
-    let agent_uri = format!(
+    let uri = format!(
         "sip:{AGENT_ID}@127.0.0.1:{};transport=tls",
         agent.tls_port()
     );
+    (agent, uri, src)
+}
+
+/// The agent's phone agreed SRTP on its calls and decrypted all we sent.
+fn assert_srtp_agreed(log: &str) {
+    assert!(
+        log.contains("SRTP is Enabled (cryptosuite=AES_CM_128_HMAC_SHA1_80)"),
+        "the agent's phone did not agree SRTP:\n{log}"
+    );
+    assert!(log.contains("RTP/SAVP"), "no RTP/SAVP:\n{log}");
+    assert!(
+        !log.contains("failed to decrypt"),
+        "the agent's phone could not decrypt our packets:\n{log}"
+    );
+}
+
+#[test]
+fn an_srtp_agent_phone_over_tls_is_bridged_both_ways_in_a_call_and_in_a_session() {
+    let t0 = std::time::Instant::now();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ca = TestCa::new(dir.path(), "lab");
+    let leaf = ca.leaf("agent");
+    let ours = ca.leaf("orderline");
+
+    // The agent's phone says 1 kHz for 8 s after answering (then hangs up;
+    // counted from its first answer: the refused call below is never answered).
+    let (agent, agent_uri, src) = srtp_agent_phone(dir.path(), &leaf, &ca, 8.0);
 
     // The customer (plain RTP behind the UDP trunk): the 600 Hz marker with
     // "5#0" keyed in-band at 3 s, in mid-talk.
@@ -117,15 +146,7 @@ fn an_srtp_agent_phone_over_tls_is_bridged_both_ways_in_a_call_and_in_a_session(
 
     let log = rig.agent.logs();
     let this_call = &log[refused_at.min(log.len())..];
-    assert!(
-        this_call.contains("SRTP is Enabled (cryptosuite=AES_CM_128_HMAC_SHA1_80)"),
-        "the agent's phone did not agree SRTP:\n{this_call}"
-    );
-    assert!(this_call.contains("RTP/SAVP"), "no RTP/SAVP:\n{this_call}");
-    assert!(
-        !log.contains("failed to decrypt"),
-        "the agent's phone could not decrypt our packets:\n{log}"
-    );
+    assert_srtp_agreed(this_call);
     // The keys never reach the daemon's log.
     let key = this_call
         .lines()
@@ -137,22 +158,14 @@ fn an_srtp_agent_phone_over_tls_is_bridged_both_ways_in_a_call_and_in_a_session(
         "an SRTP key reached orderline's log"
     );
 
-    let (a, c) = heard_each_other(&rig.agent.heard(), &customer.heard());
-    assert!(
-        a >= 75,
-        "the agent heard the customer's {MARKER_HZ} Hz through SRTP for only {} ms",
-        a * 20
-    );
-    assert!(
-        c >= 75,
-        "the customer heard the agent's {AGENT_TONE_HZ} Hz (sent in SRTP) for only {} ms",
-        c * 20
+    let (a, c) = assert_heard_each_other(
+        &rig.agent.heard(),
+        &customer.heard(),
+        "click-to-call through SRTP",
     );
     let report = rig.assert_agent_heard_no_dtmf();
     eprintln!(
-        "click-to-call: agent heard the customer {} ms, customer heard the agent {} ms; {report:?}; {:.1} s",
-        a * 20,
-        c * 20,
+        "click-to-call: agent heard the customer {a} ms, customer heard the agent {c} ms; {report:?}; {:.1} s",
         t0.elapsed().as_secs_f64()
     );
 
@@ -173,17 +186,13 @@ fn an_srtp_agent_phone_over_tls_is_bridged_both_ways_in_a_call_and_in_a_session(
     rig.wait_call(&call_id, &["ended"], Duration::from_secs(10));
     std::thread::sleep(Duration::from_millis(500));
     assert!(!rig.agent.logs().contains("failed to decrypt"));
-    let (a, c) = heard_each_other(&rig.agent.last_heard(), &customer.last_heard());
-    assert!(
-        c >= 75 && a >= 75,
-        "in the session the customer heard the agent {} ms and the agent the customer {} ms",
-        c * 20,
-        a * 20
+    let (a, c) = assert_heard_each_other(
+        &rig.agent.last_heard(),
+        &customer.last_heard(),
+        "a call in the SRTP session",
     );
     eprintln!(
-        "session: customer heard the agent {} ms, agent heard the customer {} ms; {:.1} s",
-        c * 20,
-        a * 20,
+        "session: customer heard the agent {c} ms, agent heard the customer {a} ms; {:.1} s",
         t0.elapsed().as_secs_f64()
     );
 
@@ -234,6 +243,46 @@ fn an_srtp_agent_phone_over_tls_is_bridged_both_ways_in_a_call_and_in_a_session(
     );
     eprintln!(
         "registered over TLS: session up with SRTP; {:.1} s",
+        t0.elapsed().as_secs_f64()
+    );
+}
+
+/// A keypad payment on a click-to-call whose agent leg is SRTP: the caller
+/// keys the amount's `1` and then cancels in the card number (`424242*`)
+/// in-band; the agent, on hold meanwhile, hears the hold tone and none of
+/// the keys through SRTP, and is back with the caller afterwards.
+#[test]
+fn a_keypad_payment_on_an_srtp_agent_leg_keeps_every_key_from_the_agent() {
+    let t0 = std::time::Instant::now();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ca = TestCa::new(dir.path(), "lab");
+    let leaf = ca.leaf("agent");
+    let ours = ca.leaf("orderline");
+    let script = KeyScript::star_cancel();
+    let customer = customer_inband(dir.path(), &script);
+    let total = script.layout().total;
+    let (agent, agent_uri, _) = srtp_agent_phone(dir.path(), &leaf, &ca, total + 3.0);
+    let line = AgentLine {
+        uri: Some(agent_uri),
+        keys: "srtp = \"required\"".into(),
+        tail: tls_listener_section(free_tcp_port(), &ours, &ca.cert),
+    };
+    let mut rig = Rig::start_line(dir, agent, customer.port, &line);
+    let call_id = rig.dial(CUSTOMER);
+    rig.wait_call(&call_id, &["bridged"], Duration::from_secs(20));
+    let created = rig.request_payment(&call_id);
+    let pid = created["id"].as_str().expect("payment id").to_string();
+    let payment = rig.wait_payment_end(&pid, Duration::from_secs_f64(total + 20.0));
+    assert_eq!(payment["status"], "cancelled", "{payment}");
+    let call = rig.wait_call(&call_id, &["ended"], Duration::from_secs_f64(total + 20.0));
+    let (ok, errors) = customer.finish(Duration::from_secs(15));
+    assert!(ok, "the customer (SIPp) saw a broken call: {errors}");
+    std::thread::sleep(Duration::from_millis(300));
+    assert_srtp_agreed(&rig.agent.logs());
+    let report = rig.assert_agent_heard_no_dtmf();
+    rig.assert_back_with_agent(&call, &payment, true);
+    eprintln!(
+        "payment through SRTP: {report:?}; {:.1} s",
         t0.elapsed().as_secs_f64()
     );
 }

@@ -94,10 +94,25 @@ pub fn talk_with_keys(secs: f64) -> Vec<i16> {
     says
 }
 
-/// How long each side heard the other (longest run, in 20 ms frames): the
-/// agent the customer's marker, the customer the agent's tone.
-pub fn heard_each_other(agent_heard: &Path, customer_heard: &Path) -> (usize, usize) {
+/// Each side heard the other for at least 1.5 s (longest run of 20 ms
+/// frames): the agent the customer's marker, the customer the agent's tone.
+/// Returns both runs in ms; `what` names the call in a failure.
+pub fn assert_heard_each_other(
+    agent_heard: &Path,
+    customer_heard: &Path,
+    what: &str,
+) -> (usize, usize) {
     let (_, a) = longest_run(&tone_frames(&read_8k(agent_heard), MARKER_HZ, 1500.0));
     let (_, c) = longest_run(&tone_frames(&read_8k(customer_heard), AGENT_TONE_HZ, 800.0));
-    (a, c)
+    assert!(
+        a >= 75,
+        "{what}: the agent heard the customer's {MARKER_HZ} Hz for only {} ms",
+        a * 20
+    );
+    assert!(
+        c >= 75,
+        "{what}: the customer heard the agent's {AGENT_TONE_HZ} Hz for only {} ms",
+        c * 20
+    );
+    (a * 20, c * 20)
 }
