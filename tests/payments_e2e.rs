@@ -95,18 +95,7 @@ fn run_payment_on(
     let agent = agent_phone(dir.path(), talk, 20);
     let mut rig = Rig::start_on(dir, agent, sipp.port, payments, database);
     if session {
-        let path = format!("/v1/agents/{AGENT_ID}/session");
-        let (st, v) = rig.api("POST", &path, None);
-        assert_eq!(st, 201, "{v}\n{}", rig.tail_logs());
-        let t0 = std::time::Instant::now();
-        while rig.api("GET", &path, None).1["state"] != "up" {
-            assert!(
-                t0.elapsed() < Duration::from_secs(10),
-                "{}",
-                rig.tail_logs()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        rig.log_in();
     }
 
     let call_id = rig.dial(CUSTOMER);
@@ -439,14 +428,7 @@ fn insufficient_funds_fails_with_its_reason() {
 
 #[test]
 fn star_in_the_card_number_cancels_and_the_caller_returns_to_the_agent() {
-    let script = KeyScript {
-        lead: 3.0,
-        groups: vec!["1".into(), "424242*".into()],
-        gap: 1.3,
-        before_marker: 2.5,
-        marker: 2.5,
-        tail: 1.0,
-    };
+    let script = KeyScript::star_cancel();
     let run = run_payment(script, Keys::InBand, "", "payment.failed", |_, _| {});
     run.assert_result("cancelled");
     let list = steps(&run.payment);
@@ -579,18 +561,7 @@ fn agent_cancels_a_pending_payment_and_a_second_cancel_is_409() {
 /// the customer.
 fn bridge_call(agent_talk: f64, customer_talk: f64) -> (Rig, String, Value, support::Baresip) {
     let dir = tempfile::tempdir().expect("tempdir");
-    // The tone pauses (with soft edges) around the keys.
-    let mut says = vec![0i16; (customer_talk * 8000.0) as usize];
-    write_tone(&mut says, 0.0, 2.8, MARKER_HZ, MARKER_AMP);
-    write_tone(&mut says, 4.0, customer_talk, MARKER_HZ, MARKER_AMP);
-    let keys = support::dtmf_harness::spandsp_tx(
-        "5#0",
-        KEY_LEVEL_DBM0,
-        KEY_TWIST_DB,
-        KEY_ON_MS,
-        KEY_OFF_MS,
-    );
-    says[24_000..24_000 + keys.len()].copy_from_slice(&keys);
+    let says = talk_with_keys(customer_talk);
     let customer = phone_saying(dir.path(), CUSTOMER, "PCMA", &says, 20);
     let agent = agent_phone(dir.path(), agent_talk, 20);
     let trunk = customer.port;
@@ -611,20 +582,7 @@ fn bridge_call(agent_talk: f64, customer_talk: f64) -> (Rig, String, Value, supp
 /// in the middle of the talk did not reach the agent (squelched, not a
 /// fragment left).
 fn assert_talked(rig: &Rig, customer: &support::Baresip) {
-    let agent_heard = read_8k(&rig.agent.heard());
-    let customer_heard = read_8k(&customer.heard());
-    let (_, a) = longest_run(&tone_frames(&agent_heard, MARKER_HZ, 1500.0));
-    let (_, c) = longest_run(&tone_frames(&customer_heard, AGENT_TONE_HZ, 800.0));
-    assert!(
-        a >= 75,
-        "the agent heard the customer's {MARKER_HZ} Hz for only {} ms",
-        a * 20
-    );
-    assert!(
-        c >= 75,
-        "the customer heard the agent's {AGENT_TONE_HZ} Hz for only {} ms",
-        c * 20
-    );
+    let (a, c) = assert_heard_each_other(&rig.agent.heard(), &customer.heard(), "bridge");
     assert!(
         rig.agent.logs().contains("Set audio encoder: PCMU"),
         "agent leg codec:\n{}",
@@ -639,7 +597,7 @@ fn assert_talked(rig: &Rig, customer: &support::Baresip) {
     let (sent, _) = decode_both(&read_8k(&customer.said()));
     assert_eq!(sent, "5#0", "the customer's phone sent {sent:?}");
     let report = rig.assert_agent_heard_no_dtmf();
-    eprintln!("agent recording: {report:?} (threshold {FRAGMENT_THRESHOLD}); heard the customer {} ms, customer heard the agent {} ms", a * 20, c * 20);
+    eprintln!("agent recording: {report:?} (threshold {FRAGMENT_THRESHOLD}); heard the customer {a} ms, customer heard the agent {c} ms");
 }
 
 #[test]

@@ -103,12 +103,7 @@ async fn an_inbound_srtp_call_is_answered_in_kind_and_heard() {
         free_udp_port(),
         5999,
         "transport = \"tls\"\nsrtp = \"required\"",
-        &format!(
-            "[sip.tls]\nlisten = \"127.0.0.1:{tls_port}\"\ncertificate = \"{}\"\nkey = \"{}\"\nca_file = \"{}\"\n",
-            ours.cert.display(),
-            ours.key.display(),
-            ca.cert.display()
-        ),
+        &tls_listener_section(tls_port, &ours, &ca.cert),
     );
     let cfg = orderline::config::Config::load(&path).expect("config");
     let (engine, mut sip) = orderline::call::Engine::start(cfg).await.expect("engine");

@@ -41,6 +41,7 @@ async fn bindings_are_saved_refreshed_listed_and_purged(db: TestDb) {
         sip_user: Some("1001".into()),
         sip_password: None,
         api_token: None,
+        srtp: Default::default(),
     };
     store
         .sync_config_agents(&[agent], t(T0))

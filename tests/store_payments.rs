@@ -46,6 +46,7 @@ fn agent_cfg(id: &str, name: &str, token: Option<&str>) -> AgentConfig {
         sip_user: None,
         sip_password: None,
         api_token: token.map(Into::into),
+        srtp: Default::default(),
     }
 }
 

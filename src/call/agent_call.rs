@@ -331,7 +331,13 @@ impl CallIo<'_> {
             Action::Invite(leg) => {
                 let io = match leg {
                     Leg::Agent => {
-                        LegIo::invite(self.engine, None, self.spec.agent_uri.clone()).await?
+                        LegIo::invite(
+                            self.engine,
+                            None,
+                            self.spec.agent_uri.clone(),
+                            self.spec.agent_srtp,
+                        )
+                        .await?
                     }
                     Leg::Customer => {
                         let (_, trunk) = self.engine.pick_trunk()?;
@@ -345,6 +351,7 @@ impl CallIo<'_> {
                             self.engine,
                             Some(trunk),
                             Engine::request_uri(trunk, &number),
+                            trunk.srtp,
                         )
                         .await?
                     }

@@ -34,17 +34,17 @@ impl LegIo {
     }
 
     /// Bind media and send the INVITE (through `trunk`, or straight to
-    /// `uri` for an agent's phone).
+    /// `uri` for an agent's phone), offering SDES-SRTP as `srtp` says: a
+    /// customer's leg follows its trunk's `srtp`, an agent's leg its
+    /// `[[agents]] srtp` (RFC 4568; issue #14).
     pub(super) async fn invite(
         engine: &Engine,
         trunk: Option<&crate::config::TrunkConfig>,
         uri: String,
+        srtp: crate::config::SrtpMode,
     ) -> Result<LegIo, CallError> {
         let (mut session, mut local) = engine.bind_media().await?;
-        // A customer's leg follows its trunk's `srtp` (agents' phones: plain).
-        if let Some(t) = trunk {
-            Engine::secure_media(t.srtp, &mut session, &mut local);
-        }
+        Engine::secure_media(srtp, &mut session, &mut local);
         let (call, events) = engine.invite_leg(trunk, uri, &local).await?;
         Ok(LegIo {
             call,

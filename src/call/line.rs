@@ -96,7 +96,13 @@ pub async fn dial(
         .chars()
         .filter(|c| c.is_ascii_digit() || *c == '+')
         .collect();
-    let mut io = LegIo::invite(engine, Some(trunk), Engine::request_uri(trunk, &number)).await?;
+    let mut io = LegIo::invite(
+        engine,
+        Some(trunk),
+        Engine::request_uri(trunk, &number),
+        trunk.srtp,
+    )
+    .await?;
     tracing::info!(leg = %io.call, "predictive line: calling");
     let deadline = Instant::now() + ring;
     let mut cancelled = false;

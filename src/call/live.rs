@@ -16,6 +16,9 @@ pub struct AgentCallSpec {
     pub agent_uri: String,
     /// The customer's number, dialled through the default trunk.
     pub to: String,
+    /// The agent's `srtp` (`[[agents]] srtp`): SDES on the agent's leg as
+    /// on a trunk's (issue #14).
+    pub agent_srtp: crate::config::SrtpMode,
 }
 
 /// A payment to take on the bridged call: the API's request as stored.

@@ -34,6 +34,14 @@ pub struct AgentConfig {
     /// and payments. Optional (agents created through the API get one).
     #[serde(default)]
     pub api_token: Option<SecretString>,
+    /// SDES-SRTP on the agent's leg (RFC 4568 / RFC 3711), as a trunk's
+    /// `srtp`: `off` (default), `optional`, `required`. It applies to
+    /// whichever phone is rung (the fixed `sip_uri` or the registered
+    /// contact); the keys are only as secret as the SIP hop, so the phone
+    /// should be reached over TLS (`;transport=tls`, or registered over
+    /// `[sip.tls] listen`) — the daemon warns at start when it cannot be.
+    #[serde(default)]
+    pub srtp: super::SrtpMode,
 }
 
 /// `[payments]`: agent-bridged keypad payments (issue #5).
@@ -213,6 +221,40 @@ fn validate_phone<'a>(
 }
 
 impl AgentConfig {
+    /// Why this agent's SDES keys would cross the network in clear SDP
+    /// (RFC 4568 §8.3: SDES is only as confidential as the signalling),
+    /// or `None` when `srtp` is off or the phone is reached over TLS.
+    /// `tls_listener`: whether `[sip.tls] listen` is set (a registering
+    /// phone can register over TLS only then).
+    pub fn srtp_in_clear(&self, tls_listener: bool) -> Option<&'static str> {
+        if self.srtp == super::SrtpMode::Off {
+            return None;
+        }
+        match &self.sip_uri {
+            Some(_) => (!self.sip_uri_is_tls())
+                .then_some("sip_uri is not reached over TLS (add ;transport=tls)"),
+            None => (!tls_listener).then_some(
+                "the phone registers, and [sip.tls] listen is unset: it cannot register over TLS",
+            ),
+        }
+    }
+
+    /// A fixed `sip_uri` rung over TLS (`sips:` or `;transport=tls`, as
+    /// the engine dials it). Such a phone sends its in-dialog requests (its
+    /// BYE) to our Contact over TLS: `[sip.tls] listen` must be set.
+    pub fn sip_uri_is_tls(&self) -> bool {
+        let parsed = self
+            .sip_uri
+            .as_deref()
+            .and_then(|u| crate::sip::Uri::parse(u).ok());
+        parsed.as_ref().and_then(|u| u.as_sip()).is_some_and(|s| {
+            s.secure
+                || s.param("transport")
+                    .flatten()
+                    .is_some_and(|t| t.eq_ignore_ascii_case("tls"))
+        })
+    }
+
     /// The URI stored for the agent: its fixed phone, or the address-of-record
     /// `sip:<sip_user>@<domain>` its phone registers.
     pub fn stored_uri(&self, domain: &str) -> String {
@@ -248,6 +290,36 @@ api_token = "agent-token-0123456789"
             crate::payments::GatewayConfig::Sandbox
         ));
         assert!(!format!("{:?}", cfg.agents[0]).contains("agent-token"));
+    }
+
+    #[test]
+    fn agent_srtp_parses_and_keys_in_clear_are_told() {
+        use super::super::SrtpMode;
+        let cfg = Config::from_toml(
+            "[[agents]]\nid = \"tls\"\nname = \"T\"\nsip_uri = \"sip:t@127.0.0.1:5061;transport=tls\"\nsrtp = \"required\"\n\
+             [[agents]]\nid = \"udp\"\nname = \"U\"\nsip_uri = \"sip:u@127.0.0.1:5062\"\nsrtp = \"optional\"\n\
+             [[agents]]\nid = \"reg\"\nname = \"R\"\nsip_user = \"1001\"\nsip_password = \"phone-pass-42\"\nsrtp = \"required\"\n\
+             [[agents]]\nid = \"plain\"\nname = \"P\"\nsip_uri = \"sip:p@127.0.0.1:5064\"\n",
+        )
+        .expect("config");
+        assert_eq!(cfg.agent_srtp("tls"), SrtpMode::Required);
+        assert_eq!(cfg.agent_srtp("udp"), SrtpMode::Optional);
+        assert_eq!(cfg.agent_srtp("plain"), SrtpMode::Off);
+        assert_eq!(cfg.agent_srtp("made-through-the-api"), SrtpMode::Off);
+        let by_id = |id: &str| cfg.agents.iter().find(|a| a.id == id).expect("agent");
+        assert_eq!(by_id("tls").srtp_in_clear(false), None);
+        assert!(by_id("udp").srtp_in_clear(true).is_some());
+        assert!(by_id("reg").srtp_in_clear(false).is_some());
+        assert_eq!(by_id("reg").srtp_in_clear(true), None);
+        assert_eq!(by_id("plain").srtp_in_clear(false), None);
+        assert!(by_id("tls").sip_uri_is_tls());
+        assert!(!by_id("udp").sip_uri_is_tls() && !by_id("reg").sip_uri_is_tls());
+        let e = Config::from_toml(
+            "[[agents]]\nid = \"a\"\nname = \"A\"\nsip_uri = \"sip:a@127.0.0.1\"\nsrtp = \"always\"\n",
+        )
+        .expect_err("bad srtp")
+        .to_string();
+        assert!(e.contains("srtp"), "{e}");
     }
 
     #[test]

@@ -659,6 +659,16 @@ impl Config {
             .map_err(|e| invalid(e.key(), e.to_string()))
     }
 
+    /// `[[agents]] srtp` of agent `id`; `off` for an agent the file does
+    /// not list (one created through the API: issue #14 keeps SRTP a
+    /// config setting).
+    pub fn agent_srtp(&self, id: &str) -> SrtpMode {
+        self.agents
+            .iter()
+            .find(|a| a.id == id)
+            .map_or(SrtpMode::Off, |a| a.srtp)
+    }
+
     /// The trunk used when none is named: the one called `default`, else the first.
     pub fn default_trunk(&self) -> Option<&TrunkConfig> {
         self.trunks

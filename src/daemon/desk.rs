@@ -180,8 +180,10 @@ impl Desk {
         let call = Box::new(CustomerCall {
             spec: AgentCallSpec {
                 call_id: req.call_id.clone(),
+                // The session's leg is rung already: no URI, no SRTP here.
                 agent_uri: String::new(),
                 to: req.to,
+                agent_srtp: crate::config::SrtpMode::Off,
             },
             commands: rx,
             hang_up: tx.clone(),
@@ -248,6 +250,7 @@ impl CallControl for Desk {
             call_id: req.call_id.clone(),
             agent_uri,
             to: req.to,
+            agent_srtp: self.inner.engine.config().agent_srtp(&req.agent_id),
         };
         let live = LiveCall::new(self.inner.metrics.clone());
         let call = agent_call::run(self.inner.engine.clone(), spec, rx, out_tx);
@@ -310,6 +313,7 @@ impl CallControl for Desk {
         let spec = SessionSpec {
             agent_id: req.agent_id.clone(),
             agent_uri: target,
+            agent_srtp: self.inner.engine.config().agent_srtp(&req.agent_id),
             // Comfort noise seeded at the edge (the generator is sans-IO).
             idle: IdleSound::ComfortNoise {
                 seed: rand::RngCore::next_u64(&mut rand::rngs::OsRng),

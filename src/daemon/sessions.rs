@@ -201,6 +201,7 @@ mod tests {
                 call_id: id.into(),
                 agent_uri: String::new(),
                 to: "923001234567".into(),
+                agent_srtp: crate::config::SrtpMode::Off,
             },
             commands: rx,
             hang_up: tx,

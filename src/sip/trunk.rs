@@ -31,6 +31,21 @@ pub fn endpoint_config(cfg: &config::Config) -> Result<EndpointConfig, config::C
             );
         }
     }
+    let tls_listener = c.tls.as_ref().is_some_and(|t| t.listen.is_some());
+    for a in &cfg.agents {
+        if a.sip_uri_is_tls() && !tls_listener {
+            tracing::warn!(
+                agent = %a.id,
+                "agent phone rung over TLS without [sip.tls] listen: its in-dialog requests (BYE) cannot reach our Contact"
+            );
+        }
+        if let Some(why) = a.srtp_in_clear(tls_listener) {
+            tracing::warn!(
+                agent = %a.id,
+                "agent srtp set but {why}: the SDES keys would cross the network in clear SDP (RFC 4568 §8.3)"
+            );
+        }
+    }
     Ok(EndpointConfig {
         listen: c.listen,
         public_addr: c.public_addr,

@@ -7,7 +7,11 @@
 
 use std::path::Path;
 
-use super::keypad::tone_audio;
+use super::audio_check::{longest_run, read_8k, tone_frames};
+use super::keypad::{
+    tone_audio, write_tone, KEY_LEVEL_DBM0, KEY_OFF_MS, KEY_ON_MS, KEY_TWIST_DB, MARKER_AMP,
+    MARKER_HZ,
+};
 use super::{free_udp_port, write_wav, Baresip};
 
 pub const AGENT_ID: &str = "ayesha";
@@ -75,4 +79,40 @@ pub fn received_dtmf_lines(log: &str) -> Vec<String> {
         .filter(|l| l.contains("received event") || l.contains("received DTMF"))
         .map(str::to_string)
         .collect()
+}
+
+/// A customer's talk, `secs` long at 8 kHz: the 600 Hz marker, pausing (with
+/// soft edges) around "5", "#", "0" keyed in-band at 3 s, as callers do in
+/// the middle of a conversation.
+pub fn talk_with_keys(secs: f64) -> Vec<i16> {
+    let mut says = vec![0i16; (secs * 8000.0) as usize];
+    write_tone(&mut says, 0.0, 2.8, MARKER_HZ, MARKER_AMP);
+    write_tone(&mut says, 4.0, secs, MARKER_HZ, MARKER_AMP);
+    let keys =
+        super::dtmf_harness::spandsp_tx("5#0", KEY_LEVEL_DBM0, KEY_TWIST_DB, KEY_ON_MS, KEY_OFF_MS);
+    says[24_000..24_000 + keys.len()].copy_from_slice(&keys);
+    says
+}
+
+/// Each side heard the other for at least 1.5 s (longest run of 20 ms
+/// frames): the agent the customer's marker, the customer the agent's tone.
+/// Returns both runs in ms; `what` names the call in a failure.
+pub fn assert_heard_each_other(
+    agent_heard: &Path,
+    customer_heard: &Path,
+    what: &str,
+) -> (usize, usize) {
+    let (_, a) = longest_run(&tone_frames(&read_8k(agent_heard), MARKER_HZ, 1500.0));
+    let (_, c) = longest_run(&tone_frames(&read_8k(customer_heard), AGENT_TONE_HZ, 800.0));
+    assert!(
+        a >= 75,
+        "{what}: the agent heard the customer's {MARKER_HZ} Hz for only {} ms",
+        a * 20
+    );
+    assert!(
+        c >= 75,
+        "{what}: the customer heard the agent's {AGENT_TONE_HZ} Hz for only {} ms",
+        c * 20
+    );
+    (a * 20, c * 20)
 }

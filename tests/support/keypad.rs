@@ -91,6 +91,19 @@ impl KeyScript {
         }
     }
 
+    /// The amount's `1`, then a card number cancelled with `*`
+    /// (`424242*`), then the marker.
+    pub fn star_cancel() -> KeyScript {
+        KeyScript {
+            lead: 3.0,
+            groups: vec!["1".into(), "424242*".into()],
+            gap: 1.3,
+            before_marker: 2.5,
+            marker: 2.5,
+            tail: 1.0,
+        }
+    }
+
     /// Only silence, then the marker at `marker_at` seconds.
     pub fn silent(marker_at: f64, marker: f64, tail: f64) -> KeyScript {
         KeyScript {

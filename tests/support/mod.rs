@@ -21,6 +21,7 @@ pub mod dialer;
 pub mod dtmf_harness;
 pub mod flood;
 pub mod http;
+pub mod kamailio;
 pub mod keypad;
 pub mod payment_rig;
 pub mod peers;
@@ -763,6 +764,17 @@ impl Baresip {
     /// The recording of what baresip sent on its one call.
     pub fn said(&self) -> PathBuf {
         self.recording("-enc.wav")
+    }
+
+    /// What baresip heard on its latest call (sndfile.so opens one file
+    /// per call; the newest by modification time).
+    pub fn last_heard(&self) -> PathBuf {
+        let rd = std::fs::read_dir(&self.rec_dir).expect("read rec dir");
+        rd.flatten()
+            .filter(|e| e.file_name().to_string_lossy().ends_with("-dec.wav"))
+            .max_by_key(|e| e.metadata().and_then(|m| m.modified()).ok())
+            .map(|e| e.path())
+            .unwrap_or_else(|| panic!("baresip recorded nothing in {}", self.rec_dir.display()))
     }
 
     fn recording(&self, suffix: &str) -> PathBuf {

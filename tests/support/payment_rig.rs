@@ -32,6 +32,17 @@ pub const HOLD_HZ: f64 = 425.0;
 
 pub const STEPS: [&str; 5] = ["amount", "card_number", "expiry", "cvc", "postal_code"];
 
+/// How the rig's agent is reached when not at its phone's plain UDP URI.
+#[derive(Debug, Default)]
+pub struct AgentLine {
+    /// The agent's `sip_uri` (default: the phone's [`Baresip::uri`]).
+    pub uri: Option<String>,
+    /// More keys of the agent's `[[agents]]` entry (`srtp = "required"`).
+    pub keys: String,
+    /// More sections after the agent's (`[sip.tls]`, more `[[agents]]`).
+    pub tail: String,
+}
+
 pub struct Rig {
     /// The test's files (config, database, logs, phones' recordings). Kept
     /// after the test when `ORDERLINE_E2E_KEEP` is set (path printed).
@@ -63,7 +74,15 @@ impl Rig {
         payments: &str,
         database: Option<&str>,
     ) -> Rig {
-        Rig::start_full(dir, agent, trunk_port, payments, database, "")
+        Rig::start_full(
+            dir,
+            agent,
+            trunk_port,
+            payments,
+            database,
+            "",
+            &AgentLine::default(),
+        )
     }
 
     /// As [`Rig::start`], with `sip_keys` (lines such as `media_timeout = "2s"`)
@@ -74,7 +93,26 @@ impl Rig {
         trunk_port: u16,
         sip_keys: &str,
     ) -> Rig {
-        Rig::start_full(dir, agent, trunk_port, "", None, sip_keys)
+        Rig::start_full(
+            dir,
+            agent,
+            trunk_port,
+            "",
+            None,
+            sip_keys,
+            &AgentLine::default(),
+        )
+    }
+
+    /// As [`Rig::start`], the agent's phone reached as `line` says (over
+    /// TLS, with `srtp`, more sections such as `[sip.tls]`).
+    pub fn start_line(
+        dir: tempfile::TempDir,
+        agent: Baresip,
+        trunk_port: u16,
+        line: &AgentLine,
+    ) -> Rig {
+        Rig::start_full(dir, agent, trunk_port, "", None, "", line)
     }
 
     fn start_full(
@@ -84,17 +122,20 @@ impl Rig {
         payments: &str,
         database: Option<&str>,
         sip_keys: &str,
+        line: &AgentLine,
     ) -> Rig {
         let sink = WebhookSink::start();
         let http: SocketAddr = ([127, 0, 0, 1], super::free_tcp_port()).into();
         let tail = format!(
             "[http]\nlisten = \"{http}\"\napi_tokens = [\"{MERCHANT_TOKEN}\"]\n\n\
              [webhooks]\nurl = \"{}\"\nsecret = \"{WEBHOOK_SECRET}\"\n\n\
-             [[agents]]\nid = \"{AGENT_ID}\"\nname = \"{AGENT_NAME}\"\nsip_uri = \"{}\"\napi_token = \"{AGENT_TOKEN}\"\n\n\
-             [payments]\n{payments}\n{}",
+             [[agents]]\nid = \"{AGENT_ID}\"\nname = \"{AGENT_NAME}\"\nsip_uri = \"{}\"\napi_token = \"{AGENT_TOKEN}\"\n{}\n\n\
+             [payments]\n{payments}\n{}\n{}",
             sink.url(),
-            agent.uri(),
+            line.uri.clone().unwrap_or_else(|| agent.uri()),
+            line.keys,
             database.map(|url| format!("\n[database]\nurl = \"{url}\"\n")).unwrap_or_default(),
+            line.tail,
         );
         let (path, guard) = if std::env::var_os("ORDERLINE_E2E_KEEP").is_some() {
             let p = dir.keep();
@@ -161,6 +202,28 @@ impl Rig {
     /// As the merchant.
     pub fn api(&mut self, method: &str, path: &str, body: Option<&Value>) -> (u16, Value) {
         self.api_as(MERCHANT_TOKEN, method, path, body)
+    }
+
+    /// The agent logs in (issue #10): its phone is rung and the session's
+    /// leg is up within 10 s; calls then connect into it.
+    pub fn log_in(&mut self) {
+        self.log_in_as(AGENT_ID);
+    }
+
+    /// As [`Rig::log_in`], for agent `id`.
+    pub fn log_in_as(&mut self, id: &str) {
+        let path = format!("/v1/agents/{id}/session");
+        let (st, v) = self.api("POST", &path, None);
+        assert_eq!(st, 201, "{v}\n{}", self.tail_logs());
+        let t0 = Instant::now();
+        while self.api("GET", &path, None).1["state"] != "up" {
+            assert!(
+                t0.elapsed() < Duration::from_secs(10),
+                "{}",
+                self.tail_logs()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     /// The agent calls the customer: `POST /v1/calls` with the agent's own token.

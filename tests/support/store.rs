@@ -136,5 +136,6 @@ pub fn config_agent(id: &str, token: Option<&str>) -> orderline::config::AgentCo
         sip_user: None,
         sip_password: None,
         api_token: token.map(Into::into),
+        srtp: Default::default(),
     }
 }

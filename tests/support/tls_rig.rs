@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use super::test_pki::TestCa;
+use super::test_pki::{Leaf, TestCa};
 use super::{free_udp_port, keypress_audio, write_config_with, write_wav, Baresip};
 
 /// Wait (60 s at most) until baresip listens for TLS (its SIP port + 1), as
@@ -96,4 +96,15 @@ pub fn orderline_call_raw(cfg: &Path, target: &str) -> std::process::Output {
         .args(["--amount", "5", "--currency", "USD"])
         .output()
         .expect("run orderline call")
+}
+
+/// `[sip.tls]` with a listener on 127.0.0.1:`port` presenting `ours`, and
+/// `ca` as the trust anchor.
+pub fn tls_listener_section(port: u16, ours: &Leaf, ca: &Path) -> String {
+    format!(
+        "[sip.tls]\nlisten = \"127.0.0.1:{port}\"\ncertificate = \"{}\"\nkey = \"{}\"\nca_file = \"{}\"\n",
+        ours.cert.display(),
+        ours.key.display(),
+        ca.display()
+    )
 }

@@ -35,6 +35,8 @@ pub struct SessionSpec {
     pub agent_id: String,
     /// The registered contact (or the static `sip_uri`), dialled directly.
     pub agent_uri: String,
+    /// The agent's `srtp`: SDES on the session's leg (issue #14).
+    pub agent_srtp: crate::config::SrtpMode,
     pub idle: IdleSound,
 }
 
@@ -191,7 +193,13 @@ impl Driver<'_> {
         let sip = self.engine.sip();
         match action {
             SessionAction::Invite => {
-                let io = LegIo::invite(self.engine, None, self.spec.agent_uri.clone()).await?;
+                let io = LegIo::invite(
+                    self.engine,
+                    None,
+                    self.spec.agent_uri.clone(),
+                    self.spec.agent_srtp,
+                )
+                .await?;
                 tracing::info!(agent = %self.spec.agent_id, leg = %io.call, "session: calling the agent");
                 self.agent = Some(io);
             }
