@@ -9,7 +9,7 @@ use std::time::Duration;
 use secrecy::ExposeSecret;
 use tokio::time::{sleep_until, Instant};
 
-use super::{codec_name, media_params, run_flow, CallReport};
+use super::{codec_name, media_params, run_flow, CallReport, OperatorDesk, OperatorSeat};
 use crate::config::{Config, TrunkConfig};
 use crate::ivr::payment::PaymentPlan;
 use crate::ivr::{ConfirmFlow, ConfirmPlan, DialplanError, Outcome};
@@ -140,16 +140,6 @@ pub struct CallSpec {
     pub order_id: Option<String>,
 }
 
-/// Issue #13's seam for "press 3, talk to a person": asked while the
-/// customer holds. Today no implementation is installed, so nobody takes the
-/// call and the order becomes a callback in the operators' queue; the
-/// operator dialer connects a `ready` operator here (and bridges the call
-/// where [`FlowInput::OperatorTook`](crate::ivr::FlowInput::OperatorTook) ends the flow).
-pub trait OperatorDesk: Send + Sync {
-    /// Whether a ready operator working the order's mode took the call.
-    fn ready_operator_took(&self, order_id: &str) -> bool;
-}
-
 /// Shared state for every call this process makes or takes.
 pub struct Engine {
     cfg: Config,
@@ -164,8 +154,9 @@ pub struct Engine {
     health: std::sync::Mutex<orderline_sip::health::TrunkHealth>,
     /// The daemon's wall clock (a payment's expiry month); the system's by default.
     clock: crate::clock::Clock,
-    /// Press 3's live-operator seam; `None`: nobody is connected live yet.
-    operator_desk: Option<Arc<dyn OperatorDesk>>,
+    /// Press 3's live-operator seam (issue #13), installed by the daemon
+    /// once its desk exists; unset: the customer holds, then the callback.
+    operator_desk: std::sync::OnceLock<Arc<dyn OperatorDesk>>,
     /// `[tts]`: whose renderings [`Engine::rendered`] looks for.
     tts: crate::media::tts::Choices,
     /// Per language, the script parts a neural voice renders whole.
@@ -185,20 +176,21 @@ impl Engine {
         &self.clock
     }
 
-    /// Install the live-operator seam (see [`OperatorDesk`]).
-    pub fn with_operator_desk(self, desk: Arc<dyn OperatorDesk>) -> Self {
-        Self {
-            operator_desk: Some(desk),
-            ..self
-        }
+    /// Install the live-operator seam (see [`OperatorDesk`]); the daemon
+    /// does it once, after the engine is shared (its desk holds the engine).
+    /// `false` when one was installed already (kept).
+    pub fn install_operator_desk(&self, desk: Arc<dyn OperatorDesk>) -> bool {
+        self.operator_desk.set(desk).is_ok()
     }
 
-    /// Whether a ready operator took the order's call now (press 3).
-    pub(crate) fn ready_operator_took(&self, order_id: Option<&str>) -> bool {
-        match (&self.operator_desk, order_id) {
-            (Some(desk), Some(id)) => desk.ready_operator_took(id),
-            _ => false,
-        }
+    /// Press 3: ask the desk for a ready operator for the order's customer
+    /// (`None`: no desk installed or no order; the customer holds, then
+    /// hears the callback words).
+    pub(crate) fn seek_operator(
+        &self,
+        order_id: Option<&str>,
+    ) -> Option<tokio::sync::oneshot::Receiver<super::OperatorAnswer>> {
+        Some(self.operator_desk.get()?.seek(order_id?))
     }
 
     /// The confirm dialplan in use.
@@ -252,7 +244,7 @@ impl Engine {
             payments,
             cfg,
             clock: crate::clock::Clock::system(),
-            operator_desk: None,
+            operator_desk: std::sync::OnceLock::new(),
             tts,
             phrases,
         };
@@ -576,6 +568,7 @@ impl Engine {
                             remote_media: early.as_ref().map(|r: &sdp::RemoteMedia| r.addr),
                             codec: None,
                             cause: None,
+                            operator: None,
                         });
                     }
                     Some(other) => tracing::debug!(%call, event = ?other, "ignored while ringing"),
@@ -608,6 +601,7 @@ impl Engine {
                     remote_media: None,
                     codec: None,
                     cause: None,
+                    operator: None,
                 });
             }
         };
@@ -628,11 +622,37 @@ impl Engine {
             max_duration: MAX_CALL,
             dtmf,
         };
-        let result = run_flow(self, call, &mut events, handle, &mut flow, spec, rules).await;
+        let mut seat = None;
+        let result = run_flow(
+            self,
+            call,
+            &mut events,
+            handle,
+            &mut flow,
+            spec,
+            rules,
+            &mut seat,
+        )
+        .await;
         let duration_ms = answered_at.elapsed().as_millis() as u64;
+        let mut operator = None;
         if let Some(h) = media_handle.take() {
-            let stats = h.stop().await;
-            tracing::debug!(%call, ?stats, "media stopped");
+            match seat.take() {
+                Some(seat) if result.is_ok() => {
+                    let leg = Customer {
+                        call,
+                        events,
+                        remote: remote.clone(),
+                        local,
+                        answered_at,
+                    };
+                    operator = self.hand_over(leg, h, seat).await;
+                }
+                _ => {
+                    let stats = h.stop().await;
+                    tracing::debug!(%call, ?stats, "media stopped");
+                }
+            }
         }
         let (outcome, by, cause) = result?;
         use crate::ivr::Flow;
@@ -643,11 +663,55 @@ impl Engine {
             sip_status: status,
             duration_ms,
             setup_ms,
-            hangup_by: Some(by),
+            hangup_by: Some(if operator.is_some() { by } else { local_if_handed(by) }),
             remote_media: Some(remote.addr),
             codec: Some(codec_name(remote.codec)),
             cause,
+            operator,
         })
+    }
+
+    /// Press 3, live: stop the robo-call's media without a BYE, give its
+    /// sockets back to the leg ([`MediaHandle::release`]) and hand the
+    /// answered line to the reserved operator's seat. Returns the agent; on
+    /// failure the customer is hung up (the order is a callback then).
+    async fn hand_over(
+        &self,
+        leg: Customer,
+        media: crate::media::MediaHandle,
+        seat: OperatorSeat,
+    ) -> Option<String> {
+        let call = leg.call;
+        let session = match media.release().await {
+            Ok((session, stats)) => {
+                tracing::debug!(%call, ?stats, "robo-call media handed over");
+                session
+            }
+            Err(e) => {
+                tracing::warn!(%call, error = %e, "media not released; the customer is hung up");
+                let _ = self.sip.command(SipCommand::Bye(call)).await;
+                return None;
+            }
+        };
+        let io = super::leg_io::LegIo::answered(leg.call, leg.events, session, leg.remote, leg.local);
+        let line = super::line::AnsweredLine {
+            io: Box::new(io),
+            answered_at: leg.answered_at,
+            window_from: Instant::now(),
+            amd: None,
+        };
+        let agent = seat.agent_id.clone();
+        match seat.hand_over(line) {
+            Ok(()) => {
+                tracing::info!(%call, %agent, "press 3: the customer is handed to an operator");
+                Some(agent)
+            }
+            Err(line) => {
+                tracing::warn!(%call, %agent, "the operator desk stopped waiting; the customer is hung up");
+                line.hang_up(self).await;
+                None
+            }
+        }
     }
 
     /// Accept an inbound INVITE for us with a usable offer: answer it and
@@ -657,7 +721,7 @@ impl Engine {
         &self,
         call: CallRef,
         incoming: &IncomingCall,
-    ) -> Result<Option<(crate::media::MediaHandle, sdp::RemoteMedia)>, CallError> {
+    ) -> Result<Option<(crate::media::MediaHandle, sdp::RemoteMedia, LocalMedia)>, CallError> {
         if !self.is_ours(&incoming.request_uri) {
             // RFC 3261 §8.2.2.1: not an address we accept requests for.
             tracing::info!(%call, uri = %incoming.request_uri, "inbound call for a foreign domain");
@@ -698,7 +762,7 @@ impl Engine {
             })
             .await?;
         let handle = media.start(media_params(&remote));
-        Ok(Some((handle, remote)))
+        Ok(Some((handle, remote, local)))
     }
 
     /// Answer a customer's call that matches no open order: play the polite
@@ -709,7 +773,7 @@ impl Engine {
         incoming: IncomingCall,
         mut events: tokio::sync::mpsc::Receiver<SipEvent>,
     ) -> Result<(), CallError> {
-        let Some((mut handle, _)) = self.answer_incoming(call, &incoming).await? else {
+        let Some((mut handle, ..)) = self.answer_incoming(call, &incoming).await? else {
             return Ok(());
         };
         let items = self.prompt_items(
@@ -752,10 +816,11 @@ impl Engine {
         spec: &CallSpec,
     ) -> Result<Option<CallReport>, CallError> {
         let mut flow = self.confirm_flow(spec)?;
-        let Some((mut handle, remote)) = self.answer_incoming(call, &incoming).await? else {
+        let Some((mut handle, remote, local)) = self.answer_incoming(call, &incoming).await? else {
             return Ok(None);
         };
         let answered_at = Instant::now();
+        let mut seat = None;
         let result = run_flow(
             self,
             call,
@@ -768,14 +833,32 @@ impl Engine {
                 max_duration: MAX_CALL,
                 dtmf: crate::dtmf::DtmfMode::Auto,
             },
+            &mut seat,
         )
         .await;
         let duration_ms = answered_at.elapsed().as_millis() as u64;
-        let stats = handle.stop().await;
-        tracing::debug!(%call, ?stats, "media stopped");
+        let operator = match seat.take() {
+            Some(seat) if result.is_ok() => {
+                let leg = Customer {
+                    call,
+                    events,
+                    remote: remote.clone(),
+                    local,
+                    answered_at,
+                };
+                self.hand_over(leg, handle, seat).await
+            }
+            _ => {
+                let stats = handle.stop().await;
+                tracing::debug!(%call, ?stats, "media stopped");
+                None
+            }
+        };
         let (outcome, by, cause) = result?;
         use crate::ivr::Flow;
         Ok(Some(CallReport {
+            operator: operator.clone(),
+            hangup_by: Some(if operator.is_some() { by } else { local_if_handed(by) }),
             cause,
             answered: true,
             digits: flow.digits().to_string(),
@@ -783,10 +866,27 @@ impl Engine {
             sip_status: 200,
             duration_ms,
             setup_ms: 0,
-            hangup_by: Some(by),
             remote_media: Some(remote.addr),
             codec: Some(codec_name(remote.codec)),
         }))
+    }
+}
+
+/// A customer's answered leg as a flow leaves it, for [`Engine::hand_over`].
+struct Customer {
+    call: CallRef,
+    events: tokio::sync::mpsc::Receiver<SipEvent>,
+    remote: sdp::RemoteMedia,
+    local: LocalMedia,
+    answered_at: Instant,
+}
+
+/// A hand-over that did not happen left the customer hung up by us.
+fn local_if_handed(by: super::HangupBy) -> super::HangupBy {
+    if by == super::HANDED_OVER {
+        "local"
+    } else {
+        by
     }
 }
 

@@ -316,6 +316,10 @@ impl Flow for ConfirmFlow {
     fn digits(&self) -> &str {
         &self.digits
     }
+
+    fn holding(&self) -> bool {
+        matches!(self.state, State::Holding { nobody: false, .. })
+    }
 }
 
 #[cfg(test)]

@@ -115,6 +115,12 @@ pub trait Flow {
     fn handle_timeout(&mut self, now: Instant);
     fn poll_action(&mut self) -> Option<FlowAction>;
     fn poll_timeout(&self) -> Option<Instant>;
+    /// Whether the caller holds for an operator (after
+    /// [`FlowAction::SeekOperator`], until one takes the call or the flow
+    /// gives up): the driver stops looking once this is false.
+    fn holding(&self) -> bool {
+        false
+    }
     /// Every digit the caller pressed, in order.
     fn digits(&self) -> &str;
 }
