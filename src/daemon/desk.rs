@@ -125,6 +125,12 @@ impl Desk {
         self.inner.ends.subscribe()
     }
 
+    /// Whether the agent is logged in with a session (its leg up or on
+    /// its way, busy or free).
+    pub fn in_session(&self, agent_id: &str) -> bool {
+        self.inner.sessions.view(agent_id).is_some()
+    }
+
     /// Whether the agent's session leg is up and free for a customer.
     pub fn session_free(&self, agent_id: &str) -> bool {
         self.inner

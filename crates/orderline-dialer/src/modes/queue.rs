@@ -399,6 +399,7 @@ impl DialQueue {
     /// settles it like any dialled call ([`DialQueue::finish`]), and a call
     /// that never connects returns it as a callback
     /// ([`DialQueue::release_in_flight`]). Refused when someone holds it.
+    /// `Moved::status` is `None`: `status` only chooses the mode.
     pub fn take_live(
         &mut self,
         card: OrderCard,
@@ -416,8 +417,11 @@ impl DialQueue {
             });
         }
         let id = card.id.clone();
-        let moved = self.callback_for_anyone(card, status, now, now)?;
+        let mut moved = self.callback_for_anyone(card, status, now, now)?;
         self.take(&id, agent);
+        // The status is the robo-call's to set (its attempt is finishing
+        // meanwhile): only the dial-up row moves.
+        moved.status = None;
         Ok(moved)
     }
 
