@@ -663,7 +663,11 @@ impl Engine {
             sip_status: status,
             duration_ms,
             setup_ms,
-            hangup_by: Some(if operator.is_some() { by } else { local_if_handed(by) }),
+            hangup_by: Some(if operator.is_some() {
+                by
+            } else {
+                local_if_handed(by)
+            }),
             remote_media: Some(remote.addr),
             codec: Some(codec_name(remote.codec)),
             cause,
@@ -693,7 +697,8 @@ impl Engine {
                 return None;
             }
         };
-        let io = super::leg_io::LegIo::answered(leg.call, leg.events, session, leg.remote, leg.local);
+        let io =
+            super::leg_io::LegIo::answered(leg.call, leg.events, session, leg.remote, leg.local);
         let line = super::line::AnsweredLine {
             io: Box::new(io),
             answered_at: leg.answered_at,
@@ -858,7 +863,11 @@ impl Engine {
         use crate::ivr::Flow;
         Ok(Some(CallReport {
             operator: operator.clone(),
-            hangup_by: Some(if operator.is_some() { by } else { local_if_handed(by) }),
+            hangup_by: Some(if operator.is_some() {
+                by
+            } else {
+                local_if_handed(by)
+            }),
             cause,
             answered: true,
             digits: flow.digits().to_string(),

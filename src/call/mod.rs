@@ -27,8 +27,8 @@ use crate::sip::sdp::{self, Codec, RemoteMedia};
 use crate::sip::{CallRef, SipCommand, SipEvent};
 
 pub use engine::{CallError, CallSpec, Engine, PaymentKit};
-pub use operator::{OperatorAnswer, OperatorDesk, OperatorSeat};
 pub use live::{AgentCallSpec, CallCommand, CallEnd, LiveEvent, PaymentRequest};
+pub use operator::{OperatorAnswer, OperatorDesk, OperatorSeat};
 
 /// What `orderline call` prints and the store records for one attempt.
 #[derive(Debug, Clone, Serialize)]

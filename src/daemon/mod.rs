@@ -5,8 +5,8 @@
 pub mod desk;
 pub mod floor_feed;
 pub mod inbound;
-pub mod predictive;
 pub mod live_operator;
+pub mod predictive;
 pub mod progressive;
 pub mod registrations;
 pub mod scheduler;
