@@ -9,7 +9,8 @@ use std::time::Duration;
 use secrecy::ExposeSecret;
 use tokio::time::{sleep_until, Instant};
 
-use super::{codec_name, media_params, run_flow, CallReport, OperatorDesk, OperatorSeat};
+use super::operator::{HeldCustomer, OperatorDesk, OperatorSeat};
+use super::{codec_name, media_params, run_flow, CallReport};
 use crate::config::{Config, TrunkConfig};
 use crate::ivr::payment::PaymentPlan;
 use crate::ivr::{ConfirmFlow, ConfirmPlan, DialplanError, Outcome};
@@ -697,23 +698,23 @@ impl Engine {
                 return None;
             }
         };
-        let io =
-            super::leg_io::LegIo::answered(leg.call, leg.events, session, leg.remote, leg.local);
-        let line = super::line::AnsweredLine {
-            io: Box::new(io),
+        let customer = HeldCustomer {
+            call,
+            events: leg.events,
+            session,
+            remote: leg.remote,
+            local: leg.local,
             answered_at: leg.answered_at,
-            window_from: Instant::now(),
-            amd: None,
         };
         let agent = seat.agent_id.clone();
-        match seat.hand_over(line) {
+        match seat.hand_over(customer) {
             Ok(()) => {
                 tracing::info!(%call, %agent, "press 3: the customer is handed to an operator");
                 Some(agent)
             }
-            Err(line) => {
+            Err(_) => {
                 tracing::warn!(%call, %agent, "the operator desk stopped waiting; the customer is hung up");
-                line.hang_up(self).await;
+                let _ = self.sip.command(SipCommand::Bye(call)).await;
                 None
             }
         }

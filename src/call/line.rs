@@ -28,6 +28,7 @@ use super::engine::{CallError, Engine};
 use super::leg_io::LegIo;
 use super::live::LegCause;
 use super::media_params;
+use super::operator::HeldCustomer;
 use crate::media::{MediaEvent, MediaHandle};
 use crate::sip::SipCommand;
 
@@ -299,6 +300,25 @@ async fn play_then_end(
 }
 
 impl AnsweredLine {
+    /// A robo-call's customer handed to an operator (press 3, issue #13),
+    /// as a line a session takes: the window starts now (they were holding).
+    pub fn held(customer: HeldCustomer) -> AnsweredLine {
+        let HeldCustomer {
+            call,
+            events,
+            session,
+            remote,
+            local,
+            answered_at,
+        } = customer;
+        AnsweredLine {
+            io: Box::new(LegIo::answered(call, events, session, remote, local)),
+            answered_at,
+            window_from: Instant::now(),
+            amd: None,
+        }
+    }
+
     /// Play `items` to the customer, then hang up (the safe-harbor
     /// message). Returns when the message ended or the customer hung up.
     pub async fn play_message(

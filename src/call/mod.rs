@@ -28,7 +28,7 @@ use crate::sip::{CallRef, SipCommand, SipEvent};
 
 pub use engine::{CallError, CallSpec, Engine, PaymentKit};
 pub use live::{AgentCallSpec, CallCommand, CallEnd, LiveEvent, PaymentRequest};
-pub use operator::{OperatorAnswer, OperatorDesk, OperatorSeat};
+pub use operator::{HeldCustomer, OperatorAnswer, OperatorDesk, OperatorSeat};
 
 /// What `orderline call` prints and the store records for one attempt.
 #[derive(Debug, Clone, Serialize)]

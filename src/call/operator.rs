@@ -8,18 +8,44 @@
 //! while the desk looks. The desk answers once: [`OperatorAnswer::Nobody`]
 //! (no mode or nobody of it in a session: the callback at once) or an
 //! [`OperatorSeat`], an operator reserved for this customer. The call then
-//! stops its flow without a BYE and hands the answered line over through
-//! the seat ([`OperatorSeat::hand_over`]); the desk connects it into the
-//! operator's session as a predictive line is.
+//! stops its flow without a BYE and hands the customer over through the
+//! seat ([`OperatorSeat::hand_over`], a [`HeldCustomer`]); the desk connects
+//! it into the operator's session as a predictive line is.
 //!
 //! Cancellation is by dropping: a customer who hangs up while holding, or
 //! whose `operator_wait` ran out, drops the receiver (and a seat not handed
 //! over), which tells the desk to stop looking and to free the operator it
 //! reserved. No reservation outlives the customer's wait.
 
-use tokio::sync::oneshot;
+use tokio::sync::{mpsc, oneshot};
+use tokio::time::Instant;
 
-use super::line::AnsweredLine;
+use crate::media::MediaSession;
+use crate::sip::sdp::{LocalMedia, RemoteMedia};
+use crate::sip::{CallRef, SipEvent};
+
+/// A robo-call's customer as its flow leaves them for an operator: the
+/// dialog (its events still coming), the media sockets released from the
+/// flow's media task, the answer and our offer. The desk makes it a
+/// [`super::line::AnsweredLine`] (`AnsweredLine::held`), which is what a
+/// session takes; this file stays below the line and the engine.
+pub struct HeldCustomer {
+    pub(crate) call: CallRef,
+    pub(crate) events: mpsc::Receiver<SipEvent>,
+    pub(crate) session: MediaSession,
+    pub(crate) remote: RemoteMedia,
+    pub(crate) local: LocalMedia,
+    /// The customer's 200 OK reached us (the robo-call's answer).
+    pub answered_at: Instant,
+}
+
+impl std::fmt::Debug for HeldCustomer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HeldCustomer")
+            .field("call", &self.call)
+            .finish_non_exhaustive()
+    }
+}
 
 /// Whoever can seat an operator for a robo-call customer (see the module docs).
 pub trait OperatorDesk: Send + Sync {
@@ -47,7 +73,7 @@ pub struct OperatorSeat {
     pub agent_id: String,
     /// The agent call the customer will be (its row is written by the desk).
     pub call_id: String,
-    line: oneshot::Sender<AnsweredLine>,
+    line: oneshot::Sender<HeldCustomer>,
 }
 
 impl OperatorSeat {
@@ -56,7 +82,7 @@ impl OperatorSeat {
     pub fn new(
         agent_id: String,
         call_id: String,
-    ) -> (OperatorSeat, oneshot::Receiver<AnsweredLine>) {
+    ) -> (OperatorSeat, oneshot::Receiver<HeldCustomer>) {
         let (line, rx) = oneshot::channel();
         (
             OperatorSeat {
@@ -68,9 +94,9 @@ impl OperatorSeat {
         )
     }
 
-    /// Give the customer's answered line to the desk. `Err(line)`: the desk
-    /// stopped waiting (shutting down); the line is the caller's to end.
-    pub(crate) fn hand_over(self, line: AnsweredLine) -> Result<(), AnsweredLine> {
-        self.line.send(line)
+    /// Give the held customer to the desk. `Err(customer)`: the desk
+    /// stopped waiting (shutting down); the call is the caller's to end.
+    pub(crate) fn hand_over(self, customer: HeldCustomer) -> Result<(), HeldCustomer> {
+        self.line.send(customer)
     }
 }

@@ -112,11 +112,12 @@ impl LiveOperators {
             me.floor.release(&agent, &call_id, me.clock.now()).await;
             return;
         }
-        let Ok(line) = line.await else {
+        let Ok(customer) = line.await else {
             tracing::info!(%order, %agent, "press 3: the customer did not stay; operator freed");
             me.floor.release(&agent, &call_id, me.clock.now()).await;
             return;
         };
+        let line = AnsweredLine::held(customer);
         self.connect(&order, &agent, &call_id, line).await;
     }
 
