@@ -97,6 +97,14 @@ impl Inbound {
                         tracing::error!(order = %order.id, error = %e, "dial-up move not written; repaired on start");
                     }
                 }
+                // Press 3 with nobody taking the call: a callback, as from a robo-call.
+                let callback =
+                    report.outcome == crate::ivr::Outcome::Operator && report.operator.is_none();
+                if let (Some(dialup), true) = (&self.dialup, callback) {
+                    if let Err(e) = dialup.callback_now(&order.id, now).await {
+                        tracing::error!(order = %order.id, error = %e, "operator callback not queued");
+                    }
+                }
             }
             Err(e) => {
                 tracing::error!(order = %order.id, error = %e, "inbound call not recorded")
