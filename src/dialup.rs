@@ -199,21 +199,32 @@ impl Dialup {
         order_id: &str,
         now: DateTime<Utc>,
     ) -> Result<(), DialupError> {
+        self.apply_to_order(
+            order_id,
+            "dialer: the customer asked for a person (press 3)",
+            now,
+            |q, card, status| q.callback_for_anyone(card, status, now, now),
+        )
+        .await
+    }
+
+    /// One move of a stored order (read for its card and shown status),
+    /// written like every move.
+    async fn apply_to_order(
+        &self,
+        order_id: &str,
+        reason: &str,
+        now: DateTime<Utc>,
+        op: impl FnOnce(&mut DialQueue, OrderCard, &str) -> Result<Moved, QueueError>,
+    ) -> Result<(), DialupError> {
         let Some(detail) = self.inner.store.get_order(order_id).await? else {
             return Err(StoreError::OrderNotFound(order_id.to_string()).into());
         };
         let order = detail.order;
         let card = card(&order)?;
         let status = order.shown_status().to_string();
-        self.apply(
-            "dialer: the customer asked for a person (press 3)",
-            now,
-            |q| {
-                q.callback_for_anyone(card, &status, now, now)
-                    .map(|m| vec![m])
-            },
-        )
-        .await
+        self.apply(reason, now, |q| op(q, card, &status).map(|m| vec![m]))
+            .await
     }
 
     /// The mode whose operators answer a customer of `order` who pressed 3
@@ -240,16 +251,11 @@ impl Dialup {
         agent: &str,
         now: DateTime<Utc>,
     ) -> Result<(), DialupError> {
-        let Some(detail) = self.inner.store.get_order(order_id).await? else {
-            return Err(StoreError::OrderNotFound(order_id.to_string()).into());
-        };
-        let order = detail.order;
-        let card = card(&order)?;
-        let status = order.shown_status().to_string();
-        self.apply(
+        self.apply_to_order(
+            order_id,
             "dialer: the customer asked for a person (press 3) and an operator took the call",
             now,
-            |q| q.take_live(card, &status, agent, now).map(|m| vec![m]),
+            |q, card, status| q.take_live(card, status, agent, now),
         )
         .await
     }

@@ -636,24 +636,17 @@ impl Engine {
         )
         .await;
         let duration_ms = answered_at.elapsed().as_millis() as u64;
+        let seat = seat.take().filter(|_| result.is_ok());
         let mut operator = None;
         if let Some(h) = media_handle.take() {
-            match seat.take() {
-                Some(seat) if result.is_ok() => {
-                    let leg = Customer {
-                        call,
-                        events,
-                        remote: remote.clone(),
-                        local,
-                        answered_at,
-                    };
-                    operator = self.hand_over(leg, h, seat).await;
-                }
-                _ => {
-                    let stats = h.stop().await;
-                    tracing::debug!(%call, ?stats, "media stopped");
-                }
-            }
+            let leg = Customer {
+                call,
+                events,
+                remote: remote.clone(),
+                local,
+                answered_at,
+            };
+            operator = self.end_media(leg, h, seat).await;
         }
         let (outcome, by, cause) = result?;
         use crate::ivr::Flow;
@@ -676,17 +669,23 @@ impl Engine {
         })
     }
 
-    /// Press 3, live: stop the robo-call's media without a BYE, give its
-    /// sockets back to the leg ([`MediaHandle::release`]) and hand the
-    /// answered line to the reserved operator's seat. Returns the agent; on
-    /// failure the customer is hung up (the order is a callback then).
-    async fn hand_over(
+    /// The flow is over: stop its media; or, with an operator's `seat`
+    /// (press 3, live), release the sockets without a BYE
+    /// ([`crate::media::MediaHandle::release`]) and hand the customer to the
+    /// seat. Returns the agent; on failure the customer is hung up (the
+    /// order is a callback then).
+    async fn end_media(
         &self,
         leg: Customer,
         media: crate::media::MediaHandle,
-        seat: OperatorSeat,
+        seat: Option<OperatorSeat>,
     ) -> Option<String> {
         let call = leg.call;
+        let Some(seat) = seat else {
+            let stats = media.stop().await;
+            tracing::debug!(%call, ?stats, "media stopped");
+            return None;
+        };
         let session = match media.release().await {
             Ok((session, stats)) => {
                 tracing::debug!(%call, ?stats, "robo-call media handed over");
@@ -843,23 +842,16 @@ impl Engine {
         )
         .await;
         let duration_ms = answered_at.elapsed().as_millis() as u64;
-        let operator = match seat.take() {
-            Some(seat) if result.is_ok() => {
-                let leg = Customer {
-                    call,
-                    events,
-                    remote: remote.clone(),
-                    local,
-                    answered_at,
-                };
-                self.hand_over(leg, handle, seat).await
-            }
-            _ => {
-                let stats = handle.stop().await;
-                tracing::debug!(%call, ?stats, "media stopped");
-                None
-            }
+        let leg = Customer {
+            call,
+            events,
+            remote: remote.clone(),
+            local,
+            answered_at,
         };
+        let operator = self
+            .end_media(leg, handle, seat.take().filter(|_| result.is_ok()))
+            .await;
         let (outcome, by, cause) = result?;
         use crate::ivr::Flow;
         Ok(Some(CallReport {
@@ -882,7 +874,7 @@ impl Engine {
     }
 }
 
-/// A customer's answered leg as a flow leaves it, for [`Engine::hand_over`].
+/// A customer's answered leg as a flow leaves it, for [`Engine::end_media`].
 struct Customer {
     call: CallRef,
     events: tokio::sync::mpsc::Receiver<SipEvent>,

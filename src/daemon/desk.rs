@@ -176,6 +176,24 @@ impl Desk {
         self.connect_into_session(req, Some(line))
     }
 
+    /// [`Desk::connect_line`] for the agent call row written for the line
+    /// (its id, agent, number and order: what the console pops).
+    pub fn connect_call(
+        &self,
+        call: &crate::store::AgentCall,
+        line: AnsweredLine,
+    ) -> Result<(), (ControlError, Option<AnsweredLine>)> {
+        let req = DialRequest {
+            call_id: call.id.clone(),
+            agent_id: call.agent_id.clone(),
+            agent_name: call.agent_name.clone(),
+            agent_uri: String::new(),
+            to: call.to.clone(),
+            order_id: call.order_id.clone(),
+        };
+        self.connect_line(req, line)
+    }
+
     fn connect_into_session(
         &self,
         req: DialRequest,

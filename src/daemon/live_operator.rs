@@ -30,7 +30,6 @@ use tokio::sync::{broadcast, oneshot};
 use tokio_util::sync::CancellationToken;
 
 use super::desk::Desk;
-use crate::api::DialRequest;
 use crate::call::line::AnsweredLine;
 use crate::call::{Engine, OperatorAnswer, OperatorDesk, OperatorSeat};
 use crate::clock::Clock;
@@ -199,17 +198,9 @@ impl LiveOperators {
                 return;
             }
         };
-        let req = DialRequest {
-            call_id: call.id.clone(),
-            agent_id: agent.to_string(),
-            agent_name: call.agent_name.clone(),
-            agent_uri: String::new(),
-            to: call.to.clone(),
-            order_id: call.order_id.clone(),
-        };
         let mut ends = me.desk.call_ends();
         let mut moves = me.floor.subscribe();
-        if let Err((e, back)) = me.desk.connect_line(req, line) {
+        if let Err((e, back)) = me.desk.connect_call(&call, line) {
             tracing::warn!(%order, %agent, error = %e, "press 3: the session refused the customer");
             let failed = crate::store::AgentCallUpdate::failed_locally("busy");
             if let Err(e) = me.store.update_agent_call(call_id, &failed, now).await {
