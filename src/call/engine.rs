@@ -706,16 +706,13 @@ impl Engine {
             answered_at: leg.answered_at,
         };
         let agent = seat.agent_id.clone();
-        match seat.hand_over(customer) {
-            Ok(()) => {
-                tracing::info!(%call, %agent, "press 3: the customer is handed to an operator");
-                Some(agent)
-            }
-            Err(_) => {
-                tracing::warn!(%call, %agent, "the operator desk stopped waiting; the customer is hung up");
-                let _ = self.sip.command(SipCommand::Bye(call)).await;
-                None
-            }
+        if seat.hand_over(customer) {
+            tracing::info!(%call, %agent, "press 3: the customer is handed to an operator");
+            Some(agent)
+        } else {
+            tracing::warn!(%call, %agent, "the operator desk stopped waiting; the customer is hung up");
+            let _ = self.sip.command(SipCommand::Bye(call)).await;
+            None
         }
     }
 

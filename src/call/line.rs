@@ -302,7 +302,7 @@ async fn play_then_end(
 impl AnsweredLine {
     /// A robo-call's customer handed to an operator (press 3, issue #13),
     /// as a line a session takes: the window starts now (they were holding).
-    pub fn held(customer: HeldCustomer) -> AnsweredLine {
+    pub fn held(customer: Box<HeldCustomer>) -> AnsweredLine {
         let HeldCustomer {
             call,
             events,
@@ -310,7 +310,7 @@ impl AnsweredLine {
             remote,
             local,
             answered_at,
-        } = customer;
+        } = *customer;
         AnsweredLine {
             io: Box::new(LegIo::answered(call, events, session, remote, local)),
             answered_at,

@@ -73,7 +73,7 @@ pub struct OperatorSeat {
     pub agent_id: String,
     /// The agent call the customer will be (its row is written by the desk).
     pub call_id: String,
-    line: oneshot::Sender<HeldCustomer>,
+    line: oneshot::Sender<Box<HeldCustomer>>,
 }
 
 impl OperatorSeat {
@@ -82,7 +82,7 @@ impl OperatorSeat {
     pub fn new(
         agent_id: String,
         call_id: String,
-    ) -> (OperatorSeat, oneshot::Receiver<HeldCustomer>) {
+    ) -> (OperatorSeat, oneshot::Receiver<Box<HeldCustomer>>) {
         let (line, rx) = oneshot::channel();
         (
             OperatorSeat {
@@ -94,9 +94,9 @@ impl OperatorSeat {
         )
     }
 
-    /// Give the held customer to the desk. `Err(customer)`: the desk
-    /// stopped waiting (shutting down); the call is the caller's to end.
-    pub(crate) fn hand_over(self, customer: HeldCustomer) -> Result<(), HeldCustomer> {
-        self.line.send(customer)
+    /// Give the held customer to the desk. `false`: the desk stopped
+    /// waiting (shutting down); the call is the caller's to end.
+    pub(crate) fn hand_over(self, customer: HeldCustomer) -> bool {
+        self.line.send(Box::new(customer)).is_ok()
     }
 }
