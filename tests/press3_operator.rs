@@ -6,8 +6,11 @@
 //! (`GET /v1/calls/{id}/order` with the agent's token), the attempt's
 //! outcome is `operator`, `order.operator` says `connected` with the agent,
 //! and the operator's disposition settles the order. With the operator
-//! paused, the customer holds for `operator_wait` (3 s here), hears the
-//! callback words, and the order is a callback in the operators' queue.
+//! paused, the customer holds for `operator_wait` (3 s here, measured
+//! between the markers heard), hears the callback words, and the order is a
+//! callback in the operators' queue; with the operator logged out (nobody
+//! of the mode in a session) the callback words follow the hold prompt at
+//! once. One daemon and one operator phone for the three cases.
 //!
 //! Test prompts carry DTMF markers (as in `script_e2e`): `hello` A,
 //! `calling_from` B, `operator_hold` C, `operator_callback` D, so the
@@ -92,15 +95,29 @@ fn customer(rig: &Rig, name: &str, trunk: u16) -> Baresip {
     Baresip::phone(&home, PHONE, trunk, &src, 60, "PCMU")
 }
 
-/// The digits decoded from a finished recording.
-fn markers(audio: &[i16]) -> String {
+/// The digits decoded from a finished recording, and their start samples.
+fn markers(audio: &[i16]) -> (String, Vec<usize>) {
     let mut det = Detector::new();
-    let mut out = String::new();
+    let mut events = Vec::new();
     for block in audio.chunks(160) {
         det.push(block);
-        out.extend(std::iter::from_fn(|| det.poll_event()).map(|e| e.digit));
+        events.extend(std::iter::from_fn(|| det.poll_event()));
     }
-    out
+    (
+        events.iter().map(|e| e.digit).collect(),
+        events.iter().map(|e| e.start as usize).collect(),
+    )
+}
+
+/// Seconds from the hold prompt's marker (C) to the callback words' (D),
+/// the last two markers heard.
+fn held_secs(digits: &str, starts: &[usize]) -> f64 {
+    assert!(
+        digits.ends_with("CD"),
+        "hold, then the callback words: {digits:?}"
+    );
+    let n = starts.len();
+    (starts[n - 1] - starts[n - 2]) as f64 / 8000.0
 }
 
 /// A recording once baresip has closed it (its size settles).
@@ -125,7 +142,7 @@ fn order(id: &str) -> String {
 }
 
 #[test]
-fn press_3_reaches_a_ready_operator_live_and_a_paused_floor_gets_a_callback() {
+fn press_3_reaches_a_ready_operator_live_else_a_callback_after_the_wait_or_at_once() {
     let t_start = Instant::now();
     let sink = WebhookSink::start();
     let trunk = AtomicU16::new(0);
@@ -183,7 +200,7 @@ fn press_3_reaches_a_ready_operator_live_and_a_paused_floor_gets_a_callback() {
     std::thread::sleep(Duration::from_secs(2));
     assert!(phone.hang_up());
     let heard = settled(|| phone.heard());
-    let digits = markers(&heard);
+    let (digits, _) = markers(&heard);
     // The operator was ready: "please hold" is cut short or never heard,
     // and the callback words never.
     assert!(
@@ -240,11 +257,14 @@ fn press_3_reaches_a_ready_operator_live_and_a_paused_floor_gets_a_callback() {
     assert_eq!(o["dialer"]["mode"], "operators", "{o}");
     assert_eq!(o["attempts"][0]["result"], "operator", "{o}");
     let heard = settled(|| phone.heard());
-    let digits = markers(&heard);
+    let (digits, starts) = markers(&heard);
+    assert!(digits.starts_with("AB"), "{digits:?}");
+    let held = held_secs(&digits, &starts);
     assert!(
-        digits.starts_with("AB") && digits.ends_with("CD"),
-        "hold, then the callback words: {digits:?}"
+        (2.8..4.5).contains(&held),
+        "held {held:.2} s for operator_wait = 3 s"
     );
+    drop(phone);
     let (_, st) = rig.api("GET", &format!("/v1/agents/{id}"), None);
     assert_eq!(st["state"], "paused", "the wait reserved nobody: {st}");
 
@@ -289,5 +309,27 @@ fn press_3_reaches_a_ready_operator_live_and_a_paused_floor_gets_a_callback() {
         run >= 40,
         "the operator heard the customer for {run} frames"
     );
+
+    // 3. Nobody of the mode in a session: no point holding; the callback
+    //    words follow the hold prompt at once.
+    rig.wait(
+        "logged out",
+        &format!("/v1/agents/{id}"),
+        Duration::from_secs(10),
+        |_, v| v["state"] == "offline",
+    );
+    let phone = customer(&rig, "nobody", trunk);
+    let (st, v) = rig.api("POST", "/v1/orders", Some(&order("P3-3")));
+    assert_eq!(st, 201, "{v}");
+    rig.wait(
+        "the callback is queued",
+        "/v1/orders/P3-3",
+        Duration::from_secs(30),
+        |_, v| v["dialer"]["subqueue"] == "callback",
+    );
+    let heard = settled(|| phone.heard());
+    let (digits, starts) = markers(&heard);
+    let held = held_secs(&digits, &starts);
+    assert!(held < 1.0, "held {held:.2} s with nobody to wait for");
     println!("press3_operator: {:.1} s", t_start.elapsed().as_secs_f64());
 }
