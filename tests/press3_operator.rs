@@ -220,6 +220,18 @@ fn press_3_reaches_a_ready_operator_live_else_a_callback_after_the_wait_or_at_on
         Duration::from_secs(10),
         |_, v| v["state"] == "wrap_up",
     );
+    // The session's connect latency runs from the hand-over, not from the
+    // robo-call's answer seconds before.
+    let sess = rig.wait(
+        "the session's connect timing",
+        &format!("/v1/agents/{id}/session"),
+        Duration::from_secs(10),
+        |_, v| v["last_connect"]["call_id"] == call_id.as_str(),
+    );
+    let latency = sess["last_connect"]["latency_us"]
+        .as_u64()
+        .expect("latency");
+    assert!(latency < 1_500_000, "connect latency {latency} µs: {sess}");
     let o = rig.wait(
         "the attempt is recorded",
         "/v1/orders/P3-1",

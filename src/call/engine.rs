@@ -644,7 +644,6 @@ impl Engine {
                 events,
                 remote: remote.clone(),
                 local,
-                answered_at,
             };
             operator = self.end_media(leg, h, seat).await;
         }
@@ -703,7 +702,6 @@ impl Engine {
             session,
             remote: leg.remote,
             local: leg.local,
-            answered_at: leg.answered_at,
         };
         let agent = seat.agent_id.clone();
         if seat.hand_over(customer) {
@@ -844,7 +842,6 @@ impl Engine {
             events,
             remote: remote.clone(),
             local,
-            answered_at,
         };
         let operator = self
             .end_media(leg, handle, seat.take().filter(|_| result.is_ok()))
@@ -877,7 +874,6 @@ struct Customer {
     events: tokio::sync::mpsc::Receiver<SipEvent>,
     remote: sdp::RemoteMedia,
     local: LocalMedia,
-    answered_at: Instant,
 }
 
 /// A hand-over that did not happen left the customer hung up by us.

@@ -301,7 +301,9 @@ async fn play_then_end(
 
 impl AnsweredLine {
     /// A robo-call's customer handed to an operator (press 3, issue #13),
-    /// as a line a session takes: the window starts now (they were holding).
+    /// as a line a session takes. Its `answered_at` is the hand-over, not
+    /// the robo-call's 200 OK: the session's connect latency (and its
+    /// metric) then measures our connect, not the script heard before it.
     pub fn held(customer: Box<HeldCustomer>) -> AnsweredLine {
         let HeldCustomer {
             call,
@@ -309,12 +311,12 @@ impl AnsweredLine {
             session,
             remote,
             local,
-            answered_at,
         } = *customer;
+        let now = Instant::now();
         AnsweredLine {
             io: Box::new(LegIo::answered(call, events, session, remote, local)),
-            answered_at,
-            window_from: Instant::now(),
+            answered_at: now,
+            window_from: now,
             amd: None,
         }
     }

@@ -18,7 +18,6 @@
 //! reserved. No reservation outlives the customer's wait.
 
 use tokio::sync::{mpsc, oneshot};
-use tokio::time::Instant;
 
 use crate::media::MediaSession;
 use crate::sip::sdp::{LocalMedia, RemoteMedia};
@@ -35,8 +34,6 @@ pub struct HeldCustomer {
     pub(crate) session: MediaSession,
     pub(crate) remote: RemoteMedia,
     pub(crate) local: LocalMedia,
-    /// The customer's 200 OK reached us (the robo-call's answer).
-    pub answered_at: Instant,
 }
 
 impl std::fmt::Debug for HeldCustomer {
