@@ -232,6 +232,9 @@ fn press_3_reaches_a_ready_operator_live_else_a_callback_after_the_wait_or_at_on
         .as_u64()
         .expect("latency");
     assert!(latency < 1_500_000, "connect latency {latency} µs: {sess}");
+    println!(
+        "press 3 live: connect latency {latency} µs, customer heard the operator {run} frames"
+    );
     let o = rig.wait(
         "the attempt is recorded",
         "/v1/orders/P3-1",
@@ -276,6 +279,7 @@ fn press_3_reaches_a_ready_operator_live_else_a_callback_after_the_wait_or_at_on
         (2.8..4.5).contains(&held),
         "held {held:.2} s for operator_wait = 3 s"
     );
+    println!("operator paused: held {held:.2} s before the callback words");
     drop(phone);
     let (_, st) = rig.api("GET", &format!("/v1/agents/{id}"), None);
     assert_eq!(st["state"], "paused", "the wait reserved nobody: {st}");
@@ -343,5 +347,6 @@ fn press_3_reaches_a_ready_operator_live_else_a_callback_after_the_wait_or_at_on
     let (digits, starts) = markers(&heard);
     let held = held_secs(&digits, &starts);
     assert!(held < 1.0, "held {held:.2} s with nobody to wait for");
+    println!("nobody in a session: held {held:.2} s before the callback words");
     println!("press3_operator: {:.1} s", t_start.elapsed().as_secs_f64());
 }
