@@ -8,6 +8,7 @@
 pub mod agent_call;
 pub mod b2bua;
 pub mod engine;
+mod incoming;
 mod leg_io;
 pub mod line;
 pub mod live;
