@@ -199,19 +199,63 @@ impl Dialup {
         order_id: &str,
         now: DateTime<Utc>,
     ) -> Result<(), DialupError> {
+        self.apply_to_order(
+            order_id,
+            "dialer: the customer asked for a person (press 3)",
+            now,
+            |q, card, status| q.callback_for_anyone(card, status, now, now),
+        )
+        .await
+    }
+
+    /// One move of a stored order (read for its card and shown status),
+    /// written like every move.
+    async fn apply_to_order(
+        &self,
+        order_id: &str,
+        reason: &str,
+        now: DateTime<Utc>,
+        op: impl FnOnce(&mut DialQueue, OrderCard, &str) -> Result<Moved, QueueError>,
+    ) -> Result<(), DialupError> {
         let Some(detail) = self.inner.store.get_order(order_id).await? else {
             return Err(StoreError::OrderNotFound(order_id.to_string()).into());
         };
         let order = detail.order;
         let card = card(&order)?;
         let status = order.shown_status().to_string();
-        self.apply(
-            "dialer: the customer asked for a person (press 3)",
+        self.apply(reason, now, |q| op(q, card, &status).map(|m| vec![m]))
+            .await
+    }
+
+    /// The mode whose operators answer a customer of `order` who pressed 3
+    /// (issue #13; [`DialQueue::operator_mode`]), and its agents. `None`
+    /// when the order's project has no mode.
+    pub async fn operator_mode(
+        &self,
+        order: &Order,
+    ) -> Result<Option<(String, Vec<String>)>, DialupError> {
+        let card = card(order)?;
+        let queue = self.inner.queue.lock().await;
+        Ok(queue
+            .operator_mode(&card, order.shown_status())
+            .map(|m| (m.id.clone(), m.agents.iter().cloned().collect())))
+    }
+
+    /// Press 3, live (issue #13): `agent` took the customer of `order_id`;
+    /// the order is in flight for them ([`DialQueue::take_live`]), written
+    /// before the customer is connected, so the agent's disposition settles
+    /// it ([`Dialup::finish_by`]).
+    pub async fn take_live(
+        &self,
+        order_id: &str,
+        agent: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), DialupError> {
+        self.apply_to_order(
+            order_id,
+            "dialer: the customer asked for a person (press 3) and an operator took the call",
             now,
-            |q| {
-                q.callback_for_anyone(card, &status, now, now)
-                    .map(|m| vec![m])
-            },
+            |q, card, status| q.take_live(card, status, agent, now),
         )
         .await
     }

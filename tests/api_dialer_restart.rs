@@ -177,6 +177,7 @@ async fn robo_call_outcomes_and_decisions_are_followed(db: TestDb) {
                 digits: String::new(),
                 duration_ms: 1_000,
                 error: None,
+                operator: None,
             };
             api.store
                 .finish_attempt(c.attempt.id, &report, next, at(later))

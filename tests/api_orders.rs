@@ -632,6 +632,7 @@ async fn a_finished_call_shows_in_the_order(db: TestDb) {
         digits: "1".into(),
         duration_ms: 12_345,
         error: None,
+        operator: None,
     };
     api.store
         .finish_attempt(claimed[0].attempt.id, &report, next, end)

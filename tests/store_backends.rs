@@ -53,6 +53,7 @@ fn report(outcome: Outcome) -> AttemptReport {
         },
         duration_ms: 12_345,
         error: None,
+        operator: None,
     }
 }
 
@@ -200,6 +201,7 @@ async fn claims_and_leases_take_exactly_their_limit(db: TestDb) {
             digits: "1".into(),
             duration_ms: 1000,
             error: None,
+            operator: None,
         };
         store
             .finish_attempt(

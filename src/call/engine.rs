@@ -9,6 +9,7 @@ use std::time::Duration;
 use secrecy::ExposeSecret;
 use tokio::time::{sleep_until, Instant};
 
+use super::operator::{HeldCustomer, OperatorDesk, OperatorSeat};
 use super::{codec_name, media_params, run_flow, CallReport};
 use crate::config::{Config, TrunkConfig};
 use crate::ivr::payment::PaymentPlan;
@@ -17,12 +18,12 @@ use crate::media::{MediaError, MediaSession, PlayItem, PortAllocator, PromptCach
 use crate::payments::PaymentGateway;
 use crate::sip::sdp::{self, LocalMedia};
 use crate::sip::{
-    CallRef, Credentials, IncomingCall, OutboundCall, SipClient, SipCommand, SipError, SipEvent,
-    SipHandle, Transport,
+    CallRef, Credentials, OutboundCall, SipClient, SipCommand, SipError, SipEvent, SipHandle,
+    Transport,
 };
 
 /// Longest a confirmation call may last once answered.
-const MAX_CALL: Duration = Duration::from_secs(300);
+pub(crate) const MAX_CALL: Duration = Duration::from_secs(300);
 
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -140,16 +141,6 @@ pub struct CallSpec {
     pub order_id: Option<String>,
 }
 
-/// Issue #13's seam for "press 3, talk to a person": asked while the
-/// customer holds. Today no implementation is installed, so nobody takes the
-/// call and the order becomes a callback in the operators' queue; the
-/// operator dialer connects a `ready` operator here (and bridges the call
-/// where [`FlowInput::OperatorTook`](crate::ivr::FlowInput::OperatorTook) ends the flow).
-pub trait OperatorDesk: Send + Sync {
-    /// Whether a ready operator working the order's mode took the call.
-    fn ready_operator_took(&self, order_id: &str) -> bool;
-}
-
 /// Shared state for every call this process makes or takes.
 pub struct Engine {
     cfg: Config,
@@ -164,8 +155,9 @@ pub struct Engine {
     health: std::sync::Mutex<orderline_sip::health::TrunkHealth>,
     /// The daemon's wall clock (a payment's expiry month); the system's by default.
     clock: crate::clock::Clock,
-    /// Press 3's live-operator seam; `None`: nobody is connected live yet.
-    operator_desk: Option<Arc<dyn OperatorDesk>>,
+    /// Press 3's live-operator seam (issue #13), installed by the daemon
+    /// once its desk exists; unset: the customer holds, then the callback.
+    operator_desk: std::sync::OnceLock<Arc<dyn OperatorDesk>>,
     /// `[tts]`: whose renderings [`Engine::rendered`] looks for.
     tts: crate::media::tts::Choices,
     /// Per language, the script parts a neural voice renders whole.
@@ -185,20 +177,21 @@ impl Engine {
         &self.clock
     }
 
-    /// Install the live-operator seam (see [`OperatorDesk`]).
-    pub fn with_operator_desk(self, desk: Arc<dyn OperatorDesk>) -> Self {
-        Self {
-            operator_desk: Some(desk),
-            ..self
-        }
+    /// Install the live-operator seam (see [`OperatorDesk`]); the daemon
+    /// does it once, after the engine is shared (its desk holds the engine).
+    /// `false` when one was installed already (kept).
+    pub fn install_operator_desk(&self, desk: Arc<dyn OperatorDesk>) -> bool {
+        self.operator_desk.set(desk).is_ok()
     }
 
-    /// Whether a ready operator took the order's call now (press 3).
-    pub(crate) fn ready_operator_took(&self, order_id: Option<&str>) -> bool {
-        match (&self.operator_desk, order_id) {
-            (Some(desk), Some(id)) => desk.ready_operator_took(id),
-            _ => false,
-        }
+    /// Press 3: ask the desk for a ready operator for the order's customer
+    /// (`None`: no desk installed or no order; the customer holds, then
+    /// hears the callback words).
+    pub(crate) fn seek_operator(
+        &self,
+        order_id: Option<&str>,
+    ) -> Option<tokio::sync::oneshot::Receiver<super::OperatorAnswer>> {
+        Some(self.operator_desk.get()?.seek(order_id?))
     }
 
     /// The confirm dialplan in use.
@@ -252,7 +245,7 @@ impl Engine {
             payments,
             cfg,
             clock: crate::clock::Clock::system(),
-            operator_desk: None,
+            operator_desk: std::sync::OnceLock::new(),
             tts,
             phrases,
         };
@@ -342,7 +335,7 @@ impl Engine {
 
     /// Whether an inbound Request-URI is addressed to us: its host is our
     /// public or listen address (a trunk sends `sip:number@our-ip`).
-    fn is_ours(&self, request_uri: &str) -> bool {
+    pub(crate) fn is_ours(&self, request_uri: &str) -> bool {
         let Ok(uri) = crate::sip::Uri::parse(request_uri) else {
             return false;
         };
@@ -504,7 +497,7 @@ impl Engine {
 
     /// The confirm flow for `spec`: the script's variables (every one
     /// present, empty when the order has none) and the amount in words.
-    fn confirm_flow(&self, spec: &CallSpec) -> Result<ConfirmFlow, CallError> {
+    pub(crate) fn confirm_flow(&self, spec: &CallSpec) -> Result<ConfirmFlow, CallError> {
         let mut vars = spec.vars.clone();
         for name in crate::ivr::script::VARIABLES {
             vars.entry(name.to_string()).or_default();
@@ -576,6 +569,7 @@ impl Engine {
                             remote_media: early.as_ref().map(|r: &sdp::RemoteMedia| r.addr),
                             codec: None,
                             cause: None,
+                            operator: None,
                         });
                     }
                     Some(other) => tracing::debug!(%call, event = ?other, "ignored while ringing"),
@@ -608,6 +602,7 @@ impl Engine {
                     remote_media: None,
                     codec: None,
                     cause: None,
+                    operator: None,
                 });
             }
         };
@@ -628,11 +623,29 @@ impl Engine {
             max_duration: MAX_CALL,
             dtmf,
         };
-        let result = run_flow(self, call, &mut events, handle, &mut flow, spec, rules).await;
+        let mut seat = None;
+        let result = run_flow(
+            self,
+            call,
+            &mut events,
+            handle,
+            &mut flow,
+            spec,
+            rules,
+            &mut seat,
+        )
+        .await;
         let duration_ms = answered_at.elapsed().as_millis() as u64;
+        let seat = seat.take().filter(|_| result.is_ok());
+        let mut operator = None;
         if let Some(h) = media_handle.take() {
-            let stats = h.stop().await;
-            tracing::debug!(%call, ?stats, "media stopped");
+            let leg = Customer {
+                call,
+                events,
+                remote: remote.clone(),
+                local,
+            };
+            operator = self.end_media(leg, h, seat).await;
         }
         let (outcome, by, cause) = result?;
         use crate::ivr::Flow;
@@ -643,150 +656,79 @@ impl Engine {
             sip_status: status,
             duration_ms,
             setup_ms,
-            hangup_by: Some(by),
+            hangup_by: Some(if operator.is_some() {
+                by
+            } else {
+                local_if_handed(by)
+            }),
             remote_media: Some(remote.addr),
             codec: Some(codec_name(remote.codec)),
             cause,
+            operator,
         })
     }
 
-    /// Accept an inbound INVITE for us with a usable offer: answer it and
-    /// start its media. `None` when it was refused (foreign domain 404,
-    /// offerless or no common codec 488).
-    async fn answer_incoming(
+    /// The flow is over: stop its media; or, with an operator's `seat`
+    /// (press 3, live), release the sockets without a BYE
+    /// ([`crate::media::MediaHandle::release`]) and hand the customer to the
+    /// seat. Returns the agent; on failure the customer is hung up (the
+    /// order is a callback then).
+    pub(crate) async fn end_media(
         &self,
-        call: CallRef,
-        incoming: &IncomingCall,
-    ) -> Result<Option<(crate::media::MediaHandle, sdp::RemoteMedia)>, CallError> {
-        if !self.is_ours(&incoming.request_uri) {
-            // RFC 3261 §8.2.2.1: not an address we accept requests for.
-            tracing::info!(%call, uri = %incoming.request_uri, "inbound call for a foreign domain");
-            self.sip
-                .command(SipCommand::Reject { call, status: 404 })
-                .await?;
-            return Ok(None);
-        }
-        let offer = incoming.sdp.as_slice();
-        if offer.is_empty() {
-            // Offerless INVITE (RFC 3261 §13.2.1): not supported for IVR calls.
-            self.sip
-                .command(SipCommand::Reject { call, status: 488 })
-                .await?;
-            return Ok(None);
-        }
-        let (mut media, mut local) = self.bind_media().await?;
-        // SRTP as the calling trunk's `srtp` says (off for anyone else).
-        let srtp = self
-            .cfg
-            .trunk_from(incoming.source.ip())
-            .map_or(crate::config::SrtpMode::Off, |t| t.srtp);
-        Self::secure_media(srtp, &mut media, &mut local);
-        let (answer, remote) = match sdp::answer(offer, &local) {
-            Ok(x) => x,
+        leg: Customer,
+        media: crate::media::MediaHandle,
+        seat: Option<OperatorSeat>,
+    ) -> Option<String> {
+        let call = leg.call;
+        let Some(seat) = seat else {
+            let stats = media.stop().await;
+            tracing::debug!(%call, ?stats, "media stopped");
+            return None;
+        };
+        let session = match media.release().await {
+            Ok((session, stats)) => {
+                tracing::debug!(%call, ?stats, "robo-call media handed over");
+                session
+            }
             Err(e) => {
-                tracing::info!(%call, error = %e, "no usable media in offer");
-                self.sip
-                    .command(SipCommand::Reject { call, status: 488 })
-                    .await?;
-                return Ok(None);
+                tracing::warn!(%call, error = %e, "media not released; the customer is hung up");
+                let _ = self.sip.command(SipCommand::Bye(call)).await;
+                return None;
             }
         };
-        self.sip
-            .command(SipCommand::Answer {
-                call,
-                sdp: answer.into_bytes(),
-            })
-            .await?;
-        let handle = media.start(media_params(&remote));
-        Ok(Some((handle, remote)))
-    }
-
-    /// Answer a customer's call that matches no open order: play the polite
-    /// "no pending order" message and hang up.
-    pub async fn take_incoming(
-        &self,
-        call: CallRef,
-        incoming: IncomingCall,
-        mut events: tokio::sync::mpsc::Receiver<SipEvent>,
-    ) -> Result<(), CallError> {
-        let Some((mut handle, _)) = self.answer_incoming(call, &incoming).await? else {
-            return Ok(());
-        };
-        let items = self.prompt_items(
-            &self.cfg.calling.default_locale,
-            &["callback_no_order".to_string()],
-        )?;
-        handle.play(items).await?;
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            tokio::select! {
-                ev = handle.next_event() => match ev {
-                    Some(crate::media::MediaEvent::PlaybackDone) | None => {
-                        self.sip.command(SipCommand::Bye(call)).await?;
-                        break;
-                    }
-                    Some(_) => {}
-                },
-                ev = events.recv() => match ev {
-                    Some(SipEvent::Ended { .. }) | None => break,
-                    Some(_) => {}
-                },
-                _ = sleep_until(deadline) => {
-                    self.sip.command(SipCommand::Bye(call)).await?;
-                    break;
-                }
-            }
-        }
-        handle.stop().await;
-        Ok(())
-    }
-
-    /// Answer a customer calling back about an open order (issue #13): the
-    /// order's confirmation flow, as a robo-call would play it once answered.
-    /// `None` when the call was refused before an answer.
-    pub async fn take_callback(
-        &self,
-        call: CallRef,
-        incoming: IncomingCall,
-        mut events: tokio::sync::mpsc::Receiver<SipEvent>,
-        spec: &CallSpec,
-    ) -> Result<Option<CallReport>, CallError> {
-        let mut flow = self.confirm_flow(spec)?;
-        let Some((mut handle, remote)) = self.answer_incoming(call, &incoming).await? else {
-            return Ok(None);
-        };
-        let answered_at = Instant::now();
-        let result = run_flow(
-            self,
+        let customer = HeldCustomer {
             call,
-            &mut events,
-            &mut handle,
-            &mut flow,
-            spec,
-            // A caller's trunk is not known here: every source counts.
-            super::FlowRules {
-                max_duration: MAX_CALL,
-                dtmf: crate::dtmf::DtmfMode::Auto,
-            },
-        )
-        .await;
-        let duration_ms = answered_at.elapsed().as_millis() as u64;
-        let stats = handle.stop().await;
-        tracing::debug!(%call, ?stats, "media stopped");
-        let (outcome, by, cause) = result?;
-        use crate::ivr::Flow;
-        Ok(Some(CallReport {
-            cause,
-            answered: true,
-            digits: flow.digits().to_string(),
-            outcome,
-            sip_status: 200,
-            duration_ms,
-            setup_ms: 0,
-            hangup_by: Some(by),
-            remote_media: Some(remote.addr),
-            codec: Some(codec_name(remote.codec)),
-        }))
+            events: leg.events,
+            session,
+            remote: leg.remote,
+            local: leg.local,
+        };
+        let agent = seat.agent_id.clone();
+        if seat.hand_over(customer) {
+            tracing::info!(%call, %agent, "press 3: the customer is handed to an operator");
+            Some(agent)
+        } else {
+            tracing::warn!(%call, %agent, "the operator desk stopped waiting; the customer is hung up");
+            let _ = self.sip.command(SipCommand::Bye(call)).await;
+            None
+        }
+    }
+}
+
+/// A customer's answered leg as a flow leaves it, for [`Engine::end_media`].
+pub(crate) struct Customer {
+    pub call: CallRef,
+    pub events: tokio::sync::mpsc::Receiver<SipEvent>,
+    pub remote: sdp::RemoteMedia,
+    pub local: LocalMedia,
+}
+
+/// A hand-over that did not happen left the customer hung up by us.
+pub(crate) fn local_if_handed(by: super::HangupBy) -> super::HangupBy {
+    if by == super::HANDED_OVER {
+        "local"
+    } else {
+        by
     }
 }
 

@@ -56,6 +56,27 @@ impl LegIo {
         })
     }
 
+    /// A leg answered elsewhere (a robo-call whose customer pressed 3,
+    /// issue #13): its dialog's events, the media sockets its flow used
+    /// (released, [`crate::media::MediaHandle::release`]), the answer and
+    /// our offer, as [`LegIo::invite`] would hold them after the answer.
+    pub(super) fn answered(
+        call: CallRef,
+        events: mpsc::Receiver<SipEvent>,
+        session: MediaSession,
+        remote: RemoteMedia,
+        local: LocalMedia,
+    ) -> LegIo {
+        LegIo {
+            call,
+            events,
+            closed: false,
+            session: Some(session),
+            remote: Some(remote),
+            local,
+        }
+    }
+
     /// A SIP event as a leg event; the answer's SDP is parsed here.
     pub(super) fn input(&mut self, ev: Option<SipEvent>) -> Option<LegEvent> {
         Some(match ev {

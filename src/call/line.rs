@@ -28,6 +28,7 @@ use super::engine::{CallError, Engine};
 use super::leg_io::LegIo;
 use super::live::LegCause;
 use super::media_params;
+use super::operator::HeldCustomer;
 use crate::media::{MediaEvent, MediaHandle};
 use crate::sip::SipCommand;
 
@@ -305,6 +306,27 @@ async fn play_then_end(
 }
 
 impl AnsweredLine {
+    /// A robo-call's customer handed to an operator (press 3, issue #13),
+    /// as a line a session takes. Its `answered_at` is the hand-over, not
+    /// the robo-call's 200 OK: the session's connect latency (and its
+    /// metric) then measures our connect, not the script heard before it.
+    pub fn held(customer: Box<HeldCustomer>) -> AnsweredLine {
+        let HeldCustomer {
+            call,
+            events,
+            session,
+            remote,
+            local,
+        } = *customer;
+        let now = Instant::now();
+        AnsweredLine {
+            io: Box::new(LegIo::answered(call, events, session, remote, local)),
+            answered_at: now,
+            window_from: now,
+            amd: None,
+        }
+    }
+
     /// Play `items` to the customer, then hang up (the safe-harbor
     /// message). Returns when the message ended or the customer hung up.
     pub async fn play_message(

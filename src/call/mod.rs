@@ -8,9 +8,11 @@
 pub mod agent_call;
 pub mod b2bua;
 pub mod engine;
+mod incoming;
 mod leg_io;
 pub mod line;
 pub mod live;
+pub mod operator;
 mod secure_payment;
 pub mod session;
 
@@ -25,8 +27,9 @@ use crate::media::{MediaEvent, MediaHandle, MediaParams};
 use crate::sip::sdp::{self, Codec, RemoteMedia};
 use crate::sip::{CallRef, SipCommand, SipEvent};
 
-pub use engine::{CallError, CallSpec, Engine, OperatorDesk, PaymentKit};
+pub use engine::{CallError, CallSpec, Engine, PaymentKit};
 pub use live::{AgentCallSpec, CallCommand, CallEnd, LiveEvent, PaymentRequest};
+pub use operator::{HeldCustomer, OperatorAnswer, OperatorDesk, OperatorSeat};
 
 /// What `orderline call` prints and the store records for one attempt.
 #[derive(Debug, Clone, Serialize)]
@@ -52,6 +55,10 @@ pub struct CallReport {
     /// Why the call ended, when neither party nor the flow ended it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cause: Option<EndCause>,
+    /// Press 3, live (issue #13): the agent the customer was handed to
+    /// (the call goes on in their session; `hangup_by` is then `operator`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub operator: Option<String>,
 }
 
 /// A call ended by orderline's own rule, not by a party or the flow.
@@ -116,7 +123,18 @@ pub(crate) struct FlowRules {
     pub dtmf: crate::dtmf::DtmfMode,
 }
 
-/// Drive an answered call's flow until it ends. Returns the outcome and who hung up.
+/// Who ended a call that a flow drove: `local`, `remote`, or
+/// [`HANDED_OVER`].
+pub(crate) type HangupBy = &'static str;
+
+/// `hangup_by` of a call the flow handed to an operator (press 3, live):
+/// nobody hung up; the seat is in the caller's `seat`.
+pub(crate) const HANDED_OVER: HangupBy = "operator";
+
+/// Drive an answered call's flow until it ends. Returns the outcome and who
+/// hung up; [`HANDED_OVER`] with the operator's seat in `seat` when a ready
+/// operator took the customer (no BYE: the caller hands the line over).
+#[allow(clippy::too_many_arguments)]
 pub(crate) async fn run_flow<F: Flow>(
     engine: &Engine,
     call: CallRef,
@@ -125,13 +143,16 @@ pub(crate) async fn run_flow<F: Flow>(
     flow: &mut F,
     spec: &CallSpec,
     rules: FlowRules,
-) -> Result<(Outcome, &'static str, Option<EndCause>), CallError> {
+    seat: &mut Option<OperatorSeat>,
+) -> Result<(Outcome, HangupBy, Option<EndCause>), CallError> {
     let FlowRules { max_duration, dtmf } = rules;
     let (locale, order_id) = (spec.locale.as_str(), spec.order_id.as_deref());
     let hard_stop = Instant::now() + max_duration;
     // Set when the call ended by our own BYE from outside the flow (shutdown):
     // an undecided call then counts as failed, not as the callee hanging up.
     let mut interrupted = false;
+    // Press 3: the desk's answer, awaited while the customer holds.
+    let mut seeking: Option<tokio::sync::oneshot::Receiver<OperatorAnswer>> = None;
     flow.handle_input(Instant::now().into_std(), FlowInput::Answered);
     loop {
         while let Some(action) = flow.poll_action() {
@@ -151,19 +172,45 @@ pub(crate) async fn run_flow<F: Flow>(
                 FlowAction::Finished(Outcome::Hangup) if interrupted => {
                     return Ok((Outcome::Failed, "local", None))
                 }
+                FlowAction::Finished(Outcome::Operator) if seat.is_some() => {
+                    return Ok((Outcome::Operator, HANDED_OVER, None))
+                }
                 FlowAction::Finished(outcome) => {
                     return Ok((outcome, if interrupted { "local" } else { "remote" }, None))
                 }
                 FlowAction::SeekOperator => {
-                    if engine.ready_operator_took(order_id) {
-                        flow.handle_input(Instant::now().into_std(), FlowInput::OperatorTook);
-                    }
+                    // No desk (the CLI) or no order: hold, then the callback.
+                    seeking = engine.seek_operator(order_id);
                 }
             }
+        }
+        // A seat the flow did not take (it had stopped holding) frees its
+        // operator; so does giving up the search once the flow stops holding.
+        *seat = None;
+        if !flow.holding() {
+            seeking = None;
         }
         let flow_deadline = flow.poll_timeout().map(Instant::from_std);
         let wake = flow_deadline.map_or(hard_stop, |d| d.min(hard_stop));
         tokio::select! {
+            answer = async {
+                match seeking.as_mut() {
+                    Some(rx) => rx.await,
+                    None => std::future::pending().await,
+                }
+            } => {
+                seeking = None;
+                let now = Instant::now().into_std();
+                match answer {
+                    Ok(OperatorAnswer::Seat(s)) => {
+                        tracing::info!(%call, agent = %s.agent_id, "an operator is reserved for the customer");
+                        *seat = Some(s);
+                        flow.handle_input(now, FlowInput::OperatorTook);
+                    }
+                    // Nobody, or the desk is gone (shutting down).
+                    Ok(OperatorAnswer::Nobody) | Err(_) => flow.handle_input(now, FlowInput::NoOperator),
+                }
+            }
             ev = events.recv() => match ev {
                 Some(SipEvent::Ended { by_remote: false }) => {
                     // We hung up outside the flow: the daemon is draining.

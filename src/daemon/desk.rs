@@ -125,6 +125,12 @@ impl Desk {
         self.inner.ends.subscribe()
     }
 
+    /// Whether the agent is logged in with a session (its leg up or on
+    /// its way, busy or free).
+    pub fn in_session(&self, agent_id: &str) -> bool {
+        self.inner.sessions.view(agent_id).is_some()
+    }
+
     /// Whether the agent's session leg is up and free for a customer.
     pub fn session_free(&self, agent_id: &str) -> bool {
         self.inner
@@ -168,6 +174,24 @@ impl Desk {
             return Err((ControlError::Unavailable, Some(line)));
         }
         self.connect_into_session(req, Some(line))
+    }
+
+    /// [`Desk::connect_line`] for the agent call row written for the line
+    /// (its id, agent, number and order: what the console pops).
+    pub fn connect_call(
+        &self,
+        call: &crate::store::AgentCall,
+        line: AnsweredLine,
+    ) -> Result<(), (ControlError, Option<AnsweredLine>)> {
+        let req = DialRequest {
+            call_id: call.id.clone(),
+            agent_id: call.agent_id.clone(),
+            agent_name: call.agent_name.clone(),
+            agent_uri: String::new(),
+            to: call.to.clone(),
+            order_id: call.order_id.clone(),
+        };
+        self.connect_line(req, line)
     }
 
     fn connect_into_session(

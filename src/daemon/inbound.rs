@@ -68,6 +68,7 @@ impl Inbound {
                 digits: r.digits,
                 duration_ms: i64::try_from(r.duration_ms).unwrap_or(i64::MAX),
                 error: None,
+                operator: r.operator,
             },
             // Refused before an answer (not for us, no usable media): no attempt.
             Ok(None) => return Ok(()),
@@ -78,6 +79,7 @@ impl Inbound {
                 digits: String::new(),
                 duration_ms: 0,
                 error: Some(e.to_string()),
+                operator: None,
             },
         };
         let now = self.engine.clock().now();
@@ -88,9 +90,19 @@ impl Inbound {
         {
             Ok(done) => {
                 tracing::info!(order = %order.id, outcome = report.outcome.as_str(), status = done.order_status.as_str(), "inbound call recorded");
-                if let (Some(dialup), true) = (&self.dialup, done.order_status != order.status) {
+                // Handed to an operator live: in flight for them (their disposition moves it).
+                let moved = done.order_status != order.status && report.operator.is_none();
+                if let (Some(dialup), true) = (&self.dialup, moved) {
                     if let Err(e) = dialup.follow(&order.id, now).await {
                         tracing::error!(order = %order.id, error = %e, "dial-up move not written; repaired on start");
+                    }
+                }
+                // Press 3 with nobody taking the call: a callback, as from a robo-call.
+                let callback =
+                    report.outcome == crate::ivr::Outcome::Operator && report.operator.is_none();
+                if let (Some(dialup), true) = (&self.dialup, callback) {
+                    if let Err(e) = dialup.callback_now(&order.id, now).await {
+                        tracing::error!(order = %order.id, error = %e, "operator callback not queued");
                     }
                 }
             }

@@ -5,6 +5,7 @@
 pub mod desk;
 pub mod floor_feed;
 pub mod inbound;
+pub mod live_operator;
 pub mod predictive;
 pub mod progressive;
 pub mod registrations;
@@ -181,6 +182,15 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = ()>) -> anyhow::Res
         store: store.clone(),
         dialup: Some(dialup.clone()),
     };
+    // Press 3 connects the robo-call's customer to a ready operator (issue #13).
+    engine.install_operator_desk(Arc::new(live_operator::LiveOperators::new(
+        dialup.clone(),
+        floor.clone(),
+        desk.clone(),
+        store.clone(),
+        engine.clone(),
+        stop.child_token(),
+    )));
     // One line per ready agent in a session (issue #11).
     let operator_dialer = progressive::Progressive::new(
         dialup.clone(),

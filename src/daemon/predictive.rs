@@ -39,7 +39,6 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::desk::Desk;
-use crate::api::DialRequest;
 use crate::call::line::{self, AnsweredLine, LineEnd};
 use crate::call::live::{CallEnd, LegCause};
 use crate::call::{CallError, Engine};
@@ -544,16 +543,8 @@ impl Predictive {
                 return Some(answered);
             }
         };
-        let req = DialRequest {
-            call_id: call.id.clone(),
-            agent_id: agent.to_string(),
-            agent_name: call.agent_name.clone(),
-            agent_uri: String::new(),
-            to: call.to.clone(),
-            order_id: call.order_id.clone(),
-        };
         let since_answer = answered.answered_at.elapsed();
-        match self.desk.connect_line(req, answered) {
+        match self.desk.connect_call(&call, answered) {
             Ok(()) => {
                 // `waited_ms` runs from the safe-harbor window's start (the
                 // answer, or with AMD the end of the greeting).

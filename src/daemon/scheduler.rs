@@ -292,6 +292,7 @@ impl Attempt {
                 digits: String::new(),
                 duration_ms: 0,
                 error: Some("phone number has no digits".into()),
+                operator: None,
             }
         } else {
             tracing::info!(order = %order.id, attempt = c.attempt.attempt_no, "calling");
@@ -313,6 +314,7 @@ impl Attempt {
                     digits: r.digits,
                     duration_ms: r.duration_ms as i64,
                     error: r.cause.map(|c| c.as_str().to_string()),
+                    operator: r.operator,
                 },
                 Err(e) if e.is_local_refusal() => {
                     // Our resource, not the buyer's answer: put the attempt back, unburnt.
@@ -331,6 +333,7 @@ impl Attempt {
                     digits: String::new(),
                     duration_ms: 0,
                     error: Some(e.to_string()),
+                    operator: None,
                 },
             }
         };
@@ -349,9 +352,13 @@ impl Attempt {
                 Ok(finished) => {
                     // A robo-call outcome may tick the order into a call mode
                     // (e.g. flagged → a human) or take it out (issue #11).
-                    if let (Some(dialup), true) =
-                        (&self.dialup, finished.order_status != OrderStatus::Calling)
-                    {
+                    // A customer handed to an operator (press 3, live) is in
+                    // flight for them: their disposition moves the order.
+                    if let (Some(dialup), true, None) = (
+                        &self.dialup,
+                        finished.order_status != OrderStatus::Calling,
+                        &report.operator,
+                    ) {
                         if let Err(e) = dialup.follow(&order.id, now).await {
                             tracing::error!(order = %order.id, error = %e, "dial-up move not written; repaired on start");
                         }

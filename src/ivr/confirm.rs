@@ -35,9 +35,11 @@ enum State {
         deadline: Instant,
     },
     /// The callee asked for a person; holding until a ready operator takes
-    /// the call or the deadline passes.
+    /// the call or the deadline passes. `nobody`: the driver said no
+    /// operator can take it; the callback words follow the hold prompt.
     Holding {
         deadline: Instant,
+        nobody: bool,
     },
     /// Playing the last words; BYE when they end (or at the guard deadline).
     Closing {
@@ -77,6 +79,8 @@ pub struct ConfirmFlow {
     silence_count: u32,
     digits: String,
     actions: VecDeque<FlowAction>,
+    /// The hold prompt was queued and its `PlaybackDone` has not come yet.
+    hold_playing: bool,
 }
 
 impl ConfirmFlow {
@@ -124,6 +128,7 @@ impl ConfirmFlow {
             silence_count: 0,
             digits: String::new(),
             actions: VecDeque::new(),
+            hold_playing: false,
         })
     }
 
@@ -160,6 +165,14 @@ impl ConfirmFlow {
         };
     }
 
+    /// Nobody took the call: "we will call you back", then BYE with outcome
+    /// `operator` (the order becomes a callback). `stop`: cut the hold
+    /// prompt short (the wait is over) rather than let it end.
+    fn call_back_later(&mut self, now: Instant, stop: bool) {
+        let words = self.operator_callback.clone();
+        self.close(now, Outcome::Operator, words, stop);
+    }
+
     fn on_digit(&mut self, now: Instant, d: char) {
         self.digits.push(d);
         if !matches!(self.state, State::Speaking | State::Waiting { .. }) {
@@ -177,8 +190,10 @@ impl ConfirmFlow {
                 self.actions.push_back(FlowAction::Play(self.hold.clone()));
             }
             self.actions.push_back(FlowAction::SeekOperator);
+            self.hold_playing = !self.hold.is_empty();
             self.state = State::Holding {
                 deadline: now + self.operator_wait,
+                nobody: false,
             };
         } else if Some(d) == self.repeat_key && self.repeats < self.max_repeats {
             self.repeats += 1;
@@ -219,8 +234,27 @@ impl Flow for ConfirmFlow {
                     self.actions.push_back(FlowAction::Hangup(outcome));
                     self.state = State::Done;
                 }
+                State::Holding { nobody, .. } => {
+                    self.hold_playing = false;
+                    if nobody {
+                        self.call_back_later(now, false);
+                    }
+                }
                 _ => {}
             },
+            FlowInput::NoOperator => {
+                if let State::Holding { deadline, .. } = self.state {
+                    if self.hold_playing {
+                        // "please hold" ends first, then the callback words.
+                        self.state = State::Holding {
+                            deadline,
+                            nobody: true,
+                        };
+                    } else {
+                        self.call_back_later(now, false);
+                    }
+                }
+            }
             FlowInput::OperatorTook => {
                 if let State::Holding { .. } = self.state {
                     self.actions.push_back(FlowAction::StopPlayback);
@@ -255,10 +289,8 @@ impl Flow for ConfirmFlow {
                     self.close(now, Outcome::NoInput, words, false);
                 }
             }
-            State::Holding { deadline } if now >= deadline => {
-                self.actions.push_back(FlowAction::StopPlayback);
-                let words = self.operator_callback.clone();
-                self.close(now, Outcome::Operator, words, false);
+            State::Holding { deadline, .. } if now >= deadline => {
+                self.call_back_later(now, true);
             }
             State::Closing { outcome, deadline } if now >= deadline => {
                 self.actions.push_back(FlowAction::Hangup(outcome));
@@ -275,7 +307,7 @@ impl Flow for ConfirmFlow {
     fn poll_timeout(&self) -> Option<Instant> {
         match self.state {
             State::Waiting { deadline }
-            | State::Holding { deadline }
+            | State::Holding { deadline, .. }
             | State::Closing { deadline, .. } => Some(deadline),
             _ => None,
         }
@@ -283,6 +315,10 @@ impl Flow for ConfirmFlow {
 
     fn digits(&self) -> &str {
         &self.digits
+    }
+
+    fn holding(&self) -> bool {
+        matches!(self.state, State::Holding { nobody: false, .. })
     }
 }
 
@@ -561,6 +597,36 @@ mod tests {
         assert_eq!(f.outcome(), Some(Outcome::Operator));
         f.handle_input(deadline, FlowInput::PlaybackDone);
         assert_eq!(drain(&mut f), vec![FlowAction::Hangup(Outcome::Operator)]);
+    }
+
+    #[test]
+    fn nobody_to_seek_the_callback_words_follow_the_hold_prompt_at_once() {
+        let t0 = Instant::now();
+        // The answer comes while "please hold" plays: it ends first.
+        let mut f = scripted();
+        f.handle_input(t0, FlowInput::Answered);
+        f.handle_input(t0, FlowInput::Digit('3'));
+        drain(&mut f);
+        f.handle_input(t0, FlowInput::NoOperator);
+        assert!(drain(&mut f).is_empty(), "the hold prompt is not cut");
+        f.handle_input(t0 + Duration::from_secs(1), FlowInput::PlaybackDone);
+        assert_eq!(drain(&mut f), vec![play(&["operator_callback"])]);
+        assert_eq!(f.outcome(), Some(Outcome::Operator));
+        f.handle_input(t0 + Duration::from_secs(2), FlowInput::PlaybackDone);
+        assert_eq!(drain(&mut f), vec![FlowAction::Hangup(Outcome::Operator)]);
+
+        // The answer comes after the hold prompt ended: the words at once.
+        let mut f = scripted();
+        f.handle_input(t0, FlowInput::Answered);
+        f.handle_input(t0, FlowInput::Digit('3'));
+        drain(&mut f);
+        f.handle_input(t0 + Duration::from_secs(1), FlowInput::PlaybackDone);
+        f.handle_input(t0 + Duration::from_secs(1), FlowInput::NoOperator);
+        assert_eq!(drain(&mut f), vec![play(&["operator_callback"])]);
+        // An answer that comes late (the call is closing) changes nothing.
+        f.handle_input(t0 + Duration::from_secs(1), FlowInput::OperatorTook);
+        assert!(drain(&mut f).is_empty());
+        assert_eq!(f.outcome(), Some(Outcome::Operator));
     }
 
     #[test]

@@ -83,6 +83,11 @@ pub enum FlowInput {
     RemoteHangup,
     /// Answer to [`FlowAction::SeekOperator`]: a ready operator took the call.
     OperatorTook,
+    /// Answer to [`FlowAction::SeekOperator`]: nobody can take the call
+    /// (the order's mode has no operator in a session), so holding for
+    /// `operator_wait` is pointless: the callback words follow the hold
+    /// prompt at once (issue #13).
+    NoOperator,
 }
 
 /// What the flow wants done. The driver executes these in order.
@@ -96,9 +101,11 @@ pub enum FlowAction {
     Hangup(Outcome),
     /// The far end already hung up; record this outcome.
     Finished(Outcome),
-    /// The callee asked for a person: ask whether a ready operator takes the
-    /// call now (answer with [`FlowInput::OperatorTook`]); otherwise the flow
-    /// holds, then ends as [`Outcome::Operator`] for a callback.
+    /// The callee asked for a person: look for a ready operator while the
+    /// customer holds (answer with [`FlowInput::OperatorTook`] when one takes
+    /// the call, [`FlowInput::NoOperator`] when none can); otherwise the flow
+    /// holds until `operator_wait`, then ends as [`Outcome::Operator`] for a
+    /// callback.
     SeekOperator,
 }
 
@@ -108,6 +115,12 @@ pub trait Flow {
     fn handle_timeout(&mut self, now: Instant);
     fn poll_action(&mut self) -> Option<FlowAction>;
     fn poll_timeout(&self) -> Option<Instant>;
+    /// Whether the caller holds for an operator (after
+    /// [`FlowAction::SeekOperator`], until one takes the call or the flow
+    /// gives up): the driver stops looking once this is false.
+    fn holding(&self) -> bool {
+        false
+    }
     /// Every digit the caller pressed, in order.
     fn digits(&self) -> &str;
 }

@@ -130,7 +130,8 @@ impl Store {
         .during("finish attempt")?
         .ok_or(StoreError::AttemptNotLive(attempt_id))?;
         let attempt = attempt_from_row(&row)?;
-        let finished = close_attempt(&mut tx, &attempt, next, now).await?;
+        let finished =
+            close_attempt(&mut tx, &attempt, report.operator.as_deref(), next, now).await?;
         tx.commit().await.during("finish attempt")?;
         Ok(finished)
     }
@@ -173,7 +174,7 @@ impl Store {
                 Next::RetryAt(_) => report.rescheduled += 1,
                 Next::Fallback(_) | Next::Done(_) => report.fell_back += 1,
             }
-            close_attempt(&mut tx, &claimed.attempt, next, now).await?;
+            close_attempt(&mut tx, &claimed.attempt, None, next, now).await?;
             report.interrupted.push(claimed.attempt.id);
         }
         tx.commit().await.during("reconcile live attempts")?;
@@ -182,9 +183,11 @@ impl Store {
 }
 
 /// Queue `call.attempted` for a finished attempt and apply `next`.
+/// `operator`: the agent a press-3 customer was handed to, live.
 async fn close_attempt(
     tx: &mut Tx,
     attempt: &Attempt,
+    operator: Option<&str>,
     next: Next,
     now: DateTime<Utc>,
 ) -> Result<Finished, StoreError> {
@@ -206,11 +209,14 @@ async fn close_attempt(
     enqueue(tx, "call.attempted", Some(&attempt.order_id), &payload, now).await?;
     if attempt.outcome == Some(Outcome::Operator) {
         // Issue #13: the customer pressed the operator key; the order goes
-        // to a person (it is also `flagged`, with its own event).
+        // to a person (it is also `flagged`, with its own event): connected
+        // to a ready operator now, or a callback in the operators' queue.
         let payload = serde_json::json!({
             "order_id": attempt.order_id,
             "attempt": attempt.attempt_no,
             "reason": "the customer asked to talk to a person",
+            "connected": operator.is_some(),
+            "agent_id": operator,
             "at": now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
         });
         enqueue(tx, "order.operator", Some(&attempt.order_id), &payload, now).await?;

@@ -310,6 +310,9 @@ pub struct AttemptReport {
     pub digits: String,
     pub duration_ms: i64,
     pub error: Option<String>,
+    /// Press 3, live (issue #13): the agent the customer was handed to;
+    /// `None` for every other call (outcome `operator` then means a callback).
+    pub operator: Option<String>,
 }
 
 /// What [`super::Store::finish_attempt`] did.

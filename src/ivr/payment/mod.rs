@@ -266,7 +266,7 @@ impl PaymentFlow {
                 }
             }
             // A payment never asks for an operator (the agent is on the call).
-            FlowInput::OperatorTook => {}
+            FlowInput::OperatorTook | FlowInput::NoOperator => {}
         }
     }
 

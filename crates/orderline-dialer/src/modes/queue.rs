@@ -19,7 +19,7 @@ use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
 use super::config::is_valid_name;
-use super::rules::{CallModes, ModeIdx, ModeKind};
+use super::rules::{CallModes, Mode, ModeIdx, ModeKind};
 use super::share;
 
 /// The three sub-queues of every mode (issue #11).
@@ -118,6 +118,9 @@ pub enum QueueError {
     NoModeForProject(String),
     #[error("{0:?} is not a valid agent name")]
     BadAgent(String),
+    /// Press 3 live: someone (an agent, a line) holds the order already.
+    #[error("order {order:?} is in flight for {holder:?}")]
+    InFlight { order: String, holder: String },
     #[error("row {index} ({field}): {reason}")]
     BadRow {
         index: usize,
@@ -370,6 +373,55 @@ impl DialQueue {
             e.callback_agent = None;
         });
         moved.status = entered;
+        Ok(moved)
+    }
+
+    /// The mode whose operators answer a robo-call customer who pressed 3
+    /// for this order (issue #13): where [`DialQueue::callback_for_anyone`]
+    /// would queue the callback — the mode it is in, else the one `status`
+    /// ticks it into, else the first mode of its project. `None`: no mode.
+    pub fn operator_mode(&self, card: &OrderCard, status: &str) -> Option<&Mode> {
+        let idx = match self.entries.get(&card.id) {
+            Some(e) => e.mode,
+            None => self.entry_mode(card, status).or_else(|| {
+                self.rules
+                    .modes()
+                    .iter()
+                    .position(|m| m.project == card.project)
+            })?,
+        };
+        Some(self.rules.mode(idx))
+    }
+
+    /// Press 3, live (issue #13): `agent` took the robo-call customer. The
+    /// order is queued as [`DialQueue::callback_for_anyone`] would (due
+    /// `now`) and at once in flight for `agent`, so the agent's disposition
+    /// settles it like any dialled call ([`DialQueue::finish`]), and a call
+    /// that never connects returns it as a callback
+    /// ([`DialQueue::release_in_flight`]). Refused when someone holds it.
+    /// `Moved::status` is `None`: `status` only chooses the mode.
+    pub fn take_live(
+        &mut self,
+        card: OrderCard,
+        status: &str,
+        agent: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Moved, QueueError> {
+        if !is_valid_name(agent) {
+            return Err(QueueError::BadAgent(agent.to_string()));
+        }
+        if let Some(holder) = self.entries.get(&card.id).and_then(|e| e.in_flight.clone()) {
+            return Err(QueueError::InFlight {
+                order: card.id,
+                holder,
+            });
+        }
+        let id = card.id.clone();
+        let mut moved = self.callback_for_anyone(card, status, now, now)?;
+        self.take(&id, agent);
+        // The status is the robo-call's to set (its attempt is finishing
+        // meanwhile): only the dial-up row moves.
+        moved.status = None;
         Ok(moved)
     }
 

@@ -2,7 +2,7 @@
 
 use super::{card, enter, finish, mins, noon, pick_id, team};
 use crate::modes::share;
-use crate::modes::{DialResult, QueueError, Subqueue};
+use crate::modes::{DialQueue, DialResult, OrderCard, QueueError, Subqueue};
 
 #[test]
 fn ticked_statuses_enter_and_unticked_ones_leave() {
@@ -193,6 +193,54 @@ fn an_operator_request_becomes_a_callback_for_anyone() {
         q.callback_for_anyone(card("z", "nope", 5), "flagged", noon(), noon()),
         Err(QueueError::NoModeForProject("nope".into()))
     );
+}
+
+/// Issue #13, press 3 live: the operator's mode is where the callback
+/// would go; the order taken live is in flight for the agent, settled by
+/// the agent's disposition, or back as a callback when the call never
+/// connected.
+#[test]
+fn a_customer_taken_live_is_in_flight_for_the_operator() {
+    let mut q = team();
+    let mode = |q: &DialQueue, c: OrderCard, s: &str| q.operator_mode(&c, s).map(|m| m.id.clone());
+    assert_eq!(
+        mode(&q, card("o", "a", 5), "processing").as_deref(),
+        Some("new_a")
+    );
+    assert_eq!(
+        mode(&q, card("f", "a", 5), "calling").as_deref(),
+        Some("new_a")
+    );
+    assert_eq!(mode(&q, card("z", "nope", 5), "calling"), None);
+
+    let moved = q
+        .take_live(card("f", "a", 5), "calling", "a1", noon())
+        .expect("taken");
+    assert_eq!(moved.dialer.map(|p| p.mode), Some("new_a".to_string()));
+    assert_eq!(q.in_flight_agent("f"), Some("a1"));
+    assert_eq!(q.pick("a2", noon()), None, "in flight: nobody picks it");
+    assert_eq!(
+        q.take_live(card("f", "a", 5), "calling", "a2", noon()),
+        Err(QueueError::InFlight {
+            order: "f".into(),
+            holder: "a1".into()
+        })
+    );
+    // Never connected: a callback for anyone again, no attempt spent.
+    let back = q.release_in_flight("f", noon()).expect("released");
+    assert_eq!(back.dialer.map(|p| p.subqueue), Some(Subqueue::Callback));
+    assert_eq!(q.attempts("f"), Some(0));
+    // Connected and disposed: the disposition settles it.
+    q.take_live(card("f", "a", 5), "calling", "a2", noon())
+        .expect("taken again");
+    let done = finish(
+        &mut q,
+        "f",
+        DialResult::Disposition("confirmed".into()),
+        noon(),
+    );
+    assert!(done.status.is_some(), "{done:?}");
+    assert!(q.in_flight().is_empty());
 }
 
 #[test]
