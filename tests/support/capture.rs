@@ -57,6 +57,12 @@ impl Capture {
         Capture { child, path }
     }
 
+    /// The packets captured so far (tcpdump writes each at once, `-U`), to
+    /// wait on what a far end has received without stopping the capture.
+    pub fn so_far(&self) -> Vec<Packet> {
+        std::fs::read(&self.path).map_or_else(|_| Vec::new(), |d| read_pcap(&d))
+    }
+
     /// Stop (SIGINT flushes the file) and read every UDP packet.
     pub fn finish(mut self) -> Vec<Packet> {
         let _ = Command::new("kill")
