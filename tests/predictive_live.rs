@@ -170,11 +170,12 @@ fn predictive_lines_reach_an_agent_or_the_message_within_two_seconds() {
     // orderline's own figure for the message is its decision time plus the
     // 300 ms it allows for the first audio to reach the customer
     // (`harbor::DEFAULT_PLAYBACK_LEAD`); the decision is due at answer +
-    // 1.7 s and the timer wakes a millisecond or so late, so the estimate
-    // may read 2001 ms. The rule itself is checked where it applies, at the
-    // customer's socket (below); here, that the decision was on time.
+    // 1.7 s and the timer wakes a millisecond or so late (more on a loaded
+    // machine), so the estimate may read 2001 ms. The rule itself is checked
+    // where it applies, at the customer's socket (below); here, that the
+    // decision was on time, within 100 ms of scheduling.
     assert!(
-        heard.iter().all(|&ms| ms <= 2000 + 50),
+        heard.iter().all(|&ms| ms <= 2000 + 100),
         "the message decided at the window's end: {heard:?}"
     );
     assert!(!heard.is_empty(), "the late customer was abandoned\n{logs}");
