@@ -7,7 +7,7 @@
 //!
 //! `cargo run -p orderline-dialer --example pacing_table [SEEDS] [AGENTS,..] [RATES,..]`
 //! (the dialer crate builds at opt-level 2 even in the dev profile: the
-//! whole default table takes about 10 minutes on one core).
+//! whole default table takes about 3 ½ minutes on one core).
 
 use orderline_dialer::sim::{run, PacerKind, Report, SimConfig};
 
