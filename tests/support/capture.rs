@@ -25,6 +25,9 @@ pub struct Packet {
     pub dst: u16,
     /// Mean absolute sample value of the µ-law payload (0 for none).
     pub level: f64,
+    /// A SIP `200` response (the answer to an INVITE, a BYE or a CANCEL):
+    /// when a far end answered, as its own socket sent it.
+    pub sip_200: bool,
 }
 
 impl Capture {
@@ -55,6 +58,12 @@ impl Capture {
         // Opened is not yet capturing: give it a moment.
         std::thread::sleep(Duration::from_millis(300));
         Capture { child, path }
+    }
+
+    /// The packets captured so far (tcpdump writes each at once, `-U`), to
+    /// wait on what a far end has received without stopping the capture.
+    pub fn so_far(&self) -> Vec<Packet> {
+        std::fs::read(&self.path).map_or_else(|_| Vec::new(), |d| read_pcap(&d))
     }
 
     /// Stop (SIGINT flushes the file) and read every UDP packet.
@@ -121,6 +130,7 @@ pub fn read_pcap(data: &[u8]) -> Vec<Packet> {
             src,
             dst,
             level: rtp_level(payload),
+            sip_200: payload.starts_with(b"SIP/2.0 200 "),
         });
     }
     out

@@ -38,12 +38,15 @@ pub fn customers(dir: &Path, port: u16, calls: usize) -> Child {
 }
 
 /// As [`customers`], with another scenario taking the same substitutions
-/// (`@MEDIA_ACTION@`, `@TALK_MS@`).
-pub fn customers_in(dir: &Path, port: u16, calls: usize, template: &str) -> Child {
+/// (`@MEDIA_ACTION@`, `@TALK_MS@`), its media on `mport` (a
+/// [`free_udp_block`] of 4) so that a capture can tell the customers'
+/// packets apart.
+pub fn customers_in(dir: &Path, port: u16, mport: u16, calls: usize, template: &str) -> Child {
     let calls = calls.to_string();
-    talking_customers(
+    talking_customers_on(
         dir,
         port,
+        mport,
         template,
         &["-m", &calls, "-timeout", "180s", "-timeout_error"],
     )
@@ -60,6 +63,17 @@ pub fn customers_by_number(dir: &Path, port: u16) -> Child {
 /// SIPp playing `scenario`, whose answered calls stream the customer's
 /// tone for [`CUSTOMER_TALK_MS`] and hang up; `args` are SIPp's own.
 fn talking_customers(dir: &Path, port: u16, scenario_file: &str, args: &[&str]) -> Child {
+    talking_customers_on(dir, port, free_udp_block(4), scenario_file, args)
+}
+
+/// As [`talking_customers`], the media on `mport`.
+fn talking_customers_on(
+    dir: &Path,
+    port: u16,
+    mport: u16,
+    scenario_file: &str,
+    args: &[&str],
+) -> Child {
     require("sipp");
     let wav = dir.join("customer.wav");
     write_wav(&wav, &tone_audio(1.4, CUSTOMER_HZ, 6000.0));
@@ -74,7 +88,6 @@ fn talking_customers(dir: &Path, port: u16, scenario_file: &str, args: &[&str]) 
             ("@TALK_MS@", &CUSTOMER_TALK_MS.to_string()),
         ],
     );
-    let mport = free_udp_block(4);
     let child = Command::new("sipp")
         .arg("-sf")
         .arg(&sc)
