@@ -600,6 +600,7 @@ async fn not_found_conflict_and_unavailable(db: TestDb) {
             agent_id: "ayesha".into(),
             agent_name: "Ayesha Khan".into(),
             agent_uri: "sip:ayesha@127.0.0.1:5080".into(),
+            agent_srtp: orderline::config::SrtpMode::Off,
             to: "+923001234567".into(),
             order_id: Some("A-9".into()),
         }))

@@ -11,8 +11,9 @@
 //!    in mid-talk do not reach the agent (the bridge's squelch, through SRTP);
 //! 3. the agent logs in: the session's nailed-up leg is SRTP as well, and a
 //!    customer connected into it is heard both ways;
-//! 4. an agent whose phone registers over TLS (`srtp = "required"`) logs in:
-//!    its leg is rung over the registration's connection and agrees SRTP.
+//! 4. an agent made through the API (`POST /v1/agents` with
+//!    `"srtp": "required"`) whose phone registers over TLS logs in: its leg
+//!    is rung over the registration's connection and agrees SRTP.
 //!
 //! A second daemon (the customer is SIPp keying in-band) takes a keypad
 //! payment on an SRTP agent's call: the agent hears no key.
@@ -35,7 +36,8 @@ use support::*;
 
 /// The agent entry with `srtp` off, on the same phone.
 const PLAIN_AGENT: &str = "bilal";
-/// An agent whose phone registers over TLS, with `srtp = "required"`.
+/// An agent made through the API, whose phone registers over TLS, with
+/// `"srtp": "required"`.
 const REGISTERING_AGENT: &str = "carol";
 const REGISTERING_PASSWORD: &str = "phone-pass-5e1c0d";
 
@@ -107,9 +109,7 @@ fn an_srtp_agent_phone_over_tls_is_bridged_both_ways_in_a_call_and_in_a_session(
         uri: Some(agent_uri.clone()),
         keys: "srtp = \"required\"".into(),
         tail: format!(
-            "[[agents]]\nid = \"{PLAIN_AGENT}\"\nname = \"Bilal\"\nsip_uri = \"{agent_uri}\"\n\n\
-             [[agents]]\nid = \"{REGISTERING_AGENT}\"\nname = \"Carol\"\nsip_user = \"1002\"\n\
-             sip_password = \"{REGISTERING_PASSWORD}\"\nsrtp = \"required\"\n\n{}",
+            "[[agents]]\nid = \"{PLAIN_AGENT}\"\nname = \"Bilal\"\nsip_uri = \"{agent_uri}\"\n\n{}",
             tls_listener_section(tls_port, &ours, &ca.cert)
         ),
     };
@@ -196,9 +196,24 @@ fn an_srtp_agent_phone_over_tls_is_bridged_both_ways_in_a_call_and_in_a_session(
         t0.elapsed().as_secs_f64()
     );
 
-    // 4. A phone that registers over TLS (digest) under an agent with
-    // `srtp = "required"`: its session's leg is rung on the registration's
-    // connection and agrees SRTP.
+    // 4. A phone that registers over TLS (digest) under an agent made
+    // through the API with `"srtp": "required"`: its session's leg is rung
+    // on the registration's connection and agrees SRTP.
+    let (st, v) = rig.api(
+        "POST",
+        "/v1/agents",
+        Some(
+            &json!({"id": REGISTERING_AGENT, "name": "Carol", "sip_user": "1002",
+            "sip_password": REGISTERING_PASSWORD, "srtp": "required"}),
+        ),
+    );
+    assert_eq!((st, &v["srtp"]), (201, &json!("required")), "{v}");
+    let (st, v) = rig.api(
+        "POST",
+        "/v1/agents",
+        Some(&json!({"id": "dora", "name": "Dora", "sip_uri": agent_uri, "srtp": "always"})),
+    );
+    assert_eq!((st, &v["field"]), (422, &json!("srtp")), "{v}");
     let account = format!(
         "<sip:1002@127.0.0.1:{tls_port};transport=tls>;auth_pass={REGISTERING_PASSWORD};\
          regint=60;answermode=auto;audio_codecs=PCMU;mediaenc=srtp-mand\n"
@@ -218,7 +233,9 @@ fn an_srtp_agent_phone_over_tls_is_bridged_both_ways_in_a_call_and_in_a_session(
         let carol_row = v["agents"]
             .as_array()
             .and_then(|a| a.iter().find(|x| x["id"] == REGISTERING_AGENT));
-        if carol_row.is_some_and(|x| x["registrations"][0]["transport"] == "tls") {
+        if carol_row
+            .is_some_and(|x| x["srtp"] == "required" && x["registrations"][0]["transport"] == "tls")
+        {
             break;
         }
         assert!(

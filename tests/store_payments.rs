@@ -175,7 +175,8 @@ async fn agents_sync_insert_and_token_lookup(db: TestDb) {
             &NewAgent {
                 id: "sana".into(),
                 name: "Sana".into(),
-                sip_uri: "sip:sana@127.0.0.1:5081".into(),
+                sip_uri: "sip:sana@127.0.0.1:5081;transport=tls".into(),
+                srtp: orderline::config::SrtpMode::Required,
                 api_token: API_TOKEN.into(),
             },
             t0(),
@@ -183,10 +184,15 @@ async fn agents_sync_insert_and_token_lookup(db: TestDb) {
         .await
         .expect("insert agent");
     assert_eq!(created.source, AgentSource::Api);
+    // The agent's SRTP mode is stored and read back (migration 0012).
+    assert_eq!(created.srtp, orderline::config::SrtpMode::Required);
+    let read = store.get_agent("sana").await.expect("get").expect("sana");
+    assert_eq!(read.srtp, orderline::config::SrtpMode::Required);
     let dup = NewAgent {
         id: "ayesha".into(),
         name: "X".into(),
         sip_uri: "sip:x@127.0.0.1".into(),
+        srtp: orderline::config::SrtpMode::Off,
         api_token: "another-token-123456".into(),
     };
     assert!(
@@ -196,6 +202,7 @@ async fn agents_sync_insert_and_token_lookup(db: TestDb) {
         id: "z".into(),
         name: "Z".into(),
         sip_uri: "sip:z@127.0.0.1".into(),
+        srtp: orderline::config::SrtpMode::Off,
         api_token: "short".into(),
     };
     assert!(matches!(
@@ -316,6 +323,7 @@ async fn agents_sync_insert_and_token_lookup(db: TestDb) {
         id: "ayesha".into(),
         name: "A".into(),
         sip_uri: "sip:a@127.0.0.1".into(),
+        srtp: orderline::config::SrtpMode::Off,
         api_token: "yet-another-token-1".into(),
     };
     assert!(matches!(

@@ -16,6 +16,7 @@ use super::error::ApiError;
 use super::input;
 use super::views::agent_json;
 use super::ApiState;
+use crate::config::SrtpMode;
 use crate::config::{check_sip_password, check_sip_user};
 use crate::sip::digest::{ha1, Algorithm};
 use crate::store::{NewAgent, SipCredentials};
@@ -34,8 +35,11 @@ pub(crate) async fn create(
 ) -> Result<Response, ApiError> {
     let body = state.body(body)?;
     let map = input::json_object(&body).map_err(ApiError::into_bad_request)?;
-    input::reject_unknown(&map, &["id", "name", "sip_uri", "sip_user", "sip_password"])
-        .map_err(ApiError::into_bad_request)?;
+    input::reject_unknown(
+        &map,
+        &["id", "name", "sip_uri", "sip_user", "sip_password", "srtp"],
+    )
+    .map_err(ApiError::into_bad_request)?;
     // Every key is a string here: `null` would leave it ambiguous which of
     // the two shapes (sip_uri, or sip_user + sip_password) was meant.
     if let Some((k, _)) = map.iter().find(|(_, v)| v.is_null()) {
@@ -45,6 +49,12 @@ pub(crate) async fn create(
     let name = input::required_string(&map, "name").map_err(ApiError::into_bad_request)?;
     input::printable_text("name", &name, MAX_NAME_CHARS)?;
     let field = |f: &str| input::optional_string(&map, f).map_err(ApiError::into_bad_request);
+    // `srtp`: as `[[agents]] srtp` (issue #14); plain RTP when absent.
+    let srtp = match field("srtp")? {
+        None => SrtpMode::Off,
+        Some(word) => SrtpMode::parse(&word)
+            .ok_or_else(|| ApiError::bad_field("srtp", "must be one of off, optional, required"))?,
+    };
     let phone = match (
         field("sip_uri")?,
         field("sip_user")?,
@@ -82,6 +92,7 @@ pub(crate) async fn create(
         id: id.clone(),
         name: name.clone(),
         sip_uri,
+        srtp,
         api_token: api_token.clone(),
     };
     let now = state.now();

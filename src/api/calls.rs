@@ -81,6 +81,7 @@ pub(crate) async fn create(
         agent_id: agent.id,
         agent_name: call.agent_name.clone(),
         agent_uri: agent.sip_uri,
+        agent_srtp: agent.srtp,
         to: call.to.clone(),
         order_id: call.order_id.clone(),
     };

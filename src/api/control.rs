@@ -62,6 +62,8 @@ pub struct SessionRequest {
     pub agent_id: String,
     /// The agent's static `sip_uri` (empty for an agent that registers).
     pub agent_uri: String,
+    /// The stored agent's `srtp` (issue #14): SDES-SRTP on the session leg.
+    pub agent_srtp: crate::config::SrtpMode,
 }
 
 /// An agent's session as `GET /v1/agents/{id}/session` shows it.
@@ -108,6 +110,9 @@ pub struct DialRequest {
     pub agent_id: String,
     pub agent_name: String,
     pub agent_uri: String,
+    /// The stored agent's `srtp` (issue #14): SDES-SRTP on the agent's leg
+    /// when one is rung (not when the call joins a live session's leg).
+    pub agent_srtp: crate::config::SrtpMode,
     pub to: String,
     pub order_id: Option<String>,
 }

@@ -14,22 +14,27 @@ pub(super) fn schemas() -> Value {
         json!({ "type": "string", "pattern": NAME_PATTERN, "examples": ["ayesha", "a_2"] });
     let agent_name = json!({ "type": "string", "minLength": 1, "maxLength": 100, "pattern": "^[^\\u0000-\\u001f\\u007f-\\u009f]*\\S[^\\u0000-\\u001f\\u007f-\\u009f]*$", "examples": ["Ayesha Khan"] });
     let opt_text = json!({ "type": ["string", "null"] });
+    let srtp = json!({ "type": "string", "enum": ["off", "optional", "required"], "default": "off",
+        "description": "SDES-SRTP (RFC 4568) on the agent's leg, as [[agents]] srtp: off (plain RTP), optional (offered, plain if declined), required (RTP/SAVP only; a phone without SRTP gets no call). The keys travel in the SDP, so give the phone a TLS path (sip_uri with ;transport=tls, or a phone registering over TLS)." });
     json!({
         "NewAgent": {
             "description": "Give sip_uri (a phone at a fixed address) or sip_user + sip_password (a phone that registers), not both.",
             "oneOf": [
                 { "type": "object", "required": ["id", "name", "sip_uri"], "additionalProperties": false,
                   "properties": { "id": agent_id.clone(), "name": agent_name.clone(),
-                    "sip_uri": { "type": "string", "pattern": "^sips?:", "examples": ["sip:ayesha@127.0.0.1:5080", "sip:1001@192.0.2.10"] } } },
+                    "sip_uri": { "type": "string", "pattern": "^sips?:", "examples": ["sip:ayesha@127.0.0.1:5080", "sip:1001@192.0.2.10"] },
+                    "srtp": srtp.clone() } },
                 { "type": "object", "required": ["id", "name", "sip_user", "sip_password"], "additionalProperties": false,
                   "properties": { "id": agent_id, "name": agent_name,
                     "sip_user": { "type": "string", "pattern": "^[A-Za-z0-9._!~*'+-]{1,64}$", "description": "Digest user name the phone registers with.", "examples": ["1001", "ayesha.k"] },
-                    "sip_password": { "type": "string", "minLength": 8, "pattern": PRINTABLE, "description": "Shown once in the 201; stored only as HA1 hashes (MD5, SHA-256).", "examples": ["phone-pass-7f3a9c"] } } }
+                    "sip_password": { "type": "string", "minLength": 8, "pattern": PRINTABLE, "description": "Shown once in the 201; stored only as HA1 hashes (MD5, SHA-256).", "examples": ["phone-pass-7f3a9c"] },
+                    "srtp": srtp } }
             ]
         },
         "Agent": {
             "type": "object",
             "properties": { "id": text, "name": text, "sip_uri": text, "source": { "type": "string", "enum": ["config", "api"] },
+                "srtp": { "type": "string", "enum": ["off", "optional", "required"], "description": "SDES-SRTP on the agent's leg ([[agents]] srtp, or srtp at creation)." },
                 "state": { "$ref": "#/components/schemas/AgentState" },
                 "pause_code": { "type": ["string", "null"] },
                 "call_id": { "type": ["string", "null"], "description": "The call the agent is reserved for, on, or wrapping up." },

@@ -38,6 +38,7 @@ pub(crate) async fn create(
         .start_session(SessionRequest {
             agent_id: agent.id.clone(),
             agent_uri: agent.sip_uri,
+            agent_srtp: agent.srtp,
         })
         .map_err(|e| session_error(&agent.id, e))?;
     let view = control.session(&agent.id);

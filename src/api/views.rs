@@ -19,7 +19,7 @@ pub(crate) fn time(t: DateTime<Utc>) -> String {
 /// The API's view of an agent (never its token), shared by `/v1/agents`
 /// and the state routes.
 pub(crate) fn agent_json(a: &Agent) -> Value {
-    json!({ "id": a.id, "name": a.name, "sip_uri": a.sip_uri, "source": a.source.as_str() })
+    json!({ "id": a.id, "name": a.name, "sip_uri": a.sip_uri, "srtp": a.srtp.as_str(), "source": a.source.as_str() })
 }
 
 /// The API's view of an order (the same shape the merchant posted, plus

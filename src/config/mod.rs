@@ -660,8 +660,9 @@ impl Config {
     }
 
     /// `[[agents]] srtp` of agent `id`; `off` for an agent the file does
-    /// not list (one created through the API: issue #14 keeps SRTP a
-    /// config setting).
+    /// not list. The daemon reads an agent's mode from its stored row
+    /// (`store::Agent::srtp`), which the start-up sync writes from here and
+    /// `POST /v1/agents` from its `srtp`.
     pub fn agent_srtp(&self, id: &str) -> SrtpMode {
         self.agents
             .iter()

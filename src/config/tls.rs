@@ -72,7 +72,7 @@ impl TlsSection {
 }
 
 /// `[[trunks]] srtp`: whether calls on the trunk protect their media.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum SrtpMode {
     /// Plain RTP; an offer of RTP/SAVP only is refused (488).
@@ -82,6 +82,25 @@ pub enum SrtpMode {
     Optional,
     /// RTP/SAVP only: a peer without SDES gets no call (488, or BYE).
     Required,
+}
+
+impl SrtpMode {
+    /// Every mode, in the order the docs list them.
+    pub const ALL: [SrtpMode; 3] = [SrtpMode::Off, SrtpMode::Optional, SrtpMode::Required];
+
+    /// The word the config, the API and the store use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SrtpMode::Off => "off",
+            SrtpMode::Optional => "optional",
+            SrtpMode::Required => "required",
+        }
+    }
+
+    /// The mode a word names, if any.
+    pub fn parse(word: &str) -> Option<SrtpMode> {
+        SrtpMode::ALL.into_iter().find(|m| m.as_str() == word)
+    }
 }
 
 #[cfg(test)]

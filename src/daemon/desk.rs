@@ -188,6 +188,8 @@ impl Desk {
             agent_id: call.agent_id.clone(),
             agent_name: call.agent_name.clone(),
             agent_uri: String::new(),
+            // Joins the session's leg, which is up already with its own SRTP.
+            agent_srtp: crate::config::SrtpMode::Off,
             to: call.to.clone(),
             order_id: call.order_id.clone(),
         };
@@ -274,7 +276,7 @@ impl CallControl for Desk {
             call_id: req.call_id.clone(),
             agent_uri,
             to: req.to,
-            agent_srtp: self.inner.engine.config().agent_srtp(&req.agent_id),
+            agent_srtp: req.agent_srtp,
         };
         let live = LiveCall::new(self.inner.metrics.clone());
         let call = agent_call::run(self.inner.engine.clone(), spec, rx, out_tx);
@@ -337,7 +339,7 @@ impl CallControl for Desk {
         let spec = SessionSpec {
             agent_id: req.agent_id.clone(),
             agent_uri: target,
-            agent_srtp: self.inner.engine.config().agent_srtp(&req.agent_id),
+            agent_srtp: req.agent_srtp,
             // Comfort noise seeded at the edge (the generator is sans-IO).
             idle: IdleSound::ComfortNoise {
                 seed: rand::RngCore::next_u64(&mut rand::rngs::OsRng),

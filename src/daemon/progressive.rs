@@ -289,6 +289,7 @@ impl Progressive {
             agent_id: row.id,
             agent_name: call.agent_name.clone(),
             agent_uri: row.sip_uri,
+            agent_srtp: row.srtp,
             to: call.to.clone(),
             order_id: call.order_id.clone(),
         };

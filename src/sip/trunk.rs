@@ -32,6 +32,17 @@ pub fn endpoint_config(cfg: &config::Config) -> Result<EndpointConfig, config::C
         }
     }
     let tls_listener = c.tls.as_ref().is_some_and(|t| t.listen.is_some());
+    for t in &cfg.trunks {
+        // Our Contact on a TLS trunk says `transport=tls` (RFC 3261 §8.1.1.8):
+        // the carrier's in-dialog requests (its BYE, a re-INVITE, a session
+        // refresh) come to it over TLS, so a listener must be there to take them.
+        if t.transport == config::Transport::Tls && !tls_listener {
+            tracing::warn!(
+                trunk = %t.name,
+                "transport = \"tls\" without [sip.tls] listen: the carrier's in-dialog requests (BYE, re-INVITE) cannot reach our Contact"
+            );
+        }
+    }
     for a in &cfg.agents {
         if a.sip_uri_is_tls() && !tls_listener {
             tracing::warn!(

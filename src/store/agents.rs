@@ -36,16 +36,17 @@ impl Store {
             let sip_uri = a.sip_uri.as_deref().unwrap_or("");
             validate_agent(&a.id, &a.name, sip_uri)?;
             sqlx::query(
-                "INSERT INTO agents (id, name, sip_uri, source, token_hash, removed_at, created_at, updated_at) \
-                 VALUES ($1, $2, $3, 'config', $4, NULL, $5, $5) \
+                "INSERT INTO agents (id, name, sip_uri, source, token_hash, removed_at, created_at, updated_at, srtp) \
+                 VALUES ($1, $2, $3, 'config', $4, NULL, $5, $5, $6) \
                  ON CONFLICT (id) DO UPDATE SET name = $2, sip_uri = $3, source = 'config', token_hash = $4, \
-                 removed_at = NULL, updated_at = $5",
+                 removed_at = NULL, updated_at = $5, srtp = $6",
             )
             .bind(&a.id)
             .bind(&a.name)
             .bind(sip_uri)
             .bind(a.api_token.as_ref().map(|t| token_hash(t.expose_secret())))
             .bind(ms(now))
+            .bind(a.srtp.as_str())
             .execute(&mut *tx)
             .await
             .during("sync config agent")?;
@@ -114,8 +115,8 @@ impl Store {
         }
         let row = sqlx::query(&format!(
             "INSERT INTO agents (id, name, sip_uri, source, token_hash, created_at, updated_at, \
-             sip_user, sip_realm, ha1_md5, ha1_sha256) \
-             VALUES ($1, $2, $3, 'api', $4, $5, $5, $6, $7, $8, $9) ON CONFLICT (id) DO NOTHING RETURNING {AGENT_COLUMNS}"
+             sip_user, sip_realm, ha1_md5, ha1_sha256, srtp) \
+             VALUES ($1, $2, $3, 'api', $4, $5, $5, $6, $7, $8, $9, $10) ON CONFLICT (id) DO NOTHING RETURNING {AGENT_COLUMNS}"
         ))
         .bind(&a.id)
         .bind(&a.name)
@@ -126,6 +127,7 @@ impl Store {
         .bind(sip.map(|s| s.realm.as_str()))
         .bind(sip.map(|s| s.ha1_md5.as_str()))
         .bind(sip.map(|s| s.ha1_sha256.as_str()))
+        .bind(a.srtp.as_str())
         .fetch_optional(&self.pool)
         .await
         .during("insert agent")?;

@@ -195,6 +195,7 @@ fn migrator(backend: Backend) -> Migrator {
         (9, "0009_money"),
         (10, "0010_pacer_days"),
         (11, "0011_sip_bindings_tls"),
+        (12, "0012_agents_srtp"),
     ];
     let migrations = all
         .into_iter()

@@ -48,6 +48,9 @@ pub struct Agent {
     pub id: String,
     pub name: String,
     pub sip_uri: String,
+    /// SDES-SRTP on the agent's leg (issue #14): `[[agents]] srtp`, or the
+    /// API's `srtp` for an agent made there.
+    pub srtp: crate::config::SrtpMode,
     pub source: AgentSource,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -60,6 +63,7 @@ pub struct NewAgent {
     pub id: String,
     pub name: String,
     pub sip_uri: String,
+    pub srtp: crate::config::SrtpMode,
     pub api_token: String,
 }
 
@@ -69,6 +73,7 @@ impl std::fmt::Debug for NewAgent {
             .field("id", &self.id)
             .field("name", &self.name)
             .field("sip_uri", &self.sip_uri)
+            .field("srtp", &self.srtp)
             .field("api_token", &"***")
             .finish()
     }
@@ -354,15 +359,18 @@ pub fn note_timestamp(t: DateTime<Utc>) -> String {
 
 // ---- row decoding ---------------------------------------------------------
 
-pub(crate) const AGENT_COLUMNS: &str = "id, name, sip_uri, source, created_at, updated_at";
+pub(crate) const AGENT_COLUMNS: &str = "id, name, sip_uri, srtp, source, created_at, updated_at";
 
 pub(crate) fn agent_from_row(row: &AnyRow) -> Result<Agent, StoreError> {
     const T: &str = "agents";
     let source: String = get(row, T, "source")?;
+    let srtp: String = get(row, T, "srtp")?;
     Ok(Agent {
         id: get(row, T, "id")?,
         name: get(row, T, "name")?,
         sip_uri: get(row, T, "sip_uri")?,
+        srtp: crate::config::SrtpMode::parse(&srtp)
+            .ok_or_else(|| corrupt(T, format!("srtp {srtp:?}")))?,
         source: AgentSource::parse(&source)
             .ok_or_else(|| corrupt(T, format!("source {source:?}")))?,
         created_at: time(T, "created_at", get(row, T, "created_at")?)?,
