@@ -239,3 +239,58 @@ fn an_unknown_number_hears_the_polite_message_then_bye() {
         .iter()
         .all(|a| a["kind"] == "outbound"));
 }
+
+/// A customer ringing back who presses 3 (issue #13): with no operator of
+/// the order's mode in a session (this daemon has no call modes) they hear
+/// the callback words at once and the merchant gets `order.operator`, not
+/// connected, for the inbound attempt, as for a robo-call's customer.
+#[test]
+fn a_customer_calling_back_who_presses_3_is_told_to_the_merchant() {
+    let Rig {
+        dir,
+        sink,
+        http,
+        daemon,
+        _trunk,
+    } = rig(1, |_| {});
+    order(http, "CB-3", "+923001234567", "500");
+    wait_first_call_done(http, "CB-3", &daemon);
+
+    let caller = customer(dir.path(), &daemon, "03001234567", &[(1.0, '3', 0.12)]);
+    let (ok, errors) = caller.finish(Duration::from_secs(30));
+    assert!(ok, "no BYE after press 3: {errors}\n{}", daemon.logs());
+
+    let o = get(http, "CB-3");
+    let inbound: Vec<&Value> = o["attempts"]
+        .as_array()
+        .expect("attempts")
+        .iter()
+        .filter(|a| a["kind"] == "inbound")
+        .collect();
+    assert_eq!(inbound.len(), 1, "{o}");
+    assert_eq!(
+        (&inbound[0]["result"], &inbound[0]["digits"]),
+        (&Value::from("operator"), &Value::from("3")),
+        "{o}"
+    );
+
+    let t0 = Instant::now();
+    loop {
+        let hook = sink.received().iter().map(|h| h.json()).find(|v| {
+            v["type"] == "order.operator"
+                && v["data"]["order_id"] == "CB-3"
+                && v["data"]["attempt"] == inbound[0]["attempt_no"]
+        });
+        if let Some(v) = hook {
+            assert_eq!(v["data"]["connected"], false, "{v}");
+            assert!(v["data"]["agent_id"].is_null(), "{v}");
+            break;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(15),
+            "no order.operator webhook for the inbound press 3\n{}",
+            daemon.logs()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}

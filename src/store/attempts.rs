@@ -6,8 +6,8 @@ use chrono::{DateTime, Utc};
 use super::error::QueryContext;
 use super::model::{attempt_from_row, ms, ATTEMPT_COLUMNS};
 use super::{
-    enqueue, load_order, set_status, Attempt, AttemptReport, Backend, ClaimedAttempt, Finished,
-    Reconciled, Store, StoreError, Tx,
+    enqueue, enqueue_operator, load_order, set_status, Attempt, AttemptReport, Backend,
+    ClaimedAttempt, Finished, Reconciled, Store, StoreError, Tx,
 };
 use crate::config::MAX_REATTEMPTS;
 use crate::dialer::{Next, OrderStatus};
@@ -209,17 +209,8 @@ async fn close_attempt(
     enqueue(tx, "call.attempted", Some(&attempt.order_id), &payload, now).await?;
     if attempt.outcome == Some(Outcome::Operator) {
         // Issue #13: the customer pressed the operator key; the order goes
-        // to a person (it is also `flagged`, with its own event): connected
-        // to a ready operator now, or a callback in the operators' queue.
-        let payload = serde_json::json!({
-            "order_id": attempt.order_id,
-            "attempt": attempt.attempt_no,
-            "reason": "the customer asked to talk to a person",
-            "connected": operator.is_some(),
-            "agent_id": operator,
-            "at": now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-        });
-        enqueue(tx, "order.operator", Some(&attempt.order_id), &payload, now).await?;
+        // to a person (it is also `flagged`, with its own event).
+        enqueue_operator(tx, attempt, operator, now).await?;
     }
     // Issue #13: events a merchant can act on (SMS/WhatsApp) without
     // reading every call.attempted: each call that did not reach the

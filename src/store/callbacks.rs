@@ -6,7 +6,10 @@ use chrono::{DateTime, Utc};
 
 use super::error::QueryContext;
 use super::model::{attempt_from_row, ms, order_from_row, ATTEMPT_COLUMNS, ORDER_COLUMNS};
-use super::{enqueue, load_order, set_status, Attempt, AttemptReport, Order, Store, StoreError};
+use super::{
+    enqueue, enqueue_operator, load_order, set_status, Attempt, AttemptReport, Order, Store,
+    StoreError,
+};
 use crate::dialer::OrderStatus;
 use crate::ivr::Outcome;
 
@@ -103,6 +106,11 @@ impl Store {
             "retry_at": null,
         });
         enqueue(&mut tx, "call.attempted", Some(order_id), &payload, now).await?;
+        if report.outcome == Outcome::Operator {
+            // A customer ringing back who pressed 3 is told to the merchant
+            // as a robo-call's customer is (issue #13).
+            enqueue_operator(&mut tx, &attempt, report.operator.as_deref(), now).await?;
+        }
         let settled = match report.outcome {
             Outcome::Confirmed => Some(OrderStatus::Confirmed),
             Outcome::Cancelled => Some(OrderStatus::Cancelled),

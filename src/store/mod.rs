@@ -319,6 +319,26 @@ async fn enqueue(
     Ok(id)
 }
 
+/// Issue #13: `order.operator` for an attempt whose customer pressed the
+/// operator key, robo-call or inbound alike: connected live to `operator`,
+/// or (`None`) a callback in the operators' queue.
+async fn enqueue_operator(
+    tx: &mut Tx,
+    attempt: &Attempt,
+    operator: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<String, StoreError> {
+    let payload = serde_json::json!({
+        "order_id": attempt.order_id,
+        "attempt": attempt.attempt_no,
+        "reason": "the customer asked to talk to a person",
+        "connected": operator.is_some(),
+        "agent_id": operator,
+        "at": now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+    });
+    enqueue(tx, "order.operator", Some(&attempt.order_id), &payload, now).await
+}
+
 /// A UUIDv7 (RFC 9562): millisecond time then random bits, so ids sort by
 /// creation and stay unique across processes without coordination.
 fn event_id(now: DateTime<Utc>) -> String {
