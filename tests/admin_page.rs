@@ -86,6 +86,13 @@ async fn admin_page_shows_the_counts_and_changes_a_put_off() {
         let shown = b.eval(
             "Object.fromEntries([...document.querySelectorAll('[data-test^=count-]')].map(e => [e.dataset.test, Number(e.textContent)]))",
         );
+        // The forms come after the counts: the page fetches each mode's
+        // settings once the overview is drawn, so wait for them too.
+        b.wait_for(
+            "!!document.getElementById('new-put_off')",
+            Duration::from_secs(10),
+            "the mode forms",
+        );
         let token = b.eval("sessionStorage.getItem('orderline.admin.token')");
         let local = b.eval("localStorage.length");
         // Change the put-off of mode `new` in its form and save.
