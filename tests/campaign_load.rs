@@ -107,9 +107,10 @@ fn run(label: &str, database: Option<String>) {
         }
         assert!(
             t0.elapsed() < limit,
-            "{label}: only {} of {n} orders confirmed after {:?}\n{}",
+            "{label}: only {} of {n} orders confirmed after {:?}\nSIPp's errors:\n{}\n{}",
             at.len(),
             t0.elapsed(),
+            sipp.errors().lines().take(40).collect::<Vec<_>>().join("\n"),
             daemon
                 .logs()
                 .lines()

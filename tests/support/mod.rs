@@ -422,7 +422,8 @@ impl Sipp {
         }
     }
 
-    fn errors(&self) -> String {
+    /// SIPp's `-trace_err` log: unexpected messages, retransmission timeouts.
+    pub fn errors(&self) -> String {
         let mut out = String::new();
         if let Ok(rd) = std::fs::read_dir(&self.log_dir) {
             for e in rd.flatten() {
