@@ -302,11 +302,11 @@ api_token = "agent-token-0123456789"
              [[agents]]\nid = \"plain\"\nname = \"P\"\nsip_uri = \"sip:p@127.0.0.1:5064\"\n",
         )
         .expect("config");
-        assert_eq!(cfg.agent_srtp("tls"), SrtpMode::Required);
-        assert_eq!(cfg.agent_srtp("udp"), SrtpMode::Optional);
-        assert_eq!(cfg.agent_srtp("plain"), SrtpMode::Off);
-        assert_eq!(cfg.agent_srtp("made-through-the-api"), SrtpMode::Off);
         let by_id = |id: &str| cfg.agents.iter().find(|a| a.id == id).expect("agent");
+        assert_eq!(by_id("tls").srtp, SrtpMode::Required);
+        assert_eq!(by_id("udp").srtp, SrtpMode::Optional);
+        assert_eq!(by_id("reg").srtp, SrtpMode::Required);
+        assert_eq!(by_id("plain").srtp, SrtpMode::Off, "off unless asked");
         assert_eq!(by_id("tls").srtp_in_clear(false), None);
         assert!(by_id("udp").srtp_in_clear(true).is_some());
         assert!(by_id("reg").srtp_in_clear(false).is_some());

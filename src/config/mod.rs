@@ -659,17 +659,6 @@ impl Config {
             .map_err(|e| invalid(e.key(), e.to_string()))
     }
 
-    /// `[[agents]] srtp` of agent `id`; `off` for an agent the file does
-    /// not list. The daemon reads an agent's mode from its stored row
-    /// (`store::Agent::srtp`), which the start-up sync writes from here and
-    /// `POST /v1/agents` from its `srtp`.
-    pub fn agent_srtp(&self, id: &str) -> SrtpMode {
-        self.agents
-            .iter()
-            .find(|a| a.id == id)
-            .map_or(SrtpMode::Off, |a| a.srtp)
-    }
-
     /// The trunk used when none is named: the one called `default`, else the first.
     pub fn default_trunk(&self) -> Option<&TrunkConfig> {
         self.trunks
