@@ -226,12 +226,14 @@ level = "warn"
     t0 = time.time()
     with ThreadPoolExecutor(8) as ex:
         list(ex.map(post, range(n)))
+    post_s = time.time() - t0
     # Ramp: until every call is up (or no more come for 10 s).
     best, since = 0, time.time()
     while True:
         live = int(metrics(h).get("orderline_active_calls", 0))
         if live > best:
             best, since = live, time.time()
+            print(f"  ramp: {live} calls up at {time.time() - t0:.1f} s", file=sys.stderr)
         if live >= n or time.time() - since > 10:
             break
         time.sleep(0.25)
@@ -278,6 +280,7 @@ level = "warn"
     out = {
         "calls": n,
         "live_in_window": live,
+        "post_s": round(post_s, 1),
         "ramp_s": round(ramp_s, 1),
         "orderline_cpu_cores": round(ours, 3),
         "sipp_cpu_cores": round(theirs, 3),
@@ -294,7 +297,8 @@ level = "warn"
     if a.json:
         print(json.dumps(out))
     else:
-        print(f"live confirmation calls: {live} of {n} (ramp {out['ramp_s']} s at max_cps {a.cps})")
+        print(f"live confirmation calls: {live} of {n} (orders posted in {out['post_s']} s; "
+              f"all up {out['ramp_s']} s after the first, max_cps {a.cps})")
         print(f"  orderline CPU {ours:.3f} cores -> {out['calls_per_core']} calls per core")
         print(f"  SIPp's own CPU {theirs:.3f} cores (orderline/SIPp = {out['orderline_over_sipp_cpu']})")
         print(f"  RTP send interval |dev from 20 ms|: p50 {out['rtp_interval_dev_ms_p50']} ms, "
