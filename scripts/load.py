@@ -120,6 +120,10 @@ def percentile(v, p):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("mode", nargs="?", default="live", choices=["live", "setups"],
+                    help="live: N calls held at once (default); setups: call setups per second")
+    ap.add_argument("--rate", type=float, default=1000, help="setups: calls per second (default 1000)")
+    ap.add_argument("--seconds", type=float, default=10, help="setups: seconds at --rate (default 10)")
     ap.add_argument("--calls", type=int, default=1000, help="live calls to hold (default 1000)")
     ap.add_argument("--cps", type=float, default=200, help="trunk max_cps while ramping (default 200)")
     ap.add_argument("--window", type=float, default=10, help="seconds of CPU measurement (default 10)")
@@ -144,25 +148,18 @@ def main():
         shutil.rmtree(work, ignore_errors=True)
 
     try:
-        return run(a, work, procs)
+        return run_setups(a, work, procs) if a.mode == "setups" else run_live(a, work, procs)
     finally:
         cleanup()
 
 
-def run(a, work, procs):
-    n = a.calls
-    sip, trunk, mport, http = free_port(), free_port(), free_port(), free_port(socket.SOCK_STREAM)
+def start_daemon(a, work, procs, trunk, channels, cps, calls):
+    """`orderline serve` on SQLite with one trunk at SIPp's `trunk` port and
+    an RTP range for `calls` calls at once; returns (process, API address)."""
+    sip, http = free_port(), free_port(socket.SOCK_STREAM)
     rtp_lo = 20000
-    rtp_hi = rtp_lo + 2 * n + 200
-    # The callee's audio: 120 s of quiet pink noise (no key): every call runs
-    # the whole script, then waits out no_input and ends.
-    subprocess.run(["sox", "-n", "-r", "8000", "-c", "1", "-e", "u-law", "-t", "ul",
-                    f"{work}/callee.ul", "synth", "120", "pinknoise", "vol", "0.02"], check=True)
-    scenario = open(f"{ROOT}/tests/scenarios/callee_inband.xml").read()
-    scenario = (scenario.replace("@CODEC_PT@", "0").replace("@CODEC_NAME@", "PCMU")
-                .replace("@MEDIA_ACTION@", f'rtp_stream="{work}/callee.ul,1,0"'))
-    open(f"{work}/callee.xml", "w").write(scenario)
-    # The stock dialplans, with a long silence timeout so calls stay up
+    rtp_hi = rtp_lo + 2 * calls + 200
+    # The stock dialplans, with the silence timeout of --hold so calls stay up
     # through the ramp and the window.
     shutil.copytree(f"{ROOT}/dialplans", f"{work}/dialplans")
     dp = open(f"{work}/dialplans/confirm.toml").read()
@@ -177,8 +174,8 @@ rtp_ports = "{rtp_lo}-{rtp_hi}"
 [[trunks]]
 name = "default"
 uri = "sip:127.0.0.1:{trunk}"
-max_channels = {n}
-max_cps = {a.cps}
+max_channels = {channels}
+max_cps = {cps}
 
 [http]
 listen = "127.0.0.1:{http}"
@@ -198,23 +195,38 @@ dialplans_dir = "{work}/dialplans"
 [log]
 level = "warn"
 """)
+    log = open(f"{work}/orderline.log", "w")
+    daemon = subprocess.Popen([a.binary, "serve", "--config", f"{work}/orderline.toml"],
+                              stdout=log, stderr=subprocess.STDOUT)
+    procs.append(daemon)
+    h = f"127.0.0.1:{http}"
+    for _ in range(100):
+        try:
+            metrics(h)
+            return daemon, h, sip
+        except OSError:
+            time.sleep(0.1)
+    raise SystemExit(f"orderline did not start; see {work}/orderline.log")
+
+
+def run_live(a, work, procs):
+    n = a.calls
+    trunk, mport = free_port(), free_port()
+    # The callee's audio: 120 s of quiet pink noise (no key): every call runs
+    # the whole script, then waits out no_input and ends.
+    subprocess.run(["sox", "-n", "-r", "8000", "-c", "1", "-e", "u-law", "-t", "ul",
+                    f"{work}/callee.ul", "synth", "120", "pinknoise", "vol", "0.02"], check=True)
+    scenario = open(f"{ROOT}/tests/scenarios/callee_inband.xml").read()
+    scenario = (scenario.replace("@CODEC_PT@", "0").replace("@CODEC_NAME@", "PCMU")
+                .replace("@MEDIA_ACTION@", f'rtp_stream="{work}/callee.ul,1,0"'))
+    open(f"{work}/callee.xml", "w").write(scenario)
     sipp = subprocess.Popen(
         ["sipp", "-sf", "callee.xml", "-i", "127.0.0.1", "-p", str(trunk), "-mi", "127.0.0.1",
          "-mp", str(mport), "-m", str(n), "-l", str(n + 50), "-nostdin", "-timeout", "600s",
          "-trace_err"],
         cwd=work, stdout=subprocess.DEVNULL, stderr=open(f"{work}/sipp.stderr", "w"))
     procs.append(sipp)
-    log = open(f"{work}/orderline.log", "w")
-    daemon = subprocess.Popen([a.binary, "serve", "--config", f"{work}/orderline.toml"],
-                              stdout=log, stderr=subprocess.STDOUT)
-    procs.append(daemon)
-    for _ in range(100):
-        try:
-            metrics(f"127.0.0.1:{http}")
-            break
-        except OSError:
-            time.sleep(0.1)
-    h = f"127.0.0.1:{http}"
+    daemon, h, _ = start_daemon(a, work, procs, trunk, n, a.cps, n)
     rss0 = rss_kib(daemon.pid)
 
     def post(i):
@@ -305,7 +317,90 @@ level = "warn"
               f"p99 {out['rtp_interval_dev_ms_p99']} ms over {len(by_port)} streams")
         print(f"  memory per call: {out['rss_per_call_kib']} KiB (RSS growth / live calls)")
         print(f"  results: {results}; failed {failed} ({out['failed_pct']} %)")
-    return 0 if failed * 1000 <= n and live >= n * 0.99 else 1
+    good = failed * 1000 <= n and live >= n * 0.99
+    if not good:
+        show_errors(work)
+    return 0 if good else 1
+
+
+def sipp_counts(path):
+    """SIPp's cumulative successful and failed calls, from its -trace_stat CSV."""
+    rows = [r.split(";") for r in open(path).read().splitlines() if r.strip()]
+    head, last = rows[0], rows[-1]
+    col = {name: i for i, name in enumerate(head)}
+    return int(last[col["SuccessfulCall(C)"]]), int(last[col["FailedCall(C)"]])
+
+
+def run_setups(a, work, procs):
+    """SIPp calls orderline from an unknown number at --rate for --seconds;
+    each call is answered (the polite message starts) and hung up 100 ms
+    after the 200, so setups, not media, dominate."""
+    total = int(a.rate * a.seconds)
+    uac_port = free_port()
+    # Calls at once: the rate times (setup + 100 ms + teardown), with room.
+    at_once = int(a.rate * 2) + 100
+    daemon, h, sip = start_daemon(a, work, procs, uac_port, at_once, max(a.rate, 1), at_once)
+    scenario = open(f"{ROOT}/tests/scenarios/uac_short_call.xml").read()
+    scenario = scenario.replace("@CALLER@", "03009999999").replace("@HOLD_MS@", "100")
+    open(f"{work}/short.xml", "w").write(scenario)
+    mport = free_port()
+    c0, w0 = cpu_seconds(daemon.pid), time.time()
+    sipp = subprocess.Popen(
+        ["sipp", "-sf", "short.xml", "-i", "127.0.0.1", "-p", str(uac_port), "-mi", "127.0.0.1",
+         "-mp", str(mport), "-r", str(a.rate), "-m", str(total), "-l", str(at_once),
+         "-nostdin", "-timeout", str(int(a.seconds * 3 + 60)) + "s", "-trace_err",
+         "-trace_stat", "-stf", "stats.csv", "-fd", "1", f"127.0.0.1:{sip}"],
+        cwd=work, stdout=subprocess.DEVNULL, stderr=open(f"{work}/sipp.stderr", "w"))
+    procs.append(sipp)
+    # SIPp's CPU is read just before it exits: poll until it is the only
+    # thing left to do.
+    s_cpu = 0.0
+    while sipp.poll() is None:
+        try:
+            s_cpu = cpu_seconds(sipp.pid)
+        except OSError:
+            pass
+        time.sleep(0.05)
+    w1 = time.time()
+    c1 = cpu_seconds(daemon.pid)
+    ok, failed = sipp_counts(f"{work}/stats.csv")
+    wall = w1 - w0
+    ours = (c1 - c0) / wall
+    theirs = s_cpu / wall
+    out = {
+        "mode": "setups",
+        "rate": a.rate,
+        "calls": total,
+        "succeeded": ok,
+        "failed": failed,
+        "failed_pct": round(100.0 * failed / total, 3) if total else None,
+        "wall_s": round(wall, 2),
+        "achieved_per_s": round(ok / wall, 1),
+        "orderline_cpu_cores": round(ours, 3),
+        "sipp_cpu_cores": round(theirs, 3),
+        "orderline_over_sipp_cpu": round(ours / theirs, 3) if theirs > 0 else None,
+        "setups_per_core": round(ok / (c1 - c0)) if c1 > c0 else None,
+    }
+    if a.json:
+        print(json.dumps(out))
+    else:
+        print(f"call setups: {ok} of {total} at {a.rate}/s asked, {out['achieved_per_s']}/s over "
+              f"{out['wall_s']} s; failed {failed} ({out['failed_pct']} %)")
+        print(f"  orderline CPU {ours:.3f} cores -> {out['setups_per_core']} setups per core-second")
+        print(f"  SIPp's own CPU {theirs:.3f} cores (orderline/SIPp = {out['orderline_over_sipp_cpu']})")
+    good = failed * 1000 <= total and ok + failed == total
+    if not good:
+        show_errors(work)
+    return 0 if good else 1
+
+
+def show_errors(work):
+    """The first lines of SIPp's -trace_err log and orderline's log, to stderr."""
+    for name in sorted(os.listdir(work)):
+        if name.endswith("_errors.log") or name == "orderline.log":
+            lines = open(os.path.join(work, name), errors="replace").read().splitlines()
+            print(f"--- {name} (first 30 of {len(lines)} lines)", file=sys.stderr)
+            print("\n".join(lines[:30]), file=sys.stderr)
 
 
 if __name__ == "__main__":
