@@ -233,7 +233,19 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = ()>) -> anyhow::Res
     .context("preparing the predictive modes' safe-harbor messages")?
     .map(|p| tokio::spawn(p.run(stop.child_token())));
     // Live nodes set our share of the trunk (issue #16); 1 outside a cluster.
-    let (nodes_tx, nodes_rx) = tokio::sync::watch::channel(1u32);
+    let nodes_now = match cluster_node {
+        Some(_) => store
+            .heartbeat(floor_clock.now())
+            .await
+            .context("cluster heartbeat")?,
+        None => 1,
+    };
+    let (nodes_tx, mut nodes_rx) = tokio::sync::watch::channel(1u32);
+    // A node joining a running cluster starts within its share, not the whole trunk.
+    nodes_tx.send_replace(nodes_now);
+    if nodes_now == 1 {
+        nodes_rx.mark_unchanged();
+    }
     let fence = CancellationToken::new();
     if let Some(node) = cluster_node {
         let tick = cluster::ClusterTick {

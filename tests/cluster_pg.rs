@@ -1,0 +1,369 @@
+//! Two `orderline serve` nodes on one PostgreSQL share a robo-call campaign
+//! (issue #16, "More than one machine"): both claim attempts, each within
+//! its share of the trunk, every phone gets exactly one INVITE (counted in
+//! SIPp's own message trace), and a `kill -9` of one node loses nothing: once
+//! its leases run out the survivor closes its live calls as interrupted,
+//! re-schedules them per the rules and finishes the campaign; every webhook
+//! event reaches the merchant exactly once (the only exceptions allowed are
+//! the events the dead node was sending at the kill, which come again
+//! once — at-least-once delivery, de-duplicated on the id).
+
+#[macro_use]
+mod support;
+
+use std::collections::{HashMap, HashSet};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use sqlx::Row;
+use support::http::{json, WebhookSink};
+use support::*;
+
+const TOKEN: &str = "cluster-token-5d1e";
+const ORDERS: usize = 200;
+/// Short, so the test sees a dead node's calls taken over within seconds.
+const LEASE_SECS: i64 = 5;
+
+/// One SIPp callee for the whole cluster, keying 1, tracing every message.
+fn traced_callee(dir: &Path) -> Sipp {
+    let wav = dir.join("callee.wav");
+    write_wav(&wav, &keypress_audio(&[(0.4, '1', 0.12)], 4.0));
+    let raw = dir.join("callee.ul");
+    sox_g711(&wav, &raw, "ul");
+    let action = format!("rtp_stream=\"{},1,0\"", raw.display());
+    let sc = scenario(
+        dir,
+        "callee_inband.xml",
+        &[
+            ("@CODEC_PT@", "0"),
+            ("@CODEC_NAME@", "PCMU"),
+            ("@MEDIA_ACTION@", &action),
+        ],
+    );
+    Sipp::start(
+        &sc,
+        dir,
+        &["-m", "10000", "-l", "400", "-timeout", "600s", "-trace_msg"],
+    )
+}
+
+/// Distinct INVITE dialogs (Call-IDs) per called number in SIPp's trace.
+fn invites_per_number(dir: &Path) -> HashMap<String, HashSet<String>> {
+    let mut out: HashMap<String, HashSet<String>> = HashMap::new();
+    for e in std::fs::read_dir(dir).expect("sipp dir").flatten() {
+        let name = e.file_name().to_string_lossy().to_string();
+        if !name.ends_with("_messages.log") {
+            continue;
+        }
+        let text = std::fs::read_to_string(e.path()).expect("sipp trace");
+        let mut number: Option<String> = None;
+        for line in text.lines() {
+            if let Some(rest) = line.strip_prefix("INVITE sip:") {
+                number = rest.split('@').next().map(str::to_string);
+            } else if line.starts_with("SIP/2.0") || line.starts_with("ACK ") || line.starts_with("BYE ") {
+                number = None;
+            } else if let (Some(n), Some(id)) = (&number, line.strip_prefix("Call-ID:")) {
+                out.entry(n.clone()).or_default().insert(id.trim().to_string());
+                number = None;
+            }
+        }
+    }
+    out
+}
+
+struct Node {
+    daemon: Daemon,
+    http: SocketAddr,
+}
+
+fn start_node(root: &Path, name: &str, sipp_port: u16, db: &str, sink: &WebhookSink) -> Node {
+    let dir = root.join(name);
+    std::fs::create_dir_all(&dir).expect("node dir");
+    let http = SocketAddr::from(([127, 0, 0, 1], free_tcp_port()));
+    let tail = format!(
+        "[http]\nlisten = \"{http}\"\napi_tokens = [\"{TOKEN}\"]\n\n\
+         [webhooks]\nurl = \"{}\"\nsecret = \"cluster-secret\"\n\n\
+         [database]\nurl = \"{db}\"\n\n\
+         [cluster]\nnode = \"{name}\"\nlease = \"{LEASE_SECS}s\"\n",
+        sink.url()
+    );
+    let daemon = Daemon::start_trunk(&dir, sipp_port, "max_channels = 40", &tail, |_| {});
+    Node { daemon, http }
+}
+
+fn post_order(node: &Node, i: usize) {
+    let body = format!(
+        r#"{{"id":"cl-{i:03}","phone":"0300{i:07}","amount":"1200","currency":"PKR",
+            "customer":{{"kind":"new"}},"items":[{{"sku":"A1","qty":1}}],"locale":"en"}}"#
+    );
+    let (st, v) = json(node.http, "POST", "/v1/orders", TOKEN, Some(&body));
+    assert_eq!(st, 201, "create cl-{i:03}: {v}\n{}", node.daemon.logs());
+}
+
+/// Rows of one query as strings (NULL as "").
+async fn rows(db: &support::store::TestDb, sql: &str) -> Vec<Vec<String>> {
+    let mut conn = db.raw().await;
+    sqlx::query(sql)
+        .fetch_all(&mut conn)
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+        .iter()
+        .map(|r| {
+            (0..r.len())
+                .map(|i| {
+                    r.try_get::<Option<String>, _>(i)
+                        .map(Option::unwrap_or_default)
+                        .or_else(|_| r.try_get::<Option<i64>, _>(i).map(|v| v.map_or(String::new(), |v| v.to_string())))
+                        .unwrap_or_else(|e| panic!("{sql} column {i}: {e}"))
+                })
+                .collect()
+        })
+        .collect()
+}
+
+fn count(rt: &tokio::runtime::Runtime, db: &support::store::TestDb, sql: &str) -> i64 {
+    rt.block_on(rows(db, sql))[0][0].parse().expect("a count")
+}
+
+#[test]
+fn two_nodes_share_a_campaign_and_a_kill9_loses_nothing() {
+    let started = Instant::now();
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let db = rt.block_on(support::store::postgres_db());
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sipp = traced_callee(dir.path());
+    let sink = WebhookSink::start();
+    let a = start_node(dir.path(), "a", sipp.port, &db.url, &sink);
+    let mut b = start_node(dir.path(), "b", sipp.port, &db.url, &sink);
+    for i in 0..ORDERS {
+        post_order(if i % 2 == 0 { &a } else { &b }, i);
+    }
+
+    // Mid-campaign: some confirmed, node b on calls; then kill -9 b.
+    let t0 = Instant::now();
+    loop {
+        let done = count(&rt, &db, "SELECT COUNT(*) FROM orders WHERE status = 'confirmed'");
+        let b_live = count(
+            &rt,
+            &db,
+            "SELECT COUNT(*) FROM call_attempts WHERE state = 'live' AND node = 'b'",
+        );
+        if done >= 50 && b_live > 0 {
+            break;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(40),
+            "campaign did not get going: {done} confirmed, b live {b_live}\n{}",
+            b.daemon.logs()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    b.daemon.kill9();
+    let killed_at = chrono::DateTime::<chrono::Utc>::from(std::time::SystemTime::now()).timestamp_millis();
+    // What b held at its death: its live calls (and their lease ends) and
+    // the webhook events it was sending.
+    let b_live: HashMap<String, i64> = rt
+        .block_on(rows(
+            &db,
+            "SELECT id, lease_until FROM call_attempts WHERE state = 'live' AND node = 'b'",
+        ))
+        .into_iter()
+        .map(|r| (r[0].clone(), r[1].parse().expect("b's live rows carry a lease")))
+        .collect();
+    let b_sending: HashSet<String> = rt
+        .block_on(rows(
+            &db,
+            "SELECT id FROM webhook_outbox WHERE node = 'b' AND delivered_at IS NULL",
+        ))
+        .into_iter()
+        .map(|r| r[0].clone())
+        .collect();
+    assert!(!b_live.is_empty(), "the kill hit no live call of b");
+
+    // The survivor finishes: nothing live, no first attempt left due.
+    let t0 = Instant::now();
+    loop {
+        let open = count(
+            &rt,
+            &db,
+            "SELECT COUNT(*) FROM call_attempts WHERE state = 'live' OR (state = 'due' AND attempt_no = 1)",
+        );
+        if open == 0 {
+            break;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(60),
+            "{open} attempts still open after the kill\n{}",
+            a.daemon.logs()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+
+    // Both nodes took part.
+    let per_node: HashMap<String, i64> = rt
+        .block_on(rows(
+            &db,
+            "SELECT COALESCE(node, ''), COUNT(*) FROM call_attempts WHERE attempt_no = 1 GROUP BY node",
+        ))
+        .into_iter()
+        .map(|r| (r[0].clone(), r[1].parse().expect("count")))
+        .collect();
+    assert!(
+        per_node.get("a").copied().unwrap_or(0) > 0 && per_node.get("b").copied().unwrap_or(0) > 0,
+        "both nodes should have called: {per_node:?}"
+    );
+
+    // b's live calls: closed as interrupted, only once their lease had run
+    // out, by a (b never came back); a's calls were never interrupted.
+    let closed = rt.block_on(rows(
+        &db,
+        "SELECT id, node, outcome, COALESCE(error, ''), finished_at FROM call_attempts \
+         WHERE error LIKE 'interrupted%'",
+    ));
+    let closed_ids: HashSet<String> = closed.iter().map(|r| r[0].clone()).collect();
+    assert_eq!(
+        closed_ids,
+        b_live.keys().cloned().collect::<HashSet<_>>(),
+        "exactly b's live calls are interrupted"
+    );
+    for r in &closed {
+        assert_eq!(r[1], "b", "{r:?}");
+        assert_eq!(r[2], "failed", "an interrupted call counts as failed: {r:?}");
+        let finished: i64 = r[4].parse().expect("finished_at");
+        assert!(
+            finished >= b_live[&r[0]],
+            "closed before its lease ran out: {r:?}, lease until {}",
+            b_live[&r[0]]
+        );
+    }
+    assert!(
+        a.daemon
+            .logs()
+            .contains("closed live calls of a node whose lease ran out"),
+        "a did not report taking over b's calls"
+    );
+
+    // 0 lost: every order confirmed, or interrupted with its re-attempt due
+    // per the rules (3 h later); at most one completed call per order.
+    let orders = rt.block_on(rows(
+        &db,
+        "SELECT o.id, o.status, \
+           (SELECT COUNT(*) FROM call_attempts c WHERE c.order_id = o.id AND c.outcome = 'confirmed'), \
+           (SELECT MIN(c.scheduled_at) FROM call_attempts c WHERE c.order_id = o.id AND c.state = 'due') \
+         FROM orders o",
+    ));
+    assert_eq!(orders.len(), ORDERS);
+    let mut confirmed = 0;
+    for r in &orders {
+        if r[1] == "confirmed" {
+            assert_eq!(r[2], "1", "{r:?}");
+            confirmed += 1;
+        } else {
+            let due: i64 = r[3].parse().unwrap_or_else(|_| panic!("lost: {r:?}"));
+            assert!(
+                due > killed_at + 170 * 60 * 1000,
+                "re-attempt due too soon (dialled twice?): {r:?}"
+            );
+        }
+    }
+    assert_eq!(confirmed + b_live.len(), ORDERS, "orders neither confirmed nor interrupted");
+
+    // Every phone got exactly one INVITE (one dialog) at the callee.
+    let invites = invites_per_number(dir.path());
+    for i in 0..ORDERS {
+        let number = format!("0300{i:07}");
+        let n = invites.get(&number).map_or(0, HashSet::len);
+        assert_eq!(n, 1, "{number} got {n} INVITEs");
+    }
+    assert_eq!(invites.len(), ORDERS, "INVITEs to numbers not in the campaign");
+
+    // Webhooks: every event in the outbox delivered, each exactly once at
+    // the receiver (b's in-flight ones at most twice, same id and body).
+    let t0 = Instant::now();
+    loop {
+        let left = count(
+            &rt,
+            &db,
+            "SELECT COUNT(*) FROM webhook_outbox WHERE delivered_at IS NULL",
+        );
+        if left == 0 {
+            break;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(40),
+            "{left} webhook events undelivered\n{}",
+            a.daemon.logs()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let events: HashSet<String> = rt
+        .block_on(rows(&db, "SELECT id FROM webhook_outbox"))
+        .into_iter()
+        .map(|r| r[0].clone())
+        .collect();
+    let mut received: HashMap<String, Vec<String>> = HashMap::new();
+    for h in sink.received() {
+        let id = h.header("webhook-id").expect("webhook-id").to_string();
+        received.entry(id).or_default().push(h.body.clone());
+    }
+    assert_eq!(
+        received.keys().cloned().collect::<HashSet<_>>(),
+        events,
+        "the receiver's event ids differ from the outbox's"
+    );
+    let mut twice = 0;
+    for (id, bodies) in &received {
+        if bodies.len() > 1 {
+            assert!(
+                b_sending.contains(id) && bodies.len() == 2,
+                "event {id} delivered {} times",
+                bodies.len()
+            );
+            assert_eq!(bodies[0], bodies[1], "a redelivery changed the body");
+            twice += 1;
+        }
+    }
+
+    // The trunk's 40 channels were shared while both lived, then a took all.
+    let logs = a.daemon.logs();
+    assert!(
+        logs.contains("trunk share for this node nodes=2 max_channels=Some(20)"),
+        "a never paced within half the trunk"
+    );
+    assert!(
+        logs.contains("trunk share for this node nodes=1 max_channels=Some(40)"),
+        "a did not take the whole trunk after b died"
+    );
+    eprintln!(
+        "cluster: {ORDERS} orders, attempts per node {per_node:?}, {confirmed} confirmed, \
+         {} interrupted on b, {} webhook events ({twice} sent twice, in flight on b at the kill), {:.1} s",
+        b_live.len(),
+        events.len(),
+        started.elapsed().as_secs_f64()
+    );
+    drop(sipp);
+}
+
+#[test]
+fn cluster_on_sqlite_is_a_config_error_naming_the_key() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = write_config_with(
+        dir.path(),
+        free_udp_port(),
+        free_udp_port(),
+        "",
+        "[cluster]\nnode = \"a\"\n",
+    );
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_orderline"))
+        .args(["serve", "--config"])
+        .arg(&cfg)
+        .output()
+        .expect("run orderline");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "serve started with [cluster] on SQLite");
+    assert!(
+        err.contains("config key `cluster`") && err.contains("PostgreSQL"),
+        "{err}"
+    );
+}
