@@ -397,3 +397,101 @@ fn cluster_on_sqlite_is_a_config_error_naming_the_key() {
         "{err}"
     );
 }
+
+/// A node that was paused past its lease (SIGSTOP: as a hung process or a
+/// lost database would look) finds on waking that another node may have
+/// taken its calls over: it stops itself (BYE, exit with an error) instead
+/// of working them on, and its results are not recorded over the survivor's.
+#[test]
+fn a_node_paused_past_its_lease_stops_itself() {
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let db = rt.block_on(support::store::postgres_db());
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sipp = traced_callee(dir.path());
+    let sink = WebhookSink::start();
+    let a = start_node(dir.path(), "a", sipp.port, &db.url, &sink);
+    let mut b = start_node(dir.path(), "b", sipp.port, &db.url, &sink);
+    let n = 80;
+    for i in 0..n {
+        post_order(if i % 2 == 0 { &a } else { &b }, i);
+    }
+    let b_live_sql = "SELECT COUNT(*) FROM call_attempts WHERE state = 'live' AND node = 'b'";
+    let t0 = Instant::now();
+    while count(&rt, &db, b_live_sql) == 0 {
+        assert!(t0.elapsed() < Duration::from_secs(30), "b never called");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let pid = b.daemon.child.id().to_string();
+    let signal = |sig: &str| {
+        let st = std::process::Command::new("kill")
+            .args([sig, &pid])
+            .status()
+            .expect("kill");
+        assert!(st.success(), "kill {sig} {pid}");
+    };
+    signal("-STOP");
+    // a takes b's calls over once their leases ran out.
+    let t0 = Instant::now();
+    while count(&rt, &db, b_live_sql) > 0 {
+        assert!(
+            t0.elapsed() < Duration::from_secs(3 * LEASE_SECS as u64),
+            "b's calls were not taken over\n{}",
+            a.daemon.logs()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    signal("-CONT");
+    let t0 = Instant::now();
+    let status = loop {
+        if let Some(st) = b.daemon.child.try_wait().expect("poll b") {
+            break st;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(30),
+            "b went on after waking past its lease\n{}",
+            b.daemon.logs()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(!status.success(), "b exited cleanly after losing its leases");
+    let logs = b.daemon.logs();
+    assert!(
+        logs.contains("cluster leases not renewed in time"),
+        "b did not say why it stopped:\n{logs}"
+    );
+    // The calls a closed stay closed as interrupted: b's late results did
+    // not overwrite them, and none of those numbers was called again.
+    let t0 = Instant::now();
+    while count(
+        &rt,
+        &db,
+        "SELECT COUNT(*) FROM call_attempts WHERE state = 'live' OR (state = 'due' AND attempt_no = 1)",
+    ) > 0
+    {
+        assert!(t0.elapsed() < Duration::from_secs(60), "a did not finish\n{}", a.daemon.logs());
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let interrupted = count(
+        &rt,
+        &db,
+        "SELECT COUNT(*) FROM call_attempts WHERE error LIKE 'interrupted%' AND outcome = 'failed' AND node = 'b'",
+    );
+    assert!(interrupted > 0, "no call of b was closed as interrupted");
+    let recorded_late = count(
+        &rt,
+        &db,
+        "SELECT COUNT(*) FROM call_attempts c WHERE c.outcome = 'confirmed' AND EXISTS \
+         (SELECT 1 FROM call_attempts i WHERE i.order_id = c.order_id AND i.error LIKE 'interrupted%')",
+    );
+    assert_eq!(recorded_late, 0, "a call taken over was recorded as confirmed too");
+    let invites = invites_per_number(dir.path());
+    assert!(
+        invites.values().all(|ids| ids.len() == 1),
+        "a number was called twice: {:?}",
+        invites.iter().filter(|(_, ids)| ids.len() > 1).collect::<Vec<_>>()
+    );
+    assert!(
+        logs.contains("attempt was closed by another node"),
+        "b never tried to record a call a had closed (was the pause too short?)\n{logs}"
+    );
+}
