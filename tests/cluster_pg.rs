@@ -61,10 +61,15 @@ fn invites_per_number(dir: &Path) -> HashMap<String, HashSet<String>> {
         for line in text.lines() {
             if let Some(rest) = line.strip_prefix("INVITE sip:") {
                 number = rest.split('@').next().map(str::to_string);
-            } else if line.starts_with("SIP/2.0") || line.starts_with("ACK ") || line.starts_with("BYE ") {
+            } else if line.starts_with("SIP/2.0")
+                || line.starts_with("ACK ")
+                || line.starts_with("BYE ")
+            {
                 number = None;
             } else if let (Some(n), Some(id)) = (&number, line.strip_prefix("Call-ID:")) {
-                out.entry(n.clone()).or_default().insert(id.trim().to_string());
+                out.entry(n.clone())
+                    .or_default()
+                    .insert(id.trim().to_string());
                 number = None;
             }
         }
@@ -114,7 +119,10 @@ async fn rows(db: &support::store::TestDb, sql: &str) -> Vec<Vec<String>> {
                 .map(|i| {
                     r.try_get::<Option<String>, _>(i)
                         .map(Option::unwrap_or_default)
-                        .or_else(|_| r.try_get::<Option<i64>, _>(i).map(|v| v.map_or(String::new(), |v| v.to_string())))
+                        .or_else(|_| {
+                            r.try_get::<Option<i64>, _>(i)
+                                .map(|v| v.map_or(String::new(), |v| v.to_string()))
+                        })
                         .unwrap_or_else(|e| panic!("{sql} column {i}: {e}"))
                 })
                 .collect()
@@ -143,7 +151,11 @@ fn two_nodes_share_a_campaign_and_a_kill9_loses_nothing() {
     // Mid-campaign: some confirmed, node b on calls; then kill -9 b.
     let t0 = Instant::now();
     loop {
-        let done = count(&rt, &db, "SELECT COUNT(*) FROM orders WHERE status = 'confirmed'");
+        let done = count(
+            &rt,
+            &db,
+            "SELECT COUNT(*) FROM orders WHERE status = 'confirmed'",
+        );
         let b_live = count(
             &rt,
             &db,
@@ -160,7 +172,8 @@ fn two_nodes_share_a_campaign_and_a_kill9_loses_nothing() {
         std::thread::sleep(Duration::from_millis(50));
     }
     b.daemon.kill9();
-    let killed_at = chrono::DateTime::<chrono::Utc>::from(std::time::SystemTime::now()).timestamp_millis();
+    let killed_at =
+        chrono::DateTime::<chrono::Utc>::from(std::time::SystemTime::now()).timestamp_millis();
     // What b held at its death: its live calls (and their lease ends) and
     // the webhook events it was sending.
     let b_live: HashMap<String, i64> = rt
@@ -169,7 +182,12 @@ fn two_nodes_share_a_campaign_and_a_kill9_loses_nothing() {
             "SELECT id, lease_until FROM call_attempts WHERE state = 'live' AND node = 'b'",
         ))
         .into_iter()
-        .map(|r| (r[0].clone(), r[1].parse().expect("b's live rows carry a lease")))
+        .map(|r| {
+            (
+                r[0].clone(),
+                r[1].parse().expect("b's live rows carry a lease"),
+            )
+        })
         .collect();
     let b_sending: HashSet<String> = rt
         .block_on(rows(
@@ -237,7 +255,10 @@ fn two_nodes_share_a_campaign_and_a_kill9_loses_nothing() {
     );
     for r in &closed {
         assert_eq!(r[1], "b", "{r:?}");
-        assert_eq!(r[2], "failed", "an interrupted call counts as failed: {r:?}");
+        assert_eq!(
+            r[2], "failed",
+            "an interrupted call counts as failed: {r:?}"
+        );
         let finished: i64 = r[4].parse().expect("finished_at");
         assert!(
             finished >= b_live[&r[0]],
@@ -251,7 +272,9 @@ fn two_nodes_share_a_campaign_and_a_kill9_loses_nothing() {
         "no survivor reported taking over b's calls"
     );
     assert!(
-        c.daemon.logs().contains("reconciled interrupted attempts reconciled=Reconciled { interrupted: [], "),
+        c.daemon
+            .logs()
+            .contains("reconciled interrupted attempts reconciled=Reconciled { interrupted: [], "),
         "c's start closed live calls that were not its own:\n{}",
         c.daemon.logs()
     );
@@ -279,7 +302,11 @@ fn two_nodes_share_a_campaign_and_a_kill9_loses_nothing() {
             );
         }
     }
-    assert_eq!(confirmed + b_live.len(), ORDERS, "orders neither confirmed nor interrupted");
+    assert_eq!(
+        confirmed + b_live.len(),
+        ORDERS,
+        "orders neither confirmed nor interrupted"
+    );
 
     // At the callee: every confirmed order's phone got exactly one INVITE
     // (one dialog), an interrupted one at most one (b may have died between
@@ -287,7 +314,10 @@ fn two_nodes_share_a_campaign_and_a_kill9_loses_nothing() {
     let invites = invites_per_number(dir.path());
     let mut never_rang = 0;
     for r in &orders {
-        let i: usize = r[0].trim_start_matches("cl-").parse().expect("order number");
+        let i: usize = r[0]
+            .trim_start_matches("cl-")
+            .parse()
+            .expect("order number");
         let number = format!("0300{i:07}");
         let n = invites.get(&number).map_or(0, HashSet::len);
         if r[1] == "confirmed" {
@@ -391,7 +421,10 @@ fn cluster_on_sqlite_is_a_config_error_naming_the_key() {
         .output()
         .expect("run orderline");
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success(), "serve started with [cluster] on SQLite");
+    assert!(
+        !out.status.success(),
+        "serve started with [cluster] on SQLite"
+    );
     assert!(
         err.contains("config key `cluster`") && err.contains("PostgreSQL"),
         "{err}"
@@ -453,7 +486,10 @@ fn a_node_paused_past_its_lease_stops_itself() {
         );
         std::thread::sleep(Duration::from_millis(100));
     };
-    assert!(!status.success(), "b exited cleanly after losing its leases");
+    assert!(
+        !status.success(),
+        "b exited cleanly after losing its leases"
+    );
     let logs = b.daemon.logs();
     assert!(
         logs.contains("cluster leases not renewed in time"),
@@ -483,12 +519,18 @@ fn a_node_paused_past_its_lease_stops_itself() {
         "SELECT COUNT(*) FROM call_attempts c WHERE c.outcome = 'confirmed' AND EXISTS \
          (SELECT 1 FROM call_attempts i WHERE i.order_id = c.order_id AND i.error LIKE 'interrupted%')",
     );
-    assert_eq!(recorded_late, 0, "a call taken over was recorded as confirmed too");
+    assert_eq!(
+        recorded_late, 0,
+        "a call taken over was recorded as confirmed too"
+    );
     let invites = invites_per_number(dir.path());
     assert!(
         invites.values().all(|ids| ids.len() == 1),
         "a number was called twice: {:?}",
-        invites.iter().filter(|(_, ids)| ids.len() > 1).collect::<Vec<_>>()
+        invites
+            .iter()
+            .filter(|(_, ids)| ids.len() > 1)
+            .collect::<Vec<_>>()
     );
     assert!(
         logs.contains("attempt was closed by another node"),

@@ -69,9 +69,25 @@ async fn leases_decide_who_closes_a_live_attempt() {
     for id in ["A1", "A2", "B1"] {
         order(&a, id, now).await;
     }
-    let by_a: Vec<i64> = a.due_attempts(now, 2).await.expect("a claims").iter().map(|c| c.attempt.id).collect();
-    let by_b: Vec<i64> = b.due_attempts(now, 5).await.expect("b claims").iter().map(|c| c.attempt.id).collect();
-    assert_eq!((by_a.len(), by_b.len()), (2, 1), "each attempt claimed once");
+    let by_a: Vec<i64> = a
+        .due_attempts(now, 2)
+        .await
+        .expect("a claims")
+        .iter()
+        .map(|c| c.attempt.id)
+        .collect();
+    let by_b: Vec<i64> = b
+        .due_attempts(now, 5)
+        .await
+        .expect("b claims")
+        .iter()
+        .map(|c| c.attempt.id)
+        .collect();
+    assert_eq!(
+        (by_a.len(), by_b.len()),
+        (2, 1),
+        "each attempt claimed once"
+    );
 
     // b restarts: only b's live attempt is closed, a's calls go on.
     let restart = now + TimeDelta::seconds(3);
@@ -81,7 +97,9 @@ async fn leases_decide_who_closes_a_live_attempt() {
     let renew = now + TimeDelta::seconds(10);
     let tick = a.renew_leases(renew).await.expect("renew");
     assert_eq!(tick.renewed, 2);
-    assert!(interrupted(&b, now + TimeDelta::seconds(35), false).await.is_empty());
+    assert!(interrupted(&b, now + TimeDelta::seconds(35), false)
+        .await
+        .is_empty());
 
     // a dies: once the renewed lease runs out, b closes a's calls.
     let after = renew + TimeDelta::seconds(31);
@@ -93,14 +111,23 @@ async fn leases_decide_who_closes_a_live_attempt() {
     // a, late, cannot renew or record them any more.
     assert_eq!(a.renew_leases(after).await.expect("renew").renewed, 0);
     let o = a.get_order("A1").await.expect("get").expect("A1");
-    assert!(o.attempts[0].error.as_deref().is_some_and(|e| e.contains("interrupted")));
+    assert!(o.attempts[0]
+        .error
+        .as_deref()
+        .is_some_and(|e| e.contains("interrupted")));
     assert_eq!(o.attempts.len(), 2, "the re-attempt is scheduled");
 
     // Heartbeats: two nodes alive, then one once a's is older than a lease.
     a.join_cluster(now, 1).await.expect("join a");
     b.join_cluster(now, 2).await.expect("join b");
-    assert_eq!(b.heartbeat(now + TimeDelta::seconds(10)).await.expect("hb"), 2);
-    assert_eq!(b.heartbeat(now + TimeDelta::seconds(45)).await.expect("hb"), 1);
+    assert_eq!(
+        b.heartbeat(now + TimeDelta::seconds(10)).await.expect("hb"),
+        2
+    );
+    assert_eq!(
+        b.heartbeat(now + TimeDelta::seconds(45)).await.expect("hb"),
+        1
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -115,5 +142,8 @@ async fn a_single_node_start_still_closes_every_live_attempt() {
     let other = db.open().await.in_cluster("x", LEASE);
     // A leased node's start leaves a 'local' row alone; the single node's start closes it.
     assert!(interrupted(&other, now, true).await.is_empty());
-    assert_eq!(interrupted(&store, now, true).await, vec![claimed[0].attempt.id]);
+    assert_eq!(
+        interrupted(&store, now, true).await,
+        vec![claimed[0].attempt.id]
+    );
 }

@@ -107,7 +107,13 @@ mod tests {
 
     #[test]
     fn the_node_name_is_required_and_checked() {
-        for bad in [None, Some(""), Some("Node"), Some("a_b"), Some(&"x".repeat(33)[..])] {
+        for bad in [
+            None,
+            Some(""),
+            Some("Node"),
+            Some("a_b"),
+            Some(&"x".repeat(33)[..]),
+        ] {
             let e = section(bad, "30s").check(PG).expect_err("accepted");
             assert_eq!(key_of(e), "cluster.node", "{bad:?}");
         }
