@@ -27,23 +27,12 @@ const LEASE_SECS: i64 = 5;
 
 /// One SIPp callee for the whole cluster, keying 1, tracing every message.
 fn traced_callee(dir: &Path) -> Sipp {
-    let wav = dir.join("callee.wav");
-    write_wav(&wav, &keypress_audio(&[(0.4, '1', 0.12)], 4.0));
-    let raw = dir.join("callee.ul");
-    sox_g711(&wav, &raw, "ul");
-    let action = format!("rtp_stream=\"{},1,0\"", raw.display());
-    let sc = scenario(
+    streaming_callee(
         dir,
         "callee_inband.xml",
-        &[
-            ("@CODEC_PT@", "0"),
-            ("@CODEC_NAME@", "PCMU"),
-            ("@MEDIA_ACTION@", &action),
-        ],
-    );
-    Sipp::start(
-        &sc,
-        dir,
+        &[(0.4, '1', 0.12)],
+        4.0,
+        free_udp_port(),
         &["-m", "10000", "-l", "400", "-timeout", "600s", "-trace_msg"],
     )
 }
@@ -134,19 +123,76 @@ fn count(rt: &tokio::runtime::Runtime, db: &support::store::TestDb, sql: &str) -
     rt.block_on(rows(db, sql))[0][0].parse().expect("a count")
 }
 
-#[test]
-fn two_nodes_share_a_campaign_and_a_kill9_loses_nothing() {
-    let started = Instant::now();
+/// Poll until `sql` (a count) reads 0; fail after `limit` naming `what`.
+fn wait_zero(
+    rt: &tokio::runtime::Runtime,
+    db: &support::store::TestDb,
+    sql: &str,
+    limit: Duration,
+    what: &str,
+    logs: impl Fn() -> String,
+) {
+    let t0 = Instant::now();
+    loop {
+        let left = count(rt, db, sql);
+        if left == 0 {
+            return;
+        }
+        assert!(t0.elapsed() < limit, "{left} {what}\n{}", logs());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Two nodes on a fresh database, one traced SIPp callee, one merchant
+/// endpoint, and `orders` orders posted to the nodes in turn.
+struct Cluster {
+    rt: tokio::runtime::Runtime,
+    db: support::store::TestDb,
+    dir: tempfile::TempDir,
+    sipp: Sipp,
+    sink: WebhookSink,
+    a: Node,
+    b: Node,
+}
+
+fn two_nodes(orders: usize) -> Cluster {
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     let db = rt.block_on(support::store::postgres_db());
     let dir = tempfile::tempdir().expect("tempdir");
     let sipp = traced_callee(dir.path());
     let sink = WebhookSink::start();
     let a = start_node(dir.path(), "a", sipp.port, &db.url, &sink);
-    let mut b = start_node(dir.path(), "b", sipp.port, &db.url, &sink);
-    for i in 0..ORDERS {
+    let b = start_node(dir.path(), "b", sipp.port, &db.url, &sink);
+    for i in 0..orders {
         post_order(if i % 2 == 0 { &a } else { &b }, i);
     }
+    Cluster {
+        rt,
+        db,
+        dir,
+        sipp,
+        sink,
+        a,
+        b,
+    }
+}
+
+/// Attempts not finished: live, or a first call still due.
+const OPEN: &str =
+    "SELECT COUNT(*) FROM call_attempts WHERE state = 'live' OR (state = 'due' AND attempt_no = 1)";
+
+#[test]
+fn two_nodes_share_a_campaign_and_a_kill9_loses_nothing() {
+    let started = Instant::now();
+    let Cluster {
+        rt,
+        db,
+        dir,
+        sipp,
+        sink,
+        a,
+        mut b,
+    } = two_nodes(ORDERS);
 
     // Mid-campaign: some confirmed, node b on calls; then kill -9 b.
     let t0 = Instant::now();
@@ -208,23 +254,14 @@ fn two_nodes_share_a_campaign_and_a_kill9_loses_nothing() {
     let c = start_node(dir.path(), "c", sipp.port, &db.url, &sink);
 
     // The survivor finishes: nothing live, no first attempt left due.
-    let t0 = Instant::now();
-    loop {
-        let open = count(
-            &rt,
-            &db,
-            "SELECT COUNT(*) FROM call_attempts WHERE state = 'live' OR (state = 'due' AND attempt_no = 1)",
-        );
-        if open == 0 {
-            break;
-        }
-        assert!(
-            t0.elapsed() < Duration::from_secs(60),
-            "{open} attempts still open after the kill\n{}",
-            a.daemon.logs()
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    wait_zero(
+        &rt,
+        &db,
+        OPEN,
+        Duration::from_secs(60),
+        "attempts still open after the kill",
+        || a.daemon.logs(),
+    );
 
     // Both nodes took part.
     let per_node: HashMap<String, i64> = rt
@@ -335,23 +372,14 @@ fn two_nodes_share_a_campaign_and_a_kill9_loses_nothing() {
 
     // Webhooks: every event in the outbox delivered, each exactly once at
     // the receiver (b's in-flight ones at most twice, same id and body).
-    let t0 = Instant::now();
-    loop {
-        let left = count(
-            &rt,
-            &db,
-            "SELECT COUNT(*) FROM webhook_outbox WHERE delivered_at IS NULL",
-        );
-        if left == 0 {
-            break;
-        }
-        assert!(
-            t0.elapsed() < Duration::from_secs(40),
-            "{left} webhook events undelivered\n{}",
-            a.daemon.logs()
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    wait_zero(
+        &rt,
+        &db,
+        "SELECT COUNT(*) FROM webhook_outbox WHERE delivered_at IS NULL",
+        Duration::from_secs(40),
+        "webhook events undelivered",
+        || a.daemon.logs(),
+    );
     let events: HashSet<String> = rt
         .block_on(rows(&db, "SELECT id FROM webhook_outbox"))
         .into_iter()
@@ -381,19 +409,25 @@ fn two_nodes_share_a_campaign_and_a_kill9_loses_nothing() {
     }
 
     // The trunk's 40 channels were shared by the live nodes: a took half
-    // with b, a third once c joined, half again once b's heartbeat stopped.
-    let logs = a.daemon.logs();
-    let share = |nodes: u32, channels: u32| {
-        logs.find(&format!(
-            "trunk share for this node nodes={nodes} max_channels=Some({channels})"
-        ))
-        .unwrap_or_else(|| panic!("a never paced at {channels} channels with {nodes} nodes"))
+    // with b, a third once c joined, half again once b's heartbeat was
+    // older than a lease (a heartbeat tick or two after that).
+    let regrown = "trunk share for this node nodes=2 max_channels=Some(20)";
+    let t0 = Instant::now();
+    let logs = loop {
+        let logs = a.daemon.logs();
+        let three = logs.find("trunk share for this node nodes=3 max_channels=Some(13)");
+        if three.is_some_and(|at| logs[at..].contains(regrown)) {
+            break logs;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(3 * LEASE_SECS as u64),
+            "a never paced at 13 channels with 3 nodes, then at 20 after b died:\n{logs}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
     };
-    let (two, three) = (share(2, 20), share(3, 13));
-    assert!(two < three, "a paced with 3 nodes before b joined");
     assert!(
-        logs[three..].contains("trunk share for this node nodes=2 max_channels=Some(20)"),
-        "a did not grow its share after b died"
+        logs.find(regrown) < logs.find("nodes=3"),
+        "a did not pace at half the trunk while a and b were alone"
     );
     eprintln!(
         "cluster: {ORDERS} orders, attempts per node {per_node:?}, {confirmed} confirmed, \
@@ -437,17 +471,15 @@ fn cluster_on_sqlite_is_a_config_error_naming_the_key() {
 /// of working them on, and its results are not recorded over the survivor's.
 #[test]
 fn a_node_paused_past_its_lease_stops_itself() {
-    let rt = tokio::runtime::Runtime::new().expect("runtime");
-    let db = rt.block_on(support::store::postgres_db());
-    let dir = tempfile::tempdir().expect("tempdir");
-    let sipp = traced_callee(dir.path());
-    let sink = WebhookSink::start();
-    let a = start_node(dir.path(), "a", sipp.port, &db.url, &sink);
-    let mut b = start_node(dir.path(), "b", sipp.port, &db.url, &sink);
-    let n = 80;
-    for i in 0..n {
-        post_order(if i % 2 == 0 { &a } else { &b }, i);
-    }
+    let Cluster {
+        rt,
+        db,
+        dir,
+        sipp: _sipp,
+        sink: _sink,
+        a,
+        mut b,
+    } = two_nodes(80);
     let b_live_sql = "SELECT COUNT(*) FROM call_attempts WHERE state = 'live' AND node = 'b'";
     let t0 = Instant::now();
     while count(&rt, &db, b_live_sql) == 0 {
@@ -464,15 +496,14 @@ fn a_node_paused_past_its_lease_stops_itself() {
     };
     signal("-STOP");
     // a takes b's calls over once their leases ran out.
-    let t0 = Instant::now();
-    while count(&rt, &db, b_live_sql) > 0 {
-        assert!(
-            t0.elapsed() < Duration::from_secs(3 * LEASE_SECS as u64),
-            "b's calls were not taken over\n{}",
-            a.daemon.logs()
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    wait_zero(
+        &rt,
+        &db,
+        b_live_sql,
+        Duration::from_secs(3 * LEASE_SECS as u64),
+        "calls of b not taken over",
+        || a.daemon.logs(),
+    );
     signal("-CONT");
     let t0 = Instant::now();
     let status = loop {
@@ -497,16 +528,14 @@ fn a_node_paused_past_its_lease_stops_itself() {
     );
     // The calls a closed stay closed as interrupted: b's late results did
     // not overwrite them, and none of those numbers was called again.
-    let t0 = Instant::now();
-    while count(
+    wait_zero(
         &rt,
         &db,
-        "SELECT COUNT(*) FROM call_attempts WHERE state = 'live' OR (state = 'due' AND attempt_no = 1)",
-    ) > 0
-    {
-        assert!(t0.elapsed() < Duration::from_secs(60), "a did not finish\n{}", a.daemon.logs());
-        std::thread::sleep(Duration::from_millis(200));
-    }
+        OPEN,
+        Duration::from_secs(60),
+        "attempts a did not finish",
+        || a.daemon.logs(),
+    );
     let interrupted = count(
         &rt,
         &db,

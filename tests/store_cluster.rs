@@ -47,6 +47,12 @@ async fn order(store: &Store, id: &str, now: DateTime<Utc>) {
     }
 }
 
+/// Claim up to `limit` due attempts; their ids.
+async fn claim(store: &Store, now: DateTime<Utc>, limit: u32) -> Vec<i64> {
+    let claimed = store.due_attempts(now, limit).await.expect("claim");
+    claimed.iter().map(|c| c.attempt.id).collect()
+}
+
 async fn interrupted(store: &Store, at: DateTime<Utc>, start: bool) -> Vec<i64> {
     let c = campaign();
     let decide = |claimed: &orderline::store::ClaimedAttempt| {
@@ -69,20 +75,8 @@ async fn leases_decide_who_closes_a_live_attempt() {
     for id in ["A1", "A2", "B1"] {
         order(&a, id, now).await;
     }
-    let by_a: Vec<i64> = a
-        .due_attempts(now, 2)
-        .await
-        .expect("a claims")
-        .iter()
-        .map(|c| c.attempt.id)
-        .collect();
-    let by_b: Vec<i64> = b
-        .due_attempts(now, 5)
-        .await
-        .expect("b claims")
-        .iter()
-        .map(|c| c.attempt.id)
-        .collect();
+    let by_a = claim(&a, now, 2).await;
+    let by_b = claim(&b, now, 5).await;
     assert_eq!(
         (by_a.len(), by_b.len()),
         (2, 1),
@@ -137,13 +131,10 @@ async fn a_single_node_start_still_closes_every_live_attempt() {
     assert_eq!(store.node(), orderline::store::LOCAL_NODE);
     let now = t0();
     order(&store, "S1", now).await;
-    let claimed = store.due_attempts(now, 5).await.expect("claim");
+    let claimed = claim(&store, now, 5).await;
     assert_eq!(claimed.len(), 1);
     let other = db.open().await.in_cluster("x", LEASE);
     // A leased node's start leaves a 'local' row alone; the single node's start closes it.
     assert!(interrupted(&other, now, true).await.is_empty());
-    assert_eq!(
-        interrupted(&store, now, true).await,
-        vec![claimed[0].attempt.id]
-    );
+    assert_eq!(interrupted(&store, now, true).await, claimed);
 }
