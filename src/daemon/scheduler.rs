@@ -6,7 +6,9 @@
 //! same transaction as the order's status change and its webhook event. A
 //! `kill -9` leaves at most the calls that were up as `live`; the next start
 //! closes them as failed and schedules the re-attempt, so no order is lost
-//! and no attempt is dialled twice.
+//! and no attempt is dialled twice. In a `[cluster]` the claim carries this
+//! node's name and a lease, and the pacer keeps to this node's share of the
+//! trunk (`daemon::cluster`, issue #16).
 
 use std::collections::HashMap;
 use std::sync::Arc;
