@@ -14,6 +14,7 @@ use serde::Deserialize;
 
 mod agents;
 mod campaign;
+mod cluster;
 mod dns;
 mod duration;
 mod inbound;
@@ -23,6 +24,7 @@ mod session_timer;
 mod tls;
 mod tts;
 pub use agents::{check_sip_password, check_sip_user, AgentConfig, PaymentsConfig};
+pub use cluster::{ClusterNode, ClusterSection, MIN_LEASE};
 pub use dns::DnsConfig;
 pub use duration::parse_duration;
 pub use operators::{FloorSettings, OperatorsConfig};
@@ -103,6 +105,9 @@ pub struct Config {
     /// `[dns]`: resolvers for trunk and agent host names (RFC 3263).
     #[serde(default)]
     pub dns: DnsConfig,
+    /// `[cluster]`: one of several nodes on one PostgreSQL (issue #16).
+    #[serde(default)]
+    pub cluster: Option<ClusterSection>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -644,7 +649,16 @@ impl Config {
         self.dialer_modes()?;
         self.sip.registrar_config()?;
         self.operators.floor()?;
+        self.cluster()?;
         Ok(())
+    }
+
+    /// This node of a `[cluster]`, checked; `None` for a single process.
+    pub fn cluster(&self) -> Result<Option<ClusterNode>, ConfigError> {
+        self.cluster
+            .as_ref()
+            .map(|c| c.check(&self.database.url))
+            .transpose()
     }
 
     /// The checked call modes; `[calling]` gives their default window and zone.

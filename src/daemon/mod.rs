@@ -2,6 +2,7 @@
 //! SIP endpoint, the campaign scheduler and inbound calls; on SIGTERM no new
 //! calls start, live calls get a BYE, their results are written, then exit.
 
+mod cluster;
 pub mod desk;
 pub mod floor_feed;
 pub mod inbound;
@@ -41,9 +42,28 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = ()>) -> anyhow::Res
     let store = Store::open(&cfg.database.url)
         .await
         .with_context(|| format!("opening the order store {}", redact_url(&cfg.database.url)))?;
-    let metrics = Arc::new(Metrics::new());
     // One wall clock for every edge: the API, webhooks, scheduler, desk and payments.
     let clock = Clock::system();
+    // One of several nodes on this database (issue #16): claims carry our
+    // name and a lease, and a start closes only our own live calls.
+    let cluster_node = cfg.cluster().context("[cluster]")?;
+    let store = match &cluster_node {
+        Some(c) => {
+            let store = store.in_cluster(&c.node, c.lease);
+            let now = clock.now();
+            if let Some(pid) = store
+                .join_cluster(now, std::process::id())
+                .await
+                .context("joining the cluster")?
+            {
+                tracing::warn!(node = %c.node, other_pid = pid, "another process announced this node name within one lease: every node needs its own [cluster] node");
+            }
+            tracing::info!(node = %c.node, lease = ?c.lease, "cluster node");
+            store
+        }
+        None => store,
+    };
+    let metrics = Arc::new(Metrics::new());
     let confirm = crate::ivr::ConfirmPlan::load(&cfg.media.dialplans_dir.join("confirm.toml"))
         .context("loading the confirm dialplan")?;
     // Names are rendered by the engine `[tts]` gives each language; the
@@ -142,7 +162,7 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = ()>) -> anyhow::Res
         Some(w) => Some(
             WebhookDeliverer::new(
                 store.clone(),
-                WebhookOptions::from_config(w).context("webhooks config")?,
+                webhook_options(w, cluster_node.as_ref())?,
                 metrics.clone(),
             )
             .context("starting webhook delivery")?
@@ -212,8 +232,35 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = ()>) -> anyhow::Res
     .await
     .context("preparing the predictive modes' safe-harbor messages")?
     .map(|p| tokio::spawn(p.run(stop.child_token())));
+    // Live nodes set our share of the trunk (issue #16); 1 outside a cluster.
+    let nodes_now = match cluster_node {
+        Some(_) => store
+            .heartbeat(floor_clock.now())
+            .await
+            .context("cluster heartbeat")?,
+        None => 1,
+    };
+    let (nodes_tx, mut nodes_rx) = tokio::sync::watch::channel(1u32);
+    // A node joining a running cluster starts within its share, not the whole trunk.
+    nodes_tx.send_replace(nodes_now);
+    if nodes_now == 1 {
+        nodes_rx.mark_unchanged();
+    }
+    let fence = CancellationToken::new();
+    if let Some(node) = cluster_node {
+        let tick = cluster::ClusterTick {
+            store: store.clone(),
+            node,
+            campaign: campaign.clone(),
+            clock: floor_clock.clone(),
+            nodes: nodes_tx,
+            fence: fence.clone(),
+        };
+        tokio::spawn(tick.run(stop.child_token()));
+    }
     let scheduler = Scheduler::new(store.clone(), engine.clone(), campaign, metrics.clone())
-        .with_dialup(dialup);
+        .with_dialup(dialup)
+        .with_node_share(nodes_rx);
     let scheduler = tokio::spawn(scheduler.run(stop.child_token()));
     // Session legs move their agents on the floor (issue #10).
     let feed_task = tokio::spawn(floor_feed::run(
@@ -257,6 +304,7 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = ()>) -> anyhow::Res
                 });
             }
             _ = &mut shutdown => break,
+            _ = fence.cancelled() => break,
         }
     }
     tracing::info!("draining: no new calls, BYE to live calls");
@@ -304,7 +352,24 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = ()>) -> anyhow::Res
     }
     store.close().await;
     tracing::info!("stopped");
+    if fence.is_cancelled() {
+        anyhow::bail!("stopped: this node's cluster leases could not be renewed in time");
+    }
     Ok(())
+}
+
+/// Delivery options; in a `[cluster]` an event leased by a node that died
+/// comes due again after the node lease (at least twice the request
+/// timeout, so a slow delivery is never sent twice by two nodes at once).
+fn webhook_options(
+    w: &crate::config::WebhookConfig,
+    node: Option<&crate::config::ClusterNode>,
+) -> anyhow::Result<WebhookOptions> {
+    let mut opts = WebhookOptions::from_config(w).context("webhooks config")?;
+    if let Some(node) = node {
+        opts.lease = node.lease.max(2 * opts.timeout);
+    }
+    Ok(opts)
 }
 
 /// A database URL without its password, for messages.

@@ -6,7 +6,9 @@
 //! same transaction as the order's status change and its webhook event. A
 //! `kill -9` leaves at most the calls that were up as `live`; the next start
 //! closes them as failed and schedules the re-attempt, so no order is lost
-//! and no attempt is dialled twice.
+//! and no attempt is dialled twice. In a `[cluster]` the claim carries this
+//! node's name and a lease, and the pacer keeps to this node's share of the
+//! trunk (`daemon::cluster`, issue #16).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -21,7 +23,8 @@ use crate::call::{CallSpec, Engine};
 use crate::dialer::{CallPacer, Campaign, OrderStatus, Wait};
 use crate::ivr::Outcome;
 use crate::metrics::Metrics;
-use crate::store::{AttemptReport, ClaimedAttempt, Store};
+use crate::store::{AttemptReport, ClaimedAttempt, Store, StoreError};
+use orderline_dialer::lease::node_share;
 
 /// How often the store is asked for due attempts when nothing else wakes us.
 const POLL: Duration = Duration::from_millis(250);
@@ -42,6 +45,10 @@ pub struct Scheduler {
     metrics: Arc<Metrics>,
     /// The call-mode queue robo-call outcomes feed (issue #11), if any.
     dialup: Option<super::Dialup>,
+    /// The trunk's own limits; a cluster node paces within its share.
+    limits: (Option<u32>, Option<f64>),
+    /// Live cluster nodes (issue #16); always 1 outside a cluster.
+    nodes: Option<tokio::sync::watch::Receiver<u32>>,
 }
 
 impl Scheduler {
@@ -54,14 +61,15 @@ impl Scheduler {
     ) -> Self {
         let cfg = engine.config();
         let trunk = cfg.default_trunk();
+        let limits = (
+            trunk.and_then(|t| t.max_channels),
+            trunk.and_then(|t| t.max_cps),
+        );
         Scheduler {
-            pacer: CallPacer::new(
-                trunk.and_then(|t| t.max_channels),
-                trunk.and_then(|t| t.max_cps),
-            ),
-            burst: trunk
-                .and_then(|t| t.max_cps)
-                .map_or(BATCH, |cps| (cps.ceil() as u32).clamp(1, BATCH)),
+            pacer: CallPacer::new(limits.0, limits.1),
+            burst: burst(limits.1),
+            limits,
+            nodes: None,
             trunk: trunk.map(|t| t.name.clone()),
             default_locale: cfg.calling.default_locale.clone(),
             store,
@@ -77,6 +85,30 @@ impl Scheduler {
     pub fn with_dialup(mut self, dialup: super::Dialup) -> Self {
         self.dialup = Some(dialup);
         self
+    }
+
+    /// Pace within this node's share of the trunk as live cluster nodes
+    /// come and go (issue #16): floor(max_channels / nodes), max_cps / nodes.
+    pub fn with_node_share(mut self, nodes: tokio::sync::watch::Receiver<u32>) -> Self {
+        self.nodes = Some(nodes);
+        self
+    }
+
+    /// Take a changed node count into the pacer.
+    fn follow_share(&mut self) {
+        let Some(rx) = self.nodes.as_mut() else {
+            return;
+        };
+        if !rx.has_changed().unwrap_or(false) {
+            return;
+        }
+        let nodes = *rx.borrow_and_update();
+        let (channels, cps) = node_share(self.limits.0, self.limits.1, nodes);
+        self.pacer.set_limits(channels, cps);
+        self.burst = burst(cps);
+        if self.limits != (None, None) {
+            tracing::info!(nodes, max_channels = ?channels, max_cps = ?cps, "trunk share for this node");
+        }
     }
 
     /// Claim, pace and place calls until `stop` fires; then let live calls
@@ -95,6 +127,7 @@ impl Scheduler {
             while let Some(done) = calls.try_join_next() {
                 self.call_ended(done);
             }
+            self.follow_share();
             // Bounded by the trunk's channels and by RTP ports: the range less the
             // calls we have in flight (exact, even before their tasks bind), and
             // what is free right now (inbound calls hold ports too).
@@ -233,6 +266,11 @@ struct Attempt {
     dialup: Option<super::Dialup>,
 }
 
+/// Most attempts claimed per pass: one second of starts at `max_cps`.
+fn burst(max_cps: Option<f64>) -> u32 {
+    max_cps.map_or(BATCH, |cps| (cps.ceil() as u32).clamp(1, BATCH))
+}
+
 fn snapshot(c: &SharedCampaign) -> Campaign {
     c.read().unwrap_or_else(|p| p.into_inner()).clone()
 }
@@ -369,6 +407,12 @@ impl Attempt {
                             }
                         }
                     }
+                    return;
+                }
+                Err(StoreError::AttemptNotLive(_)) => {
+                    // Closed as interrupted by another node: our lease ran
+                    // out (issue #16). Its re-attempt is already scheduled.
+                    tracing::warn!(order = %order.id, "attempt was closed by another node; result not recorded");
                     return;
                 }
                 Err(e) => {

@@ -43,6 +43,16 @@ impl<T: Copy + Ord + Add<Duration, Output = T>> CallPacer<T> {
         }
     }
 
+    /// Change the limits (a cluster node's share changed, issue #16); calls
+    /// up and the next start slot are kept.
+    pub fn set_limits(&mut self, max_channels: Option<u32>, max_cps: Option<f64>) {
+        *self = CallPacer {
+            active: self.active,
+            next_start: self.next_start,
+            ..CallPacer::new(max_channels, max_cps)
+        };
+    }
+
     /// Calls up right now.
     pub fn active(&self) -> u32 {
         self.active

@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, Utc};
 
+use super::cluster::{scope_condition, LiveScope};
 use super::error::QueryContext;
 use super::model::{attempt_from_row, ms, ATTEMPT_COLUMNS};
 use super::{
@@ -23,7 +24,8 @@ impl Store {
     /// handed to exactly one worker: on PostgreSQL the candidate rows are
     /// locked with `FOR UPDATE SKIP LOCKED` (a second worker takes other rows
     /// instead of waiting), on SQLite the write lock serialises claimers.
-    /// Oldest due first.
+    /// Oldest due first. Each claim carries this node's name and, in a
+    /// `[cluster]`, a lease the node renews while the call lasts (issue #16).
     pub async fn due_attempts(
         &self,
         now: DateTime<Utc>,
@@ -41,7 +43,7 @@ impl Store {
             "WITH picked AS (\
                SELECT id AS pick FROM call_attempts WHERE state = 'due' AND scheduled_at <= $1 \
                ORDER BY scheduled_at, id LIMIT $2 {lock}) \
-             UPDATE call_attempts SET state = 'live', started_at = $1 \
+             UPDATE call_attempts SET state = 'live', started_at = $1, node = $3, lease_until = $4 \
              WHERE state = 'due' AND id IN (SELECT pick FROM picked) \
              RETURNING {ATTEMPT_COLUMNS}"
         );
@@ -49,6 +51,8 @@ impl Store {
         let rows = sqlx::query(&sql)
             .bind(ms(now))
             .bind(i64::from(limit))
+            .bind(self.node())
+            .bind(self.lease_end(now))
             .fetch_all(&mut *tx)
             .await
             .during("claim due attempts")?;
@@ -86,8 +90,8 @@ impl Store {
         at: DateTime<Utc>,
     ) -> Result<Attempt, StoreError> {
         let row = sqlx::query(&format!(
-            "UPDATE call_attempts SET state = 'due', scheduled_at = $1, started_at = NULL \
-             WHERE id = $2 AND state = 'live' RETURNING {ATTEMPT_COLUMNS}"
+            "UPDATE call_attempts SET state = 'due', scheduled_at = $1, started_at = NULL, \
+             node = NULL, lease_until = NULL WHERE id = $2 AND state = 'live' RETURNING {ATTEMPT_COLUMNS}"
         ))
         .bind(ms(at))
         .bind(attempt_id)
@@ -139,6 +143,8 @@ impl Store {
     /// On start-up, close every attempt a crash left `live` as `failed` and
     /// apply what `decide` says follows (normally
     /// `campaign.after_attempt(&claimed.rule_state(), Outcome::Failed, now)`).
+    /// In a `[cluster]` only this node's live attempts are closed: the other
+    /// nodes' calls are theirs while their leases last (issue #16).
     ///
     /// The interrupted attempt is never called again: a re-attempt is a new
     /// row with the next attempt number, and counts against the cap.
@@ -147,17 +153,33 @@ impl Store {
         now: DateTime<Utc>,
         decide: impl Fn(&ClaimedAttempt) -> Next,
     ) -> Result<Reconciled, StoreError> {
+        self.reconcile_live(self.start_scope(), now, decide).await
+    }
+
+    /// Close the live attempts of `scope` as interrupted, in one transaction.
+    pub(super) async fn reconcile_live(
+        &self,
+        scope: LiveScope,
+        now: DateTime<Utc>,
+        decide: impl Fn(&ClaimedAttempt) -> Next,
+    ) -> Result<Reconciled, StoreError> {
         let mut tx = self.begin("reconcile live attempts").await?;
-        let rows = sqlx::query(&format!(
+        let sql = format!(
             "UPDATE call_attempts SET state = 'done', finished_at = $1, outcome = $2, error = $3 \
-             WHERE state = 'live' RETURNING {ATTEMPT_COLUMNS}"
-        ))
-        .bind(ms(now))
-        .bind(Outcome::Failed.as_str())
-        .bind(INTERRUPTED)
-        .fetch_all(&mut *tx)
-        .await
-        .during("reconcile live attempts")?;
+             WHERE state = 'live'{} RETURNING {ATTEMPT_COLUMNS}",
+            scope_condition(scope)
+        );
+        let mut query = sqlx::query(&sql)
+            .bind(ms(now))
+            .bind(Outcome::Failed.as_str())
+            .bind(INTERRUPTED);
+        if matches!(scope, LiveScope::Mine) {
+            query = query.bind(self.node());
+        }
+        let rows = query
+            .fetch_all(&mut *tx)
+            .await
+            .during("reconcile live attempts")?;
         let mut attempts = rows
             .iter()
             .map(attempt_from_row)

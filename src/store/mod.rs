@@ -22,6 +22,7 @@ mod agents;
 mod api_queries;
 mod attempts;
 mod callbacks;
+mod cluster;
 mod dialup;
 mod error;
 mod model;
@@ -45,6 +46,7 @@ pub use agent_calls::MAX_CALL_PAGE;
 pub use agent_log::{CallDisposition, LogRecord};
 pub use agent_sip::SipCredentials;
 pub use callbacks::{InboundRecorded, FIRST_INBOUND_ATTEMPT};
+pub use cluster::{LeaseTick, LOCAL_NODE};
 pub use dialup::{DialupChange, DialupCount, DialupMove};
 pub use error::StoreError;
 pub use model::{
@@ -77,6 +79,9 @@ pub enum Backend {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    /// Who claims attempts and webhook events through this handle, and for
+    /// how long (issue #16); node "local" without a lease outside a cluster.
+    node: cluster::Node,
 }
 
 type Tx = sqlx::Transaction<'static, Any>;
@@ -133,7 +138,11 @@ impl Store {
             .await
             .map_err(StoreError::Open)?;
         migrator(backend).run(&pool).await?;
-        Ok(Store { pool, backend })
+        Ok(Store {
+            pool,
+            backend,
+            node: cluster::Node::local(),
+        })
     }
 
     pub fn backend(&self) -> Backend {
@@ -196,6 +205,7 @@ fn migrator(backend: Backend) -> Migrator {
         (10, "0010_pacer_days"),
         (11, "0011_sip_bindings_tls"),
         (12, "0012_agents_srtp"),
+        (15, "0015_cluster"),
     ];
     let migrations = all
         .into_iter()

@@ -22,6 +22,8 @@ impl Store {
     /// statement, so two senders do not post the same event at once; if the
     /// sender dies mid-delivery the event comes due again when the lease
     /// ends. Delivery is at least once: receivers de-duplicate on the id.
+    /// Several nodes of a `[cluster]` share the outbox the same way; the row
+    /// records which node holds the lease (issue #16).
     pub async fn next_due(
         &self,
         now: DateTime<Utc>,
@@ -41,7 +43,7 @@ impl Store {
                AND NOT EXISTS (SELECT 1 FROM webhook_outbox e WHERE e.delivered_at IS NULL \
                  AND e.order_id = o.order_id AND e.seq < o.seq) \
                ORDER BY o.next_attempt_at, o.seq LIMIT $3 {lock}) \
-             UPDATE webhook_outbox SET next_attempt_at = $2 \
+             UPDATE webhook_outbox SET next_attempt_at = $2, node = $4 \
              WHERE delivered_at IS NULL AND id IN (SELECT pick FROM picked) \
              AND next_attempt_at <= $1 \
              RETURNING {OUTBOX_COLUMNS}"
@@ -51,6 +53,7 @@ impl Store {
             .bind(ms(now))
             .bind(ms(until))
             .bind(i64::from(limit))
+            .bind(self.node())
             .fetch_all(&mut *tx)
             .await
             .during("lease webhook events")?;

@@ -12,9 +12,11 @@
 //! - [`modes`]: call modes, their sub-queues, the picker (issue #11).
 //! - [`agents`]: operators' states, the agent log's records and day totals (issue #10).
 //! - [`harbor`]: the safe-harbor rule: connect within 2 s or play the message.
+//! - [`lease`]: a cluster node's attempt leases and trunk share (issue #16).
 
 pub mod agents;
 pub mod harbor;
+pub mod lease;
 pub mod modes;
 pub mod pacer;
 pub mod sim;
