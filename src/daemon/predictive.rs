@@ -566,15 +566,18 @@ impl Predictive {
         }
     }
 
-    /// No agent in time: the message, then hang up; abandoned.
-    async fn abandon(&mut self, id: u64, answered: AnsweredLine, heard_after: Duration) {
+    /// No agent in time: the message, then hang up; abandoned. `planned`
+    /// is the decision's own figure (decision time + the playback lead);
+    /// the line logs when the message's first packet really went out
+    /// ([`AnsweredLine::play_message`]).
+    async fn abandon(&mut self, id: u64, answered: AnsweredLine, planned: Duration) {
         let Some(line) = self.lines.remove(&id) else {
             answered.hang_up(&self.engine).await;
             return;
         };
         let (locale, prompts) = self.message_for(&line);
         let m = &self.modes[line.mode];
-        tracing::info!(mode = %m.id, order = %line.order, heard_after_ms = heard_after.as_millis() as u64, "abandoned: no agent within the safe-harbor window, message played");
+        tracing::info!(mode = %m.id, order = %line.order, planned_heard_after_ms = planned.as_millis() as u64, "abandoned: no agent within the safe-harbor window, message starts");
         let engine = self.engine.clone();
         tokio::spawn(async move {
             if let Err(e) = answered.play_message(&engine, &locale, &prompts).await {
