@@ -267,7 +267,15 @@ impl MachineLine {
         let played = if gone {
             Ok(())
         } else {
-            play_then_end(engine, &mut self.io, &mut self.media, locale, prompts, |_| {}).await
+            play_then_end(
+                engine,
+                &mut self.io,
+                &mut self.media,
+                locale,
+                prompts,
+                |_| {},
+            )
+            .await
         };
         let _ = engine.sip().command(SipCommand::Bye(self.io.call)).await;
         self.media.stop().await;
@@ -348,8 +356,15 @@ impl AnsweredLine {
             let ms = |from: Instant| at.saturating_duration_since(from).as_millis() as u64;
             tracing::info!(leg = %call, heard_after_ms = ms(window_from), since_answer_ms = ms(answered_at), "safe-harbor message: first audio sent");
         };
-        let played =
-            play_then_end(engine, &mut self.io, &mut media, locale, prompts, first_audio).await;
+        let played = play_then_end(
+            engine,
+            &mut self.io,
+            &mut media,
+            locale,
+            prompts,
+            first_audio,
+        )
+        .await;
         let _ = engine.sip().command(SipCommand::Bye(self.io.call)).await;
         media.stop().await;
         played

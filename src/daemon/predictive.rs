@@ -30,8 +30,8 @@ use std::time::Duration;
 
 use orderline_amd::AmdConfig;
 use orderline_dialer::agents::{AgentInput, AgentState, Reason};
-use orderline_dialer::harbor::{HarborWait, Routing};
 use orderline_dialer::harbor::LIVE_INITIAL_SILENCE;
+use orderline_dialer::harbor::{HarborWait, Routing};
 use orderline_dialer::modes::{AmdPolicy, DialResult, Pacing};
 use orderline_dialer::pacer::{AgentEvent, CallEvent};
 use tokio::sync::{broadcast, mpsc};

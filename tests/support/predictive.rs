@@ -64,7 +64,11 @@ pub fn messages_heard_after(logs: impl Fn() -> String) -> Vec<u64> {
         let abandoned = l.lines().filter(|x| x.contains(ABANDONED)).count();
         let heard = logged_ms(&l, MESSAGE_SENT, "heard_after_ms");
         if heard.len() >= abandoned || t0.elapsed() > std::time::Duration::from_secs(5) {
-            assert_eq!(heard.len(), abandoned, "one message per abandoned customer:\n{l}");
+            assert_eq!(
+                heard.len(),
+                abandoned,
+                "one message per abandoned customer:\n{l}"
+            );
             return heard;
         }
         std::thread::sleep(std::time::Duration::from_millis(50));

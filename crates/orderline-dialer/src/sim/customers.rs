@@ -194,7 +194,10 @@ mod tests {
             .filter(|c| c.outcome == Outcome::NoAnswer)
             .all(|c| c.ring_s >= 15.0));
         let silent = cs.iter().filter(|c| c.greeting_s.is_none()).count() as f64 / n as f64;
-        assert!((silent - SILENT_SHARE).abs() < 0.01, "silent share {silent}");
+        assert!(
+            (silent - SILENT_SHARE).abs() < 0.01,
+            "silent share {silent}"
+        );
         assert!(cs
             .iter()
             .filter_map(|c| c.greeting_s)
@@ -208,6 +211,9 @@ mod tests {
         let mut s = CustomerStream::new(1, pop());
         let mut main = StdRng::seed_from_u64(1);
         let u_answer: f64 = main.gen();
-        assert_eq!(s.get(0).outcome == Outcome::NoAnswer || s.get(0).outcome == Outcome::Busy, u_answer >= 0.3);
+        assert_eq!(
+            s.get(0).outcome == Outcome::NoAnswer || s.get(0).outcome == Outcome::Busy,
+            u_answer >= 0.3
+        );
     }
 }

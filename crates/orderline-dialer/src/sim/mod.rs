@@ -367,7 +367,10 @@ mod tests {
         let held = &run(&on, &[PacerKind::Progressive]).expect("valid")[0];
         let at_once = &run(&off, &[PacerKind::Progressive]).expect("valid")[0];
         let shortest = customers::GREETING_MIN_S + customers::AMD_AFTER_GREETING_S;
-        assert!(held.answered > 20 && held.mean_wait_s >= shortest, "{held:?}");
+        assert!(
+            held.answered > 20 && held.mean_wait_s >= shortest,
+            "{held:?}"
+        );
         assert!(at_once.mean_wait_s < 0.05, "{at_once:?}");
     }
 
