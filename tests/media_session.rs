@@ -280,6 +280,12 @@ async fn plays_prompt_paced_with_exact_audio_and_rtp_header_rules() {
         "silence after playback"
     );
     assert!(evs.contains(&MediaEvent::PlaybackDone), "{evs:?}");
+    // One start per run of queued audio, reported before its end.
+    let started = |e: &MediaEvent| matches!(e, MediaEvent::PlaybackStarted { .. });
+    assert_eq!(evs.iter().filter(|e| started(e)).count(), 1, "{evs:?}");
+    let first = evs.iter().position(started);
+    let done = evs.iter().position(|e| *e == MediaEvent::PlaybackDone);
+    assert!(first < done, "{evs:?}");
     assert!(stats.packets_sent >= got.len() as u64, "{stats:?}");
     assert_eq!(stats.bytes_sent, stats.packets_sent * 160);
 }

@@ -22,7 +22,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use support::capture::{streams_with, Capture, Packet};
-use support::predictive::{a_month_of_history, logged_ms};
+use support::predictive::{a_month_of_history, logged_ms, messages_heard_after};
 use support::session_rig::{answers, Rig};
 use support::{free_udp_block, require, scenario, sox_g711};
 
@@ -296,7 +296,7 @@ fn machines_never_reach_an_agent_and_people_do_within_two_seconds() {
         "live customer connected to an agent",
         "since_answer_ms",
     );
-    let heard = logged_ms(&logs, "abandoned: no agent within", "heard_after_ms");
+    let heard = messages_heard_after(|| rig.daemon.logs());
     let people = (0..ORDERS).filter(|&i| kind(i) == Kind::Person).count();
     assert_eq!(waited.len(), confirmed, "every connected customer disposed");
     assert_eq!(

@@ -267,7 +267,15 @@ impl MachineLine {
         let played = if gone {
             Ok(())
         } else {
-            play_then_end(engine, &mut self.io, &mut self.media, locale, prompts).await
+            play_then_end(
+                engine,
+                &mut self.io,
+                &mut self.media,
+                locale,
+                prompts,
+                |_| {},
+            )
+            .await
         };
         let _ = engine.sip().command(SipCommand::Bye(self.io.call)).await;
         self.media.stop().await;
@@ -276,13 +284,15 @@ impl MachineLine {
 }
 
 /// Play `prompts` to the far end and wait until they end, the far end hangs
-/// up, or [`MESSAGE_LIMIT`] passes.
+/// up, or [`MESSAGE_LIMIT`] passes. `first_audio` hears when the prompts'
+/// first packet went out.
 async fn play_then_end(
     engine: &Engine,
     io: &mut LegIo,
     media: &mut MediaHandle,
     locale: &str,
     prompts: &[String],
+    mut first_audio: impl FnMut(Instant),
 ) -> Result<(), CallError> {
     media
         .play(engine.prompt_items(locale, prompts)?)
@@ -293,6 +303,7 @@ async fn play_then_end(
         tokio::select! {
             ev = media.next_event() => match ev {
                 Some(MediaEvent::PlaybackDone) | None => return Ok(()),
+                Some(MediaEvent::PlaybackStarted { at }) => first_audio(Instant::from_std(at)),
                 Some(_) => {}
             },
             ev = io.recv() => {
@@ -329,6 +340,9 @@ impl AnsweredLine {
 
     /// Play `items` to the customer, then hang up (the safe-harbor
     /// message). Returns when the message ended or the customer hung up.
+    /// Logs when its first packet was sent, counted from the window's start
+    /// (`heard_after_ms`: what the 2 s rule measures, 16 CFR
+    /// 310.4(b)(4)(iii)) and from the answer.
     pub async fn play_message(
         mut self,
         engine: &Engine,
@@ -337,7 +351,20 @@ impl AnsweredLine {
     ) -> Result<(), CallError> {
         let (session, remote) = self.io.answered_media()?;
         let mut media = session.start(media_params(&remote));
-        let played = play_then_end(engine, &mut self.io, &mut media, locale, prompts).await;
+        let (call, window_from, answered_at) = (self.io.call, self.window_from, self.answered_at);
+        let first_audio = |at: Instant| {
+            let ms = |from: Instant| at.saturating_duration_since(from).as_millis() as u64;
+            tracing::info!(leg = %call, heard_after_ms = ms(window_from), since_answer_ms = ms(answered_at), "safe-harbor message: first audio sent");
+        };
+        let played = play_then_end(
+            engine,
+            &mut self.io,
+            &mut media,
+            locale,
+            prompts,
+            first_audio,
+        )
+        .await;
         let _ = engine.sip().command(SipCommand::Bye(self.io.call)).await;
         media.stop().await;
         played

@@ -30,8 +30,8 @@ use std::time::Duration;
 
 use orderline_amd::AmdConfig;
 use orderline_dialer::agents::{AgentInput, AgentState, Reason};
+use orderline_dialer::harbor::LIVE_INITIAL_SILENCE;
 use orderline_dialer::harbor::{HarborWait, Routing};
-use orderline_dialer::harbor::{DEFAULT_PLAYBACK_LEAD, SAFE_HARBOR};
 use orderline_dialer::modes::{AmdPolicy, DialResult, Pacing};
 use orderline_dialer::pacer::{AgentEvent, CallEvent};
 use tokio::sync::{broadcast, mpsc};
@@ -57,16 +57,6 @@ const TICK: Duration = Duration::from_millis(250);
 /// At most this many new lines per mode per look: a burst of INVITEs is
 /// spread over the following looks.
 const MAX_NEW_LINES: u32 = 10;
-
-/// A customer who answers and says nothing is routed as `unknown` (to a
-/// person) after this much silence, early enough that an agent or the
-/// message still reaches them inside the 2 s window, which runs from the
-/// answer when there was no greeting: the window, less the message's
-/// playback lead, less 400 ms for the first packet's arrival and the
-/// routing. (`app_amd`'s 2.5 s would always be too late.)
-const LIVE_INITIAL_SILENCE: Duration = SAFE_HARBOR
-    .saturating_sub(DEFAULT_PLAYBACK_LEAD)
-    .saturating_sub(Duration::from_millis(400));
 
 /// The detector's settings on a live line: the defaults, tuned on the
 /// test sets (docs/amd.md), but for the initial silence.
@@ -576,15 +566,18 @@ impl Predictive {
         }
     }
 
-    /// No agent in time: the message, then hang up; abandoned.
-    async fn abandon(&mut self, id: u64, answered: AnsweredLine, heard_after: Duration) {
+    /// No agent in time: the message, then hang up; abandoned. `planned`
+    /// is the decision's own figure (decision time + the playback lead);
+    /// the line logs when the message's first packet really went out
+    /// ([`AnsweredLine::play_message`]).
+    async fn abandon(&mut self, id: u64, answered: AnsweredLine, planned: Duration) {
         let Some(line) = self.lines.remove(&id) else {
             answered.hang_up(&self.engine).await;
             return;
         };
         let (locale, prompts) = self.message_for(&line);
         let m = &self.modes[line.mode];
-        tracing::info!(mode = %m.id, order = %line.order, heard_after_ms = heard_after.as_millis() as u64, "abandoned: no agent within the safe-harbor window, message played");
+        tracing::info!(mode = %m.id, order = %line.order, planned_heard_after_ms = planned.as_millis() as u64, "abandoned: no agent within the safe-harbor window, message starts");
         let engine = self.engine.clone();
         tokio::spawn(async move {
             if let Err(e) = answered.play_message(&engine, &locale, &prompts).await {

@@ -86,6 +86,11 @@ pub enum MediaEvent {
     /// A key press (in-band or RFC 4733, de-duplicated). Times are on the
     /// received stream's extended RTP timestamp clock.
     Digit(DigitEvent),
+    /// The first frame of queued audio after an idle player is about to be
+    /// sent (`at`: taken as the frame is built, just before the send). The
+    /// safe-harbor message's "heard within 2 s" is this instant, not an
+    /// estimate (16 CFR 310.4(b)(4)(iii)).
+    PlaybackStarted { at: Instant },
     /// The playback queue ran empty (not sent after `stop_playback`).
     PlaybackDone,
     /// Symmetric RTP moved our send address here (RFC 4961).
@@ -178,6 +183,9 @@ pub(super) struct Leg {
     sender: RtpSender,
     latch: Latch,
     player: PromptPlayer,
+    /// Queued audio is going out (from its first frame to its drain or a
+    /// stop): [`MediaEvent::PlaybackStarted`] once per run.
+    sounding: bool,
     jitter: JitterBuffer,
     hook: DtmfHook,
     merger: DigitMerger,
@@ -225,6 +233,7 @@ impl Leg {
             sender: RtpSender::new(rng),
             latch: Latch::new(params.remote),
             player: PromptPlayer::new(),
+            sounding: false,
             jitter: JitterBuffer::new(REORDER_DEPTH),
             hook: DtmfHook::new(),
             merger: DigitMerger::new(params.dtmf_pt.is_some()),
@@ -299,6 +308,7 @@ impl Leg {
 
     pub(super) fn stop_playback(&mut self) {
         self.player.stop();
+        self.sounding = false;
     }
 
     pub(super) fn record(&mut self, path: PathBuf) {
@@ -369,6 +379,11 @@ impl Leg {
         let law = self.params.law;
         fill(&mut self.pcm[..spf]);
         if self.player.is_playing() {
+            if !self.sounding {
+                self.sounding = true;
+                let at = Instant::now();
+                self.emit(sink, MediaEvent::PlaybackStarted { at });
+            }
             self.player.fill(&mut self.pcm[..spf]);
         }
         law.encode(&self.pcm[..spf], &mut self.payload[..spf]);
@@ -395,6 +410,7 @@ impl Leg {
             None => n,
         };
         if self.player.take_drained() {
+            self.sounding = false;
             self.emit(sink, MediaEvent::PlaybackDone);
         }
         Some((&self.send_buf[..n], self.latch.remote()))

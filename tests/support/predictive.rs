@@ -47,3 +47,30 @@ pub fn logged_ms(logs: &str, what: &str, key: &str) -> Vec<u64> {
         })
         .collect()
 }
+
+/// The daemon's log line per abandoned customer, at the decision.
+pub const ABANDONED: &str = "abandoned: no agent within";
+/// The line's log when the safe-harbor message's first packet went out.
+pub const MESSAGE_SENT: &str = "safe-harbor message: first audio sent";
+
+/// `heard_after_ms` of every abandoned customer's message (the first
+/// packet's send time, from the window's start), waiting up to 5 s for the
+/// lines to log as many as were abandoned: the message starts after the
+/// decision is logged.
+pub fn messages_heard_after(logs: impl Fn() -> String) -> Vec<u64> {
+    let t0 = std::time::Instant::now();
+    loop {
+        let l = logs();
+        let abandoned = l.lines().filter(|x| x.contains(ABANDONED)).count();
+        let heard = logged_ms(&l, MESSAGE_SENT, "heard_after_ms");
+        if heard.len() >= abandoned || t0.elapsed() > std::time::Duration::from_secs(5) {
+            assert_eq!(
+                heard.len(),
+                abandoned,
+                "one message per abandoned customer:\n{l}"
+            );
+            return heard;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}

@@ -30,6 +30,16 @@ pub const MIN_RING: Duration = Duration::from_secs(15);
 /// start-up plus one jitter buffer); the decision is taken this much
 /// before the 2 s run out so the customer *hears* it within them.
 pub const DEFAULT_PLAYBACK_LEAD: Duration = Duration::from_millis(300);
+/// A customer who answers and says nothing is routed as `unknown` (to a
+/// person) after this much silence, early enough that an agent or the
+/// message still reaches them inside the 2 s window, which runs from the
+/// answer when there was no greeting: the window, less the message's
+/// playback lead, less 400 ms for the first packet's arrival and the
+/// routing. (`app_amd`'s 2.5 s would always be too late.) The live lines'
+/// detector uses it, and the simulator models it.
+pub const LIVE_INITIAL_SILENCE: Duration = SAFE_HARBOR
+    .saturating_sub(DEFAULT_PLAYBACK_LEAD)
+    .saturating_sub(Duration::from_millis(400));
 /// The message when a mode's `safe_harbor.messages` has none for the
 /// customer's locale: the two facts the rule requires, nothing else.
 pub const DEFAULT_MESSAGE: &str =

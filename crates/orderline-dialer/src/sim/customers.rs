@@ -12,9 +12,24 @@ pub const NO_ANSWER_TIMEOUT_S: f64 = 25.0;
 pub const BUSY_SHARE: f64 = 0.2;
 /// AMD time a machine holds the line before it is classified and released.
 pub const AMD_MACHINE_S: f64 = 3.0;
-/// AMD time before a human is passed on (the median target is ≤ 1 s
-/// after the greeting; it counts toward the 2 s).
-pub const AMD_HUMAN_S: f64 = 0.8;
+/// Silence after a short greeting before the detector says `human`:
+/// `orderline_amd::AmdConfig`'s `after_greeting_silence_ms` (800, as
+/// Asterisk `app_amd`), which the live lines use unchanged.
+pub const AMD_AFTER_GREETING_S: f64 = 0.8;
+/// Share of live customers who answer and say nothing: the live detector
+/// routes them as `unknown` after [`crate::harbor::LIVE_INITIAL_SILENCE`],
+/// with the safe-harbor window running from the answer.
+pub const SILENT_SHARE: f64 = 0.1;
+/// A live customer's greeting ("hello?", "yes, who is it?") lasts between
+/// these (uniform). The upper end is the detector's human range: above
+/// `AmdConfig::greeting_ms` (1.3 s) a greeting is classed `machine`
+/// (docs/amd.md: callers' greetings stay under ~1.2 s).
+pub const GREETING_MIN_S: f64 = 0.4;
+pub const GREETING_MAX_S: f64 = 1.2;
+/// The greetings' stream is seeded apart from the main one (this constant
+/// mixed into the seed) so that adding it left every other draw of a seed
+/// as it was: a run with greetings meets the same people as before.
+const GREETING_SEED_MIX: u64 = 0x6772_6565_7469_6e67;
 /// Log-normal shape (σ of the log) of answer ring times, talk and wrap.
 const RING_SIGMA: f64 = 0.5;
 const TALK_SIGMA: f64 = 0.6;
@@ -39,6 +54,9 @@ pub struct Customer {
     pub talk_s: f64,
     /// The agent's wrap-up time after the call.
     pub wrap_s: f64,
+    /// A live customer's greeting, from the answer; `None` when they say
+    /// nothing (drawn for every customer, used for live ones).
+    pub greeting_s: Option<f64>,
 }
 
 /// The behaviour parameters of the customer population.
@@ -59,6 +77,7 @@ pub struct Population {
 #[derive(Debug)]
 pub struct CustomerStream {
     rng: StdRng,
+    greetings: StdRng,
     pop: Population,
     drawn: Vec<Customer>,
 }
@@ -75,6 +94,7 @@ impl CustomerStream {
     pub fn new(seed: u64, pop: Population) -> CustomerStream {
         CustomerStream {
             rng: StdRng::seed_from_u64(seed),
+            greetings: StdRng::seed_from_u64(seed ^ GREETING_SEED_MIX),
             pop,
             drawn: Vec::new(),
         }
@@ -96,6 +116,10 @@ impl CustomerStream {
         let z_ring = self.normal();
         let z_talk = self.normal();
         let z_wrap = self.normal();
+        let u_silent: f64 = self.greetings.gen();
+        let u_greeting: f64 = self.greetings.gen();
+        let greeting_s = (u_silent >= SILENT_SHARE)
+            .then_some(GREETING_MIN_S + (GREETING_MAX_S - GREETING_MIN_S) * u_greeting);
         let answered = u_answer < p.answer_rate;
         let (outcome, ring_s) = if answered {
             let ring =
@@ -116,6 +140,7 @@ impl CustomerStream {
             ring_s,
             talk_s: lognormal(p.talk_mean, TALK_SIGMA, z_talk).max(1.0),
             wrap_s: lognormal(p.wrap_mean, WRAP_SIGMA, z_wrap),
+            greeting_s,
         }
     }
 
@@ -168,5 +193,32 @@ mod tests {
             .iter()
             .filter(|c| c.outcome == Outcome::NoAnswer)
             .all(|c| c.ring_s >= 15.0));
+        let silent = cs.iter().filter(|c| c.greeting_s.is_none()).count() as f64 / n as f64;
+        assert!(
+            (silent - SILENT_SHARE).abs() < 0.01,
+            "silent share {silent}"
+        );
+        assert!(cs
+            .iter()
+            .filter_map(|c| c.greeting_s)
+            .all(|g| (GREETING_MIN_S..=GREETING_MAX_S).contains(&g)));
+    }
+
+    #[test]
+    fn greetings_leave_the_other_draws_of_a_seed_alone() {
+        // The greetings have their own stream: the main one still gives each
+        // customer its ten uniforms (answer, machine, busy, busy time, three
+        // normals of two), so who answers is what it was before greetings.
+        let mut s = CustomerStream::new(1, pop());
+        let mut main = StdRng::seed_from_u64(1);
+        for k in 0..500 {
+            let u_answer: f64 = main.gen();
+            for _ in 0..9 {
+                let _: f64 = main.gen();
+            }
+            let c = s.get(k);
+            let answered = matches!(c.outcome, Outcome::Live | Outcome::Machine);
+            assert_eq!(answered, u_answer < 0.3, "customer {k}");
+        }
     }
 }

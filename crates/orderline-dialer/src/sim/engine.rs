@@ -6,9 +6,10 @@
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, BinaryHeap, VecDeque};
 
-use super::customers::{Customer, CustomerStream, Outcome, AMD_HUMAN_S, AMD_MACHINE_S};
+use super::customers::{Customer, CustomerStream, Outcome, AMD_AFTER_GREETING_S, AMD_MACHINE_S};
 use super::policies::{Policy, SimEvent, View, SAFE_HARBOR_S};
 use super::{DayTotals, SimConfig};
+use crate::harbor::LIVE_INITIAL_SILENCE;
 use crate::pacer::{AgentEvent, CallEvent};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,6 +66,9 @@ enum LineState {
 struct Line {
     customer: Customer,
     answered_at: f64,
+    /// Where the safe-harbor window opens: the end of the greeting when
+    /// AMD listened to it, else the answer (see [`Engine::outcome`]).
+    window_from: f64,
     state: LineState,
 }
 
@@ -246,6 +250,7 @@ impl<'a, P: Policy> Engine<'a, P> {
             Line {
                 customer,
                 answered_at: 0.0,
+                window_from: 0.0,
                 state: LineState::Ringing,
             },
         );
@@ -273,11 +278,26 @@ impl<'a, P: Policy> Engine<'a, P> {
                 line.answered_at = now;
                 self.at(now + AMD_MACHINE_S, Kind::MachineDone(id));
             }
+            // As the live line does (src/call/line.rs, daemon/predictive.rs):
+            // with AMD the customer is held until the detector says `human`,
+            // `after_greeting_silence` after the greeting, and the window
+            // opens where the greeting ended (47 CFR 64.1200(a)(7)(i)); a
+            // customer who says nothing is routed as `unknown` after the
+            // live initial silence with the window from the answer. Without
+            // AMD nothing listens: routed at once, window from the answer.
             Outcome::Live => {
                 line.answered_at = now;
+                line.window_from = now;
                 if self.amd {
                     line.state = LineState::Amd;
-                    self.at(now + AMD_HUMAN_S, Kind::Routed(id));
+                    let decided = match line.customer.greeting_s {
+                        Some(g) => {
+                            line.window_from = now + g;
+                            now + g + AMD_AFTER_GREETING_S
+                        }
+                        None => now + LIVE_INITIAL_SILENCE.as_secs_f64(),
+                    };
+                    self.at(decided, Kind::Routed(id));
                 } else {
                     self.route(now, id);
                 }
@@ -291,6 +311,7 @@ impl<'a, P: Policy> Engine<'a, P> {
             return;
         };
         let answered = line.answered_at;
+        let window_from = line.window_from;
         line.state = LineState::Waiting { answered };
         self.tally.answered += 1;
         self.tell(now, SimEvent::Call(id, CallEvent::AnsweredLive));
@@ -298,7 +319,7 @@ impl<'a, P: Policy> Engine<'a, P> {
             self.connect(now, id, a);
         } else {
             self.waiting.push_back(id);
-            let deadline = self.policy.deadline(answered, now);
+            let deadline = self.policy.deadline(window_from, now);
             self.at(deadline, Kind::Deadline(id));
         }
     }
@@ -313,7 +334,7 @@ impl<'a, P: Policy> Engine<'a, P> {
         let wait = now - answered;
         self.tally.connected += 1;
         self.tally.wait_sum += wait;
-        if wait > SAFE_HARBOR_S + 1e-9 {
+        if now - line.window_from > SAFE_HARBOR_S + 1e-9 {
             self.tally.late_over_2s += 1;
         }
         let c = line.customer;

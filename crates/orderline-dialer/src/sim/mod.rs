@@ -6,8 +6,11 @@
 //!
 //! The answer rate is P(answered by anyone); the machine rate is the share of
 //! answered calls taken by a machine (AMD is on when it is above 0: machines
-//! hold the line 3 s and never reach an agent; humans pass after 0.8 s,
-//! which counts toward their 2 s).
+//! hold the line 3 s and never reach an agent; a person is held until the
+//! detector would say `human`, 0.8 s after their greeting, and the 2 s
+//! window runs from the greeting's end, as on a live line; see
+//! [`engine`]). With AMD off a person is routed at once and the window runs
+//! from the answer, as live.
 
 pub mod customers;
 pub mod engine;
@@ -344,6 +347,37 @@ mod tests {
         assert_eq!(r[0].calls, r[2].calls);
         assert_eq!(r[0].answered, r[2].answered);
         assert_eq!(r[0].abandoned, 0, "progressive never abandons");
+    }
+
+    #[test]
+    fn amd_holds_a_person_until_after_their_greeting() {
+        // AMD on without machines: every person waits at least the shortest
+        // greeting + the detector's 0.8 s (or the 1.3 s of a silent one)
+        // before an agent can take them; with AMD off they are taken at once.
+        let on = SimConfig {
+            agents: 3,
+            hours: 1.0,
+            machine_rate: 1e-12,
+            ..SimConfig::default()
+        };
+        let off = SimConfig {
+            machine_rate: 0.0,
+            ..on.clone()
+        };
+        let held = &run(&on, &[PacerKind::Progressive]).expect("valid")[0];
+        let at_once = &run(&off, &[PacerKind::Progressive]).expect("valid")[0];
+        let shortest = customers::GREETING_MIN_S + customers::AMD_AFTER_GREETING_S;
+        assert!(
+            held.answered > 20 && held.mean_wait_s >= shortest,
+            "{held:?}"
+        );
+        assert!(at_once.mean_wait_s < 0.05, "{at_once:?}");
+    }
+
+    #[test]
+    fn the_abandon_deadline_is_the_live_one() {
+        // Window start + 2 s − the 300 ms playback lead (HarborWait).
+        assert!((policies::harbor_deadline(10.0) - 11.7).abs() < 1e-9);
     }
 
     #[test]

@@ -31,13 +31,27 @@ pub trait Policy {
     fn observe(&mut self, now: f64, ev: SimEvent);
     /// Lines to dial now.
     fn dial(&mut self, now: f64, view: &View) -> u32;
-    /// When a customer answered at `answered` and queued at `queued` is
-    /// abandoned if still without an agent.
-    fn deadline(&self, answered: f64, queued: f64) -> f64;
+    /// When a customer whose safe-harbor window opened at `window_from`
+    /// (the end of their greeting, or the answer: see the engine) and who
+    /// queued for an agent at `queued` is abandoned if still without one.
+    fn deadline(&self, window_from: f64, queued: f64) -> f64;
 }
 
-/// The 2 s safe-harbor window, counted from the customer's answer.
-pub const SAFE_HARBOR_S: f64 = 2.0;
+/// The 2 s safe-harbor window (16 CFR 310.4(b)(4)(i): "within two (2)
+/// seconds after the completed greeting").
+pub const SAFE_HARBOR_S: f64 = crate::harbor::SAFE_HARBOR.as_secs_f64();
+
+/// The last instant an agent may take a customer whose window opened at
+/// `window_from`, as the live [`HarborWait::deadline`](crate::harbor::HarborWait::deadline)
+/// computes it: the window less the message's playback lead, so that the
+/// message's first audio is heard inside the 2 s.
+pub fn harbor_deadline(window_from: f64) -> f64 {
+    // The live type itself, on a zero origin: one rule, not a copy of it.
+    window_from
+        + crate::harbor::HarborWait::new(Duration::ZERO)
+            .deadline()
+            .as_secs_f64()
+}
 
 /// One line per ready agent not already covered by a line in flight.
 #[derive(Debug, Default)]
@@ -50,8 +64,8 @@ impl Policy for Progressive {
         v.ready.saturating_sub(v.ringing + v.waiting)
     }
 
-    fn deadline(&self, answered: f64, _queued: f64) -> f64 {
-        answered + SAFE_HARBOR_S
+    fn deadline(&self, window_from: f64, _queued: f64) -> f64 {
+        harbor_deadline(window_from)
     }
 }
 
@@ -193,7 +207,7 @@ impl Policy for Vicidial {
         (goal - up).max(0) as u32
     }
 
-    fn deadline(&self, _answered: f64, queued: f64) -> f64 {
+    fn deadline(&self, _window_from: f64, queued: f64) -> f64 {
         queued + VD_DROP_CALL_SECONDS
     }
 }
@@ -228,8 +242,8 @@ impl Policy for Orderline {
         self.pacer.dial_now(at(now))
     }
 
-    fn deadline(&self, answered: f64, _queued: f64) -> f64 {
-        answered + self.pacer.config().safe_harbor.as_secs_f64()
+    fn deadline(&self, window_from: f64, _queued: f64) -> f64 {
+        harbor_deadline(window_from)
     }
 }
 
