@@ -12,6 +12,7 @@ use orderline::payments::SandboxGateway;
 use reqwest::Method;
 use serde_json::{json, Value};
 use support::api::Api;
+use support::card_data::{assert_no_card_data, Secrets};
 use support::store::TestDb;
 
 on_both_backends!(
@@ -356,4 +357,60 @@ async fn a_card_on_file_purchase_charges_once_and_a_decline_offers_keypad(db: Te
     set_status(&api, "B-3", "paid").await;
     let (st, err) = buy("B-3", None, body).await;
     assert_eq!((st, err["field"].as_str()), (409, Some("payment")), "{err}");
+}
+
+/// The card-data search (issue #5's) over upsells: a card number posted as
+/// a token, in every spelling, reaches no row (the SQLite files, WAL
+/// included), no webhook and no response; purchases approved and declined
+/// are written meanwhile. The search first proves it finds the number where
+/// it was sent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn card_numbers_reach_no_row_webhook_or_response() {
+    const PAN: &str = "4000056655665556";
+    let db = support::store::sqlite_db();
+    let (api, _) = start(&db).await;
+    let mut secrets = Secrets::card(PAN, "", "", "");
+    secrets.add("spaced card number", "4000 0566 5566 5556", false);
+    secrets.add("dashed card number", "4000-0566-5566-5556", false);
+    let mut seen: Vec<(String, Vec<u8>)> = Vec::new();
+    let (st, _) = put(&api, "/v1/offers/lawn-suit", &catalog()).await;
+    assert_eq!(st, 201);
+    for (i, token) in [PAN, "4000 0566 5566 5556", "4000-0566-5566-5556", "tok_4000056655665556"]
+        .into_iter()
+        .enumerate()
+    {
+        let body = order(&format!("P-{i}"), "PKR", json!({ "offer": "lawn-suit", "payment_token": token, "card_last4": "5556" }));
+        assert!(!secrets.find(body.as_bytes()).is_empty(), "the search finds what was sent");
+        let (st, err) = api.post("/v1/orders", &body).await;
+        assert_eq!(st, 422, "{err}");
+        seen.push((format!("refusal of {token:?}"), err.to_string().into_bytes()));
+    }
+    sold(&api, "P-OK", "PKR", "tok_visa", "paid").await;
+    sold(&api, "P-NO", "PKR", "tok_chargeDeclined", "paid").await;
+    for id in ["P-OK", "P-NO"] {
+        let (st, v) = api
+            .post(
+                &format!("/v1/orders/{id}/upsells"),
+                &json!({ "upsell": "scarf", "quantity": 1, "shipping": "std", "payment": { "method": "card_on_file" } }).to_string(),
+            )
+            .await;
+        assert!(st == 201 || st == 402, "{v}");
+        seen.push((format!("purchase {id}"), v.to_string().into_bytes()));
+        for e in api.store.order_events(id).await.expect("events") {
+            seen.push((format!("webhook {}", e.event_type), e.payload.to_string().into_bytes()));
+        }
+        let (_, o) = api.get(&format!("/v1/orders/{id}")).await;
+        seen.push((format!("order {id}"), o.to_string().into_bytes()));
+    }
+    let (_, search) = api.get("/v1/upsell/orders").await;
+    seen.push(("search".into(), search.to_string().into_bytes()));
+    api.stop().await;
+    let file = db.url.trim_start_matches("sqlite://").to_string();
+    for suffix in ["", "-wal", "-shm"] {
+        if let Ok(bytes) = std::fs::read(format!("{file}{suffix}")) {
+            seen.push((format!("orderline.db{suffix}"), bytes));
+        }
+    }
+    assert!(seen.iter().any(|(n, _)| n == "orderline.db"), "the database file was read");
+    assert_no_card_data(&secrets, &seen);
 }
