@@ -140,9 +140,12 @@ impl Catalog {
         shipping: &str,
         currency: Currency,
     ) -> Result<Quote, FieldError> {
-        let u = self
-            .upsell(upsell)
-            .ok_or_else(|| bad("upsell", format!("{upsell:?} is not an upsell of this offer")))?;
+        let u = self.upsell(upsell).ok_or_else(|| {
+            bad(
+                "upsell",
+                format!("{upsell:?} is not an upsell of this offer"),
+            )
+        })?;
         if !u.quantities.contains(&quantity) {
             return Err(bad(
                 "quantity",
@@ -267,15 +270,14 @@ fn prices(
                 Money::parse(s, currency).map_err(|e| bad(&here, e.to_string()))?
             }
             (PriceForm::Minor, Value::Number(n)) => Money::from_minor(
-                n.as_u64().ok_or_else(|| bad(&here, "is not a minor-unit count"))?,
+                n.as_u64()
+                    .ok_or_else(|| bad(&here, "is not a minor-unit count"))?,
                 currency,
             ),
-            _ => {
-                return Err(bad(
-                    &here,
-                    "must be a decimal string like \"1500.00\" (exact, in the currency's minor units)",
-                ))
-            }
+            _ => return Err(bad(
+                &here,
+                "must be a decimal string like \"1500.00\" (exact, in the currency's minor units)",
+            )),
         };
         if money.is_zero() && !zero_ok {
             return Err(bad(&here, "must be more than zero"));
@@ -361,7 +363,10 @@ fn unique<'a>(ids: impl Iterator<Item = &'a str>, at: &str) -> Result<(), FieldE
     let mut seen = Vec::new();
     for (i, id) in ids.enumerate() {
         if seen.contains(&id) {
-            return Err(bad(format!("{at}[{i}].id"), format!("{id:?} is listed twice")));
+            return Err(bad(
+                format!("{at}[{i}].id"),
+                format!("{id:?} is listed twice"),
+            ));
         }
         seen.push(id);
     }
@@ -507,7 +512,10 @@ mod tests {
         assert_eq!(c.upsells[0].prices["PKR"].minor(), 150_050);
         let stored = c.to_json(PriceForm::Minor);
         assert_eq!(stored["upsells"][0]["prices"]["PKR"], 150_050);
-        assert_eq!(Catalog::parse(&stored, PriceForm::Minor).expect("stored"), c);
+        assert_eq!(
+            Catalog::parse(&stored, PriceForm::Minor).expect("stored"),
+            c
+        );
         assert_eq!(
             c.to_json(PriceForm::Decimal)["upsells"][0]["prices"]["PKR"],
             "1500.50"
@@ -548,13 +556,34 @@ mod tests {
         assert_eq!(q.total.to_string(), "3201.00");
         assert_eq!(q.items.minor(), 300_100);
         let eur = Currency::parse("EUR").expect("EUR");
-        assert_eq!(c.quote("scarf", 1, "std", eur).expect("eur").total.to_string(), "9.99");
-        assert_eq!(c.quote("shoes", 1, "std", eur).expect_err("no EUR").field, "upsell");
+        assert_eq!(
+            c.quote("scarf", 1, "std", eur)
+                .expect("eur")
+                .total
+                .to_string(),
+            "9.99"
+        );
+        assert_eq!(
+            c.quote("shoes", 1, "std", eur).expect_err("no EUR").field,
+            "upsell"
+        );
         let jpy = Currency::parse("JPY").expect("JPY");
-        assert_eq!(c.quote("scarf", 1, "std", jpy).expect_err("no JPY").field, "upsell");
-        assert_eq!(c.quote("scarf", 3, "std", pkr).expect_err("qty").field, "quantity");
-        assert_eq!(c.quote("hat", 1, "std", pkr).expect_err("upsell").field, "upsell");
-        assert_eq!(c.quote("scarf", 1, "air", pkr).expect_err("ship").field, "shipping");
+        assert_eq!(
+            c.quote("scarf", 1, "std", jpy).expect_err("no JPY").field,
+            "upsell"
+        );
+        assert_eq!(
+            c.quote("scarf", 3, "std", pkr).expect_err("qty").field,
+            "quantity"
+        );
+        assert_eq!(
+            c.quote("hat", 1, "std", pkr).expect_err("upsell").field,
+            "upsell"
+        );
+        assert_eq!(
+            c.quote("scarf", 1, "air", pkr).expect_err("ship").field,
+            "shipping"
+        );
     }
 
     #[test]
@@ -569,7 +598,12 @@ mod tests {
             assert!(looks_like_pan(pan), "{pan}");
             assert_eq!(check_token(pan).expect_err(pan).field, "payment_token");
         }
-        for token in ["tok_visa", "tok_1N3T00LkdIwHu7ix", "4242424242424241", "123456789012"] {
+        for token in [
+            "tok_visa",
+            "tok_1N3T00LkdIwHu7ix",
+            "4242424242424241",
+            "123456789012",
+        ] {
             assert!(!looks_like_pan(token), "{token}");
         }
         assert!(check_token("tok_visa").is_ok());

@@ -89,6 +89,9 @@ async fn set_status(api: &Api, id: &str, status: &str) {
     assert_eq!(v["status"], status, "{v}");
 }
 
+/// A change to a good catalog.
+type Change = Box<dyn Fn(&mut Value)>;
+
 /// PUT then GET keeps exact prices; every bad field is a 422 naming it by
 /// its path; nothing of a refused catalog is stored.
 async fn catalog_is_checked_and_kept(db: TestDb) {
@@ -105,15 +108,39 @@ async fn catalog_is_checked_and_kept(db: TestDb) {
     let (st, _) = put(&api, "/v1/offers/lawn-suit", &catalog()).await;
     assert_eq!(st, 200, "a second PUT replaces");
 
-    let cases: Vec<(Box<dyn Fn(&mut Value)>, &str)> = vec![
-        (Box::new(|c| c["upsells"][1]["prices"]["EUR"] = json!("1.234")), "upsells[1].prices.EUR"),
-        (Box::new(|c| c["upsells"][1]["prices"]["EUR"] = json!(9.99)), "upsells[1].prices.EUR"),
-        (Box::new(|c| c["upsells"][0]["prices"]["XYZ"] = json!("1")), "upsells[0].prices.XYZ"),
-        (Box::new(|c| c["upsells"][0]["prices"]["PKR"] = json!("0")), "upsells[0].prices.PKR"),
-        (Box::new(|c| c["upsells"][0]["quantities"] = json!([1, 0])), "upsells[0].quantities[1]"),
-        (Box::new(|c| c["upsells"][1]["id"] = json!("scarf")), "upsells[1].id"),
-        (Box::new(|c| c["shipping"][1]["prices"] = json!({})), "shipping[1].prices"),
-        (Box::new(|c| c["shipping"][0]["colour"] = json!("red")), "shipping[0].colour"),
+    let cases: Vec<(Change, &str)> = vec![
+        (
+            Box::new(|c| c["upsells"][1]["prices"]["EUR"] = json!("1.234")),
+            "upsells[1].prices.EUR",
+        ),
+        (
+            Box::new(|c| c["upsells"][1]["prices"]["EUR"] = json!(9.99)),
+            "upsells[1].prices.EUR",
+        ),
+        (
+            Box::new(|c| c["upsells"][0]["prices"]["XYZ"] = json!("1")),
+            "upsells[0].prices.XYZ",
+        ),
+        (
+            Box::new(|c| c["upsells"][0]["prices"]["PKR"] = json!("0")),
+            "upsells[0].prices.PKR",
+        ),
+        (
+            Box::new(|c| c["upsells"][0]["quantities"] = json!([1, 0])),
+            "upsells[0].quantities[1]",
+        ),
+        (
+            Box::new(|c| c["upsells"][1]["id"] = json!("scarf")),
+            "upsells[1].id",
+        ),
+        (
+            Box::new(|c| c["shipping"][1]["prices"] = json!({})),
+            "shipping[1].prices",
+        ),
+        (
+            Box::new(|c| c["shipping"][0]["colour"] = json!("red")),
+            "shipping[0].colour",
+        ),
         (Box::new(|c| c["upsells"] = json!([])), "upsells"),
     ];
     for (change, field) in cases {
@@ -134,12 +161,27 @@ async fn catalog_is_checked_and_kept(db: TestDb) {
 /// `payment_token` and stores nothing; a token is kept and shown masked.
 async fn card_on_file_is_kept_masked_and_card_numbers_refused(db: TestDb) {
     let (api, _) = start(&db).await;
-    for pan in ["4242424242424242", "4242 4242 4242 4242", "4000-0000-0000-0002", "tok_378282246310005"] {
+    for pan in [
+        "4242424242424242",
+        "4242 4242 4242 4242",
+        "4000-0000-0000-0002",
+        "tok_378282246310005",
+    ] {
         let (st, err) = api
-            .post("/v1/orders", &order("C-1", "PKR", json!({ "payment_token": pan })))
+            .post(
+                "/v1/orders",
+                &order("C-1", "PKR", json!({ "payment_token": pan })),
+            )
             .await;
-        assert_eq!((st, err["field"].as_str()), (422, Some("payment_token")), "{pan}: {err}");
-        assert!(!err.to_string().contains(&pan[pan.len() - 8..]), "the error echoes the number: {err}");
+        assert_eq!(
+            (st, err["field"].as_str()),
+            (422, Some("payment_token")),
+            "{pan}: {err}"
+        );
+        assert!(
+            !err.to_string().contains(&pan[pan.len() - 8..]),
+            "the error echoes the number: {err}"
+        );
     }
     let (st, _) = api.get("/v1/orders/C-1").await;
     assert_eq!(st, 404, "a refused order is not stored");
@@ -161,7 +203,10 @@ async fn card_on_file_is_kept_masked_and_card_numbers_refused(db: TestDb) {
         json!({ "number": "XXXX XXXX XXXX 4242", "brand": "visa", "exp_month": 12, "exp_year": 2030 })
     );
     assert_eq!(o["offer"], "lawn-suit");
-    assert!(!o.to_string().contains("tok_visa"), "the token is never shown: {o}");
+    assert!(
+        !o.to_string().contains("tok_visa"),
+        "the token is never shown: {o}"
+    );
     // Posting it again with another card is a conflict naming the field.
     let again = order(
         "C-2",
@@ -169,7 +214,11 @@ async fn card_on_file_is_kept_masked_and_card_numbers_refused(db: TestDb) {
         json!({ "offer": "lawn-suit", "payment_token": "tok_mastercard", "card_brand": "visa", "card_last4": "4242", "card_exp_month": 12, "card_exp_year": 2030 }),
     );
     let (st, err) = api.post("/v1/orders", &again).await;
-    assert_eq!((st, err["field"].as_str()), (409, Some("payment_token")), "{err}");
+    assert_eq!(
+        (st, err["field"].as_str()),
+        (409, Some("payment_token")),
+        "{err}"
+    );
 }
 
 /// Only orders with an offer in paid, shipping, shipped or delivered; `q`
@@ -179,11 +228,20 @@ async fn eligible_orders_are_searched(db: TestDb) {
     sold(&api, "E-1", "PKR", "tok_visa", "paid").await;
     sold(&api, "E-2", "PKR", "tok_visa", "delivered").await;
     // Not eligible: no offer; an offer but not yet paid.
-    let (st, _) = api.post("/v1/orders", &order("E-3", "PKR", json!({}))).await;
+    let (st, _) = api
+        .post("/v1/orders", &order("E-3", "PKR", json!({})))
+        .await;
     assert_eq!(st, 201);
     set_status(&api, "E-3", "paid").await;
     let (st, _) = api
-        .post("/v1/orders", &order("E-4", "PKR", json!({ "offer": "lawn-suit", "customer_name": "Bilal" })))
+        .post(
+            "/v1/orders",
+            &order(
+                "E-4",
+                "PKR",
+                json!({ "offer": "lawn-suit", "customer_name": "Bilal" }),
+            ),
+        )
         .await;
     assert_eq!(st, 201);
 
@@ -200,7 +258,10 @@ async fn eligible_orders_are_searched(db: TestDb) {
     let (st, all) = api.get("/v1/upsell/orders").await;
     assert_eq!(st, 200, "{all}");
     assert_eq!(ids(&all), ["E-1", "E-2"], "{all}");
-    assert_eq!(all["orders"][0]["card_on_file"]["number"], "XXXX XXXX XXXX 4242");
+    assert_eq!(
+        all["orders"][0]["card_on_file"]["number"],
+        "XXXX XXXX XXXX 4242"
+    );
     let (_, v) = api.get("/v1/upsell/orders?status=delivered").await;
     assert_eq!(ids(&v), ["E-2"]);
     let (_, v) = api.get("/v1/upsell/orders?q=e-1").await;
@@ -232,36 +293,110 @@ async fn quotes_are_in_the_orders_currency(db: TestDb) {
         let path = format!("/v1/orders/{id}/upsells/quote");
         async move { api.post(&path, &body.to_string()).await }
     };
-    let (st, q) = quote("Q-PKR", json!({ "upsell": "scarf", "quantity": 2, "shipping": "air" })).await;
+    let (st, q) = quote(
+        "Q-PKR",
+        json!({ "upsell": "scarf", "quantity": 2, "shipping": "air" }),
+    )
+    .await;
     assert_eq!(st, 200, "{q}");
     assert_eq!(
-        (q["currency"].as_str(), q["unit_price"].as_str(), q["shipping_price"].as_str(), q["total"].as_str()),
-        (Some("PKR"), Some("1500.50"), Some("650.00"), Some("3651.00")),
+        (
+            q["currency"].as_str(),
+            q["unit_price"].as_str(),
+            q["shipping_price"].as_str(),
+            q["total"].as_str()
+        ),
+        (
+            Some("PKR"),
+            Some("1500.50"),
+            Some("650.00"),
+            Some("3651.00")
+        ),
         "{q}"
     );
-    let (st, q) = quote("Q-EUR", json!({ "upsell": "scarf", "quantity": 1, "shipping": "std" })).await;
+    let (st, q) = quote(
+        "Q-EUR",
+        json!({ "upsell": "scarf", "quantity": 1, "shipping": "std" }),
+    )
+    .await;
     assert_eq!(st, 200, "{q}");
-    assert_eq!((q["currency"].as_str(), q["total"].as_str()), (Some("EUR"), Some("9.99")), "{q}");
+    assert_eq!(
+        (q["currency"].as_str(), q["total"].as_str()),
+        (Some("EUR"), Some("9.99")),
+        "{q}"
+    );
     for (id, body, field) in [
-        ("Q-USD", json!({ "upsell": "scarf", "quantity": 1, "shipping": "std" }), "upsell"),
-        ("Q-EUR", json!({ "upsell": "scarf", "quantity": 1, "shipping": "air" }), "shipping"),
-        ("Q-EUR", json!({ "upsell": "shoes", "quantity": 1, "shipping": "std" }), "upsell"),
-        ("Q-PKR", json!({ "upsell": "scarf", "quantity": 3, "shipping": "std" }), "quantity"),
-        ("Q-PKR", json!({ "upsell": "hat", "quantity": 1, "shipping": "std" }), "upsell"),
-        ("Q-PKR", json!({ "upsell": "scarf", "quantity": 0, "shipping": "std" }), "quantity"),
-        ("Q-PKR", json!({ "upsell": "scarf", "quantity": 1 }), "shipping"),
+        (
+            "Q-USD",
+            json!({ "upsell": "scarf", "quantity": 1, "shipping": "std" }),
+            "upsell",
+        ),
+        (
+            "Q-EUR",
+            json!({ "upsell": "scarf", "quantity": 1, "shipping": "air" }),
+            "shipping",
+        ),
+        (
+            "Q-EUR",
+            json!({ "upsell": "shoes", "quantity": 1, "shipping": "std" }),
+            "upsell",
+        ),
+        (
+            "Q-PKR",
+            json!({ "upsell": "scarf", "quantity": 3, "shipping": "std" }),
+            "quantity",
+        ),
+        (
+            "Q-PKR",
+            json!({ "upsell": "hat", "quantity": 1, "shipping": "std" }),
+            "upsell",
+        ),
+        (
+            "Q-PKR",
+            json!({ "upsell": "scarf", "quantity": 0, "shipping": "std" }),
+            "quantity",
+        ),
+        (
+            "Q-PKR",
+            json!({ "upsell": "scarf", "quantity": 1 }),
+            "shipping",
+        ),
     ] {
         let (st, err) = quote(id, body.clone()).await;
-        assert_eq!((st, err["field"].as_str()), (422, Some(field)), "{id} {body}: {err}");
+        assert_eq!(
+            (st, err["field"].as_str()),
+            (422, Some(field)),
+            "{id} {body}: {err}"
+        );
     }
-    let (st, err) = quote("Q-USD", json!({ "upsell": "scarf", "quantity": 1, "shipping": "std" })).await;
-    assert!(err["error"].as_str().unwrap_or("").contains("USD"), "{st} {err}");
+    let (st, err) = quote(
+        "Q-USD",
+        json!({ "upsell": "scarf", "quantity": 1, "shipping": "std" }),
+    )
+    .await;
+    assert!(
+        err["error"].as_str().unwrap_or("").contains("USD"),
+        "{st} {err}"
+    );
     // An order not yet paid is not eligible; an unknown one is 404.
-    let (st, _) = api.post("/v1/orders", &order("Q-NEW", "PKR", json!({ "offer": "lawn-suit" }))).await;
+    let (st, _) = api
+        .post(
+            "/v1/orders",
+            &order("Q-NEW", "PKR", json!({ "offer": "lawn-suit" })),
+        )
+        .await;
     assert_eq!(st, 201);
-    let (st, err) = quote("Q-NEW", json!({ "upsell": "scarf", "quantity": 1, "shipping": "std" })).await;
+    let (st, err) = quote(
+        "Q-NEW",
+        json!({ "upsell": "scarf", "quantity": 1, "shipping": "std" }),
+    )
+    .await;
     assert_eq!(st, 409, "{err}");
-    let (st, _) = quote("Q-NONE", json!({ "upsell": "scarf", "quantity": 1, "shipping": "std" })).await;
+    let (st, _) = quote(
+        "Q-NONE",
+        json!({ "upsell": "scarf", "quantity": 1, "shipping": "std" }),
+    )
+    .await;
     assert_eq!(st, 404);
 }
 
@@ -294,41 +429,81 @@ async fn a_card_on_file_purchase_charges_once_and_a_decline_offers_keypad(db: Te
     let (st, first) = buy("B-1", Some("buy-B-1-a"), body.clone()).await;
     assert_eq!(st, 201, "{first}");
     assert_eq!(first["status"], "approved", "{first}");
-    assert_eq!((first["amount"].as_str(), first["currency"].as_str()), (Some("3201.00"), Some("PKR")));
+    assert_eq!(
+        (first["amount"].as_str(), first["currency"].as_str()),
+        (Some("3201.00"), Some("PKR"))
+    );
     assert_eq!(first["upsell_order_id"], "B-1-U1", "{first}");
     assert_eq!(first["card_on_file"]["number"], "XXXX XXXX XXXX 4242");
     assert_eq!(first["note"]["status"], "approved", "{first}");
-    assert!(first["transaction_id"].as_str().is_some_and(|t| t.starts_with("txn_")), "{first}");
+    assert!(
+        first["transaction_id"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("txn_")),
+        "{first}"
+    );
     assert_eq!(gateway.charge_count(), 1);
 
     let (st, again) = buy("B-1", Some("buy-B-1-a"), body.clone()).await;
     assert_eq!(st, 200, "a retry answers the stored purchase: {again}");
-    assert_eq!((&again["id"], &again["transaction_id"], &again["upsell_order_id"]), (&first["id"], &first["transaction_id"], &first["upsell_order_id"]));
+    assert_eq!(
+        (
+            &again["id"],
+            &again["transaction_id"],
+            &again["upsell_order_id"]
+        ),
+        (
+            &first["id"],
+            &first["transaction_id"],
+            &first["upsell_order_id"]
+        )
+    );
     assert_eq!(gateway.charge_count(), 1, "a retry never charges twice");
     let mut other = body.clone();
     other["quantity"] = json!(1);
     let (st, err) = buy("B-1", Some("buy-B-1-a"), other).await;
-    assert_eq!((st, err["field"].as_str()), (409, Some("quantity")), "{err}");
+    assert_eq!(
+        (st, err["field"].as_str()),
+        (409, Some("quantity")),
+        "{err}"
+    );
     assert_eq!(gateway.charge_count(), 1);
 
     let (st, up) = api.get("/v1/orders/B-1-U1").await;
     assert_eq!(st, 200, "{up}");
-    assert_eq!((up["status"].as_str(), up["upsell_of"].as_str(), up["amount"].as_str()), (Some("paid"), Some("B-1"), Some("3201.00")), "{up}");
+    assert_eq!(
+        (
+            up["status"].as_str(),
+            up["upsell_of"].as_str(),
+            up["amount"].as_str()
+        ),
+        (Some("paid"), Some("B-1"), Some("3201.00")),
+        "{up}"
+    );
     assert_eq!(up["items"][0]["upsell"], "scarf");
     assert_eq!(up["items"][0]["quantity"], 2);
     let events = api.store.order_events("B-1").await.expect("events");
-    let done: Vec<_> = events.iter().filter(|e| e.event_type == "upsell.completed").collect();
+    let done: Vec<_> = events
+        .iter()
+        .filter(|e| e.event_type == "upsell.completed")
+        .collect();
     assert_eq!(done.len(), 1, "one webhook for one purchase: {events:?}");
     assert_eq!(done[0].payload["upsell_order_id"], "B-1-U1");
     assert_eq!(done[0].payload["card"]["last4"], "4242");
-    assert!(!done[0].payload.to_string().contains("tok_visa"), "no token in webhooks");
+    assert!(
+        !done[0].payload.to_string().contains("tok_visa"),
+        "no token in webhooks"
+    );
 
     // No header: a key is generated and returned; a second purchase is a second charge.
     let (st, second) = buy("B-1", None, json!({ "upsell": "shoes", "quantity": 1, "shipping": "air", "payment": { "method": "card_on_file" } })).await;
     assert_eq!(st, 201, "{second}");
     assert_eq!(second["upsell_order_id"], "B-1-U2");
     assert_eq!(second["amount"], "4650.00");
-    let key = second["idempotency_key"].as_str().expect("generated key").to_string();
+    let key = second["idempotency_key"]
+        .as_str()
+        .expect("generated key")
+        .to_string();
     let (st, replay) = buy("B-1", Some(&key), json!({ "upsell": "shoes", "quantity": 1, "shipping": "air", "payment": { "method": "card_on_file" } })).await;
     assert_eq!((st, &replay["id"]), (200, &second["id"]), "{replay}");
     assert_eq!(gateway.charge_count(), 2);
@@ -337,9 +512,24 @@ async fn a_card_on_file_purchase_charges_once_and_a_decline_offers_keypad(db: Te
     sold(&api, "B-2", "PKR", "tok_chargeDeclined", "shipped").await;
     let (st, declined) = buy("B-2", Some("buy-B-2"), body.clone()).await;
     assert_eq!(st, 402, "{declined}");
-    assert_eq!((declined["status"].as_str(), declined["reason"].as_str(), declined["next"].as_str()), (Some("declined"), Some("card_declined"), Some("keypad")), "{declined}");
+    assert_eq!(
+        (
+            declined["status"].as_str(),
+            declined["reason"].as_str(),
+            declined["next"].as_str()
+        ),
+        (Some("declined"), Some("card_declined"), Some("keypad")),
+        "{declined}"
+    );
     assert_eq!(declined["upsell_order_id"], Value::Null);
-    let failed: Vec<_> = api.store.order_events("B-2").await.expect("events").into_iter().filter(|e| e.event_type == "upsell.failed").collect();
+    let failed: Vec<_> = api
+        .store
+        .order_events("B-2")
+        .await
+        .expect("events")
+        .into_iter()
+        .filter(|e| e.event_type == "upsell.failed")
+        .collect();
     assert_eq!(failed.len(), 1);
     assert_eq!(failed[0].payload["next"], "keypad");
     assert_eq!(failed[0].payload["reason"], "card_declined");
@@ -350,9 +540,18 @@ async fn a_card_on_file_purchase_charges_once_and_a_decline_offers_keypad(db: Te
     let (st, err) = buy("B-2", None, keypad).await;
     assert_eq!((st, err["field"].as_str()), (409, Some("payment")), "{err}");
     let (st, err) = buy("B-2", None, json!({ "upsell": "scarf", "quantity": 1, "shipping": "std", "payment": { "method": "cash" } })).await;
-    assert_eq!((st, err["field"].as_str()), (422, Some("payment.method")), "{err}");
+    assert_eq!(
+        (st, err["field"].as_str()),
+        (422, Some("payment.method")),
+        "{err}"
+    );
     // No card on file.
-    let (st, _) = api.post("/v1/orders", &order("B-3", "PKR", json!({ "offer": "lawn-suit" }))).await;
+    let (st, _) = api
+        .post(
+            "/v1/orders",
+            &order("B-3", "PKR", json!({ "offer": "lawn-suit" })),
+        )
+        .await;
     assert_eq!(st, 201);
     set_status(&api, "B-3", "paid").await;
     let (st, err) = buy("B-3", None, body).await;
@@ -375,15 +574,30 @@ async fn card_numbers_reach_no_row_webhook_or_response() {
     let mut seen: Vec<(String, Vec<u8>)> = Vec::new();
     let (st, _) = put(&api, "/v1/offers/lawn-suit", &catalog()).await;
     assert_eq!(st, 201);
-    for (i, token) in [PAN, "4000 0566 5566 5556", "4000-0566-5566-5556", "tok_4000056655665556"]
-        .into_iter()
-        .enumerate()
+    for (i, token) in [
+        PAN,
+        "4000 0566 5566 5556",
+        "4000-0566-5566-5556",
+        "tok_4000056655665556",
+    ]
+    .into_iter()
+    .enumerate()
     {
-        let body = order(&format!("P-{i}"), "PKR", json!({ "offer": "lawn-suit", "payment_token": token, "card_last4": "5556" }));
-        assert!(!secrets.find(body.as_bytes()).is_empty(), "the search finds what was sent");
+        let body = order(
+            &format!("P-{i}"),
+            "PKR",
+            json!({ "offer": "lawn-suit", "payment_token": token, "card_last4": "5556" }),
+        );
+        assert!(
+            !secrets.find(body.as_bytes()).is_empty(),
+            "the search finds what was sent"
+        );
         let (st, err) = api.post("/v1/orders", &body).await;
         assert_eq!(st, 422, "{err}");
-        seen.push((format!("refusal of {token:?}"), err.to_string().into_bytes()));
+        seen.push((
+            format!("refusal of {token:?}"),
+            err.to_string().into_bytes(),
+        ));
     }
     sold(&api, "P-OK", "PKR", "tok_visa", "paid").await;
     sold(&api, "P-NO", "PKR", "tok_chargeDeclined", "paid").await;
@@ -397,7 +611,10 @@ async fn card_numbers_reach_no_row_webhook_or_response() {
         assert!(st == 201 || st == 402, "{v}");
         seen.push((format!("purchase {id}"), v.to_string().into_bytes()));
         for e in api.store.order_events(id).await.expect("events") {
-            seen.push((format!("webhook {}", e.event_type), e.payload.to_string().into_bytes()));
+            seen.push((
+                format!("webhook {}", e.event_type),
+                e.payload.to_string().into_bytes(),
+            ));
         }
         let (_, o) = api.get(&format!("/v1/orders/{id}")).await;
         seen.push((format!("order {id}"), o.to_string().into_bytes()));
@@ -411,6 +628,9 @@ async fn card_numbers_reach_no_row_webhook_or_response() {
             seen.push((format!("orderline.db{suffix}"), bytes));
         }
     }
-    assert!(seen.iter().any(|(n, _)| n == "orderline.db"), "the database file was read");
+    assert!(
+        seen.iter().any(|(n, _)| n == "orderline.db"),
+        "the database file was read"
+    );
     assert_no_card_data(&secrets, &seen);
 }

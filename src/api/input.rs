@@ -150,7 +150,10 @@ pub(crate) fn order_extras(body: &[u8]) -> Result<crate::store::OrderExtras, Api
     let offer = optional_string(&map, "offer")?;
     if let Some(o) = &offer {
         if !upsell::is_id(o) {
-            return Err(ApiError::invalid("offer", "must be 1 to 64 of A-Z a-z 0-9 _ -"));
+            return Err(ApiError::invalid(
+                "offer",
+                "must be 1 to 64 of A-Z a-z 0-9 _ -",
+            ));
         }
     }
     let token = optional_string(&map, "payment_token")?;
@@ -170,7 +173,10 @@ pub(crate) fn order_extras(body: &[u8]) -> Result<crate::store::OrderExtras, Api
     let last4 = optional_string(&map, "card_last4")?;
     if let Some(l) = &last4 {
         if l.len() != 4 || !l.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(ApiError::invalid("card_last4", "must be the card's last 4 digits"));
+            return Err(ApiError::invalid(
+                "card_last4",
+                "must be the card's last 4 digits",
+            ));
         }
     }
     let number = |field: &str, lo: u64, hi: u64| -> Result<Option<u32>, ApiError> {

@@ -37,12 +37,15 @@ pub(super) fn order_properties() -> Value {
 pub(super) fn schemas() -> Value {
     let text = json!({ "type": "string" });
     let opt_text = json!({ "type": ["string", "null"] });
-    let price = json!({ "type": "string", "pattern": PRICE_PATTERN, "examples": ["1500.00", "9.99"] });
-    let prices = |zero: bool| json!({
-        "type": "object", "minProperties": 1,
-        "properties": { "PKR": price.clone(), "EUR": price.clone(), "USD": price.clone() },
-        "description": format!("Price per currency: keys are ISO 4217 codes with a minor unit (any such code, not only those listed), values exact decimal strings with at most the currency's decimal places (PKR 2, JPY 0, KWD 3); more places, a float or an unknown code is a 422 naming e.g. `upsells[1].prices.EUR`.{}", if zero { " Zero is free shipping." } else { " Zero is refused." }),
-    });
+    let price =
+        json!({ "type": "string", "pattern": PRICE_PATTERN, "examples": ["1500.00", "9.99"] });
+    let prices = |zero: bool| {
+        json!({
+            "type": "object", "minProperties": 1,
+            "properties": { "PKR": price.clone(), "EUR": price.clone(), "USD": price.clone() },
+            "description": format!("Price per currency: keys are ISO 4217 codes with a minor unit (any such code, not only those listed), values exact decimal strings with at most the currency's decimal places (PKR 2, JPY 0, KWD 3); more places, a float or an unknown code is a 422 naming e.g. `upsells[1].prices.EUR`.{}", if zero { " Zero is free shipping." } else { " Zero is refused." }),
+        })
+    };
     let id = json!({ "type": "string", "pattern": ID_PATTERN, "examples": ["scarf", "std"] });
     let name = json!({ "type": "string", "minLength": 1, "maxLength": 100, "pattern": "\\S", "examples": ["Silk scarf"] });
     json!({
@@ -136,7 +139,9 @@ pub(super) fn paths(
     error_response: fn(&str) -> Value,
 ) -> Value {
     let invalid = error_response("A field is missing or invalid; `field` names it.");
-    let malformed = error_response("The body is not JSON, or a path or query parameter is invalid; `field` names it.");
+    let malformed = error_response(
+        "The body is not JSON, or a path or query parameter is invalid; `field` names it.",
+    );
     let no_order = error_response("No such order.");
     let not_eligible = error_response("The order is not eligible: not paid, shipping, shipped or delivered, no offer, or the offer has no catalog.");
     let body = |schema: &str| json!({ "required": true, "content": { "application/json": { "schema": { "$ref": format!("#/components/schemas/{schema}") } } } });

@@ -98,7 +98,9 @@ pub(crate) async fn create(
             }
             Ok((StatusCode::CREATED, Json(with_extras(&o, &extras))).into_response())
         }
-        Inserted::Existing(o) => Ok((StatusCode::OK, Json(with_extras(&o, &extras))).into_response()),
+        Inserted::Existing(o) => {
+            Ok((StatusCode::OK, Json(with_extras(&o, &extras))).into_response())
+        }
         Inserted::Conflict { existing, fields } => Err(ApiError::Conflict {
             id: existing.id.clone(),
             fields,

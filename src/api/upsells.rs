@@ -25,7 +25,9 @@ use super::ApiState;
 use crate::payments::card::{Brand, LastFour};
 use crate::payments::gateway::CardToken;
 use crate::payments::{GatewayError, IdempotencyKey};
-use crate::store::{NewPurchase, Order, OrderExtras, Purchase, PurchaseEnd, ELIGIBLE};
+use crate::store::{
+    NewPurchase, Order, OrderExtras, Purchase, PurchaseEnd, PurchaseRecord, ELIGIBLE,
+};
 use crate::upsell::{is_id, Catalog, FieldError, PriceForm, Quote};
 
 /// Most orders one search returns.
@@ -43,7 +45,10 @@ fn offer_id(id: Result<Path<String>, PathRejection>) -> Result<String, ApiError>
     if is_id(&id) {
         Ok(id)
     } else {
-        Err(ApiError::bad_query("id", "must be 1 to 64 of A-Z a-z 0-9 _ -"))
+        Err(ApiError::bad_query(
+            "id",
+            "must be 1 to 64 of A-Z a-z 0-9 _ -",
+        ))
     }
 }
 
@@ -78,7 +83,10 @@ pub(crate) async fn get_offer(
     let id = offer_id(id)?;
     let catalog = load_catalog(&state, &id)
         .await?
-        .ok_or_else(|| ApiError::Missing { what: "offer", id: id.clone() })?;
+        .ok_or_else(|| ApiError::Missing {
+            what: "offer",
+            id: id.clone(),
+        })?;
     Ok(Json(offer_json(&id, &catalog)))
 }
 
@@ -111,7 +119,10 @@ pub(crate) async fn search(
     for (k, v) in form_pairs(query.as_deref().unwrap_or(""))? {
         match k.as_str() {
             "q" if v.chars().count() > 100 || v.chars().any(char::is_control) => {
-                return Err(ApiError::bad_query("q", "must be at most 100 printable characters"))
+                return Err(ApiError::bad_query(
+                    "q",
+                    "must be at most 100 printable characters",
+                ))
             }
             "q" => q = Some(v).filter(|s| !s.is_empty()),
             "status" if ELIGIBLE.contains(&v.as_str()) => status = Some(v),
@@ -122,7 +133,10 @@ pub(crate) async fn search(
                 ))
             }
             other => {
-                return Err(ApiError::bad_query(other.to_string(), "unknown parameter; expected q, status"))
+                return Err(ApiError::bad_query(
+                    other.to_string(),
+                    "unknown parameter; expected q, status",
+                ))
             }
         }
     }
@@ -191,10 +205,12 @@ async fn priced(
             message: format!("order {order_id:?} has no offer; post it with \"offer\""),
         });
     };
-    let catalog = load_catalog(state, &offer).await?.ok_or_else(|| ApiError::Refused {
-        field: None,
-        message: format!("offer {offer:?} has no catalog; PUT /v1/offers/{offer} first"),
-    })?;
+    let catalog = load_catalog(state, &offer)
+        .await?
+        .ok_or_else(|| ApiError::Refused {
+            field: None,
+            message: format!("offer {offer:?} has no catalog; PUT /v1/offers/{offer} first"),
+        })?;
     let quote = catalog
         .quote(&c.upsell, c.quantity, &c.shipping, order.money.currency())
         .map_err(field_error)?;
@@ -224,7 +240,8 @@ pub(crate) async fn quote(
     let id = path_id(id)?;
     let body = state.body(body)?;
     let map = json_object(&body).map_err(ApiError::into_bad_request)?;
-    reject_unknown(&map, &["upsell", "quantity", "shipping"]).map_err(ApiError::into_bad_request)?;
+    reject_unknown(&map, &["upsell", "quantity", "shipping"])
+        .map_err(ApiError::into_bad_request)?;
     let c = choice(&map)?;
     let (order, _, _, q) = priced(&state, &id, &c).await?;
     Ok(Json(quote_json(&order, &c, &q)))
@@ -330,7 +347,17 @@ pub(crate) async fn buy(
     });
     let done = state
         .store()
-        .finish_purchase(&purchase.id, &order, &end, &items, &note, &webhook, now)
+        .finish_purchase(
+            &purchase.id,
+            &order,
+            &end,
+            &PurchaseRecord {
+                items,
+                note,
+                webhook,
+            },
+            now,
+        )
         .await?;
     Ok(purchase_response(&done, &extras, fresh))
 }

@@ -61,7 +61,7 @@ pub use model_calls::{
 pub use order_script::OrderScript;
 pub use payments::INTERRUPTED;
 pub use sip_bindings::StoredBinding;
-pub use upsells::{NewPurchase, OrderExtras, Purchase, PurchaseEnd, ELIGIBLE};
+pub use upsells::{NewPurchase, OrderExtras, Purchase, PurchaseEnd, PurchaseRecord, ELIGIBLE};
 
 use crate::dialer::OrderStatus;
 use error::QueryContext;

@@ -90,6 +90,15 @@ pub struct Purchase {
     pub created_at: DateTime<Utc>,
 }
 
+/// What a purchase's end writes besides its status: the upsell order's
+/// lines, the CRM note and the webhook's data.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PurchaseRecord {
+    pub items: serde_json::Value,
+    pub note: serde_json::Value,
+    pub webhook: serde_json::Value,
+}
+
 /// How a purchase ended at the gateway.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PurchaseEnd {
@@ -366,9 +375,7 @@ impl Store {
         purchase_id: &str,
         main: &Order,
         end: &PurchaseEnd,
-        items: &serde_json::Value,
-        note: &serde_json::Value,
-        webhook: &serde_json::Value,
+        record: &PurchaseRecord,
         now: DateTime<Utc>,
     ) -> Result<Purchase, StoreError> {
         let mut tx = self.begin("end upsell purchase").await?;
@@ -379,7 +386,7 @@ impl Store {
         .bind(end.status)
         .bind(end.transaction_id.as_deref())
         .bind(end.reason.as_deref())
-        .bind(note.to_string())
+        .bind(record.note.to_string())
         .bind(ms(now))
         .bind(purchase_id)
         .execute(&mut *tx)
@@ -387,11 +394,11 @@ impl Store {
         .during("end upsell purchase")?
         .rows_affected();
         if changed == 1 {
-            let mut payload = webhook.clone();
+            let mut payload = record.webhook.clone();
             if end.status == "approved" {
                 let id = upsell_order_id(&mut tx, main, purchase_id).await?;
                 let amount = purchase_amount(&mut tx, purchase_id).await?;
-                insert_upsell_order(&mut tx, main, &id, amount, items, now).await?;
+                insert_upsell_order(&mut tx, main, &id, amount, &record.items, now).await?;
                 sqlx::query("UPDATE upsell_purchases SET upsell_order_id = $1 WHERE id = $2")
                     .bind(&id)
                     .bind(purchase_id)
@@ -432,7 +439,11 @@ async fn purchase_amount(tx: &mut Tx, purchase_id: &str) -> Result<Money, StoreE
 
 /// `<main id>-U<n>` (n: this main order's upsell orders so far + 1), or the
 /// purchase id when that is taken or too long.
-async fn upsell_order_id(tx: &mut Tx, main: &Order, purchase_id: &str) -> Result<String, StoreError> {
+async fn upsell_order_id(
+    tx: &mut Tx,
+    main: &Order,
+    purchase_id: &str,
+) -> Result<String, StoreError> {
     let row = sqlx::query("SELECT COUNT(*) AS n FROM order_cards WHERE upsell_of = $1")
         .bind(&main.id)
         .fetch_one(&mut **tx)
