@@ -289,7 +289,7 @@ fn prices(
 
 fn object<'a>(v: &'a Value, at: &str) -> Result<&'a Map<String, Value>, FieldError> {
     v.as_object()
-        .ok_or_else(|| bad(at, format!("must be an object, not {}", kind(v))))
+        .ok_or_else(|| bad(at, format!("must be an object, not {}", json_kind(v))))
 }
 
 fn only(map: &Map<String, Value>, at: &str, allowed: &[&str]) -> Result<(), FieldError> {
@@ -320,7 +320,10 @@ fn list<'a>(v: Option<&'a Value>, at: &str, max: usize) -> Result<&'a Vec<Value>
             Err(bad(at, format!("must have 1 to {max} entries")))
         }
         Some(Value::Array(a)) => Ok(a),
-        Some(other) => Err(bad(at, format!("must be an array, not {}", kind(other)))),
+        Some(other) => Err(bad(
+            at,
+            format!("must be an array, not {}", json_kind(other)),
+        )),
     }
 }
 
@@ -328,7 +331,7 @@ fn list<'a>(v: Option<&'a Value>, at: &str, max: usize) -> Result<&'a Vec<Value>
 fn text(v: &Value, at: &str, max: usize) -> Result<String, FieldError> {
     let s = v
         .as_str()
-        .ok_or_else(|| bad(at, format!("must be a string, not {}", kind(v))))?;
+        .ok_or_else(|| bad(at, format!("must be a string, not {}", json_kind(v))))?;
     if s.trim().is_empty() || s.chars().count() > max || s.chars().any(char::is_control) {
         return Err(bad(
             at,
@@ -343,7 +346,7 @@ fn id(v: Option<&Value>, at: &str) -> Result<String, FieldError> {
     let v = v.ok_or_else(|| bad(at, "is required"))?;
     let s = v
         .as_str()
-        .ok_or_else(|| bad(at, format!("must be a string, not {}", kind(v))))?;
+        .ok_or_else(|| bad(at, format!("must be a string, not {}", json_kind(v))))?;
     if is_id(s) {
         Ok(s.to_string())
     } else {
@@ -373,7 +376,9 @@ fn unique<'a>(ids: impl Iterator<Item = &'a str>, at: &str) -> Result<(), FieldE
     Ok(())
 }
 
-fn kind(v: &Value) -> &'static str {
+/// A JSON value's type as an error names it ("must be a string, not a
+/// number"); the API's body readers say it the same way.
+pub fn json_kind(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",
