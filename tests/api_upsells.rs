@@ -634,3 +634,101 @@ async fn card_numbers_reach_no_row_webhook_or_response() {
     );
     assert_no_card_data(&secrets, &seen);
 }
+
+/// The same through the real daemon (`orderline serve` on SQLite, the
+/// sandbox gateway from its default `[payments.gateway]`, webhooks to a
+/// receiver on 127.0.0.1): the status route takes `paid`; a purchase under
+/// an `Idempotency-Key` makes one upsell order and one delivered
+/// `upsell.completed`, its retry answers the stored purchase; a declined
+/// card on file is delivered as `upsell.failed` with `next: keypad`.
+#[test]
+fn upsells_through_the_daemon() {
+    use std::net::SocketAddr;
+    use std::time::{Duration, Instant};
+    use support::http::{json as call, request_with, WebhookSink};
+    const TOKEN: &str = "upsell-token-5e1d";
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sink = WebhookSink::start();
+    let http: SocketAddr = format!("127.0.0.1:{}", support::free_tcp_port())
+        .parse()
+        .expect("addr");
+    let tail = format!(
+        "[http]\nlisten = \"{http}\"\napi_tokens = [\"{TOKEN}\"]\n\n[webhooks]\nurl = \"{}\"\nsecret = \"upsell-secret\"\n\n[campaign]\nunmatched = \"flag\"\nrules = []\n",
+        sink.url()
+    );
+    let _daemon = support::Daemon::start_with(dir.path(), support::free_tcp_port(), &tail, |_| {});
+    let send = |method: &str, path: &str, body: Value| {
+        call(http, method, path, TOKEN, Some(&body.to_string()))
+    };
+    let (st, v) = send("PUT", "/v1/offers/lawn-suit", catalog());
+    assert_eq!(st, 201, "{v}");
+    for (id, token) in [("D-1", "tok_visa"), ("D-2", "tok_chargeDeclined")] {
+        let body = order(
+            id,
+            "PKR",
+            json!({ "offer": "lawn-suit", "payment_token": token, "card_brand": "visa", "card_last4": "4242" }),
+        );
+        let (st, v) = call(http, "POST", "/v1/orders", TOKEN, Some(&body));
+        assert_eq!(st, 201, "{v}");
+        let (st, v) = send(
+            "PUT",
+            &format!("/v1/orders/{id}/status"),
+            json!({ "status": "paid" }),
+        );
+        assert_eq!((st, v["status"].as_str()), (200, Some("paid")), "{v}");
+    }
+    let buy = json!({ "upsell": "scarf", "quantity": 1, "shipping": "air", "payment": { "method": "card_on_file" } }).to_string();
+    let purchase = |id: &str, key: &str| {
+        let (st, text) = request_with(
+            http,
+            "POST",
+            &format!("/v1/orders/{id}/upsells"),
+            Some(TOKEN),
+            &[("Idempotency-Key", key)],
+            Some(&buy),
+        );
+        (st, serde_json::from_str::<Value>(&text).expect("json"))
+    };
+    let (st, first) = purchase("D-1", "daemon-D-1");
+    assert_eq!(st, 201, "{first}");
+    assert_eq!(
+        (first["amount"].as_str(), first["upsell_order_id"].as_str()),
+        (Some("2150.50"), Some("D-1-U1")),
+        "{first}"
+    );
+    let (st, again) = purchase("D-1", "daemon-D-1");
+    assert_eq!(
+        (st, &again["id"], &again["transaction_id"]),
+        (200, &first["id"], &first["transaction_id"]),
+        "{again}"
+    );
+    let (st, _) = call(http, "GET", "/v1/orders/D-1-U2", TOKEN, None);
+    assert_eq!(st, 404, "the retry made no second order");
+    let (st, declined) = purchase("D-2", "daemon-D-2");
+    assert_eq!(
+        (st, declined["next"].as_str()),
+        (402, Some("keypad")),
+        "{declined}"
+    );
+
+    let t0 = Instant::now();
+    let of = |kind: &str| -> Vec<Value> {
+        sink.received()
+            .iter()
+            .map(|h| h.json())
+            .filter(|b| b["type"] == kind)
+            .collect()
+    };
+    while (of("upsell.completed").is_empty() || of("upsell.failed").is_empty())
+        && t0.elapsed() < Duration::from_secs(15)
+    {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let done = of("upsell.completed");
+    assert_eq!(done.len(), 1, "one purchase, one webhook: {done:?}");
+    assert_eq!(done[0]["data"]["upsell_order_id"], "D-1-U1");
+    let failed = of("upsell.failed");
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    assert_eq!(failed[0]["data"]["reason"], "card_declined");
+    assert_eq!(failed[0]["data"]["next"], "keypad");
+}
