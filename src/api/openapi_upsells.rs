@@ -46,29 +46,33 @@ pub(super) fn schemas() -> Value {
             "description": format!("Price per currency: keys are ISO 4217 codes with a minor unit (any such code, not only those listed), values exact decimal strings with at most the currency's decimal places (PKR 2, JPY 0, KWD 3); more places, a float or an unknown code is a 422 naming e.g. `upsells[1].prices.EUR`.{}", if zero { " Zero is free shipping." } else { " Zero is refused." }),
         })
     };
-    let id = json!({ "type": "string", "pattern": ID_PATTERN, "examples": ["scarf", "std"] });
+    let id = json!({ "type": "string", "pattern": ID_PATTERN, "examples": ["scarf", "std", "shoes", "air", "gift-box", "belt_2", "express", "socks", "cap", "pickup", "bag", "night"] });
     let name = json!({ "type": "string", "minLength": 1, "maxLength": 100, "pattern": "\\S", "examples": ["Silk scarf"] });
+    let catalog = json!({
+        "type": "object", "required": ["upsells", "shipping"], "additionalProperties": false,
+        "properties": {
+            "name": { "type": ["string", "null"], "minLength": 1, "maxLength": 100, "pattern": "\\S", "examples": ["Lawn suit"] },
+            "upsells": { "type": "array", "minItems": 1, "maxItems": MAX_UPSELLS, "items": {
+                "type": "object", "required": ["id", "name", "products", "quantities", "prices"], "additionalProperties": false,
+                "properties": {
+                    "id": id.clone(), "name": name.clone(),
+                    "products": { "type": "array", "minItems": 1, "maxItems": MAX_LIST, "items": { "type": "string", "minLength": 1, "maxLength": 64, "pattern": "\\S", "examples": ["SC-1"] } },
+                    "quantities": { "type": "array", "minItems": 1, "maxItems": MAX_LIST, "uniqueItems": true, "items": { "type": "integer", "minimum": 1, "maximum": MAX_QUANTITY } },
+                    "prices": prices(false),
+                } } },
+            "shipping": { "type": "array", "minItems": 1, "maxItems": MAX_SHIPPING, "items": {
+                "type": "object", "required": ["id", "name", "prices"], "additionalProperties": false,
+                "properties": { "id": id, "name": name, "prices": prices(true) } } }
+        }
+    });
+    // The answer: the catalog as stored plus its id (a schema of its own:
+    // the request's `additionalProperties: false` would refuse `id`).
+    let mut offer = catalog.clone();
+    offer["properties"]["id"] = text.clone();
+    offer["required"] = json!(["id", "upsells", "shipping"]);
     json!({
-        "Catalog": {
-            "type": "object", "required": ["upsells", "shipping"], "additionalProperties": false,
-            "properties": {
-                "name": { "type": ["string", "null"], "minLength": 1, "maxLength": 100, "pattern": "\\S", "examples": ["Lawn suit"] },
-                "upsells": { "type": "array", "minItems": 1, "maxItems": MAX_UPSELLS, "items": {
-                    "type": "object", "required": ["id", "name", "products", "quantities", "prices"], "additionalProperties": false,
-                    "properties": {
-                        "id": id.clone(), "name": name.clone(),
-                        "products": { "type": "array", "minItems": 1, "maxItems": MAX_LIST, "items": { "type": "string", "minLength": 1, "maxLength": 64, "pattern": "\\S", "examples": ["SC-1"] } },
-                        "quantities": { "type": "array", "minItems": 1, "maxItems": MAX_LIST, "uniqueItems": true, "items": { "type": "integer", "minimum": 1, "maximum": MAX_QUANTITY } },
-                        "prices": prices(false),
-                    } } },
-                "shipping": { "type": "array", "minItems": 1, "maxItems": MAX_SHIPPING, "items": {
-                    "type": "object", "required": ["id", "name", "prices"], "additionalProperties": false,
-                    "properties": { "id": id, "name": name, "prices": prices(true) } } }
-            }
-        },
-        "Offer": {
-            "allOf": [{ "$ref": "#/components/schemas/Catalog" }, { "type": "object", "properties": { "id": text } }]
-        },
+        "Catalog": catalog,
+        "Offer": offer,
         "CardOnFile": {
             "type": "object",
             "description": "The card on file as the console shows it: never the token, never a number beyond the last four.",
