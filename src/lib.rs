@@ -32,3 +32,4 @@ pub mod money;
 pub mod payments;
 pub mod sip;
 pub mod store;
+pub mod upsell;

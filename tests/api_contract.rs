@@ -168,6 +168,7 @@ impl Rig {
             t if t.starts_with("/v1/agents/") => "a1".into(),
             t if t.starts_with("/v1/dialer/modes/") => "new".into(),
             t if t.starts_with("/v1/dialer/statuses/") => "processing".into(),
+            t if t.starts_with("/v1/offers/") => "lawn-suit".into(),
             other => panic!("no fixture for {other}"),
         };
         let open = template.find('{').expect("a parameter");

@@ -16,7 +16,7 @@ use super::error::ApiError;
 use crate::dialer::CustomerKind;
 use crate::store::{NewOrder, OrderScript};
 
-const ORDER_FIELDS: [&str; 15] = [
+const ORDER_FIELDS: [&str; 21] = [
     "id",
     "phone",
     "amount",
@@ -32,6 +32,12 @@ const ORDER_FIELDS: [&str; 15] = [
     "customer_name",
     "address",
     "notes",
+    "offer",
+    "payment_token",
+    "card_brand",
+    "card_last4",
+    "card_exp_month",
+    "card_exp_year",
 ];
 
 /// Parse a JSON body into a JSON object, 400 when it is not JSON.
@@ -135,6 +141,70 @@ pub(crate) fn new_order(body: &[u8]) -> Result<NewOrder, ApiError> {
     Ok(order)
 }
 
+/// What a posted order carries for upsells (issue #15): its offer and the
+/// card on file (gateway token, brand, last four, expiry month/year). A
+/// token that looks like a card number is refused, naming `payment_token`.
+pub(crate) fn order_extras(body: &[u8]) -> Result<crate::store::OrderExtras, ApiError> {
+    use crate::upsell;
+    let map = json_object(body)?;
+    let offer = optional_string(&map, "offer")?;
+    if let Some(o) = &offer {
+        if !upsell::is_id(o) {
+            return Err(ApiError::invalid(
+                "offer",
+                "must be 1 to 64 of A-Z a-z 0-9 _ -",
+            ));
+        }
+    }
+    let token = optional_string(&map, "payment_token")?;
+    if let Some(t) = &token {
+        upsell::check_token(t).map_err(|e| ApiError::invalid(e.field, e.reason))?;
+    }
+    let brand = optional_string(&map, "card_brand")?
+        .map(|b| {
+            upsell::parse_brand(&b).ok_or_else(|| {
+                ApiError::invalid(
+                    "card_brand",
+                    "must be one of visa, mastercard, amex, discover, diners_club, jcb, unionpay, unknown",
+                )
+            })
+        })
+        .transpose()?;
+    let last4 = optional_string(&map, "card_last4")?;
+    if let Some(l) = &last4 {
+        if l.len() != 4 || !l.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(ApiError::invalid(
+                "card_last4",
+                "must be the card's last 4 digits",
+            ));
+        }
+    }
+    let number = |field: &str, lo: u64, hi: u64| -> Result<Option<u32>, ApiError> {
+        match map.get(field) {
+            None | Some(Value::Null) => Ok(None),
+            Some(v) => v
+                .as_u64()
+                .filter(|n| (lo..=hi).contains(n))
+                .and_then(|n| u32::try_from(n).ok())
+                .map(Some)
+                .ok_or_else(|| {
+                    ApiError::invalid(field, format!("must be an integer from {lo} to {hi}"))
+                }),
+        }
+    };
+    Ok(crate::store::OrderExtras {
+        offer,
+        card: upsell::CardOnFile {
+            token,
+            brand,
+            last4,
+            exp_month: number("card_exp_month", 1, 12)?,
+            exp_year: number("card_exp_year", 2000, 2099)?,
+        },
+        upsell_of: None,
+    })
+}
+
 /// The amount as exact decimal text: a JSON string as is, a JSON number as
 /// the literal the client wrote.
 pub(crate) fn amount_text(
@@ -227,14 +297,7 @@ pub(crate) fn reject_unknown(
 }
 
 pub(crate) fn type_name(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
+    crate::upsell::json_kind(v)
 }
 
 #[cfg(test)]

@@ -68,12 +68,14 @@ mod openapi_agents;
 mod openapi_dialer;
 mod openapi_payments;
 mod openapi_sessions;
+mod openapi_upsells;
 mod orders;
 mod payments;
 mod preview;
 mod rules;
 mod sessions;
 mod sse;
+mod upsells;
 mod views;
 mod vocabulary;
 mod webhooks;
@@ -162,6 +164,9 @@ struct Inner {
     /// dialplan's `max_items` (`with_phrases`).
     phrases: std::collections::HashMap<String, crate::ivr::script::Phrases>,
     max_items: u32,
+    /// The gateway upsells charge cards on file through (issue #15):
+    /// `[payments.gateway]`, or the one given to `with_gateway`.
+    gateway: Option<Arc<dyn crate::payments::PaymentGateway>>,
     /// SSE keep-alive comment interval.
     keep_alive: Duration,
     /// Set when [`serve`]'s shutdown fires: SSE streams end, so the
@@ -204,6 +209,13 @@ impl ApiState {
                 tts: None,
                 phrases: Default::default(),
                 max_items: 3,
+                gateway: match config.payments.gateway.build() {
+                    Ok(g) => Some(g),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "no payment gateway for upsells");
+                        None
+                    }
+                },
                 keep_alive: SSE_KEEP_ALIVE,
                 closing: tokio::sync::watch::Sender::new(false),
             }),
@@ -314,6 +326,12 @@ impl ApiState {
         v
     }
 
+    /// Charge upsells through this gateway (the daemon shares the call
+    /// layer's; tests count a sandbox's charges). Call before cloning.
+    pub fn with_gateway(self, gateway: Arc<dyn crate::payments::PaymentGateway>) -> ApiState {
+        self.configure("with_gateway", |inner| inner.gateway = Some(gateway))
+    }
+
     /// Replace the SSE keep-alive interval (tests). Call before cloning.
     pub fn with_keep_alive(self, interval: Duration) -> ApiState {
         self.configure("with_keep_alive", |inner| inner.keep_alive = interval)
@@ -397,6 +415,13 @@ pub fn router(state: ApiState) -> Router {
         .route("/v1/dialer/statuses/{name}", put(dialer_settings::set_tick))
         .route("/v1/dialer/modes/{id}/agents", put(dialer::set_agents))
         .route("/v1/dialer/modes/{id}/stats", get(dialer::stats))
+        .route(
+            "/v1/offers/{id}",
+            put(upsells::put_offer).get(upsells::get_offer),
+        )
+        .route("/v1/upsell/orders", get(upsells::search))
+        .route("/v1/orders/{id}/upsells/quote", post(upsells::quote))
+        .route("/v1/orders/{id}/upsells", post(upsells::buy))
         .route_layer(axum::middleware::from_fn(auth::merchant_only));
     // Merchants and agents (an agent sees its own calls and payments only).
     let private = Router::new()

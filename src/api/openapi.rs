@@ -14,6 +14,7 @@ use super::openapi_agents;
 use super::openapi_dialer;
 use super::openapi_payments;
 use super::openapi_sessions;
+use super::openapi_upsells;
 use super::vocabulary::{Vocabulary, AMOUNT_PATTERN, NAME_PATTERN, PRINTABLE};
 use super::{ApiState, BODY_LIMIT, DEFAULT_PAGE};
 use crate::store::MAX_PAGE;
@@ -58,6 +59,11 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/console/admin"),
     ("get", "/console"),
     ("get", "/v1/calls/{id}/order"),
+    ("put", "/v1/offers/{id}"),
+    ("get", "/v1/offers/{id}"),
+    ("get", "/v1/upsell/orders"),
+    ("post", "/v1/orders/{id}/upsells/quote"),
+    ("post", "/v1/orders/{id}/upsells"),
     ("get", "/metrics"),
     ("get", "/openapi.json"),
 ];
@@ -244,6 +250,12 @@ pub fn document_with(vocab: &Vocabulary) -> Value {
     ) {
         paths.extend(more);
     }
+    if let (Some(paths), Value::Object(more)) = (
+        doc["paths"].as_object_mut(),
+        openapi_upsells::paths(&id_param, &unauthorized, json_response, error_response),
+    ) {
+        paths.extend(more);
+    }
     doc
 }
 
@@ -254,9 +266,21 @@ fn schemas(vocab: &Vocabulary) -> Value {
         openapi_dialer::schemas(vocab),
         openapi_agents::schemas(vocab),
         openapi_sessions::schemas(),
+        openapi_upsells::schemas(),
     ] {
         if let (Some(all), Value::Object(more)) = (all.as_object_mut(), more) {
             all.extend(more);
+        }
+    }
+    // Issue #15's order fields, kept with the rest of upsells' document.
+    for (schema, more) in [
+        ("NewOrder", openapi_upsells::new_order_properties()),
+        ("Order", openapi_upsells::order_properties()),
+    ] {
+        if let (Some(props), Value::Object(more)) =
+            (all[schema]["properties"].as_object_mut(), more)
+        {
+            props.extend(more);
         }
     }
     all

@@ -24,6 +24,7 @@ pub(crate) async fn create(
 ) -> Result<Response, ApiError> {
     let body = state.body(body)?;
     let mut order = input::new_order(&body)?;
+    let extras = input::order_extras(&body)?;
     // Defaults stored with the order, so the call and the API read one value.
     if order.script.store.is_none() {
         order.script.store = state.inner.merchant_name.clone();
@@ -69,7 +70,12 @@ pub(crate) async fn create(
     }
     let now = state.now();
     let plan = state.campaign_snapshot().plan_order(&facts, now);
-    match state.inner.store.insert_order(&order, plan, now).await? {
+    match state
+        .inner
+        .store
+        .insert_order_with(&order, &extras, plan, now)
+        .await?
+    {
         Inserted::Created(mut o) => {
             state.inner.metrics.order_created();
             // A first status ticked into a mode (e.g. `flagged` → a human)
@@ -90,9 +96,11 @@ pub(crate) async fn create(
                     }
                 }
             }
-            Ok((StatusCode::CREATED, Json(order_json(&o))).into_response())
+            Ok((StatusCode::CREATED, Json(with_extras(&o, &extras))).into_response())
         }
-        Inserted::Existing(o) => Ok((StatusCode::OK, Json(order_json(&o))).into_response()),
+        Inserted::Existing(o) => {
+            Ok((StatusCode::OK, Json(with_extras(&o, &extras))).into_response())
+        }
         Inserted::Conflict { existing, fields } => Err(ApiError::Conflict {
             id: existing.id.clone(),
             fields,
@@ -114,7 +122,8 @@ pub(crate) async fn get(
         .await?
         .ok_or_else(|| ApiError::NotFound(id.clone()))?;
     let history = state.inner.store.status_history(&id).await?;
-    let mut body = order_json(&detail.order);
+    let extras = state.inner.store.order_extras(&id).await?;
+    let mut body = with_extras(&detail.order, &extras);
     body["attempts"] = detail.attempts.iter().map(attempt_json).collect();
     body["history"] = history.iter().map(history_json).collect();
     Ok(Json(body))
@@ -168,6 +177,22 @@ pub(crate) async fn decide(
         None => order,
     };
     Ok(Json(order_json(&order)))
+}
+
+/// The order's view with what it carries for upsells (issue #15): the
+/// offer, the card on file as the console shows it (`XXXX XXXX XXXX 4242`,
+/// brand, expiry month/year: never the token) and the main order of an
+/// upsell order.
+pub(crate) fn with_extras(o: &crate::store::Order, e: &crate::store::OrderExtras) -> Value {
+    let mut body = order_json(o);
+    body["offer"] = json!(e.offer);
+    body["card_on_file"] = if e.card.token.is_some() || e.card.last4.is_some() {
+        e.card.masked()
+    } else {
+        Value::Null
+    };
+    body["upsell_of"] = json!(e.upsell_of);
+    body
 }
 
 /// What the script reads out of an order being created.

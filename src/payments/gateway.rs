@@ -251,6 +251,21 @@ pub const SANDBOX_CARDS: &[(&str, SandboxBehaviour)] = &[
     ),
 ];
 
+/// Cards on file the sandbox knows by token, as a processor's test mode
+/// does (issue #15: a merchant's stored card charged without card entry).
+pub const SANDBOX_TOKENS: &[(&str, SandboxBehaviour)] = &[
+    ("tok_visa", SandboxBehaviour::Approve),
+    ("tok_mastercard", SandboxBehaviour::Approve),
+    (
+        "tok_chargeDeclined",
+        SandboxBehaviour::Decline("card_declined"),
+    ),
+    (
+        "tok_chargeDeclinedInsufficientFunds",
+        SandboxBehaviour::Decline("insufficient_funds"),
+    ),
+];
+
 /// What the sandbox does with a test card.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SandboxBehaviour {
@@ -333,14 +348,20 @@ impl PaymentGateway for SandboxGateway {
             .state
             .lock()
             .map_err(|_| GatewayError::Unreachable)
-            .and_then(|mut s| {
+            .map(|mut s| {
                 if let Some(done) = s.charges.get(key) {
-                    return Ok(done.clone());
+                    return done.clone();
                 }
-                let behaviour = *s
-                    .tokens
-                    .get(&token.token)
-                    .ok_or(GatewayError::BadResponse)?;
+                // A token it issued, else a test card on file, else a decline.
+                let behaviour = s.tokens.get(&token.token).copied().unwrap_or_else(|| {
+                    SANDBOX_TOKENS
+                        .iter()
+                        .find(|(t, _)| *t == token.token)
+                        .map_or(
+                            SandboxBehaviour::Decline("sandbox_test_tokens_only"),
+                            |(_, b)| *b,
+                        )
+                });
                 s.next += 1;
                 let receipt = ChargeReceipt {
                     transaction_id: Some(format!("txn_sandbox_{}", s.next)),
@@ -350,7 +371,7 @@ impl PaymentGateway for SandboxGateway {
                     },
                 };
                 s.charges.insert(key.clone(), receipt.clone());
-                Ok(receipt)
+                receipt
             });
         Box::pin(std::future::ready(result))
     }

@@ -34,6 +34,7 @@ mod pacer_days;
 mod payments;
 mod rules;
 mod sip_bindings;
+mod upsells;
 
 use std::borrow::Cow;
 
@@ -62,6 +63,7 @@ pub use model_calls::{
 pub use order_script::OrderScript;
 pub use payments::INTERRUPTED;
 pub use sip_bindings::StoredBinding;
+pub use upsells::{NewPurchase, OrderExtras, Purchase, PurchaseEnd, PurchaseRecord, ELIGIBLE};
 
 use crate::dialer::OrderStatus;
 use error::QueryContext;
@@ -205,6 +207,7 @@ fn migrator(backend: Backend) -> Migrator {
         (10, "0010_pacer_days"),
         (11, "0011_sip_bindings_tls"),
         (12, "0012_agents_srtp"),
+        (13, "0013_upsells"),
         (15, "0015_cluster"),
     ];
     let migrations = all

@@ -8,6 +8,7 @@ use super::error::QueryContext;
 use super::model::{
     attempt_from_row, ms, order_from_row, status_change_from_row, ATTEMPT_COLUMNS, ORDER_COLUMNS,
 };
+use super::upsells::{load_extras, write_extras, OrderExtras};
 use super::{
     load_order, set_status, FlagDecision, Inserted, ListQuery, NewOrder, Order, OrderDetail, Page,
     StatusChange, Store, StoreError, MAX_PAGE,
@@ -25,6 +26,20 @@ impl Store {
     pub async fn insert_order(
         &self,
         order: &NewOrder,
+        plan: Decision,
+        now: DateTime<Utc>,
+    ) -> Result<Inserted, StoreError> {
+        self.insert_order_with(order, &OrderExtras::default(), plan, now)
+            .await
+    }
+
+    /// [`Store::insert_order`] with what the order carries for upsells
+    /// (issue #15: offer, card on file), stored in the same transaction and
+    /// compared like the order's own fields when the order is posted again.
+    pub async fn insert_order_with(
+        &self,
+        order: &NewOrder,
+        extras: &OrderExtras,
         plan: Decision,
         now: DateTime<Utc>,
     ) -> Result<Inserted, StoreError> {
@@ -85,8 +100,10 @@ impl Store {
             let existing = load_order(&mut tx, &order.id)
                 .await?
                 .ok_or_else(|| StoreError::OrderNotFound(order.id.clone()))?;
+            let stored_extras = load_extras(&mut tx, &order.id).await?;
             tx.commit().await.during("insert order")?;
-            let fields = order.differences(&existing);
+            let mut fields = order.differences(&existing);
+            fields.extend(extras.differences(&stored_extras));
             return Ok(if fields.is_empty() {
                 Inserted::Existing(existing)
             } else {
@@ -94,6 +111,9 @@ impl Store {
             });
         }
         set_status(&mut tx, &order.id, None, status, reason, now).await?;
+        if !extras.is_empty() {
+            write_extras(&mut tx, &order.id, extras).await?;
+        }
         if let (Decision::CallAt(at), None) = (plan, &failed_prep) {
             schedule(&mut tx, &order.id, 1, at).await?;
         }

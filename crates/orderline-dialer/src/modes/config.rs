@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use super::rules::{
     AmdPolicy, CallModes, Mode, ModeKind, Pacing, BASE_DISPOSITIONS, BUILTIN_STATUSES,
+    FULFILMENT_STATUSES,
 };
 use crate::harbor::{HarborError, SafeHarborConfig, MIN_RING};
 use crate::pacer::LEGAL_CAP_PCT;
@@ -321,7 +322,11 @@ impl DialerConfig {
     }
 
     fn status_names(&self) -> Result<BTreeSet<String>, DialerConfigError> {
-        let mut names: BTreeSet<String> = BUILTIN_STATUSES.iter().map(|s| s.to_string()).collect();
+        let mut names: BTreeSet<String> = BUILTIN_STATUSES
+            .iter()
+            .chain(FULFILMENT_STATUSES.iter())
+            .map(|s| s.to_string())
+            .collect();
         for (i, s) in self.statuses.iter().enumerate() {
             name(format!("dialer.statuses[{i}].name"), &s.name)?;
             names.insert(s.name.clone());

@@ -31,6 +31,6 @@ pub use config::{DialerConfig, DialerConfigError, ModeConfig, StatusConfig};
 pub use pick::{Pick, Reason};
 pub use queue::{DialQueue, DialResult, Moved, OrderCard, Placement, QueueError, Subqueue};
 pub use rows::{QueueRow, Rebuilt};
-pub use rules::{AmdPolicy, CallModes, Mode, ModeKind, Pacing};
+pub use rules::{AmdPolicy, CallModes, Mode, ModeKind, Pacing, FULFILMENT_STATUSES};
 pub use settings::{ModeSettings, Tick};
 pub use view::{Counts, ModeOverview, Overview, QueueFilter, QueueItem};

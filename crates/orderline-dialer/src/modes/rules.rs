@@ -12,6 +12,12 @@ use crate::window::CallWindow;
 /// may carry a tick (e.g. `flagged` orders go to a human).
 pub const BUILTIN_STATUSES: [&str; 5] = ["pending", "calling", "confirmed", "cancelled", "flagged"];
 
+/// The statuses a merchant sets after the sale (issue #15): always known,
+/// like a configured `[[dialer.statuses]]` entry (they live in the order's
+/// configured status, not the robo-call's own), and what makes an order
+/// eligible for an upsell.
+pub const FULFILMENT_STATUSES: [&str; 4] = ["paid", "shipping", "shipped", "delivered"];
+
 /// Every mode's disposition buttons include these four: the two outcomes the
 /// robo-call also knows, and the two the dialer handles itself (`callback`
 /// plans a call at a time, `no_answer` is an unanswered attempt).

@@ -136,6 +136,7 @@ impl DialerConfig {
     /// and a named mode must belong to the tick's project.
     pub fn with_tick(&self, tick: &Tick) -> Result<DialerConfig, DialerConfigError> {
         let known = super::rules::BUILTIN_STATUSES.contains(&tick.status.as_str())
+            || super::rules::FULFILMENT_STATUSES.contains(&tick.status.as_str())
             || self.statuses.iter().any(|s| s.name == tick.status);
         if !known {
             return Err(DialerConfigError::UnknownStatus {

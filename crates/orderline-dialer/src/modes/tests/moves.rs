@@ -33,8 +33,8 @@ fn ticked_statuses_enter_and_unticked_ones_leave() {
         None
     );
     assert_eq!(
-        q.set_status(card("x", "a", 1), "shipped", noon()),
-        Err(QueueError::UnknownStatus("shipped".into()))
+        q.set_status(card("x", "a", 1), "teleported", noon()),
+        Err(QueueError::UnknownStatus("teleported".into()))
     );
 }
 

@@ -134,8 +134,9 @@ fn a_tick_is_set_and_cleared_per_project() {
         cfg.with_tick(&unknown).expect_err("mode").key(),
         "dialer.statuses.mode"
     );
+    // (`shipped` is always known since issue #15: a fulfilment status.)
     let status = Tick {
-        status: "shipped".into(),
+        status: "teleported".into(),
         ..wrong
     };
     assert!(matches!(
@@ -154,4 +155,16 @@ fn a_tick_is_set_and_cleared_per_project() {
         .validate(&calling())
         .expect_err("loop");
     assert!(matches!(e, DialerConfigError::CapLoops { .. }), "{e}");
+}
+
+/// Issue #15: the statuses a merchant sets after the sale are known without
+/// being listed, so `PUT /v1/orders/{id}/status` takes them and they can be
+/// ticked into a mode like any configured status.
+#[test]
+fn fulfilment_statuses_are_always_known() {
+    let rules = super::rules(TEAM);
+    for s in crate::modes::FULFILMENT_STATUSES {
+        assert!(rules.is_status(s), "{s}");
+    }
+    assert!(!rules.is_status("teleported"));
 }
