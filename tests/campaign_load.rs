@@ -110,7 +110,11 @@ fn run(label: &str, database: Option<String>) {
             "{label}: only {} of {n} orders confirmed after {:?}\nSIPp's errors:\n{}\n{}",
             at.len(),
             t0.elapsed(),
-            sipp.errors().lines().take(40).collect::<Vec<_>>().join("\n"),
+            sipp.errors()
+                .lines()
+                .take(40)
+                .collect::<Vec<_>>()
+                .join("\n"),
             daemon
                 .logs()
                 .lines()

@@ -26,7 +26,10 @@ fn load(args: &[&str]) -> serde_json::Value {
     let line = stdout.lines().last().unwrap_or_default();
     let v: serde_json::Value = serde_json::from_str(line)
         .unwrap_or_else(|e| panic!("no JSON line ({e}):\n{stdout}\n{stderr}"));
-    assert!(out.status.success(), "load.py {args:?} failed: {v}\n{stderr}");
+    assert!(
+        out.status.success(),
+        "load.py {args:?} failed: {v}\n{stderr}"
+    );
     v
 }
 
@@ -36,7 +39,9 @@ fn the_load_script_holds_every_call_and_reports_its_figures() {
         require(bin);
     }
     let calls = 24;
-    let v = load(&["--calls", "24", "--cps", "40", "--window", "2", "--hold", "4"]);
+    let v = load(&[
+        "--calls", "24", "--cps", "40", "--window", "2", "--hold", "4",
+    ]);
     assert_eq!(v["calls"], calls, "{v}");
     assert_eq!(v["live_in_window"], calls, "every call up at once: {v}");
     assert_eq!(v["rtp_streams_seen"], calls, "each call's RTP at SIPp: {v}");
@@ -58,7 +63,10 @@ fn the_setup_rate_script_counts_every_short_call() {
     }
     let v = load(&["setups", "--rate", "40", "--seconds", "2"]);
     assert_eq!(v["calls"], 80, "{v}");
-    assert_eq!(v["succeeded"], 80, "SIPp's own count of answered and hung-up calls: {v}");
+    assert_eq!(
+        v["succeeded"], 80,
+        "SIPp's own count of answered and hung-up calls: {v}"
+    );
     assert_eq!(v["failed"], 0, "{v}");
     for key in ["orderline_cpu_cores", "sipp_cpu_cores", "achieved_per_s"] {
         assert!(v[key].as_f64().is_some_and(|x| x > 0.0), "{key}: {v}");
