@@ -167,9 +167,11 @@ pub struct HarborWait {
 }
 
 impl HarborWait {
-    /// A customer who answered at `answered_at` (AMD time included: the
-    /// window runs from the answer, not from AMD's verdict), with the
-    /// default 2 s window and playback lead.
+    /// A customer whose 2 s window starts at `answered_at`, with the default
+    /// window and playback lead. The caller picks the start: the answer when
+    /// AMD is off or the customer says nothing, the end of their greeting
+    /// when AMD heard one (16 CFR 310.4(b)(4)(i): "within two seconds after
+    /// the completed greeting"); AMD's listening time after that counts.
     pub fn new(answered_at: Duration) -> HarborWait {
         HarborWait::with(answered_at, SAFE_HARBOR, DEFAULT_PLAYBACK_LEAD)
     }
