@@ -172,7 +172,7 @@ pub(crate) fn order_extras(body: &[u8]) -> Result<crate::store::OrderExtras, Api
         .transpose()?;
     let last4 = optional_string(&map, "card_last4")?;
     if let Some(l) = &last4 {
-        if l.len() != 4 || !l.bytes().all(|b| b.is_ascii_digit()) {
+        if crate::payments::card::LastFour::parse(l).is_none() {
             return Err(ApiError::invalid(
                 "card_last4",
                 "must be the card's last 4 digits",
