@@ -19,6 +19,10 @@
 //! person is made certain at the end: a customer who rings 3 s
 //! (`+92304…`) is dialled, both agents go on a break while it rings, and
 //! its socket must receive the message within 2 s of the 200 OK it sent.
+//! Then one who hangs up while waiting (`+92305…`, gone 500 ms after
+//! answering, both agents on a break again): no agent and no message go to
+//! a customer who left; the call counts as abandoned and the order goes
+//! back to its queue.
 
 #[macro_use]
 mod support;
@@ -31,6 +35,13 @@ use support::predictive::{a_month_of_history, logged_ms, messages_heard_after, A
 use support::session_rig::{answers, customers_in, Rig, AGENTS};
 
 const ORDERS: usize = 24;
+/// How long an answering customer stays on the line unless hung up on:
+/// past the 2 s window, so that a customer nobody reached still hears the
+/// message (which starts 2 s − 300 ms after the answer and must be heard
+/// inside the 2 s) rather than leaving before it.
+const TALK_MS: u32 = 2_600;
+/// The daemon's log line for a customer gone while waiting for an agent.
+const GONE: &str = "abandoned: the customer hung up while waiting for an agent";
 
 const PREDICTIVE: &str = r#"
 [campaign.flag_above]
@@ -77,7 +88,7 @@ fn predictive_lines_reach_an_agent_or_the_message_within_two_seconds() {
             customers_in(
                 dir,
                 port,
-                mport,
+                (mport, TALK_MS),
                 ORDERS * 2,
                 "customer_answers_maybe_hung_up.xml",
             )
@@ -123,14 +134,7 @@ fn predictive_lines_reach_an_agent_or_the_message_within_two_seconds() {
         Duration::from_secs(10),
         |_, s| s["today"]["placed"].as_u64() > Some(placed),
     );
-    for id in &ids {
-        let (st, v) = rig.api(
-            "PUT",
-            &format!("/v1/agents/{id}/state"),
-            Some(r#"{"state":"paused","pause_code":"break"}"#),
-        );
-        assert_eq!(st, 200, "{v}");
-    }
+    set_state(&rig, &ids, r#"{"state":"paused","pause_code":"break"}"#);
     let t0 = Instant::now();
     while !rig.mode_settled("new", confirmed, ORDERS + 1).0 {
         assert!(
@@ -255,8 +259,69 @@ fn predictive_lines_reach_an_agent_or_the_message_within_two_seconds() {
         at_max * 1000.0,
         late * 1000.0,
     );
+
+    // A customer who hangs up while waiting: both agents ready again, the
+    // order dialled, both on a break while it rings 3 s; the customer
+    // answers and leaves 500 ms later, before the window's end.
+    set_state(&rig, &ids, r#"{"state":"ready"}"#);
+    let placed = stats["today"]["placed"].as_u64().unwrap_or(0);
+    let (st, v) = rig.api("POST", "/v1/orders", Some(&quitting_order()));
+    assert_eq!(st, 201, "{v}");
+    rig.wait(
+        "the quitting customer dialled",
+        "/v1/dialer/modes/new/stats",
+        Duration::from_secs(10),
+        |_, s| s["today"]["placed"].as_u64() > Some(placed),
+    );
+    set_state(&rig, &ids, r#"{"state":"paused","pause_code":"break"}"#);
+    let t0 = Instant::now();
+    while !rig.mode_settled("new", confirmed, ORDERS + 2).0 {
+        assert!(
+            t0.elapsed() < Duration::from_secs(20),
+            "the quitting customer's order not settled\n{}",
+            rig.daemon.logs()
+        );
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    // Past the instant its message would have started (2 s after answering).
+    std::thread::sleep(Duration::from_millis(2_000));
+    let logs = rig.daemon.logs();
+    assert_eq!(logs.matches(GONE).count(), 1, "{logs}");
+    assert_eq!(
+        logs.matches(support::predictive::MESSAGE_SENT).count(),
+        heard.len(),
+        "no message played to a customer who left\n{logs}"
+    );
+    assert_eq!(
+        logs.matches(ABANDONED).count(),
+        heard.len(),
+        "no abandon decision for a customer who left\n{logs}"
+    );
+    let (_, stats) = rig.api("GET", "/v1/dialer/modes/new/stats", None);
+    assert_eq!(
+        stats["today"]["abandoned"],
+        heard.len() as u64 + 1,
+        "{stats}"
+    );
+    assert_eq!(stats["today"]["answered"], answered + 1, "{stats}");
+    let (_, queue) = rig.api("GET", "/v1/dialer/queue?mode=new", None);
+    let back = queue["orders"]
+        .as_array()
+        .and_then(|rows| rows.iter().find(|r| r["order_id"] == "PD98").cloned());
+    assert!(
+        back.is_some_and(|r| r["attempts"] == 1 && r["subqueue"] == "no_answer"),
+        "{queue}"
+    );
     for p in &phones {
         assert_eq!(answers(p), 1, "one INVITE per phone:\n{}", p.logs());
+    }
+}
+
+/// Put every agent in `ids` in `state` (a `PUT /v1/agents/{id}/state` body).
+fn set_state(rig: &Rig, ids: &[&str], state: &str) {
+    for id in ids {
+        let (st, v) = rig.api("PUT", &format!("/v1/agents/{id}/state"), Some(state));
+        assert_eq!(st, 200, "{v}");
     }
 }
 
@@ -286,5 +351,12 @@ fn voice_after_answer(packets: &[Packet], mport: u16) -> Vec<(f64, Option<f64>)>
 /// The order of the customer who rings 3 s before answering.
 fn late_order() -> String {
     r#"{"id":"PD99","phone":"+923040000099","amount":"1500","currency":"PKR","customer":{"kind":"new"}}"#
+        .to_string()
+}
+
+/// The order of the customer who rings 3 s, answers and hangs up 500 ms
+/// later.
+fn quitting_order() -> String {
+    r#"{"id":"PD98","phone":"+923050000098","amount":"1500","currency":"PKR","customer":{"kind":"new"}}"#
         .to_string()
 }

@@ -3,6 +3,8 @@
 //! it lives below all three): the dialog's events, the media sockets bound
 //! before the INVITE, and the answer's SDP once usable.
 
+use std::collections::VecDeque;
+
 use tokio::sync::mpsc;
 
 use super::b2bua::LegEvent;
@@ -17,6 +19,9 @@ pub(crate) struct LegIo {
     events: mpsc::Receiver<SipEvent>,
     /// The stream ended; it is not polled again.
     closed: bool,
+    /// Events [`LegIo::ended_meanwhile`] looked at, handed out by
+    /// [`LegIo::recv`] before any newer one (nothing is lost by looking).
+    held: VecDeque<SipEvent>,
     /// Bound before the INVITE; taken by the bridge once the leg answers.
     session: Option<MediaSession>,
     /// The answer's SDP, once usable.
@@ -27,6 +32,9 @@ pub(crate) struct LegIo {
 
 impl LegIo {
     pub(super) async fn recv(&mut self) -> Option<SipEvent> {
+        if let Some(ev) = self.held.pop_front() {
+            return Some(ev);
+        }
         if self.closed {
             return std::future::pending().await;
         }
@@ -50,6 +58,7 @@ impl LegIo {
             call,
             events,
             closed: false,
+            held: VecDeque::new(),
             session: Some(session),
             remote: None,
             local,
@@ -71,10 +80,33 @@ impl LegIo {
             call,
             events,
             closed: false,
+            held: VecDeque::new(),
             session: Some(session),
             remote: Some(remote),
             local,
         }
+    }
+
+    /// Without waiting: has the far end hung up (BYE) or the dialog gone
+    /// since the last look? For a leg nobody is reading yet (a predictive
+    /// customer waiting for an agent): it must not be handed to an agent or
+    /// played a message once it is gone. The events it reads stay queued
+    /// for [`LegIo::recv`].
+    pub(super) fn ended_meanwhile(&mut self) -> bool {
+        use tokio::sync::mpsc::error::TryRecvError;
+        if self.closed {
+            return true;
+        }
+        loop {
+            match self.events.try_recv() {
+                Ok(ev) => self.held.push_back(ev),
+                Err(TryRecvError::Empty) => break,
+                Err(TryRecvError::Disconnected) => return true,
+            }
+        }
+        self.held
+            .iter()
+            .any(|ev| matches!(ev, SipEvent::Ended { .. }))
     }
 
     /// A SIP event as a leg event; the answer's SDP is parsed here.

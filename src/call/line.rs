@@ -370,6 +370,13 @@ impl AnsweredLine {
         played
     }
 
+    /// The customer hung up (or the dialog went) while nobody was reading
+    /// the line: checked before it is handed to an agent or played the
+    /// message.
+    pub fn hung_up(&mut self) -> bool {
+        self.io.ended_meanwhile()
+    }
+
     /// End the line with a BYE (nobody to connect and no message).
     pub async fn hang_up(self, engine: &Engine) {
         let _ = engine.sip().command(SipCommand::Bye(self.io.call)).await;

@@ -468,6 +468,10 @@ impl Predictive {
                 w.line.hang_up(&self.engine).await;
                 continue;
             };
+            if w.line.hung_up() {
+                self.gone_while_waiting(w).await;
+                continue;
+            }
             let agents = &self.modes[mode].agents;
             let agent = free.iter().position(|a| agents.contains(a));
             match w.wait.poll(self.now(), agent.is_some()) {
@@ -591,6 +595,28 @@ impl Predictive {
             .await;
         let order = line.order.clone();
         self.settle(&order, LINE_HOLDER, DialResult::Dropped).await;
+    }
+
+    /// The customer hung up while waiting for an agent: no agent, no
+    /// message. Counted as abandoned: the rule (16 CFR 310.4(b)(4)(iii))
+    /// asks whether a person reached them within the 2 s, and none did;
+    /// counting it keeps the 30-day rate on the safe side of the cap. The
+    /// order goes back to its queue like any abandoned one.
+    async fn gone_while_waiting(&mut self, w: Waiting) {
+        let Some(line) = self.lines.remove(&w.id) else {
+            return;
+        };
+        let m = &self.modes[line.mode];
+        let waited = self.now().saturating_sub(w.window_from);
+        tracing::info!(mode = %m.id, order = %line.order, waited_ms = waited.as_millis() as u64, "abandoned: the customer hung up while waiting for an agent");
+        let mode = m.id.clone();
+        let now = self.clock.now();
+        let _ = self
+            .dialup
+            .pacer_call(&mode, w.id, CallEvent::Abandoned, now)
+            .await;
+        self.settle(&line.order, LINE_HOLDER, DialResult::Dropped)
+            .await;
     }
 
     /// A connected customer's call ended: the disposition settles it, or

@@ -38,15 +38,21 @@ pub fn customers(dir: &Path, port: u16, calls: usize) -> Child {
 }
 
 /// As [`customers`], with another scenario taking the same substitutions
-/// (`@MEDIA_ACTION@`, `@TALK_MS@`), its media on `mport` (a
+/// (`@MEDIA_ACTION@`, `@TALK_MS@` = `talk_ms`), its media on `mport` (a
 /// [`free_udp_block`] of 4) so that a capture can tell the customers'
 /// packets apart.
-pub fn customers_in(dir: &Path, port: u16, mport: u16, calls: usize, template: &str) -> Child {
+pub fn customers_in(
+    dir: &Path,
+    port: u16,
+    (mport, talk_ms): (u16, u32),
+    calls: usize,
+    template: &str,
+) -> Child {
     let calls = calls.to_string();
     talking_customers_on(
         dir,
         port,
-        mport,
+        (mport, talk_ms),
         template,
         &["-m", &calls, "-timeout", "180s", "-timeout_error"],
     )
@@ -63,14 +69,20 @@ pub fn customers_by_number(dir: &Path, port: u16) -> Child {
 /// SIPp playing `scenario`, whose answered calls stream the customer's
 /// tone for [`CUSTOMER_TALK_MS`] and hang up; `args` are SIPp's own.
 fn talking_customers(dir: &Path, port: u16, scenario_file: &str, args: &[&str]) -> Child {
-    talking_customers_on(dir, port, free_udp_block(4), scenario_file, args)
+    talking_customers_on(
+        dir,
+        port,
+        (free_udp_block(4), CUSTOMER_TALK_MS),
+        scenario_file,
+        args,
+    )
 }
 
-/// As [`talking_customers`], the media on `mport`.
+/// As [`talking_customers`], the media on `mport`, talking `talk_ms`.
 fn talking_customers_on(
     dir: &Path,
     port: u16,
-    mport: u16,
+    (mport, talk_ms): (u16, u32),
     scenario_file: &str,
     args: &[&str],
 ) -> Child {
@@ -85,7 +97,7 @@ fn talking_customers_on(
         scenario_file,
         &[
             ("@MEDIA_ACTION@", &action),
-            ("@TALK_MS@", &CUSTOMER_TALK_MS.to_string()),
+            ("@TALK_MS@", &talk_ms.to_string()),
         ],
     );
     let child = Command::new("sipp")
