@@ -68,6 +68,7 @@ mod openapi_agents;
 mod openapi_dialer;
 mod openapi_payments;
 mod openapi_sessions;
+mod openapi_trials;
 mod openapi_upsells;
 mod orders;
 mod payments;
