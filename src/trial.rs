@@ -46,7 +46,10 @@ pub fn parse(v: &Value, currency: Currency) -> Result<TrialInput, FieldError> {
     })?;
     const FIELDS: [&str; 4] = ["days", "product_amount", "shipping_amount", "currency"];
     if let Some(k) = map.keys().find(|k| !FIELDS.contains(&k.as_str())) {
-        return Err(bad(k, format!("unknown field; expected {}", FIELDS.join(", "))));
+        return Err(bad(
+            k,
+            format!("unknown field; expected {}", FIELDS.join(", ")),
+        ));
     }
     let days = match map.get("days") {
         None | Some(Value::Null) => return Err(bad("days", "is required")),
@@ -69,7 +72,9 @@ pub fn parse(v: &Value, currency: Currency) -> Result<TrialInput, FieldError> {
     let amount = |field: &str| -> Result<Money, FieldError> {
         match map.get(field) {
             None | Some(Value::Null) => Err(bad(field, "is required")),
-            Some(Value::String(s)) => Money::parse(s, currency).map_err(|e| bad(field, e.to_string())),
+            Some(Value::String(s)) => {
+                Money::parse(s, currency).map_err(|e| bad(field, e.to_string()))
+            }
             Some(other) => Err(bad(
                 field,
                 format!(
@@ -231,7 +236,10 @@ mod tests {
             pkr,
         )
         .expect("trial");
-        assert_eq!((t.days, t.product.minor(), t.shipping.minor()), (15, 499_950, 25_000));
+        assert_eq!(
+            (t.days, t.product.minor(), t.shipping.minor()),
+            (15, 499_950, 25_000)
+        );
         let field = |v: Value| parse(&v, pkr).expect_err("refused").field;
         let ok = json!({"days": 15, "product_amount": "1", "shipping_amount": "1"});
         for (k, v, f) in [

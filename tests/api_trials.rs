@@ -76,7 +76,13 @@ fn statuses(w: &Value) -> Vec<String> {
         .as_array()
         .expect("rows")
         .iter()
-        .map(|r| format!("{}:{}", r["step"].as_str().unwrap_or("?"), r["status"].as_str().unwrap_or("?")))
+        .map(|r| {
+            format!(
+                "{}:{}",
+                r["step"].as_str().unwrap_or("?"),
+                r["status"].as_str().unwrap_or("?")
+            )
+        })
         .collect()
 }
 
@@ -99,7 +105,10 @@ async fn trial_fields_are_checked_and_kept(db: TestDb) {
         (json!({ "days": 0 }), "trial.days"),
         (json!({ "days": 91 }), "trial.days"),
         (json!({ "days": 15.5 }), "trial.days"),
-        (json!({ "product_amount": "4999.505" }), "trial.product_amount"),
+        (
+            json!({ "product_amount": "4999.505" }),
+            "trial.product_amount",
+        ),
         (json!({ "product_amount": 4999.5 }), "trial.product_amount"),
         (json!({ "shipping_amount": null }), "trial.shipping_amount"),
         (json!({ "currency": "EUR" }), "trial.currency"),
@@ -112,7 +121,9 @@ async fn trial_fields_are_checked_and_kept(db: TestDb) {
         let (st, v) = api.post("/v1/orders", &order("T-bad", "tok_visa", t)).await;
         assert_eq!((st, v["field"].as_str()), (422, Some(field)), "{v}");
     }
-    let (st, v) = api.post("/v1/orders", &order("T-bad", "tok_visa", json!(15))).await;
+    let (st, v) = api
+        .post("/v1/orders", &order("T-bad", "tok_visa", json!(15)))
+        .await;
     assert_eq!((st, v["field"].as_str()), (422, Some("trial")), "{v}");
     let (st, _) = api.get("/v1/orders/T-bad").await;
     assert_eq!(st, 404, "a refused order is not stored");
@@ -150,7 +161,9 @@ async fn trial_fields_are_checked_and_kept(db: TestDb) {
 /// workflow hold no card data.
 async fn the_workflow_runs_extends_once_and_resends(db: TestDb) {
     let (api, gateway, runner) = start(&db).await;
-    let (st, v) = api.post("/v1/orders", &order("T-2", "tok_visa", terms(15))).await;
+    let (st, v) = api
+        .post("/v1/orders", &order("T-2", "tok_visa", terms(15)))
+        .await;
     assert_eq!(st, 201, "{v}");
     let w = workflow(&api, "T-2").await;
     assert_eq!(
@@ -164,17 +177,44 @@ async fn the_workflow_runs_extends_once_and_resends(db: TestDb) {
             "payment_confirmation:waiting"
         ]
     );
-    let types: Vec<&str> = w["rows"].as_array().expect("rows").iter().map(|r| r["type"].as_str().unwrap_or("")).collect();
-    assert_eq!(types, ["charge", "notification", "notification", "notification", "charge", "notification"]);
+    let types: Vec<&str> = w["rows"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .map(|r| r["type"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(
+        types,
+        [
+            "charge",
+            "notification",
+            "notification",
+            "notification",
+            "charge",
+            "notification"
+        ]
+    );
     // T0 is 2026-11-23 10:00 UTC = 15:00 in Karachi; day 8 and day 15 at 15:00 there.
     assert_eq!(w["rows"][2]["scheduled_at"], "2026-12-01T10:00:00.000Z");
     assert_eq!(w["rows"][4]["scheduled_at"], "2026-12-08T10:00:00.000Z");
 
-    assert_eq!(runner.tick().await.expect("tick"), 2, "S&H and the confirmation");
+    assert_eq!(
+        runner.tick().await.expect("tick"),
+        2,
+        "S&H and the confirmation"
+    );
     assert_eq!(gateway.charge_count(), 1);
     let w = workflow(&api, "T-2").await;
-    assert_eq!(&statuses(&w)[..2], ["placed:completed", "confirmation:completed"]);
-    assert!(w["rows"][0]["result"].as_str().is_some_and(|r| r.starts_with("approved: txn_")), "{w}");
+    assert_eq!(
+        &statuses(&w)[..2],
+        ["placed:completed", "confirmation:completed"]
+    );
+    assert!(
+        w["rows"][0]["result"]
+            .as_str()
+            .is_some_and(|r| r.starts_with("approved: txn_")),
+        "{w}"
+    );
     assert_eq!(w["rows"][1]["actions"], json!(["resend"]));
     assert_eq!(w["rows"][0]["actions"], json!([]));
     assert_eq!(events(&api, "T-2", "trial.confirmation").await.len(), 1);
@@ -182,12 +222,23 @@ async fn the_workflow_runs_extends_once_and_resends(db: TestDb) {
 
     // Resend: a sent notification only.
     let (st, v) = api.post("/v1/orders/T-2/workflow/2/resend", "").await;
-    assert_eq!((st, v["event"].as_str()), (202, Some("trial.confirmation")), "{v}");
+    assert_eq!(
+        (st, v["event"].as_str()),
+        (202, Some("trial.confirmation")),
+        "{v}"
+    );
     let sent = events(&api, "T-2", "trial.confirmation").await;
     assert_eq!(sent.len(), 2);
     assert_eq!(sent[1]["resent"], true);
-    for (row, status, field) in [("1", 409, Some("row")), ("3", 409, Some("row")), ("99", 404, None), ("x", 422, Some("row"))] {
-        let (st, v) = api.post(&format!("/v1/orders/T-2/workflow/{row}/resend"), "").await;
+    for (row, status, field) in [
+        ("1", 409, Some("row")),
+        ("3", 409, Some("row")),
+        ("99", 404, None),
+        ("x", 422, Some("row")),
+    ] {
+        let (st, v) = api
+            .post(&format!("/v1/orders/T-2/workflow/{row}/resend"), "")
+            .await;
         assert_eq!((st, v["field"].as_str()), (status, field), "row {row}: {v}");
     }
 
@@ -199,13 +250,22 @@ async fn the_workflow_runs_extends_once_and_resends(db: TestDb) {
     let (st, w) = api.post("/v1/orders/T-2/trial/extend", "").await;
     assert_eq!(st, 200, "{w}");
     assert_eq!(w["trial"]["extended"], true);
-    assert_eq!(w["rows"][4]["scheduled_at"], "2026-12-23T10:00:00.000Z", "day 30");
+    assert_eq!(
+        w["rows"][4]["scheduled_at"], "2026-12-23T10:00:00.000Z",
+        "day 30"
+    );
     assert_eq!(w["trial"]["ends_at"], "2026-12-23T10:00:00.000Z");
     assert_eq!(w["rows"][6]["step"], "extension");
     assert_eq!(w["rows"][6]["status"], "completed");
     let ext = events(&api, "T-2", "trial.extended").await;
     assert_eq!(ext.len(), 1);
-    assert!(ext[0]["note"]["text"].as_str().is_some_and(|t| t.contains("15 days")), "{}", ext[0]);
+    assert!(
+        ext[0]["note"]["text"]
+            .as_str()
+            .is_some_and(|t| t.contains("15 days")),
+        "{}",
+        ext[0]
+    );
     let (st, v) = api.post("/v1/orders/T-2/trial/extend", "").await;
     assert_eq!(st, 409, "once: {v}");
 
@@ -214,22 +274,35 @@ async fn the_workflow_runs_extends_once_and_resends(db: TestDb) {
     assert_eq!(runner.tick().await.expect("tick"), 0);
     assert_eq!(gateway.charge_count(), 1);
     api.advance_ms(15 * DAY);
-    assert_eq!(runner.tick().await.expect("tick"), 2, "charge and confirmation");
+    assert_eq!(
+        runner.tick().await.expect("tick"),
+        2,
+        "charge and confirmation"
+    );
     assert_eq!(gateway.charge_count(), 2);
     let charged = events(&api, "T-2", "trial.charged").await;
     assert_eq!(charged.len(), 1);
     assert_eq!(charged[0]["charge"]["amount"], "4999.50");
-    assert_eq!(charged[0]["charge"]["card"], json!({ "brand": "visa", "last4": "4242" }));
+    assert_eq!(
+        charged[0]["charge"]["card"],
+        json!({ "brand": "visa", "last4": "4242" })
+    );
     assert_eq!(runner.tick().await.expect("tick"), 0);
     let w = workflow(&api, "T-2").await;
-    assert!(statuses(&w).iter().all(|s| s.ends_with(":completed")), "{w}");
+    assert!(
+        statuses(&w).iter().all(|s| s.ends_with(":completed")),
+        "{w}"
+    );
 
     // No card data (nor the gateway token) in the workflow or any webhook.
     let mut secrets = Secrets::card("4242424242424242", "", "", "");
     secrets.add("gateway token", "tok_visa", false);
     let mut seen = vec![("workflow".to_string(), w.to_string().into_bytes())];
     for e in api.store.order_events("T-2").await.expect("events") {
-        seen.push((format!("webhook {}", e.event_type), e.payload.to_string().into_bytes()));
+        seen.push((
+            format!("webhook {}", e.event_type),
+            e.payload.to_string().into_bytes(),
+        ));
     }
     assert_no_card_data(&secrets, &seen);
     api.stop().await;
@@ -248,13 +321,22 @@ async fn a_declined_charge_is_retried_once_then_fails(db: TestDb) {
     runner.tick().await.expect("tick");
     let w = workflow(&api, "T-3").await;
     assert_eq!(w["rows"][0]["status"], "waiting", "{w}");
-    assert!(w["rows"][0]["result"].as_str().is_some_and(|r| r.contains("declined (card_declined); retry at")), "{w}");
+    assert!(
+        w["rows"][0]["result"]
+            .as_str()
+            .is_some_and(|r| r.contains("declined (card_declined); retry at")),
+        "{w}"
+    );
     assert_eq!(gateway.charge_count(), 1);
     api.advance_ms(DAY - 1000);
     assert_eq!(runner.tick().await.expect("tick"), 0, "not before 24 h");
     api.advance_ms(1000);
     assert_eq!(runner.tick().await.expect("tick"), 1);
-    assert_eq!(gateway.charge_count(), 2, "the retry is a charge of its own");
+    assert_eq!(
+        gateway.charge_count(),
+        2,
+        "the retry is a charge of its own"
+    );
     let w = workflow(&api, "T-3").await;
     assert_eq!(w["rows"][0]["status"], "failed", "{w}");
     let failed = events(&api, "T-3", "trial.charge_failed").await;
@@ -300,7 +382,9 @@ async fn a_declined_charge_is_retried_once_then_fails(db: TestDb) {
 async fn a_step_runs_once_however_many_runners_tick(db: TestDb) {
     let (api, gateway, first_runner) = start(&db).await;
     for id in ["R-1", "R-2", "R-3"] {
-        let (st, v) = api.post("/v1/orders", &order(id, "tok_visa", terms(15))).await;
+        let (st, v) = api
+            .post("/v1/orders", &order(id, "tok_visa", terms(15)))
+            .await;
         assert_eq!(st, 201, "{v}");
     }
     // The crash: R-1's S&H was charged under try 1's key, the row not written.
@@ -310,24 +394,44 @@ async fn a_step_runs_once_however_many_runners_tick(db: TestDb) {
         brand: orderline::payments::Brand::Visa,
         last_four: orderline::payments::LastFour::parse("4242").expect("last4"),
     };
-    let amount = orderline::money::Money::parse("250", orderline::money::Currency::PKR).expect("amount");
+    let amount =
+        orderline::money::Money::parse("250", orderline::money::Currency::PKR).expect("amount");
     let first = gateway
-        .charge(&orderline::payments::IdempotencyKey::new(&key).expect("key"), &token, &amount)
+        .charge(
+            &orderline::payments::IdempotencyKey::new(&key).expect("key"),
+            &token,
+            &amount,
+        )
         .await
         .expect("charge");
     assert_eq!(gateway.charge_count(), 1);
-    let (a, b, c) = (first_runner.clone(), first_runner, runner(&api, gateway.clone()));
+    let (a, b, c) = (
+        first_runner.clone(),
+        first_runner,
+        runner(&api, gateway.clone()),
+    );
     let (ra, rb, rc) = tokio::join!(a.tick(), b.tick(), c.tick());
     let ran = ra.expect("a") + rb.expect("b") + rc.expect("c");
-    assert_eq!(ran, 6, "three S&H charges and three confirmations, once each");
-    assert_eq!(gateway.charge_count(), 3, "R-1's charge was the one made before the crash");
+    assert_eq!(
+        ran, 6,
+        "three S&H charges and three confirmations, once each"
+    );
+    assert_eq!(
+        gateway.charge_count(),
+        3,
+        "R-1's charge was the one made before the crash"
+    );
     let w = workflow(&api, "R-1").await;
     assert_eq!(
         w["rows"][0]["result"],
         format!("approved: {}", first.transaction_id.expect("txn"))
     );
     for id in ["R-1", "R-2", "R-3"] {
-        assert_eq!(events(&api, id, "trial.confirmation").await.len(), 1, "{id}");
+        assert_eq!(
+            events(&api, id, "trial.confirmation").await.len(),
+            1,
+            "{id}"
+        );
     }
     api.stop().await;
 }
@@ -353,7 +457,8 @@ fn a_trial_through_the_daemon_and_its_restarts() {
         "[http]\nlisten = \"{http}\"\napi_tokens = [\"{TOKEN}\"]\n\n[webhooks]\nurl = \"{}\"\nsecret = \"trial-secret\"\n\n[campaign]\nunmatched = \"flag\"\nrules = []\n",
         sink.url()
     );
-    let mut daemon = support::Daemon::start_with(dir.path(), support::free_tcp_port(), &tail, |_| {});
+    let mut daemon =
+        support::Daemon::start_with(dir.path(), support::free_tcp_port(), &tail, |_| {});
     let of = |kind: &str, id: &str| -> Vec<Value> {
         sink.received()
             .iter()
@@ -367,12 +472,22 @@ fn a_trial_through_the_daemon_and_its_restarts() {
             std::thread::sleep(Duration::from_millis(50));
         }
     };
-    let (st, v) = call(http, "POST", "/v1/orders", TOKEN, Some(&order("D-1", "tok_visa", terms(15))));
+    let (st, v) = call(
+        http,
+        "POST",
+        "/v1/orders",
+        TOKEN,
+        Some(&order("D-1", "tok_visa", terms(15))),
+    );
     assert_eq!(st, 201, "{v}");
     wait(&|| !of("trial.confirmation", "D-1").is_empty());
     assert_eq!(of("trial.confirmation", "D-1").len(), 1);
     let (_, w) = call(http, "GET", "/v1/orders/D-1/workflow", TOKEN, None);
-    assert_eq!(&statuses(&w)[..2], ["placed:completed", "confirmation:completed"], "{w}");
+    assert_eq!(
+        &statuses(&w)[..2],
+        ["placed:completed", "confirmation:completed"],
+        "{w}"
+    );
 
     // Down; meanwhile a trial placed 20 days ago is overdue.
     daemon.kill9();
@@ -395,11 +510,20 @@ fn a_trial_through_the_daemon_and_its_restarts() {
             .expect("insert");
         store.close().await;
     });
-    let mut daemon = support::Daemon::spawn(&daemon.config.clone(), daemon.port, &daemon.log.clone());
-    let kinds = ["trial.confirmation", "trial.reminder", "trial.extension_offer", "trial.charged"];
+    let mut daemon =
+        support::Daemon::spawn(&daemon.config.clone(), daemon.port, &daemon.log.clone());
+    let kinds = [
+        "trial.confirmation",
+        "trial.reminder",
+        "trial.extension_offer",
+        "trial.charged",
+    ];
     wait(&|| kinds.iter().all(|k| !of(k, "D-2").is_empty()));
     let (_, before) = call(http, "GET", "/v1/orders/D-2/workflow", TOKEN, None);
-    assert!(statuses(&before).iter().all(|s| s.ends_with(":completed")), "{before}");
+    assert!(
+        statuses(&before).iter().all(|s| s.ends_with(":completed")),
+        "{before}"
+    );
     daemon.kill9();
     let _daemon = support::Daemon::spawn(&daemon.config.clone(), daemon.port, &daemon.log.clone());
     std::thread::sleep(Duration::from_secs(3));

@@ -20,7 +20,7 @@ use super::error::ApiError;
 use super::extract::path_id;
 use super::input::json_object;
 use super::ApiState;
-use crate::store::{Extension, NewOrder, NewTrial, StoredTrial, StoreError};
+use crate::store::{Extension, NewOrder, NewTrial, StoreError, StoredTrial};
 use crate::trial::{self, Row, TrialError};
 
 /// The `trial` of a posted order, planned from `now` in the order's zone
@@ -36,8 +36,7 @@ pub(crate) fn posted_trial(
         return Ok(None);
     };
     let currency = order.money()?.currency();
-    let input =
-        trial::parse(v, currency).map_err(|e| ApiError::invalid(e.field, e.reason))?;
+    let input = trial::parse(v, currency).map_err(|e| ApiError::invalid(e.field, e.reason))?;
     let (zone_name, field) = match &order.timezone {
         Some(tz) => (tz.clone(), "timezone"),
         None => (state.inner.calling.timezone.clone(), "calling.timezone"),
@@ -115,7 +114,10 @@ pub(crate) async fn extend(
             None => rows.push(c.clone()),
         }
     }
-    let ext = changed.last().cloned().ok_or_else(|| refused("nothing to extend"))?;
+    let ext = changed
+        .last()
+        .cloned()
+        .ok_or_else(|| refused("nothing to extend"))?;
     let card = state.store().order_extras(&id).await?.card;
     let mut terms = t.terms.clone();
     terms.extended_at = Some(now);

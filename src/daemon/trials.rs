@@ -130,7 +130,8 @@ impl TrialRunner {
                 };
                 let (after, event) = trial::charged(before, attempt, &outcome, now);
                 tracing::info!(order = %id, row = seq, attempt, status = after.status.as_str(), "trial charge");
-                let data = trial::event_data(id, &t.terms, &with(&t.rows, &after), &after, card, now);
+                let data =
+                    trial::event_data(id, &t.terms, &with(&t.rows, &after), &after, card, now);
                 self.store
                     .finish_trial_step(id, before, |_| after, event.map(|e| (e, &data)), now)
                     .await
@@ -165,6 +166,12 @@ impl TrialRunner {
 /// `rows` with `row` written over its `seq`.
 fn with(rows: &[Row], row: &Row) -> Vec<Row> {
     rows.iter()
-        .map(|r| if r.seq == row.seq { row.clone() } else { r.clone() })
+        .map(|r| {
+            if r.seq == row.seq {
+                row.clone()
+            } else {
+                r.clone()
+            }
+        })
         .collect()
 }

@@ -3,7 +3,7 @@
 //! An order with `trial {days, product_amount, shipping_amount}` pays
 //! shipping and handling at once and the product at the end of the trial.
 //! [`schedule`] lays out the rows the CRM guide lists, in order: order placed
-//! + S&H charge; confirmation notification; the "7 days left" reminder; the
+//! and the S&H charge; confirmation notification; the "7 days left" reminder; the
 //! extension offer; the end-of-trial charge; the payment confirmation.
 //! [`extend`] adds 15 days once (a second time is [`TrialError::AlreadyExtended`])
 //! and appends the extension row.
@@ -254,11 +254,21 @@ pub fn schedule(plan: &Plan) -> Result<Vec<Row>, TrialError> {
             "Order placed; shipping and handling charged".into(),
             at,
         ),
-        row(2, Step::Confirmation, "Confirmation notification".into(), at),
+        row(
+            2,
+            Step::Confirmation,
+            "Confirmation notification".into(),
+            at,
+        ),
     ];
     if days > REMINDER_DAYS_LEFT {
         let day = days - REMINDER_DAYS_LEFT;
-        rows.push(row(3, Step::Reminder, reminder_text(REMINDER_DAYS_LEFT), on(day)));
+        rows.push(row(
+            3,
+            Step::Reminder,
+            reminder_text(REMINDER_DAYS_LEFT),
+            on(day),
+        ));
     }
     let offer_day = days.saturating_sub(OFFER_DAYS_LEFT);
     let next = rows.len() as u32 + 1;
@@ -386,10 +396,16 @@ pub fn due(rows: &[Row], now: DateTime<Utc>) -> Vec<Work> {
 /// How one charge try ended at the gateway.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ChargeOutcome {
-    Approved { transaction_id: Option<String> },
-    Declined { reason: String },
+    Approved {
+        transaction_id: Option<String>,
+    },
+    Declined {
+        reason: String,
+    },
     /// The gateway failed (timeout, unreachable, …): retried like a decline.
-    Failed { reason: String },
+    Failed {
+        reason: String,
+    },
     /// The order has no card on file: nothing to retry with.
     NoCard,
 }
@@ -457,7 +473,12 @@ pub fn resendable(row: &Row) -> Result<&'static str, &'static str> {
         Some(_) if row.status != Status::Completed || row.executed_at.is_none() => {
             Err("the notification has not been sent yet")
         }
-        Some(_) if row.result.as_deref().is_some_and(|r| r.starts_with("not sent")) => {
+        Some(_)
+            if row
+                .result
+                .as_deref()
+                .is_some_and(|r| r.starts_with("not sent")) =>
+        {
             Err("the notification was never sent")
         }
         Some(e) => Ok(e),

@@ -105,12 +105,23 @@ fn a_15_day_trial_has_the_guides_rows_on_their_days() {
     let types: Vec<_> = rows.iter().map(|r| r.step.row_type().as_str()).collect();
     assert_eq!(
         types,
-        ["charge", "notification", "notification", "notification", "charge", "notification"]
+        [
+            "charge",
+            "notification",
+            "notification",
+            "notification",
+            "charge",
+            "notification"
+        ]
     );
     assert!(rows.iter().all(|r| r.status == Status::Waiting));
     assert_eq!(rows[0].scheduled_at, p.placed_at);
     assert_eq!(rows[1].scheduled_at, p.placed_at);
-    assert_eq!(rows[2].scheduled_at, utc("2026-06-09T10:00:00Z"), "day 8: 7 days left");
+    assert_eq!(
+        rows[2].scheduled_at,
+        utc("2026-06-09T10:00:00Z"),
+        "day 8: 7 days left"
+    );
     assert!(rows[2].description.contains("7 days left"));
     assert_eq!(rows[3].scheduled_at, utc("2026-06-13T10:00:00Z"), "day 12");
     assert_eq!(rows[4].scheduled_at, utc("2026-06-16T10:00:00Z"), "day 15");
@@ -123,13 +134,25 @@ fn a_15_day_trial_has_the_guides_rows_on_their_days() {
 fn a_30_day_trial_and_short_trials() {
     let p = plan(30, "2026-06-01T10:00:00Z", chrono_tz::UTC);
     let rows = schedule(&p).expect("rows");
-    assert_eq!(find(&rows, Step::Reminder).scheduled_at, utc("2026-06-24T10:00:00Z"));
-    assert_eq!(find(&rows, Step::Charge).scheduled_at, utc("2026-07-01T10:00:00Z"));
+    assert_eq!(
+        find(&rows, Step::Reminder).scheduled_at,
+        utc("2026-06-24T10:00:00Z")
+    );
+    assert_eq!(
+        find(&rows, Step::Charge).scheduled_at,
+        utc("2026-07-01T10:00:00Z")
+    );
     // 7 days or fewer: no "7 days left" reminder; the offer at the placing.
     let short = schedule(&plan(3, "2026-06-01T10:00:00Z", chrono_tz::UTC)).expect("rows");
     assert!(short.iter().all(|r| r.step != Step::Reminder));
-    assert_eq!(find(&short, Step::ExtensionOffer).scheduled_at, utc("2026-06-01T10:00:00Z"));
-    assert_eq!(find(&short, Step::Charge).scheduled_at, utc("2026-06-04T10:00:00Z"));
+    assert_eq!(
+        find(&short, Step::ExtensionOffer).scheduled_at,
+        utc("2026-06-01T10:00:00Z")
+    );
+    assert_eq!(
+        find(&short, Step::Charge).scheduled_at,
+        utc("2026-06-04T10:00:00Z")
+    );
     for bad in [0, 91] {
         assert_eq!(
             schedule(&plan(bad, "2026-06-01T10:00:00Z", chrono_tz::UTC)),
@@ -148,11 +171,21 @@ fn an_extension_moves_the_charge_to_day_30_once() {
     let now = utc("2026-06-14T09:00:00Z");
     let changed = extend(&p, &rows, now).expect("extend");
     apply(&mut rows, changed);
-    assert_eq!(find(&rows, Step::Charge).scheduled_at, utc("2026-07-01T10:00:00Z"), "day 30");
+    assert_eq!(
+        find(&rows, Step::Charge).scheduled_at,
+        utc("2026-07-01T10:00:00Z"),
+        "day 30"
+    );
     assert!(find(&rows, Step::Charge).description.contains("day 30"));
-    assert_eq!(find(&rows, Step::PaymentConfirmation).scheduled_at, utc("2026-07-01T10:00:00Z"));
+    assert_eq!(
+        find(&rows, Step::PaymentConfirmation).scheduled_at,
+        utc("2026-07-01T10:00:00Z")
+    );
     let ext = rows.last().expect("row");
-    assert_eq!((ext.step, ext.seq, ext.status), (Step::Extension, 7, Status::Completed));
+    assert_eq!(
+        (ext.step, ext.seq, ext.status),
+        (Step::Extension, 7, Status::Completed)
+    );
     assert_eq!(ext.executed_at, Some(now));
     assert_eq!(extend(&p, &rows, now), Err(TrialError::AlreadyExtended));
     // Day 15 passes without a charge; day 30 charges once and confirms.
@@ -171,10 +204,17 @@ fn an_extension_before_the_offer_skips_it_and_moves_the_reminder() {
     run(&mut rows, p.placed_at, &approved());
     let changed = extend(&p, &rows, utc("2026-06-02T10:00:00Z")).expect("extend");
     apply(&mut rows, changed);
-    assert_eq!(find(&rows, Step::Reminder).scheduled_at, utc("2026-06-24T10:00:00Z"), "day 23");
+    assert_eq!(
+        find(&rows, Step::Reminder).scheduled_at,
+        utc("2026-06-24T10:00:00Z"),
+        "day 23"
+    );
     let offer = find(&rows, Step::ExtensionOffer);
     assert_eq!(offer.status, Status::Completed);
-    assert!(offer.result.as_deref().is_some_and(|r| r.starts_with("not sent")));
+    assert!(offer
+        .result
+        .as_deref()
+        .is_some_and(|r| r.starts_with("not sent")));
     assert!(resendable(offer).is_err());
 }
 
@@ -245,7 +285,10 @@ fn a_failing_charge_is_retried_once_after_24_hours_then_fails() {
     let c = find(&rows, Step::Charge);
     assert_eq!((c.status, c.attempts), (Status::Waiting, 1));
     assert_eq!(c.scheduled_at, day15 + RETRY_AFTER);
-    assert_eq!(find(&rows, Step::PaymentConfirmation).status, Status::Waiting);
+    assert_eq!(
+        find(&rows, Step::PaymentConfirmation).status,
+        Status::Waiting
+    );
     // Nothing in between; the retry 24 h later uses try 2's key.
     assert!(run(&mut rows, day15 + TimeDelta::hours(23), &declined).is_empty());
     assert_eq!(
@@ -260,7 +303,13 @@ fn a_failing_charge_is_retried_once_after_24_hours_then_fails() {
     // A retry that succeeds confirms the payment.
     let mut rows = schedule(&p).expect("rows");
     run(&mut rows, utc("2026-06-13T10:00:00Z"), &approved());
-    run(&mut rows, day15, &ChargeOutcome::Failed { reason: "timeout".into() });
+    run(
+        &mut rows,
+        day15,
+        &ChargeOutcome::Failed {
+            reason: "timeout".into(),
+        },
+    );
     assert_eq!(
         run(&mut rows, day15 + RETRY_AFTER, &approved()),
         ["charge 5/2", "trial.charged"]
@@ -284,7 +333,12 @@ fn a_daemon_down_at_the_due_time_runs_each_missed_step_once() {
     let back = utc("2026-06-21T08:00:00Z");
     assert_eq!(
         run(&mut rows, back, &approved()),
-        ["trial.reminder", "trial.extension_offer", "charge 5/1", "trial.charged"]
+        [
+            "trial.reminder",
+            "trial.extension_offer",
+            "charge 5/1",
+            "trial.charged"
+        ]
     );
     assert!(rows.iter().all(|r| r.status == Status::Completed));
     // Restarting again (any number of times) finds nothing due.
@@ -301,17 +355,27 @@ fn a_daemon_down_at_the_due_time_runs_each_missed_step_once() {
         step: Step::Charge,
         attempt: 1
     }));
-    assert_eq!(due(&rows, day15), before, "the same work until a row is written");
+    assert_eq!(
+        due(&rows, day15),
+        before,
+        "the same work until a row is written"
+    );
 }
 
 #[test]
 fn resend_is_for_sent_notifications() {
     let p = plan(15, "2026-06-01T10:00:00Z", chrono_tz::UTC);
     let mut rows = schedule(&p).expect("rows");
-    assert_eq!(resendable(&rows[1]), Err("the notification has not been sent yet"));
+    assert_eq!(
+        resendable(&rows[1]),
+        Err("the notification has not been sent yet")
+    );
     run(&mut rows, p.placed_at, &approved());
     assert_eq!(resendable(&rows[1]), Ok("trial.confirmation"));
-    assert_eq!(resendable(&rows[0]), Err("only notification rows can be resent"));
+    assert_eq!(
+        resendable(&rows[0]),
+        Err("only notification rows can be resent")
+    );
     assert_eq!(Step::parse("extension_offer"), Some(Step::ExtensionOffer));
     assert_eq!(Status::parse("failed"), Some(Status::Failed));
 }
