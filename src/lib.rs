@@ -32,4 +32,5 @@ pub mod money;
 pub mod payments;
 pub mod sip;
 pub mod store;
+pub mod trial;
 pub mod upsell;

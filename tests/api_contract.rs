@@ -160,6 +160,10 @@ impl Rig {
         }
         let value = match template {
             "/v1/orders/{id}/decision" if fresh => self.order(),
+            // Two parameters: the fixture order's row 1 (it has no trial: 404).
+            "/v1/orders/{id}/workflow/{row}/resend" => {
+                return format!("/v1/orders/{}/workflow/1/resend", fixed.order)
+            }
             t if t.starts_with("/v1/orders/") => fixed.order.clone(),
             "/v1/calls/{id}" if fresh => self.call(None),
             "/v1/calls/{id}/order" => fixed.call_with_order.clone(),

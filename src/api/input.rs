@@ -16,7 +16,7 @@ use super::error::ApiError;
 use crate::dialer::CustomerKind;
 use crate::store::{NewOrder, OrderScript};
 
-const ORDER_FIELDS: [&str; 21] = [
+const ORDER_FIELDS: [&str; 22] = [
     "id",
     "phone",
     "amount",
@@ -38,6 +38,7 @@ const ORDER_FIELDS: [&str; 21] = [
     "card_last4",
     "card_exp_month",
     "card_exp_year",
+    "trial",
 ];
 
 /// Parse a JSON body into a JSON object, 400 when it is not JSON.
@@ -202,6 +203,7 @@ pub(crate) fn order_extras(body: &[u8]) -> Result<crate::store::OrderExtras, Api
             exp_year: number("card_exp_year", 2000, 2099)?,
         },
         upsell_of: None,
+        trial: None,
     })
 }
 

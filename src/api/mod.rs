@@ -68,6 +68,7 @@ mod openapi_agents;
 mod openapi_dialer;
 mod openapi_payments;
 mod openapi_sessions;
+mod openapi_trials;
 mod openapi_upsells;
 mod orders;
 mod payments;
@@ -75,6 +76,7 @@ mod preview;
 mod rules;
 mod sessions;
 mod sse;
+mod trials;
 mod upsells;
 mod views;
 mod vocabulary;
@@ -332,6 +334,12 @@ impl ApiState {
         self.configure("with_gateway", |inner| inner.gateway = Some(gateway))
     }
 
+    /// The gateway cards on file are charged through (the daemon's trial
+    /// steps share it with the upsells).
+    pub fn gateway(&self) -> Option<Arc<dyn crate::payments::PaymentGateway>> {
+        self.inner.gateway.clone()
+    }
+
     /// Replace the SSE keep-alive interval (tests). Call before cloning.
     pub fn with_keep_alive(self, interval: Duration) -> ApiState {
         self.configure("with_keep_alive", |inner| inner.keep_alive = interval)
@@ -422,6 +430,12 @@ pub fn router(state: ApiState) -> Router {
         .route("/v1/upsell/orders", get(upsells::search))
         .route("/v1/orders/{id}/upsells/quote", post(upsells::quote))
         .route("/v1/orders/{id}/upsells", post(upsells::buy))
+        .route("/v1/orders/{id}/workflow", get(trials::workflow))
+        .route("/v1/orders/{id}/trial/extend", post(trials::extend))
+        .route(
+            "/v1/orders/{id}/workflow/{row}/resend",
+            post(trials::resend),
+        )
         .route_layer(axum::middleware::from_fn(auth::merchant_only));
     // Merchants and agents (an agent sees its own calls and payments only).
     let private = Router::new()

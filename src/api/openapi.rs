@@ -14,6 +14,7 @@ use super::openapi_agents;
 use super::openapi_dialer;
 use super::openapi_payments;
 use super::openapi_sessions;
+use super::openapi_trials;
 use super::openapi_upsells;
 use super::vocabulary::{Vocabulary, AMOUNT_PATTERN, NAME_PATTERN, PRINTABLE};
 use super::{ApiState, BODY_LIMIT, DEFAULT_PAGE};
@@ -64,6 +65,9 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/v1/upsell/orders"),
     ("post", "/v1/orders/{id}/upsells/quote"),
     ("post", "/v1/orders/{id}/upsells"),
+    ("get", "/v1/orders/{id}/workflow"),
+    ("post", "/v1/orders/{id}/trial/extend"),
+    ("post", "/v1/orders/{id}/workflow/{row}/resend"),
     ("get", "/metrics"),
     ("get", "/openapi.json"),
 ];
@@ -256,6 +260,13 @@ pub fn document_with(vocab: &Vocabulary) -> Value {
     ) {
         paths.extend(more);
     }
+    if let (Some(paths), Value::Object(more)) = (
+        doc["paths"].as_object_mut(),
+        openapi_trials::paths(&id_param, &unauthorized, json_response, error_response),
+    ) {
+        paths.extend(more);
+    }
+    doc["paths"]["/v1/orders"]["post"]["x-cross-field"] = openapi_trials::order_cross_field();
     doc
 }
 
@@ -267,6 +278,7 @@ fn schemas(vocab: &Vocabulary) -> Value {
         openapi_agents::schemas(vocab),
         openapi_sessions::schemas(),
         openapi_upsells::schemas(),
+        openapi_trials::schemas(),
     ] {
         if let (Some(all), Value::Object(more)) = (all.as_object_mut(), more) {
             all.extend(more);
@@ -276,6 +288,7 @@ fn schemas(vocab: &Vocabulary) -> Value {
     for (schema, more) in [
         ("NewOrder", openapi_upsells::new_order_properties()),
         ("Order", openapi_upsells::order_properties()),
+        ("NewOrder", openapi_trials::new_order_properties()),
     ] {
         if let (Some(props), Value::Object(more)) =
             (all[schema]["properties"].as_object_mut(), more)

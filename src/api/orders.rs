@@ -24,7 +24,7 @@ pub(crate) async fn create(
 ) -> Result<Response, ApiError> {
     let body = state.body(body)?;
     let mut order = input::new_order(&body)?;
-    let extras = input::order_extras(&body)?;
+    let mut extras = input::order_extras(&body)?;
     // Defaults stored with the order, so the call and the API read one value.
     if order.script.store.is_none() {
         order.script.store = state.inner.merchant_name.clone();
@@ -69,6 +69,7 @@ pub(crate) async fn create(
         }
     }
     let now = state.now();
+    extras.trial = super::trials::posted_trial(&state, &body, &order, now)?;
     let plan = state.campaign_snapshot().plan_order(&facts, now);
     match state
         .inner

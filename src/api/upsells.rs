@@ -22,9 +22,8 @@ use super::input::{json_object, reject_unknown, required_string, type_name};
 use super::orders::with_extras;
 use super::views::time;
 use super::ApiState;
-use crate::payments::card::{Brand, LastFour};
-use crate::payments::gateway::CardToken;
-use crate::payments::{GatewayError, IdempotencyKey};
+use crate::payments::card::Brand;
+use crate::payments::IdempotencyKey;
 use crate::store::{
     NewPurchase, Order, OrderExtras, Purchase, PurchaseEnd, PurchaseRecord, ELIGIBLE,
 };
@@ -32,9 +31,6 @@ use crate::upsell::{is_id, Catalog, FieldError, PriceForm, Quote};
 
 /// Most orders one search returns.
 pub const SEARCH_LIMIT: u32 = 100;
-
-/// How long the gateway may take for one card-on-file charge.
-const CHARGE_DEADLINE: std::time::Duration = std::time::Duration::from_secs(20);
 
 fn field_error(e: FieldError) -> ApiError {
     ApiError::bad_field(e.field, e.reason)
@@ -282,12 +278,12 @@ pub(crate) async fn buy(
             ),
         });
     }
-    let Some(token) = extras.card.token.clone() else {
+    if extras.card.token.is_none() {
         return Err(ApiError::Refused {
             field: Some("payment"),
             message: format!("order {id:?} has no card on file (payment_token)"),
         });
-    };
+    }
     let purchase_id = super::random_id("ups_");
     let new = NewPurchase {
         id: purchase_id.clone(),
@@ -308,7 +304,7 @@ pub(crate) async fn buy(
     if purchase.status != "pending" {
         return Ok(purchase_response(&purchase, &extras, false));
     }
-    let end = charge(&state, &purchase, &extras, token).await;
+    let end = charge(&state, &purchase, &extras).await;
     let upsell = catalog.upsell(&c.upsell);
     let items = json!([{
         "upsell": c.upsell,
@@ -414,59 +410,16 @@ fn replay_difference(stored: &Purchase, asked: &NewPurchase) -> Option<&'static 
     }
 }
 
-/// Charge the card on file with the purchase's own key; every gateway
-/// error ends the purchase `failed` with its reason code (never text that
-/// could echo card data).
-async fn charge(
-    state: &ApiState,
-    p: &Purchase,
-    extras: &OrderExtras,
-    token: String,
-) -> PurchaseEnd {
-    let failed = |reason: String| PurchaseEnd {
-        status: "failed",
-        transaction_id: None,
-        reason: Some(reason),
-    };
-    let Some(gateway) = state.inner.gateway.clone() else {
-        return failed("no_gateway".into());
-    };
-    let key = match IdempotencyKey::new(&p.gateway_key) {
-        Ok(k) => k,
-        Err(e) => return failed(e.reason()),
-    };
-    let card = CardToken {
-        token,
-        brand: extras.card.brand.unwrap_or(Brand::Unknown),
-        last_four: extras
-            .card
-            .last4
-            .as_deref()
-            .and_then(LastFour::parse)
-            .or_else(|| LastFour::parse("0000"))
-            .expect("four digits"),
-    };
-    match tokio::time::timeout(CHARGE_DEADLINE, gateway.charge(&key, &card, &p.amount)).await {
-        Err(_) => failed(GatewayError::Timeout.reason()),
-        Ok(Err(GatewayError::Declined(code))) => PurchaseEnd {
-            status: "declined",
-            transaction_id: None,
-            reason: Some(crate::payments::gateway::reason_code(&code)),
-        },
-        Ok(Err(e)) => failed(e.reason()),
-        Ok(Ok(receipt)) => match receipt.decline {
-            None => PurchaseEnd {
-                status: "approved",
-                transaction_id: receipt.transaction_id,
-                reason: None,
-            },
-            Some(code) => PurchaseEnd {
-                status: "declined",
-                transaction_id: receipt.transaction_id,
-                reason: Some(crate::payments::gateway::reason_code(&code)),
-            },
-        },
-    }
+/// Charge the card on file with the purchase's own key (the one path
+/// trial charges take too, `payments::on_file`).
+async fn charge(state: &ApiState, p: &Purchase, extras: &OrderExtras) -> PurchaseEnd {
+    crate::payments::on_file::charge(
+        state.inner.gateway.as_ref(),
+        &p.gateway_key,
+        &extras.card,
+        &p.amount,
+    )
+    .await
 }
 
 /// 201 (new) or 200 (a retry) for an approved purchase; 402 with

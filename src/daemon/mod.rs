@@ -12,6 +12,7 @@ pub mod progressive;
 pub mod registrations;
 pub mod scheduler;
 pub mod sessions;
+pub mod trials;
 mod trunks;
 
 use std::future::Future;
@@ -175,6 +176,8 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = ()>) -> anyhow::Res
             None
         }
     };
+    // Trial orders' due steps (issue #15), charged through the API's gateway.
+    let trial_runner = trials::TrialRunner::new(store.clone(), api.gateway(), clock.clone());
     let (engine, mut sip) = Engine::start(cfg)
         .await
         .context("starting the SIP endpoint")?;
@@ -286,6 +289,7 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = ()>) -> anyhow::Res
             stop.child_token(),
         ))
     });
+    let trials_task = tokio::spawn(trial_runner.run(stop.child_token()));
     let hooks_task = webhooks.map(|d| {
         let hooks_stop = stop.child_token();
         tokio::spawn(d.run(async move { hooks_stop.cancelled().await }))
@@ -344,6 +348,9 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = ()>) -> anyhow::Res
         if let Err(e) = t.await {
             tracing::error!(error = %e, "binding store task failed");
         }
+    }
+    if let Err(e) = trials_task.await {
+        tracing::error!(error = %e, "trial steps task failed");
     }
     if let Some(t) = hooks_task {
         if let Err(e) = t.await {

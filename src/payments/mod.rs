@@ -11,6 +11,7 @@
 //! - [`gateway`]: the [`PaymentGateway`] trait (tokenize, then charge with an
 //!   idempotency key), [`gateway::pay`], and the default [`SandboxGateway`].
 //! - [`http`]: the adapter for a processor's HTTP API (Stripe-style).
+//! - [`on_file`]: one charge of a card on file (upsells, trial steps).
 //! - [`request`]: [`PaymentRequest`], the one shape of a payment from the
 //!   API through the store to the call layer; amounts are
 //!   [`crate::money::Money`].
@@ -19,6 +20,7 @@
 pub mod card;
 pub mod gateway;
 pub mod http;
+pub mod on_file;
 pub mod request;
 
 use std::sync::Arc;

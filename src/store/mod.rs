@@ -34,6 +34,7 @@ mod pacer_days;
 mod payments;
 mod rules;
 mod sip_bindings;
+mod trials;
 mod upsells;
 
 use std::borrow::Cow;
@@ -63,6 +64,7 @@ pub use model_calls::{
 pub use order_script::OrderScript;
 pub use payments::INTERRUPTED;
 pub use sip_bindings::StoredBinding;
+pub use trials::{Extension, NewTrial, StoredTrial, TrialTerms};
 pub use upsells::{NewPurchase, OrderExtras, Purchase, PurchaseEnd, PurchaseRecord, ELIGIBLE};
 
 use crate::dialer::OrderStatus;
@@ -209,6 +211,7 @@ fn migrator(backend: Backend) -> Migrator {
         (12, "0012_agents_srtp"),
         (13, "0013_upsells"),
         (15, "0015_cluster"),
+        (16, "0016_trials"),
     ];
     let migrations = all
         .into_iter()

@@ -8,6 +8,7 @@ use super::error::QueryContext;
 use super::model::{
     attempt_from_row, ms, order_from_row, status_change_from_row, ATTEMPT_COLUMNS, ORDER_COLUMNS,
 };
+use super::trials::{load_terms, write_trial, NewTrial, TrialTerms};
 use super::upsells::{load_extras, write_extras, OrderExtras};
 use super::{
     load_order, set_status, FlagDecision, Inserted, ListQuery, NewOrder, Order, OrderDetail, Page,
@@ -101,9 +102,13 @@ impl Store {
                 .await?
                 .ok_or_else(|| StoreError::OrderNotFound(order.id.clone()))?;
             let stored_extras = load_extras(&mut tx, &order.id).await?;
+            let stored_trial = load_terms(&mut tx, &order.id).await?;
             tx.commit().await.during("insert order")?;
             let mut fields = order.differences(&existing);
             fields.extend(extras.differences(&stored_extras));
+            if !same_trial(extras.trial.as_ref(), stored_trial.as_ref()) {
+                fields.push("trial");
+            }
             return Ok(if fields.is_empty() {
                 Inserted::Existing(existing)
             } else {
@@ -113,6 +118,9 @@ impl Store {
         set_status(&mut tx, &order.id, None, status, reason, now).await?;
         if !extras.is_empty() {
             write_extras(&mut tx, &order.id, extras).await?;
+        }
+        if let Some(trial) = &extras.trial {
+            write_trial(&mut tx, &order.id, trial).await?;
         }
         if let (Decision::CallAt(at), None) = (plan, &failed_prep) {
             schedule(&mut tx, &order.id, 1, at).await?;
@@ -291,6 +299,19 @@ impl Store {
             .during("record flag decision")?;
         tx.commit().await.during("decide flagged order")?;
         Ok(order)
+    }
+}
+
+/// Whether a trial posted again is the stored one (its days, amounts and
+/// zone; the placing instant is the first post's).
+fn same_trial(posted: Option<&NewTrial>, stored: Option<&TrialTerms>) -> bool {
+    match (posted.map(|t| &t.terms), stored) {
+        (None, None) => true,
+        (Some(a), Some(b)) => {
+            (a.days, a.product, a.shipping, &a.timezone)
+                == (b.days, b.product, b.shipping, &b.timezone)
+        }
+        _ => false,
     }
 }
 

@@ -24,6 +24,9 @@ pub struct OrderExtras {
     pub card: CardOnFile,
     /// For an upsell order: the order it was sold on.
     pub upsell_of: Option<String>,
+    /// A trial order's terms and first workflow rows (issue #15), stored
+    /// with the order; reads leave it `None` (see `Store::trial`).
+    pub trial: Option<super::NewTrial>,
 }
 
 impl OrderExtras {
@@ -99,14 +102,8 @@ pub struct PurchaseRecord {
     pub webhook: serde_json::Value,
 }
 
-/// How a purchase ended at the gateway.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PurchaseEnd {
-    /// `approved`, `declined` or `failed`.
-    pub status: &'static str,
-    pub transaction_id: Option<String>,
-    pub reason: Option<String>,
-}
+/// How a purchase ended at the gateway (`approved`, `declined`, `failed`).
+pub use crate::payments::on_file::ChargeEnd as PurchaseEnd;
 
 const PURCHASE_COLUMNS: &str = "id, order_id, idempotency_key, gateway_key, upsell_id, quantity, shipping_id, amount_minor, currency, \
      status, transaction_id, reason, upsell_order_id, note, created_at";
@@ -162,6 +159,7 @@ fn extras_from_row(row: &AnyRow) -> Result<OrderExtras, StoreError> {
             exp_year: year.and_then(|y| u32::try_from(y).ok()),
         },
         upsell_of: get(row, T, "upsell_of")?,
+        trial: None,
     })
 }
 
@@ -506,6 +504,7 @@ async fn insert_upsell_order(
             offer: None,
             card: main_extras.card,
             upsell_of: Some(main.id.clone()),
+            trial: None,
         },
     )
     .await
