@@ -62,7 +62,9 @@ pub use crate::money::Money;
 pub struct CardToken {
     pub token: String,
     pub brand: Brand,
-    pub last_four: LastFour,
+    /// Known when we tokenized the card; a token the merchant handed over
+    /// (a card on file, issue #15) may come without it.
+    pub last_four: Option<LastFour>,
 }
 
 /// The processor's answer to a charge it understood.
@@ -332,7 +334,7 @@ impl PaymentGateway for SandboxGateway {
                 CardToken {
                     token,
                     brand: card.brand(),
-                    last_four: card.last_four(),
+                    last_four: Some(card.last_four()),
                 }
             });
         Box::pin(std::future::ready(result))

@@ -245,7 +245,7 @@ impl HttpProcessor {
         Ok(CardToken {
             token: processor_id(t.id).ok_or(GatewayError::BadResponse)?,
             brand: card.brand(),
-            last_four: card.last_four(),
+            last_four: Some(card.last_four()),
         })
     }
 
