@@ -209,6 +209,7 @@ fn migrator(backend: Backend) -> Migrator {
         (12, "0012_agents_srtp"),
         (13, "0013_upsells"),
         (15, "0015_cluster"),
+        (17, "0017_upsell_calls"),
     ];
     let migrations = all
         .into_iter()
