@@ -186,17 +186,42 @@ async fn an_upsell_mode_refuses_a_cap_status_and_the_robo_call_buttons(db: TestD
         m["settings"]["dispositions"],
         json!(["upsold", "declined", "callback", "no_answer"])
     );
-    for (body, field) in [
-        (json!({ "status_after_max": "flagged" }), "status_after_max"),
+    for (body, field, code) in [
+        (json!({ "status_after_max": "flagged" }), "status_after_max", 409),
+        // Not an upsell list nor the robo-call's: a bad value.
         (
             json!({ "dispositions": ["upsold", "declined", "callback", "no_answer", "confirmed"] }),
             "dispositions",
+            422,
+        ),
+        // The robo-call's buttons: sound, but not this kind of mode's.
+        (
+            json!({ "dispositions": ["confirmed", "cancelled", "callback", "no_answer"] }),
+            "dispositions",
+            409,
         ),
     ] {
         let (st, err) = api
             .send(Method::PUT, "/v1/dialer/modes/upsell", Some(&body.to_string()))
             .await;
-        assert_eq!(st, 422, "{body}: {err}");
+        assert_eq!(st, code, "{body}: {err}");
         assert_eq!(err["field"], field, "{err}");
     }
+    // A pre-sale status cannot tick into an upsell mode.
+    let (st, err) = api
+        .send(
+            Method::PUT,
+            "/v1/dialer/statuses/processing",
+            Some(&json!({ "project": "default", "mode": "upsell" }).to_string()),
+        )
+        .await;
+    assert_eq!((st, err["field"].as_str()), (409, Some("mode")), "{err}");
+    let (st, err) = api
+        .send(
+            Method::PUT,
+            "/v1/dialer/statuses/delivered",
+            Some(&json!({ "project": "default", "mode": "upsell" }).to_string()),
+        )
+        .await;
+    assert_eq!(st, 200, "{err}");
 }

@@ -314,6 +314,7 @@ impl ApiState {
         if let Some(dialup) = &self.inner.dialup {
             let rules = dialup.rules();
             let upsell = rules.modes().iter().any(|m| m.is_upsell());
+            v.upsell_modes = upsell;
             v.mode_dispositions = v
                 .dispositions
                 .iter()

@@ -184,6 +184,12 @@ pub enum DialerConfigError {
     SafeHarborMissing { key: String },
     #[error("{key}: {source}")]
     SafeHarbor { key: String, source: HarborError },
+    /// A value sound in itself that the mode's kind cannot take (issue
+    /// #15: an upsell mode and the robo-call's outcomes, a cap status, a
+    /// pre-sale status tick); the API answers 409, as for a share on a
+    /// mode not of kind random.
+    #[error("{key}: {reason}")]
+    KindConflict { key: String, reason: String },
 }
 
 impl DialerConfigError {
@@ -208,7 +214,8 @@ impl DialerConfigError {
             | Self::Window { key, .. }
             | Self::CapLoops { key, .. }
             | Self::SafeHarborMissing { key }
-            | Self::SafeHarbor { key, .. } => key,
+            | Self::SafeHarbor { key, .. }
+            | Self::KindConflict { key, .. } => key,
         }
     }
 }
@@ -406,11 +413,11 @@ impl DialerConfig {
                 status: after.clone(),
             });
         }
+        if let Some(list) = &m.dispositions {
+            upsell::check_dispositions(m.kind, key("dispositions"), list)?;
+        }
         let base = upsell::base_dispositions(m.kind, &BASE_DISPOSITIONS);
         let dispositions = dispositions(key("dispositions"), m.dispositions.as_deref(), base)?;
-        if m.kind == ModeKind::Upsell {
-            upsell::check_dispositions(key("dispositions"), &dispositions)?;
-        }
         let mut agents = BTreeSet::new();
         for (j, a) in m.agents.iter().enumerate() {
             name(format!("dialer.modes[{i}].agents[{j}]"), a)?;

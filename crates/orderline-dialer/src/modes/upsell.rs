@@ -21,7 +21,7 @@
 //! thing).
 
 use super::config::DialerConfigError;
-use super::rules::{ModeKind, FULFILMENT_STATUSES, UPSELL_DISPOSITIONS};
+use super::rules::{ModeKind, BASE_DISPOSITIONS, FULFILMENT_STATUSES, UPSELL_DISPOSITIONS};
 
 /// What an upsell mode records when the cap ends its tries.
 pub const CAP_OUTCOME: &str = "no_answer";
@@ -32,7 +32,7 @@ pub fn check_tick(key: String, status: &str, mode: &str) -> Result<(), DialerCon
     if FULFILMENT_STATUSES.contains(&status) {
         return Ok(());
     }
-    Err(DialerConfigError::OutOfRange {
+    Err(DialerConfigError::KindConflict {
         key,
         reason: format!(
             "mode {mode:?} is an upsell mode: only orders already paid for are upsold, so only {} may tick into it, not {status:?}",
@@ -50,9 +50,34 @@ pub fn base_dispositions(kind: ModeKind, base: &'static [&'static str]) -> &'sta
     }
 }
 
-/// An upsell mode refuses `confirmed` and `cancelled`: a paid order is past
-/// them, and a button there must not confirm or cancel the main order.
-pub fn check_dispositions(key: String, list: &[String]) -> Result<(), DialerConfigError> {
+/// A list of buttons that is another kind's (the robo-call's four on an
+/// upsell mode, the upsell four on any other) is a conflict with the mode's
+/// kind; and an upsell mode refuses `confirmed` and `cancelled` in any
+/// case: a paid order is past them, and a button there must not confirm or
+/// cancel the main order.
+pub fn check_dispositions(
+    kind: ModeKind,
+    key: String,
+    list: &[String],
+) -> Result<(), DialerConfigError> {
+    let has_all = |base: &[&str]| base.iter().all(|b| list.iter().any(|d| d == b));
+    let (own, other) = match kind {
+        ModeKind::Upsell => (&UPSELL_DISPOSITIONS, &BASE_DISPOSITIONS),
+        _ => (&BASE_DISPOSITIONS, &UPSELL_DISPOSITIONS),
+    };
+    if !has_all(own) && has_all(other) {
+        return Err(DialerConfigError::KindConflict {
+            key,
+            reason: format!(
+                "these are the buttons of another kind of mode; a mode of kind {} has {}",
+                kind_name(kind),
+                own.join(", ")
+            ),
+        });
+    }
+    if kind != ModeKind::Upsell {
+        return Ok(());
+    }
     match list.iter().find(|d| *d == "confirmed" || *d == "cancelled") {
         None => Ok(()),
         Some(d) => Err(DialerConfigError::OutOfRange {
@@ -62,6 +87,16 @@ pub fn check_dispositions(key: String, list: &[String]) -> Result<(), DialerConf
                 UPSELL_DISPOSITIONS.join(", ")
             ),
         }),
+    }
+}
+
+fn kind_name(kind: ModeKind) -> &'static str {
+    match kind {
+        ModeKind::NewLeads => "new_leads",
+        ModeKind::Reconfirmation => "reconfirmation",
+        ModeKind::BeforeBuyout => "before_buyout",
+        ModeKind::Random => "random",
+        ModeKind::Upsell => "upsell",
     }
 }
 
@@ -75,7 +110,7 @@ pub fn status_after_max(
 ) -> Result<Option<String>, DialerConfigError> {
     match (kind, given) {
         (ModeKind::Upsell, None) => Ok(None),
-        (ModeKind::Upsell, Some(s)) => Err(DialerConfigError::OutOfRange {
+        (ModeKind::Upsell, Some(s)) => Err(DialerConfigError::KindConflict {
             key,
             reason: format!(
                 "an upsell mode never changes the order's status, so it takes no status_after_max ({s:?}): at max_attempts the order leaves dial-up with its status kept"

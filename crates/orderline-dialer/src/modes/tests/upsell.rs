@@ -3,7 +3,7 @@
 
 use super::{calling, card, enter, finish, noon, parse, rules, DialQueue, DialResult, OrderCard};
 use crate::modes::rules::UPSELL_DISPOSITIONS;
-use crate::modes::{ModeKind, Subqueue};
+use crate::modes::{DialerConfigError, ModeKind, Subqueue};
 
 /// A sales project: `new` for the robo-call's leads, `upsell` for paid and
 /// shipped orders, and `processing` ticked into `new`.
@@ -108,6 +108,22 @@ fn confirmed_and_cancelled_are_no_upsell_buttons() {
     let (key, msg) = error_key(&text);
     assert_eq!(key, "dialer.modes[1].dispositions");
     assert!(msg.contains("\"declined\""), "{msg}");
+    // Another kind's buttons are a conflict with the mode's kind.
+    let text = SHOP.replace(
+        "max_attempts = 2\n",
+        "max_attempts = 2\ndispositions = [\"confirmed\", \"cancelled\", \"callback\", \"no_answer\"]\n",
+    );
+    let e = parse(&text).expect("parses").validate(&calling()).expect_err("refused");
+    assert!(matches!(e, DialerConfigError::KindConflict { .. }), "{e}");
+    assert_eq!(e.key(), "dialer.modes[1].dispositions");
+    let text = SHOP.replacen(
+        "agents = [\"a1\"]\n",
+        "agents = [\"a1\"]\ndispositions = [\"upsold\", \"declined\", \"callback\", \"no_answer\"]\n",
+        1,
+    );
+    let e = parse(&text).expect("parses").validate(&calling()).expect_err("refused");
+    assert!(matches!(e, DialerConfigError::KindConflict { .. }), "{e}");
+    assert_eq!(e.key(), "dialer.modes[0].dispositions");
     // An extra button needs no target status in an upsell mode.
     let text = SHOP.replace(
         "max_attempts = 2\n",
