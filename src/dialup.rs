@@ -151,7 +151,12 @@ impl Dialup {
         store.apply_dialup(&writes, RELEASED, now).await?;
         writes.clear();
         for order in store.dialup_candidates(&ticked).await? {
-            if let Some(m) = follow(&mut queue, card(&store, &order, order.shown_status()).await?, &order, now)? {
+            if let Some(m) = follow(
+                &mut queue,
+                card(&store, &order, order.shown_status()).await?,
+                &order,
+                now,
+            )? {
                 restored.followed.push(order.id.clone());
                 writes.extend(to_writes(&queue, vec![m]));
             }
@@ -348,7 +353,12 @@ impl Dialup {
             if moved.contains(&order.id) {
                 continue;
             }
-            if let Some(m) = follow(&mut fresh, card(&self.inner.store, &order, order.shown_status()).await?, &order, now)? {
+            if let Some(m) = follow(
+                &mut fresh,
+                card(&self.inner.store, &order, order.shown_status()).await?,
+                &order,
+                now,
+            )? {
                 writes.extend(to_writes(&fresh, vec![m]));
             }
         }
@@ -738,8 +748,8 @@ fn to_writes(queue: &DialQueue, moved: Vec<Moved>) -> Vec<DialupMove> {
 /// only when `status` (the one the order is in, or is entering) can tick
 /// into one.
 async fn card(store: &Store, order: &Order, status: &str) -> Result<OrderCard, DialupError> {
-    let upsell_eligible = FULFILMENT_STATUSES.contains(&status)
-        && store.upsell_eligible(&order.id).await?;
+    let upsell_eligible =
+        FULFILMENT_STATUSES.contains(&status) && store.upsell_eligible(&order.id).await?;
     let timezone = match &order.timezone {
         Some(zone) => Some(orderline_dialer::window::parse_timezone(zone).map_err(|_| {
             DialupError::BadZone {

@@ -82,8 +82,8 @@ async fn start(store: Store) -> (Api, Dialup) {
 
 /// Post order `id` (with `offer` when given) and set it `paid`.
 async fn paid(api: &Api, id: &str, offer: Option<&str>) {
-    let mut body: Value = serde_json::from_str(&order_body(id, r#""2500""#, "returning"))
-        .expect("order body");
+    let mut body: Value =
+        serde_json::from_str(&order_body(id, r#""2500""#, "returning")).expect("order body");
     if let Some(offer) = offer {
         body["offer"] = json!(offer);
     }
@@ -97,7 +97,10 @@ async fn paid(api: &Api, id: &str, offer: Option<&str>) {
 async fn status_of(api: &Api, id: &str) -> (String, Value) {
     let (st, o) = api.get(&format!("/v1/orders/{id}")).await;
     assert_eq!(st, 200, "{o}");
-    (o["status"].as_str().expect("status").to_string(), o["dialer"].clone())
+    (
+        o["status"].as_str().expect("status").to_string(),
+        o["dialer"].clone(),
+    )
 }
 
 async fn an_upsell_mode_works_paid_orders_with_an_offer_and_keeps_their_status(db: TestDb) {
@@ -105,7 +108,11 @@ async fn an_upsell_mode_works_paid_orders_with_an_offer_and_keeps_their_status(d
     paid(&api, "U-1", Some("lawn-suit")).await;
     paid(&api, "U-2", None).await;
     paid(&api, "U-3", Some("lawn-suit")).await;
-    assert_eq!(line(&api, "?mode=upsell").await, ["U-1", "U-3"], "U-2 has no offer");
+    assert_eq!(
+        line(&api, "?mode=upsell").await,
+        ["U-1", "U-3"],
+        "U-2 has no offer"
+    );
     let (_, overview) = api.get("/v1/dialer/overview").await;
     let kinds: Vec<&str> = overview["modes"]
         .as_array()
@@ -123,10 +130,17 @@ async fn an_upsell_mode_works_paid_orders_with_an_offer_and_keeps_their_status(d
         .finish("U-1", DialResult::Disposition("upsold".into()), at(t))
         .await
         .expect("upsold");
-    assert_eq!(status_of(&api, "U-1").await, ("paid".to_string(), Value::Null));
+    assert_eq!(
+        status_of(&api, "U-1").await,
+        ("paid".to_string(), Value::Null)
+    );
     assert_eq!(line(&api, "?mode=upsell").await, ["U-3"]);
     assert_eq!(
-        api.store.upsell_outcome("U-1").await.expect("outcome").as_deref(),
+        api.store
+            .upsell_outcome("U-1")
+            .await
+            .expect("outcome")
+            .as_deref(),
         Some("upsold")
     );
     // The robo-call's buttons are not the upsell mode's: nothing written.
@@ -163,15 +177,27 @@ async fn an_upsell_mode_works_paid_orders_with_an_offer_and_keeps_their_status(d
         .collect();
     assert_eq!(rows, ["U-3"]);
     // `declined` ends U-3's upsell call the same way.
-    let pick = dialup.pick("a1", at(t + 2_000)).await.expect("pick").expect("due");
+    let pick = dialup
+        .pick("a1", at(t + 2_000))
+        .await
+        .expect("pick")
+        .expect("due");
     assert_eq!(pick.order_id, "U-3");
     dialup
-        .finish("U-3", DialResult::Disposition("declined".into()), at(t + 2_000))
+        .finish(
+            "U-3",
+            DialResult::Disposition("declined".into()),
+            at(t + 2_000),
+        )
         .await
         .expect("declined");
     assert!(store.dialup_rows().await.expect("rows").is_empty());
     assert_eq!(
-        store.upsell_outcome("U-3").await.expect("outcome").as_deref(),
+        store
+            .upsell_outcome("U-3")
+            .await
+            .expect("outcome")
+            .as_deref(),
         Some("declined")
     );
 }
@@ -187,7 +213,11 @@ async fn an_upsell_mode_refuses_a_cap_status_and_the_robo_call_buttons(db: TestD
         json!(["upsold", "declined", "callback", "no_answer"])
     );
     for (body, field, code) in [
-        (json!({ "status_after_max": "flagged" }), "status_after_max", 409),
+        (
+            json!({ "status_after_max": "flagged" }),
+            "status_after_max",
+            409,
+        ),
         // Not an upsell list nor the robo-call's: a bad value.
         (
             json!({ "dispositions": ["upsold", "declined", "callback", "no_answer", "confirmed"] }),
@@ -202,7 +232,11 @@ async fn an_upsell_mode_refuses_a_cap_status_and_the_robo_call_buttons(db: TestD
         ),
     ] {
         let (st, err) = api
-            .send(Method::PUT, "/v1/dialer/modes/upsell", Some(&body.to_string()))
+            .send(
+                Method::PUT,
+                "/v1/dialer/modes/upsell",
+                Some(&body.to_string()),
+            )
             .await;
         assert_eq!(st, code, "{body}: {err}");
         assert_eq!(err["field"], field, "{err}");

@@ -143,7 +143,11 @@ pub(super) fn schemas(vocab: &Vocabulary) -> Value {
     let mode_dispositions = if vocab.upsell_modes {
         let mut upsell = contains(&UPSELL_DISPOSITIONS);
         upsell.push(json!({ "not": { "contains": { "enum": ["confirmed", "cancelled"] } } }));
-        let extras: Vec<&str> = UPSELL_DISPOSITIONS.iter().copied().chain(["not_now"]).collect();
+        let extras: Vec<&str> = UPSELL_DISPOSITIONS
+            .iter()
+            .copied()
+            .chain(["not_now"])
+            .collect();
         json!({ "anyOf": [base, {
             "type": "array", "uniqueItems": true, "minItems": UPSELL_DISPOSITIONS.len(), "maxItems": UPSELL_DISPOSITIONS.len() + MAX_EXTRA_DISPOSITIONS,
             "items": { "type": "string", "pattern": NAME_PATTERN, "examples": extras },

@@ -481,16 +481,6 @@ impl DialQueue {
         }
     }
 
-    /// The operators' queue of a project for a customer who pressed 3: its
-    /// first mode that is not an upsell mode (those sell, they do not
-    /// confirm orders).
-    fn operators_of(&self, project: &str) -> Option<ModeIdx> {
-        self.rules
-            .modes()
-            .iter()
-            .position(|m| m.project == project && !m.is_upsell())
-    }
-
     /// Put a card (already out of dial-up) into `target`'s `unprocessed`.
     fn enter(
         &mut self,
@@ -520,21 +510,6 @@ impl DialQueue {
             dialer,
             upsell_done: None,
         }
-    }
-
-    /// The order is at its mode's attempt cap: it goes to the mode's
-    /// `status_after_max`, or, from an upsell mode, out of dial-up with
-    /// its status kept and the upsell call ended ([`super::upsell`]).
-    pub(super) fn cap_reached(&mut self, order: &str, now: DateTime<Utc>) -> Moved {
-        let after = self
-            .entries
-            .get(order)
-            .and_then(|e| self.rules.mode(e.mode).status_after_max.clone());
-        let mut moved = self.move_to_status(order, after.as_deref(), now);
-        if after.is_none() {
-            moved.upsell_done = Some(super::upsell::CAP_OUTCOME.to_string());
-        }
-        moved
     }
 
     /// The order leaves its mode for `status` (cap reached, disposition);

@@ -20,7 +20,11 @@
 //! still-`paid` order back in (no customer is called twice to sell the same
 //! thing).
 
+use chrono::{DateTime, Utc};
+
 use super::config::DialerConfigError;
+use super::queue::{DialQueue, Moved};
+use super::rules::ModeIdx;
 use super::rules::{ModeKind, BASE_DISPOSITIONS, FULFILMENT_STATUSES, UPSELL_DISPOSITIONS};
 
 /// What an upsell mode records when the cap ends its tries.
@@ -117,5 +121,32 @@ pub fn status_after_max(
             ),
         }),
         (_, given) => Ok(Some(given.unwrap_or("flagged").to_string())),
+    }
+}
+
+impl DialQueue {
+    /// The order is at its mode's attempt cap: it goes to the mode's
+    /// `status_after_max`, or, from an upsell mode, out of dial-up with
+    /// its status kept and the upsell call ended ([`super::upsell`]).
+    pub(super) fn cap_reached(&mut self, order: &str, now: DateTime<Utc>) -> Moved {
+        let after = self
+            .entries
+            .get(order)
+            .and_then(|e| self.rules.mode(e.mode).status_after_max.clone());
+        let mut moved = self.move_to_status(order, after.as_deref(), now);
+        if after.is_none() {
+            moved.upsell_done = Some(super::upsell::CAP_OUTCOME.to_string());
+        }
+        moved
+    }
+
+    /// The operators' queue of a project for a customer who pressed 3: its
+    /// first mode that is not an upsell mode (those sell, they do not
+    /// confirm orders).
+    pub(super) fn operators_of(&self, project: &str) -> Option<ModeIdx> {
+        self.rules
+            .modes()
+            .iter()
+            .position(|m| m.project == project && !m.is_upsell())
     }
 }

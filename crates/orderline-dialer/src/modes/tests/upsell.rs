@@ -113,7 +113,10 @@ fn confirmed_and_cancelled_are_no_upsell_buttons() {
         "max_attempts = 2\n",
         "max_attempts = 2\ndispositions = [\"confirmed\", \"cancelled\", \"callback\", \"no_answer\"]\n",
     );
-    let e = parse(&text).expect("parses").validate(&calling()).expect_err("refused");
+    let e = parse(&text)
+        .expect("parses")
+        .validate(&calling())
+        .expect_err("refused");
     assert!(matches!(e, DialerConfigError::KindConflict { .. }), "{e}");
     assert_eq!(e.key(), "dialer.modes[1].dispositions");
     let text = SHOP.replacen(
@@ -121,7 +124,10 @@ fn confirmed_and_cancelled_are_no_upsell_buttons() {
         "agents = [\"a1\"]\ndispositions = [\"upsold\", \"declined\", \"callback\", \"no_answer\"]\n",
         1,
     );
-    let e = parse(&text).expect("parses").validate(&calling()).expect_err("refused");
+    let e = parse(&text)
+        .expect("parses")
+        .validate(&calling())
+        .expect_err("refused");
     assert!(matches!(e, DialerConfigError::KindConflict { .. }), "{e}");
     assert_eq!(e.key(), "dialer.modes[0].dispositions");
     // An extra button needs no target status in an upsell mode.
