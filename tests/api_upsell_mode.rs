@@ -8,14 +8,13 @@
 #[macro_use]
 mod support;
 
-use orderline::config::Config;
 use orderline::dialup::{Dialup, DialupError};
 use orderline::store::Store;
 use orderline_dialer::modes::{DialResult, QueueError};
 use reqwest::Method;
 use serde_json::{json, Value};
 use support::api::{order_body, Api, T0};
-use support::dialer::{at, line, put_status};
+use support::dialer::{at, daemon_on, line, put_status, start_on};
 use support::store::TestDb;
 
 on_both_backends!(
@@ -63,21 +62,11 @@ mode = "upsell"
 "#;
 
 async fn daemon(store: &Store, now_ms: i64) -> (Dialup, orderline::daemon::Restored) {
-    let config = Config::from_toml(CONFIG).expect("config");
-    store
-        .sync_config_agents(&config.agents, at(now_ms))
-        .await
-        .expect("agents");
-    Dialup::start(store.clone(), &config, at(now_ms))
-        .await
-        .expect("dial-up restored")
+    daemon_on(CONFIG, store, now_ms).await
 }
 
 async fn start(store: Store) -> (Api, Dialup) {
-    let (dialup, _) = daemon(&store, T0).await;
-    let handle = dialup.clone();
-    let api = Api::start_with(store, CONFIG, move |s| s.with_dialup(handle)).await;
-    (api, dialup)
+    start_on(CONFIG, store).await
 }
 
 /// Post order `id` (with `offer` when given) and set it `paid`.
