@@ -22,6 +22,7 @@ use chrono::{DateTime, Utc};
 use orderline_dialer::modes::{
     CallModes, DialQueue, DialResult, DialerConfig, DialerConfigError, ModeSettings, Moved,
     OrderCard, Overview, Pacing, Pick, QueueError, QueueFilter, QueueItem, Tick,
+    FULFILMENT_STATUSES,
 };
 use orderline_dialer::pacer::{AgentEvent, AgentId, CallEvent, CallId, PacerStats};
 use orderline_dialer::window::CallWindow;
@@ -150,7 +151,12 @@ impl Dialup {
         store.apply_dialup(&writes, RELEASED, now).await?;
         writes.clear();
         for order in store.dialup_candidates(&ticked).await? {
-            if let Some(m) = follow(&mut queue, card(&order)?, &order, now)? {
+            if let Some(m) = follow(
+                &mut queue,
+                card(&store, &order, order.shown_status()).await?,
+                &order,
+                now,
+            )? {
                 restored.followed.push(order.id.clone());
                 writes.extend(to_writes(&queue, vec![m]));
             }
@@ -184,7 +190,7 @@ impl Dialup {
             return Err(StoreError::OrderNotFound(order_id.to_string()).into());
         };
         let order = detail.order;
-        let card = card(&order)?;
+        let card = card(&self.inner.store, &order, order.shown_status()).await?;
         self.apply(FOLLOWED, now, |q| {
             Ok(follow(q, card, &order, now)?.into_iter().collect())
         })
@@ -221,7 +227,7 @@ impl Dialup {
             return Err(StoreError::OrderNotFound(order_id.to_string()).into());
         };
         let order = detail.order;
-        let card = card(&order)?;
+        let card = card(&self.inner.store, &order, order.shown_status()).await?;
         let status = order.shown_status().to_string();
         self.apply(reason, now, |q| op(q, card, &status).map(|m| vec![m]))
             .await
@@ -234,7 +240,7 @@ impl Dialup {
         &self,
         order: &Order,
     ) -> Result<Option<(String, Vec<String>)>, DialupError> {
-        let card = card(order)?;
+        let card = card(&self.inner.store, order, order.shown_status()).await?;
         let queue = self.inner.queue.lock().await;
         Ok(queue
             .operator_mode(&card, order.shown_status())
@@ -347,7 +353,12 @@ impl Dialup {
             if moved.contains(&order.id) {
                 continue;
             }
-            if let Some(m) = follow(&mut fresh, card(&order)?, &order, now)? {
+            if let Some(m) = follow(
+                &mut fresh,
+                card(&self.inner.store, &order, order.shown_status()).await?,
+                &order,
+                now,
+            )? {
                 writes.extend(to_writes(&fresh, vec![m]));
             }
         }
@@ -375,7 +386,7 @@ impl Dialup {
         reason: &str,
         now: DateTime<Utc>,
     ) -> Result<(), DialupError> {
-        let card = card(order)?;
+        let card = card(&self.inner.store, order, status).await?;
         self.apply(reason, now, |q| {
             q.set_status(card, status, now).map(|m| vec![m])
         })
@@ -439,6 +450,7 @@ impl Dialup {
             order_id: order.to_string(),
             status: None,
             row: queue.row(order),
+            upsell_done: None,
         };
         if let Err(e) = self.inner.store.apply_dialup(&[write], reason, now).await {
             self.reload(queue, now).await;
@@ -726,12 +738,18 @@ fn to_writes(queue: &DialQueue, moved: Vec<Moved>) -> Vec<DialupMove> {
             row: m.dialer.as_ref().and_then(|_| queue.row(&m.order)),
             order_id: m.order,
             status: m.status,
+            upsell_done: m.upsell_done,
         })
         .collect()
 }
 
-/// What the queue needs of a stored order.
-fn card(order: &Order) -> Result<OrderCard, DialupError> {
+/// What the queue needs of a stored order. Whether an upsell mode may take
+/// it (issue #15: an offer, no upsell call ended yet) is read from the store
+/// only when `status` (the one the order is in, or is entering) can tick
+/// into one.
+async fn card(store: &Store, order: &Order, status: &str) -> Result<OrderCard, DialupError> {
+    let upsell_eligible =
+        FULFILMENT_STATUSES.contains(&status) && store.upsell_eligible(&order.id).await?;
     let timezone = match &order.timezone {
         Some(zone) => Some(orderline_dialer::window::parse_timezone(zone).map_err(|_| {
             DialupError::BadZone {
@@ -746,5 +764,6 @@ fn card(order: &Order) -> Result<OrderCard, DialupError> {
         project: order.project.clone(),
         timezone,
         created_at: order.created_at,
+        upsell_eligible,
     })
 }

@@ -78,6 +78,15 @@ kind = "random"
 random_share = 0.2
 project = "shop2"
 
+[[dialer.modes]]
+id = "upsell"
+kind = "upsell"
+project = "shop2"
+
+[[dialer.statuses]]
+name = "paid"
+mode = "upsell"
+
 [[dialer.statuses]]
 name = "flagged"
 mode = "new"

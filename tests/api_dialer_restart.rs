@@ -119,11 +119,13 @@ async fn a_failed_batch_writes_nothing(db: TestDb) {
             order_id: "A1".into(),
             status: Some("shipped".into()),
             row: None,
+            upsell_done: None,
         },
         DialupMove {
             order_id: "ghost".into(),
             status: Some("shipped".into()),
             row: None,
+            upsell_done: None,
         },
     ];
     let err = api

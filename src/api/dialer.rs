@@ -360,11 +360,16 @@ pub(crate) fn dialup_error(e: DialupError) -> ApiError {
         DialupError::Rules(
             e @ (DialerConfigError::ShareOnNonRandom { .. }
             | DialerConfigError::SafeHarborMissing { .. }
-            | DialerConfigError::CapLoops { .. }),
+            | DialerConfigError::CapLoops { .. }
+            | DialerConfigError::KindConflict { .. }),
         ) => ApiError::Refused {
             field: Some(match &e {
                 DialerConfigError::ShareOnNonRandom { .. } => "random_share",
                 DialerConfigError::SafeHarborMissing { .. } => "pacing",
+                // Issue #15: what an upsell mode (or another kind) cannot take.
+                DialerConfigError::KindConflict { key, .. } if key.ends_with("dispositions") => {
+                    "dispositions"
+                }
                 _ => "status_after_max",
             }),
             message: e.to_string(),

@@ -148,7 +148,10 @@ pub(crate) async fn set_tick(
             // field at fault is the tick's mode.
             // A tick that would loop a mode's cap conflicts with that mode's
             // status_after_max as it stands now (409), not with the body.
-            DialupError::Rules(r @ DialerConfigError::CapLoops { .. }) => ApiError::Refused {
+            // So does a pre-sale status ticked into an upsell mode (issue #15).
+            DialupError::Rules(
+                r @ (DialerConfigError::CapLoops { .. } | DialerConfigError::KindConflict { .. }),
+            ) => ApiError::Refused {
                 field: Some("mode"),
                 message: r.to_string(),
             },

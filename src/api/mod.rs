@@ -315,12 +315,16 @@ impl ApiState {
         }
         if let Some(dialup) = &self.inner.dialup {
             let rules = dialup.rules();
+            let upsell = rules.modes().iter().any(|m| m.is_upsell());
+            v.upsell_modes = upsell;
             v.mode_dispositions = v
                 .dispositions
                 .iter()
                 .filter(|d| {
                     orderline_dialer::modes::config::is_dialer_disposition(d)
                         || rules.disposition_status(d).is_some()
+                        // An upsell mode takes any button but confirmed/cancelled, unmapped.
+                        || (upsell && !matches!(d.as_str(), "confirmed" | "cancelled"))
                 })
                 .cloned()
                 .collect();

@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 use super::dialer::MAX_QUEUE_PAGE;
 use super::vocabulary::{Vocabulary, NAME_PATTERN};
 use orderline_dialer::modes::config::{MAX_ATTEMPTS_CAP, MAX_EXTRA_DISPOSITIONS};
-use orderline_dialer::modes::rules::BASE_DISPOSITIONS;
+use orderline_dialer::modes::rules::{BASE_DISPOSITIONS, UPSELL_DISPOSITIONS};
 
 /// Issue #11's routes (merchant tokens only).
 ///
@@ -76,7 +76,7 @@ pub(super) fn paths(
                 "responses": {
                     "200": json_response("The mode after the change.", "DialerMode"),
                     "400": malformed, "422": bad_field, "401": unauthorized, "403": forbidden, "404": mode_missing, "503": unavailable,
-                    "409": error_response("The mode's own setup cannot take the change (`field` names it): random_share on a mode not of kind random, predictive pacing without a safe_harbor, a status_after_max ticked back into this mode."),
+                    "409": error_response("The mode's own setup cannot take the change (`field` names it): random_share on a mode not of kind random, predictive pacing without a safe_harbor, a status_after_max ticked back into this mode, a status_after_max on a mode of kind upsell, dispositions of the other kind (the upsell buttons on another mode, the robo-call's on an upsell mode)."),
                 }
             }
         },
@@ -95,7 +95,7 @@ pub(super) fn paths(
                 "requestBody": { "required": true, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/TickUpdate" } } } },
                 "responses": {
                     "200": json_response("Every status after the change.", "DialerStatuses"),
-                    "409": error_response("The tick would loop the mode's attempt cap: the status is that mode's status_after_max now (`field`: mode)."),
+                    "409": error_response("The tick would loop the mode's attempt cap: the status is that mode's status_after_max now; or the mode is of kind upsell and the status is not paid, shipping, shipped or delivered (`field`: mode)."),
                     "400": malformed, "422": bad_field, "401": unauthorized, "403": forbidden,
                     "404": error_response("No such status."), "503": unavailable,
                 }
@@ -126,20 +126,39 @@ pub(super) fn paths(
 
 pub(super) fn schemas(vocab: &Vocabulary) -> Value {
     let text = json!({ "type": "string" });
-    // A mode's buttons: the base four, each at most once, and up to two more.
-    let mut contains: Vec<Value> = BASE_DISPOSITIONS
-        .iter()
-        .map(|d| json!({ "contains": { "const": d } }))
-        .collect();
-    if contains.is_empty() {
-        contains.push(json!({}));
-    }
-    let mode_dispositions = json!({
+    // A mode's buttons: the base four, each at most once, and up to two
+    // more; an upsell mode's base four are its own and exclude
+    // confirmed/cancelled (issue #15).
+    let contains = |base: &[&str]| -> Vec<Value> {
+        base.iter()
+            .map(|d| json!({ "contains": { "const": d } }))
+            .collect()
+    };
+    let base = json!({
         "type": "array", "uniqueItems": true, "minItems": BASE_DISPOSITIONS.len(), "maxItems": BASE_DISPOSITIONS.len() + MAX_EXTRA_DISPOSITIONS,
         "items": if vocab.mode_dispositions.is_empty() { json!({ "type": "string", "pattern": NAME_PATTERN }) } else { Vocabulary::names(&vocab.mode_dispositions) },
-        "allOf": contains,
+        "allOf": contains(&BASE_DISPOSITIONS),
         "description": "The base four plus up to two extra, each extra mapped in [dialer.disposition_status]."
     });
+    let mode_dispositions = if vocab.upsell_modes {
+        let mut upsell = contains(&UPSELL_DISPOSITIONS);
+        upsell.push(json!({ "not": { "contains": { "enum": ["confirmed", "cancelled"] } } }));
+        let extras: Vec<&str> = UPSELL_DISPOSITIONS
+            .iter()
+            .copied()
+            .chain(["not_now"])
+            .collect();
+        json!({ "anyOf": [base, {
+            "type": "array", "uniqueItems": true, "minItems": UPSELL_DISPOSITIONS.len(), "maxItems": UPSELL_DISPOSITIONS.len() + MAX_EXTRA_DISPOSITIONS,
+            "items": { "type": "string", "pattern": NAME_PATTERN, "examples": extras },
+            "allOf": upsell,
+            "description": "A mode of kind upsell: upsold, declined, callback, no_answer plus up to two extra, never confirmed or cancelled, none mapped to a status (issue #15). A mode's list of the other kind is a 409."
+        }] })
+    } else {
+        base
+    };
+    let mut status_after_max = Vocabulary::names(&vocab.statuses);
+    status_after_max["description"] = json!("Refused (422) on a mode of kind upsell, whose cap takes the order out of dial-up with its status kept.");
     // `min`: "exclusiveMinimum" (longer than zero) or "minimum" (zero allowed).
     let duration = |min: &str, max_minutes: u32, example: &str| {
         json!({
@@ -164,7 +183,7 @@ pub(super) fn schemas(vocab: &Vocabulary) -> Value {
         },
         "ModeSettingsUpdate": {
             "type": "object", "additionalProperties": false, "minProperties": 1,
-            "description": "Any of the contract's per-mode settings; each is validated as in the config, and a refusal names its field. A change the mode's own setup cannot take (random_share on a mode not of kind random, predictive pacing without a safe_harbor, a status_after_max ticked back into this mode) is a 409 naming the field.",
+            "description": "Any of the contract's per-mode settings; each is validated as in the config, and a refusal names its field. A change the mode's own setup cannot take (random_share on a mode not of kind random, predictive pacing without a safe_harbor, a status_after_max ticked back into this mode, a status_after_max on a mode of kind upsell, dispositions of the other kind of mode) is a 409 naming the field.",
             "properties": {
                 "pacing": { "type": "string", "enum": ["preview", "progressive", "predictive"] },
                 "priority": { "type": "integer", "minimum": i32::MIN, "maximum": i32::MAX },
@@ -172,7 +191,7 @@ pub(super) fn schemas(vocab: &Vocabulary) -> Value {
                 "standard_time": duration("exclusiveMinimum", 240, "3m"),
                 "put_off": duration("minimum", 43_200, "30m"),
                 "max_attempts": { "type": "integer", "minimum": 1, "maximum": MAX_ATTEMPTS_CAP },
-                "status_after_max": Vocabulary::names(&vocab.statuses),
+                "status_after_max": status_after_max,
                 "random_share": { "type": "number", "exclusiveMinimum": 0, "maximum": 1, "description": "Kind random only." },
                 "dispositions": mode_dispositions,
                 "window": { "type": "string", "pattern": "^([01][0-9]|2[0-3]):[0-5][0-9]-([01][0-9]|2[0-3]):[0-5][0-9]$", "examples": ["09:00-21:00", "10:30-18:45"], "description": "HH:MM-HH:MM." },
@@ -222,7 +241,7 @@ pub(super) fn schemas(vocab: &Vocabulary) -> Value {
             "type": "object", "required": ["id", "project", "kind", "counts", "agents"],
             "properties": {
                 "id": text, "project": text,
-                "kind": { "type": "string", "enum": ["new_leads", "reconfirmation", "before_buyout", "random"] },
+                "kind": { "type": "string", "enum": ["new_leads", "reconfirmation", "before_buyout", "random", "upsell"] },
                 "counts": { "$ref": "#/components/schemas/ModeCounts" },
                 "agents": agents
             }
@@ -243,7 +262,7 @@ pub(super) fn schemas(vocab: &Vocabulary) -> Value {
                     "put_off": { "type": "string", "description": "As the config spells it, e.g. \"30m\"." },
                     "put_off_minutes": { "type": "number" },
                     "max_attempts": { "type": "integer" },
-                    "status_after_max": text,
+                    "status_after_max": { "type": ["string", "null"], "description": "null for a mode of kind upsell: its cap takes the order out of dial-up with its status kept." },
                     "random_share": { "type": ["number", "null"] },
                     "dispositions": { "type": "array", "items": text },
                     "window": { "type": "string", "description": "HH:MM-HH:MM in the mode's zone." },

@@ -24,6 +24,9 @@ pub struct Vocabulary {
     /// What a mode's `dispositions` may list: the dialer's own and those
     /// mapped in `[dialer.disposition_status]`.
     pub mode_dispositions: Vec<String>,
+    /// Some mode is of kind `upsell` (issue #15): a mode's `dispositions`
+    /// may then also be the upsell buttons.
+    pub upsell_modes: bool,
 }
 
 impl Vocabulary {

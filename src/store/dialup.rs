@@ -24,6 +24,9 @@ pub struct DialupMove {
     pub status: Option<String>,
     /// The order's dial-up row afterwards; `None` deletes it.
     pub row: Option<QueueRow>,
+    /// An upsell mode's call ended with this outcome (issue #15): stored in
+    /// `dialer_upsell_done` so the order never enters an upsell mode again.
+    pub upsell_done: Option<String>,
 }
 
 /// A rule change made over the API, stored by [`Store::apply_dialup_change`].
@@ -234,6 +237,32 @@ impl Store {
             .collect()
     }
 
+    /// Whether an upsell mode may take the order (issue #15): it carries
+    /// an offer and no upsell call of it has ended yet.
+    pub async fn upsell_eligible(&self, order_id: &str) -> Result<bool, StoreError> {
+        let row = sqlx::query(
+            "SELECT order_id FROM order_cards WHERE order_id = $1 AND offer_id IS NOT NULL \
+             AND order_id NOT IN (SELECT order_id FROM dialer_upsell_done)",
+        )
+        .bind(order_id)
+        .fetch_optional(&self.pool)
+        .await
+        .during("read upsell eligibility")?;
+        Ok(row.is_some())
+    }
+
+    /// How an order's upsell call ended, if one did (`upsold`, `declined`,
+    /// `no_answer` at the cap, or an extra button).
+    pub async fn upsell_outcome(&self, order_id: &str) -> Result<Option<String>, StoreError> {
+        let row = sqlx::query("SELECT outcome FROM dialer_upsell_done WHERE order_id = $1")
+            .bind(order_id)
+            .fetch_optional(&self.pool)
+            .await
+            .during("read upsell outcome")?;
+        row.map(|r| get(&r, "dialer_upsell_done", "outcome"))
+            .transpose()
+    }
+
     /// Stored rows counted per mode, sub-queue and in-flight flag (the admin
     /// table's figures straight from the store; tests compare the two).
     pub async fn dialup_counts(&self) -> Result<Vec<DialupCount>, StoreError> {
@@ -383,6 +412,18 @@ async fn write_moves(
         if let Some(status) = &m.status {
             let mode = m.row.as_ref().map(|r| r.mode.as_str());
             write_status(tx, &m.order_id, status, mode, reason, now).await?;
+        }
+        if let Some(outcome) = &m.upsell_done {
+            sqlx::query(
+                "INSERT INTO dialer_upsell_done (order_id, outcome, done_at) VALUES ($1, $2, $3) \
+                 ON CONFLICT (order_id) DO NOTHING",
+            )
+            .bind(&m.order_id)
+            .bind(outcome)
+            .bind(ms(now))
+            .execute(&mut **tx)
+            .await
+            .during("record an ended upsell call")?;
         }
         match &m.row {
             Some(row) => upsert_row(tx, row).await?,

@@ -212,6 +212,7 @@ fn migrator(backend: Backend) -> Migrator {
         (13, "0013_upsells"),
         (15, "0015_cluster"),
         (16, "0016_trials"),
+        (17, "0017_upsell_calls"),
     ];
     let migrations = all
         .into_iter()

@@ -88,7 +88,16 @@ pub fn at(ms: i64) -> DateTime<Utc> {
 
 /// The daemon's side: the queue rebuilt from the store, as `daemon::run` does.
 pub async fn daemon(store: &Store, now_ms: i64) -> (Dialup, orderline::daemon::Restored) {
-    let config = Config::from_toml(CONFIG).expect("config");
+    daemon_on(CONFIG, store, now_ms).await
+}
+
+/// [`daemon`] under another config (e.g. `tests/api_upsell_mode.rs`'s).
+pub async fn daemon_on(
+    config: &str,
+    store: &Store,
+    now_ms: i64,
+) -> (Dialup, orderline::daemon::Restored) {
+    let config = Config::from_toml(config).expect("config");
     store
         .sync_config_agents(&config.agents, at(now_ms))
         .await
@@ -99,10 +108,15 @@ pub async fn daemon(store: &Store, now_ms: i64) -> (Dialup, orderline::daemon::R
 }
 
 pub async fn start(store: Store) -> (Api, Dialup) {
-    let (dialup, restored) = daemon(&store, T0).await;
+    start_on(CONFIG, store).await
+}
+
+/// [`start`] under another config.
+pub async fn start_on(config: &str, store: Store) -> (Api, Dialup) {
+    let (dialup, restored) = daemon_on(config, &store, T0).await;
     assert!(restored.released.is_empty(), "{restored:?}");
     let handle = dialup.clone();
-    let api = Api::start_with(store, CONFIG, move |s| s.with_dialup(handle)).await;
+    let api = Api::start_with(store, config, move |s| s.with_dialup(handle)).await;
     (api, dialup)
 }
 

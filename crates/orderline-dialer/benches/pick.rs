@@ -81,6 +81,7 @@ fn queue(now: DateTime<Utc>) -> DialQueue {
             project: if i % 3 == 0 { "b" } else { "a" }.into(),
             timezone: Some(zones[i % zones.len()]),
             created_at: now - TimeDelta::seconds((ORDERS - i) as i64),
+            upsell_eligible: false,
         };
         // Only project a has a reconfirmation mode.
         let status = if i % 7 == 0 && i % 3 != 0 {

@@ -15,6 +15,7 @@ use super::rules::{
     AmdPolicy, CallModes, Mode, ModeKind, Pacing, BASE_DISPOSITIONS, BUILTIN_STATUSES,
     FULFILMENT_STATUSES,
 };
+use super::upsell;
 use crate::harbor::{HarborError, SafeHarborConfig, MIN_RING};
 use crate::pacer::LEGAL_CAP_PCT;
 use crate::window::{CallWindow, WindowError};
@@ -67,13 +68,15 @@ pub struct ModeConfig {
     #[serde(default = "default_max_attempts")]
     pub max_attempts: u32,
     /// Where an order goes when the cap is reached (default `flagged`: a
-    /// person decides, as the robo-call's fallback does).
-    #[serde(default = "default_status_after_max")]
-    pub status_after_max: String,
+    /// person decides, as the robo-call's fallback does). Refused on an
+    /// upsell mode ([`super::upsell::status_after_max`]).
+    #[serde(default)]
+    pub status_after_max: Option<String>,
     /// Kind `random` only: the share of orders taken, in (0, 1].
     #[serde(default)]
     pub random_share: Option<f64>,
-    /// The mode's disposition buttons; default [`BASE_DISPOSITIONS`].
+    /// The mode's disposition buttons; default [`BASE_DISPOSITIONS`]
+    /// ([`super::rules::UPSELL_DISPOSITIONS`] for an upsell mode).
     #[serde(default)]
     pub dispositions: Option<Vec<String>>,
     /// Agents who may work this mode (empty: nobody yet).
@@ -128,9 +131,6 @@ fn default_put_off() -> String {
 fn default_max_attempts() -> u32 {
     5
 }
-fn default_status_after_max() -> String {
-    "flagged".into()
-}
 
 /// A `[dialer]` table that cannot be used; [`DialerConfigError::key`] names the key.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -184,6 +184,12 @@ pub enum DialerConfigError {
     SafeHarborMissing { key: String },
     #[error("{key}: {source}")]
     SafeHarbor { key: String, source: HarborError },
+    /// A value sound in itself that the mode's kind cannot take (issue
+    /// #15: an upsell mode and the robo-call's outcomes, a cap status, a
+    /// pre-sale status tick); the API answers 409, as for a share on a
+    /// mode not of kind random.
+    #[error("{key}: {reason}")]
+    KindConflict { key: String, reason: String },
 }
 
 impl DialerConfigError {
@@ -208,7 +214,8 @@ impl DialerConfigError {
             | Self::Window { key, .. }
             | Self::CapLoops { key, .. }
             | Self::SafeHarborMissing { key }
-            | Self::SafeHarbor { key, .. } => key,
+            | Self::SafeHarbor { key, .. }
+            | Self::KindConflict { key, .. } => key,
         }
     }
 }
@@ -280,6 +287,9 @@ impl DialerConfig {
                         });
                     };
                     let project = modes[idx].project.clone();
+                    if modes[idx].is_upsell() {
+                        upsell::check_tick(format!("dialer.statuses[{i}].mode"), &s.name, id)?;
+                    }
                     if ticks
                         .insert((s.name.clone(), project.clone()), idx)
                         .is_some()
@@ -303,14 +313,20 @@ impl DialerConfig {
         }
         let disposition_status = self.disposition_status(&statuses)?;
         for (i, m) in modes.iter().enumerate() {
-            if ticks.get(&(m.status_after_max.clone(), m.project.clone())) == Some(&i) {
-                return Err(DialerConfigError::CapLoops {
-                    key: format!("dialer.modes[{i}].status_after_max"),
-                    status: m.status_after_max.clone(),
-                });
+            if let Some(after) = &m.status_after_max {
+                if ticks.get(&(after.clone(), m.project.clone())) == Some(&i) {
+                    return Err(DialerConfigError::CapLoops {
+                        key: format!("dialer.modes[{i}].status_after_max"),
+                        status: after.clone(),
+                    });
+                }
             }
             for d in &m.dispositions {
-                if !is_dialer_disposition(d) && !disposition_status.contains_key(d) {
+                // An upsell mode's outcomes take no status (super::upsell).
+                if !m.is_upsell()
+                    && !is_dialer_disposition(d)
+                    && !disposition_status.contains_key(d)
+                {
                     return Err(DialerConfigError::UnmappedDisposition {
                         key: format!("dialer.modes[{i}].dispositions"),
                         disposition: d.clone(),
@@ -386,13 +402,22 @@ impl DialerConfig {
                 reason: format!("must be 1 to {MAX_ATTEMPTS_CAP}"),
             });
         }
-        if !statuses.contains(&m.status_after_max) {
+        let status_after_max = upsell::status_after_max(
+            m.kind,
+            m.status_after_max.as_deref(),
+            key("status_after_max"),
+        )?;
+        if let Some(after) = status_after_max.as_ref().filter(|s| !statuses.contains(*s)) {
             return Err(DialerConfigError::UnknownStatus {
                 key: key("status_after_max"),
-                status: m.status_after_max.clone(),
+                status: after.clone(),
             });
         }
-        let dispositions = dispositions(key("dispositions"), m.dispositions.as_deref())?;
+        if let Some(list) = &m.dispositions {
+            upsell::check_dispositions(m.kind, key("dispositions"), list)?;
+        }
+        let base = upsell::base_dispositions(m.kind, &BASE_DISPOSITIONS);
+        let dispositions = dispositions(key("dispositions"), m.dispositions.as_deref(), base)?;
         let mut agents = BTreeSet::new();
         for (j, a) in m.agents.iter().enumerate() {
             name(format!("dialer.modes[{i}].agents[{j}]"), a)?;
@@ -502,7 +527,7 @@ impl DialerConfig {
             standard_time,
             put_off,
             max_attempts: m.max_attempts,
-            status_after_max: m.status_after_max.clone(),
+            status_after_max,
             random_share,
             dispositions,
             agents,
@@ -520,9 +545,15 @@ pub fn is_dialer_disposition(d: &str) -> bool {
     d == "callback" || d == "no_answer"
 }
 
-fn dispositions(key: String, list: Option<&[String]>) -> Result<Vec<String>, DialerConfigError> {
+/// The mode's buttons: `list`, which must hold every `base` button and at
+/// most [`MAX_EXTRA_DISPOSITIONS`] more; `base` when not given.
+fn dispositions(
+    key: String,
+    list: Option<&[String]>,
+    base: &[&str],
+) -> Result<Vec<String>, DialerConfigError> {
     let Some(list) = list else {
-        return Ok(BASE_DISPOSITIONS.iter().map(|d| d.to_string()).collect());
+        return Ok(base.iter().map(|d| d.to_string()).collect());
     };
     let mut seen = BTreeSet::new();
     for d in list {
@@ -534,13 +565,13 @@ fn dispositions(key: String, list: Option<&[String]>) -> Result<Vec<String>, Dia
             });
         }
     }
-    if let Some(missing) = BASE_DISPOSITIONS.iter().find(|b| !seen.contains(*b)) {
+    if let Some(missing) = base.iter().find(|b| !seen.contains(*b)) {
         return Err(DialerConfigError::MissingBaseDisposition {
             key,
             disposition: missing.to_string(),
         });
     }
-    if list.len() > BASE_DISPOSITIONS.len() + MAX_EXTRA_DISPOSITIONS {
+    if list.len() > base.len() + MAX_EXTRA_DISPOSITIONS {
         return Err(DialerConfigError::TooManyDispositions { key });
     }
     Ok(list.to_vec())

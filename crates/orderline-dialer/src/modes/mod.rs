@@ -9,6 +9,7 @@
 //! - [`rows`]: the state as plain rows, and the rebuild after a restart;
 //! - [`share`]: the deterministic sample of `random` modes;
 //! - [`skip`]: a previewed order the agent passed on (preview pacing);
+//! - [`upsell`]: what sets an upsell mode apart (issue #15);
 //! - [`settings`]: mode settings and status ticks changed at run time.
 //!
 //! All of it is sans-IO: `now` comes in with every event, decisions come
@@ -22,6 +23,7 @@ pub mod rules;
 pub mod settings;
 pub mod share;
 pub mod skip;
+pub mod upsell;
 pub mod view;
 
 #[cfg(test)]
@@ -31,6 +33,8 @@ pub use config::{DialerConfig, DialerConfigError, ModeConfig, StatusConfig};
 pub use pick::{Pick, Reason};
 pub use queue::{DialQueue, DialResult, Moved, OrderCard, Placement, QueueError, Subqueue};
 pub use rows::{QueueRow, Rebuilt};
-pub use rules::{AmdPolicy, CallModes, Mode, ModeKind, Pacing, FULFILMENT_STATUSES};
+pub use rules::{
+    AmdPolicy, CallModes, Mode, ModeKind, Pacing, FULFILMENT_STATUSES, UPSELL_DISPOSITIONS,
+};
 pub use settings::{ModeSettings, Tick};
 pub use view::{Counts, ModeOverview, Overview, QueueFilter, QueueItem};

@@ -42,6 +42,10 @@ pub struct OrderCard {
     /// The customer's zone; the mode's zone applies when unknown.
     pub timezone: Option<Tz>,
     pub created_at: DateTime<Utc>,
+    /// The order carries an offer and no upsell mode has worked it to an
+    /// end yet (issue #15): only then does a status tick it into an upsell
+    /// mode ([`super::upsell`]).
+    pub upsell_eligible: bool,
 }
 
 /// Where an order sits in dial-up: the order's `dialer` field in the API.
@@ -61,6 +65,10 @@ pub struct Moved {
     pub status: Option<String>,
     /// The order's place in dial-up afterwards; `None`: out of dial-up.
     pub dialer: Option<Placement>,
+    /// An upsell mode's call came to an end with this outcome (a button
+    /// such as `upsold`, or `no_answer` at the cap): the daemon stores it
+    /// with the move, and the order is never upsell-eligible again.
+    pub upsell_done: Option<String>,
 }
 
 /// How a call the dialer placed ended: what [`DialQueue::finish`] takes.
@@ -259,6 +267,7 @@ impl DialQueue {
                     order: card.id.clone(),
                     status: Some(status.to_string()),
                     dialer: Some(self.placement_of(e)),
+                    upsell_done: None,
                 });
             }
         }
@@ -302,6 +311,12 @@ impl DialQueue {
                 e.due_at = at;
                 e.callback_agent = same_agent.then_some(agent);
             })),
+            DialResult::Disposition(d) if d != "no_answer" && mode.is_upsell() => {
+                // An upsell outcome: out of dial-up, the status untouched.
+                let mut moved = self.move_to_status(order, None, now);
+                moved.upsell_done = Some(d);
+                Ok(moved)
+            }
             DialResult::Disposition(d) if d != "no_answer" => {
                 // Validation maps every non-dialer disposition of a mode to a status.
                 let status = self
@@ -309,17 +324,13 @@ impl DialQueue {
                     .disposition_status(&d)
                     .map(str::to_string)
                     .ok_or(QueueError::UnknownStatus(d))?;
-                Ok(self.move_to_status(order, &status, now))
+                Ok(self.move_to_status(order, Some(&status), now))
             }
             _ => {
-                let (put_off, cap, after) = (
-                    mode.put_off,
-                    mode.max_attempts,
-                    mode.status_after_max.clone(),
-                );
+                let (put_off, cap) = (mode.put_off, mode.max_attempts);
                 let attempts = e.attempts + 1;
                 if attempts >= cap {
-                    return Ok(self.move_to_status(order, &after, now));
+                    return Ok(self.cap_reached(order, now));
                 }
                 Ok(self.requeue(order, |e| {
                     e.attempts = attempts;
@@ -363,7 +374,7 @@ impl DialQueue {
             let project = card.project.clone();
             let target = self
                 .entry_mode(&card, status)
-                .or_else(|| self.rules.modes().iter().position(|m| m.project == project))
+                .or_else(|| self.operators_of(&project))
                 .ok_or(QueueError::NoModeForProject(project))?;
             entered = self.enter(card, status, Some(target), now).status;
         }
@@ -383,12 +394,9 @@ impl DialQueue {
     pub fn operator_mode(&self, card: &OrderCard, status: &str) -> Option<&Mode> {
         let idx = match self.entries.get(&card.id) {
             Some(e) => e.mode,
-            None => self.entry_mode(card, status).or_else(|| {
-                self.rules
-                    .modes()
-                    .iter()
-                    .position(|m| m.project == card.project)
-            })?,
+            None => self
+                .entry_mode(card, status)
+                .or_else(|| self.operators_of(&card.project))?,
         };
         Some(self.rules.mode(idx))
     }
@@ -437,8 +445,7 @@ impl DialQueue {
             Some(e) if e.in_flight.is_none() => Err(QueueError::NotInFlight(order.to_string())),
             // Only a cap lowered across a restart can leave one at its cap here.
             Some(e) if e.attempts >= self.rules.mode(e.mode).max_attempts => {
-                let after = self.rules.mode(e.mode).status_after_max.clone();
-                Ok(self.move_to_status(order, &after, now))
+                Ok(self.cap_reached(order, now))
             }
             Some(_) => Ok(self.requeue(order, |_| {})),
         }
@@ -468,6 +475,8 @@ impl DialQueue {
         let mode = self.rules.mode(idx);
         match (mode.kind, mode.random_share) {
             (ModeKind::Random, Some(s)) if !share::takes(&card.id, &mode.id, s) => None,
+            // Issue #15: no offer (or an upsell call already ended), nothing to sell.
+            (ModeKind::Upsell, _) if !card.upsell_eligible => None,
             _ => Some(idx),
         }
     }
@@ -499,25 +508,28 @@ impl DialQueue {
             order,
             status: Some(status.to_string()),
             dialer,
+            upsell_done: None,
         }
     }
 
-    /// The order leaves its mode for `status` (cap reached, disposition).
+    /// The order leaves its mode for `status` (cap reached, disposition);
+    /// `None`: out of dial-up with its status kept (an upsell mode's end).
     pub(super) fn move_to_status(
         &mut self,
         order: &str,
-        status: &str,
+        status: Option<&str>,
         now: DateTime<Utc>,
     ) -> Moved {
-        match self.remove(order) {
-            Some(e) => {
+        match (self.remove(order), status) {
+            (Some(e), Some(status)) => {
                 let target = self.entry_mode(&e.card, status);
                 self.enter(e.card, status, target, now)
             }
-            None => Moved {
+            _ => Moved {
                 order: order.to_string(),
-                status: Some(status.to_string()),
+                status: status.map(str::to_string),
                 dialer: None,
+                upsell_done: None,
             },
         }
     }
@@ -529,6 +541,7 @@ impl DialQueue {
                 order: order.to_string(),
                 status: None,
                 dialer: None,
+                upsell_done: None,
             };
         };
         change(&mut e);
@@ -539,6 +552,7 @@ impl DialQueue {
             order: order.to_string(),
             status: None,
             dialer: Some(p),
+            upsell_done: None,
         }
     }
 

@@ -109,14 +109,12 @@ impl DialQueue {
                     order: r.order_id,
                     status: None,
                     dialer: None,
+                    upsell_done: None,
                 });
                 continue;
             };
             if r.attempts >= queue.rules.mode(mode).max_attempts && r.in_flight_agent.is_none() {
-                over_cap.push((
-                    r.order_id.clone(),
-                    queue.rules.mode(mode).status_after_max.clone(),
-                ));
+                over_cap.push(r.order_id.clone());
             }
             queue.insert(Entry {
                 card: OrderCard {
@@ -124,6 +122,11 @@ impl DialQueue {
                     project: r.project,
                     timezone,
                     created_at: r.created_at,
+                    // A row in an upsell mode got there eligible; the row
+                    // does not keep the offer, and a card only matters
+                    // again when a status ticks it somewhere, which the
+                    // daemon does with a fresh card.
+                    upsell_eligible: queue.rules.mode(mode).is_upsell(),
                 },
                 mode,
                 sub: r.subqueue,
@@ -133,8 +136,8 @@ impl DialQueue {
                 in_flight: r.in_flight_agent,
             });
         }
-        for (order, status) in over_cap {
-            moved.push(queue.move_to_status(&order, &status, now));
+        for order in over_cap {
+            moved.push(queue.cap_reached(&order, now));
         }
         Ok(Rebuilt { queue, moved })
     }

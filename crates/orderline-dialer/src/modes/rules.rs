@@ -23,6 +23,12 @@ pub const FULFILMENT_STATUSES: [&str; 4] = ["paid", "shipping", "shipped", "deli
 /// plans a call at a time, `no_answer` is an unanswered attempt).
 pub const BASE_DISPOSITIONS: [&str; 4] = ["confirmed", "cancelled", "callback", "no_answer"];
 
+/// An upsell mode's disposition buttons (issue #15). A paid order is past
+/// `confirmed`/`cancelled`: `upsold` (the customer bought) and `declined`
+/// end the upsell call and leave the main order's status as it is;
+/// `callback` and `no_answer` are the dialer's own, as in every mode.
+pub const UPSELL_DISPOSITIONS: [&str; 4] = ["upsold", "declined", "callback", "no_answer"];
+
 /// Why orders are in a mode (issue #11).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -35,6 +41,13 @@ pub enum ModeKind {
     BeforeBuyout,
     /// A share of orders, for quality checks ([`super::share`]).
     Random,
+    /// Paid or shipped orders with an offer, called to sell more (issue #15,
+    /// [`super::upsell`]): only [`FULFILMENT_STATUSES`] tick into it, only
+    /// orders with an offer enter it, its buttons are
+    /// [`UPSELL_DISPOSITIONS`], and nothing it does changes the order's
+    /// status — an outcome or the attempt cap takes the order out of
+    /// dial-up, for good.
+    Upsell,
 }
 
 /// How calls are placed for the mode's agents.
@@ -84,7 +97,9 @@ pub struct Mode {
     pub standard_time: TimeDelta,
     pub put_off: TimeDelta,
     pub max_attempts: u32,
-    pub status_after_max: String,
+    /// Where the cap sends an order; `None` for an upsell mode, whose cap
+    /// takes the order out of dial-up with its status kept.
+    pub status_after_max: Option<String>,
     pub random_share: Option<f64>,
     pub dispositions: Vec<String>,
     pub agents: BTreeSet<String>,
@@ -105,6 +120,12 @@ impl Mode {
     /// `high_priority_new` (see [`CallModes::dial_priority`]).
     pub fn project_boost(&self) -> bool {
         self.high_priority_new && self.kind == ModeKind::NewLeads
+    }
+
+    /// Whether this is an upsell mode (issue #15), whose outcomes never
+    /// set the order's status.
+    pub fn is_upsell(&self) -> bool {
+        self.kind == ModeKind::Upsell
     }
 }
 

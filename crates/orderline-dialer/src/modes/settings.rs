@@ -112,8 +112,8 @@ impl DialerConfig {
         if let Some(v) = s.max_attempts {
             m.max_attempts = v;
         }
-        if let Some(v) = s.status_after_max {
-            m.status_after_max = v;
+        if s.status_after_max.is_some() {
+            m.status_after_max = s.status_after_max;
         }
         if s.random_share.is_some() {
             m.random_share = s.random_share;

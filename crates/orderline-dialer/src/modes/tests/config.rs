@@ -86,7 +86,7 @@ fn defaults_come_from_the_campaign_and_the_base_set() {
     let m = &rules.modes()[0];
     assert_eq!(m.project, "default");
     assert_eq!(m.pacing, Pacing::Progressive);
-    assert_eq!(m.status_after_max, "flagged");
+    assert_eq!(m.status_after_max.as_deref(), Some("flagged"));
     assert_eq!(m.dispositions, BASE_DISPOSITIONS);
     assert_eq!(m.window, calling());
     assert!(m.agents.is_empty(), "empty agents is allowed");

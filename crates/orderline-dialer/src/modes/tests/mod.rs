@@ -7,6 +7,7 @@ mod picking;
 mod rows;
 mod settings;
 mod skips;
+mod upsell;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::Deserialize;
@@ -52,6 +53,7 @@ pub(super) fn card(id: &str, project: &str, age_min: i64) -> OrderCard {
         project: project.into(),
         timezone: None,
         created_at: noon() - mins(age_min),
+        upsell_eligible: false,
     }
 }
 
