@@ -382,6 +382,29 @@ fn busy_answer_is_failed_486_and_acked() {
     assert_eq!(p.b.poll_timeout(), None);
 }
 
+/// The application's queue of new calls full: 503 carries Retry-After
+/// (RFC 3261 §21.5.4), as the endpoint's own call limit does.
+#[test]
+fn an_application_503_asks_to_retry_later() {
+    let mut p = Pair::new();
+    let a = p.call();
+    let b = p.incoming();
+    p.b.reject(p.now, b, 503).unwrap();
+    p.run_until(Duration::from_secs(20));
+    let refusal = p
+        .wire
+        .iter()
+        .find(|w| w.first_line().starts_with("SIP/2.0 503"))
+        .expect("503 sent");
+    let text = String::from_utf8_lossy(&refusal.msg.to_bytes()).to_string();
+    assert!(text.contains("\r\nRetry-After: 5\r\n"), "{text}");
+    assert!(p
+        .events_a
+        .iter()
+        .any(|(c, e)| *c == a && matches!(e, SipEvent::Failed { status: 503, .. })));
+    assert_eq!(p.b.poll_timeout(), None);
+}
+
 #[test]
 fn lost_ack_for_486_gets_the_response_again() {
     let mut p = Pair::new();

@@ -29,8 +29,10 @@ use super::tls::SipTls;
 
 /// Per-call event queue depth.
 const EVENT_QUEUE: usize = 32;
-/// Inbound calls waiting for the application.
-const INCOMING_QUEUE: usize = 64;
+/// Inbound calls waiting for the application: about a quarter second at
+/// 2,000 setups a second (issue #16), so a worker busy for a moment does
+/// not turn a burst into 503s; beyond it a call gets 503 with Retry-After.
+const INCOMING_QUEUE: usize = 512;
 const COMMAND_QUEUE: usize = 256;
 /// Messages framed off TCP and TLS connections waiting for the driver.
 const TCP_IN_QUEUE: usize = 256;

@@ -64,6 +64,9 @@ impl Endpoint {
         if (200..300).contains(&status) {
             r.other.push(("Allow".into(), allow.into()));
         }
+        if status == 503 {
+            r.other.push(retry_after());
+        }
         if let Some(b) = body {
             r.content_type = Some("application/sdp".into());
             r.body = b;
@@ -408,7 +411,7 @@ impl Endpoint {
                 (from, t),
                 503,
                 "Service Unavailable",
-                vec![("Retry-After".into(), "5".into())],
+                vec![retry_after()],
             );
             return;
         }
@@ -592,4 +595,13 @@ impl Endpoint {
             }
         }
     }
+}
+
+/// Seconds a caller refused with 503 is asked to wait (RFC 3261 §21.5.4):
+/// the endpoint's call limit or the application's full queue of new calls
+/// is overload, not a fault of the call.
+const RETRY_AFTER_SECS: u32 = 5;
+
+fn retry_after() -> (String, String) {
+    ("Retry-After".into(), RETRY_AFTER_SECS.to_string())
 }
