@@ -191,8 +191,17 @@ impl Endpoint {
             .unwrap_or_default();
         let mut out = Vec::new();
         // Past the cap, answer statelessly: a flood cannot grow the table.
-        let key =
-            ServerKey::of(req, &method).filter(|_| self.server_txs.len() < MAX_SERVER_TRANSACTIONS);
+        // A request inside a live dialog (a BYE) always gets its transaction:
+        // those are bounded by the calls, and the INVITE transactions kept
+        // 64·T1 after each 2xx (RFC 6026) alone pass the cap at 200 setups a
+        // second; a stateless 200 to a BYE whose 200 was lost made the BYE's
+        // retransmission meet 481 (issue #16).
+        let in_dialog = req.to.tag().is_some_and(|tag| {
+            self.dialogs
+                .contains_key(&(req.call_id.clone(), tag.to_string()))
+        });
+        let key = ServerKey::of(req, &method)
+            .filter(|_| in_dialog || self.server_txs.len() < MAX_SERVER_TRANSACTIONS);
         match key {
             Some(k) => {
                 let mut tx = Transaction::server(req, t.reliable(), self.timers);
