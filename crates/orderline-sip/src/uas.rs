@@ -11,7 +11,7 @@ use super::error::{sanitize_reason, SipError};
 use super::message::{Message, Method, StartLine};
 use super::session_timer::{self, UasTimer};
 use super::transaction::{Kind, ServerKey, State, Transaction, TxOutput};
-use super::types::{reason_phrase, CallRef, IncomingCall, SipEvent, Transport};
+use super::types::{reason_phrase, retry_after, CallRef, IncomingCall, SipEvent, Transport};
 use super::uri::{SipUri, Uri};
 use super::validate::{self, check_request};
 use rand::Rng;
@@ -604,13 +604,4 @@ impl Endpoint {
             }
         }
     }
-}
-
-/// Seconds a caller refused with 503 is asked to wait (RFC 3261 §21.5.4):
-/// the endpoint's call limit or the application's full queue of new calls
-/// is overload, not a fault of the call.
-const RETRY_AFTER_SECS: u32 = 5;
-
-fn retry_after() -> (String, String) {
-    ("Retry-After".into(), RETRY_AFTER_SECS.to_string())
 }
