@@ -382,6 +382,29 @@ fn busy_answer_is_failed_486_and_acked() {
     assert_eq!(p.b.poll_timeout(), None);
 }
 
+/// The application's queue of new calls full: 503 carries Retry-After
+/// (RFC 3261 §21.5.4), as the endpoint's own call limit does.
+#[test]
+fn an_application_503_asks_to_retry_later() {
+    let mut p = Pair::new();
+    let a = p.call();
+    let b = p.incoming();
+    p.b.reject(p.now, b, 503).unwrap();
+    p.run_until(Duration::from_secs(20));
+    let refusal = p
+        .wire
+        .iter()
+        .find(|w| w.first_line().starts_with("SIP/2.0 503"))
+        .expect("503 sent");
+    let text = String::from_utf8_lossy(&refusal.msg.to_bytes()).to_string();
+    assert!(text.contains("\r\nRetry-After: 5\r\n"), "{text}");
+    assert!(p
+        .events_a
+        .iter()
+        .any(|(c, e)| *c == a && matches!(e, SipEvent::Failed { status: 503, .. })));
+    assert_eq!(p.b.poll_timeout(), None);
+}
+
 #[test]
 fn lost_ack_for_486_gets_the_response_again() {
     let mut p = Pair::new();
@@ -764,6 +787,49 @@ fn retransmissions_are_absorbed_by_the_server_transaction() {
         .filter(|(_, e)| matches!(e, SipEvent::Incoming(_)))
         .count();
     assert_eq!(incoming, 1, "one call, not two");
+}
+
+/// At thousands of setups a second the INVITE transactions kept 64·T1 after
+/// each 2xx fill the table's cap for answers of our own; a BYE inside a live
+/// dialog still gets its transaction, so when its 200 is lost the
+/// retransmitted BYE is answered 200 again, not 481 (issue #16).
+#[test]
+fn a_bye_past_the_server_transaction_cap_is_still_absorbed() {
+    let mut p = Pair::new();
+    let a = p.call();
+    let b = p.incoming();
+    p.b.answer(p.now, b, ANSWER.to_vec()).unwrap();
+    p.flush();
+    for i in 0..10_000 {
+        let options = format!(
+            "OPTIONS sip:orders@127.0.0.1:5070 SIP/2.0\r\n\
+             Via: SIP/2.0/UDP 127.0.0.1:5999;branch=z9hG4bKfill{i}\r\n\
+             From: <sip:probe@127.0.0.1:5999>;tag=f{i}\r\n\
+             To: <sip:orders@127.0.0.1:5070>\r\n\
+             Call-ID: fill{i}@127.0.0.1\r\nCSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\n\
+             Content-Length: 0\r\n\r\n"
+        );
+        let out = inject(&mut p.b, p.now, options.as_bytes());
+        assert!(out[0].starts_with(b"SIP/2.0 200"));
+    }
+    let mut lost = false;
+    p.drop = Box::new(move |w, _| {
+        let first =
+            !lost && w.first_line().starts_with("SIP/2.0 200") && w.msg.cseq.method == "BYE";
+        lost |= first;
+        first
+    });
+    p.a.bye(p.now, a).unwrap();
+    p.run_until(Duration::from_secs(5));
+    assert_eq!(p.count("BYE"), 2, "the BYE was retransmitted");
+    assert_eq!(
+        p.count("SIP/2.0 481"),
+        0,
+        "the BYE's transaction answered it"
+    );
+    assert!(p
+        .events_a
+        .contains(&(a, SipEvent::Ended { by_remote: false })));
 }
 
 #[test]

@@ -117,7 +117,7 @@ impl Inbound {
     async fn find_order(&self, caller: &str) -> Option<Order> {
         let candidates = match self
             .store
-            .open_orders_like_phone(&callback::phone_pattern(caller))
+            .open_orders_ending_with(&callback::phone_tail(caller))
             .await
         {
             Ok(c) => c,

@@ -41,16 +41,16 @@ pub fn caller_number(from: &str) -> Option<String> {
     Some(if plus { format!("+{digits}") } else { digits })
 }
 
-/// A SQL `LIKE` pattern matching every stored phone that ends in the
-/// caller's last digits (the API stores phones as digits with an optional
-/// `+`, so the subscriber number is always the tail); the store uses it to
-/// narrow the candidates, [`same_number`] decides.
-pub fn phone_pattern(caller: &str) -> String {
+/// The caller's last digits: every stored phone ending in them is a
+/// candidate (the API stores phones as digits with an optional `+`, so the
+/// subscriber number is always the tail); the store uses it to narrow the
+/// candidates, [`same_number`] decides.
+pub fn phone_tail(caller: &str) -> String {
     let digits: Vec<char> = caller.chars().filter(char::is_ascii_digit).collect();
     let tail: String = digits[digits.len().saturating_sub(MIN_CALLER_DIGITS)..]
         .iter()
         .collect();
-    format!("%{tail}")
+    tail
 }
 
 /// The country an order's number belongs to: its own when written in
@@ -138,9 +138,9 @@ mod tests {
     }
 
     #[test]
-    fn the_pattern_is_the_callers_last_digits() {
-        assert_eq!(phone_pattern("03001234567"), "%234567");
-        assert_eq!(phone_pattern("+923001234567"), "%234567");
+    fn the_tail_is_the_callers_last_digits() {
+        assert_eq!(phone_tail("03001234567"), "234567");
+        assert_eq!(phone_tail("+923001234567"), "234567");
     }
 
     #[test]

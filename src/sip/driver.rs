@@ -1,195 +1,44 @@
 //! The tokio driver: owns the UDP socket, the TCP and TLS listeners and
 //! the stream connections ([`super::connection`]), feeds the sans-IO
-//! [`Endpoint`] and sleeps until its next deadline (mini-redis shape: one task, bounded channels, a drain on
-//! shutdown). Every channel is bounded; when one is full the driver drops
+//! [`Endpoint`] and sleeps until its next deadline (mini-redis shape: one
+//! task, bounded channels, a drain on shutdown). The application's handles
+//! on it are in [`super::client`]. Every channel is bounded; when one is full the driver drops
 //! (events) or answers 503 (new calls) instead of growing.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
 use std::time::Duration;
 
 use rand::SeedableRng;
 
 use rustls::pki_types::ServerName;
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
-use tokio::sync::{mpsc, oneshot, Notify, Semaphore};
+use tokio::sync::{mpsc, oneshot, Semaphore};
 
 use orderline_sip::endpoint::{
     CallRef, Endpoint, EndpointConfig, IncomingCall, Input, OutboundCall, SipEvent, Transport,
 };
 use orderline_sip::error::SipError;
 use orderline_sip::message::MAX_MESSAGE;
-use orderline_sip::registrar::Registrar;
 
+use super::client::{Command, Refused, RegistrarLink, SipClient, SipCommand, SipHandle};
 use super::connection::{self, Inbound, Open};
 use super::loggable::Loggable;
 use super::tls::SipTls;
 
 /// Per-call event queue depth.
 const EVENT_QUEUE: usize = 32;
-/// Inbound calls waiting for the application.
-const INCOMING_QUEUE: usize = 64;
+/// Inbound calls waiting for the application: about a quarter second at
+/// 2,000 setups a second (issue #16), so a worker busy for a moment does
+/// not turn a burst into 503s; beyond it a call gets 503 with Retry-After.
+const INCOMING_QUEUE: usize = 512;
 const COMMAND_QUEUE: usize = 256;
 /// Messages framed off TCP and TLS connections waiting for the driver.
 const TCP_IN_QUEUE: usize = 256;
 const TCP_OUT_QUEUE: usize = 64;
 const MAX_TCP_CONNECTIONS: usize = 256;
-
-/// Commands on an existing call.
-#[derive(Debug, Clone)]
-#[non_exhaustive]
-pub enum SipCommand {
-    /// CANCEL a call we placed (BYE once confirmed).
-    Cancel(CallRef),
-    /// Hang up a confirmed call.
-    Bye(CallRef),
-    /// Answer an inbound call with our SDP.
-    Answer { call: CallRef, sdp: Vec<u8> },
-    /// 180 Ringing to an inbound call.
-    Ringing(CallRef),
-    /// Refuse an inbound call with a final status (≥ 300).
-    Reject { call: CallRef, status: u16 },
-}
-
-type InviteReply = oneshot::Sender<Result<(CallRef, mpsc::Receiver<SipEvent>), SipError>>;
-
-/// The registrar the driver hands REGISTERs to, shared with whoever looks up
-/// contacts; `changed` is notified after every REGISTER it answered (the
-/// store mirrors the registrar's [`super::registrar::BindingChange`]s).
-#[derive(Clone)]
-pub struct RegistrarLink {
-    pub registrar: Arc<Mutex<Registrar>>,
-    pub changed: Arc<Notify>,
-    /// The daemon's wall clock: bindings outlive the process, so their
-    /// expiry is wall time (the registrar itself reads no clock).
-    pub clock: crate::clock::Clock,
-}
-
-impl RegistrarLink {
-    /// Now, as the registrar counts time: Unix milliseconds.
-    pub fn unix_ms(&self) -> u64 {
-        u64::try_from(self.clock.now_millis()).unwrap_or(0)
-    }
-}
-
-enum Command {
-    Invite(Box<OutboundCall>, Option<SocketAddr>, InviteReply),
-    Registrar(RegistrarLink, oneshot::Sender<()>),
-    Ping(
-        String,
-        SocketAddr,
-        Transport,
-        oneshot::Sender<Result<u16, SipError>>,
-    ),
-    Call(SipCommand, oneshot::Sender<Result<(), SipError>>),
-    Shutdown(oneshot::Sender<()>),
-}
-
-/// A cloneable sender of commands to the driver task.
-#[derive(Clone)]
-pub struct SipClient {
-    tx: mpsc::Sender<Command>,
-    local_addr: SocketAddr,
-    tls_port: Option<u16>,
-    refused: Arc<Refused>,
-}
-
-/// What the endpoint's admission rules refused, published by the driver
-/// after every input for `/metrics` (atomics: read without asking the task).
-#[derive(Debug, Default)]
-struct Refused {
-    rate_limited: AtomicU64,
-    forbidden: AtomicU64,
-}
-
-/// What the application holds: commands plus the stream of inbound calls.
-pub struct SipHandle {
-    client: SipClient,
-    incoming: mpsc::Receiver<(CallRef, IncomingCall, mpsc::Receiver<SipEvent>)>,
-}
-
-impl SipClient {
-    pub fn local_addr(&self) -> SocketAddr {
-        self.local_addr
-    }
-
-    /// Requests dropped for their source's rate and INVITEs refused (403)
-    /// for their source, so far (issue #14).
-    pub fn admission_counts(&self) -> orderline_sip::admission::AdmissionCounts {
-        orderline_sip::admission::AdmissionCounts {
-            rate_limited: self.refused.rate_limited.load(Relaxed),
-            forbidden: self.refused.forbidden.load(Relaxed),
-        }
-    }
-
-    /// Place a call; its events arrive on the returned bounded receiver.
-    pub async fn invite(
-        &self,
-        call: OutboundCall,
-    ) -> Result<(CallRef, mpsc::Receiver<SipEvent>), SipError> {
-        self.invite_via(call, None).await
-    }
-
-    /// [`SipClient::invite`] to a hop located by DNS (RFC 3263).
-    pub async fn invite_via(
-        &self,
-        call: OutboundCall,
-        hop: Option<SocketAddr>,
-    ) -> Result<(CallRef, mpsc::Receiver<SipEvent>), SipError> {
-        let (tx, rx) = oneshot::channel();
-        self.tx
-            .send(Command::Invite(Box::new(call), hop, tx))
-            .await
-            .map_err(|_| SipError::Stopped)?;
-        rx.await.map_err(|_| SipError::Stopped)?
-    }
-
-    pub async fn command(&self, cmd: SipCommand) -> Result<(), SipError> {
-        let (tx, rx) = oneshot::channel();
-        self.tx
-            .send(Command::Call(cmd, tx))
-            .await
-            .map_err(|_| SipError::Stopped)?;
-        rx.await.map_err(|_| SipError::Stopped)?
-    }
-
-    /// OPTIONS to `uri` at `dest` (trunk health): the final status, 408
-    /// when nothing answered within the transaction's timeout.
-    pub async fn ping(
-        &self,
-        uri: String,
-        dest: SocketAddr,
-        transport: Transport,
-    ) -> Result<u16, SipError> {
-        let (tx, rx) = oneshot::channel();
-        self.tx
-            .send(Command::Ping(uri, dest, transport, tx))
-            .await
-            .map_err(|_| SipError::Stopped)?;
-        rx.await.map_err(|_| SipError::Stopped)?
-    }
-
-    /// Answer REGISTER with `link`'s registrar from now on (405 before).
-    pub async fn attach_registrar(&self, link: RegistrarLink) -> Result<(), SipError> {
-        let (tx, rx) = oneshot::channel();
-        self.tx
-            .send(Command::Registrar(link, tx))
-            .await
-            .map_err(|_| SipError::Stopped)?;
-        rx.await.map_err(|_| SipError::Stopped)
-    }
-
-    /// BYE every confirmed call, CANCEL/reject pending ones, wait for them
-    /// (bounded), then stop the driver.
-    pub async fn shutdown(&self) {
-        let (tx, rx) = oneshot::channel();
-        if self.tx.send(Command::Shutdown(tx)).await.is_ok() {
-            let _ = rx.await;
-        }
-    }
-}
 
 impl SipHandle {
     /// Bind UDP and TCP on `cfg.listen` (port 0 picks one, the same for both)

@@ -39,6 +39,7 @@
 //! # Ok(()) }
 //! ```
 
+mod client;
 mod connection;
 pub mod dns;
 pub mod driver;
@@ -48,6 +49,6 @@ pub mod trunk;
 
 pub use orderline_sip::*;
 
-pub use driver::{RegistrarLink, SipClient, SipCommand, SipHandle};
+pub use client::{RegistrarLink, SipClient, SipCommand, SipHandle};
 pub use tls::SipTls;
 pub use trunk::endpoint_config;

@@ -30,14 +30,23 @@ pub struct InboundRecorded {
 
 impl Store {
     /// Open orders (`pending`, `calling`, `flagged`) whose phone matches the
-    /// SQL `LIKE` `pattern` (from [`crate::dialer::callback::phone_pattern`]),
+    /// ends in the digits `tail` (from [`crate::dialer::callback::phone_tail`]),
     /// newest first. A superset: the caller decides on the exact number.
-    pub async fn open_orders_like_phone(&self, pattern: &str) -> Result<Vec<Order>, StoreError> {
+    ///
+    /// A comparison of the phone's end, not `phone LIKE '%' || tail`: SQLite
+    /// re-compiles a statement whose LIKE pattern is a bound parameter on
+    /// every new value (the pattern could allow an index), and at 1,500
+    /// inbound calls a second that parse was a tenth of the daemon's CPU
+    /// (issue #16, docs/performance.md). `substr` from a start at or before
+    /// the first character yields at most the whole phone, shorter than
+    /// `tail`, on both backends, so short phones never match.
+    pub async fn open_orders_ending_with(&self, tail: &str) -> Result<Vec<Order>, StoreError> {
         sqlx::query(&format!(
             "SELECT {ORDER_COLUMNS} FROM orders WHERE status IN ('pending', 'calling', 'flagged') \
-             AND phone LIKE $1 ORDER BY created_at DESC, id DESC LIMIT $2"
+             AND substr(phone, length(phone) - length($1) + 1) = $1 \
+             ORDER BY created_at DESC, id DESC LIMIT $2"
         ))
-        .bind(pattern)
+        .bind(tail)
         .bind(MAX_CANDIDATES)
         .fetch_all(&self.pool)
         .await

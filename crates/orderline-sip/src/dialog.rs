@@ -153,6 +153,26 @@ pub fn uri_addr(uri: &Uri) -> Option<SocketAddr> {
 }
 
 impl Call {
+    /// The earliest instant this call needs a look: the CANCEL's 64·T1
+    /// (RFC 3261 §9.1), our 2xx's retransmission or give-up (§13.3.1.4),
+    /// the session timer of a confirmed call (RFC 4028 §10).
+    pub fn next_deadline(&self) -> Option<Instant> {
+        let ok = self.pending_ok.as_ref();
+        let timer = self
+            .timer
+            .filter(|_| self.state == CallState::Confirmed)
+            .map(|t| t.deadline());
+        [
+            self.cancel_deadline,
+            ok.and_then(|p| p.next),
+            ok.map(|p| p.give_up),
+            timer,
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+    }
+
     /// A call in its initial state; callers set the role-specific fields.
     pub fn new(
         role: Role,

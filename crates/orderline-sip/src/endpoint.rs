@@ -17,6 +17,7 @@ use super::dialog::{uri_addr, Call, CallState, Role};
 use super::error::SipError;
 use super::header::{NameAddr, Via, MAGIC_COOKIE};
 use super::message::{error_response_from_raw, Framing, Message, Method, RawMessage, StartLine};
+use super::timed::Timed;
 use super::transaction::{ServerKey, TimerConfig, Transaction, TxOutput};
 pub use super::types::*;
 use super::uri::{SipUri, Uri};
@@ -56,11 +57,13 @@ pub struct Endpoint {
     pub(super) timers: TimerConfig,
     pub(super) rng: StdRng,
     pub(super) next_call: u64,
-    pub(super) calls: HashMap<CallRef, Call>,
+    /// Calls, client and server transactions: maps with a deadline index
+    /// ([`super::timed`]), so the next timer is found without a scan.
+    pub(super) calls: Timed<CallRef, Call>,
     /// (Call-ID, local tag) → call.
     pub(super) dialogs: HashMap<(String, String), CallRef>,
-    pub(super) client_txs: HashMap<(String, String), ClientTx>,
-    pub(super) server_txs: HashMap<ServerKey, ServerTx>,
+    pub(super) client_txs: Timed<(String, String), ClientTx>,
+    pub(super) server_txs: Timed<ServerKey, ServerTx>,
     pub(super) transmits: VecDeque<Transmit>,
     pub(super) events: VecDeque<(CallRef, SipEvent)>,
     pub(super) credentials: HashMap<CallRef, Option<Credentials>>,
@@ -94,10 +97,10 @@ impl Endpoint {
             admission: super::admission::Admission::new(cfg.admission.clone()),
             cfg,
             next_call: 1,
-            calls: HashMap::new(),
+            calls: Timed::new(Call::next_deadline),
             dialogs: HashMap::new(),
-            client_txs: HashMap::new(),
-            server_txs: HashMap::new(),
+            client_txs: Timed::new(|t: &ClientTx| t.tx.deadline()),
+            server_txs: Timed::new(|t: &ServerTx| t.tx.deadline()),
             transmits: VecDeque::new(),
             events: VecDeque::new(),
             credentials: HashMap::new(),
@@ -203,20 +206,14 @@ impl Endpoint {
 
     /// The earliest instant [`Endpoint::handle_timeout`] must be called.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        let tx = self.client_txs.values().filter_map(|t| t.tx.deadline());
-        let stx = self.server_txs.values().filter_map(|t| t.tx.deadline());
-        let calls = self.calls.values().flat_map(|c| {
-            [
-                c.cancel_deadline,
-                c.pending_ok.as_ref().and_then(|p| p.next),
-                c.pending_ok.as_ref().map(|p| p.give_up),
-            ]
-        });
-        let timers = self
-            .calls
-            .keys()
-            .filter_map(|id| self.session_timer_deadline(*id));
-        tx.chain(stx).chain(calls.flatten()).chain(timers).min()
+        [
+            self.client_txs.next_deadline(),
+            self.server_txs.next_deadline(),
+            self.calls.next_deadline(),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     // ---------------------------------------------------------------- commands
@@ -555,13 +552,7 @@ impl Endpoint {
 
     /// Run every timer due at `now`.
     pub fn handle_timeout(&mut self, now: Instant) {
-        let due: Vec<(String, String)> = self
-            .client_txs
-            .iter()
-            .filter(|(_, t)| t.tx.deadline().is_some_and(|d| d <= now))
-            .map(|(k, _)| k.clone())
-            .collect();
-        for k in due {
+        for k in self.client_txs.due(now) {
             let Some(ctx) = self.client_txs.get_mut(&k) else {
                 continue;
             };
@@ -585,13 +576,7 @@ impl Endpoint {
                 self.client_txs.remove(&k);
             }
         }
-        let due: Vec<ServerKey> = self
-            .server_txs
-            .iter()
-            .filter(|(_, t)| t.tx.deadline().is_some_and(|d| d <= now))
-            .map(|(k, _)| k.clone())
-            .collect();
-        for k in due {
+        for k in self.server_txs.due(now) {
             let Some(st) = self.server_txs.get_mut(&k) else {
                 continue;
             };
@@ -603,8 +588,7 @@ impl Endpoint {
                 self.server_txs.remove(&k);
             }
         }
-        let ids: Vec<CallRef> = self.calls.keys().copied().collect();
-        for id in ids {
+        for id in self.calls.due(now) {
             self.call_timers(now, id);
         }
     }

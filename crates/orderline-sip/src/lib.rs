@@ -27,6 +27,7 @@ pub mod registrar;
 pub mod sdp;
 pub mod session_timer;
 pub mod stream;
+mod timed;
 pub mod transaction;
 mod types;
 mod uac;

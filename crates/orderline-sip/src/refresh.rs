@@ -31,14 +31,6 @@ impl Endpoint {
         }
     }
 
-    /// The earliest look a call's session timer needs.
-    pub(super) fn session_timer_deadline(&self, id: CallRef) -> Option<Instant> {
-        let c = self.calls.get(&id)?;
-        c.timer
-            .filter(|_| c.state == CallState::Confirmed)
-            .map(|t| t.deadline())
-    }
-
     /// The session is over: tell the application why, then BYE (§10).
     pub(super) fn session_expired(&mut self, now: Instant, id: CallRef, status: u16) {
         if let Some(c) = self.calls.get_mut(&id) {

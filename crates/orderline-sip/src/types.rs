@@ -236,3 +236,12 @@ pub fn reason_phrase(status: u16) -> &'static str {
         _ => "Unknown",
     }
 }
+
+/// Seconds a caller refused with 503 is asked to wait (RFC 3261 §21.5.4):
+/// the endpoint's call limit or the application's full queue of new calls
+/// is overload, not a fault of the call.
+const RETRY_AFTER_SECS: u32 = 5;
+
+pub(crate) fn retry_after() -> (String, String) {
+    ("Retry-After".into(), RETRY_AFTER_SECS.to_string())
+}

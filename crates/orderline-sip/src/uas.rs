@@ -11,7 +11,7 @@ use super::error::{sanitize_reason, SipError};
 use super::message::{Message, Method, StartLine};
 use super::session_timer::{self, UasTimer};
 use super::transaction::{Kind, ServerKey, State, Transaction, TxOutput};
-use super::types::{reason_phrase, CallRef, IncomingCall, SipEvent, Transport};
+use super::types::{reason_phrase, retry_after, CallRef, IncomingCall, SipEvent, Transport};
 use super::uri::{SipUri, Uri};
 use super::validate::{self, check_request};
 use rand::Rng;
@@ -63,6 +63,9 @@ impl Endpoint {
         }
         if (200..300).contains(&status) {
             r.other.push(("Allow".into(), allow.into()));
+        }
+        if status == 503 {
+            r.other.push(retry_after());
         }
         if let Some(b) = body {
             r.content_type = Some("application/sdp".into());
@@ -188,8 +191,17 @@ impl Endpoint {
             .unwrap_or_default();
         let mut out = Vec::new();
         // Past the cap, answer statelessly: a flood cannot grow the table.
-        let key =
-            ServerKey::of(req, &method).filter(|_| self.server_txs.len() < MAX_SERVER_TRANSACTIONS);
+        // A request inside a live dialog (a BYE) always gets its transaction:
+        // those are bounded by the calls, and the INVITE transactions kept
+        // 64·T1 after each 2xx (RFC 6026) alone pass the cap at 200 setups a
+        // second; a stateless 200 to a BYE whose 200 was lost made the BYE's
+        // retransmission meet 481 (issue #16).
+        let in_dialog = req.to.tag().is_some_and(|tag| {
+            self.dialogs
+                .contains_key(&(req.call_id.clone(), tag.to_string()))
+        });
+        let key = ServerKey::of(req, &method)
+            .filter(|_| in_dialog || self.server_txs.len() < MAX_SERVER_TRANSACTIONS);
         match key {
             Some(k) => {
                 let mut tx = Transaction::server(req, t.reliable(), self.timers);
@@ -408,7 +420,7 @@ impl Endpoint {
                 (from, t),
                 503,
                 "Service Unavailable",
-                vec![("Retry-After".into(), "5".into())],
+                vec![retry_after()],
             );
             return;
         }
