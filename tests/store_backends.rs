@@ -96,7 +96,73 @@ on_both_backends!(
     claims_and_leases_take_exactly_their_limit,
     pending_until_the_first_call_is_claimed,
     script_fields_are_stored_and_compared,
+    a_caller_finds_open_orders_by_the_end_of_the_phone,
 );
+
+/// Issue #16 (the inbound lookup without `LIKE`): open orders whose phone
+/// ends in the caller's digits, newest first; a phone shorter than the tail,
+/// another ending, or a settled order never match.
+async fn a_caller_finds_open_orders_by_the_end_of_the_phone(db: TestDb) {
+    let store = db.open().await;
+    let now = t("2026-06-01T10:00:00Z");
+    let with_phone = |id: &str, phone: &str| NewOrder {
+        phone: phone.into(),
+        ..order(id, "10")
+    };
+    created(
+        &store,
+        &with_phone("T-1", "+923001234567"),
+        Decision::CallAt(now),
+        now,
+    )
+    .await;
+    let later = now + TimeDelta::seconds(1);
+    created(
+        &store,
+        &with_phone("T-2", "03001234567"),
+        Decision::CallAt(later),
+        later,
+    )
+    .await;
+    created(
+        &store,
+        &with_phone("T-3", "+923001234568"),
+        Decision::CallAt(now),
+        now,
+    )
+    .await;
+    created(
+        &store,
+        &with_phone("T-4", "1234567"),
+        Decision::CallAt(now),
+        now,
+    )
+    .await;
+    created(
+        &store,
+        &with_phone("T-5", "+923001234567"),
+        Decision::ConfirmWithoutCall,
+        now,
+    )
+    .await;
+    let ids = |tail: &str| {
+        let store = store.clone();
+        let tail = tail.to_string();
+        async move {
+            store
+                .open_orders_ending_with(&tail)
+                .await
+                .expect("lookup")
+                .into_iter()
+                .map(|o| o.id)
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(ids("3001234567").await, vec!["T-2", "T-1"]);
+    assert_eq!(ids("1234567").await, vec!["T-2", "T-4", "T-1"]);
+    assert!(ids("93001234567890").await.is_empty());
+    assert!(ids("9999999").await.is_empty());
+}
 
 /// Issue #13: an order whose first call is not yet due is `pending`, and
 /// becomes `calling` (with its history row) when a worker claims the call.
