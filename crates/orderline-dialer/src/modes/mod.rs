@@ -4,6 +4,7 @@
 //! - [`config`]: the `[dialer]` TOML contract and its validation;
 //! - [`rules`]: the checked modes, status ticks and disposition targets;
 //! - [`queue`]: [`DialQueue`], the state and the moves events make;
+//! - `index`: its entries and the indexes a pick reads;
 //! - [`pick`]: the next order for a ready agent;
 //! - [`view`]: the orders-in-line view and the admin counts;
 //! - [`rows`]: the state as plain rows, and the rebuild after a restart;
@@ -16,6 +17,7 @@
 //! out, and nothing here reads a clock or touches the store (docs/call-modes.md).
 
 pub mod config;
+mod index;
 pub mod pick;
 pub mod queue;
 pub mod rows;
